@@ -1,0 +1,1 @@
+"""Plays shipped with revsched: one module per play."""

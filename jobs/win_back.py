@@ -1,0 +1,380 @@
+"""win-back: route churned accounts back to an AE and SDR at 6 and 12 months.
+
+Seed 000, "Win Back Play": daily, find Former Customer accounts whose churn
+date is 6 or 12 calendar months ago (caught up within `catch_up_days` when a
+day was missed), take the loss reason of their most recent lost renewal,
+set the win-back campaign from it, round-robin an AE and SDR onto unassigned
+accounts, and alert both with the context they need for outreach.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from revsched.config import StrictModel
+from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children
+from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users
+from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
+
+
+class Route(StrictModel):
+    """Where a loss reason sends the account: its campaign and the pools to draw from."""
+
+    campaign: str
+    ae_pool: str = "win-back-ae"
+    sdr_pool: str = "win-back-sdr"
+
+
+class WinBackConfig(PlayConfig):
+    schedule: str = "daily"
+    stages_months: list[int] = Field([6, 12], min_length=1)
+    catch_up_days: int = Field(30, ge=0)
+    near_miss_days: int = Field(7, ge=0)
+    # Stages missed by more than catch_up_days are reported for this much longer.
+    report_missed_days: int = Field(90, ge=0)
+    account_type_field: FieldName = "Type"
+    former_customer_value: str = "Former Customer"
+    churn_date_field: FieldName = "Churn_Date__c"
+    campaign_field: FieldName = "Win_Back_Campaign__c"
+    sdr_field: FieldName = "SDR__c"
+    owner_assigned_date_field: FieldName | None = "Owner_Assigned_Date__c"
+    holding_users: list[str] = Field(["revops@demo.revsched.dev"], min_length=1)
+    status_fields: list[FieldPath] = ["Account_Status__c", "Health_Score__c", "Industry"]
+    opportunity_type_field: FieldName = "Type"
+    renewal_type_value: str = "Renewal"
+    loss_reason_field: FieldName = "Loss_Reason__c"
+    routes: dict[str, Route] = {
+        "Price": Route(campaign="Win Back - Pricing"),
+        "No Budget": Route(campaign="Win Back - Pricing"),
+        "Product Gaps": Route(campaign="Win Back - Product"),
+        "Competitor": Route(campaign="Win Back - Competitive"),
+    }
+    default_route: Route = Route(campaign="Win Back - General")
+    call_to_action: list[str] = [
+        "Review the loss reason and what has shipped since the churn date",
+        "Reach out to the primary contact within 48 hours",
+        "Ask Sales Leadership about a win-back offer if the loss was on price",
+    ]
+    template: str = "win_back.j2"
+
+    @field_validator("stages_months")
+    @classmethod
+    def _ascending_positive(cls, stages: list[int]) -> list[int]:
+        if any(m <= 0 for m in stages) or stages != sorted(set(stages)):
+            raise ValueError("stages must be positive month counts in ascending order, e.g. [6, 12]")
+        return stages
+
+    def pools_used(self) -> set[str]:
+        routes = [*self.routes.values(), self.default_route]
+        return {r.ae_pool for r in routes} | {r.sdr_pool for r in routes}
+
+
+def stage_label(months: int) -> str:
+    return f"{months}-month"
+
+
+def latest_start(due_by: date, months: int) -> date:
+    """The latest churn date whose `months` stage falls on or before `due_by`.
+
+    Calendar months clamp to month ends (31 Aug + 6 months = 28 Feb), so on the
+    last day of a month every later day of the month `months` back is due too.
+    """
+    start = due_by - relativedelta(months=months)
+    if (due_by + timedelta(days=1)).day == 1:
+        start += relativedelta(day=31)
+    return start
+
+
+def _account_filter(config: WinBackConfig, as_of: date) -> str:
+    churn = config.churn_date_field
+    upper = latest_start(as_of + timedelta(days=config.near_miss_days), config.stages_months[0])
+    lower = (
+        as_of
+        - relativedelta(months=config.stages_months[-1])
+        - timedelta(days=config.catch_up_days + config.report_missed_days)
+    )
+    return format_soql(
+        f"{config.account_type_field} = {{}} AND {churn} != null"
+        f" AND {churn} <= {{}} AND {churn} >= {{}}",
+        config.former_customer_value,
+        upper,
+        lower,
+    )
+
+
+def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
+    config = ctx.config
+    sdr = relationship_name(config.sdr_field)
+    account_fields = dict.fromkeys(
+        [
+            "Id", "Name", "OwnerId", "Owner.Name", "Owner.Email", config.sdr_field,
+            f"{sdr}.Name", f"{sdr}.Email", config.churn_date_field, config.campaign_field,
+            *config.status_fields,
+        ]
+    )
+    account_filter = _account_filter(config, ctx.as_of)
+    usernames = list(config.holding_users)
+    for pool in sorted(config.pools_used()):
+        usernames.extend(ctx.pools.get(pool, ()))
+    return {
+        "accounts": f"SELECT {', '.join(account_fields)} FROM Account"
+        f" WHERE {account_filter} ORDER BY {config.churn_date_field}, Id",
+        "lost_renewals": format_soql(
+            f"SELECT Id, Name, AccountId, CloseDate, {config.loss_reason_field},"
+            " (SELECT ContactId, Contact.Name, Contact.Title, Contact.Email"
+            " FROM OpportunityContactRoles WHERE IsPrimary = true)"
+            " FROM Opportunity WHERE IsClosed = true AND IsWon = false"
+            f" AND {config.opportunity_type_field} = {{}}"
+            f" AND AccountId IN (SELECT Id FROM Account WHERE {account_filter})"
+            " ORDER BY CloseDate DESC, Id",
+            config.renewal_type_value,
+        ),
+        "users": format_soql(
+            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            sorted(set(usernames)),
+        ),
+    }
+
+
+class _Stage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    months: int
+    due: date
+
+    @property
+    def label(self) -> str:
+        return stage_label(self.months)
+
+
+def _stages(churn: date, config: WinBackConfig) -> list[_Stage]:
+    return [_Stage(months=m, due=churn + relativedelta(months=m)) for m in config.stages_months]
+
+
+def _months_between(start: date, end: date) -> int:
+    delta = relativedelta(end, start)
+    return delta.years * 12 + delta.months
+
+
+def _field(record: Record, path: str) -> Any:
+    """A value by API name or relationship path (`Owner.Name`); None along a null parent."""
+    value: Any = record
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = value.get(part)
+    return value
+
+
+def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
+    return Decision(
+        sobject="Account", record_id=account["Id"], record_name=account["Name"],
+        outcome="skipped", reason=reason, stage=stage,
+    )
+
+
+def _due_stage(
+    account: Record, churn: date, ctx: DecideContext[WinBackConfig]
+) -> _Stage | Decision | None:
+    """The stage to fire now, or the Decision that explains why none fires (None: not worth listing)."""
+    config, as_of = ctx.config, ctx.as_of
+    stages = _stages(churn, config)
+    due = [s for s in stages if s.due <= as_of]
+    if not due:
+        upcoming = stages[0]
+        days = (upcoming.due - as_of).days
+        return _skip(
+            account,
+            f"not yet due: churned {churn}, {upcoming.label} stage due {upcoming.due}"
+            f" (in {days} day{'' if days == 1 else 's'})",
+            upcoming.label,
+        )
+    stage = due[-1]
+    overdue = (as_of - stage.due).days
+    if (account["Id"], stage.label) in ctx.fired:
+        if overdue > config.catch_up_days:
+            return None
+        return _skip(account, f"{stage.label} stage already fired (due {stage.due})", stage.label)
+    if overdue > config.catch_up_days:
+        if overdue > config.catch_up_days + config.report_missed_days:
+            return None
+        return _skip(
+            account,
+            f"missed: {stage.label} stage was due {stage.due}, {overdue} days ago,"
+            f" outside the {config.catch_up_days}-day catch-up window",
+            stage.label,
+        )
+    return stage
+
+
+class _Assignment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    owner: Recipient
+    sdr: Recipient | None
+    changes: tuple[tuple[str, str | None, str, str], ...]  # (field, old, new, reason)
+
+
+def _recipient(role: str, user_id: str, name: str | None, email: str | None) -> Recipient:
+    return Recipient(role=role, user_id=user_id, name=name or user_id, email=email)
+
+
+def _member_recipient(role: str, member: Member) -> Recipient:
+    return _recipient(role, member.user_id, member.name, member.email)
+
+
+def _assign(
+    account: Record,
+    route: Route,
+    holding_ids: set[str],
+    robin: RoundRobin,
+    ctx: DecideContext[WinBackConfig],
+) -> _Assignment | str:
+    """Who works the account: its current owner, or AE and SDR from the route's pools.
+
+    Returns the reason when the account is unassigned and no pool member can take it.
+    """
+    config = ctx.config
+    sdr_rel = account.get(relationship_name(config.sdr_field)) or {}
+    current_sdr = account.get(config.sdr_field)
+    sdr = _recipient("SDR", current_sdr, sdr_rel.get("Name"), sdr_rel.get("Email")) if current_sdr else None
+    if account["OwnerId"] not in holding_ids:
+        owner = account.get("Owner") or {}
+        return _Assignment(
+            owner=_recipient("AE", account["OwnerId"], owner.get("Name"), owner.get("Email")),
+            sdr=sdr,
+            changes=(),
+        )
+    ae_pick = robin.next(route.ae_pool)
+    if ae_pick is None:
+        return f"unassigned and no active member in pool {route.ae_pool!r}"
+    changes: list[tuple[str, str | None, str, str]] = [
+        ("OwnerId", account["OwnerId"], ae_pick.member.user_id, ae_pick.explain())
+    ]
+    if config.owner_assigned_date_field:
+        changes.append(
+            (config.owner_assigned_date_field, account.get(config.owner_assigned_date_field),
+             ctx.as_of.isoformat(), f"assigned to {ae_pick.member.name}")
+        )
+    if sdr is None:
+        sdr_pick: Pick | None = robin.next(route.sdr_pool)
+        if sdr_pick is not None:
+            sdr = _member_recipient("SDR", sdr_pick.member)
+            changes.append((config.sdr_field, None, sdr_pick.member.user_id, sdr_pick.explain()))
+    return _Assignment(owner=_member_recipient("AE", ae_pick.member), sdr=sdr, changes=tuple(changes))
+
+
+def _primary_contact(lost: Record | None) -> dict[str, Any] | None:
+    roles = children(lost, "OpportunityContactRoles") if lost else []
+    if not roles:
+        return None
+    contact = roles[0].get("Contact") or {}
+    return {
+        "id": roles[0]["ContactId"],
+        "name": contact.get("Name"),
+        "title": contact.get("Title"),
+        "email": contact.get("Email"),
+    }
+
+
+def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
+    config = ctx.config
+    users = records["users"]
+    holding = members_from_users("holding_users", config.holding_users, users)
+    holding_ids = {m.user_id for m in holding}
+    robin = RoundRobin(
+        {pool: members_from_users(pool, ctx.pools.get(pool, ()), users)
+         for pool in sorted(config.pools_used())},
+        ctx.cursors,
+    )
+    lost_by_account: dict[str, list[Record]] = {}
+    for opportunity in records["lost_renewals"]:
+        lost_by_account.setdefault(opportunity["AccountId"], []).append(opportunity)
+
+    decisions: list[Decision] = []
+    changes: list[FieldChange] = []
+    alerts: list[Alert] = []
+    firings: list[Firing] = []
+    for account in records["accounts"]:
+        churn = date.fromisoformat(account[config.churn_date_field])
+        due = _due_stage(account, churn, ctx)
+        if not isinstance(due, _Stage):
+            if due is not None:
+                decisions.append(due)
+            continue
+        lost = lost_by_account.get(account["Id"], [])
+        latest = lost[0] if lost else None
+        reason_value = latest.get(config.loss_reason_field) if latest else None
+        route = config.routes.get(reason_value or "", config.default_route)
+        assignment = _assign(account, route, holding_ids, robin, ctx)
+        if isinstance(assignment, str):
+            decisions.append(_skip(account, assignment, due.label))
+            continue
+
+        route_why = (
+            f"loss reason {reason_value!r}" if reason_value
+            else "no loss reason on a lost renewal: default route"
+        )
+        field_changes = [
+            (config.campaign_field, account.get(config.campaign_field), route.campaign, route_why),
+            *assignment.changes,
+        ]
+        for field, old, new, why in field_changes:
+            if old != new:
+                changes.append(FieldChange(
+                    sobject="Account", record_id=account["Id"], record_name=account["Name"],
+                    field=field, old=old, new=new, reason=f"{due.label} win-back: {why}",
+                ))
+        overdue = (ctx.as_of - due.due).days
+        decisions.append(Decision(
+            sobject="Account", record_id=account["Id"], record_name=account["Name"],
+            outcome="selected", stage=due.label,
+            reason=f"churned {churn}; {due.label} stage due {due.due}"
+            + (f" (caught up {overdue} days late)" if overdue else "")
+            + f"; {route_why}",
+        ))
+        recipients = tuple(r for r in (assignment.owner, assignment.sdr) if r is not None)
+        alerts.append(Alert(
+            template=config.template, record_id=account["Id"], stage=due.label,
+            recipients=recipients, reason=f"{due.label} win-back stage",
+            context={
+                "account": {"id": account["Id"], "name": account["Name"]},
+                "stage": due.label,
+                "churn_date": churn.isoformat(),
+                "months_since_churn": _months_between(churn, ctx.as_of),
+                "loss_reasons": list(dict.fromkeys(
+                    o[config.loss_reason_field] for o in lost if o.get(config.loss_reason_field)
+                )),
+                "lost_renewal": (
+                    {"id": latest["Id"], "name": latest["Name"], "close_date": latest["CloseDate"]}
+                    if latest else None
+                ),
+                "status": {path: _field(account, path) for path in config.status_fields},
+                "primary_contact": _primary_contact(latest),
+                "campaign": route.campaign,
+                "ae": assignment.owner.model_dump(),
+                "sdr": assignment.sdr.model_dump() if assignment.sdr else None,
+                "newly_assigned": bool(assignment.changes),
+                "call_to_action": config.call_to_action,
+            },
+        ))
+        firings.append(Firing(record_id=account["Id"], stage=due.label))
+
+    return Plan(
+        play=play.name, as_of=ctx.as_of, decisions=tuple(decisions), changes=tuple(changes),
+        alerts=tuple(alerts), firings=tuple(firings), cursors=robin.cursors,
+    )
+
+
+play = Play(
+    name="win-back",
+    summary="Route churned accounts to an AE and SDR at 6 and 12 months, with the loss context",
+    config_model=WinBackConfig,
+    queries=queries,
+    decide=decide,
+)

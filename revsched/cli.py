@@ -1,0 +1,204 @@
+"""The `revsched` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from revsched import report
+from revsched.alerts import AlertRenderer, TerminalNotifier
+from revsched.config import Settings, load_settings
+from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
+from revsched.localorg import serve
+from revsched.localorg.demo import build_demo_org
+from revsched.org import connect_org
+from revsched.play import get_play, load_plays
+from revsched.runner import run_play
+from revsched.state import StateStore
+
+app = typer.Typer(
+    help="Run RevOps plays against Salesforce: dry runs, audit, undo and alerts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+org_app = typer.Typer(help="The embedded local Salesforce org.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    # Cron logs and pipes get wide lines rather than tables wrapped at 80 columns.
+    return Console(stderr=stderr, width=None if stream.isatty() else 200)
+
+
+def fails_cleanly(command: F) -> F:
+    """Turn revsched's errors into one line on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RevschedError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: $REVSCHED_CONFIG, ./revsched.toml)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _today(settings: Settings) -> date:
+    return datetime.now(settings.zone).date()
+
+
+@app.command()
+@fails_cleanly
+def run(
+    play_name: Annotated[str, typer.Argument(metavar="PLAY", help="The play to run.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only: write nothing, send nothing.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Run as if today were this date."),
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
+    settings = load_settings(config)
+    play = get_play(load_plays(settings), play_name)
+    today = _parse_date(as_of) or _today(settings)
+    org = connect_org(settings, _today(settings))
+    console = _console()
+    result = run_play(
+        play,
+        settings,
+        as_of=today,
+        dry_run=dry_run,
+        store=StateStore(settings.state.database_url()),
+        org=org,
+        renderer=AlertRenderer(org.instance_url, settings.templates.paths),
+        # With --json, stdout carries only the JSON document.
+        notifier=TerminalNotifier(_console(stderr=True) if as_json else console),
+    )
+    if as_json:
+        typer.echo(json.dumps(report.run_json(result), indent=2))
+    else:
+        report.print_plan(console, result.plan)
+        report.print_run(console, result)
+    if result.status == "partial":
+        raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+@app.command()
+@fails_cleanly
+def plays(config: ConfigOption = None) -> None:
+    """List the plays with their schedules and purpose."""
+    settings = load_settings(config)
+    console = _console()
+    for play in load_plays(settings).values():
+        play_config = play.configure(settings)
+        state = "" if play_config.enabled else " (disabled)"
+        console.print(f"[bold]{play.name}[/]  {play_config.schedule}{state}  {play.summary}")
+
+
+@app.command()
+@fails_cleanly
+def history(
+    play: Annotated[str | None, typer.Option(help="Only runs of this play.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """List recent runs, newest first."""
+    settings = load_settings(config)
+    runs = StateStore(settings.state.database_url()).runs(play, limit)
+    if as_json:
+        typer.echo(json.dumps(report.history_json(runs), indent=2))
+    else:
+        report.print_history(_console(), runs)
+
+
+@app.command()
+@fails_cleanly
+def show(
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show one run: every field change (old -> new, status) and every alert."""
+    settings = load_settings(config)
+    found = StateStore(settings.state.database_url()).run(run_id)
+    if found is None:
+        typer.echo(f"error: no run {run_id}; `revsched history` lists the runs", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if as_json:
+        typer.echo(json.dumps(report.show_json(found), indent=2))
+    else:
+        report.print_show(_console(), found)
+
+
+@app.command()
+@fails_cleanly
+def demo(
+    accounts: Annotated[int | None, typer.Option(min=1, help="Accounts to generate.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (same seed, same org).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", metavar="YYYY-MM-DD", help="The demo org's today.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing demo org.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Build the embedded demo org (the default org when none is configured)."""
+    settings = load_settings(config)
+    path = settings.org.local_path()
+    if path.exists() and not force:
+        typer.echo(f"error: {path} exists; pass --force to replace it", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    build_demo_org(
+        path,
+        accounts=accounts or settings.org.demo_accounts,
+        seed=settings.org.demo_seed if seed is None else seed,
+        today=_parse_date(as_of) or _today(settings),
+    ).close()
+    typer.echo(f"Demo org written to {path}")
+
+
+@org_app.command("serve")
+@fails_cleanly
+def org_serve(
+    db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    config: ConfigOption = None,
+) -> None:
+    """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
+    path = db or load_settings(config).org.local_path()
+    typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
+    serve(path, port=port)

@@ -1,0 +1,152 @@
+"""Loading and validating revsched's TOML configuration.
+
+Engine settings are validated here; each play's own section is validated
+against the config model the play declares (see `revsched.play`), so a typo in
+any key is an error that names the key, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from revsched.errors import ConfigError
+
+CONFIG_ENV = "REVSCHED_CONFIG"
+HOME_ENV = "REVSCHED_HOME"
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a misspelt setting must not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def revsched_home() -> Path:
+    """Where revsched keeps its state and the embedded demo org by default."""
+    if os.environ.get(HOME_ENV):
+        return Path(os.environ[HOME_ENV]).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "revsched"
+
+
+class OrgSettings(StrictModel):
+    """Which Salesforce org to talk to.
+
+    `local` is the embedded SQLite org (built with demo data on first use) or,
+    with `url`, a local org served by `revsched org serve`.
+    """
+
+    kind: Literal["local", "salesforce"] = "local"
+    path: Path | None = None
+    url: str | None = None
+    demo_accounts: int = Field(300, ge=1)
+    demo_seed: int = 7
+    # Real orgs: credentials come from environment variables named here.
+    username: str | None = None
+    password_env: str = "SALESFORCE_PASSWORD"
+    security_token_env: str = "SALESFORCE_SECURITY_TOKEN"
+    domain: str = "login"
+    api_version: str = "62.0"
+
+    def local_path(self) -> Path:
+        return (self.path or revsched_home() / "demo-org.sqlite").expanduser()
+
+
+class StateSettings(StrictModel):
+    """The state store: runs, audit, fired stages, round-robin cursors."""
+
+    url: str | None = None
+
+    def database_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"sqlite:///{revsched_home() / 'state.sqlite'}"
+
+
+class PoolSettings(StrictModel):
+    """A round-robin pool: users by Username, served in order."""
+
+    members: list[str] = Field(min_length=1)
+
+
+class TemplateSettings(StrictModel):
+    """Directories searched for alert templates before the shipped ones."""
+
+    paths: list[Path] = []
+
+
+class Settings(StrictModel):
+    time_zone: str = "UTC"
+    org: OrgSettings = OrgSettings()
+    state: StateSettings = StateSettings()
+    templates: TemplateSettings = TemplateSettings()
+    # Extra directories of play modules, loaded beside the shipped `jobs/`.
+    play_paths: list[Path] = []
+    pools: dict[str, PoolSettings] = {}
+    # Raw per-play sections; each play validates its own.
+    plays: dict[str, dict[str, Any]] = {}
+    source: Path | None = Field(None, exclude=True)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
+                             "'America/Los_Angeles'") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def pool(self, name: str) -> PoolSettings:
+        if name not in self.pools:
+            raise ConfigError(f"pools.{name}: no such pool; define [pools.{name}] with members")
+        return self.pools[name]
+
+
+def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:
+    """One line naming the first bad key and what is wrong with it."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+    where = f"{source}: " if source else ""
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling against config.example.toml)"
+    elif "input" in first and first["type"] != "missing":
+        message = f"{message} (got {first['input']!r})"
+    return f"{where}{key}: {message}"
+
+
+def find_config_file(explicit: Path | None) -> Path | None:
+    """--config, then $REVSCHED_CONFIG, then ./revsched.toml; None means all defaults."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    local = Path("revsched.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    config_file = find_config_file(path)
+    if config_file is None:
+        return Settings()
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{config_file}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
+    try:
+        return Settings.model_validate({**data, "source": config_file})
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error, "", config_file)) from None

@@ -1,0 +1,31 @@
+"""Errors a user can act on, each mapped to the exit code cron and CI see."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_RECORDS_FAILED = 1
+EXIT_USAGE = 2
+
+
+class RevschedError(Exception):
+    """An error with a one-line message that says what to fix."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(RevschedError):
+    """The configuration file or a play's section of it is invalid."""
+
+
+class PlayError(RevschedError):
+    """A play is unknown, cannot be loaded, or declared itself wrongly."""
+
+
+class OrgError(RevschedError):
+    """Salesforce (or the local org) refused a call; the message carries its error code."""
+
+    exit_code = EXIT_RECORDS_FAILED
+
+
+class TemplateError(RevschedError):
+    """An alert template is missing or uses a value the play does not provide."""

@@ -1,0 +1,3 @@
+from revsched.localorg.schema import SOBJECTS, sobject
+
+__all__ = ["SOBJECTS", "sobject"]

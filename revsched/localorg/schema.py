@@ -1,0 +1,408 @@
+"""The local org's schema: the standard objects revsched's plays use, their
+standard fields, and the custom fields of PLAYS.md.
+
+Everything else in the local org (storage, SOQL, describe, REST) is derived
+from these declarations, so adding an object or a field here is enough to make
+it queryable and writable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Field types as Salesforce's describe names them.
+ID = "id"
+STRING = "string"
+TEXTAREA = "textarea"
+EMAIL = "email"
+PHONE = "phone"
+URL = "url"
+PICKLIST = "picklist"
+BOOLEAN = "boolean"
+DATE = "date"
+DATETIME = "datetime"
+DOUBLE = "double"
+CURRENCY = "currency"
+PERCENT = "percent"
+INT = "int"
+REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    length: int | None = None
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    nillable: bool = True
+    external_id: bool = False
+    unique: bool = False
+    picklist_values: tuple[str, ...] = ()
+    # False for fields Salesforce computes (IsClosed, Name of a person, ...).
+    writable: bool = True
+    default: object = None
+
+
+@dataclass(frozen=True)
+class ChildRelationship:
+    relationship_name: str
+    child_sobject: str
+    field: str
+
+
+@dataclass(frozen=True)
+class SObject:
+    name: str
+    key_prefix: str
+    fields: dict[str, Field]
+    label: str = ""
+
+    def field(self, name: str) -> Field | None:
+        """Case-insensitive lookup, as SOQL and the REST API treat field names."""
+        return self._by_lower().get(name.lower())
+
+    def _by_lower(self) -> dict[str, Field]:
+        return {f.lower(): fld for f, fld in self.fields.items()}
+
+
+def _fields(*items: Field) -> dict[str, Field]:
+    return {f.name: f for f in items}
+
+
+def _ref(
+    name: str, to: str | tuple[str, ...], relationship: str | None = None, **kw: object
+) -> Field:
+    targets = (to,) if isinstance(to, str) else to
+    if relationship is None:
+        relationship = name[:-3] + "__r" if name.endswith("__c") else name.removesuffix("Id")
+    return Field(name, REFERENCE, 18, targets, relationship, **kw)  # type: ignore[arg-type]
+
+
+def _audit_fields() -> tuple[Field, ...]:
+    return (
+        Field("Id", ID, 18, nillable=False, writable=False),
+        Field("CreatedDate", DATETIME, writable=False),
+        Field("LastModifiedDate", DATETIME, writable=False),
+        Field("SystemModstamp", DATETIME, writable=False),
+        Field("IsDeleted", BOOLEAN, nillable=False, writable=False, default=False),
+    )
+
+
+def _picklist(name: str, *values: str, **kw: object) -> Field:
+    return Field(name, PICKLIST, 255, picklist_values=values, **kw)  # type: ignore[arg-type]
+
+
+def _revsched_key() -> Field:
+    return Field("Revsched_Key__c", STRING, 255, external_id=True, unique=True)
+
+
+LOSS_REASONS = (
+    "Price",
+    "Product Gaps",
+    "Competitor",
+    "No Budget",
+    "Champion Left",
+    "Acquired",
+    "Other",
+)
+
+LEAD_STATUSES = (
+    "Open",
+    "Working",
+    "Nurture",
+    "Remarket",
+    "Recycle",
+    "Bad Data",
+    "Ineligible",
+    "Inquiry",
+    "Disqualified",
+    "Qualified",
+)
+
+OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
+    # (name, default probability, is closed, is won) in sort order
+    ("Prospecting", 10, False, False),
+    ("Qualification", 20, False, False),
+    ("Needs Analysis", 30, False, False),
+    ("Proposal", 50, False, False),
+    ("Negotiation", 75, False, False),
+    ("Closed Won", 100, True, True),
+    ("Closed Lost", 0, True, False),
+)
+
+SOBJECTS: dict[str, SObject] = {
+    s.name: s
+    for s in (
+        SObject(
+            "UserRole",
+            "00E",
+            _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 80, nillable=False),
+                Field("DeveloperName", STRING, 80, nillable=False),
+            ),
+        ),
+        SObject(
+            "User",
+            "005",
+            _fields(
+                *_audit_fields(),
+                Field("Username", STRING, 80, nillable=False, unique=True),
+                Field("FirstName", STRING, 40),
+                Field("LastName", STRING, 80, nillable=False),
+                Field("Name", STRING, 121, writable=False),
+                Field("Email", EMAIL, 128, nillable=False),
+                Field("Title", STRING, 80),
+                Field("Department", STRING, 80),
+                Field("IsActive", BOOLEAN, nillable=False, default=True),
+                Field("TimeZoneSidKey", STRING, 40, default="America/Los_Angeles"),
+                _ref("UserRoleId", "UserRole"),
+                _ref("ManagerId", "User"),
+            ),
+        ),
+        SObject(
+            "Group",
+            "00G",
+            _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 40, nillable=False),
+                Field("DeveloperName", STRING, 80, nillable=False, unique=True),
+                _picklist("Type", "Queue", "Regular", nillable=False),
+            ),
+        ),
+        SObject(
+            "Account",
+            "001",
+            _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 255, nillable=False),
+                _picklist("Type", "Prospect", "Customer", "Former Customer", "Partner"),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+                _ref("ParentId", "Account", "Parent"),
+                Field("Website", URL, 255),
+                Field("Phone", PHONE, 40),
+                _picklist(
+                    "Industry", "Software", "Manufacturing", "Healthcare", "Finance", "Retail"
+                ),
+                Field("NumberOfEmployees", INT),
+                Field("AnnualRevenue", CURRENCY),
+                Field("BillingCity", STRING, 40),
+                Field("BillingState", STRING, 80),
+                Field("BillingCountry", STRING, 80),
+                Field("LastActivityDate", DATE, writable=False),
+                Field("Churn_Date__c", DATE),
+                _picklist(
+                    "Win_Back_Campaign__c",
+                    "Win Back - Pricing",
+                    "Win Back - Product",
+                    "Win Back - Competitive",
+                    "Win Back - General",
+                ),
+                _ref("SDR__c", "User"),
+                _ref("AE__c", "User"),
+                _ref("AM__c", "User"),
+                _ref("CSM__c", "User"),
+                _ref("Solutions_Consultant__c", "User"),
+                Field("Owner_Assigned_Date__c", DATE),
+                _picklist(
+                    "Buying_Stage__c", "Awareness", "Consideration", "Evaluation", "Purchase",
+                    "Decision",
+                ),
+                _picklist(
+                    "Add_Drop_Request__c", "Add as Named", "Keep Account", "Needs Review",
+                    "Drop Account",
+                ),
+                _picklist("Add_Drop_Approval__c", "Pending", "Approved", "Rejected"),
+                _ref("Add_Drop_Requested_By__c", "User"),
+                Field("Needs_Review_Date__c", DATE),
+                _picklist("Account_Status__c", "Active", "At Risk", "Churned", "Prospect"),
+                Field("Health_Score__c", DOUBLE),
+                Field("Renewal_Date__c", DATE),
+                Field("Users_In_Contract__c", INT),
+                Field("Users_Routed__c", INT),
+                _ref("Possible_Duplicate_Of__c", "Account"),
+            ),
+        ),
+        SObject(
+            "Contact",
+            "003",
+            _fields(
+                *_audit_fields(),
+                _ref("AccountId", "Account"),
+                Field("FirstName", STRING, 40),
+                Field("LastName", STRING, 80, nillable=False),
+                Field("Name", STRING, 121, writable=False),
+                Field("Title", STRING, 128),
+                Field("Email", EMAIL, 80),
+                Field("Phone", PHONE, 40),
+                Field("MobilePhone", PHONE, 40),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+                _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
+                Field("MailingCountry", STRING, 80),
+                Field("LastActivityDate", DATE, writable=False),
+                _ref("Possible_Duplicate_Of__c", "Contact"),
+            ),
+        ),
+        SObject(
+            "Lead",
+            "00Q",
+            _fields(
+                *_audit_fields(),
+                Field("FirstName", STRING, 40),
+                Field("LastName", STRING, 80, nillable=False),
+                Field("Name", STRING, 121, writable=False),
+                Field("Company", STRING, 255, nillable=False),
+                Field("Title", STRING, 128),
+                Field("Email", EMAIL, 80),
+                Field("Phone", PHONE, 40),
+                Field("Website", URL, 255),
+                Field("Country", STRING, 80),
+                Field("State", STRING, 80),
+                _picklist("Status", *LEAD_STATUSES, nillable=False, default="Open"),
+                _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
+                _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
+                Field("IsConverted", BOOLEAN, nillable=False, default=False),
+                Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
+                Field("LastActivityDate", DATE, writable=False),
+                _ref("Possible_Duplicate_Of__c", "Lead"),
+            ),
+        ),
+        SObject(
+            "OpportunityStage",
+            "01J",
+            _fields(
+                *_audit_fields(),
+                Field("MasterLabel", STRING, 255, nillable=False),
+                Field("ApiName", STRING, 255, nillable=False),
+                Field("SortOrder", INT),
+                Field("DefaultProbability", PERCENT),
+                Field("IsActive", BOOLEAN, nillable=False, default=True),
+                Field("IsClosed", BOOLEAN, nillable=False, default=False),
+                Field("IsWon", BOOLEAN, nillable=False, default=False),
+            ),
+        ),
+        SObject(
+            "Opportunity",
+            "006",
+            _fields(
+                *_audit_fields(),
+                _ref("AccountId", "Account"),
+                Field("Name", STRING, 120, nillable=False),
+                _picklist(
+                    "StageName", *(s[0] for s in OPPORTUNITY_STAGES), nillable=False
+                ),
+                Field("CloseDate", DATE, nillable=False),
+                Field("Amount", CURRENCY),
+                Field("Probability", PERCENT),
+                _picklist("Type", "New Business", "Renewal", "Upsell", "Overage"),
+                # Derived from StageName through OpportunityStage.
+                Field("IsClosed", BOOLEAN, nillable=False, writable=False, default=False),
+                Field("IsWon", BOOLEAN, nillable=False, writable=False, default=False),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+                _picklist("Loss_Reason__c", *LOSS_REASONS),
+                Field("Renewal_Date__c", DATE),
+                Field("Health_Score__c", DOUBLE),
+                Field("Has_Primary_Quote__c", BOOLEAN, nillable=False, default=False),
+                Field("Churn_Risk_Notes__c", TEXTAREA, 32768),
+                _revsched_key(),
+            ),
+        ),
+        SObject(
+            "OpportunityContactRole",
+            "00K",
+            _fields(
+                *_audit_fields(),
+                _ref("OpportunityId", "Opportunity", nillable=False),
+                _ref("ContactId", "Contact", nillable=False),
+                _picklist(
+                    "Role", "Decision Maker", "Economic Buyer", "Technical Buyer",
+                    "Champion", "Influencer", "Other",
+                ),
+                Field("IsPrimary", BOOLEAN, nillable=False, default=False),
+            ),
+        ),
+        SObject(
+            "Task",
+            "00T",
+            _fields(
+                *_audit_fields(),
+                Field("Subject", STRING, 255),
+                _picklist(
+                    "Status", "Not Started", "In Progress", "Completed", nillable=False,
+                    default="Not Started",
+                ),
+                _picklist("Priority", "High", "Normal", "Low", default="Normal"),
+                Field("ActivityDate", DATE),
+                # Derived from Status (Completed = closed).
+                Field("IsClosed", BOOLEAN, nillable=False, writable=False, default=False),
+                _ref("WhatId", ("Account", "Opportunity"), "What"),
+                _ref("WhoId", ("Contact", "Lead"), "Who"),
+                # Derived from WhatId / WhoId, as Salesforce does.
+                _ref("AccountId", "Account", writable=False),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+                _picklist("Type", "Call", "Email", "Meeting", "Other"),
+                Field("Description", TEXTAREA, 32000),
+                _revsched_key(),
+            ),
+        ),
+        SObject(
+            "Event",
+            "00U",
+            _fields(
+                *_audit_fields(),
+                Field("Subject", STRING, 255),
+                Field("ActivityDate", DATE),
+                Field("StartDateTime", DATETIME),
+                Field("EndDateTime", DATETIME),
+                Field("DurationInMinutes", INT),
+                _ref("WhatId", ("Account", "Opportunity"), "What"),
+                _ref("WhoId", ("Contact", "Lead"), "Who"),
+                _ref("AccountId", "Account", writable=False),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+                Field("Description", TEXTAREA, 32000),
+            ),
+        ),
+    )
+}
+
+# Child relationship names as Salesforce defines them for the standard objects
+# (parent object -> relationship name -> child object and its lookup field).
+CHILD_RELATIONSHIPS: dict[str, tuple[ChildRelationship, ...]] = {
+    "Account": (
+        ChildRelationship("Contacts", "Contact", "AccountId"),
+        ChildRelationship("Opportunities", "Opportunity", "AccountId"),
+        ChildRelationship("ChildAccounts", "Account", "ParentId"),
+        ChildRelationship("Tasks", "Task", "WhatId"),
+        ChildRelationship("Events", "Event", "WhatId"),
+    ),
+    "Opportunity": (
+        ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+        ChildRelationship("Tasks", "Task", "WhatId"),
+        ChildRelationship("Events", "Event", "WhatId"),
+    ),
+    "Contact": (
+        ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
+        ChildRelationship("Tasks", "Task", "WhoId"),
+        ChildRelationship("Events", "Event", "WhoId"),
+    ),
+    "Lead": (
+        ChildRelationship("Tasks", "Task", "WhoId"),
+        ChildRelationship("Events", "Event", "WhoId"),
+    ),
+    "User": (ChildRelationship("ManagedUsers", "User", "ManagerId"),),
+}
+
+
+def sobject(name: str) -> SObject | None:
+    """Look an object up by name, case-insensitively as Salesforce does."""
+    for key, value in SOBJECTS.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def key_prefix_owner(record_id: str) -> SObject | None:
+    """The object whose Ids start with this record Id's 3-character prefix."""
+    prefix = record_id[:3]
+    return next((s for s in SOBJECTS.values() if s.key_prefix == prefix), None)

@@ -1,0 +1,488 @@
+"""SQLite storage of the local org: one table per SObject, validated writes and the
+fields Salesforce derives on every write (Name, IsClosed/IsWon, activity AccountId,
+LastActivityDate, audit dates)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from revsched.localorg import ids, schema
+from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.values import column_type, format_datetime, from_db, label, to_db
+
+AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
+PERSON_OBJECTS = ("User", "Contact", "Lead")
+ACTIVITY_OBJECTS = ("Task", "Event")
+RUNNING_USER = {
+    "Username": "admin@revsched.localorg",
+    "FirstName": "Local",
+    "LastName": "Admin",
+    "Email": "admin@revsched.localorg",
+}
+
+
+def q(name: str) -> str:
+    """A quoted SQLite identifier (Group is an SQL keyword)."""
+    return f'"{name}"'
+
+
+def json_ids(values: Iterable[str | None]) -> str:
+    """A set of Ids as one bound parameter, expanded in SQL with json_each."""
+    return json.dumps(sorted({v for v in values if v}))
+
+
+class Storage:
+    """The org's SQLite database. One connection, serialised by `lock`, because SQLite
+    allows a single writer and the HTTP server may be threaded."""
+
+    def __init__(self, path: str | Path, today: Callable[[], date]) -> None:
+        self.today = today
+        self.lock = threading.RLock()
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self._depth = 0
+        with self.lock:
+            created = self._create_schema()
+            if created:
+                self._seed()
+            self.running_user_id: str = self.conn.execute(
+                'SELECT Id FROM "User" WHERE Username = ?', (RUNNING_USER["Username"],)
+            ).fetchone()[0]
+
+    # -- schema -------------------------------------------------------------
+
+    def _create_schema(self) -> bool:
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = '_sequence'"
+        ).fetchone()
+        if exists:
+            return False
+        with self.transaction():
+            for sobj in schema.SOBJECTS.values():
+                cols = ", ".join(
+                    f"{q(f.name)} {column_type(f)}"
+                    + (" PRIMARY KEY" if f.name == "Id" else "")
+                    for f in sobj.fields.values()
+                )
+                self.conn.execute(f"CREATE TABLE {q(sobj.name)} ({cols})")
+                for f in sobj.fields.values():
+                    if f.name == "Id":
+                        continue
+                    if f.unique:
+                        self.conn.execute(
+                            f"CREATE UNIQUE INDEX {q(f'ux_{sobj.name}_{f.name}')} "
+                            f"ON {q(sobj.name)} ({q(f.name)})"
+                        )
+                    elif f.type == schema.REFERENCE:
+                        self.conn.execute(
+                            f"CREATE INDEX {q(f'ix_{sobj.name}_{f.name}')} "
+                            f"ON {q(sobj.name)} ({q(f.name)})"
+                        )
+            self.conn.execute("CREATE TABLE _sequence (sobject TEXT PRIMARY KEY, next INTEGER)")
+            self.conn.execute("CREATE TABLE _api_usage (day TEXT PRIMARY KEY, used INTEGER)")
+        return True
+
+    def _seed(self) -> None:
+        """What every org has: its opportunity stages and the user the API runs as."""
+        self.insert(
+            "OpportunityStage",
+            [
+                {
+                    "MasterLabel": name,
+                    "ApiName": name,
+                    "SortOrder": order,
+                    "DefaultProbability": float(probability),
+                    "IsClosed": closed,
+                    "IsWon": won,
+                }
+                for order, (name, probability, closed, won) in enumerate(
+                    schema.OPPORTUNITY_STAGES, start=1
+                )
+            ],
+        )
+        self.running_user_id = ""
+        self.insert("User", [dict(RUNNING_USER)])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A (nestable) transaction: an error rolls back exactly this block."""
+        name = f"sp{self._depth}"
+        self._depth += 1
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            self.conn.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    # -- API usage ------------------------------------------------------------
+
+    def count_call(self) -> int:
+        """Count one API call against today's allowance; returns the calls used today."""
+        day = self.today().isoformat()
+        self.conn.execute(
+            "INSERT INTO _api_usage VALUES (?, 1) "
+            "ON CONFLICT(day) DO UPDATE SET used = used + 1",
+            (day,),
+        )
+        return self.calls_today()
+
+    def calls_today(self) -> int:
+        row = self.conn.execute(
+            "SELECT used FROM _api_usage WHERE day = ?", (self.today().isoformat(),)
+        ).fetchone()
+        return row[0] if row else 0
+
+    # -- writes ---------------------------------------------------------------
+
+    def now(self) -> str:
+        """The org clock's current datetime: today's date (from `today`) at the current time."""
+        current = datetime.now(UTC)
+        return format_datetime(datetime.combine(self.today(), current.time(), UTC))
+
+    def _allocate(self, sobj: schema.SObject, count: int) -> list[str]:
+        row = self.conn.execute(
+            "SELECT next FROM _sequence WHERE sobject = ?", (sobj.name,)
+        ).fetchone()
+        first = row[0] if row else 1
+        self.conn.execute(
+            "INSERT INTO _sequence VALUES (?, ?) ON CONFLICT(sobject) DO UPDATE SET next = ?",
+            (sobj.name, first + count, first + count),
+        )
+        return [ids.make_id(sobj.key_prefix, n) for n in range(first, first + count)]
+
+    def _stages(self) -> dict[str, tuple[float | None, bool, bool]]:
+        rows = self.conn.execute(
+            "SELECT ApiName, DefaultProbability, IsClosed, IsWon FROM OpportunityStage "
+            "WHERE IsDeleted = 0"
+        )
+        return {name.lower(): (prob, bool(closed), bool(won)) for name, prob, closed, won in rows}
+
+    def _derive(
+        self,
+        sobj: schema.SObject,
+        row: dict[str, object],
+        changed: dict[str, object],
+        stages: dict[str, tuple[float | None, bool, bool]],
+    ) -> None:
+        """Fields Salesforce computes from the others on the same record."""
+        if sobj.name in PERSON_OBJECTS:
+            parts = [row.get("FirstName"), row.get("LastName")]
+            row["Name"] = " ".join(str(p) for p in parts if p) or None
+        elif sobj.name == "Opportunity":
+            stage = stages.get(str(row.get("StageName") or "").lower())
+            row["IsClosed"] = int(bool(stage and stage[1]))
+            row["IsWon"] = int(bool(stage and stage[2]))
+            if stage and "StageName" in changed and "Probability" not in changed:
+                row["Probability"] = stage[0]
+        elif sobj.name == "Task":
+            row["IsClosed"] = int(str(row.get("Status") or "").lower() == "completed")
+
+    def _convert(
+        self, sobj: schema.SObject, values: dict[str, object], *, bulk: bool
+    ) -> dict[str, object]:
+        """Canonical field names -> column values; rejects unknown and read-only fields."""
+        out: dict[str, object] = {}
+        unwritable: list[str] = []
+        for key, value in values.items():
+            field = sobj.field(key)
+            if field is None:
+                if bulk:
+                    raise ValueError(f"No such column '{key}' on sobject of type {sobj.name}")
+                raise SalesforceError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{key}' on sobject of type {sobj.name}",
+                    [key],
+                )
+            if not field.writable and not (bulk and field.name in AUDIT_FIELDS):
+                if bulk:
+                    raise ValueError(
+                        f"{sobj.name}.{field.name} is computed by the org and cannot be set"
+                    )
+                unwritable.append(field.name)
+                continue
+            out[field.name] = to_db(field, value)
+        if unwritable:
+            raise SalesforceError(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(unwritable)}. Please check the "
+                "security settings of this field and verify that it is read/write for your "
+                "profile or permission set.",
+                unwritable,
+            )
+        return out
+
+    def _check_required(self, sobj: schema.SObject, row: dict[str, object]) -> None:
+        missing = [
+            f.name
+            for f in sobj.fields.values()
+            if not f.nillable and f.writable and row.get(f.name) is None
+        ]
+        if missing:
+            raise SalesforceError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
+
+    def _check_references(self, sobj: schema.SObject, changed: dict[str, object]) -> None:
+        for name, value in changed.items():
+            field = sobj.fields[name]
+            if field.type != schema.REFERENCE or value is None:
+                continue
+            canonical = ids.normalize(str(value))
+            target = schema.key_prefix_owner(canonical) if canonical else None
+            if canonical is None or target is None or target.name not in field.reference_to:
+                code = "MALFORMED_ID" if canonical is None else "FIELD_INTEGRITY_EXCEPTION"
+                raise SalesforceError(
+                    400, code, f"{label(field)}: id value of incorrect type: {value}", [name]
+                )
+            found = self.conn.execute(
+                f"SELECT 1 FROM {q(target.name)} WHERE Id = ? AND IsDeleted = 0", (canonical,)
+            ).fetchone()
+            if not found:
+                raise SalesforceError(
+                    400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]
+                )
+            changed[name] = canonical
+
+    def _check_unique(self, sobj: schema.SObject, changed: dict[str, object], own_id: str) -> None:
+        for name, value in changed.items():
+            if not sobj.fields[name].unique or value is None:
+                continue
+            row = self.conn.execute(
+                f"SELECT Id FROM {q(sobj.name)} WHERE {q(name)} = ? AND Id != ?",
+                (value, own_id),
+            ).fetchone()
+            if row:
+                raise SalesforceError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {name} duplicates value on record with id: {row[0]}",
+                    [name],
+                )
+
+    def _defaults(self, sobj: schema.SObject) -> dict[str, object]:
+        row: dict[str, object] = {f: None for f in sobj.fields}
+        for f in sobj.fields.values():
+            if f.default is not None:
+                row[f.name] = to_db(f, f.default)
+        if "OwnerId" in sobj.fields:
+            row["OwnerId"] = self.running_user_id or None
+        return row
+
+    def insert(self, sobject: str, records: list[dict[str, object]]) -> list[str]:
+        """Bulk load without HTTP: no reference checks, one executemany per call."""
+        sobj = schema.sobject(sobject)
+        if sobj is None:
+            raise ValueError(f"sObject type '{sobject}' is not supported")
+        stages = self._stages() if sobj.name == "Opportunity" else {}
+        now = self.now()
+        base = self._defaults(sobj)
+        columns = list(sobj.fields)
+        rows = []
+        with self.lock, self.transaction():
+            new_ids = self._allocate(sobj, len(records))
+            for record_id, record in zip(new_ids, records, strict=True):
+                changed = self._convert(sobj, record, bulk=True)
+                row = {**base, **changed, "Id": record_id}
+                for audit in AUDIT_FIELDS:
+                    row[audit] = row[audit] or row["CreatedDate"] or now
+                self._derive(sobj, row, changed, stages)
+                try:
+                    self._check_required(sobj, row)
+                except SalesforceError as exc:
+                    raise ValueError(f"{sobj.name}: {exc.message}") from None
+                rows.append(tuple(row[c] for c in columns))
+            marks = ", ".join("?" * len(columns))
+            try:
+                self.conn.executemany(f"INSERT INTO {q(sobj.name)} VALUES ({marks})", rows)
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"{sobj.name}: {exc}") from None
+            self._after_write(sobj, new_ids, [])
+        return new_ids
+
+    def create(self, sobject: str, values: dict[str, object]) -> str:
+        """One validated create, as the REST API performs it."""
+        sobj = self.sobject(sobject)
+        with self.transaction():
+            changed = self._convert(sobj, values, bulk=False)
+            self._check_references(sobj, changed)
+            record_id = self._allocate(sobj, 1)[0]
+            now = self.now()
+            row = {**self._defaults(sobj), **changed, "Id": record_id}
+            row.update(dict.fromkeys(AUDIT_FIELDS, now))
+            self._check_required(sobj, row)
+            self._check_unique(sobj, changed, record_id)
+            self._derive(sobj, row, changed, self._stages())
+            marks = ", ".join("?" * len(row))
+            self.conn.execute(f"INSERT INTO {q(sobj.name)} VALUES ({marks})", list(row.values()))
+            self._after_write(sobj, [record_id], [])
+        return record_id
+
+    def update(self, sobject: str, record_id: str, values: dict[str, object]) -> None:
+        """One validated update; derived fields and dependent records follow."""
+        sobj = self.sobject(sobject)
+        with self.transaction():
+            old = self.row(sobj, record_id)
+            changed = self._convert(sobj, values, bulk=False)
+            self._check_references(sobj, changed)
+            row = {**old, **changed}
+            self._check_required(sobj, row)
+            self._check_unique(sobj, changed, old["Id"])  # type: ignore[arg-type]
+            self._derive(sobj, row, changed, self._stages())
+            now = self.now()
+            row["LastModifiedDate"] = row["SystemModstamp"] = now
+            sets = ", ".join(f"{q(c)} = ?" for c in row)
+            self.conn.execute(
+                f"UPDATE {q(sobj.name)} SET {sets} WHERE Id = ?", [*row.values(), old["Id"]]
+            )
+            self._after_write(sobj, [old["Id"]], [old])  # type: ignore[list-item]
+
+    def delete(self, sobject: str | None, record_id: str) -> None:
+        """Soft delete: the record stays visible to queryAll with IsDeleted = true."""
+        canonical = ids.normalize(record_id)
+        sobj = schema.key_prefix_owner(canonical) if canonical else None
+        if sobj is None or (sobject and sobj is not self.sobject(sobject)):
+            raise SalesforceError(
+                400, "MALFORMED_ID", f"malformed id {record_id}", ["Id"]
+            ) if sobject is None else not_found()
+        with self.transaction():
+            old = self.conn.execute(
+                f"SELECT IsDeleted FROM {q(sobj.name)} WHERE Id = ?", (canonical,)
+            ).fetchone()
+            if old is None:
+                if sobject:
+                    raise not_found()
+                raise SalesforceError(
+                    400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
+                )
+            if old[0]:
+                raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
+            before = self.row(sobj, canonical)  # type: ignore[arg-type]
+            now = self.now()
+            self.conn.execute(
+                f"UPDATE {q(sobj.name)} SET IsDeleted = 1, SystemModstamp = ? WHERE Id = ?",
+                (now, canonical),
+            )
+            self._after_write(sobj, [canonical], [before])  # type: ignore[list-item]
+
+    # -- reads ----------------------------------------------------------------
+
+    def sobject(self, name: str) -> schema.SObject:
+        sobj = schema.sobject(name)
+        if sobj is None:
+            raise not_found()
+        return sobj
+
+    def row(self, sobj: schema.SObject, record_id: str) -> dict[str, object]:
+        """A live record's columns, or 404 as the sobjects/{type}/{id} resource answers."""
+        canonical = ids.normalize(record_id)
+        found = None
+        if canonical and canonical.startswith(sobj.key_prefix):
+            cursor = self.conn.execute(
+                f"SELECT * FROM {q(sobj.name)} WHERE Id = ? AND IsDeleted = 0", (canonical,)
+            )
+            found = cursor.fetchone()
+        if found is None:
+            raise not_found()
+        return dict(zip(sobj.fields, found, strict=True))
+
+    def retrieve(self, sobject: str, record_id: str, api_path: str) -> dict[str, object]:
+        """A record as GET sobjects/{type}/{id} returns it: attributes then every field."""
+        sobj = self.sobject(sobject)
+        row = self.row(sobj, record_id)
+        out: dict[str, object] = {
+            "attributes": {"type": sobj.name, "url": f"{api_path}/sobjects/{sobj.name}/{row['Id']}"}
+        }
+        for name, field in sobj.fields.items():
+            out[name] = from_db(field, row[name])
+        return out
+
+    # -- dependent records ------------------------------------------------------
+
+    def _after_write(
+        self, sobj: schema.SObject, written: list[str], before: list[dict[str, object]]
+    ) -> None:
+        """Keep activity AccountIds and LastActivityDate rollups in step with a write."""
+        if sobj.name in ACTIVITY_OBJECTS:
+            self._refresh_activities(sobj.name, written, before)
+        elif sobj.name in ("Opportunity", "Contact") and before:
+            moved = [
+                old["Id"]
+                for old in before
+                if old["AccountId"] != self._column(sobj.name, "AccountId", old["Id"])
+                or old["IsDeleted"] != self._column(sobj.name, "IsDeleted", old["Id"])
+            ]
+            if moved:
+                link = "WhatId" if sobj.name == "Opportunity" else "WhoId"
+                for activity in ACTIVITY_OBJECTS:
+                    rows = self.conn.execute(
+                        f"SELECT * FROM {q(activity)} WHERE {link} IN "
+                        "(SELECT value FROM json_each(?))",
+                        (json_ids(moved),),  # type: ignore[arg-type]
+                    ).fetchall()
+                    fields = list(schema.SOBJECTS[activity].fields)
+                    olds = [dict(zip(fields, r, strict=True)) for r in rows]
+                    self._refresh_activities(activity, [o["Id"] for o in olds], olds)  # type: ignore[misc]
+
+    def _column(self, table: str, column: str, record_id: object) -> object:
+        row = self.conn.execute(
+            f"SELECT {q(column)} FROM {q(table)} WHERE Id = ?", (record_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def _refresh_activities(
+        self, table: str, written: list[str], before: list[dict[str, object]]
+    ) -> None:
+        """Task/Event.AccountId: the account of WhatId (an Account, or an Opportunity's
+        account), else the account of WhoId's Contact; then the LastActivityDate rollups."""
+        param = json_ids(written)
+        self.conn.execute(
+            f"UPDATE {q(table)} SET AccountId = COALESCE("
+            "CASE substr(WhatId, 1, 3) WHEN '001' THEN WhatId "
+            f"WHEN '006' THEN (SELECT AccountId FROM Opportunity o WHERE o.Id = {q(table)}.WhatId)"
+            " END, CASE substr(WhoId, 1, 3) "
+            f"WHEN '003' THEN (SELECT AccountId FROM Contact c WHERE c.Id = {q(table)}.WhoId) END)"
+            " WHERE Id IN (SELECT value FROM json_each(?))",
+            (param,),
+        )
+        after = self.conn.execute(
+            f"SELECT AccountId, WhoId FROM {q(table)} WHERE Id IN (SELECT value FROM json_each(?))",
+            (param,),
+        ).fetchall()
+        accounts = {r[0] for r in after} | {str(o["AccountId"]) for o in before if o["AccountId"]}
+        whos = {r[1] for r in after} | {str(o["WhoId"]) for o in before if o["WhoId"]}
+        self._roll_up("Account", "AccountId", accounts)
+        self._roll_up("Contact", "WhoId", {w for w in whos if w and w.startswith("003")})
+        self._roll_up("Lead", "WhoId", {w for w in whos if w and w.startswith("00Q")})
+
+    def _roll_up(self, table: str, link: str, record_ids: set[str | None]) -> None:
+        """LastActivityDate, as Salesforce defines it: the most recent of the due dates of
+        closed tasks and the dates of events associated with the record."""
+        if not record_ids:
+            return
+        self.conn.execute(
+            f"UPDATE {q(table)} SET LastActivityDate = (SELECT MAX(d) FROM ("
+            f"SELECT ActivityDate AS d FROM Task t WHERE t.{link} = {q(table)}.Id "
+            "AND t.IsClosed = 1 AND t.IsDeleted = 0 "
+            "UNION ALL SELECT COALESCE(ActivityDate, substr(StartDateTime, 1, 10)) FROM Event e "
+            f"WHERE e.{link} = {q(table)}.Id AND e.IsDeleted = 0)) "
+            "WHERE Id IN (SELECT value FROM json_each(?))",
+            (json_ids(record_ids),),
+        )

@@ -1,0 +1,139 @@
+"""Conversion of field values between the API (JSON), Python callers and SQLite columns.
+
+Datetimes are stored in Salesforce's own output form (UTC, `2026-11-23T10:00:00.000+0000`)
+so that text comparison orders them correctly and reads need no conversion."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from revsched.localorg import schema
+from revsched.localorg.errors import SalesforceError
+
+TEXT_TYPES = {
+    schema.STRING,
+    schema.TEXTAREA,
+    schema.EMAIL,
+    schema.PHONE,
+    schema.URL,
+    schema.PICKLIST,
+}
+NUMBER_TYPES = {schema.DOUBLE, schema.CURRENCY, schema.PERCENT, schema.INT}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def column_type(field: schema.Field) -> str:
+    """The SQLite column declaration: text compares case-insensitively, as SOQL does."""
+    if field.type in TEXT_TYPES:
+        return "TEXT COLLATE NOCASE"
+    if field.type in (schema.BOOLEAN, schema.INT):
+        return "INTEGER"
+    if field.type in NUMBER_TYPES:
+        return "REAL"
+    return "TEXT"
+
+
+def format_datetime(value: datetime) -> str:
+    """A datetime as Salesforce returns it: UTC with milliseconds and a +0000 offset."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """A datetime in any of the forms Salesforce accepts (Z, +hh:mm, +hhmm, no offset = UTC)."""
+    match = _DATETIME.fullmatch(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, frac, offset = match.groups()
+    tz = UTC
+    if offset and offset != "Z":
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    micro = int((frac or "0").ljust(6, "0")[:6])
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
+        )
+    except ValueError:
+        return None
+
+
+def _bad_value(field: schema.Field, value: object) -> SalesforceError:
+    kind = type(value).__name__.upper()
+    return SalesforceError(
+        400,
+        "JSON_PARSER_ERROR",
+        f"Cannot deserialize instance of {field.type} from VALUE_{kind} value {value} "
+        "or request may be missing a required field",
+        [field.name],
+    )
+
+
+def label(field: schema.Field) -> str:
+    """An approximation of the field label Salesforce puts in error messages."""
+    if field.name.endswith("__c"):
+        return field.name[:-3].replace("_", " ")
+    if field.type == schema.REFERENCE and field.name.endswith("Id"):
+        return field.name[:-2] + " ID"
+    return field.name
+
+
+def to_db(field: schema.Field, value: object) -> object:
+    """Validate and convert one written value to its column form."""
+    if value is None:
+        return None
+    kind = field.type
+    if kind == schema.BOOLEAN:
+        if isinstance(value, bool):
+            return int(value)
+        raise _bad_value(field, value)
+    if kind in NUMBER_TYPES:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _bad_value(field, value)
+        return int(value) if kind == schema.INT else float(value)
+    if kind == schema.DATE:
+        if isinstance(value, datetime):
+            return value.date().isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            return value
+        if isinstance(value, str) and parse_datetime(value):
+            return value[:10]
+        raise _bad_value(field, value)
+    if kind == schema.DATETIME:
+        if isinstance(value, datetime):
+            return format_datetime(value)
+        if isinstance(value, date):
+            return format_datetime(datetime(value.year, value.month, value.day, tzinfo=UTC))
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None and isinstance(value, str) and _DATE.fullmatch(value):
+            parsed = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        if parsed is None:
+            raise _bad_value(field, value)
+        return format_datetime(parsed)
+    if not isinstance(value, str):
+        raise _bad_value(field, value)
+    if field.length and kind in TEXT_TYPES and len(value) > field.length:
+        raise SalesforceError(
+            400,
+            "STRING_TOO_LONG",
+            f"{label(field)}: data value too large: {value[:60]} (max length={field.length})",
+            [field.name],
+        )
+    return value
+
+
+def from_db(field: schema.Field, value: object) -> object:
+    """A column value as the REST API returns it (booleans as JSON booleans)."""
+    if field.type == schema.BOOLEAN and value is not None:
+        return bool(value)
+    return value

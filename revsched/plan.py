@@ -1,0 +1,106 @@
+"""The plan a play returns: what would change, what would be created, who would
+be alerted, and why, for every record the play looked at.
+
+A plan is plain data (JSON round-trips), so a dry run can print it, save it for
+review, and a later apply can carry it out unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Scalar = str | int | float | bool | None
+
+
+class PlanItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Decision(PlanItem):
+    """Why a record was selected or skipped; skipped ones are the near misses."""
+
+    sobject: str
+    record_id: str
+    record_name: str
+    outcome: Literal["selected", "skipped"]
+    reason: str
+    stage: str | None = None
+
+
+class FieldChange(PlanItem):
+    sobject: str
+    record_id: str
+    record_name: str
+    field: str
+    old: Scalar
+    new: Scalar
+    reason: str
+
+
+class RecordCreate(PlanItem):
+    """A record to create, upserted on `key` so it can never be created twice."""
+
+    sobject: str
+    key: str
+    fields: dict[str, Scalar]
+    reason: str
+    parent_id: str | None = None
+
+
+class Recipient(PlanItem):
+    role: str
+    user_id: str | None
+    name: str
+    email: str | None = None
+
+
+class Alert(PlanItem):
+    """An alert about one record at one stage, rendered from a template."""
+
+    template: str
+    record_id: str
+    stage: str
+    recipients: tuple[Recipient, ...]
+    context: dict[str, Any]
+    reason: str
+
+
+class Firing(PlanItem):
+    """A (record, stage) the play handles now; recorded so it never fires twice."""
+
+    record_id: str
+    stage: str
+
+
+class Plan(PlanItem):
+    play: str
+    as_of: date
+    decisions: tuple[Decision, ...] = ()
+    changes: tuple[FieldChange, ...] = ()
+    creates: tuple[RecordCreate, ...] = ()
+    alerts: tuple[Alert, ...] = ()
+    firings: tuple[Firing, ...] = ()
+    # New round-robin cursor positions, saved once the plan is applied.
+    cursors: dict[str, int] = {}
+
+    @property
+    def selected(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.outcome == "selected")
+
+    @property
+    def skipped(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.outcome == "skipped")
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.changes or self.creates or self.alerts or self.firings)
+
+    def changes_by_record(self) -> dict[tuple[str, str], list[FieldChange]]:
+        """Changes grouped per (sobject, record): one write per record, whatever its fields."""
+        grouped: dict[tuple[str, str], list[FieldChange]] = {}
+        for change in self.changes:
+            grouped.setdefault((change.sobject, change.record_id), []).append(change)
+        return grouped

@@ -1,0 +1,132 @@
+"""What a play is, and how plays are found.
+
+A play is a module that exposes `play = Play(...)`: a name, a schedule, a typed
+config model with a default for every field name, value and number it uses,
+the SOQL it reads, and a pure `decide` function from those records, the date
+and its config to a `Plan`. The runner does all I/O, so a play can be tested
+with plain dicts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+import revsched.jobs
+from revsched.config import Settings, StrictModel, describe_validation_error
+from revsched.errors import ConfigError, PlayError
+from revsched.plan import Plan
+
+Record = dict[str, Any]
+Records = Mapping[str, list[Record]]
+
+
+class PlayConfig(StrictModel):
+    """Settings every play has; a play's own model adds its fields and defaults."""
+
+    enabled: bool = True
+    schedule: str = "daily"
+
+
+C = TypeVar("C", bound=PlayConfig)
+
+
+@dataclass(frozen=True)
+class DecideContext(Generic[C]):
+    """Everything besides the records that a decision may depend on."""
+
+    as_of: date
+    config: C
+    pools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # (record Id, stage) pairs this play has already fired.
+    fired: frozenset[tuple[str, str]] = frozenset()
+    # Round-robin cursor per pool: the index of the member served next.
+    cursors: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Play(Generic[C]):
+    name: str
+    summary: str
+    config_model: type[C]
+    # Named SOQL queries for the context (fired and cursors unused); the runner runs them all.
+    queries: Callable[[DecideContext[C]], dict[str, str]]
+    decide: Callable[[Records, DecideContext[C]], Plan]
+
+    def configure(self, settings: Settings) -> C:
+        """This play's config from its `[plays.<name>]` section, with defaults."""
+        section = settings.plays.get(self.name, {})
+        try:
+            return self.config_model.model_validate(section)
+        except ValidationError as error:
+            raise ConfigError(
+                describe_validation_error(error, f"plays.{self.name}", settings.source)
+            ) from None
+
+
+def children(record: Record, relationship: str) -> list[Record]:
+    """The rows of a child subquery on a record (Salesforce sends null when there are none)."""
+    nested = record.get(relationship)
+    return list(nested["records"]) if nested else []
+
+
+def _shipped_modules() -> Iterator[ModuleType]:
+    for info in pkgutil.iter_modules(revsched.jobs.__path__):
+        if not info.name.startswith("_"):
+            yield importlib.import_module(f"revsched.jobs.{info.name}")
+
+
+def _user_modules(directory: Path) -> Iterator[ModuleType]:
+    if not directory.is_dir():
+        raise PlayError(f"play_paths: {directory} is not a directory")
+    for path in sorted(directory.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        name = f"revsched_user_plays.{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise PlayError(f"{path}: cannot be loaded as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise PlayError(f"{path}: failed to import: {error}") from error
+        yield module
+
+
+def load_plays(settings: Settings) -> dict[str, Play[Any]]:
+    """All plays: the shipped ones, then those in `play_paths`, by name."""
+    modules = list(_shipped_modules())
+    for directory in settings.play_paths:
+        modules.extend(_user_modules(directory.expanduser()))
+    plays: dict[str, Play[Any]] = {}
+    for module in modules:
+        play = getattr(module, "play", None)
+        if not isinstance(play, Play):
+            raise PlayError(f"{module.__name__}: a play module must define `play = Play(...)`")
+        if play.name in plays:
+            raise PlayError(f"{module.__name__}: a play named {play.name!r} already exists")
+        plays[play.name] = play
+    unknown = sorted(set(settings.plays) - set(plays))
+    if unknown:
+        raise ConfigError(
+            f"plays.{unknown[0]}: no such play; known plays: {', '.join(sorted(plays))}"
+        )
+    return plays
+
+
+def get_play(plays: Mapping[str, Play[Any]], name: str) -> Play[Any]:
+    if name not in plays:
+        raise PlayError(f"unknown play {name!r}; known plays: {', '.join(sorted(plays))}")
+    return plays[name]

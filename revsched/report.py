@@ -1,0 +1,154 @@
+"""How plans, runs and history read in a terminal and as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from revsched.plan import Plan
+from revsched.runner import RunResult
+from revsched.state import Run
+
+
+def _value(value: Any) -> str:
+    return "(empty)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+
+
+def print_plan(console: Console, plan: Plan) -> None:
+    console.print(
+        f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
+        f"{len(plan.skipped)} skipped, {len(plan.changes)} field changes, "
+        f"{len(plan.alerts)} alerts"
+    )
+    if plan.decisions:
+        table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
+        for d in sorted(plan.decisions, key=lambda d: (d.outcome != "selected", d.record_name)):
+            mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/]"
+            table.add_row(mark, f"{d.record_name} ({d.record_id})", d.stage or "", d.reason)
+        console.print(table)
+    if plan.changes:
+        table = Table("record", "field", "old", "new", "why", title="Field changes",
+                      title_justify="left")
+        for c in plan.changes:
+            table.add_row(
+                f"{c.sobject} {c.record_name} ({c.record_id})", c.field, _value(c.old),
+                _value(c.new), c.reason,
+            )
+        console.print(table)
+    if plan.is_empty:
+        console.print("Nothing to do.")
+
+
+def print_run(console: Console, result: RunResult) -> None:
+    if result.dry_run:
+        for alert in result.alerts:
+            to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients)
+            console.rule(f"would alert {to}", align="left")
+            console.print(alert.text, markup=False, highlight=False)
+        console.print(f"Dry run {result.run_id}: nothing was written or sent.")
+        return
+    for record_id, error in result.failures.items():
+        console.print(f"[red]failed[/] {record_id}: {error}", highlight=False)
+    console.print(
+        f"Run {result.run_id} {result.status}: {result.counts.get('applied', 0)} field changes "
+        f"applied, {len(result.failures)} records failed, "
+        f"{result.counts.get('alerts_sent', 0)} alerts sent."
+    )
+
+
+def run_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "dry_run": result.dry_run,
+        "status": result.status,
+        "counts": result.counts,
+        "failures": result.failures,
+        "plan": result.plan.model_dump(mode="json"),
+        "alerts": [
+            {"record_id": a.alert.record_id, "stage": a.alert.stage,
+             "recipients": [r.model_dump() for r in a.recipients], "text": a.text}
+            for a in result.alerts
+        ],
+    }
+
+
+def _run_summary(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "play": run.play,
+        "dry_run": run.dry_run,
+        "as_of": run.as_of.isoformat(),
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "status": run.status,
+        "counts": run.counts,
+        "error": run.error,
+    }
+
+
+def history_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    return [_run_summary(run) for run in runs]
+
+
+def print_history(console: Console, runs: Sequence[Run]) -> None:
+    if not runs:
+        console.print("No runs yet.")
+        return
+    table = Table("run", "play", "as of", "started (UTC)", "mode", "status", "selected",
+                  "changes", "alerts")
+    for run in runs:
+        table.add_row(
+            str(run.id), run.play, run.as_of.isoformat(),
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"), "dry run" if run.dry_run else "apply",
+            run.status, str(run.counts.get("selected", "")), str(run.counts.get("changes", "")),
+            str(run.counts.get("alerts", "")),
+        )
+    console.print(table)
+
+
+def show_json(run: Run) -> dict[str, Any]:
+    return {
+        **_run_summary(run),
+        "changes": [
+            {"sobject": c.sobject, "record_id": c.record_id, "record_name": c.record_name,
+             "field": c.field, "old": json.loads(c.old), "new": json.loads(c.new),
+             "reason": c.reason, "status": c.status, "error": c.error}
+            for c in run.changes
+        ],
+        "alerts": [
+            {"record_id": a.record_id, "stage": a.stage, "recipients": json.loads(a.recipients),
+             "status": a.status, "error": a.error, "text": a.text}
+            for a in run.alerts
+        ],
+    }
+
+
+def print_show(console: Console, run: Run) -> None:
+    mode = "dry run" if run.dry_run else "apply"
+    console.print(
+        f"[bold]Run {run.id}[/]: {run.play} as of {run.as_of} ({mode}), {run.status}, "
+        f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    if run.error:
+        console.print(f"[red]error:[/] {run.error}", highlight=False)
+    if run.changes:
+        table = Table("record", "field", "old", "new", "status", title="Changes",
+                      title_justify="left")
+        for c in run.changes:
+            status = c.status if not c.error else f"{c.status}: {c.error}"
+            table.add_row(
+                f"{c.sobject} {c.record_name} ({c.record_id})", c.field,
+                _value(json.loads(c.old)), _value(json.loads(c.new)), status,
+            )
+        console.print(table)
+    else:
+        console.print("No field changes.")
+    for alert in run.alerts:
+        to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
+        status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
+        console.rule(f"alert to {to}: {status}", align="left")
+        console.print(alert.text, markup=False, highlight=False)

@@ -1,0 +1,143 @@
+"""Query -> decide -> plan -> apply: the one place that does a play's I/O.
+
+The runner reads what the play declares, hands the records to its pure decide
+function, saves the plan, and (unless it is a dry run) writes the changes,
+records each record's outcome, and only then sends the alerts and marks the
+stages fired, so a failed write never leaves an alert or a stage behind it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.config import Settings
+from revsched.org import OrgGateway
+from revsched.plan import Plan
+from revsched.play import DecideContext, Play
+from revsched.state import StateStore
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: int
+    plan: Plan
+    alerts: tuple[RenderedAlert, ...]
+    dry_run: bool
+    status: str
+    counts: dict[str, int]
+    # Record Id -> error, for the records whose write failed.
+    failures: dict[str, str]
+
+
+def plan_play(
+    play: Play[Any], settings: Settings, as_of: date, store: StateStore, org: OrgGateway
+) -> Plan:
+    """Read what the play declares and let it decide; nothing is written."""
+    ctx = DecideContext(
+        as_of=as_of,
+        config=play.configure(settings),
+        pools={name: tuple(pool.members) for name, pool in settings.pools.items()},
+        fired=store.fired(play.name),
+        cursors=store.cursors(),
+    )
+    records = {name: org.query(soql) for name, soql in play.queries(ctx).items()}
+    return play.decide(records, ctx)
+
+
+def _recipients_json(alert: RenderedAlert) -> str:
+    return json.dumps([r.model_dump() for r in alert.recipients])
+
+
+def run_play(
+    play: Play[Any],
+    settings: Settings,
+    *,
+    as_of: date,
+    dry_run: bool,
+    store: StateStore,
+    org: OrgGateway,
+    renderer: AlertRenderer,
+    notifier: Notifier,
+) -> RunResult:
+    plan = plan_play(play, settings, as_of, store, org)
+    # Render before writing anything: a template error must stop the run, not the alert.
+    rendered = tuple(renderer.render(alert) for alert in plan.alerts)
+    run_id = store.start_run(plan, dry_run)
+    counts = {
+        "selected": len(plan.selected),
+        "skipped": len(plan.skipped),
+        "changes": len(plan.changes),
+        "alerts": len(plan.alerts),
+    }
+    if dry_run:
+        for alert in rendered:
+            store.record_alert(
+                run_id, alert.alert.record_id, alert.alert.stage, _recipients_json(alert),
+                alert.text, "planned",
+            )
+        store.finish_run(run_id, "dry-run", counts)
+        return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
+
+    failures = _write_changes(plan, run_id, store, org)
+    sent = _send_alerts(plan, rendered, failures, run_id, store, notifier)
+    alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
+    for firing in plan.firings:
+        key = (firing.record_id, firing.stage)
+        if firing.record_id not in failures and (key not in alerted or key in sent):
+            store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
+    store.save_cursors(plan.cursors)
+    counts |= {
+        "failed_records": len(failures),
+        "alerts_sent": len(sent),
+        "applied": len(plan.changes) - sum(
+            1 for c in plan.changes if c.record_id in failures
+        ),
+    }
+    status = "succeeded" if not failures and len(sent) == len(rendered) else "partial"
+    store.finish_run(run_id, status, counts)
+    return RunResult(run_id, plan, rendered, False, status, counts, failures)
+
+
+def _write_changes(
+    plan: Plan, run_id: int, store: StateStore, org: OrgGateway
+) -> dict[str, str]:
+    """Write every changed record, one call per 200; returns the failed records' errors."""
+    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (sobject, record_id), changes in plan.changes_by_record().items():
+        by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
+    failures: dict[str, str] = {}
+    for sobject, records in by_object.items():
+        outcomes = org.update(sobject, records)
+        store.record_batch(run_id, outcomes)
+        failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+    return failures
+
+
+def _send_alerts(
+    plan: Plan,
+    rendered: tuple[RenderedAlert, ...],
+    failures: dict[str, str],
+    run_id: int,
+    store: StateStore,
+    notifier: Notifier,
+) -> set[tuple[str, str]]:
+    """Send the alerts of records that were written; returns the (record, stage) pairs sent."""
+    sent: set[tuple[str, str]] = set()
+    for alert in rendered:
+        record_id, stage = alert.alert.record_id, alert.alert.stage
+        recipients = _recipients_json(alert)
+        if record_id in failures:
+            store.record_alert(
+                run_id, record_id, stage, recipients, alert.text, "skipped",
+                f"not sent: the record's write failed ({failures[record_id]})",
+            )
+            continue
+        notifier.send(alert)
+        store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
+        sent.add((record_id, stage))
+    return sent

@@ -1,0 +1,28 @@
+"""Building SOQL safely.
+
+Values always go through simple-salesforce's `format_soql`, which quotes
+strings and renders dates as SOQL literals. Field and object names cannot be
+quoted in SOQL, so config validates them against `FIELD_PATH` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+from simple_salesforce.format import format_soql
+
+__all__ = ["FieldName", "FieldPath", "format_soql", "relationship_name"]
+
+# An API name (`Churn_Date__c`) or a relationship path (`Owner.Email`).
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+FieldPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")]
+
+
+def relationship_name(field: str) -> str:
+    """The relationship a lookup field is traversed by: SDR__c -> SDR__r, OwnerId -> Owner."""
+    if field.endswith("__c"):
+        return field[:-3] + "__r"
+    if field.endswith("Id"):
+        return field[:-2]
+    raise ValueError(f"{field} is not a lookup field name (expected ...Id or ...__c)")

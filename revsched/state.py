@@ -1,0 +1,252 @@
+"""The state store: runs, the per-field audit, alerts, fired stages and cursors.
+
+SQLAlchemy over SQLite by default, any SQLAlchemy URL (PostgreSQL for several
+ops servers) when configured. This is revsched's memory: what fired, what
+changed from what to what, and where each round robin stands.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from revsched.plan import Plan
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware timestamps on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100), index=True)
+    dry_run: Mapped[bool]
+    as_of: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    # running, succeeded, partial (some records failed), failed
+    status: Mapped[str] = mapped_column(String(20))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    changes: Mapped[list[ChangeRow]] = relationship(
+        back_populates="run", order_by="ChangeRow.id", cascade="all, delete-orphan"
+    )
+    alerts: Mapped[list[AlertRow]] = relationship(
+        back_populates="run", order_by="AlertRow.id", cascade="all, delete-orphan"
+    )
+
+
+class ChangeRow(Base):
+    """One field of one record: the before/after audit that `revert` works from."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18), index=True)
+    record_name: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(255))
+    # JSON-encoded so None, booleans and numbers survive.
+    old: Mapped[str] = mapped_column(Text)
+    new: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    # planned (dry run or not yet written), applied, failed
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="changes")
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+    recipients: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # planned, sent, failed, skipped (the record's write failed)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="alerts")
+
+
+class FiringRow(Base):
+    """A (play, record, stage) that has fired: never fired again."""
+
+    __tablename__ = "firings"
+    __table_args__ = (UniqueConstraint("play", "record_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    fired_at: Mapped[datetime]
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+
+    pool: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url)
+
+
+class StateStore:
+    def __init__(self, url: str):
+        self.engine = _engine(url)
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # Reads the plays depend on
+
+    def fired(self, play: str) -> frozenset[tuple[str, str]]:
+        with self.session() as session:
+            rows = session.execute(
+                select(FiringRow.record_id, FiringRow.stage).where(FiringRow.play == play)
+            )
+            return frozenset((r.record_id, r.stage) for r in rows)
+
+    def cursors(self) -> dict[str, int]:
+        with self.session() as session:
+            return {row.pool: row.position for row in session.scalars(select(CursorRow))}
+
+    # A run's lifecycle
+
+    def start_run(self, plan: Plan, dry_run: bool) -> int:
+        """Save the run and its whole plan (as planned changes) before anything is written."""
+        with self.session() as session:
+            run = Run(
+                play=plan.play, dry_run=dry_run, as_of=plan.as_of, started_at=now(),
+                status="running", counts={},
+            )
+            run.changes = [
+                ChangeRow(
+                    sobject=c.sobject, record_id=c.record_id, record_name=c.record_name,
+                    field=c.field, old=json.dumps(c.old), new=json.dumps(c.new),
+                    reason=c.reason, status="planned",
+                )
+                for c in plan.changes
+            ]
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
+        """The outcome of one write call: record Id -> None when saved, else its error."""
+        with self.session() as session:
+            applied = [record_id for record_id, error in outcomes.items() if error is None]
+            session.execute(
+                update(ChangeRow)
+                .where(ChangeRow.run_id == run_id, ChangeRow.record_id.in_(applied))
+                .values(status="applied")
+            )
+            for record_id, error in outcomes.items():
+                if error is not None:
+                    session.execute(
+                        update(ChangeRow)
+                        .where(ChangeRow.run_id == run_id, ChangeRow.record_id == record_id)
+                        .values(status="failed", error=error)
+                    )
+
+    def record_alert(
+        self, run_id: int, alert_record_id: str, stage: str, recipients: str, text: str,
+        status: str, error: str | None = None,
+    ) -> None:
+        with self.session() as session:
+            session.add(AlertRow(
+                run_id=run_id, record_id=alert_record_id, stage=stage, recipients=recipients,
+                text=text, status=status, error=error,
+            ))
+
+    def record_firing(self, run_id: int, play: str, record_id: str, stage: str) -> None:
+        with self.session() as session:
+            session.add(FiringRow(
+                play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
+            ))
+
+    def save_cursors(self, cursors: Mapping[str, int]) -> None:
+        with self.session() as session:
+            for pool, position in cursors.items():
+                session.merge(CursorRow(pool=pool, position=position, updated_at=now()))
+
+    def finish_run(
+        self, run_id: int, status: str, counts: Mapping[str, int], error: str | None = None
+    ) -> None:
+        with self.session() as session:
+            run = session.get_one(Run, run_id)
+            run.status, run.counts, run.error = status, dict(counts), error
+            run.finished_at = now()
+
+    # History
+
+    def runs(self, play: str | None = None, limit: int = 20) -> list[Run]:
+        with self.session() as session:
+            query = select(Run).order_by(Run.id.desc()).limit(limit)
+            if play:
+                query = query.where(Run.play == play)
+            return list(session.scalars(query))
+
+    def run(self, run_id: int) -> Run | None:
+        with self.session() as session:
+            run = session.get(Run, run_id)
+            if run is not None:
+                _ = run.changes, run.alerts  # load before the session closes
+            return run
