@@ -10,7 +10,7 @@ accounts, and alert both with the context they need for outreach.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from revsched.config import StrictModel
 from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children
-from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users
+from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users, round_robin
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
 
@@ -42,9 +42,15 @@ class WinBackConfig(PlayConfig):
     churn_date_field: FieldName = "Churn_Date__c"
     campaign_field: FieldName = "Win_Back_Campaign__c"
     sdr_field: FieldName = "SDR__c"
-    owner_assigned_date_field: FieldName | None = "Owner_Assigned_Date__c"
+    # "" leaves the field alone.
+    owner_assigned_date_field: FieldName | Literal[""] = "Owner_Assigned_Date__c"
     holding_users: list[str] = Field(["revops@demo.revsched.dev"], min_length=1)
-    status_fields: list[FieldPath] = ["Account_Status__c", "Health_Score__c", "Industry"]
+    # Label shown in the alert -> account field or path (Owner.Name).
+    status_fields: dict[str, FieldPath] = {
+        "Account status": "Account_Status__c",
+        "Health score": "Health_Score__c",
+        "Industry": "Industry",
+    }
     opportunity_type_field: FieldName = "Type"
     renewal_type_value: str = "Renewal"
     loss_reason_field: FieldName = "Loss_Reason__c"
@@ -66,7 +72,9 @@ class WinBackConfig(PlayConfig):
     @classmethod
     def _ascending_positive(cls, stages: list[int]) -> list[int]:
         if any(m <= 0 for m in stages) or stages != sorted(set(stages)):
-            raise ValueError("stages must be positive month counts in ascending order, e.g. [6, 12]")
+            raise ValueError(
+                "stages must be positive month counts in ascending order, e.g. [6, 12]"
+            )
         return stages
 
     def pools_used(self) -> set[str]:
@@ -112,9 +120,17 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
     sdr = relationship_name(config.sdr_field)
     account_fields = dict.fromkeys(
         [
-            "Id", "Name", "OwnerId", "Owner.Name", "Owner.Email", config.sdr_field,
-            f"{sdr}.Name", f"{sdr}.Email", config.churn_date_field, config.campaign_field,
-            *config.status_fields,
+            "Id",
+            "Name",
+            "OwnerId",
+            "Owner.Name",
+            "Owner.Email",
+            config.sdr_field,
+            f"{sdr}.Name",
+            f"{sdr}.Email",
+            config.churn_date_field,
+            config.campaign_field,
+            *config.status_fields.values(),
         ]
     )
     account_filter = _account_filter(config, ctx.as_of)
@@ -173,15 +189,19 @@ def _field(record: Record, path: str) -> Any:
 
 def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
     return Decision(
-        sobject="Account", record_id=account["Id"], record_name=account["Name"],
-        outcome="skipped", reason=reason, stage=stage,
+        sobject="Account",
+        record_id=account["Id"],
+        record_name=account["Name"],
+        outcome="skipped",
+        reason=reason,
+        stage=stage,
     )
 
 
 def _due_stage(
     account: Record, churn: date, ctx: DecideContext[WinBackConfig]
 ) -> _Stage | Decision | None:
-    """The stage to fire now, or the Decision that explains why none fires (None: not worth listing)."""
+    """The stage to fire now, or the Decision saying why none fires (None: not worth listing)."""
     config, as_of = ctx.config, ctx.as_of
     stages = _stages(churn, config)
     due = [s for s in stages if s.due <= as_of]
@@ -242,7 +262,11 @@ def _assign(
     config = ctx.config
     sdr_rel = account.get(relationship_name(config.sdr_field)) or {}
     current_sdr = account.get(config.sdr_field)
-    sdr = _recipient("SDR", current_sdr, sdr_rel.get("Name"), sdr_rel.get("Email")) if current_sdr else None
+    sdr = (
+        _recipient("SDR", current_sdr, sdr_rel.get("Name"), sdr_rel.get("Email"))
+        if current_sdr
+        else None
+    )
     if account["OwnerId"] not in holding_ids:
         owner = account.get("Owner") or {}
         return _Assignment(
@@ -258,15 +282,21 @@ def _assign(
     ]
     if config.owner_assigned_date_field:
         changes.append(
-            (config.owner_assigned_date_field, account.get(config.owner_assigned_date_field),
-             ctx.as_of.isoformat(), f"assigned to {ae_pick.member.name}")
+            (
+                config.owner_assigned_date_field,
+                account.get(config.owner_assigned_date_field),
+                ctx.as_of.isoformat(),
+                f"assigned to {ae_pick.member.name}",
+            )
         )
     if sdr is None:
         sdr_pick: Pick | None = robin.next(route.sdr_pool)
         if sdr_pick is not None:
             sdr = _member_recipient("SDR", sdr_pick.member)
             changes.append((config.sdr_field, None, sdr_pick.member.user_id, sdr_pick.explain()))
-    return _Assignment(owner=_member_recipient("AE", ae_pick.member), sdr=sdr, changes=tuple(changes))
+    return _Assignment(
+        owner=_member_recipient("AE", ae_pick.member), sdr=sdr, changes=tuple(changes)
+    )
 
 
 def _primary_contact(lost: Record | None) -> dict[str, Any] | None:
@@ -285,13 +315,9 @@ def _primary_contact(lost: Record | None) -> dict[str, Any] | None:
 def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     config = ctx.config
     users = records["users"]
-    holding = members_from_users("holding_users", config.holding_users, users)
+    holding = members_from_users(f"plays.{play.name}.holding_users", config.holding_users, users)
     holding_ids = {m.user_id for m in holding}
-    robin = RoundRobin(
-        {pool: members_from_users(pool, ctx.pools.get(pool, ()), users)
-         for pool in sorted(config.pools_used())},
-        ctx.cursors,
-    )
+    robin = round_robin(config.pools_used(), ctx.pools, users, ctx.cursors)
     lost_by_account: dict[str, list[Record]] = {}
     for opportunity in records["lost_renewals"]:
         lost_by_account.setdefault(opportunity["AccountId"], []).append(opportunity)
@@ -317,7 +343,8 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
             continue
 
         route_why = (
-            f"loss reason {reason_value!r}" if reason_value
+            f"loss reason {reason_value!r}"
+            if reason_value
             else "no loss reason on a lost renewal: default route"
         )
         field_changes = [
@@ -326,48 +353,81 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
         ]
         for field, old, new, why in field_changes:
             if old != new:
-                changes.append(FieldChange(
-                    sobject="Account", record_id=account["Id"], record_name=account["Name"],
-                    field=field, old=old, new=new, reason=f"{due.label} win-back: {why}",
-                ))
+                changes.append(
+                    FieldChange(
+                        sobject="Account",
+                        record_id=account["Id"],
+                        record_name=account["Name"],
+                        field=field,
+                        old=old,
+                        new=new,
+                        reason=f"{due.label} win-back: {why}",
+                    )
+                )
         overdue = (ctx.as_of - due.due).days
-        decisions.append(Decision(
-            sobject="Account", record_id=account["Id"], record_name=account["Name"],
-            outcome="selected", stage=due.label,
-            reason=f"churned {churn}; {due.label} stage due {due.due}"
-            + (f" (caught up {overdue} days late)" if overdue else "")
-            + f"; {route_why}",
-        ))
+        decisions.append(
+            Decision(
+                sobject="Account",
+                record_id=account["Id"],
+                record_name=account["Name"],
+                outcome="selected",
+                stage=due.label,
+                reason=f"churned {churn}; {due.label} stage due {due.due}"
+                + (f" (caught up {overdue} days late)" if overdue else "")
+                + f"; {route_why}",
+            )
+        )
         recipients = tuple(r for r in (assignment.owner, assignment.sdr) if r is not None)
-        alerts.append(Alert(
-            template=config.template, record_id=account["Id"], stage=due.label,
-            recipients=recipients, reason=f"{due.label} win-back stage",
-            context={
-                "account": {"id": account["Id"], "name": account["Name"]},
-                "stage": due.label,
-                "churn_date": churn.isoformat(),
-                "months_since_churn": _months_between(churn, ctx.as_of),
-                "loss_reasons": list(dict.fromkeys(
-                    o[config.loss_reason_field] for o in lost if o.get(config.loss_reason_field)
-                )),
-                "lost_renewal": (
-                    {"id": latest["Id"], "name": latest["Name"], "close_date": latest["CloseDate"]}
-                    if latest else None
-                ),
-                "status": {path: _field(account, path) for path in config.status_fields},
-                "primary_contact": _primary_contact(latest),
-                "campaign": route.campaign,
-                "ae": assignment.owner.model_dump(),
-                "sdr": assignment.sdr.model_dump() if assignment.sdr else None,
-                "newly_assigned": bool(assignment.changes),
-                "call_to_action": config.call_to_action,
-            },
-        ))
+        alerts.append(
+            Alert(
+                template=config.template,
+                record_id=account["Id"],
+                stage=due.label,
+                recipients=recipients,
+                reason=f"{due.label} win-back stage",
+                context={
+                    "account": {"id": account["Id"], "name": account["Name"]},
+                    "stage": due.label,
+                    "churn_date": churn.isoformat(),
+                    "months_since_churn": _months_between(churn, ctx.as_of),
+                    "loss_reasons": list(
+                        dict.fromkeys(
+                            o[config.loss_reason_field]
+                            for o in lost
+                            if o.get(config.loss_reason_field)
+                        )
+                    ),
+                    "lost_renewal": (
+                        {
+                            "id": latest["Id"],
+                            "name": latest["Name"],
+                            "close_date": latest["CloseDate"],
+                        }
+                        if latest
+                        else None
+                    ),
+                    "status": {
+                    label: _field(account, path) for label, path in config.status_fields.items()
+                },
+                    "primary_contact": _primary_contact(latest),
+                    "campaign": route.campaign,
+                    "ae": assignment.owner.model_dump(),
+                    "sdr": assignment.sdr.model_dump() if assignment.sdr else None,
+                    "newly_assigned": bool(assignment.changes),
+                    "call_to_action": config.call_to_action,
+                },
+            )
+        )
         firings.append(Firing(record_id=account["Id"], stage=due.label))
 
     return Plan(
-        play=play.name, as_of=ctx.as_of, decisions=tuple(decisions), changes=tuple(changes),
-        alerts=tuple(alerts), firings=tuple(firings), cursors=robin.cursors,
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        changes=tuple(changes),
+        alerts=tuple(alerts),
+        firings=tuple(firings),
+        cursors=robin.cursors,
     )
 
 

@@ -57,7 +57,9 @@ def fails_cleanly(command: F) -> F:
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $REVSCHED_CONFIG, ./revsched.toml)."),
+    typer.Option(
+        "--config", "-c", help="Config file (default: $REVSCHED_CONFIG, ./revsched.toml)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 

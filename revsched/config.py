@@ -81,6 +81,17 @@ class TemplateSettings(StrictModel):
     paths: list[Path] = []
 
 
+def _demo_pool(*names: str) -> PoolSettings:
+    return PoolSettings(members=[f"{name}@demo.revsched.dev" for name in names])
+
+
+# Pools of the demo org's users, so the shipped plays run with no config at all.
+DEMO_POOLS = {
+    "win-back-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "eli.novak"),
+    "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+}
+
+
 class Settings(StrictModel):
     time_zone: str = "UTC"
     org: OrgSettings = OrgSettings()
@@ -88,7 +99,7 @@ class Settings(StrictModel):
     templates: TemplateSettings = TemplateSettings()
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
-    pools: dict[str, PoolSettings] = {}
+    pools: dict[str, PoolSettings] = DEMO_POOLS
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)
@@ -99,18 +110,14 @@ class Settings(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
-                             "'America/Los_Angeles'") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'America/Los_Angeles'"
+            ) from None
         return value
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
-
-    def pool(self, name: str) -> PoolSettings:
-        if name not in self.pools:
-            raise ConfigError(f"pools.{name}: no such pool; define [pools.{name}] with members")
-        return self.pools[name]
 
 
 def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:

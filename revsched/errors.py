@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
 EXIT_USAGE = 2
+EXIT_ORG_REFUSED = 5
 
 
 class RevschedError(Exception):
@@ -24,7 +25,7 @@ class PlayError(RevschedError):
 class OrgError(RevschedError):
     """Salesforce (or the local org) refused a call; the message carries its error code."""
 
-    exit_code = EXIT_RECORDS_FAILED
+    exit_code = EXIT_ORG_REFUSED
 
 
 class TemplateError(RevschedError):

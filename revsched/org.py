@@ -33,12 +33,19 @@ def _error_summary(content: Any) -> str:
     return str(content)[:300]
 
 
+# Query errors that mean a field or object name in config does not exist in the org.
+CONFIG_ERROR_CODES = ("INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY")
+
+
 @contextmanager
-def salesforce_errors(action: str) -> Iterator[None]:
+def salesforce_errors(action: str, config_hint: str | None = None) -> Iterator[None]:
     try:
         yield
     except SalesforceError as error:
-        raise OrgError(f"Salesforce refused to {action}: {_error_summary(error.content)}") from None
+        summary = _error_summary(getattr(error, "content", str(error)))
+        if config_hint and summary.startswith(CONFIG_ERROR_CODES):
+            raise ConfigError(f"Salesforce refused to {action} ({summary}): {config_hint}") from None
+        raise OrgError(f"Salesforce refused to {action}: {summary}") from None
 
 
 def _record_errors(result: dict[str, Any]) -> str | None:
@@ -60,8 +67,9 @@ class OrgGateway:
     def instance_url(self) -> str:
         return f"https://{self.sf.sf_instance}"
 
-    def query(self, soql: str) -> list[Record]:
-        with salesforce_errors(f"run the query {soql[:120]!r}"):
+    def query(self, soql: str, config_hint: str | None = None) -> list[Record]:
+        """All rows of a query, paged by Salesforce; `config_hint` says what to fix if refused."""
+        with salesforce_errors("run a query", config_hint):
             return [dict(record) for record in self.sf.query_all_iter(soql)]
 
     def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:

@@ -15,7 +15,9 @@ from revsched.state import Run
 
 
 def _value(value: Any) -> str:
-    return "(empty)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    return (
+        "(empty)" if value is None else json.dumps(value) if not isinstance(value, str) else value
+    )
 
 
 def print_plan(console: Console, plan: Plan) -> None:
@@ -31,12 +33,16 @@ def print_plan(console: Console, plan: Plan) -> None:
             table.add_row(mark, f"{d.record_name} ({d.record_id})", d.stage or "", d.reason)
         console.print(table)
     if plan.changes:
-        table = Table("record", "field", "old", "new", "why", title="Field changes",
-                      title_justify="left")
+        table = Table(
+            "record", "field", "old", "new", "why", title="Field changes", title_justify="left"
+        )
         for c in plan.changes:
             table.add_row(
-                f"{c.sobject} {c.record_name} ({c.record_id})", c.field, _value(c.old),
-                _value(c.new), c.reason,
+                f"{c.sobject} {c.record_name} ({c.record_id})",
+                c.field,
+                _value(c.old),
+                _value(c.new),
+                c.reason,
             )
         console.print(table)
     if plan.is_empty:
@@ -69,8 +75,12 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "failures": result.failures,
         "plan": result.plan.model_dump(mode="json"),
         "alerts": [
-            {"record_id": a.alert.record_id, "stage": a.alert.stage,
-             "recipients": [r.model_dump() for r in a.recipients], "text": a.text}
+            {
+                "record_id": a.alert.record_id,
+                "stage": a.alert.stage,
+                "recipients": [r.model_dump() for r in a.recipients],
+                "text": a.text,
+            }
             for a in result.alerts
         ],
     }
@@ -98,13 +108,19 @@ def print_history(console: Console, runs: Sequence[Run]) -> None:
     if not runs:
         console.print("No runs yet.")
         return
-    table = Table("run", "play", "as of", "started (UTC)", "mode", "status", "selected",
-                  "changes", "alerts")
+    table = Table(
+        "run", "play", "as of", "started (UTC)", "mode", "status", "selected", "changes", "alerts"
+    )
     for run in runs:
         table.add_row(
-            str(run.id), run.play, run.as_of.isoformat(),
-            run.started_at.strftime("%Y-%m-%d %H:%M:%S"), "dry run" if run.dry_run else "apply",
-            run.status, str(run.counts.get("selected", "")), str(run.counts.get("changes", "")),
+            str(run.id),
+            run.play,
+            run.as_of.isoformat(),
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "dry run" if run.dry_run else "apply",
+            run.status,
+            str(run.counts.get("selected", "")),
+            str(run.counts.get("changes", "")),
             str(run.counts.get("alerts", "")),
         )
     console.print(table)
@@ -114,14 +130,28 @@ def show_json(run: Run) -> dict[str, Any]:
     return {
         **_run_summary(run),
         "changes": [
-            {"sobject": c.sobject, "record_id": c.record_id, "record_name": c.record_name,
-             "field": c.field, "old": json.loads(c.old), "new": json.loads(c.new),
-             "reason": c.reason, "status": c.status, "error": c.error}
+            {
+                "sobject": c.sobject,
+                "record_id": c.record_id,
+                "record_name": c.record_name,
+                "field": c.field,
+                "old": json.loads(c.old),
+                "new": json.loads(c.new),
+                "reason": c.reason,
+                "status": c.status,
+                "error": c.error,
+            }
             for c in run.changes
         ],
         "alerts": [
-            {"record_id": a.record_id, "stage": a.stage, "recipients": json.loads(a.recipients),
-             "status": a.status, "error": a.error, "text": a.text}
+            {
+                "record_id": a.record_id,
+                "stage": a.stage,
+                "recipients": json.loads(a.recipients),
+                "status": a.status,
+                "error": a.error,
+                "text": a.text,
+            }
             for a in run.alerts
         ],
     }
@@ -136,13 +166,17 @@ def print_show(console: Console, run: Run) -> None:
     if run.error:
         console.print(f"[red]error:[/] {run.error}", highlight=False)
     if run.changes:
-        table = Table("record", "field", "old", "new", "status", title="Changes",
-                      title_justify="left")
+        table = Table(
+            "record", "field", "old", "new", "status", title="Changes", title_justify="left"
+        )
         for c in run.changes:
             status = c.status if not c.error else f"{c.status}: {c.error}"
             table.add_row(
-                f"{c.sobject} {c.record_name} ({c.record_id})", c.field,
-                _value(json.loads(c.old)), _value(json.loads(c.new)), status,
+                f"{c.sobject} {c.record_name} ({c.record_id})",
+                c.field,
+                _value(json.loads(c.old)),
+                _value(json.loads(c.new)),
+                status,
             )
         console.print(table)
     else:

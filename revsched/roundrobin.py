@@ -7,7 +7,7 @@ it and an applied run continues where the last one stopped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from revsched.errors import ConfigError
@@ -35,21 +35,36 @@ class Pick:
 
 
 def members_from_users(
-    pool: str, usernames: Sequence[str], users: Sequence[Record]
+    config_key: str, usernames: Sequence[str], users: Sequence[Record]
 ) -> list[Member]:
-    """Pool members in configured order, matched to User rows by Username (any case).
+    """Users in configured order, matched to User rows by Username (any case).
 
     Salesforce never deletes users, so a Username with no User is a typo in config.
     """
     by_username = {str(u["Username"]).lower(): u for u in users}
     missing = [name for name in usernames if name.lower() not in by_username]
     if missing:
-        raise ConfigError(f"pools.{pool}.members: no user with Username {missing[0]!r} in the org")
+        raise ConfigError(f"{config_key}: no user with Username {missing[0]!r} in the org")
     return [
         Member(name, user["Id"], user["Name"], user.get("Email"), bool(user["IsActive"]))
         for name in usernames
         for user in [by_username[name.lower()]]
     ]
+
+
+def round_robin(
+    pool_names: Iterable[str],
+    pools: Mapping[str, Sequence[str]],
+    users: Sequence[Record],
+    cursors: Mapping[str, int],
+) -> RoundRobin:
+    """A RoundRobin over the named pools, their members matched to the org's users."""
+    members = {}
+    for name in sorted(pool_names):
+        if name not in pools:
+            raise ConfigError(f"pools.{name}: no such pool; define [pools.{name}] with members")
+        members[name] = members_from_users(f"pools.{name}.members", pools[name], users)
+    return RoundRobin(members, cursors)
 
 
 class RoundRobin:

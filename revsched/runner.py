@@ -45,7 +45,8 @@ def plan_play(
         fired=store.fired(play.name),
         cursors=store.cursors(),
     )
-    records = {name: org.query(soql) for name, soql in play.queries(ctx).items()}
+    hint = f"check the field names and values in [plays.{play.name}]"
+    records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
     return play.decide(records, ctx)
 
 
@@ -77,8 +78,12 @@ def run_play(
     if dry_run:
         for alert in rendered:
             store.record_alert(
-                run_id, alert.alert.record_id, alert.alert.stage, _recipients_json(alert),
-                alert.text, "planned",
+                run_id,
+                alert.alert.record_id,
+                alert.alert.stage,
+                _recipients_json(alert),
+                alert.text,
+                "planned",
             )
         store.finish_run(run_id, "dry-run", counts)
         return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
@@ -94,18 +99,14 @@ def run_play(
     counts |= {
         "failed_records": len(failures),
         "alerts_sent": len(sent),
-        "applied": len(plan.changes) - sum(
-            1 for c in plan.changes if c.record_id in failures
-        ),
+        "applied": len(plan.changes) - sum(1 for c in plan.changes if c.record_id in failures),
     }
     status = "succeeded" if not failures and len(sent) == len(rendered) else "partial"
     store.finish_run(run_id, status, counts)
     return RunResult(run_id, plan, rendered, False, status, counts, failures)
 
 
-def _write_changes(
-    plan: Plan, run_id: int, store: StateStore, org: OrgGateway
-) -> dict[str, str]:
+def _write_changes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) -> dict[str, str]:
     """Write every changed record, one call per 200; returns the failed records' errors."""
     by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (sobject, record_id), changes in plan.changes_by_record().items():
@@ -133,7 +134,12 @@ def _send_alerts(
         recipients = _recipients_json(alert)
         if record_id in failures:
             store.record_alert(
-                run_id, record_id, stage, recipients, alert.text, "skipped",
+                run_id,
+                record_id,
+                stage,
+                recipients,
+                alert.text,
+                "skipped",
                 f"not sent: the record's write failed ({failures[record_id]})",
             )
             continue

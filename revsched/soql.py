@@ -16,7 +16,9 @@ __all__ = ["FieldName", "FieldPath", "format_soql", "relationship_name"]
 
 # An API name (`Churn_Date__c`) or a relationship path (`Owner.Email`).
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-FieldPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")]
+FieldPath = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+]
 
 
 def relationship_name(field: str) -> str:

@@ -174,14 +174,23 @@ class StateStore:
         """Save the run and its whole plan (as planned changes) before anything is written."""
         with self.session() as session:
             run = Run(
-                play=plan.play, dry_run=dry_run, as_of=plan.as_of, started_at=now(),
-                status="running", counts={},
+                play=plan.play,
+                dry_run=dry_run,
+                as_of=plan.as_of,
+                started_at=now(),
+                status="running",
+                counts={},
             )
             run.changes = [
                 ChangeRow(
-                    sobject=c.sobject, record_id=c.record_id, record_name=c.record_name,
-                    field=c.field, old=json.dumps(c.old), new=json.dumps(c.new),
-                    reason=c.reason, status="planned",
+                    sobject=c.sobject,
+                    record_id=c.record_id,
+                    record_name=c.record_name,
+                    field=c.field,
+                    old=json.dumps(c.old),
+                    new=json.dumps(c.new),
+                    reason=c.reason,
+                    status="planned",
                 )
                 for c in plan.changes
             ]
@@ -207,20 +216,35 @@ class StateStore:
                     )
 
     def record_alert(
-        self, run_id: int, alert_record_id: str, stage: str, recipients: str, text: str,
-        status: str, error: str | None = None,
+        self,
+        run_id: int,
+        alert_record_id: str,
+        stage: str,
+        recipients: str,
+        text: str,
+        status: str,
+        error: str | None = None,
     ) -> None:
         with self.session() as session:
-            session.add(AlertRow(
-                run_id=run_id, record_id=alert_record_id, stage=stage, recipients=recipients,
-                text=text, status=status, error=error,
-            ))
+            session.add(
+                AlertRow(
+                    run_id=run_id,
+                    record_id=alert_record_id,
+                    stage=stage,
+                    recipients=recipients,
+                    text=text,
+                    status=status,
+                    error=error,
+                )
+            )
 
     def record_firing(self, run_id: int, play: str, record_id: str, stage: str) -> None:
         with self.session() as session:
-            session.add(FiringRow(
-                play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
-            ))
+            session.add(
+                FiringRow(
+                    play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
+                )
+            )
 
     def save_cursors(self, cursors: Mapping[str, int]) -> None:
         with self.session() as session:

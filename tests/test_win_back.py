@@ -6,30 +6,62 @@ from datetime import date
 from typing import Any
 
 import pytest
+from revsched.jobs.win_back import WinBackConfig, latest_start, play, queries
 
 from revsched.config import Settings
 from revsched.errors import ConfigError
-from revsched.play import DecideContext
 from revsched.plan import FieldChange
-from revsched.jobs.win_back import WinBackConfig, latest_start, play, queries
+from revsched.play import DecideContext
 
 REVOPS, AVA, BEN, ELI, FAY, GUS = (f"005{n:015d}" for n in range(1, 7))
 USERS = [
-    {"Id": REVOPS, "Name": "RevOps Team", "Username": "revops@demo.revsched.dev",
-     "Email": "revops@demo.revsched.dev", "IsActive": True},
-    {"Id": AVA, "Name": "Ava Patel", "Username": "ava.patel@demo.revsched.dev",
-     "Email": "ava.patel@demo.revsched.dev", "IsActive": True},
-    {"Id": BEN, "Name": "Ben Okafor", "Username": "ben.okafor@demo.revsched.dev",
-     "Email": "ben.okafor@demo.revsched.dev", "IsActive": True},
-    {"Id": ELI, "Name": "Eli Novak", "Username": "eli.novak@demo.revsched.dev",
-     "Email": "eli.novak@demo.revsched.dev", "IsActive": False},
-    {"Id": FAY, "Name": "Fay Nguyen", "Username": "fay.nguyen@demo.revsched.dev",
-     "Email": "fay.nguyen@demo.revsched.dev", "IsActive": True},
-    {"Id": GUS, "Name": "Gus Romero", "Username": "gus.romero@demo.revsched.dev",
-     "Email": "gus.romero@demo.revsched.dev", "IsActive": True},
+    {
+        "Id": REVOPS,
+        "Name": "RevOps Team",
+        "Username": "revops@demo.revsched.dev",
+        "Email": "revops@demo.revsched.dev",
+        "IsActive": True,
+    },
+    {
+        "Id": AVA,
+        "Name": "Ava Patel",
+        "Username": "ava.patel@demo.revsched.dev",
+        "Email": "ava.patel@demo.revsched.dev",
+        "IsActive": True,
+    },
+    {
+        "Id": BEN,
+        "Name": "Ben Okafor",
+        "Username": "ben.okafor@demo.revsched.dev",
+        "Email": "ben.okafor@demo.revsched.dev",
+        "IsActive": True,
+    },
+    {
+        "Id": ELI,
+        "Name": "Eli Novak",
+        "Username": "eli.novak@demo.revsched.dev",
+        "Email": "eli.novak@demo.revsched.dev",
+        "IsActive": False,
+    },
+    {
+        "Id": FAY,
+        "Name": "Fay Nguyen",
+        "Username": "fay.nguyen@demo.revsched.dev",
+        "Email": "fay.nguyen@demo.revsched.dev",
+        "IsActive": True,
+    },
+    {
+        "Id": GUS,
+        "Name": "Gus Romero",
+        "Username": "gus.romero@demo.revsched.dev",
+        "Email": "gus.romero@demo.revsched.dev",
+        "IsActive": True,
+    },
 ]
 POOLS = {
-    "win-back-ae": tuple(f"{n}@demo.revsched.dev" for n in ("eli.novak", "ava.patel", "ben.okafor")),
+    "win-back-ae": tuple(
+        f"{n}@demo.revsched.dev" for n in ("eli.novak", "ava.patel", "ben.okafor")
+    ),
     "win-back-sdr": tuple(f"{n}@demo.revsched.dev" for n in ("fay.nguyen", "gus.romero")),
 }
 TODAY = date(2026, 11, 23)
@@ -41,25 +73,46 @@ def account(
     owner_row = next(u for u in USERS if u["Id"] == owner)
     sdr_row = next((u for u in USERS if u["Id"] == sdr), None)
     return {
-        "Id": f"001{n:015d}", "Name": f"Account {n}", "OwnerId": owner,
+        "Id": f"001{n:015d}",
+        "Name": f"Account {n}",
+        "OwnerId": owner,
         "Owner": {"Name": owner_row["Name"], "Email": owner_row["Email"]},
-        "SDR__c": sdr, "SDR__r": sdr_row and {"Name": sdr_row["Name"], "Email": sdr_row["Email"]},
-        "Churn_Date__c": churn, "Win_Back_Campaign__c": campaign,
-        "Account_Status__c": "Churned", "Health_Score__c": 41.5, "Industry": "Software",
+        "SDR__c": sdr,
+        "SDR__r": sdr_row and {"Name": sdr_row["Name"], "Email": sdr_row["Email"]},
+        "Churn_Date__c": churn,
+        "Win_Back_Campaign__c": campaign,
+        "Account_Status__c": "Churned",
+        "Health_Score__c": 41.5,
+        "Industry": "Software",
     }
 
 
 def lost_renewal(n: int, reason: str | None, primary: bool = True) -> dict[str, Any]:
     roles = (
-        {"totalSize": 1, "done": True, "records": [{
-            "ContactId": f"003{n:015d}",
-            "Contact": {"Name": f"Pat Doe {n}", "Title": "VP Sales", "Email": f"pat{n}@x.example"},
-        }]}
-        if primary else None
+        {
+            "totalSize": 1,
+            "done": True,
+            "records": [
+                {
+                    "ContactId": f"003{n:015d}",
+                    "Contact": {
+                        "Name": f"Pat Doe {n}",
+                        "Title": "VP Sales",
+                        "Email": f"pat{n}@x.example",
+                    },
+                }
+            ],
+        }
+        if primary
+        else None
     )
     return {
-        "Id": f"006{n:015d}", "Name": f"Account {n} Renewal", "AccountId": f"001{n:015d}",
-        "CloseDate": "2026-04-30", "Loss_Reason__c": reason, "OpportunityContactRoles": roles,
+        "Id": f"006{n:015d}",
+        "Name": f"Account {n} Renewal",
+        "AccountId": f"001{n:015d}",
+        "CloseDate": "2026-04-30",
+        "Loss_Reason__c": reason,
+        "OpportunityContactRoles": roles,
     }
 
 
@@ -72,7 +125,10 @@ def decide(
     **config: Any,
 ):
     ctx = DecideContext(
-        as_of=as_of, config=WinBackConfig(**config), pools=POOLS, fired=fired,
+        as_of=as_of,
+        config=WinBackConfig(**config),
+        pools=POOLS,
+        fired=fired,
         cursors=cursors or {},
     )
     records = {"accounts": accounts, "lost_renewals": list(opportunities), "users": USERS}
@@ -98,7 +154,10 @@ def test_churned_exactly_six_months_ago_is_routed_and_alerted():
     owner_change = next(c for c in plan.changes if c.field == "OwnerId")
     assert "skipped Eli Novak: inactive" in owner_change.reason
     [alert] = plan.alerts
-    assert [(r.role, r.name) for r in alert.recipients] == [("AE", "Ava Patel"), ("SDR", "Fay Nguyen")]
+    assert [(r.role, r.name) for r in alert.recipients] == [
+        ("AE", "Ava Patel"),
+        ("SDR", "Fay Nguyen"),
+    ]
     assert alert.context["primary_contact"]["name"] == "Pat Doe 1"
     assert alert.context["months_since_churn"] == 6
     assert [(f.record_id, f.stage) for f in plan.firings] == [(decision.record_id, "6-month")]
@@ -156,8 +215,8 @@ def test_already_fired_stage_does_not_fire_again():
 
 
 def test_caught_up_inside_window_and_reported_outside_it():
-    inside = account(1, "2026-04-23")   # 6-month due 2026-10-23: 31 days ago
-    edge = account(2, "2026-04-24")     # due 2026-10-24: 30 days ago
+    inside = account(1, "2026-04-23")  # 6-month due 2026-10-23: 31 days ago
+    edge = account(2, "2026-04-24")  # due 2026-10-24: 30 days ago
     plan = decide([inside, edge], [lost_renewal(1, "Price"), lost_renewal(2, "Price")])
 
     by_id = {d.record_id: d for d in plan.decisions}
@@ -188,7 +247,8 @@ def test_no_lost_renewal_takes_the_default_route():
     plan = decide([account(1, "2026-05-23")], [])
 
     assert changes_of(plan, account(1, "x")["Id"])["Win_Back_Campaign__c"] == (
-        None, "Win Back - General"
+        None,
+        "Win Back - General",
     )
     assert "default route" in plan.decisions[0].reason
     assert plan.alerts[0].context["lost_renewal"] is None
@@ -220,8 +280,9 @@ def test_assigned_account_keeps_its_owner_and_sdr():
 
 def test_round_robin_continues_from_the_saved_cursor_and_spreads_work():
     accounts = [account(n, "2026-05-23") for n in (1, 2, 3)]
-    plan = decide(accounts, [lost_renewal(n, "Price") for n in (1, 2, 3)],
-                  cursors={"win-back-ae": 2})
+    plan = decide(
+        accounts, [lost_renewal(n, "Price") for n in (1, 2, 3)], cursors={"win-back-ae": 2}
+    )
 
     owners = [c.new for c in plan.changes if c.field == "OwnerId"]
     assert owners == [BEN, AVA, BEN]  # Eli (inactive) is skipped each time round
@@ -242,13 +303,14 @@ def test_unknown_pool_member_is_a_config_error():
     pools = {**POOLS, "win-back-sdr": ("nobody@demo.revsched.dev",)}
     ctx = DecideContext(as_of=TODAY, config=WinBackConfig(), pools=pools)
 
-    with pytest.raises(ConfigError, match="pools.win-back-sdr.members: no user with Username"):
+    with pytest.raises(ConfigError, match=r"pools\.win-back-sdr\.members: no user with Username"):
         play.decide({"accounts": [], "lost_renewals": [], "users": USERS}, ctx)
 
 
 def test_queries_quote_values_and_bound_churn_dates():
-    ctx = DecideContext(as_of=TODAY, config=WinBackConfig(former_customer_value="Ex'Customer"),
-                        pools=POOLS)
+    ctx = DecideContext(
+        as_of=TODAY, config=WinBackConfig(former_customer_value="Ex'Customer"), pools=POOLS
+    )
     soql = queries(ctx)
 
     assert "Type = 'Ex\\'Customer'" in soql["accounts"]
@@ -265,8 +327,14 @@ def test_queries_quote_values_and_bound_churn_dates():
     [
         ({"catch_up_dayz": 3}, "plays.win-back.catch_up_dayz: unknown key"),
         ({"stages_months": [12, 6]}, "plays.win-back.stages_months: Value error, stages must be"),
-        ({"churn_date_field": "Churn Date"}, "plays.win-back.churn_date_field: String should match"),
-        ({"catch_up_days": "soon"}, "plays.win-back.catch_up_days: Input should be a valid integer"),
+        (
+            {"churn_date_field": "Churn Date"},
+            "plays.win-back.churn_date_field: String should match",
+        ),
+        (
+            {"catch_up_days": "soon"},
+            "plays.win-back.catch_up_days: Input should be a valid integer",
+        ),
     ],
 )
 def test_bad_config_names_the_key(section: dict[str, Any], message: str):
@@ -281,3 +349,14 @@ def test_field_change_values_are_plain_data():
 
     assert all(isinstance(c, FieldChange) for c in plan.changes)
     assert type(plan).model_validate_json(plan.model_dump_json()) == plan
+
+
+def test_route_to_an_undefined_pool_is_a_config_error():
+    ctx = DecideContext(
+        as_of=TODAY,
+        config=WinBackConfig(default_route={"campaign": "X", "ae_pool": "ghosts"}),
+        pools=POOLS,
+    )
+
+    with pytest.raises(ConfigError, match=r"pools.ghosts: no such pool; define \[pools.ghosts\]"):
+        play.decide({"accounts": [], "lost_renewals": [], "users": USERS}, ctx)

@@ -1,0 +1,210 @@
+"""Running compiled SOQL: paging through query locators, child subqueries and the nested
+record shapes the REST query resource returns.
+
+A result larger than one batch is materialised once as an ordered list of rowids in a
+temporary table; each `nextRecordsUrl` then reads its slice by position. Memory stays
+bounded whatever the result size, and later pages need no re-sort."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from revsched.localorg import ids, schema
+from revsched.localorg.errors import SalesforceError
+from revsched.localorg.soql import Output, Plan, compile_soql
+from revsched.localorg.storage import Storage
+from revsched.localorg.values import from_db
+
+DEFAULT_BATCH = 2000
+MIN_BATCH, MAX_BATCH = 200, 2000
+# Salesforce keeps at most 10 open query cursors per user, dropping the oldest.
+MAX_CURSORS = 10
+
+
+def batch_size(header: str | None) -> int:
+    """The page size asked for in Sforce-Query-Options (batchSize=200..2000)."""
+    for option in (header or "").split(","):
+        key, _, value = option.strip().partition("=")
+        if key.strip().lower() == "batchsize" and value.strip().isdigit():
+            return max(MIN_BATCH, min(MAX_BATCH, int(value)))
+    return DEFAULT_BATCH
+
+
+@dataclass
+class _Cursor:
+    plan: Plan
+    include_deleted: bool
+    total: int
+
+
+class QueryEngine:
+    """Answers query/ and queryAll/ requests, including their locators."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.conn = storage.conn
+        self.conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS _cursor (locator INTEGER, pos INTEGER, "
+            "rid INTEGER, PRIMARY KEY (locator, pos)) WITHOUT ROWID"
+        )
+        self._cursors: OrderedDict[int, _Cursor] = OrderedDict()
+        self._next_locator = itertools.count(1)
+
+    def query(
+        self, soql: str, *, include_deleted: bool, batch: int, base: str
+    ) -> dict[str, object]:
+        """The first page of a query; `base` is /services/data/vXX.X/{query|queryAll}."""
+        plan = compile_soql(soql, self.storage.today())
+        where = plan.where_sql(include_deleted)
+        window = f"LIMIT {-1 if plan.limit is None else plan.limit} OFFSET {plan.offset}"
+        if plan.count:
+            total = self.conn.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM {plan.from_sql()} WHERE {where} {window})",
+                plan.params,
+            ).fetchone()[0]
+            return {"totalSize": total, "done": True, "records": []}
+        rows = self.conn.execute(
+            f"SELECT {plan.root}.rowid FROM {plan.from_sql()} WHERE {where} "
+            f"ORDER BY {plan.order_sql()} {window}",
+            plan.params,
+        )
+        first = rows.fetchmany(batch + 1)
+        if len(first) <= batch:
+            records = self._records(plan, [r[0] for r in first], include_deleted, base)
+            return {"totalSize": len(first), "done": True, "records": records}
+        locator = next(self._next_locator)
+        positions = enumerate(r[0] for r in itertools.chain(first, rows))
+        self.conn.executemany(
+            "INSERT INTO temp._cursor VALUES (?, ?, ?)", ((locator, p, r) for p, r in positions)
+        )
+        total = self.conn.execute(
+            "SELECT COUNT(*) FROM temp._cursor WHERE locator = ?", (locator,)
+        ).fetchone()[0]
+        self._cursors[locator] = _Cursor(plan, include_deleted, total)
+        while len(self._cursors) > MAX_CURSORS:
+            self._close(next(iter(self._cursors)))
+        return self._page(locator, 0, batch, base)
+
+    def more(self, locator_text: str, *, batch: int, base: str) -> dict[str, object]:
+        """The page a nextRecordsUrl (`01g...-2000`) points at."""
+        key, _, start = locator_text.partition("-")
+        locator = self._locators().get(key)
+        if locator is None or not start.isdigit() or int(start) >= self._cursors[locator].total:
+            raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(locator, int(start), batch, base)
+
+    def _locators(self) -> dict[str, int]:
+        return {ids.make_id("01g", n): n for n in self._cursors}
+
+    def _page(self, locator: int, start: int, batch: int, base: str) -> dict[str, object]:
+        cursor = self._cursors[locator]
+        rowids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT rid FROM temp._cursor WHERE locator = ? AND pos >= ? AND pos < ? "
+                "ORDER BY pos",
+                (locator, start, start + batch),
+            )
+        ]
+        records = self._records(cursor.plan, rowids, cursor.include_deleted, base)
+        result: dict[str, object] = {"totalSize": cursor.total, "done": True}
+        if start + batch < cursor.total:
+            result["done"] = False
+            result["nextRecordsUrl"] = f"{base}/{ids.make_id('01g', locator)}-{start + batch}"
+        else:
+            self._close(locator)
+        result["records"] = records
+        return result
+
+    def _close(self, locator: int) -> None:
+        self._cursors.pop(locator, None)
+        self.conn.execute("DELETE FROM temp._cursor WHERE locator = ?", (locator,))
+
+    # -- records ----------------------------------------------------------------------
+
+    def _records(
+        self, plan: Plan, rowids: list[int], include_deleted: bool, base: str
+    ) -> list[dict[str, object]]:
+        if not rowids:
+            return []
+        api = base.rsplit("/", 1)[0]
+        fetched = self.conn.execute(
+            f"SELECT {', '.join(plan.columns)} FROM {plan.from_sql()} "
+            f"WHERE {plan.root}.rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(rowids),),
+        ).fetchall()
+        by_rowid = {row[1]: row for row in fetched}
+        rows = [by_rowid[r] for r in rowids if r in by_rowid]
+        children = {
+            out.key: self._children(out.plan, [row[0] for row in rows], include_deleted, api)
+            for out in plan.outputs
+            if out.plan is not None
+        }
+        return [_shape(plan.sobject.name, row, plan.outputs, children, api) for row in rows]
+
+    def _children(
+        self, plan: Plan, parent_ids: list[str], include_deleted: bool, api: str
+    ) -> dict[str, dict[str, object]]:
+        """Each parent's child-subquery result, with the subquery's ORDER BY/LIMIT/OFFSET
+        applied per parent (a window function numbers the children of each parent)."""
+        upper = "" if plan.limit is None else f"AND _rn <= {plan.offset + plan.limit}"
+        rows = self.conn.execute(
+            f"SELECT * FROM (SELECT {', '.join(plan.columns)}, {plan.link} AS _parent, "
+            f"ROW_NUMBER() OVER (PARTITION BY {plan.link} ORDER BY {plan.order_sql()}) AS _rn "
+            f"FROM {plan.from_sql()} WHERE {plan.where_sql(include_deleted)} "
+            f"AND {plan.link} IN (SELECT value FROM json_each(?))) "
+            f"WHERE _rn > {plan.offset} {upper} ORDER BY _parent, _rn",
+            [*plan.params, json.dumps(parent_ids)],
+        ).fetchall()
+        grouped: dict[str, dict[str, object]] = {}
+        width = len(plan.columns)
+        for parent, group in itertools.groupby(rows, key=lambda r: r[width]):
+            records = [_shape(plan.sobject.name, r, plan.outputs, {}, api) for r in group]
+            grouped[parent] = {"totalSize": len(records), "done": True, "records": records}
+        return grouped
+
+
+def _shape(
+    sobject: str,
+    row: tuple[object, ...],
+    outputs: list[Output],
+    children: dict[str, dict[str, dict[str, object]]],
+    api: str,
+) -> dict[str, object]:
+    record: dict[str, object] = {
+        "attributes": {"type": sobject, "url": f"{api}/sobjects/{sobject}/{row[0]}"}
+    }
+    _fill(record, row, outputs, children, api)
+    return record
+
+
+def _fill(
+    record: dict[str, object],
+    row: tuple[object, ...],
+    outputs: list[Output],
+    children: dict[str, dict[str, dict[str, object]]],
+    api: str,
+) -> None:
+    for out in outputs:
+        value = row[out.index]
+        if out.plan is not None:
+            # An empty child relationship comes back as null, not as an empty result.
+            record[out.key] = children[out.key].get(value)  # type: ignore[arg-type]
+        elif out.type_name:
+            if value is None:
+                record[out.key] = None
+                continue
+            actual = schema.key_prefix_owner(str(value))
+            parent: dict[str, object] = {
+                "attributes": {
+                    "type": out.type_name,
+                    "url": f"{api}/sobjects/{actual.name if actual else out.type_name}/{value}",
+                }
+            }
+            _fill(parent, row, out.children, children, api)
+            record[out.key] = parent
+        else:
+            record[out.key] = from_db(out.field, value)  # type: ignore[arg-type]

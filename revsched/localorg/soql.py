@@ -1,0 +1,613 @@
+"""SOQL -> SQLite: parse with the lark grammar in soql.lark, resolve names against the
+schema, and build a `Plan` of parameterised SQL plus the shape of the records to return.
+
+Names resolve case-insensitively and come back in the schema's canonical case. Anything
+the grammar or the resolver does not understand is an error, as in Salesforce."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from revsched.localorg import ids, schema
+from revsched.localorg.errors import SalesforceError
+from revsched.localorg.storage import q
+from revsched.localorg.values import TEXT_TYPES, format_datetime, parse_datetime
+
+MAX_OFFSET = 2000
+_CUSTOM_FIELD_HINT = (
+    "If you are attempting to use a custom field, be sure to append the '__c' after the "
+    "custom field name. Please reference your WSDL or the describe call for the appropriate "
+    "names."
+)
+_CUSTOM_REL_HINT = (
+    "If you are attempting to use a custom relationship, be sure to append the '__r' after "
+    "the custom relationship name. Please reference your WSDL or the describe call for the "
+    "appropriate names."
+)
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).parent / "soql.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True)
+
+
+# -- the plan ---------------------------------------------------------------------
+
+
+@dataclass
+class Output:
+    """One node of a returned record: a field, a parent object, or a child query."""
+
+    key: str
+    index: int = 0  # column of the value (field) or of the parent's Id (parent)
+    field: schema.Field | None = None
+    type_name: str = ""  # parent: the sObject type; "Name" for polymorphic lookups
+    children: list[Output] = dataclasses.field(default_factory=list)  # parent: its outputs
+    plan: Plan | None = None  # child query
+
+
+@dataclass
+class Plan:
+    """A compiled query: SQL pieces over alias t0 plus how to shape each row."""
+
+    sobject: schema.SObject
+    prefix: str
+    count: bool = False
+    columns: list[str] = dataclasses.field(default_factory=list)
+    outputs: list[Output] = dataclasses.field(default_factory=list)
+    joins: list[str] = dataclasses.field(default_factory=list)
+    where: str = ""
+    params: list[object] = dataclasses.field(default_factory=list)
+    order: list[str] = dataclasses.field(default_factory=list)
+    limit: int | None = None
+    offset: int = 0
+    link: str = ""  # child query: the lookup column to the parent
+
+    @property
+    def root(self) -> str:
+        return f"{self.prefix}t0"
+
+    def from_sql(self) -> str:
+        return " ".join([f"{q(self.sobject.name)} {self.root}", *self.joins])
+
+    def where_sql(self, include_deleted: bool) -> str:
+        parts = [] if include_deleted else [f"{self.root}.IsDeleted = 0"]
+        if self.where:
+            parts.append(self.where)
+        return " AND ".join(parts) or "1"
+
+    def order_sql(self) -> str:
+        return ", ".join([*self.order, f"{self.root}.rowid"])
+
+
+# -- errors -------------------------------------------------------------------------
+
+
+def _located(soql: str, token: Token | None, code: str, detail: str) -> SalesforceError:
+    """Salesforce's query error text: the query line, a caret, the position, the detail."""
+    line, column = (token.line or 1, token.column or 1) if token is not None else (1, 1)
+    lines = soql.splitlines() or [""]
+    text = lines[min(line, len(lines)) - 1]
+    message = f"\n{text}\n{' ' * (column - 1)}^\nERROR at Row:{line}:Column:{column}\n{detail}"
+    return SalesforceError(400, code, message)
+
+
+def _syntax_error(soql: str, exc: UnexpectedInput) -> SalesforceError:
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        detail = f"unexpected token: '{exc.token}'"
+    elif isinstance(exc, UnexpectedCharacters):
+        detail = f"unexpected token: '{soql[exc.pos_in_stream]}'"
+    else:
+        detail = "unexpected token: '<EOF>'"
+    line = getattr(exc, "line", 1)
+    column = getattr(exc, "column", 1)
+    token = Token("X", "", line=line if line > 0 else 1, column=column if column > 0 else 1)
+    if isinstance(exc, UnexpectedEOF | UnexpectedToken) and exc.token.type == "$END":
+        token = Token("X", "", line=1, column=len(soql.splitlines()[-1]) if soql else 1)
+    return _located(soql, token, "MALFORMED_QUERY", detail)
+
+
+# -- date literals --------------------------------------------------------------------
+
+
+def _month_start(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(start: date) -> date:
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+
+
+def date_range(literal: str, today: date) -> tuple[date, date]:
+    """The inclusive range of days a SOQL date literal covers (Salesforce's definitions)."""
+    name, _, arg = literal.upper().partition(":")
+    n = int(arg) if arg else 0
+    month = _month_start(today, 0)
+    ranges = {
+        "TODAY": lambda: (today, today),
+        "YESTERDAY": lambda: (today - timedelta(1), today - timedelta(1)),
+        "TOMORROW": lambda: (today + timedelta(1), today + timedelta(1)),
+        # LAST_N_DAYS includes today: LAST_N_DAYS:1 is yesterday and today.
+        "LAST_N_DAYS": lambda: (today - timedelta(n), today),
+        "LAST_90_DAYS": lambda: (today - timedelta(90), today),
+        # NEXT_N_DAYS starts tomorrow.
+        "NEXT_N_DAYS": lambda: (today + timedelta(1), today + timedelta(n)),
+        "NEXT_90_DAYS": lambda: (today + timedelta(1), today + timedelta(90)),
+        "N_DAYS_AGO": lambda: (today - timedelta(n), today - timedelta(n)),
+        "THIS_MONTH": lambda: (month, _month_end(month)),
+        "LAST_MONTH": lambda: (_month_start(today, -1), month - timedelta(1)),
+        "NEXT_MONTH": lambda: (_month_start(today, 1), _month_end(_month_start(today, 1))),
+        # Whole calendar months: N_MONTHS_AGO:1 is last month.
+        "N_MONTHS_AGO": lambda: (_month_start(today, -n), _month_end(_month_start(today, -n))),
+        "LAST_N_MONTHS": lambda: (_month_start(today, -n), month - timedelta(1)),
+        "NEXT_N_MONTHS": lambda: (
+            _month_start(today, 1),
+            _month_end(_month_start(today, n)),
+        ),
+        "THIS_YEAR": lambda: (date(today.year, 1, 1), date(today.year, 12, 31)),
+        "LAST_YEAR": lambda: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        "NEXT_YEAR": lambda: (date(today.year + 1, 1, 1), date(today.year + 1, 12, 31)),
+    }
+    return ranges[name]()
+
+
+def decode_string(raw: str) -> tuple[str, str]:
+    """A SOQL string literal's value, and its LIKE pattern (where \\% and \\_ stay escaped)."""
+    simple = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'"}
+    plain: list[str] = []
+    like: list[str] = []
+    body = raw[1:-1]
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            plain.append(ch)
+            like.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in simple:
+            plain.append(simple[nxt])
+            like.append(simple[nxt])
+        elif nxt == "\\":
+            plain.append("\\")
+            like.append("\\\\")
+        elif nxt in "%_":
+            plain.append(nxt)
+            like.append("\\" + nxt)
+        elif nxt == "u" and len(body) >= i + 6:
+            char = chr(int(body[i + 2 : i + 6], 16))
+            plain.append(char)
+            like.append(char)
+            i += 4
+        else:
+            raise ValueError(f"Invalid string literal '{raw}'. Illegal character sequence '\\{nxt}'")
+        i += 2
+    return "".join(plain), "".join(like)
+
+
+# -- the compiler ------------------------------------------------------------------------
+
+
+@dataclass
+class _Resolved:
+    expr: str
+    field: schema.Field
+    rel_path: tuple[str, ...]  # canonical relationship names leading to the field
+
+
+class Compiler:
+    """Compiles one SELECT (and, recursively, its subqueries) against the schema."""
+
+    def __init__(self, soql: str, today: date, prefix: str = "") -> None:
+        self.soql = soql
+        self.today = today
+        self.prefix = prefix
+        self._aliases = 0
+        self._subqueries = 0
+        self._joins: dict[tuple[str, ...], tuple[list[str], list[schema.SObject]]] = {}
+        self.plan: Plan
+
+    # names
+
+    def _new_alias(self) -> str:
+        self._aliases += 1
+        return f"{self.prefix}t{self._aliases}"
+
+    def _field_error(self, token: Token, sobj_name: str) -> SalesforceError:
+        return _located(
+            self.soql,
+            token,
+            "INVALID_FIELD",
+            f"No such column '{token}' on entity '{sobj_name}'. {_CUSTOM_FIELD_HINT}",
+        )
+
+    def resolve(self, path: Tree) -> _Resolved:
+        """A (possibly dotted) field path -> SQL expression, joining parents as needed."""
+        tokens: list[Token] = list(path.children)  # type: ignore[arg-type]
+        sobj = self.plan.sobject
+        if len(tokens) > 1 and tokens[0].lower() == sobj.name.lower():
+            is_rel = any(
+                (f.relationship_name or "").lower() == tokens[0].lower()
+                for f in sobj.fields.values()
+            )
+            if not is_rel:
+                tokens = tokens[1:]
+        aliases, targets = [self.plan.root], [sobj]
+        rel_path: tuple[str, ...] = ()
+        for token in tokens[:-1]:
+            if len(targets) > 1:
+                raise self._relationship_error(token)
+            ref = next(
+                (
+                    f
+                    for f in targets[0].fields.values()
+                    if f.type == schema.REFERENCE
+                    and (f.relationship_name or "").lower() == token.lower()
+                ),
+                None,
+            )
+            if ref is None:
+                raise self._relationship_error(token)
+            parent_col = f"{aliases[0]}.{q(ref.name)}"
+            rel_path = (*rel_path, ref.relationship_name or "")
+            key = tuple(p.lower() for p in rel_path)
+            if key not in self._joins:
+                new_targets = [schema.SOBJECTS[name] for name in ref.reference_to]
+                new_aliases = []
+                for target in new_targets:
+                    alias = self._new_alias()
+                    new_aliases.append(alias)
+                    self.plan.joins.append(
+                        f"LEFT JOIN {q(target.name)} {alias} ON {alias}.Id = {parent_col}"
+                    )
+                self._joins[key] = (new_aliases, new_targets)
+            aliases, targets = self._joins[key]
+        last = tokens[-1]
+        found = [(a, t.field(last)) for a, t in zip(aliases, targets, strict=True)]
+        found = [(a, f) for a, f in found if f is not None]
+        if not found:
+            raise self._field_error(last, targets[0].name if len(targets) == 1 else "Name")
+        fld = found[0][1]
+        assert fld is not None
+        exprs = [f"{a}.{q(f.name)}" for a, f in found if f is not None]
+        expr = exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
+        return _Resolved(expr, fld, rel_path)
+
+    def _relationship_error(self, token: Token) -> SalesforceError:
+        return _located(
+            self.soql,
+            token,
+            "INVALID_FIELD",
+            f"Didn't understand relationship '{token}' in field path. {_CUSTOM_REL_HINT}",
+        )
+
+    def _parent_output(self, outputs: list[Output], rel_path: tuple[str, ...]) -> list[Output]:
+        """The output list a field with this relationship path belongs in (creating parents)."""
+        for depth in range(len(rel_path)):
+            key = rel_path[depth]
+            node = next((o for o in outputs if o.key == key and o.type_name), None)
+            if node is None:
+                lowered = tuple(p.lower() for p in rel_path[: depth + 1])
+                aliases, targets = self._joins[lowered]
+                ids_expr = [f"{a}.Id" for a in aliases]
+                expr = ids_expr[0] if len(ids_expr) == 1 else f"COALESCE({', '.join(ids_expr)})"
+                type_name = targets[0].name if len(targets) == 1 else "Name"
+                node = Output(key, self._column(expr), type_name=type_name)
+                outputs.append(node)
+            outputs = node.children
+        return outputs
+
+    def _column(self, expr: str) -> int:
+        self.plan.columns.append(expr)
+        return len(self.plan.columns) - 1
+
+    # query
+
+    def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> Plan:
+        self.plan = Plan(sobj, self.prefix)
+        fields_tree, _name, where, order_by, limit, offset = query.children
+        self._column(f"{self.plan.root}.Id")
+        self._column(f"{self.plan.root}.rowid")
+        self._select(fields_tree, child)  # type: ignore[arg-type]
+        if where is not None:
+            self.plan.where = self._condition(where.children[0])  # type: ignore[union-attr]
+        if order_by is not None:
+            self.plan.order = [self._order_item(item) for item in order_by.children]  # type: ignore[union-attr]
+        if limit is not None:
+            self.plan.limit = int(limit.children[0])  # type: ignore[union-attr]
+        if offset is not None:
+            self.plan.offset = int(offset.children[0])  # type: ignore[union-attr]
+            if self.plan.offset > MAX_OFFSET:
+                raise SalesforceError(
+                    400,
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+                )
+        return self.plan
+
+    def _select(self, fields_tree: Tree, child: bool) -> None:
+        items = fields_tree.children
+        seen: set[tuple[str, ...]] = set()
+        for item in items:
+            assert isinstance(item, Tree)
+            if item.data == "count":
+                if len(items) > 1 or child:
+                    raise _located(
+                        self.soql, None, "MALFORMED_QUERY", "COUNT() must be the only element"
+                    )
+                self.plan.count = True
+            elif item.data == "subquery":
+                if child:
+                    first: Token = item.children[0].children[1]  # type: ignore[union-attr, assignment]
+                    raise _located(
+                        self.soql, first, "MALFORMED_QUERY", "nested child subqueries"
+                    )
+                self.plan.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
+            else:
+                resolved = self.resolve(item)
+                key = (*resolved.rel_path, resolved.field.name)
+                if key in seen:
+                    raise _located(
+                        self.soql,
+                        item.children[-1],  # type: ignore[arg-type]
+                        "MALFORMED_QUERY",
+                        f"duplicate field selected: {'.'.join(key)}",
+                    )
+                seen.add(key)
+                target = self._parent_output(self.plan.outputs, resolved.rel_path)
+                target.append(
+                    Output(resolved.field.name, self._column(resolved.expr), resolved.field)
+                )
+
+    def _child(self, query: Tree) -> Output:
+        name: Token = query.children[1]  # type: ignore[assignment]
+        rel = next(
+            (
+                r
+                for r in schema.CHILD_RELATIONSHIPS.get(self.plan.sobject.name, ())
+                if r.relationship_name.lower() == name.lower()
+            ),
+            None,
+        )
+        if rel is None:
+            raise _located(
+                self.soql,
+                name,
+                "INVALID_TYPE",
+                f"Didn't understand relationship '{name}' in FROM part of query call. "
+                f"{_CUSTOM_REL_HINT}",
+            )
+        self._subqueries += 1
+        sub = Compiler(self.soql, self.today, f"{self.prefix}c{self._subqueries}_")
+        plan = sub.compile(query, schema.SOBJECTS[rel.child_sobject], child=True)
+        plan.link = f"{plan.root}.{q(rel.field)}"
+        return Output(rel.relationship_name, self._column(f"{self.plan.root}.Id"), plan=plan)
+
+    def _order_item(self, item: Tree) -> str:
+        path, direction, nulls = item.children
+        resolved = self.resolve(path)  # type: ignore[arg-type]
+        expr = resolved.expr
+        if resolved.field.type in TEXT_TYPES:
+            expr += " COLLATE NOCASE"
+        desc = direction is not None and direction.upper() == "DESC"
+        # Salesforce sorts nulls first unless told otherwise, in either direction.
+        nulls_last = nulls is not None and nulls.upper().split()[-1] == "LAST"
+        return f"{expr} {'DESC' if desc else 'ASC'} NULLS {'LAST' if nulls_last else 'FIRST'}"
+
+    # WHERE
+
+    def _condition(self, node: Tree) -> str:
+        kind = node.data
+        if kind == "and_":
+            return "(" + " AND ".join(self._condition(c) for c in node.children) + ")"  # type: ignore[arg-type]
+        if kind == "or_":
+            return "(" + " OR ".join(self._condition(c) for c in node.children) + ")"  # type: ignore[arg-type]
+        if kind == "not_":
+            return f"(NOT {self._condition(node.children[0])})"  # type: ignore[arg-type]
+        path: Tree = node.children[0]  # type: ignore[assignment]
+        resolved = self.resolve(path)
+        if kind == "compare":
+            op = str(node.children[1])
+            return self._compare(resolved, "!=" if op == "<>" else op, node.children[2], path)  # type: ignore[arg-type]
+        if kind == "like":
+            value: Tree = node.children[1]  # type: ignore[assignment]
+            if value.data != "string":
+                raise self._value_error(path, resolved.field)
+            _plain, pattern = self._decode(value)
+            self.plan.params.append(pattern)
+            x = resolved.expr
+            return f"({x} LIKE ? ESCAPE '\\' AND {x} IS NOT NULL)"
+        if kind in ("in_", "not_in"):
+            return self._in_list(resolved, node.children[1].children, kind == "not_in", path)  # type: ignore[union-attr, arg-type]
+        return self._semi_join(resolved, node.children[1], kind == "not_in_query", path)  # type: ignore[arg-type]
+
+    def _decode(self, value: Tree) -> tuple[str, str]:
+        token: Token = value.children[0]  # type: ignore[assignment]
+        try:
+            return decode_string(str(token))
+        except ValueError as exc:
+            raise _located(self.soql, token, "MALFORMED_QUERY", str(exc)) from None
+
+    def _value_error(self, path: Tree, fld: schema.Field) -> SalesforceError:
+        quoted = fld.type in TEXT_TYPES or fld.type in (schema.ID, schema.REFERENCE)
+        kind = {
+            schema.ID: "id",
+            schema.REFERENCE: "reference",
+            schema.DATETIME: "dateTime",
+        }.get(fld.type, "string" if fld.type in TEXT_TYPES else fld.type)
+        enclosed = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
+        return _located(
+            self.soql,
+            path.children[-1],  # type: ignore[arg-type]
+            "INVALID_FIELD",
+            f"value of filter criterion for field '{path.children[-1]}' must be of type "
+            f"{kind} and {enclosed}",
+        )
+
+    def _scalar(self, value: Tree, fld: schema.Field, path: Tree) -> object:
+        """A literal as the column stores it, or a (low, high-exclusive) pair for ranges."""
+        kind = value.data
+        ftype = fld.type
+        if kind == "null":
+            return None
+        token = str(value.children[0]) if value.children else ""
+        if kind == "string" and (ftype in TEXT_TYPES or ftype in (schema.ID, schema.REFERENCE)):
+            plain, _ = self._decode(value)
+            if ftype in (schema.ID, schema.REFERENCE):
+                canonical = ids.normalize(plain)
+                if canonical is None:
+                    raise _located(
+                        self.soql,
+                        value.children[0],  # type: ignore[arg-type]
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        f"invalid ID field: {plain}",
+                    )
+                return canonical
+            return plain
+        if kind in ("true", "false") and ftype == schema.BOOLEAN:
+            return int(kind == "true")
+        if kind == "number" and ftype in (
+            schema.INT,
+            schema.DOUBLE,
+            schema.CURRENCY,
+            schema.PERCENT,
+        ):
+            return float(token) if "." in token else int(token)
+        if kind == "date" and ftype == schema.DATE:
+            return token
+        if kind == "datetime" and ftype == schema.DATETIME:
+            parsed = parse_datetime(token)
+            assert parsed is not None
+            return format_datetime(parsed)
+        if kind == "date_literal" and ftype in (schema.DATE, schema.DATETIME):
+            start, end = date_range(token, self.today)
+            if ftype == schema.DATE:
+                return (start.isoformat(), (end + timedelta(1)).isoformat())
+            return (
+                start.isoformat() + "T00:00:00.000+0000",
+                (end + timedelta(1)).isoformat() + "T00:00:00.000+0000",
+            )
+        raise self._value_error(path, fld)
+
+    def _compare(self, resolved: _Resolved, op: str, value: Tree, path: Tree) -> str:
+        x = resolved.expr
+        literal = self._scalar(value, resolved.field, path)
+        if literal is None:
+            if op not in ("=", "!="):
+                raise _located(
+                    self.soql,
+                    path.children[-1],  # type: ignore[arg-type]
+                    "MALFORMED_QUERY",
+                    f"invalid operator on null for field '{path.children[-1]}'",
+                )
+            return f"({x} IS {'' if op == '=' else 'NOT '}NULL)"
+        if isinstance(literal, tuple):
+            low, high = literal
+            sql = {
+                "=": (f"({x} >= ? AND {x} < ?)", [low, high]),
+                "!=": (f"({x} < ? OR {x} >= ? OR {x} IS NULL)", [low, high]),
+                "<": (f"({x} < ?)", [low]),
+                "<=": (f"({x} < ?)", [high]),
+                ">": (f"({x} >= ?)", [high]),
+                ">=": (f"({x} >= ?)", [low]),
+            }[op]
+            self.plan.params.extend(sql[1])
+            return sql[0]
+        self.plan.params.append(literal)
+        if op == "!=":
+            return f"({x} != ? OR {x} IS NULL)"
+        return f"({x} {op} ? AND {x} IS NOT NULL)"
+
+    def _in_list(self, resolved: _Resolved, values: list[Tree], negate: bool, path: Tree) -> str:
+        x = resolved.expr
+        literals = [self._scalar(v, resolved.field, path) for v in values]
+        ranges = [lit for lit in literals if isinstance(lit, tuple)]
+        scalars = [lit for lit in literals if lit is not None and not isinstance(lit, tuple)]
+        has_null = any(lit is None for lit in literals)
+        terms = []
+        if scalars:
+            self.plan.params.extend(scalars)
+            terms.append(f"({x} IN ({', '.join('?' * len(scalars))}) AND {x} IS NOT NULL)")
+        for low, high in ranges:
+            self.plan.params.extend([low, high])
+            terms.append(f"({x} >= ? AND {x} < ?)")
+        if has_null:
+            terms.append(f"({x} IS NULL)")
+        positive = "(" + " OR ".join(terms) + ")"
+        return f"(NOT {positive})" if negate else positive
+
+    def _semi_join(self, resolved: _Resolved, query: Tree, negate: bool, path: Tree) -> str:
+        if resolved.field.type not in (schema.ID, schema.REFERENCE):
+            raise _located(
+                self.soql,
+                path.children[-1],  # type: ignore[arg-type]
+                "INVALID_FIELD",
+                "Semi join sub-selects are only allowed with ID fields",
+            )
+        name: Token = query.children[1]  # type: ignore[assignment]
+        sobj = schema.sobject(str(name))
+        if sobj is None:
+            raise _unknown_type(self.soql, name)
+        self._subqueries += 1
+        inner = Compiler(self.soql, self.today, f"{self.prefix}s{self._subqueries}_").compile(
+            query, sobj, child=True
+        )
+        selected = inner.outputs
+        if inner.count or len(selected) != 1 or selected[0].field is None or (
+            selected[0].field.type not in (schema.ID, schema.REFERENCE)
+        ):
+            raise _located(
+                self.soql,
+                name,
+                "MALFORMED_QUERY",
+                "The selected field in a semi join sub-select must be a single Id or "
+                "reference field",
+            )
+        column = inner.columns[selected[0].index]
+        sql = (
+            f"SELECT {column} FROM {inner.from_sql()} WHERE {inner.where_sql(False)} "
+            f"AND {column} IS NOT NULL"
+        )
+        if inner.order or inner.limit is not None or inner.offset:
+            sql += f" ORDER BY {inner.order_sql()} LIMIT {inner.limit or -1} OFFSET {inner.offset}"
+        self.plan.params.extend(inner.params)
+        x = resolved.expr
+        if negate:
+            return f"({x} IS NULL OR {x} NOT IN ({sql}))"
+        return f"({x} IN ({sql}))"
+
+
+def _unknown_type(soql: str, name: Token) -> SalesforceError:
+    return _located(
+        soql,
+        name,
+        "INVALID_TYPE",
+        f"sObject type '{name}' is not supported. If you are attempting to use a custom "
+        "object, be sure to append the '__c' after the entity name. Please reference your "
+        "WSDL or the describe call for the appropriate names.",
+    )
+
+
+def compile_soql(soql: str, today: date) -> Plan:
+    """Parse and compile one SOQL query, raising SalesforceError as Salesforce would."""
+    try:
+        tree = _parser().parse(soql)
+    except UnexpectedInput as exc:
+        raise _syntax_error(soql, exc) from None
+    query: Tree = tree.children[0]  # type: ignore[assignment]
+    name: Token = query.children[1]  # type: ignore[assignment]
+    sobj = schema.sobject(str(name))
+    if sobj is None:
+        raise _unknown_type(soql, name)
+    return Compiler(soql, today).compile(query, sobj)

@@ -1,0 +1,98 @@
+"""Alert templates: the exact text people receive, and template errors caught early."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from revsched.alerts import AlertRenderer
+from revsched.errors import TemplateError
+from revsched.plan import Alert, Recipient
+
+GOLDEN = Path(__file__).parent / "golden"
+
+WIN_BACK_CONTEXT = {
+    "account": {"id": "001000000000000001", "name": "Northwind Analytics"},
+    "stage": "6-month",
+    "churn_date": "2026-05-23",
+    "months_since_churn": 6,
+    "loss_reasons": ["Price", "No Budget"],
+    "lost_renewal": {
+        "id": "006000000000000001",
+        "name": "Northwind Analytics - Renewal 2026",
+        "close_date": "2026-05-20",
+    },
+    "status": {"Account status": "Churned", "Health score": 41.5, "Industry": None},
+    "primary_contact": {
+        "id": "003000000000000001",
+        "name": "Dana Whitfield",
+        "title": "VP Revenue Operations",
+        "email": "dana.whitfield@northwind.example",
+    },
+    "campaign": "Win Back - Pricing",
+    "ae": {"role": "AE", "user_id": "005000000000000002", "name": "Ava Patel", "email": None},
+    "sdr": {"role": "SDR", "user_id": "005000000000000005", "name": "Fay Nguyen", "email": None},
+    "newly_assigned": True,
+    "call_to_action": ["Reach out to the primary contact within 48 hours"],
+}
+
+
+def win_back_alert(**context_overrides: object) -> Alert:
+    return Alert(
+        template="win_back.j2",
+        record_id="001000000000000001",
+        stage="6-month",
+        recipients=(Recipient(role="AE", user_id="005000000000000002", name="Ava Patel"),),
+        context={**WIN_BACK_CONTEXT, **context_overrides},
+        reason="6-month win-back stage",
+    )
+
+
+def test_win_back_alert_text_matches_golden():
+    renderer = AlertRenderer("https://acme.my.salesforce.com")
+
+    text = renderer.render(win_back_alert()).text
+
+    assert text == (GOLDEN / "win_back.txt").read_text(encoding="utf-8").rstrip("\n")
+
+
+def test_win_back_alert_without_lost_renewal_or_primary_contact():
+    renderer = AlertRenderer("https://acme.my.salesforce.com")
+
+    text = renderer.render(
+        win_back_alert(lost_renewal=None, loss_reasons=[], primary_contact=None, sdr=None)
+    ).text
+
+    assert "- No lost renewal opportunity on record" in text
+    assert "- No primary contact role on the lost renewal: find the right person first" in text
+    assert "Ava Patel (AE), Northwind Analytics churned 6 months ago" in text
+
+
+def test_user_template_directory_overrides_a_shipped_template(tmp_path: Path):
+    (tmp_path / "win_back.j2").write_text("Win back {{ account.name }} now", encoding="utf-8")
+    renderer = AlertRenderer("https://acme.my.salesforce.com", [tmp_path])
+
+    assert renderer.render(win_back_alert()).text == "Win back Northwind Analytics now"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{{ acount.name }}", "template win_back.j2: 'acount' is undefined"),
+        ("{% if %}", "line 1: Expected an expression"),
+    ],
+)
+def test_template_errors_name_the_template(tmp_path: Path, template: str, message: str):
+    (tmp_path / "win_back.j2").write_text(template, encoding="utf-8")
+    renderer = AlertRenderer("https://acme.my.salesforce.com", [tmp_path])
+
+    with pytest.raises(TemplateError, match=message):
+        renderer.render(win_back_alert())
+
+
+def test_missing_template_is_an_error():
+    renderer = AlertRenderer("https://acme.my.salesforce.com")
+
+    with pytest.raises(TemplateError, match="alert template 'nope.j2' not found"):
+        renderer.render(win_back_alert().model_copy(update={"template": "nope.j2"}))

@@ -1,0 +1,210 @@
+"""revsched from the command line, end to end on a demo org, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from simple_salesforce.format import format_soql
+from typer.testing import CliRunner
+
+from revsched.cli import app
+from revsched.localorg import LocalOrg
+from revsched.localorg.demo import build_demo_org
+
+TODAY = date(2026, 11, 23)
+AS_OF = ["--as-of", TODAY.isoformat()]
+
+
+@pytest.fixture
+def demo_org(revsched_home: Path) -> Path:
+    """The default org path, built for TODAY so the win-back fixtures are due."""
+    path = revsched_home / "demo-org.sqlite"
+    path.parent.mkdir(parents=True)
+    build_demo_org(path, accounts=60, seed=7, today=TODAY).close()
+    return path
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args))
+
+
+def run_json(*args: str) -> dict[str, Any]:
+    result = invoke("run", "win-back", *AS_OF, "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def org_values(path: Path, changes: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    """The org's current value of every (record, field) the changes touch."""
+    fields = sorted({c["field"] for c in changes})
+    ids = sorted({c["record_id"] for c in changes})
+    sf = LocalOrg(path).salesforce()
+    rows = sf.query_all(
+        format_soql(f"SELECT Id, {', '.join(fields)} FROM Account WHERE Id IN {{}}", ids)
+    )["records"]
+    return {(row["Id"], field): row[field] for row in rows for field in fields}
+
+
+def account_id_churned_on(path: Path, churn: str) -> str:
+    sf = LocalOrg(path).salesforce()
+    rows = sf.query_all(
+        format_soql(
+            "SELECT Id FROM Account WHERE Type = 'Former Customer' AND Churn_Date__c = {}",
+            date.fromisoformat(churn),
+        )
+    )["records"]
+    assert len(rows) == 1, rows
+    return rows[0]["Id"]
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(demo_org: Path):
+    output = run_json("--dry-run")
+    plan = output["plan"]
+
+    decisions = {d["record_id"]: d for d in plan["decisions"]}
+    six_months = account_id_churned_on(demo_org, "2026-05-23")
+    twelve_months = account_id_churned_on(demo_org, "2025-11-23")
+    near_miss = account_id_churned_on(demo_org, "2026-05-25")
+    assert (decisions[six_months]["outcome"], decisions[six_months]["stage"]) == (
+        "selected",
+        "6-month",
+    )
+    assert (decisions[twelve_months]["outcome"], decisions[twelve_months]["stage"]) == (
+        "selected",
+        "12-month",
+    )
+    assert decisions[near_miss]["outcome"] == "skipped"
+    assert decisions[near_miss]["reason"].startswith("not yet due")
+    assert plan["changes"] and output["alerts"]
+    assert output["dry_run"] and output["status"] == "dry-run"
+    # Nothing written: every field still holds its planned old value.
+    current = org_values(demo_org, plan["changes"])
+    assert {(c["record_id"], c["field"]): c["old"] for c in plan["changes"]} == current
+
+
+def test_dry_run_text_lists_decisions_changes_and_alerts(demo_org: Path):
+    result = invoke("run", "win-back", "--dry-run", *AS_OF)
+
+    assert result.exit_code == 0, result.output
+    assert "win-back as of 2026-11-23:" in result.output
+    assert "not yet due" in result.output
+    assert "Win_Back_Campaign__c" in result.output
+    assert "would alert" in result.output
+    assert "*Win-back, 6-month:" in result.output
+    assert "nothing was written or sent" in result.output
+
+
+def test_apply_writes_exactly_the_plan_then_a_rerun_plans_nothing(demo_org: Path):
+    planned = run_json("--dry-run")["plan"]["changes"]
+
+    applied = run_json()
+
+    assert applied["status"] == "succeeded"
+    assert applied["plan"]["changes"] == planned
+    current = org_values(demo_org, planned)
+    assert {(c["record_id"], c["field"]): c["new"] for c in planned} == current
+    rerun = run_json()
+    assert rerun["plan"]["changes"] == [] and rerun["alerts"] == []
+    assert all(d["outcome"] == "skipped" for d in rerun["plan"]["decisions"])
+
+
+def test_unassigned_accounts_are_spread_over_the_pool(demo_org: Path):
+    changes = run_json()["plan"]["changes"]
+
+    owners = [c["new"] for c in changes if c["field"] == "OwnerId"]
+    assert len(owners) >= 2 and len(set(owners)) == len(owners)
+
+
+def test_history_and_show(demo_org: Path):
+    dry_id = run_json("--dry-run")["run_id"]
+    applied = run_json()
+
+    history = invoke("history", "--json")
+    assert history.exit_code == 0
+    runs = json.loads(history.stdout)
+    assert [(r["id"], r["dry_run"], r["status"]) for r in runs] == [
+        (applied["run_id"], False, "succeeded"),
+        (dry_id, True, "dry-run"),
+    ]
+
+    shown = json.loads(invoke("show", str(applied["run_id"]), "--json").stdout)
+    assert [
+        (c["record_id"], c["field"], c["old"], c["new"], c["status"]) for c in shown["changes"]
+    ] == [
+        (c["record_id"], c["field"], c["old"], c["new"], "applied")
+        for c in applied["plan"]["changes"]
+    ]
+    assert [a["text"] for a in shown["alerts"]] == [a["text"] for a in applied["alerts"]]
+    assert {a["status"] for a in shown["alerts"]} == {"sent"}
+
+    text = invoke("show", str(applied["run_id"]))
+    assert text.exit_code == 0
+    assert f"Run {applied['run_id']}: win-back as of 2026-11-23 (apply), succeeded" in text.output
+    listing = invoke("history").output
+    assert f"{applied['run_id']}" in listing and "succeeded" in listing and "dry run" in listing
+
+
+def test_show_unknown_run(demo_org: Path):
+    result = invoke("show", "999")
+
+    assert result.exit_code == 2
+    assert "no run 999" in result.stderr
+
+
+def test_plays_lists_schedule_and_purpose():
+    result = invoke("plays")
+
+    assert result.exit_code == 0
+    assert "win-back  daily  Route churned accounts" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "win-bak"], "error: unknown play 'win-bak'; known plays:"),
+        (
+            ["run", "win-back", "--as-of", "23/11/2026"],
+            "'23/11/2026' is not a date; use YYYY-MM-DD",
+        ),
+        (["plays", "--config", "missing.toml"], "missing.toml: config file not found"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str):
+    result = invoke(*args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_unknown_field_in_config_is_a_config_error(demo_org: Path, tmp_path: Path):
+    config = tmp_path / "revsched.toml"
+    config.write_text(
+        '[plays.win-back]\nstatus_fields = { "Tier" = "Tier__c" }\n', encoding="utf-8"
+    )
+
+    result = invoke("run", "win-back", "--dry-run", *AS_OF)
+
+    assert result.exit_code == 2
+    assert "INVALID_FIELD" in result.stderr and "Tier__c" in result.stderr
+    assert "check the field names and values in [plays.win-back]" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_command_has_help():
+    for command in ("run", "plays", "history", "show", "demo"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Usage" in result.output
+    assert invoke("org", "serve", "--help").exit_code == 0
+
+
+def test_demo_refuses_to_overwrite_without_force(demo_org: Path):
+    result = invoke("demo")
+
+    assert result.exit_code == 2
+    assert "pass --force to replace it" in result.stderr
+    assert invoke("demo", "--force", "--accounts", "20", *AS_OF).exit_code == 0

@@ -1,0 +1,84 @@
+"""The state store keeps the audit, fired stages and cursors on every backend."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from revsched.plan import FieldChange, Plan
+from revsched.state import StateStore
+
+
+def plan_with_changes() -> Plan:
+    def change(record: str, field: str, old: object, new: object) -> FieldChange:
+        return FieldChange(
+            sobject="Account",
+            record_id=record,
+            record_name=f"Acct {record}",
+            field=field,
+            old=old,
+            new=new,
+            reason="test",
+        )
+
+    return Plan(
+        play="win-back",
+        as_of=date(2026, 11, 23),
+        changes=(
+            change("001A", "OwnerId", "005R", "005A"),
+            change("001A", "Owner_Assigned_Date__c", None, "2026-11-23"),
+            change("001B", "Health_Score__c", 1.5, None),
+        ),
+    )
+
+
+def test_run_audit_records_each_field_outcome(state_url: str):
+    store = StateStore(state_url)
+    run_id = store.start_run(plan_with_changes(), dry_run=False)
+
+    store.record_batch(run_id, {"001A": None, "001B": "UNABLE_TO_LOCK_ROW: locked"})
+    store.finish_run(run_id, "partial", {"changes": 3})
+
+    run = store.run(run_id)
+    assert run is not None
+    assert [(c.record_id, c.field, c.old, c.new, c.status, c.error) for c in run.changes] == [
+        ("001A", "OwnerId", '"005R"', '"005A"', "applied", None),
+        ("001A", "Owner_Assigned_Date__c", "null", '"2026-11-23"', "applied", None),
+        ("001B", "Health_Score__c", "1.5", "null", "failed", "UNABLE_TO_LOCK_ROW: locked"),
+    ]
+    assert (run.status, run.counts) == ("partial", {"changes": 3})
+    assert run.started_at.tzinfo is not None and run.finished_at >= run.started_at
+
+
+def test_fired_stages_and_cursors_persist_across_stores(state_url: str):
+    store = StateStore(state_url)
+    run_id = store.start_run(plan_with_changes(), dry_run=False)
+    store.record_firing(run_id, "win-back", "001A", "6-month")
+    store.save_cursors({"win-back-ae": 3})
+    store.save_cursors({"win-back-ae": 4, "win-back-sdr": 1})
+
+    reopened = StateStore(state_url)
+    assert reopened.fired("win-back") == frozenset({("001A", "6-month")})
+    assert reopened.fired("other-play") == frozenset()
+    assert reopened.cursors() == {"win-back-ae": 4, "win-back-sdr": 1}
+
+
+def test_a_stage_cannot_be_recorded_fired_twice(state_url: str):
+    store = StateStore(state_url)
+    run_id = store.start_run(plan_with_changes(), dry_run=False)
+    store.record_firing(run_id, "win-back", "001A", "6-month")
+
+    with pytest.raises(IntegrityError):
+        store.record_firing(run_id, "win-back", "001A", "6-month")
+
+
+def test_history_newest_first_and_by_play(state_url: str):
+    store = StateStore(state_url)
+    first = store.start_run(plan_with_changes(), dry_run=True)
+    second = store.start_run(plan_with_changes().model_copy(update={"play": "other"}), False)
+
+    assert [r.id for r in store.runs()] == [second, first]
+    assert [r.id for r in store.runs(play="win-back")] == [first]
+    assert store.run(9999) is None
