@@ -130,6 +130,7 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
             f"{sdr}.Email",
             config.churn_date_field,
             config.campaign_field,
+            *([config.owner_assigned_date_field] if config.owner_assigned_date_field else []),
             *config.status_fields.values(),
         ]
     )
@@ -172,6 +173,22 @@ def _stages(churn: date, config: WinBackConfig) -> list[_Stage]:
     return [_Stage(months=m, due=churn + relativedelta(months=m)) for m in config.stages_months]
 
 
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
+def _route(lost: Record | None, config: WinBackConfig) -> tuple[Route, str]:
+    """The route the most recent lost renewal's loss reason takes, and why."""
+    if lost is None:
+        return config.default_route, "no lost renewal opportunity: default route"
+    reason = lost.get(config.loss_reason_field)
+    if not reason:
+        return config.default_route, "the lost renewal has no loss reason: default route"
+    if reason not in config.routes:
+        return config.default_route, f"loss reason {reason!r} has no route: default route"
+    return config.routes[reason], f"loss reason {reason!r}"
+
+
 def _months_between(start: date, end: date) -> int:
     delta = relativedelta(end, start)
     return delta.years * 12 + delta.months
@@ -211,7 +228,7 @@ def _due_stage(
         return _skip(
             account,
             f"not yet due: churned {churn}, {upcoming.label} stage due {upcoming.due}"
-            f" (in {days} day{'' if days == 1 else 's'})",
+            f" (in {_days(days)})",
             upcoming.label,
         )
     stage = due[-1]
@@ -261,7 +278,7 @@ def _assign(
     """
     config = ctx.config
     sdr_rel = account.get(relationship_name(config.sdr_field)) or {}
-    current_sdr = account.get(config.sdr_field)
+    current_sdr = account[config.sdr_field]
     sdr = (
         _recipient("SDR", current_sdr, sdr_rel.get("Name"), sdr_rel.get("Email"))
         if current_sdr
@@ -284,7 +301,7 @@ def _assign(
         changes.append(
             (
                 config.owner_assigned_date_field,
-                account.get(config.owner_assigned_date_field),
+                account[config.owner_assigned_date_field],
                 ctx.as_of.isoformat(),
                 f"assigned to {ae_pick.member.name}",
             )
@@ -335,20 +352,14 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
             continue
         lost = lost_by_account.get(account["Id"], [])
         latest = lost[0] if lost else None
-        reason_value = latest.get(config.loss_reason_field) if latest else None
-        route = config.routes.get(reason_value or "", config.default_route)
+        route, route_why = _route(latest, config)
         assignment = _assign(account, route, holding_ids, robin, ctx)
         if isinstance(assignment, str):
             decisions.append(_skip(account, assignment, due.label))
             continue
 
-        route_why = (
-            f"loss reason {reason_value!r}"
-            if reason_value
-            else "no loss reason on a lost renewal: default route"
-        )
         field_changes = [
-            (config.campaign_field, account.get(config.campaign_field), route.campaign, route_why),
+            (config.campaign_field, account[config.campaign_field], route.campaign, route_why),
             *assignment.changes,
         ]
         for field, old, new, why in field_changes:
@@ -373,7 +384,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                 outcome="selected",
                 stage=due.label,
                 reason=f"churned {churn}; {due.label} stage due {due.due}"
-                + (f" (caught up {overdue} days late)" if overdue else "")
+                + (f" (caught up {_days(overdue)} late)" if overdue else "")
                 + f"; {route_why}",
             )
         )
@@ -407,8 +418,8 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                         else None
                     ),
                     "status": {
-                    label: _field(account, path) for label, path in config.status_fields.items()
-                },
+                        label: _field(account, path) for label, path in config.status_fields.items()
+                    },
                     "primary_contact": _primary_contact(latest),
                     "campaign": route.campaign,
                     "ae": assignment.owner.model_dump(),

@@ -25,12 +25,20 @@ from revsched.play import Record
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's maximum
 
 
+def _one_line(message: str) -> str:
+    """Salesforce's query errors quote the query with a caret under the fault; keep the verdict."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("ERROR at")), 0)
+    return " ".join(lines[start:])
+
+
 def _error_summary(content: Any) -> str:
     """Salesforce's error list as `CODE: message` (its bodies are lists of dicts)."""
     if isinstance(content, list) and content and isinstance(content[0], dict):
         first = content[0]
-        return f"{first.get('errorCode', 'ERROR')}: {first.get('message', '')}".strip()
-    return str(content)[:300]
+        message = _one_line(str(first.get("message", "")))
+        return f"{first.get('errorCode', 'ERROR')}: {message}"
+    return _one_line(str(content))[:300]
 
 
 # Query errors that mean a field or object name in config does not exist in the org.
@@ -44,7 +52,9 @@ def salesforce_errors(action: str, config_hint: str | None = None) -> Iterator[N
     except SalesforceError as error:
         summary = _error_summary(getattr(error, "content", str(error)))
         if config_hint and summary.startswith(CONFIG_ERROR_CODES):
-            raise ConfigError(f"Salesforce refused to {action} ({summary}): {config_hint}") from None
+            raise ConfigError(
+                f"Salesforce refused to {action} ({summary}): {config_hint}"
+            ) from None
         raise OrgError(f"Salesforce refused to {action}: {summary}") from None
 
 

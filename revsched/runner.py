@@ -89,7 +89,7 @@ def run_play(
         return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
 
     failures = _write_changes(plan, run_id, store, org)
-    sent = _send_alerts(plan, rendered, failures, run_id, store, notifier)
+    sent = _send_alerts(rendered, failures, run_id, store, notifier)
     alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
     for firing in plan.firings:
         key = (firing.record_id, firing.stage)
@@ -120,7 +120,6 @@ def _write_changes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) 
 
 
 def _send_alerts(
-    plan: Plan,
     rendered: tuple[RenderedAlert, ...],
     failures: dict[str, str],
     run_id: int,

@@ -46,7 +46,8 @@ def org_values(path: Path, changes: list[dict[str, Any]]) -> dict[tuple[str, str
     rows = sf.query_all(
         format_soql(f"SELECT Id, {', '.join(fields)} FROM Account WHERE Id IN {{}}", ids)
     )["records"]
-    return {(row["Id"], field): row[field] for row in rows for field in fields}
+    values = {(row["Id"], field): row[field] for row in rows for field in fields}
+    return {(c["record_id"], c["field"]): values[c["record_id"], c["field"]] for c in changes}
 
 
 def account_id_churned_on(path: Path, churn: str) -> str:

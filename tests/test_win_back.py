@@ -81,6 +81,7 @@ def account(
         "SDR__r": sdr_row and {"Name": sdr_row["Name"], "Email": sdr_row["Email"]},
         "Churn_Date__c": churn,
         "Win_Back_Campaign__c": campaign,
+        "Owner_Assigned_Date__c": "2025-01-06",
         "Account_Status__c": "Churned",
         "Health_Score__c": 41.5,
         "Industry": "Software",
@@ -148,7 +149,7 @@ def test_churned_exactly_six_months_ago_is_routed_and_alerted():
     assert changes_of(plan, account(1, "x")["Id"]) == {
         "Win_Back_Campaign__c": (None, "Win Back - Pricing"),
         "OwnerId": (REVOPS, AVA),
-        "Owner_Assigned_Date__c": (None, "2026-11-23"),
+        "Owner_Assigned_Date__c": ("2025-01-06", "2026-11-23"),
         "SDR__c": (None, FAY),
     }
     owner_change = next(c for c in plan.changes if c.field == "OwnerId")
@@ -250,7 +251,7 @@ def test_no_lost_renewal_takes_the_default_route():
         None,
         "Win Back - General",
     )
-    assert "default route" in plan.decisions[0].reason
+    assert plan.decisions[0].reason.endswith("; no lost renewal opportunity: default route")
     assert plan.alerts[0].context["lost_renewal"] is None
 
 
@@ -360,3 +361,23 @@ def test_route_to_an_undefined_pool_is_a_config_error():
 
     with pytest.raises(ConfigError, match=r"pools.ghosts: no such pool; define \[pools.ghosts\]"):
         play.decide({"accounts": [], "lost_renewals": [], "users": USERS}, ctx)
+
+
+@pytest.mark.parametrize(
+    ("reason", "campaign", "why"),
+    [
+        (
+            "Champion Left",
+            "Win Back - General",
+            "loss reason 'Champion Left' has no route: default route",
+        ),
+        (None, "Win Back - General", "the lost renewal has no loss reason: default route"),
+        ("No Budget", "Win Back - Pricing", "loss reason 'No Budget'"),
+    ],
+)
+def test_loss_reason_routes(reason: str | None, campaign: str, why: str):
+    plan = decide([account(1, "2026-05-23")], [lost_renewal(1, reason)])
+
+    campaign_change = next(c for c in plan.changes if c.field == "Win_Back_Campaign__c")
+    assert campaign_change.new == campaign
+    assert campaign_change.reason == f"6-month win-back: {why}"

@@ -1,3 +1,7 @@
-from revsched.localorg.schema import SOBJECTS, sobject
+"""The embedded local Salesforce org: the default org and the target of all tests."""
 
-__all__ = ["SOBJECTS", "sobject"]
+from revsched.localorg.org import LocalOrg, serve
+from revsched.localorg.schema import SOBJECTS, sobject
+from revsched.localorg.transport import connect
+
+__all__ = ["SOBJECTS", "LocalOrg", "connect", "serve", "sobject"]

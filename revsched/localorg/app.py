@@ -4,18 +4,24 @@ usage accounting and Salesforce's JSON shapes for results and errors."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
-from revsched.localorg import ids, schema
+from revsched.localorg import schema
 from revsched.localorg.errors import SalesforceError, not_found
 from revsched.localorg.query import QueryEngine, batch_size
 from revsched.localorg.storage import Storage
 
+_log = logging.getLogger(__name__)
 MAX_COLLECTION = 200
+# Salesforce caps a request's URI plus headers at 16,384 bytes (414 / 431 beyond it), which
+# is what bounds how many Ids fit in a query's IN list.
+MAX_REQUEST_LINE = 16_384
 _VERSION = re.compile(r"v\d+\.\d+")
 _ROLLED_BACK = SalesforceError(
     400,
@@ -36,6 +42,15 @@ def _json_body(request: Request) -> Any:
         return json.loads(request.get_data() or b"null")
     except ValueError as exc:
         raise SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
+
+
+def _record_body(request: Request) -> dict[str, Any]:
+    """A single record's fields from a JSON object body (its `attributes` dropped)."""
+    body = _json_body(request)
+    if not isinstance(body, dict):
+        raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+    body.pop("attributes", None)
+    return body
 
 
 def _method_not_allowed(method: str, allowed: Iterable[str]) -> SalesforceError:
@@ -60,6 +75,10 @@ class RestApi:
                 status, body = self._handle(request)
             except SalesforceError as exc:
                 status, body = exc.status, exc.body()
+            except Exception as exc:
+                # A bug in the local org, reported as Salesforce reports its own failures.
+                _log.exception("local org request failed: %s %s", request.method, request.path)
+                status, body = 500, SalesforceError(500, "UNKNOWN_EXCEPTION", str(exc)).body()
             used = self.storage.calls_today()
         response = Response(
             b"" if body is None else json.dumps(body).encode(),
@@ -72,6 +91,7 @@ class RestApi:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Result:
+        self._check_size(request)
         parts = [p for p in request.path.split("/") if p]
         if parts[:2] != ["services", "data"] or len(parts) < 3 or not _VERSION.fullmatch(parts[2]):
             raise not_found()
@@ -92,8 +112,22 @@ class RestApi:
         if head == "sobjects":
             return self._sobjects(request, api, rest[1:])
         if rest == ["composite", "sobjects"]:
-            return self._collection(request, api)
+            return self._collection(request)
+        if rest[:2] == ["composite", "sobjects"] and len(rest) == 4:
+            return self._only(request, "PATCH", lambda: self._collection_upsert(request, rest))
         raise not_found()
+
+    @staticmethod
+    def _check_size(request: Request) -> None:
+        environ = request.environ
+        uri = quote(environ.get("PATH_INFO", "")) + "?" + environ.get("QUERY_STRING", "")
+        headers = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+        if len(uri) > MAX_REQUEST_LINE:
+            raise SalesforceError(414, "URI_TOO_LONG", "URI Too Long")
+        if len(uri) + headers > MAX_REQUEST_LINE:
+            raise SalesforceError(
+                431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "Request Header Fields Too Large"
+            )
 
     @staticmethod
     def _only(request: Request, method: str, handler: Callable[[], Result]) -> Result:
@@ -123,9 +157,7 @@ class RestApi:
             return 200, self.queries.more(rest[1], batch=batch, base=base)
         soql = request.args.get("q")
         if not soql:
-            raise SalesforceError(
-                400, "MALFORMED_QUERY", "A query string has to be specified"
-            )
+            raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
         include_deleted = rest[0] == "queryAll"
         return 200, self.queries.query(
             soql, include_deleted=include_deleted, batch=batch, base=base
@@ -137,34 +169,41 @@ class RestApi:
         if not rest:
             return self._only(request, "GET", lambda: (200, self._describe_global(api)))
         sobj = schema.sobject(rest[0])
-        if sobj is None or len(rest) > 2:
+        if sobj is None or len(rest) > 3:
             raise not_found()
+        if len(rest) == 3:
+            return self._only(request, "PATCH", lambda: self._upsert(request, sobj, rest))
         if len(rest) == 1:
             if request.method == "POST":
-                body = _json_body(request)
-                if not isinstance(body, dict):
-                    raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-                body.pop("attributes", None)
-                record_id = self.storage.create(sobj.name, body)
+                record_id = self.storage.create(sobj.name, _record_body(request))
                 return 201, {"id": record_id, "success": True, "errors": []}
-            return self._only(request, "GET", lambda: (200, self._sobject_info(api, sobj)))
+            if request.method not in ("GET", "HEAD"):
+                raise _method_not_allowed(request.method, ["GET", "POST"])
+            return 200, self._sobject_info(api, sobj)
         if rest[1] == "describe":
             return self._only(request, "GET", lambda: (200, self._describe(api, sobj)))
         record_id = rest[1]
         if request.method in ("GET", "HEAD"):
             return 200, self.storage.retrieve(sobj.name, record_id, api)
         if request.method == "PATCH":
-            body = _json_body(request)
-            if not isinstance(body, dict):
-                raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-            body.pop("attributes", None)
-            self.storage.update(sobj.name, record_id, body)
+            self.storage.update(sobj.name, record_id, _record_body(request))
             return 204, None
         if request.method == "DELETE":
             row = self.storage.row(sobj, record_id)
             self.storage.delete(sobj, str(row["Id"]))
             return 204, None
         raise _method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
+
+    def _upsert(self, request: Request, sobj: schema.SObject, rest: list[str]) -> Result:
+        """PATCH sobjects/{type}/{externalIdField}/{value}: 201 when created, else 200."""
+        body = _record_body(request)
+        record_id, created = self.storage.upsert(sobj.name, rest[1], rest[2], body)
+        return (201 if created else 200), {
+            "id": record_id,
+            "success": True,
+            "errors": [],
+            "created": created,
+        }
 
     def _sobject_info(self, api: str, sobj: schema.SObject) -> dict[str, object]:
         return {"objectDescribe": self._summary(api, sobj), "recentItems": []}
@@ -181,7 +220,11 @@ class RestApi:
             "createable": True,
             "updateable": True,
             "deletable": True,
-            "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"},
+            "urls": {
+                "sobject": base,
+                "describe": f"{base}/describe",
+                "rowTemplate": f"{base}/{{ID}}",
+            },
         }
 
     def _describe_global(self, api: str) -> dict[str, object]:
@@ -223,23 +266,32 @@ class RestApi:
 
     # -- sObject Collections ----------------------------------------------------------------
 
-    def _collection(self, request: Request, api: str) -> Result:
+    def _collection(self, request: Request) -> Result:
         if request.method == "DELETE":
             record_ids = [i for i in request.args.get("ids", "").split(",") if i]
             all_or_none = request.args.get("allOrNone", "false").lower() == "true"
-            items: list[Any] = record_ids
-            action: Callable[[Any], dict[str, object]] = self._collection_delete
-        elif request.method in ("POST", "PATCH"):
-            body = _json_body(request)
-            items = body.get("records") if isinstance(body, dict) else None  # type: ignore[assignment]
-            if not isinstance(items, list) or not all(isinstance(r, dict) for r in items):
-                raise SalesforceError(
-                    400, "JSON_PARSER_ERROR", "The request body must have a 'records' list"
-                )
-            all_or_none = bool(body.get("allOrNone", False))
-            action = self._collection_create if request.method == "POST" else self._collection_update
-        else:
-            raise _method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
+            return self._apply(record_ids, all_or_none, self._collection_delete)
+        if request.method == "POST":
+            return self._run_collection(request, self._collection_create)
+        if request.method == "PATCH":
+            return self._run_collection(request, self._collection_update)
+        raise _method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
+
+    def _run_collection(
+        self, request: Request, action: Callable[[dict[str, Any]], dict[str, object]]
+    ) -> Result:
+        body = _json_body(request)
+        records = body.get("records") if isinstance(body, dict) else None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "The request body must have a 'records' list"
+            )
+        return self._apply(records, bool(body.get("allOrNone", False)), action)
+
+    def _apply(
+        self, items: list[Any], all_or_none: bool, action: Callable[[Any], dict[str, object]]
+    ) -> Result:
+        """Per-item results in request order; with allOrNone, one failure rolls back all."""
         if len(items) > MAX_COLLECTION:
             raise SalesforceError(
                 400,
@@ -264,6 +316,27 @@ class RestApi:
             ]
         return 200, results
 
+    def _collection_upsert(self, request: Request, rest: list[str]) -> Result:
+        """PATCH composite/sobjects/{type}/{externalIdField}: upsert up to 200 records."""
+        sobj = schema.sobject(rest[2])
+        if sobj is None:
+            raise not_found()
+        key_field = rest[3]
+
+        def upsert(record: dict[str, Any]) -> dict[str, object]:
+            self._record_type(record)
+            key = next((v for k, v in record.items() if k.lower() == key_field.lower()), None)
+            if key is None:
+                raise SalesforceError(
+                    400,
+                    "MISSING_ARGUMENT",
+                    f"{key_field} not specified",
+                )
+            record_id, created = self.storage.upsert(sobj.name, key_field, key, record)
+            return {"id": record_id, "success": True, "errors": [], "created": created}
+
+        return self._run_collection(request, upsert)
+
     def _record_type(self, record: dict[str, Any]) -> schema.SObject:
         attributes = record.pop("attributes", None)
         name = attributes.get("type") if isinstance(attributes, dict) else None
@@ -277,7 +350,9 @@ class RestApi:
     def _collection_create(self, record: dict[str, Any]) -> dict[str, object]:
         sobj = self._record_type(record)
         if any(k.lower() == "id" for k in record):
-            raise SalesforceError(400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
+            raise SalesforceError(
+                400, "INVALID_FIELD", "cannot specify Id in an insert call", ["Id"]
+            )
         return {"id": self.storage.create(sobj.name, record), "success": True, "errors": []}
 
     def _collection_update(self, record: dict[str, Any]) -> dict[str, object]:
@@ -295,6 +370,3 @@ class RestApi:
         assert owner is not None
         self.storage.delete(owner, canonical)
         return {"id": canonical, "success": True, "errors": []}
-
-
-__all__ = ["RestApi", "ids"]

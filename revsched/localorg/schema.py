@@ -9,6 +9,7 @@ it queryable and writable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 # Field types as Salesforce's describe names them.
 ID = "id"
@@ -60,8 +61,9 @@ class SObject:
 
     def field(self, name: str) -> Field | None:
         """Case-insensitive lookup, as SOQL and the REST API treat field names."""
-        return self._by_lower().get(name.lower())
+        return self._by_lower.get(name.lower())
 
+    @cached_property
     def _by_lower(self) -> dict[str, Field]:
         return {f.lower(): fld for f, fld in self.fields.items()}
 
@@ -206,11 +208,18 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("Solutions_Consultant__c", "User"),
                 Field("Owner_Assigned_Date__c", DATE),
                 _picklist(
-                    "Buying_Stage__c", "Awareness", "Consideration", "Evaluation", "Purchase",
+                    "Buying_Stage__c",
+                    "Awareness",
+                    "Consideration",
+                    "Evaluation",
+                    "Purchase",
                     "Decision",
                 ),
                 _picklist(
-                    "Add_Drop_Request__c", "Add as Named", "Keep Account", "Needs Review",
+                    "Add_Drop_Request__c",
+                    "Add as Named",
+                    "Keep Account",
+                    "Needs Review",
                     "Drop Account",
                 ),
                 _picklist("Add_Drop_Approval__c", "Pending", "Approved", "Rejected"),
@@ -289,9 +298,7 @@ SOBJECTS: dict[str, SObject] = {
                 *_audit_fields(),
                 _ref("AccountId", "Account"),
                 Field("Name", STRING, 120, nillable=False),
-                _picklist(
-                    "StageName", *(s[0] for s in OPPORTUNITY_STAGES), nillable=False
-                ),
+                _picklist("StageName", *(s[0] for s in OPPORTUNITY_STAGES), nillable=False),
                 Field("CloseDate", DATE, nillable=False),
                 Field("Amount", CURRENCY),
                 Field("Probability", PERCENT),
@@ -316,8 +323,13 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("OpportunityId", "Opportunity", nillable=False),
                 _ref("ContactId", "Contact", nillable=False),
                 _picklist(
-                    "Role", "Decision Maker", "Economic Buyer", "Technical Buyer",
-                    "Champion", "Influencer", "Other",
+                    "Role",
+                    "Decision Maker",
+                    "Economic Buyer",
+                    "Technical Buyer",
+                    "Champion",
+                    "Influencer",
+                    "Other",
                 ),
                 Field("IsPrimary", BOOLEAN, nillable=False, default=False),
             ),
@@ -329,7 +341,11 @@ SOBJECTS: dict[str, SObject] = {
                 *_audit_fields(),
                 Field("Subject", STRING, 255),
                 _picklist(
-                    "Status", "Not Started", "In Progress", "Completed", nillable=False,
+                    "Status",
+                    "Not Started",
+                    "In Progress",
+                    "Completed",
+                    nillable=False,
                     default="Not Started",
                 ),
                 _picklist("Priority", "High", "Normal", "Low", default="Normal"),
@@ -394,15 +410,15 @@ CHILD_RELATIONSHIPS: dict[str, tuple[ChildRelationship, ...]] = {
 }
 
 
+_BY_LOWER_NAME = {name.lower(): s for name, s in SOBJECTS.items()}
+_BY_PREFIX = {s.key_prefix: s for s in SOBJECTS.values()}
+
+
 def sobject(name: str) -> SObject | None:
     """Look an object up by name, case-insensitively as Salesforce does."""
-    for key, value in SOBJECTS.items():
-        if key.lower() == name.lower():
-            return value
-    return None
+    return _BY_LOWER_NAME.get(name.lower())
 
 
 def key_prefix_owner(record_id: str) -> SObject | None:
     """The object whose Ids start with this record Id's 3-character prefix."""
-    prefix = record_id[:3]
-    return next((s for s in SOBJECTS.values() if s.key_prefix == prefix), None)
+    return _BY_PREFIX.get(record_id[:3])

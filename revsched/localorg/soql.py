@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError
@@ -22,6 +22,21 @@ from revsched.localorg.storage import q
 from revsched.localorg.values import TEXT_TYPES, format_datetime, parse_datetime
 
 MAX_OFFSET = 2000
+# Through a polymorphic lookup (Lead.Owner, Task.What) SOQL sees Salesforce's "Name"
+# entity, which has only these fields.
+NAME_ENTITY_FIELDS = {
+    "id",
+    "name",
+    "firstname",
+    "lastname",
+    "email",
+    "title",
+    "username",
+    "isactive",
+    "phone",
+    "type",
+    "alias",
+}
 _CUSTOM_FIELD_HINT = (
     "If you are attempting to use a custom field, be sure to append the '__c' after the "
     "custom field name. Please reference your WSDL or the describe call for the appropriate "
@@ -102,18 +117,16 @@ def _located(soql: str, token: Token | None, code: str, detail: str) -> Salesfor
 
 
 def _syntax_error(soql: str, exc: UnexpectedInput) -> SalesforceError:
-    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
-        detail = f"unexpected token: '{exc.token}'"
-    elif isinstance(exc, UnexpectedCharacters):
-        detail = f"unexpected token: '{soql[exc.pos_in_stream]}'"
-    else:
-        detail = "unexpected token: '<EOF>'"
-    line = getattr(exc, "line", 1)
-    column = getattr(exc, "column", 1)
-    token = Token("X", "", line=line if line > 0 else 1, column=column if column > 0 else 1)
-    if isinstance(exc, UnexpectedEOF | UnexpectedToken) and exc.token.type == "$END":
-        token = Token("X", "", line=1, column=len(soql.splitlines()[-1]) if soql else 1)
-    return _located(soql, token, "MALFORMED_QUERY", detail)
+    """MALFORMED_QUERY pointing at the first token the grammar cannot take."""
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        lines = soql.splitlines() or [""]
+        token = Token("END", "", line=len(lines), column=len(lines[-1]) + 1)
+        return _located(soql, token, "MALFORMED_QUERY", "unexpected token: '<EOF>'")
+    text = exc.token if isinstance(exc, UnexpectedToken) else soql[exc.pos_in_stream]
+    token = Token("BAD", "", line=exc.line, column=exc.column)
+    return _located(soql, token, "MALFORMED_QUERY", f"unexpected token: '{text}'")
 
 
 # -- date literals --------------------------------------------------------------------
@@ -191,7 +204,9 @@ def decode_string(raw: str) -> tuple[str, str]:
             like.append(char)
             i += 4
         else:
-            raise ValueError(f"Invalid string literal '{raw}'. Illegal character sequence '\\{nxt}'")
+            raise ValueError(
+                f"Invalid string literal '{raw}'. Illegal character sequence '\\{nxt}'"
+            )
         i += 2
     return "".join(plain), "".join(like)
 
@@ -274,6 +289,8 @@ class Compiler:
                 self._joins[key] = (new_aliases, new_targets)
             aliases, targets = self._joins[key]
         last = tokens[-1]
+        if len(targets) > 1 and last.lower() not in NAME_ENTITY_FIELDS:
+            raise self._field_error(last, "Name")
         found = [(a, t.field(last)) for a, t in zip(aliases, targets, strict=True)]
         found = [(a, f) for a, f in found if f is not None]
         if not found:
@@ -350,9 +367,7 @@ class Compiler:
             elif item.data == "subquery":
                 if child:
                     first: Token = item.children[0].children[1]  # type: ignore[union-attr, assignment]
-                    raise _located(
-                        self.soql, first, "MALFORMED_QUERY", "nested child subqueries"
-                    )
+                    raise _located(self.soql, first, "MALFORMED_QUERY", "nested child subqueries")
                 self.plan.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
             else:
                 resolved = self.resolve(item)
@@ -564,8 +579,11 @@ class Compiler:
             query, sobj, child=True
         )
         selected = inner.outputs
-        if inner.count or len(selected) != 1 or selected[0].field is None or (
-            selected[0].field.type not in (schema.ID, schema.REFERENCE)
+        if (
+            inner.count
+            or len(selected) != 1
+            or selected[0].field is None
+            or (selected[0].field.type not in (schema.ID, schema.REFERENCE))
         ):
             raise _located(
                 self.soql,

@@ -47,12 +47,14 @@ class Storage:
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA cache_size=-65536")
         self._depth = 0
+        self.running_user_id = ""
         with self.lock:
             created = self._create_schema()
             if created:
                 self._seed()
-            self.running_user_id: str = self.conn.execute(
+            self.running_user_id = self.conn.execute(
                 'SELECT Id FROM "User" WHERE Username = ?', (RUNNING_USER["Username"],)
             ).fetchone()[0]
 
@@ -67,8 +69,7 @@ class Storage:
         with self.transaction():
             for sobj in schema.SOBJECTS.values():
                 cols = ", ".join(
-                    f"{q(f.name)} {column_type(f)}"
-                    + (" PRIMARY KEY" if f.name == "Id" else "")
+                    f"{q(f.name)} {column_type(f)}" + (" PRIMARY KEY" if f.name == "Id" else "")
                     for f in sobj.fields.values()
                 )
                 self.conn.execute(f"CREATE TABLE {q(sobj.name)} ({cols})")
@@ -81,9 +82,10 @@ class Storage:
                             f"ON {q(sobj.name)} ({q(f.name)})"
                         )
                     elif f.type == schema.REFERENCE:
+                        # Partial: most lookups are sparse, and `col = ?` implies NOT NULL.
                         self.conn.execute(
                             f"CREATE INDEX {q(f'ix_{sobj.name}_{f.name}')} "
-                            f"ON {q(sobj.name)} ({q(f.name)})"
+                            f"ON {q(sobj.name)} ({q(f.name)}) WHERE {q(f.name)} IS NOT NULL"
                         )
             self.conn.execute("CREATE TABLE _sequence (sobject TEXT PRIMARY KEY, next INTEGER)")
             self.conn.execute("CREATE TABLE _api_usage (day TEXT PRIMARY KEY, used INTEGER)")
@@ -107,7 +109,6 @@ class Storage:
                 )
             ],
         )
-        self.running_user_id = ""
         self.insert("User", [dict(RUNNING_USER)])
 
     @contextmanager
@@ -133,8 +134,7 @@ class Storage:
         """Count one API call against today's allowance; returns the calls used today."""
         day = self.today().isoformat()
         self.conn.execute(
-            "INSERT INTO _api_usage VALUES (?, 1) "
-            "ON CONFLICT(day) DO UPDATE SET used = used + 1",
+            "INSERT INTO _api_usage VALUES (?, 1) ON CONFLICT(day) DO UPDATE SET used = used + 1",
             (day,),
         )
         return self.calls_today()
@@ -190,28 +190,20 @@ class Storage:
         elif sobj.name == "Task":
             row["IsClosed"] = int(str(row.get("Status") or "").lower() == "completed")
 
-    def _convert(
-        self, sobj: schema.SObject, values: dict[str, object], *, bulk: bool
-    ) -> dict[str, object]:
+    def _convert(self, sobj: schema.SObject, values: dict[str, object]) -> dict[str, object]:
         """Canonical field names -> column values; rejects unknown and read-only fields."""
         out: dict[str, object] = {}
         unwritable: list[str] = []
         for key, value in values.items():
             field = sobj.field(key)
             if field is None:
-                if bulk:
-                    raise ValueError(f"No such column '{key}' on sobject of type {sobj.name}")
                 raise SalesforceError(
                     400,
                     "INVALID_FIELD",
                     f"No such column '{key}' on sobject of type {sobj.name}",
                     [key],
                 )
-            if not field.writable and not (bulk and field.name in AUDIT_FIELDS):
-                if bulk:
-                    raise ValueError(
-                        f"{sobj.name}.{field.name} is computed by the org and cannot be set"
-                    )
+            if not field.writable:
                 unwritable.append(field.name)
                 continue
             out[field.name] = to_db(field, value)
@@ -294,20 +286,30 @@ class Storage:
         stages = self._stages() if sobj.name == "Opportunity" else {}
         now = self.now()
         base = self._defaults(sobj)
+        required = [f.name for f in sobj.fields.values() if not f.nillable and f.writable]
+        resolved: dict[str, schema.Field] = {}
         columns = list(sobj.fields)
         rows = []
         with self.lock, self.transaction():
             new_ids = self._allocate(sobj, len(records))
             for record_id, record in zip(new_ids, records, strict=True):
-                changed = self._convert(sobj, record, bulk=True)
-                row = {**base, **changed, "Id": record_id}
-                for audit in AUDIT_FIELDS:
-                    row[audit] = row[audit] or row["CreatedDate"] or now
-                self._derive(sobj, row, changed, stages)
-                try:
-                    self._check_required(sobj, row)
-                except SalesforceError as exc:
-                    raise ValueError(f"{sobj.name}: {exc.message}") from None
+                row = dict(base)
+                for key, value in record.items():
+                    field = resolved.get(key) or resolved.setdefault(
+                        key, self._bulk_field(sobj, key)
+                    )
+                    row[field.name] = to_db(field, value)
+                row["Id"] = record_id
+                created = row["CreatedDate"] or now
+                row["CreatedDate"] = created
+                row["LastModifiedDate"] = row["LastModifiedDate"] or created
+                row["SystemModstamp"] = row["SystemModstamp"] or row["LastModifiedDate"]
+                self._derive(sobj, row, record, stages)
+                missing = [name for name in required if row[name] is None]
+                if missing:
+                    raise ValueError(
+                        f"{sobj.name}: Required fields are missing: [{', '.join(missing)}]"
+                    )
                 rows.append(tuple(row[c] for c in columns))
             marks = ", ".join("?" * len(columns))
             try:
@@ -317,11 +319,21 @@ class Storage:
             self._after_write(sobj, new_ids, [])
         return new_ids
 
+    @staticmethod
+    def _bulk_field(sobj: schema.SObject, key: str) -> schema.Field:
+        """A field insert() may set: any writable one, and the audit dates (to backdate)."""
+        field = sobj.field(key)
+        if field is None:
+            raise ValueError(f"No such column '{key}' on sobject of type {sobj.name}")
+        if not field.writable and field.name not in AUDIT_FIELDS:
+            raise ValueError(f"{sobj.name}.{field.name} is computed by the org and cannot be set")
+        return field
+
     def create(self, sobject: str, values: dict[str, object]) -> str:
         """One validated create, as the REST API performs it."""
         sobj = self.sobject(sobject)
         with self.transaction():
-            changed = self._convert(sobj, values, bulk=False)
+            changed = self._convert(sobj, values)
             self._check_references(sobj, changed)
             record_id = self._allocate(sobj, 1)[0]
             now = self.now()
@@ -340,11 +352,11 @@ class Storage:
         sobj = self.sobject(sobject)
         with self.transaction():
             old = self.row(sobj, record_id)
-            changed = self._convert(sobj, values, bulk=False)
+            changed = self._convert(sobj, values)
             self._check_references(sobj, changed)
             row = {**old, **changed}
             self._check_required(sobj, row)
-            self._check_unique(sobj, changed, old["Id"])  # type: ignore[arg-type]
+            self._check_unique(sobj, changed, str(old["Id"]))
             self._derive(sobj, row, changed, self._stages())
             now = self.now()
             row["LastModifiedDate"] = row["SystemModstamp"] = now
@@ -352,35 +364,59 @@ class Storage:
             self.conn.execute(
                 f"UPDATE {q(sobj.name)} SET {sets} WHERE Id = ?", [*row.values(), old["Id"]]
             )
-            self._after_write(sobj, [old["Id"]], [old])  # type: ignore[list-item]
+            self._after_write(sobj, [str(old["Id"])], [old])
 
-    def delete(self, sobject: str | None, record_id: str) -> None:
-        """Soft delete: the record stays visible to queryAll with IsDeleted = true."""
-        canonical = ids.normalize(record_id)
-        sobj = schema.key_prefix_owner(canonical) if canonical else None
-        if sobj is None or (sobject and sobj is not self.sobject(sobject)):
-            raise SalesforceError(
-                400, "MALFORMED_ID", f"malformed id {record_id}", ["Id"]
-            ) if sobject is None else not_found()
+    def delete(self, sobj: schema.SObject, record_id: str) -> None:
+        """Soft delete of a located record: queryAll still sees it, with IsDeleted = true."""
         with self.transaction():
-            old = self.conn.execute(
-                f"SELECT IsDeleted FROM {q(sobj.name)} WHERE Id = ?", (canonical,)
-            ).fetchone()
-            if old is None:
-                if sobject:
-                    raise not_found()
-                raise SalesforceError(
-                    400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
-                )
-            if old[0]:
-                raise SalesforceError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
-            before = self.row(sobj, canonical)  # type: ignore[arg-type]
-            now = self.now()
+            before = self.row(sobj, record_id)
             self.conn.execute(
                 f"UPDATE {q(sobj.name)} SET IsDeleted = 1, SystemModstamp = ? WHERE Id = ?",
-                (now, canonical),
+                (self.now(), record_id),
             )
-            self._after_write(sobj, [canonical], [before])  # type: ignore[list-item]
+            self._after_write(sobj, [record_id], [before])
+
+    def upsert(
+        self, sobject: str, key_field: str, key: object, values: dict[str, object]
+    ) -> tuple[str, bool]:
+        """Update the record whose external Id field holds `key`, else create it with that
+        key; returns (Id, created)."""
+        sobj = self.sobject(sobject)
+        field = sobj.field(key_field)
+        if field is None or not field.external_id:
+            raise SalesforceError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {key_field}",
+            )
+        values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
+        found = self.conn.execute(
+            f"SELECT Id FROM {q(sobj.name)} WHERE {q(field.name)} = ? AND IsDeleted = 0",
+            (to_db(field, key),),
+        ).fetchone()
+        if found:
+            self.update(sobj.name, found[0], values)
+            return found[0], False
+        return self.create(sobj.name, {**values, field.name: key}), True
+
+    def locate(self, record_id: str, sobj: schema.SObject | None) -> str:
+        """The canonical Id of a live record named in a collection request, or the
+        per-record error Salesforce reports for it."""
+        canonical = ids.normalize(record_id)
+        owner = schema.key_prefix_owner(canonical) if canonical else None
+        if canonical is None or owner is None or (sobj is not None and owner is not sobj):
+            prefix = f"{sobj.name} ID: id value of incorrect type: " if sobj else "malformed id "
+            raise SalesforceError(400, "MALFORMED_ID", prefix + record_id, ["Id"])
+        found = self.conn.execute(
+            f"SELECT IsDeleted FROM {q(owner.name)} WHERE Id = ?", (canonical,)
+        ).fetchone()
+        if found is None:
+            raise SalesforceError(
+                400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", []
+            )
+        if found[0]:
+            raise SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted", [])
+        return canonical
 
     # -- reads ----------------------------------------------------------------
 
@@ -419,33 +455,24 @@ class Storage:
     def _after_write(
         self, sobj: schema.SObject, written: list[str], before: list[dict[str, object]]
     ) -> None:
-        """Keep activity AccountIds and LastActivityDate rollups in step with a write."""
+        """Keep activity AccountIds and LastActivityDate rollups in step with a write. An
+        updated Opportunity or Contact may have moved its activities to another account."""
         if sobj.name in ACTIVITY_OBJECTS:
             self._refresh_activities(sobj.name, written, before)
         elif sobj.name in ("Opportunity", "Contact") and before:
-            moved = [
-                old["Id"]
-                for old in before
-                if old["AccountId"] != self._column(sobj.name, "AccountId", old["Id"])
-                or old["IsDeleted"] != self._column(sobj.name, "IsDeleted", old["Id"])
-            ]
-            if moved:
-                link = "WhatId" if sobj.name == "Opportunity" else "WhoId"
-                for activity in ACTIVITY_OBJECTS:
-                    rows = self.conn.execute(
+            link = "WhatId" if sobj.name == "Opportunity" else "WhoId"
+            for activity in ACTIVITY_OBJECTS:
+                fields = list(schema.SOBJECTS[activity].fields)
+                linked = [
+                    dict(zip(fields, row, strict=True))
+                    for row in self.conn.execute(
                         f"SELECT * FROM {q(activity)} WHERE {link} IN "
                         "(SELECT value FROM json_each(?))",
-                        (json_ids(moved),),  # type: ignore[arg-type]
-                    ).fetchall()
-                    fields = list(schema.SOBJECTS[activity].fields)
-                    olds = [dict(zip(fields, r, strict=True)) for r in rows]
-                    self._refresh_activities(activity, [o["Id"] for o in olds], olds)  # type: ignore[misc]
-
-    def _column(self, table: str, column: str, record_id: object) -> object:
-        row = self.conn.execute(
-            f"SELECT {q(column)} FROM {q(table)} WHERE Id = ?", (record_id,)
-        ).fetchone()
-        return row[0] if row else None
+                        (json_ids(written),),
+                    )
+                ]
+                if linked:
+                    self._refresh_activities(activity, [str(r["Id"]) for r in linked], linked)
 
     def _refresh_activities(
         self, table: str, written: list[str], before: list[dict[str, object]]

@@ -1,0 +1,119 @@
+"""Every error comes back as Salesforce's JSON list, with its status and errorCode."""
+
+from __future__ import annotations
+
+import pytest
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceResourceNotFound,
+)
+
+
+def error_of(call) -> tuple[int, dict]:
+    with pytest.raises(
+        (SalesforceMalformedRequest, SalesforceResourceNotFound, SalesforceGeneralError)
+    ) as err:
+        call()
+    content = err.value.content
+    assert isinstance(content, list) and len(content) == 1
+    return err.value.status, content[0]
+
+
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "SELECT Name FROM Account GROUP BY Name",
+        "SELECT MAX(NumberOfEmployees) FROM Account",
+        "SELECT Name FROM Account FOR UPDATE",
+        "SELECT TYPEOF Owner WHEN User THEN Name END FROM Lead",
+        "SELECT Name FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
+        "SELECT Name FROM Account WHERE CreatedDate = THIS_WEEK",
+        "SELECT Name, COUNT() FROM Account",
+        "SELECT Name FROM Account WHERE",
+    ],
+)
+def test_unsupported_or_invalid_soql_is_malformed_query(sf, soql):
+    status, error = error_of(lambda: sf.query(soql))
+    assert status == 400
+    assert error["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_unknown_field_uses_salesforce_wording(sf):
+    status, error = error_of(lambda: sf.query("SELECT Id, Foo FROM Account"))
+    assert (status, error["errorCode"]) == (400, "INVALID_FIELD")
+    assert error["message"] == (
+        "\nSELECT Id, Foo FROM Account\n           ^\nERROR at Row:1:Column:12\n"
+        "No such column 'Foo' on entity 'Account'. If you are attempting to use a custom "
+        "field, be sure to append the '__c' after the custom field name. Please reference "
+        "your WSDL or the describe call for the appropriate names."
+    )
+
+
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "SELECT Owner.Foo FROM Account",
+        "SELECT Foo__r.Name FROM Account",
+        "SELECT Name FROM Account WHERE Bogus = 1",
+        "SELECT Name FROM Account ORDER BY Bogus",
+        "SELECT Name FROM Account WHERE Name = 5",
+        "SELECT Name FROM Account WHERE CreatedDate = 2026-01-01",
+    ],
+)
+def test_invalid_fields_and_values(sf, soql):
+    status, error = error_of(lambda: sf.query(soql))
+    assert (status, error["errorCode"]) == (400, "INVALID_FIELD")
+
+
+def test_unknown_object_is_invalid_type(sf):
+    status, error = error_of(lambda: sf.query("SELECT Id FROM Widget__c"))
+    assert (status, error["errorCode"]) == (400, "INVALID_TYPE")
+    assert "sObject type 'Widget__c' is not supported." in error["message"]
+    status, error = error_of(lambda: sf.query("SELECT (SELECT Id FROM Bogus) FROM Account"))
+    assert error["errorCode"] == "INVALID_TYPE"
+
+
+def test_offset_above_2000_is_out_of_range(sf):
+    status, error = error_of(lambda: sf.query("SELECT Id FROM Account OFFSET 2001"))
+    assert status == 400
+    assert error["errorCode"] == "NUMBER_OUTSIDE_VALID_RANGE"
+
+
+def test_missing_record_and_unknown_object_are_not_found(sf):
+    status, error = error_of(lambda: sf.Account.get("001000000000000AAA"))
+    assert (status, error["errorCode"]) == (404, "NOT_FOUND")
+    status, error = error_of(lambda: sf.restful("sobjects/Widget__c/001000000000000AAA"))
+    assert (status, error["errorCode"]) == (404, "NOT_FOUND")
+    status, error = error_of(lambda: sf.restful("no/such/resource"))
+    assert (status, error["errorCode"]) == (404, "NOT_FOUND")
+
+
+def test_wrong_method_is_405_with_a_json_list(sf):
+    response = sf.session.put(
+        sf.base_url + "query/", headers={"Authorization": "Bearer x"}, data=b"{}"
+    )
+    assert response.status_code == 405
+    assert response.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["Sforce-Limit-Info"].startswith("api-usage=")
+
+
+@pytest.mark.parametrize("auth", [None, "", "Bearer ", "Basic abc"])
+def test_missing_token_is_401_invalid_session_id_as_a_list(sf, auth):
+    headers = {} if auth is None else {"Authorization": auth}
+    response = sf.session.get(sf.base_url + "limits/", headers=headers)
+    assert response.status_code == 401
+    assert response.json() == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
+    assert "Sforce-Limit-Info" in response.headers
+
+
+def test_uri_longer_than_salesforce_allows_is_414(sf, org):
+    ids = org.insert("Account", [{"Name": f"A{i}"} for i in range(800)])
+    in_list = ", ".join(f"'{i}'" for i in ids)
+    with pytest.raises(SalesforceGeneralError) as err:
+        sf.query(f"SELECT Id FROM Account WHERE Id IN ({in_list})")
+    assert err.value.status == 414
+    in_list = ", ".join(f"'{i}'" for i in ids[:300])
+    assert sf.query(f"SELECT Id FROM Account WHERE Id IN ({in_list})")["totalSize"] == 300

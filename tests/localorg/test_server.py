@@ -1,0 +1,43 @@
+"""connect() against serve() running over real HTTP on a free local port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import requests
+
+from revsched.localorg import LocalOrg, connect, serve
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_connect_to_served_org(tmp_path):
+    path = tmp_path / "org.sqlite"
+    seed = LocalOrg(path)
+    seed.insert("Account", [{"Name": f"A{i:04d}"} for i in range(2100)])
+    seed.close()
+    port = free_port()
+    threading.Thread(target=serve, args=(path,), kwargs={"port": port}, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/services/data/v62.0/limits/", timeout=1)
+            break
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    sf = connect(f"http://127.0.0.1:{port}")
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 2100
+    records = sf.query_all("SELECT Name FROM Account ORDER BY Name")["records"]
+    assert len(records) == 2100 and records[-1]["Name"] == "A2099"
+    created = sf.Account.create({"Name": "Over HTTP"})
+    assert sf.Account.get(created["id"])["Name"] == "Over HTTP"
+    unauthenticated = requests.get(f"http://127.0.0.1:{port}/services/data/v62.0/limits/")
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()[0]["errorCode"] == "INVALID_SESSION_ID"

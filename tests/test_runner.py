@@ -1,0 +1,122 @@
+"""The runner on a demo org: what it writes, sends and records, also when writes fail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from revsched.alerts import AlertRenderer, RenderedAlert
+from revsched.config import Settings
+from revsched.localorg import LocalOrg
+from revsched.localorg.demo import build_demo_org
+from revsched.org import OrgGateway
+from revsched.play import Record, load_plays
+from revsched.runner import RunResult, run_play
+from revsched.state import StateStore
+
+TODAY = date(2026, 11, 23)
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[RenderedAlert] = []
+
+    def send(self, alert: RenderedAlert) -> None:
+        self.sent.append(alert)
+
+
+class LockedRecordOrg(OrgGateway):
+    """The demo org, with some records locked by another process as writes arrive."""
+
+    def __init__(self, org: LocalOrg, locked: set[str]):
+        super().__init__(org.salesforce())
+        self.locked = locked
+
+    def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+        outcomes = super().update(sobject, [r for r in records if r["Id"] not in self.locked])
+        for record in records:
+            if record["Id"] in self.locked:
+                outcomes[record["Id"]] = "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"
+        return outcomes
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> LocalOrg:
+    return build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=11, today=TODAY)
+
+
+def run(org_gateway: OrgGateway, store: StateStore, notifier: RecordingNotifier) -> RunResult:
+    settings = Settings()
+    return run_play(
+        load_plays(settings)["win-back"],
+        settings,
+        as_of=TODAY,
+        dry_run=False,
+        store=store,
+        org=org_gateway,
+        renderer=AlertRenderer(org_gateway.instance_url),
+        notifier=notifier,
+    )
+
+
+def test_failed_record_is_audited_not_alerted_and_retried_next_run(org: LocalOrg, tmp_path: Path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    dry = run_play(
+        load_plays(Settings())["win-back"],
+        Settings(),
+        as_of=TODAY,
+        dry_run=True,
+        store=store,
+        org=OrgGateway(org.salesforce()),
+        renderer=AlertRenderer("https://x"),
+        notifier=RecordingNotifier(),
+    )
+    locked = next(c.record_id for c in dry.plan.changes if c.field == "OwnerId")
+    notifier = RecordingNotifier()
+
+    first = run(LockedRecordOrg(org, {locked}), store, notifier)
+
+    assert first.status == "partial"
+    assert first.failures == {locked: "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"}
+    assert locked not in {a.alert.record_id for a in notifier.sent}
+    assert len(notifier.sent) == len(first.alerts) - 1
+    audit = store.run(first.run_id)
+    assert audit is not None
+    assert {c.status for c in audit.changes if c.record_id == locked} == {"failed"}
+    assert {c.status for c in audit.changes if c.record_id != locked} == {"applied"}
+    assert [a.status for a in audit.alerts if a.record_id == locked] == ["skipped"]
+    assert all(record_id != locked for record_id, _ in store.fired("win-back"))
+
+    retry_notifier = RecordingNotifier()
+    second = run(OrgGateway(org.salesforce()), store, retry_notifier)
+
+    assert second.status == "succeeded"
+    assert {d.record_id for d in second.plan.selected} == {locked}
+    assert [a.alert.record_id for a in retry_notifier.sent] == [locked]
+
+
+def test_terminal_notifier_prints_recipients_and_text(org: LocalOrg, tmp_path: Path):
+    from revsched.alerts import TerminalNotifier
+
+    console = Console(record=True, width=200)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = Settings()
+    result = run_play(
+        load_plays(settings)["win-back"],
+        settings,
+        as_of=TODAY,
+        dry_run=False,
+        store=store,
+        org=OrgGateway(org.salesforce()),
+        renderer=AlertRenderer("https://x"),
+        notifier=TerminalNotifier(console),
+    )
+
+    printed = console.export_text()
+    for alert in result.alerts:
+        assert alert.text in printed
+        assert ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) in printed
