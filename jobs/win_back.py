@@ -255,6 +255,8 @@ class _Assignment(BaseModel):
     owner: Recipient
     sdr: Recipient | None
     changes: tuple[tuple[str, str | None, str, str], ...]  # (field, old, new, reason)
+    # Assigned for this stage, by this run or by an earlier one that was interrupted.
+    new_owner: bool
 
 
 def _recipient(role: str, user_id: str, name: str | None, email: str | None) -> Recipient:
@@ -265,9 +267,15 @@ def _member_recipient(role: str, member: Member) -> Recipient:
     return _recipient(role, member.user_id, member.name, member.email)
 
 
+def _assigned_since(account: Record, due: date, config: WinBackConfig) -> bool:
+    field = config.owner_assigned_date_field
+    return bool(field and account[field] and date.fromisoformat(account[field]) >= due)
+
+
 def _assign(
     account: Record,
     route: Route,
+    due: date,
     holding_ids: set[str],
     robin: RoundRobin,
     ctx: DecideContext[WinBackConfig],
@@ -290,6 +298,7 @@ def _assign(
             owner=_recipient("AE", account["OwnerId"], owner.get("Name"), owner.get("Email")),
             sdr=sdr,
             changes=(),
+            new_owner=_assigned_since(account, due, config),
         )
     ae_pick = robin.next(route.ae_pool)
     if ae_pick is None:
@@ -312,7 +321,10 @@ def _assign(
             sdr = _member_recipient("SDR", sdr_pick.member)
             changes.append((config.sdr_field, None, sdr_pick.member.user_id, sdr_pick.explain()))
     return _Assignment(
-        owner=_member_recipient("AE", ae_pick.member), sdr=sdr, changes=tuple(changes)
+        owner=_member_recipient("AE", ae_pick.member),
+        sdr=sdr,
+        changes=tuple(changes),
+        new_owner=True,
     )
 
 
@@ -353,7 +365,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
         lost = lost_by_account.get(account["Id"], [])
         latest = lost[0] if lost else None
         route, route_why = _route(latest, config)
-        assignment = _assign(account, route, holding_ids, robin, ctx)
+        assignment = _assign(account, route, due.due, holding_ids, robin, ctx)
         if isinstance(assignment, str):
             decisions.append(_skip(account, assignment, due.label))
             continue
@@ -424,7 +436,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                     "campaign": route.campaign,
                     "ae": assignment.owner.model_dump(),
                     "sdr": assignment.sdr.model_dump() if assignment.sdr else None,
-                    "newly_assigned": bool(assignment.changes),
+                    "newly_assigned": assignment.new_owner,
                     "call_to_action": config.call_to_action,
                 },
             )

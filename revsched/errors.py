@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
 EXIT_USAGE = 2
+EXIT_LOCKED = 3
 EXIT_ORG_REFUSED = 5
 
 
@@ -30,3 +31,15 @@ class OrgError(RevschedError):
 
 class TemplateError(RevschedError):
     """An alert template is missing or uses a value the play does not provide."""
+
+
+class LockedError(RevschedError):
+    """Another run of the same play holds the lease."""
+
+    exit_code = EXIT_LOCKED
+
+
+class NotifierError(RevschedError):
+    """The alert channel refused or failed to take an alert."""
+
+    exit_code = EXIT_RECORDS_FAILED

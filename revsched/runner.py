@@ -9,17 +9,27 @@ stages fired, so a failed write never leaves an alert or a stage behind it.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
+import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
+from revsched.errors import LockedError, NotifierError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
 from revsched.state import StateStore
+
+# Renewed every third of this while a run holds it; a killed run's lease lapses after it.
+LEASE_TTL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,8 @@ class RunResult:
     counts: dict[str, int]
     # Record Id -> error, for the records whose write failed.
     failures: dict[str, str]
+    # Earlier runs of the play that never finished; this run converged over them.
+    interrupted: tuple[int, ...] = ()
 
 
 def plan_play(
@@ -65,29 +77,90 @@ def run_play(
     renderer: AlertRenderer,
     notifier: Notifier,
 ) -> RunResult:
-    plan = plan_play(play, settings, as_of, store, org)
-    # Render before writing anything: a template error must stop the run, not the alert.
-    rendered = tuple(renderer.render(alert) for alert in plan.alerts)
-    run_id = store.start_run(plan, dry_run)
-    counts = {
+    if dry_run:
+        plan = plan_play(play, settings, as_of, store, org)
+        return _record_dry_run(plan, _render(plan, renderer), store)
+    with play_lease(store, play.name):
+        interrupted = tuple(run.id for run in store.interrupt_unfinished(play.name))
+        plan = plan_play(play, settings, as_of, store, org)
+        return apply_plan(plan, _render(plan, renderer), store, org, notifier, interrupted)
+
+
+def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:
+    """Render every alert before anything is written: a template error stops the run."""
+    return tuple(renderer.render(alert) for alert in plan.alerts)
+
+
+@contextmanager
+def play_lease(store: StateStore, play: str) -> Iterator[None]:
+    """Hold the play's lease for the run, so no other process or server runs it meanwhile.
+
+    The lease is short and renewed in the background: a killed run's lease lapses
+    within LEASE_TTL instead of blocking the next scheduled run for hours.
+    """
+    name = f"play:{play}"
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    current = store.acquire_lease(name, holder, LEASE_TTL)
+    if current is not None:
+        raise LockedError(
+            f"another run of {play} holds the lock ({current.holder}, until "
+            f"{current.expires_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished"
+        )
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(LEASE_TTL.total_seconds() / 3):
+            store.acquire_lease(name, holder, LEASE_TTL)
+
+    renewer = threading.Thread(target=renew, name=f"lease {name}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        store.release_lease(name, holder)
+
+
+def _counts(plan: Plan) -> dict[str, int]:
+    return {
         "selected": len(plan.selected),
         "skipped": len(plan.skipped),
         "changes": len(plan.changes),
         "alerts": len(plan.alerts),
     }
-    if dry_run:
-        for alert in rendered:
-            store.record_alert(
-                run_id,
-                alert.alert.record_id,
-                alert.alert.stage,
-                _recipients_json(alert),
-                alert.text,
-                "planned",
-            )
-        store.finish_run(run_id, "dry-run", counts)
-        return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
 
+
+def _record_dry_run(
+    plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore
+) -> RunResult:
+    run_id = store.start_run(plan, dry_run=True)
+    for alert in rendered:
+        store.record_alert(
+            run_id,
+            alert.alert.record_id,
+            alert.alert.stage,
+            _recipients_json(alert),
+            alert.text,
+            "planned",
+        )
+    counts = _counts(plan)
+    store.finish_run(run_id, "dry-run", counts)
+    return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
+
+
+def apply_plan(
+    plan: Plan,
+    rendered: tuple[RenderedAlert, ...],
+    store: StateStore,
+    org: OrgGateway,
+    notifier: Notifier,
+    interrupted: tuple[int, ...] = (),
+) -> RunResult:
+    """Save the plan, write it, then alert and mark fired only the records that saved."""
+    run_id = store.start_run(plan, dry_run=False)
+    # Saved first: a run killed mid-write still moves the rotation on.
+    store.save_cursors(plan.cursors)
     failures = _write_changes(plan, run_id, store, org)
     sent = _send_alerts(rendered, failures, run_id, store, notifier)
     alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
@@ -95,15 +168,14 @@ def run_play(
         key = (firing.record_id, firing.stage)
         if firing.record_id not in failures and (key not in alerted or key in sent):
             store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
-    store.save_cursors(plan.cursors)
-    counts |= {
+    counts = _counts(plan) | {
         "failed_records": len(failures),
         "alerts_sent": len(sent),
         "applied": len(plan.changes) - sum(1 for c in plan.changes if c.record_id in failures),
     }
     status = "succeeded" if not failures and len(sent) == len(rendered) else "partial"
     store.finish_run(run_id, status, counts)
-    return RunResult(run_id, plan, rendered, False, status, counts, failures)
+    return RunResult(run_id, plan, rendered, False, status, counts, failures, interrupted)
 
 
 def _write_changes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) -> dict[str, str]:
@@ -142,7 +214,14 @@ def _send_alerts(
                 f"not sent: the record's write failed ({failures[record_id]})",
             )
             continue
-        notifier.send(alert)
+        try:
+            notifier.send(alert)
+        except NotifierError as error:
+            # Not marked fired: the next run sends it again.
+            store.record_alert(
+                run_id, record_id, stage, recipients, alert.text, "failed", str(error)
+            )
+            continue
         store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
         sent.add((record_id, stage))
     return sent

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,14 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     create_engine,
+    delete,
+    func,
+    or_,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from revsched.plan import Plan
@@ -139,6 +143,16 @@ class CursorRow(Base):
     updated_at: Mapped[datetime]
 
 
+class LeaseRow(Base):
+    """Who may run a play right now, across processes and machines, and until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +168,58 @@ class StateStore:
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    # One run of a play at a time
+
+    def _database_now(self, session: Session) -> datetime:
+        """The database's clock, shared by every server, rather than this machine's."""
+        value = session.scalar(select(func.current_timestamp()))
+        if isinstance(value, str):  # SQLite returns text
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta) -> LeaseRow | None:
+        """Take or extend the lease; returns the current holder's lease when someone else has it."""
+        with self.session() as session:
+            db_now = self._database_now(session)
+            taken = session.execute(
+                update(LeaseRow)
+                .where(
+                    LeaseRow.name == name,
+                    or_(LeaseRow.holder == holder, LeaseRow.expires_at < db_now),
+                )
+                .values(holder=holder, expires_at=db_now + ttl)
+            )
+            if taken.rowcount:
+                return None
+            try:
+                with session.begin_nested():
+                    session.add(LeaseRow(name=name, holder=holder, expires_at=db_now + ttl))
+                return None
+            except IntegrityError:
+                return session.get(LeaseRow, name)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.session() as session:
+            session.execute(
+                delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder)
+            )
+
+    def interrupt_unfinished(self, play: str) -> list[Run]:
+        """Mark runs that never finished (killed, crashed) as interrupted; hold the lease."""
+        with self.session() as session:
+            runs = list(
+                session.scalars(
+                    select(Run).where(
+                        Run.play == play, Run.status == "running", Run.dry_run.is_(False)
+                    )
+                )
+            )
+            for run in runs:
+                run.status = "interrupted"
+                run.error = "the run stopped before it finished; a later run converged"
+            return runs
 
     # Reads the plays depend on
 

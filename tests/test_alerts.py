@@ -94,5 +94,5 @@ def test_template_errors_name_the_template(tmp_path: Path, template: str, messag
 def test_missing_template_is_an_error():
     renderer = AlertRenderer("https://acme.my.salesforce.com")
 
-    with pytest.raises(TemplateError, match="alert template 'nope.j2' not found"):
+    with pytest.raises(TemplateError, match=r"alert template 'nope\.j2' not found"):
         renderer.render(win_back_alert().model_copy(update={"template": "nope.j2"}))

@@ -120,3 +120,55 @@ def test_terminal_notifier_prints_recipients_and_text(org: LocalOrg, tmp_path: P
     for alert in result.alerts:
         assert alert.text in printed
         assert ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) in printed
+
+
+class KilledAfterWrite(OrgGateway):
+    """The demo org, with the process killed right after its first write lands."""
+
+    def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+        super().update(sobject, records)
+        raise KeyboardInterrupt
+
+
+def org_state(org: LocalOrg) -> list[dict]:
+    fields = "Id, OwnerId, SDR__c, Win_Back_Campaign__c, Owner_Assigned_Date__c"
+    return org.salesforce().query_all(f"SELECT {fields} FROM Account ORDER BY Id")["records"]
+
+
+def test_killed_run_is_reported_and_the_next_run_converges(tmp_path: Path):
+    killed_org = build_demo_org(tmp_path / "killed.sqlite", accounts=60, seed=11, today=TODAY)
+    clean_org = build_demo_org(tmp_path / "clean.sqlite", accounts=60, seed=11, today=TODAY)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    notifier = RecordingNotifier()
+
+    with pytest.raises(KeyboardInterrupt):
+        run(KilledAfterWrite(killed_org.salesforce()), store, notifier)
+    assert notifier.sent == []
+    [crashed] = store.runs()
+
+    resumed = run(OrgGateway(killed_org.salesforce()), store, notifier)
+    clean_notifier = RecordingNotifier()
+    run(
+        OrgGateway(clean_org.salesforce()),
+        StateStore(f"sqlite:///{tmp_path / 'clean-state.sqlite'}"),
+        clean_notifier,
+    )
+
+    assert resumed.interrupted == (crashed.id,)
+    assert store.run(crashed.id).status == "interrupted"
+    assert org_state(killed_org) == org_state(clean_org)
+    assert [a.text for a in notifier.sent] == [a.text for a in clean_notifier.sent]
+
+
+def test_a_second_run_while_one_holds_the_lease_is_refused(org: LocalOrg, tmp_path: Path):
+    from revsched.errors import LockedError
+    from revsched.runner import play_lease
+
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    with (
+        play_lease(store, "win-back"),
+        pytest.raises(LockedError, match="another run of win-back holds the lock"),
+    ):
+        run(OrgGateway(org.salesforce()), store, RecordingNotifier())
+    # Released once the holder finishes.
+    assert run(OrgGateway(org.salesforce()), store, RecordingNotifier()).status == "succeeded"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -82,3 +82,33 @@ def test_history_newest_first_and_by_play(state_url: str):
     assert [r.id for r in store.runs()] == [second, first]
     assert [r.id for r in store.runs(play="win-back")] == [first]
     assert store.run(9999) is None
+
+
+def test_lease_is_exclusive_until_released_or_expired(state_url: str):
+    store = StateStore(state_url)
+    minute = timedelta(minutes=1)
+
+    assert store.acquire_lease("play:win-back", "host-a:1", minute) is None
+    held = store.acquire_lease("play:win-back", "host-b:2", minute)
+    assert held is not None and held.holder == "host-a:1"
+    assert store.acquire_lease("play:win-back", "host-a:1", minute) is None  # renewal
+    assert store.acquire_lease("play:other", "host-b:2", minute) is None  # other plays free
+
+    store.release_lease("play:win-back", "host-a:1")
+    assert store.acquire_lease("play:win-back", "host-b:2", minute) is None
+
+    # A holder that died leaves a lease in the past: the next one takes over.
+    store.release_lease("play:win-back", "host-b:2")
+    assert store.acquire_lease("play:win-back", "dead:3", timedelta(seconds=-1)) is None
+    assert store.acquire_lease("play:win-back", "host-c:4", minute) is None
+
+
+def test_unfinished_runs_are_marked_interrupted(state_url: str):
+    store = StateStore(state_url)
+    crashed = store.start_run(plan_with_changes(), dry_run=False)
+    finished = store.start_run(plan_with_changes(), dry_run=False)
+    store.finish_run(finished, "succeeded", {})
+
+    assert [r.id for r in store.interrupt_unfinished("win-back")] == [crashed]
+    assert store.run(crashed).status == "interrupted"
+    assert store.interrupt_unfinished("win-back") == []

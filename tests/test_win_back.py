@@ -381,3 +381,11 @@ def test_loss_reason_routes(reason: str | None, campaign: str, why: str):
     campaign_change = next(c for c in plan.changes if c.field == "Win_Back_Campaign__c")
     assert campaign_change.new == campaign
     assert campaign_change.reason == f"6-month win-back: {why}"
+
+
+def test_owner_assigned_for_this_stage_is_still_told_the_account_is_theirs():
+    # An interrupted run assigned the account but never sent the alert.
+    acct = {**account(1, "2026-05-23", owner=AVA, sdr=FAY), "Owner_Assigned_Date__c": "2026-11-23"}
+    plan = decide([acct], [lost_renewal(1, "Price")])
+
+    assert plan.alerts[0].context["newly_assigned"]

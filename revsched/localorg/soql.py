@@ -298,7 +298,12 @@ class Compiler:
         fld = found[0][1]
         assert fld is not None
         exprs = [f"{a}.{q(f.name)}" for a, f in found if f is not None]
-        expr = exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
+        expr = exprs[0]
+        if len(exprs) > 1:
+            # A function result loses the columns' NOCASE collation; SOQL text compares
+            # case-insensitively whatever the path.
+            collate = " COLLATE NOCASE" if fld.type in TEXT_TYPES else ""
+            expr = f"(COALESCE({', '.join(exprs)}){collate})"
         return _Resolved(expr, fld, rel_path)
 
     def _relationship_error(self, token: Token) -> SalesforceError:

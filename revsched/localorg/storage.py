@@ -18,6 +18,8 @@ from revsched.localorg.values import column_type, format_datetime, from_db, labe
 
 AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
 PERSON_OBJECTS = ("User", "Contact", "Lead")
+# Writable fields that _derive may fill in (the non-writable ones are always bound).
+DERIVED_FIELDS = {"Probability"}
 ACTIVITY_OBJECTS = ("Task", "Event")
 RUNNING_USER = {
     "Username": "admin@revsched.localorg",
@@ -288,7 +290,6 @@ class Storage:
         base = self._defaults(sobj)
         required = [f.name for f in sobj.fields.values() if not f.nillable and f.writable]
         resolved: dict[str, schema.Field] = {}
-        columns = list(sobj.fields)
         rows = []
         with self.lock, self.transaction():
             new_ids = self._allocate(sobj, len(records))
@@ -310,10 +311,25 @@ class Storage:
                     raise ValueError(
                         f"{sobj.name}: Required fields are missing: [{', '.join(missing)}]"
                     )
-                rows.append(tuple(row[c] for c in columns))
+                rows.append(row)
+            # Binding parameters dominates the load, so bind only the columns that can hold
+            # a value: those given, defaulted or derived (the rest default to NULL).
+            given = {f.name for f in resolved.values()}
+            columns = [
+                name
+                for name, f in sobj.fields.items()
+                if name in given
+                or base[name] is not None
+                or not f.writable
+                or name in DERIVED_FIELDS
+            ]
+            names = ", ".join(q(c) for c in columns)
             marks = ", ".join("?" * len(columns))
             try:
-                self.conn.executemany(f"INSERT INTO {q(sobj.name)} VALUES ({marks})", rows)
+                self.conn.executemany(
+                    f"INSERT INTO {q(sobj.name)} ({names}) VALUES ({marks})",
+                    (tuple(row[c] for c in columns) for row in rows),
+                )
             except sqlite3.IntegrityError as exc:
                 raise ValueError(f"{sobj.name}: {exc}") from None
             self._after_write(sobj, new_ids, [])

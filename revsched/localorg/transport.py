@@ -62,6 +62,8 @@ class _PlainHttpAdapter(HTTPAdapter):
 
 def connect(instance_url: str, session_id: str = "local") -> Salesforce:
     """A simple-salesforce client for a local org served at http://127.0.0.1:PORT."""
+    if "://" not in instance_url:
+        instance_url = f"http://{instance_url}"
     netloc = urlsplit(instance_url).netloc
     session = requests.Session()
     session.mount(f"https://{netloc}", _PlainHttpAdapter())

@@ -336,7 +336,7 @@ def test_polymorphic_owner_name_for_user_and_group(sf, org, users):
     assert second["Owner"]["Name"] == "SDR Queue"
     assert second["Owner"]["attributes"]["type"] == "Name"
     assert second["Owner"]["attributes"]["url"].endswith(f"/sobjects/Group/{queue}")
-    assert names(sf.query("SELECT Name FROM Lead WHERE Owner.Name = 'SDR Queue'")) == ["L2"]
+    assert names(sf.query("SELECT Name FROM Lead WHERE Owner.Name = 'sdr queue'")) == ["L2"]
 
 
 def test_id_filters_accept_15_and_18_character_ids(sf, accounts):
