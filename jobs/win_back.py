@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from revsched.config import StrictModel
 from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    children,
+    field_value,
+)
 from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users, round_robin
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
@@ -194,25 +202,8 @@ def _months_between(start: date, end: date) -> int:
     return delta.years * 12 + delta.months
 
 
-def _field(record: Record, path: str) -> Any:
-    """A value by API name or relationship path (`Owner.Name`); None along a null parent."""
-    value: Any = record
-    for part in path.split("."):
-        if value is None:
-            return None
-        value = value.get(part)
-    return value
-
-
 def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
-    return Decision(
-        sobject="Account",
-        record_id=account["Id"],
-        record_name=account["Name"],
-        outcome="skipped",
-        reason=reason,
-        stage=stage,
-    )
+    return Decision.of("Account", account, "skipped", reason, stage)
 
 
 def _due_stage(
@@ -389,15 +380,14 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                 )
         overdue = (ctx.as_of - due.due).days
         decisions.append(
-            Decision(
-                sobject="Account",
-                record_id=account["Id"],
-                record_name=account["Name"],
-                outcome="selected",
-                stage=due.label,
-                reason=f"churned {churn}; {due.label} stage due {due.due}"
+            Decision.of(
+                "Account",
+                account,
+                "selected",
+                f"churned {churn}; {due.label} stage due {due.due}"
                 + (f" (caught up {_days(overdue)} late)" if overdue else "")
                 + f"; {route_why}",
+                due.label,
             )
         )
         recipients = tuple(r for r in (assignment.owner, assignment.sdr) if r is not None)
@@ -430,7 +420,8 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                         else None
                     ),
                     "status": {
-                        label: _field(account, path) for label, path in config.status_fields.items()
+                        label: field_value(account, path)
+                        for label, path in config.status_fields.items()
                     },
                     "primary_contact": _primary_contact(latest),
                     "campaign": route.campaign,

@@ -29,6 +29,25 @@ class Decision(PlanItem):
     reason: str
     stage: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        sobject: str,
+        record: dict[str, Any],
+        outcome: Literal["selected", "skipped"],
+        reason: str,
+        stage: str | None = None,
+    ) -> Decision:
+        """The decision about a queried record (its Id and Name)."""
+        return cls(
+            sobject=sobject,
+            record_id=record["Id"],
+            record_name=record["Name"],
+            outcome=outcome,
+            reason=reason,
+            stage=stage,
+        )
+
 
 class FieldChange(PlanItem):
     sobject: str

@@ -80,6 +80,16 @@ def children(record: Record, relationship: str) -> list[Record]:
     return list(nested["records"]) if nested else []
 
 
+def field_value(record: Record, path: str) -> Any:
+    """A value by API name or relationship path (`Owner.Name`); None along a null parent."""
+    value: Any = record
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = value[part]
+    return value
+
+
 def _shipped_modules() -> Iterator[ModuleType]:
     for info in pkgutil.iter_modules(revsched.jobs.__path__):
         if not info.name.startswith("_"):

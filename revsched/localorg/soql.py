@@ -531,6 +531,9 @@ class Compiler:
                     "MALFORMED_QUERY",
                     f"invalid operator on null for field '{path.children[-1]}'",
                 )
+            if resolved.field.type == schema.BOOLEAN:
+                # SOQL documents `checkbox = null` as `= false`, `!= null` as `= true`.
+                return f"({x} = 0 OR {x} IS NULL)" if op == "=" else f"({x} = 1)"
             return f"({x} IS {'' if op == '=' else 'NOT '}NULL)"
         if isinstance(literal, tuple):
             low, high = literal

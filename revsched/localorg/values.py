@@ -88,9 +88,10 @@ def label(field: schema.Field) -> str:
 
 def to_db(field: schema.Field, value: object) -> object:
     """Validate and convert one written value to its column form."""
-    if value is None:
-        return None
     kind = field.type
+    if value is None:
+        # A checkbox is never null in Salesforce: clearing it stores false.
+        return 0 if kind == schema.BOOLEAN else None
     if kind == schema.BOOLEAN:
         if isinstance(value, bool):
             return int(value)

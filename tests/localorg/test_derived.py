@@ -115,3 +115,11 @@ def test_last_activity_date_is_not_writable(sf, crm):
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.Account.update(crm["acme"], {"LastActivityDate": "2026-01-01"})
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+def test_clearing_a_checkbox_stores_false(sf, org):
+    lead = org.insert(
+        "Lead", [{"LastName": "L", "Company": "C", "Actively_Being_Sequenced__c": True}]
+    )[0]
+    sf.Lead.update(lead, {"Actively_Being_Sequenced__c": None})
+    assert sf.Lead.get(lead)["Actively_Being_Sequenced__c"] is False

@@ -108,6 +108,9 @@ def test_null_true_false_and_numbers(sf, accounts, org):
     )
     assert names(sf.query("SELECT Name FROM Opportunity WHERE IsWon = true")) == ["O1"]
     assert names(sf.query("SELECT Name FROM Opportunity WHERE IsClosed = false")) == ["O2"]
+    # A checkbox is never null: `= null` means false and `!= null` means true.
+    assert names(sf.query("SELECT Name FROM Opportunity WHERE IsWon = null")) == ["O2"]
+    assert names(sf.query("SELECT Name FROM Opportunity WHERE IsWon != null")) == ["O1"]
     record = sf.query("SELECT Amount, IsWon FROM Opportunity WHERE Amount = 12.5")["records"][0]
     assert record["Amount"] == 12.5
     assert record["IsWon"] is False
