@@ -14,9 +14,9 @@ import socket
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,6 +44,8 @@ class RunResult:
     failures: dict[str, str]
     # Earlier runs of the play that never finished; this run converged over them.
     interrupted: tuple[int, ...] = ()
+    # Record Id -> why it was left alone (its values moved since the plan was made).
+    stale: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_play(
@@ -156,32 +158,50 @@ def apply_plan(
     org: OrgGateway,
     notifier: Notifier,
     interrupted: tuple[int, ...] = (),
+    held_back: Mapping[str, str] | None = None,
+    reverts: int | None = None,
 ) -> RunResult:
-    """Save the plan, write it, then alert and mark fired only the records that saved."""
-    run_id = store.start_run(plan, dry_run=False)
+    """Save the plan, write it, then alert and mark fired only the records that saved.
+
+    `held_back` maps records not to touch (their values moved since the plan was
+    made) to why; they are audited as stale, neither written nor alerted.
+    """
+    held_back = dict(held_back or {})
+    run_id = store.start_run(plan, dry_run=False, reverts=reverts)
+    store.mark_changes(run_id, held_back, "stale")
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
-    failures = _write_changes(plan, run_id, store, org)
-    sent = _send_alerts(rendered, failures, run_id, store, notifier)
+    failures = _write_changes(plan, run_id, store, org, skip=held_back)
+    sent = _send_alerts(rendered, failures | held_back, run_id, store, notifier)
     alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
     for firing in plan.firings:
         key = (firing.record_id, firing.stage)
-        if firing.record_id not in failures and (key not in alerted or key in sent):
+        written = firing.record_id not in failures and firing.record_id not in held_back
+        if written and (key not in alerted or key in sent):
             store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
+    not_written = failures | held_back
     counts = _counts(plan) | {
         "failed_records": len(failures),
+        "stale_records": len(held_back),
         "alerts_sent": len(sent),
-        "applied": len(plan.changes) - sum(1 for c in plan.changes if c.record_id in failures),
+        "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
     }
-    status = "succeeded" if not failures and len(sent) == len(rendered) else "partial"
+    expected_alerts = sum(1 for a in rendered if a.alert.record_id not in held_back)
+    status = "succeeded" if not failures and len(sent) == expected_alerts else "partial"
     store.finish_run(run_id, status, counts)
-    return RunResult(run_id, plan, rendered, False, status, counts, failures, interrupted)
+    return RunResult(
+        run_id, plan, rendered, False, status, counts, failures, interrupted, held_back
+    )
 
 
-def _write_changes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) -> dict[str, str]:
+def _write_changes(
+    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
+) -> dict[str, str]:
     """Write every changed record, one call per 200; returns the failed records' errors."""
     by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (sobject, record_id), changes in plan.changes_by_record().items():
+        if record_id in skip:
+            continue
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
     for sobject, records in by_object.items():
@@ -193,7 +213,7 @@ def _write_changes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) 
 
 def _send_alerts(
     rendered: tuple[RenderedAlert, ...],
-    failures: dict[str, str],
+    not_written: Mapping[str, str],
     run_id: int,
     store: StateStore,
     notifier: Notifier,
@@ -203,7 +223,7 @@ def _send_alerts(
     for alert in rendered:
         record_id, stage = alert.alert.record_id, alert.alert.stage
         recipients = _recipients_json(alert)
-        if record_id in failures:
+        if record_id in not_written:
             store.record_alert(
                 run_id,
                 record_id,
@@ -211,7 +231,7 @@ def _send_alerts(
                 recipients,
                 alert.text,
                 "skipped",
-                f"not sent: the record's write failed ({failures[record_id]})",
+                f"not sent: the record was not written ({not_written[record_id]})",
             )
             continue
         try:

@@ -74,6 +74,8 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(20))
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    # Set on a run that undid another run.
+    reverts_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
 
     changes: Mapped[list[ChangeRow]] = relationship(
         back_populates="run", order_by="ChangeRow.id", cascade="all, delete-orphan"
@@ -98,7 +100,7 @@ class ChangeRow(Base):
     old: Mapped[str] = mapped_column(Text)
     new: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    # planned (dry run or not yet written), applied, failed
+    # planned (dry run or not yet written), applied, failed, stale (value moved; left alone)
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -236,7 +238,7 @@ class StateStore:
 
     # A run's lifecycle
 
-    def start_run(self, plan: Plan, dry_run: bool) -> int:
+    def start_run(self, plan: Plan, dry_run: bool, reverts: int | None = None) -> int:
         """Save the run and its whole plan (as planned changes) before anything is written."""
         with self.session() as session:
             run = Run(
@@ -245,6 +247,7 @@ class StateStore:
                 as_of=plan.as_of,
                 started_at=now(),
                 status="running",
+                reverts_run_id=reverts,
                 counts={},
             )
             run.changes = [
@@ -280,6 +283,21 @@ class StateStore:
                         .where(ChangeRow.run_id == run_id, ChangeRow.record_id == record_id)
                         .values(status="failed", error=error)
                     )
+
+    def mark_changes(self, run_id: int, reasons: Mapping[str, str], status: str) -> None:
+        """Mark every planned change of these records with a status and its reason."""
+        with self.session() as session:
+            for record_id, reason in reasons.items():
+                session.execute(
+                    update(ChangeRow)
+                    .where(ChangeRow.run_id == run_id, ChangeRow.record_id == record_id)
+                    .values(status=status, error=reason)
+                )
+
+    def forget_firings(self, run_id: int) -> int:
+        """Un-fire the stages a reverted run fired, so the play may fire them again."""
+        with self.session() as session:
+            return session.execute(delete(FiringRow).where(FiringRow.run_id == run_id)).rowcount
 
     def record_alert(
         self,

@@ -223,3 +223,19 @@ def test_collection_upsert_reports_created(sf):
     assert [(r["success"], r["created"]) for r in second] == [(True, False), (True, True)]
     assert second[0]["id"] == first[0]["id"]
     assert count(sf, "SELECT COUNT() FROM Task WHERE IsClosed = true") == 2
+
+
+def test_describe_reflects_the_schema(sf):
+    describe = sf.Opportunity.describe()
+    assert describe["name"] == "Opportunity" and describe["keyPrefix"] == "006"
+    fields = {f["name"]: f for f in describe["fields"]}
+    assert fields["IsWon"]["updateable"] is False
+    assert fields["AccountId"]["referenceTo"] == ["Account"]
+    assert fields["AccountId"]["relationshipName"] == "Account"
+    assert fields["Revsched_Key__c"]["externalId"] is True
+    stages = [v["value"] for v in fields["StageName"]["picklistValues"]]
+    assert stages[0] == "Prospecting" and stages[-1] == "Closed Lost"
+    children = {c["relationshipName"] for c in describe["childRelationships"]}
+    assert children == {"OpportunityContactRoles", "Tasks", "Events"}
+    names = {s["name"] for s in sf.describe()["sobjects"]}
+    assert {"Account", "Lead", "Task", "Group"} <= names
