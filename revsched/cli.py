@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,9 +20,10 @@ from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
-from revsched.org import connect_org
+from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
-from revsched.runner import run_play
+from revsched.replay import load_plan, save_plan
+from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
 from revsched.state import StateStore
 
 app = typer.Typer(
@@ -77,6 +79,42 @@ def _today(settings: Settings) -> date:
     return datetime.now(settings.zone).date()
 
 
+@dataclass(frozen=True)
+class Session:
+    """What every run-like command opens: settings, org, state, and alert delivery."""
+
+    settings: Settings
+    org: OrgGateway
+    store: StateStore
+    renderer: AlertRenderer
+    notifier: TerminalNotifier
+    console: Console
+
+    @classmethod
+    def open(cls, config: Path | None, as_json: bool) -> Session:
+        settings = load_settings(config)
+        org = connect_org(settings, _today(settings))
+        console = _console()
+        return cls(
+            settings=settings,
+            org=org,
+            store=StateStore(settings.state.database_url()),
+            renderer=AlertRenderer(org.instance_url, settings.templates.paths),
+            # With --json, stdout carries only the JSON document.
+            notifier=TerminalNotifier(_console(stderr=True) if as_json else console),
+            console=console,
+        )
+
+    def report(self, result: RunResult, as_json: bool) -> None:
+        if as_json:
+            typer.echo(json.dumps(report.run_json(result), indent=2))
+        else:
+            report.print_plan(self.console, result.plan)
+            report.print_run(self.console, result)
+        if result.status == "partial":
+            raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
 @app.command()
 @fails_cleanly
 def run(
@@ -88,33 +126,69 @@ def run(
         str | None,
         typer.Option("--as-of", metavar="YYYY-MM-DD", help="Run as if today were this date."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="FILE", help="With --dry-run: save the plan for `revsched apply`."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
-    settings = load_settings(config)
-    play = get_play(load_plays(settings), play_name)
-    today = _parse_date(as_of) or _today(settings)
-    org = connect_org(settings, _today(settings))
-    console = _console()
+    if out is not None and not dry_run:
+        raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
+    session = Session.open(config, as_json)
+    play = get_play(load_plays(session.settings), play_name)
     result = run_play(
         play,
-        settings,
-        as_of=today,
+        session.settings,
+        as_of=_parse_date(as_of) or _today(session.settings),
         dry_run=dry_run,
-        store=StateStore(settings.state.database_url()),
-        org=org,
-        renderer=AlertRenderer(org.instance_url, settings.templates.paths),
-        # With --json, stdout carries only the JSON document.
-        notifier=TerminalNotifier(_console(stderr=True) if as_json else console),
+        store=session.store,
+        org=session.org,
+        renderer=session.renderer,
+        notifier=session.notifier,
     )
-    if as_json:
-        typer.echo(json.dumps(report.run_json(result), indent=2))
-    else:
-        report.print_plan(console, result.plan)
-        report.print_run(console, result)
-    if result.status == "partial":
-        raise typer.Exit(EXIT_RECORDS_FAILED)
+    if out is not None:
+        save_plan(result.plan, out)
+    session.report(result, as_json)
+    if out is not None and not as_json:
+        session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
+
+
+@app.command()
+@fails_cleanly
+def apply(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN_FILE", help="From run --out.")],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Apply a reviewed plan; records whose values changed since are left alone and listed."""
+    plan = load_plan(plan_file)
+    session = Session.open(config, as_json)
+    get_play(load_plays(session.settings), plan.play)
+    result = apply_saved_plan(
+        plan,
+        store=session.store,
+        org=session.org,
+        renderer=session.renderer,
+        notifier=session.notifier,
+    )
+    session.report(result, as_json)
+
+
+@app.command()
+@fails_cleanly
+def revert(
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Undo a run: restore the old values it replaced, where nobody has changed them since."""
+    session = Session.open(config, as_json)
+    result = revert_run(run_id, store=session.store, org=session.org, notifier=session.notifier)
+    session.report(result, as_json)
 
 
 @app.command()

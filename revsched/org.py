@@ -15,6 +15,7 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.format import format_soql
 
 from revsched.config import Settings
 from revsched.errors import ConfigError, OrgError
@@ -81,6 +82,19 @@ class OrgGateway:
         """All rows of a query, paged by Salesforce; `config_hint` says what to fix if refused."""
         with salesforce_errors("run a query", config_hint):
             return [dict(record) for record in self.sf.query_all_iter(soql)]
+
+    def fetch(self, sobject: str, ids: Sequence[str], fields: Sequence[str]) -> list[Record]:
+        """Records by Id (deleted ones are simply absent), 200 Ids per query."""
+        records: list[Record] = []
+        for start in range(0, len(ids), COLLECTION_LIMIT):
+            chunk = list(ids[start : start + COLLECTION_LIMIT])
+            soql = format_soql(
+                f"SELECT Id, {', '.join(f for f in fields if f != 'Id')} FROM {sobject}"
+                " WHERE Id IN {}",
+                chunk,
+            )
+            records.extend(self.query(soql))
+        return records
 
     def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
         """Write field values by Id; returns each record's error, None when it saved."""

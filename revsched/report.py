@@ -57,11 +57,19 @@ def print_run(console: Console, result: RunResult) -> None:
             console.print(alert.text, markup=False, highlight=False)
         console.print(f"Dry run {result.run_id}: nothing was written or sent.")
         return
+    for run_id in result.interrupted:
+        console.print(
+            f"[yellow]Run {run_id} of {result.plan.play} did not finish[/] (killed or crashed); "
+            "this run picked up where it stopped.",
+            highlight=False,
+        )
+    for record_id, reason in result.stale.items():
+        console.print(f"[yellow]left alone[/] {record_id}: {reason}", highlight=False)
     for record_id, error in result.failures.items():
         console.print(f"[red]failed[/] {record_id}: {error}", highlight=False)
     console.print(
         f"Run {result.run_id} {result.status}: {result.counts.get('applied', 0)} field changes "
-        f"applied, {len(result.failures)} records failed, "
+        f"applied, {len(result.failures)} records failed, {len(result.stale)} left alone, "
         f"{result.counts.get('alerts_sent', 0)} alerts sent."
     )
 
@@ -73,6 +81,8 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "status": result.status,
         "counts": result.counts,
         "failures": result.failures,
+        "stale": dict(result.stale),
+        "interrupted": list(result.interrupted),
         "plan": result.plan.model_dump(mode="json"),
         "alerts": [
             {
@@ -86,11 +96,18 @@ def run_json(result: RunResult) -> dict[str, Any]:
     }
 
 
+def _mode(run: Run) -> str:
+    if run.dry_run:
+        return "dry run"
+    return f"revert of {run.reverts_run_id}" if run.reverts_run_id else "apply"
+
+
 def _run_summary(run: Run) -> dict[str, Any]:
     return {
         "id": run.id,
         "play": run.play,
         "dry_run": run.dry_run,
+        "reverts_run_id": run.reverts_run_id,
         "as_of": run.as_of.isoformat(),
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -117,7 +134,7 @@ def print_history(console: Console, runs: Sequence[Run]) -> None:
             run.play,
             run.as_of.isoformat(),
             run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "dry run" if run.dry_run else "apply",
+            _mode(run),
             run.status,
             str(run.counts.get("selected", "")),
             str(run.counts.get("changes", "")),
@@ -158,7 +175,7 @@ def show_json(run: Run) -> dict[str, Any]:
 
 
 def print_show(console: Console, run: Run) -> None:
-    mode = "dry run" if run.dry_run else "apply"
+    mode = _mode(run)
     console.print(
         f"[bold]Run {run.id}[/]: {run.play} as of {run.as_of} ({mode}), {run.status}, "
         f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC"

@@ -22,10 +22,11 @@ from typing import Any
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import LockedError, NotifierError
+from revsched.errors import ConfigError, LockedError, NotifierError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
+from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.state import StateStore
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.
@@ -245,3 +246,37 @@ def _send_alerts(
         store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
         sent.add((record_id, stage))
     return sent
+
+
+def apply_saved_plan(
+    plan: Plan,
+    *,
+    store: StateStore,
+    org: OrgGateway,
+    renderer: AlertRenderer,
+    notifier: Notifier,
+) -> RunResult:
+    """Apply a reviewed plan, leaving alone the records whose values moved since."""
+    rendered = _render(plan, renderer)
+    with play_lease(store, plan.play):
+        stale = stale_records(plan, org, store.fired(plan.play))
+        return apply_plan(plan, rendered, store, org, notifier, held_back=stale)
+
+
+def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Notifier) -> RunResult:
+    """Write back the old values of a run's changes where nobody has changed them since."""
+    run = store.run(run_id)
+    if run is None:
+        raise ConfigError(f"no run {run_id}; `revsched history` lists the runs")
+    if run.dry_run:
+        raise ConfigError(f"run {run_id} was a dry run: it changed nothing to revert")
+    reverted_by = store.reverted_by(run_id)
+    if reverted_by is not None:
+        raise ConfigError(f"run {run_id} was already reverted by run {reverted_by}")
+    plan = revert_plan(run)
+    with play_lease(store, run.play):
+        conflicts = moved_records(plan, org)
+        result = apply_plan(plan, (), store, org, notifier, held_back=conflicts, reverts=run_id)
+    reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
+    store.forget_firings(run_id, reverted)
+    return result

@@ -8,7 +8,7 @@ changed from what to what, and where each round robin stands.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -294,10 +294,14 @@ class StateStore:
                     .values(status=status, error=reason)
                 )
 
-    def forget_firings(self, run_id: int) -> int:
-        """Un-fire the stages a reverted run fired, so the play may fire them again."""
+    def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
+        """Un-fire the stages a reverted run fired on these records, so they may fire again."""
         with self.session() as session:
-            return session.execute(delete(FiringRow).where(FiringRow.run_id == run_id)).rowcount
+            session.execute(
+                delete(FiringRow).where(
+                    FiringRow.run_id == run_id, FiringRow.record_id.in_(list(record_ids))
+                )
+            )
 
     def record_alert(
         self,
@@ -351,6 +355,11 @@ class StateStore:
             if play:
                 query = query.where(Run.play == play)
             return list(session.scalars(query))
+
+    def reverted_by(self, run_id: int) -> int | None:
+        """The run that reverted this one, if any."""
+        with self.session() as session:
+            return session.scalar(select(Run.id).where(Run.reverts_run_id == run_id))
 
     def run(self, run_id: int) -> Run | None:
         with self.session() as session:

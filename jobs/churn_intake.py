@@ -1,0 +1,198 @@
+"""churn-intake: hand newly churned accounts to RevOps and take their team off them.
+
+Seed 000, "LeanData Automation in Action": when Customer Experience sets an
+account's type to Former Customer, the churn date is set, the account goes to
+the RevOps team and every other assigned field is cleared. This is the daily
+batch form of that trigger; win-back counts its stages from the churn date it
+sets, so an account missed here is never won back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, field_validator
+
+from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.roundrobin import Member, members_from_users
+from revsched.soql import FieldName, format_soql, relationship_name
+
+
+class ChurnIntakeConfig(PlayConfig):
+    schedule: str = "daily"
+    account_type_field: FieldName = "Type"
+    former_customer_value: str = "Former Customer"
+    churn_date_field: FieldName = "Churn_Date__c"
+    # The user (by Username) that owns unassigned accounts.
+    holding_user: str = "revops@demo.revsched.dev"
+    # Role shown in the alert -> user lookup cleared at intake; no other field is touched.
+    assignment_fields: dict[str, FieldName] = {
+        "SDR": "SDR__c",
+        "AE": "AE__c",
+        "AM": "AM__c",
+        "CSM": "CSM__c",
+        "Solutions Consultant": "Solutions_Consultant__c",
+    }
+    # Former customers churned this many days ago or less are listed as left alone.
+    near_miss_days: int = Field(30, ge=0)
+    call_to_action: list[str] = [
+        "Log your last conversations and any open commitments on the account",
+        "Tell RevOps today if the account was marked Former Customer by mistake",
+    ]
+    template: str = "churn_intake.j2"
+
+    @field_validator("assignment_fields")
+    @classmethod
+    def _user_lookups(cls, fields: dict[str, str]) -> dict[str, str]:
+        for field in fields.values():
+            if field == "OwnerId" or not field.endswith(("__c", "Id")):
+                raise ValueError(
+                    f"{field} is not a user lookup to clear (the owner is set, not cleared)"
+                )
+        return fields
+
+
+def _user_paths(lookup: str) -> list[str]:
+    relationship = relationship_name(lookup)
+    return [lookup, *(f"{relationship}.{f}" for f in ("Name", "Email", "IsActive"))]
+
+
+def queries(ctx: DecideContext[ChurnIntakeConfig]) -> dict[str, str]:
+    config = ctx.config
+    churn = config.churn_date_field
+    fields = dict.fromkeys(
+        [
+            "Id",
+            "Name",
+            churn,
+            *_user_paths("OwnerId"),
+            *(p for f in config.assignment_fields.values() for p in _user_paths(f)),
+        ]
+    )
+    return {
+        "accounts": format_soql(
+            f"SELECT {', '.join(fields)} FROM Account"
+            f" WHERE {config.account_type_field} = {{}}"
+            f" AND ({churn} = null OR {churn} >= {{}}) ORDER BY Name, Id",
+            config.former_customer_value,
+            ctx.as_of - timedelta(days=config.near_miss_days),
+        ),
+        "users": format_soql(
+            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username = {}",
+            config.holding_user,
+        ),
+    }
+
+
+def _team(account: Record, config: ChurnIntakeConfig, holding: Member) -> tuple[Recipient, ...]:
+    """Everyone active on the account before intake, once each, with every role they had."""
+    roles: dict[str, list[str]] = {}
+    users: dict[str, Record] = {}
+    for role, lookup in {"Owner": "OwnerId", **config.assignment_fields}.items():
+        user_id = account[lookup]
+        if user_id and user_id != holding.user_id:
+            roles.setdefault(user_id, []).append(role)
+            users[user_id] = account[relationship_name(lookup)]
+    return tuple(
+        Recipient(
+            role=" / ".join(roles[user_id]), user_id=user_id, name=user["Name"], email=user["Email"]
+        )
+        for user_id, user in users.items()
+        if user["IsActive"]
+    )
+
+
+def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
+    config = ctx.config
+    [holding] = members_from_users(
+        f"plays.{play.name}.holding_user", [config.holding_user], records["users"]
+    )
+    churn_field = config.churn_date_field
+    decisions: list[Decision] = []
+    changes: list[FieldChange] = []
+    alerts: list[Alert] = []
+    for account in records["accounts"]:
+        if account[churn_field] is not None:
+            decisions.append(
+                Decision.of(
+                    "Account",
+                    account,
+                    "skipped",
+                    f"already has a churn date ({account[churn_field]}): left alone",
+                )
+            )
+            continue
+        targets = {
+            churn_field: (ctx.as_of.isoformat(), "Former Customer with no churn date"),
+            "OwnerId": (holding.user_id, f"churned: the account goes to {holding.name}"),
+            **{
+                field: (None, f"churned: {role} taken off the account")
+                for role, field in config.assignment_fields.items()
+            },
+        }
+        changes.extend(
+            FieldChange(
+                sobject="Account",
+                record_id=account["Id"],
+                record_name=account["Name"],
+                field=field,
+                old=account[field],
+                new=new,
+                reason=why,
+            )
+            for field, (new, why) in targets.items()
+            if account[field] != new
+        )
+        recipients = _team(account, config, holding)
+        decisions.append(
+            Decision.of(
+                "Account",
+                account,
+                "selected",
+                f"{config.account_type_field} = {config.former_customer_value!r} with no churn"
+                " date" + ("" if recipients else "; nobody active on it to alert"),
+            )
+        )
+        if not recipients:
+            continue
+        alerts.append(
+            Alert(
+                template=config.template,
+                record_id=account["Id"],
+                stage="churned",
+                recipients=recipients,
+                reason="churn intake",
+                context={
+                    "account": {"id": account["Id"], "name": account["Name"]},
+                    "churn_date": ctx.as_of.isoformat(),
+                    "holding_user": holding.name,
+                    # None: RevOps held it already.
+                    "moved_from": (
+                        None if account["OwnerId"] == holding.user_id else account["Owner"]["Name"]
+                    ),
+                    "cleared": [
+                        {"role": role, "name": account[relationship_name(field)]["Name"]}
+                        for role, field in config.assignment_fields.items()
+                        if account[field]
+                    ],
+                    "call_to_action": config.call_to_action,
+                },
+            )
+        )
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        changes=tuple(changes),
+        alerts=tuple(alerts),
+    )
+
+
+play = Play(
+    name="churn-intake",
+    summary="Set the churn date of new former customers, hand them to RevOps, clear their team",
+    config_model=ChurnIntakeConfig,
+    queries=queries,
+    decide=decide,
+)

@@ -1,0 +1,116 @@
+"""Plans applied later, and runs undone.
+
+A reviewed plan (`run --dry-run --out plan.json`) is applied only where the org
+still holds the values it was made from; a revert writes back the old values
+only where the org still holds what the run wrote. Either way, records whose
+values moved since are left alone and reported, never overwritten blindly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from revsched.errors import ConfigError
+from revsched.org import OrgGateway
+from revsched.plan import Decision, FieldChange, Plan
+from revsched.state import Run
+
+PLAN_FORMAT = 1
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    document = {"format": PLAN_FORMAT, "plan": plan.model_dump(mode="json")}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: plan file not found") from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not JSON ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+        raise ConfigError(
+            f"{path}: not a revsched plan (expected format {PLAN_FORMAT}); "
+            "write one with `revsched run PLAY --dry-run --out FILE`"
+        )
+    try:
+        return Plan.model_validate(document["plan"])
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: plan.{where}: {first['msg']}") from None
+
+
+def _current_values(org: OrgGateway, changes: Iterable[FieldChange]) -> dict[tuple[str, str], Any]:
+    """The org's value now of every (record, field) the changes touch; absent if deleted."""
+    fields: dict[str, set[str]] = defaultdict(set)
+    ids: dict[str, set[str]] = defaultdict(set)
+    for change in changes:
+        fields[change.sobject].add(change.field)
+        ids[change.sobject].add(change.record_id)
+    values: dict[tuple[str, str], Any] = {}
+    for sobject, record_ids in ids.items():
+        for record in org.fetch(sobject, sorted(record_ids), sorted(fields[sobject])):
+            for name in fields[sobject]:
+                values[record["Id"], name] = record[name]
+    return values
+
+
+def moved_records(plan: Plan, org: OrgGateway) -> dict[str, str]:
+    """Records with a field that no longer holds the plan's old value, with why."""
+    current = _current_values(org, plan.changes)
+    moved: dict[str, str] = {}
+    for change in plan.changes:
+        key = (change.record_id, change.field)
+        if key not in current:
+            moved.setdefault(change.record_id, "the record no longer exists")
+        elif current[key] != change.old:
+            moved.setdefault(
+                change.record_id,
+                f"{change.field} is now {current[key]!r}, the plan expected {change.old!r}",
+            )
+    return moved
+
+
+def stale_records(plan: Plan, org: OrgGateway, fired: frozenset[tuple[str, str]]) -> dict[str, str]:
+    """Records of a saved plan that must not be applied now, with why."""
+    stale = moved_records(plan, org)
+    for firing in plan.firings:
+        if (firing.record_id, firing.stage) in fired:
+            stale.setdefault(firing.record_id, f"{firing.stage} already fired since the plan")
+    return stale
+
+
+def revert_plan(run: Run) -> Plan:
+    """The plan that writes back the old values of every field the run changed.
+
+    Its old values are what the run wrote, so `moved_records` finds the records
+    edited again since, whose revert would lose someone's work.
+    """
+    changes = tuple(
+        FieldChange(
+            sobject=row.sobject,
+            record_id=row.record_id,
+            record_name=row.record_name,
+            field=row.field,
+            old=json.loads(row.new),
+            new=json.loads(row.old),
+            reason=f"revert of run {run.id}",
+        )
+        for row in run.changes
+        if row.status == "applied"
+    )
+    records = {(c.sobject, c.record_id): c.record_name for c in changes}
+    decisions = tuple(
+        Decision.of(sobject, {"Id": rid, "Name": name}, "selected", f"changed by run {run.id}")
+        for (sobject, rid), name in records.items()
+    )
+    return Plan(play=run.play, as_of=run.as_of, decisions=decisions, changes=changes)
