@@ -58,6 +58,21 @@ class OrgSettings(StrictModel):
         return (self.path or revsched_home() / "demo-org.sqlite").expanduser()
 
 
+class ApiSettings(StrictModel):
+    """How revsched spends the org's API allowance, which every integration shares."""
+
+    # Rows per REST query page (Salesforce allows 200..2000).
+    query_batch_size: int = Field(2000, ge=200, le=2000)
+    # sObject Collections calls in flight at once.
+    max_in_flight: int = Field(4, ge=1, le=25)
+    # Tries per call on 5xx, timeouts, dropped connections and locked rows.
+    max_attempts: int = Field(5, ge=1)
+    retry_base_seconds: float = Field(0.5, ge=0)
+    retry_max_seconds: float = Field(30, ge=0)
+    # Stop before pushing the org's daily API usage past this share of its limit.
+    budget_share: float = Field(0.8, gt=0, le=1)
+
+
 class StateSettings(StrictModel):
     """The state store: runs, audit, fired stages, round-robin cursors."""
 
@@ -95,6 +110,7 @@ DEMO_POOLS = {
 class Settings(StrictModel):
     time_zone: str = "UTC"
     org: OrgSettings = OrgSettings()
+    api: ApiSettings = ApiSettings()
     state: StateSettings = StateSettings()
     templates: TemplateSettings = TemplateSettings()
     # Extra directories of play modules, loaded beside the shipped `jobs/`.

@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_API_LIMIT = 4
 EXIT_ORG_REFUSED = 5
 
 
@@ -43,3 +44,9 @@ class NotifierError(RevschedError):
     """The alert channel refused or failed to take an alert."""
 
     exit_code = EXIT_RECORDS_FAILED
+
+
+class ApiLimitError(RevschedError):
+    """The org's API allowance (or our share of it) is used up: stop cleanly, rerun later."""
+
+    exit_code = EXIT_API_LIMIT

@@ -7,23 +7,31 @@ that carry Salesforce's own error code.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from revsched.config import Settings
-from revsched.errors import ConfigError, OrgError
+from revsched.config import ApiSettings, Settings
+from revsched.errors import ApiLimitError, ConfigError, OrgError
 from revsched.localorg import LocalOrg, connect
 from revsched.localorg.demo import build_demo_org
 from revsched.play import Record
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's maximum
+
+T = TypeVar("T")
 
 
 def _one_line(message: str) -> str:
@@ -46,17 +54,39 @@ def _error_summary(content: Any) -> str:
 CONFIG_ERROR_CODES = ("INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY")
 
 
+# Query errors that mean a field or object name in config does not exist in the org.
+CONFIG_ERROR_CODES = ("INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY")
+# Per-record errors worth another try: another process holds the row.
+RETRYABLE_RECORD_ERRORS = ("UNABLE_TO_LOCK_ROW",)
+
+
 @contextmanager
 def salesforce_errors(action: str, config_hint: str | None = None) -> Iterator[None]:
     try:
         yield
     except SalesforceError as error:
         summary = _error_summary(getattr(error, "content", str(error)))
+        if summary.startswith("REQUEST_LIMIT_EXCEEDED"):
+            raise ApiLimitError(
+                f"Salesforce refused to {action}: {summary}; rerun when the allowance resets"
+            ) from None
         if config_hint and summary.startswith(CONFIG_ERROR_CODES):
             raise ConfigError(
                 f"Salesforce refused to {action} ({summary}): {config_hint}"
             ) from None
         raise OrgError(f"Salesforce refused to {action}: {summary}") from None
+    except requests.RequestException as error:
+        raise OrgError(f"could not reach Salesforce to {action}: {error}") from None
+
+
+def _transient(error: BaseException) -> bool:
+    """Faults worth another try: the server's (5xx) or the network's, not ours."""
+    if isinstance(error, SalesforceError):
+        return getattr(error, "status", 0) >= 500
+    return isinstance(
+        error,
+        requests.ConnectionError | requests.Timeout | requests.exceptions.ChunkedEncodingError,
+    )
 
 
 def _record_errors(result: dict[str, Any]) -> str | None:
@@ -67,21 +97,77 @@ def _record_errors(result: dict[str, Any]) -> str | None:
 
 
 class OrgGateway:
-    """Reads with SOQL and writes with sObject Collections, 200 records a call."""
+    """Reads with SOQL and writes with sObject Collections, frugally and resiliently.
 
-    def __init__(self, sf: Salesforce, query_batch_size: int = 2000):
-        self.sf = sf
+    Every call is retried on transient faults with exponential backoff and
+    jitter, logs in again once when the session expires, and is refused when
+    the org's daily API usage has reached our budget share.
+    """
+
+    def __init__(self, connect: Callable[[], Salesforce], api: ApiSettings | None = None):
+        self._connect = connect
+        self.api = api or ApiSettings()
+        self.sf = self._login()
+
+    def _login(self) -> Salesforce:
+        sf = self._connect()
         # On the session, not per call: simple-salesforce drops per-call headers on re-auth.
-        sf.session.headers["Sforce-Query-Options"] = f"batchSize={query_batch_size}"
+        sf.session.headers["Sforce-Query-Options"] = f"batchSize={self.api.query_batch_size}"
+        return sf
 
     @property
     def instance_url(self) -> str:
         return f"https://{self.sf.sf_instance}"
 
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(self.api.max_attempts),
+            wait=wait_random_exponential(
+                multiplier=self.api.retry_base_seconds, max=self.api.retry_max_seconds
+            ),
+            reraise=True,
+        )
+
+    def check_budget(self) -> None:
+        """Refuse to spend more once the org's usage reaches our share of its daily allowance."""
+        usage = self.sf.api_usage.get("api-usage")
+        if usage is None or not usage.total:
+            return
+        if usage.used / usage.total >= self.api.budget_share:
+            raise ApiLimitError(
+                f"the org has used {usage.used:,} of its {usage.total:,} daily API requests "
+                f"({usage.used / usage.total:.0%}), past api.budget_share = "
+                f"{self.api.budget_share:g}; stopping before using more"
+            )
+
+    def call(self, action: str, request: Callable[[Salesforce], T], hint: str | None = None) -> T:
+        """One API call, with retries on transient faults and one re-login on expiry."""
+
+        def once() -> T:
+            try:
+                return request(self.sf)
+            except SalesforceExpiredSession:
+                self.sf = self._login()
+                return request(self.sf)
+
+        self.check_budget()
+        with salesforce_errors(action, hint):
+            return self._retrying()(once)
+
+    def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
+        """Stream a query's rows page by page; each page is retried on its own."""
+        action = "run a query"
+        page = self.call(action, lambda sf: sf.query(soql), config_hint)
+        while True:
+            yield from (dict(record) for record in page["records"])
+            if page["done"]:
+                return
+            page = self.call(action, functools.partial(_next_page, locator=page["nextRecordsUrl"]))
+
     def query(self, soql: str, config_hint: str | None = None) -> list[Record]:
-        """All rows of a query, paged by Salesforce; `config_hint` says what to fix if refused."""
-        with salesforce_errors("run a query", config_hint):
-            return [dict(record) for record in self.sf.query_all_iter(soql)]
+        """All rows of a query; `config_hint` says what to fix if Salesforce refuses it."""
+        return list(self.iter_query(soql, config_hint))
 
     def fetch(self, sobject: str, ids: Sequence[str], fields: Sequence[str]) -> list[Record]:
         """Records by Id (deleted ones are simply absent), 200 Ids per query."""
@@ -98,18 +184,59 @@ class OrgGateway:
 
     def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
         """Write field values by Id; returns each record's error, None when it saved."""
-        outcomes: dict[str, str | None] = {}
-        for start in range(0, len(records), COLLECTION_LIMIT):
-            chunk = records[start : start + COLLECTION_LIMIT]
-            body = {
-                "allOrNone": False,
-                "records": [{"attributes": {"type": sobject}, **r} for r in chunk],
-            }
-            with salesforce_errors(f"update {len(chunk)} {sobject} records"):
-                results = self.sf.restful("composite/sobjects", method="PATCH", json=body)
-            for record, result in zip(chunk, results, strict=True):
-                outcomes[record["Id"]] = _record_errors(result)
-        return outcomes
+        outcomes = self._save_collections(sobject, records)
+        return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
+
+    def _save_collections(
+        self, sobject: str, records: Sequence[Record]
+    ) -> dict[int, dict[str, Any]]:
+        """PATCH records 200 a call, several calls in flight; locked rows are tried again.
+
+        Returns each record's result by its index in `records`.
+        """
+        results: dict[int, dict[str, Any]] = {}
+        pending = list(range(len(records)))
+        for attempt in range(self.api.max_attempts):
+            if attempt:
+                time.sleep(
+                    min(
+                        self.api.retry_max_seconds,
+                        self.api.retry_base_seconds * 2**attempt * random.random(),
+                    )
+                )
+            chunks = [
+                pending[i : i + COLLECTION_LIMIT] for i in range(0, len(pending), COLLECTION_LIMIT)
+            ]
+            with ThreadPoolExecutor(max_workers=self.api.max_in_flight) as pool:
+                answers = pool.map(
+                    lambda chunk: self._patch(sobject, [records[i] for i in chunk]), chunks
+                )
+                for chunk, answer in zip(chunks, answers, strict=True):
+                    results.update(zip(chunk, answer, strict=True))
+            pending = [i for i in pending if _locked(results[i])]
+            if not pending:
+                break
+        return results
+
+    def _patch(self, sobject: str, chunk: Sequence[Record]) -> list[dict[str, Any]]:
+        body = {
+            "allOrNone": False,
+            "records": [{"attributes": {"type": sobject}, **r} for r in chunk],
+        }
+        return self.call(
+            f"update {len(chunk)} {sobject} records",
+            lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
+        )
+
+
+def _next_page(sf: Salesforce, locator: str) -> dict[str, Any]:
+    return sf.query_more(locator, identifier_is_url=True)
+
+
+def _locked(result: dict[str, Any]) -> bool:
+    return not result.get("success") and any(
+        e.get("statusCode") in RETRYABLE_RECORD_ERRORS for e in result.get("errors") or []
+    )
 
 
 def connect_org(settings: Settings, today: date) -> OrgGateway:
@@ -117,23 +244,28 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     org = settings.org
     if org.kind == "local":
         if org.url:
-            return OrgGateway(connect(org.url))
+            url = org.url
+            return OrgGateway(lambda: connect(url), settings.api)
         path = org.local_path()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
-        return OrgGateway(LocalOrg(path).salesforce())
+        local = LocalOrg(path)
+        return OrgGateway(local.salesforce, settings.api)
     if not org.username:
         raise ConfigError("org.username: required when org.kind = 'salesforce'")
     password = os.environ.get(org.password_env)
     if not password:
         raise ConfigError(f"org.password_env: environment variable {org.password_env} is not set")
-    with salesforce_errors("log in"):
-        sf = Salesforce(
-            username=org.username,
-            password=password,
-            security_token=os.environ.get(org.security_token_env, ""),
-            domain=org.domain,
-            version=org.api_version,
-        )
-    return OrgGateway(sf)
+
+    def login() -> Salesforce:
+        with salesforce_errors("log in"):
+            return Salesforce(
+                username=org.username,
+                password=password,
+                security_token=os.environ.get(org.security_token_env, ""),
+                domain=org.domain,
+                version=org.api_version,
+            )
+
+    return OrgGateway(login, settings.api)

@@ -22,8 +22,8 @@ from typing import Any
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ConfigError, LockedError, NotifierError
-from revsched.org import OrgGateway
+from revsched.errors import ApiLimitError, ConfigError, LockedError, NotifierError, OrgError
+from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
 from revsched.replay import moved_records, revert_plan, stale_records
@@ -172,7 +172,15 @@ def apply_plan(
     store.mark_changes(run_id, held_back, "stale")
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
-    failures = _write_changes(plan, run_id, store, org, skip=held_back)
+    try:
+        failures = _write_changes(plan, run_id, store, org, skip=held_back)
+    except (ApiLimitError, OrgError) as error:
+        status = "stopped" if isinstance(error, ApiLimitError) else "failed"
+        store.finish_run(run_id, status, _counts(plan), str(error))
+        raise type(error)(
+            f"{error} (run {run_id} {status}; `revsched show {run_id}` lists what was "
+            "written; a rerun finishes the rest)"
+        ) from None
     sent = _send_alerts(rendered, failures | held_back, run_id, store, notifier)
     alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
     for firing in plan.firings:
@@ -205,10 +213,13 @@ def _write_changes(
             continue
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
+    # One wave of parallel calls at a time, its outcomes saved as it lands.
+    wave = COLLECTION_LIMIT * org.api.max_in_flight
     for sobject, records in by_object.items():
-        outcomes = org.update(sobject, records)
-        store.record_batch(run_id, outcomes)
-        failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+        for start in range(0, len(records), wave):
+            outcomes = org.update(sobject, records[start : start + wave])
+            store.record_batch(run_id, outcomes)
+            failures |= {rid: error for rid, error in outcomes.items() if error is not None}
     return failures
 
 

@@ -33,7 +33,7 @@ class LockedRecordOrg(OrgGateway):
     """The demo org, with some records locked by another process as writes arrive."""
 
     def __init__(self, org: LocalOrg, locked: set[str]):
-        super().__init__(org.salesforce())
+        super().__init__(org.salesforce)
         self.locked = locked
 
     def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
@@ -71,7 +71,7 @@ def test_failed_record_is_audited_not_alerted_and_retried_next_run(org: LocalOrg
         as_of=TODAY,
         dry_run=True,
         store=store,
-        org=OrgGateway(org.salesforce()),
+        org=OrgGateway(org.salesforce),
         renderer=AlertRenderer("https://x"),
         notifier=RecordingNotifier(),
     )
@@ -92,7 +92,7 @@ def test_failed_record_is_audited_not_alerted_and_retried_next_run(org: LocalOrg
     assert all(record_id != locked for record_id, _ in store.fired("win-back"))
 
     retry_notifier = RecordingNotifier()
-    second = run(OrgGateway(org.salesforce()), store, retry_notifier)
+    second = run(OrgGateway(org.salesforce), store, retry_notifier)
 
     assert second.status == "succeeded"
     assert {d.record_id for d in second.plan.selected} == {locked}
@@ -111,7 +111,7 @@ def test_terminal_notifier_prints_recipients_and_text(org: LocalOrg, tmp_path: P
         as_of=TODAY,
         dry_run=False,
         store=store,
-        org=OrgGateway(org.salesforce()),
+        org=OrgGateway(org.salesforce),
         renderer=AlertRenderer("https://x"),
         notifier=TerminalNotifier(console),
     )
@@ -142,14 +142,14 @@ def test_killed_run_is_reported_and_the_next_run_converges(tmp_path: Path):
     notifier = RecordingNotifier()
 
     with pytest.raises(KeyboardInterrupt):
-        run(KilledAfterWrite(killed_org.salesforce()), store, notifier)
+        run(KilledAfterWrite(killed_org.salesforce), store, notifier)
     assert notifier.sent == []
     [crashed] = store.runs()
 
-    resumed = run(OrgGateway(killed_org.salesforce()), store, notifier)
+    resumed = run(OrgGateway(killed_org.salesforce), store, notifier)
     clean_notifier = RecordingNotifier()
     run(
-        OrgGateway(clean_org.salesforce()),
+        OrgGateway(clean_org.salesforce),
         StateStore(f"sqlite:///{tmp_path / 'clean-state.sqlite'}"),
         clean_notifier,
     )
@@ -169,6 +169,6 @@ def test_a_second_run_while_one_holds_the_lease_is_refused(org: LocalOrg, tmp_pa
         play_lease(store, "win-back"),
         pytest.raises(LockedError, match="another run of win-back holds the lock"),
     ):
-        run(OrgGateway(org.salesforce()), store, RecordingNotifier())
+        run(OrgGateway(org.salesforce), store, RecordingNotifier())
     # Released once the holder finishes.
-    assert run(OrgGateway(org.salesforce()), store, RecordingNotifier()).status == "succeeded"
+    assert run(OrgGateway(org.salesforce), store, RecordingNotifier()).status == "succeeded"
