@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from revsched.errors import ConfigError
+from revsched.soql import FieldName
 
 CONFIG_ENV = "REVSCHED_CONFIG"
 HOME_ENV = "REVSCHED_HOME"
@@ -53,6 +54,9 @@ class OrgSettings(StrictModel):
     security_token_env: str = "SALESFORCE_SECURITY_TOKEN"
     domain: str = "login"
     api_version: str = "62.0"
+    # External ID field, on every object revsched creates records of, holding the
+    # deterministic key it upserts on: Salesforce itself refuses a duplicate.
+    key_field: FieldName = "Revsched_Key__c"
 
     def local_path(self) -> Path:
         return (self.path or revsched_home() / "demo-org.sqlite").expanduser()

@@ -104,9 +104,16 @@ class OrgGateway:
     the org's daily API usage has reached our budget share.
     """
 
-    def __init__(self, connect: Callable[[], Salesforce], api: ApiSettings | None = None):
+    def __init__(
+        self,
+        connect: Callable[[], Salesforce],
+        api: ApiSettings | None = None,
+        key_field: str = "Revsched_Key__c",
+    ):
         self._connect = connect
         self.api = api or ApiSettings()
+        # The External ID field that records revsched creates are upserted on.
+        self.key_field = key_field
         self.sf = self._login()
 
     def _login(self) -> Salesforce:
@@ -184,11 +191,48 @@ class OrgGateway:
 
     def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
         """Write field values by Id; returns each record's error, None when it saved."""
-        outcomes = self._save_collections(sobject, records)
+        outcomes = self._save_collections("composite/sobjects", sobject, records)
         return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
 
+    def upsert(
+        self, sobject: str, key_field: str, records: Sequence[Record]
+    ) -> dict[str, tuple[str | None, bool, str | None]]:
+        """Create or update records by an External ID field, so a retry never duplicates.
+
+        Returns, by key: (record Id, whether it was created, error or None).
+        """
+        path = f"composite/sobjects/{sobject}/{key_field}"
+        outcomes = self._save_collections(path, sobject, records)
+        return {
+            record[key_field]: (
+                outcomes[i].get("id"),
+                bool(outcomes[i].get("created")),
+                _record_errors(outcomes[i]),
+            )
+            for i, record in enumerate(records)
+        }
+
+    def delete(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """Delete records by Id, 200 a call; an already deleted record counts as deleted."""
+        outcomes: dict[str, str | None] = {}
+        for start in range(0, len(ids), COLLECTION_LIMIT):
+            chunk = list(ids[start : start + COLLECTION_LIMIT])
+            results = self.call(
+                f"delete {len(chunk)} records",
+                lambda sf, chunk=chunk: sf.restful(
+                    "composite/sobjects",
+                    method="DELETE",
+                    params={"ids": ",".join(chunk), "allOrNone": "false"},
+                ),
+            )
+            for record_id, result in zip(chunk, results, strict=True):
+                error = _record_errors(result)
+                gone = error is not None and error.startswith("ENTITY_IS_DELETED")
+                outcomes[record_id] = None if gone else error
+        return outcomes
+
     def _save_collections(
-        self, sobject: str, records: Sequence[Record]
+        self, path: str, sobject: str, records: Sequence[Record]
     ) -> dict[int, dict[str, Any]]:
         """PATCH records 200 a call, several calls in flight; locked rows are tried again.
 
@@ -209,7 +253,7 @@ class OrgGateway:
             ]
             with ThreadPoolExecutor(max_workers=self.api.max_in_flight) as pool:
                 answers = pool.map(
-                    lambda chunk: self._patch(sobject, [records[i] for i in chunk]), chunks
+                    lambda chunk: self._patch(path, sobject, [records[i] for i in chunk]), chunks
                 )
                 for chunk, answer in zip(chunks, answers, strict=True):
                     results.update(zip(chunk, answer, strict=True))
@@ -218,14 +262,14 @@ class OrgGateway:
                 break
         return results
 
-    def _patch(self, sobject: str, chunk: Sequence[Record]) -> list[dict[str, Any]]:
+    def _patch(self, path: str, sobject: str, chunk: Sequence[Record]) -> list[dict[str, Any]]:
         body = {
             "allOrNone": False,
             "records": [{"attributes": {"type": sobject}, **r} for r in chunk],
         }
         return self.call(
-            f"update {len(chunk)} {sobject} records",
-            lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body),
+            f"save {len(chunk)} {sobject} records",
+            lambda sf: sf.restful(path, method="PATCH", json=body),
         )
 
 
@@ -245,13 +289,13 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     if org.kind == "local":
         if org.url:
             url = org.url
-            return OrgGateway(lambda: connect(url), settings.api)
+            return OrgGateway(lambda: connect(url), settings.api, org.key_field)
         path = org.local_path()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
         local = LocalOrg(path)
-        return OrgGateway(local.salesforce, settings.api)
+        return OrgGateway(local.salesforce, settings.api, org.key_field)
     if not org.username:
         raise ConfigError("org.username: required when org.kind = 'salesforce'")
     password = os.environ.get(org.password_env)
@@ -268,4 +312,4 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
                 version=org.api_version,
             )
 
-    return OrgGateway(login, settings.api)
+    return OrgGateway(login, settings.api, org.key_field)

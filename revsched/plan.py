@@ -66,7 +66,17 @@ class RecordCreate(PlanItem):
     key: str
     fields: dict[str, Scalar]
     reason: str
+    # The record this one is created for (a Task's opportunity): if the create
+    # fails, that record's alerts and stages wait for the next run too.
     parent_id: str | None = None
+
+
+class RecordDelete(PlanItem):
+    """A record to delete: only a revert removing what its run created does this."""
+
+    sobject: str
+    record_id: str
+    reason: str
 
 
 class Recipient(PlanItem):
@@ -100,6 +110,7 @@ class Plan(PlanItem):
     decisions: tuple[Decision, ...] = ()
     changes: tuple[FieldChange, ...] = ()
     creates: tuple[RecordCreate, ...] = ()
+    deletes: tuple[RecordDelete, ...] = ()
     alerts: tuple[Alert, ...] = ()
     firings: tuple[Firing, ...] = ()
     # New round-robin cursor positions, saved once the plan is applied.
@@ -115,7 +126,7 @@ class Plan(PlanItem):
 
     @property
     def is_empty(self) -> bool:
-        return not (self.changes or self.creates or self.alerts or self.firings)
+        return not (self.changes or self.creates or self.deletes or self.alerts or self.firings)
 
     def changes_by_record(self) -> dict[tuple[str, str], list[FieldChange]]:
         """Changes grouped per (sobject, record): one write per record, whatever its fields."""

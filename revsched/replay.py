@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from revsched.errors import ConfigError
 from revsched.org import OrgGateway
-from revsched.plan import Decision, FieldChange, Plan
+from revsched.plan import Decision, FieldChange, Plan, RecordDelete
 from revsched.state import Run
 
 PLAN_FORMAT = 1
@@ -90,7 +90,8 @@ def stale_records(plan: Plan, org: OrgGateway, fired: frozenset[tuple[str, str]]
 
 
 def revert_plan(run: Run) -> Plan:
-    """The plan that writes back the old values of every field the run changed.
+    """The plan that writes back the old values of every field the run changed, and
+    deletes the records it created (not those its upserts found already there).
 
     Its old values are what the run wrote, so `moved_records` finds the records
     edited again since, whose revert would lose someone's work.
@@ -108,9 +109,18 @@ def revert_plan(run: Run) -> Plan:
         for row in run.changes
         if row.status == "applied"
     )
+    deletes = tuple(
+        RecordDelete(
+            sobject=row.sobject, record_id=row.record_id, reason=f"created by run {run.id}"
+        )
+        for row in run.creates
+        if row.status == "created" and row.record_id
+    )
     records = {(c.sobject, c.record_id): c.record_name for c in changes}
     decisions = tuple(
         Decision.of(sobject, {"Id": rid, "Name": name}, "selected", f"changed by run {run.id}")
         for (sobject, rid), name in records.items()
     )
-    return Plan(play=run.play, as_of=run.as_of, decisions=decisions, changes=changes)
+    return Plan(
+        play=run.play, as_of=run.as_of, decisions=decisions, changes=changes, deletes=deletes
+    )

@@ -24,7 +24,7 @@ def print_plan(console: Console, plan: Plan) -> None:
     console.print(
         f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
         f"{len(plan.skipped)} skipped, {len(plan.changes)} field changes, "
-        f"{len(plan.alerts)} alerts"
+        f"{len(plan.creates)} records to create, {len(plan.alerts)} alerts"
     )
     if plan.decisions:
         table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
@@ -44,6 +44,19 @@ def print_plan(console: Console, plan: Plan) -> None:
                 _value(c.new),
                 c.reason,
             )
+        console.print(table)
+    if plan.creates:
+        table = Table(
+            "object", "key", "fields", "why", title="Records to create", title_justify="left"
+        )
+        for create in plan.creates:
+            fields = ", ".join(f"{name}={_value(v)}" for name, v in create.fields.items())
+            table.add_row(create.sobject, create.key, fields, create.reason)
+        console.print(table)
+    if plan.deletes:
+        table = Table("object", "record", "why", title="Records to delete", title_justify="left")
+        for delete in plan.deletes:
+            table.add_row(delete.sobject, delete.record_id, delete.reason)
         console.print(table)
     if plan.is_empty:
         console.print("Nothing to do.")
@@ -198,6 +211,12 @@ def print_show(console: Console, run: Run) -> None:
         console.print(table)
     else:
         console.print("No field changes.")
+    for c in run.creates:
+        outcome = c.status if not c.error else f"{c.status}: {c.error}"
+        console.print(f"{c.sobject} {c.key} -> {c.record_id or '-'}: {outcome}", highlight=False)
+    for d in run.deletes:
+        outcome = d.status if not d.error else f"{d.status}: {d.error}"
+        console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
     for alert in run.alerts:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"

@@ -18,16 +18,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, LockedError, NotifierError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
-from revsched.plan import Plan
+from revsched.plan import Plan, RecordCreate
 from revsched.play import DecideContext, Play
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.state import StateStore
+
+T = TypeVar("T")
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.
 LEASE_TTL = timedelta(minutes=5)
@@ -169,11 +171,13 @@ def apply_plan(
     """
     held_back = dict(held_back or {})
     run_id = store.start_run(plan, dry_run=False, reverts=reverts)
-    store.mark_changes(run_id, held_back, "stale")
+    store.mark_stale(run_id, held_back)
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
     try:
         failures = _write_changes(plan, run_id, store, org, skip=held_back)
+        failures |= _write_creates(plan, run_id, store, org, skip=held_back)
+        failures |= _write_deletes(plan, run_id, store, org)
     except (ApiLimitError, OrgError) as error:
         status = "stopped" if isinstance(error, ApiLimitError) else "failed"
         store.finish_run(run_id, status, _counts(plan), str(error))
@@ -194,6 +198,7 @@ def apply_plan(
         "stale_records": len(held_back),
         "alerts_sent": len(sent),
         "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
+        "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
     }
     expected_alerts = sum(1 for a in rendered if a.alert.record_id not in held_back)
     status = "succeeded" if not failures and len(sent) == expected_alerts else "partial"
@@ -213,13 +218,48 @@ def _write_changes(
             continue
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
-    # One wave of parallel calls at a time, its outcomes saved as it lands.
-    wave = COLLECTION_LIMIT * org.api.max_in_flight
     for sobject, records in by_object.items():
-        for start in range(0, len(records), wave):
-            outcomes = org.update(sobject, records[start : start + wave])
+        for wave in _waves(records, org):
+            outcomes = org.update(sobject, wave)
             store.record_batch(run_id, outcomes)
             failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+    return failures
+
+
+def _waves(items: list[T], org: OrgGateway) -> Iterator[list[T]]:
+    """One wave of parallel calls at a time, so each wave's outcome is saved as it lands."""
+    size = COLLECTION_LIMIT * org.api.max_in_flight
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_creates(
+    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
+) -> dict[str, str]:
+    """Upsert every planned record on its key; returns errors by the record each was for."""
+    by_object: dict[str, list[RecordCreate]] = defaultdict(list)
+    for create in plan.creates:
+        if create.parent_id not in skip:
+            by_object[create.sobject].append(create)
+    failures: dict[str, str] = {}
+    for sobject, creates in by_object.items():
+        for wave in _waves(creates, org):
+            records = [{org.key_field: c.key, **c.fields} for c in wave]
+            outcomes = org.upsert(sobject, org.key_field, records)
+            store.record_creates(run_id, outcomes)
+            for create in wave:
+                error = outcomes[create.key][2]
+                if error is not None:
+                    failures[create.parent_id or create.key] = error
+    return failures
+
+
+def _write_deletes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) -> dict[str, str]:
+    failures: dict[str, str] = {}
+    for wave in _waves(list(plan.deletes), org):
+        outcomes = org.delete([d.record_id for d in wave])
+        store.record_deletes(run_id, outcomes)
+        failures |= {rid: error for rid, error in outcomes.items() if error is not None}
     return failures
 
 

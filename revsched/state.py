@@ -83,6 +83,12 @@ class Run(Base):
     alerts: Mapped[list[AlertRow]] = relationship(
         back_populates="run", order_by="AlertRow.id", cascade="all, delete-orphan"
     )
+    creates: Mapped[list[CreateRow]] = relationship(
+        back_populates="run", order_by="CreateRow.id", cascade="all, delete-orphan"
+    )
+    deletes: Mapped[list[DeleteRow]] = relationship(
+        back_populates="run", order_by="DeleteRow.id", cascade="all, delete-orphan"
+    )
 
 
 class ChangeRow(Base):
@@ -105,6 +111,43 @@ class ChangeRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="changes")
+
+
+class CreateRow(Base):
+    """A record a run created (or found already there by its key), for audit and revert."""
+
+    __tablename__ = "creates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    sobject: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(255))
+    fields: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[str | None] = mapped_column(String(18))
+    record_id: Mapped[str | None] = mapped_column(String(18))
+    # planned, created, updated (the key existed: nothing duplicated), failed, stale
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="creates")
+
+
+class DeleteRow(Base):
+    """A record a run deleted (a revert removing what its run created)."""
+
+    __tablename__ = "deletes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    reason: Mapped[str] = mapped_column(Text)
+    # planned, deleted, failed
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="deletes")
 
 
 class AlertRow(Base):
@@ -263,6 +306,23 @@ class StateStore:
                 )
                 for c in plan.changes
             ]
+            run.creates = [
+                CreateRow(
+                    sobject=c.sobject,
+                    key=c.key,
+                    fields=json.dumps(c.fields),
+                    reason=c.reason,
+                    parent_id=c.parent_id,
+                    status="planned",
+                )
+                for c in plan.creates
+            ]
+            run.deletes = [
+                DeleteRow(
+                    sobject=d.sobject, record_id=d.record_id, reason=d.reason, status="planned"
+                )
+                for d in plan.deletes
+            ]
             session.add(run)
             session.flush()
             return run.id
@@ -284,14 +344,42 @@ class StateStore:
                         .values(status="failed", error=error)
                     )
 
-    def mark_changes(self, run_id: int, reasons: Mapping[str, str], status: str) -> None:
-        """Mark every planned change of these records with a status and its reason."""
+    def record_creates(
+        self, run_id: int, outcomes: Mapping[str, tuple[str | None, bool, str | None]]
+    ) -> None:
+        """The outcome of an upsert call, by key: (record Id, created, error)."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(CreateRow).where(
+                    CreateRow.run_id == run_id, CreateRow.key.in_(list(outcomes))
+                )
+            )
+            for row in rows:
+                row.record_id, created, row.error = outcomes[row.key]
+                row.status = "failed" if row.error else "created" if created else "updated"
+
+    def record_deletes(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
+        with self.session() as session:
+            for record_id, error in outcomes.items():
+                session.execute(
+                    update(DeleteRow)
+                    .where(DeleteRow.run_id == run_id, DeleteRow.record_id == record_id)
+                    .values(status="failed" if error else "deleted", error=error)
+                )
+
+    def mark_stale(self, run_id: int, reasons: Mapping[str, str]) -> None:
+        """Mark what the run planned for these records as left alone, with why."""
         with self.session() as session:
             for record_id, reason in reasons.items():
                 session.execute(
                     update(ChangeRow)
                     .where(ChangeRow.run_id == run_id, ChangeRow.record_id == record_id)
-                    .values(status=status, error=reason)
+                    .values(status="stale", error=reason)
+                )
+                session.execute(
+                    update(CreateRow)
+                    .where(CreateRow.run_id == run_id, CreateRow.parent_id == record_id)
+                    .values(status="stale", error=reason)
                 )
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
@@ -365,5 +453,5 @@ class StateStore:
         with self.session() as session:
             run = session.get(Run, run_id)
             if run is not None:
-                _ = run.changes, run.alerts  # load before the session closes
+                _ = run.changes, run.alerts, run.creates, run.deletes  # load them now
             return run
