@@ -26,7 +26,14 @@ from revsched.play import (
     children,
     field_value,
 )
-from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users, round_robin
+from revsched.roundrobin import (
+    Member,
+    Pick,
+    RoundRobin,
+    members_from_users,
+    round_robin,
+    user_fields,
+)
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
 
@@ -144,8 +151,9 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
     )
     account_filter = _account_filter(config, ctx.as_of)
     usernames = list(config.holding_users)
-    for pool in sorted(config.pools_used()):
-        usernames.extend(ctx.pools.get(pool, ()))
+    pools = [ctx.pools[name] for name in sorted(config.pools_used()) if name in ctx.pools]
+    for pool in pools:
+        usernames.extend(pool.usernames)
     return {
         "accounts": f"SELECT {', '.join(account_fields)} FROM Account"
         f" WHERE {account_filter} ORDER BY {config.churn_date_field}, Id",
@@ -160,7 +168,7 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
             config.renewal_type_value,
         ),
         "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
             sorted(set(usernames)),
         ),
     }
@@ -293,7 +301,8 @@ def _assign(
         )
     ae_pick = robin.next(route.ae_pool)
     if ae_pick is None:
-        return f"unassigned and no active member in pool {route.ae_pool!r}"
+        why = "; ".join(robin.unavailable(route.ae_pool))
+        return f"unassigned and nobody in pool {route.ae_pool!r} can take it ({why})"
     changes: list[tuple[str, str | None, str, str]] = [
         ("OwnerId", account["OwnerId"], ae_pick.member.user_id, ae_pick.explain())
     ]
@@ -337,7 +346,9 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     users = records["users"]
     holding = members_from_users(f"plays.{play.name}.holding_users", config.holding_users, users)
     holding_ids = {m.user_id for m in holding}
-    robin = round_robin(config.pools_used(), ctx.pools, users, ctx.cursors)
+    robin = round_robin(
+        config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
+    )
     lost_by_account: dict[str, list[Record]] = {}
     for opportunity in records["lost_renewals"]:
         lost_by_account.setdefault(opportunity["AccountId"], []).append(opportunity)
@@ -442,6 +453,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
         alerts=tuple(alerts),
         firings=tuple(firings),
         cursors=robin.cursors,
+        assignments=robin.assignments,
     )
 
 

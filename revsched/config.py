@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from revsched.errors import ConfigError
 from revsched.soql import FieldName
@@ -88,10 +96,65 @@ class StateSettings(StrictModel):
         return f"sqlite:///{revsched_home() / 'state.sqlite'}"
 
 
-class PoolSettings(StrictModel):
-    """A round-robin pool: users by Username, served in order."""
+class DateRange(StrictModel):
+    start: date
+    end: date
 
-    members: list[str] = Field(min_length=1)
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+class PoolMember(StrictModel):
+    username: str
+    # Served this many times per turn of the rotation.
+    weight: int = Field(1, ge=1, le=100)
+    # At most this many assignments a day (default: the pool's).
+    daily_cap: int | None = Field(None, ge=0)
+    out_of_office: list[DateRange] = []
+
+
+class WorkingHours(StrictModel):
+    """When members take work, in each member's own time zone (User.TimeZoneSidKey)."""
+
+    start: time = time(9)
+    end: time = time(17)
+    # ISO weekdays: 1 = Monday ... 7 = Sunday.
+    days: list[int] = Field([1, 2, 3, 4, 5], min_length=1)
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, days: list[int]) -> list[int]:
+        if any(day < 1 or day > 7 for day in days):
+            raise ValueError("days are ISO weekdays, 1 = Monday ... 7 = Sunday")
+        return days
+
+
+class PoolSettings(StrictModel):
+    """A round-robin pool: users by Username (or tables with weight, cap, absences)."""
+
+    # A plain Username is a member of weight 1 with the pool's cap.
+    members: list[PoolMember] = Field(min_length=1)
+    daily_cap: int | None = Field(None, ge=0)
+    # A User checkbox that marks someone out of office (e.g. Out_Of_Office__c).
+    out_of_office_field: FieldName | None = None
+    working_hours: WorkingHours | None = None
+
+    @field_validator("members", mode="before")
+    @classmethod
+    def _usernames_are_members(cls, members: Any) -> Any:
+        if not isinstance(members, list):
+            return members
+        return [{"username": m} if isinstance(m, str) else m for m in members]
+
+    @property
+    def usernames(self) -> list[str]:
+        return [member.username for member in self.members]
 
 
 class TemplateSettings(StrictModel):

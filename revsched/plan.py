@@ -115,6 +115,8 @@ class Plan(PlanItem):
     firings: tuple[Firing, ...] = ()
     # New round-robin cursor positions, saved once the plan is applied.
     cursors: dict[str, int] = {}
+    # Round-robin assignments made, by pool and Username, added to the day's counts.
+    assignments: dict[str, dict[str, int]] = {}
 
     @property
     def selected(self) -> tuple[Decision, ...]:

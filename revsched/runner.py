@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
@@ -55,12 +55,16 @@ def plan_play(
     play: Play[Any], settings: Settings, as_of: date, store: StateStore, org: OrgGateway
 ) -> Plan:
     """Read what the play declares and let it decide; nothing is written."""
+    now = datetime.now(settings.zone)
     ctx = DecideContext(
         as_of=as_of,
         config=play.configure(settings),
-        pools={name: tuple(pool.members) for name, pool in settings.pools.items()},
+        pools=settings.pools,
         fired=store.fired(play.name),
         cursors=store.cursors(),
+        assigned_today=store.assigned_on(as_of),
+        # An --as-of run happens at this time of day on that date.
+        now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
@@ -174,6 +178,7 @@ def apply_plan(
     store.mark_stale(run_id, held_back)
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
+    store.add_assignments(plan.as_of, plan.assignments)
     try:
         failures = _write_changes(plan, run_id, store, org, skip=held_back)
         failures |= _write_creates(plan, run_id, store, org, skip=held_back)

@@ -188,6 +188,17 @@ class CursorRow(Base):
     updated_at: Mapped[datetime]
 
 
+class AssignmentCountRow(Base):
+    """How many assignments each pool member got on a day, for daily caps."""
+
+    __tablename__ = "assignment_counts"
+
+    pool: Mapped[str] = mapped_column(String(100), primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int]
+
+
 class LeaseRow(Base):
     """Who may run a play right now, across processes and machines, and until when."""
 
@@ -421,6 +432,26 @@ class StateStore:
                     play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
                 )
             )
+
+    def assigned_on(self, day: date) -> dict[str, dict[str, int]]:
+        with self.session() as session:
+            counts: dict[str, dict[str, int]] = {}
+            rows = session.scalars(select(AssignmentCountRow).where(AssignmentCountRow.day == day))
+            for row in rows:
+                counts.setdefault(row.pool, {})[row.username] = row.count
+            return counts
+
+    def add_assignments(self, day: date, added: Mapping[str, Mapping[str, int]]) -> None:
+        with self.session() as session:
+            for pool, members in added.items():
+                for username, count in members.items():
+                    row = session.get(AssignmentCountRow, (pool, username, day))
+                    if row is None:
+                        session.add(
+                            AssignmentCountRow(pool=pool, username=username, day=day, count=count)
+                        )
+                    else:
+                        row.count += count
 
     def save_cursors(self, cursors: Mapping[str, int]) -> None:
         with self.session() as session:

@@ -209,3 +209,24 @@ def test_demo_refuses_to_overwrite_without_force(demo_org: Path):
     assert result.exit_code == 2
     assert "pass --force to replace it" in result.stderr
     assert invoke("demo", "--force", "--accounts", "20", *AS_OF).exit_code == 0
+
+
+def test_daily_cap_holds_across_runs_of_the_day(demo_org: Path, tmp_path: Path):
+    (tmp_path / "revsched.toml").write_text(
+        '[pools.win-back-ae]\nmembers = ["ava.patel@demo.revsched.dev"]\ndaily_cap = 1\n'
+        '[pools.win-back-sdr]\nmembers = ["fay.nguyen@demo.revsched.dev"]\n',
+        encoding="utf-8",
+    )
+
+    first = run_json()
+    second = run_json()
+
+    assigned = [c for c in first["plan"]["changes"] if c["field"] == "OwnerId"]
+    assert len(assigned) == 1
+    capped = [d for d in second["plan"]["decisions"] if "daily cap" in d["reason"]]
+    assert capped and all(
+        d["reason"] == "unassigned and nobody in pool 'win-back-ae' can take it "
+        "(Ava Patel: reached the daily cap of 1)"
+        for d in capped
+    )
+    assert not any(c["field"] == "OwnerId" for c in second["plan"]["changes"])
