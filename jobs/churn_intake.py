@@ -85,7 +85,9 @@ def queries(ctx: DecideContext[ChurnIntakeConfig]) -> dict[str, str]:
     }
 
 
-def _team(account: Record, config: ChurnIntakeConfig, holding: Member) -> tuple[Recipient, ...]:
+def _recipients(
+    account: Record, config: ChurnIntakeConfig, holding: Member
+) -> tuple[Recipient, ...]:
     """Everyone active on the account before intake, once each, with every role they had."""
     roles: dict[str, list[str]] = {}
     users: dict[str, Record] = {}
@@ -144,7 +146,7 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
             for field, (new, why) in targets.items()
             if account[field] != new
         )
-        recipients = _team(account, config, holding)
+        recipients = _recipients(account, config, holding)
         decisions.append(
             Decision.of(
                 "Account",
