@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient
+from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
 from revsched.roundrobin import Member, members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -170,19 +170,8 @@ def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
         if blocked:
             decisions.append(Decision.of("Account", account, "skipped", blocked, stage))
             continue
-        changes.extend(
-            FieldChange(
-                sobject="Account",
-                record_id=account["Id"],
-                record_name=account["Name"],
-                field=field,
-                old=account[field],
-                new=new,
-                reason=why,
-            )
-            for field, (new, why) in _targets(account, verb, approved, holding, ctx).items()
-            if account[field] != new
-        )
+        targets = _targets(account, verb, approved, holding, ctx)
+        changes.extend(diff_changes("Account", account, targets))
         recipient = _recipient(account, holding, config)
         decisions.append(
             Decision.of(

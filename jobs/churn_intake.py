@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator
 
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient
+from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
 from revsched.roundrobin import Member, members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -133,19 +133,7 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
                 for role, field in config.assignment_fields.items()
             },
         }
-        changes.extend(
-            FieldChange(
-                sobject="Account",
-                record_id=account["Id"],
-                record_name=account["Name"],
-                field=field,
-                old=account[field],
-                new=new,
-                reason=why,
-            )
-            for field, (new, why) in targets.items()
-            if account[field] != new
-        )
+        changes.extend(diff_changes("Account", account, targets))
         recipients = _recipients(account, config, holding)
         decisions.append(
             Decision.of(

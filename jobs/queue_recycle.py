@@ -15,7 +15,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from revsched.errors import ConfigError
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient
+from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -183,17 +183,8 @@ def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
                 + ("" if manager else "; no active manager to tell"),
             )
         )
-        changes.append(
-            FieldChange(
-                sobject="Lead",
-                record_id=lead["Id"],
-                record_name=lead["Name"],
-                field="OwnerId",
-                old=lead["OwnerId"],
-                new=queue["Id"],
-                reason=f"{status}: to {queue['Name']} until it re-MQLs",
-            )
-        )
+        why = f"{status}: to {queue['Name']} until it re-MQLs"
+        changes.extend(diff_changes("Lead", lead, {"OwnerId": (queue["Id"], why)}))
     return Plan(
         play=play.name,
         as_of=ctx.as_of,

@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from revsched.config import StrictModel
-from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient
+from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient, diff_changes
 from revsched.play import (
     DecideContext,
     Play,
@@ -253,7 +253,7 @@ class _Assignment(BaseModel):
 
     owner: Recipient
     sdr: Recipient | None
-    changes: tuple[tuple[str, str | None, str, str], ...]  # (field, old, new, reason)
+    changes: dict[str, tuple[str, str]]  # field -> (new value, why)
     # Assigned for this stage, by this run or by an earlier one that was interrupted.
     new_owner: bool
 
@@ -296,34 +296,28 @@ def _assign(
         return _Assignment(
             owner=_recipient("AE", account["OwnerId"], owner.get("Name"), owner.get("Email")),
             sdr=sdr,
-            changes=(),
+            changes={},
             new_owner=_assigned_since(account, due, config),
         )
     ae_pick = robin.next(route.ae_pool)
     if ae_pick is None:
         why = "; ".join(robin.unavailable(route.ae_pool))
         return f"unassigned and nobody in pool {route.ae_pool!r} can take it ({why})"
-    changes: list[tuple[str, str | None, str, str]] = [
-        ("OwnerId", account["OwnerId"], ae_pick.member.user_id, ae_pick.explain())
-    ]
+    changes = {"OwnerId": (ae_pick.member.user_id, ae_pick.explain())}
     if config.owner_assigned_date_field:
-        changes.append(
-            (
-                config.owner_assigned_date_field,
-                account[config.owner_assigned_date_field],
-                ctx.as_of.isoformat(),
-                f"assigned to {ae_pick.member.name}",
-            )
+        changes[config.owner_assigned_date_field] = (
+            ctx.as_of.isoformat(),
+            f"assigned to {ae_pick.member.name}",
         )
     if sdr is None:
         sdr_pick: Pick | None = robin.next(route.sdr_pool)
         if sdr_pick is not None:
             sdr = _member_recipient("SDR", sdr_pick.member)
-            changes.append((config.sdr_field, None, sdr_pick.member.user_id, sdr_pick.explain()))
+            changes[config.sdr_field] = (sdr_pick.member.user_id, sdr_pick.explain())
     return _Assignment(
         owner=_member_recipient("AE", ae_pick.member),
         sdr=sdr,
-        changes=tuple(changes),
+        changes=changes,
         new_owner=True,
     )
 
@@ -372,23 +366,8 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
             decisions.append(_skip(account, assignment, due.label))
             continue
 
-        field_changes = [
-            (config.campaign_field, account[config.campaign_field], route.campaign, route_why),
-            *assignment.changes,
-        ]
-        for field, old, new, why in field_changes:
-            if old != new:
-                changes.append(
-                    FieldChange(
-                        sobject="Account",
-                        record_id=account["Id"],
-                        record_name=account["Name"],
-                        field=field,
-                        old=old,
-                        new=new,
-                        reason=f"{due.label} win-back: {why}",
-                    )
-                )
+        targets = {config.campaign_field: (route.campaign, route_why), **assignment.changes}
+        changes.extend(diff_changes("Account", account, targets, f"{due.label} win-back: "))
         overdue = (ctx.as_of - due.due).days
         decisions.append(
             Decision.of(
