@@ -224,8 +224,11 @@ def _write_changes(
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
     for sobject, records in by_object.items():
-        for wave in _waves(records, org):
-            outcomes = org.update(sobject, wave)
+        # Many records: one Bulk API 2.0 job; otherwise waves of collection calls.
+        bulk = len(records) > org.api.bulk_write_threshold
+        write = org.bulk_update if bulk else org.update
+        for batch in [records] if bulk else _waves(records, org):
+            outcomes = write(sobject, batch)
             store.record_batch(run_id, outcomes)
             failures |= {rid: error for rid, error in outcomes.items() if error is not None}
     return failures
