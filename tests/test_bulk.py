@@ -80,3 +80,37 @@ def test_csv_rows_come_back_typed_and_nested_like_rest_records():
 
 def test_null_and_booleans_are_written_as_bulk_csv_expects():
     assert [_csv_cell(v) for v in (None, True, False, "x", 2)] == ["#N/A", "true", "false", "x", 2]
+
+
+def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
+    from datetime import date
+
+    from revsched.alerts import AlertRenderer
+    from revsched.config import ApiSettings, Settings
+    from revsched.localorg.demo import build_demo_org
+    from revsched.org import OrgGateway
+    from revsched.play import load_plays
+    from revsched.runner import run_play
+    from revsched.state import StateStore
+
+    today = date(2026, 11, 23)
+    states = []
+    for name, threshold in (("rest", 10**9), ("bulk", 0)):
+        org = build_demo_org(tmp_path / f"{name}.sqlite", accounts=60, seed=5, today=today)
+        api = ApiSettings(bulk_read_threshold=threshold, bulk_write_threshold=threshold)
+        settings = Settings(api=api)
+        result = run_play(
+            load_plays(settings)["win-back"],
+            settings,
+            as_of=today,
+            dry_run=False,
+            store=StateStore(f"sqlite:///{tmp_path / name}-state.sqlite"),
+            org=OrgGateway(org.salesforce, api),
+            renderer=AlertRenderer("https://x"),
+            notifier=type("Quiet", (), {"send": lambda self, alert: None})(),
+        )
+        assert result.status == "succeeded" and result.counts["applied"] > 0
+        fields = "Id, OwnerId, SDR__c, Win_Back_Campaign__c, Owner_Assigned_Date__c"
+        states.append(org.salesforce().query_all(f"SELECT {fields} FROM Account ORDER BY Id"))
+
+    assert states[0]["records"] == states[1]["records"]
