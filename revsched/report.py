@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from typing import Any
 
 from rich.console import Console
@@ -20,11 +20,15 @@ def _value(value: Any) -> str:
     )
 
 
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
+
+
 def print_plan(console: Console, plan: Plan) -> None:
     console.print(
         f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
-        f"{len(plan.skipped)} skipped, {len(plan.changes)} field changes, "
-        f"{len(plan.creates)} records to create, {len(plan.alerts)} alerts"
+        f"{len(plan.skipped)} skipped, {_count(plan.changes, 'field change')}, "
+        f"{_count(plan.creates, 'record')} to create, {_count(plan.alerts, 'alert')}"
     )
     if plan.decisions:
         table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
