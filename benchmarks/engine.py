@@ -116,7 +116,8 @@ def measure(size: int, mode: str, latency: float, naive_sample: int) -> dict[str
     """One measurement, in this process: its peak memory is this process's."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "org.sqlite"
-        _build_org(path, size)
+        # Built in another process: its memory is the org's, not the run's.
+        subprocess.run([sys.executable, __file__, "--build", str(path), str(size)], check=True)
         port = _free_port()
         server = _serve(path, port, latency)
         try:
@@ -186,7 +187,11 @@ def main() -> None:
         help="records the naive loop really writes; the rest is extrapolated",
     )
     parser.add_argument("--one", nargs=2, metavar=("N", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--build", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build:
+        _build_org(Path(args.build[0]), int(args.build[1]))
+        return
     if args.one:
         print(json.dumps(measure(int(args.one[0]), args.one[1], args.latency, args.naive_sample)))
         return

@@ -177,7 +177,7 @@ class OrgGateway:
         action = "run a query"
         page = self.call(action, lambda sf: sf.query(soql), config_hint)
         while True:
-            yield from (dict(record) for record in page["records"])
+            yield from (_plain(record) for record in page["records"])
             if page["done"]:
                 return
             page = self.call(action, functools.partial(_next_page, locator=page["nextRecordsUrl"]))
@@ -289,6 +289,15 @@ class OrgGateway:
             f"save {len(chunk)} {sobject} records",
             lambda sf: sf.restful(path, method="PATCH", json=body),
         )
+
+
+def _plain(value: Any) -> Any:
+    """A REST record as plain dicts, without the `attributes` plays never read."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "attributes"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _next_page(sf: Salesforce, locator: str) -> dict[str, Any]:

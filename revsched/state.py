@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -36,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from revsched.plan import Plan
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -215,6 +218,26 @@ def _engine(url: str) -> Engine:
     return create_engine(url)
 
 
+# Rows per statement: well under SQLite's limit of bound parameters.
+CHUNK = 1000
+
+
+def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
+    for batch in _chunks(rows):
+        session.execute(insert(model), batch)
+
+
 class StateStore:
     def __init__(self, url: str):
         self.engine = _engine(url)
@@ -293,7 +316,11 @@ class StateStore:
     # A run's lifecycle
 
     def start_run(self, plan: Plan, dry_run: bool, reverts: int | None = None) -> int:
-        """Save the run and its whole plan (as planned changes) before anything is written."""
+        """Save the run and its whole plan (as planned changes) before anything is written.
+
+        Rows go in with bulk inserts, in chunks: a 100k-record plan must not become
+        100k ORM objects in memory.
+        """
         with self.session() as session:
             run = Run(
                 play=plan.play,
@@ -304,49 +331,61 @@ class StateStore:
                 reverts_run_id=reverts,
                 counts={},
             )
-            run.changes = [
-                ChangeRow(
-                    sobject=c.sobject,
-                    record_id=c.record_id,
-                    record_name=c.record_name,
-                    field=c.field,
-                    old=json.dumps(c.old),
-                    new=json.dumps(c.new),
-                    reason=c.reason,
-                    status="planned",
-                )
-                for c in plan.changes
-            ]
-            run.creates = [
-                CreateRow(
-                    sobject=c.sobject,
-                    key=c.key,
-                    fields=json.dumps(c.fields),
-                    reason=c.reason,
-                    parent_id=c.parent_id,
-                    status="planned",
-                )
-                for c in plan.creates
-            ]
-            run.deletes = [
-                DeleteRow(
-                    sobject=d.sobject, record_id=d.record_id, reason=d.reason, status="planned"
-                )
-                for d in plan.deletes
-            ]
             session.add(run)
             session.flush()
+            planned = {"run_id": run.id, "status": "planned"}
+            _insert(
+                session,
+                ChangeRow,
+                (
+                    {
+                        **planned,
+                        "sobject": c.sobject,
+                        "record_id": c.record_id,
+                        "record_name": c.record_name,
+                        "field": c.field,
+                        "old": json.dumps(c.old),
+                        "new": json.dumps(c.new),
+                        "reason": c.reason,
+                    }
+                    for c in plan.changes
+                ),
+            )
+            _insert(
+                session,
+                CreateRow,
+                (
+                    {
+                        **planned,
+                        "sobject": c.sobject,
+                        "key": c.key,
+                        "fields": json.dumps(c.fields),
+                        "reason": c.reason,
+                        "parent_id": c.parent_id,
+                    }
+                    for c in plan.creates
+                ),
+            )
+            _insert(
+                session,
+                DeleteRow,
+                (
+                    {**planned, "sobject": d.sobject, "record_id": d.record_id, "reason": d.reason}
+                    for d in plan.deletes
+                ),
+            )
             return run.id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         """The outcome of one write call: record Id -> None when saved, else its error."""
         with self.session() as session:
             applied = [record_id for record_id, error in outcomes.items() if error is None]
-            session.execute(
-                update(ChangeRow)
-                .where(ChangeRow.run_id == run_id, ChangeRow.record_id.in_(applied))
-                .values(status="applied")
-            )
+            for ids in _chunks(applied):
+                session.execute(
+                    update(ChangeRow)
+                    .where(ChangeRow.run_id == run_id, ChangeRow.record_id.in_(ids))
+                    .values(status="applied")
+                )
             for record_id, error in outcomes.items():
                 if error is not None:
                     session.execute(
