@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from simple_salesforce import Salesforce
@@ -132,12 +134,26 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def _write_csv(records: Sequence[Record], path: Path) -> None:
+    """The job's CSV, streamed to a file; a field a record does not change stays blank,
+    which Bulk reads as "leave it alone"."""
+    fields = list(dict.fromkeys(field for record in records for field in record))
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({field: _csv_cell(value) for field, value in record.items()})
+
+
 def bulk_update(sf: Salesforce, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
     """Update records with one ingest job; returns each record's error, None when it saved."""
-    rows = [{field: _csv_cell(value) for field, value in r.items()} for r in records]
     api = getattr(sf.bulk2, sobject)
     outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
-    for job in api.update(records=rows, wait=1):
+    with tempfile.TemporaryDirectory(prefix="revsched-bulk-") as tmp:
+        upload = Path(tmp) / f"{sobject}.csv"
+        _write_csv(records, upload)
+        jobs = api.update(csv_file=str(upload), wait=1)
+    for job in jobs:
         if (
             not job["numberRecordsFailed"]
             and job["numberRecordsProcessed"] == job["numberRecordsTotal"]
