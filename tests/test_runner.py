@@ -25,8 +25,9 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[RenderedAlert] = []
 
-    def send(self, alert: RenderedAlert) -> None:
-        self.sent.append(alert)
+    def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
+        self.sent.extend(alerts)
+        return {alert.key: None for alert in alerts}
 
 
 class LockedRecordOrg(OrgGateway):
