@@ -15,11 +15,12 @@ import typer
 from rich.console import Console
 
 from revsched import report
-from revsched.alerts import AlertRenderer, TerminalNotifier
+from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
+from revsched.notify import AlertDelivery, alert_delivery, renderer_for
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
 from revsched.replay import load_plan, save_plan
@@ -81,14 +82,14 @@ def _today(settings: Settings) -> date:
 
 @dataclass(frozen=True)
 class Session:
-    """What every run-like command opens: settings, org, state, and alert delivery."""
+    """What every run-like command opens: settings, org, state, and where alerts go."""
 
     settings: Settings
     org: OrgGateway
     store: StateStore
-    renderer: AlertRenderer
-    notifier: TerminalNotifier
     console: Console
+    # With --json, stdout carries only the JSON document: alerts printed go to stderr.
+    alert_console: Console
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
@@ -99,10 +100,17 @@ class Session:
             settings=settings,
             org=org,
             store=StateStore(settings.state.database_url()),
-            renderer=AlertRenderer(org.instance_url, settings.templates.paths),
-            # With --json, stdout carries only the JSON document.
-            notifier=TerminalNotifier(_console(stderr=True) if as_json else console),
             console=console,
+            alert_console=_console(stderr=True) if as_json else console,
+        )
+
+    def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
+        """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
+        if dry_run:
+            renderer = renderer_for(self.settings, play, self.org.instance_url)
+            return AlertDelivery(renderer, TerminalNotifier(self.alert_console))
+        return alert_delivery(
+            self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
     def report(self, result: RunResult, as_json: bool) -> None:
@@ -140,6 +148,7 @@ def run(
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
+    delivery = session.delivery(play.name, dry_run)
     result = run_play(
         play,
         session.settings,
@@ -147,8 +156,8 @@ def run(
         dry_run=dry_run,
         store=session.store,
         org=session.org,
-        renderer=session.renderer,
-        notifier=session.notifier,
+        renderer=delivery.renderer,
+        notifier=delivery.notifier,
     )
     if out is not None:
         save_plan(result.plan, out)
@@ -168,12 +177,13 @@ def apply(
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
+    delivery = session.delivery(plan.play)
     result = apply_saved_plan(
         plan,
         store=session.store,
         org=session.org,
-        renderer=session.renderer,
-        notifier=session.notifier,
+        renderer=delivery.renderer,
+        notifier=delivery.notifier,
     )
     session.report(result, as_json)
 
@@ -187,7 +197,9 @@ def revert(
 ) -> None:
     """Undo a run: restore the old values it replaced, where nobody has changed them since."""
     session = Session.open(config, as_json)
-    result = revert_run(run_id, store=session.store, org=session.org, notifier=session.notifier)
+    # A revert writes old values back and alerts nobody.
+    notifier = TerminalNotifier(session.alert_console)
+    result = revert_run(run_id, store=session.store, org=session.org, notifier=notifier)
     session.report(result, as_json)
 
 

@@ -6,8 +6,10 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from fakeslack import FakeSlack
 from sqlalchemy import create_engine, text
 
 POSTGRES_ENV = "REVSCHED_TEST_POSTGRES_URL"
@@ -41,3 +43,21 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    slack = FakeSlack()
+    yield slack
+    slack.close()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """slack-sdk's retry waits, recorded instead of slept, so rate-limit tests stay fast."""
+    from slack_sdk.http_retry import builtin_handlers, handler
+
+    slept: list[float] = []
+    for module in (builtin_handlers, handler):
+        monkeypatch.setattr(module, "time", SimpleNamespace(sleep=slept.append))
+    return slept
