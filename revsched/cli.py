@@ -20,11 +20,11 @@ from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
-from revsched.notify import AlertDelivery, alert_delivery, renderer_for
+from revsched.notify import AlertDelivery, alert_delivery, markup_for, preview, renderer_for
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
 from revsched.replay import load_plan, save_plan
-from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
+from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
 from revsched.state import StateStore
 
 app = typer.Typer(
@@ -201,6 +201,42 @@ def revert(
     notifier = TerminalNotifier(session.alert_console)
     result = revert_run(run_id, store=session.store, org=session.org, notifier=notifier)
     session.report(result, as_json)
+
+
+@app.command()
+@fails_cleanly
+def render(
+    play_name: Annotated[str, typer.Argument(metavar="PLAY", help="The play to preview.")],
+    record: Annotated[
+        str | None, typer.Option("--record", metavar="ID", help="Only this record's alerts.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Render as if today were this date."),
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Preview a play's alerts for the current data as they would be sent; sends nothing."""
+    session = Session.open(config, as_json)
+    play = get_play(load_plays(session.settings), play_name)
+    day = _parse_date(as_of) or _today(session.settings)
+    plan = plan_play(play, session.settings, day, session.store, session.org)
+    alerts = [a for a in plan.alerts if record is None or a.record_id == record]
+    if record is not None and not alerts:
+        typer.echo(
+            f"error: {play.name} has no alert for record {record} on {day}; "
+            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped",
+            err=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    renderer = session.delivery(play.name, dry_run=True).renderer
+    markup = markup_for(session.settings, play.name)
+    previews = [preview(renderer.render(alert), markup) for alert in alerts]
+    if as_json:
+        typer.echo(json.dumps(previews, indent=2))
+    else:
+        report.print_previews(session.console, previews)
 
 
 @app.command()

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from rich.console import Console
 
-from revsched.alerts import PLAIN, SLACK, AlertRenderer, Markup, Notifier, TerminalNotifier
+from revsched.alerts import (
+    PLAIN,
+    SLACK,
+    AlertRenderer,
+    Markup,
+    Notifier,
+    RenderedAlert,
+    TerminalNotifier,
+)
 from revsched.config import Settings, secret
-from revsched.delivery import Channel, Dispatcher
+from revsched.delivery import Channel, Dispatcher, Part
 from revsched.mail import EmailChannel
+from revsched.messages import SlackMessage, slack_messages
 from revsched.slack import SlackChannel, SlackDirectory, WebhookChannel, web_client
 from revsched.state import StateStore
 
@@ -62,3 +72,19 @@ def alert_delivery(
         )
         channel = SlackChannel(client, directory, alerts, play)
     return AlertDelivery(renderer, Dispatcher(play, channel, store, alerts.digest))
+
+
+def preview(alert: RenderedAlert, markup: Markup) -> dict[str, Any]:
+    """One alert as it would be sent: its text and, for Slack, the messages' Block Kit."""
+    messages: list[SlackMessage] = (
+        [m.payload for m in slack_messages([Part(alert.key, alert.text)])]
+        if markup is not PLAIN
+        else []
+    )
+    return {
+        "record_id": alert.alert.record_id,
+        "stage": alert.alert.stage,
+        "recipients": [r.model_dump() for r in alert.recipients],
+        "text": alert.text,
+        "slack_messages": [m.payload() for m in messages],
+    }

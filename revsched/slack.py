@@ -9,6 +9,7 @@ one-line NotifierError that names the call and Slack's error code.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from http.client import HTTPException
@@ -175,6 +176,27 @@ class SlackChannel:
         return self._dm_channels[user_id]
 
 
+class RedactFilter(logging.Filter):
+    """Replaces a secret in log records: slack-sdk logs a webhook's URL, which is its secret."""
+
+    def __init__(self, secret: str, shown_as: str):
+        super().__init__()
+        self._secret = secret
+        self._shown_as = shown_as
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._secret in message:
+            record.msg, record.args = message.replace(self._secret, self._shown_as), None
+        return True
+
+
+def _webhook_logger(play: str, url: str) -> logging.Logger:
+    logger = logging.getLogger(f"revsched.webhook.{play}")
+    logger.filters = [RedactFilter(url, "<webhook URL>")]
+    return logger
+
+
 class WebhookChannel:
     """A Slack incoming webhook: every alert to its one channel, no lookups, no mentions."""
 
@@ -184,6 +206,7 @@ class WebhookChannel:
         self._client = WebhookClient(
             url,
             timeout=settings.timeout_seconds,
+            logger=_webhook_logger(play, url),
             retry_handlers=retry_handlers(settings.rate_limit_retries),
         )
 
