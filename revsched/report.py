@@ -226,3 +226,16 @@ def print_show(console: Console, run: Run) -> None:
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
         console.rule(f"alert to {to}: {status}", align="left")
         console.print(alert.text, markup=False, highlight=False)
+
+
+def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
+    """`revsched render`: each alert's text, then the Block Kit of its Slack messages."""
+    if not previews:
+        console.print("No alerts to send.")
+    for item in previews:
+        to = ", ".join(f"{r['name']} ({r['role']})" for r in item["recipients"]) or "nobody"
+        console.rule(f"{item['record_id']} {item['stage']} to {to}", align="left")
+        console.print(item["text"], markup=False, highlight=False)
+        for number, message in enumerate(item["slack_messages"], 1):
+            console.print(f"\nBlock Kit, message {number}:", markup=False)
+            console.print(json.dumps(message, indent=2), markup=False, highlight=False)

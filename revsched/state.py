@@ -183,6 +183,35 @@ class FiringRow(Base):
     fired_at: Mapped[datetime]
 
 
+class DeliveryRow(Base):
+    """One message confirmed by the channel for an alert at one destination.
+
+    The ledger that makes delivery exactly once: a run that stops half-way
+    leaves these for what was confirmed, and the next run sends only the rest.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("play", "record_id", "stage", "destination"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+    # "slack:dm:U123", "slack:channel:#win-back", "email:ava@acme.com", "webhook"
+    destination: Mapped[str] = mapped_column(String(400))
+    delivered_at: Mapped[datetime]
+
+
+class SlackUserRow(Base):
+    """A Salesforce email's Slack user (None: nobody in Slack has it), as looked up when."""
+
+    __tablename__ = "slack_users"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    looked_up_at: Mapped[datetime]
+
+
 class CursorRow(Base):
     __tablename__ = "cursors"
 
@@ -433,12 +462,61 @@ class StateStore:
                 )
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
-        """Un-fire the stages a reverted run fired on these records, so they may fire again."""
+        """Un-fire the stages a reverted run fired on these records, so they may fire again
+        (and alert again: their deliveries are forgotten too)."""
         with self.session() as session:
-            session.execute(
-                delete(FiringRow).where(
-                    FiringRow.run_id == run_id, FiringRow.record_id.in_(list(record_ids))
+            fired = list(
+                session.scalars(
+                    select(FiringRow).where(
+                        FiringRow.run_id == run_id, FiringRow.record_id.in_(list(record_ids))
+                    )
                 )
+            )
+            for firing in fired:
+                session.execute(
+                    delete(DeliveryRow).where(
+                        DeliveryRow.play == firing.play,
+                        DeliveryRow.record_id == firing.record_id,
+                        DeliveryRow.stage == firing.stage,
+                    )
+                )
+                session.delete(firing)
+
+    # The alert ledger and the Slack user cache
+
+    def delivered(self, play: str, record_ids: Iterable[str]) -> set[tuple[str, str, str]]:
+        """(record, stage, destination) already confirmed for these records of the play."""
+        with self.session() as session:
+            rows = session.execute(
+                select(DeliveryRow.record_id, DeliveryRow.stage, DeliveryRow.destination).where(
+                    DeliveryRow.play == play, DeliveryRow.record_id.in_(list(record_ids))
+                )
+            )
+            return {(r.record_id, r.stage, r.destination) for r in rows}
+
+    def record_delivery(self, play: str, keys: Iterable[tuple[str, str]], destination: str) -> None:
+        with self.session() as session:
+            for record_id, stage in keys:
+                session.add(
+                    DeliveryRow(
+                        play=play,
+                        record_id=record_id,
+                        stage=stage,
+                        destination=destination,
+                        delivered_at=now(),
+                    )
+                )
+
+    def slack_user(self, email: str, max_age: timedelta) -> SlackUserRow | None:
+        """The cached lookup of this email, if younger than max_age."""
+        with self.session() as session:
+            row = session.get(SlackUserRow, email)
+            return row if row is not None and row.looked_up_at > now() - max_age else None
+
+    def cache_slack_user(self, email: str, slack_user_id: str | None) -> None:
+        with self.session() as session:
+            session.merge(
+                SlackUserRow(email=email, slack_user_id=slack_user_id, looked_up_at=now())
             )
 
     def record_alert(

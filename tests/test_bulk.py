@@ -85,6 +85,8 @@ def test_null_and_booleans_are_written_as_bulk_csv_expects():
 def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
     from datetime import date
 
+    from recording import RecordingNotifier
+
     from revsched.alerts import AlertRenderer
     from revsched.config import ApiSettings, Settings
     from revsched.localorg.demo import build_demo_org
@@ -107,7 +109,7 @@ def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
             store=StateStore(f"sqlite:///{tmp_path / name}-state.sqlite"),
             org=OrgGateway(org.salesforce, api),
             renderer=AlertRenderer("https://x"),
-            notifier=type("Quiet", (), {"send": lambda self, alert: None})(),
+            notifier=RecordingNotifier(),
         )
         assert result.status == "succeeded" and result.counts["applied"] > 0
         fields = "Id, OwnerId, SDR__c, Win_Back_Campaign__c, Owner_Assigned_Date__c"

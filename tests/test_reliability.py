@@ -6,9 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from recording import RecordingNotifier
 from simple_salesforce import Salesforce
 
-from revsched.alerts import AlertRenderer, RenderedAlert
+from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError
 from revsched.localorg import FaultProfile, LocalOrg
@@ -23,19 +24,13 @@ TODAY = date(2026, 11, 23)
 FAST = ApiSettings(retry_base_seconds=0, retry_max_seconds=0, max_attempts=6)
 
 
-class Notifier:
-    def __init__(self) -> None:
-        self.sent: list[RenderedAlert] = []
-
-    def send(self, alert: RenderedAlert) -> None:
-        self.sent.append(alert)
-
-
 def build(tmp_path: Path, name: str) -> LocalOrg:
     return build_demo_org(tmp_path / f"{name}.sqlite", accounts=60, seed=5, today=TODAY)
 
 
-def win_back(gateway: OrgGateway, store: StateStore, notifier: Notifier | None = None) -> RunResult:
+def win_back(
+    gateway: OrgGateway, store: StateStore, notifier: RecordingNotifier | None = None
+) -> RunResult:
     settings = Settings()
     return run_play(
         load_plays(settings)["win-back"],
@@ -45,7 +40,7 @@ def win_back(gateway: OrgGateway, store: StateStore, notifier: Notifier | None =
         store=store,
         org=gateway,
         renderer=AlertRenderer("https://x"),
-        notifier=notifier or Notifier(),
+        notifier=notifier or RecordingNotifier(),
     )
 
 
@@ -97,7 +92,7 @@ def test_validation_failure_is_recorded_and_not_retried(tmp_path: Path):
         store=store,
         org=OrgGateway(org.salesforce, FAST),
         renderer=AlertRenderer("https://x"),
-        notifier=Notifier(),
+        notifier=RecordingNotifier(),
     )
     rejected = dry.plan.changes[0].record_id
     org.faults = FaultProfile(fail_records={rejected: "FIELD_CUSTOM_VALIDATION_EXCEPTION"})
