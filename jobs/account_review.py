@@ -237,6 +237,25 @@ def _flag(
     )
 
 
+def _end_review(config: AccountReviewConfig) -> Targets:
+    return {
+        config.request_field: (None, "the review is over"),
+        config.needs_review_date_field: (None, "the review is over"),
+    }
+
+
+def _re_engaged(
+    since: str, engaged: list[str], config: AccountReviewConfig, context: dict[str, Any]
+) -> _Outcome:
+    """The review ends: a criterion no longer holds, so the AE keeps the account."""
+    return _Outcome(
+        "re-engaged",
+        f"{since}; re-engaged: {'; '.join(engaged)}",
+        _end_review(config),
+        context | {"engaged": engaged},
+    )
+
+
 def _resolve(
     account: Record,
     engaged: list[str],
@@ -248,18 +267,9 @@ def _resolve(
     config = ctx.config
     in_review = (ctx.as_of - review_date).days
     since = f"in review since {review_date} ({_days(in_review)})"
-    end_review = {
-        config.request_field: (None, "the review is over"),
-        config.needs_review_date_field: (None, "the review is over"),
-    }
     context = {"review_date": review_date.isoformat(), "days_in_review": in_review}
     if engaged:
-        return _Outcome(
-            "re-engaged",
-            f"{since}; re-engaged: {'; '.join(engaged)}",
-            end_review,
-            context | {"engaged": engaged},
-        )
+        return _re_engaged(since, engaged, config, context)
     drop_date = review_date + timedelta(days=config.review_days)
     if ctx.as_of < drop_date:
         return Decision.of(
@@ -270,7 +280,7 @@ def _resolve(
             "needs-review",
         )
     reason = f"not worked in {_days(in_review)} of review"
-    targets = unassign(holding, dict.fromkeys(config.ae_fields, "AE"), reason) | end_review
+    targets = unassign(holding, dict.fromkeys(config.ae_fields, "AE"), reason) | _end_review(config)
     return _Outcome("dropped", f"{since}; still meets every review criterion", targets, context)
 
 
@@ -291,6 +301,10 @@ def decide(records: Records, ctx: DecideContext[AccountReviewConfig]) -> Plan:
         in_review = account[config.request_field] == config.needs_review_value
         if in_review and review_date:
             outcome = _resolve(account, engaged, date.fromisoformat(review_date), holding, ctx)
+        elif in_review and engaged:
+            # Set to Needs Review by hand, without a date, on an account that is worked.
+            since = f"in review with no {config.needs_review_date_field}"
+            outcome = _re_engaged(since, engaged, config, {})
         elif engaged:
             outcome = Decision.of("Account", account, "skipped", "; ".join(engaged))
         else:

@@ -325,7 +325,9 @@ def _at_risk_row(
 
 
 def _digest(
-    rows: list[dict[str, Scalar]], leaders: tuple[Recipient, ...], ctx: DecideContext[Any]
+    rows: list[dict[str, Scalar]],
+    leaders: tuple[Recipient, ...],
+    ctx: DecideContext[RenewalSlaConfig],
 ) -> tuple[Alert, Firing] | None:
     """One alert to AM leadership a day listing the at-risk renewals; None if nothing to send."""
     stage = f"at-risk {ctx.as_of.isoformat()}"

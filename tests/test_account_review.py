@@ -306,6 +306,18 @@ def test_needs_review_without_a_date_starts_its_30_days_today():
     assert changes_of(plan) == {"Needs_Review_Date__c": (None, "2026-11-23")}
 
 
+def test_needs_review_without_a_date_on_a_worked_account_is_cleared():
+    record = account(review=10) | {"Needs_Review_Date__c": None}
+    plan = decide([record], tasks=[task(2)])
+
+    assert outcome(plan) == (
+        "selected",
+        "re-engaged",
+        "in review with no Needs_Review_Date__c; re-engaged: activity 2 days ago (2026-11-21)",
+    )
+    assert changes_of(plan) == {"Add_Drop_Request__c": ("Needs Review", None)}
+
+
 # --- Dates ------------------------------------------------------------------------------
 
 
