@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from revsched.assignments import Targets, holding_user, unassign
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children, days_text
 from revsched.roundrobin import Member, members_from_users
 from revsched.soql import FieldName, format_soql, users_filter
 
@@ -147,13 +147,9 @@ def _activities(records: Records) -> dict[str, list[_Activity]]:
     return by_account
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def _ago(day: date, as_of: date) -> str:
     count = (as_of - day).days
-    return f"today ({day})" if count == 0 else f"{_days(count)} ago ({day})"
+    return f"today ({day})" if count == 0 else f"{days_text(count)} ago ({day})"
 
 
 def _last_activity(
@@ -221,7 +217,7 @@ def _flag(
     last = _last_activity(account, activities, ctx)
     return _Outcome(
         stage="needs-review",
-        reason=f"assigned {_days((today - assigned).days)}, no open opportunity, buying stage"
+        reason=f"assigned {days_text((today - assigned).days)}, no open opportunity, buying stage"
         f" {account[config.buying_stage_field] or 'empty'}, no activity in {config.quiet_days} days"
         " and none scheduled",
         targets={
@@ -266,7 +262,7 @@ def _resolve(
     """A review's outcome: re-engaged, dropped after review_days, or (a Decision) still waiting."""
     config = ctx.config
     in_review = (ctx.as_of - review_date).days
-    since = f"in review since {review_date} ({_days(in_review)})"
+    since = f"in review since {review_date} ({days_text(in_review)})"
     context = {"review_date": review_date.isoformat(), "days_in_review": in_review}
     if engaged:
         return _re_engaged(since, engaged, config, context)
@@ -279,7 +275,7 @@ def _resolve(
             f"{since}; dropped on {drop_date} unless re-engaged",
             "needs-review",
         )
-    reason = f"not worked in {_days(in_review)} of review"
+    reason = f"not worked in {days_text(in_review)} of review"
     targets = unassign(holding, dict.fromkeys(config.ae_fields, "AE"), reason) | _end_review(config)
     return _Outcome("dropped", f"{since}; still meets every review criterion", targets, context)
 

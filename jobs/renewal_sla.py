@@ -29,7 +29,16 @@ from revsched.plan import (
     RecordCreate,
     Scalar,
 )
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children, field_value
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    children,
+    days_text,
+    field_value,
+)
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, FieldPath, format_soql
 
@@ -221,10 +230,6 @@ def _stage_order(records: Records, config: RenewalSlaConfig) -> dict[str, int]:
     return order
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def task_key(opportunity_id: str, checkpoint: int) -> str:
     """The Task's External ID: one per opportunity and checkpoint, ever."""
     return f"{play.name}:{opportunity_id}:{checkpoint}"
@@ -240,8 +245,8 @@ def _checkpoint(
         first = config.checkpoints[0]
         return _skip(
             opportunity,
-            f"{_days(days)} to renewal: the {first.days}-day checkpoint is in"
-            f" {_days(days - first.days)}",
+            f"{days_text(days)} to renewal: the {first.days}-day checkpoint is in"
+            f" {days_text(days - first.days)}",
         )
     checkpoint = crossed[-1]
     label = f"{checkpoint.days}-day"
@@ -253,7 +258,7 @@ def _checkpoint(
         return _skip(opportunity, f"{label} checkpoint already fired", label)
     if stage not in order:
         return _skip(opportunity, f"stage {stage!r} is not an open stage in the order", label)
-    at = f"{stage} at {_days(days)} to renewal"
+    at = f"{stage} at {days_text(days)} to renewal"
     if order[stage] >= order[checkpoint.expected_stage]:
         return _skip(
             opportunity,
@@ -264,7 +269,7 @@ def _checkpoint(
     if late > config.catch_up_days:
         return _skip(
             opportunity,
-            f"missed: {at}; the {label} checkpoint passed {_days(late)} ago, outside the"
+            f"missed: {at}; the {label} checkpoint passed {days_text(late)} ago, outside the"
             f" {config.catch_up_days}-day catch-up window",
             label,
         )
@@ -376,7 +381,7 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
                 "Opportunity",
                 opportunity,
                 "selected",
-                f"{stage} at {_days(days)} to renewal ({renewal}), behind"
+                f"{stage} at {days_text(days)} to renewal ({renewal}), behind"
                 f" {checkpoint.expected_stage} expected by the {label} checkpoint",
                 label,
             )
