@@ -24,6 +24,7 @@ from revsched.notify import AlertDelivery, alert_delivery, markup_for, preview, 
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
 from revsched.replay import load_plan, save_plan
+from revsched.report_files import write_reports
 from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
 from revsched.state import StateStore
 
@@ -140,6 +141,12 @@ def run(
             "--out", metavar="FILE", help="With --dry-run: save the plan for `revsched apply`."
         ),
     ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir", metavar="DIR", help="Write the play's reports here as CSV and HTML."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -161,6 +168,9 @@ def run(
     )
     if out is not None:
         save_plan(result.plan, out)
+    if report_dir is not None:
+        for path in write_reports(result.plan, report_dir):
+            typer.echo(f"Report written to {path}", err=True)
     session.report(result, as_json)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
