@@ -266,6 +266,15 @@ def test_existing_task_key_means_fired_even_with_a_fresh_state_store():
     assert plan.creates == () and sla_alerts(plan) == [] and plan.firings == ()
 
 
+def test_existing_tasks_are_found_on_the_configured_key_field():
+    record = opportunity(85) | {"Tasks": {"records": [{"Ops_Key__c": f"renewal-sla:{OPP_ID}:90"}]}}
+    plan = decide([record], key_field="Ops_Key__c")
+
+    assert plan.creates == ()
+    soql = queries(DecideContext(as_of=TODAY, config=RenewalSlaConfig(key_field="Ops_Key__c")))
+    assert "(SELECT Ops_Key__c FROM Tasks WHERE Ops_Key__c != null)" in soql["opportunities"]
+
+
 def test_task_of_an_earlier_checkpoint_does_not_stop_the_next():
     plan = decide([opportunity(85, task_keys=(f"renewal-sla:{OPP_ID}:120",))])
 
