@@ -16,7 +16,7 @@ from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
 from revsched.localorg import LocalOrg
-from revsched.localorg.demo import build_demo_org
+from revsched.localorg.demo import RENEWAL_FIXTURES, build_demo_org, company_domain
 from revsched.play import DecideContext
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -509,10 +509,24 @@ def test_dry_run_then_apply_then_reruns_that_create_nothing(
     plan = dry["plan"]
     selected = {d["record_id"] for d in plan["decisions"] if d["outcome"] == "selected"}
     assert selected and any(d["outcome"] == "skipped" for d in plan["decisions"])
-    assert {d["stage"] for d in plan["decisions"] if d["outcome"] == "selected"} <= {
+    assert {d["stage"] for d in plan["decisions"] if d["outcome"] == "selected"} == {
         "120-day",
         "90-day",
         "60-day",
+    }
+    by_name = {d["record_name"]: d for d in plan["decisions"]}
+    # Renewals are named "Renewal <year> - @<domain stem>", or "<account> Renewal".
+    fixtures = {
+        f.name: next(
+            n for n in by_name if f.name in n or n.endswith(company_domain(f.name)[: -len(".com")])
+        )
+        for f in RENEWAL_FIXTURES
+    }
+    assert {f: (by_name[n]["outcome"], by_name[n]["stage"]) for f, n in fixtures.items()} == {
+        "Galloway Freightlines": ("selected", "120-day"),
+        "Hollis Ceramics": ("selected", "90-day"),
+        "Iverson Mills": ("skipped", "60-day"),
+        "Juniper Ridge Dental": ("skipped", None),
     }
     assert {c["parent_id"] for c in plan["creates"]} == selected
     assert revsched_tasks(demo_org) == {}
