@@ -132,6 +132,8 @@ class RenewalSlaConfig(PlayConfig):
         ],
         min_length=1,
     )
+    # The External ID field revsched upserts created records on: [org] key_field.
+    key_field: FieldName = "Revsched_Key__c"
     task_due_days: int = Field(3, ge=0)
     task_status: str = "Not Started"
     task_priority: str = "High"
@@ -196,7 +198,7 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
     found = {
         "opportunities": format_soql(
             f"SELECT {', '.join(fields)},"
-            " (SELECT Revsched_Key__c FROM Tasks WHERE Revsched_Key__c != null)"
+            f" (SELECT {config.key_field} FROM Tasks WHERE {config.key_field} != null)"
             f" FROM Opportunity WHERE IsClosed = false AND {config.opportunity_type_field} = {{}}"
             f" AND {renewal} >= {{}} AND {renewal} <= {{}} ORDER BY {renewal}, Id",
             config.renewal_type_value,
@@ -251,7 +253,7 @@ def _checkpoint(
     checkpoint = crossed[-1]
     label = f"{checkpoint.days}-day"
     stage = opportunity["StageName"]
-    existing = {t["Revsched_Key__c"] for t in children(opportunity, "Tasks")}
+    existing = {t[config.key_field] for t in children(opportunity, "Tasks")}
     if task_key(opportunity["Id"], checkpoint.days) in existing:
         return _skip(opportunity, f"{label} checkpoint already fired: its Task exists", label)
     if (opportunity["Id"], label) in ctx.fired:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,9 +18,10 @@ from rich.console import Console
 from revsched import report
 from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
-from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
+from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, ConfigError, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
+from revsched.localorg.faults import load_faults
 from revsched.notify import AlertDelivery, alert_delivery, markup_for, preview, renderer_for
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
@@ -330,9 +332,20 @@ def demo(
 def org_serve(
     db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="A fault profile (TOML/JSON): errors, drops, latency on demand."),
+    ] = None,
+    daily_api_limit: Annotated[
+        int, typer.Option(min=1, help="The org's daily API allowance.")
+    ] = 100_000,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
     path = db or load_settings(config).org.local_path()
+    try:
+        profile = load_faults(faults)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port)
+    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)

@@ -15,6 +15,7 @@ from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
 from revsched.localorg import LocalOrg
+from revsched.localorg.demo import REVIEW_FIXTURES
 from revsched.play import DecideContext
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -432,6 +433,28 @@ def stages(plan: dict[str, Any]) -> dict[str, set[str]]:
         if d["outcome"] == "selected":
             found.setdefault(d["stage"], set()).add(d["record_id"])
     return found
+
+
+def test_demo_org_fixtures_land_on_each_boundary(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+):
+    plan = run_json("account-review", "--dry-run", "--as-of", TODAY.isoformat())["plan"]
+
+    by_name = {d["record_name"]: d for d in plan["decisions"]}
+    found = {
+        fixture.name: (by_name[fixture.name]["outcome"], by_name[fixture.name]["stage"])
+        for fixture in REVIEW_FIXTURES
+    }
+    assert found == {
+        "Ashcombe Surveying": ("skipped", None),
+        "Bellhaven Optics": ("selected", "needs-review"),
+        "Corrigan Tile": ("skipped", None),
+        "Delmar Cartage": ("selected", "needs-review"),
+        "Everly Upholstery": ("skipped", "needs-review"),
+        "Fairbrook Dairy": ("selected", "dropped"),
+    }
+    assert by_name["Ashcombe Surveying"]["reason"].startswith("assigned 89 days ago")
+    assert by_name["Corrigan Tile"]["reason"].startswith("activity 28 days ago")
 
 
 def test_dry_run_then_apply_then_a_rerun_that_plans_nothing(

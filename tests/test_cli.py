@@ -209,3 +209,60 @@ def test_daily_cap_holds_across_runs_of_the_day(demo_org: Path, tmp_path: Path, 
         for d in capped
     )
     assert not any(c["field"] == "OwnerId" for c in second["plan"]["changes"])
+
+
+def test_org_serve_rejects_a_bad_fault_file(tmp_path: Path):
+    faults = tmp_path / "faults.toml"
+    faults.write_text("error_rate = 2\n", encoding="utf-8")
+
+    result = invoke("org", "serve", "--db", str(tmp_path / "org.sqlite"), "--faults", str(faults))
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --faults: error_rate must be between 0 and 1"
+
+
+def test_org_serve_answers_simple_salesforce_with_its_faults(tmp_path: Path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from revsched.localorg import connect
+
+    faults = tmp_path / "faults.toml"
+    faults.write_text("api_limit_after = 1\n", encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "revsched",
+            "org",
+            "serve",
+            "--db",
+            str(tmp_path / "o.sqlite"),
+            "--port",
+            str(port),
+            "--faults",
+            str(faults),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "org serve did not start"
+                time.sleep(0.05)
+        sf = connect(f"http://127.0.0.1:{port}")
+        assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 0
+        with pytest.raises(Exception, match="REQUEST_LIMIT_EXCEEDED"):
+            sf.query("SELECT COUNT() FROM Account")
+    finally:
+        server.terminate()
+        server.wait()

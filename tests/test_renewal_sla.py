@@ -16,7 +16,7 @@ from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
 from revsched.localorg import LocalOrg
-from revsched.localorg.demo import build_demo_org
+from revsched.localorg.demo import RENEWAL_FIXTURES, build_demo_org, company_domain
 from revsched.play import DecideContext
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -266,6 +266,15 @@ def test_existing_task_key_means_fired_even_with_a_fresh_state_store():
     assert plan.creates == () and sla_alerts(plan) == [] and plan.firings == ()
 
 
+def test_existing_tasks_are_found_on_the_configured_key_field():
+    record = opportunity(85) | {"Tasks": {"records": [{"Ops_Key__c": f"renewal-sla:{OPP_ID}:90"}]}}
+    plan = decide([record], key_field="Ops_Key__c")
+
+    assert plan.creates == ()
+    soql = queries(DecideContext(as_of=TODAY, config=RenewalSlaConfig(key_field="Ops_Key__c")))
+    assert "(SELECT Ops_Key__c FROM Tasks WHERE Ops_Key__c != null)" in soql["opportunities"]
+
+
 def test_task_of_an_earlier_checkpoint_does_not_stop_the_next():
     plan = decide([opportunity(85, task_keys=(f"renewal-sla:{OPP_ID}:120",))])
 
@@ -500,10 +509,24 @@ def test_dry_run_then_apply_then_reruns_that_create_nothing(
     plan = dry["plan"]
     selected = {d["record_id"] for d in plan["decisions"] if d["outcome"] == "selected"}
     assert selected and any(d["outcome"] == "skipped" for d in plan["decisions"])
-    assert {d["stage"] for d in plan["decisions"] if d["outcome"] == "selected"} <= {
+    assert {d["stage"] for d in plan["decisions"] if d["outcome"] == "selected"} == {
         "120-day",
         "90-day",
         "60-day",
+    }
+    by_name = {d["record_name"]: d for d in plan["decisions"]}
+    # Renewals are named "Renewal <year> - @<domain stem>", or "<account> Renewal".
+    fixtures = {
+        f.name: next(
+            n for n in by_name if f.name in n or n.endswith(company_domain(f.name)[: -len(".com")])
+        )
+        for f in RENEWAL_FIXTURES
+    }
+    assert {f: (by_name[n]["outcome"], by_name[n]["stage"]) for f, n in fixtures.items()} == {
+        "Galloway Freightlines": ("selected", "120-day"),
+        "Hollis Ceramics": ("selected", "90-day"),
+        "Iverson Mills": ("skipped", "60-day"),
+        "Juniper Ridge Dental": ("skipped", None),
     }
     assert {c["parent_id"] for c in plan["creates"]} == selected
     assert revsched_tasks(demo_org) == {}
