@@ -86,5 +86,5 @@ def preview(alert: RenderedAlert, markup: Markup) -> dict[str, Any]:
         "stage": alert.alert.stage,
         "recipients": [r.model_dump() for r in alert.recipients],
         "text": alert.text,
-        "slack_messages": [m.payload() for m in messages],
+        "slack_messages": [m.as_json() for m in messages],
     }
