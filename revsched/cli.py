@@ -230,8 +230,8 @@ def render(
             err=True,
         )
         raise typer.Exit(EXIT_USAGE)
-    renderer = session.delivery(play.name, dry_run=True).renderer
     markup = markup_for(session.settings, play.name)
+    renderer = renderer_for(session.settings, play.name, session.org.instance_url, markup)
     previews = [preview(renderer.render(alert), markup) for alert in alerts]
     if as_json:
         typer.echo(json.dumps(previews, indent=2))
