@@ -147,10 +147,13 @@ CHURN_INTAKE_CONTEXT = {
     "churn_date": "2026-11-23",
     "holding_user": "RevOps Team",
     "moved_from": "Ben Okafor",
-    "cleared": [{"role": "SDR", "name": "Gus Romero"}, {"role": "AM", "name": "Kofi Mensah"}],
+    "cleared": [
+        {"role": "SDR", "name": "Gus Romero", "email": "gus@acme.example"},
+        {"role": "AM", "name": "Kofi Mensah", "email": None},
+    ],
     "call_to_action": ["Log your last conversations and any open commitments on the account"],
 }
-PEOPLE_IN_SLACK = {"ava.patel@acme.example": "U0AVA"}
+PEOPLE_IN_SLACK = {"ava.patel@acme.example": "U0AVA", "gus@acme.example": "U0GUS"}
 
 
 @pytest.mark.parametrize(
