@@ -56,14 +56,19 @@ def slack_error(error: SlackApiError) -> str:
     return str(error.response.get("error") or f"HTTP {error.response.status_code}")
 
 
+def describe(error: Exception) -> str:
+    """Slack's error code, or what kept the call from reaching Slack; one line, no token."""
+    if isinstance(error, SlackApiError):
+        return slack_error(error)
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
 def call(what: str, request: Callable[[], T]) -> T:
-    """Make a Slack call; any failure is a one-line NotifierError (never the token)."""
+    """Make a Slack call; any failure is a one-line NotifierError."""
     try:
         return request()
-    except SlackApiError as error:
-        raise NotifierError(f"slack {what}: {slack_error(error)}") from None
-    except TRANSPORT_ERRORS as error:
-        raise NotifierError(f"slack {what}: {type(error).__name__}: {error}") from None
+    except (SlackApiError, *TRANSPORT_ERRORS) as error:
+        raise NotifierError(f"slack {what}: {describe(error)}") from None
 
 
 class SlackDirectory:
@@ -73,6 +78,9 @@ class SlackDirectory:
         self._client = client
         self._store = store
         self._ttl = ttl
+        # Set when Slack could not be reached: the rest of the run fails fast instead
+        # of waiting on every lookup (its alerts go out with the next run).
+        self._unreachable: NotifierError | None = None
 
     def find(self, email: str) -> str | None:
         """The Slack user Id with this email, None when nobody active in Slack has it."""
@@ -80,14 +88,17 @@ class SlackDirectory:
         cached = self._store.slack_user(email, self._ttl)
         if cached is not None:
             return cached.slack_user_id
+        if self._unreachable is not None:
+            raise self._unreachable
         try:
             user = self._client.users_lookupByEmail(email=email)["user"]
         except SlackApiError as error:
             if slack_error(error) != "users_not_found":
-                raise NotifierError(f"slack users.lookupByEmail: {slack_error(error)}") from None
+                raise NotifierError(f"slack users.lookupByEmail: {describe(error)}") from None
             user_id = None
         except TRANSPORT_ERRORS as error:
-            raise NotifierError(f"slack users.lookupByEmail: {type(error).__name__}") from None
+            self._unreachable = NotifierError(f"slack users.lookupByEmail: {describe(error)}")
+            raise self._unreachable from None
         else:
             user_id = None if user.get("deleted") else user["id"]
         self._store.cache_slack_user(email, user_id)
@@ -222,8 +233,8 @@ class WebhookChannel:
             response = self._client.send(text=message.text, blocks=list(message.blocks))
         except TRANSPORT_ERRORS as error:
             # The URL is the webhook's secret: it never reaches a message.
-            detail = str(error).replace(self._url, "<webhook URL>")
-            raise NotifierError(f"slack webhook: {type(error).__name__}: {detail}") from None
+            detail = describe(error).replace(self._url, "<webhook URL>")
+            raise NotifierError(f"slack webhook: {detail}") from None
         if response.status_code != 200 or response.body != "ok":
             raise NotifierError(
                 f"slack webhook: HTTP {response.status_code} {response.body[:200]!r}"
