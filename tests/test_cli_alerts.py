@@ -42,7 +42,7 @@ def slack_config(tmp_path: Path, fake: FakeSlack, extra: str = "") -> Path:
     return config
 
 
-def test_render_previews_text_without_sending(demo_org: Path, fake_slack: FakeSlack):
+def test_render_previews_text_without_sending(demo_org: Path):
     result = invoke("render", "win-back", *AS_OF)
 
     assert result.exit_code == 0, result.output
