@@ -25,8 +25,9 @@ from revsched.config import Settings, secret
 from revsched.delivery import Channel, Dispatcher, Part
 from revsched.mail import EmailChannel
 from revsched.messages import SlackMessage, slack_messages
-from revsched.slack import SlackChannel, SlackDirectory, WebhookChannel, web_client
+from revsched.slack import SlackChannel, SlackDirectory, web_client
 from revsched.state import StateStore
+from revsched.webhook import WebhookChannel
 
 
 @dataclass(frozen=True)

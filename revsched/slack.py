@@ -1,4 +1,4 @@
-"""Slack delivery: a bot on the Web API (direct messages, channels) or an incoming webhook.
+"""Slack delivery through a bot on the Web API: direct messages, channels, or both.
 
 Recipients are Salesforce users, found in Slack by email (users.lookupByEmail,
 cached in the state store); someone with no Slack account gets the alert in
@@ -9,7 +9,6 @@ one-line NotifierError that names the call and Slack's error code.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from http.client import HTTPException
@@ -19,11 +18,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.webhook import WebhookClient
 
 from revsched.alerts import RenderedAlert, escape_mrkdwn
 from revsched.config import PlayAlerts, SlackSettings
-from revsched.delivery import Outgoing, Part, Route
+from revsched.delivery import Outgoing, Part, Route, count_alerts
 from revsched.errors import NotifierError
 from revsched.messages import SlackMessage, slack_messages
 from revsched.plan import Recipient
@@ -112,9 +110,8 @@ class SlackDirectory:
             return None
 
 
-def _title(play: str, parts: Sequence[Part]) -> str:
-    count = len(parts)
-    return f"*{escape_mrkdwn(play)}*: {count} alert{'' if count == 1 else 's'}"
+def digest_title(play: str, parts: Sequence[Part]) -> str:
+    return f"*{escape_mrkdwn(play)}*: {count_alerts(len(parts))}"
 
 
 class SlackChannel:
@@ -160,7 +157,7 @@ class SlackChannel:
         return Route(f"slack:channel:{channel}", escape_mrkdwn(note))
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
-        return slack_messages(parts, _title(self._play, parts) if digest else None)
+        return slack_messages(parts, digest_title(self._play, parts) if digest else None)
 
     def send(self, destination: str, payload: Any) -> None:
         kind, target = destination.removeprefix("slack:").split(":", 1)
@@ -185,57 +182,3 @@ class SlackChannel:
             )
             self._dm_channels[user_id] = response["channel"]["id"]
         return self._dm_channels[user_id]
-
-
-class RedactFilter(logging.Filter):
-    """Replaces a secret in log records: slack-sdk logs a webhook's URL, which is its secret."""
-
-    def __init__(self, secret: str, shown_as: str):
-        super().__init__()
-        self._secret = secret
-        self._shown_as = shown_as
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, self._shown_as), None
-        return True
-
-
-def _webhook_logger(play: str, url: str) -> logging.Logger:
-    logger = logging.getLogger(f"revsched.webhook.{play}")
-    logger.filters = [RedactFilter(url, "<webhook URL>")]
-    return logger
-
-
-class WebhookChannel:
-    """A Slack incoming webhook: every alert to its one channel, no lookups, no mentions."""
-
-    def __init__(self, url: str, play: str, settings: SlackSettings):
-        self._url = url
-        self._play = play
-        self._client = WebhookClient(
-            url,
-            timeout=settings.timeout_seconds,
-            logger=_webhook_logger(play, url),
-            retry_handlers=retry_handlers(settings.rate_limit_retries),
-        )
-
-    def routes(self, alert: RenderedAlert) -> list[Route]:
-        return [Route("webhook")]
-
-    def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
-        return slack_messages(parts, _title(self._play, parts) if digest else None)
-
-    def send(self, destination: str, payload: Any) -> None:
-        message: SlackMessage = payload
-        try:
-            response = self._client.send(text=message.text, blocks=list(message.blocks))
-        except TRANSPORT_ERRORS as error:
-            # The URL is the webhook's secret: it never reaches a message.
-            detail = describe(error).replace(self._url, "<webhook URL>")
-            raise NotifierError(f"slack webhook: {detail}") from None
-        if response.status_code != 200 or response.body != "ok":
-            raise NotifierError(
-                f"slack webhook: HTTP {response.status_code} {response.body[:200]!r}"
-            )
