@@ -86,6 +86,7 @@ def test_user_template_directory_overrides_a_shipped_template(tmp_path: Path):
     [
         ("{{ acount.name }}", "template win_back.j2: 'acount' is undefined"),
         ("{% if %}", "line 1: Expected an expression"),
+        ("{{ account.name | mention }}", "mention needs a person with a name, got 'Northwind"),
     ],
 )
 def test_template_errors_name_the_template(tmp_path: Path, template: str, message: str):
