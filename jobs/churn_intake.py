@@ -158,7 +158,11 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
                         None if account["OwnerId"] == holding.user_id else account["Owner"]["Name"]
                     ),
                     "cleared": [
-                        {"role": role, "name": account[relationship_name(field)]["Name"]}
+                        {
+                            "role": role,
+                            "name": account[relationship_name(field)]["Name"],
+                            "email": account[relationship_name(field)]["Email"],
+                        }
                         for role, field in config.assignment_fields.items()
                         if account[field]
                     ],

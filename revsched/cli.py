@@ -22,7 +22,7 @@ from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, ConfigError, Revsch
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
 from revsched.localorg.faults import load_faults
-from revsched.notify import AlertDelivery, alert_delivery, markup_for, preview, renderer_for
+from revsched.notify import AlertDelivery, alert_delivery, markup_for, previews, renderer_for
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
 from revsched.replay import load_plan, save_plan
@@ -229,7 +229,7 @@ def render(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Preview a play's alerts for the current data as they would be sent; sends nothing."""
+    """Preview the messages a play would send now (text, Slack Block Kit); sends nothing."""
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
     day = _parse_date(as_of) or _today(session.settings)
@@ -242,13 +242,18 @@ def render(
             err=True,
         )
         raise typer.Exit(EXIT_USAGE)
-    renderer = session.delivery(play.name, dry_run=True).renderer
     markup = markup_for(session.settings, play.name)
-    previews = [preview(renderer.render(alert), markup) for alert in alerts]
+    renderer = renderer_for(session.settings, play.name, session.org.instance_url, markup)
+    messages = previews(
+        [renderer.render(alert) for alert in alerts],
+        markup,
+        session.settings.alerts.for_play(play.name).digest,
+        play.name,
+    )
     if as_json:
-        typer.echo(json.dumps(previews, indent=2))
+        typer.echo(json.dumps(messages, indent=2))
     else:
-        report.print_previews(session.console, previews)
+        report.print_previews(session.console, messages)
 
 
 @app.command()
