@@ -27,6 +27,7 @@ from revsched.play import (
     field_value,
 )
 from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users, round_robin
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
 
@@ -39,7 +40,7 @@ class Route(StrictModel):
 
 
 class WinBackConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily 06:00", validate_default=True)
     stages_months: list[int] = Field([6, 12], min_length=1)
     catch_up_days: int = Field(30, ge=0)
     near_miss_days: int = Field(7, ge=0)

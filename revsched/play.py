@@ -20,12 +20,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 import revsched.jobs
 from revsched.config import Settings, StrictModel, describe_validation_error
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
+from revsched.schedule import ScheduleField
 
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
@@ -35,7 +36,8 @@ class PlayConfig(StrictModel):
     """Settings every play has; a play's own model adds its fields and defaults."""
 
     enabled: bool = True
-    schedule: str = "daily"
+    # "daily 06:00", "weekly mon 07:00", "monthly 1", "every 15 minutes" or cron fields.
+    schedule: ScheduleField = Field("daily", validate_default=True)
 
 
 C = TypeVar("C", bound=PlayConfig)
