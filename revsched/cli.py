@@ -7,21 +7,24 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from revsched import report
+from revsched import logs, report
 from revsched.alerts import AlertRenderer, TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
+from revsched.logs import logger
+from revsched.occurrences import claim_latest
 from revsched.org import OrgGateway, connect_org
-from revsched.play import get_play, load_plays
+from revsched.play import Play, get_play, load_plays
 from revsched.replay import load_plan, save_plan
 from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
 from revsched.state import StateStore
@@ -51,7 +54,7 @@ def fails_cleanly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except RevschedError as error:
-            typer.echo(f"error: {error}", err=True)
+            logs.error(str(error))
             raise typer.Exit(error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -64,6 +67,19 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.callback()
+def main(
+    log_format: Annotated[
+        logs.LogFormat,
+        typer.Option(
+            "--log-format", help="Logs on stderr: human lines, or JSON lines for log shippers."
+        ),
+    ] = "human",
+) -> None:
+    """Run RevOps plays against Salesforce: dry runs, audit, undo and alerts."""
+    logs.configure(log_format)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -81,29 +97,53 @@ def _today(settings: Settings) -> date:
 
 @dataclass(frozen=True)
 class Session:
-    """What every run-like command opens: settings, org, state, and alert delivery."""
+    """What every run-like command opens: settings, state, and (on first use) org and alerts."""
 
     settings: Settings
-    org: OrgGateway
     store: StateStore
-    renderer: AlertRenderer
-    notifier: TerminalNotifier
     console: Console
+    as_json: bool
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
-        settings = load_settings(config)
-        org = connect_org(settings, _today(settings))
-        console = _console()
-        return cls(
-            settings=settings,
-            org=org,
-            store=StateStore(settings.state.database_url()),
-            renderer=AlertRenderer(org.instance_url, settings.templates.paths),
-            # With --json, stdout carries only the JSON document.
-            notifier=TerminalNotifier(_console(stderr=True) if as_json else console),
-            console=console,
+        return cls.of(load_settings(config), as_json)
+
+    @classmethod
+    def of(cls, settings: Settings, as_json: bool) -> Session:
+        return cls(settings, StateStore(settings.state.database_url()), _console(), as_json)
+
+    @cached_property
+    def org(self) -> OrgGateway:
+        """Logged in when first needed: a scheduled run that lost its claim never logs in."""
+        return connect_org(self.settings, _today(self.settings))
+
+    @cached_property
+    def renderer(self) -> AlertRenderer:
+        return AlertRenderer(self.org.instance_url, self.settings.templates.paths)
+
+    @cached_property
+    def notifier(self) -> TerminalNotifier:
+        # With --json, stdout carries only the JSON document.
+        return TerminalNotifier(_console(stderr=True) if self.as_json else self.console)
+
+    def run(self, play: Play[Any], as_of: date | None, dry_run: bool) -> RunResult:
+        return run_play(
+            play,
+            self.settings,
+            as_of=as_of or _today(self.settings),
+            dry_run=dry_run,
+            store=self.store,
+            org=self.org,
+            renderer=self.renderer,
+            notifier=self.notifier,
         )
+
+    def run_scheduled(self, play: Play[Any]) -> RunResult | None:
+        """Claim the play's latest occurrence and run it; None when someone else claimed it."""
+        schedule = play.configure(self.settings).schedule
+        claim = claim_latest(self.store, play.name, schedule, self.settings.zone, datetime.now(UTC))
+        logger.info(claim.message())
+        return None if claim.taken_by else self.run(play, None, dry_run=False)
 
     def report(self, result: RunResult, as_json: bool) -> None:
         if as_json:
@@ -132,24 +172,30 @@ def run(
             "--out", metavar="FILE", help="With --dry-run: save the plan for `revsched apply`."
         ),
     ] = None,
+    scheduled: Annotated[
+        bool,
+        typer.Option(
+            "--scheduled",
+            help="For cron and systemd: claim the play's latest scheduled occurrence first;"
+            " exit 0 without running when it was already claimed.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
     if out is not None and not dry_run:
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
+    if scheduled and (dry_run or as_of):
+        raise typer.BadParameter("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
-    result = run_play(
-        play,
-        session.settings,
-        as_of=_parse_date(as_of) or _today(session.settings),
-        dry_run=dry_run,
-        store=session.store,
-        org=session.org,
-        renderer=session.renderer,
-        notifier=session.notifier,
-    )
+    if scheduled:
+        result = session.run_scheduled(play)
+        if result is None:
+            return
+    else:
+        result = session.run(play, _parse_date(as_of), dry_run)
     if out is not None:
         save_plan(result.plan, out)
     session.report(result, as_json)

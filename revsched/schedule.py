@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ _FIELD_RANGES = {
     "day of week": (0, 7),
 }
 # How far back to look for the latest occurrence, widening until one is found.
+_STEP = timedelta(seconds=1)
 _LOOKBACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=367))
 
 
@@ -86,13 +87,14 @@ class Schedule:
     def latest(self, now: datetime, zone: ZoneInfo) -> datetime:
         """The most recent occurrence at or before `now` (what a late or manual fire covers)."""
         trigger = self.trigger(zone)
-        now = now.astimezone(zone)
+        # In UTC: local times compare by wall clock, so 01:30 EST would sort before 01:30:05 EDT.
+        now = now.astimezone(UTC)
         for lookback in _LOOKBACK:
             found = None
             fire = trigger.get_next_fire_time(None, now - lookback)
-            while fire is not None and fire <= now:
+            while fire is not None and fire.astimezone(UTC) <= now:
                 found = fire
-                fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+                fire = trigger.get_next_fire_time(None, fire.astimezone(UTC) + _STEP)
             if found is not None:
                 return found
         raise ScheduleError(f"schedule {self.text!r} has not fired in the past year")

@@ -198,6 +198,20 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime]
 
 
+class OccurrenceRow(Base):
+    """A scheduled occurrence of a play, claimed by the one process that runs it."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("play", "period_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    # The period the occurrence covers: 2026-11-23, 2026-W48, 2026-11, 2026-11-23T10:15.
+    period_key: Mapped[str] = mapped_column(String(40))
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime]
+
+
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +264,27 @@ class StateStore:
             session.execute(
                 delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder)
             )
+
+    def claim_occurrence(self, play: str, period_key: str, holder: str) -> OccurrenceRow | None:
+        """Claim (play, period) for this holder; returns the existing claim if it was taken."""
+        with self.session() as session:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        OccurrenceRow(
+                            play=play,
+                            period_key=period_key,
+                            holder=holder,
+                            claimed_at=self._database_now(session),
+                        )
+                    )
+                return None
+            except IntegrityError:
+                return session.scalars(
+                    select(OccurrenceRow).where(
+                        OccurrenceRow.play == play, OccurrenceRow.period_key == period_key
+                    )
+                ).one()
 
     def interrupt_unfinished(self, play: str) -> list[Run]:
         """Mark runs that never finished (killed, crashed) as interrupted; hold the lease."""
