@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from revsched import logs, report
+from revsched import logs, migrate, report
 from revsched.alerts import AlertRenderer, TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
@@ -27,7 +27,7 @@ from revsched.org import OrgGateway, connect_org
 from revsched.play import Play, get_play, load_plays
 from revsched.replay import load_plan, save_plan
 from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
-from revsched.state import StateStore
+from revsched.state import StateStore, open_engine
 
 app = typer.Typer(
     help="Run RevOps plays against Salesforce: dry runs, audit, undo and alerts.",
@@ -36,6 +36,8 @@ app = typer.Typer(
 )
 org_app = typer.Typer(help="The embedded local Salesforce org.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+state_app = typer.Typer(help="The state store: schema and retention.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -324,3 +326,38 @@ def org_serve(
     path = db or load_settings(config).org.local_path()
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
     serve(path, port=port)
+
+
+@state_app.command("upgrade")
+@fails_cleanly
+def state_upgrade(config: ConfigOption = None) -> None:
+    """Migrate the state store to the schema this revsched needs (safe to repeat)."""
+    engine = open_engine(load_settings(config).state.database_url())
+    before, after = migrate.upgrade(engine)
+    if before == after:
+        typer.echo(f"State store already at schema level {after}.")
+    else:
+        typer.echo(f"State store upgraded from schema level {before or 'empty'} to {after}.")
+
+
+def _age(value: str) -> timedelta:
+    unit = {"d": 1, "w": 7}.get(value[-1:])
+    if unit is None or not value[:-1].isdigit() or int(value[:-1]) < 1:
+        raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
+    return timedelta(days=int(value[:-1]) * unit)
+
+
+@state_app.command("prune")
+@fails_cleanly
+def state_prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", metavar="AGE", help="90d, 12w: keep what is younger.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Delete run audit detail and occurrence claims older than AGE (fired stages are kept)."""
+    cutoff = datetime.now(UTC) - _age(older_than)
+    store = StateStore(load_settings(config).state.database_url())
+    counts = store.prune(cutoff)
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    typer.echo(f"Pruned before {cutoff:%Y-%m-%d %H:%M} UTC: {summary}.")

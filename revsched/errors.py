@@ -50,3 +50,7 @@ class ApiLimitError(RevschedError):
     """The org's API allowance (or our share of it) is used up: stop cleanly, rerun later."""
 
     exit_code = EXIT_API_LIMIT
+
+
+class StateSchemaError(RevschedError):
+    """The state store's schema is not at the level this revsched needs."""
