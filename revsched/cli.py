@@ -27,6 +27,7 @@ from revsched.org import OrgGateway, connect_org
 from revsched.play import Play, get_play, load_plays
 from revsched.replay import load_plan, save_plan
 from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
+from revsched.scheduler import build_scheduler, run_until_stopped
 from revsched.state import StateStore, open_engine
 
 app = typer.Typer(
@@ -237,6 +238,36 @@ def revert(
     session = Session.open(config, as_json)
     result = revert_run(run_id, store=session.store, org=session.org, notifier=session.notifier)
     session.report(result, as_json)
+
+
+def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
+    """One scheduler fire: claim the occurrence and run, as `run --scheduled` does; never raise."""
+    try:
+        result = session.run_scheduled(plays[name])
+    except RevschedError as error:
+        logger.error("%s: %s", name, error)
+    except Exception:
+        logger.exception("%s: the run failed unexpectedly", name)
+    else:
+        if result is not None:
+            logger.info("%s: run %d %s %s", name, result.run_id, result.status, result.counts)
+
+
+@app.command()
+@fails_cleanly
+def scheduler(config: ConfigOption = None) -> None:
+    """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
+    settings = load_settings(config)
+    plays = load_plays(settings)
+    session = Session(settings, StateStore(settings.state.database_url()), _console(), False)
+    jobs = build_scheduler(settings, plays, functools.partial(_fire, session, plays))
+    now = datetime.now(settings.zone)
+    for job in jobs.get_jobs():
+        upcoming = job.trigger.get_next_fire_time(None, now)
+        logger.info("%s: next at %s", job.name, f"{upcoming:%Y-%m-%d %H:%M %Z}")
+    if not jobs.get_jobs():
+        logger.warning("no enabled plays: nothing to schedule")
+    run_until_stopped(jobs)
 
 
 @app.command()

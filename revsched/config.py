@@ -88,6 +88,14 @@ class StateSettings(StrictModel):
         return f"sqlite:///{revsched_home() / 'state.sqlite'}"
 
 
+class SchedulerSettings(StrictModel):
+    """`revsched scheduler`: how late a play may still run after its time."""
+
+    # An occurrence missed by up to this (server down, process paused) runs once
+    # when the scheduler is back; older ones are skipped until the next occurrence.
+    misfire_grace_seconds: int = Field(6 * 3600, ge=1)
+
+
 class PoolSettings(StrictModel):
     """A round-robin pool: users by Username, served in order."""
 
@@ -116,6 +124,7 @@ class Settings(StrictModel):
     org: OrgSettings = OrgSettings()
     api: ApiSettings = ApiSettings()
     state: StateSettings = StateSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     templates: TemplateSettings = TemplateSettings()
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []

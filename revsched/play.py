@@ -20,13 +20,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 import revsched.jobs
 from revsched.config import Settings, StrictModel, describe_validation_error
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
-from revsched.schedule import ScheduleField
+from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
@@ -35,9 +35,17 @@ Records = Mapping[str, list[Record]]
 class PlayConfig(StrictModel):
     """Settings every play has; a play's own model adds its fields and defaults."""
 
+    model_config = ConfigDict(validate_default=True)
+
     enabled: bool = True
     # "daily 06:00", "weekly mon 07:00", "monthly 1", "every 15 minutes" or cron fields.
     schedule: ScheduleField = Field("daily", validate_default=True)
+
+    @field_validator("schedule", mode="plain")
+    @classmethod
+    def _typed_schedule(cls, value: Any) -> Schedule:
+        """Also parsed when a play redeclares the field as `schedule: str = "..."`."""
+        return validate_schedule(value)
 
 
 C = TypeVar("C", bound=PlayConfig)

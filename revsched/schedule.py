@@ -211,7 +211,8 @@ def _apscheduler_weekdays(field: str) -> str:
     return ",".join(CRON_DAYS[d] for d in sorted(days))
 
 
-def _validate(value: Any) -> Schedule:
+def validate_schedule(value: Any) -> Schedule:
+    """Config text (or a Schedule) as a Schedule; ValueError says what forms are allowed."""
     if isinstance(value, Schedule):
         return value
     if not isinstance(value, str):
@@ -223,4 +224,4 @@ def _validate(value: Any) -> Schedule:
 
 
 # The type of PlayConfig.schedule: validated from config text, written back as it.
-ScheduleField = Annotated[Schedule, PlainValidator(_validate), PlainSerializer(str)]
+ScheduleField = Annotated[Schedule, PlainValidator(validate_schedule), PlainSerializer(str)]

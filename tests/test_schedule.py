@@ -140,3 +140,14 @@ def test_configured_schedule_is_typed_and_prints_as_written():
 
     assert config.schedule.cron == "0 7 * * 1-5"
     assert str(config.schedule) == "0 7 * * 1-5"
+
+
+def test_play_redeclaring_schedule_as_text_still_gets_a_schedule():
+    from revsched.play import PlayConfig
+
+    class OldStyle(PlayConfig):
+        schedule: str = "weekly fri 09:00"
+
+    assert OldStyle().schedule == parse_schedule("weekly fri 09:00")
+    with pytest.raises(ValueError, match="is not a schedule"):
+        OldStyle(schedule="sometimes")
