@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from revsched import logs, migrate, report
+from revsched import export, logs, migrate, report
 from revsched.alerts import AlertRenderer, TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
@@ -37,6 +38,8 @@ app = typer.Typer(
 )
 org_app = typer.Typer(help="The embedded local Salesforce org.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+schedule_app = typer.Typer(help="The plays' schedules for cron and systemd.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 state_app = typer.Typer(help="The state store: schema and retention.", no_args_is_help=True)
 app.add_typer(state_app, name="state")
 
@@ -392,3 +395,42 @@ def state_prune(
     counts = store.prune(cutoff)
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     typer.echo(f"Pruned before {cutoff:%Y-%m-%d %H:%M} UTC: {summary}.")
+
+
+def _this_revsched() -> str:
+    """This installation's revsched, by absolute path: cron and systemd have a short PATH."""
+    beside = Path(sys.executable).parent / "revsched"
+    return str(beside) if beside.exists() else shutil.which("revsched") or "revsched"
+
+
+@schedule_app.command("export")
+@fails_cleanly
+def schedule_export(
+    export_format: Annotated[
+        export.ExportFormat, typer.Option("--format", help="Crontab lines or systemd units.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="systemd: write the unit files here."),
+    ] = None,
+    executable: Annotated[
+        str | None,
+        typer.Option(help="The revsched to run (default: this one, by absolute path)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print crontab lines, or systemd .service + .timer units, for every enabled play."""
+    settings = load_settings(config)
+    plays = load_plays(settings)
+    command = executable or _this_revsched()
+    if export_format == "cron":
+        typer.echo(export.crontab(settings, plays, command), nl=False)
+        return
+    units = export.systemd_units(settings, plays, command)
+    for name, text in units.items():
+        if out is None:
+            typer.echo(f"# --- {name} ---\n{text}")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / name).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {out / name}")

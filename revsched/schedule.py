@@ -197,10 +197,8 @@ def _weekday_number(value: str) -> int:
     return number
 
 
-def _apscheduler_weekdays(field: str) -> str:
-    """Cron's weekday field (0 or 7 = Sunday) as the day names APScheduler understands."""
-    if field == "*":
-        return "*"
+def expand_weekdays(field: str) -> list[int]:
+    """Cron's weekday field as sorted day numbers, 0 = Sunday (7 folded onto 0)."""
     days: set[int] = set()
     for part in field.split(","):
         base, _, step = part.partition("/")
@@ -208,7 +206,14 @@ def _apscheduler_weekdays(field: str) -> str:
         # "N/S" steps from N to the end of the week, as cron does.
         last = bounds[-1] if len(bounds) == 2 else 7 if step else bounds[0]
         days.update(d % 7 for d in range(bounds[0], last + 1, int(step or 1)))
-    return ",".join(CRON_DAYS[d] for d in sorted(days))
+    return sorted(days)
+
+
+def _apscheduler_weekdays(field: str) -> str:
+    """Cron's weekday field (0 or 7 = Sunday) as the day names APScheduler understands."""
+    if field == "*":
+        return "*"
+    return ",".join(CRON_DAYS[d] for d in expand_weekdays(field))
 
 
 def validate_schedule(value: Any) -> Schedule:
