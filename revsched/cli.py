@@ -15,11 +15,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from revsched import export, logs, migrate, report
 from revsched.alerts import AlertRenderer, TerminalNotifier
 from revsched.config import Settings, load_settings
-from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
+from revsched.doctor import Check, run_checks
+from revsched.errors import EXIT_CHECKS_FAILED, EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
 from revsched.logs import logger
@@ -271,6 +273,29 @@ def scheduler(config: ConfigOption = None) -> None:
     if not jobs.get_jobs():
         logger.warning("no enabled plays: nothing to schedule")
     run_until_stopped(jobs)
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check config, state store, login, and every field, value, user and pool the plays use."""
+    console = _console()
+    try:
+        settings = load_settings(config)
+        plays = load_plays(settings)
+        enabled = [name for name, p in plays.items() if p.configure(settings).enabled]
+    except RevschedError as error:
+        checks: list[Check] = [Check("config", False, str(error))]
+    else:
+        where = settings.source or "defaults (no config file)"
+        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        checks += run_checks(settings, plays, _today(settings))
+    for check in checks:
+        mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", highlight=False)
+    failed = sum(not check.ok for check in checks)
+    console.print(f"{len(checks) - failed} ok, {failed} failed")
+    if failed:
+        raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
 @app.command()

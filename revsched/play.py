@@ -65,6 +65,22 @@ class DecideContext(Generic[C]):
 
 
 @dataclass(frozen=True)
+class Requirements:
+    """What a play needs the org (and config) to have, for `revsched doctor` to check."""
+
+    # (sObject, field API name or relationship path such as Owner.Name)
+    fields: tuple[tuple[str, str], ...] = ()
+    # (sObject, picklist field, value) the play filters or writes on
+    values: tuple[tuple[str, str, str], ...] = ()
+    # Usernames that must exist and be active
+    users: tuple[str, ...] = ()
+    # Round-robin pools (in config) whose members must exist, one at least active
+    pools: tuple[str, ...] = ()
+    # Queues by DeveloperName
+    queues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Play(Generic[C]):
     name: str
     summary: str
@@ -72,6 +88,8 @@ class Play(Generic[C]):
     # Named SOQL queries for the context (fired and cursors unused); the runner runs them all.
     queries: Callable[[DecideContext[C]], dict[str, str]]
     decide: Callable[[Records, DecideContext[C]], Plan]
+    # What `revsched doctor` checks against the org before the first run.
+    requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
 
     def configure(self, settings: Settings) -> C:
         """This play's config from its `[plays.<name>]` section, with defaults."""
