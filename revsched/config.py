@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from revsched.errors import ConfigError
 from revsched.soql import FieldName
@@ -36,6 +43,43 @@ def revsched_home() -> Path:
     return Path(data_home) / "revsched"
 
 
+# Keys whose values are secret references: a config error about them never echoes the input.
+SECRET_KEYS = frozenset(
+    {"consumer_key", "private_key", "consumer_secret", "password", "security_token"}
+)
+
+
+class SecretRef(StrictModel):
+    """Where a secret is read from: an environment variable or a file, never the config text."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_reference(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(
+                'secrets never go in the config file: use { env = "NAME" } or { file = "PATH" }'
+            )
+        if len([k for k in ("env", "file") if value.get(k)]) != 1:
+            raise ValueError('give exactly one of { env = "NAME" } or { file = "PATH" }')
+        return value
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"file {self.file}"
+
+    def read(self) -> str | None:
+        """The secret, or None when the variable is unset or the file is missing or empty."""
+        if self.env:
+            return os.environ.get(self.env) or None
+        assert self.file is not None
+        try:
+            return self.file.expanduser().read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+
 class OrgSettings(StrictModel):
     """Which Salesforce org to talk to.
 
@@ -48,11 +92,16 @@ class OrgSettings(StrictModel):
     url: str | None = None
     demo_accounts: int = Field(300, ge=1)
     demo_seed: int = 7
-    # Real orgs: credentials come from environment variables named here.
+    # kind = "salesforce": how to log in, and where each secret is read from.
+    auth: Literal["jwt", "client_credentials", "password"] = "jwt"
     username: str | None = None
-    password_env: str = "SALESFORCE_PASSWORD"
-    security_token_env: str = "SALESFORCE_SECURITY_TOKEN"
+    # "login", "test" (sandboxes) or a My Domain such as "acme.my" (client_credentials needs it).
     domain: str = "login"
+    consumer_key: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_KEY")
+    private_key: SecretRef = SecretRef(env="SALESFORCE_PRIVATE_KEY")
+    consumer_secret: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_SECRET")
+    password: SecretRef = SecretRef(env="SALESFORCE_PASSWORD")
+    security_token: SecretRef = SecretRef(env="SALESFORCE_SECURITY_TOKEN")
     api_version: str = "62.0"
     # External ID field, on every object revsched creates records of, holding the
     # deterministic key it upserts on: Salesforce itself refuses a duplicate.
@@ -157,7 +206,7 @@ def describe_validation_error(error: ValidationError, prefix: str, source: Path 
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.toml)"
-    elif "input" in first and first["type"] != "missing":
+    elif "input" in first and first["type"] != "missing" and not SECRET_KEYS & set(first["loc"]):
         message = f"{message} (got {first['input']!r})"
     return f"{where}{key}: {message}"
 

@@ -90,7 +90,7 @@ def test_state_store_behind_and_failed_login_are_reported(tmp_path: Path):
         and "revsched state upgrade" in line
         for line in lines
     )
-    assert "FAIL Salesforce login: org.username: required when org.kind = 'salesforce'" in lines
+    assert "FAIL Salesforce login: org.username: required for jwt login" in lines
 
 
 def test_ci_smoke_run_is_doctor_then_a_dry_run(demo_org: Path):
