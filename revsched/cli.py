@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from revsched import export, logs, migrate, report
+from revsched import export, logs, migrate, progress, report
 from revsched.alerts import AlertRenderer, TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.doctor import Check, run_checks
@@ -198,12 +198,13 @@ def run(
         raise typer.BadParameter("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
-    if scheduled:
-        result = session.run_scheduled(play)
-        if result is None:
-            return
-    else:
-        result = session.run(play, _parse_date(as_of), dry_run)
+    with progress.shown(_console(stderr=True) if sys.stderr.isatty() else None):
+        if scheduled:
+            result = session.run_scheduled(play)
+            if result is None:
+                return
+        else:
+            result = session.run(play, _parse_date(as_of), dry_run)
     if out is not None:
         save_plan(result.plan, out)
     session.report(result, as_json)

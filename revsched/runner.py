@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, LockedError, NotifierError, OrgError
@@ -219,10 +220,12 @@ def _write_changes(
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
     for sobject, records in by_object.items():
-        for wave in _waves(records, org):
-            outcomes = org.update(sobject, wave)
-            store.record_batch(run_id, outcomes)
-            failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+        with progress.task(f"writing {sobject}", len(records)) as advance:
+            for wave in _waves(records, org):
+                outcomes = org.update(sobject, wave)
+                store.record_batch(run_id, outcomes)
+                failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+                advance(len(wave))
     return failures
 
 
