@@ -40,6 +40,7 @@ def test_a_healthy_setup_passes_every_check(demo_org: Path):
     assert " ok  win-back: Account fields: 9 fields exist" in lines
     assert " ok  win-back: pool win-back-ae: 4 of 5 members active" in lines
     assert " ok  Slack: not configured: alerts print to the terminal (skipped)" in lines
+    assert " ok  churn-intake: declares no requirements (Play.requirements): not checked" in lines
 
 
 def test_every_misconfiguration_is_its_own_failed_line(demo_org: Path, tmp_path: Path):
