@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from revsched.config import StrictModel
-from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient
+from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient, diff_changes
 from revsched.play import (
     DecideContext,
     Play,
@@ -25,9 +25,17 @@ from revsched.play import (
     Records,
     Requirements,
     children,
+    days_text,
     field_value,
 )
-from revsched.roundrobin import Member, Pick, RoundRobin, members_from_users, round_robin
+from revsched.roundrobin import (
+    Member,
+    Pick,
+    RoundRobin,
+    members_from_users,
+    round_robin,
+    user_fields,
+)
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
@@ -146,8 +154,9 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
     )
     account_filter = _account_filter(config, ctx.as_of)
     usernames = list(config.holding_users)
-    for pool in sorted(config.pools_used()):
-        usernames.extend(ctx.pools.get(pool, ()))
+    pools = [ctx.pools[name] for name in sorted(config.pools_used()) if name in ctx.pools]
+    for pool in pools:
+        usernames.extend(pool.usernames)
     return {
         "accounts": f"SELECT {', '.join(account_fields)} FROM Account"
         f" WHERE {account_filter} ORDER BY {config.churn_date_field}, Id",
@@ -162,7 +171,7 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
             config.renewal_type_value,
         ),
         "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
             sorted(set(usernames)),
         ),
     }
@@ -181,10 +190,6 @@ class _Stage(BaseModel):
 
 def _stages(churn: date, config: WinBackConfig) -> list[_Stage]:
     return [_Stage(months=m, due=churn + relativedelta(months=m)) for m in config.stages_months]
-
-
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _route(lost: Record | None, config: WinBackConfig) -> tuple[Route, str]:
@@ -221,7 +226,7 @@ def _due_stage(
         return _skip(
             account,
             f"not yet due: churned {churn}, {upcoming.label} stage due {upcoming.due}"
-            f" (in {_days(days)})",
+            f" (in {days_text(days)})",
             upcoming.label,
         )
     stage = due[-1]
@@ -247,7 +252,7 @@ class _Assignment(BaseModel):
 
     owner: Recipient
     sdr: Recipient | None
-    changes: tuple[tuple[str, str | None, str, str], ...]  # (field, old, new, reason)
+    changes: dict[str, tuple[str, str]]  # field -> (new value, why)
     # Assigned for this stage, by this run or by an earlier one that was interrupted.
     new_owner: bool
 
@@ -290,33 +295,28 @@ def _assign(
         return _Assignment(
             owner=_recipient("AE", account["OwnerId"], owner.get("Name"), owner.get("Email")),
             sdr=sdr,
-            changes=(),
+            changes={},
             new_owner=_assigned_since(account, due, config),
         )
     ae_pick = robin.next(route.ae_pool)
     if ae_pick is None:
-        return f"unassigned and no active member in pool {route.ae_pool!r}"
-    changes: list[tuple[str, str | None, str, str]] = [
-        ("OwnerId", account["OwnerId"], ae_pick.member.user_id, ae_pick.explain())
-    ]
+        why = "; ".join(robin.unavailable(route.ae_pool))
+        return f"unassigned and nobody in pool {route.ae_pool!r} can take it ({why})"
+    changes = {"OwnerId": (ae_pick.member.user_id, ae_pick.explain())}
     if config.owner_assigned_date_field:
-        changes.append(
-            (
-                config.owner_assigned_date_field,
-                account[config.owner_assigned_date_field],
-                ctx.as_of.isoformat(),
-                f"assigned to {ae_pick.member.name}",
-            )
+        changes[config.owner_assigned_date_field] = (
+            ctx.as_of.isoformat(),
+            f"assigned to {ae_pick.member.name}",
         )
     if sdr is None:
         sdr_pick: Pick | None = robin.next(route.sdr_pool)
         if sdr_pick is not None:
             sdr = _member_recipient("SDR", sdr_pick.member)
-            changes.append((config.sdr_field, None, sdr_pick.member.user_id, sdr_pick.explain()))
+            changes[config.sdr_field] = (sdr_pick.member.user_id, sdr_pick.explain())
     return _Assignment(
         owner=_member_recipient("AE", ae_pick.member),
         sdr=sdr,
-        changes=tuple(changes),
+        changes=changes,
         new_owner=True,
     )
 
@@ -339,7 +339,9 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     users = records["users"]
     holding = members_from_users(f"plays.{play.name}.holding_users", config.holding_users, users)
     holding_ids = {m.user_id for m in holding}
-    robin = round_robin(config.pools_used(), ctx.pools, users, ctx.cursors)
+    robin = round_robin(
+        config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
+    )
     lost_by_account: dict[str, list[Record]] = {}
     for opportunity in records["lost_renewals"]:
         lost_by_account.setdefault(opportunity["AccountId"], []).append(opportunity)
@@ -363,23 +365,8 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
             decisions.append(_skip(account, assignment, due.label))
             continue
 
-        field_changes = [
-            (config.campaign_field, account[config.campaign_field], route.campaign, route_why),
-            *assignment.changes,
-        ]
-        for field, old, new, why in field_changes:
-            if old != new:
-                changes.append(
-                    FieldChange(
-                        sobject="Account",
-                        record_id=account["Id"],
-                        record_name=account["Name"],
-                        field=field,
-                        old=old,
-                        new=new,
-                        reason=f"{due.label} win-back: {why}",
-                    )
-                )
+        targets = {config.campaign_field: (route.campaign, route_why), **assignment.changes}
+        changes.extend(diff_changes("Account", account, targets, f"{due.label} win-back: "))
         overdue = (ctx.as_of - due.due).days
         decisions.append(
             Decision.of(
@@ -387,7 +374,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                 account,
                 "selected",
                 f"churned {churn}; {due.label} stage due {due.due}"
-                + (f" (caught up {_days(overdue)} late)" if overdue else "")
+                + (f" (caught up {days_text(overdue)} late)" if overdue else "")
                 + f"; {route_why}",
                 due.label,
             )
@@ -444,6 +431,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
         alerts=tuple(alerts),
         firings=tuple(firings),
         cursors=robin.cursors,
+        assignments=robin.assignments,
     )
 
 

@@ -6,6 +6,7 @@ import functools
 import json
 import shutil
 import sys
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,18 +19,27 @@ from rich.console import Console
 from rich.markup import escape
 
 from revsched import export, logs, migrate, progress, report
-from revsched.alerts import AlertRenderer, TerminalNotifier
+from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.doctor import Check, run_checks
-from revsched.errors import EXIT_CHECKS_FAILED, EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
+from revsched.errors import (
+    EXIT_CHECKS_FAILED,
+    EXIT_RECORDS_FAILED,
+    EXIT_USAGE,
+    ConfigError,
+    RevschedError,
+)
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
+from revsched.localorg.faults import load_faults
 from revsched.logs import logger
+from revsched.notify import AlertDelivery, alert_delivery, markup_for, previews, renderer_for
 from revsched.occurrences import claim_latest
 from revsched.org import OrgGateway, connect_org
 from revsched.play import Play, get_play, load_plays
 from revsched.replay import load_plan, save_plan
-from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
+from revsched.report_files import write_reports
+from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
 from revsched.scheduler import build_scheduler, run_until_stopped
 from revsched.state import StateStore, open_engine
 
@@ -110,7 +120,8 @@ class Session:
     settings: Settings
     store: StateStore
     console: Console
-    as_json: bool
+    # With --json, stdout carries only the JSON document: alerts printed go to stderr.
+    alert_console: Console
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
@@ -118,23 +129,30 @@ class Session:
 
     @classmethod
     def of(cls, settings: Settings, as_json: bool) -> Session:
-        return cls(settings, StateStore(settings.state.database_url()), _console(), as_json)
+        console = _console()
+        return cls(
+            settings=settings,
+            store=StateStore(settings.state.database_url()),
+            console=console,
+            alert_console=_console(stderr=True) if as_json else console,
+        )
 
     @cached_property
     def org(self) -> OrgGateway:
         """Logged in when first needed: a scheduled run that lost its claim never logs in."""
         return connect_org(self.settings, _today(self.settings))
 
-    @cached_property
-    def renderer(self) -> AlertRenderer:
-        return AlertRenderer(self.org.instance_url, self.settings.templates.paths)
-
-    @cached_property
-    def notifier(self) -> TerminalNotifier:
-        # With --json, stdout carries only the JSON document.
-        return TerminalNotifier(_console(stderr=True) if self.as_json else self.console)
+    def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
+        """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
+        if dry_run:
+            renderer = renderer_for(self.settings, play, self.org.instance_url)
+            return AlertDelivery(renderer, TerminalNotifier(self.alert_console))
+        return alert_delivery(
+            self.settings, play, self.store, self.org.instance_url, self.alert_console
+        )
 
     def run(self, play: Play[Any], as_of: date | None, dry_run: bool) -> RunResult:
+        delivery = self.delivery(play.name, dry_run)
         return run_play(
             play,
             self.settings,
@@ -142,8 +160,8 @@ class Session:
             dry_run=dry_run,
             store=self.store,
             org=self.org,
-            renderer=self.renderer,
-            notifier=self.notifier,
+            renderer=delivery.renderer,
+            notifier=delivery.notifier,
         )
 
     def run_scheduled(self, play: Play[Any]) -> RunResult | None:
@@ -180,6 +198,12 @@ def run(
             "--out", metavar="FILE", help="With --dry-run: save the plan for `revsched apply`."
         ),
     ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir", metavar="DIR", help="Write the play's reports here as CSV and HTML."
+        ),
+    ] = None,
     scheduled: Annotated[
         bool,
         typer.Option(
@@ -207,6 +231,9 @@ def run(
             result = session.run(play, _parse_date(as_of), dry_run)
     if out is not None:
         save_plan(result.plan, out)
+    if report_dir is not None:
+        for path in write_reports(result.plan, report_dir):
+            typer.echo(f"Report written to {path}", err=True)
     session.report(result, as_json)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
@@ -223,12 +250,13 @@ def apply(
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
+    delivery = session.delivery(plan.play)
     result = apply_saved_plan(
         plan,
         store=session.store,
         org=session.org,
-        renderer=session.renderer,
-        notifier=session.notifier,
+        renderer=delivery.renderer,
+        notifier=delivery.notifier,
     )
     session.report(result, as_json)
 
@@ -242,8 +270,51 @@ def revert(
 ) -> None:
     """Undo a run: restore the old values it replaced, where nobody has changed them since."""
     session = Session.open(config, as_json)
-    result = revert_run(run_id, store=session.store, org=session.org, notifier=session.notifier)
+    # A revert writes old values back and alerts nobody.
+    notifier = TerminalNotifier(session.alert_console)
+    result = revert_run(run_id, store=session.store, org=session.org, notifier=notifier)
     session.report(result, as_json)
+
+
+@app.command()
+@fails_cleanly
+def render(
+    play_name: Annotated[str, typer.Argument(metavar="PLAY", help="The play to preview.")],
+    record: Annotated[
+        str | None, typer.Option("--record", metavar="ID", help="Only this record's alerts.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Render as if today were this date."),
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Preview the messages a play would send now (text, Slack Block Kit); sends nothing."""
+    session = Session.open(config, as_json)
+    play = get_play(load_plays(session.settings), play_name)
+    day = _parse_date(as_of) or _today(session.settings)
+    plan = plan_play(play, session.settings, day, session.store, session.org)
+    alerts = [a for a in plan.alerts if record is None or a.record_id == record]
+    if record is not None and not alerts:
+        typer.echo(
+            f"error: {play.name} has no alert for record {record} on {day}; "
+            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped",
+            err=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    markup = markup_for(session.settings, play.name)
+    renderer = renderer_for(session.settings, play.name, session.org.instance_url, markup)
+    messages = previews(
+        [renderer.render(alert) for alert in alerts],
+        markup,
+        session.settings.alerts.for_play(play.name).digest,
+        play.name,
+    )
+    if as_json:
+        typer.echo(json.dumps(messages, indent=2))
+    else:
+        report.print_previews(session.console, messages)
 
 
 def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
@@ -265,7 +336,7 @@ def scheduler(config: ConfigOption = None) -> None:
     """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
     settings = load_settings(config)
     plays = load_plays(settings)
-    session = Session(settings, StateStore(settings.state.database_url()), _console(), False)
+    session = Session.of(settings, as_json=False)
     jobs = build_scheduler(settings, plays, functools.partial(_fire, session, plays))
     now = datetime.now(settings.zone)
     for job in jobs.get_jobs():
@@ -380,12 +451,23 @@ def demo(
 def org_serve(
     db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="A fault profile (TOML/JSON): errors, drops, latency on demand."),
+    ] = None,
+    daily_api_limit: Annotated[
+        int, typer.Option(min=1, help="The org's daily API allowance.")
+    ] = 100_000,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
     path = db or load_settings(config).org.local_path()
+    try:
+        profile = load_faults(faults)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port)
+    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)
 
 
 @state_app.command("upgrade")

@@ -131,7 +131,7 @@ def _user_checks(
 ) -> Iterator[Check]:
     pools = {p: settings.pools.get(p) for p in needs.pools}
     usernames = sorted(
-        {*needs.users, *(m for pool in pools.values() if pool for m in pool.members)}
+        {*needs.users, *(m for pool in pools.values() if pool for m in pool.usernames)}
     )
     users = _active_by_username(org, usernames)
     for username in needs.users:
@@ -145,9 +145,9 @@ def _user_checks(
         if pool is None:
             yield Check(f"{play}: pool {pool_name}", False, f"no [pools.{pool_name}] in config")
             continue
-        unknown = [m for m in pool.members if m not in users]
-        active = [m for m in pool.members if users.get(m)]
-        detail = f"{len(active)} of {len(pool.members)} members active"
+        unknown = [m for m in pool.usernames if m not in users]
+        active = [m for m in pool.usernames if users.get(m)]
+        detail = f"{len(active)} of {len(pool.usernames)} members active"
         if unknown:
             detail += f"; no such user: {', '.join(unknown)}"
         yield Check(f"{play}: pool {pool_name}", bool(active) and not unknown, detail)

@@ -7,6 +7,7 @@ review, and a later apply can carry it out unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
@@ -57,6 +58,31 @@ class FieldChange(PlanItem):
     old: Scalar
     new: Scalar
     reason: str
+
+
+def diff_changes(
+    sobject: str,
+    record: Mapping[str, Any],
+    targets: Mapping[str, tuple[Scalar, str]],
+    reason_prefix: str = "",
+) -> list[FieldChange]:
+    """Changes for the fields whose current value differs from the target: diff before write.
+
+    `targets` maps each field to (new value, why); the record must hold every field.
+    """
+    return [
+        FieldChange(
+            sobject=sobject,
+            record_id=record["Id"],
+            record_name=record["Name"],
+            field=field,
+            old=record[field],
+            new=new,
+            reason=reason_prefix + why,
+        )
+        for field, (new, why) in targets.items()
+        if record[field] != new
+    ]
 
 
 class RecordCreate(PlanItem):
@@ -115,6 +141,10 @@ class Plan(PlanItem):
     firings: tuple[Firing, ...] = ()
     # New round-robin cursor positions, saved once the plan is applied.
     cursors: dict[str, int] = {}
+    # Round-robin assignments made, by pool and Username, added to the day's counts.
+    assignments: dict[str, dict[str, int]] = {}
+    # Tables for people to read (name -> rows), written as CSV and HTML by `run --report-dir`.
+    reports: dict[str, list[dict[str, Scalar]]] = {}
 
     @property
     def selected(self) -> tuple[Decision, ...]:

@@ -15,7 +15,7 @@ import pkgutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 import revsched.jobs
-from revsched.config import Settings, StrictModel, describe_validation_error
+from revsched.config import PoolSettings, Settings, StrictModel, describe_validation_error
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
@@ -57,11 +57,19 @@ class DecideContext(Generic[C]):
 
     as_of: date
     config: C
-    pools: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    pools: Mapping[str, PoolSettings] = field(default_factory=dict)
     # (record Id, stage) pairs this play has already fired.
     fired: frozenset[tuple[str, str]] = frozenset()
-    # Round-robin cursor per pool: the index of the member served next.
+    # Round-robin cursor per pool: the position served next.
     cursors: Mapping[str, int] = field(default_factory=dict)
+    # Assignments already made on the as-of date, by pool and Username (daily caps).
+    assigned_today: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # The moment of the run in the org's time zone (working hours); as_of at noon if unset.
+    now: datetime | None = None
+
+    @property
+    def moment(self) -> datetime:
+        return self.now or datetime.combine(self.as_of, time(12), tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,11 @@ def field_value(record: Record, path: str) -> Any:
     return value
 
 
+def days_text(count: int) -> str:
+    """ "1 day", "3 days": how a count of days reads in a decision's reason."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _shipped_modules() -> Iterator[ModuleType]:
     for info in pkgutil.iter_modules(revsched.jobs.__path__):
         if not info.name.startswith("_"):
@@ -156,11 +169,12 @@ def load_plays(settings: Settings) -> dict[str, Play[Any]]:
         if play.name in plays:
             raise PlayError(f"{module.__name__}: a play named {play.name!r} already exists")
         plays[play.name] = play
-    unknown = sorted(set(settings.plays) - set(plays))
-    if unknown:
-        raise ConfigError(
-            f"plays.{unknown[0]}: no such play; known plays: {', '.join(sorted(plays))}"
-        )
+    for section, named in (("plays", settings.plays), ("alerts.plays", settings.alerts.plays)):
+        unknown = sorted(set(named) - set(plays))
+        if unknown:
+            raise ConfigError(
+                f"{section}.{unknown[0]}: no such play; known plays: {', '.join(sorted(plays))}"
+            )
     return plays
 
 

@@ -17,13 +17,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ApiLimitError, ConfigError, LockedError, NotifierError, OrgError
+from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Plan, RecordCreate
 from revsched.play import DecideContext, Play
@@ -56,12 +56,16 @@ def plan_play(
     play: Play[Any], settings: Settings, as_of: date, store: StateStore, org: OrgGateway
 ) -> Plan:
     """Read what the play declares and let it decide; nothing is written."""
+    now = datetime.now(settings.zone)
     ctx = DecideContext(
         as_of=as_of,
         config=play.configure(settings),
-        pools={name: tuple(pool.members) for name, pool in settings.pools.items()},
+        pools=settings.pools,
         fired=store.fired(play.name),
         cursors=store.cursors(),
+        assigned_today=store.assigned_on(as_of),
+        # An --as-of run happens at this time of day on that date.
+        now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
@@ -175,6 +179,7 @@ def apply_plan(
     store.mark_stale(run_id, held_back)
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
+    store.add_assignments(plan.as_of, plan.assignments)
     try:
         failures = _write_changes(plan, run_id, store, org, skip=held_back)
         failures |= _write_creates(plan, run_id, store, org, skip=held_back)
@@ -220,12 +225,15 @@ def _write_changes(
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
     for sobject, records in by_object.items():
+        # Many records: one Bulk API 2.0 job; otherwise waves of collection calls.
+        bulk = len(records) > org.api.bulk_write_threshold
+        write = org.bulk_update if bulk else org.update
         with progress.task(f"writing {sobject}", len(records)) as advance:
-            for wave in _waves(records, org):
-                outcomes = org.update(sobject, wave)
+            for batch in [records] if bulk else _waves(records, org):
+                outcomes = write(sobject, batch)
                 store.record_batch(run_id, outcomes)
                 failures |= {rid: error for rid, error in outcomes.items() if error is not None}
-                advance(len(wave))
+                advance(len(batch))
     return failures
 
 
@@ -273,10 +281,15 @@ def _send_alerts(
     store: StateStore,
     notifier: Notifier,
 ) -> set[tuple[str, str]]:
-    """Send the alerts of records that were written; returns the (record, stage) pairs sent."""
+    """Send the alerts of records that were written; returns the (record, stage) pairs sent.
+
+    The notifier gets them all at once, so it can combine them (a digest per
+    recipient) and confirm each alert only once every message carrying it landed.
+    """
+    outcomes = notifier.deliver([a for a in rendered if a.alert.record_id not in not_written])
     sent: set[tuple[str, str]] = set()
     for alert in rendered:
-        record_id, stage = alert.alert.record_id, alert.alert.stage
+        record_id, stage = alert.key
         recipients = _recipients_json(alert)
         if record_id in not_written:
             store.record_alert(
@@ -288,17 +301,12 @@ def _send_alerts(
                 "skipped",
                 f"not sent: the record was not written ({not_written[record_id]})",
             )
-            continue
-        try:
-            notifier.send(alert)
-        except NotifierError as error:
+        elif (error := outcomes[alert.key]) is not None:
             # Not marked fired: the next run sends it again.
-            store.record_alert(
-                run_id, record_id, stage, recipients, alert.text, "failed", str(error)
-            )
-            continue
-        store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
-        sent.add((record_id, stage))
+            store.record_alert(run_id, record_id, stage, recipients, alert.text, "failed", error)
+        else:
+            store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
+            sent.add(alert.key)
     return sent
 
 

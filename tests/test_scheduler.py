@@ -23,13 +23,14 @@ REVSCHED = Path(sys.executable).parent / "revsched"
 
 
 def settings(**plays: dict[str, object]) -> Settings:
-    return Settings(time_zone="America/New_York", plays=plays)
+    """Only the plays given are enabled."""
+    others = set(load_plays(Settings())) - set(plays)
+    sections = {name: {"enabled": False} for name in others} | plays
+    return Settings(time_zone="America/New_York", plays=sections)
 
 
 def test_one_job_per_enabled_play_with_explicit_ids_and_defaults():
-    config = settings(
-        **{"win-back": {"schedule": "0 7 * * 1-5"}, "churn-intake": {"enabled": False}}
-    )
+    config = settings(**{"win-back": {"schedule": "0 7 * * 1-5"}})
     now = datetime(2026, 11, 23, 20, tzinfo=UTC)
 
     scheduler = build_scheduler(config, load_plays(config), lambda name: None, now)
@@ -103,7 +104,10 @@ def test_two_scheduler_processes_run_each_occurrence_once(
     config.write_text(
         f"[state]\nurl = '{url}'\n"
         '[plays.win-back]\nschedule = "every 1 minutes"\n'
-        "[plays.churn-intake]\nenabled = false\n",
+        + "".join(
+            f"[plays.{name}]\nenabled = false\n"
+            for name in sorted(set(load_plays(Settings())) - {"win-back"})
+        ),
         encoding="utf-8",
     )
     StateStore(url)  # migrated once, as `revsched state upgrade` would

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from revsched.jobs.win_back import WinBackConfig, latest_start, play, queries
 
-from revsched.config import Settings
+from revsched.config import PoolSettings, Settings
 from revsched.errors import ConfigError
 from revsched.plan import FieldChange
 from revsched.play import DecideContext
@@ -58,11 +58,15 @@ USERS = [
         "IsActive": True,
     },
 ]
+
+
+def pool(*names: str) -> PoolSettings:
+    return PoolSettings(members=[f"{n}@demo.revsched.dev" for n in names])
+
+
 POOLS = {
-    "win-back-ae": tuple(
-        f"{n}@demo.revsched.dev" for n in ("eli.novak", "ava.patel", "ben.okafor")
-    ),
-    "win-back-sdr": tuple(f"{n}@demo.revsched.dev" for n in ("fay.nguyen", "gus.romero")),
+    "win-back-ae": pool("eli.novak", "ava.patel", "ben.okafor"),
+    "win-back-sdr": pool("fay.nguyen", "gus.romero"),
 }
 TODAY = date(2026, 11, 23)
 
@@ -291,17 +295,19 @@ def test_round_robin_continues_from_the_saved_cursor_and_spreads_work():
 
 
 def test_unassigned_account_with_nobody_to_take_it_is_skipped_not_fired():
-    pools = {**POOLS, "win-back-ae": ("eli.novak@demo.revsched.dev",)}
+    pools = {**POOLS, "win-back-ae": pool("eli.novak")}
     ctx = DecideContext(as_of=TODAY, config=WinBackConfig(), pools=pools)
     records = {"accounts": [account(1, "2026-05-23")], "lost_renewals": [], "users": USERS}
     plan = play.decide(records, ctx)
 
-    assert plan.decisions[0].reason == "unassigned and no active member in pool 'win-back-ae'"
+    assert plan.decisions[0].reason == (
+        "unassigned and nobody in pool 'win-back-ae' can take it (Eli Novak: inactive)"
+    )
     assert plan.is_empty
 
 
 def test_unknown_pool_member_is_a_config_error():
-    pools = {**POOLS, "win-back-sdr": ("nobody@demo.revsched.dev",)}
+    pools = {**POOLS, "win-back-sdr": pool("nobody")}
     ctx = DecideContext(as_of=TODAY, config=WinBackConfig(), pools=pools)
 
     with pytest.raises(ConfigError, match=r"pools\.win-back-sdr\.members: no user with Username"):

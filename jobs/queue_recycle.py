@@ -1,0 +1,196 @@
+"""queue-recycle: move leads Sales Dev no longer works to their holding queues.
+
+Seed 001, "Queue assignment": weekly, leads in Recycle, Bad Data, Ineligible,
+Inquiry or Disqualified that are not in an active sequence and are still owned
+by a Sales Dev user go to the queue for their status until they re-MQL, so the
+reps' views hold only leads they work. Each rep's manager gets one digest of
+what left the team's books, counted by status.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from pydantic import Field, model_validator
+
+from revsched.errors import ConfigError
+from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.roundrobin import members_from_users
+from revsched.soql import FieldName, format_soql, relationship_name, users_filter
+
+
+class QueueRecycleConfig(PlayConfig):
+    schedule: str = "weekly"
+    status_field: FieldName = "Status"
+    # Lead status -> DeveloperName of the queue (Group of Type Queue) such leads wait in.
+    status_queues: dict[str, str] = Field(
+        {
+            "Recycle": "Recycle_Queue",
+            "Bad Data": "Bad_Data_Queue",
+            "Ineligible": "Ineligible_Queue",
+            "Inquiry": "Inquiry_Queue",
+            "Disqualified": "Disqualified_Queue",
+        },
+        min_length=1,
+    )
+    # Leads with this checkbox set are in an active sequence and stay with their rep.
+    sequenced_field: FieldName = "Actively_Being_Sequenced__c"
+    # Sales Dev users: everyone whose role (UserRole.Name) is listed, and these Usernames.
+    sales_dev_roles: list[str] = ["Sales Development"]
+    sales_dev_users: list[str] = []
+    # The user lookup on User naming who gets a rep's digest.
+    manager_field: FieldName = "ManagerId"
+    template: str = "queue_recycle.j2"
+
+    @model_validator(mode="after")
+    def _some_sales_dev(self) -> QueueRecycleConfig:
+        if not (self.sales_dev_roles or self.sales_dev_users):
+            raise ValueError("set sales_dev_roles or sales_dev_users: whose leads to recycle")
+        return self
+
+
+def iso_week(day: date) -> str:
+    """The ISO week a run falls in, e.g. 2026-W48: the digest's stage."""
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def queries(ctx: DecideContext[QueueRecycleConfig]) -> dict[str, str]:
+    config = ctx.config
+    manager = relationship_name(config.manager_field)
+    sales_dev = users_filter(config.sales_dev_roles, config.sales_dev_users)
+    return {
+        "leads": format_soql(
+            f"SELECT Id, Name, Company, OwnerId, {config.status_field}, {config.sequenced_field}"
+            f" FROM Lead WHERE {config.status_field} IN {{}} AND IsConverted = false"
+            f" AND OwnerId IN (SELECT Id FROM User WHERE {sales_dev})"
+            f" ORDER BY {config.status_field}, Name, Id",
+            list(config.status_queues),
+        ),
+        "sales_dev": f"SELECT Id, Name, Username, Email, IsActive, {config.manager_field},"
+        f" {manager}.Name, {manager}.Email, {manager}.IsActive"
+        f" FROM User WHERE {sales_dev} ORDER BY Name, Id",
+        "queues": format_soql(
+            "SELECT Id, Name, DeveloperName FROM Group"
+            " WHERE Type = 'Queue' AND DeveloperName IN {} ORDER BY DeveloperName",
+            sorted(set(config.status_queues.values())),
+        ),
+    }
+
+
+def _queues(records: Records, config: QueueRecycleConfig) -> dict[str, Record]:
+    """Status -> its queue; a queue missing from the org is a config error, before any write."""
+    by_name = {q["DeveloperName"]: q for q in records["queues"]}
+    for status, developer_name in config.status_queues.items():
+        if developer_name not in by_name:
+            raise ConfigError(
+                f"plays.{play.name}.status_queues.{status}: no queue with DeveloperName"
+                f" {developer_name!r} in the org"
+            )
+    return {status: by_name[name] for status, name in config.status_queues.items()}
+
+
+def _manager(rep: Record, config: QueueRecycleConfig) -> Recipient | None:
+    """The rep's manager, when there is an active one to send the digest to."""
+    manager = rep[relationship_name(config.manager_field)]
+    if not rep[config.manager_field] or not manager["IsActive"]:
+        return None
+    return Recipient(
+        role="manager",
+        user_id=rep[config.manager_field],
+        name=manager["Name"],
+        email=manager["Email"],
+    )
+
+
+def _digest(
+    manager: Recipient,
+    leads: list[tuple[Record, Record]],
+    queues: dict[str, Record],
+    week: str,
+    config: QueueRecycleConfig,
+) -> Alert:
+    """One alert per manager: how many of the team's leads went to which queue, by status."""
+    by_status = Counter(lead[config.status_field] for lead, _rep in leads)
+    by_rep = Counter(rep["Name"] for _lead, rep in leads)
+    return Alert(
+        template=config.template,
+        record_id=str(manager.user_id),
+        stage=week,
+        recipients=(manager,),
+        reason=f"weekly queue recycling digest, {week}",
+        context={
+            "manager": manager.name,
+            "week": week,
+            "total": len(leads),
+            "statuses": [
+                {"status": status, "count": by_status[status], "queue": queues[status]["Name"]}
+                for status in config.status_queues
+                if by_status[status]
+            ],
+            "reps": [{"name": name, "count": count} for name, count in sorted(by_rep.items())],
+        },
+    )
+
+
+def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
+    config = ctx.config
+    queues = _queues(records, config)
+    # Only to fail on a Username that is not in the org: a typo would silently recycle nothing.
+    members_from_users(
+        f"plays.{play.name}.sales_dev_users", config.sales_dev_users, records["sales_dev"]
+    )
+    reps = {user["Id"]: user for user in records["sales_dev"]}
+    week = iso_week(ctx.as_of)
+    decisions: list[Decision] = []
+    changes: list[FieldChange] = []
+    by_manager: dict[str, tuple[Recipient, list[tuple[Record, Record]]]] = {}
+    for lead in records["leads"]:
+        rep = reps[lead["OwnerId"]]
+        status = lead[config.status_field]
+        if lead[config.sequenced_field]:
+            decisions.append(
+                Decision.of(
+                    "Lead",
+                    lead,
+                    "skipped",
+                    f"{status} lead of {rep['Name']} is in an active sequence"
+                    f" ({config.sequenced_field} = true)",
+                )
+            )
+            continue
+        queue = queues[status]
+        manager = _manager(rep, config)
+        if manager is not None:
+            by_manager.setdefault(rep[config.manager_field], (manager, []))[1].append((lead, rep))
+        decisions.append(
+            Decision.of(
+                "Lead",
+                lead,
+                "selected",
+                f"{status}, not in a sequence, owned by Sales Dev user {rep['Name']}"
+                + ("" if manager else "; no active manager to tell"),
+            )
+        )
+        why = f"{status}: to {queue['Name']} until it re-MQLs"
+        changes.extend(diff_changes("Lead", lead, {"OwnerId": (queue["Id"], why)}))
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        changes=tuple(changes),
+        alerts=tuple(
+            _digest(manager, leads, queues, week, config) for manager, leads in by_manager.values()
+        ),
+    )
+
+
+play = Play(
+    name="queue-recycle",
+    summary="Move leads Sales Dev no longer works to the queue for their status",
+    config_model=QueueRecycleConfig,
+    queries=queries,
+    decide=decide,
+)
