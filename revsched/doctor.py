@@ -2,8 +2,9 @@
 
 Config, state store schema, login, then for each enabled play every field,
 picklist value, user, pool and queue it declares it uses, checked against the
-org's describe and data. Each check is a line of the checklist; a failing
-check never stops the others that do not depend on it.
+org's describe and data, and the Slack bot token (auth.test) when a play uses
+it. Each check is a line of the checklist; a failing check never stops the
+others that do not depend on it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from datetime import date
 from typing import Any
 
 from revsched import migrate
-from revsched.config import Settings
+from revsched.config import Settings, secret
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
 from revsched.play import Play, Requirements
+from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
 
@@ -48,9 +50,12 @@ def run_checks(
         if not config.enabled:
             continue
         needs = play.requirements(config)
+        if needs == Requirements():
+            yield Check(name, True, "declares no requirements (Play.requirements): not checked")
+            continue
         yield from _field_checks(name, needs, describes)
         yield from _user_checks(name, needs, settings, org)
-    yield Check("Slack", True, "not configured: alerts print to the terminal (skipped)")
+    yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 
 
 def _state_check(settings: Settings) -> Check:
@@ -65,6 +70,20 @@ def _state_check(settings: Settings) -> Check:
     return Check(
         "state store", False, f"schema level {level}, needs {newest}: run `revsched state upgrade`"
     )
+
+
+def _slack_check(settings: Settings, enabled: list[str]) -> Check:
+    """The bot token works (auth.test), when an enabled play alerts through the Slack bot."""
+    users = [name for name in enabled if settings.alerts.for_play(name).kind == "slack"]
+    if not users:
+        return Check("Slack", True, "no enabled play alerts through the Slack bot (skipped)")
+    slack = settings.alerts.slack
+    try:
+        token = secret("alerts.slack.token_env", slack.token_env)
+        answer = call("auth.test", lambda: web_client(slack, token).auth_test())
+    except RevschedError as error:
+        return Check("Slack", False, str(error))
+    return Check("Slack", True, f"bot {answer['user']} in workspace {answer['team']}")
 
 
 class _Describes:
