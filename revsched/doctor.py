@@ -15,10 +15,11 @@ from datetime import date
 from typing import Any
 
 from revsched import migrate
+from revsched.bulk import count_query
 from revsched.config import Settings, secret
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import Play, Requirements
+from revsched.play import DecideContext, Play, Requirements
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
@@ -51,11 +52,39 @@ def run_checks(
             continue
         needs = play.requirements(config)
         if needs == Requirements():
-            yield Check(name, True, "declares no requirements (Play.requirements): not checked")
+            yield from _query_checks(name, play, config, settings, org, today)
             continue
         yield from _field_checks(name, needs, describes)
         yield from _user_checks(name, needs, settings, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
+
+
+def _probe(soql: str) -> str:
+    """The cheapest form of a query that still names every field it reads."""
+    counted = count_query(soql)
+    if counted is not None:
+        return counted
+    return soql if " LIMIT " in soql.upper() else f"{soql} LIMIT 1"
+
+
+def _query_checks(
+    name: str, play: Play[Any], config: Any, settings: Settings, org: OrgGateway, today: date
+) -> Iterator[Check]:
+    """For a play that declares no requirements: each of its queries runs, so every object
+    and field its config names exists (values, users and queues are not checked)."""
+    ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+    try:
+        queries = play.queries(ctx)
+    except RevschedError as error:
+        yield Check(f"{name}: queries", False, str(error))
+        return
+    for query, soql in queries.items():
+        try:
+            org.query(_probe(soql), f"check the field names in [plays.{name}]")
+        except RevschedError as error:
+            yield Check(f"{name}: {query} query", False, str(error))
+        else:
+            yield Check(f"{name}: {query} query", True, "every object and field it reads exists")
 
 
 def _state_check(settings: Settings) -> Check:

@@ -41,7 +41,7 @@ def test_a_healthy_setup_passes_every_check(demo_org: Path):
     assert " ok  win-back: Account fields: 9 fields exist" in lines
     assert " ok  win-back: pool win-back-ae: 4 of 5 members active" in lines
     assert " ok  Slack: no enabled play alerts through the Slack bot (skipped)" in lines
-    assert " ok  churn-intake: declares no requirements (Play.requirements): not checked" in lines
+    assert " ok  churn-intake: accounts query: every object and field it reads exists" in lines
 
 
 def test_every_misconfiguration_is_its_own_failed_line(demo_org: Path, tmp_path: Path):
@@ -120,3 +120,14 @@ def test_slack_token_is_checked_with_auth_test(
     assert code == 1
     assert "FAIL Slack: slack auth.test: invalid_auth" in lines
     assert not any("xoxb-wrong-1234" in line for line in lines)
+
+
+def test_a_play_without_declared_requirements_has_its_queries_checked(
+    demo_org: Path, tmp_path: Path
+):
+    code, lines = doctor("[plays.churn-intake]\nchurn_date_field = 'Churned_On__c'\n", tmp_path)
+
+    assert code == 1
+    [failed] = [line for line in lines if line.startswith("FAIL churn-intake: accounts query")]
+    assert "INVALID_FIELD" in failed and "Churned_On__c" in failed
+    assert "check the field names in [plays.churn-intake]" in " ".join(lines)
