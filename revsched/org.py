@@ -54,10 +54,6 @@ def _error_summary(content: Any) -> str:
 
 # Query errors that mean a field or object name in config does not exist in the org.
 CONFIG_ERROR_CODES = ("INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY")
-
-
-# Query errors that mean a field or object name in config does not exist in the org.
-CONFIG_ERROR_CODES = ("INVALID_FIELD", "INVALID_TYPE", "MALFORMED_QUERY")
 # Per-record errors worth another try: another process holds the row.
 RETRYABLE_RECORD_ERRORS = ("UNABLE_TO_LOCK_ROW",)
 
