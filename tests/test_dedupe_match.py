@@ -176,6 +176,31 @@ def test_colleagues_sharing_a_switchboard_are_two_people():
     )
 
 
+def test_namesakes_with_their_own_work_addresses_are_flagged_not_merged():
+    [cluster] = people_clusters(
+        [
+            contact(1, "Daniel", "Smith", Email="daniel.smith@acme.com", Phone="4155550100"),
+            contact(2, "Daniela", "Smith", Email="daniela.smith@acme.com", Phone="4155550100"),
+        ]
+    )
+    [link] = cluster.links
+    assert link.rule == "name+phone"
+    assert link.score == 0.85
+    assert link.detail.endswith("but two addresses at acme.com")
+
+
+def test_a_duplicate_linking_two_namesakes_merges_with_only_one_of_them():
+    [cluster] = people_clusters(
+        [
+            contact(1, "Ryan", "Adams", Email="ryan.adams@acme.com", Phone="4155550100"),
+            contact(2, "Ryan", "Adams", Email="ryan.adams7@gmail.com", Phone="415 555 0100"),
+            contact(3, "Ryano", "Adams", Email="ryano.adams@acme.com", Phone="4155550100"),
+        ]
+    )
+    assert cluster.members == (cid(1), cid(2), cid(3))
+    assert cluster.groups(0.92) == [(cid(1), cid(2)), (cid(3),)]
+
+
 def test_shared_mailbox_with_different_names_is_flagged_not_merged():
     [cluster] = people_clusters(
         [

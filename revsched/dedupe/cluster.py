@@ -1,8 +1,9 @@
 """Clusters of duplicates from scored pair links, each explained by the links that made it.
 
 Links are joined strongest first (Kruskal's maximum spanning forest with a
-union-find), so every cluster keeps exactly the links that joined its members,
-and the weakest of them decides whether it is merged or only flagged.
+union-find), so every cluster keeps exactly the links that joined its members.
+A vetoing link (two people with their own work mailboxes) keeps its two records
+out of one merge group even when a third record links strongly to both.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class Link:
     score: float
     rule: str
     detail: str
+    # These two must never be merged together, however they are linked.
+    veto: bool = False
 
     def describe(self) -> str:
         return f"{self.a} ~ {self.b}: {self.rule} {self.score:.2f} ({self.detail})"
@@ -31,19 +34,27 @@ class Cluster:
 
     members: tuple[str, ...]
     links: tuple[Link, ...]
+    vetoes: frozenset[frozenset[str]] = frozenset()
 
     @property
     def weakest(self) -> float:
         return min(link.score for link in self.links)
 
     def groups(self, threshold: float) -> list[tuple[str, ...]]:
-        """The members split by only the links at or above `threshold` (largest first)."""
+        """The members split by only the links at or above `threshold` (largest first),
+        strongest first, never joining two records that a veto keeps apart."""
         forest = _UnionFind()
+        groups = {member: {member} for member in self.members}
         for member in self.members:
             forest.find(member)
         for link in self.links:
-            if link.score >= threshold:
-                forest.union(link.a, link.b)
+            if link.score < threshold:
+                continue
+            left, right = groups[forest.find(link.a)], groups[forest.find(link.b)]
+            if any(frozenset((x, y)) in self.vetoes for x in left for y in right):
+                continue
+            forest.union(link.a, link.b)
+            groups[forest.find(link.a)] = left | right
         return forest.components()
 
     def links_of(self, record_id: str) -> tuple[Link, ...]:
@@ -83,6 +94,8 @@ def build_clusters(links: Iterable[Link], floor: float) -> list[Cluster]:
     """Clusters of two or more records from the links scoring at least `floor`."""
     forest = _UnionFind()
     spanning: list[Link] = []
+    links = list(links)
+    vetoes = frozenset(frozenset((link.a, link.b)) for link in links if link.veto)
     ordered = sorted(
         (link for link in links if link.score >= floor),
         key=lambda link: (-link.score, link.a, link.b),
@@ -93,8 +106,9 @@ def build_clusters(links: Iterable[Link], floor: float) -> list[Cluster]:
     by_root: dict[str, list[Link]] = {}
     for link in spanning:
         by_root.setdefault(forest.find(link.a), []).append(link)
-    clusters = [
-        Cluster(tuple(sorted({m for link in group for m in (link.a, link.b)})), tuple(group))
-        for group in by_root.values()
-    ]
+    clusters = []
+    for group in by_root.values():
+        members = tuple(sorted({m for link in group for m in (link.a, link.b)}))
+        inside = frozenset(v for v in vetoes if v <= set(members))
+        clusters.append(Cluster(members, tuple(group), inside))
     return sorted(clusters, key=lambda c: c.members)

@@ -22,6 +22,7 @@ from rapidfuzz.fuzz import token_sort_ratio
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import Cluster, Link, build_clusters
+from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
 
 Record = dict[str, Any]
 T = TypeVar("T")
@@ -105,14 +106,27 @@ def compare_people(a: Person, b: Person, rules: MatchRules) -> Link | None:
         return Link(a.id, b.id, 0.85, "email", f"same email {a.email} but {alike}")
     if not (a.org and a.org == b.org):
         return None
+    # Two different addresses at the company's own domain are two mailboxes, usually two
+    # people: such a pair is never merged, only flagged.
+    work = _work_domain(a.email)
+    two_mailboxes = work is not None and work == _work_domain(b.email)
+    cap, but = (0.85, f" but two addresses at {work}") if two_mailboxes else (1.0, "")
     shared = sorted(a.phones & b.phones)
     if shared and similarity >= rules.name_with_phone:
-        score = 0.9 + 0.1 * similarity
-        return Link(a.id, b.id, score, "name+phone", f"same company, phone {shared[0]}, {alike}")
+        score = min(cap, 0.9 + 0.1 * similarity)
+        detail = f"same company, phone {shared[0]}, {alike}{but}"
+        return Link(a.id, b.id, score, "name+phone", detail, veto=two_mailboxes)
     if similarity >= rules.name_alone:
-        score = 0.75 + 0.15 * similarity
-        return Link(a.id, b.id, score, "name", f"same company, {alike}, no email or phone shared")
+        score = min(cap, 0.75 + 0.15 * similarity)
+        detail = f"same company, {alike}, no email or phone shared{but}"
+        return Link(a.id, b.id, score, "name", detail, veto=two_mailboxes)
     return None
+
+
+def _work_domain(address: str | None) -> str | None:
+    """The domain of a company mailbox; None for none or a personal one (gmail.com)."""
+    domain = address.partition("@")[2] if address else None
+    return None if not domain or domain in FREE_EMAIL_DOMAINS else domain
 
 
 def _person_blocks(p: Person) -> Iterator[Hashable]:
