@@ -225,10 +225,10 @@ def test_three_records_chain_into_one_cluster_with_each_link_explained():
 
 
 def test_leads_are_matched_by_company_domain():
-    lead = {"Email": "a@acme.com", "Website": None, "Company": "Acme"}
-    assert lead_company(lead) == "acme.com"
-    assert lead_company({"Email": "a@gmail.com", "Website": "www.acme.com"}) == "acme.com"
-    assert lead_company({"Email": "a@gmail.com", "Company": "Acme, Inc."}) == "acme"
+    assert lead_company("a@acme.com", None, "Acme") == "acme.com"
+    assert lead_company("a@gmail.com", "www.acme.com", "Acme") == "acme.com"
+    assert lead_company("a@gmail.com", None, "Acme, Inc.") == "acme"
+    assert lead_company(None, None, None) is None
 
 
 def account(n: int, name: str, website: str | None = None) -> dict[str, Any]:

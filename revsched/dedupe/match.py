@@ -65,14 +65,18 @@ class Person:
 
 
 def person(
-    record: Record, org: str | None, rules: MatchRules, phone_fields: Sequence[str]
+    record: Record,
+    org: str | None,
+    rules: MatchRules,
+    phone_fields: Sequence[str],
+    email_field: str = "Email",
 ) -> Person:
     first = normalize.first_name(record.get("FirstName"))
     last = normalize.last_name(record.get("LastName"))
     phones = {normalize.phone(record.get(f), rules.phone_region) for f in phone_fields}
     return Person(
         id=record["Id"],
-        email=normalize.email(record.get("Email"), strip_plus=rules.strip_plus_addressing),
+        email=normalize.email(record.get(email_field), strip_plus=rules.strip_plus_addressing),
         name=f"{first} {last}".strip(),
         first=first,
         last=last,
@@ -81,15 +85,12 @@ def person(
     )
 
 
-def lead_company(record: Record) -> str | None:
+def lead_company(email: str | None, website: str | None, company: str | None) -> str | None:
     """The company a lead works at: its email or website domain, else its company name."""
-    domain = normalize.email_domain(record.get("Email")) or normalize.registrable_domain(
-        record.get("Website")
-    )
+    domain = normalize.email_domain(email) or normalize.registrable_domain(website)
     if domain:
         return domain
-    words = normalize.company_words(record.get("Company"))
-    return "".join(words) or None
+    return "".join(normalize.company_words(company)) or None
 
 
 def _name_similarity(a: Person, b: Person) -> float:

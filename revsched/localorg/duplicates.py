@@ -283,8 +283,10 @@ class DuplicateSeeder:
         """Seed 004's set, built on the first account as a template: five records of IBM."""
         template = accounts[0]
         first = len(accounts)
-        for name, website in IBM_FIXTURE:
+        for n, (name, website) in enumerate(IBM_FIXTURE):
             plan = self._account(template, {"Name": name, "Website": website})
+            if n == 0:  # the original, which the variants were later typed after
+                plan.account["CreatedDate"] = template.account["CreatedDate"]
             plan.account["BillingCountry"] = "United States"
             plan.account["BillingCity"] = "Armonk"
             plan.account["BillingState"] = "New York"

@@ -1,0 +1,109 @@
+"""dedupe-accounts: normalize accounts, merge the sure duplicates, flag the rest for review.
+
+Seed 000, "Account Normalization" (monthly), and seed 004's "I.B.M." / "IBM" /
+"Internat'l Bus Machines" / "IBM HQ" problem: accounts are one company when they
+share a website domain, or their names agree once legal forms, punctuation,
+abbreviations and office or region words are gone (or one is the other's
+initials); names only alike are flagged. Websites become their registered domain
+and countries and states their codes, as ordinary (revertible) field changes.
+"""
+
+from __future__ import annotations
+
+from revsched.dedupe import normalize
+from revsched.dedupe.match import company, match_companies
+from revsched.dedupe.plays import (
+    DedupeConfig,
+    ObjectSpec,
+    flag_fields,
+    integration_users_query,
+    plan_clusters,
+    records_query,
+)
+from revsched.dedupe.survivorship import Strategy
+from revsched.plan import Plan, Scalar, diff_changes
+from revsched.play import DecideContext, Play, Record, Records
+from revsched.soql import FieldName
+
+SPEC = ObjectSpec("Account", opportunities="Opportunities")
+
+
+class DedupeAccountsConfig(DedupeConfig):
+    schedule: str = "monthly"
+    website_field: FieldName = "Website"
+    country_field: FieldName = "BillingCountry"
+    state_field: FieldName = "BillingState"
+    # Normalizations written to every account (each a revertible field change).
+    website_to_domain: bool = True
+    country_codes: bool = True
+    state_codes: bool = True
+    trim_names: bool = True
+    survivorship: dict[FieldName, Strategy] = {
+        "Website": "oldest",
+        "Phone": "newest",
+        "Industry": "newest",
+        "NumberOfEmployees": "newest",
+        "AnnualRevenue": "newest",
+        "BillingCity": "oldest",
+        "BillingState": "oldest",
+        "BillingCountry": "oldest",
+    }
+
+
+def queries(ctx: DecideContext[DedupeAccountsConfig]) -> dict[str, str]:
+    config = ctx.config
+    fields = [config.website_field, config.country_field, config.state_field, *flag_fields(config)]
+    return {
+        "accounts": records_query(SPEC, fields),
+        "integration_users": integration_users_query(config),
+    }
+
+
+def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple[Scalar, str]]:
+    """The values account normalization writes (field -> value, why), where they differ."""
+    targets: dict[str, tuple[Scalar, str]] = {}
+    name = account["Name"]
+    if config.trim_names and name and " ".join(name.split()) != name:
+        targets["Name"] = (" ".join(name.split()), "name without stray spaces")
+    website = account[config.website_field]
+    domain = normalize.registrable_domain(website)
+    if config.website_to_domain and domain and domain != website:
+        targets[config.website_field] = (domain, "website as its registered domain")
+    country = normalize.country_code(account[config.country_field])
+    if config.country_codes and country and country != account[config.country_field]:
+        targets[config.country_field] = (country, "country as its ISO 3166 code")
+    state = normalize.state_code(account[config.state_field], country)
+    if config.state_codes and state and state != account[config.state_field]:
+        targets[config.state_field] = (state, "state as its postal code")
+    return targets
+
+
+def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
+    config = ctx.config
+    accounts = records["accounts"]
+    targets = {a["Id"]: normalized(a, config) for a in accounts}
+    companies = [company(a, config.website_field) for a in accounts]
+    clusters = match_companies(companies, config.match, config.flag_threshold)
+    integration = {u["Id"] for u in records["integration_users"]}
+    outcome = plan_clusters(SPEC, accounts, clusters, config, integration, targets)
+    in_merges = {r["Id"] for c in outcome.clusters for r in (c.master, *c.merged)}
+    changes = list(outcome.changes)
+    for account in accounts:
+        if account["Id"] not in in_merges:
+            changes += diff_changes("Account", account, targets[account["Id"]])
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(outcome.decisions),
+        changes=tuple(changes),
+    )
+
+
+play = Play(
+    name="dedupe-accounts",
+    summary="Normalize accounts (domain, country and state codes), merge sure duplicates,"
+    " flag the rest",
+    config_model=DedupeAccountsConfig,
+    queries=queries,
+    decide=decide,
+)

@@ -1,0 +1,66 @@
+"""dedupe-contacts: find duplicate contacts, merge the sure ones, flag the rest for review.
+
+Seed 000, "Identify and Merge Duplicate Contacts" (daily): contacts are one person
+when they share a normalized email, or are at the same account with alike names
+(nicknames count) and a shared phone; alike names alone are only flagged.
+"""
+
+from __future__ import annotations
+
+from revsched.dedupe.plays import (
+    ObjectSpec,
+    PeopleConfig,
+    integration_users_query,
+    people_fields,
+    people_outcome,
+    records_query,
+)
+from revsched.dedupe.survivorship import Strategy
+from revsched.plan import Plan
+from revsched.play import DecideContext, Play, Records
+from revsched.soql import FieldName
+
+SPEC = ObjectSpec("Contact", opportunities="OpportunityContactRoles")
+
+
+class DedupeContactsConfig(PeopleConfig):
+    schedule: str = "daily"
+    phone_fields: list[FieldName] = ["Phone", "MobilePhone"]
+    # Contacts are compared by name and phone only within the same value of this field.
+    account_field: FieldName = "AccountId"
+    survivorship: dict[FieldName, Strategy] = {
+        "Title": "newest",
+        "Phone": "newest",
+        "MobilePhone": "newest",
+        "MailingCountry": "newest",
+    }
+
+
+def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
+    config = ctx.config
+    return {
+        "contacts": records_query(SPEC, [*people_fields(config), config.account_field]),
+        "integration_users": integration_users_query(config),
+    }
+
+
+def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
+    contacts = records["contacts"]
+    accounts = [c[ctx.config.account_field] for c in contacts]
+    integration = {u["Id"] for u in records["integration_users"]}
+    outcome = people_outcome(SPEC, contacts, accounts, ctx.config, integration)
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(outcome.decisions),
+        changes=tuple(outcome.changes),
+    )
+
+
+play = Play(
+    name="dedupe-contacts",
+    summary="Merge duplicate contacts above the auto-merge threshold; flag the rest for review",
+    config_model=DedupeContactsConfig,
+    queries=queries,
+    decide=decide,
+)

@@ -1,0 +1,227 @@
+"""What the three dedupe plays share: their config, their queries, and turning clusters
+into decisions and field changes.
+
+For each cluster the master is chosen by the configured rules; the records joined
+to it by links at or above the merge threshold are its duplicates (merged into it,
+their values filling its empty fields), and the rest of the cluster is flagged on
+the record for review, pointing at the master.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import Field, model_validator
+
+from revsched.dedupe.cluster import Cluster
+from revsched.dedupe.match import MatchRules, match_people, person
+from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
+from revsched.plan import Decision, FieldChange, Scalar, diff_changes
+from revsched.play import PlayConfig, Record, children
+from revsched.soql import FieldName, format_soql
+
+DEFAULT_MASTER_RULES: list[MasterRule] = [
+    "not_integration_user",
+    "most_opportunities",
+    "most_activity",
+    "most_complete",
+    "oldest",
+]
+
+
+class DedupeConfig(PlayConfig):
+    """Settings every dedupe play has; each play adds its fields and survivorship."""
+
+    # Clusters whose links all score at least this are merged; the rest are flagged.
+    merge_threshold: float = Field(0.92, ge=0, le=1)
+    # Links scoring below this are ignored.
+    flag_threshold: float = Field(0.8, ge=0, le=1)
+    match: MatchRules = MatchRules()
+    # Ordered: the first rule that prefers some records of a cluster picks the master.
+    master_rules: list[MasterRule] = Field(DEFAULT_MASTER_RULES, min_length=1)
+    # Usernames of integration users, whose records make poor masters.
+    integration_users: list[str] = ["integration@demo.revsched.dev"]
+    # Lookup (to the same object) set on flagged records, pointing at the master.
+    flag_field: FieldName = "Possible_Duplicate_Of__c"
+    # Field -> newest | oldest | longest: empty master fields take that duplicate value.
+    survivorship: dict[FieldName, Strategy] = {}
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> DedupeConfig:
+        if self.flag_threshold > self.merge_threshold:
+            raise ValueError("flag_threshold must not be above merge_threshold")
+        return self
+
+
+class PeopleConfig(DedupeConfig):
+    """Contacts and leads: where their email and phones are."""
+
+    email_field: FieldName = "Email"
+    phone_fields: list[FieldName] = ["Phone"]
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """How one object's records are read and compared for master selection."""
+
+    sobject: str
+    # Child relationships counted as activity, and the one counted as opportunities.
+    activities: tuple[str, ...] = ("Tasks", "Events")
+    opportunities: str | None = None
+
+
+def records_query(spec: ObjectSpec, fields: Sequence[str], where: str = "") -> str:
+    """SOQL for the records of `spec` with `fields` and the children the master rules count."""
+    relationships = [*spec.activities, *([spec.opportunities] if spec.opportunities else [])]
+    subqueries = [f"(SELECT Id FROM {name})" for name in relationships]
+    wanted = ["Id", "Name", "CreatedDate", "OwnerId", *fields]
+    unique = list(dict.fromkeys(wanted))
+    clause = f" WHERE {where}" if where else ""
+    return f"SELECT {', '.join(unique + subqueries)} FROM {spec.sobject}{clause} ORDER BY Id"
+
+
+def integration_users_query(config: DedupeConfig) -> str:
+    return format_soql("SELECT Id FROM User WHERE Username IN {}", config.integration_users)
+
+
+def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
+    """What the master rules compare; the flag a past run set does not count as data."""
+    scalars = [
+        v
+        for k, v in record.items()
+        if k not in ("attributes", config.flag_field) and not isinstance(v, dict)
+    ]
+    return Facts(
+        record=record,
+        created=str(record["CreatedDate"]),
+        owner_id=record.get("OwnerId"),
+        activities=sum(len(children(record, name)) for name in spec.activities),
+        opportunities=len(children(record, spec.opportunities)) if spec.opportunities else 0,
+        filled=sum(1 for v in scalars if v not in (None, "")),
+    )
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """One cluster's outcome: its master, the duplicates merged into it, the flagged rest."""
+
+    master: Record
+    merged: tuple[Record, ...]
+    flagged: tuple[Record, ...]
+
+
+@dataclass
+class Outcome:
+    decisions: list[Decision]
+    changes: list[FieldChange]
+    clusters: list[ClusterPlan]
+
+
+def _link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) -> str:
+    return "; ".join(
+        f"{link.rule} {link.score:.2f} with {names[link.b if link.a == record_id else link.a]}"
+        f" ({link.detail})"
+        for link in cluster.links_of(record_id)
+    )
+
+
+def plan_clusters(
+    spec: ObjectSpec,
+    records: Sequence[Record],
+    clusters: Sequence[Cluster],
+    config: DedupeConfig,
+    integration_ids: set[str],
+    normalized: Mapping[str, Mapping[str, tuple[Scalar, str]]] | None = None,
+) -> Outcome:
+    """Decisions and field changes (survivorship on masters, flags on the rest) per cluster.
+
+    `normalized` holds, by record Id, the values a play writes anyway (field -> value,
+    why): survivorship sees them, and a master's are written with its survivors.
+    """
+    normalized = normalized or {}
+
+    def value(record: Record, field: str) -> Scalar:
+        return normalized.get(record["Id"], {}).get(field, (record[field], ""))[0]
+
+    by_id = {r["Id"]: r for r in records}
+    names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
+    outcome = Outcome([], [], [])
+    for number, cluster in enumerate(clusters, start=1):
+        members = [facts(by_id[i], spec, config) for i in cluster.members]
+        master, why = choose_master(members, config.master_rules, integration_ids)
+        group = next(g for g in cluster.groups(config.merge_threshold) if master.id in g)
+        merged = [f for f in members if f.id in group and f.id != master.id]
+        flagged = [f for f in members if f.id not in group]
+        label = f"cluster {number}"
+        outcome.decisions.append(
+            Decision.of(
+                spec.sobject,
+                master.record,
+                "selected",
+                f"master of {len(members)} records ({why}); merges {len(merged)},"
+                f" flags {len(flagged)}",
+                stage=f"{label}: master",
+            )
+        )
+        for duplicate in merged:
+            outcome.decisions.append(
+                Decision.of(
+                    spec.sobject,
+                    duplicate.record,
+                    "selected",
+                    f"merge into {names[master.id]}: {_link_reasons(cluster, duplicate.id, names)}",
+                    stage=f"{label}: merge",
+                )
+            )
+        for duplicate in flagged:
+            reasons = _link_reasons(cluster, duplicate.id, names)
+            outcome.decisions.append(
+                Decision.of(
+                    spec.sobject,
+                    duplicate.record,
+                    "skipped",
+                    f"possible duplicate of {names[master.id]}, below the merge threshold"
+                    f" {config.merge_threshold:.2f}: {reasons}",
+                    stage=f"{label}: flag",
+                )
+            )
+            why_flag = f"possible duplicate of {names[master.id]} ({reasons})"
+            outcome.changes += diff_changes(
+                spec.sobject, duplicate.record, {config.flag_field: (master.id, why_flag)}
+            )
+        targets = dict(normalized.get(master.id, {}))
+        targets |= survivors(master, merged, config.survivorship, value)
+        outcome.changes += diff_changes(spec.sobject, master.record, targets)
+        outcome.clusters.append(
+            ClusterPlan(
+                master.record, tuple(f.record for f in merged), tuple(f.record for f in flagged)
+            )
+        )
+    return outcome
+
+
+def flag_fields(config: DedupeConfig) -> list[str]:
+    """The fields every dedupe query reads besides what matching needs."""
+    return [config.flag_field, *config.survivorship]
+
+
+def people_outcome(
+    spec: ObjectSpec,
+    records: Sequence[Record],
+    orgs: Sequence[str | None],
+    config: PeopleConfig,
+    integration_ids: set[str],
+) -> Outcome:
+    """Cluster contacts or leads (`orgs`: each one's account or company) and plan them."""
+    people = [
+        person(r, org, config.match, config.phone_fields, config.email_field)
+        for r, org in zip(records, orgs, strict=True)
+    ]
+    clusters = match_people(people, config.match, config.flag_threshold)
+    return plan_clusters(spec, records, clusters, config, integration_ids)
+
+
+def people_fields(config: PeopleConfig) -> list[str]:
+    """The fields matching contacts or leads reads, and those flagging and survivorship write."""
+    return ["FirstName", "LastName", config.email_field, *config.phone_fields, *flag_fields(config)]

@@ -1,0 +1,71 @@
+"""The dedupe plays on the demo org, judged against its ground truth of seeded duplicates."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from revsched.localorg import LocalOrg
+from revsched.localorg.duplicates import ground_truth_path
+
+PLAYS = {"Contact": "dedupe-contacts", "Lead": "dedupe-leads", "Account": "dedupe-accounts"}
+
+
+def clusters(plan: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Cluster label -> record Id -> master | merge | flag."""
+    found: dict[str, dict[str, str]] = defaultdict(dict)
+    for decision in plan["decisions"]:
+        label, role = decision["stage"].split(": ")
+        found[label][decision["record_id"]] = role
+    return found
+
+
+@pytest.mark.parametrize("sobject", PLAYS)
+def test_every_seeded_duplicate_is_merged_or_flagged_as_the_truth_says(
+    sobject: str, demo_org: Path, run_json: Callable[..., dict[str, Any]]
+):
+    truth = json.loads(ground_truth_path(demo_org).read_text(encoding="utf-8"))["sets"]
+    sets = [s for s in truth if s["sobject"] == sobject]
+    assert sets
+
+    plan = run_json(PLAYS[sobject], "--dry-run", "--as-of", "2026-11-23")["plan"]
+
+    by_record = {rid: roles for roles in clusters(plan).values() for rid in roles}
+    for duplicate_set in sets:
+        ids = duplicate_set["ids"]
+        roles = by_record[ids[0]]
+        assert set(ids) <= set(roles), duplicate_set
+        if duplicate_set["expect"] == "merge":
+            assert sorted(roles[i] for i in ids) == ["master"] + ["merge"] * (len(ids) - 1)
+        else:
+            assert "flag" in {roles[i] for i in ids}
+    true_sets = [set(s["ids"]) for s in sets]
+    for roles in clusters(plan).values():
+        merged = {rid for rid, role in roles.items() if role != "flag"}
+        if len(merged) > 1:
+            assert any(merged <= s for s in true_sets), roles
+
+
+def test_applied_run_flags_possible_duplicates_in_the_org(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+):
+    result = run_json("dedupe-contacts", "--as-of", "2026-11-23")
+    flags = {
+        c["record_id"]: c["new"]
+        for c in result["plan"]["changes"]
+        if c["field"] == "Possible_Duplicate_Of__c"
+    }
+    assert flags and result["status"] == "succeeded"
+
+    sf = LocalOrg(demo_org).salesforce()
+    rows = sf.query_all("SELECT Id, Possible_Duplicate_Of__c FROM Contact")["records"]
+    assert {
+        r["Id"]: r["Possible_Duplicate_Of__c"] for r in rows if r["Possible_Duplicate_Of__c"]
+    } == (flags)
+    again = run_json("dedupe-contacts", "--as-of", "2026-11-23")
+    assert not [c for c in again["plan"]["changes"] if c["field"] == "Possible_Duplicate_Of__c"]
