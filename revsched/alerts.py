@@ -8,10 +8,10 @@ in the dry run, not an empty field in the 6 am alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import jinja2
 from rich.console import Console
@@ -20,12 +20,40 @@ import revsched.templates
 from revsched.errors import TemplateError
 from revsched.plan import Alert, Recipient
 
-LinkStyle = Callable[[str, str], str]
+# (record Id, stage): what one alert is about.
+AlertKey = tuple[str, str]
 
 
-def plain_link(text: str, url: str) -> str:
+class Mrkdwn(str):
+    """Text already in Slack markup (a link, a mention): output as it is, never escaped again."""
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Slack's three control characters, so a value named `<!channel>` is only text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain_link(text: Any, url: str) -> str:
     """How a link reads in a terminal or an email body."""
     return f"{text} <{url}>"
+
+
+def slack_link(text: Any, url: str) -> Mrkdwn:
+    return Mrkdwn(f"<{escape_mrkdwn(url)}|{escape_mrkdwn(str(text))}>")
+
+
+@dataclass(frozen=True)
+class Markup:
+    """How rendered values are written for one kind of channel: escaping and links."""
+
+    escape: Callable[[str], str]
+    link: Callable[[Any, str], str]
+    # Slack user Id by email, for mentions; None when unknown.
+    people: Callable[[str], str | None] = lambda email: None
+
+
+PLAIN = Markup(escape=str, link=plain_link)
+SLACK = Markup(escape=escape_mrkdwn, link=slack_link)
 
 
 def shipped_template_dir() -> Path:
@@ -41,28 +69,51 @@ class RenderedAlert:
     def recipients(self) -> tuple[Recipient, ...]:
         return self.alert.recipients
 
+    @property
+    def key(self) -> AlertKey:
+        return (self.alert.record_id, self.alert.stage)
+
 
 class AlertRenderer:
+    """Renders alert templates for one kind of channel.
+
+    Every `{{ value }}` goes through the markup's escape (Jinja's finalize), so
+    Salesforce data can never inject Slack control syntax, while what the `link`
+    and `mention` filters produce is marked as markup and kept as it is.
+    """
+
     def __init__(
         self,
         instance_url: str,
         template_dirs: Sequence[Path] = (),
-        link_style: LinkStyle = plain_link,
+        markup: Markup = PLAIN,
     ):
         loader = jinja2.FileSystemLoader([*template_dirs, shipped_template_dir()])
+        self._markup = markup
         self._env = jinja2.Environment(
             loader=loader,
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
+            finalize=self._finalize,
         )
-        self._env.filters["link"] = link_style
+        self._env.filters["link"] = markup.link
+        self._env.filters["mention"] = self.mention
         self._env.globals["record_url"] = self.record_url
         self._instance_url = instance_url.rstrip("/")
+
+    def _finalize(self, value: Any) -> str:
+        return value if isinstance(value, Mrkdwn) else self._markup.escape(str(value))
 
     def record_url(self, sobject: str, record_id: str) -> str:
         """The Lightning URL of a record, as people open it from an alert."""
         return f"{self._instance_url}/lightning/r/{sobject}/{record_id}/view"
+
+    def mention(self, person: Mapping[str, Any]) -> str:
+        """A person (name, maybe email) as a Slack mention when known, else by name."""
+        email = person.get("email")
+        user_id = self._markup.people(email) if email else None
+        return Mrkdwn(f"<@{user_id}>") if user_id else str(person["name"])
 
     def render(self, alert: Alert) -> RenderedAlert:
         try:
@@ -81,9 +132,10 @@ class AlertRenderer:
 
 
 class Notifier(Protocol):
-    """Delivers a rendered alert; returns once the channel has confirmed it."""
+    """Delivers a run's alerts and says, per alert, whether every message carrying it was
+    confirmed (None) or why not; it reports failures rather than raising them."""
 
-    def send(self, alert: RenderedAlert) -> None: ...
+    def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[AlertKey, str | None]: ...
 
 
 class TerminalNotifier:
@@ -92,7 +144,9 @@ class TerminalNotifier:
     def __init__(self, console: Console):
         self._console = console
 
-    def send(self, alert: RenderedAlert) -> None:
-        to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) or "nobody"
-        self._console.rule(f"alert to {to}", align="left")
-        self._console.print(alert.text, markup=False, highlight=False)
+    def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[AlertKey, str | None]:
+        for alert in alerts:
+            to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) or "nobody"
+            self._console.rule(f"alert to {to}", align="left")
+            self._console.print(alert.text, markup=False, highlight=False)
+        return {alert.key: None for alert in alerts}

@@ -15,15 +15,16 @@ import typer
 from rich.console import Console
 
 from revsched import report
-from revsched.alerts import AlertRenderer, TerminalNotifier
+from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
+from revsched.notify import AlertDelivery, alert_delivery, markup_for, preview, renderer_for
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
 from revsched.replay import load_plan, save_plan
-from revsched.runner import RunResult, apply_saved_plan, revert_run, run_play
+from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
 from revsched.state import StateStore
 
 app = typer.Typer(
@@ -81,14 +82,14 @@ def _today(settings: Settings) -> date:
 
 @dataclass(frozen=True)
 class Session:
-    """What every run-like command opens: settings, org, state, and alert delivery."""
+    """What every run-like command opens: settings, org, state, and where alerts go."""
 
     settings: Settings
     org: OrgGateway
     store: StateStore
-    renderer: AlertRenderer
-    notifier: TerminalNotifier
     console: Console
+    # With --json, stdout carries only the JSON document: alerts printed go to stderr.
+    alert_console: Console
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
@@ -99,10 +100,17 @@ class Session:
             settings=settings,
             org=org,
             store=StateStore(settings.state.database_url()),
-            renderer=AlertRenderer(org.instance_url, settings.templates.paths),
-            # With --json, stdout carries only the JSON document.
-            notifier=TerminalNotifier(_console(stderr=True) if as_json else console),
             console=console,
+            alert_console=_console(stderr=True) if as_json else console,
+        )
+
+    def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
+        """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
+        if dry_run:
+            renderer = renderer_for(self.settings, play, self.org.instance_url)
+            return AlertDelivery(renderer, TerminalNotifier(self.alert_console))
+        return alert_delivery(
+            self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
     def report(self, result: RunResult, as_json: bool) -> None:
@@ -140,6 +148,7 @@ def run(
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
+    delivery = session.delivery(play.name, dry_run)
     result = run_play(
         play,
         session.settings,
@@ -147,8 +156,8 @@ def run(
         dry_run=dry_run,
         store=session.store,
         org=session.org,
-        renderer=session.renderer,
-        notifier=session.notifier,
+        renderer=delivery.renderer,
+        notifier=delivery.notifier,
     )
     if out is not None:
         save_plan(result.plan, out)
@@ -168,12 +177,13 @@ def apply(
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
+    delivery = session.delivery(plan.play)
     result = apply_saved_plan(
         plan,
         store=session.store,
         org=session.org,
-        renderer=session.renderer,
-        notifier=session.notifier,
+        renderer=delivery.renderer,
+        notifier=delivery.notifier,
     )
     session.report(result, as_json)
 
@@ -187,8 +197,46 @@ def revert(
 ) -> None:
     """Undo a run: restore the old values it replaced, where nobody has changed them since."""
     session = Session.open(config, as_json)
-    result = revert_run(run_id, store=session.store, org=session.org, notifier=session.notifier)
+    # A revert writes old values back and alerts nobody.
+    notifier = TerminalNotifier(session.alert_console)
+    result = revert_run(run_id, store=session.store, org=session.org, notifier=notifier)
     session.report(result, as_json)
+
+
+@app.command()
+@fails_cleanly
+def render(
+    play_name: Annotated[str, typer.Argument(metavar="PLAY", help="The play to preview.")],
+    record: Annotated[
+        str | None, typer.Option("--record", metavar="ID", help="Only this record's alerts.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Render as if today were this date."),
+    ] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Preview a play's alerts for the current data as they would be sent; sends nothing."""
+    session = Session.open(config, as_json)
+    play = get_play(load_plays(session.settings), play_name)
+    day = _parse_date(as_of) or _today(session.settings)
+    plan = plan_play(play, session.settings, day, session.store, session.org)
+    alerts = [a for a in plan.alerts if record is None or a.record_id == record]
+    if record is not None and not alerts:
+        typer.echo(
+            f"error: {play.name} has no alert for record {record} on {day}; "
+            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped",
+            err=True,
+        )
+        raise typer.Exit(EXIT_USAGE)
+    renderer = session.delivery(play.name, dry_run=True).renderer
+    markup = markup_for(session.settings, play.name)
+    previews = [preview(renderer.render(alert), markup) for alert in alerts]
+    if as_json:
+        typer.echo(json.dumps(previews, indent=2))
+    else:
+        report.print_previews(session.console, previews)
 
 
 @app.command()

@@ -8,13 +8,15 @@ any key is an error that names the key, never a silently ignored setting.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -83,6 +85,12 @@ class ApiSettings(StrictModel):
     retry_max_seconds: float = Field(30, ge=0)
     # Stop before pushing the org's daily API usage past this share of its limit.
     budget_share: float = Field(0.8, gt=0, le=1)
+    # Above this many rows (asked with COUNT() first), read with a Bulk API 2.0 query.
+    bulk_read_threshold: int = Field(10_000, ge=0)
+    # Above this many records of one object, write with a Bulk API 2.0 ingest job.
+    bulk_write_threshold: int = Field(2_000, ge=0)
+    # Rows per Bulk query results page.
+    bulk_page_size: int = Field(50_000, ge=1)
 
 
 class StateSettings(StrictModel):
@@ -163,6 +171,122 @@ class TemplateSettings(StrictModel):
     paths: list[Path] = []
 
 
+def _env_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(
+            "must be the name of an environment variable (letters, digits, _), not the secret"
+        )
+    return value
+
+
+# The name of the environment variable holding a secret, so the secret stays out of the file.
+EnvName = Annotated[str, AfterValidator(_env_name)]
+AlertKind = Literal["terminal", "slack", "webhook", "email"]
+Delivery = Literal["dm", "channel", "both"]
+
+
+class SlackSettings(StrictModel):
+    """The Slack Web API, with a bot token read from the environment."""
+
+    token_env: EnvName = "SLACK_BOT_TOKEN"
+    # Enterprise Grid, a proxy, or a fake in tests; must end with /api/.
+    base_url: str = "https://slack.com/api/"
+    # How long an email -> Slack user lookup (found or not) is trusted.
+    lookup_ttl_hours: float = Field(24, gt=0)
+    timeout_seconds: int = Field(30, ge=1)
+    # Retries of a rate-limited (429) call, each after its Retry-After.
+    rate_limit_retries: int = Field(3, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as 'https://slack.com/api/'")
+        return value if value.endswith("/") else value + "/"
+
+
+class SmtpSettings(StrictModel):
+    """The mail server alerts go through when a play's alerts are `email`."""
+
+    host: str = "localhost"
+    port: int = Field(25, ge=1, le=65535)
+    from_address: str = Field("revsched@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    starttls: bool = False
+    # "" sends without logging in; the password is read from password_env.
+    username: str = ""
+    password_env: EnvName = "SMTP_PASSWORD"
+    timeout_seconds: int = Field(30, ge=1)
+
+
+class PlayAlertSettings(StrictModel):
+    """One play's alert delivery; every key left out is taken from [alerts]."""
+
+    kind: AlertKind | None = None
+    deliver: Delivery | None = None
+    channel: str | None = None
+    fallback_channel: str | None = None
+    digest: bool | None = None
+
+
+class PlayAlerts(StrictModel):
+    """How one play's alerts are delivered, [alerts] merged with [alerts.plays.<name>]."""
+
+    kind: AlertKind
+    deliver: Delivery
+    channel: str
+    fallback_channel: str
+    digest: bool
+
+
+class AlertSettings(StrictModel):
+    """Where alerts go: the terminal, Slack (bot or incoming webhook) or email."""
+
+    kind: AlertKind = "terminal"
+    # Slack: a direct message to each recipient, the play's channel, or both.
+    deliver: Delivery = "dm"
+    # Channel ID or #name; "" for none.
+    channel: str = ""
+    # Where an alert for someone with no Slack account goes ("" = the play's channel).
+    fallback_channel: str = ""
+    # One message per recipient per run listing the records, instead of one per record.
+    digest: bool = False
+    webhook_url_env: EnvName = "SLACK_WEBHOOK_URL"
+    slack: SlackSettings = SlackSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    plays: dict[str, PlayAlertSettings] = {}
+
+    @model_validator(mode="after")
+    def _channels_where_needed(self) -> AlertSettings:
+        for name in ["", *self.plays]:
+            play = self.for_play(name)
+            key = f"alerts.plays.{name}" if name else "alerts"
+            if play.kind == "slack" and play.deliver != "dm" and not play.channel:
+                raise ValueError(
+                    f"{key}: deliver = {play.deliver!r} needs a channel "
+                    f"(set {key}.channel, or alerts.channel)"
+                )
+        return self
+
+    def for_play(self, play: str) -> PlayAlerts:
+        own = self.plays.get(play, PlayAlertSettings())
+        merged = {
+            key: getattr(self, key) if value is None else value
+            for key, value in own.model_dump().items()
+        }
+        return PlayAlerts(**merged)
+
+
+def secret(key: str, env_name: str) -> str:
+    """The secret in the environment variable a config key names; never logged or echoed."""
+    value = os.environ.get(env_name, "")
+    if not value.strip():
+        raise ConfigError(
+            f"{key}: environment variable {env_name} is not set (it holds the secret, "
+            "which never goes in the config file)"
+        )
+    return value.strip()
+
+
 def _demo_pool(*names: str) -> PoolSettings:
     return PoolSettings(members=[f"{name}@demo.revsched.dev" for name in names])
 
@@ -180,6 +304,7 @@ class Settings(StrictModel):
     api: ApiSettings = ApiSettings()
     state: StateSettings = StateSettings()
     templates: TemplateSettings = TemplateSettings()
+    alerts: AlertSettings = AlertSettings()
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
     pools: dict[str, PoolSettings] = DEMO_POOLS
@@ -203,6 +328,17 @@ class Settings(StrictModel):
         return ZoneInfo(self.time_zone)
 
 
+def _echo_input(key: str, error: Any) -> bool:
+    """Whether the bad value helps the message: not whole sections, not what an *_env key got
+    (a secret pasted where its variable's name belongs must not reach a log)."""
+    return (
+        "input" in error
+        and error["type"] != "missing"
+        and not isinstance(error["input"], dict)
+        and not key.endswith("_env")
+    )
+
+
 def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:
     """One line naming the first bad key and what is wrong with it."""
     first = error.errors()[0]
@@ -211,7 +347,7 @@ def describe_validation_error(error: ValidationError, prefix: str, source: Path 
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.toml)"
-    elif "input" in first and first["type"] != "missing":
+    elif _echo_input(key, first):
         message = f"{message} (got {first['input']!r})"
     return f"{where}{key}: {message}"
 

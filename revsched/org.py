@@ -23,6 +23,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 from simple_salesforce.format import format_soql
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from revsched.bulk import bulk_query, bulk_update, count_query
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
 from revsched.localorg import LocalOrg, connect
@@ -163,11 +164,20 @@ class OrgGateway:
             return self._retrying()(once)
 
     def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
-        """Stream a query's rows page by page; each page is retried on its own."""
+        """Stream a query's rows: by REST pages, each retried on its own, or for large
+        results (counted first) with one Bulk API 2.0 query job."""
+        counted = count_query(soql)
+        if counted is not None:
+            total = self.call("count a query's rows", lambda sf: sf.query(counted), config_hint)
+            if total["totalSize"] > self.api.bulk_read_threshold:
+                self.check_budget()
+                with salesforce_errors("run a Bulk API 2.0 query", config_hint):
+                    yield from bulk_query(self.sf, soql, self.api.bulk_page_size)
+                return
         action = "run a query"
         page = self.call(action, lambda sf: sf.query(soql), config_hint)
         while True:
-            yield from (dict(record) for record in page["records"])
+            yield from (_plain(record) for record in page["records"])
             if page["done"]:
                 return
             page = self.call(action, functools.partial(_next_page, locator=page["nextRecordsUrl"]))
@@ -193,6 +203,14 @@ class OrgGateway:
         """Write field values by Id; returns each record's error, None when it saved."""
         outcomes = self._save_collections("composite/sobjects", sobject, records)
         return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
+
+    def bulk_update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+        """Write many records with one Bulk API 2.0 ingest job (retried whole: updates repeat
+        safely)."""
+        return self.call(
+            f"update {len(records)} {sobject} records with Bulk API 2.0",
+            lambda sf: bulk_update(sf, sobject, records),
+        )
 
     def upsert(
         self, sobject: str, key_field: str, records: Sequence[Record]
@@ -271,6 +289,15 @@ class OrgGateway:
             f"save {len(chunk)} {sobject} records",
             lambda sf: sf.restful(path, method="PATCH", json=body),
         )
+
+
+def _plain(value: Any) -> Any:
+    """A REST record as plain dicts, without the `attributes` plays never read."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if k != "attributes"}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _next_page(sf: Salesforce, locator: str) -> dict[str, Any]:

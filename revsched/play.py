@@ -136,11 +136,12 @@ def load_plays(settings: Settings) -> dict[str, Play[Any]]:
         if play.name in plays:
             raise PlayError(f"{module.__name__}: a play named {play.name!r} already exists")
         plays[play.name] = play
-    unknown = sorted(set(settings.plays) - set(plays))
-    if unknown:
-        raise ConfigError(
-            f"plays.{unknown[0]}: no such play; known plays: {', '.join(sorted(plays))}"
-        )
+    for section, named in (("plays", settings.plays), ("alerts.plays", settings.alerts.plays)):
+        unknown = sorted(set(named) - set(plays))
+        if unknown:
+            raise ConfigError(
+                f"{section}.{unknown[0]}: no such play; known plays: {', '.join(sorted(plays))}"
+            )
     return plays
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from typing import Any
 
 from rich.console import Console
@@ -20,11 +20,15 @@ def _value(value: Any) -> str:
     )
 
 
+def _count(items: Sized, noun: str) -> str:
+    return f"{len(items)} {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
+
+
 def print_plan(console: Console, plan: Plan) -> None:
     console.print(
         f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
-        f"{len(plan.skipped)} skipped, {len(plan.changes)} field changes, "
-        f"{len(plan.creates)} records to create, {len(plan.alerts)} alerts"
+        f"{len(plan.skipped)} skipped, {_count(plan.changes, 'field change')}, "
+        f"{_count(plan.creates, 'record')} to create, {_count(plan.alerts, 'alert')}"
     )
     if plan.decisions:
         table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
@@ -222,3 +226,16 @@ def print_show(console: Console, run: Run) -> None:
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
         console.rule(f"alert to {to}: {status}", align="left")
         console.print(alert.text, markup=False, highlight=False)
+
+
+def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
+    """`revsched render`: each alert's text, then the Block Kit of its Slack messages."""
+    if not previews:
+        console.print("No alerts to send.")
+    for item in previews:
+        to = ", ".join(f"{r['name']} ({r['role']})" for r in item["recipients"]) or "nobody"
+        console.rule(f"{item['record_id']} {item['stage']} to {to}", align="left")
+        console.print(item["text"], markup=False, highlight=False)
+        for number, message in enumerate(item["slack_messages"], 1):
+            console.print(f"\nBlock Kit, message {number}:", markup=False)
+            console.print(json.dumps(message, indent=2), markup=False, highlight=False)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ApiLimitError, ConfigError, LockedError, NotifierError, OrgError
+from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Plan, RecordCreate
 from revsched.play import DecideContext, Play
@@ -224,8 +224,11 @@ def _write_changes(
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
     for sobject, records in by_object.items():
-        for wave in _waves(records, org):
-            outcomes = org.update(sobject, wave)
+        # Many records: one Bulk API 2.0 job; otherwise waves of collection calls.
+        bulk = len(records) > org.api.bulk_write_threshold
+        write = org.bulk_update if bulk else org.update
+        for batch in [records] if bulk else _waves(records, org):
+            outcomes = write(sobject, batch)
             store.record_batch(run_id, outcomes)
             failures |= {rid: error for rid, error in outcomes.items() if error is not None}
     return failures
@@ -275,10 +278,15 @@ def _send_alerts(
     store: StateStore,
     notifier: Notifier,
 ) -> set[tuple[str, str]]:
-    """Send the alerts of records that were written; returns the (record, stage) pairs sent."""
+    """Send the alerts of records that were written; returns the (record, stage) pairs sent.
+
+    The notifier gets them all at once, so it can combine them (a digest per
+    recipient) and confirm each alert only once every message carrying it landed.
+    """
+    outcomes = notifier.deliver([a for a in rendered if a.alert.record_id not in not_written])
     sent: set[tuple[str, str]] = set()
     for alert in rendered:
-        record_id, stage = alert.alert.record_id, alert.alert.stage
+        record_id, stage = alert.key
         recipients = _recipients_json(alert)
         if record_id in not_written:
             store.record_alert(
@@ -290,17 +298,12 @@ def _send_alerts(
                 "skipped",
                 f"not sent: the record was not written ({not_written[record_id]})",
             )
-            continue
-        try:
-            notifier.send(alert)
-        except NotifierError as error:
+        elif (error := outcomes[alert.key]) is not None:
             # Not marked fired: the next run sends it again.
-            store.record_alert(
-                run_id, record_id, stage, recipients, alert.text, "failed", str(error)
-            )
-            continue
-        store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
-        sent.add((record_id, stage))
+            store.record_alert(run_id, record_id, stage, recipients, alert.text, "failed", error)
+        else:
+            store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
+            sent.add(alert.key)
     return sent
 
 

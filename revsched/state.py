@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -36,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from revsched.plan import Plan
+
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -180,6 +183,35 @@ class FiringRow(Base):
     fired_at: Mapped[datetime]
 
 
+class DeliveryRow(Base):
+    """One message confirmed by the channel for an alert at one destination.
+
+    The ledger that makes delivery exactly once: a run that stops half-way
+    leaves these for what was confirmed, and the next run sends only the rest.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("play", "record_id", "stage", "destination"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+    # "slack:dm:U123", "slack:channel:#win-back", "email:ava@acme.com", "webhook"
+    destination: Mapped[str] = mapped_column(String(400))
+    delivered_at: Mapped[datetime]
+
+
+class SlackUserRow(Base):
+    """A Salesforce email's Slack user (None: nobody in Slack has it), as looked up when."""
+
+    __tablename__ = "slack_users"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    looked_up_at: Mapped[datetime]
+
+
 class CursorRow(Base):
     __tablename__ = "cursors"
 
@@ -213,6 +245,26 @@ def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return create_engine(url)
+
+
+# Rows per statement: well under SQLite's limit of bound parameters.
+CHUNK = 1000
+
+
+def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
+    for batch in _chunks(rows):
+        session.execute(insert(model), batch)
 
 
 class StateStore:
@@ -293,7 +345,11 @@ class StateStore:
     # A run's lifecycle
 
     def start_run(self, plan: Plan, dry_run: bool, reverts: int | None = None) -> int:
-        """Save the run and its whole plan (as planned changes) before anything is written."""
+        """Save the run and its whole plan (as planned changes) before anything is written.
+
+        Rows go in with bulk inserts, in chunks: a 100k-record plan must not become
+        100k ORM objects in memory.
+        """
         with self.session() as session:
             run = Run(
                 play=plan.play,
@@ -304,49 +360,61 @@ class StateStore:
                 reverts_run_id=reverts,
                 counts={},
             )
-            run.changes = [
-                ChangeRow(
-                    sobject=c.sobject,
-                    record_id=c.record_id,
-                    record_name=c.record_name,
-                    field=c.field,
-                    old=json.dumps(c.old),
-                    new=json.dumps(c.new),
-                    reason=c.reason,
-                    status="planned",
-                )
-                for c in plan.changes
-            ]
-            run.creates = [
-                CreateRow(
-                    sobject=c.sobject,
-                    key=c.key,
-                    fields=json.dumps(c.fields),
-                    reason=c.reason,
-                    parent_id=c.parent_id,
-                    status="planned",
-                )
-                for c in plan.creates
-            ]
-            run.deletes = [
-                DeleteRow(
-                    sobject=d.sobject, record_id=d.record_id, reason=d.reason, status="planned"
-                )
-                for d in plan.deletes
-            ]
             session.add(run)
             session.flush()
+            planned = {"run_id": run.id, "status": "planned"}
+            _insert(
+                session,
+                ChangeRow,
+                (
+                    {
+                        **planned,
+                        "sobject": c.sobject,
+                        "record_id": c.record_id,
+                        "record_name": c.record_name,
+                        "field": c.field,
+                        "old": json.dumps(c.old),
+                        "new": json.dumps(c.new),
+                        "reason": c.reason,
+                    }
+                    for c in plan.changes
+                ),
+            )
+            _insert(
+                session,
+                CreateRow,
+                (
+                    {
+                        **planned,
+                        "sobject": c.sobject,
+                        "key": c.key,
+                        "fields": json.dumps(c.fields),
+                        "reason": c.reason,
+                        "parent_id": c.parent_id,
+                    }
+                    for c in plan.creates
+                ),
+            )
+            _insert(
+                session,
+                DeleteRow,
+                (
+                    {**planned, "sobject": d.sobject, "record_id": d.record_id, "reason": d.reason}
+                    for d in plan.deletes
+                ),
+            )
             return run.id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         """The outcome of one write call: record Id -> None when saved, else its error."""
         with self.session() as session:
             applied = [record_id for record_id, error in outcomes.items() if error is None]
-            session.execute(
-                update(ChangeRow)
-                .where(ChangeRow.run_id == run_id, ChangeRow.record_id.in_(applied))
-                .values(status="applied")
-            )
+            for ids in _chunks(applied):
+                session.execute(
+                    update(ChangeRow)
+                    .where(ChangeRow.run_id == run_id, ChangeRow.record_id.in_(ids))
+                    .values(status="applied")
+                )
             for record_id, error in outcomes.items():
                 if error is not None:
                     session.execute(
@@ -394,12 +462,61 @@ class StateStore:
                 )
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
-        """Un-fire the stages a reverted run fired on these records, so they may fire again."""
+        """Un-fire the stages a reverted run fired on these records, so they may fire again
+        (and alert again: their deliveries are forgotten too)."""
         with self.session() as session:
-            session.execute(
-                delete(FiringRow).where(
-                    FiringRow.run_id == run_id, FiringRow.record_id.in_(list(record_ids))
+            fired = list(
+                session.scalars(
+                    select(FiringRow).where(
+                        FiringRow.run_id == run_id, FiringRow.record_id.in_(list(record_ids))
+                    )
                 )
+            )
+            for firing in fired:
+                session.execute(
+                    delete(DeliveryRow).where(
+                        DeliveryRow.play == firing.play,
+                        DeliveryRow.record_id == firing.record_id,
+                        DeliveryRow.stage == firing.stage,
+                    )
+                )
+                session.delete(firing)
+
+    # The alert ledger and the Slack user cache
+
+    def delivered(self, play: str, record_ids: Iterable[str]) -> set[tuple[str, str, str]]:
+        """(record, stage, destination) already confirmed for these records of the play."""
+        with self.session() as session:
+            rows = session.execute(
+                select(DeliveryRow.record_id, DeliveryRow.stage, DeliveryRow.destination).where(
+                    DeliveryRow.play == play, DeliveryRow.record_id.in_(list(record_ids))
+                )
+            )
+            return {(r.record_id, r.stage, r.destination) for r in rows}
+
+    def record_delivery(self, play: str, keys: Iterable[tuple[str, str]], destination: str) -> None:
+        with self.session() as session:
+            for record_id, stage in keys:
+                session.add(
+                    DeliveryRow(
+                        play=play,
+                        record_id=record_id,
+                        stage=stage,
+                        destination=destination,
+                        delivered_at=now(),
+                    )
+                )
+
+    def slack_user(self, email: str, max_age: timedelta) -> SlackUserRow | None:
+        """The cached lookup of this email, if younger than max_age."""
+        with self.session() as session:
+            row = session.get(SlackUserRow, email)
+            return row if row is not None and row.looked_up_at > now() - max_age else None
+
+    def cache_slack_user(self, email: str, slack_user_id: str | None) -> None:
+        with self.session() as session:
+            session.merge(
+                SlackUserRow(email=email, slack_user_id=slack_user_id, looked_up_at=now())
             )
 
     def record_alert(

@@ -9,9 +9,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fakeslack import FakeSlack
 from simple_salesforce.format import format_soql
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
@@ -97,3 +99,21 @@ def org_values(demo_org: Path) -> Callable[[list[dict[str, Any]]], dict[tuple[st
         return {(c["record_id"], c["field"]): found[c["record_id"], c["field"]] for c in changes}
 
     return values
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    slack = FakeSlack()
+    yield slack
+    slack.close()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """slack-sdk's retry waits, recorded instead of slept, so rate-limit tests stay fast."""
+    from slack_sdk.http_retry import builtin_handlers, handler
+
+    slept: list[float] = []
+    for module in (builtin_handlers, handler):
+        monkeypatch.setattr(module, "time", SimpleNamespace(sleep=slept.append))
+    return slept

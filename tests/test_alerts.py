@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from revsched.alerts import AlertRenderer
+from revsched.alerts import SLACK, AlertRenderer
 from revsched.errors import TemplateError
 from revsched.plan import Alert, Recipient
 
@@ -96,3 +97,42 @@ def test_missing_template_is_an_error():
 
     with pytest.raises(TemplateError, match=r"alert template 'nope\.j2' not found"):
         renderer.render(win_back_alert().model_copy(update={"template": "nope.j2"}))
+
+
+def slack_renderer(people: dict[str, str] | None = None) -> AlertRenderer:
+    markup = replace(SLACK, people=(people or {}).get)
+    return AlertRenderer("https://acme.my.salesforce.com", markup=markup)
+
+
+def test_salesforce_values_cannot_ping_a_slack_channel_while_links_stay_links():
+    hostile = {"id": "001000000000000001", "name": "<!channel> & <https://evil.example|click>"}
+
+    text = slack_renderer().render(win_back_alert(account=hostile)).text
+
+    assert "<!channel>" not in text
+    assert text.splitlines()[0] == (
+        "*Win-back, 6-month: <https://acme.my.salesforce.com/lightning/r/Account/"
+        "001000000000000001/view|&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;>*"
+    )
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt; churned 6 months ago" in text
+
+
+def test_plain_rendering_leaves_values_as_they_are():
+    hostile = {"id": "001000000000000001", "name": "Smith & <Sons>"}
+
+    text = AlertRenderer("https://x").render(win_back_alert(account=hostile)).text
+
+    assert "Smith & <Sons> churned 6 months ago" in text
+
+
+def test_people_known_in_slack_are_mentioned_others_named():
+    ae = {**WIN_BACK_CONTEXT["ae"], "email": "ava.patel@acme.example"}
+    sdr = {**WIN_BACK_CONTEXT["sdr"], "name": "Fay <Nguyen>", "email": "fay@acme.example"}
+
+    text = (
+        slack_renderer({"ava.patel@acme.example": "U0AVA"})
+        .render(win_back_alert(ae=ae, sdr=sdr))
+        .text
+    )
+
+    assert "<@U0AVA> (AE) / Fay &lt;Nguyen&gt; (SDR), Northwind Analytics churned" in text

@@ -18,6 +18,7 @@ def test_example_config_spells_out_the_defaults():
 
     assert settings.pools == DEMO_POOLS
     assert settings.time_zone == Settings().time_zone
+    assert settings.alerts == Settings().alerts
     for play in load_plays(settings).values():
         assert play.configure(settings) == play.configure(Settings()), play.name
 
@@ -60,3 +61,92 @@ def test_missing_config_file(tmp_path: Path):
 def test_section_for_an_unknown_play_is_an_error():
     with pytest.raises(ConfigError, match=r"plays\.win-bak: no such play; known plays: .*win-back"):
         load_plays(Settings(plays={"win-bak": {}}))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[alerts]\nkind = 'sms'", "alerts.kind: Input should be 'terminal', 'slack', 'webhook'"),
+        ("[alerts]\ndeliver = 'dms'", "alerts.deliver: Input should be 'dm', 'channel' or 'both'"),
+        ("[alerts]\ndigets = true", "alerts.digets: unknown key"),
+        ("[alerts.slack]\nbase_url = 'slack.com'", "alerts.slack.base_url: Value error, must be"),
+        ("[alerts.slack]\nlookup_ttl_hours = 0", "alerts.slack.lookup_ttl_hours: Input should be"),
+        ("[alerts.smtp]\nport = 0", "alerts.smtp.port: Input should be greater than or equal to 1"),
+        ("[alerts.smtp]\nfrom_address = 'me'", "alerts.smtp.from_address: String should match"),
+        ("[alerts.plays.win-back]\nkind = 'fax'", "alerts.plays.win-back.kind: Input should be"),
+        (
+            "[alerts]\nkind = 'slack'\ndeliver = 'both'",
+            "alerts: deliver = 'both' needs a channel (set alerts.channel",
+        ),
+        (
+            "[alerts.plays.win-back]\nkind = 'slack'\ndeliver = 'channel'",
+            "alerts.plays.win-back: deliver = 'channel' needs a channel",
+        ),
+    ],
+)
+def test_bad_alerts_config_names_the_key(tmp_path: Path, text: str, message: str):
+    config = tmp_path / "revsched.toml"
+    config.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_secret_pasted_where_its_variable_name_belongs_is_never_echoed(tmp_path: Path):
+    config = tmp_path / "revsched.toml"
+    config.write_text("[alerts.slack]\ntoken_env = 'xoxb-1234-5678-SECRET'", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+
+    assert "alerts.slack.token_env: Value error, must be the name of an environment variable" in (
+        str(error.value)
+    )
+    assert "SECRET" not in str(error.value)
+
+
+def test_play_alerts_inherit_every_key_they_leave_out():
+    settings = Settings.model_validate(
+        {
+            "alerts": {
+                "kind": "slack",
+                "channel": "#revops",
+                "plays": {"win-back": {"deliver": "both", "digest": True}},
+            }
+        }
+    )
+
+    win_back = settings.alerts.for_play("win-back")
+    other = settings.alerts.for_play("churn-intake")
+
+    assert (win_back.kind, win_back.deliver, win_back.channel, win_back.digest) == (
+        "slack",
+        "both",
+        "#revops",
+        True,
+    )
+    assert (other.deliver, other.digest) == ("dm", False)
+
+
+def test_alerts_section_for_an_unknown_play_is_an_error():
+    settings = Settings.model_validate({"alerts": {"plays": {"win-bak": {"digest": True}}}})
+
+    with pytest.raises(ConfigError, match=r"alerts\.plays\.win-bak: no such play"):
+        load_plays(settings)
+
+
+def test_missing_secret_is_one_line_naming_the_key(monkeypatch: pytest.MonkeyPatch):
+    from revsched.config import secret
+
+    monkeypatch.delenv("MY_SLACK_TOKEN", raising=False)
+
+    with pytest.raises(ConfigError) as error:
+        secret("alerts.slack.token_env", "MY_SLACK_TOKEN")
+
+    assert str(error.value) == (
+        "alerts.slack.token_env: environment variable MY_SLACK_TOKEN is not set (it holds the"
+        " secret, which never goes in the config file)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -18,8 +19,9 @@ TODAY = date(2026, 11, 23)
 
 
 class NoAlerts:
-    def send(self, alert: object) -> None:
-        raise AssertionError("no alert expected")
+    def deliver(self, alerts: Sequence[object]) -> dict[tuple[str, str], str | None]:
+        assert not alerts, "no alert expected"
+        return {}
 
 
 @pytest.fixture

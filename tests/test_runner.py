@@ -7,9 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from recording import RecordingNotifier
 from rich.console import Console
 
-from revsched.alerts import AlertRenderer, RenderedAlert
+from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
@@ -19,14 +20,6 @@ from revsched.runner import RunResult, run_play
 from revsched.state import StateStore
 
 TODAY = date(2026, 11, 23)
-
-
-class RecordingNotifier:
-    def __init__(self) -> None:
-        self.sent: list[RenderedAlert] = []
-
-    def send(self, alert: RenderedAlert) -> None:
-        self.sent.append(alert)
 
 
 class LockedRecordOrg(OrgGateway):

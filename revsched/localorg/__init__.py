@@ -1,7 +1,20 @@
 """The embedded local Salesforce org: the default org and the target of all tests."""
 
-from revsched.localorg.org import LocalOrg, serve
+from revsched.localorg.auth import Credentials
+from revsched.localorg.faults import FaultProfile, load_faults
+from revsched.localorg.org import LocalOrg, add_custom_fields, serve
 from revsched.localorg.schema import SOBJECTS, sobject
-from revsched.localorg.transport import connect
+from revsched.localorg.transport import connect, local_session
 
-__all__ = ["SOBJECTS", "LocalOrg", "connect", "serve", "sobject"]
+__all__ = [
+    "SOBJECTS",
+    "Credentials",
+    "FaultProfile",
+    "LocalOrg",
+    "add_custom_fields",
+    "connect",
+    "load_faults",
+    "local_session",
+    "serve",
+    "sobject",
+]

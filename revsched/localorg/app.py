@@ -3,19 +3,29 @@ usage accounting and Salesforce's JSON shapes for results and errors."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from revsched.localorg import schema
+from revsched.localorg import ids, schema
+from revsched.localorg.auth import OAuthError, Sessions
+from revsched.localorg.bulk import Bulk2
 from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.faults import FaultProfile, FaultState
 from revsched.localorg.query import QueryEngine, batch_size
-from revsched.localorg.storage import Storage
+from revsched.localorg.soap import SoapApi
+from revsched.localorg.storage import MultipleMatches, Storage
+from revsched.localorg.values import label
 
 _log = logging.getLogger(__name__)
 MAX_COLLECTION = 200
@@ -23,6 +33,11 @@ MAX_COLLECTION = 200
 # is what bounds how many Ids fit in a query's IN list.
 MAX_REQUEST_LINE = 16_384
 _VERSION = re.compile(r"v\d+\.\d+")
+# Composite: at most 25 subrequests; referenceIds are alphanumeric (+ underscore).
+MAX_COMPOSITE = 25
+_REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
+_REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
+_HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 _ROLLED_BACK = SalesforceError(
     400,
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -31,6 +46,16 @@ _ROLLED_BACK = SalesforceError(
 )
 
 Result = tuple[int, Any]
+
+
+def _item_id(item: Any) -> str | None:
+    """The record Id a collection item names (its Id field, or the Id itself for delete)."""
+    if isinstance(item, str):
+        return ids.normalize(item)
+    if isinstance(item, dict):
+        value = next((v for k, v in item.items() if k.lower() == "id"), None)
+        return ids.normalize(value) if isinstance(value, str) else None
+    return None
 
 
 class _RollBack(Exception):
@@ -53,6 +78,56 @@ def _record_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _invalid_session() -> SalesforceError:
+    return SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def _lookup(outputs: dict[str, Any], ref: str, path: str) -> Any:
+    """The value @{ref.path} names in an earlier subrequest's result body."""
+    if ref not in outputs:
+        raise KeyError(f"{ref}{path}")
+    value = outputs[ref]
+    for name, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path):
+        try:
+            value = value[int(index)] if index else value[name]
+        except (KeyError, IndexError, TypeError):
+            raise KeyError(f"{ref}{path}") from None
+    return value
+
+
+def _resolve(value: Any, outputs: dict[str, Any]) -> Any:
+    """Substitute @{referenceId.field} references in a subrequest's url or body. A string
+    that is exactly one reference takes the referenced value's JSON type."""
+    if isinstance(value, str):
+        whole = _REFERENCE.fullmatch(value)
+        if whole:
+            return _lookup(outputs, whole.group(1), whole.group(2))
+        return _REFERENCE.sub(lambda m: str(_lookup(outputs, m.group(1), m.group(2))), value)
+    if isinstance(value, list):
+        return [_resolve(v, outputs) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, outputs) for k, v in value.items()}
+    return value
+
+
+def _dropped(
+    response: Response, environ: dict[str, Any], start_response: Callable[..., Any]
+) -> Iterator[bytes]:
+    """Send the headers and half the body, then drop the connection: over HTTP the socket
+    is shut down; in-process, WSGIAdapter sees the `drop` signal and raises as requests
+    would."""
+    body = response.get_data()
+    signals = environ.get("localorg.signals")
+    if isinstance(signals, dict):
+        signals["drop"] = True
+    start_response(response.status, list(response.headers.items()))
+    yield body[: len(body) // 2]
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def _method_not_allowed(method: str, allowed: Iterable[str]) -> SalesforceError:
     allowed_text = ",".join(["HEAD", *allowed] if "GET" in allowed else allowed)
     return SalesforceError(
@@ -60,61 +135,137 @@ def _method_not_allowed(method: str, allowed: Iterable[str]) -> SalesforceError:
     )
 
 
-class RestApi:
-    """WSGI callable for /services/data/vXX.X/...; every request holds the storage lock."""
+@dataclass
+class Raw:
+    """A response that is not a JSON body (CSV, XML), with any extra headers."""
 
-    def __init__(self, storage: Storage, daily_api_limit: int) -> None:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RestApi:
+    """WSGI callable for the org's resources: /services/data/vXX.X/... (REST, Bulk API 2.0),
+    /services/Soap/u/XX.X (login, merge) and /services/oauth2/token. Every request holds
+    the storage lock; latency faults are slept outside it."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        daily_api_limit: int,
+        *,
+        sessions: Sessions | None = None,
+        faults: FaultProfile | None = None,
+    ) -> None:
         self.storage = storage
         self.queries = QueryEngine(storage)
         self.daily_api_limit = daily_api_limit
+        self.sessions = sessions or Sessions(None, strict=False)
+        self.fault_state: FaultState | None = None
+        self.faults = faults
+        self.bulk = Bulk2(self)
+        self.soap = SoapApi(self)
+
+    @property
+    def faults(self) -> FaultProfile | None:
+        return self.fault_state.profile if self.fault_state else None
+
+    @faults.setter
+    def faults(self, profile: FaultProfile | None) -> None:
+        self.fault_state = FaultState(profile) if profile is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
+        state = self.fault_state
+        if state is not None and state.profile.latency:
+            time.sleep(state.profile.latency)
+        drop = False
         with self.storage.lock:
             try:
-                status, body = self._handle(request)
+                status, body, drop = self._dispatch(request)
             except SalesforceError as exc:
                 status, body = exc.status, exc.body()
+            except OAuthError as exc:
+                status, body = exc.status, exc.body
             except Exception as exc:
                 # A bug in the local org, reported as Salesforce reports its own failures.
                 _log.exception("local org request failed: %s %s", request.method, request.path)
                 status, body = 500, SalesforceError(500, "UNKNOWN_EXCEPTION", str(exc)).body()
             used = self.storage.calls_today()
-        response = Response(
-            b"" if body is None else json.dumps(body).encode(),
-            status=status,
-            content_type="application/json;charset=UTF-8",
-        )
-        if body is None:
-            del response.headers["Content-Type"]
+        if isinstance(body, Raw):
+            response = Response(body.body, status=body.status, content_type=body.content_type)
+            response.headers.update(body.headers)
+        else:
+            response = Response(
+                b"" if body is None else json.dumps(body).encode(),
+                status=status,
+                content_type="application/json;charset=UTF-8",
+            )
+            if body is None:
+                del response.headers["Content-Type"]
         response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_api_limit}"
+        if drop:
+            return _dropped(response, environ, start_response)
         return response(environ, start_response)
 
-    def _handle(self, request: Request) -> Result:
+    def _dispatch(self, request: Request) -> tuple[int, Any, bool]:
+        """(status, body, drop the connection mid-response?)"""
         self._check_size(request)
         parts = [p for p in request.path.split("/") if p]
+        if parts == ["services", "oauth2", "token"]:
+            status, token_body = self.sessions.token(
+                request, request.host_url.rstrip("/"), self.storage.running_user_id
+            )
+            return status, token_body, False
+        if parts[:3] == ["services", "Soap", "u"] and len(parts) in (4, 5):
+            return self.soap.handle(request, parts[3])
         if parts[:2] != ["services", "data"] or len(parts) < 3 or not _VERSION.fullmatch(parts[2]):
             raise not_found()
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if scheme.lower() != "bearer" or not self.sessions.accepts(token):
+            raise _invalid_session()
+        drop = self.begin_call(token.strip())
+        status, body = self._handle(request, parts)
+        return status, body, drop
+
+    def begin_call(self, token: str) -> bool:
+        """Count one API call (faults first: an expired session is refused uncounted);
+        raises the error the call gets instead; returns whether to drop its response."""
+        state = self.fault_state
+        fault, drop = state.before_call(token) if state is not None else (None, False)
+        if fault is not None and fault.status == 401:
+            raise fault
         used = self.storage.count_call()
+        if fault is not None:
+            raise fault
         if used > self.daily_api_limit:
             raise SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        return drop
+
+    def record_fault(self, record_id: str | None) -> SalesforceError | None:
+        state = self.fault_state
+        return state.record_fault(record_id) if state is not None else None
+
+    def _handle(self, request: Request, parts: list[str]) -> Result:
         api = f"/services/data/{parts[2]}"
         rest = parts[3:]
         head = rest[0] if rest else ""
         if head == "limits" and len(rest) == 1:
-            return self._only(request, "GET", lambda: self._limits(used))
+            return self._only(request, "GET", lambda: (200, self._limits()))
         if head in ("query", "queryAll") and len(rest) <= 2:
             return self._only(request, "GET", lambda: self._query(request, f"{api}/{head}", rest))
         if head == "sobjects":
             return self._sobjects(request, api, rest[1:])
+        if rest == ["composite"]:
+            return self._only(request, "POST", lambda: self._composite(request, parts))
         if rest == ["composite", "sobjects"]:
             return self._collection(request)
         if rest[:2] == ["composite", "sobjects"] and len(rest) == 4:
             return self._only(request, "PATCH", lambda: self._collection_upsert(request, rest))
+        if head == "jobs":
+            return self.bulk.handle(request, api, rest[1:])
         raise not_found()
 
     @staticmethod
@@ -135,17 +286,136 @@ class RestApi:
             raise _method_not_allowed(request.method, [method])
         return handler()
 
+    # -- composite ----------------------------------------------------------------------
+
+    def _composite(self, request: Request, parts: list[str]) -> Result:
+        """POST composite: up to 25 subrequests in order, later ones referring to earlier
+        results as @{referenceId.field}. REST API Developer Guide, "Composite", "Composite
+        Request Body" / "Composite Response Body" and "allOrNone Parameters in Composite and
+        Collections Requests": the top-level answer is always 200 with one result per
+        subrequest (body, httpHeaders, httpStatusCode, referenceId); with allOrNone a failure
+        rolls everything back and every other subrequest answers 400 PROCESSING_HALTED; a
+        subrequest whose reference cannot be resolved is not run (400 PROCESSING_HALTED)."""
+        body = _json_body(request)
+        subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
+        if not isinstance(subrequests, list) or not subrequests:
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "The request body must have a 'compositeRequest' list"
+            )
+        if len(subrequests) > MAX_COMPOSITE:
+            raise SalesforceError(
+                400,
+                "LIMIT_EXCEEDED",
+                f"Limit exceeded, maximum {MAX_COMPOSITE} subrequests allowed",
+            )
+        seen: set[str] = set()
+        for sub in subrequests:
+            ref = sub.get("referenceId") if isinstance(sub, dict) else None
+            if not isinstance(ref, str) or not ref or not isinstance(sub.get("url"), str):
+                raise SalesforceError(
+                    400, "INVALID_INPUT", "Each subrequest needs a url, a method and a referenceId"
+                )
+            if not _REFERENCE_ID.fullmatch(ref) or ref in seen:
+                raise SalesforceError(
+                    400, "INVALID_INPUT", f"Duplicate or invalid referenceId: {ref}"
+                )
+            seen.add(ref)
+        all_or_none = bool(body.get("allOrNone", False))
+        results: list[dict[str, Any]] = []
+        outputs: dict[str, Any] = {}
+        try:
+            with self.storage.transaction():
+                for sub in subrequests:
+                    result = self._subrequest(request, sub, outputs, parts)
+                    results.append(result)
+                    if result["httpStatusCode"] < 300:
+                        outputs[sub["referenceId"]] = result["body"]
+                    elif all_or_none:
+                        raise _RollBack
+        except _RollBack:
+            halted = [{"errorCode": "PROCESSING_HALTED", "message": _HALTED}]
+            failed = len(results) - 1
+            results = [
+                r
+                if i == failed
+                else {**r, "body": halted, "httpHeaders": {}, "httpStatusCode": 400}
+                for i, r in enumerate(results)
+            ]
+            results += [
+                {
+                    "body": halted,
+                    "httpHeaders": {},
+                    "httpStatusCode": 400,
+                    "referenceId": sub["referenceId"],
+                }
+                for sub in subrequests[len(results) :]
+            ]
+        return 200, {"compositeResponse": results}
+
+    def _subrequest(
+        self, parent: Request, sub: dict[str, Any], outputs: dict[str, Any], parts: list[str]
+    ) -> dict[str, Any]:
+        ref = sub["referenceId"]
+        try:
+            url = _resolve(sub["url"], outputs)
+            body = _resolve(sub.get("body"), outputs)
+        except KeyError as missing:
+            return {
+                "body": [
+                    {
+                        "errorCode": "PROCESSING_HALTED",
+                        "message": f"Invalid reference specified. No value for {missing.args[0]} "
+                        f"found in {ref}.",
+                    }
+                ],
+                "httpHeaders": {},
+                "httpStatusCode": 400,
+                "referenceId": ref,
+            }
+        split = urlsplit(url)
+        sub_parts = [p for p in unquote(split.path).split("/") if p]
+        environ = EnvironBuilder(
+            path=split.path,
+            query_string=split.query,
+            method=str(sub.get("method", "GET")).upper(),
+            headers={"Authorization": parent.headers.get("Authorization", "")},
+            data=b"" if body is None else json.dumps(body).encode(),
+            content_type="application/json",
+        ).get_environ()
+        headers: dict[str, str] = {}
+        try:
+            if sub_parts[:2] != ["services", "data"] or len(sub_parts) < 3:
+                raise not_found()
+            if sub_parts[3:] == ["composite"]:
+                raise SalesforceError(400, "INVALID_INPUT", "composite cannot be nested")
+            status, result = self._handle(Request(environ), sub_parts)
+            if status == 201 and isinstance(result, dict) and "id" in result:
+                headers["Location"] = f"/{'/'.join(sub_parts)}/{result['id']}"
+        except SalesforceError as exc:
+            status, result = exc.status, exc.body()
+        return {
+            "body": result,
+            "httpHeaders": headers,
+            "httpStatusCode": status,
+            "referenceId": ref,
+        }
+
     # -- limits and query ---------------------------------------------------------------
 
-    def _limits(self, used: int) -> Result:
-        def limit(maximum: int, remaining: int | None = None) -> dict[str, int]:
-            return {"Max": maximum, "Remaining": maximum if remaining is None else remaining}
+    def _limits(self) -> dict[str, dict[str, int]]:
+        """limits/: REST API Developer Guide, "Limits" (each entry {"Max", "Remaining"}).
+        DailyApiRequests counts every API call; the bulk entries count Bulk API 2.0 ingest
+        batches (one per 10,000 records uploaded) and query jobs."""
 
-        return 200, {
-            "DailyApiRequests": limit(self.daily_api_limit, max(0, self.daily_api_limit - used)),
-            "DailyBulkApiBatches": limit(15000),
-            "DailyBulkV2QueryFileStorageMB": limit(976562),
-            "DailyBulkV2QueryJobs": limit(10000),
+        def limit(maximum: int, used: int = 0) -> dict[str, int]:
+            return {"Max": maximum, "Remaining": max(0, maximum - used)}
+
+        usage = self.storage.usage_today()
+        return {
+            "DailyApiRequests": limit(self.daily_api_limit, self.storage.calls_today()),
+            "DailyBulkApiBatches": limit(15000, usage.get("bulk_batches", 0)),
+            "DailyBulkV2QueryFileStorageMB": limit(976562, usage.get("bulk_query_mb", 0)),
+            "DailyBulkV2QueryJobs": limit(10000, usage.get("bulk_query_jobs", 0)),
             "DataStorageMB": limit(1024),
             "FileStorageMB": limit(1024),
             "SingleEmail": limit(5000),
@@ -172,7 +442,9 @@ class RestApi:
         if sobj is None or len(rest) > 3:
             raise not_found()
         if len(rest) == 3:
-            return self._only(request, "PATCH", lambda: self._upsert(request, sobj, rest))
+            if request.method in ("GET", "HEAD"):
+                return 200, self._by_external_id(api, sobj, rest)
+            return self._only(request, "PATCH", lambda: self._upsert(request, api, sobj, rest))
         if len(rest) == 1:
             if request.method == "POST":
                 record_id = self.storage.create(sobj.name, _record_body(request))
@@ -194,10 +466,16 @@ class RestApi:
             return 204, None
         raise _method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
 
-    def _upsert(self, request: Request, sobj: schema.SObject, rest: list[str]) -> Result:
-        """PATCH sobjects/{type}/{externalIdField}/{value}: 201 when created, else 200."""
+    def _upsert(self, request: Request, api: str, sobj: schema.SObject, rest: list[str]) -> Result:
+        """PATCH sobjects/{type}/{externalIdField}/{value}. REST API Developer Guide, "Upsert
+        Records Using sObject Rows by External ID": 201 with {id, success, errors, created:
+        true} when created, 200 with created false when one record matched, 300 with the
+        matching records' URLs when several did (nothing written)."""
         body = _record_body(request)
-        record_id, created = self.storage.upsert(sobj.name, rest[1], rest[2], body)
+        try:
+            record_id, created = self.storage.upsert(sobj.name, rest[1], rest[2], body)
+        except MultipleMatches as exc:
+            return 300, [f"{api}/sobjects/{sobj.name}/{i}" for i in exc.record_ids]
         return (201 if created else 200), {
             "id": record_id,
             "success": True,
@@ -205,21 +483,43 @@ class RestApi:
             "created": created,
         }
 
+    def _by_external_id(self, api: str, sobj: schema.SObject, rest: list[str]) -> Any:
+        """GET sobjects/{type}/{externalIdField}/{value}: the record, or 300 with the URLs
+        of every match, or 404."""
+        matches = self.storage.match_external_id(sobj, rest[1], rest[2])
+        if not matches:
+            raise not_found()
+        if len(matches) > 1:
+            raise SalesforceError(300, "MULTIPLE_CHOICES", "Multiple records matched")
+        return self.storage.retrieve(sobj.name, matches[0], api)
+
     def _sobject_info(self, api: str, sobj: schema.SObject) -> dict[str, object]:
         return {"objectDescribe": self._summary(api, sobj), "recentItems": []}
 
     @staticmethod
     def _summary(api: str, sobj: schema.SObject) -> dict[str, object]:
+        """The DescribeGlobalSObjectResult fields (REST API Developer Guide, "Describe
+        Global"; SOAP API, "describeGlobal()")."""
         base = f"{api}/sobjects/{sobj.name}"
+        custom = sobj.name.endswith("__c")
         return {
             "name": sobj.name,
             "label": sobj.label or sobj.name,
+            "labelPlural": (sobj.label or sobj.name) + "s",
             "keyPrefix": sobj.key_prefix,
-            "custom": False,
+            "custom": custom,
+            "customSetting": False,
             "queryable": True,
+            "retrieveable": True,
+            "searchable": True,
             "createable": True,
             "updateable": True,
             "deletable": True,
+            "undeletable": True,
+            "mergeable": sobj.name in ("Account", "Contact", "Lead"),
+            "layoutable": True,
+            "triggerable": True,
+            "replicateable": True,
             "urls": {
                 "sobject": base,
                 "describe": f"{base}/describe",
@@ -234,35 +534,78 @@ class RestApi:
             "sobjects": [self._summary(api, s) for s in schema.SOBJECTS.values()],
         }
 
+    @staticmethod
+    def _field_describe(sobj: schema.SObject, f: schema.Field) -> dict[str, object]:
+        """A DescribeFieldResult (SOAP API Developer Guide, "describeSObjects()" /
+        "Field"): the properties revsched and its users' plays rely on."""
+        soap_types = {
+            schema.ID: "tns:ID",
+            schema.REFERENCE: "tns:ID",
+            schema.BOOLEAN: "xsd:boolean",
+            schema.DATE: "xsd:date",
+            schema.DATETIME: "xsd:dateTime",
+            schema.INT: "xsd:int",
+            schema.DOUBLE: "xsd:double",
+            schema.CURRENCY: "xsd:double",
+            schema.PERCENT: "xsd:double",
+        }
+        numeric = f.type in (schema.DOUBLE, schema.CURRENCY, schema.PERCENT)
+        return {
+            "name": f.name,
+            "label": label(f),
+            "type": f.type,
+            "soapType": soap_types.get(f.type, "xsd:string"),
+            "length": f.length if f.length and f.type not in (schema.ID, schema.REFERENCE) else 0,
+            "byteLength": (f.length or 0) * 3,
+            "precision": 18 if numeric else 0,
+            "scale": 2 if f.type == schema.CURRENCY else 0,
+            "digits": 9 if f.type == schema.INT else 0,
+            "custom": f.name.endswith("__c"),
+            "calculated": False,
+            "autoNumber": False,
+            "referenceTo": list(f.reference_to),
+            "relationshipName": f.relationship_name,
+            "polymorphicForeignKey": len(f.reference_to) > 1,
+            "nillable": f.nillable and f.type != schema.BOOLEAN,
+            "defaultedOnCreate": f.default is not None or not f.writable,
+            "defaultValue": f.default,
+            "createable": f.writable,
+            "updateable": f.writable,
+            "filterable": True,
+            "sortable": f.type != schema.TEXTAREA,
+            "groupable": f.type not in (schema.TEXTAREA, schema.DOUBLE),
+            "externalId": f.external_id,
+            "idLookup": f.name == "Id" or f.external_id,
+            "unique": f.unique,
+            "caseSensitive": False,
+            "restrictedPicklist": False,
+            "picklistValues": [
+                {"active": True, "defaultValue": v == f.default, "label": v, "value": v}
+                for v in f.picklist_values
+            ],
+        }
+
     def _describe(self, api: str, sobj: schema.SObject) -> dict[str, object]:
-        fields = [
-            {
-                "name": f.name,
-                "type": f.type,
-                "length": f.length or 0,
-                "referenceTo": list(f.reference_to),
-                "relationshipName": f.relationship_name,
-                "nillable": f.nillable,
-                "createable": f.writable,
-                "updateable": f.writable,
-                "externalId": f.external_id,
-                "unique": f.unique,
-                "picklistValues": [
-                    {"active": True, "defaultValue": v == f.default, "label": v, "value": v}
-                    for v in f.picklist_values
-                ],
-            }
-            for f in sobj.fields.values()
-        ]
+        """sobjects/{type}/describe: DescribeSObjectResult (REST API Developer Guide,
+        "sObject Describe")."""
+        fields = [self._field_describe(sobj, f) for f in sobj.fields.values()]
         children = [
             {
                 "childSObject": r.child_sobject,
                 "field": r.field,
                 "relationshipName": r.relationship_name,
+                "cascadeDelete": False,
+                "restrictedDelete": False,
+                "deprecatedAndHidden": False,
             }
             for r in schema.CHILD_RELATIONSHIPS.get(sobj.name, ())
         ]
-        return {**self._summary(api, sobj), "fields": fields, "childRelationships": children}
+        return {
+            **self._summary(api, sobj),
+            "fields": fields,
+            "childRelationships": children,
+            "recordTypeInfos": [],
+        }
 
     # -- sObject Collections ----------------------------------------------------------------
 
@@ -304,6 +647,9 @@ class RestApi:
             with self.storage.transaction():
                 for item in items:
                     try:
+                        fault = self.record_fault(_item_id(item))
+                        if fault is not None:
+                            raise fault
                         results.append(action(item))
                     except SalesforceError as exc:
                         results.append({"success": False, "errors": [exc.save_error()]})
@@ -322,17 +668,55 @@ class RestApi:
         if sobj is None:
             raise not_found()
         key_field = rest[3]
+        field_def = sobj.field(key_field)
+        if field_def is None or not field_def.external_id:
+            raise SalesforceError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {key_field}",
+            )
+        body = _json_body(request)
+        records = body.get("records") if isinstance(body, dict) else None
+
+        def key_of(record: Any) -> object:
+            if not isinstance(record, dict):
+                return None
+            return next((v for k, v in record.items() if k.lower() == key_field.lower()), None)
+
+        # The same external ID twice in one request: each of those records fails (as the
+        # DUPLICATE_EXTERNAL_ID StatusCode of the SOAP/REST APIs; wording as Salesforce's
+        # "Duplicate external id specified"). Text keys compare case-insensitively.
+        keys = [str(key_of(r)).lower() for r in records or [] if key_of(r) is not None]
+        repeated = {k for k in keys if keys.count(k) > 1}
 
         def upsert(record: dict[str, Any]) -> dict[str, object]:
             self._record_type(record)
-            key = next((v for k, v in record.items() if k.lower() == key_field.lower()), None)
+            key = key_of(record)
             if key is None:
                 raise SalesforceError(
                     400,
                     "MISSING_ARGUMENT",
                     f"{key_field} not specified",
                 )
-            record_id, created = self.storage.upsert(sobj.name, key_field, key, record)
+            if str(key).lower() in repeated:
+                raise SalesforceError(
+                    400,
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"Duplicate external id specified: {key}",
+                    [field_def.name],
+                )
+            try:
+                record_id, created = self.storage.upsert(sobj.name, key_field, key, record)
+            except MultipleMatches as exc:
+                # Several records already hold the value: DUPLICATE_EXTERNAL_ID "<label>: more
+                # than one record found for external id field: [ids]".
+                raise SalesforceError(
+                    400,
+                    "DUPLICATE_EXTERNAL_ID",
+                    f"{field_def.name}: more than one record found for external id field: "
+                    f"[{', '.join(exc.record_ids)}]",
+                    [field_def.name],
+                ) from None
             return {"id": record_id, "success": True, "errors": [], "created": created}
 
         return self._run_collection(request, upsert)

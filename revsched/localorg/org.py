@@ -6,12 +6,16 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import requests
 from simple_salesforce import Salesforce
 from werkzeug.serving import make_server
 
 from revsched.localorg.app import RestApi
+from revsched.localorg.auth import Credentials, Sessions
+from revsched.localorg.faults import FaultProfile
+from revsched.localorg.schema import load_schema_file
 from revsched.localorg.storage import Storage
-from revsched.localorg.transport import in_process_client
+from revsched.localorg.transport import API_VERSION, in_process_client, in_process_session
 
 LOCAL_HOST = "localorg.invalid"
 
@@ -25,10 +29,36 @@ class LocalOrg:
         *,
         today: Callable[[], date] | None = None,
         daily_api_limit: int = 100_000,
+        faults: FaultProfile | None = None,
+        credentials: Credentials | None = None,
+        strict_sessions: bool = False,
+        schema_extensions: str | Path | dict[str, object] | None = None,
     ) -> None:
+        """`faults`: see revsched.localorg.faults. `credentials`: who may log in (any login
+        succeeds without). `strict_sessions`: refuse bearer tokens the org did not issue
+        (what a served org with credentials does); otherwise any non-empty token works.
+        `schema_extensions`: custom objects and fields (a schema file or its mapping, see
+        schema.extend), remembered in the org's file."""
         self.storage = Storage(path, today or date.today)
+        if schema_extensions is not None:
+            add_custom_fields(self, schema_extensions)
         self.daily_api_limit = daily_api_limit
-        self.wsgi_app = RestApi(self.storage, daily_api_limit)
+        self.wsgi_app = RestApi(
+            self.storage,
+            daily_api_limit,
+            sessions=Sessions(credentials, strict=strict_sessions),
+            faults=faults,
+        )
+
+    @property
+    def faults(self) -> FaultProfile | None:
+        """The fault profile in force; assigning one (or None) restarts its schedule."""
+        return self.wsgi_app.faults
+
+    @faults.setter
+    def faults(self, profile: FaultProfile | None) -> None:
+        with self.storage.lock:
+            self.wsgi_app.faults = profile
 
     @property
     def running_user_id(self) -> str:
@@ -39,9 +69,19 @@ class LocalOrg:
         """Bulk load without HTTP (demo data, tests); returns the new Ids in order."""
         return self.storage.insert(sobject, records)
 
-    def salesforce(self) -> Salesforce:
-        """A simple-salesforce client bound to this org in-process."""
-        return in_process_client(self.wsgi_app, LOCAL_HOST)
+    def salesforce(self, **login: object) -> Salesforce:
+        """A simple-salesforce client bound to this org in-process. Without arguments it
+        uses a fixed session id; with login arguments (username/password/security_token,
+        consumer_key/consumer_secret, privatekey, ...) simple-salesforce's own login code
+        runs against the org's SOAP login or OAuth token endpoint."""
+        if not login:
+            return in_process_client(self.wsgi_app, LOCAL_HOST)
+        return Salesforce(session=self.session(), version=API_VERSION, **login)  # type: ignore[arg-type]
+
+    def session(self) -> requests.Session:
+        """A requests Session sending every https:// URL (login.salesforce.com included)
+        to this org in-process."""
+        return in_process_session(self.wsgi_app)
 
     def api_usage(self) -> tuple[int, int]:
         """(API calls used today, daily limit), as Sforce-Limit-Info reports them."""
@@ -53,9 +93,35 @@ class LocalOrg:
             self.storage.conn.close()
 
 
-def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the org at path over plain HTTP until interrupted (`revsched org serve`)."""
-    org = LocalOrg(path)
+def add_custom_fields(org: LocalOrg, spec: str | Path | dict[str, object]) -> list[str]:
+    """Add the custom objects and fields of a schema file (TOML/JSON) or mapping to an org:
+    they become queryable, writable and described; returns the objects touched."""
+    if not isinstance(spec, dict):
+        spec = load_schema_file(spec)
+    return org.storage.add_schema(spec)
+
+
+def serve(
+    path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    faults: FaultProfile | str | Path | None = None,
+    credentials: Credentials | None = None,
+    daily_api_limit: int = 100_000,
+) -> None:
+    """Serve the org at path over plain HTTP until interrupted (`revsched org serve`).
+    `faults` is a FaultProfile or the path of a TOML/JSON fault file; with `credentials`
+    the org only accepts the session ids it issued at login."""
+    if faults is not None and not isinstance(faults, FaultProfile):
+        faults = FaultProfile.from_file(faults)
+    org = LocalOrg(
+        path,
+        faults=faults,
+        credentials=credentials,
+        strict_sessions=credentials is not None,
+        daily_api_limit=daily_api_limit,
+    )
     server = make_server(host, port, org.wsgi_app, threaded=True)
     try:
         server.serve_forever()

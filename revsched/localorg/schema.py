@@ -8,8 +8,12 @@ it queryable and writable.
 
 from __future__ import annotations
 
+import json
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 # Field types as Salesforce's describe names them.
 ID = "id"
@@ -62,6 +66,11 @@ class SObject:
     def field(self, name: str) -> Field | None:
         """Case-insensitive lookup, as SOQL and the REST API treat field names."""
         return self._by_lower.get(name.lower())
+
+    @cached_property
+    def select_list(self) -> str:
+        """Every column, quoted, in field order: for SELECTs that must match `fields`."""
+        return ", ".join(f'"{name}"' for name in self.fields)
 
     @cached_property
     def _by_lower(self) -> dict[str, Field]:
@@ -178,6 +187,7 @@ SOBJECTS: dict[str, SObject] = {
             "001",
             _fields(
                 *_audit_fields(),
+                _ref("MasterRecordId", "Account", writable=False),
                 Field("Name", STRING, 255, nillable=False),
                 _picklist("Type", "Prospect", "Customer", "Former Customer", "Partner"),
                 _ref("OwnerId", "User", "Owner", nillable=False),
@@ -238,6 +248,7 @@ SOBJECTS: dict[str, SObject] = {
             "003",
             _fields(
                 *_audit_fields(),
+                _ref("MasterRecordId", "Contact", writable=False),
                 _ref("AccountId", "Account"),
                 Field("FirstName", STRING, 40),
                 Field("LastName", STRING, 80, nillable=False),
@@ -261,6 +272,7 @@ SOBJECTS: dict[str, SObject] = {
                 Field("FirstName", STRING, 40),
                 Field("LastName", STRING, 80, nillable=False),
                 Field("Name", STRING, 121, writable=False),
+                _ref("MasterRecordId", "Lead", writable=False),
                 Field("Company", STRING, 255, nillable=False),
                 Field("Title", STRING, 128),
                 Field("Email", EMAIL, 80),
@@ -422,3 +434,147 @@ def sobject(name: str) -> SObject | None:
 def key_prefix_owner(record_id: str) -> SObject | None:
     """The object whose Ids start with this record Id's 3-character prefix."""
     return _BY_PREFIX.get(record_id[:3])
+
+
+# -- custom objects and fields ---------------------------------------------------------
+
+_TYPES = {
+    ID,
+    STRING,
+    TEXTAREA,
+    EMAIL,
+    PHONE,
+    URL,
+    PICKLIST,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DOUBLE,
+    CURRENCY,
+    PERCENT,
+    INT,
+    REFERENCE,
+}
+_DEFAULT_LENGTHS = {STRING: 255, TEXTAREA: 32768, EMAIL: 80, PHONE: 40, URL: 255, PICKLIST: 255}
+
+
+def _custom_field(sobject: str, name: str, spec: dict[str, Any]) -> Field:
+    if not name.endswith("__c"):
+        raise ValueError(f"{sobject}.{name}: custom field names end in __c")
+    kind = spec.get("type")
+    if kind not in _TYPES or kind == ID:
+        raise ValueError(f"{sobject}.{name}: unknown type {kind!r}")
+    unknown = set(spec) - {
+        "type",
+        "length",
+        "to",
+        "relationship_name",
+        "child_relationship",
+        "required",
+        "external_id",
+        "unique",
+        "values",
+        "default",
+        "label",
+    }
+    if unknown:
+        raise ValueError(f"{sobject}.{name}: unknown settings {sorted(unknown)}")
+    common = {
+        "nillable": not spec.get("required", False),
+        "external_id": bool(spec.get("external_id", False)),
+        "unique": bool(spec.get("unique", False)),
+        "default": spec.get("default"),
+    }
+    if kind == REFERENCE:
+        targets = spec.get("to")
+        targets = (targets,) if isinstance(targets, str) else tuple(targets or ())
+        if not targets or any(t not in SOBJECTS for t in targets):
+            raise ValueError(f"{sobject}.{name}: reference needs `to` naming known objects")
+        return _ref(name, targets, spec.get("relationship_name"), **common)
+    if kind == PICKLIST:
+        values = tuple(spec.get("values") or ())
+        return Field(name, PICKLIST, 255, picklist_values=values, **common)  # type: ignore[arg-type]
+    return Field(name, kind, spec.get("length", _DEFAULT_LENGTHS.get(kind)), **common)  # type: ignore[arg-type]
+
+
+def _next_custom_prefix() -> str:
+    used = set(_BY_PREFIX)
+    for number in range(1, 62 * 62):
+        prefix = (
+            "a"
+            + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[number // 62]
+            + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[number % 62]
+        )
+        if prefix not in used:
+            return prefix
+    raise ValueError("no key prefix left for a custom object")
+
+
+def extend(spec: dict[str, Any]) -> list[str]:
+    """Add custom objects and custom fields to the schema (process-wide) from a mapping,
+    as a schema file (TOML or JSON) holds it:
+
+        [Project__c]                       # a custom object: name ends in __c
+        label = "Project"
+        fields.Account__c = { type = "reference", to = "Account" }
+        fields.Budget__c = { type = "currency" }
+        fields.Code__c = { type = "string", length = 20, external_id = true }
+
+        [Account.fields]                   # custom fields on a standard object
+        Tier__c = { type = "picklist", values = ["Gold", "Silver"] }
+
+    A custom object gets the audit fields, Name (required) and OwnerId. Reference fields
+    add a child relationship to their target (`child_relationship`, by default the child
+    object's name + "s", with __r for custom objects). Re-adding an identical definition
+    is a no-op; a conflicting one raises ValueError. Returns the names of the objects
+    added or extended."""
+    changed: list[str] = []
+    for object_name, body in spec.items():
+        if not isinstance(body, dict):
+            raise ValueError(f"{object_name}: expected a table")
+        existing = sobject(object_name)
+        field_specs = body.get("fields", {})
+        if existing is None:
+            if not object_name.endswith("__c"):
+                raise ValueError(f"{object_name}: custom object names end in __c")
+            base = _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 80, nillable=False),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+            )
+            prefix = body.get("key_prefix") or _next_custom_prefix()
+            existing = SObject(object_name, prefix, base, body.get("label", object_name))
+            SOBJECTS[object_name] = existing
+        fields = dict(existing.fields)
+        for field_name, field_spec in field_specs.items():
+            field = _custom_field(existing.name, field_name, field_spec)
+            if field_name in fields:
+                if fields[field_name] != field:
+                    raise ValueError(f"{existing.name}.{field_name} is already defined differently")
+                continue
+            fields[field_name] = field
+            if field.type == REFERENCE:
+                plural = (
+                    existing.name[:-3] + "s__r"
+                    if existing.name.endswith("__c")
+                    else (existing.name + "s")
+                )
+                rel = field_spec.get("child_relationship", plural)
+                for target in field.reference_to:
+                    CHILD_RELATIONSHIPS[target] = (
+                        *CHILD_RELATIONSHIPS.get(target, ()),
+                        ChildRelationship(rel, existing.name, field.name),
+                    )
+        updated = SObject(existing.name, existing.key_prefix, fields, existing.label)
+        SOBJECTS[existing.name] = updated
+        _BY_LOWER_NAME[existing.name.lower()] = updated
+        _BY_PREFIX[updated.key_prefix] = updated
+        changed.append(existing.name)
+    return changed
+
+
+def load_schema_file(path: str | Path) -> dict[str, Any]:
+    """A schema extension file (TOML, or JSON by its .json suffix) as a mapping."""
+    path = Path(path)
+    text = path.read_text()
+    return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)

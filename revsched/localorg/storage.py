@@ -8,13 +8,21 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError, not_found
-from revsched.localorg.values import column_type, format_datetime, from_db, label, to_db
+from revsched.localorg.values import (
+    column_type,
+    converter,
+    format_datetime,
+    from_db,
+    label,
+    to_db,
+)
 
 AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
 PERSON_OBJECTS = ("User", "Contact", "Lead")
@@ -34,9 +42,23 @@ def q(name: str) -> str:
     return f'"{name}"'
 
 
+def cols(sobj: schema.SObject) -> str:
+    """Every column of an object's table, in the schema's field order (a table extended
+    later has its new columns last, so SELECT * would not match)."""
+    return sobj.select_list
+
+
 def json_ids(values: Iterable[str | None]) -> str:
     """A set of Ids as one bound parameter, expanded in SQL with json_each."""
     return json.dumps(sorted({v for v in values if v}))
+
+
+class MultipleMatches(SalesforceError):
+    """An upsert's external ID matched several records (REST answers 300)."""
+
+    def __init__(self, record_ids: list[str]) -> None:
+        super().__init__(300, "MULTIPLE_CHOICES", "Multiple records matched the external ID")
+        self.record_ids = record_ids
 
 
 class Storage:
@@ -54,8 +76,16 @@ class Storage:
         self.running_user_id = ""
         with self.lock:
             created = self._create_schema()
+            self.conn.execute("CREATE TABLE IF NOT EXISTS _schema_extension (spec TEXT)")
+            for (spec,) in self.conn.execute("SELECT spec FROM _schema_extension").fetchall():
+                schema.extend(json.loads(spec))
+            self.ensure_tables()
             if created:
                 self._seed()
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS _usage (day TEXT, kind TEXT, used INTEGER, "
+                "PRIMARY KEY (day, kind))"
+            )
             self.running_user_id = self.conn.execute(
                 'SELECT Id FROM "User" WHERE Username = ?', (RUNNING_USER["Username"],)
             ).fetchone()[0]
@@ -113,6 +143,49 @@ class Storage:
         )
         self.insert("User", [dict(RUNNING_USER)])
 
+    def ensure_tables(self) -> None:
+        """Create the tables and columns of objects and fields added to the schema since
+        this database was made (custom objects and fields, newer standard fields)."""
+        with self.transaction():
+            for sobj in schema.SOBJECTS.values():
+                existing = {
+                    row[1] for row in self.conn.execute(f"PRAGMA table_info({q(sobj.name)})")
+                }
+                if not existing:
+                    columns = ", ".join(
+                        f"{q(f.name)} {column_type(f)}" + (" PRIMARY KEY" if f.name == "Id" else "")
+                        for f in sobj.fields.values()
+                    )
+                    self.conn.execute(f"CREATE TABLE {q(sobj.name)} ({columns})")
+                    missing = [f for f in sobj.fields.values() if f.name != "Id"]
+                else:
+                    missing = [f for f in sobj.fields.values() if f.name not in existing]
+                    for f in missing:
+                        self.conn.execute(
+                            f"ALTER TABLE {q(sobj.name)} ADD COLUMN {q(f.name)} {column_type(f)}"
+                            + (" DEFAULT 0" if f.type == schema.BOOLEAN else "")
+                        )
+                for f in missing:
+                    if f.unique:
+                        self.conn.execute(
+                            f"CREATE UNIQUE INDEX IF NOT EXISTS {q(f'ux_{sobj.name}_{f.name}')} "
+                            f"ON {q(sobj.name)} ({q(f.name)})"
+                        )
+                    elif f.type == schema.REFERENCE or f.external_id:
+                        self.conn.execute(
+                            f"CREATE INDEX IF NOT EXISTS {q(f'ix_{sobj.name}_{f.name}')} "
+                            f"ON {q(sobj.name)} ({q(f.name)}) WHERE {q(f.name)} IS NOT NULL"
+                        )
+
+    def add_schema(self, spec: dict[str, object]) -> list[str]:
+        """Add custom objects and fields (see schema.extend) to this org, remembered in the
+        database so that later opens of the file know them too."""
+        with self.lock:
+            names = schema.extend(spec)
+            self.conn.execute("INSERT INTO _schema_extension VALUES (?)", (json.dumps(spec),))
+            self.ensure_tables()
+        return names
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """A (nestable) transaction: an error rolls back exactly this block."""
@@ -140,6 +213,20 @@ class Storage:
             (day,),
         )
         return self.calls_today()
+
+    def count_usage(self, kind: str, amount: int = 1) -> None:
+        """Count against one of the other daily allowances (bulk batches, query jobs)."""
+        self.conn.execute(
+            "INSERT INTO _usage VALUES (?, ?, ?) "
+            "ON CONFLICT(day, kind) DO UPDATE SET used = used + excluded.used",
+            (self.today().isoformat(), kind, amount),
+        )
+
+    def usage_today(self) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT kind, used FROM _usage WHERE day = ?", (self.today().isoformat(),)
+        )
+        return dict(rows.fetchall())
 
     def calls_today(self) -> int:
         row = self.conn.execute(
@@ -290,16 +377,18 @@ class Storage:
         base = self._defaults(sobj)
         required = [f.name for f in sobj.fields.values() if not f.nillable and f.writable]
         resolved: dict[str, schema.Field] = {}
+        converters: dict[str, tuple[str, Callable[[object], object]]] = {}
         rows = []
         with self.lock, self.transaction():
             new_ids = self._allocate(sobj, len(records))
             for record_id, record in zip(new_ids, records, strict=True):
                 row = dict(base)
                 for key, value in record.items():
-                    field = resolved.get(key) or resolved.setdefault(
-                        key, self._bulk_field(sobj, key)
-                    )
-                    row[field.name] = to_db(field, value)
+                    known = converters.get(key)
+                    if known is None:
+                        field = resolved[key] = self._bulk_field(sobj, key)
+                        known = converters[key] = (field.name, converter(field))
+                    row[known[0]] = known[1](value)
                 row["Id"] = record_id
                 created = row["CreatedDate"] or now
                 row["CreatedDate"] = created
@@ -328,7 +417,7 @@ class Storage:
             try:
                 self.conn.executemany(
                     f"INSERT INTO {q(sobj.name)} ({names}) VALUES ({marks})",
-                    (tuple(row[c] for c in columns) for row in rows),
+                    map(itemgetter(*columns), rows),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ValueError(f"{sobj.name}: {exc}") from None
@@ -359,26 +448,35 @@ class Storage:
             self._check_unique(sobj, changed, record_id)
             self._derive(sobj, row, changed, self._stages())
             marks = ", ".join("?" * len(row))
-            self.conn.execute(f"INSERT INTO {q(sobj.name)} VALUES ({marks})", list(row.values()))
+            names = ", ".join(q(c) for c in row)
+            self.conn.execute(
+                f"INSERT INTO {q(sobj.name)} ({names}) VALUES ({marks})", list(row.values())
+            )
             self._after_write(sobj, [record_id], [])
         return record_id
 
     def update(self, sobject: str, record_id: str, values: dict[str, object]) -> None:
         """One validated update; derived fields and dependent records follow."""
         sobj = self.sobject(sobject)
-        with self.transaction():
+        # Everything is validated before the one UPDATE statement, which is atomic by
+        # itself; only objects whose writes touch other records need a savepoint.
+        dependent = sobj.name in (*ACTIVITY_OBJECTS, "Opportunity", "Contact")
+        with self.transaction() if dependent else nullcontext():
             old = self.row(sobj, record_id)
             changed = self._convert(sobj, values)
             self._check_references(sobj, changed)
             row = {**old, **changed}
             self._check_required(sobj, row)
             self._check_unique(sobj, changed, str(old["Id"]))
-            self._derive(sobj, row, changed, self._stages())
+            stages = self._stages() if sobj.name == "Opportunity" else {}
+            self._derive(sobj, row, changed, stages)
             now = self.now()
             row["LastModifiedDate"] = row["SystemModstamp"] = now
-            sets = ", ".join(f"{q(c)} = ?" for c in row)
+            # Write only what changed (given, derived, audit): far less to bind and index.
+            diff = {c: v for c, v in row.items() if v != old[c]}
+            sets = ", ".join(f"{q(c)} = ?" for c in diff)
             self.conn.execute(
-                f"UPDATE {q(sobj.name)} SET {sets} WHERE Id = ?", [*row.values(), old["Id"]]
+                f"UPDATE {q(sobj.name)} SET {sets} WHERE Id = ?", [*diff.values(), old["Id"]]
             )
             self._after_write(sobj, [str(old["Id"])], [old])
 
@@ -406,14 +504,104 @@ class Storage:
                 f"Provided external ID field does not exist or is not accessible: {key_field}",
             )
         values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
-        found = self.conn.execute(
-            f"SELECT Id FROM {q(sobj.name)} WHERE {q(field.name)} = ? AND IsDeleted = 0",
-            (to_db(field, key),),
-        ).fetchone()
+        found = self.match_external_id(sobj, field.name, key)
+        if len(found) > 1:
+            raise MultipleMatches(found)
         if found:
             self.update(sobj.name, found[0], values)
             return found[0], False
         return self.create(sobj.name, {**values, field.name: key}), True
+
+    def match_external_id(self, sobj: schema.SObject, key_field: str, key: object) -> list[str]:
+        """The Ids of the live records whose external ID field holds `key`."""
+        field = sobj.field(key_field)
+        if field is None or not (field.external_id or field.name == "Id"):
+            raise SalesforceError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {key_field}",
+            )
+        if isinstance(key, str) and field.type in (schema.INT, schema.DOUBLE):
+            try:
+                key = float(key) if field.type == schema.DOUBLE else int(key)
+            except ValueError:
+                return []
+        return [
+            r[0]
+            for r in self.conn.execute(
+                f"SELECT Id FROM {q(sobj.name)} WHERE {q(field.name)} = ? AND IsDeleted = 0 "
+                "ORDER BY rowid LIMIT 200",
+                (to_db(field, key),),
+            )
+        ]
+
+    def merge(
+        self,
+        sobj: schema.SObject,
+        master_id: str,
+        merge_ids: list[str],
+        values: dict[str, object],
+    ) -> tuple[str, list[str], list[str]]:
+        """SOAP merge() of one MergeRequest, in its own transaction: apply `values` to the
+        master, re-parent every record that looks up to a merged record, then delete the
+        merged records (IsDeleted, MasterRecordId = master). Returns (master Id, merged
+        Ids, Ids of the re-parented related records)."""
+        with self.transaction():
+            master = self.locate(master_id, sobj)
+            merged = [self.locate(record_id, sobj) for record_id in merge_ids]
+            if master in merged or len(set(merged)) != len(merged):
+                raise SalesforceError(
+                    400,
+                    "INVALID_ID_FIELD",
+                    "Cannot merge a record with itself or name a record twice",
+                    ["recordToMergeIds"],
+                )
+            if values:
+                self.update(sobj.name, master, values)
+            now = self.now()
+            param = json_ids(merged)
+            updated: list[str] = []
+            for child in schema.SOBJECTS.values():
+                before: list[dict[str, object]] = []
+                for field in child.fields.values():
+                    if field.type != schema.REFERENCE or sobj.name not in field.reference_to:
+                        continue
+                    if not field.writable or field.name == "MasterRecordId":
+                        continue
+                    where = (
+                        f"{q(field.name)} IN (SELECT value FROM json_each(?)) "
+                        "AND IsDeleted = 0 AND Id != ?"
+                    )
+                    rows = self.conn.execute(
+                        f"SELECT {cols(child)} FROM {q(child.name)} WHERE {where}", (param, master)
+                    ).fetchall()
+                    if not rows:
+                        continue
+                    before += [dict(zip(child.fields, row, strict=True)) for row in rows]
+                    self.conn.execute(
+                        f"UPDATE {q(child.name)} SET {q(field.name)} = ?, LastModifiedDate = ?, "
+                        f"SystemModstamp = ? WHERE {where}",
+                        (master, now, now, param, master),
+                    )
+                    updated += [str(row[0]) for row in rows if str(row[0]) not in updated]
+                if child.name in ACTIVITY_OBJECTS:
+                    # Activities linked through a contact or opportunity moved with it.
+                    moved = self.conn.execute(
+                        f"SELECT {cols(child)} FROM {q(child.name)} WHERE AccountId IN "
+                        "(SELECT value FROM json_each(?))",
+                        (param,),
+                    ).fetchall()
+                    before += [dict(zip(child.fields, row, strict=True)) for row in moved]
+                    if before:
+                        self._refresh_activities(child.name, [str(r["Id"]) for r in before], before)
+            self.conn.execute(
+                f"UPDATE {q(sobj.name)} SET IsDeleted = 1, MasterRecordId = ?, "
+                "SystemModstamp = ? WHERE Id IN (SELECT value FROM json_each(?))",
+                (master, now, param),
+            )
+            link = "AccountId" if sobj.name == "Account" else "WhoId"
+            self._roll_up(sobj.name, link, {master})
+        return master, merged, updated
 
     def locate(self, record_id: str, sobj: schema.SObject | None) -> str:
         """The canonical Id of a live record named in a collection request, or the
@@ -448,7 +636,8 @@ class Storage:
         found = None
         if canonical and canonical.startswith(sobj.key_prefix):
             cursor = self.conn.execute(
-                f"SELECT * FROM {q(sobj.name)} WHERE Id = ? AND IsDeleted = 0", (canonical,)
+                f"SELECT {cols(sobj)} FROM {q(sobj.name)} WHERE Id = ? AND IsDeleted = 0",
+                (canonical,),
             )
             found = cursor.fetchone()
         if found is None:
@@ -482,7 +671,8 @@ class Storage:
                 linked = [
                     dict(zip(fields, row, strict=True))
                     for row in self.conn.execute(
-                        f"SELECT * FROM {q(activity)} WHERE {link} IN "
+                        f"SELECT {cols(schema.SOBJECTS[activity])} FROM {q(activity)} "
+                        f"WHERE {link} IN "
                         "(SELECT value FROM json_each(?))",
                         (json_ids(written),),
                     )

@@ -36,7 +36,16 @@ class WSGIAdapter(BaseAdapter):
             headers=list(request.headers.items()),
             data=body or b"",
         ).get_environ()
+        signals: dict[str, bool] = {}
+        environ["localorg.signals"] = signals  # shared with the app (environ is copied)
         app_iter, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        if signals.get("drop"):
+            # The fault profile cut the response off mid-body: what requests raises when a
+            # server closes the connection before Content-Length bytes arrived.
+            raise requests.exceptions.ChunkedEncodingError(
+                "Connection broken: IncompleteRead (local org fault profile dropped it)",
+                request=request,
+            )
         response = requests.Response()
         response.status_code = int(status.split(" ", 1)[0])
         response.reason = status.split(" ", 1)[1] if " " in status else ""
@@ -52,12 +61,40 @@ class WSGIAdapter(BaseAdapter):
 
 
 class _PlainHttpAdapter(HTTPAdapter):
-    """Sends the https:// URLs simple-salesforce builds to a plain-HTTP local server."""
+    """Sends the https:// URLs simple-salesforce builds to a plain-HTTP local server; with
+    `netloc`, whatever host they name (login.salesforce.com for a login) goes there."""
+
+    def __init__(self, netloc: str | None = None) -> None:
+        super().__init__()
+        self.netloc = netloc
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if request.url and request.url.startswith("https://"):
-            request.url = "http://" + request.url[len("https://") :]
+            url = urlsplit(request.url)
+            request.url = url._replace(scheme="http", netloc=self.netloc or url.netloc).geturl()
+            if self.netloc:
+                request.headers["Host"] = self.netloc
         return super().send(request, *args, **kwargs)
+
+
+def local_session(instance_url: str) -> requests.Session:
+    """A requests Session sending every https:// URL to the local org served at
+    instance_url (http://127.0.0.1:PORT), so simple-salesforce's own login code
+    (https://login.salesforce.com/..., then the instance URL the org returns) reaches it:
+    `Salesforce(username=..., password=..., security_token=..., session=local_session(url))`.
+    """
+    if "://" not in instance_url:
+        instance_url = f"http://{instance_url}"
+    session = requests.Session()
+    session.mount("https://", _PlainHttpAdapter(urlsplit(instance_url).netloc))
+    return session
+
+
+def in_process_session(app: Any) -> requests.Session:
+    """A requests Session sending every https:// URL to `app` in-process."""
+    session = requests.Session()
+    session.mount("https://", WSGIAdapter(app))
+    return session
 
 
 def connect(instance_url: str, session_id: str = "local") -> Salesforce:

@@ -6,7 +6,9 @@ so that text comparison orders them correctly and reads need no conversion."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 
 from revsched.localorg import schema
 from revsched.localorg.errors import SalesforceError
@@ -42,8 +44,39 @@ def format_datetime(value: datetime) -> str:
     """A datetime as Salesforce returns it: UTC with milliseconds and a +0000 offset."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    elif value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is C code, several times faster than strftime (this runs per loaded row).
+    return value.isoformat(timespec="milliseconds")[:-6] + "+0000"
+
+
+def converter(field: schema.Field) -> Callable[[object], object]:
+    """to_db for one field, with the common, already-valid values taken on a fast path
+    (the bulk load converts millions of values)."""
+    kind = field.type
+    slow = partial(to_db, field)
+    if kind in TEXT_TYPES:
+        limit = field.length or 1 << 62
+
+        def text(value: object) -> object:
+            return value if type(value) is str and len(value) <= limit else slow(value)
+
+        return text
+    if kind == schema.BOOLEAN:
+        return lambda value: int(value) if type(value) is bool else slow(value)  # type: ignore[arg-type]
+    if kind == schema.DATETIME:
+
+        def stamp(value: object) -> object:
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value.isoformat(timespec="milliseconds")[:-6] + "+0000"
+            return slow(value)
+
+        return stamp
+    if kind == schema.DATE:
+        return lambda value: value.isoformat() if type(value) is date else slow(value)
+    if kind in (schema.ID, schema.REFERENCE):
+        return lambda value: value if type(value) is str else slow(value)
+    return slow
 
 
 def parse_datetime(text: str) -> datetime | None:

@@ -1,0 +1,252 @@
+"""The slice of the SOAP partner API revsched needs: login() (what simple-salesforce sends
+for username + password + security token) and merge() (REST has no merge).
+
+Documents relied on (SOAP API Developer Guide): "login()" and "LoginResult" (sessionId,
+serverUrl, userId, ...; a failed login is a LoginFault INVALID_LOGIN); "merge()",
+"MergeRequest" (masterRecord: an sObject whose Id names the master and whose other fields
+overwrite it; recordToMergeIds: one or two Ids), "MergeResult" (id, success,
+mergedRecordIds, updatedRelatedIds, errors): Lead, Contact and Account only; up to 200
+requests per call, each its own transaction; up to 3 records per request including the
+master; the merged records are deleted (queryAll sees them, with MasterRecordId set) and
+their related records re-parented to the master; "Error" (statusCode, message, fields);
+"API Faults" (soapenv:Fault with faultcode sf:CODE and an sf:exceptionCode detail; HTTP 500).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from werkzeug.wrappers import Request
+
+from revsched.localorg import schema
+from revsched.localorg.auth import ORG_ID
+from revsched.localorg.errors import SalesforceError
+
+if TYPE_CHECKING:
+    from revsched.localorg.app import RestApi
+
+MERGEABLE = ("Lead", "Contact", "Account")
+MAX_MERGE_REQUESTS = 200
+MAX_MERGE_IDS = 2
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns="urn:partner.soap.sforce.com" '
+    'xmlns:sf="urn:fault.partner.soap.sforce.com" '
+    f'xmlns:xsi="{XSI}"><soapenv:Body>{{body}}</soapenv:Body></soapenv:Envelope>'
+)
+
+
+class SoapFault(Exception):
+    def __init__(self, code: str, message: str, kind: str = "UnexpectedErrorFault") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.kind = kind
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def _children(element: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in element if _local(c.tag) == name]
+
+
+def _text(element: ET.Element | None) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
+def fault_xml(fault: SoapFault) -> bytes:
+    body = (
+        f"<soapenv:Fault><faultcode>sf:{fault.code}</faultcode>"
+        f"<faultstring>{escape(fault.code)}: {escape(fault.message)}</faultstring>"
+        f'<detail><sf:{fault.kind} xsi:type="sf:{fault.kind}">'
+        f"<sf:exceptionCode>{fault.code}</sf:exceptionCode>"
+        f"<sf:exceptionMessage>{escape(fault.message)}</sf:exceptionMessage>"
+        f"</sf:{fault.kind}></detail></soapenv:Fault>"
+    )
+    return _ENVELOPE.format(body=body).encode()
+
+
+class SoapApi:
+    def __init__(self, api: RestApi) -> None:
+        self.api = api
+
+    def handle(self, request: Request, version: str) -> tuple[int, Any, bool]:
+        from revsched.localorg.app import Raw
+
+        drop = False
+        try:
+            if request.method != "POST":
+                raise SoapFault("INVALID_OPERATION", "SOAP calls are HTTP POSTs")
+            try:
+                envelope = ET.fromstring(request.get_data())
+            except ET.ParseError as exc:
+                raise SoapFault("INVALID_XML", f"Unable to parse the request: {exc}") from None
+            body = _child(envelope, "Body")
+            call = body[0] if body is not None and len(body) else None
+            if call is None:
+                raise SoapFault("INVALID_OPERATION", "No operation in the SOAP body")
+            operation = _local(call.tag)
+            if operation == "login":
+                xml = self._login(call, request, version)
+            elif operation == "merge":
+                header = _child(envelope, "Header")
+                session = _child(header, "SessionHeader") if header is not None else None
+                token = _text(_child(session, "sessionId") if session is not None else None)
+                if not self.api.sessions.accepts(token):
+                    raise SoapFault(
+                        "INVALID_SESSION_ID",
+                        "Invalid Session ID found in SessionHeader: Illegal Session",
+                    )
+                try:
+                    drop = self.api.begin_call(token)
+                except SalesforceError as exc:
+                    if exc.status in (500, 503):
+                        return exc.status, Raw(exc.status, fault_xml(_fault(exc)), _XML), False
+                    raise _fault(exc) from None
+                xml = self._merge(call)
+            else:
+                raise SoapFault("INVALID_OPERATION", f"Operation not supported: {operation}")
+        except SoapFault as fault:
+            return 500, Raw(500, fault_xml(fault), _XML), False
+        return 200, Raw(200, _ENVELOPE.format(body=xml).encode(), _XML), drop
+
+    # -- login ------------------------------------------------------------------------
+
+    def _login(self, call: ET.Element, request: Request, version: str) -> str:
+        username = _text(_child(call, "username"))
+        password = _text(_child(call, "password"))
+        if not self.api.sessions.check_password(username, password):
+            raise SoapFault(
+                "INVALID_LOGIN",
+                "Invalid username, password, security token; or user locked out.",
+                "LoginFault",
+            )
+        token = self.api.sessions.issue()
+        host = request.host_url.rstrip("/")
+        user_id = self.api.storage.running_user_id
+        return (
+            "<loginResponse><result>"
+            f"<metadataServerUrl>{host}/services/Soap/m/{version}/{ORG_ID[:15]}"
+            "</metadataServerUrl><passwordExpired>false</passwordExpired>"
+            "<sandbox>false</sandbox>"
+            f"<serverUrl>{host}/services/Soap/u/{version}/{ORG_ID[:15]}</serverUrl>"
+            f"<sessionId>{escape(token)}</sessionId><userId>{user_id}</userId>"
+            f"<userInfo><organizationId>{ORG_ID}</organizationId>"
+            f"<userId>{user_id}</userId><userName>{escape(username)}</userName></userInfo>"
+            "</result></loginResponse>"
+        )
+
+    # -- merge ------------------------------------------------------------------------
+
+    def _merge(self, call: ET.Element) -> str:
+        requests = _children(call, "request")
+        if len(requests) > MAX_MERGE_REQUESTS:
+            raise SoapFault(
+                "LIMIT_EXCEEDED",
+                f"Cannot merge more than {MAX_MERGE_REQUESTS} requests in one call",
+            )
+        results = [self._merge_one(r) for r in requests]
+        return "<mergeResponse>" + "".join(results) + "</mergeResponse>"
+
+    def _merge_one(self, request: ET.Element) -> str:
+        master = _child(request, "masterRecord")
+        merge_ids = [_text(e) for e in _children(request, "recordToMergeIds")]
+        master_id = _text(_child(master, "Id")) if master is not None else ""
+        try:
+            if master is None or not master_id:
+                raise SalesforceError(400, "MISSING_ARGUMENT", "masterRecord Id not specified")
+            sobj = _master_type(master, master_id)
+            if not merge_ids:
+                raise SalesforceError(
+                    400, "MISSING_ARGUMENT", "recordToMergeIds not specified", ["recordToMergeIds"]
+                )
+            if len(merge_ids) > MAX_MERGE_IDS:
+                raise SalesforceError(
+                    400,
+                    "LIMIT_EXCEEDED",
+                    f"A merge request can name at most {MAX_MERGE_IDS} records to merge",
+                    ["recordToMergeIds"],
+                )
+            values = _field_values(sobj, master)
+            fault = self.api.record_fault(self.api.storage.locate(master_id, sobj))
+            if fault is not None:
+                raise fault
+            master_canonical, merged, updated = self.api.storage.merge(
+                sobj, master_id, merge_ids, values
+            )
+        except SalesforceError as exc:
+            errors = (
+                "".join("<fields>" + escape(f) + "</fields>" for f in exc.fields)
+                + f"<message>{escape(exc.message)}</message><statusCode>{exc.code}</statusCode>"
+            )
+            return (
+                f"<result><errors>{errors}</errors><id>{escape(master_id)}</id>"
+                "<success>false</success></result>"
+            )
+        return (
+            f"<result><id>{master_canonical}</id>"
+            + "".join(f"<mergedRecordIds>{i}</mergedRecordIds>" for i in merged)
+            + "<success>true</success>"
+            + "".join(f"<updatedRelatedIds>{i}</updatedRelatedIds>" for i in updated)
+            + "</result>"
+        )
+
+
+_XML = "text/xml; charset=utf-8"
+
+
+def _fault(exc: SalesforceError) -> SoapFault:
+    return SoapFault(exc.code, exc.message)
+
+
+def _master_type(master: ET.Element, master_id: str) -> schema.SObject:
+    name = _text(_child(master, "type"))
+    if not name:
+        name = (master.get(f"{{{XSI}}}type") or "").rpartition(":")[2]
+    if not name:
+        owner = schema.key_prefix_owner(master_id)
+        name = owner.name if owner else ""
+    sobj = schema.sobject(name) if name else None
+    if sobj is None or sobj.name not in MERGEABLE:
+        raise SalesforceError(
+            400, "INVALID_TYPE", f"merge() supports Lead, Contact and Account, not {name!r}"
+        )
+    return sobj
+
+
+def _field_values(sobj: schema.SObject, master: ET.Element) -> dict[str, object]:
+    """The masterRecord's field elements (other than type/Id) as API values; fieldsToNull
+    clears fields."""
+    values: dict[str, object] = {}
+    for element in master:
+        name = _local(element.tag)
+        if name in ("type", "Id"):
+            continue
+        if name == "fieldsToNull":
+            values[_text(element)] = None
+            continue
+        field = sobj.field(name)
+        text = element.text or ""
+        if field is None:
+            values[name] = text
+        elif element.get(f"{{{XSI}}}nil") == "true":
+            values[field.name] = None
+        elif field.type == schema.BOOLEAN:
+            values[field.name] = text.strip().lower() == "true"
+        elif field.type == schema.INT:
+            values[field.name] = int(text)
+        elif field.type in (schema.DOUBLE, schema.CURRENCY, schema.PERCENT):
+            values[field.name] = float(text)
+        else:
+            values[field.name] = text
+    return values

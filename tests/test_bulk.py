@@ -1,0 +1,118 @@
+"""Bulk API 2.0 helpers: which queries go to Bulk, and CSV typed back into records."""
+
+from __future__ import annotations
+
+import pytest
+
+from revsched.bulk import _csv_cell, count_query, read_csv_pages, top_level_clauses
+
+
+@pytest.mark.parametrize(
+    ("soql", "counted"),
+    [
+        (
+            "SELECT Id, Owner.Name FROM Account WHERE Type = 'x' ORDER BY Name",
+            "SELECT COUNT() FROM Account WHERE Type = 'x'",
+        ),
+        (
+            "SELECT Id FROM Account WHERE Name = 'Tools FROM (Acme' LIMIT 5",
+            "SELECT COUNT() FROM Account WHERE Name = 'Tools FROM (Acme' LIMIT 5",
+        ),
+        ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", None),
+    ],
+)
+def test_count_query(soql: str, counted: str | None):
+    assert count_query(soql) == counted
+
+
+def test_semi_join_stays_in_the_rest_of_the_query():
+    soql = "SELECT Id FROM Opportunity WHERE AccountId IN (SELECT Id FROM Account)"
+
+    assert top_level_clauses(soql) == (
+        "Id",
+        "FROM Opportunity WHERE AccountId IN (SELECT Id FROM Account)",
+    )
+
+
+class Types:
+    KINDS = {
+        "Id": "id",
+        "IsActive": "boolean",
+        "Health_Score__c": "double",
+        "NumberOfEmployees": "int",
+        "Owner.Name": "string",
+        "Churn_Date__c": "date",
+    }
+
+    def type_of(self, sobject: str, path: str) -> str:
+        assert sobject == "Account"
+        return self.KINDS[path]
+
+
+def test_csv_rows_come_back_typed_and_nested_like_rest_records():
+    page = (
+        "Id,IsActive,Health_Score__c,NumberOfEmployees,Owner.Name,Churn_Date__c\n"
+        '001A,true,41.5,120,"Patel, Ava",2026-05-23\n'
+        "001B,false,,,,\n"
+    )
+
+    records = list(read_csv_pages(iter([page]), "Account", Types()))
+
+    assert records == [
+        {
+            "Id": "001A",
+            "IsActive": True,
+            "Health_Score__c": 41.5,
+            "NumberOfEmployees": 120,
+            "Owner": {"Name": "Patel, Ava"},
+            "Churn_Date__c": "2026-05-23",
+        },
+        {
+            "Id": "001B",
+            "IsActive": False,
+            "Health_Score__c": None,
+            "NumberOfEmployees": None,
+            "Owner": {"Name": None},
+            "Churn_Date__c": None,
+        },
+    ]
+
+
+def test_null_and_booleans_are_written_as_bulk_csv_expects():
+    assert [_csv_cell(v) for v in (None, True, False, "x", 2)] == ["#N/A", "true", "false", "x", 2]
+
+
+def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
+    from datetime import date
+
+    from recording import RecordingNotifier
+
+    from revsched.alerts import AlertRenderer
+    from revsched.config import ApiSettings, Settings
+    from revsched.localorg.demo import build_demo_org
+    from revsched.org import OrgGateway
+    from revsched.play import load_plays
+    from revsched.runner import run_play
+    from revsched.state import StateStore
+
+    today = date(2026, 11, 23)
+    states = []
+    for name, threshold in (("rest", 10**9), ("bulk", 0)):
+        org = build_demo_org(tmp_path / f"{name}.sqlite", accounts=60, seed=5, today=today)
+        api = ApiSettings(bulk_read_threshold=threshold, bulk_write_threshold=threshold)
+        settings = Settings(api=api)
+        result = run_play(
+            load_plays(settings)["win-back"],
+            settings,
+            as_of=today,
+            dry_run=False,
+            store=StateStore(f"sqlite:///{tmp_path / name}-state.sqlite"),
+            org=OrgGateway(org.salesforce, api),
+            renderer=AlertRenderer("https://x"),
+            notifier=RecordingNotifier(),
+        )
+        assert result.status == "succeeded" and result.counts["applied"] > 0
+        fields = "Id, OwnerId, SDR__c, Win_Back_Campaign__c, Owner_Assigned_Date__c"
+        states.append(org.salesforce().query_all(f"SELECT {fields} FROM Account ORDER BY Id"))
+
+    assert states[0]["records"] == states[1]["records"]
