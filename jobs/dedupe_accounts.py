@@ -38,6 +38,41 @@ class DedupeAccountsConfig(DedupeConfig):
     country_codes: bool = True
     state_codes: bool = True
     trim_names: bool = True
+    audit_fields: list[FieldName] = [
+        "Name",
+        "Type",
+        "OwnerId",
+        "ParentId",
+        "Website",
+        "Phone",
+        "Industry",
+        "NumberOfEmployees",
+        "AnnualRevenue",
+        "BillingCity",
+        "BillingState",
+        "BillingCountry",
+        "LastActivityDate",
+        "Churn_Date__c",
+        "Win_Back_Campaign__c",
+        "SDR__c",
+        "AE__c",
+        "AM__c",
+        "CSM__c",
+        "Solutions_Consultant__c",
+        "Owner_Assigned_Date__c",
+        "Buying_Stage__c",
+        "Add_Drop_Request__c",
+        "Add_Drop_Approval__c",
+        "Add_Drop_Requested_By__c",
+        "Needs_Review_Date__c",
+        "Account_Status__c",
+        "Health_Score__c",
+        "Renewal_Date__c",
+        "Users_In_Contract__c",
+        "Users_Routed__c",
+        "CreatedDate",
+        "LastModifiedDate",
+    ]
     survivorship: dict[FieldName, Strategy] = {
         "Website": "oldest",
         "Phone": "newest",
@@ -96,6 +131,7 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
         as_of=ctx.as_of,
         decisions=tuple(outcome.decisions),
         changes=tuple(changes),
+        merges=tuple(outcome.merges),
     )
 
 

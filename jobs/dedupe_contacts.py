@@ -28,6 +28,21 @@ class DedupeContactsConfig(PeopleConfig):
     phone_fields: list[FieldName] = ["Phone", "MobilePhone"]
     # Contacts are compared by name and phone only within the same value of this field.
     account_field: FieldName = "AccountId"
+    audit_fields: list[FieldName] = [
+        "AccountId",
+        "FirstName",
+        "LastName",
+        "Title",
+        "Email",
+        "Phone",
+        "MobilePhone",
+        "OwnerId",
+        "LeadSource",
+        "MailingCountry",
+        "LastActivityDate",
+        "CreatedDate",
+        "LastModifiedDate",
+    ]
     survivorship: dict[FieldName, Strategy] = {
         "Title": "newest",
         "Phone": "newest",
@@ -54,6 +69,7 @@ def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
         as_of=ctx.as_of,
         decisions=tuple(outcome.decisions),
         changes=tuple(outcome.changes),
+        merges=tuple(outcome.merges),
     )
 
 

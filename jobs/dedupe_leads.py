@@ -29,6 +29,24 @@ class DedupeLeadsConfig(PeopleConfig):
     schedule: str = "daily"
     company_field: FieldName = "Company"
     website_field: FieldName = "Website"
+    audit_fields: list[FieldName] = [
+        "FirstName",
+        "LastName",
+        "Company",
+        "Title",
+        "Email",
+        "Phone",
+        "Website",
+        "Country",
+        "State",
+        "Status",
+        "LeadSource",
+        "OwnerId",
+        "Actively_Being_Sequenced__c",
+        "LastActivityDate",
+        "CreatedDate",
+        "LastModifiedDate",
+    ]
     survivorship: dict[FieldName, Strategy] = {
         "Title": "newest",
         "Phone": "newest",
@@ -63,6 +81,7 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
         as_of=ctx.as_of,
         decisions=tuple(outcome.decisions),
         changes=tuple(outcome.changes),
+        merges=tuple(outcome.merges),
     )
 
 

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simple_salesforce.format import format_soql
+from typer.testing import CliRunner
 
+from revsched.cli import app
 from revsched.localorg import LocalOrg
-from revsched.localorg.duplicates import ground_truth_path
+from revsched.localorg.duplicates import IBM_FIXTURE, ground_truth_path
 
 PLAYS = {"Contact": "dedupe-contacts", "Lead": "dedupe-leads", "Account": "dedupe-accounts"}
 
@@ -69,3 +72,36 @@ def test_applied_run_flags_possible_duplicates_in_the_org(
     } == (flags)
     again = run_json("dedupe-contacts", "--as-of", "2026-11-23")
     assert not [c for c in again["plan"]["changes"] if c["field"] == "Possible_Duplicate_Of__c"]
+
+
+def test_applied_run_merges_the_ibm_set_and_show_keeps_what_was_deleted(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+):
+    result = run_json("dedupe-accounts", "--as-of", "2026-11-23")
+    assert result["status"] == "succeeded"
+
+    sf = LocalOrg(demo_org).salesforce()
+    ibm = sf.query_all("SELECT Id, Name, Website FROM Account WHERE Website = 'ibm.com'")
+    [survivor] = ibm["records"]
+    names = [name for name, _website in IBM_FIXTURE]
+    left = sf.query_all(format_soql("SELECT Name FROM Account WHERE Name IN {}", names))
+    assert [r["Name"] for r in left["records"]] == [survivor["Name"]]
+
+    shown = CliRunner().invoke(app, ["show", str(result["run_id"]), "--json"])
+    merges = json.loads(shown.stdout)["merges"]
+    deleted = {m["merged_name"]: m for m in merges if m["master_id"] == survivor["Id"]}
+    assert len(deleted) == 4 and {m["status"] for m in deleted.values()} == {"merged"}
+    assert all(m["merged_fields"]["Name"] == name for name, m in deleted.items())
+    assert all(m["master_after"]["Website"] == "ibm.com" for m in deleted.values())
+    text = CliRunner().invoke(app, ["show", str(result["run_id"])]).stdout
+    assert f"into {survivor['Name']} ({survivor['Id']}): merged" in text
+
+
+def test_dry_run_shows_each_merge_with_the_master_after(demo_org: Path):
+    result = CliRunner().invoke(
+        app, ["run", "dedupe-accounts", "--dry-run", "--as-of", "2026-11-23"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Merges (cannot be undone)" in result.stdout
+    assert "Website=ibm.com" in result.stdout

@@ -303,3 +303,28 @@ def test_account_normalizations_can_be_turned_off():
         country_codes=False,
     )
     assert plan.changes == ()
+
+
+def test_merges_go_two_records_a_request_with_the_full_values_and_the_master_after():
+    plan = decide_accounts(IBM)
+
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(2), [aid(1), aid(3)]),
+        (aid(2), [aid(4), aid(5)]),
+    ]
+    first = plan.merges[0]
+    assert first.merged[0].fields["Name"] == "International Business Machines Corp."
+    assert first.merged[0].fields["Website"] == "https://www.ibm.com/"
+    assert "Opportunities" not in first.master_before
+    assert first.master_before["Website"] is None
+    assert first.master_after["Website"] == "ibm.com"
+    assert first.master_after["NumberOfEmployees"] == 250000
+    assert first.reason.startswith("cluster 1: master I.B.M. (001000000000000002) (most opport")
+
+
+def test_flagged_records_are_not_merged():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
+    ]
+    assert decide_contacts(contacts).merges == ()

@@ -17,8 +17,9 @@ from pydantic import Field, model_validator
 from revsched.dedupe.cluster import Cluster
 from revsched.dedupe.match import MatchRules, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
-from revsched.plan import Decision, FieldChange, Scalar, diff_changes
+from revsched.plan import Decision, FieldChange, Merge, MergedRecord, Scalar, diff_changes
 from revsched.play import PlayConfig, Record, children
+from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
 
 DEFAULT_MASTER_RULES: list[MasterRule] = [
@@ -46,6 +47,9 @@ class DedupeConfig(PlayConfig):
     flag_field: FieldName = "Possible_Duplicate_Of__c"
     # Field -> newest | oldest | longest: empty master fields take that duplicate value.
     survivorship: dict[FieldName, Strategy] = {}
+    # Fields read and kept in the plan and the audit for every merged record: a merge
+    # deletes it and cannot be undone, so these are all that remains of it.
+    audit_fields: list[FieldName] = []
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> DedupeConfig:
@@ -87,11 +91,7 @@ def integration_users_query(config: DedupeConfig) -> str:
 
 def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
     """What the master rules compare; the flag a past run set does not count as data."""
-    scalars = [
-        v
-        for k, v in record.items()
-        if k not in ("attributes", config.flag_field) and not isinstance(v, dict)
-    ]
+    scalars = [v for k, v in field_values(record).items() if k != config.flag_field]
     return Facts(
         record=record,
         created=str(record["CreatedDate"]),
@@ -115,7 +115,35 @@ class ClusterPlan:
 class Outcome:
     decisions: list[Decision]
     changes: list[FieldChange]
+    merges: list[Merge]
     clusters: list[ClusterPlan]
+
+
+def field_values(record: Record) -> dict[str, Scalar]:
+    """A record's own values, without its child rows."""
+    return {k: v for k, v in record.items() if k != "attributes" and not isinstance(v, dict)}
+
+
+def _merges(
+    spec: ObjectSpec, master: Record, merged: Sequence[Record], after: dict[str, Scalar], why: str
+) -> list[Merge]:
+    """Merge requests into `master`, two records each (Salesforce's limit), run in turn."""
+    before = field_values(master)
+    return [
+        Merge(
+            sobject=spec.sobject,
+            master_id=master["Id"],
+            master_name=master["Name"],
+            merged=tuple(
+                MergedRecord(record_id=r["Id"], record_name=r["Name"], fields=field_values(r))
+                for r in merged[start : start + MAX_MERGED_PER_REQUEST]
+            ),
+            master_before=before,
+            master_after=before | after,
+            reason=why,
+        )
+        for start in range(0, len(merged), MAX_MERGED_PER_REQUEST)
+    ]
 
 
 def _link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) -> str:
@@ -146,7 +174,7 @@ def plan_clusters(
 
     by_id = {r["Id"]: r for r in records}
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
-    outcome = Outcome([], [], [])
+    outcome = Outcome([], [], [], [])
     for number, cluster in enumerate(clusters, start=1):
         members = [facts(by_id[i], spec, config) for i in cluster.members]
         master, why = choose_master(members, config.master_rules, integration_ids)
@@ -193,6 +221,9 @@ def plan_clusters(
         targets = dict(normalized.get(master.id, {}))
         targets |= survivors(master, merged, config.survivorship, value)
         outcome.changes += diff_changes(spec.sobject, master.record, targets)
+        after = {field: new for field, (new, _why) in targets.items()}
+        merge_why = f"{label}: master {names[master.id]} ({why})"
+        outcome.merges += _merges(spec, master.record, [f.record for f in merged], after, merge_why)
         outcome.clusters.append(
             ClusterPlan(
                 master.record, tuple(f.record for f in merged), tuple(f.record for f in flagged)
@@ -203,7 +234,7 @@ def plan_clusters(
 
 def flag_fields(config: DedupeConfig) -> list[str]:
     """The fields every dedupe query reads besides what matching needs."""
-    return [config.flag_field, *config.survivorship]
+    return [config.flag_field, *config.survivorship, *config.audit_fields]
 
 
 def people_outcome(
