@@ -17,6 +17,8 @@ from rich.console import Console
 from revsched import report
 from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
+from revsched.dedupe.review import SUFFIXES as REVIEW_SUFFIXES
+from revsched.dedupe.review import write_review
 from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
@@ -140,12 +142,22 @@ def run(
             "--out", metavar="FILE", help="With --dry-run: save the plan for `revsched apply`."
         ),
     ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            "--review",
+            metavar="FILE",
+            help="Dedupe plays: write the flagged clusters for review (.csv or .html).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
     if out is not None and not dry_run:
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
+    if review is not None and review.suffix not in REVIEW_SUFFIXES:
+        raise typer.BadParameter(f"--review {review}: name a .csv or .html file")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
     delivery = session.delivery(play.name, dry_run)
@@ -161,6 +173,10 @@ def run(
     )
     if out is not None:
         save_plan(result.plan, out)
+    if review is not None:
+        rows = write_review(result.plan, review)
+        if not as_json:
+            session.console.print(f"Review report: {rows} records in {review}.")
     session.report(result, as_json)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -105,3 +107,33 @@ def test_dry_run_shows_each_merge_with_the_master_after(demo_org: Path):
     assert result.exit_code == 0, result.output
     assert "Merges (cannot be undone)" in result.stdout
     assert "Website=ibm.com" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".html"])
+def test_review_report_lists_the_flagged_clusters(demo_org: Path, tmp_path: Path, suffix: str):
+    report = tmp_path / f"review{suffix}"
+    result = CliRunner().invoke(
+        app,
+        ["run", "dedupe-contacts", "--dry-run", "--as-of", "2026-11-23", "--review", str(report)],
+    )
+
+    assert result.exit_code == 0, result.output
+    text = report.read_text(encoding="utf-8")
+    if suffix == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert {r["role"] for r in rows} >= {"master", "flag"}
+        flagged = [r for r in rows if r["role"] == "flag"]
+        assert all("below the merge threshold" in r["why"] for r in flagged)
+        assert all(
+            any(m["cluster"] == r["cluster"] for m in rows if m["role"] == "master")
+            for r in flagged
+        )
+    else:
+        assert text.startswith("<!doctype html>") and '<tr class="flag">' in text
+
+
+def test_review_report_needs_a_csv_or_html_file(demo_org: Path, tmp_path: Path):
+    result = CliRunner().invoke(
+        app, ["run", "dedupe-contacts", "--dry-run", "--review", str(tmp_path / "r.txt")]
+    )
+    assert result.exit_code == 2
