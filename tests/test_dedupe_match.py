@@ -15,6 +15,7 @@ from revsched.dedupe.match import (
     match_people,
     person,
 )
+from revsched.localorg.demo import SUFFIXES
 
 RULES = MatchRules()
 PHONES = ("Phone", "MobilePhone")
@@ -296,3 +297,13 @@ def test_a_misspelt_company_name_is_a_possible_duplicate():
     [link] = cluster.links
     assert link.rule == "fuzzy name"
     assert link.score < 0.92
+
+
+def test_a_misspelt_name_finds_its_original_among_many_alike_names():
+    words = sorted({word for word, _industry in SUFFIXES} - {"Analytics"})
+    crowd = [account(n, f"Northwind {word}") for n, word in enumerate(words, start=10)]
+    records = [*crowd, account(1, "Northwind Analytics"), account(2, "Nnorthwind Analytics")]
+
+    clusters = account_clusters(records)
+
+    assert (aid(1), aid(2)) in [c.members for c in clusters]

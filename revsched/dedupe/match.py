@@ -202,7 +202,11 @@ def _company_blocks(c: Company) -> Iterator[Hashable]:
         yield ("domain", c.domain)
     if c.compact:
         yield ("name", c.compact)
-        yield ("head", c.compact[:4])
+    # Each word is a block of its own, so a misspelt word still meets its original
+    # through the other words.
+    for word in set(c.name.split()):
+        if len(word) >= 3:
+            yield ("word", word)
     if c.initials:
         yield ("name", c.initials)
 
