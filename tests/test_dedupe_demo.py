@@ -137,3 +137,26 @@ def test_review_report_needs_a_csv_or_html_file(demo_org: Path, tmp_path: Path):
         app, ["run", "dedupe-contacts", "--dry-run", "--review", str(tmp_path / "r.txt")]
     )
     assert result.exit_code == 2
+
+
+def test_account_normalization_is_reverted_but_merges_stay(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+):
+    sf = LocalOrg(demo_org).salesforce()
+    before = {
+        r["Id"]: r
+        for r in sf.query_all("SELECT Id, Website, BillingCountry FROM Account")["records"]
+    }
+    applied = run_json("dedupe-accounts", "--as-of", "2026-11-23")
+    merged = {r["record_id"] for m in applied["plan"]["merges"] for r in m["merged"]}
+    assert merged
+
+    reverted = CliRunner().invoke(app, ["revert", str(applied["run_id"]), "--json"])
+
+    assert reverted.exit_code == 0, reverted.output
+    after = {
+        r["Id"]: r
+        for r in sf.query_all("SELECT Id, Website, BillingCountry FROM Account")["records"]
+    }
+    assert set(after) == set(before) - merged
+    assert all(after[i] == before[i] for i in after)
