@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,9 @@ TOUCH = Play("benchmark-touch", "Set one field on every account", TouchConfig, _
 
 
 class Silent:
-    def send(self, alert: object) -> None:
+    def deliver(self, alerts: Sequence[object]) -> dict[tuple[str, str], str | None]:
         """The benchmark play sends no alerts."""
+        return {}
 
 
 def _free_port() -> int:

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
+from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
-from revsched.roundrobin import Member, members_from_users
+from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
 Verb = Literal["add", "keep", "drop"]
@@ -85,10 +86,7 @@ def queries(ctx: DecideContext[AddDropConfig]) -> dict[str, str]:
             f" WHERE {config.request_field} IN {{}} ORDER BY Name, Id",
             list(config.verbs()),
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username = {}",
-            config.holding_user,
-        ),
+        "users": holding_user_query(config.holding_user),
     }
 
 
@@ -107,8 +105,7 @@ def _targets(
         targets[config.owner_assigned_date_field] = (today, f"{outcome}: assigned today")
         targets |= {f: (requester, f"{outcome}: {name} is the AE") for f in config.ae_fields}
     elif approved and verb == "drop":
-        targets["OwnerId"] = (holding.user_id, f"{outcome}: unassigned to {holding.name}")
-        targets |= {f: (None, f"{outcome}: unassigned") for f in config.ae_fields}
+        targets |= unassign(holding, dict.fromkeys(config.ae_fields, "AE"), outcome)
         targets[config.needs_review_date_field] = (None, f"{outcome}: the review is over")
     elif approved:
         targets[config.needs_review_date_field] = (None, f"{outcome}: the review is over")
@@ -143,9 +140,7 @@ def _cannot_add(account: Record, config: AddDropConfig) -> str | None:
 
 def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
     config = ctx.config
-    [holding] = members_from_users(
-        f"plays.{play.name}.holding_user", [config.holding_user], records["users"]
-    )
+    holding = holding_user(f"plays.{play.name}.holding_user", config.holding_user, records["users"])
     verbs = config.verbs()
     decisions: list[Decision] = []
     changes: list[FieldChange] = []

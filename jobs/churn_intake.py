@@ -13,9 +13,10 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator
 
+from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
-from revsched.roundrobin import Member, members_from_users
+from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
 
@@ -78,10 +79,7 @@ def queries(ctx: DecideContext[ChurnIntakeConfig]) -> dict[str, str]:
             config.former_customer_value,
             ctx.as_of - timedelta(days=config.near_miss_days),
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username = {}",
-            config.holding_user,
-        ),
+        "users": holding_user_query(config.holding_user),
     }
 
 
@@ -107,9 +105,7 @@ def _recipients(
 
 def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
     config = ctx.config
-    [holding] = members_from_users(
-        f"plays.{play.name}.holding_user", [config.holding_user], records["users"]
-    )
+    holding = holding_user(f"plays.{play.name}.holding_user", config.holding_user, records["users"])
     churn_field = config.churn_date_field
     decisions: list[Decision] = []
     changes: list[FieldChange] = []
@@ -127,11 +123,11 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
             continue
         targets = {
             churn_field: (ctx.as_of.isoformat(), "Former Customer with no churn date"),
-            "OwnerId": (holding.user_id, f"churned: the account goes to {holding.name}"),
-            **{
-                field: (None, f"churned: {role} taken off the account")
-                for role, field in config.assignment_fields.items()
-            },
+            **unassign(
+                holding,
+                {field: role for role, field in config.assignment_fields.items()},
+                "churned",
+            ),
         }
         changes.extend(diff_changes("Account", account, targets))
         recipients = _recipients(account, config, holding)
@@ -162,7 +158,11 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
                         None if account["OwnerId"] == holding.user_id else account["Owner"]["Name"]
                     ),
                     "cleared": [
-                        {"role": role, "name": account[relationship_name(field)]["Name"]}
+                        {
+                            "role": role,
+                            "name": account[relationship_name(field)]["Name"],
+                            "email": account[relationship_name(field)]["Email"],
+                        }
                         for role, field in config.assignment_fields.items()
                         if account[field]
                     ],

@@ -126,13 +126,7 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     for account in accounts:
         if account["Id"] not in in_merges:
             changes += diff_changes("Account", account, targets[account["Id"]])
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(outcome.decisions),
-        changes=tuple(changes),
-        merges=tuple(outcome.merges),
-    )
+    return outcome.plan(play.name, ctx.as_of, changes)
 
 
 play = Play(

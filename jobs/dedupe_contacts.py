@@ -64,13 +64,7 @@ def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
     accounts = [c[ctx.config.account_field] for c in contacts]
     integration = {u["Id"] for u in records["integration_users"]}
     outcome = people_outcome(SPEC, contacts, accounts, ctx.config, integration)
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(outcome.decisions),
-        changes=tuple(outcome.changes),
-        merges=tuple(outcome.merges),
-    )
+    return outcome.plan(play.name, ctx.as_of)
 
 
 play = Play(

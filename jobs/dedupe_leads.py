@@ -76,13 +76,7 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
     ]
     integration = {u["Id"] for u in records["integration_users"]}
     outcome = people_outcome(SPEC, leads, companies, config, integration)
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(outcome.decisions),
-        changes=tuple(outcome.changes),
-        merges=tuple(outcome.merges),
-    )
+    return outcome.plan(play.name, ctx.as_of)
 
 
 play = Play(

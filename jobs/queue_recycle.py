@@ -18,7 +18,7 @@ from revsched.errors import ConfigError
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
 from revsched.roundrobin import members_from_users
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import FieldName, format_soql, relationship_name, users_filter
 
 
 class QueueRecycleConfig(PlayConfig):
@@ -57,19 +57,10 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _sales_dev_filter(config: QueueRecycleConfig) -> str:
-    parts = []
-    if config.sales_dev_roles:
-        parts.append(format_soql("UserRole.Name IN {}", config.sales_dev_roles))
-    if config.sales_dev_users:
-        parts.append(format_soql("Username IN {}", config.sales_dev_users))
-    return " OR ".join(parts)
-
-
 def queries(ctx: DecideContext[QueueRecycleConfig]) -> dict[str, str]:
     config = ctx.config
     manager = relationship_name(config.manager_field)
-    sales_dev = _sales_dev_filter(config)
+    sales_dev = users_filter(config.sales_dev_roles, config.sales_dev_users)
     return {
         "leads": format_soql(
             f"SELECT Id, Name, Company, OwnerId, {config.status_field}, {config.sequenced_field}"

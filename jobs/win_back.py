@@ -24,6 +24,7 @@ from revsched.play import (
     Record,
     Records,
     children,
+    days_text,
     field_value,
 )
 from revsched.roundrobin import (
@@ -189,10 +190,6 @@ def _stages(churn: date, config: WinBackConfig) -> list[_Stage]:
     return [_Stage(months=m, due=churn + relativedelta(months=m)) for m in config.stages_months]
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def _route(lost: Record | None, config: WinBackConfig) -> tuple[Route, str]:
     """The route the most recent lost renewal's loss reason takes, and why."""
     if lost is None:
@@ -227,7 +224,7 @@ def _due_stage(
         return _skip(
             account,
             f"not yet due: churned {churn}, {upcoming.label} stage due {upcoming.due}"
-            f" (in {_days(days)})",
+            f" (in {days_text(days)})",
             upcoming.label,
         )
     stage = due[-1]
@@ -375,7 +372,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
                 account,
                 "selected",
                 f"churned {churn}; {due.label} stage due {due.due}"
-                + (f" (caught up {_days(overdue)} late)" if overdue else "")
+                + (f" (caught up {days_text(overdue)} late)" if overdue else "")
                 + f"; {route_why}",
                 due.label,
             )

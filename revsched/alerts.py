@@ -111,6 +111,8 @@ class AlertRenderer:
 
     def mention(self, person: Mapping[str, Any]) -> str:
         """A person (name, maybe email) as a Slack mention when known, else by name."""
+        if not isinstance(person, Mapping) or "name" not in person:
+            raise jinja2.UndefinedError(f"mention needs a person with a name, got {person!r}")
         email = person.get("email")
         user_id = self._markup.people(email) if email else None
         return Mrkdwn(f"<@{user_id}>") if user_id else str(person["name"])

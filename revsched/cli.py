@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,15 +18,15 @@ from rich.console import Console
 from revsched import report
 from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
-from revsched.dedupe.review import SUFFIXES as REVIEW_SUFFIXES
-from revsched.dedupe.review import write_review
-from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RevschedError
+from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, ConfigError, RevschedError
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
-from revsched.notify import AlertDelivery, alert_delivery, markup_for, preview, renderer_for
+from revsched.localorg.faults import load_faults
+from revsched.notify import AlertDelivery, alert_delivery, markup_for, previews, renderer_for
 from revsched.org import OrgGateway, connect_org
 from revsched.play import get_play, load_plays
 from revsched.replay import load_plan, save_plan
+from revsched.report_files import write_reports
 from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
 from revsched.state import StateStore
 
@@ -142,12 +143,10 @@ def run(
             "--out", metavar="FILE", help="With --dry-run: save the plan for `revsched apply`."
         ),
     ] = None,
-    review: Annotated[
+    report_dir: Annotated[
         Path | None,
         typer.Option(
-            "--review",
-            metavar="FILE",
-            help="Dedupe plays: write the flagged clusters for review (.csv or .html).",
+            "--report-dir", metavar="DIR", help="Write the play's reports here as CSV and HTML."
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -156,8 +155,6 @@ def run(
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
     if out is not None and not dry_run:
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
-    if review is not None and review.suffix not in REVIEW_SUFFIXES:
-        raise typer.BadParameter(f"--review {review}: name a .csv or .html file")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
     delivery = session.delivery(play.name, dry_run)
@@ -173,10 +170,9 @@ def run(
     )
     if out is not None:
         save_plan(result.plan, out)
-    if review is not None:
-        rows = write_review(result.plan, review)
-        if not as_json:
-            session.console.print(f"Review report: {rows} records in {review}.")
+    if report_dir is not None:
+        for path in write_reports(result.plan, report_dir):
+            typer.echo(f"Report written to {path}", err=True)
     session.report(result, as_json)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
@@ -233,7 +229,7 @@ def render(
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Preview a play's alerts for the current data as they would be sent; sends nothing."""
+    """Preview the messages a play would send now (text, Slack Block Kit); sends nothing."""
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
     day = _parse_date(as_of) or _today(session.settings)
@@ -246,13 +242,18 @@ def render(
             err=True,
         )
         raise typer.Exit(EXIT_USAGE)
-    renderer = session.delivery(play.name, dry_run=True).renderer
     markup = markup_for(session.settings, play.name)
-    previews = [preview(renderer.render(alert), markup) for alert in alerts]
+    renderer = renderer_for(session.settings, play.name, session.org.instance_url, markup)
+    messages = previews(
+        [renderer.render(alert) for alert in alerts],
+        markup,
+        session.settings.alerts.for_play(play.name).digest,
+        play.name,
+    )
     if as_json:
-        typer.echo(json.dumps(previews, indent=2))
+        typer.echo(json.dumps(messages, indent=2))
     else:
-        report.print_previews(session.console, previews)
+        report.print_previews(session.console, messages)
 
 
 @app.command()
@@ -336,9 +337,20 @@ def demo(
 def org_serve(
     db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="A fault profile (TOML/JSON): errors, drops, latency on demand."),
+    ] = None,
+    daily_api_limit: Annotated[
+        int, typer.Option(min=1, help="The org's daily API allowance.")
+    ] = 100_000,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
     path = db or load_settings(config).org.local_path()
+    try:
+        profile = load_faults(faults)
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port)
+    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)

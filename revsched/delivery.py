@@ -44,6 +44,11 @@ class Outgoing:
     payload: Any
 
 
+def count_alerts(count: int) -> str:
+    """How a digest's title counts its alerts."""
+    return f"{count} alert{'' if count == 1 else 's'}"
+
+
 class Channel(Protocol):
     def routes(self, alert: RenderedAlert) -> list[Route]:
         """Where the alert goes; raises NotifierError when it cannot go anywhere."""

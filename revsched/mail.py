@@ -15,7 +15,7 @@ from typing import Any
 
 from revsched.alerts import RenderedAlert
 from revsched.config import SmtpSettings
-from revsched.delivery import Outgoing, Part, Route
+from revsched.delivery import Outgoing, Part, Route, count_alerts
 from revsched.errors import NotifierError
 
 SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
@@ -40,11 +40,7 @@ class EmailChannel:
         return [Route(f"email:{r.email.lower()}") for r in alert.recipients if r.email]
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
-        if digest:
-            count = len(parts)
-            subject = f"{self._play}: {count} alert{'' if count == 1 else 's'}"
-        else:
-            subject = _subject(parts[0].text)
+        subject = f"{self._play}: {count_alerts(len(parts))}" if digest else _subject(parts[0].text)
         body = SEPARATOR.join(
             f"{part.note}\n\n{part.text}" if part.note else part.text for part in parts
         )

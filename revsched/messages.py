@@ -28,7 +28,8 @@ class SlackMessage:
     text: str
     blocks: tuple[Block, ...]
 
-    def payload(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
+        """The message as chat.postMessage arguments (and as `revsched render` shows it)."""
         return {"text": self.text, "blocks": list(self.blocks)}
 
 

@@ -6,6 +6,7 @@ here, only for a kind a run actually uses, and handed straight to the client.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -24,9 +25,11 @@ from revsched.alerts import (
 from revsched.config import Settings, secret
 from revsched.delivery import Channel, Dispatcher, Part
 from revsched.mail import EmailChannel
-from revsched.messages import SlackMessage, slack_messages
-from revsched.slack import SlackChannel, SlackDirectory, WebhookChannel, web_client
+from revsched.messages import slack_messages
+from revsched.plan import Recipient
+from revsched.slack import SlackChannel, SlackDirectory, digest_title, web_client
 from revsched.state import StateStore
+from revsched.webhook import WebhookChannel
 
 
 @dataclass(frozen=True)
@@ -74,17 +77,31 @@ def alert_delivery(
     return AlertDelivery(renderer, Dispatcher(play, channel, store, alerts.digest))
 
 
-def preview(alert: RenderedAlert, markup: Markup) -> dict[str, Any]:
-    """One alert as it would be sent: its text and, for Slack, the messages' Block Kit."""
-    messages: list[SlackMessage] = (
-        [m.payload for m in slack_messages([Part(alert.key, alert.text)])]
-        if markup is not PLAIN
-        else []
-    )
+def previews(
+    alerts: Sequence[RenderedAlert], markup: Markup, digest: bool, play: str
+) -> list[dict[str, Any]]:
+    """The messages a run would send now: one per alert, or per recipient for a digest."""
+    if not digest:
+        return [_preview(alert.recipients, [alert], markup, None) for alert in alerts]
+    by_person: dict[str, tuple[Recipient, list[RenderedAlert]]] = {}
+    for alert in alerts:
+        for person in alert.recipients:
+            by_person.setdefault(person.user_id or person.name, (person, []))[1].append(alert)
+    return [_preview((person,), items, markup, play) for person, items in by_person.values()]
+
+
+def _preview(
+    recipients: Sequence[Recipient],
+    alerts: Sequence[RenderedAlert],
+    markup: Markup,
+    digest_of: str | None,
+) -> dict[str, Any]:
+    parts = [Part(alert.key, alert.text) for alert in alerts]
+    title = digest_title(digest_of, parts) if digest_of else None
+    slack = [m.payload for m in slack_messages(parts, title)] if markup is not PLAIN else []
     return {
-        "record_id": alert.alert.record_id,
-        "stage": alert.alert.stage,
-        "recipients": [r.model_dump() for r in alert.recipients],
-        "text": alert.text,
-        "slack_messages": [m.payload() for m in messages],
+        "to": [r.model_dump() for r in recipients],
+        "alerts": [{"record_id": a.alert.record_id, "stage": a.alert.stage} for a in alerts],
+        "text": "\n\n".join(alert.text for alert in alerts),
+        "slack_messages": [message.as_json() for message in slack],
     }

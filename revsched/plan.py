@@ -169,6 +169,8 @@ class Plan(PlanItem):
     cursors: dict[str, int] = {}
     # Round-robin assignments made, by pool and Username, added to the day's counts.
     assignments: dict[str, dict[str, int]] = {}
+    # Tables for people to read (name -> rows), written as CSV and HTML by `run --report-dir`.
+    reports: dict[str, list[dict[str, Scalar]]] = {}
 
     @property
     def selected(self) -> tuple[Decision, ...]:

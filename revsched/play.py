@@ -98,6 +98,11 @@ def field_value(record: Record, path: str) -> Any:
     return value
 
 
+def days_text(count: int) -> str:
+    """ "1 day", "3 days": how a count of days reads in a decision's reason."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _shipped_modules() -> Iterator[ModuleType]:
     for info in pkgutil.iter_modules(revsched.jobs.__path__):
         if not info.name.startswith("_"):

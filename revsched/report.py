@@ -276,13 +276,17 @@ def print_show(console: Console, run: Run) -> None:
 
 
 def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
-    """`revsched render`: each alert's text, then the Block Kit of its Slack messages."""
+    """`revsched render`: each message's text, then the Block Kit of its Slack messages."""
     if not previews:
         console.print("No alerts to send.")
     for item in previews:
-        to = ", ".join(f"{r['name']} ({r['role']})" for r in item["recipients"]) or "nobody"
-        console.rule(f"{item['record_id']} {item['stage']} to {to}", align="left")
+        to = ", ".join(f"{r['name']} ({r['role']})" for r in item["to"]) or "nobody"
+        about = ", ".join(f"{a['record_id']} {a['stage']}" for a in item["alerts"])
+        console.rule(f"to {to}: {about}", align="left")
         console.print(item["text"], markup=False, highlight=False)
         for number, message in enumerate(item["slack_messages"], 1):
             console.print(f"\nBlock Kit, message {number}:", markup=False)
-            console.print(json.dumps(message, indent=2), markup=False, highlight=False)
+            # soft_wrap: long JSON lines stay whole, so the output can be copied as JSON.
+            console.print(
+                json.dumps(message, indent=2), markup=False, highlight=False, soft_wrap=True
+            )

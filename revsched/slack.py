@@ -1,4 +1,4 @@
-"""Slack delivery: a bot on the Web API (direct messages, channels) or an incoming webhook.
+"""Slack delivery through a bot on the Web API: direct messages, channels, or both.
 
 Recipients are Salesforce users, found in Slack by email (users.lookupByEmail,
 cached in the state store); someone with no Slack account gets the alert in
@@ -9,7 +9,6 @@ one-line NotifierError that names the call and Slack's error code.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from http.client import HTTPException
@@ -19,11 +18,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.webhook import WebhookClient
 
 from revsched.alerts import RenderedAlert, escape_mrkdwn
 from revsched.config import PlayAlerts, SlackSettings
-from revsched.delivery import Outgoing, Part, Route
+from revsched.delivery import Outgoing, Part, Route, count_alerts
 from revsched.errors import NotifierError
 from revsched.messages import SlackMessage, slack_messages
 from revsched.plan import Recipient
@@ -56,14 +54,19 @@ def slack_error(error: SlackApiError) -> str:
     return str(error.response.get("error") or f"HTTP {error.response.status_code}")
 
 
+def describe(error: Exception) -> str:
+    """Slack's error code, or what kept the call from reaching Slack; one line, no token."""
+    if isinstance(error, SlackApiError):
+        return slack_error(error)
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
 def call(what: str, request: Callable[[], T]) -> T:
-    """Make a Slack call; any failure is a one-line NotifierError (never the token)."""
+    """Make a Slack call; any failure is a one-line NotifierError."""
     try:
         return request()
-    except SlackApiError as error:
-        raise NotifierError(f"slack {what}: {slack_error(error)}") from None
-    except TRANSPORT_ERRORS as error:
-        raise NotifierError(f"slack {what}: {type(error).__name__}: {error}") from None
+    except (SlackApiError, *TRANSPORT_ERRORS) as error:
+        raise NotifierError(f"slack {what}: {describe(error)}") from None
 
 
 class SlackDirectory:
@@ -73,6 +76,9 @@ class SlackDirectory:
         self._client = client
         self._store = store
         self._ttl = ttl
+        # Set when Slack could not be reached: the rest of the run fails fast instead
+        # of waiting on every lookup (its alerts go out with the next run).
+        self._unreachable: NotifierError | None = None
 
     def find(self, email: str) -> str | None:
         """The Slack user Id with this email, None when nobody active in Slack has it."""
@@ -80,14 +86,17 @@ class SlackDirectory:
         cached = self._store.slack_user(email, self._ttl)
         if cached is not None:
             return cached.slack_user_id
+        if self._unreachable is not None:
+            raise self._unreachable
         try:
             user = self._client.users_lookupByEmail(email=email)["user"]
         except SlackApiError as error:
             if slack_error(error) != "users_not_found":
-                raise NotifierError(f"slack users.lookupByEmail: {slack_error(error)}") from None
+                raise NotifierError(f"slack users.lookupByEmail: {describe(error)}") from None
             user_id = None
         except TRANSPORT_ERRORS as error:
-            raise NotifierError(f"slack users.lookupByEmail: {type(error).__name__}") from None
+            self._unreachable = NotifierError(f"slack users.lookupByEmail: {describe(error)}")
+            raise self._unreachable from None
         else:
             user_id = None if user.get("deleted") else user["id"]
         self._store.cache_slack_user(email, user_id)
@@ -101,9 +110,8 @@ class SlackDirectory:
             return None
 
 
-def _title(play: str, parts: Sequence[Part]) -> str:
-    count = len(parts)
-    return f"*{escape_mrkdwn(play)}*: {count} alert{'' if count == 1 else 's'}"
+def digest_title(play: str, parts: Sequence[Part]) -> str:
+    return f"*{escape_mrkdwn(play)}*: {count_alerts(len(parts))}"
 
 
 class SlackChannel:
@@ -149,7 +157,7 @@ class SlackChannel:
         return Route(f"slack:channel:{channel}", escape_mrkdwn(note))
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
-        return slack_messages(parts, _title(self._play, parts) if digest else None)
+        return slack_messages(parts, digest_title(self._play, parts) if digest else None)
 
     def send(self, destination: str, payload: Any) -> None:
         kind, target = destination.removeprefix("slack:").split(":", 1)
@@ -174,57 +182,3 @@ class SlackChannel:
             )
             self._dm_channels[user_id] = response["channel"]["id"]
         return self._dm_channels[user_id]
-
-
-class RedactFilter(logging.Filter):
-    """Replaces a secret in log records: slack-sdk logs a webhook's URL, which is its secret."""
-
-    def __init__(self, secret: str, shown_as: str):
-        super().__init__()
-        self._secret = secret
-        self._shown_as = shown_as
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._secret in message:
-            record.msg, record.args = message.replace(self._secret, self._shown_as), None
-        return True
-
-
-def _webhook_logger(play: str, url: str) -> logging.Logger:
-    logger = logging.getLogger(f"revsched.webhook.{play}")
-    logger.filters = [RedactFilter(url, "<webhook URL>")]
-    return logger
-
-
-class WebhookChannel:
-    """A Slack incoming webhook: every alert to its one channel, no lookups, no mentions."""
-
-    def __init__(self, url: str, play: str, settings: SlackSettings):
-        self._url = url
-        self._play = play
-        self._client = WebhookClient(
-            url,
-            timeout=settings.timeout_seconds,
-            logger=_webhook_logger(play, url),
-            retry_handlers=retry_handlers(settings.rate_limit_retries),
-        )
-
-    def routes(self, alert: RenderedAlert) -> list[Route]:
-        return [Route("webhook")]
-
-    def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
-        return slack_messages(parts, _title(self._play, parts) if digest else None)
-
-    def send(self, destination: str, payload: Any) -> None:
-        message: SlackMessage = payload
-        try:
-            response = self._client.send(text=message.text, blocks=list(message.blocks))
-        except TRANSPORT_ERRORS as error:
-            # The URL is the webhook's secret: it never reaches a message.
-            detail = str(error).replace(self._url, "<webhook URL>")
-            raise NotifierError(f"slack webhook: {type(error).__name__}: {detail}") from None
-        if response.status_code != 200 or response.body != "ok":
-            raise NotifierError(
-                f"slack webhook: HTTP {response.status_code} {response.body[:200]!r}"
-            )

@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import StringConstraints
 from simple_salesforce.format import format_soql
 
-__all__ = ["FieldName", "FieldPath", "format_soql", "relationship_name"]
+__all__ = ["FieldName", "FieldPath", "format_soql", "relationship_name", "users_filter"]
 
 # An API name (`Churn_Date__c`) or a relationship path (`Owner.Email`).
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
@@ -28,3 +28,17 @@ def relationship_name(field: str) -> str:
     if field.endswith("Id"):
         return field[:-2]
     raise ValueError(f"{field} is not a lookup field name (expected ...Id or ...__c)")
+
+
+def users_filter(roles: list[str], usernames: list[str], user: str = "") -> str:
+    """A condition matching a team: users whose role (UserRole.Name) is listed, or these Usernames.
+
+    `user` is the path to the User from the queried object ("Owner." on Account);
+    at least one of `roles` and `usernames` must be non-empty.
+    """
+    parts = []
+    if roles:
+        parts.append(format_soql(f"{user}UserRole.Name IN {{}}", roles))
+    if usernames:
+        parts.append(format_soql(f"{user}Username IN {{}}", usernames))
+    return " OR ".join(parts)

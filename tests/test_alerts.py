@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from revsched.alerts import SLACK, AlertRenderer
+from revsched.delivery import Part
 from revsched.errors import TemplateError
+from revsched.messages import slack_messages
 from revsched.plan import Alert, Recipient
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -82,6 +86,7 @@ def test_user_template_directory_overrides_a_shipped_template(tmp_path: Path):
     [
         ("{{ acount.name }}", "template win_back.j2: 'acount' is undefined"),
         ("{% if %}", "line 1: Expected an expression"),
+        ("{{ account.name | mention }}", "mention needs a person with a name, got 'Northwind"),
     ],
 )
 def test_template_errors_name_the_template(tmp_path: Path, template: str, message: str):
@@ -136,3 +141,45 @@ def test_people_known_in_slack_are_mentioned_others_named():
     )
 
     assert "<@U0AVA> (AE) / Fay &lt;Nguyen&gt; (SDR), Northwind Analytics churned" in text
+
+
+CHURN_INTAKE_CONTEXT = {
+    "account": {"id": "001000000000000009", "name": "Reddale & Partners <EU>"},
+    "churn_date": "2026-11-23",
+    "holding_user": "RevOps Team",
+    "moved_from": "Ben Okafor",
+    "cleared": [
+        {"role": "SDR", "name": "Gus Romero", "email": "gus@acme.example"},
+        {"role": "AM", "name": "Kofi Mensah", "email": None},
+    ],
+    "call_to_action": ["Log your last conversations and any open commitments on the account"],
+}
+PEOPLE_IN_SLACK = {"ava.patel@acme.example": "U0AVA", "gus@acme.example": "U0GUS"}
+
+
+@pytest.mark.parametrize(
+    ("template", "context"),
+    [
+        (
+            "win_back.j2",
+            {
+                **WIN_BACK_CONTEXT,
+                "ae": {**WIN_BACK_CONTEXT["ae"], "email": "ava.patel@acme.example"},
+            },
+        ),
+        ("churn_intake.j2", CHURN_INTAKE_CONTEXT),
+    ],
+)
+def test_slack_rendering_matches_golden(template: str, context: dict[str, object]):
+    alert = win_back_alert().model_copy(update={"template": template, "context": context})
+    text = slack_renderer(PEOPLE_IN_SLACK).render(alert).text
+
+    messages = [
+        m.payload.as_json() for m in slack_messages([Part((alert.record_id, alert.stage), text)])
+    ]
+
+    golden = GOLDEN / f"{template.removesuffix('.j2')}.slack.json"
+    rendered = json.dumps(messages, indent=2, ensure_ascii=False) + "\n"
+    if os.environ.get("REVSCHED_UPDATE_GOLDEN"):
+        golden.write_text(rendered, encoding="utf-8")
+    assert rendered == golden.read_text(encoding="utf-8")

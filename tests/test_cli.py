@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,41 +14,15 @@ from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.localorg import LocalOrg
-from revsched.localorg.demo import build_demo_org
 
 TODAY = date(2026, 11, 23)
 AS_OF = ["--as-of", TODAY.isoformat()]
-
-
-@pytest.fixture
-def demo_org(revsched_home: Path) -> Path:
-    """The default org path, built for TODAY so the win-back fixtures are due."""
-    path = revsched_home / "demo-org.sqlite"
-    path.parent.mkdir(parents=True)
-    build_demo_org(path, accounts=60, seed=7, today=TODAY).close()
-    return path
+RunJson = Callable[..., dict[str, Any]]
+OrgValues = Callable[[list[dict[str, Any]]], dict[tuple[str, str], Any]]
 
 
 def invoke(*args: str) -> Any:
     return CliRunner().invoke(app, list(args))
-
-
-def run_json(*args: str) -> dict[str, Any]:
-    result = invoke("run", "win-back", *AS_OF, "--json", *args)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-def org_values(path: Path, changes: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
-    """The org's current value of every (record, field) the changes touch."""
-    fields = sorted({c["field"] for c in changes})
-    ids = sorted({c["record_id"] for c in changes})
-    sf = LocalOrg(path).salesforce()
-    rows = sf.query_all(
-        format_soql(f"SELECT Id, {', '.join(fields)} FROM Account WHERE Id IN {{}}", ids)
-    )["records"]
-    values = {(row["Id"], field): row[field] for row in rows for field in fields}
-    return {(c["record_id"], c["field"]): values[c["record_id"], c["field"]] for c in changes}
 
 
 def account_id_churned_on(path: Path, churn: str) -> str:
@@ -62,8 +37,10 @@ def account_id_churned_on(path: Path, churn: str) -> str:
     return rows[0]["Id"]
 
 
-def test_dry_run_shows_the_plan_and_changes_nothing(demo_org: Path):
-    output = run_json("--dry-run")
+def test_dry_run_shows_the_plan_and_changes_nothing(
+    demo_org: Path, run_json: RunJson, org_values: OrgValues
+):
+    output = run_json("win-back", *AS_OF, "--dry-run")
     plan = output["plan"]
 
     decisions = {d["record_id"]: d for d in plan["decisions"]}
@@ -83,7 +60,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(demo_org: Path):
     assert plan["changes"] and output["alerts"]
     assert output["dry_run"] and output["status"] == "dry-run"
     # Nothing written: every field still holds its planned old value.
-    current = org_values(demo_org, plan["changes"])
+    current = org_values(plan["changes"])
     assert {(c["record_id"], c["field"]): c["old"] for c in plan["changes"]} == current
 
 
@@ -99,30 +76,32 @@ def test_dry_run_text_lists_decisions_changes_and_alerts(demo_org: Path):
     assert "nothing was written or sent" in result.output
 
 
-def test_apply_writes_exactly_the_plan_then_a_rerun_plans_nothing(demo_org: Path):
-    planned = run_json("--dry-run")["plan"]["changes"]
+def test_apply_writes_exactly_the_plan_then_a_rerun_plans_nothing(
+    demo_org: Path, run_json: RunJson, org_values: OrgValues
+):
+    planned = run_json("win-back", *AS_OF, "--dry-run")["plan"]["changes"]
 
-    applied = run_json()
+    applied = run_json("win-back", *AS_OF)
 
     assert applied["status"] == "succeeded"
     assert applied["plan"]["changes"] == planned
-    current = org_values(demo_org, planned)
+    current = org_values(planned)
     assert {(c["record_id"], c["field"]): c["new"] for c in planned} == current
-    rerun = run_json()
+    rerun = run_json("win-back", *AS_OF)
     assert rerun["plan"]["changes"] == [] and rerun["alerts"] == []
     assert all(d["outcome"] == "skipped" for d in rerun["plan"]["decisions"])
 
 
-def test_unassigned_accounts_are_spread_over_the_pool(demo_org: Path):
-    changes = run_json()["plan"]["changes"]
+def test_unassigned_accounts_are_spread_over_the_pool(demo_org: Path, run_json: RunJson):
+    changes = run_json("win-back", *AS_OF)["plan"]["changes"]
 
     owners = [c["new"] for c in changes if c["field"] == "OwnerId"]
     assert len(owners) >= 2 and len(set(owners)) == len(owners)
 
 
-def test_history_and_show(demo_org: Path):
-    dry_id = run_json("--dry-run")["run_id"]
-    applied = run_json()
+def test_history_and_show(demo_org: Path, run_json: RunJson):
+    dry_id = run_json("win-back", *AS_OF, "--dry-run")["run_id"]
+    applied = run_json("win-back", *AS_OF)
 
     history = invoke("history", "--json")
     assert history.exit_code == 0
@@ -211,15 +190,15 @@ def test_demo_refuses_to_overwrite_without_force(demo_org: Path):
     assert invoke("demo", "--force", "--accounts", "20", *AS_OF).exit_code == 0
 
 
-def test_daily_cap_holds_across_runs_of_the_day(demo_org: Path, tmp_path: Path):
+def test_daily_cap_holds_across_runs_of_the_day(demo_org: Path, tmp_path: Path, run_json: RunJson):
     (tmp_path / "revsched.toml").write_text(
         '[pools.win-back-ae]\nmembers = ["ava.patel@demo.revsched.dev"]\ndaily_cap = 1\n'
         '[pools.win-back-sdr]\nmembers = ["fay.nguyen@demo.revsched.dev"]\n',
         encoding="utf-8",
     )
 
-    first = run_json()
-    second = run_json()
+    first = run_json("win-back", *AS_OF)
+    second = run_json("win-back", *AS_OF)
 
     assigned = [c for c in first["plan"]["changes"] if c["field"] == "OwnerId"]
     assert len(assigned) == 1
@@ -230,3 +209,60 @@ def test_daily_cap_holds_across_runs_of_the_day(demo_org: Path, tmp_path: Path):
         for d in capped
     )
     assert not any(c["field"] == "OwnerId" for c in second["plan"]["changes"])
+
+
+def test_org_serve_rejects_a_bad_fault_file(tmp_path: Path):
+    faults = tmp_path / "faults.toml"
+    faults.write_text("error_rate = 2\n", encoding="utf-8")
+
+    result = invoke("org", "serve", "--db", str(tmp_path / "org.sqlite"), "--faults", str(faults))
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --faults: error_rate must be between 0 and 1"
+
+
+def test_org_serve_answers_simple_salesforce_with_its_faults(tmp_path: Path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from revsched.localorg import connect
+
+    faults = tmp_path / "faults.toml"
+    faults.write_text("api_limit_after = 1\n", encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "revsched",
+            "org",
+            "serve",
+            "--db",
+            str(tmp_path / "o.sqlite"),
+            "--port",
+            str(port),
+            "--faults",
+            str(faults),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "org serve did not start"
+                time.sleep(0.05)
+        sf = connect(f"http://127.0.0.1:{port}")
+        assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 0
+        with pytest.raises(Exception, match="REQUEST_LIMIT_EXCEEDED"):
+            sf.query("SELECT COUNT() FROM Account")
+    finally:
+        server.terminate()
+        server.wait()

@@ -42,7 +42,7 @@ def slack_config(tmp_path: Path, fake: FakeSlack, extra: str = "") -> Path:
     return config
 
 
-def test_render_previews_text_without_sending(demo_org: Path, fake_slack: FakeSlack):
+def test_render_previews_text_without_sending(demo_org: Path):
     result = invoke("render", "win-back", *AS_OF)
 
     assert result.exit_code == 0, result.output
@@ -56,7 +56,7 @@ def test_render_shows_slack_block_kit_for_one_record(
 ):
     config = str(slack_config(tmp_path, fake_slack))
     everything = json.loads(invoke("render", "win-back", *AS_OF, "--json", "-c", config).stdout)
-    record = everything[1]["record_id"]
+    record = everything[1]["alerts"][0]["record_id"]
 
     result = invoke("render", "win-back", *AS_OF, "--record", record, "--json", "-c", config)
 
@@ -150,3 +150,19 @@ def test_secrets_never_reach_output_logs_state_or_plans(
     assert TOKEN not in written
     assert WEBHOOK_SECRET not in written
     assert "POST <webhook URL>" in caplog.text  # slack-sdk logs the URL: redacted
+
+
+def test_render_of_a_digest_play_shows_one_message_per_recipient(
+    demo_org: Path, fake_slack: FakeSlack, tmp_path: Path
+):
+    config = str(slack_config(tmp_path, fake_slack, "[alerts.plays.win-back]\ndigest = true\n"))
+
+    digests = json.loads(invoke("render", "win-back", *AS_OF, "--json", "-c", config).stdout)
+
+    people = [d["to"][0]["name"] for d in digests]
+    assert len(people) == len(set(people)) > 1
+    for digest in digests:
+        title = digest["slack_messages"][0]["blocks"][0]["text"]["text"]
+        assert title == f"*win-back*: {len(digest['alerts'])} alert" + (
+            "s" if len(digest["alerts"]) > 1 else ""
+        )

@@ -109,34 +109,20 @@ def test_dry_run_shows_each_merge_with_the_master_after(demo_org: Path):
     assert "Website=ibm.com" in result.stdout
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".html"])
-def test_review_report_lists_the_flagged_clusters(demo_org: Path, tmp_path: Path, suffix: str):
-    report = tmp_path / f"review{suffix}"
-    result = CliRunner().invoke(
-        app,
-        ["run", "dedupe-contacts", "--dry-run", "--as-of", "2026-11-23", "--review", str(report)],
-    )
+def test_review_report_lists_the_flagged_clusters(demo_org: Path, tmp_path: Path):
+    args = ["run", "dedupe-contacts", "--dry-run", "--as-of", "2026-11-23"]
+    result = CliRunner().invoke(app, [*args, "--report-dir", str(tmp_path)])
 
     assert result.exit_code == 0, result.output
-    text = report.read_text(encoding="utf-8")
-    if suffix == ".csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-        assert {r["role"] for r in rows} >= {"master", "flag"}
-        flagged = [r for r in rows if r["role"] == "flag"]
-        assert all("below the merge threshold" in r["why"] for r in flagged)
-        assert all(
-            any(m["cluster"] == r["cluster"] for m in rows if m["role"] == "master")
-            for r in flagged
-        )
-    else:
-        assert text.startswith("<!doctype html>") and '<tr class="flag">' in text
-
-
-def test_review_report_needs_a_csv_or_html_file(demo_org: Path, tmp_path: Path):
-    result = CliRunner().invoke(
-        app, ["run", "dedupe-contacts", "--dry-run", "--review", str(tmp_path / "r.txt")]
-    )
-    assert result.exit_code == 2
+    report = tmp_path / "dedupe-contacts-review-2026-11-23.csv"
+    rows = list(csv.DictReader(io.StringIO(report.read_text(encoding="utf-8"))))
+    assert {r["role"] for r in rows} >= {"master", "flag"}
+    for flagged in (r for r in rows if r["role"] == "flag"):
+        [master] = [r for r in rows if r["cluster"] == flagged["cluster"] and r["role"] == "master"]
+        assert flagged["master_id"] == master["record_id"]
+        assert flagged["links"]
+    html = (tmp_path / "dedupe-contacts-review-2026-11-23.html").read_text(encoding="utf-8")
+    assert "<td>flag</td>" in html
 
 
 def test_account_normalization_is_reverted_but_merges_stay(

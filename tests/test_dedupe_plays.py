@@ -328,3 +328,18 @@ def test_flagged_records_are_not_merged():
         contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
     ]
     assert decide_contacts(contacts).merges == ()
+
+
+def test_flagged_clusters_go_to_the_review_report_master_first():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
+        *BOB,
+    ]
+    plan = decide_contacts([{**c, "Id": f"003{n:015d}"} for n, c in enumerate(contacts, 1)])
+
+    assert [(r["cluster"], r["role"], r["record_id"]) for r in plan.reports["review"]] == [
+        (1, "master", cid(1)),
+        (1, "flag", cid(2)),
+    ]
+    assert plan.reports["review"][1]["links"].startswith("name 0.8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import date
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
@@ -12,12 +13,18 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from rich.console import Console
 
 from revsched.alerts import RenderedAlert
-from revsched.config import SmtpSettings
+from revsched.config import Settings, SmtpSettings
 from revsched.delivery import Dispatcher
+from revsched.localorg.demo import build_demo_org
 from revsched.mail import EmailChannel
+from revsched.notify import alert_delivery
+from revsched.org import OrgGateway
 from revsched.plan import Alert, Recipient
+from revsched.play import load_plays
+from revsched.runner import RunResult, run_play
 from revsched.state import StateStore
 
 AVA = Recipient(role="AE", user_id="005A", name="Ava Patel", email="Ava.Patel@acme.example")
@@ -129,3 +136,48 @@ def test_a_wrong_password_fails_without_showing_it(smtp_server, tmp_path: Path):
 
     assert error is not None and "SMTPAuthenticationError" in error
     assert "wrong-password-77" not in error
+
+
+def test_a_play_configured_for_email_mails_each_recipient_once(
+    smtp_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    inbox, port = smtp_server
+    monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
+    today = date(2026, 11, 23)
+    org = OrgGateway(
+        build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=11, today=today).salesforce
+    )
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = Settings.model_validate(
+        {
+            "alerts": {
+                "plays": {"win-back": {"kind": "email"}},
+                "smtp": {"host": "127.0.0.1", "port": port, "username": "revsched"},
+            }
+        }
+    )
+
+    def run() -> RunResult:
+        delivery = alert_delivery(settings, "win-back", store, org.instance_url, Console())
+        return run_play(
+            load_plays(settings)["win-back"],
+            settings,
+            as_of=today,
+            dry_run=False,
+            store=store,
+            org=org,
+            renderer=delivery.renderer,
+            notifier=delivery.notifier,
+        )
+
+    first = run()
+    second = run()
+
+    assert first.status == "succeeded"
+    assert len(inbox.mail) == 2 * len(first.alerts)
+    assert all(to[0].endswith("@demo.revsched.dev") for to, _ in inbox.mail)
+    assert (
+        "<https://localorg.invalid/lightning/r/Account/"
+        in inbox.mail[0][1].get_payload(decode=True).decode()
+    )
+    assert second.plan.alerts == ()

@@ -12,18 +12,15 @@ from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.localorg import LocalOrg
-from revsched.localorg.demo import build_demo_org
 
 TODAY = date(2026, 11, 23)
 AS_OF = ["--as-of", TODAY.isoformat()]
 
 
 @pytest.fixture
-def demo_org(revsched_home: Path) -> LocalOrg:
-    path = revsched_home / "demo-org.sqlite"
-    path.parent.mkdir(parents=True)
-    build_demo_org(path, accounts=60, seed=7, today=TODAY).close()
-    return LocalOrg(path)
+def org(demo_org: Path) -> LocalOrg:
+    """The default demo org (conftest), as the org to inspect and edit behind revsched's back."""
+    return LocalOrg(demo_org)
 
 
 def cli(*args: str, exit_code: int = 0) -> Any:
@@ -48,16 +45,16 @@ def planned_changes(plan_file: Path) -> list[dict[str, Any]]:
     return json.loads(plan_file.read_text())["plan"]["changes"]
 
 
-def test_reviewed_plan_is_applied_later(demo_org: LocalOrg, tmp_path: Path):
+def test_reviewed_plan_is_applied_later(org: LocalOrg, tmp_path: Path):
     plan_file = tmp_path / "plan.json"
     cli("run", "win-back", "--dry-run", *AS_OF, "--out", str(plan_file))
     changes = planned_changes(plan_file)
-    assert changes and all(value(demo_org, c["record_id"], c["field"]) == c["old"] for c in changes)
+    assert changes and all(value(org, c["record_id"], c["field"]) == c["old"] for c in changes)
 
     applied = cli_json("apply", str(plan_file))
 
     assert applied["status"] == "succeeded" and applied["stale"] == {}
-    assert all(value(demo_org, c["record_id"], c["field"]) == c["new"] for c in changes)
+    assert all(value(org, c["record_id"], c["field"]) == c["new"] for c in changes)
     assert len(applied["alerts"]) == applied["counts"]["alerts_sent"] > 0
     # Applying the same plan again finds every record already handled.
     again = cli_json("apply", str(plan_file))
@@ -65,23 +62,23 @@ def test_reviewed_plan_is_applied_later(demo_org: LocalOrg, tmp_path: Path):
     assert again["counts"]["applied"] == 0 and again["counts"]["alerts_sent"] == 0
 
 
-def test_record_edited_since_review_is_left_alone(demo_org: LocalOrg, tmp_path: Path):
+def test_record_edited_since_review_is_left_alone(org: LocalOrg, tmp_path: Path):
     plan_file = tmp_path / "plan.json"
     cli("run", "win-back", "--dry-run", *AS_OF, "--out", str(plan_file))
     changes = planned_changes(plan_file)
     # An unassigned account: the plan both sets its campaign and assigns an owner.
     owner_change = next(c for c in changes if c["field"] == "OwnerId")
     record_id = owner_change["record_id"]
-    edit(demo_org, record_id, Win_Back_Campaign__c="Win Back - Product")
+    edit(org, record_id, Win_Back_Campaign__c="Win Back - Product")
 
     applied = cli_json("apply", str(plan_file))
 
     assert applied["stale"] == {
         record_id: "Win_Back_Campaign__c is now 'Win Back - Product', the plan expected None"
     }
-    assert value(demo_org, record_id, "OwnerId") == owner_change["old"]
+    assert value(org, record_id, "OwnerId") == owner_change["old"]
     others = [c for c in changes if c["record_id"] != record_id]
-    assert all(value(demo_org, c["record_id"], c["field"]) == c["new"] for c in others)
+    assert all(value(org, c["record_id"], c["field"]) == c["new"] for c in others)
     shown = cli_json("show", str(applied["run_id"]))
     assert {c["status"] for c in shown["changes"] if c["record_id"] == record_id} == {"stale"}
     assert [a["status"] for a in shown["alerts"] if a["record_id"] == record_id] == ["skipped"]
@@ -110,14 +107,14 @@ def test_out_needs_dry_run(tmp_path: Path):
     assert "use it with --dry-run" in result.stderr
 
 
-def test_revert_restores_old_values_and_lets_the_play_fire_again(demo_org: LocalOrg):
+def test_revert_restores_old_values_and_lets_the_play_fire_again(org: LocalOrg):
     applied = cli_json("run", "win-back", *AS_OF)
     changes = applied["plan"]["changes"]
 
     reverted = cli_json("revert", str(applied["run_id"]))
 
     assert reverted["status"] == "succeeded"
-    assert all(value(demo_org, c["record_id"], c["field"]) == c["old"] for c in changes)
+    assert all(value(org, c["record_id"], c["field"]) == c["old"] for c in changes)
     shown = cli_json("show", str(reverted["run_id"]))
     assert shown["reverts_run_id"] == applied["run_id"]
     assert sorted(
@@ -129,10 +126,10 @@ def test_revert_restores_old_values_and_lets_the_play_fire_again(demo_org: Local
     assert {c["record_id"] for c in again["plan"]["changes"]} == {c["record_id"] for c in changes}
 
 
-def test_revert_leaves_records_edited_since_alone(demo_org: LocalOrg):
+def test_revert_leaves_records_edited_since_alone(org: LocalOrg):
     applied = cli_json("run", "win-back", *AS_OF)
     owner_change = next(c for c in applied["plan"]["changes"] if c["field"] == "OwnerId")
-    edit(demo_org, owner_change["record_id"], Win_Back_Campaign__c="Win Back - Product")
+    edit(org, owner_change["record_id"], Win_Back_Campaign__c="Win Back - Product")
 
     reverted = cli_json("revert", str(applied["run_id"]))
 
@@ -141,10 +138,10 @@ def test_revert_leaves_records_edited_since_alone(demo_org: LocalOrg):
         "Win_Back_Campaign__c is now 'Win Back - Product'"
         in reverted["stale"][owner_change["record_id"]]
     )
-    assert value(demo_org, owner_change["record_id"], "OwnerId") == owner_change["new"]
+    assert value(org, owner_change["record_id"], "OwnerId") == owner_change["new"]
 
 
-def test_revert_refuses_dry_runs_repeats_and_unknown_runs(demo_org: LocalOrg):
+def test_revert_refuses_dry_runs_repeats_and_unknown_runs(org: LocalOrg):
     dry = cli_json("run", "win-back", "--dry-run", *AS_OF)
     applied = cli_json("run", "win-back", *AS_OF)
     reverted = cli_json("revert", str(applied["run_id"]))

@@ -239,3 +239,17 @@ def test_a_failed_digest_is_sent_next_run_and_nothing_is_repeated(fake_slack: Fa
 
     assert set(second.values()) == {None}
     assert [m["channel"] for m in fake_slack.posted()] == ["DU0AVA", "DU0FAY"]
+
+
+def test_once_slack_cannot_be_reached_the_run_stops_trying(
+    fake_slack: FakeSlack, store, waits: list[float]
+):
+    fake_slack.fail("users.lookupByEmail", "drop", "drop")
+
+    outcomes = notifier(fake_slack, store).deliver([rendered("001A", AVA), rendered("001B", FAY)])
+
+    assert len(fake_slack.calls("users.lookupByEmail")) == 2  # the first lookup and its retry
+    assert set(outcomes.values()) == {
+        "slack users.lookupByEmail: RemoteDisconnected: Remote end closed connection without"
+        " response"
+    }

@@ -112,3 +112,16 @@ def test_unfinished_runs_are_marked_interrupted(state_url: str):
     assert [r.id for r in store.interrupt_unfinished("win-back")] == [crashed]
     assert store.run(crashed).status == "interrupted"
     assert store.interrupt_unfinished("win-back") == []
+
+
+def test_reverting_a_firing_forgets_its_deliveries_so_the_alert_can_go_again(state_url: str):
+    store = StateStore(state_url)
+    run_id = store.start_run(Plan(play="win-back", as_of=date(2026, 11, 23)), dry_run=False)
+    store.record_delivery("win-back", [("001A", "6-month"), ("001B", "6-month")], "slack:dm:U1")
+    store.record_firing(run_id, "win-back", "001A", "6-month")
+    store.record_firing(run_id, "win-back", "001B", "6-month")
+
+    store.forget_firings(run_id, ["001A"])
+
+    assert store.fired("win-back") == {("001B", "6-month")}
+    assert store.delivered("win-back", ["001A", "001B"]) == {("001B", "6-month", "slack:dm:U1")}

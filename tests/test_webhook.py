@@ -10,8 +10,8 @@ from revsched.alerts import RenderedAlert
 from revsched.config import SlackSettings
 from revsched.delivery import Dispatcher
 from revsched.plan import Alert, Recipient
-from revsched.slack import WebhookChannel
 from revsched.state import StateStore
+from revsched.webhook import WebhookChannel
 
 AVA = Recipient(role="AE", user_id="005A", name="Ava Patel", email="ava@acme.example")
 

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from pydantic import Field, model_validator
 
 from revsched.dedupe.cluster import Cluster
 from revsched.dedupe.match import MatchRules, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
-from revsched.plan import Decision, FieldChange, Merge, MergedRecord, Scalar, diff_changes
+from revsched.plan import (
+    Decision,
+    FieldChange,
+    Merge,
+    MergedRecord,
+    Plan,
+    Scalar,
+    diff_changes,
+)
 from revsched.play import PlayConfig, Record, children
 from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
@@ -117,6 +126,19 @@ class Outcome:
     changes: list[FieldChange]
     merges: list[Merge]
     clusters: list[ClusterPlan]
+    # The review report: every member of each cluster with a flagged record, master first.
+    review: list[dict[str, Scalar]]
+
+    def plan(self, play: str, as_of: date, changes: Sequence[FieldChange] | None = None) -> Plan:
+        """The play's plan: the outcome, with `changes` (default: its own) and its review."""
+        return Plan(
+            play=play,
+            as_of=as_of,
+            decisions=tuple(self.decisions),
+            changes=tuple(self.changes if changes is None else changes),
+            merges=tuple(self.merges),
+            reports={"review": self.review},
+        )
 
 
 def field_values(record: Record) -> dict[str, Scalar]:
@@ -174,7 +196,7 @@ def plan_clusters(
 
     by_id = {r["Id"]: r for r in records}
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
-    outcome = Outcome([], [], [], [])
+    outcome = Outcome([], [], [], [], [])
     for number, cluster in enumerate(clusters, start=1):
         members = [facts(by_id[i], spec, config) for i in cluster.members]
         master, why = choose_master(members, config.master_rules, integration_ids)
@@ -224,6 +246,21 @@ def plan_clusters(
         after = {field: new for field, (new, _why) in targets.items()}
         merge_why = f"{label}: master {names[master.id]} ({why})"
         outcome.merges += _merges(spec, master.record, [f.record for f in merged], after, merge_why)
+        if flagged:
+            roles = (("master", [master]), ("merge", merged), ("flag", flagged))
+            outcome.review += [
+                {
+                    "cluster": number,
+                    "role": role,
+                    "sobject": spec.sobject,
+                    "record_id": f.id,
+                    "record_name": f.record["Name"],
+                    "master_id": master.id,
+                    "links": _link_reasons(cluster, f.id, names),
+                }
+                for role, in_role in roles
+                for f in in_role
+            ]
         outcome.clusters.append(
             ClusterPlan(
                 master.record, tuple(f.record for f in merged), tuple(f.record for f in flagged)

@@ -165,6 +165,7 @@ class RestApi:
         self.fault_state: FaultState | None = None
         self.faults = faults
         self.bulk = Bulk2(self)
+        self._prefetched: dict[str, dict[str, object]] = {}
         self.soap = SoapApi(self)
 
     @property
@@ -326,7 +327,7 @@ class RestApi:
         try:
             with self.storage.transaction():
                 for sub in subrequests:
-                    result = self._subrequest(request, sub, outputs, parts)
+                    result = self._subrequest(request, sub, outputs, all_or_none)
                     results.append(result)
                     if result["httpStatusCode"] < 300:
                         outputs[sub["referenceId"]] = result["body"]
@@ -353,12 +354,16 @@ class RestApi:
         return 200, {"compositeResponse": results}
 
     def _subrequest(
-        self, parent: Request, sub: dict[str, Any], outputs: dict[str, Any], parts: list[str]
+        self, parent: Request, sub: dict[str, Any], outputs: dict[str, Any], all_or_none: bool
     ) -> dict[str, Any]:
         ref = sub["referenceId"]
         try:
             url = _resolve(sub["url"], outputs)
             body = _resolve(sub.get("body"), outputs)
+            if all_or_none and isinstance(body, dict) and "/composite/sobjects" in url:
+                # "allOrNone Parameters in Composite and Collections Requests": the outer
+                # true overrides each sObject Collections subrequest's own flag.
+                body = {**body, "allOrNone": True}
         except KeyError as missing:
             return {
                 "body": [
@@ -617,11 +622,15 @@ class RestApi:
         if request.method == "POST":
             return self._run_collection(request, self._collection_create)
         if request.method == "PATCH":
-            return self._run_collection(request, self._collection_update)
+            return self._run_collection(request, self._collection_update, prefetch=True)
         raise _method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
 
     def _run_collection(
-        self, request: Request, action: Callable[[dict[str, Any]], dict[str, object]]
+        self,
+        request: Request,
+        action: Callable[[dict[str, Any]], dict[str, object]],
+        *,
+        prefetch: bool = False,
     ) -> Result:
         body = _json_body(request)
         records = body.get("records") if isinstance(body, dict) else None
@@ -629,7 +638,15 @@ class RestApi:
             raise SalesforceError(
                 400, "JSON_PARSER_ERROR", "The request body must have a 'records' list"
             )
-        return self._apply(records, bool(body.get("allOrNone", False)), action)
+        if prefetch and len(records) <= MAX_COLLECTION:
+            # One query for the rows an update collection names, instead of one per record.
+            self._prefetched = self.storage.rows_by_id(
+                [r for r in (_item_id(record) for record in records) if r]
+            )
+        try:
+            return self._apply(records, bool(body.get("allOrNone", False)), action)
+        finally:
+            self._prefetched = {}
 
     def _apply(
         self, items: list[Any], all_or_none: bool, action: Callable[[Any], dict[str, object]]
@@ -647,9 +664,10 @@ class RestApi:
             with self.storage.transaction():
                 for item in items:
                     try:
-                        fault = self.record_fault(_item_id(item))
-                        if fault is not None:
-                            raise fault
+                        if self.fault_state is not None:
+                            fault = self.record_fault(_item_id(item))
+                            if fault is not None:
+                                raise fault
                         results.append(action(item))
                     except SalesforceError as exc:
                         results.append({"success": False, "errors": [exc.save_error()]})
@@ -744,8 +762,13 @@ class RestApi:
         key = next((k for k in record if k.lower() == "id"), None)
         if key is None or not record[key]:
             raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified in an update call")
-        record_id = self.storage.locate(str(record.pop(key)), sobj)
-        self.storage.update(sobj.name, record_id, record)
+        given = str(record.pop(key))
+        # A prefetched row is used once: a record named twice is fetched again, current.
+        located = self._prefetched.pop(ids.normalize(given) or "", None)
+        if located is None or located["IsDeleted"] or not given.startswith(sobj.key_prefix):
+            located = self.storage.locate_row(given, sobj)
+        record_id = str(located["Id"])
+        self.storage.update(sobj.name, record_id, record, located)
         return {"id": record_id, "success": True, "errors": []}
 
     def _collection_delete(self, record_id: str) -> dict[str, object]:

@@ -291,6 +291,48 @@ def fixture_churn_date(fixture: WinBackFixture, today: date) -> date:
     return churn_date_for_stage(today - timedelta(days=fixture.days_past_stage), fixture.months)
 
 
+# --- Account-review and renewal-sla fixtures -----------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewFixture:
+    """An AE's prospect on one of account-review's boundaries on `today`: assigned
+    `assigned_days` ago, a completed Task `activity_days` ago (None: none), and in
+    Needs Review since `review_days` ago (None: not in review)."""
+
+    name: str
+    assigned_days: int
+    activity_days: int | None = None
+    review_days: int | None = None
+
+
+REVIEW_FIXTURES = (
+    ReviewFixture("Ashcombe Surveying", 89),  # one day short of 90: a near miss
+    ReviewFixture("Bellhaven Optics", 90),  # flagged
+    ReviewFixture("Corrigan Tile", 200, activity_days=28),  # worked 28 days ago: kept
+    ReviewFixture("Delmar Cartage", 200, activity_days=29),  # flagged
+    ReviewFixture("Everly Upholstery", 200, review_days=29),  # waits one more day
+    ReviewFixture("Fairbrook Dairy", 200, review_days=30),  # dropped
+)
+
+
+@dataclass(frozen=True)
+class RenewalFixture:
+    """A customer whose open renewal is `days_to_renewal` days out at `stage` on `today`."""
+
+    name: str
+    days_to_renewal: int
+    stage: str
+
+
+RENEWAL_FIXTURES = (
+    RenewalFixture("Galloway Freightlines", 120, "Prospecting"),  # behind at 120 days
+    RenewalFixture("Hollis Ceramics", 90, "Qualification"),  # behind at 90 days
+    RenewalFixture("Iverson Mills", 60, "Proposal"),  # on track at 60 days
+    RenewalFixture("Juniper Ridge Dental", 121, "Prospecting"),  # a day before 120: near miss
+)
+
+
 # --- Plans: records that refer to each other by position ---------------------------
 
 
@@ -387,12 +429,16 @@ class DemoGenerator:
     # Batches ------------------------------------------------------------------------
 
     def batches(self) -> Iterator[tuple[list[AccountPlan], list[LeadPlan]]]:
-        """Account and lead plans, BATCH_ACCOUNTS accounts at a time; fixtures come first."""
+        """Account and lead plans, BATCH_ACCOUNTS accounts at a time; the win-back fixtures
+        come first, the account-review and renewal-sla ones last (so adding them left
+        every other record as it was)."""
         yield [self._win_back_fixture(f) for f in WIN_BACK_FIXTURES], []
         for start in range(0, self.accounts, BATCH_ACCOUNTS):
             size = min(BATCH_ACCOUNTS, self.accounts - start)
             accounts = [self._account(kind) for kind in self._kinds(size)]
             yield accounts, self._lead_batch(size)
+        reviews = [self._review_fixture(i, f) for i, f in enumerate(REVIEW_FIXTURES)]
+        yield reviews + [self._renewal_fixture(f) for f in RENEWAL_FIXTURES], []
 
     def _kinds(self, size: int) -> list[str]:
         """Exactly proportionate account types for a batch (largest remainder), shuffled."""
@@ -694,6 +740,33 @@ class DemoGenerator:
             sdr=sdr,
             primary_contact=fixture.primary_contact,
         )
+
+    def _review_fixture(self, index: int, fixture: ReviewFixture) -> AccountPlan:
+        company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[1])
+        owner = self.aes[index % len(self.aes)]
+        plan = AccountPlan(self._base_account(company, "Prospect", owner, fixture.assigned_days))
+        plan.account.update(Account_Status__c="Prospect", AE__c=owner, Buying_Stage__c="Evaluation")
+        if fixture.review_days is not None:
+            plan.account.update(
+                Add_Drop_Request__c="Needs Review",
+                Needs_Review_Date__c=self._day(-fixture.review_days),
+            )
+        plan.contacts = self._contacts(company, owner, 2)
+        if fixture.activity_days is not None:
+            plan.activities.append(self._task(owner, -fixture.activity_days, done=True))
+        return plan
+
+    def _renewal_fixture(self, fixture: RenewalFixture) -> AccountPlan:
+        """A customer as `_customer` makes one, its renewal moved to the fixture's day and stage."""
+        plan = self._customer(
+            Company(fixture.name, company_domain(fixture.name), "Manufacturing", CITIES[2])
+        )
+        renewal_date = self._day(fixture.days_to_renewal)
+        plan.account["Renewal_Date__c"] = renewal_date
+        plan.opportunities[-1].fields.update(
+            StageName=fixture.stage, CloseDate=renewal_date, Renewal_Date__c=renewal_date
+        )
+        return plan
 
     def _partner(self, company: Company) -> AccountPlan:
         owner = self._pick((*self.aes, self.revops))

@@ -68,6 +68,10 @@ class SObject:
         return self._by_lower.get(name.lower())
 
     @cached_property
+    def index_of_is_deleted(self) -> int:
+        return list(self.fields).index("IsDeleted")
+
+    @cached_property
     def select_list(self) -> str:
         """Every column, quoted, in field order: for SELECTs that must match `fields`."""
         return ", ".join(f'"{name}"' for name in self.fields)

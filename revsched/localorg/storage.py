@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
@@ -29,6 +30,12 @@ PERSON_OBJECTS = ("User", "Contact", "Lead")
 # Writable fields that _derive may fill in (the non-writable ones are always bound).
 DERIVED_FIELDS = {"Probability"}
 ACTIVITY_OBJECTS = ("Task", "Event")
+# The columns _derive may change, per object.
+DERIVED_BY_OBJECT = {
+    **{name: ("Name",) for name in PERSON_OBJECTS},
+    "Opportunity": ("IsClosed", "IsWon", "Probability"),
+    "Task": ("IsClosed",),
+}
 RUNNING_USER = {
     "Username": "admin@revsched.localorg",
     "FirstName": "Local",
@@ -73,6 +80,8 @@ class Storage:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA cache_size=-65536")
         self._depth = 0
+        self._now_key: tuple[date, int] | None = None
+        self._now_text = ""
         self.running_user_id = ""
         with self.lock:
             created = self._create_schema()
@@ -237,9 +246,14 @@ class Storage:
     # -- writes ---------------------------------------------------------------
 
     def now(self) -> str:
-        """The org clock's current datetime: today's date (from `today`) at the current time."""
-        current = datetime.now(UTC)
-        return format_datetime(datetime.combine(self.today(), current.time(), UTC))
+        """The org clock's current datetime: today's date (from `today`) at the current time.
+        Formatted once per millisecond (a collection write asks for it per record)."""
+        key = (self.today(), time.time_ns() // 1_000_000)
+        if key != self._now_key:
+            current = datetime.fromtimestamp(key[1] / 1000, UTC)
+            self._now_text = format_datetime(datetime.combine(key[0], current.time(), UTC))
+            self._now_key = key
+        return self._now_text
 
     def _allocate(self, sobj: schema.SObject, count: int) -> list[str]:
         row = self.conn.execute(
@@ -307,11 +321,14 @@ class Storage:
             )
         return out
 
-    def _check_required(self, sobj: schema.SObject, row: dict[str, object]) -> None:
+    def _check_required(
+        self, sobj: schema.SObject, row: dict[str, object], only: Iterable[str] | None = None
+    ) -> None:
+        """REQUIRED_FIELD_MISSING for required fields left empty (of `only`, if given: an
+        update can only empty the fields it sets)."""
+        fields = sobj.fields.values() if only is None else [sobj.fields[n] for n in only]
         missing = [
-            f.name
-            for f in sobj.fields.values()
-            if not f.nillable and f.writable and row.get(f.name) is None
+            f.name for f in fields if not f.nillable and f.writable and row.get(f.name) is None
         ]
         if missing:
             raise SalesforceError(
@@ -376,6 +393,9 @@ class Storage:
         now = self.now()
         base = self._defaults(sobj)
         required = [f.name for f in sobj.fields.values() if not f.nillable and f.writable]
+        # itemgetter of one name returns the value itself: keep it a tuple.
+        required_values = itemgetter(*required, "Id") if required else lambda _row: ()
+        derives = sobj.name in DERIVED_BY_OBJECT
         resolved: dict[str, schema.Field] = {}
         converters: dict[str, tuple[str, Callable[[object], object]]] = {}
         rows = []
@@ -394,9 +414,10 @@ class Storage:
                 row["CreatedDate"] = created
                 row["LastModifiedDate"] = row["LastModifiedDate"] or created
                 row["SystemModstamp"] = row["SystemModstamp"] or row["LastModifiedDate"]
-                self._derive(sobj, row, record, stages)
-                missing = [name for name in required if row[name] is None]
-                if missing:
+                if derives:
+                    self._derive(sobj, row, record, stages)
+                if None in required_values(row):
+                    missing = [name for name in required if row[name] is None]
                     raise ValueError(
                         f"{sobj.name}: Required fields are missing: [{', '.join(missing)}]"
                     )
@@ -455,25 +476,33 @@ class Storage:
             self._after_write(sobj, [record_id], [])
         return record_id
 
-    def update(self, sobject: str, record_id: str, values: dict[str, object]) -> None:
-        """One validated update; derived fields and dependent records follow."""
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        values: dict[str, object],
+        located: dict[str, object] | None = None,
+    ) -> None:
+        """One validated update; derived fields and dependent records follow. `located`:
+        the record's row, when the caller already fetched it (see `locate_row`)."""
         sobj = self.sobject(sobject)
         # Everything is validated before the one UPDATE statement, which is atomic by
         # itself; only objects whose writes touch other records need a savepoint.
         dependent = sobj.name in (*ACTIVITY_OBJECTS, "Opportunity", "Contact")
         with self.transaction() if dependent else nullcontext():
-            old = self.row(sobj, record_id)
+            old = located if located is not None else self.row(sobj, record_id)
             changed = self._convert(sobj, values)
             self._check_references(sobj, changed)
             row = {**old, **changed}
-            self._check_required(sobj, row)
+            self._check_required(sobj, row, changed)
             self._check_unique(sobj, changed, str(old["Id"]))
             stages = self._stages() if sobj.name == "Opportunity" else {}
             self._derive(sobj, row, changed, stages)
             now = self.now()
             row["LastModifiedDate"] = row["SystemModstamp"] = now
             # Write only what changed (given, derived, audit): far less to bind and index.
-            diff = {c: v for c, v in row.items() if v != old[c]}
+            candidates = (*changed, *DERIVED_BY_OBJECT.get(sobj.name, ()), *AUDIT_FIELDS)
+            diff = {c: row[c] for c in candidates if row[c] != old[c]}
             sets = ", ".join(f"{q(c)} = ?" for c in diff)
             self.conn.execute(
                 f"UPDATE {q(sobj.name)} SET {sets} WHERE Id = ?", [*diff.values(), old["Id"]]
@@ -602,6 +631,37 @@ class Storage:
             link = "AccountId" if sobj.name == "Account" else "WhoId"
             self._roll_up(sobj.name, link, {master})
         return master, merged, updated
+
+    def rows_by_id(self, record_ids: list[str]) -> dict[str, dict[str, object]]:
+        """The rows (deleted ones too) of canonical Ids of any objects, in one query each."""
+        by_object: dict[str, list[str]] = {}
+        for record_id in record_ids:
+            owner = schema.key_prefix_owner(record_id)
+            if owner is not None:
+                by_object.setdefault(owner.name, []).append(record_id)
+        rows: dict[str, dict[str, object]] = {}
+        for name, wanted in by_object.items():
+            sobj = schema.SOBJECTS[name]
+            for found in self.conn.execute(
+                f"SELECT {cols(sobj)} FROM {q(name)} WHERE Id IN (SELECT value FROM json_each(?))",
+                (json.dumps(wanted),),
+            ):
+                row = dict(zip(sobj.fields, found, strict=True))
+                rows[str(row["Id"])] = row
+        return rows
+
+    def locate_row(self, record_id: str, sobj: schema.SObject) -> dict[str, object]:
+        """locate() and row() in one query: the live record's columns, or the per-record
+        error a collection request reports for it."""
+        canonical = ids.normalize(record_id)
+        if canonical is None or not canonical.startswith(sobj.key_prefix):
+            return {"Id": self.locate(record_id, sobj)}  # raises the right error
+        found = self.conn.execute(
+            f"SELECT {cols(sobj)} FROM {q(sobj.name)} WHERE Id = ?", (canonical,)
+        ).fetchone()
+        if found is None or found[sobj.index_of_is_deleted]:
+            self.locate(record_id, sobj)  # raises INVALID_CROSS_REFERENCE_KEY / DELETED
+        return dict(zip(sobj.fields, found, strict=True))
 
     def locate(self, record_id: str, sobj: schema.SObject | None) -> str:
         """The canonical Id of a live record named in a collection request, or the

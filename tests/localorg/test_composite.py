@@ -137,3 +137,49 @@ def test_single_upsert_bodies_and_get_by_external_id(sf):
     assert updated.status_code == 200
     assert updated.json() == {"id": record_id, "success": True, "errors": [], "created": False}
     assert sf.Opportunity.get_by_custom_id("Revsched_Key__c", "k-9")["Amount"] == 5.0
+
+
+def test_update_collection_naming_a_record_twice_applies_both_in_order(sf, org):
+    account = org.insert("Account", [{"Name": "A"}])[0]
+    deleted = org.insert("Account", [{"Name": "Gone"}])[0]
+    sf.Account.delete(deleted)
+    results = sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={
+            "records": [
+                {"attributes": {"type": "Account"}, "Id": account, "Industry": "Retail"},
+                {"attributes": {"type": "Account"}, "Id": account, "Name": "B"},
+                {"attributes": {"type": "Account"}, "Id": deleted, "Name": "C"},
+            ]
+        },
+    )
+    assert [r["success"] for r in results] == [True, True, False]
+    assert results[2]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"
+    record = sf.Account.get(account)
+    assert (record["Name"], record["Industry"]) == ("B", "Retail")
+
+
+def test_outer_all_or_none_applies_to_collection_subrequests(sf):
+    results = composite(
+        sf,
+        [
+            {
+                "method": "POST",
+                "url": f"{API}/composite/sobjects",
+                "referenceId": "accounts",
+                "body": {
+                    "allOrNone": False,
+                    "records": [
+                        {"attributes": {"type": "Account"}, "Name": "ok"},
+                        {"attributes": {"type": "Account"}},
+                    ],
+                },
+            }
+        ],
+        all_or_none=True,
+    )
+    body = results[0]["body"]
+    assert [r["success"] for r in body] == [False, False]
+    assert body[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 0

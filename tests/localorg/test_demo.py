@@ -20,6 +20,8 @@ from revsched.localorg.demo import (
     DEMO_DOMAIN,
     MAX_ACCOUNTS,
     QUEUES,
+    RENEWAL_FIXTURES,
+    REVIEW_FIXTURES,
     USERS,
     WIN_BACK_FIXTURES,
     AccountPlan,
@@ -34,6 +36,7 @@ from revsched.localorg.demo import (
 
 TODAY = date(2026, 11, 23)
 FIXTURE_NAMES = [f.name for f in WIN_BACK_FIXTURES]
+ALL_FIXTURE_NAMES = {f.name for f in (*WIN_BACK_FIXTURES, *REVIEW_FIXTURES, *RENEWAL_FIXTURES)}
 DIRECTORY = Directory(
     users={u.local: f"005FAKE{i:011d}" for i, u in enumerate(USERS)},
     queues={q: f"00GFAKE{i:011d}" for i, q in enumerate(QUEUES)},
@@ -60,7 +63,7 @@ def generate(
 
 def generated_accounts(kind: str | None = None) -> list[AccountPlan]:
     """The N=300 org's generated accounts (fixtures excluded), optionally of one Type."""
-    plans = [p for p in generate()[0] if p.account["Name"] not in FIXTURE_NAMES]
+    plans = [p for p in generate()[0] if p.account["Name"] not in ALL_FIXTURE_NAMES]
     return [p for p in plans if kind is None or p.account["Type"] == kind]
 
 
@@ -170,6 +173,35 @@ def test_fixtures_are_former_customers_set_up_for_their_case() -> None:
     assert marlowe.account["OwnerId"] == revops and marlowe.account.get("SDR__c") is None
     assert ostrander.account["SDR__c"] == USER_IDS["gus.romero"]
     assert ostrander.account["OwnerId"] == USER_IDS["ben.okafor"]
+
+
+@pytest.mark.parametrize("today", [TODAY, date(2028, 2, 29)])
+def test_review_and_renewal_fixtures_sit_on_their_boundaries(today: date) -> None:
+    accounts = by_name(generate(20, 7, today)[0])
+
+    def days(value: object) -> int:
+        return (date.fromisoformat(str(value)) - today).days
+
+    for fixture in REVIEW_FIXTURES:
+        account = accounts[fixture.name].account
+        assert account["OwnerId"] in AES and account["Type"] == "Prospect"
+        assert days(account["Owner_Assigned_Date__c"]) == -fixture.assigned_days
+        review = account.get("Needs_Review_Date__c")
+        assert (review and -days(review)) == fixture.review_days
+        activities = accounts[fixture.name].activities
+        assert [-days(a.fields["ActivityDate"]) for a in activities] == (
+            [] if fixture.activity_days is None else [fixture.activity_days]
+        )
+        assert not accounts[fixture.name].opportunities
+    for renewal_fixture in RENEWAL_FIXTURES:
+        plan = accounts[renewal_fixture.name]
+        [renewal] = [o.fields for o in plan.opportunities if o.fields["StageName"] in OPEN]
+        assert renewal["StageName"] == renewal_fixture.stage and renewal["Type"] == "Renewal"
+        assert days(renewal["Renewal_Date__c"]) == renewal_fixture.days_to_renewal
+        assert plan.account["Renewal_Date__c"] == renewal["Renewal_Date__c"]
+
+
+OPEN = {name for name, _p, closed, _w in schema.OPPORTUNITY_STAGES if not closed}
 
 
 # --- Realism and proportions (N=300) -------------------------------------------------
@@ -415,8 +447,8 @@ def test_org_win_back_fixtures(demo_sf: Salesforce) -> None:
 def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     accounts = demo_sf.query_all("SELECT Type FROM Account")["records"]
     types = Counter(a["Type"] for a in accounts)
-    # 135 generated prospects + 12 seeded duplicate accounts + seed 004's five IBM records.
-    assert types == {"Prospect": 152, "Customer": 105, "Former Customer": 52, "Partner": 15}
+    # 141 generated prospects + 12 seeded duplicate accounts + seed 004's five IBM records.
+    assert types == {"Prospect": 158, "Customer": 109, "Former Customer": 52, "Partner": 15}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
     assert statuses == set(schema.LEAD_STATUSES)
     closed = demo_sf.query_all(

@@ -1,0 +1,65 @@
+"""Tables a play reports, written as CSV and HTML files for people who read them outside revsched.
+
+A play stays pure: it puts named tables of rows on its plan (`Plan.reports`),
+and the command line writes them to `--report-dir`. The file names carry the
+play and the as-of date, so each day's report sits beside the last.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from revsched.plan import Plan, Scalar
+
+Row = dict[str, Scalar]
+
+
+def _columns(rows: Sequence[Row]) -> list[str]:
+    """Every column any row has, in the order they first appear."""
+    return list(dict.fromkeys(column for row in rows for column in row))
+
+
+def _cell(value: Scalar) -> str:
+    return "" if value is None else str(value)
+
+
+def _html(title: str, columns: list[str], rows: Sequence[Row]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
+        for row in rows
+    )
+    table = (
+        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+        if rows
+        else "<p>No rows.</p>"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        "<style>table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;"
+        "text-align:left}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{table}\n</body>\n</html>\n"
+    )
+
+
+def write_reports(plan: Plan, directory: Path) -> list[Path]:
+    """Write each report as <play>-<name>-<as of>.csv and .html; returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in plan.reports.items():
+        stem = directory / f"{plan.play}-{name}-{plan.as_of.isoformat()}"
+        columns = _columns(rows)
+        csv_path = stem.with_suffix(".csv")
+        with csv_path.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        html_path = stem.with_suffix(".html")
+        title = f"{plan.play}: {name}, {plan.as_of.isoformat()}"
+        html_path.write_text(_html(title, columns, rows), encoding="utf-8")
+        written += [csv_path, html_path]
+    return written
