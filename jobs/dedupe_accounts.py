@@ -121,10 +121,9 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     clusters = match_companies(companies, config.match, config.flag_threshold)
     integration = {u["Id"] for u in records["integration_users"]}
     outcome = plan_clusters(SPEC, accounts, clusters, config, integration, targets)
-    in_merges = {r["Id"] for c in outcome.clusters for r in (c.master, *c.merged)}
     changes = list(outcome.changes)
     for account in accounts:
-        if account["Id"] not in in_merges:
+        if account["Id"] not in outcome.planned:
             changes += diff_changes("Account", account, targets[account["Id"]])
     return outcome.plan(play.name, ctx.as_of, changes)
 

@@ -43,7 +43,8 @@ DEFAULT_MASTER_RULES: list[MasterRule] = [
 class DedupeConfig(PlayConfig):
     """Settings every dedupe play has; each play adds its fields and survivorship."""
 
-    # Clusters whose links all score at least this are merged; the rest are flagged.
+    # Records joined to their master by links scoring at least this are merged into it;
+    # the rest of the cluster is flagged.
     merge_threshold: float = Field(0.92, ge=0, le=1)
     # Links scoring below this are ignored.
     flag_threshold: float = Field(0.8, ge=0, le=1)
@@ -111,21 +112,13 @@ def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
     )
 
 
-@dataclass(frozen=True)
-class ClusterPlan:
-    """One cluster's outcome: its master, the duplicates merged into it, the flagged rest."""
-
-    master: Record
-    merged: tuple[Record, ...]
-    flagged: tuple[Record, ...]
-
-
 @dataclass
 class Outcome:
     decisions: list[Decision]
     changes: list[FieldChange]
     merges: list[Merge]
-    clusters: list[ClusterPlan]
+    # Masters and the records merged into them: their normalized values are planned here.
+    planned: set[str]
     # The review report: every member of each cluster with a flagged record, master first.
     review: list[dict[str, Scalar]]
 
@@ -176,6 +169,30 @@ def _link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) ->
     )
 
 
+def _review_rows(
+    spec: ObjectSpec,
+    number: int,
+    cluster: Cluster,
+    roles: Mapping[str, Sequence[Facts]],
+    names: Mapping[str, str],
+) -> list[dict[str, Scalar]]:
+    """A flagged cluster for the review report: each member, its role and its links."""
+    [master] = roles["master"]
+    return [
+        {
+            "cluster": number,
+            "role": role,
+            "sobject": spec.sobject,
+            "record_id": f.id,
+            "record_name": f.record["Name"],
+            "master_id": master.id,
+            "links": _link_reasons(cluster, f.id, names),
+        }
+        for role, members in roles.items()
+        for f in members
+    ]
+
+
 def plan_clusters(
     spec: ObjectSpec,
     records: Sequence[Record],
@@ -196,7 +213,7 @@ def plan_clusters(
 
     by_id = {r["Id"]: r for r in records}
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
-    outcome = Outcome([], [], [], [], [])
+    outcome = Outcome([], [], [], set(), [])
     for number, cluster in enumerate(clusters, start=1):
         members = [facts(by_id[i], spec, config) for i in cluster.members]
         master, why = choose_master(members, config.master_rules, integration_ids)
@@ -247,25 +264,9 @@ def plan_clusters(
         merge_why = f"{label}: master {names[master.id]} ({why})"
         outcome.merges += _merges(spec, master.record, [f.record for f in merged], after, merge_why)
         if flagged:
-            roles = (("master", [master]), ("merge", merged), ("flag", flagged))
-            outcome.review += [
-                {
-                    "cluster": number,
-                    "role": role,
-                    "sobject": spec.sobject,
-                    "record_id": f.id,
-                    "record_name": f.record["Name"],
-                    "master_id": master.id,
-                    "links": _link_reasons(cluster, f.id, names),
-                }
-                for role, in_role in roles
-                for f in in_role
-            ]
-        outcome.clusters.append(
-            ClusterPlan(
-                master.record, tuple(f.record for f in merged), tuple(f.record for f in flagged)
-            )
-        )
+            roles = {"master": [master], "merge": merged, "flag": flagged}
+            outcome.review += _review_rows(spec, number, cluster, roles, names)
+        outcome.planned |= {master.id, *(f.id for f in merged)}
     return outcome
 
 
