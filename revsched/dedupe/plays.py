@@ -101,7 +101,7 @@ def integration_users_query(config: DedupeConfig) -> str:
 
 def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
     """What the master rules compare; the flag a past run set does not count as data."""
-    scalars = [v for k, v in field_values(record).items() if k != config.flag_field]
+    scalars = [v for k, v in field_values(record, spec).items() if k != config.flag_field]
     return Facts(
         record=record,
         created=str(record["CreatedDate"]),
@@ -134,23 +134,24 @@ class Outcome:
         )
 
 
-def field_values(record: Record) -> dict[str, Scalar]:
-    """A record's own values, without its child rows."""
-    return {k: v for k, v in record.items() if k != "attributes" and not isinstance(v, dict)}
+def field_values(record: Record, spec: ObjectSpec) -> dict[str, Scalar]:
+    """A record's own values, without its child rows (null when there are none)."""
+    skip = {*spec.activities, spec.opportunities, "attributes"}
+    return {k: v for k, v in record.items() if k not in skip and not isinstance(v, dict)}
 
 
 def _merges(
     spec: ObjectSpec, master: Record, merged: Sequence[Record], after: dict[str, Scalar], why: str
 ) -> list[Merge]:
     """Merge requests into `master`, two records each (Salesforce's limit), run in turn."""
-    before = field_values(master)
+    before = field_values(master, spec)
     return [
         Merge(
             sobject=spec.sobject,
             master_id=master["Id"],
             master_name=master["Name"],
             merged=tuple(
-                MergedRecord(record_id=r["Id"], record_name=r["Name"], fields=field_values(r))
+                MergedRecord(record_id=r["Id"], record_name=r["Name"], fields=field_values(r, spec))
                 for r in merged[start : start + MAX_MERGED_PER_REQUEST]
             ),
             master_before=before,
