@@ -146,3 +146,26 @@ def test_account_normalization_is_reverted_but_merges_stay(
     }
     assert set(after) == set(before) - merged
     assert all(after[i] == before[i] for i in after)
+
+
+def test_a_saved_plan_leaves_alone_the_merges_of_records_edited_since(
+    demo_org: Path, tmp_path: Path
+):
+    plan_file = tmp_path / "plan.json"
+    args = ["run", "dedupe-accounts", "--dry-run", "--as-of", "2026-11-23", "--out"]
+    assert CliRunner().invoke(app, [*args, str(plan_file)]).exit_code == 0
+    merges = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["merges"]
+    edited = merges[0]["merged"][0]["record_id"]
+    org = LocalOrg(demo_org)
+    org.salesforce().Account.update(edited, {"Industry": "Finance"})
+
+    result = CliRunner().invoke(app, ["apply", str(plan_file), "--json"])
+
+    applied = json.loads(result.stdout)
+    assert edited in applied["stale"]
+    sf = org.salesforce()
+    assert sf.query(f"SELECT Id FROM Account WHERE Id = '{edited}'")["totalSize"] == 1
+    shown = json.loads(CliRunner().invoke(app, ["show", str(applied["run_id"]), "--json"]).stdout)
+    statuses = {m["merged_id"]: m["status"] for m in shown["merges"]}
+    assert statuses[edited] == "stale"
+    assert "merged" in statuses.values()
