@@ -23,6 +23,7 @@ from revsched.play import (
     PlayConfig,
     Record,
     Records,
+    Requirements,
     children,
     days_text,
     field_value,
@@ -35,6 +36,7 @@ from revsched.roundrobin import (
     round_robin,
     user_fields,
 )
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
 
@@ -47,7 +49,7 @@ class Route(StrictModel):
 
 
 class WinBackConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily 06:00", validate_default=True)
     stages_months: list[int] = Field([6, 12], min_length=1)
     catch_up_days: int = Field(30, ge=0)
     near_miss_days: int = Field(7, ge=0)
@@ -433,10 +435,43 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     )
 
 
+def requirements(config: WinBackConfig) -> Requirements:
+    account_fields = [
+        "OwnerId",
+        config.account_type_field,
+        config.churn_date_field,
+        config.campaign_field,
+        config.sdr_field,
+        *([config.owner_assigned_date_field] if config.owner_assigned_date_field else []),
+        *config.status_fields.values(),
+    ]
+    opportunity_fields = [
+        "AccountId",
+        "CloseDate",
+        "IsClosed",
+        "IsWon",
+        config.opportunity_type_field,
+        config.loss_reason_field,
+    ]
+    return Requirements(
+        fields=tuple(
+            [("Account", f) for f in dict.fromkeys(account_fields)]
+            + [("Opportunity", f) for f in opportunity_fields]
+        ),
+        values=(
+            ("Account", config.account_type_field, config.former_customer_value),
+            ("Opportunity", config.opportunity_type_field, config.renewal_type_value),
+        ),
+        users=tuple(config.holding_users),
+        pools=tuple(sorted(config.pools_used())),
+    )
+
+
 play = Play(
     name="win-back",
     summary="Route churned accounts to an AE and SDR at 6 and 12 months, with the loss context",
     config_model=WinBackConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

@@ -4,31 +4,44 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from revsched import report
+from revsched import export, logs, migrate, report
 from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
-from revsched.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, ConfigError, RevschedError
+from revsched.doctor import Check, run_checks
+from revsched.errors import (
+    EXIT_CHECKS_FAILED,
+    EXIT_RECORDS_FAILED,
+    EXIT_USAGE,
+    ConfigError,
+    RevschedError,
+)
 from revsched.localorg import serve
 from revsched.localorg.demo import build_demo_org
 from revsched.localorg.faults import load_faults
+from revsched.logs import logger
 from revsched.notify import AlertDelivery, alert_delivery, markup_for, previews, renderer_for
+from revsched.occurrences import claim_latest
 from revsched.org import OrgGateway, connect_org
-from revsched.play import get_play, load_plays
+from revsched.play import Play, get_play, load_plays
 from revsched.replay import load_plan, save_plan
 from revsched.report_files import write_reports
 from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
-from revsched.state import StateStore
+from revsched.scheduler import build_scheduler, run_until_stopped
+from revsched.state import StateStore, open_engine
 
 app = typer.Typer(
     help="Run RevOps plays against Salesforce: dry runs, audit, undo and alerts.",
@@ -37,6 +50,10 @@ app = typer.Typer(
 )
 org_app = typer.Typer(help="The embedded local Salesforce org.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+schedule_app = typer.Typer(help="The plays' schedules for cron and systemd.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+state_app = typer.Typer(help="The state store: schema and retention.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +72,7 @@ def fails_cleanly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except RevschedError as error:
-            typer.echo(f"error: {error}", err=True)
+            logs.error(str(error))
             raise typer.Exit(error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
@@ -68,6 +85,19 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.callback()
+def main(
+    log_format: Annotated[
+        logs.LogFormat,
+        typer.Option(
+            "--log-format", help="Logs on stderr: human lines, or JSON lines for log shippers."
+        ),
+    ] = "human",
+) -> None:
+    """Run RevOps plays against Salesforce: dry runs, audit, undo and alerts."""
+    logs.configure(log_format)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -85,27 +115,30 @@ def _today(settings: Settings) -> date:
 
 @dataclass(frozen=True)
 class Session:
-    """What every run-like command opens: settings, org, state, and where alerts go."""
+    """What every run-like command opens: settings, state, and (on first use) org and alerts."""
 
     settings: Settings
-    org: OrgGateway
     store: StateStore
     console: Console
-    # With --json, stdout carries only the JSON document: alerts printed go to stderr.
-    alert_console: Console
+    as_json: bool
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
-        settings = load_settings(config)
-        org = connect_org(settings, _today(settings))
-        console = _console()
-        return cls(
-            settings=settings,
-            org=org,
-            store=StateStore(settings.state.database_url()),
-            console=console,
-            alert_console=_console(stderr=True) if as_json else console,
-        )
+        return cls.of(load_settings(config), as_json)
+
+    @classmethod
+    def of(cls, settings: Settings, as_json: bool) -> Session:
+        return cls(settings, StateStore(settings.state.database_url()), _console(), as_json)
+
+    @cached_property
+    def org(self) -> OrgGateway:
+        """Logged in when first needed: a scheduled run that lost its claim never logs in."""
+        return connect_org(self.settings, _today(self.settings))
+
+    @cached_property
+    def alert_console(self) -> Console:
+        # With --json, stdout carries only the JSON document: alerts printed go to stderr.
+        return _console(stderr=True) if self.as_json else self.console
 
     def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
         """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
@@ -115,6 +148,26 @@ class Session:
         return alert_delivery(
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
+
+    def run(self, play: Play[Any], as_of: date | None, dry_run: bool) -> RunResult:
+        delivery = self.delivery(play.name, dry_run)
+        return run_play(
+            play,
+            self.settings,
+            as_of=as_of or _today(self.settings),
+            dry_run=dry_run,
+            store=self.store,
+            org=self.org,
+            renderer=delivery.renderer,
+            notifier=delivery.notifier,
+        )
+
+    def run_scheduled(self, play: Play[Any]) -> RunResult | None:
+        """Claim the play's latest occurrence and run it; None when someone else claimed it."""
+        schedule = play.configure(self.settings).schedule
+        claim = claim_latest(self.store, play.name, schedule, self.settings.zone, datetime.now(UTC))
+        logger.info(claim.message())
+        return None if claim.taken_by else self.run(play, None, dry_run=False)
 
     def report(self, result: RunResult, as_json: bool) -> None:
         if as_json:
@@ -149,25 +202,30 @@ def run(
             "--report-dir", metavar="DIR", help="Write the play's reports here as CSV and HTML."
         ),
     ] = None,
+    scheduled: Annotated[
+        bool,
+        typer.Option(
+            "--scheduled",
+            help="For cron and systemd: claim the play's latest scheduled occurrence first;"
+            " exit 0 without running when it was already claimed.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
     if out is not None and not dry_run:
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
+    if scheduled and (dry_run or as_of):
+        raise typer.BadParameter("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
-    delivery = session.delivery(play.name, dry_run)
-    result = run_play(
-        play,
-        session.settings,
-        as_of=_parse_date(as_of) or _today(session.settings),
-        dry_run=dry_run,
-        store=session.store,
-        org=session.org,
-        renderer=delivery.renderer,
-        notifier=delivery.notifier,
-    )
+    if scheduled:
+        result = session.run_scheduled(play)
+        if result is None:
+            return
+    else:
+        result = session.run(play, _parse_date(as_of), dry_run)
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
@@ -213,6 +271,59 @@ def revert(
     notifier = TerminalNotifier(session.alert_console)
     result = revert_run(run_id, store=session.store, org=session.org, notifier=notifier)
     session.report(result, as_json)
+
+
+def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
+    """One scheduler fire: claim the occurrence and run, as `run --scheduled` does; never raise."""
+    try:
+        result = session.run_scheduled(plays[name])
+    except RevschedError as error:
+        logger.error("%s: %s", name, error)
+    except Exception:
+        logger.exception("%s: the run failed unexpectedly", name)
+    else:
+        if result is not None:
+            logger.info("%s: run %d %s %s", name, result.run_id, result.status, result.counts)
+
+
+@app.command()
+@fails_cleanly
+def scheduler(config: ConfigOption = None) -> None:
+    """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
+    settings = load_settings(config)
+    plays = load_plays(settings)
+    session = Session(settings, StateStore(settings.state.database_url()), _console(), False)
+    jobs = build_scheduler(settings, plays, functools.partial(_fire, session, plays))
+    now = datetime.now(settings.zone)
+    for job in jobs.get_jobs():
+        upcoming = job.trigger.get_next_fire_time(None, now)
+        logger.info("%s: next at %s", job.name, f"{upcoming:%Y-%m-%d %H:%M %Z}")
+    if not jobs.get_jobs():
+        logger.warning("no enabled plays: nothing to schedule")
+    run_until_stopped(jobs)
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check config, state store, login, and every field, value, user and pool the plays use."""
+    console = _console()
+    try:
+        settings = load_settings(config)
+        plays = load_plays(settings)
+        enabled = [name for name, p in plays.items() if p.configure(settings).enabled]
+    except RevschedError as error:
+        checks: list[Check] = [Check("config", False, str(error))]
+    else:
+        where = settings.source or "defaults (no config file)"
+        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        checks += run_checks(settings, plays, _today(settings))
+    for check in checks:
+        mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", highlight=False)
+    failed = sum(not check.ok for check in checks)
+    console.print(f"{len(checks) - failed} ok, {failed} failed")
+    if failed:
+        raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
 @app.command()
@@ -354,3 +465,77 @@ def org_serve(
         raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
     serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)
+
+
+@state_app.command("upgrade")
+@fails_cleanly
+def state_upgrade(config: ConfigOption = None) -> None:
+    """Migrate the state store to the schema this revsched needs (safe to repeat)."""
+    engine = open_engine(load_settings(config).state.database_url())
+    before, after = migrate.upgrade(engine)
+    if before == after:
+        typer.echo(f"State store already at schema level {after}.")
+    else:
+        typer.echo(f"State store upgraded from schema level {before or 'empty'} to {after}.")
+
+
+def _age(value: str) -> timedelta:
+    unit = {"d": 1, "w": 7}.get(value[-1:])
+    if unit is None or not value[:-1].isdigit() or int(value[:-1]) < 1:
+        raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
+    return timedelta(days=int(value[:-1]) * unit)
+
+
+@state_app.command("prune")
+@fails_cleanly
+def state_prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", metavar="AGE", help="90d, 12w: keep what is younger.")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Delete run audit detail and occurrence claims older than AGE (fired stages are kept)."""
+    cutoff = datetime.now(UTC) - _age(older_than)
+    store = StateStore(load_settings(config).state.database_url())
+    counts = store.prune(cutoff)
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    typer.echo(f"Pruned before {cutoff:%Y-%m-%d %H:%M} UTC: {summary}.")
+
+
+def _this_revsched() -> str:
+    """This installation's revsched, by absolute path: cron and systemd have a short PATH."""
+    beside = Path(sys.executable).parent / "revsched"
+    return str(beside) if beside.exists() else shutil.which("revsched") or "revsched"
+
+
+@schedule_app.command("export")
+@fails_cleanly
+def schedule_export(
+    export_format: Annotated[
+        export.ExportFormat, typer.Option("--format", help="Crontab lines or systemd units.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="DIR", help="systemd: write the unit files here."),
+    ] = None,
+    executable: Annotated[
+        str | None,
+        typer.Option(help="The revsched to run (default: this one, by absolute path)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print crontab lines, or systemd .service + .timer units, for every enabled play."""
+    settings = load_settings(config)
+    plays = load_plays(settings)
+    command = executable or _this_revsched()
+    if export_format == "cron":
+        typer.echo(export.crontab(settings, plays, command), nl=False)
+        return
+    units = export.systemd_units(settings, plays, command)
+    for name, text in units.items():
+        if out is None:
+            typer.echo(f"# --- {name} ---\n{text}")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / name).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {out / name}")

@@ -46,6 +46,43 @@ def revsched_home() -> Path:
     return Path(data_home) / "revsched"
 
 
+# Keys whose values are secret references: a config error about them never echoes the input.
+SECRET_KEYS = frozenset(
+    {"consumer_key", "private_key", "consumer_secret", "password", "security_token"}
+)
+
+
+class SecretRef(StrictModel):
+    """Where a secret is read from: an environment variable or a file, never the config text."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_reference(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(
+                'secrets never go in the config file: use { env = "NAME" } or { file = "PATH" }'
+            )
+        if len([k for k in ("env", "file") if value.get(k)]) != 1:
+            raise ValueError('give exactly one of { env = "NAME" } or { file = "PATH" }')
+        return value
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"file {self.file}"
+
+    def read(self) -> str | None:
+        """The secret, or None when the variable is unset or the file is missing or empty."""
+        if self.env:
+            return os.environ.get(self.env) or None
+        assert self.file is not None
+        try:
+            return self.file.expanduser().read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+
 class OrgSettings(StrictModel):
     """Which Salesforce org to talk to.
 
@@ -58,11 +95,16 @@ class OrgSettings(StrictModel):
     url: str | None = None
     demo_accounts: int = Field(300, ge=1)
     demo_seed: int = 7
-    # Real orgs: credentials come from environment variables named here.
+    # kind = "salesforce": how to log in, and where each secret is read from.
+    auth: Literal["jwt", "client_credentials", "password"] = "jwt"
     username: str | None = None
-    password_env: str = "SALESFORCE_PASSWORD"
-    security_token_env: str = "SALESFORCE_SECURITY_TOKEN"
+    # "login", "test" (sandboxes) or a My Domain such as "acme.my" (client_credentials needs it).
     domain: str = "login"
+    consumer_key: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_KEY")
+    private_key: SecretRef = SecretRef(env="SALESFORCE_PRIVATE_KEY")
+    consumer_secret: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_SECRET")
+    password: SecretRef = SecretRef(env="SALESFORCE_PASSWORD")
+    security_token: SecretRef = SecretRef(env="SALESFORCE_SECURITY_TOKEN")
     api_version: str = "62.0"
     # External ID field, on every object revsched creates records of, holding the
     # deterministic key it upserts on: Salesforce itself refuses a duplicate.
@@ -102,6 +144,14 @@ class StateSettings(StrictModel):
         if self.url:
             return self.url
         return f"sqlite:///{revsched_home() / 'state.sqlite'}"
+
+
+class SchedulerSettings(StrictModel):
+    """`revsched scheduler`: how late a play may still run after its time."""
+
+    # An occurrence missed by up to this (server down, process paused) runs once
+    # when the scheduler is back; older ones are skipped until the next occurrence.
+    misfire_grace_seconds: int = Field(6 * 3600, ge=1)
 
 
 class DateRange(StrictModel):
@@ -303,6 +353,7 @@ class Settings(StrictModel):
     org: OrgSettings = OrgSettings()
     api: ApiSettings = ApiSettings()
     state: StateSettings = StateSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     templates: TemplateSettings = TemplateSettings()
     alerts: AlertSettings = AlertSettings()
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
@@ -347,7 +398,7 @@ def describe_validation_error(error: ValidationError, prefix: str, source: Path 
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.toml)"
-    elif _echo_input(key, first):
+    elif _echo_input(key, first) and not SECRET_KEYS & set(first["loc"]):
         message = f"{message} (got {first['input']!r})"
     return f"{where}{key}: {message}"
 

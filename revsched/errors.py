@@ -4,6 +4,7 @@ from __future__ import annotations
 
 EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
+EXIT_CHECKS_FAILED = 1  # revsched doctor: some check failed
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_API_LIMIT = 4
@@ -50,3 +51,7 @@ class ApiLimitError(RevschedError):
     """The org's API allowance (or our share of it) is used up: stop cleanly, rerun later."""
 
     exit_code = EXIT_API_LIMIT
+
+
+class StateSchemaError(RevschedError):
+    """The state store's schema is not at the level this revsched needs."""

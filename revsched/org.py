@@ -8,7 +8,6 @@ that carry Salesforce's own error code.
 from __future__ import annotations
 
 import functools
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +22,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 from simple_salesforce.format import format_soql
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from revsched.auth import salesforce_login
 from revsched.bulk import bulk_query, bulk_update, count_query
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
@@ -361,20 +361,4 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
         local = LocalOrg(path)
         return OrgGateway(local.salesforce, settings.api, org.key_field)
-    if not org.username:
-        raise ConfigError("org.username: required when org.kind = 'salesforce'")
-    password = os.environ.get(org.password_env)
-    if not password:
-        raise ConfigError(f"org.password_env: environment variable {org.password_env} is not set")
-
-    def login() -> Salesforce:
-        with salesforce_errors("log in"):
-            return Salesforce(
-                username=org.username,
-                password=password,
-                security_token=os.environ.get(org.security_token_env, ""),
-                domain=org.domain,
-                version=org.api_version,
-            )
-
-    return OrgGateway(login, settings.api, org.key_field)
+    return OrgGateway(salesforce_login(org), settings.api, org.key_field)

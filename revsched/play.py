@@ -20,12 +20,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 import revsched.jobs
 from revsched.config import PoolSettings, Settings, StrictModel, describe_validation_error
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
+from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
@@ -34,8 +35,17 @@ Records = Mapping[str, list[Record]]
 class PlayConfig(StrictModel):
     """Settings every play has; a play's own model adds its fields and defaults."""
 
+    model_config = ConfigDict(validate_default=True)
+
     enabled: bool = True
-    schedule: str = "daily"
+    # "daily 06:00", "weekly mon 07:00", "monthly 1", "every 15 minutes" or cron fields.
+    schedule: ScheduleField = Field("daily", validate_default=True)
+
+    @field_validator("schedule", mode="plain")
+    @classmethod
+    def _typed_schedule(cls, value: Any) -> Schedule:
+        """Also parsed when a play redeclares the field as `schedule: str = "..."`."""
+        return validate_schedule(value)
 
 
 C = TypeVar("C", bound=PlayConfig)
@@ -63,6 +73,22 @@ class DecideContext(Generic[C]):
 
 
 @dataclass(frozen=True)
+class Requirements:
+    """What a play needs the org (and config) to have, for `revsched doctor` to check."""
+
+    # (sObject, field API name or relationship path such as Owner.Name)
+    fields: tuple[tuple[str, str], ...] = ()
+    # (sObject, picklist field, value) the play filters or writes on
+    values: tuple[tuple[str, str, str], ...] = ()
+    # Usernames that must exist and be active
+    users: tuple[str, ...] = ()
+    # Round-robin pools (in config) whose members must exist, one at least active
+    pools: tuple[str, ...] = ()
+    # Queues by DeveloperName
+    queues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Play(Generic[C]):
     name: str
     summary: str
@@ -70,6 +96,8 @@ class Play(Generic[C]):
     # Named SOQL queries for the context (fired and cursors unused); the runner runs them all.
     queries: Callable[[DecideContext[C]], dict[str, str]]
     decide: Callable[[Records, DecideContext[C]], Plan]
+    # What `revsched doctor` checks against the org before the first run.
+    requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
 
     def configure(self, settings: Settings) -> C:
         """This play's config from its `[plays.<name>]` section, with defaults."""

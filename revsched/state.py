@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     Text,
     TypeDecorator,
@@ -36,6 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from revsched import migrate
 from revsched.plan import Plan
 
 T = TypeVar("T")
@@ -62,6 +64,16 @@ def now() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    # Constraint names PostgreSQL would choose, fixed so migrations can name them on
+    # every backend (SQLite's batch mode cannot alter an unnamed constraint).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "%(table_name)s_%(column_0_N_name)s_key",
+            "fk": "%(table_name)s_%(column_0_name)s_fkey",
+            "pk": "%(table_name)s_pkey",
+        }
+    )
 
 
 class Run(Base):
@@ -269,7 +281,22 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime]
 
 
-def _engine(url: str) -> Engine:
+class OccurrenceRow(Base):
+    """A scheduled occurrence of a play, claimed by the one process that runs it."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("play", "period_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    # The period the occurrence covers: 2026-11-23, 2026-W48, 2026-11, 2026-11-23T10:15.
+    period_key: Mapped[str] = mapped_column(String(40))
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime]
+
+
+def open_engine(url: str) -> Engine:
+    """An engine on the state database (its SQLite directory created), schema unchecked."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return create_engine(url)
@@ -297,8 +324,8 @@ def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]])
 
 class StateStore:
     def __init__(self, url: str):
-        self.engine = _engine(url)
-        Base.metadata.create_all(self.engine)
+        self.engine = open_engine(url)
+        migrate.ensure_current(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -341,6 +368,27 @@ class StateStore:
             session.execute(
                 delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder)
             )
+
+    def claim_occurrence(self, play: str, period_key: str, holder: str) -> OccurrenceRow | None:
+        """Claim (play, period) for this holder; returns the existing claim if it was taken."""
+        with self.session() as session:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        OccurrenceRow(
+                            play=play,
+                            period_key=period_key,
+                            holder=holder,
+                            claimed_at=self._database_now(session),
+                        )
+                    )
+                return None
+            except IntegrityError:
+                return session.scalars(
+                    select(OccurrenceRow).where(
+                        OccurrenceRow.play == play, OccurrenceRow.period_key == period_key
+                    )
+                ).one()
 
     def interrupt_unfinished(self, play: str) -> list[Run]:
         """Mark runs that never finished (killed, crashed) as interrupted; hold the lease."""
@@ -648,6 +696,33 @@ class StateStore:
             run = session.get_one(Run, run_id)
             run.status, run.counts, run.error = status, dict(counts), error
             run.finished_at = now()
+
+    # Retention
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete audit detail and claims older than `before`; returns counts by kind.
+
+        A run that recorded fired stages, or that a revert points at, keeps its
+        one-row summary: the fired stages must keep stopping repeats.
+        """
+        with self.session() as session:
+            old_runs = select(Run.id).where(Run.started_at < before)
+            counts = {
+                row.__tablename__: session.execute(
+                    delete(row).where(row.run_id.in_(old_runs))
+                ).rowcount
+                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow)
+            }
+            kept = select(FiringRow.run_id).union(
+                select(Run.reverts_run_id).where(Run.reverts_run_id.is_not(None))
+            )
+            counts["runs"] = session.execute(
+                delete(Run).where(Run.started_at < before, Run.id.not_in(kept))
+            ).rowcount
+            counts["occurrences"] = session.execute(
+                delete(OccurrenceRow).where(OccurrenceRow.claimed_at < before)
+            ).rowcount
+            return counts
 
     # History
 

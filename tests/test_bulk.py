@@ -85,7 +85,7 @@ def test_null_and_booleans_are_written_as_bulk_csv_expects():
 def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
     from datetime import date
 
-    from recording import RecordingNotifier
+    from harness import RecordingNotifier
 
     from revsched.alerts import AlertRenderer
     from revsched.config import ApiSettings, Settings

@@ -139,7 +139,7 @@ def test_plays_lists_schedule_and_purpose():
     result = invoke("plays")
 
     assert result.exit_code == 0
-    assert "win-back  daily  Route churned accounts" in result.output
+    assert "win-back  daily 06:00  Route churned accounts" in result.output
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakeslack import TOKEN, FakeSlack
+from harness import TODAY, run_win_back
 from rich.console import Console
 
 from revsched.alerts import TerminalNotifier
@@ -16,12 +16,10 @@ from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.notify import alert_delivery
 from revsched.org import OrgGateway
-from revsched.play import load_plays
-from revsched.runner import RunResult, run_play
+from revsched.runner import RunResult
 from revsched.slack import SlackChannel
 from revsched.state import StateStore
 
-TODAY = date(2026, 11, 23)
 PEOPLE = ["ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "fay.nguyen", "gus.romero"]
 
 
@@ -51,15 +49,8 @@ def run(org: LocalOrg, store: StateStore, slack: FakeSlack, **alerts: Any) -> Ru
     )
     gateway = OrgGateway(org.salesforce)
     delivery = alert_delivery(settings, "win-back", store, gateway.instance_url, Console())
-    return run_play(
-        load_plays(settings)["win-back"],
-        settings,
-        as_of=TODAY,
-        dry_run=False,
-        store=store,
-        org=gateway,
-        renderer=delivery.renderer,
-        notifier=delivery.notifier,
+    return run_win_back(
+        gateway, store, delivery.notifier, settings=settings, renderer=delivery.renderer
     )
 
 
@@ -93,15 +84,12 @@ def test_a_record_named_like_a_slack_command_pings_nobody(
     org: LocalOrg, slack: FakeSlack, tmp_path: Path
 ):
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    dry = run_play(
-        load_plays(Settings())["win-back"],
-        Settings(),
-        as_of=TODAY,
-        dry_run=True,
-        store=store,
-        org=OrgGateway(org.salesforce),
+    dry = run_win_back(
+        OrgGateway(org.salesforce),
+        store,
+        TerminalNotifier(Console()),
         renderer=alert_delivery(Settings(), "win-back", store, "https://x", Console()).renderer,
-        notifier=TerminalNotifier(Console()),
+        dry_run=True,
     )
     account_id = dry.plan.alerts[0].record_id
     org.salesforce().Account.update(account_id, {"Name": "<!channel> Smith & <@U0AVA>"})

@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
-from recording import RecordingNotifier
+from harness import TODAY, run_win_back
 from simple_salesforce import Salesforce
 
-from revsched.alerts import AlertRenderer
-from revsched.config import ApiSettings, Settings
+from revsched.config import ApiSettings
 from revsched.errors import ApiLimitError
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
-from revsched.play import load_plays
-from revsched.runner import RunResult, run_play
 from revsched.state import StateStore
 
-TODAY = date(2026, 11, 23)
 # No waiting between tries: the faults are the local org's, the backoff is tenacity's.
 FAST = ApiSettings(retry_base_seconds=0, retry_max_seconds=0, max_attempts=6)
 
 
 def build(tmp_path: Path, name: str) -> LocalOrg:
     return build_demo_org(tmp_path / f"{name}.sqlite", accounts=60, seed=5, today=TODAY)
-
-
-def win_back(
-    gateway: OrgGateway, store: StateStore, notifier: RecordingNotifier | None = None
-) -> RunResult:
-    settings = Settings()
-    return run_play(
-        load_plays(settings)["win-back"],
-        settings,
-        as_of=TODAY,
-        dry_run=False,
-        store=store,
-        org=gateway,
-        renderer=AlertRenderer("https://x"),
-        notifier=notifier or RecordingNotifier(),
-    )
 
 
 def accounts(org: LocalOrg) -> list[dict]:
@@ -54,7 +33,7 @@ def accounts(org: LocalOrg) -> list[dict]:
 def clean_state(tmp_path: Path) -> list[dict]:
     """The org state an undisturbed run leaves behind."""
     org = build(tmp_path, "clean")
-    win_back(OrgGateway(org.salesforce, FAST), StateStore(f"sqlite:///{tmp_path / 'c.sqlite'}"))
+    run_win_back(OrgGateway(org.salesforce, FAST), StateStore(f"sqlite:///{tmp_path / 'c.sqlite'}"))
     return accounts(org)
 
 
@@ -73,7 +52,7 @@ def test_transient_faults_are_retried_to_the_same_result(
     org = build(tmp_path, "faulty")
     org.faults = faults
 
-    result = win_back(
+    result = run_win_back(
         OrgGateway(org.salesforce, FAST), StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
     )
 
@@ -84,20 +63,11 @@ def test_transient_faults_are_retried_to_the_same_result(
 def test_validation_failure_is_recorded_and_not_retried(tmp_path: Path):
     org = build(tmp_path, "org")
     store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
-    dry = run_play(
-        load_plays(Settings())["win-back"],
-        Settings(),
-        as_of=TODAY,
-        dry_run=True,
-        store=store,
-        org=OrgGateway(org.salesforce, FAST),
-        renderer=AlertRenderer("https://x"),
-        notifier=RecordingNotifier(),
-    )
+    dry = run_win_back(OrgGateway(org.salesforce, FAST), store, dry_run=True)
     rejected = dry.plan.changes[0].record_id
     org.faults = FaultProfile(fail_records={rejected: "FIELD_CUSTOM_VALIDATION_EXCEPTION"})
 
-    result = win_back(OrgGateway(org.salesforce, FAST), store)
+    result = run_win_back(OrgGateway(org.salesforce, FAST), store)
 
     assert result.status == "partial"
     assert result.failures == {
@@ -121,7 +91,7 @@ def test_expired_session_logs_in_again(tmp_path: Path, clean_state: list[dict]):
             version="62.0",
         )
 
-    result = win_back(OrgGateway(login, FAST), StateStore(f"sqlite:///{tmp_path / 's.sqlite'}"))
+    result = run_win_back(OrgGateway(login, FAST), StateStore(f"sqlite:///{tmp_path / 's.sqlite'}"))
 
     assert result.status == "succeeded"
     assert len(logins) > 1
@@ -135,13 +105,13 @@ def test_request_limit_stops_cleanly_and_a_rerun_finishes(tmp_path: Path, clean_
     org.faults = FaultProfile(api_limit_after=5)
 
     with pytest.raises(ApiLimitError, match="REQUEST_LIMIT_EXCEEDED") as error:
-        win_back(OrgGateway(org.salesforce, FAST), store)
+        run_win_back(OrgGateway(org.salesforce, FAST), store)
 
     [stopped] = store.runs()
     assert stopped.status == "stopped"
     assert f"run {stopped.id} stopped" in str(error.value)
     org.faults = None
-    assert win_back(OrgGateway(org.salesforce, FAST), store).status == "succeeded"
+    assert run_win_back(OrgGateway(org.salesforce, FAST), store).status == "succeeded"
     assert accounts(org) == clean_state
 
 
@@ -155,7 +125,7 @@ def test_budget_share_stops_between_reads_and_writes(tmp_path: Path):
     before = accounts(org)
 
     with pytest.raises(ApiLimitError, match=r"used 6 of its 7 daily API requests \(86%\)"):
-        win_back(OrgGateway(org.salesforce, FAST), store)
+        run_win_back(OrgGateway(org.salesforce, FAST), store)
 
     assert [run.status for run in store.runs()] == ["stopped"]
     assert accounts(org) == before

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 import pytest
-from recording import RecordingNotifier
+from harness import TODAY, RecordingNotifier, run_win_back
 from rich.console import Console
 
-from revsched.alerts import AlertRenderer
-from revsched.config import Settings
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
-from revsched.play import Record, load_plays
-from revsched.runner import RunResult, run_play
+from revsched.play import Record
 from revsched.state import StateStore
-
-TODAY = date(2026, 11, 23)
 
 
 class LockedRecordOrg(OrgGateway):
@@ -42,36 +36,13 @@ def org(tmp_path: Path) -> LocalOrg:
     return build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=11, today=TODAY)
 
 
-def run(org_gateway: OrgGateway, store: StateStore, notifier: RecordingNotifier) -> RunResult:
-    settings = Settings()
-    return run_play(
-        load_plays(settings)["win-back"],
-        settings,
-        as_of=TODAY,
-        dry_run=False,
-        store=store,
-        org=org_gateway,
-        renderer=AlertRenderer(org_gateway.instance_url),
-        notifier=notifier,
-    )
-
-
 def test_failed_record_is_audited_not_alerted_and_retried_next_run(org: LocalOrg, tmp_path: Path):
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    dry = run_play(
-        load_plays(Settings())["win-back"],
-        Settings(),
-        as_of=TODAY,
-        dry_run=True,
-        store=store,
-        org=OrgGateway(org.salesforce),
-        renderer=AlertRenderer("https://x"),
-        notifier=RecordingNotifier(),
-    )
+    dry = run_win_back(OrgGateway(org.salesforce), store, dry_run=True)
     locked = next(c.record_id for c in dry.plan.changes if c.field == "OwnerId")
     notifier = RecordingNotifier()
 
-    first = run(LockedRecordOrg(org, {locked}), store, notifier)
+    first = run_win_back(LockedRecordOrg(org, {locked}), store, notifier)
 
     assert first.status == "partial"
     assert first.failures == {locked: "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"}
@@ -85,7 +56,7 @@ def test_failed_record_is_audited_not_alerted_and_retried_next_run(org: LocalOrg
     assert all(record_id != locked for record_id, _ in store.fired("win-back"))
 
     retry_notifier = RecordingNotifier()
-    second = run(OrgGateway(org.salesforce), store, retry_notifier)
+    second = run_win_back(OrgGateway(org.salesforce), store, retry_notifier)
 
     assert second.status == "succeeded"
     assert {d.record_id for d in second.plan.selected} == {locked}
@@ -97,17 +68,7 @@ def test_terminal_notifier_prints_recipients_and_text(org: LocalOrg, tmp_path: P
 
     console = Console(record=True, width=200)
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    settings = Settings()
-    result = run_play(
-        load_plays(settings)["win-back"],
-        settings,
-        as_of=TODAY,
-        dry_run=False,
-        store=store,
-        org=OrgGateway(org.salesforce),
-        renderer=AlertRenderer("https://x"),
-        notifier=TerminalNotifier(console),
-    )
+    result = run_win_back(OrgGateway(org.salesforce), store, TerminalNotifier(console))
 
     printed = console.export_text()
     for alert in result.alerts:
@@ -135,13 +96,13 @@ def test_killed_run_is_reported_and_the_next_run_converges(tmp_path: Path):
     notifier = RecordingNotifier()
 
     with pytest.raises(KeyboardInterrupt):
-        run(KilledAfterWrite(killed_org.salesforce), store, notifier)
+        run_win_back(KilledAfterWrite(killed_org.salesforce), store, notifier)
     assert notifier.sent == []
     [crashed] = store.runs()
 
-    resumed = run(OrgGateway(killed_org.salesforce), store, notifier)
+    resumed = run_win_back(OrgGateway(killed_org.salesforce), store, notifier)
     clean_notifier = RecordingNotifier()
-    run(
+    run_win_back(
         OrgGateway(clean_org.salesforce),
         StateStore(f"sqlite:///{tmp_path / 'clean-state.sqlite'}"),
         clean_notifier,
@@ -162,6 +123,8 @@ def test_a_second_run_while_one_holds_the_lease_is_refused(org: LocalOrg, tmp_pa
         play_lease(store, "win-back"),
         pytest.raises(LockedError, match="another run of win-back holds the lock"),
     ):
-        run(OrgGateway(org.salesforce), store, RecordingNotifier())
+        run_win_back(OrgGateway(org.salesforce), store, RecordingNotifier())
     # Released once the holder finishes.
-    assert run(OrgGateway(org.salesforce), store, RecordingNotifier()).status == "succeeded"
+    assert (
+        run_win_back(OrgGateway(org.salesforce), store, RecordingNotifier()).status == "succeeded"
+    )

@@ -1,0 +1,47 @@
+"""What engine tests share: a channel that confirms every alert, and one win-back run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.config import Settings
+from revsched.org import OrgGateway
+from revsched.play import load_plays
+from revsched.runner import RunResult, run_play
+from revsched.state import StateStore
+
+TODAY = date(2026, 11, 23)
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[RenderedAlert] = []
+
+    def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
+        self.sent.extend(alerts)
+        return {alert.key: None for alert in alerts}
+
+
+def run_win_back(
+    org: OrgGateway,
+    store: StateStore,
+    notifier: Notifier | None = None,
+    *,
+    settings: Settings | None = None,
+    renderer: AlertRenderer | None = None,
+    dry_run: bool = False,
+) -> RunResult:
+    """win-back on TODAY, as `revsched run win-back` does it."""
+    settings = settings or Settings()
+    return run_play(
+        load_plays(settings)["win-back"],
+        settings,
+        as_of=TODAY,
+        dry_run=dry_run,
+        store=store,
+        org=org,
+        renderer=renderer or AlertRenderer(org.instance_url),
+        notifier=notifier or RecordingNotifier(),
+    )

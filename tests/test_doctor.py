@@ -1,0 +1,100 @@
+"""`revsched doctor`: a checklist of what a run depends on, non-zero on any failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revsched import migrate
+from revsched.cli import app
+from revsched.localorg.demo import build_demo_org
+from revsched.state import open_engine
+
+
+@pytest.fixture
+def demo_org(revsched_home: Path) -> Path:
+    path = revsched_home / "demo-org.sqlite"
+    path.parent.mkdir(parents=True)
+    build_demo_org(path, accounts=30, seed=7).close()
+    return path
+
+
+def doctor(config: str | None = None, tmp_path: Path | None = None) -> tuple[int, list[str]]:
+    args = ["doctor"]
+    if config is not None and tmp_path is not None:
+        path = tmp_path / "revsched.toml"
+        path.write_text(config, encoding="utf-8")
+        args += ["--config", str(path)]
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.stdout.splitlines()
+
+
+def test_a_healthy_setup_passes_every_check(demo_org: Path):
+    code, lines = doctor()
+
+    assert code == 0, lines
+    assert lines[-1].endswith(" ok, 0 failed")
+    assert " ok  Salesforce login: logged in to https://localorg.invalid" in lines
+    assert " ok  win-back: Account fields: 9 fields exist" in lines
+    assert " ok  win-back: pool win-back-ae: 4 of 5 members active" in lines
+    assert " ok  Slack: not configured: alerts print to the terminal (skipped)" in lines
+
+
+def test_every_misconfiguration_is_its_own_failed_line(demo_org: Path, tmp_path: Path):
+    config = (
+        "[pools.win-back-sdr]\nmembers = ['ghost@demo.revsched.dev']\n"
+        "[plays.win-back]\n"
+        "campaign_field = 'Win_Back_Campaign_X__c'\n"
+        "former_customer_value = 'Ex Customer'\n"
+        "holding_users = ['nobody@demo.revsched.dev']\n"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert (
+        "FAIL win-back: Account fields: missing: Win_Back_Campaign_X__c (check [plays.win-back])"
+        in lines
+    )
+    assert any(
+        line.startswith("FAIL win-back: Account.Type = 'Ex Customer': not an active picklist")
+        for line in lines
+    )
+    assert "FAIL win-back: user nobody@demo.revsched.dev: no such user" in lines
+    assert (
+        "FAIL win-back: pool win-back-sdr: 0 of 1 members active;"
+        " no such user: ghost@demo.revsched.dev" in lines
+    )
+    assert " ok  win-back: Opportunity fields: 6 fields exist" in lines
+    assert lines[-1].endswith(" failed") and not lines[-1].endswith(" 0 failed")
+
+
+def test_bad_config_fails_the_first_check(tmp_path: Path):
+    code, lines = doctor("[plays.win-back]\nschedule = 'sometimes'\n", tmp_path)
+
+    assert code == 1
+    assert lines[0].startswith("FAIL config: ") and "'sometimes' is not a schedule" in lines[0]
+
+
+def test_state_store_behind_and_failed_login_are_reported(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    migrate.upgrade(open_engine(url), "0001")
+
+    code, lines = doctor(f"[state]\nurl = '{url}'\n[org]\nkind = 'salesforce'\n", tmp_path)
+
+    assert code == 1
+    assert any(
+        line.startswith("FAIL state store: schema level 0001, needs")
+        and "revsched state upgrade" in line
+        for line in lines
+    )
+    assert "FAIL Salesforce login: org.username: required for jwt login" in lines
+
+
+def test_ci_smoke_run_is_doctor_then_a_dry_run(demo_org: Path):
+    runner = CliRunner()
+
+    assert runner.invoke(app, ["doctor"]).exit_code == 0
+    assert runner.invoke(app, ["run", "win-back", "--dry-run"]).exit_code == 0

@@ -1,0 +1,33 @@
+"""Logs go to stderr: human lines by default, JSON lines with --log-format json."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from revsched.cli import app
+
+
+def test_json_log_format_writes_one_json_object_per_line_on_stderr():
+    result = CliRunner().invoke(app, ["--log-format", "json", "run", "win-bak"])
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    entries = [json.loads(line) for line in result.stderr.splitlines()]
+    assert entries[-1]["level"] == "error"
+    assert entries[-1]["message"].startswith("unknown play 'win-bak'")
+    assert set(entries[-1]) == {"time", "level", "logger", "message"}
+
+
+def test_human_log_format_is_one_error_line():
+    result = CliRunner().invoke(app, ["run", "win-bak"])
+
+    assert result.stderr.startswith("error: unknown play 'win-bak'")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_unknown_log_format_is_a_usage_error():
+    result = CliRunner().invoke(app, ["--log-format", "xml", "plays"])
+
+    assert result.exit_code == 2

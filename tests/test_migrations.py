@@ -1,0 +1,134 @@
+"""The state store's schema comes from Alembic migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text, update
+from typer.testing import CliRunner
+
+from revsched import migrate
+from revsched.cli import app
+from revsched.errors import StateSchemaError
+from revsched.plan import Firing, Plan
+from revsched.state import Base, OccurrenceRow, Run, StateStore, open_engine
+
+
+def test_migrations_build_exactly_the_models(state_url: str):
+    """A model change without its migration fails here: add one (see README, State)."""
+    engine = open_engine(state_url)
+    migrate.upgrade(engine)
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    assert differences == []
+    assert migrate.current(engine) == migrate.head()
+
+
+def test_fresh_database_is_created_at_the_newest_level(state_url: str):
+    store = StateStore(state_url)
+
+    assert migrate.current(store.engine) == migrate.head()
+
+
+def test_older_level_is_refused_until_state_upgrade(state_url: str, tmp_path: Path):
+    engine = open_engine(state_url)
+    migrate.upgrade(engine, "0001")
+
+    with pytest.raises(StateSchemaError, match=r"level 0001, .* run `revsched state upgrade`"):
+        StateStore(state_url)
+
+    config_file = tmp_path / "revsched.toml"
+    config_file.write_text(f"[state]\nurl = '{state_url}'\n", encoding="utf-8")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["history", "--config", str(config_file)])
+    upgraded = runner.invoke(app, ["state", "upgrade", "--config", str(config_file)])
+    again = runner.invoke(app, ["state", "upgrade", "--config", str(config_file)])
+
+    assert refused.exit_code == 2 and "revsched state upgrade" in refused.stderr
+    assert upgraded.exit_code == 0
+    assert f"upgraded from schema level 0001 to {migrate.head()}" in upgraded.stdout
+    assert again.stdout.startswith("State store already at schema level")
+    StateStore(state_url)
+
+
+def test_database_made_before_migrations_is_upgraded_in_place(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'legacy.sqlite'}"
+    engine = open_engine(url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(
+            text(
+                "INSERT INTO runs (play, dry_run, as_of, started_at, status, counts)"
+                " VALUES ('win-back', 0, '2026-11-01', '2026-11-01 06:00:00', 'succeeded', '{}')"
+            )
+        )
+
+    assert migrate.current(engine) == "0001"
+    with pytest.raises(StateSchemaError):
+        StateStore(url)
+    assert migrate.upgrade(engine) == ("0001", migrate.head())
+    assert [run.play for run in StateStore(url).runs()] == ["win-back"]
+
+
+def test_newer_level_than_this_revsched_is_refused(state_url: str):
+    engine = open_engine(state_url)
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+
+    with pytest.raises(StateSchemaError, match="newer than this revsched knows"):
+        StateStore(state_url)
+
+
+def test_timestamps_come_back_timezone_aware(state_url: str):
+    store = StateStore(state_url)
+    store.claim_occurrence("win-back", "2026-11-23", "ops-1")
+
+    with store.session() as session:
+        claimed = session.query(OccurrenceRow).one().claimed_at
+
+    assert claimed.tzinfo is not None
+    assert abs(claimed - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str):
+    store = StateStore(state_url)
+    plan = Plan(
+        play="win-back", as_of=date(2026, 1, 1), firings=(Firing(record_id="001A", stage="6"),)
+    )
+    dry = store.start_run(plan, dry_run=True)
+    store.record_alert(dry, "001A", "6", "[]", "hello", "planned")
+    fired = store.start_run(plan, dry_run=False)
+    store.record_firing(fired, "win-back", "001A", "6")
+    store.record_alert(fired, "001A", "6", "[]", "hello", "sent")
+    recent = store.start_run(plan, dry_run=True)
+    store.claim_occurrence("win-back", "2026-01-01", "ops-1")
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    with store.session() as session:
+        session.execute(update(Run).where(Run.id != recent).values(started_at=long_ago))
+        session.execute(update(OccurrenceRow).values(claimed_at=long_ago))
+
+    counts = store.prune(datetime.now(UTC) - timedelta(days=90))
+
+    assert counts["alerts"] == 2 and counts["runs"] == 1 and counts["occurrences"] == 1
+    assert [run.id for run in store.runs()] == [recent, fired]
+    assert store.fired("win-back") == {("001A", "6")}
+    assert store.claim_occurrence("win-back", "2026-01-01", "ops-2") is None
+
+
+@pytest.mark.parametrize(
+    ("age", "exit_code", "output"),
+    [("90d", 0, "Pruned before"), ("12w", 0, "0 runs"), ("3 months", 2, "use days or weeks")],
+)
+def test_state_prune_command(age: str, exit_code: int, output: str):
+    result = CliRunner().invoke(app, ["state", "prune", "--older-than", age])
+
+    assert result.exit_code == exit_code
+    assert output in result.output
