@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -307,3 +310,22 @@ def test_a_misspelt_name_finds_its_original_among_many_alike_names():
     clusters = account_clusters(records)
 
     assert (aid(1), aid(2)) in [c.members for c in clusters]
+
+
+def test_domains_come_from_the_bundled_suffix_list_never_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs): raise OSError('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from revsched.dedupe.normalize import registrable_domain\n"
+        "print(registrable_domain('https://shop.example.co.uk/x'))\n"
+    )
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "cache"))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+
+    assert result.stdout.strip() == "example.co.uk", result.stderr
+    assert not (tmp_path / "cache").exists()
