@@ -67,14 +67,14 @@ def print_plan(console: Console, plan: Plan) -> None:
         table = Table(
             "master",
             "merges (deleted)",
-            "master after",
+            "master after (* changed)",
             "why",
             title="Merges (cannot be undone)",
             title_justify="left",
         )
         for merge in plan.merges:
             after = ", ".join(
-                f"{name}={_value(value)}"
+                f"{'*' if value != merge.master_before.get(name) else ''}{name}={_value(value)}"
                 for name, value in merge.master_after.items()
                 if value is not None
             )

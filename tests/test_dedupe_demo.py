@@ -106,7 +106,7 @@ def test_dry_run_shows_each_merge_with_the_master_after(demo_org: Path):
 
     assert result.exit_code == 0, result.output
     assert "Merges (cannot be undone)" in result.stdout
-    assert "Website=ibm.com" in result.stdout
+    assert "*Website=ibm.com" in result.stdout
 
 
 def test_review_report_lists_the_flagged_clusters(demo_org: Path, tmp_path: Path):
