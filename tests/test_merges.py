@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 import pytest
+from simple_salesforce import Salesforce
 
-from revsched.localorg import LocalOrg
+from revsched.errors import ApiLimitError
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.org import OrgGateway
 from revsched.plan import FieldChange, Merge, MergedRecord, Plan
 from revsched.runner import apply_plan
+from revsched.salesforce_soap import MergeRequest
 from revsched.state import StateStore
 
 TODAY = date(2026, 11, 23)
@@ -134,3 +137,41 @@ def test_a_master_whose_change_failed_is_not_merged(org: LocalOrg, tmp_path: Pat
 def test_a_merge_names_one_or_two_records():
     with pytest.raises(ValueError, match="at most 2"):
         merge("001000000000000AAA", "1", "2", "3")
+
+
+def token_client(org: LocalOrg, logins: list[int]) -> Callable[[], Salesforce]:
+    """A token-only client (as JWT deployments get): it cannot refresh itself."""
+
+    def login() -> Salesforce:
+        logins.append(1)
+        fresh = org.salesforce(username="revsched@x.example", password="pw", security_token="")
+        return Salesforce(
+            instance_url=f"https://{fresh.sf_instance}",
+            session_id=fresh.session_id,
+            session=fresh.session,
+            version="62.0",
+        )
+
+    return login
+
+
+def test_an_expired_session_logs_in_again_and_merges(org: LocalOrg):
+    master, dup = accounts(org, "Acme", "Acme Inc")
+    logins: list[int] = []
+    gateway = OrgGateway(token_client(org, logins))
+    org.faults = FaultProfile(session_expires_after=2)
+    gateway.query("SELECT Id FROM Account")  # COUNT() and the query: the session's two calls
+
+    [result] = gateway.merge("Account", [MergeRequest(master, [dup])])
+
+    assert result.success and len(logins) == 2
+    assert names(org) == ["Acme"]
+
+
+def test_the_request_limit_stops_merging(org: LocalOrg):
+    master, dup = accounts(org, "Acme", "Acme Inc")
+    gateway = OrgGateway(org.salesforce)
+    org.faults = FaultProfile(api_limit_after=0)
+
+    with pytest.raises(ApiLimitError, match="REQUEST_LIMIT_EXCEEDED"):
+        gateway.merge("Account", [MergeRequest(master, [dup])])
