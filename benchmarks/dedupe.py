@@ -137,7 +137,8 @@ def main() -> None:
 
     started = time.perf_counter()
     ctx = DecideContext(as_of=TODAY, config=DedupeContactsConfig())
-    plan = contacts_play.decide({"contacts": contacts, "integration_users": []}, ctx)
+    users = [{"Id": DIRECTORY.users["integration"], "Username": "integration@demo.revsched.dev"}]
+    plan = contacts_play.decide({"contacts": contacts, "integration_users": users}, ctx)
     plan_seconds = time.perf_counter() - started
 
     leads = data.records["Lead"]

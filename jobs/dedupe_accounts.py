@@ -16,7 +16,8 @@ from revsched.dedupe.plays import (
     DedupeConfig,
     ObjectSpec,
     flag_fields,
-    integration_users_query,
+    integration_ids,
+    integration_queries,
     plan_clusters,
     records_query,
 )
@@ -90,7 +91,7 @@ def queries(ctx: DecideContext[DedupeAccountsConfig]) -> dict[str, str]:
     fields = [config.website_field, config.country_field, config.state_field, *flag_fields(config)]
     return {
         "accounts": records_query(SPEC, fields),
-        "integration_users": integration_users_query(config),
+        **integration_queries(config),
     }
 
 
@@ -119,7 +120,7 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     targets = {a["Id"]: normalized(a, config) for a in accounts}
     companies = [company(a, config.website_field) for a in accounts]
     clusters = match_companies(companies, config.match, config.flag_threshold)
-    integration = {u["Id"] for u in records["integration_users"]}
+    integration = integration_ids(play.name, ctx.config, records)
     outcome = plan_clusters(SPEC, accounts, clusters, config, integration, targets)
     changes = list(outcome.changes)
     for account in accounts:

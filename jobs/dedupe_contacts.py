@@ -10,7 +10,8 @@ from __future__ import annotations
 from revsched.dedupe.plays import (
     ObjectSpec,
     PeopleConfig,
-    integration_users_query,
+    integration_ids,
+    integration_queries,
     people_fields,
     people_outcome,
     records_query,
@@ -55,14 +56,14 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
     config = ctx.config
     return {
         "contacts": records_query(SPEC, [*people_fields(config), config.account_field]),
-        "integration_users": integration_users_query(config),
+        **integration_queries(config),
     }
 
 
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
     contacts = records["contacts"]
     accounts = [c[ctx.config.account_field] for c in contacts]
-    integration = {u["Id"] for u in records["integration_users"]}
+    integration = integration_ids(play.name, ctx.config, records)
     outcome = people_outcome(SPEC, contacts, accounts, ctx.config, integration)
     return outcome.plan(play.name, ctx.as_of)
 

@@ -12,7 +12,8 @@ from revsched.dedupe.match import lead_company
 from revsched.dedupe.plays import (
     ObjectSpec,
     PeopleConfig,
-    integration_users_query,
+    integration_ids,
+    integration_queries,
     people_fields,
     people_outcome,
     records_query,
@@ -61,7 +62,7 @@ def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
     fields = [*people_fields(config), config.company_field, config.website_field]
     return {
         "leads": records_query(SPEC, fields, where="IsConverted = false"),
-        "integration_users": integration_users_query(config),
+        **integration_queries(config),
     }
 
 
@@ -74,7 +75,7 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
         )
         for lead in leads
     ]
-    integration = {u["Id"] for u in records["integration_users"]}
+    integration = integration_ids(play.name, ctx.config, records)
     outcome = people_outcome(SPEC, leads, companies, config, integration)
     return outcome.plan(play.name, ctx.as_of)
 

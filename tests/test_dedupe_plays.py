@@ -11,14 +11,17 @@ from revsched.jobs.dedupe_accounts import DedupeAccountsConfig
 from revsched.jobs.dedupe_accounts import play as accounts_play
 from revsched.jobs.dedupe_contacts import DedupeContactsConfig
 from revsched.jobs.dedupe_contacts import play as contacts_play
+from revsched.jobs.dedupe_contacts import queries as contacts_queries
 from revsched.jobs.dedupe_leads import DedupeLeadsConfig
 from revsched.jobs.dedupe_leads import play as leads_play
 
+from revsched.errors import ConfigError
 from revsched.play import DecideContext
 
 TODAY = date(2026, 11, 23)
 INTEGRATION = "005000000000000INT"
 AVA = "005000000000000AVA"
+USERS = [{"Id": INTEGRATION, "Username": "integration@demo.revsched.dev"}]
 
 
 def rows(count: int) -> dict[str, Any] | None:
@@ -53,9 +56,7 @@ def cid(n: int) -> str:
 
 def decide_contacts(contacts: list[dict[str, Any]], **config: Any):
     ctx = DecideContext(as_of=TODAY, config=DedupeContactsConfig(**config))
-    return contacts_play.decide(
-        {"contacts": contacts, "integration_users": [{"Id": INTEGRATION}]}, ctx
-    )
+    return contacts_play.decide({"contacts": contacts, "integration_users": USERS}, ctx)
 
 
 def roles(plan) -> dict[str, str]:
@@ -196,7 +197,7 @@ def test_leads_at_the_same_company_domain_merge():
         lead(3, "Michael", "Chen", Email="m.chen@other.io", Phone="4155550100", Company="Other"),
     ]
     ctx = DecideContext(as_of=TODAY, config=DedupeLeadsConfig())
-    plan = leads_play.decide({"leads": leads, "integration_users": []}, ctx)
+    plan = leads_play.decide({"leads": leads, "integration_users": USERS}, ctx)
 
     assert {d.record_id: d.stage for d in plan.decisions} == {
         f"00Q{1:015d}": "cluster 1: master",
@@ -233,7 +234,7 @@ def aid(n: int) -> str:
 
 def decide_accounts(accounts: list[dict[str, Any]], **config: Any):
     ctx = DecideContext(as_of=TODAY, config=DedupeAccountsConfig(**config))
-    return accounts_play.decide({"accounts": accounts, "integration_users": []}, ctx)
+    return accounts_play.decide({"accounts": accounts, "integration_users": USERS}, ctx)
 
 
 IBM = [
@@ -346,3 +347,15 @@ def test_flagged_clusters_go_to_the_review_report_master_first():
         (1, "flag", cid(2)),
     ]
     assert plan.reports["review"][1]["links"].startswith("name 0.8")
+
+
+def test_an_integration_user_missing_from_the_org_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"plays.dedupe-contacts.integration_users: no user"):
+        decide_contacts(BOB, integration_users=["integraton@demo.revsched.dev"])
+
+
+def test_no_integration_users_no_rule():
+    ctx = DecideContext(as_of=TODAY, config=DedupeContactsConfig(integration_users=[]))
+    assert "integration_users" not in contacts_queries(ctx)
+    plan = contacts_play.decide({"contacts": BOB}, ctx)
+    assert roles(plan)[cid(1)] == "master"

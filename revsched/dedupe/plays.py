@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from revsched.dedupe.cluster import Cluster
 from revsched.dedupe.match import MatchRules, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
+from revsched.errors import ConfigError
 from revsched.plan import (
     Decision,
     FieldChange,
@@ -27,7 +28,7 @@ from revsched.plan import (
     Scalar,
     diff_changes,
 )
-from revsched.play import PlayConfig, Record, children
+from revsched.play import PlayConfig, Record, Records, children
 from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
 
@@ -95,8 +96,22 @@ def records_query(spec: ObjectSpec, fields: Sequence[str], where: str = "") -> s
     return f"SELECT {', '.join(unique + subqueries)} FROM {spec.sobject}{clause} ORDER BY Id"
 
 
-def integration_users_query(config: DedupeConfig) -> str:
-    return format_soql("SELECT Id FROM User WHERE Username IN {}", config.integration_users)
+def integration_queries(config: DedupeConfig) -> dict[str, str]:
+    """The query for the integration users, if any are configured."""
+    if not config.integration_users:
+        return {}
+    soql = "SELECT Id, Username FROM User WHERE Username IN {}"
+    return {"integration_users": format_soql(soql, config.integration_users)}
+
+
+def integration_ids(play: str, config: DedupeConfig, records: Records) -> set[str]:
+    """The integration users' Ids; a Username not in the org is a config error, not a rule
+    that silently never applies."""
+    found = {str(u["Username"]).lower(): str(u["Id"]) for u in records.get("integration_users", [])}
+    for username in config.integration_users:
+        if username.lower() not in found:
+            raise ConfigError(f"plays.{play}.integration_users: no user {username!r} in the org")
+    return set(found.values())
 
 
 def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
