@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from revsched import export, logs, migrate, report
+from revsched import export, logs, migrate, progress, report
 from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.doctor import Check, run_checks
@@ -120,7 +120,8 @@ class Session:
     settings: Settings
     store: StateStore
     console: Console
-    as_json: bool
+    # With --json, stdout carries only the JSON document: alerts printed go to stderr.
+    alert_console: Console
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
@@ -128,17 +129,18 @@ class Session:
 
     @classmethod
     def of(cls, settings: Settings, as_json: bool) -> Session:
-        return cls(settings, StateStore(settings.state.database_url()), _console(), as_json)
+        console = _console()
+        return cls(
+            settings=settings,
+            store=StateStore(settings.state.database_url()),
+            console=console,
+            alert_console=_console(stderr=True) if as_json else console,
+        )
 
     @cached_property
     def org(self) -> OrgGateway:
         """Logged in when first needed: a scheduled run that lost its claim never logs in."""
         return connect_org(self.settings, _today(self.settings))
-
-    @cached_property
-    def alert_console(self) -> Console:
-        # With --json, stdout carries only the JSON document: alerts printed go to stderr.
-        return _console(stderr=True) if self.as_json else self.console
 
     def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
         """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
@@ -220,12 +222,13 @@ def run(
         raise typer.BadParameter("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
-    if scheduled:
-        result = session.run_scheduled(play)
-        if result is None:
-            return
-    else:
-        result = session.run(play, _parse_date(as_of), dry_run)
+    with progress.shown(_console(stderr=True) if sys.stderr.isatty() else None):
+        if scheduled:
+            result = session.run_scheduled(play)
+            if result is None:
+                return
+        else:
+            result = session.run(play, _parse_date(as_of), dry_run)
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
@@ -273,59 +276,6 @@ def revert(
     session.report(result, as_json)
 
 
-def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
-    """One scheduler fire: claim the occurrence and run, as `run --scheduled` does; never raise."""
-    try:
-        result = session.run_scheduled(plays[name])
-    except RevschedError as error:
-        logger.error("%s: %s", name, error)
-    except Exception:
-        logger.exception("%s: the run failed unexpectedly", name)
-    else:
-        if result is not None:
-            logger.info("%s: run %d %s %s", name, result.run_id, result.status, result.counts)
-
-
-@app.command()
-@fails_cleanly
-def scheduler(config: ConfigOption = None) -> None:
-    """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
-    settings = load_settings(config)
-    plays = load_plays(settings)
-    session = Session(settings, StateStore(settings.state.database_url()), _console(), False)
-    jobs = build_scheduler(settings, plays, functools.partial(_fire, session, plays))
-    now = datetime.now(settings.zone)
-    for job in jobs.get_jobs():
-        upcoming = job.trigger.get_next_fire_time(None, now)
-        logger.info("%s: next at %s", job.name, f"{upcoming:%Y-%m-%d %H:%M %Z}")
-    if not jobs.get_jobs():
-        logger.warning("no enabled plays: nothing to schedule")
-    run_until_stopped(jobs)
-
-
-@app.command()
-def doctor(config: ConfigOption = None) -> None:
-    """Check config, state store, login, and every field, value, user and pool the plays use."""
-    console = _console()
-    try:
-        settings = load_settings(config)
-        plays = load_plays(settings)
-        enabled = [name for name, p in plays.items() if p.configure(settings).enabled]
-    except RevschedError as error:
-        checks: list[Check] = [Check("config", False, str(error))]
-    else:
-        where = settings.source or "defaults (no config file)"
-        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
-        checks += run_checks(settings, plays, _today(settings))
-    for check in checks:
-        mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", highlight=False)
-    failed = sum(not check.ok for check in checks)
-    console.print(f"{len(checks) - failed} ok, {failed} failed")
-    if failed:
-        raise typer.Exit(EXIT_CHECKS_FAILED)
-
-
 @app.command()
 @fails_cleanly
 def render(
@@ -365,6 +315,59 @@ def render(
         typer.echo(json.dumps(messages, indent=2))
     else:
         report.print_previews(session.console, messages)
+
+
+def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
+    """One scheduler fire: claim the occurrence and run, as `run --scheduled` does; never raise."""
+    try:
+        result = session.run_scheduled(plays[name])
+    except RevschedError as error:
+        logger.error("%s: %s", name, error)
+    except Exception:
+        logger.exception("%s: the run failed unexpectedly", name)
+    else:
+        if result is not None:
+            logger.info("%s: run %d %s %s", name, result.run_id, result.status, result.counts)
+
+
+@app.command()
+@fails_cleanly
+def scheduler(config: ConfigOption = None) -> None:
+    """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
+    settings = load_settings(config)
+    plays = load_plays(settings)
+    session = Session.of(settings, as_json=False)
+    jobs = build_scheduler(settings, plays, functools.partial(_fire, session, plays))
+    now = datetime.now(settings.zone)
+    for job in jobs.get_jobs():
+        upcoming = job.trigger.get_next_fire_time(None, now)
+        logger.info("%s: next at %s", job.name, f"{upcoming:%Y-%m-%d %H:%M %Z}")
+    if not jobs.get_jobs():
+        logger.warning("no enabled plays: nothing to schedule")
+    run_until_stopped(jobs)
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check config, state store, login, and every field, value, user and pool the plays use."""
+    console = _console()
+    try:
+        settings = load_settings(config)
+        plays = load_plays(settings)
+        enabled = [name for name, p in plays.items() if p.configure(settings).enabled]
+    except RevschedError as error:
+        checks: list[Check] = [Check("config", False, str(error))]
+    else:
+        where = settings.source or "defaults (no config file)"
+        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        checks += run_checks(settings, plays, _today(settings))
+    for check in checks:
+        mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", highlight=False)
+    failed = sum(not check.ok for check in checks)
+    console.print(f"{len(checks) - failed} ok, {failed} failed")
+    if failed:
+        raise typer.Exit(EXIT_CHECKS_FAILED)
 
 
 @app.command()

@@ -2,8 +2,9 @@
 
 Config, state store schema, login, then for each enabled play every field,
 picklist value, user, pool and queue it declares it uses, checked against the
-org's describe and data. Each check is a line of the checklist; a failing
-check never stops the others that do not depend on it.
+org's describe and data, and the Slack bot token (auth.test) when a play uses
+it. Each check is a line of the checklist; a failing check never stops the
+others that do not depend on it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import date
 from typing import Any
 
 from revsched import migrate
-from revsched.config import Settings
+from revsched.bulk import count_query
+from revsched.config import Settings, secret
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import Play, Requirements
+from revsched.play import DecideContext, Play, Requirements
+from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
 
@@ -48,9 +51,40 @@ def run_checks(
         if not config.enabled:
             continue
         needs = play.requirements(config)
+        if needs == Requirements():
+            yield from _query_checks(name, play, config, settings, org, today)
+            continue
         yield from _field_checks(name, needs, describes)
         yield from _user_checks(name, needs, settings, org)
-    yield Check("Slack", True, "not configured: alerts print to the terminal (skipped)")
+    yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
+
+
+def _probe(soql: str) -> str:
+    """The cheapest form of a query that still names every field it reads."""
+    counted = count_query(soql)
+    if counted is not None:
+        return counted
+    return soql if " LIMIT " in soql.upper() else f"{soql} LIMIT 1"
+
+
+def _query_checks(
+    name: str, play: Play[Any], config: Any, settings: Settings, org: OrgGateway, today: date
+) -> Iterator[Check]:
+    """For a play that declares no requirements: each of its queries runs, so every object
+    and field its config names exists (values, users and queues are not checked)."""
+    ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+    try:
+        queries = play.queries(ctx)
+    except RevschedError as error:
+        yield Check(f"{name}: queries", False, str(error))
+        return
+    for query, soql in queries.items():
+        try:
+            org.query(_probe(soql), f"check the field names in [plays.{name}]")
+        except RevschedError as error:
+            yield Check(f"{name}: {query} query", False, str(error))
+        else:
+            yield Check(f"{name}: {query} query", True, "every object and field it reads exists")
 
 
 def _state_check(settings: Settings) -> Check:
@@ -65,6 +99,20 @@ def _state_check(settings: Settings) -> Check:
     return Check(
         "state store", False, f"schema level {level}, needs {newest}: run `revsched state upgrade`"
     )
+
+
+def _slack_check(settings: Settings, enabled: list[str]) -> Check:
+    """The bot token works (auth.test), when an enabled play alerts through the Slack bot."""
+    users = [name for name in enabled if settings.alerts.for_play(name).kind == "slack"]
+    if not users:
+        return Check("Slack", True, "no enabled play alerts through the Slack bot (skipped)")
+    slack = settings.alerts.slack
+    try:
+        token = secret("alerts.slack.token_env", slack.token_env)
+        answer = call("auth.test", lambda: web_client(slack, token).auth_test())
+    except RevschedError as error:
+        return Check("Slack", False, str(error))
+    return Check("Slack", True, f"bot {answer['user']} in workspace {answer['team']}")
 
 
 class _Describes:

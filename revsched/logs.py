@@ -48,12 +48,15 @@ def configure(log_format: LogFormat = "human", level: int = logging.INFO) -> Non
     global _format
     _format = log_format
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
     handler.setFormatter(
         JsonLines()
         if log_format == "json"
         else logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
     )
+    # Never hide records from a more verbose root (pytest's caplog, a debugging session).
+    threshold = min(level, logging.getLogger().getEffectiveLevel())
     for name in ("revsched", "apscheduler"):
         target = logging.getLogger(name)
         target.handlers[:] = [handler]
-        target.setLevel(level)
+        target.setLevel(threshold)

@@ -9,16 +9,22 @@ migrations existed (tables, no version) is recognised as the first level.
 
 from __future__ import annotations
 
+import threading
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from revsched.errors import StateSchemaError
 
 FIRST_REVISION = "0001"
+# pg_advisory_xact_lock key for migrations ("revsched" as an integer).
+_LOCK_KEY = int.from_bytes(b"revsched", "big") >> 1
+# Alembic's migration context is global to the process: one migration at a time.
+_in_process = threading.Lock()
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -50,8 +56,16 @@ def current(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str | None]:
     """Migrate to the newest (or `target`) level; returns (level before, level after)."""
+    with _in_process:
+        return _upgrade(engine, target)
+
+
+def _upgrade(engine: Engine, target: str) -> tuple[str | None, str | None]:
     before = current(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Servers starting together on a fresh database migrate one after another.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         config = _config(connection)
         if before == FIRST_REVISION and not _has_version_table(connection):
             command.stamp(config, FIRST_REVISION)

@@ -22,6 +22,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 from simple_salesforce.format import format_soql
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from revsched import progress
 from revsched.auth import salesforce_login
 from revsched.bulk import bulk_query, bulk_update, count_query
 from revsched.config import ApiSettings, Settings
@@ -183,11 +184,15 @@ class OrgGateway:
                 return
         action = "run a query"
         page = self.call(action, lambda sf: sf.query(soql), config_hint)
-        while True:
-            yield from (_plain(record) for record in page["records"])
-            if page["done"]:
-                return
-            page = self.call(action, functools.partial(_next_page, locator=page["nextRecordsUrl"]))
+        sobject = soql.split(" FROM ", 1)[-1].split(" ", 1)[0]
+        with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
+            while True:
+                yield from (_plain(record) for record in page["records"])
+                advance(len(page["records"]))
+                if page["done"]:
+                    return
+                locator = page["nextRecordsUrl"]
+                page = self.call(action, functools.partial(_next_page, locator=locator))
 
     def query(self, soql: str, config_hint: str | None = None) -> list[Record]:
         """All rows of a query; `config_hint` says what to fix if Salesforce refuses it."""

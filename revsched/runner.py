@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
+from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
@@ -231,10 +232,12 @@ def _write_changes(
         # Many records: one Bulk API 2.0 job; otherwise waves of collection calls.
         bulk = len(records) > org.api.bulk_write_threshold
         write = org.bulk_update if bulk else org.update
-        for batch in [records] if bulk else _waves(records, org):
-            outcomes = write(sobject, batch)
-            store.record_batch(run_id, outcomes)
-            failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+        with progress.task(f"writing {sobject}", len(records)) as advance:
+            for batch in [records] if bulk else _waves(records, org):
+                outcomes = write(sobject, batch)
+                store.record_batch(run_id, outcomes)
+                failures |= {rid: error for rid, error in outcomes.items() if error is not None}
+                advance(len(batch))
     return failures
 
 

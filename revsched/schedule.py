@@ -171,13 +171,8 @@ def _check_field(text: str, name: str, value: str) -> None:
         valid = _FIELD.match(part) and (not step or (step.isdigit() and int(step) > 0))
         valid = valid and len(bounds) <= 2
         numbers = [_number(b, names) for b in bounds] if valid else []
-        if (
-            valid
-            and all(n is not None and low <= n <= high for n in numbers)
-            and (
-                numbers == sorted(numbers)  # type: ignore[type-var]
-            )
-        ):
+        known = [n for n in numbers if n is not None and low <= n <= high]
+        if valid and len(known) == len(numbers) and known == sorted(known):
             continue
         raise ScheduleError(
             f"{text!r}: {name} {value!r} is not valid: use values within {low}..{high},"

@@ -94,6 +94,8 @@ class FakeSlack:
             return 200, {"ok": False, "error": "invalid_auth"}
         if queued:
             return 200, {"ok": False, "error": queued}
+        if method == "auth.test":
+            return 200, {"ok": True, "user": "revsched", "team": "Acme", "user_id": "UBOT"}
         if method == "users.lookupByEmail":
             user_id = self.users.get(args["email"])
             if user_id is None:

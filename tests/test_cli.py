@@ -175,11 +175,17 @@ def test_unknown_field_in_config_is_a_config_error(demo_org: Path, tmp_path: Pat
 
 
 def test_every_command_has_help():
-    for command in ("run", "plays", "history", "show", "demo"):
+    for command in ("run", "plays", "history", "show", "demo", "scheduler", "doctor"):
         result = invoke(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage" in result.output
-    assert invoke("org", "serve", "--help").exit_code == 0
+    for group, command in [
+        ("org", "serve"),
+        ("schedule", "export"),
+        ("state", "upgrade"),
+        ("state", "prune"),
+    ]:
+        assert invoke(group, command, "--help").exit_code == 0, (group, command)
 
 
 def test_demo_refuses_to_overwrite_without_force(demo_org: Path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakeslack import TOKEN, FakeSlack
 from typer.testing import CliRunner
 
 from revsched import migrate
@@ -39,7 +40,8 @@ def test_a_healthy_setup_passes_every_check(demo_org: Path):
     assert " ok  Salesforce login: logged in to https://localorg.invalid" in lines
     assert " ok  win-back: Account fields: 9 fields exist" in lines
     assert " ok  win-back: pool win-back-ae: 4 of 5 members active" in lines
-    assert " ok  Slack: not configured: alerts print to the terminal (skipped)" in lines
+    assert " ok  Slack: no enabled play alerts through the Slack bot (skipped)" in lines
+    assert " ok  churn-intake: accounts query: every object and field it reads exists" in lines
 
 
 def test_every_misconfiguration_is_its_own_failed_line(demo_org: Path, tmp_path: Path):
@@ -98,3 +100,34 @@ def test_ci_smoke_run_is_doctor_then_a_dry_run(demo_org: Path):
 
     assert runner.invoke(app, ["doctor"]).exit_code == 0
     assert runner.invoke(app, ["run", "win-back", "--dry-run"]).exit_code == 0
+
+
+def test_slack_token_is_checked_with_auth_test(
+    demo_org: Path, tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+):
+    config = (
+        "[alerts]\nkind = 'slack'\nfallback_channel = '#win-back'\n"
+        f"[alerts.slack]\ntoken_env = 'TEST_SLACK_TOKEN'\nbase_url = '{fake_slack.base_url}'\n"
+    )
+    monkeypatch.setenv("TEST_SLACK_TOKEN", TOKEN)
+
+    code, lines = doctor(config, tmp_path)
+
+    assert " ok  Slack: bot revsched in workspace Acme" in lines, lines
+    assert code == 0
+    monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-wrong-1234")
+    code, lines = doctor(config, tmp_path)
+    assert code == 1
+    assert "FAIL Slack: slack auth.test: invalid_auth" in lines
+    assert not any("xoxb-wrong-1234" in line for line in lines)
+
+
+def test_a_play_without_declared_requirements_has_its_queries_checked(
+    demo_org: Path, tmp_path: Path
+):
+    code, lines = doctor("[plays.churn-intake]\nchurn_date_field = 'Churned_On__c'\n", tmp_path)
+
+    assert code == 1
+    [failed] = [line for line in lines if line.startswith("FAIL churn-intake: accounts query")]
+    assert "INVALID_FIELD" in failed and "Churned_On__c" in failed
+    assert "check the field names in [plays.churn-intake]" in " ".join(lines)

@@ -10,12 +10,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from only_play import others_disabled_toml
 from typer.testing import CliRunner
 
 from revsched.cli import app
+from revsched.config import Settings
 from revsched.export import on_calendar
+from revsched.play import load_plays
 from revsched.schedule import parse_schedule
+
+
+def only_win_back() -> str:
+    """Config sections that disable every shipped play but win-back."""
+    others = sorted(set(load_plays(Settings())) - {"win-back"})
+    return "".join(f"[plays.{name}]\nenabled = false\n" for name in others)
 
 
 @pytest.fixture
@@ -23,7 +30,7 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "revsched.toml"
     path.write_text(
         'time_zone = "America/New_York"\n'
-        '[plays.win-back]\nschedule = "weekly mon 07:00"\n' + others_disabled_toml("win-back"),
+        '[plays.win-back]\nschedule = "weekly mon 07:00"\n' + only_win_back(),
         encoding="utf-8",
     )
     return path

@@ -31,3 +31,27 @@ def test_unknown_log_format_is_a_usage_error():
     result = CliRunner().invoke(app, ["--log-format", "xml", "plays"])
 
     assert result.exit_code == 2
+
+
+def test_progress_is_drawn_only_when_shown_on_a_terminal():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from revsched import progress
+
+    with progress.task("reading Account", 10) as advance:
+        advance(5)  # nothing is shown: a no-op
+    screen = StringIO()
+    console = Console(file=screen, force_terminal=True, width=80)
+    with progress.shown(console), progress.task("writing Account", 400) as advance:
+        advance(200)
+
+    assert "writing Account" in screen.getvalue()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal():
+    result = CliRunner().invoke(app, ["run", "win-back", "--dry-run"])
+
+    assert result.exit_code == 0
+    assert "reading Account" not in result.stderr and "\x1b[?25l" not in result.stderr

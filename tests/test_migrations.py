@@ -132,3 +132,12 @@ def test_state_prune_command(age: str, exit_code: int, output: str):
 
     assert result.exit_code == exit_code
     assert output in result.output
+
+
+def test_servers_starting_together_on_a_fresh_database_both_start(state_url: str):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: StateStore(state_url), range(4)))
+
+    assert all(migrate.current(store.engine) == migrate.head() for store in stores)

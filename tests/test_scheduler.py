@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from only_play import others_disabled, others_disabled_toml
 
 from revsched.config import Settings
 from revsched.localorg.demo import build_demo_org
@@ -24,11 +23,14 @@ REVSCHED = Path(sys.executable).parent / "revsched"
 
 
 def settings(**plays: dict[str, object]) -> Settings:
-    return Settings(time_zone="America/New_York", plays=plays)
+    """Only the plays given are enabled."""
+    others = set(load_plays(Settings())) - set(plays)
+    sections = {name: {"enabled": False} for name in others} | plays
+    return Settings(time_zone="America/New_York", plays=sections)
 
 
 def test_one_job_per_enabled_play_with_explicit_ids_and_defaults():
-    config = settings(**{**others_disabled("win-back"), "win-back": {"schedule": "0 7 * * 1-5"}})
+    config = settings(**{"win-back": {"schedule": "0 7 * * 1-5"}})
     now = datetime(2026, 11, 23, 20, tzinfo=UTC)
 
     scheduler = build_scheduler(config, load_plays(config), lambda name: None, now)
@@ -67,9 +69,7 @@ def test_a_server_that_was_down_catches_up_within_the_grace(now: datetime, due: 
 
 
 def test_scheduler_fires_catch_up_once_then_stops_cleanly():
-    config = settings(
-        **{**others_disabled("win-back"), "win-back": {"schedule": "every 1 minutes"}}
-    )
+    config = settings(**{"win-back": {"schedule": "every 1 minutes"}})
     fired: list[str] = []
     done = threading.Event()
 
@@ -103,7 +103,11 @@ def test_two_scheduler_processes_run_each_occurrence_once(
     config = tmp_path / "revsched.toml"
     config.write_text(
         f"[state]\nurl = '{url}'\n"
-        '[plays.win-back]\nschedule = "every 1 minutes"\n' + others_disabled_toml("win-back"),
+        '[plays.win-back]\nschedule = "every 1 minutes"\n'
+        + "".join(
+            f"[plays.{name}]\nenabled = false\n"
+            for name in sorted(set(load_plays(Settings())) - {"win-back"})
+        ),
         encoding="utf-8",
     )
     StateStore(url)  # migrated once, as `revsched state upgrade` would

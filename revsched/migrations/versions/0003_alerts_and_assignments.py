@@ -1,4 +1,4 @@
-"""The alert delivery ledger, the Slack user cache and round-robin daily counts.
+"""Alert ledger (exactly-once delivery), Slack user cache, daily assignment counts.
 
 Revision ID: 0003
 Revises: 0002
