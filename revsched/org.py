@@ -30,6 +30,13 @@ from revsched.errors import ApiLimitError, ConfigError, OrgError
 from revsched.localorg import LocalOrg, connect
 from revsched.localorg.demo import build_demo_org
 from revsched.play import Record
+from revsched.salesforce_soap import (
+    MAX_REQUESTS_PER_CALL,
+    MergeRequest,
+    MergeResult,
+    SoapFault,
+    soap_merge,
+)
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's maximum
 
@@ -250,6 +257,30 @@ class OrgGateway:
                 outcomes[record_id] = None if gone else error
         return outcomes
 
+    def merge(self, sobject: str, merges: Sequence[MergeRequest]) -> list[MergeResult]:
+        """Merge with the SOAP API, 200 requests a call; one result per request, in order.
+
+        A refused call is not retried on server faults: a merge that did happen cannot
+        be told from one that did not, and a repeat would fail on the deleted records.
+        """
+        results: list[MergeResult] = []
+        for start in range(0, len(merges), MAX_REQUESTS_PER_CALL):
+            chunk = list(merges[start : start + MAX_REQUESTS_PER_CALL])
+            self.check_budget()
+            try:
+                results += soap_merge(self.sf, sobject, chunk)
+            except SoapFault as fault:
+                if fault.code != "INVALID_SESSION_ID":
+                    raise _merge_error(fault, sobject) from None
+                self.sf = self._login()
+                try:
+                    results += soap_merge(self.sf, sobject, chunk)
+                except SoapFault as again:
+                    raise _merge_error(again, sobject) from None
+            except requests.RequestException as error:
+                raise OrgError(f"could not reach Salesforce to merge {sobject}: {error}") from None
+        return results
+
     def _save_collections(
         self, path: str, sobject: str, records: Sequence[Record]
     ) -> dict[int, dict[str, Any]]:
@@ -290,6 +321,13 @@ class OrgGateway:
             f"save {len(chunk)} {sobject} records",
             lambda sf: sf.restful(path, method="PATCH", json=body),
         )
+
+
+def _merge_error(fault: SoapFault, sobject: str) -> OrgError:
+    message = f"Salesforce refused to merge {sobject} records: {fault.code}: {fault.message}"
+    if fault.code == "REQUEST_LIMIT_EXCEEDED":
+        return ApiLimitError(f"{message}; rerun when the allowance resets")
+    return OrgError(message)
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Scalar = str | int | float | bool | None
 
@@ -105,6 +105,31 @@ class RecordDelete(PlanItem):
     reason: str
 
 
+class MergedRecord(PlanItem):
+    """A record a merge deletes, with every field value it had when the plan was made."""
+
+    record_id: str
+    record_name: str
+    fields: dict[str, Scalar]
+
+
+class Merge(PlanItem):
+    """Records merged into a master with Salesforce's merge(): one request, at most two.
+
+    Salesforce cannot undo a merge, so the plan keeps the full values of every merged
+    record and the master's values before and after (its field changes applied first).
+    A larger cluster is several merges into the same master, run one after another.
+    """
+
+    sobject: str
+    master_id: str
+    master_name: str
+    merged: tuple[MergedRecord, ...] = Field(min_length=1, max_length=2)
+    master_before: dict[str, Scalar]
+    master_after: dict[str, Scalar]
+    reason: str
+
+
 class Recipient(PlanItem):
     role: str
     user_id: str | None
@@ -137,6 +162,7 @@ class Plan(PlanItem):
     changes: tuple[FieldChange, ...] = ()
     creates: tuple[RecordCreate, ...] = ()
     deletes: tuple[RecordDelete, ...] = ()
+    merges: tuple[Merge, ...] = ()
     alerts: tuple[Alert, ...] = ()
     firings: tuple[Firing, ...] = ()
     # New round-robin cursor positions, saved once the plan is applied.
@@ -156,7 +182,8 @@ class Plan(PlanItem):
 
     @property
     def is_empty(self) -> bool:
-        return not (self.changes or self.creates or self.deletes or self.alerts or self.firings)
+        parts = (self.changes, self.creates, self.deletes, self.merges, self.alerts, self.firings)
+        return not any(parts)
 
     def changes_by_record(self) -> dict[tuple[str, str], list[FieldChange]]:
         """Changes grouped per (sobject, record): one write per record, whatever its fields."""

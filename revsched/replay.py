@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +64,17 @@ def _current_values(org: OrgGateway, changes: Iterable[FieldChange]) -> dict[tup
     return values
 
 
-def moved_records(plan: Plan, org: OrgGateway) -> dict[str, str]:
-    """Records with a field that no longer holds the plan's old value, with why."""
-    current = _current_values(org, plan.changes)
+def moved_records(
+    plan: Plan, org: OrgGateway, expected: Sequence[FieldChange] | None = None
+) -> dict[str, str]:
+    """Records with a field that no longer holds the plan's old value, with why.
+
+    `expected`: the values to check (default: the old values of the plan's changes).
+    """
+    expected = plan.changes if expected is None else expected
+    current = _current_values(org, expected)
     moved: dict[str, str] = {}
-    for change in plan.changes:
+    for change in expected:
         key = (change.record_id, change.field)
         if key not in current:
             moved.setdefault(change.record_id, "the record no longer exists")
@@ -80,9 +86,33 @@ def moved_records(plan: Plan, org: OrgGateway) -> dict[str, str]:
     return moved
 
 
+def _merge_expectations(plan: Plan) -> list[FieldChange]:
+    """Every value a merge was planned on (the master's and each merged record's), as
+    changes that keep it, so a record edited since the plan is not merged blindly."""
+    return [
+        FieldChange(
+            sobject=merge.sobject,
+            record_id=record_id,
+            record_name=name,
+            field=field,
+            old=value,
+            new=value,
+            reason=merge.reason,
+        )
+        for merge in plan.merges
+        for record_id, name, values in (
+            (merge.master_id, merge.master_name, merge.master_before),
+            *((r.record_id, r.record_name, r.fields) for r in merge.merged),
+        )
+        for field, value in values.items()
+        if field != "Id"
+    ]
+
+
 def stale_records(plan: Plan, org: OrgGateway, fired: frozenset[tuple[str, str]]) -> dict[str, str]:
-    """Records of a saved plan that must not be applied now, with why."""
-    stale = moved_records(plan, org)
+    """Records of a saved plan that must not be applied now (changed, merged or deleted
+    since), with why."""
+    stale = moved_records(plan, org, [*plan.changes, *_merge_expectations(plan)])
     for firing in plan.firings:
         if (firing.record_id, firing.stage) in fired:
             stale.setdefault(firing.record_id, f"{firing.stage} already fired since the plan")

@@ -28,7 +28,8 @@ def print_plan(console: Console, plan: Plan) -> None:
     console.print(
         f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
         f"{len(plan.skipped)} skipped, {_count(plan.changes, 'field change')}, "
-        f"{_count(plan.creates, 'record')} to create, {_count(plan.alerts, 'alert')}"
+        f"{_count(plan.creates, 'record')} to create, {_count(plan.merges, 'merge')}, "
+        f"{_count(plan.alerts, 'alert')}"
     )
     if plan.decisions:
         table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
@@ -61,6 +62,28 @@ def print_plan(console: Console, plan: Plan) -> None:
         table = Table("object", "record", "why", title="Records to delete", title_justify="left")
         for delete in plan.deletes:
             table.add_row(delete.sobject, delete.record_id, delete.reason)
+        console.print(table)
+    if plan.merges:
+        table = Table(
+            "master",
+            "merges (deleted)",
+            "master after (* changed)",
+            "why",
+            title="Merges (cannot be undone)",
+            title_justify="left",
+        )
+        for merge in plan.merges:
+            after = ", ".join(
+                f"{'*' if value != merge.master_before.get(name) else ''}{name}={_value(value)}"
+                for name, value in merge.master_after.items()
+                if value is not None
+            )
+            table.add_row(
+                f"{merge.sobject} {merge.master_name} ({merge.master_id})",
+                "\n".join(f"{r.record_name} ({r.record_id})" for r in merge.merged),
+                after,
+                merge.reason,
+            )
         console.print(table)
     if plan.is_empty:
         console.print("Nothing to do.")
@@ -177,6 +200,22 @@ def show_json(run: Run) -> dict[str, Any]:
             }
             for c in run.changes
         ],
+        "merges": [
+            {
+                "sobject": m.sobject,
+                "master_id": m.master_id,
+                "master_name": m.master_name,
+                "merged_id": m.merged_id,
+                "merged_name": m.merged_name,
+                "merged_fields": json.loads(m.merged_fields),
+                "master_before": json.loads(m.master_before),
+                "master_after": json.loads(m.master_after),
+                "reason": m.reason,
+                "status": m.status,
+                "error": m.error,
+            }
+            for m in run.merges
+        ],
         "alerts": [
             {
                 "record_id": a.record_id,
@@ -221,6 +260,14 @@ def print_show(console: Console, run: Run) -> None:
     for d in run.deletes:
         outcome = d.status if not d.error else f"{d.status}: {d.error}"
         console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
+    for m in run.merges:
+        outcome = m.status if not m.error else f"{m.status}: {m.error}"
+        console.print(
+            f"merge {m.sobject} {m.merged_name} ({m.merged_id}) into {m.master_name}"
+            f" ({m.master_id}): {outcome}; its values were {m.merged_fields}",
+            highlight=False,
+            markup=False,
+        )
     for alert in run.alerts:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,9 +25,10 @@ from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
-from revsched.plan import Plan, RecordCreate
+from revsched.plan import Merge, Plan, RecordCreate
 from revsched.play import DecideContext, Play
 from revsched.replay import moved_records, revert_plan, stale_records
+from revsched.salesforce_soap import MergeRequest, MergeResult
 from revsched.state import StateStore
 
 T = TypeVar("T")
@@ -137,6 +138,7 @@ def _counts(plan: Plan) -> dict[str, int]:
         "selected": len(plan.selected),
         "skipped": len(plan.skipped),
         "changes": len(plan.changes),
+        "merges": len(plan.merges),
         "alerts": len(plan.alerts),
     }
 
@@ -184,6 +186,7 @@ def apply_plan(
         failures = _write_changes(plan, run_id, store, org, skip=held_back)
         failures |= _write_creates(plan, run_id, store, org, skip=held_back)
         failures |= _write_deletes(plan, run_id, store, org)
+        failures |= _write_merges(plan, run_id, store, org, held_back, failures)
     except (ApiLimitError, OrgError) as error:
         status = "stopped" if isinstance(error, ApiLimitError) else "failed"
         store.finish_run(run_id, status, _counts(plan), str(error))
@@ -205,6 +208,7 @@ def apply_plan(
         "alerts_sent": len(sent),
         "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
+        "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
     }
     expected_alerts = sum(1 for a in rendered if a.alert.record_id not in held_back)
     status = "succeeded" if not failures and len(sent) == expected_alerts else "partial"
@@ -272,6 +276,69 @@ def _write_deletes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) 
         store.record_deletes(run_id, outcomes)
         failures |= {rid: error for rid, error in outcomes.items() if error is not None}
     return failures
+
+
+def _merged_ids(merge: Merge) -> list[str]:
+    return [r.record_id for r in merge.merged]
+
+
+def _merge_rounds(merges: tuple[Merge, ...]) -> list[list[Merge]]:
+    """Each master's merges one after another: round n holds every master's n-th merge."""
+    rounds: list[list[Merge]] = []
+    seen: Counter[str] = Counter()
+    for merge in merges:
+        turn = seen[merge.master_id]
+        seen[merge.master_id] += 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].append(merge)
+    return rounds
+
+
+def _write_merges(
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    org: OrgGateway,
+    held_back: Mapping[str, str],
+    failed: Mapping[str, str],
+) -> dict[str, str]:
+    """Merge after the masters' field changes are written, 200 requests a call, in rounds.
+
+    Merges touching a record that was held back (audited as stale) or failed to write,
+    and the later merges into a master whose earlier merge failed, wait for the next
+    run; returns the errors by the Id of each record not merged.
+    """
+    failures: dict[str, str] = {}
+    failed_masters: dict[str, str] = {}
+    for merges in _merge_rounds(plan.merges):
+        by_object: dict[str, list[Merge]] = defaultdict(list)
+        outcomes: dict[str, str | None] = {}
+        for merge in merges:
+            ids = (merge.master_id, *_merged_ids(merge))
+            if any(i in held_back for i in ids):
+                continue
+            blocker = next((failed[i] for i in ids if i in failed), None)
+            blocker = blocker or failed_masters.get(merge.master_id)
+            if blocker is not None:
+                outcomes |= dict.fromkeys(_merged_ids(merge), f"not merged: {blocker}")
+                continue
+            by_object[merge.sobject].append(merge)
+        for sobject, todo in by_object.items():
+            requests = [MergeRequest(m.master_id, _merged_ids(m)) for m in todo]
+            for merge, result in zip(todo, org.merge(sobject, requests), strict=True):
+                error = None if result.success else _merge_failure(result)
+                outcomes |= dict.fromkeys(_merged_ids(merge), error)
+                if error is not None:
+                    failed_masters[merge.master_id] = error
+        store.record_merges(run_id, outcomes)
+        failures |= {i: error for i, error in outcomes.items() if error is not None}
+    return failures
+
+
+def _merge_failure(result: MergeResult) -> str:
+    errors = "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)
+    return errors or "merge failed without an error"
 
 
 def _send_alerts(

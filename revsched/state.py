@@ -104,6 +104,9 @@ class Run(Base):
     deletes: Mapped[list[DeleteRow]] = relationship(
         back_populates="run", order_by="DeleteRow.id", cascade="all, delete-orphan"
     )
+    merges: Mapped[list[MergeRow]] = relationship(
+        back_populates="run", order_by="MergeRow.id", cascade="all, delete-orphan"
+    )
 
 
 class ChangeRow(Base):
@@ -163,6 +166,31 @@ class DeleteRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="deletes")
+
+
+class MergeRow(Base):
+    """One record a run merged into a master. Salesforce cannot undo a merge, so this row
+    keeps the merged record's full values and the master's before and after."""
+
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    sobject: Mapped[str] = mapped_column(String(100))
+    master_id: Mapped[str] = mapped_column(String(18), index=True)
+    master_name: Mapped[str] = mapped_column(String(255))
+    merged_id: Mapped[str] = mapped_column(String(18), index=True)
+    merged_name: Mapped[str] = mapped_column(String(255))
+    # JSON objects of field values.
+    merged_fields: Mapped[str] = mapped_column(Text)
+    master_before: Mapped[str] = mapped_column(Text)
+    master_after: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    # planned, merged, failed, stale (left alone)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="merges")
 
 
 class AlertRow(Base):
@@ -451,6 +479,26 @@ class StateStore:
                     for d in plan.deletes
                 ),
             )
+            _insert(
+                session,
+                MergeRow,
+                (
+                    {
+                        **planned,
+                        "sobject": m.sobject,
+                        "master_id": m.master_id,
+                        "master_name": m.master_name,
+                        "merged_id": r.record_id,
+                        "merged_name": r.record_name,
+                        "merged_fields": json.dumps(r.fields),
+                        "master_before": json.dumps(m.master_before),
+                        "master_after": json.dumps(m.master_after),
+                        "reason": m.reason,
+                    }
+                    for m in plan.merges
+                    for r in m.merged
+                ),
+            )
             return run.id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
@@ -494,6 +542,16 @@ class StateStore:
                     .values(status="failed" if error else "deleted", error=error)
                 )
 
+    def record_merges(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
+        """The outcome of merge requests, by merged record Id: None when merged, else why not."""
+        with self.session() as session:
+            for merged_id, error in outcomes.items():
+                session.execute(
+                    update(MergeRow)
+                    .where(MergeRow.run_id == run_id, MergeRow.merged_id == merged_id)
+                    .values(status="failed" if error else "merged", error=error)
+                )
+
     def mark_stale(self, run_id: int, reasons: Mapping[str, str]) -> None:
         """Mark what the run planned for these records as left alone, with why."""
         with self.session() as session:
@@ -506,6 +564,14 @@ class StateStore:
                 session.execute(
                     update(CreateRow)
                     .where(CreateRow.run_id == run_id, CreateRow.parent_id == record_id)
+                    .values(status="stale", error=reason)
+                )
+                session.execute(
+                    update(MergeRow)
+                    .where(
+                        MergeRow.run_id == run_id,
+                        (MergeRow.master_id == record_id) | (MergeRow.merged_id == record_id),
+                    )
                     .values(status="stale", error=reason)
                 )
 
@@ -676,5 +742,5 @@ class StateStore:
         with self.session() as session:
             run = session.get(Run, run_id)
             if run is not None:
-                _ = run.changes, run.alerts, run.creates, run.deletes  # load them now
+                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges  # load them now
             return run

@@ -989,8 +989,11 @@ def _coprime_steps(size: int) -> tuple[int, ...]:
 # --- Loading -----------------------------------------------------------------------
 
 
-def load_account_plans(org: LocalOrg, plans: Sequence[AccountPlan]) -> list[str]:
-    """Insert one batch of accounts with their children; returns the Account Ids."""
+def load_account_plans(
+    org: LocalOrg, plans: Sequence[AccountPlan]
+) -> tuple[list[str], list[list[str]]]:
+    """Insert one batch of accounts with their children; returns the Account Ids and each
+    account's Contact Ids."""
     account_ids = org.insert("Account", [p.account for p in plans])
     contact_ids = _insert_grouped(
         org,
@@ -1035,14 +1038,15 @@ def load_account_plans(org: LocalOrg, plans: Sequence[AccountPlan]) -> list[str]
             if a.sobject == sobject
         ]
         org.insert(sobject, records)
-    return account_ids
+    return account_ids, contact_ids
 
 
-def load_lead_plans(org: LocalOrg, plans: Sequence[LeadPlan]) -> None:
-    """Insert one batch of leads and their follow-up tasks."""
+def load_lead_plans(org: LocalOrg, plans: Sequence[LeadPlan]) -> list[str]:
+    """Insert one batch of leads and their follow-up tasks; returns the Lead Ids."""
     lead_ids = org.insert("Lead", [p.lead for p in plans])
     tasks = [{**t, "WhoId": lead} for p, lead in zip(plans, lead_ids, strict=True) for t in p.tasks]
     org.insert("Task", tasks)
+    return lead_ids
 
 
 def _insert_grouped(
@@ -1056,12 +1060,19 @@ def _insert_grouped(
 def build_demo_org(
     path: str | Path, *, accounts: int = 300, seed: int = 7, today: date | None = None
 ) -> LocalOrg:
-    """Create a local org at `path` filled with the seeded demo data, dated around `today`."""
+    """Create a local org at `path` filled with the seeded demo data, dated around `today`,
+    duplicates included; their ground truth is written beside it (`ground_truth_path`)."""
+    # Imported here: the duplicates module builds on this module's plans.
+    from revsched.localorg.duplicates import DuplicateSeeder, GroundTruth, ground_truth_path
+
     day = today or date.today()
     # A given `today` also pins the org's clock, so the plays see the day the data is for.
     org = LocalOrg(path, today=None if today is None else (lambda: day))
     generator = DemoGenerator(load_directory(org, day), accounts=accounts, seed=seed, today=day)
-    for account_plans, lead_plans in generator.batches():
-        load_account_plans(org, account_plans)
-        load_lead_plans(org, lead_plans)
+    seeder, truth = DuplicateSeeder(seed, day), GroundTruth()
+    for batch, (account_plans, lead_plans) in enumerate(generator.batches()):
+        sets = seeder.seed(account_plans, lead_plans, fixtures=batch == 0)
+        account_ids, contact_ids = load_account_plans(org, account_plans)
+        truth.add(sets, account_ids, contact_ids, load_lead_plans(org, lead_plans))
+    truth.write(ground_truth_path(path))
     return org

@@ -1,0 +1,139 @@
+"""dedupe-accounts: normalize accounts, merge the sure duplicates, flag the rest for review.
+
+Seed 000, "Account Normalization" (monthly), and seed 004's "I.B.M." / "IBM" /
+"Internat'l Bus Machines" / "IBM HQ" problem: accounts are one company when they
+share a website domain, or their names agree once legal forms, punctuation,
+abbreviations and office or region words are gone (or one is the other's
+initials); names only alike are flagged. Websites become their registered domain
+and countries and states their codes, as ordinary (revertible) field changes.
+"""
+
+from __future__ import annotations
+
+from revsched.dedupe import normalize
+from revsched.dedupe.match import company, match_companies
+from revsched.dedupe.plays import (
+    DedupeConfig,
+    ObjectSpec,
+    flag_fields,
+    integration_ids,
+    integration_queries,
+    plan_clusters,
+    records_query,
+)
+from revsched.dedupe.survivorship import Strategy
+from revsched.plan import Plan, Scalar, diff_changes
+from revsched.play import DecideContext, Play, Record, Records
+from revsched.soql import FieldName
+
+SPEC = ObjectSpec("Account", opportunities="Opportunities")
+
+
+class DedupeAccountsConfig(DedupeConfig):
+    schedule: str = "monthly"
+    website_field: FieldName = "Website"
+    country_field: FieldName = "BillingCountry"
+    state_field: FieldName = "BillingState"
+    # Normalizations written to every account (each a revertible field change).
+    website_to_domain: bool = True
+    country_codes: bool = True
+    state_codes: bool = True
+    trim_names: bool = True
+    audit_fields: list[FieldName] = [
+        "Name",
+        "Type",
+        "OwnerId",
+        "ParentId",
+        "Website",
+        "Phone",
+        "Industry",
+        "NumberOfEmployees",
+        "AnnualRevenue",
+        "BillingCity",
+        "BillingState",
+        "BillingCountry",
+        "LastActivityDate",
+        "Churn_Date__c",
+        "Win_Back_Campaign__c",
+        "SDR__c",
+        "AE__c",
+        "AM__c",
+        "CSM__c",
+        "Solutions_Consultant__c",
+        "Owner_Assigned_Date__c",
+        "Buying_Stage__c",
+        "Add_Drop_Request__c",
+        "Add_Drop_Approval__c",
+        "Add_Drop_Requested_By__c",
+        "Needs_Review_Date__c",
+        "Account_Status__c",
+        "Health_Score__c",
+        "Renewal_Date__c",
+        "Users_In_Contract__c",
+        "Users_Routed__c",
+        "CreatedDate",
+        "LastModifiedDate",
+    ]
+    survivorship: dict[FieldName, Strategy] = {
+        "Website": "oldest",
+        "Phone": "newest",
+        "Industry": "newest",
+        "NumberOfEmployees": "newest",
+        "AnnualRevenue": "newest",
+        "BillingCity": "oldest",
+        "BillingState": "oldest",
+        "BillingCountry": "oldest",
+    }
+
+
+def queries(ctx: DecideContext[DedupeAccountsConfig]) -> dict[str, str]:
+    config = ctx.config
+    fields = [config.website_field, config.country_field, config.state_field, *flag_fields(config)]
+    return {
+        "accounts": records_query(SPEC, fields),
+        **integration_queries(config),
+    }
+
+
+def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple[Scalar, str]]:
+    """The values account normalization writes (field -> value, why), where they differ."""
+    targets: dict[str, tuple[Scalar, str]] = {}
+    name = account["Name"]
+    if config.trim_names and name and " ".join(name.split()) != name:
+        targets["Name"] = (" ".join(name.split()), "name without stray spaces")
+    website = account[config.website_field]
+    domain = normalize.registrable_domain(website)
+    if config.website_to_domain and domain and domain != website:
+        targets[config.website_field] = (domain, "website as its registered domain")
+    country = normalize.country_code(account[config.country_field])
+    if config.country_codes and country and country != account[config.country_field]:
+        targets[config.country_field] = (country, "country as its ISO 3166 code")
+    state = normalize.state_code(account[config.state_field], country)
+    if config.state_codes and state and state != account[config.state_field]:
+        targets[config.state_field] = (state, "state as its postal code")
+    return targets
+
+
+def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
+    config = ctx.config
+    accounts = records["accounts"]
+    targets = {a["Id"]: normalized(a, config) for a in accounts}
+    companies = [company(a, config.website_field) for a in accounts]
+    clusters = match_companies(companies, config.match, config.flag_threshold)
+    integration = integration_ids(play.name, ctx.config, records)
+    outcome = plan_clusters(SPEC, accounts, clusters, config, integration, targets)
+    changes = list(outcome.changes)
+    for account in accounts:
+        if account["Id"] not in outcome.planned:
+            changes += diff_changes("Account", account, targets[account["Id"]])
+    return outcome.plan(play.name, ctx.as_of, changes)
+
+
+play = Play(
+    name="dedupe-accounts",
+    summary="Normalize accounts (domain, country and state codes), merge sure duplicates,"
+    " flag the rest",
+    config_model=DedupeAccountsConfig,
+    queries=queries,
+    decide=decide,
+)

@@ -1,0 +1,77 @@
+"""dedupe-contacts: find duplicate contacts, merge the sure ones, flag the rest for review.
+
+Seed 000, "Identify and Merge Duplicate Contacts" (daily): contacts are one person
+when they share a normalized email, or are at the same account with alike names
+(nicknames count) and a shared phone; alike names alone are only flagged.
+"""
+
+from __future__ import annotations
+
+from revsched.dedupe.plays import (
+    ObjectSpec,
+    PeopleConfig,
+    integration_ids,
+    integration_queries,
+    people_fields,
+    people_outcome,
+    records_query,
+)
+from revsched.dedupe.survivorship import Strategy
+from revsched.plan import Plan
+from revsched.play import DecideContext, Play, Records
+from revsched.soql import FieldName
+
+SPEC = ObjectSpec("Contact", opportunities="OpportunityContactRoles")
+
+
+class DedupeContactsConfig(PeopleConfig):
+    schedule: str = "daily"
+    phone_fields: list[FieldName] = ["Phone", "MobilePhone"]
+    # Contacts are compared by name and phone only within the same value of this field.
+    account_field: FieldName = "AccountId"
+    audit_fields: list[FieldName] = [
+        "AccountId",
+        "FirstName",
+        "LastName",
+        "Title",
+        "Email",
+        "Phone",
+        "MobilePhone",
+        "OwnerId",
+        "LeadSource",
+        "MailingCountry",
+        "LastActivityDate",
+        "CreatedDate",
+        "LastModifiedDate",
+    ]
+    survivorship: dict[FieldName, Strategy] = {
+        "Title": "newest",
+        "Phone": "newest",
+        "MobilePhone": "newest",
+        "MailingCountry": "newest",
+    }
+
+
+def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
+    config = ctx.config
+    return {
+        "contacts": records_query(SPEC, [*people_fields(config), config.account_field]),
+        **integration_queries(config),
+    }
+
+
+def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
+    contacts = records["contacts"]
+    accounts = [c[ctx.config.account_field] for c in contacts]
+    integration = integration_ids(play.name, ctx.config, records)
+    outcome = people_outcome(SPEC, contacts, accounts, ctx.config, integration)
+    return outcome.plan(play.name, ctx.as_of)
+
+
+play = Play(
+    name="dedupe-contacts",
+    summary="Merge duplicate contacts above the auto-merge threshold; flag the rest for review",
+    config_model=DedupeContactsConfig,
+    queries=queries,
+    decide=decide,
+)

@@ -1,0 +1,89 @@
+"""dedupe-leads: find duplicate open leads, merge the sure ones, flag the rest for review.
+
+Leads are one person when they share a normalized email, or work at the same
+company (email or website domain, else normalized company name) with alike names
+and a shared phone; alike names alone are only flagged. Converted leads are left
+alone: Salesforce cannot merge them.
+"""
+
+from __future__ import annotations
+
+from revsched.dedupe.match import lead_company
+from revsched.dedupe.plays import (
+    ObjectSpec,
+    PeopleConfig,
+    integration_ids,
+    integration_queries,
+    people_fields,
+    people_outcome,
+    records_query,
+)
+from revsched.dedupe.survivorship import Strategy
+from revsched.plan import Plan
+from revsched.play import DecideContext, Play, Records
+from revsched.soql import FieldName
+
+SPEC = ObjectSpec("Lead")
+
+
+class DedupeLeadsConfig(PeopleConfig):
+    schedule: str = "daily"
+    company_field: FieldName = "Company"
+    website_field: FieldName = "Website"
+    audit_fields: list[FieldName] = [
+        "FirstName",
+        "LastName",
+        "Company",
+        "Title",
+        "Email",
+        "Phone",
+        "Website",
+        "Country",
+        "State",
+        "Status",
+        "LeadSource",
+        "OwnerId",
+        "Actively_Being_Sequenced__c",
+        "LastActivityDate",
+        "CreatedDate",
+        "LastModifiedDate",
+    ]
+    survivorship: dict[FieldName, Strategy] = {
+        "Title": "newest",
+        "Phone": "newest",
+        "Website": "oldest",
+        "Country": "newest",
+        "State": "newest",
+    }
+
+
+def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
+    config = ctx.config
+    fields = [*people_fields(config), config.company_field, config.website_field]
+    return {
+        "leads": records_query(SPEC, fields, where="IsConverted = false"),
+        **integration_queries(config),
+    }
+
+
+def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
+    config = ctx.config
+    leads = records["leads"]
+    companies = [
+        lead_company(
+            lead[config.email_field], lead[config.website_field], lead[config.company_field]
+        )
+        for lead in leads
+    ]
+    integration = integration_ids(play.name, ctx.config, records)
+    outcome = people_outcome(SPEC, leads, companies, config, integration)
+    return outcome.plan(play.name, ctx.as_of)
+
+
+play = Play(
+    name="dedupe-leads",
+    summary="Merge duplicate open leads above the auto-merge threshold; flag the rest for review",
+    config_model=DedupeLeadsConfig,
+    queries=queries,
+    decide=decide,
+)

@@ -1,0 +1,1 @@
+"""Duplicate detection: normalize records, block, compare, and cluster with explanations."""

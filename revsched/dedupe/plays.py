@@ -1,0 +1,312 @@
+"""What the three dedupe plays share: their config, their queries, and turning clusters
+into decisions and field changes.
+
+For each cluster the master is chosen by the configured rules; the records joined
+to it by links at or above the merge threshold are its duplicates (merged into it,
+their values filling its empty fields), and the rest of the cluster is flagged on
+the record for review, pointing at the master.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import Field, model_validator
+
+from revsched.dedupe.cluster import Cluster
+from revsched.dedupe.match import MatchRules, match_people, person
+from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
+from revsched.errors import ConfigError
+from revsched.plan import (
+    Decision,
+    FieldChange,
+    Merge,
+    MergedRecord,
+    Plan,
+    Scalar,
+    diff_changes,
+)
+from revsched.play import PlayConfig, Record, Records, children
+from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
+from revsched.soql import FieldName, format_soql
+
+DEFAULT_MASTER_RULES: list[MasterRule] = [
+    "not_integration_user",
+    "most_opportunities",
+    "most_activity",
+    "most_complete",
+    "oldest",
+]
+
+
+class DedupeConfig(PlayConfig):
+    """Settings every dedupe play has; each play adds its fields and survivorship."""
+
+    # Records joined to their master by links scoring at least this are merged into it;
+    # the rest of the cluster is flagged.
+    merge_threshold: float = Field(0.92, ge=0, le=1)
+    # Links scoring below this are ignored.
+    flag_threshold: float = Field(0.8, ge=0, le=1)
+    match: MatchRules = MatchRules()
+    # Ordered: the first rule that prefers some records of a cluster picks the master.
+    master_rules: list[MasterRule] = Field(DEFAULT_MASTER_RULES, min_length=1)
+    # Usernames of integration users, whose records make poor masters.
+    integration_users: list[str] = ["integration@demo.revsched.dev"]
+    # Lookup (to the same object) set on flagged records, pointing at the master.
+    flag_field: FieldName = "Possible_Duplicate_Of__c"
+    # Field -> newest | oldest | longest: empty master fields take that duplicate value.
+    survivorship: dict[FieldName, Strategy] = {}
+    # Fields read and kept in the plan and the audit for every merged record: a merge
+    # deletes it and cannot be undone, so these are all that remains of it.
+    audit_fields: list[FieldName] = []
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> DedupeConfig:
+        if self.flag_threshold > self.merge_threshold:
+            raise ValueError("flag_threshold must not be above merge_threshold")
+        return self
+
+
+class PeopleConfig(DedupeConfig):
+    """Contacts and leads: where their email and phones are."""
+
+    email_field: FieldName = "Email"
+    phone_fields: list[FieldName] = ["Phone"]
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """How one object's records are read and compared for master selection."""
+
+    sobject: str
+    # Child relationships counted as activity, and the one counted as opportunities.
+    activities: tuple[str, ...] = ("Tasks", "Events")
+    opportunities: str | None = None
+
+
+def records_query(spec: ObjectSpec, fields: Sequence[str], where: str = "") -> str:
+    """SOQL for the records of `spec` with `fields` and the children the master rules count."""
+    relationships = [*spec.activities, *([spec.opportunities] if spec.opportunities else [])]
+    subqueries = [f"(SELECT Id FROM {name})" for name in relationships]
+    wanted = ["Id", "Name", "CreatedDate", "OwnerId", *fields]
+    unique = list(dict.fromkeys(wanted))
+    clause = f" WHERE {where}" if where else ""
+    return f"SELECT {', '.join(unique + subqueries)} FROM {spec.sobject}{clause} ORDER BY Id"
+
+
+def integration_queries(config: DedupeConfig) -> dict[str, str]:
+    """The query for the integration users, if any are configured."""
+    if not config.integration_users:
+        return {}
+    soql = "SELECT Id, Username FROM User WHERE Username IN {}"
+    return {"integration_users": format_soql(soql, config.integration_users)}
+
+
+def integration_ids(play: str, config: DedupeConfig, records: Records) -> set[str]:
+    """The integration users' Ids; a Username not in the org is a config error, not a rule
+    that silently never applies."""
+    found = {str(u["Username"]).lower(): str(u["Id"]) for u in records.get("integration_users", [])}
+    for username in config.integration_users:
+        if username.lower() not in found:
+            raise ConfigError(f"plays.{play}.integration_users: no user {username!r} in the org")
+    return set(found.values())
+
+
+def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
+    """What the master rules compare; the flag a past run set does not count as data."""
+    scalars = [v for k, v in field_values(record, spec).items() if k != config.flag_field]
+    return Facts(
+        record=record,
+        created=str(record["CreatedDate"]),
+        owner_id=record.get("OwnerId"),
+        activities=sum(len(children(record, name)) for name in spec.activities),
+        opportunities=len(children(record, spec.opportunities)) if spec.opportunities else 0,
+        filled=sum(1 for v in scalars if v not in (None, "")),
+    )
+
+
+@dataclass
+class Outcome:
+    decisions: list[Decision]
+    changes: list[FieldChange]
+    merges: list[Merge]
+    # Masters and the records merged into them: their normalized values are planned here.
+    planned: set[str]
+    # The review report: every member of each cluster with a flagged record, master first.
+    review: list[dict[str, Scalar]]
+
+    def plan(self, play: str, as_of: date, changes: Sequence[FieldChange] | None = None) -> Plan:
+        """The play's plan: the outcome, with `changes` (default: its own) and its review."""
+        return Plan(
+            play=play,
+            as_of=as_of,
+            decisions=tuple(self.decisions),
+            changes=tuple(self.changes if changes is None else changes),
+            merges=tuple(self.merges),
+            reports={"review": self.review},
+        )
+
+
+def field_values(record: Record, spec: ObjectSpec) -> dict[str, Scalar]:
+    """A record's own values, without its child rows (null when there are none)."""
+    skip = {*spec.activities, spec.opportunities, "attributes"}
+    return {k: v for k, v in record.items() if k not in skip and not isinstance(v, dict)}
+
+
+def _merges(
+    spec: ObjectSpec, master: Record, merged: Sequence[Record], after: dict[str, Scalar], why: str
+) -> list[Merge]:
+    """Merge requests into `master`, two records each (Salesforce's limit), run in turn."""
+    before = field_values(master, spec)
+    return [
+        Merge(
+            sobject=spec.sobject,
+            master_id=master["Id"],
+            master_name=master["Name"],
+            merged=tuple(
+                MergedRecord(record_id=r["Id"], record_name=r["Name"], fields=field_values(r, spec))
+                for r in merged[start : start + MAX_MERGED_PER_REQUEST]
+            ),
+            master_before=before,
+            master_after=before | after,
+            reason=why,
+        )
+        for start in range(0, len(merged), MAX_MERGED_PER_REQUEST)
+    ]
+
+
+def _link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) -> str:
+    return "; ".join(
+        f"{link.rule} {link.score:.2f} with {names[link.b if link.a == record_id else link.a]}"
+        f" ({link.detail})"
+        for link in cluster.links_of(record_id)
+    )
+
+
+def _review_rows(
+    spec: ObjectSpec,
+    number: int,
+    cluster: Cluster,
+    roles: Mapping[str, Sequence[Facts]],
+    names: Mapping[str, str],
+) -> list[dict[str, Scalar]]:
+    """A flagged cluster for the review report: each member, its role and its links."""
+    [master] = roles["master"]
+    return [
+        {
+            "cluster": number,
+            "role": role,
+            "sobject": spec.sobject,
+            "record_id": f.id,
+            "record_name": f.record["Name"],
+            "master_id": master.id,
+            "links": _link_reasons(cluster, f.id, names),
+        }
+        for role, members in roles.items()
+        for f in members
+    ]
+
+
+def plan_clusters(
+    spec: ObjectSpec,
+    records: Sequence[Record],
+    clusters: Sequence[Cluster],
+    config: DedupeConfig,
+    integration_ids: set[str],
+    normalized: Mapping[str, Mapping[str, tuple[Scalar, str]]] | None = None,
+) -> Outcome:
+    """Decisions and field changes (survivorship on masters, flags on the rest) per cluster.
+
+    `normalized` holds, by record Id, the values a play writes anyway (field -> value,
+    why): survivorship sees them, and a master's are written with its survivors.
+    """
+    normalized = normalized or {}
+
+    def value(record: Record, field: str) -> Scalar:
+        return normalized.get(record["Id"], {}).get(field, (record[field], ""))[0]
+
+    by_id = {r["Id"]: r for r in records}
+    names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
+    outcome = Outcome([], [], [], set(), [])
+    for number, cluster in enumerate(clusters, start=1):
+        members = [facts(by_id[i], spec, config) for i in cluster.members]
+        master, why = choose_master(members, config.master_rules, integration_ids)
+        group = next(g for g in cluster.groups(config.merge_threshold) if master.id in g)
+        merged = [f for f in members if f.id in group and f.id != master.id]
+        flagged = [f for f in members if f.id not in group]
+        label = f"cluster {number}"
+        outcome.decisions.append(
+            Decision.of(
+                spec.sobject,
+                master.record,
+                "selected",
+                f"master of {len(members)} records ({why}); merges {len(merged)},"
+                f" flags {len(flagged)}",
+                stage=f"{label}: master",
+            )
+        )
+        for duplicate in merged:
+            outcome.decisions.append(
+                Decision.of(
+                    spec.sobject,
+                    duplicate.record,
+                    "selected",
+                    f"merge into {names[master.id]}: {_link_reasons(cluster, duplicate.id, names)}",
+                    stage=f"{label}: merge",
+                )
+            )
+        for duplicate in flagged:
+            reasons = _link_reasons(cluster, duplicate.id, names)
+            outcome.decisions.append(
+                Decision.of(
+                    spec.sobject,
+                    duplicate.record,
+                    "skipped",
+                    f"possible duplicate of {names[master.id]}, below the merge threshold"
+                    f" {config.merge_threshold:.2f}: {reasons}",
+                    stage=f"{label}: flag",
+                )
+            )
+            why_flag = f"possible duplicate of {names[master.id]} ({reasons})"
+            outcome.changes += diff_changes(
+                spec.sobject, duplicate.record, {config.flag_field: (master.id, why_flag)}
+            )
+        targets = dict(normalized.get(master.id, {}))
+        targets |= survivors(master, merged, config.survivorship, value)
+        outcome.changes += diff_changes(spec.sobject, master.record, targets)
+        after = {field: new for field, (new, _why) in targets.items()}
+        merge_why = f"{label}: master {names[master.id]} ({why})"
+        outcome.merges += _merges(spec, master.record, [f.record for f in merged], after, merge_why)
+        if flagged:
+            roles = {"master": [master], "merge": merged, "flag": flagged}
+            outcome.review += _review_rows(spec, number, cluster, roles, names)
+        outcome.planned |= {master.id, *(f.id for f in merged)}
+    return outcome
+
+
+def flag_fields(config: DedupeConfig) -> list[str]:
+    """The fields every dedupe query reads besides what matching needs."""
+    return [config.flag_field, *config.survivorship, *config.audit_fields]
+
+
+def people_outcome(
+    spec: ObjectSpec,
+    records: Sequence[Record],
+    orgs: Sequence[str | None],
+    config: PeopleConfig,
+    integration_ids: set[str],
+) -> Outcome:
+    """Cluster contacts or leads (`orgs`: each one's account or company) and plan them."""
+    people = [
+        person(r, org, config.match, config.phone_fields, config.email_field)
+        for r, org in zip(records, orgs, strict=True)
+    ]
+    clusters = match_people(people, config.match, config.flag_threshold)
+    return plan_clusters(spec, records, clusters, config, integration_ids)
+
+
+def people_fields(config: PeopleConfig) -> list[str]:
+    """The fields matching contacts or leads reads, and those flagging and survivorship write."""
+    return ["FirstName", "LastName", config.email_field, *config.phone_fields, *flag_fields(config)]

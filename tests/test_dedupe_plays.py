@@ -1,0 +1,361 @@
+"""The dedupe plays: clusters, their masters, surviving values, flags and normalization."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from revsched.jobs.dedupe_accounts import DedupeAccountsConfig
+from revsched.jobs.dedupe_accounts import play as accounts_play
+from revsched.jobs.dedupe_contacts import DedupeContactsConfig
+from revsched.jobs.dedupe_contacts import play as contacts_play
+from revsched.jobs.dedupe_contacts import queries as contacts_queries
+from revsched.jobs.dedupe_leads import DedupeLeadsConfig
+from revsched.jobs.dedupe_leads import play as leads_play
+
+from revsched.errors import ConfigError
+from revsched.play import DecideContext
+
+TODAY = date(2026, 11, 23)
+INTEGRATION = "005000000000000INT"
+AVA = "005000000000000AVA"
+USERS = [{"Id": INTEGRATION, "Username": "integration@demo.revsched.dev"}]
+
+
+def rows(count: int) -> dict[str, Any] | None:
+    return {"records": [{"Id": f"00T{n:015d}"} for n in range(count)]} if count else None
+
+
+def contact(n: int, first: str, last: str, **fields: Any) -> dict[str, Any]:
+    record = {
+        "Id": f"003{n:015d}",
+        "Name": f"{first} {last}",
+        "FirstName": first,
+        "LastName": last,
+        "CreatedDate": f"2025-01-{n:02d}T10:00:00.000+0000",
+        "OwnerId": AVA,
+        "AccountId": "001000000000000ACM",
+        "Email": None,
+        "Phone": None,
+        "MobilePhone": None,
+        "Title": None,
+        "MailingCountry": None,
+        "Possible_Duplicate_Of__c": None,
+        "Tasks": None,
+        "Events": None,
+        "OpportunityContactRoles": None,
+    }
+    return record | fields
+
+
+def cid(n: int) -> str:
+    return f"003{n:015d}"
+
+
+def decide_contacts(contacts: list[dict[str, Any]], **config: Any):
+    ctx = DecideContext(as_of=TODAY, config=DedupeContactsConfig(**config))
+    return contacts_play.decide({"contacts": contacts, "integration_users": USERS}, ctx)
+
+
+def roles(plan) -> dict[str, str]:
+    return {d.record_id: d.stage.split(": ")[1] for d in plan.decisions}
+
+
+BOB = [
+    contact(1, "Robert", "Smith", Email="robert.smith@acme.com", Phone="+1 415 555 0123"),
+    contact(2, "Bob", "Smith", Email="ROBERT.SMITH@acme.com ", Title="CFO"),
+    contact(3, "Bobby", "Smith", Email="bob@gmail.com", MobilePhone="(415) 555-0123"),
+]
+
+
+def test_duplicates_merge_into_the_oldest_when_nothing_else_differs():
+    plan = decide_contacts(BOB)
+
+    assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "merge"}
+    master = next(d for d in plan.decisions if d.record_id == cid(1))
+    assert master.reason == "master of 3 records (oldest (created 2025-01-01)); merges 2, flags 0"
+    merged = next(d for d in plan.decisions if d.record_id == cid(3))
+    assert merged.reason.startswith("merge into Robert Smith (003000000000000001): name+phone 1.00")
+
+
+def test_empty_master_fields_take_the_duplicates_values():
+    plan = decide_contacts(BOB)
+
+    assert {(c.record_id, c.field, c.old, c.new) for c in plan.changes} == {
+        (cid(1), "Title", None, "CFO"),
+        (cid(1), "MobilePhone", None, "(415) 555-0123"),
+    }
+    title = next(c for c in plan.changes if c.field == "Title")
+    assert title.reason == (
+        "empty on the master; newest value among its duplicates, from Bob Smith"
+        " (003000000000000002)"
+    )
+
+
+def test_survivorship_is_configurable_per_field():
+    plan = decide_contacts(BOB, survivorship={"MobilePhone": "oldest"})
+
+    assert [(c.field, c.new) for c in plan.changes] == [("MobilePhone", "(415) 555-0123")]
+
+
+@pytest.mark.parametrize(
+    ("changes", "master", "why"),
+    [
+        (
+            {1: {"OwnerId": INTEGRATION}},
+            2,
+            "not owned by an integration user, then oldest (created 2025-01-02)",
+        ),
+        ({3: {"OpportunityContactRoles": rows(2)}}, 3, "most opportunities (2)"),
+        ({2: {"Tasks": rows(1), "Events": rows(2)}}, 2, "most activities (3)"),
+    ],
+)
+def test_master_rules_in_order(changes: dict[int, dict[str, Any]], master: int, why: str):
+    contacts = [c | changes.get(n, {}) for n, c in enumerate(BOB, start=1)]
+    plan = decide_contacts(contacts)
+
+    decision = next(d for d in plan.decisions if d.stage.endswith("master"))
+    assert decision.record_id == cid(master)
+    assert why in decision.reason
+
+
+def test_master_rules_order_is_configurable():
+    contacts = [BOB[0], BOB[1] | {"OpportunityContactRoles": rows(3)}, BOB[2]]
+
+    plan = decide_contacts(contacts, master_rules=["oldest", "most_opportunities"])
+
+    assert roles(plan)[cid(1)] == "master"
+
+
+def test_most_complete_master():
+    contacts = [BOB[0], BOB[1] | {"Phone": "1", "MobilePhone": "2", "MailingCountry": "US"}]
+
+    plan = decide_contacts(contacts, master_rules=["most_complete", "oldest"])
+
+    assert roles(plan)[cid(2)] == "master"
+
+
+def test_possible_duplicates_below_the_threshold_are_flagged_on_the_record():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
+    ]
+    plan = decide_contacts(contacts)
+
+    assert roles(plan) == {cid(1): "master", cid(2): "flag"}
+    [flag] = plan.changes
+    assert (flag.record_id, flag.field, flag.new) == (cid(2), "Possible_Duplicate_Of__c", cid(1))
+    assert flag.reason.startswith("possible duplicate of Olivia Johnson (003000000000000001) (name")
+    assert plan.skipped[0].reason.startswith(
+        "possible duplicate of Olivia Johnson (003000000000000001), below the merge threshold 0.92"
+    )
+
+
+def test_the_merge_threshold_decides_merge_or_flag():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
+    ]
+    plan = decide_contacts(contacts, merge_threshold=0.85, flag_field="Title")
+
+    assert roles(plan) == {cid(1): "master", cid(2): "merge"}
+
+
+def test_an_already_flagged_record_is_not_written_again():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com", Possible_Duplicate_Of__c=cid(1)),
+    ]
+    assert decide_contacts(contacts).changes == ()
+
+
+def test_unrelated_contacts_plan_nothing():
+    contacts = [contact(1, "Olivia", "Johnson"), contact(2, "Liam", "Moore")]
+    plan = decide_contacts(contacts)
+
+    assert plan.decisions == () and plan.is_empty
+
+
+def test_flag_threshold_above_merge_threshold_is_a_config_error():
+    with pytest.raises(ValidationError, match="flag_threshold must not be above merge_threshold"):
+        DedupeContactsConfig(flag_threshold=0.95)
+
+
+def lead(n: int, first: str, last: str, **fields: Any) -> dict[str, Any]:
+    record = contact(n, first, last, **fields) | {"Id": f"00Q{n:015d}"}
+    for field in ("AccountId", "MobilePhone", "MailingCountry", "OpportunityContactRoles"):
+        del record[field]
+    return {"Company": "Acme", "Website": None, "Country": None, "State": None} | record
+
+
+def test_leads_at_the_same_company_domain_merge():
+    leads = [
+        lead(1, "Michael", "Chen", Email="michael.chen@acme.com", Phone="4155550100", Title="VP"),
+        lead(2, "Mike", "Chen", Email="mike@gmail.com", Phone="415-555-0100", Website="acme.com"),
+        lead(3, "Michael", "Chen", Email="m.chen@other.io", Phone="4155550100", Company="Other"),
+    ]
+    ctx = DecideContext(as_of=TODAY, config=DedupeLeadsConfig())
+    plan = leads_play.decide({"leads": leads, "integration_users": USERS}, ctx)
+
+    assert {d.record_id: d.stage for d in plan.decisions} == {
+        f"00Q{1:015d}": "cluster 1: master",
+        f"00Q{2:015d}": "cluster 1: merge",
+    }
+    assert [(c.field, c.new) for c in plan.changes] == [("Website", "acme.com")]
+
+
+def account(n: int, name: str, **fields: Any) -> dict[str, Any]:
+    record = {
+        "Id": f"001{n:015d}",
+        "Name": name,
+        "CreatedDate": f"2024-03-{n:02d}T10:00:00.000+0000",
+        "OwnerId": AVA,
+        "Website": None,
+        "BillingCountry": None,
+        "BillingState": None,
+        "Phone": None,
+        "Industry": None,
+        "NumberOfEmployees": None,
+        "AnnualRevenue": None,
+        "BillingCity": None,
+        "Possible_Duplicate_Of__c": None,
+        "Tasks": None,
+        "Events": None,
+        "Opportunities": None,
+    }
+    return record | fields
+
+
+def aid(n: int) -> str:
+    return f"001{n:015d}"
+
+
+def decide_accounts(accounts: list[dict[str, Any]], **config: Any):
+    ctx = DecideContext(as_of=TODAY, config=DedupeAccountsConfig(**config))
+    return accounts_play.decide({"accounts": accounts, "integration_users": USERS}, ctx)
+
+
+IBM = [
+    account(1, "International Business Machines Corp.", Website="https://www.ibm.com/"),
+    account(2, "I.B.M.", Industry="Software", Opportunities=rows(2)),
+    account(3, "IBM", Website="ibm.com", BillingCountry="U.S.A.", BillingState="New York"),
+    account(4, "Internat'l Bus Machines", NumberOfEmployees=250000),
+    account(5, "IBM HQ"),
+    account(6, "Northwind Analytics", Website="www.northwindanalytics.com"),
+]
+
+
+def test_the_ibm_set_merges_into_one_master_with_the_best_values():
+    plan = decide_accounts(IBM)
+
+    assert {d.record_id: d.stage for d in plan.decisions} == {
+        aid(1): "cluster 1: merge",
+        aid(2): "cluster 1: master",
+        aid(3): "cluster 1: merge",
+        aid(4): "cluster 1: merge",
+        aid(5): "cluster 1: merge",
+    }
+    master = {(c.field, c.new) for c in plan.changes if c.record_id == aid(2)}
+    assert master == {
+        ("Website", "ibm.com"),
+        ("NumberOfEmployees", 250000),
+        ("BillingCountry", "US"),
+        ("BillingState", "NY"),
+    }
+    website = next(c for c in plan.changes if c.field == "Website" and c.record_id == aid(2))
+    assert "oldest value among its duplicates, from International Business" in website.reason
+
+
+def test_accounts_are_normalized_as_revertible_field_changes():
+    plan = decide_accounts(
+        [
+            account(1, "Northwind  Analytics ", Website="https://www.northwind.co.uk/about"),
+            account(2, "Acme", BillingCountry="United States", BillingState="California"),
+            account(3, "Zeta", Website="zeta.io", BillingCountry="US", BillingState="CA"),
+        ]
+    )
+
+    assert [(c.record_id, c.field, c.old, c.new, c.reason) for c in plan.changes] == [
+        (
+            aid(1),
+            "Name",
+            "Northwind  Analytics ",
+            "Northwind Analytics",
+            "name without stray spaces",
+        ),
+        (
+            aid(1),
+            "Website",
+            "https://www.northwind.co.uk/about",
+            "northwind.co.uk",
+            "website as its registered domain",
+        ),
+        (aid(2), "BillingCountry", "United States", "US", "country as its ISO 3166 code"),
+        (aid(2), "BillingState", "California", "CA", "state as its postal code"),
+    ]
+
+
+def test_account_normalizations_can_be_turned_off():
+    plan = decide_accounts(
+        [account(1, "Acme", Website="www.acme.com", BillingCountry="USA")],
+        website_to_domain=False,
+        country_codes=False,
+    )
+    assert plan.changes == ()
+
+
+def test_merges_go_two_records_a_request_with_the_full_values_and_the_master_after():
+    plan = decide_accounts(IBM)
+
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(2), [aid(1), aid(3)]),
+        (aid(2), [aid(4), aid(5)]),
+    ]
+    first = plan.merges[0]
+    assert first.merged[0].fields["Name"] == "International Business Machines Corp."
+    assert first.merged[0].fields["Website"] == "https://www.ibm.com/"
+    assert not {"Opportunities", "Tasks", "Events"} & {
+        *first.master_before,
+        *first.merged[0].fields,
+    }
+    assert first.master_before["Website"] is None
+    assert first.master_after["Website"] == "ibm.com"
+    assert first.master_after["NumberOfEmployees"] == 250000
+    assert first.reason.startswith("cluster 1: master I.B.M. (001000000000000002) (most opport")
+
+
+def test_flagged_records_are_not_merged():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
+    ]
+    assert decide_contacts(contacts).merges == ()
+
+
+def test_flagged_clusters_go_to_the_review_report_master_first():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
+        *BOB,
+    ]
+    plan = decide_contacts([{**c, "Id": f"003{n:015d}"} for n, c in enumerate(contacts, 1)])
+
+    assert [(r["cluster"], r["role"], r["record_id"]) for r in plan.reports["review"]] == [
+        (1, "master", cid(1)),
+        (1, "flag", cid(2)),
+    ]
+    assert plan.reports["review"][1]["links"].startswith("name 0.8")
+
+
+def test_an_integration_user_missing_from_the_org_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"plays.dedupe-contacts.integration_users: no user"):
+        decide_contacts(BOB, integration_users=["integraton@demo.revsched.dev"])
+
+
+def test_no_integration_users_no_rule():
+    ctx = DecideContext(as_of=TODAY, config=DedupeContactsConfig(integration_users=[]))
+    assert "integration_users" not in contacts_queries(ctx)
+    plan = contacts_play.decide({"contacts": BOB}, ctx)
+    assert roles(plan)[cid(1)] == "master"
