@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+
+from simple_salesforce import Salesforce
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
+from revsched.localorg import LocalOrg
 from revsched.org import OrgGateway
 from revsched.play import load_plays
 from revsched.runner import RunResult, run_play
@@ -22,6 +25,31 @@ class RecordingNotifier:
     def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
         self.sent.extend(alerts)
         return {alert.key: None for alert in alerts}
+
+
+class NoAlerts:
+    """A channel for plans that must send nothing."""
+
+    def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
+        assert not alerts, "no alert expected"
+        return {}
+
+
+def token_client(org: LocalOrg, logins: list[int]) -> Callable[[], Salesforce]:
+    """A token-only client (as JWT deployments get): it cannot refresh itself, so an
+    expired session is the gateway's to handle. Each login is counted in `logins`."""
+
+    def login() -> Salesforce:
+        logins.append(1)
+        fresh = org.salesforce(username="revsched@x.example", password="pw", security_token="")
+        return Salesforce(
+            instance_url=f"https://{fresh.sf_instance}",
+            session_id=fresh.session_id,
+            session=fresh.session,
+            version="62.0",
+        )
+
+    return login
 
 
 def run_win_back(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import pytest
+from harness import NoAlerts
 
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
@@ -16,12 +16,6 @@ from revsched.runner import apply_plan, revert_run
 from revsched.state import StateStore
 
 TODAY = date(2026, 11, 23)
-
-
-class NoAlerts:
-    def deliver(self, alerts: Sequence[object]) -> dict[tuple[str, str], str | None]:
-        assert not alerts, "no alert expected"
-        return {}
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 import pytest
-from simple_salesforce import Salesforce
+from harness import NoAlerts, token_client
 
 from revsched.errors import ApiLimitError
 from revsched.localorg import FaultProfile, LocalOrg
@@ -19,12 +18,6 @@ from revsched.salesforce_soap import MergeRequest
 from revsched.state import StateStore
 
 TODAY = date(2026, 11, 23)
-
-
-class NoAlerts:
-    def deliver(self, alerts: Sequence[object]) -> dict[tuple[str, str], str | None]:
-        assert not alerts, "no alert expected"
-        return {}
 
 
 @pytest.fixture
@@ -137,22 +130,6 @@ def test_a_master_whose_change_failed_is_not_merged(org: LocalOrg, tmp_path: Pat
 def test_a_merge_names_one_or_two_records():
     with pytest.raises(ValueError, match="at most 2"):
         merge("001000000000000AAA", "1", "2", "3")
-
-
-def token_client(org: LocalOrg, logins: list[int]) -> Callable[[], Salesforce]:
-    """A token-only client (as JWT deployments get): it cannot refresh itself."""
-
-    def login() -> Salesforce:
-        logins.append(1)
-        fresh = org.salesforce(username="revsched@x.example", password="pw", security_token="")
-        return Salesforce(
-            instance_url=f"https://{fresh.sf_instance}",
-            session_id=fresh.session_id,
-            session=fresh.session,
-            version="62.0",
-        )
-
-    return login
 
 
 def test_an_expired_session_logs_in_again_and_merges(org: LocalOrg):

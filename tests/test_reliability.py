@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import TODAY, run_win_back
-from simple_salesforce import Salesforce
+from harness import TODAY, run_win_back, token_client
 
 from revsched.config import ApiSettings
 from revsched.errors import ApiLimitError
@@ -80,18 +79,10 @@ def test_expired_session_logs_in_again(tmp_path: Path, clean_state: list[dict]):
     org.faults = FaultProfile(session_expires_after=2)
     logins = []
 
-    def login() -> Salesforce:
-        """A token-only client (as JWT deployments get): it cannot refresh itself."""
-        logins.append(1)
-        fresh = org.salesforce(username="revsched@x.example", password="pw", security_token="")
-        return Salesforce(
-            instance_url=f"https://{fresh.sf_instance}",
-            session_id=fresh.session_id,
-            session=fresh.session,
-            version="62.0",
-        )
-
-    result = run_win_back(OrgGateway(login, FAST), StateStore(f"sqlite:///{tmp_path / 's.sqlite'}"))
+    result = run_win_back(
+        OrgGateway(token_client(org, logins), FAST),
+        StateStore(f"sqlite:///{tmp_path / 's.sqlite'}"),
+    )
 
     assert result.status == "succeeded"
     assert len(logins) > 1
