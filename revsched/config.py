@@ -48,14 +48,34 @@ def revsched_home() -> Path:
 
 # Keys whose values are secret references: a config error about them never echoes the input.
 SECRET_KEYS = frozenset(
-    {"consumer_key", "private_key", "consumer_secret", "password", "security_token"}
+    {
+        "consumer_key",
+        "private_key",
+        "consumer_secret",
+        "password",
+        "security_token",
+        "token",
+        "webhook_url",
+    }
 )
+
+
+def _env_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(
+            "must be the name of an environment variable (letters, digits, _), not the secret"
+        )
+    return value
+
+
+# The name of the environment variable holding a secret, so the secret stays out of the file.
+EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
 class SecretRef(StrictModel):
     """Where a secret is read from: an environment variable or a file, never the config text."""
 
-    env: str | None = None
+    env: EnvName | None = None
     file: Path | None = None
 
     @model_validator(mode="before")
@@ -221,16 +241,6 @@ class TemplateSettings(StrictModel):
     paths: list[Path] = []
 
 
-def _env_name(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        raise ValueError(
-            "must be the name of an environment variable (letters, digits, _), not the secret"
-        )
-    return value
-
-
-# The name of the environment variable holding a secret, so the secret stays out of the file.
-EnvName = Annotated[str, AfterValidator(_env_name)]
 AlertKind = Literal["terminal", "slack", "webhook", "email"]
 Delivery = Literal["dm", "channel", "both"]
 
@@ -238,7 +248,7 @@ Delivery = Literal["dm", "channel", "both"]
 class SlackSettings(StrictModel):
     """The Slack Web API, with a bot token read from the environment."""
 
-    token_env: EnvName = "SLACK_BOT_TOKEN"
+    token: SecretRef = SecretRef(env="SLACK_BOT_TOKEN")
     # Enterprise Grid, a proxy, or a fake in tests; must end with /api/.
     base_url: str = "https://slack.com/api/"
     # How long an email -> Slack user lookup (found or not) is trusted.
@@ -262,9 +272,9 @@ class SmtpSettings(StrictModel):
     port: int = Field(25, ge=1, le=65535)
     from_address: str = Field("revsched@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
     starttls: bool = False
-    # "" sends without logging in; the password is read from password_env.
+    # "" sends without logging in; otherwise the password is read from `password`.
     username: str = ""
-    password_env: EnvName = "SMTP_PASSWORD"
+    password: SecretRef = SecretRef(env="SMTP_PASSWORD")
     timeout_seconds: int = Field(30, ge=1)
 
 
@@ -300,7 +310,7 @@ class AlertSettings(StrictModel):
     fallback_channel: str = ""
     # One message per recipient per run listing the records, instead of one per record.
     digest: bool = False
-    webhook_url_env: EnvName = "SLACK_WEBHOOK_URL"
+    webhook_url: SecretRef = SecretRef(env="SLACK_WEBHOOK_URL")
     slack: SlackSettings = SlackSettings()
     smtp: SmtpSettings = SmtpSettings()
     plays: dict[str, PlayAlertSettings] = {}
@@ -326,15 +336,15 @@ class AlertSettings(StrictModel):
         return PlayAlerts(**merged)
 
 
-def secret(key: str, env_name: str) -> str:
-    """The secret in the environment variable a config key names; never logged or echoed."""
-    value = os.environ.get(env_name, "")
-    if not value.strip():
+def secret(key: str, ref: SecretRef) -> str:
+    """The secret a config key refers to; never logged or echoed."""
+    value = ref.read()
+    if value is None:
         raise ConfigError(
-            f"{key}: environment variable {env_name} is not set (it holds the secret, "
+            f"{key}: {ref.describe()} is unset or empty (it holds the secret, "
             "which never goes in the config file)"
         )
-    return value.strip()
+    return value
 
 
 def _demo_pool(*names: str) -> PoolSettings:
@@ -379,14 +389,14 @@ class Settings(StrictModel):
         return ZoneInfo(self.time_zone)
 
 
-def _echo_input(key: str, error: Any) -> bool:
-    """Whether the bad value helps the message: not whole sections, not what an *_env key got
-    (a secret pasted where its variable's name belongs must not reach a log)."""
+def _echo_input(error: Any) -> bool:
+    """Whether the bad value helps the message: not whole sections, and never anything under
+    a secret's key (a secret pasted where its reference belongs must not reach a log)."""
     return (
         "input" in error
         and error["type"] != "missing"
         and not isinstance(error["input"], dict)
-        and not key.endswith("_env")
+        and not SECRET_KEYS & set(error["loc"])
     )
 
 
@@ -398,7 +408,7 @@ def describe_validation_error(error: ValidationError, prefix: str, source: Path 
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.toml)"
-    elif _echo_input(key, first) and not SECRET_KEYS & set(first["loc"]):
+    elif _echo_input(first):
         message = f"{message} (got {first['input']!r})"
     return f"{where}{key}: {message}"
 

@@ -108,7 +108,7 @@ def _slack_check(settings: Settings, enabled: list[str]) -> Check:
         return Check("Slack", True, "no enabled play alerts through the Slack bot (skipped)")
     slack = settings.alerts.slack
     try:
-        token = secret("alerts.slack.token_env", slack.token_env)
+        token = secret("alerts.slack.token", slack.token)
         answer = call("auth.test", lambda: web_client(slack, token).auth_test())
     except RevschedError as error:
         return Check("Slack", False, str(error))

@@ -61,14 +61,14 @@ def alert_delivery(
         return AlertDelivery(renderer, TerminalNotifier(console))
     if alerts.kind == "email":
         smtp = settings.alerts.smtp
-        password = secret("alerts.smtp.password_env", smtp.password_env) if smtp.username else None
+        password = secret("alerts.smtp.password", smtp.password) if smtp.username else None
         channel = EmailChannel(smtp, password, play)
     elif alerts.kind == "webhook":
-        url = secret("alerts.webhook_url_env", settings.alerts.webhook_url_env)
+        url = secret("alerts.webhook_url", settings.alerts.webhook_url)
         channel = WebhookChannel(url, play, settings.alerts.slack)
     else:
         slack = settings.alerts.slack
-        client = web_client(slack, secret("alerts.slack.token_env", slack.token_env))
+        client = web_client(slack, secret("alerts.slack.token", slack.token))
         directory = SlackDirectory(client, store, timedelta(hours=slack.lookup_ttl_hours))
         renderer = renderer_for(
             settings, play, instance_url, replace(SLACK, people=directory.mention)

@@ -36,7 +36,8 @@ def slack_config(tmp_path: Path, fake: FakeSlack, extra: str = "") -> Path:
     config = tmp_path / "revsched.toml"
     config.write_text(
         "[alerts]\nkind = 'slack'\nfallback_channel = '#win-back'\n"
-        f"[alerts.slack]\ntoken_env = 'TEST_SLACK_TOKEN'\nbase_url = '{fake.base_url}'\n{extra}",
+        "[alerts.slack]\ntoken = { env = 'TEST_SLACK_TOKEN' }\n"
+        f"base_url = '{fake.base_url}'\n{extra}",
         encoding="utf-8",
     )
     return config
@@ -86,7 +87,7 @@ def test_a_run_without_the_token_is_a_one_line_error_naming_the_key(
 
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: alerts.slack.token_env: environment variable TEST_SLACK_TOKEN is not set"
+        "error: alerts.slack.token: environment variable TEST_SLACK_TOKEN is unset or empty"
         " (it holds the secret, which never goes in the config file)\n"
     )
 
@@ -119,7 +120,7 @@ def test_secrets_never_reach_output_logs_state_or_plans(
     )
     config_text = Path(config).read_text(encoding="utf-8")
     Path(config).write_text(
-        config_text.replace("[alerts]\n", "[alerts]\nwebhook_url_env = 'TEST_WEBHOOK_URL'\n"),
+        config_text.replace("[alerts]\n", "[alerts]\nwebhook_url = { env = 'TEST_WEBHOOK_URL' }\n"),
         encoding="utf-8",
     )
     fake_slack.fail("chat.postMessage", "pass", "invalid_auth", "pass", "ratelimited")

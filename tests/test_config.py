@@ -94,16 +94,29 @@ def test_bad_alerts_config_names_the_key(tmp_path: Path, text: str, message: str
     assert "\n" not in str(error.value)
 
 
-def test_a_secret_pasted_where_its_variable_name_belongs_is_never_echoed(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[alerts.slack]\ntoken = 'xoxb-1234-5678-SECRET'",
+            "alerts.slack.token: Value error, secrets never go in the config file",
+        ),
+        (
+            "[alerts.slack]\ntoken = { env = 'xoxb-1234-5678-SECRET' }",
+            "alerts.slack.token.env: Value error, must be the name of an environment variable",
+        ),
+    ],
+)
+def test_a_secret_pasted_into_the_config_is_refused_and_never_echoed(
+    tmp_path: Path, text: str, message: str
+):
     config = tmp_path / "revsched.toml"
-    config.write_text("[alerts.slack]\ntoken_env = 'xoxb-1234-5678-SECRET'", encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
 
     with pytest.raises(ConfigError) as error:
         load_settings(config)
 
-    assert "alerts.slack.token_env: Value error, must be the name of an environment variable" in (
-        str(error.value)
-    )
+    assert message in str(error.value)
     assert "SECRET" not in str(error.value)
 
 
@@ -138,14 +151,14 @@ def test_alerts_section_for_an_unknown_play_is_an_error():
 
 
 def test_missing_secret_is_one_line_naming_the_key(monkeypatch: pytest.MonkeyPatch):
-    from revsched.config import secret
+    from revsched.config import SecretRef, secret
 
     monkeypatch.delenv("MY_SLACK_TOKEN", raising=False)
 
     with pytest.raises(ConfigError) as error:
-        secret("alerts.slack.token_env", "MY_SLACK_TOKEN")
+        secret("alerts.slack.token", SecretRef(env="MY_SLACK_TOKEN"))
 
     assert str(error.value) == (
-        "alerts.slack.token_env: environment variable MY_SLACK_TOKEN is not set (it holds the"
+        "alerts.slack.token: environment variable MY_SLACK_TOKEN is unset or empty (it holds the"
         " secret, which never goes in the config file)"
     )

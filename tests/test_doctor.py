@@ -107,7 +107,8 @@ def test_slack_token_is_checked_with_auth_test(
 ):
     config = (
         "[alerts]\nkind = 'slack'\nfallback_channel = '#win-back'\n"
-        f"[alerts.slack]\ntoken_env = 'TEST_SLACK_TOKEN'\nbase_url = '{fake_slack.base_url}'\n"
+        "[alerts.slack]\ntoken = { env = 'TEST_SLACK_TOKEN' }\n"
+        f"base_url = '{fake_slack.base_url}'\n"
     )
     monkeypatch.setenv("TEST_SLACK_TOKEN", TOKEN)
 
