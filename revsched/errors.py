@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_RECORDS_FAILED = 1
 EXIT_CHECKS_FAILED = 1  # revsched doctor: some check failed
 EXIT_USAGE = 2

@@ -71,11 +71,6 @@ def last_name(value: str | None) -> str:
     return re.sub(r"[^a-z]", "", fold(value or ""))
 
 
-@functools.lru_cache(maxsize=4096)
-def _region_prefix(region: str) -> int:
-    return phonenumbers.country_code_for_region(region)
-
-
 def phone(value: str | None, region: str = "US") -> str | None:
     """E.164 ("+14155550123") for any formatting; digits only when it will not parse."""
     if not value:

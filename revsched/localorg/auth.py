@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -171,10 +170,6 @@ class Sessions:
             "issued_at": issued_at,
             "signature": base64.b64encode(digest.digest()).decode(),
         }
-
-
-def oauth_error_body(exc: OAuthError) -> bytes:
-    return json.dumps(exc.body).encode()
 
 
 def _basic_auth(request: Request) -> tuple[str, str] | None:
