@@ -19,7 +19,16 @@ from pydantic import Field, model_validator
 
 from revsched.assignments import Targets, holding_user, unassign
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, children, days_text
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+    days_text,
+)
 from revsched.roundrobin import Member, members_from_users
 from revsched.soql import FieldName, format_soql, users_filter
 
@@ -353,10 +362,29 @@ def decide(records: Records, ctx: DecideContext[AccountReviewConfig]) -> Plan:
     )
 
 
+def requirements(config: AccountReviewConfig) -> Requirements:
+    """For `revsched doctor`: the picklist values it filters and writes, and named users."""
+    request_values = (
+        config.needs_review_value,
+        config.add_value,
+        config.keep_value,
+        config.drop_value,
+    )
+    return Requirements(
+        values=(
+            *(("Account", config.account_type_field, value) for value in config.account_types),
+            *(("Account", config.buying_stage_field, v) for v in config.active_buying_stages),
+            *(("Account", config.request_field, value) for value in request_values),
+        ),
+        users=(config.holding_user, *config.ae_users),
+    )
+
+
 play = Play(
     name="account-review",
     summary="Flag named accounts nobody works as Needs Review; drop them after 30 days",
     config_model=AccountReviewConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

@@ -17,7 +17,7 @@ from pydantic import model_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
 from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -203,10 +203,24 @@ def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
     )
 
 
+def requirements(config: AddDropConfig) -> Requirements:
+    """For `revsched doctor`: the request and approval values it acts on, and the holding user."""
+    requests = (config.add_value, config.keep_value, config.drop_value)
+    approvals = (config.approved_value, config.rejected_value)
+    return Requirements(
+        values=(
+            *(("Account", config.request_field, value) for value in requests),
+            *(("Account", config.approval_field, value) for value in approvals),
+        ),
+        users=(config.holding_user,),
+    )
+
+
 play = Play(
     name="add-drop-approvals",
     summary="Carry out approved or rejected add/keep/drop requests and tell the requester",
     config_model=AddDropConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

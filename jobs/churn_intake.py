@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
 from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -179,10 +179,19 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
     )
 
 
+def requirements(config: ChurnIntakeConfig) -> Requirements:
+    """For `revsched doctor`: the picklist value it selects on and the user it assigns."""
+    return Requirements(
+        values=(("Account", config.account_type_field, config.former_customer_value),),
+        users=(config.holding_user,),
+    )
+
+
 play = Play(
     name="churn-intake",
     summary="Set the churn date of new former customers, hand them to RevOps, clear their team",
     config_model=ChurnIntakeConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

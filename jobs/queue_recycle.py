@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from revsched.errors import ConfigError
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name, users_filter
 
@@ -187,10 +187,20 @@ def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
     )
 
 
+def requirements(config: QueueRecycleConfig) -> Requirements:
+    """For `revsched doctor`: the lead statuses it recycles, their queues, the named users."""
+    return Requirements(
+        values=tuple(("Lead", config.status_field, status) for status in config.status_queues),
+        users=tuple(config.sales_dev_users),
+        queues=tuple(dict.fromkeys(config.status_queues.values())),
+    )
+
+
 play = Play(
     name="queue-recycle",
     summary="Move leads Sales Dev no longer works to the queue for their status",
     config_model=QueueRecycleConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

@@ -35,6 +35,7 @@ from revsched.play import (
     PlayConfig,
     Record,
     Records,
+    Requirements,
     children,
     days_text,
     field_value,
@@ -435,10 +436,19 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
     )
 
 
+def requirements(config: RenewalSlaConfig) -> Requirements:
+    """For `revsched doctor`: the renewal type it selects on and the leaders it tells."""
+    return Requirements(
+        values=(("Opportunity", config.opportunity_type_field, config.renewal_type_value),),
+        users=tuple(config.leadership_users),
+    )
+
+
 play = Play(
     name="renewal-sla",
     summary="Task and alert the AM when an open renewal is behind its stage at 120/90/60 days",
     config_model=RenewalSlaConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

@@ -50,10 +50,8 @@ def run_checks(
         config = play.configure(settings)
         if not config.enabled:
             continue
+        yield from _query_checks(name, play, config, settings, org, today)
         needs = play.requirements(config)
-        if needs == Requirements():
-            yield from _query_checks(name, play, config, settings, org, today)
-            continue
         yield from _field_checks(name, needs, describes)
         yield from _user_checks(name, needs, settings, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
@@ -70,8 +68,8 @@ def _probe(soql: str) -> str:
 def _query_checks(
     name: str, play: Play[Any], config: Any, settings: Settings, org: OrgGateway, today: date
 ) -> Iterator[Check]:
-    """For a play that declares no requirements: each of its queries runs, so every object
-    and field its config names exists (values, users and queues are not checked)."""
+    """Each of the play's queries runs, in its cheapest form: every object and field its
+    config names exists (its declared requirements add values, users and queues)."""
     ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
     try:
         queries = play.queries(ctx)

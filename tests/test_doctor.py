@@ -132,3 +132,23 @@ def test_a_play_without_declared_requirements_has_its_queries_checked(
     [failed] = [line for line in lines if line.startswith("FAIL churn-intake: accounts query")]
     assert "INVALID_FIELD" in failed and "Churned_On__c" in failed
     assert "check the field names in [plays.churn-intake]" in " ".join(lines)
+
+
+def test_each_play_declares_the_values_users_and_queues_it_needs(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.queue-recycle.status_queues]\nRecycle = 'Recycle_Q'\n"
+        "[plays.add-drop-approvals]\napproved_value = 'OK'\n"
+        "[plays.renewal-sla]\nleadership_users = ['vp@demo.revsched.dev']\n"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert any(line.startswith("FAIL queue-recycle: queue Recycle_Q") for line in failed)
+    assert any(
+        line.startswith("FAIL add-drop-approvals: Account.Add_Drop_Approval__c = 'OK'")
+        for line in failed
+    )
+    assert any(line.startswith("FAIL renewal-sla: user vp@demo.revsched.dev") for line in failed)
+    assert len(failed) == 3, failed
