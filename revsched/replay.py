@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from revsched.config import describe_validation_error
 from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Decision, FieldChange, Plan, RecordDelete
@@ -44,9 +45,7 @@ def load_plan(path: Path) -> Plan:
     try:
         return Plan.model_validate(document["plan"])
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"{path}: plan.{where}: {first['msg']}") from None
+        raise ConfigError(describe_validation_error(error, "plan", path)) from None
 
 
 def _current_values(org: OrgGateway, changes: Iterable[FieldChange]) -> dict[tuple[str, str], Any]:
