@@ -346,7 +346,7 @@ class AlignmentFixture:
 
 ALIGNMENT_FIXTURES = (
     # The owner is inactive: the account is unassigned, its contact stays.
-    AlignmentFixture("Kestrel Freight", "eli.novak", (("ava.patel", {}),)),
+    AlignmentFixture("Kestrel Freight", "eli.novak", (("ava.patel", {}), ("ben.okafor", {}))),
     AlignmentFixture(
         "Larkspur Analytics",
         "carla.mendez",
