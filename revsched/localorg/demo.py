@@ -799,7 +799,8 @@ class DemoGenerator:
         company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
         owner = self.users[fixture.owner]
         plan = AccountPlan(self._base_account(company, "Prospect", owner, 120))
-        plan.account.update(Account_Status__c="Prospect", AE__c=owner, Buying_Stage__c="Evaluation")
+        # In a buying decision: account-review leaves these accounts alone.
+        plan.account.update(Account_Status__c="Prospect", AE__c=owner, Buying_Stage__c="Decision")
         plan.contacts = [
             {**contact, **fields, "OwnerId": self.users[contact_owner]}
             for contact, (contact_owner, fields) in zip(
