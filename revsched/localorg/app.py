@@ -23,16 +23,22 @@ from revsched.localorg.bulk import Bulk2
 from revsched.localorg.errors import SalesforceError, not_found
 from revsched.localorg.faults import FaultProfile, FaultState
 from revsched.localorg.query import QueryEngine, batch_size
+from revsched.localorg.replication import get_deleted, get_updated
 from revsched.localorg.soap import SoapApi
 from revsched.localorg.storage import MultipleMatches, Storage
+from revsched.localorg.transport import API_VERSION
 from revsched.localorg.values import label
 
 _log = logging.getLogger(__name__)
 MAX_COLLECTION = 200
+# sObject Collections retrieve (POST form) reads up to 2,000 records.
+MAX_RETRIEVE = 2000
 # Salesforce caps a request's URI plus headers at 16,384 bytes (414 / 431 beyond it), which
 # is what bounds how many Ids fit in a query's IN list.
 MAX_REQUEST_LINE = 16_384
 _VERSION = re.compile(r"v\d+\.\d+")
+# The versions list starts at 20.0 (Winter '11).
+OLDEST_VERSION = 20
 # Composite: at most 25 subrequests; referenceIds are alphanumeric (+ underscore).
 MAX_COMPOSITE = 25
 _REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
@@ -56,6 +62,31 @@ def _item_id(item: Any) -> str | None:
         value = next((v for k, v in item.items() if k.lower() == "id"), None)
         return ids.normalize(value) if isinstance(value, str) else None
     return None
+
+
+def api_versions() -> list[dict[str, str]]:
+    """GET /services/data/ (REST API Developer Guide, "Versions"): each version the org
+    answers, oldest first, with its release name. Three releases a year: 62.0 is
+    Winter '25, 63.0 Spring '25, 64.0 Summer '25."""
+    seasons = ("Winter", "Spring", "Summer")
+    versions = []
+    for number in range(OLDEST_VERSION, int(float(API_VERSION)) + 1):
+        release = 3 * 25 + number - 62
+        versions.append(
+            {
+                "label": f"{seasons[release % 3]} '{release // 3:02d}",
+                "url": f"/services/data/v{number}.0",
+                "version": f"{number}.0",
+            }
+        )
+    return versions
+
+
+def _resources(api: str) -> dict[str, str]:
+    """GET /services/data/vXX.X/ (REST API Developer Guide, "Resources by Version"): the
+    resources this org serves, by name."""
+    names = ("composite", "limits", "query", "queryAll", "sobjects")
+    return {name: f"{api}/{name}" for name in names}
 
 
 class _RollBack(Exception):
@@ -221,6 +252,9 @@ class RestApi:
             return status, token_body, False
         if parts[:3] == ["services", "Soap", "u"] and len(parts) in (4, 5):
             return self.soap.handle(request, parts[3])
+        if parts == ["services", "data"]:
+            # The versions list needs no session: clients read it before they log in.
+            return (*self._only(request, "GET", lambda: (200, api_versions())), False)
         if parts[:2] != ["services", "data"] or len(parts) < 3 or not _VERSION.fullmatch(parts[2]):
             raise not_found()
         auth = request.headers.get("Authorization", "")
@@ -253,6 +287,8 @@ class RestApi:
         api = f"/services/data/{parts[2]}"
         rest = parts[3:]
         head = rest[0] if rest else ""
+        if not rest:
+            return self._only(request, "GET", lambda: (200, _resources(api)))
         if head == "limits" and len(rest) == 1:
             return self._only(request, "GET", lambda: (200, self._limits()))
         if head in ("query", "queryAll") and len(rest) <= 2:
@@ -263,6 +299,8 @@ class RestApi:
             return self._only(request, "POST", lambda: self._composite(request, parts))
         if rest == ["composite", "sobjects"]:
             return self._collection(request)
+        if rest[:2] == ["composite", "sobjects"] and len(rest) == 3:
+            return self._collection_retrieve(request, api, rest[2])
         if rest[:2] == ["composite", "sobjects"] and len(rest) == 4:
             return self._only(request, "PATCH", lambda: self._collection_upsert(request, rest))
         if head == "jobs":
@@ -459,6 +497,12 @@ class RestApi:
             return 200, self._sobject_info(api, sobj)
         if rest[1] == "describe":
             return self._only(request, "GET", lambda: (200, self._describe(api, sobj)))
+        if rest[1] in ("updated", "deleted"):
+            changes = get_updated if rest[1] == "updated" else get_deleted
+            start, end = request.args.get("start"), request.args.get("end")
+            return self._only(
+                request, "GET", lambda: (200, changes(self.storage, sobj, start, end))
+            )
         record_id = rest[1]
         if request.method in ("GET", "HEAD"):
             return 200, self.storage.retrieve(sobj.name, record_id, api)
@@ -679,6 +723,36 @@ class RestApi:
                 for r in results
             ]
         return 200, results
+
+    def _collection_retrieve(self, request: Request, api: str, name: str) -> Result:
+        """GET composite/sobjects/{type}?ids=&fields= (or POST with {"ids", "fields"}): REST
+        API Developer Guide, "Get Records Using sObject Collections": one record or null
+        per Id, in order; up to 2,000 Ids in the POST form."""
+        sobj = schema.sobject(name)
+        if sobj is None:
+            raise not_found()
+        if request.method in ("GET", "HEAD"):
+            record_ids = [i for i in request.args.get("ids", "").split(",") if i]
+            fields = [f for f in request.args.get("fields", "").split(",") if f]
+        elif request.method == "POST":
+            body = _json_body(request)
+            body = body if isinstance(body, dict) else {}
+            record_ids, fields = body.get("ids"), body.get("fields")
+        else:
+            raise _method_not_allowed(request.method, ["GET", "POST"])
+        lists = (record_ids, fields)
+        if not all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in lists):
+            raise SalesforceError(
+                400, "INVALID_FIELD", "Both ids and fields are required: lists of names"
+            )
+        if len(record_ids) > MAX_RETRIEVE:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {MAX_RETRIEVE} records into "
+                "this call",
+            )
+        return 200, self.queries.retrieve(sobj, record_ids, fields, api)
 
     def _collection_upsert(self, request: Request, rest: list[str]) -> Result:
         """PATCH composite/sobjects/{type}/{externalIdField}: upsert up to 200 records."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError
 from revsched.localorg.soql import MAX_AGGREGATE_ROWS, Output, Plan, compile_soql
-from revsched.localorg.storage import Storage
+from revsched.localorg.storage import Storage, q
 from revsched.localorg.values import from_db
 
 DEFAULT_BATCH = 2000
@@ -131,6 +131,26 @@ class QueryEngine:
         self._cursors.pop(locator, None)
         with self.storage.transaction():
             self.conn.execute("DELETE FROM temp._cursor WHERE locator = ?", (locator,))
+
+    def retrieve(
+        self, sobject: schema.SObject, record_ids: list[str], fields: list[str], api: str
+    ) -> list[dict[str, object] | None]:
+        """sObject Collections retrieve: the named fields of each Id, in request order; null
+        for an Id that is invalid, deleted or of another type. Field names are checked by
+        the SOQL compiler, so a bad one is a 400 INVALID_FIELD."""
+        soql = f"SELECT {', '.join(fields)} FROM {sobject.name}"
+        plan = compile_soql(soql, self.storage.today(), self.storage.fiscal_year)
+        wanted = [ids.normalize(record_id) for record_id in record_ids]
+        found = dict(
+            self.conn.execute(
+                f"SELECT Id, rowid FROM {q(sobject.name)} WHERE IsDeleted = 0 "
+                "AND Id IN (SELECT value FROM json_each(?))",
+                (json.dumps([w for w in wanted if w]),),
+            ).fetchall()
+        )
+        present = [w for w in wanted if w in found]
+        records = iter(self._records(plan, [found[w] for w in present], False, f"{api}/query"))
+        return [next(records) if w in found else None for w in wanted]
 
     # -- records ----------------------------------------------------------------------
 
