@@ -28,7 +28,7 @@ from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
-from revsched.plan import Alert, Merge, Plan, RecordCreate, Recipient
+from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
 from revsched.play import DecideContext, Play
 from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records

@@ -757,13 +757,19 @@ class StateStore:
     def _fire(self, session: Session, run_id: int, play: str, record_id: str, stage: str) -> None:
         """Mark (play, record, stage) fired unless it already is."""
         fired = session.scalar(
-            select(exists().where(
-                FiringRow.play == play, FiringRow.record_id == record_id, FiringRow.stage == stage
-            ))
+            select(
+                exists().where(
+                    FiringRow.play == play,
+                    FiringRow.record_id == record_id,
+                    FiringRow.stage == stage,
+                )
+            )
         )
         if not fired:
             session.add(
-                FiringRow(play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now())
+                FiringRow(
+                    play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
+                )
             )
 
     def record_firing(self, run_id: int, play: str, record_id: str, stage: str) -> None:
@@ -784,7 +790,10 @@ class StateStore:
             )
             changes = session.execute(
                 select(
-                    ChangeRow.id, ChangeRow.sobject, ChangeRow.record_id, ChangeRow.field,
+                    ChangeRow.id,
+                    ChangeRow.sobject,
+                    ChangeRow.record_id,
+                    ChangeRow.field,
                     ChangeRow.new,
                 ).where(ChangeRow.run_id.in_(ended), ChangeRow.status == "planned")
             )
@@ -798,9 +807,7 @@ class StateStore:
                 [PlannedWrite(*row, field="", new=None) for row in creates],
             )
 
-    def reconcile(
-        self, changes: Mapping[int, bool], creates: Mapping[int, str | None]
-    ) -> None:
+    def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a
         create found by its key is created (its Id kept, so revert can delete it); the
         rest never reached the org."""
