@@ -138,25 +138,11 @@ def _trial(
     shutil.copy(demo.with_name("state.sqlite"), workdir / "state.sqlite")
     org = LocalOrg(org_path, today=lambda: TODAY)
     store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
-    settings = Settings()
-    play = load_plays(settings)[play_name]
     killer = Killer(kill_at)
     channel = CountingChannel(killer)
+    run = _runner(play_name, org, store, channel)
     with monkeypatch.context() as patch:
         _with_kills(patch, killer)
-
-        def run() -> RunResult:
-            return run_play(
-                play,
-                settings,
-                as_of=TODAY,
-                dry_run=False,
-                store=store,
-                org=OrgGateway(org.salesforce),
-                renderer=AlertRenderer("https://x"),
-                notifier=Dispatcher(play_name, channel, store),
-            )
-
         try:
             result = run()
         except Killed:
@@ -166,6 +152,27 @@ def _trial(
     outcome = _outcome(org, store, play_name, channel)
     org.close()
     return outcome, killer, result
+
+
+def _runner(
+    play_name: str, org: LocalOrg, store: StateStore, channel: CountingChannel
+) -> Callable[[], RunResult]:
+    """The play's run on TODAY, as `revsched run PLAY` does it, alerting through `channel`."""
+    settings = Settings()
+
+    def run() -> RunResult:
+        return run_play(
+            load_plays(settings)[play_name],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=OrgGateway(org.salesforce),
+            renderer=AlertRenderer("https://x"),
+            notifier=Dispatcher(play_name, channel, store),
+        )
+
+    return run
 
 
 def _holder(store: StateStore, play: str) -> str:
@@ -274,19 +281,7 @@ def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
     org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     channel = CountingChannel(Killer())
-    settings = Settings()
-
-    def run() -> RunResult:
-        return run_play(
-            load_plays(settings)["churn-intake"],
-            settings,
-            as_of=TODAY,
-            dry_run=False,
-            store=store,
-            org=OrgGateway(org.salesforce),
-            renderer=AlertRenderer("https://x"),
-            notifier=Dispatcher("churn-intake", channel, store),
-        )
+    run = _runner("churn-intake", org, store, channel)
 
     with pytest.raises(Killed):
         run()
