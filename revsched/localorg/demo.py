@@ -1113,6 +1113,7 @@ def load_overage_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
                     "CloseDate": generator.today.isoformat(),
                     "Type": kind,
                     "OwnerId": plan.account["AM__c"],
+                    "CreatedDate": generator._created(fixture.since_days or 1),
                     "Revsched_Key__c": f"overage-upsell:{step}:{account_id}:{start}"
                     if by_revsched
                     else None,
