@@ -238,6 +238,31 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
         actual = schema.key_prefix_owner(record_id)
         return f"{api}/sobjects/{actual.name if actual else 'Name'}/{record_id}"
 
+    typeofs: list[Callable[[tuple[object, ...]], dict[str, object] | None]] = []
+
+    def typeof(out: Output) -> str:
+        """A TYPEOF record: its branch is chosen per row, by the type its Id names."""
+        branches = {
+            name: [(o.key, o.index, o.field) for o in outs]
+            for name, outs in (out.branches or {}).items()
+        }
+
+        def shape(row: tuple[object, ...]) -> dict[str, object] | None:
+            record_id = row[out.index]
+            if record_id is None:
+                return None
+            actual = schema.key_prefix_owner(str(record_id))
+            type_name = actual.name if actual else "Name"
+            chosen = branches.get(type_name, branches.get("", []))
+            url = f"{api}/sobjects/{type_name}/{record_id}"
+            record: dict[str, object] = {"attributes": {"type": type_name, "url": url}}
+            for key, index, field in chosen:
+                record[key] = row[index] if field is None else from_db(field, row[index])
+            return record
+
+        typeofs.append(shape)
+        return f"_typeof[{len(typeofs) - 1}](row)"
+
     def record(type_name: str, id_expr: str, outs: list[Output]) -> str:
         if type_name == "Name":
             url = f"_polymorphic_url({id_expr})"
@@ -249,6 +274,8 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
             if out.plan is not None:
                 # An empty child relationship comes back as null, not as an empty result.
                 expr = f"children[{out.key!r}].get({value})"
+            elif out.branches is not None:
+                expr = typeof(out)
             elif out.type_name:
                 expr = (
                     f"(None if {value} is None else {record(out.type_name, value, out.children)})"
@@ -261,4 +288,4 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
         return "{" + ", ".join(items) + "}"
 
     source = f"lambda row, children: {record(sobject, 'row[0]', outputs)}"
-    return eval(source, {"_polymorphic_url": polymorphic_url})
+    return eval(source, {"_polymorphic_url": polymorphic_url, "_typeof": typeofs})

@@ -23,6 +23,7 @@ EMAIL = "email"
 PHONE = "phone"
 URL = "url"
 PICKLIST = "picklist"
+MULTIPICKLIST = "multipicklist"
 BOOLEAN = "boolean"
 DATE = "date"
 DATETIME = "datetime"
@@ -460,6 +461,7 @@ _TYPES = {
     PHONE,
     URL,
     PICKLIST,
+    MULTIPICKLIST,
     BOOLEAN,
     DATE,
     DATETIME,
@@ -469,7 +471,15 @@ _TYPES = {
     INT,
     REFERENCE,
 }
-_DEFAULT_LENGTHS = {STRING: 255, TEXTAREA: 32768, EMAIL: 80, PHONE: 40, URL: 255, PICKLIST: 255}
+_DEFAULT_LENGTHS = {
+    STRING: 255,
+    TEXTAREA: 32768,
+    EMAIL: 80,
+    PHONE: 40,
+    URL: 255,
+    PICKLIST: 255,
+    MULTIPICKLIST: 4099,
+}
 
 
 def _custom_field(sobject: str, name: str, spec: dict[str, Any]) -> Field:
@@ -505,9 +515,10 @@ def _custom_field(sobject: str, name: str, spec: dict[str, Any]) -> Field:
         if not targets or any(t not in SOBJECTS for t in targets):
             raise ValueError(f"{sobject}.{name}: reference needs `to` naming known objects")
         return _ref(name, targets, spec.get("relationship_name"), **common)
-    if kind == PICKLIST:
+    if kind in (PICKLIST, MULTIPICKLIST):
         values = tuple(spec.get("values") or ())
-        return Field(name, PICKLIST, 255, picklist_values=values, **common)  # type: ignore[arg-type]
+        length = _DEFAULT_LENGTHS[kind]
+        return Field(name, kind, length, picklist_values=values, **common)  # type: ignore[arg-type]
     return Field(name, kind, spec.get("length", _DEFAULT_LENGTHS.get(kind)), **common)  # type: ignore[arg-type]
 
 
@@ -536,6 +547,7 @@ def extend(spec: dict[str, Any]) -> list[str]:
 
         [Account.fields]                   # custom fields on a standard object
         Tier__c = { type = "picklist", values = ["Gold", "Silver"] }
+        Regions__c = { type = "multipicklist", values = ["EMEA", "APAC"] }  # "EMEA;APAC"
 
     A custom object gets the audit fields, Name (required) and OwnerId. Reference fields
     add a child relationship to their target (`child_relationship`, by default the child

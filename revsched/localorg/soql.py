@@ -74,6 +74,8 @@ class Output:
     type_name: str = ""  # parent: the sObject type; "Name" for polymorphic lookups
     children: list[Output] = dataclasses.field(default_factory=list)  # parent: its outputs
     plan: Plan | None = None  # child query
+    # TYPEOF: the outputs for each sObject type the lookup may name ("" for ELSE).
+    branches: dict[str, list[Output]] | None = None
 
 
 @dataclass
@@ -300,6 +302,15 @@ class Compiler:
                 self._joins[key] = (new_aliases, new_targets)
             aliases, targets = self._joins[key]
         last = tokens[-1]
+        if len(targets) > 1 and last.lower() == "type":
+            # The Name entity's Type is the record's sObject type (a queue is "Queue").
+            cases = " ".join(
+                f"WHEN {a}.Id IS NOT NULL THEN '{'Queue' if t.name == 'Group' else t.name}'"
+                for a, t in zip(aliases, targets, strict=True)
+            )
+            return _Resolved(
+                f"(CASE {cases} END COLLATE NOCASE)", schema.Field("Type", schema.STRING), rel_path
+            )
         if len(targets) > 1 and last.lower() not in NAME_ENTITY_FIELDS:
             raise self._field_error(last, "Name")
         found = [(a, t.field(last)) for a, t in zip(aliases, targets, strict=True)]
@@ -514,9 +525,10 @@ class Compiler:
         keys: set[str] = set()
         for item in items:
             if item.data != "selected":
+                first = item.children[0]
                 raise self._error(
-                    item.children[0].children[1],  # type: ignore[union-attr]
-                    "Child relationships are not allowed in an aggregate query",
+                    first if item.data == "typeof" else first.children[1],  # type: ignore[union-attr, arg-type]
+                    "Child relationships and TYPEOF are not allowed in an aggregate query",
                 )
             expr, alias = item.children
             if isinstance(expr, Tree) and expr.data == "call" and self._is_count(item):
@@ -559,6 +571,9 @@ class Compiler:
     def _select(self, items: list[Tree], child: bool) -> None:
         seen: set[tuple[str, ...]] = set()
         for item in items:
+            if item.data == "typeof":
+                self.plan.outputs.append(self._typeof(item))
+                continue
             if item.data == "subquery":
                 if child:
                     first: Token = item.children[0].children[1]  # type: ignore[union-attr, assignment]
@@ -582,6 +597,62 @@ class Compiler:
                 target.append(
                     Output(resolved.field.name, self._column(resolved.expr), resolved.field)
                 )
+
+    def _typeof(self, node: Tree) -> Output:
+        """TYPEOF rel WHEN Type THEN fields ... [ELSE fields] END (SOQL: "TYPEOF"): each row
+        gets the fields of the branch for its record's type, ELSE's (Name entity fields)
+        otherwise."""
+        name: Token = node.children[0]  # type: ignore[assignment]
+        ref = next(
+            (
+                f
+                for f in self.plan.sobject.fields.values()
+                if f.type == schema.REFERENCE
+                and (f.relationship_name or "").lower() == name.lower()
+            ),
+            None,
+        )
+        if ref is None or len(ref.reference_to) < 2:
+            raise self._error(name, f"TYPEOF needs a polymorphic relationship, not '{name}'")
+        link = f"{self.plan.root}.{q(ref.name)}"
+        branches: dict[str, list[Output]] = {}
+        for branch in node.children[1:]:
+            if branch is None:
+                continue
+            assert isinstance(branch, Tree)
+            if branch.data == "typeof_when":
+                type_token, *paths = branch.children
+                target = next(
+                    (t for t in ref.reference_to if t.lower() == str(type_token).lower()), None
+                )
+                if target is None:
+                    raise self._error(
+                        type_token,  # type: ignore[arg-type]
+                        f"'{type_token}' is not a type {ref.relationship_name} can refer to",
+                        "INVALID_TYPE",
+                    )
+                alias = self._new_alias()
+                self.plan.joins.append(f"LEFT JOIN {q(target)} {alias} ON {alias}.Id = {link}")
+                fields = [self._typeof_field(schema.SOBJECTS[target], p) for p in paths]  # type: ignore[arg-type]
+                branches[target] = [
+                    Output(f.name, self._column(f"{alias}.{q(f.name)}"), f) for f in fields
+                ]
+            else:
+                branches[""] = []
+                for path in branch.children:
+                    tokens = [name, *path.children]  # type: ignore[union-attr]
+                    resolved = self.resolve(Tree("path", tokens))
+                    branches[""].append(
+                        Output(resolved.field.name, self._column(resolved.expr), resolved.field)
+                    )
+        return Output(ref.relationship_name or "", self._column(link), branches=branches)
+
+    def _typeof_field(self, sobj: schema.SObject, path: Tree) -> schema.Field:
+        token: Token = path.children[-1]  # type: ignore[assignment]
+        fld = sobj.field(token) if len(path.children) == 1 else None
+        if fld is None:
+            raise self._field_error(token, sobj.name)
+        return fld
 
     def _selected_fields(self, expr: Tree) -> list[tuple[_Resolved, Token]]:
         """The fields one SELECT item stands for: itself, or all FIELDS(...) names."""
@@ -671,13 +742,34 @@ class Compiler:
         if kind in ("in_", "not_in"):
             return self._in_list(resolved, node.children[1].children, kind == "not_in", path)  # type: ignore[union-attr, arg-type]
         if kind in ("includes", "excludes"):
+            return self._includes(resolved, node.children[1].children, kind == "excludes", path)  # type: ignore[union-attr, arg-type]
+        return self._semi_join(resolved, node.children[1], kind == "not_in_query", path)  # type: ignore[arg-type]
+
+    def _includes(self, resolved: _Resolved, values: list[Tree], negate: bool, path: Tree) -> str:
+        """INCLUDES / EXCLUDES on a multi-select picklist (SOQL: "Querying Multi-Select
+        Picklists"): 'a;b' asks for a and b together, a list for any of its entries."""
+        if resolved.field.type != schema.MULTIPICKLIST:
             raise self._error(
                 path,
                 f"INCLUDES and EXCLUDES need a multi-select picklist, and "
                 f"'{resolved.field.name}' is of type {resolved.field.type}",
                 "INVALID_FIELD",
             )
-        return self._semi_join(resolved, node.children[1], kind == "not_in_query", path)  # type: ignore[arg-type]
+        x = resolved.expr
+        anyof = []
+        for value in values:
+            if value.data != "string":
+                raise self._value_error(path, resolved.field)
+            plain, _ = self._decode(value)
+            wanted = [part.strip() for part in plain.split(";") if part.strip()]
+            allof = []
+            for part in wanted:
+                escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                self.plan.params.append(f"%;{escaped};%")
+                allof.append(f"((';' || {x} || ';') LIKE ? ESCAPE '\\')")
+            anyof.append("(" + " AND ".join(allof or ["0"]) + ")")
+        held = "(" + " OR ".join(anyof) + ")"
+        return f"({x} IS NULL OR NOT {held})" if negate else f"({x} IS NOT NULL AND {held})"
 
     def _decode(self, value: Tree) -> tuple[str, str]:
         token: Token = value.children[0]  # type: ignore[assignment]

@@ -20,6 +20,7 @@ TEXT_TYPES = {
     schema.PHONE,
     schema.URL,
     schema.PICKLIST,
+    schema.MULTIPICKLIST,
 }
 NUMBER_TYPES = {schema.DOUBLE, schema.CURRENCY, schema.PERCENT, schema.INT}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -354,6 +354,13 @@ CASES = [
             ("for-view", "FOR VIEW", "SELECT Id FROM Account FOR VIEW"),
             ("security", "WITH SECURITY_ENFORCED", "SELECT Id FROM Account WITH SECURITY_ENFORCED"),
             ("scope", "USING SCOPE", "SELECT Id FROM Account USING SCOPE mine"),
+            (
+                "typeof",
+                "TYPEOF",
+                "SELECT TYPEOF What WHEN Account THEN Phone ELSE Name END FROM Task",
+            ),
+            ("owner-type", "Polymorphic Fields", "SELECT Owner.Type FROM Lead"),
+            ("to-label", "toLabel()", "SELECT toLabel(StageName) FROM Opportunity"),
         ]
     ],
     # -- SOQL: unsupported constructs give Salesforce's error ---------------------------
@@ -367,7 +374,7 @@ CASES = [
             error="MALFORMED_QUERY",
         )
         for name, soql in [
-            ("typeof", "SELECT TYPEOF Owner WHEN User THEN Name END FROM Lead"),
+            ("typeof-not-polymorphic", "SELECT TYPEOF Owner WHEN User THEN Name END FROM Account"),
             ("rollup", "SELECT Industry, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)"),
             (
                 "mixed-and-or",
