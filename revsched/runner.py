@@ -14,7 +14,7 @@ import socket
 import threading
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -35,6 +35,9 @@ T = TypeVar("T")
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.
 LEASE_TTL = timedelta(minutes=5)
+
+# Called with the plan before anything is written.
+PlanHook = Callable[[Plan], None]
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ def plan_play(
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
-    return play.decide(records, ctx)
+    with progress.status(f"deciding {play.name}"):
+        return play.decide(records, ctx)
 
 
 def _recipients_json(alert: RenderedAlert) -> str:
@@ -87,19 +91,29 @@ def run_play(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    on_plan: PlanHook | None = None,
 ) -> RunResult:
+    """Plan the play and, unless a dry run, apply it; `on_plan` sees the plan before any write
+    (to show it, or to ask for confirmation by raising)."""
     if dry_run:
         plan = plan_play(play, settings, as_of, store, org)
-        return _record_dry_run(plan, _render(plan, renderer), store)
+        rendered = _render(plan, renderer)
+        if on_plan is not None:
+            on_plan(plan)
+        return _record_dry_run(plan, rendered, store)
     with play_lease(store, play.name):
         interrupted = tuple(run.id for run in store.interrupt_unfinished(play.name))
         plan = plan_play(play, settings, as_of, store, org)
-        return apply_plan(plan, _render(plan, renderer), store, org, notifier, interrupted)
+        rendered = _render(plan, renderer)
+        if on_plan is not None:
+            on_plan(plan)
+        return apply_plan(plan, rendered, store, org, notifier, interrupted)
 
 
 def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:
     """Render every alert before anything is written: a template error stops the run."""
-    return tuple(renderer.render(alert) for alert in plan.alerts)
+    with progress.status(f"rendering {len(plan.alerts):,} alerts"):
+        return tuple(renderer.render(alert) for alert in plan.alerts)
 
 
 @contextmanager
@@ -326,7 +340,9 @@ def _write_merges(
             by_object[merge.sobject].append(merge)
         for sobject, todo in by_object.items():
             requests = [MergeRequest(m.master_id, _merged_ids(m)) for m in todo]
-            for merge, result in zip(todo, org.merge(sobject, requests), strict=True):
+            with progress.status(f"merging {len(requests):,} {sobject} requests"):
+                results = org.merge(sobject, requests)
+            for merge, result in zip(todo, results, strict=True):
                 error = None if result.success else _merge_failure(result)
                 outcomes |= dict.fromkeys(_merged_ids(merge), error)
                 if error is not None:
@@ -384,16 +400,28 @@ def apply_saved_plan(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    on_plan: PlanHook | None = None,
 ) -> RunResult:
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
         stale = stale_records(plan, org, store.fired(plan.play))
+        if on_plan is not None:
+            on_plan(plan)
         return apply_plan(plan, rendered, store, org, notifier, held_back=stale)
 
 
-def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Notifier) -> RunResult:
-    """Write back the old values of a run's changes where nobody has changed them since."""
+def revert_run(
+    run_id: int,
+    *,
+    store: StateStore,
+    org: OrgGateway,
+    notifier: Notifier,
+    dry_run: bool = False,
+    on_plan: PlanHook | None = None,
+) -> RunResult:
+    """Write back the old values of a run's changes where nobody has changed them since;
+    a dry run plans the revert and writes nothing."""
     run = store.run(run_id)
     if run is None:
         raise ConfigError(f"no run {run_id}; `revsched history` lists the runs")
@@ -403,8 +431,14 @@ def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Not
     if reverted_by is not None:
         raise ConfigError(f"run {run_id} was already reverted by run {reverted_by}")
     plan = revert_plan(run)
+    if dry_run:
+        if on_plan is not None:
+            on_plan(plan)
+        return _record_dry_run(plan, (), store)
     with play_lease(store, run.play):
         conflicts = moved_records(plan, org)
+        if on_plan is not None:
+            on_plan(plan)
         result = apply_plan(plan, (), store, org, notifier, held_back=conflicts, reverts=run_id)
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
     store.forget_firings(run_id, reverted)
