@@ -112,6 +112,11 @@ QuietOption = Annotated[
 YesOption = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Apply to a Salesforce org without asking for confirmation."),
+ConfirmOption = Annotated[
+    bool,
+    typer.Option(
+        "--confirm", help="Apply a plan the play holds for confirmation (e.g. over a change cap)."
+    ),
 ]
 
 
@@ -189,6 +194,7 @@ class Session:
         as_of: date | None,
         dry_run: bool,
         on_plan: PlanHook | None = None,
+        confirmed: bool = False,
     ) -> RunResult:
         delivery = self.delivery(play.name, dry_run)
         return run_play(
@@ -201,6 +207,7 @@ class Session:
             renderer=delivery.renderer,
             notifier=delivery.notifier,
             on_plan=on_plan,
+            confirmed=confirmed,
         )
 
     def run_scheduled(self, play: Play[Any]) -> RunResult | None:
@@ -296,6 +303,7 @@ def run(
     show_all: AllOption = False,
     quiet: QuietOption = False,
     yes: YesOption = False,
+    confirm: ConfirmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -316,9 +324,8 @@ def run(
         else:
             mode = "dry run" if dry_run else "run"
             printing.header(session, f"{play.name} {mode} as of {day or _today(session.settings)}")
-            confirm = not dry_run and _asks_to_apply(session, yes)
-            hook = printing.plan_hook(session, confirm)
-            result = session.run(play, day, dry_run, hook)
+            ask = not dry_run and _asks_to_apply(session, yes)
+            result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
@@ -337,6 +344,7 @@ def apply(
     show_all: AllOption = False,
     quiet: QuietOption = False,
     yes: YesOption = False,
+    confirm: ConfirmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -355,6 +363,7 @@ def apply(
             renderer=delivery.renderer,
             notifier=delivery.notifier,
             on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
+            confirmed=confirm,
         )
     printing.result(session, result)
 

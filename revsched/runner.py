@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
+from revsched.errors import ApiLimitError, ConfigError, ConfirmationError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Merge, Plan, RecordCreate
 from revsched.play import DecideContext, Play
@@ -92,6 +92,7 @@ def run_play(
     renderer: AlertRenderer,
     notifier: Notifier,
     on_plan: PlanHook | None = None,
+    confirmed: bool = False,
 ) -> RunResult:
     """Plan the play and, unless a dry run, apply it; `on_plan` sees the plan before any write
     (to show it, or to ask for confirmation by raising)."""
@@ -107,7 +108,17 @@ def run_play(
         rendered = _render(plan, renderer)
         if on_plan is not None:
             on_plan(plan)
+        check_confirmed(plan, confirmed)
         return apply_plan(plan, rendered, store, org, notifier, interrupted)
+
+
+def check_confirmed(plan: Plan, confirmed: bool) -> None:
+    """Stop, before anything is written, a plan the play wants confirmed and nobody did."""
+    if plan.confirmation and not confirmed:
+        raise ConfirmationError(
+            f"{plan.play}: {plan.confirmation}; nothing was written. Review it with"
+            f" `revsched run {plan.play} --dry-run`, then apply it with --confirm"
+        )
 
 
 def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:
@@ -401,8 +412,10 @@ def apply_saved_plan(
     renderer: AlertRenderer,
     notifier: Notifier,
     on_plan: PlanHook | None = None,
+    confirmed: bool = False,
 ) -> RunResult:
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
+    check_confirmed(plan, confirmed)
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
         stale = stale_records(plan, org, store.fired(plan.play))

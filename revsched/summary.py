@@ -261,6 +261,8 @@ def _record(name: str, record_id: str) -> str:
 def print_plan(console: Console, plan: Plan, limit: int | None = DEFAULT_LIMIT) -> None:
     """Summary, then the first rows; `limit=None` prints every row."""
     print_summary(console, plan)
+    if plan.confirmation:
+        console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
     print_tables(console, plan, limit)
     if plan.is_empty:
         console.print("Nothing to do.")
