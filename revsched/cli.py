@@ -112,6 +112,7 @@ QuietOption = Annotated[
 YesOption = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Apply to a Salesforce org without asking for confirmation."),
+]
 ConfirmOption = Annotated[
     bool,
     typer.Option(
