@@ -497,7 +497,9 @@ def doctor(config: ConfigOption = None) -> None:
         checks += run_checks(settings, plays, _today(settings))
     for check in checks:
         mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", highlight=False)
+        # One line a check, however narrow the terminal: lines are found by grep.
+        line = f"{mark} {escape(check.name)}: {escape(check.detail)}"
+        console.print(line, highlight=False, soft_wrap=True)
     failed = sum(not check.ok for check in checks)
     console.print(f"{len(checks) - failed} ok, {failed} failed")
     if failed:
