@@ -309,6 +309,13 @@ def print_result(
             "(killed or crashed); this run picked up where it stopped.",
             highlight=False,
         )
+    settled = result.settled
+    if settled.reconciled or settled.alerts_sent:
+        console.print(
+            f"Finished for earlier runs: {settled.reconciled} writes found in the org"
+            f" and marked applied, {settled.alerts_sent} owed alerts sent.",
+            highlight=False,
+        )
     if not quiet:
         _listed(console, list(result.stale.items()), "[yellow]left alone[/]", limit, describe)
     _listed(console, list(result.failures.items()), "[red]failed[/]", limit, describe)
