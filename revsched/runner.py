@@ -179,11 +179,7 @@ def run_play(
         if on_plan is not None:
             on_plan(plan)
         check_confirmed(plan, confirmed)
-<<<<<<< HEAD
-        return apply_plan(plan, rendered, store, org, notifier, interrupted)
-=======
-        return apply_plan(plan, _render(plan, renderer), store, org, notifier, settled)
->>>>>>> main
+        return apply_plan(plan, rendered, store, org, notifier, settled)
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -465,13 +461,9 @@ def apply_saved_plan(
     with play_lease(store, plan.play):
         settled = settle(plan.play, store, org, notifier)
         stale = stale_records(plan, org, store.fired(plan.play))
-<<<<<<< HEAD
         if on_plan is not None:
             on_plan(plan)
-        return apply_plan(plan, rendered, store, org, notifier, held_back=stale)
-=======
         return apply_plan(plan, rendered, store, org, notifier, settled, held_back=stale)
->>>>>>> main
 
 
 def revert_run(
@@ -493,28 +485,21 @@ def revert_run(
     reverted_by = store.reverted_by(run_id)
     if reverted_by is not None:
         raise ConfigError(f"run {run_id} was already reverted by run {reverted_by}")
-<<<<<<< HEAD
-    plan = revert_plan(run)
     if dry_run:
+        plan = revert_plan(run)
         if on_plan is not None:
             on_plan(plan)
         return _record_dry_run(plan, (), store)
-=======
->>>>>>> main
     with play_lease(store, run.play):
         # Writes the run made but never recorded (it was killed) are undone too.
         settled = settle(run.play, store, org, notifier)
         plan = revert_plan(store.run(run_id) or run)
         conflicts = moved_records(plan, org)
-<<<<<<< HEAD
         if on_plan is not None:
             on_plan(plan)
-        result = apply_plan(plan, (), store, org, notifier, held_back=conflicts, reverts=run_id)
-=======
         result = apply_plan(
             plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
         )
->>>>>>> main
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
     store.forget_firings(run_id, reverted)
     return result
