@@ -29,7 +29,7 @@ from revsched.errors import (
     ConfigError,
     RevschedError,
 )
-from revsched.localorg import serve
+from revsched.localorg import FiscalYear, serve
 from revsched.localorg.demo import build_demo_org
 from revsched.localorg.faults import load_faults
 from revsched.logs import logger
@@ -618,6 +618,14 @@ def org_serve(
     daily_api_limit: Annotated[
         int, typer.Option(min=1, help="The org's daily API allowance.")
     ] = 100_000,
+    fiscal_year_start: Annotated[
+        int,
+        typer.Option(min=1, max=12, help="The fiscal year's first month (FISCAL_* in SOQL)."),
+    ] = 1,
+    fiscal_year_named_by_start: Annotated[
+        bool,
+        typer.Option(help="Name a fiscal year after the calendar year it starts in."),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
@@ -627,7 +635,14 @@ def org_serve(
     except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)
+    fiscal_year = FiscalYear(fiscal_year_start, fiscal_year_named_by_start)
+    serve(
+        path,
+        port=port,
+        faults=profile,
+        daily_api_limit=daily_api_limit,
+        fiscal_year=fiscal_year,
+    )
 
 
 @state_app.command("upgrade")

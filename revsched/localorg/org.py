@@ -113,6 +113,7 @@ def serve(
     faults: FaultProfile | str | Path | None = None,
     credentials: Credentials | None = None,
     daily_api_limit: int = 100_000,
+    fiscal_year: FiscalYear | None = None,
 ) -> None:
     """Serve the org at path over plain HTTP until interrupted (`revsched org serve`).
     `faults` is a FaultProfile or the path of a TOML/JSON fault file; with `credentials`
@@ -125,6 +126,7 @@ def serve(
         credentials=credentials,
         strict_sessions=credentials is not None,
         daily_api_limit=daily_api_limit,
+        fiscal_year=fiscal_year,
     )
     server = make_server(host, port, org.wsgi_app, threaded=True)
     try:

@@ -4,12 +4,18 @@ Sunday."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from revsched.localorg import FiscalYear, LocalOrg
+from revsched.cli import app
+from revsched.localorg import FiscalYear, LocalOrg, connect
 from revsched.localorg.soql_dates import date_range
 
 TODAY = date(2026, 11, 23)
@@ -201,3 +207,37 @@ def test_datetime_only_functions_refuse_date_fields(sf):
     with pytest.raises(Exception) as err:
         sf.query("SELECT Id FROM Opportunity WHERE HOUR_IN_DAY(CloseDate) = 1")
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_served_org_takes_its_fiscal_year_from_the_command_line(tmp_path: Path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    db = tmp_path / "org.sqlite"
+    args = ["--db", str(db), "--port", str(port), "--fiscal-year-start", "4"]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "revsched", "org", "serve", *args], stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "org serve did not start"
+                time.sleep(0.05)
+        sf = connect(f"http://127.0.0.1:{port}")
+        sf.Opportunity.create({"Name": "o", "StageName": "Prospecting", "CloseDate": "2026-11-28"})
+        row = sf.query(
+            "SELECT FISCAL_YEAR(CloseDate) y, FISCAL_QUARTER(CloseDate) q FROM Opportunity "
+            "GROUP BY FISCAL_YEAR(CloseDate), FISCAL_QUARTER(CloseDate)"
+        )["records"][0]
+        assert (row["y"], row["q"]) == (2027, 3)
+    finally:
+        server.terminate()
+        server.wait()
+    refused = CliRunner().invoke(
+        app, ["org", "serve", "--db", str(db), "--fiscal-year-start", "13"]
+    )
+    assert refused.exit_code == 2
