@@ -216,6 +216,7 @@ SOBJECTS: dict[str, SObject] = {
                 _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
                 Field("MailingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
+                Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
             ),
         ),
         SObject(
@@ -239,6 +240,7 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
                 Field("IsConverted", BOOLEAN, nillable=False, default=False),
                 Field("LastActivityDate", DATE, writable=False),
+                Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
             ),
         ),
         SObject(
