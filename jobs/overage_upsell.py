@@ -495,8 +495,9 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
         ),
         users=tuple(config.leadership_users),
         writes=(("Account", config.start_date_field),),
-        creates=tuple(("Opportunity", field) for field in OPPORTUNITY_FIELDS)
-        + (("Opportunity", config.opportunity_type_field),),
+        creates=tuple(
+            ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
+        ),
     )
 
 
