@@ -28,6 +28,7 @@ _TYPES = {
     "Phone": "phone",
     "Url": "url",
     "Picklist": "picklist",
+    "MultiselectPicklist": "multipicklist",
     "Checkbox": "boolean",
     "Date": "date",
     "DateTime": "datetime",
@@ -79,7 +80,7 @@ def read_field(path: Path) -> tuple[str, dict[str, Any]]:
         spec["to"] = _text(root, "referenceTo")
         if _text(root, "relationshipName"):
             spec["child_relationship"] = f"{_text(root, 'relationshipName')}__r"
-    if kind == "Picklist":
+    if kind in ("Picklist", "MultiselectPicklist"):
         values = root.findall("md:valueSet/md:valueSetDefinition/md:value/md:fullName", NS)
         spec["values"] = [v.text for v in values if v.text]
     return name, spec

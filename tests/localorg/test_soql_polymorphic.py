@@ -8,6 +8,7 @@ import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from revsched.localorg import add_custom_fields
+from revsched.localorg.metadata import read_field
 
 V = "/services/data/v62.0"
 
@@ -149,3 +150,17 @@ def test_to_label_and_convert_currency_return_the_value(sf, org):
     assert (record["StageName"], record["Amount"]) == ("Prospecting", 7.5)
     with pytest.raises(SalesforceMalformedRequest):
         sf.query("SELECT convertCurrency(Name) FROM Opportunity")
+
+
+def test_multi_select_picklist_metadata_is_read(tmp_path):
+    path = tmp_path / "Regions__c.field-meta.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">'
+        "<fullName>Regions__c</fullName><type>MultiselectPicklist</type>"
+        "<valueSet><valueSetDefinition>"
+        "<value><fullName>EMEA</fullName></value><value><fullName>APAC</fullName></value>"
+        "</valueSetDefinition></valueSet><visibleLines>4</visibleLines></CustomField>",
+        encoding="utf-8",
+    )
+    assert read_field(path) == ("Regions__c", {"type": "multipicklist", "values": ["EMEA", "APAC"]})
