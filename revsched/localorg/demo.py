@@ -333,6 +333,55 @@ RENEWAL_FIXTURES = (
 )
 
 
+@dataclass(frozen=True)
+class OverageFixture:
+    """A customer with `routed` users for `contract`, in overage since `since_days` ago
+    (None: no start date), holding open opportunities of these (type, made by revsched)."""
+
+    name: str
+    contract: int
+    routed: int
+    since_days: int | None = None
+    open_opportunities: tuple[tuple[str, bool], ...] = ()
+    price_per_user: float | None = None
+
+
+OVERAGE_FIXTURES = (
+    OverageFixture("Kestrel Analytics", 100, 110),  # exactly at the 10% threshold: not over
+    OverageFixture("Larkspur Logistics", 100, 125, 31, (("Overage", True),), 40.0),  # upsell
+    OverageFixture("Marlow Biotech", 50, 45, 12, (("Overage", True),)),  # back in compliance
+    OverageFixture("Norland Textiles", 200, 260, None, (("Overage", False),)),  # alert only
+    OverageFixture("Orchard Point Media", 0, 40),  # no contract count: never selected
+    OverageFixture("Pinecrest Robotics", 20, 30, price_per_user=55.0),  # a new overage
+)
+
+
+@dataclass(frozen=True)
+class AlignmentFixture:
+    """A prospect owned by `owner` whose contacts are owned by others, each with `fields`
+    that make contact-alignment move it (no fields) or leave it alone."""
+
+    name: str
+    owner: str
+    # (contact owner, extra contact fields)
+    contacts: tuple[tuple[str, Record], ...]
+
+
+ALIGNMENT_FIXTURES = (
+    # The owner is inactive: the account is unassigned, its contact stays.
+    AlignmentFixture("Kestrel Freight", "eli.novak", (("ava.patel", {}), ("ben.okafor", {}))),
+    AlignmentFixture(
+        "Larkspur Analytics",
+        "carla.mendez",
+        (
+            ("dev.sharma", {"Prospect_Share_Status__c": "Sending to Partner"}),
+            ("ben.okafor", {"Actively_Being_Sequenced__c": True}),
+            ("integration", {}),
+        ),
+    ),
+)
+
+
 # --- Plans: records that refer to each other by position ---------------------------
 
 
@@ -439,6 +488,7 @@ class DemoGenerator:
             yield accounts, self._lead_batch(size)
         reviews = [self._review_fixture(i, f) for i, f in enumerate(REVIEW_FIXTURES)]
         yield reviews + [self._renewal_fixture(f) for f in RENEWAL_FIXTURES], []
+        yield [self._alignment_fixture(f) for f in ALIGNMENT_FIXTURES], []
 
     def _kinds(self, size: int) -> list[str]:
         """Exactly proportionate account types for a batch (largest remainder), shuffled."""
@@ -768,6 +818,35 @@ class DemoGenerator:
         )
         return plan
 
+    def overage_fixture(self, fixture: OverageFixture) -> AccountPlan:
+        """A customer as `_customer` makes one, its usage and overage set to the fixture's."""
+        plan = self._customer(
+            Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
+        )
+        plan.account.update(
+            Users_In_Contract__c=fixture.contract,
+            Users_Routed__c=fixture.routed,
+            Overage_Start_Date__c=None
+            if fixture.since_days is None
+            else self._day(-fixture.since_days),
+            Price_Per_User__c=fixture.price_per_user,
+        )
+        return plan
+
+    def _alignment_fixture(self, fixture: AlignmentFixture) -> AccountPlan:
+        company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
+        owner = self.users[fixture.owner]
+        plan = AccountPlan(self._base_account(company, "Prospect", owner, 120))
+        # In a buying decision: account-review leaves these accounts alone.
+        plan.account.update(Account_Status__c="Prospect", AE__c=owner, Buying_Stage__c="Decision")
+        plan.contacts = [
+            {**contact, **fields, "OwnerId": self.users[contact_owner]}
+            for contact, (contact_owner, fields) in zip(
+                self._contacts(company, owner, len(fixture.contacts)), fixture.contacts, strict=True
+            )
+        ]
+        return plan
+
     def _partner(self, company: Company) -> AccountPlan:
         owner = self._pick((*self.aes, self.revops))
         plan = AccountPlan(self._base_account(company, "Partner", owner, self._int(30, 900)))
@@ -1057,6 +1136,33 @@ def _insert_grouped(
     return [[next(ids) for _ in group] for group in groups]
 
 
+def load_overage_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
+    """The overage-upsell fixtures, after everything else (no duplicates of them): customers
+    over, at and under their licenses, with the opportunities an earlier run would have made."""
+    plans = [generator.overage_fixture(f) for f in OVERAGE_FIXTURES]
+    account_ids, _contacts = load_account_plans(org, plans)
+    opportunities = []
+    for fixture, plan, account_id in zip(OVERAGE_FIXTURES, plans, account_ids, strict=True):
+        start = plan.account["Overage_Start_Date__c"]
+        for kind, by_revsched in fixture.open_opportunities:
+            step = kind.lower()
+            opportunities.append(
+                {
+                    "AccountId": account_id,
+                    "Name": f"{fixture.name} - {kind} - @{company_domain(fixture.name)}",
+                    "StageName": "Prospecting" if by_revsched else "Qualification",
+                    "CloseDate": generator.today.isoformat(),
+                    "Type": kind,
+                    "OwnerId": plan.account["AM__c"],
+                    "CreatedDate": generator._created(fixture.since_days or 1),
+                    "Revsched_Key__c": f"overage-upsell:{step}:{account_id}:{start}"
+                    if by_revsched
+                    else None,
+                }
+            )
+    org.insert("Opportunity", opportunities)
+
+
 def build_demo_org(
     path: str | Path, *, accounts: int = 300, seed: int = 7, today: date | None = None
 ) -> LocalOrg:
@@ -1074,5 +1180,6 @@ def build_demo_org(
         sets = seeder.seed(account_plans, lead_plans, fixtures=batch == 0)
         account_ids, contact_ids = load_account_plans(org, account_plans)
         truth.add(sets, account_ids, contact_ids, load_lead_plans(org, lead_plans))
+    load_overage_fixtures(org, generator)
     truth.write(ground_truth_path(path))
     return org
