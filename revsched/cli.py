@@ -494,11 +494,18 @@ def state_upgrade(config: ConfigOption = None) -> None:
         typer.echo(f"State store upgraded from schema level {before or 'empty'} to {after}.")
 
 
+# The longest age `state prune` takes: a century, well inside what dates can count back.
+MAX_AGE_DAYS = 36_500
+
+
 def _age(value: str) -> timedelta:
     unit = {"d": 1, "w": 7}.get(value[-1:])
     if unit is None or not value[:-1].isdigit() or int(value[:-1]) < 1:
         raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
-    return timedelta(days=int(value[:-1]) * unit)
+    days = int(value[:-1]) * unit
+    if days > MAX_AGE_DAYS:
+        raise typer.BadParameter(f"{value!r} is longer than {MAX_AGE_DAYS}d; nothing is that old")
+    return timedelta(days=days)
 
 
 @state_app.command("prune")

@@ -882,7 +882,7 @@ class StateStore:
                 row.__tablename__: session.execute(
                     delete(row).where(row.run_id.in_(old_runs))
                 ).rowcount
-                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow)
+                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, MergeRow)
             }
             kept = select(FiringRow.run_id).union(
                 select(Run.reverts_run_id).where(Run.reverts_run_id.is_not(None))

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from revsched import migrate
 from revsched.cli import app
 from revsched.errors import StateSchemaError
-from revsched.plan import Firing, Plan
+from revsched.plan import Firing, Merge, MergedRecord, Plan
 from revsched.state import Base, OccurrenceRow, OutboxEntry, Run, StateStore, open_engine
 
 
@@ -112,6 +112,16 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
     [owed] = store.owed_alerts("win-back")
     store.settle_alerts("win-back", {owed.id: None})
     recent = store.start_run(plan, dry_run=True)
+    merge = Merge(
+        sobject="Contact",
+        master_id="003M",
+        master_name="Ann Lee",
+        merged=(MergedRecord(record_id="003D", record_name="Ann Lee", fields={}),),
+        master_before={},
+        master_after={},
+        reason="same email",
+    )
+    store.start_run(Plan(play="dedupe-contacts", as_of=date(2026, 1, 1), merges=(merge,)), False)
     store.claim_occurrence("win-back", "2026-01-01", "ops-1")
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)
     with store.session() as session:
@@ -120,7 +130,8 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
 
     counts = store.prune(datetime.now(UTC) - timedelta(days=90))
 
-    assert counts["alerts"] == 2 and counts["runs"] == 1 and counts["occurrences"] == 1
+    assert counts["alerts"] == 2 and counts["merges"] == 1
+    assert counts["runs"] == 2 and counts["occurrences"] == 1
     assert [run.id for run in store.runs()] == [recent, fired]
     assert store.fired("win-back") == {("001A", "6")}
     assert store.claim_occurrence("win-back", "2026-01-01", "ops-2") is None
@@ -128,7 +139,12 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
 
 @pytest.mark.parametrize(
     ("age", "exit_code", "output"),
-    [("90d", 0, "Pruned before"), ("12w", 0, "0 runs"), ("3 months", 2, "use days or weeks")],
+    [
+        ("90d", 0, "Pruned before"),
+        ("12w", 0, "0 runs"),
+        ("3 months", 2, "use days or weeks"),
+        ("999999d", 2, "longer than 36500d"),
+    ],
 )
 def test_state_prune_command(age: str, exit_code: int, output: str):
     result = CliRunner().invoke(app, ["state", "prune", "--older-than", age])
