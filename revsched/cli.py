@@ -447,7 +447,6 @@ def demo(
     if path.exists() and not force:
         typer.echo(f"error: {path} exists; pass --force to replace it", err=True)
         raise typer.Exit(EXIT_USAGE)
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     build_demo_org(
         path,

@@ -358,7 +358,6 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
             return OrgGateway(lambda: connect(url), settings.api, org.key_field)
         path = org.local_path()
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
         local = LocalOrg(path)
         return OrgGateway(local.salesforce, settings.api, org.key_field)

@@ -20,6 +20,7 @@ from revsched.config import describe_validation_error
 from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Decision, FieldChange, Plan, RecordDelete
+from revsched.private import write_private
 from revsched.state import Run
 
 PLAN_FORMAT = 1
@@ -27,7 +28,7 @@ PLAN_FORMAT = 1
 
 def save_plan(plan: Plan, path: Path) -> None:
     document = {"format": PLAN_FORMAT, "plan": plan.model_dump(mode="json")}
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write_private(path, json.dumps(document, indent=2) + "\n")
 
 
 def load_plan(path: Path) -> Plan:

@@ -41,6 +41,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from revsched import migrate
 from revsched.plan import Plan
+from revsched.private import private_file
 
 T = TypeVar("T")
 
@@ -340,8 +341,9 @@ _WRITTEN = {"applied", "created", "updated", "merged"}
 
 def open_engine(url: str) -> Engine:
     """An engine on the state database (its SQLite directory created), schema unchecked."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///") and database not in ("", ":memory:"):
+        private_file(Path(database).expanduser())
     return create_engine(url)
 
 
