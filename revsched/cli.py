@@ -134,13 +134,20 @@ def main(
     logs.configure(log_format)
 
 
+# --as-of dates a play can count calendar months and years from without leaving the calendar.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def _parse_date(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise ConfigError(f"--as-of: {value!r} is outside {EARLIEST} to {LATEST}")
+    return day
 
 
 def _today(settings: Settings) -> date:
@@ -152,7 +159,6 @@ class Session:
     """What every run-like command opens: settings, state, and (on first use) org and alerts."""
 
     settings: Settings
-    store: StateStore
     console: Console
     # With --json, stdout carries only the JSON document: alerts printed go to stderr.
     alert_console: Console
@@ -166,10 +172,14 @@ class Session:
         console = _console()
         return cls(
             settings=settings,
-            store=StateStore(settings.state.database_url()),
             console=console,
             alert_console=_console(stderr=True) if as_json else console,
         )
+
+    @cached_property
+    def store(self) -> StateStore:
+        """Opened when first needed: a command refusing its arguments creates no file."""
+        return StateStore(self.settings.state.database_url())
 
     @cached_property
     def org(self) -> OrgGateway:
@@ -609,7 +619,7 @@ def demo(
 @fails_cleanly
 def org_serve(
     db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (1-65535).")] = 8765,
     faults: Annotated[
         Path | None,
         typer.Option(help="A fault profile (TOML/JSON): errors, drops, latency on demand."),
@@ -620,6 +630,8 @@ def org_serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port: {port} is not a port; use 1-65535")
     path = db or load_settings(config).org.local_path()
     try:
         profile = load_faults(faults)
@@ -651,7 +663,9 @@ def _age(value: str) -> timedelta:
         raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
     days = int(value[:-1]) * unit
     if days > MAX_AGE_DAYS:
-        raise typer.BadParameter(f"{value!r} is longer than {MAX_AGE_DAYS}d; nothing is that old")
+        raise ConfigError(
+            f"--older-than: {value!r} is longer than {MAX_AGE_DAYS}d; nothing is that old"
+        )
     return timedelta(days=days)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from revsched.config import describe_validation_error
+from revsched.config import describe_validation_error, read_user_file
 from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Decision, FieldChange, Plan, RecordDelete
@@ -33,12 +33,14 @@ def save_plan(plan: Plan, path: Path) -> None:
 
 def load_plan(path: Path) -> Plan:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: plan file not found") from None
+        document = json.loads(read_user_file(path, "plan file"))
     except json.JSONDecodeError as error:
         raise ConfigError(f"{path}: not JSON ({error})") from None
-    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != PLAN_FORMAT
+        or not isinstance(document.get("plan"), dict)
+    ):
         raise ConfigError(
             f"{path}: not a revsched plan (expected format {PLAN_FORMAT}); "
             "write one with `revsched run PLAY --dry-run --out FILE`"

@@ -35,11 +35,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from revsched import migrate
+from revsched.errors import ConfigError
 from revsched.plan import Plan
 from revsched.private import private_file
 
@@ -347,6 +348,14 @@ def open_engine(url: str) -> Engine:
     return create_engine(url)
 
 
+def _shown(url: str) -> str:
+    """The URL as an error may show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url.split("@")[-1])
+
+
 # Rows per statement: well under SQLite's limit of bound parameters.
 CHUNK = 1000
 
@@ -389,8 +398,19 @@ def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> No
 
 class StateStore:
     def __init__(self, url: str):
-        self.engine = open_engine(url)
-        migrate.ensure_current(self.engine)
+        try:
+            self.engine = open_engine(url)
+            migrate.ensure_current(self.engine)
+        except (ArgumentError, NoSuchModuleError):
+            raise ConfigError(
+                f"state.url: {_shown(url)} is not a database URL SQLAlchemy can open"
+                " (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+            ) from None
+        except OperationalError as error:
+            reason = str(error.orig or error).strip().splitlines()[0]
+            raise ConfigError(
+                f"state.url: cannot open the state store at {_shown(url)}: {reason}"
+            ) from None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
