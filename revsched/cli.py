@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from revsched import export, logs, migrate, progress, report, summary
-from revsched.alerts import TerminalNotifier
+from revsched.alerts import Notifier, TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.doctor import Check, run_checks
 from revsched.errors import (
@@ -47,6 +47,7 @@ from revsched.runner import (
     plan_play,
     revert_run,
     run_play,
+    settle_other_plays,
 )
 from revsched.scheduler import build_scheduler, run_until_stopped
 from revsched.state import StateStore, open_engine
@@ -195,6 +196,9 @@ class Session:
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
+    def _notifier(self, play: str) -> Notifier:
+        return self.delivery(play).notifier
+
     @property
     def org_name(self) -> str:
         return describe_org(self.settings, self.org.instance_url)
@@ -208,6 +212,8 @@ class Session:
         confirmed: bool = False,
     ) -> RunResult:
         delivery = self.delivery(play.name, dry_run)
+        if not dry_run:
+            settle_other_plays(play.name, self.store, self.org, self._notifier)
         return run_play(
             play,
             self.settings,

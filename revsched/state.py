@@ -706,6 +706,17 @@ class StateStore:
                 SlackUserRow(email=email, slack_user_id=slack_user_id, looked_up_at=now())
             )
 
+    def plays_owing(self) -> set[str]:
+        """Plays whose earlier runs may still owe something: unfinished, alerts not yet
+        delivered, or writes never recorded."""
+        with self.session() as session:
+            written = select(Run.play).where(Run.dry_run.is_(False))
+            unfinished = written.where(Run.status == "running")
+            alerts = written.join(AlertRow).where(AlertRow.status.in_(("planned", "failed")))
+            changes = written.join(ChangeRow).where(ChangeRow.status == "planned")
+            creates = written.join(CreateRow).where(CreateRow.status == "planned")
+            return set(session.scalars(unfinished.union(alerts, changes, creates)))
+
     def owed_alerts(self, play: str) -> list[AlertRow]:
         """The play's alerts still owed: every write their run planned for the record succeeded.
 
