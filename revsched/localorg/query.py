@@ -182,8 +182,8 @@ class QueryEngine:
             {
                 "attributes": {"type": "AggregateResult"},
                 **{
-                    key: row[index] if field is None else from_db(field, row[index])
-                    for key, index, field in outputs
+                    key: row[index] if fld is None else from_db(fld, row[index])
+                    for key, index, fld in outputs
                 },
             }
             for row in rows
@@ -266,8 +266,8 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
             chosen = branches.get(type_name, branches.get("", []))
             url = f"{api}/sobjects/{type_name}/{record_id}"
             record: dict[str, object] = {"attributes": {"type": type_name, "url": url}}
-            for key, index, field in chosen:
-                record[key] = row[index] if field is None else from_db(field, row[index])
+            for key, index, fld in chosen:
+                record[key] = row[index] if fld is None else from_db(fld, row[index])
             return record
 
         typeofs.append(shape)
