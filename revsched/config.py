@@ -159,6 +159,10 @@ class StateSettings(StrictModel):
     """The state store: runs, audit, fired stages, round-robin cursors."""
 
     url: str | None = None
+    # Also record each firing in the org (Revsched_Firing__c, shipped in salesforce/) and
+    # read it back before deciding, so a new machine never repeats an alert. Off only for
+    # orgs that cannot deploy the object: `revsched doctor` then warns.
+    org_memory: bool = True
 
     def database_url(self) -> str:
         if self.url:
