@@ -351,8 +351,12 @@ def secret(key: str, ref: SecretRef) -> str:
     return value
 
 
+# The demo org's users' Usernames end with this; none may reach a real org as a default.
+DEMO_USER_DOMAIN = "@demo.revsched.dev"
+
+
 def _demo_pool(*names: str) -> PoolSettings:
-    return PoolSettings(members=[f"{name}@demo.revsched.dev" for name in names])
+    return PoolSettings(members=[f"{name}{DEMO_USER_DOMAIN}" for name in names])
 
 
 # Pools of the demo org's users, so the shipped plays run with no config at all.
@@ -376,6 +380,17 @@ class Settings(StrictModel):
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_demo_pools_on_a_real_org(cls, data: Any) -> Any:
+        """The demo pools are defaults on the demo org only: a real org names its own."""
+        if isinstance(data, dict) and "pools" not in data:
+            org = data.get("org")
+            kind = org.get("kind") if isinstance(org, dict) else getattr(org, "kind", None)
+            if kind == "salesforce":
+                return {**data, "pools": {}}
+        return data
 
     @field_validator("time_zone")
     @classmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -44,6 +45,11 @@ DEFAULT_MASTER_RULES: list[MasterRule] = [
 class DedupeConfig(PlayConfig):
     """Settings every dedupe play has; each play adds its fields and survivorship."""
 
+    # Off on a real org until set: a merge deletes records and cannot be undone.
+    REAL_ORG_DEFAULTS: ClassVar[dict[str, Any]] = {**PlayConfig.REAL_ORG_DEFAULTS, "merge": False}
+
+    # Merge the sure duplicates (false: flag them like the rest, for review).
+    merge: bool = True
     # Records joined to their master by links scoring at least this are merged into it;
     # the rest of the cluster is flagged.
     merge_threshold: float = Field(0.92, ge=0, le=1)
@@ -105,7 +111,7 @@ def dedupe_requirements(
     return Requirements(
         users=tuple(config.integration_users),
         writes=tuple((spec.sobject, field) for field in fields),
-        merges=(spec.sobject,),
+        merges=(spec.sobject,) if config.merge else (),
     )
 
 
@@ -249,6 +255,8 @@ def plan_clusters(
         group = next(g for g in cluster.groups(config.merge_threshold) if master.id in g)
         merged = [f for f in members if f.id in group and f.id != master.id]
         flagged = [f for f in members if f.id not in group]
+        if not config.merge:
+            merged, flagged = [], [*merged, *flagged]
         label = f"cluster {number}"
         outcome.decisions.append(
             Decision.of(
@@ -277,8 +285,13 @@ def plan_clusters(
                     spec.sobject,
                     duplicate.record,
                     "skipped",
-                    f"possible duplicate of {names[master.id]}, below the merge threshold"
-                    f" {config.merge_threshold:.2f}: {reasons}",
+                    f"possible duplicate of {names[master.id]}, "
+                    + (
+                        f"below the merge threshold {config.merge_threshold:.2f}"
+                        if duplicate.id not in group
+                        else "not merged: merge = false"
+                    )
+                    + f": {reasons}",
                     stage=f"{label}: flag",
                 )
             )
