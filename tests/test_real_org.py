@@ -94,4 +94,4 @@ def test_merge_false_flags_the_sure_duplicates_instead(
     flagged = {c["record_id"] for c in plan["changes"] if c["field"] == "Possible_Duplicate_Of__c"}
     assert sure <= flagged
     reasons = [d["reason"] for d in plan["decisions"] if d["record_id"] in sure]
-    assert all("not merged: merge = false" in reason for reason in reasons)
+    assert all("not merged (merge = false)" in reason for reason in reasons)
