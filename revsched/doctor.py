@@ -16,14 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
-
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
 from revsched.config import Settings, secret
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import DecideContext, Play, Requirements
+from revsched.play import DecideContext, Play, Requirements, config_strings
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
@@ -57,7 +55,11 @@ def run_checks(
         config = play.configure(settings)
         if not config.enabled:
             continue
-        naming = _Naming(name, config_keys(config))
+        # Each string in the config -> the first key holding it, so a failure names the key.
+        keys: dict[str, str] = {}
+        for key, value in config_strings(config):
+            keys.setdefault(value, key)
+        naming = _Naming(name, keys)
         yield from _query_checks(name, play, config, settings, org, today, naming, describes)
         needs = play.requirements(config)
         yield from _field_checks(naming, needs, describes)
@@ -167,28 +169,6 @@ class _Describes:
         return by_name | {
             f["relationshipName"]: f for f in described["fields"] if f["relationshipName"]
         }
-
-
-def config_keys(config: BaseModel) -> dict[str, str]:
-    """Each string a play's config holds -> the first key holding it (`status_fields.Industry`),
-    so a check can name the key to fix."""
-    keys: dict[str, str] = {}
-
-    def walk(value: Any, key: str) -> None:
-        if isinstance(value, str):
-            keys.setdefault(value, key)
-        elif isinstance(value, BaseModel):
-            for name, item in value:
-                walk(item, f"{key}.{name}" if key else name)
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                walk(item, f"{key}.{name}")
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item, key)
-
-    walk(config, "")
-    return keys
 
 
 @dataclass(frozen=True)

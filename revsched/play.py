@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import revsched.jobs
 from revsched.config import (
@@ -136,11 +136,12 @@ class Play(Generic[C]):
 
     def _check_real_org(self, config: C, settings: Settings) -> None:
         """Every key still holding a demo default, in one line: users and pools to set."""
-        unset: list[str] = []
-        for key in type(config).model_fields:
-            values = [] if key in config.model_fields_set else _strings(getattr(config, key))
-            if any(DEMO_USER_DOMAIN in v for v in values):
-                unset.append(f"plays.{self.name}.{key}")
+        defaults = {
+            key.split(".")[0]
+            for key, value in config_strings(config)
+            if DEMO_USER_DOMAIN in value and key.split(".")[0] not in config.model_fields_set
+        }
+        unset = [f"plays.{self.name}.{key}" for key in type(config).model_fields if key in defaults]
         missing = [p for p in self.requirements(config).pools if p not in settings.pools]
         unset += [f"[pools.{pool}]" for pool in missing]
         if unset:
@@ -151,19 +152,21 @@ class Play(Generic[C]):
             )
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string in a config value, however nested."""
+def config_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """(key, string) for every string a config holds, however nested, keys of tables too:
+    ("status_fields.Industry", "Industry"), ("holding_users", "revops@acme.com")."""
     if isinstance(value, str):
-        yield value
-    elif isinstance(value, StrictModel):
-        for item in dict(value).values():
-            yield from _strings(item)
+        yield key, value
+    elif isinstance(value, BaseModel):
+        for name, item in value:
+            yield from config_strings(item, f"{key}.{name}" if key else name)
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+        for name, item in value.items():
+            yield key, str(name)
+            yield from config_strings(item, f"{key}.{name}")
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _strings(item)
+            yield from config_strings(item, key)
 
 
 def children(record: Record, relationship: str) -> list[Record]:
