@@ -23,10 +23,9 @@ from revsched.soql import format_soql
 
 FIRING_OBJECT = "Revsched_Firing__c"
 KEY_FIELD = "Revsched_Key__c"
-# Ids per query when reading the firings of the records in scope; above SCOPE_LIMIT
-# records, one query for all of the play's firings is cheaper than many IN lists.
+# Up to this many records in scope, their firings are read with one IN list; above it,
+# one streamed query for all of the play's firings is cheaper than many.
 IDS_PER_QUERY = 300
-SCOPE_LIMIT = 2000
 HINT = (
     f"deploy the {FIRING_OBJECT} object in salesforce/ (README: Setting up your org) and"
     " grant the Revsched_Integration permission set, or set [state] org_memory = false"
@@ -50,28 +49,17 @@ def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[F
     if not org.org_memory or not ids:
         return frozenset()
     select = f"SELECT Record_Id__c, Stage__c FROM {FIRING_OBJECT} WHERE Play__c = {{}}"
-    if len(ids) > SCOPE_LIMIT:
+    if len(ids) > IDS_PER_QUERY:
         rows = org.query(format_soql(select, play), HINT)
     else:
-        # A few hundred rows at most per query: one call each, no COUNT() to pick a path.
-        rows = [
-            row
-            for i in range(0, len(ids), IDS_PER_QUERY)
-            for row in _small_query(
-                org,
-                format_soql(select + " AND Record_Id__c IN {}", play, ids[i : i + IDS_PER_QUERY]),
-            )
-        ]
+        # A few hundred rows at most: one call, no COUNT() to pick a path.
+        soql = format_soql(select + " AND Record_Id__c IN {}", play, ids)
+        action = "read the org's memory of firings"
+        rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
     wanted = set(ids)
     return frozenset(
         (row["Record_Id__c"], row["Stage__c"]) for row in rows if row["Record_Id__c"] in wanted
     )
-
-
-def _small_query(org: OrgGateway, soql: str) -> list[dict[str, Any]]:
-    return org.call("read the org's memory of firings", lambda sf: sf.query_all(soql), HINT)[
-        "records"
-    ]
 
 
 def remember(

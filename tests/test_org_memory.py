@@ -11,7 +11,9 @@ import pytest
 from conftest import DEMO_TODAY
 from simple_salesforce.format import format_soql
 
+from revsched import org_memory
 from revsched.localorg import LocalOrg
+from revsched.org import OrgGateway
 
 AS_OF = ("--as-of", DEMO_TODAY.isoformat())
 
@@ -90,3 +92,17 @@ def test_a_reverted_run_forgets_its_firings_in_the_org(
     assert {a["record_id"] for a in again["alerts"]} == {
         a["record_id"] for a in first["plan"]["alerts"]
     }
+
+
+def test_a_large_scope_reads_all_of_the_plays_firings_at_once(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+) -> None:
+    fired = {(f["record_id"], f["stage"]) for f in run_json("win-back", *AS_OF)["plan"]["firings"]}
+    org = OrgGateway(LocalOrg(demo_org).salesforce)
+    others = [f"001{n:015d}" for n in range(org_memory.IDS_PER_QUERY)]
+
+    few = org_memory.recall(org, "win-back", [record for record, _ in fired])
+    many = org_memory.recall(org, "win-back", [*others, *(record for record, _ in fired)])
+
+    assert few == many == fired
+    assert org_memory.recall(org, "renewal-sla", [record for record, _ in fired]) == frozenset()
