@@ -12,7 +12,6 @@ and delivers what it still owes before planning anything.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import threading
@@ -27,7 +26,15 @@ from typing import Any, TypeVar
 from revsched import org_memory, progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ApiLimitError, ConfigError, ConfirmationError, LockedError, OrgError
+from revsched.errors import (
+    ApiLimitError,
+    ConfigError,
+    ConfirmationError,
+    LockedError,
+    OrgError,
+    RevschedError,
+)
+from revsched.logs import logger
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
 from revsched.play import DecideContext, Play
@@ -37,8 +44,6 @@ from revsched.salesforce_soap import MergeRequest, MergeResult
 from revsched.state import AlertRow, OutboxEntry, StateStore
 
 T = TypeVar("T")
-
-logger = logging.getLogger(__name__)
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.
 LEASE_TTL = timedelta(minutes=5)
@@ -174,6 +179,25 @@ def _remember(
     for key, error in errors.items():
         logger.warning("firing %s not recorded in the org: %s", key, error)
     return len(errors)
+
+
+def settle_other_plays(
+    play: str, store: StateStore, org: OrgGateway, notifier_of: Callable[[str], Notifier]
+) -> dict[str, Settled]:
+    """Before a run of `play`: finish what interrupted runs of the other plays left (their
+    unrecorded writes, the alerts they owe), so a play that is never run again still
+    delivers. A play whose lease is held is left to the run holding it."""
+    settled: dict[str, Settled] = {}
+    for other in sorted(store.plays_owing() - {play}):
+        try:
+            with play_lease(store, other):
+                settled[other] = settle(other, store, org, notifier_of(other))
+        except LockedError:
+            continue
+        except RevschedError as error:
+            # Its own next run settles it; this play's run goes ahead.
+            logger.warning("%s: its interrupted runs wait for its next run: %s", other, error)
+    return settled
 
 
 def run_play(
