@@ -39,7 +39,7 @@ from revsched.play import (
     children,
     days_text,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
 
 # Salesforce's limit on Opportunity.Name.
@@ -318,12 +318,11 @@ def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar
 def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     config = ctx.config
     first_stage = config.open_stage or records["stages"][0]["ApiName"]
-    leaders = tuple(
-        Recipient(role="AM leadership", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
-        )
-        if m.active
+    leaders = active_recipients(
+        "AM leadership",
+        f"plays.{play.name}.leadership_users",
+        config.leadership_users,
+        records["users"],
     )
     decisions: list[Decision] = []
     changes: list[FieldChange] = []

@@ -40,7 +40,7 @@ from revsched.play import (
     days_text,
     field_value,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, FieldPath, format_soql
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
@@ -355,12 +355,11 @@ def _digest(
 def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
     config = ctx.config
     order = _stage_order(records, config)
-    leaders = tuple(
-        Recipient(role="AM leadership", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
-        )
-        if m.active
+    leaders = active_recipients(
+        "AM leadership",
+        f"plays.{play.name}.leadership_users",
+        config.leadership_users,
+        records["users"],
     )
     decisions: list[Decision] = []
     creates: list[RecordCreate] = []

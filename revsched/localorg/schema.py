@@ -249,6 +249,8 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Users_Routed__c", INT),
                 Field("Overage_Start_Date__c", DATE),
                 Field("Price_Per_User__c", CURRENCY),
+                _picklist("Partner_Tier__c", "Platinum", "Gold", "Silver"),
+                _ref("PS_Consultant__c", "User"),
                 _ref("Possible_Duplicate_Of__c", "Account"),
             ),
         ),
@@ -338,6 +340,7 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Health_Score__c", DOUBLE),
                 Field("Has_Primary_Quote__c", BOOLEAN, nillable=False, default=False),
                 Field("Churn_Risk_Notes__c", TEXTAREA, 32768),
+                _ref("Partner_Account__c", "Account"),
                 _revsched_key(),
             ),
         ),
@@ -404,6 +407,21 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("OwnerId", "User", "Owner", nillable=False),
                 Field("Description", TEXTAREA, 32000),
             ),
+        ),
+        SObject(
+            # What the Crossbeam package writes: one record per account, partner and population.
+            "Crossbeam_Ecosystem_Overlap__c",
+            "a0X",
+            _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 80, nillable=False),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+                _ref("Account__c", "Account"),
+                Field("Partner_Name__c", STRING, 255),
+                _picklist("Partner_Population__c", "Customers", "Open Opportunities", "Prospects"),
+                _ref("Partner_Account__c", "Account"),
+            ),
+            "Crossbeam Ecosystem Overlap",
         ),
     )
 }
