@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pydantic import Field
 
 from revsched.dedupe.normalize import registrable_domain
+from revsched.naming import with_suffix
 from revsched.plan import (
     Alert,
     Decision,
@@ -41,9 +42,6 @@ from revsched.play import (
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
-
-# Salesforce's limit on Opportunity.Name.
-NAME_LENGTH = 120
 
 
 class OverageUpsellConfig(PlayConfig):
@@ -120,8 +118,7 @@ def opportunity_key(step: str, account_id: str, start: date) -> str:
 
 def opportunity_name(account: str, kind: str, domain: str | None) -> str:
     """`<Account> - <Type> - @<domain>`, the account cut so the whole fits Salesforce's 120."""
-    suffix = f" - {kind}" + (f" - @{domain}" if domain else "")
-    return account[: NAME_LENGTH - len(suffix)].rstrip() + suffix
+    return with_suffix(account, f" - {kind}" + (f" - @{domain}" if domain else ""))
 
 
 def _threshold(contract: int, config: OverageUpsellConfig) -> float:

@@ -411,6 +411,36 @@ OVERLAP_FIXTURES = (
 )
 
 
+@dataclass(frozen=True)
+class LeadStatusFixture:
+    """A lead in a seed 003 status since `since_days` ago, owned by the first SDR ("sdr"),
+    the first AE ("ae"), the holding queue ("queue") or RevOps standing in for marketing
+    ("marketing"); `tasks` are (due in days, done, owner: "owner" or "sdr")."""
+
+    company: str
+    status: str
+    owner: str
+    since_days: int
+    reason: str | None = None
+    sequenced: bool = False
+    tasks: tuple[tuple[int, bool, str], ...] = ()
+
+
+LEAD_STATUS_FIXTURES = (
+    LeadStatusFixture("Abbott Fieldworks", "Remarket", "sdr", 3),  # owner told
+    LeadStatusFixture("Brightwater Kilns", "Remarket", "sdr", 10),  # owner and manager told
+    LeadStatusFixture("Cobalt Ridge Games", "Remarket", "sdr", 10, "Too Small"),  # fixed
+    LeadStatusFixture("Dunmore Bakeries", "Remarket", "queue", 10),  # RevOps only
+    LeadStatusFixture("Eastgate Ledger", "Working S", "sdr", 20, tasks=((-20, True, "owner"),)),
+    LeadStatusFixture("Foxglove Studio", "Working S", "sdr", 5, tasks=((2, False, "owner"),)),
+    LeadStatusFixture("Glenrock Insights", "Open PLG", "ae", 2),  # a seller owns it
+    LeadStatusFixture("Harbor Lane Apps", "Working P", "queue", 4, tasks=((-1, True, "sdr"),)),
+    LeadStatusFixture("Ironleaf Trading", "Open PLG", "queue", 1),  # left to the product
+    LeadStatusFixture("Juno Parcel", "Open SLG", "sdr", 1),  # not policed
+    LeadStatusFixture("Kitefield Media", "Nurture", "marketing", 30, sequenced=True),
+)
+
+
 # --- Plans: records that refer to each other by position ---------------------------
 
 
@@ -872,6 +902,38 @@ class DemoGenerator:
         owner = str(plan.account["OwnerId"])
         return self._opportunity(company, "New Business", "Closed Won", owner, -days_ago)
 
+    def status_lead(self, fixture: LeadStatusFixture) -> LeadPlan:
+        """A lead for the lead-status-hygiene fixtures."""
+        company = Company(fixture.company, company_domain(fixture.company), "Software", CITIES[3])
+        [(first, last)] = self._people(1)
+        owners = {
+            "sdr": self.sdrs[0],
+            "ae": self.aes[0],
+            "queue": self.queues[HOLDING_QUEUE],
+            "marketing": self.revops,
+        }
+        owner = owners[fixture.owner]
+        plan = LeadPlan(
+            {
+                "FirstName": first,
+                "LastName": last,
+                "Company": company.name,
+                "Email": f"{first}.{last}@{company.domain}".lower(),
+                "Website": f"www.{company.domain}",
+                "Status": fixture.status,
+                "Remarket_Reason__c": fixture.reason,
+                "Status_Date__c": self._day(-fixture.since_days),
+                "LeadSource": "Web",
+                "OwnerId": owner,
+                "Actively_Being_Sequenced__c": fixture.sequenced,
+                "CreatedDate": self._created(fixture.since_days + 30),
+            }
+        )
+        for due, done, whose in fixture.tasks:
+            task_owner = owner if whose == "owner" else self.sdrs[1]
+            plan.tasks.append(self._task(task_owner, due, done=done).fields)
+        return plan
+
     def _alignment_fixture(self, fixture: AlignmentFixture) -> AccountPlan:
         company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
         owner = self.users[fixture.owner]
@@ -1238,6 +1300,12 @@ def load_overlap_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
     )
 
 
+def load_lead_status_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
+    """The lead-status-hygiene fixtures: leads in seed 003's statuses, each meeting or
+    missing one rule."""
+    load_lead_plans(org, [generator.status_lead(f) for f in LEAD_STATUS_FIXTURES])
+
+
 def build_demo_org(
     path: str | Path, *, accounts: int = 300, seed: int = 7, today: date | None = None
 ) -> LocalOrg:
@@ -1257,5 +1325,6 @@ def build_demo_org(
         truth.add(sets, account_ids, contact_ids, load_lead_plans(org, lead_plans))
     load_overage_fixtures(org, generator)
     load_overlap_fixtures(org, generator)
+    load_lead_status_fixtures(org, generator)
     truth.write(ground_truth_path(path))
     return org

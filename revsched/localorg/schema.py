@@ -138,6 +138,18 @@ LEAD_STATUSES = (
 # Vartopia's partner prospect sharing (seed 001).
 PARTNER_SHARE_STATUSES = ("Sending to Partner", "Shared with Partner", "Rejected by Partner")
 
+# Seed 003's PLG + SLG statuses (Remarket and Nurture are in LEAD_STATUSES already).
+PLG_SLG_STATUSES = ("Open PLG", "Open SLG", "Working P", "Working S")
+
+REMARKET_REASONS = (
+    "Unresponsive",
+    "Too Small",
+    "Wrong Use Case",
+    "Wrong Persona",
+    "Trash",
+    "Unaware they took action",
+)
+
 OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
     # (name, default probability, is closed, is won) in sort order
     ("Prospecting", 10, False, False),
@@ -295,7 +307,11 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Website", URL, 255),
                 Field("Country", STRING, 80),
                 Field("State", STRING, 80),
-                _picklist("Status", *LEAD_STATUSES, nillable=False, default="Open"),
+                _picklist(
+                    "Status", *LEAD_STATUSES, *PLG_SLG_STATUSES, nillable=False, default="Open"
+                ),
+                _picklist("Remarket_Reason__c", *REMARKET_REASONS),
+                Field("Status_Date__c", DATE),
                 _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
                 Field("IsConverted", BOOLEAN, nillable=False, default=False),
