@@ -38,6 +38,7 @@ from revsched.plan import (
     Recipient,
     RecordCreate,
     diff_changes,
+    group_digest,
 )
 from revsched.play import (
     DecideContext,
@@ -552,14 +553,18 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
                 finding.stage,
             )
         )
+    summaries = _summaries(new, revops, ctx)
     return Plan(
         play=play.name,
         as_of=ctx.as_of,
         decisions=tuple(decisions),
         changes=tuple(changes),
         creates=tuple(creates),
-        alerts=(*_digests(new, people, ctx), *_summaries(new, revops, ctx)),
-        firings=tuple(Firing(record_id=f.record["Id"], stage=f.stage) for f in new),
+        alerts=(*_digests(new, people, ctx), *(alert for alert, _ in summaries)),
+        firings=(
+            *(Firing(record_id=f.record["Id"], stage=f.stage) for f in new),
+            *(firing for _, firing in summaries),
+        ),
     )
 
 
@@ -609,30 +614,25 @@ def _summaries(
     findings: list[Finding],
     revops: tuple[Recipient, ...],
     ctx: DecideContext[LeadStatusHygieneConfig],
-) -> list[Alert]:
+) -> list[tuple[Alert, Firing]]:
     """RevOps: one summary per rule with findings, the unaddressed ones marked."""
-    if not revops:
-        return []
-    alerts = []
-    for rule, title in RULES.items():
-        items = [f for f in findings if f.rule == rule]
-        if not items:
-            continue
-        alerts.append(
-            Alert(
-                template=ctx.config.summary_template,
-                record_id=str(revops[0].user_id),
-                stage=f"summary {rule} {ctx.as_of.isoformat()}",
-                recipients=revops,
-                reason=f"{title}: {len(items)} findings",
-                context={
-                    "rule": title,
-                    "as_of": ctx.as_of.isoformat(),
-                    "items": [f.row() | {"unaddressed": not f.to} for f in items],
-                },
-            )
+    summaries = [
+        group_digest(
+            ctx.config.summary_template,
+            revops,
+            f"summary {rule} {ctx.as_of.isoformat()}",
+            f"{title}: {len(items)} findings",
+            {
+                "rule": title,
+                "as_of": ctx.as_of.isoformat(),
+                "items": [f.row() | {"unaddressed": not f.to} for f in items],
+            },
+            ctx.fired,
         )
-    return alerts
+        for rule, title in RULES.items()
+        if (items := [f for f in findings if f.rule == rule])
+    ]
+    return [summary for summary in summaries if summary is not None]
 
 
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:

@@ -29,6 +29,7 @@ from revsched.plan import (
     RecordCreate,
     Scalar,
     diff_changes,
+    group_digest,
 )
 from revsched.play import (
     DecideContext,
@@ -418,7 +419,18 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
             rows.append(_report_row(episode, start, f"{kind} opportunity created"))
         firings.append(Firing(record_id=account["Id"], stage=stage))
-    digest = _digest(rows, leaders, ctx)
+    digest = (
+        group_digest(
+            config.digest_template,
+            leaders,
+            f"overage {ctx.as_of.isoformat()}",
+            f"{len(rows)} accounts in overage",
+            {"as_of": ctx.as_of.isoformat(), "rows": rows},
+            ctx.fired,
+        )
+        if rows
+        else None
+    )
     if digest is not None:
         alerts.append(digest[0])
         firings.append(digest[1])
@@ -446,26 +458,6 @@ def _near_miss(episode: _Episode) -> Decision:
         account,
         f"{episode.usage}: within the {config.overage_pct:g}% allowance (over above {limit:g})",
     )
-
-
-def _digest(
-    rows: list[dict[str, Scalar]],
-    leaders: tuple[Recipient, ...],
-    ctx: DecideContext[OverageUpsellConfig],
-) -> tuple[Alert, Firing] | None:
-    """One alert to AM leadership a day listing the accounts in overage; None if none."""
-    stage = f"overage {ctx.as_of.isoformat()}"
-    if not rows or not leaders or (leaders[0].user_id, stage) in ctx.fired:
-        return None
-    alert = Alert(
-        template=ctx.config.digest_template,
-        record_id=str(leaders[0].user_id),
-        stage=stage,
-        recipients=leaders,
-        reason=f"{len(rows)} accounts in overage",
-        context={"as_of": ctx.as_of.isoformat(), "rows": rows},
-    )
-    return alert, Firing(record_id=alert.record_id, stage=stage)
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:

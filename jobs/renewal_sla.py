@@ -28,6 +28,7 @@ from revsched.plan import (
     Recipient,
     RecordCreate,
     Scalar,
+    group_digest,
 )
 from revsched.play import (
     DecideContext,
@@ -332,26 +333,6 @@ def _at_risk_row(
     }
 
 
-def _digest(
-    rows: list[dict[str, Scalar]],
-    leaders: tuple[Recipient, ...],
-    ctx: DecideContext[RenewalSlaConfig],
-) -> tuple[Alert, Firing] | None:
-    """One alert to AM leadership a day listing the at-risk renewals; None if nothing to send."""
-    stage = f"at-risk {ctx.as_of.isoformat()}"
-    if not rows or not leaders or (leaders[0].user_id, stage) in ctx.fired:
-        return None
-    alert = Alert(
-        template=ctx.config.digest_template,
-        record_id=str(leaders[0].user_id),
-        stage=stage,
-        recipients=leaders,
-        reason=f"{len(rows)} renewals at risk",
-        context={"as_of": ctx.as_of.isoformat(), "horizon": ctx.config.horizon, "rows": rows},
-    )
-    return alert, Firing(record_id=alert.record_id, stage=stage)
-
-
 def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
     config = ctx.config
     order = _stage_order(records, config)
@@ -420,7 +401,18 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
             )
         )
         firings.append(Firing(record_id=opportunity["Id"], stage=label))
-    digest = _digest(at_risk, leaders, ctx)
+    digest = (
+        group_digest(
+            config.digest_template,
+            leaders,
+            f"at-risk {ctx.as_of.isoformat()}",
+            f"{len(at_risk)} renewals at risk",
+            {"as_of": ctx.as_of.isoformat(), "horizon": config.horizon, "rows": at_risk},
+            ctx.fired,
+        )
+        if at_risk
+        else None
+    )
     if digest is not None:
         alerts.append(digest[0])
         firings.append(digest[1])
