@@ -635,9 +635,14 @@ def _summaries(
     return [summary for summary in summaries if summary is not None]
 
 
+# The fields of the Task R2 creates (besides [org] key_field).
+TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priority")
+
+
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
-    """For `revsched doctor`: the statuses, reasons and fields the rules read, RevOps."""
+    """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
     statuses = config.statuses
+    names, plg = config.opportunity_names, config.plg_taken
     return Requirements(
         fields=(
             ("Lead", config.remarket_reason_field),
@@ -649,8 +654,15 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
         ),
-        users=(*config.revops_users, *config.plg_taken.seller_users),
-        queues=(config.plg_taken.plg_queue,) if config.plg_taken.enforce else (),
+        users=(*config.revops_users, *plg.seller_users),
+        queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        writes=(
+            *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
+            *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
+        ),
+        creates=tuple(("Task", field) for field in TASK_FIELDS)
+        if config.working_next_step.enabled
+        else (),
     )
 
 

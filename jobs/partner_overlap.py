@@ -150,6 +150,10 @@ def _partners(records: Records, config: PartnerOverlapConfig) -> dict[str, list[
     return {account: list(partners.values()) for account, partners in by_account.items()}
 
 
+# The fields of the Task it creates (besides [org] key_field).
+TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
+
+
 def task_key(opportunity_id: str, partner: str) -> str:
     """The Task's External ID: one per opportunity and partner, ever."""
     return f"{play.name}:open:{opportunity_id}:{partner}"
@@ -384,6 +388,7 @@ def requirements(config: PartnerOverlapConfig) -> Requirements:
             for population in config.actionable_populations
         ),
         users=tuple(config.ps_users),
+        creates=tuple(("Task", field) for field in TASK_FIELDS),
     )
 
 
