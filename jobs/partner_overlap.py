@@ -11,6 +11,7 @@ integrations. Partners already recorded on the opportunity are left out.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import timedelta
 from typing import Literal
@@ -154,6 +155,19 @@ def _partners(records: Records, config: PartnerOverlapConfig) -> dict[str, list[
 TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
 
 
+# The longest stage the state store and the org's firing records keep.
+STAGE_LENGTH = 100
+
+
+def alert_stage(partners: list[_Partner]) -> str:
+    """The owner's alert is about these partners: their keys, hashed when too long."""
+    keys = "+".join(p.key for p in partners)
+    stage = f"open {keys}"
+    if len(stage) <= STAGE_LENGTH:
+        return stage
+    return f"open #{hashlib.sha256(keys.encode()).hexdigest()[:16]}"
+
+
 def task_key(opportunity_id: str, partner: str) -> str:
     """The Task's External ID: one per opportunity and partner, ever."""
     return f"{play.name}:open:{opportunity_id}:{partner}"
@@ -205,7 +219,7 @@ def _open(
     if not new:
         why = "; ".join(notes) or "every partner overlap already told"
         return _skip(opportunity, why), [], [], []
-    stage = "open " + "+".join(p.key for p in new)
+    stage = alert_stage(new)
     if (opportunity["Id"], stage) in ctx.fired:
         return _skip(opportunity, "these partners were already told", stage), [], [], []
     if not opportunity["Owner"]["IsActive"]:

@@ -174,6 +174,19 @@ def test_new_partner_on_an_alerted_opportunity_is_sent_alone():
     assert alert.stage == f"open {ROOKWOOD}"
 
 
+def test_many_new_partners_keep_the_stage_within_the_stores_limit():
+    names = [f"Partner number {n} with a long name" for n in range(6)]
+    plan = decide([opportunity()], [overlap(None, "Customers", name=n) for n in names])
+
+    [alert] = plan.alerts
+    assert alert.stage.startswith("open #") and len(alert.stage) <= 100
+    assert len(plan.creates) == 6
+    assert (
+        decide([opportunity()], [overlap(None, "Customers", name=n) for n in names]).alerts[0].stage
+        == alert.stage
+    )
+
+
 def test_every_partner_told_plans_nothing_even_with_a_fresh_state_store():
     plan = decide([opportunity(tasks=(key(QUILLON),))], [overlap(QUILLON, "Customers")])
 
