@@ -447,10 +447,10 @@ def test_org_win_back_fixtures(demo_sf: Salesforce) -> None:
 def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     accounts = demo_sf.query_all("SELECT Type FROM Account")["records"]
     types = Counter(a["Type"] for a in accounts)
-    # 141 generated prospects + 12 seeded duplicate accounts + seed 004's five IBM records
+    # 141 generated prospects + 8 seeded duplicate accounts + seed 004's five IBM records
     # + contact-alignment's two fixtures; customers include the six overage-upsell and five
     # partner-overlap fixtures, partners partner-overlap's two.
-    assert types == {"Prospect": 160, "Customer": 120, "Former Customer": 52, "Partner": 17}
+    assert types == {"Prospect": 156, "Customer": 120, "Former Customer": 52, "Partner": 17}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
     # The lead-status-hygiene fixtures add seed 003's PLG + SLG statuses.
     assert statuses == {*schema.LEAD_STATUSES, *schema.PLG_SLG_STATUSES}
