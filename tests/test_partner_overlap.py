@@ -333,6 +333,6 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     assert (rerun["creates"], rerun["alerts"], rerun["firings"]) == ([], [], [])
 
     (revsched_home / "state.sqlite").unlink()
+    # A new machine: the org remembers (Task keys, Revsched_Firing__c).
     fresh = run_json("partner-overlap", "--as-of", "2026-11-23")["plan"]
-    assert fresh["creates"] == []
-    assert all(a["stage"] == "won" for a in fresh["alerts"])
+    assert (fresh["creates"], fresh["alerts"]) == ([], [])
