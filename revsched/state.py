@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -113,9 +114,12 @@ class ChangeRow(Base):
     """One field of one record: the before/after audit that `revert` works from."""
 
     __tablename__ = "changes"
+    # Outcomes are saved by (run, record): an index on run_id alone makes each save scan
+    # the run's rows (quadratic in a run's size on SQLite).
+    __table_args__ = (Index("ix_changes_run_id_record_id", "run_id", "record_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     sobject: Mapped[str] = mapped_column(String(100))
     record_id: Mapped[str] = mapped_column(String(18), index=True)
     record_name: Mapped[str] = mapped_column(String(255))
@@ -135,9 +139,10 @@ class CreateRow(Base):
     """A record a run created (or found already there by its key), for audit and revert."""
 
     __tablename__ = "creates"
+    __table_args__ = (Index("ix_creates_run_id_key", "run_id", "key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     sobject: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(255))
     fields: Mapped[str] = mapped_column(Text)
@@ -155,9 +160,10 @@ class DeleteRow(Base):
     """A record a run deleted (a revert removing what its run created)."""
 
     __tablename__ = "deletes"
+    __table_args__ = (Index("ix_deletes_run_id_record_id", "run_id", "record_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     sobject: Mapped[str] = mapped_column(String(100))
     record_id: Mapped[str] = mapped_column(String(18))
     reason: Mapped[str] = mapped_column(Text)
@@ -318,8 +324,11 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
 
 
 def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
+    """Core executemany in chunks: no ORM bookkeeping per row, whatever the plan's size."""
+    statement = insert(model.__table__)
+    connection = session.connection()
     for batch in _chunks(rows):
-        session.execute(insert(model), batch)
+        connection.execute(statement, batch)
 
 
 class StateStore:
