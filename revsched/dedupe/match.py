@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import Field
-from rapidfuzz.distance import Indel
-from rapidfuzz.fuzz import token_sort_ratio
 
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
@@ -94,6 +92,9 @@ def lead_company(email: str | None, website: str | None, company: str | None) ->
 
 
 def _name_similarity(a: Person, b: Person) -> float:
+    # Imported when matching, not when the plays are listed.
+    from rapidfuzz.distance import Indel
+
     return Indel.normalized_similarity(a.name, b.name)
 
 
@@ -190,6 +191,8 @@ def compare_companies(a: Company, b: Company, rules: MatchRules) -> Link | None:
             if conflict:
                 return Link(a.id, b.id, 0.8, "initials", f"{detail} but {websites}")
             return Link(a.id, b.id, 0.94, "initials", detail)
+    from rapidfuzz.fuzz import token_sort_ratio
+
     similarity = token_sort_ratio(a.name, b.name) / 100
     if not conflict and a.name and similarity >= rules.company_name:
         detail = f"names {a.name!r} and {b.name!r} {similarity:.0%} alike"

@@ -10,10 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-
-import phonenumbers
-import tldextract
-from cleanco import basename
+from typing import TYPE_CHECKING
 
 from revsched.dedupe.tables import (
     ABBREVIATIONS,
@@ -26,8 +23,9 @@ from revsched.dedupe.tables import (
     STATE_CODES,
 )
 
-# The public suffix list bundled with tldextract; an empty URL list means it never fetches.
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+if TYPE_CHECKING:
+    from tldextract import TLDExtract
+
 _DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}(?![A-Za-z])")
 _WORD = re.compile(r"[a-z0-9&]+")
 _ACRONYM_FILLERS = frozenset({"and", "of", "the", "&"})
@@ -75,6 +73,9 @@ def phone(value: str | None, region: str = "US") -> str | None:
     """E.164 ("+14155550123") for any formatting; digits only when it will not parse."""
     if not value:
         return None
+    # Imported when matching, not when the plays are listed.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -85,6 +86,15 @@ def phone(value: str | None, region: str = "US") -> str | None:
     return digits if len(digits) >= 7 else None
 
 
+@functools.cache
+def _suffixes() -> TLDExtract:
+    """The public suffix list bundled with tldextract; an empty URL list means it never
+    fetches. Loaded on first use, not when the plays are listed."""
+    from tldextract import TLDExtract
+
+    return TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
 @functools.lru_cache(maxsize=65536)
 def registrable_domain(value: str | None) -> str | None:
     """The domain a company registered: "https://www.ibm.co.uk/x" -> "ibm.co.uk"."""
@@ -92,7 +102,7 @@ def registrable_domain(value: str | None) -> str | None:
         return None
     host = value.strip().lower()
     host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host).split("/", 1)[0].split("@")[-1]
-    domain = _EXTRACT(host).top_domain_under_public_suffix
+    domain = _suffixes()(host).top_domain_under_public_suffix
     return domain or None
 
 
@@ -120,6 +130,8 @@ def company_words(value: str | None) -> tuple[str, ...]:
         return ()
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), value)
     text = re.sub(r"\(.*?\)", " ", text)  # "(EMEA)", "(old)"
+    from cleanco import basename
+
     text = basename(text) or text
     text = fold(text).replace("'", "").replace("\u2019", "")
     words = [ABBREVIATIONS.get(w, w) for w in _WORD.findall(text.replace(".", ""))]
