@@ -10,13 +10,20 @@ what left the team's books, counted by status.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from pydantic import Field, model_validator
 
 from revsched.errors import ConfigError
 from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    iso_week,
+)
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name, users_filter
 
@@ -49,12 +56,6 @@ class QueueRecycleConfig(PlayConfig):
         if not (self.sales_dev_roles or self.sales_dev_users):
             raise ValueError("set sales_dev_roles or sales_dev_users: whose leads to recycle")
         return self
-
-
-def iso_week(day: date) -> str:
-    """The ISO week a run falls in, e.g. 2026-W48: the digest's stage."""
-    year, week, _weekday = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def queries(ctx: DecideContext[QueueRecycleConfig]) -> dict[str, str]:

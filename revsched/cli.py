@@ -80,6 +80,12 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+ConfirmOption = Annotated[
+    bool,
+    typer.Option(
+        "--confirm", help="Apply a plan the play holds for confirmation (e.g. over a change cap)."
+    ),
+]
 
 
 @app.callback()
@@ -153,7 +159,9 @@ class Session:
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
-    def run(self, play: Play[Any], as_of: date | None, dry_run: bool) -> RunResult:
+    def run(
+        self, play: Play[Any], as_of: date | None, dry_run: bool, confirmed: bool = False
+    ) -> RunResult:
         from revsched.runner import run_play
 
         delivery = self.delivery(play.name, dry_run)
@@ -166,6 +174,7 @@ class Session:
             org=self.org,
             renderer=delivery.renderer,
             notifier=delivery.notifier,
+            confirmed=confirmed,
         )
 
     def run_scheduled(self, play: Play[Any]) -> RunResult | None:
@@ -220,6 +229,7 @@ def run(
             " exit 0 without running when it was already claimed.",
         ),
     ] = False,
+    confirm: ConfirmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -239,7 +249,7 @@ def run(
             if result is None:
                 return
         else:
-            result = session.run(play, _parse_date(as_of), dry_run)
+            result = session.run(play, _parse_date(as_of), dry_run, confirm)
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
@@ -254,6 +264,7 @@ def run(
 @fails_cleanly
 def apply(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN_FILE", help="From run --out.")],
+    confirm: ConfirmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -271,6 +282,7 @@ def apply(
         org=session.org,
         renderer=delivery.renderer,
         notifier=delivery.notifier,
+        confirmed=confirm,
     )
     session.report(result, as_json)
 

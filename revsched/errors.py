@@ -34,6 +34,10 @@ class TemplateError(RevschedError):
     """An alert template is missing or uses a value the play does not provide."""
 
 
+class ConfirmationError(RevschedError):
+    """The plan is one the play wants a person to confirm (`--confirm`) before it applies."""
+
+
 class LockedError(RevschedError):
     """Another run of the same play holds the lease."""
 

@@ -171,6 +171,9 @@ class Plan(PlanItem):
     assignments: dict[str, dict[str, int]] = {}
     # Tables for people to read (name -> rows), written as CSV and HTML by `run --report-dir`.
     reports: dict[str, list[dict[str, Scalar]]] = {}
+    # Why applying this plan needs the user's explicit `--confirm` (e.g. a change cap
+    # exceeded); None: it applies without.
+    confirmation: str | None = None
 
     @property
     def selected(self) -> tuple[Decision, ...]:

@@ -131,6 +131,12 @@ def days_text(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
 
 
+def iso_week(day: date) -> str:
+    """The ISO week a day falls in, e.g. 2026-W48: the stage of a weekly play's digest."""
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def _shipped_modules() -> Iterator[ModuleType]:
     for info in pkgutil.iter_modules(revsched.jobs.__path__):
         if not info.name.startswith("_"):

@@ -31,6 +31,8 @@ def print_plan(console: Console, plan: Plan) -> None:
         f"{_count(plan.creates, 'record')} to create, {_count(plan.merges, 'merge')}, "
         f"{_count(plan.alerts, 'alert')}"
     )
+    if plan.confirmation:
+        console.print(f"[bold yellow]Applying needs --confirm:[/] {plan.confirmation}")
     if plan.decisions:
         table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
         for d in sorted(plan.decisions, key=lambda d: (d.outcome != "selected", d.record_name)):

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ApiLimitError, ConfigError, LockedError, OrgError
+from revsched.errors import ApiLimitError, ConfigError, ConfirmationError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Merge, Plan, RecordCreate
 from revsched.play import DecideContext, Play
@@ -89,6 +89,7 @@ def run_play(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    confirmed: bool = False,
 ) -> RunResult:
     if dry_run:
         plan = plan_play(play, settings, as_of, store, org)
@@ -96,7 +97,17 @@ def run_play(
     with play_lease(store, play.name):
         interrupted = tuple(run.id for run in store.interrupt_unfinished(play.name))
         plan = plan_play(play, settings, as_of, store, org)
+        check_confirmed(plan, confirmed)
         return apply_plan(plan, _render(plan, renderer), store, org, notifier, interrupted)
+
+
+def check_confirmed(plan: Plan, confirmed: bool) -> None:
+    """Stop, before anything is written, a plan the play wants confirmed and nobody did."""
+    if plan.confirmation and not confirmed:
+        raise ConfirmationError(
+            f"{plan.play}: {plan.confirmation}; nothing was written. Review it with"
+            f" `revsched run {plan.play} --dry-run`, then apply it with --confirm"
+        )
 
 
 def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:
@@ -428,8 +439,10 @@ def apply_saved_plan(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    confirmed: bool = False,
 ) -> RunResult:
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
+    check_confirmed(plan, confirmed)
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
         stale = stale_records(plan, org, store.fired(plan.play))

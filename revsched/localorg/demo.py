@@ -333,6 +333,32 @@ RENEWAL_FIXTURES = (
 )
 
 
+@dataclass(frozen=True)
+class AlignmentFixture:
+    """A prospect owned by `owner` whose contacts are owned by others, each with `fields`
+    that make contact-alignment move it (no fields) or leave it alone."""
+
+    name: str
+    owner: str
+    # (contact owner, extra contact fields)
+    contacts: tuple[tuple[str, Record], ...]
+
+
+ALIGNMENT_FIXTURES = (
+    # The owner is inactive: the account is unassigned, its contact stays.
+    AlignmentFixture("Kestrel Freight", "eli.novak", (("ava.patel", {}), ("ben.okafor", {}))),
+    AlignmentFixture(
+        "Larkspur Analytics",
+        "carla.mendez",
+        (
+            ("dev.sharma", {"Prospect_Share_Status__c": "Sending to Partner"}),
+            ("ben.okafor", {"Actively_Being_Sequenced__c": True}),
+            ("integration", {}),
+        ),
+    ),
+)
+
+
 # --- Plans: records that refer to each other by position ---------------------------
 
 
@@ -439,6 +465,7 @@ class DemoGenerator:
             yield accounts, self._lead_batch(size)
         reviews = [self._review_fixture(i, f) for i, f in enumerate(REVIEW_FIXTURES)]
         yield reviews + [self._renewal_fixture(f) for f in RENEWAL_FIXTURES], []
+        yield [self._alignment_fixture(f) for f in ALIGNMENT_FIXTURES], []
 
     def _kinds(self, size: int) -> list[str]:
         """Exactly proportionate account types for a batch (largest remainder), shuffled."""
@@ -766,6 +793,20 @@ class DemoGenerator:
         plan.opportunities[-1].fields.update(
             StageName=fixture.stage, CloseDate=renewal_date, Renewal_Date__c=renewal_date
         )
+        return plan
+
+    def _alignment_fixture(self, fixture: AlignmentFixture) -> AccountPlan:
+        company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
+        owner = self.users[fixture.owner]
+        plan = AccountPlan(self._base_account(company, "Prospect", owner, 120))
+        # In a buying decision: account-review leaves these accounts alone.
+        plan.account.update(Account_Status__c="Prospect", AE__c=owner, Buying_Stage__c="Decision")
+        plan.contacts = [
+            {**contact, **fields, "OwnerId": self.users[contact_owner]}
+            for contact, (contact_owner, fields) in zip(
+                self._contacts(company, owner, len(fixture.contacts)), fixture.contacts, strict=True
+            )
+        ]
         return plan
 
     def _partner(self, company: Company) -> AccountPlan:

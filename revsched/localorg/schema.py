@@ -135,6 +135,9 @@ LEAD_STATUSES = (
     "Qualified",
 )
 
+# Vartopia's partner prospect sharing (seed 001).
+PARTNER_SHARE_STATUSES = ("Sending to Partner", "Shared with Partner", "Rejected by Partner")
+
 OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
     # (name, default probability, is closed, is won) in sort order
     ("Prospecting", 10, False, False),
@@ -266,6 +269,10 @@ SOBJECTS: dict[str, SObject] = {
                 Field("MailingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
                 _ref("Possible_Duplicate_Of__c", "Contact"),
+                Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
+                Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
+                _picklist("Prospect_Share_Status__c", *PARTNER_SHARE_STATUSES),
+                _ref("Partner_Account__c", "Account"),
             ),
         ),
         SObject(
@@ -291,6 +298,7 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
                 Field("LastActivityDate", DATE, writable=False),
                 _ref("Possible_Duplicate_Of__c", "Lead"),
+                Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
             ),
         ),
         SObject(

@@ -1,0 +1,251 @@
+"""contact-alignment: contacts follow their account's owner, weekly.
+
+Seed 000, the Routing Scheduler's "Align Contact to Account Owner" job: every
+contact whose owner differs from its account's owner gets the account's owner,
+and nothing else changes. Left alone, each with its reason: partner-managed
+contacts (seed 001's Vartopia flow), contacts of unassigned accounts (never
+moved to a holding, integration or inactive user), contacts of protected owners
+(portal users), contacts in an active sequence (retried next week) and person
+accounts. RevOps gets one digest a week with the counts; the changes go to a
+CSV (`--report-dir`); a week with more than `max_changes` changes is applied
+only with `--confirm`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field
+
+from revsched.ownership import Ownership
+from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient, Scalar
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    iso_week,
+)
+from revsched.roundrobin import members_from_users
+from revsched.schedule import ScheduleField
+from revsched.soql import FieldName, format_soql
+
+REPORT = "contact-alignment"
+
+
+class ContactAlignmentConfig(PlayConfig):
+    schedule: ScheduleField = Field("weekly sat 00:00", validate_default=True)
+    # Accounts these users own are unassigned, as are accounts of inactive users.
+    holding_users: list[str] = ["revops@demo.revsched.dev"]
+    integration_users: list[str] = ["integration@demo.revsched.dev"]
+    # Contacts these users own stay theirs (portal users, partner managers...).
+    protected_users: list[str] = []
+    # Partner-managed contacts (Vartopia): a status in this list, or a partner account set.
+    # "" for a field means no such rule.
+    partner_status_field: FieldName | Literal[""] = "Prospect_Share_Status__c"
+    partner_status_values: list[str] = ["Sending to Partner"]
+    partner_account_field: FieldName | Literal[""] = "Partner_Account__c"
+    sequenced_field: FieldName = "Actively_Being_Sequenced__c"
+    # "IsPersonAccount" in orgs with person accounts enabled (the field exists only there).
+    person_account_field: FieldName | Literal[""] = ""
+    # More owner changes than this in one run are applied only with --confirm.
+    max_changes: int = Field(2000, ge=0)
+    # Who gets the weekly digest (Usernames).
+    digest_users: list[str] = Field(["revops@demo.revsched.dev"], min_length=1)
+    template: str = "contact_alignment.j2"
+
+    def named_users(self) -> list[str]:
+        """Every Username the play names, once each, in config order."""
+        named = [*self.holding_users, *self.integration_users, *self.protected_users]
+        return list(dict.fromkeys([*named, *self.digest_users]))
+
+    def optional_fields(self) -> list[str]:
+        """The partner and person-account fields that are switched on."""
+        fields = (self.partner_status_field, self.partner_account_field, self.person_account_field)
+        return [name for name in fields if name]
+
+
+def queries(ctx: DecideContext[ContactAlignmentConfig]) -> dict[str, str]:
+    config = ctx.config
+    fields = [
+        "Id",
+        "Name",
+        "OwnerId",
+        "Owner.Name",
+        "AccountId",
+        "Account.Name",
+        "Account.OwnerId",
+        "Account.Owner.Name",
+        "Account.Owner.IsActive",
+        config.sequenced_field,
+        *config.optional_fields(),
+    ]
+    return {
+        "contacts": f"SELECT {', '.join(dict.fromkeys(fields))} FROM Contact"
+        " WHERE AccountId != null ORDER BY AccountId, Name, Id",
+        "users": format_soql(
+            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            sorted({name.lower() for name in config.named_users()}),
+        ),
+    }
+
+
+def _left_alone(
+    contact: Record, ownership: Ownership, protected: set[str], config: ContactAlignmentConfig
+) -> tuple[str, str] | None:
+    """(skip category, reason) when the contact must keep its owner, else None."""
+    account = contact["Account"]
+    if config.person_account_field and contact[config.person_account_field]:
+        return "person account", "a person account's contact"
+    status_field, partner_field = config.partner_status_field, config.partner_account_field
+    if status_field and contact[status_field] in config.partner_status_values:
+        return "partner-managed", f"partner-managed ({status_field} = {contact[status_field]!r})"
+    if partner_field and contact[partner_field]:
+        return "partner-managed", f"partner-managed ({partner_field} is set)"
+    unassigned = ownership.unassigned(account["OwnerId"], account.get("Owner"))
+    if unassigned is not None:
+        return "account unassigned", f"account {account['Name']} is unassigned: {unassigned}"
+    if contact["OwnerId"] in protected:
+        owner = (contact.get("Owner") or {}).get("Name") or contact["OwnerId"]
+        return "protected owner", f"owned by {owner}, a protected user"
+    if contact[config.sequenced_field]:
+        return (
+            "actively sequenced",
+            f"in an active sequence ({config.sequenced_field} = true): retried next week",
+        )
+    return None
+
+
+def _report_row(contact: Record) -> dict[str, Scalar]:
+    account = contact["Account"]
+    return {
+        "contact_id": contact["Id"],
+        "contact": contact["Name"],
+        "account_id": contact["AccountId"],
+        "account": account["Name"],
+        "old_owner_id": contact["OwnerId"],
+        "old_owner": (contact.get("Owner") or {}).get("Name"),
+        "new_owner_id": account["OwnerId"],
+        "new_owner": (account.get("Owner") or {}).get("Name"),
+    }
+
+
+def _digest(
+    rows: list[dict[str, Scalar]],
+    skipped: Counter[str],
+    recipients: tuple[Recipient, ...],
+    ctx: DecideContext[ContactAlignmentConfig],
+) -> Alert:
+    """The week's one digest; a second run in a week that changes more sends its own."""
+    week = iso_week(ctx.as_of)
+    stage = week
+    if (recipients[0].user_id, week) in ctx.fired:
+        stage = f"{week} {ctx.as_of.isoformat()}"
+    by_owner = Counter(str(row["new_owner"]) for row in rows)
+    return Alert(
+        template=ctx.config.template,
+        record_id=str(recipients[0].user_id),
+        stage=stage,
+        recipients=recipients,
+        reason=f"weekly contact alignment digest, {week}",
+        context={
+            "week": week,
+            "total": len(rows),
+            "owners": [{"name": n, "count": c} for n, c in sorted(by_owner.items())],
+            "skipped": [{"reason": r, "count": c} for r, c in sorted(skipped.items())],
+            "report": REPORT,
+        },
+    )
+
+
+def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan:
+    config = ctx.config
+    key = f"plays.{play.name}"
+    users = records["users"]
+    ownership = Ownership.of(key, config.holding_users, config.integration_users, users)
+    protected_users = members_from_users(f"{key}.protected_users", config.protected_users, users)
+    protected = {m.user_id for m in protected_users}
+    recipients = tuple(
+        Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
+        for m in members_from_users(f"{key}.digest_users", config.digest_users, users)
+    )
+    decisions: list[Decision] = []
+    changes: list[FieldChange] = []
+    rows: list[dict[str, Scalar]] = []
+    skipped: Counter[str] = Counter()
+    for contact in records["contacts"]:
+        account = contact["Account"]
+        if contact["OwnerId"] == account["OwnerId"]:
+            continue
+        alone = _left_alone(contact, ownership, protected, config)
+        if alone is not None:
+            skipped[alone[0]] += 1
+            decisions.append(Decision.of("Contact", contact, "skipped", alone[1]))
+            continue
+        new_owner = (account.get("Owner") or {}).get("Name") or account["OwnerId"]
+        why = f"account {account['Name']} is owned by {new_owner}"
+        decisions.append(Decision.of("Contact", contact, "selected", why))
+        changes.append(
+            FieldChange(
+                sobject="Contact",
+                record_id=contact["Id"],
+                record_name=contact["Name"],
+                field="OwnerId",
+                old=contact["OwnerId"],
+                new=account["OwnerId"],
+                reason=why,
+            )
+        )
+        rows.append(_report_row(contact))
+    alerts: tuple[Alert, ...] = ()
+    firings: tuple[Firing, ...] = ()
+    if rows:
+        digest = _digest(rows, skipped, recipients, ctx)
+        alerts, firings = (digest,), (Firing(record_id=digest.record_id, stage=digest.stage),)
+    confirmation = None
+    if len(changes) > config.max_changes:
+        confirmation = (
+            f"{len(changes)} contact owner changes are more than {key}.max_changes"
+            f" ({config.max_changes})"
+        )
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        changes=tuple(changes),
+        alerts=alerts,
+        firings=firings,
+        reports={REPORT: rows},
+        confirmation=confirmation,
+    )
+
+
+def requirements(config: ContactAlignmentConfig) -> Requirements:
+    """For `revsched doctor`: the contact fields it reads, the partner status, the users."""
+    fields = ["OwnerId", "AccountId", config.sequenced_field, *config.optional_fields()]
+    values = (
+        tuple(
+            ("Contact", config.partner_status_field, value)
+            for value in config.partner_status_values
+        )
+        if config.partner_status_field
+        else ()
+    )
+    return Requirements(
+        fields=tuple(("Contact", name) for name in fields),
+        values=values,
+        users=tuple(config.named_users()),
+    )
+
+
+play = Play(
+    name="contact-alignment",
+    summary="Give contacts their account owner, weekly, leaving partner and sequenced ones",
+    config_model=ContactAlignmentConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+)
