@@ -503,6 +503,9 @@ def org_serve(
     daily_api_limit: Annotated[
         int, typer.Option(min=1, help="The org's daily API allowance.")
     ] = 100_000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log a line per request on stderr.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
@@ -514,7 +517,7 @@ def org_serve(
     except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)
+    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit, access_log=access_log)
 
 
 @state_app.command("upgrade")
