@@ -169,17 +169,19 @@ class OrgGateway:
 
     def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
         """Stream a query's rows: by REST pages, each retried on its own, or for large
-        results (counted first) with one Bulk API 2.0 query job."""
-        counted = count_query(soql)
-        if counted is not None:
-            total = self.call("count a query's rows", lambda sf: sf.query(counted), config_hint)
-            if total["totalSize"] > self.api.bulk_read_threshold:
-                self.check_budget()
-                with salesforce_errors("run a Bulk API 2.0 query", config_hint):
-                    yield from bulk_query(self.sf, soql, self.api.bulk_page_size)
-                return
+        results with one Bulk API 2.0 query job. The first page's totalSize tells which (no
+        COUNT() call of its own); with bulk_read_threshold 0, Bulk reads every query it can."""
         action = "run a query"
-        page = self.call(action, lambda sf: sf.query(soql), config_hint)
+        bulkable = count_query(soql) is not None
+        page = None
+        if not bulkable or self.api.bulk_read_threshold:
+            page = self.call(action, lambda sf: sf.query(soql), config_hint)
+        if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
+            self.check_budget()
+            with salesforce_errors("run a Bulk API 2.0 query", config_hint):
+                yield from bulk_query(self.sf, soql, self.api.bulk_page_size)
+            return
+        assert page is not None
         sobject = soql.split(" FROM ", 1)[-1].split(" ", 1)[0]
         with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
             while True:
