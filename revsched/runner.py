@@ -197,7 +197,8 @@ def apply_plan(
     store.add_assignments(plan.as_of, plan.assignments)
     try:
         failures = _write_changes(plan, run_id, store, org, skip=held_back)
-        failures |= _write_creates(plan, run_id, store, org, skip=held_back)
+        # A record created for a parent whose own write failed waits with it for the next run.
+        failures |= _write_creates(plan, run_id, store, org, skip=held_back | failures)
         failures |= _write_deletes(plan, run_id, store, org)
         failures |= _write_merges(plan, run_id, store, org, held_back, failures)
     except (ApiLimitError, OrgError) as error:
