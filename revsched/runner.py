@@ -1,9 +1,12 @@
 """Query -> decide -> plan -> apply: the one place that does a play's I/O.
 
 The runner reads what the play declares, hands the records to its pure decide
-function, saves the plan, and (unless it is a dry run) writes the changes,
-records each record's outcome, and only then sends the alerts and marks the
-stages fired, so a failed write never leaves an alert or a stage behind it.
+function, saves the plan with the alerts it will owe (the outbox), and (unless
+it is a dry run) writes the changes, records each record's outcome, and only
+then delivers the owed alerts and marks the stages fired, so a failed write
+never leaves an alert or a stage behind it. A run killed on the way leaves its
+outbox: the next run of the play reads its unrecorded writes back from the org
+and delivers what it still owes before planning anything.
 """
 
 from __future__ import annotations
@@ -27,16 +30,20 @@ from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, ConfirmationError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
-from revsched.plan import Merge, Plan, RecordCreate
+from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
 from revsched.play import DecideContext, Play
+from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import MergeRequest, MergeResult
-from revsched.state import StateStore
+from revsched.state import AlertRow, OutboxEntry, StateStore
 
 T = TypeVar("T")
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.
 LEASE_TTL = timedelta(minutes=5)
+
+# Called with the plan before anything is written.
+PlanHook = Callable[[Plan], None]
 
 
 @dataclass(frozen=True)
@@ -49,10 +56,27 @@ class RunResult:
     counts: dict[str, int]
     # Record Id -> error, for the records whose write failed.
     failures: dict[str, str]
-    # Earlier runs of the play that never finished; this run converged over them.
-    interrupted: tuple[int, ...] = ()
     # Record Id -> why it was left alone (its values moved since the plan was made).
     stale: Mapping[str, str] = field(default_factory=dict)
+    # What this run finished for earlier ones first.
+    settled: Settled = field(default_factory=lambda: Settled())
+
+    @property
+    def interrupted(self) -> tuple[int, ...]:
+        """Earlier runs of the play that never finished; this run converged over them."""
+        return self.settled.interrupted
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a run finished for the earlier runs of its play before planning its own."""
+
+    # Runs that never finished (killed, crashed), now marked interrupted.
+    interrupted: tuple[int, ...] = ()
+    # Their writes found in the org that the audit had not recorded.
+    reconciled: int = 0
+    # Alerts they owed, delivered now.
+    alerts_sent: int = 0
 
 
 def plan_play(
@@ -72,11 +96,61 @@ def plan_play(
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
-    return play.decide(records, ctx)
+    with progress.status(f"deciding {play.name}"):
+        return play.decide(records, ctx)
 
 
-def _recipients_json(alert: RenderedAlert) -> str:
-    return json.dumps([r.model_dump() for r in alert.recipients])
+def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
+    firings = {(f.record_id, f.stage) for f in plan.firings}
+    return [
+        OutboxEntry(
+            *alert.key,
+            json.dumps([r.model_dump() for r in alert.recipients]),
+            alert.text,
+            alert.key in firings,
+        )
+        for alert in rendered
+    ]
+
+
+def _from_outbox(row: AlertRow) -> RenderedAlert:
+    """An owed alert as the notifier takes it: its recipients and its rendered text."""
+    alert = Alert(
+        template="",
+        record_id=row.record_id,
+        stage=row.stage,
+        recipients=tuple(Recipient.model_validate(r) for r in json.loads(row.recipients)),
+        context={},
+        reason=f"owed by run {row.run_id}",
+    )
+    return RenderedAlert(alert, row.text)
+
+
+def deliver_owed(
+    play: str, store: StateStore, notifier: Notifier
+) -> list[tuple[AlertRow, str | None]]:
+    """Drain the play's outbox: every alert owed (its record written), once per key.
+
+    Returns each outbox row delivered and its error (None when sent).
+    """
+    owed = store.owed_alerts(play)
+    first: dict[tuple[str, str], RenderedAlert] = {}
+    for row in owed:
+        first.setdefault((row.record_id, row.stage), _from_outbox(row))
+    outcomes = notifier.deliver(list(first.values())) if first else {}
+    results = [(row, outcomes[(row.record_id, row.stage)]) for row in owed]
+    store.settle_alerts(play, {row.id: error for row, error in results})
+    return results
+
+
+def settle(play: str, store: StateStore, org: OrgGateway, notifier: Notifier) -> Settled:
+    """Finish what earlier runs of the play left (call it holding the play's lease): mark
+    the unfinished ones interrupted, read their unrecorded writes back from the org, and
+    deliver the alerts they still owe."""
+    interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
+    reconciled = reconcile_writes(play, store, org)
+    sent = sum(1 for _, error in deliver_owed(play, store, notifier) if error is None)
+    return Settled(interrupted, reconciled, sent)
 
 
 def run_play(
@@ -89,16 +163,25 @@ def run_play(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    on_plan: PlanHook | None = None,
     confirmed: bool = False,
 ) -> RunResult:
+    """Plan the play and, unless a dry run, apply it; `on_plan` sees the plan before any write
+    (to show it, or to ask for confirmation by raising)."""
     if dry_run:
         plan = plan_play(play, settings, as_of, store, org)
-        return _record_dry_run(plan, _render(plan, renderer), store)
+        rendered = _render(plan, renderer)
+        if on_plan is not None:
+            on_plan(plan)
+        return _record_dry_run(plan, rendered, store)
     with play_lease(store, play.name):
-        interrupted = tuple(run.id for run in store.interrupt_unfinished(play.name))
+        settled = settle(play.name, store, org, notifier)
         plan = plan_play(play, settings, as_of, store, org)
+        rendered = _render(plan, renderer)
+        if on_plan is not None:
+            on_plan(plan)
         check_confirmed(plan, confirmed)
-        return apply_plan(plan, _render(plan, renderer), store, org, notifier, interrupted)
+        return apply_plan(plan, rendered, store, org, notifier, settled)
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -112,7 +195,8 @@ def check_confirmed(plan: Plan, confirmed: bool) -> None:
 
 def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:
     """Render every alert before anything is written: a template error stops the run."""
-    return tuple(renderer.render(alert) for alert in plan.alerts)
+    with progress.status(f"rendering {len(plan.alerts):,} alerts"):
+        return tuple(renderer.render(alert) for alert in plan.alerts)
 
 
 @contextmanager
@@ -159,16 +243,7 @@ def _counts(plan: Plan) -> dict[str, int]:
 def _record_dry_run(
     plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore
 ) -> RunResult:
-    run_id = store.start_run(plan, dry_run=True)
-    for alert in rendered:
-        store.record_alert(
-            run_id,
-            alert.alert.record_id,
-            alert.alert.stage,
-            _recipients_json(alert),
-            alert.text,
-            "planned",
-        )
+    run_id = store.start_run(plan, dry_run=True, alerts=_outbox(plan, rendered))
     counts = _counts(plan)
     store.finish_run(run_id, "dry-run", counts)
     return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
@@ -180,18 +255,21 @@ def apply_plan(
     store: StateStore,
     org: OrgGateway,
     notifier: Notifier,
-    interrupted: tuple[int, ...] = (),
+    settled: Settled | None = None,
     held_back: Mapping[str, str] | None = None,
     reverts: int | None = None,
 ) -> RunResult:
-    """Save the plan, write it, then alert and mark fired only the records that saved.
+    """Save the plan and its outbox, write it, then alert and mark fired only the records
+    that saved.
 
     `held_back` maps records not to touch (their values moved since the plan was
     made) to why; they are audited as stale, neither written nor alerted.
     """
     held_back = dict(held_back or {})
-    run_id = store.start_run(plan, dry_run=False, reverts=reverts)
-    store.mark_stale(run_id, held_back)
+    settled = settled or Settled()
+    run_id = store.start_run(
+        plan, dry_run=False, reverts=reverts, alerts=_outbox(plan, rendered), stale=held_back
+    )
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
     store.add_assignments(plan.as_of, plan.assignments)
@@ -208,27 +286,39 @@ def apply_plan(
             f"{error} (run {run_id} {status}; `revsched show {run_id}` lists what was "
             "written; a rerun finishes the rest)"
         ) from None
-    sent = _send_alerts(rendered, failures | held_back, run_id, store, notifier)
-    alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
-    for firing in plan.firings:
-        key = (firing.record_id, firing.stage)
-        written = firing.record_id not in failures and firing.record_id not in held_back
-        if written and (key not in alerted or key in sent):
-            store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
+    delivered = deliver_owed(plan.play, store, notifier)
+    mine = [(row, error) for row, error in delivered if row.run_id == run_id]
+    sent = {(row.record_id, row.stage) for row, error in mine if error is None}
+    alerted = {alert.key for alert in rendered}
     not_written = failures | held_back
+    for firing in plan.firings:
+        # An alerted stage fires when its alert is delivered.
+        if firing.record_id not in not_written and (firing.record_id, firing.stage) not in alerted:
+            store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
     counts = _counts(plan) | {
         "failed_records": len(failures),
         "stale_records": len(held_back),
         "alerts_sent": len(sent),
+        "earlier_alerts_sent": settled.alerts_sent
+        + sum(1 for row, error in delivered if row.run_id != run_id and error is None),
+        "reconciled": settled.reconciled,
         "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
     }
-    expected_alerts = sum(1 for a in rendered if a.alert.record_id not in held_back)
-    status = "succeeded" if not failures and len(sent) == expected_alerts else "partial"
+    alerts_failed = any(error is not None for _, error in mine)
+    status = "succeeded" if not failures and not alerts_failed else "partial"
     store.finish_run(run_id, status, counts)
     return RunResult(
-        run_id, plan, rendered, False, status, counts, failures, interrupted, held_back
+        run_id,
+        plan,
+        rendered,
+        False,
+        status,
+        counts,
+        failures,
+        held_back,
+        settled,
     )
 
 
@@ -382,7 +472,9 @@ def _write_merges(
             by_object[merge.sobject].append(merge)
         for sobject, todo in by_object.items():
             requests = [MergeRequest(m.master_id, _merged_ids(m)) for m in todo]
-            for merge, result in zip(todo, org.merge(sobject, requests), strict=True):
+            with progress.status(f"merging {len(requests):,} {sobject} requests"):
+                results = org.merge(sobject, requests)
+            for merge, result in zip(todo, results, strict=True):
                 error = None if result.success else _merge_failure(result)
                 outcomes |= dict.fromkeys(_merged_ids(merge), error)
                 if error is not None:
@@ -397,42 +489,6 @@ def _merge_failure(result: MergeResult) -> str:
     return errors or "merge failed without an error"
 
 
-def _send_alerts(
-    rendered: tuple[RenderedAlert, ...],
-    not_written: Mapping[str, str],
-    run_id: int,
-    store: StateStore,
-    notifier: Notifier,
-) -> set[tuple[str, str]]:
-    """Send the alerts of records that were written; returns the (record, stage) pairs sent.
-
-    The notifier gets them all at once, so it can combine them (a digest per
-    recipient) and confirm each alert only once every message carrying it landed.
-    """
-    outcomes = notifier.deliver([a for a in rendered if a.alert.record_id not in not_written])
-    sent: set[tuple[str, str]] = set()
-    for alert in rendered:
-        record_id, stage = alert.key
-        recipients = _recipients_json(alert)
-        if record_id in not_written:
-            store.record_alert(
-                run_id,
-                record_id,
-                stage,
-                recipients,
-                alert.text,
-                "skipped",
-                f"not sent: the record was not written ({not_written[record_id]})",
-            )
-        elif (error := outcomes[alert.key]) is not None:
-            # Not marked fired: the next run sends it again.
-            store.record_alert(run_id, record_id, stage, recipients, alert.text, "failed", error)
-        else:
-            store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
-            sent.add(alert.key)
-    return sent
-
-
 def apply_saved_plan(
     plan: Plan,
     *,
@@ -440,18 +496,31 @@ def apply_saved_plan(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    on_plan: PlanHook | None = None,
     confirmed: bool = False,
 ) -> RunResult:
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
     check_confirmed(plan, confirmed)
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
+        settled = settle(plan.play, store, org, notifier)
         stale = stale_records(plan, org, store.fired(plan.play))
-        return apply_plan(plan, rendered, store, org, notifier, held_back=stale)
+        if on_plan is not None:
+            on_plan(plan)
+        return apply_plan(plan, rendered, store, org, notifier, settled, held_back=stale)
 
 
-def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Notifier) -> RunResult:
-    """Write back the old values of a run's changes where nobody has changed them since."""
+def revert_run(
+    run_id: int,
+    *,
+    store: StateStore,
+    org: OrgGateway,
+    notifier: Notifier,
+    dry_run: bool = False,
+    on_plan: PlanHook | None = None,
+) -> RunResult:
+    """Write back the old values of a run's changes where nobody has changed them since;
+    a dry run plans the revert and writes nothing."""
     run = store.run(run_id)
     if run is None:
         raise ConfigError(f"no run {run_id}; `revsched history` lists the runs")
@@ -460,10 +529,21 @@ def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Not
     reverted_by = store.reverted_by(run_id)
     if reverted_by is not None:
         raise ConfigError(f"run {run_id} was already reverted by run {reverted_by}")
-    plan = revert_plan(run)
+    if dry_run:
+        plan = revert_plan(run)
+        if on_plan is not None:
+            on_plan(plan)
+        return _record_dry_run(plan, (), store)
     with play_lease(store, run.play):
+        # Writes the run made but never recorded (it was killed) are undone too.
+        settled = settle(run.play, store, org, notifier)
+        plan = revert_plan(store.run(run_id) or run)
         conflicts = moved_records(plan, org)
-        result = apply_plan(plan, (), store, org, notifier, held_back=conflicts, reverts=run_id)
+        if on_plan is not None:
+            on_plan(plan)
+        result = apply_plan(
+            plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
+        )
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
     store.forget_firings(run_id, reverted)
     return result
