@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -379,6 +381,19 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
         yield batch
 
 
+def _json_scalar(value: Any) -> str:
+    """json.dumps of a field value, the common types without the encoder's machinery (a
+    run saves two per changed field)."""
+    kind = type(value)
+    if value is None or kind is bool:
+        return "null" if value is None else "true" if value else "false"
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
+    return json.dumps(value)
+
+
 def _executemany(session: Session, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """Rows of plain values straight to the driver's executemany, in chunks: SQLAlchemy's
     per-row parameter handling cost more than the database's work at 100k rows. `sql` is
@@ -574,8 +589,8 @@ class StateStore:
                         "record_id": c.record_id,
                         "record_name": c.record_name,
                         "field": c.field,
-                        "old": json.dumps(c.old),
-                        "new": json.dumps(c.new),
+                        "old": _json_scalar(c.old),
+                        "new": _json_scalar(c.new),
                         "reason": c.reason,
                     }
                     for c in plan.changes
