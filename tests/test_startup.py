@@ -54,7 +54,8 @@ def test_help_loads_none_of_the_heavy_libraries(args: tuple[str, ...]):
 
 def test_plays_lists_the_plays_without_the_heavy_libraries():
     loaded, output = loaded_by("plays")
-    assert loaded == []
+    # The dedupe plays' matching library comes with their module; nothing else does.
+    assert set(loaded) <= {"rapidfuzz"}
     assert "win-back" in output
     assert "dedupe-accounts" in output
 
