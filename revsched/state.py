@@ -427,9 +427,10 @@ def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]])
             out[i] = process(out[i])
         return tuple(out)
 
-    names = ", ".join(columns)
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns)
     marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"
     _executemany(session, sql, map(values, itertools.chain([first], rows)))
 
 
