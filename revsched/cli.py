@@ -33,6 +33,7 @@ from revsched.logs import logger
 from revsched.play import Play, get_play, load_plays
 
 if TYPE_CHECKING:
+    from revsched.alerts import Notifier
     from revsched.notify import AlertDelivery
     from revsched.org import OrgGateway
     from revsched.plan import Plan
@@ -122,13 +123,20 @@ def main(
     logs.configure(log_format)
 
 
+# --as-of dates a play can count calendar months and years from without leaving the calendar.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def _parse_date(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise ConfigError(f"--as-of: {value!r} is outside {EARLIEST} to {LATEST}")
+    return day
 
 
 def _today(settings: Settings) -> date:
@@ -140,7 +148,6 @@ class Session:
     """What every run-like command opens: settings, state, and (on first use) org and alerts."""
 
     settings: Settings
-    store: StateStore
     console: Console
     # With --json, stdout carries only the JSON document: alerts printed go to stderr.
     alert_console: Console
@@ -151,15 +158,19 @@ class Session:
 
     @classmethod
     def of(cls, settings: Settings, as_json: bool) -> Session:
-        from revsched.state import StateStore
-
         console = _console()
         return cls(
             settings=settings,
-            store=StateStore(settings.state.database_url()),
             console=console,
             alert_console=_console(stderr=True) if as_json else console,
         )
+
+    @cached_property
+    def store(self) -> StateStore:
+        """Opened when first needed: a command refusing its arguments creates no file."""
+        from revsched.state import StateStore
+
+        return StateStore(self.settings.state.database_url())
 
     @cached_property
     def org(self) -> OrgGateway:
@@ -180,6 +191,9 @@ class Session:
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
+    def _notifier(self, play: str) -> Notifier:
+        return self.delivery(play).notifier
+
     @property
     def org_name(self) -> str:
         from revsched.org import describe_org
@@ -194,9 +208,11 @@ class Session:
         on_plan: PlanHook | None = None,
         confirmed: bool = False,
     ) -> RunResult:
-        from revsched.runner import run_play
+        from revsched.runner import run_play, settle_other_plays
 
         delivery = self.delivery(play.name, dry_run)
+        if not dry_run:
+            settle_other_plays(play.name, self.store, self.org, self._notifier)
         return run_play(
             play,
             self.settings,
@@ -625,7 +641,6 @@ def demo(
     if path.exists() and not force:
         typer.echo(f"error: {path} exists; pass --force to replace it", err=True)
         raise typer.Exit(EXIT_USAGE)
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     build_demo_org(
         path,
@@ -640,7 +655,7 @@ def demo(
 @fails_cleanly
 def org_serve(
     db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (1-65535).")] = 8765,
     faults: Annotated[
         Path | None,
         typer.Option(help="A fault profile (TOML/JSON): errors, drops, latency on demand."),
@@ -648,18 +663,23 @@ def org_serve(
     daily_api_limit: Annotated[
         int, typer.Option(min=1, help="The org's daily API allowance.")
     ] = 100_000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log a line per request on stderr.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
     from revsched.localorg import load_faults, serve
 
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port: {port} is not a port; use 1-65535")
     path = db or load_settings(config).org.local_path()
     try:
         profile = load_faults(faults)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)
+    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit, access_log=access_log)
 
 
 @state_app.command("upgrade")
@@ -677,11 +697,20 @@ def state_upgrade(config: ConfigOption = None) -> None:
         typer.echo(f"State store upgraded from schema level {before or 'empty'} to {after}.")
 
 
+# The longest age `state prune` takes: a century, well inside what dates can count back.
+MAX_AGE_DAYS = 36_500
+
+
 def _age(value: str) -> timedelta:
     unit = {"d": 1, "w": 7}.get(value[-1:])
     if unit is None or not value[:-1].isdigit() or int(value[:-1]) < 1:
         raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
-    return timedelta(days=int(value[:-1]) * unit)
+    days = int(value[:-1]) * unit
+    if days > MAX_AGE_DAYS:
+        raise ConfigError(
+            f"--older-than: {value!r} is longer than {MAX_AGE_DAYS}d; nothing is that old"
+        )
+    return timedelta(days=days)
 
 
 @state_app.command("prune")
