@@ -46,6 +46,9 @@ _NAME_SUFFIXES = (
 _NAME_TITLES = frozenset(NAME_CONSTANTS.titles)
 # German umlauts are written out ("Müller" as "Mueller") more often than dropped.
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+# An international number written with only digits, spaces, dots, dashes and a bracketed
+# area code ("+1 (415) 555-0123"); not "+44 (0) 20...", whose trunk 0 is not dialled.
+_INTERNATIONAL = re.compile(r"\+[1-9][\d .\-]*(?:\([1-9]\d*\)[\d .\-]*)?")
 _WEB_SUFFIX = re.compile(r"\.(?:com|net|org|io|co)\b", re.IGNORECASE)
 _STORE_NUMBER = re.compile(
     r"(?:#|\bno\.?|\bstore|\blocation|\bunit|\bbranch|\brestaurant)\s*#?\s*(\d+)\b"
@@ -134,6 +137,11 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
     "020 7946 0018" in GB is +442079460018)."""
     if not value:
         return None
+    international = _INTERNATIONAL.fullmatch(value.strip())
+    if international:  # "+1 415 555-0123": E.164 without the cost of a full parse
+        digits = re.sub(r"\D", "", value)
+        if 8 <= len(digits) <= 15:
+            return f"+{digits}", None
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
