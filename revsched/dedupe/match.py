@@ -15,6 +15,7 @@ safety rules (cannot-link constraints) that no score overrides.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -158,6 +159,7 @@ def _short_form(x: str, y: str) -> bool:
     return len(short) >= 3 and long.startswith(short) and short != long
 
 
+@functools.lru_cache(maxsize=4096)
 def _country(value: Any) -> str | None:
     if not value:
         return None

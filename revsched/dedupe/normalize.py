@@ -95,6 +95,7 @@ def _name_tokens(value: str | None) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", fold(value or "")) if t]
 
 
+@functools.lru_cache(maxsize=65536)
 def first_name(value: str | None) -> str:
     """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe"."""
     tokens = _name_tokens(value)
@@ -110,6 +111,7 @@ def first_name_forms(first: str) -> frozenset[str]:
     return frozenset({first, *_NICKNAMES.canonicals_of(first)}) if first else frozenset()
 
 
+@functools.lru_cache(maxsize=65536)
 def last_name(value: str | None) -> tuple[str, str | None]:
     """The surname without its suffix, and the generational suffix: "Smith, Jr." ->
     ("smith", "jr"); "Lee III" -> ("lee", "iii")."""
