@@ -648,9 +648,9 @@ class StateStore:
                     .values(status="failed" if error else "merged", error=error)
                 )
 
-    def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
+    def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> list[tuple[str, str]]:
         """Un-fire the stages a reverted run fired on these records, so they may fire again
-        (and alert again: their deliveries are forgotten too)."""
+        (and alert again: their deliveries are forgotten too); returns (record, stage)."""
         with self.session() as session:
             fired = list(
                 session.scalars(
@@ -668,6 +668,7 @@ class StateStore:
                     )
                 )
                 session.delete(firing)
+            return [(firing.record_id, firing.stage) for firing in fired]
 
     # The alert ledger and the Slack user cache
 
