@@ -60,3 +60,13 @@ def configure(log_format: LogFormat = "human", level: int = logging.INFO) -> Non
         target = logging.getLogger(name)
         target.handlers[:] = [handler]
         target.setLevel(threshold)
+    scheduler = logging.getLogger("apscheduler")
+    scheduler.filters[:] = [demote_info]
+
+
+def demote_info(record: logging.LogRecord) -> bool:
+    """APScheduler's INFO lines ("Added job", "Running job") are DEBUG to us: our own
+    lines already say what fires and when."""
+    if record.levelno == logging.INFO:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+    return True
