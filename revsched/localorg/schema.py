@@ -1,5 +1,6 @@
-"""The local org's schema: the standard objects revsched's plays use, their
-standard fields, and the custom fields of PLAYS.md.
+"""The local org's schema: the standard objects revsched's plays use and their
+standard fields, plus the custom objects and fields declared as Salesforce metadata
+in the repository's `salesforce/` folder (read by `revsched.localorg.metadata`).
 
 Everything else in the local org (storage, SOQL, describe, REST) is derived
 from these declarations, so adding an object or a field here is enough to make
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from revsched.localorg import metadata
 
 # Field types as Salesforce's describe names them.
 ID = "id"
@@ -108,20 +111,6 @@ def _picklist(name: str, *values: str, **kw: object) -> Field:
     return Field(name, PICKLIST, 255, picklist_values=values, **kw)  # type: ignore[arg-type]
 
 
-def _revsched_key() -> Field:
-    return Field("Revsched_Key__c", STRING, 255, external_id=True, unique=True)
-
-
-LOSS_REASONS = (
-    "Price",
-    "Product Gaps",
-    "Competitor",
-    "No Budget",
-    "Champion Left",
-    "Acquired",
-    "Other",
-)
-
 LEAD_STATUSES = (
     "Open",
     "Working",
@@ -134,9 +123,6 @@ LEAD_STATUSES = (
     "Disqualified",
     "Qualified",
 )
-
-# Vartopia's partner prospect sharing (seed 001).
-PARTNER_SHARE_STATUSES = ("Sending to Partner", "Shared with Partner", "Rejected by Partner")
 
 OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
     # (name, default probability, is closed, is won) in sort order
@@ -210,46 +196,6 @@ SOBJECTS: dict[str, SObject] = {
                 Field("BillingState", STRING, 80),
                 Field("BillingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
-                Field("Churn_Date__c", DATE),
-                _picklist(
-                    "Win_Back_Campaign__c",
-                    "Win Back - Pricing",
-                    "Win Back - Product",
-                    "Win Back - Competitive",
-                    "Win Back - General",
-                ),
-                _ref("SDR__c", "User"),
-                _ref("AE__c", "User"),
-                _ref("AM__c", "User"),
-                _ref("CSM__c", "User"),
-                _ref("Solutions_Consultant__c", "User"),
-                Field("Owner_Assigned_Date__c", DATE),
-                _picklist(
-                    "Buying_Stage__c",
-                    "Awareness",
-                    "Consideration",
-                    "Evaluation",
-                    "Purchase",
-                    "Decision",
-                ),
-                _picklist(
-                    "Add_Drop_Request__c",
-                    "Add as Named",
-                    "Keep Account",
-                    "Needs Review",
-                    "Drop Account",
-                ),
-                _picklist("Add_Drop_Approval__c", "Pending", "Approved", "Rejected"),
-                _ref("Add_Drop_Requested_By__c", "User"),
-                Field("Needs_Review_Date__c", DATE),
-                _picklist("Account_Status__c", "Active", "At Risk", "Churned", "Prospect"),
-                Field("Health_Score__c", DOUBLE),
-                Field("Renewal_Date__c", DATE),
-                Field("Users_In_Contract__c", INT),
-                Field("Users_Routed__c", INT),
-                Field("Overage_Start_Date__c", DATE),
-                Field("Price_Per_User__c", CURRENCY),
-                _ref("Possible_Duplicate_Of__c", "Account"),
             ),
         ),
         SObject(
@@ -270,11 +216,7 @@ SOBJECTS: dict[str, SObject] = {
                 _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
                 Field("MailingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
-                _ref("Possible_Duplicate_Of__c", "Contact"),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
-                Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
-                _picklist("Prospect_Share_Status__c", *PARTNER_SHARE_STATUSES),
-                _ref("Partner_Account__c", "Account"),
             ),
         ),
         SObject(
@@ -297,9 +239,7 @@ SOBJECTS: dict[str, SObject] = {
                 _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
                 Field("IsConverted", BOOLEAN, nillable=False, default=False),
-                Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
                 Field("LastActivityDate", DATE, writable=False),
-                _ref("Possible_Duplicate_Of__c", "Lead"),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
             ),
         ),
@@ -333,12 +273,6 @@ SOBJECTS: dict[str, SObject] = {
                 Field("IsClosed", BOOLEAN, nillable=False, writable=False, default=False),
                 Field("IsWon", BOOLEAN, nillable=False, writable=False, default=False),
                 _ref("OwnerId", "User", "Owner", nillable=False),
-                _picklist("Loss_Reason__c", *LOSS_REASONS),
-                Field("Renewal_Date__c", DATE),
-                Field("Health_Score__c", DOUBLE),
-                Field("Has_Primary_Quote__c", BOOLEAN, nillable=False, default=False),
-                Field("Churn_Risk_Notes__c", TEXTAREA, 32768),
-                _revsched_key(),
             ),
         ),
         SObject(
@@ -385,7 +319,6 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("OwnerId", "User", "Owner", nillable=False),
                 _picklist("Type", "Call", "Email", "Meeting", "Other"),
                 Field("Description", TEXTAREA, 32000),
-                _revsched_key(),
             ),
         ),
         SObject(
@@ -592,3 +525,11 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = path.read_text()
     return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+
+
+# The custom objects and fields of the shipped plays: the repository's salesforce/ folder,
+# the metadata an admin deploys, is their one source of truth.
+extend(metadata.read_source())
+
+# The demo org's loss reasons: every value the metadata declares.
+LOSS_REASONS = SOBJECTS["Opportunity"].fields["Loss_Reason__c"].picklist_values
