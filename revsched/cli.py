@@ -446,13 +446,9 @@ def run(
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
     if out is not None and not dry_run:
-        raise typer.BadParameter(
-            "saves a plan for review: use it with --dry-run", param_hint="'--out'"
-        )
+        raise RevschedError("--out saves a plan for review: use it with --dry-run")
     if scheduled and (dry_run or as_of):
-        raise typer.BadParameter(
-            "runs the current occurrence: drop --dry-run/--as-of", param_hint="'--scheduled'"
-        )
+        raise RevschedError("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     day = _parse_date(as_of)
     session = Session.open(config, as_json)
     play = _play_named(session.settings, play_name)

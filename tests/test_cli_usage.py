@@ -25,11 +25,11 @@ MISTAKES = [
     (["run", "win-back", "--nope"], "error: No such option: --nope"),
     (
         ["run", "win-back", "--out", "plan.json"],
-        "error: Invalid value for '--out': saves a plan for review: use it with --dry-run",
+        "error: --out saves a plan for review: use it with --dry-run",
     ),
     (
         ["run", "win-back", "--scheduled", "--dry-run"],
-        "error: Invalid value for '--scheduled': runs the current occurrence",
+        "error: --scheduled runs the current occurrence: drop --dry-run/--as-of",
     ),
     (
         ["show", "1", "--format", "xml"],
