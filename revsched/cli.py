@@ -378,7 +378,8 @@ class Printing:
 
         def shown(plan: Plan) -> None:
             if self.shows_plan:
-                summary.print_plan(session.console, plan, self.limit)
+                names = session.org.names(summary.shown_values(plan, self.limit))
+                summary.print_plan(session.console, plan, self.limit, names)
             if confirm and not plan.is_empty:
                 with progress.paused():
                     typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
