@@ -115,19 +115,19 @@ def test_bad_alerts_config_names_the_key(tmp_path: Path, text: str, message: str
         ),
         (  # a valid variable name, but a token
             "[alerts.slack]\ntoken = { env = 'xoxb_1234567890_SECRETaBcDeFgHiJkLm' }",
-            "alerts.slack.token.env: Value error, must be the name of an environment variable",
+            "alerts.slack.token.env: must be the name of an environment variable",
         ),
         (
             "[org]\nkind = 'salesforce'\nconsumer_secret = { env = '" + "SECRET9" * 10 + "' }",
-            "org.consumer_secret.env: Value error, must be the name of an environment variable",
+            "org.consumer_secret.env: must be the name of an environment variable",
         ),
         (
             "[alerts.slack]\ntoken = { file = 'xoxb-1234567890-SECRETaBcDeFgHiJkLm' }",
-            "alerts.slack.token.file: Value error, must be the path of the file",
+            "alerts.slack.token.file: must be the path of the file",
         ),
         (
             "[alerts]\nwebhook_url = { file = 'https://hooks.slack.com/services/T0/B0/SECRET' }",
-            "alerts.webhook_url.file: Value error, must be the path of the file",
+            "alerts.webhook_url.file: must be the path of the file",
         ),
     ],
 )
