@@ -57,7 +57,7 @@ class RevschedGroup(TyperGroup):
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except NoArgsIsHelpError as error:
-            error.show()
+            typer.echo(error.format_message())
             code = error.exit_code
         except UsageError as error:
             logs.error(usage_message(error))
