@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -18,10 +19,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+# typer 0.29 vendors click: its usage errors live here.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
+
 # Only what `--help` and `plays` need is imported here; each command imports the rest
 # (SQLAlchemy, the Salesforce client, the local org server, Slack) when it runs.
 from revsched import export, logs, progress, summary
-from revsched.config import Settings, load_settings
+from revsched.config import Settings, load_settings, plain_message
 from revsched.errors import (
     EXIT_CHECKS_FAILED,
     EXIT_RECORDS_FAILED,
@@ -40,16 +45,77 @@ if TYPE_CHECKING:
     from revsched.runner import PlanHook, RunResult
     from revsched.state import StateStore
 
+
+class RevschedGroup(TyperGroup):
+    """The command group: usage mistakes are one line on stderr like every other error
+    (exit 2), and the global options may come after the command too."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _globals_first(args))
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as error:
+            typer.echo(error.format_message())
+            code = error.exit_code
+        except UsageError as error:
+            logs.error(usage_message(error))
+            code = error.exit_code
+        except typer.Abort:
+            print("Aborted: nothing was applied.", file=sys.stderr)
+            code = EXIT_RECORDS_FAILED
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _globals_first(args: list[str]) -> list[str]:
+    """`revsched run P --log-format json` as `revsched --log-format json run P`."""
+    moved: list[str] = []
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--":
+            rest += [arg, *items]
+            break
+        if arg == "--log-format":
+            moved += [arg, next(items, "")]
+        elif str(arg).startswith("--log-format="):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+    return moved + rest
+
+
+def usage_message(error: UsageError) -> str:
+    """The error, the value and what is expected, on one line, and where the help is."""
+    message = plain_message(error.format_message())
+    command = error.ctx.command_path if error.ctx else "revsched"
+    return f"{message} (`{command} --help` lists the options)"
+
+
+# Help in the plain style: flags show no `<bool>` placeholder, errors no boxed panel.
+CLI_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
+    cls=RevschedGroup,
     help="Run RevOps plays against Salesforce: dry runs, audit, undo and alerts.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings=CLI_SETTINGS,
 )
-org_app = typer.Typer(help="The embedded local Salesforce org.", no_args_is_help=True)
+org_app = typer.Typer(
+    help="The embedded local Salesforce org.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(org_app, name="org")
-schedule_app = typer.Typer(help="The plays' schedules for cron and systemd.", no_args_is_help=True)
+schedule_app = typer.Typer(
+    help="The plays' schedules for cron and systemd.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(schedule_app, name="schedule")
-state_app = typer.Typer(help="The state store: schema and retention.", no_args_is_help=True)
+state_app = typer.Typer(
+    help="The state store: schema and retention.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(state_app, name="state")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,17 +176,60 @@ ConfirmOption = Annotated[
 ]
 
 
+def _show_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"revsched {version('revsched')}")
+        raise typer.Exit()
+
+
+def _commands(group: TyperGroup, ctx: typer.Context) -> dict[str, Any]:
+    """Every command's name (nested under its group's), for the defaults of its options."""
+    names = group.list_commands(ctx)
+    commands = (group.get_command(ctx, name) for name in names)
+    return {
+        name: _commands(command, ctx) if isinstance(command, TyperGroup) else {}
+        for name, command in zip(names, commands, strict=True)
+    }
+
+
+def _with_config(tree: dict[str, Any], config: Path) -> dict[str, Any]:
+    return {
+        name: _with_config(sub, config) if sub else {"config": config} for name, sub in tree.items()
+    }
+
+
 @app.callback()
 def main(
+    ctx: typer.Context,
     log_format: Annotated[
         logs.LogFormat,
         typer.Option(
             "--log-format", help="Logs on stderr: human lines, or JSON lines for log shippers."
         ),
     ] = "human",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Config file for every command (before or after the command).",
+        ),
+    ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print revsched's version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Run RevOps plays against Salesforce: dry runs, audit, undo and alerts."""
     logs.configure(log_format)
+    if config is not None:
+        # The command's own --config, when given, still wins over this default.
+        ctx.default_map = _with_config(_commands(ctx.command, ctx), config)
 
 
 # --as-of dates a play can count calendar months and years from without leaving the calendar.
@@ -133,10 +242,37 @@ def _parse_date(value: str | None) -> date | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD", param_hint="'--as-of'"
+        ) from None
     if not EARLIEST <= day <= LATEST:
         raise ConfigError(f"--as-of: {value!r} is outside {EARLIEST} to {LATEST}")
     return day
+
+
+def _complete_play(incomplete: str) -> list[str]:
+    """Shell completion of play names (the configured ones; nothing when config is broken)."""
+    try:
+        names = load_plays(load_settings())
+    except RevschedError:
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def _play_named(settings: Settings, name: str | None) -> Play[Any]:
+    """The play a command names; none named is a usage error listing them."""
+    plays = load_plays(settings)
+    if name is None:
+        raise typer.BadParameter(f"name a play: {', '.join(plays)}", param_hint="PLAY")
+    return get_play(plays, name)
+
+
+PlayArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="PLAY", show_default=False, autocompletion=_complete_play, help="The play."
+    ),
+]
 
 
 def _today(settings: Settings) -> date:
@@ -259,7 +395,8 @@ class Printing:
 
         def shown(plan: Plan) -> None:
             if self.shows_plan:
-                summary.print_plan(session.console, plan, self.limit)
+                names = session.org.names(summary.shown_values(plan, self.limit))
+                summary.print_plan(session.console, plan, self.limit, names)
             if confirm and not plan.is_empty:
                 with progress.paused():
                     typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
@@ -291,7 +428,7 @@ def _asks_to_apply(session: Session, yes: bool) -> bool:
 @app.command()
 @fails_cleanly
 def run(
-    play_name: Annotated[str, typer.Argument(metavar="PLAY", help="The play to run.")],
+    play_name: PlayArgument = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan only: write nothing, send nothing.")
     ] = False,
@@ -332,12 +469,12 @@ def run(
     from revsched.report_files import write_reports
 
     if out is not None and not dry_run:
-        raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
+        raise RevschedError("--out saves a plan for review: use it with --dry-run")
     if scheduled and (dry_run or as_of):
-        raise typer.BadParameter("--scheduled runs the current occurrence: drop --dry-run/--as-of")
+        raise RevschedError("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     day = _parse_date(as_of)
     session = Session.open(config, as_json)
-    play = get_play(load_plays(session.settings), play_name)
+    play = _play_named(session.settings, play_name)
     play.configure(session.settings, to_run=True)  # a config error stops it before logging in
     printing = Printing(as_json, quiet or scheduled, None if show_all else limit)
     with progress.shown(_progress_console(session.console)):
@@ -442,7 +579,7 @@ def revert(
 @app.command()
 @fails_cleanly
 def render(
-    play_name: Annotated[str, typer.Argument(metavar="PLAY", help="The play to preview.")],
+    play_name: PlayArgument = None,
     record: Annotated[
         str | None, typer.Option("--record", metavar="ID", help="Only this record's alerts.")
     ] = None,
@@ -459,7 +596,7 @@ def render(
     from revsched.runner import plan_play
 
     session = Session.open(config, as_json)
-    play = get_play(load_plays(session.settings), play_name)
+    play = _play_named(session.settings, play_name)
     day = _parse_date(as_of) or _today(session.settings)
     plan = plan_play(play, session.settings, day, session.store, session.org)
     alerts = [a for a in plan.alerts if record is None or a.record_id == record]
@@ -517,11 +654,10 @@ def scheduler(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def doctor(config: ConfigOption = None) -> None:
+def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Check config, state store, login, and every field, value, user and pool the plays use."""
     from revsched.doctor import Check, run_checks
 
-    console = _console()
     try:
         settings = load_settings(config)
         plays = load_plays(settings)
@@ -532,19 +668,22 @@ def doctor(config: ConfigOption = None) -> None:
         where = settings.source or "defaults (no config file)"
         checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
         checks += run_checks(settings, plays, _today(settings))
-    for check in checks:
-        mark = (
-            "[red]FAIL[/]"
-            if not check.ok
-            else "[yellow]warn[/]"
-            if check.warning
-            else "[green] ok [/]"
-        )
-        # One line a check, however narrow the terminal: lines are found by grep.
-        line = f"{mark} {escape(check.name)}: {escape(check.detail)}"
-        console.print(line, highlight=False, soft_wrap=True)
     failed = sum(not check.ok for check in checks)
-    console.print(f"{len(checks) - failed} ok, {failed} failed")
+    if as_json:
+        listed = [
+            {"name": c.name, "ok": c.ok, "warning": c.warning, "detail": c.detail} for c in checks
+        ]
+        typer.echo(json.dumps({"checks": listed, "failed": failed}, indent=2))
+    else:
+        console = _console()
+        for check in checks:
+            mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
+            if check.ok and check.warning:
+                mark = "[yellow]warn[/]"
+            # One line a check, however narrow the terminal: lines are found by grep.
+            line = f"{mark} {escape(check.name)}: {escape(check.detail)}"
+            console.print(line, highlight=False, soft_wrap=True)
+        console.print(f"{len(checks) - failed} ok, {failed} failed")
     if failed:
         raise typer.Exit(EXIT_CHECKS_FAILED)
 
@@ -582,7 +721,10 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 @app.command()
 @fails_cleanly
 def history(
-    play: Annotated[str | None, typer.Option(help="Only runs of this play.")] = None,
+    play: Annotated[
+        str | None,
+        typer.Option(metavar="PLAY", autocompletion=_complete_play, help="Only runs of this play."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -592,6 +734,8 @@ def history(
     from revsched.state import StateStore
 
     settings = load_settings(config)
+    if play is not None:
+        get_play(load_plays(settings), play)
     runs = StateStore(settings.state.database_url()).runs(play, limit)
     if as_json:
         typer.echo(json.dumps(report.history_json(runs), indent=2))
@@ -726,7 +870,10 @@ MAX_AGE_DAYS = 36_500
 def _age(value: str) -> timedelta:
     unit = {"d": 1, "w": 7}.get(value[-1:])
     if unit is None or not value[:-1].isdigit() or int(value[:-1]) < 1:
-        raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
+        raise typer.BadParameter(
+            f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w",
+            param_hint="'--older-than'",
+        )
     days = int(value[:-1]) * unit
     if days > MAX_AGE_DAYS:
         raise ConfigError(
@@ -767,7 +914,12 @@ def schedule_export(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", metavar="DIR", help="systemd: write the unit files here."),
+        typer.Option(
+            "--out",
+            metavar="PATH",
+            help="cron: write the crontab lines to this file; systemd: the unit files to this"
+            " directory.",
+        ),
     ] = None,
     executable: Annotated[
         str | None,
@@ -780,7 +932,12 @@ def schedule_export(
     plays = load_plays(settings)
     command = executable or _this_revsched()
     if export_format == "cron":
-        typer.echo(export.crontab(settings, plays, command), nl=False)
+        lines = export.crontab(settings, plays, command)
+        if out is None:
+            typer.echo(lines, nl=False)
+        else:
+            out.write_text(lines, encoding="utf-8")
+            typer.echo(f"wrote {out}")
         return
     units = export.systemd_units(settings, plays, command)
     for name, text in units.items():

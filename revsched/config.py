@@ -451,16 +451,38 @@ def _echo_input(error: Any) -> bool:
     )
 
 
+# pydantic's phrasing -> what a person is expected to write.
+_PLAIN = (
+    (re.compile(r"Value error, "), ""),
+    (re.compile(r"Input should be a valid integer[^.;]*"), "expected a whole number"),
+    (re.compile(r"Input should be a valid number[^.;]*"), "expected a number"),
+    (re.compile(r"Input should be a valid boolean[^.;]*"), "expected true or false"),
+    (re.compile(r"Input should be a valid string"), "expected text in quotes"),
+    (re.compile(r"Input should be a valid date[^.;]*"), "expected a date, YYYY-MM-DD"),
+    (re.compile(r"Input should be "), "expected "),
+    (re.compile(r"(List|Dictionary|Tuple|Set|String) should have "), "expected "),
+    (re.compile(r"String should match pattern "), "expected text matching "),
+)
+
+
+def plain_message(message: str) -> str:
+    """A validation message in plain words: "Input should be a valid integer, unable to
+    parse string as an integer" reads "expected a whole number"."""
+    for pattern, replacement in _PLAIN:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:
-    """One line naming the first bad key and what is wrong with it."""
+    """One line naming the first bad key, its value and what is expected instead."""
     first = error.errors()[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
     where = f"{source}: " if source else ""
-    message = first["msg"]
     if first["type"] == "extra_forbidden":
-        message = "unknown key (check the spelling against config.example.toml)"
-    elif _echo_input(first):
-        message = f"{message} (got {first['input']!r})"
+        return f"{where}{key}: unknown key (check the spelling against config.example.toml)"
+    message = plain_message(first["msg"])
+    if _echo_input(first):
+        return f"{where}{key} = {first['input']!r}: {message}"
     return f"{where}{key}: {message}"
 
 

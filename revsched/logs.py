@@ -56,7 +56,23 @@ def configure(log_format: LogFormat = "human", level: int = logging.INFO) -> Non
     )
     # Never hide records from a more verbose root (pytest's caplog, a debugging session).
     threshold = min(level, logging.getLogger().getEffectiveLevel())
+    handler.addFilter(DemoteScheduler(level))
     for name in ("revsched", "apscheduler"):
         target = logging.getLogger(name)
         target.handlers[:] = [handler]
         target.setLevel(threshold)
+
+
+class DemoteScheduler(logging.Filter):
+    """APScheduler's INFO lines ("Added job", "Running job", "executed successfully") are
+    DEBUG to us: revsched's own lines already say what fires, when and how it ended."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("apscheduler") and record.levelno == logging.INFO:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.level <= logging.DEBUG
+        return True

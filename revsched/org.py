@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
@@ -40,6 +41,17 @@ from revsched.salesforce_soap import (
 )
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's maximum
+
+# Standard objects a lookup points at, by their Ids' key prefix (the same in every org).
+NAMED_KEY_PREFIXES = {
+    "005": "User",
+    "00G": "Group",
+    "001": "Account",
+    "003": "Contact",
+    "00Q": "Lead",
+    "006": "Opportunity",
+}
+RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 T = TypeVar("T")
 
@@ -220,6 +232,22 @@ class OrgGateway:
             )
             records.extend(self.query(soql))
         return records
+
+    def names(self, values: Iterable[Any]) -> dict[str, str]:
+        """The Name of each record whose Id is among `values` (users, queues, accounts,
+        contacts, leads, opportunities), for people reading a plan; one query per object
+        and 200 Ids. Anything else, or a record not found, is left out."""
+        by_object: dict[str, list[str]] = {}
+        for value in dict.fromkeys(values):
+            if isinstance(value, str) and RECORD_ID.match(value):
+                sobject = NAMED_KEY_PREFIXES.get(value[:3])
+                if sobject is not None:
+                    by_object.setdefault(sobject, []).append(value)
+        return {
+            record["Id"]: record["Name"]
+            for sobject, ids in by_object.items()
+            for record in self.fetch(sobject, ids, ["Name"])
+        }
 
     def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
         """Write field values by Id; returns each record's error, None when it saved."""

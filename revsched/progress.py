@@ -40,6 +40,8 @@ def task(description: str, total: int | None) -> Iterator[Callable[[int], None]]
         yield lambda done: None
         return
     task_id = progress.add_task(description, total=total)
+    # Drawn now, not at the next tick: a short step is seen as it happens.
+    progress.refresh()
     try:
         yield lambda done: progress.advance(task_id, done)
     finally:

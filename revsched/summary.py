@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -161,7 +161,19 @@ def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
-def _changes(console: Console, plan: Plan, limit: int | None) -> None:
+def _named(value: Any, names: Mapping[str, str]) -> str:
+    """A value, with the record's name before it when it is the Id of a named record."""
+    text = escape(value_text(value))
+    name = names.get(value) if isinstance(value, str) else None
+    return f"{escape(name)} [dim]{text}[/]" if name else text
+
+
+def shown_values(plan: Plan, limit: int | None) -> list[Any]:
+    """The old and new values of the field changes a summary shows (to name the Ids)."""
+    return [value for c in _first(plan.changes, limit) for value in (c.old, c.new)]
+
+
+def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
     """Each record once, then its fields old -> new and why."""
     console.print(_rows("Field changes", len(plan.changes), limit), style="bold")
     rows: list[tuple[str, str]] = []
@@ -173,8 +185,7 @@ def _changes(console: Console, plan: Plan, limit: int | None) -> None:
         rows.append(
             (
                 f"    {c.field}",
-                f"{escape(value_text(c.old))} -> {escape(value_text(c.new))}"
-                f" [dim]({escape(c.reason)})[/]",
+                f"{_named(c.old, names)} -> {_named(c.new, names)} [dim]({escape(c.reason)})[/]",
             )
         )
     print_rows(console, rows, limit)
@@ -236,20 +247,23 @@ def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
-def print_tables(console: Console, plan: Plan, limit: int | None) -> None:
-    """The first `limit` rows of each of the plan's tables (None: every row)."""
-    tables = [
-        (plan.decisions, _decisions),
-        (plan.changes, _changes),
+def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
+    """The first `limit` rows of each of the plan's tables (None: every row); `names`
+    puts a record's name beside its Id in lookup fields' old and new values."""
+    if plan.decisions:
+        _decisions(console, plan, limit)
+    if plan.changes:
+        _changes(console, plan, limit, names)
+    for rows, show in [
         (plan.creates, _creates),
         (plan.deletes, _deletes),
         (plan.merges, _merges),
         (plan.alerts, _alerts),
-    ]
-    for rows, show in tables:
+    ]:
         if rows:
             show(console, plan, limit)
-    if limit is not None and any(len(rows) > limit for rows, _ in tables):
+    tables = (plan.decisions, plan.changes, plan.creates, plan.deletes, plan.merges, plan.alerts)
+    if limit is not None and any(len(rows) > limit for rows in tables):
         console.print(
             "[dim]--all prints every row; --report-dir DIR writes them all to CSV files[/]"
         )
@@ -259,12 +273,17 @@ def _record(name: str, record_id: str) -> str:
     return f"{escape(name)} [dim]{record_id}[/]"
 
 
-def print_plan(console: Console, plan: Plan, limit: int | None = DEFAULT_LIMIT) -> None:
+def print_plan(
+    console: Console,
+    plan: Plan,
+    limit: int | None = DEFAULT_LIMIT,
+    names: Mapping[str, str] | None = None,
+) -> None:
     """Summary, then the first rows; `limit=None` prints every row."""
     print_summary(console, plan)
     if plan.confirmation:
         console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
-    print_tables(console, plan, limit)
+    print_tables(console, plan, limit, names or {})
     if plan.is_empty:
         console.print("Nothing to do.")
 

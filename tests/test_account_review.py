@@ -407,8 +407,8 @@ def test_unknown_ae_user_is_a_config_error():
     [
         ({"ae_roles": []}, "set ae_roles or ae_users"),
         ({"near_miss_days": 90}, "near_miss_days must be less than assigned_days"),
-        ({"quiet_days": 0}, "plays.account-review.quiet_days: Input should be greater"),
-        ({"account_types": []}, "plays.account-review.account_types: List should have at least"),
+        ({"quiet_days": 0}, "plays.account-review.quiet_days = 0: expected greater"),
+        ({"account_types": []}, "plays.account-review.account_types = []: expected at least"),
     ],
 )
 def test_bad_config_names_the_key(section: dict[str, Any], message: str):

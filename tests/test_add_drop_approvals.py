@@ -288,7 +288,10 @@ def test_unknown_holding_user_is_a_config_error():
     [
         ({"keep_value": "Add as Named"}, "add_value, keep_value and drop_value must differ"),
         ({"rejected_value": "Approved"}, "approved_value and rejected_value must differ"),
-        ({"ae_fields": ["AE c"]}, "plays.add-drop-approvals.ae_fields.0: String should match"),
+        (
+            {"ae_fields": ["AE c"]},
+            "plays.add-drop-approvals.ae_fields.0 = 'AE c': expected text matching",
+        ),
         ({"shedule": "daily"}, "plays.add-drop-approvals.shedule: unknown key"),
     ],
 )

@@ -168,13 +168,13 @@ def test_unknown_holding_user_is_a_config_error():
     [
         (
             {"assignment_fields": {"Owner": "OwnerId"}},
-            "plays.churn-intake.assignment_fields: Value error, OwnerId is not a user lookup",
+            "plays.churn-intake.assignment_fields: OwnerId is not a user lookup",
         ),
         (
             {"assignment_fields": {"Tier": "Tier"}},
-            "plays.churn-intake.assignment_fields: Value error, Tier is not a user lookup",
+            "plays.churn-intake.assignment_fields: Tier is not a user lookup",
         ),
-        ({"near_miss_days": -1}, "plays.churn-intake.near_miss_days: Input should be greater"),
+        ({"near_miss_days": -1}, "plays.churn-intake.near_miss_days = -1: expected greater"),
         ({"holding_users": ["x"]}, "plays.churn-intake.holding_users: unknown key"),
     ],
 )

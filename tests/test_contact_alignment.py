@@ -250,7 +250,7 @@ def test_bad_config_names_the_key():
     with pytest.raises(ConfigError) as error:
         play.configure(Settings(plays={"contact-alignment": {"max_changes": -1}}))
 
-    assert "plays.contact-alignment.max_changes: Input should be greater than or equal to 0" in (
+    assert "plays.contact-alignment.max_changes = -1: expected greater than or equal to 0" in (
         str(error.value)
     )
 

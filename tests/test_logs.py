@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from typer.testing import CliRunner
 
+from revsched import logs
 from revsched.cli import app
 
 
@@ -55,3 +58,14 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
 
     assert result.exit_code == 0
     assert "reading Account" not in result.stderr and "\x1b[?25l" not in result.stderr
+
+
+def test_apscheduler_info_chatter_is_debug(capsys: pytest.CaptureFixture[str]):
+    logs.configure("human")
+
+    logging.getLogger("apscheduler.executors.default").info("Running job win-back")
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+
+    err = capsys.readouterr().err
+    assert "Running job" not in err
+    assert "WARNING Run time of job was missed" in err

@@ -228,10 +228,13 @@ def test_queries_with_only_usernames_and_quoted_values():
     [
         (
             {"sales_dev_roles": []},
-            "plays.queue-recycle: Value error, set sales_dev_roles or sales_dev_users",
+            "plays.queue-recycle: set sales_dev_roles or sales_dev_users",
         ),
-        ({"status_queues": {}}, "plays.queue-recycle.status_queues: Dictionary should have at"),
-        ({"manager_field": "Manager.Id"}, "plays.queue-recycle.manager_field: String should"),
+        ({"status_queues": {}}, "plays.queue-recycle.status_queues: expected at"),
+        (
+            {"manager_field": "Manager.Id"},
+            "plays.queue-recycle.manager_field = 'Manager.Id': expected text matching",
+        ),
     ],
 )
 def test_bad_config_names_the_key(section: dict[str, Any], message: str):

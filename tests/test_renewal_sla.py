@@ -466,7 +466,7 @@ def test_unknown_leadership_user_is_a_config_error():
         ),
         (
             {"at_risk_rules": [{"field": "X__c", "operator": "~", "value": 1, "label": "x"}]},
-            "plays.renewal-sla.at_risk_rules.0.operator: Input should be",
+            "plays.renewal-sla.at_risk_rules.0.operator = '~': expected",
         ),
         (
             {

@@ -134,7 +134,7 @@ def test_inactive_members_are_skipped_and_explained():
     [
         (
             {"members": [{"username": "a", "weight": 0}]},
-            "pools.p.members.0.weight: Input should be greater than or equal to 1",
+            "pools.p.members.0.weight = 0: expected greater than or equal to 1",
         ),
         ({"members": ["a"], "working_hours": {"days": [0]}}, "ISO weekdays"),
         (

@@ -130,7 +130,7 @@ def test_bad_schedule_in_config_names_the_key():
     with pytest.raises(ConfigError) as error:
         play.configure(Settings(plays={"win-back": {"schedule": "daily 6am"}}))
 
-    assert str(error.value).startswith("plays.win-back.schedule: Value error, 'daily 6am'")
+    assert str(error.value).startswith("plays.win-back.schedule = 'daily 6am': 'daily 6am'")
 
 
 def test_configured_schedule_is_typed_and_prints_as_written():

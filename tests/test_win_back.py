@@ -333,14 +333,14 @@ def test_queries_quote_values_and_bound_churn_dates():
     ("section", "message"),
     [
         ({"catch_up_dayz": 3}, "plays.win-back.catch_up_dayz: unknown key"),
-        ({"stages_months": [12, 6]}, "plays.win-back.stages_months: Value error, stages must be"),
+        ({"stages_months": [12, 6]}, "plays.win-back.stages_months = [12, 6]: stages must be"),
         (
             {"churn_date_field": "Churn Date"},
-            "plays.win-back.churn_date_field: String should match",
+            "plays.win-back.churn_date_field = 'Churn Date': expected text matching",
         ),
         (
             {"catch_up_days": "soon"},
-            "plays.win-back.catch_up_days: Input should be a valid integer",
+            "plays.win-back.catch_up_days = 'soon': expected a whole number",
         ),
     ],
 )
