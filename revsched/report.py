@@ -29,7 +29,8 @@ def print_plan(console: Console, plan: Plan) -> None:
         f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
         f"{len(plan.skipped)} skipped, {_count(plan.changes, 'field change')}, "
         f"{_count(plan.creates, 'record')} to create, {_count(plan.merges, 'merge')}, "
-        f"{_count(plan.alerts, 'alert')}"
+        + (f"{_count(plan.conversions, 'lead conversion')}, " if plan.conversions else "")
+        + f"{_count(plan.alerts, 'alert')}"
     )
     if plan.confirmation:
         console.print(f"[bold yellow]Applying needs --confirm:[/] {plan.confirmation}")
@@ -85,6 +86,23 @@ def print_plan(console: Console, plan: Plan) -> None:
                 "\n".join(f"{r.record_name} ({r.record_id})" for r in merge.merged),
                 after,
                 merge.reason,
+            )
+        console.print(table)
+    if plan.conversions:
+        table = Table(
+            "lead",
+            "onto account",
+            "contact owner",
+            "why",
+            title="Lead conversions (cannot be undone)",
+            title_justify="left",
+        )
+        for conversion in plan.conversions:
+            table.add_row(
+                f"{conversion.lead_name} ({conversion.lead_id})",
+                f"{conversion.account_name} ({conversion.account_id})",
+                conversion.owner_id,
+                conversion.reason,
             )
         console.print(table)
     if plan.is_empty:

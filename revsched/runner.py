@@ -28,7 +28,7 @@ from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Merge, Plan, RecordCreate
 from revsched.play import DecideContext, Play
 from revsched.replay import moved_records, revert_plan, stale_records
-from revsched.salesforce_soap import MergeRequest, MergeResult
+from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
 from revsched.state import StateStore
 
 T = TypeVar("T")
@@ -96,7 +96,8 @@ def run_play(
         interrupted = tuple(run.id for run in store.interrupt_unfinished(play.name))
         plan = plan_play(play, settings, as_of, store, org)
         check_confirmed(plan, confirmed)
-        return apply_plan(plan, _render(plan, renderer), store, org, notifier, interrupted)
+        rendered = _render(plan, renderer)
+        return apply_plan(plan, rendered, store, org, notifier, interrupted, renderer=renderer)
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -150,6 +151,7 @@ def _counts(plan: Plan) -> dict[str, int]:
         "skipped": len(plan.skipped),
         "changes": len(plan.changes),
         "merges": len(plan.merges),
+        "conversions": len(plan.conversions),
         "alerts": len(plan.alerts),
     }
 
@@ -181,11 +183,14 @@ def apply_plan(
     interrupted: tuple[int, ...] = (),
     held_back: Mapping[str, str] | None = None,
     reverts: int | None = None,
+    renderer: AlertRenderer | None = None,
 ) -> RunResult:
     """Save the plan, write it, then alert and mark fired only the records that saved.
 
     `held_back` maps records not to touch (their values moved since the plan was
-    made) to why; they are audited as stale, neither written nor alerted.
+    made) to why; they are audited as stale, neither written nor alerted. Leads are
+    converted first; what the plan holds for each then goes to its contact, and its
+    alerts are rendered again (with `renderer`) to name the contact.
     """
     held_back = dict(held_back or {})
     run_id = store.start_run(plan, dry_run=False, reverts=reverts)
@@ -194,8 +199,14 @@ def apply_plan(
     store.save_cursors(plan.cursors)
     store.add_assignments(plan.as_of, plan.assignments)
     try:
-        failures = _write_changes(plan, run_id, store, org, skip=held_back)
-        failures |= _write_creates(plan, run_id, store, org, skip=held_back)
+        contacts, failures = _write_conversions(plan, run_id, store, org, skip=held_back)
+        if contacts:
+            plan = plan.redirected(contacts)
+            if renderer is not None:
+                rendered = _render(plan, renderer)
+        skip = held_back | failures
+        failures |= _write_changes(plan, run_id, store, org, skip=skip)
+        failures |= _write_creates(plan, run_id, store, org, skip=skip)
         failures |= _write_deletes(plan, run_id, store, org)
         failures |= _write_merges(plan, run_id, store, org, held_back, failures)
     except (ApiLimitError, OrgError) as error:
@@ -220,6 +231,7 @@ def apply_plan(
         "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
+        "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
     }
     expected_alerts = sum(1 for a in rendered if a.alert.record_id not in held_back)
     status = "succeeded" if not failures and len(sent) == expected_alerts else "partial"
@@ -227,6 +239,31 @@ def apply_plan(
     return RunResult(
         run_id, plan, rendered, False, status, counts, failures, interrupted, held_back
     )
+
+
+def _write_conversions(
+    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Convert the planned leads; returns (lead Id -> contact Id, lead Id -> error)."""
+    todo = [c for c in plan.conversions if c.lead_id not in skip]
+    contacts: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for wave in _waves(todo, org):
+        requests = [
+            LeadConvert(c.lead_id, c.converted_status, account_id=c.account_id, owner_id=c.owner_id)
+            for c in wave
+        ]
+        outcomes: dict[str, tuple[str | None, str | None]] = {}
+        for conversion, result in zip(wave, org.convert_leads(requests), strict=True):
+            if result.success and result.contact_id:
+                contacts[conversion.lead_id] = result.contact_id
+                outcomes[conversion.lead_id] = (result.contact_id, None)
+            else:
+                errors = "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)
+                failures[conversion.lead_id] = errors or "convertLead failed without an error"
+                outcomes[conversion.lead_id] = (None, failures[conversion.lead_id])
+        store.record_conversions(run_id, outcomes)
+    return contacts, failures
 
 
 def _write_changes(
@@ -402,7 +439,7 @@ def apply_saved_plan(
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
         stale = stale_records(plan, org, store.fired(plan.play))
-        return apply_plan(plan, rendered, store, org, notifier, held_back=stale)
+        return apply_plan(plan, rendered, store, org, notifier, held_back=stale, renderer=renderer)
 
 
 def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Notifier) -> RunResult:

@@ -107,6 +107,9 @@ class Run(Base):
     merges: Mapped[list[MergeRow]] = relationship(
         back_populates="run", order_by="MergeRow.id", cascade="all, delete-orphan"
     )
+    conversions: Mapped[list[ConversionRow]] = relationship(
+        back_populates="run", order_by="ConversionRow.id", cascade="all, delete-orphan"
+    )
 
 
 class ChangeRow(Base):
@@ -191,6 +194,29 @@ class MergeRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="merges")
+
+
+class ConversionRow(Base):
+    """A lead a run converted onto an account. Salesforce cannot undo a conversion, so
+    revert leaves it; the row names the contact the lead became."""
+
+    __tablename__ = "lead_conversions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(String(18), index=True)
+    lead_name: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(18))
+    account_name: Mapped[str] = mapped_column(String(255))
+    owner_id: Mapped[str] = mapped_column(String(18))
+    converted_status: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(String(18))
+    # planned, converted, failed, stale (left alone)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="conversions")
 
 
 class AlertRow(Base):
@@ -499,6 +525,27 @@ class StateStore:
                     for r in m.merged
                 ),
             )
+            _insert(
+                session,
+                ConversionRow,
+                (
+                    {
+                        **planned,
+                        **c.model_dump(
+                            include={
+                                "lead_id",
+                                "lead_name",
+                                "account_id",
+                                "account_name",
+                                "owner_id",
+                                "converted_status",
+                                "reason",
+                            }
+                        ),
+                    }
+                    for c in plan.conversions
+                ),
+            )
             return run.id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
@@ -550,6 +597,37 @@ class StateStore:
                     update(MergeRow)
                     .where(MergeRow.run_id == run_id, MergeRow.merged_id == merged_id)
                     .values(status="failed" if error else "merged", error=error)
+                )
+
+    def record_conversions(
+        self, run_id: int, outcomes: Mapping[str, tuple[str | None, str | None]]
+    ) -> None:
+        """The outcome of convertLead, by lead Id: (contact Id, None) or (None, error).
+
+        What the run planned for a converted lead is audited against its contact from
+        here on, as the runner writes it there."""
+        with self.session() as session:
+            for lead_id, (contact_id, error) in outcomes.items():
+                session.execute(
+                    update(ConversionRow)
+                    .where(ConversionRow.run_id == run_id, ConversionRow.lead_id == lead_id)
+                    .values(
+                        status="failed" if error else "converted",
+                        contact_id=contact_id,
+                        error=error,
+                    )
+                )
+                if contact_id is None:
+                    continue
+                session.execute(
+                    update(ChangeRow)
+                    .where(ChangeRow.run_id == run_id, ChangeRow.record_id == lead_id)
+                    .values(sobject="Contact", record_id=contact_id)
+                )
+                session.execute(
+                    update(CreateRow)
+                    .where(CreateRow.run_id == run_id, CreateRow.parent_id == lead_id)
+                    .values(parent_id=contact_id)
                 )
 
     def mark_stale(self, run_id: int, reasons: Mapping[str, str]) -> None:
@@ -711,7 +789,7 @@ class StateStore:
                 row.__tablename__: session.execute(
                     delete(row).where(row.run_id.in_(old_runs))
                 ).rowcount
-                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow)
+                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, ConversionRow)
             }
             kept = select(FiringRow.run_id).union(
                 select(Run.reverts_run_id).where(Run.reverts_run_id.is_not(None))

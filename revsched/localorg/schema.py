@@ -112,6 +112,31 @@ def _revsched_key() -> Field:
     return Field("Revsched_Key__c", STRING, 255, external_id=True, unique=True)
 
 
+# UserGems' past relationship types (seed 000's four, and others UserGems reports).
+PAST_RELATIONSHIPS = (
+    "Past Champion",
+    "Closed Won Opp Contact",
+    "Open Opp Contact",
+    "Closed Lost Opp Contact",
+    "Past User",
+)
+
+
+def _usergems_fields() -> tuple[Field, ...]:
+    """What the UserGems package writes on the Leads and Contacts it creates or enriches,
+    and the field revsched writes for an Outreach trigger to enroll the person."""
+    return (
+        Field("UserGems__Created_By_UG__c", BOOLEAN, nillable=False, default=False),
+        _picklist("UserGems__Past_Relationship_Type__c", *PAST_RELATIONSHIPS),
+        Field("UserGems__Job_Start_Date__c", DATE),
+        Field("UserGems__Past_Account__c", STRING, 255),
+        Field("UserGems__Past_Account_Type__c", STRING, 255),
+        Field("UserGems__Past_Title__c", STRING, 255),
+        Field("UserGems__Persona__c", STRING, 255),
+        Field("Sequence_To_Enroll__c", STRING, 255),
+    )
+
+
 LOSS_REASONS = (
     "Price",
     "Product Gaps",
@@ -248,6 +273,8 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Users_In_Contract__c", INT),
                 Field("Users_Routed__c", INT),
                 _ref("Possible_Duplicate_Of__c", "Account"),
+                Field("Account_Assigned_Reason__c", STRING, 255),
+                Field("ARR__c", CURRENCY),
             ),
         ),
         SObject(
@@ -273,6 +300,9 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
                 _picklist("Prospect_Share_Status__c", *PARTNER_SHARE_STATUSES),
                 _ref("Partner_Account__c", "Account"),
+                Field("Champion__c", BOOLEAN, nillable=False, default=False),
+                *_usergems_fields(),
+                Field("UserGems__No_Longer_at_Company__c", DATE),
             ),
         ),
         SObject(
@@ -299,6 +329,12 @@ SOBJECTS: dict[str, SObject] = {
                 Field("LastActivityDate", DATE, writable=False),
                 _ref("Possible_Duplicate_Of__c", "Lead"),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
+                # Set by convertLead(), never by a write.
+                _ref("ConvertedAccountId", "Account", writable=False),
+                _ref("ConvertedContactId", "Contact", writable=False),
+                _ref("ConvertedOpportunityId", "Opportunity", writable=False),
+                Field("ConvertedDate", DATE, writable=False),
+                *_usergems_fields(),
             ),
         ),
         SObject(
