@@ -13,7 +13,7 @@ lead's conversion and is the Task's external key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -193,7 +193,8 @@ def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
     config = ctx.config
     since = window_start(ctx.as_of, config.catch_up_days + config.report_missed_days)
     usergems = format_soql(
-        f"({config.created_by_field} = true OR LeadSource = {{}}) AND LastModifiedDate >= {{}}",
+        f"({config.created_by_field} = true OR LeadSource = {{}})"
+        f" AND {config.relationship_field} != null AND LastModifiedDate >= {{}}",
         config.lead_source_value,
         since,
     )
@@ -265,6 +266,8 @@ class _Team:
     sdr: Recipient | None
     changes: dict[str, tuple[str, str]]
     assigned_reason: str | None
+    # Round-robined by this run (its changes are planned with the first person only).
+    newly_assigned: bool = False
 
 
 def _team(
@@ -319,7 +322,7 @@ def _team(
         if pick is not None:
             sdr = _member("Acct SDR", pick.member)
             changes[config.sdr_field] = (pick.member.user_id, pick.explain())
-    return _Team(_member("Acct Owner", ae.member), sdr, changes, config.assigned_reason_value)
+    return _Team(_member("Acct Owner", ae.member), sdr, changes, config.assigned_reason_value, True)
 
 
 def _persona(person: _Person, config: JobChangesConfig) -> tuple[str | None, str]:
@@ -428,7 +431,7 @@ def _handle(
         else "in_sequence"
         if person.record.get(config.sequenced_field)
         else "new_assignment"
-        if account is not None and team.changes
+        if team.newly_assigned
         else "standard"
     )
     prefix = f"job change of {person.record['Name']}: "
@@ -552,8 +555,7 @@ def _screen(
     config = ctx.config
     relationship = person.record.get(config.relationship_field)
     if relationship not in config.relationships:
-        why = f"past relationship {relationship!r} is not in the relationship table"
-        return _skip(person, why if relationship else "UserGems gave no past relationship")
+        return _skip(person, f"past relationship {relationship!r} is not in the relationship table")
     if person.sobject == "Lead" and person.email in contact_emails:
         return _skip(person, "a Contact with the same email is handled instead (Contact wins)")
     started = person.record.get(config.job_start_field)
@@ -599,6 +601,8 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     contacts = [_Person("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
     parts = _Parts([], [], [], [], [], [])
+    # Accounts round-robined in this run: a second person there joins the same team.
+    assigned: dict[str, _Team] = {}
     for person in [*contacts, *(_Person("Lead", r) for r in records["leads"])]:
         screened = _screen(person, contact_emails, handled, ctx)
         if isinstance(screened, Decision):
@@ -625,10 +629,15 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
                 )
             )
             continue
-        team = _team(account, person, ownership, robin, config)
+        if account is not None and account["Id"] in assigned:
+            team = replace(assigned[account["Id"]], changes={})
+        else:
+            team = _team(account, person, ownership, robin, config)
         if isinstance(team, str):
             parts.decisions.append(_skip(person, team, stage))
             continue
+        if account is not None and team.newly_assigned:
+            assigned[account["Id"]] = team
         _handle(person, account, how, relationship, start, team, parts, ctx)
     return Plan(
         play=play.name,

@@ -359,6 +359,73 @@ ALIGNMENT_FIXTURES = (
 )
 
 
+# --- UserGems fixtures: job changes --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserGemsPerson:
+    """A Lead (or, with `contact_of`, a Contact of that fixture account) as UserGems creates
+    it: a job change `started` days ago (negative: not yet), delivered `delivered` days ago."""
+
+    first: str
+    last: str
+    domain: str
+    relationship: str | None = "Closed Lost Opp Contact"
+    started: int = 20
+    delivered: int = 2
+    contact_of: str | None = None
+    company: str | None = None
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UserGemsAccount:
+    """An account people change jobs into: `owner`/`sdr` by username local part."""
+
+    name: str
+    kind: str
+    owner: str
+    sdr: str | None = None
+    open_deal: bool = False
+
+
+USERGEMS_ACCOUNTS = (
+    UserGemsAccount("Tamsin Robotics", "Prospect", "revops"),  # unassigned: round robin
+    UserGemsAccount("Orchard Ridge Software", "Prospect", "ava.patel", "fay.nguyen", True),
+    UserGemsAccount("Quarry Lane Health", "Prospect", "ben.okafor", "hana.kim"),
+    UserGemsAccount("Sorrel Bank", "Customer", "carla.mendez", "gus.romero"),
+)
+USERGEMS_PEOPLE = (
+    UserGemsPerson("Rhea", "Quill", "tamsinrobotics.com", "Closed Won Opp Contact"),
+    UserGemsPerson("Gwen", "Free", "gmail.com", company="Tamsin Robotics Inc."),
+    UserGemsPerson("Dario", "Vance", "orchardridgesoftware.com", "Open Opp Contact"),
+    UserGemsPerson(
+        "Mina",
+        "Sol",
+        "quarrylanehealth.com",
+        contact_of="Quarry Lane Health",
+        fields={"UserGems__Persona__c": "RevOps", "UserGems__Past_Account__c": "Harbor Labs"},
+    ),
+    UserGemsPerson(
+        "Theo", "Brandt", "quarrylanehealth.com", fields={"Actively_Being_Sequenced__c": True}
+    ),
+    UserGemsPerson("Opal", "Reyes", "quarrylanehealth.com", fields={"HasOptedOutOfEmail": True}),
+    UserGemsPerson("Ivy", "Later", "quarrylanehealth.com", started=-10),
+    UserGemsPerson("Walt", "Early", "quarrylanehealth.com", delivered=45),
+    UserGemsPerson("Una", "Known", "quarrylanehealth.com", "Past User"),
+    UserGemsPerson("Sam", "Twice", "quarrylanehealth.com", contact_of="Quarry Lane Health"),
+    UserGemsPerson("Sam", "Twice", "quarrylanehealth.com"),
+    UserGemsPerson(
+        "Bea",
+        "Return",
+        "quarrylanehealth.com",
+        fields={"UserGems__Past_Account__c": "Quarry Lane Health"},
+    ),
+    UserGemsPerson("Cyd", "Champion", "sorrelbank.com", "Past Champion"),
+    UserGemsPerson("Nate", "Nomatch", "unknownventures.io"),
+)
+
+
 # --- Plans: records that refer to each other by position ---------------------------
 
 
@@ -466,6 +533,7 @@ class DemoGenerator:
         reviews = [self._review_fixture(i, f) for i, f in enumerate(REVIEW_FIXTURES)]
         yield reviews + [self._renewal_fixture(f) for f in RENEWAL_FIXTURES], []
         yield [self._alignment_fixture(f) for f in ALIGNMENT_FIXTURES], []
+        yield self._usergems_fixtures()
 
     def _kinds(self, size: int) -> list[str]:
         """Exactly proportionate account types for a batch (largest remainder), shuffled."""
@@ -808,6 +876,54 @@ class DemoGenerator:
             )
         ]
         return plan
+
+    def _usergems_fixtures(self) -> tuple[list[AccountPlan], list[LeadPlan]]:
+        """The accounts people changed jobs into, and the people as UserGems delivers them."""
+        plans: dict[str, AccountPlan] = {}
+        for fixture in USERGEMS_ACCOUNTS:
+            company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[4])
+            owner = self.users[fixture.owner]
+            plan = AccountPlan(self._base_account(company, fixture.kind, owner, 200))
+            plan.account.update(
+                SDR__c=self.users[fixture.sdr] if fixture.sdr else None,
+                Account_Assigned_Reason__c=None if fixture.owner == "revops" else "SDR Named",
+                Buying_Stage__c="Decision",
+            )
+            plan.contacts = self._contacts(company, owner, 2)
+            for contact in plan.contacts:
+                contact["OwnerId"] = owner
+            if fixture.open_deal:
+                plan.opportunities.append(self._new_business(company, owner, plan.contacts))
+            plans[fixture.name] = plan
+        leads: list[LeadPlan] = []
+        for person in USERGEMS_PEOPLE:
+            record = self._usergems_person(person)
+            if person.contact_of:
+                plans[person.contact_of].contacts.append(record)
+            else:
+                company = person.company or person.domain.split(".")[0].title()
+                leads.append(LeadPlan({**record, "Company": company, "Status": "Open"}))
+        return list(plans.values()), leads
+
+    def _usergems_person(self, person: UserGemsPerson) -> Record:
+        delivered = self._created(person.delivered)
+        return {
+            "FirstName": person.first,
+            "LastName": person.last,
+            "Title": "Vice President of Sales",
+            "Email": f"{person.first}.{person.last}@{person.domain}".lower(),
+            "OwnerId": self.users["integration"],
+            "LeadSource": "UserGems",
+            "CreatedDate": delivered,
+            "LastModifiedDate": delivered,
+            "UserGems__Created_By_UG__c": True,
+            "UserGems__Past_Relationship_Type__c": person.relationship,
+            "UserGems__Job_Start_Date__c": self._day(-person.started),
+            "UserGems__Past_Account__c": "Harbor Labs",
+            "UserGems__Past_Account_Type__c": "Customer",
+            "UserGems__Past_Title__c": "Director of Sales",
+            **person.fields,
+        }
 
     def _partner(self, company: Company) -> AccountPlan:
         owner = self._pick((*self.aes, self.revops))
