@@ -414,7 +414,10 @@ USERGEMS_PEOPLE = (
     UserGemsPerson("Walt", "Early", "quarrylanehealth.com", delivered=45),
     UserGemsPerson("Una", "Known", "quarrylanehealth.com", "Past User"),
     UserGemsPerson("Sam", "Twice", "quarrylanehealth.com", contact_of="Quarry Lane Health"),
-    UserGemsPerson("Sam", "Twice", "quarrylanehealth.com"),
+    # The same person as a Lead too, the address typed in another case: the Contact wins.
+    UserGemsPerson(
+        "Sam", "Twice", "quarrylanehealth.com", fields={"Email": "Sam.Twice@QuarryLaneHealth.com"}
+    ),
     UserGemsPerson(
         "Bea",
         "Return",
@@ -887,6 +890,7 @@ class DemoGenerator:
             plan.account.update(
                 SDR__c=self.users[fixture.sdr] if fixture.sdr else None,
                 Account_Assigned_Reason__c=None if fixture.owner == "revops" else "SDR Named",
+                Account_Status__c="Active" if fixture.kind == "Customer" else "Prospect",
                 Buying_Stage__c="Decision",
             )
             plan.contacts = self._contacts(company, owner, 2)
@@ -907,7 +911,9 @@ class DemoGenerator:
 
     def _usergems_person(self, person: UserGemsPerson) -> Record:
         delivered = self._created(person.delivered)
+        company = Company(person.domain, person.domain, "Software", CITIES[4])
         return {
+            "Phone": self._phone(company),
             "FirstName": person.first,
             "LastName": person.last,
             "Title": "Vice President of Sales",

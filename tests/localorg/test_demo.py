@@ -17,11 +17,13 @@ from simple_salesforce import Salesforce
 
 from revsched.localorg import schema
 from revsched.localorg.demo import (
+    ALIGNMENT_FIXTURES,
     DEMO_DOMAIN,
     MAX_ACCOUNTS,
     QUEUES,
     RENEWAL_FIXTURES,
     REVIEW_FIXTURES,
+    USERGEMS_ACCOUNTS,
     USERS,
     WIN_BACK_FIXTURES,
     AccountPlan,
@@ -36,7 +38,16 @@ from revsched.localorg.demo import (
 
 TODAY = date(2026, 11, 23)
 FIXTURE_NAMES = [f.name for f in WIN_BACK_FIXTURES]
-ALL_FIXTURE_NAMES = {f.name for f in (*WIN_BACK_FIXTURES, *REVIEW_FIXTURES, *RENEWAL_FIXTURES)}
+ALL_FIXTURE_NAMES = {
+    f.name
+    for f in (
+        *WIN_BACK_FIXTURES,
+        *REVIEW_FIXTURES,
+        *RENEWAL_FIXTURES,
+        *ALIGNMENT_FIXTURES,
+        *USERGEMS_ACCOUNTS,
+    )
+}
 DIRECTORY = Directory(
     users={u.local: f"005FAKE{i:011d}" for i, u in enumerate(USERS)},
     queues={q: f"00GFAKE{i:011d}" for i, q in enumerate(QUEUES)},
@@ -448,8 +459,8 @@ def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     accounts = demo_sf.query_all("SELECT Type FROM Account")["records"]
     types = Counter(a["Type"] for a in accounts)
     # 141 generated prospects + 12 seeded duplicate accounts + seed 004's five IBM records
-    # + contact-alignment's two fixtures.
-    assert types == {"Prospect": 160, "Customer": 109, "Former Customer": 52, "Partner": 15}
+    # + contact-alignment's two fixtures + job-changes' three prospects and one customer.
+    assert types == {"Prospect": 163, "Customer": 110, "Former Customer": 52, "Partner": 15}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
     assert statuses == set(schema.LEAD_STATUSES)
     closed = demo_sf.query_all(
