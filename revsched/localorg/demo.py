@@ -905,9 +905,18 @@ class DemoGenerator:
             if person.contact_of:
                 plans[person.contact_of].contacts.append(record)
             else:
-                company = person.company or person.domain.split(".")[0].title()
-                leads.append(LeadPlan({**record, "Company": company, "Status": "Open"}))
+                leads.append(LeadPlan({**record, **self._usergems_company(person)}))
         return list(plans.values()), leads
+
+    @staticmethod
+    def _usergems_company(person: UserGemsPerson) -> Record:
+        """A lead's company as UserGems fills it in: the account's name and website for a
+        work address, the given company name for a personal one."""
+        names = {company_domain(a.name): a.name for a in USERGEMS_ACCOUNTS}
+        if person.company:
+            return {"Company": person.company, "Status": "Open"}
+        company = names.get(person.domain, person.domain.split(".")[0].title())
+        return {"Company": company, "Website": f"www.{person.domain}", "Status": "Open"}
 
     def _usergems_person(self, person: UserGemsPerson) -> Record:
         delivered = self._created(person.delivered)
