@@ -123,6 +123,12 @@ def print_run(console: Console, result: RunResult) -> None:
             "this run picked up where it stopped.",
             highlight=False,
         )
+    if result.settled.reconciled or result.settled.alerts_sent:
+        console.print(
+            f"Finished for earlier runs: {result.settled.reconciled} writes found in the org"
+            f" and marked applied, {result.settled.alerts_sent} owed alerts sent.",
+            highlight=False,
+        )
     for record_id, reason in result.stale.items():
         console.print(f"[yellow]left alone[/] {record_id}: {reason}", highlight=False)
     for record_id, error in result.failures.items():

@@ -1,9 +1,12 @@
 """Query -> decide -> plan -> apply: the one place that does a play's I/O.
 
 The runner reads what the play declares, hands the records to its pure decide
-function, saves the plan, and (unless it is a dry run) writes the changes,
-records each record's outcome, and only then sends the alerts and marks the
-stages fired, so a failed write never leaves an alert or a stage behind it.
+function, saves the plan with the alerts it will owe (the outbox), and (unless
+it is a dry run) writes the changes, records each record's outcome, and only
+then delivers the owed alerts and marks the stages fired, so a failed write
+never leaves an alert or a stage behind it. A run killed on the way leaves its
+outbox: the next run of the play reads its unrecorded writes back from the org
+and delivers what it still owes before planning anything.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ApiLimitError, ConfigError, ConfirmationError, LockedError, OrgError
 from revsched.org import COLLECTION_LIMIT, OrgGateway
-from revsched.plan import Merge, Plan, RecordCreate
+from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
 from revsched.play import DecideContext, Play
+from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
-from revsched.state import StateStore
+from revsched.state import AlertRow, OutboxEntry, StateStore
 
 T = TypeVar("T")
 
@@ -47,10 +51,27 @@ class RunResult:
     counts: dict[str, int]
     # Record Id -> error, for the records whose write failed.
     failures: dict[str, str]
-    # Earlier runs of the play that never finished; this run converged over them.
-    interrupted: tuple[int, ...] = ()
     # Record Id -> why it was left alone (its values moved since the plan was made).
     stale: Mapping[str, str] = field(default_factory=dict)
+    # What this run finished for earlier ones first.
+    settled: Settled = field(default_factory=lambda: Settled())
+
+    @property
+    def interrupted(self) -> tuple[int, ...]:
+        """Earlier runs of the play that never finished; this run converged over them."""
+        return self.settled.interrupted
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a run finished for the earlier runs of its play before planning its own."""
+
+    # Runs that never finished (killed, crashed), now marked interrupted.
+    interrupted: tuple[int, ...] = ()
+    # Their writes found in the org that the audit had not recorded.
+    reconciled: int = 0
+    # Alerts they owed, delivered now.
+    alerts_sent: int = 0
 
 
 def plan_play(
@@ -73,8 +94,57 @@ def plan_play(
     return play.decide(records, ctx)
 
 
-def _recipients_json(alert: RenderedAlert) -> str:
-    return json.dumps([r.model_dump() for r in alert.recipients])
+def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
+    firings = {(f.record_id, f.stage) for f in plan.firings}
+    return [
+        OutboxEntry(
+            *alert.key,
+            json.dumps([r.model_dump() for r in alert.recipients]),
+            alert.text,
+            alert.key in firings,
+        )
+        for alert in rendered
+    ]
+
+
+def _from_outbox(row: AlertRow) -> RenderedAlert:
+    """An owed alert as the notifier takes it: its recipients and its rendered text."""
+    alert = Alert(
+        template="",
+        record_id=row.record_id,
+        stage=row.stage,
+        recipients=tuple(Recipient.model_validate(r) for r in json.loads(row.recipients)),
+        context={},
+        reason=f"owed by run {row.run_id}",
+    )
+    return RenderedAlert(alert, row.text)
+
+
+def deliver_owed(
+    play: str, store: StateStore, notifier: Notifier
+) -> list[tuple[AlertRow, str | None]]:
+    """Drain the play's outbox: every alert owed (its record written), once per key.
+
+    Returns each outbox row delivered and its error (None when sent).
+    """
+    owed = store.owed_alerts(play)
+    first: dict[tuple[str, str], RenderedAlert] = {}
+    for row in owed:
+        first.setdefault((row.record_id, row.stage), _from_outbox(row))
+    outcomes = notifier.deliver(list(first.values())) if first else {}
+    results = [(row, outcomes[(row.record_id, row.stage)]) for row in owed]
+    store.settle_alerts(play, {row.id: error for row, error in results})
+    return results
+
+
+def settle(play: str, store: StateStore, org: OrgGateway, notifier: Notifier) -> Settled:
+    """Finish what earlier runs of the play left (call it holding the play's lease): mark
+    the unfinished ones interrupted, read their unrecorded writes back from the org, and
+    deliver the alerts they still owe."""
+    interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
+    reconciled = reconcile_writes(play, store, org)
+    sent = sum(1 for _, error in deliver_owed(play, store, notifier) if error is None)
+    return Settled(interrupted, reconciled, sent)
 
 
 def run_play(
@@ -93,11 +163,11 @@ def run_play(
         plan = plan_play(play, settings, as_of, store, org)
         return _record_dry_run(plan, _render(plan, renderer), store)
     with play_lease(store, play.name):
-        interrupted = tuple(run.id for run in store.interrupt_unfinished(play.name))
+        settled = settle(play.name, store, org, notifier)
         plan = plan_play(play, settings, as_of, store, org)
         check_confirmed(plan, confirmed)
         rendered = _render(plan, renderer)
-        return apply_plan(plan, rendered, store, org, notifier, interrupted, renderer=renderer)
+        return apply_plan(plan, rendered, store, org, notifier, settled, renderer=renderer)
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -159,16 +229,7 @@ def _counts(plan: Plan) -> dict[str, int]:
 def _record_dry_run(
     plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore
 ) -> RunResult:
-    run_id = store.start_run(plan, dry_run=True)
-    for alert in rendered:
-        store.record_alert(
-            run_id,
-            alert.alert.record_id,
-            alert.alert.stage,
-            _recipients_json(alert),
-            alert.text,
-            "planned",
-        )
+    run_id = store.start_run(plan, dry_run=True, alerts=_outbox(plan, rendered))
     counts = _counts(plan)
     store.finish_run(run_id, "dry-run", counts)
     return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
@@ -180,12 +241,13 @@ def apply_plan(
     store: StateStore,
     org: OrgGateway,
     notifier: Notifier,
-    interrupted: tuple[int, ...] = (),
+    settled: Settled | None = None,
     held_back: Mapping[str, str] | None = None,
     reverts: int | None = None,
     renderer: AlertRenderer | None = None,
 ) -> RunResult:
-    """Save the plan, write it, then alert and mark fired only the records that saved.
+    """Save the plan and its outbox, write it, then alert and mark fired only the records
+    that saved.
 
     `held_back` maps records not to touch (their values moved since the plan was
     made) to why; they are audited as stale, neither written nor alerted. Leads are
@@ -193,20 +255,22 @@ def apply_plan(
     alerts are rendered again (with `renderer`) to name the contact.
     """
     held_back = dict(held_back or {})
-    run_id = store.start_run(plan, dry_run=False, reverts=reverts)
-    store.mark_stale(run_id, held_back)
+    settled = settled or Settled()
+    run_id = store.start_run(
+        plan, dry_run=False, reverts=reverts, alerts=_outbox(plan, rendered), stale=held_back
+    )
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
     store.add_assignments(plan.as_of, plan.assignments)
     try:
-        contacts, failures = _write_conversions(plan, run_id, store, org, skip=held_back)
+        contacts, failures = _write_conversions(plan, run_id, store, org, held_back, renderer)
         if contacts:
             plan = plan.redirected(contacts)
             if renderer is not None:
                 rendered = _render(plan, renderer)
-        skip = held_back | failures
-        failures |= _write_changes(plan, run_id, store, org, skip=skip)
-        failures |= _write_creates(plan, run_id, store, org, skip=skip)
+        failures |= _write_changes(plan, run_id, store, org, skip=held_back | failures)
+        # A record created for a parent whose own write failed waits with it for the next run.
+        failures |= _write_creates(plan, run_id, store, org, skip=held_back | failures)
         failures |= _write_deletes(plan, run_id, store, org)
         failures |= _write_merges(plan, run_id, store, org, held_back, failures)
     except (ApiLimitError, OrgError) as error:
@@ -216,35 +280,55 @@ def apply_plan(
             f"{error} (run {run_id} {status}; `revsched show {run_id}` lists what was "
             "written; a rerun finishes the rest)"
         ) from None
-    sent = _send_alerts(rendered, failures | held_back, run_id, store, notifier)
-    alerted = {(a.alert.record_id, a.alert.stage) for a in rendered}
-    for firing in plan.firings:
-        key = (firing.record_id, firing.stage)
-        written = firing.record_id not in failures and firing.record_id not in held_back
-        if written and (key not in alerted or key in sent):
-            store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
+    delivered = deliver_owed(plan.play, store, notifier)
+    mine = [(row, error) for row, error in delivered if row.run_id == run_id]
+    sent = {(row.record_id, row.stage) for row, error in mine if error is None}
+    alerted = {alert.key for alert in rendered}
     not_written = failures | held_back
+    for firing in plan.firings:
+        # An alerted stage fires when its alert is delivered.
+        if firing.record_id not in not_written and (firing.record_id, firing.stage) not in alerted:
+            store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
     counts = _counts(plan) | {
         "failed_records": len(failures),
         "stale_records": len(held_back),
         "alerts_sent": len(sent),
+        "earlier_alerts_sent": settled.alerts_sent
+        + sum(1 for row, error in delivered if row.run_id != run_id and error is None),
+        "reconciled": settled.reconciled,
         "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
         "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
     }
-    expected_alerts = sum(1 for a in rendered if a.alert.record_id not in held_back)
-    status = "succeeded" if not failures and len(sent) == expected_alerts else "partial"
+    alerts_failed = any(error is not None for _, error in mine)
+    status = "succeeded" if not failures and not alerts_failed else "partial"
     store.finish_run(run_id, status, counts)
     return RunResult(
-        run_id, plan, rendered, False, status, counts, failures, interrupted, held_back
+        run_id,
+        plan,
+        rendered,
+        False,
+        status,
+        counts,
+        failures,
+        held_back,
+        settled,
     )
 
 
 def _write_conversions(
-    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    org: OrgGateway,
+    skip: Mapping[str, str],
+    renderer: AlertRenderer | None,
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Convert the planned leads; returns (lead Id -> contact Id, lead Id -> error)."""
+    """Convert the planned leads; returns (lead Id -> contact Id, lead Id -> error).
+
+    The outbox then owes each converted lead's alerts for its contact, rendered with
+    `renderer` to name the contact (without one, as they were planned)."""
     todo = [c for c in plan.conversions if c.lead_id not in skip]
     contacts: dict[str, str] = {}
     failures: dict[str, str] = {}
@@ -254,15 +338,23 @@ def _write_conversions(
             for c in wave
         ]
         outcomes: dict[str, tuple[str | None, str | None]] = {}
+        converted: dict[str, str] = {}
         for conversion, result in zip(wave, org.convert_leads(requests), strict=True):
             if result.success and result.contact_id:
-                contacts[conversion.lead_id] = result.contact_id
+                converted[conversion.lead_id] = result.contact_id
                 outcomes[conversion.lead_id] = (result.contact_id, None)
             else:
                 errors = "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)
                 failures[conversion.lead_id] = errors or "convertLead failed without an error"
                 outcomes[conversion.lead_id] = (None, failures[conversion.lead_id])
-        store.record_conversions(run_id, outcomes)
+        texts = {}
+        if renderer is not None and converted:
+            readdressed = plan.redirected(converted).alerts
+            for before, after in zip(plan.alerts, readdressed, strict=True):
+                if before.record_id in converted:
+                    texts[(after.record_id, after.stage)] = renderer.render(after).text
+        store.record_conversions(run_id, outcomes, texts)
+        contacts |= converted
     return contacts, failures
 
 
@@ -389,42 +481,6 @@ def _merge_failure(result: MergeResult) -> str:
     return errors or "merge failed without an error"
 
 
-def _send_alerts(
-    rendered: tuple[RenderedAlert, ...],
-    not_written: Mapping[str, str],
-    run_id: int,
-    store: StateStore,
-    notifier: Notifier,
-) -> set[tuple[str, str]]:
-    """Send the alerts of records that were written; returns the (record, stage) pairs sent.
-
-    The notifier gets them all at once, so it can combine them (a digest per
-    recipient) and confirm each alert only once every message carrying it landed.
-    """
-    outcomes = notifier.deliver([a for a in rendered if a.alert.record_id not in not_written])
-    sent: set[tuple[str, str]] = set()
-    for alert in rendered:
-        record_id, stage = alert.key
-        recipients = _recipients_json(alert)
-        if record_id in not_written:
-            store.record_alert(
-                run_id,
-                record_id,
-                stage,
-                recipients,
-                alert.text,
-                "skipped",
-                f"not sent: the record was not written ({not_written[record_id]})",
-            )
-        elif (error := outcomes[alert.key]) is not None:
-            # Not marked fired: the next run sends it again.
-            store.record_alert(run_id, record_id, stage, recipients, alert.text, "failed", error)
-        else:
-            store.record_alert(run_id, record_id, stage, recipients, alert.text, "sent")
-            sent.add(alert.key)
-    return sent
-
-
 def apply_saved_plan(
     plan: Plan,
     *,
@@ -438,8 +494,11 @@ def apply_saved_plan(
     check_confirmed(plan, confirmed)
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
+        settled = settle(plan.play, store, org, notifier)
         stale = stale_records(plan, org, store.fired(plan.play))
-        return apply_plan(plan, rendered, store, org, notifier, held_back=stale, renderer=renderer)
+        return apply_plan(
+            plan, rendered, store, org, notifier, settled, held_back=stale, renderer=renderer
+        )
 
 
 def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Notifier) -> RunResult:
@@ -452,10 +511,14 @@ def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Not
     reverted_by = store.reverted_by(run_id)
     if reverted_by is not None:
         raise ConfigError(f"run {run_id} was already reverted by run {reverted_by}")
-    plan = revert_plan(run)
     with play_lease(store, run.play):
+        # Writes the run made but never recorded (it was killed) are undone too.
+        settled = settle(run.play, store, org, notifier)
+        plan = revert_plan(store.run(run_id) or run)
         conflicts = moved_records(plan, org)
-        result = apply_plan(plan, (), store, org, notifier, held_back=conflicts, reverts=run_id)
+        result = apply_plan(
+            plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
+        )
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
     store.forget_firings(run_id, reverted)
     return result

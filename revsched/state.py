@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,8 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     delete,
+    exists,
+    false,
     func,
     insert,
     or_,
@@ -130,6 +132,8 @@ class ChangeRow(Base):
     # planned (dry run or not yet written), applied, failed, stale (value moved; left alone)
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
+    # Its run was interrupted mid-write: the status was read back from the org afterwards.
+    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     run: Mapped[Run] = relationship(back_populates="changes")
 
@@ -150,6 +154,8 @@ class CreateRow(Base):
     # planned, created, updated (the key existed: nothing duplicated), failed, stale
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
+    # Its run was interrupted mid-write: found (or not) by its key in the org afterwards.
+    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     run: Mapped[Run] = relationship(back_populates="creates")
 
@@ -220,6 +226,12 @@ class ConversionRow(Base):
 
 
 class AlertRow(Base):
+    """The outbox: an alert a run owes, saved with its plan before the first write.
+
+    It is owed once every write the run planned for its record succeeded; whoever
+    delivers it (this run, or the next run of the play after a kill) marks it sent.
+    """
+
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -228,9 +240,12 @@ class AlertRow(Base):
     stage: Mapped[str] = mapped_column(String(100))
     recipients: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    # planned, sent, failed, skipped (the record's write failed)
+    # planned (owed once its record is written), sent, failed (retried by the next
+    # run), skipped (the record was not written: nothing owed)
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
+    # Delivering it marks (play, record, stage) fired.
+    fires: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     run: Mapped[Run] = relationship(back_populates="alerts")
 
@@ -321,6 +336,34 @@ class OccurrenceRow(Base):
     claimed_at: Mapped[datetime]
 
 
+class OutboxEntry(NamedTuple):
+    """An alert as the outbox keeps it: what its delivery needs, even after a kill."""
+
+    record_id: str
+    stage: str
+    # JSON list of the recipients.
+    recipients: str
+    text: str
+    # Delivering it marks (play, record, stage) fired.
+    fires: bool = False
+
+
+class PlannedWrite(NamedTuple):
+    """A write an unfinished run planned and never recorded, to read back from the org."""
+
+    row_id: int
+    sobject: str
+    # The record's Id for a field change; the key of a record to create.
+    record: str
+    field: str
+    # JSON, as the audit keeps it; None for a create.
+    new: str | None
+
+
+# Outcome statuses of the writes an alert waits on; planned means not known yet.
+_WRITTEN = {"applied", "created", "updated", "merged", "converted"}
+
+
 def open_engine(url: str) -> Engine:
     """An engine on the state database (its SQLite directory created), schema unchecked."""
     if url.startswith("sqlite:///"):
@@ -346,6 +389,26 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
 def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
     for batch in _chunks(rows):
         session.execute(insert(model), batch)
+
+
+def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> None:
+    """Mark what the run planned for these records (writes and alerts) as left alone."""
+    for record_id, reason in reasons.items():
+        for model, status, about in (
+            (ChangeRow, "stale", ChangeRow.record_id == record_id),
+            (CreateRow, "stale", CreateRow.parent_id == record_id),
+            (
+                MergeRow,
+                "stale",
+                (MergeRow.master_id == record_id) | (MergeRow.merged_id == record_id),
+            ),
+            (AlertRow, "skipped", AlertRow.record_id == record_id),
+        ):
+            session.execute(
+                update(model)
+                .where(model.run_id == run_id, about)
+                .values(status=status, error=reason)
+            )
 
 
 class StateStore:
@@ -446,8 +509,17 @@ class StateStore:
 
     # A run's lifecycle
 
-    def start_run(self, plan: Plan, dry_run: bool, reverts: int | None = None) -> int:
-        """Save the run and its whole plan (as planned changes) before anything is written.
+    def start_run(
+        self,
+        plan: Plan,
+        dry_run: bool,
+        reverts: int | None = None,
+        alerts: Iterable[OutboxEntry] = (),
+        stale: Mapping[str, str] | None = None,
+    ) -> int:
+        """Save the run, its whole plan (as planned changes) and the alerts it will owe
+        (the outbox) in one transaction, before anything is written; what it plans for
+        the `stale` records (record Id -> why) is marked left alone at once.
 
         Rows go in with bulk inserts, in chunks: a 100k-record plan must not become
         100k ORM objects in memory.
@@ -546,6 +618,8 @@ class StateStore:
                     for c in plan.conversions
                 ),
             )
+            _insert(session, AlertRow, ({**planned, **a._asdict()} for a in alerts))
+            _mark_stale(session, run.id, stale or {})
             return run.id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
@@ -600,12 +674,16 @@ class StateStore:
                 )
 
     def record_conversions(
-        self, run_id: int, outcomes: Mapping[str, tuple[str | None, str | None]]
+        self,
+        run_id: int,
+        outcomes: Mapping[str, tuple[str | None, str | None]],
+        texts: Mapping[tuple[str, str], str],
     ) -> None:
         """The outcome of convertLead, by lead Id: (contact Id, None) or (None, error).
 
-        What the run planned for a converted lead is audited against its contact from
-        here on, as the runner writes it there."""
+        What the run planned for a converted lead (writes, alerts) is audited and owed
+        against its contact from here on, the alerts with `texts` ((contact, stage) ->
+        the text naming the contact); for a lead not converted, it is left alone."""
         with self.session() as session:
             for lead_id, (contact_id, error) in outcomes.items():
                 session.execute(
@@ -618,39 +696,29 @@ class StateStore:
                     )
                 )
                 if contact_id is None:
+                    _mark_stale(session, run_id, {lead_id: f"the lead was not converted: {error}"})
                     continue
-                session.execute(
-                    update(ChangeRow)
-                    .where(ChangeRow.run_id == run_id, ChangeRow.record_id == lead_id)
-                    .values(sobject="Contact", record_id=contact_id)
-                )
-                session.execute(
-                    update(CreateRow)
-                    .where(CreateRow.run_id == run_id, CreateRow.parent_id == lead_id)
-                    .values(parent_id=contact_id)
-                )
-
-    def mark_stale(self, run_id: int, reasons: Mapping[str, str]) -> None:
-        """Mark what the run planned for these records as left alone, with why."""
-        with self.session() as session:
-            for record_id, reason in reasons.items():
-                session.execute(
-                    update(ChangeRow)
-                    .where(ChangeRow.run_id == run_id, ChangeRow.record_id == record_id)
-                    .values(status="stale", error=reason)
-                )
-                session.execute(
-                    update(CreateRow)
-                    .where(CreateRow.run_id == run_id, CreateRow.parent_id == record_id)
-                    .values(status="stale", error=reason)
-                )
-                session.execute(
-                    update(MergeRow)
-                    .where(
-                        MergeRow.run_id == run_id,
-                        (MergeRow.master_id == record_id) | (MergeRow.merged_id == record_id),
+                for model, about, values in (
+                    (
+                        ChangeRow,
+                        ChangeRow.record_id,
+                        {"sobject": "Contact", "record_id": contact_id},
+                    ),
+                    (CreateRow, CreateRow.parent_id, {"parent_id": contact_id}),
+                    (AlertRow, AlertRow.record_id, {"record_id": contact_id}),
+                ):
+                    session.execute(
+                        update(model).where(model.run_id == run_id, about == lead_id).values(values)
                     )
-                    .values(status="stale", error=reason)
+            for (record_id, stage), text in texts.items():
+                session.execute(
+                    update(AlertRow)
+                    .where(
+                        AlertRow.run_id == run_id,
+                        AlertRow.record_id == record_id,
+                        AlertRow.stage == stage,
+                    )
+                    .values(text=text)
                 )
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
@@ -711,26 +779,92 @@ class StateStore:
                 SlackUserRow(email=email, slack_user_id=slack_user_id, looked_up_at=now())
             )
 
-    def record_alert(
-        self,
-        run_id: int,
-        alert_record_id: str,
-        stage: str,
-        recipients: str,
-        text: str,
-        status: str,
-        error: str | None = None,
-    ) -> None:
+    def owed_alerts(self, play: str) -> list[AlertRow]:
+        """The play's alerts still owed: every write their run planned for the record succeeded.
+
+        Alerts whose record was not written (failed, left alone) are marked skipped on the
+        way; those whose writes are still unknown (planned) wait.
+        """
         with self.session() as session:
+            pending = list(
+                session.scalars(
+                    select(AlertRow)
+                    .join(Run)
+                    .where(
+                        Run.play == play,
+                        Run.dry_run.is_(False),
+                        AlertRow.status.in_(("planned", "failed")),
+                    )
+                    .order_by(AlertRow.id)
+                )
+            )
+            blockers = self._unwritten(session, {a.run_id for a in pending})
+            owed: list[AlertRow] = []
+            for alert in pending:
+                blocker = blockers.get((alert.run_id, alert.record_id))
+                if blocker is None:
+                    owed.append(alert)
+                elif blocker[0] != "planned":
+                    alert.status = "skipped"
+                    alert.error = f"not sent: the record was not written ({blocker[1]})"
+            return owed
+
+    def _unwritten(
+        self, session: Session, run_ids: set[int]
+    ) -> dict[tuple[int, str], tuple[str, str]]:
+        """(run, record) -> (status, why) of the writes those runs planned that did not
+        succeed; a planned one (outcome unknown) is reported first."""
+        found: dict[tuple[int, str], tuple[str, str]] = {}
+        if not run_ids:
+            return found
+        writes = (
+            (ChangeRow, ChangeRow.record_id),
+            (CreateRow, CreateRow.parent_id),
+            (MergeRow, MergeRow.master_id),
+            (MergeRow, MergeRow.merged_id),
+            (ConversionRow, ConversionRow.lead_id),
+        )
+        for model, record in writes:
+            rows = session.execute(
+                select(model.run_id, record, model.status, model.error).where(
+                    model.run_id.in_(run_ids), model.status.not_in(_WRITTEN)
+                )
+            )
+            for run_id, record_id, status, error in rows:
+                if record_id is not None and found.get((run_id, record_id), ("",))[0] != "planned":
+                    found[(run_id, record_id)] = (status, error or status)
+        return found
+
+    def settle_alerts(self, play: str, outcomes: Mapping[int, str | None]) -> None:
+        """Each outbox row's delivery: None when every message carrying it was confirmed
+        (it is sent, and its stage fired), else why not (it stays owed)."""
+        with self.session() as session:
+            for alert_id, error in outcomes.items():
+                alert = session.get_one(AlertRow, alert_id)
+                if error is not None:
+                    alert.status, alert.error = "failed", error
+                    continue
+                alert.status = "sent"
+                if alert.error is not None:
+                    alert.error = f"sent on a later try; it had failed: {alert.error}"
+                if alert.fires:
+                    self._fire(session, alert.run_id, play, alert.record_id, alert.stage)
+
+    def _fire(self, session: Session, run_id: int, play: str, record_id: str, stage: str) -> None:
+        """Mark (play, record, stage) fired unless it already is."""
+        fired = session.scalar(
+            select(
+                exists().where(
+                    FiringRow.play == play,
+                    FiringRow.record_id == record_id,
+                    FiringRow.stage == stage,
+                )
+            )
+        )
+        if not fired:
             session.add(
-                AlertRow(
-                    run_id=run_id,
-                    record_id=alert_record_id,
-                    stage=stage,
-                    recipients=recipients,
-                    text=text,
-                    status=status,
-                    error=error,
+                FiringRow(
+                    play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
                 )
             )
 
@@ -741,6 +875,61 @@ class StateStore:
                     play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
                 )
             )
+
+    # Writes an interrupted run never recorded
+
+    def unsettled_writes(self, play: str) -> tuple[list[PlannedWrite], list[PlannedWrite]]:
+        """(field changes, creates) still planned in the play's runs that stopped early."""
+        with self.session() as session:
+            ended = select(Run.id).where(
+                Run.play == play, Run.dry_run.is_(False), Run.status != "running"
+            )
+            changes = session.execute(
+                select(
+                    ChangeRow.id,
+                    ChangeRow.sobject,
+                    ChangeRow.record_id,
+                    ChangeRow.field,
+                    ChangeRow.new,
+                ).where(ChangeRow.run_id.in_(ended), ChangeRow.status == "planned")
+            )
+            creates = session.execute(
+                select(CreateRow.id, CreateRow.sobject, CreateRow.key).where(
+                    CreateRow.run_id.in_(ended), CreateRow.status == "planned"
+                )
+            )
+            return (
+                [PlannedWrite(*row) for row in changes],
+                [PlannedWrite(*row, field="", new=None) for row in creates],
+            )
+
+    def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
+        """What the org showed for unsettled writes: a change found there is applied, a
+        create found by its key is created (its Id kept, so revert can delete it); the
+        rest never reached the org."""
+        unwritten = "not written: the run stopped before this write reached the org"
+        with self.session() as session:
+            for row_id, written in changes.items():
+                session.execute(
+                    update(ChangeRow)
+                    .where(ChangeRow.id == row_id)
+                    .values(
+                        status="applied" if written else "failed",
+                        error=None if written else unwritten,
+                        reconciled=True,
+                    )
+                )
+            for row_id, record_id in creates.items():
+                session.execute(
+                    update(CreateRow)
+                    .where(CreateRow.id == row_id)
+                    .values(
+                        status="created" if record_id else "failed",
+                        record_id=record_id,
+                        error=None if record_id else unwritten,
+                        reconciled=True,
+                    )
+                )
 
     def assigned_on(self, day: date) -> dict[str, dict[str, int]]:
         with self.session() as session:

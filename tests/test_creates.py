@@ -11,7 +11,7 @@ from harness import NoAlerts
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
-from revsched.plan import Plan, RecordCreate
+from revsched.plan import FieldChange, Plan, RecordCreate
 from revsched.runner import apply_plan, revert_run
 from revsched.state import StateStore
 
@@ -113,3 +113,29 @@ def test_failed_create_holds_back_its_parent(org: LocalOrg, tmp_path: Path):
     assert set(result.failures) == {bad.parent_id}
     assert "INVALID_FIELD" in result.failures[bad.parent_id]
     assert [c.status for c in store.run(result.run_id).creates] == ["failed"]
+
+
+def test_record_created_for_a_parent_whose_write_failed_waits_with_it(
+    org: LocalOrg, tmp_path: Path
+):
+    plan = task_plan(org)
+    parent = plan.creates[0].parent_id
+    failing = FieldChange(
+        sobject="Opportunity",
+        record_id=str(parent),
+        record_name="Renewal",
+        field="No_Such__c",
+        old=None,
+        new="x",
+        reason="a write the org refuses",
+    )
+    result = apply_plan(
+        plan.model_copy(update={"changes": (failing,)}),
+        (),
+        StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}"),
+        OrgGateway(org.salesforce),
+        NoAlerts(),
+    )
+
+    assert result.status == "partial" and set(result.failures) == {parent}
+    assert tasks_with_key(org, plan.creates[0].key) == []

@@ -15,7 +15,7 @@ from revsched import migrate
 from revsched.cli import app
 from revsched.errors import StateSchemaError
 from revsched.plan import Firing, Plan
-from revsched.state import Base, OccurrenceRow, Run, StateStore, open_engine
+from revsched.state import Base, OccurrenceRow, OutboxEntry, Run, StateStore, open_engine
 
 
 def test_migrations_build_exactly_the_models(state_url: str):
@@ -103,11 +103,11 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
     plan = Plan(
         play="win-back", as_of=date(2026, 1, 1), firings=(Firing(record_id="001A", stage="6"),)
     )
-    dry = store.start_run(plan, dry_run=True)
-    store.record_alert(dry, "001A", "6", "[]", "hello", "planned")
-    fired = store.start_run(plan, dry_run=False)
-    store.record_firing(fired, "win-back", "001A", "6")
-    store.record_alert(fired, "001A", "6", "[]", "hello", "sent")
+    alert = OutboxEntry("001A", "6", "[]", "hello", fires=True)
+    store.start_run(plan, dry_run=True, alerts=[alert])
+    fired = store.start_run(plan, dry_run=False, alerts=[alert])
+    [owed] = store.owed_alerts("win-back")
+    store.settle_alerts("win-back", {owed.id: None})
     recent = store.start_run(plan, dry_run=True)
     store.claim_occurrence("win-back", "2026-01-01", "ops-1")
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,12 +4,14 @@ from revsched.localorg.auth import Credentials
 from revsched.localorg.faults import FaultProfile, load_faults
 from revsched.localorg.org import LocalOrg, add_custom_fields, serve
 from revsched.localorg.schema import SOBJECTS, sobject
+from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.transport import connect, local_session
 
 __all__ = [
     "SOBJECTS",
     "Credentials",
     "FaultProfile",
+    "FiscalYear",
     "LocalOrg",
     "add_custom_fields",
     "connect",

@@ -292,13 +292,15 @@ class Bulk2:
         if operation not in ("query", "queryAll") or not isinstance(soql, str):
             raise _bad_request("A query job needs an operation (query/queryAll) and a query")
         storage = self.api.storage
-        plan = compile_soql(soql, storage.today())
-        if plan.count or any(o.plan is not None for o in plan.outputs):
-            # "Bulk API 2.0 Query" considerations: no COUNT(), no parent-to-child subqueries.
+        plan = compile_soql(soql, storage.today(), storage.fiscal_year)
+        if plan.count or plan.aggregate or any(o.plan is not None for o in plan.outputs):
+            # "Bulk API 2.0 Query" considerations: no COUNT(), aggregate functions, GROUP BY
+            # or parent-to-child subqueries.
             raise SalesforceError(
                 400,
                 "API_ERROR",
-                "Bulk API 2.0 query does not support COUNT() or parent-to-child subqueries",
+                "Bulk API 2.0 query does not support COUNT(), aggregate functions, GROUP BY "
+                "or parent-to-child subqueries",
             )
         include_deleted = operation == "queryAll"
         window = f"LIMIT {-1 if plan.limit is None else plan.limit} OFFSET {plan.offset}"

@@ -334,6 +334,29 @@ RENEWAL_FIXTURES = (
 
 
 @dataclass(frozen=True)
+class OverageFixture:
+    """A customer with `routed` users for `contract`, in overage since `since_days` ago
+    (None: no start date), holding open opportunities of these (type, made by revsched)."""
+
+    name: str
+    contract: int
+    routed: int
+    since_days: int | None = None
+    open_opportunities: tuple[tuple[str, bool], ...] = ()
+    price_per_user: float | None = None
+
+
+OVERAGE_FIXTURES = (
+    OverageFixture("Kestrel Analytics", 100, 110),  # exactly at the 10% threshold: not over
+    OverageFixture("Larkspur Logistics", 100, 125, 31, (("Overage", True),), 40.0),  # upsell
+    OverageFixture("Marlow Biotech", 50, 45, 12, (("Overage", True),)),  # back in compliance
+    OverageFixture("Norland Textiles", 200, 260, None, (("Overage", False),)),  # alert only
+    OverageFixture("Orchard Point Media", 0, 40),  # no contract count: never selected
+    OverageFixture("Pinecrest Robotics", 20, 30, price_per_user=55.0),  # a new overage
+)
+
+
+@dataclass(frozen=True)
 class AlignmentFixture:
     """A prospect owned by `owner` whose contacts are owned by others, each with `fields`
     that make contact-alignment move it (no fields) or leave it alone."""
@@ -866,6 +889,21 @@ class DemoGenerator:
         )
         return plan
 
+    def overage_fixture(self, fixture: OverageFixture) -> AccountPlan:
+        """A customer as `_customer` makes one, its usage and overage set to the fixture's."""
+        plan = self._customer(
+            Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
+        )
+        plan.account.update(
+            Users_In_Contract__c=fixture.contract,
+            Users_Routed__c=fixture.routed,
+            Overage_Start_Date__c=None
+            if fixture.since_days is None
+            else self._day(-fixture.since_days),
+            Price_Per_User__c=fixture.price_per_user,
+        )
+        return plan
+
     def _alignment_fixture(self, fixture: AlignmentFixture) -> AccountPlan:
         company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
         owner = self.users[fixture.owner]
@@ -1229,6 +1267,33 @@ def _insert_grouped(
     return [[next(ids) for _ in group] for group in groups]
 
 
+def load_overage_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
+    """The overage-upsell fixtures, after everything else (no duplicates of them): customers
+    over, at and under their licenses, with the opportunities an earlier run would have made."""
+    plans = [generator.overage_fixture(f) for f in OVERAGE_FIXTURES]
+    account_ids, _contacts = load_account_plans(org, plans)
+    opportunities = []
+    for fixture, plan, account_id in zip(OVERAGE_FIXTURES, plans, account_ids, strict=True):
+        start = plan.account["Overage_Start_Date__c"]
+        for kind, by_revsched in fixture.open_opportunities:
+            step = kind.lower()
+            opportunities.append(
+                {
+                    "AccountId": account_id,
+                    "Name": f"{fixture.name} - {kind} - @{company_domain(fixture.name)}",
+                    "StageName": "Prospecting" if by_revsched else "Qualification",
+                    "CloseDate": generator.today.isoformat(),
+                    "Type": kind,
+                    "OwnerId": plan.account["AM__c"],
+                    "CreatedDate": generator._created(fixture.since_days or 1),
+                    "Revsched_Key__c": f"overage-upsell:{step}:{account_id}:{start}"
+                    if by_revsched
+                    else None,
+                }
+            )
+    org.insert("Opportunity", opportunities)
+
+
 def build_demo_org(
     path: str | Path, *, accounts: int = 300, seed: int = 7, today: date | None = None
 ) -> LocalOrg:
@@ -1246,5 +1311,6 @@ def build_demo_org(
         sets = seeder.seed(account_plans, lead_plans, fixtures=batch == 0)
         account_ids, contact_ids = load_account_plans(org, account_plans)
         truth.add(sets, account_ids, contact_ids, load_lead_plans(org, lead_plans))
+    load_overage_fixtures(org, generator)
     truth.write(ground_truth_path(path))
     return org

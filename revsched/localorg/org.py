@@ -14,6 +14,7 @@ from revsched.localorg.app import RestApi
 from revsched.localorg.auth import Credentials, Sessions
 from revsched.localorg.faults import FaultProfile
 from revsched.localorg.schema import load_schema_file
+from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.storage import Storage
 from revsched.localorg.transport import API_VERSION, in_process_client, in_process_session
 
@@ -33,13 +34,16 @@ class LocalOrg:
         credentials: Credentials | None = None,
         strict_sessions: bool = False,
         schema_extensions: str | Path | dict[str, object] | None = None,
+        fiscal_year: FiscalYear | None = None,
     ) -> None:
         """`faults`: see revsched.localorg.faults. `credentials`: who may log in (any login
         succeeds without). `strict_sessions`: refuse bearer tokens the org did not issue
         (what a served org with credentials does); otherwise any non-empty token works.
         `schema_extensions`: custom objects and fields (a schema file or its mapping, see
-        schema.extend), remembered in the org's file."""
+        schema.extend), remembered in the org's file. `fiscal_year`: the org's standard
+        fiscal year (start month, naming) for FISCAL_* date functions and literals."""
         self.storage = Storage(path, today or date.today)
+        self.storage.fiscal_year = fiscal_year or FiscalYear()
         if schema_extensions is not None:
             add_custom_fields(self, schema_extensions)
         self.daily_api_limit = daily_api_limit

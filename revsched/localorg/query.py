@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError
-from revsched.localorg.soql import Output, Plan, compile_soql
+from revsched.localorg.soql import MAX_AGGREGATE_ROWS, Output, Plan, compile_soql
 from revsched.localorg.storage import Storage
+from revsched.localorg.values import from_db
 
 DEFAULT_BATCH = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000
@@ -57,15 +58,20 @@ class QueryEngine:
         self, soql: str, *, include_deleted: bool, batch: int, base: str
     ) -> dict[str, object]:
         """The first page of a query; `base` is /services/data/vXX.X/{query|queryAll}."""
-        plan = compile_soql(soql, self.storage.today())
+        plan = compile_soql(soql, self.storage.today(), self.storage.fiscal_year)
         where = plan.where_sql(include_deleted)
         window = f"LIMIT {-1 if plan.limit is None else plan.limit} OFFSET {plan.offset}"
         if plan.count:
-            total = self.conn.execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {plan.from_sql()} WHERE {where} {window})",
-                plan.params,
-            ).fetchone()[0]
-            return {"totalSize": total, "done": True, "records": []}
+            counted = (
+                plan.aggregate_sql(include_deleted)
+                if plan.aggregate
+                else f"SELECT 1 FROM {plan.from_sql()} WHERE {where} {window}"
+            )
+            total = self.conn.execute(f"SELECT COUNT(*) FROM ({counted})", plan.params)
+            return {"totalSize": total.fetchone()[0], "done": True, "records": []}
+        if plan.aggregate:
+            records = self._aggregate_records(plan, include_deleted)
+            return {"totalSize": len(records), "done": True, "records": records}
         rows = self.conn.execute(
             f"SELECT {plan.root}.rowid FROM {plan.from_sql()} WHERE {where} "
             f"ORDER BY {plan.order_sql()} {window}",
@@ -127,6 +133,31 @@ class QueryEngine:
             self.conn.execute("DELETE FROM temp._cursor WHERE locator = ?", (locator,))
 
     # -- records ----------------------------------------------------------------------
+
+    def _aggregate_records(self, plan: Plan, include_deleted: bool) -> list[dict[str, object]]:
+        """AggregateResult records (SOQL: "Aggregate Functions"): one per group, keyed by
+        field name, alias or exprN; never paged, so more than 2,000 groups is an error."""
+        rows = self.conn.execute(plan.aggregate_sql(include_deleted), plan.params).fetchmany(
+            MAX_AGGREGATE_ROWS + 1
+        )
+        if len(rows) > MAX_AGGREGATE_ROWS:
+            raise SalesforceError(
+                400,
+                "MALFORMED_QUERY",
+                "Aggregate query does not support queryMore(), use LIMIT to restrict the "
+                "results to a single batch",
+            )
+        outputs = [(out.key, out.index, out.field) for out in plan.outputs]
+        return [
+            {
+                "attributes": {"type": "AggregateResult"},
+                **{
+                    key: row[index] if field is None else from_db(field, row[index])
+                    for key, index, field in outputs
+                },
+            }
+            for row in rows
+        ]
 
     def _records(
         self, plan: Plan, rowids: list[int], include_deleted: bool, base: str

@@ -272,6 +272,8 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Renewal_Date__c", DATE),
                 Field("Users_In_Contract__c", INT),
                 Field("Users_Routed__c", INT),
+                Field("Overage_Start_Date__c", DATE),
+                Field("Price_Per_User__c", CURRENCY),
                 _ref("Possible_Duplicate_Of__c", "Account"),
                 Field("Account_Assigned_Reason__c", STRING, 255),
                 Field("ARR__c", CURRENCY),

@@ -6,7 +6,6 @@ the grammar or the resolver does not understand is an error, as in Salesforce.""
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,6 +17,13 @@ from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError
+from revsched.localorg.soql_dates import (
+    DATE_FUNCTIONS,
+    DATETIME_ONLY,
+    FiscalYear,
+    date_function_sql,
+    date_range,
+)
 from revsched.localorg.storage import q
 from revsched.localorg.values import TEXT_TYPES, format_datetime, parse_datetime
 
@@ -86,6 +92,10 @@ class Plan:
     limit: int | None = None
     offset: int = 0
     link: str = ""  # child query: the lookup column to the parent
+    # Aggregate queries (aggregate functions or GROUP BY): one AggregateResult per group.
+    aggregate: bool = False
+    group_by: list[str] = dataclasses.field(default_factory=list)
+    having: str = ""
 
     @property
     def root(self) -> str:
@@ -102,6 +112,18 @@ class Plan:
 
     def order_sql(self) -> str:
         return ", ".join([*self.order, f"{self.root}.rowid"])
+
+    def aggregate_sql(self, include_deleted: bool) -> str:
+        """The grouped SELECT of an aggregate query (its columns are the outputs)."""
+        sql = f"SELECT {', '.join(self.columns) or '1'} FROM {self.from_sql()} "
+        sql += f"WHERE {self.where_sql(include_deleted)}"
+        if self.group_by:
+            sql += f" GROUP BY {', '.join(self.group_by)}"
+        if self.having:
+            sql += f" HAVING {self.having}"
+        if self.order:
+            sql += f" ORDER BY {', '.join(self.order)}"
+        return sql + f" LIMIT {-1 if self.limit is None else self.limit} OFFSET {self.offset}"
 
 
 # -- errors -------------------------------------------------------------------------
@@ -127,51 +149,6 @@ def _syntax_error(soql: str, exc: UnexpectedInput) -> SalesforceError:
     text = exc.token if isinstance(exc, UnexpectedToken) else soql[exc.pos_in_stream]
     token = Token("BAD", "", line=exc.line, column=exc.column)
     return _located(soql, token, "MALFORMED_QUERY", f"unexpected token: '{text}'")
-
-
-# -- date literals --------------------------------------------------------------------
-
-
-def _month_start(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _month_end(start: date) -> date:
-    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
-
-
-def date_range(literal: str, today: date) -> tuple[date, date]:
-    """The inclusive range of days a SOQL date literal covers (Salesforce's definitions)."""
-    name, _, arg = literal.upper().partition(":")
-    n = int(arg) if arg else 0
-    month = _month_start(today, 0)
-    ranges = {
-        "TODAY": lambda: (today, today),
-        "YESTERDAY": lambda: (today - timedelta(1), today - timedelta(1)),
-        "TOMORROW": lambda: (today + timedelta(1), today + timedelta(1)),
-        # LAST_N_DAYS includes today: LAST_N_DAYS:1 is yesterday and today.
-        "LAST_N_DAYS": lambda: (today - timedelta(n), today),
-        "LAST_90_DAYS": lambda: (today - timedelta(90), today),
-        # NEXT_N_DAYS starts tomorrow.
-        "NEXT_N_DAYS": lambda: (today + timedelta(1), today + timedelta(n)),
-        "NEXT_90_DAYS": lambda: (today + timedelta(1), today + timedelta(90)),
-        "N_DAYS_AGO": lambda: (today - timedelta(n), today - timedelta(n)),
-        "THIS_MONTH": lambda: (month, _month_end(month)),
-        "LAST_MONTH": lambda: (_month_start(today, -1), month - timedelta(1)),
-        "NEXT_MONTH": lambda: (_month_start(today, 1), _month_end(_month_start(today, 1))),
-        # Whole calendar months: N_MONTHS_AGO:1 is last month.
-        "N_MONTHS_AGO": lambda: (_month_start(today, -n), _month_end(_month_start(today, -n))),
-        "LAST_N_MONTHS": lambda: (_month_start(today, -n), month - timedelta(1)),
-        "NEXT_N_MONTHS": lambda: (
-            _month_start(today, 1),
-            _month_end(_month_start(today, n)),
-        ),
-        "THIS_YEAR": lambda: (date(today.year, 1, 1), date(today.year, 12, 31)),
-        "LAST_YEAR": lambda: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
-        "NEXT_YEAR": lambda: (date(today.year + 1, 1, 1), date(today.year + 1, 12, 31)),
-    }
-    return ranges[name]()
 
 
 def decode_string(raw: str) -> tuple[str, str]:
@@ -217,21 +194,55 @@ def decode_string(raw: str) -> tuple[str, str]:
 @dataclass
 class _Resolved:
     expr: str
-    field: schema.Field
+    field: schema.Field  # the field, or a stand-in typed as the expression's result
     rel_path: tuple[str, ...]  # canonical relationship names leading to the field
+    aggregate: bool = False
+    named: bool = True  # a field (keyed by its name) rather than an expression (exprN)
+
+
+AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
+NUMERIC = (schema.INT, schema.DOUBLE, schema.CURRENCY, schema.PERCENT)
+# FIELDS(ALL) and FIELDS(CUSTOM) need a LIMIT of at most 200 (SOQL: "FIELDS()").
+MAX_FIELDS_LIMIT = 200
+# Aggregate results cannot be paged: more rows than one batch is an error (SOQL:
+# "Considerations for GROUP BY").
+MAX_AGGREGATE_ROWS = 2000
+
+
+def _token(node: Tree | Token) -> Token:
+    """The token an error about this expression points at: a path's last name, or a
+    function's name."""
+    if isinstance(node, Token):
+        return node
+    if node.data == "call":
+        return node.children[0]  # type: ignore[return-value]
+    if node.data == "path":
+        return node.children[-1]  # type: ignore[return-value]
+    return _token(node.children[0])  # type: ignore[arg-type]
+
+
+def _is_aggregate_call(node: Tree) -> bool:
+    return node.data == "call" and str(node.children[0]).upper() in AGGREGATES
 
 
 class Compiler:
     """Compiles one SELECT (and, recursively, its subqueries) against the schema."""
 
-    def __init__(self, soql: str, today: date, prefix: str = "") -> None:
+    def __init__(
+        self, soql: str, today: date, prefix: str = "", fiscal: FiscalYear | None = None
+    ) -> None:
         self.soql = soql
         self.today = today
         self.prefix = prefix
+        self.fiscal = fiscal or FiscalYear()
         self._aliases = 0
         self._subqueries = 0
         self._joins: dict[tuple[str, ...], tuple[list[str], list[schema.SObject]]] = {}
+        self._clause = "select"
         self.plan: Plan
+
+    def _error(self, node: Tree | Token | None, detail: str, code: str = "MALFORMED_QUERY"):
+        return _located(self.soql, None if node is None else _token(node), code, detail)
 
     # names
 
@@ -314,6 +325,217 @@ class Compiler:
             f"Didn't understand relationship '{token}' in field path. {_CUSTOM_REL_HINT}",
         )
 
+    # expressions: fields and function calls
+
+    def operand(self, node: Tree) -> _Resolved:
+        """A field path or a function call, checked against the clause it appears in."""
+        resolved = self._operand(node)
+        after_grouping = self._clause in ("having", "order") and self.plan.aggregate
+        if after_grouping and not resolved.aggregate and resolved.expr not in self.plan.group_by:
+            raise self._error(node, f"Field must be grouped or aggregated: {_token(node)}")
+        return resolved
+
+    def _operand(self, node: Tree) -> _Resolved:
+        if node.data == "path":
+            return self.resolve(node)
+        name = str(node.children[0]).upper()
+        arg: Tree | None = node.children[1]  # type: ignore[assignment]
+        if name in AGGREGATES:
+            return self._aggregate(node, name, arg)
+        if arg is None or name in ("FIELDS", "CONVERTTIMEZONE", "GROUPING"):
+            raise self._error(node, f"{node.children[0]}() is not allowed here")
+        if name in DATE_FUNCTIONS:
+            return self._date_function(node, name, arg)
+        inner = self.operand(arg)
+        if name == "CONVERTCURRENCY" and inner.field.type != schema.CURRENCY:
+            raise self._error(arg, "convertCurrency() takes a currency field", "INVALID_FIELD")
+        # toLabel(): picklist labels are their values here; convertCurrency(): the org has
+        # one currency, the user's.
+        return inner
+
+    def _aggregate(self, node: Tree, name: str, arg: Tree | None) -> _Resolved:
+        if self._clause not in ("select", "having", "order"):
+            clause = "GROUP BY" if self._clause == "group" else self._clause.upper()
+            raise self._error(node, f"Aggregate functions are not allowed in {clause}")
+        if arg is None or arg.data != "path":
+            raise self._error(node, f"{node.children[0]}() takes one field")
+        outer, self._clause = self._clause, "aggregate"
+        try:
+            inner = self.resolve(arg)
+        finally:
+            self._clause = outer
+        ftype = inner.field.type
+        allowed = {
+            "SUM": ftype in NUMERIC,
+            "AVG": ftype in NUMERIC,
+            "MIN": ftype not in (schema.BOOLEAN, schema.TEXTAREA),
+            "MAX": ftype not in (schema.BOOLEAN, schema.TEXTAREA),
+        }.get(name, ftype != schema.TEXTAREA)
+        if not allowed:
+            raise self._error(
+                arg,
+                f"field {inner.field.name} does not support aggregate operator {name}",
+                "INVALID_FIELD",
+            )
+        x = inner.expr
+        sql, result = {
+            "COUNT": (f"COUNT({x})", schema.INT),
+            "COUNT_DISTINCT": (f"COUNT(DISTINCT {x})", schema.INT),
+            "SUM": (f"SUM({x})", ftype),
+            "AVG": (f"AVG({x})", schema.DOUBLE),
+            "MIN": (f"MIN({x})", ftype),
+            "MAX": (f"MAX({x})", ftype),
+        }[name]
+        field = inner.field if result == ftype else schema.Field(inner.field.name, result)
+        return _Resolved(sql, field, (), aggregate=True, named=False)
+
+    def _date_function(self, node: Tree, name: str, arg: Tree) -> _Resolved:
+        if arg.data == "call" and str(arg.children[0]).upper() == "CONVERTTIMEZONE":
+            # The local org's user is on UTC: converting to the user's zone changes nothing.
+            arg = arg.children[1]  # type: ignore[assignment]
+            if arg is None:
+                raise self._error(node, "convertTimezone() takes one field")
+        if arg.data != "path":
+            raise self._error(arg, f"{node.children[0]}() takes one field")
+        inner = self.resolve(arg)
+        types = (schema.DATETIME,) if name in DATETIME_ONLY else (schema.DATE, schema.DATETIME)
+        if inner.field.type not in types:
+            raise self._error(
+                arg,
+                f"field {inner.field.name} does not support date function {name}",
+                "INVALID_FIELD",
+            )
+        sql, result = date_function_sql(name, inner.expr, self.fiscal)
+        return _Resolved(sql, schema.Field(name, result), (), named=False)
+
+    # query
+
+    def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> Plan:
+        self.plan = Plan(sobj, self.prefix)
+        (
+            fields_tree,
+            _name,
+            _scope,  # USING SCOPE: every scope sees every record here
+            where,
+            _with,  # WITH SECURITY_ENFORCED: the API user sees every field here
+            group_by,
+            having,
+            order_by,
+            limit,
+            offset,
+            _for,  # FOR VIEW/REFERENCE/UPDATE: no record tracking or locking here
+        ) = query.children
+        items: list[Tree] = fields_tree.children  # type: ignore[union-attr, assignment]
+        self.plan.aggregate = group_by is not None or any(
+            item.data == "selected" and _is_aggregate_call(item.children[0])  # type: ignore[arg-type]
+            for item in items
+        )
+        if limit is not None:
+            self.plan.limit = int(limit.children[0])  # type: ignore[union-attr]
+        if group_by is not None:
+            self._group_by(group_by)  # type: ignore[arg-type]
+        if child and self.plan.aggregate:
+            raise self._error(items[0].children[0], "Aggregate queries are not allowed here")  # type: ignore[arg-type]
+        if self._count_only(items):
+            self.plan.aggregate = group_by is not None
+        elif self.plan.aggregate:
+            if self.plan.limit is not None and group_by is None:
+                raise self._error(
+                    limit.children[0],  # type: ignore[union-attr]
+                    "A query with an aggregate function and a LIMIT needs a GROUP BY",
+                )
+            self._select_aggregates(items)
+        else:
+            self._column(f"{self.plan.root}.Id")
+            self._column(f"{self.plan.root}.rowid")
+            self._select(items, child)
+        if where is not None:
+            self._clause = "where"
+            self.plan.where = self._condition(where.children[0])  # type: ignore[union-attr]
+        if having is not None:
+            if not self.plan.aggregate:
+                raise self._error(having.children[0], "HAVING needs a GROUP BY")  # type: ignore[union-attr]
+            self._clause = "having"
+            self.plan.having = self._condition(having.children[0])  # type: ignore[union-attr]
+        if order_by is not None:
+            self._clause = "order"
+            self.plan.order = [self._order_item(item) for item in order_by.children]  # type: ignore[union-attr]
+        if offset is not None:
+            self.plan.offset = int(offset.children[0])  # type: ignore[union-attr]
+            if self.plan.offset > MAX_OFFSET:
+                raise SalesforceError(
+                    400,
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+                )
+        return self.plan
+
+    @staticmethod
+    def _is_count(item: Tree) -> bool:
+        expr = item.children[0] if item.data == "selected" else None
+        return (
+            isinstance(expr, Tree)
+            and expr.data == "call"
+            and str(expr.children[0]).upper() == "COUNT"
+            and expr.children[1] is None
+        )
+
+    def _count_only(self, items: list[Tree]) -> bool:
+        """SELECT COUNT(): the answer is totalSize alone (counting groups under GROUP BY)."""
+        counts = [item for item in items if self._is_count(item)]
+        if not counts:
+            return False
+        if len(items) > 1 or counts[0].children[1] is not None:
+            raise self._error(counts[0], "COUNT() must be the only element")
+        self.plan.count = True
+        return True
+
+    def _group_by(self, node: Tree) -> None:
+        if node.data != "group_by":
+            raise self._error(
+                node.children[0], "GROUP BY ROLLUP and CUBE are not supported by the local org"
+            )
+        self._clause = "group"
+        for expr in node.children:
+            resolved = self.operand(expr)  # type: ignore[arg-type]
+            if resolved.field.type in (schema.TEXTAREA, schema.DOUBLE):
+                raise self._error(
+                    expr,
+                    f"field '{resolved.field.name}' can not be grouped in a query call",
+                    "INVALID_FIELD",
+                )
+            self.plan.group_by.append(resolved.expr)
+        self._clause = "select"
+
+    def _select_aggregates(self, items: list[Tree]) -> None:
+        """The fields of an AggregateResult: grouped fields under their names (or aliases),
+        aggregate and date functions as their alias or expr0, expr1, ..."""
+        unnamed = 0
+        keys: set[str] = set()
+        for item in items:
+            if item.data != "selected":
+                raise self._error(
+                    item.children[0].children[1],  # type: ignore[union-attr]
+                    "Child relationships are not allowed in an aggregate query",
+                )
+            expr, alias = item.children
+            if isinstance(expr, Tree) and expr.data == "call" and self._is_count(item):
+                raise self._error(expr, "COUNT() must be the only element")
+            resolved = self.operand(expr)  # type: ignore[arg-type]
+            if not resolved.aggregate and resolved.expr not in self.plan.group_by:
+                raise self._error(expr, f"Field must be grouped or aggregated: {_token(expr)}")  # type: ignore[arg-type]
+            if alias is not None:
+                key = str(alias)
+            elif resolved.named:
+                key = resolved.field.name
+            else:
+                key = f"expr{unnamed}"
+                unnamed += 1
+            if key.lower() in keys:
+                raise self._error(alias or expr, f"duplicate alias: {key}")  # type: ignore[arg-type]
+            keys.add(key.lower())
+            self.plan.outputs.append(Output(key, self._column(resolved.expr), resolved.field))
+
     def _parent_output(self, outputs: list[Output], rel_path: tuple[str, ...]) -> list[Output]:
         """The output list a field with this relationship path belongs in (creating parents)."""
         for depth in range(len(rel_path)):
@@ -334,53 +556,24 @@ class Compiler:
         self.plan.columns.append(expr)
         return len(self.plan.columns) - 1
 
-    # query
-
-    def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> Plan:
-        self.plan = Plan(sobj, self.prefix)
-        fields_tree, _name, where, order_by, limit, offset = query.children
-        self._column(f"{self.plan.root}.Id")
-        self._column(f"{self.plan.root}.rowid")
-        self._select(fields_tree, child)  # type: ignore[arg-type]
-        if where is not None:
-            self.plan.where = self._condition(where.children[0])  # type: ignore[union-attr]
-        if order_by is not None:
-            self.plan.order = [self._order_item(item) for item in order_by.children]  # type: ignore[union-attr]
-        if limit is not None:
-            self.plan.limit = int(limit.children[0])  # type: ignore[union-attr]
-        if offset is not None:
-            self.plan.offset = int(offset.children[0])  # type: ignore[union-attr]
-            if self.plan.offset > MAX_OFFSET:
-                raise SalesforceError(
-                    400,
-                    "NUMBER_OUTSIDE_VALID_RANGE",
-                    f"Maximum SOQL offset allowed is {MAX_OFFSET}",
-                )
-        return self.plan
-
-    def _select(self, fields_tree: Tree, child: bool) -> None:
-        items = fields_tree.children
+    def _select(self, items: list[Tree], child: bool) -> None:
         seen: set[tuple[str, ...]] = set()
         for item in items:
-            assert isinstance(item, Tree)
-            if item.data == "count":
-                if len(items) > 1 or child:
-                    raise _located(
-                        self.soql, None, "MALFORMED_QUERY", "COUNT() must be the only element"
-                    )
-                self.plan.count = True
-            elif item.data == "subquery":
+            if item.data == "subquery":
                 if child:
                     first: Token = item.children[0].children[1]  # type: ignore[union-attr, assignment]
                     raise _located(self.soql, first, "MALFORMED_QUERY", "nested child subqueries")
                 self.plan.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
-            else:
-                resolved = self.resolve(item)
+                continue
+            expr, alias = item.children
+            if alias is not None:
+                raise self._error(alias, "Only aggregate expressions use field aliasing")
+            for resolved, token in self._selected_fields(expr):  # type: ignore[arg-type]
                 key = (*resolved.rel_path, resolved.field.name)
                 if key in seen:
                     raise _located(
                         self.soql,
-                        item.children[-1],  # type: ignore[arg-type]
+                        token,
                         "MALFORMED_QUERY",
                         f"duplicate field selected: {'.'.join(key)}",
                     )
@@ -389,6 +582,33 @@ class Compiler:
                 target.append(
                     Output(resolved.field.name, self._column(resolved.expr), resolved.field)
                 )
+
+    def _selected_fields(self, expr: Tree) -> list[tuple[_Resolved, Token]]:
+        """The fields one SELECT item stands for: itself, or all FIELDS(...) names."""
+        if expr.data == "call" and str(expr.children[0]).upper() == "FIELDS":
+            return self._fields_macro(expr)
+        resolved = self.operand(expr)
+        if not resolved.named:
+            raise self._error(expr, f"{_token(expr)}() needs a GROUP BY")
+        return [(resolved, _token(expr))]
+
+    def _fields_macro(self, expr: Tree) -> list[tuple[_Resolved, Token]]:
+        """FIELDS(STANDARD | CUSTOM | ALL) (SOQL: "FIELDS()"): CUSTOM and ALL need a LIMIT
+        of at most 200."""
+        arg: Tree | None = expr.children[1]  # type: ignore[assignment]
+        kind = str(arg.children[0]).upper() if arg is not None and len(arg.children) == 1 else ""
+        if kind not in ("STANDARD", "CUSTOM", "ALL"):
+            raise self._error(expr, "FIELDS() takes STANDARD, CUSTOM or ALL")
+        if kind != "STANDARD" and (self.plan.limit is None or self.plan.limit > MAX_FIELDS_LIMIT):
+            raise self._error(
+                expr, f"The SOQL FIELDS function must have a LIMIT of at most {MAX_FIELDS_LIMIT}"
+            )
+        token = _token(expr)
+        return [
+            (_Resolved(f"{self.plan.root}.{q(f.name)}", f, ()), token)
+            for f in self.plan.sobject.fields.values()
+            if kind == "ALL" or (kind == "CUSTOM") == f.name.endswith("__c")
+        ]
 
     def _child(self, query: Tree) -> Output:
         name: Token = query.children[1]  # type: ignore[assignment]
@@ -409,14 +629,14 @@ class Compiler:
                 f"{_CUSTOM_REL_HINT}",
             )
         self._subqueries += 1
-        sub = Compiler(self.soql, self.today, f"{self.prefix}c{self._subqueries}_")
+        sub = Compiler(self.soql, self.today, f"{self.prefix}c{self._subqueries}_", self.fiscal)
         plan = sub.compile(query, schema.SOBJECTS[rel.child_sobject], child=True)
         plan.link = f"{plan.root}.{q(rel.field)}"
         return Output(rel.relationship_name, self._column(f"{self.plan.root}.Id"), plan=plan)
 
     def _order_item(self, item: Tree) -> str:
-        path, direction, nulls = item.children
-        resolved = self.resolve(path)  # type: ignore[arg-type]
+        node, direction, nulls = item.children
+        resolved = self.operand(node)  # type: ignore[arg-type]
         expr = resolved.expr
         if resolved.field.type in TEXT_TYPES:
             expr += " COLLATE NOCASE"
@@ -425,7 +645,7 @@ class Compiler:
         nulls_last = nulls is not None and nulls.upper().split()[-1] == "LAST"
         return f"{expr} {'DESC' if desc else 'ASC'} NULLS {'LAST' if nulls_last else 'FIRST'}"
 
-    # WHERE
+    # WHERE and HAVING
 
     def _condition(self, node: Tree) -> str:
         kind = node.data
@@ -436,7 +656,7 @@ class Compiler:
         if kind == "not_":
             return f"(NOT {self._condition(node.children[0])})"  # type: ignore[arg-type]
         path: Tree = node.children[0]  # type: ignore[assignment]
-        resolved = self.resolve(path)
+        resolved = self.operand(path)
         if kind == "compare":
             op = str(node.children[1])
             return self._compare(resolved, "!=" if op == "<>" else op, node.children[2], path)  # type: ignore[arg-type]
@@ -450,6 +670,13 @@ class Compiler:
             return f"({x} LIKE ? ESCAPE '\\' AND {x} IS NOT NULL)"
         if kind in ("in_", "not_in"):
             return self._in_list(resolved, node.children[1].children, kind == "not_in", path)  # type: ignore[union-attr, arg-type]
+        if kind in ("includes", "excludes"):
+            raise self._error(
+                path,
+                f"INCLUDES and EXCLUDES need a multi-select picklist, and "
+                f"'{resolved.field.name}' is of type {resolved.field.type}",
+                "INVALID_FIELD",
+            )
         return self._semi_join(resolved, node.children[1], kind == "not_in_query", path)  # type: ignore[arg-type]
 
     def _decode(self, value: Tree) -> tuple[str, str]:
@@ -469,9 +696,9 @@ class Compiler:
         enclosed = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
         return _located(
             self.soql,
-            path.children[-1],  # type: ignore[arg-type]
+            _token(path),
             "INVALID_FIELD",
-            f"value of filter criterion for field '{path.children[-1]}' must be of type "
+            f"value of filter criterion for field '{_token(path)}' must be of type "
             f"{kind} and {enclosed}",
         )
 
@@ -511,7 +738,7 @@ class Compiler:
             assert parsed is not None
             return format_datetime(parsed)
         if kind == "date_literal" and ftype in (schema.DATE, schema.DATETIME):
-            start, end = date_range(token, self.today)
+            start, end = date_range(token, self.today, self.fiscal)
             if ftype == schema.DATE:
                 return (start.isoformat(), (end + timedelta(1)).isoformat())
             return (
@@ -527,9 +754,9 @@ class Compiler:
             if op not in ("=", "!="):
                 raise _located(
                     self.soql,
-                    path.children[-1],  # type: ignore[arg-type]
+                    _token(path),
                     "MALFORMED_QUERY",
-                    f"invalid operator on null for field '{path.children[-1]}'",
+                    f"invalid operator on null for field '{_token(path)}'",
                 )
             if resolved.field.type == schema.BOOLEAN:
                 # SOQL documents `checkbox = null` as `= false`, `!= null` as `= true`.
@@ -574,7 +801,7 @@ class Compiler:
         if resolved.field.type not in (schema.ID, schema.REFERENCE):
             raise _located(
                 self.soql,
-                path.children[-1],  # type: ignore[arg-type]
+                _token(path),
                 "INVALID_FIELD",
                 "Semi join sub-selects are only allowed with ID fields",
             )
@@ -583,12 +810,14 @@ class Compiler:
         if sobj is None:
             raise _unknown_type(self.soql, name)
         self._subqueries += 1
-        inner = Compiler(self.soql, self.today, f"{self.prefix}s{self._subqueries}_").compile(
+        prefix = f"{self.prefix}s{self._subqueries}_"
+        inner = Compiler(self.soql, self.today, prefix, self.fiscal).compile(
             query, sobj, child=True
         )
         selected = inner.outputs
         if (
             inner.count
+            or inner.aggregate
             or len(selected) != 1
             or selected[0].field is None
             or (selected[0].field.type not in (schema.ID, schema.REFERENCE))
@@ -625,7 +854,7 @@ def _unknown_type(soql: str, name: Token) -> SalesforceError:
     )
 
 
-def compile_soql(soql: str, today: date) -> Plan:
+def compile_soql(soql: str, today: date, fiscal: FiscalYear | None = None) -> Plan:
     """Parse and compile one SOQL query, raising SalesforceError as Salesforce would."""
     try:
         tree = _parser().parse(soql)
@@ -636,4 +865,4 @@ def compile_soql(soql: str, today: date) -> Plan:
     sobj = schema.sobject(str(name))
     if sobj is None:
         raise _unknown_type(soql, name)
-    return Compiler(soql, today).compile(query, sobj)
+    return Compiler(soql, today, fiscal=fiscal).compile(query, sobj)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.values import (
     column_type,
     converter,
@@ -94,6 +95,8 @@ class Storage:
         self._now_key: tuple[date, int] | None = None
         self._now_text = ""
         self.running_user_id = ""
+        # The org's fiscal year, for FISCAL_* date functions and literals.
+        self.fiscal_year = FiscalYear()
         with self.lock:
             created = self._create_schema()
             self.conn.execute("CREATE TABLE IF NOT EXISTS _schema_extension (spec TEXT)")

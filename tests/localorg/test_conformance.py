@@ -276,6 +276,39 @@ CASES = [
                 "SELECT Id FROM Account ORDER BY Name DESC NULLS LAST LIMIT 5 OFFSET 1",
             ),
             ("count", "COUNT()", "SELECT COUNT() FROM Account"),
+            (
+                "group-by-having",
+                "GROUP BY, HAVING, Aggregate Functions",
+                "SELECT Industry, COUNT(Id) n FROM Account GROUP BY Industry HAVING COUNT(Id) > 0",
+            ),
+            (
+                "aggregate",
+                "Aggregate Functions",
+                "SELECT MAX(NumberOfEmployees) m, SUM(NumberOfEmployees) s FROM Account",
+            ),
+            (
+                "date-function",
+                "Date Functions",
+                "SELECT Id FROM Account WHERE CALENDAR_YEAR(CreatedDate) >= 2000",
+            ),
+            (
+                "date-function-group-by",
+                "Date Functions",
+                "SELECT FISCAL_QUARTER(CreatedDate), COUNT(Id) FROM Account "
+                "GROUP BY FISCAL_QUARTER(CreatedDate)",
+            ),
+            ("fields", "FIELDS()", "SELECT FIELDS(STANDARD) FROM Account"),
+            ("fields-all", "FIELDS()", "SELECT FIELDS(ALL) FROM Account LIMIT 200"),
+            ("this-week", "Date Literals", "SELECT Id FROM Account WHERE CreatedDate = THIS_WEEK"),
+            (
+                "quarters",
+                "Date Literals",
+                "SELECT Id FROM Opportunity WHERE CloseDate = LAST_N_QUARTERS:2",
+            ),
+            ("for-update", "FOR UPDATE", "SELECT Id FROM Account LIMIT 1 FOR UPDATE"),
+            ("for-view", "FOR VIEW", "SELECT Id FROM Account FOR VIEW"),
+            ("security", "WITH SECURITY_ENFORCED", "SELECT Id FROM Account WITH SECURITY_ENFORCED"),
+            ("scope", "USING SCOPE", "SELECT Id FROM Account USING SCOPE mine"),
         ]
     ],
     # -- SOQL: unsupported constructs give Salesforce's error ---------------------------
@@ -289,11 +322,15 @@ CASES = [
             error="MALFORMED_QUERY",
         )
         for name, soql in [
-            ("group-by", "SELECT Name FROM Account GROUP BY Name"),
-            ("aggregate", "SELECT MAX(NumberOfEmployees) FROM Account"),
             ("typeof", "SELECT TYPEOF Owner WHEN User THEN Name END FROM Lead"),
-            ("for-update", "SELECT Id FROM Account FOR UPDATE"),
-            ("this-week", "SELECT Id FROM Account WHERE CreatedDate = THIS_WEEK"),
+            ("rollup", "SELECT Industry, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)"),
+            (
+                "mixed-and-or",
+                "SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
+            ),
+            ("unknown-function", "SELECT FORMAT(Name) FROM Account"),
+            ("fields-all-no-limit", "SELECT FIELDS(ALL) FROM Account"),
+            ("aggregate-limit-no-group", "SELECT MAX(NumberOfEmployees) FROM Account LIMIT 1"),
         ]
     ],
     Case(

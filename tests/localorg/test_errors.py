@@ -23,12 +23,12 @@ def error_of(call) -> tuple[int, dict]:
 @pytest.mark.parametrize(
     "soql",
     [
-        "SELECT Name FROM Account GROUP BY Name",
-        "SELECT MAX(NumberOfEmployees) FROM Account",
-        "SELECT Name FROM Account FOR UPDATE",
+        "SELECT Name, COUNT(Id) FROM Account GROUP BY Industry",
+        "SELECT MAX(NumberOfEmployees) FROM Account LIMIT 1",
+        "SELECT Name FROM Account FOR DELETE",
         "SELECT TYPEOF Owner WHEN User THEN Name END FROM Lead",
         "SELECT Name FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
-        "SELECT Name FROM Account WHERE CreatedDate = THIS_WEEK",
+        "SELECT Name FROM Account WHERE CreatedDate = THIS_DECADE",
         "SELECT Name, COUNT() FROM Account",
         "SELECT Name FROM Account WHERE",
     ],

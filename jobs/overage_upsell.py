@@ -1,0 +1,503 @@
+"""overage-upsell: turn license overage into an Overage, then an Upsell opportunity.
+
+Seed 000, "Upsell Opportunity Creation": daily, a customer whose users routed
+exceed the users in contract by more than `overage_pct` starts an overage
+episode, keyed by its start date (`Overage_Start_Date__c`): an Overage
+opportunity for the AM and an alert. Still over `upsell_after_days` later:
+an Upsell opportunity and a second alert. Back at or under contract: the start
+date is cleared (the clock resets) and the AM is told which opportunities to
+close. Both opportunities are upserted on keys per account and episode, so a
+rerun, or a run with a fresh state store, never creates one twice. AM
+leadership gets the accounts in overage as one digest and a report a day.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import Field
+
+from revsched.dedupe.normalize import registrable_domain
+from revsched.plan import (
+    Alert,
+    Decision,
+    FieldChange,
+    Firing,
+    Plan,
+    Recipient,
+    RecordCreate,
+    Scalar,
+    diff_changes,
+)
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+    days_text,
+)
+from revsched.roundrobin import members_from_users
+from revsched.soql import FieldName, format_soql, relationship_name
+
+# Salesforce's limit on Opportunity.Name.
+NAME_LENGTH = 120
+
+
+class OverageUpsellConfig(PlayConfig):
+    schedule: str = "daily"
+    account_type_field: FieldName = "Type"
+    customer_types: list[str] = Field(["Customer"], min_length=1)
+    users_in_contract_field: FieldName = "Users_In_Contract__c"
+    users_routed_field: FieldName = "Users_Routed__c"
+    # In overage: users routed > users in contract * (1 + overage_pct / 100).
+    overage_pct: float = Field(10, ge=0)
+    # Set by the play when an episode starts (or by hand); keys the episode.
+    start_date_field: FieldName = "Overage_Start_Date__c"
+    # Owner of the opportunities and the alerts' recipient; blank: the account owner.
+    account_manager_field: FieldName = "AM__c"
+    # Amount = users over contract * this field, when it is set.
+    price_per_user_field: FieldName = "Price_Per_User__c"
+    website_field: FieldName = "Website"
+    upsell_after_days: int = Field(30, ge=1)
+    opportunity_type_field: FieldName = "Type"
+    overage_type: str = "Overage"
+    upsell_type: str = "Upsell"
+    # The stage new opportunities open in; empty: the org's first open OpportunityStage.
+    open_stage: str = ""
+    close_days: int = Field(30, ge=0)
+    # The External ID field revsched upserts created records on: [org] key_field.
+    key_field: FieldName = "Revsched_Key__c"
+    # AM leadership (Usernames): the accounts in overage as one digest a day.
+    leadership_users: list[str] = ["paula.costa@demo.revsched.dev"]
+    call_to_action: list[str] = [
+        "Confirm the overage with the customer",
+        "Agree with them whether they reduce their users or buy more licenses",
+    ]
+    template: str = "overage_upsell.j2"
+    digest_template: str = "overage_upsell_digest.j2"
+
+
+def queries(ctx: DecideContext[OverageUpsellConfig]) -> dict[str, str]:
+    config = ctx.config
+    am = relationship_name(config.account_manager_field)
+    kind = config.opportunity_type_field
+    found = {
+        "accounts": format_soql(
+            f"SELECT Id, Name, {config.account_type_field}, {config.website_field},"
+            f" OwnerId, Owner.Name, Owner.Email, Owner.IsActive, {config.account_manager_field},"
+            f" {am}.Name, {am}.Email, {am}.IsActive, {config.users_in_contract_field},"
+            f" {config.users_routed_field}, {config.start_date_field},"
+            f" {config.price_per_user_field},"
+            f" (SELECT Id, Name, {kind}, StageName, IsClosed, {config.key_field}"
+            f" FROM Opportunities WHERE {kind} IN {{types}}"
+            f" AND (IsClosed = false OR {config.key_field} != null))"
+            f" FROM Account WHERE ({config.account_type_field} IN {{customers}}"
+            f" AND {config.users_in_contract_field} > 0)"
+            f" OR {config.start_date_field} != null ORDER BY Name, Id",
+            types=[config.overage_type, config.upsell_type],
+            customers=config.customer_types,
+        ),
+        "users": format_soql(
+            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            config.leadership_users,
+        ),
+    }
+    if not config.open_stage:
+        found["stages"] = (
+            "SELECT ApiName, SortOrder FROM OpportunityStage"
+            " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder LIMIT 1"
+        )
+    return found
+
+
+def opportunity_key(step: str, account_id: str, start: date) -> str:
+    """An episode's opportunity External ID: one Overage and one Upsell per account and start."""
+    return f"{play.name}:{step}:{account_id}:{start.isoformat()}"
+
+
+def opportunity_name(account: str, kind: str, domain: str | None) -> str:
+    """`<Account> - <Type> - @<domain>`, the account cut so the whole fits Salesforce's 120."""
+    suffix = f" - {kind}" + (f" - @{domain}" if domain else "")
+    return account[: NAME_LENGTH - len(suffix)].rstrip() + suffix
+
+
+def _threshold(contract: int, config: OverageUpsellConfig) -> float:
+    return contract * (1 + config.overage_pct / 100)
+
+
+def _owner(account: Record, config: OverageUpsellConfig) -> Recipient | None:
+    """The AM, else the account owner; None when neither is active."""
+    am = account[relationship_name(config.account_manager_field)]
+    if account[config.account_manager_field] and am["IsActive"]:
+        return Recipient(
+            role="AM",
+            user_id=account[config.account_manager_field],
+            name=am["Name"],
+            email=am["Email"],
+        )
+    owner = account["Owner"]
+    if owner["IsActive"]:
+        return Recipient(
+            role="account owner",
+            user_id=account["OwnerId"],
+            name=owner["Name"],
+            email=owner["Email"],
+        )
+    return None
+
+
+class _Episode:
+    """One account's overage as the decision sees it."""
+
+    def __init__(
+        self, account: Record, ctx: DecideContext[OverageUpsellConfig], first_stage: str
+    ) -> None:
+        config = ctx.config
+        self.account = account
+        self.ctx = ctx
+        self.first_stage = first_stage
+        self.contract = int(account[config.users_in_contract_field] or 0)
+        self.routed = int(account[config.users_routed_field] or 0)
+        start = account[config.start_date_field]
+        self.start = date.fromisoformat(start) if start else None
+        self.customer = account[config.account_type_field] in config.customer_types
+        self.over = self.customer and self.routed > _threshold(self.contract, config)
+        self.opportunities = children(account, "Opportunities")
+
+    @property
+    def usage(self) -> str:
+        return f"{self.routed} users routed for {self.contract} in contract"
+
+    @property
+    def pct_over(self) -> float:
+        return round((self.routed - self.contract) * 100 / self.contract, 1) if self.contract else 0
+
+    @property
+    def keys(self) -> set[str]:
+        return {
+            o[self.ctx.config.key_field] for o in self.opportunities if o[self.ctx.config.key_field]
+        }
+
+    def open_of_type(self, kind: str) -> list[Record]:
+        field = self.ctx.config.opportunity_type_field
+        return [o for o in self.opportunities if o[field] == kind and not o["IsClosed"]]
+
+    def hand_made(self, kind: str) -> Record | None:
+        """An open opportunity of the type that revsched did not create."""
+        prefix = f"{play.name}:"
+        key_field = self.ctx.config.key_field
+        for opp in self.open_of_type(kind):
+            if not (opp[key_field] or "").startswith(prefix):
+                return opp
+        return None
+
+
+def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
+    return Decision.of("Account", account, "skipped", reason, stage)
+
+
+def _opportunity(
+    episode: _Episode, step: str, kind: str, owner: Recipient, start: date
+) -> RecordCreate:
+    config = episode.ctx.config
+    account = episode.account
+    fields: dict[str, Scalar] = {
+        "Name": opportunity_name(
+            account["Name"], kind, registrable_domain(account[config.website_field])
+        ),
+        "AccountId": account["Id"],
+        "OwnerId": owner.user_id,
+        config.opportunity_type_field: kind,
+        "StageName": episode.first_stage,
+        "CloseDate": (episode.ctx.as_of + timedelta(days=config.close_days)).isoformat(),
+    }
+    price = account[config.price_per_user_field]
+    if price:
+        fields["Amount"] = round((episode.routed - episode.contract) * float(price), 2)
+    return RecordCreate(
+        sobject="Opportunity",
+        key=opportunity_key(step, account["Id"], start),
+        parent_id=account["Id"],
+        fields=fields,
+        reason=f"{kind} opportunity for the overage that began {start.isoformat()}",
+    )
+
+
+def _alert(
+    episode: _Episode,
+    step: str,
+    stage: str,
+    owner: Recipient,
+    reason: str,
+    *,
+    created: RecordCreate | None = None,
+    existing: Record | None = None,
+    start: date,
+) -> Alert:
+    config = episode.ctx.config
+    account = episode.account
+    to_close = [
+        {"id": o["Id"], "name": o["Name"], "type": o[config.opportunity_type_field]}
+        for kind in (config.overage_type, config.upsell_type)
+        for o in episode.open_of_type(kind)
+    ]
+    return Alert(
+        template=config.template,
+        record_id=account["Id"],
+        stage=stage,
+        recipients=(owner,),
+        reason=reason,
+        context={
+            "step": step,
+            "account": {"id": account["Id"], "name": account["Name"]},
+            "owner": owner.name,
+            "users_routed": episode.routed,
+            "users_in_contract": episode.contract,
+            "pct_over": episode.pct_over,
+            "overage_pct": config.overage_pct,
+            "upsell_after_days": config.upsell_after_days,
+            "since": start.isoformat(),
+            "days": (episode.ctx.as_of - start).days,
+            "created": None
+            if created is None
+            else {
+                "key": created.key,
+                "name": created.fields["Name"],
+                "amount": created.fields.get("Amount"),
+                "close_date": created.fields["CloseDate"],
+            },
+            "existing": None
+            if existing is None
+            else {"id": existing["Id"], "name": existing["Name"], "stage": existing["StageName"]},
+            "to_close": to_close,
+            "call_to_action": config.call_to_action,
+        },
+    )
+
+
+def _recover(
+    episode: _Episode, start: date
+) -> tuple[Decision, list[FieldChange], list[Alert], list[Firing]]:
+    """Back at or under contract, or no longer a customer: the episode ends, the clock resets."""
+    config = episode.ctx.config
+    account = episode.account
+    stage = f"recovered {start.isoformat()}"
+    if not episode.customer:
+        why = f"no longer a customer ({account[config.account_type_field]}): overage episode ended"
+        changes = diff_changes("Account", account, {config.start_date_field: (None, why)})
+        return _skip(account, why, stage), changes, [], []
+    why = f"back in compliance: {episode.usage}; the overage clock resets"
+    changes = diff_changes("Account", account, {config.start_date_field: (None, why)})
+    owner = _owner(account, config)
+    decision = Decision.of("Account", account, "selected", why, stage)
+    if owner is None or (account["Id"], stage) in episode.ctx.fired:
+        return decision, changes, [], []
+    alert = _alert(episode, "recovered", stage, owner, "back in compliance", start=start)
+    return decision, changes, [alert], [Firing(record_id=account["Id"], stage=stage)]
+
+
+def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar]:
+    account = episode.account
+    owner = _owner(account, episode.ctx.config)
+    return {
+        "account": account["Name"],
+        "account_id": account["Id"],
+        "owner": owner.name if owner else None,
+        "users_in_contract": episode.contract,
+        "users_routed": episode.routed,
+        "pct_over": episode.pct_over,
+        "since": start.isoformat(),
+        "days_in_overage": (episode.ctx.as_of - start).days,
+        "status": status,
+    }
+
+
+def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
+    config = ctx.config
+    first_stage = config.open_stage or records["stages"][0]["ApiName"]
+    leaders = tuple(
+        Recipient(role="AM leadership", user_id=m.user_id, name=m.name, email=m.email)
+        for m in members_from_users(
+            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
+        )
+        if m.active
+    )
+    decisions: list[Decision] = []
+    changes: list[FieldChange] = []
+    creates: list[RecordCreate] = []
+    alerts: list[Alert] = []
+    firings: list[Firing] = []
+    rows: list[dict[str, Scalar]] = []
+    for account in records["accounts"]:
+        episode = _Episode(account, ctx, first_stage)
+        if episode.contract <= 0:
+            decisions.append(_skip(account, "no users in contract to measure usage against"))
+            continue
+        if not episode.over:
+            if episode.start is None:
+                decisions.append(_near_miss(episode))
+                continue
+            if episode.customer and episode.routed > episode.contract:
+                decisions.append(
+                    _skip(
+                        account,
+                        f"{episode.usage}: over contract but within the {config.overage_pct:g}%"
+                        f" allowance; the overage since {episode.start} goes on",
+                    )
+                )
+                continue
+            decision, recovered, told, fired = _recover(episode, episode.start)
+            decisions.append(decision)
+            changes += recovered
+            alerts += told
+            firings += fired
+            continue
+        start = episode.start or ctx.as_of
+        if episode.start is None:
+            why = f"{episode.usage}: over by more than {config.overage_pct:g}%"
+            changes += diff_changes(
+                "Account", account, {config.start_date_field: (start.isoformat(), why)}
+            )
+        days = (ctx.as_of - start).days
+        step = "upsell" if days >= config.upsell_after_days else "overage"
+        kind = config.upsell_type if step == "upsell" else config.overage_type
+        stage = f"{step} {start.isoformat()}"
+        key = opportunity_key(step, account["Id"], start)
+        owner = _owner(account, config)
+        status = f"{kind} opportunity open" if key in episode.keys else step
+        if key in episode.keys or (account["Id"], stage) in ctx.fired:
+            decisions.append(
+                _skip(
+                    account,
+                    f"in overage since {start} ({days_text(days)}): {step} already handled",
+                    stage,
+                )
+            )
+            rows.append(_report_row(episode, start, status))
+            continue
+        if owner is None:
+            decisions.append(
+                _skip(
+                    account,
+                    f"{episode.usage}, but neither its AM nor its owner is active: nobody to"
+                    f" give the {kind} opportunity to",
+                    stage,
+                )
+            )
+            rows.append(_report_row(episode, start, "no active AM or owner"))
+            continue
+        hand_made = episode.hand_made(kind)
+        reason = f"{episode.usage} ({episode.pct_over:g}% over) since {start}" + (
+            f", {days_text(days)}: still over" if step == "upsell" else ""
+        )
+        if hand_made is not None:
+            decisions.append(
+                Decision.of(
+                    "Account",
+                    account,
+                    "selected",
+                    f"{reason}; open {kind} opportunity {hand_made['Name']!r} exists: alert only",
+                    stage,
+                )
+            )
+            alerts.append(
+                _alert(
+                    episode,
+                    step,
+                    stage,
+                    owner,
+                    f"{step}, alert only",
+                    existing=hand_made,
+                    start=start,
+                )
+            )
+            rows.append(_report_row(episode, start, f"{step} (alert only)"))
+        else:
+            decisions.append(Decision.of("Account", account, "selected", reason, stage))
+            create = _opportunity(episode, step, kind, owner, start)
+            creates.append(create)
+            alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
+            rows.append(_report_row(episode, start, f"{kind} opportunity created"))
+        firings.append(Firing(record_id=account["Id"], stage=stage))
+    digest = _digest(rows, leaders, ctx)
+    if digest is not None:
+        alerts.append(digest[0])
+        firings.append(digest[1])
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        changes=tuple(changes),
+        creates=tuple(creates),
+        alerts=tuple(alerts),
+        firings=tuple(firings),
+        reports={"overage": rows},
+    )
+
+
+def _near_miss(episode: _Episode) -> Decision:
+    config = episode.ctx.config
+    account = episode.account
+    if not episode.customer:
+        return _skip(account, f"not a customer ({account[config.account_type_field]})")
+    if episode.routed <= episode.contract:
+        return _skip(account, f"{episode.usage}: within contract")
+    limit = _threshold(episode.contract, config)
+    return _skip(
+        account,
+        f"{episode.usage}: within the {config.overage_pct:g}% allowance (over above {limit:g})",
+    )
+
+
+def _digest(
+    rows: list[dict[str, Scalar]],
+    leaders: tuple[Recipient, ...],
+    ctx: DecideContext[OverageUpsellConfig],
+) -> tuple[Alert, Firing] | None:
+    """One alert to AM leadership a day listing the accounts in overage; None if none."""
+    stage = f"overage {ctx.as_of.isoformat()}"
+    if not rows or not leaders or (leaders[0].user_id, stage) in ctx.fired:
+        return None
+    alert = Alert(
+        template=ctx.config.digest_template,
+        record_id=str(leaders[0].user_id),
+        stage=stage,
+        recipients=leaders,
+        reason=f"{len(rows)} accounts in overage",
+        context={"as_of": ctx.as_of.isoformat(), "rows": rows},
+    )
+    return alert, Firing(record_id=alert.record_id, stage=stage)
+
+
+def requirements(config: OverageUpsellConfig) -> Requirements:
+    """For `revsched doctor`: the fields it reads and writes, the types it creates, leaders."""
+    return Requirements(
+        fields=(
+            ("Account", config.users_in_contract_field),
+            ("Account", config.users_routed_field),
+            ("Account", config.start_date_field),
+            ("Account", config.account_manager_field),
+            ("Account", config.price_per_user_field),
+            ("Opportunity", config.key_field),
+        ),
+        values=(
+            *(("Account", config.account_type_field, t) for t in config.customer_types),
+            ("Opportunity", config.opportunity_type_field, config.overage_type),
+            ("Opportunity", config.opportunity_type_field, config.upsell_type),
+            *((("Opportunity", "StageName", config.open_stage),) if config.open_stage else ()),
+        ),
+        users=tuple(config.leadership_users),
+    )
+
+
+play = Play(
+    name="overage-upsell",
+    summary="Overage opportunity for the AM when a customer outgrows its licenses, Upsell at 30",
+    config_model=OverageUpsellConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+)

@@ -1,0 +1,72 @@
+"""Reading back the writes a killed run never recorded, so the audit matches the org.
+
+A run killed during a write call (or stopped by an error after Salesforce had
+committed it) leaves its changes `planned`. Before the next run of the play,
+each is read back: a field that holds the planned value was written (the audit
+row becomes applied, marked reconciled, so `revert` and `history` are true), a
+record to create that exists under its key was created.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from simple_salesforce import format_soql
+
+from revsched.org import COLLECTION_LIMIT, OrgGateway
+from revsched.state import PlannedWrite, StateStore
+
+
+def reconcile_writes(play: str, store: StateStore, org: OrgGateway) -> int:
+    """Settle the play's unrecorded writes against the org; returns how many were written."""
+    changes, creates = store.unsettled_writes(play)
+    if not changes and not creates:
+        return 0
+    written = _changes_written(changes, org)
+    created = _creates_found(creates, org)
+    store.reconcile(written, created)
+    return sum(written.values()) + sum(1 for record_id in created.values() if record_id)
+
+
+def _same(held: Any, planned: Any) -> bool:
+    """The org's value equals the planned one (numbers compared as numbers)."""
+    if isinstance(held, int | float) and isinstance(planned, int | float):
+        return float(held) == float(planned)
+    return held == planned
+
+
+def _changes_written(changes: list[PlannedWrite], org: OrgGateway) -> dict[int, bool]:
+    by_object: dict[str, list[PlannedWrite]] = defaultdict(list)
+    for change in changes:
+        by_object[change.sobject].append(change)
+    written: dict[int, bool] = {}
+    for sobject, planned in by_object.items():
+        ids = list(dict.fromkeys(c.record for c in planned))
+        fields = sorted({c.field for c in planned})
+        held = {r["Id"]: r for r in org.fetch(sobject, ids, fields)}
+        for change in planned:
+            record = held.get(change.record)
+            new = json.loads(change.new or "null")
+            written[change.row_id] = record is not None and _same(record.get(change.field), new)
+    return written
+
+
+def _creates_found(creates: list[PlannedWrite], org: OrgGateway) -> dict[int, str | None]:
+    by_object: dict[str, list[PlannedWrite]] = defaultdict(list)
+    for create in creates:
+        by_object[create.sobject].append(create)
+    found: dict[int, str | None] = {}
+    key_field = org.key_field
+    for sobject, planned in by_object.items():
+        keys = list(dict.fromkeys(c.record for c in planned))
+        ids: dict[str, str] = {}
+        for start in range(0, len(keys), COLLECTION_LIMIT):
+            soql = format_soql(
+                f"SELECT Id, {key_field} FROM {sobject} WHERE {key_field} IN {{}}",
+                keys[start : start + COLLECTION_LIMIT],
+            )
+            ids |= {r[key_field]: r["Id"] for r in org.query(soql)}
+        found |= {c.row_id: ids.get(c.record) for c in planned}
+    return found

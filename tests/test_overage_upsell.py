@@ -1,0 +1,463 @@
+"""overage-upsell: the episode and its clock, the two opportunities, recovery, the digest."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
+
+from revsched.alerts import AlertRenderer
+from revsched.localorg import LocalOrg
+from revsched.localorg.demo import OVERAGE_FIXTURES
+from revsched.play import DecideContext
+
+GOLDEN = Path(__file__).parent / "golden"
+TODAY = date(2026, 11, 23)
+PAULA, JADE, KOFI, AVA = (f"005{n:015d}" for n in range(1, 5))
+USER_ROWS = [
+    {"Id": PAULA, "Name": "Paula Costa", "Username": "paula.costa@demo.revsched.dev",
+     "Email": "paula.costa@demo.revsched.dev", "IsActive": True},
+]  # fmt: skip
+ACCOUNT_ID = "001000000000000001"
+STAGES = [{"ApiName": "Prospecting", "SortOrder": 1}]
+
+
+def person(user_id: str | None, name: str, active: bool = True) -> dict[str, Any] | None:
+    if user_id is None:
+        return None
+    return {"Name": name, "Email": f"{name.split()[0].lower()}@x.example", "IsActive": active}
+
+
+def account(
+    contract: int | None = 100,
+    routed: int | None = 125,
+    *,
+    since: int | None = None,
+    opportunities: tuple[dict[str, Any], ...] = (),
+    am: str | None = JADE,
+    am_active: bool = True,
+    owner_active: bool = True,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A customer account; `since`: days ago its overage started (None: no start date)."""
+    return {
+        "Id": ACCOUNT_ID,
+        "Name": "Acme Co.",
+        "Type": "Customer",
+        "Website": "https://app.acme.co.uk/login",
+        "OwnerId": AVA,
+        "Owner": person(AVA, "Ava Patel", owner_active),
+        "AM__c": am,
+        "AM__r": person(am, "Jade Wilson", am_active),
+        "Users_In_Contract__c": contract,
+        "Users_Routed__c": routed,
+        "Overage_Start_Date__c": None if since is None else str(TODAY - timedelta(days=since)),
+        "Price_Per_User__c": None,
+        "Opportunities": {"records": list(opportunities)} if opportunities else None,
+        **fields,
+    }  # fmt: skip
+
+
+def opp(kind: str, key: str | None, *, closed: bool = False, opp_id: str = "006000000000000001"):
+    return {
+        "Id": opp_id,
+        "Name": f"Acme Co. - {kind} - @acme.co.uk",
+        "Type": kind,
+        "StageName": "Closed Won" if closed else "Prospecting",
+        "IsClosed": closed,
+        "Revsched_Key__c": key,
+    }
+
+
+def key(step: str, days_ago: int) -> str:
+    return f"overage-upsell:{step}:{ACCOUNT_ID}:{(TODAY - timedelta(days=days_ago)).isoformat()}"
+
+
+def decide(accounts: list[dict[str, Any]], as_of: date = TODAY, fired=frozenset(), **config: Any):
+    ctx = DecideContext(as_of=as_of, config=OverageUpsellConfig(**config), fired=fired)
+    records = {"accounts": accounts, "users": USER_ROWS, "stages": STAGES}
+    return play.decide(records, ctx)
+
+
+def outcome(plan) -> tuple[str, str | None, str]:
+    [decision] = plan.decisions
+    return decision.outcome, decision.stage, decision.reason
+
+
+def am_alerts(plan) -> list:
+    return [a for a in plan.alerts if a.template == "overage_upsell.j2"]
+
+
+def render(alert) -> str:
+    return AlertRenderer("https://acme.my.salesforce.com").render(alert).text
+
+
+def golden(name: str) -> str:
+    return (GOLDEN / name).read_text(encoding="utf-8").rstrip("\n")
+
+
+# --- Selection --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("contract", [0, None])
+def test_no_users_in_contract_is_skipped(contract: int | None):
+    plan = decide([account(contract, 40)])
+
+    assert outcome(plan) == ("skipped", None, "no users in contract to measure usage against")
+    assert plan.is_empty
+
+
+def test_query_reads_customers_with_a_contract_or_an_episode():
+    soql = queries(DecideContext(as_of=TODAY, config=OverageUpsellConfig()))["accounts"]
+
+    assert soql.endswith(
+        "FROM Account WHERE (Type IN ('Customer') AND Users_In_Contract__c > 0)"
+        " OR Overage_Start_Date__c != null ORDER BY Name, Id"
+    )
+    assert (
+        "FROM Opportunities WHERE Type IN ('Overage','Upsell')"
+        " AND (IsClosed = false OR Revsched_Key__c != null))"
+    ) in soql
+
+
+@pytest.mark.parametrize(
+    ("routed", "reason"),
+    [
+        (110, "110 users routed for 100 in contract: within the 10% allowance (over above 110)"),
+        (100, "100 users routed for 100 in contract: within contract"),
+    ],
+)
+def test_exactly_at_the_threshold_is_not_over(routed: int, reason: str):
+    plan = decide([account(100, routed)])
+
+    assert outcome(plan) == ("skipped", None, reason)
+    assert plan.is_empty and plan.reports == {"overage": []}
+
+
+def test_one_user_past_the_threshold_starts_an_episode():
+    plan = decide([account(100, 111)])
+
+    assert outcome(plan) == (
+        "selected",
+        "overage 2026-11-23",
+        "111 users routed for 100 in contract (11% over) since 2026-11-23",
+    )
+    assert [(c.field, c.old, c.new) for c in plan.changes] == [
+        ("Overage_Start_Date__c", None, "2026-11-23")
+    ]
+
+
+def test_overage_pct_is_config():
+    assert outcome(decide([account(100, 111)], overage_pct=20))[0] == "skipped"
+    assert outcome(decide([account(100, 121)], overage_pct=20))[0] == "selected"
+
+
+# --- The Overage opportunity ------------------------------------------------------------------
+
+
+def test_overage_opportunity_for_the_am_upserted_on_the_episode_key():
+    plan = decide([account(100, 125, Price_Per_User__c=40.0)])
+
+    [create] = plan.creates
+    assert (create.sobject, create.key, create.parent_id) == (
+        "Opportunity",
+        key("overage", 0),
+        ACCOUNT_ID,
+    )
+    assert create.fields == {
+        "Name": "Acme Co. - Overage - @acme.co.uk",
+        "AccountId": ACCOUNT_ID,
+        "OwnerId": JADE,
+        "Type": "Overage",
+        "StageName": "Prospecting",
+        "CloseDate": "2026-12-23",
+        "Amount": 1000.0,
+    }
+    [alert] = am_alerts(plan)
+    assert [(r.role, r.user_id) for r in alert.recipients] == [("AM", JADE)]
+    assert render(alert) == golden("overage_upsell.txt")
+
+
+def test_no_price_per_user_leaves_the_amount_out():
+    [create] = decide([account()]).creates
+
+    assert "Amount" not in create.fields
+
+
+def test_first_open_stage_close_days_and_types_are_config():
+    plan = decide([account()], open_stage="Qualification", close_days=14, overage_type="Overuse")
+
+    fields = plan.creates[0].fields
+    assert (fields["StageName"], fields["CloseDate"], fields["Type"]) == (
+        "Qualification",
+        "2026-12-07",
+        "Overuse",
+    )
+    assert "stages" not in queries(
+        DecideContext(as_of=TODAY, config=OverageUpsellConfig(open_stage="Qualification"))
+    )
+
+
+def test_long_names_are_cut_keeping_the_domain_suffix():
+    name = opportunity_name("X" * 200, "Overage", "acme.co.uk")
+
+    assert len(name) == 120 and name.endswith("X - Overage - @acme.co.uk")
+    assert opportunity_name("Acme", "Upsell", None) == "Acme - Upsell"
+
+
+@pytest.mark.parametrize(
+    ("am", "am_active", "owner_active", "expected"),
+    [
+        (None, True, True, ("account owner", AVA)),
+        (JADE, False, True, ("account owner", AVA)),
+    ],
+)
+def test_no_active_am_means_the_account_owner(am, am_active, owner_active, expected):
+    plan = decide([account(am=am, am_active=am_active, owner_active=owner_active)])
+
+    assert plan.creates[0].fields["OwnerId"] == expected[1]
+    assert [(r.role, r.user_id) for r in am_alerts(plan)[0].recipients] == [expected]
+
+
+def test_nobody_active_to_own_it_is_listed_not_created():
+    plan = decide([account(am=None, owner_active=False)])
+
+    assert outcome(plan)[2] == (
+        "125 users routed for 100 in contract, but neither its AM nor its owner is active:"
+        " nobody to give the Overage opportunity to"
+    )
+    assert plan.creates == () and am_alerts(plan) == []
+    assert plan.reports["overage"][0]["status"] == "no active AM or owner"
+
+
+def test_hand_set_start_date_keys_the_episode():
+    plan = decide([account(since=5)])
+
+    assert plan.changes == ()
+    assert [c.key for c in plan.creates] == [key("overage", 5)]
+    assert am_alerts(plan)[0].context["since"] == "2026-11-18"
+
+
+def test_existing_key_means_handled_even_with_a_fresh_state_store():
+    plan = decide([account(since=3, opportunities=(opp("Overage", key("overage", 3)),))])
+
+    assert outcome(plan) == (
+        "skipped",
+        f"overage {(TODAY - timedelta(days=3)).isoformat()}",
+        "in overage since 2026-11-20 (3 days): overage already handled",
+    )
+    assert plan.creates == () and am_alerts(plan) == []
+    assert plan.reports["overage"][0]["status"] == "Overage opportunity open"
+
+
+def test_open_opportunity_not_made_by_revsched_gets_an_alert_only():
+    hand_made = opp("Overage", None)
+    plan = decide([account(opportunities=(hand_made,))])
+
+    assert outcome(plan)[2].endswith(
+        "open Overage opportunity 'Acme Co. - Overage - @acme.co.uk' exists: alert only"
+    )
+    assert plan.creates == ()
+    [alert] = am_alerts(plan)
+    assert alert.context["existing"]["id"] == hand_made["Id"]
+    assert render(alert) == golden("overage_upsell_alert_only.txt")
+    assert (ACCOUNT_ID, "overage 2026-11-23") in {(f.record_id, f.stage) for f in plan.firings}
+
+
+def test_alert_only_is_sent_once():
+    plan = decide(
+        [account(opportunities=(opp("Overage", None),))],
+        fired=frozenset({(ACCOUNT_ID, "overage 2026-11-23")}),
+    )
+
+    assert am_alerts(plan) == [] and plan.creates == ()
+
+
+# --- The 30-day clock -------------------------------------------------------------------------
+
+
+def test_twenty_nine_days_in_is_still_the_overage_step():
+    plan = decide([account(since=29, opportunities=(opp("Overage", key("overage", 29)),))])
+
+    assert outcome(plan)[0] == "skipped" and plan.creates == ()
+
+
+def test_thirty_days_still_over_creates_the_upsell():
+    overage = opp("Overage", key("overage", 30))
+    plan = decide([account(since=30, opportunities=(overage,))])
+
+    assert outcome(plan) == (
+        "selected",
+        "upsell 2026-10-24",
+        "125 users routed for 100 in contract (25% over) since 2026-10-24, 30 days: still over",
+    )
+    [create] = plan.creates
+    assert create.key == key("upsell", 30)
+    assert (create.fields["Name"], create.fields["Type"]) == (
+        "Acme Co. - Upsell - @acme.co.uk",
+        "Upsell",
+    )
+    assert render(am_alerts(plan)[0]) == golden("overage_upsell_upsell.txt")
+    assert plan.changes == ()  # the Overage opportunity stays open
+
+
+def test_runs_missed_across_day_thirty_create_the_upsell_once():
+    overage = opp("Overage", key("overage", 40))
+    first = decide([account(since=40, opportunities=(overage,))])
+    assert [c.key for c in first.creates] == [key("upsell", 40)]
+
+    upsell = opp("Upsell", key("upsell", 41), opp_id="006000000000000002")
+    later = decide(
+        [account(since=41, opportunities=(overage, upsell))], as_of=TODAY + timedelta(days=1)
+    )
+    assert later.creates == () and am_alerts(later) == []
+
+
+def test_upsell_after_days_is_config():
+    plan = decide([account(since=14)], upsell_after_days=14)
+
+    assert [c.key for c in plan.creates] == [key("upsell", 14)]
+
+
+# --- Recovery and the next episode ------------------------------------------------------------
+
+
+def test_back_at_contract_clears_the_start_and_names_the_opportunities_to_close():
+    overage = opp("Overage", key("overage", 12))
+    plan = decide([account(100, 100, since=12, opportunities=(overage,))])
+
+    assert outcome(plan) == (
+        "selected",
+        "recovered 2026-11-11",
+        "back in compliance: 100 users routed for 100 in contract; the overage clock resets",
+    )
+    assert [(c.field, c.old, c.new) for c in plan.changes] == [
+        ("Overage_Start_Date__c", "2026-11-11", None)
+    ]
+    [alert] = am_alerts(plan)
+    assert alert.context["to_close"] == [
+        {"id": overage["Id"], "name": overage["Name"], "type": "Overage"}
+    ]
+    assert render(alert) == golden("overage_upsell_recovered.txt")
+
+
+def test_over_contract_within_the_allowance_keeps_the_episode():
+    plan = decide([account(100, 105, since=12)])
+
+    assert outcome(plan)[2] == (
+        "105 users routed for 100 in contract: over contract but within the 10% allowance;"
+        " the overage since 2026-11-11 goes on"
+    )
+    assert plan.is_empty
+
+
+def test_second_episode_gets_new_keys():
+    old = opp("Overage", key("overage", 60), closed=True)
+    plan = decide([account(opportunities=(old,))])
+
+    assert [c.key for c in plan.creates] == [key("overage", 0)]
+    assert am_alerts(plan)[0].context["existing"] is None
+
+
+def test_churned_account_ends_the_episode_quietly():
+    plan = decide([account(since=10, Type="Former Customer")])
+
+    assert outcome(plan) == (
+        "skipped",
+        "recovered 2026-11-13",
+        "no longer a customer (Former Customer): overage episode ended",
+    )
+    assert [(c.field, c.new) for c in plan.changes] == [("Overage_Start_Date__c", None)]
+    assert plan.alerts == () and plan.creates == ()
+
+
+# --- Digest and report ------------------------------------------------------------------------
+
+
+def test_accounts_in_overage_go_to_leadership_as_one_digest_and_the_report():
+    second = account(500, 600, since=3) | {"Id": "001000000000000002", "Name": "Beta Ltd"}
+    plan = decide([account(100, 125, Price_Per_User__c=40.0), second, account(100, 90)])
+
+    rows = plan.reports["overage"]
+    assert rows[0] == {
+        "account": "Acme Co.",
+        "account_id": ACCOUNT_ID,
+        "owner": "Jade Wilson",
+        "users_in_contract": 100,
+        "users_routed": 125,
+        "pct_over": 25.0,
+        "since": "2026-11-23",
+        "days_in_overage": 0,
+        "status": "Overage opportunity created",
+    }
+    assert [r["account"] for r in rows] == ["Acme Co.", "Beta Ltd"]
+    [digest] = [a for a in plan.alerts if a.template == "overage_upsell_digest.j2"]
+    assert (digest.record_id, digest.stage) == (PAULA, "overage 2026-11-23")
+    assert render(digest) == golden("overage_upsell_digest.txt")
+
+
+def test_digest_once_a_day_report_always():
+    plan = decide([account()], fired=frozenset({(PAULA, "overage 2026-11-23")}))
+
+    assert [a.template for a in plan.alerts] == ["overage_upsell.j2"]
+    assert len(plan.reports["overage"]) == 1
+
+
+# --- End to end, on the demo org --------------------------------------------------------------
+
+
+def revsched_opportunities(path: Path) -> dict[str, dict[str, Any]]:
+    sf = LocalOrg(path).salesforce()
+    soql = (
+        "SELECT Revsched_Key__c, Name, Type, OwnerId, StageName, Account.Name FROM Opportunity"
+        " WHERE Revsched_Key__c != null"
+    )
+    return {row["Revsched_Key__c"]: row for row in sf.query_all(soql)["records"]}
+
+
+def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
+    demo_org: Path, revsched_home: Path, run_json: Callable[..., dict[str, Any]], tmp_path: Path
+):
+    before = revsched_opportunities(demo_org)
+    dry = run_json("overage-upsell", "--dry-run", "--as-of", "2026-11-23", "--report-dir", "out")
+    plan = dry["plan"]
+    by_name = {d["record_name"]: d for d in plan["decisions"]}
+    fixtures = {f.name: by_name.get(f.name) for f in OVERAGE_FIXTURES}
+    assert {n: d and (d["outcome"], d["stage"]) for n, d in fixtures.items()} == {
+        "Kestrel Analytics": ("skipped", None),
+        "Larkspur Logistics": ("selected", "upsell 2026-10-23"),
+        "Marlow Biotech": ("selected", "recovered 2026-11-11"),
+        "Norland Textiles": ("selected", "overage 2026-11-23"),
+        "Orchard Point Media": None,
+        "Pinecrest Robotics": ("selected", "overage 2026-11-23"),
+    }
+    with (tmp_path / "out" / "overage-upsell-overage-2026-11-23.csv").open() as stream:
+        report = list(csv.DictReader(stream))
+    assert len(report) == len(plan["reports"]["overage"]) > 3
+
+    applied = run_json("overage-upsell", "--as-of", "2026-11-23")
+    assert applied["status"] == "succeeded"
+    created = revsched_opportunities(demo_org)
+    assert set(created) - set(before) == {c["key"] for c in plan["creates"]}
+    larkspur = next(c for c in plan["creates"] if c["key"].startswith("overage-upsell:upsell:"))
+    assert (
+        created[larkspur["key"]]["Name"] == "Larkspur Logistics - Upsell - @larkspurlogistics.com"
+    )
+
+    rerun = run_json("overage-upsell", "--as-of", "2026-11-23")["plan"]
+    assert (rerun["creates"], rerun["changes"], rerun["alerts"], rerun["firings"]) == (
+        [],
+        [],
+        [],
+        [],
+    )
+
+    (revsched_home / "state.sqlite").unlink()
+    fresh = run_json("overage-upsell", "--as-of", "2026-11-23")["plan"]
+    assert (fresh["creates"], fresh["changes"]) == ([], [])
+    assert set(revsched_opportunities(demo_org)) == set(created)
