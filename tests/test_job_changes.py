@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import RecordingNotifier
 from revsched.jobs.job_changes import JobChangesConfig, play, queries
 
 from revsched.alerts import AlertRenderer
-from revsched.config import Settings
-from revsched.localorg import LocalOrg
+from revsched.config import ApiSettings, Settings
+from revsched.localorg import FaultProfile, LocalOrg
+from revsched.localorg.demo import build_demo_org
+from revsched.org import OrgGateway
 from revsched.play import DecideContext
+from revsched.runner import RunResult, run_play
+from revsched.state import StateStore
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)
@@ -687,3 +692,46 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store(
     fresh = run_json("job-changes", "--as-of", TODAY.isoformat())
     assert fresh["plan"]["changes"] == [] and fresh["plan"]["creates"] == []
     assert fresh["plan"]["conversions"] == [] and fresh["alerts"] == []
+
+
+def test_a_lead_that_fails_to_convert_is_left_for_the_next_run(tmp_path: Path):
+    org = build_demo_org(tmp_path / "org.sqlite", accounts=20, seed=7, today=TODAY)
+    store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    gateway = OrgGateway(org.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    settings = Settings()
+    notifier = RecordingNotifier()
+
+    def run() -> RunResult:
+        return run_play(
+            play,
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=gateway,
+            renderer=AlertRenderer(gateway.instance_url),
+            notifier=notifier,
+        )
+
+    rhea = org.salesforce().query("SELECT Id FROM Lead WHERE Name = 'Rhea Quill'")["records"][0]
+    org.faults = FaultProfile(fail_records={rhea["Id"]: "UNABLE_TO_LOCK_ROW"})
+
+    first = run()
+
+    assert first.status == "partial"
+    assert first.failures[rhea["Id"]].startswith("UNABLE_TO_LOCK_ROW")
+    sent = {a.alert.record_id for a in notifier.sent}
+    assert sent and rhea["Id"] not in sent
+    sf = org.salesforce()
+    assert sf.Lead.get(rhea["Id"])["IsConverted"] is False
+    tasks = sf.query("SELECT COUNT() FROM Task WHERE Revsched_Key__c LIKE 'job-changes:rhea%'")
+    assert tasks["totalSize"] == 0
+    org.faults = None
+
+    second = run()
+
+    assert second.status == "succeeded"
+    assert [c.lead_name for c in second.plan.conversions] == ["Rhea Quill"]
+    converted = sf.Lead.get(rhea["Id"])
+    assert converted["IsConverted"] is True
+    assert converted["ConvertedContactId"] in {a.alert.record_id for a in notifier.sent}
