@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from revsched import export, logs, migrate, progress, report
+from revsched import export, logs, migrate, progress, report, summary
 from revsched.alerts import TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.doctor import Check, run_checks
@@ -35,11 +35,19 @@ from revsched.localorg.faults import load_faults
 from revsched.logs import logger
 from revsched.notify import AlertDelivery, alert_delivery, markup_for, previews, renderer_for
 from revsched.occurrences import claim_latest
-from revsched.org import OrgGateway, connect_org
+from revsched.org import OrgGateway, connect_org, describe_org
+from revsched.plan import Plan
 from revsched.play import Play, get_play, load_plays
 from revsched.replay import load_plan, save_plan
 from revsched.report_files import write_reports
-from revsched.runner import RunResult, apply_saved_plan, plan_play, revert_run, run_play
+from revsched.runner import (
+    PlanHook,
+    RunResult,
+    apply_saved_plan,
+    plan_play,
+    revert_run,
+    run_play,
+)
 from revsched.scheduler import build_scheduler, run_until_stopped
 from revsched.state import StateStore, open_engine
 
@@ -56,12 +64,20 @@ state_app = typer.Typer(help="The state store: schema and retention.", no_args_i
 app.add_typer(state_app, name="state")
 
 F = TypeVar("F", bound=Callable[..., Any])
+ShowFormat = Literal["text", "csv", "json"]
 
 
 def _console(stderr: bool = False) -> Console:
-    stream = sys.stderr if stderr else sys.stdout
-    # Cron logs and pipes get wide lines rather than tables wrapped at 80 columns.
-    return Console(stderr=stderr, width=None if stream.isatty() else 200)
+    """Output as wide as the terminal, or $COLUMNS (80 by default) when piped."""
+    return Console(stderr=stderr)
+
+
+def _progress_console(output: Console) -> Console | None:
+    """Where bars are drawn: the output console itself when it is a terminal (so text printed
+    meanwhile goes above the bar), else stderr when a person watches it, else nowhere."""
+    if output.is_terminal:
+        return output
+    return _console(stderr=True) if sys.stderr.isatty() else None
 
 
 def fails_cleanly(command: F) -> F:
@@ -85,6 +101,18 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+LimitOption = Annotated[
+    int,
+    typer.Option("--limit", min=0, metavar="N", help="Rows of each table after the summary."),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="One summary line (and failures) only.")
+]
+YesOption = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Apply to a Salesforce org without asking for confirmation."),
+]
 ConfirmOption = Annotated[
     bool,
     typer.Option(
@@ -157,8 +185,17 @@ class Session:
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
+    @property
+    def org_name(self) -> str:
+        return describe_org(self.settings, self.org.instance_url)
+
     def run(
-        self, play: Play[Any], as_of: date | None, dry_run: bool, confirmed: bool = False
+        self,
+        play: Play[Any],
+        as_of: date | None,
+        dry_run: bool,
+        on_plan: PlanHook | None = None,
+        confirmed: bool = False,
     ) -> RunResult:
         delivery = self.delivery(play.name, dry_run)
         return run_play(
@@ -170,6 +207,7 @@ class Session:
             org=self.org,
             renderer=delivery.renderer,
             notifier=delivery.notifier,
+            on_plan=on_plan,
             confirmed=confirmed,
         )
 
@@ -180,14 +218,55 @@ class Session:
         logger.info(claim.message())
         return None if claim.taken_by else self.run(play, None, dry_run=False)
 
-    def report(self, result: RunResult, as_json: bool) -> None:
-        if as_json:
+
+@dataclass(frozen=True)
+class Printing:
+    """How much a run-like command prints: JSON, one line, or a summary with `limit` rows."""
+
+    as_json: bool = False
+    quiet: bool = False
+    # Rows per table after the summary; None prints every row.
+    limit: int | None = summary.DEFAULT_LIMIT
+
+    @property
+    def shows_plan(self) -> bool:
+        return not (self.as_json or self.quiet)
+
+    def header(self, session: Session, what: str) -> None:
+        """Which org the command works on, before anything else is printed."""
+        if self.shows_plan:
+            session.console.print(f"{escape(what)} on {escape(session.org_name)}", style="bold")
+
+    def plan_hook(self, session: Session, confirm: bool) -> PlanHook:
+        """Show the plan before anything is written; with `confirm`, ask before applying."""
+
+        def shown(plan: Plan) -> None:
+            if self.shows_plan:
+                summary.print_plan(session.console, plan, self.limit)
+            if confirm and not plan.is_empty:
+                with progress.paused():
+                    typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
+
+        return shown
+
+    def result(self, session: Session, result: RunResult) -> None:
+        """The run's end: its result (and a dry run's alerts), as JSON, one line or in full."""
+        if self.as_json:
             typer.echo(json.dumps(report.run_json(result), indent=2))
+        elif self.quiet:
+            summary.print_result(session.console, result, self.limit, quiet=True)
         else:
-            report.print_plan(self.console, result.plan)
-            report.print_run(self.console, result)
+            if result.dry_run and self.limit is None:
+                summary.print_alerts(session.console, result)
+            summary.print_result(session.console, result, self.limit)
         if result.status == "partial":
             raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+def _asks_to_apply(session: Session, yes: bool) -> bool:
+    """A person at a terminal applying to a real Salesforce org confirms first (unless --yes)."""
+    real = session.settings.org.kind == "salesforce"
+    return real and not yes and sys.stdin.isatty() and session.console.is_terminal
 
 
 @app.command()
@@ -218,9 +297,13 @@ def run(
         typer.Option(
             "--scheduled",
             help="For cron and systemd: claim the play's latest scheduled occurrence first;"
-            " exit 0 without running when it was already claimed.",
+            " exit 0 without running when it was already claimed. Prints one line.",
         ),
     ] = False,
+    limit: LimitOption = summary.DEFAULT_LIMIT,
+    show_all: AllOption = False,
+    quiet: QuietOption = False,
+    yes: YesOption = False,
     confirm: ConfirmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -230,21 +313,26 @@ def run(
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
     if scheduled and (dry_run or as_of):
         raise typer.BadParameter("--scheduled runs the current occurrence: drop --dry-run/--as-of")
+    day = _parse_date(as_of)
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
-    with progress.shown(_console(stderr=True) if sys.stderr.isatty() else None):
+    printing = Printing(as_json, quiet or scheduled, None if show_all else limit)
+    with progress.shown(_progress_console(session.console)):
         if scheduled:
             result = session.run_scheduled(play)
             if result is None:
                 return
         else:
-            result = session.run(play, _parse_date(as_of), dry_run, confirm)
+            mode = "dry run" if dry_run else "run"
+            printing.header(session, f"{play.name} {mode} as of {day or _today(session.settings)}")
+            ask = not dry_run and _asks_to_apply(session, yes)
+            result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
         for path in write_reports(result.plan, report_dir):
             typer.echo(f"Report written to {path}", err=True)
-    session.report(result, as_json)
+    printing.result(session, result)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
 
@@ -253,6 +341,10 @@ def run(
 @fails_cleanly
 def apply(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN_FILE", help="From run --out.")],
+    limit: LimitOption = summary.DEFAULT_LIMIT,
+    show_all: AllOption = False,
+    quiet: QuietOption = False,
+    yes: YesOption = False,
     confirm: ConfirmOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -261,31 +353,61 @@ def apply(
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
+    printing = Printing(as_json, quiet, None if show_all else limit)
     delivery = session.delivery(plan.play)
-    result = apply_saved_plan(
-        plan,
-        store=session.store,
-        org=session.org,
-        renderer=delivery.renderer,
-        notifier=delivery.notifier,
-        confirmed=confirm,
-    )
-    session.report(result, as_json)
+    with progress.shown(_progress_console(session.console)):
+        printing.header(session, f"{plan.play} plan of {plan.as_of} from {plan_file}")
+        result = apply_saved_plan(
+            plan,
+            store=session.store,
+            org=session.org,
+            renderer=delivery.renderer,
+            notifier=delivery.notifier,
+            on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
+            confirmed=confirm,
+        )
+    printing.result(session, result)
 
 
 @app.command()
 @fails_cleanly
 def revert(
     run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the revert would write; write nothing.")
+    ] = False,
+    limit: LimitOption = summary.DEFAULT_LIMIT,
+    show_all: AllOption = False,
+    yes: YesOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Undo a run: restore the old values it replaced, where nobody has changed them since."""
+    """Undo a run: restore the old values it replaced, where nobody has changed them since,
+    and delete the records it created. Merges cannot be undone."""
     session = Session.open(config, as_json)
     # A revert writes old values back and alerts nobody.
     notifier = TerminalNotifier(session.alert_console)
-    result = revert_run(run_id, store=session.store, org=session.org, notifier=notifier)
-    session.report(result, as_json)
+    printing = Printing(as_json, limit=None if show_all else limit)
+    reverted = session.store.run(run_id)
+    with progress.shown(_progress_console(session.console)):
+        mode = "dry run of the revert" if dry_run else "revert"
+        printing.header(session, f"{mode} of run {run_id}")
+        if reverted is not None and reverted.merges and printing.shows_plan:
+            session.console.print(
+                f"[yellow]Run {run_id} merged {summary.plural(len(reverted.merges), 'record')}: "
+                "a merge cannot be undone[/] (Salesforce deleted the merged records; "
+                f"`revsched show {run_id}` lists the values they held).",
+                highlight=False,
+            )
+        result = revert_run(
+            run_id,
+            store=session.store,
+            org=session.org,
+            notifier=notifier,
+            dry_run=dry_run,
+            on_plan=printing.plan_hook(session, not dry_run and _asks_to_apply(session, yes)),
+        )
+    printing.result(session, result)
 
 
 @app.command()
@@ -375,7 +497,9 @@ def doctor(config: ConfigOption = None) -> None:
         checks += run_checks(settings, plays, _today(settings))
     for check in checks:
         mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {escape(check.name)}: {escape(check.detail)}", highlight=False)
+        # One line a check, however narrow the terminal: lines are found by grep.
+        line = f"{mark} {escape(check.name)}: {escape(check.detail)}"
+        console.print(line, highlight=False, soft_wrap=True)
     failed = sum(not check.ok for check in checks)
     console.print(f"{len(checks) - failed} ok, {failed} failed")
     if failed:
@@ -384,14 +508,30 @@ def doctor(config: ConfigOption = None) -> None:
 
 @app.command()
 @fails_cleanly
-def plays(config: ConfigOption = None) -> None:
-    """List the plays with their schedules and purpose."""
+def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
+    """List the plays with their schedules (time and time zone), next run and purpose."""
     settings = load_settings(config)
-    console = _console()
+    now = datetime.now(settings.zone)
+    listed = []
     for play in load_plays(settings).values():
         play_config = play.configure(settings)
-        state = "" if play_config.enabled else " (disabled)"
-        console.print(f"[bold]{play.name}[/]  {play_config.schedule}{state}  {play.summary}")
+        schedule = play_config.schedule
+        upcoming = schedule.trigger(settings.zone).get_next_fire_time(None, now)
+        listed.append(
+            {
+                "name": play.name,
+                "enabled": play_config.enabled,
+                "schedule": schedule.text,
+                "cron": schedule.cron,
+                "time_zone": settings.time_zone,
+                "next_run": upcoming.isoformat() if upcoming else None,
+                "summary": play.summary,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2))
+    else:
+        report.print_plays(_console(), listed)
 
 
 @app.command()
@@ -415,17 +555,25 @@ def history(
 @fails_cleanly
 def show(
     run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
-    as_json: JsonOption = False,
+    output_format: Annotated[
+        ShowFormat,
+        typer.Option(
+            "--format", help="text for people; csv (every audited row) or json for files."
+        ),
+    ] = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show one run: every field change (old -> new, status) and every alert."""
+    """Show one run: every field change (old -> new, status), merge and alert."""
     settings = load_settings(config)
     found = StateStore(settings.state.database_url()).run(run_id)
     if found is None:
         typer.echo(f"error: no run {run_id}; `revsched history` lists the runs", err=True)
         raise typer.Exit(EXIT_USAGE)
-    if as_json:
+    if as_json or output_format == "json":
         typer.echo(json.dumps(report.show_json(found), indent=2))
+    elif output_format == "csv":
+        typer.echo(report.show_csv(found), nl=False)
     else:
         report.print_show(_console(), found)
 

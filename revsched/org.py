@@ -24,11 +24,12 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from revsched import progress
 from revsched.auth import salesforce_login
-from revsched.bulk import bulk_query, bulk_update, count_query
+from revsched.bulk import bulk_query, bulk_update, count_query, top_level_clauses
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
 from revsched.localorg import LocalOrg, connect
 from revsched.localorg.demo import build_demo_org
+from revsched.logs import logger
 from revsched.play import Record
 from revsched.salesforce_soap import (
     MAX_REQUESTS_PER_CALL,
@@ -173,17 +174,24 @@ class OrgGateway:
     def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
         """Stream a query's rows: by REST pages, each retried on its own, or for large
         results (counted first) with one Bulk API 2.0 query job."""
+        clauses = top_level_clauses(soql)
+        # The outer FROM names what is read (a subquery's FROM is only part of each row).
+        sobject = clauses[1].split()[1] if clauses else "records"
         counted = count_query(soql)
         if counted is not None:
             total = self.call("count a query's rows", lambda sf: sf.query(counted), config_hint)
             if total["totalSize"] > self.api.bulk_read_threshold:
                 self.check_budget()
-                with salesforce_errors("run a Bulk API 2.0 query", config_hint):
-                    yield from bulk_query(self.sf, soql, self.api.bulk_page_size)
+                with (
+                    salesforce_errors("run a Bulk API 2.0 query", config_hint),
+                    progress.task(f"reading {sobject} (Bulk)", total["totalSize"]) as advance,
+                ):
+                    for record in bulk_query(self.sf, soql, self.api.bulk_page_size):
+                        yield record
+                        advance(1)
                 return
         action = "run a query"
         page = self.call(action, lambda sf: sf.query(soql), config_hint)
-        sobject = soql.split(" FROM ", 1)[-1].split(" ", 1)[0]
         with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
             while True:
                 yield from (_plain(record) for record in page["records"])
@@ -376,8 +384,26 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
             return OrgGateway(lambda: connect(url), settings.api, org.key_field)
         path = org.local_path()
         if not path.exists():
+            logger.info(
+                "building the demo org (%d accounts dated around %s) at %s: first use",
+                org.demo_accounts,
+                today,
+                path,
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
         local = LocalOrg(path)
         return OrgGateway(local.salesforce, settings.api, org.key_field)
     return OrgGateway(salesforce_login(org), settings.api, org.key_field)
+
+
+def describe_org(settings: Settings, instance_url: str) -> str:
+    """Which org a run talks to, for its header: demo, local file or server, or Salesforce."""
+    org = settings.org
+    if org.kind == "local":
+        if org.url:
+            return f"local org server {org.url}"
+        return f"{'local org' if org.path else 'demo org'} {org.local_path()}"
+    # Sandboxes log in at test.salesforce.com, or at a My Domain under .sandbox.
+    sandbox = org.domain == "test" or ".sandbox." in f"{instance_url}.{org.domain}."
+    return f"Salesforce {instance_url} ({'sandbox' if sandbox else 'production'})"

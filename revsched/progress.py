@@ -1,8 +1,9 @@
 """Progress bars on long pulls and writes, shown only when a person is watching a terminal.
 
-Commands switch them on with `shown()` when stderr is a terminal; under cron,
-systemd or CI nothing is drawn, and the library code that reports progress
-does not need to know which.
+Commands switch them on with `shown()` on the console they print with, when it
+is a terminal; under cron, systemd or CI nothing is drawn, and the library code
+that reports progress does not need to know which. Printing through that same
+console while a bar is up puts the text above the bar, never on it.
 """
 
 from __future__ import annotations
@@ -43,3 +44,24 @@ def task(description: str, total: int | None) -> Iterator[Callable[[int], None]]
         yield lambda done: progress.advance(task_id, done)
     finally:
         progress.remove_task(task_id)
+
+
+@contextmanager
+def status(description: str) -> Iterator[None]:
+    """A status line (no count) for a step that takes a while: deciding, merging, rendering."""
+    with task(description, None):
+        yield
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Take the bars off the screen meanwhile (for a question to the person watching)."""
+    progress = _progress
+    if progress is None:
+        yield
+        return
+    progress.stop()
+    try:
+        yield
+    finally:
+        progress.start()

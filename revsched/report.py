@@ -2,142 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Sequence, Sized
+from collections.abc import Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from revsched.plan import Plan
 from revsched.runner import RunResult
 from revsched.state import Run
-
-
-def _value(value: Any) -> str:
-    return (
-        "(empty)" if value is None else json.dumps(value) if not isinstance(value, str) else value
-    )
-
-
-def _count(items: Sized, noun: str) -> str:
-    return f"{len(items)} {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
-
-
-def print_plan(console: Console, plan: Plan) -> None:
-    console.print(
-        f"[bold]{plan.play}[/] as of {plan.as_of}: {len(plan.selected)} selected, "
-        f"{len(plan.skipped)} skipped, {_count(plan.changes, 'field change')}, "
-        f"{_count(plan.creates, 'record')} to create, {_count(plan.merges, 'merge')}, "
-        + (f"{_count(plan.conversions, 'lead conversion')}, " if plan.conversions else "")
-        + f"{_count(plan.alerts, 'alert')}"
-    )
-    if plan.confirmation:
-        console.print(f"[bold yellow]Applying needs --confirm:[/] {plan.confirmation}")
-    if plan.decisions:
-        table = Table("", "record", "stage", "why", title="Decisions", title_justify="left")
-        for d in sorted(plan.decisions, key=lambda d: (d.outcome != "selected", d.record_name)):
-            mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/]"
-            table.add_row(mark, f"{d.record_name} ({d.record_id})", d.stage or "", d.reason)
-        console.print(table)
-    if plan.changes:
-        table = Table(
-            "record", "field", "old", "new", "why", title="Field changes", title_justify="left"
-        )
-        for c in plan.changes:
-            table.add_row(
-                f"{c.sobject} {c.record_name} ({c.record_id})",
-                c.field,
-                _value(c.old),
-                _value(c.new),
-                c.reason,
-            )
-        console.print(table)
-    if plan.creates:
-        table = Table(
-            "object", "key", "fields", "why", title="Records to create", title_justify="left"
-        )
-        for create in plan.creates:
-            fields = ", ".join(f"{name}={_value(v)}" for name, v in create.fields.items())
-            table.add_row(create.sobject, create.key, fields, create.reason)
-        console.print(table)
-    if plan.deletes:
-        table = Table("object", "record", "why", title="Records to delete", title_justify="left")
-        for delete in plan.deletes:
-            table.add_row(delete.sobject, delete.record_id, delete.reason)
-        console.print(table)
-    if plan.merges:
-        table = Table(
-            "master",
-            "merges (deleted)",
-            "master after (* changed)",
-            "why",
-            title="Merges (cannot be undone)",
-            title_justify="left",
-        )
-        for merge in plan.merges:
-            after = ", ".join(
-                f"{'*' if value != merge.master_before.get(name) else ''}{name}={_value(value)}"
-                for name, value in merge.master_after.items()
-                if value is not None
-            )
-            table.add_row(
-                f"{merge.sobject} {merge.master_name} ({merge.master_id})",
-                "\n".join(f"{r.record_name} ({r.record_id})" for r in merge.merged),
-                after,
-                merge.reason,
-            )
-        console.print(table)
-    if plan.conversions:
-        table = Table(
-            "lead",
-            "onto account",
-            "contact owner",
-            "why",
-            title="Lead conversions (cannot be undone)",
-            title_justify="left",
-        )
-        for conversion in plan.conversions:
-            table.add_row(
-                f"{conversion.lead_name} ({conversion.lead_id})",
-                f"{conversion.account_name} ({conversion.account_id})",
-                conversion.owner_id,
-                conversion.reason,
-            )
-        console.print(table)
-    if plan.is_empty:
-        console.print("Nothing to do.")
-
-
-def print_run(console: Console, result: RunResult) -> None:
-    if result.dry_run:
-        for alert in result.alerts:
-            to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients)
-            console.rule(f"would alert {to}", align="left")
-            console.print(alert.text, markup=False, highlight=False)
-        console.print(f"Dry run {result.run_id}: nothing was written or sent.")
-        return
-    for run_id in result.interrupted:
-        console.print(
-            f"[yellow]Run {run_id} of {result.plan.play} did not finish[/] (killed or crashed); "
-            "this run picked up where it stopped.",
-            highlight=False,
-        )
-    if result.settled.reconciled or result.settled.alerts_sent:
-        console.print(
-            f"Finished for earlier runs: {result.settled.reconciled} writes found in the org"
-            f" and marked applied, {result.settled.alerts_sent} owed alerts sent.",
-            highlight=False,
-        )
-    for record_id, reason in result.stale.items():
-        console.print(f"[yellow]left alone[/] {record_id}: {reason}", highlight=False)
-    for record_id, error in result.failures.items():
-        console.print(f"[red]failed[/] {record_id}: {error}", highlight=False)
-    console.print(
-        f"Run {result.run_id} {result.status}: {result.counts.get('applied', 0)} field changes "
-        f"applied, {len(result.failures)} records failed, {len(result.stale)} left alone, "
-        f"{result.counts.get('alerts_sent', 0)} alerts sent."
-    )
+from revsched.summary import print_rows, value_text
 
 
 def run_json(result: RunResult) -> dict[str, Any]:
@@ -187,24 +65,41 @@ def history_json(runs: Sequence[Run]) -> list[dict[str, Any]]:
     return [_run_summary(run) for run in runs]
 
 
+def _status(run: Run) -> str:
+    return f"{_mode(run)}: {run.status}" if run.reverts_run_id else run.status
+
+
+def _applied(run: Run, key: str) -> str:
+    """A count of what the run did (not what it planned); blank for a dry run."""
+    return "" if run.dry_run else f"{run.counts.get(key, 0):,}"
+
+
 def print_history(console: Console, runs: Sequence[Run]) -> None:
+    """One row a run: what it selected, and what it wrote, failed and sent."""
     if not runs:
         console.print("No runs yet.")
         return
-    table = Table(
-        "run", "play", "as of", "started (UTC)", "mode", "status", "selected", "changes", "alerts"
-    )
-    for run in runs:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)
+    table.add_column("run", justify="right", no_wrap=True)
+    statuses = [_status(run) for run in runs]
+    table.add_column("play", no_wrap=True)
+    table.add_column("as of", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for name in ("selected", "written", "failed", "alerts sent"):
+        # A header may wrap ("alerts / sent"), numbers never.
+        table.add_column(name, justify="right", min_width=6)
+    for run, status in zip(runs, statuses, strict=True):
         table.add_row(
             str(run.id),
             run.play,
             run.as_of.isoformat(),
-            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            _mode(run),
-            run.status,
-            str(run.counts.get("selected", "")),
-            str(run.counts.get("changes", "")),
-            str(run.counts.get("alerts", "")),
+            run.started_at.strftime("%m-%d %H:%MZ"),
+            status,
+            f"{run.counts.get('selected', 0):,}",
+            _applied(run, "applied"),
+            _applied(run, "failed_records"),
+            _applied(run, "alerts_sent"),
         )
     console.print(table)
 
@@ -265,19 +160,17 @@ def print_show(console: Console, run: Run) -> None:
     if run.error:
         console.print(f"[red]error:[/] {run.error}", highlight=False)
     if run.changes:
-        table = Table(
-            "record", "field", "old", "new", "status", title="Changes", title_justify="left"
-        )
+        console.print("Changes", style="bold")
+        rows: list[tuple[str, str]] = []
+        record = None
         for c in run.changes:
+            if c.record_id != record:
+                record = c.record_id
+                rows.append((f"  {c.sobject}", f"{escape(c.record_name)} [dim]{c.record_id}[/]"))
             status = c.status if not c.error else f"{c.status}: {c.error}"
-            table.add_row(
-                f"{c.sobject} {c.record_name} ({c.record_id})",
-                c.field,
-                _value(json.loads(c.old)),
-                _value(json.loads(c.new)),
-                status,
-            )
-        console.print(table)
+            old, new = value_text(json.loads(c.old)), value_text(json.loads(c.new))
+            rows.append((f"    {c.field}", f"{escape(old)} -> {escape(new)}: {escape(status)}"))
+        print_rows(console, rows, None)
     else:
         console.print("No field changes.")
     for c in run.creates:
@@ -286,14 +179,8 @@ def print_show(console: Console, run: Run) -> None:
     for d in run.deletes:
         outcome = d.status if not d.error else f"{d.status}: {d.error}"
         console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
-    for m in run.merges:
-        outcome = m.status if not m.error else f"{m.status}: {m.error}"
-        console.print(
-            f"merge {m.sobject} {m.merged_name} ({m.merged_id}) into {m.master_name}"
-            f" ({m.master_id}): {outcome}; its values were {m.merged_fields}",
-            highlight=False,
-            markup=False,
-        )
+    if run.merges:
+        print_merges(console, run)
     for alert in run.alerts:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
@@ -316,3 +203,136 @@ def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
             console.print(
                 json.dumps(message, indent=2), markup=False, highlight=False, soft_wrap=True
             )
+
+
+def print_merges(console: Console, run: Run) -> None:
+    """Each merged record beside its master, with the values it held (a merge cannot be
+    undone: this is what is left of the record)."""
+    table = Table(
+        "merged record",
+        "into master",
+        "status",
+        "values it held",
+        title="Merged records (cannot be undone)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for m in run.merges:
+        status = m.status if not m.error else f"{m.status}: {m.error}"
+        held = json.loads(m.merged_fields)
+        values = "\n".join(f"{name}: {value_text(v)}" for name, v in held.items() if v is not None)
+        table.add_row(
+            f"{escape(m.merged_name)}\n{m.merged_id}",
+            f"{escape(m.master_name)}\n{m.master_id}",
+            escape(status),
+            escape(values),
+        )
+    console.print(table, highlight=False)
+
+
+CSV_COLUMNS = (
+    "kind",
+    "sobject",
+    "record_id",
+    "record_name",
+    "field",
+    "old",
+    "new",
+    "status",
+    "error",
+    "reason",
+)
+
+
+def show_csv(run: Run) -> str:
+    """Every row a run audited (changes, creates, deletes, merges, alerts) as one CSV table."""
+    rows: list[dict[str, Any]] = []
+    for c in run.changes:
+        old, new = json.loads(c.old), json.loads(c.new)
+        rows.append(
+            {
+                "kind": "change",
+                "sobject": c.sobject,
+                "record_id": c.record_id,
+                "record_name": c.record_name,
+                "field": c.field,
+                "old": value_text(old),
+                "new": value_text(new),
+                "status": c.status,
+                "error": c.error,
+                "reason": c.reason,
+            }
+        )
+    for create in run.creates:
+        rows.append(
+            {
+                "kind": "create",
+                "sobject": create.sobject,
+                "record_id": create.record_id,
+                "field": "key",
+                "new": create.key,
+                "status": create.status,
+                "error": create.error,
+            }
+        )
+    for d in run.deletes:
+        rows.append(
+            {
+                "kind": "delete",
+                "sobject": d.sobject,
+                "record_id": d.record_id,
+                "status": d.status,
+                "error": d.error,
+            }
+        )
+    for m in run.merges:
+        rows.append(
+            {
+                "kind": "merge",
+                "sobject": m.sobject,
+                "record_id": m.merged_id,
+                "record_name": m.merged_name,
+                "field": "master",
+                "new": m.master_id,
+                "status": m.status,
+                "error": m.error,
+                "reason": m.reason,
+            }
+        )
+    for a in run.alerts:
+        to = ", ".join(r["name"] for r in json.loads(a.recipients))
+        rows.append(
+            {
+                "kind": "alert",
+                "record_id": a.record_id,
+                "field": a.stage,
+                "new": to,
+                "status": a.status,
+                "error": a.error,
+                "reason": a.text,
+            }
+        )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
+    """Each play: its schedule as written and as cron, in which time zone, when it next runs."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("play", no_wrap=True)
+    table.add_column("schedule", no_wrap=True)
+    table.add_column("next run", no_wrap=True)
+    table.add_column("what it does", ratio=1)
+    for play in plays:
+        upcoming = play["next_run"]
+        when = f"{upcoming[:10]} {upcoming[11:16]}" if upcoming else "never"
+        schedule = f"{play['schedule']} ({play['cron']})"
+        if play["schedule"] == play["cron"]:
+            schedule = play["schedule"]
+        name = play["name"] if play["enabled"] else f"{play['name']} (disabled)"
+        table.add_row(name, schedule, f"{when} {play['time_zone']}", play["summary"])
+    console.print(table, highlight=False)

@@ -17,7 +17,7 @@ import socket
 import threading
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -39,6 +39,9 @@ T = TypeVar("T")
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.
 LEASE_TTL = timedelta(minutes=5)
+
+# Called with the plan before anything is written.
+PlanHook = Callable[[Plan], None]
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ def plan_play(
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
-    return play.decide(records, ctx)
+    with progress.status(f"deciding {play.name}"):
+        return play.decide(records, ctx)
 
 
 def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
@@ -157,16 +161,24 @@ def run_play(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    on_plan: PlanHook | None = None,
     confirmed: bool = False,
 ) -> RunResult:
+    """Plan the play and, unless a dry run, apply it; `on_plan` sees the plan before any write
+    (to show it, or to ask for confirmation by raising)."""
     if dry_run:
         plan = plan_play(play, settings, as_of, store, org)
-        return _record_dry_run(plan, _render(plan, renderer), store)
+        rendered = _render(plan, renderer)
+        if on_plan is not None:
+            on_plan(plan)
+        return _record_dry_run(plan, rendered, store)
     with play_lease(store, play.name):
         settled = settle(play.name, store, org, notifier)
         plan = plan_play(play, settings, as_of, store, org)
-        check_confirmed(plan, confirmed)
         rendered = _render(plan, renderer)
+        if on_plan is not None:
+            on_plan(plan)
+        check_confirmed(plan, confirmed)
         return apply_plan(plan, rendered, store, org, notifier, settled, renderer=renderer)
 
 
@@ -181,7 +193,8 @@ def check_confirmed(plan: Plan, confirmed: bool) -> None:
 
 def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:
     """Render every alert before anything is written: a template error stops the run."""
-    return tuple(renderer.render(alert) for alert in plan.alerts)
+    with progress.status(f"rendering {len(plan.alerts):,} alerts"):
+        return tuple(renderer.render(alert) for alert in plan.alerts)
 
 
 @contextmanager
@@ -466,7 +479,9 @@ def _write_merges(
             by_object[merge.sobject].append(merge)
         for sobject, todo in by_object.items():
             requests = [MergeRequest(m.master_id, _merged_ids(m)) for m in todo]
-            for merge, result in zip(todo, org.merge(sobject, requests), strict=True):
+            with progress.status(f"merging {len(requests):,} {sobject} requests"):
+                results = org.merge(sobject, requests)
+            for merge, result in zip(todo, results, strict=True):
                 error = None if result.success else _merge_failure(result)
                 outcomes |= dict.fromkeys(_merged_ids(merge), error)
                 if error is not None:
@@ -488,6 +503,7 @@ def apply_saved_plan(
     org: OrgGateway,
     renderer: AlertRenderer,
     notifier: Notifier,
+    on_plan: PlanHook | None = None,
     confirmed: bool = False,
 ) -> RunResult:
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
@@ -496,13 +512,24 @@ def apply_saved_plan(
     with play_lease(store, plan.play):
         settled = settle(plan.play, store, org, notifier)
         stale = stale_records(plan, org, store.fired(plan.play))
+        if on_plan is not None:
+            on_plan(plan)
         return apply_plan(
             plan, rendered, store, org, notifier, settled, held_back=stale, renderer=renderer
         )
 
 
-def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Notifier) -> RunResult:
-    """Write back the old values of a run's changes where nobody has changed them since."""
+def revert_run(
+    run_id: int,
+    *,
+    store: StateStore,
+    org: OrgGateway,
+    notifier: Notifier,
+    dry_run: bool = False,
+    on_plan: PlanHook | None = None,
+) -> RunResult:
+    """Write back the old values of a run's changes where nobody has changed them since;
+    a dry run plans the revert and writes nothing."""
     run = store.run(run_id)
     if run is None:
         raise ConfigError(f"no run {run_id}; `revsched history` lists the runs")
@@ -511,11 +538,18 @@ def revert_run(run_id: int, *, store: StateStore, org: OrgGateway, notifier: Not
     reverted_by = store.reverted_by(run_id)
     if reverted_by is not None:
         raise ConfigError(f"run {run_id} was already reverted by run {reverted_by}")
+    if dry_run:
+        plan = revert_plan(run)
+        if on_plan is not None:
+            on_plan(plan)
+        return _record_dry_run(plan, (), store)
     with play_lease(store, run.play):
         # Writes the run made but never recorded (it was killed) are undone too.
         settled = settle(run.play, store, org, notifier)
         plan = revert_plan(store.run(run_id) or run)
         conflicts = moved_records(plan, org)
+        if on_plan is not None:
+            on_plan(plan)
         result = apply_plan(
             plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
         )

@@ -95,18 +95,26 @@ def test_applied_run_merges_the_ibm_set_and_show_keeps_what_was_deleted(
     assert len(deleted) == 4 and {m["status"] for m in deleted.values()} == {"merged"}
     assert all(m["merged_fields"]["Name"] == name for name, m in deleted.items())
     assert all(m["master_after"]["Website"] == "ibm.com" for m in deleted.values())
-    text = CliRunner().invoke(app, ["show", str(result["run_id"])]).stdout
-    assert f"into {survivor['Name']} ({survivor['Id']}): merged" in text
+    text = CliRunner().invoke(app, ["show", str(result["run_id"])], env={"COLUMNS": "200"}).stdout
+    table = text.split("Merged records (cannot be undone)", 1)[1]
+    rows = [line.split() for line in table.splitlines() if survivor["Id"] in line]
+    # Each merged record's Id sits beside its master's, under "merged record" / "into master".
+    assert len(rows) == 4 and all(
+        row[:2] == [m["merged_id"], survivor["Id"]]
+        for row, m in zip(rows, deleted.values(), strict=False)
+    )
 
 
 def test_dry_run_shows_each_merge_with_the_master_after(demo_org: Path):
     result = CliRunner().invoke(
-        app, ["run", "dedupe-accounts", "--dry-run", "--as-of", "2026-11-23"]
+        app,
+        ["run", "dedupe-accounts", "--dry-run", "--all", "--as-of", "2026-11-23"],
+        env={"COLUMNS": "300"},
     )
 
     assert result.exit_code == 0, result.output
     assert "Merges (cannot be undone)" in result.stdout
-    assert "*Website=ibm.com" in result.stdout
+    assert "master gets Website=ibm.com" in result.stdout
 
 
 def test_review_report_lists_the_flagged_clusters(demo_org: Path, tmp_path: Path):

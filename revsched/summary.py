@@ -1,0 +1,357 @@
+"""A plan and a run's result as a person reads them: counts first, then the first rows.
+
+A plan can hold a hundred thousand rows; the terminal shows what it amounts to
+(selected and skipped by reason, field changes by field, alerts by recipient)
+and the first `limit` rows of each table, so printing costs what is shown, not
+what was planned. Every row is in the files (`--report-dir`, `revsched show
+RUN --format csv|json`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from revsched.plan import Plan
+from revsched.runner import RunResult
+
+T = TypeVar("T")
+
+# Groups listed per count (reasons, recipients); the rest are summed into one line.
+TOP_GROUPS = 5
+DEFAULT_LIMIT = 5
+
+
+def value_text(value: Any) -> str:
+    """A field value as a person reads it: text as is, nothing as (empty), else JSON."""
+    if value is None:
+        return "(empty)"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NUMBER = re.compile(r"\d[\d,.:/-]*")
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a reason, for counting: its head, with quoted values and numbers elided.
+
+    "missed: 6-month stage was due 2026-09-26, 60 days ago" and the same for
+    another date count as one reason, "missed".
+    """
+    head = re.split(r"[:;(]", reason, maxsplit=1)[0]
+    head = _NUMBER.sub("N", _QUOTED.sub("…", head)).strip()
+    return head or reason
+
+
+def _counts_table(groups: Counter[str]) -> Table:
+    """Counts per group, largest first; beyond TOP_GROUPS the rest sum into one row."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=False)
+    table.add_column(justify="right", no_wrap=True)
+    top = groups.most_common(TOP_GROUPS)
+    for name, count in top:
+        table.add_row(f"  {escape(name)}", f"{count:,}")
+    rest = groups.total() - sum(count for _, count in top)
+    if rest:
+        others = len(groups) - len(top)
+        table.add_row(f"  ({plural(others, 'other')})", f"{rest:,}")
+    return table
+
+
+def _first(items: Iterable[T], limit: int | None) -> list[T]:
+    return list(items if limit is None else islice(items, limit))
+
+
+def plan_headline(plan: Plan) -> str:
+    records = len(plan.changes_by_record())
+    parts = [
+        f"{len(plan.selected):,} selected",
+        f"{len(plan.skipped):,} skipped",
+        f"{plural(len(plan.changes), 'field change')} on {plural(records, 'record')}",
+        f"{plural(len(plan.creates), 'record')} to create",
+    ]
+    if plan.deletes:
+        parts.append(f"{plural(len(plan.deletes), 'record')} to delete")
+    parts.append(plural(len(plan.merges), "merge"))
+    if plan.conversions:
+        parts.append(plural(len(plan.conversions), "lead conversion"))
+    parts.append(plural(len(plan.alerts), "alert"))
+    return f"{plan.play} as of {plan.as_of}: " + ", ".join(parts)
+
+
+def print_summary(console: Console, plan: Plan) -> None:
+    """What the plan amounts to, in counts: readable in ten seconds whatever its size."""
+    console.print(f"[bold]{escape(plan_headline(plan))}[/]")
+    sections: list[tuple[str, Counter[str]]] = [
+        (
+            f"Selected ({len(plan.selected):,}), by stage",
+            Counter(d.stage or "selected" for d in plan.selected),
+        ),
+        (
+            f"Skipped ({len(plan.skipped):,}), by reason",
+            Counter(reason_kind(d.reason) for d in plan.skipped),
+        ),
+        (
+            f"Field changes ({len(plan.changes):,}), by field",
+            Counter(f"{c.sobject}.{c.field}" for c in plan.changes),
+        ),
+        (
+            f"Records to create ({len(plan.creates):,})",
+            Counter(c.sobject for c in plan.creates),
+        ),
+        (
+            f"Records to delete ({len(plan.deletes):,})",
+            Counter(d.sobject for d in plan.deletes),
+        ),
+        (
+            f"Merges ({len(plan.merges):,}), records merged away",
+            Counter(m.sobject for m in plan.merges for _ in m.merged),
+        ),
+        (
+            f"Lead conversions ({len(plan.conversions):,}), by account",
+            Counter(c.account_name for c in plan.conversions),
+        ),
+        (
+            f"Alerts ({len(plan.alerts):,}), by recipient",
+            Counter(f"{r.name} ({r.role})" for a in plan.alerts for r in a.recipients),
+        ),
+    ]
+    for title, groups in sections:
+        if groups:
+            console.print(title)
+            console.print(_counts_table(groups))
+
+
+def _rows(title: str, total: int, limit: int | None) -> str:
+    if limit is not None and total > limit:
+        return f"{title} (first {limit:,} of {total:,})"
+    return f"{title} ({total:,})"
+
+
+def print_rows(console: Console, rows: list[tuple[str, str]], limit: int | None) -> None:
+    """Rows of (label, text): the text wraps under its own column when every row is asked
+    for, or is cut at the line's end in a preview (one line a row); labels are never cut."""
+    grid = Table.grid(padding=(0, 1))
+    width = max((Text.from_markup(label).cell_len for label, _ in rows), default=0)
+    grid.add_column(no_wrap=True, min_width=width)
+    grid.add_column(ratio=1, no_wrap=limit is not None, overflow="ellipsis" if limit else "fold")
+    for label, text in rows:
+        grid.add_row(label, text)
+    console.print(grid, highlight=False)
+
+
+def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
+    decisions = sorted(plan.decisions, key=lambda d: d.outcome != "selected")
+    console.print(_rows("Decisions", len(decisions), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    for d in _first(decisions, limit):
+        mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/] "
+        stage = f" [dim]{escape(d.stage)}[/]" if d.stage else ""
+        rows.append(
+            (f"  {mark}", f"{_record(d.record_name, d.record_id)}{stage}: {escape(d.reason)}")
+        )
+    print_rows(console, rows, limit)
+
+
+def _changes(console: Console, plan: Plan, limit: int | None) -> None:
+    """Each record once, then its fields old -> new and why."""
+    console.print(_rows("Field changes", len(plan.changes), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    record = None
+    for c in _first(plan.changes, limit):
+        if c.record_id != record:
+            record = c.record_id
+            rows.append((f"  {c.sobject}", _record(c.record_name, c.record_id)))
+        rows.append(
+            (
+                f"    {c.field}",
+                f"{escape(value_text(c.old))} -> {escape(value_text(c.new))}"
+                f" [dim]({escape(c.reason)})[/]",
+            )
+        )
+    print_rows(console, rows, limit)
+
+
+def _creates(console: Console, plan: Plan, limit: int | None) -> None:
+    console.print(_rows("Records to create", len(plan.creates), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    for create in _first(plan.creates, limit):
+        fields = ", ".join(f"{name}={value_text(v)}" for name, v in create.fields.items())
+        rows.append(
+            (
+                f"  {create.sobject}",
+                f"{escape(create.key)}: {escape(fields)} [dim]({escape(create.reason)})[/]",
+            )
+        )
+    print_rows(console, rows, limit)
+
+
+def _deletes(console: Console, plan: Plan, limit: int | None) -> None:
+    console.print(_rows("Records to delete", len(plan.deletes), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    for delete in _first(plan.deletes, limit):
+        rows.append((f"  {delete.sobject}", f"{delete.record_id}: {escape(delete.reason)}"))
+    print_rows(console, rows, limit)
+
+
+def _merges(console: Console, plan: Plan, limit: int | None) -> None:
+    title = _rows("Merges (cannot be undone)", len(plan.merges), limit)
+    console.print(title, style="bold")
+    rows: list[tuple[str, str]] = []
+    for merge in _first(plan.merges, limit):
+        merged = ", ".join(_record(r.record_name, r.record_id) for r in merge.merged)
+        changed = ", ".join(
+            f"{name}={value_text(value)}"
+            for name, value in merge.master_after.items()
+            if value != merge.master_before.get(name)
+        )
+        filled = f"; master gets {escape(changed)}" if changed else ""
+        rows.append(
+            (
+                f"  {merge.sobject}",
+                f"{merged} into {_record(merge.master_name, merge.master_id)}{filled}"
+                f" [dim]({escape(merge.reason)})[/]",
+            )
+        )
+    print_rows(console, rows, limit)
+
+
+def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
+    title = _rows("Lead conversions (cannot be undone)", len(plan.conversions), limit)
+    console.print(title, style="bold")
+    rows: list[tuple[str, str]] = []
+    for conversion in _first(plan.conversions, limit):
+        lead = _record(conversion.lead_name, conversion.lead_id)
+        account = _record(conversion.account_name, conversion.account_id)
+        rows.append(("  Lead", f"{lead} onto {account} [dim]({escape(conversion.reason)})[/]"))
+    print_rows(console, rows, limit)
+
+
+def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
+    console.print(_rows("Alerts", len(plan.alerts), limit), style="bold")
+    names = {d.record_id: d.record_name for d in plan.decisions}
+    rows: list[tuple[str, str]] = []
+    for alert in _first(plan.alerts, limit):
+        to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) or "nobody"
+        name = names.get(alert.record_id)
+        record = _record(name, alert.record_id) if name else alert.record_id
+        rows.append((f"  {escape(to)}", f"{record} {escape(alert.stage)}: {escape(alert.reason)}"))
+    print_rows(console, rows, limit)
+
+
+def print_tables(console: Console, plan: Plan, limit: int | None) -> None:
+    """The first `limit` rows of each of the plan's tables (None: every row)."""
+    tables = [
+        (plan.decisions, _decisions),
+        (plan.changes, _changes),
+        (plan.creates, _creates),
+        (plan.deletes, _deletes),
+        (plan.merges, _merges),
+        (plan.conversions, _conversions),
+        (plan.alerts, _alerts),
+    ]
+    for rows, show in tables:
+        if rows:
+            show(console, plan, limit)
+    if limit is not None and any(len(rows) > limit for rows, _ in tables):
+        console.print(
+            "[dim]--all prints every row; --report-dir DIR writes them all to CSV files[/]"
+        )
+
+
+def _record(name: str, record_id: str) -> str:
+    return f"{escape(name)} [dim]{record_id}[/]"
+
+
+def print_plan(console: Console, plan: Plan, limit: int | None = DEFAULT_LIMIT) -> None:
+    """Summary, then the first rows; `limit=None` prints every row."""
+    print_summary(console, plan)
+    if plan.confirmation:
+        console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
+    print_tables(console, plan, limit)
+    if plan.is_empty:
+        console.print("Nothing to do.")
+
+
+def print_alerts(console: Console, result: RunResult) -> None:
+    """A dry run's alerts in full, as they would read."""
+    for alert in result.alerts:
+        to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients)
+        console.rule(f"would alert {escape(to)}", align="left")
+        console.print(alert.text, markup=False, highlight=False)
+    if result.alerts:
+        console.rule(style="dim")
+
+
+def _listed(
+    console: Console,
+    items: Sequence[tuple[str, str]],
+    label: str,
+    limit: int | None,
+    describe: Callable[[str], str],
+) -> None:
+    for record_id, why in _first(items, limit):
+        console.print(f"{label} {escape(describe(record_id))}: {escape(why)}", highlight=False)
+    if limit is not None and len(items) > limit:
+        console.print(f"[dim]... and {len(items) - limit:,} more; `revsched show` lists them[/]")
+
+
+def print_result(
+    console: Console, result: RunResult, limit: int | None = DEFAULT_LIMIT, quiet: bool = False
+) -> None:
+    """How a run ended: what was written, what failed and why, what was left alone;
+    `quiet` leaves out what was left alone."""
+    names = {d.record_id: d.record_name for d in result.plan.decisions}
+    names |= {c.record_id: c.record_name for c in result.plan.changes}
+
+    def describe(record_id: str) -> str:
+        name = names.get(record_id)
+        return f"{name} ({record_id})" if name else record_id
+
+    for run_id in result.interrupted:
+        console.print(
+            f"[yellow]Run {run_id} of {escape(result.plan.play)} did not finish[/] "
+            "(killed or crashed); this run picked up where it stopped.",
+            highlight=False,
+        )
+    settled = result.settled
+    if settled.reconciled or settled.alerts_sent:
+        console.print(
+            f"Finished for earlier runs: {settled.reconciled} writes found in the org"
+            f" and marked applied, {settled.alerts_sent} owed alerts sent.",
+            highlight=False,
+        )
+    if not quiet:
+        _listed(console, list(result.stale.items()), "[yellow]left alone[/]", limit, describe)
+    _listed(console, list(result.failures.items()), "[red]failed[/]", limit, describe)
+    console.print(result_line(result), highlight=False)
+
+
+def result_line(result: RunResult) -> str:
+    """One line for cron mail and the journal: the run, its status and what it did."""
+    if result.dry_run:
+        return f"Dry run {result.run_id}: nothing was written or sent."
+    counts = result.counts
+    return (
+        f"Run {result.run_id} of {result.plan.play} {result.status}: "
+        f"{plural(counts.get('applied', 0), 'field change')} written, "
+        f"{plural(counts.get('created', 0), 'record')} created, "
+        f"{plural(counts.get('merged', 0), 'record')} merged, "
+        f"{plural(len(result.failures), 'record')} failed, "
+        f"{len(result.stale):,} left alone as stale, "
+        f"{plural(counts.get('alerts_sent', 0), 'alert')} sent."
+    )

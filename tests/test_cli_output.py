@@ -1,0 +1,120 @@
+"""What a person reads: exact output of `plays`, a dry run's summary, `history` and `show`.
+
+Golden files are in tests/golden/cli; the output is taken at 100 columns, with the
+test's home directory and clock times replaced by placeholders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from revsched.cli import app
+
+GOLDEN = Path(__file__).parent / "golden" / "cli"
+AS_OF = ["--as-of", "2026-11-23"]
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "100"})
+
+
+def normalized(text: str, home: Path) -> str:
+    text = "\n".join(line.rstrip() for line in text.replace(str(home), "<home>").split("\n"))
+    return re.sub(r"(\d{4}-)?\d\d-\d\d \d\d:\d\d(:\d\d|Z)?", "<time>", text)
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with the golden file; REVSCHED_UPDATE_GOLDEN=1 rewrites it (review the diff)."""
+    if os.environ.get("REVSCHED_UPDATE_GOLDEN"):
+        (GOLDEN / name).write_text(text, encoding="utf-8")
+    assert text == (GOLDEN / name).read_text(encoding="utf-8")
+
+
+# The plays every version ships; plays added later do not change this golden file.
+CORE_PLAYS = ("account-review", "add-drop-approvals", "churn-intake", "win-back")
+
+
+def test_plays_golden():
+    result = CliRunner().invoke(app, ["plays"], env={"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    header, rule, *rows = normalized(result.stdout, Path("/nowhere")).splitlines()
+    core = [row for row in rows if row.split(" ", 1)[0] in CORE_PLAYS]
+    # Column widths follow the longest name of any play: compare the cells, not the padding.
+    cells = ["  ".join(re.split(r" {2,}", line)) for line in [header, *core]]
+    assert set(rule) == {"─"}
+    assert_golden("plays.txt", "\n".join(cells) + "\n")
+
+
+def test_dry_run_prints_a_summary_then_the_first_rows(demo_org: Path, revsched_home: Path):
+    result = invoke("run", "win-back", "--dry-run", *AS_OF)
+
+    assert result.exit_code == 0, result.output
+    assert_golden("dry_run_summary.txt", normalized(result.stdout, revsched_home))
+
+
+def test_dry_run_all_prints_every_row_and_every_alert(demo_org: Path):
+    summary = invoke("run", "win-back", "--dry-run", *AS_OF).stdout
+    everything = invoke("run", "win-back", "--dry-run", "--all", *AS_OF).stdout
+
+    selected = re.search(r"win-back as of 2026-11-23: (\d+) selected, (\d+) skipped", summary)
+    assert selected is not None
+    decisions = int(selected[1]) + int(selected[2])
+    assert f"Decisions ({decisions})" in everything
+    assert everything.count("  selected ") + everything.count("  skipped ") == decisions
+    alerts = re.search(r"(\d+) alerts", summary)
+    assert alerts is not None and int(alerts[1]) > 0
+    assert "would alert" not in summary
+    assert everything.count("would alert") == int(alerts[1])
+    assert "*Win-back, 6-month:" in everything
+    assert "first 5 of" not in everything
+
+
+def test_limit_sets_the_rows_shown(demo_org: Path):
+    output = invoke("run", "win-back", "--dry-run", "--limit", "2", *AS_OF).stdout
+
+    assert "Decisions (first 2 of" in output
+    assert "Alerts (first 2 of 5)" in output
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_quiet_prints_one_line(demo_org: Path, flag: str):
+    result = invoke("run", "win-back", "--dry-run", flag, *AS_OF)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Dry run 1: nothing was written or sent.",
+    ]
+
+
+def test_history_and_show_golden(demo_org: Path, revsched_home: Path):
+    assert invoke("run", "win-back", "--dry-run", *AS_OF).exit_code == 0
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    history = invoke("history")
+    shown = invoke("show", "2")
+
+    assert history.exit_code == shown.exit_code == 0
+    assert_golden("history.txt", normalized(history.stdout, revsched_home))
+    assert_golden("show.txt", normalized(shown.stdout, revsched_home))
+
+
+def test_show_csv_has_every_audited_row(demo_org: Path):
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    result = invoke("show", "1", "--format", "csv")
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    kinds = {row["kind"] for row in rows}
+    assert kinds == {"change", "alert"}
+    owner = next(r for r in rows if r["field"] == "OwnerId")
+    assert owner["status"] == "applied" and owner["record_name"]
+    assert sum(r["kind"] == "alert" for r in rows) == 5
