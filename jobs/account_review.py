@@ -363,7 +363,8 @@ def decide(records: Records, ctx: DecideContext[AccountReviewConfig]) -> Plan:
 
 
 def requirements(config: AccountReviewConfig) -> Requirements:
-    """For `revsched doctor`: the picklist values it filters and writes, and named users."""
+    """For `revsched doctor`: the picklist values it filters and writes, named users and the
+    fields it writes."""
     request_values = (
         config.needs_review_value,
         config.add_value,
@@ -377,6 +378,12 @@ def requirements(config: AccountReviewConfig) -> Requirements:
             *(("Account", config.request_field, value) for value in request_values),
         ),
         users=(config.holding_user, *config.ae_users),
+        writes=tuple(
+            ("Account", field)
+            for field in dict.fromkeys(
+                ["OwnerId", config.request_field, config.needs_review_date_field, *config.ae_fields]
+            )
+        ),
     )
 
 

@@ -204,15 +204,25 @@ def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
 
 
 def requirements(config: AddDropConfig) -> Requirements:
-    """For `revsched doctor`: the request and approval values it acts on, and the holding user."""
+    """For `revsched doctor`: the request and approval values it acts on, the holding user
+    and the fields it writes."""
     requests = (config.add_value, config.keep_value, config.drop_value)
     approvals = (config.approved_value, config.rejected_value)
+    written = [
+        "OwnerId",
+        config.owner_assigned_date_field,
+        config.needs_review_date_field,
+        config.request_field,
+        config.approval_field,
+        *config.ae_fields,
+    ]
     return Requirements(
         values=(
             *(("Account", config.request_field, value) for value in requests),
             *(("Account", config.approval_field, value) for value in approvals),
         ),
         users=(config.holding_user,),
+        writes=tuple(("Account", field) for field in dict.fromkeys(written)),
     )
 
 

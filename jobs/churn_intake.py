@@ -180,10 +180,13 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
 
 
 def requirements(config: ChurnIntakeConfig) -> Requirements:
-    """For `revsched doctor`: the picklist value it selects on and the user it assigns."""
+    """For `revsched doctor`: the picklist value it selects on, the user it assigns and the
+    fields it writes."""
+    written = ["OwnerId", config.churn_date_field, *config.assignment_fields.values()]
     return Requirements(
         values=(("Account", config.account_type_field, config.former_customer_value),),
         users=(config.holding_user,),
+        writes=tuple(("Account", field) for field in written),
     )
 
 

@@ -224,7 +224,8 @@ def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan
 
 
 def requirements(config: ContactAlignmentConfig) -> Requirements:
-    """For `revsched doctor`: the contact fields it reads, the partner status, the users."""
+    """For `revsched doctor`: the contact fields it reads, the partner status, the users,
+    and the one field it writes."""
     fields = ["OwnerId", "AccountId", config.sequenced_field, *config.optional_fields()]
     values = (
         tuple(
@@ -238,6 +239,7 @@ def requirements(config: ContactAlignmentConfig) -> Requirements:
         fields=tuple(("Contact", name) for name in fields),
         values=values,
         users=tuple(config.named_users()),
+        writes=(("Contact", "OwnerId"),),
     )
 
 

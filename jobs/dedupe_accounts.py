@@ -15,6 +15,7 @@ from revsched.dedupe.match import company, match_companies
 from revsched.dedupe.plays import (
     DedupeConfig,
     ObjectSpec,
+    dedupe_requirements,
     flag_fields,
     integration_ids,
     integration_queries,
@@ -23,7 +24,7 @@ from revsched.dedupe.plays import (
 )
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan, Scalar, diff_changes
-from revsched.play import DecideContext, Play, Record, Records
+from revsched.play import DecideContext, Play, Record, Records, Requirements
 from revsched.soql import FieldName
 
 SPEC = ObjectSpec("Account", opportunities="Opportunities")
@@ -129,6 +130,12 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     return outcome.plan(play.name, ctx.as_of, changes)
 
 
+def requirements(config: DedupeAccountsConfig) -> Requirements:
+    """Normalization writes the name, website, country and state besides the dedupe fields."""
+    written = ["Name", config.website_field, config.country_field, config.state_field]
+    return dedupe_requirements(SPEC, config, written)
+
+
 play = Play(
     name="dedupe-accounts",
     summary="Normalize accounts (domain, country and state codes), merge sure duplicates,"
@@ -136,4 +143,5 @@ play = Play(
     config_model=DedupeAccountsConfig,
     queries=queries,
     decide=decide,
+    requirements=requirements,
 )

@@ -7,9 +7,12 @@ when they share a normalized email, or are at the same account with alike names
 
 from __future__ import annotations
 
+from functools import partial
+
 from revsched.dedupe.plays import (
     ObjectSpec,
     PeopleConfig,
+    dedupe_requirements,
     integration_ids,
     integration_queries,
     people_fields,
@@ -74,4 +77,5 @@ play = Play(
     config_model=DedupeContactsConfig,
     queries=queries,
     decide=decide,
+    requirements=partial(dedupe_requirements, SPEC),
 )

@@ -8,10 +8,13 @@ alone: Salesforce cannot merge them.
 
 from __future__ import annotations
 
+from functools import partial
+
 from revsched.dedupe.match import lead_company
 from revsched.dedupe.plays import (
     ObjectSpec,
     PeopleConfig,
+    dedupe_requirements,
     integration_ids,
     integration_queries,
     people_fields,
@@ -86,4 +89,5 @@ play = Play(
     config_model=DedupeLeadsConfig,
     queries=queries,
     decide=decide,
+    requirements=partial(dedupe_requirements, SPEC),
 )

@@ -50,6 +50,16 @@ from revsched.soql import FieldName, format_soql, relationship_name
 
 Variant = Literal["open_deal", "in_sequence", "new_assignment", "standard"]
 KEY_PREFIX = "job-changes"
+TASK_FIELDS = (
+    "Subject",
+    "OwnerId",
+    "ActivityDate",
+    "Status",
+    "Priority",
+    "WhoId",
+    "WhatId",
+    "Description",
+)
 
 
 class JobChangesConfig(PlayConfig):
@@ -682,6 +692,16 @@ def requirements(config: JobChangesConfig) -> Requirements:
         ),
         users=(*config.holding_users, *config.integration_users),
         pools=tuple(sorted(config.pools_used())),
+        writes=(
+            ("Account", "OwnerId"),
+            ("Account", config.sdr_field),
+            ("Account", config.assigned_reason_field),
+            ("Contact", "OwnerId"),
+            ("Lead", "OwnerId"),
+            ("Contact", config.sequence_field),
+            ("Lead", config.sequence_field),
+        ),
+        creates=tuple(("Task", f) for f in TASK_FIELDS),
     )
 
 

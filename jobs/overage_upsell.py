@@ -199,6 +199,10 @@ def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
     return Decision.of("Account", account, "skipped", reason, stage)
 
 
+# The fields of the opportunities it creates, besides the type (config) and [org] key_field.
+OPPORTUNITY_FIELDS = ("Name", "AccountId", "OwnerId", "StageName", "CloseDate", "Amount")
+
+
 def _opportunity(
     episode: _Episode, step: str, kind: str, owner: Recipient, start: date
 ) -> RecordCreate:
@@ -490,6 +494,10 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
             *((("Opportunity", "StageName", config.open_stage),) if config.open_stage else ()),
         ),
         users=tuple(config.leadership_users),
+        writes=(("Account", config.start_date_field),),
+        creates=tuple(
+            ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
+        ),
     )
 
 

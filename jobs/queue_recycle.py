@@ -194,6 +194,7 @@ def requirements(config: QueueRecycleConfig) -> Requirements:
         values=tuple(("Lead", config.status_field, status) for status in config.status_queues),
         users=tuple(config.sales_dev_users),
         queues=tuple(dict.fromkeys(config.status_queues.values())),
+        writes=(("Lead", "OwnerId"),),
     )
 
 

@@ -290,6 +290,10 @@ def _skip(opportunity: Record, reason: str, stage: str | None = None) -> Decisio
     return Decision.of("Opportunity", opportunity, "skipped", reason, stage)
 
 
+# The fields of the Task it creates (besides [org] key_field).
+TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
+
+
 def _task(
     opportunity: Record, checkpoint: Checkpoint, ctx: DecideContext[RenewalSlaConfig]
 ) -> RecordCreate:
@@ -437,10 +441,12 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
 
 
 def requirements(config: RenewalSlaConfig) -> Requirements:
-    """For `revsched doctor`: the renewal type it selects on and the leaders it tells."""
+    """For `revsched doctor`: the renewal type it selects on, the leaders it tells and the
+    Task fields it sets."""
     return Requirements(
         values=(("Opportunity", config.opportunity_type_field, config.renewal_type_value),),
         users=tuple(config.leadership_users),
+        creates=tuple(("Task", field) for field in TASK_FIELDS),
     )
 
 

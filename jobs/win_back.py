@@ -453,6 +453,9 @@ def requirements(config: WinBackConfig) -> Requirements:
         config.opportunity_type_field,
         config.loss_reason_field,
     ]
+    written = [config.campaign_field, config.sdr_field]
+    if config.owner_assigned_date_field:
+        written.append(config.owner_assigned_date_field)
     return Requirements(
         fields=tuple(
             [("Account", f) for f in dict.fromkeys(account_fields)]
@@ -464,6 +467,7 @@ def requirements(config: WinBackConfig) -> Requirements:
         ),
         users=tuple(config.holding_users),
         pools=tuple(sorted(config.pools_used())),
+        writes=tuple(("Account", f) for f in ["OwnerId", *written]),
     )
 
 

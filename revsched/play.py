@@ -86,6 +86,12 @@ class Requirements:
     pools: tuple[str, ...] = ()
     # Queues by DeveloperName
     queues: tuple[str, ...] = ()
+    # (sObject, field) it updates on existing records: the integration user must be able to edit
+    writes: tuple[tuple[str, str], ...] = ()
+    # (sObject, field) it sets on the records it creates (upserted on [org] key_field)
+    creates: tuple[tuple[str, str], ...] = ()
+    # sObjects whose records it merges: Salesforce's merge() needs Delete on the object
+    merges: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from revsched.plan import (
     Scalar,
     diff_changes,
 )
-from revsched.play import PlayConfig, Record, Records, children
+from revsched.play import PlayConfig, Record, Records, Requirements, children
 from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
 
@@ -94,6 +94,19 @@ def records_query(spec: ObjectSpec, fields: Sequence[str], where: str = "") -> s
     unique = list(dict.fromkeys(wanted))
     clause = f" WHERE {where}" if where else ""
     return f"SELECT {', '.join(unique + subqueries)} FROM {spec.sobject}{clause} ORDER BY Id"
+
+
+def dedupe_requirements(
+    spec: ObjectSpec, config: DedupeConfig, written: Sequence[str] = ()
+) -> Requirements:
+    """For `revsched doctor`: the integration users, the fields flagging, survivorship and
+    `written` update, and Delete on the object for its merges."""
+    fields = dict.fromkeys([*written, config.flag_field, *config.survivorship])
+    return Requirements(
+        users=tuple(config.integration_users),
+        writes=tuple((spec.sobject, field) for field in fields),
+        merges=(spec.sobject,),
+    )
 
 
 def integration_queries(config: DedupeConfig) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""The local org's schema: the standard objects revsched's plays use, their
-standard fields, and the custom fields of PLAYS.md.
+"""The local org's schema: the standard objects revsched's plays use and their
+standard fields, plus the custom objects and fields declared as Salesforce metadata
+in the repository's `salesforce/` folder (read by `revsched.localorg.metadata`).
 
 Everything else in the local org (storage, SOQL, describe, REST) is derived
 from these declarations, so adding an object or a field here is enough to make
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from revsched.localorg import metadata
 
 # Field types as Salesforce's describe names them.
 ID = "id"
@@ -108,9 +111,16 @@ def _picklist(name: str, *values: str, **kw: object) -> Field:
     return Field(name, PICKLIST, 255, picklist_values=values, **kw)  # type: ignore[arg-type]
 
 
-def _revsched_key() -> Field:
-    return Field("Revsched_Key__c", STRING, 255, external_id=True, unique=True)
-
+LEAD_SOURCES = (
+    "Web",
+    "Event",
+    "Partner",
+    "Outbound",
+    "UserGems",
+    # UserGems' new-hire and promotion signals (people-signals).
+    "UserGems - New Hire",
+    "UserGems - Promotion",
+)
 
 # UserGems' past relationship types (seed 000's four, and others UserGems reports).
 PAST_RELATIONSHIPS = (
@@ -123,8 +133,8 @@ PAST_RELATIONSHIPS = (
 
 
 def _usergems_fields() -> tuple[Field, ...]:
-    """What the UserGems package writes on the Leads and Contacts it creates or enriches,
-    and the field revsched writes for an Outreach trigger to enroll the person."""
+    """What the UserGems managed package adds to Leads and Contacts (the org installs the
+    package; revsched's salesforce/ metadata does not deploy them)."""
     return (
         Field("UserGems__Created_By_UG__c", BOOLEAN, nillable=False, default=False),
         _picklist("UserGems__Past_Relationship_Type__c", *PAST_RELATIONSHIPS),
@@ -133,19 +143,8 @@ def _usergems_fields() -> tuple[Field, ...]:
         Field("UserGems__Past_Account_Type__c", STRING, 255),
         Field("UserGems__Past_Title__c", STRING, 255),
         Field("UserGems__Persona__c", STRING, 255),
-        Field("Sequence_To_Enroll__c", STRING, 255),
     )
 
-
-LOSS_REASONS = (
-    "Price",
-    "Product Gaps",
-    "Competitor",
-    "No Budget",
-    "Champion Left",
-    "Acquired",
-    "Other",
-)
 
 LEAD_STATUSES = (
     "Open",
@@ -159,9 +158,6 @@ LEAD_STATUSES = (
     "Disqualified",
     "Qualified",
 )
-
-# Vartopia's partner prospect sharing (seed 001).
-PARTNER_SHARE_STATUSES = ("Sending to Partner", "Shared with Partner", "Rejected by Partner")
 
 OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
     # (name, default probability, is closed, is won) in sort order
@@ -235,48 +231,6 @@ SOBJECTS: dict[str, SObject] = {
                 Field("BillingState", STRING, 80),
                 Field("BillingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
-                Field("Churn_Date__c", DATE),
-                _picklist(
-                    "Win_Back_Campaign__c",
-                    "Win Back - Pricing",
-                    "Win Back - Product",
-                    "Win Back - Competitive",
-                    "Win Back - General",
-                ),
-                _ref("SDR__c", "User"),
-                _ref("AE__c", "User"),
-                _ref("AM__c", "User"),
-                _ref("CSM__c", "User"),
-                _ref("Solutions_Consultant__c", "User"),
-                Field("Owner_Assigned_Date__c", DATE),
-                _picklist(
-                    "Buying_Stage__c",
-                    "Awareness",
-                    "Consideration",
-                    "Evaluation",
-                    "Purchase",
-                    "Decision",
-                ),
-                _picklist(
-                    "Add_Drop_Request__c",
-                    "Add as Named",
-                    "Keep Account",
-                    "Needs Review",
-                    "Drop Account",
-                ),
-                _picklist("Add_Drop_Approval__c", "Pending", "Approved", "Rejected"),
-                _ref("Add_Drop_Requested_By__c", "User"),
-                Field("Needs_Review_Date__c", DATE),
-                _picklist("Account_Status__c", "Active", "At Risk", "Churned", "Prospect"),
-                Field("Health_Score__c", DOUBLE),
-                Field("Renewal_Date__c", DATE),
-                Field("Users_In_Contract__c", INT),
-                Field("Users_Routed__c", INT),
-                Field("Overage_Start_Date__c", DATE),
-                Field("Price_Per_User__c", CURRENCY),
-                _ref("Possible_Duplicate_Of__c", "Account"),
-                Field("Account_Assigned_Reason__c", STRING, 255),
-                Field("ARR__c", CURRENCY),
             ),
         ),
         SObject(
@@ -294,15 +248,10 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Phone", PHONE, 40),
                 Field("MobilePhone", PHONE, 40),
                 _ref("OwnerId", "User", "Owner", nillable=False),
-                _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
+                _picklist("LeadSource", *LEAD_SOURCES),
                 Field("MailingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
-                _ref("Possible_Duplicate_Of__c", "Contact"),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
-                Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
-                _picklist("Prospect_Share_Status__c", *PARTNER_SHARE_STATUSES),
-                _ref("Partner_Account__c", "Account"),
-                Field("Champion__c", BOOLEAN, nillable=False, default=False),
                 *_usergems_fields(),
                 Field("UserGems__No_Longer_at_Company__c", DATE),
             ),
@@ -324,12 +273,10 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Country", STRING, 80),
                 Field("State", STRING, 80),
                 _picklist("Status", *LEAD_STATUSES, nillable=False, default="Open"),
-                _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
+                _picklist("LeadSource", *LEAD_SOURCES),
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
                 Field("IsConverted", BOOLEAN, nillable=False, default=False),
-                Field("Actively_Being_Sequenced__c", BOOLEAN, nillable=False, default=False),
                 Field("LastActivityDate", DATE, writable=False),
-                _ref("Possible_Duplicate_Of__c", "Lead"),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
                 # Set by convertLead(), never by a write.
                 _ref("ConvertedAccountId", "Account", writable=False),
@@ -369,12 +316,6 @@ SOBJECTS: dict[str, SObject] = {
                 Field("IsClosed", BOOLEAN, nillable=False, writable=False, default=False),
                 Field("IsWon", BOOLEAN, nillable=False, writable=False, default=False),
                 _ref("OwnerId", "User", "Owner", nillable=False),
-                _picklist("Loss_Reason__c", *LOSS_REASONS),
-                Field("Renewal_Date__c", DATE),
-                Field("Health_Score__c", DOUBLE),
-                Field("Has_Primary_Quote__c", BOOLEAN, nillable=False, default=False),
-                Field("Churn_Risk_Notes__c", TEXTAREA, 32768),
-                _revsched_key(),
             ),
         ),
         SObject(
@@ -421,7 +362,6 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("OwnerId", "User", "Owner", nillable=False),
                 _picklist("Type", "Call", "Email", "Meeting", "Other"),
                 Field("Description", TEXTAREA, 32000),
-                _revsched_key(),
             ),
         ),
         SObject(
@@ -628,3 +568,11 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = path.read_text()
     return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+
+
+# The custom objects and fields of the shipped plays: the repository's salesforce/ folder,
+# the metadata an admin deploys, is their one source of truth.
+extend(metadata.read_source())
+
+# The demo org's loss reasons: every value the metadata declares.
+LOSS_REASONS = SOBJECTS["Opportunity"].fields["Loss_Reason__c"].picklist_values

@@ -1,0 +1,191 @@
+"""The salesforce/ folder is what the plays need: the local org built from it answers
+describe for every field the shipped plays' default configs name, with the types the
+plays rely on, and the permission set grants exactly what the plays write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO_TODAY
+from pydantic import BaseModel
+
+from revsched.config import Settings
+from revsched.localorg import LocalOrg, metadata
+from revsched.play import Play, Requirements, load_plays
+
+PLAYS = load_plays(Settings())
+
+
+def _requirements(play: Play[Any]) -> Requirements:
+    return play.requirements(play.configure(Settings()))
+
+
+def _config_values(value: Any) -> Iterator[str]:
+    """Every string in a config, however nested."""
+    if isinstance(value, BaseModel):
+        value = dict(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _config_values(key)
+            yield from _config_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _config_values(item)
+    elif isinstance(value, str):
+        yield value
+
+
+@pytest.fixture(scope="module")
+def described(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
+    """describe() of every object the plays use, from an empty local org (no demo data)."""
+    sf = LocalOrg(tmp_path_factory.mktemp("org") / "org.sqlite").salesforce()
+    objects = ("Account", "Contact", "Lead", "Opportunity", "Task", "Event", "Revsched_Firing__c")
+    return {
+        name: {f["name"]: f for f in getattr(sf, name).describe()["fields"]} for name in objects
+    }
+
+
+def test_every_custom_field_a_default_config_names_is_in_the_metadata() -> None:
+    declared = {f for body in metadata.read_source().values() for f in body.get("fields", {})}
+    for name, play in PLAYS.items():
+        named = {v for v in _config_values(play.configure(Settings())) if v.endswith("__c")}
+        assert named <= declared, f"{name}: {sorted(named - declared)} not in salesforce/"
+
+
+def test_the_local_org_describes_every_field_the_plays_read_write_and_create(
+    described: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    for name, play in PLAYS.items():
+        needs = _requirements(play)
+        for sobject, field in (*needs.fields, *needs.writes, *needs.creates):
+            assert field.split(".")[0] in described[sobject] or field.endswith(".Name"), (
+                f"{name}: {sobject}.{field}"
+            )
+        for sobject, field, value in needs.values:
+            picklist = described[sobject][field]
+            assert value in [v["value"] for v in picklist["picklistValues"]], (name, field, value)
+
+
+# The describe type each custom field has, as the plays use it (dates compared as dates,
+# lookups traversed, picklists filtered on their values).
+EXPECTED_TYPES = {
+    ("Account", "Churn_Date__c"): "date",
+    ("Account", "Owner_Assigned_Date__c"): "date",
+    ("Account", "Needs_Review_Date__c"): "date",
+    ("Account", "Renewal_Date__c"): "date",
+    ("Account", "Win_Back_Campaign__c"): "picklist",
+    ("Account", "Buying_Stage__c"): "picklist",
+    ("Account", "Add_Drop_Request__c"): "picklist",
+    ("Account", "Add_Drop_Approval__c"): "picklist",
+    ("Account", "Account_Status__c"): "picklist",
+    ("Account", "SDR__c"): "reference to User",
+    ("Account", "AE__c"): "reference to User",
+    ("Account", "AM__c"): "reference to User",
+    ("Account", "CSM__c"): "reference to User",
+    ("Account", "Solutions_Consultant__c"): "reference to User",
+    ("Account", "Add_Drop_Requested_By__c"): "reference to User",
+    ("Account", "Possible_Duplicate_Of__c"): "reference to Account",
+    ("Account", "Health_Score__c"): "double",
+    ("Contact", "Possible_Duplicate_Of__c"): "reference to Contact",
+    ("Lead", "Possible_Duplicate_Of__c"): "reference to Lead",
+    ("Lead", "Actively_Being_Sequenced__c"): "boolean",
+    ("Opportunity", "Loss_Reason__c"): "picklist",
+    ("Opportunity", "Renewal_Date__c"): "date",
+    ("Opportunity", "Health_Score__c"): "double",
+    ("Opportunity", "Has_Primary_Quote__c"): "boolean",
+    ("Opportunity", "Churn_Risk_Notes__c"): "textarea",
+    ("Opportunity", "Revsched_Key__c"): "string",
+    ("Task", "Revsched_Key__c"): "string",
+    ("Revsched_Firing__c", "Revsched_Key__c"): "string",
+    ("Revsched_Firing__c", "Fired_On__c"): "date",
+}
+
+
+@pytest.mark.parametrize(("sobject", "field"), sorted(EXPECTED_TYPES))
+def test_custom_fields_have_the_types_the_plays_expect(
+    described: dict[str, dict[str, dict[str, Any]]], sobject: str, field: str
+) -> None:
+    found = described[sobject][field]
+    kind, _, target = EXPECTED_TYPES[sobject, field].partition(" to ")
+    assert found["type"] == kind
+    if kind == "reference":
+        assert (found["referenceTo"], found["relationshipName"]) == ([target], field[:-3] + "__r")
+
+
+def test_keys_are_unique_external_ids(described: dict[str, dict[str, dict[str, Any]]]) -> None:
+    for sobject in ("Opportunity", "Task", "Event", "Revsched_Firing__c"):
+        key = described[sobject]["Revsched_Key__c"]
+        assert (key["externalId"], key["unique"], key["idLookup"]) == (True, True, True), sobject
+
+
+def test_picklist_values_come_from_the_metadata(
+    described: dict[str, dict[str, dict[str, Any]]],
+) -> None:
+    values = [v["value"] for v in described["Account"]["Add_Drop_Approval__c"]["picklistValues"]]
+    assert values == ["Pending", "Approved", "Rejected"]
+
+
+def _written(needs: Requirements) -> set[str]:
+    return {f"{sobject}.{field}" for sobject, field in (*needs.writes, *needs.creates)}
+
+
+def test_the_permission_set_grants_exactly_what_the_plays_write() -> None:
+    grants = metadata.permission_set()
+    editable = {f for f, rights in grants["fields"].items() if "edit" in rights}
+    written_custom: set[str] = set()
+    for name, play in PLAYS.items():
+        needs = _requirements(play)
+        # Created records are upserted on the key field: it is written too.
+        keys = {f"{sobject}.Revsched_Key__c" for sobject, _ in needs.creates}
+        custom = {f for f in _written(needs) if f.endswith("__c")} | keys
+        assert custom <= editable, f"{name} writes {sorted(custom - editable)}: not editable"
+        written_custom |= custom
+        for sobject in {s for s, _ in needs.writes}:
+            assert "edit" in grants["objects"][sobject], f"{name} updates {sobject}"
+        for sobject in needs.merges:
+            # Salesforce's merge() deletes the merged records: it needs Delete.
+            assert "delete" in grants["objects"][sobject], f"{name} merges {sobject}"
+        for sobject in {s for s, _ in needs.creates}:
+            if sobject == "Task":  # activities are granted by a user permission
+                assert "EditTask" in grants["user"], f"{name} creates Tasks"
+            else:  # an upsert creates or updates
+                assert {"create", "edit"} <= grants["objects"][sobject], f"{name} creates {sobject}"
+    firing_fields = {f for f in editable if f.startswith("Revsched_Firing__c.")}
+    assert editable - firing_fields == written_custom, "edit granted on fields no play writes"
+    assert grants["objects"]["Revsched_Firing__c"] == {"read", "create", "edit"}
+    assert "ApiEnabled" in grants["user"]
+
+
+def test_the_permission_set_lets_the_integration_user_read_every_shipped_field() -> None:
+    grants = metadata.permission_set()
+    for sobject, body in metadata.read_source().items():
+        if sobject == "Event":
+            continue  # activity fields are granted on Task; Salesforce mirrors them to Event
+        for field in body["fields"]:
+            assert "read" in grants["fields"][f"{sobject}.{field}"], f"{sobject}.{field}"
+
+
+@pytest.mark.parametrize("name", sorted(PLAYS))
+def test_a_play_writes_only_what_it_declares(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]], name: str
+) -> None:
+    """What a dry run on the demo org plans is covered by the play's requirements, so
+    doctor and the permission set check what a run really does."""
+    plan = run_json(name, "--dry-run", "--as-of", DEMO_TODAY.isoformat())["plan"]
+    needs = _requirements(PLAYS[name])
+    assert {(c["sobject"], c["field"]) for c in plan["changes"]} <= set(needs.writes)
+    created = {(c["sobject"], f) for c in plan["creates"] for f in c["fields"]}
+    assert created <= set(needs.creates)
+    assert {m["sobject"] for m in plan["merges"]} <= set(needs.merges)
+
+
+def test_the_sfdx_project_deploys_the_folder() -> None:
+    """`sf project deploy start --source-dir salesforce` runs from the repository root."""
+    root = Path(__file__).parent.parent
+    project = json.loads((root / "sfdx-project.json").read_text())
+    assert project["packageDirectories"][0]["path"] == "salesforce"
+    assert metadata.source_dir().resolve() == (root / "salesforce").resolve()
