@@ -35,6 +35,7 @@ class DedupeAccountsConfig(DedupeConfig):
     website_field: FieldName = "Website"
     country_field: FieldName = "BillingCountry"
     state_field: FieldName = "BillingState"
+    phone_field: FieldName = "Phone"
     # Normalizations written to every account (each a revertible field change).
     website_to_domain: bool = True
     country_codes: bool = True
@@ -89,7 +90,13 @@ class DedupeAccountsConfig(DedupeConfig):
 
 def queries(ctx: DecideContext[DedupeAccountsConfig]) -> dict[str, str]:
     config = ctx.config
-    fields = [config.website_field, config.country_field, config.state_field, *flag_fields(config)]
+    fields = [
+        config.website_field,
+        config.country_field,
+        config.state_field,
+        config.phone_field,
+        *flag_fields(config),
+    ]
     return {
         "accounts": records_query(SPEC, fields),
         **integration_queries(config),
@@ -119,10 +126,13 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     config = ctx.config
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}
-    companies = [company(a, config.website_field) for a in accounts]
-    clusters = match_companies(companies, config.match, config.flag_threshold)
+    companies = [
+        company(a, config.match, config.website_field, config.country_field, config.phone_field)
+        for a in accounts
+    ]
+    matching = match_companies(companies, config.match, config.flag_threshold)
     integration = integration_ids(play.name, ctx.config, records)
-    outcome = plan_clusters(SPEC, accounts, clusters, config, integration, targets)
+    outcome = plan_clusters(SPEC, accounts, matching, config, integration, targets)
     changes = list(outcome.changes)
     for account in accounts:
         if account["Id"] not in outcome.planned:

@@ -30,6 +30,7 @@ SPEC = ObjectSpec("Contact", opportunities="OpportunityContactRoles")
 class DedupeContactsConfig(PeopleConfig):
     schedule: str = "daily"
     phone_fields: list[FieldName] = ["Phone", "MobilePhone"]
+    country_field: FieldName = "MailingCountry"
     # Contacts are compared by name and phone only within the same value of this field.
     account_field: FieldName = "AccountId"
     audit_fields: list[FieldName] = [

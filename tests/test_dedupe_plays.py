@@ -66,7 +66,7 @@ def roles(plan) -> dict[str, str]:
 BOB = [
     contact(1, "Robert", "Smith", Email="robert.smith@acme.com", Phone="+1 415 555 0123"),
     contact(2, "Bob", "Smith", Email="ROBERT.SMITH@acme.com ", Title="CFO"),
-    contact(3, "Bobby", "Smith", Email="bob@gmail.com", MobilePhone="(415) 555-0123"),
+    contact(3, "Robert", "Smith", Email="bob@gmail.com", MobilePhone="(415) 555-0123"),
 ]
 
 
@@ -77,7 +77,8 @@ def test_duplicates_merge_into_the_oldest_when_nothing_else_differs():
     master = next(d for d in plan.decisions if d.record_id == cid(1))
     assert master.reason == "master of 3 records (oldest (created 2025-01-01)); merges 2, flags 0"
     merged = next(d for d in plan.decisions if d.record_id == cid(3))
-    assert merged.reason.startswith("merge into Robert Smith (003000000000000001): name+phone 1.00")
+    assert merged.reason.startswith("merge into Robert Smith (003000000000000001): phone+name 1.00")
+    assert "same phone +14155550123 +6.0, same name 'robert smith' +5.0" in merged.reason
 
 
 def test_empty_master_fields_take_the_duplicates_values():
@@ -149,18 +150,55 @@ def test_possible_duplicates_below_the_threshold_are_flagged_on_the_record():
     assert (flag.record_id, flag.field, flag.new) == (cid(2), "Possible_Duplicate_Of__c", cid(1))
     assert flag.reason.startswith("possible duplicate of Olivia Johnson (003000000000000001) (name")
     assert plan.skipped[0].reason.startswith(
-        "possible duplicate of Olivia Johnson (003000000000000001), below the merge threshold 0.92"
+        "possible duplicate of Olivia Johnson (003000000000000001), not merged"
+        " (score 0.80 below the merge threshold 0.92)"
     )
 
 
-def test_the_merge_threshold_decides_merge_or_flag():
+def test_the_merge_threshold_and_the_evidence_needed_decide_merge_or_flag():
     contacts = [
         contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
         contact(2, "Olivia", "Jonson", Email="oj@gmail.com"),
     ]
-    plan = decide_contacts(contacts, merge_threshold=0.85, flag_field="Title")
+    plan = decide_contacts(contacts, merge_threshold=0.8, flag_field="Title")
+    assert roles(plan) == {cid(1): "master", cid(2): "flag"}
+    assert "1 piece of evidence (name), 2 needed" in plan.skipped[0].reason
 
+    plan = decide_contacts(
+        contacts, merge_threshold=0.8, flag_field="Title", match={"min_evidence": 1}
+    )
     assert roles(plan) == {cid(1): "master", cid(2): "merge"}
+
+
+def test_a_flag_whose_cluster_no_longer_holds_is_cleared():
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Liam", "Moore", Email="lm@gmail.com", Possible_Duplicate_Of__c=cid(1)),
+    ]
+    [change] = decide_contacts(contacts).changes
+
+    assert (change.record_id, change.field, change.old, change.new) == (
+        cid(2),
+        "Possible_Duplicate_Of__c",
+        cid(1),
+        None,
+    )
+    assert change.reason == "no longer a possible duplicate: its cluster no longer holds"
+
+
+def test_the_dry_run_names_the_safety_rule_that_blocked_a_merge():
+    contacts = [
+        contact(1, "John", "Smith Sr.", Email="jsmith@gmail.com", Phone="330 555 0111"),
+        contact(2, "John", "Smith Jr.", Email="jsmith@gmail.com", Phone="330 555 0111"),
+    ]
+    plan = decide_contacts(contacts)
+
+    assert plan.merges == () and plan.changes == ()
+    [blocked] = plan.decisions
+    assert blocked.stage == "merge blocked by a safety rule"
+    assert blocked.reason.startswith(
+        "not merged with John Smith Jr. (003000000000000002): blocked by name_suffixes: sr / jr"
+    )
 
 
 def test_an_already_flagged_record_is_not_written_again():
@@ -193,8 +231,8 @@ def lead(n: int, first: str, last: str, **fields: Any) -> dict[str, Any]:
 def test_leads_at_the_same_company_domain_merge():
     leads = [
         lead(1, "Michael", "Chen", Email="michael.chen@acme.com", Phone="4155550100", Title="VP"),
-        lead(2, "Mike", "Chen", Email="mike@gmail.com", Phone="415-555-0100", Website="acme.com"),
-        lead(3, "Michael", "Chen", Email="m.chen@other.io", Phone="4155550100", Company="Other"),
+        lead(2, "Michael", "Chen", Email="mc@gmail.com", Phone="415-555-0100", Website="acme.com"),
+        lead(3, "Michael", "Chen", Email="m.chen@other.io", Phone="4155550199", Company="Other"),
     ]
     ctx = DecideContext(as_of=TODAY, config=DedupeLeadsConfig())
     plan = leads_play.decide({"leads": leads, "integration_users": USERS}, ctx)
@@ -238,11 +276,23 @@ def decide_accounts(accounts: list[dict[str, Any]], **config: Any):
 
 
 IBM = [
-    account(1, "International Business Machines Corp.", Website="https://www.ibm.com/"),
-    account(2, "I.B.M.", Industry="Software", Opportunities=rows(2)),
-    account(3, "IBM", Website="ibm.com", BillingCountry="U.S.A.", BillingState="New York"),
-    account(4, "Internat'l Bus Machines", NumberOfEmployees=250000),
-    account(5, "IBM HQ"),
+    account(
+        1,
+        "International Business Machines Corp.",
+        Website="https://www.ibm.com/",
+        Phone="914.499.1900",
+    ),
+    account(2, "I.B.M.", Industry="Software", Opportunities=rows(2), Phone="914 499 1900"),
+    account(
+        3,
+        "IBM",
+        Website="ibm.com",
+        BillingCountry="U.S.A.",
+        BillingState="New York",
+        Phone="914 499 1900",
+    ),
+    account(4, "Internat'l Bus Machines", NumberOfEmployees=250000, Phone="+1 914-499-1900"),
+    account(5, "IBM HQ", Phone="(914) 499-1900"),
     account(6, "Northwind Analytics", Website="www.northwindanalytics.com"),
 ]
 

@@ -1,31 +1,56 @@
-"""Clusters of duplicates from scored pair links, each explained by the links that made it.
+"""Clusters of possible duplicates from scored pair links, and the part of each that is
+safe to merge.
 
-Links are joined strongest first (Kruskal's maximum spanning forest with a
-union-find), so every cluster keeps exactly the links that joined its members.
-A vetoing link (two people with their own work mailboxes) keeps its two records
-out of one merge group even when a third record links strongly to both.
+A cluster is records joined by links at or above the flag floor, directly or through
+each other: everything a reviewer should see together. A merge group is stricter:
+only records linked to the master directly, by a link strong enough and with enough
+independent evidence, and no two of which break a safety rule. Nothing joins a merge
+group through a third record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Link:
-    """Why two records are thought to be one: the rule, its score (0..1) and the evidence."""
+    """Why two records are thought to be one: the score (0..1), the independent pieces of
+    evidence, every comparison with its weight (`detail`), and the safety rules the pair
+    breaks (`blocked`, each "rule: why"), which no score overrides."""
 
     a: str
     b: str
     score: float
     rule: str
     detail: str
-    # These two must never be merged together, however they are linked.
-    veto: bool = False
+    evidence: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+
+    def other(self, record_id: str) -> str:
+        return self.b if record_id == self.a else self.a
+
+    def mergeable(self, threshold: float, min_evidence: int) -> bool:
+        return not self.blocked and self.score >= threshold and len(self.evidence) >= min_evidence
+
+    def why_not_merged(self, threshold: float, min_evidence: int) -> str:
+        """Why this link alone does not merge its two records ("" when it does)."""
+        if self.blocked:
+            return "blocked by " + "; ".join(self.blocked)
+        if self.score < threshold:
+            return f"score {self.score:.2f} below the merge threshold {threshold:.2f}"
+        if len(self.evidence) < min_evidence:
+            pieces = ", ".join(self.evidence) or "none"
+            return f"{len(self.evidence)} piece of evidence ({pieces}), {min_evidence} needed"
+        return ""
 
     def describe(self) -> str:
         return f"{self.a} ~ {self.b}: {self.rule} {self.score:.2f} ({self.detail})"
+
+
+# Whether two records may be merged together: the safety rule they break, if any.
+Conflict = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -34,31 +59,74 @@ class Cluster:
 
     members: tuple[str, ...]
     links: tuple[Link, ...]
-    vetoes: frozenset[frozenset[str]] = frozenset()
 
     @property
     def weakest(self) -> float:
         return min(link.score for link in self.links)
 
-    def groups(self, threshold: float) -> list[tuple[str, ...]]:
-        """The members split by only the links at or above `threshold` (largest first),
-        strongest first, never joining two records that a veto keeps apart."""
+    def links_of(self, record_id: str) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if record_id in (link.a, link.b))
+
+    def core(self, threshold: float, min_evidence: int) -> tuple[str, ...]:
+        """The largest set of members joined by mergeable links: where the master comes from,
+        so a record linked to the rest only weakly is never the one they merge into. All
+        members when no link is mergeable."""
         forest = _UnionFind()
-        groups = {member: {member} for member in self.members}
         for member in self.members:
             forest.find(member)
         for link in self.links:
-            if link.score < threshold:
-                continue
-            left, right = groups[forest.find(link.a)], groups[forest.find(link.b)]
-            if any(frozenset((x, y)) in self.vetoes for x in left for y in right):
-                continue
-            forest.union(link.a, link.b)
-            groups[forest.find(link.a)] = left | right
-        return forest.components()
+            if link.mergeable(threshold, min_evidence):
+                forest.union(link.a, link.b)
+        groups: dict[str, list[str]] = {}
+        for member in self.members:
+            groups.setdefault(forest.find(member), []).append(member)
+        largest = max(groups.values(), key=len)  # the first of the largest: lowest Id
+        return tuple(largest) if len(largest) > 1 else self.members
 
-    def links_of(self, record_id: str) -> tuple[Link, ...]:
-        return tuple(link for link in self.links if record_id in (link.a, link.b))
+    def merge_group(
+        self, master: str, threshold: float, min_evidence: int, conflict: Conflict
+    ) -> MergeGroup:
+        """Who merges into `master` (strongest link first), who is flagged as its possible
+        duplicate, and who is kept apart from it by a safety rule (so is no duplicate of it
+        at all), each with why. A member joins only through its own link to the master, and
+        only when it breaks no safety rule with any member already in."""
+        group = MergeGroup([], {}, {})
+        direct = sorted(
+            (link for link in self.links_of(master) if link.mergeable(threshold, min_evidence)),
+            key=lambda link: (-link.score, link.other(master)),
+        )
+        for link in direct:
+            candidate = link.other(master)
+            clash = next(
+                (f"{rule} with {m}" for m in group.merged if (rule := conflict(m, candidate))),
+                None,
+            )
+            if clash:
+                group.flagged[candidate] = f"not merged: blocked by {clash}"
+            else:
+                group.merged.append(candidate)
+        for member in self.members:
+            if member == master or member in group.merged or member in group.flagged:
+                continue
+            if rule := conflict(master, member):
+                group.apart[member] = f"blocked by {rule} with the master"
+                continue
+            own = [link for link in self.links_of(member) if master in (link.a, link.b)]
+            group.flagged[member] = (
+                own[0].why_not_merged(threshold, min_evidence)
+                if own
+                else "no direct link to the master (linked through another record)"
+            )
+        return group
+
+
+@dataclass(frozen=True)
+class MergeGroup:
+    """A cluster seen from its master: member -> why, for those not merged."""
+
+    merged: list[str]
+    flagged: dict[str, str]
+    apart: dict[str, str]
 
 
 class _UnionFind:
@@ -82,33 +150,20 @@ class _UnionFind:
         self.parent[max(root_a, root_b)] = min(root_a, root_b)
         return True
 
-    def components(self) -> list[tuple[str, ...]]:
-        by_root: dict[str, list[str]] = {}
-        for item in self.parent:
-            by_root.setdefault(self.find(item), []).append(item)
-        groups = [tuple(sorted(items)) for items in by_root.values()]
-        return sorted(groups, key=lambda g: (-len(g), g))
-
 
 def build_clusters(links: Iterable[Link], floor: float) -> list[Cluster]:
-    """Clusters of two or more records from the links scoring at least `floor`."""
+    """Clusters of two or more records joined by unblocked links scoring at least `floor`,
+    each with all such links between its members."""
     forest = _UnionFind()
-    spanning: list[Link] = []
-    links = list(links)
-    vetoes = frozenset(frozenset((link.a, link.b)) for link in links if link.veto)
-    ordered = sorted(
-        (link for link in links if link.score >= floor),
-        key=lambda link: (-link.score, link.a, link.b),
-    )
-    for link in ordered:
-        if forest.union(link.a, link.b):
-            spanning.append(link)
+    kept = [link for link in links if link.score >= floor and not link.blocked]
+    for link in kept:
+        forest.union(link.a, link.b)
     by_root: dict[str, list[Link]] = {}
-    for link in spanning:
+    for link in kept:
         by_root.setdefault(forest.find(link.a), []).append(link)
     clusters = []
     for group in by_root.values():
         members = tuple(sorted({m for link in group for m in (link.a, link.b)}))
-        inside = frozenset(v for v in vetoes if v <= set(members))
-        clusters.append(Cluster(members, tuple(group), inside))
+        ordered = sorted(group, key=lambda link: (-link.score, link.a, link.b))
+        clusters.append(Cluster(members, tuple(ordered)))
     return sorted(clusters, key=lambda c: c.members)

@@ -1,11 +1,16 @@
 """Finding duplicate people (contacts, leads) and companies (accounts).
 
-Records are first normalized once, then grouped into blocks that share a key
-(an email, an account and a phone, an account and a surname, a website
-domain, a company name); only records in the same block are compared, and
-within a block only neighbours in sorted order, so the cost grows with the
-number of records, not its square. Each comparison that finds enough evidence
-becomes a `Link` naming its rule, score and evidence.
+Records are normalized once, then grouped into blocks that share a key (an email, a
+phone, an account and a name or nickname form, a website domain, a company name or
+one of its words, and a sorted neighbourhood of names so one-word typos meet); only
+neighbours within a block are compared, so the cost grows with the number of records,
+not its square.
+
+Each comparison is scored Fellegi-Sunter style: every field that agrees adds its weight
+(a log2 likelihood ratio, configurable) to the prior, and the sum is the link's log-odds;
+the link lists each comparison with its weight. Separately it counts the independent
+pieces of evidence (email, phone, name; website domain, phone, name) and checks the
+safety rules (cannot-link constraints) that no score overrides.
 """
 
 from __future__ import annotations
@@ -16,36 +21,144 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import Field
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import OSA
 from rapidfuzz.fuzz import token_sort_ratio
 
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import Cluster, Link, build_clusters
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
+from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, ROLE_MAILBOXES, SHARED_HOSTS
 
 Record = dict[str, Any]
 T = TypeVar("T")
 
 
+class SafetyRules(StrictModel):
+    """Cannot-link rules: a pair that breaks one is never merged, whatever its score; the
+    plan names the rule. Each can be switched off."""
+
+    # Accounts: both have a website of their own, on different domains.
+    different_websites: bool = True
+    # Accounts (BillingCountry) and people (MailingCountry): both set and different.
+    different_countries: bool = True
+    # Accounts: one site is a country site of the domain (ibm.com/uk-en, usa.siemens.com),
+    # or one name names a country the other record is not in ("Nestle USA").
+    country_subsidiaries: bool = True
+    # Accounts: store numbers ("#1187", "Store 30112") or city words after the brand
+    # ("Courtyard by Marriott Boston" / "Austin") differ.
+    locations: bool = True
+    # People: generational suffixes differ (Jr. / Sr., II / III).
+    name_suffixes: bool = True
+    # People: two different addresses at one company's own domain.
+    company_mailboxes: bool = True
+    # People: one switchboard number with different extensions.
+    phone_extensions: bool = True
+    # Looser on purpose: a subsidiary is the same account in your CRM (country sites,
+    # countries in names and different BillingCountry no longer block accounts).
+    subsidiaries_are_same_account: bool = False
+    # Mailboxes of a role, not a person (the part before @): never evidence of one person.
+    role_mailboxes: list[str] = list(ROLE_MAILBOXES)
+    # Hosts (and their subdomains) that are not a company's own site: never evidence of one
+    # company. Sites under a private public-suffix entry (x.myshopify.com) count as shared too.
+    shared_hosts: list[str] = list(SHARED_HOSTS)
+
+
+class Weights(StrictModel):
+    """Fellegi-Sunter weights: log2 of how much likelier an agreement is between two records
+    of one entity than between two of different ones. The prior is the log2 odds that two
+    compared records are one before any field is looked at."""
+
+    prior: float = -5.0
+    email: float = 10.0
+    phone: float = 6.0
+    website: float = 7.0
+    same_name: float = 5.0
+    swapped_name: float = 4.0
+    alike_name: float = 4.0
+    typo_name: float = 4.0
+    nickname: float = 3.0
+    nickname_and_typo: float = 2.0
+    initials: float = 3.0
+    same_account: float = 3.0
+    same_country: float = 1.0
+
+
 class MatchRules(StrictModel):
-    """How alike two records must be, and how much each kind of evidence is worth (0..1)."""
+    """How records are compared, weighed and kept apart."""
 
     # Records are compared with this many neighbours (sorted by name) in each block they
     # share, so a shared info@ address or a thousand Smiths never cost all pairs.
     window: int = Field(20, ge=1, le=1000)
-    # Name similarity (0..1, after nicknames) below which names are "different".
-    name_floor: float = Field(0.6, ge=0, le=1)
-    # Same account and phone: names at least this alike link them.
-    name_with_phone: float = Field(0.8, ge=0, le=1)
-    # Same account, nothing else shared: names at least this alike link them.
-    name_alone: float = Field(0.9, ge=0, le=1)
-    # Company names at least this alike (after normalization) link accounts.
+    # Company names at least this alike (token sort ratio, 0..1) agree.
     company_name: float = Field(0.9, ge=0, le=1)
+    # Independent pieces of evidence (email, phone, name; website, phone, name) a link
+    # needs to merge; with fewer it can only flag.
+    min_evidence: int = Field(2, ge=1, le=3)
+    # A phone number on more distinct names than this is a switchboard: not evidence.
+    phone_names: int = Field(2, ge=1)
     # "ann+crm@x.com" and "ann@x.com" are one address.
     strip_plus_addressing: bool = True
-    # Region assumed for phone numbers written without a country code.
+    # Region assumed for phone numbers of records with no country.
     phone_region: str = "US"
+    weights: Weights = Weights()
+    safety: SafetyRules = SafetyRules()
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Clusters to review, the links a safety rule blocked, and the rule check itself (for
+    records that meet only inside a cluster)."""
+
+    clusters: list[Cluster]
+    blocked: list[Link]
+    conflict: Callable[[str, str], str | None]
+
+
+class _Scorer:
+    """Adds up weighed comparisons into a link."""
+
+    def __init__(self, weights: Weights) -> None:
+        self.weights = weights
+        self.terms: list[tuple[str, float]] = []
+        self.evidence: list[str] = []
+        self.notes: list[str] = []
+
+    def agree(self, what: str, weight: float, piece: str | None = None) -> None:
+        self.terms.append((what, weight))
+        if piece:
+            self.evidence.append(piece)
+
+    def link(self, a: str, b: str, blocked: Sequence[str]) -> Link:
+        total = self.weights.prior + sum(w for _, w in self.terms)
+        score = 1 / (1 + 2**-total)
+        parts = [f"{what} {weight:+.1f}" for what, weight in self.terms]
+        parts.append(f"prior {self.weights.prior:+.1f}")
+        detail = ", ".join(parts + self.notes)
+        rule = "+".join(self.evidence) or "weak"
+        return Link(a, b, round(score, 4), rule, detail, tuple(self.evidence), tuple(blocked))
+
+
+def _typo(x: str, y: str) -> bool:
+    """One slip apart (two for long words): "oracel" / "oracle", "jonhson" / "johnson";
+    words of three or four letters only by a letter added ("kinng" / "king", "leee" / "lee";
+    "mary" / "mark" are not)."""
+    shortest = min(len(x), len(y))
+    if shortest < 3 or (shortest <= 4 and len(x) == len(y)):
+        return False
+    return OSA.distance(x, y, score_cutoff=2) <= (2 if shortest >= 9 else 1)
+
+
+def _short_form(x: str, y: str) -> bool:
+    """One first name is the start of the other: "rach" / "rachel", "cami" / "camila"."""
+    short, long = sorted((x, y), key=len)
+    return len(short) >= 3 and long.startswith(short) and short != long
+
+
+def _country(value: Any) -> str | None:
+    if not value:
+        return None
+    text = str(value).strip()
+    return normalize.country_code(text) or (text.upper() if len(text) == 2 else text.lower())
 
 
 # --- People ----------------------------------------------------------------------
@@ -57,11 +170,19 @@ class Person:
 
     id: str
     email: str | None
-    name: str  # "robert smith": formal first name, then surname
-    first: str
+    role_mailbox: bool
+    work_domain: str | None  # the domain of a company mailbox (not gmail.com)
+    first: str  # as written, folded: "jurgen"
     last: str
-    phones: frozenset[str]
+    suffix: str | None  # "jr", "iii"
+    forms: frozenset[str]  # the first name and the formal names it may stand for
+    phones: frozenset[tuple[str, str | None]]  # (E.164, extension)
     org: str | None  # the account (contacts) or company domain/name (leads)
+    country: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}".strip()
 
 
 def person(
@@ -70,18 +191,27 @@ def person(
     rules: MatchRules,
     phone_fields: Sequence[str],
     email_field: str = "Email",
+    country_field: str | None = None,
 ) -> Person:
+    country = _country(record.get(country_field)) if country_field else None
+    region = country if country and len(country) == 2 else rules.phone_region
+    phones = {normalize.phone_parts(record.get(f), region) for f in phone_fields}
+    address = normalize.email(record.get(email_field), strip_plus=rules.strip_plus_addressing)
+    local, _, domain = (address or "").partition("@")
     first = normalize.first_name(record.get("FirstName"))
-    last = normalize.last_name(record.get("LastName"))
-    phones = {normalize.phone(record.get(f), rules.phone_region) for f in phone_fields}
+    last, suffix = normalize.last_name(record.get("LastName"))
     return Person(
         id=record["Id"],
-        email=normalize.email(record.get(email_field), strip_plus=rules.strip_plus_addressing),
-        name=f"{first} {last}".strip(),
+        email=address,
+        role_mailbox=local in rules.safety.role_mailboxes,
+        work_domain=domain if domain and domain not in FREE_EMAIL_DOMAINS else None,
         first=first,
         last=last,
+        suffix=suffix,
+        forms=normalize.first_name_forms(first),
         phones=frozenset(p for p in phones if p),
         org=org,
+        country=country,
     )
 
 
@@ -93,60 +223,129 @@ def lead_company(email: str | None, website: str | None, company: str | None) ->
     return "".join(normalize.company_words(company)) or None
 
 
-def _name_similarity(a: Person, b: Person) -> float:
-    return Indel.normalized_similarity(a.name, b.name)
-
-
-def compare_people(a: Person, b: Person, rules: MatchRules) -> Link | None:
-    """The strongest evidence that a and b are one person, if there is enough."""
-    similarity = _name_similarity(a, b)
-    alike = f"names {similarity:.0%} alike"
-    if a.email and a.email == b.email:
-        if similarity >= rules.name_floor or not (a.name and b.name):
-            return Link(a.id, b.id, 1.0, "email", f"same email {a.email}, {alike}")
-        return Link(a.id, b.id, 0.85, "email", f"same email {a.email} but {alike}")
-    if not (a.org and a.org == b.org):
+def _name_agreement(a: Person, b: Person, w: Weights) -> tuple[str, float] | None:
+    """How two people's names agree, if they do: (what, weight)."""
+    if not (a.first and a.last and b.first and b.last):
         return None
-    # Two different addresses at the company's own domain are two mailboxes, usually two
-    # people: such a pair is never merged, only flagged.
-    work = _work_domain(a.email)
-    two_mailboxes = work is not None and work == _work_domain(b.email)
-    cap, but = (0.85, f" but two addresses at {work}") if two_mailboxes else (1.0, "")
-    shared = sorted(a.phones & b.phones)
-    if shared and similarity >= rules.name_with_phone:
-        score = min(cap, 0.9 + 0.1 * similarity)
-        detail = f"same company, phone {shared[0]}, {alike}{but}"
-        return Link(a.id, b.id, score, "name+phone", detail, veto=two_mailboxes)
-    if similarity >= rules.name_alone:
-        score = min(cap, 0.75 + 0.15 * similarity)
-        detail = f"same company, {alike}, no email or phone shared{but}"
-        return Link(a.id, b.id, score, "name", detail, veto=two_mailboxes)
+    if a.first == b.first and a.last == b.last:
+        return f"same name {a.name!r}", w.same_name
+    if a.first == b.last and a.last == b.first:
+        return f"same name swapped {a.name!r} / {b.name!r}", w.swapped_name
+    if a.last == b.last:
+        if a.forms & b.forms or _short_form(a.first, b.first):
+            return f"nickname {a.first!r} / {b.first!r}", w.nickname
+        if _typo(a.first, b.first):
+            return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name
+    elif _typo(a.last, b.last):
+        if a.first == b.first:
+            return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name
+        if a.forms & b.forms:
+            return f"nickname and a typo {a.name!r} / {b.name!r}", w.nickname_and_typo
     return None
 
 
-def _work_domain(address: str | None) -> str | None:
-    """The domain of a company mailbox; None for none or a personal one (gmail.com)."""
-    domain = address.partition("@")[2] if address else None
-    return None if not domain or domain in FREE_EMAIL_DOMAINS else domain
+def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
+    """The safety rules a pair of people breaks."""
+    broken = []
+    if safety.name_suffixes and a.suffix and b.suffix and a.suffix != b.suffix:
+        broken.append(f"name_suffixes: {a.suffix} / {b.suffix}")
+    if safety.different_countries and a.country and b.country and a.country != b.country:
+        broken.append(f"different_countries: {a.country} / {b.country}")
+    if (
+        safety.company_mailboxes
+        and a.work_domain
+        and a.work_domain == b.work_domain
+        and a.email != b.email
+        and not (a.role_mailbox or b.role_mailbox)
+    ):
+        broken.append(f"company_mailboxes: {a.email} / {b.email}")
+    if safety.phone_extensions:
+        for number, extension in a.phones:
+            other = next((x for n, x in b.phones if n == number and x and x != extension), None)
+            if extension and other:
+                broken.append(f"phone_extensions: {number} x{extension} / x{other}")
+                break
+    return broken
 
 
-def _person_blocks(p: Person) -> Iterator[Hashable]:
-    if p.email:
-        yield ("email", p.email)
+def compare_people(
+    a: Person, b: Person, rules: MatchRules, switchboards: frozenset[str] = frozenset()
+) -> Link | None:
+    """The weighed comparisons of a and b, if anything but a name at another account agrees."""
+    w = rules.weights
+    scorer = _Scorer(w)
+    name = _name_agreement(a, b, w)
+    as_written = {a.first, a.last} == {b.first, b.last} or (a.first == b.first and bool(name))
+    surname = bool(a.last) and (a.last == b.last or _typo(a.last, b.last))
+    if a.email and a.email == b.email:
+        if a.role_mailbox:
+            scorer.notes.append(f"role mailbox {a.email} not counted")
+        elif name or not (a.last and b.last) or (surname and a.work_domain):
+            # A personal address at a company's domain is one person's, whatever the
+            # first name on the record; a shared private one can be a family's.
+            scorer.agree(f"same email {a.email}", w.email, "email")
+        else:
+            scorer.notes.append(f"shared mailbox {a.email} of different names not counted")
+    shared = sorted(a.phones & b.phones)
+    if shared:
+        number, extension = shared[0]
+        shown = f"{number} x{extension}" if extension else number
+        if number in switchboards and not extension:
+            scorer.notes.append(f"phone {shown} is on several people's records: not counted")
+        elif name and as_written:
+            scorer.agree(f"same phone {shown}", w.phone, "phone")
+        elif name or surname:
+            scorer.agree(f"same phone {shown}", w.phone)
+            scorer.notes.append("names differ as written: a shared phone may be a household's")
+    same_org = bool(a.org and a.org == b.org)
+    if not (scorer.evidence or scorer.terms or same_org):
+        return None
+    if name is None and not scorer.terms:
+        return None
+    if name:
+        scorer.agree(name[0], name[1], "name")
+    if same_org:
+        scorer.agree("same account", w.same_account)
+    return scorer.link(a.id, b.id, _person_conflicts(a, b, rules.safety))
+
+
+def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
+    if p.email and not p.role_mailbox:
+        yield ("email", p.email), p.name
+    for number, _extension in p.phones:
+        yield ("phone", number), p.name
     if p.org:
-        for number in p.phones:
-            yield ("phone", p.org, number)
-        if p.last:
-            yield ("last", p.org, p.last)
-        if p.first:
-            yield ("first", p.org, p.first)
+        # Each name token (so swapped names meet) and each formal form of the first name
+        # (so a nickname meets its formal name even with a typo in the surname).
+        for token in {p.first, p.last} - {""}:
+            yield ("name", p.org, token), p.name
+        for form in p.forms - {p.first}:
+            yield ("name", p.org, form), p.last
 
 
-def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> list[Cluster]:
-    """Clusters of people linked at `floor` or above."""
-    return build_clusters(
-        _links(list(people), _person_blocks, lambda p: p.name, compare_people, rules), floor
-    )
+def _switchboards(people: Sequence[Person], rules: MatchRules) -> frozenset[str]:
+    """Numbers on more distinct names than `rules.phone_names`."""
+    names: dict[str, set[str]] = defaultdict(set)
+    for p in people:
+        for number, _extension in p.phones:
+            names[number].add(p.name)
+    return frozenset(n for n, on in names.items() if len(on) > rules.phone_names)
+
+
+def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> Matching:
+    """Clusters of people linked at `floor` or above, and the blocked links."""
+    people = list(people)
+    switchboards = _switchboards(people, rules)
+    by_id = {p.id: p for p in people}
+
+    def compare(a: Person, b: Person) -> Link | None:
+        return compare_people(a, b, rules, switchboards)
+
+    def conflict(a: str, b: str) -> str | None:
+        broken = _person_conflicts(by_id[a], by_id[b], rules.safety)
+        return "; ".join(broken) or None
+
+    return _matching(_links(people, _person_blocks, compare, rules), floor, conflict)
 
 
 # --- Companies -------------------------------------------------------------------
@@ -157,94 +356,224 @@ class Company:
     """An account reduced to what identifies it."""
 
     id: str
+    label: str  # the name as written, for explanations
     name: str  # normalized words joined: "international business machines"
     compact: str  # without spaces: "internationalbusinessmachines"
     initials: str | None  # "ibm"
-    domain: str | None
+    site: normalize.Website | None  # None when none, or on a shared host
+    shared_site: str | None  # the host of a website on a shared host
+    places: tuple[str, ...]  # city or office words after the name ("boston")
+    countries_named: frozenset[str]  # countries the name names ("Nestle USA": US)
+    store: str | None  # "1187"
+    country: str | None
+    phones: frozenset[tuple[str, str | None]]
+
+    @property
+    def domain(self) -> str | None:
+        return self.site.domain if self.site else None
 
 
-def company(record: Record, website_field: str = "Website") -> Company:
-    words = normalize.company_words(record.get("Name"))
-    return Company(
-        id=record["Id"],
-        name=" ".join(words),
-        compact="".join(words),
-        initials=normalize.acronym(words),
-        domain=normalize.registrable_domain(record.get(website_field)),
+def _shared_host(site: normalize.Website, hosts: Sequence[str]) -> bool:
+    return site.private_suffix or any(
+        site.host == h or site.host.endswith(f".{h}") or site.domain == h for h in hosts
     )
 
 
-def compare_companies(a: Company, b: Company, rules: MatchRules) -> Link | None:
-    """The strongest evidence that a and b are one company, if there is enough."""
-    conflict = bool(a.domain and b.domain and a.domain != b.domain)
-    websites = f"websites {a.domain} and {b.domain} differ"
-    if a.domain and a.domain == b.domain:
-        return Link(a.id, b.id, 1.0, "domain", f"same website domain {a.domain}")
-    if a.compact and a.compact == b.compact:
-        if conflict:
-            return Link(a.id, b.id, 0.85, "name", f"same name {a.name!r} but {websites}")
-        return Link(a.id, b.id, 0.97, "name", f"same normalized name {a.name!r}")
+def company(
+    record: Record,
+    rules: MatchRules | None = None,
+    website_field: str = "Website",
+    country_field: str = "BillingCountry",
+    phone_field: str = "Phone",
+) -> Company:
+    rules = rules or MatchRules()
+    label = record.get("Name") or ""
+    words, places = normalize.company_name(label)
+    site = normalize.website(record.get(website_field))
+    shared = site is not None and _shared_host(site, rules.safety.shared_hosts)
+    country = _country(record.get(country_field))
+    region = country if country and len(country) == 2 else rules.phone_region
+    phone = normalize.phone_parts(record.get(phone_field), region)
+    return Company(
+        id=record["Id"],
+        label=label,
+        name=" ".join(words),
+        compact="".join(words),
+        initials=normalize.acronym(words),
+        site=None if shared else site,
+        shared_site=site.host if site and shared else None,
+        places=tuple(p for p in places if p not in _NOT_PLACES),
+        countries_named=normalize.name_countries(label),
+        store=normalize.store_number(label),
+        country=country,
+        phones=frozenset({phone} if phone else ()),
+    )
+
+
+# Location words that name an office or region, not a separate site of a business.
+_NOT_PLACES = frozenset(
+    {"hq", "headquarters", "office", "offices", "head office", "branch", "division", "global"}
+    | {"worldwide", "emea", "apac", "apj", "latam", "amer", "americas", "na", "eu", "europe"}
+    | {"asia", "us", "usa", "uk", "canada", "germany", "france", "ireland", "australia"}
+    | {"india", "japan", "united states", "united kingdom"}
+)
+
+
+def _company_name_agreement(a: Company, b: Company, rules: MatchRules) -> tuple[str, float] | None:
+    w = rules.weights
+    if not (a.compact and b.compact):
+        return None
+    if a.compact == b.compact:
+        return f"same name {a.name!r}", w.same_name
     for short, long in ((a, b), (b, a)):
         if long.initials and short.compact == long.initials:
-            detail = f"{short.name!r} is the initials of {long.name!r}"
-            if conflict:
-                return Link(a.id, b.id, 0.8, "initials", f"{detail} but {websites}")
-            return Link(a.id, b.id, 0.94, "initials", detail)
+            return f"{short.name!r} is the initials of {long.name!r}", w.initials
     similarity = token_sort_ratio(a.name, b.name) / 100
-    if not conflict and a.name and similarity >= rules.company_name:
-        detail = f"names {a.name!r} and {b.name!r} {similarity:.0%} alike"
-        return Link(a.id, b.id, 0.9 * similarity, "fuzzy name", detail)
+    if similarity >= rules.company_name:
+        return f"names {a.name!r} / {b.name!r} {similarity:.0%} alike", w.alike_name
+    if _typo(a.compact, b.compact):
+        return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name
     return None
 
 
-def _company_blocks(c: Company) -> Iterator[Hashable]:
-    if c.domain:
-        yield ("domain", c.domain)
+def _trailing_words_differ(a: Company, b: Company) -> tuple[str, str] | None:
+    """The words after a shared brand when both names have different ones ("re max
+    northshore" / "re max downtown"), unless they are one typo apart."""
+    left, right = a.name.split(), b.name.split()
+    shared = 0
+    while shared < min(len(left), len(right)) and left[shared] == right[shared]:
+        shared += 1
+    rest_a, rest_b = " ".join(left[shared:]), " ".join(right[shared:])
+    if shared and rest_a and rest_b and not _typo(rest_a, rest_b):
+        return rest_a, rest_b
+    return None
+
+
+def _company_conflicts(a: Company, b: Company, safety: SafetyRules) -> list[str]:
+    """The safety rules a pair of accounts breaks."""
+    broken = []
+    subsidiaries = safety.country_subsidiaries and not safety.subsidiaries_are_same_account
+    if safety.different_websites and a.site and b.site and a.site.domain != b.site.domain:
+        broken.append(f"different_websites: {a.site.domain} / {b.site.domain}")
+    if (
+        subsidiaries
+        and a.site
+        and b.site
+        and a.site.domain == b.site.domain
+        and a.site.country_site != b.site.country_site
+    ):
+        sites = [s.country_site or "none" for s in (a.site, b.site)]
+        broken.append(f"country_subsidiaries: {a.site.domain} sites {sites[0]} / {sites[1]}")
+    countries = safety.different_countries and not safety.subsidiaries_are_same_account
+    if countries and a.country and b.country and a.country != b.country:
+        broken.append(f"different_countries: {a.country} / {b.country}")
+    if subsidiaries:
+        for x, y in ((a, b), (b, a)):
+            named = sorted(c for c in x.countries_named - y.countries_named if c != y.country)
+            if named:
+                broken.append(f"country_subsidiaries: {x.label!r} names {', '.join(named)}")
+                break
+    if safety.locations:
+        if (a.store or b.store) and a.store != b.store:
+            broken.append(f"locations: store {a.store or 'none'} / {b.store or 'none'}")
+        elif (a.places or b.places) and a.places != b.places:
+            shown = [" ".join(p) or "none" for p in (a.places, b.places)]
+            broken.append(f"locations: {shown[0]} / {shown[1]}")
+        elif trailing := _trailing_words_differ(a, b):
+            broken.append(f"locations: {trailing[0]!r} / {trailing[1]!r} after the name")
+    return broken
+
+
+def compare_companies(a: Company, b: Company, rules: MatchRules) -> Link | None:
+    """The weighed comparisons of a and b, if their website, phone or name agree."""
+    w = rules.weights
+    scorer = _Scorer(w)
+    if a.site and b.site and a.site.domain == b.site.domain:
+        scorer.agree(f"same website domain {a.site.domain}", w.website, "website")
+    elif a.shared_site and a.shared_site == b.shared_site:
+        scorer.notes.append(f"website on shared host {a.shared_site} not counted")
+    shared = sorted(a.phones & b.phones)
+    if shared:
+        scorer.agree(f"same phone {shared[0][0]}", w.phone, "phone")
+    name = _company_name_agreement(a, b, rules)
+    if name:
+        scorer.agree(name[0], name[1], "name")
+    if not scorer.evidence:
+        return None
+    if a.country and a.country == b.country:
+        scorer.agree(f"same country {a.country}", w.same_country)
+    return scorer.link(a.id, b.id, _company_conflicts(a, b, rules.safety))
+
+
+def _company_blocks(c: Company) -> Iterator[tuple[Hashable, str]]:
+    if c.site:
+        yield ("domain", c.site.domain), c.compact
+    for number, _extension in c.phones:
+        yield ("phone", number), c.compact
     if c.compact:
-        yield ("name", c.compact)
+        yield ("name", c.compact), c.compact
+        # Sorted neighbourhoods over all names, forwards and backwards, so a one-word typo
+        # meets its original at either end of the name.
+        yield ("sorted",), c.compact
+        yield ("sorted-reversed",), c.compact[::-1]
     # Each word is a block of its own, so a misspelt word still meets its original
     # through the other words.
     for word in set(c.name.split()):
         if len(word) >= 3:
-            yield ("word", word)
+            yield ("word", word), c.compact
     if c.initials:
-        yield ("name", c.initials)
+        yield ("name", c.initials), c.compact
 
 
-def match_companies(companies: Iterable[Company], rules: MatchRules, floor: float) -> list[Cluster]:
-    """Clusters of accounts linked at `floor` or above."""
-    return build_clusters(
-        _links(list(companies), _company_blocks, lambda c: c.compact, compare_companies, rules),
-        floor,
-    )
+def match_companies(companies: Iterable[Company], rules: MatchRules, floor: float) -> Matching:
+    """Clusters of accounts linked at `floor` or above, and the blocked links."""
+    companies = list(companies)
+    by_id = {c.id: c for c in companies}
+
+    def compare(a: Company, b: Company) -> Link | None:
+        return compare_companies(a, b, rules)
+
+    def conflict(a: str, b: str) -> str | None:
+        broken = _company_conflicts(by_id[a], by_id[b], rules.safety)
+        return "; ".join(broken) or None
+
+    return _matching(_links(companies, _company_blocks, compare, rules), floor, conflict)
 
 
-# --- Blocking --------------------------------------------------------------------
+# --- Blocking and clustering -----------------------------------------------------
+
+
+def _matching(
+    links: Iterable[Link], floor: float, conflict: Callable[[str, str], str | None]
+) -> Matching:
+    kept = [link for link in links if link.score >= floor]
+    blocked = sorted((link for link in kept if link.blocked), key=lambda k: (k.a, k.b))
+    return Matching(build_clusters(kept, floor), blocked, conflict)
 
 
 def _links(
     items: list[T],
-    blocks: Callable[[T], Iterable[Hashable]],
-    sort_key: Callable[[T], str],
-    compare: Callable[[T, T, MatchRules], Link | None],
+    blocks: Callable[[T], Iterable[tuple[Hashable, str]]],
+    compare: Callable[[T, T], Link | None],
     rules: MatchRules,
 ) -> Iterator[Link]:
-    """Compare each item with its `window` neighbours in every block it is in, once a pair."""
-    by_block: dict[Hashable, list[int]] = defaultdict(list)
+    """Compare each item with its `window` neighbours (by the block's sort key) in every
+    block it is in, once a pair."""
+    by_block: dict[Hashable, list[tuple[str, int]]] = defaultdict(list)
     for index, item in enumerate(items):
-        for key in blocks(item):
-            by_block[key].append(index)
+        for key, order in blocks(item):
+            by_block[key].append((order, index))
     seen: set[tuple[int, int]] = set()
     for members in by_block.values():
         if len(members) < 2:
             continue
-        members.sort(key=lambda i: sort_key(items[i]))
-        for position, i in enumerate(members):
-            for j in members[position + 1 : position + 1 + rules.window]:
+        members.sort()
+        for position, (_order, i) in enumerate(members):
+            for _other, j in members[position + 1 : position + 1 + rules.window]:
                 pair = (i, j) if i < j else (j, i)
-                if pair in seen:
+                if i == j or pair in seen:
                     continue
                 seen.add(pair)
-                link = compare(items[pair[0]], items[pair[1]], rules)
+                link = compare(items[pair[0]], items[pair[1]])
                 if link is not None:
                     yield link

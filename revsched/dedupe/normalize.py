@@ -8,35 +8,58 @@ junk value never links two records.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import phonenumbers
 import tldextract
+from anyascii import anyascii
 from cleanco import basename
+from nameparser.config import CONSTANTS as NAME_CONSTANTS
+from nicknames import NickNamer
 
 from revsched.dedupe.tables import (
     ABBREVIATIONS,
     COUNTRY_CODES,
     FREE_EMAIL_DOMAINS,
+    LEGAL_PHRASES,
     LEGAL_WORDS,
     LOCATION_PHRASES,
     LOCATION_WORDS,
-    NICKNAMES,
     STATE_CODES,
 )
 
 # The public suffix list bundled with tldextract; an empty URL list means it never fetches.
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# Its private section makes each shop on a site builder (x.myshopify.com) a domain of its own.
+_EXTRACT = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
+_NICKNAMES = NickNamer()
+# Generational suffixes, by their spellings: "Jr." and "Junior" are one suffix.
+_GENERATIONS = {"jr": "jr", "jnr": "jr", "junior": "jr", "sr": "sr", "snr": "sr", "senior": "sr"}
+_GENERATIONS |= {r: r for r in ("ii", "iii", "iv", "v", "2nd", "3rd")}
+_NAME_SUFFIXES = (
+    frozenset(NAME_CONSTANTS.suffix_acronyms) | frozenset(NAME_CONSTANTS.suffix_not_acronyms)
+) | frozenset(_GENERATIONS)
+_NAME_TITLES = frozenset(NAME_CONSTANTS.titles)
+# German umlauts are written out ("Müller" as "Mueller") more often than dropped.
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+_WEB_SUFFIX = re.compile(r"\.(?:com|net|org|io|co)\b", re.IGNORECASE)
+_STORE_NUMBER = re.compile(
+    r"(?:#|\bno\.?|\bstore|\blocation|\bunit|\bbranch|\brestaurant)\s*#?\s*(\d+)\b"
+    r"|\b(\d{3,})\s*$",
+    re.IGNORECASE,
+)
 _DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}(?![A-Za-z])")
 _WORD = re.compile(r"[a-z0-9&]+")
 _ACRONYM_FILLERS = frozenset({"and", "of", "the", "&"})
 
 
 def fold(text: str) -> str:
-    """Lower case without accents: "Zoë" and "Zoe" are one spelling."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    """Lower case ASCII: "Zoë" is "zoe", "Søren" "soren", "Jürgen" "juergen"."""
+    return anyascii(unicodedata.normalize("NFC", text).translate(_UMLAUTS)).lower()
 
 
 def email(value: str | None, *, strip_plus: bool = True) -> str | None:
@@ -49,6 +72,10 @@ def email(value: str | None, *, strip_plus: bool = True) -> str | None:
         return None
     if strip_plus:
         local = local.split("+", 1)[0]
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    if domain == "gmail.com":  # Gmail ignores dots: j.doe@ and jdoe@ are one mailbox
+        local = local.replace(".", "")
     return f"{local}@{domain}"
 
 
@@ -61,18 +88,50 @@ def email_domain(value: str | None) -> str | None:
     return None if domain in FREE_EMAIL_DOMAINS else domain
 
 
+def _name_tokens(value: str | None) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", fold(value or "")) if t]
+
+
 def first_name(value: str | None) -> str:
-    """The formal first name: "Bob" -> "robert", "Zoë" -> "zoe"."""
-    name = re.sub(r"[^a-z]", "", fold(value or ""))
-    return NICKNAMES.get(name, name)
+    """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe"."""
+    tokens = _name_tokens(value)
+    while len(tokens) > 1 and tokens[0] in _NAME_TITLES:
+        tokens = tokens[1:]
+    return tokens[0] if tokens else ""
 
 
-def last_name(value: str | None) -> str:
-    return re.sub(r"[^a-z]", "", fold(value or ""))
+@functools.lru_cache(maxsize=65536)
+def first_name_forms(first: str) -> frozenset[str]:
+    """A first name and the formal names it may stand for (the `nicknames` data set, where a
+    nickname can mean several: "alex" -> alexander, alexandra...)."""
+    return frozenset({first, *_NICKNAMES.canonicals_of(first)}) if first else frozenset()
+
+
+def last_name(value: str | None) -> tuple[str, str | None]:
+    """The surname without its suffix, and the generational suffix: "Smith, Jr." ->
+    ("smith", "jr"); "Lee III" -> ("lee", "iii")."""
+    tokens = _name_tokens(value)
+    suffix = None
+    while len(tokens) > 1 and tokens[-1] in _NAME_SUFFIXES:
+        suffix = suffix or _GENERATIONS.get(tokens[-1])
+        tokens = tokens[:-1]
+    return "".join(tokens), suffix
 
 
 def phone(value: str | None, region: str = "US") -> str | None:
-    """E.164 ("+14155550123") for any formatting; digits only when it will not parse."""
+    """E.164 ("+14155550123") for any formatting, with ";ext=12" when it has an extension;
+    digits only when it will not parse."""
+    parts = phone_parts(value, region)
+    if parts is None:
+        return None
+    number, extension = parts
+    return f"{number};ext={extension}" if extension else number
+
+
+@functools.lru_cache(maxsize=262144)
+def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None] | None:
+    """(E.164 number, extension) of a phone as written in `region` (the record's country:
+    "020 7946 0018" in GB is +442079460018)."""
     if not value:
         return None
     try:
@@ -80,9 +139,45 @@ def phone(value: str | None, region: str = "US") -> str | None:
     except phonenumbers.NumberParseException:
         number = None
     if number is not None and phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164, number.extension or None
     digits = re.sub(r"\D", "", value)
-    return digits if len(digits) >= 7 else None
+    return (digits, None) if len(digits) >= 7 else None
+
+
+@dataclass(frozen=True)
+class Website:
+    """Where a website is: its registered domain, its host, and the country site it names
+    ("ibm.com/uk-en" -> "uk-en", "usa.siemens.com" -> "usa"), if any."""
+
+    domain: str
+    host: str
+    country_site: str | None
+    private_suffix: bool  # under a private public-suffix entry (x.myshopify.com)
+
+
+_LOCALE = re.compile(r"^[a-z]{2}(?:[-_][a-z]{2})?$")
+
+
+@functools.lru_cache(maxsize=65536)
+def website(value: str | None) -> Website | None:
+    if not value:
+        return None
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value.strip().lower())
+    host, _, path = text.partition("/")
+    host = host.split("@")[-1].removeprefix("www.")
+    parts = _EXTRACT(host)
+    domain = parts.top_domain_under_public_suffix
+    if not domain:
+        return None
+    segment = path.split("/", 1)[0]
+    label = parts.subdomain.split(".")[0] if parts.subdomain else ""
+    country_site = None
+    if _LOCALE.match(segment):
+        country_site = segment.replace("_", "-")
+    elif label and label in COUNTRY_CODES:
+        country_site = label
+    return Website(domain, host, country_site, bool(parts.is_private))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -96,37 +191,70 @@ def registrable_domain(value: str | None) -> str | None:
     return domain or None
 
 
-def _strip_locations(words: list[str]) -> list[str]:
-    """Drop trailing office and region words ("IBM HQ", "Acme New York"), never all."""
+def _strip_locations(words: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """Drop trailing office and region words ("IBM HQ", "Acme New York"), never all;
+    returns the words left and the place words dropped."""
+    places: list[str] = []
     while len(words) > 1:
         phrase = next((p for p in LOCATION_PHRASES if tuple(words[-len(p) :]) == p), None)
         if phrase is not None and len(words) > len(phrase):
+            places[:0] = [" ".join(phrase)]
             words = words[: -len(phrase)]
         elif words[-1] in LOCATION_WORDS or words[-1] in LEGAL_WORDS:
+            if words[-1] in LOCATION_WORDS:
+                places.insert(0, words[-1])
             words = words[:-1]
         else:
             break
-    return words
+    return words, tuple(places)
 
 
 @functools.lru_cache(maxsize=65536)
-def company_words(value: str | None) -> tuple[str, ...]:
-    """A company name as its meaningful words.
+def company_name(value: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A company name as its meaningful words, and the place words after them.
 
     "International Business Machines Corp.", "Internat'l Bus Machines" ->
-    ("international", "business", "machines"); "I.B.M.", "IBM HQ" -> ("ibm",).
+    ("international", "business", "machines"); "I.B.M.", "IBM HQ" -> ("ibm",);
+    "Nestle USA" -> ("nestle",) in ("usa",); "Siemens Aktiengesellschaft" -> ("siemens",).
     """
     if not value:
-        return ()
+        return (), ()
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), value)
     text = re.sub(r"\(.*?\)", " ", text)  # "(EMEA)", "(old)"
-    text = basename(text) or text
+    text = _WEB_SUFFIX.sub("", basename(text) or text)  # "salesforce.com, inc."
     text = fold(text).replace("'", "").replace("\u2019", "")
     words = [ABBREVIATIONS.get(w, w) for w in _WORD.findall(text.replace(".", ""))]
+    joined = f" {' '.join(words)} "
+    for phrase in LEGAL_PHRASES:
+        if f" {phrase} " in joined and joined.strip() != phrase:
+            joined = joined.replace(f" {phrase} ", " ")
+    words = joined.split()
     words = [w for w in words if w not in LEGAL_WORDS] or words
     if words and words[0] == "the" and len(words) > 1:
         words = words[1:]
-    return tuple(_strip_locations(words))
+    kept, places = _strip_locations(words)
+    return tuple(kept), places
+
+
+def company_words(value: str | None) -> tuple[str, ...]:
+    """A company name as its meaningful words (see `company_name`)."""
+    return company_name(value)[0]
+
+
+@functools.lru_cache(maxsize=65536)
+def name_countries(value: str | None) -> frozenset[str]:
+    """The countries a company name names: "Nestle USA" -> {"US"}, "Walmart de México" ->
+    {"MX"}; two-letter codes other than "UK" do not count ("Toys R Us")."""
+    words = _WORD.findall(fold(value or "").replace(".", ""))
+    found = {COUNTRY_CODES[w] for w in words if w in COUNTRY_CODES and (len(w) > 2 or w == "uk")}
+    pairs = {" ".join(p) for p in itertools.pairwise(words)}
+    return frozenset(found | {COUNTRY_CODES[p] for p in pairs if p in COUNTRY_CODES})
+
+
+def store_number(value: str | None) -> str | None:
+    """The store or location number in a name: "McDonald's #1187" -> "1187"."""
+    found = _STORE_NUMBER.search(value or "")
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def acronym(words: tuple[str, ...]) -> str | None:

@@ -16,7 +16,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from revsched.dedupe.cluster import Cluster
-from revsched.dedupe.match import MatchRules, match_people, person
+from revsched.dedupe.match import Matching, MatchRules, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import (
@@ -44,8 +44,9 @@ DEFAULT_MASTER_RULES: list[MasterRule] = [
 class DedupeConfig(PlayConfig):
     """Settings every dedupe play has; each play adds its fields and survivorship."""
 
-    # Records joined to their master by links scoring at least this are merged into it;
-    # the rest of the cluster is flagged.
+    # Records linked to their master directly by links scoring at least this, with enough
+    # independent evidence (match.min_evidence) and breaking no safety rule (match.safety)
+    # with each other, are merged into it; the rest of the cluster is flagged.
     merge_threshold: float = Field(0.92, ge=0, le=1)
     # Links scoring below this are ignored.
     flag_threshold: float = Field(0.8, ge=0, le=1)
@@ -74,6 +75,8 @@ class PeopleConfig(DedupeConfig):
 
     email_field: FieldName = "Email"
     phone_fields: list[FieldName] = ["Phone"]
+    # Phones are read in this country's format; two different countries never merge.
+    country_field: FieldName = "Country"
 
 
 @dataclass(frozen=True)
@@ -225,12 +228,13 @@ def _review_rows(
 def plan_clusters(
     spec: ObjectSpec,
     records: Sequence[Record],
-    clusters: Sequence[Cluster],
+    matching: Matching,
     config: DedupeConfig,
     integration_ids: set[str],
     normalized: Mapping[str, Mapping[str, tuple[Scalar, str]]] | None = None,
 ) -> Outcome:
-    """Decisions and field changes (survivorship on masters, flags on the rest) per cluster.
+    """Decisions and field changes (survivorship on masters, flags on the rest) per cluster;
+    a flag a past run set on a record no cluster holds any more is cleared.
 
     `normalized` holds, by record Id, the values a play writes anyway (field -> value,
     why): survivorship sees them, and a master's are written with its survivors.
@@ -243,12 +247,17 @@ def plan_clusters(
     by_id = {r["Id"]: r for r in records}
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
     outcome = Outcome([], [], [], set(), [])
-    for number, cluster in enumerate(clusters, start=1):
+    flagged_ids: set[str] = set()
+    for number, cluster in enumerate(matching.clusters, start=1):
         members = [facts(by_id[i], spec, config) for i in cluster.members]
-        master, why = choose_master(members, config.master_rules, integration_ids)
-        group = next(g for g in cluster.groups(config.merge_threshold) if master.id in g)
-        merged = [f for f in members if f.id in group and f.id != master.id]
-        flagged = [f for f in members if f.id not in group]
+        core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
+        candidates = [f for f in members if f.id in core]
+        master, why = choose_master(candidates, config.master_rules, integration_ids)
+        group = cluster.merge_group(
+            master.id, config.merge_threshold, config.match.min_evidence, matching.conflict
+        )
+        merged = sorted((f for f in members if f.id in group.merged), key=lambda f: f.id)
+        flagged = [f for f in members if f.id in group.flagged]
         label = f"cluster {number}"
         outcome.decisions.append(
             Decision.of(
@@ -277,8 +286,8 @@ def plan_clusters(
                     spec.sobject,
                     duplicate.record,
                     "skipped",
-                    f"possible duplicate of {names[master.id]}, below the merge threshold"
-                    f" {config.merge_threshold:.2f}: {reasons}",
+                    f"possible duplicate of {names[master.id]}, not merged"
+                    f" ({group.flagged[duplicate.id]}): {reasons}",
                     stage=f"{label}: flag",
                 )
             )
@@ -286,17 +295,66 @@ def plan_clusters(
             outcome.changes += diff_changes(
                 spec.sobject, duplicate.record, {config.flag_field: (master.id, why_flag)}
             )
+            flagged_ids.add(duplicate.id)
+        for other, why_apart in group.apart.items():
+            outcome.decisions.append(
+                Decision.of(
+                    spec.sobject,
+                    by_id[other],
+                    "skipped",
+                    f"not a duplicate of {names[master.id]} ({why_apart}), though linked"
+                    f" to its cluster: {_link_reasons(cluster, other, names)}",
+                    stage=f"{label}: apart",
+                )
+            )
         targets = dict(normalized.get(master.id, {}))
         targets |= survivors(master, merged, config.survivorship, value)
+        if master.record.get(config.flag_field):
+            targets[config.flag_field] = (None, "master of its cluster, not a duplicate")
         outcome.changes += diff_changes(spec.sobject, master.record, targets)
         after = {field: new for field, (new, _why) in targets.items()}
         merge_why = f"{label}: master {names[master.id]} ({why})"
         outcome.merges += _merges(spec, master.record, [f.record for f in merged], after, merge_why)
         if flagged:
-            roles = {"master": [master], "merge": merged, "flag": flagged}
+            apart = [f for f in members if f.id in group.apart]
+            roles = {"master": [master], "merge": merged, "flag": flagged, "apart": apart}
             outcome.review += _review_rows(spec, number, cluster, roles, names)
         outcome.planned |= {master.id, *(f.id for f in merged)}
+    outcome.decisions += _blocked_decisions(spec, matching, config, by_id, names)
+    for record in records:
+        held = record["Id"] in flagged_ids or record["Id"] in outcome.planned
+        if record.get(config.flag_field) and not held:
+            why_clear = "no longer a possible duplicate: its cluster no longer holds"
+            outcome.changes += diff_changes(
+                spec.sobject, record, {config.flag_field: (None, why_clear)}
+            )
     return outcome
+
+
+def _blocked_decisions(
+    spec: ObjectSpec,
+    matching: Matching,
+    config: DedupeConfig,
+    by_id: Mapping[str, Record],
+    names: Mapping[str, str],
+) -> list[Decision]:
+    """One decision for each pair a safety rule kept from merging that would merge without
+    it: the dry run says which rule blocked which merge."""
+    decisions = []
+    for link in matching.blocked:
+        if link.score < config.merge_threshold or len(link.evidence) < config.match.min_evidence:
+            continue
+        decisions.append(
+            Decision.of(
+                spec.sobject,
+                by_id[link.a],
+                "skipped",
+                f"not merged with {names[link.b]}: blocked by {'; '.join(link.blocked)}"
+                f" (score {link.score:.2f}: {link.detail})",
+                stage="merge blocked by a safety rule",
+            )
+        )
+    return decisions
 
 
 def flag_fields(config: DedupeConfig) -> list[str]:
@@ -313,13 +371,20 @@ def people_outcome(
 ) -> Outcome:
     """Cluster contacts or leads (`orgs`: each one's account or company) and plan them."""
     people = [
-        person(r, org, config.match, config.phone_fields, config.email_field)
+        person(r, org, config.match, config.phone_fields, config.email_field, config.country_field)
         for r, org in zip(records, orgs, strict=True)
     ]
-    clusters = match_people(people, config.match, config.flag_threshold)
-    return plan_clusters(spec, records, clusters, config, integration_ids)
+    matching = match_people(people, config.match, config.flag_threshold)
+    return plan_clusters(spec, records, matching, config, integration_ids)
 
 
 def people_fields(config: PeopleConfig) -> list[str]:
     """The fields matching contacts or leads reads, and those flagging and survivorship write."""
-    return ["FirstName", "LastName", config.email_field, *config.phone_fields, *flag_fields(config)]
+    return [
+        "FirstName",
+        "LastName",
+        config.email_field,
+        *config.phone_fields,
+        config.country_field,
+        *flag_fields(config),
+    ]

@@ -1,73 +1,10 @@
-"""Shipped lookup tables for normalization: nicknames, abbreviations, place words, codes.
+"""Shipped lookup tables for normalization: abbreviations, legal forms, place words, shared
+hosts and mailboxes, codes.
 
 Plain data, so a reviewer can read what is considered equal, and tests can pin it.
 """
 
 from __future__ import annotations
-
-# Formal first name -> the nicknames people go by; matched both ways via NICKNAMES.
-_NICKNAME_GROUPS: dict[str, tuple[str, ...]] = {
-    "robert": ("bob", "bobby", "rob", "robbie", "bert"),
-    "william": ("bill", "billy", "will", "willy", "liam"),
-    "richard": ("rick", "ricky", "dick", "rich"),
-    "james": ("jim", "jimmy", "jamie"),
-    "john": ("jack", "johnny", "jon"),
-    "michael": ("mike", "mikey", "mick"),
-    "thomas": ("tom", "tommy"),
-    "joseph": ("joe", "joey"),
-    "daniel": ("dan", "danny"),
-    "david": ("dave", "davy"),
-    "samuel": ("sam", "sammy"),
-    "benjamin": ("ben", "benny"),
-    "matthew": ("matt", "matty"),
-    "christopher": ("chris", "kit"),
-    "anthony": ("tony",),
-    "andrew": ("andy", "drew"),
-    "alexander": ("alex", "sasha"),
-    "nicholas": ("nick", "nicky"),
-    "edward": ("ed", "eddie", "ted", "ned"),
-    "charles": ("charlie", "chuck"),
-    "elijah": ("eli",),
-    "gabriel": ("gabe",),
-    "oliver": ("ollie",),
-    "ethan": ("eth",),
-    "lucas": ("luke",),
-    "rafael": ("rafa",),
-    "mateo": ("teo",),
-    "mateus": ("teo",),
-    "hiroshi": ("hiro",),
-    "elizabeth": ("liz", "lizzie", "beth", "betty", "eliza"),
-    "margaret": ("maggie", "meg", "peggy"),
-    "megan": ("meg",),
-    "katherine": ("kate", "katie", "kathy", "kat"),
-    "jennifer": ("jen", "jenny"),
-    "olivia": ("liv", "livvy"),
-    "sophia": ("sophie",),
-    "isabella": ("bella", "izzy"),
-    "amelia": ("millie", "amy"),
-    "evelyn": ("evie",),
-    "emily": ("em", "emmy"),
-    "emma": ("em",),
-    "rachel": ("rach",),
-    "julia": ("jules",),
-    "victoria": ("vicky", "tori"),
-    "rebecca": ("becky", "becca"),
-    "patricia": ("pat", "patty", "trish"),
-    "susan": ("sue", "susie"),
-    "deborah": ("deb", "debbie"),
-    "elena": ("lena",),
-    "giulia": ("giuli",),
-    "ingrid": ("inga",),
-    "camila": ("cami",),
-    "nadia": ("nadi",),
-    "hannah": ("han",),
-    "laura": ("laurie",),
-}
-
-# Any spelling -> the formal name, so "Bob" and "Robert" compare equal.
-NICKNAMES: dict[str, str] = {
-    nickname: formal for formal, names in _NICKNAME_GROUPS.items() for nickname in names
-}
 
 # Abbreviated company-name words (apostrophes and dots already removed) -> the full word.
 ABBREVIATIONS: dict[str, str] = {
@@ -128,9 +65,51 @@ LEGAL_WORDS = frozenset(
         "srl",
         "spa",
         "oy",
+        "oyj",
         "ab",
         "as",
+        "asa",
+        "aps",
+        "se",
+        "kk",
+        "sarl",
+        "sl",
+        "kg",
+        "pte",
+        "bhd",
+        "lp",
+        "pllc",
     }
+)
+
+# Legal forms written out, in the main languages (folded to ASCII, lower case), removed
+# from a company name like "GmbH" is: "Siemens Aktiengesellschaft" is "Siemens".
+LEGAL_PHRASES = (
+    "gesellschaft mit beschrankter haftung",
+    "aktiengesellschaft",
+    "kommanditgesellschaft",
+    "societe anonyme",
+    "societe par actions simplifiee",
+    "societe a responsabilite limitee",
+    "societa per azioni",
+    "societa a responsabilita limitata",
+    "sociedad anonima",
+    "sociedad limitada",
+    "sociedade anonima",
+    "naamloze vennootschap",
+    "besloten vennootschap",
+    "societas europaea",
+    "aktiebolag",
+    "aksjeselskap",
+    "aktieselskab",
+    "osakeyhtio",
+    "kabushiki kaisha",
+    "kabushikigaisha",
+    "yugen kaisha",
+    "spolka z ograniczona odpowiedzialnoscia",
+    "public limited company",
+    "limited liability company",
+    "limited liability partnership",
 )
 
 # Words naming an office or region rather than the company ("IBM HQ", "Acme EMEA").
@@ -214,6 +193,78 @@ FREE_EMAIL_DOMAINS = frozenset(
         "web.de",
         "mail.com",
     }
+)
+
+# Websites that are not a company's own: free mail, social networks, site builders,
+# link shorteners. A host is shared when it is one of these or under one of them
+# (sites.google.com, x.wixsite.com); a website there is never evidence of one company.
+SHARED_HOSTS = (
+    *sorted(FREE_EMAIL_DOMAINS),
+    "sites.google.com",
+    "business.site",
+    "facebook.com",
+    "fb.com",
+    "instagram.com",
+    "linkedin.com",
+    "twitter.com",
+    "x.com",
+    "youtube.com",
+    "tiktok.com",
+    "yelp.com",
+    "pinterest.com",
+    "wixsite.com",
+    "wix.com",
+    "squarespace.com",
+    "weebly.com",
+    "wordpress.com",
+    "blogspot.com",
+    "godaddysites.com",
+    "webflow.io",
+    "myshopify.com",
+    "carrd.co",
+    "github.io",
+    "gitlab.io",
+    "herokuapp.com",
+    "netlify.app",
+    "vercel.app",
+    "bit.ly",
+    "linktr.ee",
+    "tinyurl.com",
+    "goo.gl",
+    "ow.ly",
+    "t.co",
+    "lnkd.in",
+    "about.me",
+)
+
+# Mailboxes of a role or a team, not a person: a shared one is never evidence of one person.
+ROLE_MAILBOXES = (
+    "info",
+    "sales",
+    "support",
+    "admin",
+    "hello",
+    "office",
+    "contact",
+    "team",
+    "billing",
+    "accounts",
+    "accounting",
+    "finance",
+    "hr",
+    "jobs",
+    "careers",
+    "marketing",
+    "help",
+    "service",
+    "enquiries",
+    "inquiries",
+    "noreply",
+    "no-reply",
+    "webmaster",
+    "mail",
+    "reception",
+    "orders",
 )
 
 # Country spellings (lower case, dots removed) -> ISO 3166-1 alpha-2.

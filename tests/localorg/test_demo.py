@@ -460,10 +460,10 @@ def test_org_win_back_fixtures(demo_sf: Salesforce) -> None:
 def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     accounts = demo_sf.query_all("SELECT Type FROM Account")["records"]
     types = Counter(a["Type"] for a in accounts)
-    # 141 generated prospects + 12 seeded duplicate accounts + seed 004's five IBM records
+    # 141 generated prospects + 8 seeded duplicate accounts + seed 004's five IBM records
     # + contact-alignment's two fixtures + job-changes' three prospects and one customer;
     # customers include the six overage-upsell fixtures.
-    assert types == {"Prospect": 163, "Customer": 116, "Former Customer": 52, "Partner": 15}
+    assert types == {"Prospect": 159, "Customer": 116, "Former Customer": 52, "Partner": 15}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
     assert statuses == set(schema.LEAD_STATUSES)
     closed = demo_sf.query_all(
