@@ -78,11 +78,13 @@ def _account_filter(ctx: DecideContext[AccountReviewConfig]) -> str:
     config = ctx.config
     request = config.request_field
     assigned_by = ctx.as_of - timedelta(days=config.assigned_days - config.near_miss_days)
+    # Built filters go in as literals: a brace in a value must not be read as a placeholder.
     return format_soql(
-        f"({users_filter(config.ae_roles, config.ae_users, 'Owner.')})"
+        "({:literal})"
         f" AND {config.account_type_field} IN {{}}"
         f" AND (({request} = null AND {config.owner_assigned_date_field} <= {{}})"
         f" OR {request} = {{}})",
+        users_filter(config.ae_roles, config.ae_users, "Owner."),
         config.account_types,
         assigned_by,
         config.needs_review_value,
@@ -116,14 +118,16 @@ def queries(ctx: DecideContext[AccountReviewConfig]) -> dict[str, str]:
         # Completed recently or scheduled ahead, on the account or its opportunities and contacts.
         "tasks": format_soql(
             "SELECT Id, Subject, AccountId, ActivityDate, IsClosed FROM Task"
-            f" WHERE AccountId IN (SELECT Id FROM Account WHERE {accounts})"
+            " WHERE AccountId IN (SELECT Id FROM Account WHERE {:literal})"
             " AND ActivityDate >= {} ORDER BY ActivityDate, Id",
+            accounts,
             since,
         ),
         "events": format_soql(
             "SELECT Id, Subject, AccountId, ActivityDate FROM Event"
-            f" WHERE AccountId IN (SELECT Id FROM Account WHERE {accounts})"
+            " WHERE AccountId IN (SELECT Id FROM Account WHERE {:literal})"
             " AND ActivityDate >= {} ORDER BY ActivityDate, Id",
+            accounts,
             since,
         ),
         "users": format_soql(

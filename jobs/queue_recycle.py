@@ -66,9 +66,11 @@ def queries(ctx: DecideContext[QueueRecycleConfig]) -> dict[str, str]:
         "leads": format_soql(
             f"SELECT Id, Name, Company, OwnerId, {config.status_field}, {config.sequenced_field}"
             f" FROM Lead WHERE {config.status_field} IN {{}} AND IsConverted = false"
-            f" AND OwnerId IN (SELECT Id FROM User WHERE {sales_dev})"
+            # The built filter goes in as a literal: a brace in a value is no placeholder.
+            " AND OwnerId IN (SELECT Id FROM User WHERE {:literal})"
             f" ORDER BY {config.status_field}, Name, Id",
             list(config.status_queues),
+            sales_dev,
         ),
         "sales_dev": f"SELECT Id, Name, Username, Email, IsActive, {config.manager_field},"
         f" {manager}.Name, {manager}.Email, {manager}.IsActive"

@@ -166,9 +166,11 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
             " FROM OpportunityContactRoles WHERE IsPrimary = true)"
             " FROM Opportunity WHERE IsClosed = true AND IsWon = false"
             f" AND {config.opportunity_type_field} = {{}}"
-            f" AND AccountId IN (SELECT Id FROM Account WHERE {account_filter})"
+            # The built filter goes in as a literal: a brace in a value is no placeholder.
+            " AND AccountId IN (SELECT Id FROM Account WHERE {:literal})"
             " ORDER BY CloseDate DESC, Id",
             config.renewal_type_value,
+            account_filter,
         ),
         "users": format_soql(
             f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",

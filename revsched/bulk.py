@@ -5,22 +5,39 @@ the org's describe (booleans, numbers, empty = null) and relationship columns
 (`Owner.Name`) nested again, so a play sees the same records as from REST.
 Writing, Bulk CSV sets a field to null with `#N/A` (an empty cell means
 "leave it alone").
+
+Each step of a job (create, upload, close, each poll, each result page) is its
+own call through the gateway, so each is retried on a 5xx, a dropped
+connection or an expired session like any REST call, and a page whose
+response was lost is read again by the same locator.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import JobState, Operation, ResultsType
 
+from revsched.errors import OrgError
 from revsched.play import Record
 
+T = TypeVar("T")
+
+
+class Call(Protocol):
+    """The gateway's way of making one API call: retried, re-logged-in, budgeted."""
+
+    def __call__(self, action: str, request: Callable[[Salesforce], T]) -> T: ...
+
+
 NULL = "#N/A"
+# Longest wait between two polls of a job.
+MAX_POLL_SECONDS = 10.0
 NUMBER_TYPES = {"double", "currency", "percent"}
 INTEGER_TYPES = {"int", "long"}
 
@@ -63,13 +80,15 @@ def _sobject(soql: str) -> str:
 class FieldTypes:
     """Field types by relationship path, from the org's describe (cached per object)."""
 
-    def __init__(self, sf: Salesforce):
-        self._sf = sf
+    def __init__(self, call: Call):
+        self._call = call
         self._describes: dict[str, dict[str, Any]] = {}
 
     def _describe(self, sobject: str) -> dict[str, Any]:
         if sobject not in self._describes:
-            self._describes[sobject] = getattr(self._sf, sobject).describe()
+            self._describes[sobject] = self._call(
+                f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
+            )
         return self._describes[sobject]
 
     def type_of(self, sobject: str, path: str) -> str:
@@ -120,10 +139,48 @@ def read_csv_pages(pages: Iterator[str], sobject: str, types: FieldTypes) -> Ite
             yield _nest({column: _typed(value, kinds[column]) for column, value in row.items()})
 
 
-def bulk_query(sf: Salesforce, soql: str, page_size: int) -> Iterator[Record]:
+def _jobs(sf: Salesforce, sobject: str) -> Any:
+    """simple-salesforce's Bulk 2.0 client for the object on the session of this call, so
+    each step can go through the gateway on its own (its whole-job helpers cannot)."""
+    return getattr(sf.bulk2, sobject)._client
+
+
+def _wait_for(call: Call, sobject: str, job_id: str, is_query: bool, wait: float) -> dict[str, Any]:
+    """Poll the job until it ends; its info once complete, else OrgError via the gateway."""
+    delay = wait
+    while True:
+        info = call(
+            f"check Bulk API 2.0 job {job_id}",
+            lambda sf: _jobs(sf, sobject).get_job(job_id, is_query),
+        )
+        if info["state"] == JobState.job_complete:
+            return info
+        if info["state"] in (JobState.failed, JobState.aborted):
+            message = info.get("errorMessage") or info["state"]
+            raise OrgError(f"Salesforce ended Bulk API 2.0 job {job_id}: {message}")
+        time.sleep(delay)
+        delay = min(delay * 2, MAX_POLL_SECONDS)
+
+
+def bulk_query(call: Call, soql: str, page_size: int, wait: float = 1.0) -> Iterator[Record]:
+    """Rows of one query job, page by page; a page is re-read by its locator when lost."""
     sobject = _sobject(soql)
-    pages = getattr(sf.bulk2, sobject).query(soql, max_records=page_size, wait=1)
-    return read_csv_pages(pages, sobject, FieldTypes(sf))
+    job = call(
+        "start a Bulk API 2.0 query",
+        lambda sf: _jobs(sf, sobject).create_job(Operation.query, soql),
+    )
+    _wait_for(call, sobject, job["id"], True, wait)
+    types = FieldTypes(call)
+    locator = ""
+    while True:
+        page = call(
+            "read a Bulk API 2.0 query page",
+            lambda sf, at=locator: _jobs(sf, sobject).get_query_results(job["id"], at, page_size),
+        )
+        yield from read_csv_pages(iter([page["records"]]), sobject, types)
+        locator = page["locator"]
+        if not locator:
+            return
 
 
 def _csv_cell(value: Any) -> Any:
@@ -134,33 +191,52 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _write_csv(records: Sequence[Record], path: Path) -> None:
-    """The job's CSV, streamed to a file; a field a record does not change stays blank,
-    which Bulk reads as "leave it alone"."""
+def _csv_text(records: Sequence[Record]) -> str:
+    """The job's CSV; a field a record does not change stays blank, which Bulk reads as
+    "leave it alone"."""
     fields = list(dict.fromkeys(field for record in records for field in record))
-    with path.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow({field: _csv_cell(value) for field, value in record.items()})
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({field: _csv_cell(value) for field, value in record.items()})
+    return text.getvalue()
 
 
-def bulk_update(sf: Salesforce, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+def bulk_update(
+    call: Call, sobject: str, records: Sequence[Record], wait: float = 1.0
+) -> dict[str, str | None]:
     """Update records with one ingest job; returns each record's error, None when it saved."""
-    api = getattr(sf.bulk2, sobject)
     outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
-    with tempfile.TemporaryDirectory(prefix="revsched-bulk-") as tmp:
-        upload = Path(tmp) / f"{sobject}.csv"
-        _write_csv(records, upload)
-        jobs = api.update(csv_file=str(upload), wait=1)
-    for job in jobs:
-        if (
-            not job["numberRecordsFailed"]
-            and job["numberRecordsProcessed"] == job["numberRecordsTotal"]
-        ):
-            continue
-        for row in csv.DictReader(io.StringIO(api.get_failed_records(job["job_id"]))):
-            outcomes[row["Id"]] = row["sf__Error"]
-        for row in csv.DictReader(io.StringIO(api.get_unprocessed_records(job["job_id"]))):
-            outcomes[row["Id"]] = "UNPROCESSED: the job ended before this record was processed"
+    data = _csv_text(records)
+    job_id = call(
+        f"start a Bulk API 2.0 update of {sobject}",
+        lambda sf: _jobs(sf, sobject).create_job(Operation.update),
+    )["id"]
+    call(
+        f"upload Bulk API 2.0 job {job_id}",
+        lambda sf: _jobs(sf, sobject).upload_job_data(job_id, data),
+    )
+    call(f"close Bulk API 2.0 job {job_id}", lambda sf: _close(_jobs(sf, sobject), job_id))
+    info = _wait_for(call, sobject, job_id, False, wait)
+    if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == len(records):
+        return outcomes
+    unprocessed = "UNPROCESSED: the job ended before this record was processed"
+    # "unprocessedrecords" as documented; simple-salesforce's ResultsType has another case.
+    for kind, column, error in (
+        (ResultsType.failed.value, "sf__Error", None),
+        ("unprocessedrecords", None, unprocessed),
+    ):
+        text = call(
+            f"read Bulk API 2.0 job {job_id} results",
+            lambda sf, kind=kind: _jobs(sf, sobject).get_ingest_results(job_id, kind),
+        )
+        for row in csv.DictReader(io.StringIO(text)):
+            outcomes[row["Id"]] = row[column] if column else error
     return outcomes
+
+
+def _close(jobs: Any, job_id: str) -> None:
+    """Mark the upload complete; a retry after a lost response finds it already done."""
+    if jobs.get_job(job_id, False)["state"] == JobState.open:
+        jobs.close_job(job_id)

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from revsched import export, logs, migrate, progress, report, summary
-from revsched.alerts import TerminalNotifier
+from revsched.alerts import Notifier, TerminalNotifier
 from revsched.config import Settings, load_settings
 from revsched.doctor import Check, run_checks
 from revsched.errors import (
@@ -47,6 +47,7 @@ from revsched.runner import (
     plan_play,
     revert_run,
     run_play,
+    settle_other_plays,
 )
 from revsched.scheduler import build_scheduler, run_until_stopped
 from revsched.state import StateStore, open_engine
@@ -134,13 +135,20 @@ def main(
     logs.configure(log_format)
 
 
+# --as-of dates a play can count calendar months and years from without leaving the calendar.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def _parse_date(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise ConfigError(f"--as-of: {value!r} is outside {EARLIEST} to {LATEST}")
+    return day
 
 
 def _today(settings: Settings) -> date:
@@ -152,7 +160,6 @@ class Session:
     """What every run-like command opens: settings, state, and (on first use) org and alerts."""
 
     settings: Settings
-    store: StateStore
     console: Console
     # With --json, stdout carries only the JSON document: alerts printed go to stderr.
     alert_console: Console
@@ -166,10 +173,14 @@ class Session:
         console = _console()
         return cls(
             settings=settings,
-            store=StateStore(settings.state.database_url()),
             console=console,
             alert_console=_console(stderr=True) if as_json else console,
         )
+
+    @cached_property
+    def store(self) -> StateStore:
+        """Opened when first needed: a command refusing its arguments creates no file."""
+        return StateStore(self.settings.state.database_url())
 
     @cached_property
     def org(self) -> OrgGateway:
@@ -185,6 +196,9 @@ class Session:
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
+    def _notifier(self, play: str) -> Notifier:
+        return self.delivery(play).notifier
+
     @property
     def org_name(self) -> str:
         return describe_org(self.settings, self.org.instance_url)
@@ -198,6 +212,8 @@ class Session:
         confirmed: bool = False,
     ) -> RunResult:
         delivery = self.delivery(play.name, dry_run)
+        if not dry_run:
+            settle_other_plays(play.name, self.store, self.org, self._notifier)
         return run_play(
             play,
             self.settings,
@@ -595,7 +611,6 @@ def demo(
     if path.exists() and not force:
         typer.echo(f"error: {path} exists; pass --force to replace it", err=True)
         raise typer.Exit(EXIT_USAGE)
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     build_demo_org(
         path,
@@ -610,7 +625,7 @@ def demo(
 @fails_cleanly
 def org_serve(
     db: Annotated[Path | None, typer.Option(help="The local org's SQLite file.")] = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8765,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (1-65535).")] = 8765,
     faults: Annotated[
         Path | None,
         typer.Option(help="A fault profile (TOML/JSON): errors, drops, latency on demand."),
@@ -621,6 +636,8 @@ def org_serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port: {port} is not a port; use 1-65535")
     path = db or load_settings(config).org.local_path()
     try:
         profile = load_faults(faults)
@@ -642,11 +659,20 @@ def state_upgrade(config: ConfigOption = None) -> None:
         typer.echo(f"State store upgraded from schema level {before or 'empty'} to {after}.")
 
 
+# The longest age `state prune` takes: a century, well inside what dates can count back.
+MAX_AGE_DAYS = 36_500
+
+
 def _age(value: str) -> timedelta:
     unit = {"d": 1, "w": 7}.get(value[-1:])
     if unit is None or not value[:-1].isdigit() or int(value[:-1]) < 1:
         raise typer.BadParameter(f"{value!r} is not an age; use days or weeks, e.g. 90d or 12w")
-    return timedelta(days=int(value[:-1]) * unit)
+    days = int(value[:-1]) * unit
+    if days > MAX_AGE_DAYS:
+        raise ConfigError(
+            f"--older-than: {value!r} is longer than {MAX_AGE_DAYS}d; nothing is that old"
+        )
+    return timedelta(days=days)
 
 
 @state_app.command("prune")

@@ -7,9 +7,11 @@ any key is an error that names the key, never a silently ignored setting.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
+from collections import Counter
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -60,23 +62,53 @@ SECRET_KEYS = frozenset(
 )
 
 
+# Longer than any name people give a variable or a file, shorter than many tokens.
+_LONGEST_NAME = 64
+
+
+def looks_like_a_secret(text: str) -> bool:
+    """A token pasted where its name belongs: very long, or random-looking (mixed case with
+    digits, or a high entropy); UPPER_SNAKE names, as variables are named, never are."""
+    if len(text) > _LONGEST_NAME:
+        return True
+    if re.fullmatch(r"[A-Z0-9_]*", text) or len(text) < 16:
+        return False
+    counts = Counter(text).values()
+    entropy = -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
+    mixed = all(re.search(chars, text) for chars in ("[a-z]", "[A-Z]", "[0-9]"))
+    return entropy > 4.0 or (mixed and len(text) >= 20)
+
+
+NOT_THE_SECRET = "the secret itself never goes in the config file"
+
+
 def _env_name(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value) or looks_like_a_secret(value):
         raise ValueError(
-            "must be the name of an environment variable (letters, digits, _), not the secret"
+            f"must be the name of an environment variable (letters, digits, _); {NOT_THE_SECRET}"
         )
+    return value
+
+
+def _file_path(value: Path) -> Path:
+    text = str(value)
+    url = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", text)  # a Path keeps one slash of "://"
+    if url or ("/" not in text and "." not in text and looks_like_a_secret(text)):
+        raise ValueError(f"must be the path of the file holding the secret; {NOT_THE_SECRET}")
     return value
 
 
 # The name of the environment variable holding a secret, so the secret stays out of the file.
 EnvName = Annotated[str, AfterValidator(_env_name)]
+# The path of the file holding a secret.
+SecretPath = Annotated[Path, AfterValidator(_file_path)]
 
 
 class SecretRef(StrictModel):
     """Where a secret is read from: an environment variable or a file, never the config text."""
 
     env: EnvName | None = None
-    file: Path | None = None
+    file: SecretPath | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -425,14 +457,26 @@ def find_config_file(explicit: Path | None) -> Path | None:
     return local if local.exists() else None
 
 
+def read_user_file(path: Path, what: str) -> str:
+    """The text of a file the user named, or one line saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not a {what}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text, so not a {what}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the {what} ({error.strerror})") from None
+
+
 def load_settings(path: Path | None = None) -> Settings:
     config_file = find_config_file(path)
     if config_file is None:
         return Settings()
     try:
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{config_file}: config file not found") from None
+        data = tomllib.loads(read_user_file(config_file, "config file"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
     try:

@@ -4,7 +4,13 @@ A fresh database is created at the newest level automatically. A database at an
 older level is never changed behind the operator's back: every command refuses
 it with one line naming `revsched state upgrade`, which several servers sharing
 one PostgreSQL store must all agree on. A database made by revsched before
-migrations existed (tables, no version) is recognised as the first level.
+migrations existed (tables with rows, no version) is recognised as the first level.
+
+Every migration runs in one transaction that also stamps the version, holding
+the database's write lock (SQLite: BEGIN IMMEDIATE, so DDL cannot autocommit
+ahead of the stamp; PostgreSQL: an advisory lock), so a kill leaves the store as
+it was and processes starting together migrate one after another. A store an
+older revsched left half-made (tables, no version, no rows) is built afresh.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, literal, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from revsched.errors import StateSchemaError
@@ -46,12 +52,29 @@ def _scripts() -> ScriptDirectory:
 
 
 def current(engine: Engine) -> str | None:
-    """The database's schema level; None for an empty database."""
+    """The database's schema level; None for an empty (or half-made) database."""
     with engine.connect() as connection:
-        revision = MigrationContext.configure(connection).get_current_revision()
-        if revision is None and inspect(connection).has_table("runs"):
-            return FIRST_REVISION  # created by create_all before migrations existed
-        return revision
+        return _level(connection)
+
+
+def _level(connection: Connection) -> str | None:
+    revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is None and inspect(connection).has_table("runs") and _holds_rows(connection):
+        return FIRST_REVISION  # created by create_all before migrations existed
+    return revision
+
+
+def _holds_rows(connection: Connection) -> bool:
+    return any(
+        connection.execute(select(literal(1)).select_from(table).limit(1)).first()
+        for table in _tables(connection).sorted_tables
+    )
+
+
+def _tables(connection: Connection) -> MetaData:
+    tables = MetaData()
+    tables.reflect(connection)
+    return tables
 
 
 def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str | None]:
@@ -61,16 +84,29 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str | Non
 
 
 def _upgrade(engine: Engine, target: str) -> tuple[str | None, str | None]:
-    before = current(engine)
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Servers starting together on a fresh database migrate one after another.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    with engine.connect() as connection:
+        _lock(connection)
+        before = _level(connection)
         config = _config(connection)
-        if before == FIRST_REVISION and not _has_version_table(connection):
+        if before is None:
+            # Left by a first use that died part-way: nothing in it to keep.
+            _tables(connection).drop_all(connection)
+        elif before == FIRST_REVISION and not _has_version_table(connection):
             command.stamp(config, FIRST_REVISION)
         command.upgrade(config, target)
-    return before, current(engine)
+        after = _level(connection)
+        connection.commit()
+    return before, after
+
+
+def _lock(connection: Connection) -> None:
+    """Open the migration's transaction holding the database's write lock: processes
+    starting together on a fresh database migrate one after another."""
+    if connection.dialect.name == "sqlite":
+        # pysqlite would run DDL outside any transaction; this one takes it all in.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
 def _has_version_table(connection: Connection) -> bool:

@@ -181,12 +181,12 @@ class OrgGateway:
         if counted is not None:
             total = self.call("count a query's rows", lambda sf: sf.query(counted), config_hint)
             if total["totalSize"] > self.api.bulk_read_threshold:
-                self.check_budget()
-                with (
-                    salesforce_errors("run a Bulk API 2.0 query", config_hint),
-                    progress.task(f"reading {sobject} (Bulk)", total["totalSize"]) as advance,
-                ):
-                    for record in bulk_query(self.sf, soql, self.api.bulk_page_size):
+                with progress.task(f"reading {sobject} (Bulk)", total["totalSize"]) as advance:
+
+                    def call(action: str, request: Callable[[Salesforce], T]) -> T:
+                        return self.call(action, request, config_hint)
+
+                    for record in bulk_query(call, soql, self.api.bulk_page_size):
                         yield record
                         advance(1)
                 return
@@ -224,12 +224,15 @@ class OrgGateway:
         return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
 
     def bulk_update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
-        """Write many records with one Bulk API 2.0 ingest job (retried whole: updates repeat
-        safely)."""
-        return self.call(
-            f"update {len(records)} {sobject} records with Bulk API 2.0",
-            lambda sf: bulk_update(sf, sobject, records),
-        )
+        """Write many records with one Bulk API 2.0 ingest job, each of its calls retried;
+        records it could not lock are written again on their own, as on the REST path."""
+        outcomes = bulk_update(self.call, sobject, records)
+        locked = [
+            record
+            for record in records
+            if (outcomes[record["Id"]] or "").startswith(RETRYABLE_RECORD_ERRORS)
+        ]
+        return outcomes | (self.update(sobject, locked) if locked else {})
 
     def upsert(
         self, sobject: str, key_field: str, records: Sequence[Record]
@@ -390,7 +393,6 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
                 today,
                 path,
             )
-            path.parent.mkdir(parents=True, exist_ok=True)
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
         local = LocalOrg(path)
         return OrgGateway(local.salesforce, settings.api, org.key_field)

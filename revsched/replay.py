@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from revsched.config import describe_validation_error
+from revsched.config import describe_validation_error, read_user_file
 from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Decision, FieldChange, Plan, RecordDelete
+from revsched.private import write_private
 from revsched.state import Run
 
 PLAN_FORMAT = 1
@@ -27,17 +28,19 @@ PLAN_FORMAT = 1
 
 def save_plan(plan: Plan, path: Path) -> None:
     document = {"format": PLAN_FORMAT, "plan": plan.model_dump(mode="json")}
-    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write_private(path, json.dumps(document, indent=2) + "\n")
 
 
 def load_plan(path: Path) -> Plan:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: plan file not found") from None
+        document = json.loads(read_user_file(path, "plan file"))
     except json.JSONDecodeError as error:
         raise ConfigError(f"{path}: not JSON ({error})") from None
-    if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != PLAN_FORMAT
+        or not isinstance(document.get("plan"), dict)
+    ):
         raise ConfigError(
             f"{path}: not a revsched plan (expected format {PLAN_FORMAT}); "
             "write one with `revsched run PLAY --dry-run --out FILE`"

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 from revsched.plan import Plan, Scalar
+from revsched.private import private_folder, write_private
 
 Row = dict[str, Scalar]
 
@@ -46,20 +48,32 @@ def _html(title: str, columns: list[str], rows: Sequence[Row]) -> str:
     )
 
 
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Scalar) -> Scalar:
+    """A text cell a spreadsheet would run as a formula, made plain text with a quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_reports(plan: Plan, directory: Path) -> list[Path]:
     """Write each report as <play>-<name>-<as of>.csv and .html; returns the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_folder(directory)
     written = []
     for name, rows in plan.reports.items():
         stem = directory / f"{plan.play}-{name}-{plan.as_of.isoformat()}"
         columns = _columns(rows)
         csv_path = stem.with_suffix(".csv")
-        with csv_path.open("w", newline="", encoding="utf-8") as stream:
-            writer = csv.DictWriter(stream, fieldnames=columns, restval="")
-            writer.writeheader()
-            writer.writerows(rows)
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows({column: _inert(value) for column, value in row.items()} for row in rows)
+        write_private(csv_path, table.getvalue())
         html_path = stem.with_suffix(".html")
         title = f"{plan.play}: {name}, {plan.as_of.isoformat()}"
-        html_path.write_text(_html(title, columns, rows), encoding="utf-8")
+        write_private(html_path, _html(title, columns, rows))
         written += [csv_path, html_path]
     return written

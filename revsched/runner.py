@@ -26,7 +26,15 @@ from typing import Any, TypeVar
 from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
-from revsched.errors import ApiLimitError, ConfigError, ConfirmationError, LockedError, OrgError
+from revsched.errors import (
+    ApiLimitError,
+    ConfigError,
+    ConfirmationError,
+    LockedError,
+    OrgError,
+    RevschedError,
+)
+from revsched.logs import logger
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
 from revsched.play import DecideContext, Play
@@ -149,6 +157,25 @@ def settle(play: str, store: StateStore, org: OrgGateway, notifier: Notifier) ->
     reconciled = reconcile_writes(play, store, org)
     sent = sum(1 for _, error in deliver_owed(play, store, notifier) if error is None)
     return Settled(interrupted, reconciled, sent)
+
+
+def settle_other_plays(
+    play: str, store: StateStore, org: OrgGateway, notifier_of: Callable[[str], Notifier]
+) -> dict[str, Settled]:
+    """Before a run of `play`: finish what interrupted runs of the other plays left (their
+    unrecorded writes, the alerts they owe), so a play that is never run again still
+    delivers. A play whose lease is held is left to the run holding it."""
+    settled: dict[str, Settled] = {}
+    for other in sorted(store.plays_owing() - {play}):
+        try:
+            with play_lease(store, other):
+                settled[other] = settle(other, store, org, notifier_of(other))
+        except LockedError:
+            continue
+        except RevschedError as error:
+            # Its own next run settles it; this play's run goes ahead.
+            logger.warning("%s: its interrupted runs wait for its next run: %s", other, error)
+    return settled
 
 
 def run_play(

@@ -35,12 +35,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from revsched import migrate
+from revsched.errors import ConfigError
 from revsched.plan import Plan
+from revsched.private import private_file
 
 T = TypeVar("T")
 
@@ -366,9 +368,18 @@ _WRITTEN = {"applied", "created", "updated", "merged", "converted"}
 
 def open_engine(url: str) -> Engine:
     """An engine on the state database (its SQLite directory created), schema unchecked."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///") and database not in ("", ":memory:"):
+        private_file(Path(database).expanduser())
     return create_engine(url)
+
+
+def _shown(url: str) -> str:
+    """The URL as an error may show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url.split("@")[-1])
 
 
 # Rows per statement: well under SQLite's limit of bound parameters.
@@ -413,8 +424,19 @@ def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> No
 
 class StateStore:
     def __init__(self, url: str):
-        self.engine = open_engine(url)
-        migrate.ensure_current(self.engine)
+        try:
+            self.engine = open_engine(url)
+            migrate.ensure_current(self.engine)
+        except (ArgumentError, NoSuchModuleError):
+            raise ConfigError(
+                f"state.url: {_shown(url)} is not a database URL SQLAlchemy can open"
+                " (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+            ) from None
+        except OperationalError as error:
+            reason = str(error.orig or error).strip().splitlines()[0]
+            raise ConfigError(
+                f"state.url: cannot open the state store at {_shown(url)}: {reason}"
+            ) from None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -779,6 +801,17 @@ class StateStore:
                 SlackUserRow(email=email, slack_user_id=slack_user_id, looked_up_at=now())
             )
 
+    def plays_owing(self) -> set[str]:
+        """Plays whose earlier runs may still owe something: unfinished, alerts not yet
+        delivered, or writes never recorded."""
+        with self.session() as session:
+            written = select(Run.play).where(Run.dry_run.is_(False))
+            unfinished = written.where(Run.status == "running")
+            alerts = written.join(AlertRow).where(AlertRow.status.in_(("planned", "failed")))
+            changes = written.join(ChangeRow).where(ChangeRow.status == "planned")
+            creates = written.join(CreateRow).where(CreateRow.status == "planned")
+            return set(session.scalars(unfinished.union(alerts, changes, creates)))
+
     def owed_alerts(self, play: str) -> list[AlertRow]:
         """The play's alerts still owed: every write their run planned for the record succeeded.
 
@@ -978,7 +1011,7 @@ class StateStore:
                 row.__tablename__: session.execute(
                     delete(row).where(row.run_id.in_(old_runs))
                 ).rowcount
-                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, ConversionRow)
+                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, MergeRow, ConversionRow)
             }
             kept = select(FiringRow.run_id).union(
                 select(Run.reverts_run_id).where(Run.reverts_run_id.is_not(None))

@@ -82,13 +82,25 @@ def test_null_and_booleans_are_written_as_bulk_csv_expects():
     assert [_csv_cell(v) for v in (None, True, False, "x", 2)] == ["#N/A", "true", "false", "x", 2]
 
 
-def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
+# A third of calls failing with 5xx, records locked, sessions expiring every 7 calls.
+HOSTILE = {
+    "seed": 11,
+    "error_rate": 0.3,
+    "record_failure_rate": 0.1,
+    "record_error": "UNABLE_TO_LOCK_ROW",
+    "session_expires_after": 7,
+}
+
+
+@pytest.mark.parametrize("faults", [None, HOSTILE], ids=["calm", "hostile"])
+def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path, faults):
     from datetime import date
 
-    from harness import RecordingNotifier
+    from harness import RecordingNotifier, token_client
 
     from revsched.alerts import AlertRenderer
     from revsched.config import ApiSettings, Settings
+    from revsched.localorg import FaultProfile
     from revsched.localorg.demo import build_demo_org
     from revsched.org import OrgGateway
     from revsched.play import load_plays
@@ -99,19 +111,28 @@ def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path):
     states = []
     for name, threshold in (("rest", 10**9), ("bulk", 0)):
         org = build_demo_org(tmp_path / f"{name}.sqlite", accounts=60, seed=5, today=today)
-        api = ApiSettings(bulk_read_threshold=threshold, bulk_write_threshold=threshold)
+        api = ApiSettings(
+            bulk_read_threshold=threshold,
+            bulk_write_threshold=threshold,
+            retry_base_seconds=0,
+            retry_max_seconds=0,
+            max_attempts=10,
+        )
         settings = Settings(api=api)
+        if faults and name == "bulk":
+            org.faults = FaultProfile(**faults)
         result = run_play(
             load_plays(settings)["win-back"],
             settings,
             as_of=today,
             dry_run=False,
             store=StateStore(f"sqlite:///{tmp_path / name}-state.sqlite"),
-            org=OrgGateway(org.salesforce, api),
+            org=OrgGateway(token_client(org, []), api),
             renderer=AlertRenderer("https://x"),
             notifier=RecordingNotifier(),
         )
         assert result.status == "succeeded" and result.counts["applied"] > 0
+        org.faults = None
         fields = "Id, OwnerId, SDR__c, Win_Back_Campaign__c, Owner_Assigned_Date__c"
         states.append(org.salesforce().query_all(f"SELECT {fields} FROM Account ORDER BY Id"))
 

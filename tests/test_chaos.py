@@ -32,7 +32,7 @@ from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.play import load_plays
-from revsched.runner import RunResult, revert_run, run_play
+from revsched.runner import RunResult, revert_run, run_play, settle_other_plays
 from revsched.state import LeaseRow, StateStore
 
 TODAY = date(2026, 11, 23)
@@ -304,3 +304,28 @@ def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
     )
     assert reverted.status == "succeeded"
     assert reverted.counts["applied"] == len(audit.changes)
+
+
+def test_a_run_of_another_play_finishes_what_a_killed_run_owes(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    shutil.copy(demo, tmp_path / "org.sqlite")
+    org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    channel = CountingChannel(Killer(at=1))
+    with pytest.raises(Killed):  # churn-intake dies on its first alert, after every write
+        _runner("churn-intake", org, store, channel)()
+    [killed] = store.runs("churn-intake")
+    store.release_lease("play:churn-intake", _holder(store, "churn-intake"))
+    assert store.plays_owing() == {"churn-intake"}
+
+    settled = settle_other_plays(
+        "win-back", store, OrgGateway(org.salesforce), lambda p: Dispatcher(p, channel, store)
+    )
+
+    audit = store.run(killed.id)
+    assert audit is not None and audit.alerts
+    assert settled["churn-intake"].interrupted == (killed.id,)
+    assert settled["churn-intake"].alerts_sent == len(audit.alerts)
+    assert {a.status for a in audit.alerts} == {"sent"}
+    assert store.plays_owing() == set()

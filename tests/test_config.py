@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from revsched.config import DEMO_POOLS, Settings, load_settings
+from revsched.cli import app
+from revsched.config import DEMO_POOLS, Settings, load_settings, looks_like_a_secret
 from revsched.errors import ConfigError
 from revsched.play import load_plays
 
@@ -105,6 +107,22 @@ def test_bad_alerts_config_names_the_key(tmp_path: Path, text: str, message: str
             "[alerts.slack]\ntoken = { env = 'xoxb-1234-5678-SECRET' }",
             "alerts.slack.token.env: Value error, must be the name of an environment variable",
         ),
+        (  # a valid variable name, but a token
+            "[alerts.slack]\ntoken = { env = 'xoxb_1234567890_SECRETaBcDeFgHiJkLm' }",
+            "alerts.slack.token.env: Value error, must be the name of an environment variable",
+        ),
+        (
+            "[org]\nkind = 'salesforce'\nconsumer_secret = { env = '" + "SECRET9" * 10 + "' }",
+            "org.consumer_secret.env: Value error, must be the name of an environment variable",
+        ),
+        (
+            "[alerts.slack]\ntoken = { file = 'xoxb-1234567890-SECRETaBcDeFgHiJkLm' }",
+            "alerts.slack.token.file: Value error, must be the path of the file",
+        ),
+        (
+            "[alerts]\nwebhook_url = { file = 'https://hooks.slack.com/services/T0/B0/SECRET' }",
+            "alerts.webhook_url.file: Value error, must be the path of the file",
+        ),
     ],
 )
 def test_a_secret_pasted_into_the_config_is_refused_and_never_echoed(
@@ -118,6 +136,19 @@ def test_a_secret_pasted_into_the_config_is_refused_and_never_echoed(
 
     assert message in str(error.value)
     assert "SECRET" not in str(error.value)
+    for log_format in ("human", "json"):
+        args = ["--log-format", log_format, "run", "win-back", "--dry-run", "-c", str(config)]
+        refused = CliRunner().invoke(app, args)
+        assert refused.exit_code == 2
+        assert "SECRET" not in refused.output + refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["SALESFORCE_CONSUMER_SECRET", "MY_SLACK_TOKEN", "slack_token", "RevschedSlackToken"]
+)
+def test_ordinary_variable_names_are_not_taken_for_secrets(name: str):
+    assert not looks_like_a_secret(name)
 
 
 def test_play_alerts_inherit_every_key_they_leave_out():

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text, update
+from sqlalchemy import event, inspect, text, update
 from typer.testing import CliRunner
 
 from revsched import migrate
 from revsched.cli import app
 from revsched.errors import StateSchemaError
-from revsched.plan import Firing, Plan
+from revsched.plan import Firing, Merge, MergedRecord, Plan
 from revsched.state import Base, OccurrenceRow, OutboxEntry, Run, StateStore, open_engine
 
 
@@ -109,6 +112,16 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
     [owed] = store.owed_alerts("win-back")
     store.settle_alerts("win-back", {owed.id: None})
     recent = store.start_run(plan, dry_run=True)
+    merge = Merge(
+        sobject="Contact",
+        master_id="003M",
+        master_name="Ann Lee",
+        merged=(MergedRecord(record_id="003D", record_name="Ann Lee", fields={}),),
+        master_before={},
+        master_after={},
+        reason="same email",
+    )
+    store.start_run(Plan(play="dedupe-contacts", as_of=date(2026, 1, 1), merges=(merge,)), False)
     store.claim_occurrence("win-back", "2026-01-01", "ops-1")
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)
     with store.session() as session:
@@ -117,7 +130,8 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
 
     counts = store.prune(datetime.now(UTC) - timedelta(days=90))
 
-    assert counts["alerts"] == 2 and counts["runs"] == 1 and counts["occurrences"] == 1
+    assert counts["alerts"] == 2 and counts["merges"] == 1
+    assert counts["runs"] == 2 and counts["occurrences"] == 1
     assert [run.id for run in store.runs()] == [recent, fired]
     assert store.fired("win-back") == {("001A", "6")}
     assert store.claim_occurrence("win-back", "2026-01-01", "ops-2") is None
@@ -125,7 +139,12 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
 
 @pytest.mark.parametrize(
     ("age", "exit_code", "output"),
-    [("90d", 0, "Pruned before"), ("12w", 0, "0 runs"), ("3 months", 2, "use days or weeks")],
+    [
+        ("90d", 0, "Pruned before"),
+        ("12w", 0, "0 runs"),
+        ("3 months", 2, "use days or weeks"),
+        ("999999d", 2, "longer than 36500d"),
+    ],
 )
 def test_state_prune_command(age: str, exit_code: int, output: str):
     result = CliRunner().invoke(app, ["state", "prune", "--older-than", age])
@@ -141,3 +160,49 @@ def test_servers_starting_together_on_a_fresh_database_both_start(state_url: str
         stores = list(pool.map(lambda _: StateStore(state_url), range(4)))
 
     assert all(migrate.current(store.engine) == migrate.head() for store in stores)
+
+
+def test_a_first_use_killed_before_the_version_stamp_leaves_nothing_half_made(state_url: str):
+    engine = open_engine(state_url)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def die_at_the_stamp(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO alembic_version"):
+            raise KeyboardInterrupt  # the process is killed here
+
+    with pytest.raises(KeyboardInterrupt):
+        migrate.upgrade(engine)
+    event.remove(engine, "before_cursor_execute", die_at_the_stamp)
+
+    assert inspect(engine).get_table_names() == []
+    assert migrate.current(StateStore(state_url).engine) == migrate.head()
+
+
+def test_a_store_an_older_revsched_left_half_made_is_rebuilt(state_url: str, tmp_path: Path):
+    # Tables made outside the transaction, the version row rolled back: no rows anywhere.
+    engine = open_engine(state_url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
+    config_file = tmp_path / "revsched.toml"
+    config_file.write_text(f"[state]\nurl = '{state_url}'\n", encoding="utf-8")
+
+    upgraded = CliRunner().invoke(app, ["state", "upgrade", "--config", str(config_file)])
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert migrate.current(engine) == migrate.head()
+    assert StateStore(state_url).runs() == []
+
+
+def test_processes_starting_together_on_a_fresh_sqlite_store_all_start(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    script = "import sys; from revsched.state import StateStore; StateStore(sys.argv[1])"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+
+    errors = [p.communicate(timeout=120)[1].decode() for p in starts]
+
+    assert [p.returncode for p in starts] == [0, 0, 0, 0], errors
+    assert migrate.current(open_engine(url)) == migrate.head()

@@ -81,3 +81,16 @@ def test_run_writes_reports_only_with_report_dir(tmp_path: Path):
         "reporter-rows-2026-11-30.html",
     ]
     assert f"Report written to {Path('reports') / 'reporter-rows-2026-11-30.csv'}" in result.output
+
+
+def test_cells_a_spreadsheet_would_run_as_formulas_are_plain_text(tmp_path: Path):
+    starts = ['=HYPERLINK("http://x","click")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    rows = [{"name": text, "days": -5} for text in starts] + [{"name": "Acme = Co", "days": 1}]
+    plan = Plan(play="p", as_of=date(2026, 11, 25), reports={"r": rows})
+
+    [csv_path, _] = write_reports(plan, tmp_path)
+
+    with csv_path.open(encoding="utf-8", newline="") as stream:
+        cells = list(csv.reader(stream))[1:]
+    assert [row[0] for row in cells] == [f"'{text}" for text in starts] + ["Acme = Co"]
+    assert {row[1] for row in cells} == {"-5", "1"}  # numbers stay numbers

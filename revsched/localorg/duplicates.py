@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from revsched.localorg.demo import AccountPlan, LeadPlan, Record
+from revsched.private import write_private
 
 # Share of contacts, leads and accounts that get a duplicate (a few get two).
 CONTACT_SHARE = 0.04
@@ -132,7 +133,7 @@ class GroundTruth:
             self.sets.append({"sobject": s.sobject, "kind": s.kind, "expect": s.expect, "ids": ids})
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps({"sets": self.sets}, indent=1) + "\n", encoding="utf-8")
+        write_private(path, json.dumps({"sets": self.sets}, indent=1) + "\n")
 
 
 def ground_truth_path(org_path: str | Path) -> Path:

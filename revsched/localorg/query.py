@@ -3,15 +3,18 @@ record shapes the REST query resource returns.
 
 A result larger than one batch is materialised once as an ordered list of rowids in a
 temporary table; each `nextRecordsUrl` then reads its slice by position. Memory stays
-bounded whatever the result size, and later pages need no re-sort."""
+bounded whatever the result size, and later pages need no re-sort. As on Salesforce, a
+cursor stays readable (a page can be read again after a dropped response, the last one
+too) until it has been idle for 15 minutes or ten newer cursors pushed it out."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from revsched.localorg import ids, schema
 from revsched.localorg.errors import SalesforceError
@@ -23,6 +26,8 @@ DEFAULT_BATCH = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000
 # Salesforce keeps at most 10 open query cursors per user, dropping the oldest.
 MAX_CURSORS = 10
+# An idle cursor is deleted after 15 minutes.
+CURSOR_IDLE_SECONDS = 15 * 60
 
 
 def batch_size(header: str | None) -> int:
@@ -39,6 +44,7 @@ class _Cursor:
     plan: Plan
     include_deleted: bool
     total: int
+    used_at: float = field(default_factory=time.monotonic)
 
 
 class QueryEngine:
@@ -100,8 +106,14 @@ class QueryEngine:
         """The page a nextRecordsUrl (`01g...-2000`) points at."""
         key, _, start = locator_text.partition("-")
         locator = self._locators().get(key)
+        if locator is not None and time.monotonic() - self._cursors[locator].used_at > (
+            CURSOR_IDLE_SECONDS
+        ):
+            self._close(locator)
+            locator = None
         if locator is None or not start.isdigit() or int(start) >= self._cursors[locator].total:
             raise SalesforceError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        self._cursors[locator].used_at = time.monotonic()
         return self._page(locator, int(start), batch, base)
 
     def _locators(self) -> dict[str, int]:
@@ -122,8 +134,6 @@ class QueryEngine:
         if start + batch < cursor.total:
             result["done"] = False
             result["nextRecordsUrl"] = f"{base}/{ids.make_id('01g', locator)}-{start + batch}"
-        else:
-            self._close(locator)
         result["records"] = records
         return result
 

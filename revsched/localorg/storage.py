@@ -25,6 +25,7 @@ from revsched.localorg.values import (
     label,
     to_db,
 )
+from revsched.private import private_file
 
 AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
 PERSON_OBJECTS = ("User", "Contact", "Lead")
@@ -87,6 +88,8 @@ class Storage:
     def __init__(self, path: str | Path, today: Callable[[], date]) -> None:
         self.today = today
         self.lock = threading.RLock()
+        if str(path) != ":memory:":
+            private_file(Path(path))
         self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")

@@ -87,3 +87,21 @@ def test_pages_at_batch_size_200_boundaries(sf, load, rows, pages):
     assert len(seen) == pages
     assert sum(seen) == rows
     assert all(n == 200 for n in seen[:-1])
+
+
+def test_a_page_can_be_read_again_until_the_cursor_idles_out(sf, load, monkeypatch):
+    """After a dropped response a client reads the same page again, the last one too."""
+    from revsched.localorg import query
+
+    load(2001)
+    locator = sf.query("SELECT Name FROM Account ORDER BY Name")["nextRecordsUrl"]
+    last = sf.query_more(locator, identifier_is_url=True)
+
+    assert sf.query_more(locator, identifier_is_url=True) == last
+
+    idle = query.CURSOR_IDLE_SECONDS + 1
+    real = query.time.monotonic
+    monkeypatch.setattr(query.time, "monotonic", lambda: real() + idle)
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query_more(locator, identifier_is_url=True)
+    assert err.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
