@@ -142,32 +142,28 @@ class JobChangesConfig(PlayConfig):
     def pools_used(self) -> set[str]:
         return {self.ae_pool, self.sdr_pool}
 
+    def person_fields(self) -> list[str]:
+        """The Lead and Contact fields the play reads besides the standard ones."""
+        return [
+            self.created_by_field,
+            self.relationship_field,
+            self.job_start_field,
+            self.past_account_field,
+            self.past_account_type_field,
+            self.past_title_field,
+            self.persona_field,
+            self.sequenced_field,
+            self.opted_out_field,
+            self.sequence_field,
+        ]
+
 
 # --- Queries ----------------------------------------------------------------------------
 
 
 def _person_fields(config: JobChangesConfig) -> list[str]:
-    return [
-        "Id",
-        "Name",
-        "Email",
-        "Title",
-        "OwnerId",
-        "Owner.Name",
-        "LeadSource",
-        "CreatedDate",
-        "LastModifiedDate",
-        config.created_by_field,
-        config.relationship_field,
-        config.job_start_field,
-        config.past_account_field,
-        config.past_account_type_field,
-        config.past_title_field,
-        config.persona_field,
-        config.sequenced_field,
-        config.opted_out_field,
-        config.sequence_field,
-    ]
+    standard = ["Id", "Name", "Email", "Title", "OwnerId", "Owner.Name", "LeadSource"]
+    return [*standard, "CreatedDate", "LastModifiedDate", *config.person_fields()]
 
 
 def _account_fields(config: JobChangesConfig, prefix: str = "") -> list[str]:
@@ -559,6 +555,7 @@ def _screen(
     person: _Person,
     contact_emails: set[str],
     handled: set[str],
+    planned: dict[str, str],
     ctx: DecideContext[JobChangesConfig],
 ) -> tuple[str, date] | Decision:
     """(relationship, job start) of a job change to handle now, else why not."""
@@ -586,6 +583,9 @@ def _screen(
     key = person.key(start)
     if key in handled or (person.id, stage) in ctx.fired:
         return _skip(person, f"already handled: Task {key} exists", stage)
+    if key in planned:
+        return _skip(person, f"same person as {planned[key]} (same email): handled once", stage)
+    planned[key] = str(person.record["Name"])
     return str(relationship), start
 
 
@@ -611,10 +611,12 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     contacts = [_Person("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
     parts = _Parts([], [], [], [], [], [])
+    # Task key -> whose it is: duplicate records of one person are handled once.
+    planned: dict[str, str] = {}
     # Accounts round-robined in this run: a second person there joins the same team.
     assigned: dict[str, _Team] = {}
     for person in [*contacts, *(_Person("Lead", r) for r in records["leads"])]:
-        screened = _screen(person, contact_emails, handled, ctx)
+        screened = _screen(person, contact_emails, handled, planned, ctx)
         if isinstance(screened, Decision):
             parts.decisions.append(screened)
             continue
@@ -665,18 +667,7 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
 
 def requirements(config: JobChangesConfig) -> Requirements:
     """For `revsched doctor`: the UserGems fields, the routing fields, users and pools."""
-    person = [
-        config.created_by_field,
-        config.relationship_field,
-        config.job_start_field,
-        config.past_account_field,
-        config.past_account_type_field,
-        config.past_title_field,
-        config.persona_field,
-        config.sequenced_field,
-        config.opted_out_field,
-        config.sequence_field,
-    ]
+    person = config.person_fields()
     account = [config.account_type_field, config.sdr_field, config.assigned_reason_field]
     return Requirements(
         fields=(

@@ -735,3 +735,16 @@ def test_a_lead_that_fails_to_convert_is_left_for_the_next_run(tmp_path: Path):
     converted = sf.Lead.get(rhea["Id"])
     assert converted["IsConverted"] is True
     assert converted["ConvertedContactId"] in {a.alert.record_id for a in notifier.sent}
+
+
+def test_duplicate_records_of_one_person_are_handled_once():
+    first = contact(2, "Dee Dup", "dee@sampleco.com", AccountId=SAMPLECO["Id"])
+    twin = contact(3, "Dee Dupp", "Dee@SampleCo.com", AccountId=SAMPLECO["Id"])
+
+    plan = decide(contacts=[first, twin])
+
+    assert len(plan.creates) == 1 and len(plan.alerts) == 1
+    assert reasons(plan)["Dee Dupp"] == (
+        "skipped",
+        "same person as Dee Dup (same email): handled once",
+    )

@@ -398,6 +398,8 @@ class UserGemsPerson:
     delivered: int = 2
     contact_of: str | None = None
     company: str | None = None
+    # Days since UserGems saw the person leave (a Contact's No Longer at Company date).
+    left: int | None = None
     fields: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -410,13 +412,14 @@ class UserGemsAccount:
     owner: str
     sdr: str | None = None
     open_deal: bool = False
+    csm: str | None = None
 
 
 USERGEMS_ACCOUNTS = (
     UserGemsAccount("Tamsin Robotics", "Prospect", "revops"),  # unassigned: round robin
     UserGemsAccount("Orchard Ridge Software", "Prospect", "ava.patel", "fay.nguyen", True),
     UserGemsAccount("Quarry Lane Health", "Prospect", "ben.okafor", "hana.kim"),
-    UserGemsAccount("Sorrel Bank", "Customer", "carla.mendez", "gus.romero"),
+    UserGemsAccount("Sorrel Bank", "Customer", "carla.mendez", "gus.romero", csm="lena.fischer"),
 )
 USERGEMS_PEOPLE = (
     UserGemsPerson("Rhea", "Quill", "tamsinrobotics.com", "Closed Won Opp Contact"),
@@ -449,6 +452,36 @@ USERGEMS_PEOPLE = (
     ),
     UserGemsPerson("Cyd", "Champion", "sorrelbank.com", "Past Champion"),
     UserGemsPerson("Nate", "Nomatch", "unknownventures.io"),
+    # people-signals at Sorrel Bank: a champion left, a new executive, an untracked persona.
+    UserGemsPerson(
+        "Lou",
+        "Gone",
+        "sorrelbank.com",
+        None,
+        contact_of="Sorrel Bank",
+        left=5,
+        fields={
+            "Champion__c": True,
+            "UserGems__Created_By_UG__c": False,
+            "LeadSource": "Web",
+        },
+    ),
+    UserGemsPerson(
+        "Ezra",
+        "Newman",
+        "sorrelbank.com",
+        None,
+        contact_of="Sorrel Bank",
+        fields={"LeadSource": "UserGems - New Hire", "UserGems__Persona__c": "Executive"},
+    ),
+    UserGemsPerson(
+        "Ian",
+        "Tern",
+        "sorrelbank.com",
+        None,
+        contact_of="Sorrel Bank",
+        fields={"LeadSource": "UserGems - Promotion", "UserGems__Persona__c": "Intern"},
+    ),
 )
 
 
@@ -927,6 +960,7 @@ class DemoGenerator:
             plan = AccountPlan(self._base_account(company, fixture.kind, owner, 200))
             plan.account.update(
                 SDR__c=self.users[fixture.sdr] if fixture.sdr else None,
+                CSM__c=self.users[fixture.csm] if fixture.csm else None,
                 Account_Assigned_Reason__c=None if fixture.owner == "revops" else "SDR Named",
                 Account_Status__c="Active" if fixture.kind == "Customer" else "Prospect",
                 Buying_Stage__c="Decision",
@@ -975,6 +1009,11 @@ class DemoGenerator:
             "UserGems__Past_Account__c": "Harbor Labs",
             "UserGems__Past_Account_Type__c": "Customer",
             "UserGems__Past_Title__c": "Director of Sales",
+            **(
+                {"UserGems__No_Longer_at_Company__c": self._day(-person.left)}
+                if person.left is not None
+                else {}
+            ),
             **person.fields,
         }
 
