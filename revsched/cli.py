@@ -332,6 +332,7 @@ def run(
     day = _parse_date(as_of)
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
+    play.configure(session.settings, to_run=True)  # a config error stops it before logging in
     printing = Printing(as_json, quiet or scheduled, None if show_all else limit)
     with progress.shown(_progress_console(session.console)):
         if scheduled:
@@ -512,7 +513,13 @@ def doctor(config: ConfigOption = None) -> None:
         checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
         checks += run_checks(settings, plays, _today(settings))
     for check in checks:
-        mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
+        mark = (
+            "[red]FAIL[/]"
+            if not check.ok
+            else "[yellow]warn[/]"
+            if check.warning
+            else "[green] ok [/]"
+        )
         # One line a check, however narrow the terminal: lines are found by grep.
         line = f"{mark} {escape(check.name)}: {escape(check.detail)}"
         console.print(line, highlight=False, soft_wrap=True)

@@ -191,6 +191,10 @@ class StateSettings(StrictModel):
     """The state store: runs, audit, fired stages, round-robin cursors."""
 
     url: str | None = None
+    # Also record each firing in the org (Revsched_Firing__c, shipped in salesforce/) and
+    # read it back before deciding, so a new machine never repeats an alert. Off only for
+    # orgs that cannot deploy the object: `revsched doctor` then warns.
+    org_memory: bool = True
 
     def database_url(self) -> str:
         if self.url:
@@ -379,8 +383,12 @@ def secret(key: str, ref: SecretRef) -> str:
     return value
 
 
+# The demo org's users' Usernames end with this; none may reach a real org as a default.
+DEMO_USER_DOMAIN = "@demo.revsched.dev"
+
+
 def _demo_pool(*names: str) -> PoolSettings:
-    return PoolSettings(members=[f"{name}@demo.revsched.dev" for name in names])
+    return PoolSettings(members=[f"{name}{DEMO_USER_DOMAIN}" for name in names])
 
 
 # Pools of the demo org's users, so the shipped plays run with no config at all.
@@ -406,6 +414,17 @@ class Settings(StrictModel):
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_demo_pools_on_a_real_org(cls, data: Any) -> Any:
+        """The demo pools are defaults on the demo org only: a real org names its own."""
+        if isinstance(data, dict) and "pools" not in data:
+            org = data.get("org")
+            kind = org.get("kind") if isinstance(org, dict) else getattr(org, "kind", None)
+            if kind == "salesforce":
+                return {**data, "pools": {}}
+        return data
 
     @field_validator("time_zone")
     @classmethod

@@ -9,17 +9,19 @@ others that do not depend on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import difflib
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from revsched import migrate
+from revsched import migrate, org_memory
 from revsched.bulk import count_query
 from revsched.config import Settings, secret
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import DecideContext, Play, Requirements
+from revsched.play import DecideContext, Play, Requirements, config_strings
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
@@ -30,6 +32,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # Passes, but says what may go wrong.
+    warning: bool = False
 
 
 def run_checks(
@@ -46,14 +50,21 @@ def run_checks(
         return
     yield Check("Salesforce login", True, f"logged in to {org.instance_url}")
     describes = _Describes(org)
+    yield _memory_check(settings, describes)
     for name, play in plays.items():
         config = play.configure(settings)
         if not config.enabled:
             continue
-        yield from _query_checks(name, play, config, settings, org, today)
+        # Each string in the config -> the first key holding it, so a failure names the key.
+        keys: dict[str, str] = {}
+        for key, value in config_strings(config):
+            keys.setdefault(value, key)
+        naming = _Naming(name, keys)
+        yield from _query_checks(name, play, config, settings, org, today, naming, describes)
         needs = play.requirements(config)
-        yield from _field_checks(name, needs, describes)
-        yield from _user_checks(name, needs, settings, org)
+        yield from _field_checks(naming, needs, describes)
+        yield from _write_checks(naming, needs, describes, org.key_field)
+        yield from _user_checks(naming, needs, settings, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 
 
@@ -65,8 +76,24 @@ def _probe(soql: str) -> str:
     return soql if " LIMIT " in soql.upper() else f"{soql} LIMIT 1"
 
 
+def _with_nearest(error: str, naming: _Naming, describes: _Describes) -> str:
+    """A query's INVALID_FIELD error, with the config key and the nearest field's name."""
+    found = _NO_SUCH_COLUMN.search(error)
+    fields = describes.fields(found.group(2)) if found else None
+    if not found or not isinstance(fields, dict):
+        return error
+    return f"{naming.no_such_field(found.group(2), found.group(1), list(fields))} ({error})"
+
+
 def _query_checks(
-    name: str, play: Play[Any], config: Any, settings: Settings, org: OrgGateway, today: date
+    name: str,
+    play: Play[Any],
+    config: Any,
+    settings: Settings,
+    org: OrgGateway,
+    today: date,
+    naming: _Naming,
+    describes: _Describes,
 ) -> Iterator[Check]:
     """Each of the play's queries runs, in its cheapest form: every object and field its
     config names exists (its declared requirements add values, users and queues)."""
@@ -80,7 +107,9 @@ def _query_checks(
         try:
             org.query(_probe(soql), f"check the field names in [plays.{name}]")
         except RevschedError as error:
-            yield Check(f"{name}: {query} query", False, str(error))
+            yield Check(
+                f"{name}: {query} query", False, _with_nearest(str(error), naming, describes)
+            )
         else:
             yield Check(f"{name}: {query} query", True, "every object and field it reads exists")
 
@@ -114,31 +143,57 @@ def _slack_check(settings: Settings, enabled: list[str]) -> Check:
 
 
 class _Describes:
-    """Each sObject's describe, fetched once: field name -> field description."""
+    """Each sObject's describe, fetched once, as the integration user sees it."""
 
     def __init__(self, org: OrgGateway):
         self._org = org
-        self._cache: dict[str, dict[str, dict[str, Any]] | str] = {}
+        self._cache: dict[str, dict[str, Any] | str] = {}
 
-    def fields(self, sobject: str) -> dict[str, dict[str, Any]] | str:
-        """The fields by name (and by relationship name), or why the object cannot be described."""
+    def describe(self, sobject: str) -> dict[str, Any] | str:
+        """The object's describe, or why it cannot be described."""
         if sobject not in self._cache:
             try:
-                described = self._org.call(
+                self._cache[sobject] = self._org.call(
                     f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
                 )
             except RevschedError as error:
                 self._cache[sobject] = str(error)
-            else:
-                by_name = {f["name"]: f for f in described["fields"]}
-                by_name |= {
-                    f["relationshipName"]: f for f in described["fields"] if f["relationshipName"]
-                }
-                self._cache[sobject] = by_name
         return self._cache[sobject]
 
+    def fields(self, sobject: str) -> dict[str, dict[str, Any]] | str:
+        """The fields by name (and by relationship name), or why the object cannot be described."""
+        described = self.describe(sobject)
+        if isinstance(described, str):
+            return described
+        by_name = {f["name"]: f for f in described["fields"]}
+        return by_name | {
+            f["relationshipName"]: f for f in described["fields"] if f["relationshipName"]
+        }
 
-def _field_checks(play: str, needs: Requirements, describes: _Describes) -> Iterator[Check]:
+
+@dataclass(frozen=True)
+class _Naming:
+    """How a failure names what to fix: the config key holding a value, else the value."""
+
+    play: str
+    keys: Mapping[str, str]
+
+    def __call__(self, value: str, fallback: str) -> str:
+        key = self.keys.get(value)
+        return f"plays.{self.play}.{key} = {value}" if key else fallback
+
+    def no_such_field(self, sobject: str, field: str, names: Sequence[str]) -> str:
+        near = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
+        fix = f"did you mean {near[0]}?" if near else f"check [plays.{self.play}]"
+        return f"{self(field, f'{sobject}.{field}')}: no such field on {sobject}; {fix}"
+
+
+# An INVALID_FIELD error's text, as Salesforce words it.
+_NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)' on entity '(\w+)'")
+
+
+def _field_checks(naming: _Naming, needs: Requirements, describes: _Describes) -> Iterator[Check]:
+    play = naming.play
     for sobject in dict.fromkeys(s for s, _ in needs.fields):
         fields = describes.fields(sobject)
         wanted = [f for s, f in needs.fields if s == sobject]
@@ -146,32 +201,110 @@ def _field_checks(play: str, needs: Requirements, describes: _Describes) -> Iter
         if isinstance(fields, str):
             yield Check(name, False, fields)
             continue
-        missing = [f for f in wanted if f.split(".")[0] not in fields]
-        yield Check(
-            name,
-            not missing,
-            f"missing: {', '.join(missing)} (check [plays.{play}])"
-            if missing
-            else f"{len(wanted)} fields exist",
-        )
+        missing = [
+            naming.no_such_field(sobject, f, list(fields))
+            for f in wanted
+            if f.split(".")[0] not in fields
+        ]
+        yield Check(name, not missing, "; ".join(missing) or f"{len(wanted)} fields exist")
     for sobject, field, value in needs.values:
         fields = describes.fields(sobject)
         described = fields.get(field) if isinstance(fields, dict) else None
         if described is None or described.get("type") != "picklist":
             continue  # a missing field is reported above; free text takes any value
         values = {v["value"] for v in described.get("picklistValues", []) if v.get("active")}
+        key = naming.keys.get(value)
+        fix = f"set plays.{play}.{key} to one of" if key else "the org has"
         yield Check(
             f"{play}: {sobject}.{field} = {value!r}",
             value in values,
             "an active picklist value"
             if value in values
-            else f"not an active picklist value; the org has: {', '.join(sorted(values))}",
+            else f"not an active picklist value; {fix}: {', '.join(sorted(values))}",
         )
 
 
-def _user_checks(
-    play: str, needs: Requirements, settings: Settings, org: OrgGateway
+def _write_checks(
+    naming: _Naming, needs: Requirements, describes: _Describes, key_field: str
 ) -> Iterator[Check]:
+    """The integration user may do what a run does: update the fields it writes, create
+    the records it creates (with the key it upserts on), delete what merge() deletes."""
+    created = dict.fromkeys(s for s, _ in needs.creates)
+    wanted = [
+        *((s, f, "updateable") for s, f in needs.writes),
+        *((s, f, "createable") for s, f in needs.creates),
+        *((s, key_field, "externalId") for s in created),
+    ]
+    for sobject in dict.fromkeys(s for s, _, _ in wanted):
+        fields = describes.fields(sobject)
+        name = f"{naming.play}: {sobject} writes"
+        if isinstance(fields, str):
+            yield Check(name, False, fields)
+            continue
+        problems = []
+        for field, right in dict.fromkeys((f, r) for s, f, r in wanted if s == sobject):
+            described = fields.get(field)
+            if described is None:
+                problems.append(naming.no_such_field(sobject, field, list(fields)))
+            elif not described.get(right):
+                what = "an External ID" if right == "externalId" else f"{right} by this user"
+                problems.append(
+                    f"{naming(field, f'{sobject}.{field}')}: {sobject}.{field} is not {what};"
+                    " grant edit on it (permission set Revsched_Integration) or name another field"
+                )
+        count = len({f for s, f, _ in wanted if s == sobject})
+        yield Check(name, not problems, "; ".join(problems) or f"{count} fields writable")
+    for sobject in needs.merges:
+        described = describes.describe(sobject)
+        deletable = isinstance(described, dict) and bool(described.get("deletable"))
+        yield Check(
+            f"{naming.play}: {sobject} merges",
+            deletable,
+            f"Delete on {sobject} (merge() deletes the merged records)"
+            if deletable
+            else f"Salesforce's merge() deletes the merged records: grant Delete on {sobject}"
+            f" (permission set Revsched_Integration), or set plays.{naming.play}.merge = false",
+        )
+
+
+# What the org memory writes on each firing.
+_FIRING_FIELDS = ("Play__c", "Stage__c", "Record_Id__c", "Fired_On__c", "Run_Id__c")
+
+
+def _memory_check(settings: Settings, describes: _Describes) -> Check:
+    """The firing object is there and writable, or (opted out) the risk is said."""
+    name = "org memory"
+    if not settings.state.org_memory:
+        return Check(
+            name,
+            True,
+            "off ([state] org_memory = false): a run on a new machine, with an empty state"
+            " store, would repeat the alerts, Tasks and stages already fired",
+            warning=True,
+        )
+    fields = describes.fields(org_memory.FIRING_OBJECT)
+    fix = (
+        "deploy salesforce/ and assign the Revsched_Integration permission set"
+        " (README: Setting up your org), or set [state] org_memory = false"
+    )
+    if isinstance(fields, str):
+        return Check(name, False, f"{org_memory.FIRING_OBJECT} cannot be read: {fix}")
+    key = fields.get(org_memory.KEY_FIELD, {})
+    unwritable = [
+        f
+        for f in (*_FIRING_FIELDS, org_memory.KEY_FIELD)
+        if not (fields.get(f, {}).get("createable") and fields.get(f, {}).get("updateable"))
+    ]
+    if unwritable or not key.get("externalId"):
+        problem = f"not writable: {', '.join(unwritable)}" if unwritable else "no External ID"
+        return Check(name, False, f"{org_memory.FIRING_OBJECT} {problem}; {fix}")
+    return Check(name, True, f"{org_memory.FIRING_OBJECT} is there and writable")
+
+
+def _user_checks(
+    naming: _Naming, needs: Requirements, settings: Settings, org: OrgGateway
+) -> Iterator[Check]:
+    play = naming.play
     pools = {p: settings.pools.get(p) for p in needs.pools}
     usernames = sorted(
         {*needs.users, *(m for pool in pools.values() if pool for m in pool.usernames)}
@@ -179,10 +312,12 @@ def _user_checks(
     users = _active_by_username(org, usernames)
     for username in needs.users:
         state = users.get(username)
+        key = naming.keys.get(username)
+        fix = f"; set plays.{play}.{key} to an active user's Username" if key else ""
         yield Check(
             f"{play}: user {username}",
             state is True,
-            {True: "active", False: "inactive", None: "no such user"}[state],
+            "active" if state else ("inactive" if state is False else "no such user") + fix,
         )
     for pool_name, pool in pools.items():
         if pool is None:

@@ -118,11 +118,14 @@ class OrgGateway:
         connect: Callable[[], Salesforce],
         api: ApiSettings | None = None,
         key_field: str = "Revsched_Key__c",
+        org_memory: bool = True,
     ):
         self._connect = connect
         self.api = api or ApiSettings()
         # The External ID field that records revsched creates are upserted on.
         self.key_field = key_field
+        # Whether firings are also kept in the org (revsched.org_memory).
+        self.org_memory = org_memory
         self.sf = self._login()
 
     def _login(self) -> Salesforce:
@@ -384,7 +387,9 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     if org.kind == "local":
         if org.url:
             url = org.url
-            return OrgGateway(lambda: connect(url), settings.api, org.key_field)
+            return OrgGateway(
+                lambda: connect(url), settings.api, org.key_field, settings.state.org_memory
+            )
         path = org.local_path()
         if not path.exists():
             logger.info(
@@ -395,8 +400,8 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
             )
             build_demo_org(path, accounts=org.demo_accounts, seed=org.demo_seed, today=today)
         local = LocalOrg(path)
-        return OrgGateway(local.salesforce, settings.api, org.key_field)
-    return OrgGateway(salesforce_login(org), settings.api, org.key_field)
+        return OrgGateway(local.salesforce, settings.api, org.key_field, settings.state.org_memory)
+    return OrgGateway(salesforce_login(org), settings.api, org.key_field, settings.state.org_memory)
 
 
 def describe_org(settings: Settings, instance_url: str) -> str:

@@ -18,12 +18,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import revsched.jobs
-from revsched.config import PoolSettings, Settings, StrictModel, describe_validation_error
+from revsched.config import (
+    DEMO_USER_DOMAIN,
+    PoolSettings,
+    Settings,
+    StrictModel,
+    describe_validation_error,
+)
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
@@ -36,6 +42,9 @@ class PlayConfig(StrictModel):
     """Settings every play has; a play's own model adds its fields and defaults."""
 
     model_config = ConfigDict(validate_default=True)
+    # Defaults on a real org ([org] kind = "salesforce"): no play runs until enabled, and
+    # a play may add settings that stay off until set (dedupe's merge).
+    REAL_ORG_DEFAULTS: ClassVar[dict[str, Any]] = {"enabled": False}
 
     enabled: bool = True
     # "daily 06:00", "weekly mon 07:00", "monthly 1", "every 15 minutes" or cron fields.
@@ -105,15 +114,59 @@ class Play(Generic[C]):
     # What `revsched doctor` checks against the org before the first run.
     requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
 
-    def configure(self, settings: Settings) -> C:
-        """This play's config from its `[plays.<name>]` section, with defaults."""
+    def configure(self, settings: Settings, *, to_run: bool = False) -> C:
+        """This play's config from its `[plays.<name>]` section, with defaults.
+
+        On a real org the play is off until enabled, and when it is enabled (or `to_run`,
+        run by hand) every demo default it would use is an error naming the key to set.
+        """
         section = settings.plays.get(self.name, {})
+        real_org = settings.org.kind == "salesforce"
+        if real_org:
+            section = {**self.config_model.REAL_ORG_DEFAULTS, **section}
         try:
-            return self.config_model.model_validate(section)
+            config = self.config_model.model_validate(section)
         except ValidationError as error:
             raise ConfigError(
                 describe_validation_error(error, f"plays.{self.name}", settings.source)
             ) from None
+        if real_org and (config.enabled or to_run):
+            self._check_real_org(config, settings)
+        return config
+
+    def _check_real_org(self, config: C, settings: Settings) -> None:
+        """Every key still holding a demo default, in one line: users and pools to set."""
+        defaults = {
+            key.split(".")[0]
+            for key, value in config_strings(config)
+            if DEMO_USER_DOMAIN in value and key.split(".")[0] not in config.model_fields_set
+        }
+        unset = [f"plays.{self.name}.{key}" for key in type(config).model_fields if key in defaults]
+        missing = [p for p in self.requirements(config).pools if p not in settings.pools]
+        unset += [f"[pools.{pool}]" for pool in missing]
+        if unset:
+            where = f"{settings.source}: " if settings.source else ""
+            raise ConfigError(
+                f"{where}{self.name} on a real org needs {', '.join(unset)} set to your org's"
+                " Usernames (the defaults are the demo org's users and pools)"
+            )
+
+
+def config_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """(key, string) for every string a config holds, however nested, keys of tables too:
+    ("status_fields.Industry", "Industry"), ("holding_users", "revops@acme.com")."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, BaseModel):
+        for name, item in value:
+            yield from config_strings(item, f"{key}.{name}" if key else name)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield key, str(name)
+            yield from config_strings(item, f"{key}.{name}")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from config_strings(item, key)
 
 
 def children(record: Record, relationship: str) -> list[Record]:

@@ -19,11 +19,11 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from revsched import progress
+from revsched import org_memory, progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import (
@@ -102,6 +102,9 @@ def plan_play(
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    # What fired on another machine (or before the state store was lost) counts too.
+    remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
+    ctx = replace(ctx, fired=ctx.fired | remembered)
     with progress.status(f"deciding {play.name}"):
         return play.decide(records, ctx)
 
@@ -155,8 +158,27 @@ def settle(play: str, store: StateStore, org: OrgGateway, notifier: Notifier) ->
     deliver the alerts they still owe."""
     interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
     reconciled = reconcile_writes(play, store, org)
-    sent = sum(1 for _, error in deliver_owed(play, store, notifier) if error is None)
+    delivered = deliver_owed(play, store, notifier)
+    _remember(org, play, [], delivered, date.today(), "settled")
+    sent = sum(1 for _, error in delivered if error is None)
     return Settled(interrupted, reconciled, sent)
+
+
+def _remember(
+    org: OrgGateway,
+    play: str,
+    fired: list[tuple[str, str]],
+    delivered: list[tuple[AlertRow, str | None]],
+    as_of: date,
+    run: str,
+) -> int:
+    """Record in the org the stages that fired: `fired` (no alert) and those whose alert was
+    just delivered; returns how many could not be recorded (logged, the run is partial)."""
+    fired = fired + [(r.record_id, r.stage) for r, error in delivered if r.fires and not error]
+    errors = org_memory.remember(org, play, fired, as_of, run)
+    for key, error in errors.items():
+        logger.warning("firing %s not recorded in the org: %s", key, error)
+    return len(errors)
 
 
 def settle_other_plays(
@@ -325,10 +347,15 @@ def apply_plan(
     sent = {(row.record_id, row.stage) for row, error in mine if error is None}
     alerted = {alert.key for alert in rendered}
     not_written = failures | held_back
+    fired: list[tuple[str, str]] = []
     for firing in plan.firings:
         # An alerted stage fires when its alert is delivered.
         if firing.record_id not in not_written and (firing.record_id, firing.stage) not in alerted:
             store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
+            fired.append((firing.record_id, firing.stage))
+    unrecorded = _remember(
+        org, plan.play, fired, delivered, plan.as_of, f"{socket.gethostname()}:{run_id}"
+    )
     counts = _counts(plan) | {
         "failed_records": len(failures),
         "stale_records": len(held_back),
@@ -340,9 +367,10 @@ def apply_plan(
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
         "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
+        "firings_not_in_org": unrecorded,
     }
     alerts_failed = any(error is not None for _, error in mine)
-    status = "succeeded" if not failures and not alerts_failed else "partial"
+    status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,
@@ -538,7 +566,9 @@ def apply_saved_plan(
     rendered = _render(plan, renderer)
     with play_lease(store, plan.play):
         settled = settle(plan.play, store, org, notifier)
-        stale = stale_records(plan, org, store.fired(plan.play))
+        in_plan = {f.record_id for f in plan.firings}
+        fired = store.fired(plan.play) | org_memory.recall(org, plan.play, in_plan)
+        stale = stale_records(plan, org, fired)
         if on_plan is not None:
             on_plan(plan)
         return apply_plan(
@@ -581,5 +611,5 @@ def revert_run(
             plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
         )
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
-    store.forget_firings(run_id, reverted)
+    org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
     return result

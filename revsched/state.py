@@ -743,9 +743,9 @@ class StateStore:
                     .values(text=text)
                 )
 
-    def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> None:
+    def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> list[tuple[str, str]]:
         """Un-fire the stages a reverted run fired on these records, so they may fire again
-        (and alert again: their deliveries are forgotten too)."""
+        (and alert again: their deliveries are forgotten too); returns (record, stage)."""
         with self.session() as session:
             fired = list(
                 session.scalars(
@@ -763,6 +763,7 @@ class StateStore:
                     )
                 )
                 session.delete(firing)
+            return [(firing.record_id, firing.stage) for firing in fired]
 
     # The alert ledger and the Slack user cache
 

@@ -269,7 +269,12 @@ def test_no_secret_appears_in_any_output_log_plan_or_audit(
     config = tmp_path / "revsched.toml"
     config.write_text(
         f"[org]\nkind = 'salesforce'\nauth = 'password'\nusername = '{USERNAME}'\n"
-        f"[state]\nurl = 'sqlite:///{state}'\n",
+        f"[state]\nurl = 'sqlite:///{state}'\n"
+        # A real org names its own users and pools (here the demo org's, standing in).
+        "[pools.win-back-ae]\nmembers = ['ava.patel@demo.revsched.dev']\n"
+        "[pools.win-back-sdr]\nmembers = ['fay.nguyen@demo.revsched.dev']\n"
+        "[plays.win-back]\nenabled = true\nholding_users = ['revops@demo.revsched.dev']\n"
+        "[plays.churn-intake]\nenabled = true\nholding_user = 'revops@demo.revsched.dev'\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("REVSCHED_CONFIG", str(config))

@@ -57,14 +57,17 @@ def test_every_misconfiguration_is_its_own_failed_line(demo_org: Path, tmp_path:
 
     assert code == 1
     assert (
-        "FAIL win-back: Account fields: missing: Win_Back_Campaign_X__c (check [plays.win-back])"
-        in lines
+        "FAIL win-back: Account fields: plays.win-back.campaign_field = Win_Back_Campaign_X__c:"
+        " no such field on Account; did you mean Win_Back_Campaign__c?" in lines
     )
     assert any(
         line.startswith("FAIL win-back: Account.Type = 'Ex Customer': not an active picklist")
         for line in lines
     )
-    assert "FAIL win-back: user nobody@demo.revsched.dev: no such user" in lines
+    assert (
+        "FAIL win-back: user nobody@demo.revsched.dev: no such user;"
+        " set plays.win-back.holding_users to an active user's Username" in lines
+    )
     assert (
         "FAIL win-back: pool win-back-sdr: 0 of 1 members active;"
         " no such user: ghost@demo.revsched.dev" in lines
@@ -152,3 +155,55 @@ def test_each_play_declares_the_values_users_and_queues_it_needs(demo_org: Path,
     )
     assert any(line.startswith("FAIL renewal-sla: user vp@demo.revsched.dev") for line in failed)
     assert len(failed) == 3, failed
+
+
+def test_a_typo_in_a_field_name_gets_the_key_and_the_nearest_field(demo_org: Path, tmp_path: Path):
+    code, lines = doctor("[plays.win-back]\nchurn_date_field = 'Churn_Dat__c'\n", tmp_path)
+
+    assert code == 1
+    expected = (
+        "plays.win-back.churn_date_field = Churn_Dat__c: no such field on Account;"
+        " did you mean Churn_Date__c?"
+    )
+    assert f"FAIL win-back: Account fields: {expected}" in lines
+    [query] = [line for line in lines if line.startswith("FAIL win-back: accounts query: ")]
+    assert (
+        query.startswith(f"FAIL win-back: accounts query: {expected} (")
+        and "INVALID_FIELD" in query
+    )
+
+
+def test_a_field_the_integration_user_cannot_update_is_named(demo_org: Path, tmp_path: Path):
+    code, lines = doctor("[plays.win-back]\ncampaign_field = 'LastActivityDate'\n", tmp_path)
+
+    assert code == 1
+    assert (
+        "FAIL win-back: Account writes: plays.win-back.campaign_field = LastActivityDate:"
+        " Account.LastActivityDate is not updateable by this user; grant edit on it"
+        " (permission set Revsched_Integration) or name another field" in lines
+    )
+    assert " ok  win-back: Account fields: 9 fields exist" in lines
+
+
+def test_doctor_checks_what_a_run_writes_creates_and_merges(demo_org: Path):
+    code, lines = doctor()
+
+    assert code == 0, lines
+    assert " ok  win-back: Account writes: 4 fields writable" in lines
+    # Created Tasks need their fields createable and the key an External ID.
+    assert " ok  renewal-sla: Task writes: 8 fields writable" in lines
+    assert (
+        " ok  dedupe-contacts: Contact merges: Delete on Contact (merge() deletes the"
+        " merged records)" in lines
+    )
+    assert " ok  org memory: Revsched_Firing__c is there and writable" in lines
+
+
+def test_org_memory_off_is_a_warning(demo_org: Path, tmp_path: Path):
+    code, lines = doctor("[state]\norg_memory = false\n", tmp_path)
+
+    assert code == 0
+    assert (
+        "warn org memory: off ([state] org_memory = false): a run on a new machine, with an"
+        " empty state store, would repeat the alerts, Tasks and stages already fired" in lines
+    )

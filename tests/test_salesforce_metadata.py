@@ -5,38 +5,22 @@ plays rely on, and the permission set grants exactly what the plays write."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import DEMO_TODAY
-from pydantic import BaseModel
 
 from revsched.config import Settings
 from revsched.localorg import LocalOrg, metadata
-from revsched.play import Play, Requirements, load_plays
+from revsched.play import Play, Requirements, config_strings, load_plays
 
 PLAYS = load_plays(Settings())
 
 
 def _requirements(play: Play[Any]) -> Requirements:
     return play.requirements(play.configure(Settings()))
-
-
-def _config_values(value: Any) -> Iterator[str]:
-    """Every string in a config, however nested."""
-    if isinstance(value, BaseModel):
-        value = dict(value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _config_values(key)
-            yield from _config_values(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _config_values(item)
-    elif isinstance(value, str):
-        yield value
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +41,7 @@ def _packaged(field: str) -> bool:
 def test_every_custom_field_a_default_config_names_is_in_the_metadata() -> None:
     declared = {f for body in metadata.read_source().values() for f in body.get("fields", {})}
     for name, play in PLAYS.items():
-        values = _config_values(play.configure(Settings()))
+        values = (v for _, v in config_strings(play.configure(Settings())))
         named = {v for v in values if v.endswith("__c") and not _packaged(v)}
         assert named <= declared, f"{name}: {sorted(named - declared)} not in salesforce/"
 

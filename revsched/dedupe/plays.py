@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -44,6 +45,11 @@ DEFAULT_MASTER_RULES: list[MasterRule] = [
 class DedupeConfig(PlayConfig):
     """Settings every dedupe play has; each play adds its fields and survivorship."""
 
+    # Off on a real org until set: a merge deletes records and cannot be undone.
+    REAL_ORG_DEFAULTS: ClassVar[dict[str, Any]] = {**PlayConfig.REAL_ORG_DEFAULTS, "merge": False}
+
+    # Merge the sure duplicates (false: flag them like the rest, for review).
+    merge: bool = True
     # Records linked to their master directly by links scoring at least this, with enough
     # independent evidence (match.min_evidence) and breaking no safety rule (match.safety)
     # with each other, are merged into it; the rest of the cluster is flagged.
@@ -108,7 +114,7 @@ def dedupe_requirements(
     return Requirements(
         users=tuple(config.integration_users),
         writes=tuple((spec.sobject, field) for field in fields),
-        merges=(spec.sobject,),
+        merges=(spec.sobject,) if config.merge else (),
     )
 
 
@@ -258,6 +264,8 @@ def plan_clusters(
         )
         merged = sorted((f for f in members if f.id in group.merged), key=lambda f: f.id)
         flagged = [f for f in members if f.id in group.flagged]
+        if not config.merge:
+            merged, flagged = [], [*merged, *flagged]
         label = f"cluster {number}"
         outcome.decisions.append(
             Decision.of(
@@ -287,7 +295,7 @@ def plan_clusters(
                     duplicate.record,
                     "skipped",
                     f"possible duplicate of {names[master.id]}, not merged"
-                    f" ({group.flagged[duplicate.id]}): {reasons}",
+                    f" ({group.flagged.get(duplicate.id, 'merge = false')}): {reasons}",
                     stage=f"{label}: flag",
                 )
             )

@@ -1,0 +1,99 @@
+"""What each play has fired, remembered in the org as well as in the local state store.
+
+The local state store alone forgets everything on a new machine (a rebuilt server, a
+laptop, a CI job), and a play would then send its alerts again. So every stage that
+fires is also upserted as a `Revsched_Firing__c` record keyed play:record:stage (the
+object ships in salesforce/), and before deciding, the runner reads the firings of the
+records in scope with one query. `[state] org_memory = false` turns this off for orgs
+that cannot deploy the object.
+
+One window remains: an alert delivered, then the process dies before its firing is
+upserted. The local state store has it (the same machine does not repeat it); a new
+machine would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from revsched.org import OrgGateway
+from revsched.soql import format_soql
+
+FIRING_OBJECT = "Revsched_Firing__c"
+KEY_FIELD = "Revsched_Key__c"
+# Up to this many records in scope, their firings are read with one IN list; above it,
+# one streamed query for all of the play's firings is cheaper than many.
+IDS_PER_QUERY = 300
+HINT = (
+    f"deploy the {FIRING_OBJECT} object in salesforce/ (README: Setting up your org) and"
+    " grant the Revsched_Integration permission set, or set [state] org_memory = false"
+)
+
+Fired = tuple[str, str]
+
+
+def firing_key(play: str, record_id: str, stage: str) -> str:
+    return f"{play}:{record_id}:{stage}"
+
+
+def records_in_scope(records: Mapping[str, list[dict[str, Any]]]) -> set[str]:
+    """The Ids of every record a play's queries returned: what it may fire for."""
+    return {str(r["Id"]) for rows in records.values() for r in rows if r.get("Id")}
+
+
+def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[Fired]:
+    """The (record, stage) pairs the org remembers the play firing for these records."""
+    ids = sorted(set(record_ids))
+    if not org.org_memory or not ids:
+        return frozenset()
+    select = f"SELECT Record_Id__c, Stage__c FROM {FIRING_OBJECT} WHERE Play__c = {{}}"
+    if len(ids) > IDS_PER_QUERY:
+        rows = org.query(format_soql(select, play), HINT)
+    else:
+        # A few hundred rows at most: one call, no COUNT() to pick a path.
+        soql = format_soql(select + " AND Record_Id__c IN {}", play, ids)
+        action = "read the org's memory of firings"
+        rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
+    wanted = set(ids)
+    return frozenset(
+        (row["Record_Id__c"], row["Stage__c"]) for row in rows if row["Record_Id__c"] in wanted
+    )
+
+
+def remember(
+    org: OrgGateway, play: str, fired: Iterable[Fired], as_of: date, run: str
+) -> dict[str, str]:
+    """Upsert a firing record per (record, stage); returns the errors by firing key."""
+    records = [
+        {
+            KEY_FIELD: firing_key(play, record_id, stage),
+            "Name": firing_key(play, record_id, stage)[:80],
+            "Play__c": play,
+            "Stage__c": stage,
+            "Record_Id__c": record_id,
+            "Fired_On__c": as_of.isoformat(),
+            "Run_Id__c": run,
+        }
+        for record_id, stage in dict.fromkeys(fired)
+    ]
+    if not org.org_memory or not records:
+        return {}
+    outcomes = org.upsert(FIRING_OBJECT, KEY_FIELD, records)
+    return {key: error for key, (_id, _created, error) in outcomes.items() if error is not None}
+
+
+def forget(org: OrgGateway, play: str, fired: Iterable[Fired]) -> None:
+    """Delete the firing records of stages a revert un-fired, so they may fire again."""
+    keys = sorted({firing_key(play, record_id, stage) for record_id, stage in fired})
+    if not org.org_memory:
+        return
+    select = f"SELECT Id FROM {FIRING_OBJECT} WHERE {KEY_FIELD} IN {{}}"
+    ids = [
+        row["Id"]
+        for i in range(0, len(keys), IDS_PER_QUERY)
+        for row in org.query(format_soql(select, keys[i : i + IDS_PER_QUERY]), HINT)
+    ]
+    if ids:
+        org.delete(ids)

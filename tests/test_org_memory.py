@@ -1,0 +1,108 @@
+"""Memory in the org: a run on a new machine (an empty state store) plans nothing that
+already fired, because every firing is also a Revsched_Firing__c record in the org."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DEMO_TODAY
+from simple_salesforce.format import format_soql
+
+from revsched import org_memory
+from revsched.localorg import LocalOrg
+from revsched.org import OrgGateway
+
+AS_OF = ("--as-of", DEMO_TODAY.isoformat())
+
+
+def _planned(plan: dict[str, Any]) -> dict[str, int]:
+    return {part: len(plan[part]) for part in ("changes", "creates", "alerts", "firings")}
+
+
+def _new_machine(home: Path) -> None:
+    """What a rebuilt server, a laptop or a CI job starts from: no local state at all."""
+    for path in home.glob("state.sqlite*"):
+        path.unlink()
+
+
+@pytest.mark.parametrize("play", ["win-back", "renewal-sla", "account-review", "queue-recycle"])
+def test_a_run_with_an_empty_state_store_plans_nothing_already_done(
+    demo_org: Path, revsched_home: Path, run_json: Callable[..., dict[str, Any]], play: str
+) -> None:
+    first = run_json(play, *AS_OF)
+    assert first["status"] == "succeeded"
+    assert first["plan"]["alerts"], "the demo org gives the play something to alert"
+    _new_machine(revsched_home)
+    again = run_json(play, *AS_OF, "--dry-run")["plan"]
+    assert _planned(again) == {"changes": 0, "creates": 0, "alerts": 0, "firings": 0}
+
+
+def test_each_firing_is_a_record_keyed_play_record_stage(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+) -> None:
+    plan = run_json("win-back", *AS_OF)["plan"]
+    rows = (
+        LocalOrg(demo_org)
+        .salesforce()
+        .query_all(
+            format_soql(
+                "SELECT Revsched_Key__c, Play__c, Record_Id__c, Stage__c, Fired_On__c, Run_Id__c"
+                " FROM Revsched_Firing__c WHERE Play__c = {}",
+                "win-back",
+            )
+        )["records"]
+    )
+    expected = {(f["record_id"], f["stage"]) for f in plan["firings"]}
+    assert {(r["Record_Id__c"], r["Stage__c"]) for r in rows} == expected
+    for row in rows:
+        assert row["Revsched_Key__c"] == f"win-back:{row['Record_Id__c']}:{row['Stage__c']}"
+        assert row["Fired_On__c"] == DEMO_TODAY.isoformat()
+        assert row["Run_Id__c"].endswith(":1")
+
+
+def test_org_memory_off_forgets_with_the_state_store(
+    demo_org: Path, revsched_home: Path, tmp_path: Path, run_json: Callable[..., dict[str, Any]]
+) -> None:
+    """The opt-out for orgs that cannot deploy the object: nothing is written to or read
+    from it, so a new machine repeats the alerts (doctor warns about it)."""
+    (tmp_path / "revsched.toml").write_text("[state]\norg_memory = false\n")
+    first = run_json("win-back", *AS_OF)["plan"]
+    sf = LocalOrg(demo_org).salesforce()
+    assert sf.query("SELECT COUNT() FROM Revsched_Firing__c")["totalSize"] == 0
+    _new_machine(revsched_home)
+    again = run_json("win-back", *AS_OF, "--dry-run")["plan"]
+    assert len(again["alerts"]) == len(first["alerts"]) > 0
+
+
+def test_a_reverted_run_forgets_its_firings_in_the_org(
+    demo_org: Path, revsched_home: Path, run_json: Callable[..., dict[str, Any]]
+) -> None:
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+
+    first = run_json("win-back", *AS_OF)
+    result = CliRunner().invoke(app, ["revert", str(first["run_id"])])
+    assert result.exit_code == 0, result.output
+    _new_machine(revsched_home)
+    again = run_json("win-back", *AS_OF, "--dry-run")["plan"]
+    assert {a["record_id"] for a in again["alerts"]} == {
+        a["record_id"] for a in first["plan"]["alerts"]
+    }
+
+
+def test_a_large_scope_reads_all_of_the_plays_firings_at_once(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+) -> None:
+    fired = {(f["record_id"], f["stage"]) for f in run_json("win-back", *AS_OF)["plan"]["firings"]}
+    org = OrgGateway(LocalOrg(demo_org).salesforce)
+    others = [f"001{n:015d}" for n in range(org_memory.IDS_PER_QUERY)]
+
+    few = org_memory.recall(org, "win-back", [record for record, _ in fired])
+    many = org_memory.recall(org, "win-back", [*others, *(record for record, _ in fired)])
+
+    assert few == many == fired
+    assert org_memory.recall(org, "renewal-sla", [record for record, _ in fired]) == frozenset()
