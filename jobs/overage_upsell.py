@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pydantic import Field
 
 from revsched.dedupe.normalize import registrable_domain
+from revsched.naming import with_suffix
 from revsched.plan import (
     Alert,
     Decision,
@@ -28,6 +29,7 @@ from revsched.plan import (
     RecordCreate,
     Scalar,
     diff_changes,
+    group_digest,
 )
 from revsched.play import (
     DecideContext,
@@ -39,11 +41,8 @@ from revsched.play import (
     children,
     days_text,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
-
-# Salesforce's limit on Opportunity.Name.
-NAME_LENGTH = 120
 
 
 class OverageUpsellConfig(PlayConfig):
@@ -120,8 +119,7 @@ def opportunity_key(step: str, account_id: str, start: date) -> str:
 
 def opportunity_name(account: str, kind: str, domain: str | None) -> str:
     """`<Account> - <Type> - @<domain>`, the account cut so the whole fits Salesforce's 120."""
-    suffix = f" - {kind}" + (f" - @{domain}" if domain else "")
-    return account[: NAME_LENGTH - len(suffix)].rstrip() + suffix
+    return with_suffix(account, f" - {kind}" + (f" - @{domain}" if domain else ""))
 
 
 def _threshold(contract: int, config: OverageUpsellConfig) -> float:
@@ -322,12 +320,11 @@ def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar
 def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     config = ctx.config
     first_stage = config.open_stage or records["stages"][0]["ApiName"]
-    leaders = tuple(
-        Recipient(role="AM leadership", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
-        )
-        if m.active
+    leaders = active_recipients(
+        "AM leadership",
+        f"plays.{play.name}.leadership_users",
+        config.leadership_users,
+        records["users"],
     )
     decisions: list[Decision] = []
     changes: list[FieldChange] = []
@@ -426,7 +423,18 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
             rows.append(_report_row(episode, start, f"{kind} opportunity created"))
         firings.append(Firing(record_id=account["Id"], stage=stage))
-    digest = _digest(rows, leaders, ctx)
+    digest = (
+        group_digest(
+            config.digest_template,
+            leaders,
+            f"overage {ctx.as_of.isoformat()}",
+            f"{len(rows)} accounts in overage",
+            {"as_of": ctx.as_of.isoformat(), "rows": rows},
+            ctx.fired,
+        )
+        if rows
+        else None
+    )
     if digest is not None:
         alerts.append(digest[0])
         firings.append(digest[1])
@@ -454,26 +462,6 @@ def _near_miss(episode: _Episode) -> Decision:
         account,
         f"{episode.usage}: within the {config.overage_pct:g}% allowance (over above {limit:g})",
     )
-
-
-def _digest(
-    rows: list[dict[str, Scalar]],
-    leaders: tuple[Recipient, ...],
-    ctx: DecideContext[OverageUpsellConfig],
-) -> tuple[Alert, Firing] | None:
-    """One alert to AM leadership a day listing the accounts in overage; None if none."""
-    stage = f"overage {ctx.as_of.isoformat()}"
-    if not rows or not leaders or (leaders[0].user_id, stage) in ctx.fired:
-        return None
-    alert = Alert(
-        template=ctx.config.digest_template,
-        record_id=str(leaders[0].user_id),
-        stage=stage,
-        recipients=leaders,
-        reason=f"{len(rows)} accounts in overage",
-        context={"as_of": ctx.as_of.isoformat(), "rows": rows},
-    )
-    return alert, Firing(record_id=alert.record_id, stage=stage)
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:

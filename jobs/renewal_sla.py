@@ -28,6 +28,7 @@ from revsched.plan import (
     Recipient,
     RecordCreate,
     Scalar,
+    group_digest,
 )
 from revsched.play import (
     DecideContext,
@@ -40,7 +41,7 @@ from revsched.play import (
     days_text,
     field_value,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, FieldPath, format_soql
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
@@ -336,35 +337,14 @@ def _at_risk_row(
     }
 
 
-def _digest(
-    rows: list[dict[str, Scalar]],
-    leaders: tuple[Recipient, ...],
-    ctx: DecideContext[RenewalSlaConfig],
-) -> tuple[Alert, Firing] | None:
-    """One alert to AM leadership a day listing the at-risk renewals; None if nothing to send."""
-    stage = f"at-risk {ctx.as_of.isoformat()}"
-    if not rows or not leaders or (leaders[0].user_id, stage) in ctx.fired:
-        return None
-    alert = Alert(
-        template=ctx.config.digest_template,
-        record_id=str(leaders[0].user_id),
-        stage=stage,
-        recipients=leaders,
-        reason=f"{len(rows)} renewals at risk",
-        context={"as_of": ctx.as_of.isoformat(), "horizon": ctx.config.horizon, "rows": rows},
-    )
-    return alert, Firing(record_id=alert.record_id, stage=stage)
-
-
 def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
     config = ctx.config
     order = _stage_order(records, config)
-    leaders = tuple(
-        Recipient(role="AM leadership", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
-        )
-        if m.active
+    leaders = active_recipients(
+        "AM leadership",
+        f"plays.{play.name}.leadership_users",
+        config.leadership_users,
+        records["users"],
     )
     decisions: list[Decision] = []
     creates: list[RecordCreate] = []
@@ -425,7 +405,18 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
             )
         )
         firings.append(Firing(record_id=opportunity["Id"], stage=label))
-    digest = _digest(at_risk, leaders, ctx)
+    digest = (
+        group_digest(
+            config.digest_template,
+            leaders,
+            f"at-risk {ctx.as_of.isoformat()}",
+            f"{len(at_risk)} renewals at risk",
+            {"as_of": ctx.as_of.isoformat(), "horizon": config.horizon, "rows": at_risk},
+            ctx.fired,
+        )
+        if at_risk
+        else None
+    )
     if digest is not None:
         alerts.append(digest[0])
         firings.append(digest[1])

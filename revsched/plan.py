@@ -7,7 +7,7 @@ review, and a later apply can carry it out unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any, Literal
 
@@ -170,6 +170,29 @@ class Firing(PlanItem):
 
     record_id: str
     stage: str
+
+
+def group_digest(
+    template: str,
+    recipients: tuple[Recipient, ...],
+    stage: str,
+    reason: str,
+    context: dict[str, Any],
+    fired: Collection[tuple[str, str]],
+) -> tuple[Alert, Firing] | None:
+    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member;
+    None when nobody in the group is active or the stage has fired."""
+    if not recipients or (recipients[0].user_id, stage) in fired:
+        return None
+    alert = Alert(
+        template=template,
+        record_id=str(recipients[0].user_id),
+        stage=stage,
+        recipients=recipients,
+        reason=reason,
+        context=context,
+    )
+    return alert, Firing(record_id=alert.record_id, stage=stage)
 
 
 class Plan(PlanItem):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from revsched.config import DateRange, PoolSettings, WorkingHours
 from revsched.errors import ConfigError
+from revsched.plan import Recipient
 from revsched.play import Record
 
 # What round robin needs to know about each user.
@@ -69,6 +70,17 @@ def members_from_users(
         for name in usernames
         for user in [by_username[name.lower()]]
     ]
+
+
+def active_recipients(
+    role: str, config_key: str, usernames: Sequence[str], users: Sequence[Record]
+) -> tuple[Recipient, ...]:
+    """The configured users still active, as alert recipients (leadership, RevOps, PS)."""
+    return tuple(
+        Recipient(role=role, user_id=m.user_id, name=m.name, email=m.email)
+        for m in members_from_users(config_key, usernames, users)
+        if m.active
+    )
 
 
 def _pool_members(name: str, pool: PoolSettings, users: Sequence[Record]) -> list[Member]:

@@ -458,6 +458,7 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     )
 
     (revsched_home / "state.sqlite").unlink()
+    # A new machine: the org remembers (keys, start dates, Revsched_Firing__c).
     fresh = run_json("overage-upsell", "--as-of", "2026-11-23")["plan"]
-    assert (fresh["creates"], fresh["changes"]) == ([], [])
+    assert (fresh["creates"], fresh["changes"], fresh["alerts"]) == ([], [], [])
     assert set(revsched_opportunities(demo_org)) == set(created)

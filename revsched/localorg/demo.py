@@ -485,6 +485,65 @@ USERGEMS_PEOPLE = (
 )
 
 
+@dataclass(frozen=True)
+class OverlapFixture:
+    """A customer whose account Crossbeam finds in partners' populations: (partner,
+    population) pairs; a partner outside PARTNER_FIXTURES is known by name only."""
+
+    name: str
+    overlaps: tuple[tuple[str, str], ...]
+    # The partner already recorded on its open renewal.
+    recorded_partner: str | None = None
+    # A New Business deal won this many days ago (None: none).
+    won_days: int | None = None
+
+
+# Partner accounts and their tiers.
+PARTNER_FIXTURES = (("Quillon Systems", "Gold"), ("Rookwood Data", "Silver"))
+OVERLAP_FIXTURES = (
+    OverlapFixture(
+        "Sablewood Freight",
+        (("Quillon Systems", "Customers"), ("Rookwood Data", "Open Opportunities")),
+    ),
+    OverlapFixture("Tamarind Health", (("Quillon Systems", "Prospects"),)),  # not actionable
+    OverlapFixture(
+        "Umberfield Labs", (("Rookwood Data", "Customers"),), recorded_partner="Rookwood Data"
+    ),
+    OverlapFixture("Verdant Bay Foods", (("Northbeam Cloud", "Customers"),)),  # unmapped
+    OverlapFixture("Westbrook Audio", (("Quillon Systems", "Customers"),), won_days=3),
+)
+
+
+@dataclass(frozen=True)
+class LeadStatusFixture:
+    """A lead in a seed 003 status since `since_days` ago, owned by the first SDR ("sdr"),
+    the first AE ("ae"), the holding queue ("queue") or RevOps standing in for marketing
+    ("marketing"); `tasks` are (due in days, done, owner: "owner" or "sdr")."""
+
+    company: str
+    status: str
+    owner: str
+    since_days: int
+    reason: str | None = None
+    sequenced: bool = False
+    tasks: tuple[tuple[int, bool, str], ...] = ()
+
+
+LEAD_STATUS_FIXTURES = (
+    LeadStatusFixture("Abbott Fieldworks", "Remarket", "sdr", 3),  # owner told
+    LeadStatusFixture("Brightwater Kilns", "Remarket", "sdr", 10),  # owner and manager told
+    LeadStatusFixture("Cobalt Ridge Games", "Remarket", "sdr", 10, "Too Small"),  # fixed
+    LeadStatusFixture("Dunmore Bakeries", "Remarket", "queue", 10),  # RevOps only
+    LeadStatusFixture("Eastgate Ledger", "Working S", "sdr", 20, tasks=((-20, True, "owner"),)),
+    LeadStatusFixture("Foxglove Studio", "Working S", "sdr", 5, tasks=((2, False, "owner"),)),
+    LeadStatusFixture("Glenrock Insights", "Open PLG", "ae", 2),  # a seller owns it
+    LeadStatusFixture("Harbor Lane Apps", "Working P", "queue", 4, tasks=((-1, True, "sdr"),)),
+    LeadStatusFixture("Ironleaf Trading", "Open PLG", "queue", 1),  # left to the product
+    LeadStatusFixture("Juno Parcel", "Open SLG", "sdr", 1),  # not policed
+    LeadStatusFixture("Kitefield Media", "Nurture", "marketing", 30, sequenced=True),
+)
+
+
 # --- Plans: records that refer to each other by position ---------------------------
 
 
@@ -924,9 +983,7 @@ class DemoGenerator:
 
     def overage_fixture(self, fixture: OverageFixture) -> AccountPlan:
         """A customer as `_customer` makes one, its usage and overage set to the fixture's."""
-        plan = self._customer(
-            Company(fixture.name, company_domain(fixture.name), "Software", CITIES[3])
-        )
+        plan = self.named_account(fixture.name, "Customer")
         plan.account.update(
             Users_In_Contract__c=fixture.contract,
             Users_Routed__c=fixture.routed,
@@ -935,6 +992,50 @@ class DemoGenerator:
             else self._day(-fixture.since_days),
             Price_Per_User__c=fixture.price_per_user,
         )
+        return plan
+
+    def named_account(self, name: str, kind: str) -> AccountPlan:
+        """A customer or partner as the generator makes them, under a fixture's name."""
+        company = Company(name, company_domain(name), "Software", CITIES[3])
+        return self._customer(company) if kind == "Customer" else self._partner(company)
+
+    def won_deal(self, plan: AccountPlan, days_ago: int) -> OpportunityPlan:
+        """A New Business deal the account's owner won `days_ago` days ago."""
+        name = str(plan.account["Name"])
+        company = Company(name, company_domain(name), "Software", CITIES[3])
+        owner = str(plan.account["OwnerId"])
+        return self._opportunity(company, "New Business", "Closed Won", owner, -days_ago)
+
+    def status_lead(self, fixture: LeadStatusFixture) -> LeadPlan:
+        """A lead for the lead-status-hygiene fixtures."""
+        company = Company(fixture.company, company_domain(fixture.company), "Software", CITIES[3])
+        [(first, last)] = self._people(1)
+        owners = {
+            "sdr": self.sdrs[0],
+            "ae": self.aes[0],
+            "queue": self.queues[HOLDING_QUEUE],
+            "marketing": self.revops,
+        }
+        owner = owners[fixture.owner]
+        plan = LeadPlan(
+            {
+                "FirstName": first,
+                "LastName": last,
+                "Company": company.name,
+                "Email": f"{first}.{last}@{company.domain}".lower(),
+                "Website": f"www.{company.domain}",
+                "Status": fixture.status,
+                "Remarket_Reason__c": fixture.reason,
+                "Status_Date__c": self._day(-fixture.since_days),
+                "LeadSource": "Web",
+                "OwnerId": owner,
+                "Actively_Being_Sequenced__c": fixture.sequenced,
+                "CreatedDate": self._created(fixture.since_days + 30),
+            }
+        )
+        for due, done, whose in fixture.tasks:
+            task_owner = owner if whose == "owner" else self.sdrs[1]
+            plan.tasks.append(self._task(task_owner, due, done=done).fields)
         return plan
 
     def _alignment_fixture(self, fixture: AlignmentFixture) -> AccountPlan:
@@ -1333,6 +1434,48 @@ def load_overage_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
     org.insert("Opportunity", opportunities)
 
 
+def load_overlap_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
+    """The partner-overlap fixtures: partner accounts, customers with open renewals (one
+    also with a fresh win) and the Crossbeam overlap records between them."""
+    partners = [generator.named_account(name, "Partner") for name, _tier in PARTNER_FIXTURES]
+    for plan, (_name, tier) in zip(partners, PARTNER_FIXTURES, strict=True):
+        plan.account["Partner_Tier__c"] = tier
+    partner_ids, _contacts = load_account_plans(org, partners)
+    partner_id = {name: i for (name, _t), i in zip(PARTNER_FIXTURES, partner_ids, strict=True)}
+    customers = [generator.named_account(f.name, "Customer") for f in OVERLAP_FIXTURES]
+    for plan, fixture in zip(customers, OVERLAP_FIXTURES, strict=True):
+        # _customer makes the open renewal last.
+        plan.opportunities[-1].fields["Partner_Account__c"] = partner_id.get(
+            fixture.recorded_partner or ""
+        )
+        if fixture.won_days is not None:
+            plan.account["PS_Consultant__c"] = generator.csms[0]
+            plan.opportunities.append(generator.won_deal(plan, fixture.won_days))
+    account_ids, _contacts = load_account_plans(org, customers)
+    org.insert(
+        "Crossbeam_Ecosystem_Overlap__c",
+        [
+            {
+                "Name": f"{fixture.name} / {partner}",
+                "OwnerId": generator.users["integration"],
+                "Account__c": account_id,
+                "Partner_Name__c": partner,
+                "Partner_Population__c": population,
+                "Partner_Account__c": partner_id.get(partner),
+                "CreatedDate": generator._created(7),
+            }
+            for fixture, account_id in zip(OVERLAP_FIXTURES, account_ids, strict=True)
+            for partner, population in fixture.overlaps
+        ],
+    )
+
+
+def load_lead_status_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
+    """The lead-status-hygiene fixtures: leads in seed 003's statuses, each meeting or
+    missing one rule."""
+    load_lead_plans(org, [generator.status_lead(f) for f in LEAD_STATUS_FIXTURES])
+
+
 def build_demo_org(
     path: str | Path, *, accounts: int = 300, seed: int = 7, today: date | None = None
 ) -> LocalOrg:
@@ -1351,5 +1494,7 @@ def build_demo_org(
         account_ids, contact_ids = load_account_plans(org, account_plans)
         truth.add(sets, account_ids, contact_ids, load_lead_plans(org, lead_plans))
     load_overage_fixtures(org, generator)
+    load_overlap_fixtures(org, generator)
+    load_lead_status_fixtures(org, generator)
     truth.write(ground_truth_path(path))
     return org

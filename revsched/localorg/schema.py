@@ -159,6 +159,9 @@ LEAD_STATUSES = (
     "Qualified",
 )
 
+# Seed 003's PLG + SLG statuses (Remarket and Nurture are in LEAD_STATUSES already).
+PLG_SLG_STATUSES = ("Open PLG", "Open SLG", "Working P", "Working S")
+
 OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
     # (name, default probability, is closed, is won) in sort order
     ("Prospecting", 10, False, False),
@@ -272,7 +275,9 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Website", URL, 255),
                 Field("Country", STRING, 80),
                 Field("State", STRING, 80),
-                _picklist("Status", *LEAD_STATUSES, nillable=False, default="Open"),
+                _picklist(
+                    "Status", *LEAD_STATUSES, *PLG_SLG_STATUSES, nillable=False, default="Open"
+                ),
                 _picklist("LeadSource", *LEAD_SOURCES),
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
                 Field("IsConverted", BOOLEAN, nillable=False, default=False),

@@ -462,10 +462,12 @@ def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     types = Counter(a["Type"] for a in accounts)
     # 141 generated prospects + 8 seeded duplicate accounts + seed 004's five IBM records
     # + contact-alignment's two fixtures + job-changes' three prospects and one customer;
-    # customers include the six overage-upsell fixtures.
-    assert types == {"Prospect": 159, "Customer": 116, "Former Customer": 52, "Partner": 15}
+    # customers include the six overage-upsell and five partner-overlap fixtures, partners
+    # partner-overlap's two.
+    assert types == {"Prospect": 159, "Customer": 121, "Former Customer": 52, "Partner": 17}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
-    assert statuses == set(schema.LEAD_STATUSES)
+    # The lead-status-hygiene fixtures add seed 003's PLG + SLG statuses.
+    assert statuses == {*schema.LEAD_STATUSES, *schema.PLG_SLG_STATUSES}
     closed = demo_sf.query_all(
         "SELECT StageName, IsClosed, IsWon FROM Opportunity WHERE StageName = 'Closed Won'"
     )["records"]

@@ -1,0 +1,676 @@
+"""lead-status-hygiene: keep seed 003's PLG + SLG lead statuses honest.
+
+Seed 003, "PLG+SLG Lead Framework": the lead status says only what is happening
+between the owner and the prospect, so four rules are policed daily, each one
+switchable: R1 a Remarket lead needs a reason (the owner is told, then after a
+week the manager; the reason is never guessed); R2 a Working S lead needs a
+next step (a Task "Set the next follow-up"; untouched for two weeks, it goes in
+the digest); R3 PLG leads belong to the product and Nurture to marketing, so a
+seller owning, working or sequencing one is reported (and with `enforce`,
+handed back); R4 every opportunity name carries its account's `@domain`
+(renamed, or flagged when it names another domain or there is no website), and
+open opportunities of one type on different accounts sharing a domain are
+flagged as likely duplicates. Each owner (or manager) gets one digest a day and
+RevOps one summary per rule. Each finding is keyed by rule, record and the date
+its state began, so it is reported once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from revsched.config import StrictModel
+from revsched.dedupe.normalize import registrable_domain
+from revsched.errors import ConfigError
+from revsched.naming import with_suffix
+from revsched.plan import (
+    Alert,
+    Decision,
+    FieldChange,
+    Firing,
+    Plan,
+    Recipient,
+    RecordCreate,
+    diff_changes,
+    group_digest,
+)
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+    field_value,
+)
+from revsched.roundrobin import members_from_users
+from revsched.soql import FieldName, format_soql, relationship_name
+
+# `@acme.co.uk` or `@acme` in an opportunity name.
+DOMAIN_TOKEN = re.compile(r"@([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])")
+
+RULES = {
+    "remarket_reason": "R1 Remarket without a reason",
+    "working_next_step": "R2 Working S without a next step",
+    "plg_taken": "R3 PLG or Nurture lead worked by sales",
+    "opportunity_names": "R4 Opportunity names and shared domains",
+}
+
+
+class Statuses(StrictModel):
+    """Seed 003's statuses, as the org's Lead Status picklist spells them."""
+
+    open_plg: str = "Open PLG"
+    open_slg: str = "Open SLG"
+    working_p: str = "Working P"
+    working_s: str = "Working S"
+    remarket: str = "Remarket"
+    nurture: str = "Nurture"
+
+
+class RemarketReasonRule(StrictModel):
+    enabled: bool = True
+    # Still without a reason this many days after entering Remarket: the manager is told.
+    manager_after_days: int = Field(7, ge=1)
+
+
+class NextStepRule(StrictModel):
+    enabled: bool = True
+    task_subject: str = "Set the next follow-up"
+    task_priority: str = "Normal"
+    # No activity for this many days: the lead is listed in the owner's digest.
+    stale_days: int = Field(14, ge=1)
+
+
+class PlgRule(StrictModel):
+    enabled: bool = True
+    # Sellers: users whose role (UserRole.Name) is listed, and these Usernames.
+    seller_roles: list[str] = ["Account Executive", "Sales Development"]
+    seller_users: list[str] = []
+    # Police Nurture (marketing only) the same way.
+    include_nurture: bool = True
+    # Hand the lead back to this queue (DeveloperName); report only when false.
+    enforce: bool = False
+    plg_queue: str = ""
+
+    @model_validator(mode="after")
+    def _queue_when_enforced(self) -> PlgRule:
+        if self.enforce and not self.plg_queue:
+            raise ValueError("enforce = true needs plg_queue: the queue PLG leads go back to")
+        return self
+
+
+class NameRule(StrictModel):
+    enabled: bool = True
+    # Rename names without `@<domain>`; false: flag them only.
+    rename: bool = True
+    # `@acme.co.uk` (true) or `@acme` (false): seed 003 writes both.
+    keep_tld: bool = True
+    website_field: FieldName = "Website"
+    # Open opportunities of these types on different accounts sharing a domain are flagged.
+    duplicate_types: list[str] = ["New Business"]
+    opportunity_type_field: FieldName = "Type"
+
+
+class LeadStatusHygieneConfig(PlayConfig):
+    schedule: str = "daily"
+    status_field: FieldName = "Status"
+    statuses: Statuses = Statuses()
+    remarket_reason_field: FieldName = "Remarket_Reason__c"
+    remarket_reasons: list[str] = [
+        "Unresponsive",
+        "Too Small",
+        "Wrong Use Case",
+        "Wrong Persona",
+        "Trash",
+        "Unaware they took action",
+    ]
+    # The date the lead entered its status (a flow sets it); blank: its CreatedDate.
+    status_date_field: FieldName = "Status_Date__c"
+    sequenced_field: FieldName = "Actively_Being_Sequenced__c"
+    manager_field: FieldName = "ManagerId"
+    remarket_reason: RemarketReasonRule = RemarketReasonRule()
+    working_next_step: NextStepRule = NextStepRule()
+    plg_taken: PlgRule = PlgRule()
+    opportunity_names: NameRule = NameRule()
+    # RevOps (Usernames): one summary per rule a day.
+    revops_users: list[str] = ["revops@demo.revsched.dev"]
+    # The External ID field revsched upserts created records on: [org] key_field.
+    key_field: FieldName = "Revsched_Key__c"
+    template: str = "lead_status_hygiene.j2"
+    summary_template: str = "lead_status_hygiene_summary.j2"
+
+
+def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
+    config = ctx.config
+    statuses = config.statuses
+    policed = [
+        *([statuses.remarket] if config.remarket_reason.enabled else []),
+        *([statuses.working_s] if config.working_next_step.enabled else []),
+        *([statuses.open_plg, statuses.working_p] if config.plg_taken.enabled else []),
+        *(
+            [statuses.nurture]
+            if config.plg_taken.enabled and config.plg_taken.include_nurture
+            else []
+        ),
+    ]
+    manager = relationship_name(config.manager_field)
+    found = {
+        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name,"
+        f" {config.manager_field}, {manager}.Name, {manager}.Email, {manager}.IsActive"
+        " FROM User ORDER BY Id",
+    }
+    if policed:
+        found["leads"] = format_soql(
+            f"SELECT Id, Name, Company, {config.status_field}, {config.remarket_reason_field},"
+            f" {config.status_date_field}, CreatedDate, LastActivityDate, OwnerId,"
+            f" {config.sequenced_field},"
+            f" (SELECT OwnerId, ActivityDate, IsClosed, {config.key_field} FROM Tasks),"
+            " (SELECT OwnerId FROM Events)"
+            f" FROM Lead WHERE IsConverted = false AND {config.status_field} IN {{}}"
+            " ORDER BY Name, Id",
+            policed,
+        )
+    if config.plg_taken.enabled and config.plg_taken.enforce:
+        found["queues"] = format_soql(
+            "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName = {}",
+            config.plg_taken.plg_queue,
+        )
+    names = config.opportunity_names
+    if names.enabled:
+        found["opportunities"] = (
+            f"SELECT Id, Name, {names.opportunity_type_field}, AccountId, Account.Name,"
+            f" Account.{names.website_field}, OwnerId, CreatedDate"
+            " FROM Opportunity WHERE IsClosed = false ORDER BY Name, Id"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's finding about one record, for a person's digest and RevOps' summary."""
+
+    rule: str
+    sobject: str
+    record: Record
+    stage: str
+    what: str
+    # User Ids of whose digest it goes in; empty: RevOps' summary only.
+    to: tuple[str, ...]
+    # What they are to the record: "owner" or "manager".
+    role: str = "owner"
+
+    def row(self) -> dict[str, Any]:
+        company = self.record.get("Company")
+        return {
+            "sobject": self.sobject,
+            "id": self.record["Id"],
+            "name": self.record["Name"] + (f" ({company})" if company else ""),
+            "what": self.what,
+        }
+
+
+def finding_key(rule: str, record_id: str, began: date) -> str:
+    """A finding's key: its rule, the record and the date the state it is about began."""
+    return f"{play.name}:{rule}:{record_id}:{began.isoformat()}"
+
+
+def next_business_day(day: date) -> date:
+    following = day + timedelta(days=1)
+    while following.weekday() >= 5:
+        following += timedelta(days=1)
+    return following
+
+
+class _People:
+    """The org's users by Id, who sells, and who manages whom."""
+
+    def __init__(self, records: Records, config: LeadStatusHygieneConfig) -> None:
+        self.config = config
+        self.by_id = {u["Id"]: u for u in records["users"]}
+        rule = config.plg_taken
+        sellers = {u.lower() for u in rule.seller_users}
+        members_from_users(
+            f"plays.{play.name}.plg_taken.seller_users", rule.seller_users, records["users"]
+        )
+        self.sellers = {
+            u["Id"]
+            for u in records["users"]
+            if field_value(u, "UserRole.Name") in rule.seller_roles
+            or str(u["Username"]).lower() in sellers
+        }
+
+    def user(self, user_id: str | None) -> Record | None:
+        """The active user with this Id; None for a queue or an inactive user."""
+        user = self.by_id.get(user_id or "")
+        return user if user and user["IsActive"] else None
+
+    def manager(self, user_id: str | None) -> Record | None:
+        user = self.by_id.get(user_id or "")
+        return self.user(user[self.config.manager_field]) if user else None
+
+
+def _began(lead: Record, config: LeadStatusHygieneConfig) -> date:
+    value = lead[config.status_date_field] or lead["CreatedDate"]
+    return date.fromisoformat(str(value)[:10])
+
+
+def _remarket(
+    lead: Record, people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> list[Finding]:
+    config = ctx.config
+    if lead[config.remarket_reason_field]:
+        return []
+    began = _began(lead, config)
+    days = (ctx.as_of - began).days
+    owner = people.user(lead["OwnerId"])
+    to = (owner["Id"],) if owner else ()
+    found = [
+        Finding(
+            "remarket_reason",
+            "Lead",
+            lead,
+            f"remarket_reason {began}",
+            f"in Remarket since {began} without a reason: set {config.remarket_reason_field}",
+            to,
+        )
+    ]
+    manager = people.manager(lead["OwnerId"])
+    if days >= config.remarket_reason.manager_after_days and manager:
+        found.append(
+            Finding(
+                "remarket_reason",
+                "Lead",
+                lead,
+                f"remarket_reason manager {began}",
+                f"still without a remarket reason after {days} days"
+                + (f" (owner: {owner['Name']})" if owner else " (owned by a queue)"),
+                (manager["Id"],),
+                "manager",
+            )
+        )
+    return found
+
+
+def _next_step(
+    lead: Record, people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> tuple[list[Finding], list[RecordCreate], str | None]:
+    """Findings and the Task for a Working S lead without an open Task dated today or later;
+    the third value says why nothing is due."""
+    config = ctx.config
+    rule = config.working_next_step
+    tasks = children(lead, "Tasks")
+    planned = [
+        t
+        for t in tasks
+        if not t["IsClosed"] and t["ActivityDate"] and t["ActivityDate"] >= ctx.as_of.isoformat()
+    ]
+    if planned:
+        return [], [], f"next step planned on {min(t['ActivityDate'] for t in planned)}"
+    began = _began(lead, config)
+    owner = people.user(lead["OwnerId"])
+    if owner is None:
+        return [], [], "owned by a queue or an inactive user: nobody to give the Task to"
+    key = finding_key("working_next_step", lead["Id"], began)
+    found: list[Finding] = []
+    creates: list[RecordCreate] = []
+    if key not in {t[config.key_field] for t in tasks}:
+        due = next_business_day(ctx.as_of)
+        creates.append(
+            RecordCreate(
+                sobject="Task",
+                key=key,
+                parent_id=lead["Id"],
+                reason=f"{config.statuses.working_s} without a next step",
+                fields={
+                    "Subject": rule.task_subject,
+                    "ActivityDate": due.isoformat(),
+                    "OwnerId": owner["Id"],
+                    "WhoId": lead["Id"],
+                    "Status": "Not Started",
+                    "Priority": rule.task_priority,
+                },
+            )
+        )
+        found.append(
+            Finding(
+                "working_next_step",
+                "Lead",
+                lead,
+                f"working_next_step {began}",
+                f'no next step: Task "{rule.task_subject}" due {due}',
+                (owner["Id"],),
+            )
+        )
+    last = lead["LastActivityDate"]
+    if last is None or (ctx.as_of - date.fromisoformat(last)).days >= rule.stale_days:
+        found.append(
+            Finding(
+                "working_next_step",
+                "Lead",
+                lead,
+                f"working_next_step stale {began}",
+                f"no activity in {rule.stale_days} days" + (f" (last {last})" if last else ""),
+                (owner["Id"],),
+            )
+        )
+    return found, creates, None if found else "its follow-up Task exists"
+
+
+def _plg_taken(
+    lead: Record,
+    people: _People,
+    queue: Record | None,
+    ctx: DecideContext[LeadStatusHygieneConfig],
+) -> tuple[list[Finding], list[FieldChange]]:
+    config = ctx.config
+    status = lead[config.status_field]
+    signs = []
+    seller = None
+    if lead["OwnerId"] in people.sellers:
+        seller = lead["OwnerId"]
+        signs.append("owned by a seller")
+    activity = [
+        a["OwnerId"]
+        for a in (*children(lead, "Tasks"), *children(lead, "Events"))
+        if a["OwnerId"] in people.sellers and not a.get(config.key_field)
+    ]
+    if activity:
+        seller = seller or activity[0]
+        signs.append("worked by a seller")
+    if lead[config.sequenced_field]:
+        signs.append("in a sales sequence")
+    if not signs:
+        return [], []
+    began = _began(lead, config)
+    seller_name = people.by_id[seller]["Name"] if seller else None
+    owner_of = "marketing" if status == config.statuses.nurture else "the product"
+    what = f"{status} lead ({owner_of} owns it) {', '.join(signs)}" + (
+        f": {seller_name}" if seller_name else ""
+    )
+    manager = people.manager(seller)
+    found = [
+        Finding(
+            "plg_taken",
+            "Lead",
+            lead,
+            f"plg_taken {began}",
+            what,
+            (manager["Id"],) if manager else (),
+            "manager",
+        )
+    ]
+    changes: list[FieldChange] = []
+    if queue is not None and status != config.statuses.nurture:
+        changes = diff_changes(
+            "Lead", lead, {"OwnerId": (queue["Id"], f"{status}: back to {queue['Name']}")}
+        )
+    return found, changes
+
+
+def opportunity_domain(website: str | None, keep_tld: bool) -> str | None:
+    """The `@domain` an opportunity name carries: the website's registrable domain."""
+    domain = registrable_domain(website)
+    if domain is None or keep_tld:
+        return domain
+    return domain.split(".", 1)[0]
+
+
+def renamed(name: str, domain: str) -> str:
+    """`<name> - @<domain>`, the name cut so the whole fits Salesforce's 120 characters."""
+    return with_suffix(name, f" - @{domain}")
+
+
+def _names(
+    opportunities: list[Record], people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> tuple[list[Finding], list[FieldChange]]:
+    """R4: renames and flags, then open same-type opportunities of several accounts per domain."""
+    rule = ctx.config.opportunity_names
+    findings: list[Finding] = []
+    changes: list[FieldChange] = []
+    by_domain: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for opportunity in opportunities:
+        website = field_value(opportunity, f"Account.{rule.website_field}")
+        domain = opportunity_domain(website, rule.keep_tld)
+        owner = people.user(opportunity["OwnerId"])
+        to = (owner["Id"],) if owner else ()
+        created = date.fromisoformat(str(opportunity["CreatedDate"])[:10])
+        name = opportunity["Name"]
+        if domain and opportunity[rule.opportunity_type_field] in rule.duplicate_types:
+            by_domain[domain, opportunity[rule.opportunity_type_field]].append(opportunity)
+        tokens = {t.lower() for t in DOMAIN_TOKEN.findall(name)}
+        if domain and tokens & {domain, domain.split(".", 1)[0]}:
+            continue
+        if tokens or domain is None or not rule.rename:
+            what = (
+                "its account has no website to take the domain from"
+                if domain is None
+                else f"the name lacks @{domain}"
+                + (f" and names @{', @'.join(sorted(tokens))}" if tokens else "")
+            )
+        else:
+            new = renamed(name, domain)
+            why = "seed 003: the domain in every opportunity name"
+            changes += diff_changes("Opportunity", opportunity, {"Name": (new, why)})
+            what = f"renamed to {new}"
+        findings.append(
+            Finding(
+                "opportunity_names",
+                "Opportunity",
+                opportunity,
+                f"opportunity_names {created}",
+                what,
+                to,
+            )
+        )
+    for (domain, kind), group in sorted(by_domain.items()):
+        accounts = {o["AccountId"] for o in group}
+        if len(accounts) < 2:
+            continue
+        for opportunity in group:
+            owner = people.user(opportunity["OwnerId"])
+            others = sorted(
+                {
+                    field_value(o, "Account.Name")
+                    for o in group
+                    if o["AccountId"] != opportunity["AccountId"]
+                }
+            )
+            findings.append(
+                Finding(
+                    "opportunity_names",
+                    "Opportunity",
+                    opportunity,
+                    f"duplicate domain {domain}",
+                    f"possible duplicate: open {kind} opportunities of other accounts"
+                    f" share @{domain} ({', '.join(others)})",
+                    (owner["Id"],) if owner else (),
+                )
+            )
+    return findings, changes
+
+
+def _queue(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+    if "queues" not in records:
+        return None
+    if not records["queues"]:
+        raise ConfigError(
+            f"plays.{play.name}.plg_taken.plg_queue: no queue with DeveloperName"
+            f" {config.plg_taken.plg_queue!r} in the org"
+        )
+    return records["queues"][0]
+
+
+def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Plan:
+    config = ctx.config
+    statuses = config.statuses
+    people = _People(records, config)
+    queue = _queue(records, config)
+    revops = tuple(
+        Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
+        for m in members_from_users(
+            f"plays.{play.name}.revops_users", config.revops_users, records["users"]
+        )
+        if m.active
+    )
+    decisions: list[Decision] = []
+    findings: list[Finding] = []
+    changes: list[FieldChange] = []
+    creates: list[RecordCreate] = []
+    for lead in records.get("leads", []):
+        status = lead[config.status_field]
+        if status == statuses.remarket:
+            found = _remarket(lead, people, ctx)
+        elif status == statuses.working_s:
+            found, tasks, why = _next_step(lead, people, ctx)
+            creates += tasks
+            if why:
+                decisions.append(Decision.of("Lead", lead, "skipped", f"{status}: {why}"))
+        else:
+            found, moved = _plg_taken(lead, people, queue, ctx)
+            changes += moved
+        findings += found
+    if "opportunities" in records:
+        found, renames = _names(records["opportunities"], people, ctx)
+        findings += found
+        changes += renames
+    new = [f for f in findings if (f.record["Id"], f.stage) not in ctx.fired]
+    for finding in findings:
+        fired = (finding.record["Id"], finding.stage) in ctx.fired
+        decisions.append(
+            Decision.of(
+                finding.sobject,
+                finding.record,
+                "skipped" if fired else "selected",
+                f"{RULES[finding.rule]}: {finding.what}" + (" (already reported)" if fired else ""),
+                finding.stage,
+            )
+        )
+    summaries = _summaries(new, revops, ctx)
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        changes=tuple(changes),
+        creates=tuple(creates),
+        alerts=(*_digests(new, people, ctx), *(alert for alert, _ in summaries)),
+        firings=(
+            *(Firing(record_id=f.record["Id"], stage=f.stage) for f in new),
+            *(firing for _, firing in summaries),
+        ),
+    )
+
+
+def _digests(
+    findings: list[Finding], people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> list[Alert]:
+    """One message a day per person, listing every finding addressed to them."""
+    by_person: dict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        for user_id in finding.to:
+            by_person[user_id].append(finding)
+    alerts = []
+    for user_id, items in by_person.items():
+        user = people.by_id[user_id]
+        alerts.append(
+            Alert(
+                template=ctx.config.template,
+                record_id=user_id,
+                stage=f"digest {ctx.as_of.isoformat()}",
+                recipients=(
+                    Recipient(
+                        role="owner" if any(f.role == "owner" for f in items) else "manager",
+                        user_id=user_id,
+                        name=user["Name"],
+                        email=user["Email"],
+                    ),
+                ),
+                reason=f"{len(items)} lead status and opportunity name findings",
+                context={
+                    "person": user["Name"],
+                    "as_of": ctx.as_of.isoformat(),
+                    "rules": [
+                        {
+                            "rule": RULES[rule],
+                            "findings": [f.row() for f in items if f.rule == rule],
+                        }
+                        for rule in RULES
+                        if any(f.rule == rule for f in items)
+                    ],
+                },
+            )
+        )
+    return alerts
+
+
+def _summaries(
+    findings: list[Finding],
+    revops: tuple[Recipient, ...],
+    ctx: DecideContext[LeadStatusHygieneConfig],
+) -> list[tuple[Alert, Firing]]:
+    """RevOps: one summary per rule with findings, the unaddressed ones marked."""
+    summaries = [
+        group_digest(
+            ctx.config.summary_template,
+            revops,
+            f"summary {rule} {ctx.as_of.isoformat()}",
+            f"{title}: {len(items)} findings",
+            {
+                "rule": title,
+                "as_of": ctx.as_of.isoformat(),
+                "items": [f.row() | {"unaddressed": not f.to} for f in items],
+            },
+            ctx.fired,
+        )
+        for rule, title in RULES.items()
+        if (items := [f for f in findings if f.rule == rule])
+    ]
+    return [summary for summary in summaries if summary is not None]
+
+
+# The fields of the Task R2 creates (besides [org] key_field).
+TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priority")
+
+
+def requirements(config: LeadStatusHygieneConfig) -> Requirements:
+    """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
+    statuses = config.statuses
+    names, plg = config.opportunity_names, config.plg_taken
+    return Requirements(
+        fields=(
+            ("Lead", config.remarket_reason_field),
+            ("Lead", config.status_date_field),
+            ("Lead", config.sequenced_field),
+            ("Task", config.key_field),
+        ),
+        values=(
+            *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
+            *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
+        ),
+        users=(*config.revops_users, *plg.seller_users),
+        queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        writes=(
+            *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
+            *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
+        ),
+        creates=tuple(("Task", field) for field in TASK_FIELDS)
+        if config.working_next_step.enabled
+        else (),
+    )
+
+
+play = Play(
+    name="lead-status-hygiene",
+    summary="Police seed 003's PLG+SLG lead statuses and @domain opportunity names",
+    config_model=LeadStatusHygieneConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+)

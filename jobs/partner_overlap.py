@@ -1,0 +1,416 @@
+"""partner-overlap: tell the deal owner which partners know the account, and PS what it runs.
+
+Seed 000, "Partner Play": daily, the overlaps the Crossbeam package writes into
+Salesforce are matched to open opportunities. Per opportunity and partner the
+owner gets a Task (upserted on its key, so never twice), and per opportunity one
+Slack message naming the partners new to it, with the partner manager to ask for
+an introduction. A deal won with overlaps goes to Professional Services with the
+partner technologies the new customer uses, so implementation drives those
+integrations. Partners already recorded on the opportunity are left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from revsched.plan import Alert, Decision, Firing, Plan, Recipient, RecordCreate
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+    field_value,
+)
+from revsched.roundrobin import active_recipients
+from revsched.soql import FieldName, format_soql, relationship_name
+
+
+class PartnerOverlapConfig(PlayConfig):
+    schedule: str = "daily"
+    # The overlap records as the Crossbeam package writes them.
+    overlap_object: FieldName = "Crossbeam_Ecosystem_Overlap__c"
+    account_field: FieldName = "Account__c"
+    partner_name_field: FieldName = "Partner_Name__c"
+    population_field: FieldName = "Partner_Population__c"
+    # The partner's own Account (its owner is the partner manager); blank: known by name.
+    partner_account_field: FieldName = "Partner_Account__c"
+    # On the partner's Account; "" leaves the tier out.
+    partner_tier_field: FieldName | Literal[""] = "Partner_Tier__c"
+    # Overlaps in these partner populations make an open opportunity actionable.
+    actionable_populations: list[str] = Field(["Customers", "Open Opportunities"], min_length=1)
+    # The partner recorded on an opportunity (a lookup to its Account): it is skipped.
+    opportunity_partner_field: FieldName = "Partner_Account__c"
+    # Won deals this many days back are still told to PS (missed runs).
+    catch_up_days: int = Field(30, ge=0)
+    # The PS consultant on the account gets the closed-won alert; else these Usernames.
+    ps_consultant_field: FieldName = "PS_Consultant__c"
+    ps_users: list[str] = []
+    task_subject: str = "Partner overlap: {partner} ({populations})"
+    task_due_days: int = Field(3, ge=0)
+    task_status: str = "Not Started"
+    task_priority: str = "Normal"
+    next_steps: list[str] = [
+        "Contact the partner manager about this deal",
+        "Ask the partner for an introduction to their contacts at the account",
+        "Record the partner on the opportunity",
+    ]
+    # The External ID field revsched upserts created records on: [org] key_field.
+    key_field: FieldName = "Revsched_Key__c"
+    template: str = "partner_overlap.j2"
+    won_template: str = "partner_overlap_won.j2"
+
+
+def queries(ctx: DecideContext[PartnerOverlapConfig]) -> dict[str, str]:
+    config = ctx.config
+    partner = relationship_name(config.partner_account_field)
+    fields = [
+        "Id",
+        config.account_field,
+        config.partner_name_field,
+        config.population_field,
+        config.partner_account_field,
+        f"{partner}.Name",
+        f"{partner}.Owner.Name",
+        f"{partner}.Owner.Email",
+        *([f"{partner}.{config.partner_tier_field}"] if config.partner_tier_field else []),
+    ]
+    ps = relationship_name(config.ps_consultant_field)
+    won_since = ctx.as_of - timedelta(days=config.catch_up_days)
+    in_scope = format_soql("(IsClosed = false OR (IsWon = true AND CloseDate >= {}))", won_since)
+    found = {
+        "overlaps": f"SELECT {', '.join(fields)}"
+        f" FROM {config.overlap_object} WHERE {config.account_field} IN"
+        f" (SELECT AccountId FROM Opportunity WHERE {in_scope})"
+        f" ORDER BY {config.account_field}, {config.partner_name_field}, Id",
+        "opportunities": format_soql(
+            "SELECT Id, Name, StageName, Amount, CloseDate, IsClosed, IsWon, OwnerId,"
+            " Owner.Name, Owner.Email, Owner.IsActive, AccountId, Account.Name,"
+            f" Account.{config.ps_consultant_field}, Account.{ps}.Name, Account.{ps}.Email,"
+            f" Account.{ps}.IsActive, {config.opportunity_partner_field},"
+            f" (SELECT {config.key_field} FROM Tasks WHERE {config.key_field} LIKE {{prefix}})"
+            f" FROM Opportunity WHERE {in_scope} AND AccountId IN"
+            f" (SELECT {config.account_field} FROM {config.overlap_object})"
+            " ORDER BY CloseDate, Id",
+            prefix=f"{play.name}:%",
+        ),
+    }
+    if config.ps_users:
+        found["users"] = format_soql(
+            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            config.ps_users,
+        )
+    return found
+
+
+class _Partner:
+    """One partner of an account: its partner account (else its name), populations merged."""
+
+    def __init__(self, overlap: Record, config: PartnerOverlapConfig) -> None:
+        account = overlap[relationship_name(config.partner_account_field)]
+        self.account_id: str | None = overlap[config.partner_account_field]
+        self.name: str = account["Name"] if account else overlap[config.partner_name_field]
+        self.key = self.account_id or self.name
+        self.populations: list[str] = []
+        self.tier = account and config.partner_tier_field and account[config.partner_tier_field]
+        self.manager = (
+            {"name": account["Owner"]["Name"], "email": account["Owner"]["Email"]}
+            if account and account["Owner"]
+            else None
+        )
+
+    def add(self, population: str | None) -> None:
+        if population and population not in self.populations:
+            self.populations.append(population)
+
+    def context(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "populations": self.populations,
+            "tier": self.tier or None,
+            "manager": self.manager,
+        }
+
+
+def _partners(records: Records, config: PartnerOverlapConfig) -> dict[str, list[_Partner]]:
+    """Account Id -> its partners, each once."""
+    by_account: dict[str, dict[str, _Partner]] = defaultdict(dict)
+    for overlap in records["overlaps"]:
+        partner = _Partner(overlap, config)
+        if not partner.key:
+            continue
+        known = by_account[overlap[config.account_field]].setdefault(partner.key, partner)
+        known.add(overlap[config.population_field])
+    return {account: list(partners.values()) for account, partners in by_account.items()}
+
+
+# The fields of the Task it creates (besides [org] key_field).
+TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
+
+
+# The longest stage the state store and the org's firing records keep.
+STAGE_LENGTH = 100
+
+
+def alert_stage(partners: list[_Partner]) -> str:
+    """The owner's alert is about these partners: their keys, hashed when too long."""
+    keys = "+".join(p.key for p in partners)
+    stage = f"open {keys}"
+    if len(stage) <= STAGE_LENGTH:
+        return stage
+    return f"open #{hashlib.sha256(keys.encode()).hexdigest()[:16]}"
+
+
+def task_key(opportunity_id: str, partner: str) -> str:
+    """The Task's External ID: one per opportunity and partner, ever."""
+    return f"{play.name}:open:{opportunity_id}:{partner}"
+
+
+def _skip(opportunity: Record, reason: str, stage: str | None = None) -> Decision:
+    return Decision.of("Opportunity", opportunity, "skipped", reason, stage)
+
+
+def _owner(opportunity: Record) -> Recipient:
+    owner = opportunity["Owner"]
+    return Recipient(
+        role="opportunity owner",
+        user_id=opportunity["OwnerId"],
+        name=owner["Name"],
+        email=owner["Email"],
+    )
+
+
+def _open(
+    opportunity: Record, partners: list[_Partner], ctx: DecideContext[PartnerOverlapConfig]
+) -> tuple[Decision, list[RecordCreate], list[Alert], list[Firing]]:
+    """Tasks for the partners new to an open opportunity, and one message naming them."""
+    config = ctx.config
+    actionable = [
+        p for p in partners if any(pop in config.actionable_populations for pop in p.populations)
+    ]
+    if not actionable:
+        populations = sorted({pop for p in partners for pop in p.populations})
+        return (
+            _skip(opportunity, f"overlaps only in {', '.join(populations)}: not actionable"),
+            [],
+            [],
+            [],
+        )
+    recorded = opportunity[config.opportunity_partner_field]
+    told = {t[config.key_field] for t in children(opportunity, "Tasks")}
+    new = [
+        p
+        for p in actionable
+        if p.account_id != recorded or recorded is None
+        if task_key(opportunity["Id"], p.key) not in told
+    ]
+    notes = [
+        f"{p.name} is recorded on the opportunity"
+        for p in actionable
+        if recorded and p.account_id == recorded
+    ]
+    if not new:
+        why = "; ".join(notes) or "every partner overlap already told"
+        return _skip(opportunity, why), [], [], []
+    stage = alert_stage(new)
+    if (opportunity["Id"], stage) in ctx.fired:
+        return _skip(opportunity, "these partners were already told", stage), [], [], []
+    if not opportunity["Owner"]["IsActive"]:
+        return (
+            _skip(opportunity, f"owner {opportunity['Owner']['Name']} is inactive", stage),
+            [],
+            [],
+            [],
+        )
+    names = ", ".join(f"{p.name} ({', '.join(p.populations)})" for p in new)
+    decision = Decision.of(
+        "Opportunity",
+        opportunity,
+        "selected",
+        f"account overlaps with {names}" + "".join(f"; {n}" for n in notes),
+        stage,
+    )
+    due = (ctx.as_of + timedelta(days=config.task_due_days)).isoformat()
+    tasks = [
+        RecordCreate(
+            sobject="Task",
+            key=task_key(opportunity["Id"], p.key),
+            parent_id=opportunity["Id"],
+            reason=f"partner overlap with {p.name}",
+            fields={
+                "Subject": config.task_subject.format(
+                    partner=p.name, populations=", ".join(p.populations)
+                )[:255],
+                "Description": "\n".join(f"- {step}" for step in config.next_steps),
+                "ActivityDate": due,
+                "OwnerId": opportunity["OwnerId"],
+                "WhatId": opportunity["Id"],
+                "Status": config.task_status,
+                "Priority": config.task_priority,
+            },
+        )
+        for p in new
+    ]
+    alert = Alert(
+        template=config.template,
+        record_id=opportunity["Id"],
+        stage=stage,
+        recipients=(_owner(opportunity),),
+        reason=f"{len(new)} partner overlaps new to the opportunity",
+        context={
+            "opportunity": _opportunity_context(opportunity),
+            "owner": opportunity["Owner"]["Name"],
+            "partners": [p.context() for p in new],
+            "task_due": due,
+            "next_steps": config.next_steps,
+        },
+    )
+    return decision, tasks, [alert], [Firing(record_id=opportunity["Id"], stage=stage)]
+
+
+def _opportunity_context(opportunity: Record) -> dict[str, object]:
+    return {
+        "id": opportunity["Id"],
+        "name": opportunity["Name"],
+        "account": field_value(opportunity, "Account.Name"),
+        "account_id": opportunity["AccountId"],
+        "stage": opportunity["StageName"],
+        "amount": opportunity["Amount"],
+        "close_date": opportunity["CloseDate"],
+    }
+
+
+def _ps_recipients(
+    opportunity: Record, ps_team: tuple[Recipient, ...], config: PartnerOverlapConfig
+) -> tuple[Recipient, ...]:
+    consultant = field_value(
+        opportunity, f"Account.{relationship_name(config.ps_consultant_field)}"
+    )
+    if consultant and consultant["IsActive"]:
+        return (
+            Recipient(
+                role="PS consultant",
+                user_id=field_value(opportunity, f"Account.{config.ps_consultant_field}"),
+                name=consultant["Name"],
+                email=consultant["Email"],
+            ),
+        )
+    return ps_team
+
+
+def _won(
+    opportunity: Record,
+    partners: list[_Partner],
+    ps_team: tuple[Recipient, ...],
+    ctx: DecideContext[PartnerOverlapConfig],
+) -> tuple[Decision, list[Alert], list[Firing]]:
+    """A deal won at an account with overlaps: PS hears which partner technologies it uses."""
+    config = ctx.config
+    stage = "won"
+    if (opportunity["Id"], stage) in ctx.fired:
+        return _skip(opportunity, "won: PS already told", stage), [], []
+    recipients = _ps_recipients(opportunity, ps_team, config)
+    if not recipients:
+        return (
+            _skip(
+                opportunity,
+                f"won, but the account has no active PS consultant and plays.{play.name}.ps_users"
+                " names nobody active",
+                stage,
+            ),
+            [],
+            [],
+        )
+    names = ", ".join(p.name for p in partners)
+    decision = Decision.of(
+        "Opportunity",
+        opportunity,
+        "selected",
+        f"won on {opportunity['CloseDate']}; partners: {names}",
+        stage,
+    )
+    alert = Alert(
+        template=config.won_template,
+        record_id=opportunity["Id"],
+        stage=stage,
+        recipients=recipients,
+        reason="closed-won deal with partner overlaps",
+        context={
+            "opportunity": _opportunity_context(opportunity),
+            "partners": [p.context() for p in partners],
+        },
+    )
+    return decision, [alert], [Firing(record_id=opportunity["Id"], stage=stage)]
+
+
+def decide(records: Records, ctx: DecideContext[PartnerOverlapConfig]) -> Plan:
+    config = ctx.config
+    ps_team = active_recipients(
+        "Professional Services",
+        f"plays.{play.name}.ps_users",
+        config.ps_users,
+        records.get("users", []),
+    )
+    partners = _partners(records, config)
+    decisions: list[Decision] = []
+    creates: list[RecordCreate] = []
+    alerts: list[Alert] = []
+    firings: list[Firing] = []
+    for opportunity in records["opportunities"]:
+        found = partners.get(opportunity["AccountId"], [])
+        if not found:
+            continue
+        if opportunity["IsClosed"]:
+            decision, sent, fired = _won(opportunity, found, ps_team, ctx)
+        else:
+            decision, tasks, sent, fired = _open(opportunity, found, ctx)
+            creates += tasks
+        decisions.append(decision)
+        alerts += sent
+        firings += fired
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        creates=tuple(creates),
+        alerts=tuple(alerts),
+        firings=tuple(firings),
+    )
+
+
+def requirements(config: PartnerOverlapConfig) -> Requirements:
+    """For `revsched doctor`: the overlap object's fields, the partner fields, the PS team."""
+    return Requirements(
+        fields=(
+            (config.overlap_object, config.account_field),
+            (config.overlap_object, config.partner_name_field),
+            (config.overlap_object, config.population_field),
+            (config.overlap_object, config.partner_account_field),
+            ("Opportunity", config.opportunity_partner_field),
+            ("Account", config.ps_consultant_field),
+            ("Task", config.key_field),
+        ),
+        values=tuple(
+            (config.overlap_object, config.population_field, population)
+            for population in config.actionable_populations
+        ),
+        users=tuple(config.ps_users),
+        creates=tuple(("Task", field) for field in TASK_FIELDS),
+    )
+
+
+play = Play(
+    name="partner-overlap",
+    summary="Task and Slack to the deal owner for each Crossbeam partner overlap; PS told on won",
+    config_model=PartnerOverlapConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+)
