@@ -651,7 +651,6 @@ class DemoGenerator:
         reviews = [self._review_fixture(i, f) for i, f in enumerate(REVIEW_FIXTURES)]
         yield reviews + [self._renewal_fixture(f) for f in RENEWAL_FIXTURES], []
         yield [self._alignment_fixture(f) for f in ALIGNMENT_FIXTURES], []
-        yield self._usergems_fixtures()
 
     def _kinds(self, size: int) -> list[str]:
         """Exactly proportionate account types for a batch (largest remainder), shuffled."""
@@ -1052,7 +1051,7 @@ class DemoGenerator:
         ]
         return plan
 
-    def _usergems_fixtures(self) -> tuple[list[AccountPlan], list[LeadPlan]]:
+    def usergems_fixtures(self) -> tuple[list[AccountPlan], list[LeadPlan]]:
         """The accounts people changed jobs into, and the people as UserGems delivers them."""
         plans: dict[str, AccountPlan] = {}
         for fixture in USERGEMS_ACCOUNTS:
@@ -1496,5 +1495,9 @@ def build_demo_org(
     load_overage_fixtures(org, generator)
     load_overlap_fixtures(org, generator)
     load_lead_status_fixtures(org, generator)
+    # The people plays' UserGems people last, without seeded duplicates of them.
+    account_plans, lead_plans = generator.usergems_fixtures()
+    load_account_plans(org, account_plans)
+    load_lead_plans(org, lead_plans)
     truth.write(ground_truth_path(path))
     return org
