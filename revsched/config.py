@@ -37,7 +37,7 @@ HOME_ENV = "REVSCHED_HOME"
 class StrictModel(BaseModel):
     """Unknown keys are errors: a misspelt setting must not be ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def revsched_home() -> Path:

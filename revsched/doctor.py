@@ -340,7 +340,9 @@ def _user_checks(
             )
         }
         for queue in needs.queues:
-            detail = "exists" if queue in found else "no such queue"
+            key = naming.keys.get(queue)
+            fix = f"; set plays.{play}.{key} to a queue's DeveloperName" if key else ""
+            detail = "exists" if queue in found else f"no such queue{fix}"
             yield Check(f"{play}: queue {queue}", queue in found, detail)
 
 

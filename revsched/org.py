@@ -176,25 +176,28 @@ class OrgGateway:
 
     def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
         """Stream a query's rows: by REST pages, each retried on its own, or for large
-        results (counted first) with one Bulk API 2.0 query job."""
+        results with one Bulk API 2.0 query job. The first page's totalSize tells which (no
+        COUNT() call of its own); with bulk_read_threshold 0, Bulk reads every query it can."""
         clauses = top_level_clauses(soql)
         # The outer FROM names what is read (a subquery's FROM is only part of each row).
         sobject = clauses[1].split()[1] if clauses else "records"
-        counted = count_query(soql)
-        if counted is not None:
-            total = self.call("count a query's rows", lambda sf: sf.query(counted), config_hint)
-            if total["totalSize"] > self.api.bulk_read_threshold:
-                with progress.task(f"reading {sobject} (Bulk)", total["totalSize"]) as advance:
-
-                    def call(action: str, request: Callable[[Salesforce], T]) -> T:
-                        return self.call(action, request, config_hint)
-
-                    for record in bulk_query(call, soql, self.api.bulk_page_size):
-                        yield record
-                        advance(1)
-                return
         action = "run a query"
-        page = self.call(action, lambda sf: sf.query(soql), config_hint)
+        bulkable = count_query(soql) is not None
+        page = None
+        if not bulkable or self.api.bulk_read_threshold:
+            page = self.call(action, lambda sf: sf.query(soql), config_hint)
+        if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
+            total = page["totalSize"] if page else None
+            with progress.task(f"reading {sobject} (Bulk)", total) as advance:
+
+                def call(action: str, request: Callable[[Salesforce], T]) -> T:
+                    return self.call(action, request, config_hint)
+
+                for record in bulk_query(call, soql, self.api.bulk_page_size):
+                    yield record
+                    advance(1)
+            return
+        assert page is not None
         with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
             while True:
                 yield from (_plain(record) for record in page["records"])

@@ -24,7 +24,7 @@ from revsched.soql import format_soql
 FIRING_OBJECT = "Revsched_Firing__c"
 KEY_FIELD = "Revsched_Key__c"
 # Up to this many records in scope, their firings are read with one IN list; above it,
-# one streamed query for all of the play's firings is cheaper than many.
+# one query for all of the play's firings is cheaper than many.
 IDS_PER_QUERY = 300
 HINT = (
     f"deploy the {FIRING_OBJECT} object in salesforce/ (README: Setting up your org) and"
@@ -50,12 +50,12 @@ def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[F
         return frozenset()
     select = f"SELECT Record_Id__c, Stage__c FROM {FIRING_OBJECT} WHERE Play__c = {{}}"
     if len(ids) > IDS_PER_QUERY:
-        rows = org.query(format_soql(select, play), HINT)
+        soql = format_soql(select, play)
     else:
-        # A few hundred rows at most: one call, no COUNT() to pick a path.
         soql = format_soql(select + " AND Record_Id__c IN {}", play, ids)
-        action = "read the org's memory of firings"
-        rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
+    # Small rows, no COUNT() to pick a path: one call per 2,000 firings.
+    action = "read the org's memory of firings"
+    rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
     wanted = set(ids)
     return frozenset(
         (row["Record_Id__c"], row["Stage__c"]) for row in rows if row["Record_Id__c"] in wanted

@@ -17,7 +17,7 @@ Scalar = str | int | float | bool | None
 
 
 class PlanItem(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Decision(PlanItem):

@@ -6,16 +6,18 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from revsched.runner import RunResult
-from revsched.state import Run
 from revsched.summary import print_rows, value_text
+
+if TYPE_CHECKING:  # `revsched plays` prints its table without loading the runner
+    from revsched.runner import RunResult
+    from revsched.state import Run
 
 
 def run_json(result: RunResult) -> dict[str, Any]:

@@ -11,13 +11,15 @@ and delivers what it still owes before planning anything.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
 import threading
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -437,23 +439,55 @@ def _write_changes(
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
     for sobject, records in by_object.items():
-        # Many records: one Bulk API 2.0 job; otherwise waves of collection calls.
-        bulk = len(records) > org.api.bulk_write_threshold
-        write = org.bulk_update if bulk else org.update
+        # Many records: one Bulk API 2.0 job; otherwise collection calls, several in flight.
+        if len(records) > org.api.bulk_write_threshold:
+            landed: Iterable[list[dict[str, str | None]]] = [[org.bulk_update(sobject, records)]]
+        else:
+            calls = (functools.partial(org.update, sobject, c) for c in _chunks(records))
+            landed = _pipelined(calls, org.api.max_in_flight)
         with progress.task(f"writing {sobject}", len(records)) as advance:
-            for batch in [records] if bulk else _waves(records, org):
-                outcomes = write(sobject, batch)
+            for batch in landed:
+                outcomes = {rid: error for call in batch for rid, error in call.items()}
                 store.record_batch(run_id, outcomes)
                 failures |= {rid: error for rid, error in outcomes.items() if error is not None}
-                advance(len(batch))
+                advance(len(outcomes))
     return failures
 
 
-def _waves(items: list[T], org: OrgGateway) -> Iterator[list[T]]:
-    """One wave of parallel calls at a time, so each wave's outcome is saved as it lands."""
-    size = COLLECTION_LIMIT * org.api.max_in_flight
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    """One sObject Collections call's worth at a time."""
+    for start in range(0, len(items), COLLECTION_LIMIT):
+        yield items[start : start + COLLECTION_LIMIT]
+
+
+def _pipelined(calls: Iterable[Callable[[], T]], in_flight: int) -> Iterator[list[T]]:
+    """Make the calls `in_flight` at a time, continuously, and yield their results in call
+    order, each time all those that have landed: the caller saves each batch of outcomes
+    while the next calls are under way, and what it saved is always a prefix of the calls.
+
+    As many calls again are queued behind those in flight, so a slow save never leaves the
+    connection idle; when a call fails, or the caller stops, the queued ones are not made.
+    """
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="revsched-write")
+    pending: deque[Future[T]] = deque()
+    try:
+        for call in calls:
+            pending.append(pool.submit(call))
+            if len(pending) >= 2 * in_flight:
+                yield _landed(pending)
+        while pending:
+            yield _landed(pending)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _landed(pending: deque[Future[T]]) -> list[T]:
+    """The oldest call's result (waiting for it), and the results of those after it that
+    have landed meanwhile, in order, up to a failed one (raised when its turn comes)."""
+    results = [pending.popleft().result()]
+    while pending and pending[0].done() and pending[0].exception() is None:
+        results.append(pending.popleft().result())
+    return results
 
 
 def _write_creates(
@@ -466,21 +500,31 @@ def _write_creates(
             by_object[create.sobject].append(create)
     failures: dict[str, str] = {}
     for sobject, creates in by_object.items():
-        for wave in _waves(creates, org):
-            records = [{org.key_field: c.key, **c.fields} for c in wave]
-            outcomes = org.upsert(sobject, org.key_field, records)
+        parents = {c.key: c.parent_id or c.key for c in creates}
+        calls = (
+            functools.partial(
+                org.upsert,
+                sobject,
+                org.key_field,
+                [{org.key_field: c.key, **c.fields} for c in chunk],
+            )
+            for chunk in _chunks(creates)
+        )
+        for batch in _pipelined(calls, org.api.max_in_flight):
+            outcomes = {key: outcome for call in batch for key, outcome in call.items()}
             store.record_creates(run_id, outcomes)
-            for create in wave:
-                error = outcomes[create.key][2]
+            for key, (_, _, error) in outcomes.items():
                 if error is not None:
-                    failures[create.parent_id or create.key] = error
+                    failures[parents[key]] = error
     return failures
 
 
 def _write_deletes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) -> dict[str, str]:
     failures: dict[str, str] = {}
-    for wave in _waves(list(plan.deletes), org):
-        outcomes = org.delete([d.record_id for d in wave])
+    ids = [d.record_id for d in plan.deletes]
+    calls = (functools.partial(org.delete, chunk) for chunk in _chunks(ids))
+    for batch in _pipelined(calls, org.api.max_in_flight):
+        outcomes = {rid: error for call in batch for rid, error in call.items()}
         store.record_deletes(run_id, outcomes)
         failures |= {rid: error for rid, error in outcomes.items() if error is not None}
     return failures

@@ -18,9 +18,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from simple_salesforce import Salesforce
+if TYPE_CHECKING:  # the plays read this module's limits without loading the client
+    from simple_salesforce import Salesforce
 
 MAX_REQUESTS_PER_CALL = 200
 MAX_MERGED_PER_REQUEST = 2

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import PlainSerializer, PlainValidator
+
+if TYPE_CHECKING:  # listing plays parses schedules without loading the scheduler
+    from apscheduler.triggers.cron import CronTrigger
 
 Period = Literal["day", "week", "month", "minute"]
 
@@ -64,6 +66,8 @@ class Schedule:
         return f"{self.minute} {self.hour} {self.day} {self.month} {self.day_of_week}"
 
     def trigger(self, zone: ZoneInfo) -> CronTrigger:
+        from apscheduler.triggers.cron import CronTrigger
+
         return CronTrigger(
             minute=self.minute,
             hour=self.hour,

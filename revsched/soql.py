@@ -7,10 +7,9 @@ quoted in SOQL, so config validates them against `FIELD_PATH` instead.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import StringConstraints
-from simple_salesforce.format import format_soql
 
 __all__ = ["FieldName", "FieldPath", "format_soql", "relationship_name", "users_filter"]
 
@@ -19,6 +18,14 @@ FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
 FieldPath = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 ]
+
+
+def format_soql(query: str, *args: Any, **kwargs: Any) -> str:
+    """simple-salesforce's `format_soql`, imported on first use: loading the plays (to list
+    them) must not load the Salesforce client."""
+    from simple_salesforce.format import format_soql as quote
+
+    return quote(query, *args, **kwargs)
 
 
 def relationship_name(field: str) -> str:

@@ -14,15 +14,16 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from revsched.plan import Plan
-from revsched.runner import RunResult
+if TYPE_CHECKING:  # `revsched --help` reads DEFAULT_LIMIT without loading the runner
+    from revsched.plan import Plan
+    from revsched.runner import RunResult
 
 T = TypeVar("T")
 

@@ -495,3 +495,23 @@ def test_domains_come_from_the_bundled_suffix_list_never_the_network(
 
     assert result.stdout.strip() == "example.co.uk", result.stderr
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_birthdate_is_evidence_when_configured_and_one_that_differs_counts_against():
+    def pair(second_birthdate: str) -> Matching:
+        records = [
+            {"Id": cid(1), "FirstName": "Lachlan", "LastName": "Berry", "Birthdate": "1999-02-19"},
+            {
+                "Id": cid(2),
+                "FirstName": "Lachlan",
+                "LastName": "Bery",
+                "Birthdate": second_birthdate,
+            },
+        ]
+        people = [person(r, None, RULES, PHONES, birthdate_field="Birthdate") for r in records]
+        return match_people(people, RULES, 0.8)
+
+    [link] = only_cluster(pair("1999-02-19")).links
+    assert link.evidence == ("birthdate", "name")
+    assert merged_with(pair("1999-02-19"), cid(1)) == [cid(2)]
+    assert pair("1989-02-19").clusters == []

@@ -92,9 +92,9 @@ def test_expired_session_logs_in_again(tmp_path: Path, clean_state: list[dict]):
 def test_request_limit_stops_cleanly_and_a_rerun_finishes(tmp_path: Path, clean_state: list[dict]):
     org = build(tmp_path, "org")
     store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
-    # Enough calls for the reads (two COUNT()s, three queries and the org's memory of
-    # firings), none for the writes.
-    org.faults = FaultProfile(api_limit_after=6)
+    # Enough calls for the reads (three queries and the org's memory of firings), none
+    # for the writes.
+    org.faults = FaultProfile(api_limit_after=4)
 
     with pytest.raises(ApiLimitError, match="REQUEST_LIMIT_EXCEEDED") as error:
         run_win_back(OrgGateway(org.salesforce, FAST), store)
@@ -110,13 +110,13 @@ def test_request_limit_stops_cleanly_and_a_rerun_finishes(tmp_path: Path, clean_
 def test_budget_share_stops_between_reads_and_writes(tmp_path: Path):
     path = tmp_path / "org.sqlite"
     build_demo_org(path, accounts=60, seed=5, today=TODAY).close()
-    # One call to read the accounts here, then the run's six reads (the last one the org's
-    # memory of firings): 7 of 8 is 88%, past the 80% budget share, so the writes never start.
-    org = LocalOrg(path, daily_api_limit=8, today=lambda: TODAY)
+    # One call to read the accounts here, then the run's four reads (the last one the org's
+    # memory of firings): 5 of 6 is 83%, past the 80% budget share, so the writes never start.
+    org = LocalOrg(path, daily_api_limit=6, today=lambda: TODAY)
     store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
     before = accounts(org)
 
-    with pytest.raises(ApiLimitError, match=r"used 7 of its 8 daily API requests \(88%\)"):
+    with pytest.raises(ApiLimitError, match=r"used 5 of its 6 daily API requests \(83%\)"):
         run_win_back(OrgGateway(org.salesforce, FAST), store)
 
     assert [run.status for run in store.runs()] == ["stopped"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -50,6 +51,29 @@ def test_run_audit_records_each_field_outcome(state_url: str):
     ]
     assert (run.status, run.counts) == ("partial", {"changes": 3})
     assert run.started_at.tzinfo is not None and run.finished_at >= run.started_at
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, False, 0, -7, 10**20, 2.5, 1e-9, float("inf"), "", 'say "hi"\\n', "Zoë 日本"],
+)
+def test_audit_keeps_old_and_new_values_as_json(tmp_path, value: object):
+    change = FieldChange(
+        sobject="Account",
+        record_id="001A",
+        record_name="Acct",
+        field="F__c",
+        old=value,
+        new="x",
+        reason="test",
+    )
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run_id = store.start_run(Plan(play="p", as_of=date(2026, 11, 23), changes=(change,)), False)
+
+    [row] = store.run(run_id).changes
+
+    assert row.old == json.dumps(value)
+    assert json.loads(row.old) == value
 
 
 def test_fired_stages_and_cursors_persist_across_stores(state_url: str):

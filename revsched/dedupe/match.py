@@ -15,6 +15,7 @@ safety rules (cannot-link constraints) that no score overrides.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,10 @@ class Weights(StrictModel):
     initials: float = 3.0
     same_account: float = 3.0
     same_country: float = 1.0
+    birthdate: float = 7.0
+    # Added (negative) when both birthdates are set and differ.
+    birthdate_differs: float = -5.0
+    same_postal_code: float = 3.0
 
 
 class MatchRules(StrictModel):
@@ -154,6 +159,7 @@ def _short_form(x: str, y: str) -> bool:
     return len(short) >= 3 and long.startswith(short) and short != long
 
 
+@functools.lru_cache(maxsize=4096)
 def _country(value: Any) -> str | None:
     if not value:
         return None
@@ -179,10 +185,9 @@ class Person:
     phones: frozenset[tuple[str, str | None]]  # (E.164, extension)
     org: str | None  # the account (contacts) or company domain/name (leads)
     country: str | None
-
-    @property
-    def name(self) -> str:
-        return f"{self.first} {self.last}".strip()
+    name: str  # "robert smith"
+    birthdate: str | None = None  # "1971-06-24"
+    postal_code: str | None = None  # "SW1A1AA"
 
 
 def person(
@@ -192,6 +197,8 @@ def person(
     phone_fields: Sequence[str],
     email_field: str = "Email",
     country_field: str | None = None,
+    birthdate_field: str | None = None,
+    postal_code_field: str | None = None,
 ) -> Person:
     country = _country(record.get(country_field)) if country_field else None
     region = country if country and len(country) == 2 else rules.phone_region
@@ -212,7 +219,15 @@ def person(
         phones=frozenset(p for p in phones if p),
         org=org,
         country=country,
+        name=f"{first} {last}".strip(),
+        birthdate=str(record.get(birthdate_field) or "")[:10] or None if birthdate_field else None,
+        postal_code=_postal_code(record.get(postal_code_field)) if postal_code_field else None,
     )
+
+
+def _postal_code(value: Any) -> str | None:
+    code = "".join(str(value or "").split()).upper()
+    return code or None
 
 
 def lead_company(email: str | None, website: str | None, company: str | None) -> str | None:
@@ -297,15 +312,23 @@ def compare_people(
         elif name or surname:
             scorer.agree(f"same phone {shown}", w.phone)
             scorer.notes.append("names differ as written: a shared phone may be a household's")
+    if a.birthdate and b.birthdate:
+        if a.birthdate == b.birthdate:
+            scorer.agree(f"same birthdate {a.birthdate}", w.birthdate, "birthdate")
+        else:
+            scorer.agree(f"birthdates {a.birthdate} / {b.birthdate} differ", w.birthdate_differs)
     same_org = bool(a.org and a.org == b.org)
-    if not (scorer.evidence or scorer.terms or same_org):
+    same_postal = bool(a.postal_code and a.postal_code == b.postal_code)
+    if not (scorer.evidence or same_org or same_postal or any(w > 0 for _, w in scorer.terms)):
         return None
-    if name is None and not scorer.terms:
+    if name is None and not scorer.evidence and not any(w > 0 for _, w in scorer.terms):
         return None
     if name:
         scorer.agree(name[0], name[1], "name")
     if same_org:
         scorer.agree("same account", w.same_account)
+    if same_postal:
+        scorer.agree(f"same postal code {a.postal_code}", w.same_postal_code)
     return scorer.link(a.id, b.id, _person_conflicts(a, b, rules.safety))
 
 
@@ -314,13 +337,16 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
         yield ("email", p.email), p.name
     for number, _extension in p.phones:
         yield ("phone", number), p.name
-    if p.org:
-        # Each name token (so swapped names meet) and each formal form of the first name
-        # (so a nickname meets its formal name even with a typo in the surname).
-        for token in {p.first, p.last} - {""}:
-            yield ("name", p.org, token), p.name
-        for form in p.forms - {p.first}:
-            yield ("name", p.org, form), p.last
+    if p.birthdate:
+        yield ("birthdate", p.birthdate), p.name
+    for place in (p.org, p.postal_code):
+        if place:
+            # Each name token (so swapped names meet) and each formal form of the first name
+            # (so a nickname meets its formal name even with a typo in the surname).
+            for token in {p.first, p.last} - {""}:
+                yield ("name", place, token), p.name
+            for form in p.forms - {p.first}:
+                yield ("name", place, form), p.last
 
 
 def _switchboards(people: Sequence[Person], rules: MatchRules) -> frozenset[str]:

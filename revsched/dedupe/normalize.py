@@ -46,6 +46,9 @@ _NAME_SUFFIXES = (
 _NAME_TITLES = frozenset(NAME_CONSTANTS.titles)
 # German umlauts are written out ("Müller" as "Mueller") more often than dropped.
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+# An international number written with only digits, spaces, dots, dashes and a bracketed
+# area code ("+1 (415) 555-0123"); not "+44 (0) 20...", whose trunk 0 is not dialled.
+_INTERNATIONAL = re.compile(r"\+[1-9][\d .\-]*(?:\([1-9]\d*\)[\d .\-]*)?")
 _WEB_SUFFIX = re.compile(r"\.(?:com|net|org|io|co)\b", re.IGNORECASE)
 _STORE_NUMBER = re.compile(
     r"(?:#|\bno\.?|\bstore|\blocation|\bunit|\bbranch|\brestaurant)\s*#?\s*(\d+)\b"
@@ -92,6 +95,7 @@ def _name_tokens(value: str | None) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", fold(value or "")) if t]
 
 
+@functools.lru_cache(maxsize=65536)
 def first_name(value: str | None) -> str:
     """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe"."""
     tokens = _name_tokens(value)
@@ -107,6 +111,7 @@ def first_name_forms(first: str) -> frozenset[str]:
     return frozenset({first, *_NICKNAMES.canonicals_of(first)}) if first else frozenset()
 
 
+@functools.lru_cache(maxsize=65536)
 def last_name(value: str | None) -> tuple[str, str | None]:
     """The surname without its suffix, and the generational suffix: "Smith, Jr." ->
     ("smith", "jr"); "Lee III" -> ("lee", "iii")."""
@@ -134,6 +139,11 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
     "020 7946 0018" in GB is +442079460018)."""
     if not value:
         return None
+    international = _INTERNATIONAL.fullmatch(value.strip())
+    if international:  # "+1 415 555-0123": E.164 without the cost of a full parse
+        digits = re.sub(r"\D", "", value)
+        if 8 <= len(digits) <= 15:
+            return f"+{digits}", None
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

@@ -83,6 +83,10 @@ class PeopleConfig(DedupeConfig):
     phone_fields: list[FieldName] = ["Phone"]
     # Phones are read in this country's format; two different countries never merge.
     country_field: FieldName = "Country"
+    # Optional: a birthdate agreeing is a piece of evidence (one disagreeing counts
+    # against), a postal code agreeing lets names meet and adds weight. None: not read.
+    birthdate_field: FieldName | None = None
+    postal_code_field: FieldName | None = None
 
 
 @dataclass(frozen=True)
@@ -379,7 +383,16 @@ def people_outcome(
 ) -> Outcome:
     """Cluster contacts or leads (`orgs`: each one's account or company) and plan them."""
     people = [
-        person(r, org, config.match, config.phone_fields, config.email_field, config.country_field)
+        person(
+            r,
+            org,
+            config.match,
+            config.phone_fields,
+            config.email_field,
+            config.country_field,
+            config.birthdate_field,
+            config.postal_code_field,
+        )
         for r, org in zip(records, orgs, strict=True)
     ]
     matching = match_people(people, config.match, config.flag_threshold)
@@ -394,5 +407,6 @@ def people_fields(config: PeopleConfig) -> list[str]:
         config.email_field,
         *config.phone_fields,
         config.country_field,
+        *[f for f in (config.birthdate_field, config.postal_code_field) if f],
         *flag_fields(config),
     ]

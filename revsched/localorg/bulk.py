@@ -10,10 +10,15 @@ uploaded columns), "Get Job Unprocessed Record Results", "Abort a Job", "Delete 
 Sforce-Locator is "null" on the last page; Sforce-NumberOfRecords), "Valid Date Format in
 Records" and "Prepare CSV Files" (empty field = not set; #N/A sets null).
 
-Local simplifications: a job is processed synchronously when its upload completes (or, for
-a query, when it is created), so the first poll already sees JobComplete; jobs live in
-memory and are forgotten when the org closes; only CSV with COMMA/LF... delimiters that
-the job declares are read (all six delimiters and both line endings are accepted).
+An ingest job is processed in the background once its upload completes, as Salesforce
+does: UploadComplete, then InProgress (numberRecordsProcessed counting up), then
+JobComplete; a poll meanwhile sees where it is, and the org serves other requests between
+its slices of rows.
+
+Local simplifications: a query job is run when it is created, so the first poll already
+sees JobComplete; jobs live in memory and are forgotten when the org closes; only CSV
+with COMMA/LF... delimiters that the job declares are read (all six delimiters and both
+line endings are accepted).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +51,8 @@ DELIMITERS = {
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 RECORDS_PER_BATCH = 10_000  # how Salesforce counts ingest data against DailyBulkApiBatches
 DEFAULT_MAX_RECORDS = 50_000
+# Rows an ingest job writes per hold of the org's lock (and per transaction).
+ROWS_PER_SLICE = 2_000
 _CSV = "text/csv; charset=UTF-8"
 
 
@@ -57,6 +66,8 @@ class Job:
     rows: list[list[str]] = field(default_factory=list)
     success: list[list[str]] = field(default_factory=list)
     failed: list[list[str]] = field(default_factory=list)
+    # Rows an ingest job has been through; those after it are unprocessed when it is aborted.
+    processed: int = 0
     # query jobs
     plan: Any = None
     rowids: list[int] = field(default_factory=list)
@@ -72,6 +83,12 @@ class Bulk2:
         self.api = api
         self.jobs: dict[str, Job] = {}
         self._numbers = itertools.count(1)
+        self._workers: list[threading.Thread] = []
+
+    def wait(self) -> None:
+        """Let the ingest jobs under way finish (before the org closes its database)."""
+        for worker in list(self._workers):
+            worker.join()
 
     def handle(self, request: Request, base: str, rest: list[str]) -> tuple[int, Any]:
         from revsched.localorg.app import Raw, _method_not_allowed
@@ -125,7 +142,7 @@ class Bulk2:
             elif resource == "failedResults":
                 rows = [["sf__Id", "sf__Error", *job.header], *job.failed]
             elif resource == "unprocessedrecords":
-                unprocessed = job.rows if job.info["state"] in ("Open", "Aborted") else []
+                unprocessed = job.rows[job.processed :] if job.info["state"] == "Aborted" else []
                 rows = [job.header, *unprocessed] if job.header else []
             else:
                 raise not_found()
@@ -202,9 +219,12 @@ class Bulk2:
             return job.info
         if state == "UploadComplete" and job.kind == "ingest" and current == "Open":
             job.info["state"] = "UploadComplete"
-            reply = dict(job.info)
-            self._process(job)
-            return reply
+            worker = threading.Thread(
+                target=self._run, args=(job,), name=f"bulk job {job.id}", daemon=True
+            )
+            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+            worker.start()  # it waits for this request to release the org's lock
+            return dict(job.info)
         raise _bad_request(
             f"Cannot change the state of job {job.id} from {current} to {state}",
             "INVALIDJOBSTATE",
@@ -212,8 +232,22 @@ class Bulk2:
 
     # -- ingest -----------------------------------------------------------------------
 
+    def _run(self, job: Job) -> None:
+        """Process an uploaded job in the background, as a Salesforce job runs."""
+        try:
+            self._process(job)
+        except Exception as exc:  # a bug in the local org: the job fails, as Salesforce's do
+            logging.getLogger(__name__).exception("bulk job %s failed", job.id)
+            with self.api.storage.lock:
+                job.info.update(state="Failed", errorMessage=f"InternalServerError : {exc}")
+
     def _process(self, job: Job) -> None:
         info = job.info
+        storage = self.api.storage
+        with storage.lock:
+            if info["state"] != "UploadComplete":
+                return  # aborted before it started
+            info["state"] = "InProgress"
         delimiter = DELIMITERS[info["columnDelimiter"]]
         rows: list[list[str]] = []
         header: list[str] = []
@@ -227,7 +261,6 @@ class Bulk2:
             header = chunk_header
             rows += [r for r in reader if r]
         job.header, job.rows = header, rows
-        storage = self.api.storage
         sobj = schema.SOBJECTS[info["object"]]
         operation = info["operation"]
         columns = []
@@ -242,47 +275,65 @@ class Bulk2:
             info["state"] = "Failed"
             info["errorMessage"] = "InvalidBatch : The 'delete' batch must contain only ids"
             return
-        storage.count_usage("bulk_batches", max(1, -(-len(rows) // RECORDS_PER_BATCH)))
-        for row in rows:
-            values: dict[str, object] = {}
-            for column, text in zip(columns, row, strict=False):
-                if text == "":
-                    continue  # an empty field leaves the value alone; #N/A clears it
-                values[column.name] = None if text == "#N/A" else _typed(column, text)
-            record_id = str(values.get("Id") or "")
-            try:
-                fault = self.api.record_fault(ids.normalize(record_id) if record_id else None)
-                if fault is not None:
-                    raise fault
-                created = "false"
-                if operation == "insert":
-                    record_id = storage.create(sobj.name, values)
-                    created = "true"
-                elif operation == "update":
-                    record_id = storage.locate(record_id, sobj) if record_id else ""
-                    if not record_id:
-                        raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified")
-                    values.pop("Id", None)
-                    storage.update(sobj.name, record_id, values)
-                elif operation == "upsert":
-                    key_field = info["externalIdFieldName"]
-                    key = values.pop(key_field, None)
-                    if key is None:
-                        raise SalesforceError(400, "MISSING_ARGUMENT", f"{key_field} not specified")
-                    record_id, was_created = storage.upsert(sobj.name, key_field, key, values)
-                    created = "true" if was_created else "false"
-                else:
-                    record_id = storage.locate(record_id, sobj)
-                    storage.delete(sobj, record_id)
-                job.success.append([record_id, created, *row])
-            except SalesforceError as exc:
-                fields = ",".join(exc.fields)
-                error = f"{exc.code}:{exc.message}:{fields} --"
-                job.failed.append([ids.normalize(record_id) or "", error, *row])
-        info["numberRecordsProcessed"] = len(rows)
-        info["numberRecordsFailed"] = len(job.failed)
-        info["state"] = "JobComplete"
-        info["systemModstamp"] = storage.now()
+        with storage.lock:
+            storage.count_usage("bulk_batches", max(1, -(-len(rows) // RECORDS_PER_BATCH)))
+        while job.processed < len(rows):
+            with storage.lock:
+                if info["state"] != "InProgress":
+                    return  # aborted: the rest is unprocessed
+                done = rows[job.processed : job.processed + ROWS_PER_SLICE]
+                with storage.transaction():
+                    for row in done:
+                        self._ingest(job, sobj, columns, row)
+                job.processed += len(done)
+                info["numberRecordsProcessed"] = job.processed
+                info["numberRecordsFailed"] = len(job.failed)
+        with storage.lock:
+            info["state"] = "JobComplete"
+            info["systemModstamp"] = storage.now()
+
+    def _ingest(
+        self, job: Job, sobj: schema.SObject, columns: list[schema.Field], row: list[str]
+    ) -> None:
+        """One row of an ingest job, its outcome added to the job's results."""
+        storage = self.api.storage
+        operation = job.info["operation"]
+        values: dict[str, object] = {}
+        for column, text in zip(columns, row, strict=False):
+            if text == "":
+                continue  # an empty field leaves the value alone; #N/A clears it
+            values[column.name] = None if text == "#N/A" else _typed(column, text)
+        record_id = str(values.get("Id") or "")
+        try:
+            fault = self.api.record_fault(ids.normalize(record_id) if record_id else None)
+            if fault is not None:
+                raise fault
+            created = "false"
+            if operation == "insert":
+                record_id = storage.create(sobj.name, values)
+                created = "true"
+            elif operation == "update":
+                if not record_id:
+                    raise SalesforceError(400, "MISSING_ARGUMENT", "Id not specified")
+                located = storage.locate_row(record_id, sobj)
+                record_id = str(located["Id"])
+                values.pop("Id", None)
+                storage.update(sobj.name, record_id, values, located)
+            elif operation == "upsert":
+                key_field = job.info["externalIdFieldName"]
+                key = values.pop(key_field, None)
+                if key is None:
+                    raise SalesforceError(400, "MISSING_ARGUMENT", f"{key_field} not specified")
+                record_id, was_created = storage.upsert(sobj.name, key_field, key, values)
+                created = "true" if was_created else "false"
+            else:
+                record_id = storage.locate(record_id, sobj)
+                storage.delete(sobj, record_id)
+            job.success.append([record_id, created, *row])
+        except SalesforceError as exc:
+            fields = ",".join(exc.fields)
+            error = f"{exc.code}:{exc.message}:{fields} --"
+            job.failed.append([ids.normalize(record_id) or "", error, *row])
 
     # -- query ------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 from simple_salesforce import Salesforce
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from revsched.localorg.app import RestApi
 from revsched.localorg.auth import Credentials, Sessions
@@ -93,6 +93,7 @@ class LocalOrg:
             return self.storage.calls_today(), self.daily_api_limit
 
     def close(self) -> None:
+        self.wsgi_app.bulk.wait()
         with self.storage.lock:
             self.storage.conn.close()
 
@@ -105,6 +106,13 @@ def add_custom_fields(org: LocalOrg, spec: str | Path | dict[str, object]) -> li
     return org.storage.add_schema(spec)
 
 
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Requests served without an access-log line each; errors are still logged."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 def serve(
     path: str | Path,
     host: str = "127.0.0.1",
@@ -113,10 +121,12 @@ def serve(
     faults: FaultProfile | str | Path | None = None,
     credentials: Credentials | None = None,
     daily_api_limit: int = 100_000,
+    access_log: bool = False,
 ) -> None:
     """Serve the org at path over plain HTTP until interrupted (`revsched org serve`).
     `faults` is a FaultProfile or the path of a TOML/JSON fault file; with `credentials`
-    the org only accepts the session ids it issued at login."""
+    the org only accepts the session ids it issued at login; `access_log` logs a line per
+    request (werkzeug's default, off: a run's thousands of calls drown the errors)."""
     if faults is not None and not isinstance(faults, FaultProfile):
         faults = FaultProfile.from_file(faults)
     org = LocalOrg(
@@ -126,7 +136,8 @@ def serve(
         strict_sessions=credentials is not None,
         daily_api_limit=daily_api_limit,
     )
-    server = make_server(host, port, org.wsgi_app, threaded=True)
+    handler = WSGIRequestHandler if access_log else _QuietRequestHandler
+    server = make_server(host, port, org.wsgi_app, threaded=True, request_handler=handler)
     try:
         server.serve_forever()
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 from revsched.localorg import FaultProfile
 
@@ -89,6 +90,46 @@ def test_query_job_pages_with_locator_and_max_records(org, sf):
     assert org.wsgi_app._limits()["DailyBulkV2QueryJobs"]["Remaining"] == 9999
 
 
+def wait_for(sf, url: str) -> dict:
+    """Poll a job until it is done, checking it only moves forward through Salesforce's
+    job states."""
+    order = ["UploadComplete", "InProgress", "JobComplete"]
+    seen = "UploadComplete"
+    for _ in range(500):
+        info = sf.session.get(url, headers=sf.headers).json()
+        assert order.index(info["state"]) >= order.index(seen), (seen, info["state"])
+        seen = info["state"]
+        if seen == "JobComplete":
+            return info
+        time.sleep(0.01)
+    raise AssertionError(f"the job is still {seen}")
+
+
+def test_ingest_job_runs_in_the_background_reporting_its_progress(org, sf):
+    base = sf.bulk2_url
+    created = sf.session.post(
+        base + "ingest", json={"object": "Account", "operation": "insert"}, headers=sf.headers
+    )
+    url = base + f"ingest/{created.json()['id']}"
+    names = "".join(f"A{n:05d}\n" for n in range(5_000))
+    sf.session.put(
+        url + "/batches", data="Name\n" + names, headers={**sf.headers, "Content-Type": "text/csv"}
+    )
+    # The org's lock held (as by a request in progress): the job cannot start meanwhile.
+    with org.storage.lock:
+        closed = sf.session.patch(url, json={"state": "UploadComplete"}, headers=sf.headers)
+        assert closed.json()["state"] == "UploadComplete"
+        waiting = sf.session.get(url, headers=sf.headers).json()
+        assert waiting["state"] == "UploadComplete"
+        assert waiting["numberRecordsProcessed"] == 0
+
+    done = wait_for(sf, url)
+
+    assert done["numberRecordsProcessed"] == 5_000 and done["numberRecordsFailed"] == 0
+    count = sf.query("SELECT COUNT() FROM Account WHERE Name LIKE 'A0%'")["totalSize"]
+    assert count == 5_000
+
+
 def test_job_info_states_and_errors(org, sf):
     base = sf.bulk2_url
     headers = {**sf.headers}
@@ -109,7 +150,7 @@ def test_job_info_states_and_errors(org, sf):
         base + f"ingest/{info['id']}", json={"state": "UploadComplete"}, headers=headers
     )
     assert closed.json()["state"] == "UploadComplete"
-    polled = sf.session.get(base + f"ingest/{info['id']}", headers=headers).json()
+    polled = wait_for(sf, base + f"ingest/{info['id']}")
     assert polled["state"] == "JobComplete" and polled["numberRecordsProcessed"] == 1
     late = sf.session.put(
         base + f"ingest/{info['id']}/batches",

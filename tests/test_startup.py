@@ -1,0 +1,65 @@
+"""A command loads only what it uses: `--help` and `plays` start without the heavy libraries.
+
+Checked in a fresh interpreter (this test process has imported everything already), by
+the set of modules loaded, not by time: the timing target is benchmarks/startup.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "simple_salesforce",
+    "zeep",
+    "slack_sdk",
+    "werkzeug",
+    "lark",
+    "rapidfuzz",
+)
+
+PROBE = """
+import json, sys
+from revsched.cli import app
+try:
+    app(sys.argv[1:], prog_name="revsched")
+except SystemExit:
+    pass
+loaded = sorted(name for name in json.loads({heavy!r}) if name in sys.modules)
+print("LOADED", json.dumps(loaded))
+"""
+
+
+def loaded_by(*args: str) -> tuple[list[str], str]:
+    """The heavy modules that `revsched ARGS` loads in a fresh interpreter, and its output."""
+    code = PROBE.format(heavy=json.dumps(HEAVY))
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
+    output, _, loaded = done.stdout.rpartition("LOADED ")
+    return json.loads(loaded), output
+
+
+@pytest.mark.parametrize("args", [(), ("--help",), ("run", "--help"), ("state", "--help")])
+def test_help_loads_none_of_the_heavy_libraries(args: tuple[str, ...]):
+    loaded, output = loaded_by(*args)
+    assert loaded == []
+    assert "Usage" in output
+
+
+def test_plays_lists_the_plays_without_the_heavy_libraries():
+    loaded, output = loaded_by("plays")
+    # The dedupe plays' matching library comes with their module; nothing else does.
+    assert set(loaded) <= {"rapidfuzz"}
+    assert "win-back" in output
+    assert "dedupe-accounts" in output
+
+
+def test_a_run_still_loads_what_it_uses():
+    loaded, _ = loaded_by("history")
+    assert {"sqlalchemy", "alembic"} <= set(loaded)
