@@ -402,7 +402,7 @@ def _write_conversions(
     todo = [c for c in plan.conversions if c.lead_id not in skip]
     contacts: dict[str, str] = {}
     failures: dict[str, str] = {}
-    for wave in _waves(todo, org):
+    for wave in _chunks(todo):
         requests = [
             LeadConvert(c.lead_id, c.converted_status, account_id=c.account_id, owner_id=c.owner_id)
             for c in wave
