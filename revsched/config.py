@@ -395,6 +395,8 @@ def _demo_pool(*names: str) -> PoolSettings:
 DEMO_POOLS = {
     "win-back-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "eli.novak"),
     "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+    "job-changes-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma"),
+    "job-changes-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
 }
 
 

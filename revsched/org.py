@@ -34,9 +34,12 @@ from revsched.logs import logger
 from revsched.play import Record
 from revsched.salesforce_soap import (
     MAX_REQUESTS_PER_CALL,
+    LeadConvert,
+    LeadConvertResult,
     MergeRequest,
     MergeResult,
     SoapFault,
+    soap_convert_leads,
     soap_merge,
 )
 
@@ -303,28 +306,43 @@ class OrgGateway:
         return outcomes
 
     def merge(self, sobject: str, merges: Sequence[MergeRequest]) -> list[MergeResult]:
-        """Merge with the SOAP API, 200 requests a call; one result per request, in order.
-
-        A refused call is not retried on server faults: a merge that did happen cannot
-        be told from one that did not, and a repeat would fail on the deleted records.
-        """
+        """Merge with the SOAP API, 200 requests a call; one result per request, in order."""
         results: list[MergeResult] = []
         for start in range(0, len(merges), MAX_REQUESTS_PER_CALL):
             chunk = list(merges[start : start + MAX_REQUESTS_PER_CALL])
-            self.check_budget()
+            results += self._soap(
+                f"merge {sobject} records", lambda sf, c=chunk: soap_merge(sf, sobject, c)
+            )
+        return results
+
+    def convert_leads(self, converts: Sequence[LeadConvert]) -> list[LeadConvertResult]:
+        """Convert leads with the SOAP API, 200 a call; one result per lead, in order."""
+        results: list[LeadConvertResult] = []
+        for start in range(0, len(converts), MAX_REQUESTS_PER_CALL):
+            chunk = list(converts[start : start + MAX_REQUESTS_PER_CALL])
+            results += self._soap("convert leads", lambda sf, c=chunk: soap_convert_leads(sf, c))
+        return results
+
+    def _soap(self, action: str, call: Callable[[Salesforce], list[T]]) -> list[T]:
+        """One SOAP call, logged in again once on an expired session.
+
+        A refused call is not retried on server faults: a merge or conversion that did
+        happen cannot be told from one that did not, and a repeat would fail on it.
+        """
+        self.check_budget()
+        try:
             try:
-                results += soap_merge(self.sf, sobject, chunk)
+                return call(self.sf)
             except SoapFault as fault:
                 if fault.code != "INVALID_SESSION_ID":
-                    raise _merge_error(fault, sobject) from None
+                    raise _soap_error(fault, action) from None
                 self.sf = self._login()
                 try:
-                    results += soap_merge(self.sf, sobject, chunk)
+                    return call(self.sf)
                 except SoapFault as again:
-                    raise _merge_error(again, sobject) from None
-            except requests.RequestException as error:
-                raise OrgError(f"could not reach Salesforce to merge {sobject}: {error}") from None
-        return results
+                    raise _soap_error(again, action) from None
+        except requests.RequestException as error:
+            raise OrgError(f"could not reach Salesforce to {action}: {error}") from None
 
     def _save_collections(
         self, path: str, sobject: str, records: Sequence[Record]
@@ -368,8 +386,8 @@ class OrgGateway:
         )
 
 
-def _merge_error(fault: SoapFault, sobject: str) -> OrgError:
-    message = f"Salesforce refused to merge {sobject} records: {fault.code}: {fault.message}"
+def _soap_error(fault: SoapFault, action: str) -> OrgError:
+    message = f"Salesforce refused to {action}: {fault.code}: {fault.message}"
     if fault.code == "REQUEST_LIMIT_EXCEEDED":
         return ApiLimitError(f"{message}; rerun when the allowance resets")
     return OrgError(message)

@@ -130,6 +130,23 @@ class Merge(PlanItem):
     reason: str
 
 
+class LeadConversion(PlanItem):
+    """A lead converted onto an existing account with Salesforce's convertLead(), without
+    an opportunity; its new contact is owned by `owner_id`. Salesforce cannot undo it.
+
+    Converted first in a run: whatever else the plan holds for the lead (its field
+    changes, the records created for it, its alerts and stages) then goes to the contact
+    it became (see `Plan.redirected`)."""
+
+    lead_id: str
+    lead_name: str
+    account_id: str
+    account_name: str
+    owner_id: str
+    converted_status: str
+    reason: str
+
+
 class Recipient(PlanItem):
     role: str
     user_id: str | None
@@ -186,6 +203,7 @@ class Plan(PlanItem):
     creates: tuple[RecordCreate, ...] = ()
     deletes: tuple[RecordDelete, ...] = ()
     merges: tuple[Merge, ...] = ()
+    conversions: tuple[LeadConversion, ...] = ()
     alerts: tuple[Alert, ...] = ()
     firings: tuple[Firing, ...] = ()
     # New round-robin cursor positions, saved once the plan is applied.
@@ -208,8 +226,8 @@ class Plan(PlanItem):
 
     @property
     def is_empty(self) -> bool:
-        parts = (self.changes, self.creates, self.deletes, self.merges, self.alerts, self.firings)
-        return not any(parts)
+        parts = (self.changes, self.creates, self.deletes, self.merges, self.conversions)
+        return not any((*parts, self.alerts, self.firings))
 
     def changes_by_record(self) -> dict[tuple[str, str], list[FieldChange]]:
         """Changes grouped per (sobject, record): one write per record, whatever its fields."""
@@ -217,3 +235,46 @@ class Plan(PlanItem):
         for change in self.changes:
             grouped.setdefault((change.sobject, change.record_id), []).append(change)
         return grouped
+
+    def redirected(self, contacts: Mapping[str, str]) -> Plan:
+        """This plan with what it holds for converted leads (lead Id -> contact Id) addressed
+        to their contacts: field changes, Ids in created records and alert contexts (a
+        `{"sobject": "Lead", "id": ...}` becomes the Contact), alerts' and stages' records."""
+        if not contacts:
+            return self
+
+        def swap(value: Any) -> Any:
+            if isinstance(value, str):
+                return contacts.get(value, value)
+            if isinstance(value, list):
+                return [swap(v) for v in value]
+            if isinstance(value, dict):
+                swapped = {k: swap(v) for k, v in value.items()}
+                if value.get("sobject") == "Lead" and value.get("id") in contacts:
+                    swapped["sobject"] = "Contact"
+                return swapped
+            return value
+
+        return self.model_copy(
+            update={
+                "changes": tuple(
+                    c.model_copy(update={"sobject": "Contact", "record_id": contacts[c.record_id]})
+                    if c.sobject == "Lead" and c.record_id in contacts
+                    else c
+                    for c in self.changes
+                ),
+                "creates": tuple(
+                    c.model_copy(update={"fields": swap(c.fields), "parent_id": swap(c.parent_id)})
+                    for c in self.creates
+                ),
+                "alerts": tuple(
+                    a.model_copy(
+                        update={"record_id": swap(a.record_id), "context": swap(a.context)}
+                    )
+                    for a in self.alerts
+                ),
+                "firings": tuple(
+                    f.model_copy(update={"record_id": swap(f.record_id)}) for f in self.firings
+                ),
+            }
+        )

@@ -42,7 +42,7 @@ from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
 from revsched.play import DecideContext, Play
 from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
-from revsched.salesforce_soap import MergeRequest, MergeResult
+from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
 from revsched.state import AlertRow, OutboxEntry, StateStore
 
 T = TypeVar("T")
@@ -230,7 +230,7 @@ def run_play(
         if on_plan is not None:
             on_plan(plan)
         check_confirmed(plan, confirmed)
-        return apply_plan(plan, rendered, store, org, notifier, settled)
+        return apply_plan(plan, rendered, store, org, notifier, settled, renderer=renderer)
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -285,6 +285,7 @@ def _counts(plan: Plan) -> dict[str, int]:
         "skipped": len(plan.skipped),
         "changes": len(plan.changes),
         "merges": len(plan.merges),
+        "conversions": len(plan.conversions),
         "alerts": len(plan.alerts),
     }
 
@@ -307,12 +308,15 @@ def apply_plan(
     settled: Settled | None = None,
     held_back: Mapping[str, str] | None = None,
     reverts: int | None = None,
+    renderer: AlertRenderer | None = None,
 ) -> RunResult:
     """Save the plan and its outbox, write it, then alert and mark fired only the records
     that saved.
 
     `held_back` maps records not to touch (their values moved since the plan was
-    made) to why; they are audited as stale, neither written nor alerted.
+    made) to why; they are audited as stale, neither written nor alerted. Leads are
+    converted first; what the plan holds for each then goes to its contact, and its
+    alerts are rendered again (with `renderer`) to name the contact.
     """
     held_back = dict(held_back or {})
     settled = settled or Settled()
@@ -323,7 +327,12 @@ def apply_plan(
     store.save_cursors(plan.cursors)
     store.add_assignments(plan.as_of, plan.assignments)
     try:
-        failures = _write_changes(plan, run_id, store, org, skip=held_back)
+        contacts, failures = _write_conversions(plan, run_id, store, org, held_back, renderer)
+        if contacts:
+            plan = plan.redirected(contacts)
+            if renderer is not None:
+                rendered = _render(plan, renderer)
+        failures |= _write_changes(plan, run_id, store, org, skip=held_back | failures)
         # A record created for a parent whose own write failed waits with it for the next run.
         failures |= _write_creates(plan, run_id, store, org, skip=held_back | failures)
         failures |= _write_deletes(plan, run_id, store, org)
@@ -359,6 +368,7 @@ def apply_plan(
         "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
+        "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
         "firings_not_in_org": unrecorded,
     }
     alerts_failed = any(error is not None for _, error in mine)
@@ -375,6 +385,47 @@ def apply_plan(
         held_back,
         settled,
     )
+
+
+def _write_conversions(
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    org: OrgGateway,
+    skip: Mapping[str, str],
+    renderer: AlertRenderer | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Convert the planned leads; returns (lead Id -> contact Id, lead Id -> error).
+
+    The outbox then owes each converted lead's alerts for its contact, rendered with
+    `renderer` to name the contact (without one, as they were planned)."""
+    todo = [c for c in plan.conversions if c.lead_id not in skip]
+    contacts: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    for wave in _chunks(todo):
+        requests = [
+            LeadConvert(c.lead_id, c.converted_status, account_id=c.account_id, owner_id=c.owner_id)
+            for c in wave
+        ]
+        outcomes: dict[str, tuple[str | None, str | None]] = {}
+        converted: dict[str, str] = {}
+        for conversion, result in zip(wave, org.convert_leads(requests), strict=True):
+            if result.success and result.contact_id:
+                converted[conversion.lead_id] = result.contact_id
+                outcomes[conversion.lead_id] = (result.contact_id, None)
+            else:
+                errors = "; ".join(f"{e.status_code}: {e.message}" for e in result.errors)
+                failures[conversion.lead_id] = errors or "convertLead failed without an error"
+                outcomes[conversion.lead_id] = (None, failures[conversion.lead_id])
+        texts = {}
+        if renderer is not None and converted:
+            readdressed = plan.redirected(converted).alerts
+            for before, after in zip(plan.alerts, readdressed, strict=True):
+                if before.record_id in converted:
+                    texts[(after.record_id, after.stage)] = renderer.render(after).text
+        store.record_conversions(run_id, outcomes, texts)
+        contacts |= converted
+    return contacts, failures
 
 
 def _write_changes(
@@ -564,7 +615,9 @@ def apply_saved_plan(
         stale = stale_records(plan, org, fired)
         if on_plan is not None:
             on_plan(plan)
-        return apply_plan(plan, rendered, store, org, notifier, settled, held_back=stale)
+        return apply_plan(
+            plan, rendered, store, org, notifier, settled, held_back=stale, renderer=renderer
+        )
 
 
 def revert_run(

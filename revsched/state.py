@@ -115,6 +115,9 @@ class Run(Base):
     merges: Mapped[list[MergeRow]] = relationship(
         back_populates="run", order_by="MergeRow.id", cascade="all, delete-orphan"
     )
+    conversions: Mapped[list[ConversionRow]] = relationship(
+        back_populates="run", order_by="ConversionRow.id", cascade="all, delete-orphan"
+    )
 
 
 class ChangeRow(Base):
@@ -208,6 +211,29 @@ class MergeRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="merges")
+
+
+class ConversionRow(Base):
+    """A lead a run converted onto an account. Salesforce cannot undo a conversion, so
+    revert leaves it; the row names the contact the lead became."""
+
+    __tablename__ = "lead_conversions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(String(18), index=True)
+    lead_name: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(18))
+    account_name: Mapped[str] = mapped_column(String(255))
+    owner_id: Mapped[str] = mapped_column(String(18))
+    converted_status: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(String(18))
+    # planned, converted, failed, stale (left alone)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="conversions")
 
 
 class AlertRow(Base):
@@ -346,7 +372,7 @@ class PlannedWrite(NamedTuple):
 
 
 # Outcome statuses of the writes an alert waits on; planned means not known yet.
-_WRITTEN = {"applied", "created", "updated", "merged"}
+_WRITTEN = {"applied", "created", "updated", "merged", "converted"}
 
 
 def open_engine(url: str) -> Engine:
@@ -663,6 +689,27 @@ class StateStore:
                     for r in m.merged
                 ),
             )
+            _insert(
+                session,
+                ConversionRow,
+                (
+                    {
+                        **planned,
+                        **c.model_dump(
+                            include={
+                                "lead_id",
+                                "lead_name",
+                                "account_id",
+                                "account_name",
+                                "owner_id",
+                                "converted_status",
+                                "reason",
+                            }
+                        ),
+                    }
+                    for c in plan.conversions
+                ),
+            )
             _insert(session, AlertRow, ({**planned, **a._asdict()} for a in alerts))
             _mark_stale(session, run.id, stale or {})
             return run.id
@@ -711,6 +758,54 @@ class StateStore:
                     update(MergeRow)
                     .where(MergeRow.run_id == run_id, MergeRow.merged_id == merged_id)
                     .values(status="failed" if error else "merged", error=error)
+                )
+
+    def record_conversions(
+        self,
+        run_id: int,
+        outcomes: Mapping[str, tuple[str | None, str | None]],
+        texts: Mapping[tuple[str, str], str],
+    ) -> None:
+        """The outcome of convertLead, by lead Id: (contact Id, None) or (None, error).
+
+        What the run planned for a converted lead (writes, alerts) is audited and owed
+        against its contact from here on, the alerts with `texts` ((contact, stage) ->
+        the text naming the contact); for a lead not converted, it is left alone."""
+        with self.session() as session:
+            for lead_id, (contact_id, error) in outcomes.items():
+                session.execute(
+                    update(ConversionRow)
+                    .where(ConversionRow.run_id == run_id, ConversionRow.lead_id == lead_id)
+                    .values(
+                        status="failed" if error else "converted",
+                        contact_id=contact_id,
+                        error=error,
+                    )
+                )
+                if contact_id is None:
+                    _mark_stale(session, run_id, {lead_id: f"the lead was not converted: {error}"})
+                    continue
+                for model, about, values in (
+                    (
+                        ChangeRow,
+                        ChangeRow.record_id,
+                        {"sobject": "Contact", "record_id": contact_id},
+                    ),
+                    (CreateRow, CreateRow.parent_id, {"parent_id": contact_id}),
+                    (AlertRow, AlertRow.record_id, {"record_id": contact_id}),
+                ):
+                    session.execute(
+                        update(model).where(model.run_id == run_id, about == lead_id).values(values)
+                    )
+            for (record_id, stage), text in texts.items():
+                session.execute(
+                    update(AlertRow)
+                    .where(
+                        AlertRow.run_id == run_id,
+                        AlertRow.record_id == record_id,
+                        AlertRow.stage == stage,
+                    )
+                    .values(text=text)
                 )
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> list[tuple[str, str]]:
@@ -826,6 +921,7 @@ class StateStore:
             (CreateRow, CreateRow.parent_id),
             (MergeRow, MergeRow.master_id),
             (MergeRow, MergeRow.merged_id),
+            (ConversionRow, ConversionRow.lead_id),
         )
         for model, record in writes:
             rows = session.execute(
@@ -981,7 +1077,7 @@ class StateStore:
                 row.__tablename__: session.execute(
                     delete(row).where(row.run_id.in_(old_runs))
                 ).rowcount
-                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, MergeRow)
+                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, MergeRow, ConversionRow)
             }
             kept = select(FiringRow.run_id).union(
                 select(Run.reverts_run_id).where(Run.reverts_run_id.is_not(None))

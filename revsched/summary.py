@@ -87,7 +87,10 @@ def plan_headline(plan: Plan) -> str:
     ]
     if plan.deletes:
         parts.append(f"{plural(len(plan.deletes), 'record')} to delete")
-    parts += [plural(len(plan.merges), "merge"), plural(len(plan.alerts), "alert")]
+    parts.append(plural(len(plan.merges), "merge"))
+    if plan.conversions:
+        parts.append(plural(len(plan.conversions), "lead conversion"))
+    parts.append(plural(len(plan.alerts), "alert"))
     return f"{plan.play} as of {plan.as_of}: " + ", ".join(parts)
 
 
@@ -118,6 +121,10 @@ def print_summary(console: Console, plan: Plan) -> None:
         (
             f"Merges ({len(plan.merges):,}), records merged away",
             Counter(m.sobject for m in plan.merges for _ in m.merged),
+        ),
+        (
+            f"Lead conversions ({len(plan.conversions):,}), by account",
+            Counter(c.account_name for c in plan.conversions),
         ),
         (
             f"Alerts ({len(plan.alerts):,}), by recipient",
@@ -235,6 +242,17 @@ def _merges(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
+def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
+    title = _rows("Lead conversions (cannot be undone)", len(plan.conversions), limit)
+    console.print(title, style="bold")
+    rows: list[tuple[str, str]] = []
+    for conversion in _first(plan.conversions, limit):
+        lead = _record(conversion.lead_name, conversion.lead_id)
+        account = _record(conversion.account_name, conversion.account_id)
+        rows.append(("  Lead", f"{lead} onto {account} [dim]({escape(conversion.reason)})[/]"))
+    print_rows(console, rows, limit)
+
+
 def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
     console.print(_rows("Alerts", len(plan.alerts), limit), style="bold")
     names = {d.record_id: d.record_name for d in plan.decisions}
@@ -258,6 +276,7 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         (plan.creates, _creates),
         (plan.deletes, _deletes),
         (plan.merges, _merges),
+        (plan.conversions, _conversions),
         (plan.alerts, _alerts),
     ]:
         if rows:

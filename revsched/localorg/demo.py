@@ -382,6 +382,109 @@ ALIGNMENT_FIXTURES = (
 )
 
 
+# --- UserGems fixtures: job changes --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserGemsPerson:
+    """A Lead (or, with `contact_of`, a Contact of that fixture account) as UserGems creates
+    it: a job change `started` days ago (negative: not yet), delivered `delivered` days ago."""
+
+    first: str
+    last: str
+    domain: str
+    relationship: str | None = "Closed Lost Opp Contact"
+    started: int = 20
+    delivered: int = 2
+    contact_of: str | None = None
+    company: str | None = None
+    # Days since UserGems saw the person leave (a Contact's No Longer at Company date).
+    left: int | None = None
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UserGemsAccount:
+    """An account people change jobs into: `owner`/`sdr` by username local part."""
+
+    name: str
+    kind: str
+    owner: str
+    sdr: str | None = None
+    open_deal: bool = False
+    csm: str | None = None
+
+
+USERGEMS_ACCOUNTS = (
+    UserGemsAccount("Tamsin Robotics", "Prospect", "revops"),  # unassigned: round robin
+    UserGemsAccount("Orchard Ridge Software", "Prospect", "ava.patel", "fay.nguyen", True),
+    UserGemsAccount("Quarry Lane Health", "Prospect", "ben.okafor", "hana.kim"),
+    UserGemsAccount("Sorrel Bank", "Customer", "carla.mendez", "gus.romero", csm="lena.fischer"),
+)
+USERGEMS_PEOPLE = (
+    UserGemsPerson("Rhea", "Quill", "tamsinrobotics.com", "Closed Won Opp Contact"),
+    UserGemsPerson("Gwen", "Free", "gmail.com", company="Tamsin Robotics Inc."),
+    UserGemsPerson("Dario", "Vance", "orchardridgesoftware.com", "Open Opp Contact"),
+    UserGemsPerson(
+        "Mina",
+        "Sol",
+        "quarrylanehealth.com",
+        contact_of="Quarry Lane Health",
+        fields={"UserGems__Persona__c": "RevOps", "UserGems__Past_Account__c": "Harbor Labs"},
+    ),
+    UserGemsPerson(
+        "Theo", "Brandt", "quarrylanehealth.com", fields={"Actively_Being_Sequenced__c": True}
+    ),
+    UserGemsPerson("Opal", "Reyes", "quarrylanehealth.com", fields={"HasOptedOutOfEmail": True}),
+    UserGemsPerson("Ivy", "Later", "quarrylanehealth.com", started=-10),
+    UserGemsPerson("Walt", "Early", "quarrylanehealth.com", delivered=45),
+    UserGemsPerson("Una", "Known", "quarrylanehealth.com", "Past User"),
+    UserGemsPerson("Sam", "Twice", "quarrylanehealth.com", contact_of="Quarry Lane Health"),
+    # The same person as a Lead too, the address typed in another case: the Contact wins.
+    UserGemsPerson(
+        "Sam", "Twice", "quarrylanehealth.com", fields={"Email": "Sam.Twice@QuarryLaneHealth.com"}
+    ),
+    UserGemsPerson(
+        "Bea",
+        "Return",
+        "quarrylanehealth.com",
+        fields={"UserGems__Past_Account__c": "Quarry Lane Health"},
+    ),
+    UserGemsPerson("Cyd", "Champion", "sorrelbank.com", "Past Champion"),
+    UserGemsPerson("Nate", "Nomatch", "unknownventures.io"),
+    # people-signals at Sorrel Bank: a champion left, a new executive, an untracked persona.
+    UserGemsPerson(
+        "Lou",
+        "Gone",
+        "sorrelbank.com",
+        None,
+        contact_of="Sorrel Bank",
+        left=5,
+        fields={
+            "Champion__c": True,
+            "UserGems__Created_By_UG__c": False,
+            "LeadSource": "Web",
+        },
+    ),
+    UserGemsPerson(
+        "Ezra",
+        "Newman",
+        "sorrelbank.com",
+        None,
+        contact_of="Sorrel Bank",
+        fields={"LeadSource": "UserGems - New Hire", "UserGems__Persona__c": "Executive"},
+    ),
+    UserGemsPerson(
+        "Ian",
+        "Tern",
+        "sorrelbank.com",
+        None,
+        contact_of="Sorrel Bank",
+        fields={"LeadSource": "UserGems - Promotion", "UserGems__Persona__c": "Intern"},
+    ),
+)
+
+
 @dataclass(frozen=True)
 class OverlapFixture:
     """A customer whose account Crossbeam finds in partners' populations: (partner,
@@ -948,6 +1051,72 @@ class DemoGenerator:
         ]
         return plan
 
+    def usergems_fixtures(self) -> tuple[list[AccountPlan], list[LeadPlan]]:
+        """The accounts people changed jobs into, and the people as UserGems delivers them."""
+        plans: dict[str, AccountPlan] = {}
+        for fixture in USERGEMS_ACCOUNTS:
+            company = Company(fixture.name, company_domain(fixture.name), "Software", CITIES[4])
+            owner = self.users[fixture.owner]
+            plan = AccountPlan(self._base_account(company, fixture.kind, owner, 200))
+            plan.account.update(
+                SDR__c=self.users[fixture.sdr] if fixture.sdr else None,
+                CSM__c=self.users[fixture.csm] if fixture.csm else None,
+                Account_Assigned_Reason__c=None if fixture.owner == "revops" else "SDR Named",
+                Account_Status__c="Active" if fixture.kind == "Customer" else "Prospect",
+                Buying_Stage__c="Decision",
+            )
+            plan.contacts = self._contacts(company, owner, 2)
+            for contact in plan.contacts:
+                contact["OwnerId"] = owner
+            if fixture.open_deal:
+                plan.opportunities.append(self._new_business(company, owner, plan.contacts))
+            plans[fixture.name] = plan
+        leads: list[LeadPlan] = []
+        for person in USERGEMS_PEOPLE:
+            record = self._usergems_person(person)
+            if person.contact_of:
+                plans[person.contact_of].contacts.append(record)
+            else:
+                leads.append(LeadPlan({**record, **self._usergems_company(person)}))
+        return list(plans.values()), leads
+
+    @staticmethod
+    def _usergems_company(person: UserGemsPerson) -> Record:
+        """A lead's company as UserGems fills it in: the account's name and website for a
+        work address, the given company name for a personal one."""
+        names = {company_domain(a.name): a.name for a in USERGEMS_ACCOUNTS}
+        if person.company:
+            return {"Company": person.company, "Status": "Open"}
+        company = names.get(person.domain, person.domain.split(".")[0].title())
+        return {"Company": company, "Website": f"www.{person.domain}", "Status": "Open"}
+
+    def _usergems_person(self, person: UserGemsPerson) -> Record:
+        delivered = self._created(person.delivered)
+        company = Company(person.domain, person.domain, "Software", CITIES[4])
+        return {
+            "Phone": self._phone(company),
+            "FirstName": person.first,
+            "LastName": person.last,
+            "Title": "Vice President of Sales",
+            "Email": f"{person.first}.{person.last}@{person.domain}".lower(),
+            "OwnerId": self.users["integration"],
+            "LeadSource": "UserGems",
+            "CreatedDate": delivered,
+            "LastModifiedDate": delivered,
+            "UserGems__Created_By_UG__c": True,
+            "UserGems__Past_Relationship_Type__c": person.relationship,
+            "UserGems__Job_Start_Date__c": self._day(-person.started),
+            "UserGems__Past_Account__c": "Harbor Labs",
+            "UserGems__Past_Account_Type__c": "Customer",
+            "UserGems__Past_Title__c": "Director of Sales",
+            **(
+                {"UserGems__No_Longer_at_Company__c": self._day(-person.left)}
+                if person.left is not None
+                else {}
+            ),
+            **person.fields,
+        }
+
     def _partner(self, company: Company) -> AccountPlan:
         owner = self._pick((*self.aes, self.revops))
         plan = AccountPlan(self._base_account(company, "Partner", owner, self._int(30, 900)))
@@ -1326,5 +1495,9 @@ def build_demo_org(
     load_overage_fixtures(org, generator)
     load_overlap_fixtures(org, generator)
     load_lead_status_fixtures(org, generator)
+    # The people plays' UserGems people last, without seeded duplicates of them.
+    account_plans, lead_plans = generator.usergems_fixtures()
+    load_account_plans(org, account_plans)
+    load_lead_plans(org, lead_plans)
     truth.write(ground_truth_path(path))
     return org

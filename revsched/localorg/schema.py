@@ -112,6 +112,41 @@ def _picklist(name: str, *values: str, **kw: object) -> Field:
     return Field(name, PICKLIST, 255, picklist_values=values, **kw)  # type: ignore[arg-type]
 
 
+LEAD_SOURCES = (
+    "Web",
+    "Event",
+    "Partner",
+    "Outbound",
+    "UserGems",
+    # UserGems' new-hire and promotion signals (people-signals).
+    "UserGems - New Hire",
+    "UserGems - Promotion",
+)
+
+# UserGems' past relationship types (seed 000's four, and others UserGems reports).
+PAST_RELATIONSHIPS = (
+    "Past Champion",
+    "Closed Won Opp Contact",
+    "Open Opp Contact",
+    "Closed Lost Opp Contact",
+    "Past User",
+)
+
+
+def _usergems_fields() -> tuple[Field, ...]:
+    """What the UserGems managed package adds to Leads and Contacts (the org installs the
+    package; revsched's salesforce/ metadata does not deploy them)."""
+    return (
+        Field("UserGems__Created_By_UG__c", BOOLEAN, nillable=False, default=False),
+        _picklist("UserGems__Past_Relationship_Type__c", *PAST_RELATIONSHIPS),
+        Field("UserGems__Job_Start_Date__c", DATE),
+        Field("UserGems__Past_Account__c", STRING, 255),
+        Field("UserGems__Past_Account_Type__c", STRING, 255),
+        Field("UserGems__Past_Title__c", STRING, 255),
+        Field("UserGems__Persona__c", STRING, 255),
+    )
+
+
 LEAD_STATUSES = (
     "Open",
     "Working",
@@ -217,10 +252,12 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Phone", PHONE, 40),
                 Field("MobilePhone", PHONE, 40),
                 _ref("OwnerId", "User", "Owner", nillable=False),
-                _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
+                _picklist("LeadSource", *LEAD_SOURCES),
                 Field("MailingCountry", STRING, 80),
                 Field("LastActivityDate", DATE, writable=False),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
+                *_usergems_fields(),
+                Field("UserGems__No_Longer_at_Company__c", DATE),
             ),
         ),
         SObject(
@@ -242,11 +279,17 @@ SOBJECTS: dict[str, SObject] = {
                 _picklist(
                     "Status", *LEAD_STATUSES, *PLG_SLG_STATUSES, nillable=False, default="Open"
                 ),
-                _picklist("LeadSource", "Web", "Event", "Partner", "Outbound", "UserGems"),
+                _picklist("LeadSource", *LEAD_SOURCES),
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
                 Field("IsConverted", BOOLEAN, nillable=False, default=False),
                 Field("LastActivityDate", DATE, writable=False),
                 Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
+                # Set by convertLead(), never by a write.
+                _ref("ConvertedAccountId", "Account", writable=False),
+                _ref("ConvertedContactId", "Contact", writable=False),
+                _ref("ConvertedOpportunityId", "Opportunity", writable=False),
+                Field("ConvertedDate", DATE, writable=False),
+                *_usergems_fields(),
             ),
         ),
         SObject(

@@ -1,5 +1,5 @@
 """The slice of the SOAP partner API revsched needs: login() (what simple-salesforce sends
-for username + password + security token) and merge() (REST has no merge).
+for username + password + security token), merge() and convertLead() (REST has neither).
 
 Documents relied on (SOAP API Developer Guide): "login()" and "LoginResult" (sessionId,
 serverUrl, userId, ...; a failed login is a LoginFault INVALID_LOGIN); "merge()",
@@ -10,6 +10,11 @@ requests per call, each its own transaction; up to 3 records per request includi
 master; the merged records are deleted (queryAll sees them, with MasterRecordId set) and
 their related records re-parented to the master; "Error" (statusCode, message, fields);
 "API Faults" (soapenv:Fault with faultcode sf:CODE and an sf:exceptionCode detail; HTTP 500).
+"convertLead()", "LeadConvert" (leadId and convertedStatus required; accountId, contactId
+of that account, ownerId, doNotCreateOpportunity), "LeadConvertResult" (accountId,
+contactId, leadId, opportunityId, success, errors): up to 200 per call; a converted lead
+cannot be referenced again (CANNOT_UPDATE_CONVERTED_LEAD). This org converts without an
+opportunity only.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request
 
-from revsched.localorg import schema
+from revsched.localorg import ids, schema
 from revsched.localorg.auth import ORG_ID
 from revsched.localorg.errors import SalesforceError
 
@@ -98,7 +103,7 @@ class SoapApi:
             operation = _local(call.tag)
             if operation == "login":
                 xml = self._login(call, request, version)
-            elif operation == "merge":
+            elif operation in ("merge", "convertLead"):
                 header = _child(envelope, "Header")
                 session = _child(header, "SessionHeader") if header is not None else None
                 token = _text(_child(session, "sessionId") if session is not None else None)
@@ -113,7 +118,7 @@ class SoapApi:
                     if exc.status in (500, 503):
                         return exc.status, Raw(exc.status, fault_xml(_fault(exc)), _XML), False
                     raise _fault(exc) from None
-                xml = self._merge(call)
+                xml = self._merge(call) if operation == "merge" else self._convert_leads(call)
             else:
                 raise SoapFault("INVALID_OPERATION", f"Operation not supported: {operation}")
         except SoapFault as fault:
@@ -185,12 +190,8 @@ class SoapApi:
                 sobj, master_id, merge_ids, values
             )
         except SalesforceError as exc:
-            errors = (
-                "".join("<fields>" + escape(f) + "</fields>" for f in exc.fields)
-                + f"<message>{escape(exc.message)}</message><statusCode>{exc.code}</statusCode>"
-            )
             return (
-                f"<result><errors>{errors}</errors><id>{escape(master_id)}</id>"
+                f"<result>{_errors(exc)}<id>{escape(master_id)}</id>"
                 "<success>false</success></result>"
             )
         return (
@@ -201,8 +202,68 @@ class SoapApi:
             + "</result>"
         )
 
+    # -- convertLead ------------------------------------------------------------------
+
+    def _convert_leads(self, call: ET.Element) -> str:
+        converts = _children(call, "leadConverts")
+        if len(converts) > MAX_MERGE_REQUESTS:
+            raise SoapFault(
+                "LIMIT_EXCEEDED", f"Cannot convert more than {MAX_MERGE_REQUESTS} leads in one call"
+            )
+        results = "".join(self._convert_one(c) for c in converts)
+        return f"<convertLeadResponse>{results}</convertLeadResponse>"
+
+    def _convert_one(self, convert: ET.Element) -> str:
+        lead_id = _text(_child(convert, "leadId"))
+        try:
+            for name in ("leadId", "convertedStatus"):
+                if not _text(_child(convert, name)):
+                    raise SalesforceError(
+                        400,
+                        "REQUIRED_FIELD_MISSING",
+                        f"Required fields are missing: [{name}]",
+                        [name],
+                    )
+            if _text(_child(convert, "doNotCreateOpportunity")).lower() != "true":
+                raise SalesforceError(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    "this local org converts leads without an opportunity only:"
+                    " set doNotCreateOpportunity",
+                    ["doNotCreateOpportunity"],
+                )
+            fault = self.api.record_fault(self.api.storage.locate(lead_id, schema.SOBJECTS["Lead"]))
+            if fault is not None:
+                raise fault
+            account, contact = self.api.storage.convert_lead(
+                lead_id,
+                _text(_child(convert, "convertedStatus")),
+                _text(_child(convert, "accountId")) or None,
+                _text(_child(convert, "contactId")) or None,
+                _text(_child(convert, "ownerId")) or None,
+            )
+        except SalesforceError as exc:
+            return (
+                f"<result>{_errors(exc)}<leadId>{escape(lead_id)}</leadId>"
+                "<success>false</success></result>"
+            )
+        return (
+            f"<result><accountId>{account}</accountId><contactId>{contact}</contactId>"
+            f"<leadId>{ids.normalize(lead_id)}</leadId>"
+            f'<opportunityId xsi:nil="true"/><success>true</success></result>'
+        )
+
 
 _XML = "text/xml; charset=utf-8"
+
+
+def _errors(exc: SalesforceError) -> str:
+    """A per-record failure as the Error elements of a result."""
+    fields = "".join("<fields>" + escape(f) + "</fields>" for f in exc.fields)
+    return (
+        f"<errors>{fields}<message>{escape(exc.message)}</message>"
+        f"<statusCode>{exc.code}</statusCode></errors>"
+    )
 
 
 def _fault(exc: SalesforceError) -> SoapFault:

@@ -32,6 +32,17 @@ PERSON_OBJECTS = ("User", "Contact", "Lead")
 # Writable fields that _derive may fill in (the non-writable ones are always bound).
 DERIVED_FIELDS = {"Probability"}
 ACTIVITY_OBJECTS = ("Task", "Event")
+# Lead field -> Contact field, as Salesforce's standard lead mapping carries them over.
+LEAD_TO_CONTACT = {
+    "FirstName": "FirstName",
+    "LastName": "LastName",
+    "Title": "Title",
+    "Email": "Email",
+    "Phone": "Phone",
+    "LeadSource": "LeadSource",
+    "Country": "MailingCountry",
+    "HasOptedOutOfEmail": "HasOptedOutOfEmail",
+}
 # The columns _derive may change, per object.
 DERIVED_BY_OBJECT = {
     **{name: ("Name",) for name in PERSON_OBJECTS},
@@ -638,6 +649,99 @@ class Storage:
             self._roll_up(sobj.name, link, {master})
         return master, merged, updated
 
+    def convert_lead(
+        self,
+        lead_id: str,
+        converted_status: str,
+        account_id: str | None,
+        contact_id: str | None,
+        owner_id: str | None,
+    ) -> tuple[str, str]:
+        """SOAP convertLead() of one LeadConvert without an opportunity, in its own
+        transaction: the lead joins the given account (or a new one from its Company) as the
+        given contact (or a new one from its fields and the same-named custom fields), its
+        activities move to that contact, and it is marked converted. Returns (account Id,
+        contact Id)."""
+        lead_obj, contact_obj = schema.SOBJECTS["Lead"], schema.SOBJECTS["Contact"]
+        with self.transaction():
+            lead = self.locate_row(lead_id, lead_obj)
+            if lead["IsConverted"]:
+                raise SalesforceError(
+                    400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
+                )
+            owner = owner_id or str(lead["OwnerId"])
+            if not owner.startswith(schema.SOBJECTS["User"].key_prefix):
+                raise SalesforceError(
+                    400,
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    "Converted objects can only be owned by users. If the lead is not owned by"
+                    " a user, you must specify a user for the Owner field.",
+                    ["ownerId"],
+                )
+            lead_values = {n: from_db(f, lead[n]) for n, f in lead_obj.fields.items()}
+            if account_id:
+                account = self.locate(account_id, schema.SOBJECTS["Account"])
+            else:
+                account = self.create(
+                    "Account",
+                    {
+                        "Name": lead_values["Company"],
+                        "Website": lead_values["Website"],
+                        "BillingCountry": lead_values["Country"],
+                        "BillingState": lead_values["State"],
+                        "OwnerId": owner,
+                    },
+                )
+            if contact_id:
+                contact = self.locate(contact_id, contact_obj)
+                if self.row(contact_obj, contact)["AccountId"] != account:
+                    raise SalesforceError(
+                        400,
+                        "INVALID_CROSS_REFERENCE_KEY",
+                        "contactId must belong to the account given by accountId",
+                        ["contactId"],
+                    )
+            else:
+                contact = self.create(
+                    "Contact",
+                    {**_contact_from_lead(lead_values), "AccountId": account, "OwnerId": owner},
+                )
+            now = self.now()
+            converted = {
+                "IsConverted": True,
+                "ConvertedAccountId": account,
+                "ConvertedContactId": contact,
+                "ConvertedDate": self.today().isoformat(),
+                "Status": converted_status,
+            }
+            sets = ", ".join(f"{q(n)} = ?" for n in converted)
+            self.conn.execute(
+                f"UPDATE Lead SET {sets}, LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
+                [
+                    *(to_db(lead_obj.fields[n], v) for n, v in converted.items()),
+                    now,
+                    now,
+                    lead["Id"],
+                ],
+            )
+            for table in ACTIVITY_OBJECTS:
+                moved = [
+                    str(row[0])
+                    for row in self.conn.execute(
+                        f"SELECT Id FROM {q(table)} WHERE WhoId = ?", (lead["Id"],)
+                    )
+                ]
+                if moved:
+                    self.conn.execute(
+                        f"UPDATE {q(table)} SET WhoId = ?, WhatId = COALESCE(WhatId, ?),"
+                        " LastModifiedDate = ?, SystemModstamp = ? WHERE WhoId = ?",
+                        (contact, account, now, now, lead["Id"]),
+                    )
+                    self._refresh_activities(
+                        table, moved, [{"AccountId": None, "WhoId": lead["Id"]}]
+                    )
+        return account, contact
+
     def rows_by_id(self, record_ids: list[str]) -> dict[str, dict[str, object]]:
         """The rows (deleted ones too) of canonical Ids of any objects, in one query each."""
         by_object: dict[str, list[str]] = {}
@@ -785,3 +889,21 @@ class Storage:
             "WHERE Id IN (SELECT value FROM json_each(?))",
             (json_ids(record_ids),),
         )
+
+
+def _contact_from_lead(lead: dict[str, object]) -> dict[str, object]:
+    """A converted lead's values for its new contact: the standard mapping, and custom
+    fields of the same API name and type on both objects (the mapping an admin sets up in
+    Lead Settings, here taken as given)."""
+    contact_fields = schema.SOBJECTS["Contact"].fields
+    values = {target: lead[source] for source, target in LEAD_TO_CONTACT.items()}
+    for name, field in schema.SOBJECTS["Lead"].fields.items():
+        target = contact_fields.get(name)
+        if (
+            name.endswith("__c")
+            and target is not None
+            and target.writable
+            and target.type == field.type != schema.REFERENCE
+        ):
+            values[name] = lead[name]
+    return values

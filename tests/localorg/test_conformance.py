@@ -460,13 +460,13 @@ def test_unsupported_soap_call_is_a_fault_and_unsupported_grant_is_refused(sf):
     envelope = (
         '<?xml version="1.0"?><soapenv:Envelope '
         'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Body><urn:convertLead/>'
+        'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Body><urn:undelete/>'
         "</soapenv:Body></soapenv:Envelope>"
     )
     response = sf.session.post(
         f"https://{sf.sf_instance}/services/Soap/u/62.0",
         data=envelope,
-        headers={"Content-Type": "text/xml", "SOAPAction": "convertLead"},
+        headers={"Content-Type": "text/xml", "SOAPAction": "undelete"},
     )
     assert response.status_code == 500
     assert b"<faultcode>sf:INVALID_OPERATION</faultcode>" in response.content

@@ -17,11 +17,13 @@ from simple_salesforce import Salesforce
 
 from revsched.localorg import schema
 from revsched.localorg.demo import (
+    ALIGNMENT_FIXTURES,
     DEMO_DOMAIN,
     MAX_ACCOUNTS,
     QUEUES,
     RENEWAL_FIXTURES,
     REVIEW_FIXTURES,
+    USERGEMS_ACCOUNTS,
     USERS,
     WIN_BACK_FIXTURES,
     AccountPlan,
@@ -36,7 +38,16 @@ from revsched.localorg.demo import (
 
 TODAY = date(2026, 11, 23)
 FIXTURE_NAMES = [f.name for f in WIN_BACK_FIXTURES]
-ALL_FIXTURE_NAMES = {f.name for f in (*WIN_BACK_FIXTURES, *REVIEW_FIXTURES, *RENEWAL_FIXTURES)}
+ALL_FIXTURE_NAMES = {
+    f.name
+    for f in (
+        *WIN_BACK_FIXTURES,
+        *REVIEW_FIXTURES,
+        *RENEWAL_FIXTURES,
+        *ALIGNMENT_FIXTURES,
+        *USERGEMS_ACCOUNTS,
+    )
+}
 DIRECTORY = Directory(
     users={u.local: f"005FAKE{i:011d}" for i, u in enumerate(USERS)},
     queues={q: f"00GFAKE{i:011d}" for i, q in enumerate(QUEUES)},
@@ -232,7 +243,9 @@ def test_names_websites_and_emails_are_realistic_and_unique() -> None:
     emails = [c["Email"] for p in account_plans for c in p.contacts]
     emails += [p.lead["Email"] for p in lead_plans]
     assert len(set(emails)) == len(emails)  # no duplicates until an issue seeds them
-    assert set(names).isdisjoint(p.lead["Company"] for p in lead_plans)
+    # Leads are new companies, but for job-changes' UserGems leads, at known accounts by design.
+    new_leads = [p for p in lead_plans if not p.lead.get("UserGems__Created_By_UG__c")]
+    assert set(names).isdisjoint(p.lead["Company"] for p in new_leads)
     for plan in account_plans:
         domain = str(plan.account["Website"]).removeprefix("www.")
         assert all(str(c["Email"]).endswith("@" + domain) for c in plan.contacts)
@@ -448,9 +461,10 @@ def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     accounts = demo_sf.query_all("SELECT Type FROM Account")["records"]
     types = Counter(a["Type"] for a in accounts)
     # 141 generated prospects + 8 seeded duplicate accounts + seed 004's five IBM records
-    # + contact-alignment's two fixtures; customers include the six overage-upsell and five
-    # partner-overlap fixtures, partners partner-overlap's two.
-    assert types == {"Prospect": 156, "Customer": 120, "Former Customer": 52, "Partner": 17}
+    # + contact-alignment's two fixtures + job-changes' three prospects and one customer;
+    # customers include the six overage-upsell and five partner-overlap fixtures, partners
+    # partner-overlap's two.
+    assert types == {"Prospect": 159, "Customer": 121, "Former Customer": 52, "Partner": 17}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
     # The lead-status-hygiene fixtures add seed 003's PLG + SLG statuses.
     assert statuses == {*schema.LEAD_STATUSES, *schema.PLG_SLG_STATUSES}

@@ -1,0 +1,706 @@
+"""job-changes: past buyers who changed jobs, matched, routed, tasked, enrolled, announced.
+
+Seed 000, the Repeat Customer Play (LeanData FlowBuilder with UserGems and Outreach):
+daily, the Leads and Contacts UserGems created or enriched whose past relationship is
+one of the four in the relationship table are matched to the account they work at now.
+A matched Lead is converted onto that account (no opportunity); an unassigned account
+gets an AE and an SDR by round robin; the SDR (else the AE) gets a Task due in 48 hours;
+the person is enrolled in the sequence for their persona (unless in an open deal or
+already in a sequence); and the AE and SDR get the seed's Slack alert. Each person's job
+change fires once: the key `job-changes:<email or id>:<job start date>` survives the
+lead's conversion and is the Task's external key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import Field
+
+from revsched.dedupe.normalize import company_words
+from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
+from revsched.matching import AccountMatcher, OnTie
+from revsched.ownership import Ownership
+from revsched.plan import (
+    Alert,
+    Decision,
+    FieldChange,
+    Firing,
+    LeadConversion,
+    Plan,
+    Recipient,
+    RecordCreate,
+    diff_changes,
+)
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+    days_text,
+)
+from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
+from revsched.schedule import ScheduleField
+from revsched.soql import FieldName, format_soql, relationship_name
+
+Variant = Literal["open_deal", "in_sequence", "new_assignment", "standard"]
+KEY_PREFIX = "job-changes"
+TASK_FIELDS = (
+    "Subject",
+    "OwnerId",
+    "ActivityDate",
+    "Status",
+    "Priority",
+    "WhoId",
+    "WhatId",
+    "Description",
+)
+
+
+class JobChangesConfig(PlayConfig):
+    schedule: ScheduleField = Field("daily 07:00", validate_default=True)
+    # People delivered (created or enriched) this many days back are handled ...
+    catch_up_days: int = Field(30, ge=0)
+    # ... and those delivered up to this many days earlier are listed, not handled.
+    report_missed_days: int = Field(30, ge=0)
+    # UserGems' fields (package namespace UserGems__).
+    created_by_field: FieldName = "UserGems__Created_By_UG__c"
+    lead_source_value: str = "UserGems"
+    relationship_field: FieldName = "UserGems__Past_Relationship_Type__c"
+    job_start_field: FieldName = "UserGems__Job_Start_Date__c"
+    past_account_field: FieldName = "UserGems__Past_Account__c"
+    past_account_type_field: FieldName = "UserGems__Past_Account_Type__c"
+    past_title_field: FieldName = "UserGems__Past_Title__c"
+    persona_field: FieldName = "UserGems__Persona__c"
+    # The past relationships handled, each with the definition the alert quotes (seed 000).
+    relationships: dict[str, str] = Field(
+        {
+            "Past Champion": "A power user or champion identified as a key contact post-sale"
+            " who has now moved to a new company.",
+            "Closed Won Opp Contact": "Opportunity contacts on closed won opps. They were"
+            " part of the buying committee and know the product's value.",
+            "Open Opp Contact": "Opportunity contacts on open opps. They were evaluating the"
+            " product when they moved.",
+            "Closed Lost Opp Contact": "Opportunity contacts on closed lost opps. They were"
+            " likely part of the buying committee, have a good understanding of the product"
+            " and have already evaluated it.",
+        },
+        min_length=1,
+    )
+    # On customer accounts these relationships are people-signals' to handle.
+    account_type_field: FieldName = "Type"
+    customer_types: list[str] = ["Customer"]
+    people_signals_relationships: list[str] = ["Past Champion"]
+    # The account matcher: free-mail domains fall back to the company name.
+    free_mail_domains: list[str] = sorted(FREE_EMAIL_DOMAINS)
+    on_tie: OnTie = "ambiguous"
+    # Unassigned: owned by these users, a queue, or an inactive user.
+    holding_users: list[str] = ["revops@demo.revsched.dev"]
+    integration_users: list[str] = ["integration@demo.revsched.dev"]
+    ae_pool: str = "job-changes-ae"
+    sdr_pool: str = "job-changes-sdr"
+    sdr_field: FieldName = "SDR__c"
+    assigned_reason_field: FieldName = "Account_Assigned_Reason__c"
+    assigned_reason_value: str = "UserGems Round Robin"
+    # A matched Lead becomes a Contact of the account with this Lead Status.
+    converted_status: str = "Qualified"
+    # Enrollment (channel salesforce-field): the sequence name written for the
+    # Outreach trigger; never for people opted out, without email, or in a sequence.
+    sequence_field: FieldName = "Sequence_To_Enroll__c"
+    sequenced_field: FieldName = "Actively_Being_Sequenced__c"
+    opted_out_field: FieldName = "HasOptedOutOfEmail"
+    # Persona -> sequence; a blank persona is read from the title (keyword -> persona).
+    persona_sequences: dict[str, str] = {
+        "Sales Leader": "UserGems - Sales Leaders",
+        "RevOps": "UserGems - RevOps",
+        "Marketing": "UserGems - Marketing",
+    }
+    title_personas: dict[str, str] = {
+        "revenue operations": "RevOps",
+        "sales operations": "RevOps",
+        "revops": "RevOps",
+        "sales": "Sales Leader",
+        "revenue": "Sales Leader",
+        "marketing": "Marketing",
+    }
+    default_sequence: str = "UserGems - Job Changers"
+    # The SDR's Task: the 48-hour SLA.
+    task_due_days: int = Field(2, ge=0)
+    task_subject: str = "Follow up on job change: {name}"
+    follow_up: list[str] = [
+        "Please follow up within 48 hours",
+        "Research the Contact's Past Account to see who they have relationships with, and"
+        " ask for introductions if appropriate",
+    ]
+    template: str = "job_changes.j2"
+
+    def pools_used(self) -> set[str]:
+        return {self.ae_pool, self.sdr_pool}
+
+    def person_fields(self) -> list[str]:
+        """The Lead and Contact fields the play reads besides the standard ones."""
+        return [
+            self.created_by_field,
+            self.relationship_field,
+            self.job_start_field,
+            self.past_account_field,
+            self.past_account_type_field,
+            self.past_title_field,
+            self.persona_field,
+            self.sequenced_field,
+            self.opted_out_field,
+            self.sequence_field,
+        ]
+
+
+# --- Queries ----------------------------------------------------------------------------
+
+
+def _person_fields(config: JobChangesConfig) -> list[str]:
+    standard = ["Id", "Name", "Email", "Title", "OwnerId", "Owner.Name", "LeadSource"]
+    return [*standard, "CreatedDate", "LastModifiedDate", *config.person_fields()]
+
+
+def _account_fields(config: JobChangesConfig, prefix: str = "") -> list[str]:
+    sdr = relationship_name(config.sdr_field)
+    return [
+        f"{prefix}{name}"
+        for name in (
+            "Id",
+            "Name",
+            "Website",
+            config.account_type_field,
+            "OwnerId",
+            "Owner.Name",
+            "Owner.Email",
+            "Owner.IsActive",
+            config.sdr_field,
+            f"{sdr}.Name",
+            f"{sdr}.Email",
+            f"{sdr}.IsActive",
+            config.assigned_reason_field,
+            "LastActivityDate",
+            "CreatedDate",
+        )
+    ]
+
+
+def window_start(as_of: date, days: int) -> datetime:
+    """The first moment of the day `days` before `as_of`, as a SOQL datetime bound."""
+    return datetime.combine(as_of - timedelta(days=days), time(), tzinfo=UTC)
+
+
+def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
+    config = ctx.config
+    since = window_start(ctx.as_of, config.catch_up_days + config.report_missed_days)
+    usergems = format_soql(
+        f"({config.created_by_field} = true OR LeadSource = {{}})"
+        f" AND {config.relationship_field} != null AND LastModifiedDate >= {{}}",
+        config.lead_source_value,
+        since,
+    )
+    person = _person_fields(config)
+    pools = [ctx.pools[n] for n in sorted(config.pools_used()) if n in ctx.pools]
+    usernames = {u.lower() for u in (*config.holding_users, *config.integration_users)}
+    for pool in pools:
+        usernames.update(u.lower() for u in pool.usernames)
+    return {
+        "contacts": f"SELECT {', '.join([*person, 'AccountId'])} FROM Contact"
+        f" WHERE {usergems} ORDER BY LastModifiedDate, Id",
+        "leads": f"SELECT {', '.join([*person, 'Company'])} FROM Lead"
+        f" WHERE IsConverted = false AND {usergems} ORDER BY LastModifiedDate, Id",
+        "accounts": f"SELECT {', '.join(_account_fields(config))},"
+        " (SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities"
+        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account ORDER BY Id",
+        "tasks": format_soql(
+            "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
+        ),
+        "users": format_soql(
+            f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
+            sorted(usernames),
+        ),
+    }
+
+
+# --- Decide -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Person:
+    sobject: Literal["Contact", "Lead"]
+    record: Record
+
+    @property
+    def id(self) -> str:
+        return str(self.record["Id"])
+
+    @property
+    def email(self) -> str | None:
+        address = self.record.get("Email")
+        return str(address).strip().lower() if address else None
+
+    def key(self, start: date) -> str:
+        """`job-changes:<email or id>:<start>`: the email survives the lead's conversion."""
+        return f"{KEY_PREFIX}:{self.email or self.id}:{start.isoformat()}"
+
+    def delivered(self) -> date:
+        """When UserGems last created or enriched the record."""
+        return date.fromisoformat(str(self.record["LastModifiedDate"])[:10])
+
+
+def _recipient(role: str, user_id: str, user: Record | None) -> Recipient:
+    user = user or {}
+    return Recipient(
+        role=role, user_id=user_id, name=user.get("Name") or user_id, email=user.get("Email")
+    )
+
+
+def _member(role: str, member: Member) -> Recipient:
+    return Recipient(role=role, user_id=member.user_id, name=member.name, email=member.email)
+
+
+@dataclass(frozen=True)
+class _Team:
+    """Who works the person's account after this run, and the account changes for it."""
+
+    ae: Recipient | None
+    sdr: Recipient | None
+    changes: dict[str, tuple[str, str]]
+    assigned_reason: str | None
+    # Round-robined by this run (its changes are planned with the first person only).
+    newly_assigned: bool = False
+
+
+def _team(
+    account: Record | None,
+    person: _Person,
+    ownership: Ownership,
+    robin: RoundRobin,
+    config: JobChangesConfig,
+) -> _Team | str:
+    """The account's AE and SDR (round-robined when unassigned); for an unmatched lead, its
+    SDR (its owner, or one from the SDR pool). A string says why nobody can take it."""
+    if account is None:
+        owner_id = str(person.record["OwnerId"])
+        if ownership.unassigned(owner_id, person.record.get("Owner")) is None:
+            return _Team(
+                None, _recipient("Lead Owner", owner_id, person.record.get("Owner")), {}, None
+            )
+        pick = robin.next(config.sdr_pool)
+        if pick is None:
+            why = "; ".join(robin.unavailable(config.sdr_pool))
+            return f"unmatched and nobody in pool {config.sdr_pool!r} can take it ({why})"
+        return _Team(
+            None,
+            _member("Lead Owner", pick.member),
+            {"OwnerId": (pick.member.user_id, pick.explain())},
+            None,
+        )
+    sdr_id = account.get(config.sdr_field)
+    sdr_user = account.get(relationship_name(config.sdr_field))
+    sdr = (
+        _recipient("Acct SDR", sdr_id, sdr_user)
+        if sdr_id and (sdr_user or {}).get("IsActive", True)
+        else None
+    )
+    if ownership.unassigned(str(account["OwnerId"]), account.get("Owner")) is None:
+        return _Team(
+            _recipient("Acct Owner", str(account["OwnerId"]), account.get("Owner")),
+            sdr,
+            {},
+            account.get(config.assigned_reason_field),
+        )
+    ae = robin.next(config.ae_pool)
+    if ae is None:
+        why = "; ".join(robin.unavailable(config.ae_pool))
+        return f"account unassigned and nobody in pool {config.ae_pool!r} can take it ({why})"
+    changes = {
+        "OwnerId": (ae.member.user_id, ae.explain()),
+        config.assigned_reason_field: (config.assigned_reason_value, "assigned by round robin"),
+    }
+    if sdr is None:
+        pick = robin.next(config.sdr_pool)
+        if pick is not None:
+            sdr = _member("Acct SDR", pick.member)
+            changes[config.sdr_field] = (pick.member.user_id, pick.explain())
+    return _Team(_member("Acct Owner", ae.member), sdr, changes, config.assigned_reason_value, True)
+
+
+def _persona(person: _Person, config: JobChangesConfig) -> tuple[str | None, str]:
+    """The person's persona and where it came from (UserGems, or a title keyword)."""
+    persona = person.record.get(config.persona_field)
+    if persona:
+        return str(persona), f"persona {persona}"
+    title = str(person.record.get("Title") or "").lower()
+    for keyword, found in config.title_personas.items():
+        if keyword in title:
+            return found, f"persona {found} (title contains {keyword!r})"
+    return None, "no persona"
+
+
+def _sequence(
+    person: _Person, variant: Variant, config: JobChangesConfig
+) -> tuple[str | None, str]:
+    """The sequence to enroll the person in, or None; and the sentence the alert shows."""
+    if variant == "open_deal":
+        return None, "Not enrolled in a sequence: an open opportunity is in progress"
+    if variant == "in_sequence":
+        return None, "Not enrolled: the contact is already in an active sequence"
+    if not person.email:
+        return None, "Not enrolled in a sequence: the contact has no email address"
+    if person.record.get(config.opted_out_field):
+        return None, "Not enrolled in a sequence: the contact has opted out of email"
+    persona, _how = _persona(person, config)
+    sequence = config.persona_sequences.get(persona or "", config.default_sequence)
+    return sequence, f"This Contact has been added to the {sequence} sequence"
+
+
+def _skip(person: _Person, reason: str, stage: str | None = None) -> Decision:
+    return Decision.of(person.sobject, person.record, "skipped", reason, stage)
+
+
+@dataclass
+class _Parts:
+    decisions: list[Decision]
+    changes: list[FieldChange]
+    creates: list[RecordCreate]
+    conversions: list[LeadConversion]
+    alerts: list[Alert]
+    firings: list[Firing]
+
+
+def _details(person: _Person, relationship: str, config: JobChangesConfig) -> dict[str, Any]:
+    """The seed's Contact Details, blanks kept."""
+    record = person.record
+    return {
+        "title": record.get("Title"),
+        "email": record.get("Email"),
+        "job_started": record.get(config.job_start_field),
+        "past_account": record.get(config.past_account_field),
+        "past_account_type": record.get(config.past_account_type_field),
+        "relationship": relationship,
+        "past_title": record.get(config.past_title_field),
+    }
+
+
+def _task(
+    person: _Person,
+    key: str,
+    account: Record | None,
+    owner: Recipient,
+    ctx: DecideContext[JobChangesConfig],
+) -> RecordCreate:
+    config = ctx.config
+    name = str(person.record["Name"])
+    due = ctx.as_of + timedelta(days=config.task_due_days)
+    return RecordCreate(
+        sobject="Task",
+        key=key,
+        fields={
+            "Subject": config.task_subject.format(name=name),
+            "OwnerId": owner.user_id,
+            "ActivityDate": due.isoformat(),
+            "Status": "Not Started",
+            "Priority": "High",
+            "WhoId": person.id,
+            "WhatId": account["Id"] if account else None,
+            "Description": f"{name} changed jobs (UserGems). Follow up within"
+            f" {days_text(config.task_due_days)}.",
+        },
+        reason=f"{owner.name} follows up within {days_text(config.task_due_days)}",
+        parent_id=person.id,
+    )
+
+
+def _handle(
+    person: _Person,
+    account: Record | None,
+    how: str,
+    relationship: str,
+    start: date,
+    team: _Team,
+    parts: _Parts,
+    ctx: DecideContext[JobChangesConfig],
+) -> None:
+    """Plan one selected job change: routing, conversion, Task, enrollment, alert, stage."""
+    config = ctx.config
+    stage = start.isoformat()
+    deals = children(account, "Opportunities") if account else []
+    variant: Variant = (
+        "open_deal"
+        if deals
+        else "in_sequence"
+        if person.record.get(config.sequenced_field)
+        else "new_assignment"
+        if team.newly_assigned
+        else "standard"
+    )
+    prefix = f"job change of {person.record['Name']}: "
+    if account is not None:
+        parts.changes.extend(diff_changes("Account", account, team.changes, prefix))
+    else:
+        parts.changes.extend(diff_changes(person.sobject, person.record, team.changes, prefix))
+    if account is not None and team.ae is not None:
+        if person.sobject == "Lead":
+            parts.conversions.append(
+                LeadConversion(
+                    lead_id=person.id,
+                    lead_name=str(person.record["Name"]),
+                    account_id=str(account["Id"]),
+                    account_name=str(account["Name"]),
+                    owner_id=str(team.ae.user_id),
+                    converted_status=config.converted_status,
+                    reason=f"{how}: the lead joins {account['Name']} as a contact",
+                )
+            )
+        else:
+            why = f"contact owner = account owner {team.ae.name}"
+            parts.changes.extend(
+                diff_changes("Contact", person.record, {"OwnerId": (team.ae.user_id, why)})
+            )
+    sequence, sequence_line = _sequence(person, variant, config)
+    if sequence is not None:
+        _persona_name, persona_how = _persona(person, config)
+        parts.changes.extend(
+            diff_changes(
+                person.sobject,
+                person.record,
+                {
+                    config.sequence_field: (
+                        sequence,
+                        f"{persona_how}: enrolled by the Outreach trigger",
+                    )
+                },
+                prefix,
+            )
+        )
+    follower = team.sdr or team.ae
+    assert follower is not None  # a team always has an SDR or an AE
+    parts.creates.append(_task(person, person.key(start), account, follower, ctx))
+    recipients = [r for r in (team.ae, team.sdr) if r is not None]
+    deal = deals[0] if deals else None
+    if deal is not None and deal["OwnerId"] not in {r.user_id for r in recipients}:
+        recipients.append(_recipient("Deal Owner", str(deal["OwnerId"]), deal.get("Owner")))
+    parts.alerts.append(
+        Alert(
+            template=config.template,
+            record_id=person.id,
+            stage=stage,
+            recipients=tuple(recipients),
+            reason=f"{relationship} started at a new company on {stage}",
+            context={
+                "person": {
+                    "sobject": person.sobject,
+                    "id": person.id,
+                    "name": person.record["Name"],
+                },
+                "ae": team.ae.model_dump() if team.ae else None,
+                "sdr": team.sdr.model_dump() if team.sdr else None,
+                "company": person.record.get("Company"),
+                "account": (
+                    {
+                        "id": account["Id"],
+                        "name": account["Name"],
+                        "type": account.get(config.account_type_field),
+                        "assigned_reason": team.assigned_reason,
+                    }
+                    if account is not None
+                    else None
+                ),
+                "details": _details(person, relationship, config),
+                "definition": config.relationships[relationship],
+                "variant": variant,
+                "deal": (
+                    {
+                        "id": deal["Id"],
+                        "name": deal["Name"],
+                        "owner": (deal.get("Owner") or {}).get("Name"),
+                    }
+                    if deal is not None
+                    else None
+                ),
+                "sequence": sequence_line,
+                "follow_up": config.follow_up,
+            },
+        )
+    )
+    parts.firings.append(Firing(record_id=person.id, stage=stage))
+    parts.decisions.append(
+        Decision.of(
+            person.sobject,
+            person.record,
+            "selected",
+            f"{relationship}, started {stage}; {how}; {variant.replace('_', ' ')}",
+            stage,
+        )
+    )
+
+
+def _match(
+    person: _Person, accounts: dict[str, Record], matcher: AccountMatcher
+) -> tuple[Record | None, str]:
+    account_id = person.record.get("AccountId")
+    if person.sobject == "Contact" and account_id in accounts:
+        return accounts[account_id], f"a contact of {accounts[account_id]['Name']}"
+    found = matcher.match(person.record.get("Email"), person.record.get("Company"))
+    return found.account, found.reason
+
+
+def _screen(
+    person: _Person,
+    contact_emails: set[str],
+    handled: set[str],
+    planned: dict[str, str],
+    ctx: DecideContext[JobChangesConfig],
+) -> tuple[str, date] | Decision:
+    """(relationship, job start) of a job change to handle now, else why not."""
+    config = ctx.config
+    relationship = person.record.get(config.relationship_field)
+    if relationship not in config.relationships:
+        return _skip(person, f"past relationship {relationship!r} is not in the relationship table")
+    if person.sobject == "Lead" and person.email in contact_emails:
+        return _skip(person, "a Contact with the same email is handled instead (Contact wins)")
+    started = person.record.get(config.job_start_field)
+    if not started:
+        return _skip(person, "UserGems gave no job start date")
+    start = date.fromisoformat(str(started))
+    stage = start.isoformat()
+    if start > ctx.as_of:
+        return _skip(person, f"starts at the new company on {stage}: waits until then", stage)
+    delivered = person.delivered()
+    earliest = ctx.as_of - timedelta(days=config.catch_up_days)
+    if delivered < earliest:
+        return _skip(
+            person,
+            f"delivered {delivered}, before the {config.catch_up_days}-day window: listed only",
+            stage,
+        )
+    key = person.key(start)
+    if key in handled or (person.id, stage) in ctx.fired:
+        return _skip(person, f"already handled: Task {key} exists", stage)
+    if key in planned:
+        return _skip(person, f"same person as {planned[key]} (same email): handled once", stage)
+    planned[key] = str(person.record["Name"])
+    return str(relationship), start
+
+
+def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
+    config = ctx.config
+    users = records["users"]
+    ownership = Ownership.of(
+        f"plays.{play.name}", config.holding_users, config.integration_users, users
+    )
+    robin = round_robin(
+        config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
+    )
+    accounts = {str(a["Id"]): a for a in records["accounts"]}
+    matcher = AccountMatcher(
+        records["accounts"],
+        free_mail_domains=config.free_mail_domains,
+        customer_types=config.customer_types,
+        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
+        on_tie=config.on_tie,
+        type_field=config.account_type_field,
+    )
+    handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
+    contacts = [_Person("Contact", r) for r in records["contacts"]]
+    contact_emails = {p.email for p in contacts if p.email}
+    parts = _Parts([], [], [], [], [], [])
+    # Task key -> whose it is: duplicate records of one person are handled once.
+    planned: dict[str, str] = {}
+    # Accounts round-robined in this run: a second person there joins the same team.
+    assigned: dict[str, _Team] = {}
+    for person in [*contacts, *(_Person("Lead", r) for r in records["leads"])]:
+        screened = _screen(person, contact_emails, handled, planned, ctx)
+        if isinstance(screened, Decision):
+            parts.decisions.append(screened)
+            continue
+        relationship, start = screened
+        stage = start.isoformat()
+        account, how = _match(person, accounts, matcher)
+        past = person.record.get(config.past_account_field)
+        if account is not None and past and company_words(past) == company_words(account["Name"]):
+            parts.decisions.append(
+                _skip(person, f"back at the past account {account['Name']}: no new company", stage)
+            )
+            continue
+        customer = (
+            account is not None and account.get(config.account_type_field) in config.customer_types
+        )
+        if customer and relationship in config.people_signals_relationships:
+            parts.decisions.append(
+                _skip(
+                    person,
+                    f"{relationship} at customer {account['Name']}: left to people-signals",
+                    stage,
+                )
+            )
+            continue
+        if account is not None and account["Id"] in assigned:
+            team = replace(assigned[account["Id"]], changes={})
+        else:
+            team = _team(account, person, ownership, robin, config)
+        if isinstance(team, str):
+            parts.decisions.append(_skip(person, team, stage))
+            continue
+        if account is not None and team.newly_assigned:
+            assigned[account["Id"]] = team
+        _handle(person, account, how, relationship, start, team, parts, ctx)
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(parts.decisions),
+        changes=tuple(parts.changes),
+        creates=tuple(parts.creates),
+        conversions=tuple(parts.conversions),
+        alerts=tuple(parts.alerts),
+        firings=tuple(parts.firings),
+        cursors=robin.cursors,
+        assignments=robin.assignments,
+    )
+
+
+def requirements(config: JobChangesConfig) -> Requirements:
+    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools."""
+    person = config.person_fields()
+    account = [config.account_type_field, config.sdr_field, config.assigned_reason_field]
+    return Requirements(
+        fields=(
+            *(("Lead", f) for f in person),
+            *(("Contact", f) for f in person),
+            *(("Account", f) for f in account),
+            ("Task", "Revsched_Key__c"),
+        ),
+        values=(
+            ("Lead", "LeadSource", config.lead_source_value),
+            ("Lead", "Status", config.converted_status),
+            *(("Lead", config.relationship_field, r) for r in config.relationships),
+        ),
+        users=(*config.holding_users, *config.integration_users),
+        pools=tuple(sorted(config.pools_used())),
+        writes=(
+            ("Account", "OwnerId"),
+            ("Account", config.sdr_field),
+            ("Account", config.assigned_reason_field),
+            ("Contact", "OwnerId"),
+            ("Lead", "OwnerId"),
+            ("Contact", config.sequence_field),
+            ("Lead", config.sequence_field),
+        ),
+        creates=tuple(("Task", f) for f in TASK_FIELDS),
+    )
+
+
+play = Play(
+    name="job-changes",
+    summary="Past buyers who changed jobs: match, convert, route, Task, sequence and Slack",
+    config_model=JobChangesConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+)

@@ -1,0 +1,556 @@
+"""people-signals: people moving in and out of customer accounts, told to the CSM.
+
+Seed 002, UserGems' "Prevent Churn & Drive Expansion" playbook for Customer Success:
+daily, on customer accounts, a past champion who joins (expansion), a champion who
+leaves (churn risk), and a new hire or promotion in a tracked persona (churn risk near
+the renewal or on a weak health score, else expansion). The CSM (else the account
+owner, else the CS channel) gets a message with the account, the person, what the
+signal means and the seed's recommended actions, and one Task per signal; a champion
+leaving an account with few other active contacts is also sent to CS leadership.
+Nothing about the records changes. Each signal fires once per person and date: the
+key `people-signals:<signal>:<email or id>:<date>` is its Task's external key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from dateutil.relativedelta import relativedelta
+from pydantic import Field
+
+from revsched.matching import AccountMatcher
+from revsched.ownership import QUEUE_ID_PREFIX
+from revsched.plan import Alert, Decision, Firing, Plan, Recipient, RecordCreate, Scalar
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+    days_text,
+)
+from revsched.roundrobin import members_from_users
+from revsched.schedule import ScheduleField
+from revsched.soql import FieldName, format_soql, relationship_name
+
+Signal = Literal["champion_joins", "champion_leaves", "new_hire_or_promotion"]
+KEY_PREFIX = "people-signals"
+TASK_FIELDS = (
+    "Subject",
+    "OwnerId",
+    "ActivityDate",
+    "Status",
+    "Priority",
+    "WhoId",
+    "WhatId",
+    "Description",
+)
+EXPANSION = "Expansion opportunity"
+CHURN_RISK = "Churn risk"
+TITLES: dict[Signal, str] = {
+    "champion_joins": "Past champion joins",
+    "champion_leaves": "Champion leaves",
+    "new_hire_or_promotion": "New hire or promotion",
+}
+
+
+class PeopleSignalsConfig(PlayConfig):
+    schedule: ScheduleField = Field("daily 07:30", validate_default=True)
+    # Signals dated (joined, left, delivered) this many days back are handled.
+    catch_up_days: int = Field(30, ge=0)
+    account_type_field: FieldName = "Type"
+    customer_types: list[str] = Field(["Customer"], min_length=1)
+    # UserGems' fields, as job-changes reads them.
+    relationship_field: FieldName = "UserGems__Past_Relationship_Type__c"
+    job_start_field: FieldName = "UserGems__Job_Start_Date__c"
+    past_account_field: FieldName = "UserGems__Past_Account__c"
+    past_title_field: FieldName = "UserGems__Past_Title__c"
+    persona_field: FieldName = "UserGems__Persona__c"
+    no_longer_field: FieldName = "UserGems__No_Longer_at_Company__c"
+    # champion_joins: these past relationships.
+    champion_relationships: list[str] = ["Past Champion"]
+    # champion_leaves: a champion is flagged so, or a contact role on a won opportunity
+    # of the account that closed within this many months.
+    champion_field: FieldName = "Champion__c"
+    champion_role_months: int = Field(24, ge=1)
+    # new_hire_or_promotion: LeadSource in these values, persona in the tracked list.
+    new_hire_sources: list[str] = ["UserGems - New Hire", "UserGems - Promotion"]
+    tracked_personas: list[str] = ["Executive", "Sales Leader", "RevOps", "Marketing"]
+    # ... a churn risk when the renewal is this close or the health score this low.
+    renewal_field: FieldName = "Renewal_Date__c"
+    renewal_risk_days: int = Field(120, ge=0)
+    health_field: FieldName = "Health_Score__c"
+    health_threshold: float = 50
+    arr_field: FieldName = "ARR__c"
+    csm_field: FieldName = "CSM__c"
+    # A champion leaving fewer than this many other contacts active in active_days
+    # goes to CS leadership too.
+    min_active_contacts: int = Field(2, ge=0)
+    active_days: int = Field(90, ge=1)
+    leadership_users: list[str] = ["paula.costa@demo.revsched.dev"]
+    # For an account whose CSM and owner cannot take it; "" for none (then no Task).
+    cs_channel_name: str = "Customer Success"
+    task_due_days: int = Field(7, ge=0)
+    # Seed 002's recommended actions per signal.
+    actions: dict[Signal, list[str]] = {
+        "champion_joins": [
+            "Send a congratulatory email acknowledging their new role",
+            "Schedule a check-in to discuss how you've already been helping their team,"
+            " and invite them to the next meeting",
+            "Highlight past successes and explore potential expansion opportunities",
+        ],
+        "champion_leaves": [
+            "Multi-thread: identify other influencers and decision-makers within the account",
+            "Reach out to the remaining contacts below before the renewal",
+        ],
+        "new_hire_or_promotion": [
+            "Congratulate them on their new role and introduce yourself",
+            "Offer a tailored onboarding session on the value the product provides",
+            "Share customer success stories or metrics relevant to their role",
+        ],
+    }
+    template: str = "people_signals.j2"
+
+
+def queries(ctx: DecideContext[PeopleSignalsConfig]) -> dict[str, str]:
+    config = ctx.config
+    csm = relationship_name(config.csm_field)
+    customers = format_soql(f"{config.account_type_field} IN {{}}", config.customer_types)
+    person = [
+        "Id",
+        "Name",
+        "Title",
+        "Email",
+        "LeadSource",
+        "LastModifiedDate",
+        "LastActivityDate",
+        config.relationship_field,
+        config.job_start_field,
+        config.past_account_field,
+        config.past_title_field,
+        config.persona_field,
+    ]
+    since = datetime.combine(ctx.as_of - timedelta(days=config.catch_up_days), time(), UTC)
+    usergems = format_soql(
+        f"({config.relationship_field} IN {{}} OR LeadSource IN {{}})",
+        config.champion_relationships,
+        config.new_hire_sources,
+    )
+    return {
+        "accounts": f"SELECT Id, Name, Website, {config.account_type_field}, OwnerId,"
+        f" Owner.Name, Owner.Email, Owner.IsActive, {config.csm_field}, {csm}.Name,"
+        f" {csm}.Email, {csm}.IsActive, {config.arr_field}, {config.renewal_field},"
+        f" {config.health_field}, LastActivityDate, CreatedDate,"
+        " (SELECT Id FROM Opportunities WHERE IsClosed = false)"
+        f" FROM Account WHERE {customers} ORDER BY Id",
+        "contacts": f"SELECT {', '.join(person)}, AccountId, {config.champion_field},"
+        f" {config.no_longer_field},"
+        " (SELECT Role, Opportunity.IsWon, Opportunity.CloseDate FROM OpportunityContactRoles)"
+        f" FROM Contact WHERE Account.{customers} ORDER BY AccountId, Name, Id",
+        "leads": format_soql(
+            f"SELECT {', '.join(person)}, Company FROM Lead WHERE IsConverted = false"
+            f" AND {usergems} AND LastModifiedDate >= {{}} ORDER BY LastModifiedDate, Id",
+            since,
+        ),
+        "tasks": format_soql(
+            "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
+        ),
+        "users": format_soql(
+            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
+            sorted({u.lower() for u in config.leadership_users}),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A signal found on a person: its date, what it means and why."""
+
+    signal: Signal
+    person: Record
+    sobject: Literal["Contact", "Lead"]
+    account: Record
+    day: date
+    meaning: str
+    why: str
+
+    @property
+    def key(self) -> str:
+        email = self.person.get("Email")
+        who = str(email).strip().lower() if email else self.person["Id"]
+        return f"{KEY_PREFIX}:{self.signal}:{who}:{self.day.isoformat()}"
+
+    @property
+    def stage(self) -> str:
+        return f"{self.signal} {self.day.isoformat()}"
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+def _is_champion(contact: Record, ctx: DecideContext[PeopleSignalsConfig]) -> str | None:
+    """Why the contact counts as a champion, or None."""
+    config = ctx.config
+    if contact.get(config.champion_field):
+        return f"{config.champion_field} is set"
+    since = ctx.as_of - relativedelta(months=config.champion_role_months)
+    for role in children(contact, "OpportunityContactRoles"):
+        opportunity = role.get("Opportunity") or {}
+        closed = _day(opportunity.get("CloseDate"))
+        if opportunity.get("IsWon") and closed and closed >= since:
+            return f"{role.get('Role') or 'contact role'} on an opportunity won {closed}"
+    return None
+
+
+def _new_hire_meaning(account: Record, ctx: DecideContext[PeopleSignalsConfig]) -> tuple[str, str]:
+    """Seed 002 reads a new leader both ways: churn risk near the renewal or on a weak
+    health score, else expansion. Returns (meaning, why)."""
+    config = ctx.config
+    renewal = _day(account.get(config.renewal_field))
+    if renewal is not None and 0 <= (renewal - ctx.as_of).days <= config.renewal_risk_days:
+        return CHURN_RISK, f"renewal on {renewal}, within {config.renewal_risk_days} days"
+    health = account.get(config.health_field)
+    if health is not None and health < config.health_threshold:
+        return CHURN_RISK, f"health score {health:g} under {config.health_threshold:g}"
+    return EXPANSION, "renewal not near and health score sound"
+
+
+def _person_signal(
+    person: Record,
+    sobject: Literal["Contact", "Lead"],
+    account: Record,
+    ctx: DecideContext[PeopleSignalsConfig],
+) -> _Found | Decision | None:
+    """The join or new-hire signal on a person of a customer account; a Decision when it
+    is a near miss, None when there is none."""
+    config = ctx.config
+    earliest = ctx.as_of - timedelta(days=config.catch_up_days)
+    delivered = _day(person.get("LastModifiedDate")) or ctx.as_of
+    started = _day(person.get(config.job_start_field))
+    if person.get(config.relationship_field) in config.champion_relationships:
+        day = started or delivered
+        if day > ctx.as_of:
+            return Decision.of(sobject, person, "skipped", f"joins {account['Name']} on {day}")
+        if delivered < earliest:
+            return None
+        return _Found(
+            "champion_joins",
+            person,
+            sobject,
+            account,
+            day,
+            EXPANSION,
+            f"{person.get(config.relationship_field)} joined {account['Name']} on {day}",
+        )
+    if person.get("LeadSource") in config.new_hire_sources and delivered >= earliest:
+        persona = person.get(config.persona_field)
+        if persona not in config.tracked_personas:
+            return Decision.of(
+                sobject,
+                person,
+                "skipped",
+                f"{person.get('LeadSource')} at {account['Name']}, but persona {persona!r}"
+                " is not tracked",
+            )
+        meaning, why = _new_hire_meaning(account, ctx)
+        return _Found(
+            "new_hire_or_promotion",
+            person,
+            sobject,
+            account,
+            started or delivered,
+            meaning,
+            f"{person.get('LeadSource')} ({persona}) at {account['Name']}; {why}",
+        )
+    return None
+
+
+def _leave_signal(
+    contact: Record, account: Record, ctx: DecideContext[PeopleSignalsConfig]
+) -> _Found | Decision | None:
+    config = ctx.config
+    left = _day(contact.get(config.no_longer_field))
+    if left is None or left > ctx.as_of or left < ctx.as_of - timedelta(days=config.catch_up_days):
+        return None
+    champion = _is_champion(contact, ctx)
+    if champion is None:
+        return Decision.of(
+            "Contact",
+            contact,
+            "skipped",
+            f"left {account['Name']} on {left}, but was no champion",
+        )
+    return _Found(
+        "champion_leaves",
+        contact,
+        "Contact",
+        account,
+        left,
+        CHURN_RISK,
+        f"champion ({champion}) left {account['Name']} on {left}",
+    )
+
+
+def _csm(account: Record, config: PeopleSignalsConfig) -> Recipient:
+    """The account's CSM, else its owner, else the CS channel (someone with no user)."""
+    csm_id = account.get(config.csm_field)
+    csm = account.get(relationship_name(config.csm_field)) or {}
+    if csm_id and csm.get("IsActive"):
+        return Recipient(role="CSM", user_id=csm_id, name=csm["Name"], email=csm.get("Email"))
+    owner = account.get("Owner") or {}
+    if owner.get("IsActive") and not str(account["OwnerId"]).startswith(QUEUE_ID_PREFIX):
+        return Recipient(
+            role="Account Owner",
+            user_id=account["OwnerId"],
+            name=owner["Name"],
+            email=owner.get("Email"),
+        )
+    return Recipient(role="CS channel", user_id=None, name=config.cs_channel_name)
+
+
+def _others(
+    found: _Found, contacts: list[Record], ctx: DecideContext[PeopleSignalsConfig]
+) -> list[dict[str, Scalar]]:
+    """The account's other contacts still there, most recently active first."""
+    config = ctx.config
+    rows = []
+    for contact in contacts:
+        if contact["Id"] == found.person["Id"] or _day(contact.get(config.no_longer_field)):
+            continue
+        roles = sorted(
+            {r["Role"] for r in children(contact, "OpportunityContactRoles") if r.get("Role")}
+        )
+        rows.append(
+            {
+                "id": contact["Id"],
+                "name": contact["Name"],
+                "title": contact.get("Title"),
+                "last_activity": contact.get("LastActivityDate"),
+                "roles": ", ".join(roles),
+            }
+        )
+    return sorted(rows, key=lambda r: (str(r["last_activity"] or ""), str(r["name"])), reverse=True)
+
+
+def _active(rows: list[dict[str, Scalar]], ctx: DecideContext[PeopleSignalsConfig]) -> int:
+    since = ctx.as_of - timedelta(days=ctx.config.active_days)
+    return sum(1 for r in rows if (d := _day(r["last_activity"])) is not None and d >= since)
+
+
+def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
+    config = ctx.config
+    leaders = tuple(
+        Recipient(role="CS leadership", user_id=m.user_id, name=m.name, email=m.email)
+        for m in members_from_users(
+            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
+        )
+        if m.active
+    )
+    accounts = {a["Id"]: a for a in records["accounts"]}
+    by_account: dict[str, list[Record]] = {}
+    for contact in records["contacts"]:
+        by_account.setdefault(contact["AccountId"], []).append(contact)
+    matcher = AccountMatcher(
+        records["accounts"],
+        free_mail_domains=(),
+        customer_types=config.customer_types,
+        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
+        type_field=config.account_type_field,
+    )
+    handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
+    found: list[_Found | Decision | None] = []
+    for contact in records["contacts"]:
+        account = accounts[contact["AccountId"]]
+        found.append(_leave_signal(contact, account, ctx))
+        found.append(_person_signal(contact, "Contact", account, ctx))
+    for lead in records["leads"]:
+        match = matcher.match(lead.get("Email"), lead.get("Company"))
+        if match.account is not None:
+            found.append(_person_signal(lead, "Lead", match.account, ctx))
+    decisions: list[Decision] = []
+    creates: list[RecordCreate] = []
+    alerts: list[Alert] = []
+    firings: list[Firing] = []
+    # Signal key -> whose it is: duplicate records of one person make one signal.
+    planned: dict[str, str] = {}
+    for item in found:
+        if item is None:
+            continue
+        if isinstance(item, Decision):
+            decisions.append(item)
+            continue
+        if item.key in planned:
+            decisions.append(
+                Decision.of(
+                    item.sobject,
+                    item.person,
+                    "skipped",
+                    f"same person as {planned[item.key]} (same email): one signal",
+                    item.stage,
+                )
+            )
+            continue
+        if item.key in handled or (item.person["Id"], item.stage) in ctx.fired:
+            decisions.append(
+                Decision.of(
+                    item.sobject,
+                    item.person,
+                    "skipped",
+                    f"already told: Task {item.key} exists",
+                    item.stage,
+                )
+            )
+            continue
+        planned[item.key] = str(item.person["Name"])
+        csm = _csm(item.account, config)
+        others = _others(item, by_account.get(item.account["Id"], []), ctx)
+        recipients = [csm]
+        thin = (
+            item.signal == "champion_leaves" and _active(others, ctx) < config.min_active_contacts
+        )
+        if thin:
+            recipients += [r for r in leaders if r.user_id != csm.user_id]
+        decisions.append(
+            Decision.of(
+                item.sobject,
+                item.person,
+                "selected",
+                f"{item.signal}: {item.why}; {item.meaning.lower()}; to {csm.name} ({csm.role})"
+                + (
+                    f"; fewer than {config.min_active_contacts} other contacts active in"
+                    f" {config.active_days} days: CS leadership told"
+                    if thin
+                    else ""
+                ),
+                item.stage,
+            )
+        )
+        if csm.user_id is not None:
+            creates.append(
+                RecordCreate(
+                    sobject="Task",
+                    key=item.key,
+                    fields={
+                        "Subject": f"{TITLES[item.signal]}: {item.person['Name']}",
+                        "OwnerId": csm.user_id,
+                        "ActivityDate": (
+                            ctx.as_of + timedelta(days=config.task_due_days)
+                        ).isoformat(),
+                        "Status": "Not Started",
+                        "Priority": "High" if item.meaning == CHURN_RISK else "Normal",
+                        "WhoId": item.person["Id"],
+                        "WhatId": item.account["Id"],
+                        "Description": f"{item.meaning}: {item.why}.",
+                    },
+                    reason=f"{csm.name} acts on it within {days_text(config.task_due_days)}",
+                    parent_id=item.person["Id"],
+                )
+            )
+        alerts.append(_alert(item, tuple(recipients), others, thin, ctx))
+        firings.append(Firing(record_id=item.person["Id"], stage=item.stage))
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(decisions),
+        creates=tuple(creates),
+        alerts=tuple(alerts),
+        firings=tuple(firings),
+    )
+
+
+def _alert(
+    item: _Found,
+    recipients: tuple[Recipient, ...],
+    others: list[dict[str, Scalar]],
+    thin: bool,
+    ctx: DecideContext[PeopleSignalsConfig],
+) -> Alert:
+    config = ctx.config
+    account, person = item.account, item.person
+    return Alert(
+        template=config.template,
+        record_id=person["Id"],
+        stage=item.stage,
+        recipients=recipients,
+        reason=f"{item.signal} on {item.day}",
+        context={
+            "signal": item.signal,
+            "title": TITLES[item.signal],
+            "meaning": item.meaning,
+            "why": item.why,
+            "account": {
+                "id": account["Id"],
+                "name": account["Name"],
+                "arr": account.get(config.arr_field),
+                "renewal_date": account.get(config.renewal_field),
+            },
+            "person": {
+                "sobject": item.sobject,
+                "id": person["Id"],
+                "name": person["Name"],
+                "title": person.get("Title"),
+                "past_title": person.get(config.past_title_field),
+                "past_account": person.get(config.past_account_field),
+                "date": item.day.isoformat(),
+            },
+            "csm": recipients[0].name,
+            "actions": config.actions[item.signal],
+            "others": others if item.signal == "champion_leaves" else None,
+            "leadership": (
+                f"CS leadership: fewer than {config.min_active_contacts} other contacts"
+                f" were active here in the last {config.active_days} days."
+                if thin
+                else None
+            ),
+        },
+    )
+
+
+def requirements(config: PeopleSignalsConfig) -> Requirements:
+    """For `revsched doctor`: the UserGems and account fields, the values, CS leadership."""
+    person = [
+        config.relationship_field,
+        config.job_start_field,
+        config.past_account_field,
+        config.past_title_field,
+        config.persona_field,
+    ]
+    return Requirements(
+        fields=(
+            *(("Contact", f) for f in (*person, config.champion_field, config.no_longer_field)),
+            *(("Lead", f) for f in person),
+            *(
+                ("Account", f)
+                for f in (
+                    config.account_type_field,
+                    config.csm_field,
+                    config.arr_field,
+                    config.renewal_field,
+                    config.health_field,
+                )
+            ),
+            ("Task", "Revsched_Key__c"),
+        ),
+        values=(
+            *(("Account", config.account_type_field, t) for t in config.customer_types),
+            *(("Lead", "LeadSource", s) for s in config.new_hire_sources),
+            *(("Contact", config.relationship_field, r) for r in config.champion_relationships),
+        ),
+        users=tuple(config.leadership_users),
+        creates=tuple(("Task", f) for f in TASK_FIELDS),
+    )
+
+
+play = Play(
+    name="people-signals",
+    summary="Champions joining or leaving customers, new leaders there: CSM alert and Task",
+    config_model=PeopleSignalsConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+)

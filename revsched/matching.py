@@ -1,0 +1,109 @@
+"""The account matcher the people plays share: which account a person works at now.
+
+PLAYS.md: the email domain against the registrable domain of each account's Website
+(`app.acme.co.uk` -> `acme.co.uk`); a free-mail address (gmail.com...) falls back to
+the company name, normalized as the dedupe plays normalize it ("Acme, Inc." is
+"Acme"). Several candidates: a customer first, then one with an open opportunity, then
+the latest activity; still tied -> no match, "ambiguous", unless configured to take
+the oldest account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from revsched.dedupe.normalize import company_words, email, registrable_domain
+from revsched.play import Record
+
+OnTie = Literal["ambiguous", "oldest"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The account found (None: no match) and how, in words for the plan."""
+
+    account: Record | None
+    reason: str
+
+
+class AccountMatcher:
+    """Accounts indexed by website domain and normalized name, for many lookups."""
+
+    def __init__(
+        self,
+        accounts: Iterable[Record],
+        *,
+        free_mail_domains: Collection[str],
+        customer_types: Collection[str],
+        has_open_opportunity: Callable[[Record], bool],
+        on_tie: OnTie = "ambiguous",
+        website_field: str = "Website",
+        type_field: str = "Type",
+    ) -> None:
+        self._free_mail = {d.lower() for d in free_mail_domains}
+        self._customer_types = set(customer_types)
+        self._open = has_open_opportunity
+        self._on_tie = on_tie
+        self._type_field = type_field
+        self._by_domain: dict[str, list[Record]] = {}
+        self._by_name: dict[tuple[str, ...], list[Record]] = {}
+        for account in accounts:
+            domain = registrable_domain(account.get(website_field))
+            if domain:
+                self._by_domain.setdefault(domain, []).append(account)
+            words = company_words(account.get("Name"))
+            if words:
+                self._by_name.setdefault(words, []).append(account)
+
+    def match(self, address: str | None, company: str | None) -> Match:
+        """The account for a person with this email address and (Lead) company name."""
+        normalized = email(address)
+        domain = registrable_domain(normalized.partition("@")[2]) if normalized else None
+        if domain and domain not in self._free_mail:
+            return self._choose(self._by_domain.get(domain, []), f"email domain {domain}")
+        why = f"free-mail address {domain}" if domain else "no email address"
+        words = company_words(company)
+        if not words:
+            return Match(None, f"{why} and no company name to match")
+        how = f"company name {company!r} ({why})"
+        return self._choose(self._by_name.get(words, []), how)
+
+    def _choose(self, candidates: Sequence[Record], how: str) -> Match:
+        if not candidates:
+            return Match(None, f"no account matches the {how}")
+        if len(candidates) == 1:
+            return Match(candidates[0], f"{how} matches {candidates[0]['Name']}")
+        tied = list(candidates)
+        for rule, keep in (
+            ("a customer", lambda a: a.get(self._type_field) in self._customer_types),
+            ("an open opportunity", self._open),
+        ):
+            preferred = [a for a in tied if keep(a)]
+            if len(preferred) == 1:
+                return Match(
+                    preferred[0],
+                    f"{how}: {len(candidates)} accounts, only {preferred[0]['Name']} has {rule}",
+                )
+            tied = preferred or tied
+        latest = max(a.get("LastActivityDate") or "" for a in tied)
+        newest = [a for a in tied if (a.get("LastActivityDate") or "") == latest]
+        if latest and len(newest) == 1:
+            return Match(
+                newest[0],
+                f"{how}: {len(candidates)} accounts, {newest[0]['Name']}"
+                f" has the latest activity ({latest})",
+            )
+        if self._on_tie == "oldest":
+            oldest = min(newest, key=lambda a: (a.get("CreatedDate") or "", a["Id"]))
+            return Match(
+                oldest,
+                f"{how}: {len(candidates)} accounts still tied, the oldest is {oldest['Name']}",
+            )
+        names = ", ".join(sorted(a["Name"] for a in newest))
+        return Match(
+            None,
+            f"ambiguous: the {how} matches {len(candidates)} accounts ({names})"
+            " and nothing breaks the tie",
+        )
