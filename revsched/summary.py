@@ -284,7 +284,8 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
     tables = (plan.decisions, plan.changes, plan.creates, plan.deletes, plan.merges, plan.alerts)
     if limit is not None and any(len(rows) > limit for rows in tables):
         console.print(
-            "[dim]--all prints every row; --report-dir DIR writes them all to CSV files[/]"
+            "[dim]--all prints every row; revsched show RUN --format csv|json"
+            " exports every change and alert[/]"
         )
 
 
