@@ -154,6 +154,13 @@ class Recipient(PlanItem):
     email: str | None = None
 
 
+class Firing(PlanItem):
+    """A (record, stage) the play handles now; recorded so it never fires twice."""
+
+    record_id: str
+    stage: str
+
+
 class Alert(PlanItem):
     """An alert about one record at one stage, rendered from a template."""
 
@@ -163,13 +170,9 @@ class Alert(PlanItem):
     recipients: tuple[Recipient, ...]
     context: dict[str, Any]
     reason: str
-
-
-class Firing(PlanItem):
-    """A (record, stage) the play handles now; recorded so it never fires twice."""
-
-    record_id: str
-    stage: str
+    # The records a digest lists, as the stages its delivery fires for them: once it is
+    # delivered (by its run or, after a kill, the next), a rerun does not list them again.
+    covers: tuple[Firing, ...] = ()
 
 
 def group_digest(
@@ -269,7 +272,14 @@ class Plan(PlanItem):
                 ),
                 "alerts": tuple(
                     a.model_copy(
-                        update={"record_id": swap(a.record_id), "context": swap(a.context)}
+                        update={
+                            "record_id": swap(a.record_id),
+                            "context": swap(a.context),
+                            "covers": tuple(
+                                f.model_copy(update={"record_id": swap(f.record_id)})
+                                for f in a.covers
+                            ),
+                        }
                     )
                     for a in self.alerts
                 ),

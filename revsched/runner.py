@@ -119,6 +119,9 @@ def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry
             json.dumps([r.model_dump() for r in alert.recipients]),
             alert.text,
             alert.key in firings,
+            json.dumps([[f.record_id, f.stage] for f in alert.alert.covers])
+            if alert.alert.covers
+            else None,
         )
         for alert in rendered
     ]

@@ -43,9 +43,8 @@ PLAYS = [
     "renewal-sla",
     "queue-recycle",
     "win-back",
+    "contact-alignment",
 ]
-# Not yet: contact-alignment, whose rerun after a kill sends a second weekly digest for
-# the contacts the dead run's digest (delivered from the outbox) already listed.
 # Kills per play: a handful in the suite; REVSCHED_CHAOS_TRIALS=8 for the full check.
 TRIALS = int(os.environ.get("REVSCHED_CHAOS_TRIALS", "3"))
 # Fields a round robin fills: a killed run has already moved the rotation on, so the
