@@ -9,8 +9,7 @@ that cannot deploy the object.
 
 One window remains: an alert delivered, then the process dies before its firing is
 upserted. The local state store has it (the same machine does not repeat it); a new
-machine would. What a digest lists (an alert's `covers`) is remembered locally only:
-one firing per listed record would grow the org's firings by thousands a week.
+machine would.
 """
 
 from __future__ import annotations

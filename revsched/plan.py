@@ -182,9 +182,11 @@ def group_digest(
     reason: str,
     context: dict[str, Any],
     fired: Collection[tuple[str, str]],
+    covers: tuple[Firing, ...] = (),
 ) -> tuple[Alert, Firing] | None:
-    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member;
-    None when nobody in the group is active or the stage has fired."""
+    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member
+    (with `covers`, the records it lists); None when nobody in the group is active or the
+    stage has fired."""
     if not recipients or (recipients[0].user_id, stage) in fired:
         return None
     alert = Alert(
@@ -194,6 +196,7 @@ def group_digest(
         recipients=recipients,
         reason=reason,
         context=context,
+        covers=covers,
     )
     return alert, Firing(record_id=alert.record_id, stage=stage)
 

@@ -1032,6 +1032,25 @@ class StateStore:
                 [PlannedWrite(*row, field="", new=None) for row in creates],
             )
 
+    def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
+        """Leads still planned for conversion in the play's runs that stopped early, by run."""
+        with self.session() as session:
+            rows = session.execute(
+                select(ConversionRow.run_id, ConversionRow.lead_id)
+                .join(Run)
+                .where(
+                    Run.play == play,
+                    Run.dry_run.is_(False),
+                    Run.status != "running",
+                    ConversionRow.status == "planned",
+                )
+                .order_by(ConversionRow.id)
+            )
+            planned: dict[int, list[str]] = {}
+            for run_id, lead_id in rows:
+                planned.setdefault(run_id, []).append(lead_id)
+            return planned
+
     def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a
         create found by its key is created (its Id kept, so revert can delete it); the
@@ -1138,5 +1157,6 @@ class StateStore:
         with self.session() as session:
             run = session.get(Run, run_id)
             if run is not None:
-                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges  # load them now
+                # Loaded now, for reading once the session is closed.
+                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges, run.conversions
             return run

@@ -11,6 +11,7 @@ write is the documented window for one repeat, so it is not drawn.)
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -44,20 +45,29 @@ PLAYS = [
     "queue-recycle",
     "win-back",
     "contact-alignment",
+    "job-changes",
+    "people-signals",
+    "overage-upsell",
+    "partner-overlap",
+    "lead-status-hygiene",
 ]
 # Kills per play: a handful in the suite; REVSCHED_CHAOS_TRIALS=8 for the full check.
 TRIALS = int(os.environ.get("REVSCHED_CHAOS_TRIALS", "3"))
 # Fields a round robin fills: a killed run has already moved the rotation on, so the
 # rerun may pick the next member; those are checked to be set, not to be equal.
-ROTATED = {"win-back": {"OwnerId", "SDR__c"}}
+ROTATED = {"win-back": {"OwnerId", "SDR__c"}, "job-changes": {"OwnerId", "SDR__c"}}
 # (object, method) pairs a kill is drawn among: org writes, audit writes, deliveries.
 KILL_POINTS = [
     (OrgGateway, "update"),
     (OrgGateway, "bulk_update"),
     (OrgGateway, "upsert"),
+    (OrgGateway, "delete"),
+    (OrgGateway, "convert_leads"),
     (StateStore, "start_run"),
     (StateStore, "record_batch"),
     (StateStore, "record_creates"),
+    (StateStore, "record_deletes"),
+    (StateStore, "record_conversions"),
     (StateStore, "settle_alerts"),
 ]
 
@@ -210,6 +220,16 @@ def _outcome(org: LocalOrg, store: StateStore, play: str, channel: CountingChann
             for name in fields:
                 if (sobject, record["Id"], name) in values:
                     values[(sobject, record["Id"], name)] = record[name]
+    # A field only a dead run planned (for a lead it never converted, say) and nobody
+    # wrote is no outcome of the run: left out when the org still holds its old value.
+    changes = [c for run in runs if run is not None for c in run.changes]
+    written = {(c.sobject, c.record_id, c.field) for c in changes if c.status == "applied"}
+    untouched = {
+        (c.sobject, c.record_id, c.field)
+        for c in changes
+        if values.get((c.sobject, c.record_id, c.field)) == json.loads(c.old)
+    } - written
+    values = {k: v for k, v in values.items() if k not in untouched}
     keyed = sf.query_all("SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c != null")
     created_in_org = Counter(r["Revsched_Key__c"] for r in keyed["records"])
     values |= {("Task", key, "count"): n for key, n in created_in_org.items()}
@@ -223,17 +243,24 @@ def _outcome(org: LocalOrg, store: StateStore, play: str, channel: CountingChann
 
 
 def _comparable(outcome: Outcome, play: str) -> Outcome:
-    """Rotated fields reduced to whether they are set; alert texts naming them dropped."""
+    """Rotated fields left out (a rerun may also move the records a dead run converted or
+    created under the member it drew); alert texts naming them cut short."""
     rotated = ROTATED.get(play, set())
     if not rotated:
         return outcome
     return Outcome(
-        org={k: (v is not None if k[2] in rotated else v) for k, v in outcome.org.items()},
+        org={k: v for k, v in outcome.org.items() if k[2] not in rotated},
         sent=Counter({("", text[:40]): n for (_, text), n in outcome.sent.items()}),
-        applied={(r, f, "set" if f in rotated else v) for r, f, v in outcome.applied},
+        applied={(r, f, v) for r, f, v in outcome.applied if f not in rotated},
         created=outcome.created,
         fired=outcome.fired,
     )
+
+
+def _rotated_unset(clean: Outcome, killed: Outcome, play: str) -> list[tuple[str, str, str]]:
+    """The rotated fields the uninterrupted run filled that the killed one left empty."""
+    rotated = ROTATED.get(play, set())
+    return [k for k, v in clean.org.items() if k[2] in rotated and v and not killed.org.get(k)]
 
 
 @pytest.mark.parametrize("play_name", PLAYS)
@@ -256,6 +283,7 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
         where = f"{play_name} killed at tick {kill_at} of {counter.ticks}"
         assert rerun.status == "succeeded", where
         assert got.org == expected.org, where
+        assert _rotated_unset(clean, killed, play_name) == [], where
         assert got.sent == expected.sent, where
         assert got.applied == expected.applied, where
         assert got.created == expected.created, where
@@ -328,3 +356,44 @@ def test_a_run_of_another_play_finishes_what_a_killed_run_owes(
     assert settled["churn-intake"].alerts_sent == len(audit.alerts)
     assert {a.status for a in audit.alerts} == {"sent"}
     assert store.plays_owing() == set()
+
+
+def test_leads_a_killed_run_converted_are_recorded_with_their_contacts(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Killed after Salesforce converted the leads, before the audit recorded it."""
+    killer = Killer(at=1)
+    real = OrgGateway.convert_leads
+
+    def convert_then_die(self: OrgGateway, converts: Any) -> Any:
+        results = real(self, converts)
+        killer.tick()
+        return results
+
+    monkeypatch.setattr(OrgGateway, "convert_leads", convert_then_die)
+    shutil.copy(demo, tmp_path / "org.sqlite")
+    org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run = _runner("job-changes", org, store, CountingChannel(Killer()))
+
+    with pytest.raises(Killed):
+        run()
+    [killed] = store.runs("job-changes")
+    store.release_lease("play:job-changes", _holder(store, "job-changes"))
+    rerun = run()
+
+    audit = store.run(killed.id)
+    assert audit is not None and audit.conversions
+    sf = org.salesforce()
+    leads = sf.query_all(
+        format_soql(
+            "SELECT Id, ConvertedContactId FROM Lead WHERE Id IN {}",
+            [c.lead_id for c in audit.conversions],
+        )
+    )["records"]
+    assert {(c.lead_id, c.status, c.contact_id) for c in audit.conversions} == {
+        (lead["Id"], "converted", lead["ConvertedContactId"]) for lead in leads
+    }
+    # What the dead run planned for the leads is audited against their contacts.
+    assert not {c.record_id for c in audit.changes} & {c.lead_id for c in audit.conversions}
+    assert rerun.status == "succeeded" and rerun.plan.conversions == ()
