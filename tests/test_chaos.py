@@ -14,19 +14,30 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakeslack import FakeSlack
 from harness import NoAlerts
 from simple_salesforce import format_soql
+from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer, RenderedAlert
+from revsched.cli import app
 from revsched.config import Settings
 from revsched.delivery import Dispatcher, Outgoing, Part, Route
 from revsched.localorg import LocalOrg
@@ -397,3 +408,130 @@ def test_leads_a_killed_run_converted_are_recorded_with_their_contacts(
     # What the dead run planned for the leads is audited against their contacts.
     assert not {c.record_id for c in audit.changes} & {c.lead_id for c in audit.conversions}
     assert rerun.status == "succeeded" and rerun.plan.conversions == ()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _served(db: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`revsched org serve --access-log` on db: (its URL, the server)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "revsched", "org", "serve", "--db", str(db)),
+            *("--port", str(port), "--access-log"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no org served"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _run_command(workdir: Path, org: str, webhook_url: str) -> tuple[list[str], dict[str, str]]:
+    """`revsched run churn-intake` as an operator runs it, alerting a webhook: its arguments
+    and environment. `org` is the [org] table's location line (a path or a served URL)."""
+    config = workdir / "revsched.toml"
+    config.write_text(
+        f'[org]\nkind = "local"\n{org}\n'
+        f'[state]\nurl = "sqlite:///{workdir / "state.sqlite"}"\n'
+        '[alerts]\nkind = "webhook"\n',
+        encoding="utf-8",
+    )
+    env = {"REVSCHED_HOME": str(workdir / "home"), "SLACK_WEBHOOK_URL": webhook_url}
+    return ["run", "churn-intake", "--config", str(config), "--as-of", TODAY.isoformat()], env
+
+
+def _org_and_audit(workdir: Path) -> tuple[dict[tuple[str, str, str], Any], set[Any]]:
+    """The fields the runs planned, as the org holds them, and the changes audited applied."""
+    store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
+    runs = [run for r in store.runs("churn-intake") if (run := store.run(r.id)) is not None]
+    changes = [c for run in runs for c in run.changes]
+    store.engine.dispose()
+    sf = LocalOrg(workdir / "org.sqlite", today=lambda: TODAY).salesforce()
+    org: dict[tuple[str, str, str], Any] = {}
+    for sobject in {c.sobject for c in changes}:
+        fields = sorted({c.field for c in changes if c.sobject == sobject})
+        ids = sorted({c.record_id for c in changes if c.sobject == sobject})
+        soql = format_soql(f"SELECT Id, {', '.join(fields)} FROM {sobject} WHERE Id IN {{}}", ids)
+        for record in sf.query_all(soql)["records"]:
+            org |= {(sobject, record["Id"], name): record[name] for name in fields}
+    applied = {(c.record_id, c.field, c.new) for c in changes if c.status == "applied"}
+    return org, applied
+
+
+def _unfinished(workdir: Path) -> bool:
+    """Whether a run is left running (its process died), letting its lease go: a killed
+    process's lease lapses within minutes; the test does not wait for it."""
+    store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
+    running = [r for r in store.runs("churn-intake") if r.status == "running"]
+    store.release_lease("play:churn-intake", _holder(store, "churn-intake"))
+    store.engine.dispose()
+    return bool(running)
+
+
+def test_a_sigkilled_run_against_a_served_org_converges_on_rerun(
+    demo: Path, tmp_path: Path, fake_slack: FakeSlack
+):
+    """A real `revsched run` process, SIGKILLed once the served org has answered its write
+    call (saved, but not yet recorded or alerted); rerun, it matches an uninterrupted run
+    from the same copy (in this process, on the org file) in org, audit and webhook posts."""
+    clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
+    for workdir in (clean_dir, killed_dir):
+        workdir.mkdir()
+        shutil.copy(demo, workdir / "org.sqlite")
+    clean_hook = FakeSlack()
+    try:
+        args, env = _run_command(
+            clean_dir, f'path = "{clean_dir / "org.sqlite"}"', clean_hook.webhook_url
+        )
+        clean = CliRunner().invoke(app, args, env=env)
+        assert clean.exit_code == 0, clean.output
+        with _served(killed_dir / "org.sqlite") as (url, server):
+            args, env = _run_command(killed_dir, f'url = "{url}"', fake_slack.webhook_url)
+            command, env = [sys.executable, "-m", "revsched", *args], os.environ | env
+            killed = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+            assert server.stderr is not None
+            # A run that never writes must not hang the test: the server stops, the log ends.
+            watchdog = threading.Timer(120, server.terminate)
+            watchdog.start()
+            for line in server.stderr:  # the org has answered the write call: kill now
+                if '"PATCH ' in line:
+                    os.kill(killed.pid, signal.SIGKILL)
+                    break
+            watchdog.cancel()
+            assert killed.wait(timeout=120) == -signal.SIGKILL
+            assert _unfinished(killed_dir), "the run finished before it was killed"
+            rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        expected_org, expected_applied = _org_and_audit(clean_dir)
+        got_org, got_applied = _org_and_audit(killed_dir)
+        # Links name the org each run used: the same record's link reads alike.
+        posts = [
+            Counter(
+                re.sub(r"https?://[^/]+/lightning", "org", str(p)) for p in hook.posted("webhook")
+            )
+            for hook in (clean_hook, fake_slack)
+        ]
+    finally:
+        clean_hook.close()
+
+    assert expected_applied and expected_org and posts[0]
+    assert got_org == expected_org
+    assert got_applied == expected_applied
+    assert posts[1] == posts[0]
