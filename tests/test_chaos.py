@@ -45,7 +45,7 @@ from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.play import load_plays
 from revsched.runner import RunResult, revert_run, run_play, settle_other_plays
-from revsched.state import LeaseRow, StateStore
+from revsched.state import LeaseRow, Run, StateStore
 
 TODAY = date(2026, 11, 23)
 PLAYS = [
@@ -301,6 +301,23 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
         assert got.fired == expected.fired, where
 
 
+def _killed_and_rerun(
+    demo: Path, workdir: Path, play: str
+) -> tuple[LocalOrg, StateStore, CountingChannel, Run, RunResult]:
+    """Run the play on a copy of the demo org until a patched call raises Killed, then
+    rerun it: (org, store, channel, the killed run, the rerun's result)."""
+    shutil.copy(demo, workdir / "org.sqlite")
+    org = LocalOrg(workdir / "org.sqlite", today=lambda: TODAY)
+    store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
+    channel = CountingChannel(Killer())
+    run = _runner(play, org, store, channel)
+    with pytest.raises(Killed):
+        run()
+    [killed] = store.runs(play)
+    store.release_lease(f"play:{play}", _holder(store, play))
+    return org, store, channel, killed, run()
+
+
 def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -315,17 +332,7 @@ def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
 
     monkeypatch.setattr(OrgGateway, "update", update_then_die)
     killer.at = 1
-    shutil.copy(demo, tmp_path / "org.sqlite")
-    org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
-    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    channel = CountingChannel(Killer())
-    run = _runner("churn-intake", org, store, channel)
-
-    with pytest.raises(Killed):
-        run()
-    [killed] = store.runs("churn-intake")
-    store.release_lease("play:churn-intake", _holder(store, "churn-intake"))
-    rerun = run()
+    org, store, channel, killed, rerun = _killed_and_rerun(demo, tmp_path, "churn-intake")
 
     audit = store.run(killed.id)
     assert audit is not None and audit.changes
@@ -382,16 +389,7 @@ def test_leads_a_killed_run_converted_are_recorded_with_their_contacts(
         return results
 
     monkeypatch.setattr(OrgGateway, "convert_leads", convert_then_die)
-    shutil.copy(demo, tmp_path / "org.sqlite")
-    org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
-    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    run = _runner("job-changes", org, store, CountingChannel(Killer()))
-
-    with pytest.raises(Killed):
-        run()
-    [killed] = store.runs("job-changes")
-    store.release_lease("play:job-changes", _holder(store, "job-changes"))
-    rerun = run()
+    org, store, _, killed, rerun = _killed_and_rerun(demo, tmp_path, "job-changes")
 
     audit = store.run(killed.id)
     assert audit is not None and audit.conversions
