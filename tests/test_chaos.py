@@ -533,3 +533,28 @@ def test_a_sigkilled_run_against_a_served_org_converges_on_rerun(
     assert got_org == expected_org
     assert got_applied == expected_applied
     assert posts[1] == posts[0]
+
+
+def test_a_weekly_digest_delivered_for_a_killed_run_is_not_sent_again(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """contact-alignment killed before its first write: the rerun delivers the dead run's
+    digest (listing every contact) and moves the contacts without a second digest."""
+    (tmp_path / "clean").mkdir()
+    clean, _, _ = _trial(demo, tmp_path / "clean", "contact-alignment", monkeypatch, None)
+
+    killer, real = Killer(at=1), OrgGateway.update
+
+    def die_first(self: OrgGateway, sobject: str, records: Any) -> Any:
+        killer.tick()
+        return real(self, sobject, records)
+
+    monkeypatch.setattr(OrgGateway, "update", die_first)
+    _, store, channel, killed, rerun = _killed_and_rerun(demo, tmp_path, "contact-alignment")
+
+    assert len(channel.sent) == 1  # one digest, not one per run
+    assert Counter(channel.sent) == clean.sent
+    assert rerun.counts["applied"] == len(rerun.plan.changes) == len(clean.applied) > 0
+    assert rerun.plan.alerts == ()
+    audit = store.run(killed.id)
+    assert audit is not None and [a.status for a in audit.alerts] == ["sent"]
