@@ -70,12 +70,12 @@ BOB = [
 ]
 
 
-def test_duplicates_merge_into_the_oldest_when_nothing_else_differs():
+def test_duplicates_merge_into_the_record_linked_to_the_most_of_them():
     plan = decide_contacts(BOB)
 
     assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "merge"}
     master = next(d for d in plan.decisions if d.record_id == cid(1))
-    assert master.reason == "master of 3 records (oldest (created 2025-01-01)); merges 2, flags 0"
+    assert master.reason == "master of 3 records (most direct duplicates (2)); merges 2, flags 0"
     merged = next(d for d in plan.decisions if d.record_id == cid(3))
     assert merged.reason.startswith("merge into Robert Smith (003000000000000001): phone+name 1.00")
     assert "same phone +14155550123 +6.0, same name 'robert smith' +5.0" in merged.reason
@@ -120,6 +120,22 @@ def test_master_rules_in_order(changes: dict[int, dict[str, Any]], master: int, 
     decision = next(d for d in plan.decisions if d.stage.endswith("master"))
     assert decision.record_id == cid(master)
     assert why in decision.reason
+
+
+def test_the_best_connected_record_is_the_master_before_the_oldest():
+    """Nothing merges through another record: a master linked to both others merges both,
+    where the oldest would merge one and only flag the other."""
+    contacts = [
+        contact(1, "Robert", "Smith", Email="bob@gmail.com"),
+        contact(2, "Robert", "Smith", Email="bob@gmail.com", Phone="+1 415 555 0123"),
+        contact(3, "Robert", "Smith", Phone="(415) 555-0123"),
+    ]
+
+    plan = decide_contacts(contacts)
+    assert roles(plan) == {cid(1): "merge", cid(2): "master", cid(3): "merge"}
+
+    oldest_first = decide_contacts(contacts, master_rules=["oldest"])
+    assert roles(oldest_first) == {cid(1): "master", cid(2): "merge", cid(3): "flag"}
 
 
 def test_master_rules_order_is_configurable():

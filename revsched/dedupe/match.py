@@ -56,6 +56,9 @@ class SafetyRules(StrictModel):
     company_mailboxes: bool = True
     # People: one switchboard number with different extensions.
     phone_extensions: bool = True
+    # People: both birthdates set and more than a slip apart (a father and his son of one
+    # name at one address).
+    different_birthdates: bool = True
     # Looser on purpose: a subsidiary is the same account in your CRM (country sites,
     # countries in names and different BillingCountry no longer block accounts).
     subsidiaries_are_same_account: bool = False
@@ -357,6 +360,14 @@ def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
         and not (a.role_mailbox or b.role_mailbox)
     ):
         broken.append(f"company_mailboxes: {a.email} / {b.email}")
+    if (
+        safety.different_birthdates
+        and a.birthdate
+        and b.birthdate
+        and a.birthdate != b.birthdate
+        and not _birthdate_slip(a.birthdate, b.birthdate)
+    ):
+        broken.append(f"different_birthdates: {a.birthdate} / {b.birthdate}")
     if safety.phone_extensions:
         for number, extension in a.phones:
             other = next((x for n, x in b.phones if n == number and x and x != extension), None)

@@ -10,7 +10,7 @@ the record for review, pointing at the master.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -37,6 +37,7 @@ DEFAULT_MASTER_RULES: list[MasterRule] = [
     "not_integration_user",
     "most_opportunities",
     "most_activity",
+    "most_duplicates",
     "most_complete",
     "oldest",
 ]
@@ -274,7 +275,11 @@ def plan_clusters(
     outcome = Outcome([], [], [], set(), [])
     flagged_ids: set[str] = set()
     for number, cluster in enumerate(matching.clusters, start=1):
-        members = [facts(by_id[i], spec, config) for i in cluster.members]
+        duplicates = cluster.mergeable_counts(config.merge_threshold, config.match.min_evidence)
+        members = [
+            replace(facts(by_id[i], spec, config), duplicates=duplicates.get(i, 0))
+            for i in cluster.members
+        ]
         core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
         candidates = [f for f in members if f.id in core]
         master, why = choose_master(candidates, config.master_rules, integration_ids)
