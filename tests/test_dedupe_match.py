@@ -643,3 +643,20 @@ def test_a_family_mailbox_is_not_evidence_beside_names_only_alike():
     )
     for cluster in matching.clusters:
         assert all("email" not in link.evidence for link in cluster.links)
+
+
+def test_a_first_name_birthdate_and_address_agreeing_merge_across_a_changed_surname():
+    married = residents(
+        resident(1, "Chloe", "Jones", "147 Allott Place", Birthdate="1986-08-07"),
+        resident(2, "Chloe", "Pantazopoulos", "147 Allott Pl", Birthdate="1986-08-07"),
+    )
+    [link] = only_cluster(married).links
+    assert link.evidence == ("birthdate", "address")
+    assert merged_with(married, cid(1)) == [cid(2)]
+    flatmates = residents(
+        resident(1, "Chloe", "Jones", "147 Allott Place"),
+        resident(2, "Chloe", "Pantazopoulos", "147 Allott Place"),
+    )
+    [link] = only_cluster(flatmates).links
+    assert link.evidence == ("address",)
+    assert merged_with(flatmates, cid(1)) == []

@@ -418,9 +418,11 @@ def compare_people(
     address = _address_agreement(a, b, rules)
     if address:
         what, weight, full = address
-        # A household shares its address: it is evidence of one person only beside a name
-        # that agrees as written (not through a nickname: Pat / Patricia).
-        if full and name and name[2] == "written":
+        # A household shares its address: it is evidence of one person only beside a name,
+        # or at least a first name (a surname changes with marriage), agreeing as written,
+        # not through a nickname (Pat / Patricia) or another first name (twins).
+        first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
+        if full and ((name and name[2] == "written") or first):
             scorer.agree(what, weight, "address")
         else:
             scorer.agree(what, weight)
