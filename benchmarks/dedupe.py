@@ -38,7 +38,14 @@ from revsched.jobs.dedupe_accounts import play as accounts_play
 from revsched.jobs.dedupe_contacts import DedupeContactsConfig
 from revsched.jobs.dedupe_contacts import play as contacts_play
 
-from revsched.localorg.demo import BATCH_ACCOUNTS, QUEUES, USERS, DemoGenerator, Directory
+from revsched.localorg.demo import (
+    BATCH_ACCOUNTS,
+    MAX_ACCOUNTS,
+    QUEUES,
+    USERS,
+    DemoGenerator,
+    Directory,
+)
 from revsched.localorg.duplicates import DuplicateSeeder
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
@@ -149,12 +156,46 @@ def febrl(number: int) -> EvalSet | None:
 
 def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
     """At least `contacts` demo contacts and the accounts generated alongside, with the
-    duplicates the demo seeder planted."""
-    generator = DemoGenerator(
-        DIRECTORY, accounts=contacts // 4 + BATCH_ACCOUNTS, seed=seed, today=TODAY
-    )
-    seeder = DuplicateSeeder(seed, TODAY)
+    duplicates the demo seeder planted. Past what one demo org holds (about 450k contacts),
+    further orgs from the next seeds are added as shards, each on email domains of its
+    own (acme.com becomes acme-s1.com), so shards never share a mailbox."""
     people, accounts = EvalSet("demo contacts", "Contact"), EvalSet("demo accounts", "Account")
+    shard = 0
+    while len(people.records) < contacts:
+        wanted = (contacts - len(people.records)) // 4 + BATCH_ACCOUNTS
+        generator = DemoGenerator(
+            DIRECTORY, accounts=min(wanted, MAX_ACCOUNTS), seed=seed + shard, today=TODAY
+        )
+        seeder = DuplicateSeeder(seed + shard, TODAY)
+        add_shard(people, accounts, generator, seeder, shard, contacts)
+        shard += 1
+    del people.records[contacts:]
+    kept = {c["Id"] for c in people.records}
+    people.truth = [t for t in people.truth if set(t) <= kept]
+    for record in (*people.records, *accounts.records):
+        for key in ("CreatedDate", "LastModifiedDate"):
+            record[key] = str(record.get(key))
+    return people, accounts
+
+
+def shard_email(value: Any, shard: int) -> Any:
+    if not shard or not isinstance(value, str) or "@" not in value:
+        return value
+    local, _, domain = value.rpartition("@")
+    name, dot, rest = domain.partition(".")
+    return f"{local}@{name}-s{shard}{dot}{rest}"
+
+
+def add_shard(
+    people: EvalSet,
+    accounts: EvalSet,
+    generator: DemoGenerator,
+    seeder: DuplicateSeeder,
+    shard: int,
+    contacts: int,
+) -> None:
+    """One demo org's contacts and accounts (until there are `contacts` in all), appended
+    with Ids after those already in."""
     for batch, (account_plans, lead_plans) in enumerate(generator.batches()):
         sets = seeder.seed(account_plans, lead_plans, fixtures=batch == 0)
         account_ids, contact_ids = [], []
@@ -165,9 +206,9 @@ def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
             ids = []
             for c in plan.contacts:
                 contact_id = f"003B{len(people.records):014d}"
-                people.records.append(
-                    as_queried({**c, "Id": contact_id, "AccountId": account_id}, 0)
-                )
+                contact = {**c, "Id": contact_id, "AccountId": account_id}
+                contact["Email"] = shard_email(contact.get("Email"), shard)
+                people.records.append(as_queried(contact, 0))
                 ids.append(contact_id)
             contact_ids.append(ids)
         for s in sets:
@@ -177,13 +218,6 @@ def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
                 accounts.truth.append(tuple(account_ids[i] for _o, i in s.members))
         if len(people.records) >= contacts:
             break
-    del people.records[contacts:]
-    kept = {c["Id"] for c in people.records}
-    people.truth = [t for t in people.truth if set(t) <= kept]
-    for record in (*people.records, *accounts.records):
-        for key in ("CreatedDate", "LastModifiedDate"):
-            record[key] = str(record.get(key))
-    return people, accounts
 
 
 def pairs(groups: Iterable[Iterable[str]]) -> set[Pair]:
@@ -212,10 +246,12 @@ def run_play(data: EvalSet) -> tuple[Plan, float]:
     else:
         play, config = contacts_play, DedupeContactsConfig(**data.settings)
         key = "contacts"
-    records = [{**{f: None for f in config.audit_fields}, **r} for r in data.records]
+    for record in data.records:  # in place: a copy of a million records costs gigabytes
+        for name in config.audit_fields:
+            record.setdefault(name, None)
     ctx = DecideContext(as_of=TODAY, config=config)
     started = time.perf_counter()
-    plan = play.decide({key: records, "integration_users": INTEGRATION}, ctx)
+    plan = play.decide({key: data.records, "integration_users": INTEGRATION}, ctx)
     return plan, time.perf_counter() - started
 
 
@@ -261,7 +297,8 @@ def main() -> None:
     if args.no_speed:
         return
     started = time.perf_counter()
-    people, _accounts = demo(args.contacts, args.seed)
+    people, accounts = demo(args.contacts, args.seed)
+    del accounts  # only the contacts are decided
     generate_seconds = time.perf_counter() - started
     seconds = report(people)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

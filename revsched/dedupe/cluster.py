@@ -111,7 +111,7 @@ class Cluster:
                 None,
             )
             if clash:
-                group.flagged[candidate] = f"not merged: blocked by {clash}"
+                group.flagged[candidate] = f"blocked by {clash}"
             else:
                 group.merged.append(candidate)
         for member in self.members:

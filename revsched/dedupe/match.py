@@ -519,6 +519,13 @@ def _shared_host(site: normalize.Website, hosts: Sequence[str]) -> bool:
     )
 
 
+def own_site(value: Any, rules: MatchRules) -> normalize.Website | None:
+    """A company's own website; None when there is none or it is on a shared host (a page
+    on facebook.com, a shop on x.myshopify.com), which says nothing of whose it is."""
+    site = normalize.website(value)
+    return None if site is None or _shared_host(site, rules.safety.shared_hosts) else site
+
+
 def company(
     record: Record,
     rules: MatchRules | None = None,
