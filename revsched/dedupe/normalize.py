@@ -50,6 +50,7 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": 
 # An international number written with only digits, spaces, dots, dashes and a bracketed
 # area code ("+1 (415) 555-0123"); not "+44 (0) 20...", whose trunk 0 is not dialled.
 _INTERNATIONAL = re.compile(r"\+[1-9][\d .\-]*(?:\([1-9]\d*\)[\d .\-]*)?")
+_NON_DIGIT = re.compile(r"\D")
 _WEB_SUFFIX = re.compile(r"\.(?:com|net|org|io|co)\b", re.IGNORECASE)
 _STORE_NUMBER = re.compile(
     r"(?:#|\bno\.?|\bstore|\blocation|\bunit|\bbranch|\brestaurant)\s*#?\s*(\d+)\b"
@@ -142,7 +143,7 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
         return None
     international = _INTERNATIONAL.fullmatch(value.strip())
     if international:  # "+1 415 555-0123": E.164 without the cost of a full parse
-        digits = re.sub(r"\D", "", value)
+        digits = _NON_DIGIT.sub("", value)
         if 8 <= len(digits) <= 15:
             return f"+{digits}", None
     try:
@@ -152,7 +153,7 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
     if number is not None and phonenumbers.is_possible_number(number):
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return e164, number.extension or None
-    digits = re.sub(r"\D", "", value)
+    digits = _NON_DIGIT.sub("", value)
     return (digits, None) if len(digits) >= 7 else None
 
 

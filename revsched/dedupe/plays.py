@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
@@ -33,14 +33,8 @@ from revsched.play import PlayConfig, Record, Records, Requirements, children
 from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
 
-DEFAULT_MASTER_RULES: list[MasterRule] = [
-    "not_integration_user",
-    "most_opportunities",
-    "most_activity",
-    "most_duplicates",
-    "most_complete",
-    "oldest",
-]
+# Every rule, in the order MasterRule lists them.
+DEFAULT_MASTER_RULES: list[MasterRule] = list(get_args(MasterRule))
 
 
 class DedupeConfig(PlayConfig):
