@@ -188,7 +188,7 @@ def _country(value: Any) -> str | None:
 # --- People ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A contact or lead reduced to what identifies it."""
 
@@ -200,7 +200,7 @@ class Person:
     last: str
     suffix: str | None  # "jr", "iii"
     forms: frozenset[str]  # the first name and the formal names it may stand for
-    phones: frozenset[tuple[str, str | None]]  # (E.164, extension)
+    phones: tuple[tuple[str, str | None], ...]  # (E.164, extension), sorted, each once
     org: str | None  # the account (contacts) or company domain/name (leads)
     country: str | None
     name: str  # "robert smith"
@@ -241,7 +241,7 @@ def person(record: Record, org: str | None, rules: MatchRules, fields: PersonFie
         last=last,
         suffix=suffix,
         forms=normalize.first_name_forms(first),
-        phones=frozenset(p for p in phones if p),
+        phones=tuple(sorted(p for p in phones if p)),
         org=org,
         country=country,
         name=f"{first} {last}".strip(),
@@ -397,7 +397,7 @@ def compare_people(
             scorer.agree(f"same email {a.email}", w.email, "email")
         else:
             scorer.notes.append(f"shared mailbox {a.email} of different names not counted")
-    shared = sorted(a.phones & b.phones)
+    shared = [p for p in a.phones if p in b.phones]
     if shared:
         number, extension = shared[0]
         shown = f"{number} x{extension}" if extension else number
@@ -706,13 +706,22 @@ def _links(
 ) -> Iterator[Link]:
     """Compare each item with its `window` neighbours (by the block's sort key) in every
     block it is in, once a pair."""
-    by_block: dict[Hashable, list[tuple[str, int]]] = defaultdict(list)
+    # Most blocks hold one item: it is kept bare, not in a list of its own (a million
+    # records make millions of blocks).
+    by_block: dict[Hashable, Any] = {}
     for index, item in enumerate(items):
         for key, order in blocks(item):
-            by_block[key].append((order, index))
+            member = (order, index)
+            found = by_block.get(key)
+            if found is None:
+                by_block[key] = member
+            elif isinstance(found, list):
+                found.append(member)
+            else:
+                by_block[key] = [found, member]
     seen: set[tuple[int, int]] = set()
     for members in by_block.values():
-        if len(members) < 2:
+        if not isinstance(members, list):
             continue
         members.sort()
         for position, (_order, i) in enumerate(members):
