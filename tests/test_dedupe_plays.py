@@ -577,6 +577,21 @@ def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group(
         (aid(3), "Website", "google.ie"),
     ]
 
+    # With google.ie as the master, google.com is no duplicate of it at all: kept apart.
+    plan = decide_accounts(accounts, master_rules=["oldest"])
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(1), [aid(3)])
+    ]
+    assert reasons(plan)[2] == (
+        aid(2),
+        "cluster 1: apart",
+        "not a duplicate of Google (001000000000000001) (blocked by different_websites:"
+        " google.ie / google.com with the master), though linked to its cluster: phone+name"
+        " 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0, same name"
+        " 'google' +5.0, prior -5.0)",
+    )
+    assert plan.changes == ()
+
 
 def test_initials_alone_plan_nothing_and_different_countries_block_a_merge():
     assert (
