@@ -243,6 +243,18 @@ def test_swapped_first_and_last_names_meet_and_merge_on_email():
     assert merged_with(matching, cid(1)) == [cid(2)]
 
 
+def test_a_hyphenated_first_name_swapped_with_the_surname_merges_on_a_phone():
+    matching = people_clusters(
+        [
+            contact(1, "Min-jun", "Kim", Phone="+1 213 555 0127"),
+            contact(2, "Kim", "Min-jun", Phone="(213) 555-0127"),
+        ]
+    )
+    [link] = only_cluster(matching).links
+    assert "same name swapped 'minjun kim' / 'kim minjun' +4.0" in link.detail
+    assert merged_with(matching, cid(1)) == [cid(2)]
+
+
 def test_colleagues_sharing_a_switchboard_are_two_people():
     matching = people_clusters(
         [

@@ -99,8 +99,10 @@ def _name_tokens(value: str | None) -> list[str]:
 
 @functools.lru_cache(maxsize=65536)
 def first_name(value: str | None) -> str:
-    """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe"."""
-    tokens = _name_tokens(value)
+    """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe";
+    a hyphenated one is one name, as a surname is: "Min-jun" -> "minjun"."""
+    words = [_name_tokens(w) for w in fold(value or "").split()]
+    tokens = ["".join(w) for w in words if w]
     while len(tokens) > 1 and tokens[0] in _NAME_TITLES:
         tokens = tokens[1:]
     return tokens[0] if tokens else ""
