@@ -119,6 +119,9 @@ def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry
             json.dumps([r.model_dump() for r in alert.recipients]),
             alert.text,
             alert.key in firings,
+            json.dumps([[f.record_id, f.stage] for f in alert.alert.covers])
+            if alert.alert.covers
+            else None,
         )
         for alert in rendered
     ]
@@ -174,9 +177,12 @@ def _remember(
     as_of: date,
     run: str,
 ) -> int:
-    """Record in the org the stages that fired: `fired` (no alert) and those whose alert was
-    just delivered; returns how many could not be recorded (logged, the run is partial)."""
-    fired = fired + [(r.record_id, r.stage) for r, error in delivered if r.fires and not error]
+    """Record in the org the stages that fired: `fired` (no alert), those whose alert was
+    just delivered and what those alerts list; returns how many could not be recorded
+    (logged, the run is partial)."""
+    sent = [row for row, error in delivered if error is None]
+    fired = fired + [(r.record_id, r.stage) for r in sent if r.fires]
+    fired += [(record, stage) for r in sent for record, stage in json.loads(r.covers or "[]")]
     errors = org_memory.remember(org, play, fired, as_of, run)
     for key, error in errors.items():
         logger.warning("firing %s not recorded in the org: %s", key, error)

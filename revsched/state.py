@@ -32,7 +32,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    exists,
     false,
     func,
     or_,
@@ -258,6 +257,8 @@ class AlertRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Delivering it marks (play, record, stage) fired.
     fires: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # JSON [[record, stage], ...]: what a digest lists, marked fired with its delivery.
+    covers: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="alerts")
 
@@ -358,6 +359,8 @@ class OutboxEntry(NamedTuple):
     text: str
     # Delivering it marks (play, record, stage) fired.
     fires: bool = False
+    # JSON [[record, stage], ...] also marked fired by delivering it (what a digest lists).
+    covers: str | None = None
 
 
 class PlannedWrite(NamedTuple):
@@ -970,26 +973,29 @@ class StateStore:
                 alert.status = "sent"
                 if alert.error is not None:
                     alert.error = f"sent on a later try; it had failed: {alert.error}"
-                if alert.fires:
-                    self._fire(session, alert.run_id, play, alert.record_id, alert.stage)
+                fired = [(alert.record_id, alert.stage)] if alert.fires else []
+                fired += [tuple(pair) for pair in json.loads(alert.covers or "[]")]
+                self._fire(session, alert.run_id, play, fired)
 
-    def _fire(self, session: Session, run_id: int, play: str, record_id: str, stage: str) -> None:
-        """Mark (play, record, stage) fired unless it already is."""
-        fired = session.scalar(
-            select(
-                exists().where(
+    def _fire(
+        self, session: Session, run_id: int, play: str, stages: Iterable[tuple[str, str]]
+    ) -> None:
+        """Mark each (record, stage) of the play fired unless it already is."""
+        todo = set(stages)
+        for chunk in _chunks(sorted(todo)):
+            found = session.execute(
+                select(FiringRow.record_id, FiringRow.stage).where(
                     FiringRow.play == play,
-                    FiringRow.record_id == record_id,
-                    FiringRow.stage == stage,
+                    FiringRow.record_id.in_({record for record, _ in chunk}),
+                    FiringRow.stage.in_({stage for _, stage in chunk}),
                 )
             )
+            todo -= {(row.record_id, row.stage) for row in found}
+        at = now()
+        session.add_all(
+            FiringRow(play=play, record_id=record, stage=stage, run_id=run_id, fired_at=at)
+            for record, stage in sorted(todo)
         )
-        if not fired:
-            session.add(
-                FiringRow(
-                    play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
-                )
-            )
 
     def record_firing(self, run_id: int, play: str, record_id: str, stage: str) -> None:
         with self.session() as session:
@@ -1025,6 +1031,25 @@ class StateStore:
                 [PlannedWrite(*row) for row in changes],
                 [PlannedWrite(*row, field="", new=None) for row in creates],
             )
+
+    def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
+        """Leads still planned for conversion in the play's runs that stopped early, by run."""
+        with self.session() as session:
+            rows = session.execute(
+                select(ConversionRow.run_id, ConversionRow.lead_id)
+                .join(Run)
+                .where(
+                    Run.play == play,
+                    Run.dry_run.is_(False),
+                    Run.status != "running",
+                    ConversionRow.status == "planned",
+                )
+                .order_by(ConversionRow.id)
+            )
+            planned: dict[int, list[str]] = {}
+            for run_id, lead_id in rows:
+                planned.setdefault(run_id, []).append(lead_id)
+            return planned
 
     def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a
@@ -1132,5 +1157,6 @@ class StateStore:
         with self.session() as session:
             run = session.get(Run, run_id)
             if run is not None:
-                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges  # load them now
+                # Loaded now, for reading once the session is closed.
+                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges, run.conversions
             return run
