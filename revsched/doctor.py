@@ -100,6 +100,8 @@ def _query_checks(
     ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
     try:
         queries = play.queries(ctx)
+        if play.follow_ups is not None:
+            queries |= play.follow_ups({name: [] for name in queries}, ctx)
     except RevschedError as error:
         yield Check(f"{name}: queries", False, str(error))
         return

@@ -75,6 +75,9 @@ class DecideContext(Generic[C]):
     assigned_today: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # The moment of the run in the org's time zone (working hours); as_of at noon if unset.
     now: datetime | None = None
+    # Where the play's last fully applied run began reading the org (plays that read only
+    # what changed since); None on a first run or a new state store.
+    watermark: datetime | None = None
 
     @property
     def moment(self) -> datetime:
@@ -113,6 +116,9 @@ class Play(Generic[C]):
     decide: Callable[[Records, DecideContext[C]], Plan]
     # What `revsched doctor` checks against the org before the first run.
     requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
+    # Named SOQL queries built from what `queries` returned (the accounts of the leads
+    # read), run after them; their records join the others for `decide`.
+    follow_ups: Callable[[Records, DecideContext[C]], dict[str, str]] | None = None
 
     def configure(self, settings: Settings, *, to_run: bool = False) -> C:
         """This play's config from its `[plays.<name>]` section, with defaults.

@@ -101,9 +101,13 @@ def plan_play(
         assigned_today=store.assigned_on(as_of),
         # An --as-of run happens at this time of day on that date.
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
+        watermark=store.watermark(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    if play.follow_ups is not None:
+        more = play.follow_ups(records, ctx).items()
+        records |= {name: org.query(soql, hint) for name, soql in more}
     # What fired on another machine (or before the state store was lost) counts too.
     remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
     ctx = replace(ctx, fired=ctx.fired | remembered)
@@ -373,6 +377,8 @@ def apply_plan(
     }
     alerts_failed = any(error is not None for _, error in mine)
     status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
+    if status == "succeeded" and plan.watermark is not None:
+        store.save_watermark(plan.play, plan.watermark)
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,

@@ -312,6 +312,17 @@ class CursorRow(Base):
     updated_at: Mapped[datetime]
 
 
+class WatermarkRow(Base):
+    """How far a play that reads incrementally has read the org: the moment its last fully
+    applied run began reading (the next run reads what changed since, minus an overlap)."""
+
+    __tablename__ = "watermarks"
+
+    play: Mapped[str] = mapped_column(String(100), primary_key=True)
+    moment: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class AssignmentCountRow(Base):
     """How many assignments each pool member got on a day, for daily caps."""
 
@@ -598,6 +609,17 @@ class StateStore:
     def cursors(self) -> dict[str, int]:
         with self.session() as session:
             return {row.pool: row.position for row in session.scalars(select(CursorRow))}
+
+    def watermark(self, play: str) -> datetime | None:
+        """Where the play's last fully applied run began reading; None when never (or the
+        store is new): the play then reads its whole catch-up window."""
+        with self.session() as session:
+            row = session.get(WatermarkRow, play)
+            return row.moment if row else None
+
+    def save_watermark(self, play: str, moment: datetime) -> None:
+        with self.session() as session:
+            session.merge(WatermarkRow(play=play, moment=moment, updated_at=now()))
 
     # A run's lifecycle
 
