@@ -118,7 +118,10 @@ def load_routing_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
     yesterday = datetime.combine(generator.today - timedelta(days=1), time(9), UTC)
     org.insert(
         "Group",
-        [{"Name": queue_name(q), "DeveloperName": q, "Type": "Queue"} for q in QUEUES],
+        [
+            {"Name": queue_name(q), "DeveloperName": q, "Type": "Queue", "CreatedDate": yesterday}
+            for q in QUEUES
+        ],
     )
     campaign_ids = dict(
         zip(
@@ -126,7 +129,7 @@ def load_routing_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
             org.insert(
                 "Campaign",
                 [
-                    {"Name": name, "OwnerId": users["revops"], **values}
+                    {"Name": name, "OwnerId": users["revops"], "CreatedDate": yesterday, **values}
                     for name, values in CAMPAIGNS.items()
                 ],
             ),
@@ -180,7 +183,12 @@ def load_routing_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
     org.insert(
         "CampaignMember",
         [
-            {"CampaignId": campaign_ids[lead.campaign], "LeadId": lead_id, "Status": "Responded"}
+            {
+                "CampaignId": campaign_ids[lead.campaign],
+                "LeadId": lead_id,
+                "Status": "Responded",
+                "CreatedDate": yesterday,
+            }
             for lead, lead_id in zip(LEADS, lead_ids, strict=False)
             if lead.campaign
         ],
