@@ -761,6 +761,7 @@ def requirements(config: RouteLeadsConfig) -> Requirements:
         users=(*config.integration_users, *config.revops_users),
         pools=tuple(sorted(config.pools_used())),
         queues=tuple(config.queues_used()),
+        records=tuple(("Campaign", "Name", name) for name in config.partner_trial_campaigns),
         writes=tuple(("Lead", f) for f in written),
     )
 

@@ -98,6 +98,8 @@ class Requirements:
     pools: tuple[str, ...] = ()
     # Queues by DeveloperName
     queues: tuple[str, ...] = ()
+    # (sObject, field, value) of records that must exist: a campaign by its Name
+    records: tuple[tuple[str, str, str], ...] = ()
     # (sObject, field) it updates on existing records: the integration user must be able to edit
     writes: tuple[tuple[str, str], ...] = ()
     # (sObject, field) it sets on the records it creates (upserted on [org] key_field)

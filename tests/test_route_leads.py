@@ -17,8 +17,10 @@ from revsched.jobs.route_leads import (
     routing_event,
     since,
 )
+from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer
+from revsched.cli import app
 from revsched.config import PoolSettings, Settings
 from revsched.errors import ConfigError, LockedError
 from revsched.localorg import LocalOrg
@@ -776,3 +778,36 @@ def test_campaign_member_added_since_the_watermark_is_read_though_its_lead_is_no
     assert changes(plan, wes["Id"])["Routing_Reason__c"] == (
         "Partner: MDF campaign Partner MDF - DevOps Days"
     )
+
+
+# --- doctor -----------------------------------------------------------------------------
+
+
+def test_doctor_checks_queues_pools_and_campaign_names(revsched_home: Path, tmp_path: Path):
+    revsched_home.mkdir(parents=True)
+    build_demo_org(revsched_home / "demo-org.sqlite", accounts=0, seed=7, today=TODAY).close()
+    config = tmp_path / "revsched.toml"
+    config.write_text(
+        "[plays.route-leads]\n"
+        "partner_queue = 'Partners_Queue'\n"
+        "partner_trial_campaigns = ['Partner - Trial - Self-managed', 'Partner - Trail - SaaS']\n",
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(app, ["doctor", "--config", str(config)])
+    lines = result.stdout.splitlines()
+
+    assert result.exit_code == 1
+    assert (
+        "FAIL route-leads: queue Partners_Queue: no such queue; set plays.route-leads."
+        "partner_queue to a queue's DeveloperName" in lines
+    )
+    assert " ok  route-leads: queue Recycle_Queue: exists" in lines
+    assert " ok  route-leads: pool route-leads-emea: 2 of 2 members active" in lines
+    assert " ok  route-leads: Campaign Partner - Trial - Self-managed: exists" in lines
+    assert (
+        "FAIL route-leads: Campaign Partner - Trail - SaaS: no Campaign with Name"
+        " 'Partner - Trail - SaaS'; set plays.route-leads.partner_trial_campaigns to one"
+        " that exists" in lines
+    )
+    assert " ok  route-leads: accounts_0 query: every object and field it reads exists" in lines
