@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote_plus
 
 from dateutil.parser import isoparse
 from pydantic import Field, field_validator
@@ -62,8 +63,9 @@ from revsched.soql import FieldName, format_soql
 # Website spellings an account's registrable domain is looked up by (equality is what
 # Salesforce can answer from 1M accounts without a full text scan).
 WEBSITE_FORMS = ("{}", "www.{}", "http://{}", "https://{}", "http://www.{}", "https://www.{}")
-# Values per candidate query: well under SOQL's 100,000 characters.
-VALUES_PER_QUERY = 500
+# A query goes in the URL, and Salesforce refuses a request line and headers over
+# 16,384 bytes (431/414): each candidate query stays under this many encoded characters.
+MAX_QUERY_URI = 12_000
 # Accounts read per candidate query are named accounts_0, accounts_1, ...
 ACCOUNTS = "accounts_"
 
@@ -241,9 +243,11 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
     for pool in pools:
         usernames.update(u.lower() for u in pool.usernames)
     found = {
+        # SystemModstamp, not LastModifiedDate: Salesforce indexes it, and it moves on
+        # every change (system ones too), so a selective read of what changed.
         "leads": format_soql(
-            f"{select} WHERE IsConverted = false AND LastModifiedDate >= {{}}"
-            " ORDER BY LastModifiedDate, Id",
+            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{}}"
+            " ORDER BY SystemModstamp, Id",
             start,
         ),
         # Joining a campaign does not touch the Lead: its members are read on their own.
@@ -267,9 +271,9 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
         # second chance for those no pool member could take earlier).
         day = datetime.combine(ctx.as_of - timedelta(days=1), ctx.config.digest_time, UTC)
         found["unrouted"] = format_soql(
-            f"{select} WHERE IsConverted = false AND LastModifiedDate >= {{day}} AND"
+            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{day}} AND"
             f" ({config.last_routed_field} = null OR {config.mql_date_field} >= {{day}})"
-            " ORDER BY LastModifiedDate, Id",
+            " ORDER BY SystemModstamp, Id",
             day=day,
         )
     return found
@@ -301,14 +305,24 @@ def _candidate_keys(leads: Sequence[Record], config: RouteLeadsConfig) -> tuple[
     return websites, names
 
 
-def _chunks(values: set[str]) -> Iterator[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), VALUES_PER_QUERY):
-        yield ordered[start : start + VALUES_PER_QUERY]
+def _chunks(select: str, values: set[str]) -> Iterator[list[str]]:
+    """The values in lists whose query, URL-encoded, fits in MAX_QUERY_URI."""
+    budget = MAX_QUERY_URI - len(quote_plus(f"{select} WHERE Website IN () ORDER BY Id"))
+    chunk: list[str] = []
+    used = 0
+    for value in sorted(values):
+        cost = len(quote_plus(format_soql("{},", value)))
+        if chunk and used + cost > budget:
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(value)
+        used += cost
+    if chunk:
+        yield chunk
 
 
 def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
-    """The candidate accounts of the leads read (one query per 500 spellings)."""
+    """The candidate accounts of the leads read (as few queries as fit in a URL)."""
     config = ctx.config
     leads = [
         lead for name in ("leads", "campaign_leads", "unrouted") for lead in records.get(name, [])
@@ -318,7 +332,10 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
     found = {
         f"{ACCOUNTS}{n}": format_soql(f"{select} WHERE {column} IN {{}} ORDER BY Id", chunk)
         for n, (column, chunk) in enumerate(
-            [*(("Website", c) for c in _chunks(websites)), *(("Name", c) for c in _chunks(names))]
+            [
+                *(("Website", c) for c in _chunks(select, websites)),
+                *(("Name", c) for c in _chunks(select, names)),
+            ]
         )
     }
     # No candidates: the query still runs (and doctor checks its fields), reading nothing.

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from harness import RecordingNotifier
 from revsched.jobs.route_leads import (
+    MAX_QUERY_URI,
     RouteLeadsConfig,
     follow_ups,
     play,
@@ -529,6 +531,19 @@ def test_candidate_accounts_are_read_by_website_spellings_and_names():
     assert follow_ups({"leads": []}, ctx)["accounts_0"].endswith("WHERE Id = null")
 
 
+def test_candidate_queries_each_fit_in_a_salesforce_request_uri():
+    """Salesforce refuses a URI over 16,384 bytes: 2,000 leads' domains split across queries."""
+    ctx = DecideContext(as_of=TODAY, config=RouteLeadsConfig(**CONFIG))
+    leads = [lead(n, Email=f"a@company-number-{n}.com") for n in range(2000)]
+
+    found = follow_ups({"leads": leads}, ctx)
+
+    assert len(found) > 1
+    assert all(len(quote_plus(soql)) <= MAX_QUERY_URI for soql in found.values())
+    spelled = "".join(found.values())
+    assert all(f"'https://www.company-number-{n}.com/'" in spelled for n in range(2000))
+
+
 # --- Config -----------------------------------------------------------------------------
 
 
@@ -560,7 +575,7 @@ def test_reads_from_the_watermark_minus_the_overlap_else_the_catch_up_window():
     ctx = DecideContext(as_of=TODAY, config=config, watermark=mark, now=NOW)
 
     assert since(ctx) == datetime(2026, 11, 23, 9, 10, tzinfo=UTC)
-    assert "LastModifiedDate >= 2026-11-23T09:10:00+00:00" in queries(ctx)["leads"]
+    assert "SystemModstamp >= 2026-11-23T09:10:00+00:00" in queries(ctx)["leads"]
     fresh = DecideContext(as_of=TODAY, config=config, now=NOW)
     assert since(fresh) == datetime(2026, 10, 24, tzinfo=UTC)
 
