@@ -26,6 +26,7 @@ from urllib.parse import quote_plus
 
 from dateutil.parser import isoparse
 from pydantic import Field, field_validator
+from revsched.jobs.queue_recycle import HOLDING_QUEUES
 
 from revsched.dedupe.normalize import company_words, country_code, email, registrable_domain
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
@@ -118,17 +119,7 @@ class RouteLeadsConfig(PlayConfig):
     pubsec_field: FieldName = "Is_US_PubSec__c"
     pubsec_pool: str = "route-leads-pubsec"
     # Rule 3: non-MQL leads wait in the queue for their status (queue-recycle's table).
-    status_queues: dict[str, str] = Field(
-        {
-            "Open": "Inquiry_Queue",
-            "Inquiry": "Inquiry_Queue",
-            "Recycle": "Recycle_Queue",
-            "Bad Data": "Bad_Data_Queue",
-            "Ineligible": "Ineligible_Queue",
-            "Disqualified": "Disqualified_Queue",
-        },
-        min_length=1,
-    )
+    status_queues: dict[str, str] = Field({"Open": "Inquiry_Queue", **HOLDING_QUEUES}, min_length=1)
     # Rule 4: the account's BDR while they actively work it.
     bdr_field: FieldName = "BDR_Assigned__c"
     bdr_status_field: FieldName = "BDR_Prospecting_Status__c"
@@ -458,7 +449,11 @@ def _partner(lead: Record, org: _Org) -> Route | str | None:
     queue = org.queues[config.partner_queue]
     if funded:
         name = funded[0]["Campaign"]["Name"]
-        kind = "MDF campaign" if funded[0]["Campaign"][config.mdf_field] == "Yes" else "trial"
+        kind = (
+            "MDF campaign"
+            if funded[0]["Campaign"][config.mdf_field] == config.partner_yes
+            else "trial"
+        )
         reason = f"Partner: {kind} {name}"
         if lead[config.partner_account_field]:
             detail = f"member of {name}; its partner account is set: the owner stays"
