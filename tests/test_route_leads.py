@@ -751,6 +751,28 @@ def test_overlapping_runs_the_second_exits_locked(org: LocalOrg, tmp_path: Path)
     assert all(reason is None for _owner, reason in owners(org).values())
 
 
+def test_unknown_queue_stops_the_run_before_any_write(org: LocalOrg, tmp_path: Path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = Settings(plays={"route-leads": {"status_queues": {"Recycle": "Recycle_Q"}}})
+    before = owners(org)
+    gateway = OrgGateway(org.salesforce)
+
+    with pytest.raises(ConfigError, match=r"status_queues\.Recycle: no queue with DeveloperName"):
+        run_play(
+            load_plays(settings)["route-leads"],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=gateway,
+            renderer=AlertRenderer(gateway.instance_url),
+            notifier=RecordingNotifier(),
+        )
+
+    assert owners(org) == before
+    assert store.watermark("route-leads") is None
+
+
 def test_lead_converted_before_apply_is_not_written_nor_alerted(org: LocalOrg, tmp_path: Path):
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sf = org.salesforce()
