@@ -9,16 +9,16 @@ reason), then the first matching rule: partner, US PubSec, holding queue for non
 the account's working BDR, country pool, default pool. The SDR gets a DM on each MQL
 assigned; RevOps a daily digest of the leads left unrouted and why.
 
-Accounts are matched per run: the leads' email domains and company names become one
-candidate query (equality on the spellings a Website or Name takes), and the shared
-account matcher decides among the candidates, so a run reads the accounts its leads may
-belong to, never the whole org.
+Accounts are matched through an index of account domains and names kept between runs in
+the state store (revsched.record_index: built once, then refreshed from the accounts
+changed since): a run looks its leads' keys up there, reads just those candidates by Id,
+and the shared account matcher decides among them, so a run never reads the whole org.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.dedupe.normalize import company_words, country_code, email, registrable_domain
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
-from revsched.matching import AccountMatcher, Match, OnTie
+from revsched.matching import AccountMatcher, Match, OnTie, site_domain
 from revsched.plan import (
     Alert,
     Decision,
@@ -52,6 +52,7 @@ from revsched.play import (
     Requirements,
     children,
 )
+from revsched.record_index import RecordIndex
 from revsched.roundrobin import (
     RoundRobin,
     active_recipients,
@@ -61,9 +62,6 @@ from revsched.roundrobin import (
 )
 from revsched.soql import FieldName, format_soql
 
-# Website spellings an account's registrable domain is looked up by (equality is what
-# Salesforce can answer from 1M accounts without a full text scan).
-WEBSITE_FORMS = ("{}", "www.{}", "http://{}", "https://{}", "http://www.{}", "https://www.{}")
 # A query goes in the URL, and Salesforce refuses a request line and headers over
 # 16,384 bytes (431/414): each candidate query stays under this many encoded characters.
 MAX_QUERY_URI = 12_000
@@ -279,26 +277,43 @@ def _account_select(config: RouteLeadsConfig) -> str:
     return f"SELECT {', '.join(fields)}, {opportunities} FROM Account"
 
 
-def _candidate_keys(leads: Sequence[Record], config: RouteLeadsConfig) -> tuple[set[str], set[str]]:
-    """The Website spellings and account Names the leads' accounts may have."""
+def account_keys(account: Record, config: RouteLeadsConfig) -> set[str]:
+    """What the account index finds an account by: its website's domain (never a shared
+    host's) and its normalized name."""
+    keys = set()
+    domain = site_domain(account.get("Website"), {h.lower() for h in config.shared_hosts})
+    if domain:
+        keys.add(f"domain:{domain}")
+    words = company_words(account.get("Name"))
+    if words:
+        keys.add(f"name:{' '.join(words)}")
+    return keys
+
+
+def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
+    """The index keys a lead's account is found by, as the matcher looks: its email's
+    domain, or for free mail, shared domains and no email its company name."""
     ignored = {d.lower() for d in (*config.free_mail_domains, *config.shared_hosts)}
-    websites: set[str] = set()
-    names: set[str] = set()
-    for lead in leads:
-        address = email(lead.get("Email"))
-        domain = registrable_domain(address.partition("@")[2]) if address else None
-        if domain and domain not in ignored:
-            websites.update(
-                form.format(domain) + end for form in WEBSITE_FORMS for end in ("", "/")
-            )
-        elif company_words(lead.get("Company")):
-            names.update({str(lead["Company"]).strip(), " ".join(company_words(lead["Company"]))})
-    return websites, names
+    address = email(lead.get("Email"))
+    domain = registrable_domain(address.partition("@")[2]) if address else None
+    if domain and domain not in ignored:
+        return {f"domain:{domain}"}
+    words = () if _placeholder(lead, config) else company_words(lead.get("Company"))
+    return {f"name:{' '.join(words)}"} if words else set()
 
 
-def _chunks(select: str, values: set[str]) -> Iterator[list[str]]:
+def account_index(config: RouteLeadsConfig) -> RecordIndex:
+    return RecordIndex(
+        name=f"{play.name}:accounts",
+        sobject="Account",
+        fields=("Name", "Website"),
+        keys=lambda account: account_keys(account, config),
+    )
+
+
+def _chunks(select: str, values: Collection[str]) -> Iterator[list[str]]:
     """The values in lists whose query, URL-encoded, fits in MAX_QUERY_URI."""
-    budget = MAX_QUERY_URI - len(quote_plus(f"{select} WHERE Website IN () ORDER BY Id"))
+    budget = MAX_QUERY_URI - len(quote_plus(f"{select} WHERE Id IN () ORDER BY Id"))
     chunk: list[str] = []
     used = 0
     for value in sorted(values):
@@ -313,24 +328,22 @@ def _chunks(select: str, values: set[str]) -> Iterator[list[str]]:
 
 
 def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
-    """The candidate accounts of the leads read (as few queries as fit in a URL)."""
+    """The candidate accounts of the leads read, by Id from the account index (as few
+    queries as fit in a URL), read fresh for their BDR, PubSec flag and type."""
     config = ctx.config
-    leads = [
-        lead for name in ("leads", "campaign_leads", "unrouted") for lead in records.get(name, [])
-    ]
-    websites, names = _candidate_keys(leads, config)
+    keys: set[str] = set()
+    for name in ("leads", "campaign_leads", "unrouted"):
+        for lead in records.get(name, []):
+            keys |= lead_keys(lead, config)
+    found = ctx.lookup(keys) if ctx.lookup is not None and keys else {}
+    ids = {record_id for hits in found.values() for record_id in hits}
     select = _account_select(config)
-    found = {
-        f"{ACCOUNTS}{n}": format_soql(f"{select} WHERE {column} IN {{}} ORDER BY Id", chunk)
-        for n, (column, chunk) in enumerate(
-            [
-                *(("Website", c) for c in _chunks(select, websites)),
-                *(("Name", c) for c in _chunks(select, names)),
-            ]
-        )
+    queries = {
+        f"{ACCOUNTS}{n}": format_soql(f"{select} WHERE Id IN {{}} ORDER BY Id", chunk)
+        for n, chunk in enumerate(_chunks(select, ids))
     }
     # No candidates: the query still runs (and doctor checks its fields), reading nothing.
-    return found or {f"{ACCOUNTS}0": f"{select} WHERE Id = null"}
+    return queries or {f"{ACCOUNTS}0": f"{select} WHERE Id = null"}
 
 
 # --- Decide -----------------------------------------------------------------------------
@@ -786,4 +799,5 @@ play = Play(
     decide=decide,
     requirements=requirements,
     follow_ups=follow_ups,
+    index=account_index,
 )

@@ -28,6 +28,19 @@ class Match:
     reason: str
 
 
+def site_domain(site: str | None, shared_hosts: Collection[str] = ()) -> str | None:
+    """The registrable domain of a website; None on one of the (lower-case) shared hosts
+    or under a private public suffix (x.myshopify.com) when any are given."""
+    if not shared_hosts:
+        return registrable_domain(site)
+    found = website(site)
+    if found is None or found.private_suffix:
+        return None
+    labels = found.host.split(".")
+    hosts = {".".join(labels[i:]) for i in range(len(labels))}
+    return None if hosts.intersection(shared_hosts) else found.domain
+
+
 class AccountMatcher:
     """Accounts indexed by website domain and normalized name, for many lookups."""
 
@@ -54,23 +67,12 @@ class AccountMatcher:
         self._by_domain: dict[str, list[Record]] = {}
         self._by_name: dict[tuple[str, ...], list[Record]] = {}
         for account in accounts:
-            domain = self._own_domain(account.get(website_field))
+            domain = site_domain(account.get(website_field), self._shared)
             if domain:
                 self._by_domain.setdefault(domain, []).append(account)
             words = company_words(account.get("Name"))
             if words:
                 self._by_name.setdefault(words, []).append(account)
-
-    def _own_domain(self, site: str | None) -> str | None:
-        """The registrable domain of an account's website, None on a shared host."""
-        if not self._shared:
-            return registrable_domain(site)
-        found = website(site)
-        if found is None or found.private_suffix:
-            return None
-        labels = found.host.split(".")
-        hosts = {".".join(labels[i:]) for i in range(len(labels))}
-        return None if hosts & self._shared else found.domain
 
     def match(self, address: str | None, company: str | None) -> Match:
         """The account for a person with this email address and (Lead) company name."""

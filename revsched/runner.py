@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from revsched import org_memory, progress
+from revsched import org_memory, progress, record_index
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import (
@@ -105,6 +105,10 @@ def plan_play(
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    if play.index is not None:
+        index = play.index(ctx.config)
+        record_index.refresh(index, store, org, ctx.moment)
+        ctx = replace(ctx, lookup=record_index.lookup(index, store))
     if play.follow_ups is not None:
         more = play.follow_ups(records, ctx).items()
         records |= {name: org.query(soql, hint) for name, soql in more}

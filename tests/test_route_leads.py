@@ -13,7 +13,9 @@ from harness import RecordingNotifier
 from revsched.jobs.route_leads import (
     MAX_QUERY_URI,
     RouteLeadsConfig,
+    account_keys,
     follow_ups,
+    lead_keys,
     play,
     queries,
     routing_event,
@@ -514,34 +516,54 @@ def test_free_mail_lead_matches_by_normalized_company_name():
     assert changes(plan)["Matched_Account__c"] == "001000000000000001"
 
 
-def test_candidate_accounts_are_read_by_website_spellings_and_names():
-    ctx = DecideContext(as_of=TODAY, config=RouteLeadsConfig(**CONFIG))
-    leads = [lead(1, Email="a@app.acme.co.uk"), lead(2, Company="Beta, Inc.")]
+def test_account_and_lead_keys_agree_and_skip_shared_hosts_and_placeholders():
+    config = RouteLeadsConfig(**CONFIG)
+
+    assert account_keys(account(1, Name="Acme 1, Inc."), config) == {
+        "domain:acme1.com",
+        "name:acme 1",
+    }
+    assert account_keys(account(2, Website="https://sites.google.com/view/x"), config) == {
+        "name:acme 2"
+    }
+    assert lead_keys(lead(Email="jo@app.acme1.com"), config) == {"domain:acme1.com"}
+    assert lead_keys(lead(Email="jo@gmail.com", Company="Acme 1 Inc"), config) == {"name:acme 1"}
+    assert lead_keys(lead(Email=None, Company="n/a"), config) == set()
+
+
+def test_candidate_accounts_are_read_by_id_from_the_account_index():
+    index = {"domain:acme1.com": {"001000000000000001"}, "name:beta": {"001000000000000002"}}
+    looked_up: list[set[str]] = []
+
+    def lookup(keys):
+        looked_up.append(set(keys))
+        return {k: index[k] for k in keys if k in index}
+
+    ctx = DecideContext(as_of=TODAY, config=RouteLeadsConfig(**CONFIG), lookup=lookup)
+    leads = [lead(1, Email="a@app.acme1.com"), lead(2, Company="Beta, Inc."), lead(3)]
 
     found = follow_ups({"leads": leads}, ctx)
 
-    assert list(found) == ["accounts_0", "accounts_1"]
+    assert looked_up == [{"domain:acme1.com", "name:beta", "name:3"}]  # "Company" is a legal word
+    assert list(found) == ["accounts_0"]
     assert found["accounts_0"].endswith(
-        " FROM Account WHERE Website IN ('acme.co.uk','acme.co.uk/','http://acme.co.uk',"
-        "'http://acme.co.uk/','http://www.acme.co.uk','http://www.acme.co.uk/',"
-        "'https://acme.co.uk','https://acme.co.uk/','https://www.acme.co.uk',"
-        "'https://www.acme.co.uk/','www.acme.co.uk','www.acme.co.uk/') ORDER BY Id"
+        " FROM Account WHERE Id IN ('001000000000000001','001000000000000002') ORDER BY Id"
     )
-    assert found["accounts_1"].endswith(" WHERE Name IN ('Beta, Inc.','beta') ORDER BY Id")
     assert follow_ups({"leads": []}, ctx)["accounts_0"].endswith("WHERE Id = null")
 
 
 def test_candidate_queries_each_fit_in_a_salesforce_request_uri():
-    """Salesforce refuses a URI over 16,384 bytes: 2,000 leads' domains split across queries."""
-    ctx = DecideContext(as_of=TODAY, config=RouteLeadsConfig(**CONFIG))
-    leads = [lead(n, Email=f"a@company-number-{n}.com") for n in range(2000)]
+    """Salesforce refuses a URI over 16,384 bytes: 2,000 candidates split across queries."""
+    ids = {f"001{n:015d}" for n in range(2000)}
+    ctx = DecideContext(
+        as_of=TODAY, config=RouteLeadsConfig(**CONFIG), lookup=lambda keys: {"k": ids}
+    )
 
-    found = follow_ups({"leads": leads}, ctx)
+    found = follow_ups({"leads": [lead()]}, ctx)
 
     assert len(found) > 1
     assert all(len(quote_plus(soql)) <= MAX_QUERY_URI for soql in found.values())
-    spelled = "".join(found.values())
-    assert all(f"'https://www.company-number-{n}.com/'" in spelled for n in range(2000))
+    assert all(f"'{i}'" in "".join(found.values()) for i in ids)
 
 
 # --- Config -----------------------------------------------------------------------------
@@ -749,6 +771,35 @@ def test_overlapping_runs_the_second_exits_locked(org: LocalOrg, tmp_path: Path)
     assert error.value.exit_code == 3
     assert "another run of route-leads holds the lock" in str(error.value)
     assert all(reason is None for _owner, reason in owners(org).values())
+
+
+def test_the_account_index_follows_accounts_changed_since_the_last_run(
+    org: LocalOrg, tmp_path: Path
+):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    run(org, store)
+    sf = org.salesforce()
+    [account] = sf.query("SELECT Id FROM Account WHERE Name = 'Northwind Robotics'")["records"]
+    [lead] = sf.query("SELECT Id FROM Lead WHERE Name = 'Mia Schulz'")["records"]
+    # The account moves to a new domain, and a new MQL arrives from it.
+    sf.Account.update(account["Id"], {"Website": "https://northwind.ai"})
+    sf.Lead.update(
+        lead["Id"],
+        {
+            "Email": "mia@northwind.ai",
+            "MQL_Date__c": datetime.now(UTC)
+            .replace(year=TODAY.year, month=TODAY.month, day=TODAY.day)
+            .isoformat(),
+        },
+    )
+
+    again = run(org, store)
+
+    assert store.index_lookup("route-leads:accounts", {"domain:northwind.ai"}) == {
+        "domain:northwind.ai": {account["Id"]}
+    }
+    assert changes(again.plan, lead["Id"])["Routing_Reason__c"] == "Account BDR"
+    assert changes(again.plan, lead["Id"])["Matched_Account__c"] == account["Id"]
 
 
 def test_unknown_queue_stops_the_run_before_any_write(org: LocalOrg, tmp_path: Path):
