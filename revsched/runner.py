@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from revsched import org_memory, progress
+from revsched import org_memory, progress, record_index
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import (
@@ -101,9 +101,17 @@ def plan_play(
         assigned_today=store.assigned_on(as_of),
         # An --as-of run happens at this time of day on that date.
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
+        watermark=store.watermark(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    if play.index is not None:
+        index = play.index(ctx.config)
+        record_index.refresh(index, store, org, ctx.moment)
+        ctx = replace(ctx, lookup=record_index.lookup(index, store))
+    if play.follow_ups is not None:
+        more = play.follow_ups(records, ctx).items()
+        records |= {name: org.query(soql, hint) for name, soql in more}
     # What fired on another machine (or before the state store was lost) counts too.
     remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
     ctx = replace(ctx, fired=ctx.fired | remembered)
@@ -379,6 +387,8 @@ def apply_plan(
     }
     alerts_failed = any(error is not None for _, error in mine)
     status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
+    if status == "succeeded" and plan.watermark is not None:
+        store.save_watermark(plan.play, plan.watermark)
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,

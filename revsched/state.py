@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from json.encoder import encode_basestring_ascii
@@ -314,6 +314,28 @@ class CursorRow(Base):
     updated_at: Mapped[datetime]
 
 
+class WatermarkRow(Base):
+    """How far a play that reads incrementally has read the org: the moment its last fully
+    applied run began reading (the next run reads what changed since, minus an overlap)."""
+
+    __tablename__ = "watermarks"
+
+    play: Mapped[str] = mapped_column(String(100), primary_key=True)
+    moment: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class IndexRow(Base):
+    """One key a record is found by in a play's lookup index (see revsched.record_index)."""
+
+    __tablename__ = "record_index"
+    __table_args__ = (Index("ix_record_index_record", "index_name", "record_id"),)
+
+    index_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+
+
 class AssignmentCountRow(Base):
     """How many assignments each pool member got on a day, for daily caps."""
 
@@ -418,11 +440,11 @@ def _shown(url: str) -> str:
 CHUNK = 1000
 
 
-def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
+def _chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     batch: list[T] = []
     for item in items:
         batch.append(item)
-        if len(batch) == CHUNK:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
@@ -625,6 +647,59 @@ class StateStore:
     def cursors(self) -> dict[str, int]:
         with self.session() as session:
             return {row.pool: row.position for row in session.scalars(select(CursorRow))}
+
+    def watermark(self, play: str) -> datetime | None:
+        """Where the play's last fully applied run began reading; None when never (or the
+        store is new): the play then reads its whole catch-up window."""
+        with self.session() as session:
+            row = session.get(WatermarkRow, play)
+            return row.moment if row else None
+
+    def save_watermark(self, play: str, moment: datetime) -> None:
+        with self.session() as session:
+            session.merge(WatermarkRow(play=play, moment=moment, updated_at=now()))
+
+    def index_records(
+        self, index: str, entries: Iterable[tuple[str, set[str]]], *, rebuild: bool
+    ) -> int:
+        """Replace the keys of each (record Id, keys) in the index, 10,000 records a
+        transaction; `rebuild` empties the index first. Returns how many records."""
+        count = 0
+        if rebuild:
+            with self.session() as session:
+                session.execute(delete(IndexRow).where(IndexRow.index_name == index))
+        for chunk in _chunks(entries, 10_000):
+            with self.session() as session:
+                if not rebuild:
+                    ids = [record_id for record_id, _ in chunk]
+                    for part in _chunks(ids, 500):
+                        session.execute(
+                            delete(IndexRow).where(
+                                IndexRow.index_name == index, IndexRow.record_id.in_(part)
+                            )
+                        )
+                rows = (
+                    {"index_name": index, "key": key[:255], "record_id": record_id}
+                    for record_id, keys in chunk
+                    for key in sorted(keys)
+                )
+                _insert(session, IndexRow, rows)
+            count += len(chunk)
+        return count
+
+    def index_lookup(self, index: str, keys: Collection[str]) -> dict[str, set[str]]:
+        """Key -> the Ids indexed under it (keys with none are left out)."""
+        found: dict[str, set[str]] = {}
+        with self.session() as session:
+            for part in _chunks(sorted(keys), 500):
+                rows = session.execute(
+                    select(IndexRow.key, IndexRow.record_id).where(
+                        IndexRow.index_name == index, IndexRow.key.in_(part)
+                    )
+                )
+                for key, record_id in rows:
+                    found.setdefault(key, set()).add(record_id)
+        return found
 
     # A run's lifecycle
 
