@@ -490,7 +490,8 @@ def run(
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
-        for path in write_reports(result.plan, report_dir):
+        reported = (result, report_dir, session.org, session.settings, session.org_name)
+        for path in write_reports(*reported):
             typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
