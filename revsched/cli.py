@@ -948,3 +948,13 @@ def schedule_export(
             out.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text, encoding="utf-8")
             typer.echo(f"wrote {out / name}")
+
+
+def _register_report_commands() -> None:
+    """`revsched forecast` and `revsched dashboard` live in revsched.reports.commands."""
+    from revsched.reports import commands
+
+    app.command()(commands.forecast)
+
+
+_register_report_commands()
