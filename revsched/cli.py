@@ -955,6 +955,7 @@ def _register_report_commands() -> None:
     from revsched.reports import commands
 
     app.command()(commands.forecast)
+    app.command()(commands.dashboard)
 
 
 _register_report_commands()

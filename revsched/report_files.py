@@ -40,7 +40,8 @@ def write_reports(
         header,
         org.instance_url,
         names=org.names(named_values(plan)),
-        counts=None if result.dry_run else result.counts,
+        counts=result.counts,
+        applied=not result.dry_run,
     )
     return write_report(
         report, directory, plan.play, plan.as_of.isoformat(), settings.templates.paths

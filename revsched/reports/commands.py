@@ -142,3 +142,23 @@ def forecast(
         )
         for path in paths:
             typer.echo(f"Report written to {path}", err=True)
+
+
+@fails_cleanly
+def dashboard(
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Write the site here.")],
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=366, help="Days each enabled play is forecast.")
+    ] = 30,
+    config: ConfigOption = None,
+) -> None:
+    """A static site (DIR/index.html) from the state store: runs over time and the latest
+    run's report per play, each enabled play's forecast, the dedupe review queue."""
+    from revsched.play import load_plays
+    from revsched.reports.dashboard import Site, build
+
+    session = Session.open(config, False)
+    plays = load_plays(session.settings)
+    site = Site(session.settings, session.store, session.org, session.org_name, out)
+    for path in build(site, plays, _today(session.settings), days):
+        typer.echo(f"Dashboard written to {path}", err=True)

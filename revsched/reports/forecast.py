@@ -137,6 +137,20 @@ def forecast(
     now: datetime | None = None,
 ) -> list[Day]:
     """The play's plan for each of `days` days from `start`, as counts per day."""
+    plans = forecast_plans(play, settings, start, days, store, snapshot, now)
+    return [Day.of(plan) for plan in plans]
+
+
+def forecast_plans(
+    play: Play[Any],
+    settings: Settings,
+    start: date,
+    days: int,
+    store: StateStore,
+    snapshot: Snapshot,
+    now: datetime | None = None,
+) -> list[Plan]:
+    """The play's plan for each of `days` days from `start`."""
     config = play.configure(settings, to_run=True)
     clock = (now or datetime.now(settings.zone)).time()
     hint = f"check the field names and values in [plays.{play.name}]"
@@ -157,14 +171,14 @@ def forecast(
     in_scope = set().union(*(org_memory.records_in_scope(r) for r in reads))
     remembered = org_memory.recall(snapshot.org, play.name, in_scope)
     applied = _Applied(fired={*store.fired(play.name), *remembered}, cursors=store.cursors())
-    forecast_days: list[Day] = []
+    plans: list[Plan] = []
     for ctx, day_queries, records in zip(contexts, queries, reads, strict=True):
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
         ctx = replace(ctx, fired=frozenset(applied.fired), cursors=dict(applied.cursors))
         plan = play.decide(seen, ctx)
         applied.apply(plan)
-        forecast_days.append(Day.of(plan))
-    return forecast_days
+        plans.append(plan)
+    return plans
 
 
 def _value(text: str) -> Any:

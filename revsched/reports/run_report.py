@@ -118,10 +118,11 @@ def _alerts(plan: Plan) -> Table:
     return Table("alerts", "Alerts", rows, links={"record_id": Link("record_id")})
 
 
-def totals(plan: Plan, counts: Mapping[str, int] | None) -> list[tuple[str, Scalar]]:
-    """What the plan holds, and what an applied run did with it."""
+def totals(plan: Plan, counts: Mapping[str, int] | None, applied: bool) -> list[tuple[str, Scalar]]:
+    """What the plan holds, and what an applied run did with it (its `counts`)."""
     figures: list[tuple[str, Scalar]] = [
-        ("selected", len(plan.selected)),
+        # A run read back from the audit has no decisions, only the count.
+        ("selected", (counts or {}).get("selected", len(plan.selected))),
         ("skipped", len(plan.skipped)),
         ("records changed", len(plan.changes_by_record())),
         ("field changes", len(plan.changes)),
@@ -131,7 +132,7 @@ def totals(plan: Plan, counts: Mapping[str, int] | None) -> list[tuple[str, Scal
         ("alerts", len(plan.alerts)),
     ]
     figures = [(name, value) for name, value in figures if value or name == "selected"]
-    if counts is not None:
+    if counts is not None and applied:
         figures += [
             ("written", counts.get("applied", 0)),
             ("failed", counts.get("failed_records", 0)),
@@ -173,14 +174,15 @@ def plan_report(
     instance_url: str,
     names: Mapping[str, str] | None = None,
     counts: Mapping[str, int] | None = None,
+    applied: bool = False,
 ) -> Report:
     """The report of a plan: the play's own tables (with their summaries) first, then
     what every plan holds. `names` names the Ids among the changed values; `counts` are
-    an applied run's outcomes (None for a dry run)."""
+    the run's (what it wrote, when `applied`)."""
     names = names or {}
     own: list[Table] = []
     drawn: list[Chart] = []
-    figures = totals(plan, counts)
+    figures = totals(plan, counts, applied)
     for name, rows in plan.reports.items():
         extra = play_tables.for_report(name, rows)
         own += [extra.table, *extra.tables]
