@@ -218,6 +218,8 @@ def build(site: Site, plays: Mapping[str, Play[Any]], start: date, days: int) ->
                 Table(f"{name}-review", f"{name}: {queue.title}", queue.rows, links=queue.links)
             )
         sections.append(section)
+    # Plays that have run first: theirs is the history people come for.
+    sections.sort(key=lambda section: section.latest is None)
     index = site.out / "index.html"
     page = render(
         "reports/dashboard.html.j2",

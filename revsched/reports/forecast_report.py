@@ -64,17 +64,13 @@ def _rows(days: Sequence[Day]) -> list[Row]:
 def forecast_charts(
     play: str, days: Sequence[Day], other: Sequence[Day] | None = None
 ) -> list[charts.Chart]:
-    """Selected and alerted per day (both forecasts with --set), and assignments per
-    assignee over the whole forecast."""
+    """Selected per day (both forecasts with --set), and assignments per assignee over
+    the whole forecast."""
     labels = [d.day.isoformat()[5:] for d in days]
-    series: dict[str, list[float | None]] = {
-        "selected": [d.selected for d in days],
-        "alerts": [d.alerts for d in days],
-    }
+    series: dict[str, list[float]] = {"as configured": [d.selected for d in days]}
     if other is not None:
-        series["selected with changes"] = [d.selected for d in other]
-        series["alerts with changes"] = [d.alerts for d in other]
-    drawn = [charts.lines(f"{play}: selected and alerted per day", labels, series)]
+        series["with the changes"] = [d.selected for d in other]
+    drawn = [charts.columns(f"{play}: selected per day", labels, series)]
     assigned = by_assignee(days)
     if assigned:
         drawn.append(charts.bars(f"{play}: assignments per assignee", {"assigned": assigned}))
@@ -90,11 +86,14 @@ def write_forecast(
     instance_url: str,
     template_dirs: Sequence[Path] = (),
 ) -> list[Path]:
-    figures: list[tuple[str, Any]] = [(f"{k} in all", v) for k, v in totals(days).items()]
+    planned, changed = totals(days), totals(other) if other is not None else {}
+    # What stays 0 on both sides (a play that creates nothing) is left out.
+    shown_counts = [k for k in planned if planned[k] or changed.get(k)]
+    figures: list[tuple[str, Any]] = [(f"{k} in all", planned[k]) for k in shown_counts]
     tables = [Table("days", "Day by day", _rows(days))]
     if other is not None:
         shown = ", ".join(f"{k}={v!r}" for k, v in changes.items())
-        figures += [(f"{k} with changes", v) for k, v in totals(other).items()]
+        figures += [(f"{k} with changes", changed[k]) for k in shown_counts]
         tables.append(Table("days-with-changes", f"Day by day with {shown}", _rows(other)))
     report = Report(
         header=header,

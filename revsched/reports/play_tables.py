@@ -95,7 +95,9 @@ def at_risk(name: str, rows: Sequence[Row]) -> PlayTables:
         per = Counter((_bucket(r.get("days_to_renewal")), str(r.get("stage"))) for r in rows)
         series = {stage: [per[(bucket, stage)] for bucket in buckets] for stage in stages}
         drawn.append(
-            charts.stacked("At-risk renewals by days to renewal and stage", buckets, series)
+            charts.columns(
+                "At-risk renewals by days to renewal and stage", buckets, series, stack=True
+            )
         )
     total_arr = sum(_number(r.get("amount")) for r in rows)
     return PlayTables(
