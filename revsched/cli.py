@@ -490,7 +490,8 @@ def run(
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
-        for path in write_reports(result.plan, report_dir):
+        reported = (result, report_dir, session.org, session.settings, session.org_name)
+        for path in write_reports(*reported):
             typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
@@ -973,3 +974,14 @@ def schedule_export(
             out.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text, encoding="utf-8")
             typer.echo(f"wrote {out / name}")
+
+
+def _register_report_commands() -> None:
+    """`revsched forecast` and `revsched dashboard` live in revsched.reports.commands."""
+    from revsched.reports import commands
+
+    app.command()(commands.forecast)
+    app.command()(commands.dashboard)
+
+
+_register_report_commands()
