@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from revsched.summary import print_rows, value_text
+from revsched.summary import named_value, print_rows, value_text
 
 if TYPE_CHECKING:  # `revsched plays` prints its table without loading the runner
     from revsched.runner import RunResult
@@ -116,7 +116,9 @@ def show_json(run: Run) -> dict[str, Any]:
                 "record_name": c.record_name,
                 "field": c.field,
                 "old": json.loads(c.old),
+                "old_name": c.old_name,
                 "new": json.loads(c.new),
+                "new_name": c.new_name,
                 "reason": c.reason,
                 "status": c.status,
                 "error": c.error,
@@ -142,6 +144,7 @@ def show_json(run: Run) -> dict[str, Any]:
         "alerts": [
             {
                 "record_id": a.record_id,
+                "record_name": a.record_name,
                 "stage": a.stage,
                 "recipients": json.loads(a.recipients),
                 "status": a.status,
@@ -170,8 +173,9 @@ def print_show(console: Console, run: Run) -> None:
                 record = c.record_id
                 rows.append((f"  {c.sobject}", f"{escape(c.record_name)} [dim]{c.record_id}[/]"))
             status = c.status if not c.error else f"{c.status}: {c.error}"
-            old, new = value_text(json.loads(c.old)), value_text(json.loads(c.new))
-            rows.append((f"    {c.field}", f"{escape(old)} -> {escape(new)}: {escape(status)}"))
+            old = named_value(json.loads(c.old), c.old_name)
+            new = named_value(json.loads(c.new), c.new_name)
+            rows.append((f"    {c.field}", f"{old} -> {new}: {escape(status)}"))
         print_rows(console, rows, None)
     else:
         console.print("No field changes.")
@@ -240,7 +244,9 @@ CSV_COLUMNS = (
     "record_name",
     "field",
     "old",
+    "old_name",
     "new",
+    "new_name",
     "status",
     "error",
     "reason",
@@ -260,7 +266,9 @@ def show_csv(run: Run) -> str:
                 "record_name": c.record_name,
                 "field": c.field,
                 "old": value_text(old),
+                "old_name": c.old_name,
                 "new": value_text(new),
+                "new_name": c.new_name,
                 "status": c.status,
                 "error": c.error,
                 "reason": c.reason,
@@ -308,6 +316,7 @@ def show_csv(run: Run) -> str:
             {
                 "kind": "alert",
                 "record_id": a.record_id,
+                "record_name": a.record_name,
                 "field": a.stage,
                 "new": to,
                 "status": a.status,

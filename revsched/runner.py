@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from revsched import org_memory, progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.audit_names import audit_names
 from revsched.config import Settings
 from revsched.errors import (
     ApiLimitError,
@@ -222,7 +223,7 @@ def run_play(
         rendered = _render(plan, renderer)
         if on_plan is not None:
             on_plan(plan)
-        return _record_dry_run(plan, rendered, store)
+        return _record_dry_run(plan, rendered, store, org)
     with play_lease(store, play.name):
         settled = settle(play.name, store, org, notifier)
         plan = plan_play(play, settings, as_of, store, org)
@@ -291,9 +292,11 @@ def _counts(plan: Plan) -> dict[str, int]:
 
 
 def _record_dry_run(
-    plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore
+    plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore, org: OrgGateway
 ) -> RunResult:
-    run_id = store.start_run(plan, dry_run=True, alerts=_outbox(plan, rendered))
+    run_id = store.start_run(
+        plan, dry_run=True, alerts=_outbox(plan, rendered), names=audit_names(plan, org)
+    )
     counts = _counts(plan)
     store.finish_run(run_id, "dry-run", counts)
     return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
@@ -321,7 +324,12 @@ def apply_plan(
     held_back = dict(held_back or {})
     settled = settled or Settled()
     run_id = store.start_run(
-        plan, dry_run=False, reverts=reverts, alerts=_outbox(plan, rendered), stale=held_back
+        plan,
+        dry_run=False,
+        reverts=reverts,
+        alerts=_outbox(plan, rendered),
+        stale=held_back,
+        names=audit_names(plan, org),
     )
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
@@ -643,7 +651,7 @@ def revert_run(
         plan = revert_plan(run)
         if on_plan is not None:
             on_plan(plan)
-        return _record_dry_run(plan, (), store)
+        return _record_dry_run(plan, (), store, org)
     with play_lease(store, run.play):
         # Writes the run made but never recorded (it was killed) are undone too.
         settled = settle(run.play, store, org, notifier)

@@ -168,11 +168,14 @@ def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
-def _named(value: Any, names: Mapping[str, str]) -> str:
-    """A value, with the record's name before it when it is the Id of a named record."""
+def named_value(value: Any, name: str | None) -> str:
+    """A value as markup, with the record's name before it when it is a named record's Id."""
     text = escape(value_text(value))
-    name = names.get(value) if isinstance(value, str) else None
     return f"{escape(name)} [dim]{text}[/]" if name else text
+
+
+def _named(value: Any, names: Mapping[str, str]) -> str:
+    return named_value(value, names.get(value) if isinstance(value, str) else None)
 
 
 def shown_values(plan: Plan, limit: int | None) -> list[Any]:

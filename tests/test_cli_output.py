@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from revsched.cli import app
+from revsched.state import open_engine
 
 GOLDEN = Path(__file__).parent / "golden" / "cli"
 AS_OF = ["--as-of", "2026-11-23"]
@@ -118,3 +121,45 @@ def test_show_csv_has_every_audited_row(demo_org: Path):
     owner = next(r for r in rows if r["field"] == "OwnerId")
     assert owner["status"] == "applied" and owner["record_name"]
     assert sum(r["kind"] == "alert" for r in rows) == 5
+
+
+def test_show_names_the_lookup_values_and_alerted_records(demo_org: Path):
+    """The audit keeps the names the plan showed: an OwnerId's old and new users, the
+    record each alert is about, in every format of `show`."""
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    rows = list(csv.DictReader(io.StringIO(invoke("show", "1", "--format", "csv").stdout)))
+    shown = json.loads(invoke("show", "1", "--format", "json").stdout)
+
+    owner = next(
+        r for r in rows if r["record_name"] == "Calloway Print Works" and r["field"] == "OwnerId"
+    )
+    assert (owner["old"], owner["old_name"]) == ("0058L0000000005QAA", "RevOps Team")
+    assert (owner["new"], owner["new_name"]) == ("0058L0000000009QAA", "Ava Patel")
+    # Values that are not Ids have no name.
+    dated = next(r for r in rows if r["field"] == "Owner_Assigned_Date__c")
+    assert dated["old_name"] == dated["new_name"] == ""
+    alerts = [r for r in rows if r["kind"] == "alert"]
+    assert "Ostrander Medical" in {r["record_name"] for r in alerts}
+    change = next(c for c in shown["changes"] if c["old"] == "0058L0000000005QAA")
+    assert change["old_name"] == "RevOps Team" and change["new_name"]
+    assert all(a["record_name"] for a in shown["alerts"])
+
+
+def test_show_of_a_run_audited_without_names_shows_the_bare_ids(demo_org: Path):
+    """Runs audited before names were kept still show (their Ids without names)."""
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+    engine = open_engine(f"sqlite:///{demo_org.parent / 'state.sqlite'}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE changes SET old_name = NULL, new_name = NULL"))
+        connection.execute(text("UPDATE alerts SET record_name = NULL"))
+
+    shown = invoke("show", "1")
+    as_json = json.loads(invoke("show", "1", "--json").stdout)
+
+    assert shown.exit_code == 0
+    assert (
+        "OwnerId                0058L0000000005QAA -> 0058L0000000009QAA: applied" in shown.stdout
+    )
+    assert "RevOps Team" not in shown.stdout
+    assert {c["old_name"] for c in as_json["changes"]} == {None}
