@@ -29,6 +29,7 @@ from revsched import org_memory, progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.audit_names import audit_names
 from revsched.config import Settings
+from revsched.config_fields import ConfigNaming, Describes, unknown_field
 from revsched.errors import (
     ApiLimitError,
     ConfigError,
@@ -104,12 +105,22 @@ def plan_play(
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
-    records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    try:
+        records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    except (ConfigError, OrgError) as error:
+        raise _explained(error, play.name, ctx.config, org) from None
     # What fired on another machine (or before the state store was lost) counts too.
     remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
     ctx = replace(ctx, fired=ctx.fired | remembered)
     with progress.status(f"deciding {play.name}"):
         return play.decide(records, ctx)
+
+
+def _explained(error: RevschedError, play: str, config: Any, org: OrgGateway) -> RevschedError:
+    """A query refused for a field the org does not know, as the config key to fix and the
+    nearest field (one line, a config error); any other refusal as it was."""
+    explained = unknown_field(str(error), ConfigNaming.of(play, config), Describes(org))
+    return error if explained is None else ConfigError(explained)
 
 
 def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
