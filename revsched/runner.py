@@ -457,19 +457,23 @@ def _write_changes(
             continue
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
+
+    def save(outcomes: dict[str, str | None]) -> None:
+        store.record_batch(run_id, outcomes)
+        failures.update((rid, error) for rid, error in outcomes.items() if error is not None)
+
     for sobject, records in by_object.items():
-        # Many records: one Bulk API 2.0 job; otherwise collection calls, several in flight.
-        if len(records) > org.api.bulk_write_threshold:
-            landed: Iterable[list[dict[str, str | None]]] = [[org.bulk_update(sobject, records)]]
-        else:
+        with progress.task(f"writing {sobject}", len(records)) as tracker:
+            # Many records: one Bulk API 2.0 job, the bar following its states and processed
+            # count; otherwise collection calls, several in flight, counted as they land.
+            if len(records) > org.api.bulk_write_threshold:
+                save(org.bulk_update(sobject, records, on_state=tracker.state))
+                continue
             calls = (functools.partial(org.update, sobject, c) for c in _chunks(records))
-            landed = _pipelined(calls, org.api.max_in_flight)
-        with progress.task(f"writing {sobject}", len(records)) as advance:
-            for batch in landed:
+            for batch in _pipelined(calls, org.api.max_in_flight):
                 outcomes = {rid: error for call in batch for rid, error in call.items()}
-                store.record_batch(run_id, outcomes)
-                failures |= {rid: error for rid, error in outcomes.items() if error is not None}
-                advance(len(outcomes))
+                save(outcomes)
+                tracker(len(outcomes))
     return failures
 
 
