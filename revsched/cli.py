@@ -162,7 +162,13 @@ LimitOption = Annotated[
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
 QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="One summary line (and failures) only.")
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="One summary line (and failures) only; alerts still print in full when no"
+        " alert channel is configured (printing them is their delivery).",
+    ),
 ]
 YesOption = Annotated[
     bool,
@@ -407,14 +413,15 @@ class Printing:
         """The run's end: its result (and a dry run's alerts), as JSON, one line or in full."""
         from revsched import report
 
+        printed = session.settings.alerts.for_play(result.plan.play).kind == "terminal"
         if self.as_json:
             typer.echo(json.dumps(report.run_json(result), indent=2))
         elif self.quiet:
-            summary.print_result(session.console, result, self.limit, quiet=True)
+            summary.print_result(session.console, result, self.limit, True, printed)
         else:
             if result.dry_run and self.limit is None:
                 summary.print_alerts(session.console, result)
-            summary.print_result(session.console, result, self.limit)
+            summary.print_result(session.console, result, self.limit, alerts_printed=printed)
         if result.status == "partial":
             raise typer.Exit(EXIT_RECORDS_FAILED)
 

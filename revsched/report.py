@@ -191,7 +191,7 @@ def print_show(console: Console, run: Run) -> None:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
         console.rule(f"alert to {to}: {status}", align="left")
-        console.print(alert.text, markup=False, highlight=False)
+        console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:

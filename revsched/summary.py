@@ -316,7 +316,7 @@ def print_alerts(console: Console, result: RunResult) -> None:
     for alert in result.alerts:
         to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients)
         console.rule(f"would alert {escape(to)}", align="left")
-        console.print(alert.text, markup=False, highlight=False)
+        console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
     if result.alerts:
         console.rule(style="dim")
 
@@ -329,16 +329,22 @@ def _listed(
     describe: Callable[[str], str],
 ) -> None:
     for record_id, why in _first(items, limit):
-        console.print(f"{label} {escape(describe(record_id))}: {escape(why)}", highlight=False)
+        line = f"{label} {escape(describe(record_id))}: {escape(why)}"
+        console.print(line, highlight=False, soft_wrap=True)
     if limit is not None and len(items) > limit:
         console.print(f"[dim]... and {len(items) - limit:,} more; `revsched show` lists them[/]")
 
 
 def print_result(
-    console: Console, result: RunResult, limit: int | None = DEFAULT_LIMIT, quiet: bool = False
+    console: Console,
+    result: RunResult,
+    limit: int | None = DEFAULT_LIMIT,
+    quiet: bool = False,
+    alerts_printed: bool = False,
 ) -> None:
     """How a run ended: what was written, what failed and why, what was left alone;
-    `quiet` leaves out what was left alone."""
+    `quiet` leaves out what was left alone. `alerts_printed`: the alerts went to the
+    terminal (no channel is configured), so the line says they were printed, not sent."""
     names = {d.record_id: d.record_name for d in result.plan.decisions}
     names |= {c.record_id: c.record_name for c in result.plan.changes}
 
@@ -362,14 +368,21 @@ def print_result(
     if not quiet:
         _listed(console, list(result.stale.items()), "[yellow]left alone[/]", limit, describe)
     _listed(console, list(result.failures.items()), "[red]failed[/]", limit, describe)
-    console.print(result_line(result), highlight=False)
+    # One line however narrow the terminal or cron's 80 columns: it is what grep finds.
+    console.print(result_line(result, alerts_printed), highlight=False, soft_wrap=True)
 
 
-def result_line(result: RunResult) -> str:
+def result_line(result: RunResult, alerts_printed: bool = False) -> str:
     """One line for cron mail and the journal: the run, its status and what it did."""
     if result.dry_run:
         return f"Dry run {result.run_id}: nothing was written or sent."
     counts = result.counts
+    alerts = plural(counts.get("alerts_sent", 0), "alert")
+    alerts = (
+        f"{alerts} printed above (no alert channel is configured)"
+        if alerts_printed and counts.get("alerts_sent")
+        else f"{alerts} sent"
+    )
     return (
         f"Run {result.run_id} of {result.plan.play} {result.status}: "
         f"{plural(counts.get('applied', 0), 'field change')} written, "
@@ -377,5 +390,5 @@ def result_line(result: RunResult) -> str:
         f"{plural(counts.get('merged', 0), 'record')} merged, "
         f"{plural(len(result.failures), 'record')} failed, "
         f"{len(result.stale):,} left alone as stale, "
-        f"{plural(counts.get('alerts_sent', 0), 'alert')} sent."
+        f"{alerts}."
     )
