@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-
-# typer 0.29 vendors click: its usage errors live here.
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 # Only what `--help` and `plays` need is imported here; each command imports the rest
@@ -47,19 +44,24 @@ if TYPE_CHECKING:
 
 
 class RevschedGroup(TyperGroup):
-    """The command group: usage mistakes are one line on stderr like every other error
-    (exit 2), and the global options may come after the command too."""
+    """A command group: usage mistakes are one line on stderr like every other error
+    (exit 2), no command prints the help on stdout (exit 2), and the global options may
+    come after the command too.
+
+    Only typer's public API: typer 0.29 vendors click and exports neither UsageError nor
+    NoArgsIsHelpError (fastapi/typer discussion #1832), so usage errors are caught as
+    typer.TyperException, the base of its click exceptions."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(EXIT_USAGE)
         return super().parse_args(ctx, _globals_first(args))
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
-        except NoArgsIsHelpError as error:
-            typer.echo(error.format_message())
-            code = error.exit_code
-        except UsageError as error:
+        except typer.TyperException as error:
             logs.error(usage_message(error))
             code = error.exit_code
         except typer.Abort:
@@ -88,10 +90,11 @@ def _globals_first(args: list[str]) -> list[str]:
     return moved + rest
 
 
-def usage_message(error: UsageError) -> str:
+def usage_message(error: typer.TyperException) -> str:
     """The error, the value and what is expected, on one line, and where the help is."""
     message = plain_message(error.format_message())
-    command = error.ctx.command_path if error.ctx else "revsched"
+    ctx: typer.Context | None = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx else "revsched"
     return f"{message} (`{command} --help` lists the options)"
 
 
@@ -105,18 +108,20 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings=CLI_SETTINGS,
 )
-org_app = typer.Typer(
-    help="The embedded local Salesforce org.", no_args_is_help=True, rich_markup_mode=None
-)
-app.add_typer(org_app, name="org")
-schedule_app = typer.Typer(
-    help="The plays' schedules for cron and systemd.", no_args_is_help=True, rich_markup_mode=None
-)
-app.add_typer(schedule_app, name="schedule")
-state_app = typer.Typer(
-    help="The state store: schema and retention.", no_args_is_help=True, rich_markup_mode=None
-)
-app.add_typer(state_app, name="state")
+
+
+def _command_group(name: str, help_text: str) -> typer.Typer:
+    """A group of commands under `revsched NAME`, parsed as the top level is."""
+    group = typer.Typer(
+        cls=RevschedGroup, help=help_text, no_args_is_help=True, rich_markup_mode=None
+    )
+    app.add_typer(group, name=name)
+    return group
+
+
+org_app = _command_group("org", "The embedded local Salesforce org.")
+schedule_app = _command_group("schedule", "The plays' schedules for cron and systemd.")
+state_app = _command_group("state", "The state store: schema and retention.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 ShowFormat = Literal["text", "csv", "json"]

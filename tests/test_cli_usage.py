@@ -94,6 +94,15 @@ def test_no_command_prints_the_help_and_exits_2():
     assert "Usage: revsched [OPTIONS] COMMAND" in result.output
 
 
+@pytest.mark.parametrize("group", ["org", "schedule", "state"])
+def test_a_group_without_its_command_prints_its_help_and_exits_2(group: str):
+    result = invoke(group)
+
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"Usage: revsched {group} [OPTIONS] COMMAND")
+    assert result.stderr == ""
+
+
 def test_version():
     result = invoke("--version")
 
