@@ -544,6 +544,26 @@ def apply(
     printing.result(session, result)
 
 
+def _print_irreversible(console: Console, run: Any) -> None:
+    """What of a run a revert leaves as it is: Salesforce cannot undo merges or conversions."""
+    merged = sum(m.status == "merged" for m in run.merges)
+    converted = sum(c.status == "converted" for c in run.conversions)
+    if merged:
+        console.print(
+            f"[yellow]Run {run.id} merged {summary.plural(merged, 'record')}: "
+            "a merge cannot be undone[/] (Salesforce deleted the merged records; "
+            f"`revsched show {run.id}` lists the values they held).",
+            highlight=False,
+        )
+    if converted:
+        console.print(
+            f"[yellow]Run {run.id} converted {summary.plural(converted, 'lead')}: "
+            "a conversion cannot be undone[/] (the leads are contacts now; "
+            f"`revsched show {run.id}` lists them).",
+            highlight=False,
+        )
+
+
 @app.command()
 @fails_cleanly
 def revert(
@@ -570,13 +590,8 @@ def revert(
     with progress.shown(_progress_console(session.console)):
         mode = "dry run of the revert" if dry_run else "revert"
         printing.header(session, f"{mode} of run {run_id}")
-        if reverted is not None and reverted.merges and printing.shows_plan:
-            session.console.print(
-                f"[yellow]Run {run_id} merged {summary.plural(len(reverted.merges), 'record')}: "
-                "a merge cannot be undone[/] (Salesforce deleted the merged records; "
-                f"`revsched show {run_id}` lists the values they held).",
-                highlight=False,
-            )
+        if reverted is not None and printing.shows_plan:
+            _print_irreversible(session.console, reverted)
         result = revert_run(
             run_id,
             store=session.store,

@@ -141,6 +141,44 @@ def show_json(run: Run) -> dict[str, Any]:
             }
             for m in run.merges
         ],
+        "creates": [
+            {
+                "sobject": c.sobject,
+                "key": c.key,
+                "fields": json.loads(c.fields),
+                "record_id": c.record_id,
+                "parent_id": c.parent_id,
+                "reason": c.reason,
+                "status": c.status,
+                "error": c.error,
+            }
+            for c in run.creates
+        ],
+        "deletes": [
+            {
+                "sobject": d.sobject,
+                "record_id": d.record_id,
+                "reason": d.reason,
+                "status": d.status,
+                "error": d.error,
+            }
+            for d in run.deletes
+        ],
+        "conversions": [
+            {
+                "lead_id": c.lead_id,
+                "lead_name": c.lead_name,
+                "account_id": c.account_id,
+                "account_name": c.account_name,
+                "owner_id": c.owner_id,
+                "converted_status": c.converted_status,
+                "contact_id": c.contact_id,
+                "reason": c.reason,
+                "status": c.status,
+                "error": c.error,
+            }
+            for c in run.conversions
+        ],
         "alerts": [
             {
                 "record_id": a.record_id,
@@ -187,6 +225,8 @@ def print_show(console: Console, run: Run) -> None:
         console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
     if run.merges:
         print_merges(console, run)
+    if run.conversions:
+        print_conversions(console, run)
     for alert in run.alerts:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
@@ -235,6 +275,23 @@ def print_merges(console: Console, run: Run) -> None:
             escape(values),
         )
     console.print(table, highlight=False)
+
+
+def print_conversions(console: Console, run: Run) -> None:
+    """Each lead converted: onto which account, the contact it became (cannot be undone)."""
+    console.print("Lead conversions (cannot be undone)", style="bold")
+    rows: list[tuple[str, str]] = []
+    for c in run.conversions:
+        status = c.status if not c.error else f"{c.status}: {c.error}"
+        contact = f", now contact {c.contact_id}" if c.contact_id else ""
+        rows.append(
+            (
+                "  Lead",
+                f"{escape(c.lead_name)} [dim]{c.lead_id}[/] onto {escape(c.account_name)}"
+                f" [dim]{c.account_id}[/]{contact}: {escape(status)}",
+            )
+        )
+    print_rows(console, rows, None)
 
 
 CSV_COLUMNS = (
@@ -308,6 +365,21 @@ def show_csv(run: Run) -> str:
                 "status": m.status,
                 "error": m.error,
                 "reason": m.reason,
+            }
+        )
+    for conversion in run.conversions:
+        rows.append(
+            {
+                "kind": "conversion",
+                "sobject": "Lead",
+                "record_id": conversion.lead_id,
+                "record_name": conversion.lead_name,
+                "field": "AccountId",
+                "new": conversion.account_id,
+                "new_name": conversion.account_name,
+                "status": conversion.status,
+                "error": conversion.error,
+                "reason": conversion.reason,
             }
         )
     for a in run.alerts:

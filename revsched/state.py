@@ -1155,5 +1155,6 @@ class StateStore:
         with self.session() as session:
             run = session.get(Run, run_id)
             if run is not None:
-                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges  # load them now
+                # Loaded now, while the session is open.
+                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges, run.conversions
             return run

@@ -383,12 +383,16 @@ def result_line(result: RunResult, alerts_printed: bool = False) -> str:
         if alerts_printed and counts.get("alerts_sent")
         else f"{alerts} sent"
     )
-    return (
-        f"Run {result.run_id} of {result.plan.play} {result.status}: "
-        f"{plural(counts.get('applied', 0), 'field change')} written, "
-        f"{plural(counts.get('created', 0), 'record')} created, "
-        f"{plural(counts.get('merged', 0), 'record')} merged, "
-        f"{plural(len(result.failures), 'record')} failed, "
-        f"{len(result.stale):,} left alone as stale, "
-        f"{alerts}."
-    )
+    parts = [
+        f"{plural(counts.get('applied', 0), 'field change')} written",
+        f"{plural(counts.get('created', 0), 'record')} created",
+        f"{plural(counts.get('merged', 0), 'record')} merged",
+    ]
+    if result.plan.conversions:
+        parts.append(f"{plural(counts.get('converted', 0), 'lead')} converted")
+    parts += [
+        f"{plural(len(result.failures), 'record')} failed",
+        f"{len(result.stale):,} left alone as stale",
+        alerts,
+    ]
+    return f"Run {result.run_id} of {result.plan.play} {result.status}: {', '.join(parts)}."

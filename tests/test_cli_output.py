@@ -19,7 +19,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from revsched.cli import app
-from revsched.state import open_engine
+from revsched.state import StateStore, open_engine
 
 GOLDEN = Path(__file__).parent / "golden" / "cli"
 AS_OF = ["--as-of", "2026-11-23"]
@@ -163,3 +163,73 @@ def test_show_of_a_run_audited_without_names_shows_the_bare_ids(demo_org: Path):
     )
     assert "RevOps Team" not in shown.stdout
     assert {c["old_name"] for c in as_json["changes"]} == {None}
+
+
+def test_show_lists_conversions_and_creates_in_every_format(revsched_home: Path):
+    """Every row a run audited reaches `show`: the leads it converted (named, with the
+    account and the contact each became) and the records it created."""
+    from datetime import date
+
+    from revsched.plan import LeadConversion, Plan, RecordCreate
+
+    revsched_home.mkdir(parents=True)
+    store = StateStore(f"sqlite:///{revsched_home / 'state.sqlite'}")
+    conversion = LeadConversion(
+        lead_id="00Q000000000001AAA",
+        lead_name="Lena Lead",
+        account_id="001000000000001AAA",
+        account_name="Acme",
+        owner_id="005000000000001AAA",
+        converted_status="Qualified",
+        reason="works at Acme now",
+    )
+    create = RecordCreate(
+        sobject="Task",
+        key="job-changes:lena@acme.io:2026-11-01",
+        fields={"Subject": "Call Lena"},
+        reason="a new contact to call",
+        parent_id="00Q000000000001AAA",
+    )
+    plan = Plan(
+        play="job-changes", as_of=date(2026, 11, 23), conversions=(conversion,), creates=(create,)
+    )
+    run_id = store.start_run(plan, dry_run=False)
+    store.record_conversions(run_id, {"00Q000000000001AAA": ("003000000000001AAA", None)}, {})
+
+    text = CliRunner().invoke(app, ["show", str(run_id)], env={"COLUMNS": "200"})
+    shown = json.loads(invoke("show", str(run_id), "--json").stdout)
+    rows = list(csv.DictReader(io.StringIO(invoke("show", str(run_id), "--format", "csv").stdout)))
+
+    assert text.exit_code == 0, text.output
+    assert "Lead conversions (cannot be undone)" in text.stdout
+    assert (
+        "Lena Lead 00Q000000000001AAA onto Acme 001000000000001AAA, now contact"
+        " 003000000000001AAA: converted" in text.stdout
+    )
+    [converted] = shown["conversions"]
+    assert (converted["lead_name"], converted["contact_id"], converted["status"]) == (
+        "Lena Lead",
+        "003000000000001AAA",
+        "converted",
+    )
+    [created] = shown["creates"]
+    assert created["key"] == create.key and created["fields"] == {"Subject": "Call Lena"}
+    [row] = [r for r in rows if r["kind"] == "conversion"]
+    assert (row["record_name"], row["new_name"], row["status"]) == (
+        "Lena Lead",
+        "Acme",
+        "converted",
+    )
+
+
+def test_a_run_that_converted_leads_says_so_and_its_revert_says_they_stay(demo_org: Path):
+    applied = invoke("run", "job-changes", "--quiet", *AS_OF)
+    converted = json.loads(invoke("show", "1", "--json").stdout)["conversions"]
+
+    reverted = invoke("revert", "1", "--dry-run")
+
+    assert applied.exit_code == reverted.exit_code == 0, applied.output + reverted.output
+    leads = sum(c["status"] == "converted" for c in converted)
+    assert leads > 0
+    assert f", {leads} leads converted, 0 records failed," in applied.stdout.splitlines()[-1]
+    assert f"Run 1 converted {leads} leads: a conversion cannot be undone" in reverted.stdout
