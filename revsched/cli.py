@@ -162,8 +162,15 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 LimitOption = Annotated[
-    int,
-    typer.Option("--limit", min=0, metavar="N", help="Rows of each table after the summary."),
+    int | None,
+    typer.Option(
+        "--limit",
+        min=0,
+        metavar="N",
+        show_default=False,
+        help=f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {summary.SCREEN_LINES} lines).",
+    ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
 QuietOption = Annotated[
@@ -391,6 +398,17 @@ class Printing:
     quiet: bool = False
     # Rows per table after the summary; None prints every row.
     limit: int | None = summary.DEFAULT_LIMIT
+    # The default limit: fewer rows when the summary would not fit a screen.
+    fit: bool = False
+
+    @classmethod
+    def of(cls, as_json: bool, quiet: bool, limit: int | None, show_all: bool) -> Printing:
+        """From the command's options: --all, --limit N, or neither (the default, fitted)."""
+        if show_all:
+            return cls(as_json, quiet, None)
+        if limit is not None:
+            return cls(as_json, quiet, limit)
+        return cls(as_json, quiet, summary.DEFAULT_LIMIT, fit=True)
 
     @property
     def shows_plan(self) -> bool:
@@ -407,7 +425,12 @@ class Printing:
         def shown(plan: Plan) -> None:
             if self.shows_plan:
                 names = session.org.names(summary.shown_values(plan, self.limit))
-                summary.print_plan(session.console, plan, self.limit, names)
+                limit = self.limit
+                if self.fit:
+                    # The header above and the result line below take one line each.
+                    room = summary.SCREEN_LINES - 2
+                    limit = summary.fitted_limit(plan, names, session.console.width, room)
+                summary.print_plan(session.console, plan, limit, names)
             if confirm and not plan.is_empty:
                 with progress.paused():
                     typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
@@ -468,7 +491,7 @@ def run(
             " exit 0 without running when it was already claimed. Prints one line.",
         ),
     ] = False,
-    limit: LimitOption = summary.DEFAULT_LIMIT,
+    limit: LimitOption = None,
     show_all: AllOption = False,
     quiet: QuietOption = False,
     yes: YesOption = False,
@@ -488,7 +511,7 @@ def run(
     session = Session.open(config, as_json)
     play = _play_named(session.settings, play_name)
     play.configure(session.settings, to_run=True)  # a config error stops it before logging in
-    printing = Printing(as_json, quiet or scheduled, None if show_all else limit)
+    printing = Printing.of(as_json, quiet or scheduled, limit, show_all)
     with progress.shown(_progress_console(session.console)):
         if scheduled:
             result = session.run_scheduled(play)
@@ -513,7 +536,7 @@ def run(
 @fails_cleanly
 def apply(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN_FILE", help="From run --out.")],
-    limit: LimitOption = summary.DEFAULT_LIMIT,
+    limit: LimitOption = None,
     show_all: AllOption = False,
     quiet: QuietOption = False,
     yes: YesOption = False,
@@ -528,7 +551,7 @@ def apply(
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
-    printing = Printing(as_json, quiet, None if show_all else limit)
+    printing = Printing.of(as_json, quiet, limit, show_all)
     delivery = session.delivery(plan.play)
     with progress.shown(_progress_console(session.console)):
         printing.header(session, f"{plan.play} plan of {plan.as_of} from {plan_file}")
@@ -571,7 +594,7 @@ def revert(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what the revert would write; write nothing.")
     ] = False,
-    limit: LimitOption = summary.DEFAULT_LIMIT,
+    limit: LimitOption = None,
     show_all: AllOption = False,
     yes: YesOption = False,
     as_json: JsonOption = False,
@@ -585,7 +608,7 @@ def revert(
     session = Session.open(config, as_json)
     # A revert writes old values back and alerts nobody.
     notifier = TerminalNotifier(session.alert_console)
-    printing = Printing(as_json, limit=None if show_all else limit)
+    printing = Printing.of(as_json, False, limit, show_all)
     reverted = session.store.run(run_id)
     with progress.shown(_progress_console(session.console)):
         mode = "dry run of the revert" if dry_run else "revert"

@@ -9,6 +9,8 @@ RUN --format csv|json`).
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import re
 from collections import Counter
@@ -29,7 +31,11 @@ T = TypeVar("T")
 
 # Groups listed per count (reasons, recipients); the rest are summed into one line.
 TOP_GROUPS = 5
+# Rows of each table after the summary, unless --limit or --all says otherwise; fewer (down
+# to MIN_ROWS) when the whole would not fit SCREEN_LINES, header and result line included.
 DEFAULT_LIMIT = 5
+MIN_ROWS = 2
+SCREEN_LINES = 60
 
 
 def value_text(value: Any) -> str:
@@ -284,16 +290,29 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
     ]:
         if rows:
             show(console, plan, limit)
-    tables = (plan.decisions, plan.changes, plan.creates, plan.deletes, plan.merges, plan.alerts)
+    tables = (
+        plan.decisions,
+        plan.changes,
+        plan.creates,
+        plan.deletes,
+        plan.merges,
+        plan.conversions,
+        plan.alerts,
+    )
     if limit is not None and any(len(rows) > limit for rows in tables):
         console.print(
-            "[dim]--all prints every row; revsched show RUN --format csv|json"
-            " exports every change and alert[/]"
+            "[dim]--all prints every row; revsched show RUN --format csv|json exports them all[/]"
         )
 
 
 def _record(name: str, record_id: str) -> str:
     return f"{escape(name)} [dim]{record_id}[/]"
+
+
+def _print_head(console: Console, plan: Plan) -> None:
+    print_summary(console, plan)
+    if plan.confirmation:
+        console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
 
 
 def print_plan(
@@ -303,12 +322,30 @@ def print_plan(
     names: Mapping[str, str] | None = None,
 ) -> None:
     """Summary, then the first rows; `limit=None` prints every row."""
-    print_summary(console, plan)
-    if plan.confirmation:
-        console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
+    _print_head(console, plan)
     print_tables(console, plan, limit, names or {})
     if plan.is_empty:
         console.print("Nothing to do.")
+
+
+def _lines(width: int, draw: Callable[[Console], None]) -> int:
+    """How many lines `draw` prints at `width` columns."""
+    out = io.StringIO()
+    draw(Console(file=out, width=width, force_terminal=False, color_system=None))
+    return out.getvalue().count("\n")
+
+
+def fitted_limit(plan: Plan, names: Mapping[str, str], width: int, lines: int) -> int:
+    """The most rows per table, from DEFAULT_LIMIT down to MIN_ROWS, with which the plan's
+    summary and first rows take at most `lines` lines at `width` columns: a plan with many
+    tables shows fewer rows of each rather than scrolling its summary away."""
+    head = _lines(width, lambda console: _print_head(console, plan))
+    for rows in range(DEFAULT_LIMIT, MIN_ROWS, -1):
+        draw = functools.partial(print_tables, plan=plan, limit=rows, names=names)
+        tables = _lines(width, draw)
+        if head + tables <= lines:
+            return rows
+    return MIN_ROWS
 
 
 def print_alerts(console: Console, result: RunResult) -> None:

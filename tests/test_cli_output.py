@@ -233,3 +233,24 @@ def test_a_run_that_converted_leads_says_so_and_its_revert_says_they_stay(demo_o
     assert leads > 0
     assert f", {leads} leads converted, 0 records failed," in applied.stdout.splitlines()[-1]
     assert f"Run 1 converted {leads} leads: a conversion cannot be undone" in reverted.stdout
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_a_default_summary_fits_sixty_lines_with_fewer_rows_when_it_must(
+    demo_org: Path, columns: str
+):
+    """job-changes fills five tables (decisions, changes, creates, conversions, alerts):
+    by default each shows fewer rows rather than the output passing 60 lines; an explicit
+    --limit is kept as given."""
+    env = {"COLUMNS": columns}
+    fitted = CliRunner().invoke(app, ["run", "job-changes", "--dry-run", *AS_OF], env=env)
+    given = CliRunner().invoke(
+        app, ["run", "job-changes", "--dry-run", "--limit", "5", *AS_OF], env=env
+    )
+
+    assert fitted.exit_code == given.exit_code == 0, fitted.output + given.output
+    assert len(fitted.stdout.splitlines()) <= 60
+    assert len(given.stdout.splitlines()) > 60
+    shown = re.findall(r"^Decisions \(first (\d) of \d+\)$", fitted.stdout, re.MULTILINE)
+    assert shown and 2 <= int(shown[0]) < 5
+    assert "Decisions (first 5 of" in given.stdout
