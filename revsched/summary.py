@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
@@ -80,7 +80,7 @@ def _counts_table(groups: Counter[str]) -> Table:
 
 
 def _first(items: Iterable[T], limit: int | None) -> list[T]:
-    return list(items if limit is None else islice(items, limit))
+    return list(items if limit is None else itertools.islice(items, limit))
 
 
 def plan_headline(plan: Plan) -> str:
@@ -162,8 +162,12 @@ def print_rows(console: Console, rows: list[tuple[str, str]], limit: int | None)
 
 
 def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
-    decisions = sorted(plan.decisions, key=lambda d: d.outcome != "selected")
-    console.print(_rows("Decisions", len(decisions), limit), style="bold")
+    # Selected first, read lazily: a preview costs its rows, not a sort of every decision.
+    decisions = itertools.chain(
+        (d for d in plan.decisions if d.outcome == "selected"),
+        (d for d in plan.decisions if d.outcome != "selected"),
+    )
+    console.print(_rows("Decisions", len(plan.decisions), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for d in _first(decisions, limit):
         mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/] "
