@@ -137,6 +137,10 @@ class ChangeRow(Base):
     # JSON-encoded so None, booleans and numbers survive.
     old: Mapped[str] = mapped_column(Text)
     new: Mapped[str] = mapped_column(Text)
+    # The names of the old and new values when they are records' Ids (a lookup's users,
+    # queues, accounts); None for other values, and in rows audited before names were kept.
+    old_name: Mapped[str | None] = mapped_column(String(255))
+    new_name: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
     # planned (dry run or not yet written), applied, failed, stale (value moved; left alone)
     status: Mapped[str] = mapped_column(String(20))
@@ -248,6 +252,8 @@ class AlertRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(18))
+    # The name of the record it is about; None in rows kept before names were.
+    record_name: Mapped[str | None] = mapped_column(String(255))
     stage: Mapped[str] = mapped_column(String(100))
     recipients: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -462,6 +468,12 @@ def _json_scalar(value: Any) -> str:
     if kind is int or (kind is float and math.isfinite(value)):
         return repr(value)
     return json.dumps(value)
+
+
+def _name_of(value: Any, names: Mapping[str, str] | None) -> str | None:
+    """The name of the record whose Id the value is, when known (cut to the column's size)."""
+    name = names.get(value) if names and isinstance(value, str) else None
+    return name[:255] if name is not None else None
 
 
 def _executemany(session: Session, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -710,10 +722,12 @@ class StateStore:
         reverts: int | None = None,
         alerts: Iterable[OutboxEntry] = (),
         stale: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> int:
         """Save the run, its whole plan (as planned changes) and the alerts it will owe
         (the outbox) in one transaction, before anything is written; what it plans for
-        the `stale` records (record Id -> why) is marked left alone at once.
+        the `stale` records (record Id -> why) is marked left alone at once. `names`
+        (record Id -> name) are kept beside the Ids changed values and alerts refer to.
 
         Rows go in with bulk inserts, in chunks: a 100k-record plan must not become
         100k ORM objects in memory.
@@ -743,6 +757,8 @@ class StateStore:
                         "field": c.field,
                         "old": _json_scalar(c.old),
                         "new": _json_scalar(c.new),
+                        "old_name": _name_of(c.old, names),
+                        "new_name": _name_of(c.new, names),
                         "reason": c.reason,
                     }
                     for c in plan.changes
@@ -812,7 +828,14 @@ class StateStore:
                     for c in plan.conversions
                 ),
             )
-            _insert(session, AlertRow, ({**planned, **a._asdict()} for a in alerts))
+            _insert(
+                session,
+                AlertRow,
+                (
+                    {**planned, **a._asdict(), "record_name": _name_of(a.record_id, names)}
+                    for a in alerts
+                ),
+            )
             _mark_stale(session, run.id, stale or {})
             return run.id
 
