@@ -293,7 +293,7 @@ def _user_checks(
             yield Check(f"{play}: queue {queue}", queue in found, detail)
 
 
-def _record_checks(naming: _Naming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
+def _record_checks(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
     """The records a play looks for by name (campaigns) exist: a misspelt name matches none."""
     wanted: dict[tuple[str, str], list[str]] = {}
     for sobject, field, value in needs.records:
