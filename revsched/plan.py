@@ -8,7 +8,7 @@ review, and a later apply can carry it out unchanged.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -216,6 +216,9 @@ class Plan(PlanItem):
     cursors: dict[str, int] = {}
     # Round-robin assignments made, by pool and Username, added to the day's counts.
     assignments: dict[str, dict[str, int]] = {}
+    # The moment this plan's reads began (plays that read only what changed): saved when
+    # the run applies in full, so the next run reads from there; a partial run reads again.
+    watermark: datetime | None = None
     # Tables for people to read (name -> rows), written as CSV and HTML by `run --report-dir`.
     reports: dict[str, list[dict[str, Scalar]]] = {}
     # Why applying this plan needs the user's explicit `--confirm` (e.g. a change cap
