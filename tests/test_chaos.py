@@ -38,7 +38,7 @@ from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer, RenderedAlert
 from revsched.cli import app
-from revsched.config import Settings
+from revsched.config import ApiSettings, Settings
 from revsched.delivery import Dispatcher, Outgoing, Part, Route
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
@@ -63,6 +63,8 @@ PLAYS = [
     "lead-status-hygiene",
     "route-leads",
 ]
+# Plays also run with every change written by Bulk API 2.0 (the path of large runs).
+BULK_PLAYS = ["churn-intake", "win-back", "contact-alignment", "queue-recycle", "route-leads"]
 # Kills per play: a handful in the suite; REVSCHED_CHAOS_TRIALS=8 for the full check.
 TRIALS = int(os.environ.get("REVSCHED_CHAOS_TRIALS", "3"))
 # Fields a round robin fills (a killed run has already moved the rotation on, so the
@@ -157,7 +159,12 @@ def _with_kills(monkeypatch: pytest.MonkeyPatch, killer: Killer) -> None:
 
 
 def _trial(
-    demo: Path, workdir: Path, play_name: str, monkeypatch: pytest.MonkeyPatch, kill_at: int | None
+    demo: Path,
+    workdir: Path,
+    play_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    kill_at: int | None,
+    bulk: bool = False,
 ) -> tuple[Outcome, Killer, RunResult]:
     org_path = workdir / "org.sqlite"
     shutil.copy(demo, org_path)
@@ -166,7 +173,7 @@ def _trial(
     store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
     killer = Killer(kill_at)
     channel = CountingChannel(killer)
-    run = _runner(play_name, org, store, channel)
+    run = _runner(play_name, org, store, channel, bulk)
     with monkeypatch.context() as patch:
         _with_kills(patch, killer)
         try:
@@ -181,10 +188,12 @@ def _trial(
 
 
 def _runner(
-    play_name: str, org: LocalOrg, store: StateStore, channel: CountingChannel
+    play_name: str, org: LocalOrg, store: StateStore, channel: CountingChannel, bulk: bool = False
 ) -> Callable[[], RunResult]:
-    """The play's run on TODAY, as `revsched run PLAY` does it, alerting through `channel`."""
+    """The play's run on TODAY, as `revsched run PLAY` does it, alerting through `channel`
+    (with `bulk`, writing every change with Bulk API 2.0)."""
     settings = Settings()
+    api = ApiSettings(bulk_write_threshold=0) if bulk else None
 
     def run() -> RunResult:
         return run_play(
@@ -193,7 +202,7 @@ def _runner(
             as_of=TODAY,
             dry_run=False,
             store=store,
-            org=OrgGateway(org.salesforce),
+            org=OrgGateway(org.salesforce, api),
             renderer=AlertRenderer("https://x"),
             notifier=Dispatcher(play_name, channel, store),
         )
@@ -280,12 +289,16 @@ def _rotated_unset(clean: Outcome, killed: Outcome, play: str) -> list[tuple[str
     return [k for k, v in clean.org.items() if k[2] in rotated and v and not killed.org.get(k)]
 
 
-@pytest.mark.parametrize("play_name", PLAYS)
+@pytest.mark.parametrize(
+    ("play_name", "bulk"),
+    [(play, False) for play in PLAYS] + [(play, True) for play in BULK_PLAYS],
+    ids=[*PLAYS, *(f"{play}-bulk" for play in BULK_PLAYS)],
+)
 def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
-    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, play_name: str
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, play_name: str, bulk: bool
 ):
     (tmp_path / "clean").mkdir()
-    clean, counter, result = _trial(demo, tmp_path / "clean", play_name, monkeypatch, None)
+    clean, counter, result = _trial(demo, tmp_path / "clean", play_name, monkeypatch, None, bulk)
     assert result.status == "succeeded"
     assert clean.sent, f"{play_name} sent no alert on the demo org: nothing to test"
     expected = _comparable(clean, play_name)
@@ -295,7 +308,7 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
     ):
         workdir = tmp_path / f"kill-{trial}"
         workdir.mkdir()
-        killed, _, rerun = _trial(demo, workdir, play_name, monkeypatch, kill_at)
+        killed, _, rerun = _trial(demo, workdir, play_name, monkeypatch, kill_at, bulk)
         got = _comparable(killed, play_name)
         where = f"{play_name} killed at tick {kill_at} of {counter.ticks}"
         assert rerun.status == "succeeded", where
