@@ -3,16 +3,15 @@
 Records are normalized once, then grouped into blocks that share a key (an email, a
 phone, a birthdate, a street address, an account or postal code and a name or nickname
 form, a website domain, a company name or one of its words, and a sorted neighbourhood
-of names so one-word typos meet); only
-neighbours within a block are compared, so the cost grows with the number of records,
-not its square.
+of names so one-word typos meet); only neighbours within a block are compared, so the
+cost grows with the number of records, not its square.
 
 Each comparison is scored Fellegi-Sunter style: every field that agrees adds its weight
 (a log2 likelihood ratio, configurable) to the prior, and the sum is the link's log-odds;
 the link lists each comparison with its weight. Separately it counts the independent
 pieces of evidence (email, phone, name, birthdate, street address; website domain,
-phone, name) and checks the
-safety rules (cannot-link constraints) that no score overrides.
+phone, name) and checks the safety rules (cannot-link constraints) that no score
+overrides.
 """
 
 from __future__ import annotations
@@ -87,8 +86,8 @@ class Weights(StrictModel):
     initials: float = 3.0
     same_account: float = 3.0
     same_country: float = 1.0
-    # Both parts of two people's names alike (Jaro-Winkler, `MatchRules.person_name`), or
-    # one part missing and the other the same.
+    # Both parts of two people's names alike (Jaro-Winkler, `MatchRules.person_name`), and
+    # one part missing with the other alike.
     similar_name: float = 2.5
     part_name: float = 2.0
     birthdate: float = 7.0
@@ -327,8 +326,10 @@ def _birthdate_slip(x: str, y: str) -> str | None:
     diff = [i for i in range(8) if dx[i] != dy[i]]
     if len(diff) == 1:
         return "one digit apart"
-    if len(diff) == 2 and diff[1] == diff[0] + 1 and dx[diff[0]] == dy[diff[1]]:
-        return "two digits swapped" if dx[diff[1]] == dy[diff[0]] else None
+    if len(diff) == 2 and diff[1] == diff[0] + 1:
+        i, j = diff
+        if dx[i] == dy[j] and dx[j] == dy[i]:
+            return "two digits swapped"
     return None
 
 
@@ -421,8 +422,8 @@ def compare_people(
         # A household shares its address: it is evidence of one person only beside a name,
         # or at least a first name (a surname changes with marriage), agreeing as written,
         # not through a nickname (Pat / Patricia) or another first name (twins).
-        first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
-        if full and ((name and name[2] == "written") or first):
+        same_first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
+        if full and ((name and name[2] == "written") or same_first):
             scorer.agree(what, weight, "address")
         else:
             scorer.agree(what, weight)
