@@ -59,6 +59,10 @@ def decide_contacts(contacts: list[dict[str, Any]], **config: Any):
     return contacts_play.decide({"contacts": contacts, "integration_users": USERS}, ctx)
 
 
+def reasons(plan) -> list[tuple[str, str, str]]:
+    return [(d.record_id, d.stage, d.reason) for d in plan.decisions]
+
+
 def roles(plan) -> dict[str, str]:
     return {d.record_id: d.stage.split(": ")[1] for d in plan.decisions}
 
@@ -215,6 +219,40 @@ def test_the_dry_run_names_the_safety_rule_that_blocked_a_merge():
     assert blocked.reason.startswith(
         "not merged with John Smith Jr. (003000000000000002): blocked by name_suffixes: sr / jr"
     )
+
+
+def test_a_record_that_could_be_either_of_two_people_kept_apart_merges_with_neither():
+    """A father and his son of one name at one address (birthdates far apart), and a third
+    record there with no birthdate: it could be either, so all three are only flagged."""
+    home = {"MailingStreet": "310 Maple Avenue", "MailingPostalCode": "45402"}
+    contacts = [
+        contact(1, "Robert", "Haines", Birthdate="1951-06-03", **home),
+        contact(2, "Robert", "Haines", Birthdate="1979-11-21", **home),
+        contact(3, "Robert", "Haines", **home | {"MailingStreet": "310 Maple Ave."}),
+    ]
+    fields = {"street_field": "MailingStreet", "postal_code_field": "MailingPostalCode"}
+
+    plan = decide_contacts(contacts, birthdate_field="Birthdate", **fields)
+
+    assert plan.merges == ()
+    assert [(d.record_id, d.stage) for d in plan.decisions] == [
+        (cid(3), "cluster 1: master"),
+        (cid(1), "cluster 1: flag"),
+        (cid(2), "cluster 1: flag"),
+        (cid(1), "merge blocked by a safety rule"),
+    ]
+    assert reasons(plan)[1][2].startswith(
+        "possible duplicate of Robert Haines (003000000000000003), not merged (blocked by"
+        " different_birthdates: 1979-11-21 / 1951-06-03 with 003000000000000002, which matches"
+        " the master too): address+name 1.00 with Robert Haines (003000000000000003) (same"
+        " street address 310 maple avenue +5.0, same name 'robert haines' +5.0"
+    )
+
+    # Without the birthdates, nothing tells them apart: one person at one address.
+    plan = decide_contacts(contacts, **fields)
+    assert [(m.master_id, sorted(r.record_id for r in m.merged)) for m in plan.merges] == [
+        (cid(1), [cid(2), cid(3)])
+    ]
 
 
 def test_an_already_flagged_record_is_not_written_again():
@@ -430,10 +468,6 @@ def test_no_integration_users_no_rule():
 # --- dedupe-accounts: what each safety rule lets the play select, merge, flag and skip ---
 
 
-def reasons(plan) -> list[tuple[str, str, str]]:
-    return [(d.record_id, d.stage, d.reason) for d in plan.decisions]
-
-
 def test_websites_on_shared_hosts_are_neither_evidence_nor_rewritten_to_their_host():
     """sites.google.com is not Google's site, gmail.com no company's: nothing links, and
     normalization keeps the page (rewritten to its host, the next run would merge them)."""
@@ -541,8 +575,8 @@ def test_franchise_stores_and_hotel_properties_stay_apart_and_one_store_merges()
 
 
 def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group():
-    """google.ie and google.com both link to a Google with no website: the master merges
-    one of them, and the other is only flagged, with the rule that kept it out."""
+    """google.ie and google.com both link to a Google with no website, which could be
+    either: nothing merges, both are flagged with the rule that keeps them apart."""
     accounts = [
         account(1, "Google", Website="google.ie", Phone="+1 650 253 0000"),
         account(2, "Google", Website="google.com", Phone="+1 650 253 0000"),
@@ -551,9 +585,7 @@ def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group(
 
     plan = decide_accounts(accounts)
 
-    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
-        (aid(3), [aid(1)])
-    ]
+    assert plan.merges == ()
     link = (
         "phone+name 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0,"
         " same name 'google' +5.0, prior -5.0)"
@@ -562,26 +594,40 @@ def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group(
         (
             aid(3),
             "cluster 1: master",
-            "master of 3 records (most direct duplicates (2)); merges 1, flags 1",
+            "master of 3 records (most direct duplicates (2)); merges 0, flags 2",
         ),
-        (aid(1), "cluster 1: merge", f"merge into Google (001000000000000003): {link}"),
+        (
+            aid(1),
+            "cluster 1: flag",
+            "possible duplicate of Google (001000000000000003), not merged (blocked by"
+            " different_websites: google.com / google.ie with 001000000000000002, which"
+            f" matches the master too): {link}",
+        ),
         (
             aid(2),
             "cluster 1: flag",
             "possible duplicate of Google (001000000000000003), not merged (blocked by"
-            f" different_websites: google.ie / google.com with 001000000000000001): {link}",
+            " different_websites: google.ie / google.com with 001000000000000001, which"
+            f" matches the master too): {link}",
         ),
     ]
     assert [(c.record_id, c.field, c.new) for c in plan.changes] == [
+        (aid(1), "Possible_Duplicate_Of__c", aid(3)),
         (aid(2), "Possible_Duplicate_Of__c", aid(3)),
-        (aid(3), "Website", "google.ie"),
     ]
 
-    # With google.ie as the master, google.com is no duplicate of it at all: kept apart.
+    # With google.ie as the master, google.com is no duplicate of it at all (kept apart),
+    # and the Google with no website, which matches both, is only flagged.
     plan = decide_accounts(accounts, master_rules=["oldest"])
-    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
-        (aid(1), [aid(3)])
+    assert plan.merges == ()
+    assert [(c.record_id, c.field, c.new) for c in plan.changes] == [
+        (aid(3), "Possible_Duplicate_Of__c", aid(1))
     ]
+    assert reasons(plan)[1][2].startswith(
+        "possible duplicate of Google (001000000000000001), not merged (it matches"
+        " 001000000000000002 too, kept apart from the master by different_websites:"
+        " google.ie / google.com): phone+name 0.98"
+    )
     assert reasons(plan)[2] == (
         aid(2),
         "cluster 1: apart",
@@ -590,7 +636,6 @@ def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group(
         " 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0, same name"
         " 'google' +5.0, prior -5.0)",
     )
-    assert plan.changes == ()
 
 
 def test_initials_alone_plan_nothing_and_different_countries_block_a_merge():

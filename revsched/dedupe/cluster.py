@@ -98,20 +98,35 @@ class Cluster:
         """Who merges into `master` (strongest link first), who is flagged as its possible
         duplicate, and who is kept apart from it by a safety rule (so is no duplicate of it
         at all), each with why. A member joins only through its own link to the master, and
-        only when it breaks no safety rule with any member already in."""
+        only when what it matches is not kept apart: two records a safety rule keeps apart
+        (a father and his son, google.ie and google.com) that both match the master, or a
+        record that matches the master and one kept apart from it, leave it unclear who is
+        who, so none of them merges."""
         group = MergeGroup([], {}, {})
-        direct = sorted(
-            (link for link in self.links_of(master) if link.mergeable(threshold, min_evidence)),
-            key=lambda link: (-link.score, link.other(master)),
-        )
-        for link in direct:
-            candidate = link.other(master)
+        mergeable = [link for link in self.links if link.mergeable(threshold, min_evidence)]
+        matches: dict[str, list[str]] = {}
+        for link in sorted(mergeable, key=lambda link: (-link.score, link.a, link.b)):
+            matches.setdefault(link.a, []).append(link.b)
+            matches.setdefault(link.b, []).append(link.a)
+        candidates = matches.get(master, [])
+        for candidate in candidates:
             clash = next(
-                (f"{rule} with {m}" for m in group.merged if (rule := conflict(m, candidate))),
+                (
+                    f"blocked by {rule} with {other}, which matches the master too"
+                    for other in candidates
+                    if other != candidate and (rule := conflict(other, candidate))
+                ),
+                None,
+            ) or next(
+                (
+                    f"it matches {other} too, kept apart from the master by {rule}"
+                    for other in matches[candidate]
+                    if other != master and (rule := conflict(master, other))
+                ),
                 None,
             )
             if clash:
-                group.flagged[candidate] = f"blocked by {clash}"
+                group.flagged[candidate] = clash
             else:
                 group.merged.append(candidate)
         for member in self.members:
