@@ -670,3 +670,27 @@ def test_a_first_name_birthdate_and_address_agreeing_merge_across_a_changed_surn
     [link] = only_cluster(flatmates).links
     assert link.evidence == ("address",)
     assert merged_with(flatmates, cid(1)) == []
+
+
+def test_an_office_address_on_many_names_is_not_evidence_of_one_person():
+    """In B2B a contact's mailing address is often the office's: two John Smiths there are
+    flagged at most."""
+    names = ["John Smith", "John Smith", "Ann Lee", "Raj Patel", "Eva Novak", "Tom Berg"]
+    colleagues = [
+        resident(n, *name.split(), "1 Main Street") for n, name in enumerate(names, start=1)
+    ]
+    matching = residents(*colleagues)
+    link = next(k for c in matching.clusters for k in c.links if {k.a, k.b} == {cid(1), cid(2)})
+    assert link.evidence == ("name",)
+    assert "same street address 1 main street is on several people's records" in link.detail
+    assert merged_with(matching, cid(1)) == []
+
+
+def test_one_street_address_in_another_place_is_not_the_same_address():
+    matching = residents(
+        resident(1, "Daniel", "Morrison", "16 Dumas Street"),
+        resident(2, "Daniel", "Morrison", "16 Dumas Street")
+        | {"MailingCity": "Perth", "MailingPostalCode": "6000"},
+    )
+    for cluster in matching.clusters:
+        assert all("address" not in link.evidence for link in cluster.links)

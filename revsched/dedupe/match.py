@@ -118,6 +118,9 @@ class MatchRules(StrictModel):
     min_evidence: int = Field(2, ge=1, le=3)
     # A phone number on more distinct names than this is a switchboard: not evidence.
     phone_names: int = Field(2, ge=1)
+    # A street address on more distinct names than this is an office or a building, not a
+    # home (in B2B a contact's mailing address is often the office's): not evidence.
+    address_names: int = Field(4, ge=1)
     # "ann+crm@x.com" and "ann@x.com" are one address.
     strip_plus_addressing: bool = True
     # Region assumed for phone numbers of records with no country.
@@ -333,13 +336,22 @@ def _birthdate_slip(x: str, y: str) -> str | None:
     return None
 
 
+def _home(p: Person) -> Hashable | None:
+    """A person's street address in its place (postal code, else city), if it has both."""
+    place = p.postal_code or p.city
+    if p.street and p.street.number and place:
+        return (p.street.number, p.street.name, place)
+    return None
+
+
 def _address_agreement(a: Person, b: Person, rules: MatchRules) -> tuple[str, float, bool] | None:
     """How two people's streets agree, if they do: (what, weight, whether the house number
-    agrees too)."""
+    and the place (postal code or city) agree too)."""
     x, y = a.street, b.street
     if not (x and y and _alike(x.name, y.name, rules)):
         return None
-    if x.number and x.number == y.number:
+    same_place = (a.postal_code and a.postal_code == b.postal_code) or (a.city and a.city == b.city)
+    if x.number and x.number == y.number and same_place:
         return f"same street address {x.number} {x.name}", rules.weights.street_address, True
     if not (x.number and y.number):
         return f"same street {x.name}", rules.weights.same_street, False
@@ -379,7 +391,11 @@ def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
 
 
 def compare_people(
-    a: Person, b: Person, rules: MatchRules, switchboards: frozenset[str] = frozenset()
+    a: Person,
+    b: Person,
+    rules: MatchRules,
+    switchboards: frozenset[Hashable] = frozenset(),
+    offices: frozenset[Hashable] = frozenset(),
 ) -> Link | None:
     """The weighed comparisons of a and b, if anything but a name at another account agrees."""
     w = rules.weights
@@ -423,7 +439,9 @@ def compare_people(
         # or at least a first name (a surname changes with marriage), agreeing as written,
         # not through a nickname (Pat / Patricia) or another first name (twins).
         same_first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
-        if full and ((name and name[2] == "written") or same_first):
+        if full and _home(a) in offices:
+            scorer.notes.append(f"{what} is on several people's records: not counted")
+        elif full and ((name and name[2] == "written") or same_first):
             scorer.agree(what, weight, "address")
         else:
             scorer.agree(what, weight)
@@ -452,8 +470,8 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
         yield ("phone", number), p.name
     if p.birthdate:
         yield ("birthdate", p.birthdate), p.name
-    if p.street and p.street.number:
-        yield ("street", p.street.number, p.street.name), p.name
+    if home := _home(p):
+        yield ("street", home), p.name
     for place in (p.org, p.postal_code):
         if place:
             # Each name token (so swapped names meet) and each formal form of the first name
@@ -464,23 +482,27 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
                 yield ("name", place, form), p.last
 
 
-def _switchboards(people: Sequence[Person], rules: MatchRules) -> frozenset[str]:
-    """Numbers on more distinct names than `rules.phone_names`."""
-    names: dict[str, set[str]] = defaultdict(set)
+def _crowded(
+    people: Sequence[Person], values: Callable[[Person], Iterable[Hashable]], limit: int
+) -> frozenset[Hashable]:
+    """Values (phone numbers, street addresses) on more distinct names than `limit`: a
+    switchboard or an office, which says nothing of who one is."""
+    names: dict[Hashable, set[str]] = defaultdict(set)
     for p in people:
-        for number, _extension in p.phones:
-            names[number].add(p.name)
-    return frozenset(n for n, on in names.items() if len(on) > rules.phone_names)
+        for value in values(p):
+            names[value].add(p.name)
+    return frozenset(v for v, on in names.items() if len(on) > limit)
 
 
 def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> Matching:
     """Clusters of people linked at `floor` or above, and the blocked links."""
     people = list(people)
-    switchboards = _switchboards(people, rules)
+    switchboards = _crowded(people, lambda p: (n for n, _x in p.phones), rules.phone_names)
+    offices = _crowded(people, lambda p: filter(None, [_home(p)]), rules.address_names)
     by_id = {p.id: p for p in people}
 
     def compare(a: Person, b: Person) -> Link | None:
-        return compare_people(a, b, rules, switchboards)
+        return compare_people(a, b, rules, switchboards, offices)
 
     def conflict(a: str, b: str) -> str | None:
         broken = _person_conflicts(by_id[a], by_id[b], rules.safety)
