@@ -79,7 +79,9 @@ def test_duplicates_merge_into_the_record_linked_to_the_most_of_them():
 
     assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "merge"}
     master = next(d for d in plan.decisions if d.record_id == cid(1))
-    assert master.reason == "master of 3 records (most direct duplicates (2)); merges 2, flags 0"
+    assert (
+        master.reason == "master of 3 records (merges the most duplicates (2)); merges 2, flags 0"
+    )
     merged = next(d for d in plan.decisions if d.record_id == cid(3))
     assert merged.reason.startswith("merge into Robert Smith (003000000000000001): phone+name 1.00")
     assert "same phone +14155550123 +6.0, same name 'robert smith' +5.0" in merged.reason
@@ -223,7 +225,7 @@ def test_the_dry_run_names_the_safety_rule_that_blocked_a_merge():
 
 def test_a_record_that_could_be_either_of_two_people_kept_apart_merges_with_neither():
     """A father and his son of one name at one address (birthdates far apart), and a third
-    record there with no birthdate: it could be either, so all three are only flagged."""
+    record there with no birthdate: it could be either, so it is only flagged."""
     home = {"MailingStreet": "310 Maple Avenue", "MailingPostalCode": "45402"}
     contacts = [
         contact(1, "Robert", "Haines", Birthdate="1951-06-03", **home),
@@ -236,21 +238,49 @@ def test_a_record_that_could_be_either_of_two_people_kept_apart_merges_with_neit
 
     assert plan.merges == ()
     assert [(d.record_id, d.stage) for d in plan.decisions] == [
-        (cid(3), "cluster 1: master"),
-        (cid(1), "cluster 1: flag"),
-        (cid(2), "cluster 1: flag"),
+        (cid(1), "cluster 1: master"),
+        (cid(3), "cluster 1: flag"),
+        (cid(2), "cluster 1: apart"),
         (cid(1), "merge blocked by a safety rule"),
     ]
     assert reasons(plan)[1][2].startswith(
-        "possible duplicate of Robert Haines (003000000000000003), not merged (blocked by"
-        " different_birthdates: 1979-11-21 / 1951-06-03 with 003000000000000002, which matches"
-        " the master too): address+name 1.00 with Robert Haines (003000000000000003) (same"
-        " street address 310 maple avenue +5.0, same name 'robert haines' +5.0"
+        "possible duplicate of Robert Haines (003000000000000001), not merged (it matches"
+        " 003000000000000002 too, kept apart from the master by different_birthdates:"
+        " 1951-06-03 / 1979-11-21): address+name 1.00"
     )
 
     # Without the birthdates, nothing tells them apart: one person at one address.
     plan = decide_contacts(contacts, **fields)
     assert [(m.master_id, sorted(r.record_id for r in m.merged)) for m in plan.merges] == [
+        (cid(1), [cid(2), cid(3)])
+    ]
+
+
+def test_twins_matching_one_undated_record_are_not_merged_into_it_together():
+    """Jane and John Smith, twins at one address, and a record of the family with no first
+    name: each matches it (surname, birthdate), but they are two people, so it merges into
+    neither; it is flagged, with why."""
+    home = {"Birthdate": "1990-05-04", "MailingStreet": "12 Oak Street", "MailingCity": "Leeds"}
+    contacts = [
+        contact(1, "", "Smith", **home),
+        contact(2, "Jane", "Smith", **home),
+        contact(3, "John", "Smith", **home),
+    ]
+    fields = {"birthdate_field": "Birthdate", "street_field": "MailingStreet"}
+
+    plan = decide_contacts(contacts, **fields, city_field="MailingCity")
+
+    assert plan.merges == ()
+    assert roles(plan) == {cid(1): "flag", cid(2): "master", cid(3): "flag"}
+    assert reasons(plan)[1][2].startswith(
+        "possible duplicate of Jane Smith (003000000000000002), not merged (it matches"
+        " 003000000000000003 too, kept apart from the master by first names 'jane' / 'john'"
+        " differ): birthdate+name 1.00"
+    )
+
+    looser = {"safety": {"different_first_names": False}}
+    plan = decide_contacts(contacts, **fields, city_field="MailingCity", match=looser)
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
         (cid(1), [cid(2), cid(3)])
     ]
 
@@ -576,7 +606,8 @@ def test_franchise_stores_and_hotel_properties_stay_apart_and_one_store_merges()
 
 def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group():
     """google.ie and google.com both link to a Google with no website, which could be
-    either: nothing merges, both are flagged with the rule that keeps them apart."""
+    either: nothing merges; google.com is no duplicate of the master google.ie at all
+    (kept apart), and the Google with no website is only flagged, with why."""
     accounts = [
         account(1, "Google", Website="google.ie", Phone="+1 650 253 0000"),
         account(2, "Google", Website="google.com", Phone="+1 650 253 0000"),
@@ -586,55 +617,25 @@ def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group(
     plan = decide_accounts(accounts)
 
     assert plan.merges == ()
-    link = (
-        "phone+name 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0,"
-        " same name 'google' +5.0, prior -5.0)"
-    )
-    assert reasons(plan)[:3] == [
-        (
-            aid(3),
-            "cluster 1: master",
-            "master of 3 records (most direct duplicates (2)); merges 0, flags 2",
-        ),
-        (
-            aid(1),
-            "cluster 1: flag",
-            "possible duplicate of Google (001000000000000003), not merged (blocked by"
-            " different_websites: google.com / google.ie with 001000000000000002, which"
-            f" matches the master too): {link}",
-        ),
-        (
-            aid(2),
-            "cluster 1: flag",
-            "possible duplicate of Google (001000000000000003), not merged (blocked by"
-            " different_websites: google.ie / google.com with 001000000000000001, which"
-            f" matches the master too): {link}",
-        ),
-    ]
-    assert [(c.record_id, c.field, c.new) for c in plan.changes] == [
-        (aid(1), "Possible_Duplicate_Of__c", aid(3)),
-        (aid(2), "Possible_Duplicate_Of__c", aid(3)),
-    ]
-
-    # With google.ie as the master, google.com is no duplicate of it at all (kept apart),
-    # and the Google with no website, which matches both, is only flagged.
-    plan = decide_accounts(accounts, master_rules=["oldest"])
-    assert plan.merges == ()
     assert [(c.record_id, c.field, c.new) for c in plan.changes] == [
         (aid(3), "Possible_Duplicate_Of__c", aid(1))
+    ]
+    assert [(d.record_id, d.stage) for d in plan.decisions] == [
+        (aid(1), "cluster 1: master"),
+        (aid(3), "cluster 1: flag"),
+        (aid(2), "cluster 1: apart"),
+        (aid(1), "merge blocked by a safety rule"),
     ]
     assert reasons(plan)[1][2].startswith(
         "possible duplicate of Google (001000000000000001), not merged (it matches"
         " 001000000000000002 too, kept apart from the master by different_websites:"
         " google.ie / google.com): phone+name 0.98"
     )
-    assert reasons(plan)[2] == (
-        aid(2),
-        "cluster 1: apart",
+    assert reasons(plan)[2][2] == (
         "not a duplicate of Google (001000000000000001) (blocked by different_websites:"
         " google.ie / google.com with the master), though linked to its cluster: phone+name"
         " 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0, same name"
-        " 'google' +5.0, prior -5.0)",
+        " 'google' +5.0, prior -5.0)"
     )
 
 

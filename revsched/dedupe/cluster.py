@@ -67,15 +67,6 @@ class Cluster:
     def links_of(self, record_id: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if record_id in (link.a, link.b))
 
-    def mergeable_counts(self, threshold: float, min_evidence: int) -> dict[str, int]:
-        """For each member, how many others it has a mergeable link with."""
-        counts: dict[str, int] = {}
-        for link in self.links:
-            if link.mergeable(threshold, min_evidence):
-                for member in (link.a, link.b):
-                    counts[member] = counts.get(member, 0) + 1
-        return counts
-
     def core(self, threshold: float, min_evidence: int) -> tuple[str, ...]:
         """The largest set of members joined by mergeable links: where the master comes from,
         so a record linked to the rest only weakly is never the one they merge into. All
@@ -93,7 +84,12 @@ class Cluster:
         return tuple(largest) if len(largest) > 1 else self.members
 
     def merge_group(
-        self, master: str, threshold: float, min_evidence: int, conflict: Conflict
+        self,
+        master: str,
+        threshold: float,
+        min_evidence: int,
+        conflict: Conflict,
+        distinct: Conflict | None = None,
     ) -> MergeGroup:
         """Who merges into `master` (strongest link first), who is flagged as its possible
         duplicate, and who is kept apart from it by a safety rule (so is no duplicate of it
@@ -101,7 +97,8 @@ class Cluster:
         only when what it matches is not kept apart: two records a safety rule keeps apart
         (a father and his son, google.ie and google.com) that both match the master, or a
         record that matches the master and one kept apart from it, leave it unclear who is
-        who, so none of them merges."""
+        who, so none of them merges; nor do two that are `distinct` (Jane and John Smith,
+        twins, both matching an undated "Smith" with their birthdate)."""
         group = MergeGroup([], {}, {})
         mergeable = [link for link in self.links if link.mergeable(threshold, min_evidence)]
         matches: dict[str, list[str]] = {}
@@ -114,14 +111,22 @@ class Cluster:
                 (
                     f"blocked by {rule} with {other}, which matches the master too"
                     for other in candidates
-                    if other != candidate and (rule := conflict(other, candidate))
+                    if other != candidate
+                    and (
+                        rule := conflict(other, candidate)
+                        or (distinct(other, candidate) if distinct else None)
+                    )
                 ),
                 None,
             ) or next(
                 (
                     f"it matches {other} too, kept apart from the master by {rule}"
                     for other in matches[candidate]
-                    if other != master and (rule := conflict(master, other))
+                    if other != master
+                    and (
+                        rule := conflict(master, other)
+                        or (distinct(master, other) if distinct else None)
+                    )
                 ),
                 None,
             )

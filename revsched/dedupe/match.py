@@ -28,7 +28,7 @@ from rapidfuzz.fuzz import token_sort_ratio
 
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
-from revsched.dedupe.cluster import Cluster, Link, build_clusters
+from revsched.dedupe.cluster import Cluster, Conflict, Link, build_clusters
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, ROLE_MAILBOXES, SHARED_HOSTS
 
 Record = dict[str, Any]
@@ -58,6 +58,10 @@ class SafetyRules(StrictModel):
     # People: both birthdates set and more than a slip apart (a father and his son of one
     # name at one address).
     different_birthdates: bool = True
+    # People: two whose first names differ (not a nickname, typo or initial of one another)
+    # never merge into one master together, nor does a record that matches both (twins
+    # Jane and John and an undated "Smith" of their family). Flagged instead.
+    different_first_names: bool = True
     # Looser on purpose: a subsidiary is the same account in your CRM (country sites,
     # countries in names and different BillingCountry no longer block accounts).
     subsidiaries_are_same_account: bool = False
@@ -131,12 +135,15 @@ class MatchRules(StrictModel):
 
 @dataclass(frozen=True)
 class Matching:
-    """Clusters to review, the links a safety rule blocked, and the rule check itself (for
-    records that meet only inside a cluster)."""
+    """Clusters to review, the links a safety rule blocked, and the rule checks themselves
+    (for records that meet only inside a cluster)."""
 
     clusters: list[Cluster]
     blocked: list[Link]
-    conflict: Callable[[str, str], str | None]
+    conflict: Conflict
+    # Two records surely of two entities though no safety rule keeps them apart (people's
+    # first names that differ): they never merge into one master together.
+    distinct: Conflict | None = None
 
 
 class _Scorer:
@@ -317,6 +324,17 @@ def _part_name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement |
             "part",
         )
     return None
+
+
+def _first_names_differ(a: Person, b: Person, rules: MatchRules) -> str | None:
+    """Why two people are surely two, by their first names (Jane / John), if they are."""
+    x, y = a.first, b.first
+    if not (x and y) or x in (y, b.last) or y == a.last:
+        return None
+    initial = min(len(x), len(y)) == 1 and x[0] == y[0]
+    if initial or a.forms & b.forms or _short_form(x, y) or _alike(x, y, rules):
+        return None
+    return f"first names {x!r} / {y!r} differ"
 
 
 def _birthdate_slip(x: str, y: str) -> str | None:
@@ -508,7 +526,13 @@ def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> M
         broken = _person_conflicts(by_id[a], by_id[b], rules.safety)
         return "; ".join(broken) or None
 
-    return _matching(_links(people, _person_blocks, compare, rules), floor, conflict)
+    def distinct(a: str, b: str) -> str | None:
+        return _first_names_differ(by_id[a], by_id[b], rules)
+
+    links = _links(people, _person_blocks, compare, rules)
+    return _matching(
+        links, floor, conflict, distinct if rules.safety.different_first_names else None
+    )
 
 
 # --- Companies -------------------------------------------------------------------
@@ -714,11 +738,11 @@ def match_companies(companies: Iterable[Company], rules: MatchRules, floor: floa
 
 
 def _matching(
-    links: Iterable[Link], floor: float, conflict: Callable[[str, str], str | None]
+    links: Iterable[Link], floor: float, conflict: Conflict, distinct: Conflict | None = None
 ) -> Matching:
     kept = [link for link in links if link.score >= floor]
     blocked = sorted((link for link in kept if link.blocked), key=lambda k: (k.a, k.b))
-    return Matching(build_clusters(kept, floor), blocked, conflict)
+    return Matching(build_clusters(kept, floor), blocked, conflict, distinct)
 
 
 def _links(
