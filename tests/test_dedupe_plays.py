@@ -480,7 +480,12 @@ def test_flagged_clusters_go_to_the_review_report_master_first():
         (1, "master", cid(1)),
         (1, "flag", cid(2)),
     ]
-    assert plan.reports["review"][1]["links"].startswith("name 0.8")
+    master, flagged = plan.reports["review"]
+    assert flagged["links"].startswith("name 0.8")
+    assert flagged["rules"] == "name" and 0.8 <= flagged["score"] < 0.9
+    # The values compared, side by side for the reviewer.
+    assert (master["Email"], flagged["Email"]) == ("olivia@acme.com", "oj@gmail.com")
+    assert (master["LastName"], flagged["LastName"]) == ("Johnson", "Jonson")
 
 
 def test_an_integration_user_missing_from_the_org_is_a_config_error():

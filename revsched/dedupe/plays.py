@@ -228,21 +228,29 @@ def _review_rows(
     roles: Mapping[str, Sequence[Facts]],
     names: Mapping[str, str],
 ) -> list[dict[str, Scalar]]:
-    """A flagged cluster for the review report: each member, its role and its links."""
+    """A flagged cluster for the review report: each member, its role, its links (their
+    rules and best score) and its values, so a reviewer compares the members side by side."""
     [master] = roles["master"]
-    return [
-        {
-            "cluster": number,
-            "role": role,
-            "sobject": spec.sobject,
-            "record_id": f.id,
-            "record_name": f.record["Name"],
-            "master_id": master.id,
-            "links": _link_reasons(cluster, f.id, names),
-        }
-        for role, members in roles.items()
-        for f in members
-    ]
+    rows: list[dict[str, Scalar]] = []
+    for role, members in roles.items():
+        for f in members:
+            links = cluster.links_of(f.id)
+            compared = field_values(f.record, spec)
+            rows.append(
+                {
+                    "cluster": number,
+                    "role": role,
+                    "sobject": spec.sobject,
+                    "record_id": f.id,
+                    "record_name": f.record["Name"],
+                    "master_id": master.id,
+                    "rules": ", ".join(sorted({link.rule for link in links})),
+                    "score": max((round(link.score, 2) for link in links), default=None),
+                    "links": _link_reasons(cluster, f.id, names),
+                    **{k: v for k, v in compared.items() if k not in ("Id", "Name")},
+                }
+            )
+    return rows
 
 
 def plan_clusters(
