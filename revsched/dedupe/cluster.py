@@ -4,8 +4,8 @@ safe to merge.
 A cluster is records joined by links at or above the flag floor, directly or through
 each other: everything a reviewer should see together. A merge group is stricter:
 only records linked to the master directly, by a link strong enough and with enough
-independent evidence, and no two of which break a safety rule. Nothing joins a merge
-group through a third record.
+independent evidence, none of which matches two records kept apart (by a safety rule,
+or as surely two people). Nothing joins a merge group through a third record.
 """
 
 from __future__ import annotations
@@ -100,36 +100,28 @@ class Cluster:
         who, so none of them merges; nor do two that are `distinct` (Jane and John Smith,
         twins, both matching an undated "Smith" with their birthdate)."""
         group = MergeGroup([], {}, {})
-        mergeable = [link for link in self.links if link.mergeable(threshold, min_evidence)]
+
+        def apart(a: str, b: str) -> str | None:
+            return conflict(a, b) or (distinct(a, b) if distinct else None)
+
         matches: dict[str, list[str]] = {}
-        for link in sorted(mergeable, key=lambda link: (-link.score, link.a, link.b)):
-            matches.setdefault(link.a, []).append(link.b)
-            matches.setdefault(link.b, []).append(link.a)
+        for link in self.links:  # strongest first
+            if link.mergeable(threshold, min_evidence):
+                matches.setdefault(link.a, []).append(link.b)
+                matches.setdefault(link.b, []).append(link.a)
         candidates = matches.get(master, [])
         for candidate in candidates:
-            clash = next(
-                (
-                    f"blocked by {rule} with {other}, which matches the master too"
-                    for other in candidates
-                    if other != candidate
-                    and (
-                        rule := conflict(other, candidate)
-                        or (distinct(other, candidate) if distinct else None)
-                    )
-                ),
-                None,
-            ) or next(
-                (
-                    f"it matches {other} too, kept apart from the master by {rule}"
-                    for other in matches[candidate]
-                    if other != master
-                    and (
-                        rule := conflict(master, other)
-                        or (distinct(master, other) if distinct else None)
-                    )
-                ),
-                None,
+            rivals = (
+                f"blocked by {rule} with {other}, which matches the master too"
+                for other in candidates
+                if other != candidate and (rule := apart(other, candidate))
             )
+            outsiders = (
+                f"it matches {other} too, kept apart from the master by {rule}"
+                for other in matches[candidate]
+                if other != master and (rule := apart(master, other))
+            )
+            clash = next(rivals, None) or next(outsiders, None)
             if clash:
                 group.flagged[candidate] = clash
             else:
