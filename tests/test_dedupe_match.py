@@ -694,3 +694,25 @@ def test_one_street_address_in_another_place_is_not_the_same_address():
     )
     for cluster in matching.clusters:
         assert all("address" not in link.evidence for link in cluster.links)
+
+
+@pytest.mark.parametrize(
+    "one, other, differ",
+    [
+        ("Jane", "John", True),
+        ("Jacob", "Taliah", True),
+        ("Willaim", "Wiloiam", False),  # one name, a typo in each record
+        ("Bob", "Robert", False),
+        ("J", "John", False),
+        ("Smith", "John", False),  # swapped with the surname
+    ],
+)
+def test_first_names_that_surely_differ_keep_two_people_from_one_merge(
+    one: str, other: str, differ: bool
+):
+    people = [
+        person(contact(n, f, "Smith"), None, RULES, FIELDS) for n, f in ((1, one), (2, other))
+    ]
+    reason = match_people(people, RULES, 0.8).distinct(cid(1), cid(2))
+    assert (reason == f"first names {one.lower()!r} / {other.lower()!r} differ") is differ
+    assert (reason is None) is not differ

@@ -117,6 +117,9 @@ class MatchRules(StrictModel):
     # People's first and last names (and streets) at least this alike (Jaro-Winkler, 0..1)
     # agree weakly, where they are not one typo apart.
     person_name: float = Field(0.9, ge=0, le=1)
+    # First names less alike than this (Jaro-Winkler) and more than two typos apart are two
+    # people's (safety.different_first_names): "jane" / "john" 0.67; "zara" / "zarz" 0.88.
+    first_names_apart: float = Field(0.85, ge=0, le=1)
     # Independent pieces of evidence (email, phone, name; website, phone, name) a link
     # needs to merge; with fewer it can only flag.
     min_evidence: int = Field(2, ge=1, le=3)
@@ -327,12 +330,16 @@ def _part_name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement |
 
 
 def _first_names_differ(a: Person, b: Person, rules: MatchRules) -> str | None:
-    """Why two people are surely two, by their first names (Jane / John), if they are."""
+    """Why two people are surely two, by their first names (Jane / John), if they are:
+    not one name with a typo in each record ("willaim" / "wiloiam"), a nickname, an
+    initial, or swapped with the surname."""
     x, y = a.first, b.first
-    if not (x and y) or x in (y, b.last) or y == a.last:
+    if not (x and y) or _alike(x, b.last, rules) or _alike(y, a.last, rules):
         return None
     initial = min(len(x), len(y)) == 1 and x[0] == y[0]
-    if initial or a.forms & b.forms or _short_form(x, y) or _alike(x, y, rules):
+    typos = min(len(x), len(y)) >= 5 and OSA.distance(x, y, score_cutoff=2) <= 2
+    alike = JaroWinkler.similarity(x, y) >= rules.first_names_apart
+    if initial or typos or alike or a.forms & b.forms or _short_form(x, y):
         return None
     return f"first names {x!r} / {y!r} differ"
 
