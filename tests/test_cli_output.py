@@ -254,3 +254,24 @@ def test_a_default_summary_fits_sixty_lines_with_fewer_rows_when_it_must(
     shown = re.findall(r"^Decisions \(first (\d) of \d+\)$", fitted.stdout, re.MULTILINE)
     assert shown and 2 <= int(shown[0]) < 5
     assert "Decisions (first 5 of" in given.stdout
+
+
+def test_names_the_org_refuses_leave_bare_ids_and_the_run_goes_on(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from revsched.errors import OrgError
+    from revsched.org import OrgGateway
+
+    def refused(self: OrgGateway, values: Any) -> dict[str, str]:
+        raise OrgError("Salesforce refused to run a query: REQUEST_TIMEOUT")
+
+    monkeypatch.setattr(OrgGateway, "names", refused)
+
+    result = invoke("run", "win-back", "--quiet", *AS_OF)
+    shown = json.loads(invoke("show", "1", "--json").stdout)
+
+    assert result.exit_code == 0, result.output
+    owner = next(c for c in shown["changes"] if c["field"] == "OwnerId")
+    assert owner["status"] == "applied" and owner["old_name"] is None
+    # What the plan itself knows is still named: the new owner is alerted by name.
+    assert owner["new_name"] is not None
