@@ -424,7 +424,9 @@ class Printing:
 
         def shown(plan: Plan) -> None:
             if self.shows_plan:
-                names = session.org.names(summary.shown_values(plan, self.limit))
+                from revsched.audit_names import org_names
+
+                names = org_names(session.org, summary.shown_values(plan, self.limit))
                 limit = self.limit
                 if self.fit:
                     # The header above and the result line below take one line each.

@@ -267,10 +267,11 @@ def test_names_the_org_refuses_leave_bare_ids_and_the_run_goes_on(
 
     monkeypatch.setattr(OrgGateway, "names", refused)
 
-    result = invoke("run", "win-back", "--quiet", *AS_OF)
+    result = invoke("run", "win-back", *AS_OF)
     shown = json.loads(invoke("show", "1", "--json").stdout)
 
     assert result.exit_code == 0, result.output
+    assert "OwnerId                0058L0000000005QAA -> " in result.stdout
     owner = next(c for c in shown["changes"] if c["field"] == "OwnerId")
     assert owner["status"] == "applied" and owner["old_name"] is None
     # What the plan itself knows is still named: the new owner is alerted by name.
