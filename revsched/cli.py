@@ -527,7 +527,8 @@ def run(
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
-        for path in write_reports(result.plan, report_dir):
+        reported = (result, report_dir, session.org, session.settings, session.org_name)
+        for path in write_reports(*reported):
             typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
@@ -889,6 +890,7 @@ def org_serve(
         profile = load_faults(faults)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"--faults: {error}") from None
+    _check_serve_target(path, port)
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
     serve(
         path,
@@ -898,6 +900,31 @@ def org_serve(
         fiscal_year=FiscalYear(fiscal_year_start, fiscal_year_named_by_start),
         access_log=access_log,
     )
+
+
+def _check_serve_target(path: Path, port: int) -> None:
+    """Refuse, before serving, a port in use and a --db that cannot hold an org. A missing
+    file is a new, empty org and its missing folders are made (private), as for the state
+    store and the demo org."""
+    import socket
+    import sqlite3
+
+    from revsched.localorg import LocalOrg
+
+    if path.is_dir():
+        raise ConfigError(f"--db: {path} is a folder; give the org's SQLite file in it")
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            listener.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise ConfigError(f"--port: cannot listen on {port}: {error.strerror}") from None
+    try:
+        LocalOrg(path).close()
+    except OSError as error:
+        raise ConfigError(f"--db: cannot create {path}: {error.strerror}") from None
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"--db: {path} is not a local org ({error})") from None
 
 
 @state_app.command("upgrade")
@@ -999,3 +1026,14 @@ def schedule_export(
             out.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text, encoding="utf-8")
             typer.echo(f"wrote {out / name}")
+
+
+def _register_report_commands() -> None:
+    """`revsched forecast` and `revsched dashboard` live in revsched.reports.commands."""
+    from revsched.reports import commands
+
+    app.command()(commands.forecast)
+    app.command()(commands.dashboard)
+
+
+_register_report_commands()

@@ -60,6 +60,7 @@ def run_checks(
         yield from _field_checks(naming, needs, describes)
         yield from _write_checks(naming, needs, describes, org.key_field)
         yield from _user_checks(naming, needs, settings, org)
+        yield from _record_checks(naming, needs, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 
 
@@ -92,6 +93,8 @@ def _query_checks(
     ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
     try:
         queries = play.queries(ctx)
+        if play.follow_ups is not None:
+            queries |= play.follow_ups({name: [] for name in queries}, ctx)
     except RevschedError as error:
         yield Check(f"{name}: queries", False, str(error))
         return
@@ -288,6 +291,21 @@ def _user_checks(
             fix = f"; set plays.{play}.{key} to a queue's DeveloperName" if key else ""
             detail = "exists" if queue in found else f"no such queue{fix}"
             yield Check(f"{play}: queue {queue}", queue in found, detail)
+
+
+def _record_checks(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
+    """The records a play looks for by name (campaigns) exist: a misspelt name matches none."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for sobject, field, value in needs.records:
+        wanted.setdefault((sobject, field), []).append(value)
+    for (sobject, field), values in wanted.items():
+        soql = format_soql(f"SELECT {field} FROM {sobject} WHERE {field} IN {{}}", values)
+        found = {str(row[field]) for row in org.query(soql)}
+        for value in values:
+            key = naming.keys.get(value)
+            fix = f"; set plays.{naming.play}.{key} to one that exists" if key else ""
+            detail = "exists" if value in found else f"no {sobject} with {field} {value!r}{fix}"
+            yield Check(f"{naming.play}: {sobject} {value}", value in found, detail)
 
 
 def _active_by_username(org: OrgGateway, usernames: list[str]) -> dict[str, bool]:

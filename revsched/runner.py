@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from revsched import org_memory, progress
+from revsched import org_memory, progress, record_index
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.audit_names import audit_names
 from revsched.config import Settings
@@ -103,12 +103,20 @@ def plan_play(
         assigned_today=store.assigned_on(as_of),
         # An --as-of run happens at this time of day on that date.
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
+        watermark=store.watermark(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     try:
         records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
     except (ConfigError, OrgError) as error:
         raise _explained(error, play.name, ctx.config, org) from None
+    if play.index is not None:
+        index = play.index(ctx.config)
+        record_index.refresh(index, store, org, ctx.moment)
+        ctx = replace(ctx, lookup=record_index.lookup(index, store))
+    if play.follow_ups is not None:
+        more = play.follow_ups(records, ctx).items()
+        records |= {name: org.query(soql, hint) for name, soql in more}
     # What fired on another machine (or before the state store was lost) counts too.
     remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
     ctx = replace(ctx, fired=ctx.fired | remembered)
@@ -131,6 +139,9 @@ def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry
             json.dumps([r.model_dump() for r in alert.recipients]),
             alert.text,
             alert.key in firings,
+            json.dumps([[f.record_id, f.stage] for f in alert.alert.covers])
+            if alert.alert.covers
+            else None,
         )
         for alert in rendered
     ]
@@ -186,9 +197,12 @@ def _remember(
     as_of: date,
     run: str,
 ) -> int:
-    """Record in the org the stages that fired: `fired` (no alert) and those whose alert was
-    just delivered; returns how many could not be recorded (logged, the run is partial)."""
-    fired = fired + [(r.record_id, r.stage) for r, error in delivered if r.fires and not error]
+    """Record in the org the stages that fired: `fired` (no alert), those whose alert was
+    just delivered and what those alerts list; returns how many could not be recorded
+    (logged, the run is partial)."""
+    sent = [row for row, error in delivered if error is None]
+    fired = fired + [(r.record_id, r.stage) for r in sent if r.fires]
+    fired += [(record, stage) for r in sent for record, stage in json.loads(r.covers or "[]")]
     errors = org_memory.remember(org, play, fired, as_of, run)
     for key, error in errors.items():
         logger.warning("firing %s not recorded in the org: %s", key, error)
@@ -392,6 +406,8 @@ def apply_plan(
     }
     alerts_failed = any(error is not None for _, error in mine)
     status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
+    if status == "succeeded" and plan.watermark is not None:
+        store.save_watermark(plan.play, plan.watermark)
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,

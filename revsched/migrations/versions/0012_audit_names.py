@@ -3,7 +3,7 @@ they are records (an OwnerId's users), and the name of the record an alert is ab
 `revsched show` reads like the plan did. Older rows keep NULL and show the bare Id.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
