@@ -90,7 +90,8 @@ def path_problem(sobject: str, path: str, naming: ConfigNaming, describes: Descr
         if not isinstance(fields, dict):
             return None
         wanted = name if relationship is None else relationship
-        field = fields.get(wanted)
+        # SOQL reads names in any case.
+        field = {key.lower(): value for key, value in fields.items()}.get(wanted.lower())
         if field is None:
             return naming.no_such_field(sobject, wanted, list(fields))
         if relationship is None:
