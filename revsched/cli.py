@@ -807,9 +807,21 @@ def show(
         ),
     ] = "text",
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=0,
+            metavar="N",
+            show_default=False,
+            help="text: rows of each table (default: 50); csv and json hold every row.",
+        ),
+    ] = None,
+    show_all: AllOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show one run: every field change (old -> new, status), merge and alert."""
+    """Show one run: its field changes (old -> new, status), records created, merges,
+    conversions and alerts; text shows the first rows of each, csv and json every row."""
     from revsched import report
     from revsched.state import StateStore
 
@@ -823,7 +835,8 @@ def show(
     elif output_format == "csv":
         typer.echo(report.show_csv(found), nl=False)
     else:
-        report.print_show(_console(), found)
+        shown = None if show_all else report.SHOW_LIMIT if limit is None else limit
+        report.print_show(_console(), found, shown)
 
 
 @app.command()
