@@ -161,15 +161,18 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _limit_option(help_text: str) -> Any:
+    """--limit N: rows of each table; not given, the command's default."""
+    return typer.Option("--limit", min=0, metavar="N", show_default=False, help=help_text)
+
+
 LimitOption = Annotated[
     int | None,
-    typer.Option(
-        "--limit",
-        min=0,
-        metavar="N",
-        show_default=False,
-        help=f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
-        f" when the whole would not fit {summary.SCREEN_LINES} lines).",
+    _limit_option(
+        f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {summary.SCREEN_LINES} lines)."
     ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
@@ -809,12 +812,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
     limit: Annotated[
         int | None,
-        typer.Option(
-            "--limit",
-            min=0,
-            metavar="N",
-            show_default=False,
-            help="text: rows of each table (default: 50); csv and json hold every row.",
+        _limit_option(
+            f"text: rows of each table (default: {summary.SHOW_LIMIT}); csv and json hold"
+            " every row."
         ),
     ] = None,
     show_all: AllOption = False,
@@ -835,7 +835,7 @@ def show(
     elif output_format == "csv":
         typer.echo(report.show_csv(found), nl=False)
     else:
-        shown = None if show_all else report.SHOW_LIMIT if limit is None else limit
+        shown = None if show_all else summary.SHOW_LIMIT if limit is None else limit
         report.print_show(_console(), found, shown)
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from revsched.summary import named_value, print_rows, titled, value_text
+from revsched.summary import SHOW_LIMIT, named_value, print_rows, titled, value_text
 
 if TYPE_CHECKING:  # `revsched plays` prints its table without loading the runner
     from revsched.runner import RunResult
@@ -194,10 +194,6 @@ def show_json(run: Run) -> dict[str, Any]:
             for a in run.alerts
         ],
     }
-
-
-# Rows of each table `revsched show` prints unless --limit or --all says otherwise.
-SHOW_LIMIT = 50
 
 
 def _more(console: Console, total: int, limit: int | None, what: str) -> None:

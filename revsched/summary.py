@@ -36,6 +36,8 @@ TOP_GROUPS = 5
 DEFAULT_LIMIT = 5
 MIN_ROWS = 2
 SCREEN_LINES = 60
+# Rows of each table `revsched show` prints of a run's audit unless --limit or --all.
+SHOW_LIMIT = 50
 
 
 def value_text(value: Any) -> str:
