@@ -161,15 +161,18 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _limit_option(help_text: str) -> Any:
+    """--limit N: rows of each table; not given, the command's default."""
+    return typer.Option("--limit", min=0, metavar="N", show_default=False, help=help_text)
+
+
 LimitOption = Annotated[
     int | None,
-    typer.Option(
-        "--limit",
-        min=0,
-        metavar="N",
-        show_default=False,
-        help=f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
-        f" when the whole would not fit {summary.SCREEN_LINES} lines).",
+    _limit_option(
+        f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {summary.SCREEN_LINES} lines)."
     ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
@@ -424,7 +427,9 @@ class Printing:
 
         def shown(plan: Plan) -> None:
             if self.shows_plan:
-                names = session.org.names(summary.shown_values(plan, self.limit))
+                from revsched.audit_names import org_names
+
+                names = org_names(session.org, summary.shown_values(plan, self.limit))
                 limit = self.limit
                 if self.fit:
                     # The header above and the result line below take one line each.
@@ -805,9 +810,18 @@ def show(
         ),
     ] = "text",
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    limit: Annotated[
+        int | None,
+        _limit_option(
+            f"text: rows of each table (default: {summary.SHOW_LIMIT}); csv and json hold"
+            " every row."
+        ),
+    ] = None,
+    show_all: AllOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show one run: every field change (old -> new, status), merge and alert."""
+    """Show one run: its field changes (old -> new, status), records created, merges,
+    conversions and alerts; text shows the first rows of each, csv and json every row."""
     from revsched import report
     from revsched.state import StateStore
 
@@ -821,7 +835,8 @@ def show(
     elif output_format == "csv":
         typer.echo(report.show_csv(found), nl=False)
     else:
-        report.print_show(_console(), found)
+        shown = None if show_all else summary.SHOW_LIMIT if limit is None else limit
+        report.print_show(_console(), found, shown)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from typing import Any
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
 from revsched.config import Settings, secret
-from revsched.config_fields import ConfigNaming, Describes, unknown_field
+from revsched.config_fields import ConfigNaming, Describes, path_problem, unknown_field
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
 from revsched.play import DecideContext, Play, Requirements
@@ -72,9 +72,9 @@ def _probe(soql: str) -> str:
     return soql if " LIMIT " in soql.upper() else f"{soql} LIMIT 1"
 
 
-def _with_nearest(error: str, naming: ConfigNaming, describes: Describes) -> str:
+def _with_nearest(error: str, naming: ConfigNaming, describes: Describes, soql: str) -> str:
     """A query's INVALID_FIELD error, with the config key and the nearest field's name."""
-    explained = unknown_field(error, naming, describes)
+    explained = unknown_field(error, naming, describes, soql)
     return f"{explained} ({error})" if explained else error
 
 
@@ -103,7 +103,7 @@ def _query_checks(
             org.query(_probe(soql), f"check the field names in [plays.{name}]")
         except RevschedError as error:
             yield Check(
-                f"{name}: {query} query", False, _with_nearest(str(error), naming, describes)
+                f"{name}: {query} query", False, _with_nearest(str(error), naming, describes, soql)
             )
         else:
             yield Check(f"{name}: {query} query", True, "every object and field it reads exists")
@@ -148,11 +148,8 @@ def _field_checks(
         if isinstance(fields, str):
             yield Check(name, False, fields)
             continue
-        missing = [
-            naming.no_such_field(sobject, f, list(fields))
-            for f in wanted
-            if f.split(".")[0] not in fields
-        ]
+        found = (path_problem(sobject, f, naming, describes) for f in wanted)
+        missing = [problem for problem in found if problem is not None]
         yield Check(name, not missing, "; ".join(missing) or f"{len(wanted)} fields exist")
     for sobject, field, value in needs.values:
         fields = describes.fields(sobject)

@@ -201,7 +201,7 @@ class OrgGateway:
             page = self.call(action, lambda sf: sf.query(soql), config_hint)
         if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
             total = page["totalSize"] if page else None
-            with progress.task(f"reading {sobject} (Bulk)", total) as tracker:
+            with progress.task(f"reading {sobject} by Bulk API", total) as tracker:
 
                 def call(action: str, request: Callable[[Salesforce], T]) -> T:
                     return self.call(action, request, config_hint)
@@ -209,7 +209,7 @@ class OrgGateway:
                 pages = bulk_query(call, soql, self.api.bulk_page_size, on_state=tracker.state)
                 for read, record in enumerate(pages):
                     if not read:
-                        tracker.state("reading the results", 0)
+                        tracker.state("JobComplete", 0, noun="read")
                     yield record
                     tracker(1)
             return

@@ -106,10 +106,12 @@ def plan_play(
         watermark=store.watermark(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
-    try:
-        records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
-    except (ConfigError, OrgError) as error:
-        raise _explained(error, play.name, ctx.config, org) from None
+    records = {}
+    for name, soql in play.queries(ctx).items():
+        try:
+            records[name] = org.query(soql, hint)
+        except (ConfigError, OrgError) as error:
+            raise _explained(error, soql, play.name, ctx.config, org) from None
     if play.index is not None:
         index = play.index(ctx.config)
         record_index.refresh(index, store, org, ctx.moment)
@@ -124,10 +126,12 @@ def plan_play(
         return play.decide(records, ctx)
 
 
-def _explained(error: RevschedError, play: str, config: Any, org: OrgGateway) -> RevschedError:
+def _explained(
+    error: RevschedError, soql: str, play: str, config: Any, org: OrgGateway
+) -> RevschedError:
     """A query refused for a field the org does not know, as the config key to fix and the
     nearest field (one line, a config error); any other refusal as it was."""
-    explained = unknown_field(str(error), ConfigNaming.of(play, config), Describes(org))
+    explained = unknown_field(str(error), ConfigNaming.of(play, config), Describes(org), soql)
     return error if explained is None else ConfigError(explained)
 
 

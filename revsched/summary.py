@@ -36,6 +36,8 @@ TOP_GROUPS = 5
 DEFAULT_LIMIT = 5
 MIN_ROWS = 2
 SCREEN_LINES = 60
+# Rows of each table `revsched show` prints of a run's audit unless --limit or --all.
+SHOW_LIMIT = 50
 
 
 def value_text(value: Any) -> str:
@@ -143,7 +145,8 @@ def print_summary(console: Console, plan: Plan) -> None:
             console.print(_counts_table(groups))
 
 
-def _rows(title: str, total: int, limit: int | None) -> str:
+def titled(title: str, total: int, limit: int | None) -> str:
+    """A table's title and its size, saying when only its first rows are shown."""
     if limit is not None and total > limit:
         return f"{title} (first {limit:,} of {total:,})"
     return f"{title} ({total:,})"
@@ -167,7 +170,7 @@ def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
         (d for d in plan.decisions if d.outcome == "selected"),
         (d for d in plan.decisions if d.outcome != "selected"),
     )
-    console.print(_rows("Decisions", len(plan.decisions), limit), style="bold")
+    console.print(titled("Decisions", len(plan.decisions), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for d in _first(decisions, limit):
         mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/] "
@@ -195,7 +198,7 @@ def shown_values(plan: Plan, limit: int | None) -> list[Any]:
 
 def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
     """Each record once, then its fields old -> new and why."""
-    console.print(_rows("Field changes", len(plan.changes), limit), style="bold")
+    console.print(titled("Field changes", len(plan.changes), limit), style="bold")
     rows: list[tuple[str, str]] = []
     record = None
     for c in _first(plan.changes, limit):
@@ -212,7 +215,7 @@ def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str
 
 
 def _creates(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(_rows("Records to create", len(plan.creates), limit), style="bold")
+    console.print(titled("Records to create", len(plan.creates), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for create in _first(plan.creates, limit):
         fields = ", ".join(f"{name}={value_text(v)}" for name, v in create.fields.items())
@@ -226,7 +229,7 @@ def _creates(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _deletes(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(_rows("Records to delete", len(plan.deletes), limit), style="bold")
+    console.print(titled("Records to delete", len(plan.deletes), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for delete in _first(plan.deletes, limit):
         rows.append((f"  {delete.sobject}", f"{delete.record_id}: {escape(delete.reason)}"))
@@ -234,7 +237,7 @@ def _deletes(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _merges(console: Console, plan: Plan, limit: int | None) -> None:
-    title = _rows("Merges (cannot be undone)", len(plan.merges), limit)
+    title = titled("Merges (cannot be undone)", len(plan.merges), limit)
     console.print(title, style="bold")
     rows: list[tuple[str, str]] = []
     for merge in _first(plan.merges, limit):
@@ -256,7 +259,7 @@ def _merges(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
-    title = _rows("Lead conversions (cannot be undone)", len(plan.conversions), limit)
+    title = titled("Lead conversions (cannot be undone)", len(plan.conversions), limit)
     console.print(title, style="bold")
     rows: list[tuple[str, str]] = []
     for conversion in _first(plan.conversions, limit):
@@ -267,7 +270,7 @@ def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(_rows("Alerts", len(plan.alerts), limit), style="bold")
+    console.print(titled("Alerts", len(plan.alerts), limit), style="bold")
     names = {d.record_id: d.record_name for d in plan.decisions}
     rows: list[tuple[str, str]] = []
     for alert in _first(plan.alerts, limit):
