@@ -37,7 +37,7 @@ from revsched.jobs.dedupe_contacts import DedupeContactsConfig
 from revsched.jobs.dedupe_contacts import play as contacts_play
 
 from revsched.localorg.demo import BATCH_ACCOUNTS, QUEUES, USERS, DemoGenerator, Directory
-from revsched.localorg.duplicates import DuplicateSeeder
+from revsched.localorg.demo.duplicates import DuplicateSeeder
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
 
