@@ -8,9 +8,7 @@ import json
 import logging
 import re
 import socket
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -21,7 +19,9 @@ from revsched.localorg import ids, schema
 from revsched.localorg.auth import OAuthError, Sessions
 from revsched.localorg.bulk import Bulk2
 from revsched.localorg.errors import SalesforceError, not_found
-from revsched.localorg.faults import FaultProfile, FaultState
+from revsched.localorg.faults import FaultProfile
+from revsched.localorg.gate import CallGate
+from revsched.localorg.http import Raw, Result, json_body, method_not_allowed, only, record_body
 from revsched.localorg.query import QueryEngine, batch_size
 from revsched.localorg.replication import get_deleted, get_updated
 from revsched.localorg.soap import SoapApi
@@ -50,8 +50,6 @@ _ROLLED_BACK = SalesforceError(
     "Record rolled back because not all records were valid and the request was using "
     "AllOrNone header",
 )
-
-Result = tuple[int, Any]
 
 
 def _item_id(item: Any) -> str | None:
@@ -91,22 +89,6 @@ def _resources(api: str) -> dict[str, str]:
 
 class _RollBack(Exception):
     """Unwinds an allOrNone collection request so its transaction rolls back."""
-
-
-def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
-
-
-def _record_body(request: Request) -> dict[str, Any]:
-    """A single record's fields from a JSON object body (its `attributes` dropped)."""
-    body = _json_body(request)
-    if not isinstance(body, dict):
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-    body.pop("attributes", None)
-    return body
 
 
 def _invalid_session() -> SalesforceError:
@@ -159,23 +141,6 @@ def _dropped(
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _method_not_allowed(method: str, allowed: Iterable[str]) -> SalesforceError:
-    allowed_text = ",".join(["HEAD", *allowed] if "GET" in allowed else allowed)
-    return SalesforceError(
-        405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {allowed_text}"
-    )
-
-
-@dataclass
-class Raw:
-    """A response that is not a JSON body (CSV, XML), with any extra headers."""
-
-    status: int
-    body: bytes
-    content_type: str
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class RestApi:
     """WSGI callable for the org's resources: /services/data/vXX.X/... (REST, Bulk API 2.0),
     /services/Soap/u/XX.X (login, merge) and /services/oauth2/token. Every request holds
@@ -191,27 +156,24 @@ class RestApi:
     ) -> None:
         self.storage = storage
         self.queries = QueryEngine(storage)
-        self.daily_api_limit = daily_api_limit
         self.sessions = sessions or Sessions(None, strict=False)
-        self.fault_state: FaultState | None = None
-        self.faults = faults
-        self.bulk = Bulk2(self)
+        self.gate = CallGate(storage, daily_api_limit, faults)
+        self.bulk = Bulk2(storage, self.queries, self.gate)
+        self.soap = SoapApi(storage, self.sessions, self.gate)
         self._prefetched: dict[str, dict[str, object]] = {}
-        self.soap = SoapApi(self)
 
     @property
     def faults(self) -> FaultProfile | None:
-        return self.fault_state.profile if self.fault_state else None
+        """The fault profile in force; assigning one (or None) restarts its schedule."""
+        return self.gate.faults
 
     @faults.setter
     def faults(self, profile: FaultProfile | None) -> None:
-        self.fault_state = FaultState(profile) if profile is not None else None
+        self.gate.faults = profile
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        state = self.fault_state
-        if state is not None and state.profile.latency:
-            time.sleep(state.profile.latency)
+        self.gate.delay()
         drop = False
         with self.storage.lock:
             try:
@@ -224,7 +186,7 @@ class RestApi:
                 # A bug in the local org, reported as Salesforce reports its own failures.
                 _log.exception("local org request failed: %s %s", request.method, request.path)
                 status, body = 500, SalesforceError(500, "UNKNOWN_EXCEPTION", str(exc)).body()
-            used = self.storage.calls_today()
+            usage = self.gate.usage_header()
         if isinstance(body, Raw):
             response = Response(body.body, status=body.status, content_type=body.content_type)
             response.headers.update(body.headers)
@@ -236,7 +198,7 @@ class RestApi:
             )
             if body is None:
                 del response.headers["Content-Type"]
-        response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_api_limit}"
+        response.headers["Sforce-Limit-Info"] = usage
         if drop:
             return _dropped(response, environ, start_response)
         return response(environ, start_response)
@@ -254,55 +216,37 @@ class RestApi:
             return self.soap.handle(request, parts[3])
         if parts == ["services", "data"]:
             # The versions list needs no session: clients read it before they log in.
-            return (*self._only(request, "GET", lambda: (200, api_versions())), False)
+            return (*only(request, "GET", lambda: (200, api_versions())), False)
         if parts[:2] != ["services", "data"] or len(parts) < 3 or not _VERSION.fullmatch(parts[2]):
             raise not_found()
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not self.sessions.accepts(token):
             raise _invalid_session()
-        drop = self.begin_call(token.strip())
+        drop = self.gate.admit(token.strip())
         status, body = self._handle(request, parts)
         return status, body, drop
-
-    def begin_call(self, token: str) -> bool:
-        """Count one API call (faults first: an expired session is refused uncounted);
-        raises the error the call gets instead; returns whether to drop its response."""
-        state = self.fault_state
-        fault, drop = state.before_call(token) if state is not None else (None, False)
-        if fault is not None and fault.status == 401:
-            raise fault
-        used = self.storage.count_call()
-        if fault is not None:
-            raise fault
-        if used > self.daily_api_limit:
-            raise SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        return drop
-
-    def record_fault(self, record_id: str | None) -> SalesforceError | None:
-        state = self.fault_state
-        return state.record_fault(record_id) if state is not None else None
 
     def _handle(self, request: Request, parts: list[str]) -> Result:
         api = f"/services/data/{parts[2]}"
         rest = parts[3:]
         head = rest[0] if rest else ""
         if not rest:
-            return self._only(request, "GET", lambda: (200, _resources(api)))
+            return only(request, "GET", lambda: (200, _resources(api)))
         if head == "limits" and len(rest) == 1:
-            return self._only(request, "GET", lambda: (200, self._limits()))
+            return only(request, "GET", lambda: (200, self._limits()))
         if head in ("query", "queryAll") and len(rest) <= 2:
-            return self._only(request, "GET", lambda: self._query(request, f"{api}/{head}", rest))
+            return only(request, "GET", lambda: self._query(request, f"{api}/{head}", rest))
         if head == "sobjects":
             return self._sobjects(request, api, rest[1:])
         if rest == ["composite"]:
-            return self._only(request, "POST", lambda: self._composite(request, parts))
+            return only(request, "POST", lambda: self._composite(request, parts))
         if rest == ["composite", "sobjects"]:
             return self._collection(request)
         if rest[:2] == ["composite", "sobjects"] and len(rest) == 3:
             return self._collection_retrieve(request, api, rest[2])
         if rest[:2] == ["composite", "sobjects"] and len(rest) == 4:
-            return self._only(request, "PATCH", lambda: self._collection_upsert(request, rest))
+            return only(request, "PATCH", lambda: self._collection_upsert(request, rest))
         if head == "jobs":
             return self.bulk.handle(request, api, rest[1:])
         raise not_found()
@@ -319,12 +263,6 @@ class RestApi:
                 431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "Request Header Fields Too Large"
             )
 
-    @staticmethod
-    def _only(request: Request, method: str, handler: Callable[[], Result]) -> Result:
-        if request.method not in (method, "HEAD"):
-            raise _method_not_allowed(request.method, [method])
-        return handler()
-
     # -- composite ----------------------------------------------------------------------
 
     def _composite(self, request: Request, parts: list[str]) -> Result:
@@ -335,7 +273,7 @@ class RestApi:
         subrequest (body, httpHeaders, httpStatusCode, referenceId); with allOrNone a failure
         rolls everything back and every other subrequest answers 400 PROCESSING_HALTED; a
         subrequest whose reference cannot be resolved is not run (400 PROCESSING_HALTED)."""
-        body = _json_body(request)
+        body = json_body(request)
         subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
         if not isinstance(subrequests, list) or not subrequests:
             raise SalesforceError(
@@ -455,7 +393,7 @@ class RestApi:
 
         usage = self.storage.usage_today()
         return {
-            "DailyApiRequests": limit(self.daily_api_limit, self.storage.calls_today()),
+            "DailyApiRequests": limit(self.gate.daily_api_limit, self.storage.calls_today()),
             "DailyBulkApiBatches": limit(15000, usage.get("bulk_batches", 0)),
             "DailyBulkV2QueryFileStorageMB": limit(976562, usage.get("bulk_query_mb", 0)),
             "DailyBulkV2QueryJobs": limit(10000, usage.get("bulk_query_jobs", 0)),
@@ -480,47 +418,45 @@ class RestApi:
 
     def _sobjects(self, request: Request, api: str, rest: list[str]) -> Result:
         if not rest:
-            return self._only(request, "GET", lambda: (200, self._describe_global(api)))
+            return only(request, "GET", lambda: (200, self._describe_global(api)))
         sobj = schema.sobject(rest[0])
         if sobj is None or len(rest) > 3:
             raise not_found()
         if len(rest) == 3:
             if request.method in ("GET", "HEAD"):
                 return 200, self._by_external_id(api, sobj, rest)
-            return self._only(request, "PATCH", lambda: self._upsert(request, api, sobj, rest))
+            return only(request, "PATCH", lambda: self._upsert(request, api, sobj, rest))
         if len(rest) == 1:
             if request.method == "POST":
-                record_id = self.storage.create(sobj.name, _record_body(request))
+                record_id = self.storage.create(sobj.name, record_body(request))
                 return 201, {"id": record_id, "success": True, "errors": []}
             if request.method not in ("GET", "HEAD"):
-                raise _method_not_allowed(request.method, ["GET", "POST"])
+                raise method_not_allowed(request.method, ["GET", "POST"])
             return 200, self._sobject_info(api, sobj)
         if rest[1] == "describe":
-            return self._only(request, "GET", lambda: (200, self._describe(api, sobj)))
+            return only(request, "GET", lambda: (200, self._describe(api, sobj)))
         if rest[1] in ("updated", "deleted"):
             changes = get_updated if rest[1] == "updated" else get_deleted
             start, end = request.args.get("start"), request.args.get("end")
-            return self._only(
-                request, "GET", lambda: (200, changes(self.storage, sobj, start, end))
-            )
+            return only(request, "GET", lambda: (200, changes(self.storage, sobj, start, end)))
         record_id = rest[1]
         if request.method in ("GET", "HEAD"):
             return 200, self.storage.retrieve(sobj.name, record_id, api)
         if request.method == "PATCH":
-            self.storage.update(sobj.name, record_id, _record_body(request))
+            self.storage.update(sobj.name, record_id, record_body(request))
             return 204, None
         if request.method == "DELETE":
             row = self.storage.row(sobj, record_id)
             self.storage.delete(sobj, str(row["Id"]))
             return 204, None
-        raise _method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
+        raise method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
 
     def _upsert(self, request: Request, api: str, sobj: schema.SObject, rest: list[str]) -> Result:
         """PATCH sobjects/{type}/{externalIdField}/{value}. REST API Developer Guide, "Upsert
         Records Using sObject Rows by External ID": 201 with {id, success, errors, created:
         true} when created, 200 with created false when one record matched, 300 with the
         matching records' URLs when several did (nothing written)."""
-        body = _record_body(request)
+        body = record_body(request)
         try:
             record_id, created = self.storage.upsert(sobj.name, rest[1], rest[2], body)
         except MultipleMatches as exc:
@@ -667,7 +603,7 @@ class RestApi:
             return self._run_collection(request, self._collection_create)
         if request.method == "PATCH":
             return self._run_collection(request, self._collection_update, prefetch=True)
-        raise _method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
+        raise method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
 
     def _run_collection(
         self,
@@ -676,7 +612,7 @@ class RestApi:
         *,
         prefetch: bool = False,
     ) -> Result:
-        body = _json_body(request)
+        body = json_body(request)
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise SalesforceError(
@@ -708,10 +644,8 @@ class RestApi:
             with self.storage.transaction():
                 for item in items:
                     try:
-                        if self.fault_state is not None:
-                            fault = self.record_fault(_item_id(item))
-                            if fault is not None:
-                                raise fault
+                        if self.gate.faults is not None:
+                            self.gate.check_record(_item_id(item))
                         results.append(action(item))
                     except SalesforceError as exc:
                         results.append({"success": False, "errors": [exc.save_error()]})
@@ -735,11 +669,11 @@ class RestApi:
             record_ids = [i for i in request.args.get("ids", "").split(",") if i]
             fields = [f for f in request.args.get("fields", "").split(",") if f]
         elif request.method == "POST":
-            body = _json_body(request)
+            body = json_body(request)
             body = body if isinstance(body, dict) else {}
             record_ids, fields = body.get("ids"), body.get("fields")
         else:
-            raise _method_not_allowed(request.method, ["GET", "POST"])
+            raise method_not_allowed(request.method, ["GET", "POST"])
         lists = (record_ids, fields)
         if not all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in lists):
             raise SalesforceError(
@@ -767,7 +701,7 @@ class RestApi:
                 "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: {key_field}",
             )
-        body = _json_body(request)
+        body = json_body(request)
         records = body.get("records") if isinstance(body, dict) else None
 
         def key_of(record: Any) -> object:

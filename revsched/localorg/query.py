@@ -85,7 +85,7 @@ class QueryEngine:
         )
         first = rows.fetchmany(batch + 1)
         if len(first) <= batch:
-            records = self._records(plan, [r[0] for r in first], include_deleted, base)
+            records = self.records(plan, [r[0] for r in first], include_deleted, base)
             return {"totalSize": len(first), "done": True, "records": records}
         locator = next(self._next_locator)
         positions = enumerate(r[0] for r in itertools.chain(first, rows))
@@ -129,7 +129,7 @@ class QueryEngine:
                 (locator, start, start + batch),
             )
         ]
-        records = self._records(cursor.plan, rowids, cursor.include_deleted, base)
+        records = self.records(cursor.plan, rowids, cursor.include_deleted, base)
         result: dict[str, object] = {"totalSize": cursor.total, "done": True}
         if start + batch < cursor.total:
             result["done"] = False
@@ -159,7 +159,7 @@ class QueryEngine:
             ).fetchall()
         )
         present = [w for w in wanted if w in found]
-        records = iter(self._records(plan, [found[w] for w in present], False, f"{api}/query"))
+        records = iter(self.records(plan, [found[w] for w in present], False, f"{api}/query"))
         return [next(records) if w in found else None for w in wanted]
 
     # -- records ----------------------------------------------------------------------
@@ -189,7 +189,7 @@ class QueryEngine:
             for row in rows
         ]
 
-    def _records(
+    def records(
         self, plan: Plan, rowids: list[int], include_deleted: bool, base: str
     ) -> list[dict[str, object]]:
         if not rowids:
