@@ -70,7 +70,7 @@ class Job:
     # Rows an ingest job has been through; those after it are unprocessed when it is aborted.
     processed: int = 0
     # query jobs
-    plan: Any = None
+    compiled: Any = None
     rowids: list[int] = field(default_factory=list)
     include_deleted: bool = False
 
@@ -341,8 +341,12 @@ class Bulk2:
         if operation not in ("query", "queryAll") or not isinstance(soql, str):
             raise _bad_request("A query job needs an operation (query/queryAll) and a query")
         storage = self.storage
-        plan = compile_soql(soql, storage.today(), storage.fiscal_year)
-        if plan.count or plan.aggregate or any(o.plan is not None for o in plan.outputs):
+        compiled = compile_soql(soql, storage.today(), storage.fiscal_year)
+        if (
+            compiled.count
+            or compiled.aggregate
+            or any(o.subquery is not None for o in compiled.outputs)
+        ):
             # "Bulk API 2.0 Query" considerations: no COUNT(), aggregate functions, GROUP BY
             # or parent-to-child subqueries.
             raise SalesforceError(
@@ -352,20 +356,23 @@ class Bulk2:
                 "or parent-to-child subqueries",
             )
         include_deleted = operation == "queryAll"
-        window = f"LIMIT {-1 if plan.limit is None else plan.limit} OFFSET {plan.offset}"
+        window = (
+            f"LIMIT {-1 if compiled.limit is None else compiled.limit} OFFSET {compiled.offset}"
+        )
         rowids = [
             r[0]
             for r in storage.conn.execute(
-                f"SELECT {plan.root}.rowid FROM {plan.from_sql()} "
-                f"WHERE {plan.where_sql(include_deleted)} ORDER BY {plan.order_sql()} {window}",
-                plan.params,
+                f"SELECT {compiled.root}.rowid FROM {compiled.from_sql()} "
+                f"WHERE {compiled.where_sql(include_deleted)} "
+                f"ORDER BY {compiled.order_sql()} {window}",
+                compiled.params,
             )
         ]
         storage.count_usage("bulk_query_jobs")
         job = self._new_job(
-            "query", {"operation": operation, "object": plan.sobject.name, "query": soql}
+            "query", {"operation": operation, "object": compiled.sobject.name, "query": soql}
         )
-        job.plan, job.rowids, job.include_deleted = plan, rowids, include_deleted
+        job.compiled, job.rowids, job.include_deleted = compiled, rowids, include_deleted
         job.info.update(common, state="JobComplete", numberRecordsProcessed=len(rowids))
         reply = dict(job.info, state="UploadComplete")
         return reply
@@ -379,8 +386,8 @@ class Bulk2:
         if max_records < 1 or start < 0 or start > len(job.rowids):
             raise _bad_request("Invalid locator or maxRecords", "INVALIDLOCATOR")
         page = job.rowids[start : start + max_records]
-        records = self.queries.records(job.plan, page, job.include_deleted, f"{base}/query")
-        header = _columns(job.plan.outputs)
+        records = self.queries.records(job.compiled, page, job.include_deleted, f"{base}/query")
+        header = _columns(job.compiled.outputs)
         rows = [header] + [[_csv_value(_flat(r, path)) for path in header] for r in records]
         end = start + len(page)
         headers = {

@@ -57,12 +57,12 @@ class LocalOrg:
     @property
     def faults(self) -> FaultProfile | None:
         """The fault profile in force; assigning one (or None) restarts its schedule."""
-        return self.wsgi_app.faults
+        return self.wsgi_app.gate.faults
 
     @faults.setter
     def faults(self, profile: FaultProfile | None) -> None:
         with self.storage.lock:
-            self.wsgi_app.faults = profile
+            self.wsgi_app.gate.faults = profile
 
     @property
     def running_user_id(self) -> str:

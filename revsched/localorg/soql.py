@@ -1,5 +1,6 @@
 """SOQL -> SQLite: parse with the lark grammar in soql.lark, resolve names against the
-schema, and build a `Plan` of parameterised SQL plus the shape of the records to return.
+schema, and build a `CompiledQuery` of parameterised SQL plus the shape of the records to
+return.
 
 Names resolve case-insensitively and come back in the schema's canonical case. Anything
 the grammar or the resolver does not understand is an error, as in Salesforce."""
@@ -61,7 +62,7 @@ def _parser() -> Lark:
     return Lark(grammar, parser="lalr", propagate_positions=True)
 
 
-# -- the plan ---------------------------------------------------------------------
+# -- the compiled query ---------------------------------------------------------------
 
 
 @dataclass
@@ -73,13 +74,13 @@ class Output:
     field: schema.Field | None = None
     type_name: str = ""  # parent: the sObject type; "Name" for polymorphic lookups
     children: list[Output] = dataclasses.field(default_factory=list)  # parent: its outputs
-    plan: Plan | None = None  # child query
+    subquery: CompiledQuery | None = None  # a parent-to-child subquery
     # TYPEOF: the outputs for each sObject type the lookup may name ("" for ELSE).
     branches: dict[str, list[Output]] | None = None
 
 
 @dataclass
-class Plan:
+class CompiledQuery:
     """A compiled query: SQL pieces over alias t0 plus how to shape each row."""
 
     sobject: schema.SObject
@@ -241,7 +242,7 @@ class Compiler:
         self._subqueries = 0
         self._joins: dict[tuple[str, ...], tuple[list[str], list[schema.SObject]]] = {}
         self._clause = "select"
-        self.plan: Plan
+        self.compiled: CompiledQuery
 
     def _error(self, node: Tree | Token | None, detail: str, code: str = "MALFORMED_QUERY"):
         return _located(self.soql, None if node is None else _token(node), code, detail)
@@ -263,7 +264,7 @@ class Compiler:
     def resolve(self, path: Tree) -> _Resolved:
         """A (possibly dotted) field path -> SQL expression, joining parents as needed."""
         tokens: list[Token] = list(path.children)  # type: ignore[arg-type]
-        sobj = self.plan.sobject
+        sobj = self.compiled.sobject
         if len(tokens) > 1 and tokens[0].lower() == sobj.name.lower():
             is_rel = any(
                 (f.relationship_name or "").lower() == tokens[0].lower()
@@ -271,7 +272,7 @@ class Compiler:
             )
             if not is_rel:
                 tokens = tokens[1:]
-        aliases, targets = [self.plan.root], [sobj]
+        aliases, targets = [self.compiled.root], [sobj]
         rel_path: tuple[str, ...] = ()
         for token in tokens[:-1]:
             if len(targets) > 1:
@@ -296,7 +297,7 @@ class Compiler:
                 for target in new_targets:
                     alias = self._new_alias()
                     new_aliases.append(alias)
-                    self.plan.joins.append(
+                    self.compiled.joins.append(
                         f"LEFT JOIN {q(target.name)} {alias} ON {alias}.Id = {parent_col}"
                     )
                 self._joins[key] = (new_aliases, new_targets)
@@ -341,8 +342,12 @@ class Compiler:
     def operand(self, node: Tree) -> _Resolved:
         """A field path or a function call, checked against the clause it appears in."""
         resolved = self._operand(node)
-        after_grouping = self._clause in ("having", "order") and self.plan.aggregate
-        if after_grouping and not resolved.aggregate and resolved.expr not in self.plan.group_by:
+        after_grouping = self._clause in ("having", "order") and self.compiled.aggregate
+        if (
+            after_grouping
+            and not resolved.aggregate
+            and resolved.expr not in self.compiled.group_by
+        ):
             raise self._error(node, f"Field must be grouped or aggregated: {_token(node)}")
         return resolved
 
@@ -421,8 +426,8 @@ class Compiler:
 
     # query
 
-    def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> Plan:
-        self.plan = Plan(sobj, self.prefix)
+    def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> CompiledQuery:
+        self.compiled = CompiledQuery(sobj, self.prefix)
         (
             fields_tree,
             _name,
@@ -437,49 +442,49 @@ class Compiler:
             _for,  # FOR VIEW/REFERENCE/UPDATE: no record tracking or locking here
         ) = query.children
         items: list[Tree] = fields_tree.children  # type: ignore[union-attr, assignment]
-        self.plan.aggregate = group_by is not None or any(
+        self.compiled.aggregate = group_by is not None or any(
             item.data == "selected" and _is_aggregate_call(item.children[0])  # type: ignore[arg-type]
             for item in items
         )
         if limit is not None:
-            self.plan.limit = int(limit.children[0])  # type: ignore[union-attr]
+            self.compiled.limit = int(limit.children[0])  # type: ignore[union-attr]
         if group_by is not None:
             self._group_by(group_by)  # type: ignore[arg-type]
-        if child and self.plan.aggregate:
+        if child and self.compiled.aggregate:
             raise self._error(items[0].children[0], "Aggregate queries are not allowed here")  # type: ignore[arg-type]
         if self._count_only(items):
-            self.plan.aggregate = group_by is not None
-        elif self.plan.aggregate:
-            if self.plan.limit is not None and group_by is None:
+            self.compiled.aggregate = group_by is not None
+        elif self.compiled.aggregate:
+            if self.compiled.limit is not None and group_by is None:
                 raise self._error(
                     limit.children[0],  # type: ignore[union-attr]
                     "A query with an aggregate function and a LIMIT needs a GROUP BY",
                 )
             self._select_aggregates(items)
         else:
-            self._column(f"{self.plan.root}.Id")
-            self._column(f"{self.plan.root}.rowid")
+            self._column(f"{self.compiled.root}.Id")
+            self._column(f"{self.compiled.root}.rowid")
             self._select(items, child)
         if where is not None:
             self._clause = "where"
-            self.plan.where = self._condition(where.children[0])  # type: ignore[union-attr]
+            self.compiled.where = self._condition(where.children[0])  # type: ignore[union-attr]
         if having is not None:
-            if not self.plan.aggregate:
+            if not self.compiled.aggregate:
                 raise self._error(having.children[0], "HAVING needs a GROUP BY")  # type: ignore[union-attr]
             self._clause = "having"
-            self.plan.having = self._condition(having.children[0])  # type: ignore[union-attr]
+            self.compiled.having = self._condition(having.children[0])  # type: ignore[union-attr]
         if order_by is not None:
             self._clause = "order"
-            self.plan.order = [self._order_item(item) for item in order_by.children]  # type: ignore[union-attr]
+            self.compiled.order = [self._order_item(item) for item in order_by.children]  # type: ignore[union-attr]
         if offset is not None:
-            self.plan.offset = int(offset.children[0])  # type: ignore[union-attr]
-            if self.plan.offset > MAX_OFFSET:
+            self.compiled.offset = int(offset.children[0])  # type: ignore[union-attr]
+            if self.compiled.offset > MAX_OFFSET:
                 raise SalesforceError(
                     400,
                     "NUMBER_OUTSIDE_VALID_RANGE",
                     f"Maximum SOQL offset allowed is {MAX_OFFSET}",
                 )
-        return self.plan
+        return self.compiled
 
     @staticmethod
     def _is_count(item: Tree) -> bool:
@@ -498,7 +503,7 @@ class Compiler:
             return False
         if len(items) > 1 or counts[0].children[1] is not None:
             raise self._error(counts[0], "COUNT() must be the only element")
-        self.plan.count = True
+        self.compiled.count = True
         return True
 
     def _group_by(self, node: Tree) -> None:
@@ -515,7 +520,7 @@ class Compiler:
                     f"field '{resolved.field.name}' can not be grouped in a query call",
                     "INVALID_FIELD",
                 )
-            self.plan.group_by.append(resolved.expr)
+            self.compiled.group_by.append(resolved.expr)
         self._clause = "select"
 
     def _select_aggregates(self, items: list[Tree]) -> None:
@@ -534,7 +539,7 @@ class Compiler:
             if isinstance(expr, Tree) and expr.data == "call" and self._is_count(item):
                 raise self._error(expr, "COUNT() must be the only element")
             resolved = self.operand(expr)  # type: ignore[arg-type]
-            if not resolved.aggregate and resolved.expr not in self.plan.group_by:
+            if not resolved.aggregate and resolved.expr not in self.compiled.group_by:
                 raise self._error(expr, f"Field must be grouped or aggregated: {_token(expr)}")  # type: ignore[arg-type]
             if alias is not None:
                 key = str(alias)
@@ -546,7 +551,7 @@ class Compiler:
             if key.lower() in keys:
                 raise self._error(alias or expr, f"duplicate alias: {key}")  # type: ignore[arg-type]
             keys.add(key.lower())
-            self.plan.outputs.append(Output(key, self._column(resolved.expr), resolved.field))
+            self.compiled.outputs.append(Output(key, self._column(resolved.expr), resolved.field))
 
     def _parent_output(self, outputs: list[Output], rel_path: tuple[str, ...]) -> list[Output]:
         """The output list a field with this relationship path belongs in (creating parents)."""
@@ -565,20 +570,20 @@ class Compiler:
         return outputs
 
     def _column(self, expr: str) -> int:
-        self.plan.columns.append(expr)
-        return len(self.plan.columns) - 1
+        self.compiled.columns.append(expr)
+        return len(self.compiled.columns) - 1
 
     def _select(self, items: list[Tree], child: bool) -> None:
         seen: set[tuple[str, ...]] = set()
         for item in items:
             if item.data == "typeof":
-                self.plan.outputs.append(self._typeof(item))
+                self.compiled.outputs.append(self._typeof(item))
                 continue
             if item.data == "subquery":
                 if child:
                     first: Token = item.children[0].children[1]  # type: ignore[union-attr, assignment]
                     raise _located(self.soql, first, "MALFORMED_QUERY", "nested child subqueries")
-                self.plan.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
+                self.compiled.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
                 continue
             expr, alias = item.children
             if alias is not None:
@@ -593,7 +598,7 @@ class Compiler:
                         f"duplicate field selected: {'.'.join(key)}",
                     )
                 seen.add(key)
-                target = self._parent_output(self.plan.outputs, resolved.rel_path)
+                target = self._parent_output(self.compiled.outputs, resolved.rel_path)
                 target.append(
                     Output(resolved.field.name, self._column(resolved.expr), resolved.field)
                 )
@@ -606,7 +611,7 @@ class Compiler:
         ref = next(
             (
                 f
-                for f in self.plan.sobject.fields.values()
+                for f in self.compiled.sobject.fields.values()
                 if f.type == schema.REFERENCE
                 and (f.relationship_name or "").lower() == name.lower()
             ),
@@ -614,7 +619,7 @@ class Compiler:
         )
         if ref is None or len(ref.reference_to) < 2:
             raise self._error(name, f"TYPEOF needs a polymorphic relationship, not '{name}'")
-        link = f"{self.plan.root}.{q(ref.name)}"
+        link = f"{self.compiled.root}.{q(ref.name)}"
         branches: dict[str, list[Output]] = {}
         for branch in node.children[1:]:
             if branch is None:
@@ -632,7 +637,7 @@ class Compiler:
                         "INVALID_TYPE",
                     )
                 alias = self._new_alias()
-                self.plan.joins.append(f"LEFT JOIN {q(target)} {alias} ON {alias}.Id = {link}")
+                self.compiled.joins.append(f"LEFT JOIN {q(target)} {alias} ON {alias}.Id = {link}")
                 fields = [self._typeof_field(schema.SOBJECTS[target], p) for p in paths]  # type: ignore[arg-type]
                 branches[target] = [
                     Output(f.name, self._column(f"{alias}.{q(f.name)}"), f) for f in fields
@@ -670,14 +675,16 @@ class Compiler:
         kind = str(arg.children[0]).upper() if arg is not None and len(arg.children) == 1 else ""
         if kind not in ("STANDARD", "CUSTOM", "ALL"):
             raise self._error(expr, "FIELDS() takes STANDARD, CUSTOM or ALL")
-        if kind != "STANDARD" and (self.plan.limit is None or self.plan.limit > MAX_FIELDS_LIMIT):
+        if kind != "STANDARD" and (
+            self.compiled.limit is None or self.compiled.limit > MAX_FIELDS_LIMIT
+        ):
             raise self._error(
                 expr, f"The SOQL FIELDS function must have a LIMIT of at most {MAX_FIELDS_LIMIT}"
             )
         token = _token(expr)
         return [
-            (_Resolved(f"{self.plan.root}.{q(f.name)}", f, ()), token)
-            for f in self.plan.sobject.fields.values()
+            (_Resolved(f"{self.compiled.root}.{q(f.name)}", f, ()), token)
+            for f in self.compiled.sobject.fields.values()
             if kind == "ALL" or (kind == "CUSTOM") == f.name.endswith("__c")
         ]
 
@@ -686,7 +693,7 @@ class Compiler:
         rel = next(
             (
                 r
-                for r in schema.CHILD_RELATIONSHIPS.get(self.plan.sobject.name, ())
+                for r in schema.CHILD_RELATIONSHIPS.get(self.compiled.sobject.name, ())
                 if r.relationship_name.lower() == name.lower()
             ),
             None,
@@ -701,9 +708,11 @@ class Compiler:
             )
         self._subqueries += 1
         sub = Compiler(self.soql, self.today, f"{self.prefix}c{self._subqueries}_", self.fiscal)
-        plan = sub.compile(query, schema.SOBJECTS[rel.child_sobject], child=True)
-        plan.link = f"{plan.root}.{q(rel.field)}"
-        return Output(rel.relationship_name, self._column(f"{self.plan.root}.Id"), plan=plan)
+        subquery = sub.compile(query, schema.SOBJECTS[rel.child_sobject], child=True)
+        subquery.link = f"{subquery.root}.{q(rel.field)}"
+        return Output(
+            rel.relationship_name, self._column(f"{self.compiled.root}.Id"), subquery=subquery
+        )
 
     def _order_item(self, item: Tree) -> str:
         node, direction, nulls = item.children
@@ -736,7 +745,7 @@ class Compiler:
             if value.data != "string":
                 raise self._value_error(path, resolved.field)
             _plain, pattern = self._decode(value)
-            self.plan.params.append(pattern)
+            self.compiled.params.append(pattern)
             x = resolved.expr
             return f"({x} LIKE ? ESCAPE '\\' AND {x} IS NOT NULL)"
         if kind in ("in_", "not_in"):
@@ -765,7 +774,7 @@ class Compiler:
             allof = []
             for part in wanted:
                 escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                self.plan.params.append(f"%;{escaped};%")
+                self.compiled.params.append(f"%;{escaped};%")
                 allof.append(f"((';' || {x} || ';') LIKE ? ESCAPE '\\')")
             anyof.append("(" + " AND ".join(allof or ["0"]) + ")")
         held = "(" + " OR ".join(anyof) + ")"
@@ -864,9 +873,9 @@ class Compiler:
                 ">": (f"({x} >= ?)", [high]),
                 ">=": (f"({x} >= ?)", [low]),
             }[op]
-            self.plan.params.extend(sql[1])
+            self.compiled.params.extend(sql[1])
             return sql[0]
-        self.plan.params.append(literal)
+        self.compiled.params.append(literal)
         if op == "!=":
             return f"({x} != ? OR {x} IS NULL)"
         return f"({x} {op} ? AND {x} IS NOT NULL)"
@@ -879,10 +888,10 @@ class Compiler:
         has_null = any(lit is None for lit in literals)
         terms = []
         if scalars:
-            self.plan.params.extend(scalars)
+            self.compiled.params.extend(scalars)
             terms.append(f"({x} IN ({', '.join('?' * len(scalars))}) AND {x} IS NOT NULL)")
         for low, high in ranges:
-            self.plan.params.extend([low, high])
+            self.compiled.params.extend([low, high])
             terms.append(f"({x} >= ? AND {x} < ?)")
         if has_null:
             terms.append(f"({x} IS NULL)")
@@ -928,7 +937,7 @@ class Compiler:
         )
         if inner.order or inner.limit is not None or inner.offset:
             sql += f" ORDER BY {inner.order_sql()} LIMIT {inner.limit or -1} OFFSET {inner.offset}"
-        self.plan.params.extend(inner.params)
+        self.compiled.params.extend(inner.params)
         x = resolved.expr
         if negate:
             return f"({x} IS NULL OR {x} NOT IN ({sql}))"
@@ -946,7 +955,7 @@ def _unknown_type(soql: str, name: Token) -> SalesforceError:
     )
 
 
-def compile_soql(soql: str, today: date, fiscal: FiscalYear | None = None) -> Plan:
+def compile_soql(soql: str, today: date, fiscal: FiscalYear | None = None) -> CompiledQuery:
     """Parse and compile one SOQL query, raising SalesforceError as Salesforce would."""
     try:
         tree = _parser().parse(soql)
