@@ -10,6 +10,7 @@ with plain dicts.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import pkgutil
 import sys
@@ -34,6 +35,8 @@ from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
+# Installed packages name their play modules in this entry point group.
+ENTRY_POINT_GROUP = "revsched.plays"
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
 
@@ -221,9 +224,24 @@ def _user_modules(directory: Path) -> Iterator[ModuleType]:
         yield module
 
 
+def _installed_modules() -> Iterator[ModuleType]:
+    """Play modules other packages ship: each entry point of the `revsched.plays` group
+    names one (`renewal-nudge = "my_plays.renewal_nudge"`)."""
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            module = importlib.import_module(entry.module)
+        except Exception as error:
+            raise PlayError(
+                f"entry point {entry.name} = {entry.value!r} ({ENTRY_POINT_GROUP}): "
+                f"failed to import: {error}"
+            ) from error
+        yield module
+
+
 def load_plays(settings: Settings) -> dict[str, Play[Any]]:
-    """All plays: the shipped ones, then those in `play_paths`, by name."""
-    modules = list(_shipped_modules())
+    """All plays: the shipped ones, those installed packages declare under the
+    `revsched.plays` entry point group, then those in `play_paths`, by name."""
+    modules = [*_shipped_modules(), *_installed_modules()]
     for directory in settings.play_paths:
         modules.extend(_user_modules(directory.expanduser()))
     plays: dict[str, Play[Any]] = {}
