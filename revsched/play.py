@@ -131,7 +131,9 @@ class Play(Generic[C]):
             config = self.config_model.model_validate(section)
         except ValidationError as error:
             raise ConfigError(
-                describe_validation_error(error, f"plays.{self.name}", settings.source)
+                describe_validation_error(
+                    error, f"plays.{self.name}", settings.source, settings.environment
+                )
             ) from None
         if real_org and (config.enabled or to_run):
             self._check_real_org(config, settings)
