@@ -17,8 +17,8 @@ from werkzeug.wrappers import Request, Response
 from revsched.localorg import describe, ids, schema
 from revsched.localorg.auth import OAuthError, Sessions
 from revsched.localorg.bulk import Bulk2
-from revsched.localorg.composite import RollBack, run_composite
-from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.composite import run_composite
+from revsched.localorg.errors import RollBack, SalesforceError, not_found
 from revsched.localorg.faults import FaultProfile
 from revsched.localorg.gate import CallGate
 from revsched.localorg.http import Raw, Result, json_body, method_not_allowed, only, record_body

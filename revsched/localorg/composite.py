@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.errors import RollBack, SalesforceError, not_found
 from revsched.localorg.http import Result, json_body
 from revsched.localorg.storage import Storage
 
@@ -23,10 +23,6 @@ MAX_COMPOSITE = 25
 _REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _HALTED = "The transaction was rolled back since another operation in the same transaction failed."
-
-
-class RollBack(Exception):
-    """Unwinds an allOrNone collection request so its transaction rolls back."""
 
 
 def _lookup(outputs: dict[str, Any], ref: str, path: str) -> Any:
