@@ -46,7 +46,6 @@ class LocalOrg:
         self.storage.fiscal_year = fiscal_year or FiscalYear()
         if schema_extensions is not None:
             add_custom_fields(self, schema_extensions)
-        self.daily_api_limit = daily_api_limit
         self.wsgi_app = RestApi(
             self.storage,
             daily_api_limit,
@@ -90,7 +89,7 @@ class LocalOrg:
     def api_usage(self) -> tuple[int, int]:
         """(API calls used today, daily limit), as Sforce-Limit-Info reports them."""
         with self.storage.lock:
-            return self.storage.calls_today(), self.daily_api_limit
+            return self.storage.calls_today(), self.wsgi_app.gate.daily_api_limit
 
     def close(self) -> None:
         self.wsgi_app.bulk.wait()
