@@ -7,8 +7,9 @@ The name is the key's path in upper case, each level after a double underscore:
 is `[plays.win-back] enabled` (under `plays`, `pools` and `alerts.plays` a name's `_`
 stands for its `-`). A level matches a key the file already has when they are equal
 ignoring case, `-`, `_` and spaces, so `..__ROUTES__NO_BUDGET__..` finds `"No Budget"`.
-The value is read as a TOML value when it parses as one (`500`, `true`, `["a", "b"]`,
-`{ env = "NAME" }`), otherwise as text; quote text that would parse: `'"007"'`.
+The value is text, which the key's type reads as the file's value would be read (`500`,
+`true`, `2026-01-01`, `62.0` for a text key stays "62.0"); a value starting with `[`, `{`
+or a quote is a TOML value: `["a", "b"]`, `{ env = "NAME" }`, `"  padded "`.
 
 Secrets stay references: a secret's key takes `{ env = "NAME" }` or `{ file = "PATH" }`
 (or `REVSCHED__ORG__PASSWORD__ENV=NAME`), and a secret pasted as the value is refused
@@ -47,12 +48,18 @@ def _folded(name: str) -> str:
     return re.sub(r"[-_ ]", "", name).lower()
 
 
-def _value(text: str) -> Any:
-    """A TOML value when the text is one, else the text itself."""
+def _value(variable: str, text: str) -> Any:
+    """An array, table or quoted string as TOML reads it; anything else as its text, for
+    the key's type to read (pydantic turns "500" into 500 for a number, keeps it for text)."""
+    if not text.lstrip().startswith(("[", "{", '"', "'")):
+        return text
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except (tomllib.TOMLDecodeError, KeyError):
-        return text
+        raise ConfigError(
+            f"{variable}: not a valid TOML array, table or quoted string (a value starting "
+            "with [, { or a quote is read as one)"
+        ) from None
 
 
 def _path(variable: str, data: Mapping[str, Any]) -> tuple[str, ...]:
@@ -80,7 +87,7 @@ def _path(variable: str, data: Mapping[str, Any]) -> tuple[str, ...]:
 def env_settings(environ: Mapping[str, str], data: Mapping[str, Any]) -> list[EnvSetting]:
     """The config keys the environment sets, in variable-name order."""
     return [
-        EnvSetting(name, _path(name, data), _value(text))
+        EnvSetting(name, _path(name, data), _value(name, text))
         for name, text in sorted(environ.items())
         if name.startswith(PREFIX)
     ]

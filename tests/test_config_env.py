@@ -66,14 +66,16 @@ def test_variables_set_engine_and_play_keys_over_the_file(
 def test_variables_apply_without_a_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REVSCHED__ORG__KIND", "salesforce")
     monkeypatch.setenv("REVSCHED__ORG__USERNAME", "integration@acme.example")
-    monkeypatch.setenv("REVSCHED__ALERTS__CHANNEL", '"007"')  # quoted: text, not a number
+    monkeypatch.setenv("REVSCHED__ORG__API_VERSION", "63.0")  # a text key keeps the text
+    monkeypatch.setenv("REVSCHED__ALERTS__CHANNEL", '"  #ops "')  # quoted: TOML's string
 
     settings = load_settings()
 
     assert settings.source is None
     assert settings.org.kind == "salesforce"
     assert settings.org.username == "integration@acme.example"
-    assert settings.alerts.channel == "007"
+    assert settings.org.api_version == "63.0"
+    assert settings.alerts.channel == "  #ops "
 
 
 def test_secrets_are_set_as_references(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,6 +128,11 @@ def test_a_secret_set_as_the_value_is_refused_and_never_echoed(
             "REVSCHED__API____MAX_ATTEMPTS: not a config key; name it REVSCHED__SECTION__KEY",
         ),
         (
+            "REVSCHED__PLAYS__WIN_BACK__STAGES_MONTHS",
+            "[3, 9",
+            "REVSCHED__PLAYS__WIN_BACK__STAGES_MONTHS: not a valid TOML array, table or quoted",
+        ),
+        (
             "REVSCHED__TIME_ZONE__NAME",
             "UTC",
             "REVSCHED__TIME_ZONE__NAME: time_zone is a value in the config file, not a table",
@@ -152,5 +159,5 @@ def test_a_bad_play_key_names_the_variable(config: Path, monkeypatch: pytest.Mon
         load_plays(settings)["win-back"].configure(settings)
 
     assert str(error.value).startswith(
-        "REVSCHED__PLAYS__WIN_BACK__CATCH_UP_DAYS: plays.win-back.catch_up_days = -1: "
+        "REVSCHED__PLAYS__WIN_BACK__CATCH_UP_DAYS: plays.win-back.catch_up_days = '-1': "
     )
