@@ -10,7 +10,6 @@ with plain dicts.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 import pkgutil
 import sys
@@ -35,8 +34,6 @@ from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
-# Installed packages name their play modules in this entry point group.
-ENTRY_POINT_GROUP = "revsched.plays"
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
 
@@ -226,10 +223,16 @@ def _user_modules(directory: Path) -> Iterator[ModuleType]:
         yield module
 
 
+# Installed packages name their play modules in this entry point group.
+ENTRY_POINT_GROUP = "revsched.plays"
+
+
 def _installed_modules() -> Iterator[ModuleType]:
     """Play modules other packages ship: each entry point of the `revsched.plays` group
     names one (`renewal-nudge = "my_plays.renewal_nudge"`)."""
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    from importlib.metadata import entry_points  # already loaded by the CLI's libraries
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
             module = importlib.import_module(entry.module)
         except Exception as error:
