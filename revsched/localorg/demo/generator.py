@@ -62,6 +62,8 @@ class DemoGenerator(AccountGenerator):
         yield reviews + [self._renewal_fixture(f) for f in RENEWAL_FIXTURES], []
         yield [self._alignment_fixture(f) for f in ALIGNMENT_FIXTURES], []
 
+    # The plays' fixtures ---------------------------------------------------------
+
     def _win_back_fixture(self, fixture: WinBackFixture) -> AccountDraft:
         company = Company(fixture.name, company_domain(fixture.name), fixture.industry, CITIES[0])
         sdr = self.users[fixture.sdr] if fixture.sdr else None
