@@ -15,15 +15,15 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from revsched.localorg import describe, ids, schema
-from revsched.localorg.auth import OAuthError, Sessions
-from revsched.localorg.bulk import Bulk2
+from revsched.localorg.bulk_jobs import Bulk2
 from revsched.localorg.composite import run_composite
-from revsched.localorg.errors import RollBack, SalesforceError, not_found
 from revsched.localorg.faults import FaultProfile
 from revsched.localorg.gate import CallGate
 from revsched.localorg.http import Raw, Result, json_body, method_not_allowed, only, record_body
 from revsched.localorg.query import QueryEngine, batch_size
 from revsched.localorg.replication import get_deleted, get_updated
+from revsched.localorg.salesforce_errors import RollBack, SalesforceError, not_found
+from revsched.localorg.sessions import OAuthError, Sessions
 from revsched.localorg.soap import SoapApi
 from revsched.localorg.storage import MultipleMatches, Storage
 

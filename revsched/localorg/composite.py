@@ -12,8 +12,8 @@ from urllib.parse import unquote, urlsplit
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from revsched.localorg.errors import RollBack, SalesforceError, not_found
 from revsched.localorg.http import Result, json_body
+from revsched.localorg.salesforce_errors import RollBack, SalesforceError, not_found
 from revsched.localorg.storage import Storage
 
 # Runs one subrequest as the REST API would: (request, path parts) -> (status, body).

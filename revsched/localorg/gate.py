@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from revsched.localorg.errors import SalesforceError
 from revsched.localorg.faults import FaultProfile, FaultState
+from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.storage import Storage
 
 

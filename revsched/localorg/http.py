@@ -10,7 +10,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 
 # (HTTP status, JSON body or Raw)
 Result = tuple[int, Any]

@@ -11,9 +11,9 @@ from simple_salesforce import Salesforce
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from revsched.localorg.app import RestApi
-from revsched.localorg.auth import Credentials, Sessions
 from revsched.localorg.faults import FaultProfile
 from revsched.localorg.schema import load_schema_file
+from revsched.localorg.sessions import Credentials, Sessions
 from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.storage import Storage
 from revsched.localorg.transport import API_VERSION, in_process_client, in_process_session

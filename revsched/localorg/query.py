@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from revsched.localorg import ids, schema
 from revsched.localorg.compiled_query import CompiledQuery, Output
-from revsched.localorg.errors import SalesforceError
-from revsched.localorg.soql import MAX_AGGREGATE_ROWS, compile_soql
+from revsched.localorg.salesforce_errors import SalesforceError
+from revsched.localorg.soql_compiler import MAX_AGGREGATE_ROWS, compile_soql
 from revsched.localorg.storage import Storage, q
 from revsched.localorg.values import from_db
 

@@ -26,10 +26,10 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Request
 
 from revsched.localorg import ids, schema
-from revsched.localorg.auth import ORG_ID, Sessions
-from revsched.localorg.errors import SalesforceError
 from revsched.localorg.gate import CallGate
 from revsched.localorg.http import Raw
+from revsched.localorg.salesforce_errors import SalesforceError
+from revsched.localorg.sessions import ORG_ID, Sessions
 from revsched.localorg.storage import Storage
 
 MERGEABLE = ("Lead", "Contact", "Account")

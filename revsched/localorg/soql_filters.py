@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from lark import Token, Tree
 
 from revsched.localorg import ids, schema
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.soql_dates import FiscalYear, date_range
 from revsched.localorg.soql_text import decode_string, error_token, located_error
 from revsched.localorg.values import TEXT_TYPES, format_datetime, parse_datetime

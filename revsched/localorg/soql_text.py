@@ -9,7 +9,7 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 
 
 @cache

@@ -15,7 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from revsched.localorg import ids, schema
-from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.salesforce_errors import SalesforceError, not_found
 from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.values import (
     column_type,

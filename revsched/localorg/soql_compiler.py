@@ -13,7 +13,7 @@ from lark import Token, Tree
 
 from revsched.localorg import schema
 from revsched.localorg.compiled_query import CompiledQuery, Output
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.soql_dates import (
     DATE_FUNCTIONS,
     DATETIME_ONLY,

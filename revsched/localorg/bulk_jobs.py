@@ -34,11 +34,11 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from revsched.localorg import ids, schema
-from revsched.localorg.errors import SalesforceError, not_found
 from revsched.localorg.gate import CallGate
 from revsched.localorg.http import Raw, json_body, method_not_allowed
 from revsched.localorg.query import QueryEngine
-from revsched.localorg.soql import compile_soql
+from revsched.localorg.salesforce_errors import SalesforceError, not_found
+from revsched.localorg.soql_compiler import compile_soql
 from revsched.localorg.storage import Storage
 
 DELIMITERS = {
