@@ -19,6 +19,7 @@ from revsched.localorg.demo.fixtures import (
 )
 from revsched.localorg.demo.generator import DemoGenerator
 from revsched.localorg.org import LocalOrg
+from revsched.localorg.routing_demo import load_routing_fixtures
 
 
 def load_account_drafts(
@@ -175,6 +176,7 @@ FIXTURE_LOADERS: tuple[FixtureLoader, ...] = (
     load_overage_fixtures,
     load_overlap_fixtures,
     load_lead_status_fixtures,
+    load_routing_fixtures,
     load_usergems_fixtures,
 )
 
