@@ -1,7 +1,7 @@
 """The embedded local Salesforce org: the default org and the target of all tests."""
 
 from revsched.localorg.faults import FaultProfile, load_faults
-from revsched.localorg.org import LocalOrg, add_custom_fields, serve
+from revsched.localorg.local_org import LocalOrg, add_custom_fields, serve
 from revsched.localorg.schema import SOBJECTS, sobject
 from revsched.localorg.sessions import Credentials
 from revsched.localorg.soql_dates import FiscalYear

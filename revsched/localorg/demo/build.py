@@ -18,7 +18,7 @@ from revsched.localorg.demo.fixtures import (
     PARTNER_FIXTURES,
 )
 from revsched.localorg.demo.generator import DemoGenerator
-from revsched.localorg.org import LocalOrg
+from revsched.localorg.local_org import LocalOrg
 from revsched.localorg.routing_demo import load_routing_fixtures
 
 

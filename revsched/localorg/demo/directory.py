@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from dateutil.relativedelta import relativedelta
 
 from revsched.localorg.demo.drafts import Record
-from revsched.localorg.org import LocalOrg
+from revsched.localorg.local_org import LocalOrg
 
 DEMO_DOMAIN = "demo.revsched.dev"
 
