@@ -226,9 +226,11 @@ class RestApi:
     def _sobjects(self, request: Request, api: str, rest: list[str]) -> Result:
         if not rest:
             return only(
-                request, "GET", lambda: (200, describe.describe_global(api, MAX_COLLECTION))
+                request,
+                "GET",
+                lambda: (200, describe.describe_global(api, self.storage.schema, MAX_COLLECTION)),
             )
-        sobj = schema.sobject(rest[0])
+        sobj = self.storage.schema.sobject(rest[0])
         if sobj is None or len(rest) > 3:
             raise not_found()
         if len(rest) == 3:
@@ -243,7 +245,9 @@ class RestApi:
                 raise method_not_allowed(request.method, ["GET", "POST"])
             return 200, describe.sobject_info(api, sobj)
         if rest[1] == "describe":
-            return only(request, "GET", lambda: (200, describe.describe(api, sobj)))
+            return only(
+                request, "GET", lambda: (200, describe.describe(api, sobj, self.storage.schema))
+            )
         if rest[1] in ("updated", "deleted"):
             changes = get_updated if rest[1] == "updated" else get_deleted
             start, end = request.args.get("start"), request.args.get("end")
@@ -357,7 +361,7 @@ class RestApi:
         """GET composite/sobjects/{type}?ids=&fields= (or POST with {"ids", "fields"}): REST
         API Developer Guide, "Get Records Using sObject Collections": one record or null
         per Id, in order; up to 2,000 Ids in the POST form."""
-        sobj = schema.sobject(name)
+        sobj = self.storage.schema.sobject(name)
         if sobj is None:
             raise not_found()
         if request.method in ("GET", "HEAD"):
@@ -385,7 +389,7 @@ class RestApi:
 
     def _collection_upsert(self, request: Request, rest: list[str]) -> Result:
         """PATCH composite/sobjects/{type}/{externalIdField}: upsert up to 200 records."""
-        sobj = schema.sobject(rest[2])
+        sobj = self.storage.schema.sobject(rest[2])
         if sobj is None:
             raise not_found()
         key_field = rest[3]
@@ -445,7 +449,7 @@ class RestApi:
     def _record_type(self, record: dict[str, Any]) -> schema.SObject:
         attributes = record.pop("attributes", None)
         name = attributes.get("type") if isinstance(attributes, dict) else None
-        sobj = schema.sobject(name) if isinstance(name, str) else None
+        sobj = self.storage.schema.sobject(name) if isinstance(name, str) else None
         if sobj is None:
             raise SalesforceError(
                 400, "INVALID_TYPE", f"sObject type '{name}' is not supported.", []
@@ -476,7 +480,7 @@ class RestApi:
 
     def _collection_delete(self, record_id: str) -> dict[str, object]:
         canonical = self.storage.locate(record_id, None)
-        owner = schema.key_prefix_owner(canonical)
+        owner = self.storage.schema.key_prefix_owner(canonical)
         assert owner is not None
         self.storage.delete(owner, canonical)
         return {"id": canonical, "success": True, "errors": []}

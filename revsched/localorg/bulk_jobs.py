@@ -192,7 +192,7 @@ class Bulk2:
         if kind == "query":
             return self._create_query(body, common)
         operation = body.get("operation")
-        sobj = schema.sobject(str(body.get("object", "")))
+        sobj = self.storage.schema.sobject(str(body.get("object", "")))
         if operation not in INGEST_OPERATIONS:
             raise _bad_request(f"Invalid operation: {operation}")
         if sobj is None:
@@ -261,7 +261,7 @@ class Bulk2:
             header = chunk_header
             rows += [r for r in reader if r]
         job.header, job.rows = header, rows
-        sobj = schema.SOBJECTS[info["object"]]
+        sobj = self.storage.schema.sobjects[info["object"]]
         operation = info["operation"]
         columns = []
         for name in header:
@@ -341,7 +341,7 @@ class Bulk2:
         if operation not in ("query", "queryAll") or not isinstance(soql, str):
             raise _bad_request("A query job needs an operation (query/queryAll) and a query")
         storage = self.storage
-        compiled = compile_soql(soql, storage.today(), storage.fiscal_year)
+        compiled = compile_soql(soql, storage.schema, storage.today(), storage.fiscal_year)
         if (
             compiled.count
             or compiled.aggregate

@@ -72,12 +72,12 @@ def summary(api: str, sobj: schema.SObject) -> dict[str, object]:
     }
 
 
-def describe_global(api: str, max_batch_size: int) -> dict[str, object]:
+def describe_global(api: str, org_schema: schema.Schema, max_batch_size: int) -> dict[str, object]:
     """describeGlobal: every sObject's summary, and how many records a collection takes."""
     return {
         "encoding": "UTF-8",
         "maxBatchSize": max_batch_size,
-        "sobjects": [summary(api, s) for s in schema.SOBJECTS.values()],
+        "sobjects": [summary(api, s) for s in org_schema.sobjects.values()],
     }
 
 
@@ -132,7 +132,7 @@ def field_describe(sobj: schema.SObject, f: schema.Field) -> dict[str, object]:
     }
 
 
-def describe(api: str, sobj: schema.SObject) -> dict[str, object]:
+def describe(api: str, sobj: schema.SObject, org_schema: schema.Schema) -> dict[str, object]:
     """sobjects/{type}/describe: DescribeSObjectResult (REST API Developer Guide,
     "sObject Describe")."""
     fields = [field_describe(sobj, f) for f in sobj.fields.values()]
@@ -145,7 +145,7 @@ def describe(api: str, sobj: schema.SObject) -> dict[str, object]:
             "restrictedDelete": False,
             "deprecatedAndHidden": False,
         }
-        for r in schema.CHILD_RELATIONSHIPS.get(sobj.name, ())
+        for r in org_schema.children.get(sobj.name, ())
     ]
     return {
         **summary(api, sobj),

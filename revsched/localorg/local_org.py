@@ -40,7 +40,7 @@ class LocalOrg:
         succeeds without). `strict_sessions`: refuse bearer tokens the org did not issue
         (what a served org with credentials does); otherwise any non-empty token works.
         `schema_extensions`: custom objects and fields (a schema file or its mapping, see
-        schema.extend), remembered in the org's file. `fiscal_year`: the org's standard
+        schema.Schema.extend), remembered in the org's file. `fiscal_year`: the org's standard
         fiscal year (start month, naming) for FISCAL_* date functions and literals."""
         self.storage = Storage(path, today or date.today)
         self.storage.fiscal_year = fiscal_year or FiscalYear()

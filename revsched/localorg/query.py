@@ -65,7 +65,9 @@ class QueryEngine:
         self, soql: str, *, include_deleted: bool, batch: int, base: str
     ) -> dict[str, object]:
         """The first page of a query; `base` is /services/data/vXX.X/{query|queryAll}."""
-        compiled = compile_soql(soql, self.storage.today(), self.storage.fiscal_year)
+        compiled = compile_soql(
+            soql, self.storage.schema, self.storage.today(), self.storage.fiscal_year
+        )
         where = compiled.where_sql(include_deleted)
         window = (
             f"LIMIT {-1 if compiled.limit is None else compiled.limit} OFFSET {compiled.offset}"
@@ -152,7 +154,9 @@ class QueryEngine:
         for an Id that is invalid, deleted or of another type. Field names are checked by
         the SOQL compiler, so a bad one is a 400 INVALID_FIELD."""
         soql = f"SELECT {', '.join(fields)} FROM {sobject.name}"
-        compiled = compile_soql(soql, self.storage.today(), self.storage.fiscal_year)
+        compiled = compile_soql(
+            soql, self.storage.schema, self.storage.today(), self.storage.fiscal_year
+        )
         wanted = [ids.normalize(record_id) for record_id in record_ids]
         found = dict(
             self.conn.execute(
@@ -212,7 +216,7 @@ class QueryEngine:
             for out in compiled.outputs
             if out.subquery is not None
         }
-        shape = _shaper(compiled.sobject.name, compiled.outputs, api)
+        shape = _shaper(compiled.sobject.name, compiled.outputs, api, self.storage.schema)
         return [shape(row, children) for row in rows]
 
     def _children(
@@ -232,7 +236,7 @@ class QueryEngine:
         ).fetchall()
         grouped: dict[str, dict[str, object]] = {}
         width = len(compiled.columns)
-        shape = _shaper(compiled.sobject.name, compiled.outputs, api)
+        shape = _shaper(compiled.sobject.name, compiled.outputs, api, self.storage.schema)
         for parent, group in itertools.groupby(rows, key=lambda r: r[width]):
             records = [shape(r, {}) for r in group]
             grouped[parent] = {"totalSize": len(records), "done": True, "records": records}
@@ -242,7 +246,7 @@ class QueryEngine:
 Shape = Callable[[tuple[object, ...], dict[str, dict[str, dict[str, object]]]], dict[str, object]]
 
 
-def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
+def _shaper(sobject: str, outputs: list[Output], api: str, org_schema: schema.Schema) -> Shape:
     """A function turning one SQL row into a nested record.
 
     It runs for every row returned, so it is generated once per page as a single dict
@@ -251,7 +255,7 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
     source, through repr()."""
 
     def polymorphic_url(record_id: str) -> str:
-        actual = schema.key_prefix_owner(record_id)
+        actual = org_schema.key_prefix_owner(record_id)
         return f"{api}/sobjects/{actual.name if actual else 'Name'}/{record_id}"
 
     typeofs: list[Callable[[tuple[object, ...]], dict[str, object] | None]] = []
@@ -267,7 +271,7 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
             record_id = row[out.index]
             if record_id is None:
                 return None
-            actual = schema.key_prefix_owner(str(record_id))
+            actual = org_schema.key_prefix_owner(str(record_id))
             type_name = actual.name if actual else "Name"
             chosen = branches.get(type_name, branches.get("", []))
             url = f"{api}/sobjects/{type_name}/{record_id}"

@@ -172,7 +172,7 @@ class SoapApi:
         try:
             if master is None or not master_id:
                 raise SalesforceError(400, "MISSING_ARGUMENT", "masterRecord Id not specified")
-            sobj = _master_type(master, master_id)
+            sobj = _master_type(master, master_id, self.storage.schema)
             if not merge_ids:
                 raise SalesforceError(
                     400, "MISSING_ARGUMENT", "recordToMergeIds not specified", ["recordToMergeIds"]
@@ -232,7 +232,9 @@ class SoapApi:
                     " set doNotCreateOpportunity",
                     ["doNotCreateOpportunity"],
                 )
-            self.gate.check_record(self.storage.locate(lead_id, schema.SOBJECTS["Lead"]))
+            self.gate.check_record(
+                self.storage.locate(lead_id, self.storage.schema.sobjects["Lead"])
+            )
             account, contact = self.storage.convert_lead(
                 lead_id,
                 _text(_child(convert, "convertedStatus")),
@@ -268,14 +270,14 @@ def _fault(exc: SalesforceError) -> SoapFault:
     return SoapFault(exc.code, exc.message)
 
 
-def _master_type(master: ET.Element, master_id: str) -> schema.SObject:
+def _master_type(master: ET.Element, master_id: str, org_schema: schema.Schema) -> schema.SObject:
     name = _text(_child(master, "type"))
     if not name:
         name = (master.get(f"{{{XSI}}}type") or "").rpartition(":")[2]
     if not name:
-        owner = schema.key_prefix_owner(master_id)
+        owner = org_schema.key_prefix_owner(master_id)
         name = owner.name if owner else ""
-    sobj = schema.sobject(name) if name else None
+    sobj = org_schema.sobject(name) if name else None
     if sobj is None or sobj.name not in MERGEABLE:
         raise SalesforceError(
             400, "INVALID_TYPE", f"merge() supports Lead, Contact and Account, not {name!r}"

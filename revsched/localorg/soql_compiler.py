@@ -67,12 +67,18 @@ def _is_aggregate_call(node: Tree) -> bool:
 
 
 class Compiler:
-    """Compiles one SELECT (and, recursively, its subqueries) against the schema."""
+    """Compiles one SELECT (and, recursively, its subqueries) against the org's schema."""
 
     def __init__(
-        self, soql: str, today: date, prefix: str = "", fiscal: FiscalYear | None = None
+        self,
+        soql: str,
+        org_schema: schema.Schema,
+        today: date,
+        prefix: str = "",
+        fiscal: FiscalYear | None = None,
     ) -> None:
         self.soql = soql
+        self.schema = org_schema
         self.today = today
         self.prefix = prefix
         self.fiscal = fiscal or FiscalYear()
@@ -131,7 +137,7 @@ class Compiler:
             rel_path = (*rel_path, ref.relationship_name or "")
             key = tuple(p.lower() for p in rel_path)
             if key not in self._joins:
-                new_targets = [schema.SOBJECTS[name] for name in ref.reference_to]
+                new_targets = [self.schema.sobjects[name] for name in ref.reference_to]
                 new_aliases = []
                 for target in new_targets:
                     alias = self._new_alias()
@@ -480,7 +486,7 @@ class Compiler:
                     )
                 alias = self._new_alias()
                 self.compiled.joins.append(f"LEFT JOIN {q(target)} {alias} ON {alias}.Id = {link}")
-                fields = [self._typeof_field(schema.SOBJECTS[target], p) for p in paths]  # type: ignore[arg-type]
+                fields = [self._typeof_field(self.schema.sobjects[target], p) for p in paths]  # type: ignore[arg-type]
                 branches[target] = [
                     Output(f.name, self._column(f"{alias}.{q(f.name)}"), f) for f in fields
                 ]
@@ -535,7 +541,7 @@ class Compiler:
         rel = next(
             (
                 r
-                for r in schema.CHILD_RELATIONSHIPS.get(self.compiled.sobject.name, ())
+                for r in self.schema.children.get(self.compiled.sobject.name, ())
                 if r.relationship_name.lower() == name.lower()
             ),
             None,
@@ -549,8 +555,10 @@ class Compiler:
                 f"{_CUSTOM_REL_HINT}",
             )
         self._subqueries += 1
-        sub = Compiler(self.soql, self.today, f"{self.prefix}c{self._subqueries}_", self.fiscal)
-        subquery = sub.compile(query, schema.SOBJECTS[rel.child_sobject], child=True)
+        sub = Compiler(
+            self.soql, self.schema, self.today, f"{self.prefix}c{self._subqueries}_", self.fiscal
+        )
+        subquery = sub.compile(query, self.schema.sobjects[rel.child_sobject], child=True)
         subquery.link = f"{subquery.root}.{q(rel.field)}"
         return Output(
             rel.relationship_name, self._column(f"{self.compiled.root}.Id"), subquery=subquery
@@ -602,12 +610,12 @@ class Compiler:
                 "Semi join sub-selects are only allowed with ID fields",
             )
         name: Token = query.children[1]  # type: ignore[assignment]
-        sobj = schema.sobject(str(name))
+        sobj = self.schema.sobject(str(name))
         if sobj is None:
             raise unknown_type(self.soql, name)
         self._subqueries += 1
         prefix = f"{self.prefix}s{self._subqueries}_"
-        inner = Compiler(self.soql, self.today, prefix, self.fiscal).compile(
+        inner = Compiler(self.soql, self.schema, self.today, prefix, self.fiscal).compile(
             query, sobj, child=True
         )
         selected = inner.outputs
@@ -639,11 +647,14 @@ class Compiler:
         return f"({x} IN ({sql}))"
 
 
-def compile_soql(soql: str, today: date, fiscal: FiscalYear | None = None) -> CompiledQuery:
-    """Parse and compile one SOQL query, raising SalesforceError as Salesforce would."""
+def compile_soql(
+    soql: str, org_schema: schema.Schema, today: date, fiscal: FiscalYear | None = None
+) -> CompiledQuery:
+    """Parse and compile one SOQL query against an org's schema, raising SalesforceError
+    as Salesforce would."""
     query: Tree = parse(soql).children[0]  # type: ignore[assignment]
     name: Token = query.children[1]  # type: ignore[assignment]
-    sobj = schema.sobject(str(name))
+    sobj = org_schema.sobject(str(name))
     if sobj is None:
         raise unknown_type(soql, name)
-    return Compiler(soql, today, fiscal=fiscal).compile(query, sobj)
+    return Compiler(soql, org_schema, today, fiscal=fiscal).compile(query, sobj)
