@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from revsched.config_env import env_settings, with_env_settings
 from revsched.errors import ConfigError
 from revsched.soql import FieldName
 
@@ -418,6 +420,8 @@ class Settings(StrictModel):
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)
+    # Keys set by REVSCHED__ variables (key -> variable), for errors to name the variable.
+    environment: dict[str, str] = Field({}, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -479,11 +483,26 @@ def plain_message(message: str) -> str:
     return message
 
 
-def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:
-    """One line naming the first bad key, its value and what is expected instead."""
+def describe_validation_error(
+    error: ValidationError,
+    prefix: str,
+    source: Path | None,
+    environment: Mapping[str, str] | None = None,
+) -> str:
+    """One line naming the first bad key, its value and what is expected instead, and
+    where it was set: the config file, or the REVSCHED__ variable (`environment`: keys
+    set from the environment -> their variables)."""
     first = error.errors()[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    where = f"{source}: " if source else ""
+    variable = next(
+        (
+            name
+            for set_key, name in (environment or {}).items()
+            if f"{key}.".startswith(f"{set_key}.") or set_key.startswith(f"{key}.")
+        ),
+        None,
+    )
+    where = f"{variable}: " if variable else f"{source}: " if source else ""
     if first["type"] == "extra_forbidden":
         return f"{where}{key}: unknown key (check the spelling against config.example.toml)"
     message = plain_message(first["msg"])
@@ -517,14 +536,23 @@ def read_user_file(path: Path, what: str) -> str:
 
 
 def load_settings(path: Path | None = None) -> Settings:
+    """The config file's settings, with any REVSCHED__SECTION__KEY variable over them."""
     config_file = find_config_file(path)
-    if config_file is None:
-        return Settings()
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(read_user_file(config_file, "config file"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
+    from_env = env_settings(os.environ, data)
+    environment = {setting.key: setting.variable for setting in from_env}
     try:
-        data = tomllib.loads(read_user_file(config_file, "config file"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
-    try:
-        return Settings.model_validate({**data, "source": config_file})
+        return Settings.model_validate(
+            {
+                **with_env_settings(data, from_env),
+                "source": config_file,
+                "environment": environment,
+            }
+        )
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, "", config_file)) from None
+        raise ConfigError(describe_validation_error(error, "", config_file, environment)) from None
