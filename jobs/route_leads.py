@@ -234,16 +234,20 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
     found = {
         # SystemModstamp, not LastModifiedDate: Salesforce indexes it, and it moves on
         # every change (system ones too), so a selective read of what changed.
+        # Built parts go in as literals: a brace in a campaign name is no placeholder.
         "leads": format_soql(
-            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{}}"
+            "{select:literal} WHERE IsConverted = false AND SystemModstamp >= {start}"
             " ORDER BY SystemModstamp, Id",
-            start,
+            select=select,
+            start=start,
         ),
         # Joining a campaign does not touch the Lead: its members are read on their own.
         "campaign_leads": format_soql(
-            f"{select} WHERE IsConverted = false AND Id IN (SELECT LeadId FROM CampaignMember"
-            f" WHERE CreatedDate >= {{}} AND {_partner_filter(config)}) ORDER BY Id",
-            start,
+            "{select:literal} WHERE IsConverted = false AND Id IN (SELECT LeadId FROM"
+            " CampaignMember WHERE CreatedDate >= {start} AND {partner:literal}) ORDER BY Id",
+            select=select,
+            start=start,
+            partner=_partner_filter(config),
         ),
         "users": format_soql(
             f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
@@ -260,9 +264,10 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
         # second chance for those no pool member could take earlier).
         day = datetime.combine(ctx.as_of - timedelta(days=1), ctx.config.digest_time, UTC)
         found["unrouted"] = format_soql(
-            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{day}} AND"
+            "{select:literal} WHERE IsConverted = false AND SystemModstamp >= {day} AND"
             f" ({config.last_routed_field} = null OR {config.mql_date_field} >= {{day}})"
             " ORDER BY SystemModstamp, Id",
+            select=select,
             day=day,
         )
     return found
@@ -339,7 +344,7 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
     ids = {record_id for hits in found.values() for record_id in hits}
     select = _account_select(config)
     queries = {
-        f"{ACCOUNTS}{n}": format_soql(f"{select} WHERE Id IN {{}} ORDER BY Id", chunk)
+        f"{ACCOUNTS}{n}": format_soql("{:literal} WHERE Id IN {} ORDER BY Id", select, chunk)
         for n, chunk in enumerate(_chunks(select, ids))
     }
     # No candidates: the query still runs (and doctor checks its fields), reading nothing.

@@ -602,6 +602,19 @@ def test_reads_from_the_watermark_minus_the_overlap_else_the_catch_up_window():
     assert since(fresh) == datetime(2026, 10, 24, tzinfo=UTC)
 
 
+def test_campaign_names_and_values_are_quoted_in_every_query(org: LocalOrg):
+    """A brace or a quote in a configured name is data, never SOQL."""
+    config = RouteLeadsConfig(partner_trial_campaigns=["Partner {EMEA} - O'Neil's trial"])
+    ctx = DecideContext(as_of=TODAY, config=config, pools=Settings().pools, now=NOW)
+
+    found = queries(ctx)
+
+    assert "IN ('Partner {EMEA} - O\\'Neil\\'s trial')" in found["leads"]
+    assert "IN ('Partner {EMEA} - O\\'Neil\\'s trial')" in found["campaign_leads"]
+    for soql in found.values():
+        org.salesforce().query_all(soql)  # the org parses every one
+
+
 def test_the_digest_query_runs_from_digest_time_until_the_digest_has_gone():
     config = RouteLeadsConfig(**CONFIG)
     before = DecideContext(
