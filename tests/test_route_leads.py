@@ -156,12 +156,16 @@ def decide(
     now: datetime = NOW,
     fired: frozenset[tuple[str, str]] = frozenset(),
     unrouted: list[dict[str, Any]] | None = None,
+    amer: dict[str, Any] | None = None,
     **config: Any,
 ) -> Plan:
+    found = pools()
+    if amer is not None:
+        found["route-leads-amer"] = PoolSettings.model_validate(amer)
     ctx = DecideContext(
         as_of=now.date(),
         config=RouteLeadsConfig(**(CONFIG | config)),
-        pools=pools(),
+        pools=found,
         now=now,
         fired=fired,
     )
@@ -470,6 +474,57 @@ def test_round_robin_skips_a_deactivated_sdr_and_turns():
     assert [c.new for c in plan.changes if c.field == "OwnerId"] == [GUS, GUS]
     assert "skipped Fay Nguyen: inactive" in plan.decisions[0].reason
     assert plan.assignments == {"route-leads-amer": {"gus@x.example": 2}}
+
+
+FAY_AND_GUS = ["fay@x.example", "gus@x.example"]
+
+
+@pytest.mark.parametrize(
+    ("amer", "owners_or_why"),
+    [
+        (
+            {"members": [{"username": "fay@x.example", "weight": 2}, "gus@x.example"]},
+            [FAY, GUS, FAY],
+        ),
+        (
+            {"members": FAY_AND_GUS, "daily_cap": 1},
+            [FAY, GUS, "Fay Nguyen: reached the daily cap of 1"],
+        ),
+        (
+            {
+                "members": [
+                    {
+                        "username": "fay@x.example",
+                        "out_of_office": [{"start": "2026-11-20", "end": "2026-11-27"}],
+                    },
+                    "gus@x.example",
+                ]
+            },
+            [GUS, GUS, GUS],
+        ),
+        (
+            {"members": FAY_AND_GUS, "working_hours": {"start": "10:00", "end": "18:00"}},
+            [
+                "Fay Nguyen: outside working hours (Mon 09:30 in UTC)",
+                "Fay Nguyen: outside working hours (Mon 09:30 in UTC)",
+                "Fay Nguyen: outside working hours (Mon 09:30 in UTC)",
+            ],
+        ),
+    ],
+    ids=["weights", "daily cap", "out of office", "working hours"],
+)
+def test_country_pool_round_robin_keeps_weights_caps_absences_and_hours(
+    amer: dict[str, Any], owners_or_why: list[str]
+):
+    plan = decide([lead(n, Country="US") for n in (1, 2, 3)], amer=amer)
+
+    got = []
+    for decision in plan.decisions:
+        if decision.outcome == "selected":
+            got.append(changes(plan, decision.record_id)["OwnerId"])
+        else:
+            got.append(decision.reason.split("(", 1)[1].split(";")[0])
+    assert got == owners_or_why
 
 
 def test_nobody_in_the_pool_available_leaves_the_lead_unrouted():
