@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from revsched import org_memory, progress, record_index
@@ -382,7 +382,8 @@ def apply_plan(
     alerts_failed = any(error is not None for _, error in mine)
     status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
     if status == "succeeded" and plan.watermark is not None:
-        store.save_watermark(plan.play, plan.watermark)
+        # Never ahead of the clock: an --as-of run in the future must not skip changes.
+        store.save_watermark(plan.play, min(plan.watermark, datetime.now(UTC)))
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,

@@ -746,12 +746,13 @@ def run(
     dry_run: bool = False,
     notifier: RecordingNotifier | None = None,
     on_plan: Any = None,
+    as_of: date = TODAY,
 ) -> RunResult:
     gateway = OrgGateway(org.salesforce)
     return run_play(
         load_plays(SETTINGS)["route-leads"],
         SETTINGS,
-        as_of=TODAY,
+        as_of=as_of,
         dry_run=dry_run,
         store=store,
         org=gateway,
@@ -804,6 +805,16 @@ def test_dry_run_writes_nothing_apply_routes_and_a_rerun_plans_nothing(
     assert "- 1: Do_Not_Route__c is checked" in digest
     assert "Zoe Park" in digest and "Ava Stone" not in digest
     assert rerun.plan.changes == () and rerun.plan.alerts == () and rerun.plan.selected == ()
+
+
+def test_a_run_as_of_a_future_date_keeps_the_watermark_at_the_clock(org: LocalOrg, tmp_path: Path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+
+    result = run(org, store, as_of=date.today() + timedelta(days=30))
+
+    assert result.plan.watermark is not None and result.plan.watermark > datetime.now(UTC)
+    saved = store.watermark("route-leads")
+    assert saved is not None and saved <= datetime.now(UTC)
 
 
 def test_two_runs_in_one_window_route_a_lead_once(org: LocalOrg, tmp_path: Path):
