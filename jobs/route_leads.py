@@ -639,7 +639,9 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
             stage,
         )
     )
-    parts.changes.extend(diff_changes("Lead", lead, _targets(lead, route, match, moment, org)))
+    # Never before the event it routes (an --as-of run in the past): it must not route again.
+    routed = max(moment, event)
+    parts.changes.extend(diff_changes("Lead", lead, _targets(lead, route, match, routed, org)))
     if route.user and lead[config.mql_date_field]:
         parts.alerts.append(_dm(lead, route, match, f"{lead['Id']}:{stage}", org))
 

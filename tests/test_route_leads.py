@@ -322,6 +322,12 @@ def test_re_mql_later_than_the_last_routing_routes_again_keyed_on_the_event():
     assert changes(plan)["Last_Routed_Date__c"] == "2026-11-23T09:30:00.000Z"
 
 
+def test_a_run_as_of_an_earlier_day_records_the_event_it_routed_not_before():
+    plan = decide([lead(**RE_MQL)], now=datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+
+    assert changes(plan)["Last_Routed_Date__c"] == "2026-11-22T10:00:00.000Z"
+
+
 def test_partner_campaign_joined_after_the_last_routing_routes_again():
     joined = member("Partner MDF - DevOps Days", mdf="Yes", joined="2026-11-23T08:00:00.000+0000")
     plan = decide([lead(**RE_MQL, CampaignMembers=joined)])
