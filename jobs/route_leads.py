@@ -618,7 +618,7 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
     if new and lead["CreatedById"] not in org.integration_ids:
         # Someone entered it by hand: theirs, not routing's (and not the digest's).
         who = (lead["CreatedBy"] or {}).get("Name") or "a user"
-        reason = f"not routed: new lead created by {who}, not an integration user"
+        reason = f"new lead not created by an integration user (created by {who})"
         parts.decisions.append(Decision.of("Lead", lead, "skipped", reason, stage))
         return
     why_not = _invalid(lead, new, org)
@@ -626,7 +626,7 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
     match = org.matcher.match(lead["Email"], company)
     route = why_not or _rules(lead, match.account, org)
     if isinstance(route, str):
-        parts.decisions.append(Decision.of("Lead", lead, "skipped", f"not routed: {route}", stage))
+        parts.decisions.append(Decision.of("Lead", lead, "skipped", route, stage))
         parts.unrouted.append((lead, route))
         return
     kind = "new lead" if new else "re-routed"
@@ -635,8 +635,9 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
             "Lead",
             lead,
             "selected",
-            f"{kind}: {route.reason} ({route.detail}); {match.reason}",
-            stage,
+            f"{kind}: {route.reason} ({route.detail}); {match.reason}; event {stage}",
+            # Counted by rule in the run's summary; the event keys the SDR's alert.
+            route.reason,
         )
     )
     # Never before the event it routes (an --as-of run in the past): it must not route again.
