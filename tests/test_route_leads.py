@@ -983,3 +983,28 @@ def test_doctor_checks_queues_pools_and_campaign_names(revsched_home: Path, tmp_
         " that exists" in lines
     )
     assert " ok  route-leads: accounts_0 query: every object and field it reads exists" in lines
+
+
+# --- State store: watermark and index, on each backend ------------------------------------
+
+
+def test_watermark_and_account_index_keep_in_the_state_store(state_url: str):
+    store = StateStore(state_url)
+    mark = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
+    store.save_watermark("route-leads", mark)
+    store.save_watermark("route-leads", mark + timedelta(minutes=15))
+
+    built = store.index_records(
+        "i", [("001A", {"domain:a.com", "name:a"}), ("001B", {"domain:a.com"})], rebuild=True
+    )
+    store.index_records("i", [("001A", {"domain:z.com"})], rebuild=False)  # A moved
+
+    assert store.watermark("route-leads") == mark + timedelta(minutes=15)
+    assert store.watermark("other") is None
+    assert built == 2
+    assert store.index_lookup("i", {"domain:a.com", "domain:z.com", "name:a", "x"}) == {
+        "domain:a.com": {"001B"},
+        "domain:z.com": {"001A"},
+    }
+    store.index_records("i", [("001C", {"name:c"})], rebuild=True)
+    assert store.index_lookup("i", {"domain:a.com", "name:c"}) == {"name:c": {"001C"}}
