@@ -592,7 +592,7 @@ def _dm(lead: Record, route: Route, match: Match, stage: str, org: _Org) -> Aler
             "sdr": route.owner_name,
             "lead": lead["Name"],
             "lead_id": lead["Id"],
-            "company": lead["Company"],
+            "company": config.standard_company if _placeholder(lead, config) else lead["Company"],
             "title": lead["Title"],
             "score": lead[config.person_score_field],
             "moment": lead[config.moment_field],

@@ -224,6 +224,7 @@ def test_placeholder_company_gets_the_standard_value_and_matches_no_account():
     plan = decide([lead(Company="n/a")], accounts)
 
     assert changes(plan)["Company"] == "[[unknown]]"
+    assert plan.alerts[0].context["company"] == "[[unknown]]"
     assert "Matched_Account__c" not in changes(plan)
     assert "; free-mail address gmail.com and no company name to match;" in plan.decisions[0].reason
 
