@@ -75,6 +75,9 @@ class RouteLeadsConfig(PlayConfig):
     overlap_minutes: int = Field(5, ge=0)
     # First run, or a new state store: leads modified in these days are read.
     catch_up_days: int = Field(30, ge=1)
+    # Adopting the play on an org with history: leads created before this moment count as
+    # routed then (LeanData, or people, owned them), so only later MQLs route them.
+    live_since: datetime | None = None
     # Lead fields
     status_field: FieldName = "Status"
     country_field: FieldName = "Country"
@@ -143,6 +146,12 @@ class RouteLeadsConfig(PlayConfig):
     digest_time: time = time(8)
     digest_template: str = "route_leads_digest.j2"
     digest_rows: int = Field(50, ge=1)
+
+    @field_validator("live_since")
+    @classmethod
+    def _aware(cls, moment: datetime | None) -> datetime | None:
+        """A moment without an offset is UTC, as Salesforce stores datetimes."""
+        return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
     @field_validator("country_pools")
     @classmethod
@@ -373,8 +382,11 @@ def routing_event(lead: Record, config: RouteLeadsConfig) -> datetime | None:
     joined = max((_moment(m["CreatedDate"]) for m in members), default=None)
     events = [e for e in (_moment(lead[config.mql_date_field]), joined) if e is not None]
     last = _moment(lead[config.last_routed_field])
+    created = _moment(lead["CreatedDate"])
+    if last is None and config.live_since is not None and created and created < config.live_since:
+        last = config.live_since
     if last is None:
-        return max(events, default=_moment(lead["CreatedDate"]))
+        return max(events, default=created)
     later = [e for e in events if e > last]
     return max(later) if later else None
 

@@ -328,6 +328,17 @@ def test_a_run_as_of_an_earlier_day_records_the_event_it_routed_not_before():
     assert changes(plan)["Last_Routed_Date__c"] == "2026-11-22T10:00:00.000Z"
 
 
+@pytest.mark.parametrize(
+    ("mql", "routed"),
+    [(YESTERDAY, False), ("2026-11-23T08:00:00.000+0000", True)],
+    ids=["MQL before going live", "MQL after"],
+)
+def test_leads_created_before_going_live_route_only_on_a_later_mql(mql: str, routed: bool):
+    plan = decide([lead(MQL_Date__c=mql)], live_since="2026-11-23T00:00:00")  # UTC
+
+    assert bool(plan.changes) is routed
+
+
 def test_partner_campaign_joined_after_the_last_routing_routes_again():
     joined = member("Partner MDF - DevOps Days", mdf="Yes", joined="2026-11-23T08:00:00.000+0000")
     plan = decide([lead(**RE_MQL, CampaignMembers=joined)])
