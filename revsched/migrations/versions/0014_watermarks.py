@@ -2,7 +2,7 @@
 the plays' lookup indexes of org records (route-leads' accounts by domain and name).
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0012
 Create Date: 2026-11-25
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
