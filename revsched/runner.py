@@ -112,7 +112,9 @@ def plan_play(
         raise _explained(error, play.name, ctx.config, org) from None
     if play.index is not None:
         index = play.index(ctx.config)
-        record_index.refresh(index, store, org, ctx.moment)
+        # Dry runs refresh it too: one process at a time (a second waits for the next cycle).
+        with play_lease(store, index.name):
+            record_index.refresh(index, store, org, ctx.moment)
         ctx = replace(ctx, lookup=record_index.lookup(index, store))
     if play.follow_ups is not None:
         more = play.follow_ups(records, ctx).items()

@@ -920,6 +920,18 @@ def test_unknown_queue_stops_the_run_before_any_write(org: LocalOrg, tmp_path: P
     assert store.watermark("route-leads") is None
 
 
+def test_a_run_while_another_process_refreshes_the_account_index_exits_locked(
+    org: LocalOrg, tmp_path: Path
+):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+
+    with play_lease(store, "route-leads:accounts"), pytest.raises(LockedError) as error:
+        run(org, store, dry_run=True)
+
+    assert error.value.exit_code == 3
+    assert "another run of route-leads:accounts holds the lock" in str(error.value)
+
+
 def test_lead_converted_before_apply_is_not_written_nor_alerted(org: LocalOrg, tmp_path: Path):
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sf = org.salesforce()
