@@ -60,7 +60,7 @@ from revsched.roundrobin import (
     round_robin,
     user_fields,
 )
-from revsched.soql import FieldName, format_soql
+from revsched.soql import FieldName, format_soql, relationship_name
 
 # A query goes in the URL, and Salesforce refuses a request line and headers over
 # 16,384 bytes (431/414): each candidate query stays under this many encoded characters.
@@ -211,10 +211,11 @@ def digest_due(ctx: DecideContext[RouteLeadsConfig]) -> bool:
     return ctx.moment.time() >= ctx.config.digest_time and all(s != stage for _, s in ctx.fired)
 
 
-def _partner_filter(config: RouteLeadsConfig, prefix: str = "Campaign.") -> str:
+def _partner_filter(config: RouteLeadsConfig) -> str:
+    """CampaignMember's condition for a partner campaign (MDF, joint event, named trial)."""
     return format_soql(
-        f"({prefix}{config.mdf_field} = {{yes}} OR {prefix}{config.joint_event_field} = {{yes}}"
-        f" OR {prefix}Name IN {{trials}})",
+        f"(Campaign.{config.mdf_field} = {{yes}} OR Campaign.{config.joint_event_field} = {{yes}}"
+        " OR Campaign.Name IN {trials})",
         yes=config.partner_yes,
         trials=config.partner_trial_campaigns,
     )
@@ -283,7 +284,7 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
 
 
 def _account_select(config: RouteLeadsConfig) -> str:
-    bdr = config.bdr_field.removesuffix("__c") + "__r"
+    bdr = relationship_name(config.bdr_field)
     fields = ["Id", "Name", "Website", config.account_type_field, "LastActivityDate"]
     fields += ["CreatedDate", config.pubsec_field, config.bdr_field, config.bdr_status_field]
     fields += [f"{bdr}.Name", f"{bdr}.Email", f"{bdr}.IsActive"]
@@ -291,11 +292,11 @@ def _account_select(config: RouteLeadsConfig) -> str:
     return f"SELECT {', '.join(fields)}, {opportunities} FROM Account"
 
 
-def account_keys(account: Record, config: RouteLeadsConfig) -> set[str]:
+def account_keys(account: Record, shared_hosts: frozenset[str]) -> set[str]:
     """What the account index finds an account by: its website's domain (never a shared
-    host's) and its normalized name."""
+    host's, lower case) and its normalized name."""
     keys = set()
-    domain = site_domain(account.get("Website"), {h.lower() for h in config.shared_hosts})
+    domain = site_domain(account.get("Website"), shared_hosts)
     if domain:
         keys.add(f"domain:{domain}")
     words = company_words(account.get("Name"))
@@ -317,11 +318,12 @@ def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
 
 
 def account_index(config: RouteLeadsConfig) -> RecordIndex:
+    shared = frozenset(h.lower() for h in config.shared_hosts)
     return RecordIndex(
         name=f"{play.name}:accounts",
         sobject="Account",
         fields=("Name", "Website"),
-        keys=lambda account: account_keys(account, config),
+        keys=lambda account: account_keys(account, shared),
     )
 
 
@@ -539,7 +541,7 @@ def _rules(lead: Record, account: Record | None, org: _Org) -> Route | str:
             return f"not an MQL and no holding queue for Status {status!r} (status_queues)"
         queue = org.queues[developer_name]
         return _queue_route(queue, f"Holding queue: {status}", f"not an MQL ({status})")
-    bdr_name = config.bdr_field.removesuffix("__c") + "__r"
+    bdr_name = relationship_name(config.bdr_field)
     if account is not None and account[config.bdr_field]:
         bdr = account[bdr_name]
         if account[config.bdr_status_field] != config.bdr_working_value:
