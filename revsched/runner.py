@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from revsched import org_memory, progress, record_index
@@ -114,7 +114,9 @@ def plan_play(
             raise _explained(error, soql, play.name, ctx.config, org) from None
     if play.index is not None:
         index = play.index(ctx.config)
-        record_index.refresh(index, store, org, ctx.moment)
+        # Dry runs refresh it too: one process at a time (a second waits for the next cycle).
+        with play_lease(store, index.name):
+            record_index.refresh(index, store, org, ctx.moment)
         ctx = replace(ctx, lookup=record_index.lookup(index, store))
     if play.follow_ups is not None:
         more = play.follow_ups(records, ctx).items()
@@ -411,7 +413,8 @@ def apply_plan(
     alerts_failed = any(error is not None for _, error in mine)
     status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
     if status == "succeeded" and plan.watermark is not None:
-        store.save_watermark(plan.play, plan.watermark)
+        # Never ahead of the clock: an --as-of run in the future must not skip changes.
+        store.save_watermark(plan.play, min(plan.watermark, datetime.now(UTC)))
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,
