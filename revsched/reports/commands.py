@@ -120,7 +120,11 @@ def forecast(
         forecast(play, changed_settings, first, days, session.store, snapshot) if changed else None
     )
     if as_json:
-        typer.echo(json.dumps(forecast_json(play.name, first, planned, other, changed), indent=2))
+        typer.echo(
+            json.dumps(
+                forecast_json(play.name, first, planned, other, changed, snapshot.reads), indent=2
+            )
+        )
     else:
         session.console.print(
             f"{play.name} forecast, {days} days from {first}, on {session.org_name}"

@@ -1,7 +1,9 @@
 """What a play will do over the coming days, before the fact.
 
-The org is read first, once for every distinct query the days ask for (a play's queries
-depend on the date only: most name a date window), and nothing is written. Then the
+The org is read first and nothing is written: a play's queries depend on the date only,
+so a query the same every day is read once, and one whose date bounds move is read once
+over all the days and narrowed to each day in memory (`revsched.reports.windows`); only
+a query that cannot be widened safely is read for each day. Then the
 play decides day after day as if each day had been applied: the stages it fired stay
 fired, round-robin cursors move on, the field values it changed hold the new values and
 the records it merged are gone. So day N of a forecast is what `revsched run PLAY
@@ -24,6 +26,7 @@ from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Record
+from revsched.reports.windows import read_days
 from revsched.state import StateStore
 
 COUNTS = ("selected", "changed", "created", "merged", "alerts")
@@ -167,7 +170,7 @@ def forecast_plans(
     ]
     # Every read first: the days decide on one snapshot of the org.
     queries = [play.queries(ctx) for ctx in contexts]
-    reads = [{name: snapshot.query(soql, hint) for name, soql in q.items()} for q in queries]
+    reads = read_days(queries, lambda soql: snapshot.query(soql, hint))
     in_scope = set().union(*(org_memory.records_in_scope(r) for r in reads))
     remembered = org_memory.recall(snapshot.org, play.name, in_scope)
     applied = _Applied(fired={*store.fired(play.name), *remembered}, cursors=store.cursors())
