@@ -257,3 +257,21 @@ def test_every_shipped_play_writes_a_report_and_the_csvs_match_the_golden_files(
         assert (out / golden.name).read_text(encoding="utf-8") == golden.read_text(
             encoding="utf-8"
         ), golden.name
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_every_applied_run_keeps_its_report_in_the_configured_folder(tmp_path: Path):
+    kept = tmp_path / "kept"
+    (tmp_path / "revsched.toml").write_text(f"[state]\nreport_dir = {str(kept)!r}\n")
+    args = ["run", "win-back", "--quiet", "--as-of", "2026-11-23"]
+
+    dry = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert not kept.exists()
+
+    applied = CliRunner().invoke(app, args)
+
+    assert applied.exit_code == 0, applied.output
+    page = (kept / "win-back-2026-11-23.html").read_text(encoding="utf-8")
+    assert "<dt>Mode</dt><dd>applied: succeeded</dd>" in page
+    assert '<span class="name">written</span>' in page
