@@ -138,20 +138,6 @@ def forecast(
     store: StateStore,
     snapshot: Snapshot,
     now: datetime | None = None,
-) -> list[Day]:
-    """The play's plan for each of `days` days from `start`, as counts per day."""
-    plans = forecast_plans(play, settings, start, days, store, snapshot, now)
-    return [Day.of(plan) for plan in plans]
-
-
-def forecast_plans(
-    play: Play[Any],
-    settings: Settings,
-    start: date,
-    days: int,
-    store: StateStore,
-    snapshot: Snapshot,
-    now: datetime | None = None,
 ) -> list[Plan]:
     """The play's plan for each of `days` days from `start`."""
     config = play.configure(settings, to_run=True)

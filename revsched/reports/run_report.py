@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from revsched.plan import Decision, Plan, Scalar
@@ -166,6 +167,18 @@ def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     if len(skipped) > 1:
         drawn.append(charts.bars("Skipped by reason", {"records": skipped}))
     return drawn
+
+
+def run_header(play: str, as_of: date, run_id: int, dry_run: bool, status: str, org: str) -> Header:
+    """The header of a run's report: its play, run, as-of date, mode and org."""
+    return Header(
+        title=f"{play}, {as_of.isoformat()}",
+        play=play,
+        as_of=as_of.isoformat(),
+        mode="dry run" if dry_run else f"applied: {status}",
+        org=org,
+        run_id=run_id,
+    )
 
 
 def plan_report(
