@@ -275,3 +275,13 @@ def test_every_applied_run_keeps_its_report_in_the_configured_folder(tmp_path: P
     page = (kept / "win-back-2026-11-23.html").read_text(encoding="utf-8")
     assert "<dt>Mode</dt><dd>applied: succeeded</dd>" in page
     assert '<span class="name">written</span>' in page
+
+
+def test_an_id_in_a_play_table_shows_as_its_name_and_stays_an_id_in_the_csv(tmp_path: Path):
+    rows = [{"account": "Acme", "account_id": ACCOUNT, "am": AVA}]
+    plan = Plan(play="p", as_of=date(2026, 11, 25), reports={"owners": rows})
+
+    [page, table] = write(plan, tmp_path, names={AVA: "Ava Patel"})
+
+    assert "<td>Ava Patel</td>" in page.read_text(encoding="utf-8")
+    assert table.read_text(encoding="utf-8").splitlines()[1] == f"Acme,{ACCOUNT},{AVA}"

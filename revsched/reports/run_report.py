@@ -142,18 +142,23 @@ def totals(plan: Plan, counts: Mapping[str, int] | None, applied: bool) -> list[
     return figures
 
 
+def _chartable(groups: Counter[str]) -> bool:
+    """Groups worth a chart: a few (not one per record or cluster), some with several."""
+    return 1 < len(groups) <= MAX_CHARTED_VALUES and max(groups.values()) > 1
+
+
 def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     """Charts where they beat the tables: per stage, per new value of a field, per
     round-robin member and per alert recipient."""
     drawn: list[Chart] = []
     stages = Counter(d.stage or "(no stage)" for d in plan.selected)
-    if len(stages) > 1:
+    if _chartable(stages):
         drawn.append(charts.bars("Selected by stage", {"records": stages}))
     per_field: dict[str, Counter[str]] = {}
     for change in plan.changes:
         per_field.setdefault(change.field, Counter())[_named(change.new, names)] += 1
     for field, values in per_field.items():
-        if 1 < len(values) <= MAX_CHARTED_VALUES:
+        if _chartable(values):
             drawn.append(charts.bars(f"Records by new {label(field)}", {"records": values}))
     members: Counter[str] = Counter()
     for pool in plan.assignments.values():
@@ -164,7 +169,7 @@ def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     if recipients:
         drawn.append(charts.bars("Alerts per recipient", {"alerts": recipients}))
     skipped = Counter(reason_kind(d.reason) for d in plan.skipped)
-    if len(skipped) > 1:
+    if _chartable(skipped):
         drawn.append(charts.bars("Skipped by reason", {"records": skipped}))
     return drawn
 
@@ -213,6 +218,7 @@ def plan_report(
     return Report(
         header=header,
         instance_url=instance_url,
+        names=names,
         totals=figures,
         charts=[*drawn, *_plan_charts(plan, names)],
         tables=[*own, *(table for table in generic if table.rows)],
@@ -224,4 +230,5 @@ def named_values(plan: Plan) -> list[Any]:
     values: list[Any] = [v for c in plan.changes for v in (c.old, c.new)]
     values += [c.parent_id for c in plan.creates]
     values += [v for c in plan.creates for v in c.fields.values()]
+    values += [v for rows in plan.reports.values() for row in rows for v in row.values()]
     return values
