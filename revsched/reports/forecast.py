@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -58,7 +58,7 @@ class Day:
             created=len(plan.creates),
             merged=sum(len(m.merged) for m in plan.merges),
             alerts=len(plan.alerts),
-            by_stage=dict(sorted(Counter(d.stage or "" for d in plan.selected).items())),
+            by_stage=_stages(plan),
             by_assignee=dict(sorted(assignees.items())),
         )
 
@@ -69,6 +69,18 @@ class Day:
             "by_stage": self.by_stage,
             "by_assignee": self.by_assignee,
         }
+
+
+# More distinct stages than this (one per dedupe cluster) are counted with their
+# numbers elided: "cluster N: master".
+MAX_STAGES = 10
+
+
+def _stages(plan: Plan) -> dict[str, int]:
+    stages = Counter(d.stage or "" for d in plan.selected)
+    if len(stages) > MAX_STAGES:
+        stages = Counter(re.sub(r"\d+", "N", d.stage or "") for d in plan.selected)
+    return dict(sorted(stages.items()))
 
 
 class Snapshot:
@@ -92,21 +104,31 @@ class _Applied:
 
     fired: set[tuple[str, str]]
     cursors: dict[str, int]
+    key_field: str
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    # Parent Id -> (child relationship, the record created under it)
+    created: dict[str, list[tuple[str, Record]]] = field(default_factory=dict)
 
     def apply(self, plan: Plan) -> None:
         self.fired |= {(f.record_id, f.stage) for f in plan.firings}
         self.cursors.update(plan.cursors)
         for change in plan.changes:
             self.values.setdefault(change.record_id, {})[change.field] = change.new
+        for create in plan.creates:
+            if create.parent_id:
+                # A field the play reads but the create does not set reads as null.
+                row = defaultdict(lambda: None, {**create.fields, self.key_field: create.key})
+                child = (_relationship(create.sobject), row)
+                self.created.setdefault(create.parent_id, []).append(child)
         self.gone |= {r.record_id for m in plan.merges for r in m.merged}
         self.gone |= {d.record_id for d in plan.deletes}
         self.gone |= {c.lead_id for c in plan.conversions}
 
     def seen(self, soql: str, rows: Iterable[Record]) -> list[Record]:
-        """Rows as the query would return them now: with the values changed, without the
-        records merged, and without those changed in a field the query filters on.
+        """Rows as the query would return them now: with the values changed and the
+        records created under them (Tasks of an opportunity), without the records merged,
+        and without those changed in a field the query filters on.
 
         The last is an approximation: a play filters on what it changes so that the change
         takes the record out of its scope (a lead handed to a queue, a status moved on)."""
@@ -116,12 +138,21 @@ class _Applied:
             record_id = row.get("Id")
             if record_id in self.gone:
                 continue
-            changed = self.values.get(record_id)
-            if changed is None:
-                seen.append(row)
-            elif not filtered.intersection(changed):
-                seen.append({**row, **changed})
+            changed = self.values.get(record_id, {})
+            if filtered.intersection(changed):
+                continue
+            row = {**row, **changed} if changed else row
+            for relationship, child in self.created.get(record_id, ()):
+                if relationship in row:  # the query reads the parent's children of that kind
+                    before = row[relationship]["records"] if row[relationship] else []
+                    row = {**row, relationship: {"done": True, "records": [*before, child]}}
+            seen.append(row)
         return seen
+
+
+def _relationship(sobject: str) -> str:
+    """The standard child relationship of an object's records: Tasks, Opportunities."""
+    return f"{sobject[:-1]}ies" if sobject.endswith("y") else f"{sobject}s"
 
 
 def _filtered_fields(soql: str) -> set[str]:
@@ -159,7 +190,11 @@ def forecast(
     reads = read_days(queries, lambda soql: snapshot.query(soql, hint))
     in_scope = set().union(*(org_memory.records_in_scope(r) for r in reads))
     remembered = org_memory.recall(snapshot.org, play.name, in_scope)
-    applied = _Applied(fired={*store.fired(play.name), *remembered}, cursors=store.cursors())
+    applied = _Applied(
+        fired={*store.fired(play.name), *remembered},
+        cursors=store.cursors(),
+        key_field=settings.org.key_field,
+    )
     plans: list[Plan] = []
     for ctx, day_queries, records in zip(contexts, queries, reads, strict=True):
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
