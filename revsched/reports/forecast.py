@@ -112,6 +112,8 @@ class _Applied:
 
     def apply(self, plan: Plan) -> None:
         self.fired |= {(f.record_id, f.stage) for f in plan.firings}
+        # What an alert covers fires when it is delivered: every alert is, in a forecast.
+        self.fired |= {(f.record_id, f.stage) for a in plan.alerts for f in a.covers}
         self.cursors.update(plan.cursors)
         for change in plan.changes:
             self.values.setdefault(change.record_id, {})[change.field] = change.new
