@@ -29,7 +29,7 @@ from revsched.reports.forecast_report import forecast_charts
 from revsched.reports.model import Row, Table
 from revsched.reports.pages import render, write_report
 from revsched.reports.play_tables import for_report
-from revsched.reports.run_report import named_values, plan_report, run_header
+from revsched.reports.run_report import plan_report, run_header
 from revsched.state import Run, StateStore
 
 # Runs per play charted over time.
@@ -109,6 +109,18 @@ def audited_plan(run: Run) -> Plan:
     )
 
 
+def audited_names(run: Run) -> dict[str, str]:
+    """The names the audit kept beside the Ids a run wrote and alerted about."""
+    names: dict[str, str] = {}
+    for change in run.changes:
+        for value, name in ((change.old, change.old_name), (change.new, change.new_name)):
+            held = json.loads(value)
+            if isinstance(held, str) and name:
+                names[held] = name
+    names |= {a.record_id: a.record_name for a in run.alerts if a.record_name}
+    return names
+
+
 def _run_rows(runs: Sequence[Run]) -> list[Row]:
     return [
         {
@@ -156,7 +168,7 @@ class Site:
             return
         plan = audited_plan(run)
         header = run_header(run.play, run.as_of, run.id, run.dry_run, run.status, self.org_name)
-        names = self.org.names(named_values(plan))
+        names = audited_names(run)
         report = plan_report(
             plan, header, self.org.instance_url, names, run.counts, not run.dry_run
         )
