@@ -285,3 +285,15 @@ def test_an_id_in_a_play_table_shows_as_its_name_and_stays_an_id_in_the_csv(tmp_
 
     assert "<td>Ava Patel</td>" in page.read_text(encoding="utf-8")
     assert table.read_text(encoding="utf-8").splitlines()[1] == f"Acme,{ACCOUNT},{AVA}"
+
+
+def test_a_long_table_shows_its_first_thousand_rows_and_the_csv_holds_all(tmp_path: Path):
+    rows = [{"n": n} for n in range(1_001)]
+    plan = Plan(play="p", as_of=date(2026, 11, 25), reports={"long": rows})
+
+    [page, table] = write(plan, tmp_path)
+
+    html = page.read_text(encoding="utf-8")
+    assert '<td class="number">999</td>' in html and '<td class="number">1,000</td>' not in html
+    assert "The first 1,000 of 1,001 rows; every row is in the" in html
+    assert len(table.read_text(encoding="utf-8").splitlines()) == 1_002

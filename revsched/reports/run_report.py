@@ -5,9 +5,11 @@ and, for the tables a play puts on its plan, the summaries their readers need
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date
+from itertools import islice
 from typing import Any
 
 from revsched.plan import Decision, Plan, Scalar
@@ -21,6 +23,9 @@ from revsched.summary import reason_kind, value_text
 MAX_CHARTED_VALUES = 15
 
 RECORD = {"record": Link("record_id")}
+# Ids named per report: 10 calls per object at most (200 a call); the rest show as Ids.
+MAX_NAMED = 2_000
+RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 
 def _named(value: Scalar, names: Mapping[str, str]) -> str:
@@ -226,9 +231,11 @@ def plan_report(
 
 
 def named_values(plan: Plan) -> list[Any]:
-    """The values a report names (changed values, parents of created records)."""
+    """The values a report names (changed values, parents of created records, Ids in the
+    play's tables): at most MAX_NAMED distinct ones, a few calls to name them."""
     values: list[Any] = [v for c in plan.changes for v in (c.old, c.new)]
     values += [c.parent_id for c in plan.creates]
     values += [v for c in plan.creates for v in c.fields.values()]
     values += [v for rows in plan.reports.values() for row in rows for v in row.values()]
-    return values
+    ids = (v for v in dict.fromkeys(values) if isinstance(v, str) and RECORD_ID.match(v))
+    return list(islice(ids, MAX_NAMED))
