@@ -3,11 +3,12 @@
 The org is read first and nothing is written: a play's queries depend on the date only,
 so a query the same every day is read once, and one whose date bounds move is read once
 over all the days and narrowed to each day in memory (`revsched.reports.windows`); only
-a query that cannot be widened safely is read for each day. Then the
-play decides day after day as if each day had been applied: the stages it fired stay
-fired, round-robin cursors move on, the field values it changed hold the new values and
-the records it merged are gone. So day N of a forecast is what `revsched run PLAY
---as-of` on day N would plan, had the days before it been applied.
+a query that cannot be widened safely is read for each day. Then the play decides day
+after day as if each day had been applied: the stages it fired (and those its delivered
+alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
+the new values, the records it created appear under their parents and the records it
+merged are gone. So day N of a forecast is what `revsched run PLAY --as-of` on day N
+would plan, had the days before it been applied.
 """
 
 from __future__ import annotations
