@@ -69,4 +69,5 @@ def test_the_site_has_no_secret_and_loads_nothing_from_elsewhere(
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             assert secret not in text
+            assert "<script" not in text  # readable with JavaScript off
             assert not re.search(r'(src|href)="(https?:)?//(?!localorg\.invalid/)', text), path
