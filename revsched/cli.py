@@ -370,7 +370,7 @@ class Session:
         delivery = self.delivery(play.name, dry_run)
         if not dry_run:
             settle_other_plays(play.name, self.store, self.org, self._notifier)
-        return run_play(
+        result = run_play(
             play,
             self.settings,
             as_of=as_of or _today(self.settings),
@@ -382,6 +382,15 @@ class Session:
             on_plan=on_plan,
             confirmed=confirmed,
         )
+        if not dry_run and self.settings.state.report_dir is not None:
+            self.write_reports(result, self.settings.state.report_dir)
+        return result
+
+    def write_reports(self, result: RunResult, directory: Path) -> list[Path]:
+        """The run's report page and CSVs (revsched.report_files); the paths written."""
+        from revsched.report_files import write_reports
+
+        return write_reports(result, directory, self.org, self.settings, self.org_name)
 
     def run_scheduled(self, play: Play[Any]) -> RunResult | None:
         """Claim the play's latest occurrence and run it; None when someone else claimed it."""
@@ -506,7 +515,6 @@ def run(
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
     from revsched.replay import save_plan
-    from revsched.report_files import write_reports
 
     if out is not None and not dry_run:
         raise RevschedError("--out saves a plan for review: use it with --dry-run")
@@ -530,8 +538,7 @@ def run(
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
-        reported = (result, report_dir, session.org, session.settings, session.org_name)
-        for path in write_reports(*reported):
+        for path in session.write_reports(result, report_dir):
             typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:

@@ -197,6 +197,8 @@ class StateSettings(StrictModel):
     # read it back before deciding, so a new machine never repeats an alert. Off only for
     # orgs that cannot deploy the object: `revsched doctor` then warns.
     org_memory: bool = True
+    # Every applied run's report (revsched.report_files) is also written here; unset: none.
+    report_dir: Path | None = None
 
     def database_url(self) -> str:
         if self.url:
