@@ -432,13 +432,8 @@ def _write_changes(
     plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
 ) -> dict[str, str]:
     """Write every changed record, one call per 200; returns the failed records' errors."""
-    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (sobject, record_id), changes in plan.changes_by_record().items():
-        if record_id in skip:
-            continue
-        by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
-    for sobject, records in by_object.items():
+    for sobject, records in _payloads(plan, skip).items():
         # Many records: one Bulk API 2.0 job; otherwise collection calls, several in flight.
         if len(records) > org.api.bulk_write_threshold:
             landed: Iterable[list[dict[str, str | None]]] = [[org.bulk_update(sobject, records)]]
@@ -452,6 +447,23 @@ def _write_changes(
                 failures |= {rid: error for rid, error in outcomes.items() if error is not None}
                 advance(len(outcomes))
     return failures
+
+
+def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per sObject, one write per record whatever its fields ({"Id": ..., field: new}), in
+    the order of the plan's changes; built in one pass, with no copy of the changes."""
+    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in plan.changes:
+        if change.record_id in skip:
+            continue
+        key = (change.sobject, change.record_id)
+        payload = payloads.get(key)
+        if payload is None:
+            payload = payloads[key] = {"Id": change.record_id}
+            by_object[change.sobject].append(payload)
+        payload[change.field] = change.new
+    return by_object
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
