@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from revsched import org_memory, progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.collector import fewer_collections
 from revsched.config import Settings
 from revsched.errors import (
     ApiLimitError,
@@ -202,6 +203,7 @@ def settle_other_plays(
     return settled
 
 
+@fewer_collections()
 def run_play(
     play: Play[Any],
     settings: Settings,
@@ -607,6 +609,7 @@ def _merge_failure(result: MergeResult) -> str:
     return errors or "merge failed without an error"
 
 
+@fewer_collections()
 def apply_saved_plan(
     plan: Plan,
     *,
@@ -632,6 +635,7 @@ def apply_saved_plan(
         )
 
 
+@fewer_collections()
 def revert_run(
     run_id: int,
     *,
