@@ -206,3 +206,16 @@ def test_processes_starting_together_on_a_fresh_sqlite_store_all_start(tmp_path:
 
     assert [p.returncode for p in starts] == [0, 0, 0, 0], errors
     assert migrate.current(open_engine(url)) == migrate.head()
+
+
+def test_a_store_at_the_newest_level_opens_without_loading_alembic(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    StateStore(url)  # created (and stamped) with Alembic
+    probe = f"import sys; from revsched.state import StateStore; StateStore({url!r});"
+    probe += " print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_level_the_migration_files_state_is_alembics_head():
+    assert migrate._stated_head() == migrate.head()
