@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -163,6 +163,13 @@ class Recipient(PlanItem):
     email: str | None = None
 
 
+class Firing(PlanItem):
+    """A (record, stage) the play handles now; recorded so it never fires twice."""
+
+    record_id: str
+    stage: str
+
+
 class Alert(PlanItem):
     """An alert about one record at one stage, rendered from a template."""
 
@@ -172,13 +179,9 @@ class Alert(PlanItem):
     recipients: tuple[Recipient, ...]
     context: dict[str, Any]
     reason: str
-
-
-class Firing(PlanItem):
-    """A (record, stage) the play handles now; recorded so it never fires twice."""
-
-    record_id: str
-    stage: str
+    # The records a digest lists, as the stages its delivery fires for them: once it is
+    # delivered (by its run or, after a kill, the next), a rerun does not list them again.
+    covers: tuple[Firing, ...] = ()
 
 
 def group_digest(
@@ -188,9 +191,11 @@ def group_digest(
     reason: str,
     context: dict[str, Any],
     fired: Collection[tuple[str, str]],
+    covers: tuple[Firing, ...] = (),
 ) -> tuple[Alert, Firing] | None:
-    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member;
-    None when nobody in the group is active or the stage has fired."""
+    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member
+    (with `covers`, the records it lists); None when nobody in the group is active or the
+    stage has fired."""
     if not recipients or (recipients[0].user_id, stage) in fired:
         return None
     alert = Alert(
@@ -200,6 +205,7 @@ def group_digest(
         recipients=recipients,
         reason=reason,
         context=context,
+        covers=covers,
     )
     return alert, Firing(record_id=alert.record_id, stage=stage)
 
@@ -219,6 +225,9 @@ class Plan(PlanItem):
     cursors: dict[str, int] = {}
     # Round-robin assignments made, by pool and Username, added to the day's counts.
     assignments: dict[str, dict[str, int]] = {}
+    # The moment this plan's reads began (plays that read only what changed): saved when
+    # the run applies in full, so the next run reads from there; a partial run reads again.
+    watermark: datetime | None = None
     # Tables for people to read (name -> rows), written as CSV and HTML by `run --report-dir`.
     reports: dict[str, list[dict[str, Scalar]]] = {}
     # Why applying this plan needs the user's explicit `--confirm` (e.g. a change cap
@@ -278,7 +287,14 @@ class Plan(PlanItem):
                 ),
                 "alerts": tuple(
                     a.model_copy(
-                        update={"record_id": swap(a.record_id), "context": swap(a.context)}
+                        update={
+                            "record_id": swap(a.record_id),
+                            "context": swap(a.context),
+                            "covers": tuple(
+                                f.model_copy(update={"record_id": swap(f.record_id)})
+                                for f in a.covers
+                            ),
+                        }
                     )
                     for a in self.alerts
                 ),
