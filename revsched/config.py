@@ -137,6 +137,12 @@ class SecretRef(StrictModel):
             return None
 
 
+def _secret(env: str) -> Any:
+    """A secret read from the environment variable `env` unless configured. Made when a
+    config is read, not at import: `--help` builds no model."""
+    return Field(default_factory=lambda: SecretRef(env=env))
+
+
 class OrgSettings(StrictModel):
     """Which Salesforce org to talk to.
 
@@ -154,11 +160,11 @@ class OrgSettings(StrictModel):
     username: str | None = None
     # "login", "test" (sandboxes) or a My Domain such as "acme.my" (client_credentials needs it).
     domain: str = "login"
-    consumer_key: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_KEY")
-    private_key: SecretRef = SecretRef(env="SALESFORCE_PRIVATE_KEY")
-    consumer_secret: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_SECRET")
-    password: SecretRef = SecretRef(env="SALESFORCE_PASSWORD")
-    security_token: SecretRef = SecretRef(env="SALESFORCE_SECURITY_TOKEN")
+    consumer_key: SecretRef = _secret("SALESFORCE_CONSUMER_KEY")
+    private_key: SecretRef = _secret("SALESFORCE_PRIVATE_KEY")
+    consumer_secret: SecretRef = _secret("SALESFORCE_CONSUMER_SECRET")
+    password: SecretRef = _secret("SALESFORCE_PASSWORD")
+    security_token: SecretRef = _secret("SALESFORCE_SECURITY_TOKEN")
     api_version: str = "62.0"
     # External ID field, on every object revsched creates records of, holding the
     # deterministic key it upserts on: Salesforce itself refuses a duplicate.
@@ -288,7 +294,7 @@ Delivery = Literal["dm", "channel", "both"]
 class SlackSettings(StrictModel):
     """The Slack Web API, with a bot token read from the environment."""
 
-    token: SecretRef = SecretRef(env="SLACK_BOT_TOKEN")
+    token: SecretRef = _secret("SLACK_BOT_TOKEN")
     # Enterprise Grid, a proxy, or a fake in tests; must end with /api/.
     base_url: str = "https://slack.com/api/"
     # How long an email -> Slack user lookup (found or not) is trusted.
@@ -314,7 +320,7 @@ class SmtpSettings(StrictModel):
     starttls: bool = False
     # "" sends without logging in; otherwise the password is read from `password`.
     username: str = ""
-    password: SecretRef = SecretRef(env="SMTP_PASSWORD")
+    password: SecretRef = _secret("SMTP_PASSWORD")
     timeout_seconds: int = Field(30, ge=1)
 
 
@@ -350,9 +356,9 @@ class AlertSettings(StrictModel):
     fallback_channel: str = ""
     # One message per recipient per run listing the records, instead of one per record.
     digest: bool = False
-    webhook_url: SecretRef = SecretRef(env="SLACK_WEBHOOK_URL")
-    slack: SlackSettings = SlackSettings()
-    smtp: SmtpSettings = SmtpSettings()
+    webhook_url: SecretRef = _secret("SLACK_WEBHOOK_URL")
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     plays: dict[str, PlayAlertSettings] = {}
 
     @model_validator(mode="after")
@@ -395,30 +401,33 @@ def _demo_pool(*names: str) -> PoolSettings:
     return PoolSettings(members=[f"{name}{DEMO_USER_DOMAIN}" for name in names])
 
 
-# Pools of the demo org's users, so the shipped plays run with no config at all.
-DEMO_POOLS = {
-    "win-back-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "eli.novak"),
-    "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
-    "job-changes-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma"),
-    "job-changes-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
-    "route-leads-amer": _demo_pool("fay.nguyen", "gus.romero"),
-    "route-leads-emea": _demo_pool("hana.kim", "ivan.petrov"),
-    "route-leads-pubsec": _demo_pool("gus.romero"),
-    "route-leads-default": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
-}
+def demo_pools() -> dict[str, PoolSettings]:
+    """Pools of the demo org's users, so the shipped plays run with no config at all."""
+    return {
+        "win-back-ae": _demo_pool(
+            "ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "eli.novak"
+        ),
+        "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+        "job-changes-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma"),
+        "job-changes-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+        "route-leads-amer": _demo_pool("fay.nguyen", "gus.romero"),
+        "route-leads-emea": _demo_pool("hana.kim", "ivan.petrov"),
+        "route-leads-pubsec": _demo_pool("gus.romero"),
+        "route-leads-default": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+    }
 
 
 class Settings(StrictModel):
     time_zone: str = "UTC"
-    org: OrgSettings = OrgSettings()
-    api: ApiSettings = ApiSettings()
-    state: StateSettings = StateSettings()
-    scheduler: SchedulerSettings = SchedulerSettings()
-    templates: TemplateSettings = TemplateSettings()
-    alerts: AlertSettings = AlertSettings()
+    org: OrgSettings = Field(default_factory=OrgSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
-    pools: dict[str, PoolSettings] = DEMO_POOLS
+    pools: dict[str, PoolSettings] = Field(default_factory=demo_pools)
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)

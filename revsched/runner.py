@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from revsched import org_memory, progress, record_index
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.audit_names import audit_names
+from revsched.collector import fewer_collections
 from revsched.config import Settings
 from revsched.config_fields import ConfigNaming, Describes, unknown_field
 from revsched.errors import (
@@ -234,6 +235,7 @@ def settle_other_plays(
     return settled
 
 
+@fewer_collections()
 def run_play(
     play: Play[Any],
     settings: Settings,
@@ -474,18 +476,13 @@ def _write_changes(
     plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
 ) -> dict[str, str]:
     """Write every changed record, one call per 200; returns the failed records' errors."""
-    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (sobject, record_id), changes in plan.changes_by_record().items():
-        if record_id in skip:
-            continue
-        by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
 
     def save(outcomes: dict[str, str | None]) -> None:
         store.record_batch(run_id, outcomes)
         failures.update((rid, error) for rid, error in outcomes.items() if error is not None)
 
-    for sobject, records in by_object.items():
+    for sobject, records in _payloads(plan, skip).items():
         with progress.task(f"writing {sobject}", len(records)) as tracker:
             # Many records: one Bulk API 2.0 job, the bar following its states and processed
             # count; otherwise collection calls, several in flight, counted as they land.
@@ -498,6 +495,23 @@ def _write_changes(
                 save(outcomes)
                 tracker(len(outcomes))
     return failures
+
+
+def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per sObject, one write per record whatever its fields ({"Id": ..., field: new}), in
+    the order of the plan's changes; built in one pass, with no copy of the changes."""
+    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in plan.changes:
+        if change.record_id in skip:
+            continue
+        key = (change.sobject, change.record_id)
+        payload = payloads.get(key)
+        if payload is None:
+            payload = payloads[key] = {"Id": change.record_id}
+            by_object[change.sobject].append(payload)
+        payload[change.field] = change.new
+    return by_object
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -641,6 +655,7 @@ def _merge_failure(result: MergeResult) -> str:
     return errors or "merge failed without an error"
 
 
+@fewer_collections()
 def apply_saved_plan(
     plan: Plan,
     *,
@@ -666,6 +681,7 @@ def apply_saved_plan(
         )
 
 
+@fewer_collections()
 def revert_run(
     run_id: int,
     *,
