@@ -26,9 +26,11 @@ from revsched.ownership import Ownership
 from revsched.plan import (
     Alert,
     Decision,
+    Enrollment,
     FieldChange,
     Firing,
     LeadConversion,
+    Person,
     Plan,
     Recipient,
     RecordCreate,
@@ -109,8 +111,9 @@ class JobChangesConfig(PlayConfig):
     assigned_reason_value: str = "UserGems Round Robin"
     # A matched Lead becomes a Contact of the account with this Lead Status.
     converted_status: str = "Qualified"
-    # Enrollment (channel salesforce-field): the sequence name written for the
-    # Outreach trigger; never for people opted out, without email, or in a sequence.
+    # Enrollment through the [enrollment] channel, sent by the SDR (else the AE); never for
+    # people opted out, without email, or in a sequence. The salesforce-field channel
+    # writes the sequence name into `sequence_field` for an Outreach trigger.
     sequence_field: FieldName = "Sequence_To_Enroll__c"
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
     opted_out_field: FieldName = "HasOptedOutOfEmail"
@@ -370,6 +373,7 @@ class _Parts:
     changes: list[FieldChange]
     creates: list[RecordCreate]
     conversions: list[LeadConversion]
+    enrollments: list[Enrollment]
     alerts: list[Alert]
     firings: list[Firing]
 
@@ -463,24 +467,27 @@ def _handle(
             parts.changes.extend(
                 diff_changes("Contact", person.record, {"OwnerId": (team.ae.user_id, why)})
             )
-    sequence, sequence_line = _sequence(person, variant, config)
-    if sequence is not None:
-        _persona_name, persona_how = _persona(person, config)
-        parts.changes.extend(
-            diff_changes(
-                person.sobject,
-                person.record,
-                {
-                    config.sequence_field: (
-                        sequence,
-                        f"{persona_how}: enrolled by the Outreach trigger",
-                    )
-                },
-                prefix,
-            )
-        )
     follower = team.sdr or team.ae
     assert follower is not None  # a team always has an SDR or an AE
+    sequence, sequence_line = _sequence(person, variant, config)
+    # A sequence already asked for (the field holds it) is not asked for again.
+    if sequence is not None and person.email and person.record[config.sequence_field] != sequence:
+        _persona_name, persona_how = _persona(person, config)
+        parts.enrollments.append(
+            Enrollment(
+                key=f"{KEY_PREFIX}:{person.email}:{sequence}",
+                person=Person(
+                    sobject=person.sobject,
+                    record_id=person.id,
+                    name=str(person.record["Name"]),
+                    email=person.email,
+                ),
+                sequence=sequence,
+                sender=follower,
+                field=config.sequence_field,
+                reason=f"{prefix}{persona_how}, sent by {follower.name}",
+            )
+        )
     parts.creates.append(_task(person, person.key(start), account, follower, ctx))
     recipients = [r for r in (team.ae, team.sdr) if r is not None]
     deal = deals[0] if deals else None
@@ -610,7 +617,7 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
     contacts = [_Person("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
-    parts = _Parts([], [], [], [], [], [])
+    parts = _Parts([], [], [], [], [], [], [])
     # Task key -> whose it is: duplicate records of one person are handled once.
     planned: dict[str, str] = {}
     # Accounts round-robined in this run: a second person there joins the same team.
@@ -658,6 +665,7 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
         changes=tuple(parts.changes),
         creates=tuple(parts.creates),
         conversions=tuple(parts.conversions),
+        enrollments=tuple(parts.enrollments),
         alerts=tuple(parts.alerts),
         firings=tuple(parts.firings),
         cursors=robin.cursors,

@@ -90,6 +90,8 @@ def plan_headline(plan: Plan) -> str:
     parts.append(plural(len(plan.merges), "merge"))
     if plan.conversions:
         parts.append(plural(len(plan.conversions), "lead conversion"))
+    if plan.enrollments:
+        parts.append(plural(len(plan.enrollments), "sequence enrollment"))
     parts.append(plural(len(plan.alerts), "alert"))
     return f"{plan.play} as of {plan.as_of}: " + ", ".join(parts)
 
@@ -125,6 +127,10 @@ def print_summary(console: Console, plan: Plan) -> None:
         (
             f"Lead conversions ({len(plan.conversions):,}), by account",
             Counter(c.account_name for c in plan.conversions),
+        ),
+        (
+            f"Sequence enrollments ({len(plan.enrollments):,}), by sequence",
+            Counter(e.sequence for e in plan.enrollments),
         ),
         (
             f"Alerts ({len(plan.alerts):,}), by recipient",
@@ -253,6 +259,21 @@ def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
+def _enrollments(console: Console, plan: Plan, limit: int | None) -> None:
+    console.print(_rows("Sequence enrollments", len(plan.enrollments), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    for item in _first(plan.enrollments, limit):
+        person = _record(item.person.name, item.person.record_id)
+        sender = escape(f"{item.sender.name} ({item.sender.email or 'no email'})")
+        rows.append(
+            (
+                f"  {escape(item.sequence)}",
+                f"{person} from {sender} [dim]({escape(item.reason)})[/]",
+            )
+        )
+    print_rows(console, rows, limit)
+
+
 def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
     console.print(_rows("Alerts", len(plan.alerts), limit), style="bold")
     names = {d.record_id: d.record_name for d in plan.decisions}
@@ -277,6 +298,7 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         (plan.deletes, _deletes),
         (plan.merges, _merges),
         (plan.conversions, _conversions),
+        (plan.enrollments, _enrollments),
         (plan.alerts, _alerts),
     ]:
         if rows:
@@ -367,6 +389,13 @@ def result_line(result: RunResult) -> str:
     if result.dry_run:
         return f"Dry run {result.run_id}: nothing was written or sent."
     counts = result.counts
+    enrolled = (
+        f"{counts.get('enrolled', 0):,} enrolled in sequences"
+        f" ({counts.get('already_enrolled', 0):,} already,"
+        f" {counts.get('enrollments_failed', 0):,} failed), "
+        if result.plan.enrollments
+        else ""
+    )
     return (
         f"Run {result.run_id} of {result.plan.play} {result.status}: "
         f"{plural(counts.get('applied', 0), 'field change')} written, "
@@ -374,5 +403,5 @@ def result_line(result: RunResult) -> str:
         f"{plural(counts.get('merged', 0), 'record')} merged, "
         f"{plural(len(result.failures), 'record')} failed, "
         f"{len(result.stale):,} left alone as stale, "
-        f"{plural(counts.get('alerts_sent', 0), 'alert')} sent."
+        f"{enrolled}{plural(counts.get('alerts_sent', 0), 'alert')} sent."
     )

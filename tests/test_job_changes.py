@@ -196,9 +196,19 @@ def test_lead_matched_by_email_domain_is_converted_tasked_enrolled_and_announced
         "WhatId": SAMPLECO["Id"],
         "Description": "Pat Prospect changed jobs (UserGems). Follow up within 2 days.",
     }
-    assert [(c.sobject, c.field, c.old, c.new) for c in plan.changes] == [
-        ("Lead", "Sequence_To_Enroll__c", None, "UserGems - Sales Leaders")
-    ]
+    assert plan.changes == ()
+    [enrollment] = plan.enrollments
+    assert enrollment.key == "job-changes:pat@sampleco.com:UserGems - Sales Leaders"
+    assert (enrollment.person.sobject, enrollment.person.record_id, enrollment.person.email) == (
+        "Lead",
+        "00Q000000000000001",
+        "pat@sampleco.com",
+    )
+    assert (enrollment.sequence, enrollment.sender.name, enrollment.field) == (
+        "UserGems - Sales Leaders",
+        "Fay Nguyen",
+        "Sequence_To_Enroll__c",
+    )
     [alert] = plan.alerts
     assert (alert.record_id, alert.stage) == ("00Q000000000000001", "2026-11-01")
     assert [(r.role, r.name) for r in alert.recipients] == [
@@ -237,7 +247,9 @@ def test_contact_keeps_its_account_and_follows_the_account_owner():
     assert plan.conversions == ()
     assert [(c.sobject, c.field, c.old, c.new) for c in plan.changes] == [
         ("Contact", "OwnerId", ID["ben.okafor"], ID["ava.patel"]),
-        ("Contact", "Sequence_To_Enroll__c", None, "UserGems - Sales Leaders"),
+    ]
+    assert [(e.person.sobject, e.sequence) for e in plan.enrollments] == [
+        ("Contact", "UserGems - Sales Leaders")
     ]
     assert "a contact of SampleCo" in plan.decisions[0].reason
 
@@ -291,9 +303,9 @@ def test_two_candidate_accounts_still_tied_are_ambiguous_and_the_lead_stays_a_le
         plan.decisions[0].reason
     )
     # Owned by the integration user: the SDR pool takes it, and gets the Task and alert.
-    [change, enroll] = plan.changes
+    [change] = plan.changes
     assert (change.sobject, change.field, change.new) == ("Lead", "OwnerId", ID["fay.nguyen"])
-    assert enroll.field == "Sequence_To_Enroll__c"
+    assert [e.sender.name for e in plan.enrollments] == ["Fay Nguyen"]
     assert plan.creates[0].fields["OwnerId"] == ID["fay.nguyen"]
     assert plan.creates[0].fields["WhatId"] is None
     assert [(r.role, r.name) for r in plan.alerts[0].recipients] == [("Lead Owner", "Fay Nguyen")]
@@ -316,7 +328,8 @@ def test_unmatched_lead_owned_by_an_sdr_keeps_its_owner():
     plan = decide(leads=[record])
 
     assert "no account matches the email domain nowhere.io" in plan.decisions[0].reason
-    assert [c.field for c in plan.changes] == ["Sequence_To_Enroll__c"]
+    assert plan.changes == ()
+    assert [e.sender.name for e in plan.enrollments] == ["Gus Romero"]
     assert plan.creates[0].fields["OwnerId"] == ID["gus.romero"]
 
 
@@ -382,7 +395,7 @@ def test_delivered_before_the_window_is_listed_only(modified: str, outcome: str)
 def test_opted_out_is_routed_and_tasked_but_not_enrolled():
     plan = decide(leads=[lead(1, "Oz Optout", "oz@sampleco.com", HasOptedOutOfEmail=True)])
 
-    assert plan.changes == ()
+    assert plan.changes == () and plan.enrollments == ()
     assert plan.creates and plan.conversions
     assert plan.alerts[0].context["sequence"] == (
         "Not enrolled in a sequence: the contact has opted out of email"
@@ -396,6 +409,7 @@ def test_no_email_is_not_enrolled_and_keyed_by_id():
     plan = decide(leads=[record], accounts=[acme])
 
     assert plan.creates[0].key == "job-changes:00Q000000000000001:2026-11-01"
+    assert plan.enrollments == ()
     assert plan.alerts[0].context["sequence"] == (
         "Not enrolled in a sequence: the contact has no email address"
     )
@@ -455,7 +469,7 @@ def test_in_sequence_is_an_fyi_without_enrollment():
     plan = decide(leads=[lead(1, "Sy Seq", "sy@sampleco.com", Actively_Being_Sequenced__c=True)])
 
     assert plan.decisions[0].reason.endswith("; in sequence")
-    assert plan.changes == ()
+    assert plan.changes == () and plan.enrollments == ()
     text = AlertRenderer("https://x.example").render(plan.alerts[0]).text
     assert "- FYI: already in an active sequence" in text
 
@@ -470,7 +484,9 @@ def test_unassigned_account_gets_an_ae_and_sdr_by_round_robin():
         ("Account", "OwnerId", ID["ava.patel"]),
         ("Account", "Account_Assigned_Reason__c", "UserGems Round Robin"),
         ("Account", "SDR__c", ID["fay.nguyen"]),
-        ("Lead", "Sequence_To_Enroll__c", "UserGems - Sales Leaders"),
+    ]
+    assert [(e.sequence, e.sender.name) for e in plan.enrollments] == [
+        ("UserGems - Sales Leaders", "Fay Nguyen")
     ]
     assert plan.conversions[0].owner_id == ID["ava.patel"]
     assert plan.cursors == {"job-changes-ae": 1, "job-changes-sdr": 1}
@@ -502,7 +518,7 @@ def test_persona_picks_the_sequence(persona: str | None, title: str, sequence: s
 
     plan = decide(leads=[record])
 
-    assert plan.changes[0].new == sequence
+    assert [e.sequence for e in plan.enrollments] == [sequence]
 
 
 def test_past_champion_at_a_customer_is_left_to_people_signals():
