@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
@@ -61,12 +62,21 @@ def top_level_clauses(soql: str) -> tuple[str, str] | None:
     return None
 
 
+# Clauses Bulk API 2.0 refuses in a query ("Understanding Bulk API 2.0 Query": GROUP BY,
+# OFFSET, TYPEOF), which COUNT() cannot take either.
+_NOT_BULKABLE = re.compile(r"\b(GROUP\s+BY|OFFSET|TYPEOF)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"'(?:\\.|[^'\\])*'")
+
+
 def count_query(soql: str) -> str | None:
-    """The COUNT() form of a query, or None when it has subqueries Bulk cannot read."""
+    """The COUNT() form of a query, or None when Bulk cannot read it: subqueries,
+    aggregate functions, GROUP BY, OFFSET or TYPEOF."""
     parts = top_level_clauses(soql)
     if parts is None or "(" in parts[0] or not soql.upper().startswith("SELECT "):
         return None
     rest = parts[1]
+    if _NOT_BULKABLE.search(_QUOTED.sub("''", soql)):
+        return None
     order = rest.upper().find(" ORDER BY ")
     return f"SELECT COUNT() {rest[:order] if order >= 0 else rest}"
 

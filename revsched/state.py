@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from revsched import migrate
 from revsched.errors import ConfigError
@@ -421,14 +422,20 @@ class PlannedWrite(NamedTuple):
 _WRITTEN = {"applied", "created", "updated", "merged", "converted"}
 
 
+SQLITE_BUSY_SECONDS = 30
+
+
 def open_engine(url: str) -> Engine:
     """An engine on the state database (its SQLite directory created), schema unchecked."""
     database = url.removeprefix("sqlite:///")
     if url.startswith("sqlite:///") and database not in ("", ":memory:"):
         private_file(Path(database).expanduser())
-    engine = create_engine(url)
-    if url.startswith("sqlite:///"):
-        event.listen(engine, "connect", _write_ahead_log)
+    if not url.startswith("sqlite:///"):
+        return create_engine(url)
+    # A run, the scheduler and `show` may share the file: wait for a writer, as long as a
+    # long batch may hold the lock, rather than failing after pysqlite's default 5 s.
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+    event.listen(engine, "connect", _write_ahead_log)
     return engine
 
 
@@ -538,11 +545,28 @@ def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> No
             )
 
 
+def _is_locked(error: BaseException) -> bool:
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+# SQLite answers "database is locked" at once, busy timeout or not, to a connection that
+# switches a file being created to WAL while another one does: servers starting together
+# on a fresh store retry rather than fail.
+@retry(
+    retry=retry_if_exception(_is_locked),
+    wait=wait_random(0.05, 0.5),
+    stop=stop_after_delay(SQLITE_BUSY_SECONDS),
+    reraise=True,
+)
+def _ensure_current(engine: Engine) -> None:
+    migrate.ensure_current(engine)
+
+
 class StateStore:
     def __init__(self, url: str):
         try:
             self.engine = open_engine(url)
-            migrate.ensure_current(self.engine)
+            _ensure_current(self.engine)
         except (ArgumentError, NoSuchModuleError):
             raise ConfigError(
                 f"state.url: {_shown(url)} is not a database URL SQLAlchemy can open"

@@ -19,6 +19,13 @@ from revsched.bulk import _csv_cell, count_query, read_csv_pages, top_level_clau
             "SELECT COUNT() FROM Account WHERE Name = 'Tools FROM (Acme' LIMIT 5",
         ),
         ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", None),
+        ("SELECT OwnerId FROM Account GROUP BY OwnerId", None),
+        ("SELECT Id FROM Lead ORDER BY Name LIMIT 10 OFFSET 20", None),
+        ("SELECT TYPEOF What WHEN Account THEN Name END FROM Task", None),
+        (
+            "SELECT Id FROM Account WHERE Name = 'Group By Offset Ltd'",
+            "SELECT COUNT() FROM Account WHERE Name = 'Group By Offset Ltd'",
+        ),
     ],
 )
 def test_count_query(soql: str, counted: str | None):
