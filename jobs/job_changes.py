@@ -674,7 +674,8 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
 
 
 def requirements(config: JobChangesConfig) -> Requirements:
-    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools."""
+    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools, the
+    Convert Leads permission, and (with the outreach channel) the sequences and senders."""
     person = config.person_fields()
     account = [config.account_type_field, config.sdr_field, config.assigned_reason_field]
     return Requirements(
@@ -701,6 +702,11 @@ def requirements(config: JobChangesConfig) -> Requirements:
             ("Lead", config.sequence_field),
         ),
         creates=tuple(("Task", f) for f in TASK_FIELDS),
+        converts_leads=True,
+        sequences=tuple(
+            dict.fromkeys([*config.persona_sequences.values(), config.default_sequence])
+        ),
+        senders=(config.sdr_pool, config.ae_pool),
     )
 
 

@@ -764,3 +764,25 @@ def test_duplicate_records_of_one_person_are_handled_once():
         "skipped",
         "same person as Dee Dup (same email): handled once",
     )
+
+
+def test_doctor_checks_the_convert_leads_permission(demo_org: Path):
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+
+    ok = "job-changes: Convert Leads: the integration user may convert leads"
+    assert f" ok  {ok}" in CliRunner().invoke(app, ["doctor"]).stdout.splitlines()
+    with sqlite3.connect(demo_org) as db:
+        db.execute('UPDATE "UserPermissionAccess" SET "PermissionsConvertLeads" = 0')
+
+    refused = CliRunner().invoke(app, ["doctor"])
+
+    assert refused.exit_code == 1
+    assert (
+        "FAIL job-changes: Convert Leads: the integration user lacks the Convert Leads"
+        " permission, so every matched lead would fail to convert; assign the permission set"
+        " Revsched_Integration (it grants ConvertLeads)" in refused.stdout.splitlines()
+    )

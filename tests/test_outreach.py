@@ -459,3 +459,42 @@ def test_run_with_the_outreach_channel_and_a_refused_token_writes_nothing(
     assert applied["status"] == "succeeded"
     assert applied["counts"]["enrolled"] == len(outreach.states) > 0
     assert run_json("job-changes", *as_of)["plan"]["enrollments"] == []
+
+
+def test_doctor_checks_the_sequences_and_the_senders_mailboxes(
+    demo_org: Path, revsched_home: Path, outreach: FakeOutreach, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+    from revsched.localorg import LocalOrg
+
+    config = revsched_home / "revsched.toml"
+    config.write_text(
+        '[enrollment]\nkind = "outreach"\n[enrollment.outreach]\n'
+        f'base_url = "{outreach.base_url}"\ntoken = {{ env = "TEST_OUTREACH_TOKEN" }}\n'
+        '[plays.job-changes.persona_sequences]\n"Sales Leader" = "UserGems - Sales Leaders"\n'
+        '"RevOps" = "UserGems - Rev Ops"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REVSCHED_CONFIG", str(config))
+    monkeypatch.setenv("TEST_OUTREACH_TOKEN", TOKEN)
+    outreach.add_sequence("UserGems - Job Changers")
+    sf = LocalOrg(demo_org).salesforce()
+    sdrs = ["fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"]
+    for row in sf.query_all("SELECT Username, Email FROM User")["records"]:
+        if row["Username"].split("@")[0] in sdrs[:3]:
+            outreach.add_mailbox(row["Email"])
+
+    lines = CliRunner().invoke(app, ["doctor"]).stdout.splitlines()
+
+    assert " ok  job-changes: Outreach sequence 'UserGems - Sales Leaders': exists" in lines
+    assert (
+        "FAIL job-changes: Outreach sequence 'UserGems - Rev Ops':"
+        " plays.job-changes.persona_sequences.RevOps = UserGems - Rev Ops:"
+        " no Outreach sequence has this name" in lines
+    )
+    assert (
+        "FAIL job-changes: Outreach mailboxes of pool job-changes-sdr: 3 of 4 members have"
+        " one; none for ivan.petrov@demo.revsched.dev (their enrollments write the field)" in lines
+    )
