@@ -165,7 +165,10 @@ class JobChangesConfig(PlayConfig):
 
 
 def _person_fields(config: JobChangesConfig) -> list[str]:
-    standard = ["Id", "Name", "Email", "Title", "OwnerId", "Owner.Name", "LeadSource"]
+    # The owner's activity and email: an inactive owner is unassigned; the email finds them
+    # in Slack.
+    owner = ["OwnerId", "Owner.Name", "Owner.Email", "Owner.IsActive"]
+    standard = ["Id", "Name", "Email", "Title", *owner, "LeadSource"]
     return [*standard, "CreatedDate", "LastModifiedDate", *config.person_fields()]
 
 

@@ -333,6 +333,25 @@ def test_unmatched_lead_owned_by_an_sdr_keeps_its_owner():
     assert plan.creates[0].fields["OwnerId"] == ID["gus.romero"]
 
 
+def test_unmatched_lead_of_an_inactive_owner_goes_to_the_sdr_pool():
+    record = lead(1, "Ina Inactive", "ina@nowhere.io", owner="eli.novak")
+
+    plan = decide(leads=[record])
+
+    assert [(c.field, c.old, c.new) for c in plan.changes] == [
+        ("OwnerId", ID["eli.novak"], ID["fay.nguyen"])
+    ]
+    assert plan.creates[0].fields["OwnerId"] == ID["fay.nguyen"]
+    assert [e.sender.name for e in plan.enrollments] == ["Fay Nguyen"]
+    assert [(r.role, r.name) for r in plan.alerts[0].recipients] == [("Lead Owner", "Fay Nguyen")]
+    assert (
+        "Owner.IsActive"
+        in queries(DecideContext(as_of=TODAY, config=JobChangesConfig(), pools=Settings().pools))[
+            "leads"
+        ]
+    )
+
+
 def test_lead_and_contact_for_one_person_the_contact_wins():
     same = "sam@sampleco.com"
     plan = decide(
