@@ -20,14 +20,40 @@ from revsched.state import PlannedWrite, StateStore
 
 
 def reconcile_writes(play: str, store: StateStore, org: OrgGateway) -> int:
-    """Settle the play's unrecorded writes against the org; returns how many were written."""
+    """Settle the play's unrecorded writes against the org; returns how many were written.
+
+    Conversions first: what the run planned for a lead it did convert is then audited
+    (and read back) as its contact's."""
+    converted = _conversions_found(play, store, org)
     changes, creates = store.unsettled_writes(play)
     if not changes and not creates:
-        return 0
+        return converted
     written = _changes_written(changes, org)
     created = _creates_found(creates, org)
     store.reconcile(written, created)
-    return sum(written.values()) + sum(1 for record_id in created.values() if record_id)
+    return converted + sum(written.values()) + sum(1 for record_id in created.values() if record_id)
+
+
+def _conversions_found(play: str, store: StateStore, org: OrgGateway) -> int:
+    """Read back each unrecorded conversion (Lead.IsConverted, ConvertedContactId): a lead
+    converted is recorded with its contact, one not converted as failed (its alerts are
+    then not owed; the play's next run plans it again)."""
+    planned = store.unsettled_conversions(play)
+    if not planned:
+        return 0
+    ids = list(dict.fromkeys(lead for leads in planned.values() for lead in leads))
+    held = {r["Id"]: r for r in org.fetch("Lead", ids, ["IsConverted", "ConvertedContactId"])}
+    unwritten = "not converted: the run stopped before this conversion reached the org"
+    converted = 0
+    for run_id, leads in planned.items():
+        outcomes: dict[str, tuple[str | None, str | None]] = {}
+        for lead in leads:
+            record = held.get(lead) or {}
+            contact = record.get("ConvertedContactId") if record.get("IsConverted") else None
+            outcomes[lead] = (contact, None) if contact else (None, unwritten)
+            converted += contact is not None
+        store.record_conversions(run_id, outcomes, {})
+    return converted
 
 
 def _same(held: Any, planned: Any) -> bool:

@@ -1000,7 +1000,13 @@ class StateStore:
             alerts = written.join(AlertRow).where(AlertRow.status.in_(("planned", "failed")))
             changes = written.join(ChangeRow).where(ChangeRow.status == "planned")
             creates = written.join(CreateRow).where(CreateRow.status == "planned")
-            return set(session.scalars(unfinished.union(alerts, changes, creates)))
+            conversions = written.join(ConversionRow).where(ConversionRow.status == "planned")
+            enrollments = written.join(EnrollmentRow).where(EnrollmentRow.status == "planned")
+            return set(
+                session.scalars(
+                    unfinished.union(alerts, changes, creates, conversions, enrollments)
+                )
+            )
 
     def owed_alerts(self, play: str) -> list[AlertRow]:
         """The play's alerts still owed: every write their run planned for the record succeeded.
@@ -1125,6 +1131,22 @@ class StateStore:
                 [PlannedWrite(*row) for row in changes],
                 [PlannedWrite(*row, field="", new=None) for row in creates],
             )
+
+    def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
+        """Leads whose conversion the play's stopped runs planned and never recorded, by run."""
+        with self.session() as session:
+            ended = select(Run.id).where(
+                Run.play == play, Run.dry_run.is_(False), Run.status != "running"
+            )
+            rows = session.execute(
+                select(ConversionRow.run_id, ConversionRow.lead_id)
+                .where(ConversionRow.run_id.in_(ended), ConversionRow.status == "planned")
+                .order_by(ConversionRow.id)
+            )
+            found: dict[int, list[str]] = {}
+            for run_id, lead_id in rows:
+                found.setdefault(run_id, []).append(lead_id)
+            return found
 
     def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a

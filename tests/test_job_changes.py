@@ -772,6 +772,54 @@ def test_a_lead_that_fails_to_convert_is_left_for_the_next_run(tmp_path: Path):
     assert converted["ConvertedContactId"] in {a.alert.record_id for a in notifier.sent}
 
 
+def test_conversions_a_killed_run_never_recorded_are_read_back_not_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    org = build_demo_org(tmp_path / "org.sqlite", accounts=20, seed=7, today=TODAY)
+    store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    gateway = OrgGateway(org.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+
+    def run() -> RunResult:
+        return run_play(
+            play,
+            Settings(),
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=gateway,
+            renderer=AlertRenderer(gateway.instance_url),
+            notifier=RecordingNotifier(),
+        )
+
+    recorded = store.record_conversions
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt("killed after convertLead, before its outcome was saved")
+
+    monkeypatch.setattr(store, "record_conversions", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(store, "record_conversions", recorded)
+    [killed_run] = store.runs("job-changes")
+    assert {c.status for c in store.run(killed_run.id).conversions} == {"planned"}  # type: ignore[union-attr]
+
+    second = run()
+
+    assert second.interrupted == (killed_run.id,)
+    assert second.plan.conversions == ()
+    conversions = store.run(killed_run.id).conversions  # type: ignore[union-attr]
+    sf = org.salesforce()
+    assert conversions and second.settled.reconciled >= len(conversions)
+    for conversion in conversions:
+        lead = sf.Lead.get(conversion.lead_id)
+        assert lead["IsConverted"] is True
+        assert (conversion.status, conversion.contact_id) == (
+            "converted",
+            lead["ConvertedContactId"],
+        )
+    assert store.unsettled_conversions("job-changes") == {}
+
+
 def test_duplicate_records_of_one_person_are_handled_once():
     first = contact(2, "Dee Dup", "dee@sampleco.com", AccountId=SAMPLECO["Id"])
     twin = contact(3, "Dee Dupp", "Dee@SampleCo.com", AccountId=SAMPLECO["Id"])
