@@ -13,13 +13,14 @@ lead's conversion and is the Task's external key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
 
-from revsched.dedupe.normalize import company_words
+from revsched.dedupe.normalize import company_words, email, registrable_domain
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
 from revsched.matching import AccountMatcher, OnTie
 from revsched.ownership import Ownership
@@ -38,8 +39,10 @@ from revsched.plan import (
 )
 from revsched.play import (
     DecideContext,
+    DependentQuery,
     Play,
     PlayConfig,
+    Query,
     Record,
     Records,
     Requirements,
@@ -201,7 +204,59 @@ def window_start(as_of: date, days: int) -> datetime:
     return datetime.combine(as_of - timedelta(days=days), time(), tzinfo=UTC)
 
 
-def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
+# Terms OR-ed in one accounts query: far below SOQL's 100,000 characters.
+TERMS_PER_QUERY = 200
+
+
+def _name_terms(company: str | None) -> set[str]:
+    """What an account's Name must contain to be this company: its meaningful words
+    ("O'Brien Holdings, Inc." -> obrien, holdings) and the raw pieces of them, as a
+    Name may be written ("brien")."""
+    words = company_words(company)
+    pieces = {p for p in re.split(r"[^a-z0-9]+", (company or "").lower()) if len(p) >= 3}
+    return set(words) | {p for p in pieces if any(p in w for w in words)}
+
+
+def _accounts(config: JobChangesConfig) -> DependentQuery:
+    """Only the accounts the people read may work at: their contacts' accounts, and those
+    whose Website holds a person's email domain (or, for free mail, whose Name holds a
+    word of the company name). LIKE finds a superset; the matcher compares exactly."""
+    select = (
+        f"SELECT {', '.join(_account_fields(config))},"
+        " (SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities"
+        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account WHERE "
+    )
+    free_mail = {d.lower() for d in config.free_mail_domains}
+
+    def build(records: Records) -> list[str]:
+        account_ids: set[str] = set()
+        domains: set[str] = set()
+        words: set[str] = set()
+        for person in [*records["contacts"], *records["leads"]]:
+            if person.get("AccountId"):
+                account_ids.add(str(person["AccountId"]))
+                continue
+            address = email(person.get("Email"))
+            domain = registrable_domain(address.partition("@")[2]) if address else None
+            if domain and domain not in free_mail:
+                domains.add(domain)
+            else:
+                words.update(_name_terms(person.get("Company")))
+        ids = sorted(account_ids)
+        terms = [
+            *(format_soql("Id IN {}", ids[i : i + 200]) for i in range(0, len(ids), 200)),
+            *(format_soql("Website LIKE '%{:like}%'", d) for d in sorted(domains)),
+            *(format_soql("Name LIKE '%{:like}%'", w) for w in sorted(words)),
+        ]
+        return [
+            select + " OR ".join(terms[i : i + TERMS_PER_QUERY]) + " ORDER BY Id"
+            for i in range(0, len(terms), TERMS_PER_QUERY)
+        ]
+
+    return build
+
+
+def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, Query]:
     config = ctx.config
     since = window_start(ctx.as_of, config.catch_up_days + config.report_missed_days)
     usergems = format_soql(
@@ -220,9 +275,8 @@ def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
         f" WHERE {usergems} ORDER BY LastModifiedDate, Id",
         "leads": f"SELECT {', '.join([*person, 'Company'])} FROM Lead"
         f" WHERE IsConverted = false AND {usergems} ORDER BY LastModifiedDate, Id",
-        "accounts": f"SELECT {', '.join(_account_fields(config))},"
-        " (SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities"
-        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account ORDER BY Id",
+        # After the people: only the accounts they may work at.
+        "accounts": _accounts(config),
         "tasks": format_soql(
             "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
         ),

@@ -36,6 +36,10 @@ from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
+# SOQL built from the records the play's earlier queries read (e.g. only the accounts
+# those people may work at): zero or more queries, their rows read as one.
+DependentQuery = Callable[[Records], list[str]]
+Query = str | DependentQuery
 
 
 class PlayConfig(StrictModel):
@@ -114,8 +118,9 @@ class Play(Generic[C]):
     name: str
     summary: str
     config_model: type[C]
-    # Named SOQL queries for the context (fired and cursors unused); the runner runs them all.
-    queries: Callable[[DecideContext[C]], dict[str, str]]
+    # Named SOQL queries for the context (fired and cursors unused); the runner runs them all,
+    # in order, a dependent one with the records read before it.
+    queries: Callable[[DecideContext[C]], Mapping[str, Query]]
     decide: Callable[[Records, DecideContext[C]], Plan]
     # What `revsched doctor` checks against the org before the first run.
     requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())

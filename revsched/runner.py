@@ -40,7 +40,7 @@ from revsched.errors import (
 from revsched.logs import logger
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
-from revsched.play import DecideContext, Play
+from revsched.play import DecideContext, Play, Record
 from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
@@ -106,7 +106,10 @@ def plan_play(
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
-    records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    records: dict[str, list[Record]] = {}
+    for name, query in play.queries(ctx).items():
+        texts = query(records) if callable(query) else [query]
+        records[name] = [row for soql in texts for row in org.query(soql, hint)]
     # What fired on another machine (or before the state store was lost) counts too.
     remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
     ctx = replace(ctx, fired=ctx.fired | remembered)

@@ -9,6 +9,7 @@ from simple_salesforce import Salesforce
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
+from revsched.enroll import EnrollmentChannel
 from revsched.localorg import LocalOrg
 from revsched.org import OrgGateway
 from revsched.play import load_plays
@@ -62,9 +63,26 @@ def run_win_back(
     dry_run: bool = False,
 ) -> RunResult:
     """win-back on TODAY, as `revsched run win-back` does it."""
+    return run_named(
+        "win-back", org, store, notifier, settings=settings, renderer=renderer, dry_run=dry_run
+    )
+
+
+def run_named(
+    name: str,
+    org: OrgGateway,
+    store: StateStore,
+    notifier: Notifier | None = None,
+    *,
+    settings: Settings | None = None,
+    renderer: AlertRenderer | None = None,
+    dry_run: bool = False,
+    enroller: EnrollmentChannel | None = None,
+) -> RunResult:
+    """The play `name` on TODAY, as `revsched run NAME` does it."""
     settings = settings or Settings()
     return run_play(
-        load_plays(settings)["win-back"],
+        load_plays(settings)[name],
         settings,
         as_of=TODAY,
         dry_run=dry_run,
@@ -72,4 +90,5 @@ def run_win_back(
         org=org,
         renderer=renderer or AlertRenderer(org.instance_url),
         notifier=notifier or RecordingNotifier(),
+        enroller=enroller,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier
+from harness import RecordingNotifier, run_named
 from revsched.jobs.job_changes import JobChangesConfig, play, queries
 
 from revsched.alerts import AlertRenderer
@@ -590,11 +590,39 @@ def test_queries_read_usergems_people_in_the_window():
         " ORDER BY LastModifiedDate, Id"
     )
     assert "AccountId FROM Contact WHERE (UserGems__Created_By_UG__c" in soql["contacts"]
-    assert "FROM Opportunities WHERE IsClosed = false" in soql["accounts"]
     assert (
         soql["tasks"]
         == "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE 'job-changes:%'"
     )
+
+
+def test_only_the_accounts_the_people_may_work_at_are_read():
+    accounts = queries(
+        DecideContext(as_of=TODAY, config=JobChangesConfig(), pools=Settings().pools)
+    )["accounts"]
+    assert callable(accounts)
+    people = {
+        "contacts": [
+            contact(1, "Cy Contact", "cy@elsewhere.io", AccountId="001000000000000009"),
+            contact(2, "Al Alone", "al@acme.co.uk"),
+        ],
+        "leads": [
+            lead(3, "Li Lead", "li@app.tamsin_robotics.com"),
+            lead(4, "Gi Gmail", "gi@gmail.com", Company="O'Brien Holdings, Inc."),
+            lead(5, "No Body", None, Company=None),
+        ],
+    }
+
+    [soql] = accounts(people)
+
+    assert soql.startswith("SELECT Id, Name, Website, Type, OwnerId,")
+    assert "(SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities" in soql
+    assert soql.endswith(
+        " FROM Account WHERE Id IN ('001000000000000009')"
+        " OR Website LIKE '%acme.co.uk%' OR Website LIKE '%tamsin\\_robotics.com%'"
+        " OR Name LIKE '%brien%' OR Name LIKE '%holdings%' OR Name LIKE '%obrien%' ORDER BY Id"
+    )
+    assert accounts({"contacts": [], "leads": []}) == []
 
 
 def test_two_people_at_one_unassigned_account_share_one_round_robin():
@@ -780,16 +808,7 @@ def test_conversions_a_killed_run_never_recorded_are_read_back_not_repeated(
     gateway = OrgGateway(org.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
 
     def run() -> RunResult:
-        return run_play(
-            play,
-            Settings(),
-            as_of=TODAY,
-            dry_run=False,
-            store=store,
-            org=gateway,
-            renderer=AlertRenderer(gateway.instance_url),
-            notifier=RecordingNotifier(),
-        )
+        return run_named("job-changes", gateway, store)
 
     recorded = store.record_conversions
 

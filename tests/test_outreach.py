@@ -10,18 +10,22 @@ from pathlib import Path
 
 import pytest
 from fakeoutreach import TOKEN, FakeOutreach
-from harness import RecordingNotifier
+from harness import run_named
 from revsched.jobs.job_changes import play
 
-from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, OutreachSettings, SecretRef, Settings
-from revsched.enroll import FakeChannel, SalesforceFieldChannel, enrollment_channel
+from revsched.enroll import (
+    EnrollmentChannel,
+    FakeChannel,
+    SalesforceFieldChannel,
+    enrollment_channel,
+)
 from revsched.errors import ConfigError
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient, retry_after_seconds
 from revsched.plan import Enrollment, Person, Recipient
-from revsched.runner import RunResult, plan_play, run_play
+from revsched.runner import RunResult, plan_play
 from revsched.state import EnrollmentOutcome, StateStore
 
 TODAY = date(2026, 11, 23)
@@ -281,18 +285,8 @@ def demo(tmp_path: Path) -> tuple[OrgGateway, StateStore]:
     return OrgGateway(org.salesforce, api), store
 
 
-def run(gateway: OrgGateway, store: StateStore, channel: object) -> RunResult:
-    return run_play(
-        play,
-        Settings(),
-        as_of=TODAY,
-        dry_run=False,
-        store=store,
-        org=gateway,
-        renderer=AlertRenderer(gateway.instance_url),
-        notifier=RecordingNotifier(),
-        enroller=channel,  # type: ignore[arg-type]
-    )
+def run(gateway: OrgGateway, store: StateStore, channel: EnrollmentChannel) -> RunResult:
+    return run_named("job-changes", gateway, store, enroller=channel)
 
 
 def sequence_fields(gateway: OrgGateway) -> dict[str, str]:
