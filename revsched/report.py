@@ -139,6 +139,35 @@ def show_json(run: Run) -> dict[str, Any]:
             }
             for m in run.merges
         ],
+        "conversions": [
+            {
+                "lead_id": c.lead_id,
+                "lead_name": c.lead_name,
+                "account_id": c.account_id,
+                "account_name": c.account_name,
+                "contact_id": c.contact_id,
+                "reason": c.reason,
+                "status": c.status,
+                "error": c.error,
+            }
+            for c in run.conversions
+        ],
+        "enrollments": [
+            {
+                "sobject": e.sobject,
+                "record_id": e.record_id,
+                "record_name": e.record_name,
+                "email": e.email,
+                "sequence": e.sequence,
+                "sender": json.loads(e.sender),
+                "reason": e.reason,
+                "status": e.status,
+                "channel": e.channel,
+                "detail": e.detail,
+                "reference": e.reference,
+            }
+            for e in run.enrollments
+        ],
         "alerts": [
             {
                 "record_id": a.record_id,
@@ -183,6 +212,20 @@ def print_show(console: Console, run: Run) -> None:
         console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
     if run.merges:
         print_merges(console, run)
+    for c in run.conversions:
+        outcome = c.status if not c.error else f"{c.status}: {c.error}"
+        console.print(
+            f"convert {escape(c.lead_name)} {c.lead_id} onto {escape(c.account_name)}"
+            f" -> contact {c.contact_id or '-'}: {escape(outcome)}",
+            highlight=False,
+        )
+    for e in run.enrollments:
+        outcome = f"{e.status} ({e.channel}): {e.detail}" if e.channel else e.status
+        console.print(
+            f"enroll {escape(e.record_name)} {e.record_id} in {escape(e.sequence)}:"
+            f" {escape(outcome)}",
+            highlight=False,
+        )
     for alert in run.alerts:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
@@ -248,7 +291,8 @@ CSV_COLUMNS = (
 
 
 def show_csv(run: Run) -> str:
-    """Every row a run audited (changes, creates, deletes, merges, alerts) as one CSV table."""
+    """Every row a run audited (changes, creates, deletes, merges, enrollments, alerts) as
+    one CSV table."""
     rows: list[dict[str, Any]] = []
     for c in run.changes:
         old, new = json.loads(c.old), json.loads(c.new)
@@ -300,6 +344,20 @@ def show_csv(run: Run) -> str:
                 "status": m.status,
                 "error": m.error,
                 "reason": m.reason,
+            }
+        )
+    for e in run.enrollments:
+        rows.append(
+            {
+                "kind": "enrollment",
+                "sobject": e.sobject,
+                "record_id": e.record_id,
+                "record_name": e.record_name,
+                "field": "sequence",
+                "new": e.sequence,
+                "status": e.status,
+                "error": e.detail,
+                "reason": e.reason,
             }
         )
     for a in run.alerts:

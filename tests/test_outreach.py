@@ -25,6 +25,7 @@ from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient, retry_after_seconds
 from revsched.plan import Enrollment, Person, Recipient
+from revsched.report import show_csv, show_json
 from revsched.runner import RunResult, plan_play
 from revsched.state import EnrollmentOutcome, StateStore
 
@@ -335,6 +336,11 @@ def test_runner_enrolls_through_the_channel_and_audits_each_answer(
     # A converted lead is enrolled, and audited, as the contact it became.
     rhea = next(r for r in run_row.enrollments if r.email.startswith("rhea.quill@"))
     assert rhea.sobject == "Contact" and rhea.record_id.startswith("003")
+    shown = show_json(run_row)["enrollments"]
+    assert {(e["email"], e["status"], e["channel"]) for e in shown} == {
+        (e, "enrolled", "outreach") for e in emails
+    }
+    assert "enrollment,Contact," in show_csv(run_row)
     assert fallback.calls == []
     # Outreach enrolled them: the trigger field is left alone.
     assert sequence_fields(gateway) == before
