@@ -314,7 +314,7 @@ def _sequence_checks(
     outreach = settings.enrollment.outreach
     try:
         client = OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token))
-        channel = OutreachChannel(client, SalesforceFieldChannel(org))
+        channel = OutreachChannel(lambda: client, SalesforceFieldChannel(org))
         for sequence in needs.sequences:
             found = channel.sequence_exists(sequence)
             fix = naming(sequence, sequence)

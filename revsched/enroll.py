@@ -100,7 +100,8 @@ def planned_enrollment(row: EnrollmentRow) -> Enrollment:
 
 
 def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
-    """The channel `[enrollment]` names; Outreach's token is read only when it is used."""
+    """The channel `[enrollment]` names; Outreach's token is read when a run first enrolls
+    someone through it (a run that enrolls nobody needs none)."""
     kind = settings.enrollment.kind
     if kind == "fake":
         return FakeChannel()
@@ -110,5 +111,7 @@ def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel
     from revsched.outreach import OutreachChannel, OutreachClient
 
     outreach = settings.enrollment.outreach
-    token = secret("enrollment.outreach.token", outreach.token)
-    return OutreachChannel(OutreachClient(outreach, token), field_channel)
+    return OutreachChannel(
+        lambda: OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token)),
+        field_channel,
+    )

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any
 
 import requests
@@ -217,8 +218,9 @@ class OutreachChannel:
 
     name = "outreach"
 
-    def __init__(self, client: OutreachClient, fallback: EnrollmentChannel):
-        self._client = client
+    def __init__(self, connect: Callable[[], OutreachClient], fallback: EnrollmentChannel):
+        # Connected (the token read) on first use: a run that enrolls nobody needs no token.
+        self._connect = connect
         self._fallback = fallback
         self._sequences: dict[str, str | None] = {}
         self._mailboxes: dict[str, str | None] = {}
@@ -233,6 +235,10 @@ class OutreachChannel:
                     self._mailbox_id(enrollment.sender.email)
             except OutreachCallError:
                 continue
+
+    @cached_property
+    def _client(self) -> OutreachClient:
+        return self._connect()
 
     def sequence_exists(self, name: str) -> bool:
         return self._sequence_id(name) is not None

@@ -372,10 +372,15 @@ def print_result(
             highlight=False,
         )
     settled = result.settled
-    if settled.reconciled or settled.alerts_sent:
+    if settled.reconciled or settled.alerts_sent or settled.enrollments:
+        asked = (
+            f", {settled.enrollments} unanswered enrollments asked again"
+            if settled.enrollments
+            else ""
+        )
         console.print(
             f"Finished for earlier runs: {settled.reconciled} writes found in the org"
-            f" and marked applied, {settled.alerts_sent} owed alerts sent.",
+            f" and marked applied{asked}, {settled.alerts_sent} owed alerts sent.",
             highlight=False,
         )
     if not quiet:

@@ -60,7 +60,7 @@ def channel_for(
     client = OutreachClient(
         settings_for(fake), token, sleep=(sleeps if sleeps is not None else []).append
     )
-    return OutreachChannel(client, fallback), fallback
+    return OutreachChannel(lambda: client, fallback), fallback
 
 
 def enrollment(email: str = "pat@sampleco.com", sequence: str = SEQUENCE) -> Enrollment:
@@ -162,7 +162,7 @@ def test_rate_limit_retries_are_bounded_then_the_field_is_written(outreach: Fake
         settings_for(outreach, rate_limit_retries=2), TOKEN, sleep=sleeps.append
     )
 
-    outcome = OutreachChannel(client, fallback).enroll(enrollment())
+    outcome = OutreachChannel(lambda: client, fallback).enroll(enrollment())
 
     assert sleeps == [1.0, 1.0]
     assert outcome.status == "enrolled" and outcome.channel == "salesforce-field"
@@ -272,8 +272,11 @@ def test_the_outreach_channel_needs_its_token_set(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("OUTREACH_ACCESS_TOKEN", raising=False)
     settings = Settings.model_validate({"enrollment": {"kind": "outreach"}})
 
+    channel = enrollment_channel(settings, None)  # type: ignore[arg-type]
+    channel.prepare([])  # a run that enrolls nobody needs no token
+
     with pytest.raises(ConfigError, match=r"enrollment\.outreach\.token: environment variable"):
-        enrollment_channel(settings, None)  # type: ignore[arg-type]
+        channel.prepare([enrollment()])
 
 
 # --- The runner: audit, crash, rerun, on the demo org ------------------------------------
