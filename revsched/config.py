@@ -466,6 +466,17 @@ class Settings(StrictModel):
                 return {**data, "pools": {}}
         return data
 
+    @model_validator(mode="after")
+    def _real_enrollments_on_a_real_org(self) -> Settings:
+        """The fake channel enrolls nobody: on a real org it would report enrollments
+        that never happened."""
+        if self.org.kind == "salesforce" and self.enrollment.kind == "fake":
+            raise ValueError(
+                "enrollment.kind = 'fake' enrolls nobody; on a real org use"
+                " 'salesforce-field' or 'outreach'"
+            )
+        return self
+
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
