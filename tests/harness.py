@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 from simple_salesforce import Salesforce
 
@@ -92,3 +93,9 @@ def run_named(
         notifier=notifier or RecordingNotifier(),
         enroller=enroller,
     )
+
+
+def everything_written(tmp_path: Path, revsched_home: Path, *outputs: str) -> str:
+    """Every output, log line and byte of state and plans a run left behind."""
+    files = [p for p in [*tmp_path.rglob("*"), *revsched_home.rglob("*")] if p.is_file()]
+    return "\n".join([*outputs, *(p.read_bytes().decode("latin-1") for p in files)])

@@ -4,13 +4,14 @@ nothing enrolled twice after a crash between the enrollment and its audit."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from fakeoutreach import TOKEN, FakeOutreach
-from harness import run_named
+from harness import everything_written, run_named
 from revsched.jobs.job_changes import play
 
 from revsched.config import ApiSettings, OutreachSettings, SecretRef, Settings
@@ -419,10 +420,13 @@ def test_the_salesforce_field_channel_writes_the_sequence(tmp_path: Path):
 def test_run_with_the_outreach_channel_and_a_refused_token_writes_nothing(
     demo_org: Path,
     revsched_home: Path,
+    tmp_path: Path,
     outreach: FakeOutreach,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
     run_json,
 ):
+    caplog.set_level(logging.DEBUG)
     from typer.testing import CliRunner
 
     from revsched.cli import app
@@ -457,11 +461,16 @@ def test_run_with_the_outreach_channel_and_a_refused_token_writes_nothing(
         if item["sequence"] not in outreach.sequences.values():
             outreach.add_sequence(item["sequence"])
 
+    outreach.fail("POST sequenceStates", "429:0", "503")
     applied = run_json("job-changes", *as_of)
 
     assert applied["status"] == "succeeded"
     assert applied["counts"]["enrolled"] == len(outreach.states) > 0
     assert run_json("job-changes", *as_of)["plan"]["enrollments"] == []
+    shown = CliRunner().invoke(app, ["show", str(applied["run_id"]), "--format", "json"])
+    written = everything_written(tmp_path, revsched_home, refused.output, shown.output, caplog.text)
+    assert "POST /api/v2/sequenceStates" in caplog.text  # urllib3 logged every call
+    assert TOKEN not in written and "revoked-token-0000" not in written
 
 
 def test_doctor_checks_the_sequences_and_the_senders_mailboxes(
