@@ -283,9 +283,9 @@ def test_the_outreach_channel_needs_its_token_set(monkeypatch: pytest.MonkeyPatc
 # --- The runner: audit, crash, rerun, on the demo org ------------------------------------
 
 
-def demo(tmp_path: Path) -> tuple[OrgGateway, StateStore]:
+def demo(tmp_path: Path, state_url: str | None = None) -> tuple[OrgGateway, StateStore]:
     org = build_demo_org(tmp_path / "org.sqlite", accounts=20, seed=7, today=TODAY)
-    store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    store = StateStore(state_url or f"sqlite:///{tmp_path / 's.sqlite'}")
     api = ApiSettings(retry_base_seconds=0, retry_max_seconds=0)
     return OrgGateway(org.salesforce, api), store
 
@@ -351,9 +351,9 @@ def test_runner_enrolls_through_the_channel_and_audits_each_answer(
 
 
 def test_a_crash_between_enrollment_and_audit_enrolls_nobody_twice(
-    tmp_path: Path, outreach: FakeOutreach, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, state_url: str, outreach: FakeOutreach, monkeypatch: pytest.MonkeyPatch
 ):
-    gateway, store = demo(tmp_path)
+    gateway, store = demo(tmp_path, state_url)
     emails = outreach_knowing(outreach, gateway, store)
     channel, _ = channel_for(outreach)
     audited = store.record_enrollment
