@@ -374,6 +374,8 @@ def apply_plan(
         failures |= _write_deletes(plan, run_id, store, org)
         failures |= _write_merges(plan, run_id, store, org, held_back, failures)
         enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
+        if renderer is not None:
+            rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
     except (ApiLimitError, OrgError) as error:
         status = "stopped" if isinstance(error, ApiLimitError) else "failed"
         store.finish_run(run_id, status, _counts(plan), str(error))
@@ -407,14 +409,15 @@ def apply_plan(
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
         "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
         "firings_not_in_org": unrecorded,
-        "enrolled": enrolled["enrolled"],
-        "already_enrolled": enrolled["already"],
-        "enrollments_skipped": enrolled["skipped"],
-        "enrollments_failed": enrolled["failed"],
+        "enrolled": _count(enrolled, "enrolled"),
+        "already_enrolled": _count(enrolled, "already"),
+        "enrollments_skipped": _count(enrolled, "skipped"),
+        "enrollments_failed": _count(enrolled, "failed"),
         "earlier_enrollments": settled.enrollments,
     }
     alerts_failed = any(error is not None for _, error in mine)
-    clean = not failures and not alerts_failed and not unrecorded and not enrolled["failed"]
+    enrollments_failed = _count(enrolled, "failed")
+    clean = not failures and not alerts_failed and not unrecorded and not enrollments_failed
     status = "succeeded" if clean else "partial"
     store.finish_run(run_id, status, counts)
     return RunResult(
@@ -579,11 +582,11 @@ def _write_enrollments(
     store: StateStore,
     enroller: EnrollmentChannel,
     not_written: Mapping[str, str],
-) -> Counter[str]:
+) -> dict[str, EnrollmentOutcome]:
     """Enroll the planned people whose records were written, one at a time, each answer
     saved before the next call: a crash leaves at most one unanswered, asked again by the
-    play's next run. Returns how many of each outcome."""
-    outcomes: Counter[str] = Counter()
+    play's next run. Returns each person's answer, by record Id."""
+    outcomes: dict[str, EnrollmentOutcome] = {}
     rows = store.planned_enrollments(run_id)
     with progress.task("enrolling", len(rows)) as advance:
         for enrollment, row in zip(plan.enrollments, rows, strict=True):
@@ -594,9 +597,38 @@ def _write_enrollments(
                 why = f"not enrolled: the record was not written ({blocker})"
                 outcome = EnrollmentOutcome("skipped", enroller.name, why)
             store.record_enrollment(row.id, outcome)
-            outcomes[outcome.status] += 1
+            outcomes[enrollment.person.record_id] = outcome
             advance(1)
     return outcomes
+
+
+def _count(outcomes: Mapping[str, EnrollmentOutcome], status: str) -> int:
+    return sum(1 for outcome in outcomes.values() if outcome.status == status)
+
+
+def _told_enrollments(
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    rendered: tuple[RenderedAlert, ...],
+    outcomes: Mapping[str, EnrollmentOutcome],
+    renderer: AlertRenderer,
+) -> tuple[RenderedAlert, ...]:
+    """The alerts about people the channel did not enroll (skipped, failed), rendered again
+    with its answer in their context (`enrollment`): nobody is told a person was added to
+    a sequence they were not. The outbox owes the new texts."""
+    texts = {}
+    for alert in plan.alerts:
+        outcome = outcomes.get(alert.record_id)
+        if outcome is not None and outcome.status not in ("enrolled", "already"):
+            told = alert.model_copy(
+                update={"context": {**alert.context, "enrollment": outcome._asdict()}}
+            )
+            texts[(alert.record_id, alert.stage)] = renderer.render(told).text
+    if not texts:
+        return rendered
+    store.rewrite_alerts(run_id, texts)
+    return tuple(RenderedAlert(r.alert, texts.get(r.key, r.text)) for r in rendered)
 
 
 def _merged_ids(merge: Merge) -> list[str]:

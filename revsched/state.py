@@ -525,6 +525,19 @@ def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]])
     _executemany(session, sql, map(values, itertools.chain([first], rows)))
 
 
+def _rewrite_alerts(session: Session, run_id: int, texts: Mapping[tuple[str, str], str]) -> None:
+    for (record_id, stage), text in texts.items():
+        session.execute(
+            update(AlertRow)
+            .where(
+                AlertRow.run_id == run_id,
+                AlertRow.record_id == record_id,
+                AlertRow.stage == stage,
+            )
+            .values(text=text)
+        )
+
+
 def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> None:
     """Mark what the run planned for these records (writes and alerts) as left alone."""
     for record_id, reason in reasons.items():
@@ -891,16 +904,12 @@ class StateStore:
                     session.execute(
                         update(model).where(model.run_id == run_id, about == lead_id).values(values)
                     )
-            for (record_id, stage), text in texts.items():
-                session.execute(
-                    update(AlertRow)
-                    .where(
-                        AlertRow.run_id == run_id,
-                        AlertRow.record_id == record_id,
-                        AlertRow.stage == stage,
-                    )
-                    .values(text=text)
-                )
+            _rewrite_alerts(session, run_id, texts)
+
+    def rewrite_alerts(self, run_id: int, texts: Mapping[tuple[str, str], str]) -> None:
+        """The run's owed alerts ((record, stage) -> text) as they are to be sent now."""
+        with self.session() as session:
+            _rewrite_alerts(session, run_id, texts)
 
     def record_enrollment(self, row_id: int, outcome: EnrollmentOutcome) -> None:
         """What the channel answered for one planned enrollment (its audit row)."""

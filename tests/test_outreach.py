@@ -510,3 +510,28 @@ def test_doctor_checks_the_sequences_and_the_senders_mailboxes(
         "FAIL job-changes: Outreach mailboxes of pool job-changes-sdr: 3 of 4 members have"
         " one; none for ivan.petrov@demo.revsched.dev (their enrollments write the field)" in lines
     )
+
+
+def test_the_alert_says_when_the_channel_did_not_enroll_the_person(
+    tmp_path: Path, outreach: FakeOutreach
+):
+    from harness import RecordingNotifier
+
+    gateway, store = demo(tmp_path)
+    outreach_knowing(outreach, gateway, store)
+    rhea = next(i for i, a in outreach.prospects.items() if a["emails"][0].startswith("rhea."))
+    outreach.prospects[rhea]["optedOut"] = True
+    notifier = RecordingNotifier()
+    channel, _ = channel_for(outreach)
+
+    result = run_named("job-changes", gateway, store, notifier, enroller=channel)
+
+    assert result.counts["enrollments_skipped"] == 1 and result.status == "succeeded"
+    texts = {a.text.split(" <", 1)[0]: a.text for a in notifier.sent}
+    rhea_text = texts["*New UserGems Contact Alert for Rhea Quill"]
+    assert f"- Not added to a sequence: prospect {rhea} opted out\n" in rhea_text
+    assert "has been added to the" not in rhea_text
+    gwen_text = texts["*New UserGems Contact Alert for Gwen Free"]
+    assert f"- This Contact has been added to the {SEQUENCE} sequence" in gwen_text
+    [row] = [a for a in store.run(result.run_id).alerts if "Rhea Quill" in a.text]  # type: ignore[union-attr]
+    assert "Not added to a sequence" in row.text
