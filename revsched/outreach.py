@@ -260,10 +260,14 @@ class OutreachChannel:
         return self._mailboxes[email]
 
     def enroll(self, enrollment: Enrollment) -> EnrollmentOutcome:
+        """Enroll through Outreach, else write the field. A token refused here (it expired
+        during the run; `prepare` refused a bad one before any write) is such a failure."""
         try:
             outcome = self._enroll(enrollment)
         except OutreachCallError as error:
             outcome = EnrollmentOutcome("failed", self.name, f"outreach: {error}")
+        except ConfigError as error:
+            outcome = EnrollmentOutcome("failed", self.name, str(error))
         if outcome.status != "failed":
             return outcome
         written = self._fallback.enroll(enrollment)

@@ -184,8 +184,11 @@ def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel
     """Ask the channel again about the enrollments a stopped run never saved an answer for.
     The channel looks before it enrolls: someone it did enroll is `already`, never twice."""
     rows = store.planned_enrollments(play=play)
-    for row in rows:
-        store.record_enrollment(row.id, enroller.enroll(planned_enrollment(row)))
+    enrollments = [planned_enrollment(row) for row in rows]
+    if enrollments:
+        enroller.prepare(enrollments)
+    for row, enrollment in zip(rows, enrollments, strict=True):
+        store.record_enrollment(row.id, enroller.enroll(enrollment))
     return len(rows)
 
 

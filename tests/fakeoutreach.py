@@ -45,6 +45,8 @@ class FakeOutreach:
     states: dict[int, tuple[int, int, int, str]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # The one access token accepted (change it to expire the one a client holds).
+    token: str = TOKEN
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -105,7 +107,7 @@ class FakeOutreach:
         headers: dict[str, str],
         scripted: str,
     ) -> tuple[int, dict[str, str], Any]:
-        if headers.get("authorization") != f"Bearer {TOKEN}":
+        if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {}, _error("unauthorized", "Unauthorized", "Invalid or expired token.")
         if scripted == "drop":
             return 0, {}, None

@@ -535,3 +535,18 @@ def test_the_alert_says_when_the_channel_did_not_enroll_the_person(
     assert f"- This Contact has been added to the {SEQUENCE} sequence" in gwen_text
     [row] = [a for a in store.run(result.run_id).alerts if "Rhea Quill" in a.text]  # type: ignore[union-attr]
     assert "Not added to a sequence" in row.text
+
+
+def test_a_token_that_expires_during_the_run_writes_the_field_for_the_rest(
+    outreach: FakeOutreach,
+):
+    outreach.add_prospect("pat@sampleco.com")
+    channel, fallback = channel_for(outreach)
+    channel.prepare([enrollment()])
+    outreach.token = "the-token-after-expiry"
+
+    outcome = channel.enroll(enrollment())
+
+    assert (outcome.status, outcome.channel) == ("enrolled", "salesforce-field")
+    assert outcome.detail.startswith("outreach: GET prospects refused the access token in")
+    assert len(fallback.calls) == 1 and outreach.states == {}
