@@ -663,8 +663,9 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
         config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
     )
     accounts = {str(a["Id"]): a for a in records["accounts"]}
+    # By Id: an account found by two of the accounts queries' terms is one candidate.
     matcher = AccountMatcher(
-        records["accounts"],
+        accounts.values(),
         free_mail_domains=config.free_mail_domains,
         customer_types=config.customer_types,
         has_open_opportunity=lambda account: bool(children(account, "Opportunities")),

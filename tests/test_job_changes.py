@@ -266,6 +266,14 @@ def test_free_mail_address_matches_by_normalized_company_name():
     )
 
 
+def test_an_account_read_twice_is_one_candidate():
+    acme = account(3, "Acme", "acme.io")
+
+    plan = decide(leads=[lead(1, "Una Acme", "una@acme.io")], accounts=[acme, dict(acme)])
+
+    assert plan.conversions[0].account_id == acme["Id"]
+
+
 def test_subdomain_website_matches_the_registrable_domain():
     acme = account(3, "Acme UK", "https://app.acme.co.uk/login")
 
