@@ -111,7 +111,7 @@ class OutreachClient:
 
     def retrying(self, server_errors: bool) -> Retrying:
         """429s retried after Retry-After (capped); with `server_errors`, 5xx and dropped
-        connections too, with exponential backoff."""
+        connections too, after their Retry-After if any, else with exponential backoff."""
         settings = self.settings
         backoff = wait_exponential(multiplier=settings.retry_base_seconds, max=60)
 
@@ -131,7 +131,8 @@ class OutreachClient:
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, RateLimited) and error.retry_after is not None:
+            # A 429, or a 503 during maintenance, says when to come back.
+            if isinstance(error, Transient) and error.retry_after is not None:
                 return min(error.retry_after, settings.max_retry_after_seconds)
             return float(backoff(state))
 

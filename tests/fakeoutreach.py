@@ -5,7 +5,8 @@ It answers as Outreach documents: a bearer token on every call (401 otherwise),
 filtered with `filter[...]`, errors as `{"errors": [{"id", "title", "detail"}]}`, 422
 for a prospect already in the sequence, 429 with Retry-After. It records every
 request, and can be told how to answer the next calls of "METHOD resource": "pass",
-"429:<seconds>", a status such as "503", "drop" (close the connection), or
+"429:<seconds>", a status such as "503", "maintenance:<ISO time>" (503 with
+Retry-After), "drop" (close the connection), or
 "lost:<status>" (carry the call out, then answer the status: the response was lost).
 """
 
@@ -117,6 +118,11 @@ class FakeOutreach:
             return 429, {"Retry-After": seconds}, _error("rateLimitExceeded", "Rate Limit", detail)
         if scripted.isdigit():
             return int(scripted), {}, _error("serverError", "Server Error", "Try again later.")
+        if scripted.startswith("maintenance:"):
+            until = scripted.partition(":")[2]
+            detail = f"Scheduled server maintenance is under way; please try again at {until}."
+            error = _error("scheduledServerMaintenance", "Maintenance", detail)
+            return 503, {"Retry-After": until}, error
         if method == "POST" and headers.get("content-type") != JSON_API:
             return 415, {}, _error("unsupportedMediaType", "Unsupported Media Type", JSON_API)
         status, answer = self._resource(method, resource, params, body)

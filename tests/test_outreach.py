@@ -189,6 +189,22 @@ def test_server_errors_are_retried_and_a_lost_create_is_found_not_repeated(
     assert fallback.calls == []
 
 
+def test_maintenance_is_waited_out_until_the_time_outreach_gives(outreach: FakeOutreach):
+    from datetime import UTC, datetime, timedelta
+
+    outreach.add_prospect("pat@sampleco.com")
+    back = (datetime.now(UTC) + timedelta(seconds=90)).replace(microsecond=0, tzinfo=None)
+    outreach.fail("GET prospects", f"maintenance:{back.isoformat()}")
+    sleeps: list[float] = []
+    channel, _ = channel_for(outreach, sleeps)
+
+    outcome = channel.enroll(enrollment())
+
+    assert outcome.status == "enrolled"
+    [slept] = sleeps
+    assert 80 < slept <= 90
+
+
 def test_outreach_down_writes_the_field_instead_and_says_why(outreach: FakeOutreach):
     outreach.add_prospect("pat@sampleco.com")
     outreach.fail("GET prospects", *["500"] * 4)
