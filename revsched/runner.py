@@ -590,6 +590,8 @@ def _write_enrollments(
     saved before the next call: a crash leaves at most one unanswered, asked again by the
     play's next run. Returns each person's answer, by record Id."""
     outcomes: dict[str, EnrollmentOutcome] = {}
+    if not plan.enrollments:
+        return outcomes
     rows = store.planned_enrollments(run_id)
     with progress.task("enrolling", len(rows)) as advance:
         for enrollment, row in zip(plan.enrollments, rows, strict=True):
