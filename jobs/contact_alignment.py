@@ -6,7 +6,8 @@ and nothing else changes. Left alone, each with its reason: partner-managed
 contacts (seed 001's Vartopia flow), contacts of unassigned accounts (never
 moved to a holding, integration or inactive user), contacts of protected owners
 (portal users), contacts in an active sequence (retried next week) and person
-accounts. RevOps gets one digest a week with the counts; the changes go to a
+accounts. RevOps gets one digest a week with the counts, listing each contact
+once (a rerun after a kill lists none again); the changes go to a
 CSV (`--report-dir`); a week with more than `max_changes` changes is applied
 only with `--confirm`.
 """
@@ -138,9 +139,14 @@ def _digest(
     skipped: Counter[str],
     recipients: tuple[Recipient, ...],
     ctx: DecideContext[ContactAlignmentConfig],
-) -> Alert:
-    """The week's one digest; a second run in a week that changes more sends its own."""
+) -> Alert | None:
+    """The week's one digest of the contacts no digest of the week has listed yet (None:
+    every one has, as after a run killed before its writes were done); a second run in a
+    week that changes more contacts sends its own."""
     week = iso_week(ctx.as_of)
+    rows = [row for row in rows if (str(row["contact_id"]), week) not in ctx.fired]
+    if not rows:
+        return None
     stage = week
     if (recipients[0].user_id, week) in ctx.fired:
         stage = f"{week} {ctx.as_of.isoformat()}"
@@ -158,6 +164,7 @@ def _digest(
             "skipped": [{"reason": r, "count": c} for r, c in sorted(skipped.items())],
             "report": REPORT,
         },
+        covers=tuple(Firing(record_id=str(row["contact_id"]), stage=week) for row in rows),
     )
 
 
@@ -202,8 +209,8 @@ def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan
         rows.append(_report_row(contact))
     alerts: tuple[Alert, ...] = ()
     firings: tuple[Firing, ...] = ()
-    if rows:
-        digest = _digest(rows, skipped, recipients, ctx)
+    digest = _digest(rows, skipped, recipients, ctx)
+    if digest is not None:
         alerts, firings = (digest,), (Firing(record_id=digest.record_id, stage=digest.stage),)
     confirmation = None
     if len(changes) > config.max_changes:

@@ -11,7 +11,7 @@ and countries and states their codes, as ordinary (revertible) field changes.
 from __future__ import annotations
 
 from revsched.dedupe import normalize
-from revsched.dedupe.match import company, match_companies
+from revsched.dedupe.match import company, match_companies, own_site
 from revsched.dedupe.plays import (
     DedupeConfig,
     ObjectSpec,
@@ -110,7 +110,10 @@ def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple
     if config.trim_names and name and " ".join(name.split()) != name:
         targets["Name"] = (" ".join(name.split()), "name without stray spaces")
     website = account[config.website_field]
-    domain = normalize.registrable_domain(website)
+    # Only a company's own site becomes its domain: a page on a shared host
+    # (facebook.com/joes) or a country site (ibm.com/uk-en) would lose what tells it apart.
+    site = own_site(website, config.match)
+    domain = site.domain if site and not site.country_site else None
     if config.website_to_domain and domain and domain != website:
         targets[config.website_field] = (domain, "website as its registered domain")
     country = normalize.country_code(account[config.country_field])

@@ -13,16 +13,15 @@ lead's conversion and is the Task's external key.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import Field
 
-from revsched.dedupe.normalize import company_words, email, registrable_domain
+from revsched.dedupe.normalize import company_words
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
-from revsched.matching import AccountMatcher, OnTie
+from revsched.matching import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.ownership import Ownership
 from revsched.plan import (
     Alert,
@@ -39,16 +38,15 @@ from revsched.plan import (
 )
 from revsched.play import (
     DecideContext,
-    DependentQuery,
     Play,
     PlayConfig,
-    Query,
     Record,
     Records,
     Requirements,
     children,
     days_text,
 )
+from revsched.record_index import RecordIndex
 from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -204,59 +202,55 @@ def window_start(as_of: date, days: int) -> datetime:
     return datetime.combine(as_of - timedelta(days=days), time(), tzinfo=UTC)
 
 
-# Terms OR-ed in one accounts query: far below SOQL's 100,000 characters.
-TERMS_PER_QUERY = 200
+# Account Ids per follow-up query: its URL stays far below Salesforce's limit.
+ACCOUNTS_PER_QUERY = 200
+ACCOUNTS = "accounts"
 
 
-def _name_terms(company: str | None) -> set[str]:
-    """What an account's Name must contain to be this company: its meaningful words
-    ("O'Brien Holdings, Inc." -> obrien, holdings) and the raw pieces of them, as a
-    Name may be written ("brien")."""
-    words = company_words(company)
-    pieces = {p for p in re.split(r"[^a-z0-9]+", (company or "").lower()) if len(p) >= 3}
-    return set(words) | {p for p in pieces if any(p in w for w in words)}
-
-
-def _accounts(config: JobChangesConfig) -> DependentQuery:
-    """Only the accounts the people read may work at: their contacts' accounts, and those
-    whose Website holds a person's email domain (or, for free mail, whose Name holds a
-    word of the company name). LIKE finds a superset; the matcher compares exactly."""
-    select = (
+def _accounts_select(config: JobChangesConfig) -> str:
+    return (
         f"SELECT {', '.join(_account_fields(config))},"
         " (SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities"
-        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account WHERE "
+        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account"
     )
-    free_mail = {d.lower() for d in config.free_mail_domains}
-
-    def build(records: Records) -> list[str]:
-        account_ids: set[str] = set()
-        domains: set[str] = set()
-        words: set[str] = set()
-        for person in [*records["contacts"], *records["leads"]]:
-            if person.get("AccountId"):
-                account_ids.add(str(person["AccountId"]))
-                continue
-            address = email(person.get("Email"))
-            domain = registrable_domain(address.partition("@")[2]) if address else None
-            if domain and domain not in free_mail:
-                domains.add(domain)
-            else:
-                words.update(_name_terms(person.get("Company")))
-        ids = sorted(account_ids)
-        terms = [
-            *(format_soql("Id IN {}", ids[i : i + 200]) for i in range(0, len(ids), 200)),
-            *(format_soql("Website LIKE '%{:like}%'", d) for d in sorted(domains)),
-            *(format_soql("Name LIKE '%{:like}%'", w) for w in sorted(words)),
-        ]
-        return [
-            select + " OR ".join(terms[i : i + TERMS_PER_QUERY]) + " ORDER BY Id"
-            for i in range(0, len(terms), TERMS_PER_QUERY)
-        ]
-
-    return build
 
 
-def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, Query]:
+def account_index(config: JobChangesConfig) -> RecordIndex:
+    """Every account by website domain and normalized name, kept in the state store: a
+    run reads only the candidates of the people it handles, never every account."""
+    return RecordIndex(
+        name=f"{KEY_PREFIX}:accounts",
+        sobject="Account",
+        fields=("Name", "Website"),
+        keys=account_keys,
+    )
+
+
+def follow_ups(records: Records, ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
+    """The accounts the people read may work at, fresh, by Id: their contacts' accounts,
+    and the candidates the account index finds by email domain (free mail: company)."""
+    ids: set[str] = set()
+    keys: set[str] = set()
+    free_mail = {d.lower() for d in ctx.config.free_mail_domains}
+    for person in [*records.get("contacts", []), *records.get("leads", [])]:
+        if person.get("AccountId"):
+            ids.add(str(person["AccountId"]))
+        else:
+            keys |= person_keys(person.get("Email"), person.get("Company"), free_mail)
+    found = ctx.lookup(keys) if ctx.lookup is not None and keys else {}
+    ordered = sorted(ids.union(*found.values()))
+    select = _accounts_select(ctx.config)
+    queries = {
+        f"{ACCOUNTS}{n // ACCOUNTS_PER_QUERY}": format_soql(
+            f"{select} WHERE Id IN {{}} ORDER BY Id", ordered[n : n + ACCOUNTS_PER_QUERY]
+        )
+        for n in range(0, len(ordered), ACCOUNTS_PER_QUERY)
+    }
+    # No candidates: the query still runs (and doctor checks its fields), reading nothing.
+    return queries or {f"{ACCOUNTS}0": f"{select} WHERE Id = null"}
+
+
+def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
     config = ctx.config
     since = window_start(ctx.as_of, config.catch_up_days + config.report_missed_days)
     usergems = format_soql(
@@ -275,8 +269,6 @@ def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, Query]:
         f" WHERE {usergems} ORDER BY LastModifiedDate, Id",
         "leads": f"SELECT {', '.join([*person, 'Company'])} FROM Lead"
         f" WHERE IsConverted = false AND {usergems} ORDER BY LastModifiedDate, Id",
-        # After the people: only the accounts they may work at.
-        "accounts": _accounts(config),
         "tasks": format_soql(
             "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
         ),
@@ -662,7 +654,10 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     robin = round_robin(
         config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
     )
-    accounts = {str(a["Id"]): a for a in records["accounts"]}
+    # The follow-ups' chunks; an account read twice is one (by Id).
+    accounts = {
+        str(a["Id"]): a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows
+    }
     # By Id: an account found by two of the accounts queries' terms is one candidate.
     matcher = AccountMatcher(
         accounts.values(),
@@ -775,4 +770,6 @@ play = Play(
     queries=queries,
     decide=decide,
     requirements=requirements,
+    follow_ups=follow_ups,
+    index=account_index,
 )

@@ -560,12 +560,15 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
         decisions=tuple(decisions),
         changes=tuple(changes),
         creates=tuple(creates),
+        # A finding fires with the first digest or summary listing it that is delivered,
+        # not before: one whose delivery failed is listed again, one delivered never.
         alerts=(*_digests(new, people, ctx), *(alert for alert, _ in summaries)),
-        firings=(
-            *(Firing(record_id=f.record["Id"], stage=f.stage) for f in new),
-            *(firing for _, firing in summaries),
-        ),
+        firings=tuple(firing for _, firing in summaries),
     )
+
+
+def _covers(findings: list[Finding]) -> tuple[Firing, ...]:
+    return tuple(Firing(record_id=f.record["Id"], stage=f.stage) for f in findings)
 
 
 def _digests(
@@ -605,6 +608,7 @@ def _digests(
                         if any(f.rule == rule for f in items)
                     ],
                 },
+                covers=_covers(items),
             )
         )
     return alerts
@@ -628,6 +632,7 @@ def _summaries(
                 "items": [f.row() | {"unaddressed": not f.to} for f in items],
             },
             ctx.fired,
+            _covers(items),
         )
         for rule, title in RULES.items()
         if (items := [f for f in findings if f.rule == rule])

@@ -27,21 +27,21 @@ from revsched.play import (
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name, users_filter
 
+# Lead status -> DeveloperName of the queue (Group of Type Queue) such leads wait in
+# (route-leads sends non-MQLs to the same queues).
+HOLDING_QUEUES = {
+    "Recycle": "Recycle_Queue",
+    "Bad Data": "Bad_Data_Queue",
+    "Ineligible": "Ineligible_Queue",
+    "Inquiry": "Inquiry_Queue",
+    "Disqualified": "Disqualified_Queue",
+}
+
 
 class QueueRecycleConfig(PlayConfig):
     schedule: str = "weekly"
     status_field: FieldName = "Status"
-    # Lead status -> DeveloperName of the queue (Group of Type Queue) such leads wait in.
-    status_queues: dict[str, str] = Field(
-        {
-            "Recycle": "Recycle_Queue",
-            "Bad Data": "Bad_Data_Queue",
-            "Ineligible": "Ineligible_Queue",
-            "Inquiry": "Inquiry_Queue",
-            "Disqualified": "Disqualified_Queue",
-        },
-        min_length=1,
-    )
+    status_queues: dict[str, str] = Field(HOLDING_QUEUES, min_length=1)
     # Leads with this checkbox set are in an active sequence and stay with their rep.
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
     # Sales Dev users: everyone whose role (UserRole.Name) is listed, and these Usernames.

@@ -139,6 +139,8 @@ class RenewalSlaConfig(PlayConfig):
     task_due_days: int = Field(3, ge=0)
     task_status: str = "Not Started"
     task_priority: str = "High"
+    # The renewal's value (ARR) in the at-risk report: an Opportunity field or a path.
+    amount_field: FieldPath = "Amount"
     # Any rule matching puts an open renewal within the first checkpoint at risk.
     at_risk_rules: list[AtRiskRule] = [
         AtRiskRule(field="Health_Score__c", operator="<", value=40, label="health score below 40"),
@@ -194,6 +196,7 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
             "AccountId",
             "Account.Name",
             renewal,
+            config.amount_field,
             *(rule.field for rule in config.at_risk_rules),
         ]
     )
@@ -323,13 +326,14 @@ def _task(
 
 
 def _at_risk_row(
-    opportunity: Record, renewal: date, days: int, reasons: list[str]
+    opportunity: Record, renewal: date, days: int, reasons: list[str], amount_field: str
 ) -> dict[str, Scalar]:
     return {
         "opportunity": opportunity["Name"],
         "opportunity_id": opportunity["Id"],
         "account": field_value(opportunity, "Account.Name"),
         "owner": opportunity["Owner"]["Name"],
+        "amount": field_value(opportunity, amount_field),
         "stage": opportunity["StageName"],
         "renewal_date": renewal.isoformat(),
         "days_to_renewal": days,
@@ -356,7 +360,7 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
         days = (renewal - ctx.as_of).days
         risks = [r.label for r in config.at_risk_rules if r.matches(opportunity, days)]
         if risks and days <= config.horizon:
-            at_risk.append(_at_risk_row(opportunity, renewal, days, risks))
+            at_risk.append(_at_risk_row(opportunity, renewal, days, risks, config.amount_field))
         checkpoint = _checkpoint(opportunity, days, order, ctx)
         if isinstance(checkpoint, Decision):
             decisions.append(checkpoint)

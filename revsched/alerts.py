@@ -141,7 +141,9 @@ class Notifier(Protocol):
 
 
 class TerminalNotifier:
-    """Alerts printed to the terminal: the channel when no Slack is configured."""
+    """Alerts printed to the terminal (or cron mail, the journal): the channel when no
+    Slack, webhook or email is configured. Printed in full even under --quiet, since this
+    is their delivery, and as rendered (lines not re-wrapped), as a channel would get them."""
 
     def __init__(self, console: Console):
         self._console = console
@@ -150,5 +152,5 @@ class TerminalNotifier:
         for alert in alerts:
             to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) or "nobody"
             self._console.rule(f"alert to {to}", align="left")
-            self._console.print(alert.text, markup=False, highlight=False)
+            self._console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
         return {alert.key: None for alert in alerts}

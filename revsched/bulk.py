@@ -36,6 +36,15 @@ class Call(Protocol):
     def __call__(self, action: str, request: Callable[[Salesforce], T]) -> T: ...
 
 
+# Told each state a job goes through (Open, UploadComplete, InProgress, JobComplete) and
+# how many records it has processed, when Salesforce says.
+StateHook = Callable[[str, int | None], None]
+
+
+def _ignored(state: str, processed: int | None) -> None:
+    """No one is watching the job's states."""
+
+
 NULL = "#N/A"
 # Longest wait between two polls of a job.
 MAX_POLL_SECONDS = 10.0
@@ -155,7 +164,9 @@ def _jobs(sf: Salesforce, sobject: str) -> Any:
     return getattr(sf.bulk2, sobject)._client
 
 
-def _wait_for(call: Call, sobject: str, job_id: str, is_query: bool, wait: float) -> dict[str, Any]:
+def _wait_for(
+    call: Call, sobject: str, job_id: str, is_query: bool, wait: float, on_state: StateHook
+) -> dict[str, Any]:
     """Poll the job until it ends; its info once complete, else OrgError via the gateway."""
     delay = wait
     while True:
@@ -163,6 +174,7 @@ def _wait_for(call: Call, sobject: str, job_id: str, is_query: bool, wait: float
             f"check Bulk API 2.0 job {job_id}",
             lambda sf: _jobs(sf, sobject).get_job(job_id, is_query),
         )
+        on_state(info["state"], info.get("numberRecordsProcessed"))
         if info["state"] == JobState.job_complete:
             return info
         if info["state"] in (JobState.failed, JobState.aborted):
@@ -172,14 +184,23 @@ def _wait_for(call: Call, sobject: str, job_id: str, is_query: bool, wait: float
         delay = min(delay * 2, MAX_POLL_SECONDS)
 
 
-def bulk_query(call: Call, soql: str, page_size: int, wait: float = 1.0) -> Iterator[Record]:
-    """Rows of one query job, page by page; a page is re-read by its locator when lost."""
+def bulk_query(
+    call: Call,
+    soql: str,
+    page_size: int,
+    wait: float = 1.0,
+    on_state: StateHook | None = None,
+) -> Iterator[Record]:
+    """Rows of one query job, page by page; a page is re-read by its locator when lost.
+    `on_state` hears each state the job goes through while it runs."""
+    on_state = on_state or _ignored
     sobject = _sobject(soql)
     job = call(
         "start a Bulk API 2.0 query",
         lambda sf: _jobs(sf, sobject).create_job(Operation.query, soql),
     )
-    _wait_for(call, sobject, job["id"], True, wait)
+    on_state(job["state"], None)
+    _wait_for(call, sobject, job["id"], True, wait, on_state)
     types = FieldTypes(call)
     locator = ""
     while True:
@@ -214,21 +235,29 @@ def _csv_text(records: Sequence[Record]) -> str:
 
 
 def bulk_update(
-    call: Call, sobject: str, records: Sequence[Record], wait: float = 1.0
+    call: Call,
+    sobject: str,
+    records: Sequence[Record],
+    wait: float = 1.0,
+    on_state: StateHook | None = None,
 ) -> dict[str, str | None]:
-    """Update records with one ingest job; returns each record's error, None when it saved."""
+    """Update records with one ingest job; returns each record's error, None when it saved.
+    `on_state` hears each state the job goes through, with its processed count."""
+    on_state = on_state or _ignored
     outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
     data = _csv_text(records)
     job_id = call(
         f"start a Bulk API 2.0 update of {sobject}",
         lambda sf: _jobs(sf, sobject).create_job(Operation.update),
     )["id"]
+    on_state(JobState.open.value, 0)
     call(
         f"upload Bulk API 2.0 job {job_id}",
         lambda sf: _jobs(sf, sobject).upload_job_data(job_id, data),
     )
     call(f"close Bulk API 2.0 job {job_id}", lambda sf: _close(_jobs(sf, sobject), job_id))
-    info = _wait_for(call, sobject, job_id, False, wait)
+    on_state(JobState.upload_complete.value, 0)
+    info = _wait_for(call, sobject, job_id, False, wait, on_state)
     if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == len(records):
         return outcomes
     unprocessed = "UNPROCESSED: the job ended before this record was processed"

@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-
-# typer 0.29 vendors click: its usage errors live here.
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 # Only what `--help` and `plays` need is imported here; each command imports the rest
@@ -48,19 +45,24 @@ if TYPE_CHECKING:
 
 
 class RevschedGroup(TyperGroup):
-    """The command group: usage mistakes are one line on stderr like every other error
-    (exit 2), and the global options may come after the command too."""
+    """A command group: usage mistakes are one line on stderr like every other error
+    (exit 2), no command prints the help on stdout (exit 2), and the global options may
+    come after the command too.
+
+    Only typer's public API: typer 0.29 vendors click and exports neither UsageError nor
+    NoArgsIsHelpError (fastapi/typer discussion #1832), so usage errors are caught as
+    typer.TyperException, the base of its click exceptions."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(EXIT_USAGE)
         return super().parse_args(ctx, _globals_first(args))
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
-        except NoArgsIsHelpError as error:
-            typer.echo(error.format_message())
-            code = error.exit_code
-        except UsageError as error:
+        except typer.TyperException as error:
             logs.error(usage_message(error))
             code = error.exit_code
         except typer.Abort:
@@ -89,10 +91,11 @@ def _globals_first(args: list[str]) -> list[str]:
     return moved + rest
 
 
-def usage_message(error: UsageError) -> str:
+def usage_message(error: typer.TyperException) -> str:
     """The error, the value and what is expected, on one line, and where the help is."""
     message = plain_message(error.format_message())
-    command = error.ctx.command_path if error.ctx else "revsched"
+    ctx: typer.Context | None = getattr(error, "ctx", None)
+    command = ctx.command_path if ctx else "revsched"
     return f"{message} (`{command} --help` lists the options)"
 
 
@@ -106,18 +109,20 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings=CLI_SETTINGS,
 )
-org_app = typer.Typer(
-    help="The embedded local Salesforce org.", no_args_is_help=True, rich_markup_mode=None
-)
-app.add_typer(org_app, name="org")
-schedule_app = typer.Typer(
-    help="The plays' schedules for cron and systemd.", no_args_is_help=True, rich_markup_mode=None
-)
-app.add_typer(schedule_app, name="schedule")
-state_app = typer.Typer(
-    help="The state store: schema and retention.", no_args_is_help=True, rich_markup_mode=None
-)
-app.add_typer(state_app, name="state")
+
+
+def _command_group(name: str, help_text: str) -> typer.Typer:
+    """A group of commands under `revsched NAME`, parsed as the top level is."""
+    group = typer.Typer(
+        cls=RevschedGroup, help=help_text, no_args_is_help=True, rich_markup_mode=None
+    )
+    app.add_typer(group, name=name)
+    return group
+
+
+org_app = _command_group("org", "The embedded local Salesforce org.")
+schedule_app = _command_group("schedule", "The plays' schedules for cron and systemd.")
+state_app = _command_group("state", "The state store: schema and retention.")
 
 F = TypeVar("F", bound=Callable[..., Any])
 ShowFormat = Literal["text", "csv", "json"]
@@ -158,12 +163,25 @@ ConfigOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 LimitOption = Annotated[
-    int,
-    typer.Option("--limit", min=0, metavar="N", help="Rows of each table after the summary."),
+    int | None,
+    typer.Option(
+        "--limit",
+        min=0,
+        metavar="N",
+        show_default=False,
+        help=f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {summary.SCREEN_LINES} lines).",
+    ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
 QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="One summary line (and failures) only.")
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="One summary line (and failures) only; alerts still print in full when no"
+        " alert channel is configured (printing them is their delivery).",
+    ),
 ]
 YesOption = Annotated[
     bool,
@@ -389,6 +407,17 @@ class Printing:
     quiet: bool = False
     # Rows per table after the summary; None prints every row.
     limit: int | None = summary.DEFAULT_LIMIT
+    # The default limit: fewer rows when the summary would not fit a screen.
+    fit: bool = False
+
+    @classmethod
+    def of(cls, as_json: bool, quiet: bool, limit: int | None, show_all: bool) -> Printing:
+        """From the command's options: --all, --limit N, or neither (the default, fitted)."""
+        if show_all:
+            return cls(as_json, quiet, None)
+        if limit is not None:
+            return cls(as_json, quiet, limit)
+        return cls(as_json, quiet, summary.DEFAULT_LIMIT, fit=True)
 
     @property
     def shows_plan(self) -> bool:
@@ -405,7 +434,12 @@ class Printing:
         def shown(plan: Plan) -> None:
             if self.shows_plan:
                 names = session.org.names(summary.shown_values(plan, self.limit))
-                summary.print_plan(session.console, plan, self.limit, names)
+                limit = self.limit
+                if self.fit:
+                    # The header above and the result line below take one line each.
+                    room = summary.SCREEN_LINES - 2
+                    limit = summary.fitted_limit(plan, names, session.console.width, room)
+                summary.print_plan(session.console, plan, limit, names)
             if confirm and not plan.is_empty:
                 with progress.paused():
                     typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
@@ -416,14 +450,15 @@ class Printing:
         """The run's end: its result (and a dry run's alerts), as JSON, one line or in full."""
         from revsched import report
 
+        printed = session.settings.alerts.for_play(result.plan.play).kind == "terminal"
         if self.as_json:
             typer.echo(json.dumps(report.run_json(result), indent=2))
         elif self.quiet:
-            summary.print_result(session.console, result, self.limit, quiet=True)
+            summary.print_result(session.console, result, self.limit, True, printed)
         else:
             if result.dry_run and self.limit is None:
                 summary.print_alerts(session.console, result)
-            summary.print_result(session.console, result, self.limit)
+            summary.print_result(session.console, result, self.limit, alerts_printed=printed)
         if result.status == "partial":
             raise typer.Exit(EXIT_RECORDS_FAILED)
 
@@ -465,7 +500,7 @@ def run(
             " exit 0 without running when it was already claimed. Prints one line.",
         ),
     ] = False,
-    limit: LimitOption = summary.DEFAULT_LIMIT,
+    limit: LimitOption = None,
     show_all: AllOption = False,
     quiet: QuietOption = False,
     yes: YesOption = False,
@@ -485,7 +520,7 @@ def run(
     session = Session.open(config, as_json)
     play = _play_named(session.settings, play_name)
     play.configure(session.settings, to_run=True)  # a config error stops it before logging in
-    printing = Printing(as_json, quiet or scheduled, None if show_all else limit)
+    printing = Printing.of(as_json, quiet or scheduled, limit, show_all)
     with progress.shown(_progress_console(session.console)):
         if scheduled:
             result = session.run_scheduled(play)
@@ -499,7 +534,8 @@ def run(
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
-        for path in write_reports(result.plan, report_dir):
+        reported = (result, report_dir, session.org, session.settings, session.org_name)
+        for path in write_reports(*reported):
             typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
@@ -510,7 +546,7 @@ def run(
 @fails_cleanly
 def apply(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN_FILE", help="From run --out.")],
-    limit: LimitOption = summary.DEFAULT_LIMIT,
+    limit: LimitOption = None,
     show_all: AllOption = False,
     quiet: QuietOption = False,
     yes: YesOption = False,
@@ -525,7 +561,7 @@ def apply(
     plan = load_plan(plan_file)
     session = Session.open(config, as_json)
     get_play(load_plays(session.settings), plan.play)
-    printing = Printing(as_json, quiet, None if show_all else limit)
+    printing = Printing.of(as_json, quiet, limit, show_all)
     delivery = session.delivery(plan.play)
     with progress.shown(_progress_console(session.console)):
         printing.header(session, f"{plan.play} plan of {plan.as_of} from {plan_file}")
@@ -542,6 +578,26 @@ def apply(
     printing.result(session, result)
 
 
+def _print_irreversible(console: Console, run: Any) -> None:
+    """What of a run a revert leaves as it is: Salesforce cannot undo merges or conversions."""
+    merged = sum(m.status == "merged" for m in run.merges)
+    converted = sum(c.status == "converted" for c in run.conversions)
+    if merged:
+        console.print(
+            f"[yellow]Run {run.id} merged {summary.plural(merged, 'record')}: "
+            "a merge cannot be undone[/] (Salesforce deleted the merged records; "
+            f"`revsched show {run.id}` lists the values they held).",
+            highlight=False,
+        )
+    if converted:
+        console.print(
+            f"[yellow]Run {run.id} converted {summary.plural(converted, 'lead')}: "
+            "a conversion cannot be undone[/] (the leads are contacts now; "
+            f"`revsched show {run.id}` lists them).",
+            highlight=False,
+        )
+
+
 @app.command()
 @fails_cleanly
 def revert(
@@ -549,7 +605,7 @@ def revert(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what the revert would write; write nothing.")
     ] = False,
-    limit: LimitOption = summary.DEFAULT_LIMIT,
+    limit: LimitOption = None,
     show_all: AllOption = False,
     yes: YesOption = False,
     as_json: JsonOption = False,
@@ -563,18 +619,13 @@ def revert(
     session = Session.open(config, as_json)
     # A revert writes old values back and alerts nobody.
     notifier = TerminalNotifier(session.alert_console)
-    printing = Printing(as_json, limit=None if show_all else limit)
+    printing = Printing.of(as_json, False, limit, show_all)
     reverted = session.store.run(run_id)
     with progress.shown(_progress_console(session.console)):
         mode = "dry run of the revert" if dry_run else "revert"
         printing.header(session, f"{mode} of run {run_id}")
-        if reverted is not None and reverted.merges and printing.shows_plan:
-            session.console.print(
-                f"[yellow]Run {run_id} merged {summary.plural(len(reverted.merges), 'record')}: "
-                "a merge cannot be undone[/] (Salesforce deleted the merged records; "
-                f"`revsched show {run_id}` lists the values they held).",
-                highlight=False,
-            )
+        if reverted is not None and printing.shows_plan:
+            _print_irreversible(session.console, reverted)
         result = revert_run(
             run_id,
             store=session.store,
@@ -847,6 +898,7 @@ def org_serve(
         profile = load_faults(faults)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"--faults: {error}") from None
+    _check_serve_target(path, port)
     typer.echo(f"Serving {path} at http://127.0.0.1:{port}", err=True)
     serve(
         path,
@@ -856,6 +908,31 @@ def org_serve(
         fiscal_year=FiscalYear(fiscal_year_start, fiscal_year_named_by_start),
         access_log=access_log,
     )
+
+
+def _check_serve_target(path: Path, port: int) -> None:
+    """Refuse, before serving, a port in use and a --db that cannot hold an org. A missing
+    file is a new, empty org and its missing folders are made (private), as for the state
+    store and the demo org."""
+    import socket
+    import sqlite3
+
+    from revsched.localorg import LocalOrg
+
+    if path.is_dir():
+        raise ConfigError(f"--db: {path} is a folder; give the org's SQLite file in it")
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            listener.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise ConfigError(f"--port: cannot listen on {port}: {error.strerror}") from None
+    try:
+        LocalOrg(path).close()
+    except OSError as error:
+        raise ConfigError(f"--db: cannot create {path}: {error.strerror}") from None
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"--db: {path} is not a local org ({error})") from None
 
 
 @state_app.command("upgrade")
@@ -957,3 +1034,14 @@ def schedule_export(
             out.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text, encoding="utf-8")
             typer.echo(f"wrote {out / name}")
+
+
+def _register_report_commands() -> None:
+    """`revsched forecast` and `revsched dashboard` live in revsched.reports.commands."""
+    from revsched.reports import commands
+
+    app.command()(commands.forecast)
+    app.command()(commands.dashboard)
+
+
+_register_report_commands()

@@ -436,6 +436,10 @@ DEMO_POOLS = {
     "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
     "job-changes-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma"),
     "job-changes-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+    "route-leads-amer": _demo_pool("fay.nguyen", "gus.romero"),
+    "route-leads-emea": _demo_pool("hana.kim", "ivan.petrov"),
+    "route-leads-pubsec": _demo_pool("gus.romero"),
+    "route-leads-default": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
 }
 
 

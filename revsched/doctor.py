@@ -11,9 +11,7 @@ depend on it.
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,9 +19,10 @@ from typing import Any
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
 from revsched.config import Settings, secret
+from revsched.config_fields import ConfigNaming, Describes, unknown_field
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import DecideContext, Play, Requirements, config_strings
+from revsched.play import DecideContext, Play, Requirements
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
@@ -51,22 +50,19 @@ def run_checks(
         yield Check("Salesforce login", False, str(error))
         return
     yield Check("Salesforce login", True, f"logged in to {org.instance_url}")
-    describes = _Describes(org)
+    describes = Describes(org)
     yield _memory_check(settings, describes)
     for name, play in plays.items():
         config = play.configure(settings)
         if not config.enabled:
             continue
-        # Each string in the config -> the first key holding it, so a failure names the key.
-        keys: dict[str, str] = {}
-        for key, value in config_strings(config):
-            keys.setdefault(value, key)
-        naming = _Naming(name, keys)
+        naming = ConfigNaming.of(name, config)
         yield from _query_checks(name, play, config, settings, org, today, naming, describes)
         needs = play.requirements(config)
         yield from _field_checks(naming, needs, describes)
         yield from _write_checks(naming, needs, describes, org.key_field)
         yield from _user_checks(naming, needs, settings, org)
+        yield from _record_checks(naming, needs, org)
         yield from _convert_check(naming, needs, org)
         yield from _sequence_checks(naming, needs, settings, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
@@ -80,13 +76,10 @@ def _probe(soql: str) -> str:
     return soql if " LIMIT " in soql.upper() else f"{soql} LIMIT 1"
 
 
-def _with_nearest(error: str, naming: _Naming, describes: _Describes) -> str:
+def _with_nearest(error: str, naming: ConfigNaming, describes: Describes) -> str:
     """A query's INVALID_FIELD error, with the config key and the nearest field's name."""
-    found = _NO_SUCH_COLUMN.search(error)
-    fields = describes.fields(found.group(2)) if found else None
-    if not found or not isinstance(fields, dict):
-        return error
-    return f"{naming.no_such_field(found.group(2), found.group(1), list(fields))} ({error})"
+    explained = unknown_field(error, naming, describes)
+    return f"{explained} ({error})" if explained else error
 
 
 def _query_checks(
@@ -96,25 +89,20 @@ def _query_checks(
     settings: Settings,
     org: OrgGateway,
     today: date,
-    naming: _Naming,
-    describes: _Describes,
+    naming: ConfigNaming,
+    describes: Describes,
 ) -> Iterator[Check]:
     """Each of the play's queries runs, in its cheapest form: every object and field its
     config names exists (its declared requirements add values, users and queues)."""
     ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
     try:
         queries = play.queries(ctx)
+        if play.follow_ups is not None:
+            queries |= play.follow_ups({name: [] for name in queries}, ctx)
     except RevschedError as error:
         yield Check(f"{name}: queries", False, str(error))
         return
     for query, soql in queries.items():
-        if callable(soql):
-            yield Check(
-                f"{name}: {query} query",
-                True,
-                "built from the records read before it (its fields are checked below)",
-            )
-            continue
         try:
             org.query(_probe(soql), f"check the field names in [plays.{name}]")
         except RevschedError as error:
@@ -153,57 +141,9 @@ def _slack_check(settings: Settings, enabled: list[str]) -> Check:
     return Check("Slack", True, f"bot {answer['user']} in workspace {answer['team']}")
 
 
-class _Describes:
-    """Each sObject's describe, fetched once, as the integration user sees it."""
-
-    def __init__(self, org: OrgGateway):
-        self._org = org
-        self._cache: dict[str, dict[str, Any] | str] = {}
-
-    def describe(self, sobject: str) -> dict[str, Any] | str:
-        """The object's describe, or why it cannot be described."""
-        if sobject not in self._cache:
-            try:
-                self._cache[sobject] = self._org.call(
-                    f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
-                )
-            except RevschedError as error:
-                self._cache[sobject] = str(error)
-        return self._cache[sobject]
-
-    def fields(self, sobject: str) -> dict[str, dict[str, Any]] | str:
-        """The fields by name (and by relationship name), or why the object cannot be described."""
-        described = self.describe(sobject)
-        if isinstance(described, str):
-            return described
-        by_name = {f["name"]: f for f in described["fields"]}
-        return by_name | {
-            f["relationshipName"]: f for f in described["fields"] if f["relationshipName"]
-        }
-
-
-@dataclass(frozen=True)
-class _Naming:
-    """How a failure names what to fix: the config key holding a value, else the value."""
-
-    play: str
-    keys: Mapping[str, str]
-
-    def __call__(self, value: str, fallback: str) -> str:
-        key = self.keys.get(value)
-        return f"plays.{self.play}.{key} = {value}" if key else fallback
-
-    def no_such_field(self, sobject: str, field: str, names: Sequence[str]) -> str:
-        near = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
-        fix = f"did you mean {near[0]}?" if near else f"check [plays.{self.play}]"
-        return f"{self(field, f'{sobject}.{field}')}: no such field on {sobject}; {fix}"
-
-
-# An INVALID_FIELD error's text, as Salesforce words it.
-_NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)' on entity '(\w+)'")
-
-
-def _field_checks(naming: _Naming, needs: Requirements, describes: _Describes) -> Iterator[Check]:
+def _field_checks(
+    naming: ConfigNaming, needs: Requirements, describes: Describes
+) -> Iterator[Check]:
     play = naming.play
     for sobject in dict.fromkeys(s for s, _ in needs.fields):
         fields = describes.fields(sobject)
@@ -236,7 +176,7 @@ def _field_checks(naming: _Naming, needs: Requirements, describes: _Describes) -
 
 
 def _write_checks(
-    naming: _Naming, needs: Requirements, describes: _Describes, key_field: str
+    naming: ConfigNaming, needs: Requirements, describes: Describes, key_field: str
 ) -> Iterator[Check]:
     """The integration user may do what a run does: update the fields it writes, create
     the records it creates (with the key it upserts on), delete what merge() deletes."""
@@ -278,7 +218,7 @@ def _write_checks(
         )
 
 
-def _convert_check(naming: _Naming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
+def _convert_check(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
     """convertLead needs the Convert Leads system permission, which no describe shows."""
     if not needs.converts_leads:
         return
@@ -301,7 +241,7 @@ def _convert_check(naming: _Naming, needs: Requirements, org: OrgGateway) -> Ite
 
 
 def _sequence_checks(
-    naming: _Naming, needs: Requirements, settings: Settings, org: OrgGateway
+    naming: ConfigNaming, needs: Requirements, settings: Settings, org: OrgGateway
 ) -> Iterator[Check]:
     """With the outreach channel: every sequence the play names exists in Outreach, and
     every member of its sender pools has an Outreach mailbox (by their Salesforce email)."""
@@ -358,7 +298,7 @@ def _emails_by_username(org: OrgGateway, usernames: list[str]) -> dict[str, str]
 _FIRING_FIELDS = ("Play__c", "Stage__c", "Record_Id__c", "Fired_On__c", "Run_Id__c")
 
 
-def _memory_check(settings: Settings, describes: _Describes) -> Check:
+def _memory_check(settings: Settings, describes: Describes) -> Check:
     """The firing object is there and writable, or (opted out) the risk is said."""
     name = "org memory"
     if not settings.state.org_memory:
@@ -389,7 +329,7 @@ def _memory_check(settings: Settings, describes: _Describes) -> Check:
 
 
 def _user_checks(
-    naming: _Naming, needs: Requirements, settings: Settings, org: OrgGateway
+    naming: ConfigNaming, needs: Requirements, settings: Settings, org: OrgGateway
 ) -> Iterator[Check]:
     play = naming.play
     pools = {p: settings.pools.get(p) for p in needs.pools}
@@ -431,6 +371,21 @@ def _user_checks(
             fix = f"; set plays.{play}.{key} to a queue's DeveloperName" if key else ""
             detail = "exists" if queue in found else f"no such queue{fix}"
             yield Check(f"{play}: queue {queue}", queue in found, detail)
+
+
+def _record_checks(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
+    """The records a play looks for by name (campaigns) exist: a misspelt name matches none."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for sobject, field, value in needs.records:
+        wanted.setdefault((sobject, field), []).append(value)
+    for (sobject, field), values in wanted.items():
+        soql = format_soql(f"SELECT {field} FROM {sobject} WHERE {field} IN {{}}", values)
+        found = {str(row[field]) for row in org.query(soql)}
+        for value in values:
+            key = naming.keys.get(value)
+            fix = f"; set plays.{naming.play}.{key} to one that exists" if key else ""
+            detail = "exists" if value in found else f"no {sobject} with {field} {value!r}{fix}"
+            yield Check(f"{naming.play}: {sobject} {value}", value in found, detail)
 
 
 def _active_by_username(org: OrgGateway, usernames: list[str]) -> dict[str, bool]:

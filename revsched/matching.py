@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from revsched.dedupe.normalize import company_words, email, registrable_domain
+from revsched.dedupe.normalize import company_words, email, registrable_domain, website
 from revsched.play import Record
 
 OnTie = Literal["ambiguous", "oldest"]
@@ -26,6 +26,43 @@ class Match:
 
     account: Record | None
     reason: str
+
+
+def site_domain(site: str | None, shared_hosts: Collection[str] = ()) -> str | None:
+    """The registrable domain of a website; None on one of the (lower-case) shared hosts
+    or under a private public suffix (x.myshopify.com) when any are given."""
+    if not shared_hosts:
+        return registrable_domain(site)
+    found = website(site)
+    if found is None or found.private_suffix:
+        return None
+    labels = found.host.split(".")
+    hosts = {".".join(labels[i:]) for i in range(len(labels))}
+    return None if hosts.intersection(shared_hosts) else found.domain
+
+
+def account_keys(account: Record, shared_hosts: Collection[str] = ()) -> set[str]:
+    """What an account index finds an account by, as the matcher matches it: its website's
+    domain (never a shared host's) and its normalized name."""
+    keys = set()
+    domain = site_domain(account.get("Website"), shared_hosts)
+    if domain:
+        keys.add(f"domain:{domain}")
+    words = company_words(account.get("Name"))
+    if words:
+        keys.add(f"name:{' '.join(words)}")
+    return keys
+
+
+def person_keys(address: str | None, company: str | None, ignored: Collection[str]) -> set[str]:
+    """The account index keys a person's account is found by, as `AccountMatcher.match`
+    looks: the email's domain, or (free mail, an `ignored` domain, no email) the company."""
+    normalized = email(address)
+    domain = registrable_domain(normalized.partition("@")[2]) if normalized else None
+    if domain and domain not in ignored:
+        return {f"domain:{domain}"}
+    words = company_words(company)
+    return {f"name:{' '.join(words)}"} if words else set()
 
 
 class AccountMatcher:
@@ -41,8 +78,12 @@ class AccountMatcher:
         on_tie: OnTie = "ambiguous",
         website_field: str = "Website",
         type_field: str = "Type",
+        shared_hosts: Collection[str] = (),
     ) -> None:
         self._free_mail = {d.lower() for d in free_mail_domains}
+        # The dedupe plays' safety rule: a site on a host many companies share
+        # (sites.google.com, x.myshopify.com) never identifies one account.
+        self._shared = {h.lower() for h in shared_hosts}
         self._customer_types = set(customer_types)
         self._open = has_open_opportunity
         self._on_tie = on_tie
@@ -50,7 +91,7 @@ class AccountMatcher:
         self._by_domain: dict[str, list[Record]] = {}
         self._by_name: dict[tuple[str, ...], list[Record]] = {}
         for account in accounts:
-            domain = registrable_domain(account.get(website_field))
+            domain = site_domain(account.get(website_field), self._shared)
             if domain:
                 self._by_domain.setdefault(domain, []).append(account)
             words = company_words(account.get("Name"))
@@ -61,9 +102,10 @@ class AccountMatcher:
         """The account for a person with this email address and (Lead) company name."""
         normalized = email(address)
         domain = registrable_domain(normalized.partition("@")[2]) if normalized else None
-        if domain and domain not in self._free_mail:
+        if domain and domain not in self._free_mail and domain not in self._shared:
             return self._choose(self._by_domain.get(domain, []), f"email domain {domain}")
-        why = f"free-mail address {domain}" if domain else "no email address"
+        kind = "free-mail" if domain in self._free_mail else "shared-domain"
+        why = f"{kind} address {domain}" if domain else "no email address"
         words = company_words(company)
         if not words:
             return Match(None, f"{why} and no company name to match")

@@ -25,7 +25,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from revsched import progress
 from revsched.auth import salesforce_login
-from revsched.bulk import bulk_query, bulk_update, count_query, top_level_clauses
+from revsched.bulk import StateHook, bulk_query, bulk_update, count_query, top_level_clauses
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
 from revsched.localorg import LocalOrg, connect
@@ -200,14 +200,17 @@ class OrgGateway:
             page = self.call(action, lambda sf: sf.query(soql), config_hint)
         if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
             total = page["totalSize"] if page else None
-            with progress.task(f"reading {sobject} (Bulk)", total) as advance:
+            with progress.task(f"reading {sobject} (Bulk)", total) as tracker:
 
                 def call(action: str, request: Callable[[Salesforce], T]) -> T:
                     return self.call(action, request, config_hint)
 
-                for record in bulk_query(call, soql, self.api.bulk_page_size):
+                pages = bulk_query(call, soql, self.api.bulk_page_size, on_state=tracker.state)
+                for read, record in enumerate(pages):
+                    if not read:
+                        tracker.state("reading the results", 0)
                     yield record
-                    advance(1)
+                    tracker(1)
             return
         assert page is not None
         with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
@@ -257,10 +260,13 @@ class OrgGateway:
         outcomes = self._save_collections("composite/sobjects", sobject, records)
         return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
 
-    def bulk_update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+    def bulk_update(
+        self, sobject: str, records: Sequence[Record], on_state: StateHook | None = None
+    ) -> dict[str, str | None]:
         """Write many records with one Bulk API 2.0 ingest job, each of its calls retried;
-        records it could not lock are written again on their own, as on the REST path."""
-        outcomes = bulk_update(self.call, sobject, records)
+        records it could not lock are written again on their own, as on the REST path.
+        `on_state` hears the job's states and processed counts."""
+        outcomes = bulk_update(self.call, sobject, records, on_state=on_state)
         locked = [
             record
             for record in records

@@ -8,7 +8,7 @@ review, and a later apply can carry it out unchanged.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -187,6 +187,13 @@ class Enrollment(PlanItem):
     reason: str
 
 
+class Firing(PlanItem):
+    """A (record, stage) the play handles now; recorded so it never fires twice."""
+
+    record_id: str
+    stage: str
+
+
 class Alert(PlanItem):
     """An alert about one record at one stage, rendered from a template."""
 
@@ -196,13 +203,9 @@ class Alert(PlanItem):
     recipients: tuple[Recipient, ...]
     context: dict[str, Any]
     reason: str
-
-
-class Firing(PlanItem):
-    """A (record, stage) the play handles now; recorded so it never fires twice."""
-
-    record_id: str
-    stage: str
+    # The records a digest lists, as the stages its delivery fires for them: once it is
+    # delivered (by its run or, after a kill, the next), a rerun does not list them again.
+    covers: tuple[Firing, ...] = ()
 
 
 def group_digest(
@@ -212,9 +215,11 @@ def group_digest(
     reason: str,
     context: dict[str, Any],
     fired: Collection[tuple[str, str]],
+    covers: tuple[Firing, ...] = (),
 ) -> tuple[Alert, Firing] | None:
-    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member;
-    None when nobody in the group is active or the stage has fired."""
+    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member
+    (with `covers`, the records it lists); None when nobody in the group is active or the
+    stage has fired."""
     if not recipients or (recipients[0].user_id, stage) in fired:
         return None
     alert = Alert(
@@ -224,6 +229,7 @@ def group_digest(
         recipients=recipients,
         reason=reason,
         context=context,
+        covers=covers,
     )
     return alert, Firing(record_id=alert.record_id, stage=stage)
 
@@ -245,6 +251,9 @@ class Plan(PlanItem):
     cursors: dict[str, int] = {}
     # Round-robin assignments made, by pool and Username, added to the day's counts.
     assignments: dict[str, dict[str, int]] = {}
+    # The moment this plan's reads began (plays that read only what changed): saved when
+    # the run applies in full, so the next run reads from there; a partial run reads again.
+    watermark: datetime | None = None
     # Tables for people to read (name -> rows), written as CSV and HTML by `run --report-dir`.
     reports: dict[str, list[dict[str, Scalar]]] = {}
     # Why applying this plan needs the user's explicit `--confirm` (e.g. a change cap
@@ -304,23 +313,19 @@ class Plan(PlanItem):
                     for c in self.creates
                 ),
                 "enrollments": tuple(
-                    e.model_copy(
-                        update={
-                            "person": e.person.model_copy(
-                                update={
-                                    "sobject": "Contact",
-                                    "record_id": contacts[e.person.record_id],
-                                }
-                            )
-                        }
-                    )
-                    if e.person.sobject == "Lead" and e.person.record_id in contacts
-                    else e
+                    e.model_copy(update={"person": _as_contact(e.person, contacts)})
                     for e in self.enrollments
                 ),
                 "alerts": tuple(
                     a.model_copy(
-                        update={"record_id": swap(a.record_id), "context": swap(a.context)}
+                        update={
+                            "record_id": swap(a.record_id),
+                            "context": swap(a.context),
+                            "covers": tuple(
+                                f.model_copy(update={"record_id": swap(f.record_id)})
+                                for f in a.covers
+                            ),
+                        }
                     )
                     for a in self.alerts
                 ),

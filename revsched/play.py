@@ -13,12 +13,12 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -34,12 +34,11 @@ from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
+if TYPE_CHECKING:
+    from revsched.record_index import RecordIndex
+
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
-# SOQL built from the records the play's earlier queries read (e.g. only the accounts
-# those people may work at): zero or more queries, their rows read as one.
-DependentQuery = Callable[[Records], list[str]]
-Query = str | DependentQuery
 
 
 class PlayConfig(StrictModel):
@@ -79,6 +78,11 @@ class DecideContext(Generic[C]):
     assigned_today: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # The moment of the run in the org's time zone (working hours); as_of at noon if unset.
     now: datetime | None = None
+    # Where the play's last fully applied run began reading the org (plays that read only
+    # what changed since); None on a first run or a new state store.
+    watermark: datetime | None = None
+    # Key -> record Ids in the play's lookup index (see `Play.index`), for its follow-ups.
+    lookup: Callable[[Collection[str]], dict[str, set[str]]] | None = None
 
     @property
     def moment(self) -> datetime:
@@ -99,6 +103,8 @@ class Requirements:
     pools: tuple[str, ...] = ()
     # Queues by DeveloperName
     queues: tuple[str, ...] = ()
+    # (sObject, field, value) of records that must exist: a campaign by its Name
+    records: tuple[tuple[str, str, str], ...] = ()
     # (sObject, field) it updates on existing records: the integration user must be able to edit
     writes: tuple[tuple[str, str], ...] = ()
     # (sObject, field) it sets on the records it creates (upserted on [org] key_field)
@@ -118,12 +124,16 @@ class Play(Generic[C]):
     name: str
     summary: str
     config_model: type[C]
-    # Named SOQL queries for the context (fired and cursors unused); the runner runs them all,
-    # in order, a dependent one with the records read before it.
-    queries: Callable[[DecideContext[C]], Mapping[str, Query]]
+    # Named SOQL queries for the context (fired and cursors unused); the runner runs them all.
+    queries: Callable[[DecideContext[C]], dict[str, str]]
     decide: Callable[[Records, DecideContext[C]], Plan]
     # What `revsched doctor` checks against the org before the first run.
     requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
+    # Named SOQL queries built from what `queries` returned (the accounts of the leads
+    # read), run after them; their records join the others for `decide`.
+    follow_ups: Callable[[Records, DecideContext[C]], dict[str, str]] | None = None
+    # An index of org records kept between runs, which follow-ups look keys up in.
+    index: Callable[[C], RecordIndex] | None = None
 
     def configure(self, settings: Settings, *, to_run: bool = False) -> C:
         """This play's config from its `[plays.<name>]` section, with defaults.

@@ -8,13 +8,41 @@ console while a bar is up puts the text above the bar, never on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 _progress: Progress | None = None
+
+
+class Tracker:
+    """What a pull or write reports as it goes: `tracker(n)` when n more are done, and for a
+    job that runs on the server (a Bulk API job), `tracker.state(...)` as its state changes.
+    Does nothing when no bar is shown."""
+
+    def __init__(self, progress: Progress | None, task_id: TaskID, description: str):
+        self._progress, self._task_id, self._description = progress, task_id, description
+        self._done = 0
+
+    def __call__(self, done: int) -> None:
+        self._done += done
+        if self._progress is not None:
+            self._progress.update(self._task_id, completed=self._done)
+
+    def state(self, state: str, processed: int | None = None) -> None:
+        """The job's state beside the description, and how many it has processed when
+        known (the bar follows the server's count rather than sitting at 0%)."""
+        if processed is not None:
+            self._done = processed
+        if self._progress is not None:
+            counted = f", {processed:,} processed" if processed is not None else ""
+            self._progress.update(
+                self._task_id,
+                description=f"{self._description} ({state}{counted})",
+                completed=self._done,
+            )
 
 
 @contextmanager
@@ -33,17 +61,17 @@ def shown(console: Console | None) -> Iterator[None]:
 
 
 @contextmanager
-def task(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A bar for one pull or write; yields `advance(n)`, a no-op when nothing is shown."""
+def task(description: str, total: int | None) -> Iterator[Tracker]:
+    """A bar for one pull or write; yields its Tracker, a no-op when nothing is shown."""
     progress = _progress
     if progress is None:
-        yield lambda done: None
+        yield Tracker(None, TaskID(0), description)
         return
     task_id = progress.add_task(description, total=total)
     # Drawn now, not at the next tick: a short step is seen as it happens.
     progress.refresh()
     try:
-        yield lambda done: progress.advance(task_id, done)
+        yield Tracker(progress, task_id, description)
     finally:
         progress.remove_task(task_id)
 

@@ -4,7 +4,9 @@ A run killed during a write call (or stopped by an error after Salesforce had
 committed it) leaves its changes `planned`. Before the next run of the play,
 each is read back: a field that holds the planned value was written (the audit
 row becomes applied, marked reconciled, so `revert` and `history` are true), a
-record to create that exists under its key was created.
+record to create that exists under its key was created. A lead to convert is read
+first: one the org shows converted is recorded with its contact, so what the run
+planned for the lead is audited (and owed) against the contact, as the run would have.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from simple_salesforce import format_soql
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.state import PlannedWrite, StateStore
 
+NOT_CONVERTED = "not converted: the run stopped before this conversion reached the org"
+
 
 def reconcile_writes(play: str, store: StateStore, org: OrgGateway) -> int:
-    """Settle the play's unrecorded writes against the org; returns how many were written.
-
-    Conversions first: what the run planned for a lead it did convert is then audited
-    (and read back) as its contact's."""
+    """Settle the play's unrecorded writes against the org; returns how many were written."""
     converted = _conversions_found(play, store, org)
     changes, creates = store.unsettled_writes(play)
     if not changes and not creates:
@@ -31,27 +32,26 @@ def reconcile_writes(play: str, store: StateStore, org: OrgGateway) -> int:
     written = _changes_written(changes, org)
     created = _creates_found(creates, org)
     store.reconcile(written, created)
-    return converted + sum(written.values()) + sum(1 for record_id in created.values() if record_id)
+    return converted + sum(written.values()) + sum(1 for rid in created.values() if rid)
 
 
 def _conversions_found(play: str, store: StateStore, org: OrgGateway) -> int:
-    """Read back each unrecorded conversion (Lead.IsConverted, ConvertedContactId): a lead
-    converted is recorded with its contact, one not converted as failed (its alerts are
-    then not owed; the play's next run plans it again)."""
+    """Record the unrecorded conversions as the org shows them; returns how many were made."""
     planned = store.unsettled_conversions(play)
     if not planned:
         return 0
     ids = list(dict.fromkeys(lead for leads in planned.values() for lead in leads))
     held = {r["Id"]: r for r in org.fetch("Lead", ids, ["IsConverted", "ConvertedContactId"])}
-    unwritten = "not converted: the run stopped before this conversion reached the org"
     converted = 0
     for run_id, leads in planned.items():
         outcomes: dict[str, tuple[str | None, str | None]] = {}
-        for lead in leads:
-            record = held.get(lead) or {}
-            contact = record.get("ConvertedContactId") if record.get("IsConverted") else None
-            outcomes[lead] = (contact, None) if contact else (None, unwritten)
-            converted += contact is not None
+        for lead_id in leads:
+            contact_id = (held.get(lead_id) or {}).get("ConvertedContactId")
+            if contact_id:
+                outcomes[lead_id] = (contact_id, None)
+                converted += 1
+            else:
+                outcomes[lead_id] = (None, NOT_CONVERTED)
         store.record_conversions(run_id, outcomes, {})
     return converted
 

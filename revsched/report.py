@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from revsched.summary import print_rows, value_text
+from revsched.summary import named_value, print_rows, value_text
 
 if TYPE_CHECKING:  # `revsched plays` prints its table without loading the runner
     from revsched.runner import RunResult
@@ -116,7 +116,9 @@ def show_json(run: Run) -> dict[str, Any]:
                 "record_name": c.record_name,
                 "field": c.field,
                 "old": json.loads(c.old),
+                "old_name": c.old_name,
                 "new": json.loads(c.new),
+                "new_name": c.new_name,
                 "reason": c.reason,
                 "status": c.status,
                 "error": c.error,
@@ -139,12 +141,37 @@ def show_json(run: Run) -> dict[str, Any]:
             }
             for m in run.merges
         ],
+        "creates": [
+            {
+                "sobject": c.sobject,
+                "key": c.key,
+                "fields": json.loads(c.fields),
+                "record_id": c.record_id,
+                "parent_id": c.parent_id,
+                "reason": c.reason,
+                "status": c.status,
+                "error": c.error,
+            }
+            for c in run.creates
+        ],
+        "deletes": [
+            {
+                "sobject": d.sobject,
+                "record_id": d.record_id,
+                "reason": d.reason,
+                "status": d.status,
+                "error": d.error,
+            }
+            for d in run.deletes
+        ],
         "conversions": [
             {
                 "lead_id": c.lead_id,
                 "lead_name": c.lead_name,
                 "account_id": c.account_id,
                 "account_name": c.account_name,
+                "owner_id": c.owner_id,
+                "converted_status": c.converted_status,
                 "contact_id": c.contact_id,
                 "reason": c.reason,
                 "status": c.status,
@@ -171,6 +198,7 @@ def show_json(run: Run) -> dict[str, Any]:
         "alerts": [
             {
                 "record_id": a.record_id,
+                "record_name": a.record_name,
                 "stage": a.stage,
                 "recipients": json.loads(a.recipients),
                 "status": a.status,
@@ -199,8 +227,9 @@ def print_show(console: Console, run: Run) -> None:
                 record = c.record_id
                 rows.append((f"  {c.sobject}", f"{escape(c.record_name)} [dim]{c.record_id}[/]"))
             status = c.status if not c.error else f"{c.status}: {c.error}"
-            old, new = value_text(json.loads(c.old)), value_text(json.loads(c.new))
-            rows.append((f"    {c.field}", f"{escape(old)} -> {escape(new)}: {escape(status)}"))
+            old = named_value(json.loads(c.old), c.old_name)
+            new = named_value(json.loads(c.new), c.new_name)
+            rows.append((f"    {c.field}", f"{old} -> {new}: {escape(status)}"))
         print_rows(console, rows, None)
     else:
         console.print("No field changes.")
@@ -212,13 +241,8 @@ def print_show(console: Console, run: Run) -> None:
         console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
     if run.merges:
         print_merges(console, run)
-    for c in run.conversions:
-        outcome = c.status if not c.error else f"{c.status}: {c.error}"
-        console.print(
-            f"convert {escape(c.lead_name)} {c.lead_id} onto {escape(c.account_name)}"
-            f" -> contact {c.contact_id or '-'}: {escape(outcome)}",
-            highlight=False,
-        )
+    if run.conversions:
+        print_conversions(console, run)
     for e in run.enrollments:
         outcome = f"{e.status} ({e.channel}): {e.detail}" if e.channel else e.status
         console.print(
@@ -230,7 +254,7 @@ def print_show(console: Console, run: Run) -> None:
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
         console.rule(f"alert to {to}: {status}", align="left")
-        console.print(alert.text, markup=False, highlight=False)
+        console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
@@ -276,6 +300,23 @@ def print_merges(console: Console, run: Run) -> None:
     console.print(table, highlight=False)
 
 
+def print_conversions(console: Console, run: Run) -> None:
+    """Each lead converted: onto which account, the contact it became (cannot be undone)."""
+    console.print("Lead conversions (cannot be undone)", style="bold")
+    rows: list[tuple[str, str]] = []
+    for c in run.conversions:
+        status = c.status if not c.error else f"{c.status}: {c.error}"
+        contact = f", now contact {c.contact_id}" if c.contact_id else ""
+        rows.append(
+            (
+                "  Lead",
+                f"{escape(c.lead_name)} [dim]{c.lead_id}[/] onto {escape(c.account_name)}"
+                f" [dim]{c.account_id}[/]{contact}: {escape(status)}",
+            )
+        )
+    print_rows(console, rows, None)
+
+
 CSV_COLUMNS = (
     "kind",
     "sobject",
@@ -283,7 +324,9 @@ CSV_COLUMNS = (
     "record_name",
     "field",
     "old",
+    "old_name",
     "new",
+    "new_name",
     "status",
     "error",
     "reason",
@@ -291,8 +334,8 @@ CSV_COLUMNS = (
 
 
 def show_csv(run: Run) -> str:
-    """Every row a run audited (changes, creates, deletes, merges, enrollments, alerts) as
-    one CSV table."""
+    """Every row a run audited (changes, creates, deletes, merges, conversions, enrollments,
+    alerts) as one CSV table."""
     rows: list[dict[str, Any]] = []
     for c in run.changes:
         old, new = json.loads(c.old), json.loads(c.new)
@@ -304,7 +347,9 @@ def show_csv(run: Run) -> str:
                 "record_name": c.record_name,
                 "field": c.field,
                 "old": value_text(old),
+                "old_name": c.old_name,
                 "new": value_text(new),
+                "new_name": c.new_name,
                 "status": c.status,
                 "error": c.error,
                 "reason": c.reason,
@@ -346,6 +391,21 @@ def show_csv(run: Run) -> str:
                 "reason": m.reason,
             }
         )
+    for conversion in run.conversions:
+        rows.append(
+            {
+                "kind": "conversion",
+                "sobject": "Lead",
+                "record_id": conversion.lead_id,
+                "record_name": conversion.lead_name,
+                "field": "AccountId",
+                "new": conversion.account_id,
+                "new_name": conversion.account_name,
+                "status": conversion.status,
+                "error": conversion.error,
+                "reason": conversion.reason,
+            }
+        )
     for e in run.enrollments:
         rows.append(
             {
@@ -366,6 +426,7 @@ def show_csv(run: Run) -> str:
             {
                 "kind": "alert",
                 "record_id": a.record_id,
+                "record_name": a.record_name,
                 "field": a.stage,
                 "new": to,
                 "status": a.status,

@@ -1,79 +1,48 @@
-"""Tables a play reports, written as CSV and HTML files for people who read them outside revsched.
+"""A run's report written for people who read it outside revsched (`run --report-dir`):
+one HTML page with its header, totals, charts and tables, and a CSV file per table.
 
-A play stays pure: it puts named tables of rows on its plan (`Plan.reports`),
-and the command line writes them to `--report-dir`. The file names carry the
-play and the as-of date, so each day's report sits beside the last.
+The play stays pure: the report is built from its plan (and the play's own tables,
+`Plan.reports`); the file names carry the play and the as-of date, so each day's report
+sits beside the last.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from revsched.plan import Plan, Scalar
-from revsched.private import private_folder, write_private
+from revsched.reports.model import Header
+from revsched.reports.pages import write_report
+from revsched.reports.run_report import named_values, plan_report
 
-Row = dict[str, Scalar]
-
-
-def _columns(rows: Sequence[Row]) -> list[str]:
-    """Every column any row has, in the order they first appear."""
-    return list(dict.fromkeys(column for row in rows for column in row))
-
-
-def _cell(value: Scalar) -> str:
-    return "" if value is None else str(value)
+if TYPE_CHECKING:
+    from revsched.config import Settings
+    from revsched.org import OrgGateway
+    from revsched.runner import RunResult
 
 
-def _html(title: str, columns: list[str], rows: Sequence[Row]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "\n".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
-        for row in rows
+def write_reports(
+    result: RunResult, directory: Path, org: OrgGateway, settings: Settings, org_name: str
+) -> list[Path]:
+    """Write the run's report (page first, then one CSV per table); returns the paths."""
+    plan = result.plan
+    mode = "dry run" if result.dry_run else f"applied: {result.status}"
+    header = Header(
+        title=f"{plan.play}, {plan.as_of.isoformat()}",
+        play=plan.play,
+        as_of=plan.as_of.isoformat(),
+        mode=mode,
+        org=org_name,
+        run_id=result.run_id,
     )
-    table = (
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
-        if rows
-        else "<p>No rows.</p>"
+    report = plan_report(
+        plan,
+        header,
+        org.instance_url,
+        names=org.names(named_values(plan)),
+        counts=result.counts,
+        applied=not result.dry_run,
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        "<style>table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:4px 8px;"
-        "text-align:left}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{table}\n</body>\n</html>\n"
+    return write_report(
+        report, directory, plan.play, plan.as_of.isoformat(), settings.templates.paths
     )
-
-
-# What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value: Scalar) -> Scalar:
-    """A text cell a spreadsheet would run as a formula, made plain text with a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def write_reports(plan: Plan, directory: Path) -> list[Path]:
-    """Write each report as <play>-<name>-<as of>.csv and .html; returns the paths written."""
-    private_folder(directory)
-    written = []
-    for name, rows in plan.reports.items():
-        stem = directory / f"{plan.play}-{name}-{plan.as_of.isoformat()}"
-        columns = _columns(rows)
-        csv_path = stem.with_suffix(".csv")
-        table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows({column: _inert(value) for column, value in row.items()} for row in rows)
-        write_private(csv_path, table.getvalue())
-        html_path = stem.with_suffix(".html")
-        title = f"{plan.play}: {name}, {plan.as_of.isoformat()}"
-        write_private(html_path, _html(title, columns, rows))
-        written += [csv_path, html_path]
-    return written

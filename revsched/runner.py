@@ -25,9 +25,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from revsched import org_memory, progress
+from revsched import org_memory, progress, record_index
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.audit_names import audit_names
 from revsched.config import Settings
+from revsched.config_fields import ConfigNaming, Describes, unknown_field
 from revsched.enroll import EnrollmentChannel, SalesforceFieldChannel, planned_enrollment
 from revsched.errors import (
     ApiLimitError,
@@ -40,7 +42,7 @@ from revsched.errors import (
 from revsched.logs import logger
 from revsched.org import COLLECTION_LIMIT, OrgGateway
 from revsched.plan import Alert, Merge, Plan, Recipient, RecordCreate
-from revsched.play import DecideContext, Play, Record
+from revsched.play import DecideContext, Play
 from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
@@ -104,17 +106,32 @@ def plan_play(
         assigned_today=store.assigned_on(as_of),
         # An --as-of run happens at this time of day on that date.
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
+        watermark=store.watermark(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
-    records: dict[str, list[Record]] = {}
-    for name, query in play.queries(ctx).items():
-        texts = query(records) if callable(query) else [query]
-        records[name] = [row for soql in texts for row in org.query(soql, hint)]
+    try:
+        records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
+    except (ConfigError, OrgError) as error:
+        raise _explained(error, play.name, ctx.config, org) from None
+    if play.index is not None:
+        index = play.index(ctx.config)
+        record_index.refresh(index, store, org, ctx.moment)
+        ctx = replace(ctx, lookup=record_index.lookup(index, store))
+    if play.follow_ups is not None:
+        more = play.follow_ups(records, ctx).items()
+        records |= {name: org.query(soql, hint) for name, soql in more}
     # What fired on another machine (or before the state store was lost) counts too.
     remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
     ctx = replace(ctx, fired=ctx.fired | remembered)
     with progress.status(f"deciding {play.name}"):
         return play.decide(records, ctx)
+
+
+def _explained(error: RevschedError, play: str, config: Any, org: OrgGateway) -> RevschedError:
+    """A query refused for a field the org does not know, as the config key to fix and the
+    nearest field (one line, a config error); any other refusal as it was."""
+    explained = unknown_field(str(error), ConfigNaming.of(play, config), Describes(org))
+    return error if explained is None else ConfigError(explained)
 
 
 def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
@@ -125,6 +142,9 @@ def _outbox(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry
             json.dumps([r.model_dump() for r in alert.recipients]),
             alert.text,
             alert.key in firings,
+            json.dumps([[f.record_id, f.stage] for f in alert.alert.covers])
+            if alert.alert.covers
+            else None,
         )
         for alert in rendered
     ]
@@ -200,9 +220,12 @@ def _remember(
     as_of: date,
     run: str,
 ) -> int:
-    """Record in the org the stages that fired: `fired` (no alert) and those whose alert was
-    just delivered; returns how many could not be recorded (logged, the run is partial)."""
-    fired = fired + [(r.record_id, r.stage) for r, error in delivered if r.fires and not error]
+    """Record in the org the stages that fired: `fired` (no alert), those whose alert was
+    just delivered and what those alerts list; returns how many could not be recorded
+    (logged, the run is partial)."""
+    sent = [row for row, error in delivered if error is None]
+    fired = fired + [(r.record_id, r.stage) for r in sent if r.fires]
+    fired += [(record, stage) for r in sent for record, stage in json.loads(r.covers or "[]")]
     errors = org_memory.remember(org, play, fired, as_of, run)
     for key, error in errors.items():
         logger.warning("firing %s not recorded in the org: %s", key, error)
@@ -250,7 +273,7 @@ def run_play(
         rendered = _render(plan, renderer)
         if on_plan is not None:
             on_plan(plan)
-        return _record_dry_run(plan, rendered, store)
+        return _record_dry_run(plan, rendered, store, org)
     enroller = enroller or SalesforceFieldChannel(org)
     with play_lease(store, play.name):
         settled = settle(play.name, store, org, notifier, enroller)
@@ -323,9 +346,11 @@ def _counts(plan: Plan) -> dict[str, int]:
 
 
 def _record_dry_run(
-    plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore
+    plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore, org: OrgGateway
 ) -> RunResult:
-    run_id = store.start_run(plan, dry_run=True, alerts=_outbox(plan, rendered))
+    run_id = store.start_run(
+        plan, dry_run=True, alerts=_outbox(plan, rendered), names=audit_names(plan, org)
+    )
     counts = _counts(plan)
     store.finish_run(run_id, "dry-run", counts)
     return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
@@ -360,7 +385,12 @@ def apply_plan(
     if plan.enrollments:
         enroller.prepare(plan.enrollments)
     run_id = store.start_run(
-        plan, dry_run=False, reverts=reverts, alerts=_outbox(plan, rendered), stale=held_back
+        plan,
+        dry_run=False,
+        reverts=reverts,
+        alerts=_outbox(plan, rendered),
+        stale=held_back,
+        names=audit_names(plan, org),
     )
     # Saved first: a run killed mid-write still moves the rotation on.
     store.save_cursors(plan.cursors)
@@ -422,6 +452,8 @@ def apply_plan(
     enrollments_failed = _count(enrolled, "failed")
     clean = not failures and not alerts_failed and not unrecorded and not enrollments_failed
     status = "succeeded" if clean else "partial"
+    if status == "succeeded" and plan.watermark is not None:
+        store.save_watermark(plan.play, plan.watermark)
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,
@@ -487,19 +519,23 @@ def _write_changes(
             continue
         by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
+
+    def save(outcomes: dict[str, str | None]) -> None:
+        store.record_batch(run_id, outcomes)
+        failures.update((rid, error) for rid, error in outcomes.items() if error is not None)
+
     for sobject, records in by_object.items():
-        # Many records: one Bulk API 2.0 job; otherwise collection calls, several in flight.
-        if len(records) > org.api.bulk_write_threshold:
-            landed: Iterable[list[dict[str, str | None]]] = [[org.bulk_update(sobject, records)]]
-        else:
+        with progress.task(f"writing {sobject}", len(records)) as tracker:
+            # Many records: one Bulk API 2.0 job, the bar following its states and processed
+            # count; otherwise collection calls, several in flight, counted as they land.
+            if len(records) > org.api.bulk_write_threshold:
+                save(org.bulk_update(sobject, records, on_state=tracker.state))
+                continue
             calls = (functools.partial(org.update, sobject, c) for c in _chunks(records))
-            landed = _pipelined(calls, org.api.max_in_flight)
-        with progress.task(f"writing {sobject}", len(records)) as advance:
-            for batch in landed:
+            for batch in _pipelined(calls, org.api.max_in_flight):
                 outcomes = {rid: error for call in batch for rid, error in call.items()}
-                store.record_batch(run_id, outcomes)
-                failures |= {rid: error for rid, error in outcomes.items() if error is not None}
-                advance(len(outcomes))
+                save(outcomes)
+                tracker(len(outcomes))
     return failures
 
 
@@ -759,7 +795,7 @@ def revert_run(
         plan = revert_plan(run)
         if on_plan is not None:
             on_plan(plan)
-        return _record_dry_run(plan, (), store)
+        return _record_dry_run(plan, (), store, org)
     with play_lease(store, run.play):
         # Writes the run made but never recorded (it was killed) are undone too.
         settled = settle(run.play, store, org, notifier)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from json.encoder import encode_basestring_ascii
@@ -32,7 +32,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    exists,
     false,
     func,
     or_,
@@ -141,6 +140,10 @@ class ChangeRow(Base):
     # JSON-encoded so None, booleans and numbers survive.
     old: Mapped[str] = mapped_column(Text)
     new: Mapped[str] = mapped_column(Text)
+    # The names of the old and new values when they are records' Ids (a lookup's users,
+    # queues, accounts); None for other values, and in rows audited before names were kept.
+    old_name: Mapped[str | None] = mapped_column(String(255))
+    new_name: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
     # planned (dry run or not yet written), applied, failed, stale (value moved; left alone)
     status: Mapped[str] = mapped_column(String(20))
@@ -283,6 +286,8 @@ class AlertRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(18))
+    # The name of the record it is about; None in rows kept before names were.
+    record_name: Mapped[str | None] = mapped_column(String(255))
     stage: Mapped[str] = mapped_column(String(100))
     recipients: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -292,6 +297,8 @@ class AlertRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Delivering it marks (play, record, stage) fired.
     fires: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # JSON [[record, stage], ...]: what a digest lists, marked fired with its delivery.
+    covers: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="alerts")
 
@@ -347,6 +354,28 @@ class CursorRow(Base):
     updated_at: Mapped[datetime]
 
 
+class WatermarkRow(Base):
+    """How far a play that reads incrementally has read the org: the moment its last fully
+    applied run began reading (the next run reads what changed since, minus an overlap)."""
+
+    __tablename__ = "watermarks"
+
+    play: Mapped[str] = mapped_column(String(100), primary_key=True)
+    moment: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class IndexRow(Base):
+    """One key a record is found by in a play's lookup index (see revsched.record_index)."""
+
+    __tablename__ = "record_index"
+    __table_args__ = (Index("ix_record_index_record", "index_name", "record_id"),)
+
+    index_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+
+
 class AssignmentCountRow(Base):
     """How many assignments each pool member got on a day, for daily caps."""
 
@@ -392,6 +421,8 @@ class OutboxEntry(NamedTuple):
     text: str
     # Delivering it marks (play, record, stage) fired.
     fires: bool = False
+    # JSON [[record, stage], ...] also marked fired by delivering it (what a digest lists).
+    covers: str | None = None
 
 
 class EnrollmentOutcome(NamedTuple):
@@ -461,11 +492,11 @@ def _shown(url: str) -> str:
 CHUNK = 1000
 
 
-def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
+def _chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     batch: list[T] = []
     for item in items:
         batch.append(item)
-        if len(batch) == CHUNK:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
@@ -483,6 +514,12 @@ def _json_scalar(value: Any) -> str:
     if kind is int or (kind is float and math.isfinite(value)):
         return repr(value)
     return json.dumps(value)
+
+
+def _name_of(value: Any, names: Mapping[str, str] | None) -> str | None:
+    """The name of the record whose Id the value is, when known (cut to the column's size)."""
+    name = names.get(value) if names and isinstance(value, str) else None
+    return name[:255] if name is not None else None
 
 
 def _executemany(session: Session, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -682,6 +719,59 @@ class StateStore:
         with self.session() as session:
             return {row.pool: row.position for row in session.scalars(select(CursorRow))}
 
+    def watermark(self, play: str) -> datetime | None:
+        """Where the play's last fully applied run began reading; None when never (or the
+        store is new): the play then reads its whole catch-up window."""
+        with self.session() as session:
+            row = session.get(WatermarkRow, play)
+            return row.moment if row else None
+
+    def save_watermark(self, play: str, moment: datetime) -> None:
+        with self.session() as session:
+            session.merge(WatermarkRow(play=play, moment=moment, updated_at=now()))
+
+    def index_records(
+        self, index: str, entries: Iterable[tuple[str, set[str]]], *, rebuild: bool
+    ) -> int:
+        """Replace the keys of each (record Id, keys) in the index, 10,000 records a
+        transaction; `rebuild` empties the index first. Returns how many records."""
+        count = 0
+        if rebuild:
+            with self.session() as session:
+                session.execute(delete(IndexRow).where(IndexRow.index_name == index))
+        for chunk in _chunks(entries, 10_000):
+            with self.session() as session:
+                if not rebuild:
+                    ids = [record_id for record_id, _ in chunk]
+                    for part in _chunks(ids, 500):
+                        session.execute(
+                            delete(IndexRow).where(
+                                IndexRow.index_name == index, IndexRow.record_id.in_(part)
+                            )
+                        )
+                rows = (
+                    {"index_name": index, "key": key[:255], "record_id": record_id}
+                    for record_id, keys in chunk
+                    for key in sorted(keys)
+                )
+                _insert(session, IndexRow, rows)
+            count += len(chunk)
+        return count
+
+    def index_lookup(self, index: str, keys: Collection[str]) -> dict[str, set[str]]:
+        """Key -> the Ids indexed under it (keys with none are left out)."""
+        found: dict[str, set[str]] = {}
+        with self.session() as session:
+            for part in _chunks(sorted(keys), 500):
+                rows = session.execute(
+                    select(IndexRow.key, IndexRow.record_id).where(
+                        IndexRow.index_name == index, IndexRow.key.in_(part)
+                    )
+                )
+                for key, record_id in rows:
+                    found.setdefault(key, set()).add(record_id)
+        return found
+
     # A run's lifecycle
 
     def start_run(
@@ -691,10 +781,12 @@ class StateStore:
         reverts: int | None = None,
         alerts: Iterable[OutboxEntry] = (),
         stale: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> int:
         """Save the run, its whole plan (as planned changes) and the alerts it will owe
         (the outbox) in one transaction, before anything is written; what it plans for
-        the `stale` records (record Id -> why) is marked left alone at once.
+        the `stale` records (record Id -> why) is marked left alone at once. `names`
+        (record Id -> name) are kept beside the Ids changed values and alerts refer to.
 
         Rows go in with bulk inserts, in chunks: a 100k-record plan must not become
         100k ORM objects in memory.
@@ -724,6 +816,8 @@ class StateStore:
                         "field": c.field,
                         "old": _json_scalar(c.old),
                         "new": _json_scalar(c.new),
+                        "old_name": _name_of(c.old, names),
+                        "new_name": _name_of(c.new, names),
                         "reason": c.reason,
                     }
                     for c in plan.changes
@@ -812,7 +906,14 @@ class StateStore:
                     for e in plan.enrollments
                 ),
             )
-            _insert(session, AlertRow, ({**planned, **a._asdict()} for a in alerts))
+            _insert(
+                session,
+                AlertRow,
+                (
+                    {**planned, **a._asdict(), "record_name": _name_of(a.record_id, names)}
+                    for a in alerts
+                ),
+            )
             _mark_stale(session, run.id, stale or {})
             return run.id
 
@@ -1085,26 +1186,29 @@ class StateStore:
                 alert.status = "sent"
                 if alert.error is not None:
                     alert.error = f"sent on a later try; it had failed: {alert.error}"
-                if alert.fires:
-                    self._fire(session, alert.run_id, play, alert.record_id, alert.stage)
+                fired = [(alert.record_id, alert.stage)] if alert.fires else []
+                fired += [tuple(pair) for pair in json.loads(alert.covers or "[]")]
+                self._fire(session, alert.run_id, play, fired)
 
-    def _fire(self, session: Session, run_id: int, play: str, record_id: str, stage: str) -> None:
-        """Mark (play, record, stage) fired unless it already is."""
-        fired = session.scalar(
-            select(
-                exists().where(
+    def _fire(
+        self, session: Session, run_id: int, play: str, stages: Iterable[tuple[str, str]]
+    ) -> None:
+        """Mark each (record, stage) of the play fired unless it already is."""
+        todo = set(stages)
+        for chunk in _chunks(sorted(todo)):
+            found = session.execute(
+                select(FiringRow.record_id, FiringRow.stage).where(
                     FiringRow.play == play,
-                    FiringRow.record_id == record_id,
-                    FiringRow.stage == stage,
+                    FiringRow.record_id.in_({record for record, _ in chunk}),
+                    FiringRow.stage.in_({stage for _, stage in chunk}),
                 )
             )
+            todo -= {(row.record_id, row.stage) for row in found}
+        at = now()
+        session.add_all(
+            FiringRow(play=play, record_id=record, stage=stage, run_id=run_id, fired_at=at)
+            for record, stage in sorted(todo)
         )
-        if not fired:
-            session.add(
-                FiringRow(
-                    play=play, record_id=record_id, stage=stage, run_id=run_id, fired_at=now()
-                )
-            )
 
     def record_firing(self, run_id: int, play: str, record_id: str, stage: str) -> None:
         with self.session() as session:
@@ -1142,20 +1246,23 @@ class StateStore:
             )
 
     def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
-        """Leads whose conversion the play's stopped runs planned and never recorded, by run."""
+        """Leads still planned for conversion in the play's runs that stopped early, by run."""
         with self.session() as session:
-            ended = select(Run.id).where(
-                Run.play == play, Run.dry_run.is_(False), Run.status != "running"
-            )
             rows = session.execute(
                 select(ConversionRow.run_id, ConversionRow.lead_id)
-                .where(ConversionRow.run_id.in_(ended), ConversionRow.status == "planned")
+                .join(Run)
+                .where(
+                    Run.play == play,
+                    Run.dry_run.is_(False),
+                    Run.status != "running",
+                    ConversionRow.status == "planned",
+                )
                 .order_by(ConversionRow.id)
             )
-            found: dict[int, list[str]] = {}
+            planned: dict[int, list[str]] = {}
             for run_id, lead_id in rows:
-                found.setdefault(run_id, []).append(lead_id)
-            return found
+                planned.setdefault(run_id, []).append(lead_id)
+            return planned
 
     def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a
@@ -1271,7 +1378,7 @@ class StateStore:
         with self.session() as session:
             run = session.get(Run, run_id)
             if run is not None:
-                # Load them now.
+                # Loaded now, for reading once the session is closed.
                 _ = run.changes, run.alerts, run.creates, run.deletes, run.merges
                 _ = run.conversions, run.enrollments
             return run

@@ -9,11 +9,13 @@ RUN --format csv|json`).
 
 from __future__ import annotations
 
+import functools
+import io
+import itertools
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
@@ -29,7 +31,11 @@ T = TypeVar("T")
 
 # Groups listed per count (reasons, recipients); the rest are summed into one line.
 TOP_GROUPS = 5
+# Rows of each table after the summary, unless --limit or --all says otherwise; fewer (down
+# to MIN_ROWS) when the whole would not fit SCREEN_LINES, header and result line included.
 DEFAULT_LIMIT = 5
+MIN_ROWS = 2
+SCREEN_LINES = 60
 
 
 def value_text(value: Any) -> str:
@@ -74,7 +80,7 @@ def _counts_table(groups: Counter[str]) -> Table:
 
 
 def _first(items: Iterable[T], limit: int | None) -> list[T]:
-    return list(items if limit is None else islice(items, limit))
+    return list(items if limit is None else itertools.islice(items, limit))
 
 
 def plan_headline(plan: Plan) -> str:
@@ -162,8 +168,12 @@ def print_rows(console: Console, rows: list[tuple[str, str]], limit: int | None)
 
 
 def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
-    decisions = sorted(plan.decisions, key=lambda d: d.outcome != "selected")
-    console.print(_rows("Decisions", len(decisions), limit), style="bold")
+    # Selected first, read lazily: a preview costs its rows, not a sort of every decision.
+    decisions = itertools.chain(
+        (d for d in plan.decisions if d.outcome == "selected"),
+        (d for d in plan.decisions if d.outcome != "selected"),
+    )
+    console.print(_rows("Decisions", len(plan.decisions), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for d in _first(decisions, limit):
         mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/] "
@@ -174,11 +184,14 @@ def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
-def _named(value: Any, names: Mapping[str, str]) -> str:
-    """A value, with the record's name before it when it is the Id of a named record."""
+def named_value(value: Any, name: str | None) -> str:
+    """A value as markup, with the record's name before it when it is a named record's Id."""
     text = escape(value_text(value))
-    name = names.get(value) if isinstance(value, str) else None
     return f"{escape(name)} [dim]{text}[/]" if name else text
+
+
+def _named(value: Any, names: Mapping[str, str]) -> str:
+    return named_value(value, names.get(value) if isinstance(value, str) else None)
 
 
 def shown_values(plan: Plan, limit: int | None) -> list[Any]:
@@ -303,16 +316,29 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
     ]:
         if rows:
             show(console, plan, limit)
-    tables = (plan.decisions, plan.changes, plan.creates, plan.deletes, plan.merges, plan.alerts)
+    tables = (
+        plan.decisions,
+        plan.changes,
+        plan.creates,
+        plan.deletes,
+        plan.merges,
+        plan.conversions,
+        plan.alerts,
+    )
     if limit is not None and any(len(rows) > limit for rows in tables):
         console.print(
-            "[dim]--all prints every row; revsched show RUN --format csv|json"
-            " exports every change and alert[/]"
+            "[dim]--all prints every row; revsched show RUN --format csv|json exports them all[/]"
         )
 
 
 def _record(name: str, record_id: str) -> str:
     return f"{escape(name)} [dim]{record_id}[/]"
+
+
+def _print_head(console: Console, plan: Plan) -> None:
+    print_summary(console, plan)
+    if plan.confirmation:
+        console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
 
 
 def print_plan(
@@ -322,12 +348,30 @@ def print_plan(
     names: Mapping[str, str] | None = None,
 ) -> None:
     """Summary, then the first rows; `limit=None` prints every row."""
-    print_summary(console, plan)
-    if plan.confirmation:
-        console.print(f"[bold yellow]Applying needs --confirm:[/] {escape(plan.confirmation)}")
+    _print_head(console, plan)
     print_tables(console, plan, limit, names or {})
     if plan.is_empty:
         console.print("Nothing to do.")
+
+
+def _lines(width: int, draw: Callable[[Console], None]) -> int:
+    """How many lines `draw` prints at `width` columns."""
+    out = io.StringIO()
+    draw(Console(file=out, width=width, force_terminal=False, color_system=None))
+    return out.getvalue().count("\n")
+
+
+def fitted_limit(plan: Plan, names: Mapping[str, str], width: int, lines: int) -> int:
+    """The most rows per table, from DEFAULT_LIMIT down to MIN_ROWS, with which the plan's
+    summary and first rows take at most `lines` lines at `width` columns: a plan with many
+    tables shows fewer rows of each rather than scrolling its summary away."""
+    head = _lines(width, lambda console: _print_head(console, plan))
+    for rows in range(DEFAULT_LIMIT, MIN_ROWS, -1):
+        draw = functools.partial(print_tables, plan=plan, limit=rows, names=names)
+        tables = _lines(width, draw)
+        if head + tables <= lines:
+            return rows
+    return MIN_ROWS
 
 
 def print_alerts(console: Console, result: RunResult) -> None:
@@ -335,7 +379,7 @@ def print_alerts(console: Console, result: RunResult) -> None:
     for alert in result.alerts:
         to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients)
         console.rule(f"would alert {escape(to)}", align="left")
-        console.print(alert.text, markup=False, highlight=False)
+        console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
     if result.alerts:
         console.rule(style="dim")
 
@@ -348,16 +392,22 @@ def _listed(
     describe: Callable[[str], str],
 ) -> None:
     for record_id, why in _first(items, limit):
-        console.print(f"{label} {escape(describe(record_id))}: {escape(why)}", highlight=False)
+        line = f"{label} {escape(describe(record_id))}: {escape(why)}"
+        console.print(line, highlight=False, soft_wrap=True)
     if limit is not None and len(items) > limit:
         console.print(f"[dim]... and {len(items) - limit:,} more; `revsched show` lists them[/]")
 
 
 def print_result(
-    console: Console, result: RunResult, limit: int | None = DEFAULT_LIMIT, quiet: bool = False
+    console: Console,
+    result: RunResult,
+    limit: int | None = DEFAULT_LIMIT,
+    quiet: bool = False,
+    alerts_printed: bool = False,
 ) -> None:
     """How a run ended: what was written, what failed and why, what was left alone;
-    `quiet` leaves out what was left alone."""
+    `quiet` leaves out what was left alone. `alerts_printed`: the alerts went to the
+    terminal (no channel is configured), so the line says they were printed, not sent."""
     names = {d.record_id: d.record_name for d in result.plan.decisions}
     names |= {c.record_id: c.record_name for c in result.plan.changes}
 
@@ -386,27 +436,37 @@ def print_result(
     if not quiet:
         _listed(console, list(result.stale.items()), "[yellow]left alone[/]", limit, describe)
     _listed(console, list(result.failures.items()), "[red]failed[/]", limit, describe)
-    console.print(result_line(result), highlight=False)
+    # One line however narrow the terminal or cron's 80 columns: it is what grep finds.
+    console.print(result_line(result, alerts_printed), highlight=False, soft_wrap=True)
 
 
-def result_line(result: RunResult) -> str:
+def result_line(result: RunResult, alerts_printed: bool = False) -> str:
     """One line for cron mail and the journal: the run, its status and what it did."""
     if result.dry_run:
         return f"Dry run {result.run_id}: nothing was written or sent."
     counts = result.counts
-    enrolled = (
-        f"{counts.get('enrolled', 0):,} enrolled in sequences"
-        f" ({counts.get('already_enrolled', 0):,} already,"
-        f" {counts.get('enrollments_failed', 0):,} failed), "
-        if result.plan.enrollments
-        else ""
+    alerts = plural(counts.get("alerts_sent", 0), "alert")
+    alerts = (
+        f"{alerts} printed above (no alert channel is configured)"
+        if alerts_printed and counts.get("alerts_sent")
+        else f"{alerts} sent"
     )
-    return (
-        f"Run {result.run_id} of {result.plan.play} {result.status}: "
-        f"{plural(counts.get('applied', 0), 'field change')} written, "
-        f"{plural(counts.get('created', 0), 'record')} created, "
-        f"{plural(counts.get('merged', 0), 'record')} merged, "
-        f"{plural(len(result.failures), 'record')} failed, "
-        f"{len(result.stale):,} left alone as stale, "
-        f"{enrolled}{plural(counts.get('alerts_sent', 0), 'alert')} sent."
-    )
+    parts = [
+        f"{plural(counts.get('applied', 0), 'field change')} written",
+        f"{plural(counts.get('created', 0), 'record')} created",
+        f"{plural(counts.get('merged', 0), 'record')} merged",
+    ]
+    if result.plan.conversions:
+        parts.append(f"{plural(counts.get('converted', 0), 'lead')} converted")
+    parts += [
+        f"{plural(len(result.failures), 'record')} failed",
+        f"{len(result.stale):,} left alone as stale",
+    ]
+    if result.plan.enrollments:
+        parts.append(
+            f"{counts.get('enrolled', 0):,} enrolled in sequences"
+            f" ({counts.get('already_enrolled', 0):,} already,"
+            f" {counts.get('enrollments_failed', 0):,} failed)"
+        )
+    parts.append(alerts)
+    return f"Run {result.run_id} of {result.plan.play} {result.status}: {', '.join(parts)}."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,18 @@ CASES = {
         lambda d: ["org", "serve", "--port", "99999"],
         "--port: 99999 is not a port; use 1-65535",
     ),
+    "org serve --db a folder": (
+        lambda d: ["org", "serve", "--db", str(d)],
+        "is a folder; give the org's SQLite file in it",
+    ),
+    "org serve --db under a file": (
+        lambda d: ["org", "serve", "--db", str(Path(write(d / "f", "")) / "sub" / "org.sqlite")],
+        "/f/sub/org.sqlite: Not a directory",
+    ),
+    "org serve --db not an org": (
+        lambda d: ["org", "serve", "--db", write(d / "org.sqlite", "hello")],
+        "/org.sqlite is not a local org (file is not a database)",
+    ),
 }
 
 
@@ -115,3 +128,19 @@ def test_braces_in_config_values_are_values(tmp_path: Path, demo_org: Path):
     for play in ("win-back", "queue-recycle", "account-review"):
         result = CliRunner().invoke(app, ["run", play, "--dry-run", "-c", str(config)])
         assert result.exit_code == 0, (play, result.output)
+
+
+def test_org_serve_on_a_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["org", "serve", "--db", str(tmp_path / "org.sqlite"), "--port", str(port)]
+        )
+
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip() == f"error: --port: cannot listen on {port}: Address already in use"
+    )
+    assert list(tmp_path.iterdir()) == []

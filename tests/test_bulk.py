@@ -144,3 +144,55 @@ def test_bulk_path_reaches_the_same_org_state_as_rest(tmp_path, faults):
         states.append(org.salesforce().query_all(f"SELECT {fields} FROM Account ORDER BY Id"))
 
     assert states[0]["records"] == states[1]["records"]
+
+
+def test_a_bulk_write_reports_each_job_state_with_its_processed_count(tmp_path):
+    """The bar of a Bulk write follows the job (Open, UploadComplete, InProgress,
+    JobComplete) and the records Salesforce has processed, rather than sitting at 0%."""
+    from datetime import date
+
+    from harness import token_client
+
+    from revsched.config import ApiSettings
+    from revsched.localorg.demo import build_demo_org
+    from revsched.org import OrgGateway
+
+    org = build_demo_org(tmp_path / "org.sqlite", accounts=30, seed=5, today=date(2026, 11, 23))
+    api = ApiSettings(bulk_write_threshold=0, retry_base_seconds=0, retry_max_seconds=0)
+    gateway = OrgGateway(token_client(org, []), api)
+    ids = [r["Id"] for r in gateway.query("SELECT Id FROM Account ORDER BY Id")]
+    heard: list[tuple[str, int | None]] = []
+
+    outcomes = gateway.bulk_update(
+        "Account",
+        [{"Id": i, "Industry": "Retail"} for i in ids],
+        on_state=lambda state, processed: heard.append((state, processed)),
+    )
+
+    assert set(outcomes.values()) == {None}
+    assert heard[:2] == [("Open", 0), ("UploadComplete", 0)]
+    assert heard[-1] == ("JobComplete", len(ids))
+    assert {state for state, _ in heard} <= {"Open", "UploadComplete", "InProgress", "JobComplete"}
+    counts = [processed for _, processed in heard]
+    assert counts == sorted(counts)
+
+
+def test_a_bar_shows_the_job_state_and_follows_its_count():
+    import io
+
+    from rich.console import Console
+
+    from revsched import progress
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with progress.shown(console), progress.task("writing Account", 500) as tracker:
+        shown = progress._progress
+        assert shown is not None
+        tracker.state("InProgress", 200)
+        [task] = shown.tasks
+        assert (task.description, task.completed) == (
+            "writing Account (InProgress, 200 processed)",
+            200,
+        )
+        tracker.state("UploadComplete")
+        assert (task.description, task.completed) == ("writing Account (UploadComplete)", 200)

@@ -11,21 +11,33 @@ write is the documented window for one repeat, so it is not drawn.)
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakeslack import FakeSlack
 from harness import NoAlerts
 from simple_salesforce import format_soql
+from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer, RenderedAlert
+from revsched.cli import app
 from revsched.config import Settings
 from revsched.delivery import Dispatcher, Outgoing, Part, Route
 from revsched.localorg import LocalOrg
@@ -33,7 +45,7 @@ from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.play import load_plays
 from revsched.runner import RunResult, revert_run, run_play, settle_other_plays
-from revsched.state import LeaseRow, StateStore
+from revsched.state import LeaseRow, Run, StateStore
 
 TODAY = date(2026, 11, 23)
 PLAYS = [
@@ -43,22 +55,30 @@ PLAYS = [
     "renewal-sla",
     "queue-recycle",
     "win-back",
+    "contact-alignment",
+    "job-changes",
+    "people-signals",
+    "overage-upsell",
+    "partner-overlap",
+    "lead-status-hygiene",
 ]
-# Not yet: contact-alignment, whose rerun after a kill sends a second weekly digest for
-# the contacts the dead run's digest (delivered from the outbox) already listed.
 # Kills per play: a handful in the suite; REVSCHED_CHAOS_TRIALS=8 for the full check.
 TRIALS = int(os.environ.get("REVSCHED_CHAOS_TRIALS", "3"))
 # Fields a round robin fills: a killed run has already moved the rotation on, so the
 # rerun may pick the next member; those are checked to be set, not to be equal.
-ROTATED = {"win-back": {"OwnerId", "SDR__c"}}
+ROTATED = {"win-back": {"OwnerId", "SDR__c"}, "job-changes": {"OwnerId", "SDR__c"}}
 # (object, method) pairs a kill is drawn among: org writes, audit writes, deliveries.
 KILL_POINTS = [
     (OrgGateway, "update"),
     (OrgGateway, "bulk_update"),
     (OrgGateway, "upsert"),
+    (OrgGateway, "delete"),
+    (OrgGateway, "convert_leads"),
     (StateStore, "start_run"),
     (StateStore, "record_batch"),
     (StateStore, "record_creates"),
+    (StateStore, "record_deletes"),
+    (StateStore, "record_conversions"),
     (StateStore, "settle_alerts"),
 ]
 
@@ -211,6 +231,16 @@ def _outcome(org: LocalOrg, store: StateStore, play: str, channel: CountingChann
             for name in fields:
                 if (sobject, record["Id"], name) in values:
                     values[(sobject, record["Id"], name)] = record[name]
+    # A field only a dead run planned (for a lead it never converted, say) and nobody
+    # wrote is no outcome of the run: left out when the org still holds its old value.
+    changes = [c for run in runs if run is not None for c in run.changes]
+    written = {(c.sobject, c.record_id, c.field) for c in changes if c.status == "applied"}
+    untouched = {
+        (c.sobject, c.record_id, c.field)
+        for c in changes
+        if values.get((c.sobject, c.record_id, c.field)) == json.loads(c.old)
+    } - written
+    values = {k: v for k, v in values.items() if k not in untouched}
     keyed = sf.query_all("SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c != null")
     created_in_org = Counter(r["Revsched_Key__c"] for r in keyed["records"])
     values |= {("Task", key, "count"): n for key, n in created_in_org.items()}
@@ -224,17 +254,24 @@ def _outcome(org: LocalOrg, store: StateStore, play: str, channel: CountingChann
 
 
 def _comparable(outcome: Outcome, play: str) -> Outcome:
-    """Rotated fields reduced to whether they are set; alert texts naming them dropped."""
+    """Rotated fields left out (a rerun may also move the records a dead run converted or
+    created under the member it drew); alert texts naming them cut short."""
     rotated = ROTATED.get(play, set())
     if not rotated:
         return outcome
     return Outcome(
-        org={k: (v is not None if k[2] in rotated else v) for k, v in outcome.org.items()},
+        org={k: v for k, v in outcome.org.items() if k[2] not in rotated},
         sent=Counter({("", text[:40]): n for (_, text), n in outcome.sent.items()}),
-        applied={(r, f, "set" if f in rotated else v) for r, f, v in outcome.applied},
+        applied={(r, f, v) for r, f, v in outcome.applied if f not in rotated},
         created=outcome.created,
         fired=outcome.fired,
     )
+
+
+def _rotated_unset(clean: Outcome, killed: Outcome, play: str) -> list[tuple[str, str, str]]:
+    """The rotated fields the uninterrupted run filled that the killed one left empty."""
+    rotated = ROTATED.get(play, set())
+    return [k for k, v in clean.org.items() if k[2] in rotated and v and not killed.org.get(k)]
 
 
 @pytest.mark.parametrize("play_name", PLAYS)
@@ -257,10 +294,28 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
         where = f"{play_name} killed at tick {kill_at} of {counter.ticks}"
         assert rerun.status == "succeeded", where
         assert got.org == expected.org, where
+        assert _rotated_unset(clean, killed, play_name) == [], where
         assert got.sent == expected.sent, where
         assert got.applied == expected.applied, where
         assert got.created == expected.created, where
         assert got.fired == expected.fired, where
+
+
+def _killed_and_rerun(
+    demo: Path, workdir: Path, play: str
+) -> tuple[LocalOrg, StateStore, CountingChannel, Run, RunResult]:
+    """Run the play on a copy of the demo org until a patched call raises Killed, then
+    rerun it: (org, store, channel, the killed run, the rerun's result)."""
+    shutil.copy(demo, workdir / "org.sqlite")
+    org = LocalOrg(workdir / "org.sqlite", today=lambda: TODAY)
+    store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
+    channel = CountingChannel(Killer())
+    run = _runner(play, org, store, channel)
+    with pytest.raises(Killed):
+        run()
+    [killed] = store.runs(play)
+    store.release_lease(f"play:{play}", _holder(store, play))
+    return org, store, channel, killed, run()
 
 
 def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
@@ -277,17 +332,7 @@ def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
 
     monkeypatch.setattr(OrgGateway, "update", update_then_die)
     killer.at = 1
-    shutil.copy(demo, tmp_path / "org.sqlite")
-    org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
-    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    channel = CountingChannel(Killer())
-    run = _runner("churn-intake", org, store, channel)
-
-    with pytest.raises(Killed):
-        run()
-    [killed] = store.runs("churn-intake")
-    store.release_lease("play:churn-intake", _holder(store, "churn-intake"))
-    rerun = run()
+    org, store, channel, killed, rerun = _killed_and_rerun(demo, tmp_path, "churn-intake")
 
     audit = store.run(killed.id)
     assert audit is not None and audit.changes
@@ -329,3 +374,162 @@ def test_a_run_of_another_play_finishes_what_a_killed_run_owes(
     assert settled["churn-intake"].alerts_sent == len(audit.alerts)
     assert {a.status for a in audit.alerts} == {"sent"}
     assert store.plays_owing() == set()
+
+
+def test_leads_a_killed_run_converted_are_recorded_with_their_contacts(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Killed after Salesforce converted the leads, before the audit recorded it."""
+    killer = Killer(at=1)
+    real = OrgGateway.convert_leads
+
+    def convert_then_die(self: OrgGateway, converts: Any) -> Any:
+        results = real(self, converts)
+        killer.tick()
+        return results
+
+    monkeypatch.setattr(OrgGateway, "convert_leads", convert_then_die)
+    org, store, _, killed, rerun = _killed_and_rerun(demo, tmp_path, "job-changes")
+
+    audit = store.run(killed.id)
+    assert audit is not None and audit.conversions
+    sf = org.salesforce()
+    leads = sf.query_all(
+        format_soql(
+            "SELECT Id, ConvertedContactId FROM Lead WHERE Id IN {}",
+            [c.lead_id for c in audit.conversions],
+        )
+    )["records"]
+    assert {(c.lead_id, c.status, c.contact_id) for c in audit.conversions} == {
+        (lead["Id"], "converted", lead["ConvertedContactId"]) for lead in leads
+    }
+    # What the dead run planned for the leads is audited against their contacts.
+    assert not {c.record_id for c in audit.changes} & {c.lead_id for c in audit.conversions}
+    assert rerun.status == "succeeded" and rerun.plan.conversions == ()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _served(db: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`revsched org serve --access-log` on db: (its URL, the server)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "revsched", "org", "serve", "--db", str(db)),
+            *("--port", str(port), "--access-log"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "no org served"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _run_command(workdir: Path, org: str, webhook_url: str) -> tuple[list[str], dict[str, str]]:
+    """`revsched run churn-intake` as an operator runs it, alerting a webhook: its arguments
+    and environment. `org` is the [org] table's location line (a path or a served URL)."""
+    config = workdir / "revsched.toml"
+    config.write_text(
+        f'[org]\nkind = "local"\n{org}\n'
+        f'[state]\nurl = "sqlite:///{workdir / "state.sqlite"}"\n'
+        '[alerts]\nkind = "webhook"\n',
+        encoding="utf-8",
+    )
+    env = {"REVSCHED_HOME": str(workdir / "home"), "SLACK_WEBHOOK_URL": webhook_url}
+    return ["run", "churn-intake", "--config", str(config), "--as-of", TODAY.isoformat()], env
+
+
+def _org_and_audit(workdir: Path) -> tuple[dict[tuple[str, str, str], Any], set[Any]]:
+    """The fields the runs planned, as the org holds them, and the changes audited applied."""
+    store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
+    runs = [run for r in store.runs("churn-intake") if (run := store.run(r.id)) is not None]
+    changes = [c for run in runs for c in run.changes]
+    store.engine.dispose()
+    sf = LocalOrg(workdir / "org.sqlite", today=lambda: TODAY).salesforce()
+    org: dict[tuple[str, str, str], Any] = {}
+    for sobject in {c.sobject for c in changes}:
+        fields = sorted({c.field for c in changes if c.sobject == sobject})
+        ids = sorted({c.record_id for c in changes if c.sobject == sobject})
+        soql = format_soql(f"SELECT Id, {', '.join(fields)} FROM {sobject} WHERE Id IN {{}}", ids)
+        for record in sf.query_all(soql)["records"]:
+            org |= {(sobject, record["Id"], name): record[name] for name in fields}
+    applied = {(c.record_id, c.field, c.new) for c in changes if c.status == "applied"}
+    return org, applied
+
+
+def _unfinished(workdir: Path) -> bool:
+    """Whether a run is left running (its process died), letting its lease go: a killed
+    process's lease lapses within minutes; the test does not wait for it."""
+    store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
+    running = [r for r in store.runs("churn-intake") if r.status == "running"]
+    store.release_lease("play:churn-intake", _holder(store, "churn-intake"))
+    store.engine.dispose()
+    return bool(running)
+
+
+def test_a_sigkilled_run_against_a_served_org_converges_on_rerun(
+    demo: Path, tmp_path: Path, fake_slack: FakeSlack
+):
+    """A real `revsched run` process, SIGKILLed once the served org has answered its write
+    call (saved, but not yet recorded or alerted); rerun, it matches an uninterrupted run
+    from the same copy (in this process, on the org file) in org, audit and webhook posts."""
+    clean_dir, killed_dir = tmp_path / "clean", tmp_path / "killed"
+    for workdir in (clean_dir, killed_dir):
+        workdir.mkdir()
+        shutil.copy(demo, workdir / "org.sqlite")
+    clean_hook = FakeSlack()
+    try:
+        args, env = _run_command(
+            clean_dir, f'path = "{clean_dir / "org.sqlite"}"', clean_hook.webhook_url
+        )
+        clean = CliRunner().invoke(app, args, env=env)
+        assert clean.exit_code == 0, clean.output
+        with _served(killed_dir / "org.sqlite") as (url, server):
+            args, env = _run_command(killed_dir, f'url = "{url}"', fake_slack.webhook_url)
+            command, env = [sys.executable, "-m", "revsched", *args], os.environ | env
+            killed = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+            assert server.stderr is not None
+            # A run that never writes must not hang the test: the server stops, the log ends.
+            watchdog = threading.Timer(120, server.terminate)
+            watchdog.start()
+            for line in server.stderr:  # the org has answered the write call: kill now
+                if '"PATCH ' in line:
+                    os.kill(killed.pid, signal.SIGKILL)
+                    break
+            watchdog.cancel()
+            assert killed.wait(timeout=120) == -signal.SIGKILL
+            assert _unfinished(killed_dir), "the run finished before it was killed"
+            rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        expected_org, expected_applied = _org_and_audit(clean_dir)
+        got_org, got_applied = _org_and_audit(killed_dir)
+        # Links name the org each run used: the same record's link reads alike.
+        posts = [
+            Counter(
+                re.sub(r"https?://[^/]+/lightning", "org", str(p)) for p in hook.posted("webhook")
+            )
+            for hook in (clean_hook, fake_slack)
+        ]
+    finally:
+        clean_hook.close()
+
+    assert expected_applied and expected_org and posts[0]
+    assert got_org == expected_org
+    assert got_applied == expected_applied
+    assert posts[1] == posts[0]

@@ -138,15 +138,16 @@ def test_show_unknown_run(demo_org: Path):
 def test_unknown_field_in_config_is_a_config_error(demo_org: Path, tmp_path: Path):
     config = tmp_path / "revsched.toml"
     config.write_text(
-        '[plays.win-back]\nstatus_fields = { "Tier" = "Tier__c" }\n', encoding="utf-8"
+        '[plays.win-back]\nstatus_fields = { "Tier" = "Partner_Tir__c" }\n', encoding="utf-8"
     )
 
     result = invoke("run", "win-back", "--dry-run", *AS_OF)
 
     assert result.exit_code == 2
-    assert "INVALID_FIELD" in result.stderr and "Tier__c" in result.stderr
-    assert "check the field names and values in [plays.win-back]" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.splitlines() == [
+        "error: plays.win-back.status_fields.Tier = Partner_Tir__c: no such field on Account;"
+        " did you mean Partner_Tier__c?"
+    ]
 
 
 def test_demo_refuses_to_overwrite_without_force(demo_org: Path):

@@ -162,3 +162,44 @@ def test_render_of_a_digest_play_shows_one_message_per_recipient(
         assert title == f"*win-back*: {len(digest['alerts'])} alert" + (
             "s" if len(digest["alerts"]) > 1 else ""
         )
+
+
+RESULT_LINE = (
+    "Run 1 of win-back succeeded: 17 field changes written, 0 records created, 0 records"
+    " merged, 0 records failed, 0 left alone as stale, "
+)
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "--scheduled"])
+def test_quiet_prints_each_alert_in_full_when_printing_is_their_delivery(demo_org: Path, flag: str):
+    """With no alert channel configured, the terminal (cron mail, the journal) is where the
+    alerts go: --quiet and --scheduled still print each one whole, as rendered, then the
+    one result line, which says they were printed rather than sent; no plan is shown."""
+    args = ["run", "win-back", flag] + ([] if flag == "--scheduled" else AS_OF)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "60"})
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(invoke("show", "1", "--json").stdout)
+    assert len(shown["alerts"]) > 0 and {a["status"] for a in shown["alerts"]} == {"sent"}
+    for alert in shown["alerts"]:
+        # Whole and not re-wrapped at the 60 columns, as a channel would get it.
+        assert alert["text"] in result.stdout
+    assert result.stdout.count("alert to ") == len(shown["alerts"])
+    last = result.stdout.splitlines()[-1]
+    assert last.endswith(
+        f"{len(shown['alerts'])} alerts printed above (no alert channel is configured)."
+    )
+    assert "Selected (" not in result.stdout and "Field changes" not in result.stdout
+
+
+def test_quiet_with_an_alert_channel_prints_one_line(
+    demo_org: Path, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("TEST_SLACK_TOKEN", TOKEN)
+    config = str(slack_config(tmp_path, fake_slack))
+
+    result = invoke("run", "win-back", "--quiet", *AS_OF, "-c", config)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [RESULT_LINE + "5 alerts sent."]
+    assert len(fake_slack.posted()) == 5

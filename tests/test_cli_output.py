@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from revsched.cli import app
+from revsched.state import StateStore, open_engine
 
 GOLDEN = Path(__file__).parent / "golden" / "cli"
 AS_OF = ["--as-of", "2026-11-23"]
@@ -118,3 +121,136 @@ def test_show_csv_has_every_audited_row(demo_org: Path):
     owner = next(r for r in rows if r["field"] == "OwnerId")
     assert owner["status"] == "applied" and owner["record_name"]
     assert sum(r["kind"] == "alert" for r in rows) == 5
+
+
+def test_show_names_the_lookup_values_and_alerted_records(demo_org: Path):
+    """The audit keeps the names the plan showed: an OwnerId's old and new users, the
+    record each alert is about, in every format of `show`."""
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    rows = list(csv.DictReader(io.StringIO(invoke("show", "1", "--format", "csv").stdout)))
+    shown = json.loads(invoke("show", "1", "--format", "json").stdout)
+
+    owner = next(
+        r for r in rows if r["record_name"] == "Calloway Print Works" and r["field"] == "OwnerId"
+    )
+    assert (owner["old"], owner["old_name"]) == ("0058L0000000005QAA", "RevOps Team")
+    assert (owner["new"], owner["new_name"]) == ("0058L0000000009QAA", "Ava Patel")
+    # Values that are not Ids have no name.
+    dated = next(r for r in rows if r["field"] == "Owner_Assigned_Date__c")
+    assert dated["old_name"] == dated["new_name"] == ""
+    alerts = [r for r in rows if r["kind"] == "alert"]
+    assert "Ostrander Medical" in {r["record_name"] for r in alerts}
+    change = next(c for c in shown["changes"] if c["old"] == "0058L0000000005QAA")
+    assert change["old_name"] == "RevOps Team" and change["new_name"]
+    assert all(a["record_name"] for a in shown["alerts"])
+
+
+def test_show_of_a_run_audited_without_names_shows_the_bare_ids(demo_org: Path):
+    """Runs audited before names were kept still show (their Ids without names)."""
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+    engine = open_engine(f"sqlite:///{demo_org.parent / 'state.sqlite'}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE changes SET old_name = NULL, new_name = NULL"))
+        connection.execute(text("UPDATE alerts SET record_name = NULL"))
+
+    shown = invoke("show", "1")
+    as_json = json.loads(invoke("show", "1", "--json").stdout)
+
+    assert shown.exit_code == 0
+    assert (
+        "OwnerId                0058L0000000005QAA -> 0058L0000000009QAA: applied" in shown.stdout
+    )
+    assert "RevOps Team" not in shown.stdout
+    assert {c["old_name"] for c in as_json["changes"]} == {None}
+
+
+def test_show_lists_conversions_and_creates_in_every_format(revsched_home: Path):
+    """Every row a run audited reaches `show`: the leads it converted (named, with the
+    account and the contact each became) and the records it created."""
+    from datetime import date
+
+    from revsched.plan import LeadConversion, Plan, RecordCreate
+
+    revsched_home.mkdir(parents=True)
+    store = StateStore(f"sqlite:///{revsched_home / 'state.sqlite'}")
+    conversion = LeadConversion(
+        lead_id="00Q000000000001AAA",
+        lead_name="Lena Lead",
+        account_id="001000000000001AAA",
+        account_name="Acme",
+        owner_id="005000000000001AAA",
+        converted_status="Qualified",
+        reason="works at Acme now",
+    )
+    create = RecordCreate(
+        sobject="Task",
+        key="job-changes:lena@acme.io:2026-11-01",
+        fields={"Subject": "Call Lena"},
+        reason="a new contact to call",
+        parent_id="00Q000000000001AAA",
+    )
+    plan = Plan(
+        play="job-changes", as_of=date(2026, 11, 23), conversions=(conversion,), creates=(create,)
+    )
+    run_id = store.start_run(plan, dry_run=False)
+    store.record_conversions(run_id, {"00Q000000000001AAA": ("003000000000001AAA", None)}, {})
+
+    text = CliRunner().invoke(app, ["show", str(run_id)], env={"COLUMNS": "200"})
+    shown = json.loads(invoke("show", str(run_id), "--json").stdout)
+    rows = list(csv.DictReader(io.StringIO(invoke("show", str(run_id), "--format", "csv").stdout)))
+
+    assert text.exit_code == 0, text.output
+    assert "Lead conversions (cannot be undone)" in text.stdout
+    assert (
+        "Lena Lead 00Q000000000001AAA onto Acme 001000000000001AAA, now contact"
+        " 003000000000001AAA: converted" in text.stdout
+    )
+    [converted] = shown["conversions"]
+    assert (converted["lead_name"], converted["contact_id"], converted["status"]) == (
+        "Lena Lead",
+        "003000000000001AAA",
+        "converted",
+    )
+    [created] = shown["creates"]
+    assert created["key"] == create.key and created["fields"] == {"Subject": "Call Lena"}
+    [row] = [r for r in rows if r["kind"] == "conversion"]
+    assert (row["record_name"], row["new_name"], row["status"]) == (
+        "Lena Lead",
+        "Acme",
+        "converted",
+    )
+
+
+def test_a_run_that_converted_leads_says_so_and_its_revert_says_they_stay(demo_org: Path):
+    applied = invoke("run", "job-changes", "--quiet", *AS_OF)
+    converted = json.loads(invoke("show", "1", "--json").stdout)["conversions"]
+
+    reverted = invoke("revert", "1", "--dry-run")
+
+    assert applied.exit_code == reverted.exit_code == 0, applied.output + reverted.output
+    leads = sum(c["status"] == "converted" for c in converted)
+    assert leads > 0
+    assert f", {leads} leads converted, 0 records failed," in applied.stdout.splitlines()[-1]
+    assert f"Run 1 converted {leads} leads: a conversion cannot be undone" in reverted.stdout
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_a_default_summary_fits_sixty_lines_with_fewer_rows_when_it_must(
+    demo_org: Path, columns: str
+):
+    """job-changes fills five tables (decisions, changes, creates, conversions, alerts):
+    by default each shows fewer rows rather than the output passing 60 lines; an explicit
+    --limit is kept as given."""
+    env = {"COLUMNS": columns}
+    fitted = CliRunner().invoke(app, ["run", "job-changes", "--dry-run", *AS_OF], env=env)
+    given = CliRunner().invoke(
+        app, ["run", "job-changes", "--dry-run", "--limit", "5", *AS_OF], env=env
+    )
+
+    assert fitted.exit_code == given.exit_code == 0, fitted.output + given.output
+    assert len(fitted.stdout.splitlines()) <= 60
+    assert len(given.stdout.splitlines()) > 60
+    shown = re.findall(r"^Decisions \(first (\d) of \d+\)$", fitted.stdout, re.MULTILINE)
+    assert shown and 2 <= int(shown[0]) < 5
+    assert "Decisions (first 5 of" in given.stdout

@@ -94,6 +94,15 @@ def test_no_command_prints_the_help_and_exits_2():
     assert "Usage: revsched [OPTIONS] COMMAND" in result.output
 
 
+@pytest.mark.parametrize("group", ["org", "schedule", "state"])
+def test_a_group_without_its_command_prints_its_help_and_exits_2(group: str):
+    result = invoke(group)
+
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"Usage: revsched {group} [OPTIONS] COMMAND")
+    assert result.stderr == ""
+
+
 def test_version():
     result = invoke("--version")
 
@@ -139,3 +148,21 @@ def test_global_options_go_before_or_after_the_command(tmp_path: Path):
     assert before.exit_code == after.exit_code == 0, before.output + after.output
     assert before.stdout == after.stdout
     assert '"schedule": "daily 07:15"' in before.stdout
+
+
+@pytest.mark.parametrize("reads", ["rest", "bulk"])
+@pytest.mark.parametrize("command", [["run", "win-back", "--dry-run"], ["run", "win-back"]])
+def test_a_field_the_org_does_not_know_names_the_key_and_the_nearest_field(
+    demo_org: Path, tmp_path: Path, reads: str, command: list[str]
+):
+    api = "[api]\nbulk_read_threshold = 0\n" if reads == "bulk" else ""
+    config = f"{api}[plays.win-back]\nchurn_date_field = 'Churn_Dat__c'\n"
+    (tmp_path / "revsched.toml").write_text(config, encoding="utf-8")
+
+    result = invoke(*command, "--as-of", "2026-11-23")
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: plays.win-back.churn_date_field = Churn_Dat__c: no such field on Account;"
+        " did you mean Churn_Date__c?"
+    ]

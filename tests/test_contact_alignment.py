@@ -184,6 +184,30 @@ def test_second_digest_in_a_week_gets_its_own_stage():
     assert plan.alerts[0].stage == "2026-W48 2026-11-26"
 
 
+def test_digest_covers_the_contacts_it_lists():
+    plan = decide([contact(1, BEN, AVA), contact(2, BEN, REVOPS), contact(3, CARLA, AVA)])
+
+    [digest] = plan.alerts
+    assert [(f.record_id, f.stage) for f in digest.covers] == [
+        (f"003{1:015d}", "2026-W48"),
+        (f"003{3:015d}", "2026-W48"),
+    ]
+
+
+def test_contacts_a_digest_of_the_week_listed_are_moved_but_not_listed_again():
+    """A run killed before its writes were done: its digest went out, the rerun writes the rest."""
+    listed = {(REVOPS, "2026-W48"), (f"003{1:015d}", "2026-W48"), (f"003{2:015d}", "2026-W48")}
+
+    rerun = decide([contact(1, BEN, AVA), contact(2, CARLA, AVA)], fired=listed)
+    more = decide([contact(1, BEN, AVA), contact(3, CARLA, AVA)], fired=listed)
+
+    assert [c.new for c in rerun.changes] == [AVA, AVA]
+    assert rerun.alerts == () and rerun.firings == ()
+    [digest] = more.alerts
+    assert (digest.stage, digest.context["total"]) == ("2026-W48 2026-11-23", 1)
+    assert [f.record_id for f in digest.covers] == [f"003{3:015d}"]
+
+
 def test_digest_text_matches_golden():
     plan = decide(
         [

@@ -129,8 +129,9 @@ def test_review_report_lists_the_flagged_clusters(demo_org: Path, tmp_path: Path
         [master] = [r for r in rows if r["cluster"] == flagged["cluster"] and r["role"] == "master"]
         assert flagged["master_id"] == master["record_id"]
         assert flagged["links"]
-    html = (tmp_path / "dedupe-contacts-review-2026-11-23.html").read_text(encoding="utf-8")
+    html = (tmp_path / "dedupe-contacts-2026-11-23.html").read_text(encoding="utf-8")
     assert "<td>flag</td>" in html
+    assert 'href="dedupe-contacts-review-2026-11-23.csv"' in html
 
 
 def test_account_normalization_is_reverted_but_merges_stay(

@@ -13,6 +13,7 @@ from revsched.dedupe import normalize
 from revsched.dedupe.match import (
     Matching,
     MatchRules,
+    PersonFields,
     company,
     lead_company,
     match_companies,
@@ -22,7 +23,7 @@ from revsched.dedupe.match import (
 from revsched.localorg.demo import SUFFIXES
 
 RULES = MatchRules()
-PHONES = ("Phone", "MobilePhone")
+FIELDS = PersonFields(phones=("Phone", "MobilePhone"), country="MailingCountry")
 
 
 def contact(n: int, first: str, last: str, account: str = "A1", **fields: Any) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def contact(n: int, first: str, last: str, account: str = "A1", **fields: Any) -
 
 
 def people_clusters(records: list[dict[str, Any]], floor: float = 0.8) -> Matching:
-    people = [person(r, r["_acct"], RULES, PHONES, "Email", "MailingCountry") for r in records]
+    people = [person(r, r["_acct"], RULES, FIELDS) for r in records]
     return match_people(people, RULES, floor)
 
 
@@ -242,6 +243,18 @@ def test_swapped_first_and_last_names_meet_and_merge_on_email():
     assert merged_with(matching, cid(1)) == [cid(2)]
 
 
+def test_a_hyphenated_first_name_swapped_with_the_surname_merges_on_a_phone():
+    matching = people_clusters(
+        [
+            contact(1, "Min-jun", "Kim", Phone="+1 213 555 0127"),
+            contact(2, "Kim", "Min-jun", Phone="(213) 555-0127"),
+        ]
+    )
+    [link] = only_cluster(matching).links
+    assert "same name swapped 'minjun kim' / 'kim minjun' +4.0" in link.detail
+    assert merged_with(matching, cid(1)) == [cid(2)]
+
+
 def test_colleagues_sharing_a_switchboard_are_two_people():
     matching = people_clusters(
         [
@@ -299,7 +312,7 @@ def test_a_safety_rule_can_be_switched_off():
         contact(1, "John", "Smith Sr.", Email="js@gmail.com"),
         contact(2, "John", "Smith Jr.", Email="js@gmail.com"),
     ]
-    people = [person(r, r["_acct"], rules, PHONES, "Email", "MailingCountry") for r in records]
+    people = [person(r, r["_acct"], rules, FIELDS) for r in records]
     assert match_people(people, rules, 0.8).blocked == []
 
 
@@ -328,7 +341,7 @@ def test_no_chaining_a_record_joins_only_through_its_own_link_to_the_master():
     group = cluster.merge_group(cid(2), 0.92, 2, matching.conflict)
     assert group.merged == [cid(1)]
     assert group.flagged == {
-        cid(3): f"not merged: blocked by company_mailboxes: ryan.adams@acme.com /"
+        cid(3): f"blocked by company_mailboxes: ryan.adams@acme.com /"
         f" r.adams@acme.com with {cid(1)}"
     }
 
@@ -508,10 +521,150 @@ def test_a_birthdate_is_evidence_when_configured_and_one_that_differs_counts_aga
                 "Birthdate": second_birthdate,
             },
         ]
-        people = [person(r, None, RULES, PHONES, birthdate_field="Birthdate") for r in records]
+        people = [person(r, None, RULES, PersonFields(birthdate="Birthdate")) for r in records]
         return match_people(people, RULES, 0.8)
 
     [link] = only_cluster(pair("1999-02-19")).links
     assert link.evidence == ("birthdate", "name")
     assert merged_with(pair("1999-02-19"), cid(1)) == [cid(2)]
     assert pair("1989-02-19").clusters == []
+
+
+HOME = PersonFields(
+    birthdate="Birthdate",
+    postal_code="MailingPostalCode",
+    street="MailingStreet",
+    city="MailingCity",
+)
+
+
+def resident(n: int, first: str, last: str, street: str, **fields: Any) -> dict[str, Any]:
+    """A contact with no account, email or phone, at a mailing address."""
+    return {
+        "Id": cid(n),
+        "FirstName": first,
+        "LastName": last,
+        "MailingStreet": street,
+        "MailingCity": "Bayview Heights",
+        "MailingPostalCode": "2229",
+        **fields,
+    }
+
+
+def residents(*records: dict[str, Any]) -> Matching:
+    return match_people([person(r, None, RULES, HOME) for r in records], RULES, 0.8)
+
+
+@pytest.mark.parametrize(
+    "value, number, street",
+    [
+        ("16 Dumas St", "16", "dumas street"),
+        ("Unit 2/98 Latchford Rd", "98", "latchford road"),
+        ("Leisure Living Vlge\n36 Yerralee Road", "36", "yerralee road"),
+        ("Maltby Circuit", None, "maltby circuit"),
+    ],
+)
+def test_a_mailing_street_is_its_house_number_and_street(value: str, number: str, street: str):
+    assert normalize.street(value) == normalize.Street(number, street)
+
+
+def test_a_street_address_beside_a_name_as_written_is_a_second_piece_of_evidence():
+    matching = residents(
+        resident(1, "Daniel", "Morrison", "16 Dumas Street"),
+        resident(2, "Daniel", "Morrisson", "16 dumas st", Birthdate="1962-03-16"),
+    )
+    [link] = only_cluster(matching).links
+    assert link.evidence == ("address", "name")
+    assert "same street address 16 dumas street +5.0" in link.detail
+    assert merged_with(matching, cid(1)) == [cid(2)]
+
+
+def test_a_household_address_is_not_evidence_beside_a_nickname_or_different_names():
+    """Spouses (Pat / Patricia) and twins (same birthdate, other first names) share an
+    address: flagged at most, never merged."""
+    spouses = residents(
+        resident(1, "Pat", "Johnson", "7 Endeavour Street"),
+        resident(2, "Patricia", "Johnson", "7 Endeavour Street"),
+    )
+    [link] = only_cluster(spouses).links
+    assert link.evidence == ("name",)
+    assert merged_with(spouses, cid(1)) == []
+    twins = residents(
+        resident(1, "Jacob", "White", "24 Hacke Place", Birthdate="1959-02-28"),
+        resident(2, "Taliah", "White", "24 Hacke Place", Birthdate="1959-02-28"),
+    )
+    [link] = only_cluster(twins).links
+    assert link.evidence == ("birthdate",)
+    assert merged_with(twins, cid(1)) == []
+
+
+@pytest.mark.parametrize(
+    "second, slip",
+    [
+        ("1973-08-13", "one digit apart"),
+        ("1973-08-21", "two digits swapped"),
+        ("1973-12-08", "day and month transposed"),
+        ("1981-03-02", None),
+    ],
+)
+def test_birthdates_a_slip_apart_add_a_little_and_others_keep_two_people_apart(
+    second: str, slip: str | None
+):
+    """A father and his son of one name at one address are never merged."""
+    matching = residents(
+        resident(1, "Gemma", "Matthews", "5 Rosman Circuit", Birthdate="1973-08-12"),
+        resident(2, "Gemma", "Matthews", "5 Rosman Circuit", Birthdate=second),
+    )
+    if slip:
+        [link] = only_cluster(matching).links
+        assert f"birthdates 1973-08-12 / {second} {slip} +2.0" in link.detail
+        assert merged_with(matching, cid(1)) == [cid(2)]
+    else:
+        assert matching.clusters == []
+        [link] = matching.blocked
+        assert f"birthdates 1973-08-12 / {second} differ -5.0" in link.detail
+        assert link.blocked == (f"different_birthdates: 1973-08-12 / {second}",)
+
+
+def test_names_alike_in_both_parts_or_a_missing_first_name_agree_weakly():
+    alike = residents(
+        resident(1, "Tahlia", "Holdenby", "9 Eaglemont Retreat", Birthdate="1920-08-14"),
+        resident(2, "Tahlua", "Holdwnby", "9 Eaglemont Retreat", Birthdate="1920-08-14"),
+    )
+    [link] = only_cluster(alike).links
+    assert "names 'tahlia holdenby' / 'tahlua holdwnby' alike +2.5" in link.detail
+    assert merged_with(alike, cid(1)) == [cid(2)]
+    part = residents(
+        resident(1, "", "Abeywickrama", "16 Carnegie Gardens", Birthdate="1913-02-24"),
+        resident(2, "Ian", "Abeywicjrama", "16 Carnegie Gardens", Birthdate="1913-02-24"),
+    )
+    [link] = only_cluster(part).links
+    assert "surnames 'abeywickrama' / 'abeywicjrama', a first name missing +2.0" in link.detail
+
+
+def test_a_family_mailbox_is_not_evidence_beside_names_only_alike():
+    matching = people_clusters(
+        [
+            contact(1, "Mary", "Johnson", "", Email="johnsonfamily@yahoo.com"),
+            contact(2, "Mark", "Johnson", "", Email="johnsonfamily@yahoo.com"),
+        ]
+    )
+    for cluster in matching.clusters:
+        assert all("email" not in link.evidence for link in cluster.links)
+
+
+def test_a_first_name_birthdate_and_address_agreeing_merge_across_a_changed_surname():
+    married = residents(
+        resident(1, "Chloe", "Jones", "147 Allott Place", Birthdate="1986-08-07"),
+        resident(2, "Chloe", "Pantazopoulos", "147 Allott Pl", Birthdate="1986-08-07"),
+    )
+    [link] = only_cluster(married).links
+    assert link.evidence == ("birthdate", "address")
+    assert merged_with(married, cid(1)) == [cid(2)]
+    flatmates = residents(
+        resident(1, "Chloe", "Jones", "147 Allott Place"),
+        resident(2, "Chloe", "Pantazopoulos", "147 Allott Place"),
+    )
+    [link] = only_cluster(flatmates).links
+    assert link.evidence == ("address",)
+    assert merged_with(flatmates, cid(1)) == []

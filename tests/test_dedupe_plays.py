@@ -70,12 +70,12 @@ BOB = [
 ]
 
 
-def test_duplicates_merge_into_the_oldest_when_nothing_else_differs():
+def test_duplicates_merge_into_the_record_linked_to_the_most_of_them():
     plan = decide_contacts(BOB)
 
     assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "merge"}
     master = next(d for d in plan.decisions if d.record_id == cid(1))
-    assert master.reason == "master of 3 records (oldest (created 2025-01-01)); merges 2, flags 0"
+    assert master.reason == "master of 3 records (most direct duplicates (2)); merges 2, flags 0"
     merged = next(d for d in plan.decisions if d.record_id == cid(3))
     assert merged.reason.startswith("merge into Robert Smith (003000000000000001): phone+name 1.00")
     assert "same phone +14155550123 +6.0, same name 'robert smith' +5.0" in merged.reason
@@ -120,6 +120,22 @@ def test_master_rules_in_order(changes: dict[int, dict[str, Any]], master: int, 
     decision = next(d for d in plan.decisions if d.stage.endswith("master"))
     assert decision.record_id == cid(master)
     assert why in decision.reason
+
+
+def test_the_best_connected_record_is_the_master_before_the_oldest():
+    """Nothing merges through another record: a master linked to both others merges both,
+    where the oldest would merge one and only flag the other."""
+    contacts = [
+        contact(1, "Robert", "Smith", Email="bob@gmail.com"),
+        contact(2, "Robert", "Smith", Email="bob@gmail.com", Phone="+1 415 555 0123"),
+        contact(3, "Robert", "Smith", Phone="(415) 555-0123"),
+    ]
+
+    plan = decide_contacts(contacts)
+    assert roles(plan) == {cid(1): "merge", cid(2): "master", cid(3): "merge"}
+
+    oldest_first = decide_contacts(contacts, master_rules=["oldest"])
+    assert roles(oldest_first) == {cid(1): "master", cid(2): "merge", cid(3): "flag"}
 
 
 def test_master_rules_order_is_configurable():
@@ -396,7 +412,12 @@ def test_flagged_clusters_go_to_the_review_report_master_first():
         (1, "master", cid(1)),
         (1, "flag", cid(2)),
     ]
-    assert plan.reports["review"][1]["links"].startswith("name 0.8")
+    master, flagged = plan.reports["review"]
+    assert flagged["links"].startswith("name 0.8")
+    assert flagged["rules"] == "name" and 0.8 <= flagged["score"] < 0.9
+    # The values compared, side by side for the reviewer.
+    assert (master["Email"], flagged["Email"]) == ("olivia@acme.com", "oj@gmail.com")
+    assert (master["LastName"], flagged["LastName"]) == ("Johnson", "Jonson")
 
 
 def test_an_integration_user_missing_from_the_org_is_a_config_error():
@@ -409,3 +430,212 @@ def test_no_integration_users_no_rule():
     assert "integration_users" not in contacts_queries(ctx)
     plan = contacts_play.decide({"contacts": BOB}, ctx)
     assert roles(plan)[cid(1)] == "master"
+
+
+# --- dedupe-accounts: what each safety rule lets the play select, merge, flag and skip ---
+
+
+def reasons(plan) -> list[tuple[str, str, str]]:
+    return [(d.record_id, d.stage, d.reason) for d in plan.decisions]
+
+
+def test_websites_on_shared_hosts_are_neither_evidence_nor_rewritten_to_their_host():
+    """sites.google.com is not Google's site, gmail.com no company's: nothing links, and
+    normalization keeps the page (rewritten to its host, the next run would merge them)."""
+    accounts = [
+        account(1, "Bright Smiles Dental", Website="https://sites.google.com/view/brightsmiles"),
+        account(2, "Google LLC", Website="google.com"),
+        account(3, "Maria's Bakery", Website="gmail.com"),
+        account(4, "Smith Roofing", Website="www.gmail.com"),
+        account(5, "Joe's Plumbing", Website="joes.myshopify.com"),
+        account(6, "Joes Plumbing Supply", Website="facebook.com/joesplumbingsupply"),
+    ]
+
+    plan = decide_accounts(accounts)
+
+    assert (plan.decisions, plan.changes, plan.merges) == ((), (), ())
+
+
+def test_a_website_on_a_shared_host_is_noted_not_counted_beside_real_evidence():
+    accounts = [
+        account(1, "Joe's Plumbing", Website="facebook.com/joesplumbing", Phone="312 555 0110"),
+        account(2, "Joes Plumbing", Website="www.facebook.com/joesplumbing", Phone="+13125550110"),
+    ]
+
+    plan = decide_accounts(accounts)
+
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(1), [aid(2)])
+    ]
+    assert reasons(plan)[1] == (
+        aid(2),
+        "cluster 1: merge",
+        "merge into Joe's Plumbing (001000000000000001): phone+name 0.98 with Joe's Plumbing"
+        " (001000000000000001) (same phone +13125550110 +6.0, same name 'joes plumbing' +5.0,"
+        " prior -5.0, website on shared host facebook.com not counted)",
+    )
+
+
+IBM_UK = [
+    account(1, "IBM", Website="ibm.com", BillingCountry="US"),
+    account(2, "IBM United Kingdom", Website="https://www.ibm.com/uk-en", BillingCountry="GB"),
+]
+
+
+def test_a_country_subsidiary_is_not_merged_and_the_dry_run_says_which_rules_blocked_it():
+    plan = decide_accounts(IBM_UK)
+
+    assert plan.merges == () and plan.changes == ()  # ibm.com/uk-en is kept as written
+    assert reasons(plan) == [
+        (
+            aid(1),
+            "merge blocked by a safety rule",
+            "not merged with IBM United Kingdom (001000000000000002): blocked by"
+            " country_subsidiaries: ibm.com sites none / uk-en; different_countries: US / GB;"
+            " country_subsidiaries: 'IBM United Kingdom' names GB (score 0.99: same website"
+            " domain ibm.com +7.0, same name 'ibm' +5.0, prior -5.0)",
+        )
+    ]
+
+
+def test_a_country_in_the_name_blocks_a_merge_unless_subsidiaries_are_the_same_account():
+    accounts = [
+        account(1, "Nestle", Website="nestle.com"),
+        account(2, "Nestle USA", Website="nestle.com"),
+    ]
+
+    plan = decide_accounts(accounts)
+    assert plan.merges == ()
+    assert reasons(plan)[0][2].startswith(
+        "not merged with Nestle USA (001000000000000002): blocked by country_subsidiaries:"
+        " 'Nestle USA' names US (score 0.99"
+    )
+
+    for looser in (accounts, IBM_UK):
+        plan = decide_accounts(looser, match={"safety": {"subsidiaries_are_same_account": True}})
+        assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+            (aid(1), [aid(2)])
+        ]
+
+
+def test_franchise_stores_and_hotel_properties_stay_apart_and_one_store_merges():
+    stores = [
+        account(1, "McDonald's Restaurant #1187", Website="mcdonalds.com"),
+        account(2, "McDonald's Restaurant #4521", Website="mcdonalds.com"),
+        account(3, "McDonalds Restaurant # 1187", Website="www.mcdonalds.com"),
+    ]
+
+    plan = decide_accounts(stores)
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(1), [aid(3)])
+    ]
+    assert aid(2) not in {d.record_id for d in plan.decisions}
+    assert [c.field for c in plan.changes] == []
+
+    hotels = [
+        account(1, "Courtyard by Marriott Boston", Website="marriott.com"),
+        account(2, "Courtyard by Marriott Austin", Website="marriott.com"),
+    ]
+    plan = decide_accounts(hotels)
+    assert plan.merges == ()
+    assert reasons(plan)[0][2].startswith(
+        "not merged with Courtyard by Marriott Austin (001000000000000002): blocked by"
+        " locations: boston / austin (score 0.99"
+    )
+    assert decide_accounts(hotels, match={"safety": {"locations": False}}).merges != ()
+
+
+def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group():
+    """google.ie and google.com both link to a Google with no website: the master merges
+    one of them, and the other is only flagged, with the rule that kept it out."""
+    accounts = [
+        account(1, "Google", Website="google.ie", Phone="+1 650 253 0000"),
+        account(2, "Google", Website="google.com", Phone="+1 650 253 0000"),
+        account(3, "Google", Phone="+1 650 253 0000"),
+    ]
+
+    plan = decide_accounts(accounts)
+
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(3), [aid(1)])
+    ]
+    link = (
+        "phone+name 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0,"
+        " same name 'google' +5.0, prior -5.0)"
+    )
+    assert reasons(plan)[:3] == [
+        (
+            aid(3),
+            "cluster 1: master",
+            "master of 3 records (most direct duplicates (2)); merges 1, flags 1",
+        ),
+        (aid(1), "cluster 1: merge", f"merge into Google (001000000000000003): {link}"),
+        (
+            aid(2),
+            "cluster 1: flag",
+            "possible duplicate of Google (001000000000000003), not merged (blocked by"
+            f" different_websites: google.ie / google.com with 001000000000000001): {link}",
+        ),
+    ]
+    assert [(c.record_id, c.field, c.new) for c in plan.changes] == [
+        (aid(2), "Possible_Duplicate_Of__c", aid(3)),
+        (aid(3), "Website", "google.ie"),
+    ]
+
+    # With google.ie as the master, google.com is no duplicate of it at all: kept apart.
+    plan = decide_accounts(accounts, master_rules=["oldest"])
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (aid(1), [aid(3)])
+    ]
+    assert reasons(plan)[2] == (
+        aid(2),
+        "cluster 1: apart",
+        "not a duplicate of Google (001000000000000001) (blocked by different_websites:"
+        " google.ie / google.com with the master), though linked to its cluster: phone+name"
+        " 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0, same name"
+        " 'google' +5.0, prior -5.0)",
+    )
+    assert plan.changes == ()
+
+
+def test_initials_alone_plan_nothing_and_different_countries_block_a_merge():
+    assert (
+        decide_accounts([account(1, "CAA"), account(2, "Creative Artists Agency")]).decisions == ()
+    )
+
+    plan = decide_accounts(
+        [
+            account(1, "Acme Corp", Website="acme.com", BillingCountry="US"),
+            account(2, "Acme Corp", Website="acme.com", BillingCountry="DE"),
+        ]
+    )
+    assert plan.merges == ()
+    assert reasons(plan) == [
+        (
+            aid(1),
+            "merge blocked by a safety rule",
+            "not merged with Acme Corp (001000000000000002): blocked by different_countries:"
+            " US / DE (score 0.99: same website domain acme.com +7.0, same name 'acme' +5.0,"
+            " prior -5.0)",
+        )
+    ]
+
+
+def test_a_shared_domain_alone_only_flags():
+    plan = decide_accounts(
+        [
+            account(1, "Fabrikam", Website="fabrikam.com"),
+            account(2, "Fabrikam Research Labs", Website="fabrikam.com"),
+        ]
+    )
+
+    assert plan.merges == ()
+    [flag] = plan.changes
+    assert (flag.record_id, flag.field, flag.new) == (aid(2), "Possible_Duplicate_Of__c", aid(1))
+    assert reasons(plan)[1] == (
+        aid(2),
+        "cluster 1: flag",
+        "possible duplicate of Fabrikam (001000000000000001), not merged (score 0.80 below the"
+        " merge threshold 0.92): website 0.80 with Fabrikam (001000000000000001) (same website"
+        " domain fabrikam.com +7.0, prior -5.0)",
+    )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import RecordingNotifier, run_named
-from revsched.jobs.job_changes import JobChangesConfig, play, queries
+from revsched.jobs.job_changes import (
+    JobChangesConfig,
+    account_index,
+    follow_ups,
+    play,
+    queries,
+)
 
 from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
@@ -605,32 +611,46 @@ def test_queries_read_usergems_people_in_the_window():
 
 
 def test_only_the_accounts_the_people_may_work_at_are_read():
-    accounts = queries(
-        DecideContext(as_of=TODAY, config=JobChangesConfig(), pools=Settings().pools)
-    )["accounts"]
-    assert callable(accounts)
+    index = account_index(JobChangesConfig())
+    assert index.keys(
+        {"Name": "O'Brien Holdings, Inc.", "Website": "https://app.acme.co.uk/x"}
+    ) == {
+        "domain:acme.co.uk",
+        "name:obrien holdings",
+    }
     people = {
         "contacts": [
             contact(1, "Cy Contact", "cy@elsewhere.io", AccountId="001000000000000009"),
             contact(2, "Al Alone", "al@acme.co.uk"),
         ],
         "leads": [
-            lead(3, "Li Lead", "li@app.tamsin_robotics.com"),
-            lead(4, "Gi Gmail", "gi@gmail.com", Company="O'Brien Holdings, Inc."),
-            lead(5, "No Body", None, Company=None),
+            lead(3, "Gi Gmail", "gi@gmail.com", Company="O'Brien Holdings Inc"),
+            lead(4, "No Body", None, Company=None),
         ],
     }
+    asked: list[set[str]] = []
 
-    [soql] = accounts(people)
+    def lookup(keys: Collection[str]) -> dict[str, set[str]]:
+        asked.append(set(keys))
+        return {"domain:acme.co.uk": {"001000000000000007"}, "name:obrien holdings": set()}
 
-    assert soql.startswith("SELECT Id, Name, Website, Type, OwnerId,")
-    assert "(SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities" in soql
-    assert soql.endswith(
-        " FROM Account WHERE Id IN ('001000000000000009')"
-        " OR Website LIKE '%acme.co.uk%' OR Website LIKE '%tamsin\\_robotics.com%'"
-        " OR Name LIKE '%brien%' OR Name LIKE '%holdings%' OR Name LIKE '%obrien%' ORDER BY Id"
+    ctx = DecideContext(
+        as_of=TODAY, config=JobChangesConfig(), pools=Settings().pools, lookup=lookup
     )
-    assert accounts({"contacts": [], "leads": []}) == []
+
+    soql = follow_ups(people, ctx)
+
+    assert asked == [{"domain:acme.co.uk", "name:obrien holdings"}]
+    [(name, text)] = soql.items()
+    assert name == "accounts0"
+    assert text.startswith("SELECT Id, Name, Website, Type, OwnerId,")
+    assert "(SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities" in text
+    assert text.endswith(
+        " FROM Account WHERE Id IN ('001000000000000007','001000000000000009') ORDER BY Id"
+    )
+    nobody = follow_ups({"contacts": [], "leads": []}, ctx)
+    [(_, text)] = nobody.items()
+    assert text.endswith(" FROM Account WHERE Id = null")
 
 
 def test_two_people_at_one_unassigned_account_share_one_round_robin():

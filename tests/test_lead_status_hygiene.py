@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import RecordingNotifier
 from revsched.jobs.lead_status_hygiene import (
     LeadStatusHygieneConfig,
     next_business_day,
@@ -16,12 +17,15 @@ from revsched.jobs.lead_status_hygiene import (
     renamed,
 )
 
-from revsched.alerts import AlertRenderer
+from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.errors import ConfigError
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import LEAD_STATUS_FIXTURES
-from revsched.play import DecideContext
+from revsched.org import OrgGateway
+from revsched.play import DecideContext, load_plays
+from revsched.runner import RunResult, run_play
+from revsched.state import StateStore
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)  # a Monday
@@ -453,3 +457,46 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     # A new machine: the org remembers (Task keys, new names, Revsched_Firing__c).
     fresh = run_json("lead-status-hygiene", "--as-of", "2026-11-23")["plan"]
     assert (fresh["creates"], fresh["changes"], fresh["alerts"]) == ([], [], [])
+
+
+class ChannelDown:
+    """Every message fails, as when the webhook or Slack is unreachable."""
+
+    def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
+        return {alert.key: "webhook: 503 Service Unavailable" for alert in alerts}
+
+
+def test_a_digest_that_failed_is_sent_by_the_next_run_and_never_again(
+    demo_org: Path, tmp_path: Path
+):
+    org = OrgGateway(LocalOrg(demo_org, today=lambda: TODAY).salesforce)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = Settings()
+
+    def run(notifier: Notifier) -> RunResult:
+        return run_play(
+            load_plays(settings)["lead-status-hygiene"],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=org,
+            renderer=AlertRenderer("https://x"),
+            notifier=notifier,
+        )
+
+    failed = run(ChannelDown())
+    assert failed.status == "partial" and failed.alerts
+    # Nothing the undelivered digests list counts as reported.
+    assert store.fired("lead-status-hygiene") == frozenset()
+
+    retry, again = RecordingNotifier(), RecordingNotifier()
+    retried = run(retry)
+    last = run(again)
+
+    assert sorted(a.text for a in retry.sent) == sorted(a.text for a in failed.alerts)
+    assert retried.status == "succeeded" and retried.plan.alerts == ()
+    assert retried.counts["earlier_alerts_sent"] == len(failed.alerts)
+    listed = {(f.record_id, f.stage) for a in failed.alerts for f in a.alert.covers}
+    assert listed and listed <= store.fired("lead-status-hygiene")
+    assert (last.plan.alerts, again.sent) == ((), [])

@@ -206,3 +206,31 @@ def test_processes_starting_together_on_a_fresh_sqlite_store_all_start(tmp_path:
 
     assert [p.returncode for p in starts] == [0, 0, 0, 0], errors
     assert migrate.current(open_engine(url)) == migrate.head()
+
+
+def test_changes_audited_before_names_were_kept_survive_the_upgrade(state_url: str):
+    engine = open_engine(state_url)
+    migrate.upgrade(engine, "0008")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO runs (id, play, dry_run, as_of, started_at, status, counts)"
+                " VALUES (1, 'win-back', false, '2026-11-01', '2026-11-01 06:00:00',"
+                " 'succeeded', '{}')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO changes (run_id, sobject, record_id, record_name, field, old, new,"
+                " reason, status, reconciled) VALUES (1, 'Account', '001000000000001AAA',"
+                " 'Acme', 'OwnerId', '\"005000000000001AAA\"', '\"005000000000002AAA\"',"
+                " 'round robin', 'applied', false)"
+            )
+        )
+
+    migrate.upgrade(engine)
+
+    run = StateStore(state_url).run(1)
+    assert run is not None
+    change = run.changes[0]
+    assert (change.record_name, change.old_name, change.new_name) == ("Acme", None, None)

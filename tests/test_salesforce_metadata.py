@@ -29,6 +29,7 @@ def described(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, d
     sf = LocalOrg(tmp_path_factory.mktemp("org") / "org.sqlite").salesforce()
     objects = (
         *("Account", "Contact", "Lead", "Opportunity", "Task", "Event", "Revsched_Firing__c"),
+        "Campaign",
         "Crossbeam_Ecosystem_Overlap__c",
     )
     return {

@@ -67,6 +67,15 @@ class Cluster:
     def links_of(self, record_id: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if record_id in (link.a, link.b))
 
+    def mergeable_counts(self, threshold: float, min_evidence: int) -> dict[str, int]:
+        """For each member, how many others it has a mergeable link with."""
+        counts: dict[str, int] = {}
+        for link in self.links:
+            if link.mergeable(threshold, min_evidence):
+                for member in (link.a, link.b):
+                    counts[member] = counts.get(member, 0) + 1
+        return counts
+
     def core(self, threshold: float, min_evidence: int) -> tuple[str, ...]:
         """The largest set of members joined by mergeable links: where the master comes from,
         so a record linked to the rest only weakly is never the one they merge into. All
@@ -102,7 +111,7 @@ class Cluster:
                 None,
             )
             if clash:
-                group.flagged[candidate] = f"not merged: blocked by {clash}"
+                group.flagged[candidate] = f"blocked by {clash}"
             else:
                 group.merged.append(candidate)
         for member in self.members:

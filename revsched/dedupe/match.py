@@ -1,15 +1,17 @@
 """Finding duplicate people (contacts, leads) and companies (accounts).
 
 Records are normalized once, then grouped into blocks that share a key (an email, a
-phone, an account and a name or nickname form, a website domain, a company name or
-one of its words, and a sorted neighbourhood of names so one-word typos meet); only
+phone, a birthdate, a street address, an account or postal code and a name or nickname
+form, a website domain, a company name or one of its words, and a sorted neighbourhood
+of names so one-word typos meet); only
 neighbours within a block are compared, so the cost grows with the number of records,
 not its square.
 
 Each comparison is scored Fellegi-Sunter style: every field that agrees adds its weight
 (a log2 likelihood ratio, configurable) to the prior, and the sum is the link's log-odds;
 the link lists each comparison with its weight. Separately it counts the independent
-pieces of evidence (email, phone, name; website domain, phone, name) and checks the
+pieces of evidence (email, phone, name, birthdate, street address; website domain,
+phone, name) and checks the
 safety rules (cannot-link constraints) that no score overrides.
 """
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import Field
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_sort_ratio
 
 from revsched.config import StrictModel
@@ -54,6 +56,9 @@ class SafetyRules(StrictModel):
     company_mailboxes: bool = True
     # People: one switchboard number with different extensions.
     phone_extensions: bool = True
+    # People: both birthdates set and more than a slip apart (a father and his son of one
+    # name at one address).
+    different_birthdates: bool = True
     # Looser on purpose: a subsidiary is the same account in your CRM (country sites,
     # countries in names and different BillingCountry no longer block accounts).
     subsidiaries_are_same_account: bool = False
@@ -82,10 +87,20 @@ class Weights(StrictModel):
     initials: float = 3.0
     same_account: float = 3.0
     same_country: float = 1.0
+    # Both parts of two people's names alike (Jaro-Winkler, `MatchRules.person_name`), or
+    # one part missing and the other the same.
+    similar_name: float = 2.5
+    part_name: float = 2.0
     birthdate: float = 7.0
-    # Added (negative) when both birthdates are set and differ.
+    # Birthdates a slip apart: day and month transposed, one digit off, two digits swapped.
+    birthdate_near: float = 2.0
+    # Added (negative) when both birthdates are set and differ by more than a slip.
     birthdate_differs: float = -5.0
     same_postal_code: float = 3.0
+    # House number and street agree; the street agrees where a number is missing.
+    street_address: float = 5.0
+    same_street: float = 2.0
+    same_city: float = 1.0
 
 
 class MatchRules(StrictModel):
@@ -96,6 +111,9 @@ class MatchRules(StrictModel):
     window: int = Field(20, ge=1, le=1000)
     # Company names at least this alike (token sort ratio, 0..1) agree.
     company_name: float = Field(0.9, ge=0, le=1)
+    # People's first and last names (and streets) at least this alike (Jaro-Winkler, 0..1)
+    # agree weakly, where they are not one typo apart.
+    person_name: float = Field(0.9, ge=0, le=1)
     # Independent pieces of evidence (email, phone, name; website, phone, name) a link
     # needs to merge; with fewer it can only flag.
     min_evidence: int = Field(2, ge=1, le=3)
@@ -170,7 +188,7 @@ def _country(value: Any) -> str | None:
 # --- People ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """A contact or lead reduced to what identifies it."""
 
@@ -182,31 +200,38 @@ class Person:
     last: str
     suffix: str | None  # "jr", "iii"
     forms: frozenset[str]  # the first name and the formal names it may stand for
-    phones: frozenset[tuple[str, str | None]]  # (E.164, extension)
+    phones: tuple[tuple[str, str | None], ...]  # (E.164, extension), sorted, each once
     org: str | None  # the account (contacts) or company domain/name (leads)
     country: str | None
     name: str  # "robert smith"
     birthdate: str | None = None  # "1971-06-24"
     postal_code: str | None = None  # "SW1A1AA"
+    street: normalize.Street | None = None  # 16 "dumas street"
+    city: str | None = None  # "mount immaney"
 
 
-def person(
-    record: Record,
-    org: str | None,
-    rules: MatchRules,
-    phone_fields: Sequence[str],
-    email_field: str = "Email",
-    country_field: str | None = None,
-    birthdate_field: str | None = None,
-    postal_code_field: str | None = None,
-) -> Person:
-    country = _country(record.get(country_field)) if country_field else None
+@dataclass(frozen=True)
+class PersonFields:
+    """Where a contact's or lead's identifying values are; None: not read."""
+
+    phones: Sequence[str] = ("Phone",)
+    email: str = "Email"
+    country: str | None = None
+    birthdate: str | None = None
+    postal_code: str | None = None
+    street: str | None = None
+    city: str | None = None
+
+
+def person(record: Record, org: str | None, rules: MatchRules, fields: PersonFields) -> Person:
+    country = _country(record.get(fields.country)) if fields.country else None
     region = country if country and len(country) == 2 else rules.phone_region
-    phones = {normalize.phone_parts(record.get(f), region) for f in phone_fields}
-    address = normalize.email(record.get(email_field), strip_plus=rules.strip_plus_addressing)
+    phones = {normalize.phone_parts(record.get(f), region) for f in fields.phones}
+    address = normalize.email(record.get(fields.email), strip_plus=rules.strip_plus_addressing)
     local, _, domain = (address or "").partition("@")
     first = normalize.first_name(record.get("FirstName"))
     last, suffix = normalize.last_name(record.get("LastName"))
+    birthdate = str(record.get(fields.birthdate) or "")[:10] if fields.birthdate else ""
     return Person(
         id=record["Id"],
         email=address,
@@ -216,12 +241,14 @@ def person(
         last=last,
         suffix=suffix,
         forms=normalize.first_name_forms(first),
-        phones=frozenset(p for p in phones if p),
+        phones=tuple(sorted(p for p in phones if p)),
         org=org,
         country=country,
         name=f"{first} {last}".strip(),
-        birthdate=str(record.get(birthdate_field) or "")[:10] or None if birthdate_field else None,
-        postal_code=_postal_code(record.get(postal_code_field)) if postal_code_field else None,
+        birthdate=birthdate or None,
+        postal_code=_postal_code(record.get(fields.postal_code)) if fields.postal_code else None,
+        street=normalize.street(record.get(fields.street)) if fields.street else None,
+        city=normalize.city(record.get(fields.city)) if fields.city else None,
     )
 
 
@@ -238,24 +265,83 @@ def lead_company(email: str | None, website: str | None, company: str | None) ->
     return "".join(normalize.company_words(company)) or None
 
 
-def _name_agreement(a: Person, b: Person, w: Weights) -> tuple[str, float] | None:
-    """How two people's names agree, if they do: (what, weight)."""
+# How two people's names agree: as written (the same, swapped, or a typo in one part),
+# through a nickname, only alike, or one part missing.
+Agreement = tuple[str, float, str]
+
+
+def _alike(x: str, y: str, rules: MatchRules) -> bool:
+    return x == y or _typo(x, y) or JaroWinkler.similarity(x, y) >= rules.person_name
+
+
+def _name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement | None:
+    """How two people's names agree, if they do: (what, weight, kind), kind one of
+    "written", "nickname", "alike", "part"."""
+    w = rules.weights
     if not (a.first and a.last and b.first and b.last):
-        return None
+        return _part_name_agreement(a, b, rules)
     if a.first == b.first and a.last == b.last:
-        return f"same name {a.name!r}", w.same_name
+        return f"same name {a.name!r}", w.same_name, "written"
     if a.first == b.last and a.last == b.first:
-        return f"same name swapped {a.name!r} / {b.name!r}", w.swapped_name
+        return f"same name swapped {a.name!r} / {b.name!r}", w.swapped_name, "written"
     if a.last == b.last:
         if a.forms & b.forms or _short_form(a.first, b.first):
-            return f"nickname {a.first!r} / {b.first!r}", w.nickname
+            return f"nickname {a.first!r} / {b.first!r}", w.nickname, "nickname"
         if _typo(a.first, b.first):
-            return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name
+            return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name, "written"
     elif _typo(a.last, b.last):
         if a.first == b.first:
-            return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name
+            return f"names {a.name!r} / {b.name!r} one typo apart", w.typo_name, "written"
         if a.forms & b.forms:
-            return f"nickname and a typo {a.name!r} / {b.name!r}", w.nickname_and_typo
+            return f"nickname and a typo {a.name!r} / {b.name!r}", w.nickname_and_typo, "nickname"
+    for first, last in ((b.first, b.last), (b.last, b.first)):
+        if _alike(a.first, first, rules) and _alike(a.last, last, rules):
+            return f"names {a.name!r} / {b.name!r} alike", w.similar_name, "alike"
+    return None
+
+
+def _part_name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement | None:
+    """One record has only a first name or only a surname, alike the other's."""
+    if a.last and b.last and not (a.first and b.first) and _alike(a.last, b.last, rules):
+        return (
+            f"surnames {a.last!r} / {b.last!r}, a first name missing",
+            rules.weights.part_name,
+            "part",
+        )
+    if a.first and b.first and not (a.last and b.last) and _alike(a.first, b.first, rules):
+        return (
+            f"first names {a.first!r} / {b.first!r}, a surname missing",
+            rules.weights.part_name,
+            "part",
+        )
+    return None
+
+
+def _birthdate_slip(x: str, y: str) -> str | None:
+    """How two different birthdates are one typing slip apart, if they are."""
+    dx, dy = x.replace("-", ""), y.replace("-", "")
+    if len(dx) != 8 or len(dy) != 8:
+        return None
+    if x[:4] == y[:4] and x[5:7] == y[8:10] and x[8:10] == y[5:7]:
+        return "day and month transposed"
+    diff = [i for i in range(8) if dx[i] != dy[i]]
+    if len(diff) == 1:
+        return "one digit apart"
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and dx[diff[0]] == dy[diff[1]]:
+        return "two digits swapped" if dx[diff[1]] == dy[diff[0]] else None
+    return None
+
+
+def _address_agreement(a: Person, b: Person, rules: MatchRules) -> tuple[str, float, bool] | None:
+    """How two people's streets agree, if they do: (what, weight, whether the house number
+    agrees too)."""
+    x, y = a.street, b.street
+    if not (x and y and _alike(x.name, y.name, rules)):
+        return None
+    if x.number and x.number == y.number:
+        return f"same street address {x.number} {x.name}", rules.weights.street_address, True
+    if not (x.number and y.number):
+        return f"same street {x.name}", rules.weights.same_street, False
     return None
 
 
@@ -274,6 +360,14 @@ def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
         and not (a.role_mailbox or b.role_mailbox)
     ):
         broken.append(f"company_mailboxes: {a.email} / {b.email}")
+    if (
+        safety.different_birthdates
+        and a.birthdate
+        and b.birthdate
+        and a.birthdate != b.birthdate
+        and not _birthdate_slip(a.birthdate, b.birthdate)
+    ):
+        broken.append(f"different_birthdates: {a.birthdate} / {b.birthdate}")
     if safety.phone_extensions:
         for number, extension in a.phones:
             other = next((x for n, x in b.phones if n == number and x and x != extension), None)
@@ -289,25 +383,27 @@ def compare_people(
     """The weighed comparisons of a and b, if anything but a name at another account agrees."""
     w = rules.weights
     scorer = _Scorer(w)
-    name = _name_agreement(a, b, w)
-    as_written = {a.first, a.last} == {b.first, b.last} or (a.first == b.first and bool(name))
+    name = _name_agreement(a, b, rules)
+    # Names that agree as written or through a nickname: not only alike ("mary" / "mark").
+    named = name is not None and name[2] in ("written", "nickname")
+    as_written = {a.first, a.last} == {b.first, b.last} or (a.first == b.first and named)
     surname = bool(a.last) and (a.last == b.last or _typo(a.last, b.last))
     if a.email and a.email == b.email:
         if a.role_mailbox:
             scorer.notes.append(f"role mailbox {a.email} not counted")
-        elif name or not (a.last and b.last) or (surname and a.work_domain):
+        elif named or not (a.last and b.last) or (surname and a.work_domain):
             # A personal address at a company's domain is one person's, whatever the
             # first name on the record; a shared private one can be a family's.
             scorer.agree(f"same email {a.email}", w.email, "email")
         else:
             scorer.notes.append(f"shared mailbox {a.email} of different names not counted")
-    shared = sorted(a.phones & b.phones)
+    shared = [p for p in a.phones if p in b.phones]
     if shared:
         number, extension = shared[0]
         shown = f"{number} x{extension}" if extension else number
         if number in switchboards and not extension:
             scorer.notes.append(f"phone {shown} is on several people's records: not counted")
-        elif name and as_written:
+        elif named and as_written:
             scorer.agree(f"same phone {shown}", w.phone, "phone")
         elif name or surname:
             scorer.agree(f"same phone {shown}", w.phone)
@@ -315,10 +411,24 @@ def compare_people(
     if a.birthdate and b.birthdate:
         if a.birthdate == b.birthdate:
             scorer.agree(f"same birthdate {a.birthdate}", w.birthdate, "birthdate")
+        elif slip := _birthdate_slip(a.birthdate, b.birthdate):
+            scorer.agree(f"birthdates {a.birthdate} / {b.birthdate} {slip}", w.birthdate_near)
         else:
             scorer.agree(f"birthdates {a.birthdate} / {b.birthdate} differ", w.birthdate_differs)
+    address = _address_agreement(a, b, rules)
+    if address:
+        what, weight, full = address
+        # A household shares its address: it is evidence of one person only beside a name,
+        # or at least a first name (a surname changes with marriage), agreeing as written,
+        # not through a nickname (Pat / Patricia) or another first name (twins).
+        first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
+        if full and ((name and name[2] == "written") or first):
+            scorer.agree(what, weight, "address")
+        else:
+            scorer.agree(what, weight)
     same_org = bool(a.org and a.org == b.org)
     same_postal = bool(a.postal_code and a.postal_code == b.postal_code)
+    same_city = bool(a.city and a.city == b.city)
     if not (scorer.evidence or same_org or same_postal or any(w > 0 for _, w in scorer.terms)):
         return None
     if name is None and not scorer.evidence and not any(w > 0 for _, w in scorer.terms):
@@ -329,6 +439,8 @@ def compare_people(
         scorer.agree("same account", w.same_account)
     if same_postal:
         scorer.agree(f"same postal code {a.postal_code}", w.same_postal_code)
+    if same_city:
+        scorer.agree(f"same city {a.city}", w.same_city)
     return scorer.link(a.id, b.id, _person_conflicts(a, b, rules.safety))
 
 
@@ -339,6 +451,8 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
         yield ("phone", number), p.name
     if p.birthdate:
         yield ("birthdate", p.birthdate), p.name
+    if p.street and p.street.number:
+        yield ("street", p.street.number, p.street.name), p.name
     for place in (p.org, p.postal_code):
         if place:
             # Each name token (so swapped names meet) and each formal form of the first name
@@ -403,6 +517,13 @@ def _shared_host(site: normalize.Website, hosts: Sequence[str]) -> bool:
     return site.private_suffix or any(
         site.host == h or site.host.endswith(f".{h}") or site.domain == h for h in hosts
     )
+
+
+def own_site(value: Any, rules: MatchRules) -> normalize.Website | None:
+    """A company's own website; None when there is none or it is on a shared host (a page
+    on facebook.com, a shop on x.myshopify.com), which says nothing of whose it is."""
+    site = normalize.website(value)
+    return None if site is None or _shared_host(site, rules.safety.shared_hosts) else site
 
 
 def company(
@@ -585,13 +706,22 @@ def _links(
 ) -> Iterator[Link]:
     """Compare each item with its `window` neighbours (by the block's sort key) in every
     block it is in, once a pair."""
-    by_block: dict[Hashable, list[tuple[str, int]]] = defaultdict(list)
+    # Most blocks hold one item: it is kept bare, not in a list of its own (a million
+    # records make millions of blocks).
+    by_block: dict[Hashable, Any] = {}
     for index, item in enumerate(items):
         for key, order in blocks(item):
-            by_block[key].append((order, index))
+            member = (order, index)
+            found = by_block.get(key)
+            if found is None:
+                by_block[key] = member
+            elif isinstance(found, list):
+                found.append(member)
+            else:
+                by_block[key] = [found, member]
     seen: set[tuple[int, int]] = set()
     for members in by_block.values():
-        if len(members) < 2:
+        if not isinstance(members, list):
             continue
         members.sort()
         for position, (_order, i) in enumerate(members):

@@ -29,6 +29,7 @@ from revsched.dedupe.tables import (
     LOCATION_PHRASES,
     LOCATION_WORDS,
     STATE_CODES,
+    STREET_TYPES,
 )
 
 # The public suffix list bundled with tldextract; an empty URL list means it never fetches.
@@ -49,6 +50,7 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": 
 # An international number written with only digits, spaces, dots, dashes and a bracketed
 # area code ("+1 (415) 555-0123"); not "+44 (0) 20...", whose trunk 0 is not dialled.
 _INTERNATIONAL = re.compile(r"\+[1-9][\d .\-]*(?:\([1-9]\d*\)[\d .\-]*)?")
+_NON_DIGIT = re.compile(r"\D")
 _WEB_SUFFIX = re.compile(r"\.(?:com|net|org|io|co)\b", re.IGNORECASE)
 _STORE_NUMBER = re.compile(
     r"(?:#|\bno\.?|\bstore|\blocation|\bunit|\bbranch|\brestaurant)\s*#?\s*(\d+)\b"
@@ -97,8 +99,10 @@ def _name_tokens(value: str | None) -> list[str]:
 
 @functools.lru_cache(maxsize=65536)
 def first_name(value: str | None) -> str:
-    """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe"."""
-    tokens = _name_tokens(value)
+    """The first name as written, without a title: "Dr. Emily" -> "emily", "Zoë" -> "zoe";
+    a hyphenated one is one name, as a surname is: "Min-jun" -> "minjun"."""
+    words = [_name_tokens(w) for w in fold(value or "").split()]
+    tokens = ["".join(w) for w in words if w]
     while len(tokens) > 1 and tokens[0] in _NAME_TITLES:
         tokens = tokens[1:]
     return tokens[0] if tokens else ""
@@ -141,7 +145,7 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
         return None
     international = _INTERNATIONAL.fullmatch(value.strip())
     if international:  # "+1 415 555-0123": E.164 without the cost of a full parse
-        digits = re.sub(r"\D", "", value)
+        digits = _NON_DIGIT.sub("", value)
         if 8 <= len(digits) <= 15:
             return f"+{digits}", None
     try:
@@ -151,8 +155,44 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
     if number is not None and phonenumbers.is_possible_number(number):
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return e164, number.extension or None
-    digits = re.sub(r"\D", "", value)
+    digits = _NON_DIGIT.sub("", value)
     return (digits, None) if len(digits) >= 7 else None
+
+
+@dataclass(frozen=True)
+class Street:
+    """A street address: the house number ("16", "16a") and the street ("dumas street")."""
+
+    number: str | None
+    name: str
+
+
+# A house number: "16", "16a"; in "2/98" (unit 2 at 98) the last one before the street.
+_HOUSE_NUMBER = re.compile(r"^\d+[a-z]?$")
+_UNIT = re.compile(r"^(?:apt|apartment|unit|flat|suite|ste|apmnt|lot|no)$")
+
+
+@functools.lru_cache(maxsize=65536)
+def street(value: str | None) -> Street | None:
+    """The street address in a mailing street (its first line with a house number, else its
+    first line): "16 Dumas St" -> 16 "dumas street", "Unit 2/98 Latchford Rd" -> 98
+    "latchford road"; None when there is no street name."""
+    lines = [_name_tokens(line) for line in (value or "").splitlines()]
+    lines = [t for t in lines if t] or [[]]
+    tokens = next((t for t in lines if any(_HOUSE_NUMBER.match(w) for w in t)), lines[0])
+    number = None
+    words: list[str] = []
+    for token in tokens:
+        if _HOUSE_NUMBER.match(token) and not words:
+            number = token
+        elif not _UNIT.match(token) or words:
+            words.append(STREET_TYPES.get(token, token))
+    return Street(number, " ".join(words)) if words else None
+
+
+def city(value: str | None) -> str | None:
+    """A city or suburb, folded: "Mount Immaney" -> "mount immaney"."""
+    return " ".join(_name_tokens(value)) or None
 
 
 @dataclass(frozen=True)

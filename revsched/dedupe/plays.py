@@ -10,14 +10,14 @@ the record for review, pointing at the master.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
 from revsched.dedupe.cluster import Cluster
-from revsched.dedupe.match import Matching, MatchRules, match_people, person
+from revsched.dedupe.match import Matching, MatchRules, PersonFields, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import (
@@ -33,13 +33,8 @@ from revsched.play import PlayConfig, Record, Records, Requirements, children
 from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
 
-DEFAULT_MASTER_RULES: list[MasterRule] = [
-    "not_integration_user",
-    "most_opportunities",
-    "most_activity",
-    "most_complete",
-    "oldest",
-]
+# Every rule, in the order MasterRule lists them.
+DEFAULT_MASTER_RULES: list[MasterRule] = list(get_args(MasterRule))
 
 
 class DedupeConfig(PlayConfig):
@@ -83,10 +78,25 @@ class PeopleConfig(DedupeConfig):
     phone_fields: list[FieldName] = ["Phone"]
     # Phones are read in this country's format; two different countries never merge.
     country_field: FieldName = "Country"
-    # Optional: a birthdate agreeing is a piece of evidence (one disagreeing counts
-    # against), a postal code agreeing lets names meet and adds weight. None: not read.
+    # Optional (None: not read): a birthdate agreeing is a piece of evidence, one a slip
+    # apart adds a little, one differing counts against; a postal code agreeing lets names
+    # meet and adds weight; a street address (house number and street) agreeing beside a
+    # name agreeing as written is a piece of evidence; a city agreeing adds a little.
     birthdate_field: FieldName | None = None
     postal_code_field: FieldName | None = None
+    street_field: FieldName | None = None
+    city_field: FieldName | None = None
+
+    def person_fields(self) -> PersonFields:
+        return PersonFields(
+            phones=tuple(self.phone_fields),
+            email=self.email_field,
+            country=self.country_field,
+            birthdate=self.birthdate_field,
+            postal_code=self.postal_code_field,
+            street=self.street_field,
+            city=self.city_field,
+        )
 
 
 @dataclass(frozen=True)
@@ -218,21 +228,29 @@ def _review_rows(
     roles: Mapping[str, Sequence[Facts]],
     names: Mapping[str, str],
 ) -> list[dict[str, Scalar]]:
-    """A flagged cluster for the review report: each member, its role and its links."""
+    """A flagged cluster for the review report: each member, its role, its links (their
+    rules and best score) and its values, so a reviewer compares the members side by side."""
     [master] = roles["master"]
-    return [
-        {
-            "cluster": number,
-            "role": role,
-            "sobject": spec.sobject,
-            "record_id": f.id,
-            "record_name": f.record["Name"],
-            "master_id": master.id,
-            "links": _link_reasons(cluster, f.id, names),
-        }
-        for role, members in roles.items()
-        for f in members
-    ]
+    rows: list[dict[str, Scalar]] = []
+    for role, members in roles.items():
+        for f in members:
+            links = cluster.links_of(f.id)
+            compared = field_values(f.record, spec)
+            rows.append(
+                {
+                    "cluster": number,
+                    "role": role,
+                    "sobject": spec.sobject,
+                    "record_id": f.id,
+                    "record_name": f.record["Name"],
+                    "master_id": master.id,
+                    "rules": ", ".join(sorted({link.rule for link in links})),
+                    "score": max((round(link.score, 2) for link in links), default=None),
+                    "links": _link_reasons(cluster, f.id, names),
+                    **{k: v for k, v in compared.items() if k not in ("Id", "Name")},
+                }
+            )
+    return rows
 
 
 def plan_clusters(
@@ -259,7 +277,11 @@ def plan_clusters(
     outcome = Outcome([], [], [], set(), [])
     flagged_ids: set[str] = set()
     for number, cluster in enumerate(matching.clusters, start=1):
-        members = [facts(by_id[i], spec, config) for i in cluster.members]
+        duplicates = cluster.mergeable_counts(config.merge_threshold, config.match.min_evidence)
+        members = [
+            replace(facts(by_id[i], spec, config), duplicates=duplicates.get(i, 0))
+            for i in cluster.members
+        ]
         core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
         candidates = [f for f in members if f.id in core]
         master, why = choose_master(candidates, config.master_rules, integration_ids)
@@ -382,31 +404,22 @@ def people_outcome(
     integration_ids: set[str],
 ) -> Outcome:
     """Cluster contacts or leads (`orgs`: each one's account or company) and plan them."""
-    people = [
-        person(
-            r,
-            org,
-            config.match,
-            config.phone_fields,
-            config.email_field,
-            config.country_field,
-            config.birthdate_field,
-            config.postal_code_field,
-        )
-        for r, org in zip(records, orgs, strict=True)
-    ]
+    fields = config.person_fields()
+    people = [person(r, org, config.match, fields) for r, org in zip(records, orgs, strict=True)]
     matching = match_people(people, config.match, config.flag_threshold)
     return plan_clusters(spec, records, matching, config, integration_ids)
 
 
 def people_fields(config: PeopleConfig) -> list[str]:
     """The fields matching contacts or leads reads, and those flagging and survivorship write."""
+    fields = config.person_fields()
+    optional = (fields.birthdate, fields.postal_code, fields.street, fields.city)
     return [
         "FirstName",
         "LastName",
         config.email_field,
         *config.phone_fields,
         config.country_field,
-        *[f for f in (config.birthdate_field, config.postal_code_field) if f],
+        *[f for f in optional if f],
         *flag_fields(config),
     ]

@@ -16,7 +16,12 @@ from revsched.plan import Scalar
 
 Record = dict[str, Any]
 MasterRule = Literal[
-    "not_integration_user", "most_opportunities", "most_activity", "most_complete", "oldest"
+    "not_integration_user",
+    "most_opportunities",
+    "most_activity",
+    "most_duplicates",
+    "most_complete",
+    "oldest",
 ]
 Strategy = Literal["newest", "oldest", "longest"]
 
@@ -31,6 +36,9 @@ class Facts:
     activities: int
     opportunities: int
     filled: int  # fields with a value, of those read
+    # Records of its cluster it could merge with directly (links strong enough): the best
+    # connected record makes the largest merge group, since nothing merges through another.
+    duplicates: int = 0
 
     @property
     def id(self) -> str:
@@ -48,6 +56,10 @@ _RULES: dict[str, tuple[Callable[[Facts, Collection[str]], Any], Callable[[Facts
         lambda f: f"most opportunities ({f.opportunities})",
     ),
     "most_activity": (lambda f, _i: -f.activities, lambda f: f"most activities ({f.activities})"),
+    "most_duplicates": (
+        lambda f, _i: -f.duplicates,
+        lambda f: f"most direct duplicates ({f.duplicates})",
+    ),
     "most_complete": (lambda f, _i: -f.filled, lambda f: f"most fields filled ({f.filled})"),
     "oldest": (lambda f, _i: f.created, lambda f: f"oldest (created {f.created[:10]})"),
 }

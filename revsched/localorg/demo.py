@@ -1482,6 +1482,7 @@ def build_demo_org(
     duplicates included; their ground truth is written beside it (`ground_truth_path`)."""
     # Imported here: the duplicates module builds on this module's plans.
     from revsched.localorg.duplicates import DuplicateSeeder, GroundTruth, ground_truth_path
+    from revsched.localorg.routing_demo import load_routing_fixtures
 
     day = today or date.today()
     # A given `today` also pins the org's clock, so the plays see the day the data is for.
@@ -1495,6 +1496,7 @@ def build_demo_org(
     load_overage_fixtures(org, generator)
     load_overlap_fixtures(org, generator)
     load_lead_status_fixtures(org, generator)
+    load_routing_fixtures(org, generator)
     # The people plays' UserGems people last, without seeded duplicates of them.
     account_plans, lead_plans = generator.usergems_fixtures()
     load_account_plans(org, account_plans)

@@ -160,6 +160,9 @@ LEAD_STATUSES = (
     "Qualified",
 )
 
+# Seed 001's statuses of a lead Sales Dev works (route-leads leaves those alone).
+SALES_DEV_STATUSES = ("Accepted", "Qualifying")
+
 # Seed 003's PLG + SLG statuses (Remarket and Nurture are in LEAD_STATUSES already).
 PLG_SLG_STATUSES = ("Open PLG", "Open SLG", "Working P", "Working S")
 
@@ -287,7 +290,12 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Country", STRING, 80),
                 Field("State", STRING, 80),
                 _picklist(
-                    "Status", *LEAD_STATUSES, *PLG_SLG_STATUSES, nillable=False, default="Open"
+                    "Status",
+                    *LEAD_STATUSES,
+                    *PLG_SLG_STATUSES,
+                    *SALES_DEV_STATUSES,
+                    nillable=False,
+                    default="Open",
                 ),
                 _picklist("LeadSource", *LEAD_SOURCES),
                 _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
@@ -299,7 +307,30 @@ SOBJECTS: dict[str, SObject] = {
                 _ref("ConvertedContactId", "Contact", writable=False),
                 _ref("ConvertedOpportunityId", "Opportunity", writable=False),
                 Field("ConvertedDate", DATE, writable=False),
+                _ref("CreatedById", "User", "CreatedBy", writable=False),
                 *_usergems_fields(),
+            ),
+        ),
+        SObject(
+            "Campaign",
+            "701",
+            _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 80, nillable=False),
+                _picklist("Type", "Conference", "Webinar", "Partners", "Email", "Other"),
+                Field("IsActive", BOOLEAN, nillable=False, default=True),
+                _ref("OwnerId", "User", "Owner", nillable=False),
+            ),
+        ),
+        SObject(
+            "CampaignMember",
+            "00v",
+            _fields(
+                *_audit_fields(),
+                _ref("CampaignId", "Campaign", nillable=False),
+                _ref("LeadId", "Lead"),
+                _ref("ContactId", "Contact"),
+                _picklist("Status", "Sent", "Responded", "Registered", "Attended"),
             ),
         ),
         SObject(
@@ -423,7 +454,9 @@ CHILD_RELATIONSHIPS: dict[str, tuple[ChildRelationship, ...]] = {
     "Lead": (
         ChildRelationship("Tasks", "Task", "WhoId"),
         ChildRelationship("Events", "Event", "WhoId"),
+        ChildRelationship("CampaignMembers", "CampaignMember", "LeadId"),
     ),
+    "Campaign": (ChildRelationship("CampaignMembers", "CampaignMember", "CampaignId"),),
     "User": (ChildRelationship("ManagedUsers", "User", "ManagerId"),),
 }
 

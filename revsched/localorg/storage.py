@@ -466,11 +466,12 @@ class Storage:
 
     @staticmethod
     def _bulk_field(sobj: schema.SObject, key: str) -> schema.Field:
-        """A field insert() may set: any writable one, and the audit dates (to backdate)."""
+        """A field insert() may set: any writable one, the audit dates (to backdate) and the
+        creator (the org has no sessions of its users to create records with)."""
         field = sobj.field(key)
         if field is None:
             raise ValueError(f"No such column '{key}' on sobject of type {sobj.name}")
-        if not field.writable and field.name not in AUDIT_FIELDS:
+        if not field.writable and field.name not in (*AUDIT_FIELDS, "CreatedById"):
             raise ValueError(f"{sobj.name}.{field.name} is computed by the org and cannot be set")
         return field
 
@@ -510,6 +511,11 @@ class Storage:
         dependent = sobj.name in (*ACTIVITY_OBJECTS, "Opportunity", "Contact")
         with self.transaction() if dependent else nullcontext():
             old = located if located is not None else self.row(sobj, record_id)
+            if sobj.name == "Lead" and old["IsConverted"]:
+                # As Salesforce answers an update of a lead converted meanwhile.
+                raise SalesforceError(
+                    400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
+                )
             changed = self._convert(sobj, values)
             self._check_references(sobj, changed)
             row = {**old, **changed}

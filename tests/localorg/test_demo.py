@@ -464,11 +464,12 @@ def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     # 141 generated prospects + 8 seeded duplicate accounts + seed 004's five IBM records
     # + contact-alignment's two fixtures + job-changes' three prospects and one customer;
     # customers include the six overage-upsell and five partner-overlap fixtures, partners
-    # partner-overlap's two.
-    assert types == {"Prospect": 159, "Customer": 121, "Former Customer": 52, "Partner": 17}
+    # partner-overlap's two; route-leads adds five prospects and a partner.
+    assert types == {"Prospect": 164, "Customer": 121, "Former Customer": 52, "Partner": 18}
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
-    # The lead-status-hygiene fixtures add seed 003's PLG + SLG statuses.
-    assert statuses == {*schema.LEAD_STATUSES, *schema.PLG_SLG_STATUSES}
+    # The lead-status-hygiene fixtures add seed 003's PLG + SLG statuses, route-leads'
+    # a lead Sales Dev qualifies.
+    assert statuses == {*schema.LEAD_STATUSES, *schema.PLG_SLG_STATUSES, "Qualifying"}
     closed = demo_sf.query_all(
         "SELECT StageName, IsClosed, IsWon FROM Opportunity WHERE StageName = 'Closed Won'"
     )["records"]

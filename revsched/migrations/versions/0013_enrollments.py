@@ -1,7 +1,7 @@
 """The sequence enrollments a run planned and what the channel answered.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0014
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,72 @@
+"""A 30-day forecast on a large demo org: target under a minute per play.
+
+    python benchmarks/forecast.py                       # 100,000 accounts, win-back
+    python benchmarks/forecast.py --plays win-back renewal-sla --home /tmp/bench-home
+
+Runs `revsched forecast PLAY --days 30 --json` as a user does (a fresh process: login,
+the reads, 30 decisions) against a demo org of N accounts built once in a temporary
+REVSCHED_HOME (or --home, reused), and prints per play the wall time, the reads made
+and what the 30 days would select.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+AS_OF = "2026-11-23"
+TARGET_SECONDS = 60.0
+
+
+def revsched(home: Path, *args: str) -> tuple[float, str]:
+    env = {**os.environ, "REVSCHED_HOME": str(home)}
+    env.pop("REVSCHED_CONFIG", None)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "revsched", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=home,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"revsched {' '.join(args)} failed:\n{done.stderr}")
+    return time.perf_counter() - started, done.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--plays", nargs="*", default=["win-back"])
+    parser.add_argument("--home", type=Path, help="reuse this REVSCHED_HOME (demo org kept)")
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="revsched-forecast-"))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "demo-org.sqlite").exists():
+        seconds, _ = revsched(home, "demo", "--accounts", str(args.accounts), "--as-of", AS_OF)
+        print(f"demo org of {args.accounts:,} accounts built in {seconds:.1f} s at {home}")
+    print(f"{'play':<22} {'seconds':>8} {'selected':>9} {'alerts':>7}  verdict")
+    failed = 0
+    for play in args.plays:
+        forecast_args = ("forecast", play, "--days", str(args.days), "--from", AS_OF, "--json")
+        seconds, out = revsched(home, *forecast_args)
+        totals = json.loads(out)["totals"]
+        ok = seconds < TARGET_SECONDS
+        failed += not ok
+        print(
+            f"{play:<22} {seconds:>8.1f} {totals['selected']:>9,} {totals['alerts']:>7,}"
+            f"  {'ok' if ok else 'OVER'}"
+        )
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

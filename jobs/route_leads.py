@@ -1,0 +1,797 @@
+"""route-leads: give every new MQL its SDR within 15 minutes, as seed 001's LeanData flow did.
+
+A poller: each run reads the unconverted Leads modified since the last fully applied run
+(its watermark, minus an overlap) and those that joined a partner campaign since, routes
+the ones with a routing event (never routed, or an MQL date or partner campaign membership
+later than `Last_Routed_Date__c`, which lives in Salesforce, so a lost local state cannot
+route a lead twice), and leaves the rest alone. Validation first (each failure a listed
+reason), then the first matching rule: partner, US PubSec, holding queue for non-MQLs,
+the account's working BDR, country pool, default pool. The SDR gets a DM on each MQL
+assigned; RevOps a daily digest of the leads left unrouted and why.
+
+Accounts are matched through an index of account domains and names kept between runs in
+the state store (revsched.record_index: built once, then refreshed from the accounts
+changed since): a run looks its leads' keys up there, reads just those candidates by Id,
+and the shared account matcher decides among them, so a run never reads the whole org.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from urllib.parse import quote_plus
+
+from dateutil.parser import isoparse
+from pydantic import Field, field_validator
+from revsched.jobs.queue_recycle import HOLDING_QUEUES
+
+from revsched.dedupe.normalize import company_words, country_code, email, registrable_domain
+from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
+from revsched.errors import ConfigError
+from revsched.matching import AccountMatcher, Match, OnTie
+from revsched.matching import account_keys as matching_keys
+from revsched.plan import (
+    Alert,
+    Decision,
+    FieldChange,
+    Firing,
+    Plan,
+    Recipient,
+    Scalar,
+    diff_changes,
+    group_digest,
+)
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    children,
+)
+from revsched.record_index import RecordIndex
+from revsched.roundrobin import (
+    RoundRobin,
+    active_recipients,
+    members_from_users,
+    round_robin,
+    user_fields,
+)
+from revsched.soql import FieldName, format_soql
+
+# A query goes in the URL, and Salesforce refuses a request line and headers over
+# 16,384 bytes (431/414): each candidate query stays under this many encoded characters.
+MAX_QUERY_URI = 12_000
+# Accounts read per candidate query are named accounts_0, accounts_1, ...
+ACCOUNTS = "accounts_"
+
+
+class RouteLeadsConfig(PlayConfig):
+    schedule: str = "every 15 minutes"
+    # Leads modified since the last fully applied run minus this are read again.
+    overlap_minutes: int = Field(5, ge=0)
+    # First run, or a new state store: leads modified in these days are read.
+    catch_up_days: int = Field(30, ge=1)
+    # Lead fields
+    status_field: FieldName = "Status"
+    country_field: FieldName = "Country"
+    mql_date_field: FieldName = "MQL_Date__c"
+    last_routed_field: FieldName = "Last_Routed_Date__c"
+    routing_reason_field: FieldName = "Routing_Reason__c"
+    matched_account_field: FieldName = "Matched_Account__c"
+    do_not_route_field: FieldName = "Do_Not_Route__c"
+    person_score_field: FieldName = "Person_Score__c"
+    sequenced_field: FieldName = "Actively_Being_Sequenced__c"
+    moment_field: FieldName = "Last_Interesting_Moment__c"
+    # Validation. New leads: created by one of these users, score at least min_score.
+    integration_users: list[str] = Field(["integration@demo.revsched.dev"], min_length=1)
+    min_person_score: float = 0
+    # A blank or placeholder Company (any case) is set to the standard value.
+    placeholder_companies: list[str] = ["unknown", "n/a", "na", "none", "-", "?", "[[unknown]]"]
+    standard_company: str = "[[unknown]]"
+    # Updated leads: statuses of a lead Sales Dev is working, left alone.
+    working_statuses: list[str] = ["Accepted", "Qualifying", "Qualified"]
+    # Last interesting moment -> "suppress" (not routed) or a queue's DeveloperName.
+    moment_rules: dict[str, str] = {
+        "Unsubscribed": "suppress",
+        "Email Bounced": "suppress",
+        "Support Request": "Support_Queue",
+    }
+    # Moments that are an inbound request: always the SDR path, never the partner's.
+    inbound_moments: list[str] = ["Contact Sales", "Demo Request"]
+    # Rule 1, partner (Vartopia): campaigns and the fields written.
+    mdf_field: FieldName = "Will_there_be_MDF_funding__c"
+    joint_event_field: FieldName = "Is_a_Channel_Partner_Involved__c"
+    partner_yes: str = "Yes"
+    partner_trial_campaigns: list[str] = ["Partner - Trial - Self-managed"]
+    partner_account_field: FieldName = "Partner_Account__c"
+    share_status_field: FieldName = "Prospect_Share_Status__c"
+    share_status_value: str = "Sending to Partner"
+    partner_status_field: FieldName = "Partner_Prospect_Status__c"
+    partner_status_value: str = "Qualifying"
+    partner_queue: str = "Partner_Queue"
+    # Rule 2: accounts flagged US PubSec -> this pool, whatever the status.
+    pubsec_field: FieldName = "Is_US_PubSec__c"
+    pubsec_pool: str = "route-leads-pubsec"
+    # Rule 3: non-MQL leads wait in the queue for their status (queue-recycle's table).
+    status_queues: dict[str, str] = Field({"Open": "Inquiry_Queue", **HOLDING_QUEUES}, min_length=1)
+    # Rule 4: the account's BDR while they actively work it.
+    bdr_field: FieldName = "BDR_Assigned__c"
+    bdr_status_field: FieldName = "BDR_Prospecting_Status__c"
+    bdr_working_value: str = "Actively Working"
+    # Rule 5: ISO country code (any spelling in config: "USA" is "US") -> pool; else default.
+    country_pools: dict[str, str] = {
+        "US": "route-leads-amer",
+        "CA": "route-leads-amer",
+        "GB": "route-leads-emea",
+        "DE": "route-leads-emea",
+        "FR": "route-leads-emea",
+    }
+    default_pool: str = "route-leads-default"
+    # Account matching (the people plays' matcher, with the dedupe plays' shared hosts).
+    account_type_field: FieldName = "Type"
+    customer_types: list[str] = ["Customer"]
+    free_mail_domains: list[str] = sorted(FREE_EMAIL_DOMAINS)
+    shared_hosts: list[str] = list(SHARED_HOSTS)
+    on_tie: OnTie = "ambiguous"
+    # Alerts: the SDR's DM on an MQL assigned; RevOps' daily digest from this time on.
+    template: str = "route_leads.j2"
+    revops_users: list[str] = ["revops@demo.revsched.dev"]
+    digest_time: time = time(8)
+    digest_template: str = "route_leads_digest.j2"
+    digest_rows: int = Field(50, ge=1)
+
+    @field_validator("country_pools")
+    @classmethod
+    def _iso_countries(cls, pools: dict[str, str]) -> dict[str, str]:
+        """Keys in any spelling we know ("USA", "Germany") become ISO codes."""
+        known = {}
+        for country, pool in pools.items():
+            code = country if len(country) == 2 and country.isupper() else country_code(country)
+            if code is None:
+                raise ValueError(f"{country!r} is not a country we know: use its ISO code")
+            known[code] = pool
+        return known
+
+    def pools_used(self) -> set[str]:
+        return {self.pubsec_pool, self.default_pool, *self.country_pools.values()}
+
+    def queues_used(self) -> list[str]:
+        special = [q for q in self.moment_rules.values() if q != "suppress"]
+        return sorted({self.partner_queue, *self.status_queues.values(), *special})
+
+    def lead_fields(self) -> list[str]:
+        """The Lead fields read besides the standard ones."""
+        return [
+            self.mql_date_field,
+            self.last_routed_field,
+            self.routing_reason_field,
+            self.matched_account_field,
+            self.do_not_route_field,
+            self.person_score_field,
+            self.sequenced_field,
+            self.moment_field,
+            self.partner_account_field,
+            self.share_status_field,
+            self.partner_status_field,
+        ]
+
+
+# --- Queries ----------------------------------------------------------------------------
+
+
+def since(ctx: DecideContext[RouteLeadsConfig]) -> datetime:
+    """Where this run reads from: the watermark minus the overlap, else the catch-up window."""
+    config = ctx.config
+    if ctx.watermark is not None:
+        return ctx.watermark.astimezone(UTC) - timedelta(minutes=config.overlap_minutes)
+    return datetime.combine(ctx.as_of - timedelta(days=config.catch_up_days), time(), UTC)
+
+
+def digest_stage(ctx: DecideContext[RouteLeadsConfig]) -> str:
+    return f"digest:{ctx.as_of.isoformat()}"
+
+
+def digest_due(ctx: DecideContext[RouteLeadsConfig]) -> bool:
+    """From digest_time on, until today's digest has gone (known here or, with a new
+    state store, recalled from the org's memory before deciding)."""
+    stage = digest_stage(ctx)
+    return ctx.moment.time() >= ctx.config.digest_time and all(s != stage for _, s in ctx.fired)
+
+
+def _partner_filter(config: RouteLeadsConfig, prefix: str = "Campaign.") -> str:
+    return format_soql(
+        f"({prefix}{config.mdf_field} = {{yes}} OR {prefix}{config.joint_event_field} = {{yes}}"
+        f" OR {prefix}Name IN {{trials}})",
+        yes=config.partner_yes,
+        trials=config.partner_trial_campaigns,
+    )
+
+
+def _lead_select(config: RouteLeadsConfig) -> str:
+    standard = ["Id", "Name", "Company", "Title", "Email", config.country_field]
+    standard += [config.status_field, "OwnerId", "Owner.Name", "CreatedById", "CreatedBy.Name"]
+    standard += ["CreatedDate", "LastModifiedDate"]
+    members = (
+        f"(SELECT Id, CampaignId, CreatedDate, Campaign.Name, Campaign.{config.mdf_field},"
+        f" Campaign.{config.joint_event_field} FROM CampaignMembers"
+        f" WHERE {_partner_filter(config)} ORDER BY CreatedDate DESC, Id)"
+    )
+    return f"SELECT {', '.join([*standard, *config.lead_fields()])}, {members} FROM Lead"
+
+
+def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
+    config = ctx.config
+    start = since(ctx)
+    select = _lead_select(config)
+    usernames = {u.lower() for u in (*config.integration_users, *config.revops_users)}
+    pools = [ctx.pools[n] for n in sorted(config.pools_used()) if n in ctx.pools]
+    for pool in pools:
+        usernames.update(u.lower() for u in pool.usernames)
+    found = {
+        # SystemModstamp, not LastModifiedDate: Salesforce indexes it, and it moves on
+        # every change (system ones too), so a selective read of what changed.
+        "leads": format_soql(
+            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{}}"
+            " ORDER BY SystemModstamp, Id",
+            start,
+        ),
+        # Joining a campaign does not touch the Lead: its members are read on their own.
+        "campaign_leads": format_soql(
+            f"{select} WHERE IsConverted = false AND Id IN (SELECT LeadId FROM CampaignMember"
+            f" WHERE CreatedDate >= {{}} AND {_partner_filter(config)}) ORDER BY Id",
+            start,
+        ),
+        "users": format_soql(
+            f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
+            sorted(usernames),
+        ),
+        "queues": format_soql(
+            "SELECT Id, Name, DeveloperName FROM Group"
+            " WHERE Type = 'Queue' AND DeveloperName IN {} ORDER BY DeveloperName",
+            config.queues_used(),
+        ),
+    }
+    if digest_due(ctx):
+        # The day's leads still waiting for routing, once a day, for the digest (and a
+        # second chance for those no pool member could take earlier).
+        day = datetime.combine(ctx.as_of - timedelta(days=1), ctx.config.digest_time, UTC)
+        found["unrouted"] = format_soql(
+            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{day}} AND"
+            f" ({config.last_routed_field} = null OR {config.mql_date_field} >= {{day}})"
+            " ORDER BY SystemModstamp, Id",
+            day=day,
+        )
+    return found
+
+
+def _account_select(config: RouteLeadsConfig) -> str:
+    bdr = config.bdr_field.removesuffix("__c") + "__r"
+    fields = ["Id", "Name", "Website", config.account_type_field, "LastActivityDate"]
+    fields += ["CreatedDate", config.pubsec_field, config.bdr_field, config.bdr_status_field]
+    fields += [f"{bdr}.Name", f"{bdr}.Email", f"{bdr}.IsActive"]
+    opportunities = "(SELECT Id FROM Opportunities WHERE IsClosed = false LIMIT 1)"
+    return f"SELECT {', '.join(fields)}, {opportunities} FROM Account"
+
+
+def account_keys(account: Record, config: RouteLeadsConfig) -> set[str]:
+    """What the account index finds an account by: its website's domain (never a shared
+    host's) and its normalized name."""
+    return matching_keys(account, {h.lower() for h in config.shared_hosts})
+
+
+def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
+    """The index keys a lead's account is found by, as the matcher looks: its email's
+    domain, or for free mail, shared domains and no email its company name."""
+    ignored = {d.lower() for d in (*config.free_mail_domains, *config.shared_hosts)}
+    address = email(lead.get("Email"))
+    domain = registrable_domain(address.partition("@")[2]) if address else None
+    if domain and domain not in ignored:
+        return {f"domain:{domain}"}
+    words = () if _placeholder(lead, config) else company_words(lead.get("Company"))
+    return {f"name:{' '.join(words)}"} if words else set()
+
+
+def account_index(config: RouteLeadsConfig) -> RecordIndex:
+    return RecordIndex(
+        name=f"{play.name}:accounts",
+        sobject="Account",
+        fields=("Name", "Website"),
+        keys=lambda account: account_keys(account, config),
+    )
+
+
+def _chunks(select: str, values: Collection[str]) -> Iterator[list[str]]:
+    """The values in lists whose query, URL-encoded, fits in MAX_QUERY_URI."""
+    budget = MAX_QUERY_URI - len(quote_plus(f"{select} WHERE Id IN () ORDER BY Id"))
+    chunk: list[str] = []
+    used = 0
+    for value in sorted(values):
+        cost = len(quote_plus(format_soql("{},", value)))
+        if chunk and used + cost > budget:
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(value)
+        used += cost
+    if chunk:
+        yield chunk
+
+
+def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
+    """The candidate accounts of the leads read, by Id from the account index (as few
+    queries as fit in a URL), read fresh for their BDR, PubSec flag and type."""
+    config = ctx.config
+    keys: set[str] = set()
+    for name in ("leads", "campaign_leads", "unrouted"):
+        for lead in records.get(name, []):
+            keys |= lead_keys(lead, config)
+    found = ctx.lookup(keys) if ctx.lookup is not None and keys else {}
+    ids = {record_id for hits in found.values() for record_id in hits}
+    select = _account_select(config)
+    queries = {
+        f"{ACCOUNTS}{n}": format_soql(f"{select} WHERE Id IN {{}} ORDER BY Id", chunk)
+        for n, chunk in enumerate(_chunks(select, ids))
+    }
+    # No candidates: the query still runs (and doctor checks its fields), reading nothing.
+    return queries or {f"{ACCOUNTS}0": f"{select} WHERE Id = null"}
+
+
+# --- Decide -----------------------------------------------------------------------------
+
+
+def _moment(value: Any) -> datetime | None:
+    """A Salesforce datetime (or date) field as an aware datetime."""
+    if not value:
+        return None
+    parsed = isoparse(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _salesforce_datetime(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def routing_event(lead: Record, config: RouteLeadsConfig) -> datetime | None:
+    """Why the lead routes now: never routed (its latest MQL, membership or creation), or
+    an MQL or partner campaign membership later than its last routing; None: nothing new."""
+    members = children(lead, "CampaignMembers")
+    joined = max((_moment(m["CreatedDate"]) for m in members), default=None)
+    events = [e for e in (_moment(lead[config.mql_date_field]), joined) if e is not None]
+    last = _moment(lead[config.last_routed_field])
+    if last is None:
+        return max(events, default=_moment(lead["CreatedDate"]))
+    later = [e for e in events if e > last]
+    return max(later) if later else None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a lead goes: an owner (user or queue), why, and the other fields to write."""
+
+    owner_id: str | None  # None: the owner stays (a partner lead with its partner set)
+    owner_name: str
+    reason: str
+    detail: str
+    user: bool = False
+    fields: dict[str, tuple[Scalar, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Org:
+    """What decide looked up once for all leads."""
+
+    config: RouteLeadsConfig
+    queues: dict[str, Record]
+    integration_ids: frozenset[str]
+    robin: RoundRobin
+    matcher: AccountMatcher
+
+
+def _queues(records: Records, config: RouteLeadsConfig) -> dict[str, Record]:
+    """Every queue the rules name; a missing one is a config error, before any write."""
+    by_name = {q["DeveloperName"]: q for q in records["queues"]}
+    keys = {config.partner_queue: "partner_queue"}
+    keys |= {q: f"status_queues.{s}" for s, q in config.status_queues.items()}
+    keys |= {q: f"moment_rules.{m}" for m, q in config.moment_rules.items() if q != "suppress"}
+    for developer_name, key in sorted(keys.items()):
+        if developer_name not in by_name:
+            raise ConfigError(
+                f"plays.{play.name}.{key}: no queue with DeveloperName {developer_name!r}"
+                " in the org"
+            )
+    return by_name
+
+
+def _invalid(lead: Record, new: bool, org: _Org) -> str | None:
+    """Why validation keeps the lead as it is; None when it may route."""
+    config = org.config
+    if new:
+        if lead[config.do_not_route_field]:
+            return f"{config.do_not_route_field} is checked"
+        score = lead[config.person_score_field]
+        if score is None or score < config.min_person_score:
+            shown = "blank" if score is None else f"{score:g}"
+            return (
+                f"{config.person_score_field} is {shown} (needs {config.min_person_score:g} or"
+                " more): stays with the integration user"
+            )
+    else:
+        status = lead[config.status_field]
+        if status in config.working_statuses:
+            return f"Sales Dev is working it (Status {status})"
+        if lead[config.sequenced_field]:
+            return f"in an active sequence ({config.sequenced_field} = true)"
+    moment = lead[config.moment_field]
+    if config.moment_rules.get(moment) == "suppress":
+        return f"last interesting moment {moment!r} is suppressed"
+    return None
+
+
+def _queue_route(queue: Record, reason: str, detail: str) -> Route:
+    return Route(queue["Id"], queue["Name"], reason, detail)
+
+
+def _partner(lead: Record, org: _Org) -> Route | str | None:
+    """Rule 1: a partner campaign's lead goes to the partner (Vartopia). A string: the
+    joint-event lead Sales Dev works, for the SDR path's explanation."""
+    config = org.config
+    if lead[config.moment_field] in config.inbound_moments:
+        return None
+    members = children(lead, "CampaignMembers")
+    funded = [
+        m
+        for m in members
+        if m["Campaign"][config.mdf_field] == config.partner_yes
+        or m["Campaign"]["Name"] in config.partner_trial_campaigns
+    ]
+    joint = [m for m in members if m["Campaign"][config.joint_event_field] == config.partner_yes]
+    partner_fields = {
+        config.share_status_field: (config.share_status_value, "partner lead: shared"),
+        config.partner_status_field: (config.partner_status_value, "partner lead: qualifying"),
+    }
+    queue = org.queues[config.partner_queue]
+    if funded:
+        name = funded[0]["Campaign"]["Name"]
+        kind = (
+            "MDF campaign"
+            if funded[0]["Campaign"][config.mdf_field] == config.partner_yes
+            else "trial"
+        )
+        reason = f"Partner: {kind} {name}"
+        if lead[config.partner_account_field]:
+            detail = f"member of {name}; its partner account is set: the owner stays"
+            return Route(None, "", reason, detail, fields=partner_fields)
+        detail = f"member of {name} and no partner account"
+        return Route(queue["Id"], queue["Name"], reason, detail, fields=partner_fields)
+    if joint:
+        name = joint[0]["Campaign"]["Name"]
+        worked = (
+            lead[config.status_field] in config.working_statuses or lead[config.sequenced_field]
+        )
+        if worked:
+            return f"joint event {name}, but Sales Dev works the lead"
+        reason = f"Partner: joint event {name}"
+        return Route(
+            queue["Id"], queue["Name"], reason, "not worked by Sales Dev", fields=partner_fields
+        )
+    return None
+
+
+def _pool(pool: str, reason: str, detail: str, org: _Org) -> Route | str:
+    pick = org.robin.next(pool)
+    if pick is None:
+        return (
+            f"nobody in pool {pool!r} can take leads now ({'; '.join(org.robin.unavailable(pool))})"
+        )
+    member = pick.member
+    return Route(member.user_id, member.name, reason, f"{detail}; {pick.explain()}", user=True)
+
+
+def _rules(lead: Record, account: Record | None, org: _Org) -> Route | str:
+    """Rules 1-5, first match wins; a string is why the lead could not be routed."""
+    config = org.config
+    notes: list[str] = []
+    moment = lead[config.moment_field]
+    special = config.moment_rules.get(moment)
+    if special and special != "suppress":
+        queue = org.queues[special]
+        return _queue_route(
+            queue, f"Last interesting moment: {moment}", f"{moment!r} -> {queue['Name']}"
+        )
+    partner = _partner(lead, org)
+    if isinstance(partner, Route):
+        return partner
+    if partner:
+        notes.append(partner)
+    if account is not None and account[config.pubsec_field]:
+        return _pool(config.pubsec_pool, "US PubSec pool", f"{account['Name']} is US PubSec", org)
+    status = lead[config.status_field]
+    if not lead[config.mql_date_field]:
+        developer_name = config.status_queues.get(status)
+        if developer_name is None:
+            return f"not an MQL and no holding queue for Status {status!r} (status_queues)"
+        queue = org.queues[developer_name]
+        return _queue_route(queue, f"Holding queue: {status}", f"not an MQL ({status})")
+    bdr_name = config.bdr_field.removesuffix("__c") + "__r"
+    if account is not None and account[config.bdr_field]:
+        bdr = account[bdr_name]
+        if account[config.bdr_status_field] != config.bdr_working_value:
+            notes.append(f"BDR {bdr['Name']} is not actively working {account['Name']}")
+        elif not bdr["IsActive"]:
+            notes.append(f"BDR {bdr['Name']} of {account['Name']} is inactive")
+        else:
+            return Route(
+                account[config.bdr_field],
+                bdr["Name"],
+                "Account BDR",
+                f"{bdr['Name']} actively works {account['Name']}",
+                user=True,
+            )
+    written = lead[config.country_field]
+    code = country_code(written) if written else None
+    pool = config.country_pools.get(code or "")
+    after = "; ".join(notes) + "; " if notes else ""
+    if pool is not None:
+        return _pool(pool, f"Country pool: {code}", f"{after}country {written!r} is {code}", org)
+    why = (
+        f"country {written!r}" + (f" ({code}) has no pool" if code else " unknown")
+        if written
+        else "no country"
+    )
+    return _pool(config.default_pool, "Default pool", f"{after}{why}", org)
+
+
+def _placeholder(lead: Record, config: RouteLeadsConfig) -> bool:
+    company = str(lead["Company"] or "").strip().lower()
+    return company in {"", *(p.lower() for p in config.placeholder_companies)}
+
+
+def _targets(
+    lead: Record, route: Route, match: Match, moment: datetime, org: _Org
+) -> dict[str, tuple[Scalar, str]]:
+    config = org.config
+    targets = dict(route.fields)
+    if route.owner_id is not None:
+        targets["OwnerId"] = (route.owner_id, f"{route.reason}: {route.owner_name}")
+    targets[config.routing_reason_field] = (route.reason, "the rule that routed it")
+    if match.account is not None:
+        targets[config.matched_account_field] = (match.account["Id"], match.reason)
+    targets[config.last_routed_field] = (_salesforce_datetime(moment), "routed now")
+    if _placeholder(lead, config):
+        # diff_changes drops it when the standard value is there already.
+        targets["Company"] = (config.standard_company, "blank or placeholder company")
+    return targets
+
+
+def _dm(lead: Record, route: Route, match: Match, stage: str, org: _Org) -> Alert:
+    """The SDR's DM on an MQL assigned to them."""
+    config = org.config
+    account = match.account
+    return Alert(
+        template=config.template,
+        record_id=lead["Id"],
+        stage=stage,
+        recipients=(Recipient(role="sdr", user_id=route.owner_id, name=route.owner_name),),
+        reason=f"MQL assigned to {route.owner_name} ({route.reason})",
+        context={
+            "sdr": route.owner_name,
+            "lead": lead["Name"],
+            "lead_id": lead["Id"],
+            "company": lead["Company"],
+            "title": lead["Title"],
+            "score": lead[config.person_score_field],
+            "moment": lead[config.moment_field],
+            "account": account["Name"] if account else None,
+            "account_id": account["Id"] if account else None,
+            "reason": route.reason,
+        },
+    )
+
+
+@dataclass
+class _Parts:
+    decisions: list[Decision] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    unrouted: list[tuple[Record, str]] = field(default_factory=list)
+
+
+def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, org: _Org) -> None:
+    config = org.config
+    stage = event.astimezone(UTC).isoformat(timespec="seconds")
+    new = not lead[config.last_routed_field]
+    if new and lead["CreatedById"] not in org.integration_ids:
+        # Someone entered it by hand: theirs, not routing's (and not the digest's).
+        who = (lead["CreatedBy"] or {}).get("Name") or "a user"
+        reason = f"not routed: new lead created by {who}, not an integration user"
+        parts.decisions.append(Decision.of("Lead", lead, "skipped", reason, stage))
+        return
+    why_not = _invalid(lead, new, org)
+    company = None if _placeholder(lead, config) else lead["Company"]
+    match = org.matcher.match(lead["Email"], company)
+    route = why_not or _rules(lead, match.account, org)
+    if isinstance(route, str):
+        parts.decisions.append(Decision.of("Lead", lead, "skipped", f"not routed: {route}", stage))
+        parts.unrouted.append((lead, route))
+        return
+    kind = "new lead" if new else "re-routed"
+    parts.decisions.append(
+        Decision.of(
+            "Lead",
+            lead,
+            "selected",
+            f"{kind}: {route.reason} ({route.detail}); {match.reason}",
+            stage,
+        )
+    )
+    parts.changes.extend(diff_changes("Lead", lead, _targets(lead, route, match, moment, org)))
+    if route.user and lead[config.mql_date_field]:
+        parts.alerts.append(_dm(lead, route, match, f"{lead['Id']}:{stage}", org))
+
+
+def _digest(
+    unrouted: list[tuple[Record, str]], records: Records, ctx: DecideContext[RouteLeadsConfig]
+) -> tuple[Alert | None, Firing | None]:
+    """RevOps' daily digest of the leads left unrouted, by reason; nothing to say: only
+    the day's firing, so the digest query stops for the day."""
+    config = ctx.config
+    revops = active_recipients(
+        "revops", f"plays.{play.name}.revops_users", config.revops_users, records["users"]
+    )
+    stage = digest_stage(ctx)
+    if not unrouted:
+        first = revops[0].user_id if revops else play.name
+        return None, Firing(record_id=str(first), stage=stage)
+    reasons = Counter(reason for _, reason in unrouted)
+    context = {
+        "as_of": ctx.as_of.isoformat(),
+        "total": len(unrouted),
+        "reasons": [{"reason": r, "count": n} for r, n in reasons.most_common()],
+        "rows": [
+            {
+                "lead": lead["Name"],
+                "lead_id": lead["Id"],
+                "company": lead["Company"],
+                "reason": reason,
+            }
+            for lead, reason in unrouted[: config.digest_rows]
+        ],
+        "more": max(0, len(unrouted) - config.digest_rows),
+    }
+    found = group_digest(
+        config.digest_template,
+        revops,
+        stage,
+        f"daily digest of {len(unrouted)} unrouted leads",
+        context,
+        ctx.fired,
+    )
+    return found if found else (None, None)
+
+
+def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
+    config = ctx.config
+    users = records["users"]
+    integration = members_from_users(
+        f"plays.{play.name}.integration_users", config.integration_users, users
+    )
+    accounts = [a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows]
+    org = _Org(
+        config=config,
+        queues=_queues(records, config),
+        integration_ids=frozenset(m.user_id for m in integration),
+        robin=round_robin(
+            config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
+        ),
+        matcher=AccountMatcher(
+            accounts,
+            free_mail_domains=config.free_mail_domains,
+            customer_types=config.customer_types,
+            has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
+            on_tie=config.on_tie,
+            type_field=config.account_type_field,
+            shared_hosts=config.shared_hosts,
+        ),
+    )
+    parts = _Parts()
+    seen: set[str] = set()
+    for name in ("leads", "campaign_leads", "unrouted"):
+        for lead in records.get(name, []):
+            if lead["Id"] in seen:
+                continue
+            seen.add(lead["Id"])
+            event = routing_event(lead, config)
+            if event is not None:
+                _route_lead(lead, event, ctx.moment, parts, org)
+    alerts, firings = list(parts.alerts), []
+    if "unrouted" in records:
+        alert, firing = _digest(parts.unrouted, records, ctx)
+        alerts += [alert] if alert else []
+        firings += [firing] if firing else []
+    return Plan(
+        play=play.name,
+        as_of=ctx.as_of,
+        decisions=tuple(parts.decisions),
+        changes=tuple(parts.changes),
+        alerts=tuple(alerts),
+        firings=tuple(firings),
+        cursors=org.robin.cursors,
+        assignments=org.robin.assignments,
+        reports={
+            "unrouted": [
+                {
+                    "lead_id": lead["Id"],
+                    "lead": lead["Name"],
+                    "company": lead["Company"],
+                    "reason": why,
+                }
+                for lead, why in parts.unrouted
+            ]
+        },
+        watermark=ctx.moment,
+    )
+
+
+def requirements(config: RouteLeadsConfig) -> Requirements:
+    """For `revsched doctor`: the routing fields, statuses, partner values, users, pools and
+    queues (by DeveloperName)."""
+    written = [
+        "OwnerId",
+        "Company",
+        config.routing_reason_field,
+        config.matched_account_field,
+        config.last_routed_field,
+        config.share_status_field,
+        config.partner_status_field,
+    ]
+    return Requirements(
+        fields=(
+            *(
+                ("Lead", f)
+                for f in (config.status_field, config.country_field, *config.lead_fields())
+            ),
+            *(
+                ("Account", f)
+                for f in (
+                    config.pubsec_field,
+                    config.bdr_field,
+                    config.bdr_status_field,
+                    config.account_type_field,
+                )
+            ),
+            ("Campaign", config.mdf_field),
+            ("Campaign", config.joint_event_field),
+        ),
+        values=(
+            *(
+                ("Lead", config.status_field, s)
+                for s in (*config.status_queues, *config.working_statuses)
+            ),
+            ("Lead", config.share_status_field, config.share_status_value),
+            ("Lead", config.partner_status_field, config.partner_status_value),
+            ("Account", config.bdr_status_field, config.bdr_working_value),
+            ("Campaign", config.mdf_field, config.partner_yes),
+            ("Campaign", config.joint_event_field, config.partner_yes),
+        ),
+        users=(*config.integration_users, *config.revops_users),
+        pools=tuple(sorted(config.pools_used())),
+        queues=tuple(config.queues_used()),
+        records=tuple(("Campaign", "Name", name) for name in config.partner_trial_campaigns),
+        writes=tuple(("Lead", f) for f in written),
+    )
+
+
+play = Play(
+    name="route-leads",
+    summary="Route new MQLs and re-MQLs: validation, account match, partner, PubSec, countries",
+    config_model=RouteLeadsConfig,
+    queries=queries,
+    decide=decide,
+    requirements=requirements,
+    follow_ups=follow_ups,
+    index=account_index,
+)

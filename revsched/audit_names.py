@@ -1,0 +1,53 @@
+"""Names the audit keeps beside Ids, so `revsched show` reads like the plan did.
+
+A run's audit outlives the records' names in the org (an owner leaves, an account is
+renamed), so the names are kept when the plan is saved: first from what the plan itself
+knows (the records it decided on, merged or converted, the people it alerts), then, for
+the lookup values it changes (an OwnerId's old and new users), from the org, one query
+per object and 200 distinct Ids.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from revsched.errors import ApiLimitError, OrgError
+from revsched.logs import logger
+
+if TYPE_CHECKING:
+    from revsched.org import OrgGateway
+    from revsched.plan import Plan
+
+
+def plan_names(plan: Plan) -> dict[str, str]:
+    """Record Id -> name, for every record the plan names."""
+    names = {r.user_id: r.name for a in plan.alerts for r in a.recipients if r.user_id}
+    names |= {c.lead_id: c.lead_name for c in plan.conversions}
+    names |= {c.account_id: c.account_name for c in plan.conversions}
+    for merge in plan.merges:
+        names[merge.master_id] = merge.master_name
+        names |= {r.record_id: r.record_name for r in merge.merged}
+    names |= {c.record_id: c.record_name for c in plan.changes}
+    names |= {d.record_id: d.record_name for d in plan.decisions}
+    return names
+
+
+def audit_names(plan: Plan, org: OrgGateway) -> dict[str, str]:
+    """The names of the records the plan's changed values and alerts refer to.
+
+    Names are for people: when the org cannot be asked (refused, out of API calls), the
+    run goes on with the names the plan knows and the audit shows the others' bare Ids."""
+    known = plan_names(plan)
+    unknown = {
+        value
+        for change in plan.changes
+        for value in (change.old, change.new)
+        if isinstance(value, str) and value not in known
+    }
+    if not unknown:
+        return known
+    try:
+        return known | org.names(unknown)
+    except (OrgError, ApiLimitError) as error:
+        logger.warning("names of changed lookup values not kept in the audit: %s", error)
+        return known

@@ -1,0 +1,84 @@
+"""A field the org does not know, named by the config key that holds it and the nearest
+field the object has: `doctor` checks every field, `run` explains a refused query the
+same way, in one line saying what to fix."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from revsched.errors import RevschedError
+from revsched.play import config_strings
+
+if TYPE_CHECKING:
+    from revsched.org import OrgGateway
+
+# An INVALID_FIELD error's text, as Salesforce words it.
+NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)' on entity '(\w+)'")
+
+
+class Describes:
+    """Each sObject's describe, fetched once, as the integration user sees it."""
+
+    def __init__(self, org: OrgGateway):
+        self._org = org
+        self._cache: dict[str, dict[str, Any] | str] = {}
+
+    def describe(self, sobject: str) -> dict[str, Any] | str:
+        """The object's describe, or why it cannot be described."""
+        if sobject not in self._cache:
+            try:
+                self._cache[sobject] = self._org.call(
+                    f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
+                )
+            except RevschedError as error:
+                self._cache[sobject] = str(error)
+        return self._cache[sobject]
+
+    def fields(self, sobject: str) -> dict[str, dict[str, Any]] | str:
+        """The fields by name (and by relationship name), or why the object cannot be described."""
+        described = self.describe(sobject)
+        if isinstance(described, str):
+            return described
+        by_name = {f["name"]: f for f in described["fields"]}
+        return by_name | {
+            f["relationshipName"]: f for f in described["fields"] if f["relationshipName"]
+        }
+
+
+@dataclass(frozen=True)
+class ConfigNaming:
+    """How a failure names what to fix: the config key holding a value, else the value."""
+
+    play: str
+    keys: Mapping[str, str]
+
+    @classmethod
+    def of(cls, play: str, config: Any) -> ConfigNaming:
+        """Each string in the play's config -> the first key holding it."""
+        keys: dict[str, str] = {}
+        for key, value in config_strings(config):
+            keys.setdefault(value, key)
+        return cls(play, keys)
+
+    def __call__(self, value: str, fallback: str) -> str:
+        key = self.keys.get(value)
+        return f"plays.{self.play}.{key} = {value}" if key else fallback
+
+    def no_such_field(self, sobject: str, field: str, names: Sequence[str]) -> str:
+        near = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
+        fix = f"did you mean {near[0]}?" if near else f"check [plays.{self.play}]"
+        return f"{self(field, f'{sobject}.{field}')}: no such field on {sobject}; {fix}"
+
+
+def unknown_field(error: str, naming: ConfigNaming, describes: Describes) -> str | None:
+    """A query's INVALID_FIELD error as one line naming the key and the nearest field;
+    None when the error is another one, or the object cannot be described."""
+    found = NO_SUCH_COLUMN.search(error)
+    fields = describes.fields(found.group(2)) if found else None
+    if not found or not isinstance(fields, dict):
+        return None
+    return naming.no_such_field(found.group(2), found.group(1), list(fields))

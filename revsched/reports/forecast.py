@@ -1,0 +1,217 @@
+"""What a play will do over the coming days, before the fact.
+
+The org is read first, once for every distinct query the days ask for (a play's queries
+depend on the date only: most name a date window), and nothing is written. Then the
+play decides day after day as if each day had been applied: the stages it fired stay
+fired, round-robin cursors move on, the field values it changed hold the new values and
+the records it merged are gone. So day N of a forecast is what `revsched run PLAY
+--as-of` on day N would plan, had the days before it been applied.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from revsched import org_memory
+from revsched.config import Settings
+from revsched.errors import ConfigError
+from revsched.org import OrgGateway
+from revsched.plan import Plan
+from revsched.play import DecideContext, Play, Record
+from revsched.state import StateStore
+
+COUNTS = ("selected", "changed", "created", "merged", "alerts")
+
+
+@dataclass(frozen=True)
+class Day:
+    """One forecast day: how many records are selected, changed, created, merged and
+    alerted, the selected ones by stage, and round-robin assignments by assignee."""
+
+    day: date
+    selected: int
+    changed: int
+    created: int
+    merged: int
+    alerts: int
+    by_stage: dict[str, int] = field(default_factory=dict)
+    by_assignee: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, plan: Plan) -> Day:
+        assignees: Counter[str] = Counter()
+        for members in plan.assignments.values():
+            assignees.update(members)
+        return cls(
+            day=plan.as_of,
+            selected=len(plan.selected),
+            changed=len(plan.changes_by_record()),
+            created=len(plan.creates),
+            merged=sum(len(m.merged) for m in plan.merges),
+            alerts=len(plan.alerts),
+            by_stage=dict(sorted(Counter(d.stage or "" for d in plan.selected).items())),
+            by_assignee=dict(sorted(assignees.items())),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "day": self.day.isoformat(),
+            **{k: getattr(self, k) for k in COUNTS},
+            "by_stage": self.by_stage,
+            "by_assignee": self.by_assignee,
+        }
+
+
+class Snapshot:
+    """The org as read once: each distinct query's rows, for every day that asks for it."""
+
+    def __init__(self, org: OrgGateway):
+        self.org = org
+        self._rows: dict[str, list[Record]] = {}
+        self.reads = 0
+
+    def query(self, soql: str, hint: str) -> list[Record]:
+        if soql not in self._rows:
+            self._rows[soql] = self.org.query(soql, hint)
+            self.reads += 1
+        return self._rows[soql]
+
+
+@dataclass
+class _Applied:
+    """What the forecast days so far did, carried into the next day's decision."""
+
+    fired: set[tuple[str, str]]
+    cursors: dict[str, int]
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+
+    def apply(self, plan: Plan) -> None:
+        self.fired |= {(f.record_id, f.stage) for f in plan.firings}
+        self.cursors.update(plan.cursors)
+        for change in plan.changes:
+            self.values.setdefault(change.record_id, {})[change.field] = change.new
+        self.gone |= {r.record_id for m in plan.merges for r in m.merged}
+        self.gone |= {d.record_id for d in plan.deletes}
+        self.gone |= {c.lead_id for c in plan.conversions}
+
+    def seen(self, soql: str, rows: Iterable[Record]) -> list[Record]:
+        """Rows as the query would return them now: with the values changed, without the
+        records merged, and without those changed in a field the query filters on.
+
+        The last is an approximation: a play filters on what it changes so that the change
+        takes the record out of its scope (a lead handed to a queue, a status moved on)."""
+        filtered = _filtered_fields(soql)
+        seen: list[Record] = []
+        for row in rows:
+            record_id = row.get("Id")
+            if record_id in self.gone:
+                continue
+            changed = self.values.get(record_id)
+            if changed is None:
+                seen.append(row)
+            elif not filtered.intersection(changed):
+                seen.append({**row, **changed})
+        return seen
+
+
+def _filtered_fields(soql: str) -> set[str]:
+    """The names after a query's first WHERE: a superset of the fields it filters on."""
+    parts = re.split(r"\bWHERE\b", soql, maxsplit=1, flags=re.IGNORECASE)
+    return set(re.findall(r"[A-Za-z_]\w*", parts[1])) if len(parts) > 1 else set()
+
+
+def forecast(
+    play: Play[Any],
+    settings: Settings,
+    start: date,
+    days: int,
+    store: StateStore,
+    snapshot: Snapshot,
+    now: datetime | None = None,
+) -> list[Day]:
+    """The play's plan for each of `days` days from `start`, as counts per day."""
+    plans = forecast_plans(play, settings, start, days, store, snapshot, now)
+    return [Day.of(plan) for plan in plans]
+
+
+def forecast_plans(
+    play: Play[Any],
+    settings: Settings,
+    start: date,
+    days: int,
+    store: StateStore,
+    snapshot: Snapshot,
+    now: datetime | None = None,
+) -> list[Plan]:
+    """The play's plan for each of `days` days from `start`."""
+    config = play.configure(settings, to_run=True)
+    clock = (now or datetime.now(settings.zone)).time()
+    hint = f"check the field names and values in [plays.{play.name}]"
+    dates = [start + timedelta(days=n) for n in range(days)]
+    contexts = [
+        DecideContext(
+            as_of=day,
+            config=config,
+            pools=settings.pools,
+            assigned_today=store.assigned_on(day),
+            now=datetime.combine(day, clock, tzinfo=settings.zone),
+        )
+        for day in dates
+    ]
+    # Every read first: the days decide on one snapshot of the org.
+    queries = [play.queries(ctx) for ctx in contexts]
+    reads = [{name: snapshot.query(soql, hint) for name, soql in q.items()} for q in queries]
+    in_scope = set().union(*(org_memory.records_in_scope(r) for r in reads))
+    remembered = org_memory.recall(snapshot.org, play.name, in_scope)
+    applied = _Applied(fired={*store.fired(play.name), *remembered}, cursors=store.cursors())
+    plans: list[Plan] = []
+    for ctx, day_queries, records in zip(contexts, queries, reads, strict=True):
+        seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
+        ctx = replace(ctx, fired=frozenset(applied.fired), cursors=dict(applied.cursors))
+        plan = play.decide(seen, ctx)
+        applied.apply(plan)
+        plans.append(plan)
+    return plans
+
+
+def _value(text: str) -> Any:
+    """A --set value as TOML reads it (10, true, "x", [1, 2]), else as plain text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def with_changes(settings: Settings, assignments: Sequence[str]) -> tuple[Settings, dict[str, Any]]:
+    """Settings with each `plays.NAME.KEY=VALUE` set (KEY may go deeper: a.b); returns
+    them and the changes as given, for the side-by-side forecast."""
+    plays: dict[str, dict[str, Any]] = {name: dict(s) for name, s in settings.plays.items()}
+    changes: dict[str, Any] = {}
+    for item in assignments:
+        key, equals, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not equals or len(parts) < 3 or parts[0] != "plays" or not all(parts):
+            raise ConfigError(f"--set {item!r}: expected plays.PLAY.KEY=VALUE")
+        section: dict[str, Any] = plays.setdefault(parts[1], {})
+        for part in parts[2:-1]:
+            section = section.setdefault(part, {})
+        section[parts[-1]] = changes[key.strip()] = _value(text.strip())
+    return settings.model_copy(update={"plays": plays}), changes
+
+
+def totals(days: Sequence[Day]) -> dict[str, int]:
+    return {name: sum(getattr(d, name) for d in days) for name in COUNTS}
+
+
+def by_assignee(days: Sequence[Day]) -> Mapping[str, int]:
+    total: Counter[str] = Counter()
+    for day in days:
+        total.update(day.by_assignee)
+    return dict(total.most_common())

@@ -1,0 +1,70 @@
+"""`revsched dashboard --out DIR`: a static site from the state store, with each play's
+runs, its latest run's report, its forecast, and the dedupe review queue."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from revsched.cli import app
+
+INSTANCE = "https://localorg.invalid"
+
+
+@pytest.fixture
+def site(demo_org: Path, run_json, tmp_path: Path) -> Path:
+    """The dashboard after win-back was applied twice and renewal-sla dry-run once."""
+    run_json("win-back", "--as-of", "2026-11-22")
+    run_json("win-back", "--as-of", "2026-11-23")
+    run_json("renewal-sla", "--dry-run", "--as-of", "2026-11-23")
+    out = tmp_path / "site"
+    result = CliRunner().invoke(app, ["dashboard", "--out", str(out), "--days", "5"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_each_play_shows_its_runs_latest_report_and_forecast(site: Path):
+    index = (site / "index.html").read_text(encoding="utf-8")
+
+    assert '<h2 id="win-back">win-back</h2>' in index
+    # The latest applied run's report, read back from its audit, is linked and written.
+    [latest] = set(re.findall(r'href="(runs/win-back-run\d+\.html)"', index))
+    page = (site / latest).read_text(encoding="utf-8")
+    assert "<dt>Mode</dt><dd>applied: succeeded</dd>" in page
+    assert re.search(rf'<a href="{INSTANCE}/lightning/r/Account/001\w+/view">', page)
+    # renewal-sla has only a dry run: that is its latest report.
+    assert re.search(r'href="runs/renewal-sla-run\d+\.html">run \d+, 2026-11-23 \(dry run\)', index)
+    # Runs over time (applied ones charted), the forecast per enabled play.
+    assert "win-back: applied runs" in index
+    assert "win-back: selected per day" in index
+    assert "No runs yet." in index  # the plays never run still show their forecast
+    assert index.count("selected per day") >= 10
+
+
+def test_the_review_queue_lists_the_flagged_clusters_linked(site: Path):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    review = index.split('<h2 id="review">', 1)[1]
+
+    assert "dedupe-contacts: Review:" in review
+    assert re.search(rf'<a href="{INSTANCE}/lightning/r/Contact/003\w+/view">', review)
+    assert "<td>flag</td>" in review
+
+
+def test_the_site_has_no_secret_and_loads_nothing_from_elsewhere(
+    demo_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    secret = "xoxb-not-to-be-published"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", secret)
+    out = tmp_path / "site"
+
+    result = CliRunner().invoke(app, ["dashboard", "--out", str(out), "--days", "2"])
+
+    assert result.exit_code == 0, result.output
+    for path in out.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert secret not in text
+            assert not re.search(r'(src|href)="(https?:)?//(?!localorg\.invalid/)', text), path
