@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from simple_salesforce import Salesforce
@@ -54,21 +55,6 @@ def token_client(org: LocalOrg, logins: list[int]) -> Callable[[], Salesforce]:
     return login
 
 
-def run_win_back(
-    org: OrgGateway,
-    store: StateStore,
-    notifier: Notifier | None = None,
-    *,
-    settings: Settings | None = None,
-    renderer: AlertRenderer | None = None,
-    dry_run: bool = False,
-) -> RunResult:
-    """win-back on TODAY, as `revsched run win-back` does it."""
-    return run_named(
-        "win-back", org, store, notifier, settings=settings, renderer=renderer, dry_run=dry_run
-    )
-
-
 def run_named(
     name: str,
     org: OrgGateway,
@@ -93,6 +79,10 @@ def run_named(
         notifier=notifier or RecordingNotifier(),
         enroller=enroller,
     )
+
+
+# win-back on TODAY, as `revsched run win-back` does it.
+run_win_back = partial(run_named, "win-back")
 
 
 def everything_written(tmp_path: Path, revsched_home: Path, *outputs: str) -> str:
