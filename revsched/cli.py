@@ -36,6 +36,7 @@ from revsched.play import Play, get_play, load_plays
 
 if TYPE_CHECKING:
     from revsched.alerts import Notifier
+    from revsched.enroll import EnrollmentChannel
     from revsched.notify import AlertDelivery
     from revsched.org import OrgGateway
     from revsched.plan import Plan
@@ -351,6 +352,13 @@ class Session:
     def _notifier(self, play: str) -> Notifier:
         return self.delivery(play).notifier
 
+    @cached_property
+    def enroller(self) -> EnrollmentChannel:
+        """The [enrollment] channel; Outreach's token is read only for a run that writes."""
+        from revsched.enroll import enrollment_channel
+
+        return enrollment_channel(self.settings, self.org)
+
     @property
     def org_name(self) -> str:
         from revsched.org import describe_org
@@ -381,6 +389,7 @@ class Session:
             notifier=delivery.notifier,
             on_plan=on_plan,
             confirmed=confirmed,
+            enroller=None if dry_run else self.enroller,
         )
         if not dry_run and self.settings.state.report_dir is not None:
             self.write_reports(result, self.settings.state.report_dir)
@@ -576,6 +585,7 @@ def apply(
             notifier=delivery.notifier,
             on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
             confirmed=confirm,
+            enroller=session.enroller,
         )
     printing.result(session, result)
 

@@ -291,6 +291,13 @@ AlertKind = Literal["terminal", "slack", "webhook", "email"]
 Delivery = Literal["dm", "channel", "both"]
 
 
+def base_url(value: str, example: str) -> str:
+    """An API's base URL, ending with / so paths are appended to it."""
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an http(s) URL such as {example!r}")
+    return value if value.endswith("/") else value + "/"
+
+
 class SlackSettings(StrictModel):
     """The Slack Web API, with a bot token read from the environment."""
 
@@ -306,9 +313,7 @@ class SlackSettings(StrictModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as 'https://slack.com/api/'")
-        return value if value.endswith("/") else value + "/"
+        return base_url(value, "https://slack.com/api/")
 
 
 class SmtpSettings(StrictModel):
@@ -382,6 +387,40 @@ class AlertSettings(StrictModel):
         return PlayAlerts(**merged)
 
 
+EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
+
+
+class OutreachSettings(StrictModel):
+    """Outreach's REST API (v2, JSON:API), with an OAuth access token read from the
+    environment or a file (a file lets whatever refreshes the token keep it current)."""
+
+    token: SecretRef = SecretRef(env="OUTREACH_ACCESS_TOKEN")
+    # A proxy, or a fake in tests.
+    base_url: str = "https://api.outreach.io/api/v2/"
+    timeout_seconds: int = Field(30, ge=1)
+    # A 5xx or a dropped connection: tries in all, with exponential backoff between them.
+    max_attempts: int = Field(4, ge=1)
+    retry_base_seconds: float = Field(1, ge=0)
+    # Retries of a rate-limited (429) call, each after Outreach's Retry-After (at most this).
+    rate_limit_retries: int = Field(3, ge=0)
+    max_retry_after_seconds: float = Field(300, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return base_url(value, "https://api.outreach.io/api/v2/")
+
+
+class EnrollmentSettings(StrictModel):
+    """How plays enroll people in sequences: `salesforce-field` writes the sequence into
+    the play's field for an Outreach trigger; `outreach` creates the sequence state through
+    Outreach's API (writing the field when Outreach refuses); `fake` enrolls nobody
+    (tests)."""
+
+    kind: EnrollmentKind = "salesforce-field"
+    outreach: OutreachSettings = OutreachSettings()
+
+
 def secret(key: str, ref: SecretRef) -> str:
     """The secret a config key refers to; never logged or echoed."""
     value = ref.read()
@@ -425,6 +464,7 @@ class Settings(StrictModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    enrollment: EnrollmentSettings = Field(default_factory=EnrollmentSettings)
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
     pools: dict[str, PoolSettings] = Field(default_factory=demo_pools)
@@ -444,6 +484,17 @@ class Settings(StrictModel):
             if kind == "salesforce":
                 return {**data, "pools": {}}
         return data
+
+    @model_validator(mode="after")
+    def _real_enrollments_on_a_real_org(self) -> Settings:
+        """The fake channel enrolls nobody: on a real org it would report enrollments
+        that never happened."""
+        if self.org.kind == "salesforce" and self.enrollment.kind == "fake":
+            raise ValueError(
+                "enrollment.kind = 'fake' enrolls nobody; on a real org use"
+                " 'salesforce-field' or 'outreach'"
+            )
+        return self
 
     @field_validator("time_zone")
     @classmethod

@@ -111,6 +111,12 @@ class Requirements:
     creates: tuple[tuple[str, str], ...] = ()
     # sObjects whose records it merges: Salesforce's merge() needs Delete on the object
     merges: tuple[str, ...] = ()
+    # It converts leads (convertLead): the integration user needs the Convert Leads permission
+    converts_leads: bool = False
+    # Sequences it enrolls people in, and the pools whose members send them: with the
+    # outreach channel, each sequence must exist and each sender have a mailbox
+    sequences: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,22 @@ def show_json(run: Run) -> dict[str, Any]:
             }
             for c in run.conversions
         ],
+        "enrollments": [
+            {
+                "sobject": e.sobject,
+                "record_id": e.record_id,
+                "record_name": e.record_name,
+                "email": e.email,
+                "sequence": e.sequence,
+                "sender": json.loads(e.sender),
+                "reason": e.reason,
+                "status": e.status,
+                "channel": e.channel,
+                "detail": e.detail,
+                "reference": e.reference,
+            }
+            for e in run.enrollments
+        ],
         "alerts": [
             {
                 "record_id": a.record_id,
@@ -241,6 +257,14 @@ def print_show(console: Console, run: Run, limit: int | None = SHOW_LIMIT) -> No
         print_merges(console, run, limit)
     if run.conversions:
         print_conversions(console, run, limit)
+    for e in itertools.islice(run.enrollments, limit):
+        outcome = f"{e.status} ({e.channel}): {e.detail}" if e.channel else e.status
+        console.print(
+            f"enroll {escape(e.record_name)} {e.record_id} in {escape(e.sequence)}:"
+            f" {escape(outcome)}",
+            highlight=False,
+        )
+    _more(console, len(run.enrollments), limit, "enrollments")
     for alert in itertools.islice(run.alerts, limit):
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
@@ -334,7 +358,8 @@ CSV_COLUMNS = (
 
 
 def show_csv(run: Run) -> str:
-    """Every row a run audited (changes, creates, deletes, merges, alerts) as one CSV table."""
+    """Every row a run audited (changes, creates, deletes, merges, conversions, enrollments,
+    alerts) as one CSV table."""
     rows: list[dict[str, Any]] = []
     for c in run.changes:
         old, new = json.loads(c.old), json.loads(c.new)
@@ -403,6 +428,20 @@ def show_csv(run: Run) -> str:
                 "status": conversion.status,
                 "error": conversion.error,
                 "reason": conversion.reason,
+            }
+        )
+    for e in run.enrollments:
+        rows.append(
+            {
+                "kind": "enrollment",
+                "sobject": e.sobject,
+                "record_id": e.record_id,
+                "record_name": e.record_name,
+                "field": "sequence",
+                "new": e.sequence,
+                "status": e.status,
+                "error": e.detail,
+                "reason": e.reason,
             }
         )
     for a in run.alerts:

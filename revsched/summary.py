@@ -98,6 +98,8 @@ def plan_headline(plan: Plan) -> str:
     parts.append(plural(len(plan.merges), "merge"))
     if plan.conversions:
         parts.append(plural(len(plan.conversions), "lead conversion"))
+    if plan.enrollments:
+        parts.append(plural(len(plan.enrollments), "sequence enrollment"))
     parts.append(plural(len(plan.alerts), "alert"))
     return f"{plan.play} as of {plan.as_of}: " + ", ".join(parts)
 
@@ -133,6 +135,10 @@ def print_summary(console: Console, plan: Plan) -> None:
         (
             f"Lead conversions ({len(plan.conversions):,}), by account",
             Counter(c.account_name for c in plan.conversions),
+        ),
+        (
+            f"Sequence enrollments ({len(plan.enrollments):,}), by sequence",
+            Counter(e.sequence for e in plan.enrollments),
         ),
         (
             f"Alerts ({len(plan.alerts):,}), by recipient",
@@ -269,6 +275,21 @@ def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
+def _enrollments(console: Console, plan: Plan, limit: int | None) -> None:
+    console.print(titled("Sequence enrollments", len(plan.enrollments), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    for item in _first(plan.enrollments, limit):
+        person = _record(item.person.name, item.person.record_id)
+        sender = escape(f"{item.sender.name} ({item.sender.email or 'no email'})")
+        rows.append(
+            (
+                f"  {escape(item.sequence)}",
+                f"{person} from {sender} [dim]({escape(item.reason)})[/]",
+            )
+        )
+    print_rows(console, rows, limit)
+
+
 def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
     console.print(titled("Alerts", len(plan.alerts), limit), style="bold")
     names = {d.record_id: d.record_name for d in plan.decisions}
@@ -293,6 +314,7 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         (plan.deletes, _deletes),
         (plan.merges, _merges),
         (plan.conversions, _conversions),
+        (plan.enrollments, _enrollments),
         (plan.alerts, _alerts),
     ]:
         if rows:
@@ -403,10 +425,15 @@ def print_result(
             highlight=False,
         )
     settled = result.settled
-    if settled.reconciled or settled.alerts_sent:
+    if settled.reconciled or settled.alerts_sent or settled.enrollments:
+        asked = (
+            f", {settled.enrollments} unanswered enrollments asked again"
+            if settled.enrollments
+            else ""
+        )
         console.print(
             f"Finished for earlier runs: {settled.reconciled} writes found in the org"
-            f" and marked applied, {settled.alerts_sent} owed alerts sent.",
+            f" and marked applied{asked}, {settled.alerts_sent} owed alerts sent.",
             highlight=False,
         )
     if not quiet:
@@ -437,6 +464,12 @@ def result_line(result: RunResult, alerts_printed: bool = False) -> str:
     parts += [
         f"{plural(len(result.failures), 'record')} failed",
         f"{len(result.stale):,} left alone as stale",
-        alerts,
     ]
+    if result.plan.enrollments:
+        parts.append(
+            f"{counts.get('enrolled', 0):,} enrolled in sequences"
+            f" ({counts.get('already_enrolled', 0):,} already,"
+            f" {counts.get('enrollments_failed', 0):,} failed)"
+        )
+    parts.append(alerts)
     return f"Run {result.run_id} of {result.plan.play} {result.status}: {', '.join(parts)}."

@@ -218,6 +218,16 @@ _STANDARD_OBJECTS: dict[str, SObject] = {
                 _picklist("Type", "Queue", "Regular", nillable=False),
             ),
         ),
+        # The running user's effective system permissions: one row, read-only.
+        SObject(
+            "UserPermissionAccess",
+            "0UP",
+            _fields(
+                *_audit_fields(),
+                Field("PermissionsConvertLeads", BOOLEAN, writable=False, default=True),
+                Field("PermissionsApiEnabled", BOOLEAN, writable=False, default=True),
+            ),
+        ),
         SObject(
             "Account",
             "001",

@@ -152,7 +152,8 @@ class Storage:
         return True
 
     def _seed(self) -> None:
-        """What every org has: its opportunity stages and the user the API runs as."""
+        """What every org has: its opportunity stages, the user the API runs as and that
+        user's permissions."""
         self.insert(
             "OpportunityStage",
             [
@@ -170,6 +171,7 @@ class Storage:
             ],
         )
         self.insert("User", [dict(RUNNING_USER)])
+        self.insert("UserPermissionAccess", [{}])
 
     def ensure_tables(self) -> None:
         """Create the tables and columns of objects and fields added to the schema since
