@@ -449,6 +449,15 @@ class PlannedWrite(NamedTuple):
     new: str | None
 
 
+class PlannedMerge(NamedTuple):
+    """A merge an unfinished run planned and never recorded, to read back from the org."""
+
+    row_id: int
+    sobject: str
+    master_id: str
+    merged_id: str
+
+
 # Outcome statuses of the writes an alert waits on; planned means not known yet.
 _WRITTEN = {"applied", "created", "updated", "merged", "converted"}
 
@@ -1141,9 +1150,10 @@ class StateStore:
             creates = written.join(CreateRow).where(CreateRow.status == "planned")
             conversions = written.join(ConversionRow).where(ConversionRow.status == "planned")
             enrollments = written.join(EnrollmentRow).where(EnrollmentRow.status == "planned")
+            merges = written.join(MergeRow).where(MergeRow.status == "planned")
             return set(
                 session.scalars(
-                    unfinished.union(alerts, changes, creates, conversions, enrollments)
+                    unfinished.union(alerts, changes, creates, conversions, enrollments, merges)
                 )
             )
 
@@ -1273,6 +1283,32 @@ class StateStore:
                 [PlannedWrite(*row) for row in changes],
                 [PlannedWrite(*row, field="", new=None) for row in creates],
             )
+
+    def unsettled_merges(self, play: str) -> list[PlannedMerge]:
+        """Merges still planned in the play's runs that stopped early."""
+        with self.session() as session:
+            rows = session.execute(
+                select(MergeRow.id, MergeRow.sobject, MergeRow.master_id, MergeRow.merged_id)
+                .join(Run)
+                .where(
+                    Run.play == play,
+                    Run.dry_run.is_(False),
+                    Run.status != "running",
+                    MergeRow.status == "planned",
+                )
+            )
+            return [PlannedMerge(*row) for row in rows]
+
+    def reconcile_merges(self, merged: Mapping[int, bool]) -> None:
+        """What the org showed for unsettled merges: merged, or never reached the org."""
+        unmerged = "not merged: the run stopped before this merge reached the org"
+        with self.session() as session:
+            for row_id, done in merged.items():
+                session.execute(
+                    update(MergeRow)
+                    .where(MergeRow.id == row_id)
+                    .values(status="merged" if done else "failed", error=None if done else unmerged)
+                )
 
     def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
         """Leads still planned for conversion in the play's runs that stopped early, by run."""
