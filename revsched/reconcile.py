@@ -60,7 +60,7 @@ def _merges_found(play: str, store: StateStore, org: OrgGateway) -> int:
         and held[m.merged_id].get("MasterRecordId") == m.master_id
         for m in planned
     }
-    store.reconcile_merges(merged)
+    store.reconcile({}, {}, merged)
     return sum(merged.values())
 
 

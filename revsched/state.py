@@ -1299,17 +1299,6 @@ class StateStore:
             )
             return [PlannedMerge(*row) for row in rows]
 
-    def reconcile_merges(self, merged: Mapping[int, bool]) -> None:
-        """What the org showed for unsettled merges: merged, or never reached the org."""
-        unmerged = "not merged: the run stopped before this merge reached the org"
-        with self.session() as session:
-            for row_id, done in merged.items():
-                session.execute(
-                    update(MergeRow)
-                    .where(MergeRow.id == row_id)
-                    .values(status="merged" if done else "failed", error=None if done else unmerged)
-                )
-
     def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
         """Leads still planned for conversion in the play's runs that stopped early, by run."""
         with self.session() as session:
@@ -1329,22 +1318,27 @@ class StateStore:
                 planned.setdefault(run_id, []).append(lead_id)
             return planned
 
-    def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
+    def reconcile(
+        self,
+        changes: Mapping[int, bool],
+        creates: Mapping[int, str | None],
+        merges: Mapping[int, bool] | None = None,
+    ) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a
-        create found by its key is created (its Id kept, so revert can delete it); the
-        rest never reached the org."""
+        create found by its key is created (its Id kept, so revert can delete it), a merge
+        found done is merged; the rest never reached the org."""
         unwritten = "not written: the run stopped before this write reached the org"
         with self.session() as session:
-            for row_id, written in changes.items():
-                session.execute(
-                    update(ChangeRow)
-                    .where(ChangeRow.id == row_id)
-                    .values(
-                        status="applied" if written else "failed",
-                        error=None if written else unwritten,
-                        reconciled=True,
-                    )
-                )
+            for model, outcomes, done in (
+                (ChangeRow, changes, "applied"),
+                (MergeRow, merges or {}, "merged"),
+            ):
+                for row_id, written in outcomes.items():
+                    values: dict[str, Any] = {"status": done if written else "failed"}
+                    values["error"] = None if written else unwritten
+                    if model is ChangeRow:
+                        values["reconciled"] = True
+                    session.execute(update(model).where(model.id == row_id).values(values))
             for row_id, record_id in creates.items():
                 session.execute(
                     update(CreateRow)

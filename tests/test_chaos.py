@@ -338,6 +338,19 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
         assert got.merged == expected.merged, where
 
 
+def _die_after(monkeypatch: pytest.MonkeyPatch, call: str) -> None:
+    """The process dies right after the first OrgGateway `call` returns: Salesforce has
+    done it, nobody has recorded it."""
+    killer, real = Killer(at=1), getattr(OrgGateway, call)
+
+    def then_die(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        killer.tick()
+        return result
+
+    monkeypatch.setattr(OrgGateway, call, then_die)
+
+
 def _killed_and_rerun(
     demo: Path, workdir: Path, play: str
 ) -> tuple[LocalOrg, StateStore, CountingChannel, Run, RunResult]:
@@ -361,16 +374,7 @@ def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
 ):
     """Killed after Salesforce saved the first write call, before the audit recorded it
     (route-leads writes dateTimes, which Salesforce reads back written differently)."""
-    killer = Killer()
-    real = OrgGateway.update
-
-    def update_then_die(self: OrgGateway, sobject: str, records: Any) -> Any:
-        outcomes = real(self, sobject, records)
-        killer.tick()
-        return outcomes
-
-    monkeypatch.setattr(OrgGateway, "update", update_then_die)
-    killer.at = 1
+    _die_after(monkeypatch, "update")
     org, store, channel, killed, rerun = _killed_and_rerun(demo, tmp_path, play_name)
 
     audit = store.run(killed.id)
@@ -418,15 +422,7 @@ def test_leads_a_killed_run_converted_are_recorded_with_their_contacts(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """Killed after Salesforce converted the leads, before the audit recorded it."""
-    killer = Killer(at=1)
-    real = OrgGateway.convert_leads
-
-    def convert_then_die(self: OrgGateway, converts: Any) -> Any:
-        results = real(self, converts)
-        killer.tick()
-        return results
-
-    monkeypatch.setattr(OrgGateway, "convert_leads", convert_then_die)
+    _die_after(monkeypatch, "convert_leads")
     org, store, _, killed, rerun = _killed_and_rerun(demo, tmp_path, "job-changes")
 
     audit = store.run(killed.id)
@@ -603,14 +599,7 @@ def test_merges_a_killed_run_made_are_recorded_as_merged(
 ):
     """Killed after Salesforce merged, before the audit recorded it: read back with queryAll
     (the record merged away is deleted with its master as MasterRecordId)."""
-    killer, real = Killer(at=1), OrgGateway.merge
-
-    def merge_then_die(self: OrgGateway, sobject: str, merges: Any) -> Any:
-        results = real(self, sobject, merges)
-        killer.tick()
-        return results
-
-    monkeypatch.setattr(OrgGateway, "merge", merge_then_die)
+    _die_after(monkeypatch, "merge")
     _, store, _, killed, rerun = _killed_and_rerun(demo, tmp_path, "dedupe-contacts")
 
     audit = store.run(killed.id)
