@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from revsched.config_env import env_settings, with_env_settings
 from revsched.errors import ConfigError
 from revsched.soql import FieldName
 
@@ -201,6 +203,8 @@ class StateSettings(StrictModel):
     # read it back before deciding, so a new machine never repeats an alert. Off only for
     # orgs that cannot deploy the object: `revsched doctor` then warns.
     org_memory: bool = True
+    # Every applied run's report (revsched.report_files) is also written here; unset: none.
+    report_dir: Path | None = None
 
     def database_url(self) -> str:
         if self.url:
@@ -287,6 +291,13 @@ AlertKind = Literal["terminal", "slack", "webhook", "email"]
 Delivery = Literal["dm", "channel", "both"]
 
 
+def base_url(value: str, example: str) -> str:
+    """An API's base URL, ending with / so paths are appended to it."""
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an http(s) URL such as {example!r}")
+    return value if value.endswith("/") else value + "/"
+
+
 class SlackSettings(StrictModel):
     """The Slack Web API, with a bot token read from the environment."""
 
@@ -302,9 +313,7 @@ class SlackSettings(StrictModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as 'https://slack.com/api/'")
-        return value if value.endswith("/") else value + "/"
+        return base_url(value, "https://slack.com/api/")
 
 
 class SmtpSettings(StrictModel):
@@ -378,6 +387,40 @@ class AlertSettings(StrictModel):
         return PlayAlerts(**merged)
 
 
+EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
+
+
+class OutreachSettings(StrictModel):
+    """Outreach's REST API (v2, JSON:API), with an OAuth access token read from the
+    environment or a file (a file lets whatever refreshes the token keep it current)."""
+
+    token: SecretRef = SecretRef(env="OUTREACH_ACCESS_TOKEN")
+    # A proxy, or a fake in tests.
+    base_url: str = "https://api.outreach.io/api/v2/"
+    timeout_seconds: int = Field(30, ge=1)
+    # A 5xx or a dropped connection: tries in all, with exponential backoff between them.
+    max_attempts: int = Field(4, ge=1)
+    retry_base_seconds: float = Field(1, ge=0)
+    # Retries of a rate-limited (429) call, each after Outreach's Retry-After (at most this).
+    rate_limit_retries: int = Field(3, ge=0)
+    max_retry_after_seconds: float = Field(300, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return base_url(value, "https://api.outreach.io/api/v2/")
+
+
+class EnrollmentSettings(StrictModel):
+    """How plays enroll people in sequences: `salesforce-field` writes the sequence into
+    the play's field for an Outreach trigger; `outreach` creates the sequence state through
+    Outreach's API (writing the field when Outreach refuses); `fake` enrolls nobody
+    (tests)."""
+
+    kind: EnrollmentKind = "salesforce-field"
+    outreach: OutreachSettings = OutreachSettings()
+
+
 def secret(key: str, ref: SecretRef) -> str:
     """The secret a config key refers to; never logged or echoed."""
     value = ref.read()
@@ -421,12 +464,15 @@ class Settings(StrictModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    enrollment: EnrollmentSettings = Field(default_factory=EnrollmentSettings)
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
     pools: dict[str, PoolSettings] = Field(default_factory=demo_pools)
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)
+    # Keys set by REVSCHED__ variables (key -> variable), for errors to name the variable.
+    environment: dict[str, str] = Field({}, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -438,6 +484,17 @@ class Settings(StrictModel):
             if kind == "salesforce":
                 return {**data, "pools": {}}
         return data
+
+    @model_validator(mode="after")
+    def _real_enrollments_on_a_real_org(self) -> Settings:
+        """The fake channel enrolls nobody: on a real org it would report enrollments
+        that never happened."""
+        if self.org.kind == "salesforce" and self.enrollment.kind == "fake":
+            raise ValueError(
+                "enrollment.kind = 'fake' enrolls nobody; on a real org use"
+                " 'salesforce-field' or 'outreach'"
+            )
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -488,11 +545,26 @@ def plain_message(message: str) -> str:
     return message
 
 
-def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:
-    """One line naming the first bad key, its value and what is expected instead."""
+def describe_validation_error(
+    error: ValidationError,
+    prefix: str,
+    source: Path | None,
+    environment: Mapping[str, str] | None = None,
+) -> str:
+    """One line naming the first bad key, its value and what is expected instead, and
+    where it was set: the config file, or the REVSCHED__ variable (`environment`: keys
+    set from the environment -> their variables)."""
     first = error.errors()[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    where = f"{source}: " if source else ""
+    variable = next(
+        (
+            name
+            for set_key, name in (environment or {}).items()
+            if f"{key}.".startswith(f"{set_key}.") or set_key.startswith(f"{key}.")
+        ),
+        None,
+    )
+    where = f"{variable}: " if variable else f"{source}: " if source else ""
     if first["type"] == "extra_forbidden":
         return f"{where}{key}: unknown key (check the spelling against config.example.toml)"
     message = plain_message(first["msg"])
@@ -526,14 +598,23 @@ def read_user_file(path: Path, what: str) -> str:
 
 
 def load_settings(path: Path | None = None) -> Settings:
+    """The config file's settings, with any REVSCHED__SECTION__KEY variable over them."""
     config_file = find_config_file(path)
-    if config_file is None:
-        return Settings()
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(read_user_file(config_file, "config file"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
+    from_env = env_settings(os.environ, data)
+    environment = {setting.key: setting.variable for setting in from_env}
     try:
-        data = tomllib.loads(read_user_file(config_file, "config file"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
-    try:
-        return Settings.model_validate({**data, "source": config_file})
+        return Settings.model_validate(
+            {
+                **with_env_settings(data, from_env),
+                "source": config_file,
+                "environment": environment,
+            }
+        )
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, "", config_file)) from None
+        raise ConfigError(describe_validation_error(error, "", config_file, environment)) from None

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import requests
+from dateutil.parser import isoparse
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
@@ -198,7 +199,7 @@ class OrgGateway:
             page = self.call(action, lambda sf: sf.query(soql), config_hint)
         if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
             total = page["totalSize"] if page else None
-            with progress.task(f"reading {sobject} (Bulk)", total) as tracker:
+            with progress.task(f"reading {sobject} by Bulk API", total) as tracker:
 
                 def call(action: str, request: Callable[[Salesforce], T]) -> T:
                     return self.call(action, request, config_hint)
@@ -206,7 +207,7 @@ class OrgGateway:
                 pages = bulk_query(call, soql, self.api.bulk_page_size, on_state=tracker.state)
                 for read, record in enumerate(pages):
                     if not read:
-                        tracker.state("reading the results", 0)
+                        tracker.state("JobComplete", 0, noun="read")
                     yield record
                     tracker(1)
             return
@@ -401,6 +402,31 @@ def _soap_error(fault: SoapFault, action: str) -> OrgError:
     if fault.code == "REQUEST_LIMIT_EXCEEDED":
         return ApiLimitError(f"{message}; rerun when the allowance resets")
     return OrgError(message)
+
+
+def same_value(held: Any, written: Any) -> bool:
+    """Whether a value read from the org is the one written: numbers compared as numbers,
+    dateTimes as instants to the millisecond (Salesforce reads back as
+    2026-11-23T00:04:07.931+0000 what was written as 2026-11-23T00:04:07.931Z)."""
+    if isinstance(held, int | float) and isinstance(written, int | float):
+        return float(held) == float(written)
+    if isinstance(held, str) and isinstance(written, str) and held != written:
+        instant = _instant(held)
+        return instant is not None and instant == _instant(written)
+    return bool(held == written)
+
+
+def _instant(text: str) -> datetime | None:
+    """A dateTime value to the millisecond, or None when the text is no dateTime."""
+    if "T" not in text:
+        return None
+    try:
+        moment = isoparse(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _plain(value: Any) -> Any:

@@ -194,8 +194,12 @@ def test_a_bar_shows_the_job_state_and_follows_its_count():
             "writing Account (InProgress, 200 processed)",
             200,
         )
-        tracker.state("UploadComplete")
-        assert (task.description, task.completed) == ("writing Account (UploadComplete)", 200)
+        tracker.state("JobComplete", 0, noun="read")
+        tracker(150)
+        assert (task.description, task.completed) == (
+            "writing Account (JobComplete, 150 read)",
+            150,
+        )
 
 
 class FakeClock:

@@ -42,6 +42,19 @@ def test_config_file_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("timezone = 'UTC'", "timezone: unknown key (check the spelling"),
         ("[org]\nkind = 'sandbox'", "org.kind = 'sandbox': expected 'local' or 'salesforce'"),
         ("[pools.x]\nmembers = []", "pools.x.members = []: expected at least 1 item"),
+        (
+            "[enrollment]\nkind = 'hubspot'",
+            "enrollment.kind = 'hubspot': expected 'salesforce-field', 'outreach' or 'fake'",
+        ),
+        (
+            "[org]\nkind = 'salesforce'\n[enrollment]\nkind = 'fake'",
+            "enrollment.kind = 'fake' enrolls nobody; on a real org use 'salesforce-field' or"
+            " 'outreach'",
+        ),
+        (
+            "[enrollment.outreach]\ntoken = 'abc123verysecretTOKENvalue99'",
+            "enrollment.outreach.token: secrets never go in the config file",
+        ),
         ("[org\nkind = 1", "not valid TOML"),
     ],
 )
