@@ -827,7 +827,8 @@ class StateStore:
             )
             session.add(run)
             session.flush()
-            planned = {"run_id": run.id, "status": "planned"}
+            run_id = run.id  # read once: an ORM attribute costs a lookup per row
+            planned = {"run_id": run_id, "status": "planned"}
             # Tuples, not dicts: one row per changed field.
             _insert_values(
                 session,
@@ -835,7 +836,7 @@ class StateStore:
                 CHANGE_COLUMNS,
                 (
                     (
-                        run.id,
+                        run_id,
                         "planned",
                         c.sobject,
                         c.record_id,
@@ -941,8 +942,8 @@ class StateStore:
                     for a in alerts
                 ),
             )
-            _mark_stale(session, run.id, stale or {})
-            return run.id
+            _mark_stale(session, run_id, stale or {})
+            return run_id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         """The outcome of one write call: record Id -> None when saved, else its error."""
