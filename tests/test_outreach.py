@@ -566,3 +566,44 @@ def test_a_token_that_expires_during_the_run_writes_the_field_for_the_rest(
     assert (outcome.status, outcome.channel) == ("enrolled", "salesforce-field")
     assert outcome.detail.startswith("outreach: GET prospects refused the access token in")
     assert len(fallback.calls) == 1 and outreach.states == {}
+
+
+def test_a_reviewed_plan_is_applied_later_through_outreach(
+    demo_org: Path, revsched_home: Path, outreach: FakeOutreach, monkeypatch: pytest.MonkeyPatch
+):
+    import json
+
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+
+    config = revsched_home / "revsched.toml"
+    config.write_text(
+        '[enrollment]\nkind = "outreach"\n[enrollment.outreach]\n'
+        f'base_url = "{outreach.base_url}"\ntoken = {{ env = "TEST_OUTREACH_TOKEN" }}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REVSCHED_CONFIG", str(config))
+    plan_file = revsched_home / "plan.json"
+    as_of = ["--as-of", TODAY.isoformat()]
+
+    # Reviewed with no token at all: a dry run enrolls nobody, so needs none.
+    reviewed = CliRunner().invoke(
+        app, ["run", "job-changes", "--dry-run", *as_of, "--out", str(plan_file)]
+    )
+    assert reviewed.exit_code == 0, reviewed.output
+    saved = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["enrollments"]
+    assert saved and outreach.requests == []
+    for item in saved:
+        outreach.add_prospect(item["person"]["email"])
+        if item["sender"]["email"] not in outreach.mailboxes.values():
+            outreach.add_mailbox(item["sender"]["email"])
+        if item["sequence"] not in outreach.sequences.values():
+            outreach.add_sequence(item["sequence"])
+    monkeypatch.setenv("TEST_OUTREACH_TOKEN", TOKEN)
+
+    applied = CliRunner().invoke(app, ["apply", str(plan_file), "--yes", "--json"])
+
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.stdout)["counts"]["enrolled"] == len(saved)
+    assert sorted(e for e, _ in outreach.enrolled()) == sorted(i["person"]["email"] for i in saved)
