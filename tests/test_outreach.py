@@ -607,3 +607,23 @@ def test_a_reviewed_plan_is_applied_later_through_outreach(
     assert applied.exit_code == 0, applied.output
     assert json.loads(applied.stdout)["counts"]["enrolled"] == len(saved)
     assert sorted(e for e, _ in outreach.enrolled()) == sorted(i["person"]["email"] for i in saved)
+
+
+def test_a_failed_enrollment_makes_the_run_partial_and_the_alert_says_why(tmp_path: Path):
+    from harness import RecordingNotifier
+
+    gateway, store = demo(tmp_path)
+    email = "rhea.quill@tamsinrobotics.com"
+    why = "fake: the sender's mailbox is disconnected"
+    channel = FakeChannel(scripted={email: EnrollmentOutcome("failed", "fake", why)})
+    notifier = RecordingNotifier()
+
+    result = run_named("job-changes", gateway, store, notifier, enroller=channel)
+
+    assert result.status == "partial"
+    assert result.counts["enrollments_failed"] == 1
+    assert result.counts["enrolled"] == len(channel.calls) - 1
+    [rhea] = [a.text for a in notifier.sent if "Rhea Quill" in a.text.splitlines()[0]]
+    assert f"- Not added to a sequence: {why}\n" in rhea
+    rows = {r.email: r for r in store.run(result.run_id).enrollments}  # type: ignore[union-attr]
+    assert (rows[email].status, rows[email].detail) == ("failed", why)
