@@ -15,12 +15,8 @@ from harness import everything_written, run_named
 from revsched.jobs.job_changes import play
 
 from revsched.config import ApiSettings, OutreachSettings, SecretRef, Settings
-from revsched.enroll import (
-    EnrollmentChannel,
-    FakeChannel,
-    SalesforceFieldChannel,
-    enrollment_channel,
-)
+from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
+from revsched.enroll_config import enrollment_channel
 from revsched.errors import ConfigError
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
