@@ -31,7 +31,7 @@ from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.dedupe.normalize import company_words, country_code, email, registrable_domain
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
-from revsched.matching import AccountMatcher, Match, OnTie, site_domain
+from revsched.matching import AccountMatcher, Match, OnTie, account_keys
 from revsched.plan import (
     Alert,
     Decision,
@@ -290,19 +290,6 @@ def _account_select(config: RouteLeadsConfig) -> str:
     fields += [f"{bdr}.Name", f"{bdr}.Email", f"{bdr}.IsActive"]
     opportunities = "(SELECT Id FROM Opportunities WHERE IsClosed = false LIMIT 1)"
     return f"SELECT {', '.join(fields)}, {opportunities} FROM Account"
-
-
-def account_keys(account: Record, shared_hosts: frozenset[str]) -> set[str]:
-    """What the account index finds an account by: its website's domain (never a shared
-    host's, lower case) and its normalized name."""
-    keys = set()
-    domain = site_domain(account.get("Website"), shared_hosts)
-    if domain:
-        keys.add(f"domain:{domain}")
-    words = company_words(account.get("Name"))
-    if words:
-        keys.add(f"name:{' '.join(words)}")
-    return keys
 
 
 def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:

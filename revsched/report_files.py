@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from revsched.reports.model import Header
 from revsched.reports.pages import write_report
-from revsched.reports.run_report import named_values, plan_report
+from revsched.reports.run_report import named_values, plan_report, run_header
 
 if TYPE_CHECKING:
     from revsched.config import Settings
@@ -26,14 +25,8 @@ def write_reports(
 ) -> list[Path]:
     """Write the run's report (page first, then one CSV per table); returns the paths."""
     plan = result.plan
-    mode = "dry run" if result.dry_run else f"applied: {result.status}"
-    header = Header(
-        title=f"{plan.play}, {plan.as_of.isoformat()}",
-        play=plan.play,
-        as_of=plan.as_of.isoformat(),
-        mode=mode,
-        org=org_name,
-        run_id=result.run_id,
+    header = run_header(
+        plan.play, plan.as_of, result.run_id, result.dry_run, result.status, org_name
     )
     report = plan_report(
         plan,

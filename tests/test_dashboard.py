@@ -35,6 +35,8 @@ def test_each_play_shows_its_runs_latest_report_and_forecast(site: Path):
     page = (site / latest).read_text(encoding="utf-8")
     assert "<dt>Mode</dt><dd>applied: succeeded</dd>" in page
     assert re.search(rf'<a href="{INSTANCE}/lightning/r/Account/001\w+/view">', page)
+    # The new owners by the names the audit kept, not by Id.
+    assert re.search(r"<td>(Ava Patel|Ben Okafor|Carla Mendez|Dev Sharma|Eli Novak)</td>", page)
     # renewal-sla has only a dry run: that is its latest report.
     assert re.search(r'href="runs/renewal-sla-run\d+\.html">run \d+, 2026-11-23 \(dry run\)', index)
     # Runs over time (applied ones charted), the forecast per enabled play.
@@ -67,4 +69,5 @@ def test_the_site_has_no_secret_and_loads_nothing_from_elsewhere(
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             assert secret not in text
+            assert "<script" not in text  # readable with JavaScript off
             assert not re.search(r'(src|href)="(https?:)?//(?!localorg\.invalid/)', text), path

@@ -257,3 +257,43 @@ def test_every_shipped_play_writes_a_report_and_the_csvs_match_the_golden_files(
         assert (out / golden.name).read_text(encoding="utf-8") == golden.read_text(
             encoding="utf-8"
         ), golden.name
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_every_applied_run_keeps_its_report_in_the_configured_folder(tmp_path: Path):
+    kept = tmp_path / "kept"
+    (tmp_path / "revsched.toml").write_text(f"[state]\nreport_dir = {str(kept)!r}\n")
+    args = ["run", "win-back", "--quiet", "--as-of", "2026-11-23"]
+
+    dry = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert not kept.exists()
+
+    applied = CliRunner().invoke(app, args)
+
+    assert applied.exit_code == 0, applied.output
+    page = (kept / "win-back-2026-11-23.html").read_text(encoding="utf-8")
+    assert "<dt>Mode</dt><dd>applied: succeeded</dd>" in page
+    assert '<span class="name">written</span>' in page
+
+
+def test_an_id_in_a_play_table_shows_as_its_name_and_stays_an_id_in_the_csv(tmp_path: Path):
+    rows = [{"account": "Acme", "account_id": ACCOUNT, "am": AVA}]
+    plan = Plan(play="p", as_of=date(2026, 11, 25), reports={"owners": rows})
+
+    [page, table] = write(plan, tmp_path, names={AVA: "Ava Patel"})
+
+    assert "<td>Ava Patel</td>" in page.read_text(encoding="utf-8")
+    assert table.read_text(encoding="utf-8").splitlines()[1] == f"Acme,{ACCOUNT},{AVA}"
+
+
+def test_a_long_table_shows_its_first_thousand_rows_and_the_csv_holds_all(tmp_path: Path):
+    rows = [{"n": n} for n in range(1_001)]
+    plan = Plan(play="p", as_of=date(2026, 11, 25), reports={"long": rows})
+
+    [page, table] = write(plan, tmp_path)
+
+    html = page.read_text(encoding="utf-8")
+    assert '<td class="number">999</td>' in html and '<td class="number">1,000</td>' not in html
+    assert "The first 1,000 of 1,001 rows; every row is in the" in html
+    assert len(table.read_text(encoding="utf-8").splitlines()) == 1_002

@@ -106,7 +106,7 @@ def forecast(
 ) -> None:
     """What a play would select, change, create and alert each coming day: one read of
     the org, nothing written, each day decided as if the days before were applied."""
-    from revsched.reports.forecast import Snapshot, forecast, with_changes
+    from revsched.reports.forecast import Day, Snapshot, forecast, with_changes
     from revsched.reports.forecast_report import forecast_header, forecast_json, write_forecast
 
     session = Session.open(config, as_json)
@@ -115,12 +115,21 @@ def forecast(
     changed_settings, changed = with_changes(session.settings, changes or [])
     play.configure(changed_settings, to_run=True)  # a bad --set stops it before reading
     snapshot = Snapshot(session.org)
-    planned = forecast(play, session.settings, first, days, session.store, snapshot)
+    planned = [
+        Day.of(plan)
+        for plan in forecast(play, session.settings, first, days, session.store, snapshot)
+    ]
     other = (
-        forecast(play, changed_settings, first, days, session.store, snapshot) if changed else None
+        [Day.of(p) for p in forecast(play, changed_settings, first, days, session.store, snapshot)]
+        if changed
+        else None
     )
     if as_json:
-        typer.echo(json.dumps(forecast_json(play.name, first, planned, other, changed), indent=2))
+        typer.echo(
+            json.dumps(
+                forecast_json(play.name, first, planned, other, changed, snapshot.reads), indent=2
+            )
+        )
     else:
         session.console.print(
             f"{play.name} forecast, {days} days from {first}, on {session.org_name}"

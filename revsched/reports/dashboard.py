@@ -24,12 +24,12 @@ from revsched.play import Play
 from revsched.private import private_folder, write_private
 from revsched.reports import charts
 from revsched.reports.charts import Chart
-from revsched.reports.forecast import Day, Snapshot, forecast_plans, totals
+from revsched.reports.forecast import Day, Snapshot, forecast, totals
 from revsched.reports.forecast_report import forecast_charts
-from revsched.reports.model import Header, Row, Table
+from revsched.reports.model import Row, Table
 from revsched.reports.pages import render, write_report
 from revsched.reports.play_tables import for_report
-from revsched.reports.run_report import named_values, plan_report
+from revsched.reports.run_report import plan_report, run_header
 from revsched.state import Run, StateStore
 
 # Runs per play charted over time.
@@ -109,6 +109,18 @@ def audited_plan(run: Run) -> Plan:
     )
 
 
+def audited_names(run: Run) -> dict[str, str]:
+    """The names the audit kept beside the Ids a run wrote and alerted about."""
+    names: dict[str, str] = {}
+    for change in run.changes:
+        for value, name in ((change.old, change.old_name), (change.new, change.new_name)):
+            held = json.loads(value)
+            if isinstance(held, str) and name:
+                names[held] = name
+    names |= {a.record_id: a.record_name for a in run.alerts if a.record_name}
+    return names
+
+
 def _run_rows(runs: Sequence[Run]) -> list[Row]:
     return [
         {
@@ -155,16 +167,8 @@ class Site:
         if run is None:
             return
         plan = audited_plan(run)
-        mode = "dry run" if run.dry_run else f"applied: {run.status}"
-        header = Header(
-            title=f"{run.play}, run {run.id}, {run.as_of.isoformat()}",
-            play=run.play,
-            as_of=run.as_of.isoformat(),
-            mode=mode,
-            org=self.org_name,
-            run_id=run.id,
-        )
-        names = self.org.names(named_values(plan))
+        header = run_header(run.play, run.as_of, run.id, run.dry_run, run.status, self.org_name)
+        names = audited_names(run)
         report = plan_report(
             plan, header, self.org.instance_url, names, run.counts, not run.dry_run
         )
@@ -172,14 +176,14 @@ class Site:
             report, self.out / "runs", run.play, f"run{run.id}", self.settings.templates.paths
         )
         section.latest = f"runs/{page.name}"
-        section.latest_label = f"run {run.id}, {run.as_of.isoformat()} ({mode})"
+        section.latest_label = f"run {run.id}, {run.as_of.isoformat()} ({header.mode})"
 
     def forecast(
         self, play: Play[Any], section: PlaySection, start: date, days: int, snapshot: Snapshot
     ) -> Plan | None:
         """The play's forecast on the section; returns today's plan (None if it failed)."""
         try:
-            plans = forecast_plans(play, self.settings, start, days, self.store, snapshot)
+            plans = forecast(play, self.settings, start, days, self.store, snapshot)
         except RevschedError as error:
             section.forecast_error = str(error)
             return None

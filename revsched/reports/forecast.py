@@ -1,18 +1,21 @@
 """What a play will do over the coming days, before the fact.
 
-The org is read first, once for every distinct query the days ask for (a play's queries
-depend on the date only: most name a date window), and nothing is written. Then the
-play decides day after day as if each day had been applied: the stages it fired stay
-fired, round-robin cursors move on, the field values it changed hold the new values and
-the records it merged are gone. So day N of a forecast is what `revsched run PLAY
---as-of` on day N would plan, had the days before it been applied.
+The org is read first and nothing is written: a play's queries depend on the date only,
+so a query the same every day is read once, and one whose date bounds move is read once
+over all the days and narrowed to each day in memory (`revsched.reports.windows`); only
+a query that cannot be widened safely is read for each day. Then the play decides day
+after day as if each day had been applied: the stages it fired (and those its delivered
+alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
+the new values, the records it created appear under their parents and the records it
+merged are gone. So day N of a forecast is what `revsched run PLAY --as-of` on day N
+would plan, had the days before it been applied.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -24,6 +27,7 @@ from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Record
+from revsched.reports.windows import read_days
 from revsched.state import StateStore
 
 COUNTS = ("selected", "changed", "created", "merged", "alerts")
@@ -55,7 +59,7 @@ class Day:
             created=len(plan.creates),
             merged=sum(len(m.merged) for m in plan.merges),
             alerts=len(plan.alerts),
-            by_stage=dict(sorted(Counter(d.stage or "" for d in plan.selected).items())),
+            by_stage=_stages(plan),
             by_assignee=dict(sorted(assignees.items())),
         )
 
@@ -66,6 +70,18 @@ class Day:
             "by_stage": self.by_stage,
             "by_assignee": self.by_assignee,
         }
+
+
+# More distinct stages than this (one per dedupe cluster) are counted with their
+# numbers elided: "cluster N: master".
+MAX_STAGES = 10
+
+
+def _stages(plan: Plan) -> dict[str, int]:
+    stages = Counter(d.stage or "" for d in plan.selected)
+    if len(stages) > MAX_STAGES:
+        stages = Counter(re.sub(r"\d+", "N", d.stage or "") for d in plan.selected)
+    return dict(sorted(stages.items()))
 
 
 class Snapshot:
@@ -89,21 +105,33 @@ class _Applied:
 
     fired: set[tuple[str, str]]
     cursors: dict[str, int]
+    key_field: str
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    # Parent Id -> (child relationship, the record created under it)
+    created: dict[str, list[tuple[str, Record]]] = field(default_factory=dict)
 
     def apply(self, plan: Plan) -> None:
         self.fired |= {(f.record_id, f.stage) for f in plan.firings}
+        # What an alert covers fires when it is delivered: every alert is, in a forecast.
+        self.fired |= {(f.record_id, f.stage) for a in plan.alerts for f in a.covers}
         self.cursors.update(plan.cursors)
         for change in plan.changes:
             self.values.setdefault(change.record_id, {})[change.field] = change.new
+        for create in plan.creates:
+            if create.parent_id:
+                # A field the play reads but the create does not set reads as null.
+                row = defaultdict(lambda: None, {**create.fields, self.key_field: create.key})
+                child = (_relationship(create.sobject), row)
+                self.created.setdefault(create.parent_id, []).append(child)
         self.gone |= {r.record_id for m in plan.merges for r in m.merged}
         self.gone |= {d.record_id for d in plan.deletes}
         self.gone |= {c.lead_id for c in plan.conversions}
 
     def seen(self, soql: str, rows: Iterable[Record]) -> list[Record]:
-        """Rows as the query would return them now: with the values changed, without the
-        records merged, and without those changed in a field the query filters on.
+        """Rows as the query would return them now: with the values changed and the
+        records created under them (Tasks of an opportunity), without the records merged,
+        and without those changed in a field the query filters on.
 
         The last is an approximation: a play filters on what it changes so that the change
         takes the record out of its scope (a lead handed to a queue, a status moved on)."""
@@ -113,12 +141,21 @@ class _Applied:
             record_id = row.get("Id")
             if record_id in self.gone:
                 continue
-            changed = self.values.get(record_id)
-            if changed is None:
-                seen.append(row)
-            elif not filtered.intersection(changed):
-                seen.append({**row, **changed})
+            changed = self.values.get(record_id, {})
+            if filtered.intersection(changed):
+                continue
+            row = {**row, **changed} if changed else row
+            for relationship, child in self.created.get(record_id, ()):
+                if relationship in row:  # the query reads the parent's children of that kind
+                    before = row[relationship]["records"] if row[relationship] else []
+                    row = {**row, relationship: {"done": True, "records": [*before, child]}}
+            seen.append(row)
         return seen
+
+
+def _relationship(sobject: str) -> str:
+    """The standard child relationship of an object's records: Tasks, Opportunities."""
+    return f"{sobject[:-1]}ies" if sobject.endswith("y") else f"{sobject}s"
 
 
 def _filtered_fields(soql: str) -> set[str]:
@@ -128,20 +165,6 @@ def _filtered_fields(soql: str) -> set[str]:
 
 
 def forecast(
-    play: Play[Any],
-    settings: Settings,
-    start: date,
-    days: int,
-    store: StateStore,
-    snapshot: Snapshot,
-    now: datetime | None = None,
-) -> list[Day]:
-    """The play's plan for each of `days` days from `start`, as counts per day."""
-    plans = forecast_plans(play, settings, start, days, store, snapshot, now)
-    return [Day.of(plan) for plan in plans]
-
-
-def forecast_plans(
     play: Play[Any],
     settings: Settings,
     start: date,
@@ -167,10 +190,14 @@ def forecast_plans(
     ]
     # Every read first: the days decide on one snapshot of the org.
     queries = [play.queries(ctx) for ctx in contexts]
-    reads = [{name: snapshot.query(soql, hint) for name, soql in q.items()} for q in queries]
+    reads = read_days(queries, lambda soql: snapshot.query(soql, hint))
     in_scope = set().union(*(org_memory.records_in_scope(r) for r in reads))
     remembered = org_memory.recall(snapshot.org, play.name, in_scope)
-    applied = _Applied(fired={*store.fired(play.name), *remembered}, cursors=store.cursors())
+    applied = _Applied(
+        fired={*store.fired(play.name), *remembered},
+        cursors=store.cursors(),
+        key_field=settings.org.key_field,
+    )
     plans: list[Plan] = []
     for ctx, day_queries, records in zip(contexts, queries, reads, strict=True):
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}

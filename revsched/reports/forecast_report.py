@@ -20,10 +20,13 @@ def forecast_json(
     days: Sequence[Day],
     other: Sequence[Day] | None,
     changes: dict[str, Any],
+    reads: int,
 ) -> dict[str, Any]:
+    """The forecast; `reads` is how many queries it read the org with."""
     document: dict[str, Any] = {
         "play": play,
         "from": start.isoformat(),
+        "reads": reads,
         "days": [d.as_json() for d in days],
         "totals": totals(days),
     }

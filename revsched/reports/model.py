@@ -87,6 +87,8 @@ class Header:
 class Report:
     header: Header
     instance_url: str
+    # Record Id -> Name: an Id in a table shows as the record's name.
+    names: Mapping[str, str] = field(default_factory=dict)
     totals: Sequence[tuple[str, Scalar]] = ()
     charts: Sequence[Chart] = ()
     tables: Sequence[Table] = ()

@@ -5,8 +5,11 @@ and, for the tables a play puts on its plan, the summaries their readers need
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
+from datetime import date
+from itertools import islice
 from typing import Any
 
 from revsched.plan import Decision, Plan, Scalar
@@ -20,6 +23,9 @@ from revsched.summary import reason_kind, value_text
 MAX_CHARTED_VALUES = 15
 
 RECORD = {"record": Link("record_id")}
+# Ids named per report: 10 calls per object at most (200 a call); the rest show as Ids.
+MAX_NAMED = 2_000
+RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 
 def _named(value: Scalar, names: Mapping[str, str]) -> str:
@@ -141,18 +147,23 @@ def totals(plan: Plan, counts: Mapping[str, int] | None, applied: bool) -> list[
     return figures
 
 
+def _chartable(groups: Counter[str]) -> bool:
+    """Groups worth a chart: a few (not one per record or cluster), some with several."""
+    return 1 < len(groups) <= MAX_CHARTED_VALUES and max(groups.values()) > 1
+
+
 def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     """Charts where they beat the tables: per stage, per new value of a field, per
     round-robin member and per alert recipient."""
     drawn: list[Chart] = []
     stages = Counter(d.stage or "(no stage)" for d in plan.selected)
-    if len(stages) > 1:
+    if _chartable(stages):
         drawn.append(charts.bars("Selected by stage", {"records": stages}))
     per_field: dict[str, Counter[str]] = {}
     for change in plan.changes:
         per_field.setdefault(change.field, Counter())[_named(change.new, names)] += 1
     for field, values in per_field.items():
-        if 1 < len(values) <= MAX_CHARTED_VALUES:
+        if _chartable(values):
             drawn.append(charts.bars(f"Records by new {label(field)}", {"records": values}))
     members: Counter[str] = Counter()
     for pool in plan.assignments.values():
@@ -163,9 +174,21 @@ def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     if recipients:
         drawn.append(charts.bars("Alerts per recipient", {"alerts": recipients}))
     skipped = Counter(reason_kind(d.reason) for d in plan.skipped)
-    if len(skipped) > 1:
+    if _chartable(skipped):
         drawn.append(charts.bars("Skipped by reason", {"records": skipped}))
     return drawn
+
+
+def run_header(play: str, as_of: date, run_id: int, dry_run: bool, status: str, org: str) -> Header:
+    """The header of a run's report: its play, run, as-of date, mode and org."""
+    return Header(
+        title=f"{play}, {as_of.isoformat()}",
+        play=play,
+        as_of=as_of.isoformat(),
+        mode="dry run" if dry_run else f"applied: {status}",
+        org=org,
+        run_id=run_id,
+    )
 
 
 def plan_report(
@@ -200,6 +223,7 @@ def plan_report(
     return Report(
         header=header,
         instance_url=instance_url,
+        names=names,
         totals=figures,
         charts=[*drawn, *_plan_charts(plan, names)],
         tables=[*own, *(table for table in generic if table.rows)],
@@ -207,8 +231,11 @@ def plan_report(
 
 
 def named_values(plan: Plan) -> list[Any]:
-    """The values a report names (changed values, parents of created records)."""
+    """The values a report names (changed values, parents of created records, Ids in the
+    play's tables): at most MAX_NAMED distinct ones, a few calls to name them."""
     values: list[Any] = [v for c in plan.changes for v in (c.old, c.new)]
     values += [c.parent_id for c in plan.creates]
     values += [v for c in plan.creates for v in c.fields.values()]
-    return values
+    values += [v for rows in plan.reports.values() for row in rows for v in row.values()]
+    ids = (v for v in dict.fromkeys(values) if isinstance(v, str) and RECORD_ID.match(v))
+    return list(islice(ids, MAX_NAMED))

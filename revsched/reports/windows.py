@@ -1,0 +1,195 @@
+"""One read for many days: a play's date-bounded query, widened to cover every day of a
+forecast, then narrowed back to each day in memory.
+
+A play's queries change from day to day only in their date bounds (win-back's churn
+date window, renewal-sla's renewal window). When every date literal in a query is a
+bound (`Field <= 2026-05-31`) on the queried object, or inside a semi-join on a query
+the play also runs (`AccountId IN (SELECT Id FROM Account WHERE <the same filter>)`),
+and nothing in it (OR, NOT, LIMIT) makes a wider bound other than a superset, the query
+is read once with the loosest bounds, and each day keeps the rows its own bounds (or
+its parent query's rows that day) admit, in the same order. Any other query is read
+as it is, for each distinct day's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from revsched.play import Record, field_value
+
+_ANY_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BOUND = re.compile(r"([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*(\d{4}-\d{2}-\d{2})(?![\dT])")
+_UNSAFE = re.compile(r"\b(OR|NOT|LIMIT|OFFSET)\b", re.IGNORECASE)
+_SEMI_JOIN = re.compile(r"([A-Za-z_][\w.]*)\s+IN\s*$", re.IGNORECASE)
+_SUBQUERY = re.compile(r"\(SELECT Id FROM (\w+) WHERE ", re.IGNORECASE)
+
+Query = Callable[[str], list[Record]]
+
+
+def _admits(value: Any, op: str, bound: str) -> bool:
+    if value is None:
+        return False
+    text = str(value)[:10]
+    return {
+        "<=": text <= bound,
+        "<": text < bound,
+        ">=": text >= bound,
+        ">": text > bound,
+    }[op]
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the parenthesis closing the one at `start`."""
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[index], 0)
+        if depth == 0:
+            return index
+    raise ValueError("unbalanced parentheses")
+
+
+def _top_level(text: str, word: str) -> int:
+    """Where `word` (e.g. " WHERE ") first occurs outside parentheses; -1 if nowhere."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and text.startswith(word, index):
+            return index
+    return -1
+
+
+@dataclass(frozen=True)
+class SemiJoin:
+    """`field IN (SELECT Id FROM sobject WHERE where)`: a day keeps the rows whose field
+    holds an Id its parent query returned that day."""
+
+    field: str
+    sobject: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Window:
+    """A query over all the days: its widened text, and how each day narrows it."""
+
+    widened: str
+    sobject: str
+    # The top-level WHERE with its dates as `?`: a semi-join on the same filter finds it.
+    where: str
+    # (field, operator, the bound each day)
+    bounds: tuple[tuple[str, str, tuple[str, ...]], ...]
+    semi_joins: tuple[SemiJoin, ...]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Window | None:
+        """The window of one query's text on each day; None when it cannot be widened."""
+        template = _ANY_DATE.sub("?", texts[0])
+        if any(_ANY_DATE.sub("?", text) != template for text in texts):
+            return None
+        first = texts[0]
+        where_at, order_at = _top_level(first, " WHERE "), _top_level(first, " ORDER BY ")
+        from_at = _top_level(first, " FROM ")
+        if where_at < 0 or from_at < 0 or _UNSAFE.search(first[where_at:]):
+            return None
+        slots = list(_BOUND.finditer(first))
+        if len(slots) != len(_ANY_DATE.findall(first)):  # a datetime, or a date not a bound
+            return None
+        per_day = [[m.group(3) for m in _BOUND.finditer(text)] for text in texts]
+        widened, bounds, semi_joins = list(first), [], set()
+        for number, slot in enumerate(slots):
+            field, op = slot.group(1), slot.group(2)
+            days = tuple(day[number] for day in per_day)
+            loosest = min(days) if op.startswith(">") else max(days)
+            widened[slot.start(3) : slot.end(3)] = list(loosest)  # the same length
+            location = cls._locate(first, slot.start(), where_at)
+            if location is None:
+                return None
+            if isinstance(location, SemiJoin):
+                semi_joins.add(location)
+            else:
+                bounds.append((field, op, days))
+        end = order_at if order_at > 0 else len(first)
+        return cls(
+            widened="".join(widened),
+            sobject=first[from_at + 6 : where_at].strip(),
+            where=_ANY_DATE.sub("?", first[where_at + 7 : end]).strip(),
+            bounds=tuple(bounds),
+            semi_joins=tuple(sorted(semi_joins, key=lambda s: s.field)),
+        )
+
+    @staticmethod
+    def _locate(text: str, at: int, where_at: int) -> SemiJoin | str | None:
+        """ "main" for a bound in the top-level WHERE, its semi-join for one inside a
+        top-level `field IN (SELECT Id FROM X WHERE ...)`, else None."""
+        opened: list[int] = []
+        for index in range(at):
+            if text[index] == "(":
+                opened.append(index)
+            elif text[index] == ")":
+                opened.pop()
+        if not opened:
+            return "main" if at > where_at else None
+        if len(opened) != 1 or opened[0] < where_at:
+            return None
+        start = opened[0]
+        subquery = _SUBQUERY.match(text, start)
+        outer = _SEMI_JOIN.search(text[:start])
+        if subquery is None or outer is None:
+            return None
+        inner = text[subquery.end() : _closing(text, start)]
+        return SemiJoin(outer.group(1), subquery.group(1), _ANY_DATE.sub("?", inner).strip())
+
+    def day(
+        self, rows: list[Record], number: int, parents: dict[SemiJoin, set[str]]
+    ) -> list[Record]:
+        """The rows day `number` of the window reads."""
+        return [
+            row
+            for row in rows
+            if all(_admits(field_value(row, f), op, days[number]) for f, op, days in self.bounds)
+            and all(row.get(s.field) in parents[s] for s in self.semi_joins)
+        ]
+
+
+def read_days(queries: Sequence[dict[str, str]], query: Query) -> list[dict[str, list[Record]]]:
+    """Each day's rows of each named query, reading each window once (see the module)."""
+    days: list[dict[str, list[Record]]] = [{} for _ in queries]
+    names = list(dict.fromkeys(name for day in queries for name in day))
+    windows: dict[str, Window] = {}
+    for name in names:
+        texts = [day.get(name) for day in queries]
+        known = [text for text in texts if text is not None]
+        window = Window.of(known) if len(known) == len(texts) and len(set(known)) > 1 else None
+        if window is not None:
+            windows[name] = window
+    parents = {
+        name: [_parent(s, windows) for s in window.semi_joins] for name, window in windows.items()
+    }
+    for name in names:
+        if name not in windows or None in parents[name]:
+            windows.pop(name, None)
+            for number, day in enumerate(queries):
+                if name in day:
+                    days[number][name] = query(day[name])
+    # Windows without semi-joins first: a semi-join narrows by its parent's rows.
+    for name, window in sorted(windows.items(), key=lambda item: bool(item[1].semi_joins)):
+        rows = query(window.widened)
+        for number, day in enumerate(days):
+            ids = {
+                s: {r["Id"] for r in day[str(parent)]}
+                for s, parent in zip(window.semi_joins, parents[name], strict=True)
+            }
+            day[name] = window.day(rows, number, ids)
+    return days
+
+
+def _parent(semi_join: SemiJoin, windows: dict[str, Window]) -> str | None:
+    """The query (a window without semi-joins) whose filter the semi-join repeats."""
+    for name, window in windows.items():
+        same = (window.sobject, window.where) == (semi_join.sobject, semi_join.where)
+        if same and not window.semi_joins:
+            return name
+    return None
