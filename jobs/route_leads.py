@@ -48,11 +48,11 @@ from revsched.play import (
     Play,
     PlayConfig,
     Record,
+    RecordIndex,
     Records,
     Requirements,
     children,
 )
-from revsched.record_index import RecordIndex
 from revsched.roundrobin import (
     RoundRobin,
     active_recipients,
