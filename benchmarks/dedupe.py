@@ -46,7 +46,7 @@ from revsched.localorg.demo import (
     DemoGenerator,
     Directory,
 )
-from revsched.localorg.duplicates import DuplicateSeeder
+from revsched.localorg.demo.duplicates import DuplicateSeeder
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play
 

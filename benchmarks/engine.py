@@ -163,7 +163,12 @@ def _revsched(url: str, tmp: Path, mode: str) -> Callable[[], int]:
         api=ApiSettings(bulk_read_threshold=threshold, bulk_write_threshold=threshold),
     )
     touch = Play("benchmark-touch", "Set one field on every account", PlayConfig, queries, decide)
-    store = StateStore(f"sqlite:///{tmp / 'state.sqlite'}")
+    url = f"sqlite:///{tmp / 'state.sqlite'}"
+    # Created beforehand by another process, as an installation's store outlives its runs:
+    # this one opens a store at the newest level (creating one loads the migrations).
+    create = "import sys; from revsched.state import StateStore; StateStore(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", create, url], check=True)
+    store = StateStore(url)
 
     def run() -> int:
         org = connect_org(settings, date.today())

@@ -21,14 +21,16 @@ from pydantic import Field
 
 from revsched.dedupe.normalize import company_words
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
-from revsched.matching import AccountMatcher, OnTie
+from revsched.matching import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.ownership import Ownership
 from revsched.plan import (
     Alert,
     Decision,
+    Enrollment,
     FieldChange,
     Firing,
     LeadConversion,
+    Person,
     Plan,
     Recipient,
     RecordCreate,
@@ -44,6 +46,7 @@ from revsched.play import (
     children,
     days_text,
 )
+from revsched.record_index import RecordIndex
 from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -109,8 +112,9 @@ class JobChangesConfig(PlayConfig):
     assigned_reason_value: str = "UserGems Round Robin"
     # A matched Lead becomes a Contact of the account with this Lead Status.
     converted_status: str = "Qualified"
-    # Enrollment (channel salesforce-field): the sequence name written for the
-    # Outreach trigger; never for people opted out, without email, or in a sequence.
+    # Enrollment through the [enrollment] channel, sent by the SDR (else the AE); never for
+    # people opted out, without email, or in a sequence. The salesforce-field channel
+    # writes the sequence name into `sequence_field` for an Outreach trigger.
     sequence_field: FieldName = "Sequence_To_Enroll__c"
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
     opted_out_field: FieldName = "HasOptedOutOfEmail"
@@ -162,7 +166,10 @@ class JobChangesConfig(PlayConfig):
 
 
 def _person_fields(config: JobChangesConfig) -> list[str]:
-    standard = ["Id", "Name", "Email", "Title", "OwnerId", "Owner.Name", "LeadSource"]
+    # The owner's activity and email: an inactive owner is unassigned; the email finds them
+    # in Slack.
+    owner = ["OwnerId", "Owner.Name", "Owner.Email", "Owner.IsActive"]
+    standard = ["Id", "Name", "Email", "Title", *owner, "LeadSource"]
     return [*standard, "CreatedDate", "LastModifiedDate", *config.person_fields()]
 
 
@@ -195,6 +202,54 @@ def window_start(as_of: date, days: int) -> datetime:
     return datetime.combine(as_of - timedelta(days=days), time(), tzinfo=UTC)
 
 
+# Account Ids per follow-up query: its URL stays far below Salesforce's limit.
+ACCOUNTS_PER_QUERY = 200
+ACCOUNTS = "accounts"
+
+
+def _accounts_select(config: JobChangesConfig) -> str:
+    return (
+        f"SELECT {', '.join(_account_fields(config))},"
+        " (SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities"
+        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account"
+    )
+
+
+def account_index(config: JobChangesConfig) -> RecordIndex:
+    """Every account by website domain and normalized name, kept in the state store: a
+    run reads only the candidates of the people it handles, never every account."""
+    return RecordIndex(
+        name=f"{KEY_PREFIX}:accounts",
+        sobject="Account",
+        fields=("Name", "Website"),
+        keys=account_keys,
+    )
+
+
+def follow_ups(records: Records, ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
+    """The accounts the people read may work at, fresh, by Id: their contacts' accounts,
+    and the candidates the account index finds by email domain (free mail: company)."""
+    ids: set[str] = set()
+    keys: set[str] = set()
+    free_mail = {d.lower() for d in ctx.config.free_mail_domains}
+    for person in [*records.get("contacts", []), *records.get("leads", [])]:
+        if person.get("AccountId"):
+            ids.add(str(person["AccountId"]))
+        else:
+            keys |= person_keys(person.get("Email"), person.get("Company"), free_mail)
+    found = ctx.lookup(keys) if ctx.lookup is not None and keys else {}
+    ordered = sorted(ids.union(*found.values()))
+    select = _accounts_select(ctx.config)
+    queries = {
+        f"{ACCOUNTS}{n // ACCOUNTS_PER_QUERY}": format_soql(
+            f"{select} WHERE Id IN {{}} ORDER BY Id", ordered[n : n + ACCOUNTS_PER_QUERY]
+        )
+        for n in range(0, len(ordered), ACCOUNTS_PER_QUERY)
+    }
+    # No candidates: the query still runs (and doctor checks its fields), reading nothing.
+    return queries or {f"{ACCOUNTS}0": f"{select} WHERE Id = null"}
+
+
 def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
     config = ctx.config
     since = window_start(ctx.as_of, config.catch_up_days + config.report_missed_days)
@@ -214,9 +269,6 @@ def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
         f" WHERE {usergems} ORDER BY LastModifiedDate, Id",
         "leads": f"SELECT {', '.join([*person, 'Company'])} FROM Lead"
         f" WHERE IsConverted = false AND {usergems} ORDER BY LastModifiedDate, Id",
-        "accounts": f"SELECT {', '.join(_account_fields(config))},"
-        " (SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities"
-        " WHERE IsClosed = false ORDER BY CloseDate, Id) FROM Account ORDER BY Id",
         "tasks": format_soql(
             "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
         ),
@@ -370,6 +422,7 @@ class _Parts:
     changes: list[FieldChange]
     creates: list[RecordCreate]
     conversions: list[LeadConversion]
+    enrollments: list[Enrollment]
     alerts: list[Alert]
     firings: list[Firing]
 
@@ -463,24 +516,27 @@ def _handle(
             parts.changes.extend(
                 diff_changes("Contact", person.record, {"OwnerId": (team.ae.user_id, why)})
             )
-    sequence, sequence_line = _sequence(person, variant, config)
-    if sequence is not None:
-        _persona_name, persona_how = _persona(person, config)
-        parts.changes.extend(
-            diff_changes(
-                person.sobject,
-                person.record,
-                {
-                    config.sequence_field: (
-                        sequence,
-                        f"{persona_how}: enrolled by the Outreach trigger",
-                    )
-                },
-                prefix,
-            )
-        )
     follower = team.sdr or team.ae
     assert follower is not None  # a team always has an SDR or an AE
+    sequence, sequence_line = _sequence(person, variant, config)
+    # A sequence already asked for (the field holds it) is not asked for again.
+    if sequence is not None and person.email and person.record[config.sequence_field] != sequence:
+        _persona_name, persona_how = _persona(person, config)
+        parts.enrollments.append(
+            Enrollment(
+                key=f"{KEY_PREFIX}:{person.email}:{sequence}",
+                person=Person(
+                    sobject=person.sobject,
+                    record_id=person.id,
+                    name=str(person.record["Name"]),
+                    email=person.email,
+                ),
+                sequence=sequence,
+                sender=follower,
+                field=config.sequence_field,
+                reason=f"{prefix}{persona_how}, sent by {follower.name}",
+            )
+        )
     parts.creates.append(_task(person, person.key(start), account, follower, ctx))
     recipients = [r for r in (team.ae, team.sdr) if r is not None]
     deal = deals[0] if deals else None
@@ -598,9 +654,13 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     robin = round_robin(
         config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
     )
-    accounts = {str(a["Id"]): a for a in records["accounts"]}
+    # The follow-ups' chunks; an account read twice is one (by Id).
+    accounts = {
+        str(a["Id"]): a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows
+    }
+    # By Id: an account found by two of the accounts queries' terms is one candidate.
     matcher = AccountMatcher(
-        records["accounts"],
+        accounts.values(),
         free_mail_domains=config.free_mail_domains,
         customer_types=config.customer_types,
         has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
@@ -610,7 +670,7 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
     contacts = [_Person("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
-    parts = _Parts([], [], [], [], [], [])
+    parts = _Parts([], [], [], [], [], [], [])
     # Task key -> whose it is: duplicate records of one person are handled once.
     planned: dict[str, str] = {}
     # Accounts round-robined in this run: a second person there joins the same team.
@@ -658,6 +718,7 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
         changes=tuple(parts.changes),
         creates=tuple(parts.creates),
         conversions=tuple(parts.conversions),
+        enrollments=tuple(parts.enrollments),
         alerts=tuple(parts.alerts),
         firings=tuple(parts.firings),
         cursors=robin.cursors,
@@ -666,7 +727,8 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
 
 
 def requirements(config: JobChangesConfig) -> Requirements:
-    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools."""
+    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools, the
+    Convert Leads permission, and (with the outreach channel) the sequences and senders."""
     person = config.person_fields()
     account = [config.account_type_field, config.sdr_field, config.assigned_reason_field]
     return Requirements(
@@ -693,6 +755,11 @@ def requirements(config: JobChangesConfig) -> Requirements:
             ("Lead", config.sequence_field),
         ),
         creates=tuple(("Task", f) for f in TASK_FIELDS),
+        converts_leads=True,
+        sequences=tuple(
+            dict.fromkeys([*config.persona_sequences.values(), config.default_sequence])
+        ),
+        senders=(config.sdr_pool, config.ae_pool),
     )
 
 
@@ -703,4 +770,6 @@ play = Play(
     queries=queries,
     decide=decide,
     requirements=requirements,
+    follow_ups=follow_ups,
+    index=account_index,
 )

@@ -31,7 +31,7 @@ from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.dedupe.normalize import company_words, country_code, email, registrable_domain
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
-from revsched.matching import AccountMatcher, Match, OnTie, site_domain
+from revsched.matching import AccountMatcher, Match, OnTie, account_keys
 from revsched.plan import (
     Alert,
     Decision,
@@ -60,7 +60,7 @@ from revsched.roundrobin import (
     round_robin,
     user_fields,
 )
-from revsched.soql import FieldName, format_soql
+from revsched.soql import FieldName, format_soql, relationship_name
 
 # A query goes in the URL, and Salesforce refuses a request line and headers over
 # 16,384 bytes (431/414): each candidate query stays under this many encoded characters.
@@ -75,6 +75,9 @@ class RouteLeadsConfig(PlayConfig):
     overlap_minutes: int = Field(5, ge=0)
     # First run, or a new state store: leads modified in these days are read.
     catch_up_days: int = Field(30, ge=1)
+    # Adopting the play on an org with history: leads created before this moment count as
+    # routed then (LeanData, or people, owned them), so only later MQLs route them.
+    live_since: datetime | None = None
     # Lead fields
     status_field: FieldName = "Status"
     country_field: FieldName = "Country"
@@ -144,6 +147,12 @@ class RouteLeadsConfig(PlayConfig):
     digest_template: str = "route_leads_digest.j2"
     digest_rows: int = Field(50, ge=1)
 
+    @field_validator("live_since")
+    @classmethod
+    def _aware(cls, moment: datetime | None) -> datetime | None:
+        """A moment without an offset is UTC, as Salesforce stores datetimes."""
+        return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
     @field_validator("country_pools")
     @classmethod
     def _iso_countries(cls, pools: dict[str, str]) -> dict[str, str]:
@@ -202,10 +211,11 @@ def digest_due(ctx: DecideContext[RouteLeadsConfig]) -> bool:
     return ctx.moment.time() >= ctx.config.digest_time and all(s != stage for _, s in ctx.fired)
 
 
-def _partner_filter(config: RouteLeadsConfig, prefix: str = "Campaign.") -> str:
+def _partner_filter(config: RouteLeadsConfig) -> str:
+    """CampaignMember's condition for a partner campaign (MDF, joint event, named trial)."""
     return format_soql(
-        f"({prefix}{config.mdf_field} = {{yes}} OR {prefix}{config.joint_event_field} = {{yes}}"
-        f" OR {prefix}Name IN {{trials}})",
+        f"(Campaign.{config.mdf_field} = {{yes}} OR Campaign.{config.joint_event_field} = {{yes}}"
+        " OR Campaign.Name IN {trials})",
         yes=config.partner_yes,
         trials=config.partner_trial_campaigns,
     )
@@ -234,16 +244,20 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
     found = {
         # SystemModstamp, not LastModifiedDate: Salesforce indexes it, and it moves on
         # every change (system ones too), so a selective read of what changed.
+        # Built parts go in as literals: a brace in a campaign name is no placeholder.
         "leads": format_soql(
-            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{}}"
+            "{select:literal} WHERE IsConverted = false AND SystemModstamp >= {start}"
             " ORDER BY SystemModstamp, Id",
-            start,
+            select=select,
+            start=start,
         ),
         # Joining a campaign does not touch the Lead: its members are read on their own.
         "campaign_leads": format_soql(
-            f"{select} WHERE IsConverted = false AND Id IN (SELECT LeadId FROM CampaignMember"
-            f" WHERE CreatedDate >= {{}} AND {_partner_filter(config)}) ORDER BY Id",
-            start,
+            "{select:literal} WHERE IsConverted = false AND Id IN (SELECT LeadId FROM"
+            " CampaignMember WHERE CreatedDate >= {start} AND {partner:literal}) ORDER BY Id",
+            select=select,
+            start=start,
+            partner=_partner_filter(config),
         ),
         "users": format_soql(
             f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
@@ -260,34 +274,22 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
         # second chance for those no pool member could take earlier).
         day = datetime.combine(ctx.as_of - timedelta(days=1), ctx.config.digest_time, UTC)
         found["unrouted"] = format_soql(
-            f"{select} WHERE IsConverted = false AND SystemModstamp >= {{day}} AND"
+            "{select:literal} WHERE IsConverted = false AND SystemModstamp >= {day} AND"
             f" ({config.last_routed_field} = null OR {config.mql_date_field} >= {{day}})"
             " ORDER BY SystemModstamp, Id",
+            select=select,
             day=day,
         )
     return found
 
 
 def _account_select(config: RouteLeadsConfig) -> str:
-    bdr = config.bdr_field.removesuffix("__c") + "__r"
+    bdr = relationship_name(config.bdr_field)
     fields = ["Id", "Name", "Website", config.account_type_field, "LastActivityDate"]
     fields += ["CreatedDate", config.pubsec_field, config.bdr_field, config.bdr_status_field]
     fields += [f"{bdr}.Name", f"{bdr}.Email", f"{bdr}.IsActive"]
     opportunities = "(SELECT Id FROM Opportunities WHERE IsClosed = false LIMIT 1)"
     return f"SELECT {', '.join(fields)}, {opportunities} FROM Account"
-
-
-def account_keys(account: Record, config: RouteLeadsConfig) -> set[str]:
-    """What the account index finds an account by: its website's domain (never a shared
-    host's) and its normalized name."""
-    keys = set()
-    domain = site_domain(account.get("Website"), {h.lower() for h in config.shared_hosts})
-    if domain:
-        keys.add(f"domain:{domain}")
-    words = company_words(account.get("Name"))
-    if words:
-        keys.add(f"name:{' '.join(words)}")
-    return keys
 
 
 def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
@@ -303,11 +305,12 @@ def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
 
 
 def account_index(config: RouteLeadsConfig) -> RecordIndex:
+    shared = frozenset(h.lower() for h in config.shared_hosts)
     return RecordIndex(
         name=f"{play.name}:accounts",
         sobject="Account",
         fields=("Name", "Website"),
-        keys=lambda account: account_keys(account, config),
+        keys=lambda account: account_keys(account, shared),
     )
 
 
@@ -339,7 +342,7 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
     ids = {record_id for hits in found.values() for record_id in hits}
     select = _account_select(config)
     queries = {
-        f"{ACCOUNTS}{n}": format_soql(f"{select} WHERE Id IN {{}} ORDER BY Id", chunk)
+        f"{ACCOUNTS}{n}": format_soql("{:literal} WHERE Id IN {} ORDER BY Id", select, chunk)
         for n, chunk in enumerate(_chunks(select, ids))
     }
     # No candidates: the query still runs (and doctor checks its fields), reading nothing.
@@ -368,8 +371,11 @@ def routing_event(lead: Record, config: RouteLeadsConfig) -> datetime | None:
     joined = max((_moment(m["CreatedDate"]) for m in members), default=None)
     events = [e for e in (_moment(lead[config.mql_date_field]), joined) if e is not None]
     last = _moment(lead[config.last_routed_field])
+    created = _moment(lead["CreatedDate"])
+    if last is None and config.live_since is not None and created and created < config.live_since:
+        last = config.live_since
     if last is None:
-        return max(events, default=_moment(lead["CreatedDate"]))
+        return max(events, default=created)
     later = [e for e in events if e > last]
     return max(later) if later else None
 
@@ -522,7 +528,7 @@ def _rules(lead: Record, account: Record | None, org: _Org) -> Route | str:
             return f"not an MQL and no holding queue for Status {status!r} (status_queues)"
         queue = org.queues[developer_name]
         return _queue_route(queue, f"Holding queue: {status}", f"not an MQL ({status})")
-    bdr_name = config.bdr_field.removesuffix("__c") + "__r"
+    bdr_name = relationship_name(config.bdr_field)
     if account is not None and account[config.bdr_field]:
         bdr = account[bdr_name]
         if account[config.bdr_status_field] != config.bdr_working_value:
@@ -587,7 +593,7 @@ def _dm(lead: Record, route: Route, match: Match, stage: str, org: _Org) -> Aler
             "sdr": route.owner_name,
             "lead": lead["Name"],
             "lead_id": lead["Id"],
-            "company": lead["Company"],
+            "company": config.standard_company if _placeholder(lead, config) else lead["Company"],
             "title": lead["Title"],
             "score": lead[config.person_score_field],
             "moment": lead[config.moment_field],
@@ -613,7 +619,7 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
     if new and lead["CreatedById"] not in org.integration_ids:
         # Someone entered it by hand: theirs, not routing's (and not the digest's).
         who = (lead["CreatedBy"] or {}).get("Name") or "a user"
-        reason = f"not routed: new lead created by {who}, not an integration user"
+        reason = f"new lead not created by an integration user (created by {who})"
         parts.decisions.append(Decision.of("Lead", lead, "skipped", reason, stage))
         return
     why_not = _invalid(lead, new, org)
@@ -621,7 +627,7 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
     match = org.matcher.match(lead["Email"], company)
     route = why_not or _rules(lead, match.account, org)
     if isinstance(route, str):
-        parts.decisions.append(Decision.of("Lead", lead, "skipped", f"not routed: {route}", stage))
+        parts.decisions.append(Decision.of("Lead", lead, "skipped", route, stage))
         parts.unrouted.append((lead, route))
         return
     kind = "new lead" if new else "re-routed"
@@ -630,11 +636,14 @@ def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, 
             "Lead",
             lead,
             "selected",
-            f"{kind}: {route.reason} ({route.detail}); {match.reason}",
-            stage,
+            f"{kind}: {route.reason} ({route.detail}); {match.reason}; event {stage}",
+            # Counted by rule in the run's summary; the event keys the SDR's alert.
+            route.reason,
         )
     )
-    parts.changes.extend(diff_changes("Lead", lead, _targets(lead, route, match, moment, org)))
+    # Never before the event it routes (an --as-of run in the past): it must not route again.
+    routed = max(moment, event)
+    parts.changes.extend(diff_changes("Lead", lead, _targets(lead, route, match, routed, org)))
     if route.user and lead[config.mql_date_field]:
         parts.alerts.append(_dm(lead, route, match, f"{lead['Id']}:{stage}", org))
 

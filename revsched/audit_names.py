@@ -9,7 +9,8 @@ per object and 200 distinct Ids.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from revsched.errors import ApiLimitError, OrgError
 from revsched.logs import logger
@@ -44,10 +45,14 @@ def audit_names(plan: Plan, org: OrgGateway) -> dict[str, str]:
         for value in (change.old, change.new)
         if isinstance(value, str) and value not in known
     }
-    if not unknown:
-        return known
+    return known | org_names(org, unknown) if unknown else known
+
+
+def org_names(org: OrgGateway, values: Iterable[Any]) -> dict[str, str]:
+    """The org's names for the record Ids among `values`; none when the org cannot be
+    asked (refused, out of API calls): names are for people, the run goes on without."""
     try:
-        return known | org.names(unknown)
+        return org.names(values)
     except (OrgError, ApiLimitError) as error:
-        logger.warning("names of changed lookup values not kept in the audit: %s", error)
-        return known
+        logger.warning("records' names not looked up, their Ids are shown bare: %s", error)
+        return {}

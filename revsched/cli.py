@@ -36,6 +36,7 @@ from revsched.play import Play, get_play, load_plays
 
 if TYPE_CHECKING:
     from revsched.alerts import Notifier
+    from revsched.enroll import EnrollmentChannel
     from revsched.notify import AlertDelivery
     from revsched.org import OrgGateway
     from revsched.plan import Plan
@@ -161,15 +162,18 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _limit_option(help_text: str) -> Any:
+    """--limit N: rows of each table; not given, the command's default."""
+    return typer.Option("--limit", min=0, metavar="N", show_default=False, help=help_text)
+
+
 LimitOption = Annotated[
     int | None,
-    typer.Option(
-        "--limit",
-        min=0,
-        metavar="N",
-        show_default=False,
-        help=f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
-        f" when the whole would not fit {summary.SCREEN_LINES} lines).",
+    _limit_option(
+        f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {summary.SCREEN_LINES} lines)."
     ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
@@ -348,6 +352,13 @@ class Session:
     def _notifier(self, play: str) -> Notifier:
         return self.delivery(play).notifier
 
+    @cached_property
+    def enroller(self) -> EnrollmentChannel:
+        """The [enrollment] channel; Outreach's token is read only for a run that writes."""
+        from revsched.enroll import enrollment_channel
+
+        return enrollment_channel(self.settings, self.org)
+
     @property
     def org_name(self) -> str:
         from revsched.org import describe_org
@@ -378,6 +389,7 @@ class Session:
             notifier=delivery.notifier,
             on_plan=on_plan,
             confirmed=confirmed,
+            enroller=None if dry_run else self.enroller,
         )
         if not dry_run and self.settings.state.report_dir is not None:
             self.write_reports(result, self.settings.state.report_dir)
@@ -433,7 +445,9 @@ class Printing:
 
         def shown(plan: Plan) -> None:
             if self.shows_plan:
-                names = session.org.names(summary.shown_values(plan, self.limit))
+                from revsched.audit_names import org_names
+
+                names = org_names(session.org, summary.shown_values(plan, self.limit))
                 limit = self.limit
                 if self.fit:
                     # The header above and the result line below take one line each.
@@ -571,6 +585,7 @@ def apply(
             notifier=delivery.notifier,
             on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
             confirmed=confirm,
+            enroller=session.enroller,
         )
     printing.result(session, result)
 
@@ -812,9 +827,18 @@ def show(
         ),
     ] = "text",
     as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
+    limit: Annotated[
+        int | None,
+        _limit_option(
+            f"text: rows of each table (default: {summary.SHOW_LIMIT}); csv and json hold"
+            " every row."
+        ),
+    ] = None,
+    show_all: AllOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show one run: every field change (old -> new, status), merge and alert."""
+    """Show one run: its field changes (old -> new, status), records created, merges,
+    conversions and alerts; text shows the first rows of each, csv and json every row."""
     from revsched import report
     from revsched.state import StateStore
 
@@ -828,7 +852,8 @@ def show(
     elif output_format == "csv":
         typer.echo(report.show_csv(found), nl=False)
     else:
-        report.print_show(_console(), found)
+        shown = None if show_all else summary.SHOW_LIMIT if limit is None else limit
+        report.print_show(_console(), found, shown)
 
 
 @app.command()

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from revsched.config_env import env_settings, with_env_settings
 from revsched.errors import ConfigError
 from revsched.soql import FieldName
 
@@ -135,6 +137,12 @@ class SecretRef(StrictModel):
             return None
 
 
+def _secret(env: str) -> Any:
+    """A secret read from the environment variable `env` unless configured. Made when a
+    config is read, not at import: `--help` builds no model."""
+    return Field(default_factory=lambda: SecretRef(env=env))
+
+
 class OrgSettings(StrictModel):
     """Which Salesforce org to talk to.
 
@@ -152,11 +160,11 @@ class OrgSettings(StrictModel):
     username: str | None = None
     # "login", "test" (sandboxes) or a My Domain such as "acme.my" (client_credentials needs it).
     domain: str = "login"
-    consumer_key: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_KEY")
-    private_key: SecretRef = SecretRef(env="SALESFORCE_PRIVATE_KEY")
-    consumer_secret: SecretRef = SecretRef(env="SALESFORCE_CONSUMER_SECRET")
-    password: SecretRef = SecretRef(env="SALESFORCE_PASSWORD")
-    security_token: SecretRef = SecretRef(env="SALESFORCE_SECURITY_TOKEN")
+    consumer_key: SecretRef = _secret("SALESFORCE_CONSUMER_KEY")
+    private_key: SecretRef = _secret("SALESFORCE_PRIVATE_KEY")
+    consumer_secret: SecretRef = _secret("SALESFORCE_CONSUMER_SECRET")
+    password: SecretRef = _secret("SALESFORCE_PASSWORD")
+    security_token: SecretRef = _secret("SALESFORCE_SECURITY_TOKEN")
     api_version: str = "62.0"
     # External ID field, on every object revsched creates records of, holding the
     # deterministic key it upserts on: Salesforce itself refuses a duplicate.
@@ -283,10 +291,17 @@ AlertKind = Literal["terminal", "slack", "webhook", "email"]
 Delivery = Literal["dm", "channel", "both"]
 
 
+def base_url(value: str, example: str) -> str:
+    """An API's base URL, ending with / so paths are appended to it."""
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an http(s) URL such as {example!r}")
+    return value if value.endswith("/") else value + "/"
+
+
 class SlackSettings(StrictModel):
     """The Slack Web API, with a bot token read from the environment."""
 
-    token: SecretRef = SecretRef(env="SLACK_BOT_TOKEN")
+    token: SecretRef = _secret("SLACK_BOT_TOKEN")
     # Enterprise Grid, a proxy, or a fake in tests; must end with /api/.
     base_url: str = "https://slack.com/api/"
     # How long an email -> Slack user lookup (found or not) is trusted.
@@ -298,9 +313,7 @@ class SlackSettings(StrictModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as 'https://slack.com/api/'")
-        return value if value.endswith("/") else value + "/"
+        return base_url(value, "https://slack.com/api/")
 
 
 class SmtpSettings(StrictModel):
@@ -312,7 +325,7 @@ class SmtpSettings(StrictModel):
     starttls: bool = False
     # "" sends without logging in; otherwise the password is read from `password`.
     username: str = ""
-    password: SecretRef = SecretRef(env="SMTP_PASSWORD")
+    password: SecretRef = _secret("SMTP_PASSWORD")
     timeout_seconds: int = Field(30, ge=1)
 
 
@@ -348,9 +361,9 @@ class AlertSettings(StrictModel):
     fallback_channel: str = ""
     # One message per recipient per run listing the records, instead of one per record.
     digest: bool = False
-    webhook_url: SecretRef = SecretRef(env="SLACK_WEBHOOK_URL")
-    slack: SlackSettings = SlackSettings()
-    smtp: SmtpSettings = SmtpSettings()
+    webhook_url: SecretRef = _secret("SLACK_WEBHOOK_URL")
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     plays: dict[str, PlayAlertSettings] = {}
 
     @model_validator(mode="after")
@@ -374,6 +387,40 @@ class AlertSettings(StrictModel):
         return PlayAlerts(**merged)
 
 
+EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
+
+
+class OutreachSettings(StrictModel):
+    """Outreach's REST API (v2, JSON:API), with an OAuth access token read from the
+    environment or a file (a file lets whatever refreshes the token keep it current)."""
+
+    token: SecretRef = SecretRef(env="OUTREACH_ACCESS_TOKEN")
+    # A proxy, or a fake in tests.
+    base_url: str = "https://api.outreach.io/api/v2/"
+    timeout_seconds: int = Field(30, ge=1)
+    # A 5xx or a dropped connection: tries in all, with exponential backoff between them.
+    max_attempts: int = Field(4, ge=1)
+    retry_base_seconds: float = Field(1, ge=0)
+    # Retries of a rate-limited (429) call, each after Outreach's Retry-After (at most this).
+    rate_limit_retries: int = Field(3, ge=0)
+    max_retry_after_seconds: float = Field(300, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return base_url(value, "https://api.outreach.io/api/v2/")
+
+
+class EnrollmentSettings(StrictModel):
+    """How plays enroll people in sequences: `salesforce-field` writes the sequence into
+    the play's field for an Outreach trigger; `outreach` creates the sequence state through
+    Outreach's API (writing the field when Outreach refuses); `fake` enrolls nobody
+    (tests)."""
+
+    kind: EnrollmentKind = "salesforce-field"
+    outreach: OutreachSettings = OutreachSettings()
+
+
 def secret(key: str, ref: SecretRef) -> str:
     """The secret a config key refers to; never logged or echoed."""
     value = ref.read()
@@ -393,33 +440,39 @@ def _demo_pool(*names: str) -> PoolSettings:
     return PoolSettings(members=[f"{name}{DEMO_USER_DOMAIN}" for name in names])
 
 
-# Pools of the demo org's users, so the shipped plays run with no config at all.
-DEMO_POOLS = {
-    "win-back-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "eli.novak"),
-    "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
-    "job-changes-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma"),
-    "job-changes-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
-    "route-leads-amer": _demo_pool("fay.nguyen", "gus.romero"),
-    "route-leads-emea": _demo_pool("hana.kim", "ivan.petrov"),
-    "route-leads-pubsec": _demo_pool("gus.romero"),
-    "route-leads-default": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
-}
+def demo_pools() -> dict[str, PoolSettings]:
+    """Pools of the demo org's users, so the shipped plays run with no config at all."""
+    return {
+        "win-back-ae": _demo_pool(
+            "ava.patel", "ben.okafor", "carla.mendez", "dev.sharma", "eli.novak"
+        ),
+        "win-back-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+        "job-changes-ae": _demo_pool("ava.patel", "ben.okafor", "carla.mendez", "dev.sharma"),
+        "job-changes-sdr": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+        "route-leads-amer": _demo_pool("fay.nguyen", "gus.romero"),
+        "route-leads-emea": _demo_pool("hana.kim", "ivan.petrov"),
+        "route-leads-pubsec": _demo_pool("gus.romero"),
+        "route-leads-default": _demo_pool("fay.nguyen", "gus.romero", "hana.kim", "ivan.petrov"),
+    }
 
 
 class Settings(StrictModel):
     time_zone: str = "UTC"
-    org: OrgSettings = OrgSettings()
-    api: ApiSettings = ApiSettings()
-    state: StateSettings = StateSettings()
-    scheduler: SchedulerSettings = SchedulerSettings()
-    templates: TemplateSettings = TemplateSettings()
-    alerts: AlertSettings = AlertSettings()
+    org: OrgSettings = Field(default_factory=OrgSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    enrollment: EnrollmentSettings = Field(default_factory=EnrollmentSettings)
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
-    pools: dict[str, PoolSettings] = DEMO_POOLS
+    pools: dict[str, PoolSettings] = Field(default_factory=demo_pools)
     # Raw per-play sections; each play validates its own.
     plays: dict[str, dict[str, Any]] = {}
     source: Path | None = Field(None, exclude=True)
+    # Keys set by REVSCHED__ variables (key -> variable), for errors to name the variable.
+    environment: dict[str, str] = Field({}, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -431,6 +484,17 @@ class Settings(StrictModel):
             if kind == "salesforce":
                 return {**data, "pools": {}}
         return data
+
+    @model_validator(mode="after")
+    def _real_enrollments_on_a_real_org(self) -> Settings:
+        """The fake channel enrolls nobody: on a real org it would report enrollments
+        that never happened."""
+        if self.org.kind == "salesforce" and self.enrollment.kind == "fake":
+            raise ValueError(
+                "enrollment.kind = 'fake' enrolls nobody; on a real org use"
+                " 'salesforce-field' or 'outreach'"
+            )
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -481,11 +545,26 @@ def plain_message(message: str) -> str:
     return message
 
 
-def describe_validation_error(error: ValidationError, prefix: str, source: Path | None) -> str:
-    """One line naming the first bad key, its value and what is expected instead."""
+def describe_validation_error(
+    error: ValidationError,
+    prefix: str,
+    source: Path | None,
+    environment: Mapping[str, str] | None = None,
+) -> str:
+    """One line naming the first bad key, its value and what is expected instead, and
+    where it was set: the config file, or the REVSCHED__ variable (`environment`: keys
+    set from the environment -> their variables)."""
     first = error.errors()[0]
     key = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    where = f"{source}: " if source else ""
+    variable = next(
+        (
+            name
+            for set_key, name in (environment or {}).items()
+            if f"{key}.".startswith(f"{set_key}.") or set_key.startswith(f"{key}.")
+        ),
+        None,
+    )
+    where = f"{variable}: " if variable else f"{source}: " if source else ""
     if first["type"] == "extra_forbidden":
         return f"{where}{key}: unknown key (check the spelling against config.example.toml)"
     message = plain_message(first["msg"])
@@ -519,14 +598,23 @@ def read_user_file(path: Path, what: str) -> str:
 
 
 def load_settings(path: Path | None = None) -> Settings:
+    """The config file's settings, with any REVSCHED__SECTION__KEY variable over them."""
     config_file = find_config_file(path)
-    if config_file is None:
-        return Settings()
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(read_user_file(config_file, "config file"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
+    from_env = env_settings(os.environ, data)
+    environment = {setting.key: setting.variable for setting in from_env}
     try:
-        data = tomllib.loads(read_user_file(config_file, "config file"))
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{config_file}: not valid TOML: {error}") from None
-    try:
-        return Settings.model_validate({**data, "source": config_file})
+        return Settings.model_validate(
+            {
+                **with_env_settings(data, from_env),
+                "source": config_file,
+                "environment": environment,
+            }
+        )
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(error, "", config_file)) from None
+        raise ConfigError(describe_validation_error(error, "", config_file, environment)) from None

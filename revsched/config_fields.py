@@ -10,14 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from revsched.bulk import top_level_clauses
 from revsched.errors import RevschedError
 from revsched.play import config_strings
 
 if TYPE_CHECKING:
     from revsched.org import OrgGateway
 
-# An INVALID_FIELD error's text, as Salesforce words it.
+# INVALID_FIELD errors' text, as Salesforce words it: a field, or a relationship in a path
+# (which names no object: the query's is taken).
 NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)' on entity '(\w+)'")
+NO_SUCH_RELATIONSHIP = re.compile(r"Didn't understand relationship '(\w+)'")
 
 
 class Describes:
@@ -69,16 +72,50 @@ class ConfigNaming:
         return f"plays.{self.play}.{key} = {value}" if key else fallback
 
     def no_such_field(self, sobject: str, field: str, names: Sequence[str]) -> str:
+        """One line: the key naming the field (or the relationship path ending in it), that
+        the object has no such field, and the nearest one it has."""
         near = difflib.get_close_matches(field, names, n=1, cutoff=0.6)
         fix = f"did you mean {near[0]}?" if near else f"check [plays.{self.play}]"
-        return f"{self(field, f'{sobject}.{field}')}: no such field on {sobject}; {fix}"
+        value = next((v for v in self.keys if field in v.split(".")), field)
+        return f"{self(value, f'{sobject}.{field}')}: no such field on {sobject}; {fix}"
 
 
-def unknown_field(error: str, naming: ConfigNaming, describes: Describes) -> str | None:
-    """A query's INVALID_FIELD error as one line naming the key and the nearest field;
-    None when the error is another one, or the object cannot be described."""
-    found = NO_SUCH_COLUMN.search(error)
-    fields = describes.fields(found.group(2)) if found else None
-    if not found or not isinstance(fields, dict):
+def path_problem(sobject: str, path: str, naming: ConfigNaming, describes: Describes) -> str | None:
+    """Why a field or relationship path (`Churn_Date__c`, `Owner.Name`) read from `sobject`
+    does not exist, as one line naming the config key; None when it exists, or when an
+    object on the way cannot be described or is polymorphic (nothing certain to say)."""
+    *relationships, name = path.split(".")
+    for relationship in [*relationships, None]:
+        fields = describes.fields(sobject)
+        if not isinstance(fields, dict):
+            return None
+        wanted = name if relationship is None else relationship
+        # SOQL reads names in any case.
+        field = {key.lower(): value for key, value in fields.items()}.get(wanted.lower())
+        if field is None:
+            return naming.no_such_field(sobject, wanted, list(fields))
+        if relationship is None:
+            return None
+        targets = field.get("referenceTo") or []
+        if len(targets) != 1:
+            return None
+        sobject = targets[0]
+    return None
+
+
+def unknown_field(error: str, naming: ConfigNaming, describes: Describes, soql: str) -> str | None:
+    """The INVALID_FIELD error of the query `soql` as one line naming the key and the
+    nearest field; None when the error is another one, or the object cannot be described."""
+    column = NO_SUCH_COLUMN.search(error)
+    relationship = NO_SUCH_RELATIONSHIP.search(error)
+    clauses = top_level_clauses(soql)
+    if column:
+        field, sobject = column.group(1), column.group(2)
+    elif relationship and clauses:
+        field, sobject = relationship.group(1), clauses[1].split()[1]
+    else:
         return None
-    return naming.no_such_field(found.group(2), found.group(1), list(fields))
+    fields = describes.fields(sobject)
+    if not isinstance(fields, dict):
+        return None
+    return naming.no_such_field(sobject, field, list(fields))

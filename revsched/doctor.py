@@ -2,9 +2,11 @@
 
 Config, state store schema, login, then for each enabled play every field,
 picklist value, user, pool and queue it declares it uses, checked against the
-org's describe and data, and the Slack bot token (auth.test) when a play uses
-it. Each check is a line of the checklist; a failing check never stops the
-others that do not depend on it.
+org's describe and data, the Convert Leads permission of a play that converts,
+the Outreach sequences and senders' mailboxes of a play that enrolls through
+Outreach, and the Slack bot token (auth.test) when a play uses it. Each check is
+a line of the checklist; a failing check never stops the others that do not
+depend on it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
 from revsched.config import Settings, secret
-from revsched.config_fields import ConfigNaming, Describes, unknown_field
+from revsched.config_fields import ConfigNaming, Describes, path_problem, unknown_field
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
 from revsched.play import DecideContext, Play, Requirements
@@ -61,6 +63,8 @@ def run_checks(
         yield from _write_checks(naming, needs, describes, org.key_field)
         yield from _user_checks(naming, needs, settings, org)
         yield from _record_checks(naming, needs, org)
+        yield from _convert_check(naming, needs, org)
+        yield from _sequence_checks(naming, needs, settings, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 
 
@@ -72,9 +76,9 @@ def _probe(soql: str) -> str:
     return soql if " LIMIT " in soql.upper() else f"{soql} LIMIT 1"
 
 
-def _with_nearest(error: str, naming: ConfigNaming, describes: Describes) -> str:
+def _with_nearest(error: str, naming: ConfigNaming, describes: Describes, soql: str) -> str:
     """A query's INVALID_FIELD error, with the config key and the nearest field's name."""
-    explained = unknown_field(error, naming, describes)
+    explained = unknown_field(error, naming, describes, soql)
     return f"{explained} ({error})" if explained else error
 
 
@@ -103,7 +107,7 @@ def _query_checks(
             org.query(_probe(soql), f"check the field names in [plays.{name}]")
         except RevschedError as error:
             yield Check(
-                f"{name}: {query} query", False, _with_nearest(str(error), naming, describes)
+                f"{name}: {query} query", False, _with_nearest(str(error), naming, describes, soql)
             )
         else:
             yield Check(f"{name}: {query} query", True, "every object and field it reads exists")
@@ -148,11 +152,8 @@ def _field_checks(
         if isinstance(fields, str):
             yield Check(name, False, fields)
             continue
-        missing = [
-            naming.no_such_field(sobject, f, list(fields))
-            for f in wanted
-            if f.split(".")[0] not in fields
-        ]
+        found = (path_problem(sobject, f, naming, describes) for f in wanted)
+        missing = [problem for problem in found if problem is not None]
         yield Check(name, not missing, "; ".join(missing) or f"{len(wanted)} fields exist")
     for sobject, field, value in needs.values:
         fields = describes.fields(sobject)
@@ -212,6 +213,82 @@ def _write_checks(
             else f"Salesforce's merge() deletes the merged records: grant Delete on {sobject}"
             f" (permission set Revsched_Integration), or set plays.{naming.play}.merge = false",
         )
+
+
+def _convert_check(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
+    """convertLead needs the Convert Leads system permission, which no describe shows."""
+    if not needs.converts_leads:
+        return
+    name = f"{naming.play}: Convert Leads"
+    try:
+        rows = org.query("SELECT PermissionsConvertLeads FROM UserPermissionAccess")
+    except RevschedError as error:
+        yield Check(name, False, f"cannot read the integration user's permissions: {error}")
+        return
+    granted = bool(rows) and bool(rows[0].get("PermissionsConvertLeads"))
+    yield Check(
+        name,
+        granted,
+        "the integration user may convert leads"
+        if granted
+        else "the integration user lacks the Convert Leads permission, so every matched lead"
+        " would fail to convert; assign the permission set Revsched_Integration (it grants"
+        " ConvertLeads)",
+    )
+
+
+def _sequence_checks(
+    naming: ConfigNaming, needs: Requirements, settings: Settings, org: OrgGateway
+) -> Iterator[Check]:
+    """With the outreach channel: every sequence the play names exists in Outreach, and
+    every member of its sender pools has an Outreach mailbox (by their Salesforce email)."""
+    if not needs.sequences or settings.enrollment.kind != "outreach":
+        return
+    from revsched.enroll import SalesforceFieldChannel
+    from revsched.outreach import OutreachCallError, OutreachChannel, OutreachClient
+
+    play = naming.play
+    outreach = settings.enrollment.outreach
+    try:
+        client = OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token))
+        channel = OutreachChannel(lambda: client, SalesforceFieldChannel(org))
+        for sequence in needs.sequences:
+            found = channel.sequence_exists(sequence)
+            fix = naming(sequence, sequence)
+            yield Check(
+                f"{play}: Outreach sequence {sequence!r}",
+                found,
+                "exists" if found else f"{fix}: no Outreach sequence has this name",
+            )
+        usernames = sorted(
+            {m for p in needs.senders if (pool := settings.pools.get(p)) for m in pool.usernames}
+        )
+        emails = _emails_by_username(org, usernames)
+        for pool_name in needs.senders:
+            pool = settings.pools.get(pool_name)
+            members = [m for m in pool.usernames if m in emails] if pool else []
+            without = [m for m in members if not channel.mailbox_exists(emails[m])]
+            yield Check(
+                f"{play}: Outreach mailboxes of pool {pool_name}",
+                not without,
+                f"{len(members) - len(without)} of {len(members)} members have one"
+                + (
+                    f"; none for {', '.join(without)} (their enrollments write the field)"
+                    if without
+                    else ""
+                ),
+            )
+    except (RevschedError, OutreachCallError) as error:
+        yield Check(f"{play}: Outreach", False, str(error))
+
+
+def _emails_by_username(org: OrgGateway, usernames: list[str]) -> dict[str, str]:
+    if not usernames:
+        return {}
+    rows = org.query(
+        format_soql("SELECT Username, Email FROM User WHERE Username IN {}", usernames)
+    )
+    return {row["Username"]: row["Email"] for row in rows if row["Email"]}
 
 
 # What the org memory writes on each firing.

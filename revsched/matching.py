@@ -41,6 +41,30 @@ def site_domain(site: str | None, shared_hosts: Collection[str] = ()) -> str | N
     return None if hosts.intersection(shared_hosts) else found.domain
 
 
+def account_keys(account: Record, shared_hosts: Collection[str] = ()) -> set[str]:
+    """What an account index finds an account by, as the matcher matches it: its website's
+    domain (never a shared host's) and its normalized name."""
+    keys = set()
+    domain = site_domain(account.get("Website"), shared_hosts)
+    if domain:
+        keys.add(f"domain:{domain}")
+    words = company_words(account.get("Name"))
+    if words:
+        keys.add(f"name:{' '.join(words)}")
+    return keys
+
+
+def person_keys(address: str | None, company: str | None, ignored: Collection[str]) -> set[str]:
+    """The account index keys a person's account is found by, as `AccountMatcher.match`
+    looks: the email's domain, or (free mail, an `ignored` domain, no email) the company."""
+    normalized = email(address)
+    domain = registrable_domain(normalized.partition("@")[2]) if normalized else None
+    if domain and domain not in ignored:
+        return {f"domain:{domain}"}
+    words = company_words(company)
+    return {f"name:{' '.join(words)}"} if words else set()
+
+
 class AccountMatcher:
     """Accounts indexed by website domain and normalized name, for many lookups."""
 

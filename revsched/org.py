@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import requests
+from dateutil.parser import isoparse
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
@@ -28,8 +29,6 @@ from revsched.auth import salesforce_login
 from revsched.bulk import StateHook, bulk_query, bulk_update, count_query, top_level_clauses
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
-from revsched.localorg import LocalOrg, connect
-from revsched.localorg.demo import build_demo_org
 from revsched.logs import logger
 from revsched.play import Record
 from revsched.salesforce_soap import (
@@ -200,7 +199,7 @@ class OrgGateway:
             page = self.call(action, lambda sf: sf.query(soql), config_hint)
         if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
             total = page["totalSize"] if page else None
-            with progress.task(f"reading {sobject} (Bulk)", total) as tracker:
+            with progress.task(f"reading {sobject} by Bulk API", total) as tracker:
 
                 def call(action: str, request: Callable[[Salesforce], T]) -> T:
                     return self.call(action, request, config_hint)
@@ -208,7 +207,7 @@ class OrgGateway:
                 pages = bulk_query(call, soql, self.api.bulk_page_size, on_state=tracker.state)
                 for read, record in enumerate(pages):
                     if not read:
-                        tracker.state("reading the results", 0)
+                        tracker.state("JobComplete", 0, noun="read")
                     yield record
                     tracker(1)
             return
@@ -370,12 +369,18 @@ class OrgGateway:
             chunks = [
                 pending[i : i + COLLECTION_LIMIT] for i in range(0, len(pending), COLLECTION_LIMIT)
             ]
-            with ThreadPoolExecutor(max_workers=self.api.max_in_flight) as pool:
-                answers = pool.map(
-                    lambda chunk: self._patch(path, sobject, [records[i] for i in chunk]), chunks
-                )
-                for chunk, answer in zip(chunks, answers, strict=True):
-                    results.update(zip(chunk, answer, strict=True))
+
+            def patch(chunk: list[int]) -> list[dict[str, Any]]:
+                return self._patch(path, sobject, [records[i] for i in chunk])
+
+            if len(chunks) == 1:
+                # The runner's calls are one chunk each, already in flight together.
+                answers: Iterable[list[dict[str, Any]]] = [patch(chunks[0])]
+            else:
+                with ThreadPoolExecutor(max_workers=self.api.max_in_flight) as pool:
+                    answers = list(pool.map(patch, chunks))
+            for chunk, answer in zip(chunks, answers, strict=True):
+                results.update(zip(chunk, answer, strict=True))
             pending = [i for i in pending if _locked(results[i])]
             if not pending:
                 break
@@ -399,12 +404,43 @@ def _soap_error(fault: SoapFault, action: str) -> OrgError:
     return OrgError(message)
 
 
+def same_value(held: Any, written: Any) -> bool:
+    """Whether a value read from the org is the one written: numbers compared as numbers,
+    dateTimes as instants to the millisecond (Salesforce reads back as
+    2026-11-23T00:04:07.931+0000 what was written as 2026-11-23T00:04:07.931Z)."""
+    if isinstance(held, int | float) and isinstance(written, int | float):
+        return float(held) == float(written)
+    if isinstance(held, str) and isinstance(written, str) and held != written:
+        instant = _instant(held)
+        return instant is not None and instant == _instant(written)
+    return bool(held == written)
+
+
+def _instant(text: str) -> datetime | None:
+    """A dateTime value to the millisecond, or None when the text is no dateTime."""
+    if "T" not in text:
+        return None
+    try:
+        moment = isoparse(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _plain(value: Any) -> Any:
-    """A REST record as plain dicts, without the `attributes` plays never read."""
+    """A REST record without the `attributes` plays never read, at any depth (parents,
+    subqueries). In place: the page was just decoded and nothing else holds it, and a copy
+    of every record cost CPU and memory on large runs."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "attributes"}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+        value.pop("attributes", None)
+        for item in value.values():
+            if isinstance(item, dict | list):
+                _plain(item)
+    elif isinstance(value, list):
+        for item in value:
+            _plain(item)
     return value
 
 
@@ -422,6 +458,10 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     """The configured org; with none configured, the embedded demo org (built on first use)."""
     org = settings.org
     if org.kind == "local":
+        # Here only: a run on a real org loads none of the local org (its server, parser).
+        from revsched.localorg import LocalOrg, connect
+        from revsched.localorg.demo import build_demo_org
+
         if org.url:
             url = org.url
             return OrgGateway(

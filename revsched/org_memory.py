@@ -45,18 +45,17 @@ def records_in_scope(records: Mapping[str, list[dict[str, Any]]]) -> set[str]:
 
 def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[Fired]:
     """The (record, stage) pairs the org remembers the play firing for these records."""
-    ids = sorted(set(record_ids))
-    if not org.org_memory or not ids:
+    wanted = set(record_ids)
+    if not org.org_memory or not wanted:
         return frozenset()
     select = f"SELECT Record_Id__c, Stage__c FROM {FIRING_OBJECT} WHERE Play__c = {{}}"
-    if len(ids) > IDS_PER_QUERY:
+    if len(wanted) > IDS_PER_QUERY:
         soql = format_soql(select, play)
     else:
-        soql = format_soql(select + " AND Record_Id__c IN {}", play, ids)
+        soql = format_soql(select + " AND Record_Id__c IN {}", play, sorted(wanted))
     # Small rows, no COUNT() to pick a path: one call per 2,000 firings.
     action = "read the org's memory of firings"
     rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
-    wanted = set(ids)
     return frozenset(
         (row["Record_Id__c"], row["Stage__c"]) for row in rows if row["Record_Id__c"] in wanted
     )

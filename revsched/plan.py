@@ -8,6 +8,7 @@ review, and a later apply can carry it out unchanged.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -50,7 +51,15 @@ class Decision(PlanItem):
         )
 
 
-class FieldChange(PlanItem):
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field of one record, from its current value to the new one, and why.
+
+    A slotted dataclass rather than a model: a run plans one per changed field (100k and
+    more), and a model's instance dict and validation cost ten times the memory and CPU.
+    The plan (a model) still round-trips it through JSON, validated on the way in.
+    """
+
     sobject: str
     record_id: str
     record_name: str
@@ -154,6 +163,39 @@ class Recipient(PlanItem):
     email: str | None = None
 
 
+class Person(PlanItem):
+    """A Lead or Contact as a sequence enrollment addresses it."""
+
+    sobject: Literal["Lead", "Contact"]
+    record_id: str
+    name: str
+    email: str
+
+
+def _as_contact(person: Person, contacts: Mapping[str, str]) -> Person:
+    """The person as the contact it became, if it was a lead converted (lead -> contact)."""
+    if person.sobject != "Lead" or person.record_id not in contacts:
+        return person
+    return person.model_copy(update={"sobject": "Contact", "record_id": contacts[person.record_id]})
+
+
+class Enrollment(PlanItem):
+    """`enroll(person, sequence, sender)`: the person put in a sales-engagement sequence,
+    sent from the sender's mailbox. Only the runner enrolls, through the configured
+    channel (revsched.enroll); `field` is where the salesforce-field channel (and the
+    outreach channel, when Outreach refuses) writes the sequence for an Outreach trigger.
+
+    `key` names the enrollment across runs (`<play>:<email>:<sequence>`), so a rerun
+    after a crash asks the channel again instead of trusting a local file."""
+
+    key: str
+    person: Person
+    sequence: str
+    sender: Recipient
+    field: str
+    reason: str
+
+
 class Firing(PlanItem):
     """A (record, stage) the play handles now; recorded so it never fires twice."""
 
@@ -210,6 +252,8 @@ class Plan(PlanItem):
     deletes: tuple[RecordDelete, ...] = ()
     merges: tuple[Merge, ...] = ()
     conversions: tuple[LeadConversion, ...] = ()
+    # People to enroll in sequences, after the records they belong to are written.
+    enrollments: tuple[Enrollment, ...] = ()
     alerts: tuple[Alert, ...] = ()
     firings: tuple[Firing, ...] = ()
     # New round-robin cursor positions, saved once the plan is applied.
@@ -236,7 +280,7 @@ class Plan(PlanItem):
     @property
     def is_empty(self) -> bool:
         parts = (self.changes, self.creates, self.deletes, self.merges, self.conversions)
-        return not any((*parts, self.alerts, self.firings))
+        return not any((*parts, self.enrollments, self.alerts, self.firings))
 
     def changes_by_record(self) -> dict[tuple[str, str], list[FieldChange]]:
         """Changes grouped per (sobject, record): one write per record, whatever its fields."""
@@ -248,7 +292,8 @@ class Plan(PlanItem):
     def redirected(self, contacts: Mapping[str, str]) -> Plan:
         """This plan with what it holds for converted leads (lead Id -> contact Id) addressed
         to their contacts: field changes, Ids in created records and alert contexts (a
-        `{"sobject": "Lead", "id": ...}` becomes the Contact), alerts' and stages' records."""
+        `{"sobject": "Lead", "id": ...}` becomes the Contact), enrollments, alerts' and
+        stages' records."""
         if not contacts:
             return self
 
@@ -267,7 +312,7 @@ class Plan(PlanItem):
         return self.model_copy(
             update={
                 "changes": tuple(
-                    c.model_copy(update={"sobject": "Contact", "record_id": contacts[c.record_id]})
+                    replace(c, sobject="Contact", record_id=contacts[c.record_id])
                     if c.sobject == "Lead" and c.record_id in contacts
                     else c
                     for c in self.changes
@@ -275,6 +320,10 @@ class Plan(PlanItem):
                 "creates": tuple(
                     c.model_copy(update={"fields": swap(c.fields), "parent_id": swap(c.parent_id)})
                     for c in self.creates
+                ),
+                "enrollments": tuple(
+                    e.model_copy(update={"person": _as_contact(e.person, contacts)})
+                    for e in self.enrollments
                 ),
                 "alerts": tuple(
                     a.model_copy(

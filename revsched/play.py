@@ -111,6 +111,12 @@ class Requirements:
     creates: tuple[tuple[str, str], ...] = ()
     # sObjects whose records it merges: Salesforce's merge() needs Delete on the object
     merges: tuple[str, ...] = ()
+    # It converts leads (convertLead): the integration user needs the Convert Leads permission
+    converts_leads: bool = False
+    # Sequences it enrolls people in, and the pools whose members send them: with the
+    # outreach channel, each sequence must exist and each sender have a mailbox
+    sequences: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,9 @@ class Play(Generic[C]):
             config = self.config_model.model_validate(section)
         except ValidationError as error:
             raise ConfigError(
-                describe_validation_error(error, f"plays.{self.name}", settings.source)
+                describe_validation_error(
+                    error, f"plays.{self.name}", settings.source, settings.environment
+                )
             ) from None
         if real_org and (config.enabled or to_run):
             self._check_real_org(config, settings)
@@ -236,9 +244,30 @@ def _user_modules(directory: Path) -> Iterator[ModuleType]:
         yield module
 
 
+# Installed packages name their play modules in this entry point group.
+ENTRY_POINT_GROUP = "revsched.plays"
+
+
+def _installed_modules() -> Iterator[ModuleType]:
+    """Play modules other packages ship: each entry point of the `revsched.plays` group
+    names one (`renewal-nudge = "my_plays.renewal_nudge"`)."""
+    from importlib.metadata import entry_points  # already loaded by the CLI's libraries
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            module = importlib.import_module(entry.module)
+        except Exception as error:
+            raise PlayError(
+                f"entry point {entry.name} = {entry.value!r} ({ENTRY_POINT_GROUP}): "
+                f"failed to import: {error}"
+            ) from error
+        yield module
+
+
 def load_plays(settings: Settings) -> dict[str, Play[Any]]:
-    """All plays: the shipped ones, then those in `play_paths`, by name."""
-    modules = list(_shipped_modules())
+    """All plays: the shipped ones, those installed packages declare under the
+    `revsched.plays` entry point group, then those in `play_paths`, by name."""
+    modules = [*_shipped_modules(), *_installed_modules()]
     for directory in settings.play_paths:
         modules.extend(_user_modules(directory.expanduser()))
     plays: dict[str, Play[Any]] = {}

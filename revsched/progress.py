@@ -25,24 +25,31 @@ class Tracker:
     def __init__(self, progress: Progress | None, task_id: TaskID, description: str):
         self._progress, self._task_id, self._description = progress, task_id, description
         self._done = 0
+        # The job's state, and the word its count is shown with (None: no count shown).
+        self._state: str | None = None
+        self._noun: str | None = None
 
     def __call__(self, done: int) -> None:
         self._done += done
-        if self._progress is not None:
-            self._progress.update(self._task_id, completed=self._done)
+        self._draw()
 
-    def state(self, state: str, processed: int | None = None) -> None:
-        """The job's state beside the description, and how many it has processed when
-        known (the bar follows the server's count rather than sitting at 0%)."""
+    def state(self, state: str, processed: int | None = None, noun: str = "processed") -> None:
+        """The job's state beside the description and, when known, how many it has
+        processed (the bar then follows that count rather than sitting at 0%); counting
+        on from there with `tracker(n)` shows the count as `noun`."""
+        self._state = state
         if processed is not None:
-            self._done = processed
-        if self._progress is not None:
-            counted = f", {processed:,} processed" if processed is not None else ""
-            self._progress.update(
-                self._task_id,
-                description=f"{self._description} ({state}{counted})",
-                completed=self._done,
-            )
+            self._done, self._noun = processed, noun
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._progress is None:
+            return
+        description = self._description
+        if self._state is not None:
+            counted = f", {self._done:,} {self._noun}" if self._noun else ""
+            description = f"{description} ({self._state}{counted})"
+        self._progress.update(self._task_id, description=description, completed=self._done)
 
 
 @contextmanager

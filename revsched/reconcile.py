@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
 
 from simple_salesforce import format_soql
 
-from revsched.org import COLLECTION_LIMIT, OrgGateway
+from revsched.org import COLLECTION_LIMIT, OrgGateway, same_value
 from revsched.state import PlannedWrite, StateStore
 
 NOT_CONVERTED = "not converted: the run stopped before this conversion reached the org"
@@ -56,13 +55,6 @@ def _conversions_found(play: str, store: StateStore, org: OrgGateway) -> int:
     return converted
 
 
-def _same(held: Any, planned: Any) -> bool:
-    """The org's value equals the planned one (numbers compared as numbers)."""
-    if isinstance(held, int | float) and isinstance(planned, int | float):
-        return float(held) == float(planned)
-    return held == planned
-
-
 def _changes_written(changes: list[PlannedWrite], org: OrgGateway) -> dict[int, bool]:
     by_object: dict[str, list[PlannedWrite]] = defaultdict(list)
     for change in changes:
@@ -75,7 +67,9 @@ def _changes_written(changes: list[PlannedWrite], org: OrgGateway) -> dict[int, 
         for change in planned:
             record = held.get(change.record)
             new = json.loads(change.new or "null")
-            written[change.row_id] = record is not None and _same(record.get(change.field), new)
+            written[change.row_id] = record is not None and same_value(
+                record.get(change.field), new
+            )
     return written
 
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from revsched.config import describe_validation_error, read_user_file
 from revsched.errors import ConfigError
-from revsched.org import OrgGateway
+from revsched.org import OrgGateway, same_value
 from revsched.plan import Decision, FieldChange, Plan, RecordDelete
 from revsched.private import write_private
 from revsched.state import Run
@@ -80,7 +80,7 @@ def moved_records(
         key = (change.record_id, change.field)
         if key not in current:
             moved.setdefault(change.record_id, "the record no longer exists")
-        elif current[key] != change.old:
+        elif not same_value(current[key], change.old):
             moved.setdefault(
                 change.record_id,
                 f"{change.field} is now {current[key]!r}, the plan expected {change.old!r}",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from revsched.summary import named_value, print_rows, value_text
+from revsched.summary import SHOW_LIMIT, named_value, print_rows, titled, value_text
 
 if TYPE_CHECKING:  # `revsched plays` prints its table without loading the runner
     from revsched.runner import RunResult
@@ -179,6 +181,22 @@ def show_json(run: Run) -> dict[str, Any]:
             }
             for c in run.conversions
         ],
+        "enrollments": [
+            {
+                "sobject": e.sobject,
+                "record_id": e.record_id,
+                "record_name": e.record_name,
+                "email": e.email,
+                "sequence": e.sequence,
+                "sender": json.loads(e.sender),
+                "reason": e.reason,
+                "status": e.status,
+                "channel": e.channel,
+                "detail": e.detail,
+                "reference": e.reference,
+            }
+            for e in run.enrollments
+        ],
         "alerts": [
             {
                 "record_id": a.record_id,
@@ -194,7 +212,14 @@ def show_json(run: Run) -> dict[str, Any]:
     }
 
 
-def print_show(console: Console, run: Run) -> None:
+def _more(console: Console, total: int, limit: int | None, what: str) -> None:
+    if limit is not None and total > limit:
+        console.print(f"[dim]... and {total - limit:,} more {what}[/]", highlight=False)
+
+
+def print_show(console: Console, run: Run, limit: int | None = SHOW_LIMIT) -> None:
+    """The run's audit for people: the first `limit` rows of each table (None: all), every
+    row being in `--format csv|json`; printing costs the rows shown, not the run's size."""
     mode = _mode(run)
     console.print(
         f"[bold]Run {run.id}[/]: {run.play} as of {run.as_of} ({mode}), {run.status}, "
@@ -203,10 +228,13 @@ def print_show(console: Console, run: Run) -> None:
     if run.error:
         console.print(f"[red]error:[/] {run.error}", highlight=False)
     if run.changes:
-        console.print("Changes", style="bold")
+        statuses = Counter(c.status for c in run.changes)
+        counted = ", ".join(f"{count:,} {status}" for status, count in statuses.most_common())
+        title = titled("Changes", len(run.changes), limit)
+        console.print(f"[bold]{title}[/]: {counted}", highlight=False)
         rows: list[tuple[str, str]] = []
         record = None
-        for c in run.changes:
+        for c in itertools.islice(run.changes, limit):
             if c.record_id != record:
                 record = c.record_id
                 rows.append((f"  {c.sobject}", f"{escape(c.record_name)} [dim]{c.record_id}[/]"))
@@ -217,21 +245,38 @@ def print_show(console: Console, run: Run) -> None:
         print_rows(console, rows, None)
     else:
         console.print("No field changes.")
-    for c in run.creates:
+    for c in itertools.islice(run.creates, limit):
         outcome = c.status if not c.error else f"{c.status}: {c.error}"
         console.print(f"{c.sobject} {c.key} -> {c.record_id or '-'}: {outcome}", highlight=False)
-    for d in run.deletes:
+    _more(console, len(run.creates), limit, "records created")
+    for d in itertools.islice(run.deletes, limit):
         outcome = d.status if not d.error else f"{d.status}: {d.error}"
         console.print(f"delete {d.sobject} {d.record_id}: {outcome}", highlight=False)
+    _more(console, len(run.deletes), limit, "records deleted")
     if run.merges:
-        print_merges(console, run)
+        print_merges(console, run, limit)
     if run.conversions:
-        print_conversions(console, run)
-    for alert in run.alerts:
+        print_conversions(console, run, limit)
+    for e in itertools.islice(run.enrollments, limit):
+        outcome = f"{e.status} ({e.channel}): {e.detail}" if e.channel else e.status
+        console.print(
+            f"enroll {escape(e.record_name)} {e.record_id} in {escape(e.sequence)}:"
+            f" {escape(outcome)}",
+            highlight=False,
+        )
+    _more(console, len(run.enrollments), limit, "enrollments")
+    for alert in itertools.islice(run.alerts, limit):
         to = ", ".join(f"{r['name']} ({r['role']})" for r in json.loads(alert.recipients))
         status = alert.status if not alert.error else f"{alert.status}: {alert.error}"
         console.rule(f"alert to {to}: {status}", align="left")
         console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
+    _more(console, len(run.alerts), limit, "alerts")
+    tables = (run.changes, run.creates, run.deletes, run.merges, run.conversions, run.alerts)
+    if limit is not None and any(len(rows) > limit for rows in tables):
+        console.print(
+            f"[dim]--all prints every row; revsched show {run.id} --format csv|json"
+            " exports them all[/]"
+        )
 
 
 def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
@@ -251,20 +296,20 @@ def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
             )
 
 
-def print_merges(console: Console, run: Run) -> None:
+def print_merges(console: Console, run: Run, limit: int | None = None) -> None:
     """Each merged record beside its master, with the values it held (a merge cannot be
-    undone: this is what is left of the record)."""
+    undone: this is what is left of the record); the first `limit` (None: all)."""
     table = Table(
         "merged record",
         "into master",
         "status",
         "values it held",
-        title="Merged records (cannot be undone)",
+        title=titled("Merged records (cannot be undone)", len(run.merges), limit),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for m in run.merges:
+    for m in itertools.islice(run.merges, limit):
         status = m.status if not m.error else f"{m.status}: {m.error}"
         held = json.loads(m.merged_fields)
         values = "\n".join(f"{name}: {value_text(v)}" for name, v in held.items() if v is not None)
@@ -277,11 +322,13 @@ def print_merges(console: Console, run: Run) -> None:
     console.print(table, highlight=False)
 
 
-def print_conversions(console: Console, run: Run) -> None:
-    """Each lead converted: onto which account, the contact it became (cannot be undone)."""
-    console.print("Lead conversions (cannot be undone)", style="bold")
+def print_conversions(console: Console, run: Run, limit: int | None = None) -> None:
+    """Each lead converted: onto which account, the contact it became (cannot be undone);
+    the first `limit` (None: all)."""
+    title = titled("Lead conversions (cannot be undone)", len(run.conversions), limit)
+    console.print(title, style="bold")
     rows: list[tuple[str, str]] = []
-    for c in run.conversions:
+    for c in itertools.islice(run.conversions, limit):
         status = c.status if not c.error else f"{c.status}: {c.error}"
         contact = f", now contact {c.contact_id}" if c.contact_id else ""
         rows.append(
@@ -311,7 +358,8 @@ CSV_COLUMNS = (
 
 
 def show_csv(run: Run) -> str:
-    """Every row a run audited (changes, creates, deletes, merges, alerts) as one CSV table."""
+    """Every row a run audited (changes, creates, deletes, merges, conversions, enrollments,
+    alerts) as one CSV table."""
     rows: list[dict[str, Any]] = []
     for c in run.changes:
         old, new = json.loads(c.old), json.loads(c.new)
@@ -380,6 +428,20 @@ def show_csv(run: Run) -> str:
                 "status": conversion.status,
                 "error": conversion.error,
                 "reason": conversion.reason,
+            }
+        )
+    for e in run.enrollments:
+        rows.append(
+            {
+                "kind": "enrollment",
+                "sobject": e.sobject,
+                "record_id": e.record_id,
+                "record_name": e.record_name,
+                "field": "sequence",
+                "new": e.sequence,
+                "status": e.status,
+                "error": e.detail,
+                "reason": e.reason,
             }
         )
     for a in run.alerts:

@@ -22,14 +22,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from revsched import org_memory, progress, record_index
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.audit_names import audit_names
+from revsched.collector import fewer_collections
 from revsched.config import Settings
 from revsched.config_fields import ConfigNaming, Describes, unknown_field
+from revsched.enroll import EnrollmentChannel, SalesforceFieldChannel, planned_enrollment
 from revsched.errors import (
     ApiLimitError,
     ConfigError,
@@ -45,7 +47,7 @@ from revsched.play import DecideContext, Play
 from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
-from revsched.state import AlertRow, OutboxEntry, StateStore
+from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore
 
 T = TypeVar("T")
 
@@ -87,6 +89,8 @@ class Settled:
     reconciled: int = 0
     # Alerts they owed, delivered now.
     alerts_sent: int = 0
+    # Enrollments they asked for and never heard back on, asked again.
+    enrollments: int = 0
 
 
 def plan_play(
@@ -106,13 +110,17 @@ def plan_play(
         watermark=store.watermark(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
-    try:
-        records = {name: org.query(soql, hint) for name, soql in play.queries(ctx).items()}
-    except (ConfigError, OrgError) as error:
-        raise _explained(error, play.name, ctx.config, org) from None
+    records = {}
+    for name, soql in play.queries(ctx).items():
+        try:
+            records[name] = org.query(soql, hint)
+        except (ConfigError, OrgError) as error:
+            raise _explained(error, soql, play.name, ctx.config, org) from None
     if play.index is not None:
         index = play.index(ctx.config)
-        record_index.refresh(index, store, org, ctx.moment)
+        # Dry runs refresh it too: one process at a time (a second waits for the next cycle).
+        with play_lease(store, index.name):
+            record_index.refresh(index, store, org, ctx.moment)
         ctx = replace(ctx, lookup=record_index.lookup(index, store))
     if play.follow_ups is not None:
         more = play.follow_ups(records, ctx).items()
@@ -124,10 +132,12 @@ def plan_play(
         return play.decide(records, ctx)
 
 
-def _explained(error: RevschedError, play: str, config: Any, org: OrgGateway) -> RevschedError:
+def _explained(
+    error: RevschedError, soql: str, play: str, config: Any, org: OrgGateway
+) -> RevschedError:
     """A query refused for a field the org does not know, as the config key to fix and the
     nearest field (one line, a config error); any other refusal as it was."""
-    explained = unknown_field(str(error), ConfigNaming.of(play, config), Describes(org))
+    explained = unknown_field(str(error), ConfigNaming.of(play, config), Describes(org), soql)
     return error if explained is None else ConfigError(explained)
 
 
@@ -177,16 +187,36 @@ def deliver_owed(
     return results
 
 
-def settle(play: str, store: StateStore, org: OrgGateway, notifier: Notifier) -> Settled:
+def settle(
+    play: str,
+    store: StateStore,
+    org: OrgGateway,
+    notifier: Notifier,
+    enroller: EnrollmentChannel | None = None,
+) -> Settled:
     """Finish what earlier runs of the play left (call it holding the play's lease): mark
-    the unfinished ones interrupted, read their unrecorded writes back from the org, and
-    deliver the alerts they still owe."""
+    the unfinished ones interrupted, read their unrecorded writes back from the org, ask
+    `enroller` again about their unanswered enrollments (without one, they wait for the
+    play's own run), and deliver the alerts they still owe."""
     interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
     reconciled = reconcile_writes(play, store, org)
+    enrollments = settle_enrollments(play, store, enroller) if enroller else 0
     delivered = deliver_owed(play, store, notifier)
     _remember(org, play, [], delivered, date.today(), "settled")
     sent = sum(1 for _, error in delivered if error is None)
-    return Settled(interrupted, reconciled, sent)
+    return Settled(interrupted, reconciled, sent, enrollments)
+
+
+def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel) -> int:
+    """Ask the channel again about the enrollments a stopped run never saved an answer for.
+    The channel looks before it enrolls: someone it did enroll is `already`, never twice."""
+    rows = store.planned_enrollments(play=play)
+    enrollments = [planned_enrollment(row) for row in rows]
+    if enrollments:
+        enroller.prepare(enrollments)
+    for row, enrollment in zip(rows, enrollments, strict=True):
+        store.record_enrollment(row.id, enroller.enroll(enrollment))
+    return len(rows)
 
 
 def _remember(
@@ -228,6 +258,7 @@ def settle_other_plays(
     return settled
 
 
+@fewer_collections()
 def run_play(
     play: Play[Any],
     settings: Settings,
@@ -240,23 +271,28 @@ def run_play(
     notifier: Notifier,
     on_plan: PlanHook | None = None,
     confirmed: bool = False,
+    enroller: EnrollmentChannel | None = None,
 ) -> RunResult:
     """Plan the play and, unless a dry run, apply it; `on_plan` sees the plan before any write
-    (to show it, or to ask for confirmation by raising)."""
+    (to show it, or to ask for confirmation by raising). People are enrolled through
+    `enroller` (default: the salesforce-field channel); a dry run enrolls nobody."""
     if dry_run:
         plan = plan_play(play, settings, as_of, store, org)
         rendered = _render(plan, renderer)
         if on_plan is not None:
             on_plan(plan)
         return _record_dry_run(plan, rendered, store, org)
+    enroller = enroller or SalesforceFieldChannel(org)
     with play_lease(store, play.name):
-        settled = settle(play.name, store, org, notifier)
+        settled = settle(play.name, store, org, notifier, enroller)
         plan = plan_play(play, settings, as_of, store, org)
         rendered = _render(plan, renderer)
         if on_plan is not None:
             on_plan(plan)
         check_confirmed(plan, confirmed)
-        return apply_plan(plan, rendered, store, org, notifier, settled, renderer=renderer)
+        return apply_plan(
+            plan, rendered, store, org, notifier, settled, renderer=renderer, enroller=enroller
+        )
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -312,6 +348,7 @@ def _counts(plan: Plan) -> dict[str, int]:
         "changes": len(plan.changes),
         "merges": len(plan.merges),
         "conversions": len(plan.conversions),
+        "enrollments": len(plan.enrollments),
         "alerts": len(plan.alerts),
     }
 
@@ -337,6 +374,7 @@ def apply_plan(
     held_back: Mapping[str, str] | None = None,
     reverts: int | None = None,
     renderer: AlertRenderer | None = None,
+    enroller: EnrollmentChannel | None = None,
 ) -> RunResult:
     """Save the plan and its outbox, write it, then alert and mark fired only the records
     that saved.
@@ -344,10 +382,16 @@ def apply_plan(
     `held_back` maps records not to touch (their values moved since the plan was
     made) to why; they are audited as stale, neither written nor alerted. Leads are
     converted first; what the plan holds for each then goes to its contact, and its
-    alerts are rendered again (with `renderer`) to name the contact.
+    alerts are rendered again (with `renderer`) to name the contact. People are enrolled
+    (through `enroller`, default the salesforce-field channel) once their records are
+    written; the channel is prepared first, so a refused token stops the run before any
+    write.
     """
     held_back = dict(held_back or {})
     settled = settled or Settled()
+    enroller = enroller or SalesforceFieldChannel(org)
+    if plan.enrollments:
+        enroller.prepare(plan.enrollments)
     run_id = store.start_run(
         plan,
         dry_run=False,
@@ -370,6 +414,9 @@ def apply_plan(
         failures |= _write_creates(plan, run_id, store, org, skip=held_back | failures)
         failures |= _write_deletes(plan, run_id, store, org)
         failures |= _write_merges(plan, run_id, store, org, held_back, failures)
+        enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
+        if renderer is not None:
+            rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
     except (ApiLimitError, OrgError) as error:
         status = "stopped" if isinstance(error, ApiLimitError) else "failed"
         store.finish_run(run_id, status, _counts(plan), str(error))
@@ -403,11 +450,19 @@ def apply_plan(
         "merged": sum(1 for m in plan.merges for i in _merged_ids(m) if i not in not_written),
         "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
         "firings_not_in_org": unrecorded,
+        "enrolled": _count(enrolled, "enrolled"),
+        "already_enrolled": _count(enrolled, "already"),
+        "enrollments_skipped": _count(enrolled, "skipped"),
+        "enrollments_failed": _count(enrolled, "failed"),
+        "earlier_enrollments": settled.enrollments,
     }
     alerts_failed = any(error is not None for _, error in mine)
-    status = "succeeded" if not failures and not alerts_failed and not unrecorded else "partial"
+    enrollments_failed = _count(enrolled, "failed")
+    clean = not failures and not alerts_failed and not unrecorded and not enrollments_failed
+    status = "succeeded" if clean else "partial"
     if status == "succeeded" and plan.watermark is not None:
-        store.save_watermark(plan.play, plan.watermark)
+        # Never ahead of the clock: an --as-of run in the future must not skip changes.
+        store.save_watermark(plan.play, min(plan.watermark, datetime.now(UTC)))
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,
@@ -467,18 +522,13 @@ def _write_changes(
     plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
 ) -> dict[str, str]:
     """Write every changed record, one call per 200; returns the failed records' errors."""
-    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (sobject, record_id), changes in plan.changes_by_record().items():
-        if record_id in skip:
-            continue
-        by_object[sobject].append({"Id": record_id, **{c.field: c.new for c in changes}})
     failures: dict[str, str] = {}
 
     def save(outcomes: dict[str, str | None]) -> None:
         store.record_batch(run_id, outcomes)
         failures.update((rid, error) for rid, error in outcomes.items() if error is not None)
 
-    for sobject, records in by_object.items():
+    for sobject, records in _payloads(plan, skip).items():
         with progress.task(f"writing {sobject}", len(records)) as tracker:
             # Many records: one Bulk API 2.0 job, the bar following its states and processed
             # count; otherwise collection calls, several in flight, counted as they land.
@@ -491,6 +541,23 @@ def _write_changes(
                 save(outcomes)
                 tracker(len(outcomes))
     return failures
+
+
+def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Per sObject, one write per record whatever its fields ({"Id": ..., field: new}), in
+    the order of the plan's changes; built in one pass, with no copy of the changes."""
+    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+    for change in plan.changes:
+        if change.record_id in skip:
+            continue
+        key = (change.sobject, change.record_id)
+        payload = payloads.get(key)
+        if payload is None:
+            payload = payloads[key] = {"Id": change.record_id}
+            by_object[change.sobject].append(payload)
+        payload[change.field] = change.new
+    return by_object
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -569,6 +636,63 @@ def _write_deletes(plan: Plan, run_id: int, store: StateStore, org: OrgGateway) 
     return failures
 
 
+def _write_enrollments(
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    enroller: EnrollmentChannel,
+    not_written: Mapping[str, str],
+) -> dict[str, EnrollmentOutcome]:
+    """Enroll the planned people whose records were written, one at a time, each answer
+    saved before the next call: a crash leaves at most one unanswered, asked again by the
+    play's next run. Returns each person's answer, by record Id."""
+    outcomes: dict[str, EnrollmentOutcome] = {}
+    if not plan.enrollments:
+        return outcomes
+    rows = store.planned_enrollments(run_id)
+    with progress.task("enrolling", len(rows)) as advance:
+        for enrollment, row in zip(plan.enrollments, rows, strict=True):
+            blocker = not_written.get(enrollment.person.record_id)
+            if blocker is None:
+                outcome = enroller.enroll(enrollment)
+            else:
+                why = f"not enrolled: the record was not written ({blocker})"
+                outcome = EnrollmentOutcome("skipped", enroller.name, why)
+            store.record_enrollment(row.id, outcome)
+            outcomes[enrollment.person.record_id] = outcome
+            advance(1)
+    return outcomes
+
+
+def _count(outcomes: Mapping[str, EnrollmentOutcome], status: str) -> int:
+    return sum(1 for outcome in outcomes.values() if outcome.status == status)
+
+
+def _told_enrollments(
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    rendered: tuple[RenderedAlert, ...],
+    outcomes: Mapping[str, EnrollmentOutcome],
+    renderer: AlertRenderer,
+) -> tuple[RenderedAlert, ...]:
+    """The alerts about people the channel did not enroll (skipped, failed), rendered again
+    with its answer in their context (`enrollment`): nobody is told a person was added to
+    a sequence they were not. The outbox owes the new texts."""
+    texts = {}
+    for alert in plan.alerts:
+        outcome = outcomes.get(alert.record_id)
+        if outcome is not None and outcome.status not in ("enrolled", "already"):
+            told = alert.model_copy(
+                update={"context": {**alert.context, "enrollment": outcome._asdict()}}
+            )
+            texts[(alert.record_id, alert.stage)] = renderer.render(told).text
+    if not texts:
+        return rendered
+    store.rewrite_alerts(run_id, texts)
+    return tuple(RenderedAlert(r.alert, texts.get(r.key, r.text)) for r in rendered)
+
+
 def _merged_ids(merge: Merge) -> list[str]:
     return [r.record_id for r in merge.merged]
 
@@ -634,6 +758,7 @@ def _merge_failure(result: MergeResult) -> str:
     return errors or "merge failed without an error"
 
 
+@fewer_collections()
 def apply_saved_plan(
     plan: Plan,
     *,
@@ -643,22 +768,33 @@ def apply_saved_plan(
     notifier: Notifier,
     on_plan: PlanHook | None = None,
     confirmed: bool = False,
+    enroller: EnrollmentChannel | None = None,
 ) -> RunResult:
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
     check_confirmed(plan, confirmed)
     rendered = _render(plan, renderer)
+    enroller = enroller or SalesforceFieldChannel(org)
     with play_lease(store, plan.play):
-        settled = settle(plan.play, store, org, notifier)
+        settled = settle(plan.play, store, org, notifier, enroller)
         in_plan = {f.record_id for f in plan.firings}
         fired = store.fired(plan.play) | org_memory.recall(org, plan.play, in_plan)
         stale = stale_records(plan, org, fired)
         if on_plan is not None:
             on_plan(plan)
         return apply_plan(
-            plan, rendered, store, org, notifier, settled, held_back=stale, renderer=renderer
+            plan,
+            rendered,
+            store,
+            org,
+            notifier,
+            settled,
+            held_back=stale,
+            renderer=renderer,
+            enroller=enroller,
         )
 
 
+@fewer_collections()
 def revert_run(
     run_id: int,
     *,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from json.encoder import encode_basestring_ascii
@@ -117,6 +117,9 @@ class Run(Base):
     )
     conversions: Mapped[list[ConversionRow]] = relationship(
         back_populates="run", order_by="ConversionRow.id", cascade="all, delete-orphan"
+    )
+    enrollments: Mapped[list[EnrollmentRow]] = relationship(
+        back_populates="run", order_by="EnrollmentRow.id", cascade="all, delete-orphan"
     )
 
 
@@ -238,6 +241,37 @@ class ConversionRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[Run] = relationship(back_populates="conversions")
+
+
+class EnrollmentRow(Base):
+    """A sequence enrollment a run planned, and what the channel answered.
+
+    Saved planned before the channel is asked and settled after it answers: a run
+    killed in between leaves it planned, and the play's next run asks the channel again,
+    which looks for the person's sequence state before creating one (never twice)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (Index("ix_enrollments_run_id_key", "run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    key: Mapped[str] = mapped_column(String(400))
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18), index=True)
+    record_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    sequence: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(Text)  # JSON of the plan's Recipient
+    field: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    # planned, enrolled, already, skipped, failed
+    status: Mapped[str] = mapped_column(String(20))
+    # The channel that answered, and its one-line account (a sequence state Id, why not).
+    channel: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(100))
+
+    run: Mapped[Run] = relationship(back_populates="enrollments")
 
 
 class AlertRow(Base):
@@ -391,6 +425,18 @@ class OutboxEntry(NamedTuple):
     covers: str | None = None
 
 
+class EnrollmentOutcome(NamedTuple):
+    """What an enrollment channel answered for one person."""
+
+    # enrolled, already, skipped, failed
+    status: str
+    channel: str
+    # One line: why, or what was done (never a secret).
+    detail: str
+    # The channel's record of it: a sequence state Id, the field written.
+    reference: str | None = None
+
+
 class PlannedWrite(NamedTuple):
     """A write an unfinished run planned and never recorded, to read back from the org."""
 
@@ -442,8 +488,13 @@ def _shown(url: str) -> str:
         return repr(url.split("@")[-1])
 
 
-# Rows per statement: well under SQLite's limit of bound parameters.
+# A planned change's row, in the order start_run gives its values.
+CHANGE_COLUMNS = ("run_id", "status", "sobject", "record_id", "record_name", "field")
+CHANGE_COLUMNS += ("old", "new", "old_name", "new_name", "reason")
+# Rows per executemany call.
 CHUNK = 1000
+# Values in one IN (...): under SQLite's oldest limit of bound parameters (999).
+IN_CHUNK = 500
 
 
 def _chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -476,35 +527,45 @@ def _name_of(value: Any, names: Mapping[str, str] | None) -> str | None:
     return name[:255] if name is not None else None
 
 
+def _driver_sql(session: Session, sql: str) -> str:
+    """SQL written with `?` placeholders (and no value of its own) in the driver's style."""
+    return sql if session.get_bind().dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
 def _executemany(session: Session, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
     """Rows of plain values straight to the driver's executemany, in chunks: SQLAlchemy's
-    per-row parameter handling cost more than the database's work at 100k rows. `sql` is
-    written with `?` placeholders and holds no value of its own."""
+    per-row parameter handling cost more than the database's work at 100k rows."""
+    sql = _driver_sql(session, sql)
     connection = session.connection()
-    if connection.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
     for batch in _chunks(rows):
         connection.exec_driver_sql(sql, batch)
 
 
 def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]]) -> None:
-    """Insert rows (all with the same keys) as tuples, each value through its column's
-    bind processing (timestamps in UTC) as SQLAlchemy would."""
+    """Insert rows (all with the same keys)."""
     rows = iter(rows)
     first = next(rows, None)
-    if first is None:
-        return
+    if first is not None:
+        columns = tuple(first)
+        values = (tuple(row[name] for name in columns) for row in itertools.chain([first], rows))
+        _insert_values(session, model, columns, values)
+
+
+def _insert_values(
+    session: Session, model: type[Base], columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples in the order of `columns`, each value through its
+    column's bind processing (timestamps in UTC) as SQLAlchemy would."""
     table = model.__table__
     dialect = session.get_bind().dialect
-    columns = list(first)
     processors = [
         (i, process)
         for i, name in enumerate(columns)
         if (process := table.c[name].type.bind_processor(dialect)) is not None
     ]
 
-    def values(row: dict[str, Any]) -> tuple[Any, ...]:
-        out = [row[name] for name in columns]
+    def processed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        out = list(row)
         for i, process in processors:
             out[i] = process(out[i])
         return tuple(out)
@@ -513,7 +574,20 @@ def _insert(session: Session, model: type[Base], rows: Iterable[dict[str, Any]])
     names = ", ".join(quote(name) for name in columns)
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"
-    _executemany(session, sql, map(values, itertools.chain([first], rows)))
+    _executemany(session, sql, map(processed, rows) if processors else rows)
+
+
+def _rewrite_alerts(session: Session, run_id: int, texts: Mapping[tuple[str, str], str]) -> None:
+    for (record_id, stage), text in texts.items():
+        session.execute(
+            update(AlertRow)
+            .where(
+                AlertRow.run_id == run_id,
+                AlertRow.record_id == record_id,
+                AlertRow.stage == stage,
+            )
+            .values(text=text)
+        )
 
 
 def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> None:
@@ -745,22 +819,25 @@ class StateStore:
             session.add(run)
             session.flush()
             planned = {"run_id": run.id, "status": "planned"}
-            _insert(
+            # Tuples, not dicts: one row per changed field.
+            _insert_values(
                 session,
                 ChangeRow,
+                CHANGE_COLUMNS,
                 (
-                    {
-                        **planned,
-                        "sobject": c.sobject,
-                        "record_id": c.record_id,
-                        "record_name": c.record_name,
-                        "field": c.field,
-                        "old": _json_scalar(c.old),
-                        "new": _json_scalar(c.new),
-                        "old_name": _name_of(c.old, names),
-                        "new_name": _name_of(c.new, names),
-                        "reason": c.reason,
-                    }
+                    (
+                        run.id,
+                        "planned",
+                        c.sobject,
+                        c.record_id,
+                        c.record_name,
+                        c.field,
+                        _json_scalar(c.old),
+                        _json_scalar(c.new),
+                        _name_of(c.old, names),
+                        _name_of(c.new, names),
+                        c.reason,
+                    )
                     for c in plan.changes
                 ),
             )
@@ -830,6 +907,25 @@ class StateStore:
             )
             _insert(
                 session,
+                EnrollmentRow,
+                (
+                    {
+                        **planned,
+                        "key": e.key,
+                        "sobject": e.person.sobject,
+                        "record_id": e.person.record_id,
+                        "record_name": e.person.name,
+                        "email": e.person.email,
+                        "sequence": e.sequence,
+                        "sender": e.sender.model_dump_json(),
+                        "field": e.field,
+                        "reason": e.reason,
+                    }
+                    for e in plan.enrollments
+                ),
+            )
+            _insert(
+                session,
                 AlertRow,
                 (
                     {**planned, **a._asdict(), "record_name": _name_of(a.record_id, names)}
@@ -841,14 +937,25 @@ class StateStore:
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         """The outcome of one write call: record Id -> None when saved, else its error."""
+        applied = [record_id for record_id, error in outcomes.items() if error is None]
         with self.session() as session:
-            # One row lookup each on the (run, record) index, whatever the run's size.
+            # On the (run, record) index, whatever the run's size: the saved records with
+            # one statement per chunk (less than half the CPU of a statement each), then the
+            # failed ones with their errors.
+            connection = session.connection()
+            for chunk in _chunks(applied, IN_CHUNK):
+                marks = ", ".join("?" * len(chunk))
+                sql = "UPDATE changes SET status = 'applied', error = NULL"
+                sql += f" WHERE run_id = ? AND record_id IN ({marks})"
+                connection.exec_driver_sql(_driver_sql(session, sql), (run_id, *chunk))
             _executemany(
                 session,
-                "UPDATE changes SET status = ?, error = ? WHERE run_id = ? AND record_id = ?",
+                "UPDATE changes SET status = 'failed', error = ?"
+                " WHERE run_id = ? AND record_id = ?",
                 (
-                    ("applied" if error is None else "failed", error, run_id, record_id)
+                    (error, run_id, record_id)
                     for record_id, error in outcomes.items()
+                    if error is not None
                 ),
             )
 
@@ -918,20 +1025,51 @@ class StateStore:
                     ),
                     (CreateRow, CreateRow.parent_id, {"parent_id": contact_id}),
                     (AlertRow, AlertRow.record_id, {"record_id": contact_id}),
+                    (
+                        EnrollmentRow,
+                        EnrollmentRow.record_id,
+                        {"sobject": "Contact", "record_id": contact_id},
+                    ),
                 ):
                     session.execute(
                         update(model).where(model.run_id == run_id, about == lead_id).values(values)
                     )
-            for (record_id, stage), text in texts.items():
-                session.execute(
-                    update(AlertRow)
-                    .where(
-                        AlertRow.run_id == run_id,
-                        AlertRow.record_id == record_id,
-                        AlertRow.stage == stage,
-                    )
-                    .values(text=text)
+            _rewrite_alerts(session, run_id, texts)
+
+    def rewrite_alerts(self, run_id: int, texts: Mapping[tuple[str, str], str]) -> None:
+        """The run's owed alerts ((record, stage) -> text) as they are to be sent now."""
+        with self.session() as session:
+            _rewrite_alerts(session, run_id, texts)
+
+    def record_enrollment(self, row_id: int, outcome: EnrollmentOutcome) -> None:
+        """What the channel answered for one planned enrollment (its audit row)."""
+        with self.session() as session:
+            session.execute(
+                update(EnrollmentRow)
+                .where(EnrollmentRow.id == row_id)
+                .values(
+                    status=outcome.status,
+                    channel=outcome.channel,
+                    detail=outcome.detail,
+                    reference=outcome.reference,
                 )
+            )
+
+    def planned_enrollments(
+        self, run_id: int | None = None, play: str | None = None
+    ) -> list[EnrollmentRow]:
+        """The enrollments still planned: this run's, or (with `play`) those of the play's
+        runs that stopped before the channel's answer was saved."""
+        with self.session() as session:
+            query = select(EnrollmentRow).where(EnrollmentRow.status == "planned")
+            if run_id is not None:
+                query = query.where(EnrollmentRow.run_id == run_id)
+            if play is not None:
+                ended = select(Run.id).where(
+                    Run.play == play, Run.dry_run.is_(False), Run.status != "running"
+                )
+                query = query.where(EnrollmentRow.run_id.in_(ended))
+            return list(session.scalars(query.order_by(EnrollmentRow.id)))
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> list[tuple[str, str]]:
         """Un-fire the stages a reverted run fired on these records, so they may fire again
@@ -1001,7 +1139,13 @@ class StateStore:
             alerts = written.join(AlertRow).where(AlertRow.status.in_(("planned", "failed")))
             changes = written.join(ChangeRow).where(ChangeRow.status == "planned")
             creates = written.join(CreateRow).where(CreateRow.status == "planned")
-            return set(session.scalars(unfinished.union(alerts, changes, creates)))
+            conversions = written.join(ConversionRow).where(ConversionRow.status == "planned")
+            enrollments = written.join(EnrollmentRow).where(EnrollmentRow.status == "planned")
+            return set(
+                session.scalars(
+                    unfinished.union(alerts, changes, creates, conversions, enrollments)
+                )
+            )
 
     def owed_alerts(self, play: str) -> list[AlertRow]:
         """The play's alerts still owed: every write their run planned for the record succeeded.
@@ -1224,7 +1368,15 @@ class StateStore:
                 row.__tablename__: session.execute(
                     delete(row).where(row.run_id.in_(old_runs))
                 ).rowcount
-                for row in (ChangeRow, AlertRow, CreateRow, DeleteRow, MergeRow, ConversionRow)
+                for row in (
+                    ChangeRow,
+                    AlertRow,
+                    CreateRow,
+                    DeleteRow,
+                    MergeRow,
+                    ConversionRow,
+                    EnrollmentRow,
+                )
             }
             kept = select(FiringRow.run_id).union(
                 select(Run.reverts_run_id).where(Run.reverts_run_id.is_not(None))
@@ -1256,5 +1408,6 @@ class StateStore:
             run = session.get(Run, run_id)
             if run is not None:
                 # Loaded now, for reading once the session is closed.
-                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges, run.conversions
+                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges
+                _ = run.conversions, run.enrollments
             return run

@@ -36,6 +36,8 @@ TOP_GROUPS = 5
 DEFAULT_LIMIT = 5
 MIN_ROWS = 2
 SCREEN_LINES = 60
+# Rows of each table `revsched show` prints of a run's audit unless --limit or --all.
+SHOW_LIMIT = 50
 
 
 def value_text(value: Any) -> str:
@@ -96,6 +98,8 @@ def plan_headline(plan: Plan) -> str:
     parts.append(plural(len(plan.merges), "merge"))
     if plan.conversions:
         parts.append(plural(len(plan.conversions), "lead conversion"))
+    if plan.enrollments:
+        parts.append(plural(len(plan.enrollments), "sequence enrollment"))
     parts.append(plural(len(plan.alerts), "alert"))
     return f"{plan.play} as of {plan.as_of}: " + ", ".join(parts)
 
@@ -133,6 +137,10 @@ def print_summary(console: Console, plan: Plan) -> None:
             Counter(c.account_name for c in plan.conversions),
         ),
         (
+            f"Sequence enrollments ({len(plan.enrollments):,}), by sequence",
+            Counter(e.sequence for e in plan.enrollments),
+        ),
+        (
             f"Alerts ({len(plan.alerts):,}), by recipient",
             Counter(f"{r.name} ({r.role})" for a in plan.alerts for r in a.recipients),
         ),
@@ -143,7 +151,8 @@ def print_summary(console: Console, plan: Plan) -> None:
             console.print(_counts_table(groups))
 
 
-def _rows(title: str, total: int, limit: int | None) -> str:
+def titled(title: str, total: int, limit: int | None) -> str:
+    """A table's title and its size, saying when only its first rows are shown."""
     if limit is not None and total > limit:
         return f"{title} (first {limit:,} of {total:,})"
     return f"{title} ({total:,})"
@@ -167,7 +176,7 @@ def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
         (d for d in plan.decisions if d.outcome == "selected"),
         (d for d in plan.decisions if d.outcome != "selected"),
     )
-    console.print(_rows("Decisions", len(plan.decisions), limit), style="bold")
+    console.print(titled("Decisions", len(plan.decisions), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for d in _first(decisions, limit):
         mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/] "
@@ -195,7 +204,7 @@ def shown_values(plan: Plan, limit: int | None) -> list[Any]:
 
 def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
     """Each record once, then its fields old -> new and why."""
-    console.print(_rows("Field changes", len(plan.changes), limit), style="bold")
+    console.print(titled("Field changes", len(plan.changes), limit), style="bold")
     rows: list[tuple[str, str]] = []
     record = None
     for c in _first(plan.changes, limit):
@@ -212,7 +221,7 @@ def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str
 
 
 def _creates(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(_rows("Records to create", len(plan.creates), limit), style="bold")
+    console.print(titled("Records to create", len(plan.creates), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for create in _first(plan.creates, limit):
         fields = ", ".join(f"{name}={value_text(v)}" for name, v in create.fields.items())
@@ -226,7 +235,7 @@ def _creates(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _deletes(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(_rows("Records to delete", len(plan.deletes), limit), style="bold")
+    console.print(titled("Records to delete", len(plan.deletes), limit), style="bold")
     rows: list[tuple[str, str]] = []
     for delete in _first(plan.deletes, limit):
         rows.append((f"  {delete.sobject}", f"{delete.record_id}: {escape(delete.reason)}"))
@@ -234,7 +243,7 @@ def _deletes(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _merges(console: Console, plan: Plan, limit: int | None) -> None:
-    title = _rows("Merges (cannot be undone)", len(plan.merges), limit)
+    title = titled("Merges (cannot be undone)", len(plan.merges), limit)
     console.print(title, style="bold")
     rows: list[tuple[str, str]] = []
     for merge in _first(plan.merges, limit):
@@ -256,7 +265,7 @@ def _merges(console: Console, plan: Plan, limit: int | None) -> None:
 
 
 def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
-    title = _rows("Lead conversions (cannot be undone)", len(plan.conversions), limit)
+    title = titled("Lead conversions (cannot be undone)", len(plan.conversions), limit)
     console.print(title, style="bold")
     rows: list[tuple[str, str]] = []
     for conversion in _first(plan.conversions, limit):
@@ -266,8 +275,23 @@ def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
     print_rows(console, rows, limit)
 
 
+def _enrollments(console: Console, plan: Plan, limit: int | None) -> None:
+    console.print(titled("Sequence enrollments", len(plan.enrollments), limit), style="bold")
+    rows: list[tuple[str, str]] = []
+    for item in _first(plan.enrollments, limit):
+        person = _record(item.person.name, item.person.record_id)
+        sender = escape(f"{item.sender.name} ({item.sender.email or 'no email'})")
+        rows.append(
+            (
+                f"  {escape(item.sequence)}",
+                f"{person} from {sender} [dim]({escape(item.reason)})[/]",
+            )
+        )
+    print_rows(console, rows, limit)
+
+
 def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(_rows("Alerts", len(plan.alerts), limit), style="bold")
+    console.print(titled("Alerts", len(plan.alerts), limit), style="bold")
     names = {d.record_id: d.record_name for d in plan.decisions}
     rows: list[tuple[str, str]] = []
     for alert in _first(plan.alerts, limit):
@@ -290,6 +314,7 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         (plan.deletes, _deletes),
         (plan.merges, _merges),
         (plan.conversions, _conversions),
+        (plan.enrollments, _enrollments),
         (plan.alerts, _alerts),
     ]:
         if rows:
@@ -400,10 +425,15 @@ def print_result(
             highlight=False,
         )
     settled = result.settled
-    if settled.reconciled or settled.alerts_sent:
+    if settled.reconciled or settled.alerts_sent or settled.enrollments:
+        asked = (
+            f", {settled.enrollments} unanswered enrollments asked again"
+            if settled.enrollments
+            else ""
+        )
         console.print(
             f"Finished for earlier runs: {settled.reconciled} writes found in the org"
-            f" and marked applied, {settled.alerts_sent} owed alerts sent.",
+            f" and marked applied{asked}, {settled.alerts_sent} owed alerts sent.",
             highlight=False,
         )
     if not quiet:
@@ -434,6 +464,12 @@ def result_line(result: RunResult, alerts_printed: bool = False) -> str:
     parts += [
         f"{plural(len(result.failures), 'record')} failed",
         f"{len(result.stale):,} left alone as stale",
-        alerts,
     ]
+    if result.plan.enrollments:
+        parts.append(
+            f"{counts.get('enrolled', 0):,} enrolled in sequences"
+            f" ({counts.get('already_enrolled', 0):,} already,"
+            f" {counts.get('enrollments_failed', 0):,} failed)"
+        )
+    parts.append(alerts)
     return f"Run {result.run_id} of {result.plan.play} {result.status}: {', '.join(parts)}."

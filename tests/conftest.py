@@ -31,6 +31,8 @@ def revsched_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("REVSCHED_HOME", str(home))
     monkeypatch.delenv("REVSCHED_CONFIG", raising=False)
+    for name in [n for n in os.environ if n.startswith("REVSCHED__")]:
+        monkeypatch.delenv(name)  # config keys set in the shell that runs the tests
     monkeypatch.chdir(tmp_path)
     return home
 

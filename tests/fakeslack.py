@@ -14,9 +14,11 @@ import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from localserver import serve, stop
 
 TOKEN = "xoxb-fake-7d1c0ffee-token"
 WEBHOOK_PATH = "/services/T000/B000/fake-webhook-secret-9f3e"
@@ -39,11 +41,7 @@ class FakeSlack:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._server = serve(_handler(self))
 
     @property
     def base_url(self) -> str:
@@ -64,8 +62,7 @@ class FakeSlack:
         return [r.args for r in self.calls(method) if r.answered == "ok"]
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        stop(self._server)
 
     def answer(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, Any]:
         """(HTTP status, JSON body or text); status 0 drops the connection."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
+from pathlib import Path
 
 from simple_salesforce import Salesforce
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
+from revsched.enroll import EnrollmentChannel
 from revsched.localorg import LocalOrg
 from revsched.org import OrgGateway
 from revsched.play import load_plays
@@ -52,7 +55,8 @@ def token_client(org: LocalOrg, logins: list[int]) -> Callable[[], Salesforce]:
     return login
 
 
-def run_win_back(
+def run_named(
+    name: str,
     org: OrgGateway,
     store: StateStore,
     notifier: Notifier | None = None,
@@ -60,11 +64,12 @@ def run_win_back(
     settings: Settings | None = None,
     renderer: AlertRenderer | None = None,
     dry_run: bool = False,
+    enroller: EnrollmentChannel | None = None,
 ) -> RunResult:
-    """win-back on TODAY, as `revsched run win-back` does it."""
+    """The play `name` on TODAY, as `revsched run NAME` does it."""
     settings = settings or Settings()
     return run_play(
-        load_plays(settings)["win-back"],
+        load_plays(settings)[name],
         settings,
         as_of=TODAY,
         dry_run=dry_run,
@@ -72,4 +77,15 @@ def run_win_back(
         org=org,
         renderer=renderer or AlertRenderer(org.instance_url),
         notifier=notifier or RecordingNotifier(),
+        enroller=enroller,
     )
+
+
+# win-back on TODAY, as `revsched run win-back` does it.
+run_win_back = partial(run_named, "win-back")
+
+
+def everything_written(tmp_path: Path, revsched_home: Path, *outputs: str) -> str:
+    """Every output, log line and byte of state and plans a run left behind."""
+    files = [p for p in [*tmp_path.rglob("*"), *revsched_home.rglob("*")] if p.is_file()]
+    return "\n".join([*outputs, *(p.read_bytes().decode("latin-1") for p in files)])

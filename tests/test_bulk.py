@@ -194,5 +194,64 @@ def test_a_bar_shows_the_job_state_and_follows_its_count():
             "writing Account (InProgress, 200 processed)",
             200,
         )
-        tracker.state("UploadComplete")
-        assert (task.description, task.completed) == ("writing Account (UploadComplete)", 200)
+        tracker.state("JobComplete", 0, noun="read")
+        tracker(150)
+        assert (task.description, task.completed) == (
+            "writing Account (JobComplete, 150 read)",
+            150,
+        )
+
+
+class FakeClock:
+    """time as revsched.bulk uses it: sleeping moves the clock on, and is noted."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_a_job_is_polled_again_when_its_rate_says_it_will_be_done(monkeypatch):
+    """Each poll is an API call: after the first processed records, the next poll comes
+    when the job should have finished at its rate so far."""
+    import revsched.bulk as bulk
+
+    clock = FakeClock()
+    monkeypatch.setattr(bulk, "time", clock)
+    # (seconds after the upload completed, state, records processed of 1,000)
+    timeline = [(0, "UploadComplete", 0), (1, "InProgress", 250), (4, "JobComplete", 1000)]
+    polls: list[float] = []
+
+    def call(action, request):
+        polls.append(clock.now)
+        _, state, processed = [step for step in timeline if step[0] <= clock.now][-1]
+        return {"state": state, "numberRecordsProcessed": processed}
+
+    info = bulk._wait_for(call, "Account", "750x", False, 1.0, lambda *_: None, total=1000)
+
+    assert info["state"] == "JobComplete"
+    # 250 of 1,000 after 1 s: the other 750 take 3 s more.
+    assert clock.slept == [1.0, 3.0]
+    assert polls == [0.0, 1.0, 4.0]
+
+
+def test_a_slow_job_is_polled_at_least_every_max_poll_seconds(monkeypatch):
+    import revsched.bulk as bulk
+
+    clock = FakeClock()
+    monkeypatch.setattr(bulk, "time", clock)
+
+    def call(action, request):
+        state = "JobComplete" if clock.now >= 60 else "InProgress"
+        return {"state": state, "numberRecordsProcessed": 1}
+
+    bulk._wait_for(call, "Account", "750x", False, 1.0, lambda *_: None, total=1000)
+
+    assert max(clock.slept) == bulk.MAX_POLL_SECONDS
+    assert clock.now < 60 + bulk.MAX_POLL_SECONDS

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fakeslack import TOKEN, FakeSlack
+from harness import everything_written
 from typer.testing import CliRunner
 
 from revsched.cli import app
@@ -92,12 +93,6 @@ def test_a_run_without_the_token_is_a_one_line_error_naming_the_key(
     )
 
 
-def _everything_written(tmp_path: Path, revsched_home: Path, *outputs: str) -> str:
-    """Every output, log line and byte of state and plans a run left behind."""
-    files = [p for p in [*tmp_path.rglob("*"), *revsched_home.rglob("*")] if p.is_file()]
-    return "\n".join([*outputs, *(p.read_bytes().decode("latin-1") for p in files)])
-
-
 def test_secrets_never_reach_output_logs_state_or_plans(
     demo_org: Path,
     fake_slack: FakeSlack,
@@ -140,7 +135,7 @@ def test_secrets_never_reach_output_logs_state_or_plans(
     assert len(fake_slack.posted()) > 5
     assert "invalid_auth" in outputs[5].stdout  # the failure is there, the token is not
 
-    written = _everything_written(
+    written = everything_written(
         tmp_path,
         revsched_home,
         *(r.output for r in outputs),

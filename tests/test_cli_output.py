@@ -254,3 +254,48 @@ def test_a_default_summary_fits_sixty_lines_with_fewer_rows_when_it_must(
     shown = re.findall(r"^Decisions \(first (\d) of \d+\)$", fitted.stdout, re.MULTILINE)
     assert shown and 2 <= int(shown[0]) < 5
     assert "Decisions (first 5 of" in given.stdout
+
+
+def test_names_the_org_refuses_leave_bare_ids_and_the_run_goes_on(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from revsched.errors import OrgError
+    from revsched.org import OrgGateway
+
+    def refused(self: OrgGateway, values: Any) -> dict[str, str]:
+        raise OrgError("Salesforce refused to run a query: REQUEST_TIMEOUT")
+
+    monkeypatch.setattr(OrgGateway, "names", refused)
+
+    result = invoke("run", "win-back", *AS_OF)
+    shown = json.loads(invoke("show", "1", "--json").stdout)
+
+    assert result.exit_code == 0, result.output
+    assert "OwnerId                0058L0000000005QAA -> " in result.stdout
+    owner = next(c for c in shown["changes"] if c["field"] == "OwnerId")
+    assert owner["status"] == "applied" and owner["old_name"] is None
+    # What the plan itself knows is still named: the new owner is alerted by name.
+    assert owner["new_name"] is not None
+
+
+def test_show_prints_the_first_rows_of_each_table_and_all_with_all(demo_org: Path):
+    """`show` of a run with 100k changes must not print 100k rows to read: the first rows
+    of each table, what was left out, and where every row is."""
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    wide = {"COLUMNS": "200"}
+    cut = CliRunner().invoke(app, ["show", "1", "--limit", "3"], env=wide)
+    everything = CliRunner().invoke(app, ["show", "1", "--all"], env=wide)
+
+    assert cut.exit_code == everything.exit_code == 0, cut.output + everything.output
+    assert "Changes (first 3 of 17): 17 applied" in cut.stdout
+    assert cut.stdout.count(": applied") == 3
+    assert cut.stdout.count("alert to ") == 3
+    assert "... and 2 more alerts" in cut.stdout
+    assert cut.stdout.splitlines()[-1] == (
+        "--all prints every row; revsched show 1 --format csv|json exports them all"
+    )
+    assert "Changes (17): 17 applied" in everything.stdout
+    assert everything.stdout.count(": applied") == 17
+    assert everything.stdout.count("alert to ") == 5
+    assert "--all prints every row" not in everything.stdout

@@ -150,19 +150,39 @@ def test_global_options_go_before_or_after_the_command(tmp_path: Path):
     assert '"schedule": "daily 07:15"' in before.stdout
 
 
+# (a field the org does not know, as config names it; the one line `run` and `doctor` print)
+UNKNOWN_FIELDS = [
+    (
+        "churn_date_field = 'Churn_Dat__c'",
+        "plays.win-back.churn_date_field = Churn_Dat__c: no such field on Account;"
+        " did you mean Churn_Date__c?",
+    ),
+    (
+        "status_fields = { 'Owner' = 'Owner.Nam' }",
+        "plays.win-back.status_fields.Owner = Owner.Nam: no such field on User; did you mean Name?",
+    ),
+    (
+        "status_fields = { 'Owner' = 'Ownr.Name' }",
+        "plays.win-back.status_fields.Owner = Ownr.Name: no such field on Account;"
+        " did you mean Owner?",
+    ),
+]
+
+
 @pytest.mark.parametrize("reads", ["rest", "bulk"])
-@pytest.mark.parametrize("command", [["run", "win-back", "--dry-run"], ["run", "win-back"]])
+@pytest.mark.parametrize(("setting", "line"), UNKNOWN_FIELDS)
 def test_a_field_the_org_does_not_know_names_the_key_and_the_nearest_field(
-    demo_org: Path, tmp_path: Path, reads: str, command: list[str]
+    demo_org: Path, tmp_path: Path, reads: str, setting: str, line: str
 ):
     api = "[api]\nbulk_read_threshold = 0\n" if reads == "bulk" else ""
-    config = f"{api}[plays.win-back]\nchurn_date_field = 'Churn_Dat__c'\n"
+    config = f"{api}[plays.win-back]\n{setting}\n"
     (tmp_path / "revsched.toml").write_text(config, encoding="utf-8")
 
-    result = invoke(*command, "--as-of", "2026-11-23")
+    dry_run = invoke("run", "win-back", "--dry-run", "--as-of", "2026-11-23")
+    applied = invoke("run", "win-back", "--as-of", "2026-11-23")
+    doctor = invoke("doctor")
 
-    assert result.exit_code == 2, result.output
-    assert result.stderr.splitlines() == [
-        "error: plays.win-back.churn_date_field = Churn_Dat__c: no such field on Account;"
-        " did you mean Churn_Date__c?"
-    ]
+    assert dry_run.exit_code == applied.exit_code == 2, dry_run.output + applied.output
+    assert dry_run.stderr.splitlines() == applied.stderr.splitlines() == [f"error: {line}"]
+    assert doctor.exit_code == 1
+    assert f"FAIL win-back: Account fields: {line}" in doctor.stdout.splitlines()

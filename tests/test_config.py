@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from revsched.cli import app
-from revsched.config import DEMO_POOLS, Settings, load_settings, looks_like_a_secret
+from revsched.config import Settings, demo_pools, load_settings, looks_like_a_secret
 from revsched.errors import ConfigError
 from revsched.play import load_plays
 
@@ -18,7 +18,7 @@ EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
 def test_example_config_spells_out_the_defaults():
     settings = load_settings(EXAMPLE)
 
-    assert settings.pools == DEMO_POOLS
+    assert settings.pools == demo_pools()
     assert settings.model_dump(exclude={"plays"}) == Settings().model_dump(exclude={"plays"})
     for play in load_plays(settings).values():
         assert play.configure(settings) == play.configure(Settings()), play.name
@@ -42,6 +42,19 @@ def test_config_file_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("timezone = 'UTC'", "timezone: unknown key (check the spelling"),
         ("[org]\nkind = 'sandbox'", "org.kind = 'sandbox': expected 'local' or 'salesforce'"),
         ("[pools.x]\nmembers = []", "pools.x.members = []: expected at least 1 item"),
+        (
+            "[enrollment]\nkind = 'hubspot'",
+            "enrollment.kind = 'hubspot': expected 'salesforce-field', 'outreach' or 'fake'",
+        ),
+        (
+            "[org]\nkind = 'salesforce'\n[enrollment]\nkind = 'fake'",
+            "enrollment.kind = 'fake' enrolls nobody; on a real org use 'salesforce-field' or"
+            " 'outreach'",
+        ),
+        (
+            "[enrollment.outreach]\ntoken = 'abc123verysecretTOKENvalue99'",
+            "enrollment.outreach.token: secrets never go in the config file",
+        ),
         ("[org\nkind = 1", "not valid TOML"),
     ],
 )

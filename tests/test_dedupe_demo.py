@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.localorg import LocalOrg
-from revsched.localorg.duplicates import IBM_FIXTURE, ground_truth_path
+from revsched.localorg.demo.duplicates import IBM_FIXTURE, ground_truth_path
 
 PLAYS = {"Contact": "dedupe-contacts", "Lead": "dedupe-leads", "Account": "dedupe-accounts"}
 

@@ -329,7 +329,7 @@ def test_a_role_or_family_mailbox_is_not_evidence_of_one_person(mailbox: str):
 
 def test_no_chaining_a_record_joins_only_through_its_own_link_to_the_master():
     """Two namesakes with their own work mailboxes, both like a third record: the third
-    merges with one of them, never both into one group."""
+    could be either, so it merges with neither, and both are flagged with why."""
     matching = people_clusters(
         [
             contact(1, "Ryan", "Adams", Email="ryan.adams@acme.com", Phone="4155550100"),
@@ -339,10 +339,12 @@ def test_no_chaining_a_record_joins_only_through_its_own_link_to_the_master():
     )
     cluster = only_cluster(matching)
     group = cluster.merge_group(cid(2), 0.92, 2, matching.conflict)
-    assert group.merged == [cid(1)]
+    assert group.merged == []
     assert group.flagged == {
+        cid(1): f"blocked by company_mailboxes: r.adams@acme.com /"
+        f" ryan.adams@acme.com with {cid(3)}, which matches the master too",
         cid(3): f"blocked by company_mailboxes: ryan.adams@acme.com /"
-        f" r.adams@acme.com with {cid(1)}"
+        f" r.adams@acme.com with {cid(1)}, which matches the master too",
     }
 
 
@@ -668,3 +670,49 @@ def test_a_first_name_birthdate_and_address_agreeing_merge_across_a_changed_surn
     [link] = only_cluster(flatmates).links
     assert link.evidence == ("address",)
     assert merged_with(flatmates, cid(1)) == []
+
+
+def test_an_office_address_on_many_names_is_not_evidence_of_one_person():
+    """In B2B a contact's mailing address is often the office's: two John Smiths there are
+    flagged at most."""
+    names = ["John Smith", "John Smith", "Ann Lee", "Raj Patel", "Eva Novak", "Tom Berg"]
+    colleagues = [
+        resident(n, *name.split(), "1 Main Street") for n, name in enumerate(names, start=1)
+    ]
+    matching = residents(*colleagues)
+    link = next(k for c in matching.clusters for k in c.links if {k.a, k.b} == {cid(1), cid(2)})
+    assert link.evidence == ("name",)
+    assert "same street address 1 main street is on several people's records" in link.detail
+    assert merged_with(matching, cid(1)) == []
+
+
+def test_one_street_address_in_another_place_is_not_the_same_address():
+    matching = residents(
+        resident(1, "Daniel", "Morrison", "16 Dumas Street"),
+        resident(2, "Daniel", "Morrison", "16 Dumas Street")
+        | {"MailingCity": "Perth", "MailingPostalCode": "6000"},
+    )
+    for cluster in matching.clusters:
+        assert all("address" not in link.evidence for link in cluster.links)
+
+
+@pytest.mark.parametrize(
+    "one, other, differ",
+    [
+        ("Jane", "John", True),
+        ("Jacob", "Taliah", True),
+        ("Willaim", "Wiloiam", False),  # one name, a typo in each record
+        ("Bob", "Robert", False),
+        ("J", "John", False),
+        ("Smith", "John", False),  # swapped with the surname
+    ],
+)
+def test_first_names_that_surely_differ_keep_two_people_from_one_merge(
+    one: str, other: str, differ: bool
+):
+    people = [
+        person(contact(n, f, "Smith"), None, RULES, FIELDS) for n, f in ((1, one), (2, other))
+    ]
+    reason = match_people(people, RULES, 0.8).distinct(cid(1), cid(2))
+    assert (reason == f"first names {one.lower()!r} / {other.lower()!r} differ") is differ
+    assert (reason is None) is not differ

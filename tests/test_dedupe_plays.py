@@ -59,6 +59,10 @@ def decide_contacts(contacts: list[dict[str, Any]], **config: Any):
     return contacts_play.decide({"contacts": contacts, "integration_users": USERS}, ctx)
 
 
+def reasons(plan) -> list[tuple[str, str, str]]:
+    return [(d.record_id, d.stage, d.reason) for d in plan.decisions]
+
+
 def roles(plan) -> dict[str, str]:
     return {d.record_id: d.stage.split(": ")[1] for d in plan.decisions}
 
@@ -75,7 +79,9 @@ def test_duplicates_merge_into_the_record_linked_to_the_most_of_them():
 
     assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "merge"}
     master = next(d for d in plan.decisions if d.record_id == cid(1))
-    assert master.reason == "master of 3 records (most direct duplicates (2)); merges 2, flags 0"
+    assert (
+        master.reason == "master of 3 records (merges the most duplicates (2)); merges 2, flags 0"
+    )
     merged = next(d for d in plan.decisions if d.record_id == cid(3))
     assert merged.reason.startswith("merge into Robert Smith (003000000000000001): phone+name 1.00")
     assert "same phone +14155550123 +6.0, same name 'robert smith' +5.0" in merged.reason
@@ -215,6 +221,68 @@ def test_the_dry_run_names_the_safety_rule_that_blocked_a_merge():
     assert blocked.reason.startswith(
         "not merged with John Smith Jr. (003000000000000002): blocked by name_suffixes: sr / jr"
     )
+
+
+def test_a_record_that_could_be_either_of_two_people_kept_apart_merges_with_neither():
+    """A father and his son of one name at one address (birthdates far apart), and a third
+    record there with no birthdate: it could be either, so it is only flagged."""
+    home = {"MailingStreet": "310 Maple Avenue", "MailingPostalCode": "45402"}
+    contacts = [
+        contact(1, "Robert", "Haines", Birthdate="1951-06-03", **home),
+        contact(2, "Robert", "Haines", Birthdate="1979-11-21", **home),
+        contact(3, "Robert", "Haines", **home | {"MailingStreet": "310 Maple Ave."}),
+    ]
+    fields = {"street_field": "MailingStreet", "postal_code_field": "MailingPostalCode"}
+
+    plan = decide_contacts(contacts, birthdate_field="Birthdate", **fields)
+
+    assert plan.merges == ()
+    assert [(d.record_id, d.stage) for d in plan.decisions] == [
+        (cid(1), "cluster 1: master"),
+        (cid(3), "cluster 1: flag"),
+        (cid(2), "cluster 1: apart"),
+        (cid(1), "merge blocked by a safety rule"),
+    ]
+    assert reasons(plan)[1][2].startswith(
+        "possible duplicate of Robert Haines (003000000000000001), not merged (it matches"
+        " 003000000000000002 too, kept apart from the master by different_birthdates:"
+        " 1951-06-03 / 1979-11-21): address+name 1.00"
+    )
+
+    # Without the birthdates, nothing tells them apart: one person at one address.
+    plan = decide_contacts(contacts, **fields)
+    assert [(m.master_id, sorted(r.record_id for r in m.merged)) for m in plan.merges] == [
+        (cid(1), [cid(2), cid(3)])
+    ]
+
+
+def test_twins_matching_one_undated_record_are_not_merged_into_it_together():
+    """Jane and John Smith, twins at one address, and a record of the family with no first
+    name: each matches it (surname, birthdate), but they are two people, so it merges into
+    neither; it is flagged, with why."""
+    home = {"Birthdate": "1990-05-04", "MailingStreet": "12 Oak Street", "MailingCity": "Leeds"}
+    contacts = [
+        contact(1, "", "Smith", **home),
+        contact(2, "Jane", "Smith", **home),
+        contact(3, "John", "Smith", **home),
+    ]
+    fields = {"birthdate_field": "Birthdate", "street_field": "MailingStreet"}
+
+    plan = decide_contacts(contacts, **fields, city_field="MailingCity")
+
+    assert plan.merges == ()
+    assert roles(plan) == {cid(1): "flag", cid(2): "master", cid(3): "flag"}
+    assert reasons(plan)[1][2].startswith(
+        "possible duplicate of Jane Smith (003000000000000002), not merged (it matches"
+        " 003000000000000003 too, kept apart from the master by first names 'jane' / 'john'"
+        " differ): birthdate+name 1.00"
+    )
+
+    looser = {"safety": {"different_first_names": False}}
+    plan = decide_contacts(contacts, **fields, city_field="MailingCity", match=looser)
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (cid(1), [cid(2), cid(3)])
+    ]
 
 
 def test_an_already_flagged_record_is_not_written_again():
@@ -435,10 +503,6 @@ def test_no_integration_users_no_rule():
 # --- dedupe-accounts: what each safety rule lets the play select, merge, flag and skip ---
 
 
-def reasons(plan) -> list[tuple[str, str, str]]:
-    return [(d.record_id, d.stage, d.reason) for d in plan.decisions]
-
-
 def test_websites_on_shared_hosts_are_neither_evidence_nor_rewritten_to_their_host():
     """sites.google.com is not Google's site, gmail.com no company's: nothing links, and
     normalization keeps the page (rewritten to its host, the next run would merge them)."""
@@ -546,8 +610,9 @@ def test_franchise_stores_and_hotel_properties_stay_apart_and_one_store_merges()
 
 
 def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group():
-    """google.ie and google.com both link to a Google with no website: the master merges
-    one of them, and the other is only flagged, with the rule that kept it out."""
+    """google.ie and google.com both link to a Google with no website, which could be
+    either: nothing merges; google.com is no duplicate of the master google.ie at all
+    (kept apart), and the Google with no website is only flagged, with why."""
     accounts = [
         account(1, "Google", Website="google.ie", Phone="+1 650 253 0000"),
         account(2, "Google", Website="google.com", Phone="+1 650 253 0000"),
@@ -556,46 +621,27 @@ def test_two_websites_joined_through_a_record_with_none_are_not_one_merge_group(
 
     plan = decide_accounts(accounts)
 
-    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
-        (aid(3), [aid(1)])
-    ]
-    link = (
-        "phone+name 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0,"
-        " same name 'google' +5.0, prior -5.0)"
-    )
-    assert reasons(plan)[:3] == [
-        (
-            aid(3),
-            "cluster 1: master",
-            "master of 3 records (most direct duplicates (2)); merges 1, flags 1",
-        ),
-        (aid(1), "cluster 1: merge", f"merge into Google (001000000000000003): {link}"),
-        (
-            aid(2),
-            "cluster 1: flag",
-            "possible duplicate of Google (001000000000000003), not merged (blocked by"
-            f" different_websites: google.ie / google.com with 001000000000000001): {link}",
-        ),
-    ]
+    assert plan.merges == ()
     assert [(c.record_id, c.field, c.new) for c in plan.changes] == [
-        (aid(2), "Possible_Duplicate_Of__c", aid(3)),
-        (aid(3), "Website", "google.ie"),
+        (aid(3), "Possible_Duplicate_Of__c", aid(1))
     ]
-
-    # With google.ie as the master, google.com is no duplicate of it at all: kept apart.
-    plan = decide_accounts(accounts, master_rules=["oldest"])
-    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
-        (aid(1), [aid(3)])
+    assert [(d.record_id, d.stage) for d in plan.decisions] == [
+        (aid(1), "cluster 1: master"),
+        (aid(3), "cluster 1: flag"),
+        (aid(2), "cluster 1: apart"),
+        (aid(1), "merge blocked by a safety rule"),
     ]
-    assert reasons(plan)[2] == (
-        aid(2),
-        "cluster 1: apart",
+    assert reasons(plan)[1][2].startswith(
+        "possible duplicate of Google (001000000000000001), not merged (it matches"
+        " 001000000000000002 too, kept apart from the master by different_websites:"
+        " google.ie / google.com): phone+name 0.98"
+    )
+    assert reasons(plan)[2][2] == (
         "not a duplicate of Google (001000000000000001) (blocked by different_websites:"
         " google.ie / google.com with the master), though linked to its cluster: phone+name"
         " 0.98 with Google (001000000000000003) (same phone +16502530000 +6.0, same name"
-        " 'google' +5.0, prior -5.0)",
+        " 'google' +5.0, prior -5.0)"
     )
-    assert plan.changes == ()
 
 
 def test_initials_alone_plan_nothing_and_different_countries_block_a_merge():

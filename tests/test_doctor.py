@@ -207,3 +207,10 @@ def test_org_memory_off_is_a_warning(demo_org: Path, tmp_path: Path):
         "warn org memory: off ([state] org_memory = false): a run on a new machine, with an"
         " empty state store, would repeat the alerts, Tasks and stages already fired" in lines
     )
+
+
+def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path):
+    """SOQL reads field names in any case: doctor does too."""
+    _, lines = doctor("[plays.win-back]\nstatus_fields = { 'Owner' = 'owner.NAME' }\n", tmp_path)
+
+    assert " ok  win-back: Account fields: 7 fields exist" in lines, lines

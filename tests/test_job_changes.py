@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier
-from revsched.jobs.job_changes import JobChangesConfig, play, queries
+from harness import RecordingNotifier, run_named
+from revsched.jobs.job_changes import (
+    JobChangesConfig,
+    account_index,
+    follow_ups,
+    play,
+    queries,
+)
 
 from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
@@ -196,9 +202,19 @@ def test_lead_matched_by_email_domain_is_converted_tasked_enrolled_and_announced
         "WhatId": SAMPLECO["Id"],
         "Description": "Pat Prospect changed jobs (UserGems). Follow up within 2 days.",
     }
-    assert [(c.sobject, c.field, c.old, c.new) for c in plan.changes] == [
-        ("Lead", "Sequence_To_Enroll__c", None, "UserGems - Sales Leaders")
-    ]
+    assert plan.changes == ()
+    [enrollment] = plan.enrollments
+    assert enrollment.key == "job-changes:pat@sampleco.com:UserGems - Sales Leaders"
+    assert (enrollment.person.sobject, enrollment.person.record_id, enrollment.person.email) == (
+        "Lead",
+        "00Q000000000000001",
+        "pat@sampleco.com",
+    )
+    assert (enrollment.sequence, enrollment.sender.name, enrollment.field) == (
+        "UserGems - Sales Leaders",
+        "Fay Nguyen",
+        "Sequence_To_Enroll__c",
+    )
     [alert] = plan.alerts
     assert (alert.record_id, alert.stage) == ("00Q000000000000001", "2026-11-01")
     assert [(r.role, r.name) for r in alert.recipients] == [
@@ -237,7 +253,9 @@ def test_contact_keeps_its_account_and_follows_the_account_owner():
     assert plan.conversions == ()
     assert [(c.sobject, c.field, c.old, c.new) for c in plan.changes] == [
         ("Contact", "OwnerId", ID["ben.okafor"], ID["ava.patel"]),
-        ("Contact", "Sequence_To_Enroll__c", None, "UserGems - Sales Leaders"),
+    ]
+    assert [(e.person.sobject, e.sequence) for e in plan.enrollments] == [
+        ("Contact", "UserGems - Sales Leaders")
     ]
     assert "a contact of SampleCo" in plan.decisions[0].reason
 
@@ -252,6 +270,14 @@ def test_free_mail_address_matches_by_normalized_company_name():
     assert "company name 'ACME Inc' (free-mail address gmail.com) matches Acme, Inc." in (
         plan.decisions[0].reason
     )
+
+
+def test_an_account_read_twice_is_one_candidate():
+    acme = account(3, "Acme", "acme.io")
+
+    plan = decide(leads=[lead(1, "Una Acme", "una@acme.io")], accounts=[acme, dict(acme)])
+
+    assert plan.conversions[0].account_id == acme["Id"]
 
 
 def test_subdomain_website_matches_the_registrable_domain():
@@ -291,9 +317,9 @@ def test_two_candidate_accounts_still_tied_are_ambiguous_and_the_lead_stays_a_le
         plan.decisions[0].reason
     )
     # Owned by the integration user: the SDR pool takes it, and gets the Task and alert.
-    [change, enroll] = plan.changes
+    [change] = plan.changes
     assert (change.sobject, change.field, change.new) == ("Lead", "OwnerId", ID["fay.nguyen"])
-    assert enroll.field == "Sequence_To_Enroll__c"
+    assert [e.sender.name for e in plan.enrollments] == ["Fay Nguyen"]
     assert plan.creates[0].fields["OwnerId"] == ID["fay.nguyen"]
     assert plan.creates[0].fields["WhatId"] is None
     assert [(r.role, r.name) for r in plan.alerts[0].recipients] == [("Lead Owner", "Fay Nguyen")]
@@ -316,8 +342,28 @@ def test_unmatched_lead_owned_by_an_sdr_keeps_its_owner():
     plan = decide(leads=[record])
 
     assert "no account matches the email domain nowhere.io" in plan.decisions[0].reason
-    assert [c.field for c in plan.changes] == ["Sequence_To_Enroll__c"]
+    assert plan.changes == ()
+    assert [e.sender.name for e in plan.enrollments] == ["Gus Romero"]
     assert plan.creates[0].fields["OwnerId"] == ID["gus.romero"]
+
+
+def test_unmatched_lead_of_an_inactive_owner_goes_to_the_sdr_pool():
+    record = lead(1, "Ina Inactive", "ina@nowhere.io", owner="eli.novak")
+
+    plan = decide(leads=[record])
+
+    assert [(c.field, c.old, c.new) for c in plan.changes] == [
+        ("OwnerId", ID["eli.novak"], ID["fay.nguyen"])
+    ]
+    assert plan.creates[0].fields["OwnerId"] == ID["fay.nguyen"]
+    assert [e.sender.name for e in plan.enrollments] == ["Fay Nguyen"]
+    assert [(r.role, r.name) for r in plan.alerts[0].recipients] == [("Lead Owner", "Fay Nguyen")]
+    assert (
+        "Owner.IsActive"
+        in queries(DecideContext(as_of=TODAY, config=JobChangesConfig(), pools=Settings().pools))[
+            "leads"
+        ]
+    )
 
 
 def test_lead_and_contact_for_one_person_the_contact_wins():
@@ -382,7 +428,7 @@ def test_delivered_before_the_window_is_listed_only(modified: str, outcome: str)
 def test_opted_out_is_routed_and_tasked_but_not_enrolled():
     plan = decide(leads=[lead(1, "Oz Optout", "oz@sampleco.com", HasOptedOutOfEmail=True)])
 
-    assert plan.changes == ()
+    assert plan.changes == () and plan.enrollments == ()
     assert plan.creates and plan.conversions
     assert plan.alerts[0].context["sequence"] == (
         "Not enrolled in a sequence: the contact has opted out of email"
@@ -396,6 +442,7 @@ def test_no_email_is_not_enrolled_and_keyed_by_id():
     plan = decide(leads=[record], accounts=[acme])
 
     assert plan.creates[0].key == "job-changes:00Q000000000000001:2026-11-01"
+    assert plan.enrollments == ()
     assert plan.alerts[0].context["sequence"] == (
         "Not enrolled in a sequence: the contact has no email address"
     )
@@ -455,7 +502,7 @@ def test_in_sequence_is_an_fyi_without_enrollment():
     plan = decide(leads=[lead(1, "Sy Seq", "sy@sampleco.com", Actively_Being_Sequenced__c=True)])
 
     assert plan.decisions[0].reason.endswith("; in sequence")
-    assert plan.changes == ()
+    assert plan.changes == () and plan.enrollments == ()
     text = AlertRenderer("https://x.example").render(plan.alerts[0]).text
     assert "- FYI: already in an active sequence" in text
 
@@ -470,7 +517,9 @@ def test_unassigned_account_gets_an_ae_and_sdr_by_round_robin():
         ("Account", "OwnerId", ID["ava.patel"]),
         ("Account", "Account_Assigned_Reason__c", "UserGems Round Robin"),
         ("Account", "SDR__c", ID["fay.nguyen"]),
-        ("Lead", "Sequence_To_Enroll__c", "UserGems - Sales Leaders"),
+    ]
+    assert [(e.sequence, e.sender.name) for e in plan.enrollments] == [
+        ("UserGems - Sales Leaders", "Fay Nguyen")
     ]
     assert plan.conversions[0].owner_id == ID["ava.patel"]
     assert plan.cursors == {"job-changes-ae": 1, "job-changes-sdr": 1}
@@ -502,7 +551,7 @@ def test_persona_picks_the_sequence(persona: str | None, title: str, sequence: s
 
     plan = decide(leads=[record])
 
-    assert plan.changes[0].new == sequence
+    assert [e.sequence for e in plan.enrollments] == [sequence]
 
 
 def test_past_champion_at_a_customer_is_left_to_people_signals():
@@ -555,11 +604,53 @@ def test_queries_read_usergems_people_in_the_window():
         " ORDER BY LastModifiedDate, Id"
     )
     assert "AccountId FROM Contact WHERE (UserGems__Created_By_UG__c" in soql["contacts"]
-    assert "FROM Opportunities WHERE IsClosed = false" in soql["accounts"]
     assert (
         soql["tasks"]
         == "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE 'job-changes:%'"
     )
+
+
+def test_only_the_accounts_the_people_may_work_at_are_read():
+    index = account_index(JobChangesConfig())
+    assert index.keys(
+        {"Name": "O'Brien Holdings, Inc.", "Website": "https://app.acme.co.uk/x"}
+    ) == {
+        "domain:acme.co.uk",
+        "name:obrien holdings",
+    }
+    people = {
+        "contacts": [
+            contact(1, "Cy Contact", "cy@elsewhere.io", AccountId="001000000000000009"),
+            contact(2, "Al Alone", "al@acme.co.uk"),
+        ],
+        "leads": [
+            lead(3, "Gi Gmail", "gi@gmail.com", Company="O'Brien Holdings Inc"),
+            lead(4, "No Body", None, Company=None),
+        ],
+    }
+    asked: list[set[str]] = []
+
+    def lookup(keys: Collection[str]) -> dict[str, set[str]]:
+        asked.append(set(keys))
+        return {"domain:acme.co.uk": {"001000000000000007"}, "name:obrien holdings": set()}
+
+    ctx = DecideContext(
+        as_of=TODAY, config=JobChangesConfig(), pools=Settings().pools, lookup=lookup
+    )
+
+    soql = follow_ups(people, ctx)
+
+    assert asked == [{"domain:acme.co.uk", "name:obrien holdings"}]
+    [(name, text)] = soql.items()
+    assert name == "accounts0"
+    assert text.startswith("SELECT Id, Name, Website, Type, OwnerId,")
+    assert "(SELECT Id, Name, OwnerId, Owner.Name, Owner.Email FROM Opportunities" in text
+    assert text.endswith(
+        " FROM Account WHERE Id IN ('001000000000000007','001000000000000009') ORDER BY Id"
+    )
+    nobody = follow_ups({"contacts": [], "leads": []}, ctx)
+    [(_, text)] = nobody.items()
+    assert text.endswith(" FROM Account WHERE Id = null")
 
 
 def test_two_people_at_one_unassigned_account_share_one_round_robin():
@@ -737,6 +828,45 @@ def test_a_lead_that_fails_to_convert_is_left_for_the_next_run(tmp_path: Path):
     assert converted["ConvertedContactId"] in {a.alert.record_id for a in notifier.sent}
 
 
+def test_conversions_a_killed_run_never_recorded_are_read_back_not_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    org = build_demo_org(tmp_path / "org.sqlite", accounts=20, seed=7, today=TODAY)
+    store = StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    gateway = OrgGateway(org.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+
+    def run() -> RunResult:
+        return run_named("job-changes", gateway, store)
+
+    recorded = store.record_conversions
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt("killed after convertLead, before its outcome was saved")
+
+    monkeypatch.setattr(store, "record_conversions", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(store, "record_conversions", recorded)
+    [killed_run] = store.runs("job-changes")
+    assert {c.status for c in store.run(killed_run.id).conversions} == {"planned"}  # type: ignore[union-attr]
+
+    second = run()
+
+    assert second.interrupted == (killed_run.id,)
+    assert second.plan.conversions == ()
+    conversions = store.run(killed_run.id).conversions  # type: ignore[union-attr]
+    sf = org.salesforce()
+    assert conversions and second.settled.reconciled >= len(conversions)
+    for conversion in conversions:
+        lead = sf.Lead.get(conversion.lead_id)
+        assert lead["IsConverted"] is True
+        assert (conversion.status, conversion.contact_id) == (
+            "converted",
+            lead["ConvertedContactId"],
+        )
+    assert store.unsettled_conversions("job-changes") == {}
+
+
 def test_duplicate_records_of_one_person_are_handled_once():
     first = contact(2, "Dee Dup", "dee@sampleco.com", AccountId=SAMPLECO["Id"])
     twin = contact(3, "Dee Dupp", "Dee@SampleCo.com", AccountId=SAMPLECO["Id"])
@@ -747,4 +877,26 @@ def test_duplicate_records_of_one_person_are_handled_once():
     assert reasons(plan)["Dee Dupp"] == (
         "skipped",
         "same person as Dee Dup (same email): handled once",
+    )
+
+
+def test_doctor_checks_the_convert_leads_permission(demo_org: Path):
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+
+    ok = "job-changes: Convert Leads: the integration user may convert leads"
+    assert f" ok  {ok}" in CliRunner().invoke(app, ["doctor"]).stdout.splitlines()
+    with sqlite3.connect(demo_org) as db:
+        db.execute('UPDATE "UserPermissionAccess" SET "PermissionsConvertLeads" = 0')
+
+    refused = CliRunner().invoke(app, ["doctor"])
+
+    assert refused.exit_code == 1
+    assert (
+        "FAIL job-changes: Convert Leads: the integration user lacks the Convert Leads"
+        " permission, so every matched lead would fail to convert; assign the permission set"
+        " Revsched_Integration (it grants ConvertLeads)" in refused.stdout.splitlines()
     )

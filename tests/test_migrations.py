@@ -234,3 +234,16 @@ def test_changes_audited_before_names_were_kept_survive_the_upgrade(state_url: s
     assert run is not None
     change = run.changes[0]
     assert (change.record_name, change.old_name, change.new_name) == ("Acme", None, None)
+
+
+def test_a_store_at_the_newest_level_opens_without_loading_alembic(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    StateStore(url)  # created (and stamped) with Alembic
+    probe = f"import sys; from revsched.state import StateStore; StateStore({url!r});"
+    probe += " print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_the_level_the_migration_files_state_is_alembics_head():
+    assert migrate._stated_head() == migrate.head()

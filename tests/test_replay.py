@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simple_salesforce import format_soql
 from typer.testing import CliRunner
 
 from revsched.cli import app
@@ -152,3 +153,23 @@ def test_revert_refuses_dry_runs_repeats_and_unknown_runs(org: LocalOrg):
         in cli("revert", str(applied["run_id"]), exit_code=2).stderr
     )
     assert "no run 999" in cli("revert", "999", exit_code=2).stderr
+
+
+def test_revert_of_a_run_that_wrote_date_times_restores_them(org: LocalOrg):
+    """Salesforce reads a dateTime back as ...+0000 that was written as ...Z: the same value,
+    so the revert does not take every lead route-leads stamped for one edited since."""
+    applied = cli_json("run", "route-leads", *AS_OF)
+    stamped = [c for c in applied["plan"]["changes"] if c["field"] == "Last_Routed_Date__c"]
+    assert stamped and all(c["new"].endswith("Z") for c in stamped)
+
+    reverted = cli_json("revert", str(applied["run_id"]))
+
+    assert (reverted["status"], reverted["stale"]) == ("succeeded", {})
+    leads = org.salesforce().query_all(
+        format_soql(
+            "SELECT Id, Last_Routed_Date__c FROM Lead WHERE Id IN {}",
+            [c["record_id"] for c in stamped],
+        )
+    )["records"]
+    old = {c["record_id"]: c["old"] for c in stamped}
+    assert {lead["Id"]: lead["Last_Routed_Date__c"] for lead in leads} == old

@@ -156,12 +156,16 @@ def decide(
     now: datetime = NOW,
     fired: frozenset[tuple[str, str]] = frozenset(),
     unrouted: list[dict[str, Any]] | None = None,
+    amer: dict[str, Any] | None = None,
     **config: Any,
 ) -> Plan:
+    found = pools()
+    if amer is not None:
+        found["route-leads-amer"] = PoolSettings.model_validate(amer)
     ctx = DecideContext(
         as_of=now.date(),
         config=RouteLeadsConfig(**(CONFIG | config)),
-        pools=pools(),
+        pools=found,
         now=now,
         fired=fired,
     )
@@ -211,7 +215,7 @@ def test_new_lead_routes_only_with_a_person_score_of_zero_or_more(
     if routed:
         assert changes(plan)["Routing_Reason__c"] == "Country pool: DE"
     else:
-        assert text == f"not routed: {why}"
+        assert text == why
         assert plan.changes == ()
 
 
@@ -220,10 +224,9 @@ def test_placeholder_company_gets_the_standard_value_and_matches_no_account():
     plan = decide([lead(Company="n/a")], accounts)
 
     assert changes(plan)["Company"] == "[[unknown]]"
+    assert plan.alerts[0].context["company"] == "[[unknown]]"
     assert "Matched_Account__c" not in changes(plan)
-    assert plan.decisions[0].reason.endswith(
-        "free-mail address gmail.com and no company name to match"
-    )
+    assert "; free-mail address gmail.com and no company name to match;" in plan.decisions[0].reason
 
 
 def test_standard_company_value_is_not_written_again():
@@ -245,7 +248,7 @@ def test_standard_company_value_is_not_written_again():
 def test_new_lead_failing_validation_stays_with_the_reason(fields: dict[str, Any], why: str):
     plan = decide([lead(**fields)], unrouted=[])
 
-    assert reason(plan) == ("skipped", f"not routed: {why}")
+    assert reason(plan) == ("skipped", why)
     assert plan.changes == ()
     assert plan.reports["unrouted"] == [
         {"lead_id": "00Q000000000000001", "lead": "Lead 1", "company": "Company 1", "reason": why}
@@ -257,7 +260,7 @@ def test_lead_entered_by_a_person_is_theirs_and_not_in_the_digest():
 
     assert reason(plan) == (
         "skipped",
-        "not routed: new lead created by Fay Nguyen, not an integration user",
+        "new lead not created by an integration user (created by Fay Nguyen)",
     )
     assert plan.reports["unrouted"] == []
     assert plan.alerts == ()
@@ -281,7 +284,7 @@ RE_MQL = {"Last_Routed_Date__c": "2026-11-01T10:00:00.000+0000", "OwnerId": FAY}
 def test_updated_lead_sales_dev_works_is_left_alone(fields: dict[str, Any], why: str):
     plan = decide([lead(**RE_MQL, **fields)])
 
-    assert reason(plan) == ("skipped", f"not routed: {why}")
+    assert reason(plan) == ("skipped", why)
 
 
 def test_blank_score_does_not_stop_a_re_mql():
@@ -311,18 +314,36 @@ def test_lead_routed_after_its_mql_has_no_event_and_is_not_looked_at():
 def test_re_mql_later_than_the_last_routing_routes_again_keyed_on_the_event():
     plan = decide([lead(**RE_MQL)])
 
-    assert plan.decisions[0].stage == "2026-11-22T10:00:00+00:00"
+    assert plan.decisions[0].stage == "Country pool: DE"
+    assert plan.decisions[0].reason.endswith("; event 2026-11-22T10:00:00+00:00")
     assert [(a.record_id, a.stage) for a in plan.alerts] == [
         ("00Q000000000000001", "00Q000000000000001:2026-11-22T10:00:00+00:00")
     ]
     assert changes(plan)["Last_Routed_Date__c"] == "2026-11-23T09:30:00.000Z"
 
 
+def test_a_run_as_of_an_earlier_day_records_the_event_it_routed_not_before():
+    plan = decide([lead(**RE_MQL)], now=datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+
+    assert changes(plan)["Last_Routed_Date__c"] == "2026-11-22T10:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("mql", "routed"),
+    [(YESTERDAY, False), ("2026-11-23T08:00:00.000+0000", True)],
+    ids=["MQL before going live", "MQL after"],
+)
+def test_leads_created_before_going_live_route_only_on_a_later_mql(mql: str, routed: bool):
+    plan = decide([lead(MQL_Date__c=mql)], live_since="2026-11-23T00:00:00")  # UTC
+
+    assert bool(plan.changes) is routed
+
+
 def test_partner_campaign_joined_after_the_last_routing_routes_again():
     joined = member("Partner MDF - DevOps Days", mdf="Yes", joined="2026-11-23T08:00:00.000+0000")
     plan = decide([lead(**RE_MQL, CampaignMembers=joined)])
 
-    assert plan.decisions[0].stage == "2026-11-23T08:00:00+00:00"
+    assert plan.decisions[0].reason.endswith("; event 2026-11-23T08:00:00+00:00")
     assert changes(plan)["Routing_Reason__c"] == "Partner: MDF campaign Partner MDF - DevOps Days"
 
 
@@ -411,7 +432,7 @@ def test_non_mql_in_a_status_without_queue_is_left_with_the_reason():
 
     assert reason(plan) == (
         "skipped",
-        "not routed: not an MQL and no holding queue for Status 'Working' (status_queues)",
+        "not an MQL and no holding queue for Status 'Working' (status_queues)",
     )
 
 
@@ -472,12 +493,63 @@ def test_round_robin_skips_a_deactivated_sdr_and_turns():
     assert plan.assignments == {"route-leads-amer": {"gus@x.example": 2}}
 
 
+FAY_AND_GUS = ["fay@x.example", "gus@x.example"]
+
+
+@pytest.mark.parametrize(
+    ("amer", "owners_or_why"),
+    [
+        (
+            {"members": [{"username": "fay@x.example", "weight": 2}, "gus@x.example"]},
+            [FAY, GUS, FAY],
+        ),
+        (
+            {"members": FAY_AND_GUS, "daily_cap": 1},
+            [FAY, GUS, "Fay Nguyen: reached the daily cap of 1"],
+        ),
+        (
+            {
+                "members": [
+                    {
+                        "username": "fay@x.example",
+                        "out_of_office": [{"start": "2026-11-20", "end": "2026-11-27"}],
+                    },
+                    "gus@x.example",
+                ]
+            },
+            [GUS, GUS, GUS],
+        ),
+        (
+            {"members": FAY_AND_GUS, "working_hours": {"start": "10:00", "end": "18:00"}},
+            [
+                "Fay Nguyen: outside working hours (Mon 09:30 in UTC)",
+                "Fay Nguyen: outside working hours (Mon 09:30 in UTC)",
+                "Fay Nguyen: outside working hours (Mon 09:30 in UTC)",
+            ],
+        ),
+    ],
+    ids=["weights", "daily cap", "out of office", "working hours"],
+)
+def test_country_pool_round_robin_keeps_weights_caps_absences_and_hours(
+    amer: dict[str, Any], owners_or_why: list[str]
+):
+    plan = decide([lead(n, Country="US") for n in (1, 2, 3)], amer=amer)
+
+    got = []
+    for decision in plan.decisions:
+        if decision.outcome == "selected":
+            got.append(changes(plan, decision.record_id)["OwnerId"])
+        else:
+            got.append(decision.reason.split("(", 1)[1].split(";")[0])
+    assert got == owners_or_why
+
+
 def test_nobody_in_the_pool_available_leaves_the_lead_unrouted():
     plan = decide([lead(Country="US")], inactive=(FAY, GUS))
 
     assert reason(plan) == (
         "skipped",
-        "not routed: nobody in pool 'route-leads-amer' can take leads now"
+        "nobody in pool 'route-leads-amer' can take leads now"
         " (Fay Nguyen: inactive; Gus Romero: inactive)",
     )
 
@@ -490,9 +562,9 @@ def test_two_accounts_on_one_domain_are_ambiguous_and_reported():
     plan = decide([lead(Email="a@acme1.com")], twins)
 
     assert "Matched_Account__c" not in changes(plan)
-    assert plan.decisions[0].reason.endswith(
-        "ambiguous: the email domain acme1.com matches 2 accounts (Twin A, Twin B)"
-        " and nothing breaks the tie"
+    assert (
+        "; ambiguous: the email domain acme1.com matches 2 accounts (Twin A, Twin B)"
+        " and nothing breaks the tie;" in plan.decisions[0].reason
     )
 
 
@@ -519,11 +591,12 @@ def test_free_mail_lead_matches_by_normalized_company_name():
 def test_account_and_lead_keys_agree_and_skip_shared_hosts_and_placeholders():
     config = RouteLeadsConfig(**CONFIG)
 
-    assert account_keys(account(1, Name="Acme 1, Inc."), config) == {
+    shared = frozenset(config.shared_hosts)
+    assert account_keys(account(1, Name="Acme 1, Inc."), shared) == {
         "domain:acme1.com",
         "name:acme 1",
     }
-    assert account_keys(account(2, Website="https://sites.google.com/view/x"), config) == {
+    assert account_keys(account(2, Website="https://sites.google.com/view/x"), shared) == {
         "name:acme 2"
     }
     assert lead_keys(lead(Email="jo@app.acme1.com"), config) == {"domain:acme1.com"}
@@ -602,6 +675,19 @@ def test_reads_from_the_watermark_minus_the_overlap_else_the_catch_up_window():
     assert since(fresh) == datetime(2026, 10, 24, tzinfo=UTC)
 
 
+def test_campaign_names_and_values_are_quoted_in_every_query(org: LocalOrg):
+    """A brace or a quote in a configured name is data, never SOQL."""
+    config = RouteLeadsConfig(partner_trial_campaigns=["Partner {EMEA} - O'Neil's trial"])
+    ctx = DecideContext(as_of=TODAY, config=config, pools=Settings().pools, now=NOW)
+
+    found = queries(ctx)
+
+    assert "IN ('Partner {EMEA} - O\\'Neil\\'s trial')" in found["leads"]
+    assert "IN ('Partner {EMEA} - O\\'Neil\\'s trial')" in found["campaign_leads"]
+    for soql in found.values():
+        org.salesforce().query_all(soql)  # the org parses every one
+
+
 def test_the_digest_query_runs_from_digest_time_until_the_digest_has_gone():
     config = RouteLeadsConfig(**CONFIG)
     before = DecideContext(
@@ -678,12 +764,13 @@ def run(
     dry_run: bool = False,
     notifier: RecordingNotifier | None = None,
     on_plan: Any = None,
+    as_of: date = TODAY,
 ) -> RunResult:
     gateway = OrgGateway(org.salesforce)
     return run_play(
         load_plays(SETTINGS)["route-leads"],
         SETTINGS,
-        as_of=TODAY,
+        as_of=as_of,
         dry_run=dry_run,
         store=store,
         org=gateway,
@@ -736,6 +823,16 @@ def test_dry_run_writes_nothing_apply_routes_and_a_rerun_plans_nothing(
     assert "- 1: Do_Not_Route__c is checked" in digest
     assert "Zoe Park" in digest and "Ava Stone" not in digest
     assert rerun.plan.changes == () and rerun.plan.alerts == () and rerun.plan.selected == ()
+
+
+def test_a_run_as_of_a_future_date_keeps_the_watermark_at_the_clock(org: LocalOrg, tmp_path: Path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+
+    result = run(org, store, as_of=date.today() + timedelta(days=30))
+
+    assert result.plan.watermark is not None and result.plan.watermark > datetime.now(UTC)
+    saved = store.watermark("route-leads")
+    assert saved is not None and saved <= datetime.now(UTC)
 
 
 def test_two_runs_in_one_window_route_a_lead_once(org: LocalOrg, tmp_path: Path):
@@ -824,6 +921,18 @@ def test_unknown_queue_stops_the_run_before_any_write(org: LocalOrg, tmp_path: P
     assert store.watermark("route-leads") is None
 
 
+def test_a_run_while_another_process_refreshes_the_account_index_exits_locked(
+    org: LocalOrg, tmp_path: Path
+):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+
+    with play_lease(store, "route-leads:accounts"), pytest.raises(LockedError) as error:
+        run(org, store, dry_run=True)
+
+    assert error.value.exit_code == 3
+    assert "another run of route-leads:accounts holds the lock" in str(error.value)
+
+
 def test_lead_converted_before_apply_is_not_written_nor_alerted(org: LocalOrg, tmp_path: Path):
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sf = org.salesforce()
@@ -899,3 +1008,28 @@ def test_doctor_checks_queues_pools_and_campaign_names(revsched_home: Path, tmp_
         " that exists" in lines
     )
     assert " ok  route-leads: accounts_0 query: every object and field it reads exists" in lines
+
+
+# --- State store: watermark and index, on each backend ------------------------------------
+
+
+def test_watermark_and_account_index_keep_in_the_state_store(state_url: str):
+    store = StateStore(state_url)
+    mark = datetime(2026, 11, 23, 9, 15, tzinfo=UTC)
+    store.save_watermark("route-leads", mark)
+    store.save_watermark("route-leads", mark + timedelta(minutes=15))
+
+    built = store.index_records(
+        "i", [("001A", {"domain:a.com", "name:a"}), ("001B", {"domain:a.com"})], rebuild=True
+    )
+    store.index_records("i", [("001A", {"domain:z.com"})], rebuild=False)  # A moved
+
+    assert store.watermark("route-leads") == mark + timedelta(minutes=15)
+    assert store.watermark("other") is None
+    assert built == 2
+    assert store.index_lookup("i", {"domain:a.com", "domain:z.com", "name:a", "x"}) == {
+        "domain:a.com": {"001B"},
+        "domain:z.com": {"001A"},
+    }
+    store.index_records("i", [("001C", {"name:c"})], rebuild=True)
+    assert store.index_lookup("i", {"domain:a.com", "name:c"}) == {"name:c": {"001C"}}

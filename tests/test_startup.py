@@ -21,6 +21,11 @@ HEAVY = (
     "werkzeug",
     "lark",
     "rapidfuzz",
+    # The dedupe plays' data sets, loaded when they first match.
+    "tldextract",
+    "phonenumbers",
+    "nameparser",
+    "nicknames",
 )
 
 PROBE = """

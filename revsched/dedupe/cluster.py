@@ -4,8 +4,8 @@ safe to merge.
 A cluster is records joined by links at or above the flag floor, directly or through
 each other: everything a reviewer should see together. A merge group is stricter:
 only records linked to the master directly, by a link strong enough and with enough
-independent evidence, and no two of which break a safety rule. Nothing joins a merge
-group through a third record.
+independent evidence, none of which matches two records kept apart (by a safety rule,
+or as surely two people). Nothing joins a merge group through a third record.
 """
 
 from __future__ import annotations
@@ -67,15 +67,6 @@ class Cluster:
     def links_of(self, record_id: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if record_id in (link.a, link.b))
 
-    def mergeable_counts(self, threshold: float, min_evidence: int) -> dict[str, int]:
-        """For each member, how many others it has a mergeable link with."""
-        counts: dict[str, int] = {}
-        for link in self.links:
-            if link.mergeable(threshold, min_evidence):
-                for member in (link.a, link.b):
-                    counts[member] = counts.get(member, 0) + 1
-        return counts
-
     def core(self, threshold: float, min_evidence: int) -> tuple[str, ...]:
         """The largest set of members joined by mergeable links: where the master comes from,
         so a record linked to the rest only weakly is never the one they merge into. All
@@ -93,25 +84,46 @@ class Cluster:
         return tuple(largest) if len(largest) > 1 else self.members
 
     def merge_group(
-        self, master: str, threshold: float, min_evidence: int, conflict: Conflict
+        self,
+        master: str,
+        threshold: float,
+        min_evidence: int,
+        conflict: Conflict,
+        distinct: Conflict | None = None,
     ) -> MergeGroup:
         """Who merges into `master` (strongest link first), who is flagged as its possible
         duplicate, and who is kept apart from it by a safety rule (so is no duplicate of it
         at all), each with why. A member joins only through its own link to the master, and
-        only when it breaks no safety rule with any member already in."""
+        only when what it matches is not kept apart: two records a safety rule keeps apart
+        (a father and his son, google.ie and google.com) that both match the master, or a
+        record that matches the master and one kept apart from it, leave it unclear who is
+        who, so none of them merges; nor do two that are `distinct` (Jane and John Smith,
+        twins, both matching an undated "Smith" with their birthdate)."""
         group = MergeGroup([], {}, {})
-        direct = sorted(
-            (link for link in self.links_of(master) if link.mergeable(threshold, min_evidence)),
-            key=lambda link: (-link.score, link.other(master)),
-        )
-        for link in direct:
-            candidate = link.other(master)
-            clash = next(
-                (f"{rule} with {m}" for m in group.merged if (rule := conflict(m, candidate))),
-                None,
+
+        def apart(a: str, b: str) -> str | None:
+            return conflict(a, b) or (distinct(a, b) if distinct else None)
+
+        matches: dict[str, list[str]] = {}
+        for link in self.links:  # strongest first
+            if link.mergeable(threshold, min_evidence):
+                matches.setdefault(link.a, []).append(link.b)
+                matches.setdefault(link.b, []).append(link.a)
+        candidates = matches.get(master, [])
+        for candidate in candidates:
+            rivals = (
+                f"blocked by {rule} with {other}, which matches the master too"
+                for other in candidates
+                if other != candidate and (rule := apart(other, candidate))
             )
+            outsiders = (
+                f"it matches {other} too, kept apart from the master by {rule}"
+                for other in matches[candidate]
+                if other != master and (rule := apart(master, other))
+            )
+            clash = next(rivals, None) or next(outsiders, None)
             if clash:
-                group.flagged[candidate] = f"blocked by {clash}"
+                group.flagged[candidate] = clash
             else:
                 group.merged.append(candidate)
         for member in self.members:

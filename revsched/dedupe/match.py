@@ -3,16 +3,15 @@
 Records are normalized once, then grouped into blocks that share a key (an email, a
 phone, a birthdate, a street address, an account or postal code and a name or nickname
 form, a website domain, a company name or one of its words, and a sorted neighbourhood
-of names so one-word typos meet); only
-neighbours within a block are compared, so the cost grows with the number of records,
-not its square.
+of names so one-word typos meet); only neighbours within a block are compared, so the
+cost grows with the number of records, not its square.
 
 Each comparison is scored Fellegi-Sunter style: every field that agrees adds its weight
 (a log2 likelihood ratio, configurable) to the prior, and the sum is the link's log-odds;
 the link lists each comparison with its weight. Separately it counts the independent
 pieces of evidence (email, phone, name, birthdate, street address; website domain,
-phone, name) and checks the
-safety rules (cannot-link constraints) that no score overrides.
+phone, name) and checks the safety rules (cannot-link constraints) that no score
+overrides.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from rapidfuzz.fuzz import token_sort_ratio
 
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
-from revsched.dedupe.cluster import Cluster, Link, build_clusters
+from revsched.dedupe.cluster import Cluster, Conflict, Link, build_clusters
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, ROLE_MAILBOXES, SHARED_HOSTS
 
 Record = dict[str, Any]
@@ -59,6 +58,10 @@ class SafetyRules(StrictModel):
     # People: both birthdates set and more than a slip apart (a father and his son of one
     # name at one address).
     different_birthdates: bool = True
+    # People: two whose first names differ (not a nickname, typo or initial of one another)
+    # never merge into one master together, nor does a record that matches both (twins
+    # Jane and John and an undated "Smith" of their family). Flagged instead.
+    different_first_names: bool = True
     # Looser on purpose: a subsidiary is the same account in your CRM (country sites,
     # countries in names and different BillingCountry no longer block accounts).
     subsidiaries_are_same_account: bool = False
@@ -87,8 +90,8 @@ class Weights(StrictModel):
     initials: float = 3.0
     same_account: float = 3.0
     same_country: float = 1.0
-    # Both parts of two people's names alike (Jaro-Winkler, `MatchRules.person_name`), or
-    # one part missing and the other the same.
+    # Both parts of two people's names alike (Jaro-Winkler, `MatchRules.person_name`), and
+    # one part missing with the other alike.
     similar_name: float = 2.5
     part_name: float = 2.0
     birthdate: float = 7.0
@@ -114,11 +117,17 @@ class MatchRules(StrictModel):
     # People's first and last names (and streets) at least this alike (Jaro-Winkler, 0..1)
     # agree weakly, where they are not one typo apart.
     person_name: float = Field(0.9, ge=0, le=1)
+    # First names less alike than this (Jaro-Winkler) and more than two typos apart are two
+    # people's (safety.different_first_names): "jane" / "john" 0.67; "zara" / "zarz" 0.88.
+    first_names_apart: float = Field(0.85, ge=0, le=1)
     # Independent pieces of evidence (email, phone, name; website, phone, name) a link
     # needs to merge; with fewer it can only flag.
     min_evidence: int = Field(2, ge=1, le=3)
     # A phone number on more distinct names than this is a switchboard: not evidence.
     phone_names: int = Field(2, ge=1)
+    # A street address on more distinct names than this is an office or a building, not a
+    # home (in B2B a contact's mailing address is often the office's): not evidence.
+    address_names: int = Field(4, ge=1)
     # "ann+crm@x.com" and "ann@x.com" are one address.
     strip_plus_addressing: bool = True
     # Region assumed for phone numbers of records with no country.
@@ -129,12 +138,15 @@ class MatchRules(StrictModel):
 
 @dataclass(frozen=True)
 class Matching:
-    """Clusters to review, the links a safety rule blocked, and the rule check itself (for
-    records that meet only inside a cluster)."""
+    """Clusters to review, the links a safety rule blocked, and the rule checks themselves
+    (for records that meet only inside a cluster)."""
 
     clusters: list[Cluster]
     blocked: list[Link]
-    conflict: Callable[[str, str], str | None]
+    conflict: Conflict
+    # Two records surely of two entities though no safety rule keeps them apart (people's
+    # first names that differ): they never merge into one master together.
+    distinct: Conflict | None = None
 
 
 class _Scorer:
@@ -317,6 +329,21 @@ def _part_name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement |
     return None
 
 
+def _first_names_differ(a: Person, b: Person, rules: MatchRules) -> str | None:
+    """Why two people are surely two, by their first names (Jane / John), if they are:
+    not one name with a typo in each record ("willaim" / "wiloiam"), a nickname, an
+    initial, or swapped with the surname."""
+    x, y = a.first, b.first
+    if not (x and y) or _alike(x, b.last, rules) or _alike(y, a.last, rules):
+        return None
+    initial = min(len(x), len(y)) == 1 and x[0] == y[0]
+    typos = min(len(x), len(y)) >= 5 and OSA.distance(x, y, score_cutoff=2) <= 2
+    alike = JaroWinkler.similarity(x, y) >= rules.first_names_apart
+    if initial or typos or alike or a.forms & b.forms or _short_form(x, y):
+        return None
+    return f"first names {x!r} / {y!r} differ"
+
+
 def _birthdate_slip(x: str, y: str) -> str | None:
     """How two different birthdates are one typing slip apart, if they are."""
     dx, dy = x.replace("-", ""), y.replace("-", "")
@@ -327,18 +354,29 @@ def _birthdate_slip(x: str, y: str) -> str | None:
     diff = [i for i in range(8) if dx[i] != dy[i]]
     if len(diff) == 1:
         return "one digit apart"
-    if len(diff) == 2 and diff[1] == diff[0] + 1 and dx[diff[0]] == dy[diff[1]]:
-        return "two digits swapped" if dx[diff[1]] == dy[diff[0]] else None
+    if len(diff) == 2 and diff[1] == diff[0] + 1:
+        i, j = diff
+        if dx[i] == dy[j] and dx[j] == dy[i]:
+            return "two digits swapped"
+    return None
+
+
+def _home(p: Person) -> Hashable | None:
+    """A person's street address in its place (postal code, else city), if it has both."""
+    place = p.postal_code or p.city
+    if p.street and p.street.number and place:
+        return (p.street.number, p.street.name, place)
     return None
 
 
 def _address_agreement(a: Person, b: Person, rules: MatchRules) -> tuple[str, float, bool] | None:
     """How two people's streets agree, if they do: (what, weight, whether the house number
-    agrees too)."""
+    and the place (postal code or city) agree too)."""
     x, y = a.street, b.street
     if not (x and y and _alike(x.name, y.name, rules)):
         return None
-    if x.number and x.number == y.number:
+    same_place = (a.postal_code and a.postal_code == b.postal_code) or (a.city and a.city == b.city)
+    if x.number and x.number == y.number and same_place:
         return f"same street address {x.number} {x.name}", rules.weights.street_address, True
     if not (x.number and y.number):
         return f"same street {x.name}", rules.weights.same_street, False
@@ -378,7 +416,11 @@ def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
 
 
 def compare_people(
-    a: Person, b: Person, rules: MatchRules, switchboards: frozenset[str] = frozenset()
+    a: Person,
+    b: Person,
+    rules: MatchRules,
+    switchboards: frozenset[Hashable] = frozenset(),
+    offices: frozenset[Hashable] = frozenset(),
 ) -> Link | None:
     """The weighed comparisons of a and b, if anything but a name at another account agrees."""
     w = rules.weights
@@ -421,8 +463,10 @@ def compare_people(
         # A household shares its address: it is evidence of one person only beside a name,
         # or at least a first name (a surname changes with marriage), agreeing as written,
         # not through a nickname (Pat / Patricia) or another first name (twins).
-        first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
-        if full and ((name and name[2] == "written") or first):
+        same_first = bool(a.first) and (a.first == b.first or _typo(a.first, b.first))
+        if full and _home(a) in offices:
+            scorer.notes.append(f"{what} is on several people's records: not counted")
+        elif full and ((name and name[2] == "written") or same_first):
             scorer.agree(what, weight, "address")
         else:
             scorer.agree(what, weight)
@@ -451,8 +495,8 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
         yield ("phone", number), p.name
     if p.birthdate:
         yield ("birthdate", p.birthdate), p.name
-    if p.street and p.street.number:
-        yield ("street", p.street.number, p.street.name), p.name
+    if home := _home(p):
+        yield ("street", home), p.name
     for place in (p.org, p.postal_code):
         if place:
             # Each name token (so swapped names meet) and each formal form of the first name
@@ -463,29 +507,39 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
                 yield ("name", place, form), p.last
 
 
-def _switchboards(people: Sequence[Person], rules: MatchRules) -> frozenset[str]:
-    """Numbers on more distinct names than `rules.phone_names`."""
-    names: dict[str, set[str]] = defaultdict(set)
+def _crowded(
+    people: Sequence[Person], values: Callable[[Person], Iterable[Hashable]], limit: int
+) -> frozenset[Hashable]:
+    """Values (phone numbers, street addresses) on more distinct names than `limit`: a
+    switchboard or an office, which says nothing of who one is."""
+    names: dict[Hashable, set[str]] = defaultdict(set)
     for p in people:
-        for number, _extension in p.phones:
-            names[number].add(p.name)
-    return frozenset(n for n, on in names.items() if len(on) > rules.phone_names)
+        for value in values(p):
+            names[value].add(p.name)
+    return frozenset(v for v, on in names.items() if len(on) > limit)
 
 
 def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> Matching:
     """Clusters of people linked at `floor` or above, and the blocked links."""
     people = list(people)
-    switchboards = _switchboards(people, rules)
+    switchboards = _crowded(people, lambda p: (n for n, _x in p.phones), rules.phone_names)
+    offices = _crowded(people, lambda p: filter(None, [_home(p)]), rules.address_names)
     by_id = {p.id: p for p in people}
 
     def compare(a: Person, b: Person) -> Link | None:
-        return compare_people(a, b, rules, switchboards)
+        return compare_people(a, b, rules, switchboards, offices)
 
     def conflict(a: str, b: str) -> str | None:
         broken = _person_conflicts(by_id[a], by_id[b], rules.safety)
         return "; ".join(broken) or None
 
-    return _matching(_links(people, _person_blocks, compare, rules), floor, conflict)
+    def distinct(a: str, b: str) -> str | None:
+        return _first_names_differ(by_id[a], by_id[b], rules)
+
+    links = _links(people, _person_blocks, compare, rules)
+    return _matching(
+        links, floor, conflict, distinct if rules.safety.different_first_names else None
+    )
 
 
 # --- Companies -------------------------------------------------------------------
@@ -691,11 +745,11 @@ def match_companies(companies: Iterable[Company], rules: MatchRules, floor: floa
 
 
 def _matching(
-    links: Iterable[Link], floor: float, conflict: Callable[[str, str], str | None]
+    links: Iterable[Link], floor: float, conflict: Conflict, distinct: Conflict | None = None
 ) -> Matching:
     kept = [link for link in links if link.score >= floor]
     blocked = sorted((link for link in kept if link.blocked), key=lambda k: (k.a, k.b))
-    return Matching(build_clusters(kept, floor), blocked, conflict)
+    return Matching(build_clusters(kept, floor), blocked, conflict, distinct)
 
 
 def _links(

@@ -12,13 +12,10 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import phonenumbers
-import tldextract
 from anyascii import anyascii
 from cleanco import basename
-from nameparser.config import CONSTANTS as NAME_CONSTANTS
-from nicknames import NickNamer
 
 from revsched.dedupe.tables import (
     ABBREVIATIONS,
@@ -32,19 +29,47 @@ from revsched.dedupe.tables import (
     STREET_TYPES,
 )
 
-# The public suffix list bundled with tldextract; an empty URL list means it never fetches.
-# Its private section makes each shop on a site builder (x.myshopify.com) a domain of its own.
-_EXTRACT = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-)
-_NICKNAMES = NickNamer()
+if TYPE_CHECKING:
+    from nicknames import NickNamer
+    from tldextract import TLDExtract
+
+# The data sets below (tldextract's suffix list, nameparser's and nicknames' tables, with
+# phonenumbers) load on first use: listing the plays or `--help` must not pay for them.
+
+
+@functools.cache
+def _extract() -> TLDExtract:
+    """The public suffix list bundled with tldextract; an empty URL list means it never
+    fetches. Its private section makes each shop on a site builder (x.myshopify.com) a
+    domain of its own."""
+    import tldextract
+
+    return tldextract.TLDExtract(
+        suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    )
+
+
+@functools.cache
+def _nicknames() -> NickNamer:
+    from nicknames import NickNamer
+
+    return NickNamer()
+
+
 # Generational suffixes, by their spellings: "Jr." and "Junior" are one suffix.
 _GENERATIONS = {"jr": "jr", "jnr": "jr", "junior": "jr", "sr": "sr", "snr": "sr", "senior": "sr"}
 _GENERATIONS |= {r: r for r in ("ii", "iii", "iv", "v", "2nd", "3rd")}
-_NAME_SUFFIXES = (
-    frozenset(NAME_CONSTANTS.suffix_acronyms) | frozenset(NAME_CONSTANTS.suffix_not_acronyms)
-) | frozenset(_GENERATIONS)
-_NAME_TITLES = frozenset(NAME_CONSTANTS.titles)
+
+
+@functools.cache
+def _name_words() -> tuple[frozenset[str], frozenset[str]]:
+    """The titles and the suffixes a name may carry (nameparser's, and the generations)."""
+    from nameparser.config import CONSTANTS
+
+    suffixes = frozenset(CONSTANTS.suffix_acronyms) | frozenset(CONSTANTS.suffix_not_acronyms)
+    return frozenset(CONSTANTS.titles), suffixes | frozenset(_GENERATIONS)
+
+
 # German umlauts are written out ("Müller" as "Mueller") more often than dropped.
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 # An international number written with only digits, spaces, dots, dashes and a bracketed
@@ -103,7 +128,8 @@ def first_name(value: str | None) -> str:
     a hyphenated one is one name, as a surname is: "Min-jun" -> "minjun"."""
     words = [_name_tokens(w) for w in fold(value or "").split()]
     tokens = ["".join(w) for w in words if w]
-    while len(tokens) > 1 and tokens[0] in _NAME_TITLES:
+    titles, _ = _name_words()
+    while len(tokens) > 1 and tokens[0] in titles:
         tokens = tokens[1:]
     return tokens[0] if tokens else ""
 
@@ -112,7 +138,7 @@ def first_name(value: str | None) -> str:
 def first_name_forms(first: str) -> frozenset[str]:
     """A first name and the formal names it may stand for (the `nicknames` data set, where a
     nickname can mean several: "alex" -> alexander, alexandra...)."""
-    return frozenset({first, *_NICKNAMES.canonicals_of(first)}) if first else frozenset()
+    return frozenset({first, *_nicknames().canonicals_of(first)}) if first else frozenset()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -120,8 +146,9 @@ def last_name(value: str | None) -> tuple[str, str | None]:
     """The surname without its suffix, and the generational suffix: "Smith, Jr." ->
     ("smith", "jr"); "Lee III" -> ("lee", "iii")."""
     tokens = _name_tokens(value)
+    _, suffixes = _name_words()
     suffix = None
-    while len(tokens) > 1 and tokens[-1] in _NAME_SUFFIXES:
+    while len(tokens) > 1 and tokens[-1] in suffixes:
         suffix = suffix or _GENERATIONS.get(tokens[-1])
         tokens = tokens[:-1]
     return "".join(tokens), suffix
@@ -148,6 +175,8 @@ def phone_parts(value: str | None, region: str = "US") -> tuple[str, str | None]
         digits = _NON_DIGIT.sub("", value)
         if 8 <= len(digits) <= 15:
             return f"+{digits}", None
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -216,7 +245,7 @@ def website(value: str | None) -> Website | None:
     text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value.strip().lower())
     host, _, path = text.partition("/")
     host = host.split("@")[-1].removeprefix("www.")
-    parts = _EXTRACT(host)
+    parts = _extract()(host)
     domain = parts.top_domain_under_public_suffix
     if not domain:
         return None
@@ -237,7 +266,7 @@ def registrable_domain(value: str | None) -> str | None:
         return None
     host = value.strip().lower()
     host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host).split("/", 1)[0].split("@")[-1]
-    domain = _EXTRACT(host).top_domain_under_public_suffix
+    domain = _extract()(host).top_domain_under_public_suffix
     return domain or None
 
 

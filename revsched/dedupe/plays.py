@@ -277,17 +277,26 @@ def plan_clusters(
     outcome = Outcome([], [], [], set(), [])
     flagged_ids: set[str] = set()
     for number, cluster in enumerate(matching.clusters, start=1):
-        duplicates = cluster.mergeable_counts(config.merge_threshold, config.match.min_evidence)
+        core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
+        groups = {
+            member: cluster.merge_group(
+                member,
+                config.merge_threshold,
+                config.match.min_evidence,
+                matching.conflict,
+                matching.distinct,
+            )
+            for member in core
+        }
         members = [
-            replace(facts(by_id[i], spec, config), duplicates=duplicates.get(i, 0))
+            replace(facts(by_id[i], spec, config), duplicates=len(groups[i].merged))
+            if i in core
+            else facts(by_id[i], spec, config)
             for i in cluster.members
         ]
-        core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
         candidates = [f for f in members if f.id in core]
         master, why = choose_master(candidates, config.master_rules, integration_ids)
-        group = cluster.merge_group(
-            master.id, config.merge_threshold, config.match.min_evidence, matching.conflict
-        )
+        group = groups[master.id]
         merged = sorted((f for f in members if f.id in group.merged), key=lambda f: f.id)
         flagged = [f for f in members if f.id in group.flagged]
         if not config.merge:

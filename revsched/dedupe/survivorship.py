@@ -36,8 +36,8 @@ class Facts:
     activities: int
     opportunities: int
     filled: int  # fields with a value, of those read
-    # Records of its cluster it could merge with directly (links strong enough): the best
-    # connected record makes the largest merge group, since nothing merges through another.
+    # Records of its cluster it would merge as the master (nothing merges through another
+    # record, so the best connected makes the largest merge group).
     duplicates: int = 0
 
     @property
@@ -58,7 +58,7 @@ _RULES: dict[str, tuple[Callable[[Facts, Collection[str]], Any], Callable[[Facts
     "most_activity": (lambda f, _i: -f.activities, lambda f: f"most activities ({f.activities})"),
     "most_duplicates": (
         lambda f, _i: -f.duplicates,
-        lambda f: f"most direct duplicates ({f.duplicates})",
+        lambda f: f"merges the most duplicates ({f.duplicates})",
     ),
     "most_complete": (lambda f, _i: -f.filled, lambda f: f"most fields filled ({f.filled})"),
     "oldest": (lambda f, _i: f.created, lambda f: f"oldest (created {f.created[:10]})"),

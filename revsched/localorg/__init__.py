@@ -1,14 +1,12 @@
 """The embedded local Salesforce org: the default org and the target of all tests."""
 
-from revsched.localorg.auth import Credentials
 from revsched.localorg.faults import FaultProfile, load_faults
-from revsched.localorg.org import LocalOrg, add_custom_fields, serve
-from revsched.localorg.schema import SOBJECTS, sobject
+from revsched.localorg.local_org import LocalOrg, add_custom_fields, serve
+from revsched.localorg.sessions import Credentials
 from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.transport import connect, local_session
 
 __all__ = [
-    "SOBJECTS",
     "Credentials",
     "FaultProfile",
     "FiscalYear",
@@ -18,5 +16,4 @@ __all__ = [
     "load_faults",
     "local_session",
     "serve",
-    "sobject",
 ]

@@ -8,26 +8,24 @@ import json
 import logging
 import re
 import socket
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
-from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from revsched.localorg import ids, schema
-from revsched.localorg.auth import OAuthError, Sessions
-from revsched.localorg.bulk import Bulk2
-from revsched.localorg.errors import SalesforceError, not_found
-from revsched.localorg.faults import FaultProfile, FaultState
+from revsched.localorg import describe, ids, schema
+from revsched.localorg.bulk_jobs import Bulk2
+from revsched.localorg.composite import run_composite
+from revsched.localorg.faults import FaultProfile
+from revsched.localorg.gate import CallGate
+from revsched.localorg.http import Raw, Result, json_body, method_not_allowed, only, record_body
 from revsched.localorg.query import QueryEngine, batch_size
 from revsched.localorg.replication import get_deleted, get_updated
+from revsched.localorg.salesforce_errors import RollBack, SalesforceError, not_found
+from revsched.localorg.sessions import OAuthError, Sessions
 from revsched.localorg.soap import SoapApi
 from revsched.localorg.storage import MultipleMatches, Storage
-from revsched.localorg.transport import API_VERSION
-from revsched.localorg.values import label
 
 _log = logging.getLogger(__name__)
 MAX_COLLECTION = 200
@@ -37,21 +35,12 @@ MAX_RETRIEVE = 2000
 # is what bounds how many Ids fit in a query's IN list.
 MAX_REQUEST_LINE = 16_384
 _VERSION = re.compile(r"v\d+\.\d+")
-# The versions list starts at 20.0 (Winter '11).
-OLDEST_VERSION = 20
-# Composite: at most 25 subrequests; referenceIds are alphanumeric (+ underscore).
-MAX_COMPOSITE = 25
-_REFERENCE_ID = re.compile(r"[A-Za-z0-9_]+")
-_REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
-_HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 _ROLLED_BACK = SalesforceError(
     400,
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
     "Record rolled back because not all records were valid and the request was using "
     "AllOrNone header",
 )
-
-Result = tuple[int, Any]
 
 
 def _item_id(item: Any) -> str | None:
@@ -64,81 +53,8 @@ def _item_id(item: Any) -> str | None:
     return None
 
 
-def api_versions() -> list[dict[str, str]]:
-    """GET /services/data/ (REST API Developer Guide, "Versions"): each version the org
-    answers, oldest first, with its release name. Three releases a year: 62.0 is
-    Winter '25, 63.0 Spring '25, 64.0 Summer '25."""
-    seasons = ("Winter", "Spring", "Summer")
-    versions = []
-    for number in range(OLDEST_VERSION, int(float(API_VERSION)) + 1):
-        release = 3 * 25 + number - 62
-        versions.append(
-            {
-                "label": f"{seasons[release % 3]} '{release // 3:02d}",
-                "url": f"/services/data/v{number}.0",
-                "version": f"{number}.0",
-            }
-        )
-    return versions
-
-
-def _resources(api: str) -> dict[str, str]:
-    """GET /services/data/vXX.X/ (REST API Developer Guide, "Resources by Version"): the
-    resources this org serves, by name."""
-    names = ("composite", "limits", "query", "queryAll", "sobjects")
-    return {name: f"{api}/{name}" for name in names}
-
-
-class _RollBack(Exception):
-    """Unwinds an allOrNone collection request so its transaction rolls back."""
-
-
-def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
-
-
-def _record_body(request: Request) -> dict[str, Any]:
-    """A single record's fields from a JSON object body (its `attributes` dropped)."""
-    body = _json_body(request)
-    if not isinstance(body, dict):
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
-    body.pop("attributes", None)
-    return body
-
-
 def _invalid_session() -> SalesforceError:
     return SalesforceError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-
-
-def _lookup(outputs: dict[str, Any], ref: str, path: str) -> Any:
-    """The value @{ref.path} names in an earlier subrequest's result body."""
-    if ref not in outputs:
-        raise KeyError(f"{ref}{path}")
-    value = outputs[ref]
-    for name, index in re.findall(r"\.([A-Za-z0-9_]+)|\[(\d+)\]", path):
-        try:
-            value = value[int(index)] if index else value[name]
-        except (KeyError, IndexError, TypeError):
-            raise KeyError(f"{ref}{path}") from None
-    return value
-
-
-def _resolve(value: Any, outputs: dict[str, Any]) -> Any:
-    """Substitute @{referenceId.field} references in a subrequest's url or body. A string
-    that is exactly one reference takes the referenced value's JSON type."""
-    if isinstance(value, str):
-        whole = _REFERENCE.fullmatch(value)
-        if whole:
-            return _lookup(outputs, whole.group(1), whole.group(2))
-        return _REFERENCE.sub(lambda m: str(_lookup(outputs, m.group(1), m.group(2))), value)
-    if isinstance(value, list):
-        return [_resolve(v, outputs) for v in value]
-    if isinstance(value, dict):
-        return {k: _resolve(v, outputs) for k, v in value.items()}
-    return value
 
 
 def _dropped(
@@ -159,23 +75,6 @@ def _dropped(
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _method_not_allowed(method: str, allowed: Iterable[str]) -> SalesforceError:
-    allowed_text = ",".join(["HEAD", *allowed] if "GET" in allowed else allowed)
-    return SalesforceError(
-        405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {allowed_text}"
-    )
-
-
-@dataclass
-class Raw:
-    """A response that is not a JSON body (CSV, XML), with any extra headers."""
-
-    status: int
-    body: bytes
-    content_type: str
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class RestApi:
     """WSGI callable for the org's resources: /services/data/vXX.X/... (REST, Bulk API 2.0),
     /services/Soap/u/XX.X (login, merge) and /services/oauth2/token. Every request holds
@@ -191,27 +90,15 @@ class RestApi:
     ) -> None:
         self.storage = storage
         self.queries = QueryEngine(storage)
-        self.daily_api_limit = daily_api_limit
         self.sessions = sessions or Sessions(None, strict=False)
-        self.fault_state: FaultState | None = None
-        self.faults = faults
-        self.bulk = Bulk2(self)
+        self.gate = CallGate(storage, daily_api_limit, faults)
+        self.bulk = Bulk2(storage, self.queries, self.gate)
+        self.soap = SoapApi(storage, self.sessions, self.gate)
         self._prefetched: dict[str, dict[str, object]] = {}
-        self.soap = SoapApi(self)
-
-    @property
-    def faults(self) -> FaultProfile | None:
-        return self.fault_state.profile if self.fault_state else None
-
-    @faults.setter
-    def faults(self, profile: FaultProfile | None) -> None:
-        self.fault_state = FaultState(profile) if profile is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
-        state = self.fault_state
-        if state is not None and state.profile.latency:
-            time.sleep(state.profile.latency)
+        self.gate.delay()
         drop = False
         with self.storage.lock:
             try:
@@ -224,7 +111,7 @@ class RestApi:
                 # A bug in the local org, reported as Salesforce reports its own failures.
                 _log.exception("local org request failed: %s %s", request.method, request.path)
                 status, body = 500, SalesforceError(500, "UNKNOWN_EXCEPTION", str(exc)).body()
-            used = self.storage.calls_today()
+            usage = self.gate.usage_header()
         if isinstance(body, Raw):
             response = Response(body.body, status=body.status, content_type=body.content_type)
             response.headers.update(body.headers)
@@ -236,7 +123,7 @@ class RestApi:
             )
             if body is None:
                 del response.headers["Content-Type"]
-        response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_api_limit}"
+        response.headers["Sforce-Limit-Info"] = usage
         if drop:
             return _dropped(response, environ, start_response)
         return response(environ, start_response)
@@ -254,55 +141,37 @@ class RestApi:
             return self.soap.handle(request, parts[3])
         if parts == ["services", "data"]:
             # The versions list needs no session: clients read it before they log in.
-            return (*self._only(request, "GET", lambda: (200, api_versions())), False)
+            return (*only(request, "GET", lambda: (200, describe.api_versions())), False)
         if parts[:2] != ["services", "data"] or len(parts) < 3 or not _VERSION.fullmatch(parts[2]):
             raise not_found()
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not self.sessions.accepts(token):
             raise _invalid_session()
-        drop = self.begin_call(token.strip())
+        drop = self.gate.admit(token.strip())
         status, body = self._handle(request, parts)
         return status, body, drop
-
-    def begin_call(self, token: str) -> bool:
-        """Count one API call (faults first: an expired session is refused uncounted);
-        raises the error the call gets instead; returns whether to drop its response."""
-        state = self.fault_state
-        fault, drop = state.before_call(token) if state is not None else (None, False)
-        if fault is not None and fault.status == 401:
-            raise fault
-        used = self.storage.count_call()
-        if fault is not None:
-            raise fault
-        if used > self.daily_api_limit:
-            raise SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        return drop
-
-    def record_fault(self, record_id: str | None) -> SalesforceError | None:
-        state = self.fault_state
-        return state.record_fault(record_id) if state is not None else None
 
     def _handle(self, request: Request, parts: list[str]) -> Result:
         api = f"/services/data/{parts[2]}"
         rest = parts[3:]
         head = rest[0] if rest else ""
         if not rest:
-            return self._only(request, "GET", lambda: (200, _resources(api)))
+            return only(request, "GET", lambda: (200, describe.resources(api)))
         if head == "limits" and len(rest) == 1:
-            return self._only(request, "GET", lambda: (200, self._limits()))
+            return only(request, "GET", lambda: (200, self._limits()))
         if head in ("query", "queryAll") and len(rest) <= 2:
-            return self._only(request, "GET", lambda: self._query(request, f"{api}/{head}", rest))
+            return only(request, "GET", lambda: self._query(request, f"{api}/{head}", rest))
         if head == "sobjects":
             return self._sobjects(request, api, rest[1:])
         if rest == ["composite"]:
-            return self._only(request, "POST", lambda: self._composite(request, parts))
+            return only(request, "POST", lambda: run_composite(request, self.storage, self._handle))
         if rest == ["composite", "sobjects"]:
             return self._collection(request)
         if rest[:2] == ["composite", "sobjects"] and len(rest) == 3:
             return self._collection_retrieve(request, api, rest[2])
         if rest[:2] == ["composite", "sobjects"] and len(rest) == 4:
-            return self._only(request, "PATCH", lambda: self._collection_upsert(request, rest))
+            return only(request, "PATCH", lambda: self._collection_upsert(request, rest))
         if head == "jobs":
             return self.bulk.handle(request, api, rest[1:])
         raise not_found()
@@ -319,130 +188,6 @@ class RestApi:
                 431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "Request Header Fields Too Large"
             )
 
-    @staticmethod
-    def _only(request: Request, method: str, handler: Callable[[], Result]) -> Result:
-        if request.method not in (method, "HEAD"):
-            raise _method_not_allowed(request.method, [method])
-        return handler()
-
-    # -- composite ----------------------------------------------------------------------
-
-    def _composite(self, request: Request, parts: list[str]) -> Result:
-        """POST composite: up to 25 subrequests in order, later ones referring to earlier
-        results as @{referenceId.field}. REST API Developer Guide, "Composite", "Composite
-        Request Body" / "Composite Response Body" and "allOrNone Parameters in Composite and
-        Collections Requests": the top-level answer is always 200 with one result per
-        subrequest (body, httpHeaders, httpStatusCode, referenceId); with allOrNone a failure
-        rolls everything back and every other subrequest answers 400 PROCESSING_HALTED; a
-        subrequest whose reference cannot be resolved is not run (400 PROCESSING_HALTED)."""
-        body = _json_body(request)
-        subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
-        if not isinstance(subrequests, list) or not subrequests:
-            raise SalesforceError(
-                400, "JSON_PARSER_ERROR", "The request body must have a 'compositeRequest' list"
-            )
-        if len(subrequests) > MAX_COMPOSITE:
-            raise SalesforceError(
-                400,
-                "LIMIT_EXCEEDED",
-                f"Limit exceeded, maximum {MAX_COMPOSITE} subrequests allowed",
-            )
-        seen: set[str] = set()
-        for sub in subrequests:
-            ref = sub.get("referenceId") if isinstance(sub, dict) else None
-            if not isinstance(ref, str) or not ref or not isinstance(sub.get("url"), str):
-                raise SalesforceError(
-                    400, "INVALID_INPUT", "Each subrequest needs a url, a method and a referenceId"
-                )
-            if not _REFERENCE_ID.fullmatch(ref) or ref in seen:
-                raise SalesforceError(
-                    400, "INVALID_INPUT", f"Duplicate or invalid referenceId: {ref}"
-                )
-            seen.add(ref)
-        all_or_none = bool(body.get("allOrNone", False))
-        results: list[dict[str, Any]] = []
-        outputs: dict[str, Any] = {}
-        try:
-            with self.storage.transaction():
-                for sub in subrequests:
-                    result = self._subrequest(request, sub, outputs, all_or_none)
-                    results.append(result)
-                    if result["httpStatusCode"] < 300:
-                        outputs[sub["referenceId"]] = result["body"]
-                    elif all_or_none:
-                        raise _RollBack
-        except _RollBack:
-            halted = [{"errorCode": "PROCESSING_HALTED", "message": _HALTED}]
-            failed = len(results) - 1
-            results = [
-                r
-                if i == failed
-                else {**r, "body": halted, "httpHeaders": {}, "httpStatusCode": 400}
-                for i, r in enumerate(results)
-            ]
-            results += [
-                {
-                    "body": halted,
-                    "httpHeaders": {},
-                    "httpStatusCode": 400,
-                    "referenceId": sub["referenceId"],
-                }
-                for sub in subrequests[len(results) :]
-            ]
-        return 200, {"compositeResponse": results}
-
-    def _subrequest(
-        self, parent: Request, sub: dict[str, Any], outputs: dict[str, Any], all_or_none: bool
-    ) -> dict[str, Any]:
-        ref = sub["referenceId"]
-        try:
-            url = _resolve(sub["url"], outputs)
-            body = _resolve(sub.get("body"), outputs)
-            if all_or_none and isinstance(body, dict) and "/composite/sobjects" in url:
-                # "allOrNone Parameters in Composite and Collections Requests": the outer
-                # true overrides each sObject Collections subrequest's own flag.
-                body = {**body, "allOrNone": True}
-        except KeyError as missing:
-            return {
-                "body": [
-                    {
-                        "errorCode": "PROCESSING_HALTED",
-                        "message": f"Invalid reference specified. No value for {missing.args[0]} "
-                        f"found in {ref}.",
-                    }
-                ],
-                "httpHeaders": {},
-                "httpStatusCode": 400,
-                "referenceId": ref,
-            }
-        split = urlsplit(url)
-        sub_parts = [p for p in unquote(split.path).split("/") if p]
-        environ = EnvironBuilder(
-            path=split.path,
-            query_string=split.query,
-            method=str(sub.get("method", "GET")).upper(),
-            headers={"Authorization": parent.headers.get("Authorization", "")},
-            data=b"" if body is None else json.dumps(body).encode(),
-            content_type="application/json",
-        ).get_environ()
-        headers: dict[str, str] = {}
-        try:
-            if sub_parts[:2] != ["services", "data"] or len(sub_parts) < 3:
-                raise not_found()
-            if sub_parts[3:] == ["composite"]:
-                raise SalesforceError(400, "INVALID_INPUT", "composite cannot be nested")
-            status, result = self._handle(Request(environ), sub_parts)
-            if status == 201 and isinstance(result, dict) and "id" in result:
-                headers["Location"] = f"/{'/'.join(sub_parts)}/{result['id']}"
-        except SalesforceError as exc:
-            status, result = exc.status, exc.body()
-        return {
-            "body": result,
-            "httpHeaders": headers,
-            "httpStatusCode": status,
-            "referenceId": ref,
-        }
-
     # -- limits and query ---------------------------------------------------------------
 
     def _limits(self) -> dict[str, dict[str, int]]:
@@ -455,7 +200,7 @@ class RestApi:
 
         usage = self.storage.usage_today()
         return {
-            "DailyApiRequests": limit(self.daily_api_limit, self.storage.calls_today()),
+            "DailyApiRequests": limit(self.gate.daily_api_limit, self.storage.calls_today()),
             "DailyBulkApiBatches": limit(15000, usage.get("bulk_batches", 0)),
             "DailyBulkV2QueryFileStorageMB": limit(976562, usage.get("bulk_query_mb", 0)),
             "DailyBulkV2QueryJobs": limit(10000, usage.get("bulk_query_jobs", 0)),
@@ -480,47 +225,51 @@ class RestApi:
 
     def _sobjects(self, request: Request, api: str, rest: list[str]) -> Result:
         if not rest:
-            return self._only(request, "GET", lambda: (200, self._describe_global(api)))
-        sobj = schema.sobject(rest[0])
+            return only(
+                request,
+                "GET",
+                lambda: (200, describe.describe_global(api, self.storage.schema, MAX_COLLECTION)),
+            )
+        sobj = self.storage.schema.sobject(rest[0])
         if sobj is None or len(rest) > 3:
             raise not_found()
         if len(rest) == 3:
             if request.method in ("GET", "HEAD"):
                 return 200, self._by_external_id(api, sobj, rest)
-            return self._only(request, "PATCH", lambda: self._upsert(request, api, sobj, rest))
+            return only(request, "PATCH", lambda: self._upsert(request, api, sobj, rest))
         if len(rest) == 1:
             if request.method == "POST":
-                record_id = self.storage.create(sobj.name, _record_body(request))
+                record_id = self.storage.create(sobj.name, record_body(request))
                 return 201, {"id": record_id, "success": True, "errors": []}
             if request.method not in ("GET", "HEAD"):
-                raise _method_not_allowed(request.method, ["GET", "POST"])
-            return 200, self._sobject_info(api, sobj)
+                raise method_not_allowed(request.method, ["GET", "POST"])
+            return 200, describe.sobject_info(api, sobj)
         if rest[1] == "describe":
-            return self._only(request, "GET", lambda: (200, self._describe(api, sobj)))
+            return only(
+                request, "GET", lambda: (200, describe.describe(api, sobj, self.storage.schema))
+            )
         if rest[1] in ("updated", "deleted"):
             changes = get_updated if rest[1] == "updated" else get_deleted
             start, end = request.args.get("start"), request.args.get("end")
-            return self._only(
-                request, "GET", lambda: (200, changes(self.storage, sobj, start, end))
-            )
+            return only(request, "GET", lambda: (200, changes(self.storage, sobj, start, end)))
         record_id = rest[1]
         if request.method in ("GET", "HEAD"):
             return 200, self.storage.retrieve(sobj.name, record_id, api)
         if request.method == "PATCH":
-            self.storage.update(sobj.name, record_id, _record_body(request))
+            self.storage.update(sobj.name, record_id, record_body(request))
             return 204, None
         if request.method == "DELETE":
             row = self.storage.row(sobj, record_id)
             self.storage.delete(sobj, str(row["Id"]))
             return 204, None
-        raise _method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
+        raise method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
 
     def _upsert(self, request: Request, api: str, sobj: schema.SObject, rest: list[str]) -> Result:
         """PATCH sobjects/{type}/{externalIdField}/{value}. REST API Developer Guide, "Upsert
         Records Using sObject Rows by External ID": 201 with {id, success, errors, created:
         true} when created, 200 with created false when one record matched, 300 with the
         matching records' URLs when several did (nothing written)."""
-        body = _record_body(request)
+        body = record_body(request)
         try:
             record_id, created = self.storage.upsert(sobj.name, rest[1], rest[2], body)
         except MultipleMatches as exc:
@@ -542,120 +291,6 @@ class RestApi:
             raise SalesforceError(300, "MULTIPLE_CHOICES", "Multiple records matched")
         return self.storage.retrieve(sobj.name, matches[0], api)
 
-    def _sobject_info(self, api: str, sobj: schema.SObject) -> dict[str, object]:
-        return {"objectDescribe": self._summary(api, sobj), "recentItems": []}
-
-    @staticmethod
-    def _summary(api: str, sobj: schema.SObject) -> dict[str, object]:
-        """The DescribeGlobalSObjectResult fields (REST API Developer Guide, "Describe
-        Global"; SOAP API, "describeGlobal()")."""
-        base = f"{api}/sobjects/{sobj.name}"
-        custom = sobj.name.endswith("__c")
-        return {
-            "name": sobj.name,
-            "label": sobj.label or sobj.name,
-            "labelPlural": (sobj.label or sobj.name) + "s",
-            "keyPrefix": sobj.key_prefix,
-            "custom": custom,
-            "customSetting": False,
-            "queryable": True,
-            "retrieveable": True,
-            "searchable": True,
-            "createable": True,
-            "updateable": True,
-            "deletable": True,
-            "undeletable": True,
-            "mergeable": sobj.name in ("Account", "Contact", "Lead"),
-            "layoutable": True,
-            "triggerable": True,
-            "replicateable": True,
-            "urls": {
-                "sobject": base,
-                "describe": f"{base}/describe",
-                "rowTemplate": f"{base}/{{ID}}",
-            },
-        }
-
-    def _describe_global(self, api: str) -> dict[str, object]:
-        return {
-            "encoding": "UTF-8",
-            "maxBatchSize": MAX_COLLECTION,
-            "sobjects": [self._summary(api, s) for s in schema.SOBJECTS.values()],
-        }
-
-    @staticmethod
-    def _field_describe(sobj: schema.SObject, f: schema.Field) -> dict[str, object]:
-        """A DescribeFieldResult (SOAP API Developer Guide, "describeSObjects()" /
-        "Field"): the properties revsched and its users' plays rely on."""
-        soap_types = {
-            schema.ID: "tns:ID",
-            schema.REFERENCE: "tns:ID",
-            schema.BOOLEAN: "xsd:boolean",
-            schema.DATE: "xsd:date",
-            schema.DATETIME: "xsd:dateTime",
-            schema.INT: "xsd:int",
-            schema.DOUBLE: "xsd:double",
-            schema.CURRENCY: "xsd:double",
-            schema.PERCENT: "xsd:double",
-        }
-        numeric = f.type in (schema.DOUBLE, schema.CURRENCY, schema.PERCENT)
-        return {
-            "name": f.name,
-            "label": label(f),
-            "type": f.type,
-            "soapType": soap_types.get(f.type, "xsd:string"),
-            "length": f.length if f.length and f.type not in (schema.ID, schema.REFERENCE) else 0,
-            "byteLength": (f.length or 0) * 3,
-            "precision": 18 if numeric else 0,
-            "scale": 2 if f.type == schema.CURRENCY else 0,
-            "digits": 9 if f.type == schema.INT else 0,
-            "custom": f.name.endswith("__c"),
-            "calculated": False,
-            "autoNumber": False,
-            "referenceTo": list(f.reference_to),
-            "relationshipName": f.relationship_name,
-            "polymorphicForeignKey": len(f.reference_to) > 1,
-            "nillable": f.nillable and f.type != schema.BOOLEAN,
-            "defaultedOnCreate": f.default is not None or not f.writable,
-            "defaultValue": f.default,
-            "createable": f.writable,
-            "updateable": f.writable,
-            "filterable": True,
-            "sortable": f.type != schema.TEXTAREA,
-            "groupable": f.type not in (schema.TEXTAREA, schema.DOUBLE),
-            "externalId": f.external_id,
-            "idLookup": f.name == "Id" or f.external_id,
-            "unique": f.unique,
-            "caseSensitive": False,
-            "restrictedPicklist": False,
-            "picklistValues": [
-                {"active": True, "defaultValue": v == f.default, "label": v, "value": v}
-                for v in f.picklist_values
-            ],
-        }
-
-    def _describe(self, api: str, sobj: schema.SObject) -> dict[str, object]:
-        """sobjects/{type}/describe: DescribeSObjectResult (REST API Developer Guide,
-        "sObject Describe")."""
-        fields = [self._field_describe(sobj, f) for f in sobj.fields.values()]
-        children = [
-            {
-                "childSObject": r.child_sobject,
-                "field": r.field,
-                "relationshipName": r.relationship_name,
-                "cascadeDelete": False,
-                "restrictedDelete": False,
-                "deprecatedAndHidden": False,
-            }
-            for r in schema.CHILD_RELATIONSHIPS.get(sobj.name, ())
-        ]
-        return {
-            **self._summary(api, sobj),
-            "fields": fields,
-            "childRelationships": children,
-            "recordTypeInfos": [],
-        }
-
     # -- sObject Collections ----------------------------------------------------------------
 
     def _collection(self, request: Request) -> Result:
@@ -667,7 +302,7 @@ class RestApi:
             return self._run_collection(request, self._collection_create)
         if request.method == "PATCH":
             return self._run_collection(request, self._collection_update, prefetch=True)
-        raise _method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
+        raise method_not_allowed(request.method, ["POST", "PATCH", "DELETE"])
 
     def _run_collection(
         self,
@@ -676,7 +311,7 @@ class RestApi:
         *,
         prefetch: bool = False,
     ) -> Result:
-        body = _json_body(request)
+        body = json_body(request)
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise SalesforceError(
@@ -708,16 +343,14 @@ class RestApi:
             with self.storage.transaction():
                 for item in items:
                     try:
-                        if self.fault_state is not None:
-                            fault = self.record_fault(_item_id(item))
-                            if fault is not None:
-                                raise fault
+                        if self.gate.faults is not None:
+                            self.gate.check_record(_item_id(item))
                         results.append(action(item))
                     except SalesforceError as exc:
                         results.append({"success": False, "errors": [exc.save_error()]})
                 if all_or_none and not all(r["success"] for r in results):
-                    raise _RollBack
-        except _RollBack:
+                    raise RollBack
+        except RollBack:
             results = [
                 r if not r["success"] else {"success": False, "errors": [_ROLLED_BACK.save_error()]}
                 for r in results
@@ -728,18 +361,18 @@ class RestApi:
         """GET composite/sobjects/{type}?ids=&fields= (or POST with {"ids", "fields"}): REST
         API Developer Guide, "Get Records Using sObject Collections": one record or null
         per Id, in order; up to 2,000 Ids in the POST form."""
-        sobj = schema.sobject(name)
+        sobj = self.storage.schema.sobject(name)
         if sobj is None:
             raise not_found()
         if request.method in ("GET", "HEAD"):
             record_ids = [i for i in request.args.get("ids", "").split(",") if i]
             fields = [f for f in request.args.get("fields", "").split(",") if f]
         elif request.method == "POST":
-            body = _json_body(request)
+            body = json_body(request)
             body = body if isinstance(body, dict) else {}
             record_ids, fields = body.get("ids"), body.get("fields")
         else:
-            raise _method_not_allowed(request.method, ["GET", "POST"])
+            raise method_not_allowed(request.method, ["GET", "POST"])
         lists = (record_ids, fields)
         if not all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in lists):
             raise SalesforceError(
@@ -756,7 +389,7 @@ class RestApi:
 
     def _collection_upsert(self, request: Request, rest: list[str]) -> Result:
         """PATCH composite/sobjects/{type}/{externalIdField}: upsert up to 200 records."""
-        sobj = schema.sobject(rest[2])
+        sobj = self.storage.schema.sobject(rest[2])
         if sobj is None:
             raise not_found()
         key_field = rest[3]
@@ -767,7 +400,7 @@ class RestApi:
                 "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: {key_field}",
             )
-        body = _json_body(request)
+        body = json_body(request)
         records = body.get("records") if isinstance(body, dict) else None
 
         def key_of(record: Any) -> object:
@@ -816,7 +449,7 @@ class RestApi:
     def _record_type(self, record: dict[str, Any]) -> schema.SObject:
         attributes = record.pop("attributes", None)
         name = attributes.get("type") if isinstance(attributes, dict) else None
-        sobj = schema.sobject(name) if isinstance(name, str) else None
+        sobj = self.storage.schema.sobject(name) if isinstance(name, str) else None
         if sobj is None:
             raise SalesforceError(
                 400, "INVALID_TYPE", f"sObject type '{name}' is not supported.", []
@@ -847,7 +480,7 @@ class RestApi:
 
     def _collection_delete(self, record_id: str) -> dict[str, object]:
         canonical = self.storage.locate(record_id, None)
-        owner = schema.key_prefix_owner(canonical)
+        owner = self.storage.schema.key_prefix_owner(canonical)
         assert owner is not None
         self.storage.delete(owner, canonical)
         return {"id": canonical, "success": True, "errors": []}

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from revsched.localorg import ids
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 
 RECORD_ERRORS = ("UNABLE_TO_LOCK_ROW", "FIELD_CUSTOM_VALIDATION_EXCEPTION")
 

@@ -57,7 +57,7 @@ def _flag(element: ET.Element, tag: str) -> bool:
 
 
 def read_field(path: Path) -> tuple[str, dict[str, Any]]:
-    """A CustomField file as (API name, schema.extend field settings)."""
+    """A CustomField file as (API name, Schema.extend field settings)."""
     root = ET.parse(path).getroot()
     name = _text(root, "fullName") or path.name.removesuffix(".field-meta.xml")
     kind = _text(root, "type") or ""
@@ -87,7 +87,7 @@ def read_field(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def read_source(root: Path | None = None) -> dict[str, Any]:
-    """Every object folder under `root/objects` as a schema.extend mapping: a custom
+    """Every object folder under `root/objects` as a Schema.extend mapping: a custom
     object (its `<Object>.object-meta.xml`) with its fields, or custom fields on a
     standard object."""
     root = root or source_dir()

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from revsched.localorg import ids, schema
-from revsched.localorg.errors import SalesforceError
-from revsched.localorg.soql import MAX_AGGREGATE_ROWS, Output, Plan, compile_soql
+from revsched.localorg.compiled_query import CompiledQuery, Output
+from revsched.localorg.salesforce_errors import SalesforceError
+from revsched.localorg.soql_compiler import MAX_AGGREGATE_ROWS, compile_soql
 from revsched.localorg.storage import Storage, q
 from revsched.localorg.values import from_db
 
@@ -41,7 +42,7 @@ def batch_size(header: str | None) -> int:
 
 @dataclass
 class _Cursor:
-    plan: Plan
+    compiled: CompiledQuery
     include_deleted: bool
     total: int
     used_at: float = field(default_factory=time.monotonic)
@@ -64,28 +65,32 @@ class QueryEngine:
         self, soql: str, *, include_deleted: bool, batch: int, base: str
     ) -> dict[str, object]:
         """The first page of a query; `base` is /services/data/vXX.X/{query|queryAll}."""
-        plan = compile_soql(soql, self.storage.today(), self.storage.fiscal_year)
-        where = plan.where_sql(include_deleted)
-        window = f"LIMIT {-1 if plan.limit is None else plan.limit} OFFSET {plan.offset}"
-        if plan.count:
+        compiled = compile_soql(
+            soql, self.storage.schema, self.storage.today(), self.storage.fiscal_year
+        )
+        where = compiled.where_sql(include_deleted)
+        window = (
+            f"LIMIT {-1 if compiled.limit is None else compiled.limit} OFFSET {compiled.offset}"
+        )
+        if compiled.count:
             counted = (
-                plan.aggregate_sql(include_deleted)
-                if plan.aggregate
-                else f"SELECT 1 FROM {plan.from_sql()} WHERE {where} {window}"
+                compiled.aggregate_sql(include_deleted)
+                if compiled.aggregate
+                else f"SELECT 1 FROM {compiled.from_sql()} WHERE {where} {window}"
             )
-            total = self.conn.execute(f"SELECT COUNT(*) FROM ({counted})", plan.params)
+            total = self.conn.execute(f"SELECT COUNT(*) FROM ({counted})", compiled.params)
             return {"totalSize": total.fetchone()[0], "done": True, "records": []}
-        if plan.aggregate:
-            records = self._aggregate_records(plan, include_deleted)
+        if compiled.aggregate:
+            records = self._aggregate_records(compiled, include_deleted)
             return {"totalSize": len(records), "done": True, "records": records}
         rows = self.conn.execute(
-            f"SELECT {plan.root}.rowid FROM {plan.from_sql()} WHERE {where} "
-            f"ORDER BY {plan.order_sql()} {window}",
-            plan.params,
+            f"SELECT {compiled.root}.rowid FROM {compiled.from_sql()} WHERE {where} "
+            f"ORDER BY {compiled.order_sql()} {window}",
+            compiled.params,
         )
         first = rows.fetchmany(batch + 1)
         if len(first) <= batch:
-            records = self._records(plan, [r[0] for r in first], include_deleted, base)
+            records = self.records(compiled, [r[0] for r in first], include_deleted, base)
             return {"totalSize": len(first), "done": True, "records": records}
         locator = next(self._next_locator)
         positions = enumerate(r[0] for r in itertools.chain(first, rows))
@@ -97,7 +102,7 @@ class QueryEngine:
         total = self.conn.execute(
             "SELECT COUNT(*) FROM temp._cursor WHERE locator = ?", (locator,)
         ).fetchone()[0]
-        self._cursors[locator] = _Cursor(plan, include_deleted, total)
+        self._cursors[locator] = _Cursor(compiled, include_deleted, total)
         while len(self._cursors) > MAX_CURSORS:
             self._close(next(iter(self._cursors)))
         return self._page(locator, 0, batch, base)
@@ -129,7 +134,7 @@ class QueryEngine:
                 (locator, start, start + batch),
             )
         ]
-        records = self._records(cursor.plan, rowids, cursor.include_deleted, base)
+        records = self.records(cursor.compiled, rowids, cursor.include_deleted, base)
         result: dict[str, object] = {"totalSize": cursor.total, "done": True}
         if start + batch < cursor.total:
             result["done"] = False
@@ -149,7 +154,9 @@ class QueryEngine:
         for an Id that is invalid, deleted or of another type. Field names are checked by
         the SOQL compiler, so a bad one is a 400 INVALID_FIELD."""
         soql = f"SELECT {', '.join(fields)} FROM {sobject.name}"
-        plan = compile_soql(soql, self.storage.today(), self.storage.fiscal_year)
+        compiled = compile_soql(
+            soql, self.storage.schema, self.storage.today(), self.storage.fiscal_year
+        )
         wanted = [ids.normalize(record_id) for record_id in record_ids]
         found = dict(
             self.conn.execute(
@@ -159,17 +166,19 @@ class QueryEngine:
             ).fetchall()
         )
         present = [w for w in wanted if w in found]
-        records = iter(self._records(plan, [found[w] for w in present], False, f"{api}/query"))
+        records = iter(self.records(compiled, [found[w] for w in present], False, f"{api}/query"))
         return [next(records) if w in found else None for w in wanted]
 
     # -- records ----------------------------------------------------------------------
 
-    def _aggregate_records(self, plan: Plan, include_deleted: bool) -> list[dict[str, object]]:
+    def _aggregate_records(
+        self, compiled: CompiledQuery, include_deleted: bool
+    ) -> list[dict[str, object]]:
         """AggregateResult records (SOQL: "Aggregate Functions"): one per group, keyed by
         field name, alias or exprN; never paged, so more than 2,000 groups is an error."""
-        rows = self.conn.execute(plan.aggregate_sql(include_deleted), plan.params).fetchmany(
-            MAX_AGGREGATE_ROWS + 1
-        )
+        rows = self.conn.execute(
+            compiled.aggregate_sql(include_deleted), compiled.params
+        ).fetchmany(MAX_AGGREGATE_ROWS + 1)
         if len(rows) > MAX_AGGREGATE_ROWS:
             raise SalesforceError(
                 400,
@@ -177,7 +186,7 @@ class QueryEngine:
                 "Aggregate query does not support queryMore(), use LIMIT to restrict the "
                 "results to a single batch",
             )
-        outputs = [(out.key, out.index, out.field) for out in plan.outputs]
+        outputs = [(out.key, out.index, out.field) for out in compiled.outputs]
         return [
             {
                 "attributes": {"type": "AggregateResult"},
@@ -189,44 +198,45 @@ class QueryEngine:
             for row in rows
         ]
 
-    def _records(
-        self, plan: Plan, rowids: list[int], include_deleted: bool, base: str
+    def records(
+        self, compiled: CompiledQuery, rowids: list[int], include_deleted: bool, base: str
     ) -> list[dict[str, object]]:
         if not rowids:
             return []
         api = base.rsplit("/", 1)[0]
         fetched = self.conn.execute(
-            f"SELECT {', '.join(plan.columns)} FROM {plan.from_sql()} "
-            f"WHERE {plan.root}.rowid IN (SELECT value FROM json_each(?))",
+            f"SELECT {', '.join(compiled.columns)} FROM {compiled.from_sql()} "
+            f"WHERE {compiled.root}.rowid IN (SELECT value FROM json_each(?))",
             (json.dumps(rowids),),
         ).fetchall()
         by_rowid = {row[1]: row for row in fetched}
         rows = [by_rowid[r] for r in rowids if r in by_rowid]
         children = {
-            out.key: self._children(out.plan, [row[0] for row in rows], include_deleted, api)
-            for out in plan.outputs
-            if out.plan is not None
+            out.key: self._children(out.subquery, [row[0] for row in rows], include_deleted, api)
+            for out in compiled.outputs
+            if out.subquery is not None
         }
-        shape = _shaper(plan.sobject.name, plan.outputs, api)
+        shape = _shaper(compiled.sobject.name, compiled.outputs, api, self.storage.schema)
         return [shape(row, children) for row in rows]
 
     def _children(
-        self, plan: Plan, parent_ids: list[str], include_deleted: bool, api: str
+        self, compiled: CompiledQuery, parent_ids: list[str], include_deleted: bool, api: str
     ) -> dict[str, dict[str, object]]:
         """Each parent's child-subquery result, with the subquery's ORDER BY/LIMIT/OFFSET
         applied per parent (a window function numbers the children of each parent)."""
-        upper = "" if plan.limit is None else f"AND _rn <= {plan.offset + plan.limit}"
+        upper = "" if compiled.limit is None else f"AND _rn <= {compiled.offset + compiled.limit}"
         rows = self.conn.execute(
-            f"SELECT * FROM (SELECT {', '.join(plan.columns)}, {plan.link} AS _parent, "
-            f"ROW_NUMBER() OVER (PARTITION BY {plan.link} ORDER BY {plan.order_sql()}) AS _rn "
-            f"FROM {plan.from_sql()} WHERE {plan.where_sql(include_deleted)} "
-            f"AND {plan.link} IN (SELECT value FROM json_each(?))) "
-            f"WHERE _rn > {plan.offset} {upper} ORDER BY _parent, _rn",
-            [*plan.params, json.dumps(parent_ids)],
+            f"SELECT * FROM (SELECT {', '.join(compiled.columns)}, {compiled.link} AS _parent, "
+            f"ROW_NUMBER() OVER (PARTITION BY {compiled.link} "
+            f"ORDER BY {compiled.order_sql()}) AS _rn "
+            f"FROM {compiled.from_sql()} WHERE {compiled.where_sql(include_deleted)} "
+            f"AND {compiled.link} IN (SELECT value FROM json_each(?))) "
+            f"WHERE _rn > {compiled.offset} {upper} ORDER BY _parent, _rn",
+            [*compiled.params, json.dumps(parent_ids)],
         ).fetchall()
         grouped: dict[str, dict[str, object]] = {}
-        width = len(plan.columns)
-        shape = _shaper(plan.sobject.name, plan.outputs, api)
+        width = len(compiled.columns)
+        shape = _shaper(compiled.sobject.name, compiled.outputs, api, self.storage.schema)
         for parent, group in itertools.groupby(rows, key=lambda r: r[width]):
             records = [shape(r, {}) for r in group]
             grouped[parent] = {"totalSize": len(records), "done": True, "records": records}
@@ -236,7 +246,7 @@ class QueryEngine:
 Shape = Callable[[tuple[object, ...], dict[str, dict[str, dict[str, object]]]], dict[str, object]]
 
 
-def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
+def _shaper(sobject: str, outputs: list[Output], api: str, org_schema: schema.Schema) -> Shape:
     """A function turning one SQL row into a nested record.
 
     It runs for every row returned, so it is generated once per page as a single dict
@@ -245,7 +255,7 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
     source, through repr()."""
 
     def polymorphic_url(record_id: str) -> str:
-        actual = schema.key_prefix_owner(record_id)
+        actual = org_schema.key_prefix_owner(record_id)
         return f"{api}/sobjects/{actual.name if actual else 'Name'}/{record_id}"
 
     typeofs: list[Callable[[tuple[object, ...]], dict[str, object] | None]] = []
@@ -261,7 +271,7 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
             record_id = row[out.index]
             if record_id is None:
                 return None
-            actual = schema.key_prefix_owner(str(record_id))
+            actual = org_schema.key_prefix_owner(str(record_id))
             type_name = actual.name if actual else "Name"
             chosen = branches.get(type_name, branches.get("", []))
             url = f"{api}/sobjects/{type_name}/{record_id}"
@@ -281,7 +291,7 @@ def _shaper(sobject: str, outputs: list[Output], api: str) -> Shape:
         items = [f"'attributes': {{'type': {type_name!r}, 'url': {url}}}"]
         for out in outs:
             value = f"row[{out.index}]"
-            if out.plan is not None:
+            if out.subquery is not None:
                 # An empty child relationship comes back as null, not as an empty result.
                 expr = f"children[{out.key!r}].get({value})"
             elif out.branches is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from revsched.localorg import schema
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.storage import Storage, q
 from revsched.localorg.values import format_datetime, parse_datetime
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from revsched.localorg.demo import DemoGenerator, company_domain, queue_name
-from revsched.localorg.org import LocalOrg
+from revsched.localorg.demo.directory import queue_name
+from revsched.localorg.demo.drafts import company_domain
+from revsched.localorg.demo.generator import DemoGenerator
+from revsched.localorg.local_org import LocalOrg
 
 QUEUES = ("Partner_Queue", "Support_Queue")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -177,7 +178,7 @@ OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
     ("Closed Lost", 0, True, False),
 )
 
-SOBJECTS: dict[str, SObject] = {
+_STANDARD_OBJECTS: dict[str, SObject] = {
     s.name: s
     for s in (
         SObject(
@@ -215,6 +216,16 @@ SOBJECTS: dict[str, SObject] = {
                 Field("Name", STRING, 40, nillable=False),
                 Field("DeveloperName", STRING, 80, nillable=False, unique=True),
                 _picklist("Type", "Queue", "Regular", nillable=False),
+            ),
+        ),
+        # The running user's effective system permissions: one row, read-only.
+        SObject(
+            "UserPermissionAccess",
+            "0UP",
+            _fields(
+                *_audit_fields(),
+                Field("PermissionsConvertLeads", BOOLEAN, writable=False, default=True),
+                Field("PermissionsApiEnabled", BOOLEAN, writable=False, default=True),
             ),
         ),
         SObject(
@@ -423,7 +434,7 @@ SOBJECTS: dict[str, SObject] = {
 
 # Child relationship names as Salesforce defines them for the standard objects
 # (parent object -> relationship name -> child object and its lookup field).
-CHILD_RELATIONSHIPS: dict[str, tuple[ChildRelationship, ...]] = {
+_STANDARD_CHILDREN: dict[str, tuple[ChildRelationship, ...]] = {
     "Account": (
         ChildRelationship("Contacts", "Contact", "AccountId"),
         ChildRelationship("Opportunities", "Opportunity", "AccountId"),
@@ -449,20 +460,6 @@ CHILD_RELATIONSHIPS: dict[str, tuple[ChildRelationship, ...]] = {
     "Campaign": (ChildRelationship("CampaignMembers", "CampaignMember", "CampaignId"),),
     "User": (ChildRelationship("ManagedUsers", "User", "ManagerId"),),
 }
-
-
-_BY_LOWER_NAME = {name.lower(): s for name, s in SOBJECTS.items()}
-_BY_PREFIX = {s.key_prefix: s for s in SOBJECTS.values()}
-
-
-def sobject(name: str) -> SObject | None:
-    """Look an object up by name, case-insensitively as Salesforce does."""
-    return _BY_LOWER_NAME.get(name.lower())
-
-
-def key_prefix_owner(record_id: str) -> SObject | None:
-    """The object whose Ids start with this record Id's 3-character prefix."""
-    return _BY_PREFIX.get(record_id[:3])
 
 
 # -- custom objects and fields ---------------------------------------------------------
@@ -496,7 +493,9 @@ _DEFAULT_LENGTHS = {
 }
 
 
-def _custom_field(sobject: str, name: str, spec: dict[str, Any]) -> Field:
+def _custom_field(
+    sobject: str, name: str, spec: dict[str, Any], known: Mapping[str, SObject]
+) -> Field:
     if not name.endswith("__c"):
         raise ValueError(f"{sobject}.{name}: custom field names end in __c")
     kind = spec.get("type")
@@ -526,7 +525,7 @@ def _custom_field(sobject: str, name: str, spec: dict[str, Any]) -> Field:
     if kind == REFERENCE:
         targets = spec.get("to")
         targets = (targets,) if isinstance(targets, str) else tuple(targets or ())
-        if not targets or any(t not in SOBJECTS for t in targets):
+        if not targets or any(t not in known for t in targets):
             raise ValueError(f"{sobject}.{name}: reference needs `to` naming known objects")
         return _ref(name, targets, spec.get("relationship_name"), **common)
     if kind in (PICKLIST, MULTIPICKLIST):
@@ -536,81 +535,109 @@ def _custom_field(sobject: str, name: str, spec: dict[str, Any]) -> Field:
     return Field(name, kind, spec.get("length", _DEFAULT_LENGTHS.get(kind)), **common)  # type: ignore[arg-type]
 
 
-def _next_custom_prefix() -> str:
-    used = set(_BY_PREFIX)
-    for number in range(1, 62 * 62):
-        prefix = (
-            "a"
-            + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[number // 62]
-            + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[number % 62]
-        )
-        if prefix not in used:
-            return prefix
-    raise ValueError("no key prefix left for a custom object")
+class Schema:
+    """One org's sObjects and child relationships: the standard objects, the custom
+    objects and fields revsched ships, and whatever that org added (`extend`). Each org
+    has its own, so one org's custom fields never show in another's describe or SOQL."""
 
+    def __init__(
+        self,
+        sobjects: Mapping[str, SObject],
+        children: Mapping[str, tuple[ChildRelationship, ...]],
+    ) -> None:
+        self.sobjects: dict[str, SObject] = {}
+        self.children = dict(children)
+        self._by_lower: dict[str, SObject] = {}
+        self._by_prefix: dict[str, SObject] = {}
+        for sobj in sobjects.values():
+            self._add(sobj)
 
-def extend(spec: dict[str, Any]) -> list[str]:
-    """Add custom objects and custom fields to the schema (process-wide) from a mapping,
-    as a schema file (TOML or JSON) holds it:
+    def copy(self) -> Schema:
+        return Schema(self.sobjects, self.children)
 
-        [Project__c]                       # a custom object: name ends in __c
-        label = "Project"
-        fields.Account__c = { type = "reference", to = "Account" }
-        fields.Budget__c = { type = "currency" }
-        fields.Code__c = { type = "string", length = 20, external_id = true }
+    def _add(self, sobj: SObject) -> None:
+        self.sobjects[sobj.name] = sobj
+        self._by_lower[sobj.name.lower()] = sobj
+        self._by_prefix[sobj.key_prefix] = sobj
 
-        [Account.fields]                   # custom fields on a standard object
-        Tier__c = { type = "picklist", values = ["Gold", "Silver"] }
-        Regions__c = { type = "multipicklist", values = ["EMEA", "APAC"] }  # "EMEA;APAC"
+    def sobject(self, name: str) -> SObject | None:
+        """Look an object up by name, case-insensitively as Salesforce does."""
+        return self._by_lower.get(name.lower())
 
-    A custom object gets the audit fields, Name (required) and OwnerId. Reference fields
-    add a child relationship to their target (`child_relationship`, by default the child
-    object's name + "s", with __r for custom objects). Re-adding an identical definition
-    is a no-op; a conflicting one raises ValueError. Returns the names of the objects
-    added or extended."""
-    changed: list[str] = []
-    for object_name, body in spec.items():
-        if not isinstance(body, dict):
-            raise ValueError(f"{object_name}: expected a table")
-        existing = sobject(object_name)
-        field_specs = body.get("fields", {})
-        if existing is None:
-            if not object_name.endswith("__c"):
-                raise ValueError(f"{object_name}: custom object names end in __c")
-            base = _fields(
-                *_audit_fields(),
-                Field("Name", STRING, 80, nillable=False),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-            )
-            prefix = body.get("key_prefix") or _next_custom_prefix()
-            existing = SObject(object_name, prefix, base, body.get("label", object_name))
-            SOBJECTS[object_name] = existing
-        fields = dict(existing.fields)
-        for field_name, field_spec in field_specs.items():
-            field = _custom_field(existing.name, field_name, field_spec)
-            if field_name in fields:
-                if fields[field_name] != field:
-                    raise ValueError(f"{existing.name}.{field_name} is already defined differently")
-                continue
-            fields[field_name] = field
-            if field.type == REFERENCE:
-                plural = (
-                    existing.name[:-3] + "s__r"
-                    if existing.name.endswith("__c")
-                    else (existing.name + "s")
+    def key_prefix_owner(self, record_id: str) -> SObject | None:
+        """The object whose Ids start with this record Id's 3-character prefix."""
+        return self._by_prefix.get(record_id[:3])
+
+    def _next_custom_prefix(self) -> str:
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        for number in range(1, 62 * 62):
+            prefix = "a" + digits[number // 62] + digits[number % 62]
+            if prefix not in self._by_prefix:
+                return prefix
+        raise ValueError("no key prefix left for a custom object")
+
+    def extend(self, spec: dict[str, Any]) -> list[str]:
+        """Add custom objects and custom fields to this schema from a mapping,
+        as a schema file (TOML or JSON) holds it:
+
+            [Project__c]                       # a custom object: name ends in __c
+            label = "Project"
+            fields.Account__c = { type = "reference", to = "Account" }
+            fields.Budget__c = { type = "currency" }
+            fields.Code__c = { type = "string", length = 20, external_id = true }
+
+            [Account.fields]                   # custom fields on a standard object
+            Tier__c = { type = "picklist", values = ["Gold", "Silver"] }
+            Regions__c = { type = "multipicklist", values = ["EMEA", "APAC"] }  # "EMEA;APAC"
+
+        A custom object gets the audit fields, Name (required) and OwnerId. Reference fields
+        add a child relationship to their target (`child_relationship`, by default the child
+        object's name + "s", with __r for custom objects). Re-adding an identical definition
+        is a no-op; a conflicting one raises ValueError. Returns the names of the objects
+        added or extended."""
+        changed: list[str] = []
+        for object_name, body in spec.items():
+            if not isinstance(body, dict):
+                raise ValueError(f"{object_name}: expected a table")
+            existing = self.sobject(object_name)
+            field_specs = body.get("fields", {})
+            if existing is None:
+                if not object_name.endswith("__c"):
+                    raise ValueError(f"{object_name}: custom object names end in __c")
+                base = _fields(
+                    *_audit_fields(),
+                    Field("Name", STRING, 80, nillable=False),
+                    _ref("OwnerId", "User", "Owner", nillable=False),
                 )
-                rel = field_spec.get("child_relationship", plural)
-                for target in field.reference_to:
-                    CHILD_RELATIONSHIPS[target] = (
-                        *CHILD_RELATIONSHIPS.get(target, ()),
-                        ChildRelationship(rel, existing.name, field.name),
+                prefix = body.get("key_prefix") or self._next_custom_prefix()
+                existing = SObject(object_name, prefix, base, body.get("label", object_name))
+                self._add(existing)
+            fields = dict(existing.fields)
+            for field_name, field_spec in field_specs.items():
+                field = _custom_field(existing.name, field_name, field_spec, self.sobjects)
+                if field_name in fields:
+                    if fields[field_name] != field:
+                        raise ValueError(
+                            f"{existing.name}.{field_name} is already defined differently"
+                        )
+                    continue
+                fields[field_name] = field
+                if field.type == REFERENCE:
+                    plural = (
+                        existing.name[:-3] + "s__r"
+                        if existing.name.endswith("__c")
+                        else (existing.name + "s")
                     )
-        updated = SObject(existing.name, existing.key_prefix, fields, existing.label)
-        SOBJECTS[existing.name] = updated
-        _BY_LOWER_NAME[existing.name.lower()] = updated
-        _BY_PREFIX[updated.key_prefix] = updated
-        changed.append(existing.name)
-    return changed
+                    rel = field_spec.get("child_relationship", plural)
+                    for target in field.reference_to:
+                        self.children[target] = (
+                            *self.children.get(target, ()),
+                            ChildRelationship(rel, existing.name, field.name),
+                        )
+            updated = SObject(existing.name, existing.key_prefix, fields, existing.label)
+            self._add(updated)
+            changed.append(existing.name)
+        return changed
 
 
 def load_schema_file(path: str | Path) -> dict[str, Any]:
@@ -620,9 +647,12 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
 
 
-# The custom objects and fields of the shipped plays: the repository's salesforce/ folder,
-# the metadata an admin deploys, is their one source of truth.
-extend(metadata.read_source())
+# The schema every org starts from: the standard objects, and the custom objects and
+# fields of the shipped plays (the repository's salesforce/ folder, the metadata an admin
+# deploys, is their one source of truth).
+SHIPPED = Schema(_STANDARD_OBJECTS, _STANDARD_CHILDREN)
+SHIPPED.extend(metadata.read_source())
+SOBJECTS = SHIPPED.sobjects
 
 # The demo org's loss reasons: every value the metadata declares.
 LOSS_REASONS = SOBJECTS["Opportunity"].fields["Loss_Reason__c"].picklist_values

@@ -20,17 +20,17 @@ opportunity only.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request
 
 from revsched.localorg import ids, schema
-from revsched.localorg.auth import ORG_ID
-from revsched.localorg.errors import SalesforceError
-
-if TYPE_CHECKING:
-    from revsched.localorg.app import RestApi
+from revsched.localorg.gate import CallGate
+from revsched.localorg.http import Raw
+from revsched.localorg.salesforce_errors import SalesforceError
+from revsched.localorg.sessions import ORG_ID, Sessions
+from revsched.localorg.storage import Storage
 
 MERGEABLE = ("Lead", "Contact", "Account")
 MAX_MERGE_REQUESTS = 200
@@ -82,12 +82,14 @@ def fault_xml(fault: SoapFault) -> bytes:
 
 
 class SoapApi:
-    def __init__(self, api: RestApi) -> None:
-        self.api = api
+    """/services/Soap/u/XX.X: login, and merge and convertLead through the call gate."""
+
+    def __init__(self, storage: Storage, sessions: Sessions, gate: CallGate) -> None:
+        self.storage = storage
+        self.sessions = sessions
+        self.gate = gate
 
     def handle(self, request: Request, version: str) -> tuple[int, Any, bool]:
-        from revsched.localorg.app import Raw
-
         drop = False
         try:
             if request.method != "POST":
@@ -107,13 +109,13 @@ class SoapApi:
                 header = _child(envelope, "Header")
                 session = _child(header, "SessionHeader") if header is not None else None
                 token = _text(_child(session, "sessionId") if session is not None else None)
-                if not self.api.sessions.accepts(token):
+                if not self.sessions.accepts(token):
                     raise SoapFault(
                         "INVALID_SESSION_ID",
                         "Invalid Session ID found in SessionHeader: Illegal Session",
                     )
                 try:
-                    drop = self.api.begin_call(token)
+                    drop = self.gate.admit(token)
                 except SalesforceError as exc:
                     if exc.status in (500, 503):
                         return exc.status, Raw(exc.status, fault_xml(_fault(exc)), _XML), False
@@ -130,15 +132,15 @@ class SoapApi:
     def _login(self, call: ET.Element, request: Request, version: str) -> str:
         username = _text(_child(call, "username"))
         password = _text(_child(call, "password"))
-        if not self.api.sessions.check_password(username, password):
+        if not self.sessions.check_password(username, password):
             raise SoapFault(
                 "INVALID_LOGIN",
                 "Invalid username, password, security token; or user locked out.",
                 "LoginFault",
             )
-        token = self.api.sessions.issue()
+        token = self.sessions.issue()
         host = request.host_url.rstrip("/")
-        user_id = self.api.storage.running_user_id
+        user_id = self.storage.running_user_id
         return (
             "<loginResponse><result>"
             f"<metadataServerUrl>{host}/services/Soap/m/{version}/{ORG_ID[:15]}"
@@ -170,7 +172,7 @@ class SoapApi:
         try:
             if master is None or not master_id:
                 raise SalesforceError(400, "MISSING_ARGUMENT", "masterRecord Id not specified")
-            sobj = _master_type(master, master_id)
+            sobj = _master_type(master, master_id, self.storage.schema)
             if not merge_ids:
                 raise SalesforceError(
                     400, "MISSING_ARGUMENT", "recordToMergeIds not specified", ["recordToMergeIds"]
@@ -183,10 +185,8 @@ class SoapApi:
                     ["recordToMergeIds"],
                 )
             values = _field_values(sobj, master)
-            fault = self.api.record_fault(self.api.storage.locate(master_id, sobj))
-            if fault is not None:
-                raise fault
-            master_canonical, merged, updated = self.api.storage.merge(
+            self.gate.check_record(self.storage.locate(master_id, sobj))
+            master_canonical, merged, updated = self.storage.merge(
                 sobj, master_id, merge_ids, values
             )
         except SalesforceError as exc:
@@ -232,10 +232,10 @@ class SoapApi:
                     " set doNotCreateOpportunity",
                     ["doNotCreateOpportunity"],
                 )
-            fault = self.api.record_fault(self.api.storage.locate(lead_id, schema.SOBJECTS["Lead"]))
-            if fault is not None:
-                raise fault
-            account, contact = self.api.storage.convert_lead(
+            self.gate.check_record(
+                self.storage.locate(lead_id, self.storage.schema.sobjects["Lead"])
+            )
+            account, contact = self.storage.convert_lead(
                 lead_id,
                 _text(_child(convert, "convertedStatus")),
                 _text(_child(convert, "accountId")) or None,
@@ -270,14 +270,14 @@ def _fault(exc: SalesforceError) -> SoapFault:
     return SoapFault(exc.code, exc.message)
 
 
-def _master_type(master: ET.Element, master_id: str) -> schema.SObject:
+def _master_type(master: ET.Element, master_id: str, org_schema: schema.Schema) -> schema.SObject:
     name = _text(_child(master, "type"))
     if not name:
         name = (master.get(f"{{{XSI}}}type") or "").rpartition(":")[2]
     if not name:
-        owner = schema.key_prefix_owner(master_id)
+        owner = org_schema.key_prefix_owner(master_id)
         name = owner.name if owner else ""
-    sobj = schema.sobject(name) if name else None
+    sobj = org_schema.sobject(name) if name else None
     if sobj is None or sobj.name not in MERGEABLE:
         raise SalesforceError(
             400, "INVALID_TYPE", f"merge() supports Lead, Contact and Account, not {name!r}"

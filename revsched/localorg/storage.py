@@ -15,7 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from revsched.localorg import ids, schema
-from revsched.localorg.errors import SalesforceError, not_found
+from revsched.localorg.salesforce_errors import SalesforceError, not_found
 from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.values import (
     column_type,
@@ -100,11 +100,13 @@ class Storage:
         self.running_user_id = ""
         # The org's fiscal year, for FISCAL_* date functions and literals.
         self.fiscal_year = FiscalYear()
+        # This org's objects: the shipped schema and the custom ones the file remembers.
+        self.schema = schema.SHIPPED.copy()
         with self.lock:
             created = self._create_schema()
             self.conn.execute("CREATE TABLE IF NOT EXISTS _schema_extension (spec TEXT)")
             for (spec,) in self.conn.execute("SELECT spec FROM _schema_extension").fetchall():
-                schema.extend(json.loads(spec))
+                self.schema.extend(json.loads(spec))
             self.ensure_tables()
             if created:
                 self._seed()
@@ -125,7 +127,7 @@ class Storage:
         if exists:
             return False
         with self.transaction():
-            for sobj in schema.SOBJECTS.values():
+            for sobj in self.schema.sobjects.values():
                 cols = ", ".join(
                     f"{q(f.name)} {column_type(f)}" + (" PRIMARY KEY" if f.name == "Id" else "")
                     for f in sobj.fields.values()
@@ -150,7 +152,8 @@ class Storage:
         return True
 
     def _seed(self) -> None:
-        """What every org has: its opportunity stages and the user the API runs as."""
+        """What every org has: its opportunity stages, the user the API runs as and that
+        user's permissions."""
         self.insert(
             "OpportunityStage",
             [
@@ -168,12 +171,13 @@ class Storage:
             ],
         )
         self.insert("User", [dict(RUNNING_USER)])
+        self.insert("UserPermissionAccess", [{}])
 
     def ensure_tables(self) -> None:
         """Create the tables and columns of objects and fields added to the schema since
         this database was made (custom objects and fields, newer standard fields)."""
         with self.transaction():
-            for sobj in schema.SOBJECTS.values():
+            for sobj in self.schema.sobjects.values():
                 existing = {
                     row[1] for row in self.conn.execute(f"PRAGMA table_info({q(sobj.name)})")
                 }
@@ -204,10 +208,10 @@ class Storage:
                         )
 
     def add_schema(self, spec: dict[str, object]) -> list[str]:
-        """Add custom objects and fields (see schema.extend) to this org, remembered in the
+        """Add custom objects and fields (see schema.Schema.extend) to this org, remembered in the
         database so that later opens of the file know them too."""
         with self.lock:
-            names = schema.extend(spec)
+            names = self.schema.extend(spec)
             self.conn.execute("INSERT INTO _schema_extension VALUES (?)", (json.dumps(spec),))
             self.ensure_tables()
         return names
@@ -361,7 +365,7 @@ class Storage:
             if field.type != schema.REFERENCE or value is None:
                 continue
             canonical = ids.normalize(str(value))
-            target = schema.key_prefix_owner(canonical) if canonical else None
+            target = self.schema.key_prefix_owner(canonical) if canonical else None
             if canonical is None or target is None or target.name not in field.reference_to:
                 code = "MALFORMED_ID" if canonical is None else "FIELD_INTEGRITY_EXCEPTION"
                 raise SalesforceError(
@@ -403,7 +407,7 @@ class Storage:
 
     def insert(self, sobject: str, records: list[dict[str, object]]) -> list[str]:
         """Bulk load without HTTP: no reference checks, one executemany per call."""
-        sobj = schema.sobject(sobject)
+        sobj = self.schema.sobject(sobject)
         if sobj is None:
             raise ValueError(f"sObject type '{sobject}' is not supported")
         stages = self._stages() if sobj.name == "Opportunity" else {}
@@ -613,7 +617,7 @@ class Storage:
             now = self.now()
             param = json_ids(merged)
             updated: list[str] = []
-            for child in schema.SOBJECTS.values():
+            for child in self.schema.sobjects.values():
                 before: list[dict[str, object]] = []
                 for field in child.fields.values():
                     if field.type != schema.REFERENCE or sobj.name not in field.reference_to:
@@ -668,7 +672,7 @@ class Storage:
         given contact (or a new one from its fields and the same-named custom fields), its
         activities move to that contact, and it is marked converted. Returns (account Id,
         contact Id)."""
-        lead_obj, contact_obj = schema.SOBJECTS["Lead"], schema.SOBJECTS["Contact"]
+        lead_obj, contact_obj = self.schema.sobjects["Lead"], self.schema.sobjects["Contact"]
         with self.transaction():
             lead = self.locate_row(lead_id, lead_obj)
             if lead["IsConverted"]:
@@ -676,7 +680,7 @@ class Storage:
                     400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
                 )
             owner = owner_id or str(lead["OwnerId"])
-            if not owner.startswith(schema.SOBJECTS["User"].key_prefix):
+            if not owner.startswith(self.schema.sobjects["User"].key_prefix):
                 raise SalesforceError(
                     400,
                     "INVALID_CROSS_REFERENCE_KEY",
@@ -686,7 +690,7 @@ class Storage:
                 )
             lead_values = {n: from_db(f, lead[n]) for n, f in lead_obj.fields.items()}
             if account_id:
-                account = self.locate(account_id, schema.SOBJECTS["Account"])
+                account = self.locate(account_id, self.schema.sobjects["Account"])
             else:
                 account = self.create(
                     "Account",
@@ -710,7 +714,11 @@ class Storage:
             else:
                 contact = self.create(
                     "Contact",
-                    {**_contact_from_lead(lead_values), "AccountId": account, "OwnerId": owner},
+                    {
+                        **_contact_from_lead(lead_values, self.schema),
+                        "AccountId": account,
+                        "OwnerId": owner,
+                    },
                 )
             now = self.now()
             converted = {
@@ -752,12 +760,12 @@ class Storage:
         """The rows (deleted ones too) of canonical Ids of any objects, in one query each."""
         by_object: dict[str, list[str]] = {}
         for record_id in record_ids:
-            owner = schema.key_prefix_owner(record_id)
+            owner = self.schema.key_prefix_owner(record_id)
             if owner is not None:
                 by_object.setdefault(owner.name, []).append(record_id)
         rows: dict[str, dict[str, object]] = {}
         for name, wanted in by_object.items():
-            sobj = schema.SOBJECTS[name]
+            sobj = self.schema.sobjects[name]
             for found in self.conn.execute(
                 f"SELECT {cols(sobj)} FROM {q(name)} WHERE Id IN (SELECT value FROM json_each(?))",
                 (json.dumps(wanted),),
@@ -783,7 +791,7 @@ class Storage:
         """The canonical Id of a live record named in a collection request, or the
         per-record error Salesforce reports for it."""
         canonical = ids.normalize(record_id)
-        owner = schema.key_prefix_owner(canonical) if canonical else None
+        owner = self.schema.key_prefix_owner(canonical) if canonical else None
         if canonical is None or owner is None or (sobj is not None and owner is not sobj):
             prefix = f"{sobj.name} ID: id value of incorrect type: " if sobj else "malformed id "
             raise SalesforceError(400, "MALFORMED_ID", prefix + record_id, ["Id"])
@@ -801,7 +809,7 @@ class Storage:
     # -- reads ----------------------------------------------------------------
 
     def sobject(self, name: str) -> schema.SObject:
-        sobj = schema.sobject(name)
+        sobj = self.schema.sobject(name)
         if sobj is None:
             raise not_found()
         return sobj
@@ -843,11 +851,11 @@ class Storage:
         elif sobj.name in ("Opportunity", "Contact") and before:
             link = "WhatId" if sobj.name == "Opportunity" else "WhoId"
             for activity in ACTIVITY_OBJECTS:
-                fields = list(schema.SOBJECTS[activity].fields)
+                fields = list(self.schema.sobjects[activity].fields)
                 linked = [
                     dict(zip(fields, row, strict=True))
                     for row in self.conn.execute(
-                        f"SELECT {cols(schema.SOBJECTS[activity])} FROM {q(activity)} "
+                        f"SELECT {cols(self.schema.sobjects[activity])} FROM {q(activity)} "
                         f"WHERE {link} IN "
                         "(SELECT value FROM json_each(?))",
                         (json_ids(written),),
@@ -897,13 +905,13 @@ class Storage:
         )
 
 
-def _contact_from_lead(lead: dict[str, object]) -> dict[str, object]:
+def _contact_from_lead(lead: dict[str, object], org_schema: schema.Schema) -> dict[str, object]:
     """A converted lead's values for its new contact: the standard mapping, and custom
     fields of the same API name and type on both objects (the mapping an admin sets up in
     Lead Settings, here taken as given)."""
-    contact_fields = schema.SOBJECTS["Contact"].fields
+    contact_fields = org_schema.sobjects["Contact"].fields
     values = {target: lead[source] for source, target in LEAD_TO_CONTACT.items()}
-    for name, field in schema.SOBJECTS["Lead"].fields.items():
+    for name, field in org_schema.sobjects["Lead"].fields.items():
         target = contact_fields.get(name)
         if (
             name.endswith("__c")

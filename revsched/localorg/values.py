@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import partial
 
 from revsched.localorg import schema
-from revsched.localorg.errors import SalesforceError
+from revsched.localorg.salesforce_errors import SalesforceError
 
 TEXT_TYPES = {
     schema.STRING,

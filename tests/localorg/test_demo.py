@@ -26,11 +26,11 @@ from revsched.localorg.demo import (
     USERGEMS_ACCOUNTS,
     USERS,
     WIN_BACK_FIXTURES,
-    AccountPlan,
-    ActivityPlan,
+    AccountDraft,
+    ActivityDraft,
     DemoGenerator,
     Directory,
-    LeadPlan,
+    LeadDraft,
     build_demo_org,
     churn_date_for_stage,
     fixture_churn_date,
@@ -61,24 +61,24 @@ QUEUE_IDS = set(DIRECTORY.queues.values())
 @functools.cache
 def generate(
     accounts: int = 300, seed: int = 7, today: date = TODAY
-) -> tuple[list[AccountPlan], list[LeadPlan]]:
+) -> tuple[list[AccountDraft], list[LeadDraft]]:
     """All plans of one demo org, without a database (cached: tests only read them)."""
     generator = DemoGenerator(DIRECTORY, accounts=accounts, seed=seed, today=today)
-    account_plans: list[AccountPlan] = []
-    lead_plans: list[LeadPlan] = []
+    account_plans: list[AccountDraft] = []
+    lead_plans: list[LeadDraft] = []
     for batch_accounts, batch_leads in generator.batches():
         account_plans += batch_accounts
         lead_plans += batch_leads
     return account_plans, lead_plans
 
 
-def generated_accounts(kind: str | None = None) -> list[AccountPlan]:
+def generated_accounts(kind: str | None = None) -> list[AccountDraft]:
     """The N=300 org's generated accounts (fixtures excluded), optionally of one Type."""
     plans = [p for p in generate()[0] if p.account["Name"] not in ALL_FIXTURE_NAMES]
     return [p for p in plans if kind is None or p.account["Type"] == kind]
 
 
-def by_name(plans: list[AccountPlan]) -> dict[object, AccountPlan]:
+def by_name(plans: list[AccountDraft]) -> dict[object, AccountDraft]:
     return {p.account["Name"]: p for p in plans}
 
 
@@ -86,7 +86,7 @@ def days_from_today(value: object) -> int:
     return (date.fromisoformat(str(value)) - TODAY).days
 
 
-def lost_renewals(plan: AccountPlan) -> list[dict[str, object]]:
+def lost_renewals(plan: AccountDraft) -> list[dict[str, object]]:
     return [
         o.fields
         for o in plan.opportunities
@@ -320,7 +320,7 @@ def test_prospects_cover_the_account_review_cases() -> None:
     assert all(a["Add_Drop_Requested_By__c"] in AES for a in requests)
 
 
-def is_review_candidate(plan: AccountPlan) -> bool:
+def is_review_candidate(plan: AccountDraft) -> bool:
     """The account-review play's phase-1 criteria, evaluated on a plan."""
     return (
         days_from_today(plan.account["Owner_Assigned_Date__c"]) <= -90
@@ -330,14 +330,14 @@ def is_review_candidate(plan: AccountPlan) -> bool:
     )
 
 
-def keeps_account_active(activity: ActivityPlan) -> bool:
+def keeps_account_active(activity: ActivityDraft) -> bool:
     """Activity in the last 28 days (completed task or event), or any activity ahead."""
     day = days_from_today(activity.fields["ActivityDate"])
     done = activity.sobject == "Event" or activity.fields["Status"] == "Completed"
     return day >= 0 or (done and day >= -28)
 
 
-def has_open_opportunity(plan: AccountPlan) -> bool:
+def has_open_opportunity(plan: AccountDraft) -> bool:
     return any(not str(o.fields["StageName"]).startswith("Closed") for o in plan.opportunities)
 
 
@@ -377,7 +377,8 @@ COMPUTED = ("LastModifiedDate", "SystemModstamp")
 
 def dump(path: Path, seed: int) -> dict[str, list[dict[str, object]]]:
     """Every record of a small demo org, as the client returns it, minus what the org
-    itself creates at wall-clock time (its running user and opportunity stages)."""
+    itself creates at wall-clock time (its running user, its permissions and opportunity
+    stages)."""
     sf = build_demo_org(path, accounts=40, seed=seed, today=TODAY).salesforce()
     records = {}
     for name, sobj in schema.SOBJECTS.items():
@@ -385,7 +386,7 @@ def dump(path: Path, seed: int) -> dict[str, list[dict[str, object]]]:
         rows = sf.query_all(f"SELECT {fields} FROM {name} ORDER BY Id")["records"]
         records[name] = [{k: v for k, v in r.items() if k != "attributes"} for r in rows]
     records["User"] = [u for u in records["User"] if str(u["Username"]).endswith(DEMO_DOMAIN)]
-    del records["OpportunityStage"]
+    del records["OpportunityStage"], records["UserPermissionAccess"]
     return records
 
 

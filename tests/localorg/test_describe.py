@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from simple_salesforce.exceptions import SalesforceMoreThanOneRecord
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceMoreThanOneRecord
 
 from revsched.localorg import LocalOrg, add_custom_fields
 
@@ -61,6 +61,26 @@ def test_custom_objects_and_fields_from_a_schema_file(tmp_path):
     reopened = LocalOrg(path)
     assert reopened.salesforce().query("SELECT COUNT() FROM Rs_Project__c")["totalSize"] == 1
     reopened.close()
+
+
+def test_custom_schema_belongs_to_its_org(tmp_path):
+    schema_file = tmp_path / "schema.toml"
+    schema_file.write_text(SCHEMA)
+    extended = LocalOrg(tmp_path / "extended.sqlite", schema_extensions=schema_file)
+    plain = LocalOrg(tmp_path / "plain.sqlite")
+    sf = plain.salesforce()
+
+    names = {s["name"] for s in sf.describe()["sobjects"]}
+    account_fields = {f["name"] for f in sf.Account.describe()["fields"]}
+    children = {c["relationshipName"] for c in sf.Account.describe()["childRelationships"]}
+    with pytest.raises(SalesforceMalformedRequest, match="No such column 'Rs_Tier__c'"):
+        sf.query("SELECT Rs_Tier__c FROM Account")
+
+    assert "Rs_Project__c" not in names and "Rs_Tier__c" not in account_fields
+    assert "Projects__r" not in children
+    assert "Rs_Tier__c" in {f["name"] for f in extended.salesforce().Account.describe()["fields"]}
+    extended.close()
+    plain.close()
 
 
 def test_upsert_matching_several_records_is_300(tmp_path):

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from revsched.localorg.demo import build_demo_org
-from revsched.localorg.duplicates import ground_truth_path
+from revsched.localorg.demo.duplicates import ground_truth_path
 
 TODAY = date(2026, 11, 23)
 

@@ -28,5 +28,10 @@ class SalesforceError(Exception):
         return {"statusCode": self.code, "message": self.message, "fields": self.fields}
 
 
+class RollBack(Exception):
+    """Unwinds an allOrNone request (composite or collection) so its transaction rolls
+    back."""
+
+
 def not_found() -> SalesforceError:
     return SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")

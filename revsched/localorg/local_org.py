@@ -11,9 +11,9 @@ from simple_salesforce import Salesforce
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from revsched.localorg.app import RestApi
-from revsched.localorg.auth import Credentials, Sessions
 from revsched.localorg.faults import FaultProfile
 from revsched.localorg.schema import load_schema_file
+from revsched.localorg.sessions import Credentials, Sessions
 from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.storage import Storage
 from revsched.localorg.transport import API_VERSION, in_process_client, in_process_session
@@ -40,13 +40,12 @@ class LocalOrg:
         succeeds without). `strict_sessions`: refuse bearer tokens the org did not issue
         (what a served org with credentials does); otherwise any non-empty token works.
         `schema_extensions`: custom objects and fields (a schema file or its mapping, see
-        schema.extend), remembered in the org's file. `fiscal_year`: the org's standard
+        schema.Schema.extend), remembered in the org's file. `fiscal_year`: the org's standard
         fiscal year (start month, naming) for FISCAL_* date functions and literals."""
         self.storage = Storage(path, today or date.today)
         self.storage.fiscal_year = fiscal_year or FiscalYear()
         if schema_extensions is not None:
             add_custom_fields(self, schema_extensions)
-        self.daily_api_limit = daily_api_limit
         self.wsgi_app = RestApi(
             self.storage,
             daily_api_limit,
@@ -57,12 +56,12 @@ class LocalOrg:
     @property
     def faults(self) -> FaultProfile | None:
         """The fault profile in force; assigning one (or None) restarts its schedule."""
-        return self.wsgi_app.faults
+        return self.wsgi_app.gate.faults
 
     @faults.setter
     def faults(self, profile: FaultProfile | None) -> None:
         with self.storage.lock:
-            self.wsgi_app.faults = profile
+            self.wsgi_app.gate.faults = profile
 
     @property
     def running_user_id(self) -> str:
@@ -90,7 +89,7 @@ class LocalOrg:
     def api_usage(self) -> tuple[int, int]:
         """(API calls used today, daily limit), as Sforce-Limit-Info reports them."""
         with self.storage.lock:
-            return self.storage.calls_today(), self.daily_api_limit
+            return self.storage.calls_today(), self.wsgi_app.gate.daily_api_limit
 
     def close(self) -> None:
         self.wsgi_app.bulk.wait()

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from revsched.localorg.demo import AccountPlan, LeadPlan, Record
+from revsched.localorg.demo.drafts import AccountDraft, LeadDraft, Record
 from revsched.private import write_private
 
 # Share of contacts, leads and accounts that get a duplicate (a few get two).
@@ -72,6 +72,13 @@ FAMILIAR_FORMS = {
     "ivan": "Vanya",
     "giulia": "Giuli",
 }
+
+# How a company's name and country get typed again: legal forms, office or region
+# suffixes, the ways of writing the United States. Also the demo's own tables, not the
+# matcher's (revsched.dedupe uses cleanco and tables of its own).
+LEGAL_FORMS = (", Inc.", " LLC", " Corp.", " Ltd")
+OFFICE_SUFFIXES = (" HQ", " (EMEA)", " - Head Office", " Global")
+US_SPELLINGS = ("USA", "U.S.", "United States")
 
 IBM_FIXTURE = (
     # (Name, Website): seed 004, "I.B.M.", "IBM", "Internat'l Bus Machines",
@@ -151,7 +158,7 @@ def _renamed_flag_only(original: Record, duplicates: Sequence[Record], expect: E
 
 
 class DuplicateSeeder:
-    """Adds duplicates to each batch of demo plans; all randomness from one seeded RNG."""
+    """Adds duplicates to each batch of demo drafts; all randomness from one seeded RNG."""
 
     def __init__(self, seed: int, today: date) -> None:
         self.rng = random.Random(f"duplicates-{seed}")
@@ -159,7 +166,7 @@ class DuplicateSeeder:
         self._latest = datetime.combine(today - timedelta(days=1), time(12), UTC)
 
     def seed(
-        self, accounts: list[AccountPlan], leads: list[LeadPlan], *, fixtures: bool = False
+        self, accounts: list[AccountDraft], leads: list[LeadDraft], *, fixtures: bool = False
     ) -> list[DuplicateSet]:
         """Append duplicates to the batch (in place); returns the batch's duplicate sets.
 
@@ -170,12 +177,12 @@ class DuplicateSeeder:
         if fixtures and accounts:
             sets.append(self._ibm(accounts))
         for a in range(originals):
-            plan = accounts[a]
-            for c in range(len(plan.contacts)):
+            draft = accounts[a]
+            for c in range(len(draft.contacts)):
                 if self.rng.random() < CONTACT_SHARE:
-                    sets.append(self._person_set("Contact", plan.contacts, c, a))
+                    sets.append(self._person_set("Contact", draft.contacts, c, a))
             if self.rng.random() < NAMESAKE_SHARE:
-                plan.contacts.append(self._namesake(plan.contacts[0]))
+                draft.contacts.append(self._namesake(draft.contacts[0]))
             if self.rng.random() < ACCOUNT_SHARE:
                 sets.append(self._account_set(accounts, a))
         for i in range(len(leads)):
@@ -199,11 +206,11 @@ class DuplicateSeeder:
         expect = _renamed_flag_only(records[index], duplicates, expect)
         return DuplicateSet(sobject, kind, expect, tuple(members))
 
-    def _lead_set(self, leads: list[LeadPlan], index: int) -> DuplicateSet:
+    def _lead_set(self, leads: list[LeadDraft], index: int) -> DuplicateSet:
         kind, expect = self._person_kind()
         duplicate = self._person(leads[index].lead, kind)
         duplicate.update(Status="Open", Actively_Being_Sequenced__c=False)
-        leads.append(LeadPlan(duplicate))
+        leads.append(LeadDraft(duplicate))
         expect = _renamed_flag_only(leads[index].lead, [duplicate], expect)
         return DuplicateSet("Lead", kind, expect, (("Lead", index), ("Lead", len(leads) - 1)))
 
@@ -270,17 +277,17 @@ class DuplicateSeeder:
 
     # Accounts -----------------------------------------------------------------------
 
-    def _account_set(self, accounts: list[AccountPlan], index: int) -> DuplicateSet:
+    def _account_set(self, accounts: list[AccountDraft], index: int) -> DuplicateSet:
         original = accounts[index].account
         name, domain = str(original["Name"]), str(original["Website"]).removeprefix("www.")
         roll = self.rng.random()
         if roll < 0.4:
             kind, expect = "legal form, website written another way", "merge"
-            suffix = self.rng.choice((", Inc.", " LLC", " Corp.", " Ltd"))
+            suffix = self.rng.choice(LEGAL_FORMS)
             fields = {"Name": name + suffix, "Website": f"https://{domain}/about"}
         elif roll < 0.75:
             kind, expect = "office or region suffix, no website", "merge"
-            office = self.rng.choice((" HQ", " (EMEA)", " - Head Office", " Global"))
+            office = self.rng.choice(OFFICE_SUFFIXES)
             fields = {"Name": name + office, "Website": None}
         else:
             kind, expect = "misspelt name, no website", "flag"
@@ -290,7 +297,7 @@ class DuplicateSeeder:
             "Account", kind, expect, (("Account", index), ("Account", len(accounts) - 1))
         )
 
-    def _account(self, original: AccountPlan, fields: Record) -> AccountPlan:
+    def _account(self, original: AccountDraft, fields: Record) -> AccountDraft:
         """A later, thinner prospect record of the same company, with contacts of its own."""
         account = {
             key: original.account[key]
@@ -308,10 +315,10 @@ class DuplicateSeeder:
             CreatedDate=self._later(original.account["CreatedDate"]),
         )
         if account["BillingCountry"] == "United States":
-            account["BillingCountry"] = self.rng.choice(("USA", "U.S.", "United States"))
+            account["BillingCountry"] = self.rng.choice(US_SPELLINGS)
         domain = str(original.account["Website"]).removeprefix("www.")
         contacts = [self._new_contact(domain, original.contacts[0]) for _ in range(2)]
-        return AccountPlan(account, contacts)
+        return AccountDraft(account, contacts)
 
     def _new_contact(self, domain: str, template: Record) -> Record:
         """Someone not yet in the org, at the company's domain (consecutive names differ)."""
@@ -326,19 +333,19 @@ class DuplicateSeeder:
             "MobilePhone": None,
         }
 
-    def _ibm(self, accounts: list[AccountPlan]) -> DuplicateSet:
+    def _ibm(self, accounts: list[AccountDraft]) -> DuplicateSet:
         """Seed 004's set, built on the first account as a template: five records of IBM."""
         template = accounts[0]
         first = len(accounts)
         for n, (name, website) in enumerate(IBM_FIXTURE):
-            plan = self._account(template, {"Name": name, "Website": website})
+            draft = self._account(template, {"Name": name, "Website": website})
             if n == 0:  # the original, which the variants were later typed after
-                plan.account["CreatedDate"] = template.account["CreatedDate"]
-            plan.account["BillingCountry"] = "United States"
-            plan.account["BillingCity"] = "Armonk"
-            plan.account["BillingState"] = "New York"
-            plan.contacts = [self._new_contact("ibm.com", template.contacts[0]) for _ in range(2)]
-            accounts.append(plan)
+                draft.account["CreatedDate"] = template.account["CreatedDate"]
+            draft.account["BillingCountry"] = "United States"
+            draft.account["BillingCity"] = "Armonk"
+            draft.account["BillingState"] = "New York"
+            draft.contacts = [self._new_contact("ibm.com", template.contacts[0]) for _ in range(2)]
+            accounts.append(draft)
         members = tuple(("Account", first + n) for n in range(len(IBM_FIXTURE)))
         return DuplicateSet(
             "Account", "seed 004: I.B.M. / IBM / Internat'l Bus Machines", "merge", members

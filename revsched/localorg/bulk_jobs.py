@@ -29,16 +29,17 @@ import itertools
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request
 
 from revsched.localorg import ids, schema
-from revsched.localorg.errors import SalesforceError, not_found
-from revsched.localorg.soql import compile_soql
-
-if TYPE_CHECKING:
-    from revsched.localorg.app import RestApi
+from revsched.localorg.gate import CallGate
+from revsched.localorg.http import Raw, json_body, method_not_allowed
+from revsched.localorg.query import QueryEngine
+from revsched.localorg.salesforce_errors import SalesforceError, not_found
+from revsched.localorg.soql_compiler import compile_soql
+from revsched.localorg.storage import Storage
 
 DELIMITERS = {
     "COMMA": ",",
@@ -69,7 +70,7 @@ class Job:
     # Rows an ingest job has been through; those after it are unprocessed when it is aborted.
     processed: int = 0
     # query jobs
-    plan: Any = None
+    compiled: Any = None
     rowids: list[int] = field(default_factory=list)
     include_deleted: bool = False
 
@@ -79,8 +80,13 @@ def _bad_request(message: str, code: str = "INVALIDJOB") -> SalesforceError:
 
 
 class Bulk2:
-    def __init__(self, api: RestApi) -> None:
-        self.api = api
+    """The jobs/ resources: ingest and query jobs against the org's storage, each record
+    through the call gate's record faults."""
+
+    def __init__(self, storage: Storage, queries: QueryEngine, gate: CallGate) -> None:
+        self.storage = storage
+        self.queries = queries
+        self.gate = gate
         self.jobs: dict[str, Job] = {}
         self._numbers = itertools.count(1)
         self._workers: list[threading.Thread] = []
@@ -91,8 +97,6 @@ class Bulk2:
             worker.join()
 
     def handle(self, request: Request, base: str, rest: list[str]) -> tuple[int, Any]:
-        from revsched.localorg.app import Raw, _method_not_allowed
-
         if not rest or rest[0] not in ("ingest", "query"):
             raise not_found()
         kind = rest[0]
@@ -102,7 +106,7 @@ class Bulk2:
             if request.method in ("GET", "HEAD"):
                 jobs = [j.info for j in self.jobs.values() if j.kind == kind]
                 return 200, {"done": True, "records": jobs, "nextRecordsUrl": None}
-            raise _method_not_allowed(request.method, ["GET", "POST"])
+            raise method_not_allowed(request.method, ["GET", "POST"])
         job = self.jobs.get(rest[1])
         if job is None or job.kind != kind:
             raise SalesforceError(404, "NOT_FOUND", "Job not found")
@@ -119,11 +123,11 @@ class Bulk2:
                     )
                 del self.jobs[job.id]
                 return 204, None
-            raise _method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
+            raise method_not_allowed(request.method, ["GET", "PATCH", "DELETE"])
         resource = rest[2]
         if kind == "ingest" and resource == "batches" and len(rest) == 3:
             if request.method != "PUT":
-                raise _method_not_allowed(request.method, ["PUT"])
+                raise method_not_allowed(request.method, ["PUT"])
             if job.info["state"] != "Open":
                 raise _bad_request(
                     f"Job {job.id} is in state {job.info['state']}: data can only be uploaded "
@@ -133,7 +137,7 @@ class Bulk2:
             job.data.append(request.get_data(as_text=True))
             return 201, None
         if request.method not in ("GET", "HEAD"):
-            raise _method_not_allowed(request.method, ["GET"])
+            raise method_not_allowed(request.method, ["GET"])
         if kind == "query" and resource == "results" and len(rest) == 3:
             return 200, self._query_results(job, request, base)
         if kind == "ingest" and len(rest) == 3:
@@ -153,14 +157,14 @@ class Bulk2:
 
     def _new_job(self, kind: str, info: dict[str, Any]) -> Job:
         job_id = ids.make_id("750", next(self._numbers))
-        now = self.api.storage.now()
+        now = self.storage.now()
         job = Job(
             job_id,
             kind,
             {
                 "id": job_id,
                 **info,
-                "createdById": self.api.storage.running_user_id,
+                "createdById": self.storage.running_user_id,
                 "createdDate": now,
                 "systemModstamp": now,
                 "concurrencyMode": "Parallel",
@@ -177,9 +181,7 @@ class Bulk2:
         return job
 
     def _create(self, request: Request, kind: str, base: str) -> dict[str, Any]:
-        from revsched.localorg.app import _json_body
-
-        body = _json_body(request)
+        body = json_body(request)
         if not isinstance(body, dict):
             raise _bad_request("The request body must be a JSON object", "JSON_PARSER_ERROR")
         delimiter = str(body.get("columnDelimiter", "COMMA"))
@@ -190,7 +192,7 @@ class Bulk2:
         if kind == "query":
             return self._create_query(body, common)
         operation = body.get("operation")
-        sobj = schema.sobject(str(body.get("object", "")))
+        sobj = self.storage.schema.sobject(str(body.get("object", "")))
         if operation not in INGEST_OPERATIONS:
             raise _bad_request(f"Invalid operation: {operation}")
         if sobj is None:
@@ -209,9 +211,7 @@ class Bulk2:
         return job.info
 
     def _set_state(self, job: Job, request: Request) -> dict[str, Any]:
-        from revsched.localorg.app import _json_body
-
-        body = _json_body(request)
+        body = json_body(request)
         state = body.get("state") if isinstance(body, dict) else None
         current = job.info["state"]
         if state == "Aborted" and current in ("Open", "UploadComplete", "InProgress"):
@@ -238,12 +238,12 @@ class Bulk2:
             self._process(job)
         except Exception as exc:  # a bug in the local org: the job fails, as Salesforce's do
             logging.getLogger(__name__).exception("bulk job %s failed", job.id)
-            with self.api.storage.lock:
+            with self.storage.lock:
                 job.info.update(state="Failed", errorMessage=f"InternalServerError : {exc}")
 
     def _process(self, job: Job) -> None:
         info = job.info
-        storage = self.api.storage
+        storage = self.storage
         with storage.lock:
             if info["state"] != "UploadComplete":
                 return  # aborted before it started
@@ -261,7 +261,7 @@ class Bulk2:
             header = chunk_header
             rows += [r for r in reader if r]
         job.header, job.rows = header, rows
-        sobj = schema.SOBJECTS[info["object"]]
+        sobj = self.storage.schema.sobjects[info["object"]]
         operation = info["operation"]
         columns = []
         for name in header:
@@ -296,7 +296,7 @@ class Bulk2:
         self, job: Job, sobj: schema.SObject, columns: list[schema.Field], row: list[str]
     ) -> None:
         """One row of an ingest job, its outcome added to the job's results."""
-        storage = self.api.storage
+        storage = self.storage
         operation = job.info["operation"]
         values: dict[str, object] = {}
         for column, text in zip(columns, row, strict=False):
@@ -305,9 +305,7 @@ class Bulk2:
             values[column.name] = None if text == "#N/A" else _typed(column, text)
         record_id = str(values.get("Id") or "")
         try:
-            fault = self.api.record_fault(ids.normalize(record_id) if record_id else None)
-            if fault is not None:
-                raise fault
+            self.gate.check_record(ids.normalize(record_id) if record_id else None)
             created = "false"
             if operation == "insert":
                 record_id = storage.create(sobj.name, values)
@@ -342,9 +340,13 @@ class Bulk2:
         soql = body.get("query")
         if operation not in ("query", "queryAll") or not isinstance(soql, str):
             raise _bad_request("A query job needs an operation (query/queryAll) and a query")
-        storage = self.api.storage
-        plan = compile_soql(soql, storage.today(), storage.fiscal_year)
-        if plan.count or plan.aggregate or any(o.plan is not None for o in plan.outputs):
+        storage = self.storage
+        compiled = compile_soql(soql, storage.schema, storage.today(), storage.fiscal_year)
+        if (
+            compiled.count
+            or compiled.aggregate
+            or any(o.subquery is not None for o in compiled.outputs)
+        ):
             # "Bulk API 2.0 Query" considerations: no COUNT(), aggregate functions, GROUP BY
             # or parent-to-child subqueries.
             raise SalesforceError(
@@ -354,27 +356,28 @@ class Bulk2:
                 "or parent-to-child subqueries",
             )
         include_deleted = operation == "queryAll"
-        window = f"LIMIT {-1 if plan.limit is None else plan.limit} OFFSET {plan.offset}"
+        window = (
+            f"LIMIT {-1 if compiled.limit is None else compiled.limit} OFFSET {compiled.offset}"
+        )
         rowids = [
             r[0]
             for r in storage.conn.execute(
-                f"SELECT {plan.root}.rowid FROM {plan.from_sql()} "
-                f"WHERE {plan.where_sql(include_deleted)} ORDER BY {plan.order_sql()} {window}",
-                plan.params,
+                f"SELECT {compiled.root}.rowid FROM {compiled.from_sql()} "
+                f"WHERE {compiled.where_sql(include_deleted)} "
+                f"ORDER BY {compiled.order_sql()} {window}",
+                compiled.params,
             )
         ]
         storage.count_usage("bulk_query_jobs")
         job = self._new_job(
-            "query", {"operation": operation, "object": plan.sobject.name, "query": soql}
+            "query", {"operation": operation, "object": compiled.sobject.name, "query": soql}
         )
-        job.plan, job.rowids, job.include_deleted = plan, rowids, include_deleted
+        job.compiled, job.rowids, job.include_deleted = compiled, rowids, include_deleted
         job.info.update(common, state="JobComplete", numberRecordsProcessed=len(rowids))
         reply = dict(job.info, state="UploadComplete")
         return reply
 
     def _query_results(self, job: Job, request: Request, base: str) -> Any:
-        from revsched.localorg.app import Raw
-
         try:
             max_records = int(request.args.get("maxRecords", DEFAULT_MAX_RECORDS))
             start = int(request.args.get("locator") or 0)
@@ -383,8 +386,8 @@ class Bulk2:
         if max_records < 1 or start < 0 or start > len(job.rowids):
             raise _bad_request("Invalid locator or maxRecords", "INVALIDLOCATOR")
         page = job.rowids[start : start + max_records]
-        records = self.api.queries._records(job.plan, page, job.include_deleted, f"{base}/query")
-        header = _columns(job.plan.outputs)
+        records = self.queries.records(job.compiled, page, job.include_deleted, f"{base}/query")
+        header = _columns(job.compiled.outputs)
         rows = [header] + [[_csv_value(_flat(r, path)) for path in header] for r in records]
         end = start + len(page)
         headers = {
@@ -392,7 +395,7 @@ class Bulk2:
             "Sforce-NumberOfRecords": str(len(page)),
         }
         size_mb = max(1, len(rows) * 100 // 1_000_000)
-        self.api.storage.count_usage("bulk_query_mb", size_mb if start == 0 else 0)
+        self.storage.count_usage("bulk_query_mb", size_mb if start == 0 else 0)
         return Raw(200, _to_csv(rows, job.info), _CSV, headers)
 
 
