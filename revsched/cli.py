@@ -554,7 +554,8 @@ def run(
         save_plan(result.plan, out)
     if report_dir is not None:
         for path in session.write_reports(result, report_dir):
-            typer.echo(f"Report written to {path}", err=True)
+            if not printing.quiet:  # --quiet is one line: the files are where it was told
+                typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")

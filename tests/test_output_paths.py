@@ -31,3 +31,18 @@ def test_unwritable_output_path_is_one_line_and_exit_2(case: str, tmp_path: Path
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output + result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"error: {bad}: Not a directory"
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_quiet_run_with_a_report_dir_prints_one_line(tmp_path: Path):
+    reports = tmp_path / "reports"
+
+    result = CliRunner().invoke(
+        app, ["run", "renewal-sla", "--dry-run", "--quiet", "--report-dir", str(reports)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert (result.stdout + result.stderr).strip().splitlines() == [
+        "Dry run 1: nothing was written or sent."
+    ]
+    assert [p.name for p in reports.glob("renewal-sla-*.html")]
