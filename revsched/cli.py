@@ -142,7 +142,8 @@ def _progress_console(output: Console) -> Console | None:
 
 
 def fails_cleanly(command: F) -> F:
-    """Turn revsched's errors into one line on stderr and the error's exit code."""
+    """Turn revsched's errors, and a path the user gave that cannot be read or written,
+    into one line on stderr and the error's exit code."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -151,6 +152,11 @@ def fails_cleanly(command: F) -> F:
         except RevschedError as error:
             logs.error(str(error))
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            if error.filename is None:  # not a path (a dropped connection): a real failure
+                raise
+            logs.error(f"{error.filename}: {error.strerror}")
+            raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -548,7 +554,8 @@ def run(
         save_plan(result.plan, out)
     if report_dir is not None:
         for path in session.write_reports(result, report_dir):
-            typer.echo(f"Report written to {path}", err=True)
+            if not printing.quiet:  # --quiet is one line: the files are where it was told
+                typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
         session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")

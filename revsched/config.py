@@ -187,7 +187,8 @@ class ApiSettings(StrictModel):
     retry_max_seconds: float = Field(30, ge=0)
     # Stop before pushing the org's daily API usage past this share of its limit.
     budget_share: float = Field(0.8, gt=0, le=1)
-    # Above this many rows (asked with COUNT() first), read with a Bulk API 2.0 query.
+    # Above this many rows (the first page tells the size), read the rest with a Bulk
+    # API 2.0 query job; 0: Bulk for every query it can serve.
     bulk_read_threshold: int = Field(10_000, ge=0)
     # Above this many records of one object, write with a Bulk API 2.0 ingest job.
     bulk_write_threshold: int = Field(2_000, ge=0)

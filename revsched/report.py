@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from revsched.summary import SHOW_LIMIT, named_value, print_rows, titled, value_text
 
@@ -473,13 +475,16 @@ def show_csv(run: Run) -> str:
     return out.getvalue()
 
 
+# Columns from which `revsched plays` has room for each purpose beside its schedule.
+PLAYS_WIDE = 110
+
+
 def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
-    """Each play: its schedule as written and as cron, in which time zone, when it next runs."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    table.add_column("play", no_wrap=True)
-    table.add_column("schedule", no_wrap=True)
-    table.add_column("next run", no_wrap=True)
-    table.add_column("what it does", ratio=1)
+    """Each play: its schedule as written and as cron, in which time zone, when it next runs.
+
+    Narrower than PLAYS_WIDE (80 columns: cron mail, a pipe), a play's purpose goes on
+    its own line under it, since beside the other columns it would be a word wide."""
+    rows = []
     for play in plays:
         upcoming = play["next_run"]
         when = f"{upcoming[:10]} {upcoming[11:16]}" if upcoming else "never"
@@ -487,5 +492,24 @@ def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
         if play["schedule"] == play["cron"]:
             schedule = play["schedule"]
         name = play["name"] if play["enabled"] else f"{play['name']} (disabled)"
-        table.add_row(name, schedule, f"{when} {play['time_zone']}", play["summary"])
-    console.print(table, highlight=False)
+        rows.append((name, schedule, f"{when} {play['time_zone']}", play["summary"]))
+    wide = console.width >= PLAYS_WIDE
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for header in ("play", "schedule", "next run"):
+        table.add_column(header, no_wrap=True)
+    if wide:
+        table.add_column("what it does", ratio=1)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table, highlight=False)
+        return
+    for name, schedule, when, _ in rows:
+        table.add_row(name, schedule, when)
+    # One line a play (no column wraps): the header and its rule, then each play's line
+    # followed by its purpose.
+    lines = ["".join(s.text for s in line).rstrip() for line in console.render_lines(table)]
+    for line in lines[:2]:
+        console.print(Text(line))
+    for line, (*_, summary) in zip(lines[2:], rows, strict=True):
+        console.print(Text(line))
+        console.print(Padding(Text(summary), (0, 0, 0, 2)))
