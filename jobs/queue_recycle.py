@@ -4,7 +4,9 @@ Seed 001, "Queue assignment": weekly, leads in Recycle, Bad Data, Ineligible,
 Inquiry or Disqualified that are not in an active sequence and are still owned
 by a Sales Dev user go to the queue for their status until they re-MQL, so the
 reps' views hold only leads they work. Each rep's manager gets one digest of
-what left the team's books, counted by status.
+what left the team's books, counted by status, listing each lead once: a rerun
+(after a kill, or a saved plan applied again) lists none a digest of the week
+already listed; a second run in the week that moves more sends its own.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from collections import Counter
 from pydantic import Field, model_validator
 
 from revsched.errors import ConfigError
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
+from revsched.plan import (
+    Alert,
+    Decision,
+    FieldChange,
+    Firing,
+    Plan,
+    Recipient,
+    diff_changes,
+)
 from revsched.play import (
     DecideContext,
     Play,
@@ -112,16 +122,23 @@ def _digest(
     manager: Recipient,
     leads: list[tuple[Record, Record]],
     queues: dict[str, Record],
-    week: str,
-    config: QueueRecycleConfig,
-) -> Alert:
-    """One alert per manager: how many of the team's leads went to which queue, by status."""
+    ctx: DecideContext[QueueRecycleConfig],
+) -> Alert | None:
+    """One alert per manager: how many of the team's leads went to which queue, by status,
+    of those no digest of the week listed yet (None: every one was)."""
+    config, week = ctx.config, iso_week(ctx.as_of)
+    leads = [(lead, rep) for lead, rep in leads if (lead["Id"], week) not in ctx.fired]
+    if not leads:
+        return None
+    stage = week
+    if (manager.user_id, week) in ctx.fired:
+        stage = f"{week} {ctx.as_of.isoformat()}"
     by_status = Counter(lead[config.status_field] for lead, _rep in leads)
     by_rep = Counter(rep["Name"] for _lead, rep in leads)
     return Alert(
         template=config.template,
         record_id=str(manager.user_id),
-        stage=week,
+        stage=stage,
         recipients=(manager,),
         reason=f"weekly queue recycling digest, {week}",
         context={
@@ -135,6 +152,7 @@ def _digest(
             ],
             "reps": [{"name": name, "count": count} for name, count in sorted(by_rep.items())],
         },
+        covers=tuple(Firing(record_id=lead["Id"], stage=week) for lead, _rep in leads),
     )
 
 
@@ -146,7 +164,6 @@ def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
         f"plays.{play.name}.sales_dev_users", config.sales_dev_users, records["sales_dev"]
     )
     reps = {user["Id"]: user for user in records["sales_dev"]}
-    week = iso_week(ctx.as_of)
     decisions: list[Decision] = []
     changes: list[FieldChange] = []
     by_manager: dict[str, tuple[Recipient, list[tuple[Record, Record]]]] = {}
@@ -179,14 +196,18 @@ def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
         )
         why = f"{status}: to {queue['Name']} until it re-MQLs"
         changes.extend(diff_changes("Lead", lead, {"OwnerId": (queue["Id"], why)}))
+    digests = [
+        digest
+        for manager, leads in by_manager.values()
+        if (digest := _digest(manager, leads, queues, ctx)) is not None
+    ]
     return Plan(
         play=play.name,
         as_of=ctx.as_of,
         decisions=tuple(decisions),
         changes=tuple(changes),
-        alerts=tuple(
-            _digest(manager, leads, queues, week, config) for manager, leads in by_manager.values()
-        ),
+        alerts=tuple(digests),
+        firings=tuple(Firing(record_id=d.record_id, stage=d.stage) for d in digests),
     )
 
 

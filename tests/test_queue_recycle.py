@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -67,9 +68,10 @@ def decide(
     leads: list[dict[str, Any]],
     as_of: date = TODAY,
     queues: list[dict[str, Any]] = QUEUES,
+    fired: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
     **config: Any,
 ):
-    ctx = DecideContext(as_of=as_of, config=QueueRecycleConfig(**config))
+    ctx = DecideContext(as_of=as_of, config=QueueRecycleConfig(**config), fired=frozenset(fired))
     return play.decide({"leads": leads, "sales_dev": REPS, "queues": queues}, ctx)
 
 
@@ -86,7 +88,9 @@ def test_dead_leads_go_to_the_queue_for_their_status():
     assert plan.decisions[0].reason == (
         "Recycle, not in a sequence, owned by Sales Dev user Fay Nguyen"
     )
-    assert plan.firings == ()
+    # The manager's digest fires for the week, and covers the leads it lists.
+    assert [(f.record_id, f.stage) for f in plan.firings] == [(OMAR, "2026-W48")]
+    assert [f.record_id for f in plan.alerts[0].covers] == [c.record_id for c in plan.changes]
 
 
 def test_lead_in_an_active_sequence_stays_with_its_rep():
@@ -132,6 +136,19 @@ def test_one_digest_per_manager_counted_by_status():
     assert paula.context["statuses"] == [
         {"status": "Inquiry", "count": 1, "queue": "Inquiry Queue"}
     ]
+
+
+def test_leads_a_digest_of_the_week_listed_are_moved_but_not_listed_again():
+    listed = {(OMAR, "2026-W48"), (f"00Q{1:015d}", "2026-W48")}
+
+    again = decide([lead(1, "Recycle")], fired=listed)
+    more = decide([lead(1, "Recycle"), lead(2, "Bad Data")], fired=listed)
+
+    assert [c.new for c in again.changes] == [QUEUE_ID["Recycle"]]
+    assert (again.alerts, again.firings) == ((), ())
+    [digest] = more.alerts
+    assert (digest.stage, digest.context["total"]) == ("2026-W48 2026-11-23", 1)
+    assert [f.record_id for f in digest.covers] == [f"00Q{2:015d}"]
 
 
 def test_lead_of_a_rep_with_no_manager_moves_without_a_digest():
@@ -321,3 +338,21 @@ def test_missing_queue_stops_the_run_before_anything_is_written(demo_org: Path, 
         " 'Bad_Data_Q' in the org"
     )
     assert dead_leads(demo_org, "UserRole.Name = 'Sales Development'") == before
+
+
+def test_a_saved_plan_applied_twice_sends_its_digest_once(
+    demo_org: Path, tmp_path: Path, run_json: Callable[..., dict[str, Any]]
+):
+    plan = tmp_path / "plan.json"
+    run_json("queue-recycle", "--dry-run", "--as-of", TODAY.isoformat(), "--out", str(plan))
+
+    first = CliRunner().invoke(app, ["apply", str(plan), "--json"])
+    second = CliRunner().invoke(app, ["apply", str(plan), "--json"])
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    first_run, second_run = json.loads(first.stdout), json.loads(second.stdout)
+    assert first_run["counts"]["alerts_sent"] == len(first_run["plan"]["alerts"]) == 1
+    # Every lead moved already, and the manager's digest of the week went out.
+    assert second_run["counts"]["alerts_sent"] == 0
+    assert second_run["counts"]["applied"] == 0
