@@ -26,6 +26,10 @@ HEAVY = (
     "phonenumbers",
     "nameparser",
     "nicknames",
+    "anyascii",
+    "cleanco",
+    # Parses Salesforce datetimes in a run; loads dateutil.tz and ctypes with it.
+    "dateutil.parser",
     # Salesforce's SOAP calls (xml.sax, urllib.request), loaded when a run merges or converts.
     "revsched.salesforce_soap",
     # Built only for a stdlib dataclass in a model; Schedule declares its own schema.
