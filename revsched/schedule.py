@@ -79,9 +79,9 @@ class Schedule:
         return f"{self.minute} {self.hour} {self.day} {self.month} {self.day_of_week}"
 
     def trigger(self, zone: ZoneInfo) -> CronTrigger:
-        from apscheduler.triggers.cron import CronTrigger
+        from revsched.cron_trigger import DstSafeCronTrigger
 
-        return CronTrigger(
+        return DstSafeCronTrigger(
             minute=self.minute,
             hour=self.hour,
             day=self.day,
