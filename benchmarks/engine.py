@@ -163,12 +163,14 @@ def _revsched(url: str, tmp: Path, mode: str) -> Callable[[], int]:
         api=ApiSettings(bulk_read_threshold=threshold, bulk_write_threshold=threshold),
     )
     touch = Play("benchmark-touch", "Set one field on every account", PlayConfig, queries, decide)
-    url = f"sqlite:///{tmp / 'state.sqlite'}"
+    state_url = f"sqlite:///{tmp / 'state.sqlite'}"
     # Created beforehand by another process, as an installation's store outlives its runs:
     # this one opens a store at the newest level (creating one loads the migrations).
     create = "import sys; from revsched.state import StateStore; StateStore(sys.argv[1])"
-    subprocess.run([sys.executable, "-c", create, url], check=True)
-    store = StateStore(url)
+    subprocess.run([sys.executable, "-c", create, state_url], check=True)
+    store = StateStore(state_url)
+    # Loads the client's modules (no call is made), as the peers import theirs before the clock.
+    connect_org(settings, date.today())
 
     def run() -> int:
         org = connect_org(settings, date.today())

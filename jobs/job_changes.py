@@ -41,12 +41,12 @@ from revsched.play import (
     Play,
     PlayConfig,
     Record,
+    RecordIndex,
     Records,
     Requirements,
     children,
     days_text,
 )
-from revsched.record_index import RecordIndex
 from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name

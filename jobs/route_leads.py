@@ -28,10 +28,10 @@ from dateutil.parser import isoparse
 from pydantic import Field, field_validator
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
 
-from revsched.dedupe.normalize import company_words, country_code, email, registrable_domain
+from revsched.dedupe.normalize import country_code
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
-from revsched.matching import AccountMatcher, Match, OnTie, account_keys
+from revsched.matching import AccountMatcher, Match, OnTie, account_keys, person_keys
 from revsched.plan import (
     Alert,
     Decision,
@@ -48,11 +48,11 @@ from revsched.play import (
     Play,
     PlayConfig,
     Record,
+    RecordIndex,
     Records,
     Requirements,
     children,
 )
-from revsched.record_index import RecordIndex
 from revsched.roundrobin import (
     RoundRobin,
     active_recipients,
@@ -293,15 +293,10 @@ def _account_select(config: RouteLeadsConfig) -> str:
 
 
 def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
-    """The index keys a lead's account is found by, as the matcher looks: its email's
-    domain, or for free mail, shared domains and no email its company name."""
+    """The index keys a lead's account is found by (a placeholder company finds none)."""
     ignored = {d.lower() for d in (*config.free_mail_domains, *config.shared_hosts)}
-    address = email(lead.get("Email"))
-    domain = registrable_domain(address.partition("@")[2]) if address else None
-    if domain and domain not in ignored:
-        return {f"domain:{domain}"}
-    words = () if _placeholder(lead, config) else company_words(lead.get("Company"))
-    return {f"name:{' '.join(words)}"} if words else set()
+    company = None if _placeholder(lead, config) else lead.get("Company")
+    return person_keys(lead.get("Email"), company, ignored)
 
 
 def account_index(config: RouteLeadsConfig) -> RecordIndex:

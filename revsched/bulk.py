@@ -196,10 +196,12 @@ def _wait_for(
     total: int | None = None,
 ) -> dict[str, Any]:
     """Poll the job until it ends; its info once complete, else OrgError via the gateway.
-    With the job's `total` records, each wait lasts until the job should be done at the
-    rate it has processed them so far: few polls (each is an API call), and little time
-    lost between the job ending and the next poll."""
+    An ingest job (`total` records) is first polled `wait` seconds after its upload, then
+    each wait lasts until it should be done at the rate it has processed records so far:
+    few polls (each is an API call), and little time lost between its end and a poll."""
     delay, started = wait, time.monotonic()
+    if total:
+        time.sleep(wait)
     while True:
         info = call(
             f"check Bulk API 2.0 job {job_id}",

@@ -361,7 +361,7 @@ class Session:
     @cached_property
     def enroller(self) -> EnrollmentChannel:
         """The [enrollment] channel; Outreach's token is read only for a run that writes."""
-        from revsched.enroll import enrollment_channel
+        from revsched.enroll_config import enrollment_channel
 
         return enrollment_channel(self.settings, self.org)
 

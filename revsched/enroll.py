@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from revsched.config import Settings, secret
 from revsched.org import OrgGateway
 from revsched.plan import Enrollment, Person, Recipient
 from revsched.state import EnrollmentOutcome, EnrollmentRow
@@ -96,22 +95,4 @@ def planned_enrollment(row: EnrollmentRow) -> Enrollment:
         sender=Recipient.model_validate_json(row.sender),
         field=row.field,
         reason=row.reason,
-    )
-
-
-def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
-    """The channel `[enrollment]` names; Outreach's token is read when a run first enrolls
-    someone through it (a run that enrolls nobody needs none)."""
-    kind = settings.enrollment.kind
-    if kind == "fake":
-        return FakeChannel()
-    field_channel = SalesforceFieldChannel(org)
-    if kind == "salesforce-field":
-        return field_channel
-    from revsched.outreach import OutreachChannel, OutreachClient
-
-    outreach = settings.enrollment.outreach
-    return OutreachChannel(
-        lambda: OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token)),
-        field_channel,
     )

@@ -13,12 +13,12 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,9 +33,6 @@ from revsched.config import (
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
-
-if TYPE_CHECKING:
-    from revsched.record_index import RecordIndex
 
 Record = dict[str, Any]
 Records = Mapping[str, list[Record]]
@@ -117,6 +114,18 @@ class Requirements:
     # outreach channel, each sequence must exist and each sender have a mailbox
     sequences: tuple[str, ...] = ()
     senders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordIndex:
+    """An index of org records a play looks keys up in, kept between runs by the runner
+    (revsched.record_index): each record of `sobject` under the keys `keys` gives it."""
+
+    name: str
+    sobject: str
+    # The fields `keys` reads (Id comes with every record).
+    fields: tuple[str, ...]
+    keys: Callable[[Record], Iterable[str]]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A run killed during a write call (or stopped by an error after Salesforce had
 committed it) leaves its changes `planned`. Before the next run of the play,
 each is read back: a field that holds the planned value was written (the audit
 row becomes applied, marked reconciled, so `revert` and `history` are true), a
-record to create that exists under its key was created. A lead to convert is read
+record to create that exists under its key was created, a record merged away shows
+its master (queryAll). A lead to convert is read
 first: one the org shows converted is recorded with its contact, so what the run
 planned for the lead is audited (and owed) against the contact, as the run would have.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import Any
 
 from simple_salesforce import format_soql
 
@@ -24,7 +26,7 @@ NOT_CONVERTED = "not converted: the run stopped before this conversion reached t
 
 def reconcile_writes(play: str, store: StateStore, org: OrgGateway) -> int:
     """Settle the play's unrecorded writes against the org; returns how many were written."""
-    converted = _conversions_found(play, store, org)
+    converted = _conversions_found(play, store, org) + _merges_found(play, store, org)
     changes, creates = store.unsettled_writes(play)
     if not changes and not creates:
         return converted
@@ -32,6 +34,34 @@ def reconcile_writes(play: str, store: StateStore, org: OrgGateway) -> int:
     created = _creates_found(creates, org)
     store.reconcile(written, created)
     return converted + sum(written.values()) + sum(1 for rid in created.values() if rid)
+
+
+def _merges_found(play: str, store: StateStore, org: OrgGateway) -> int:
+    """Record the unrecorded merges as the org shows them: a record merged away is deleted
+    with its master as MasterRecordId (read with queryAll); returns how many were made."""
+    planned = store.unsettled_merges(play)
+    if not planned:
+        return 0
+    held: dict[str, dict[str, Any]] = {}
+    for sobject in {m.sobject for m in planned}:
+        ids = list(dict.fromkeys(m.merged_id for m in planned if m.sobject == sobject))
+        for start in range(0, len(ids), COLLECTION_LIMIT):
+            soql = format_soql(
+                f"SELECT Id, IsDeleted, MasterRecordId FROM {sobject} WHERE Id IN {{}}",
+                ids[start : start + COLLECTION_LIMIT],
+            )
+            rows = org.call(
+                "read merged records back",
+                lambda sf, soql=soql: sf.query_all(soql, include_deleted=True),
+            )["records"]
+            held |= {row["Id"]: row for row in rows}
+    merged = {
+        m.row_id: bool(held.get(m.merged_id, {}).get("IsDeleted"))
+        and held[m.merged_id].get("MasterRecordId") == m.master_id
+        for m in planned
+    }
+    store.reconcile({}, {}, merged)
+    return sum(merged.values())
 
 
 def _conversions_found(play: str, store: StateStore, org: OrgGateway) -> int:

@@ -11,13 +11,13 @@ deleted record's stale keys do no harm: its Id is simply not returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from revsched import progress
+from revsched.play import RecordIndex
 from revsched.soql import format_soql
 
 if TYPE_CHECKING:  # loading the plays (to list them) loads no client nor database
@@ -29,15 +29,6 @@ if TYPE_CHECKING:  # loading the plays (to list them) loads no client nor databa
 OVERLAP = timedelta(minutes=5)
 
 Lookup = Callable[[Collection[str]], dict[str, set[str]]]
-
-
-@dataclass(frozen=True)
-class RecordIndex:
-    name: str
-    sobject: str
-    # The fields `keys` reads (Id comes with every record).
-    fields: tuple[str, ...]
-    keys: Callable[[dict[str, Any]], Iterable[str]]
 
 
 def refresh(index: RecordIndex, store: StateStore, org: OrgGateway, now: datetime) -> int:

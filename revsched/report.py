@@ -273,7 +273,15 @@ def print_show(console: Console, run: Run, limit: int | None = SHOW_LIMIT) -> No
         console.rule(f"alert to {to}: {status}", align="left")
         console.print(alert.text, markup=False, highlight=False, soft_wrap=True)
     _more(console, len(run.alerts), limit, "alerts")
-    tables = (run.changes, run.creates, run.deletes, run.merges, run.conversions, run.alerts)
+    tables = (
+        run.changes,
+        run.creates,
+        run.deletes,
+        run.merges,
+        run.conversions,
+        run.enrollments,
+        run.alerts,
+    )
     if limit is not None and any(len(rows) > limit for rows in tables):
         console.print(
             f"[dim]--all prints every row; revsched show {run.id} --format csv|json"

@@ -449,6 +449,15 @@ class PlannedWrite(NamedTuple):
     new: str | None
 
 
+class PlannedMerge(NamedTuple):
+    """A merge an unfinished run planned and never recorded, to read back from the org."""
+
+    row_id: int
+    sobject: str
+    master_id: str
+    merged_id: str
+
+
 # Outcome statuses of the writes an alert waits on; planned means not known yet.
 _WRITTEN = {"applied", "created", "updated", "merged", "converted"}
 
@@ -818,7 +827,8 @@ class StateStore:
             )
             session.add(run)
             session.flush()
-            planned = {"run_id": run.id, "status": "planned"}
+            run_id = run.id  # read once: an ORM attribute costs a lookup per row
+            planned = {"run_id": run_id, "status": "planned"}
             # Tuples, not dicts: one row per changed field.
             _insert_values(
                 session,
@@ -826,7 +836,7 @@ class StateStore:
                 CHANGE_COLUMNS,
                 (
                     (
-                        run.id,
+                        run_id,
                         "planned",
                         c.sobject,
                         c.record_id,
@@ -932,8 +942,8 @@ class StateStore:
                     for a in alerts
                 ),
             )
-            _mark_stale(session, run.id, stale or {})
-            return run.id
+            _mark_stale(session, run_id, stale or {})
+            return run_id
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         """The outcome of one write call: record Id -> None when saved, else its error."""
@@ -1141,9 +1151,10 @@ class StateStore:
             creates = written.join(CreateRow).where(CreateRow.status == "planned")
             conversions = written.join(ConversionRow).where(ConversionRow.status == "planned")
             enrollments = written.join(EnrollmentRow).where(EnrollmentRow.status == "planned")
+            merges = written.join(MergeRow).where(MergeRow.status == "planned")
             return set(
                 session.scalars(
-                    unfinished.union(alerts, changes, creates, conversions, enrollments)
+                    unfinished.union(alerts, changes, creates, conversions, enrollments, merges)
                 )
             )
 
@@ -1274,6 +1285,21 @@ class StateStore:
                 [PlannedWrite(*row, field="", new=None) for row in creates],
             )
 
+    def unsettled_merges(self, play: str) -> list[PlannedMerge]:
+        """Merges still planned in the play's runs that stopped early."""
+        with self.session() as session:
+            rows = session.execute(
+                select(MergeRow.id, MergeRow.sobject, MergeRow.master_id, MergeRow.merged_id)
+                .join(Run)
+                .where(
+                    Run.play == play,
+                    Run.dry_run.is_(False),
+                    Run.status != "running",
+                    MergeRow.status == "planned",
+                )
+            )
+            return [PlannedMerge(*row) for row in rows]
+
     def unsettled_conversions(self, play: str) -> dict[int, list[str]]:
         """Leads still planned for conversion in the play's runs that stopped early, by run."""
         with self.session() as session:
@@ -1293,22 +1319,27 @@ class StateStore:
                 planned.setdefault(run_id, []).append(lead_id)
             return planned
 
-    def reconcile(self, changes: Mapping[int, bool], creates: Mapping[int, str | None]) -> None:
+    def reconcile(
+        self,
+        changes: Mapping[int, bool],
+        creates: Mapping[int, str | None],
+        merges: Mapping[int, bool] | None = None,
+    ) -> None:
         """What the org showed for unsettled writes: a change found there is applied, a
-        create found by its key is created (its Id kept, so revert can delete it); the
-        rest never reached the org."""
+        create found by its key is created (its Id kept, so revert can delete it), a merge
+        found done is merged; the rest never reached the org."""
         unwritten = "not written: the run stopped before this write reached the org"
         with self.session() as session:
-            for row_id, written in changes.items():
-                session.execute(
-                    update(ChangeRow)
-                    .where(ChangeRow.id == row_id)
-                    .values(
-                        status="applied" if written else "failed",
-                        error=None if written else unwritten,
-                        reconciled=True,
-                    )
-                )
+            for model, outcomes, done in (
+                (ChangeRow, changes, "applied"),
+                (MergeRow, merges or {}, "merged"),
+            ):
+                for row_id, written in outcomes.items():
+                    values: dict[str, Any] = {"status": done if written else "failed"}
+                    values["error"] = None if written else unwritten
+                    if model is ChangeRow:
+                        values["reconciled"] = True
+                    session.execute(update(model).where(model.id == row_id).values(values))
             for row_id, record_id in creates.items():
                 session.execute(
                     update(CreateRow)

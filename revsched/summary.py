@@ -327,6 +327,7 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         plan.deletes,
         plan.merges,
         plan.conversions,
+        plan.enrollments,
         plan.alerts,
     )
     if limit is not None and any(len(rows) > limit for rows in tables):

@@ -218,8 +218,8 @@ class FakeClock:
 
 
 def test_a_job_is_polled_again_when_its_rate_says_it_will_be_done(monkeypatch):
-    """Each poll is an API call: after the first processed records, the next poll comes
-    when the job should have finished at its rate so far."""
+    """Each poll is an API call: none right after the upload, and after the first
+    processed records the next one when the job should have finished at its rate so far."""
     import revsched.bulk as bulk
 
     clock = FakeClock()
@@ -236,9 +236,9 @@ def test_a_job_is_polled_again_when_its_rate_says_it_will_be_done(monkeypatch):
     info = bulk._wait_for(call, "Account", "750x", False, 1.0, lambda *_: None, total=1000)
 
     assert info["state"] == "JobComplete"
-    # 250 of 1,000 after 1 s: the other 750 take 3 s more.
+    # First polled a second after the upload: 250 of 1,000, the other 750 take 3 s more.
     assert clock.slept == [1.0, 3.0]
-    assert polls == [0.0, 1.0, 4.0]
+    assert polls == [1.0, 4.0]
 
 
 def test_a_slow_job_is_polled_at_least_every_max_poll_seconds(monkeypatch):

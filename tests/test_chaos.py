@@ -1,6 +1,6 @@
 """Kill a run at random points, rerun it, and get what one uninterrupted run gets.
 
-Each write-and-alert play runs on a copy of the demo org, is killed (a
+Each shipped play runs on a copy of the demo org, is killed (a
 BaseException, as SIGKILL leaves things: nothing after it runs) at a point
 drawn with a fixed seed from the org writes, audit writes and alert sends of
 an uninterrupted run, before or after the call, and is rerun. The org, the
@@ -38,7 +38,7 @@ from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer, RenderedAlert
 from revsched.cli import app
-from revsched.config import Settings
+from revsched.config import ApiSettings, Settings
 from revsched.delivery import Dispatcher, Outgoing, Part, Route
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
@@ -62,7 +62,14 @@ PLAYS = [
     "partner-overlap",
     "lead-status-hygiene",
     "route-leads",
+    "dedupe-accounts",
+    "dedupe-contacts",
+    "dedupe-leads",
 ]
+# Plays that merge and write but alert nobody.
+MERGE_ONLY = {"dedupe-accounts", "dedupe-contacts", "dedupe-leads"}
+# Plays also run with every change written by Bulk API 2.0 (the path of large runs).
+BULK_PLAYS = ["churn-intake", "win-back", "contact-alignment", "queue-recycle", "route-leads"]
 # Kills per play: a handful in the suite; REVSCHED_CHAOS_TRIALS=8 for the full check.
 TRIALS = int(os.environ.get("REVSCHED_CHAOS_TRIALS", "3"))
 # Fields a round robin fills (a killed run has already moved the rotation on, so the
@@ -80,11 +87,13 @@ KILL_POINTS = [
     (OrgGateway, "upsert"),
     (OrgGateway, "delete"),
     (OrgGateway, "convert_leads"),
+    (OrgGateway, "merge"),
     (StateStore, "start_run"),
     (StateStore, "record_batch"),
     (StateStore, "record_creates"),
     (StateStore, "record_deletes"),
     (StateStore, "record_conversions"),
+    (StateStore, "record_merges"),
     (StateStore, "settle_alerts"),
 ]
 
@@ -141,6 +150,8 @@ class Outcome:
     applied: set[tuple[str, str, str]]
     created: Counter[str]
     fired: frozenset[tuple[str, str]]
+    # (master, merged record) pairs the audit shows merged.
+    merged: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _with_kills(monkeypatch: pytest.MonkeyPatch, killer: Killer) -> None:
@@ -157,7 +168,12 @@ def _with_kills(monkeypatch: pytest.MonkeyPatch, killer: Killer) -> None:
 
 
 def _trial(
-    demo: Path, workdir: Path, play_name: str, monkeypatch: pytest.MonkeyPatch, kill_at: int | None
+    demo: Path,
+    workdir: Path,
+    play_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    kill_at: int | None,
+    bulk: bool = False,
 ) -> tuple[Outcome, Killer, RunResult]:
     org_path = workdir / "org.sqlite"
     shutil.copy(demo, org_path)
@@ -166,7 +182,7 @@ def _trial(
     store = StateStore(f"sqlite:///{workdir / 'state.sqlite'}")
     killer = Killer(kill_at)
     channel = CountingChannel(killer)
-    run = _runner(play_name, org, store, channel)
+    run = _runner(play_name, org, store, channel, bulk)
     with monkeypatch.context() as patch:
         _with_kills(patch, killer)
         try:
@@ -181,10 +197,12 @@ def _trial(
 
 
 def _runner(
-    play_name: str, org: LocalOrg, store: StateStore, channel: CountingChannel
+    play_name: str, org: LocalOrg, store: StateStore, channel: CountingChannel, bulk: bool = False
 ) -> Callable[[], RunResult]:
-    """The play's run on TODAY, as `revsched run PLAY` does it, alerting through `channel`."""
+    """The play's run on TODAY, as `revsched run PLAY` does it, alerting through `channel`
+    (with `bulk`, writing every change with Bulk API 2.0)."""
     settings = Settings()
+    api = ApiSettings(bulk_write_threshold=0) if bulk else None
 
     def run() -> RunResult:
         return run_play(
@@ -193,7 +211,7 @@ def _runner(
             as_of=TODAY,
             dry_run=False,
             store=store,
-            org=OrgGateway(org.salesforce),
+            org=OrgGateway(org.salesforce, api),
             renderer=AlertRenderer("https://x"),
             notifier=Dispatcher(play_name, channel, store),
         )
@@ -256,6 +274,13 @@ def _outcome(org: LocalOrg, store: StateStore, play: str, channel: CountingChann
         applied=applied,
         created=created,
         fired=store.fired(play),
+        merged={
+            (m.master_id, m.merged_id)
+            for run in runs
+            if run is not None
+            for m in run.merges
+            if m.status == "merged"
+        },
     )
 
 
@@ -271,6 +296,7 @@ def _comparable(outcome: Outcome, play: str) -> Outcome:
         applied={(r, f, v) for r, f, v in outcome.applied if f not in rotated},
         created=outcome.created,
         fired=outcome.fired,
+        merged=outcome.merged,
     )
 
 
@@ -280,14 +306,18 @@ def _rotated_unset(clean: Outcome, killed: Outcome, play: str) -> list[tuple[str
     return [k for k, v in clean.org.items() if k[2] in rotated and v and not killed.org.get(k)]
 
 
-@pytest.mark.parametrize("play_name", PLAYS)
+@pytest.mark.parametrize(
+    ("play_name", "bulk"),
+    [(play, False) for play in PLAYS] + [(play, True) for play in BULK_PLAYS],
+    ids=[*PLAYS, *(f"{play}-bulk" for play in BULK_PLAYS)],
+)
 def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
-    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, play_name: str
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, play_name: str, bulk: bool
 ):
     (tmp_path / "clean").mkdir()
-    clean, counter, result = _trial(demo, tmp_path / "clean", play_name, monkeypatch, None)
+    clean, counter, result = _trial(demo, tmp_path / "clean", play_name, monkeypatch, None, bulk)
     assert result.status == "succeeded"
-    assert clean.sent, f"{play_name} sent no alert on the demo org: nothing to test"
+    assert clean.sent or play_name in MERGE_ONLY, f"{play_name} sent no alert: nothing to test"
     expected = _comparable(clean, play_name)
     rng = random.Random(play_name)
     for trial, kill_at in enumerate(
@@ -295,7 +325,7 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
     ):
         workdir = tmp_path / f"kill-{trial}"
         workdir.mkdir()
-        killed, _, rerun = _trial(demo, workdir, play_name, monkeypatch, kill_at)
+        killed, _, rerun = _trial(demo, workdir, play_name, monkeypatch, kill_at, bulk)
         got = _comparable(killed, play_name)
         where = f"{play_name} killed at tick {kill_at} of {counter.ticks}"
         assert rerun.status == "succeeded", where
@@ -305,6 +335,20 @@ def test_a_killed_run_rerun_converges_on_the_uninterrupted_run(
         assert got.applied == expected.applied, where
         assert got.created == expected.created, where
         assert got.fired == expected.fired, where
+        assert got.merged == expected.merged, where
+
+
+def _die_after(monkeypatch: pytest.MonkeyPatch, call: str) -> None:
+    """The process dies right after the first OrgGateway `call` returns: Salesforce has
+    done it, nobody has recorded it."""
+    killer, real = Killer(at=1), getattr(OrgGateway, call)
+
+    def then_die(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        killer.tick()
+        return result
+
+    monkeypatch.setattr(OrgGateway, call, then_die)
 
 
 def _killed_and_rerun(
@@ -330,16 +374,7 @@ def test_writes_a_killed_run_made_are_reconciled_alerted_and_revertable(
 ):
     """Killed after Salesforce saved the first write call, before the audit recorded it
     (route-leads writes dateTimes, which Salesforce reads back written differently)."""
-    killer = Killer()
-    real = OrgGateway.update
-
-    def update_then_die(self: OrgGateway, sobject: str, records: Any) -> Any:
-        outcomes = real(self, sobject, records)
-        killer.tick()
-        return outcomes
-
-    monkeypatch.setattr(OrgGateway, "update", update_then_die)
-    killer.at = 1
+    _die_after(monkeypatch, "update")
     org, store, channel, killed, rerun = _killed_and_rerun(demo, tmp_path, play_name)
 
     audit = store.run(killed.id)
@@ -387,15 +422,7 @@ def test_leads_a_killed_run_converted_are_recorded_with_their_contacts(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """Killed after Salesforce converted the leads, before the audit recorded it."""
-    killer = Killer(at=1)
-    real = OrgGateway.convert_leads
-
-    def convert_then_die(self: OrgGateway, converts: Any) -> Any:
-        results = real(self, converts)
-        killer.tick()
-        return results
-
-    monkeypatch.setattr(OrgGateway, "convert_leads", convert_then_die)
+    _die_after(monkeypatch, "convert_leads")
     org, store, _, killed, rerun = _killed_and_rerun(demo, tmp_path, "job-changes")
 
     audit = store.run(killed.id)
@@ -565,3 +592,20 @@ def test_a_weekly_digest_delivered_for_a_killed_run_is_not_sent_again(
     assert rerun.plan.alerts == ()
     audit = store.run(killed.id)
     assert audit is not None and [a.status for a in audit.alerts] == ["sent"]
+
+
+def test_merges_a_killed_run_made_are_recorded_as_merged(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Killed after Salesforce merged, before the audit recorded it: read back with queryAll
+    (the record merged away is deleted with its master as MasterRecordId)."""
+    _die_after(monkeypatch, "merge")
+    _, store, _, killed, rerun = _killed_and_rerun(demo, tmp_path, "dedupe-contacts")
+
+    audit = store.run(killed.id)
+    assert audit is not None and audit.merges
+    first_round = {m.master_id for m in audit.merges}  # each master's first merge landed
+    assert {m.status for m in audit.merges if m.status != "merged"} <= {"failed"}
+    assert {m.master_id for m in audit.merges if m.status == "merged"} == first_round
+    assert rerun.status == "succeeded"
+    assert rerun.settled.reconciled >= len(first_round)

@@ -131,7 +131,8 @@ def test_the_forecast_report_charts_the_days(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "selected" in result.stdout and "2026-11-29" in result.stdout
     page = (tmp_path / "win-back-forecast-2026-11-23.html").read_text(encoding="utf-8")
-    assert "<svg" in page and "selected per day" in page
+    assert "<svg" in page and "win-back: selected per day" in page
+    assert "win-back: selected per day by stage" in page  # 6-month and 12-month
     rows = (tmp_path / "win-back-forecast-days-2026-11-23.csv").read_text(encoding="utf-8")
     assert rows.splitlines()[0] == "day,selected,changed,created,merged,alerts,by_stage,by_assignee"
     assert len(rows.splitlines()) == 8

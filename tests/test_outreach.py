@@ -15,12 +15,8 @@ from harness import everything_written, run_named
 from revsched.jobs.job_changes import play
 
 from revsched.config import ApiSettings, OutreachSettings, SecretRef, Settings
-from revsched.enroll import (
-    EnrollmentChannel,
-    FakeChannel,
-    SalesforceFieldChannel,
-    enrollment_channel,
-)
+from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
+from revsched.enroll_config import enrollment_channel
 from revsched.errors import ConfigError
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
@@ -566,3 +562,64 @@ def test_a_token_that_expires_during_the_run_writes_the_field_for_the_rest(
     assert (outcome.status, outcome.channel) == ("enrolled", "salesforce-field")
     assert outcome.detail.startswith("outreach: GET prospects refused the access token in")
     assert len(fallback.calls) == 1 and outreach.states == {}
+
+
+def test_a_reviewed_plan_is_applied_later_through_outreach(
+    demo_org: Path, revsched_home: Path, outreach: FakeOutreach, monkeypatch: pytest.MonkeyPatch
+):
+    import json
+
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+
+    config = revsched_home / "revsched.toml"
+    config.write_text(
+        '[enrollment]\nkind = "outreach"\n[enrollment.outreach]\n'
+        f'base_url = "{outreach.base_url}"\ntoken = {{ env = "TEST_OUTREACH_TOKEN" }}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REVSCHED_CONFIG", str(config))
+    plan_file = revsched_home / "plan.json"
+    as_of = ["--as-of", TODAY.isoformat()]
+
+    # Reviewed with no token at all: a dry run enrolls nobody, so needs none.
+    reviewed = CliRunner().invoke(
+        app, ["run", "job-changes", "--dry-run", *as_of, "--out", str(plan_file)]
+    )
+    assert reviewed.exit_code == 0, reviewed.output
+    saved = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["enrollments"]
+    assert saved and outreach.requests == []
+    for item in saved:
+        outreach.add_prospect(item["person"]["email"])
+        if item["sender"]["email"] not in outreach.mailboxes.values():
+            outreach.add_mailbox(item["sender"]["email"])
+        if item["sequence"] not in outreach.sequences.values():
+            outreach.add_sequence(item["sequence"])
+    monkeypatch.setenv("TEST_OUTREACH_TOKEN", TOKEN)
+
+    applied = CliRunner().invoke(app, ["apply", str(plan_file), "--yes", "--json"])
+
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(applied.stdout)["counts"]["enrolled"] == len(saved)
+    assert sorted(e for e, _ in outreach.enrolled()) == sorted(i["person"]["email"] for i in saved)
+
+
+def test_a_failed_enrollment_makes_the_run_partial_and_the_alert_says_why(tmp_path: Path):
+    from harness import RecordingNotifier
+
+    gateway, store = demo(tmp_path)
+    email = "rhea.quill@tamsinrobotics.com"
+    why = "fake: the sender's mailbox is disconnected"
+    channel = FakeChannel(scripted={email: EnrollmentOutcome("failed", "fake", why)})
+    notifier = RecordingNotifier()
+
+    result = run_named("job-changes", gateway, store, notifier, enroller=channel)
+
+    assert result.status == "partial"
+    assert result.counts["enrollments_failed"] == 1
+    assert result.counts["enrolled"] == len(channel.calls) - 1
+    [rhea] = [a.text for a in notifier.sent if "Rhea Quill" in a.text.splitlines()[0]]
+    assert f"- Not added to a sequence: {why}\n" in rhea
+    rows = {r.email: r for r in store.run(result.run_id).enrollments}  # type: ignore[union-attr]
+    assert (rows[email].status, rows[email].detail) == ("failed", why)

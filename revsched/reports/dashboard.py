@@ -180,17 +180,22 @@ class Site:
 
     def forecast(
         self, play: Play[Any], section: PlaySection, start: date, days: int, snapshot: Snapshot
-    ) -> Plan | None:
-        """The play's forecast on the section; returns today's plan (None if it failed)."""
+    ) -> list[Row]:
+        """The play's forecast on the section; returns the first day's review rows (a
+        dedupe play's review queue)."""
+        forecast_days: list[Day] = []
+        review: list[Row] = []
         try:
-            plans = forecast(play, self.settings, start, days, self.store, snapshot)
+            for plan in forecast(play, self.settings, start, days, self.store, snapshot):
+                forecast_days.append(Day.of(plan))
+                if len(forecast_days) == 1:
+                    review = plan.reports.get("review", [])
         except RevschedError as error:
             section.forecast_error = str(error)
-            return None
-        forecast_days = [Day.of(plan) for plan in plans]
+            return []
         section.forecast = totals(forecast_days)
         section.charts += forecast_charts(play.name, forecast_days)
-        return plans[0]
+        return review
 
 
 def build(site: Site, plays: Mapping[str, Play[Any]], start: date, days: int) -> list[Path]:
@@ -215,9 +220,9 @@ def build(site: Site, plays: Mapping[str, Play[Any]], start: date, days: int) ->
         if chart is not None:
             section.charts.append(chart)
         site.latest_report(section, runs)
-        today = site.forecast(play, section, start, days, snapshot) if config.enabled else None
-        if today is not None and "review" in today.reports:
-            queue = for_report("review", today.reports["review"]).table
+        rows = site.forecast(play, section, start, days, snapshot) if config.enabled else []
+        if rows:
+            queue = for_report("review", rows).table
             review.append(
                 Table(f"{name}-review", f"{name}: {queue.title}", queue.rows, links=queue.links)
             )

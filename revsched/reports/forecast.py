@@ -1,9 +1,10 @@
 """What a play will do over the coming days, before the fact.
 
-The org is read first and nothing is written: a play's queries depend on the date only,
-so a query the same every day is read once, and one whose date bounds move is read once
-over all the days and narrowed to each day in memory (`revsched.reports.windows`); only
-a query that cannot be widened safely is read for each day. Then the play decides day
+Nothing is written, and the org is read as little as can be: a play's queries depend
+on the date only, so a query the same every day is read once, and one whose date bounds
+move is read once over all the days and narrowed to each day in memory
+(`revsched.reports.windows`); only a query that cannot be widened safely is read on
+each day it changes. Then the play decides day
 after day as if each day had been applied: the stages it fired (and those its delivered
 alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
 the new values, the records it created appear under their parents and the records it
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Record
-from revsched.reports.windows import read_days
+from revsched.reports.windows import DayReader
 from revsched.state import StateStore
 
 COUNTS = ("selected", "changed", "created", "merged", "alerts")
@@ -85,18 +86,15 @@ def _stages(plan: Plan) -> dict[str, int]:
 
 
 class Snapshot:
-    """The org as read once: each distinct query's rows, for every day that asks for it."""
+    """The org, read for a forecast: it counts the queries read."""
 
     def __init__(self, org: OrgGateway):
         self.org = org
-        self._rows: dict[str, list[Record]] = {}
         self.reads = 0
 
     def query(self, soql: str, hint: str) -> list[Record]:
-        if soql not in self._rows:
-            self._rows[soql] = self.org.query(soql, hint)
-            self.reads += 1
-        return self._rows[soql]
+        self.reads += 1
+        return self.org.query(soql, hint)
 
 
 @dataclass
@@ -172,8 +170,9 @@ def forecast(
     store: StateStore,
     snapshot: Snapshot,
     now: datetime | None = None,
-) -> list[Plan]:
-    """The play's plan for each of `days` days from `start`."""
+) -> Iterator[Plan]:
+    """The play's plan for each of `days` days from `start`, one after another (a plan of
+    a large org is large: none is kept)."""
     config = play.configure(settings, to_run=True)
     clock = (now or datetime.now(settings.zone)).time()
     hint = f"check the field names and values in [plays.{play.name}]"
@@ -188,24 +187,25 @@ def forecast(
         )
         for day in dates
     ]
-    # Every read first: the days decide on one snapshot of the org.
     queries = [play.queries(ctx) for ctx in contexts]
-    reads = read_days(queries, lambda soql: snapshot.query(soql, hint))
-    in_scope = set().union(*(org_memory.records_in_scope(r) for r in reads))
-    remembered = org_memory.recall(snapshot.org, play.name, in_scope)
+    reader = DayReader(queries, lambda soql: snapshot.query(soql, hint))
     applied = _Applied(
-        fired={*store.fired(play.name), *remembered},
+        fired=set(store.fired(play.name)),
         cursors=store.cursors(),
         key_field=settings.org.key_field,
     )
-    plans: list[Plan] = []
-    for ctx, day_queries, records in zip(contexts, queries, reads, strict=True):
+    recalled: set[str] = set()
+    for number, (ctx, day_queries) in enumerate(zip(contexts, queries, strict=True)):
+        records = reader.day(number)
+        # What fired on another machine counts too: the org's memory of the new records.
+        in_scope = org_memory.records_in_scope(records) - recalled
+        applied.fired |= org_memory.recall(snapshot.org, play.name, in_scope)
+        recalled |= in_scope
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
         ctx = replace(ctx, fired=frozenset(applied.fired), cursors=dict(applied.cursors))
         plan = play.decide(seen, ctx)
         applied.apply(plan)
-        plans.append(plan)
-    return plans
+        yield plan
 
 
 def _value(text: str) -> Any:

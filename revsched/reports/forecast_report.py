@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from revsched.reports import charts
-from revsched.reports.forecast import COUNTS, Day, by_assignee, totals
+from revsched.reports.forecast import COUNTS, MAX_STAGES, Day, by_assignee, totals
 from revsched.reports.model import Header, Report, Row, Table
 from revsched.reports.pages import write_report
 
@@ -67,13 +67,18 @@ def _rows(days: Sequence[Day]) -> list[Row]:
 def forecast_charts(
     play: str, days: Sequence[Day], other: Sequence[Day] | None = None
 ) -> list[charts.Chart]:
-    """Selected per day (both forecasts with --set), and assignments per assignee over
-    the whole forecast."""
+    """Selected per day (both forecasts with --set), selected per day by stage when
+    there are a few, and assignments per assignee over the whole forecast."""
     labels = [d.day.isoformat()[5:] for d in days]
     series: dict[str, list[float]] = {"as configured": [d.selected for d in days]}
     if other is not None:
         series["with the changes"] = [d.selected for d in other]
     drawn = [charts.columns(f"{play}: selected per day", labels, series)]
+    stages = sorted({stage for d in days for stage in d.by_stage})
+    if 1 < len(stages) <= MAX_STAGES:
+        per_stage = {s: [d.by_stage.get(s, 0) for d in days] for s in stages}
+        title = f"{play}: selected per day by stage"
+        drawn.append(charts.columns(title, labels, per_stage, stack=True))
     assigned = by_assignee(days)
     if assigned:
         drawn.append(charts.bars(f"{play}: assignments per assignee", {"assigned": assigned}))

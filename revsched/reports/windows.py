@@ -154,36 +154,50 @@ class Window:
         ]
 
 
-def read_days(queries: Sequence[dict[str, str]], query: Query) -> list[dict[str, list[Record]]]:
-    """Each day's rows of each named query, reading each window once (see the module)."""
-    days: list[dict[str, list[Record]]] = [{} for _ in queries]
-    names = list(dict.fromkeys(name for day in queries for name in day))
-    windows: dict[str, Window] = {}
-    for name in names:
-        texts = [day.get(name) for day in queries]
-        known = [text for text in texts if text is not None]
-        window = Window.of(known) if len(known) == len(texts) and len(set(known)) > 1 else None
-        if window is not None:
-            windows[name] = window
-    parents = {
-        name: [_parent(s, windows) for s in window.semi_joins] for name, window in windows.items()
-    }
-    for name in names:
-        if name not in windows or None in parents[name]:
-            windows.pop(name, None)
-            for number, day in enumerate(queries):
-                if name in day:
-                    days[number][name] = query(day[name])
-    # Windows without semi-joins first: a semi-join narrows by its parent's rows.
-    for name, window in sorted(windows.items(), key=lambda item: bool(item[1].semi_joins)):
-        rows = query(window.widened)
-        for number, day in enumerate(days):
+class DayReader:
+    """Each day's rows of each named query: windows and queries the same every day read
+    once, up front; any other query read when its day comes (see the module)."""
+
+    def __init__(self, queries: Sequence[dict[str, str]], query: Query):
+        self._queries = queries
+        self._query = query
+        names = list(dict.fromkeys(name for day in queries for name in day))
+        windows: dict[str, Window] = {}
+        self._same: dict[str, list[Record]] = {}
+        for name in names:
+            texts = [day.get(name) for day in queries]
+            known = [text for text in texts if text is not None]
+            if len(known) == len(texts) and len(set(known)) == 1:
+                self._same[name] = query(known[0])
+            elif len(known) == len(texts) and (window := Window.of(known)) is not None:
+                windows[name] = window
+        parents = {n: [_parent(s, windows) for s in w.semi_joins] for n, w in windows.items()}
+        # Windows without semi-joins first: a semi-join narrows by its parent's rows.
+        self._windows = [
+            (name, window, [str(p) for p in parents[name]])
+            for name, window in sorted(windows.items(), key=lambda item: bool(item[1].semi_joins))
+            if None not in parents[name]
+        ]
+        self._widened = {name: query(window.widened) for name, window, _ in self._windows}
+        self._last: dict[str, tuple[str, list[Record]]] = {}
+
+    def day(self, number: int) -> dict[str, list[Record]]:
+        rows: dict[str, list[Record]] = {}
+        for name, text in self._queries[number].items():
+            if name in self._same:
+                rows[name] = self._same[name]
+            elif name not in self._widened:
+                last = self._last.get(name)
+                if last is None or last[0] != text:
+                    self._last[name] = last = (text, self._query(text))
+                rows[name] = last[1]
+        for name, window, parents in self._windows:
             ids = {
-                s: {r["Id"] for r in day[str(parent)]}
-                for s, parent in zip(window.semi_joins, parents[name], strict=True)
+                s: {r["Id"] for r in rows[parent]}
+                for s, parent in zip(window.semi_joins, parents, strict=True)
             }
-            day[name] = window.day(rows, number, ids)
-    return days
+            rows[name] = window.day(self._widened[name], number, ids)
+        return rows
 
 
 def _parent(semi_join: SemiJoin, windows: dict[str, Window]) -> str | None:

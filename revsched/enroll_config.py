@@ -1,0 +1,28 @@
+"""Which enrollment channel a run enrolls through, from its [enrollment] settings.
+
+The one module that knows every channel (as notify.py knows every alert channel): the
+channels themselves (revsched.enroll, revsched.outreach) know nothing of settings.
+"""
+
+from __future__ import annotations
+
+from revsched.config import Settings, secret
+from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
+from revsched.org import OrgGateway
+from revsched.outreach import OutreachChannel, OutreachClient
+
+
+def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
+    """The channel `[enrollment]` names; Outreach's token is read when a run first enrolls
+    someone through it (a run that enrolls nobody needs none)."""
+    kind = settings.enrollment.kind
+    if kind == "fake":
+        return FakeChannel()
+    field_channel = SalesforceFieldChannel(org)
+    if kind == "salesforce-field":
+        return field_channel
+    outreach = settings.enrollment.outreach
+    return OutreachChannel(
+        lambda: OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token)),
+        field_channel,
+    )
