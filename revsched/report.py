@@ -484,32 +484,35 @@ def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
 
     Narrower than PLAYS_WIDE (80 columns: cron mail, a pipe), a play's purpose goes on
     its own line under it, since beside the other columns it would be a word wide."""
-    rows = []
-    for play in plays:
-        upcoming = play["next_run"]
-        when = f"{upcoming[:10]} {upcoming[11:16]}" if upcoming else "never"
-        schedule = f"{play['schedule']} ({play['cron']})"
-        if play["schedule"] == play["cron"]:
-            schedule = play["schedule"]
-        name = play["name"] if play["enabled"] else f"{play['name']} (disabled)"
-        rows.append((name, schedule, f"{when} {play['time_zone']}", play["summary"]))
     wide = console.width >= PLAYS_WIDE
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     for header in ("play", "schedule", "next run"):
         table.add_column(header, no_wrap=True)
     if wide:
         table.add_column("what it does", ratio=1)
-        for row in rows:
-            table.add_row(*row)
+    summaries = []
+    for play in plays:
+        upcoming = play["next_run"]
+        when = f"{upcoming[:10]} {upcoming[11:16]}" if upcoming else "never"
+        schedule = f"{play['schedule']} ({play['cron']})"
+        if play["schedule"] == play["cron"]:
+            schedule = play["schedule"]
+        name, summary = play["name"], play["summary"]
+        if not play["enabled"]:
+            # Narrow, on the purpose's line, so the play's line keeps to the width.
+            name, summary = (
+                (f"{name} (disabled)", summary) if wide else (name, f"(disabled) {summary}")
+            )
+        table.add_row(name, schedule, f"{when} {play['time_zone']}", *([summary] if wide else []))
+        summaries.append(summary)
+    if wide:
         console.print(table, highlight=False)
         return
-    for name, schedule, when, _ in rows:
-        table.add_row(name, schedule, when)
     # One line a play (no column wraps): the header and its rule, then each play's line
     # followed by its purpose.
     lines = ["".join(s.text for s in line).rstrip() for line in console.render_lines(table)]
     for line in lines[:2]:
         console.print(Text(line))
-    for line, (*_, summary) in zip(lines[2:], rows, strict=True):
+    for line, summary in zip(lines[2:], summaries, strict=True):
         console.print(Text(line))
         console.print(Padding(Text(summary), (0, 0, 0, 2)))

@@ -52,7 +52,8 @@ def plural(count: int, noun: str) -> str:
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_NUMBER = re.compile(r"\d[\d,.:/-]*")
+# A number, date or time, ending on a digit: "6-month" keeps its "-month".
+_NUMBER = re.compile(r"\d(?:[\d,.:/-]*\d)?")
 
 
 def reason_kind(reason: str) -> str:

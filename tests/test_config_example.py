@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from revsched.config import Settings
+from revsched.config import PoolSettings, Settings
 from revsched.play import load_plays
 
 EXAMPLE = (Path(__file__).parent.parent / "config.example.toml").read_text(encoding="utf-8")
@@ -71,5 +71,11 @@ def test_every_play_key_is_in_its_example_section(name: str):
     section = play_section(name)
 
     missing = [k for k in keys(PLAYS[name].config_model) if not written(k, section)]
+
+    assert missing == []
+
+
+def test_every_pool_key_is_in_the_example():
+    missing = [k for k in keys(PoolSettings) if not written(k, EXAMPLE)]
 
     assert missing == []
