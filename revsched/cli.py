@@ -7,13 +7,11 @@ import json
 import shutil
 import sys
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -23,7 +21,15 @@ from typer.core import TyperGroup
 # Only what `--help` and `plays` need is imported here; each command imports the rest
 # (SQLAlchemy, the Salesforce client, the local org server, Slack) when it runs.
 from revsched import export, logs, progress, summary
-from revsched.config import Settings, load_settings, plain_message
+from revsched.cli_params import (
+    ConfigOption,
+    JsonOption,
+    PlayArgument,
+    complete_play,
+    fails_cleanly,
+    play_named,
+)
+from revsched.config import load_settings, plain_message
 from revsched.errors import (
     EXIT_CHECKS_FAILED,
     EXIT_RECORDS_FAILED,
@@ -33,15 +39,11 @@ from revsched.errors import (
 )
 from revsched.logs import logger
 from revsched.play import Play, get_play, load_plays
+from revsched.session import Session, local_today, make_console
 
 if TYPE_CHECKING:
-    from revsched.alerts import Notifier
-    from revsched.enroll import EnrollmentChannel
-    from revsched.notify import AlertDelivery
-    from revsched.org import OrgGateway
     from revsched.plan import Plan
     from revsched.runner import PlanHook, RunResult
-    from revsched.state import StateStore
 
 
 class RevschedGroup(TyperGroup):
@@ -124,13 +126,7 @@ org_app = _command_group("org", "The embedded local Salesforce org.")
 schedule_app = _command_group("schedule", "The plays' schedules for cron and systemd.")
 state_app = _command_group("state", "The state store: schema and retention.")
 
-F = TypeVar("F", bound=Callable[..., Any])
 ShowFormat = Literal["text", "csv", "json"]
-
-
-def _console(stderr: bool = False) -> Console:
-    """Output as wide as the terminal, or $COLUMNS (80 by default) when piped."""
-    return Console(stderr=stderr)
 
 
 def _progress_console(output: Console) -> Console | None:
@@ -138,36 +134,7 @@ def _progress_console(output: Console) -> Console | None:
     meanwhile goes above the bar), else stderr when a person watches it, else nowhere."""
     if output.is_terminal:
         return output
-    return _console(stderr=True) if sys.stderr.isatty() else None
-
-
-def fails_cleanly(command: F) -> F:
-    """Turn revsched's errors, and a path the user gave that cannot be read or written,
-    into one line on stderr and the error's exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except RevschedError as error:
-            logs.error(str(error))
-            raise typer.Exit(error.exit_code) from None
-        except OSError as error:
-            if error.filename is None:  # not a path (a dropped connection): a real failure
-                raise
-            logs.error(f"{error.filename}: {error.strerror}")
-            raise typer.Exit(EXIT_USAGE) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="Config file (default: $REVSCHED_CONFIG, ./revsched.toml)."
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+    return make_console(stderr=True) if sys.stderr.isatty() else None
 
 
 def _limit_option(help_text: str) -> Any:
@@ -276,145 +243,6 @@ def _parse_date(value: str | None) -> date | None:
     if not EARLIEST <= day <= LATEST:
         raise ConfigError(f"--as-of: {value!r} is outside {EARLIEST} to {LATEST}")
     return day
-
-
-def _complete_play(incomplete: str) -> list[str]:
-    """Shell completion of play names (the configured ones; nothing when config is broken)."""
-    try:
-        names = load_plays(load_settings())
-    except RevschedError:
-        return []
-    return [name for name in names if name.startswith(incomplete)]
-
-
-def _play_named(settings: Settings, name: str | None) -> Play[Any]:
-    """The play a command names; none named is a usage error listing them."""
-    plays = load_plays(settings)
-    if name is None:
-        raise typer.BadParameter(f"name a play: {', '.join(plays)}", param_hint="PLAY")
-    return get_play(plays, name)
-
-
-PlayArgument = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="PLAY", show_default=False, autocompletion=_complete_play, help="The play."
-    ),
-]
-
-
-def _today(settings: Settings) -> date:
-    return datetime.now(settings.zone).date()
-
-
-@dataclass(frozen=True)
-class Session:
-    """What every run-like command opens: settings, state, and (on first use) org and alerts."""
-
-    settings: Settings
-    console: Console
-    # With --json, stdout carries only the JSON document: alerts printed go to stderr.
-    alert_console: Console
-
-    @classmethod
-    def open(cls, config: Path | None, as_json: bool) -> Session:
-        return cls.of(load_settings(config), as_json)
-
-    @classmethod
-    def of(cls, settings: Settings, as_json: bool) -> Session:
-        console = _console()
-        return cls(
-            settings=settings,
-            console=console,
-            alert_console=_console(stderr=True) if as_json else console,
-        )
-
-    @cached_property
-    def store(self) -> StateStore:
-        """Opened when first needed: a command refusing its arguments creates no file."""
-        from revsched.state import StateStore
-
-        return StateStore(self.settings.state.database_url())
-
-    @cached_property
-    def org(self) -> OrgGateway:
-        """Logged in when first needed: a scheduled run that lost its claim never logs in."""
-        from revsched.org import connect_org
-
-        return connect_org(self.settings, _today(self.settings))
-
-    def delivery(self, play: str, dry_run: bool = False) -> AlertDelivery:
-        """The play's renderer and notifier; a dry run sends nothing, so needs no secret."""
-        from revsched.alerts import TerminalNotifier
-        from revsched.notify import AlertDelivery, alert_delivery, renderer_for
-
-        if dry_run:
-            renderer = renderer_for(self.settings, play, self.org.instance_url)
-            return AlertDelivery(renderer, TerminalNotifier(self.alert_console))
-        return alert_delivery(
-            self.settings, play, self.store, self.org.instance_url, self.alert_console
-        )
-
-    def _notifier(self, play: str) -> Notifier:
-        return self.delivery(play).notifier
-
-    @cached_property
-    def enroller(self) -> EnrollmentChannel:
-        """The [enrollment] channel; Outreach's token is read only for a run that writes."""
-        from revsched.enroll_config import enrollment_channel
-
-        return enrollment_channel(self.settings, self.org)
-
-    @property
-    def org_name(self) -> str:
-        from revsched.org import describe_org
-
-        return describe_org(self.settings, self.org.instance_url)
-
-    def run(
-        self,
-        play: Play[Any],
-        as_of: date | None,
-        dry_run: bool,
-        on_plan: PlanHook | None = None,
-        confirmed: bool = False,
-    ) -> RunResult:
-        from revsched.runner import run_play, settle_other_plays
-
-        delivery = self.delivery(play.name, dry_run)
-        if not dry_run:
-            settle_other_plays(play.name, self.store, self.org, self._notifier)
-        result = run_play(
-            play,
-            self.settings,
-            as_of=as_of or _today(self.settings),
-            dry_run=dry_run,
-            store=self.store,
-            org=self.org,
-            renderer=delivery.renderer,
-            notifier=delivery.notifier,
-            on_plan=on_plan,
-            confirmed=confirmed,
-            enroller=None if dry_run else self.enroller,
-        )
-        if not dry_run and self.settings.state.report_dir is not None:
-            self.write_reports(result, self.settings.state.report_dir)
-        return result
-
-    def write_reports(self, result: RunResult, directory: Path) -> list[Path]:
-        """The run's report page and CSVs (revsched.report_files); the paths written."""
-        from revsched.report_files import write_reports
-
-        return write_reports(result, directory, self.org, self.settings, self.org_name)
-
-    def run_scheduled(self, play: Play[Any]) -> RunResult | None:
-        """Claim the play's latest occurrence and run it; None when someone else claimed it."""
-        from revsched.occurrences import claim_latest
-
-        schedule = play.configure(self.settings).schedule
-        claim = claim_latest(self.store, play.name, schedule, self.settings.zone, datetime.now(UTC))
-        logger.info(claim.message())
-        return None if claim.taken_by else self.run(play, None, dry_run=False)
 
 
 @dataclass(frozen=True)
@@ -537,7 +365,7 @@ def run(
         raise RevschedError("--scheduled runs the current occurrence: drop --dry-run/--as-of")
     day = _parse_date(as_of)
     session = Session.open(config, as_json)
-    play = _play_named(session.settings, play_name)
+    play = play_named(session.settings, play_name)
     play.configure(session.settings, to_run=True)  # a config error stops it before logging in
     printing = Printing.of(as_json, quiet or scheduled, limit, show_all)
     with progress.shown(_progress_console(session.console)):
@@ -547,7 +375,9 @@ def run(
                 return
         else:
             mode = "dry run" if dry_run else "run"
-            printing.header(session, f"{play.name} {mode} as of {day or _today(session.settings)}")
+            printing.header(
+                session, f"{play.name} {mode} as of {day or local_today(session.settings)}"
+            )
             ask = not dry_run and _asks_to_apply(session, yes)
             result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
     if out is not None:
@@ -676,8 +506,8 @@ def render(
     from revsched.runner import plan_play
 
     session = Session.open(config, as_json)
-    play = _play_named(session.settings, play_name)
-    day = _parse_date(as_of) or _today(session.settings)
+    play = play_named(session.settings, play_name)
+    day = _parse_date(as_of) or local_today(session.settings)
     plan = plan_play(play, session.settings, day, session.store, session.org)
     alerts = [a for a in plan.alerts if record is None or a.record_id == record]
     if record is not None and not alerts:
@@ -747,7 +577,7 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     else:
         where = settings.source or "defaults (no config file)"
         checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
-        checks += run_checks(settings, plays, _today(settings))
+        checks += run_checks(settings, plays, local_today(settings))
     failed = sum(not check.ok for check in checks)
     if as_json:
         listed = [
@@ -755,7 +585,7 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
         ]
         typer.echo(json.dumps({"checks": listed, "failed": failed}, indent=2))
     else:
-        console = _console()
+        console = make_console()
         for check in checks:
             mark = "[green] ok [/]" if check.ok else "[red]FAIL[/]"
             if check.ok and check.warning:
@@ -795,7 +625,7 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     if as_json:
         typer.echo(json.dumps(listed, indent=2))
     else:
-        report.print_plays(_console(), listed)
+        report.print_plays(make_console(), listed)
 
 
 @app.command()
@@ -803,7 +633,7 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 def history(
     play: Annotated[
         str | None,
-        typer.Option(metavar="PLAY", autocompletion=_complete_play, help="Only runs of this play."),
+        typer.Option(metavar="PLAY", autocompletion=complete_play, help="Only runs of this play."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
     as_json: JsonOption = False,
@@ -820,7 +650,7 @@ def history(
     if as_json:
         typer.echo(json.dumps(report.history_json(runs), indent=2))
     else:
-        report.print_history(_console(), runs)
+        report.print_history(make_console(), runs)
 
 
 @app.command()
@@ -860,7 +690,7 @@ def show(
         typer.echo(report.show_csv(found), nl=False)
     else:
         shown = None if show_all else summary.SHOW_LIMIT if limit is None else limit
-        report.print_show(_console(), found, shown)
+        report.print_show(make_console(), found, shown)
 
 
 @app.command()
@@ -887,7 +717,7 @@ def demo(
         path,
         accounts=accounts or settings.org.demo_accounts,
         seed=settings.org.demo_seed if seed is None else seed,
-        today=_parse_date(as_of) or _today(settings),
+        today=_parse_date(as_of) or local_today(settings),
     ).close()
     typer.echo(f"Demo org written to {path}")
 

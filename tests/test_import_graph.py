@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Where a circle fails the suite: a circle through any module under these packages.
 # The aim is the whole tree ("revsched"); it widens as the circles elsewhere are undone.
-GUARDED = ("revsched.localorg",)
+GUARDED = ("revsched",)
 # (importer, imported) -> where the import is written
 Edges = dict[tuple[str, str], str]
 

@@ -13,15 +13,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from revsched.cli import (
-    ConfigOption,
-    JsonOption,
-    PlayArgument,
-    Session,
-    _play_named,
-    _today,
-    fails_cleanly,
-)
+from revsched.cli_params import ConfigOption, JsonOption, PlayArgument, fails_cleanly, play_named
+from revsched.session import Session, local_today
 
 if TYPE_CHECKING:
     from revsched.reports.forecast import Day
@@ -110,8 +103,8 @@ def forecast(
     from revsched.reports.forecast_report import forecast_header, forecast_json, write_forecast
 
     session = Session.open(config, as_json)
-    play = _play_named(session.settings, play_name)
-    first = _start(start, _today(session.settings))
+    play = play_named(session.settings, play_name)
+    first = _start(start, local_today(session.settings))
     changed_settings, changed = with_changes(session.settings, changes or [])
     play.configure(changed_settings, to_run=True)  # a bad --set stops it before reading
     snapshot = Snapshot(session.org)
@@ -169,5 +162,5 @@ def dashboard(
     session = Session.open(config, False)
     plays = load_plays(session.settings)
     site = Site(session.settings, session.store, session.org, session.org_name, out)
-    for path in build(site, plays, _today(session.settings), days):
+    for path in build(site, plays, local_today(session.settings), days):
         typer.echo(f"Dashboard written to {path}", err=True)

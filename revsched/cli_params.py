@@ -1,0 +1,72 @@
+"""The options and arguments the commands share, and the one way an error leaves a
+command: a line on stderr and the error's exit code."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from revsched import logs
+from revsched.config import Settings, load_settings
+from revsched.errors import EXIT_USAGE, RevschedError
+from revsched.play import Play, get_play, load_plays
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fails_cleanly(command: F) -> F:
+    """Turn revsched's errors, and a path the user gave that cannot be read or written,
+    into one line on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RevschedError as error:
+            logs.error(str(error))
+            raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            if error.filename is None:  # not a path (a dropped connection): a real failure
+                raise
+            logs.error(f"{error.filename}: {error.strerror}")
+            raise typer.Exit(EXIT_USAGE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Config file (default: $REVSCHED_CONFIG, ./revsched.toml)."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def complete_play(incomplete: str) -> list[str]:
+    """Shell completion of play names (the configured ones; nothing when config is broken)."""
+    try:
+        names = load_plays(load_settings())
+    except RevschedError:
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def play_named(settings: Settings, name: str | None) -> Play[Any]:
+    """The play a command names; none named is a usage error listing them."""
+    plays = load_plays(settings)
+    if name is None:
+        raise typer.BadParameter(f"name a play: {', '.join(plays)}", param_hint="PLAY")
+    return get_play(plays, name)
+
+
+PlayArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="PLAY", show_default=False, autocompletion=complete_play, help="The play."
+    ),
+]
