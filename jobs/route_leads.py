@@ -24,7 +24,6 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
-from dateutil.parser import isoparse
 from pydantic import Field, field_validator
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
 
@@ -349,6 +348,8 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
 
 def _moment(value: Any) -> datetime | None:
     """A Salesforce datetime (or date) field as an aware datetime."""
+    from dateutil.parser import isoparse  # with dateutil.tz: not loaded to list the plays
+
     if not value:
         return None
     parsed = isoparse(str(value))

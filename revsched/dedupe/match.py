@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import Field
-from rapidfuzz.distance import OSA, JaroWinkler
-from rapidfuzz.fuzz import token_sort_ratio
 
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
@@ -181,6 +179,8 @@ def _typo(x: str, y: str) -> bool:
     """One slip apart (two for long words): "oracel" / "oracle", "jonhson" / "johnson";
     words of three or four letters only by a letter added ("kinng" / "king", "leee" / "lee";
     "mary" / "mark" are not)."""
+    from rapidfuzz.distance import OSA  # loaded when matching starts, not when plays are listed
+
     shortest = min(len(x), len(y))
     if shortest < 3 or (shortest <= 4 and len(x) == len(y)):
         return False
@@ -287,6 +287,8 @@ Agreement = tuple[str, float, str]
 
 
 def _alike(x: str, y: str, rules: MatchRules) -> bool:
+    from rapidfuzz.distance import JaroWinkler
+
     return x == y or _typo(x, y) or JaroWinkler.similarity(x, y) >= rules.person_name
 
 
@@ -337,6 +339,8 @@ def _first_names_differ(a: Person, b: Person, rules: MatchRules) -> str | None:
     """Why two people are surely two, by their first names (Jane / John), if they are:
     not one name with a typo in each record ("willaim" / "wiloiam"), a nickname, an
     initial, or swapped with the surname."""
+    from rapidfuzz.distance import OSA, JaroWinkler
+
     x, y = a.first, b.first
     if not (x and y) or _alike(x, b.last, rules) or _alike(y, a.last, rules):
         return None
@@ -630,6 +634,8 @@ _NOT_PLACES = frozenset(
 
 
 def _company_name_agreement(a: Company, b: Company, rules: MatchRules) -> tuple[str, float] | None:
+    from rapidfuzz.fuzz import token_sort_ratio
+
     w = rules.weights
     if not (a.compact and b.compact):
         return None

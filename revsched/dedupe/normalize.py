@@ -14,9 +14,6 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from anyascii import anyascii
-from cleanco import basename
-
 from revsched.dedupe.tables import (
     ABBREVIATIONS,
     COUNTRY_CODES,
@@ -89,6 +86,8 @@ _ACRONYM_FILLERS = frozenset({"and", "of", "the", "&"})
 
 def fold(text: str) -> str:
     """Lower case ASCII: "Zoë" is "zoe", "Søren" "soren", "Jürgen" "juergen"."""
+    from anyascii import anyascii  # loaded when matching starts, not when plays are listed
+
     return anyascii(unicodedata.normalize("NFC", text).translate(_UMLAUTS)).lower()
 
 
@@ -296,6 +295,8 @@ def company_name(value: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     ("international", "business", "machines"); "I.B.M.", "IBM HQ" -> ("ibm",);
     "Nestle USA" -> ("nestle",) in ("usa",); "Siemens Aktiengesellschaft" -> ("siemens",).
     """
+    from cleanco import basename
+
     if not value:
         return (), ()
     text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), value)

@@ -30,7 +30,6 @@ from revsched.plan import (
     diff_changes,
 )
 from revsched.play import PlayConfig, Record, Records, Requirements, children
-from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST
 from revsched.soql import FieldName, format_soql
 
 # Every rule, in the order MasterRule lists them.
@@ -195,6 +194,8 @@ def _merges(
     spec: ObjectSpec, master: Record, merged: Sequence[Record], after: dict[str, Scalar], why: str
 ) -> list[Merge]:
     """Merge requests into `master`, two records each (Salesforce's limit), run in turn."""
+    from revsched.salesforce_soap import MAX_MERGED_PER_REQUEST  # XML stack: not at startup
+
     before = field_values(master, spec)
     return [
         Merge(
