@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from revsched.dedupe import normalize
 from revsched.dedupe.match import company, match_companies, own_site
-from revsched.dedupe.plays import (
+from revsched.dedupe.planning import (
     DedupeConfig,
     ObjectSpec,
     dedupe_requirements,

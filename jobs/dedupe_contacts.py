@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from revsched.dedupe.plays import (
+from revsched.dedupe.planning import (
     ObjectSpec,
     PeopleConfig,
     dedupe_requirements,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 from revsched.dedupe.match import lead_company
-from revsched.dedupe.plays import (
+from revsched.dedupe.planning import (
     ObjectSpec,
     PeopleConfig,
     dedupe_requirements,

@@ -716,3 +716,52 @@ def test_first_names_that_surely_differ_keep_two_people_from_one_merge(
     reason = match_people(people, RULES, 0.8).distinct(cid(1), cid(2))
     assert (reason == f"first names {one.lower()!r} / {other.lower()!r} differ") is differ
     assert (reason is None) is not differ
+
+
+def _link(matching: Matching, a: str, b: str):
+    links = [*matching.blocked, *(k for c in matching.clusters for k in c.links)]
+    return next(k for k in links if {k.a, k.b} == {a, b})
+
+
+def _surname_records() -> list[dict[str, Any]]:
+    """Ten Smiths (a pair at account A1, the others elsewhere), two Linacres at A2 and
+    eight people of other surnames: Smith is on half the records."""
+    firsts = ["ann", "bob", "cara", "dan", "eve", "finn", "gus", "hal"]
+    records = [contact(1, "John", "Smith", "A1"), contact(2, "John", "Smith", "A1")]
+    records += [contact(3, "John", "Linacre", "A2"), contact(4, "John", "Linacre", "A2")]
+    records += [contact(10 + i, f, "Smith", f"S{i}") for i, f in enumerate(firsts)]
+    records += [contact(20 + i, f, f"Other{f}", f"O{i}") for i, f in enumerate(firsts)]
+    return records
+
+
+def test_a_common_surname_counts_for_less_than_a_rare_one_and_the_plan_shows_by_how_much():
+    matching = people_clusters(_surname_records(), floor=0.0)
+    common, rare = _link(matching, cid(1), cid(2)), _link(matching, cid(3), cid(4))
+    # u = (10² + 2² + 8·1²) / 20² = 0.28; Smith: log2(0.28 / 0.5) = -0.8; Linacre
+    # log2(0.28 / 0.1) = +1.5, bounded at max_bonus (+1.0).
+    assert "same name 'john smith' (+5.0, 'smith' on 10 of 20 records: -0.8) +4.2" in common.detail
+    assert "same name 'john linacre' (+5.0, 'linacre' on 2 of 20 records: +1.0) +6.0" in rare.detail
+    assert common.score < 0.92 < rare.score
+
+
+def test_term_frequency_adjustments_can_be_switched_off():
+    rules = MatchRules.model_validate({"term_frequency": {"enabled": False}})
+    people = [person(r, r["_acct"], rules, FIELDS) for r in _surname_records()]
+    matching = match_people(people, rules, 0.0)
+    common, rare = _link(matching, cid(1), cid(2)), _link(matching, cid(3), cid(4))
+    assert common.score == rare.score
+    assert "same name 'john smith' +5.0" in common.detail
+
+
+def test_a_website_domain_on_many_accounts_counts_for_less():
+    records = [account(i, f"Bigco Unit {name}", "bigco.com") for i, name in enumerate("abcd")]
+    records += [account(10, "Rareco", "rareco.com"), account(11, "Rare Co", "www.rareco.com")]
+    records += [account(20 + i, f"Firm {i}", f"firm{i}.com") for i in range(4)]
+    # u = (4² + 2² + 4·1²) / 10² = 0.24: bigco.com log2(0.24 / 0.4) = -0.7; rareco.com
+    # log2(0.24 / 0.2) = +0.3.
+    matching = account_clusters(records, floor=0.0)
+    common, rare = _link(matching, aid(0), aid(1)), _link(matching, aid(10), aid(11))
+    assert "same website domain bigco.com (+7.0, 'bigco.com' on 4 of 10 records: -0.7)" in (
+        common.detail
+    )
+    assert "'rareco.com' on 2 of 10 records: +0.3" in rare.detail

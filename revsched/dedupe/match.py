@@ -27,6 +27,7 @@ from pydantic import Field
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import Cluster, Conflict, Link, build_clusters
+from revsched.dedupe.frequency import TermFrequencies, TermFrequencyRules
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, ROLE_MAILBOXES, SHARED_HOSTS
 
 Record = dict[str, Any]
@@ -131,6 +132,9 @@ class MatchRules(StrictModel):
     # Region assumed for phone numbers of records with no country.
     phone_region: str = "US"
     weights: Weights = Weights()
+    # Agreeing on a common surname, company-name word or website domain counts for less,
+    # on a rare one for more (frequencies from the records of the run).
+    term_frequency: TermFrequencyRules = TermFrequencyRules()
     safety: SafetyRules = SafetyRules()
 
 
@@ -425,6 +429,7 @@ def compare_people(
     rules: MatchRules,
     switchboards: frozenset[Hashable] = frozenset(),
     offices: frozenset[Hashable] = frozenset(),
+    surnames: TermFrequencies | None = None,
 ) -> Link | None:
     """The weighed comparisons of a and b, if anything but a name at another account agrees."""
     w = rules.weights
@@ -482,7 +487,10 @@ def compare_people(
     if name is None and not scorer.evidence and not any(w > 0 for _, w in scorer.terms):
         return None
     if name:
-        scorer.agree(name[0], name[1], "name")
+        what, weight = name[0], name[1]
+        if surnames and a.last and a.last == b.last:
+            what, weight = surnames.explain(what, a.last, weight)
+        scorer.agree(what, weight, "name")
     if same_org:
         scorer.agree("same account", w.same_account)
     if same_postal:
@@ -529,9 +537,10 @@ def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> M
     switchboards = _crowded(people, lambda p: (n for n, _x in p.phones), rules.phone_names)
     offices = _crowded(people, lambda p: filter(None, [_home(p)]), rules.address_names)
     by_id = {p.id: p for p in people}
+    surnames = TermFrequencies.of((p.last for p in people), rules.term_frequency)
 
     def compare(a: Person, b: Person) -> Link | None:
-        return compare_people(a, b, rules, switchboards, offices)
+        return compare_people(a, b, rules, switchboards, offices, surnames)
 
     def conflict(a: str, b: str) -> str | None:
         broken = _person_conflicts(by_id[a], by_id[b], rules.safety)
@@ -691,12 +700,21 @@ def _company_conflicts(a: Company, b: Company, safety: SafetyRules) -> list[str]
     return broken
 
 
-def compare_companies(a: Company, b: Company, rules: MatchRules) -> Link | None:
+def compare_companies(
+    a: Company,
+    b: Company,
+    rules: MatchRules,
+    words: TermFrequencies | None = None,
+    domains: TermFrequencies | None = None,
+) -> Link | None:
     """The weighed comparisons of a and b, if their website, phone or name agree."""
     w = rules.weights
     scorer = _Scorer(w)
     if a.site and b.site and a.site.domain == b.site.domain:
-        scorer.agree(f"same website domain {a.site.domain}", w.website, "website")
+        what, weight = f"same website domain {a.site.domain}", w.website
+        if domains:
+            what, weight = domains.explain(what, a.site.domain, weight)
+        scorer.agree(what, weight, "website")
     elif a.shared_site and a.shared_site == b.shared_site:
         scorer.notes.append(f"website on shared host {a.shared_site} not counted")
     shared = sorted(a.phones & b.phones)
@@ -704,7 +722,13 @@ def compare_companies(a: Company, b: Company, rules: MatchRules) -> Link | None:
         scorer.agree(f"same phone {shared[0][0]}", w.phone, "phone")
     name = _company_name_agreement(a, b, rules)
     if name:
-        scorer.agree(name[0], name[1], "name")
+        what, weight = name
+        shared_words = set(a.name.split()) & set(b.name.split())
+        if words and shared_words and a.initials != b.compact and b.initials != a.compact:
+            # The rarest word the names share says most of whose names they are.
+            rarest = max(sorted(shared_words), key=words.adjustment)
+            what, weight = words.explain(what, rarest, weight)
+        scorer.agree(what, weight, "name")
     if not scorer.evidence:
         return None
     if a.country and a.country == b.country:
@@ -736,9 +760,14 @@ def match_companies(companies: Iterable[Company], rules: MatchRules, floor: floa
     """Clusters of accounts linked at `floor` or above, and the blocked links."""
     companies = list(companies)
     by_id = {c.id: c for c in companies}
+    tf = rules.term_frequency
+    words = TermFrequencies.of(
+        (w for c in companies for w in set(c.name.split())), tf, "name words"
+    )
+    domains = TermFrequencies.of((c.domain or "" for c in companies), tf)
 
     def compare(a: Company, b: Company) -> Link | None:
-        return compare_companies(a, b, rules)
+        return compare_companies(a, b, rules, words, domains)
 
     def conflict(a: str, b: str) -> str | None:
         broken = _company_conflicts(by_id[a], by_id[b], rules.safety)
