@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic import context
 
-from revsched.state import Base, UTCDateTime
+from revsched.state.models import Base, UTCDateTime
 
 
 def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:

@@ -1,0 +1,382 @@
+"""The state database's tables: one ORM model per table, and their shared metadata.
+
+Alembic compares migrations against `Base.metadata`; the store (store.py) reads and
+writes through these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware timestamps on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    # Constraint names PostgreSQL would choose, fixed so migrations can name them on
+    # every backend (SQLite's batch mode cannot alter an unnamed constraint).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "%(table_name)s_%(column_0_N_name)s_key",
+            "fk": "%(table_name)s_%(column_0_name)s_fkey",
+            "pk": "%(table_name)s_pkey",
+        }
+    )
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100), index=True)
+    dry_run: Mapped[bool]
+    as_of: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    # running, succeeded, partial (some records failed), failed
+    status: Mapped[str] = mapped_column(String(20))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Set on a run that undid another run.
+    reverts_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+
+    changes: Mapped[list[ChangeRow]] = relationship(
+        back_populates="run", order_by="ChangeRow.id", cascade="all, delete-orphan"
+    )
+    alerts: Mapped[list[AlertRow]] = relationship(
+        back_populates="run", order_by="AlertRow.id", cascade="all, delete-orphan"
+    )
+    creates: Mapped[list[CreateRow]] = relationship(
+        back_populates="run", order_by="CreateRow.id", cascade="all, delete-orphan"
+    )
+    deletes: Mapped[list[DeleteRow]] = relationship(
+        back_populates="run", order_by="DeleteRow.id", cascade="all, delete-orphan"
+    )
+    merges: Mapped[list[MergeRow]] = relationship(
+        back_populates="run", order_by="MergeRow.id", cascade="all, delete-orphan"
+    )
+    conversions: Mapped[list[ConversionRow]] = relationship(
+        back_populates="run", order_by="ConversionRow.id", cascade="all, delete-orphan"
+    )
+    enrollments: Mapped[list[EnrollmentRow]] = relationship(
+        back_populates="run", order_by="EnrollmentRow.id", cascade="all, delete-orphan"
+    )
+
+
+class ChangeRow(Base):
+    """One field of one record: the before/after audit that `revert` works from."""
+
+    __tablename__ = "changes"
+    # Outcomes are saved by (run, record): an index on run_id alone makes each save scan
+    # the run's rows (quadratic in a run's size on SQLite).
+    __table_args__ = (Index("ix_changes_run_id_record_id", "run_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18), index=True)
+    record_name: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(255))
+    # JSON-encoded so None, booleans and numbers survive.
+    old: Mapped[str] = mapped_column(Text)
+    new: Mapped[str] = mapped_column(Text)
+    # The names of the old and new values when they are records' Ids (a lookup's users,
+    # queues, accounts); None for other values, and in rows audited before names were kept.
+    old_name: Mapped[str | None] = mapped_column(String(255))
+    new_name: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    # planned (dry run or not yet written), applied, failed, stale (value moved; left alone)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    # Its run was interrupted mid-write: the status was read back from the org afterwards.
+    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    run: Mapped[Run] = relationship(back_populates="changes")
+
+
+class CreateRow(Base):
+    """A record a run created (or found already there by its key), for audit and revert."""
+
+    __tablename__ = "creates"
+    __table_args__ = (Index("ix_creates_run_id_key", "run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    sobject: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(255))
+    fields: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    parent_id: Mapped[str | None] = mapped_column(String(18))
+    record_id: Mapped[str | None] = mapped_column(String(18))
+    # planned, created, updated (the key existed: nothing duplicated), failed, stale
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    # Its run was interrupted mid-write: found (or not) by its key in the org afterwards.
+    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    run: Mapped[Run] = relationship(back_populates="creates")
+
+
+class DeleteRow(Base):
+    """A record a run deleted (a revert removing what its run created)."""
+
+    __tablename__ = "deletes"
+    __table_args__ = (Index("ix_deletes_run_id_record_id", "run_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    reason: Mapped[str] = mapped_column(Text)
+    # planned, deleted, failed
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="deletes")
+
+
+class MergeRow(Base):
+    """One record a run merged into a master. Salesforce cannot undo a merge, so this row
+    keeps the merged record's full values and the master's before and after."""
+
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    sobject: Mapped[str] = mapped_column(String(100))
+    master_id: Mapped[str] = mapped_column(String(18), index=True)
+    master_name: Mapped[str] = mapped_column(String(255))
+    merged_id: Mapped[str] = mapped_column(String(18), index=True)
+    merged_name: Mapped[str] = mapped_column(String(255))
+    # JSON objects of field values.
+    merged_fields: Mapped[str] = mapped_column(Text)
+    master_before: Mapped[str] = mapped_column(Text)
+    master_after: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    # planned, merged, failed, stale (left alone)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="merges")
+
+
+class ConversionRow(Base):
+    """A lead a run converted onto an account. Salesforce cannot undo a conversion, so
+    revert leaves it; the row names the contact the lead became."""
+
+    __tablename__ = "lead_conversions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(String(18), index=True)
+    lead_name: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[str] = mapped_column(String(18))
+    account_name: Mapped[str] = mapped_column(String(255))
+    owner_id: Mapped[str] = mapped_column(String(18))
+    converted_status: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(String(18))
+    # planned, converted, failed, stale (left alone)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="conversions")
+
+
+class EnrollmentRow(Base):
+    """A sequence enrollment a run planned, and what the channel answered.
+
+    Saved planned before the channel is asked and settled after it answers: a run
+    killed in between leaves it planned, and the play's next run asks the channel again,
+    which looks for the person's sequence state before creating one (never twice)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (Index("ix_enrollments_run_id_key", "run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    key: Mapped[str] = mapped_column(String(400))
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18), index=True)
+    record_name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(320))
+    sequence: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(Text)  # JSON of the plan's Recipient
+    field: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    # planned, enrolled, already, skipped, failed
+    status: Mapped[str] = mapped_column(String(20))
+    # The channel that answered, and its one-line account (a sequence state Id, why not).
+    channel: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(100))
+
+    run: Mapped[Run] = relationship(back_populates="enrollments")
+
+
+class AlertRow(Base):
+    """The outbox: an alert a run owes, saved with its plan before the first write.
+
+    It is owed once every write the run planned for its record succeeded; whoever
+    delivers it (this run, or the next run of the play after a kill) marks it sent.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(18))
+    # The name of the record it is about; None in rows kept before names were.
+    record_name: Mapped[str | None] = mapped_column(String(255))
+    stage: Mapped[str] = mapped_column(String(100))
+    recipients: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # planned (owed once its record is written), sent, failed (retried by the next
+    # run), skipped (the record was not written: nothing owed)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    # Delivering it marks (play, record, stage) fired.
+    fires: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # JSON [[record, stage], ...]: what a digest lists, marked fired with its delivery.
+    covers: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="alerts")
+
+
+class FiringRow(Base):
+    """A (play, record, stage) that has fired: never fired again."""
+
+    __tablename__ = "firings"
+    __table_args__ = (UniqueConstraint("play", "record_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    fired_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """One message confirmed by the channel for an alert at one destination.
+
+    The ledger that makes delivery exactly once: a run that stops half-way
+    leaves these for what was confirmed, and the next run sends only the rest.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("play", "record_id", "stage", "destination"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+    # "slack:dm:U123", "slack:channel:#win-back", "email:ava@acme.com", "webhook"
+    destination: Mapped[str] = mapped_column(String(400))
+    delivered_at: Mapped[datetime]
+
+
+class SlackUserRow(Base):
+    """A Salesforce email's Slack user (None: nobody in Slack has it), as looked up when."""
+
+    __tablename__ = "slack_users"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    looked_up_at: Mapped[datetime]
+
+
+class CursorRow(Base):
+    __tablename__ = "cursors"
+
+    pool: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class WatermarkRow(Base):
+    """How far a play that reads incrementally has read the org: the moment its last fully
+    applied run began reading (the next run reads what changed since, minus an overlap)."""
+
+    __tablename__ = "watermarks"
+
+    play: Mapped[str] = mapped_column(String(100), primary_key=True)
+    moment: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class IndexRow(Base):
+    """One key a record is found by in a play's lookup index (see revsched.record_index)."""
+
+    __tablename__ = "record_index"
+    __table_args__ = (Index("ix_record_index_record", "index_name", "record_id"),)
+
+    index_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+
+
+class AssignmentCountRow(Base):
+    """How many assignments each pool member got on a day, for daily caps."""
+
+    __tablename__ = "assignment_counts"
+
+    pool: Mapped[str] = mapped_column(String(100), primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int]
+
+
+class LeaseRow(Base):
+    """Who may run a play right now, across processes and machines, and until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
+class OccurrenceRow(Base):
+    """A scheduled occurrence of a play, claimed by the one process that runs it."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("play", "period_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    play: Mapped[str] = mapped_column(String(100))
+    # The period the occurrence covers: 2026-11-23, 2026-W48, 2026-11, 2026-11-23T10:15.
+    period_key: Mapped[str] = mapped_column(String(40))
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime]
