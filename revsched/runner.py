@@ -47,7 +47,7 @@ from revsched.play import DecideContext, Play
 from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
-from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore
+from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore, fired_by
 
 T = TypeVar("T")
 
@@ -72,6 +72,9 @@ class RunResult:
     stale: Mapping[str, str] = field(default_factory=dict)
     # What this run finished for earlier ones first.
     settled: Settled = field(default_factory=lambda: Settled())
+    # (record, stage) -> why, for the run's alerts not sent because nothing they are
+    # about was written (a digest whose listed writes all failed goes out with a later run).
+    alerts_held: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def interrupted(self) -> tuple[int, ...]:
@@ -202,7 +205,7 @@ def settle(
     reconciled = reconcile_writes(play, store, org)
     enrollments = settle_enrollments(play, store, enroller) if enroller else 0
     delivered = deliver_owed(play, store, notifier)
-    _remember(org, play, [], delivered, date.today(), "settled")
+    _remember(org, store, play, [], delivered, date.today(), "settled")
     sent = sum(1 for _, error in delivered if error is None)
     return Settled(interrupted, reconciled, sent, enrollments)
 
@@ -221,6 +224,7 @@ def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel
 
 def _remember(
     org: OrgGateway,
+    store: StateStore,
     play: str,
     fired: list[tuple[str, str]],
     delivered: list[tuple[AlertRow, str | None]],
@@ -231,8 +235,8 @@ def _remember(
     just delivered and what those alerts list; returns how many could not be recorded
     (logged, the run is partial)."""
     sent = [row for row, error in delivered if error is None]
-    fired = fired + [(r.record_id, r.stage) for r in sent if r.fires]
-    fired += [(record, stage) for r in sent for record, stage in json.loads(r.covers or "[]")]
+    unwritten = store.unwritten({row.run_id for row in sent}) if sent else set()
+    fired = fired + [pair for row in sent for pair in fired_by(row, unwritten)]
     errors = org_memory.remember(org, play, fired, as_of, run)
     for key, error in errors.items():
         logger.warning("firing %s not recorded in the org: %s", key, error)
@@ -436,7 +440,7 @@ def apply_plan(
             store.record_firing(run_id, plan.play, firing.record_id, firing.stage)
             fired.append((firing.record_id, firing.stage))
     unrecorded = _remember(
-        org, plan.play, fired, delivered, plan.as_of, f"{socket.gethostname()}:{run_id}"
+        org, store, plan.play, fired, delivered, plan.as_of, f"{socket.gethostname()}:{run_id}"
     )
     counts = _counts(plan) | {
         "failed_records": len(failures),
@@ -456,6 +460,8 @@ def apply_plan(
         "enrollments_failed": _count(enrolled, "failed"),
         "earlier_enrollments": settled.enrollments,
     }
+    alerts_held = store.skipped_alerts(run_id)
+    counts["alerts_held_back"] = len(alerts_held)
     alerts_failed = any(error is not None for _, error in mine)
     enrollments_failed = _count(enrolled, "failed")
     clean = not failures and not alerts_failed and not unrecorded and not enrollments_failed
@@ -474,6 +480,7 @@ def apply_plan(
         failures,
         held_back,
         settled,
+        alerts_held,
     )
 
 

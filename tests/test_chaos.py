@@ -569,11 +569,11 @@ def test_a_sigkilled_run_against_a_served_org_converges_on_rerun(
     assert posts[1] == posts[0]
 
 
-def test_a_weekly_digest_delivered_for_a_killed_run_is_not_sent_again(
+def test_a_weekly_digest_of_a_run_killed_before_any_write_goes_out_once_with_the_rerun(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """contact-alignment killed before its first write: the rerun delivers the dead run's
-    digest (listing every contact) and moves the contacts without a second digest."""
+    """contact-alignment killed before its first write: the dead run's digest lists only
+    contacts it never moved, so it is held back; the rerun moves them and sends its own."""
     (tmp_path / "clean").mkdir()
     clean, _, _ = _trial(demo, tmp_path / "clean", "contact-alignment", monkeypatch, None)
 
@@ -589,9 +589,10 @@ def test_a_weekly_digest_delivered_for_a_killed_run_is_not_sent_again(
     assert len(channel.sent) == 1  # one digest, not one per run
     assert Counter(channel.sent) == clean.sent
     assert rerun.counts["applied"] == len(rerun.plan.changes) == len(clean.applied) > 0
-    assert rerun.plan.alerts == ()
+    assert len(rerun.plan.alerts) == rerun.counts["alerts_sent"] == 1
     audit = store.run(killed.id)
-    assert audit is not None and [a.status for a in audit.alerts] == ["sent"]
+    assert audit is not None and [a.status for a in audit.alerts] == ["skipped"]
+    assert audit.alerts[0].error.startswith("not sent: none of the")
 
 
 def test_merges_a_killed_run_made_are_recorded_as_merged(

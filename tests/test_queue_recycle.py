@@ -9,15 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import RecordingNotifier, run_named
 from revsched.jobs.queue_recycle import QueueRecycleConfig, play, queries
 from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer
 from revsched.cli import app
-from revsched.config import Settings
+from revsched.config import ApiSettings, Settings
 from revsched.errors import ConfigError
-from revsched.localorg import LocalOrg
+from revsched.localorg import FaultProfile, LocalOrg
+from revsched.localorg.demo import build_demo_org
+from revsched.org import OrgGateway
 from revsched.play import DecideContext
+from revsched.state import StateStore
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)
@@ -356,3 +360,40 @@ def test_a_saved_plan_applied_twice_sends_its_digest_once(
     # Every lead moved already, and the manager's digest of the week went out.
     assert second_run["counts"]["alerts_sent"] == 0
     assert second_run["counts"]["applied"] == 0
+
+
+def test_digest_waits_while_every_lead_write_fails_and_goes_out_once_they_are_written(
+    tmp_path: Path,
+):
+    org = build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=7, today=TODAY)
+    gateway = OrgGateway(org.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    notifier = RecordingNotifier()
+    dry = run_named("queue-recycle", gateway, store, dry_run=True)
+    leads = {c.record_id for c in dry.plan.changes}
+    [digest] = dry.plan.alerts
+    assert leads and {f.record_id for f in digest.covers} == leads
+    org.faults = FaultProfile(
+        fail_records=dict.fromkeys(leads, "FIELD_CUSTOM_VALIDATION_EXCEPTION")
+    )
+
+    failed = run_named("queue-recycle", gateway, store, notifier)
+
+    assert notifier.sent == []
+    assert failed.status == "partial" and set(failed.failures) == leads
+    assert failed.counts["alerts_sent"] == 0 and failed.counts["alerts_held_back"] == 1
+    [(key, why)] = failed.alerts_held.items()
+    assert key == (digest.record_id, digest.stage)
+    assert why.startswith(
+        f"not sent: none of the {len(leads)} records it lists that its run writes was written"
+    )
+    assert "FIELD_CUSTOM_VALIDATION_EXCEPTION" in why
+
+    org.faults = None
+    rerun = run_named("queue-recycle", gateway, store, notifier)
+    again = run_named("queue-recycle", gateway, store, notifier)
+
+    assert rerun.status == "succeeded" and rerun.counts["applied"] == len(leads)
+    assert [alert.key for alert in notifier.sent] == [key]
+    assert f"{len(leads)} leads" in notifier.sent[0].text
+    assert again.plan.alerts == () and again.counts["applied"] == 0

@@ -106,6 +106,45 @@ class PlannedMerge(NamedTuple):
 _WRITTEN = {"applied", "created", "updated", "merged", "converted"}
 
 
+def _worse(status: str, than: str) -> bool:
+    """Whether a write's `status` says less about its record being written than `than`."""
+
+    def rank(s: str) -> int:
+        return 0 if s == "planned" else 2 if s in _WRITTEN else 1
+
+    return rank(status) < rank(than)
+
+
+def fired_by(alert: AlertRow, unwritten: Collection[tuple[int, str]]) -> list[tuple[str, str]]:
+    """The stages a delivered alert fires: its own (when it fires) and those of the records it
+    lists, but not of a listed record whose write failed (the next run lists it again)."""
+    fired = [(alert.record_id, alert.stage)] if alert.fires else []
+    return fired + [
+        (record, stage)
+        for record, stage in json.loads(alert.covers or "[]")
+        if (alert.run_id, record) not in unwritten
+    ]
+
+
+def _listed_unwritten(
+    alert: AlertRow, outcomes: Mapping[tuple[int, str], tuple[str, str]]
+) -> tuple[str, str] | None:
+    """Why a digest is not owed: its run writes records it lists and none of those writes
+    succeeded (planned when some are still unknown). A digest about records its run does
+    not write is owed as it is."""
+    listed = {record for record, _ in json.loads(alert.covers or "[]")}
+    writes = [outcomes[(alert.run_id, r)] for r in sorted(listed) if (alert.run_id, r) in outcomes]
+    if not writes or any(status in _WRITTEN for status, _ in writes):
+        return None
+    if any(status == "planned" for status, _ in writes):
+        return "planned", "unknown"
+    return (
+        "failed",
+        f"none of the {len(writes)} records it lists that its run writes was written"
+        f" ({writes[0][1]})",
+    )
+
+
 SQLITE_BUSY_SECONDS = 30
 
 
@@ -803,10 +842,12 @@ class StateStore:
             )
 
     def owed_alerts(self, play: str) -> list[AlertRow]:
-        """The play's alerts still owed: every write their run planned for the record succeeded.
+        """The play's alerts still owed: every write their run planned for the record succeeded,
+        and a digest listing records its run writes has at least one of them written.
 
-        Alerts whose record was not written (failed, left alone) are marked skipped on the
-        way; those whose writes are still unknown (planned) wait.
+        Alerts whose record was not written (failed, left alone) and digests none of whose
+        listed writes succeeded are marked skipped on the way (their stage is not fired: the
+        next run lists those records again); those whose writes are still unknown wait.
         """
         with self.session() as session:
             pending = list(
@@ -821,22 +862,32 @@ class StateStore:
                     .order_by(AlertRow.id)
                 )
             )
-            blockers = self._unwritten(session, {a.run_id for a in pending})
+            outcomes = self._write_outcomes(session, {a.run_id for a in pending})
             owed: list[AlertRow] = []
             for alert in pending:
-                blocker = blockers.get((alert.run_id, alert.record_id))
+                blocker = outcomes.get((alert.run_id, alert.record_id))
+                if blocker is not None and blocker[0] not in _WRITTEN:
+                    blocker = (blocker[0], f"the record was not written ({blocker[1]})")
+                else:
+                    blocker = _listed_unwritten(alert, outcomes)
                 if blocker is None:
                     owed.append(alert)
                 elif blocker[0] != "planned":
                     alert.status = "skipped"
-                    alert.error = f"not sent: the record was not written ({blocker[1]})"
+                    alert.error = f"not sent: {blocker[1]}"
             return owed
 
-    def _unwritten(
+    def unwritten(self, run_ids: Iterable[int]) -> set[tuple[int, str]]:
+        """(run, record) of the writes those runs planned that did not succeed."""
+        with self.session() as session:
+            outcomes = self._write_outcomes(session, set(run_ids))
+        return {key for key, (status, _) in outcomes.items() if status not in _WRITTEN}
+
+    def _write_outcomes(
         self, session: Session, run_ids: set[int]
     ) -> dict[tuple[int, str], tuple[str, str]]:
-        """(run, record) -> (status, why) of the writes those runs planned that did not
-        succeed; a planned one (outcome unknown) is reported first."""
+        """(run, record) -> (status, why) of the writes those runs planned: the worst of a
+        record's writes, a planned one (outcome unknown) first, then one that did not succeed."""
         found: dict[tuple[int, str], tuple[str, str]] = {}
         if not run_ids:
             return found
@@ -850,29 +901,44 @@ class StateStore:
         for model, record in writes:
             rows = session.execute(
                 select(model.run_id, record, model.status, model.error).where(
-                    model.run_id.in_(run_ids), model.status.not_in(_WRITTEN)
+                    model.run_id.in_(run_ids)
                 )
             )
             for run_id, record_id, status, error in rows:
-                if record_id is not None and found.get((run_id, record_id), ("",))[0] != "planned":
-                    found[(run_id, record_id)] = (status, error or status)
+                if record_id is None:
+                    continue
+                key = (run_id, record_id)
+                if key not in found or _worse(status, found[key][0]):
+                    found[key] = (status, error or status)
         return found
+
+    def skipped_alerts(self, run_id: int) -> dict[tuple[str, str], str]:
+        """(record, stage) -> why, for the run's alerts held back (nothing they are about
+        was written)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(AlertRow.record_id, AlertRow.stage, AlertRow.error).where(
+                    AlertRow.run_id == run_id, AlertRow.status == "skipped"
+                )
+            )
+            return {(record, stage): error or "skipped" for record, stage, error in rows}
 
     def settle_alerts(self, play: str, outcomes: Mapping[int, str | None]) -> None:
         """Each outbox row's delivery: None when every message carrying it was confirmed
         (it is sent, and its stage fired), else why not (it stays owed)."""
         with self.session() as session:
+            alerts = {alert_id: session.get_one(AlertRow, alert_id) for alert_id in outcomes}
+            writes = self._write_outcomes(session, {a.run_id for a in alerts.values()})
+            unwritten = {key for key, (status, _) in writes.items() if status not in _WRITTEN}
             for alert_id, error in outcomes.items():
-                alert = session.get_one(AlertRow, alert_id)
+                alert = alerts[alert_id]
                 if error is not None:
                     alert.status, alert.error = "failed", error
                     continue
                 alert.status = "sent"
                 if alert.error is not None:
                     alert.error = f"sent on a later try; it had failed: {alert.error}"
-                fired = [(alert.record_id, alert.stage)] if alert.fires else []
-                fired += [tuple(pair) for pair in json.loads(alert.covers or "[]")]
-                self._fire(session, alert.run_id, play, fired)
+                self._fire(session, alert.run_id, play, fired_by(alert, unwritten))
 
     def _fire(
         self, session: Session, run_id: int, play: str, stages: Iterable[tuple[str, str]]
