@@ -19,6 +19,7 @@ from revsched.state.store import (
     OutboxEntry,
     PlannedWrite,
     StateStore,
+    fired_by,
     open_engine,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "Run",
     "StateStore",
     "UTCDateTime",
+    "fired_by",
     "open_engine",
 ]
