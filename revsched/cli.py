@@ -32,6 +32,7 @@ from revsched.cli_params import (
 from revsched.config import load_settings, plain_message
 from revsched.errors import (
     EXIT_CHECKS_FAILED,
+    EXIT_DECLINED,
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
     ConfigError,
@@ -288,9 +289,9 @@ class Printing:
                     room = summary.SCREEN_LINES - 2
                     limit = summary.fitted_limit(plan, names, session.console.width, room)
                 summary.print_plan(session.console, plan, limit, names)
-            if confirm and not plan.is_empty:
-                with progress.paused():
-                    typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
+            if confirm and not plan.is_empty and not _confirmed(session):
+                print("Aborted: nothing was applied.", file=sys.stderr)
+                raise typer.Exit(EXIT_DECLINED)
 
         return shown
 
@@ -309,6 +310,15 @@ class Printing:
             summary.print_result(session.console, result, self.limit, alerts_printed=printed)
         if result.status == "partial":
             raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+def _confirmed(session: Session) -> bool:
+    """The person's answer; Ctrl-C or end of input at the prompt is a no."""
+    with progress.paused():
+        try:
+            return typer.confirm(f"Apply this plan to {session.org_name}?")
+        except typer.Abort:
+            return False
 
 
 def _asks_to_apply(session: Session, yes: bool) -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 EXIT_RECORDS_FAILED = 1
 EXIT_CHECKS_FAILED = 1  # revsched doctor: some check failed
 EXIT_USAGE = 2
+# A person answered no at the confirmation prompt: like a plan that needs --confirm, the run
+# stopped before writing anything; nothing failed.
+EXIT_DECLINED = EXIT_USAGE
 EXIT_LOCKED = 3
 EXIT_API_LIMIT = 4
 EXIT_ORG_REFUSED = 5

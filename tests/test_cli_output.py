@@ -299,3 +299,20 @@ def test_show_prints_the_first_rows_of_each_table_and_all_with_all(demo_org: Pat
     assert everything.stdout.count(": applied") == 17
     assert everything.stdout.count("alert to ") == 5
     assert "--all prints every row" not in everything.stdout
+
+
+def test_answering_no_at_the_prompt_applies_nothing_and_exits_2_not_records_failed(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The prompt shows for a person at a terminal applying to a real org; here, to the demo.
+    monkeypatch.setattr("revsched.cli._asks_to_apply", lambda session, yes: True)
+    planned = invoke("run", "win-back", "--dry-run", *AS_OF).stdout
+    selected = re.search(r"win-back as of 2026-11-23: \d+ selected", planned)
+    assert selected is not None
+
+    result = CliRunner().invoke(app, ["run", "win-back", *AS_OF], input="n\n")
+
+    assert result.exit_code == 2, result.output
+    assert "Aborted: nothing was applied." in result.stderr
+    # Nothing was written: the same records are still selected.
+    assert selected[0] in invoke("run", "win-back", "--dry-run", *AS_OF).stdout
