@@ -316,3 +316,14 @@ def test_answering_no_at_the_prompt_applies_nothing_and_exits_2_not_records_fail
     assert "Aborted: nothing was applied." in result.stderr
     # Nothing was written: the same records are still selected.
     assert selected[0] in invoke("run", "win-back", "--dry-run", *AS_OF).stdout
+
+
+def test_show_csv_leaves_an_empty_value_empty_where_text_says_empty(demo_org: Path):
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    rows = list(csv.DictReader(io.StringIO(invoke("show", "1", "--format", "csv").stdout)))
+
+    campaigns = [r for r in rows if r["field"] == "Win_Back_Campaign__c"]
+    assert campaigns and all(r["old"] == "" and r["new"] for r in campaigns)
+    assert not any("(empty)" in value for row in rows for value in row.values())
+    assert "(empty)" in invoke("show", "1", "--all").stdout
