@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import shutil
 import sys
 import tomllib
@@ -398,7 +399,22 @@ def run(
                 typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
-        session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
+        command = escape(_apply_command(out, config, result.plan))
+        # Not wrapped: the command copies as one line.
+        session.console.print(
+            f"Plan saved to {escape(str(out))}; apply it with `{command}`.", soft_wrap=True
+        )
+
+
+def _apply_command(plan_file: Path, config: Path | None, plan: Plan) -> str:
+    """The exact command that applies a saved plan: with the run's config, and --confirm
+    when the plan needs it."""
+    words = ["revsched", "apply", str(plan_file)]
+    if config is not None:
+        words += ["-c", str(config)]
+    if plan.confirmation:
+        words.append("--confirm")
+    return shlex.join(words)
 
 
 @app.command()
