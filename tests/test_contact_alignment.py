@@ -453,3 +453,20 @@ def test_the_saved_plan_hint_of_the_default_config_has_no_options(demo_org: Path
 
     assert dry.exit_code == 0, dry.output
     assert "apply it with `revsched apply p.json`." in dry.stdout
+
+
+def test_a_quiet_dry_run_over_the_cap_says_in_its_one_line_that_confirm_is_needed(
+    demo_org: Path, tmp_path: Path
+):
+    (tmp_path / "revsched.toml").write_text(
+        "[plays.contact-alignment]\nmax_changes = 5\n", encoding="utf-8"
+    )
+
+    dry = CliRunner().invoke(
+        app, ["run", "contact-alignment", "--dry-run", "--quiet", "--as-of", TODAY.isoformat()]
+    )
+
+    assert dry.exit_code == 0, dry.output
+    (line,) = dry.stdout.splitlines()
+    assert line.startswith("Dry run 1: nothing was written or sent; applying needs --confirm: ")
+    assert "more than plays.contact-alignment.max_changes (5)" in line
