@@ -482,6 +482,7 @@ def revert(
     ] = False,
     limit: LimitOption = None,
     show_all: AllOption = False,
+    quiet: QuietOption = False,
     yes: YesOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -494,12 +495,12 @@ def revert(
     session = Session.open(config, as_json)
     # A revert writes old values back and alerts nobody.
     notifier = TerminalNotifier(session.alert_console)
-    printing = Printing.of(as_json, False, limit, show_all)
+    printing = Printing.of(as_json, quiet, limit, show_all)
     reverted = session.store.run(run_id)
     with progress.shown(_progress_console(session.console)):
         mode = "dry run of the revert" if dry_run else "revert"
         printing.header(session, f"{mode} of run {run_id}")
-        if reverted is not None and printing.shows_plan:
+        if reverted is not None and not as_json:  # --quiet too: like failures, it stays
             _print_irreversible(session.console, reverted)
         result = revert_run(
             run_id,

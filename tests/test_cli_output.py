@@ -327,3 +327,26 @@ def test_show_csv_leaves_an_empty_value_empty_where_text_says_empty(demo_org: Pa
     assert campaigns and all(r["old"] == "" and r["new"] for r in campaigns)
     assert not any("(empty)" in value for row in rows for value in row.values())
     assert "(empty)" in invoke("show", "1", "--all").stdout
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_revert_quiet_prints_one_line_as_run_does(demo_org: Path, flag: str):
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    result = invoke("revert", "1", flag)
+
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("Run 2 of ") and "field changes written" in line
+    assert "0 field changes written" not in line
+
+
+def test_revert_quiet_still_says_what_it_cannot_undo(demo_org: Path):
+    assert invoke("run", "job-changes", "--quiet", *AS_OF).exit_code == 0
+
+    reverted = invoke("revert", "1", "--quiet")
+
+    assert reverted.exit_code == 0, reverted.output
+    *cannot, line = reverted.stdout.splitlines()
+    assert cannot[0].startswith("Run 1 converted ") and "a conversion cannot be undone" in cannot[0]
+    assert line.startswith("Run 2 of ")
