@@ -37,6 +37,7 @@ from revsched.errors import (
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
     ConfigError,
+    ConfirmationError,
     RevschedError,
 )
 from revsched.logs import logger
@@ -390,7 +391,13 @@ def run(
                 session, f"{play.name} {mode} as of {day or local_today(session.settings)}"
             )
             ask = not dry_run and _asks_to_apply(session, yes)
-            result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
+            try:
+                result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
+            except ConfirmationError as error:
+                review = shlex.join(["revsched", "run", play.name, *_config_words(config)])
+                raise error.advising(
+                    f"Review it with `{review} --dry-run`, then apply it with --confirm"
+                ) from None
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
@@ -406,12 +413,15 @@ def run(
         )
 
 
+def _config_words(config: Path | None) -> list[str]:
+    """`-c CONFIG` when the command was given a config file: hinted commands use it too."""
+    return [] if config is None else ["-c", str(config)]
+
+
 def _apply_command(plan_file: Path, config: Path | None, plan: Plan) -> str:
     """The exact command that applies a saved plan: with the run's config, and --confirm
     when the plan needs it."""
-    words = ["revsched", "apply", str(plan_file)]
-    if config is not None:
-        words += ["-c", str(config)]
+    words = ["revsched", "apply", str(plan_file), *_config_words(config)]
     if plan.confirmation:
         words.append("--confirm")
     return shlex.join(words)
@@ -440,16 +450,20 @@ def apply(
     delivery = session.delivery(plan.play)
     with progress.shown(_progress_console(session.console)):
         printing.header(session, f"{plan.play} plan of {plan.as_of} from {plan_file}")
-        result = apply_saved_plan(
-            plan,
-            store=session.store,
-            org=session.org,
-            renderer=delivery.renderer,
-            notifier=delivery.notifier,
-            on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
-            confirmed=confirm,
-            enroller=session.enroller,
-        )
+        try:
+            result = apply_saved_plan(
+                plan,
+                store=session.store,
+                org=session.org,
+                renderer=delivery.renderer,
+                notifier=delivery.notifier,
+                on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
+                confirmed=confirm,
+                enroller=session.enroller,
+            )
+        except ConfirmationError as error:
+            command = _apply_command(plan_file, config, plan)
+            raise error.advising(f"Review it, then apply it with `{command}`") from None
     printing.result(session, result)
 
 

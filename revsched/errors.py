@@ -40,6 +40,17 @@ class TemplateError(RevschedError):
 class ConfirmationError(RevschedError):
     """The plan is one the play wants a person to confirm (`--confirm`) before it applies."""
 
+    def __init__(self, play: str, reason: str, next_step: str | None = None) -> None:
+        self.play, self.reason = play, reason
+        step = next_step or (
+            f"Review it with `revsched run {play} --dry-run`, then apply it with --confirm"
+        )
+        super().__init__(f"{play}: {reason}; nothing was written. {step}")
+
+    def advising(self, next_step: str) -> ConfirmationError:
+        """The same refusal with the exact commands of the command line that ran it."""
+        return ConfirmationError(self.play, self.reason, next_step)
+
 
 class LockedError(RevschedError):
     """Another run of the same play holds the lease."""

@@ -470,3 +470,27 @@ def test_a_quiet_dry_run_over_the_cap_says_in_its_one_line_that_confirm_is_neede
     (line,) = dry.stdout.splitlines()
     assert line.startswith("Dry run 1: nothing was written or sent; applying needs --confirm: ")
     assert "more than plays.contact-alignment.max_changes (5)" in line
+
+
+def test_the_refusal_names_the_config_the_run_used_in_its_commands(demo_org: Path, tmp_path: Path):
+    (tmp_path / "capped.toml").write_text(
+        "[plays.contact-alignment]\nmax_changes = 5\n", encoding="utf-8"
+    )
+    as_of = ["--as-of", TODAY.isoformat()]
+    dry = CliRunner().invoke(
+        app,
+        ["-c", "capped.toml", "run", "contact-alignment", "--dry-run", *as_of, "--out", "p.json"],
+    )
+    assert dry.exit_code == 0, dry.output
+
+    ran = CliRunner().invoke(app, ["run", "contact-alignment", *as_of, "-c", "capped.toml"])
+    applied = CliRunner().invoke(app, ["apply", "p.json", "-c", "capped.toml"])
+
+    assert ran.exit_code == applied.exit_code == 2
+    assert ran.stderr.strip().endswith(
+        "Review it with `revsched run contact-alignment -c capped.toml --dry-run`,"
+        " then apply it with --confirm"
+    )
+    assert applied.stderr.strip().endswith(
+        "apply it with `revsched apply p.json -c capped.toml --confirm`"
+    )
