@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import shutil
 import sys
 import tomllib
@@ -32,9 +33,11 @@ from revsched.cli_params import (
 from revsched.config import load_settings, plain_message
 from revsched.errors import (
     EXIT_CHECKS_FAILED,
+    EXIT_DECLINED,
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
     ConfigError,
+    ConfirmationError,
     RevschedError,
 )
 from revsched.logs import logger
@@ -288,9 +291,9 @@ class Printing:
                     room = summary.SCREEN_LINES - 2
                     limit = summary.fitted_limit(plan, names, session.console.width, room)
                 summary.print_plan(session.console, plan, limit, names)
-            if confirm and not plan.is_empty:
-                with progress.paused():
-                    typer.confirm(f"Apply this plan to {session.org_name}?", abort=True)
+            if confirm and not plan.is_empty and not _confirmed(session):
+                print("Aborted: nothing was applied.", file=sys.stderr)
+                raise typer.Exit(EXIT_DECLINED)
 
         return shown
 
@@ -309,6 +312,15 @@ class Printing:
             summary.print_result(session.console, result, self.limit, alerts_printed=printed)
         if result.status == "partial":
             raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+def _confirmed(session: Session) -> bool:
+    """The person's answer; Ctrl-C or end of input at the prompt is a no."""
+    with progress.paused():
+        try:
+            return typer.confirm(f"Apply this plan to {session.org_name}?")
+        except typer.Abort:
+            return False
 
 
 def _asks_to_apply(session: Session, yes: bool) -> bool:
@@ -379,7 +391,13 @@ def run(
                 session, f"{play.name} {mode} as of {day or local_today(session.settings)}"
             )
             ask = not dry_run and _asks_to_apply(session, yes)
-            result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
+            try:
+                result = session.run(play, day, dry_run, printing.plan_hook(session, ask), confirm)
+            except ConfirmationError as error:
+                review = shlex.join(["revsched", "run", play.name, *_config_words(config)])
+                raise error.advising(
+                    f"Review it with `{review} --dry-run`, then apply it with --confirm"
+                ) from None
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:
@@ -388,7 +406,25 @@ def run(
                 typer.echo(f"Report written to {path}", err=True)
     printing.result(session, result)
     if out is not None and not as_json:
-        session.console.print(f"Plan saved to {out}; apply it with `revsched apply {out}`.")
+        command = escape(_apply_command(out, config, result.plan))
+        # Not wrapped: the command copies as one line.
+        session.console.print(
+            f"Plan saved to {escape(str(out))}; apply it with `{command}`.", soft_wrap=True
+        )
+
+
+def _config_words(config: Path | None) -> list[str]:
+    """`-c CONFIG` when the command was given a config file: hinted commands use it too."""
+    return [] if config is None else ["-c", str(config)]
+
+
+def _apply_command(plan_file: Path, config: Path | None, plan: Plan) -> str:
+    """The exact command that applies a saved plan: with the run's config, and --confirm
+    when the plan needs it."""
+    words = ["revsched", "apply", str(plan_file), *_config_words(config)]
+    if plan.confirmation:
+        words.append("--confirm")
+    return shlex.join(words)
 
 
 @app.command()
@@ -414,16 +450,20 @@ def apply(
     delivery = session.delivery(plan.play)
     with progress.shown(_progress_console(session.console)):
         printing.header(session, f"{plan.play} plan of {plan.as_of} from {plan_file}")
-        result = apply_saved_plan(
-            plan,
-            store=session.store,
-            org=session.org,
-            renderer=delivery.renderer,
-            notifier=delivery.notifier,
-            on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
-            confirmed=confirm,
-            enroller=session.enroller,
-        )
+        try:
+            result = apply_saved_plan(
+                plan,
+                store=session.store,
+                org=session.org,
+                renderer=delivery.renderer,
+                notifier=delivery.notifier,
+                on_plan=printing.plan_hook(session, _asks_to_apply(session, yes)),
+                confirmed=confirm,
+                enroller=session.enroller,
+            )
+        except ConfirmationError as error:
+            command = _apply_command(plan_file, config, plan)
+            raise error.advising(f"Review it, then apply it with `{command}`") from None
     printing.result(session, result)
 
 
@@ -456,6 +496,7 @@ def revert(
     ] = False,
     limit: LimitOption = None,
     show_all: AllOption = False,
+    quiet: QuietOption = False,
     yes: YesOption = False,
     as_json: JsonOption = False,
     config: ConfigOption = None,
@@ -468,12 +509,12 @@ def revert(
     session = Session.open(config, as_json)
     # A revert writes old values back and alerts nobody.
     notifier = TerminalNotifier(session.alert_console)
-    printing = Printing.of(as_json, False, limit, show_all)
+    printing = Printing.of(as_json, quiet, limit, show_all)
     reverted = session.store.run(run_id)
     with progress.shown(_progress_console(session.console)):
         mode = "dry run of the revert" if dry_run else "revert"
         printing.header(session, f"{mode} of run {run_id}")
-        if reverted is not None and printing.shows_plan:
+        if reverted is not None and not as_json:  # --quiet too: like failures, it stays
             _print_irreversible(session.console, reverted)
         result = revert_run(
             run_id,

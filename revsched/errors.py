@@ -5,6 +5,9 @@ from __future__ import annotations
 EXIT_RECORDS_FAILED = 1
 EXIT_CHECKS_FAILED = 1  # revsched doctor: some check failed
 EXIT_USAGE = 2
+# A person answered no at the confirmation prompt: like a plan that needs --confirm, the run
+# stopped before writing anything; nothing failed.
+EXIT_DECLINED = EXIT_USAGE
 EXIT_LOCKED = 3
 EXIT_API_LIMIT = 4
 EXIT_ORG_REFUSED = 5
@@ -36,6 +39,17 @@ class TemplateError(RevschedError):
 
 class ConfirmationError(RevschedError):
     """The plan is one the play wants a person to confirm (`--confirm`) before it applies."""
+
+    def __init__(self, play: str, reason: str, next_step: str | None = None) -> None:
+        self.play, self.reason = play, reason
+        step = next_step or (
+            f"Review it with `revsched run {play} --dry-run`, then apply it with --confirm"
+        )
+        super().__init__(f"{play}: {reason}; nothing was written. {step}")
+
+    def advising(self, next_step: str) -> ConfirmationError:
+        """The same refusal with the exact commands of the command line that ran it."""
+        return ConfirmationError(self.play, self.reason, next_step)
 
 
 class LockedError(RevschedError):

@@ -367,6 +367,11 @@ CSV_COLUMNS = (
 )
 
 
+def _csv_value(value: Any) -> str:
+    """A field value in a CSV cell: nothing is an empty cell, not the text's "(empty)"."""
+    return "" if value is None else value_text(value)
+
+
 def show_csv(run: Run) -> str:
     """Every row a run audited (changes, creates, deletes, merges, conversions, enrollments,
     alerts) as one CSV table."""
@@ -380,9 +385,9 @@ def show_csv(run: Run) -> str:
                 "record_id": c.record_id,
                 "record_name": c.record_name,
                 "field": c.field,
-                "old": value_text(old),
+                "old": _csv_value(old),
                 "old_name": c.old_name,
-                "new": value_text(new),
+                "new": _csv_value(new),
                 "new_name": c.new_name,
                 "status": c.status,
                 "error": c.error,

@@ -302,10 +302,7 @@ def run_play(
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
     """Stop, before anything is written, a plan the play wants confirmed and nobody did."""
     if plan.confirmation and not confirmed:
-        raise ConfirmationError(
-            f"{plan.play}: {plan.confirmation}; nothing was written. Review it with"
-            f" `revsched run {plan.play} --dry-run`, then apply it with --confirm"
-        )
+        raise ConfirmationError(plan.play, plan.confirmation)
 
 
 def _render(plan: Plan, renderer: AlertRenderer) -> tuple[RenderedAlert, ...]:

@@ -448,7 +448,9 @@ def print_result(
 def result_line(result: RunResult, alerts_printed: bool = False) -> str:
     """One line for cron mail and the journal: the run, its status and what it did."""
     if result.dry_run:
-        return f"Dry run {result.run_id}: nothing was written or sent."
+        confirmation = result.plan.confirmation
+        needs = f"; applying needs --confirm: {confirmation}" if confirmation else ""
+        return f"Dry run {result.run_id}: nothing was written or sent{needs}."
     counts = result.counts
     alerts = plural(counts.get("alerts_sent", 0), "alert")
     alerts = (

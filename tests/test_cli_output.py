@@ -299,3 +299,54 @@ def test_show_prints_the_first_rows_of_each_table_and_all_with_all(demo_org: Pat
     assert everything.stdout.count(": applied") == 17
     assert everything.stdout.count("alert to ") == 5
     assert "--all prints every row" not in everything.stdout
+
+
+def test_answering_no_at_the_prompt_applies_nothing_and_exits_2_not_records_failed(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The prompt shows for a person at a terminal applying to a real org; here, to the demo.
+    monkeypatch.setattr("revsched.cli._asks_to_apply", lambda session, yes: True)
+    planned = invoke("run", "win-back", "--dry-run", *AS_OF).stdout
+    selected = re.search(r"win-back as of 2026-11-23: \d+ selected", planned)
+    assert selected is not None
+
+    result = CliRunner().invoke(app, ["run", "win-back", *AS_OF], input="n\n")
+
+    assert result.exit_code == 2, result.output
+    assert "Aborted: nothing was applied." in result.stderr
+    # Nothing was written: the same records are still selected.
+    assert selected[0] in invoke("run", "win-back", "--dry-run", *AS_OF).stdout
+
+
+def test_show_csv_leaves_an_empty_value_empty_where_text_says_empty(demo_org: Path):
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    rows = list(csv.DictReader(io.StringIO(invoke("show", "1", "--format", "csv").stdout)))
+
+    campaigns = [r for r in rows if r["field"] == "Win_Back_Campaign__c"]
+    assert campaigns and all(r["old"] == "" and r["new"] for r in campaigns)
+    assert not any("(empty)" in value for row in rows for value in row.values())
+    assert "(empty)" in invoke("show", "1", "--all").stdout
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_revert_quiet_prints_one_line_as_run_does(demo_org: Path, flag: str):
+    assert invoke("run", "win-back", "--quiet", *AS_OF).exit_code == 0
+
+    result = invoke("revert", "1", flag)
+
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("Run 2 of ") and "field changes written" in line
+    assert "0 field changes written" not in line
+
+
+def test_revert_quiet_still_says_what_it_cannot_undo(demo_org: Path):
+    assert invoke("run", "job-changes", "--quiet", *AS_OF).exit_code == 0
+
+    reverted = invoke("revert", "1", "--quiet")
+
+    assert reverted.exit_code == 0, reverted.output
+    *cannot, line = reverted.stdout.splitlines()
+    assert cannot[0].startswith("Run 1 converted ") and "a conversion cannot be undone" in cannot[0]
+    assert line.startswith("Run 2 of ")

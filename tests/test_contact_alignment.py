@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import shlex
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -421,3 +423,74 @@ def test_saved_plan_over_the_cap_needs_confirm_too(demo_org: Path, tmp_path: Pat
     confirmed = CliRunner().invoke(app, ["apply", str(saved), "--confirm"])
     assert confirmed.exit_code == 0, confirmed.output
     assert owners(demo_org) != before
+
+
+def test_the_saved_plan_hint_is_the_exact_command_with_its_config_and_confirm(
+    demo_org: Path, tmp_path: Path
+):
+    (tmp_path / "capped.toml").write_text(
+        "[plays.contact-alignment]\nmax_changes = 5\n", encoding="utf-8"
+    )
+    args = ["run", "contact-alignment", "--dry-run", "--as-of", TODAY.isoformat()]
+    dry = CliRunner().invoke(app, ["-c", "capped.toml", *args, "--out", "plan.json"])
+    assert dry.exit_code == 0, dry.output
+    hint = re.search(r"apply it with `revsched ([^`]+)`", dry.stdout)
+    assert hint is not None, dry.stdout
+    assert hint[1] == "apply plan.json -c capped.toml --confirm"
+    before = owners(demo_org)
+
+    applied = CliRunner().invoke(app, shlex.split(hint[1]))
+
+    assert applied.exit_code == 0, applied.output
+    assert owners(demo_org) != before
+
+
+def test_the_saved_plan_hint_of_the_default_config_has_no_options(demo_org: Path):
+    dry = CliRunner().invoke(
+        app,
+        ["run", "contact-alignment", "--dry-run", "--as-of", TODAY.isoformat(), "--out", "p.json"],
+    )
+
+    assert dry.exit_code == 0, dry.output
+    assert "apply it with `revsched apply p.json`." in dry.stdout
+
+
+def test_a_quiet_dry_run_over_the_cap_says_in_its_one_line_that_confirm_is_needed(
+    demo_org: Path, tmp_path: Path
+):
+    (tmp_path / "revsched.toml").write_text(
+        "[plays.contact-alignment]\nmax_changes = 5\n", encoding="utf-8"
+    )
+
+    dry = CliRunner().invoke(
+        app, ["run", "contact-alignment", "--dry-run", "--quiet", "--as-of", TODAY.isoformat()]
+    )
+
+    assert dry.exit_code == 0, dry.output
+    (line,) = dry.stdout.splitlines()
+    assert line.startswith("Dry run 1: nothing was written or sent; applying needs --confirm: ")
+    assert "more than plays.contact-alignment.max_changes (5)" in line
+
+
+def test_the_refusal_names_the_config_the_run_used_in_its_commands(demo_org: Path, tmp_path: Path):
+    (tmp_path / "capped.toml").write_text(
+        "[plays.contact-alignment]\nmax_changes = 5\n", encoding="utf-8"
+    )
+    as_of = ["--as-of", TODAY.isoformat()]
+    dry = CliRunner().invoke(
+        app,
+        ["-c", "capped.toml", "run", "contact-alignment", "--dry-run", *as_of, "--out", "p.json"],
+    )
+    assert dry.exit_code == 0, dry.output
+
+    ran = CliRunner().invoke(app, ["run", "contact-alignment", *as_of, "-c", "capped.toml"])
+    applied = CliRunner().invoke(app, ["apply", "p.json", "-c", "capped.toml"])
+
+    assert ran.exit_code == applied.exit_code == 2
+    assert ran.stderr.strip().endswith(
+        "Review it with `revsched run contact-alignment -c capped.toml --dry-run`,"
+        " then apply it with --confirm"
+    )
+    assert applied.stderr.strip().endswith(
+        "apply it with `revsched apply p.json -c capped.toml --confirm`"
+    )

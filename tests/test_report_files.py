@@ -297,3 +297,20 @@ def test_a_long_table_shows_its_first_thousand_rows_and_the_csv_holds_all(tmp_pa
     assert '<td class="number">999</td>' in html and '<td class="number">1,000</td>' not in html
     assert "The first 1,000 of 1,001 rows; every row is in the" in html
     assert len(table.read_text(encoding="utf-8").splitlines()) == 1_002
+
+
+def test_a_changed_field_that_was_or_becomes_empty_is_an_empty_cell(tmp_path: Path):
+    changes = (
+        FieldChange("Account", ACCOUNT, "Acme", "Campaign__c", None, "Win Back", "why"),
+        FieldChange("Account", "001000000000000002", "Beta", "Campaign__c", "Old", None, "why"),
+    )
+    plan = Plan(play="p", as_of=date(2026, 11, 25), changes=changes)
+
+    paths = write(plan, tmp_path)
+
+    [changed] = [p for p in paths if p.name == "p-changes-2026-11-25.csv"]
+    rows = list(csv.DictReader(io.StringIO(changed.read_text(encoding="utf-8"))))
+    assert [(r["Campaign__c was"], r["Campaign__c"]) for r in rows] == [
+        ("", "Win Back"),
+        ("Old", ""),
+    ]

@@ -32,6 +32,11 @@ def _named(value: Scalar, names: Mapping[str, str]) -> str:
     return names.get(value, value_text(value)) if isinstance(value, str) else value_text(value)
 
 
+def _cell(value: Scalar, names: Mapping[str, str]) -> Scalar:
+    """A table cell: no value is an empty cell (blank on the page, empty in the CSV)."""
+    return None if value is None else _named(value, names)
+
+
 def _decisions(name: str, title: str, decisions: tuple[Decision, ...]) -> Table:
     rows: list[Row] = [
         {
@@ -54,8 +59,8 @@ def _changed(plan: Plan, names: Mapping[str, str]) -> Table:
     for (sobject, record_id), changes in plan.changes_by_record().items():
         row: Row = {"sobject": sobject, "record_id": record_id, "record": changes[0].record_name}
         for change in changes:
-            row[change.field] = _named(change.new, names)
-            row[f"{change.field} was"] = _named(change.old, names)
+            row[change.field] = _cell(change.new, names)
+            row[f"{change.field} was"] = _cell(change.old, names)
         row["why"] = "; ".join(dict.fromkeys(c.reason for c in changes))
         rows.append(row)
     columns = ["sobject", "record_id", "record"]
