@@ -34,6 +34,7 @@ from revsched.config import load_settings, plain_message
 from revsched.errors import (
     EXIT_CHECKS_FAILED,
     EXIT_DECLINED,
+    EXIT_INTERRUPTED,
     EXIT_RECORDS_FAILED,
     EXIT_USAGE,
     ConfigError,
@@ -73,6 +74,14 @@ class RevschedGroup(TyperGroup):
         except typer.Abort:
             print("Aborted: nothing was applied.", file=sys.stderr)
             code = EXIT_RECORDS_FAILED
+        if code == EXIT_INTERRUPTED:
+            # typer ends a Ctrl-C silently with 130; it may come after writes began, and
+            # a run interrupted at any point converges on rerun: say so.
+            typer.echo(
+                "Interrupted: what was written is in the audit (revsched history);"
+                " rerunning the same command is safe and finishes the run.",
+                err=True,
+            )
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)

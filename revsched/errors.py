@@ -11,6 +11,8 @@ EXIT_DECLINED = EXIT_USAGE
 EXIT_LOCKED = 3
 EXIT_API_LIMIT = 4
 EXIT_ORG_REFUSED = 5
+# Ctrl-C: 128 + SIGINT, as shells report a command the interrupt ended.
+EXIT_INTERRUPTED = 130
 
 
 class RevschedError(Exception):

@@ -234,3 +234,23 @@ def test_org_serve_answers_simple_salesforce_with_its_faults(tmp_path: Path):
     finally:
         server.terminate()
         server.wait()
+
+
+def test_an_interrupted_run_says_a_rerun_is_safe_and_exits_130(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Ctrl-C may come after writes began: the message must not claim nothing was applied."""
+    import revsched.runner
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(revsched.runner, "run_play", interrupted)
+
+    result = invoke("run", "win-back", *AS_OF)
+
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Interrupted: what was written is in the audit (revsched history);"
+        " rerunning the same command is safe and finishes the run."
+    )
