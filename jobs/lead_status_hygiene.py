@@ -49,6 +49,7 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -645,16 +646,12 @@ TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priorit
 
 
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
-    """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
+    """For `revsched doctor`: the statuses and reasons the rules act on, the key its Tasks'
+    subquery reads, what it writes and creates, RevOps."""
     statuses = config.statuses
     names, plg = config.opportunity_names, config.plg_taken
     return Requirements(
-        fields=(
-            ("Lead", config.remarket_reason_field),
-            ("Lead", config.status_date_field),
-            ("Lead", config.sequenced_field),
-            ("Task", config.key_field),
-        ),
+        fields=(("Task", config.key_field),),
         values=(
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
@@ -665,9 +662,7 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=tuple(("Task", field) for field in TASK_FIELDS)
-        if config.working_next_step.enabled
-        else (),
+        creates=object_fields("Task", *TASK_FIELDS) if config.working_next_step.enabled else (),
     )
 
 

@@ -40,6 +40,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -465,16 +466,10 @@ def _near_miss(episode: _Episode) -> Decision:
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:
-    """For `revsched doctor`: the fields it reads and writes, the types it creates, leaders."""
+    """For `revsched doctor`: the key its opportunities' subquery reads, the values, what it
+    writes and creates, leaders."""
     return Requirements(
-        fields=(
-            ("Account", config.users_in_contract_field),
-            ("Account", config.users_routed_field),
-            ("Account", config.start_date_field),
-            ("Account", config.account_manager_field),
-            ("Account", config.price_per_user_field),
-            ("Opportunity", config.key_field),
-        ),
+        fields=(("Opportunity", config.key_field),),
         values=(
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             ("Opportunity", config.opportunity_type_field, config.overage_type),
@@ -483,9 +478,7 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
         ),
         users=tuple(config.leadership_users),
         writes=(("Account", config.start_date_field),),
-        creates=tuple(
-            ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
-        ),
+        creates=object_fields("Opportunity", *OPPORTUNITY_FIELDS, config.opportunity_type_field),
     )
 
 

@@ -1,10 +1,10 @@
 """`revsched doctor`: everything a scheduled run depends on, checked before it matters.
 
-Config, state store schema, login, then for each enabled play every field,
-picklist value, user, pool and queue it declares it uses, checked against the
-org's describe and data, the Convert Leads permission of a play that converts,
-the Outreach sequences and senders' mailboxes of a play that enrolls through
-Outreach, and the Slack bot token (auth.test) when a play uses it. Each check is
+Config, state store schema, login, then for each enabled play every field (those
+its queries read, and any it declares), picklist value, user, pool and queue it uses,
+checked against the org's describe and data, the Convert Leads permission of a play
+that converts, the Outreach sequences and senders' mailboxes of a play that enrolls
+through Outreach, and the Slack bot token (auth.test) when a play uses it. Each check is
 a line of the checklist; a failing check never stops the others that do not
 depend on it.
 """
@@ -57,8 +57,14 @@ def run_checks(
         if not config.enabled:
             continue
         naming = ConfigNaming.of(name, config)
-        yield from _query_checks(name, play, config, settings, org, today, naming, describes)
-        needs = play.requirements(config)
+        ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+        try:
+            queries = play.all_queries(ctx)
+        except RevschedError as error:
+            yield Check(f"{name}: queries", False, str(error))
+            queries = {}
+        yield from _query_checks(name, queries, org, naming, describes)
+        needs = play.needs(config, queries.values())
         yield from _field_checks(naming, needs, describes)
         yield from _write_checks(naming, needs, describes, org.key_field)
         yield from _user_checks(naming, needs, settings, org)
@@ -84,24 +90,13 @@ def _with_nearest(error: str, naming: ConfigNaming, describes: Describes, soql: 
 
 def _query_checks(
     name: str,
-    play: Play[Any],
-    config: Any,
-    settings: Settings,
+    queries: Mapping[str, str],
     org: OrgGateway,
-    today: date,
     naming: ConfigNaming,
     describes: Describes,
 ) -> Iterator[Check]:
-    """Each of the play's queries runs, in its cheapest form: every object and field its
-    config names exists (its declared requirements add values, users and queues)."""
-    ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
-    try:
-        queries = play.queries(ctx)
-        if play.follow_ups is not None:
-            queries |= play.follow_ups({name: [] for name in queries}, ctx)
-    except RevschedError as error:
-        yield Check(f"{name}: queries", False, str(error))
-        return
+    """Each of the play's queries runs, in its cheapest form: every object and field it
+    names exists (the field checks then list each missing field with its config key)."""
     for query, soql in queries.items():
         try:
             org.query(_probe(soql), f"check the field names in [plays.{name}]")

@@ -214,3 +214,27 @@ def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path
     _, lines = doctor("[plays.win-back]\nstatus_fields = { 'Owner' = 'owner.NAME' }\n", tmp_path)
 
     assert " ok  win-back: Account fields: 7 fields exist" in lines, lines
+
+
+def test_the_fields_a_query_reads_are_checked_without_being_declared(
+    demo_org: Path, tmp_path: Path
+):
+    """churn-intake declares no field: the ones its queries read are checked all the same,
+    each misspelt one named by its config key, through relationship paths too."""
+    config = (
+        "[plays.churn-intake]\nchurn_date_field = 'Churned_On__c'\n"
+        "[plays.partner-overlap]\nps_consultant_field = 'PS_Consultnt__c'\n"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert (
+        "FAIL churn-intake: Account fields: plays.churn-intake.churn_date_field = Churned_On__c:"
+        " no such field on Account; did you mean Churn_Date__c?" in lines
+    )
+    assert (
+        "FAIL partner-overlap: Opportunity fields: plays.partner-overlap.ps_consultant_field"
+        " = PS_Consultnt__c: no such field on Account; did you mean PS_Consultant__c?" in lines
+    )
+    assert " ok  account-review: User fields: 3 fields exist" in lines

@@ -1,4 +1,4 @@
-"""SOQL -> SQLite: parse with the lark grammar in soql.lark, resolve names against the
+"""SOQL -> SQLite: parse with the lark grammar in revsched/soql.lark, resolve names against the
 schema, and build a `CompiledQuery` of parameterised SQL plus the shape of the records to
 return.
 
