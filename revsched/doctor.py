@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
-from revsched.config import Settings, secret
+from revsched.config import Settings, load_settings, secret
 from revsched.config_fields import ConfigNaming, Describes, path_problem, unknown_field
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import DecideContext, Play, Requirements
+from revsched.play import DecideContext, Play, Requirements, load_plays
+from revsched.session import local_today
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
@@ -37,12 +39,28 @@ class Check:
     warning: bool = False
 
 
+def checklist(config: Path | None) -> Iterator[Check]:
+    """The whole checklist, config first: a config that does not load is its failed line,
+    and nothing that needs it is checked."""
+    try:
+        settings = load_settings(config)
+        plays = load_plays(settings)
+        enabled = [name for name, play in plays.items() if play.configure(settings).enabled]
+    except RevschedError as error:
+        yield Check("config", False, str(error))
+        return
+    where = settings.source or "defaults (no config file)"
+    yield Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")
+    yield from run_checks(settings, plays, local_today(settings))
+
+
 def run_checks(
     settings: Settings,
     plays: Mapping[str, Play[Any]],
     today: date,
     connect: Callable[[Settings, date], OrgGateway] = connect_org,
 ) -> Iterator[Check]:
+    """Every check after the config's."""
     yield _state_check(settings)
     try:
         org = connect(settings, today)
@@ -52,26 +70,36 @@ def run_checks(
     yield Check("Salesforce login", True, f"logged in to {org.instance_url}")
     describes = Describes(org)
     yield _memory_check(settings, describes)
-    for name, play in plays.items():
+    for play in plays.values():
         config = play.configure(settings)
-        if not config.enabled:
-            continue
-        naming = ConfigNaming.of(name, config)
-        ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
-        try:
-            queries = play.all_queries(ctx)
-        except RevschedError as error:
-            yield Check(f"{name}: queries", False, str(error))
-            queries = {}
-        yield from _query_checks(name, queries, org, naming, describes)
-        needs = play.needs(config, queries.values())
-        yield from _field_checks(naming, needs, describes)
-        yield from _write_checks(naming, needs, describes, org.key_field)
-        yield from _user_checks(naming, needs, settings, org)
-        yield from _record_checks(naming, needs, org)
-        yield from _convert_check(naming, needs, org)
-        yield from _sequence_checks(naming, needs, settings, org)
+        if config.enabled:
+            ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+            yield from _play_checks(play, ctx, settings, org, describes)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
+
+
+def _play_checks(
+    play: Play[Any],
+    ctx: DecideContext[Any],
+    settings: Settings,
+    org: OrgGateway,
+    describes: Describes,
+) -> Iterator[Check]:
+    """A play's queries run, then what they read and what it declares is checked."""
+    naming = ConfigNaming.of(play.name, ctx.config)
+    try:
+        queries = play.all_queries(ctx)
+    except RevschedError as error:
+        yield Check(f"{play.name}: queries", False, str(error))
+        queries = {}
+    yield from _query_checks(play.name, queries, org, naming, describes)
+    needs = play.needs(ctx.config, queries.values())
+    yield from _field_checks(naming, needs, describes)
+    yield from _write_checks(naming, needs, describes, org.key_field)
+    yield from _user_checks(naming, needs, settings, org)
+    yield from _record_checks(naming, needs, org)
+    yield from _convert_check(naming, needs, org)
+    yield from _sequence_checks(naming, needs, settings, org)
 
 
 def _probe(soql: str) -> str:
