@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from revsched.localorg import schema
-from revsched.localorg.storage import q
+from revsched.localorg.sql import q
 
 
 @dataclass

@@ -22,7 +22,7 @@ from revsched.localorg.soql_dates import (
 )
 from revsched.localorg.soql_filters import Filters, Resolved
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
-from revsched.localorg.storage import q
+from revsched.localorg.sql import q
 from revsched.localorg.values import TEXT_TYPES
 
 MAX_OFFSET = 2000
