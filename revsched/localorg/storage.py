@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
 
-from revsched.localorg import ids, schema, tables
+from revsched.localorg import ids, schema, standard_objects, tables
 from revsched.localorg.activities import ACTIVITY_OBJECTS, after_write
 from revsched.localorg.salesforce_errors import SalesforceError, not_found
 from revsched.localorg.soql_dates import FiscalYear
@@ -69,7 +69,7 @@ class Storage:
         # The org's fiscal year, for FISCAL_* date functions and literals.
         self.fiscal_year = FiscalYear()
         # This org's objects: the shipped schema and the custom ones the file remembers.
-        self.schema = schema.SHIPPED.copy()
+        self.schema = standard_objects.SHIPPED.copy()
         with self.lock:
             created = self._create_schema()
             self.conn.execute("CREATE TABLE IF NOT EXISTS _schema_extension (spec TEXT)")
@@ -115,7 +115,7 @@ class Storage:
                     "IsWon": won,
                 }
                 for order, (name, probability, closed, won) in enumerate(
-                    schema.OPPORTUNITY_STAGES, start=1
+                    standard_objects.OPPORTUNITY_STAGES, start=1
                 )
             ],
         )
