@@ -21,36 +21,12 @@ from revsched.localorg.soql_dates import (
     date_function_sql,
 )
 from revsched.localorg.soql_filters import Filters, Resolved
+from revsched.localorg.soql_paths import CUSTOM_REL_HINT, FieldPaths
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
 from revsched.localorg.sql import q
 from revsched.localorg.values import TEXT_TYPES
 
 MAX_OFFSET = 2000
-# Through a polymorphic lookup (Lead.Owner, Task.What) SOQL sees Salesforce's "Name"
-# entity, which has only these fields.
-NAME_ENTITY_FIELDS = {
-    "id",
-    "name",
-    "firstname",
-    "lastname",
-    "email",
-    "title",
-    "username",
-    "isactive",
-    "phone",
-    "type",
-    "alias",
-}
-_CUSTOM_FIELD_HINT = (
-    "If you are attempting to use a custom field, be sure to append the '__c' after the "
-    "custom field name. Please reference your WSDL or the describe call for the appropriate "
-    "names."
-)
-_CUSTOM_REL_HINT = (
-    "If you are attempting to use a custom relationship, be sure to append the '__r' after "
-    "the custom relationship name. Please reference your WSDL or the describe call for the "
-    "appropriate names."
-)
 
 
 AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
@@ -82,105 +58,14 @@ class Compiler:
         self.today = today
         self.prefix = prefix
         self.fiscal = fiscal or FiscalYear()
-        self._aliases = 0
         self._subqueries = 0
-        self._joins: dict[tuple[str, ...], tuple[list[str], list[schema.SObject]]] = {}
         self._clause = "select"
         self.compiled: CompiledQuery
+        self.paths: FieldPaths
         self.filters: Filters
 
     def _error(self, node: Tree | Token | None, detail: str, code: str = "MALFORMED_QUERY"):
         return located_error(self.soql, None if node is None else error_token(node), code, detail)
-
-    # names
-
-    def _new_alias(self) -> str:
-        self._aliases += 1
-        return f"{self.prefix}t{self._aliases}"
-
-    def _field_error(self, token: Token, sobj_name: str) -> SalesforceError:
-        return located_error(
-            self.soql,
-            token,
-            "INVALID_FIELD",
-            f"No such column '{token}' on entity '{sobj_name}'. {_CUSTOM_FIELD_HINT}",
-        )
-
-    def resolve(self, path: Tree) -> Resolved:
-        """A (possibly dotted) field path -> SQL expression, joining parents as needed."""
-        tokens: list[Token] = list(path.children)  # type: ignore[arg-type]
-        sobj = self.compiled.sobject
-        if len(tokens) > 1 and tokens[0].lower() == sobj.name.lower():
-            is_rel = any(
-                (f.relationship_name or "").lower() == tokens[0].lower()
-                for f in sobj.fields.values()
-            )
-            if not is_rel:
-                tokens = tokens[1:]
-        aliases, targets = [self.compiled.root], [sobj]
-        rel_path: tuple[str, ...] = ()
-        for token in tokens[:-1]:
-            if len(targets) > 1:
-                raise self._relationship_error(token)
-            ref = next(
-                (
-                    f
-                    for f in targets[0].fields.values()
-                    if f.type == schema.REFERENCE
-                    and (f.relationship_name or "").lower() == token.lower()
-                ),
-                None,
-            )
-            if ref is None:
-                raise self._relationship_error(token)
-            parent_col = f"{aliases[0]}.{q(ref.name)}"
-            rel_path = (*rel_path, ref.relationship_name or "")
-            key = tuple(p.lower() for p in rel_path)
-            if key not in self._joins:
-                new_targets = [self.schema.sobjects[name] for name in ref.reference_to]
-                new_aliases = []
-                for target in new_targets:
-                    alias = self._new_alias()
-                    new_aliases.append(alias)
-                    self.compiled.joins.append(
-                        f"LEFT JOIN {q(target.name)} {alias} ON {alias}.Id = {parent_col}"
-                    )
-                self._joins[key] = (new_aliases, new_targets)
-            aliases, targets = self._joins[key]
-        last = tokens[-1]
-        if len(targets) > 1 and last.lower() == "type":
-            # The Name entity's Type is the record's sObject type (a queue is "Queue").
-            cases = " ".join(
-                f"WHEN {a}.Id IS NOT NULL THEN '{'Queue' if t.name == 'Group' else t.name}'"
-                for a, t in zip(aliases, targets, strict=True)
-            )
-            return Resolved(
-                f"(CASE {cases} END COLLATE NOCASE)", schema.Field("Type", schema.STRING), rel_path
-            )
-        if len(targets) > 1 and last.lower() not in NAME_ENTITY_FIELDS:
-            raise self._field_error(last, "Name")
-        found = [(a, t.field(last)) for a, t in zip(aliases, targets, strict=True)]
-        found = [(a, f) for a, f in found if f is not None]
-        if not found:
-            raise self._field_error(last, targets[0].name if len(targets) == 1 else "Name")
-        fld = found[0][1]
-        assert fld is not None
-        exprs = [f"{a}.{q(f.name)}" for a, f in found if f is not None]
-        expr = exprs[0]
-        if len(exprs) > 1:
-            # A function result loses the columns' NOCASE collation; SOQL text compares
-            # case-insensitively whatever the path.
-            collate = " COLLATE NOCASE" if fld.type in TEXT_TYPES else ""
-            expr = f"(COALESCE({', '.join(exprs)}){collate})"
-        return Resolved(expr, fld, rel_path)
-
-    def _relationship_error(self, token: Token) -> SalesforceError:
-        return located_error(
-            self.soql,
-            token,
-            "INVALID_FIELD",
-            f"Didn't understand relationship '{token}' in field path. {_CUSTOM_REL_HINT}",
-        )
 
     # expressions: fields and function calls
 
@@ -198,7 +83,7 @@ class Compiler:
 
     def _operand(self, node: Tree) -> Resolved:
         if node.data == "path":
-            return self.resolve(node)
+            return self.paths.resolve(node)
         name = str(node.children[0]).upper()
         arg: Tree | None = node.children[1]  # type: ignore[assignment]
         if name in AGGREGATES:
@@ -222,7 +107,7 @@ class Compiler:
             raise self._error(node, f"{node.children[0]}() takes one field")
         outer, self._clause = self._clause, "aggregate"
         try:
-            inner = self.resolve(arg)
+            inner = self.paths.resolve(arg)
         finally:
             self._clause = outer
         ftype = inner.field.type
@@ -258,7 +143,7 @@ class Compiler:
                 raise self._error(node, "convertTimezone() takes one field")
         if arg.data != "path":
             raise self._error(arg, f"{node.children[0]}() takes one field")
-        inner = self.resolve(arg)
+        inner = self.paths.resolve(arg)
         types = (schema.DATETIME,) if name in DATETIME_ONLY else (schema.DATE, schema.DATETIME)
         if inner.field.type not in types:
             raise self._error(
@@ -273,6 +158,7 @@ class Compiler:
 
     def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> CompiledQuery:
         self.compiled = CompiledQuery(sobj, self.prefix)
+        self.paths = FieldPaths(self.soql, self.schema, self.compiled, self.prefix)
         self.filters = Filters(self.soql, self.today, self.fiscal, self.compiled.params)
         (
             fields_tree,
@@ -406,7 +292,7 @@ class Compiler:
             node = next((o for o in outputs if o.key == key and o.type_name), None)
             if node is None:
                 lowered = tuple(p.lower() for p in rel_path[: depth + 1])
-                aliases, targets = self._joins[lowered]
+                aliases, targets = self.paths.joins[lowered]
                 ids_expr = [f"{a}.Id" for a in aliases]
                 expr = ids_expr[0] if len(ids_expr) == 1 else f"COALESCE({', '.join(ids_expr)})"
                 type_name = targets[0].name if len(targets) == 1 else "Name"
@@ -484,7 +370,7 @@ class Compiler:
                         f"'{type_token}' is not a type {ref.relationship_name} can refer to",
                         "INVALID_TYPE",
                     )
-                alias = self._new_alias()
+                alias = self.paths.new_alias()
                 self.compiled.joins.append(f"LEFT JOIN {q(target)} {alias} ON {alias}.Id = {link}")
                 fields = [self._typeof_field(self.schema.sobjects[target], p) for p in paths]  # type: ignore[arg-type]
                 branches[target] = [
@@ -494,7 +380,7 @@ class Compiler:
                 branches[""] = []
                 for path in branch.children:
                     tokens = [name, *path.children]  # type: ignore[union-attr]
-                    resolved = self.resolve(Tree("path", tokens))
+                    resolved = self.paths.resolve(Tree("path", tokens))
                     branches[""].append(
                         Output(resolved.field.name, self._column(resolved.expr), resolved.field)
                     )
@@ -504,7 +390,7 @@ class Compiler:
         token: Token = path.children[-1]  # type: ignore[assignment]
         fld = sobj.field(token) if len(path.children) == 1 else None
         if fld is None:
-            raise self._field_error(token, sobj.name)
+            raise self.paths.field_error(token, sobj.name)
         return fld
 
     def _selected_fields(self, expr: Tree) -> list[tuple[Resolved, Token]]:
@@ -552,7 +438,7 @@ class Compiler:
                 name,
                 "INVALID_TYPE",
                 f"Didn't understand relationship '{name}' in FROM part of query call. "
-                f"{_CUSTOM_REL_HINT}",
+                f"{CUSTOM_REL_HINT}",
             )
         self._subqueries += 1
         sub = Compiler(
