@@ -12,13 +12,14 @@ handed back); R4 every opportunity name carries its account's `@domain`
 open opportunities of one type on different accounts sharing a domain are
 flagged as likely duplicates. Each owner (or manager) gets one digest a day and
 RevOps one summary per rule. Each finding is keyed by rule, record and the date
-its state began, so it is reported once.
+its state began, so it is reported once to its person and once to RevOps.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -206,6 +207,18 @@ class Finding:
     to: tuple[str, ...]
     # What they are to the record: "owner" or "manager".
     role: str = "owner"
+
+    @property
+    def summary_stage(self) -> str:
+        """The stage RevOps' summary fires: apart from the person's, so neither message's
+        delivery counts as the other's (a digest held back lists its findings again)."""
+        return f"{self.stage} to RevOps"
+
+    def owed_to_person(self, fired: Collection[tuple[str, str]]) -> bool:
+        return bool(self.to) and (self.record["Id"], self.stage) not in fired
+
+    def owed_to_revops(self, fired: Collection[tuple[str, str]]) -> bool:
+        return (self.record["Id"], self.summary_stage) not in fired
 
     def row(self) -> dict[str, Any]:
         company = self.record.get("Company")
@@ -541,34 +554,42 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
         found, renames = _names(records["opportunities"], people, ctx)
         findings += found
         changes += renames
-    new = [f for f in findings if (f.record["Id"], f.stage) not in ctx.fired]
+    # Each finding is owed to its person (owner or manager) and to RevOps, apart.
+    to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
+    to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        fired = (finding.record["Id"], finding.stage) in ctx.fired
+        reported = not finding.owed_to_person(ctx.fired) and not (
+            revops and finding.owed_to_revops(ctx.fired)
+        )
         decisions.append(
             Decision.of(
                 finding.sobject,
                 finding.record,
-                "skipped" if fired else "selected",
-                f"{RULES[finding.rule]}: {finding.what}" + (" (already reported)" if fired else ""),
+                "skipped" if reported else "selected",
+                f"{RULES[finding.rule]}: {finding.what}"
+                + (" (already reported)" if reported else ""),
                 finding.stage,
             )
         )
-    summaries = _summaries(new, revops, ctx)
+    summaries = _summaries(to_revops, revops, ctx)
     return Plan(
         play=play.name,
         as_of=ctx.as_of,
         decisions=tuple(decisions),
         changes=tuple(changes),
         creates=tuple(creates),
-        # A finding fires with the first digest or summary listing it that is delivered,
-        # not before: one whose delivery failed is listed again, one delivered never.
-        alerts=(*_digests(new, people, ctx), *(alert for alert, _ in summaries)),
+        # A finding fires for its person with their digest and for RevOps with the summary,
+        # each once delivered: one whose delivery failed or was held back is listed again.
+        alerts=(*_digests(to_people, people, ctx), *(alert for alert, _ in summaries)),
         firings=tuple(firing for _, firing in summaries),
     )
 
 
-def _covers(findings: list[Finding]) -> tuple[Firing, ...]:
-    return tuple(Firing(record_id=f.record["Id"], stage=f.stage) for f in findings)
+def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]:
+    return tuple(
+        Firing(record_id=f.record["Id"], stage=f.summary_stage if summary else f.stage)
+        for f in findings
+    )
 
 
 def _digests(
@@ -632,7 +653,7 @@ def _summaries(
                 "items": [f.row() | {"unaddressed": not f.to} for f in items],
             },
             ctx.fired,
-            _covers(items),
+            _covers(items, summary=True),
         )
         for rule, title in RULES.items()
         if (items := [f for f in findings if f.rule == rule])

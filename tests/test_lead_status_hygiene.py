@@ -18,9 +18,9 @@ from revsched.jobs.lead_status_hygiene import (
 )
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
-from revsched.config import Settings
+from revsched.config import ApiSettings, Settings
 from revsched.errors import ConfigError
-from revsched.localorg import LocalOrg
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import LEAD_STATUS_FIXTURES
 from revsched.org import OrgGateway
 from revsched.play import DecideContext, load_plays
@@ -192,12 +192,31 @@ def test_queue_owner_goes_to_revops_only():
 
 
 def test_finding_reported_once_per_state():
-    fired = frozenset({(LEAD, "remarket_reason 2026-11-20")})
+    fired = frozenset(
+        {(LEAD, "remarket_reason 2026-11-20"), (LEAD, "remarket_reason 2026-11-20 to RevOps")}
+    )
     plan = decide([lead("Remarket", since=3)], fired=fired)
 
     assert findings(plan)[0][0] == "skipped" and plan.alerts == () and plan.firings == ()
     # Back in Remarket later: a new state, reported again.
     assert decide([lead("Remarket", since=1)], fired=fired).alerts
+
+
+@pytest.mark.parametrize(
+    ("told", "owed"),
+    [
+        ("remarket_reason 2026-11-20", "lead_status_hygiene_summary.j2"),
+        ("remarket_reason 2026-11-20 to RevOps", "lead_status_hygiene.j2"),
+    ],
+    ids=["owner told", "RevOps told"],
+)
+def test_the_owner_and_revops_each_hear_of_a_finding_once(told: str, owed: str):
+    plan = decide([lead("Remarket", since=3)], fired=frozenset({(LEAD, told)}))
+
+    assert findings(plan)[0][0] == "selected"
+    [alert] = plan.alerts
+    assert alert.template == owed
+    assert [(f.record_id, f.stage) for f in alert.covers] != [(LEAD, told)]
 
 
 # --- R2 Working S without a next step ---------------------------------------------------------
@@ -500,3 +519,66 @@ def test_a_digest_that_failed_is_sent_by_the_next_run_and_never_again(
     listed = {(f.record_id, f.stage) for a in failed.alerts for f in a.alert.covers}
     assert listed and listed <= store.fired("lead-status-hygiene")
     assert (last.plan.alerts, again.sent) == ((), [])
+
+
+def test_a_summary_whose_tasks_all_failed_is_held_back_and_every_finding_reaches_its_owner(
+    demo_org: Path, tmp_path: Path
+):
+    local = LocalOrg(demo_org, today=lambda: TODAY)
+    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    # R2's Tasks are then the run's only writes (R4 would rename opportunities).
+    settings = Settings(plays={"lead-status-hygiene": {"opportunity_names": {"enabled": False}}})
+
+    def run(notifier: Notifier) -> RunResult:
+        return run_play(
+            load_plays(settings)["lead-status-hygiene"],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=org,
+            renderer=AlertRenderer("https://x"),
+            notifier=notifier,
+        )
+
+    local.faults = FaultProfile(
+        record_failure_rate=1.0, record_error="FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    )
+    failing = RecordingNotifier()
+    failed = run(failing)
+
+    [task] = failed.plan.creates
+    assert set(failed.failures) == {task.parent_id}
+    # Held back, with why: R2's summary, and the digest of the owner whose Task failed
+    # (it lists her Remarket leads too: they wait with it rather than go out alone).
+    [revops] = {a.alert.record_id for a in failed.alerts if a.alert.stage.startswith("summary")}
+    r2_summary = (revops, "summary working_next_step 2026-11-23")
+    fay_digest = (task.fields["OwnerId"], "digest 2026-11-23")
+    assert set(failed.alerts_held) == {r2_summary, fay_digest}
+    assert all(
+        why.startswith("not sent: none of the 1 records it lists that its run writes was written")
+        for why in failed.alerts_held.values()
+    )
+    # What went out claims no Task; RevOps' summaries of the rules that wrote nothing did.
+    assert not any("Set the next follow-up" in a.text for a in failing.sent)
+    assert {a.alert.stage for a in failing.sent if a.alert.stage.startswith("summary")} == {
+        "summary remarket_reason 2026-11-23",
+        "summary plg_taken 2026-11-23",
+    }
+    held = {a.key: a.text for a in failed.alerts}
+
+    local.faults = None
+    told = RecordingNotifier()
+    rerun = run(told)
+    last = run(RecordingNotifier())
+
+    assert rerun.status == "succeeded" and rerun.counts["created"] == 1
+    sent = {a.key: a.text for a in told.sent}
+    assert set(sent) == {r2_summary, fay_digest}
+    assert sent[r2_summary] == held[r2_summary]
+    # Her digest lists every finding it held, her Remarket leads too, though RevOps' R1
+    # summary went out with the failed run.
+    assert "R1 Remarket without a reason" in sent[fay_digest]
+    assert sent[fay_digest] == held[fay_digest]
+    assert last.plan.alerts == () and last.plan.creates == ()
