@@ -356,9 +356,9 @@ def _dip(episode: _Episode, start: date) -> tuple[Decision, list[Firing]]:
     grace = episode.ctx.config.grace_days
     stage = dip_stage(start, dip)
     why = (
-        f"{episode.usage}: at or under contract since {dip}, within the {days_text(grace)} of"
-        f" grace (ends the episode on {dip + timedelta(days=grace)}); the overage since"
-        f" {start} goes on"
+        f"in a dip within the grace days: {episode.usage}, at or under contract since {dip}"
+        f" (the {days_text(grace)} of grace end the episode on {dip + timedelta(days=grace)});"
+        f" the overage since {start} goes on"
     )
     fired = [] if episode.dip else [Firing(record_id=episode.account["Id"], stage=stage)]
     return _skip(episode.account, why, stage), fired
@@ -430,8 +430,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
                 decisions.append(
                     _skip(
                         account,
-                        f"{episode.usage}: over contract but within the {config.overage_pct:g}%"
-                        f" allowance; the overage since {episode.since} goes on",
+                        f"over contract within the {config.overage_pct:g}% allowance:"
+                        f" {episode.usage}; the overage since {episode.since} goes on",
                     )
                 )
                 firings += episode.dip_ended()
@@ -465,8 +465,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             decisions.append(
                 _skip(
                     account,
-                    f"in overage since {episode.since or start} ({days_text(days)}):"
-                    f" {step} already handled",
+                    f"{step} already handled: in overage since {episode.since or start},"
+                    f" {days_text(days)}",
                     stage,
                 )
             )
@@ -476,8 +476,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             decisions.append(
                 _skip(
                     account,
-                    f"{episode.usage}, but neither its AM nor its owner is active: nobody to"
-                    f" give the {kind} opportunity to",
+                    f"nobody to give the {kind} opportunity to: neither its AM nor its owner"
+                    f" is active ({episode.usage})",
                     stage,
                 )
             )
@@ -549,11 +549,11 @@ def _near_miss(episode: _Episode) -> Decision:
     if not episode.customer:
         return _skip(account, f"not a customer ({account[config.account_type_field]})")
     if episode.routed <= episode.contract:
-        return _skip(account, f"{episode.usage}: within contract")
+        return _skip(account, f"within contract: {episode.usage}")
     limit = _threshold(episode.contract, config)
     return _skip(
         account,
-        f"{episode.usage}: within the {config.overage_pct:g}% allowance (over above {limit:g})",
+        f"within the {config.overage_pct:g}% allowance: {episode.usage} (over above {limit:g})",
     )
 
 

@@ -15,6 +15,7 @@ from revsched.alerts import AlertRenderer
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import OVERAGE_FIXTURES
 from revsched.play import DecideContext
+from revsched.summary import reason_kind
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)
@@ -128,8 +129,8 @@ def test_query_reads_customers_with_a_contract_or_an_episode():
 @pytest.mark.parametrize(
     ("routed", "reason"),
     [
-        (110, "110 users routed for 100 in contract: within the 10% allowance (over above 110)"),
-        (100, "100 users routed for 100 in contract: within contract"),
+        (110, "within the 10% allowance: 110 users routed for 100 in contract (over above 110)"),
+        (100, "within contract: 100 users routed for 100 in contract"),
     ],
 )
 def test_exactly_at_the_threshold_is_not_over(routed: int, reason: str):
@@ -137,6 +138,19 @@ def test_exactly_at_the_threshold_is_not_over(routed: int, reason: str):
 
     assert outcome(plan) == ("skipped", None, reason)
     assert plan.is_empty and plan.reports == {"overage": []}
+
+
+def test_skipped_accounts_count_by_why_in_the_runs_summary():
+    plan = decide(
+        [account(100, 100), account(100, 110), account(0, 40), account(100, 105, since=3)]
+    )
+
+    assert [reason_kind(d.reason) for d in plan.decisions] == [
+        "within contract",
+        "within the N% allowance",
+        "no users in contract to measure usage against",
+        "over contract within the N% allowance",
+    ]
 
 
 def test_one_user_past_the_threshold_starts_an_episode():
@@ -228,8 +242,8 @@ def test_nobody_active_to_own_it_is_listed_not_created():
     plan = decide([account(am=None, owner_active=False)])
 
     assert outcome(plan)[2] == (
-        "125 users routed for 100 in contract, but neither its AM nor its owner is active:"
-        " nobody to give the Overage opportunity to"
+        "nobody to give the Overage opportunity to: neither its AM nor its owner is active"
+        " (125 users routed for 100 in contract)"
     )
     assert plan.creates == () and am_alerts(plan) == []
     assert plan.reports["overage"][0]["status"] == "no active AM or owner"
@@ -249,7 +263,7 @@ def test_existing_key_means_handled_even_with_a_fresh_state_store():
     assert outcome(plan) == (
         "skipped",
         f"overage {(TODAY - timedelta(days=3)).isoformat()}",
-        "in overage since 2026-11-20 (3 days): overage already handled",
+        "overage already handled: in overage since 2026-11-20, 3 days",
     )
     assert plan.creates == () and am_alerts(plan) == []
     assert plan.reports["overage"][0]["status"] == "Overage opportunity open"
@@ -350,7 +364,7 @@ def test_over_contract_within_the_allowance_keeps_the_episode():
     plan = decide([account(100, 105, since=12)])
 
     assert outcome(plan)[2] == (
-        "105 users routed for 100 in contract: over contract but within the 10% allowance;"
+        "over contract within the 10% allowance: 105 users routed for 100 in contract;"
         " the overage since 2026-11-11 goes on"
     )
     assert plan.is_empty
@@ -404,8 +418,9 @@ def test_a_dip_within_the_grace_days_keeps_the_episode_and_remembers_its_first_d
     assert outcome(plan) == (
         "skipped",
         "dip 2026-11-23 of overage 2026-11-11",
-        "95 users routed for 100 in contract: at or under contract since 2026-11-23, within the"
-        " 3 days of grace (ends the episode on 2026-11-26); the overage since 2026-11-11 goes on",
+        "in a dip within the grace days: 95 users routed for 100 in contract, at or under"
+        " contract since 2026-11-23 (the 3 days of grace end the episode on 2026-11-26);"
+        " the overage since 2026-11-11 goes on",
     )
     assert plan.changes == () and plan.alerts == () and plan.creates == ()
     assert firings(plan) == [dip(0, 12)]
