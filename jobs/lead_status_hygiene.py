@@ -85,6 +85,7 @@ class RemarketReasonRule(StrictModel):
 class NextStepRule(StrictModel):
     enabled: bool = True
     task_subject: str = "Set the next follow-up"
+    task_status: str = "Not Started"
     task_priority: str = "Normal"
     # No activity for this many days: the lead is listed in the owner's digest.
     stale_days: int = Field(14, ge=1)
@@ -347,7 +348,7 @@ def _next_step(
                     "ActivityDate": due.isoformat(),
                     "OwnerId": owner["Id"],
                     "WhoId": lead["Id"],
-                    "Status": "Not Started",
+                    "Status": rule.task_status,
                     "Priority": rule.task_priority,
                 },
             )
@@ -668,7 +669,7 @@ TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priorit
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
     """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
     statuses = config.statuses
-    names, plg = config.opportunity_names, config.plg_taken
+    names, plg, next_step = config.opportunity_names, config.plg_taken, config.working_next_step
     return Requirements(
         fields=(
             ("Lead", config.remarket_reason_field),
@@ -679,6 +680,18 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
         values=(
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
+            *(
+                ("Opportunity", names.opportunity_type_field, kind)
+                for kind in (names.duplicate_types if names.enabled else ())
+            ),
+            *(
+                (
+                    ("Task", "Status", next_step.task_status),
+                    ("Task", "Priority", next_step.task_priority),
+                )
+                if next_step.enabled
+                else ()
+            ),
         ),
         users=(*config.revops_users, *plg.seller_users),
         queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
@@ -686,9 +699,7 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=tuple(("Task", field) for field in TASK_FIELDS)
-        if config.working_next_step.enabled
-        else (),
+        creates=tuple(("Task", field) for field in TASK_FIELDS) if next_step.enabled else (),
     )
 
 

@@ -397,9 +397,13 @@ def requirements(config: PartnerOverlapConfig) -> Requirements:
             ("Account", config.ps_consultant_field),
             ("Task", config.key_field),
         ),
-        values=tuple(
-            (config.overlap_object, config.population_field, population)
-            for population in config.actionable_populations
+        values=(
+            *(
+                (config.overlap_object, config.population_field, population)
+                for population in config.actionable_populations
+            ),
+            ("Task", "Status", config.task_status),
+            ("Task", "Priority", config.task_priority),
         ),
         users=tuple(config.ps_users),
         creates=tuple(("Task", field) for field in TASK_FIELDS),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier
+from harness import RecordingNotifier, doctor_failures
 from revsched.jobs.lead_status_hygiene import (
     LeadStatusHygieneConfig,
     next_business_day,
@@ -582,3 +582,21 @@ def test_a_summary_whose_tasks_all_failed_is_held_back_and_every_finding_reaches
     assert "R1 Remarket without a reason" in sent[fay_digest]
     assert sent[fay_digest] == held[fay_digest]
     assert last.plan.alerts == () and last.plan.creates == ()
+
+
+def test_doctor_names_each_missing_status_reason_and_type(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.lead-status-hygiene]\nremarket_reasons = ['Unresponsive', 'Too Smal']\n"
+        "[plays.lead-status-hygiene.statuses]\nworking_s = 'Working SLG'\n"
+        "[plays.lead-status-hygiene.opportunity_names]\nduplicate_types = ['Net New']\n"
+        "[plays.lead-status-hygiene.working_next_step]\ntask_status = 'Open'\n"
+    )
+
+    failed = doctor_failures("lead-status-hygiene", config, tmp_path)
+
+    assert [line.split(";")[0] for line in failed] == [
+        "Lead.Status = 'Working SLG': not an active picklist value",
+        "Lead.Remarket_Reason__c = 'Too Smal': not an active picklist value",
+        "Opportunity.Type = 'Net New': not an active picklist value",
+        "Task.Status = 'Open': not an active picklist value",
+    ]

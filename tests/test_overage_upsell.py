@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import doctor_failures
 from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
 
 from revsched.alerts import AlertRenderer
@@ -605,3 +606,20 @@ def test_a_dip_in_grace_survives_a_lost_state_store_on_the_demo_org(
     # The org remembers the dip's first day, so day 2 is still in grace and day 3 ends it.
     assert marlow("2026-11-25") == ("skipped", "dip 2026-11-23 of overage 2026-11-11")
     assert marlow("2026-11-26") == ("selected", "recovered 2026-11-11")
+
+
+def test_doctor_names_a_missing_field_and_opportunity_type(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.overage-upsell]\nupsell_type = 'Expansion'\nprice_per_user_field = 'Price__c'\n"
+    )
+
+    failed = doctor_failures("overage-upsell", config, tmp_path)
+
+    assert (
+        "Account fields: plays.overage-upsell.price_per_user_field = Price__c: no such field on"
+        " Account; did you mean Price_Per_User__c?" in failed
+    )
+    assert (
+        "Opportunity.Type = 'Expansion': not an active picklist value; set"
+        " plays.overage-upsell.upsell_type to one of: New Business, Overage, Renewal, Upsell"
+    ) in failed

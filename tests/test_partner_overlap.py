@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from harness import doctor_failures
 from revsched.jobs.partner_overlap import PartnerOverlapConfig, play, queries
 
 from revsched.alerts import AlertRenderer
@@ -336,3 +337,18 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     # A new machine: the org remembers (Task keys, Revsched_Firing__c).
     fresh = run_json("partner-overlap", "--as-of", "2026-11-23")["plan"]
     assert (fresh["creates"], fresh["alerts"]) == ([], [])
+
+
+def test_doctor_names_a_missing_population_and_task_priority(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.partner-overlap]\nactionable_populations = ['Customers', 'Open Opps']\n"
+        "task_priority = 'Urgent'\n"
+    )
+
+    failed = doctor_failures("partner-overlap", config, tmp_path)
+
+    assert [line.split(";")[0] for line in failed] == [
+        "Crossbeam_Ecosystem_Overlap__c.Partner_Population__c = 'Open Opps': not an active"
+        " picklist value",
+        "Task.Priority = 'Urgent': not an active picklist value",
+    ]
