@@ -50,9 +50,11 @@ class PartnerOverlapConfig(PlayConfig):
     opportunity_partner_field: FieldName = "Partner_Account__c"
     # Won deals this many days back are still told to PS (missed runs).
     catch_up_days: int = Field(30, ge=0)
-    # The PS consultant on the account gets the closed-won alert; else these Usernames.
+    # The PS consultant on the account gets the closed-won alert; else these Usernames;
+    # else the PS channel (the play's Slack channel, or [alerts] fallback_channel).
     ps_consultant_field: FieldName = "PS_Consultant__c"
     ps_users: list[str] = []
+    ps_channel_name: str = "Professional Services"
     task_subject: str = "Partner overlap: {partner} ({populations})"
     task_due_days: int = Field(3, ge=0)
     task_status: str = "Not Started"
@@ -302,7 +304,7 @@ def _ps_recipients(
                 email=consultant["Email"],
             ),
         )
-    return ps_team
+    return ps_team or (Recipient(role="PS channel", user_id=None, name=config.ps_channel_name),)
 
 
 def _won(
@@ -317,17 +319,6 @@ def _won(
     if (opportunity["Id"], stage) in ctx.fired:
         return _skip(opportunity, "won: PS already told", stage), [], []
     recipients = _ps_recipients(opportunity, ps_team, config)
-    if not recipients:
-        return (
-            _skip(
-                opportunity,
-                f"won, but the account has no active PS consultant and plays.{play.name}.ps_users"
-                " names nobody active",
-                stage,
-            ),
-            [],
-            [],
-        )
     names = ", ".join(p.name for p in partners)
     decision = Decision.of(
         "Opportunity",

@@ -249,13 +249,13 @@ def test_won_without_a_consultant_goes_to_the_ps_users():
     ]
 
 
-def test_won_with_nobody_in_ps_is_listed():
+def test_won_with_nobody_in_ps_goes_to_the_ps_channel():
     plan = decide([opportunity(closed=True)], [overlap(QUILLON, "Customers")])
 
-    assert outcome(plan)[2] == (
-        "won, but the account has no active PS consultant and plays.partner-overlap.ps_users"
-        " names nobody active"
-    )
+    assert outcome(plan)[0] == "selected"
+    assert [(r.role, r.user_id, r.name) for r in plan.alerts[0].recipients] == [
+        ("PS channel", None, "Professional Services")
+    ]
 
 
 def test_opened_and_won_between_runs_gets_only_the_won_alert():
