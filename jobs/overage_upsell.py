@@ -4,7 +4,8 @@ Seed 000, "Upsell Opportunity Creation": daily, a customer whose users routed
 exceed the users in contract by more than `overage_pct` starts an overage
 episode, keyed by its start date (`Overage_Start_Date__c`): an Overage
 opportunity for the AM and an alert. Still over `upsell_after_days` later:
-an Upsell opportunity and a second alert. Back at or under contract: the start
+an Upsell opportunity and a second alert (the Overage one stays open unless
+`overage_close_stage` names the stage to move it to). Back at or under contract: the start
 date is cleared (the clock resets) and the AM is told which opportunities to
 close; with `grace_days`, only once the dip has lasted that long (a shorter dip
 keeps the episode and its clock; the dip's first day is remembered as a fired
@@ -69,6 +70,9 @@ class OverageUpsellConfig(PlayConfig):
     # A dip at or under contract ends the episode (and resets the clock) once it has lasted
     # this many days; a shorter dip keeps it. 0: the first run that sees the dip ends it.
     grace_days: int = Field(0, ge=0)
+    # The stage the episode's Overage opportunity moves to when its Upsell is due (e.g.
+    # "Closed Lost"); empty: it stays open.
+    overage_close_stage: str = ""
     opportunity_type_field: FieldName = "Type"
     overage_type: str = "Overage"
     upsell_type: str = "Upsell"
@@ -385,6 +389,24 @@ def _recover(
     return decision, changes, [alert], [Firing(record_id=account["Id"], stage=stage)]
 
 
+def _close_overage(episode: _Episode, start: date) -> tuple[list[FieldChange], list[Firing]]:
+    """With `overage_close_stage`: the episode's Overage opportunity (the one revsched made)
+    moves to it once the Upsell is due; once, so a person reopening it is not overruled."""
+    config = episode.ctx.config
+    if not config.overage_close_stage:
+        return [], []
+    key = opportunity_key("overage", episode.account["Id"], start)
+    stage = f"overage closed {start.isoformat()}"
+    for opp in episode.open_of_type(config.overage_type):
+        if opp[config.key_field] == key and (opp["Id"], stage) not in episode.ctx.fired:
+            why = f"the Upsell opportunity takes over the overage since {start}"
+            changes = diff_changes(
+                "Opportunity", opp, {"StageName": (config.overage_close_stage, why)}
+            )
+            return changes, [Firing(record_id=opp["Id"], stage=stage)]
+    return [], []
+
+
 def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar]:
     account = episode.account
     owner = _owner(account, episode.ctx.config)
@@ -461,6 +483,10 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
         key = opportunity_key(step, account["Id"], start)
         owner = _owner(account, config)
         status = f"{kind} opportunity open" if key in episode.keys else step
+        if step == "upsell":
+            closed, fired = _close_overage(episode, start)
+            changes += closed
+            firings += fired
         if key in episode.keys or (account["Id"], stage) in ctx.fired:
             decisions.append(
                 _skip(
@@ -572,10 +598,17 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             ("Opportunity", config.opportunity_type_field, config.overage_type),
             ("Opportunity", config.opportunity_type_field, config.upsell_type),
-            *((("Opportunity", "StageName", config.open_stage),) if config.open_stage else ()),
+            *(
+                ("Opportunity", "StageName", stage)
+                for stage in (config.open_stage, config.overage_close_stage)
+                if stage
+            ),
         ),
         users=tuple(config.leadership_users),
-        writes=(("Account", config.start_date_field),),
+        writes=(
+            ("Account", config.start_date_field),
+            *((("Opportunity", "StageName"),) if config.overage_close_stage else ()),
+        ),
         creates=tuple(
             ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
         ),

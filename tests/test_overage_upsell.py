@@ -333,6 +333,44 @@ def test_runs_missed_across_day_thirty_create_the_upsell_once():
     assert later.creates == () and am_alerts(later) == []
 
 
+def test_overage_close_stage_moves_revscheds_overage_opportunity_when_the_upsell_is_due():
+    overage = opp("Overage", key("overage", 30))
+    hand_made = opp("Overage", None, opp_id="006000000000000009")
+    plan = decide(
+        [account(since=30, opportunities=(overage, hand_made))], overage_close_stage="Closed Lost"
+    )
+
+    assert [(c.record_id, c.field, c.old, c.new, c.reason) for c in plan.changes] == [
+        (
+            overage["Id"],
+            "StageName",
+            "Prospecting",
+            "Closed Lost",
+            "the Upsell opportunity takes over the overage since 2026-10-24",
+        )
+    ]
+    assert [c.key for c in plan.creates] == [key("upsell", 30)]
+    assert (overage["Id"], "overage closed 2026-10-24") in firings(plan)
+
+
+def test_overage_close_stage_is_retried_until_written_then_left_alone():
+    overage = opp("Overage", key("overage", 31))
+    upsell = opp("Upsell", key("upsell", 31), opp_id="006000000000000002")
+    episode = [account(since=31, opportunities=(overage, upsell))]
+
+    retried = decide(episode, overage_close_stage="Closed Lost")
+    # Written once (fired): a person who reopens it is not overruled.
+    reopened = decide(
+        episode,
+        overage_close_stage="Closed Lost",
+        fired=frozenset({(overage["Id"], "overage closed 2026-10-23")}),
+    )
+
+    assert [(c.record_id, c.new) for c in retried.changes] == [(overage["Id"], "Closed Lost")]
+    assert retried.creates == () and am_alerts(retried) == []
+    assert reopened.changes == () and reopened.creates == ()
+
+
 def test_upsell_after_days_is_config():
     plan = decide([account(since=14)], upsell_after_days=14)
 
