@@ -97,7 +97,8 @@ def queries(ctx: DecideContext[PartnerOverlapConfig]) -> dict[str, str]:
             " Owner.Name, Owner.Email, Owner.IsActive, AccountId, Account.Name,"
             f" Account.{config.ps_consultant_field}, Account.{ps}.Name, Account.{ps}.Email,"
             f" Account.{ps}.IsActive, {config.opportunity_partner_field},"
-            f" (SELECT {config.key_field} FROM Tasks WHERE {config.key_field} LIKE {{prefix}})"
+            f" (SELECT {config.key_field} FROM Tasks WHERE {config.key_field} LIKE {{prefix}}),"
+            " (SELECT Product2.Name FROM OpportunityLineItems ORDER BY Product2.Name)"
             f" FROM Opportunity WHERE {in_scope} AND AccountId IN"
             f" (SELECT {config.account_field} FROM {config.overlap_object})"
             " ORDER BY CloseDate, Id",
@@ -335,6 +336,13 @@ def _won(
         reason="closed-won deal with partner overlaps",
         context={
             "opportunity": _opportunity_context(opportunity),
+            "products": list(
+                dict.fromkeys(
+                    field_value(item, "Product2.Name")
+                    for item in children(opportunity, "OpportunityLineItems")
+                    if field_value(item, "Product2.Name")
+                )
+            ),
             "partners": [p.context() for p in partners],
         },
     )

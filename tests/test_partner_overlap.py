@@ -222,9 +222,18 @@ def test_inactive_owner_gets_nothing():
 # --- Closed won -------------------------------------------------------------------------------
 
 
-def test_won_deal_tells_the_ps_consultant_the_partner_technologies():
+def line_items(*products: str) -> dict[str, Any]:
+    return {"records": [{"Product2": {"Name": name}} for name in products]}
+
+
+def test_won_deal_tells_the_ps_consultant_the_products_and_partner_technologies():
+    won = opportunity(
+        closed=True,
+        consultant=True,
+        OpportunityLineItems=line_items("Lead Routing", "Lead Routing", "Scheduler"),
+    )
     plan = decide(
-        [opportunity(closed=True, consultant=True)],
+        [won],
         [overlap(QUILLON, "Customers"), overlap(None, "Prospects", name="Northbeam Cloud")],
     )
 
@@ -236,7 +245,15 @@ def test_won_deal_tells_the_ps_consultant_the_partner_technologies():
     assert plan.creates == ()
     [alert] = plan.alerts
     assert [(r.role, r.user_id) for r in alert.recipients] == [("PS consultant", LENA)]
+    assert alert.context["products"] == ["Lead Routing", "Scheduler"]
     assert render(alert) == golden("partner_overlap_won.txt")
+
+
+def test_won_deal_without_products_says_nothing_of_them():
+    plan = decide([opportunity(closed=True, consultant=True)], [overlap(QUILLON, "Customers")])
+
+    assert plan.alerts[0].context["products"] == []
+    assert "Products" not in render(plan.alerts[0])
 
 
 def test_won_without_a_consultant_goes_to_the_ps_users():
@@ -325,6 +342,8 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     assert ("selected", "open Northbeam Cloud") in by_account["Verdant Bay Foods"]
     assert ("selected", "won") in by_account["Westbrook Audio"]
     assert len(plan["creates"]) >= 4
+    [won] = [a for a in plan["alerts"] if a["stage"] == "won"]
+    assert won["context"]["products"] == ["Lead Routing", "Scheduler"]
 
     applied = run_json("partner-overlap", "--as-of", "2026-11-23")
     assert applied["status"] == "succeeded"
