@@ -93,8 +93,10 @@ class NextStepRule(StrictModel):
 
 class PlgRule(StrictModel):
     enabled: bool = True
-    # Sellers: users whose role (UserRole.Name) is listed, and these Usernames.
+    # Sellers: users whose role (UserRole.Name) or profile (Profile.Name) is listed, and
+    # these Usernames.
     seller_roles: list[str] = ["Account Executive", "Sales Development"]
+    seller_profiles: list[str] = []
     seller_users: list[str] = []
     # Police Nurture (marketing only) the same way.
     include_nurture: bool = True
@@ -165,7 +167,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
     ]
     manager = relationship_name(config.manager_field)
     found = {
-        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name,"
+        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name, Profile.Name,"
         f" {config.manager_field}, {manager}.Name, {manager}.Email, {manager}.IsActive"
         " FROM User ORDER BY Id",
     }
@@ -258,6 +260,7 @@ class _People:
             u["Id"]
             for u in records["users"]
             if field_value(u, "UserRole.Name") in rule.seller_roles
+            or field_value(u, "Profile.Name") in rule.seller_profiles
             or str(u["Username"]).lower() in sellers
         }
 
@@ -695,6 +698,7 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
         ),
         users=(*config.revops_users, *plg.seller_users),
         queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        records=tuple(("Profile", "Name", p) for p in plg.seller_profiles) if plg.enabled else (),
         writes=(
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),

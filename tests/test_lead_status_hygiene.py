@@ -29,12 +29,14 @@ from revsched.state import StateStore
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)  # a Monday
-FAY, OMAR, AVA, NORA, REVOPS = (f"005{n:015d}" for n in range(1, 6))
+FAY, OMAR, AVA, NORA, REVOPS, SAM = (f"005{n:015d}" for n in range(1, 7))
 QUEUE = "00G000000000000001"
 LEAD = "00Q000000000000001"
 
 
-def user(user_id: str, name: str, role: str, manager: str | None) -> dict[str, Any]:
+def user(
+    user_id: str, name: str, role: str, manager: str | None, profile: str = "Standard User"
+) -> dict[str, Any]:
     username = name.lower().replace(" ", ".") + "@demo.revsched.dev"
     return {
         "Id": user_id,
@@ -43,6 +45,7 @@ def user(user_id: str, name: str, role: str, manager: str | None) -> dict[str, A
         "Email": username,
         "IsActive": True,
         "UserRole": {"Name": role},
+        "Profile": {"Name": profile},
         "ManagerId": manager,
         "Manager": {"Name": "Manager", "Email": "m@x.example", "IsActive": True}
         if manager
@@ -56,6 +59,7 @@ USERS = [
     user(AVA, "Ava Patel", "Account Executive", NORA),
     user(NORA, "Nora Bennett", "Sales Manager", None),
     user(REVOPS, "RevOps Team", "RevOps", None) | {"Username": "revops@demo.revsched.dev"},
+    user(SAM, "Sam Ortiz", "Solutions Engineer", NORA, profile="Sales User"),
 ]
 
 
@@ -298,6 +302,16 @@ def test_plg_lead_owned_by_a_seller_goes_to_the_sellers_manager_and_revops():
     assert digest_for(plan, NORA).recipients[0].role == "manager"
     assert any(a.template == "lead_status_hygiene_summary.j2" for a in plan.alerts)
     assert plan.changes == ()  # report only by default
+
+
+def test_sellers_can_be_known_by_profile():
+    by_role = decide([lead("Open PLG", owner=SAM)])
+    by_profile = decide(
+        [lead("Open PLG", owner=SAM)], plg_taken={"seller_profiles": ["Sales User"]}
+    )
+
+    assert by_role.decisions == ()
+    assert findings(by_profile)[0][2].endswith("owned by a seller: Sam Ortiz")
 
 
 def test_seller_activity_or_a_sequence_counts_as_taken():
@@ -590,6 +604,7 @@ def test_doctor_names_each_missing_status_reason_and_type(demo_org: Path, tmp_pa
         "[plays.lead-status-hygiene.statuses]\nworking_s = 'Working SLG'\n"
         "[plays.lead-status-hygiene.opportunity_names]\nduplicate_types = ['Net New']\n"
         "[plays.lead-status-hygiene.working_next_step]\ntask_status = 'Open'\n"
+        "[plays.lead-status-hygiene.plg_taken]\nseller_profiles = ['Sales Usr']\n"
     )
 
     failed = doctor_failures("lead-status-hygiene", config, tmp_path)
@@ -599,4 +614,5 @@ def test_doctor_names_each_missing_status_reason_and_type(demo_org: Path, tmp_pa
         "Lead.Remarket_Reason__c = 'Too Smal': not an active picklist value",
         "Opportunity.Type = 'Net New': not an active picklist value",
         "Task.Status = 'Open': not an active picklist value",
+        "Profile Sales Usr: no Profile with Name 'Sales Usr'",
     ]

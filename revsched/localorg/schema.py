@@ -205,8 +205,14 @@ _STANDARD_OBJECTS: dict[str, SObject] = {
                 Field("IsActive", BOOLEAN, nillable=False, default=True),
                 Field("TimeZoneSidKey", STRING, 40, default="America/Los_Angeles"),
                 _ref("UserRoleId", "UserRole"),
+                _ref("ProfileId", "Profile"),
                 _ref("ManagerId", "User"),
             ),
+        ),
+        SObject(
+            "Profile",
+            "00e",
+            _fields(*_audit_fields(), Field("Name", STRING, 255, nillable=False)),
         ),
         SObject(
             "Group",
