@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from revsched.localorg import schema
 from revsched.localorg.transport import API_VERSION
-from revsched.localorg.values import label, scale
+from revsched.localorg.values import UNGROUPABLE_TYPES, label, scale
 
 # The versions list starts at 20.0 (Winter '11).
 OLDEST_VERSION = 20
@@ -119,7 +119,7 @@ def field_describe(sobj: schema.SObject, f: schema.Field) -> dict[str, object]:
         "updateable": f.writable,
         "filterable": True,
         "sortable": f.type != schema.TEXTAREA,
-        "groupable": f.type not in (schema.TEXTAREA, schema.DOUBLE),
+        "groupable": f.type not in UNGROUPABLE_TYPES,
         "externalId": f.external_id,
         "idLookup": f.name == "Id" or f.external_id,
         "unique": f.unique,

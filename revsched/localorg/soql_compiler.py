@@ -24,7 +24,7 @@ from revsched.localorg.soql_dates import (
 from revsched.localorg.soql_filters import Filters, Resolved
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
 from revsched.localorg.storage import q
-from revsched.localorg.values import FORMATTED_TYPES, TEXT_TYPES
+from revsched.localorg.values import FORMATTED_TYPES, TEXT_TYPES, UNGROUPABLE_TYPES
 
 MAX_OFFSET = 2000
 # Through a polymorphic lookup (Lead.Owner, Task.What) SOQL sees Salesforce's "Name"
@@ -402,7 +402,7 @@ class Compiler:
         self._clause = "group"
         for expr in node.children:
             resolved = self.operand(expr)  # type: ignore[arg-type]
-            if resolved.field.type in (schema.TEXTAREA, schema.DOUBLE):
+            if resolved.field.type in UNGROUPABLE_TYPES:
                 raise self._error(
                     expr,
                     f"field '{resolved.field.name}' can not be grouped in a query call",

@@ -24,6 +24,15 @@ TEXT_TYPES = {
     schema.MULTIPICKLIST,
 }
 NUMBER_TYPES = {schema.DOUBLE, schema.CURRENCY, schema.PERCENT, schema.INT}
+# Fields of these types cannot be grouped (describe's `groupable`; Object Reference: Amount,
+# a currency, has no Group property while int NumberOfEmployees has).
+UNGROUPABLE_TYPES = {
+    schema.TEXTAREA,
+    schema.MULTIPICKLIST,
+    schema.DOUBLE,
+    schema.CURRENCY,
+    schema.PERCENT,
+}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
