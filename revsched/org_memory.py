@@ -83,16 +83,19 @@ def remember(
     return {key: error for key, (_id, _created, error) in outcomes.items() if error is not None}
 
 
-def forget(org: OrgGateway, play: str, fired: Iterable[Fired]) -> None:
-    """Delete the firing records of stages a revert un-fired, so they may fire again."""
+def forget(org: OrgGateway, play: str, fired: Iterable[Fired]) -> dict[str, str]:
+    """Delete the firing records of stages a revert un-fired, so they may fire again;
+    returns the errors by firing key (such a stage stays fired for every machine)."""
     keys = sorted({firing_key(play, record_id, stage) for record_id, stage in fired})
-    if not org.org_memory:
-        return
-    select = f"SELECT Id FROM {FIRING_OBJECT} WHERE {KEY_FIELD} IN {{}}"
-    ids = [
-        row["Id"]
+    if not org.org_memory or not keys:
+        return {}
+    select = f"SELECT Id, {KEY_FIELD} FROM {FIRING_OBJECT} WHERE {KEY_FIELD} IN {{}}"
+    found = {
+        row["Id"]: row[KEY_FIELD]
         for i in range(0, len(keys), IDS_PER_QUERY)
         for row in org.query(format_soql(select, keys[i : i + IDS_PER_QUERY]), HINT)
-    ]
-    if ids:
-        org.delete(ids)
+    }
+    if not found:
+        return {}
+    outcomes = org.delete(list(found))
+    return {found[record_id]: error for record_id, error in outcomes.items() if error is not None}

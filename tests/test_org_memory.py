@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 from conftest import DEMO_TODAY
+from harness import NoAlerts
 from simple_salesforce.format import format_soql
 
 from revsched import org_memory
-from revsched.localorg import LocalOrg
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.org import OrgGateway
+from revsched.runner import revert_run
+from revsched.state import StateStore
 
 AS_OF = ("--as-of", DEMO_TODAY.isoformat())
 
@@ -92,6 +95,31 @@ def test_a_reverted_run_forgets_its_firings_in_the_org(
     assert {a["record_id"] for a in again["alerts"]} == {
         a["record_id"] for a in first["plan"]["alerts"]
     }
+
+
+def test_a_firing_the_org_keeps_makes_the_revert_partial(
+    demo_org: Path, revsched_home: Path, run_json: Callable[..., dict[str, Any]]
+) -> None:
+    """A firing the revert cannot delete (no Delete on the object, a trigger) keeps the
+    stage fired on every machine: the revert says so instead of succeeding."""
+    first = run_json("win-back", *AS_OF)
+    org = LocalOrg(demo_org)
+    [kept, *others] = org.salesforce().query_all(
+        "SELECT Id, Revsched_Key__c FROM Revsched_Firing__c ORDER BY Revsched_Key__c"
+    )["records"]
+    assert others
+    org.faults = FaultProfile(fail_records={kept["Id"]: "FIELD_CUSTOM_VALIDATION_EXCEPTION"})
+    store = StateStore(f"sqlite:///{revsched_home / 'state.sqlite'}")
+
+    reverted = revert_run(
+        first["run_id"], store=store, org=OrgGateway(org.salesforce), notifier=NoAlerts()
+    )
+
+    assert (reverted.status, reverted.counts["firings_not_forgotten"]) == ("partial", 1)
+    assert store.run(reverted.run_id).status == "partial"
+    org.faults = None
+    left = org.salesforce().query_all("SELECT Revsched_Key__c FROM Revsched_Firing__c")
+    assert [r["Revsched_Key__c"] for r in left["records"]] == [kept["Revsched_Key__c"]]
 
 
 def test_a_large_scope_reads_all_of_the_plays_firings_at_once(

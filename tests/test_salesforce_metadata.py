@@ -5,7 +5,9 @@ plays rely on, and the permission set grants exactly what the plays write."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -155,19 +157,87 @@ def test_the_permission_set_grants_exactly_what_the_plays_write() -> None:
                 assert "EditTask" in grants["user"], f"{name} creates Tasks"
             else:  # an upsert creates or updates
                 assert {"create", "edit"} <= grants["objects"][sobject], f"{name} creates {sobject}"
-    firing_fields = {f for f in editable if f.startswith("Revsched_Firing__c.")}
+        if needs.converts_leads:
+            # convertLead: "Edit" on leads, "Create" and "Edit" on Account, Contact and
+            # Opportunity (SOAP API Developer Guide, convertLead()), and Convert Leads.
+            for sobject in ("Account", "Contact", "Opportunity"):
+                assert {"create", "edit"} <= grants["objects"][sobject], f"{name}: {sobject}"
+            assert "edit" in grants["objects"]["Lead"] and "ConvertLeads" in grants["user"]
+    # Task and Event share their custom fields' security: Event's entry is Task's mirror.
+    firing_fields = {f for f in editable if f.startswith(("Revsched_Firing__c.", "Event."))}
     assert editable - firing_fields == written_custom, "edit granted on fields no play writes"
-    assert grants["objects"]["Revsched_Firing__c"] == {"read", "create", "edit"}
+    # Delete: `revsched revert` forgets the firings of what it reverts.
+    assert grants["objects"]["Revsched_Firing__c"] == {"read", "create", "edit", "delete"}
     assert "ApiEnabled" in grants["user"]
 
 
-def test_the_permission_set_lets_the_integration_user_read_every_shipped_field() -> None:
+def _deployed() -> dict[str, Any]:
+    """The objects and fields `sf project deploy start --source-dir salesforce` deploys:
+    the source, less what .forceignore keeps out (an object a package installs)."""
+    root = Path(__file__).parent.parent
+    patterns = [
+        line.strip()
+        for line in (root / ".forceignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(path: Path) -> bool:
+        relative = path.relative_to(root).as_posix()
+        return any(fnmatch(relative, p) or relative.startswith(f"{p}/") for p in patterns)
+
+    kept = {f.name for f in metadata.source_dir().glob("objects/*") if not ignored(f)}
+    if "Activity" in kept:  # Task's and Event's custom fields
+        kept |= {"Task", "Event"}
+    return {name: body for name, body in metadata.read_source().items() if name in kept}
+
+
+def test_the_permission_set_names_only_what_the_folder_deploys() -> None:
+    """A grant on an object or field the deployment does not create fails the deployment
+    (an org without Crossbeam's package has no overlap object)."""
     grants = metadata.permission_set()
-    for sobject, body in metadata.read_source().items():
-        if sobject == "Event":
-            continue  # activity fields are granted on Task; Salesforce mirrors them to Event
+    deployed = _deployed()
+    for sobject in grants["objects"]:
+        assert not sobject.endswith("__c") or sobject in deployed, sobject
+    for name in grants["fields"]:
+        sobject, field = name.split(".")
+        assert field in deployed[sobject]["fields"], name
+
+
+def test_the_permission_set_lets_the_integration_user_read_every_deployed_field() -> None:
+    grants = metadata.permission_set()
+    for sobject, body in _deployed().items():
         for field in body["fields"]:
             assert "read" in grants["fields"][f"{sobject}.{field}"], f"{sobject}.{field}"
+
+
+def test_activity_fields_are_granted_alike_on_task_and_event() -> None:
+    """Task and Event share field-level security, and a deployment treats a missing entry
+    as no access: granting Task alone may take the field away from both."""
+    grants = metadata.permission_set()["fields"]
+    for field in metadata.read_source()["Task"]["fields"]:
+        assert grants[f"Task.{field}"] == grants[f"Event.{field}"], field
+
+
+def _xml_texts(pattern: str, tag: str) -> list[tuple[str, str]]:
+    found = []
+    for path in metadata.source_dir().glob(pattern):
+        element = ET.parse(path).getroot().find(f"md:{tag}", metadata.NS)
+        if element is not None and element.text:
+            found.append((path.name, element.text))
+    return found
+
+
+def test_the_metadata_keeps_within_the_metadata_apis_limits() -> None:
+    """What the Metadata API refuses at deploy time: a permission set description over 255
+    characters, a label over 40, a field description over 1,000, an API name over 40."""
+    for name, text in _xml_texts("permissionsets/*.xml", "description"):
+        assert len(text) <= 255, name
+    for name, text in _xml_texts("objects/**/*.xml", "label"):
+        assert len(text) <= 40, (name, text)
+    for name, text in _xml_texts("objects/**/*.xml", "description"):
+        assert len(text) <= 1000, name
+    for name, text in _xml_texts("objects/*/fields/*.xml", "fullName"):
+        assert len(text.removesuffix("__c")) <= 40, name
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))
