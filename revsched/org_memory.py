@@ -39,8 +39,26 @@ def firing_key(play: str, record_id: str, stage: str) -> str:
 
 
 def records_in_scope(records: Mapping[str, list[dict[str, Any]]]) -> set[str]:
-    """The Ids of every record a play's queries returned: what it may fire for."""
-    return {str(r["Id"]) for rows in records.values() for r in rows if r.get("Id")}
+    """What a play may fire for: every record its queries returned, and every record they
+    point at (`OwnerId`, `ManagerId`, a parent's or a child row's Id): a digest is often
+    recorded on a user no query returns as a row, such as a rep's manager."""
+    found: set[str] = set()
+    for rows in records.values():
+        for row in rows:
+            _collect_ids(row, found)
+    return found
+
+
+def _collect_ids(record: Mapping[str, Any], found: set[str]) -> None:
+    for name, value in record.items():
+        if isinstance(value, str) and value and (name == "Id" or name.endswith("Id")):
+            found.add(value)
+        elif isinstance(value, Mapping):  # a parent, or a subquery's {"records": [...]}
+            _collect_ids(value, found)
+        elif isinstance(value, list):
+            for child in value:
+                if isinstance(child, Mapping):
+                    _collect_ids(child, found)
 
 
 def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[Fired]:
