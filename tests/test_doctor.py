@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakeslack import TOKEN, FakeSlack
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from revsched import migrate
 from revsched.cli import app
+from revsched.config_fields import Describes
 from revsched.localorg.demo import build_demo_org
 from revsched.state import open_engine
 
@@ -214,3 +216,28 @@ def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path
     _, lines = doctor("[plays.win-back]\nstatus_fields = { 'Owner' = 'owner.NAME' }\n", tmp_path)
 
     assert " ok  win-back: Account fields: 7 fields exist" in lines, lines
+
+
+def test_a_play_that_converts_needs_create_on_account(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """convertLead needs Create and Edit on Account, Contact and Opportunity besides the
+    permission: an integration user without Create on Account converts nothing."""
+    described = Describes.describe
+
+    def no_account_create(self: Describes, sobject: str) -> dict[str, Any] | str:
+        found = described(self, sobject)
+        if sobject == "Account" and isinstance(found, dict):
+            return found | {"createable": False}
+        return found
+
+    monkeypatch.setattr(Describes, "describe", no_account_create)
+
+    code, lines = doctor()
+
+    assert code == 1
+    assert (
+        "FAIL job-changes: Convert Leads: the integration user lacks Create on Account, so"
+        " every matched lead would fail to convert; assign the permission set"
+        " Revsched_Integration (it grants them)" in lines
+    )

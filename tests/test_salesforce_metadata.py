@@ -105,7 +105,50 @@ EXPECTED_TYPES = {
     ("Task", "Revsched_Key__c"): "string",
     ("Revsched_Firing__c", "Revsched_Key__c"): "string",
     ("Revsched_Firing__c", "Fired_On__c"): "date",
+    ("Account", "ARR__c"): "currency",
+    ("Account", "Account_Assigned_Reason__c"): "string",
+    ("Account", "BDR_Assigned__c"): "reference to User",
+    ("Account", "BDR_Prospecting_Status__c"): "picklist",
+    ("Account", "Is_US_PubSec__c"): "boolean",
+    ("Account", "Overage_Start_Date__c"): "date",
+    ("Account", "Price_Per_User__c"): "currency",
+    ("Account", "Users_In_Contract__c"): "double",
+    ("Account", "Users_Routed__c"): "double",
+    ("Campaign", "Is_a_Channel_Partner_Involved__c"): "picklist",
+    ("Campaign", "Will_there_be_MDF_funding__c"): "picklist",
+    ("Contact", "Actively_Being_Sequenced__c"): "boolean",
+    ("Contact", "Champion__c"): "boolean",
+    ("Contact", "Partner_Account__c"): "reference to Account",
+    ("Contact", "Prospect_Share_Status__c"): "picklist",
+    ("Contact", "Sequence_To_Enroll__c"): "string",
+    ("Crossbeam_Ecosystem_Overlap__c", "Account__c"): "reference to Account",
+    ("Crossbeam_Ecosystem_Overlap__c", "Partner_Account__c"): "reference to Account",
+    ("Crossbeam_Ecosystem_Overlap__c", "Partner_Name__c"): "string",
+    ("Crossbeam_Ecosystem_Overlap__c", "Partner_Population__c"): "picklist",
+    ("Lead", "Do_Not_Route__c"): "boolean",
+    ("Lead", "Last_Interesting_Moment__c"): "string",
+    ("Lead", "Last_Routed_Date__c"): "datetime",
+    ("Lead", "MQL_Date__c"): "datetime",
+    ("Lead", "Matched_Account__c"): "reference to Account",
+    ("Lead", "Partner_Account__c"): "reference to Account",
+    ("Lead", "Partner_Prospect_Status__c"): "picklist",
+    ("Lead", "Person_Score__c"): "double",
+    ("Lead", "Prospect_Share_Status__c"): "picklist",
+    ("Lead", "Routing_Reason__c"): "string",
+    ("Lead", "Sequence_To_Enroll__c"): "string",
 }
+
+
+def test_every_custom_field_a_play_uses_has_its_expected_type_here() -> None:
+    """A new play's fields get their type pinned above, not just their names."""
+    used = set()
+    for play in PLAYS.values():
+        needs = _requirements(play)
+        for sobject, path in (*needs.fields, *needs.writes, *needs.creates):
+            field = path.split(".")[0].replace("__r", "__c")
+            if field.endswith("__c") and not _packaged(field):
+                used.add((sobject, field))
+    assert used - set(EXPECTED_TYPES) == set()
 
 
 @pytest.mark.parametrize(("sobject", "field"), sorted(EXPECTED_TYPES))
