@@ -342,6 +342,16 @@ def _memory_check(settings: Settings, describes: Describes) -> Check:
     if unwritable or not key.get("externalId"):
         problem = f"not writable: {', '.join(unwritable)}" if unwritable else "no External ID"
         return Check(name, False, f"{org_memory.FIRING_OBJECT} {problem}; {fix}")
+    described = describes.describe(org_memory.FIRING_OBJECT)
+    if isinstance(described, dict) and not described.get("deletable"):
+        return Check(
+            name,
+            True,
+            f"{org_memory.FIRING_OBJECT} is there and writable, but not deletable:"
+            " `revsched revert` cannot forget the firings of what it reverts; grant Delete"
+            " on it (permission set Revsched_Integration)",
+            warning=True,
+        )
     return Check(name, True, f"{org_memory.FIRING_OBJECT} is there and writable")
 
 

@@ -218,20 +218,23 @@ def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path
     assert " ok  win-back: Account fields: 7 fields exist" in lines, lines
 
 
+def _without(monkeypatch: pytest.MonkeyPatch, sobject: str, right: str) -> None:
+    """The integration user lacks an object right: its describe says false."""
+    described = Describes.describe
+
+    def describe(self: Describes, name: str) -> dict[str, Any] | str:
+        found = described(self, name)
+        return found | {right: False} if name == sobject and isinstance(found, dict) else found
+
+    monkeypatch.setattr(Describes, "describe", describe)
+
+
 def test_a_play_that_converts_needs_create_on_account(
     demo_org: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """convertLead needs Create and Edit on Account, Contact and Opportunity besides the
     permission: an integration user without Create on Account converts nothing."""
-    described = Describes.describe
-
-    def no_account_create(self: Describes, sobject: str) -> dict[str, Any] | str:
-        found = described(self, sobject)
-        if sobject == "Account" and isinstance(found, dict):
-            return found | {"createable": False}
-        return found
-
-    monkeypatch.setattr(Describes, "describe", no_account_create)
+    _without(monkeypatch, "Account", "createable")
 
     code, lines = doctor()
 
@@ -240,4 +243,19 @@ def test_a_play_that_converts_needs_create_on_account(
         "FAIL job-changes: Convert Leads: the integration user lacks Create on Account, so"
         " every matched lead would fail to convert; assign the permission set"
         " Revsched_Integration (it grants them)" in lines
+    )
+
+
+def test_a_firing_object_without_delete_is_a_warning(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    _without(monkeypatch, "Revsched_Firing__c", "deletable")
+
+    code, lines = doctor()
+
+    assert code == 0
+    assert (
+        "warn org memory: Revsched_Firing__c is there and writable, but not deletable:"
+        " `revsched revert` cannot forget the firings of what it reverts; grant Delete on it"
+        " (permission set Revsched_Integration)" in lines
     )
