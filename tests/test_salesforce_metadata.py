@@ -214,6 +214,15 @@ def test_the_permission_set_grants_exactly_what_the_plays_write() -> None:
     assert "ApiEnabled" in grants["user"]
 
 
+def test_the_integration_user_sees_every_record_of_what_the_plays_read() -> None:
+    """A play judges the whole org (an account nobody works, the next rep in a rotation):
+    under a Private sharing model, without View All it would see only its own records."""
+    grants = metadata.permission_set()["objects"]
+    for name, play in PLAYS.items():
+        for sobject in {s for s, _ in _requirements(play).fields} & set(grants):
+            assert "view all" in grants[sobject], f"{name} reads {sobject}"
+
+
 def _deployed() -> dict[str, Any]:
     """The objects and fields `sf project deploy start --source-dir salesforce` deploys:
     the source, less what .forceignore keeps out (an object a package installs)."""
