@@ -626,7 +626,11 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
         checks: list[Check] = [Check("config", False, str(error))]
     else:
         where = settings.source or "defaults (no config file)"
-        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        if enabled:
+            checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        else:  # a real org's config before its first play is switched on
+            off = f"{where}; no play is enabled: set enabled = true in its [plays.<name>]"
+            checks = [Check("config", True, off, warning=True)]
         checks += run_checks(settings, plays, local_today(settings))
     failed = sum(not check.ok for check in checks)
     if as_json:

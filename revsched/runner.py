@@ -834,5 +834,11 @@ def revert_run(
             plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
         )
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
-    org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
-    return result
+    unforgotten = org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
+    for key, error in unforgotten.items():
+        logger.warning("firing %s not deleted from the org, so it stays fired: %s", key, error)
+    if not unforgotten:
+        return result
+    counts = result.counts | {"firings_not_forgotten": len(unforgotten)}
+    store.finish_run(result.run_id, "partial", counts)
+    return replace(result, status="partial", counts=counts)
