@@ -27,7 +27,7 @@ from revsched.plan import (
     diff_changes,
     group_digest,
 )
-from revsched.play import DecideContext, Record
+from revsched.play import DecideContext, Record, iso_week
 
 
 class PlanBuilder:
@@ -109,8 +109,10 @@ class PlanBuilder:
         to: tuple[Recipient, ...],
         reason: str,
         context: dict[str, Any],
+        covers: tuple[Firing, ...] = (),
     ) -> None:
-        """An alert about a record at a stage, rendered from `template` with `context`."""
+        """An alert about a record at a stage, rendered from `template` with `context`;
+        a digest `covers` the stages of the records it lists, fired once it is delivered."""
         self.alerts.append(
             Alert(
                 template=template,
@@ -119,6 +121,7 @@ class PlanBuilder:
                 recipients=to,
                 reason=reason,
                 context=context,
+                covers=covers,
             )
         )
 
@@ -137,6 +140,30 @@ class PlanBuilder:
         if found is not None:
             self.alerts.append(found[0])
             self.firings.append(found[1])
+
+    def listed_this_week(self, record_id: str) -> bool:
+        """Whether a weekly digest delivered this week already listed the record."""
+        return (record_id, iso_week(self.ctx.as_of)) in self.ctx.fired
+
+    def weekly_digest(
+        self,
+        template: str,
+        to: tuple[Recipient, ...],
+        reason: str,
+        listed: list[str],
+        context: dict[str, Any],
+    ) -> None:
+        """The week's digest to a group, fired on its first member, listing the records
+        `listed` (none: nothing is sent). A second run in the week that lists more sends
+        its own, staged on the day."""
+        if not listed:
+            return
+        week = iso_week(self.ctx.as_of)
+        first = str(to[0].user_id)
+        stage = f"{week} {self.ctx.as_of.isoformat()}" if (first, week) in self.ctx.fired else week
+        covers = tuple(Firing(record_id=record_id, stage=week) for record_id in listed)
+        self.alert(template, first, stage, to, f"{reason}, {week}", context, covers)
+        self.mark_fired(first, stage)
 
     def mark_fired(self, record_id: str, stage: str) -> None:
         """The (record, stage) is handled: recorded once the plan applies, never again."""
