@@ -659,13 +659,12 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     now = datetime.now(settings.zone)
     listed = []
     for play in load_plays(settings).values():
-        play_config = play.configure(settings)
-        schedule = play_config.schedule
+        enabled, schedule = play.enabled_schedule(settings)
         upcoming = schedule.next_fire(now, settings.zone)
         listed.append(
             {
                 "name": play.name,
-                "enabled": play_config.enabled,
+                "enabled": enabled,
                 "schedule": schedule.text,
                 "cron": schedule.cron,
                 "time_zone": settings.time_zone,
