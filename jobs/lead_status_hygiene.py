@@ -126,7 +126,7 @@ class NameRule(StrictModel):
 class LeadStatusHygieneConfig(PlayConfig):
     schedule: str = "daily"
     status_field: FieldName = "Status"
-    statuses: Statuses = Statuses()
+    statuses: Statuses = Field(default_factory=Statuses)
     remarket_reason_field: FieldName = "Remarket_Reason__c"
     remarket_reasons: list[str] = [
         "Unresponsive",
@@ -140,10 +140,10 @@ class LeadStatusHygieneConfig(PlayConfig):
     status_date_field: FieldName = "Status_Date__c"
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
     manager_field: FieldName = "ManagerId"
-    remarket_reason: RemarketReasonRule = RemarketReasonRule()
-    working_next_step: NextStepRule = NextStepRule()
-    plg_taken: PlgRule = PlgRule()
-    opportunity_names: NameRule = NameRule()
+    remarket_reason: RemarketReasonRule = Field(default_factory=RemarketReasonRule)
+    working_next_step: NextStepRule = Field(default_factory=NextStepRule)
+    plg_taken: PlgRule = Field(default_factory=PlgRule)
+    opportunity_names: NameRule = Field(default_factory=NameRule)
     # RevOps (Usernames): one summary per rule a day.
     revops_users: list[str] = ["revops@demo.revsched.dev"]
     # The External ID field revsched upserts created records on: [org] key_field.

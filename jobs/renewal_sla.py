@@ -102,7 +102,7 @@ class RenewalSlaConfig(PlayConfig):
     # Days to renewal count to this date: an Opportunity field, or a path (Account.Renewal_Date__c).
     renewal_date_field: FieldPath = "Renewal_Date__c"
     checkpoints: list[Checkpoint] = Field(
-        [
+        default_factory=lambda: [
             Checkpoint(days=120, expected_stage="Qualification"),
             Checkpoint(days=90, expected_stage="Needs Analysis"),
             Checkpoint(days=60, expected_stage="Proposal"),
@@ -134,17 +134,21 @@ class RenewalSlaConfig(PlayConfig):
     # The renewal's value (ARR) in the at-risk report: an Opportunity field or a path.
     amount_field: FieldPath = "Amount"
     # Any rule matching puts an open renewal within the first checkpoint at risk.
-    at_risk_rules: list[AtRiskRule] = [
-        AtRiskRule(field="Health_Score__c", operator="<", value=40, label="health score below 40"),
-        AtRiskRule(
-            field="Has_Primary_Quote__c",
-            operator="=",
-            value=False,
-            label="no primary quote 60 days out",
-            within_days=60,
-        ),
-        AtRiskRule(field="Churn_Risk_Notes__c", operator="not_null", label="churn risk notes"),
-    ]
+    at_risk_rules: list[AtRiskRule] = Field(
+        default_factory=lambda: [
+            AtRiskRule(
+                field="Health_Score__c", operator="<", value=40, label="health score below 40"
+            ),
+            AtRiskRule(
+                field="Has_Primary_Quote__c",
+                operator="=",
+                value=False,
+                label="no primary quote 60 days out",
+                within_days=60,
+            ),
+            AtRiskRule(field="Churn_Risk_Notes__c", operator="not_null", label="churn risk notes"),
+        ]
+    )
     # AM leadership (Usernames): one digest of the at-risk renewals a day.
     leadership_users: list[str] = ["paula.costa@demo.revsched.dev"]
     template: str = "renewal_sla.j2"

@@ -73,13 +73,15 @@ class WinBackConfig(PlayConfig):
     opportunity_type_field: FieldName = "Type"
     renewal_type_value: str = "Renewal"
     loss_reason_field: FieldName = "Loss_Reason__c"
-    routes: dict[str, Route] = {
-        "Price": Route(campaign="Win Back - Pricing"),
-        "No Budget": Route(campaign="Win Back - Pricing"),
-        "Product Gaps": Route(campaign="Win Back - Product"),
-        "Competitor": Route(campaign="Win Back - Competitive"),
-    }
-    default_route: Route = Route(campaign="Win Back - General")
+    routes: dict[str, Route] = Field(
+        default_factory=lambda: {
+            "Price": Route(campaign="Win Back - Pricing"),
+            "No Budget": Route(campaign="Win Back - Pricing"),
+            "Product Gaps": Route(campaign="Win Back - Product"),
+            "Competitor": Route(campaign="Win Back - Competitive"),
+        }
+    )
+    default_route: Route = Field(default_factory=lambda: Route(campaign="Win Back - General"))
     call_to_action: list[str] = [
         "Review the loss reason and what has shipped since the churn date",
         "Reach out to the primary contact within 48 hours",
@@ -181,7 +183,7 @@ def queries(ctx: DecideContext[WinBackConfig]) -> dict[str, str]:
 
 
 class _Stage(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     months: int
     due: date
@@ -248,7 +250,7 @@ def _due_stage(
 
 
 class _Assignment(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     owner: Recipient
     sdr: Recipient | None

@@ -178,6 +178,19 @@ class Play(Generic[C]):
             self._check_real_org(config, settings)
         return config
 
+    def enabled_schedule(self, settings: Settings) -> tuple[bool, Schedule]:
+        """Whether the play is enabled, and its schedule, as `configure` finds them; for a
+        play the config has no section for, from its defaults without validating them
+        (every play's defaults are valid), so listing plays builds no config model."""
+        if self.name in settings.plays:
+            config = self.configure(settings)
+            return config.enabled, config.schedule
+        fields = self.config_model.model_fields
+        shown = {name: fields[name].get_default() for name in ("enabled", "schedule")}
+        if settings.org.kind == "salesforce":
+            shown |= self.config_model.REAL_ORG_DEFAULTS
+        return shown["enabled"], validate_schedule(shown["schedule"])
+
     def _check_real_org(self, config: C, settings: Settings) -> None:
         """Every key still holding a demo default, in one line: users and pools to set."""
         defaults = {

@@ -42,7 +42,7 @@ class DedupeConfig(PlayConfig):
     merge_threshold: float = Field(0.92, ge=0, le=1)
     # Links scoring below this are ignored.
     flag_threshold: float = Field(0.8, ge=0, le=1)
-    match: MatchRules = MatchRules()
+    match: MatchRules = Field(default_factory=MatchRules)
     # Ordered: the first rule that prefers some records of a cluster picks the master.
     master_rules: list[MasterRule] = Field(DEFAULT_MASTER_RULES, min_length=1)
     # Usernames of integration users, whose records make poor masters.
