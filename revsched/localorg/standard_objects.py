@@ -12,6 +12,7 @@ from revsched.localorg.schema import (
     CURRENCY,
     DATE,
     DATETIME,
+    DOUBLE,
     EMAIL,
     INT,
     PERCENT,
@@ -121,8 +122,14 @@ STANDARD_OBJECTS: dict[str, SObject] = {
                 Field("IsActive", BOOLEAN, nillable=False, default=True),
                 Field("TimeZoneSidKey", STRING, 40, default="America/Los_Angeles"),
                 reference("UserRoleId", "UserRole"),
+                reference("ProfileId", "Profile"),
                 reference("ManagerId", "User"),
             ),
+        ),
+        SObject(
+            "Profile",
+            "00e",
+            field_map(*audit_fields(), Field("Name", STRING, 255, nillable=False)),
         ),
         SObject(
             "Group",
@@ -283,6 +290,29 @@ STANDARD_OBJECTS: dict[str, SObject] = {
             ),
         ),
         SObject(
+            "Product2",
+            "01t",
+            field_map(
+                *audit_fields(),
+                Field("Name", STRING, 255, nillable=False),
+                Field("ProductCode", STRING, 255),
+                picklist("Family", "Platform", "Add-on", "Services"),
+                Field("IsActive", BOOLEAN, nillable=False, default=True),
+            ),
+        ),
+        SObject(
+            "OpportunityLineItem",
+            "00k",
+            field_map(
+                *audit_fields(),
+                reference("OpportunityId", "Opportunity", nillable=False),
+                reference("Product2Id", "Product2"),
+                Field("Quantity", DOUBLE, nillable=False, default=1),
+                Field("UnitPrice", CURRENCY),
+                Field("TotalPrice", CURRENCY),
+            ),
+        ),
+        SObject(
             "OpportunityContactRole",
             "00K",
             field_map(
@@ -360,6 +390,7 @@ STANDARD_CHILDREN: dict[str, tuple[ChildRelationship, ...]] = {
     ),
     "Opportunity": (
         ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+        ChildRelationship("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),
         ChildRelationship("Tasks", "Task", "WhatId"),
         ChildRelationship("Events", "Event", "WhatId"),
     ),
