@@ -50,6 +50,11 @@ class CompiledQuery:
     def root(self) -> str:
         return f"{self.prefix}t0"
 
+    def column(self, expr: str) -> int:
+        """Reads `expr` in each row: its index in the row."""
+        self.columns.append(expr)
+        return len(self.columns) - 1
+
     def from_sql(self) -> str:
         return " ".join([f"{q(self.sobject.name)} {self.root}", *self.joins])
 

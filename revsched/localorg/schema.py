@@ -70,6 +70,10 @@ class SObject:
         """Case-insensitive lookup, as SOQL and the REST API treat field names."""
         return self._by_lower.get(name.lower())
 
+    def lookup(self, relationship_name: str) -> Field | None:
+        """The lookup field a relationship name follows (Owner, SDR__r), case-insensitive."""
+        return self._lookups.get(relationship_name.lower())
+
     @cached_property
     def index_of_is_deleted(self) -> int:
         return list(self.fields).index("IsDeleted")
@@ -82,6 +86,14 @@ class SObject:
     @cached_property
     def _by_lower(self) -> dict[str, Field]:
         return {f.lower(): fld for f, fld in self.fields.items()}
+
+    @cached_property
+    def _lookups(self) -> dict[str, Field]:
+        return {
+            fld.relationship_name.lower(): fld
+            for fld in self.fields.values()
+            if fld.type == REFERENCE and fld.relationship_name
+        }
 
 
 def field_map(*items: Field) -> dict[str, Field]:

@@ -72,27 +72,18 @@ class FieldPaths:
         """A (possibly dotted) field path -> SQL expression, joining parents as needed."""
         tokens: list[Token] = list(path.children)  # type: ignore[arg-type]
         sobj = self.compiled.sobject
-        if len(tokens) > 1 and tokens[0].lower() == sobj.name.lower():
-            is_rel = any(
-                (f.relationship_name or "").lower() == tokens[0].lower()
-                for f in sobj.fields.values()
-            )
-            if not is_rel:
-                tokens = tokens[1:]
+        if (
+            len(tokens) > 1
+            and tokens[0].lower() == sobj.name.lower()
+            and not sobj.lookup(tokens[0])
+        ):
+            tokens = tokens[1:]
         aliases, targets = [self.compiled.root], [sobj]
         rel_path: tuple[str, ...] = ()
         for token in tokens[:-1]:
             if len(targets) > 1:
                 raise self.relationship_error(token)
-            ref = next(
-                (
-                    f
-                    for f in targets[0].fields.values()
-                    if f.type == schema.REFERENCE
-                    and (f.relationship_name or "").lower() == token.lower()
-                ),
-                None,
-            )
+            ref = targets[0].lookup(token)
             if ref is None:
                 raise self.relationship_error(token)
             parent_col = f"{aliases[0]}.{q(ref.name)}"
