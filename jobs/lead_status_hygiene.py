@@ -562,16 +562,21 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
     to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        reported = not finding.owed_to_person(ctx.fired) and not (
+        owed = finding.owed_to_person(ctx.fired) or bool(
             revops and finding.owed_to_revops(ctx.fired)
         )
+        unheard = "" if owed else " (already reported)"
+        if not finding.to and not revops:
+            unheard = (
+                f" (nobody to tell: no owner, and plays.{play.name}.revops_users names nobody"
+                " active)"
+            )
         decisions.append(
             Decision.of(
                 finding.sobject,
                 finding.record,
-                "skipped" if reported else "selected",
-                f"{RULES[finding.rule]}: {finding.what}"
-                + (" (already reported)" if reported else ""),
+                "selected" if owed else "skipped",
+                f"{RULES[finding.rule]}: {finding.what}{unheard}",
                 finding.stage,
             )
         )

@@ -223,6 +223,21 @@ def test_the_owner_and_revops_each_hear_of_a_finding_once(told: str, owed: str):
     assert [(f.record_id, f.stage) for f in alert.covers] != [(LEAD, told)]
 
 
+def test_a_queue_owned_finding_with_no_revops_says_nobody_is_told():
+    plan = decide([lead("Remarket", since=9, owner=QUEUE)], revops_users=[])
+
+    assert findings(plan) == [
+        (
+            "skipped",
+            "remarket_reason 2026-11-14",
+            "R1 Remarket without a reason: in Remarket since 2026-11-14 without a reason: set"
+            " Remarket_Reason__c (nobody to tell: no owner, and"
+            " plays.lead-status-hygiene.revops_users names nobody active)",
+        )
+    ]
+    assert plan.alerts == ()
+
+
 # --- R2 Working S without a next step ---------------------------------------------------------
 
 
