@@ -100,14 +100,19 @@ class PlgRule(StrictModel):
     seller_users: list[str] = []
     # Police Nurture (marketing only) the same way.
     include_nurture: bool = True
-    # Hand the lead back to this queue (DeveloperName); report only when false.
+    # Hand the lead back to the PLG owner: this queue (DeveloperName) or this user
+    # (Username), one of the two; report only when false.
     enforce: bool = False
     plg_queue: str = ""
+    plg_owner: str = ""
 
     @model_validator(mode="after")
-    def _queue_when_enforced(self) -> PlgRule:
-        if self.enforce and not self.plg_queue:
-            raise ValueError("enforce = true needs plg_queue: the queue PLG leads go back to")
+    def _owner_when_enforced(self) -> PlgRule:
+        if self.enforce and bool(self.plg_queue) == bool(self.plg_owner):
+            raise ValueError(
+                "enforce = true needs plg_queue or plg_owner (one of them): the queue or user"
+                " PLG leads go back to"
+            )
         return self
 
 
@@ -182,7 +187,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
             " ORDER BY Name, Id",
             policed,
         )
-    if config.plg_taken.enabled and config.plg_taken.enforce:
+    if config.plg_taken.enabled and config.plg_taken.enforce and config.plg_taken.plg_queue:
         found["queues"] = format_soql(
             "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName = {}",
             config.plg_taken.plg_queue,
@@ -384,7 +389,7 @@ def _next_step(
 def _plg_taken(
     lead: Record,
     people: _People,
-    queue: Record | None,
+    hand_back: Record | None,
     ctx: DecideContext[LeadStatusHygieneConfig],
 ) -> tuple[list[Finding], list[FieldChange]]:
     config = ctx.config
@@ -425,9 +430,9 @@ def _plg_taken(
         )
     ]
     changes: list[FieldChange] = []
-    if queue is not None and status != config.statuses.nurture:
+    if hand_back is not None and status != config.statuses.nurture:
         changes = diff_changes(
-            "Lead", lead, {"OwnerId": (queue["Id"], f"{status}: back to {queue['Name']}")}
+            "Lead", lead, {"OwnerId": (hand_back["Id"], f"{status}: back to {hand_back['Name']}")}
         )
     return found, changes
 
@@ -514,13 +519,21 @@ def _names(
     return findings, changes
 
 
-def _queue(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+def _plg_owner(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+    """With `enforce`, the queue or active user PLG leads go back to (Id and Name)."""
+    rule = config.plg_taken
+    if rule.plg_owner and rule.enabled and rule.enforce:
+        key = f"plays.{play.name}.plg_taken.plg_owner"
+        [owner] = members_from_users(key, [rule.plg_owner], records["users"])
+        if not owner.active:
+            raise ConfigError(f"{key}: {rule.plg_owner} is inactive; name an active user")
+        return {"Id": owner.user_id, "Name": owner.name}
     if "queues" not in records:
         return None
     if not records["queues"]:
         raise ConfigError(
             f"plays.{play.name}.plg_taken.plg_queue: no queue with DeveloperName"
-            f" {config.plg_taken.plg_queue!r} in the org"
+            f" {rule.plg_queue!r} in the org"
         )
     return records["queues"][0]
 
@@ -529,7 +542,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     config = ctx.config
     statuses = config.statuses
     people = _People(records, config)
-    queue = _queue(records, config)
+    hand_back = _plg_owner(records, config)
     revops = tuple(
         Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(
@@ -551,7 +564,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
             if why:
                 decisions.append(Decision.of("Lead", lead, "skipped", f"{status}: {why}"))
         else:
-            found, moved = _plg_taken(lead, people, queue, ctx)
+            found, moved = _plg_taken(lead, people, hand_back, ctx)
             changes += moved
         findings += found
     if "opportunities" in records:
@@ -701,8 +714,12 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
                 else ()
             ),
         ),
-        users=(*config.revops_users, *plg.seller_users),
-        queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        users=(
+            *config.revops_users,
+            *plg.seller_users,
+            *((plg.plg_owner,) if plg.enabled and plg.enforce and plg.plg_owner else ()),
+        ),
+        queues=(plg.plg_queue,) if plg.enabled and plg.enforce and plg.plg_queue else (),
         records=tuple(("Profile", "Name", p) for p in plg.seller_profiles) if plg.enabled else (),
         writes=(
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
