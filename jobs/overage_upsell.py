@@ -439,6 +439,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     alerts: list[Alert] = []
     firings: list[Firing] = []
     rows: list[dict[str, Scalar]] = []
+    # The accounts the run acts on that the digest lists (its covers).
+    listed: list[Firing] = []
     dips = open_dips(ctx.fired) if config.grace_days else {}
     for account in records["accounts"]:
         episode = _Episode(account, ctx, first_stage, dips)
@@ -543,6 +545,7 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
             rows.append(_report_row(episode, start, f"{kind} opportunity created"))
         firings.append(Firing(record_id=account["Id"], stage=stage))
+        listed.append(Firing(record_id=account["Id"], stage=stage))
     digest = (
         group_digest(
             config.digest_template,
@@ -551,6 +554,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             f"{len(rows)} accounts in overage",
             {"as_of": ctx.as_of.isoformat(), "rows": rows},
             ctx.fired,
+            # What it says this run did: held back when none of those writes succeeded.
+            tuple(listed),
         )
         if rows
         else None
