@@ -318,10 +318,11 @@ def run_update(
     error, None when it saved. `on_state` hears each state the job goes through, with its
     processed count."""
     on_state = on_state or _ignored
-    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
     on_state(JobState.open.value, 0)
     call(f"close Bulk API 2.0 job {job_id}", _closing(sobject, job_id))
     on_state(JobState.upload_complete.value, 0)
+    # Built while the job runs, not before it starts.
+    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
     info = _wait_for(call, sobject, job_id, False, wait, on_state, total=len(records))
     if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == len(records):
         return outcomes
