@@ -48,6 +48,7 @@ from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
 from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore, fired_by
+from revsched.writes import RecordChanges, RecordWrites
 
 T = TypeVar("T")
 
@@ -608,21 +609,22 @@ def _write_changes(
     return failures
 
 
-def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Per sObject, one write per record whatever its fields ({"Id": ..., field: new}), in
-    the order of the plan's changes; built in one pass, with no copy of the changes."""
-    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, RecordWrites]:
+    """Per sObject, one write per record whatever its fields, in the order of the plan's
+    changes: each record's changes grouped in one pass, its write built when it is sent."""
+    by_object: dict[str, dict[str, RecordChanges]] = defaultdict(dict)
     for change in plan.changes:
         if change.record_id in skip:
             continue
-        key = (change.sobject, change.record_id)
-        payload = payloads.get(key)
-        if payload is None:
-            payload = payloads[key] = {"Id": change.record_id}
-            by_object[change.sobject].append(payload)
-        payload[change.field] = change.new
-    return by_object
+        records = by_object[change.sobject]
+        held = records.setdefault(change.record_id, change)
+        if held is change:
+            continue
+        if isinstance(held, list):
+            held.append(change)
+        else:
+            records[change.record_id] = [held, change]
+    return {sobject: RecordWrites(list(records.values())) for sobject, records in by_object.items()}
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -895,5 +897,11 @@ def revert_run(
             plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
         )
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
-    org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
-    return result
+    unforgotten = org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
+    for key, error in unforgotten.items():
+        logger.warning("firing %s not deleted from the org, so it stays fired: %s", key, error)
+    if not unforgotten:
+        return result
+    counts = result.counts | {"firings_not_forgotten": len(unforgotten)}
+    store.finish_run(result.run_id, "partial", counts)
+    return replace(result, status="partial", counts=counts)
