@@ -34,9 +34,7 @@ class Describes:
         """The object's describe, or why it cannot be described."""
         if sobject not in self._cache:
             try:
-                self._cache[sobject] = self._org.call(
-                    f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
-                )
+                self._cache[sobject] = self._org.describe(sobject)
             except RevschedError as error:
                 self._cache[sobject] = str(error)
         return self._cache[sobject]
