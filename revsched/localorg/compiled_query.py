@@ -22,6 +22,7 @@ class Output:
     subquery: CompiledQuery | None = None  # a parent-to-child subquery
     # TYPEOF: the outputs for each sObject type the lookup may name ("" for ELSE).
     branches: dict[str, list[Output]] | None = None
+    formatted: bool = False  # FORMAT(): the value as the user reads it (values.display)
 
 
 @dataclass

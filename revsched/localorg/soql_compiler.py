@@ -7,6 +7,7 @@ the grammar or the resolver does not understand is an error, as in Salesforce.""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from lark import Token, Tree
@@ -23,7 +24,7 @@ from revsched.localorg.soql_dates import (
 from revsched.localorg.soql_filters import Filters, Resolved
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
 from revsched.localorg.storage import q
-from revsched.localorg.values import TEXT_TYPES
+from revsched.localorg.values import FORMATTED_TYPES, TEXT_TYPES, UNGROUPABLE_TYPES
 
 MAX_OFFSET = 2000
 # Through a polymorphic lookup (Lead.Owner, Task.What) SOQL sees Salesforce's "Name"
@@ -54,6 +55,15 @@ _CUSTOM_REL_HINT = (
 
 
 AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
+# Functions that change how a value reads, not which rows match: the clauses each may be
+# used in (SOQL: "toLabel()", "convertCurrency()", "FORMAT()"), and they take an alias
+# outside aggregate queries too.
+DISPLAY_FUNCTIONS = {
+    "TOLABEL": ("select", "where", "having", "group"),
+    "CONVERTCURRENCY": ("select",),
+    "FORMAT": ("select",),
+}
+_CLAUSE_NAMES = {"group": "GROUP BY", "order": "ORDER BY"}
 NUMERIC = (schema.INT, schema.DOUBLE, schema.CURRENCY, schema.PERCENT)
 # FIELDS(ALL) and FIELDS(CUSTOM) need a LIMIT of at most 200 (SOQL: "FIELDS()").
 MAX_FIELDS_LIMIT = 200
@@ -62,8 +72,15 @@ MAX_FIELDS_LIMIT = 200
 MAX_AGGREGATE_ROWS = 2000
 
 
-def _is_aggregate_call(node: Tree) -> bool:
-    return node.data == "call" and str(node.children[0]).upper() in AGGREGATES
+def _is_call(node: Tree, names: set[str] | dict[str, object]) -> bool:
+    return node.data == "call" and str(node.children[0]).upper() in names
+
+
+def _is_aggregate(node: Tree) -> bool:
+    """An aggregate function, or FORMAT() of one."""
+    if _is_call(node, {"FORMAT"}) and isinstance(node.children[1], Tree):
+        return _is_aggregate(node.children[1])
+    return _is_call(node, AGGREGATES)
 
 
 class Compiler:
@@ -91,6 +108,9 @@ class Compiler:
 
     def _error(self, node: Tree | Token | None, detail: str, code: str = "MALFORMED_QUERY"):
         return located_error(self.soql, None if node is None else error_token(node), code, detail)
+
+    def _clause_name(self) -> str:
+        return _CLAUSE_NAMES.get(self._clause, self._clause.upper())
 
     # names
 
@@ -207,17 +227,39 @@ class Compiler:
             raise self._error(node, f"{node.children[0]}() is not allowed here")
         if name in DATE_FUNCTIONS:
             return self._date_function(node, name, arg)
-        inner = self.operand(arg)
+        return self._display_function(node, name, arg)
+
+    def _display_function(self, node: Tree, name: str, arg: Tree) -> Resolved:
+        """toLabel(), convertCurrency(), FORMAT(). The local org's user reads en_US in the
+        org's one currency: a picklist's labels are its values and converting a currency
+        changes nothing, so those two return the field as stored; FORMAT() marks the value
+        for values.display."""
+        if self._clause not in DISPLAY_FUNCTIONS[name]:
+            raise self._error(node, f"{node.children[0]}() is not allowed in {self._clause_name()}")
+        if name == "FORMAT":
+            if arg.data == "call" and not _is_call(arg, AGGREGATES | {"CONVERTCURRENCY"}):
+                raise self._error(
+                    arg, "FORMAT() takes a field, an aggregate function or convertCurrency()"
+                )
+            inner = self.operand(arg)
+            if inner.field.type not in FORMATTED_TYPES:
+                raise self._error(
+                    arg,
+                    f"FORMAT() takes a number, currency, percent, date or dateTime field, "
+                    f"not {inner.field.name} ({inner.field.type})",
+                    "INVALID_FIELD",
+                )
+            return dataclasses.replace(inner, formatted=True)
+        if arg.data != "path":
+            raise self._error(arg, f"{node.children[0]}() takes one field")
+        inner = self.resolve(arg)
         if name == "CONVERTCURRENCY" and inner.field.type != schema.CURRENCY:
             raise self._error(arg, "convertCurrency() takes a currency field", "INVALID_FIELD")
-        # toLabel(): picklist labels are their values here; convertCurrency(): the org has
-        # one currency, the user's.
         return inner
 
     def _aggregate(self, node: Tree, name: str, arg: Tree | None) -> Resolved:
         if self._clause not in ("select", "having", "order"):
-            clause = "GROUP BY" if self._clause == "group" else self._clause.upper()
-            raise self._error(node, f"Aggregate functions are not allowed in {clause}")
+            raise self._error(node, f"Aggregate functions are not allowed in {self._clause_name()}")
         if arg is None or arg.data != "path":
             raise self._error(node, f"{node.children[0]}() takes one field")
         outer, self._clause = self._clause, "aggregate"
@@ -289,7 +331,7 @@ class Compiler:
         ) = query.children
         items: list[Tree] = fields_tree.children  # type: ignore[union-attr, assignment]
         self.compiled.aggregate = group_by is not None or any(
-            item.data == "selected" and _is_aggregate_call(item.children[0])  # type: ignore[arg-type]
+            item.data == "selected" and _is_aggregate(item.children[0])  # type: ignore[arg-type]
             for item in items
         )
         if limit is not None:
@@ -360,7 +402,7 @@ class Compiler:
         self._clause = "group"
         for expr in node.children:
             resolved = self.operand(expr)  # type: ignore[arg-type]
-            if resolved.field.type in (schema.TEXTAREA, schema.DOUBLE):
+            if resolved.field.type in UNGROUPABLE_TYPES:
                 raise self._error(
                     expr,
                     f"field '{resolved.field.name}' can not be grouped in a query call",
@@ -397,7 +439,11 @@ class Compiler:
             if key.lower() in keys:
                 raise self._error(alias or expr, f"duplicate alias: {key}")  # type: ignore[arg-type]
             keys.add(key.lower())
-            self.compiled.outputs.append(Output(key, self._column(resolved.expr), resolved.field))
+            self.compiled.outputs.append(
+                Output(
+                    key, self._column(resolved.expr), resolved.field, formatted=resolved.formatted
+                )
+            )
 
     def _parent_output(self, outputs: list[Output], rel_path: tuple[str, ...]) -> list[Output]:
         """The output list a field with this relationship path belongs in (creating parents)."""
@@ -434,21 +480,29 @@ class Compiler:
                 self.compiled.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
                 continue
             expr, alias = item.children
-            if alias is not None:
+            if alias is not None and not _is_call(expr, DISPLAY_FUNCTIONS):  # type: ignore[arg-type]
                 raise self._error(alias, "Only aggregate expressions use field aliasing")
             for resolved, token in self._selected_fields(expr):  # type: ignore[arg-type]
-                key = (*resolved.rel_path, resolved.field.name)
+                # An alias keys the value at the top of the record, wherever the field is.
+                path = (*resolved.rel_path, resolved.field.name) if alias is None else (str(alias),)
+                key = tuple(name.lower() for name in path)
                 if key in seen:
                     raise located_error(
                         self.soql,
-                        token,
+                        alias or token,  # type: ignore[arg-type]
                         "MALFORMED_QUERY",
-                        f"duplicate field selected: {'.'.join(key)}",
+                        f"duplicate field selected: {'.'.join(path)}",
                     )
                 seen.add(key)
-                target = self._parent_output(self.compiled.outputs, resolved.rel_path)
+                rel_path = path[:-1]
+                target = self._parent_output(self.compiled.outputs, rel_path)
                 target.append(
-                    Output(resolved.field.name, self._column(resolved.expr), resolved.field)
+                    Output(
+                        path[-1],
+                        self._column(resolved.expr),
+                        resolved.field,
+                        formatted=resolved.formatted,
+                    )
                 )
 
     def _typeof(self, node: Tree) -> Output:
