@@ -20,7 +20,13 @@ from typing import Any
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
 from revsched.config import Settings, load_settings, secret
-from revsched.config_fields import ConfigNaming, Describes, path_problem, unknown_field
+from revsched.config_fields import (
+    ConfigNaming,
+    Describes,
+    describe_problem,
+    path_problem,
+    unknown_field,
+)
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
 from revsched.play import DecideContext, Play, Requirements, load_plays
@@ -177,7 +183,7 @@ def _field_checks(
         wanted = [f for s, f in needs.fields if s == sobject]
         name = f"{play}: {sobject} fields"
         if isinstance(fields, str):
-            yield Check(name, False, fields)
+            yield Check(name, False, describe_problem(sobject, fields, naming, describes))
             continue
         found = (path_problem(sobject, f, naming, describes) for f in wanted)
         missing = [problem for problem in found if problem is not None]
@@ -214,7 +220,7 @@ def _write_checks(
         fields = describes.fields(sobject)
         name = f"{naming.play}: {sobject} writes"
         if isinstance(fields, str):
-            yield Check(name, False, fields)
+            yield Check(name, False, describe_problem(sobject, fields, naming, describes))
             continue
         problems = []
         for field, right in dict.fromkeys((f, r) for s, f, r in wanted if s == sobject):

@@ -283,3 +283,26 @@ def test_a_firing_object_without_delete_is_a_warning(
         " `revsched revert` cannot forget the firings of what it reverts; grant Delete on it"
         " (permission set Revsched_Integration)" in lines
     )
+
+
+def test_a_typo_in_an_object_name_gets_the_key_and_the_nearest_object(
+    demo_org: Path, tmp_path: Path
+):
+    config = "[plays.partner-overlap]\noverlap_object = 'Crossbeam_Overlap__c'\n"
+    expected = (
+        "plays.partner-overlap.overlap_object = Crossbeam_Overlap__c: no such object for the"
+        " integration user; did you mean Crossbeam_Ecosystem_Overlap__c?"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert f"FAIL partner-overlap: Crossbeam_Overlap__c fields: {expected}" in lines
+    assert any(
+        line.startswith(f"FAIL partner-overlap: overlaps query: {expected}") for line in lines
+    )
+    run = CliRunner().invoke(
+        app, ["run", "partner-overlap", "--dry-run", "-c", str(tmp_path / "revsched.toml")]
+    )
+    assert run.exit_code == 2
+    assert run.output.splitlines()[-1] == f"error: {expected}"
