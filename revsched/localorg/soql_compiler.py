@@ -23,7 +23,7 @@ from revsched.localorg.soql_dates import (
 )
 from revsched.localorg.soql_filters import Filters, Resolved
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
-from revsched.localorg.storage import q
+from revsched.localorg.storage import RUNNING_USER, q
 from revsched.localorg.values import FORMATTED_TYPES, TEXT_TYPES, UNGROUPABLE_TYPES
 
 MAX_OFFSET = 2000
@@ -319,7 +319,7 @@ class Compiler:
         (
             fields_tree,
             _name,
-            _scope,  # USING SCOPE: every scope sees every record here
+            scope,
             where,
             _with,  # WITH SECURITY_ENFORCED: the API user sees every field here
             group_by,
@@ -353,9 +353,11 @@ class Compiler:
             self._column(f"{self.compiled.root}.Id")
             self._column(f"{self.compiled.root}.rowid")
             self._select(items, child)
+        conditions = [] if scope is None else [self._using_scope(scope.children[0])]  # type: ignore[union-attr, arg-type]
         if where is not None:
             self._clause = "where"
-            self.compiled.where = self._condition(where.children[0])  # type: ignore[union-attr]
+            conditions.append(self._condition(where.children[0]))  # type: ignore[union-attr, arg-type]
+        self.compiled.where = " AND ".join(conditions)
         if having is not None:
             if not self.compiled.aggregate:
                 raise self._error(having.children[0], "HAVING needs a GROUP BY")  # type: ignore[union-attr]
@@ -373,6 +375,20 @@ class Compiler:
                     f"Maximum SOQL offset allowed is {MAX_OFFSET}",
                 )
         return self.compiled
+
+    def _using_scope(self, scope: Token) -> str:
+        """USING SCOPE (SOQL: "USING SCOPE"): `everything` is every record, `mine` the ones
+        the running user owns. The local org models no teams, territories, delegation or
+        queue membership, so it refuses the other scopes rather than answer them wrongly."""
+        sobj = self.compiled.sobject
+        if scope.lower() == "everything":
+            return "1"
+        if scope.lower() != "mine" or sobj.field("OwnerId") is None:
+            raise self._error(
+                scope, f"USING SCOPE {scope} is not supported by the local org for {sobj.name}"
+            )
+        self.compiled.params.append(RUNNING_USER["Username"])
+        return f'({self.compiled.root}.OwnerId = (SELECT Id FROM "User" WHERE Username = ?))'
 
     @staticmethod
     def _is_count(item: Tree) -> bool:
