@@ -12,13 +12,14 @@ handed back); R4 every opportunity name carries its account's `@domain`
 open opportunities of one type on different accounts sharing a domain are
 flagged as likely duplicates. Each owner (or manager) gets one digest a day and
 RevOps one summary per rule. Each finding is keyed by rule, record and the date
-its state began, so it is reported once.
+its state began, so it is reported once to its person and once to RevOps.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -84,6 +85,7 @@ class RemarketReasonRule(StrictModel):
 class NextStepRule(StrictModel):
     enabled: bool = True
     task_subject: str = "Set the next follow-up"
+    task_status: str = "Not Started"
     task_priority: str = "Normal"
     # No activity for this many days: the lead is listed in the owner's digest.
     stale_days: int = Field(14, ge=1)
@@ -91,8 +93,10 @@ class NextStepRule(StrictModel):
 
 class PlgRule(StrictModel):
     enabled: bool = True
-    # Sellers: users whose role (UserRole.Name) is listed, and these Usernames.
+    # Sellers: users whose role (UserRole.Name) or profile (Profile.Name) is listed, and
+    # these Usernames.
     seller_roles: list[str] = ["Account Executive", "Sales Development"]
+    seller_profiles: list[str] = []
     seller_users: list[str] = []
     # Police Nurture (marketing only) the same way.
     include_nurture: bool = True
@@ -122,7 +126,7 @@ class NameRule(StrictModel):
 class LeadStatusHygieneConfig(PlayConfig):
     schedule: str = "daily"
     status_field: FieldName = "Status"
-    statuses: Statuses = Statuses()
+    statuses: Statuses = Field(default_factory=Statuses)
     remarket_reason_field: FieldName = "Remarket_Reason__c"
     remarket_reasons: list[str] = [
         "Unresponsive",
@@ -136,10 +140,10 @@ class LeadStatusHygieneConfig(PlayConfig):
     status_date_field: FieldName = "Status_Date__c"
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
     manager_field: FieldName = "ManagerId"
-    remarket_reason: RemarketReasonRule = RemarketReasonRule()
-    working_next_step: NextStepRule = NextStepRule()
-    plg_taken: PlgRule = PlgRule()
-    opportunity_names: NameRule = NameRule()
+    remarket_reason: RemarketReasonRule = Field(default_factory=RemarketReasonRule)
+    working_next_step: NextStepRule = Field(default_factory=NextStepRule)
+    plg_taken: PlgRule = Field(default_factory=PlgRule)
+    opportunity_names: NameRule = Field(default_factory=NameRule)
     # RevOps (Usernames): one summary per rule a day.
     revops_users: list[str] = ["revops@demo.revsched.dev"]
     # The External ID field revsched upserts created records on: [org] key_field.
@@ -163,7 +167,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
     ]
     manager = relationship_name(config.manager_field)
     found = {
-        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name,"
+        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name, Profile.Name,"
         f" {config.manager_field}, {manager}.Name, {manager}.Email, {manager}.IsActive"
         " FROM User ORDER BY Id",
     }
@@ -207,6 +211,18 @@ class Finding:
     # What they are to the record: "owner" or "manager".
     role: str = "owner"
 
+    @property
+    def summary_stage(self) -> str:
+        """The stage RevOps' summary fires: apart from the person's, so neither message's
+        delivery counts as the other's (a digest held back lists its findings again)."""
+        return f"{self.stage} to RevOps"
+
+    def owed_to_person(self, fired: Collection[tuple[str, str]]) -> bool:
+        return bool(self.to) and (self.record["Id"], self.stage) not in fired
+
+    def owed_to_revops(self, fired: Collection[tuple[str, str]]) -> bool:
+        return (self.record["Id"], self.summary_stage) not in fired
+
     def row(self) -> dict[str, Any]:
         company = self.record.get("Company")
         return {
@@ -244,6 +260,7 @@ class _People:
             u["Id"]
             for u in records["users"]
             if field_value(u, "UserRole.Name") in rule.seller_roles
+            or field_value(u, "Profile.Name") in rule.seller_profiles
             or str(u["Username"]).lower() in sellers
         }
 
@@ -334,7 +351,7 @@ def _next_step(
                     "ActivityDate": due.isoformat(),
                     "OwnerId": owner["Id"],
                     "WhoId": lead["Id"],
-                    "Status": "Not Started",
+                    "Status": rule.task_status,
                     "Priority": rule.task_priority,
                 },
             )
@@ -541,34 +558,42 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
         found, renames = _names(records["opportunities"], people, ctx)
         findings += found
         changes += renames
-    new = [f for f in findings if (f.record["Id"], f.stage) not in ctx.fired]
+    # Each finding is owed to its person (owner or manager) and to RevOps, apart.
+    to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
+    to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        fired = (finding.record["Id"], finding.stage) in ctx.fired
+        reported = not finding.owed_to_person(ctx.fired) and not (
+            revops and finding.owed_to_revops(ctx.fired)
+        )
         decisions.append(
             Decision.of(
                 finding.sobject,
                 finding.record,
-                "skipped" if fired else "selected",
-                f"{RULES[finding.rule]}: {finding.what}" + (" (already reported)" if fired else ""),
+                "skipped" if reported else "selected",
+                f"{RULES[finding.rule]}: {finding.what}"
+                + (" (already reported)" if reported else ""),
                 finding.stage,
             )
         )
-    summaries = _summaries(new, revops, ctx)
+    summaries = _summaries(to_revops, revops, ctx)
     return Plan(
         play=play.name,
         as_of=ctx.as_of,
         decisions=tuple(decisions),
         changes=tuple(changes),
         creates=tuple(creates),
-        # A finding fires with the first digest or summary listing it that is delivered,
-        # not before: one whose delivery failed is listed again, one delivered never.
-        alerts=(*_digests(new, people, ctx), *(alert for alert, _ in summaries)),
+        # A finding fires for its person with their digest and for RevOps with the summary,
+        # each once delivered: one whose delivery failed or was held back is listed again.
+        alerts=(*_digests(to_people, people, ctx), *(alert for alert, _ in summaries)),
         firings=tuple(firing for _, firing in summaries),
     )
 
 
-def _covers(findings: list[Finding]) -> tuple[Firing, ...]:
-    return tuple(Firing(record_id=f.record["Id"], stage=f.stage) for f in findings)
+def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]:
+    return tuple(
+        Firing(record_id=f.record["Id"], stage=f.summary_stage if summary else f.stage)
+        for f in findings
+    )
 
 
 def _digests(
@@ -632,7 +657,7 @@ def _summaries(
                 "items": [f.row() | {"unaddressed": not f.to} for f in items],
             },
             ctx.fired,
-            _covers(items),
+            _covers(items, summary=True),
         )
         for rule, title in RULES.items()
         if (items := [f for f in findings if f.rule == rule])
@@ -647,7 +672,7 @@ TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priorit
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
     """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
     statuses = config.statuses
-    names, plg = config.opportunity_names, config.plg_taken
+    names, plg, next_step = config.opportunity_names, config.plg_taken, config.working_next_step
     return Requirements(
         fields=(
             ("Lead", config.remarket_reason_field),
@@ -658,16 +683,27 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
         values=(
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
+            *(
+                ("Opportunity", names.opportunity_type_field, kind)
+                for kind in (names.duplicate_types if names.enabled else ())
+            ),
+            *(
+                (
+                    ("Task", "Status", next_step.task_status),
+                    ("Task", "Priority", next_step.task_priority),
+                )
+                if next_step.enabled
+                else ()
+            ),
         ),
         users=(*config.revops_users, *plg.seller_users),
         queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        records=tuple(("Profile", "Name", p) for p in plg.seller_profiles) if plg.enabled else (),
         writes=(
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=tuple(("Task", field) for field in TASK_FIELDS)
-        if config.working_next_step.enabled
-        else (),
+        creates=tuple(("Task", field) for field in TASK_FIELDS) if next_step.enabled else (),
     )
 
 

@@ -10,7 +10,6 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -185,6 +184,8 @@ ConfirmOption = Annotated[
 
 def _show_version(shown: bool) -> None:
     if shown:
+        from importlib.metadata import version
+
         typer.echo(f"revsched {version('revsched')}")
         raise typer.Exit()
 
@@ -626,7 +627,11 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
         checks: list[Check] = [Check("config", False, str(error))]
     else:
         where = settings.source or "defaults (no config file)"
-        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        if enabled:
+            checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
+        else:  # a real org's config before its first play is switched on
+            off = f"{where}; no play is enabled: set enabled = true in its [plays.<name>]"
+            checks = [Check("config", True, off, warning=True)]
         checks += run_checks(settings, plays, local_today(settings))
     failed = sum(not check.ok for check in checks)
     if as_json:
@@ -658,13 +663,12 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     now = datetime.now(settings.zone)
     listed = []
     for play in load_plays(settings).values():
-        play_config = play.configure(settings)
-        schedule = play_config.schedule
-        upcoming = schedule.trigger(settings.zone).get_next_fire_time(None, now)
+        enabled, schedule = play.enabled_schedule(settings)
+        upcoming = schedule.next_fire(now, settings.zone)
         listed.append(
             {
                 "name": play.name,
-                "enabled": play_config.enabled,
+                "enabled": enabled,
                 "schedule": schedule.text,
                 "cron": schedule.cron,
                 "time_zone": settings.time_zone,

@@ -395,7 +395,7 @@ class OutreachSettings(StrictModel):
     """Outreach's REST API (v2, JSON:API), with an OAuth access token read from the
     environment or a file (a file lets whatever refreshes the token keep it current)."""
 
-    token: SecretRef = SecretRef(env="OUTREACH_ACCESS_TOKEN")
+    token: SecretRef = _secret("OUTREACH_ACCESS_TOKEN")
     # A proxy, or a fake in tests.
     base_url: str = "https://api.outreach.io/api/v2/"
     timeout_seconds: int = Field(30, ge=1)
@@ -419,7 +419,7 @@ class EnrollmentSettings(StrictModel):
     (tests)."""
 
     kind: EnrollmentKind = "salesforce-field"
-    outreach: OutreachSettings = OutreachSettings()
+    outreach: OutreachSettings = Field(default_factory=OutreachSettings)
 
 
 def secret(key: str, ref: SecretRef) -> str:

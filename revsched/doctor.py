@@ -2,11 +2,11 @@
 
 Config, state store schema, login, then for each enabled play every field,
 picklist value, user, pool and queue it declares it uses, checked against the
-org's describe and data, the Convert Leads permission of a play that converts,
-the Outreach sequences and senders' mailboxes of a play that enrolls through
-Outreach, and the Slack bot token (auth.test) when a play uses it. Each check is
-a line of the checklist; a failing check never stops the others that do not
-depend on it.
+org's describe and data, the Convert Leads permission and the object rights
+convertLead needs of a play that converts, the Outreach sequences and senders'
+mailboxes of a play that enrolls through Outreach, and the Slack bot token
+(auth.test) when a play uses it. Each check is a line of the checklist; a failing
+check never stops the others that do not depend on it.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def run_checks(
         yield from _write_checks(naming, needs, describes, org.key_field)
         yield from _user_checks(naming, needs, settings, org)
         yield from _record_checks(naming, needs, org)
-        yield from _convert_check(naming, needs, org)
+        yield from _convert_check(naming, needs, org, describes)
         yield from _sequence_checks(naming, needs, settings, org)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 
@@ -215,25 +215,45 @@ def _write_checks(
         )
 
 
-def _convert_check(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
-    """convertLead needs the Convert Leads system permission, which no describe shows."""
+# What convertLead needs on each object besides the Convert Leads permission (SOAP API
+# Developer Guide, convertLead(): Edit on leads, Create and Edit on the rest).
+_CONVERT_RIGHTS = {
+    "Lead": ("updateable",),
+    "Account": ("createable", "updateable"),
+    "Contact": ("createable", "updateable"),
+    "Opportunity": ("createable", "updateable"),
+}
+
+
+def _convert_check(
+    naming: ConfigNaming, needs: Requirements, org: OrgGateway, describes: Describes
+) -> Iterator[Check]:
+    """convertLead needs the Convert Leads system permission, which no describe shows, and
+    the object rights describe does show."""
     if not needs.converts_leads:
         return
     name = f"{naming.play}: Convert Leads"
+    fix = "assign the permission set Revsched_Integration"
     try:
         rows = org.query("SELECT PermissionsConvertLeads FROM UserPermissionAccess")
     except RevschedError as error:
         yield Check(name, False, f"cannot read the integration user's permissions: {error}")
         return
     granted = bool(rows) and bool(rows[0].get("PermissionsConvertLeads"))
+    missing = [] if granted else ["the Convert Leads permission"]
+    for sobject, rights in _CONVERT_RIGHTS.items():
+        described = describes.describe(sobject)
+        for right in rights:
+            if not (isinstance(described, dict) and described.get(right)):
+                missing.append(f"{'Create' if right == 'createable' else 'Edit'} on {sobject}")
+    grants = "ConvertLeads" if missing == ["the Convert Leads permission"] else "them"
     yield Check(
         name,
-        granted,
+        not missing,
         "the integration user may convert leads"
-        if granted
-        else "the integration user lacks the Convert Leads permission, so every matched lead"
-        " would fail to convert; assign the permission set Revsched_Integration (it grants"
-        " ConvertLeads)",
+        if not missing
+        else f"the integration user lacks {', '.join(missing)}, so every matched lead would"
+        f" fail to convert; {fix} (it grants {grants})",
     )
 
 
@@ -322,6 +342,16 @@ def _memory_check(settings: Settings, describes: Describes) -> Check:
     if unwritable or not key.get("externalId"):
         problem = f"not writable: {', '.join(unwritable)}" if unwritable else "no External ID"
         return Check(name, False, f"{org_memory.FIRING_OBJECT} {problem}; {fix}")
+    described = describes.describe(org_memory.FIRING_OBJECT)
+    if isinstance(described, dict) and not described.get("deletable"):
+        return Check(
+            name,
+            True,
+            f"{org_memory.FIRING_OBJECT} is there and writable, but not deletable:"
+            " `revsched revert` cannot forget the firings of what it reverts; grant Delete"
+            " on it (permission set Revsched_Integration)",
+            warning=True,
+        )
     return Check(name, True, f"{org_memory.FIRING_OBJECT} is there and writable")
 
 

@@ -24,8 +24,8 @@ _FIELD_START = {"minute": 0, "hour": 0, "day": 1, "month": 1}
 
 def enabled_schedules(settings: Settings, plays: Mapping[str, Play[Any]]) -> dict[str, Schedule]:
     """Each enabled play's schedule, by play name."""
-    configs = {name: play.configure(settings) for name, play in plays.items()}
-    return {name: config.schedule for name, config in configs.items() if config.enabled}
+    shown = {name: play.enabled_schedule(settings) for name, play in plays.items()}
+    return {name: schedule for name, (enabled, schedule) in shown.items() if enabled}
 
 
 def run_command(executable: str, play: str, config: Path | None) -> str:

@@ -14,7 +14,7 @@ import importlib.util
 import pkgutil
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import ModuleType
@@ -80,6 +80,8 @@ class DecideContext(Generic[C]):
     watermark: datetime | None = None
     # Key -> record Ids in the play's lookup index (see `Play.index`), for its follow-ups.
     lookup: Callable[[Collection[str]], dict[str, set[str]]] | None = None
+    # The play deciding: `Play.decide` sets it, for the plan's name and config keys in errors.
+    play: str = ""
 
     @property
     def moment(self) -> datetime:
@@ -144,6 +146,16 @@ class Play(Generic[C]):
     # An index of org records kept between runs, which follow-ups look keys up in.
     index: Callable[[C], RecordIndex] | None = None
 
+    def __post_init__(self) -> None:
+        """`decide` sees the play's name in its context (`ctx.play`), however it is called:
+        by the runner, a forecast or a test."""
+        rule = self.decide
+
+        def decide(records: Records, ctx: DecideContext[C]) -> Plan:
+            return rule(records, replace(ctx, play=self.name))
+
+        object.__setattr__(self, "decide", decide)
+
     def configure(self, settings: Settings, *, to_run: bool = False) -> C:
         """This play's config from its `[plays.<name>]` section, with defaults.
 
@@ -165,6 +177,19 @@ class Play(Generic[C]):
         if real_org and (config.enabled or to_run):
             self._check_real_org(config, settings)
         return config
+
+    def enabled_schedule(self, settings: Settings) -> tuple[bool, Schedule]:
+        """Whether the play is enabled, and its schedule, as `configure` finds them; for a
+        play the config has no section for, from its defaults without validating them
+        (every play's defaults are valid), so listing plays builds no config model."""
+        if self.name in settings.plays:
+            config = self.configure(settings)
+            return config.enabled, config.schedule
+        fields = self.config_model.model_fields
+        shown = {name: fields[name].get_default() for name in ("enabled", "schedule")}
+        if settings.org.kind == "salesforce":
+            shown |= self.config_model.REAL_ORG_DEFAULTS
+        return shown["enabled"], validate_schedule(shown["schedule"])
 
     def _check_real_org(self, config: C, settings: Settings) -> None:
         """Every key still holding a demo default, in one line: users and pools to set."""

@@ -1,23 +1,29 @@
 """Play schedules: parsed once from config, used by the scheduler, claims and exports.
 
 A schedule is held as the five cron fields with cron's meaning (weekday 0 and 7
-are Sunday), because that is what crontab and systemd are exported from; the
-APScheduler trigger is built by translating the weekday field to names, never
-with `CronTrigger.from_crontab`, which counts weekday 0 as Monday.
+are Sunday), because that is what crontab and systemd are exported from. Its fire
+times are found here, in plain Python, for the scheduler (through the trigger in
+`revsched.cron_trigger`), `revsched plays` and the occurrence claims alike, so
+they cannot disagree, and listing the plays loads no scheduler. Across DST
+changes, as cron does: a time of day the spring change skips fires as late as
+the change moved the clock (02:30 at 03:30), one the autumn change repeats fires
+once, at its first occurrence, and schedules of every hour (`*` hours) follow
+real time, skipping the missing hour and firing in both repeated ones.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic_core import core_schema
 
-if TYPE_CHECKING:  # listing plays parses schedules without loading the scheduler
-    from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
 
 Period = Literal["day", "week", "month", "minute"]
@@ -40,6 +46,8 @@ _FIELD_RANGES = {
 # How far back to look for the latest occurrence, widening until one is found.
 _STEP = timedelta(seconds=1)
 _LOOKBACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=367))
+# How far ahead to look for the next fire time: 29 February comes within 8 years.
+_HORIZON_DAYS = 8 * 366 + 1
 
 
 class ScheduleError(ValueError):
@@ -78,17 +86,46 @@ class Schedule:
         """The five crontab fields."""
         return f"{self.minute} {self.hour} {self.day} {self.month} {self.day_of_week}"
 
-    def trigger(self, zone: ZoneInfo) -> CronTrigger:
-        from revsched.cron_trigger import DstSafeCronTrigger
+    def next_fire(self, moment: datetime, zone: ZoneInfo) -> datetime | None:
+        """The first fire time at or after `moment`, in the zone's time; None if the
+        fields name no day in the next 8 years (31 February)."""
+        start = moment.astimezone(UTC)
+        # A day's times can move into the next (a skipped 23:30 fires at 00:30), so the
+        # earliest of a day's is final only beside the next day's.
+        first = start.astimezone(zone).date() - timedelta(days=1)
+        for offset in range(_HORIZON_DAYS):
+            found = [t for t in self._day_times(first + timedelta(offset), zone) if t >= start]
+            if found:
+                later = self._day_times(first + timedelta(offset + 1), zone)
+                return min(found + [t for t in later if t >= start]).astimezone(zone)
+        return None
 
-        return DstSafeCronTrigger(
-            minute=self.minute,
-            hour=self.hour,
-            day=self.day,
-            month=self.month,
-            day_of_week=_apscheduler_weekdays(self.day_of_week),
-            timezone=zone,
-        )
+    @functools.cached_property
+    def _fields(self) -> _Fields:
+        return _fields_of(self)
+
+    def _day_times(self, day: date, zone: ZoneInfo) -> Iterator[datetime]:
+        """The instants (in UTC) a day's matching local times fire at, in no set order."""
+        fields = self._fields
+        if (
+            day.month not in fields.months
+            or day.day not in fields.days
+            or (day.weekday() + 1) % 7 not in fields.weekdays
+        ):
+            return
+        for hour in fields.hours:
+            for minute in fields.minutes:
+                local = datetime.combine(day, time(hour, minute))
+                earlier = local.replace(tzinfo=zone).astimezone(UTC)
+                later = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
+                if earlier == later:
+                    yield earlier
+                elif earlier < later:  # repeated by the autumn change
+                    yield earlier
+                    if fields.every_hour:
+                        yield later
+                elif not fields.every_hour:  # skipped by the spring change
+                    yield earlier
 
     def period_key(self, occurrence: datetime) -> str:
         """The period one occurrence covers, in its local time: at most one run per key."""
@@ -103,15 +140,14 @@ class Schedule:
 
     def latest(self, now: datetime, zone: ZoneInfo) -> datetime:
         """The most recent occurrence at or before `now` (what a late or manual fire covers)."""
-        trigger = self.trigger(zone)
         # In UTC: local times compare by wall clock, so 01:30 EST would sort before 01:30:05 EDT.
         now = now.astimezone(UTC)
         for lookback in _LOOKBACK:
             found = None
-            fire = trigger.get_next_fire_time(None, now - lookback)
+            fire = self.next_fire(now - lookback, zone)
             while fire is not None and fire.astimezone(UTC) <= now:
                 found = fire
-                fire = trigger.get_next_fire_time(None, fire.astimezone(UTC) + _STEP)
+                fire = self.next_fire(fire.astimezone(UTC) + _STEP, zone)
             if found is not None:
                 return found
         raise ScheduleError(f"schedule {self.text!r} has not fired in the past year")
@@ -221,11 +257,40 @@ def expand_weekdays(field: str) -> list[int]:
     return sorted(days)
 
 
-def _apscheduler_weekdays(field: str) -> str:
-    """Cron's weekday field (0 or 7 = Sunday) as the day names APScheduler understands."""
-    if field == "*":
-        return "*"
-    return ",".join(CRON_DAYS[d] for d in expand_weekdays(field))
+def _expand(field: str, low: int, high: int) -> frozenset[int]:
+    """A numeric cron field (checked when parsed) as the set of values it names."""
+    values: set[int] = set()
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        bounds = [low, high] if base == "*" else [int(b) for b in base.split("-")]
+        # "N/S" steps from N to the field's end, as cron does.
+        last = bounds[-1] if len(bounds) == 2 else high if step else bounds[0]
+        values.update(range(bounds[0], last + 1, int(step or 1)))
+    return frozenset(values)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """A schedule's fields as sets of values, to match a day and list its times."""
+
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday
+    # Hours `*` (hourly or more often): real time across DST changes, not the wall clock.
+    every_hour: bool
+
+
+def _fields_of(schedule: Schedule) -> _Fields:
+    return _Fields(
+        minutes=tuple(sorted(_expand(schedule.minute, 0, 59))),
+        hours=tuple(sorted(_expand(schedule.hour, 0, 23))),
+        days=_expand(schedule.day, 1, 31),
+        months=_expand(schedule.month, 1, 12),
+        weekdays=frozenset(expand_weekdays(schedule.day_of_week)),
+        every_hour=schedule.hour == "*",
+    )
 
 
 def validate_schedule(value: Any) -> Schedule:

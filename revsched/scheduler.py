@@ -19,6 +19,7 @@ from typing import Any
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from revsched.config import Settings
+from revsched.cron_trigger import ScheduleTrigger
 from revsched.logs import logger
 from revsched.play import Play
 
@@ -58,7 +59,7 @@ def build_scheduler(
         extra = {"next_run_time": now} if catch_up_due(play, settings, now) else {}
         scheduler.add_job(
             fire,
-            config.schedule.trigger(settings.zone),
+            ScheduleTrigger(config.schedule, settings.zone),
             args=[name],
             id=job_id(name),
             name=f"{name} ({config.schedule})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakeslack import TOKEN, FakeSlack
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from revsched import migrate
 from revsched.cli import app
+from revsched.config_fields import Describes
 from revsched.localorg.demo import build_demo_org
 from revsched.state import open_engine
 
@@ -214,3 +216,46 @@ def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path
     _, lines = doctor("[plays.win-back]\nstatus_fields = { 'Owner' = 'owner.NAME' }\n", tmp_path)
 
     assert " ok  win-back: Account fields: 7 fields exist" in lines, lines
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, sobject: str, right: str) -> None:
+    """The integration user lacks an object right: its describe says false."""
+    described = Describes.describe
+
+    def describe(self: Describes, name: str) -> dict[str, Any] | str:
+        found = described(self, name)
+        return found | {right: False} if name == sobject and isinstance(found, dict) else found
+
+    monkeypatch.setattr(Describes, "describe", describe)
+
+
+def test_a_play_that_converts_needs_create_on_account(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """convertLead needs Create and Edit on Account, Contact and Opportunity besides the
+    permission: an integration user without Create on Account converts nothing."""
+    _without(monkeypatch, "Account", "createable")
+
+    code, lines = doctor()
+
+    assert code == 1
+    assert (
+        "FAIL job-changes: Convert Leads: the integration user lacks Create on Account, so"
+        " every matched lead would fail to convert; assign the permission set"
+        " Revsched_Integration (it grants them)" in lines
+    )
+
+
+def test_a_firing_object_without_delete_is_a_warning(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    _without(monkeypatch, "Revsched_Firing__c", "deletable")
+
+    code, lines = doctor()
+
+    assert code == 0
+    assert (
+        "warn org memory: Revsched_Firing__c is there and writable, but not deletable:"
+        " `revsched revert` cannot forget the firings of what it reverts; grant Delete on it"
+        " (permission set Revsched_Integration)" in lines
+    )

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.config import Settings
+from revsched.cron_trigger import ScheduleTrigger
 from revsched.export import on_calendar
 from revsched.play import load_plays
 from revsched.schedule import parse_schedule
@@ -114,7 +115,7 @@ def test_systemd_agrees_with_the_scheduler_on_the_next_fire_times(text: str):
     )
     now = datetime.now(UTC)
     systemd = re.findall(r"(?:Next elapse|Iter\. #\d): \w+ (\S+ \S+) UTC", result.stdout)
-    trigger = schedule.trigger(zone)
+    trigger = ScheduleTrigger(schedule, zone)
     ours, fire = [], trigger.get_next_fire_time(None, now)
     for _ in range(3):
         ours.append(f"{fire.astimezone(UTC):%Y-%m-%d %H:%M:%S}")

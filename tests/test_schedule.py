@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from revsched.config import Settings
+from revsched.cron_trigger import ScheduleTrigger
 from revsched.errors import ConfigError
 from revsched.play import load_plays
 from revsched.schedule import ScheduleError, parse_schedule
@@ -18,7 +19,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 def fires(text: str, after: datetime, count: int, zone: ZoneInfo = UTC) -> list[str]:
     """The next `count` fire times after `after`, as local 'Day YYYY-MM-DD HH:MM' strings."""
-    trigger = parse_schedule(text).trigger(zone)
+    trigger = ScheduleTrigger(parse_schedule(text), zone)
     found: list[str] = []
     fire = trigger.get_next_fire_time(None, after)
     while len(found) < count:
@@ -94,7 +95,7 @@ def test_latest_occurrence_is_what_a_late_fire_covers(text: str, now: datetime, 
 def test_dst_fall_back_double_fire_shares_one_period_key():
     """01:30 happens twice in New York on 1 Nov 2026; both fires are the same occurrence."""
     schedule = parse_schedule("30 1 * * *")
-    trigger = schedule.trigger(NEW_YORK)
+    trigger = ScheduleTrigger(schedule, NEW_YORK)
     first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC).astimezone(NEW_YORK)  # 01:30 EDT
     second = datetime(2026, 11, 1, 6, 30, tzinfo=UTC).astimezone(NEW_YORK)  # 01:30 EST
     assert trigger.get_next_fire_time(None, first) == first

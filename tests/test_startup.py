@@ -34,7 +34,13 @@ HEAVY = (
     "revsched.salesforce_soap",
     # Built only for a stdlib dataclass in a model; Schedule declares its own schema.
     "pydantic.dataclasses",
+    # The scheduler (and asyncio with it): `plays` finds next runs without it.
+    "apscheduler",
+    "asyncio",
 )
+# Loaded when pydantic first builds a validator (its plugins are entry points, scanned
+# across every installed distribution): a command that reads the config needs them.
+BUILT_A_MODEL = ("importlib.metadata", "pydantic.plugin._loader")
 
 PROBE = """
 import json, sys
@@ -48,9 +54,9 @@ print("LOADED", json.dumps(loaded))
 """
 
 
-def loaded_by(*args: str) -> tuple[list[str], str]:
-    """The heavy modules that `revsched ARGS` loads in a fresh interpreter, and its output."""
-    code = PROBE.format(heavy=json.dumps(HEAVY))
+def loaded_by(*args: str, watched: tuple[str, ...] = HEAVY) -> tuple[list[str], str]:
+    """The watched modules that `revsched ARGS` loads in a fresh interpreter, and its output."""
+    code = PROBE.format(heavy=json.dumps(watched))
     done = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
     )
@@ -65,6 +71,13 @@ def test_help_loads_none_of_the_heavy_libraries(args: tuple[str, ...]):
     assert "Usage" in output
 
 
+def test_the_top_level_help_builds_no_model():
+    """Config defaults are made when a config is read (default_factory), not at import."""
+    loaded, output = loaded_by("--help", watched=HEAVY + BUILT_A_MODEL)
+    assert loaded == []
+    assert "Usage" in output
+
+
 def test_plays_lists_the_plays_without_the_heavy_libraries():
     loaded, output = loaded_by("plays")
     assert loaded == []
@@ -75,3 +88,27 @@ def test_plays_lists_the_plays_without_the_heavy_libraries():
 def test_a_run_still_loads_what_it_uses():
     loaded, _ = loaded_by("history")
     assert {"sqlalchemy", "alembic"} <= set(loaded)
+
+
+BUILT_MODELS = """
+import sys
+from revsched.cli import app
+from revsched.config import load_settings
+from revsched.play import load_plays
+try:
+    app(sys.argv[1:], prog_name="revsched")
+except SystemExit:
+    pass
+for play in load_plays(load_settings(None)).values():
+    if type(play.config_model.__pydantic_validator__).__name__ != "MockValSer":
+        print("BUILT", play.name)
+"""
+
+
+def test_plays_builds_no_model_for_a_play_the_config_leaves_out():
+    """A play's config model is built (tens of validators) only for a play with a section."""
+    done = subprocess.run(
+        [sys.executable, "-c", BUILT_MODELS, "plays"], capture_output=True, text=True, check=True
+    )
+    assert "win-back" in done.stdout
+    assert "BUILT" not in done.stdout

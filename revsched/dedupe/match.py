@@ -131,11 +131,11 @@ class MatchRules(StrictModel):
     strip_plus_addressing: bool = True
     # Region assumed for phone numbers of records with no country.
     phone_region: str = "US"
-    weights: Weights = Weights()
+    weights: Weights = Field(default_factory=Weights)
     # Agreeing on a common surname, company-name word or website domain counts for less,
     # on a rare one for more (frequencies from the records of the run).
-    term_frequency: TermFrequencyRules = TermFrequencyRules()
-    safety: SafetyRules = SafetyRules()
+    term_frequency: TermFrequencyRules = Field(default_factory=TermFrequencyRules)
+    safety: SafetyRules = Field(default_factory=SafetyRules)
 
 
 @dataclass(frozen=True)

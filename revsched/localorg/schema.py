@@ -205,8 +205,14 @@ _STANDARD_OBJECTS: dict[str, SObject] = {
                 Field("IsActive", BOOLEAN, nillable=False, default=True),
                 Field("TimeZoneSidKey", STRING, 40, default="America/Los_Angeles"),
                 _ref("UserRoleId", "UserRole"),
+                _ref("ProfileId", "Profile"),
                 _ref("ManagerId", "User"),
             ),
+        ),
+        SObject(
+            "Profile",
+            "00e",
+            _fields(*_audit_fields(), Field("Name", STRING, 255, nillable=False)),
         ),
         SObject(
             "Group",
@@ -367,6 +373,29 @@ _STANDARD_OBJECTS: dict[str, SObject] = {
             ),
         ),
         SObject(
+            "Product2",
+            "01t",
+            _fields(
+                *_audit_fields(),
+                Field("Name", STRING, 255, nillable=False),
+                Field("ProductCode", STRING, 255),
+                _picklist("Family", "Platform", "Add-on", "Services"),
+                Field("IsActive", BOOLEAN, nillable=False, default=True),
+            ),
+        ),
+        SObject(
+            "OpportunityLineItem",
+            "00k",
+            _fields(
+                *_audit_fields(),
+                _ref("OpportunityId", "Opportunity", nillable=False),
+                _ref("Product2Id", "Product2"),
+                Field("Quantity", DOUBLE, nillable=False, default=1),
+                Field("UnitPrice", CURRENCY),
+                Field("TotalPrice", CURRENCY),
+            ),
+        ),
+        SObject(
             "OpportunityContactRole",
             "00K",
             _fields(
@@ -444,6 +473,7 @@ _STANDARD_CHILDREN: dict[str, tuple[ChildRelationship, ...]] = {
     ),
     "Opportunity": (
         ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+        ChildRelationship("OpportunityLineItems", "OpportunityLineItem", "OpportunityId"),
         ChildRelationship("Tasks", "Task", "WhatId"),
         ChildRelationship("Events", "Event", "WhatId"),
     ),
