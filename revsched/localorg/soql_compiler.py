@@ -23,6 +23,7 @@ from revsched.localorg.soql_paths import CUSTOM_REL_HINT, FieldPaths
 from revsched.localorg.soql_select import SelectList
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
 from revsched.localorg.sql import q
+from revsched.localorg.storage import RUNNING_USER
 from revsched.localorg.values import TEXT_TYPES, UNGROUPABLE_TYPES
 
 MAX_OFFSET = 2000
@@ -80,7 +81,7 @@ class Compiler:
         (
             fields_tree,
             _name,
-            _scope,  # USING SCOPE: every scope sees every record here
+            scope,
             where,
             _with,  # WITH SECURITY_ENFORCED: the API user sees every field here
             group_by,
@@ -118,9 +119,11 @@ class Compiler:
                     self.compiled.outputs.append(self._child(item, nested=child))
                 else:
                     self.select.add(item)
+        conditions = [] if scope is None else [self._using_scope(scope.children[0])]  # type: ignore[union-attr, arg-type]
         if where is not None:
             self._clause = "where"
-            self.compiled.where = self._condition(where.children[0])  # type: ignore[union-attr]
+            conditions.append(self._condition(where.children[0]))  # type: ignore[union-attr, arg-type]
+        self.compiled.where = " AND ".join(conditions)
         if having is not None:
             if not self.compiled.aggregate:
                 raise self._error(having.children[0], "HAVING needs a GROUP BY")  # type: ignore[union-attr]
@@ -138,6 +141,40 @@ class Compiler:
                     f"Maximum SOQL offset allowed is {MAX_OFFSET}",
                 )
         return self.compiled
+
+    def _using_scope(self, scope: Token) -> str:
+        """USING SCOPE (SOQL: "USING SCOPE"): `everything` is every record, `mine` the ones
+        the running user owns. The local org models no teams, territories, delegation or
+        queue membership, so it refuses the other scopes rather than answer them wrongly."""
+        sobj = self.compiled.sobject
+        if scope.lower() == "everything":
+            return "1"
+        if scope.lower() != "mine" or sobj.field("OwnerId") is None:
+            raise self._error(
+                scope, f"USING SCOPE {scope} is not supported by the local org for {sobj.name}"
+            )
+        self.compiled.params.append(RUNNING_USER["Username"])
+        return f'({self.compiled.root}.OwnerId = (SELECT Id FROM "User" WHERE Username = ?))'
+
+    @staticmethod
+    def _is_count(item: Tree) -> bool:
+        expr = item.children[0] if item.data == "selected" else None
+        return (
+            isinstance(expr, Tree)
+            and expr.data == "call"
+            and str(expr.children[0]).upper() == "COUNT"
+            and expr.children[1] is None
+        )
+
+    def _count_only(self, items: list[Tree]) -> bool:
+        """SELECT COUNT(): the answer is totalSize alone (counting groups under GROUP BY)."""
+        counts = [item for item in items if self._is_count(item)]
+        if not counts:
+            return False
+        if len(items) > 1 or counts[0].children[1] is not None:
+            raise self._error(counts[0], "COUNT() must be the only element")
+        self.compiled.count = True
+        return True
 
     def _group_by(self, node: Tree) -> None:
         if node.data != "group_by":
