@@ -71,3 +71,24 @@ def test_the_site_has_no_secret_and_loads_nothing_from_elsewhere(
             assert secret not in text
             assert "<script" not in text  # readable with JavaScript off
             assert not re.search(r'(src|href)="(https?:)?//(?!localorg\.invalid/)', text), path
+
+
+def test_the_latest_report_says_what_was_selected_and_skipped_and_why(site: Path):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    [latest] = set(re.findall(r'href="(runs/win-back-run\d+\.html)"', index))
+    page = (site / latest).read_text(encoding="utf-8")
+
+    # Counts by kind of reason first, then the records, named and linked.
+    reasons = page.split('id="reasons"', 1)[1].split("</table>", 1)[0]
+    counts = re.findall(
+        r"<td>(selected|skipped)</td>\s*<td>([^<]+)</td>\s*<td[^>]*>([\d,]+)</td>", reasons
+    )
+    assert counts and all(int(n.replace(",", "")) > 0 for _, _, n in counts)
+    selected = page.split('id="selected"', 1)[1].split("</table>", 1)[0]
+    assert re.search(
+        rf'<a href="{INSTANCE}/lightning/r/Account/001\w+/view">[^<0-9][^<]*</a>', selected
+    )
+    total = sum(int(n.replace(",", "")) for outcome, _, n in counts if outcome == "selected")
+    assert selected.count("<tr>") - 1 == min(total, 1000)  # rows beyond 1,000 are in the CSV
+    [csv] = set(re.findall(r'href="(win-back-selected-run\d+\.csv)"', page))
+    assert len((site / "runs" / csv).read_text(encoding="utf-8").splitlines()) == total + 1

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from revsched import migrate
 from revsched.cli import app
 from revsched.errors import StateSchemaError
-from revsched.plan import Firing, Merge, MergedRecord, Plan
+from revsched.plan import Decision, Firing, Merge, MergedRecord, Plan
 from revsched.state import Base, OccurrenceRow, OutboxEntry, Run, StateStore, open_engine
 
 
@@ -121,7 +121,24 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
         master_after={},
         reason="same email",
     )
-    store.start_run(Plan(play="dedupe-contacts", as_of=date(2026, 1, 1), merges=(merge,)), False)
+    decision = Decision(
+        sobject="Contact",
+        record_id="003M",
+        record_name="Ann Lee",
+        outcome="selected",
+        reason="same email",
+        stage="cluster 1: master",
+    )
+    deduped = Plan(
+        play="dedupe-contacts",
+        as_of=date(2026, 1, 1),
+        decisions=(decision,),
+        merges=(merge,),
+        reports={"review": [{"cluster": 1, "score": 0.8}]},
+    )
+    deduped_run = store.start_run(deduped, False)
+    assert store.decisions(deduped_run) == [decision]
+    assert store.reports(deduped_run) == {"review": [{"cluster": 1, "score": 0.8}]}
     store.claim_occurrence("win-back", "2026-01-01", "ops-1")
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)
     with store.session() as session:
@@ -131,6 +148,7 @@ def test_prune_deletes_old_audit_and_claims_but_keeps_fired_runs(state_url: str)
     counts = store.prune(datetime.now(UTC) - timedelta(days=90))
 
     assert counts["alerts"] == 2 and counts["merges"] == 1
+    assert counts["decisions"] == 1 and counts["report_rows"] == 1
     assert counts["runs"] == 2 and counts["occurrences"] == 1
     assert [run.id for run in store.runs()] == [recent, fired]
     assert store.fired("win-back") == {("001A", "6")}

@@ -83,6 +83,7 @@ def test_the_page_links_names_to_records_and_escapes_salesforce_data(tmp_path: P
     assert [p.name for p in written] == [
         "p-2028-02-29.html",
         "p-at-risk-list-2028-02-29.csv",
+        "p-reasons-2028-02-29.csv",
         "p-selected-2028-02-29.csv",
         "p-changes-2028-02-29.csv",
         "p-alerts-2028-02-29.csv",

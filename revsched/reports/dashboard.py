@@ -50,11 +50,14 @@ class PlaySection:
     forecast_error: str | None = None
 
 
-def audited_plan(run: Run) -> Plan:
-    """A run's plan as its audit holds it (without the decisions, which are not kept)."""
+def audited_plan(run: Run, store: StateStore) -> Plan:
+    """A run's plan as its audit holds it: its decisions and the play's tables too, for a
+    run saved since they are kept (migration 0026)."""
     return Plan(
         play=run.play,
         as_of=run.as_of,
+        decisions=tuple(store.decisions(run.id)),
+        reports=store.reports(run.id),
         changes=tuple(
             FieldChange(
                 sobject=c.sobject,
@@ -166,7 +169,7 @@ class Site:
         run = self.store.run(chosen.id) if chosen else None
         if run is None:
             return
-        plan = audited_plan(run)
+        plan = audited_plan(run, self.store)
         header = run_header(run.play, run.as_of, run.id, run.dry_run, run.status, self.org_name)
         names = audited_names(run)
         report = plan_report(

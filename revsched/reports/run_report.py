@@ -37,7 +37,28 @@ def _cell(value: Scalar, names: Mapping[str, str]) -> Scalar:
     return None if value is None else _named(value, names)
 
 
+def _by_kind(decisions: tuple[Decision, ...]) -> dict[str, list[Decision]]:
+    """Decisions grouped by their reason's kind, the largest group first (decide's order
+    within a group)."""
+    groups: dict[str, list[Decision]] = {}
+    for decision in decisions:
+        groups.setdefault(reason_kind(decision.reason), []).append(decision)
+    return dict(sorted(groups.items(), key=lambda group: -len(group[1])))
+
+
+def _reasons(plan: Plan) -> Table:
+    """How many records each kind of reason selected and skipped: the page's first answer
+    to "why", before the rows."""
+    rows: list[Row] = [
+        {"outcome": outcome, "reason": kind, "records": len(group)}
+        for outcome, decisions in (("selected", plan.selected), ("skipped", plan.skipped))
+        for kind, group in _by_kind(decisions).items()
+    ]
+    return Table("reasons", "Selected and skipped, by reason", rows)
+
+
 def _decisions(name: str, title: str, decisions: tuple[Decision, ...]) -> Table:
+    """The records, grouped as `_reasons` counts them, each with its reason in full."""
     rows: list[Row] = [
         {
             "sobject": d.sobject,
@@ -46,7 +67,8 @@ def _decisions(name: str, title: str, decisions: tuple[Decision, ...]) -> Table:
             "stage": d.stage,
             "reason": d.reason,
         }
-        for d in decisions
+        for group in _by_kind(decisions).values()
+        for d in group
     ]
     return Table(name, title, rows, links=RECORD)
 
@@ -217,6 +239,7 @@ def plan_report(
         drawn += extra.charts
         figures += extra.totals
     generic = [
+        _reasons(plan),
         _decisions("selected", "Selected", plan.selected),
         _changed(plan, names),
         _creates(plan, names),

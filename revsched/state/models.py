@@ -272,6 +272,36 @@ class AlertRow(AuditRow, Base):
     covers: Mapped[str | None] = mapped_column(Text)
 
 
+class DecisionRow(Base):
+    """Why a run selected or skipped a record: what its report's decision tables show
+    after the fact (the dashboard's latest run)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_run_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    sobject: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(18))
+    record_name: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20))  # selected or skipped
+    reason: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(255))
+
+
+class ReportRow(Base):
+    """One row of a table the play put on its plan (at-risk renewals, the dedupe review
+    queue), as JSON: the run's report rebuilt later shows it as the run did."""
+
+    __tablename__ = "report_rows"
+    __table_args__ = (Index("ix_report_rows_run_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    report: Mapped[str] = mapped_column(String(100))
+    row: Mapped[str] = mapped_column(Text)
+
+
 class FiringRow(Base):
     """A (play, record, stage) that has fired: never fired again."""
 

@@ -25,7 +25,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from revsched import migrate
 from revsched.errors import ConfigError
-from revsched.plan import Plan
+from revsched.plan import Decision, Plan
 from revsched.private import private_file
 from revsched.state.models import (
     AlertRow,
@@ -35,6 +35,7 @@ from revsched.state.models import (
     ConversionRow,
     CreateRow,
     CursorRow,
+    DecisionRow,
     DeleteRow,
     DeliveryRow,
     EnrollmentRow,
@@ -43,6 +44,7 @@ from revsched.state.models import (
     LeaseRow,
     MergeRow,
     OccurrenceRow,
+    ReportRow,
     Run,
     SlackUserRow,
     WatermarkRow,
@@ -183,6 +185,7 @@ def _shown(url: str) -> str:
 # A planned change's row, in the order start_run gives its values.
 CHANGE_COLUMNS = ("run_id", "status", "sobject", "record_id", "record_name", "field")
 CHANGE_COLUMNS += ("old", "new", "old_name", "new_name", "reason")
+DECISION_COLUMNS = ("run_id", "sobject", "record_id", "record_name", "outcome", "reason", "stage")
 # Rows per executemany call.
 CHUNK = 1000
 # Values in one IN (...): under SQLite's oldest limit of bound parameters (999).
@@ -623,6 +626,25 @@ class StateStore:
                 (
                     {**planned, **a._asdict(), "record_name": _name_of(a.record_id, names)}
                     for a in alerts
+                ),
+            )
+            _insert_values(
+                session,
+                DecisionRow,
+                DECISION_COLUMNS,
+                (
+                    (run_id, d.sobject, d.record_id, d.record_name, d.outcome, d.reason, d.stage)
+                    for d in plan.decisions
+                ),
+            )
+            _insert_values(
+                session,
+                ReportRow,
+                ("run_id", "report", "row"),
+                (
+                    (run_id, name, json.dumps(row))
+                    for name, rows in plan.reports.items()
+                    for row in rows
                 ),
             )
             _mark_stale(session, run_id, stale or {})
@@ -1117,6 +1139,8 @@ class StateStore:
                     MergeRow,
                     ConversionRow,
                     EnrollmentRow,
+                    DecisionRow,
+                    ReportRow,
                 )
             }
             kept = select(FiringRow.run_id).union(
@@ -1143,6 +1167,28 @@ class StateStore:
         """The run that reverted this one, if any."""
         with self.session() as session:
             return session.scalar(select(Run.id).where(Run.reverts_run_id == run_id))
+
+    def decisions(self, run_id: int) -> list[Decision]:
+        """Why the run selected and skipped each record, in the order it decided."""
+        columns = [getattr(DecisionRow, name) for name in DECISION_COLUMNS[1:]]
+        with self.session() as session:
+            rows = session.execute(
+                select(*columns).where(DecisionRow.run_id == run_id).order_by(DecisionRow.id)
+            )
+            return [Decision(**row._asdict()) for row in rows]
+
+    def reports(self, run_id: int) -> dict[str, list[dict[str, Any]]]:
+        """The tables the run's play reported (name -> rows), as its plan held them."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        with self.session() as session:
+            rows = session.execute(
+                select(ReportRow.report, ReportRow.row)
+                .where(ReportRow.run_id == run_id)
+                .order_by(ReportRow.id)
+            )
+            for name, row in rows:
+                found.setdefault(name, []).append(json.loads(row))
+        return found
 
     def run(self, run_id: int) -> Run | None:
         with self.session() as session:
