@@ -158,4 +158,5 @@ play = Play(
     queries=queries,
     decide=decide,
     requirements=requirements,
+    reads_the_date=False,
 )

@@ -81,4 +81,5 @@ play = Play(
     queries=queries,
     decide=decide,
     requirements=partial(dedupe_requirements, SPEC),
+    reads_the_date=False,
 )

@@ -160,6 +160,10 @@ class Play(Generic[C]):
     follow_ups: Callable[[Records, DecideContext[C]], dict[str, str]] | None = None
     # An index of org records kept between runs, which follow-ups look keys up in.
     index: Callable[[C], RecordIndex] | None = None
+    # False when decide reads no date or clock (ctx.as_of, ctx.now) beyond stamping the
+    # plan: the same records then give the same plan any day, and a forecast decides
+    # again only on a day they changed (a dedupe play's matching is its costly part).
+    reads_the_date: bool = True
 
     def all_queries(self, ctx: DecideContext[C]) -> dict[str, str]:
         """Every query the play runs, its follow-ups built as for no records: what doctor

@@ -92,3 +92,12 @@ def test_the_latest_report_says_what_was_selected_and_skipped_and_why(site: Path
     assert selected.count("<tr>") - 1 == min(total, 1000)  # rows beyond 1,000 are in the CSV
     [csv] = set(re.findall(r'href="(win-back-selected-run\d+\.csv)"', page))
     assert len((site / "runs" / csv).read_text(encoding="utf-8").splitlines()) == total + 1
+
+
+def test_a_forecast_of_a_play_run_several_times_a_day_is_marked_approximated(site: Path):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    section = index.split('<h2 id="add-drop-approvals">', 1)[1].split("<h2", 1)[0]
+    daily = index.split('<h2 id="win-back">', 1)[1].split("<h2", 1)[0]
+
+    assert "Approximated: add-drop-approvals runs several times a day" in section
+    assert "Approximated" not in daily

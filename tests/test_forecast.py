@@ -154,3 +154,18 @@ def test_only_queries_a_wider_bound_makes_a_superset_of_are_widened():
         "SELECT Id, (SELECT Id FROM Tasks WHERE ActivityDate > {}) FROM Account WHERE Type = 'X'",
     ):
         assert Window.of([unsafe.format(d) for d in days]) is None, unsafe
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_a_play_that_runs_several_times_a_day_says_its_forecast_is_approximated():
+    args = ["--days", "2", "--from", START.isoformat()]
+
+    sub_daily = forecast("add-drop-approvals", *args)
+    text = CliRunner().invoke(app, ["forecast", "add-drop-approvals", *args]).stdout
+
+    assert sub_daily["approximated"] == (
+        "add-drop-approvals runs several times a day (*/15 * * * *); the forecast counts"
+        " one run a day, as if the day's later runs found nothing new"
+    )
+    assert "Approximated: add-drop-approvals runs several times a day" in " ".join(text.split())
+    assert forecast("win-back", *args)["approximated"] is None  # daily: each day is its run

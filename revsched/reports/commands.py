@@ -98,7 +98,7 @@ def forecast(
 ) -> None:
     """What a play would select, change, create and alert each coming day: one read of
     the org, nothing written, each day decided as if the days before were applied."""
-    from revsched.reports.forecast import Day, Snapshot, forecast, with_changes
+    from revsched.reports.forecast import Day, Snapshot, approximation, forecast, with_changes
     from revsched.reports.forecast_report import forecast_header, forecast_json, write_forecast
 
     session = Session.open(config, as_json)
@@ -106,6 +106,7 @@ def forecast(
     first = _start(start, local_today(session.settings))
     changed_settings, changed = with_changes(session.settings, changes or [])
     play.configure(changed_settings, to_run=True)  # a bad --set stops it before reading
+    note = approximation(play, session.settings, first)
     snapshot = Snapshot(session.org)
     planned = [
         Day.of(plan)
@@ -119,7 +120,8 @@ def forecast(
     if as_json:
         typer.echo(
             json.dumps(
-                forecast_json(play.name, first, planned, other, changed, snapshot.reads), indent=2
+                forecast_json(play.name, first, planned, other, changed, snapshot.reads, note),
+                indent=2,
             )
         )
     else:
@@ -129,9 +131,11 @@ def forecast(
             style="bold",
             highlight=False,
         )
+        if note:
+            session.console.print(f"Approximated: {note}.", style="yellow", highlight=False)
         print_forecast(session.console, planned, other, changed)
     if report_dir is not None:
-        header = forecast_header(play.name, first, days, session.org_name)
+        header = forecast_header(play.name, first, days, session.org_name, note)
         paths = write_forecast(
             header,
             planned,

@@ -24,7 +24,7 @@ from revsched.play import Play
 from revsched.private import private_folder, write_private
 from revsched.reports import charts
 from revsched.reports.charts import Chart
-from revsched.reports.forecast import Day, Snapshot, forecast, totals
+from revsched.reports.forecast import Day, Snapshot, approximation, forecast, totals
 from revsched.reports.forecast_report import forecast_charts
 from revsched.reports.model import Row, Table
 from revsched.reports.pages import render, write_report
@@ -48,6 +48,7 @@ class PlaySection:
     latest_label: str = ""
     forecast: dict[str, int] = field(default_factory=dict)
     forecast_error: str | None = None
+    forecast_note: str | None = None
 
 
 def audited_plan(run: Run, store: StateStore) -> Plan:
@@ -189,6 +190,7 @@ class Site:
         forecast_days: list[Day] = []
         review: list[Row] = []
         try:
+            section.forecast_note = approximation(play, self.settings, start)
             for plan in forecast(play, self.settings, start, days, self.store, snapshot):
                 forecast_days.append(Day.of(plan))
                 if len(forecast_days) == 1:

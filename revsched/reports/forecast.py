@@ -9,7 +9,12 @@ after day as if each day had been applied: the stages it fired (and those its de
 alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
 the new values, the records it created appear under their parents and the records it
 merged are gone. So day N of a forecast is what `revsched run PLAY --as-of` on day N
-would plan, had the days before it been applied.
+would plan, had the days before it been applied. A play whose decide reads no date
+(`Play.reads_the_date`) is decided again only on a day its records changed: the plan of
+the same records is the same any day.
+
+A play that runs several times a day is forecast as one run a day; `approximation`
+says so, and the forecast's outputs show it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from revsched import org_memory
@@ -195,6 +200,7 @@ def forecast(
         key_field=settings.org.key_field,
     )
     recalled: set[str] = set()
+    last: tuple[Any, Plan] | None = None
     for number, (ctx, day_queries) in enumerate(zip(contexts, queries, strict=True)):
         records = reader.day(number)
         # What fired on another machine counts too: the org's memory of the new records.
@@ -203,9 +209,30 @@ def forecast(
         recalled |= in_scope
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
         ctx = replace(ctx, fired=frozenset(applied.fired), cursors=dict(applied.cursors))
-        plan = play.decide(seen, ctx)
+        inputs = (seen, ctx.fired, ctx.cursors)
+        if not play.reads_the_date and last is not None and last[0] == inputs:
+            plan = last[1].model_copy(update={"as_of": ctx.as_of})  # what deciding gives
+        else:
+            plan = play.decide(seen, ctx)
+        last = (inputs, plan)
         applied.apply(plan)
         yield plan
+
+
+def approximation(play: Play[Any], settings: Settings, start: date) -> str | None:
+    """What a forecast of the play leaves out, said plainly: a play that runs several
+    times a day is forecast as one run a day (the later runs of a day act only on records
+    that change in between, which a forecast of today's records cannot know)."""
+    schedule = play.configure(settings, to_run=True).schedule
+    zone = settings.zone
+    first = schedule.next_fire(datetime.combine(start, time(), tzinfo=zone), zone)
+    second = schedule.next_fire(first + timedelta(seconds=1), zone) if first else None
+    if second is None or second.date() != first.date():
+        return None
+    return (
+        f"{play.name} runs several times a day ({schedule}); the forecast counts one run a"
+        " day, as if the day's later runs found nothing new"
+    )
 
 
 def _value(text: str) -> Any:

@@ -21,12 +21,15 @@ def forecast_json(
     other: Sequence[Day] | None,
     changes: dict[str, Any],
     reads: int,
+    approximated: str | None = None,
 ) -> dict[str, Any]:
-    """The forecast; `reads` is how many queries it read the org with."""
+    """The forecast; `reads` is how many queries it read the org with, `approximated`
+    what it leaves out (null: nothing, each day is the play's run that day)."""
     document: dict[str, Any] = {
         "play": play,
         "from": start.isoformat(),
         "reads": reads,
+        "approximated": approximated,
         "days": [d.as_json() for d in days],
         "totals": totals(days),
     }
@@ -39,13 +42,16 @@ def forecast_json(
     return document
 
 
-def forecast_header(play: str, start: date, days: int, org: str) -> Header:
+def forecast_header(
+    play: str, start: date, days: int, org: str, approximated: str | None = None
+) -> Header:
     return Header(
         title=f"{play}: forecast of {days} days from {start.isoformat()}",
         play=play,
         as_of=start.isoformat(),
         mode="forecast (nothing written)",
         org=org,
+        note=f"Approximated: {approximated}." if approximated else None,
     )
 
 

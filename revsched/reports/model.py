@@ -81,6 +81,8 @@ class Header:
     mode: str
     org: str
     run_id: int | None = None
+    # What the reader must know to read the figures right (a forecast's approximation).
+    note: str | None = None
 
 
 @dataclass(frozen=True)
