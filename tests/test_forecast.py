@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ from typer.testing import CliRunner
 from revsched.cli import app
 from revsched.config import Settings
 from revsched.play import DecideContext, load_plays
+from revsched.reports.forecast import Snapshot
+from revsched.reports.forecast import forecast as run_forecast
 from revsched.reports.windows import Window
+from revsched.session import Session
 
 START = date(2026, 11, 23)
 DAYS = 10
@@ -169,3 +173,27 @@ def test_a_play_that_runs_several_times_a_day_says_its_forecast_is_approximated(
     )
     assert "Approximated: add-drop-approvals runs several times a day" in " ".join(text.split())
     assert forecast("win-back", *args)["approximated"] is None  # daily: each day is its run
+
+
+@pytest.mark.usefixtures("demo_org")
+@pytest.mark.parametrize(("reads_the_date", "decided"), [(True, DAYS), (False, 2)])
+def test_a_play_that_reads_no_date_is_decided_again_only_when_its_records_change(
+    reads_the_date: bool, decided: int
+):
+    session = Session.open(None, True)
+    shipped = load_plays(session.settings)["dedupe-contacts"]
+    calls: list[date] = []
+
+    def counted(records, ctx):
+        calls.append(ctx.as_of)
+        return shipped.decide(records, ctx)
+
+    play = replace(shipped, decide=counted, reads_the_date=reads_the_date)
+    days = list(
+        run_forecast(play, session.settings, START, DAYS, session.store, Snapshot(session.org))
+    )
+
+    # Day 1 merges and flags; day 2 sees the result; every later day sees day 2's records.
+    assert len(calls) == decided
+    assert [plan.as_of for plan in days] == [START + timedelta(days=n) for n in range(DAYS)]
+    assert sum(1 for plan in days if plan.merges) == 1
