@@ -76,6 +76,7 @@ def day_of(plan: dict[str, Any]) -> dict[str, Any]:
         ("queue-recycle", 1),
         ("dedupe-contacts", 1),
         ("lead-status-hygiene", 1),
+        ("account-review", 1),
     ],
 )
 def test_the_forecast_is_what_applying_the_play_each_day_does(play: str, busy_days: int, run_json):
@@ -152,7 +153,8 @@ def test_only_queries_a_wider_bound_makes_a_superset_of_are_widened():
     rows = [{"Id": "a", "Churn__c": "2026-06-01"}, {"Id": "b", "Churn__c": None}]
     assert window.day(rows, 0, {}) == [] and window.day(rows, 1, {}) == rows[:1]
     for unsafe in (
-        "SELECT Id FROM Account WHERE Churn__c <= {} OR Type = 'X'",
+        "SELECT Id FROM Account WHERE Churn__c <= {} OR NOT Type = 'X'",
+        "SELECT Id FROM Account WHERE Type = 'X' OR Id IN (SELECT Id FROM Account WHERE A__c < {})",
         "SELECT Id FROM Account WHERE Churn__c <= {} LIMIT 10",
         "SELECT Id FROM Account WHERE Churn__c = {}",
         "SELECT Id, (SELECT Id FROM Tasks WHERE ActivityDate > {}) FROM Account WHERE Type = 'X'",
@@ -197,3 +199,29 @@ def test_a_play_that_reads_no_date_is_decided_again_only_when_its_records_change
     assert len(calls) == decided
     assert [plan.as_of for plan in days] == [START + timedelta(days=n) for n in range(DAYS)]
     assert sum(1 for plan in days if plan.merges) == 1
+
+
+def test_a_row_a_bound_under_an_or_drops_is_kept_when_the_other_branch_admits_it():
+    days = ["2026-05-31", "2026-06-01"]
+    either = "SELECT Id FROM Account WHERE (Churn__c <= {} AND Type = 'X') OR Type = 'Y'"
+
+    window = Window.of([either.format(d) for d in days])
+
+    assert window is not None and window.disjunctive
+    assert window.without(frozenset({0})) == (
+        "SELECT Id FROM Account WHERE (Id = null AND Type = 'X') OR Type = 'Y'"
+    )
+    rows = [
+        {"Id": "x", "Churn__c": "2026-06-01", "Type": "X"},
+        {"Id": "y", "Churn__c": "2026-06-01", "Type": "Y"},
+        {"Id": "z", "Churn__c": None, "Type": "Y"},
+    ]
+    asked: list[frozenset[int]] = []
+
+    def passing(bounds: frozenset[int]) -> set[str]:
+        asked.append(bounds)
+        return {"y", "z"}  # what the org returns for the query without the bound
+
+    assert window.day(rows, 0, {}, passing) == rows[1:]
+    assert window.day(rows, 1, {}, passing) == rows
+    assert set(asked) == {frozenset({0})}

@@ -200,11 +200,16 @@ def forecast(
         key_field=settings.org.key_field,
     )
     recalled: set[str] = set()
+    # Rows looked through for the Ids in scope (most come back every day), by identity;
+    # held, so that no other row takes an identity on.
+    scoped: dict[int, Record] = {}
     last: tuple[Any, Plan] | None = None
     for number, (ctx, day_queries) in enumerate(zip(contexts, queries, strict=True)):
         records = reader.day(number)
+        new = {name: [r for r in rows if id(r) not in scoped] for name, rows in records.items()}
+        scoped.update((id(row), row) for rows in new.values() for row in rows)
         # What fired on another machine counts too: the org's memory of the new records.
-        in_scope = org_memory.records_in_scope(records) - recalled
+        in_scope = org_memory.records_in_scope(new) - recalled
         applied.fired |= org_memory.recall(snapshot.org, play.name, in_scope)
         recalled |= in_scope
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}

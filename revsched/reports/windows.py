@@ -5,40 +5,53 @@ A play's queries change from day to day only in their date bounds (win-back's ch
 date window, renewal-sla's renewal window). When every date literal in a query is a
 bound (`Field <= 2026-05-31`) on the queried object, or inside a semi-join on a query
 the play also runs (`AccountId IN (SELECT Id FROM Account WHERE <the same filter>)`),
-and nothing in it (OR, NOT, LIMIT) makes a wider bound other than a superset, the query
+and nothing in it (NOT, LIMIT) makes a wider bound other than a superset, the query
 is read once with the loosest bounds, and each day keeps the rows its own bounds (or
 its parent query's rows that day) admit, in the same order. Any other query is read
 as it is, for each distinct day's text.
+
+A bound under an OR (account-review's `(Request = null AND Assigned <= D) OR Request =
+'Needs Review'`) can be false on a day for a row the filter still admits through the
+other branch. So a row whose bounds do not all hold on its day is kept when the query
+with those bounds made false (`Id = null`) returns it: one more read for each set of
+bounds found false, whatever the number of days.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from revsched.play import Record, field_value
 
 _ANY_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BOUND = re.compile(r"([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*(\d{4}-\d{2}-\d{2})(?![\dT])")
-_UNSAFE = re.compile(r"\b(OR|NOT|LIMIT|OFFSET)\b", re.IGNORECASE)
+_UNSAFE = re.compile(r"\b(NOT|LIMIT|OFFSET)\b", re.IGNORECASE)
+_OR = re.compile(r"\bOR\b", re.IGNORECASE)
+# What a bound becomes in a query that asks which rows pass without it: never true.
+_FALSE = "Id = null"
 _SEMI_JOIN = re.compile(r"([A-Za-z_][\w.]*)\s+IN\s*$", re.IGNORECASE)
 _SUBQUERY = re.compile(r"\(SELECT Id FROM (\w+) WHERE ", re.IGNORECASE)
+_SELECT = re.compile(r"\(\s*SELECT\b", re.IGNORECASE)
 
 Query = Callable[[str], list[Record]]
 
 
-def _admits(value: Any, op: str, bound: str) -> bool:
-    if value is None:
-        return False
-    text = str(value)[:10]
-    return {
-        "<=": text <= bound,
-        "<": text < bound,
-        ">=": text >= bound,
-        ">": text > bound,
-    }[op]
+_COMPARE: dict[str, Callable[[str, str], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
+
+
+def _day_text(value: Any) -> str | None:
+    """A date or date-time value as its yyyy-mm-dd, which compares as the day does."""
+    return None if value is None else str(value)[:10]
 
 
 def _closing(text: str, start: int) -> int:
@@ -82,6 +95,9 @@ class Window:
     # (field, operator, the bound each day)
     bounds: tuple[tuple[str, str, tuple[str, ...]], ...]
     semi_joins: tuple[SemiJoin, ...]
+    # Where each bound stands in `widened`; with `disjunctive`, a bound may be under an OR.
+    spans: tuple[tuple[int, int], ...] = ()
+    disjunctive: bool = False
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Window | None:
@@ -98,7 +114,7 @@ class Window:
         if len(slots) != len(_ANY_DATE.findall(first)):  # a datetime, or a date not a bound
             return None
         per_day = [[m.group(3) for m in _BOUND.finditer(text)] for text in texts]
-        widened, bounds, semi_joins = list(first), [], set()
+        widened, bounds, spans, semi_joins = list(first), [], [], set()
         for number, slot in enumerate(slots):
             field, op = slot.group(1), slot.group(2)
             days = tuple(day[number] for day in per_day)
@@ -111,28 +127,38 @@ class Window:
                 semi_joins.add(location)
             else:
                 bounds.append((field, op, days))
+                spans.append((slot.start(), slot.end()))
         end = order_at if order_at > 0 else len(first)
+        disjunctive = bool(_OR.search(_without_subqueries(first[where_at:end])))
+        if disjunctive and semi_joins:  # a semi-join under an OR is not a plain filter
+            return None
         return cls(
             widened="".join(widened),
             sobject=first[from_at + 6 : where_at].strip(),
             where=_ANY_DATE.sub("?", first[where_at + 7 : end]).strip(),
             bounds=tuple(bounds),
             semi_joins=tuple(sorted(semi_joins, key=lambda s: s.field)),
+            spans=tuple(spans),
+            disjunctive=disjunctive,
         )
 
     @staticmethod
     def _locate(text: str, at: int, where_at: int) -> SemiJoin | str | None:
-        """ "main" for a bound in the top-level WHERE, its semi-join for one inside a
-        top-level `field IN (SELECT Id FROM X WHERE ...)`, else None."""
+        """ "main" for a bound in the top-level WHERE (in parentheses or not), its
+        semi-join for one inside a top-level `field IN (SELECT Id FROM X WHERE ...)`,
+        else None."""
         opened: list[int] = []
         for index in range(at):
             if text[index] == "(":
                 opened.append(index)
             elif text[index] == ")":
                 opened.pop()
-        if not opened:
-            return "main" if at > where_at else None
-        if len(opened) != 1 or opened[0] < where_at:
+        if at < where_at or (opened and opened[0] < where_at):
+            return None
+        selects = [i for i in opened if _SELECT.match(text, i)]
+        if not selects:
+            return "main"
+        if selects != opened[:1]:  # a subquery only as the outermost parenthesis
             return None
         start = opened[0]
         subquery = _SUBQUERY.match(text, start)
@@ -142,16 +168,45 @@ class Window:
         inner = text[subquery.end() : _closing(text, start)]
         return SemiJoin(outer.group(1), subquery.group(1), _ANY_DATE.sub("?", inner).strip())
 
+    def without(self, bounds: frozenset[int]) -> str:
+        """The widened query with these bounds (by number) made false: the rows it
+        returns pass the filter without them."""
+        text = self.widened
+        for number in sorted(bounds, reverse=True):
+            start, end = self.spans[number]
+            text = f"{text[:start]}{_FALSE}{text[end:]}"
+        return text
+
+    def bounded(self, rows: list[Record]) -> list[tuple[str | None, ...]]:
+        """Each row's values of the bounded fields, as `day` compares them: found once
+        for all the days."""
+        fields = [f for f, _op, _days in self.bounds]
+        return [tuple(_day_text(field_value(row, f)) for f in fields) for row in rows]
+
     def day(
-        self, rows: list[Record], number: int, parents: dict[SemiJoin, set[str]]
+        self,
+        rows: list[Record],
+        number: int,
+        parents: dict[SemiJoin, set[str]],
+        passing: Callable[[frozenset[int]], set[str]] = lambda bounds: set(),
+        values: list[tuple[str | None, ...]] | None = None,
     ) -> list[Record]:
-        """The rows day `number` of the window reads."""
-        return [
-            row
-            for row in rows
-            if all(_admits(field_value(row, f), op, days[number]) for f, op, days in self.bounds)
-            and all(row.get(s.field) in parents[s] for s in self.semi_joins)
-        ]
+        """The rows day `number` of the window reads; `passing(bounds)`: the Ids of the
+        rows the query admits with those bounds false (what `without` reads); `values`:
+        what `bounded` gives for the rows."""
+        checks = [(_COMPARE[op], days[number]) for _f, op, days in self.bounds]
+        kept = []
+        for row, held in zip(rows, values or self.bounded(rows), strict=True):
+            if self.semi_joins and not all(row.get(s.field) in parents[s] for s in self.semi_joins):
+                continue
+            failed = [
+                n
+                for n, (value, (compare, bound)) in enumerate(zip(held, checks, strict=True))
+                if value is None or not compare(value, bound)
+            ]
+            if not failed or (self.disjunctive and row["Id"] in passing(frozenset(failed))):
+                kept.append(row)
+        return kept
 
 
 class DayReader:
@@ -179,7 +234,11 @@ class DayReader:
             if None not in parents[name]
         ]
         self._widened = {name: query(window.widened) for name, window, _ in self._windows}
+        self._values = {
+            name: window.bounded(self._widened[name]) for name, window, _ in self._windows
+        }
         self._last: dict[str, tuple[str, list[Record]]] = {}
+        self._passing: dict[str, set[str]] = {}
 
     def day(self, number: int) -> dict[str, list[Record]]:
         rows: dict[str, list[Record]] = {}
@@ -196,8 +255,23 @@ class DayReader:
                 s: {r["Id"] for r in rows[parent]}
                 for s, parent in zip(window.semi_joins, parents, strict=True)
             }
-            rows[name] = window.day(self._widened[name], number, ids)
+            passing = partial(self._ids, window)
+            rows[name] = window.day(self._widened[name], number, ids, passing, self._values[name])
         return rows
+
+    def _ids(self, window: Window, bounds: frozenset[int]) -> set[str]:
+        """The Ids the window's query returns with these bounds false, read once."""
+        text = window.without(bounds)
+        if text not in self._passing:
+            self._passing[text] = {row["Id"] for row in self._query(text)}
+        return self._passing[text]
+
+
+def _without_subqueries(text: str) -> str:
+    """The text with what every parenthesised SELECT holds left out."""
+    for match in reversed(list(_SELECT.finditer(text))):
+        text = text[: match.start()] + text[_closing(text, match.start()) + 1 :]
+    return text
 
 
 def _parent(semi_join: SemiJoin, windows: dict[str, Window]) -> str | None:
