@@ -559,7 +559,7 @@ def _targets(
         targets[config.matched_account_field] = (match.account["Id"], match.reason)
     targets[config.last_routed_field] = (_salesforce_datetime(moment), "routed now")
     if _placeholder(lead, config):
-        # diff_changes drops it when the standard value is there already.
+        # plan.change drops it when the standard value is there already.
         targets["Company"] = (config.standard_company, "blank or placeholder company")
     return targets
 

@@ -7,7 +7,7 @@ review, and a later apply can carry it out unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
@@ -215,32 +215,6 @@ class Alert(PlanItem):
     # The records a digest lists, as the stages its delivery fires for them: once it is
     # delivered (by its run or, after a kill, the next), a rerun does not list them again.
     covers: tuple[Firing, ...] = ()
-
-
-def group_digest(
-    template: str,
-    recipients: tuple[Recipient, ...],
-    stage: str,
-    reason: str,
-    context: dict[str, Any],
-    fired: Collection[tuple[str, str]],
-    covers: tuple[Firing, ...] = (),
-) -> tuple[Alert, Firing] | None:
-    """One alert per stage to a group (AM leadership, RevOps), recorded on its first member
-    (with `covers`, the records it lists); None when nobody in the group is active or the
-    stage has fired."""
-    if not recipients or (recipients[0].user_id, stage) in fired:
-        return None
-    alert = Alert(
-        template=template,
-        record_id=str(recipients[0].user_id),
-        stage=stage,
-        recipients=recipients,
-        reason=reason,
-        context=context,
-        covers=covers,
-    )
-    return alert, Firing(record_id=alert.record_id, stage=stage)
 
 
 class Plan(PlanItem):
