@@ -41,6 +41,7 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -91,14 +92,19 @@ class PlgRule(StrictModel):
     seller_users: list[str] = []
     # Police Nurture (marketing only) the same way.
     include_nurture: bool = True
-    # Hand the lead back to this queue (DeveloperName); report only when false.
+    # Hand the lead back to the PLG owner: this queue (DeveloperName) or this user
+    # (Username), one of the two; report only when false.
     enforce: bool = False
     plg_queue: str = ""
+    plg_owner: str = ""
 
     @model_validator(mode="after")
-    def _queue_when_enforced(self) -> PlgRule:
-        if self.enforce and not self.plg_queue:
-            raise ValueError("enforce = true needs plg_queue: the queue PLG leads go back to")
+    def _owner_when_enforced(self) -> PlgRule:
+        if self.enforce and bool(self.plg_queue) == bool(self.plg_owner):
+            raise ValueError(
+                "enforce = true needs plg_queue or plg_owner (one of them): the queue or user"
+                " PLG leads go back to"
+            )
         return self
 
 
@@ -173,7 +179,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
             " ORDER BY Name, Id",
             policed,
         )
-    if config.plg_taken.enabled and config.plg_taken.enforce:
+    if config.plg_taken.enabled and config.plg_taken.enforce and config.plg_taken.plg_queue:
         found["queues"] = format_soql(
             "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName = {}",
             config.plg_taken.plg_queue,
@@ -373,12 +379,12 @@ def _next_step(
 def _plg_taken(
     lead: Record,
     people: _People,
-    queue: Record | None,
+    hand_back: Record | None,
     plan: PlanBuilder,
     ctx: DecideContext[LeadStatusHygieneConfig],
 ) -> list[Finding]:
     """R3: a PLG or Nurture lead a seller owns, works or sequences; with `enforce`, a PLG
-    one goes back to the PLG queue."""
+    one goes back to the PLG owner (`hand_back`: the queue or user)."""
     config = ctx.config
     status = lead[config.status_field]
     signs = []
@@ -416,8 +422,9 @@ def _plg_taken(
             "manager",
         )
     ]
-    if queue is not None and status != config.statuses.nurture:
-        plan.change(lead, {"OwnerId": (queue["Id"], f"{status}: back to {queue['Name']}")})
+    if hand_back is not None and status != config.statuses.nurture:
+        why = f"{status}: back to {hand_back['Name']}"
+        plan.change(lead, {"OwnerId": (hand_back["Id"], why)})
     return found
 
 
@@ -505,13 +512,21 @@ def _names(
     return findings
 
 
-def _queue(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Record | None:
+def _plg_owner(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Record | None:
+    """With `enforce`, the queue or active user PLG leads go back to (Id and Name)."""
+    rule = ctx.config.plg_taken
+    if rule.plg_owner and rule.enabled and rule.enforce:
+        key = f"plays.{ctx.play}.plg_taken.plg_owner"
+        [owner] = members_from_users(key, [rule.plg_owner], records["users"])
+        if not owner.active:
+            raise ConfigError(f"{key}: {rule.plg_owner} is inactive; name an active user")
+        return {"Id": owner.user_id, "Name": owner.name}
     if "queues" not in records:
         return None
     if not records["queues"]:
         raise ConfigError(
             f"plays.{ctx.play}.plg_taken.plg_queue: no queue with DeveloperName"
-            f" {ctx.config.plg_taken.plg_queue!r} in the org"
+            f" {rule.plg_queue!r} in the org"
         )
     return records["queues"][0]
 
@@ -520,7 +535,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     config, plan = ctx.config, PlanBuilder(ctx, "Lead")
     statuses = config.statuses
     people = _People(records, ctx)
-    queue = _queue(records, ctx)
+    hand_back = _plg_owner(records, ctx)
     revops = tuple(
         Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(
@@ -536,7 +551,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
         elif status == statuses.working_s:
             findings += _next_step(lead, people, plan, ctx)
         else:
-            findings += _plg_taken(lead, people, queue, plan, ctx)
+            findings += _plg_taken(lead, people, hand_back, plan, ctx)
     if "opportunities" in records:
         findings += _names(records["opportunities"], people, plan, ctx)
     # Each finding is owed to its person (owner or manager) and to RevOps, apart; it fires
@@ -544,16 +559,26 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
     to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        what = f"{RULES[finding.rule]}: {finding.what}"
-        owed_to_revops = bool(revops) and finding.owed_to_revops(ctx.fired)
-        if finding.owed_to_person(ctx.fired) or owed_to_revops:
-            plan.select(finding.record, what, finding.stage, sobject=finding.sobject)
-        else:
-            reported = f"{what} (already reported)"
-            plan.skip(finding.record, reported, finding.stage, sobject=finding.sobject)
+        _decision(finding, bool(revops), plan, ctx)
     _digests(to_people, people, plan, ctx)
     _summaries(to_revops, revops, plan, ctx)
     return plan.build()
+
+
+def _decision(
+    finding: Finding, revops: bool, plan: PlanBuilder, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> None:
+    """A finding owed to its person or RevOps is selected; one told already, or one nobody
+    can be told of (no owner, no active RevOps user), is skipped, saying which."""
+    what = f"{RULES[finding.rule]}: {finding.what}"
+    if finding.owed_to_person(ctx.fired) or (revops and finding.owed_to_revops(ctx.fired)):
+        plan.select(finding.record, what, finding.stage, sobject=finding.sobject)
+        return
+    if not finding.to and not revops:
+        why = f"nobody to tell: no owner, and plays.{ctx.play}.revops_users names nobody active"
+    else:
+        why = "already reported"
+    plan.skip(finding.record, f"{what} ({why})", finding.stage, sobject=finding.sobject)
 
 
 def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]:
@@ -639,16 +664,12 @@ TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priorit
 
 
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
-    """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
+    """For `revsched doctor`: the statuses and reasons the rules act on, the key its Tasks'
+    subquery reads, what it writes and creates, RevOps."""
     statuses = config.statuses
     names, plg, next_step = config.opportunity_names, config.plg_taken, config.working_next_step
     return Requirements(
-        fields=(
-            ("Lead", config.remarket_reason_field),
-            ("Lead", config.status_date_field),
-            ("Lead", config.sequenced_field),
-            ("Task", config.key_field),
-        ),
+        fields=(("Task", config.key_field),),
         values=(
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
@@ -665,14 +686,18 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
                 else ()
             ),
         ),
-        users=(*config.revops_users, *plg.seller_users),
-        queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        users=(
+            *config.revops_users,
+            *plg.seller_users,
+            *((plg.plg_owner,) if plg.enabled and plg.enforce and plg.plg_owner else ()),
+        ),
+        queues=(plg.plg_queue,) if plg.enabled and plg.enforce and plg.plg_queue else (),
         records=tuple(("Profile", "Name", p) for p in plg.seller_profiles) if plg.enabled else (),
         writes=(
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=tuple(("Task", field) for field in TASK_FIELDS) if next_step.enabled else (),
+        creates=object_fields("Task", *TASK_FIELDS) if next_step.enabled else (),
     )
 
 

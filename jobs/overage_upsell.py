@@ -26,7 +26,7 @@ from pydantic import Field
 
 from revsched.dedupe.normalize import registrable_domain
 from revsched.naming import with_suffix
-from revsched.plan import Plan, Recipient, RecordCreate, Scalar
+from revsched.plan import Firing, Plan, Recipient, RecordCreate, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
@@ -37,6 +37,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -422,9 +423,11 @@ def _not_over(episode: _Episode, plan: PlanBuilder) -> None:
         _recover(episode, start, plan)
 
 
-def _over(episode: _Episode, plan: PlanBuilder) -> dict[str, Scalar]:
+def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tuple[Firing, ...]]:
     """Over the allowance: the episode starts, and its step (Overage, then Upsell after
-    upsell_after_days) gets its opportunity and the AM's alert, once. Its report row."""
+    upsell_after_days) gets its opportunity and the AM's alert, once. Its report row, and
+    the account's stage when the run acts on it: the leadership digest covers it, so is held
+    back while none of the writes it reports succeeded."""
     ctx, account = episode.ctx, episode.account
     config = ctx.config
     start = episode.start or ctx.as_of
@@ -444,9 +447,8 @@ def _over(episode: _Episode, plan: PlanBuilder) -> dict[str, Scalar]:
     if key in episode.keys or (account["Id"], stage) in ctx.fired:
         why = f"{step} already handled: in overage since {since}, {days_text(days)}"
         plan.skip(account, why, stage)
-        return _report_row(
-            episode, start, f"{kind} opportunity open" if key in episode.keys else step
-        )
+        status = f"{kind} opportunity open" if key in episode.keys else step
+        return _report_row(episode, start, status), ()
     if owner is None:
         plan.skip(
             account,
@@ -454,7 +456,7 @@ def _over(episode: _Episode, plan: PlanBuilder) -> dict[str, Scalar]:
             f" is active ({episode.usage})",
             stage,
         )
-        return _report_row(episode, start, "no active AM or owner")
+        return _report_row(episode, start, "no active AM or owner"), ()
     reason = f"{episode.usage} ({episode.pct_over:g}% over) since {since}" + (
         f", {days_text(days)}: still over" if step == "upsell" else ""
     )
@@ -481,7 +483,7 @@ def _over(episode: _Episode, plan: PlanBuilder) -> dict[str, Scalar]:
         plan.alert(config.template, account["Id"], stage, (owner,), step, context)
         status = f"{kind} opportunity created"
     plan.mark_fired(account["Id"], stage)
-    return _report_row(episode, start, status)
+    return _report_row(episode, start, status), (Firing(record_id=account["Id"], stage=stage),)
 
 
 def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
@@ -491,6 +493,7 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     leaders = active_recipients("AM leadership", key, config.leadership_users, records["users"])
     dips = open_dips(ctx.fired) if config.grace_days else {}
     rows: list[dict[str, Scalar]] = []
+    acted_on: list[Firing] = []
     for account in records["accounts"]:
         episode = _Episode(account, ctx, first_stage, dips)
         if episode.contract <= 0:
@@ -498,11 +501,13 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
         elif not episode.over:
             _not_over(episode, plan)
         else:
-            rows.append(_over(episode, plan))
+            row, covers = _over(episode, plan)
+            rows.append(row)
+            acted_on += covers
     if rows:
         stage, reason = f"overage {ctx.as_of.isoformat()}", f"{len(rows)} accounts in overage"
         context = {"as_of": ctx.as_of.isoformat(), "rows": rows}
-        plan.digest(config.digest_template, leaders, stage, reason, context)
+        plan.digest(config.digest_template, leaders, stage, reason, context, tuple(acted_on))
     return plan.build(reports={"overage": rows})
 
 
@@ -519,16 +524,10 @@ def _near_miss(episode: _Episode) -> str:
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:
-    """For `revsched doctor`: the fields it reads and writes, the types it creates, leaders."""
+    """For `revsched doctor`: the key its opportunities' subquery reads, the values, what it
+    writes and creates, leaders."""
     return Requirements(
-        fields=(
-            ("Account", config.users_in_contract_field),
-            ("Account", config.users_routed_field),
-            ("Account", config.start_date_field),
-            ("Account", config.account_manager_field),
-            ("Account", config.price_per_user_field),
-            ("Opportunity", config.key_field),
-        ),
+        fields=(("Opportunity", config.key_field),),
         values=(
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             ("Opportunity", config.opportunity_type_field, config.overage_type),
@@ -544,9 +543,7 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
             ("Account", config.start_date_field),
             *((("Opportunity", "StageName"),) if config.overage_close_stage else ()),
         ),
-        creates=tuple(
-            ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
-        ),
+        creates=object_fields("Opportunity", *OPPORTUNITY_FIELDS, config.opportunity_type_field),
     )
 
 
