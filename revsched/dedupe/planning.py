@@ -1,14 +1,16 @@
 """What the three dedupe plays share: their config, their queries, and turning clusters
 into decisions and field changes.
 
-For each cluster the master is chosen by the configured rules; the records joined
-to it by links at or above the merge threshold are its duplicates (merged into it,
-their values filling its empty fields), and the rest of the cluster is flagged on
-the record for review, pointing at the master.
+For each cluster the master is chosen by the configured rules (by default, first,
+the master its flags already point at, so an applied run's rerun plans nothing); the
+records joined to it by links at or above the merge threshold are its duplicates
+(merged into it, their values filling its empty fields), and the rest of the cluster
+is flagged on the record for review, pointing at the master.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, get_args
@@ -271,10 +273,14 @@ def plan_clusters(
             )
             for member in core
         }
+        # The flags a past run set point at the master it chose.
+        flagged_to = Counter(by_id[i].get(config.flag_field) for i in cluster.members)
         members = [
-            replace(facts(by_id[i], spec, config), duplicates=len(groups[i].merged))
-            if i in core
-            else facts(by_id[i], spec, config)
+            replace(
+                facts(by_id[i], spec, config),
+                duplicates=len(groups[i].merged) if i in core else 0,
+                flagged_to_it=flagged_to[i],
+            )
             for i in cluster.members
         ]
         candidates = [f for f in members if f.id in core]
