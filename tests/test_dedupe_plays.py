@@ -773,3 +773,34 @@ def test_the_master_most_flags_point_at_stays_when_two_flagged_clusters_join():
     masters = [d.record_id for d in plan.decisions if d.stage.endswith("master")]
     assert masters == [cid(4)]
     assert [(c.record_id, c.new) for c in plan.changes] == [(cid(1), cid(4))]
+
+
+def test_each_sure_set_of_a_cluster_merges_in_the_same_run():
+    """Laurie Larsen twice and Laura Larsen twice on one phone: each pair is one person, the
+    pairs maybe a household. Both pairs merge now (a rerun would merge the second once the
+    first is one record), and Laura's survivor is flagged to Laurie's."""
+    laura = {"Phone": "+1 416 610 3109", "Email": "laura@larsen.example"}
+    contacts = [
+        *LARSENS[:2],
+        contact(3, "Laura", "Larsen", **laura, Title="CFO"),
+        contact(4, "Laura", "Larsen", **laura, MailingCountry="Canada"),
+    ]
+
+    plan = decide_contacts(contacts)
+
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (cid(1), [cid(2)]),
+        (cid(3), [cid(4)]),
+    ]
+    assert {(c.record_id, c.field, c.new) for c in plan.changes} == {
+        (cid(1), "MobilePhone", "+1 416 610 3110"),
+        (cid(3), "MailingCountry", "Canada"),
+        (cid(3), "Possible_Duplicate_Of__c", cid(1)),
+    }
+    [side] = [m for m in plan.merges if m.master_id == cid(3)]
+    assert side.master_after["Possible_Duplicate_Of__c"] == cid(1)
+    assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "flag", cid(4): "merge"}
+    merged = next(d for d in plan.decisions if d.record_id == cid(4))
+    assert merged.reason.startswith(
+        "merge into Laura Larsen (003000000000000003), itself flagged: email+phone+name 1.00"
+    )
