@@ -231,12 +231,14 @@ def bulk_query(
     describe: Callable[[str], dict[str, Any]],
     wait: float = 1.0,
     on_state: StateHook | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> Iterator[Record]:
     """Rows of one query job, page by page; a page is re-read by its locator when lost.
     The object is described while the job runs, and each page is fetched while the one
     before it is read: the read waits on the network no longer than the script that
     knows its types beforehand. `describe` is the gateway's (it fetches each object's
-    once); `on_state` hears each state the job goes through."""
+    once); `on_state` hears each state the job goes through, `on_read` how many rows
+    each page gave once they are read."""
     on_state = on_state or _ignored
     sobject = _sobject(soql)
     types = FieldTypes(describe)
@@ -261,6 +263,8 @@ def bulk_query(
             page = fetching.result()
             fetching = pool.submit(page_at, page["locator"]) if page["locator"] else None
             yield from read_csv_pages(iter([page["records"]]), sobject, types)
+            if on_read is not None:
+                on_read(page["number_of_records"])
 
 
 def _csv_cell(value: Any) -> Any:
@@ -274,7 +278,7 @@ def _csv_cell(value: Any) -> Any:
 def _csv_text(records: Sequence[Record]) -> str:
     """The job's CSV; a field a record does not change stays blank, which Bulk reads as
     "leave it alone"."""
-    fields = list(dict.fromkeys(field for record in records for field in record))
+    fields = list(dict.fromkeys(itertools.chain.from_iterable(records)))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(fields)
@@ -314,10 +318,11 @@ def run_update(
     error, None when it saved. `on_state` hears each state the job goes through, with its
     processed count."""
     on_state = on_state or _ignored
-    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
     on_state(JobState.open.value, 0)
     call(f"close Bulk API 2.0 job {job_id}", _closing(sobject, job_id))
     on_state(JobState.upload_complete.value, 0)
+    # Built while the job runs, not before it starts.
+    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
     info = _wait_for(call, sobject, job_id, False, wait, on_state, total=len(records))
     if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == len(records):
         return outcomes

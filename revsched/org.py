@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import requests
 from dateutil.parser import isoparse
 from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import JobState
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -223,14 +224,19 @@ class OrgGateway:
                 def call(action: str, request: Callable[[Salesforce], T]) -> T:
                     return self.call(action, request, config_hint)
 
-                pages = bulk_query(
-                    call, soql, self.api.bulk_page_size, self.describe, on_state=tracker.state
+                def on_state(state: str, processed: int | None) -> None:
+                    # Once the job is done, the bar counts the rows read.
+                    done = state == JobState.job_complete
+                    tracker.state(state, 0 if done else processed, "read" if done else "processed")
+
+                yield from bulk_query(
+                    call,
+                    soql,
+                    self.api.bulk_page_size,
+                    self.describe,
+                    on_state=on_state,
+                    on_read=tracker,
                 )
-                for read, record in enumerate(pages):
-                    if not read:
-                        tracker.state("JobComplete", 0, noun="read")
-                    yield record
-                    tracker(1)
             return
         assert page is not None
         with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
@@ -303,12 +309,14 @@ class OrgGateway:
         `on_state` hears the job's states and processed counts."""
         job_id = job_id or open_update(self.call, sobject, records)
         outcomes = run_update(self.call, sobject, job_id, records, on_state=on_state)
-        locked = [
-            record
-            for record in records
-            if (outcomes[record["Id"]] or "").startswith(RETRYABLE_RECORD_ERRORS)
-        ]
-        return outcomes | (self.update(sobject, locked) if locked else {})
+        locked = {
+            record_id
+            for record_id, error in outcomes.items()
+            if error is not None and error.startswith(RETRYABLE_RECORD_ERRORS)
+        }
+        if not locked:
+            return outcomes
+        return outcomes | self.update(sobject, [r for r in records if r["Id"] in locked])
 
     def upsert(
         self, sobject: str, key_field: str, records: Sequence[Record]
@@ -495,15 +503,18 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     """The configured org; with none configured, the embedded demo org (built on first use)."""
     org = settings.org
     if org.kind == "local":
-        # Here only: a run on a real org loads none of the local org (its server, parser).
-        from revsched.localorg import LocalOrg, connect
-        from revsched.localorg.demo import build_demo_org
-
+        # Here only: a run on a real org loads none of the local org, and a run on a served
+        # one only its client's transport (not the server, its parser and storage).
         if org.url:
+            from revsched.localorg import connect
+
             url = org.url
             return OrgGateway(
                 lambda: connect(url), settings.api, org.key_field, settings.state.org_memory
             )
+        from revsched.localorg import LocalOrg
+        from revsched.localorg.demo import build_demo_org
+
         path = org.local_path()
         if not path.exists():
             logger.info(

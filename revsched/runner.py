@@ -530,7 +530,7 @@ class _Uploaded:
     """The records each object's changes write, and the objects' Bulk update jobs already
     holding theirs (created and uploaded, not closed), by object."""
 
-    payloads: dict[str, list[dict[str, Any]]]
+    payloads: dict[str, RecordWrites]
     jobs: dict[str, str]
 
 
