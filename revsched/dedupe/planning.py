@@ -262,7 +262,9 @@ def plan_clusters(
     outcome = Outcome(set(), [])
     flagged_ids: set[str] = set()
 
-    def merge_into(master: Facts, merged: Sequence[Facts], why: str, **extra: Any) -> None:
+    def merge_into(
+        master: Facts, merged: Sequence[Facts], why: str, extra: Mapping[str, tuple[Scalar, str]]
+    ) -> None:
         """The master's surviving values (and `extra` changes), then the merges into it."""
         targets = dict(normalized.get(master.id, {}))
         targets |= survivors(master, merged, config.survivorship, value) | extra
@@ -294,7 +296,6 @@ def plan_clusters(
             )
             for i in cluster.members
         ]
-
         master, merged, why = _merging(core, members, groups, config, integration_ids)
         group = groups[master.id]
         # The other merge sets merge into masters of their own, flagged to the cluster's.
@@ -339,17 +340,18 @@ def plan_clusters(
                 f" to its cluster: {_link_reasons(cluster, other, names)}",
                 f"{label}: apart",
             )
-        extra = {}
-        if master.record.get(config.flag_field):
-            extra[config.flag_field] = (None, "master of its cluster, not a duplicate")
-        merge_into(master, merged, f"{label}: master {names[master.id]} ({why})", **extra)
+        unflag = {config.flag_field: (None, "master of its cluster, not a duplicate")}
+        extra = unflag if master.record.get(config.flag_field) else {}
+        merge_into(master, merged, f"{label}: master {names[master.id]} ({why})", extra)
         for side, into, side_why in sides:
+            # Flagged to the cluster's master, or kept apart from it: a master only.
+            role = "itself flagged" if side.id in flags else "kept apart from the master"
             for duplicate in into:
                 links = _link_reasons(cluster, duplicate.id, names)
-                why_merge = f"merge into {names[side.id]}, itself flagged: {links}"
+                why_merge = f"merge into {names[side.id]}, {role}: {links}"
                 plan.select(duplicate.record, why_merge, f"{label}: merge")
-            why_side = f"{label}: {names[side.id]} ({side_why}), itself flagged"
-            merge_into(side, into, why_side, **flags.get(side.id, {}))
+            extra = flags.get(side.id) or (unflag if side.record.get(config.flag_field) else {})
+            merge_into(side, into, f"{label}: {names[side.id]} ({side_why}), {role}", extra)
         if flagged:
             apart = [f for f in members if f.id in group.apart]
             merging_too = [*merged, *(f for _side, into, _why in sides for f in into)]
