@@ -29,6 +29,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import Member, members_from_users
 from revsched.soql import FieldName, format_soql, users_filter
@@ -378,11 +379,12 @@ def requirements(config: AccountReviewConfig) -> Requirements:
             *(("Account", config.request_field, value) for value in request_values),
         ),
         users=(config.holding_user, *config.ae_users),
-        writes=tuple(
-            ("Account", field)
-            for field in dict.fromkeys(
-                ["OwnerId", config.request_field, config.needs_review_date_field, *config.ae_fields]
-            )
+        writes=object_fields(
+            "Account",
+            "OwnerId",
+            config.request_field,
+            config.needs_review_date_field,
+            *config.ae_fields,
         ),
     )
 

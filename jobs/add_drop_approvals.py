@@ -18,7 +18,15 @@ from pydantic import model_validator
 from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    object_fields,
+)
 from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -186,21 +194,21 @@ def requirements(config: AddDropConfig) -> Requirements:
     and the fields it writes."""
     requests = (config.add_value, config.keep_value, config.drop_value)
     approvals = (config.approved_value, config.rejected_value)
-    written = [
-        "OwnerId",
-        config.owner_assigned_date_field,
-        config.needs_review_date_field,
-        config.request_field,
-        config.approval_field,
-        *config.ae_fields,
-    ]
     return Requirements(
         values=(
             *(("Account", config.request_field, value) for value in requests),
             *(("Account", config.approval_field, value) for value in approvals),
         ),
         users=(config.holding_user,),
-        writes=tuple(("Account", field) for field in dict.fromkeys(written)),
+        writes=object_fields(
+            "Account",
+            "OwnerId",
+            config.owner_assigned_date_field,
+            config.needs_review_date_field,
+            config.request_field,
+            config.approval_field,
+            *config.ae_fields,
+        ),
     )
 
 

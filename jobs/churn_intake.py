@@ -17,7 +17,15 @@ from pydantic import Field, field_validator
 from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    object_fields,
+)
 from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -164,11 +172,12 @@ def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
 def requirements(config: ChurnIntakeConfig) -> Requirements:
     """For `revsched doctor`: the picklist value it selects on, the user it assigns and the
     fields it writes."""
-    written = ["OwnerId", config.churn_date_field, *config.assignment_fields.values()]
     return Requirements(
         values=(("Account", config.account_type_field, config.former_customer_value),),
         users=(config.holding_user,),
-        writes=tuple(("Account", field) for field in written),
+        writes=object_fields(
+            "Account", "OwnerId", config.churn_date_field, *config.assignment_fields.values()
+        ),
     )
 
 

@@ -192,9 +192,7 @@ def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan
 
 
 def requirements(config: ContactAlignmentConfig) -> Requirements:
-    """For `revsched doctor`: the contact fields it reads, the partner status, the users,
-    and the one field it writes."""
-    fields = ["OwnerId", "AccountId", config.sequenced_field, *config.optional_fields()]
+    """For `revsched doctor`: the partner status, the users, and the one field it writes."""
     values = (
         tuple(
             ("Contact", config.partner_status_field, value)
@@ -204,7 +202,6 @@ def requirements(config: ContactAlignmentConfig) -> Requirements:
         else ()
     )
     return Requirements(
-        fields=tuple(("Contact", name) for name in fields),
         values=values,
         users=tuple(config.named_users()),
         writes=(("Contact", "OwnerId"),),

@@ -35,6 +35,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
 from revsched.schedule import ScheduleField
@@ -720,17 +721,10 @@ def _matcher(accounts: dict[str, Record], config: JobChangesConfig) -> AccountMa
 
 
 def requirements(config: JobChangesConfig) -> Requirements:
-    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools, the
-    Convert Leads permission, and (with the outreach channel) the sequences and senders."""
-    person = config.person_fields()
-    account = [config.account_type_field, config.sdr_field, config.assigned_reason_field]
+    """For `revsched doctor`: the values it selects on, users and pools, the fields it
+    writes, the Convert Leads permission, and (with the outreach channel) the sequences and
+    senders."""
     return Requirements(
-        fields=(
-            *(("Lead", f) for f in person),
-            *(("Contact", f) for f in person),
-            *(("Account", f) for f in account),
-            ("Task", "Revsched_Key__c"),
-        ),
         values=(
             ("Lead", "LeadSource", config.lead_source_value),
             ("Lead", "Status", config.converted_status),
@@ -739,15 +733,11 @@ def requirements(config: JobChangesConfig) -> Requirements:
         users=(*config.holding_users, *config.integration_users),
         pools=tuple(sorted(config.pools_used())),
         writes=(
-            ("Account", "OwnerId"),
-            ("Account", config.sdr_field),
-            ("Account", config.assigned_reason_field),
-            ("Contact", "OwnerId"),
-            ("Lead", "OwnerId"),
-            ("Contact", config.sequence_field),
-            ("Lead", config.sequence_field),
+            *object_fields("Account", "OwnerId", config.sdr_field, config.assigned_reason_field),
+            *object_fields("Contact", "OwnerId", config.sequence_field),
+            *object_fields("Lead", "OwnerId", config.sequence_field),
         ),
-        creates=tuple(("Task", f) for f in TASK_FIELDS),
+        creates=object_fields("Task", *TASK_FIELDS),
         converts_leads=True,
         sequences=tuple(
             dict.fromkeys([*config.persona_sequences.values(), config.default_sequence])

@@ -50,6 +50,7 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -100,14 +101,19 @@ class PlgRule(StrictModel):
     seller_users: list[str] = []
     # Police Nurture (marketing only) the same way.
     include_nurture: bool = True
-    # Hand the lead back to this queue (DeveloperName); report only when false.
+    # Hand the lead back to the PLG owner: this queue (DeveloperName) or this user
+    # (Username), one of the two; report only when false.
     enforce: bool = False
     plg_queue: str = ""
+    plg_owner: str = ""
 
     @model_validator(mode="after")
-    def _queue_when_enforced(self) -> PlgRule:
-        if self.enforce and not self.plg_queue:
-            raise ValueError("enforce = true needs plg_queue: the queue PLG leads go back to")
+    def _owner_when_enforced(self) -> PlgRule:
+        if self.enforce and bool(self.plg_queue) == bool(self.plg_owner):
+            raise ValueError(
+                "enforce = true needs plg_queue or plg_owner (one of them): the queue or user"
+                " PLG leads go back to"
+            )
         return self
 
 
@@ -182,7 +188,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
             " ORDER BY Name, Id",
             policed,
         )
-    if config.plg_taken.enabled and config.plg_taken.enforce:
+    if config.plg_taken.enabled and config.plg_taken.enforce and config.plg_taken.plg_queue:
         found["queues"] = format_soql(
             "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName = {}",
             config.plg_taken.plg_queue,
@@ -384,7 +390,7 @@ def _next_step(
 def _plg_taken(
     lead: Record,
     people: _People,
-    queue: Record | None,
+    hand_back: Record | None,
     ctx: DecideContext[LeadStatusHygieneConfig],
 ) -> tuple[list[Finding], list[FieldChange]]:
     config = ctx.config
@@ -425,9 +431,9 @@ def _plg_taken(
         )
     ]
     changes: list[FieldChange] = []
-    if queue is not None and status != config.statuses.nurture:
+    if hand_back is not None and status != config.statuses.nurture:
         changes = diff_changes(
-            "Lead", lead, {"OwnerId": (queue["Id"], f"{status}: back to {queue['Name']}")}
+            "Lead", lead, {"OwnerId": (hand_back["Id"], f"{status}: back to {hand_back['Name']}")}
         )
     return found, changes
 
@@ -514,13 +520,21 @@ def _names(
     return findings, changes
 
 
-def _queue(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+def _plg_owner(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+    """With `enforce`, the queue or active user PLG leads go back to (Id and Name)."""
+    rule = config.plg_taken
+    if rule.plg_owner and rule.enabled and rule.enforce:
+        key = f"plays.{play.name}.plg_taken.plg_owner"
+        [owner] = members_from_users(key, [rule.plg_owner], records["users"])
+        if not owner.active:
+            raise ConfigError(f"{key}: {rule.plg_owner} is inactive; name an active user")
+        return {"Id": owner.user_id, "Name": owner.name}
     if "queues" not in records:
         return None
     if not records["queues"]:
         raise ConfigError(
             f"plays.{play.name}.plg_taken.plg_queue: no queue with DeveloperName"
-            f" {config.plg_taken.plg_queue!r} in the org"
+            f" {rule.plg_queue!r} in the org"
         )
     return records["queues"][0]
 
@@ -529,7 +543,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     config = ctx.config
     statuses = config.statuses
     people = _People(records, config)
-    queue = _queue(records, config)
+    hand_back = _plg_owner(records, config)
     revops = tuple(
         Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(
@@ -551,7 +565,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
             if why:
                 decisions.append(Decision.of("Lead", lead, "skipped", f"{status}: {why}"))
         else:
-            found, moved = _plg_taken(lead, people, queue, ctx)
+            found, moved = _plg_taken(lead, people, hand_back, ctx)
             changes += moved
         findings += found
     if "opportunities" in records:
@@ -562,16 +576,21 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
     to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        reported = not finding.owed_to_person(ctx.fired) and not (
+        owed = finding.owed_to_person(ctx.fired) or bool(
             revops and finding.owed_to_revops(ctx.fired)
         )
+        unheard = "" if owed else " (already reported)"
+        if not finding.to and not revops:
+            unheard = (
+                f" (nobody to tell: no owner, and plays.{play.name}.revops_users names nobody"
+                " active)"
+            )
         decisions.append(
             Decision.of(
                 finding.sobject,
                 finding.record,
-                "skipped" if reported else "selected",
-                f"{RULES[finding.rule]}: {finding.what}"
-                + (" (already reported)" if reported else ""),
+                "selected" if owed else "skipped",
+                f"{RULES[finding.rule]}: {finding.what}{unheard}",
                 finding.stage,
             )
         )
@@ -670,16 +689,12 @@ TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priorit
 
 
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
-    """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
+    """For `revsched doctor`: the statuses and reasons the rules act on, the key its Tasks'
+    subquery reads, what it writes and creates, RevOps."""
     statuses = config.statuses
     names, plg, next_step = config.opportunity_names, config.plg_taken, config.working_next_step
     return Requirements(
-        fields=(
-            ("Lead", config.remarket_reason_field),
-            ("Lead", config.status_date_field),
-            ("Lead", config.sequenced_field),
-            ("Task", config.key_field),
-        ),
+        fields=(("Task", config.key_field),),
         values=(
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
@@ -696,14 +711,18 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
                 else ()
             ),
         ),
-        users=(*config.revops_users, *plg.seller_users),
-        queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        users=(
+            *config.revops_users,
+            *plg.seller_users,
+            *((plg.plg_owner,) if plg.enabled and plg.enforce and plg.plg_owner else ()),
+        ),
+        queues=(plg.plg_queue,) if plg.enabled and plg.enforce and plg.plg_queue else (),
         records=tuple(("Profile", "Name", p) for p in plg.seller_profiles) if plg.enabled else (),
         writes=(
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=tuple(("Task", field) for field in TASK_FIELDS) if next_step.enabled else (),
+        creates=object_fields("Task", *TASK_FIELDS) if next_step.enabled else (),
     )
 
 

@@ -46,6 +46,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -438,6 +439,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     alerts: list[Alert] = []
     firings: list[Firing] = []
     rows: list[dict[str, Scalar]] = []
+    # The accounts the run acts on that the digest lists (its covers).
+    listed: list[Firing] = []
     dips = open_dips(ctx.fired) if config.grace_days else {}
     for account in records["accounts"]:
         episode = _Episode(account, ctx, first_stage, dips)
@@ -542,6 +545,7 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
             rows.append(_report_row(episode, start, f"{kind} opportunity created"))
         firings.append(Firing(record_id=account["Id"], stage=stage))
+        listed.append(Firing(record_id=account["Id"], stage=stage))
     digest = (
         group_digest(
             config.digest_template,
@@ -550,6 +554,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             f"{len(rows)} accounts in overage",
             {"as_of": ctx.as_of.isoformat(), "rows": rows},
             ctx.fired,
+            # What it says this run did: held back when none of those writes succeeded.
+            tuple(listed),
         )
         if rows
         else None
@@ -584,16 +590,10 @@ def _near_miss(episode: _Episode) -> Decision:
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:
-    """For `revsched doctor`: the fields it reads and writes, the types it creates, leaders."""
+    """For `revsched doctor`: the key its opportunities' subquery reads, the values, what it
+    writes and creates, leaders."""
     return Requirements(
-        fields=(
-            ("Account", config.users_in_contract_field),
-            ("Account", config.users_routed_field),
-            ("Account", config.start_date_field),
-            ("Account", config.account_manager_field),
-            ("Account", config.price_per_user_field),
-            ("Opportunity", config.key_field),
-        ),
+        fields=(("Opportunity", config.key_field),),
         values=(
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             ("Opportunity", config.opportunity_type_field, config.overage_type),
@@ -609,9 +609,7 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
             ("Account", config.start_date_field),
             *((("Opportunity", "StageName"),) if config.overage_close_stage else ()),
         ),
-        creates=tuple(
-            ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
-        ),
+        creates=object_fields("Opportunity", *OPPORTUNITY_FIELDS, config.opportunity_type_field),
     )
 
 

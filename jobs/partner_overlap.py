@@ -28,6 +28,7 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -385,17 +386,10 @@ def decide(records: Records, ctx: DecideContext[PartnerOverlapConfig]) -> Plan:
 
 
 def requirements(config: PartnerOverlapConfig) -> Requirements:
-    """For `revsched doctor`: the overlap object's fields, the partner fields, the PS team."""
+    """For `revsched doctor`: the key its Tasks' subquery reads, the populations it acts on,
+    the PS team, the Task it creates."""
     return Requirements(
-        fields=(
-            (config.overlap_object, config.account_field),
-            (config.overlap_object, config.partner_name_field),
-            (config.overlap_object, config.population_field),
-            (config.overlap_object, config.partner_account_field),
-            ("Opportunity", config.opportunity_partner_field),
-            ("Account", config.ps_consultant_field),
-            ("Task", config.key_field),
-        ),
+        fields=(("Task", config.key_field),),
         values=(
             *(
                 (config.overlap_object, config.population_field, population)
@@ -405,7 +399,7 @@ def requirements(config: PartnerOverlapConfig) -> Requirements:
             ("Task", "Priority", config.task_priority),
         ),
         users=tuple(config.ps_users),
-        creates=tuple(("Task", field) for field in TASK_FIELDS),
+        creates=object_fields("Task", *TASK_FIELDS),
     )
 
 

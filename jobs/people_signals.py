@@ -34,6 +34,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import members_from_users
 from revsched.schedule import ScheduleField
@@ -502,37 +503,15 @@ def _alert_context(
 
 
 def requirements(config: PeopleSignalsConfig) -> Requirements:
-    """For `revsched doctor`: the UserGems and account fields, the values, CS leadership."""
-    person = [
-        config.relationship_field,
-        config.job_start_field,
-        config.past_account_field,
-        config.past_title_field,
-        config.persona_field,
-    ]
+    """For `revsched doctor`: the values it selects on, CS leadership, the Task it creates."""
     return Requirements(
-        fields=(
-            *(("Contact", f) for f in (*person, config.champion_field, config.no_longer_field)),
-            *(("Lead", f) for f in person),
-            *(
-                ("Account", f)
-                for f in (
-                    config.account_type_field,
-                    config.csm_field,
-                    config.arr_field,
-                    config.renewal_field,
-                    config.health_field,
-                )
-            ),
-            ("Task", "Revsched_Key__c"),
-        ),
         values=(
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             *(("Lead", "LeadSource", s) for s in config.new_hire_sources),
             *(("Contact", config.relationship_field, r) for r in config.champion_relationships),
         ),
         users=tuple(config.leadership_users),
-        creates=tuple(("Task", f) for f in TASK_FIELDS),
+        creates=object_fields("Task", *TASK_FIELDS),
     )
 
 

@@ -42,6 +42,7 @@ from revsched.play import (
     Records,
     Requirements,
     children,
+    object_fields,
 )
 from revsched.roundrobin import (
     RoundRobin,
@@ -716,35 +717,9 @@ def _matcher(records: Records, config: RouteLeadsConfig) -> AccountMatcher:
 
 
 def requirements(config: RouteLeadsConfig) -> Requirements:
-    """For `revsched doctor`: the routing fields, statuses, partner values, users, pools and
-    queues (by DeveloperName)."""
-    written = [
-        "OwnerId",
-        "Company",
-        config.routing_reason_field,
-        config.matched_account_field,
-        config.last_routed_field,
-        config.share_status_field,
-        config.partner_status_field,
-    ]
+    """For `revsched doctor`: the statuses and partner values, users, pools, queues (by
+    DeveloperName), partner campaigns and the fields it writes."""
     return Requirements(
-        fields=(
-            *(
-                ("Lead", f)
-                for f in (config.status_field, config.country_field, *config.lead_fields())
-            ),
-            *(
-                ("Account", f)
-                for f in (
-                    config.pubsec_field,
-                    config.bdr_field,
-                    config.bdr_status_field,
-                    config.account_type_field,
-                )
-            ),
-            ("Campaign", config.mdf_field),
-            ("Campaign", config.joint_event_field),
-        ),
         values=(
             *(
                 ("Lead", config.status_field, s)
@@ -760,7 +735,16 @@ def requirements(config: RouteLeadsConfig) -> Requirements:
         pools=tuple(sorted(config.pools_used())),
         queues=tuple(config.queues_used()),
         records=tuple(("Campaign", "Name", name) for name in config.partner_trial_campaigns),
-        writes=tuple(("Lead", f) for f in written),
+        writes=object_fields(
+            "Lead",
+            "OwnerId",
+            "Company",
+            config.routing_reason_field,
+            config.matched_account_field,
+            config.last_routed_field,
+            config.share_status_field,
+            config.partner_status_field,
+        ),
     )
 
 

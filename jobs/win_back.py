@@ -28,6 +28,7 @@ from revsched.play import (
     children,
     days_text,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import (
     Member,
@@ -418,38 +419,22 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
 
 
 def requirements(config: WinBackConfig) -> Requirements:
-    account_fields = [
-        "OwnerId",
-        config.account_type_field,
-        config.churn_date_field,
-        config.campaign_field,
-        config.sdr_field,
-        *([config.owner_assigned_date_field] if config.owner_assigned_date_field else []),
-        *config.status_fields.values(),
-    ]
-    opportunity_fields = [
-        "AccountId",
-        "CloseDate",
-        "IsClosed",
-        "IsWon",
-        config.opportunity_type_field,
-        config.loss_reason_field,
-    ]
-    written = [config.campaign_field, config.sdr_field]
-    if config.owner_assigned_date_field:
-        written.append(config.owner_assigned_date_field)
+    """For `revsched doctor`, besides the fields its queries read: the values it selects on,
+    the users and pools it assigns from and the fields it writes."""
     return Requirements(
-        fields=tuple(
-            [("Account", f) for f in dict.fromkeys(account_fields)]
-            + [("Opportunity", f) for f in opportunity_fields]
-        ),
         values=(
             ("Account", config.account_type_field, config.former_customer_value),
             ("Opportunity", config.opportunity_type_field, config.renewal_type_value),
         ),
         users=tuple(config.holding_users),
         pools=tuple(sorted(config.pools_used())),
-        writes=tuple(("Account", f) for f in ["OwnerId", *written]),
+        writes=object_fields(
+            "Account",
+            "OwnerId",
+            config.campaign_field,
+            config.sdr_field,
+            config.owner_assigned_date_field,
+        ),
     )
 
 

@@ -1,6 +1,8 @@
-"""The `revsched` command line: thin commands over the library."""
+"""The `revsched` command line: thin commands over the library.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: typer reads every command's annotations at
+each start, and strings it must evaluate first cost each command (`--help` included) 5 ms.
+"""
 
 import functools
 import json
@@ -270,7 +272,7 @@ class Printing:
     fit: bool = False
 
     @classmethod
-    def of(cls, as_json: bool, quiet: bool, limit: int | None, show_all: bool) -> Printing:
+    def of(cls, as_json: bool, quiet: bool, limit: int | None, show_all: bool) -> "Printing":
         """From the command's options: --all, --limit N, or neither (the default, fitted)."""
         if show_all:
             return cls(as_json, quiet, None)
@@ -287,10 +289,10 @@ class Printing:
         if self.shows_plan:
             session.console.print(f"{escape(what)} on {escape(session.org_name)}", style="bold")
 
-    def plan_hook(self, session: Session, confirm: bool) -> PlanHook:
+    def plan_hook(self, session: Session, confirm: bool) -> "PlanHook":
         """Show the plan before anything is written; with `confirm`, ask before applying."""
 
-        def shown(plan: Plan) -> None:
+        def shown(plan: "Plan") -> None:
             if self.shows_plan:
                 from revsched.audit_names import org_names
 
@@ -307,7 +309,7 @@ class Printing:
 
         return shown
 
-    def result(self, session: Session, result: RunResult) -> None:
+    def result(self, session: Session, result: "RunResult") -> None:
         """The run's end: its result (and a dry run's alerts), as JSON, one line or in full."""
         from revsched import report
 
@@ -428,7 +430,7 @@ def _config_words(config: Path | None) -> list[str]:
     return [] if config is None else ["-c", str(config)]
 
 
-def _apply_command(plan_file: Path, config: Path | None, plan: Plan) -> str:
+def _apply_command(plan_file: Path, config: Path | None, plan: "Plan") -> str:
     """The exact command that applies a saved plan: with the run's config, and --confirm
     when the plan needs it."""
     words = ["revsched", "apply", str(plan_file), *_config_words(config)]
@@ -615,24 +617,12 @@ def scheduler(config: ConfigOption = None) -> None:
 
 
 @app.command()
+@fails_cleanly
 def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Check config, state store, login, and every field, value, user and pool the plays use."""
-    from revsched.doctor import Check, run_checks
+    from revsched.doctor import checklist
 
-    try:
-        settings = load_settings(config)
-        plays = load_plays(settings)
-        enabled = [name for name, p in plays.items() if p.configure(settings).enabled]
-    except RevschedError as error:
-        checks: list[Check] = [Check("config", False, str(error))]
-    else:
-        where = settings.source or "defaults (no config file)"
-        if enabled:
-            checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
-        else:  # a real org's config before its first play is switched on
-            off = f"{where}; no play is enabled: set enabled = true in its [plays.<name>]"
-            checks = [Check("config", True, off, warning=True)]
-        checks += run_checks(settings, plays, local_today(settings))
+    checks = list(checklist(config))
     failed = sum(not check.ok for check in checks)
     if as_json:
         listed = [

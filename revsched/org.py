@@ -503,15 +503,18 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     """The configured org; with none configured, the embedded demo org (built on first use)."""
     org = settings.org
     if org.kind == "local":
-        # Here only: a run on a real org loads none of the local org (its server, parser).
-        from revsched.localorg import LocalOrg, connect
-        from revsched.localorg.demo import build_demo_org
-
+        # Here only: a run on a real org loads none of the local org, and a run on a served
+        # one only its client's transport (not the server, its parser and storage).
         if org.url:
+            from revsched.localorg import connect
+
             url = org.url
             return OrgGateway(
                 lambda: connect(url), settings.api, org.key_field, settings.state.org_memory
             )
+        from revsched.localorg import LocalOrg
+        from revsched.localorg.demo import build_demo_org
+
         path = org.local_path()
         if not path.exists():
             logger.info(

@@ -218,6 +218,30 @@ def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path
     assert " ok  win-back: Account fields: 7 fields exist" in lines, lines
 
 
+def test_the_fields_a_query_reads_are_checked_without_being_declared(
+    demo_org: Path, tmp_path: Path
+):
+    """churn-intake declares no field: the ones its queries read are checked all the same,
+    each misspelt one named by its config key, through relationship paths too."""
+    config = (
+        "[plays.churn-intake]\nchurn_date_field = 'Churned_On__c'\n"
+        "[plays.partner-overlap]\nps_consultant_field = 'PS_Consultnt__c'\n"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert (
+        "FAIL churn-intake: Account fields: plays.churn-intake.churn_date_field = Churned_On__c:"
+        " no such field on Account; did you mean Churn_Date__c?" in lines
+    )
+    assert (
+        "FAIL partner-overlap: Opportunity fields: plays.partner-overlap.ps_consultant_field"
+        " = PS_Consultnt__c: no such field on Account; did you mean PS_Consultant__c?" in lines
+    )
+    assert " ok  account-review: User fields: 3 fields exist" in lines
+
+
 def _without(monkeypatch: pytest.MonkeyPatch, sobject: str, right: str) -> None:
     """The integration user lacks an object right: its describe says false."""
     described = Describes.describe
@@ -259,3 +283,26 @@ def test_a_firing_object_without_delete_is_a_warning(
         " `revsched revert` cannot forget the firings of what it reverts; grant Delete on it"
         " (permission set Revsched_Integration)" in lines
     )
+
+
+def test_a_typo_in_an_object_name_gets_the_key_and_the_nearest_object(
+    demo_org: Path, tmp_path: Path
+):
+    config = "[plays.partner-overlap]\noverlap_object = 'Crossbeam_Overlap__c'\n"
+    expected = (
+        "plays.partner-overlap.overlap_object = Crossbeam_Overlap__c: no such object for the"
+        " integration user; did you mean Crossbeam_Ecosystem_Overlap__c?"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert f"FAIL partner-overlap: Crossbeam_Overlap__c fields: {expected}" in lines
+    assert any(
+        line.startswith(f"FAIL partner-overlap: overlaps query: {expected}") for line in lines
+    )
+    run = CliRunner().invoke(
+        app, ["run", "partner-overlap", "--dry-run", "-c", str(tmp_path / "revsched.toml")]
+    )
+    assert run.exit_code == 2
+    assert run.output.splitlines()[-1] == f"error: {expected}"

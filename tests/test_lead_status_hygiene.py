@@ -223,6 +223,21 @@ def test_the_owner_and_revops_each_hear_of_a_finding_once(told: str, owed: str):
     assert [(f.record_id, f.stage) for f in alert.covers] != [(LEAD, told)]
 
 
+def test_a_queue_owned_finding_with_no_revops_says_nobody_is_told():
+    plan = decide([lead("Remarket", since=9, owner=QUEUE)], revops_users=[])
+
+    assert findings(plan) == [
+        (
+            "skipped",
+            "remarket_reason 2026-11-14",
+            "R1 Remarket without a reason: in Remarket since 2026-11-14 without a reason: set"
+            " Remarket_Reason__c (nobody to tell: no owner, and"
+            " plays.lead-status-hygiene.revops_users names nobody active)",
+        )
+    ]
+    assert plan.alerts == ()
+
+
 # --- R2 Working S without a next step ---------------------------------------------------------
 
 
@@ -335,9 +350,41 @@ def test_enforce_hands_plg_leads_back_to_the_queue_but_not_nurture():
     assert decide([lead("Nurture", owner=AVA)], queues=queues, **config).changes == ()
 
 
+def test_enforce_can_hand_plg_leads_back_to_a_user():
+    config = {"plg_taken": {"enforce": True, "plg_owner": "RevOps@demo.revsched.dev"}}
+    plan = decide([lead("Working P", owner=AVA)], **config)
+
+    assert [(c.field, c.old, c.new, c.reason) for c in plan.changes] == [
+        ("OwnerId", AVA, REVOPS, "Working P: back to RevOps Team")
+    ]
+    assert "queues" not in queries(DecideContext(TODAY, LeadStatusHygieneConfig(**config)))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"enforce": True}, {"enforce": True, "plg_queue": "PLG_Queue", "plg_owner": "a@x.example"}],
+    ids=["neither", "both"],
+)
+def test_enforce_needs_one_plg_owner(rule: dict[str, Any]):
+    with pytest.raises(ConfigError, match="enforce = true needs plg_queue or plg_owner"):
+        play.configure(Settings(plays={"lead-status-hygiene": {"plg_taken": rule}}))
+
+
+def test_enforce_needs_a_plg_owner_that_exists_and_is_active():
+    with pytest.raises(ConfigError, match=r"plg_taken\.plg_owner: no user with Username 'a@x'"):
+        decide([], plg_taken={"enforce": True, "plg_owner": "a@x"})
+    inactive = [u | {"IsActive": False} if u["Id"] == REVOPS else u for u in USERS]
+    ctx = DecideContext(
+        TODAY,
+        LeadStatusHygieneConfig(
+            revops_users=[], plg_taken={"enforce": True, "plg_owner": "revops@demo.revsched.dev"}
+        ),
+    )
+    with pytest.raises(ConfigError, match=r"revops@demo\.revsched\.dev is inactive"):
+        play.decide({"users": inactive, "leads": []}, ctx)
+
+
 def test_enforce_needs_a_queue_that_exists():
-    with pytest.raises(ConfigError, match="enforce = true needs plg_queue"):
-        play.configure(Settings(plays={"lead-status-hygiene": {"plg_taken": {"enforce": True}}}))
     with pytest.raises(ConfigError, match=r"plg_taken.plg_queue: no queue with DeveloperName"):
         decide([], queues=[], plg_taken={"enforce": True, "plg_queue": "PLG_Queue"})
 

@@ -9,13 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import doctor_failures
+from harness import RecordingNotifier, doctor_failures
 from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
 
-from revsched.alerts import AlertRenderer
-from revsched.localorg import LocalOrg
+from revsched.alerts import AlertRenderer, Notifier
+from revsched.config import ApiSettings, Settings
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import OVERAGE_FIXTURES
-from revsched.play import DecideContext
+from revsched.org import OrgGateway
+from revsched.play import DecideContext, load_plays
+from revsched.runner import RunResult, run_play
+from revsched.state import StateStore
 from revsched.summary import reason_kind
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -565,6 +569,16 @@ def test_accounts_in_overage_go_to_leadership_as_one_digest_and_the_report():
     assert render(digest) == golden("overage_upsell_digest.txt")
 
 
+def test_the_digest_covers_the_accounts_the_run_acts_on():
+    new = account() | {"Id": "001000000000000002"}
+    handled = account(since=3, opportunities=(opp("Overage", key("overage", 3)),))
+    plan = decide([new, handled])
+
+    [digest] = [a for a in plan.alerts if a.template == "overage_upsell_digest.j2"]
+    assert len(digest.context["rows"]) == 2
+    assert [(f.record_id, f.stage) for f in digest.covers] == [(new["Id"], "overage 2026-11-23")]
+
+
 def test_digest_once_a_day_report_always():
     plan = decide([account()], fired=frozenset({(PAULA, "overage 2026-11-23")}))
 
@@ -661,3 +675,50 @@ def test_doctor_names_a_missing_field_and_opportunity_type(demo_org: Path, tmp_p
         "Opportunity.Type = 'Expansion': not an active picklist value; set"
         " plays.overage-upsell.upsell_type to one of: New Business, Overage, Renewal, Upsell"
     ) in failed
+
+
+def test_leadership_digest_waits_while_every_write_fails_and_goes_out_once_written(
+    demo_org: Path, tmp_path: Path
+):
+    local = LocalOrg(demo_org, today=lambda: TODAY)
+    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = Settings()
+
+    def run(notifier: Notifier) -> RunResult:
+        return run_play(
+            load_plays(settings)["overage-upsell"],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=org,
+            renderer=AlertRenderer("https://x"),
+            notifier=notifier,
+        )
+
+    local.faults = FaultProfile(
+        record_failure_rate=1.0, record_error="FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    )
+    failing = RecordingNotifier()
+    failed = run(failing)
+
+    [digest] = [a.alert for a in failed.alerts if a.alert.template == "overage_upsell_digest.j2"]
+    assert failed.plan.creates and set(failed.failures) >= {
+        c.parent_id for c in failed.plan.creates
+    }
+    # It would say "Overage opportunity created" of accounts none of whose writes went through.
+    assert (digest.record_id, digest.stage) not in {a.key for a in failing.sent}
+    assert not any(a.alert.template == "overage_upsell_digest.j2" for a in failing.sent)
+
+    local.faults = None
+    told = RecordingNotifier()
+    rerun = run(told)
+    later = RecordingNotifier()
+    last = run(later)
+
+    assert rerun.status == "succeeded" and rerun.counts["created"] == len(rerun.plan.creates) > 3
+    sent = {a.key: a.text for a in told.sent}
+    assert [a.key for a in told.sent].count((digest.record_id, digest.stage)) == 1
+    assert sent[digest.record_id, digest.stage].count("Overage opportunity created") >= 3
+    assert last.plan.alerts == () and last.plan.creates == () and later.sent == []

@@ -195,7 +195,7 @@ def test_every_partner_told_plans_nothing_even_with_a_fresh_state_store():
     assert plan.is_empty
 
 
-def test_sharing_revoked_retracts_and_sends_nothing():
+def test_sharing_revoked_retracts_nothing_and_sends_nothing():
     plan = decide([opportunity(tasks=(key(QUILLON),))], [])
 
     assert plan.decisions == () and plan.is_empty

@@ -16,13 +16,17 @@ from conftest import DEMO_TODAY
 
 from revsched.config import Settings
 from revsched.localorg import LocalOrg, metadata
-from revsched.play import Play, Requirements, config_strings, load_plays
+from revsched.play import DecideContext, Play, Requirements, config_strings, load_plays
 
 PLAYS = load_plays(Settings())
 
 
 def _requirements(play: Play[Any]) -> Requirements:
-    return play.requirements(play.configure(Settings()))
+    """What doctor checks with the default config: the declared needs and the fields read."""
+    settings = Settings()
+    config = play.configure(settings)
+    ctx = DecideContext(as_of=DEMO_TODAY, config=config, pools=settings.pools)
+    return play.needs(config, play.all_queries(ctx).values())
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +35,8 @@ def described(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, d
     sf = LocalOrg(tmp_path_factory.mktemp("org") / "org.sqlite").salesforce()
     objects = (
         *("Account", "Contact", "Lead", "Opportunity", "Task", "Event", "Revsched_Firing__c"),
-        "Campaign",
-        "Crossbeam_Ecosystem_Overlap__c",
+        *("Campaign", "CampaignMember", "Crossbeam_Ecosystem_Overlap__c"),
+        *("User", "Group", "OpportunityStage"),
     )
     return {
         name: {f["name"]: f for f in getattr(sf, name).describe()["fields"]} for name in objects
@@ -54,15 +58,23 @@ def test_every_custom_field_a_default_config_names_is_in_the_metadata() -> None:
         assert named <= declared, f"{name}: {sorted(named - declared)} not in salesforce/"
 
 
+def _exists(described: dict[str, dict[str, dict[str, Any]]], sobject: str, path: str) -> bool:
+    """A field of the object, or a relationship path (`Account.PS_Consultant__c`) whose
+    every lookup leads to an object with the next name."""
+    relationship, _, rest = path.partition(".")
+    if not rest:
+        return path in described[sobject]
+    lookups = [f for f in described[sobject].values() if f["relationshipName"] == relationship]
+    return any(_exists(described, target, rest) for f in lookups for target in f["referenceTo"])
+
+
 def test_the_local_org_describes_every_field_the_plays_read_write_and_create(
     described: dict[str, dict[str, dict[str, Any]]],
 ) -> None:
     for name, play in PLAYS.items():
         needs = _requirements(play)
         for sobject, field in (*needs.fields, *needs.writes, *needs.creates):
-            assert field.split(".")[0] in described[sobject] or field.endswith(".Name"), (
-                f"{name}: {sobject}.{field}"
-            )
+            assert _exists(described, sobject, field), f"{name}: {sobject}.{field}"
         for sobject, field, value in needs.values:
             picklist = described[sobject][field]
             assert value in [v["value"] for v in picklist["picklistValues"]], (name, field, value)
@@ -207,8 +219,8 @@ def test_the_permission_set_grants_exactly_what_the_plays_write() -> None:
                 assert {"create", "edit"} <= grants["objects"][sobject], f"{name}: {sobject}"
             assert "edit" in grants["objects"]["Lead"] and "ConvertLeads" in grants["user"]
     # Task and Event share their custom fields' security: Event's entry is Task's mirror.
-    firing_fields = {f for f in editable if f.startswith(("Revsched_Firing__c.", "Event."))}
-    assert editable - firing_fields == written_custom, "edit granted on fields no play writes"
+    memory_and_mirror = {f for f in editable if f.startswith(("Revsched_Firing__c.", "Event."))}
+    assert editable - memory_and_mirror == written_custom, "edit granted on fields no play writes"
     # Delete: `revsched revert` forgets the firings of what it reverts.
     assert grants["objects"]["Revsched_Firing__c"] == {"read", "create", "edit", "delete"}
     assert "ApiEnabled" in grants["user"]

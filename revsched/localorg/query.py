@@ -20,7 +20,8 @@ from revsched.localorg import ids, schema
 from revsched.localorg.compiled_query import CompiledQuery, Output
 from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.soql_compiler import MAX_AGGREGATE_ROWS, compile_soql
-from revsched.localorg.storage import Storage, q
+from revsched.localorg.sql import q
+from revsched.localorg.storage import Storage
 from revsched.localorg.values import display, from_db
 
 DEFAULT_BATCH = 2000

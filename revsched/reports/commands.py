@@ -1,7 +1,6 @@
 """`revsched forecast` and `revsched dashboard`: registered on the command line by
-`revsched.cli`, they import what they use when they run."""
-
-from __future__ import annotations
+`revsched.cli`, they import what they use when they run (and, as there, annotations are
+objects, not strings typer evaluates at each start)."""
 
 import json
 from datetime import date
@@ -41,7 +40,7 @@ def _both(now: int, then: int | None) -> str:
 
 
 def print_forecast(
-    console: Console, days: list[Day], changed: list[Day] | None, changes: dict[str, Any]
+    console: Console, days: "list[Day]", changed: "list[Day] | None", changes: dict[str, Any]
 ) -> None:
     """A row a day; with --set, each count as `now -> with the change` where they differ."""
     from revsched.reports.forecast import COUNTS, totals

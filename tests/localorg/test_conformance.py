@@ -418,6 +418,7 @@ CASES = [
                 "SELECT Id FROM Opportunity WHERE convertCurrency(Amount) > 1",
             ),
             ("to-label-order-by", "SELECT Id FROM Opportunity ORDER BY toLabel(StageName)"),
+            ("scope-team", "SELECT Id FROM Account USING SCOPE team"),
             ("aggregate-limit-no-group", "SELECT MAX(NumberOfEmployees) FROM Account LIMIT 1"),
         ]
     ],
