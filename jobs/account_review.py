@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from revsched.assignments import Targets, holding_user, unassign
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
+from revsched.plan import Plan, Recipient
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -28,6 +29,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import Member, members_from_users
 from revsched.soql import FieldName, format_soql, users_filter
@@ -270,9 +272,10 @@ def _resolve(
     engaged: list[str],
     review_date: date,
     holding: Member,
+    plan: PlanBuilder,
     ctx: DecideContext[AccountReviewConfig],
-) -> _Outcome | Decision:
-    """A review's outcome: re-engaged, dropped after review_days, or (a Decision) still waiting."""
+) -> _Outcome | None:
+    """A review's outcome: re-engaged, or dropped after review_days; None while it waits."""
     config = ctx.config
     in_review = (ctx.as_of - review_date).days
     since = f"in review since {review_date} ({days_text(in_review)})"
@@ -281,89 +284,83 @@ def _resolve(
         return _re_engaged(since, engaged, config, context)
     drop_date = review_date + timedelta(days=config.review_days)
     if ctx.as_of < drop_date:
-        return Decision.of(
-            "Account",
-            account,
-            "skipped",
-            f"{since}; dropped on {drop_date} unless re-engaged",
-            "needs-review",
-        )
+        plan.skip(account, f"{since}; dropped on {drop_date} unless re-engaged", "needs-review")
+        return None
     reason = f"not worked in {days_text(in_review)} of review"
     targets = unassign(holding, dict.fromkeys(config.ae_fields, "AE"), reason) | _end_review(config)
     return _Outcome("dropped", f"{since}; still meets every review criterion", targets, context)
 
 
-def decide(records: Records, ctx: DecideContext[AccountReviewConfig]) -> Plan:
+def _outcome(
+    account: Record,
+    activities: list[_Activity],
+    holding: Member,
+    plan: PlanBuilder,
+    ctx: DecideContext[AccountReviewConfig],
+) -> _Outcome | None:
+    """What the review does with the account: flag it, resolve its review, or (None) nothing,
+    the skip saying why."""
     config = ctx.config
+    engaged = _engaged(account, activities, ctx)
+    review_date = account[config.needs_review_date_field]
+    in_review = account[config.request_field] == config.needs_review_value
+    if in_review and review_date:
+        return _resolve(account, engaged, date.fromisoformat(review_date), holding, plan, ctx)
+    if in_review and engaged:
+        # Set to Needs Review by hand, without a date, on an account that is worked.
+        since = f"in review with no {config.needs_review_date_field}"
+        return _re_engaged(since, engaged, config, {})
+    if engaged:
+        plan.skip(account, "; ".join(engaged))
+        return None
+    return _flag(account, activities, ctx)
+
+
+def _alert_context(
+    account: Record, outcome: _Outcome, ae: Recipient, holding: Member, config: AccountReviewConfig
+) -> dict[str, Any]:
+    """What the AE reads: the outcome, the review's rules and how to answer it."""
+    return {
+        "stage": outcome.stage,
+        "account": {"id": account["Id"], "name": account["Name"]},
+        "ae": ae.name,
+        "buying_stage": account[config.buying_stage_field],
+        "review_days": config.review_days,
+        "quiet_days": config.quiet_days,
+        "holding_user": holding.name,
+        "needs_review_value": config.needs_review_value,
+        "add_value": config.add_value,
+        "keep_value": config.keep_value,
+        "drop_value": config.drop_value,
+        **outcome.context,
+    }
+
+
+def decide(records: Records, ctx: DecideContext[AccountReviewConfig]) -> Plan:
+    config, plan = ctx.config, PlanBuilder(ctx, "Account")
     users = records["users"]
-    holding = holding_user(f"plays.{play.name}.holding_user", config.holding_user, users)
+    holding = holding_user(f"plays.{ctx.play}.holding_user", config.holding_user, users)
     # Only to fail on a Username that is not in the org: a typo would silently review nothing.
-    members_from_users(f"plays.{play.name}.ae_users", config.ae_users, users)
+    members_from_users(f"plays.{ctx.play}.ae_users", config.ae_users, users)
     activities = _activities(records)
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
-    alerts: list[Alert] = []
     for account in records["accounts"]:
-        mine = activities.get(account["Id"], [])
-        engaged = _engaged(account, mine, ctx)
-        review_date = account[config.needs_review_date_field]
-        in_review = account[config.request_field] == config.needs_review_value
-        if in_review and review_date:
-            outcome = _resolve(account, engaged, date.fromisoformat(review_date), holding, ctx)
-        elif in_review and engaged:
-            # Set to Needs Review by hand, without a date, on an account that is worked.
-            since = f"in review with no {config.needs_review_date_field}"
-            outcome = _re_engaged(since, engaged, config, {})
-        elif engaged:
-            outcome = Decision.of("Account", account, "skipped", "; ".join(engaged))
-        else:
-            outcome = _flag(account, mine, ctx)
-        if isinstance(outcome, Decision):
-            decisions.append(outcome)
+        outcome = _outcome(account, activities.get(account["Id"], []), holding, plan, ctx)
+        if outcome is None:
             continue
-        changes.extend(diff_changes("Account", account, outcome.targets, f"{outcome.stage}: "))
+        plan.change(account, outcome.targets, f"{outcome.stage}: ")
         ae = _ae(account)
-        decisions.append(
-            Decision.of(
-                "Account",
-                account,
-                "selected",
-                outcome.reason + ("" if ae else "; the owner is inactive: nobody to alert"),
+        nobody = "" if ae else "; the owner is inactive: nobody to alert"
+        plan.select(account, outcome.reason + nobody, outcome.stage)
+        if ae is not None:
+            plan.alert(
+                config.template,
+                account["Id"],
                 outcome.stage,
-            )
-        )
-        if ae is None:
-            continue
-        alerts.append(
-            Alert(
-                template=config.template,
-                record_id=account["Id"],
-                stage=outcome.stage,
-                recipients=(ae,),
+                to=(ae,),
                 reason=f"account review: {outcome.stage}",
-                context={
-                    "stage": outcome.stage,
-                    "account": {"id": account["Id"], "name": account["Name"]},
-                    "ae": ae.name,
-                    "buying_stage": account[config.buying_stage_field],
-                    "review_days": config.review_days,
-                    "quiet_days": config.quiet_days,
-                    "holding_user": holding.name,
-                    "needs_review_value": config.needs_review_value,
-                    "add_value": config.add_value,
-                    "keep_value": config.keep_value,
-                    "drop_value": config.drop_value,
-                    **outcome.context,
-                },
+                context=_alert_context(account, outcome, ae, holding, config),
             )
-        )
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        alerts=tuple(alerts),
-    )
+    return plan.build()
 
 
 def requirements(config: AccountReviewConfig) -> Requirements:
@@ -382,11 +379,12 @@ def requirements(config: AccountReviewConfig) -> Requirements:
             *(("Account", config.request_field, value) for value in request_values),
         ),
         users=(config.holding_user, *config.ae_users),
-        writes=tuple(
-            ("Account", field)
-            for field in dict.fromkeys(
-                ["OwnerId", config.request_field, config.needs_review_date_field, *config.ae_fields]
-            )
+        writes=object_fields(
+            "Account",
+            "OwnerId",
+            config.request_field,
+            config.needs_review_date_field,
+            *config.ae_fields,
         ),
     )
 

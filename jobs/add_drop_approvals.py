@@ -16,8 +16,17 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.plan import Plan, Recipient
+from revsched.plan_builder import PlanBuilder
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    object_fields,
+)
 from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -139,68 +148,45 @@ def _cannot_add(account: Record, config: AddDropConfig) -> str | None:
 
 
 def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
-    config = ctx.config
-    holding = holding_user(f"plays.{play.name}.holding_user", config.holding_user, records["users"])
+    config, plan = ctx.config, PlanBuilder(ctx, "Account")
+    holding = holding_user(f"plays.{ctx.play}.holding_user", config.holding_user, records["users"])
     verbs = config.verbs()
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
-    alerts: list[Alert] = []
     for account in records["accounts"]:
         request, approval = account[config.request_field], account[config.approval_field]
         verb = verbs[request]
         if approval not in (config.approved_value, config.rejected_value):
             state = f"= {approval!r}" if approval else "is empty"
-            decisions.append(
-                Decision.of(
-                    "Account",
-                    account,
-                    "skipped",
-                    f"{request!r} awaiting a manager ({config.approval_field} {state})",
-                )
-            )
+            plan.skip(account, f"{request!r} awaiting a manager ({config.approval_field} {state})")
             continue
         approved = approval == config.approved_value
         stage = f"{verb}-{'approved' if approved else 'rejected'}"
         blocked = _cannot_add(account, config) if approved and verb == "add" else None
         if blocked:
-            decisions.append(Decision.of("Account", account, "skipped", blocked, stage))
+            plan.skip(account, blocked, stage)
             continue
-        targets = _targets(account, verb, approved, holding, ctx)
-        changes.extend(diff_changes("Account", account, targets))
+        plan.change(account, _targets(account, verb, approved, holding, ctx))
         recipient = _recipient(account, holding, config)
-        decisions.append(
-            Decision.of(
-                "Account",
-                account,
-                "selected",
-                f"{request!r} {approval.lower()} by a manager"
-                + ("" if recipient else "; nobody active to tell"),
+        nobody = "" if recipient else "; nobody active to tell"
+        plan.select(account, f"{request!r} {approval.lower()} by a manager{nobody}", stage)
+        if recipient is not None:
+            plan.alert(
+                config.template,
+                account["Id"],
                 stage,
-            )
-        )
-        if recipient is None:
-            continue
-        alerts.append(
-            Alert(
-                template=config.template,
-                record_id=account["Id"],
-                stage=stage,
-                recipients=(recipient,),
+                to=(recipient,),
                 reason=f"{verb} request {approval.lower()}",
-                context={
-                    "account": {"id": account["Id"], "name": account["Name"]},
-                    "request": verb,
-                    "approved": approved,
-                },
+                context=_alert_context(account, verb, approved),
             )
-        )
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        alerts=tuple(alerts),
-    )
+    return plan.build()
+
+
+def _alert_context(account: Record, verb: Verb, approved: bool) -> dict[str, Any]:
+    """What the requester reads: which request on which account, and the manager's answer."""
+    return {
+        "account": {"id": account["Id"], "name": account["Name"]},
+        "request": verb,
+        "approved": approved,
+    }
 
 
 def requirements(config: AddDropConfig) -> Requirements:
@@ -208,21 +194,21 @@ def requirements(config: AddDropConfig) -> Requirements:
     and the fields it writes."""
     requests = (config.add_value, config.keep_value, config.drop_value)
     approvals = (config.approved_value, config.rejected_value)
-    written = [
-        "OwnerId",
-        config.owner_assigned_date_field,
-        config.needs_review_date_field,
-        config.request_field,
-        config.approval_field,
-        *config.ae_fields,
-    ]
     return Requirements(
         values=(
             *(("Account", config.request_field, value) for value in requests),
             *(("Account", config.approval_field, value) for value in approvals),
         ),
         users=(config.holding_user,),
-        writes=tuple(("Account", field) for field in dict.fromkeys(written)),
+        writes=object_fields(
+            "Account",
+            "OwnerId",
+            config.owner_assigned_date_field,
+            config.needs_review_date_field,
+            config.request_field,
+            config.approval_field,
+            *config.ae_fields,
+        ),
     )
 
 

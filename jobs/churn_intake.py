@@ -10,12 +10,22 @@ sets, so an account missed here is never won back.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
-from revsched.plan import Alert, Decision, FieldChange, Plan, Recipient, diff_changes
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.plan import Plan, Recipient
+from revsched.plan_builder import PlanBuilder
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    object_fields,
+)
 from revsched.roundrobin import Member
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -103,90 +113,71 @@ def _recipients(
     )
 
 
-def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
+def _alert_context(
+    account: Record, holding: Member, ctx: DecideContext[ChurnIntakeConfig]
+) -> dict[str, Any]:
+    """What the account's team reads: it churned today, who held it, whose roles were cleared."""
     config = ctx.config
-    holding = holding_user(f"plays.{play.name}.holding_user", config.holding_user, records["users"])
+    return {
+        "account": {"id": account["Id"], "name": account["Name"]},
+        "churn_date": ctx.as_of.isoformat(),
+        "holding_user": holding.name,
+        # None: RevOps held it already.
+        "moved_from": (None if account["OwnerId"] == holding.user_id else account["Owner"]["Name"]),
+        "cleared": [
+            {
+                "role": role,
+                "name": account[relationship_name(field)]["Name"],
+                "email": account[relationship_name(field)]["Email"],
+            }
+            for role, field in config.assignment_fields.items()
+            if account[field]
+        ],
+        "call_to_action": config.call_to_action,
+    }
+
+
+def decide(records: Records, ctx: DecideContext[ChurnIntakeConfig]) -> Plan:
+    config, plan = ctx.config, PlanBuilder(ctx, "Account")
+    holding = holding_user(f"plays.{ctx.play}.holding_user", config.holding_user, records["users"])
     churn_field = config.churn_date_field
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
-    alerts: list[Alert] = []
+    roles = {field: role for role, field in config.assignment_fields.items()}
     for account in records["accounts"]:
         if account[churn_field] is not None:
-            decisions.append(
-                Decision.of(
-                    "Account",
-                    account,
-                    "skipped",
-                    f"already has a churn date ({account[churn_field]}): left alone",
-                )
-            )
+            plan.skip(account, f"already has a churn date ({account[churn_field]}): left alone")
             continue
         targets = {
             churn_field: (ctx.as_of.isoformat(), "Former Customer with no churn date"),
-            **unassign(
-                holding,
-                {field: role for role, field in config.assignment_fields.items()},
-                "churned",
-            ),
+            **unassign(holding, roles, "churned"),
         }
-        changes.extend(diff_changes("Account", account, targets))
+        plan.change(account, targets)
         recipients = _recipients(account, config, holding)
-        decisions.append(
-            Decision.of(
-                "Account",
-                account,
-                "selected",
-                f"{config.account_type_field} = {config.former_customer_value!r} with no churn"
-                " date" + ("" if recipients else "; nobody active on it to alert"),
-            )
+        plan.select(
+            account,
+            f"{config.account_type_field} = {config.former_customer_value!r} with no churn"
+            " date" + ("" if recipients else "; nobody active on it to alert"),
         )
-        if not recipients:
-            continue
-        alerts.append(
-            Alert(
-                template=config.template,
-                record_id=account["Id"],
-                stage="churned",
-                recipients=recipients,
+        if recipients:
+            plan.alert(
+                config.template,
+                account["Id"],
+                "churned",
+                to=recipients,
                 reason="churn intake",
-                context={
-                    "account": {"id": account["Id"], "name": account["Name"]},
-                    "churn_date": ctx.as_of.isoformat(),
-                    "holding_user": holding.name,
-                    # None: RevOps held it already.
-                    "moved_from": (
-                        None if account["OwnerId"] == holding.user_id else account["Owner"]["Name"]
-                    ),
-                    "cleared": [
-                        {
-                            "role": role,
-                            "name": account[relationship_name(field)]["Name"],
-                            "email": account[relationship_name(field)]["Email"],
-                        }
-                        for role, field in config.assignment_fields.items()
-                        if account[field]
-                    ],
-                    "call_to_action": config.call_to_action,
-                },
+                context=_alert_context(account, holding, ctx),
             )
-        )
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        alerts=tuple(alerts),
-    )
+    return plan.build()
 
 
 def requirements(config: ChurnIntakeConfig) -> Requirements:
     """For `revsched doctor`: the picklist value it selects on, the user it assigns and the
     fields it writes."""
-    written = ["OwnerId", config.churn_date_field, *config.assignment_fields.values()]
     return Requirements(
         values=(("Account", config.account_type_field, config.former_customer_value),),
         users=(config.holding_user,),
-        writes=tuple(("Account", field) for field in written),
+        writes=object_fields(
+            "Account", "OwnerId", config.churn_date_field, *config.assignment_fields.values()
+        ),
     )
 
 

@@ -15,12 +15,14 @@ only with `--confirm`.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from datetime import date
+from typing import Any, Literal
 
 from pydantic import Field
 
 from revsched.ownership import Ownership
-from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient, Scalar
+from revsched.plan import Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -134,43 +136,23 @@ def _report_row(contact: Record) -> dict[str, Scalar]:
     }
 
 
-def _digest(
-    rows: list[dict[str, Scalar]],
-    skipped: Counter[str],
-    recipients: tuple[Recipient, ...],
-    ctx: DecideContext[ContactAlignmentConfig],
-) -> Alert | None:
-    """The week's one digest of the contacts no digest of the week has listed yet (None:
-    every one has, as after a run killed before its writes were done); a second run in a
-    week that changes more contacts sends its own."""
-    week = iso_week(ctx.as_of)
-    rows = [row for row in rows if (str(row["contact_id"]), week) not in ctx.fired]
-    if not rows:
-        return None
-    stage = week
-    if (recipients[0].user_id, week) in ctx.fired:
-        stage = f"{week} {ctx.as_of.isoformat()}"
+def _digest_context(
+    rows: list[dict[str, Scalar]], skipped: Counter[str], as_of: date
+) -> dict[str, Any]:
+    """What RevOps reads: how many contacts went to which owner, and what was left, by why."""
     by_owner = Counter(str(row["new_owner"]) for row in rows)
-    return Alert(
-        template=ctx.config.template,
-        record_id=str(recipients[0].user_id),
-        stage=stage,
-        recipients=recipients,
-        reason=f"weekly contact alignment digest, {week}",
-        context={
-            "week": week,
-            "total": len(rows),
-            "owners": [{"name": n, "count": c} for n, c in sorted(by_owner.items())],
-            "skipped": [{"reason": r, "count": c} for r, c in sorted(skipped.items())],
-            "report": REPORT,
-        },
-        covers=tuple(Firing(record_id=str(row["contact_id"]), stage=week) for row in rows),
-    )
+    return {
+        "week": iso_week(as_of),
+        "total": len(rows),
+        "owners": [{"name": n, "count": c} for n, c in sorted(by_owner.items())],
+        "skipped": [{"reason": r, "count": c} for r, c in sorted(skipped.items())],
+        "report": REPORT,
+    }
 
 
 def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan:
-    config = ctx.config
-    key = f"plays.{play.name}"
+    config, plan = ctx.config, PlanBuilder(ctx, "Contact")
+    key = f"plays.{ctx.play}"
     users = records["users"]
     ownership = Ownership.of(key, config.holding_users, config.integration_users, users)
     protected_users = members_from_users(f"{key}.protected_users", config.protected_users, users)
@@ -179,8 +161,6 @@ def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan
         Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(f"{key}.digest_users", config.digest_users, users)
     )
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
     rows: list[dict[str, Scalar]] = []
     skipped: Counter[str] = Counter()
     for contact in records["contacts"]:
@@ -190,50 +170,29 @@ def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan
         alone = _left_alone(contact, ownership, protected, config)
         if alone is not None:
             skipped[alone[0]] += 1
-            decisions.append(Decision.of("Contact", contact, "skipped", alone[1]))
+            plan.skip(contact, alone[1])
             continue
         new_owner = (account.get("Owner") or {}).get("Name") or account["OwnerId"]
         why = f"account {account['Name']} is owned by {new_owner}"
-        decisions.append(Decision.of("Contact", contact, "selected", why))
-        changes.append(
-            FieldChange(
-                sobject="Contact",
-                record_id=contact["Id"],
-                record_name=contact["Name"],
-                field="OwnerId",
-                old=contact["OwnerId"],
-                new=account["OwnerId"],
-                reason=why,
-            )
-        )
+        plan.select(contact, why)
+        plan.change(contact, {"OwnerId": (account["OwnerId"], why)})
         rows.append(_report_row(contact))
-    alerts: tuple[Alert, ...] = ()
-    firings: tuple[Firing, ...] = ()
-    digest = _digest(rows, skipped, recipients, ctx)
-    if digest is not None:
-        alerts, firings = (digest,), (Firing(record_id=digest.record_id, stage=digest.stage),)
+    # The week's digest lists each contact once: none a digest of the week already listed.
+    new = [row for row in rows if not plan.listed_this_week(str(row["contact_id"]))]
+    ids = [str(row["contact_id"]) for row in new]
+    context = _digest_context(new, skipped, ctx.as_of)
+    plan.weekly_digest(config.template, recipients, "weekly contact alignment digest", ids, context)
     confirmation = None
-    if len(changes) > config.max_changes:
+    if len(plan.changes) > config.max_changes:
         confirmation = (
-            f"{len(changes)} contact owner changes are more than {key}.max_changes"
+            f"{len(plan.changes)} contact owner changes are more than {key}.max_changes"
             f" ({config.max_changes})"
         )
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        alerts=alerts,
-        firings=firings,
-        reports={REPORT: rows},
-        confirmation=confirmation,
-    )
+    return plan.build(reports={REPORT: rows}, confirmation=confirmation)
 
 
 def requirements(config: ContactAlignmentConfig) -> Requirements:
-    """For `revsched doctor`: the contact fields it reads, the partner status, the users,
-    and the one field it writes."""
-    fields = ["OwnerId", "AccountId", config.sequenced_field, *config.optional_fields()]
+    """For `revsched doctor`: the partner status, the users, and the one field it writes."""
     values = (
         tuple(
             ("Contact", config.partner_status_field, value)
@@ -243,7 +202,6 @@ def requirements(config: ContactAlignmentConfig) -> Requirements:
         else ()
     )
     return Requirements(
-        fields=tuple(("Contact", name) for name in fields),
         values=values,
         users=tuple(config.named_users()),
         writes=(("Contact", "OwnerId"),),

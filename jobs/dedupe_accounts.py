@@ -23,7 +23,8 @@ from revsched.dedupe.planning import (
     records_query,
 )
 from revsched.dedupe.survivorship import Strategy
-from revsched.plan import Plan, Scalar, diff_changes
+from revsched.plan import Plan, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Record, Records, Requirements
 from revsched.soql import FieldName
 
@@ -126,7 +127,7 @@ def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple
 
 
 def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Account")
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}
     companies = [
@@ -134,13 +135,13 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
         for a in accounts
     ]
     matching = match_companies(companies, config.match, config.flag_threshold)
-    integration = integration_ids(play.name, ctx.config, records)
-    outcome = plan_clusters(SPEC, accounts, matching, config, integration, targets)
-    changes = list(outcome.changes)
+    integration = integration_ids(ctx.play, config, records)
+    outcome = plan_clusters(plan, SPEC, accounts, matching, config, integration, targets)
+    # Accounts in no merge are normalized all the same.
     for account in accounts:
         if account["Id"] not in outcome.planned:
-            changes += diff_changes("Account", account, targets[account["Id"]])
-    return outcome.plan(play.name, ctx.as_of, changes)
+            plan.change(account, targets[account["Id"]])
+    return plan.build(reports={"review": outcome.review})
 
 
 def requirements(config: DedupeAccountsConfig) -> Requirements:

@@ -21,6 +21,7 @@ from revsched.dedupe.planning import (
 )
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
+from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
 from revsched.soql import FieldName
 
@@ -65,11 +66,12 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
+    plan = PlanBuilder(ctx, "Contact")
     contacts = records["contacts"]
     accounts = [c[ctx.config.account_field] for c in contacts]
-    integration = integration_ids(play.name, ctx.config, records)
-    outcome = people_outcome(SPEC, contacts, accounts, ctx.config, integration)
-    return outcome.plan(play.name, ctx.as_of)
+    integration = integration_ids(ctx.play, ctx.config, records)
+    outcome = people_outcome(plan, SPEC, contacts, accounts, ctx.config, integration)
+    return plan.build(reports={"review": outcome.review})
 
 
 play = Play(

@@ -23,6 +23,7 @@ from revsched.dedupe.planning import (
 )
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
+from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
 from revsched.soql import FieldName
 
@@ -70,7 +71,7 @@ def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Lead")
     leads = records["leads"]
     companies = [
         lead_company(
@@ -78,9 +79,9 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
         )
         for lead in leads
     ]
-    integration = integration_ids(play.name, ctx.config, records)
-    outcome = people_outcome(SPEC, leads, companies, config, integration)
-    return outcome.plan(play.name, ctx.as_of)
+    integration = integration_ids(ctx.play, config, records)
+    outcome = people_outcome(plan, SPEC, leads, companies, config, integration)
+    return plan.build(reports={"review": outcome.review})
 
 
 play = Play(

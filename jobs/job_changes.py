@@ -23,19 +23,8 @@ from revsched.dedupe.normalize import company_words
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
 from revsched.matching import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.ownership import Ownership
-from revsched.plan import (
-    Alert,
-    Decision,
-    Enrollment,
-    FieldChange,
-    Firing,
-    LeadConversion,
-    Person,
-    Plan,
-    Recipient,
-    RecordCreate,
-    diff_changes,
-)
+from revsched.plan import Enrollment, LeadConversion, Person, Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -46,6 +35,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
 from revsched.schedule import ScheduleField
@@ -334,9 +324,9 @@ def _team(
     ownership: Ownership,
     robin: RoundRobin,
     config: JobChangesConfig,
-) -> _Team | str:
+) -> _Team | None:
     """The account's AE and SDR (round-robined when unassigned); for an unmatched lead, its
-    SDR (its owner, or one from the SDR pool). A string says why nobody can take it."""
+    SDR (its owner, or one from the SDR pool). None: the pool has nobody to take it."""
     if account is None:
         owner_id = str(person.record["OwnerId"])
         if ownership.unassigned(owner_id, person.record.get("Owner")) is None:
@@ -345,8 +335,7 @@ def _team(
             )
         pick = robin.next(config.sdr_pool)
         if pick is None:
-            why = "; ".join(robin.unavailable(config.sdr_pool))
-            return f"unmatched and nobody in pool {config.sdr_pool!r} can take it ({why})"
+            return None
         return _Team(
             None,
             _member("Lead Owner", pick.member),
@@ -369,8 +358,7 @@ def _team(
         )
     ae = robin.next(config.ae_pool)
     if ae is None:
-        why = "; ".join(robin.unavailable(config.ae_pool))
-        return f"account unassigned and nobody in pool {config.ae_pool!r} can take it ({why})"
+        return None
     changes = {
         "OwnerId": (ae.member.user_id, ae.explain()),
         config.assigned_reason_field: (config.assigned_reason_value, "assigned by round robin"),
@@ -412,19 +400,9 @@ def _sequence(
     return sequence, f"This Contact has been added to the {sequence} sequence"
 
 
-def _skip(person: _Person, reason: str, stage: str | None = None) -> Decision:
-    return Decision.of(person.sobject, person.record, "skipped", reason, stage)
-
-
-@dataclass
-class _Parts:
-    decisions: list[Decision]
-    changes: list[FieldChange]
-    creates: list[RecordCreate]
-    conversions: list[LeadConversion]
-    enrollments: list[Enrollment]
-    alerts: list[Alert]
-    firings: list[Firing]
+def _skip(plan: PlanBuilder, person: _Person, reason: str, stage: str | None = None) -> None:
+    """The person is left alone, and why (None, for `return _skip(...)`)."""
+    plan.skip(person.record, reason, stage, sobject=person.sobject)
 
 
 def _details(person: _Person, relationship: str, config: JobChangesConfig) -> dict[str, Any]:
@@ -441,33 +419,121 @@ def _details(person: _Person, relationship: str, config: JobChangesConfig) -> di
     }
 
 
-def _task(
-    person: _Person,
-    key: str,
-    account: Record | None,
-    owner: Recipient,
-    ctx: DecideContext[JobChangesConfig],
-) -> RecordCreate:
+def _task_fields(
+    person: _Person, account: Record | None, owner: Recipient, ctx: DecideContext[JobChangesConfig]
+) -> dict[str, Scalar]:
+    """The follow-up Task of the SDR (else the AE), due in task_due_days."""
     config = ctx.config
     name = str(person.record["Name"])
     due = ctx.as_of + timedelta(days=config.task_due_days)
-    return RecordCreate(
-        sobject="Task",
-        key=key,
-        fields={
-            "Subject": config.task_subject.format(name=name),
-            "OwnerId": owner.user_id,
-            "ActivityDate": due.isoformat(),
-            "Status": "Not Started",
-            "Priority": "High",
-            "WhoId": person.id,
-            "WhatId": account["Id"] if account else None,
-            "Description": f"{name} changed jobs (UserGems). Follow up within"
-            f" {days_text(config.task_due_days)}.",
-        },
-        reason=f"{owner.name} follows up within {days_text(config.task_due_days)}",
-        parent_id=person.id,
+    return {
+        "Subject": config.task_subject.format(name=name),
+        "OwnerId": owner.user_id,
+        "ActivityDate": due.isoformat(),
+        "Status": "Not Started",
+        "Priority": "High",
+        "WhoId": person.id,
+        "WhatId": account["Id"] if account else None,
+        "Description": f"{name} changed jobs (UserGems). Follow up within"
+        f" {days_text(config.task_due_days)}.",
+    }
+
+
+def _variant(
+    person: _Person, deals: list[Record], team: _Team, config: JobChangesConfig
+) -> Variant:
+    """Which of the seed's alert variants applies."""
+    if deals:
+        return "open_deal"
+    if person.record.get(config.sequenced_field):
+        return "in_sequence"
+    return "new_assignment" if team.newly_assigned else "standard"
+
+
+def _conversion(
+    person: _Person, account: Record, owner: Recipient, how: str, config: JobChangesConfig
+) -> LeadConversion:
+    """The lead converted onto the account it matched, owned by the account's AE."""
+    return LeadConversion(
+        lead_id=person.id,
+        lead_name=str(person.record["Name"]),
+        account_id=str(account["Id"]),
+        account_name=str(account["Name"]),
+        owner_id=str(owner.user_id),
+        converted_status=config.converted_status,
+        reason=f"{how}: the lead joins {account['Name']} as a contact",
     )
+
+
+def _enrollment(
+    person: _Person,
+    email: str,
+    sequence: str,
+    sender: Recipient,
+    why: str,
+    config: JobChangesConfig,
+) -> Enrollment:
+    return Enrollment(
+        key=f"{KEY_PREFIX}:{email}:{sequence}",
+        person=Person(
+            sobject=person.sobject,
+            record_id=person.id,
+            name=str(person.record["Name"]),
+            email=email,
+        ),
+        sequence=sequence,
+        sender=sender,
+        field=config.sequence_field,
+        reason=why,
+    )
+
+
+def _recipients(team: _Team, deal: Record | None) -> tuple[Recipient, ...]:
+    """The AE and SDR, and the owner of the open deal if someone else."""
+    recipients = [r for r in (team.ae, team.sdr) if r is not None]
+    if deal is not None and deal["OwnerId"] not in {r.user_id for r in recipients}:
+        recipients.append(_recipient("Deal Owner", str(deal["OwnerId"]), deal.get("Owner")))
+    return tuple(recipients)
+
+
+def _alert_context(
+    person: _Person,
+    account: Record | None,
+    relationship: str,
+    team: _Team,
+    variant: Variant,
+    deal: Record | None,
+    sequence_line: str,
+    config: JobChangesConfig,
+) -> dict[str, Any]:
+    """The seed's Slack alert: who moved where, the account and its team, the deal, the
+    sequence, and what to do."""
+    return {
+        "person": {"sobject": person.sobject, "id": person.id, "name": person.record["Name"]},
+        "ae": team.ae.model_dump() if team.ae else None,
+        "sdr": team.sdr.model_dump() if team.sdr else None,
+        "company": person.record.get("Company"),
+        "account": (
+            {
+                "id": account["Id"],
+                "name": account["Name"],
+                "type": account.get(config.account_type_field),
+                "assigned_reason": team.assigned_reason,
+            }
+            if account is not None
+            else None
+        ),
+        "details": _details(person, relationship, config),
+        "definition": config.relationships[relationship],
+        "variant": variant,
+        "deal": (
+            {"id": deal["Id"], "name": deal["Name"], "owner": (deal.get("Owner") or {}).get("Name")}
+            if deal is not None
+            else None
+        ),
+        "sequence": sequence_line,
+        "follow_up": config.follow_up,
+    }
 
 
 def _handle(
@@ -477,124 +543,52 @@ def _handle(
     relationship: str,
     start: date,
     team: _Team,
-    parts: _Parts,
+    plan: PlanBuilder,
     ctx: DecideContext[JobChangesConfig],
 ) -> None:
     """Plan one selected job change: routing, conversion, Task, enrollment, alert, stage."""
     config = ctx.config
     stage = start.isoformat()
     deals = children(account, "Opportunities") if account else []
-    variant: Variant = (
-        "open_deal"
-        if deals
-        else "in_sequence"
-        if person.record.get(config.sequenced_field)
-        else "new_assignment"
-        if team.newly_assigned
-        else "standard"
-    )
+    deal = deals[0] if deals else None
+    variant = _variant(person, deals, team, config)
     prefix = f"job change of {person.record['Name']}: "
     if account is not None:
-        parts.changes.extend(diff_changes("Account", account, team.changes, prefix))
+        plan.change(account, team.changes, prefix, sobject="Account")
     else:
-        parts.changes.extend(diff_changes(person.sobject, person.record, team.changes, prefix))
-    if account is not None and team.ae is not None:
-        if person.sobject == "Lead":
-            parts.conversions.append(
-                LeadConversion(
-                    lead_id=person.id,
-                    lead_name=str(person.record["Name"]),
-                    account_id=str(account["Id"]),
-                    account_name=str(account["Name"]),
-                    owner_id=str(team.ae.user_id),
-                    converted_status=config.converted_status,
-                    reason=f"{how}: the lead joins {account['Name']} as a contact",
-                )
-            )
-        else:
-            why = f"contact owner = account owner {team.ae.name}"
-            parts.changes.extend(
-                diff_changes("Contact", person.record, {"OwnerId": (team.ae.user_id, why)})
-            )
+        plan.change(person.record, team.changes, prefix, sobject=person.sobject)
+    if account is not None and team.ae is not None and person.sobject == "Lead":
+        plan.convert(_conversion(person, account, team.ae, how, config))
+    elif account is not None and team.ae is not None:
+        why = f"contact owner = account owner {team.ae.name}"
+        plan.change(person.record, {"OwnerId": (team.ae.user_id, why)}, sobject="Contact")
     follower = team.sdr or team.ae
     assert follower is not None  # a team always has an SDR or an AE
     sequence, sequence_line = _sequence(person, variant, config)
     # A sequence already asked for (the field holds it) is not asked for again.
     if sequence is not None and person.email and person.record[config.sequence_field] != sequence:
-        _persona_name, persona_how = _persona(person, config)
-        parts.enrollments.append(
-            Enrollment(
-                key=f"{KEY_PREFIX}:{person.email}:{sequence}",
-                person=Person(
-                    sobject=person.sobject,
-                    record_id=person.id,
-                    name=str(person.record["Name"]),
-                    email=person.email,
-                ),
-                sequence=sequence,
-                sender=follower,
-                field=config.sequence_field,
-                reason=f"{prefix}{persona_how}, sent by {follower.name}",
-            )
-        )
-    parts.creates.append(_task(person, person.key(start), account, follower, ctx))
-    recipients = [r for r in (team.ae, team.sdr) if r is not None]
-    deal = deals[0] if deals else None
-    if deal is not None and deal["OwnerId"] not in {r.user_id for r in recipients}:
-        recipients.append(_recipient("Deal Owner", str(deal["OwnerId"]), deal.get("Owner")))
-    parts.alerts.append(
-        Alert(
-            template=config.template,
-            record_id=person.id,
-            stage=stage,
-            recipients=tuple(recipients),
-            reason=f"{relationship} started at a new company on {stage}",
-            context={
-                "person": {
-                    "sobject": person.sobject,
-                    "id": person.id,
-                    "name": person.record["Name"],
-                },
-                "ae": team.ae.model_dump() if team.ae else None,
-                "sdr": team.sdr.model_dump() if team.sdr else None,
-                "company": person.record.get("Company"),
-                "account": (
-                    {
-                        "id": account["Id"],
-                        "name": account["Name"],
-                        "type": account.get(config.account_type_field),
-                        "assigned_reason": team.assigned_reason,
-                    }
-                    if account is not None
-                    else None
-                ),
-                "details": _details(person, relationship, config),
-                "definition": config.relationships[relationship],
-                "variant": variant,
-                "deal": (
-                    {
-                        "id": deal["Id"],
-                        "name": deal["Name"],
-                        "owner": (deal.get("Owner") or {}).get("Name"),
-                    }
-                    if deal is not None
-                    else None
-                ),
-                "sequence": sequence_line,
-                "follow_up": config.follow_up,
-            },
-        )
+        why = f"{prefix}{_persona(person, config)[1]}, sent by {follower.name}"
+        plan.enroll(_enrollment(person, person.email, sequence, follower, why, config))
+    plan.create(
+        "Task",
+        person.key(start),
+        _task_fields(person, account, follower, ctx),
+        reason=f"{follower.name} follows up within {days_text(config.task_due_days)}",
+        parent_id=person.id,
     )
-    parts.firings.append(Firing(record_id=person.id, stage=stage))
-    parts.decisions.append(
-        Decision.of(
-            person.sobject,
-            person.record,
-            "selected",
-            f"{relationship}, started {stage}; {how}; {variant.replace('_', ' ')}",
-            stage,
-        )
+    plan.alert(
+        config.template,
+        person.id,
+        stage,
+        to=_recipients(team, deal),
+        reason=f"{relationship} started at a new company on {stage}",
+        context=_alert_context(
+            person, account, relationship, team, variant, deal, sequence_line, config
+        ),
     )
+    plan.mark_fired(person.id, stage)
+    reason = f"{relationship}, started {stage}; {how}; {variant.replace('_', ' ')}"
+    plan.select(person.record, reason, stage, sobject=person.sobject)
 
 
 def _match(
@@ -612,44 +606,61 @@ def _screen(
     contact_emails: set[str],
     handled: set[str],
     planned: dict[str, str],
+    plan: PlanBuilder,
     ctx: DecideContext[JobChangesConfig],
-) -> tuple[str, date] | Decision:
-    """(relationship, job start) of a job change to handle now, else why not."""
+) -> tuple[str, date] | None:
+    """(relationship, job start) of a job change to handle now; None when there is none,
+    the skip saying why."""
     config = ctx.config
     relationship = person.record.get(config.relationship_field)
     if relationship not in config.relationships:
-        return _skip(person, f"past relationship {relationship!r} is not in the relationship table")
+        why = f"past relationship {relationship!r} is not in the relationship table"
+        return _skip(plan, person, why)
     if person.sobject == "Lead" and person.email in contact_emails:
-        return _skip(person, "a Contact with the same email is handled instead (Contact wins)")
+        why = "a Contact with the same email is handled instead (Contact wins)"
+        return _skip(plan, person, why)
     started = person.record.get(config.job_start_field)
     if not started:
-        return _skip(person, "UserGems gave no job start date")
+        return _skip(plan, person, "UserGems gave no job start date")
     start = date.fromisoformat(str(started))
     stage = start.isoformat()
     if start > ctx.as_of:
-        return _skip(person, f"starts at the new company on {stage}: waits until then", stage)
+        return _skip(plan, person, f"starts at the new company on {stage}: waits until then", stage)
     delivered = person.delivered()
-    earliest = ctx.as_of - timedelta(days=config.catch_up_days)
-    if delivered < earliest:
-        return _skip(
-            person,
-            f"delivered {delivered}, before the {config.catch_up_days}-day window: listed only",
-            stage,
-        )
+    if delivered < ctx.as_of - timedelta(days=config.catch_up_days):
+        why = f"delivered {delivered}, before the {config.catch_up_days}-day window: listed only"
+        return _skip(plan, person, why, stage)
     key = person.key(start)
     if key in handled or (person.id, stage) in ctx.fired:
-        return _skip(person, f"already handled: Task {key} exists", stage)
+        return _skip(plan, person, f"already handled: Task {key} exists", stage)
     if key in planned:
-        return _skip(person, f"same person as {planned[key]} (same email): handled once", stage)
+        why = f"same person as {planned[key]} (same email): handled once"
+        return _skip(plan, person, why, stage)
     planned[key] = str(person.record["Name"])
     return str(relationship), start
 
 
+def _left_to_others(
+    person: _Person, account: Record | None, relationship: str, config: JobChangesConfig
+) -> str | None:
+    """Why the job change is not this play's: back at the past account, or a customer's
+    person people-signals tells about."""
+    if account is None:
+        return None
+    past = person.record.get(config.past_account_field)
+    if past and company_words(past) == company_words(account["Name"]):
+        return f"back at the past account {account['Name']}: no new company"
+    customer = account.get(config.account_type_field) in config.customer_types
+    if customer and relationship in config.people_signals_relationships:
+        return f"{relationship} at customer {account['Name']}: left to people-signals"
+    return None
+
+
 def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Contact")
     users = records["users"]
     ownership = Ownership.of(
-        f"plays.{play.name}", config.holding_users, config.integration_users, users
+        f"plays.{ctx.play}", config.holding_users, config.integration_users, users
     )
     robin = round_robin(
         config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
@@ -658,8 +669,48 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     accounts = {
         str(a["Id"]): a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows
     }
-    # By Id: an account found by two of the accounts queries' terms is one candidate.
-    matcher = AccountMatcher(
+    matcher = _matcher(accounts, config)
+    handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
+    contacts = [_Person("Contact", r) for r in records["contacts"]]
+    contact_emails = {p.email for p in contacts if p.email}
+    # Task key -> whose it is: duplicate records of one person are handled once.
+    planned: dict[str, str] = {}
+    # Accounts round-robined in this run: a second person there joins the same team.
+    assigned: dict[str, _Team] = {}
+    for person in [*contacts, *(_Person("Lead", r) for r in records["leads"])]:
+        screened = _screen(person, contact_emails, handled, planned, plan, ctx)
+        if screened is None:
+            continue
+        relationship, start = screened
+        account, how = _match(person, accounts, matcher)
+        if why_not := _left_to_others(person, account, relationship, config):
+            _skip(plan, person, why_not, start.isoformat())
+            continue
+        if account is not None and account["Id"] in assigned:
+            team = replace(assigned[account["Id"]], changes={})
+        else:
+            team = _team(account, person, ownership, robin, config)
+        if team is None:
+            _skip(plan, person, _nobody_free(account, robin, config), start.isoformat())
+            continue
+        if account is not None and team.newly_assigned:
+            assigned[account["Id"]] = team
+        _handle(person, account, how, relationship, start, team, plan, ctx)
+    return plan.build(cursors=robin.cursors, assignments=robin.assignments)
+
+
+def _nobody_free(account: Record | None, robin: RoundRobin, config: JobChangesConfig) -> str:
+    """Why no team was found: nobody in the pool the person's account needed could take it."""
+    pool, what = (
+        (config.ae_pool, "account unassigned") if account else (config.sdr_pool, "unmatched")
+    )
+    return f"{what} and nobody in pool {pool!r} can take it ({'; '.join(robin.unavailable(pool))})"
+
+
+def _matcher(accounts: dict[str, Record], config: JobChangesConfig) -> AccountMatcher:
+    """The candidate accounts by domain and name; by Id, so an account found by two of
+    the accounts queries' terms is one candidate."""
+    return AccountMatcher(
         accounts.values(),
         free_mail_domains=config.free_mail_domains,
         customer_types=config.customer_types,
@@ -667,77 +718,13 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
         on_tie=config.on_tie,
         type_field=config.account_type_field,
     )
-    handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
-    contacts = [_Person("Contact", r) for r in records["contacts"]]
-    contact_emails = {p.email for p in contacts if p.email}
-    parts = _Parts([], [], [], [], [], [], [])
-    # Task key -> whose it is: duplicate records of one person are handled once.
-    planned: dict[str, str] = {}
-    # Accounts round-robined in this run: a second person there joins the same team.
-    assigned: dict[str, _Team] = {}
-    for person in [*contacts, *(_Person("Lead", r) for r in records["leads"])]:
-        screened = _screen(person, contact_emails, handled, planned, ctx)
-        if isinstance(screened, Decision):
-            parts.decisions.append(screened)
-            continue
-        relationship, start = screened
-        stage = start.isoformat()
-        account, how = _match(person, accounts, matcher)
-        past = person.record.get(config.past_account_field)
-        if account is not None and past and company_words(past) == company_words(account["Name"]):
-            parts.decisions.append(
-                _skip(person, f"back at the past account {account['Name']}: no new company", stage)
-            )
-            continue
-        customer = (
-            account is not None and account.get(config.account_type_field) in config.customer_types
-        )
-        if customer and relationship in config.people_signals_relationships:
-            parts.decisions.append(
-                _skip(
-                    person,
-                    f"{relationship} at customer {account['Name']}: left to people-signals",
-                    stage,
-                )
-            )
-            continue
-        if account is not None and account["Id"] in assigned:
-            team = replace(assigned[account["Id"]], changes={})
-        else:
-            team = _team(account, person, ownership, robin, config)
-        if isinstance(team, str):
-            parts.decisions.append(_skip(person, team, stage))
-            continue
-        if account is not None and team.newly_assigned:
-            assigned[account["Id"]] = team
-        _handle(person, account, how, relationship, start, team, parts, ctx)
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(parts.decisions),
-        changes=tuple(parts.changes),
-        creates=tuple(parts.creates),
-        conversions=tuple(parts.conversions),
-        enrollments=tuple(parts.enrollments),
-        alerts=tuple(parts.alerts),
-        firings=tuple(parts.firings),
-        cursors=robin.cursors,
-        assignments=robin.assignments,
-    )
 
 
 def requirements(config: JobChangesConfig) -> Requirements:
-    """For `revsched doctor`: the UserGems fields, the routing fields, users and pools, the
-    Convert Leads permission, and (with the outreach channel) the sequences and senders."""
-    person = config.person_fields()
-    account = [config.account_type_field, config.sdr_field, config.assigned_reason_field]
+    """For `revsched doctor`: the values it selects on, users and pools, the fields it
+    writes, the Convert Leads permission, and (with the outreach channel) the sequences and
+    senders."""
     return Requirements(
-        fields=(
-            *(("Lead", f) for f in person),
-            *(("Contact", f) for f in person),
-            *(("Account", f) for f in account),
-            ("Task", "Revsched_Key__c"),
-        ),
         values=(
             ("Lead", "LeadSource", config.lead_source_value),
             ("Lead", "Status", config.converted_status),
@@ -746,15 +733,11 @@ def requirements(config: JobChangesConfig) -> Requirements:
         users=(*config.holding_users, *config.integration_users),
         pools=tuple(sorted(config.pools_used())),
         writes=(
-            ("Account", "OwnerId"),
-            ("Account", config.sdr_field),
-            ("Account", config.assigned_reason_field),
-            ("Contact", "OwnerId"),
-            ("Lead", "OwnerId"),
-            ("Contact", config.sequence_field),
-            ("Lead", config.sequence_field),
+            *object_fields("Account", "OwnerId", config.sdr_field, config.assigned_reason_field),
+            *object_fields("Contact", "OwnerId", config.sequence_field),
+            *object_fields("Lead", "OwnerId", config.sequence_field),
         ),
-        creates=tuple(("Task", f) for f in TASK_FIELDS),
+        creates=object_fields("Task", *TASK_FIELDS),
         converts_leads=True,
         sequences=tuple(
             dict.fromkeys([*config.persona_sequences.values(), config.default_sequence])

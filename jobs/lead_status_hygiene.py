@@ -12,13 +12,14 @@ handed back); R4 every opportunity name carries its account's `@domain`
 open opportunities of one type on different accounts sharing a domain are
 flagged as likely duplicates. Each owner (or manager) gets one digest a day and
 RevOps one summary per rule. Each finding is keyed by rule, record and the date
-its state began, so it is reported once.
+its state began, so it is reported once to its person and once to RevOps.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import members_from_users
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -84,6 +86,7 @@ class RemarketReasonRule(StrictModel):
 class NextStepRule(StrictModel):
     enabled: bool = True
     task_subject: str = "Set the next follow-up"
+    task_status: str = "Not Started"
     task_priority: str = "Normal"
     # No activity for this many days: the lead is listed in the owner's digest.
     stale_days: int = Field(14, ge=1)
@@ -91,19 +94,26 @@ class NextStepRule(StrictModel):
 
 class PlgRule(StrictModel):
     enabled: bool = True
-    # Sellers: users whose role (UserRole.Name) is listed, and these Usernames.
+    # Sellers: users whose role (UserRole.Name) or profile (Profile.Name) is listed, and
+    # these Usernames.
     seller_roles: list[str] = ["Account Executive", "Sales Development"]
+    seller_profiles: list[str] = []
     seller_users: list[str] = []
     # Police Nurture (marketing only) the same way.
     include_nurture: bool = True
-    # Hand the lead back to this queue (DeveloperName); report only when false.
+    # Hand the lead back to the PLG owner: this queue (DeveloperName) or this user
+    # (Username), one of the two; report only when false.
     enforce: bool = False
     plg_queue: str = ""
+    plg_owner: str = ""
 
     @model_validator(mode="after")
-    def _queue_when_enforced(self) -> PlgRule:
-        if self.enforce and not self.plg_queue:
-            raise ValueError("enforce = true needs plg_queue: the queue PLG leads go back to")
+    def _owner_when_enforced(self) -> PlgRule:
+        if self.enforce and bool(self.plg_queue) == bool(self.plg_owner):
+            raise ValueError(
+                "enforce = true needs plg_queue or plg_owner (one of them): the queue or user"
+                " PLG leads go back to"
+            )
         return self
 
 
@@ -163,7 +173,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
     ]
     manager = relationship_name(config.manager_field)
     found = {
-        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name,"
+        "users": f"SELECT Id, Name, Username, Email, IsActive, UserRole.Name, Profile.Name,"
         f" {config.manager_field}, {manager}.Name, {manager}.Email, {manager}.IsActive"
         " FROM User ORDER BY Id",
     }
@@ -178,7 +188,7 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
             " ORDER BY Name, Id",
             policed,
         )
-    if config.plg_taken.enabled and config.plg_taken.enforce:
+    if config.plg_taken.enabled and config.plg_taken.enforce and config.plg_taken.plg_queue:
         found["queues"] = format_soql(
             "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName = {}",
             config.plg_taken.plg_queue,
@@ -206,6 +216,18 @@ class Finding:
     to: tuple[str, ...]
     # What they are to the record: "owner" or "manager".
     role: str = "owner"
+
+    @property
+    def summary_stage(self) -> str:
+        """The stage RevOps' summary fires: apart from the person's, so neither message's
+        delivery counts as the other's (a digest held back lists its findings again)."""
+        return f"{self.stage} to RevOps"
+
+    def owed_to_person(self, fired: Collection[tuple[str, str]]) -> bool:
+        return bool(self.to) and (self.record["Id"], self.stage) not in fired
+
+    def owed_to_revops(self, fired: Collection[tuple[str, str]]) -> bool:
+        return (self.record["Id"], self.summary_stage) not in fired
 
     def row(self) -> dict[str, Any]:
         company = self.record.get("Company")
@@ -244,6 +266,7 @@ class _People:
             u["Id"]
             for u in records["users"]
             if field_value(u, "UserRole.Name") in rule.seller_roles
+            or field_value(u, "Profile.Name") in rule.seller_profiles
             or str(u["Username"]).lower() in sellers
         }
 
@@ -334,7 +357,7 @@ def _next_step(
                     "ActivityDate": due.isoformat(),
                     "OwnerId": owner["Id"],
                     "WhoId": lead["Id"],
-                    "Status": "Not Started",
+                    "Status": rule.task_status,
                     "Priority": rule.task_priority,
                 },
             )
@@ -367,7 +390,7 @@ def _next_step(
 def _plg_taken(
     lead: Record,
     people: _People,
-    queue: Record | None,
+    hand_back: Record | None,
     ctx: DecideContext[LeadStatusHygieneConfig],
 ) -> tuple[list[Finding], list[FieldChange]]:
     config = ctx.config
@@ -408,9 +431,9 @@ def _plg_taken(
         )
     ]
     changes: list[FieldChange] = []
-    if queue is not None and status != config.statuses.nurture:
+    if hand_back is not None and status != config.statuses.nurture:
         changes = diff_changes(
-            "Lead", lead, {"OwnerId": (queue["Id"], f"{status}: back to {queue['Name']}")}
+            "Lead", lead, {"OwnerId": (hand_back["Id"], f"{status}: back to {hand_back['Name']}")}
         )
     return found, changes
 
@@ -497,13 +520,21 @@ def _names(
     return findings, changes
 
 
-def _queue(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+def _plg_owner(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+    """With `enforce`, the queue or active user PLG leads go back to (Id and Name)."""
+    rule = config.plg_taken
+    if rule.plg_owner and rule.enabled and rule.enforce:
+        key = f"plays.{play.name}.plg_taken.plg_owner"
+        [owner] = members_from_users(key, [rule.plg_owner], records["users"])
+        if not owner.active:
+            raise ConfigError(f"{key}: {rule.plg_owner} is inactive; name an active user")
+        return {"Id": owner.user_id, "Name": owner.name}
     if "queues" not in records:
         return None
     if not records["queues"]:
         raise ConfigError(
             f"plays.{play.name}.plg_taken.plg_queue: no queue with DeveloperName"
-            f" {config.plg_taken.plg_queue!r} in the org"
+            f" {rule.plg_queue!r} in the org"
         )
     return records["queues"][0]
 
@@ -512,7 +543,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     config = ctx.config
     statuses = config.statuses
     people = _People(records, config)
-    queue = _queue(records, config)
+    hand_back = _plg_owner(records, config)
     revops = tuple(
         Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(
@@ -534,41 +565,54 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
             if why:
                 decisions.append(Decision.of("Lead", lead, "skipped", f"{status}: {why}"))
         else:
-            found, moved = _plg_taken(lead, people, queue, ctx)
+            found, moved = _plg_taken(lead, people, hand_back, ctx)
             changes += moved
         findings += found
     if "opportunities" in records:
         found, renames = _names(records["opportunities"], people, ctx)
         findings += found
         changes += renames
-    new = [f for f in findings if (f.record["Id"], f.stage) not in ctx.fired]
+    # Each finding is owed to its person (owner or manager) and to RevOps, apart.
+    to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
+    to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        fired = (finding.record["Id"], finding.stage) in ctx.fired
+        owed = finding.owed_to_person(ctx.fired) or bool(
+            revops and finding.owed_to_revops(ctx.fired)
+        )
+        unheard = "" if owed else " (already reported)"
+        if not finding.to and not revops:
+            unheard = (
+                f" (nobody to tell: no owner, and plays.{play.name}.revops_users names nobody"
+                " active)"
+            )
         decisions.append(
             Decision.of(
                 finding.sobject,
                 finding.record,
-                "skipped" if fired else "selected",
-                f"{RULES[finding.rule]}: {finding.what}" + (" (already reported)" if fired else ""),
+                "selected" if owed else "skipped",
+                f"{RULES[finding.rule]}: {finding.what}{unheard}",
                 finding.stage,
             )
         )
-    summaries = _summaries(new, revops, ctx)
+    summaries = _summaries(to_revops, revops, ctx)
     return Plan(
         play=play.name,
         as_of=ctx.as_of,
         decisions=tuple(decisions),
         changes=tuple(changes),
         creates=tuple(creates),
-        # A finding fires with the first digest or summary listing it that is delivered,
-        # not before: one whose delivery failed is listed again, one delivered never.
-        alerts=(*_digests(new, people, ctx), *(alert for alert, _ in summaries)),
+        # A finding fires for its person with their digest and for RevOps with the summary,
+        # each once delivered: one whose delivery failed or was held back is listed again.
+        alerts=(*_digests(to_people, people, ctx), *(alert for alert, _ in summaries)),
         firings=tuple(firing for _, firing in summaries),
     )
 
 
-def _covers(findings: list[Finding]) -> tuple[Firing, ...]:
-    return tuple(Firing(record_id=f.record["Id"], stage=f.stage) for f in findings)
+def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]:
+    return tuple(
+        Firing(record_id=f.record["Id"], stage=f.summary_stage if summary else f.stage)
+        for f in findings
+    )
 
 
 def _digests(
@@ -632,7 +676,7 @@ def _summaries(
                 "items": [f.row() | {"unaddressed": not f.to} for f in items],
             },
             ctx.fired,
-            _covers(items),
+            _covers(items, summary=True),
         )
         for rule, title in RULES.items()
         if (items := [f for f in findings if f.rule == rule])
@@ -645,29 +689,40 @@ TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priorit
 
 
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
-    """For `revsched doctor`: the statuses, reasons and fields the rules read and write, RevOps."""
+    """For `revsched doctor`: the statuses and reasons the rules act on, the key its Tasks'
+    subquery reads, what it writes and creates, RevOps."""
     statuses = config.statuses
-    names, plg = config.opportunity_names, config.plg_taken
+    names, plg, next_step = config.opportunity_names, config.plg_taken, config.working_next_step
     return Requirements(
-        fields=(
-            ("Lead", config.remarket_reason_field),
-            ("Lead", config.status_date_field),
-            ("Lead", config.sequenced_field),
-            ("Task", config.key_field),
-        ),
+        fields=(("Task", config.key_field),),
         values=(
             *(("Lead", config.status_field, s) for s in statuses.model_dump().values()),
             *(("Lead", config.remarket_reason_field, r) for r in config.remarket_reasons),
+            *(
+                ("Opportunity", names.opportunity_type_field, kind)
+                for kind in (names.duplicate_types if names.enabled else ())
+            ),
+            *(
+                (
+                    ("Task", "Status", next_step.task_status),
+                    ("Task", "Priority", next_step.task_priority),
+                )
+                if next_step.enabled
+                else ()
+            ),
         ),
-        users=(*config.revops_users, *plg.seller_users),
-        queues=(plg.plg_queue,) if plg.enabled and plg.enforce else (),
+        users=(
+            *config.revops_users,
+            *plg.seller_users,
+            *((plg.plg_owner,) if plg.enabled and plg.enforce and plg.plg_owner else ()),
+        ),
+        queues=(plg.plg_queue,) if plg.enabled and plg.enforce and plg.plg_queue else (),
+        records=tuple(("Profile", "Name", p) for p in plg.seller_profiles) if plg.enabled else (),
         writes=(
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=tuple(("Task", field) for field in TASK_FIELDS)
-        if config.working_next_step.enabled
-        else (),
+        creates=object_fields("Task", *TASK_FIELDS) if next_step.enabled else (),
     )
 
 

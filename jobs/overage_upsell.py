@@ -4,15 +4,21 @@ Seed 000, "Upsell Opportunity Creation": daily, a customer whose users routed
 exceed the users in contract by more than `overage_pct` starts an overage
 episode, keyed by its start date (`Overage_Start_Date__c`): an Overage
 opportunity for the AM and an alert. Still over `upsell_after_days` later:
-an Upsell opportunity and a second alert. Back at or under contract: the start
+an Upsell opportunity and a second alert (the Overage one stays open unless
+`overage_close_stage` names the stage to move it to). Back at or under contract: the start
 date is cleared (the clock resets) and the AM is told which opportunities to
-close. Both opportunities are upserted on keys per account and episode, so a
+close; with `grace_days`, only once the dip has lasted that long (a shorter dip
+keeps the episode and its clock; the dip's first day is remembered as a fired
+stage, so in the org too). Both opportunities are upserted on keys per account and episode, so a
 rerun, or a run with a fresh state store, never creates one twice. AM
 leadership gets the accounts in overage as one digest and a report a day.
 """
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, timedelta
 
 from pydantic import Field
@@ -40,6 +46,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -61,6 +68,12 @@ class OverageUpsellConfig(PlayConfig):
     price_per_user_field: FieldName = "Price_Per_User__c"
     website_field: FieldName = "Website"
     upsell_after_days: int = Field(30, ge=1)
+    # A dip at or under contract ends the episode (and resets the clock) once it has lasted
+    # this many days; a shorter dip keeps it. 0: the first run that sees the dip ends it.
+    grace_days: int = Field(0, ge=0)
+    # The stage the episode's Overage opportunity moves to when its Upsell is due (e.g.
+    # "Closed Lost"); empty: it stays open.
+    overage_close_stage: str = ""
     opportunity_type_field: FieldName = "Type"
     overage_type: str = "Overage"
     upsell_type: str = "Upsell"
@@ -122,6 +135,41 @@ def opportunity_name(account: str, kind: str, domain: str | None) -> str:
     return with_suffix(account, f" - {kind}" + (f" - @{domain}" if domain else ""))
 
 
+def dip_stage(start: date, dip: date) -> str:
+    """The stage fired on the first day a run sees an episode at or under contract."""
+    return f"dip {dip.isoformat()} of overage {start.isoformat()}"
+
+
+def dip_ended_stage(start: date, dip: date) -> str:
+    """The stage fired when the account is over contract again within the grace days."""
+    return f"{dip_stage(start, dip)} ended"
+
+
+DIP = re.compile(r"dip (\d{4}-\d{2}-\d{2}) of overage (\d{4}-\d{2}-\d{2})( ended)?")
+
+
+def open_dips(fired: Collection[tuple[str, str]]) -> dict[tuple[str, date], date]:
+    """(account, episode start) -> the first day of its dip still going on, from the fired
+    stages: a dip whose `ended` stage has not fired."""
+    began: dict[tuple[str, date], set[date]] = defaultdict(set)
+    ended: set[tuple[str, date, date]] = set()
+    for record_id, stage in fired:
+        match = DIP.fullmatch(stage)
+        if match is None:
+            continue
+        dip, start = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+        if match[3]:
+            ended.add((record_id, start, dip))
+        else:
+            began[record_id, start].add(dip)
+    found = {}
+    for (record_id, start), dips in began.items():
+        going_on = [d for d in dips if (record_id, start, d) not in ended]
+        if going_on:
+            found[record_id, start] = max(going_on)
+    return found
+
+
 def _threshold(contract: int, config: OverageUpsellConfig) -> float:
     return contract * (1 + config.overage_pct / 100)
 
@@ -151,7 +199,11 @@ class _Episode:
     """One account's overage as the decision sees it."""
 
     def __init__(
-        self, account: Record, ctx: DecideContext[OverageUpsellConfig], first_stage: str
+        self,
+        account: Record,
+        ctx: DecideContext[OverageUpsellConfig],
+        first_stage: str,
+        dips: dict[tuple[str, date], date],
     ) -> None:
         config = ctx.config
         self.account = account
@@ -164,6 +216,28 @@ class _Episode:
         self.customer = account[config.account_type_field] in config.customer_types
         self.over = self.customer and self.routed > _threshold(self.contract, config)
         self.opportunities = children(account, "Opportunities")
+        # The first day of a dip at or under contract this episode is in, if any.
+        self.dip = dips.get((account["Id"], self.start)) if self.start else None
+
+    @property
+    def since(self) -> str | None:
+        """The episode's start, and the dip it came back from when there was one."""
+        if self.start is None:
+            return None
+        back = f" (over contract again after a dip on {self.dip})" if self.dip else ""
+        return f"{self.start}{back}"
+
+    def in_grace(self) -> bool:
+        """At or under contract for fewer than `grace_days` days (counted from the first run
+        that saw the dip): the episode and its clock go on."""
+        dip = self.dip or self.ctx.as_of
+        return (self.ctx.as_of - dip).days < self.ctx.config.grace_days
+
+    def dip_ended(self) -> list[Firing]:
+        """Over contract again: the dip it was in, if any, is over."""
+        if self.start is None or self.dip is None:
+            return []
+        return [Firing(record_id=self.account["Id"], stage=dip_ended_stage(self.start, self.dip))]
 
     @property
     def usage(self) -> str:
@@ -280,6 +354,21 @@ def _alert(
     )
 
 
+def _dip(episode: _Episode, start: date) -> tuple[Decision, list[Firing]]:
+    """At or under contract within the grace days: nothing changes; the dip's first day is
+    remembered (fired) so the next runs count from it."""
+    dip = episode.dip or episode.ctx.as_of
+    grace = episode.ctx.config.grace_days
+    stage = dip_stage(start, dip)
+    why = (
+        f"in a dip within the grace days: {episode.usage}, at or under contract since {dip}"
+        f" (the {days_text(grace)} of grace end the episode on {dip + timedelta(days=grace)});"
+        f" the overage since {start} goes on"
+    )
+    fired = [] if episode.dip else [Firing(record_id=episode.account["Id"], stage=stage)]
+    return _skip(episode.account, why, stage), fired
+
+
 def _recover(
     episode: _Episode, start: date
 ) -> tuple[Decision, list[FieldChange], list[Alert], list[Firing]]:
@@ -299,6 +388,24 @@ def _recover(
         return decision, changes, [], []
     alert = _alert(episode, "recovered", stage, owner, "back in compliance", start=start)
     return decision, changes, [alert], [Firing(record_id=account["Id"], stage=stage)]
+
+
+def _close_overage(episode: _Episode, start: date) -> tuple[list[FieldChange], list[Firing]]:
+    """With `overage_close_stage`: the episode's Overage opportunity (the one revsched made)
+    moves to it once the Upsell is due; once, so a person reopening it is not overruled."""
+    config = episode.ctx.config
+    if not config.overage_close_stage:
+        return [], []
+    key = opportunity_key("overage", episode.account["Id"], start)
+    stage = f"overage closed {start.isoformat()}"
+    for opp in episode.open_of_type(config.overage_type):
+        if opp[config.key_field] == key and (opp["Id"], stage) not in episode.ctx.fired:
+            why = f"the Upsell opportunity takes over the overage since {start}"
+            changes = diff_changes(
+                "Opportunity", opp, {"StageName": (config.overage_close_stage, why)}
+            )
+            return changes, [Firing(record_id=opp["Id"], stage=stage)]
+    return [], []
 
 
 def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar]:
@@ -332,8 +439,11 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     alerts: list[Alert] = []
     firings: list[Firing] = []
     rows: list[dict[str, Scalar]] = []
+    # The accounts the run acts on that the digest lists (its covers).
+    listed: list[Firing] = []
+    dips = open_dips(ctx.fired) if config.grace_days else {}
     for account in records["accounts"]:
-        episode = _Episode(account, ctx, first_stage)
+        episode = _Episode(account, ctx, first_stage, dips)
         if episode.contract <= 0:
             decisions.append(_skip(account, "no users in contract to measure usage against"))
             continue
@@ -345,10 +455,16 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
                 decisions.append(
                     _skip(
                         account,
-                        f"{episode.usage}: over contract but within the {config.overage_pct:g}%"
-                        f" allowance; the overage since {episode.start} goes on",
+                        f"over contract within the {config.overage_pct:g}% allowance:"
+                        f" {episode.usage}; the overage since {episode.since} goes on",
                     )
                 )
+                firings += episode.dip_ended()
+                continue
+            if episode.customer and episode.in_grace():
+                decision, dip = _dip(episode, episode.start)
+                decisions.append(decision)
+                firings += dip
                 continue
             decision, recovered, told, fired = _recover(episode, episode.start)
             decisions.append(decision)
@@ -357,6 +473,7 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             firings += fired
             continue
         start = episode.start or ctx.as_of
+        firings += episode.dip_ended()
         if episode.start is None:
             why = f"{episode.usage}: over by more than {config.overage_pct:g}%"
             changes += diff_changes(
@@ -369,11 +486,16 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
         key = opportunity_key(step, account["Id"], start)
         owner = _owner(account, config)
         status = f"{kind} opportunity open" if key in episode.keys else step
+        if step == "upsell":
+            closed, fired = _close_overage(episode, start)
+            changes += closed
+            firings += fired
         if key in episode.keys or (account["Id"], stage) in ctx.fired:
             decisions.append(
                 _skip(
                     account,
-                    f"in overage since {start} ({days_text(days)}): {step} already handled",
+                    f"{step} already handled: in overage since {episode.since or start},"
+                    f" {days_text(days)}",
                     stage,
                 )
             )
@@ -383,15 +505,15 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             decisions.append(
                 _skip(
                     account,
-                    f"{episode.usage}, but neither its AM nor its owner is active: nobody to"
-                    f" give the {kind} opportunity to",
+                    f"nobody to give the {kind} opportunity to: neither its AM nor its owner"
+                    f" is active ({episode.usage})",
                     stage,
                 )
             )
             rows.append(_report_row(episode, start, "no active AM or owner"))
             continue
         hand_made = episode.hand_made(kind)
-        reason = f"{episode.usage} ({episode.pct_over:g}% over) since {start}" + (
+        reason = f"{episode.usage} ({episode.pct_over:g}% over) since {episode.since or start}" + (
             f", {days_text(days)}: still over" if step == "upsell" else ""
         )
         if hand_made is not None:
@@ -423,6 +545,7 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
             rows.append(_report_row(episode, start, f"{kind} opportunity created"))
         firings.append(Firing(record_id=account["Id"], stage=stage))
+        listed.append(Firing(record_id=account["Id"], stage=stage))
     digest = (
         group_digest(
             config.digest_template,
@@ -431,6 +554,8 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
             f"{len(rows)} accounts in overage",
             {"as_of": ctx.as_of.isoformat(), "rows": rows},
             ctx.fired,
+            # What it says this run did: held back when none of those writes succeeded.
+            tuple(listed),
         )
         if rows
         else None
@@ -456,36 +581,35 @@ def _near_miss(episode: _Episode) -> Decision:
     if not episode.customer:
         return _skip(account, f"not a customer ({account[config.account_type_field]})")
     if episode.routed <= episode.contract:
-        return _skip(account, f"{episode.usage}: within contract")
+        return _skip(account, f"within contract: {episode.usage}")
     limit = _threshold(episode.contract, config)
     return _skip(
         account,
-        f"{episode.usage}: within the {config.overage_pct:g}% allowance (over above {limit:g})",
+        f"within the {config.overage_pct:g}% allowance: {episode.usage} (over above {limit:g})",
     )
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:
-    """For `revsched doctor`: the fields it reads and writes, the types it creates, leaders."""
+    """For `revsched doctor`: the key its opportunities' subquery reads, the values, what it
+    writes and creates, leaders."""
     return Requirements(
-        fields=(
-            ("Account", config.users_in_contract_field),
-            ("Account", config.users_routed_field),
-            ("Account", config.start_date_field),
-            ("Account", config.account_manager_field),
-            ("Account", config.price_per_user_field),
-            ("Opportunity", config.key_field),
-        ),
+        fields=(("Opportunity", config.key_field),),
         values=(
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             ("Opportunity", config.opportunity_type_field, config.overage_type),
             ("Opportunity", config.opportunity_type_field, config.upsell_type),
-            *((("Opportunity", "StageName", config.open_stage),) if config.open_stage else ()),
+            *(
+                ("Opportunity", "StageName", stage)
+                for stage in (config.open_stage, config.overage_close_stage)
+                if stage
+            ),
         ),
         users=tuple(config.leadership_users),
-        writes=(("Account", config.start_date_field),),
-        creates=tuple(
-            ("Opportunity", field) for field in (*OPPORTUNITY_FIELDS, config.opportunity_type_field)
+        writes=(
+            ("Account", config.start_date_field),
+            *((("Opportunity", "StageName"),) if config.overage_close_stage else ()),
         ),
+        creates=object_fields("Opportunity", *OPPORTUNITY_FIELDS, config.opportunity_type_field),
     )
 
 

@@ -28,6 +28,7 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.soql import FieldName, format_soql, relationship_name
@@ -50,9 +51,11 @@ class PartnerOverlapConfig(PlayConfig):
     opportunity_partner_field: FieldName = "Partner_Account__c"
     # Won deals this many days back are still told to PS (missed runs).
     catch_up_days: int = Field(30, ge=0)
-    # The PS consultant on the account gets the closed-won alert; else these Usernames.
+    # The PS consultant on the account gets the closed-won alert; else these Usernames;
+    # else the PS channel (the play's Slack channel, or [alerts] fallback_channel).
     ps_consultant_field: FieldName = "PS_Consultant__c"
     ps_users: list[str] = []
+    ps_channel_name: str = "Professional Services"
     task_subject: str = "Partner overlap: {partner} ({populations})"
     task_due_days: int = Field(3, ge=0)
     task_status: str = "Not Started"
@@ -95,7 +98,8 @@ def queries(ctx: DecideContext[PartnerOverlapConfig]) -> dict[str, str]:
             " Owner.Name, Owner.Email, Owner.IsActive, AccountId, Account.Name,"
             f" Account.{config.ps_consultant_field}, Account.{ps}.Name, Account.{ps}.Email,"
             f" Account.{ps}.IsActive, {config.opportunity_partner_field},"
-            f" (SELECT {config.key_field} FROM Tasks WHERE {config.key_field} LIKE {{prefix}})"
+            f" (SELECT {config.key_field} FROM Tasks WHERE {config.key_field} LIKE {{prefix}}),"
+            " (SELECT Product2.Name FROM OpportunityLineItems ORDER BY Product2.Name)"
             f" FROM Opportunity WHERE {in_scope} AND AccountId IN"
             f" (SELECT {config.account_field} FROM {config.overlap_object})"
             " ORDER BY CloseDate, Id",
@@ -302,7 +306,7 @@ def _ps_recipients(
                 email=consultant["Email"],
             ),
         )
-    return ps_team
+    return ps_team or (Recipient(role="PS channel", user_id=None, name=config.ps_channel_name),)
 
 
 def _won(
@@ -317,17 +321,6 @@ def _won(
     if (opportunity["Id"], stage) in ctx.fired:
         return _skip(opportunity, "won: PS already told", stage), [], []
     recipients = _ps_recipients(opportunity, ps_team, config)
-    if not recipients:
-        return (
-            _skip(
-                opportunity,
-                f"won, but the account has no active PS consultant and plays.{play.name}.ps_users"
-                " names nobody active",
-                stage,
-            ),
-            [],
-            [],
-        )
     names = ", ".join(p.name for p in partners)
     decision = Decision.of(
         "Opportunity",
@@ -344,6 +337,13 @@ def _won(
         reason="closed-won deal with partner overlaps",
         context={
             "opportunity": _opportunity_context(opportunity),
+            "products": list(
+                dict.fromkeys(
+                    field_value(item, "Product2.Name")
+                    for item in children(opportunity, "OpportunityLineItems")
+                    if field_value(item, "Product2.Name")
+                )
+            ),
             "partners": [p.context() for p in partners],
         },
     )
@@ -386,23 +386,20 @@ def decide(records: Records, ctx: DecideContext[PartnerOverlapConfig]) -> Plan:
 
 
 def requirements(config: PartnerOverlapConfig) -> Requirements:
-    """For `revsched doctor`: the overlap object's fields, the partner fields, the PS team."""
+    """For `revsched doctor`: the key its Tasks' subquery reads, the populations it acts on,
+    the PS team, the Task it creates."""
     return Requirements(
-        fields=(
-            (config.overlap_object, config.account_field),
-            (config.overlap_object, config.partner_name_field),
-            (config.overlap_object, config.population_field),
-            (config.overlap_object, config.partner_account_field),
-            ("Opportunity", config.opportunity_partner_field),
-            ("Account", config.ps_consultant_field),
-            ("Task", config.key_field),
-        ),
-        values=tuple(
-            (config.overlap_object, config.population_field, population)
-            for population in config.actionable_populations
+        fields=(("Task", config.key_field),),
+        values=(
+            *(
+                (config.overlap_object, config.population_field, population)
+                for population in config.actionable_populations
+            ),
+            ("Task", "Status", config.task_status),
+            ("Task", "Priority", config.task_priority),
         ),
         users=tuple(config.ps_users),
-        creates=tuple(("Task", field) for field in TASK_FIELDS),
+        creates=object_fields("Task", *TASK_FIELDS),
     )
 
 

@@ -13,6 +13,7 @@ key `people-signals:<signal>:<email or id>:<date>` is its Task's external key.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -22,7 +23,8 @@ from pydantic import Field
 
 from revsched.matching import AccountMatcher
 from revsched.ownership import QUEUE_ID_PREFIX
-from revsched.plan import Alert, Decision, Firing, Plan, Recipient, RecordCreate, Scalar
+from revsched.plan import Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -32,6 +34,7 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
+    object_fields,
 )
 from revsched.roundrobin import members_from_users
 from revsched.schedule import ScheduleField
@@ -224,10 +227,11 @@ def _person_signal(
     person: Record,
     sobject: Literal["Contact", "Lead"],
     account: Record,
+    plan: PlanBuilder,
     ctx: DecideContext[PeopleSignalsConfig],
-) -> _Found | Decision | None:
-    """The join or new-hire signal on a person of a customer account; a Decision when it
-    is a near miss, None when there is none."""
+) -> _Found | None:
+    """The join or new-hire signal on a person of a customer account; None when there is
+    none, a near miss listed as skipped."""
     config = ctx.config
     earliest = ctx.as_of - timedelta(days=config.catch_up_days)
     delivered = _day(person.get("LastModifiedDate")) or ctx.as_of
@@ -235,7 +239,8 @@ def _person_signal(
     if person.get(config.relationship_field) in config.champion_relationships:
         day = started or delivered
         if day > ctx.as_of:
-            return Decision.of(sobject, person, "skipped", f"joins {account['Name']} on {day}")
+            plan.skip(person, f"joins {account['Name']} on {day}", sobject=sobject)
+            return None
         if delivered < earliest:
             return None
         return _Found(
@@ -250,13 +255,13 @@ def _person_signal(
     if person.get("LeadSource") in config.new_hire_sources and delivered >= earliest:
         persona = person.get(config.persona_field)
         if persona not in config.tracked_personas:
-            return Decision.of(
-                sobject,
+            plan.skip(
                 person,
-                "skipped",
                 f"{person.get('LeadSource')} at {account['Name']}, but persona {persona!r}"
                 " is not tracked",
+                sobject=sobject,
             )
+            return None
         meaning, why = _new_hire_meaning(account, ctx)
         return _Found(
             "new_hire_or_promotion",
@@ -271,20 +276,17 @@ def _person_signal(
 
 
 def _leave_signal(
-    contact: Record, account: Record, ctx: DecideContext[PeopleSignalsConfig]
-) -> _Found | Decision | None:
+    contact: Record, account: Record, plan: PlanBuilder, ctx: DecideContext[PeopleSignalsConfig]
+) -> _Found | None:
+    """A champion leaving the account; None when nobody left, a non-champion listed."""
     config = ctx.config
     left = _day(contact.get(config.no_longer_field))
     if left is None or left > ctx.as_of or left < ctx.as_of - timedelta(days=config.catch_up_days):
         return None
     champion = _is_champion(contact, ctx)
     if champion is None:
-        return Decision.of(
-            "Contact",
-            contact,
-            "skipped",
-            f"left {account['Name']} on {left}, but was no champion",
-        )
+        plan.skip(contact, f"left {account['Name']} on {left}, but was no champion")
+        return None
     return _Found(
         "champion_leaves",
         contact,
@@ -294,6 +296,32 @@ def _leave_signal(
         CHURN_RISK,
         f"champion ({champion}) left {account['Name']} on {left}",
     )
+
+
+def _signals(
+    records: Records, plan: PlanBuilder, ctx: DecideContext[PeopleSignalsConfig]
+) -> Iterator[_Found]:
+    """Every signal on the people of customer accounts, contacts first. A generator: the
+    near misses are listed on the plan as they are met, in order with the rest."""
+    config = ctx.config
+    accounts = {a["Id"]: a for a in records["accounts"]}
+    for contact in records["contacts"]:
+        account = accounts[contact["AccountId"]]
+        if found := _leave_signal(contact, account, plan, ctx):
+            yield found
+        if found := _person_signal(contact, "Contact", account, plan, ctx):
+            yield found
+    matcher = AccountMatcher(
+        records["accounts"],
+        free_mail_domains=(),
+        customer_types=config.customer_types,
+        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
+        type_field=config.account_type_field,
+    )
+    for lead in records["leads"]:
+        account = matcher.match(lead.get("Email"), lead.get("Company")).account
+        if account is not None and (found := _person_signal(lead, "Lead", account, plan, ctx)):
+            yield found
 
 
 def _csm(account: Record, config: PeopleSignalsConfig) -> Recipient:
@@ -343,206 +371,147 @@ def _active(rows: list[dict[str, Scalar]], ctx: DecideContext[PeopleSignalsConfi
 
 
 def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Contact")
     leaders = tuple(
         Recipient(role="CS leadership", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(
-            f"plays.{play.name}.leadership_users", config.leadership_users, records["users"]
+            f"plays.{ctx.play}.leadership_users", config.leadership_users, records["users"]
         )
         if m.active
     )
-    accounts = {a["Id"]: a for a in records["accounts"]}
     by_account: dict[str, list[Record]] = {}
     for contact in records["contacts"]:
         by_account.setdefault(contact["AccountId"], []).append(contact)
-    matcher = AccountMatcher(
-        records["accounts"],
-        free_mail_domains=(),
-        customer_types=config.customer_types,
-        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
-        type_field=config.account_type_field,
-    )
     handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
-    found: list[_Found | Decision | None] = []
-    for contact in records["contacts"]:
-        account = accounts[contact["AccountId"]]
-        found.append(_leave_signal(contact, account, ctx))
-        found.append(_person_signal(contact, "Contact", account, ctx))
-    for lead in records["leads"]:
-        match = matcher.match(lead.get("Email"), lead.get("Company"))
-        if match.account is not None:
-            found.append(_person_signal(lead, "Lead", match.account, ctx))
-    decisions: list[Decision] = []
-    creates: list[RecordCreate] = []
-    alerts: list[Alert] = []
-    firings: list[Firing] = []
     # Signal key -> whose it is: duplicate records of one person make one signal.
     planned: dict[str, str] = {}
-    for item in found:
-        if item is None:
-            continue
-        if isinstance(item, Decision):
-            decisions.append(item)
-            continue
-        if item.key in planned:
-            decisions.append(
-                Decision.of(
-                    item.sobject,
-                    item.person,
-                    "skipped",
-                    f"same person as {planned[item.key]} (same email): one signal",
-                    item.stage,
-                )
-            )
-            continue
-        if item.key in handled or (item.person["Id"], item.stage) in ctx.fired:
-            decisions.append(
-                Decision.of(
-                    item.sobject,
-                    item.person,
-                    "skipped",
-                    f"already told: Task {item.key} exists",
-                    item.stage,
-                )
-            )
-            continue
-        planned[item.key] = str(item.person["Name"])
-        csm = _csm(item.account, config)
-        others = _others(item, by_account.get(item.account["Id"], []), ctx)
-        recipients = [csm]
-        thin = (
-            item.signal == "champion_leaves" and _active(others, ctx) < config.min_active_contacts
-        )
-        if thin:
-            recipients += [r for r in leaders if r.user_id != csm.user_id]
-        decisions.append(
-            Decision.of(
-                item.sobject,
-                item.person,
-                "selected",
-                f"{item.signal}: {item.why}; {item.meaning.lower()}; to {csm.name} ({csm.role})"
-                + (
-                    f"; fewer than {config.min_active_contacts} other contacts active in"
-                    f" {config.active_days} days: CS leadership told"
-                    if thin
-                    else ""
-                ),
-                item.stage,
-            )
-        )
-        if csm.user_id is not None:
-            creates.append(
-                RecordCreate(
-                    sobject="Task",
-                    key=item.key,
-                    fields={
-                        "Subject": f"{TITLES[item.signal]}: {item.person['Name']}",
-                        "OwnerId": csm.user_id,
-                        "ActivityDate": (
-                            ctx.as_of + timedelta(days=config.task_due_days)
-                        ).isoformat(),
-                        "Status": "Not Started",
-                        "Priority": "High" if item.meaning == CHURN_RISK else "Normal",
-                        "WhoId": item.person["Id"],
-                        "WhatId": item.account["Id"],
-                        "Description": f"{item.meaning}: {item.why}.",
-                    },
-                    reason=f"{csm.name} acts on it within {days_text(config.task_due_days)}",
-                    parent_id=item.person["Id"],
-                )
-            )
-        alerts.append(_alert(item, tuple(recipients), others, thin, ctx))
-        firings.append(Firing(record_id=item.person["Id"], stage=item.stage))
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        creates=tuple(creates),
-        alerts=tuple(alerts),
-        firings=tuple(firings),
+    for found in _signals(records, plan, ctx):
+        person, stage, sobject = found.person, found.stage, found.sobject
+        if found.key in planned:
+            why = f"same person as {planned[found.key]} (same email): one signal"
+            plan.skip(person, why, stage, sobject=sobject)
+        elif found.key in handled or (person["Id"], stage) in ctx.fired:
+            plan.skip(person, f"already told: Task {found.key} exists", stage, sobject=sobject)
+        else:
+            planned[found.key] = str(person["Name"])
+            others = _others(found, by_account.get(found.account["Id"], []), ctx)
+            _tell(found, others, leaders, plan, ctx)
+    return plan.build()
+
+
+def _tell(
+    found: _Found,
+    others: list[dict[str, Scalar]],
+    leaders: tuple[Recipient, ...],
+    plan: PlanBuilder,
+    ctx: DecideContext[PeopleSignalsConfig],
+) -> None:
+    """The CSM's alert and Task for a signal; CS leadership's too when a champion leaves an
+    account with few other active contacts."""
+    config = ctx.config
+    csm = _csm(found.account, config)
+    thin = found.signal == "champion_leaves" and _active(others, ctx) < config.min_active_contacts
+    recipients = [csm, *(r for r in leaders if r.user_id != csm.user_id)] if thin else [csm]
+    told = (
+        f"; fewer than {config.min_active_contacts} other contacts active in"
+        f" {config.active_days} days: CS leadership told"
+        if thin
+        else ""
     )
+    plan.select(
+        found.person,
+        f"{found.signal}: {found.why}; {found.meaning.lower()}; to {csm.name} ({csm.role}){told}",
+        found.stage,
+        sobject=found.sobject,
+    )
+    if csm.user_id is not None:
+        plan.create(
+            "Task",
+            found.key,
+            _task_fields(found, csm.user_id, ctx),
+            reason=f"{csm.name} acts on it within {days_text(config.task_due_days)}",
+            parent_id=found.person["Id"],
+        )
+    plan.alert(
+        config.template,
+        found.person["Id"],
+        found.stage,
+        to=tuple(recipients),
+        reason=f"{found.signal} on {found.day}",
+        context=_alert_context(found, csm, others, thin, ctx),
+    )
+    plan.mark_fired(found.person["Id"], found.stage)
 
 
-def _alert(
+def _task_fields(
+    found: _Found, owner_id: str, ctx: DecideContext[PeopleSignalsConfig]
+) -> dict[str, Scalar]:
+    """The CSM's Task: the signal, on the person and the account, due in task_due_days."""
+    return {
+        "Subject": f"{TITLES[found.signal]}: {found.person['Name']}",
+        "OwnerId": owner_id,
+        "ActivityDate": (ctx.as_of + timedelta(days=ctx.config.task_due_days)).isoformat(),
+        "Status": "Not Started",
+        "Priority": "High" if found.meaning == CHURN_RISK else "Normal",
+        "WhoId": found.person["Id"],
+        "WhatId": found.account["Id"],
+        "Description": f"{found.meaning}: {found.why}.",
+    }
+
+
+def _alert_context(
     item: _Found,
-    recipients: tuple[Recipient, ...],
+    csm: Recipient,
     others: list[dict[str, Scalar]],
     thin: bool,
     ctx: DecideContext[PeopleSignalsConfig],
-) -> Alert:
+) -> dict[str, Any]:
+    """What the CSM reads: the signal and what it means, the account, the person, the
+    seed's recommended actions, and (a champion leaving) who else is there."""
     config = ctx.config
     account, person = item.account, item.person
-    return Alert(
-        template=config.template,
-        record_id=person["Id"],
-        stage=item.stage,
-        recipients=recipients,
-        reason=f"{item.signal} on {item.day}",
-        context={
-            "signal": item.signal,
-            "title": TITLES[item.signal],
-            "meaning": item.meaning,
-            "why": item.why,
-            "account": {
-                "id": account["Id"],
-                "name": account["Name"],
-                "arr": account.get(config.arr_field),
-                "renewal_date": account.get(config.renewal_field),
-            },
-            "person": {
-                "sobject": item.sobject,
-                "id": person["Id"],
-                "name": person["Name"],
-                "title": person.get("Title"),
-                "past_title": person.get(config.past_title_field),
-                "past_account": person.get(config.past_account_field),
-                "date": item.day.isoformat(),
-            },
-            "csm": recipients[0].name,
-            "actions": config.actions[item.signal],
-            "others": others if item.signal == "champion_leaves" else None,
-            "leadership": (
-                f"CS leadership: fewer than {config.min_active_contacts} other contacts"
-                f" were active here in the last {config.active_days} days."
-                if thin
-                else None
-            ),
+    return {
+        "signal": item.signal,
+        "title": TITLES[item.signal],
+        "meaning": item.meaning,
+        "why": item.why,
+        "account": {
+            "id": account["Id"],
+            "name": account["Name"],
+            "arr": account.get(config.arr_field),
+            "renewal_date": account.get(config.renewal_field),
         },
-    )
+        "person": {
+            "sobject": item.sobject,
+            "id": person["Id"],
+            "name": person["Name"],
+            "title": person.get("Title"),
+            "past_title": person.get(config.past_title_field),
+            "past_account": person.get(config.past_account_field),
+            "date": item.day.isoformat(),
+        },
+        "csm": csm.name,
+        "actions": config.actions[item.signal],
+        "others": others if item.signal == "champion_leaves" else None,
+        "leadership": (
+            f"CS leadership: fewer than {config.min_active_contacts} other contacts"
+            f" were active here in the last {config.active_days} days."
+            if thin
+            else None
+        ),
+    }
 
 
 def requirements(config: PeopleSignalsConfig) -> Requirements:
-    """For `revsched doctor`: the UserGems and account fields, the values, CS leadership."""
-    person = [
-        config.relationship_field,
-        config.job_start_field,
-        config.past_account_field,
-        config.past_title_field,
-        config.persona_field,
-    ]
+    """For `revsched doctor`: the values it selects on, CS leadership, the Task it creates."""
     return Requirements(
-        fields=(
-            *(("Contact", f) for f in (*person, config.champion_field, config.no_longer_field)),
-            *(("Lead", f) for f in person),
-            *(
-                ("Account", f)
-                for f in (
-                    config.account_type_field,
-                    config.csm_field,
-                    config.arr_field,
-                    config.renewal_field,
-                    config.health_field,
-                )
-            ),
-            ("Task", "Revsched_Key__c"),
-        ),
         values=(
             *(("Account", config.account_type_field, t) for t in config.customer_types),
             *(("Lead", "LeadSource", s) for s in config.new_hire_sources),
             *(("Contact", config.relationship_field, r) for r in config.champion_relationships),
         ),
         users=tuple(config.leadership_users),
-        creates=tuple(("Task", f) for f in TASK_FIELDS),
+        creates=object_fields("Task", *TASK_FIELDS),
     )
 
 

@@ -12,19 +12,13 @@ already listed; a second run in the week that moves more sends its own.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from revsched.errors import ConfigError
-from revsched.plan import (
-    Alert,
-    Decision,
-    FieldChange,
-    Firing,
-    Plan,
-    Recipient,
-    diff_changes,
-)
+from revsched.plan import Plan, Recipient
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -93,13 +87,14 @@ def queries(ctx: DecideContext[QueueRecycleConfig]) -> dict[str, str]:
     }
 
 
-def _queues(records: Records, config: QueueRecycleConfig) -> dict[str, Record]:
+def _queues(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> dict[str, Record]:
     """Status -> its queue; a queue missing from the org is a config error, before any write."""
+    config = ctx.config
     by_name = {q["DeveloperName"]: q for q in records["queues"]}
     for status, developer_name in config.status_queues.items():
         if developer_name not in by_name:
             raise ConfigError(
-                f"plays.{play.name}.status_queues.{status}: no queue with DeveloperName"
+                f"plays.{ctx.play}.status_queues.{status}: no queue with DeveloperName"
                 f" {developer_name!r} in the org"
             )
     return {status: by_name[name] for status, name in config.status_queues.items()}
@@ -118,97 +113,70 @@ def _manager(rep: Record, config: QueueRecycleConfig) -> Recipient | None:
     )
 
 
-def _digest(
+def _digest_context(
     manager: Recipient,
     leads: list[tuple[Record, Record]],
     queues: dict[str, Record],
     ctx: DecideContext[QueueRecycleConfig],
-) -> Alert | None:
-    """One alert per manager: how many of the team's leads went to which queue, by status,
-    of those no digest of the week listed yet (None: every one was)."""
-    config, week = ctx.config, iso_week(ctx.as_of)
-    leads = [(lead, rep) for lead, rep in leads if (lead["Id"], week) not in ctx.fired]
-    if not leads:
-        return None
-    stage = week
-    if (manager.user_id, week) in ctx.fired:
-        stage = f"{week} {ctx.as_of.isoformat()}"
+) -> dict[str, Any]:
+    """What the manager reads: how many of the team's leads went to which queue, by status,
+    and by rep."""
+    config = ctx.config
     by_status = Counter(lead[config.status_field] for lead, _rep in leads)
     by_rep = Counter(rep["Name"] for _lead, rep in leads)
-    return Alert(
-        template=config.template,
-        record_id=str(manager.user_id),
-        stage=stage,
-        recipients=(manager,),
-        reason=f"weekly queue recycling digest, {week}",
-        context={
-            "manager": manager.name,
-            "week": week,
-            "total": len(leads),
-            "statuses": [
-                {"status": status, "count": by_status[status], "queue": queues[status]["Name"]}
-                for status in config.status_queues
-                if by_status[status]
-            ],
-            "reps": [{"name": name, "count": count} for name, count in sorted(by_rep.items())],
-        },
-        covers=tuple(Firing(record_id=lead["Id"], stage=week) for lead, _rep in leads),
-    )
+    return {
+        "manager": manager.name,
+        "week": iso_week(ctx.as_of),
+        "total": len(leads),
+        "statuses": [
+            {"status": status, "count": by_status[status], "queue": queues[status]["Name"]}
+            for status in config.status_queues
+            if by_status[status]
+        ],
+        "reps": [{"name": name, "count": count} for name, count in sorted(by_rep.items())],
+    }
 
 
 def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
-    config = ctx.config
-    queues = _queues(records, config)
+    config, plan = ctx.config, PlanBuilder(ctx, "Lead")
+    queues = _queues(records, ctx)
     # Only to fail on a Username that is not in the org: a typo would silently recycle nothing.
     members_from_users(
-        f"plays.{play.name}.sales_dev_users", config.sales_dev_users, records["sales_dev"]
+        f"plays.{ctx.play}.sales_dev_users", config.sales_dev_users, records["sales_dev"]
     )
     reps = {user["Id"]: user for user in records["sales_dev"]}
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
     by_manager: dict[str, tuple[Recipient, list[tuple[Record, Record]]]] = {}
     for lead in records["leads"]:
         rep = reps[lead["OwnerId"]]
         status = lead[config.status_field]
         if lead[config.sequenced_field]:
-            decisions.append(
-                Decision.of(
-                    "Lead",
-                    lead,
-                    "skipped",
-                    f"{status} lead of {rep['Name']} is in an active sequence"
-                    f" ({config.sequenced_field} = true)",
-                )
+            plan.skip(
+                lead,
+                f"{status} lead of {rep['Name']} is in an active sequence"
+                f" ({config.sequenced_field} = true)",
             )
             continue
         queue = queues[status]
         manager = _manager(rep, config)
         if manager is not None:
             by_manager.setdefault(rep[config.manager_field], (manager, []))[1].append((lead, rep))
-        decisions.append(
-            Decision.of(
-                "Lead",
-                lead,
-                "selected",
-                f"{status}, not in a sequence, owned by Sales Dev user {rep['Name']}"
-                + ("" if manager else "; no active manager to tell"),
-            )
+        plan.select(
+            lead,
+            f"{status}, not in a sequence, owned by Sales Dev user {rep['Name']}"
+            + ("" if manager else "; no active manager to tell"),
         )
-        why = f"{status}: to {queue['Name']} until it re-MQLs"
-        changes.extend(diff_changes("Lead", lead, {"OwnerId": (queue["Id"], why)}))
-    digests = [
-        digest
-        for manager, leads in by_manager.values()
-        if (digest := _digest(manager, leads, queues, ctx)) is not None
-    ]
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        alerts=tuple(digests),
-        firings=tuple(Firing(record_id=d.record_id, stage=d.stage) for d in digests),
-    )
+        plan.change(
+            lead, {"OwnerId": (queue["Id"], f"{status}: to {queue['Name']} until it re-MQLs")}
+        )
+    # Each manager's digest lists each lead once: none a digest of the week already listed.
+    for manager, leads in by_manager.values():
+        new = [(lead, rep) for lead, rep in leads if not plan.listed_this_week(lead["Id"])]
+        context = _digest_context(manager, new, queues, ctx)
+        ids = [lead["Id"] for lead, _rep in new]
+        plan.weekly_digest(
+            config.template, (manager,), "weekly queue recycling digest", ids, context
+        )
+    return plan.build()
 
 
 def requirements(config: QueueRecycleConfig) -> Requirements:

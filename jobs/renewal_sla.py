@@ -20,16 +20,8 @@ from pydantic import Field, field_validator, model_validator
 
 from revsched.config import StrictModel
 from revsched.errors import ConfigError
-from revsched.plan import (
-    Alert,
-    Decision,
-    Firing,
-    Plan,
-    Recipient,
-    RecordCreate,
-    Scalar,
-    group_digest,
-)
+from revsched.plan import Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -227,84 +219,82 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
     return found
 
 
-def _stage_order(records: Records, config: RenewalSlaConfig) -> dict[str, int]:
+def _stage_order(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> dict[str, int]:
     """Stage -> position; every checkpoint's expected stage must be in it."""
+    config = ctx.config
     names = config.stage_order or [row["ApiName"] for row in records["stages"]]
     order = {name: position for position, name in enumerate(names)}
     for checkpoint in config.checkpoints:
         if checkpoint.expected_stage not in order:
             source = "stage_order" if config.stage_order else "the org's open OpportunityStages"
             raise ConfigError(
-                f"plays.{play.name}.checkpoints: expected stage {checkpoint.expected_stage!r}"
+                f"plays.{ctx.play}.checkpoints: expected stage {checkpoint.expected_stage!r}"
                 f" is not in {source}"
             )
     return order
 
 
-def task_key(opportunity_id: str, checkpoint: int) -> str:
+def task_key(play: str, opportunity_id: str, checkpoint: int) -> str:
     """The Task's External ID: one per opportunity and checkpoint, ever."""
-    return f"{play.name}:{opportunity_id}:{checkpoint}"
+    return f"{play}:{opportunity_id}:{checkpoint}"
 
 
 def _checkpoint(
-    opportunity: Record, days: int, order: dict[str, int], ctx: DecideContext[RenewalSlaConfig]
-) -> Checkpoint | Decision:
-    """The checkpoint that fires now, or the Decision saying why none does."""
+    opportunity: Record,
+    days: int,
+    order: dict[str, int],
+    plan: PlanBuilder,
+    ctx: DecideContext[RenewalSlaConfig],
+) -> Checkpoint | None:
+    """The checkpoint that fires now; None when none does, with the skip saying why."""
     config = ctx.config
     crossed = [c for c in config.checkpoints if days <= c.days]
     if not crossed:
         first = config.checkpoints[0]
-        return _skip(
+        plan.skip(
             opportunity,
             f"{days_text(days)} to renewal: the {first.days}-day checkpoint is in"
             f" {days_text(days - first.days)}",
         )
+        return None
     checkpoint = crossed[-1]
     label = f"{checkpoint.days}-day"
     stage = opportunity["StageName"]
-    existing = {t[config.key_field] for t in children(opportunity, "Tasks")}
-    if task_key(opportunity["Id"], checkpoint.days) in existing:
-        return _skip(opportunity, f"{label} checkpoint already fired: its Task exists", label)
-    if (opportunity["Id"], label) in ctx.fired:
-        return _skip(opportunity, f"{label} checkpoint already fired", label)
-    if stage not in order:
-        return _skip(opportunity, f"stage {stage!r} is not an open stage in the order", label)
     at = f"{stage} at {days_text(days)} to renewal"
-    if order[stage] >= order[checkpoint.expected_stage]:
-        return _skip(
-            opportunity,
-            f"on track: {at}, {checkpoint.expected_stage} expected by the {label} checkpoint",
-            label,
-        )
+    existing = {t[config.key_field] for t in children(opportunity, "Tasks")}
     late = checkpoint.days - days
-    if late > config.catch_up_days:
-        return _skip(
-            opportunity,
+    if task_key(ctx.play, opportunity["Id"], checkpoint.days) in existing:
+        why_not = f"{label} checkpoint already fired: its Task exists"
+    elif (opportunity["Id"], label) in ctx.fired:
+        why_not = f"{label} checkpoint already fired"
+    elif stage not in order:
+        why_not = f"stage {stage!r} is not an open stage in the order"
+    elif order[stage] >= order[checkpoint.expected_stage]:
+        why_not = f"on track: {at}, {checkpoint.expected_stage} expected by the {label} checkpoint"
+    elif late > config.catch_up_days:
+        why_not = (
             f"missed: {at}; the {label} checkpoint passed {days_text(late)} ago, outside the"
-            f" {config.catch_up_days}-day catch-up window",
-            label,
+            f" {config.catch_up_days}-day catch-up window"
         )
-    if not opportunity["Owner"]["IsActive"]:
-        return _skip(
-            opportunity,
+    elif not opportunity["Owner"]["IsActive"]:
+        why_not = (
             f"behind at the {label} checkpoint, but its owner"
-            f" {opportunity['Owner']['Name']} is inactive: nobody to give the Task to",
-            label,
+            f" {opportunity['Owner']['Name']} is inactive: nobody to give the Task to"
         )
-    return checkpoint
-
-
-def _skip(opportunity: Record, reason: str, stage: str | None = None) -> Decision:
-    return Decision.of("Opportunity", opportunity, "skipped", reason, stage)
+    else:
+        return checkpoint
+    plan.skip(opportunity, why_not, label)
+    return None
 
 
 # The fields of the Task it creates (besides [org] key_field).
 TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
 
 
-def _task(
+def _task_fields(
     opportunity: Record, checkpoint: Checkpoint, ctx: DecideContext[RenewalSlaConfig]
-) -> RecordCreate:
+) -> dict[str, Scalar]:
+    """The AM's Task: the checkpoint missed, and the action items."""
     config = ctx.config
     subject = config.task_subject.format(
         checkpoint=checkpoint.days,
@@ -312,21 +302,44 @@ def _task(
         stage=opportunity["StageName"],
         opportunity=opportunity["Name"],
     )
-    return RecordCreate(
-        sobject="Task",
-        key=task_key(opportunity["Id"], checkpoint.days),
-        parent_id=opportunity["Id"],
-        reason=f"{checkpoint.days}-day renewal SLA missed: the AM's action items",
-        fields={
-            "Subject": subject,
-            "Description": "\n".join(f"- {item}" for item in config.action_items),
-            "ActivityDate": (ctx.as_of + timedelta(days=config.task_due_days)).isoformat(),
-            "OwnerId": opportunity["OwnerId"],
-            "WhatId": opportunity["Id"],
-            "Status": config.task_status,
-            "Priority": config.task_priority,
-        },
+    return {
+        "Subject": subject,
+        "Description": "\n".join(f"- {item}" for item in config.action_items),
+        "ActivityDate": (ctx.as_of + timedelta(days=config.task_due_days)).isoformat(),
+        "OwnerId": opportunity["OwnerId"],
+        "WhatId": opportunity["Id"],
+        "Status": config.task_status,
+        "Priority": config.task_priority,
+    }
+
+
+def _am(opportunity: Record) -> Recipient:
+    owner = opportunity["Owner"]
+    return Recipient(
+        role="AM", user_id=opportunity["OwnerId"], name=owner["Name"], email=owner["Email"]
     )
+
+
+def _alert_context(
+    opportunity: Record,
+    renewal: date,
+    checkpoint: Checkpoint,
+    task: dict[str, Scalar],
+    ctx: DecideContext[RenewalSlaConfig],
+) -> dict[str, Any]:
+    """What the AM reads: the renewal, where it stands against the checkpoint, the Task."""
+    return {
+        "opportunity": {"id": opportunity["Id"], "name": opportunity["Name"]},
+        "account": field_value(opportunity, "Account.Name"),
+        "am": opportunity["Owner"]["Name"],
+        "renewal_date": renewal.isoformat(),
+        "days_to_renewal": (renewal - ctx.as_of).days,
+        "checkpoint": checkpoint.days,
+        "stage": opportunity["StageName"],
+        "expected_stage": checkpoint.expected_stage,
+        "task_due": task["ActivityDate"],
+        "action_items": ctx.config.action_items,
+    }
 
 
 def _at_risk_row(
@@ -346,18 +359,11 @@ def _at_risk_row(
 
 
 def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
-    config = ctx.config
-    order = _stage_order(records, config)
-    leaders = active_recipients(
-        "AM leadership",
-        f"plays.{play.name}.leadership_users",
-        config.leadership_users,
-        records["users"],
-    )
-    decisions: list[Decision] = []
-    creates: list[RecordCreate] = []
-    alerts: list[Alert] = []
-    firings: list[Firing] = []
+    config, plan = ctx.config, PlanBuilder(ctx, "Opportunity")
+    order = _stage_order(records, ctx)
+    # Looked up first: a leadership Username not in the org is an error on any day.
+    key = f"plays.{ctx.play}.leadership_users"
+    leaders = active_recipients("AM leadership", key, config.leadership_users, records["users"])
     at_risk: list[dict[str, Scalar]] = []
     for opportunity in records["opportunities"]:
         renewal = date.fromisoformat(field_value(opportunity, config.renewal_date_field))
@@ -365,78 +371,37 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
         risks = [r.label for r in config.at_risk_rules if r.matches(opportunity, days)]
         if risks and days <= config.horizon:
             at_risk.append(_at_risk_row(opportunity, renewal, days, risks, config.amount_field))
-        checkpoint = _checkpoint(opportunity, days, order, ctx)
-        if isinstance(checkpoint, Decision):
-            decisions.append(checkpoint)
+        checkpoint = _checkpoint(opportunity, days, order, plan, ctx)
+        if checkpoint is None:
             continue
         label = f"{checkpoint.days}-day"
-        stage = opportunity["StageName"]
-        decisions.append(
-            Decision.of(
-                "Opportunity",
-                opportunity,
-                "selected",
-                f"{stage} at {days_text(days)} to renewal ({renewal}), behind"
-                f" {checkpoint.expected_stage} expected by the {label} checkpoint",
-                label,
-            )
+        plan.select(
+            opportunity,
+            f"{opportunity['StageName']} at {days_text(days)} to renewal ({renewal}), behind"
+            f" {checkpoint.expected_stage} expected by the {label} checkpoint",
+            label,
         )
-        task = _task(opportunity, checkpoint, ctx)
-        creates.append(task)
-        owner = opportunity["Owner"]
-        alerts.append(
-            Alert(
-                template=config.template,
-                record_id=opportunity["Id"],
-                stage=label,
-                recipients=(
-                    Recipient(
-                        role="AM",
-                        user_id=opportunity["OwnerId"],
-                        name=owner["Name"],
-                        email=owner["Email"],
-                    ),
-                ),
-                reason=f"{label} renewal SLA missed",
-                context={
-                    "opportunity": {"id": opportunity["Id"], "name": opportunity["Name"]},
-                    "account": field_value(opportunity, "Account.Name"),
-                    "am": owner["Name"],
-                    "renewal_date": renewal.isoformat(),
-                    "days_to_renewal": days,
-                    "checkpoint": checkpoint.days,
-                    "stage": stage,
-                    "expected_stage": checkpoint.expected_stage,
-                    "task_due": task.fields["ActivityDate"],
-                    "action_items": config.action_items,
-                },
-            )
+        task = plan.create(
+            "Task",
+            task_key(ctx.play, opportunity["Id"], checkpoint.days),
+            _task_fields(opportunity, checkpoint, ctx),
+            reason=f"{checkpoint.days}-day renewal SLA missed: the AM's action items",
+            parent_id=opportunity["Id"],
         )
-        firings.append(Firing(record_id=opportunity["Id"], stage=label))
-    digest = (
-        group_digest(
-            config.digest_template,
-            leaders,
-            f"at-risk {ctx.as_of.isoformat()}",
-            f"{len(at_risk)} renewals at risk",
-            {"as_of": ctx.as_of.isoformat(), "horizon": config.horizon, "rows": at_risk},
-            ctx.fired,
+        plan.alert(
+            config.template,
+            opportunity["Id"],
+            label,
+            to=(_am(opportunity),),
+            reason=f"{label} renewal SLA missed",
+            context=_alert_context(opportunity, renewal, checkpoint, task.fields, ctx),
         )
-        if at_risk
-        else None
-    )
-    if digest is not None:
-        alerts.append(digest[0])
-        firings.append(digest[1])
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        creates=tuple(creates),
-        alerts=tuple(alerts),
-        firings=tuple(firings),
-        reports={"at-risk": at_risk},
-    )
+        plan.mark_fired(opportunity["Id"], label)
+    if at_risk:
+        context = {"as_of": ctx.as_of.isoformat(), "horizon": config.horizon, "rows": at_risk}
+        stage, reason = f"at-risk {ctx.as_of.isoformat()}", f"{len(at_risk)} renewals at risk"
+        plan.digest(config.digest_template, leaders, stage, reason, context)
+    return plan.build(reports={"at-risk": at_risk})
 
 
 def requirements(config: RenewalSlaConfig) -> Requirements:

@@ -31,17 +31,8 @@ from revsched.dedupe.normalize import country_code
 from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
 from revsched.matching import AccountMatcher, Match, OnTie, account_keys, person_keys
-from revsched.plan import (
-    Alert,
-    Decision,
-    FieldChange,
-    Firing,
-    Plan,
-    Recipient,
-    Scalar,
-    diff_changes,
-    group_digest,
-)
+from revsched.plan import Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -51,6 +42,7 @@ from revsched.play import (
     Records,
     Requirements,
     children,
+    object_fields,
 )
 from revsched.roundrobin import (
     RoundRobin,
@@ -399,8 +391,9 @@ class _Org:
     matcher: AccountMatcher
 
 
-def _queues(records: Records, config: RouteLeadsConfig) -> dict[str, Record]:
+def _queues(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[str, Record]:
     """Every queue the rules name; a missing one is a config error, before any write."""
+    config = ctx.config
     by_name = {q["DeveloperName"]: q for q in records["queues"]}
     keys = {config.partner_queue: "partner_queue"}
     keys |= {q: f"status_queues.{s}" for s, q in config.status_queues.items()}
@@ -408,8 +401,7 @@ def _queues(records: Records, config: RouteLeadsConfig) -> dict[str, Record]:
     for developer_name, key in sorted(keys.items()):
         if developer_name not in by_name:
             raise ConfigError(
-                f"plays.{play.name}.{key}: no queue with DeveloperName {developer_name!r}"
-                " in the org"
+                f"plays.{ctx.play}.{key}: no queue with DeveloperName {developer_name!r} in the org"
             )
     return by_name
 
@@ -443,12 +435,12 @@ def _queue_route(queue: Record, reason: str, detail: str) -> Route:
     return Route(queue["Id"], queue["Name"], reason, detail)
 
 
-def _partner(lead: Record, org: _Org) -> Route | str | None:
-    """Rule 1: a partner campaign's lead goes to the partner (Vartopia). A string: the
-    joint-event lead Sales Dev works, for the SDR path's explanation."""
+def _partner(lead: Record, org: _Org) -> tuple[Route | None, str]:
+    """Rule 1: a partner campaign's lead goes to the partner (Vartopia). Without a route, a
+    note on the joint-event lead Sales Dev works, for the SDR path's explanation."""
     config = org.config
     if lead[config.moment_field] in config.inbound_moments:
-        return None
+        return None, ""
     members = children(lead, "CampaignMembers")
     funded = [
         m
@@ -472,58 +464,59 @@ def _partner(lead: Record, org: _Org) -> Route | str | None:
         reason = f"Partner: {kind} {name}"
         if lead[config.partner_account_field]:
             detail = f"member of {name}; its partner account is set: the owner stays"
-            return Route(None, "", reason, detail, fields=partner_fields)
+            return Route(None, "", reason, detail, fields=partner_fields), ""
         detail = f"member of {name} and no partner account"
-        return Route(queue["Id"], queue["Name"], reason, detail, fields=partner_fields)
+        return Route(queue["Id"], queue["Name"], reason, detail, fields=partner_fields), ""
     if joint:
         name = joint[0]["Campaign"]["Name"]
         worked = (
             lead[config.status_field] in config.working_statuses or lead[config.sequenced_field]
         )
         if worked:
-            return f"joint event {name}, but Sales Dev works the lead"
+            return None, f"joint event {name}, but Sales Dev works the lead"
         reason = f"Partner: joint event {name}"
-        return Route(
+        route = Route(
             queue["Id"], queue["Name"], reason, "not worked by Sales Dev", fields=partner_fields
         )
-    return None
+        return route, ""
+    return None, ""
 
 
-def _pool(pool: str, reason: str, detail: str, org: _Org) -> Route | str:
+def _pool(pool: str, reason: str, detail: str, org: _Org) -> tuple[Route | None, str]:
+    """The pool's next member, else (None) why nobody."""
     pick = org.robin.next(pool)
     if pick is None:
-        return (
-            f"nobody in pool {pool!r} can take leads now ({'; '.join(org.robin.unavailable(pool))})"
-        )
+        unavailable = "; ".join(org.robin.unavailable(pool))
+        return None, f"nobody in pool {pool!r} can take leads now ({unavailable})"
     member = pick.member
-    return Route(member.user_id, member.name, reason, f"{detail}; {pick.explain()}", user=True)
+    route = Route(member.user_id, member.name, reason, f"{detail}; {pick.explain()}", user=True)
+    return route, ""
 
 
-def _rules(lead: Record, account: Record | None, org: _Org) -> Route | str:
-    """Rules 1-5, first match wins; a string is why the lead could not be routed."""
+def _rules(lead: Record, account: Record | None, org: _Org) -> tuple[Route | None, str]:
+    """Rules 1-5, first match wins; no route: why the lead could not be routed."""
     config = org.config
     notes: list[str] = []
     moment = lead[config.moment_field]
     special = config.moment_rules.get(moment)
     if special and special != "suppress":
         queue = org.queues[special]
-        return _queue_route(
-            queue, f"Last interesting moment: {moment}", f"{moment!r} -> {queue['Name']}"
-        )
-    partner = _partner(lead, org)
-    if isinstance(partner, Route):
-        return partner
-    if partner:
-        notes.append(partner)
+        why = f"{moment!r} -> {queue['Name']}"
+        return _queue_route(queue, f"Last interesting moment: {moment}", why), ""
+    partner, note = _partner(lead, org)
+    if partner is not None:
+        return partner, ""
+    if note:
+        notes.append(note)
     if account is not None and account[config.pubsec_field]:
         return _pool(config.pubsec_pool, "US PubSec pool", f"{account['Name']} is US PubSec", org)
     status = lead[config.status_field]
     if not lead[config.mql_date_field]:
         developer_name = config.status_queues.get(status)
         if developer_name is None:
-            return f"not an MQL and no holding queue for Status {status!r} (status_queues)"
+            return None, f"not an MQL and no holding queue for Status {status!r} (status_queues)"
         queue = org.queues[developer_name]
-        return _queue_route(queue, f"Holding queue: {status}", f"not an MQL ({status})")
+        return _queue_route(queue, f"Holding queue: {status}", f"not an MQL ({status})"), ""
     bdr_name = relationship_name(config.bdr_field)
     if account is not None and account[config.bdr_field]:
         bdr = account[bdr_name]
@@ -532,13 +525,10 @@ def _rules(lead: Record, account: Record | None, org: _Org) -> Route | str:
         elif not bdr["IsActive"]:
             notes.append(f"BDR {bdr['Name']} of {account['Name']} is inactive")
         else:
+            detail = f"{bdr['Name']} actively works {account['Name']}"
             return Route(
-                account[config.bdr_field],
-                bdr["Name"],
-                "Account BDR",
-                f"{bdr['Name']} actively works {account['Name']}",
-                user=True,
-            )
+                account[config.bdr_field], bdr["Name"], "Account BDR", detail, user=True
+            ), ""
     written = lead[config.country_field]
     code = country_code(written) if written else None
     pool = config.country_pools.get(code or "")
@@ -575,90 +565,78 @@ def _targets(
     return targets
 
 
-def _dm(lead: Record, route: Route, match: Match, stage: str, org: _Org) -> Alert:
-    """The SDR's DM on an MQL assigned to them."""
-    config = org.config
+def _dm_context(
+    lead: Record, route: Route, match: Match, config: RouteLeadsConfig
+) -> dict[str, Any]:
+    """The SDR's DM on an MQL assigned to them: the lead, its score and moment, its account."""
     account = match.account
-    return Alert(
-        template=config.template,
-        record_id=lead["Id"],
-        stage=stage,
-        recipients=(Recipient(role="sdr", user_id=route.owner_id, name=route.owner_name),),
-        reason=f"MQL assigned to {route.owner_name} ({route.reason})",
-        context={
-            "sdr": route.owner_name,
-            "lead": lead["Name"],
-            "lead_id": lead["Id"],
-            "company": config.standard_company if _placeholder(lead, config) else lead["Company"],
-            "title": lead["Title"],
-            "score": lead[config.person_score_field],
-            "moment": lead[config.moment_field],
-            "account": account["Name"] if account else None,
-            "account_id": account["Id"] if account else None,
-            "reason": route.reason,
-        },
-    )
+    return {
+        "sdr": route.owner_name,
+        "lead": lead["Name"],
+        "lead_id": lead["Id"],
+        "company": config.standard_company if _placeholder(lead, config) else lead["Company"],
+        "title": lead["Title"],
+        "score": lead[config.person_score_field],
+        "moment": lead[config.moment_field],
+        "account": account["Name"] if account else None,
+        "account_id": account["Id"] if account else None,
+        "reason": route.reason,
+    }
 
 
-@dataclass
-class _Parts:
-    decisions: list[Decision] = field(default_factory=list)
-    changes: list[FieldChange] = field(default_factory=list)
-    alerts: list[Alert] = field(default_factory=list)
-    unrouted: list[tuple[Record, str]] = field(default_factory=list)
-
-
-def _route_lead(lead: Record, event: datetime, moment: datetime, parts: _Parts, org: _Org) -> None:
-    config = org.config
+def _route_lead(
+    lead: Record,
+    event: datetime,
+    plan: PlanBuilder,
+    unrouted: list[tuple[Record, str]],
+    org: _Org,
+) -> None:
+    """Route one lead by the rules, or list why not (and, unless a user entered it by hand,
+    keep it for RevOps' digest)."""
+    config, ctx = org.config, plan.ctx
     stage = event.astimezone(UTC).isoformat(timespec="seconds")
     new = not lead[config.last_routed_field]
     if new and lead["CreatedById"] not in org.integration_ids:
         # Someone entered it by hand: theirs, not routing's (and not the digest's).
         who = (lead["CreatedBy"] or {}).get("Name") or "a user"
-        reason = f"new lead not created by an integration user (created by {who})"
-        parts.decisions.append(Decision.of("Lead", lead, "skipped", reason, stage))
+        plan.skip(lead, f"new lead not created by an integration user (created by {who})", stage)
         return
-    why_not = _invalid(lead, new, org)
+    invalid = _invalid(lead, new, org)
     company = None if _placeholder(lead, config) else lead["Company"]
     match = org.matcher.match(lead["Email"], company)
-    route = why_not or _rules(lead, match.account, org)
-    if isinstance(route, str):
-        parts.decisions.append(Decision.of("Lead", lead, "skipped", route, stage))
-        parts.unrouted.append((lead, route))
+    route, why_not = (None, invalid) if invalid else _rules(lead, match.account, org)
+    if route is None:
+        plan.skip(lead, why_not, stage)
+        unrouted.append((lead, why_not))
         return
     kind = "new lead" if new else "re-routed"
-    parts.decisions.append(
-        Decision.of(
-            "Lead",
-            lead,
-            "selected",
-            f"{kind}: {route.reason} ({route.detail}); {match.reason}; event {stage}",
-            # Counted by rule in the run's summary; the event keys the SDR's alert.
-            route.reason,
-        )
+    plan.select(
+        lead,
+        f"{kind}: {route.reason} ({route.detail}); {match.reason}; event {stage}",
+        # Counted by rule in the run's summary; the event keys the SDR's alert.
+        route.reason,
     )
     # Never before the event it routes (an --as-of run in the past): it must not route again.
-    routed = max(moment, event)
-    parts.changes.extend(diff_changes("Lead", lead, _targets(lead, route, match, routed, org)))
+    routed = max(ctx.moment, event)
+    plan.change(lead, _targets(lead, route, match, routed, org))
     if route.user and lead[config.mql_date_field]:
-        parts.alerts.append(_dm(lead, route, match, f"{lead['Id']}:{stage}", org))
+        plan.alert(
+            config.template,
+            lead["Id"],
+            f"{lead['Id']}:{stage}",
+            to=(Recipient(role="sdr", user_id=route.owner_id, name=route.owner_name),),
+            reason=f"MQL assigned to {route.owner_name} ({route.reason})",
+            context=_dm_context(lead, route, match, config),
+        )
 
 
-def _digest(
-    unrouted: list[tuple[Record, str]], records: Records, ctx: DecideContext[RouteLeadsConfig]
-) -> tuple[Alert | None, Firing | None]:
-    """RevOps' daily digest of the leads left unrouted, by reason; nothing to say: only
-    the day's firing, so the digest query stops for the day."""
+def _digest_context(
+    unrouted: list[tuple[Record, str]], ctx: DecideContext[RouteLeadsConfig]
+) -> dict[str, Any]:
+    """What RevOps reads: the leads left unrouted, counted by reason, the first rows listed."""
     config = ctx.config
-    revops = active_recipients(
-        "revops", f"plays.{play.name}.revops_users", config.revops_users, records["users"]
-    )
-    stage = digest_stage(ctx)
-    if not unrouted:
-        first = revops[0].user_id if revops else play.name
-        return None, Firing(record_id=str(first), stage=stage)
     reasons = Counter(reason for _, reason in unrouted)
-    context = {
+    return {
         "as_of": ctx.as_of.isoformat(),
         "total": len(unrouted),
         "reasons": [{"reason": r, "count": n} for r, n in reasons.most_common()],
@@ -673,42 +651,28 @@ def _digest(
         ],
         "more": max(0, len(unrouted) - config.digest_rows),
     }
-    found = group_digest(
-        config.digest_template,
-        revops,
-        stage,
-        f"daily digest of {len(unrouted)} unrouted leads",
-        context,
-        ctx.fired,
-    )
-    return found if found else (None, None)
+
+
+def _unrouted_row(lead: Record, why: str) -> dict[str, Scalar]:
+    return {"lead_id": lead["Id"], "lead": lead["Name"], "company": lead["Company"], "reason": why}
 
 
 def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Lead")
     users = records["users"]
     integration = members_from_users(
-        f"plays.{play.name}.integration_users", config.integration_users, users
+        f"plays.{ctx.play}.integration_users", config.integration_users, users
     )
-    accounts = [a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows]
     org = _Org(
         config=config,
-        queues=_queues(records, config),
+        queues=_queues(records, ctx),
         integration_ids=frozenset(m.user_id for m in integration),
         robin=round_robin(
             config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
         ),
-        matcher=AccountMatcher(
-            accounts,
-            free_mail_domains=config.free_mail_domains,
-            customer_types=config.customer_types,
-            has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
-            on_tie=config.on_tie,
-            type_field=config.account_type_field,
-            shared_hosts=config.shared_hosts,
-        ),
+        matcher=_matcher(records, config),
     )
-    parts = _Parts()
+    unrouted: list[tuple[Record, str]] = []
     seen: set[str] = set()
     for name in ("leads", "campaign_leads", "unrouted"):
         for lead in records.get(name, []):
@@ -717,66 +681,45 @@ def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
             seen.add(lead["Id"])
             event = routing_event(lead, config)
             if event is not None:
-                _route_lead(lead, event, ctx.moment, parts, org)
-    alerts, firings = list(parts.alerts), []
+                _route_lead(lead, event, plan, unrouted, org)
     if "unrouted" in records:
-        alert, firing = _digest(parts.unrouted, records, ctx)
-        alerts += [alert] if alert else []
-        firings += [firing] if firing else []
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(parts.decisions),
-        changes=tuple(parts.changes),
-        alerts=tuple(alerts),
-        firings=tuple(firings),
+        # RevOps' daily digest; nothing to say: only the day's firing, so its query stops.
+        revops = active_recipients(
+            "revops", f"plays.{ctx.play}.revops_users", config.revops_users, users
+        )
+        stage, reason = digest_stage(ctx), f"daily digest of {len(unrouted)} unrouted leads"
+        if unrouted:
+            plan.digest(
+                config.digest_template, revops, stage, reason, _digest_context(unrouted, ctx)
+            )
+        else:
+            plan.mark_fired(str(revops[0].user_id if revops else ctx.play), stage)
+    return plan.build(
         cursors=org.robin.cursors,
         assignments=org.robin.assignments,
-        reports={
-            "unrouted": [
-                {
-                    "lead_id": lead["Id"],
-                    "lead": lead["Name"],
-                    "company": lead["Company"],
-                    "reason": why,
-                }
-                for lead, why in parts.unrouted
-            ]
-        },
+        reports={"unrouted": [_unrouted_row(lead, why) for lead, why in unrouted]},
         watermark=ctx.moment,
     )
 
 
+def _matcher(records: Records, config: RouteLeadsConfig) -> AccountMatcher:
+    """The candidate accounts the follow-ups read, by domain and name."""
+    accounts = [a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows]
+    return AccountMatcher(
+        accounts,
+        free_mail_domains=config.free_mail_domains,
+        customer_types=config.customer_types,
+        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
+        on_tie=config.on_tie,
+        type_field=config.account_type_field,
+        shared_hosts=config.shared_hosts,
+    )
+
+
 def requirements(config: RouteLeadsConfig) -> Requirements:
-    """For `revsched doctor`: the routing fields, statuses, partner values, users, pools and
-    queues (by DeveloperName)."""
-    written = [
-        "OwnerId",
-        "Company",
-        config.routing_reason_field,
-        config.matched_account_field,
-        config.last_routed_field,
-        config.share_status_field,
-        config.partner_status_field,
-    ]
+    """For `revsched doctor`: the statuses and partner values, users, pools, queues (by
+    DeveloperName), partner campaigns and the fields it writes."""
     return Requirements(
-        fields=(
-            *(
-                ("Lead", f)
-                for f in (config.status_field, config.country_field, *config.lead_fields())
-            ),
-            *(
-                ("Account", f)
-                for f in (
-                    config.pubsec_field,
-                    config.bdr_field,
-                    config.bdr_status_field,
-                    config.account_type_field,
-                )
-            ),
-            ("Campaign", config.mdf_field),
-            ("Campaign", config.joint_event_field),
-        ),
         values=(
             *(
                 ("Lead", config.status_field, s)
@@ -792,7 +735,16 @@ def requirements(config: RouteLeadsConfig) -> Requirements:
         pools=tuple(sorted(config.pools_used())),
         queues=tuple(config.queues_used()),
         records=tuple(("Campaign", "Name", name) for name in config.partner_trial_campaigns),
-        writes=tuple(("Lead", f) for f in written),
+        writes=object_fields(
+            "Lead",
+            "OwnerId",
+            "Company",
+            config.routing_reason_field,
+            config.matched_account_field,
+            config.last_routed_field,
+            config.share_status_field,
+            config.partner_status_field,
+        ),
     )
 
 

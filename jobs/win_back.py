@@ -16,7 +16,8 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from revsched.config import StrictModel
-from revsched.plan import Alert, Decision, FieldChange, Firing, Plan, Recipient, diff_changes
+from revsched.plan import Plan, Recipient
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -27,6 +28,7 @@ from revsched.play import (
     children,
     days_text,
     field_value,
+    object_fields,
 )
 from revsched.roundrobin import (
     Member,
@@ -213,41 +215,38 @@ def _months_between(start: date, end: date) -> int:
     return delta.years * 12 + delta.months
 
 
-def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
-    return Decision.of("Account", account, "skipped", reason, stage)
-
-
 def _due_stage(
-    account: Record, churn: date, ctx: DecideContext[WinBackConfig]
-) -> _Stage | Decision | None:
-    """The stage to fire now, or the Decision saying why none fires (None: not worth listing)."""
+    account: Record, churn: date, plan: PlanBuilder, ctx: DecideContext[WinBackConfig]
+) -> _Stage | None:
+    """The stage to fire now; None when none does, with the skip listed if worth listing."""
     config, as_of = ctx.config, ctx.as_of
     stages = _stages(churn, config)
     due = [s for s in stages if s.due <= as_of]
     if not due:
         upcoming = stages[0]
         days = (upcoming.due - as_of).days
-        return _skip(
+        plan.skip(
             account,
             f"not yet due: churned {churn}, {upcoming.label} stage due {upcoming.due}"
             f" (in {days_text(days)})",
             upcoming.label,
         )
+        return None
     stage = due[-1]
     overdue = (as_of - stage.due).days
     if (account["Id"], stage.label) in ctx.fired:
-        if overdue > config.catch_up_days:
-            return None
-        return _skip(account, f"{stage.label} stage already fired (due {stage.due})", stage.label)
+        if overdue <= config.catch_up_days:
+            plan.skip(account, f"{stage.label} stage already fired (due {stage.due})", stage.label)
+        return None
     if overdue > config.catch_up_days:
-        if overdue > config.catch_up_days + config.report_missed_days:
-            return None
-        return _skip(
-            account,
-            f"missed: {stage.label} stage was due {stage.due}, {overdue} days ago,"
-            f" outside the {config.catch_up_days}-day catch-up window",
-            stage.label,
-        )
+        if overdue <= config.catch_up_days + config.report_missed_days:
+            plan.skip(
+                account,
+                f"missed: {stage.label} stage was due {stage.due}, {overdue} days ago,"
+                f" outside the {config.catch_up_days}-day catch-up window",
+                stage.label,
+            )
+        return None
     return stage
 
 
@@ -281,10 +280,10 @@ def _assign(
     holding_ids: set[str],
     robin: RoundRobin,
     ctx: DecideContext[WinBackConfig],
-) -> _Assignment | str:
+) -> _Assignment | None:
     """Who works the account: its current owner, or AE and SDR from the route's pools.
 
-    Returns the reason when the account is unassigned and no pool member can take it.
+    None when the account is unassigned and nobody in the AE pool can take it.
     """
     config = ctx.config
     sdr_rel = account.get(relationship_name(config.sdr_field)) or {}
@@ -304,8 +303,7 @@ def _assign(
         )
     ae_pick = robin.next(route.ae_pool)
     if ae_pick is None:
-        why = "; ".join(robin.unavailable(route.ae_pool))
-        return f"unassigned and nobody in pool {route.ae_pool!r} can take it ({why})"
+        return None
     changes = {"OwnerId": (ae_pick.member.user_id, ae_pick.explain())}
     if config.owner_assigned_date_field:
         changes[config.owner_assigned_date_field] = (
@@ -338,10 +336,46 @@ def _primary_contact(lost: Record | None) -> dict[str, Any] | None:
     }
 
 
-def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
+def _alert_context(
+    account: Record,
+    churn: date,
+    stage: _Stage,
+    lost: list[Record],
+    route: Route,
+    team: _Assignment,
+    ctx: DecideContext[WinBackConfig],
+) -> dict[str, Any]:
+    """What the AE and SDR need for outreach: why the account left, its status, whom to call."""
     config = ctx.config
+    latest = lost[0] if lost else None
+    reasons = (o[config.loss_reason_field] for o in lost if o.get(config.loss_reason_field))
+    return {
+        "account": {"id": account["Id"], "name": account["Name"]},
+        "stage": stage.label,
+        "churn_date": churn.isoformat(),
+        "months_since_churn": _months_between(churn, ctx.as_of),
+        "loss_reasons": list(dict.fromkeys(reasons)),
+        "lost_renewal": (
+            {"id": latest["Id"], "name": latest["Name"], "close_date": latest["CloseDate"]}
+            if latest
+            else None
+        ),
+        "status": {
+            label: field_value(account, path) for label, path in config.status_fields.items()
+        },
+        "primary_contact": _primary_contact(latest),
+        "campaign": route.campaign,
+        "ae": team.owner.model_dump(),
+        "sdr": team.sdr.model_dump() if team.sdr else None,
+        "newly_assigned": team.new_owner,
+        "call_to_action": config.call_to_action,
+    }
+
+
+def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
+    config, plan = ctx.config, PlanBuilder(ctx, "Account")
     users = records["users"]
-    holding = members_from_users(f"plays.{play.name}.holding_users", config.holding_users, users)
+    holding = members_from_users(f"plays.{ctx.play}.holding_users", config.holding_users, users)
     holding_ids = {m.user_id for m in holding}
     robin = round_robin(
         config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
@@ -350,128 +384,57 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     for opportunity in records["lost_renewals"]:
         lost_by_account.setdefault(opportunity["AccountId"], []).append(opportunity)
 
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
-    alerts: list[Alert] = []
-    firings: list[Firing] = []
     for account in records["accounts"]:
         churn = date.fromisoformat(account[config.churn_date_field])
-        due = _due_stage(account, churn, ctx)
-        if not isinstance(due, _Stage):
-            if due is not None:
-                decisions.append(due)
+        stage = _due_stage(account, churn, plan, ctx)
+        if stage is None:
             continue
         lost = lost_by_account.get(account["Id"], [])
-        latest = lost[0] if lost else None
-        route, route_why = _route(latest, config)
-        assignment = _assign(account, route, due.due, holding_ids, robin, ctx)
-        if isinstance(assignment, str):
-            decisions.append(_skip(account, assignment, due.label))
+        route, route_why = _route(lost[0] if lost else None, config)
+        team = _assign(account, route, stage.due, holding_ids, robin, ctx)
+        if team is None:
+            why = "; ".join(robin.unavailable(route.ae_pool))
+            reason = f"unassigned and nobody in pool {route.ae_pool!r} can take it ({why})"
+            plan.skip(account, reason, stage.label)
             continue
-
-        targets = {config.campaign_field: (route.campaign, route_why), **assignment.changes}
-        changes.extend(diff_changes("Account", account, targets, f"{due.label} win-back: "))
-        overdue = (ctx.as_of - due.due).days
-        decisions.append(
-            Decision.of(
-                "Account",
-                account,
-                "selected",
-                f"churned {churn}; {due.label} stage due {due.due}"
-                + (f" (caught up {days_text(overdue)} late)" if overdue else "")
-                + f"; {route_why}",
-                due.label,
-            )
+        targets = {config.campaign_field: (route.campaign, route_why), **team.changes}
+        plan.change(account, targets, f"{stage.label} win-back: ")
+        overdue = (ctx.as_of - stage.due).days
+        late = f" (caught up {days_text(overdue)} late)" if overdue else ""
+        plan.select(
+            account,
+            f"churned {churn}; {stage.label} stage due {stage.due}{late}; {route_why}",
+            stage.label,
         )
-        recipients = tuple(r for r in (assignment.owner, assignment.sdr) if r is not None)
-        alerts.append(
-            Alert(
-                template=config.template,
-                record_id=account["Id"],
-                stage=due.label,
-                recipients=recipients,
-                reason=f"{due.label} win-back stage",
-                context={
-                    "account": {"id": account["Id"], "name": account["Name"]},
-                    "stage": due.label,
-                    "churn_date": churn.isoformat(),
-                    "months_since_churn": _months_between(churn, ctx.as_of),
-                    "loss_reasons": list(
-                        dict.fromkeys(
-                            o[config.loss_reason_field]
-                            for o in lost
-                            if o.get(config.loss_reason_field)
-                        )
-                    ),
-                    "lost_renewal": (
-                        {
-                            "id": latest["Id"],
-                            "name": latest["Name"],
-                            "close_date": latest["CloseDate"],
-                        }
-                        if latest
-                        else None
-                    ),
-                    "status": {
-                        label: field_value(account, path)
-                        for label, path in config.status_fields.items()
-                    },
-                    "primary_contact": _primary_contact(latest),
-                    "campaign": route.campaign,
-                    "ae": assignment.owner.model_dump(),
-                    "sdr": assignment.sdr.model_dump() if assignment.sdr else None,
-                    "newly_assigned": assignment.new_owner,
-                    "call_to_action": config.call_to_action,
-                },
-            )
+        plan.alert(
+            config.template,
+            account["Id"],
+            stage.label,
+            to=tuple(r for r in (team.owner, team.sdr) if r is not None),
+            reason=f"{stage.label} win-back stage",
+            context=_alert_context(account, churn, stage, lost, route, team, ctx),
         )
-        firings.append(Firing(record_id=account["Id"], stage=due.label))
-
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        alerts=tuple(alerts),
-        firings=tuple(firings),
-        cursors=robin.cursors,
-        assignments=robin.assignments,
-    )
+        plan.mark_fired(account["Id"], stage.label)
+    return plan.build(cursors=robin.cursors, assignments=robin.assignments)
 
 
 def requirements(config: WinBackConfig) -> Requirements:
-    account_fields = [
-        "OwnerId",
-        config.account_type_field,
-        config.churn_date_field,
-        config.campaign_field,
-        config.sdr_field,
-        *([config.owner_assigned_date_field] if config.owner_assigned_date_field else []),
-        *config.status_fields.values(),
-    ]
-    opportunity_fields = [
-        "AccountId",
-        "CloseDate",
-        "IsClosed",
-        "IsWon",
-        config.opportunity_type_field,
-        config.loss_reason_field,
-    ]
-    written = [config.campaign_field, config.sdr_field]
-    if config.owner_assigned_date_field:
-        written.append(config.owner_assigned_date_field)
+    """For `revsched doctor`, besides the fields its queries read: the values it selects on,
+    the users and pools it assigns from and the fields it writes."""
     return Requirements(
-        fields=tuple(
-            [("Account", f) for f in dict.fromkeys(account_fields)]
-            + [("Opportunity", f) for f in opportunity_fields]
-        ),
         values=(
             ("Account", config.account_type_field, config.former_customer_value),
             ("Opportunity", config.opportunity_type_field, config.renewal_type_value),
         ),
         users=tuple(config.holding_users),
         pools=tuple(sorted(config.pools_used())),
-        writes=tuple(("Account", f) for f in ["OwnerId", *written]),
+        writes=object_fields(
+            "Account",
+            "OwnerId",
+            config.campaign_field,
+            config.sdr_field,
+            config.owner_assigned_date_field,
+        ),
     )
 
 

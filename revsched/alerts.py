@@ -105,9 +105,12 @@ class AlertRenderer:
     def _finalize(self, value: Any) -> str:
         return value if isinstance(value, Mrkdwn) else self._markup.escape(str(value))
 
-    def record_url(self, sobject: str, record_id: str) -> str:
-        """The Lightning URL of a record, as people open it from an alert."""
-        return f"{self._instance_url}/lightning/r/{sobject}/{record_id}/view"
+    def record_url(self, sobject: str, record_id: str, related: str | None = None) -> str:
+        """The Lightning URL of a record, as people open it from an alert; with `related` (a
+        child relationship, e.g. Opportunities), its related list: where a record created by
+        the run, whose Id an alert rendered before the write cannot know, is found."""
+        page = f"related/{related}/view" if related else "view"
+        return f"{self._instance_url}/lightning/r/{sobject}/{record_id}/{page}"
 
     def mention(self, person: Mapping[str, Any]) -> str:
         """A person (name, maybe email) as a Slack mention when known, else by name."""

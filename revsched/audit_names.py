@@ -9,7 +9,7 @@ per object and 200 distinct Ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from revsched.errors import ApiLimitError, OrgError
@@ -20,31 +20,28 @@ if TYPE_CHECKING:
     from revsched.plan import Plan
 
 
-def plan_names(plan: Plan) -> dict[str, str]:
-    """Record Id -> name, for every record the plan names."""
-    names = {r.user_id: r.name for a in plan.alerts for r in a.recipients if r.user_id}
-    names |= {c.lead_id: c.lead_name for c in plan.conversions}
-    names |= {c.account_id: c.account_name for c in plan.conversions}
+def plan_names(plan: Plan) -> Iterator[tuple[str, str]]:
+    """(record Id, name) for every record the plan names; a later pair names it better."""
+    yield from ((r.user_id, r.name) for a in plan.alerts for r in a.recipients if r.user_id)
+    yield from ((c.lead_id, c.lead_name) for c in plan.conversions)
+    yield from ((c.account_id, c.account_name) for c in plan.conversions)
     for merge in plan.merges:
-        names[merge.master_id] = merge.master_name
-        names |= {r.record_id: r.record_name for r in merge.merged}
-    names |= {c.record_id: c.record_name for c in plan.changes}
-    names |= {d.record_id: d.record_name for d in plan.decisions}
-    return names
+        yield merge.master_id, merge.master_name
+        yield from ((r.record_id, r.record_name) for r in merge.merged)
+    yield from ((c.record_id, c.record_name) for c in plan.changes)
+    yield from ((d.record_id, d.record_name) for d in plan.decisions)
 
 
 def audit_names(plan: Plan, org: OrgGateway) -> dict[str, str]:
-    """The names of the records the plan's changed values and alerts refer to.
+    """The names of the records the plan's changed values and alerts refer to, and only
+    those (not every record it changes: a large run would hold them twice).
 
     Names are for people: when the org cannot be asked (refused, out of API calls), the
     run goes on with the names the plan knows and the audit shows the others' bare Ids."""
-    known = plan_names(plan)
-    unknown = {
-        value
-        for change in plan.changes
-        for value in (change.old, change.new)
-        if isinstance(value, str) and value not in known
-    }
+    values = {v for c in plan.changes for v in (c.old, c.new) if isinstance(v, str)}
+    wanted = values | {a.record_id for a in plan.alerts}
+    known = {record_id: name for record_id, name in plan_names(plan) if record_id in wanted}
+    unknown = values - known.keys()
     return known | org_names(org, unknown) if unknown else known
 
 

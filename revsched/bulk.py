@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from simple_salesforce import Salesforce
@@ -97,18 +99,11 @@ def _sobject(soql: str) -> str:
 
 
 class FieldTypes:
-    """Field types by relationship path, from the org's describe (cached per object)."""
+    """Field types by relationship path, from the org's describes (`describe`: the
+    gateway's, which fetches each object's once)."""
 
-    def __init__(self, call: Call):
-        self._call = call
-        self._describes: dict[str, dict[str, Any]] = {}
-
-    def _describe(self, sobject: str) -> dict[str, Any]:
-        if sobject not in self._describes:
-            self._describes[sobject] = self._call(
-                f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
-            )
-        return self._describes[sobject]
+    def __init__(self, describe: Callable[[str], dict[str, Any]]):
+        self._describe = describe
 
     def type_of(self, sobject: str, path: str) -> str:
         *parents, name = path.split(".")
@@ -165,18 +160,24 @@ def _nest(row: Mapping[str, Any]) -> Record:
 
 
 def read_csv_pages(pages: Iterator[str], sobject: str, types: FieldTypes) -> Iterator[Record]:
-    """Typed, nested records from the CSV pages of a Bulk query. Each column's reader is
-    chosen once per page, and rows without relationship columns are built flat: a large
-    read's CPU is in this loop."""
+    """Typed, nested records from the CSV pages of a Bulk query. A large read's CPU is in
+    this loop: each column's reader is chosen once per page, only the typed columns are
+    read cell by cell, an empty text cell (null) is found by one scan of its row, and rows
+    without relationship columns are built flat."""
     for page in pages:
         rows = csv.reader(io.StringIO(page))
         columns = next(rows, None)
         if not columns:
             continue
         readers = [_reader(types.type_of(sobject, column)) for column in columns]
+        typed = [(i, read) for i, read in enumerate(readers) if read is not _text]
         nested = any("." in column for column in columns)
         for row in rows:
-            record = {c: read(v) for c, read, v in zip(columns, readers, row, strict=True)}
+            for i, read in typed:
+                row[i] = read(row[i])
+            if "" in row:
+                row = [None if value == "" else value for value in row]
+            record = dict(zip(columns, row, strict=True))
             yield _nest(record) if nested else record
 
 
@@ -197,9 +198,10 @@ def _wait_for(
 ) -> dict[str, Any]:
     """Poll the job until it ends; its info once complete, else OrgError via the gateway.
     An ingest job (`total` records) is first polled `wait` seconds after its upload, then
-    each wait lasts until it should be done at the rate it has processed records so far:
-    few polls (each is an API call), and little time lost between its end and a poll."""
-    delay, started = wait, time.monotonic()
+    each wait lasts until it should be done at the rate it processed records since the
+    poll before (the org's load changes it): few polls (each is an API call), and little
+    time lost between its end and a poll."""
+    delay, polled, before = wait, time.monotonic(), 0
     if total:
         time.sleep(wait)
     while True:
@@ -213,10 +215,11 @@ def _wait_for(
         if info["state"] in (JobState.failed, JobState.aborted):
             message = info.get("errorMessage") or info["state"]
             raise OrgError(f"Salesforce ended Bulk API 2.0 job {job_id}: {message}")
-        processed = info.get("numberRecordsProcessed") or 0
-        if total and 0 < processed < total:
-            elapsed = time.monotonic() - started
-            delay = max(elapsed * (total - processed) / processed, wait / 4)
+        processed, now = info.get("numberRecordsProcessed") or 0, time.monotonic()
+        if total and before < processed < total:
+            rate = (processed - before) / max(now - polled, 1e-3)
+            delay = max((total - processed) / rate, wait / 4)
+        polled, before = now, processed
         time.sleep(min(delay, MAX_POLL_SECONDS))
         delay = min(delay * 2, MAX_POLL_SECONDS)
 
@@ -225,30 +228,43 @@ def bulk_query(
     call: Call,
     soql: str,
     page_size: int,
+    describe: Callable[[str], dict[str, Any]],
     wait: float = 1.0,
     on_state: StateHook | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> Iterator[Record]:
     """Rows of one query job, page by page; a page is re-read by its locator when lost.
-    `on_state` hears each state the job goes through while it runs."""
+    The object is described while the job runs, and each page is fetched while the one
+    before it is read: the read waits on the network no longer than the script that
+    knows its types beforehand. `describe` is the gateway's (it fetches each object's
+    once); `on_state` hears each state the job goes through, `on_read` how many rows
+    each page gave once they are read."""
     on_state = on_state or _ignored
     sobject = _sobject(soql)
-    job = call(
-        "start a Bulk API 2.0 query",
-        lambda sf: _jobs(sf, sobject).create_job(Operation.query, soql),
-    )
-    on_state(job["state"], None)
-    _wait_for(call, sobject, job["id"], True, wait, on_state)
-    types = FieldTypes(call)
-    locator = ""
-    while True:
-        page = call(
-            "read a Bulk API 2.0 query page",
-            lambda sf, at=locator: _jobs(sf, sobject).get_query_results(job["id"], at, page_size),
+    types = FieldTypes(describe)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revsched-bulk-read") as pool:
+        described = pool.submit(describe, sobject)
+        job = call(
+            "start a Bulk API 2.0 query",
+            lambda sf: _jobs(sf, sobject).create_job(Operation.query, soql),
         )
-        yield from read_csv_pages(iter([page["records"]]), sobject, types)
-        locator = page["locator"]
-        if not locator:
-            return
+        on_state(job["state"], None)
+        _wait_for(call, sobject, job["id"], True, wait, on_state)
+        described.result()
+
+        def page_at(locator: str) -> dict[str, Any]:
+            return call(
+                "read a Bulk API 2.0 query page",
+                lambda sf: _jobs(sf, sobject).get_query_results(job["id"], locator, page_size),
+            )
+
+        fetching: Future[dict[str, Any]] | None = pool.submit(page_at, "")
+        while fetching is not None:
+            page = fetching.result()
+            fetching = pool.submit(page_at, page["locator"]) if page["locator"] else None
+            yield from read_csv_pages(iter([page["records"]]), sobject, types)
+            if on_read is not None:
+                on_read(page["number_of_records"])
 
 
 def _csv_cell(value: Any) -> Any:
@@ -262,7 +278,7 @@ def _csv_cell(value: Any) -> Any:
 def _csv_text(records: Sequence[Record]) -> str:
     """The job's CSV; a field a record does not change stays blank, which Bulk reads as
     "leave it alone"."""
-    fields = list(dict.fromkeys(field for record in records for field in record))
+    fields = list(dict.fromkeys(itertools.chain.from_iterable(records)))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(fields)
@@ -273,29 +289,40 @@ def _csv_text(records: Sequence[Record]) -> str:
     return text.getvalue()
 
 
-def bulk_update(
-    call: Call,
-    sobject: str,
-    records: Sequence[Record],
-    wait: float = 1.0,
-    on_state: StateHook | None = None,
-) -> dict[str, str | None]:
-    """Update records with one ingest job; returns each record's error, None when it saved.
-    `on_state` hears each state the job goes through, with its processed count."""
-    on_state = on_state or _ignored
-    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
+def open_update(call: Call, sobject: str, records: Sequence[Record]) -> str:
+    """Create an update job and upload its data; returns its Id. Nothing is written until
+    `run_update` closes it: an open job is only data waiting (`abort` drops it)."""
     data = _csv_text(records)
-    job_id = call(
-        f"start a Bulk API 2.0 update of {sobject}",
-        lambda sf: _jobs(sf, sobject).create_job(Operation.update),
-    )["id"]
-    on_state(JobState.open.value, 0)
+    job_id = str(
+        call(
+            f"start a Bulk API 2.0 update of {sobject}",
+            lambda sf: _jobs(sf, sobject).create_job(Operation.update),
+        )["id"]
+    )
     call(
         f"upload Bulk API 2.0 job {job_id}",
         lambda sf: _jobs(sf, sobject).upload_job_data(job_id, data),
     )
-    call(f"close Bulk API 2.0 job {job_id}", lambda sf: _close(_jobs(sf, sobject), job_id))
+    return job_id
+
+
+def run_update(
+    call: Call,
+    sobject: str,
+    job_id: str,
+    records: Sequence[Record],
+    wait: float = 1.0,
+    on_state: StateHook | None = None,
+) -> dict[str, str | None]:
+    """Close an uploaded update job, so it runs, and wait for it; returns each record's
+    error, None when it saved. `on_state` hears each state the job goes through, with its
+    processed count."""
+    on_state = on_state or _ignored
+    on_state(JobState.open.value, 0)
+    call(f"close Bulk API 2.0 job {job_id}", _closing(sobject, job_id))
     on_state(JobState.upload_complete.value, 0)
+    # Built while the job runs, not before it starts.
+    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
     info = _wait_for(call, sobject, job_id, False, wait, on_state, total=len(records))
     if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == len(records):
         return outcomes
@@ -314,7 +341,23 @@ def bulk_update(
     return outcomes
 
 
-def _close(jobs: Any, job_id: str) -> None:
-    """Mark the upload complete; a retry after a lost response finds it already done."""
-    if jobs.get_job(job_id, False)["state"] == JobState.open:
+def abort(call: Call, sobject: str, job_id: str) -> None:
+    """Drop a job that was never closed: its data is never written."""
+    call(
+        f"abort Bulk API 2.0 job {job_id}",
+        lambda sf: _jobs(sf, sobject).abort_job(job_id, False),
+    )
+
+
+def _closing(sobject: str, job_id: str) -> Callable[[Salesforce], None]:
+    """Mark the upload complete. Only a retry (its first try's response lost, or the
+    session expired) looks at the job first, to find it already closed."""
+    tries = itertools.count()
+
+    def close(sf: Salesforce) -> None:
+        jobs = _jobs(sf, sobject)
+        if next(tries) and jobs.get_job(job_id, False)["state"] != JobState.open:
+            return
         jobs.close_job(job_id)
+
+    return close

@@ -617,20 +617,12 @@ def scheduler(config: ConfigOption = None) -> None:
 
 
 @app.command()
+@fails_cleanly
 def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Check config, state store, login, and every field, value, user and pool the plays use."""
-    from revsched.doctor import Check, run_checks
+    from revsched.doctor import checklist
 
-    try:
-        settings = load_settings(config)
-        plays = load_plays(settings)
-        enabled = [name for name, p in plays.items() if p.configure(settings).enabled]
-    except RevschedError as error:
-        checks: list[Check] = [Check("config", False, str(error))]
-    else:
-        where = settings.source or "defaults (no config file)"
-        checks = [Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")]
-        checks += run_checks(settings, plays, local_today(settings))
+    checks = list(checklist(config))
     failed = sum(not check.ok for check in checks)
     if as_json:
         listed = [

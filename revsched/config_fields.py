@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 # (which names no object: the query's is taken).
 NO_SUCH_COLUMN = re.compile(r"No such column '(\w+)' on entity '(\w+)'")
 NO_SUCH_RELATIONSHIP = re.compile(r"Didn't understand relationship '(\w+)'")
+# INVALID_TYPE: an object the org lacks, or the integration user cannot read.
+NO_SUCH_OBJECT = re.compile(r"sObject type '(\w+)' is not supported")
 
 
 class Describes:
@@ -29,14 +31,23 @@ class Describes:
     def __init__(self, org: OrgGateway):
         self._org = org
         self._cache: dict[str, dict[str, Any] | str] = {}
+        self._objects: list[str] | None = None
+
+    def objects(self) -> list[str]:
+        """The names of the objects the user can see (global describe); none if refused."""
+        if self._objects is None:
+            try:
+                found = self._org.call("describe the org's objects", lambda sf: sf.describe())
+                self._objects = [o["name"] for o in found["sobjects"]]
+            except RevschedError:
+                self._objects = []
+        return self._objects
 
     def describe(self, sobject: str) -> dict[str, Any] | str:
         """The object's describe, or why it cannot be described."""
         if sobject not in self._cache:
             try:
-                self._cache[sobject] = self._org.call(
-                    f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
-                )
+                self._cache[sobject] = self._org.describe(sobject)
             except RevschedError as error:
                 self._cache[sobject] = str(error)
         return self._cache[sobject]
@@ -71,6 +82,13 @@ class ConfigNaming:
         key = self.keys.get(value)
         return f"plays.{self.play}.{key} = {value}" if key else fallback
 
+    def no_such_object(self, sobject: str, names: Sequence[str]) -> str:
+        """One line: the key naming the object, that the user cannot see such an object,
+        and the nearest one it can."""
+        near = difflib.get_close_matches(sobject, names, n=1, cutoff=0.6)
+        fix = f"did you mean {near[0]}?" if near else "deploy it or grant read on it"
+        return f"{self(sobject, sobject)}: no such object for the integration user; {fix}"
+
     def no_such_field(self, sobject: str, field: str, names: Sequence[str]) -> str:
         """One line: the key naming the field (or the relationship path ending in it), that
         the object has no such field, and the nearest one it has."""
@@ -78,6 +96,13 @@ class ConfigNaming:
         fix = f"did you mean {near[0]}?" if near else f"check [plays.{self.play}]"
         value = next((v for v in self.keys if field in v.split(".")), field)
         return f"{self(value, f'{sobject}.{field}')}: no such field on {sobject}; {fix}"
+
+
+def describe_problem(sobject: str, error: str, naming: ConfigNaming, describes: Describes) -> str:
+    """Why `sobject` could not be described: an object the user cannot see, named by its
+    config key with the nearest one, else the org's error as it came."""
+    names = describes.objects()
+    return naming.no_such_object(sobject, names) if names and sobject not in names else error
 
 
 def path_problem(sobject: str, path: str, naming: ConfigNaming, describes: Describes) -> str | None:
@@ -106,6 +131,9 @@ def path_problem(sobject: str, path: str, naming: ConfigNaming, describes: Descr
 def unknown_field(error: str, naming: ConfigNaming, describes: Describes, soql: str) -> str | None:
     """The INVALID_FIELD error of the query `soql` as one line naming the key and the
     nearest field; None when the error is another one, or the object cannot be described."""
+    missing = NO_SUCH_OBJECT.search(error)
+    if missing:
+        return naming.no_such_object(missing.group(1), describes.objects())
     column = NO_SUCH_COLUMN.search(error)
     relationship = NO_SUCH_RELATIONSHIP.search(error)
     clauses = top_level_clauses(soql)

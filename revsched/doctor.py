@@ -1,12 +1,12 @@
 """`revsched doctor`: everything a scheduled run depends on, checked before it matters.
 
-Config, state store schema, login, then for each enabled play every field,
-picklist value, user, pool and queue it declares it uses, checked against the
-org's describe and data, the Convert Leads permission of a play that converts,
-the Outreach sequences and senders' mailboxes of a play that enrolls through
-Outreach, and the Slack bot token (auth.test) when a play uses it. Each check is
-a line of the checklist; a failing check never stops the others that do not
-depend on it.
+Config, state store schema, login, then for each enabled play every field (those
+its queries read, and any it declares), picklist value, user, pool and queue it uses,
+checked against the org's describe and data, the Convert Leads permission and the
+object rights convertLead needs of a play that converts, the Outreach sequences and
+senders' mailboxes of a play that enrolls through Outreach, and the Slack bot token
+(auth.test) when a play uses it. Each check is a line of the checklist; a failing
+check never stops the others that do not depend on it.
 """
 
 from __future__ import annotations
@@ -14,15 +14,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from revsched import migrate, org_memory
 from revsched.bulk import count_query
-from revsched.config import Settings, secret
-from revsched.config_fields import ConfigNaming, Describes, path_problem, unknown_field
+from revsched.config import Settings, load_settings, secret
+from revsched.config_fields import (
+    ConfigNaming,
+    Describes,
+    describe_problem,
+    path_problem,
+    unknown_field,
+)
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway, connect_org
-from revsched.play import DecideContext, Play, Requirements
+from revsched.play import DecideContext, Play, Requirements, load_plays
+from revsched.session import local_today
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
 from revsched.state import open_engine
@@ -37,12 +45,32 @@ class Check:
     warning: bool = False
 
 
+def checklist(config: Path | None) -> Iterator[Check]:
+    """The whole checklist, config first: a config that does not load is its failed line,
+    and nothing that needs it is checked."""
+    try:
+        settings = load_settings(config)
+        plays = load_plays(settings)
+        enabled = [name for name, play in plays.items() if play.configure(settings).enabled]
+    except RevschedError as error:
+        yield Check("config", False, str(error))
+        return
+    where = settings.source or "defaults (no config file)"
+    if enabled:
+        yield Check("config", True, f"{where}; enabled plays: {', '.join(enabled)}")
+    else:  # a real org's config before its first play is switched on
+        off = f"{where}; no play is enabled: set enabled = true in its [plays.<name>]"
+        yield Check("config", True, off, warning=True)
+    yield from run_checks(settings, plays, local_today(settings))
+
+
 def run_checks(
     settings: Settings,
     plays: Mapping[str, Play[Any]],
     today: date,
     connect: Callable[[Settings, date], OrgGateway] = connect_org,
 ) -> Iterator[Check]:
+    """Every check after the config's."""
     yield _state_check(settings)
     try:
         org = connect(settings, today)
@@ -52,20 +80,36 @@ def run_checks(
     yield Check("Salesforce login", True, f"logged in to {org.instance_url}")
     describes = Describes(org)
     yield _memory_check(settings, describes)
-    for name, play in plays.items():
+    for play in plays.values():
         config = play.configure(settings)
-        if not config.enabled:
-            continue
-        naming = ConfigNaming.of(name, config)
-        yield from _query_checks(name, play, config, settings, org, today, naming, describes)
-        needs = play.requirements(config)
-        yield from _field_checks(naming, needs, describes)
-        yield from _write_checks(naming, needs, describes, org.key_field)
-        yield from _user_checks(naming, needs, settings, org)
-        yield from _record_checks(naming, needs, org)
-        yield from _convert_check(naming, needs, org)
-        yield from _sequence_checks(naming, needs, settings, org)
+        if config.enabled:
+            ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+            yield from _play_checks(play, ctx, settings, org, describes)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
+
+
+def _play_checks(
+    play: Play[Any],
+    ctx: DecideContext[Any],
+    settings: Settings,
+    org: OrgGateway,
+    describes: Describes,
+) -> Iterator[Check]:
+    """A play's queries run, then what they read and what it declares is checked."""
+    naming = ConfigNaming.of(play.name, ctx.config)
+    try:
+        queries = play.all_queries(ctx)
+    except RevschedError as error:
+        yield Check(f"{play.name}: queries", False, str(error))
+        queries = {}
+    yield from _query_checks(play.name, queries, org, naming, describes)
+    needs = play.needs(ctx.config, queries.values())
+    yield from _field_checks(naming, needs, describes)
+    yield from _write_checks(naming, needs, describes, org.key_field)
+    yield from _user_checks(naming, needs, settings, org)
+    yield from _record_checks(naming, needs, org)
+    yield from _convert_check(naming, needs, org, describes)
+    yield from _sequence_checks(naming, needs, settings, org)
 
 
 def _probe(soql: str) -> str:
@@ -84,24 +128,13 @@ def _with_nearest(error: str, naming: ConfigNaming, describes: Describes, soql: 
 
 def _query_checks(
     name: str,
-    play: Play[Any],
-    config: Any,
-    settings: Settings,
+    queries: Mapping[str, str],
     org: OrgGateway,
-    today: date,
     naming: ConfigNaming,
     describes: Describes,
 ) -> Iterator[Check]:
-    """Each of the play's queries runs, in its cheapest form: every object and field its
-    config names exists (its declared requirements add values, users and queues)."""
-    ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
-    try:
-        queries = play.queries(ctx)
-        if play.follow_ups is not None:
-            queries |= play.follow_ups({name: [] for name in queries}, ctx)
-    except RevschedError as error:
-        yield Check(f"{name}: queries", False, str(error))
-        return
+    """Each of the play's queries runs, in its cheapest form: every object and field it
+    names exists (the field checks then list each missing field with its config key)."""
     for query, soql in queries.items():
         try:
             org.query(_probe(soql), f"check the field names in [plays.{name}]")
@@ -150,7 +183,7 @@ def _field_checks(
         wanted = [f for s, f in needs.fields if s == sobject]
         name = f"{play}: {sobject} fields"
         if isinstance(fields, str):
-            yield Check(name, False, fields)
+            yield Check(name, False, describe_problem(sobject, fields, naming, describes))
             continue
         found = (path_problem(sobject, f, naming, describes) for f in wanted)
         missing = [problem for problem in found if problem is not None]
@@ -187,7 +220,7 @@ def _write_checks(
         fields = describes.fields(sobject)
         name = f"{naming.play}: {sobject} writes"
         if isinstance(fields, str):
-            yield Check(name, False, fields)
+            yield Check(name, False, describe_problem(sobject, fields, naming, describes))
             continue
         problems = []
         for field, right in dict.fromkeys((f, r) for s, f, r in wanted if s == sobject):
@@ -215,25 +248,45 @@ def _write_checks(
         )
 
 
-def _convert_check(naming: ConfigNaming, needs: Requirements, org: OrgGateway) -> Iterator[Check]:
-    """convertLead needs the Convert Leads system permission, which no describe shows."""
+# What convertLead needs on each object besides the Convert Leads permission (SOAP API
+# Developer Guide, convertLead(): Edit on leads, Create and Edit on the rest).
+_CONVERT_RIGHTS = {
+    "Lead": ("updateable",),
+    "Account": ("createable", "updateable"),
+    "Contact": ("createable", "updateable"),
+    "Opportunity": ("createable", "updateable"),
+}
+
+
+def _convert_check(
+    naming: ConfigNaming, needs: Requirements, org: OrgGateway, describes: Describes
+) -> Iterator[Check]:
+    """convertLead needs the Convert Leads system permission, which no describe shows, and
+    the object rights describe does show."""
     if not needs.converts_leads:
         return
     name = f"{naming.play}: Convert Leads"
+    fix = "assign the permission set Revsched_Integration"
     try:
         rows = org.query("SELECT PermissionsConvertLeads FROM UserPermissionAccess")
     except RevschedError as error:
         yield Check(name, False, f"cannot read the integration user's permissions: {error}")
         return
     granted = bool(rows) and bool(rows[0].get("PermissionsConvertLeads"))
+    missing = [] if granted else ["the Convert Leads permission"]
+    for sobject, rights in _CONVERT_RIGHTS.items():
+        described = describes.describe(sobject)
+        for right in rights:
+            if not (isinstance(described, dict) and described.get(right)):
+                missing.append(f"{'Create' if right == 'createable' else 'Edit'} on {sobject}")
+    grants = "ConvertLeads" if missing == ["the Convert Leads permission"] else "them"
     yield Check(
         name,
-        granted,
+        not missing,
         "the integration user may convert leads"
-        if granted
-        else "the integration user lacks the Convert Leads permission, so every matched lead"
-        " would fail to convert; assign the permission set Revsched_Integration (it grants"
-        " ConvertLeads)",
+        if not missing
+        else f"the integration user lacks {', '.join(missing)}, so every matched lead would"
+        f" fail to convert; {fix} (it grants {grants})",
     )
 
 
@@ -322,6 +375,16 @@ def _memory_check(settings: Settings, describes: Describes) -> Check:
     if unwritable or not key.get("externalId"):
         problem = f"not writable: {', '.join(unwritable)}" if unwritable else "no External ID"
         return Check(name, False, f"{org_memory.FIRING_OBJECT} {problem}; {fix}")
+    described = describes.describe(org_memory.FIRING_OBJECT)
+    if isinstance(described, dict) and not described.get("deletable"):
+        return Check(
+            name,
+            True,
+            f"{org_memory.FIRING_OBJECT} is there and writable, but not deletable:"
+            " `revsched revert` cannot forget the firings of what it reverts; grant Delete"
+            " on it (permission set Revsched_Integration)",
+            warning=True,
+        )
     return Check(name, True, f"{org_memory.FIRING_OBJECT} is there and writable")
 
 

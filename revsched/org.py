@@ -20,13 +20,22 @@ from typing import Any, TypeVar
 import requests
 from dateutil.parser import isoparse
 from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import JobState
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from revsched import progress
 from revsched.auth import salesforce_login
-from revsched.bulk import StateHook, bulk_query, bulk_update, count_query, top_level_clauses
+from revsched.bulk import (
+    StateHook,
+    abort,
+    bulk_query,
+    count_query,
+    open_update,
+    run_update,
+    top_level_clauses,
+)
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
 from revsched.logs import logger
@@ -137,6 +146,8 @@ class OrgGateway:
         self.key_field = key_field
         # Whether firings are also kept in the org (revsched.org_memory).
         self.org_memory = org_memory
+        # Each object's describe, fetched once for the session.
+        self._describes: dict[str, dict[str, Any]] = {}
         self.sf = self._login()
 
     def _login(self) -> Salesforce:
@@ -185,6 +196,15 @@ class OrgGateway:
         with salesforce_errors(action, hint):
             return self._retrying()(once)
 
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe (its fields and their types), fetched once for the
+        session: every Bulk read of the object is typed with it."""
+        if sobject not in self._describes:
+            self._describes[sobject] = self.call(
+                f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
+            )
+        return self._describes[sobject]
+
     def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
         """Stream a query's rows: by REST pages, each retried on its own, or for large
         results with one Bulk API 2.0 query job. The first page's totalSize tells which (no
@@ -204,12 +224,19 @@ class OrgGateway:
                 def call(action: str, request: Callable[[Salesforce], T]) -> T:
                     return self.call(action, request, config_hint)
 
-                pages = bulk_query(call, soql, self.api.bulk_page_size, on_state=tracker.state)
-                for read, record in enumerate(pages):
-                    if not read:
-                        tracker.state("JobComplete", 0, noun="read")
-                    yield record
-                    tracker(1)
+                def on_state(state: str, processed: int | None) -> None:
+                    # Once the job is done, the bar counts the rows read.
+                    done = state == JobState.job_complete
+                    tracker.state(state, 0 if done else processed, "read" if done else "processed")
+
+                yield from bulk_query(
+                    call,
+                    soql,
+                    self.api.bulk_page_size,
+                    self.describe,
+                    on_state=on_state,
+                    on_read=tracker,
+                )
             return
         assert page is not None
         with progress.task(f"reading {sobject}", page.get("totalSize")) as advance:
@@ -259,19 +286,37 @@ class OrgGateway:
         outcomes = self._save_collections("composite/sobjects", sobject, records)
         return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
 
+    def open_bulk_update(self, sobject: str, records: Sequence[Record]) -> str:
+        """Create a Bulk API 2.0 update job and upload the records; returns the job's Id.
+        Nothing is written until `bulk_update(..., job_id=)` closes it or
+        `abort_bulk_job` drops it: the runner uploads while it saves the plan."""
+        return open_update(self.call, sobject, records)
+
+    def abort_bulk_job(self, sobject: str, job_id: str) -> None:
+        """Drop an update job that was never closed; none of its records is written."""
+        abort(self.call, sobject, job_id)
+
     def bulk_update(
-        self, sobject: str, records: Sequence[Record], on_state: StateHook | None = None
+        self,
+        sobject: str,
+        records: Sequence[Record],
+        on_state: StateHook | None = None,
+        job_id: str | None = None,
     ) -> dict[str, str | None]:
-        """Write many records with one Bulk API 2.0 ingest job, each of its calls retried;
+        """Write many records with one Bulk API 2.0 ingest job (`job_id`: the one
+        `open_bulk_update` made for them, else a new one), each of its calls retried;
         records it could not lock are written again on their own, as on the REST path.
         `on_state` hears the job's states and processed counts."""
-        outcomes = bulk_update(self.call, sobject, records, on_state=on_state)
-        locked = [
-            record
-            for record in records
-            if (outcomes[record["Id"]] or "").startswith(RETRYABLE_RECORD_ERRORS)
-        ]
-        return outcomes | (self.update(sobject, locked) if locked else {})
+        job_id = job_id or open_update(self.call, sobject, records)
+        outcomes = run_update(self.call, sobject, job_id, records, on_state=on_state)
+        locked = {
+            record_id
+            for record_id, error in outcomes.items()
+            if error is not None and error.startswith(RETRYABLE_RECORD_ERRORS)
+        }
+        if not locked:
+            return outcomes
+        return outcomes | self.update(sobject, [r for r in records if r["Id"] in locked])
 
     def upsert(
         self, sobject: str, key_field: str, records: Sequence[Record]
@@ -458,15 +503,18 @@ def connect_org(settings: Settings, today: date) -> OrgGateway:
     """The configured org; with none configured, the embedded demo org (built on first use)."""
     org = settings.org
     if org.kind == "local":
-        # Here only: a run on a real org loads none of the local org (its server, parser).
-        from revsched.localorg import LocalOrg, connect
-        from revsched.localorg.demo import build_demo_org
-
+        # Here only: a run on a real org loads none of the local org, and a run on a served
+        # one only its client's transport (not the server, its parser and storage).
         if org.url:
+            from revsched.localorg import connect
+
             url = org.url
             return OrgGateway(
                 lambda: connect(url), settings.api, org.key_field, settings.state.org_memory
             )
+        from revsched.localorg import LocalOrg
+        from revsched.localorg.demo import build_demo_org
+
         path = org.local_path()
         if not path.exists():
             logger.info(

@@ -39,8 +39,26 @@ def firing_key(play: str, record_id: str, stage: str) -> str:
 
 
 def records_in_scope(records: Mapping[str, list[dict[str, Any]]]) -> set[str]:
-    """The Ids of every record a play's queries returned: what it may fire for."""
-    return {str(r["Id"]) for rows in records.values() for r in rows if r.get("Id")}
+    """What a play may fire for: every record its queries returned, and every record they
+    point at (`OwnerId`, `ManagerId`, a parent's or a child row's Id): a digest is often
+    recorded on a user no query returns as a row, such as a rep's manager."""
+    found: set[str] = set()
+    for rows in records.values():
+        for row in rows:
+            _collect_ids(row, found)
+    return found
+
+
+def _collect_ids(record: Mapping[str, Any], found: set[str]) -> None:
+    for name, value in record.items():
+        if isinstance(value, str) and value and (name == "Id" or name.endswith("Id")):
+            found.add(value)
+        elif isinstance(value, Mapping):  # a parent, or a subquery's {"records": [...]}
+            _collect_ids(value, found)
+        elif isinstance(value, list):
+            for child in value:
+                if isinstance(child, Mapping):
+                    _collect_ids(child, found)
 
 
 def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[Fired]:
@@ -83,16 +101,19 @@ def remember(
     return {key: error for key, (_id, _created, error) in outcomes.items() if error is not None}
 
 
-def forget(org: OrgGateway, play: str, fired: Iterable[Fired]) -> None:
-    """Delete the firing records of stages a revert un-fired, so they may fire again."""
+def forget(org: OrgGateway, play: str, fired: Iterable[Fired]) -> dict[str, str]:
+    """Delete the firing records of stages a revert un-fired, so they may fire again;
+    returns the errors by firing key (such a stage stays fired for every machine)."""
     keys = sorted({firing_key(play, record_id, stage) for record_id, stage in fired})
-    if not org.org_memory:
-        return
-    select = f"SELECT Id FROM {FIRING_OBJECT} WHERE {KEY_FIELD} IN {{}}"
-    ids = [
-        row["Id"]
+    if not org.org_memory or not keys:
+        return {}
+    select = f"SELECT Id, {KEY_FIELD} FROM {FIRING_OBJECT} WHERE {KEY_FIELD} IN {{}}"
+    found = {
+        row["Id"]: row[KEY_FIELD]
         for i in range(0, len(keys), IDS_PER_QUERY)
         for row in org.query(format_soql(select, keys[i : i + IDS_PER_QUERY]), HINT)
-    ]
-    if ids:
-        org.delete(ids)
+    }
+    if not found:
+        return {}
+    outcomes = org.delete(list(found))
+    return {found[record_id]: error for record_id, error in outcomes.items() if error is not None}

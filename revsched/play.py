@@ -14,7 +14,7 @@ import importlib.util
 import pkgutil
 import sys
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from types import ModuleType
@@ -80,6 +80,8 @@ class DecideContext(Generic[C]):
     watermark: datetime | None = None
     # Key -> record Ids in the play's lookup index (see `Play.index`), for its follow-ups.
     lookup: Callable[[Collection[str]], dict[str, set[str]]] | None = None
+    # The play deciding: `Play.decide` sets it, for the plan's name and config keys in errors.
+    play: str = ""
 
     @property
     def moment(self) -> datetime:
@@ -88,9 +90,13 @@ class DecideContext(Generic[C]):
 
 @dataclass(frozen=True)
 class Requirements:
-    """What a play needs the org (and config) to have, for `revsched doctor` to check."""
+    """What a play needs the org (and config) to have, for `revsched doctor` to check.
 
-    # (sObject, field API name or relationship path such as Owner.Name)
+    A play declares what its queries do not show; the fields they read are added
+    (`Play.needs`)."""
+
+    # (sObject, field API name or relationship path such as Owner.Name) besides those the
+    # queries read: a field only its decide or a child subquery reads.
     fields: tuple[tuple[str, str], ...] = ()
     # (sObject, picklist field, value) the play filters or writes on
     values: tuple[tuple[str, str, str], ...] = ()
@@ -115,6 +121,16 @@ class Requirements:
     sequences: tuple[str, ...] = ()
     senders: tuple[str, ...] = ()
 
+    def reading(self, fields: Iterable[tuple[str, str]]) -> Requirements:
+        """These requirements with `fields` read too, each (sObject, field) once."""
+        return replace(self, fields=tuple(dict.fromkeys([*self.fields, *fields])))
+
+
+def object_fields(sobject: str, *names: str) -> tuple[tuple[str, str], ...]:
+    """(sObject, field) for each name, once, in order; an empty name (a field left unset in
+    config) is none: what `writes` and `creates` list."""
+    return tuple((sobject, name) for name in dict.fromkeys(names) if name)
+
 
 @dataclass(frozen=True)
 class RecordIndex:
@@ -136,13 +152,50 @@ class Play(Generic[C]):
     # Named SOQL queries for the context (fired and cursors unused); the runner runs them all.
     queries: Callable[[DecideContext[C]], dict[str, str]]
     decide: Callable[[Records, DecideContext[C]], Plan]
-    # What `revsched doctor` checks against the org before the first run.
+    # What `revsched doctor` checks against the org before the first run, besides the
+    # fields the queries read (see `needs`).
     requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
     # Named SOQL queries built from what `queries` returned (the accounts of the leads
     # read), run after them; their records join the others for `decide`.
     follow_ups: Callable[[Records, DecideContext[C]], dict[str, str]] | None = None
     # An index of org records kept between runs, which follow-ups look keys up in.
     index: Callable[[C], RecordIndex] | None = None
+
+    def all_queries(self, ctx: DecideContext[C]) -> dict[str, str]:
+        """Every query the play runs, its follow-ups built as for no records: what doctor
+        runs and reads the fields from."""
+        queries = self.queries(ctx)
+        if self.follow_ups is not None:
+            queries |= self.follow_ups({name: [] for name in queries}, ctx)
+        return queries
+
+    def needs(self, config: C, queries: Iterable[str]) -> Requirements:
+        """What doctor checks: the declared requirements and the fields `queries` read.
+
+        Id and Name are left out (every object a play reads has them), and so is a
+        relationship path the play fixes (`Owner.Email`: a standard field behind a lookup it
+        reads); a path whose field config names (`Account.PS_Consultant__c`) is kept."""
+        from revsched.soql_syntax import fields_read  # the parser loads only to check
+
+        named = {value for _key, value in config_strings(config)}
+        read = [
+            (sobject, path)
+            for soql in queries
+            for sobject, path in fields_read(soql)
+            if path.lower() not in ("id", "name")
+            and ("." not in path or path in named or path.rpartition(".")[2] in named)
+        ]
+        return self.requirements(config).reading(read)
+
+    def __post_init__(self) -> None:
+        """`decide` sees the play's name in its context (`ctx.play`), however it is called:
+        by the runner, a forecast or a test."""
+        rule = self.decide
+
+        def decide(records: Records, ctx: DecideContext[C]) -> Plan:
+            return rule(records, replace(ctx, play=self.name))
+
+        object.__setattr__(self, "decide", decide)
 
     def configure(self, settings: Settings, *, to_run: bool = False) -> C:
         """This play's config from its `[plays.<name>]` section, with defaults.

@@ -30,10 +30,10 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write a text file 0600, replacing any earlier one."""
+def write_private(path: Path, *texts: str) -> None:
+    """Write a text file 0600 from its parts, replacing any earlier one."""
     private_folder(path.parent)
     descriptor = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
     os.chmod(descriptor, FILE_MODE)
     with open(descriptor, "w", encoding="utf-8", newline="") as stream:
-        stream.write(text)
+        stream.writelines(texts)

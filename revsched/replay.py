@@ -12,9 +12,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from revsched.config import describe_validation_error, read_user_file
 from revsched.errors import ConfigError
@@ -26,14 +26,27 @@ from revsched.state import Run
 PLAN_FORMAT = 1
 
 
+class PlanFile(BaseModel):
+    """A plan saved for review (`run --dry-run --out FILE`): read and written by pydantic
+    straight between the plan and JSON, with no tree of dicts beside a large plan (a 300k
+    change plan's took 550 MB and 6 s to write)."""
+
+    format: Literal[1] = PLAN_FORMAT
+    plan: Plan
+
+
 def save_plan(plan: Plan, path: Path) -> None:
-    document = {"format": PLAN_FORMAT, "plan": plan.model_dump(mode="json")}
-    write_private(path, json.dumps(document, indent=2) + "\n")
+    write_private(path, PlanFile(plan=plan).model_dump_json(indent=2), "\n")
 
 
 def load_plan(path: Path) -> Plan:
+    text = read_user_file(path, "plan file")
     try:
-        document = json.loads(read_user_file(path, "plan file"))
+        return PlanFile.model_validate_json(text).plan
+    except ValidationError:
+        pass  # read again below, to say what is wrong in one line
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"{path}: not JSON ({error})") from None
     if (

@@ -48,6 +48,7 @@ from revsched.reconcile import reconcile_writes
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.salesforce_soap import LeadConvert, MergeRequest, MergeResult
 from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore, fired_by
+from revsched.writes import RecordChanges, RecordWrites
 
 T = TypeVar("T")
 
@@ -393,38 +394,40 @@ def apply_plan(
     enroller = enroller or SalesforceFieldChannel(org)
     if plan.enrollments:
         enroller.prepare(plan.enrollments)
-    run_id = store.start_run(
-        plan,
-        dry_run=False,
-        reverts=reverts,
-        alerts=_outbox(plan, rendered),
-        stale=held_back,
-        names=audit_names(plan, org),
-    )
-    # Saved first: a run killed mid-write still moves the rotation on.
-    store.save_cursors(plan.cursors)
-    store.add_assignments(plan.as_of, plan.assignments)
-    try:
-        contacts, failures = _write_conversions(plan, run_id, store, org, held_back, renderer)
-        if contacts:
-            plan = plan.redirected(contacts)
+    with _bulk_jobs_uploaded(plan, org, held_back) as uploaded:
+        run_id = store.start_run(
+            plan,
+            dry_run=False,
+            reverts=reverts,
+            alerts=_outbox(plan, rendered),
+            stale=held_back,
+            names=audit_names(plan, org),
+        )
+        # Saved first: a run killed mid-write still moves the rotation on.
+        store.save_cursors(plan.cursors)
+        store.add_assignments(plan.as_of, plan.assignments)
+        try:
+            contacts, failures = _write_conversions(plan, run_id, store, org, held_back, renderer)
+            if contacts:
+                plan = plan.redirected(contacts)
+                if renderer is not None:
+                    rendered = _render(plan, renderer)
+            writes = uploaded.result() if uploaded else None
+            failures |= _write_changes(plan, run_id, store, org, held_back | failures, writes)
+            # A record created for a parent whose own write failed waits with it for the next run.
+            failures |= _write_creates(plan, run_id, store, org, skip=held_back | failures)
+            failures |= _write_deletes(plan, run_id, store, org)
+            failures |= _write_merges(plan, run_id, store, org, held_back, failures)
+            enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
             if renderer is not None:
-                rendered = _render(plan, renderer)
-        failures |= _write_changes(plan, run_id, store, org, skip=held_back | failures)
-        # A record created for a parent whose own write failed waits with it for the next run.
-        failures |= _write_creates(plan, run_id, store, org, skip=held_back | failures)
-        failures |= _write_deletes(plan, run_id, store, org)
-        failures |= _write_merges(plan, run_id, store, org, held_back, failures)
-        enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
-        if renderer is not None:
-            rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
-    except (ApiLimitError, OrgError) as error:
-        status = "stopped" if isinstance(error, ApiLimitError) else "failed"
-        store.finish_run(run_id, status, _counts(plan), str(error))
-        raise type(error)(
-            f"{error} (run {run_id} {status}; `revsched show {run_id}` lists what was "
-            "written; a rerun finishes the rest)"
-        ) from None
+                rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
+        except (ApiLimitError, OrgError) as error:
+            status = "stopped" if isinstance(error, ApiLimitError) else "failed"
+            store.finish_run(run_id, status, _counts(plan), str(error))
+            raise type(error)(
+                f"{error} (run {run_id} {status}; `revsched show {run_id}` lists what was "
+                "written; a rerun finishes the rest)"
+            ) from None
     delivered = deliver_owed(plan.play, store, notifier)
     mine = [(row, error) for row, error in delivered if row.run_id == run_id]
     sent = {(row.record_id, row.stage) for row, error in mine if error is None}
@@ -522,22 +525,81 @@ def _write_conversions(
     return contacts, failures
 
 
+@dataclass(frozen=True)
+class _Uploaded:
+    """The records each object's changes write, and the objects' Bulk update jobs already
+    holding theirs (created and uploaded, not closed), by object."""
+
+    payloads: dict[str, RecordWrites]
+    jobs: dict[str, str]
+
+
+@contextmanager
+def _bulk_jobs_uploaded(
+    plan: Plan, org: OrgGateway, skip: Mapping[str, str]
+) -> Iterator[Future[_Uploaded] | None]:
+    """While the plan is saved, create the update job of each object written by Bulk and
+    upload its records, in the background. A job is closed, and so runs, only by
+    `_write_changes`, once the plan is saved; one still open when the run stops is aborted.
+    Not when leads are converted first: what they planned then goes to their contacts."""
+    if plan.conversions or len(plan.changes) <= org.api.bulk_write_threshold:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revsched-upload") as pool:
+        uploading = pool.submit(_upload, plan, org, skip)
+        try:
+            yield uploading
+        finally:
+            if uploading.exception() is None:
+                _abort(org, uploading.result().jobs)
+
+
+def _upload(plan: Plan, org: OrgGateway, skip: Mapping[str, str]) -> _Uploaded:
+    payloads = _payloads(plan, skip)
+    jobs: dict[str, str] = {}
+    try:
+        for sobject, records in payloads.items():
+            if len(records) > org.api.bulk_write_threshold:
+                jobs[sobject] = org.open_bulk_update(sobject, records)
+    except BaseException:
+        _abort(org, jobs)
+        raise
+    return _Uploaded(payloads, jobs)
+
+
+def _abort(org: OrgGateway, jobs: Mapping[str, str]) -> None:
+    """Drop jobs never closed; one that cannot be reached expires unprocessed."""
+    for sobject, job_id in jobs.items():
+        try:
+            org.abort_bulk_job(sobject, job_id)
+        except RevschedError as error:
+            logger.warning("Bulk API 2.0 job %s left open, never run: %s", job_id, error)
+
+
 def _write_changes(
-    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    org: OrgGateway,
+    skip: Mapping[str, str],
+    uploaded: _Uploaded | None = None,
 ) -> dict[str, str]:
-    """Write every changed record, one call per 200; returns the failed records' errors."""
+    """Write every changed record, one call per 200 or by Bulk (with the job `uploaded`
+    holds for the object, if any); returns the failed records' errors."""
     failures: dict[str, str] = {}
 
     def save(outcomes: dict[str, str | None]) -> None:
         store.record_batch(run_id, outcomes)
         failures.update((rid, error) for rid, error in outcomes.items() if error is not None)
 
-    for sobject, records in _payloads(plan, skip).items():
+    payloads, jobs = (uploaded.payloads, uploaded.jobs) if uploaded else (_payloads(plan, skip), {})
+    for sobject, records in payloads.items():
         with progress.task(f"writing {sobject}", len(records)) as tracker:
             # Many records: one Bulk API 2.0 job, the bar following its states and processed
             # count; otherwise collection calls, several in flight, counted as they land.
             if len(records) > org.api.bulk_write_threshold:
-                save(org.bulk_update(sobject, records, on_state=tracker.state))
+                job_id = jobs.pop(sobject, None)
+                save(org.bulk_update(sobject, records, on_state=tracker.state, job_id=job_id))
                 continue
             calls = (functools.partial(org.update, sobject, c) for c in _chunks(records))
             for batch in _pipelined(calls, org.api.max_in_flight):
@@ -547,21 +609,22 @@ def _write_changes(
     return failures
 
 
-def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Per sObject, one write per record whatever its fields ({"Id": ..., field: new}), in
-    the order of the plan's changes; built in one pass, with no copy of the changes."""
-    by_object: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    payloads: dict[tuple[str, str], dict[str, Any]] = {}
+def _payloads(plan: Plan, skip: Mapping[str, str]) -> dict[str, RecordWrites]:
+    """Per sObject, one write per record whatever its fields, in the order of the plan's
+    changes: each record's changes grouped in one pass, its write built when it is sent."""
+    by_object: dict[str, dict[str, RecordChanges]] = defaultdict(dict)
     for change in plan.changes:
         if change.record_id in skip:
             continue
-        key = (change.sobject, change.record_id)
-        payload = payloads.get(key)
-        if payload is None:
-            payload = payloads[key] = {"Id": change.record_id}
-            by_object[change.sobject].append(payload)
-        payload[change.field] = change.new
-    return by_object
+        records = by_object[change.sobject]
+        held = records.setdefault(change.record_id, change)
+        if held is change:
+            continue
+        if isinstance(held, list):
+            held.append(change)
+        else:
+            records[change.record_id] = [held, change]
+    return {sobject: RecordWrites(list(records.values())) for sobject, records in by_object.items()}
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -834,5 +897,11 @@ def revert_run(
             plan, (), store, org, notifier, settled, held_back=conflicts, reverts=run_id
         )
     reverted = {c.record_id for c in plan.changes} - set(conflicts) - set(result.failures)
-    org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
-    return result
+    unforgotten = org_memory.forget(org, run.play, store.forget_firings(run_id, reverted))
+    for key, error in unforgotten.items():
+        logger.warning("firing %s not deleted from the org, so it stays fired: %s", key, error)
+    if not unforgotten:
+        return result
+    counts = result.counts | {"firings_not_forgotten": len(unforgotten)}
+    store.finish_run(result.run_id, "partial", counts)
+    return replace(result, status="partial", counts=counts)

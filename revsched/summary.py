@@ -87,7 +87,7 @@ def _first(items: Iterable[T], limit: int | None) -> list[T]:
 
 
 def plan_headline(plan: Plan) -> str:
-    records = len(plan.changes_by_record())
+    records = len({c.record_id for c in plan.changes})
     parts = [
         f"{len(plan.selected):,} selected",
         f"{len(plan.skipped):,} skipped",
@@ -413,8 +413,13 @@ def print_result(
     """How a run ended: what was written, what failed and why, what was left alone;
     `quiet` leaves out what was left alone. `alerts_printed`: the alerts went to the
     terminal (no channel is configured), so the line says they were printed, not sent."""
-    names = {d.record_id: d.record_name for d in result.plan.decisions}
-    names |= {c.record_id: c.record_name for c in result.plan.changes}
+    listed = result.failures.keys() | result.stale.keys()
+    names = {
+        item.record_id: item.record_name
+        for items in (result.plan.decisions, result.plan.changes)
+        for item in items
+        if item.record_id in listed
+    }
 
     def describe(record_id: str) -> str:
         name = names.get(record_id)

@@ -89,3 +89,18 @@ def everything_written(tmp_path: Path, revsched_home: Path, *outputs: str) -> st
     """Every output, log line and byte of state and plans a run left behind."""
     files = [p for p in [*tmp_path.rglob("*"), *revsched_home.rglob("*")] if p.is_file()]
     return "\n".join([*outputs, *(p.read_bytes().decode("latin-1") for p in files)])
+
+
+def doctor_failures(play: str, config: str, tmp_path: Path) -> list[str]:
+    """`revsched doctor` with this config: its failed lines about `play`, their prefix cut."""
+    from typer.testing import CliRunner
+
+    from revsched.cli import app
+
+    path = tmp_path / "doctor.toml"
+    path.write_text(config, encoding="utf-8")
+    result = CliRunner().invoke(app, ["doctor", "--config", str(path)])
+    prefix = f"FAIL {play}: "
+    return [
+        line.removeprefix(prefix) for line in result.stdout.splitlines() if line.startswith(prefix)
+    ]

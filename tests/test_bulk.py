@@ -255,3 +255,142 @@ def test_a_slow_job_is_polled_at_least_every_max_poll_seconds(monkeypatch):
 
     assert max(clock.slept) == bulk.MAX_POLL_SECONDS
     assert clock.now < 60 + bulk.MAX_POLL_SECONDS
+
+
+def _demo_gateway(tmp_path, **api):
+    from harness import TODAY, token_client
+
+    from revsched.config import ApiSettings
+    from revsched.localorg.demo import build_demo_org
+    from revsched.org import OrgGateway
+
+    org = build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=5, today=TODAY)
+    settings = ApiSettings(retry_base_seconds=0, retry_max_seconds=0, **api)
+    return org, OrgGateway(token_client(org, []), settings)
+
+
+def _noting_actions(gateway, monkeypatch) -> list[str]:
+    """The action of every call the gateway makes, in order."""
+    actions: list[str] = []
+    real = gateway.call
+
+    def call(action, request, hint=None):
+        actions.append(action)
+        return real(action, request, hint)
+
+    monkeypatch.setattr(gateway, "call", call)
+    return actions
+
+
+def test_a_bulk_read_over_many_pages_gives_the_records_a_rest_read_gives(tmp_path):
+    soql = "SELECT Id, Name, AnnualRevenue, Owner.Name, CreatedDate FROM Account ORDER BY Id"
+    _, bulk = _demo_gateway(tmp_path, bulk_read_threshold=0, bulk_page_size=7)
+    _, rest = _demo_gateway(tmp_path / "rest", bulk_read_threshold=10**9)
+
+    assert bulk.query(soql) == rest.query(soql)
+
+
+def test_an_object_is_described_once_however_many_bulk_reads_type_it(tmp_path, monkeypatch):
+    _, gateway = _demo_gateway(tmp_path, bulk_read_threshold=0, bulk_page_size=20)
+    actions = _noting_actions(gateway, monkeypatch)
+
+    gateway.query("SELECT Id, Name FROM Account")
+    gateway.query("SELECT Id, AnnualRevenue FROM Account WHERE AnnualRevenue > 0")
+
+    assert actions.count("describe Account") == 1
+    assert actions.count("start a Bulk API 2.0 query") == 2
+
+
+def test_each_step_of_a_bulk_write_is_one_api_call(tmp_path, monkeypatch):
+    """Create, upload, close, then polls: the close does not look at the job first."""
+    org, gateway = _demo_gateway(tmp_path, bulk_write_threshold=0)
+    ids = [r["Id"] for r in gateway.query("SELECT Id FROM Account")]
+    actions = _noting_actions(gateway, monkeypatch)
+    used = org.api_usage()[0]
+
+    outcomes = gateway.bulk_update("Account", [{"Id": i, "Industry": "Retail"} for i in ids])
+
+    assert set(outcomes.values()) == {None}
+    assert [action.split()[0] for action in actions[:3]] == ["start", "upload", "close"]
+    assert {action.split()[0] for action in actions[3:]} == {"check"}
+    assert org.api_usage()[0] - used == len(actions)
+
+
+class Jobs:
+    """simple-salesforce's Bulk 2.0 client for one job, noting the calls made to it."""
+
+    def __init__(self) -> None:
+        self.state = "Open"
+        self.calls: list[str] = []
+
+    def get_job(self, job_id, is_query):
+        self.calls.append("get")
+        return {"state": self.state}
+
+    def close_job(self, job_id):
+        self.calls.append("close")
+        self.state = "UploadComplete"
+
+
+def test_a_close_tried_again_after_its_answer_was_lost_is_not_sent_twice():
+    from types import SimpleNamespace
+
+    import revsched.bulk as bulk
+
+    jobs = Jobs()
+    sf = SimpleNamespace(bulk2=SimpleNamespace(Account=SimpleNamespace(_client=jobs)))
+    close = bulk._closing("Account", "750x")
+
+    close(sf)  # closed, but its answer never arrived: the gateway tries again
+    close(sf)
+
+    assert jobs.calls == ["close", "get"]
+    assert jobs.state == "UploadComplete"
+
+
+class DiskFull(Exception):
+    """The state store could not save the plan."""
+
+
+def test_a_bulk_job_is_run_only_once_its_plan_is_saved(tmp_path, monkeypatch):
+    """Its records are uploaded while the plan is saved, but the job is closed (and so
+    written) only after: a run stopped while saving its plan aborts the job and leaves
+    the org as it was, and the rerun writes it all."""
+    from harness import run_named
+
+    from revsched.config import Settings
+    from revsched.state import StateStore
+
+    org, gateway = _demo_gateway(tmp_path, bulk_read_threshold=0, bulk_write_threshold=0)
+    settings = Settings(api=gateway.api)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    soql = "SELECT Id, OwnerId, SDR__c, Win_Back_Campaign__c FROM Account ORDER BY Id"
+    before = org.salesforce().query_all(soql)["records"]
+
+    def full(*args, **kwargs):
+        raise DiskFull
+
+    monkeypatch.setattr(StateStore, "start_run", full)
+    with pytest.raises(DiskFull):
+        run_named("win-back", gateway, store, settings=settings)
+
+    ingest = [job for job in org.wsgi_app.bulk.jobs.values() if job.kind == "ingest"]
+    assert [job.info["state"] for job in ingest] == ["Aborted"]
+    assert org.salesforce().query_all(soql)["records"] == before
+
+    monkeypatch.undo()
+    actions = _noting_actions(gateway, monkeypatch)
+    saved = StateStore.start_run
+
+    def noted(*args, **kwargs):
+        run_id = saved(*args, **kwargs)
+        actions.append("plan saved")
+        return run_id
+
+    monkeypatch.setattr(StateStore, "start_run", noted)
+    result = run_named("win-back", gateway, store, settings=settings)
+
+    assert result.status == "succeeded" and result.counts["applied"] > 0
+    closed = next(i for i, a in enumerate(actions) if a.startswith("close Bulk API 2.0 job"))
+    assert actions.index("plan saved") < closed
+    assert org.salesforce().query_all(soql)["records"] != before

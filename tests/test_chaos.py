@@ -265,9 +265,12 @@ def _outcome(org: LocalOrg, store: StateStore, play: str, channel: CountingChann
         if values.get((c.sobject, c.record_id, c.field)) == json.loads(c.old)
     } - written
     values = {k: v for k, v in values.items() if k not in untouched}
-    keyed = sf.query_all("SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c != null")
-    created_in_org = Counter(r["Revsched_Key__c"] for r in keyed["records"])
-    values |= {("Task", key, "count"): n for key, n in created_in_org.items()}
+    # Records created on a key (Tasks; overage-upsell's Opportunities), each counted: a
+    # rerun must not create one twice.
+    for sobject in ("Task", "Opportunity"):
+        keyed = sf.query_all(f"SELECT Revsched_Key__c FROM {sobject} WHERE Revsched_Key__c != null")
+        created_in_org = Counter(r["Revsched_Key__c"] for r in keyed["records"])
+        values |= {(sobject, key, "count"): n for key, n in created_in_org.items()}
     return Outcome(
         org=values,
         sent=Counter(channel.sent),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakeslack import TOKEN, FakeSlack
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from revsched import migrate
 from revsched.cli import app
+from revsched.config_fields import Describes
 from revsched.localorg.demo import build_demo_org
 from revsched.state import open_engine
 
@@ -214,3 +216,93 @@ def test_a_relationship_path_in_any_case_is_found(demo_org: Path, tmp_path: Path
     _, lines = doctor("[plays.win-back]\nstatus_fields = { 'Owner' = 'owner.NAME' }\n", tmp_path)
 
     assert " ok  win-back: Account fields: 7 fields exist" in lines, lines
+
+
+def test_the_fields_a_query_reads_are_checked_without_being_declared(
+    demo_org: Path, tmp_path: Path
+):
+    """churn-intake declares no field: the ones its queries read are checked all the same,
+    each misspelt one named by its config key, through relationship paths too."""
+    config = (
+        "[plays.churn-intake]\nchurn_date_field = 'Churned_On__c'\n"
+        "[plays.partner-overlap]\nps_consultant_field = 'PS_Consultnt__c'\n"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert (
+        "FAIL churn-intake: Account fields: plays.churn-intake.churn_date_field = Churned_On__c:"
+        " no such field on Account; did you mean Churn_Date__c?" in lines
+    )
+    assert (
+        "FAIL partner-overlap: Opportunity fields: plays.partner-overlap.ps_consultant_field"
+        " = PS_Consultnt__c: no such field on Account; did you mean PS_Consultant__c?" in lines
+    )
+    assert " ok  account-review: User fields: 3 fields exist" in lines
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, sobject: str, right: str) -> None:
+    """The integration user lacks an object right: its describe says false."""
+    described = Describes.describe
+
+    def describe(self: Describes, name: str) -> dict[str, Any] | str:
+        found = described(self, name)
+        return found | {right: False} if name == sobject and isinstance(found, dict) else found
+
+    monkeypatch.setattr(Describes, "describe", describe)
+
+
+def test_a_play_that_converts_needs_create_on_account(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """convertLead needs Create and Edit on Account, Contact and Opportunity besides the
+    permission: an integration user without Create on Account converts nothing."""
+    _without(monkeypatch, "Account", "createable")
+
+    code, lines = doctor()
+
+    assert code == 1
+    assert (
+        "FAIL job-changes: Convert Leads: the integration user lacks Create on Account, so"
+        " every matched lead would fail to convert; assign the permission set"
+        " Revsched_Integration (it grants them)" in lines
+    )
+
+
+def test_a_firing_object_without_delete_is_a_warning(
+    demo_org: Path, monkeypatch: pytest.MonkeyPatch
+):
+    _without(monkeypatch, "Revsched_Firing__c", "deletable")
+
+    code, lines = doctor()
+
+    assert code == 0
+    assert (
+        "warn org memory: Revsched_Firing__c is there and writable, but not deletable:"
+        " `revsched revert` cannot forget the firings of what it reverts; grant Delete on it"
+        " (permission set Revsched_Integration)" in lines
+    )
+
+
+def test_a_typo_in_an_object_name_gets_the_key_and_the_nearest_object(
+    demo_org: Path, tmp_path: Path
+):
+    config = "[plays.partner-overlap]\noverlap_object = 'Crossbeam_Overlap__c'\n"
+    expected = (
+        "plays.partner-overlap.overlap_object = Crossbeam_Overlap__c: no such object for the"
+        " integration user; did you mean Crossbeam_Ecosystem_Overlap__c?"
+    )
+
+    code, lines = doctor(config, tmp_path)
+
+    assert code == 1
+    assert f"FAIL partner-overlap: Crossbeam_Overlap__c fields: {expected}" in lines
+    assert any(
+        line.startswith(f"FAIL partner-overlap: overlaps query: {expected}") for line in lines
+    )
+    run = CliRunner().invoke(
+        app, ["run", "partner-overlap", "--dry-run", "-c", str(tmp_path / "revsched.toml")]
+    )
+    assert run.exit_code == 2
+    assert run.output.splitlines()[-1] == f"error: {expected}"

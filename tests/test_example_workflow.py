@@ -60,3 +60,16 @@ def test_the_example_workflow_config_passes_doctor_on_a_deployed_sandbox(tmp_pat
     assert enabled == {"win-back"}
     names = {c.name for c in checks}
     assert {"win-back: Account writes", "win-back: pool win-back-ae", "org memory"} <= names
+
+
+def test_the_workflow_gives_revsched_the_config_and_jwt_secrets_it_reads():
+    """The job's environment names the file the step writes and the variables the JWT
+    login reads its secrets from: a renamed one would fail only in CI."""
+    text = WORKFLOW.read_text()
+    env = dict(re.findall(r"^\s+([A-Z_]+): (.+)$", text, re.M))
+    written = re.search(r"cat > (\S+) <<TOML", text)
+    org = Settings().org
+
+    assert written and env["REVSCHED_CONFIG"] == written.group(1)
+    assert org.consumer_key.env in env and org.private_key.env in env
+    assert "revsched --log-format json doctor" in text

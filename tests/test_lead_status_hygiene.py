@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier
+from harness import RecordingNotifier, doctor_failures
 from revsched.jobs.lead_status_hygiene import (
     LeadStatusHygieneConfig,
     next_business_day,
@@ -18,9 +18,9 @@ from revsched.jobs.lead_status_hygiene import (
 )
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
-from revsched.config import Settings
+from revsched.config import ApiSettings, Settings
 from revsched.errors import ConfigError
-from revsched.localorg import LocalOrg
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import LEAD_STATUS_FIXTURES
 from revsched.org import OrgGateway
 from revsched.play import DecideContext, load_plays
@@ -29,12 +29,14 @@ from revsched.state import StateStore
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)  # a Monday
-FAY, OMAR, AVA, NORA, REVOPS = (f"005{n:015d}" for n in range(1, 6))
+FAY, OMAR, AVA, NORA, REVOPS, SAM = (f"005{n:015d}" for n in range(1, 7))
 QUEUE = "00G000000000000001"
 LEAD = "00Q000000000000001"
 
 
-def user(user_id: str, name: str, role: str, manager: str | None) -> dict[str, Any]:
+def user(
+    user_id: str, name: str, role: str, manager: str | None, profile: str = "Standard User"
+) -> dict[str, Any]:
     username = name.lower().replace(" ", ".") + "@demo.revsched.dev"
     return {
         "Id": user_id,
@@ -43,6 +45,7 @@ def user(user_id: str, name: str, role: str, manager: str | None) -> dict[str, A
         "Email": username,
         "IsActive": True,
         "UserRole": {"Name": role},
+        "Profile": {"Name": profile},
         "ManagerId": manager,
         "Manager": {"Name": "Manager", "Email": "m@x.example", "IsActive": True}
         if manager
@@ -56,6 +59,7 @@ USERS = [
     user(AVA, "Ava Patel", "Account Executive", NORA),
     user(NORA, "Nora Bennett", "Sales Manager", None),
     user(REVOPS, "RevOps Team", "RevOps", None) | {"Username": "revops@demo.revsched.dev"},
+    user(SAM, "Sam Ortiz", "Solutions Engineer", NORA, profile="Sales User"),
 ]
 
 
@@ -192,12 +196,46 @@ def test_queue_owner_goes_to_revops_only():
 
 
 def test_finding_reported_once_per_state():
-    fired = frozenset({(LEAD, "remarket_reason 2026-11-20")})
+    fired = frozenset(
+        {(LEAD, "remarket_reason 2026-11-20"), (LEAD, "remarket_reason 2026-11-20 to RevOps")}
+    )
     plan = decide([lead("Remarket", since=3)], fired=fired)
 
     assert findings(plan)[0][0] == "skipped" and plan.alerts == () and plan.firings == ()
     # Back in Remarket later: a new state, reported again.
     assert decide([lead("Remarket", since=1)], fired=fired).alerts
+
+
+@pytest.mark.parametrize(
+    ("told", "owed"),
+    [
+        ("remarket_reason 2026-11-20", "lead_status_hygiene_summary.j2"),
+        ("remarket_reason 2026-11-20 to RevOps", "lead_status_hygiene.j2"),
+    ],
+    ids=["owner told", "RevOps told"],
+)
+def test_the_owner_and_revops_each_hear_of_a_finding_once(told: str, owed: str):
+    plan = decide([lead("Remarket", since=3)], fired=frozenset({(LEAD, told)}))
+
+    assert findings(plan)[0][0] == "selected"
+    [alert] = plan.alerts
+    assert alert.template == owed
+    assert [(f.record_id, f.stage) for f in alert.covers] != [(LEAD, told)]
+
+
+def test_a_queue_owned_finding_with_no_revops_says_nobody_is_told():
+    plan = decide([lead("Remarket", since=9, owner=QUEUE)], revops_users=[])
+
+    assert findings(plan) == [
+        (
+            "skipped",
+            "remarket_reason 2026-11-14",
+            "R1 Remarket without a reason: in Remarket since 2026-11-14 without a reason: set"
+            " Remarket_Reason__c (nobody to tell: no owner, and"
+            " plays.lead-status-hygiene.revops_users names nobody active)",
+        )
+    ]
+    assert plan.alerts == ()
 
 
 # --- R2 Working S without a next step ---------------------------------------------------------
@@ -281,6 +319,16 @@ def test_plg_lead_owned_by_a_seller_goes_to_the_sellers_manager_and_revops():
     assert plan.changes == ()  # report only by default
 
 
+def test_sellers_can_be_known_by_profile():
+    by_role = decide([lead("Open PLG", owner=SAM)])
+    by_profile = decide(
+        [lead("Open PLG", owner=SAM)], plg_taken={"seller_profiles": ["Sales User"]}
+    )
+
+    assert by_role.decisions == ()
+    assert findings(by_profile)[0][2].endswith("owned by a seller: Sam Ortiz")
+
+
 def test_seller_activity_or_a_sequence_counts_as_taken():
     worked = decide([lead("Working P", owner=QUEUE, events=({"OwnerId": FAY},))])
     sequenced = decide([lead("Working P", owner=QUEUE, sequenced=True)])
@@ -302,9 +350,41 @@ def test_enforce_hands_plg_leads_back_to_the_queue_but_not_nurture():
     assert decide([lead("Nurture", owner=AVA)], queues=queues, **config).changes == ()
 
 
+def test_enforce_can_hand_plg_leads_back_to_a_user():
+    config = {"plg_taken": {"enforce": True, "plg_owner": "RevOps@demo.revsched.dev"}}
+    plan = decide([lead("Working P", owner=AVA)], **config)
+
+    assert [(c.field, c.old, c.new, c.reason) for c in plan.changes] == [
+        ("OwnerId", AVA, REVOPS, "Working P: back to RevOps Team")
+    ]
+    assert "queues" not in queries(DecideContext(TODAY, LeadStatusHygieneConfig(**config)))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"enforce": True}, {"enforce": True, "plg_queue": "PLG_Queue", "plg_owner": "a@x.example"}],
+    ids=["neither", "both"],
+)
+def test_enforce_needs_one_plg_owner(rule: dict[str, Any]):
+    with pytest.raises(ConfigError, match="enforce = true needs plg_queue or plg_owner"):
+        play.configure(Settings(plays={"lead-status-hygiene": {"plg_taken": rule}}))
+
+
+def test_enforce_needs_a_plg_owner_that_exists_and_is_active():
+    with pytest.raises(ConfigError, match=r"plg_taken\.plg_owner: no user with Username 'a@x'"):
+        decide([], plg_taken={"enforce": True, "plg_owner": "a@x"})
+    inactive = [u | {"IsActive": False} if u["Id"] == REVOPS else u for u in USERS]
+    ctx = DecideContext(
+        TODAY,
+        LeadStatusHygieneConfig(
+            revops_users=[], plg_taken={"enforce": True, "plg_owner": "revops@demo.revsched.dev"}
+        ),
+    )
+    with pytest.raises(ConfigError, match=r"revops@demo\.revsched\.dev is inactive"):
+        play.decide({"users": inactive, "leads": []}, ctx)
+
+
 def test_enforce_needs_a_queue_that_exists():
-    with pytest.raises(ConfigError, match="enforce = true needs plg_queue"):
-        play.configure(Settings(plays={"lead-status-hygiene": {"plg_taken": {"enforce": True}}}))
     with pytest.raises(ConfigError, match=r"plg_taken.plg_queue: no queue with DeveloperName"):
         decide([], queues=[], plg_taken={"enforce": True, "plg_queue": "PLG_Queue"})
 
@@ -500,3 +580,86 @@ def test_a_digest_that_failed_is_sent_by_the_next_run_and_never_again(
     listed = {(f.record_id, f.stage) for a in failed.alerts for f in a.alert.covers}
     assert listed and listed <= store.fired("lead-status-hygiene")
     assert (last.plan.alerts, again.sent) == ((), [])
+
+
+def test_a_summary_whose_tasks_all_failed_is_held_back_and_every_finding_reaches_its_owner(
+    demo_org: Path, tmp_path: Path
+):
+    local = LocalOrg(demo_org, today=lambda: TODAY)
+    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    # R2's Tasks are then the run's only writes (R4 would rename opportunities).
+    settings = Settings(plays={"lead-status-hygiene": {"opportunity_names": {"enabled": False}}})
+
+    def run(notifier: Notifier) -> RunResult:
+        return run_play(
+            load_plays(settings)["lead-status-hygiene"],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=org,
+            renderer=AlertRenderer("https://x"),
+            notifier=notifier,
+        )
+
+    local.faults = FaultProfile(
+        record_failure_rate=1.0, record_error="FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    )
+    failing = RecordingNotifier()
+    failed = run(failing)
+
+    [task] = failed.plan.creates
+    assert set(failed.failures) == {task.parent_id}
+    # Held back, with why: R2's summary, and the digest of the owner whose Task failed
+    # (it lists her Remarket leads too: they wait with it rather than go out alone).
+    [revops] = {a.alert.record_id for a in failed.alerts if a.alert.stage.startswith("summary")}
+    r2_summary = (revops, "summary working_next_step 2026-11-23")
+    fay_digest = (task.fields["OwnerId"], "digest 2026-11-23")
+    assert set(failed.alerts_held) == {r2_summary, fay_digest}
+    assert all(
+        why.startswith("not sent: none of the 1 records it lists that its run writes was written")
+        for why in failed.alerts_held.values()
+    )
+    # What went out claims no Task; RevOps' summaries of the rules that wrote nothing did.
+    assert not any("Set the next follow-up" in a.text for a in failing.sent)
+    assert {a.alert.stage for a in failing.sent if a.alert.stage.startswith("summary")} == {
+        "summary remarket_reason 2026-11-23",
+        "summary plg_taken 2026-11-23",
+    }
+    held = {a.key: a.text for a in failed.alerts}
+
+    local.faults = None
+    told = RecordingNotifier()
+    rerun = run(told)
+    last = run(RecordingNotifier())
+
+    assert rerun.status == "succeeded" and rerun.counts["created"] == 1
+    sent = {a.key: a.text for a in told.sent}
+    assert set(sent) == {r2_summary, fay_digest}
+    assert sent[r2_summary] == held[r2_summary]
+    # Her digest lists every finding it held, her Remarket leads too, though RevOps' R1
+    # summary went out with the failed run.
+    assert "R1 Remarket without a reason" in sent[fay_digest]
+    assert sent[fay_digest] == held[fay_digest]
+    assert last.plan.alerts == () and last.plan.creates == ()
+
+
+def test_doctor_names_each_missing_status_reason_and_type(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.lead-status-hygiene]\nremarket_reasons = ['Unresponsive', 'Too Smal']\n"
+        "[plays.lead-status-hygiene.statuses]\nworking_s = 'Working SLG'\n"
+        "[plays.lead-status-hygiene.opportunity_names]\nduplicate_types = ['Net New']\n"
+        "[plays.lead-status-hygiene.working_next_step]\ntask_status = 'Open'\n"
+        "[plays.lead-status-hygiene.plg_taken]\nseller_profiles = ['Sales Usr']\n"
+    )
+
+    failed = doctor_failures("lead-status-hygiene", config, tmp_path)
+
+    assert [line.split(";")[0] for line in failed] == [
+        "Lead.Status = 'Working SLG': not an active picklist value",
+        "Lead.Remarket_Reason__c = 'Too Smal': not an active picklist value",
+        "Opportunity.Type = 'Net New': not an active picklist value",
+        "Task.Status = 'Open': not an active picklist value",
+        "Profile Sales Usr: no Profile with Name 'Sales Usr'",
+    ]

@@ -9,12 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import RecordingNotifier, doctor_failures
 from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
 
-from revsched.alerts import AlertRenderer
-from revsched.localorg import LocalOrg
+from revsched.alerts import AlertRenderer, Notifier
+from revsched.config import ApiSettings, Settings
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import OVERAGE_FIXTURES
-from revsched.play import DecideContext
+from revsched.org import OrgGateway
+from revsched.play import DecideContext, load_plays
+from revsched.runner import RunResult, run_play
+from revsched.state import StateStore
+from revsched.summary import reason_kind
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = date(2026, 11, 23)
@@ -128,8 +134,8 @@ def test_query_reads_customers_with_a_contract_or_an_episode():
 @pytest.mark.parametrize(
     ("routed", "reason"),
     [
-        (110, "110 users routed for 100 in contract: within the 10% allowance (over above 110)"),
-        (100, "100 users routed for 100 in contract: within contract"),
+        (110, "within the 10% allowance: 110 users routed for 100 in contract (over above 110)"),
+        (100, "within contract: 100 users routed for 100 in contract"),
     ],
 )
 def test_exactly_at_the_threshold_is_not_over(routed: int, reason: str):
@@ -137,6 +143,19 @@ def test_exactly_at_the_threshold_is_not_over(routed: int, reason: str):
 
     assert outcome(plan) == ("skipped", None, reason)
     assert plan.is_empty and plan.reports == {"overage": []}
+
+
+def test_skipped_accounts_count_by_why_in_the_runs_summary():
+    plan = decide(
+        [account(100, 100), account(100, 110), account(0, 40), account(100, 105, since=3)]
+    )
+
+    assert [reason_kind(d.reason) for d in plan.decisions] == [
+        "within contract",
+        "within the N% allowance",
+        "no users in contract to measure usage against",
+        "over contract within the N% allowance",
+    ]
 
 
 def test_one_user_past_the_threshold_starts_an_episode():
@@ -228,8 +247,8 @@ def test_nobody_active_to_own_it_is_listed_not_created():
     plan = decide([account(am=None, owner_active=False)])
 
     assert outcome(plan)[2] == (
-        "125 users routed for 100 in contract, but neither its AM nor its owner is active:"
-        " nobody to give the Overage opportunity to"
+        "nobody to give the Overage opportunity to: neither its AM nor its owner is active"
+        " (125 users routed for 100 in contract)"
     )
     assert plan.creates == () and am_alerts(plan) == []
     assert plan.reports["overage"][0]["status"] == "no active AM or owner"
@@ -249,7 +268,7 @@ def test_existing_key_means_handled_even_with_a_fresh_state_store():
     assert outcome(plan) == (
         "skipped",
         f"overage {(TODAY - timedelta(days=3)).isoformat()}",
-        "in overage since 2026-11-20 (3 days): overage already handled",
+        "overage already handled: in overage since 2026-11-20, 3 days",
     )
     assert plan.creates == () and am_alerts(plan) == []
     assert plan.reports["overage"][0]["status"] == "Overage opportunity open"
@@ -318,6 +337,44 @@ def test_runs_missed_across_day_thirty_create_the_upsell_once():
     assert later.creates == () and am_alerts(later) == []
 
 
+def test_overage_close_stage_moves_revscheds_overage_opportunity_when_the_upsell_is_due():
+    overage = opp("Overage", key("overage", 30))
+    hand_made = opp("Overage", None, opp_id="006000000000000009")
+    plan = decide(
+        [account(since=30, opportunities=(overage, hand_made))], overage_close_stage="Closed Lost"
+    )
+
+    assert [(c.record_id, c.field, c.old, c.new, c.reason) for c in plan.changes] == [
+        (
+            overage["Id"],
+            "StageName",
+            "Prospecting",
+            "Closed Lost",
+            "the Upsell opportunity takes over the overage since 2026-10-24",
+        )
+    ]
+    assert [c.key for c in plan.creates] == [key("upsell", 30)]
+    assert (overage["Id"], "overage closed 2026-10-24") in firings(plan)
+
+
+def test_overage_close_stage_is_retried_until_written_then_left_alone():
+    overage = opp("Overage", key("overage", 31))
+    upsell = opp("Upsell", key("upsell", 31), opp_id="006000000000000002")
+    episode = [account(since=31, opportunities=(overage, upsell))]
+
+    retried = decide(episode, overage_close_stage="Closed Lost")
+    # Written once (fired): a person who reopens it is not overruled.
+    reopened = decide(
+        episode,
+        overage_close_stage="Closed Lost",
+        fired=frozenset({(overage["Id"], "overage closed 2026-10-23")}),
+    )
+
+    assert [(c.record_id, c.new) for c in retried.changes] == [(overage["Id"], "Closed Lost")]
+    assert retried.creates == () and am_alerts(retried) == []
+    assert reopened.changes == () and reopened.creates == ()
+
+
 def test_upsell_after_days_is_config():
     plan = decide([account(since=14)], upsell_after_days=14)
 
@@ -350,7 +407,7 @@ def test_over_contract_within_the_allowance_keeps_the_episode():
     plan = decide([account(100, 105, since=12)])
 
     assert outcome(plan)[2] == (
-        "105 users routed for 100 in contract: over contract but within the 10% allowance;"
+        "over contract within the 10% allowance: 105 users routed for 100 in contract;"
         " the overage since 2026-11-11 goes on"
     )
     assert plan.is_empty
@@ -376,6 +433,117 @@ def test_churned_account_ends_the_episode_quietly():
     assert plan.alerts == () and plan.creates == ()
 
 
+# --- grace_days: how long a dip may last before it resets the clock ----------------------------
+
+
+def dip(days_ago: int, start_days_ago: int, ended: bool = False) -> tuple[str, str]:
+    """The fired stage remembering a dip first seen `days_ago` in an episode begun before."""
+    day, start = (TODAY - timedelta(days=n) for n in (days_ago, start_days_ago))
+    return ACCOUNT_ID, f"dip {day} of overage {start}" + (" ended" if ended else "")
+
+
+def firings(plan) -> list[tuple[str, str]]:
+    return [(f.record_id, f.stage) for f in plan.firings]
+
+
+def test_without_grace_days_the_first_run_that_sees_a_dip_resets_the_clock():
+    assert OverageUpsellConfig().grace_days == 0
+    plan = decide([account(100, 95, since=12)])
+
+    assert outcome(plan)[:2] == ("selected", "recovered 2026-11-11")
+    assert [(c.field, c.new) for c in plan.changes] == [("Overage_Start_Date__c", None)]
+    assert firings(plan) == [(ACCOUNT_ID, "recovered 2026-11-11")]
+
+
+def test_a_dip_within_the_grace_days_keeps_the_episode_and_remembers_its_first_day():
+    plan = decide([account(100, 95, since=12)], grace_days=3)
+
+    assert outcome(plan) == (
+        "skipped",
+        "dip 2026-11-23 of overage 2026-11-11",
+        "in a dip within the grace days: 95 users routed for 100 in contract, at or under"
+        " contract since 2026-11-23 (the 3 days of grace end the episode on 2026-11-26);"
+        " the overage since 2026-11-11 goes on",
+    )
+    assert plan.changes == () and plan.alerts == () and plan.creates == ()
+    assert firings(plan) == [dip(0, 12)]
+
+
+@pytest.mark.parametrize(
+    ("dip_days_ago", "ends"),
+    [(1, False), (2, False), (3, True), (10, True)],
+    ids=["day 1", "day 2", "exactly grace_days", "runs missed past grace_days"],
+)
+def test_the_dip_ends_the_episode_once_it_has_lasted_grace_days(dip_days_ago: int, ends: bool):
+    plan = decide(
+        [account(100, 95, since=12)], grace_days=3, fired=frozenset({dip(dip_days_ago, 12)})
+    )
+
+    if ends:
+        assert outcome(plan)[:2] == ("selected", "recovered 2026-11-11")
+        assert [(c.field, c.old, c.new) for c in plan.changes] == [
+            ("Overage_Start_Date__c", "2026-11-11", None)
+        ]
+        assert [a.context["step"] for a in am_alerts(plan)] == ["recovered"]
+    else:
+        assert outcome(plan)[:2] == ("skipped", dip(dip_days_ago, 12)[1])
+        assert plan.is_empty and plan.firings == ()
+
+
+def test_back_over_within_the_grace_days_the_clock_runs_from_the_episode_start():
+    overage = opp("Overage", key("overage", 30))
+    plan = decide(
+        [account(100, 125, since=30, opportunities=(overage,))],
+        grace_days=3,
+        fired=frozenset({dip(2, 30)}),
+    )
+
+    assert outcome(plan) == (
+        "selected",
+        "upsell 2026-10-24",
+        "125 users routed for 100 in contract (25% over) since 2026-10-24 (over contract again"
+        " after a dip on 2026-11-21), 30 days: still over",
+    )
+    assert [c.key for c in plan.creates] == [key("upsell", 30)]
+    assert plan.changes == ()
+    assert dip(2, 30, ended=True) in firings(plan)
+
+
+def test_over_contract_within_the_allowance_ends_the_dip_too():
+    plan = decide([account(100, 105, since=12)], grace_days=3, fired=frozenset({dip(2, 12)}))
+
+    assert outcome(plan)[2].endswith(
+        "the overage since 2026-11-11 (over contract again after a dip on 2026-11-21) goes on"
+    )
+    assert firings(plan) == [dip(2, 12, ended=True)] and plan.alerts == ()
+
+
+def test_a_later_dip_counts_from_its_own_first_day():
+    ended = frozenset({dip(10, 30), dip(10, 30, ended=True)})
+    plan = decide([account(100, 95, since=30)], grace_days=3, fired=ended)
+
+    assert outcome(plan)[:2] == ("skipped", dip(0, 30)[1])
+    assert firings(plan) == [dip(0, 30)] and plan.changes == ()
+
+
+def test_a_dip_of_an_earlier_episode_does_not_count():
+    plan = decide([account(100, 95, since=5)], grace_days=3, fired=frozenset({dip(20, 40)}))
+
+    assert outcome(plan)[:2] == ("skipped", dip(0, 5)[1])
+
+
+def test_a_churned_account_ends_its_episode_whatever_the_grace_days():
+    plan = decide([account(since=10, Type="Former Customer")], grace_days=3)
+
+    assert outcome(plan)[:2] == ("skipped", "recovered 2026-11-13")
+    assert [(c.field, c.new) for c in plan.changes] == [("Overage_Start_Date__c", None)]
+
+
+def test_grace_days_cannot_be_negative():
+    with pytest.raises(ValueError, match="grace_days"):
+        OverageUpsellConfig(grace_days=-1)
+
+
 # --- Digest and report ------------------------------------------------------------------------
 
 
@@ -399,6 +567,16 @@ def test_accounts_in_overage_go_to_leadership_as_one_digest_and_the_report():
     [digest] = [a for a in plan.alerts if a.template == "overage_upsell_digest.j2"]
     assert (digest.record_id, digest.stage) == (PAULA, "overage 2026-11-23")
     assert render(digest) == golden("overage_upsell_digest.txt")
+
+
+def test_the_digest_covers_the_accounts_the_run_acts_on():
+    new = account() | {"Id": "001000000000000002"}
+    handled = account(since=3, opportunities=(opp("Overage", key("overage", 3)),))
+    plan = decide([new, handled])
+
+    [digest] = [a for a in plan.alerts if a.template == "overage_upsell_digest.j2"]
+    assert len(digest.context["rows"]) == 2
+    assert [(f.record_id, f.stage) for f in digest.covers] == [(new["Id"], "overage 2026-11-23")]
 
 
 def test_digest_once_a_day_report_always():
@@ -462,3 +640,85 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     fresh = run_json("overage-upsell", "--as-of", "2026-11-23")["plan"]
     assert (fresh["creates"], fresh["changes"], fresh["alerts"]) == ([], [], [])
     assert set(revsched_opportunities(demo_org)) == set(created)
+
+
+def test_a_dip_in_grace_survives_a_lost_state_store_on_the_demo_org(
+    demo_org: Path, revsched_home: Path, run_json: Callable[..., dict[str, Any]], tmp_path: Path
+):
+    (tmp_path / "revsched.toml").write_text("[plays.overage-upsell]\ngrace_days = 3\n")
+
+    def marlow(as_of: str) -> tuple[str, str | None]:
+        plan = run_json("overage-upsell", "--as-of", as_of)["plan"]
+        [decision] = [d for d in plan["decisions"] if d["record_name"] == "Marlow Biotech"]
+        return decision["outcome"], decision["stage"]
+
+    # Marlow Biotech: 45 users routed for 50 in contract, in an episode since 2026-11-11.
+    assert marlow("2026-11-23") == ("skipped", "dip 2026-11-23 of overage 2026-11-11")
+    (revsched_home / "state.sqlite").unlink()
+    # The org remembers the dip's first day, so day 2 is still in grace and day 3 ends it.
+    assert marlow("2026-11-25") == ("skipped", "dip 2026-11-23 of overage 2026-11-11")
+    assert marlow("2026-11-26") == ("selected", "recovered 2026-11-11")
+
+
+def test_doctor_names_a_missing_field_and_opportunity_type(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.overage-upsell]\nupsell_type = 'Expansion'\nprice_per_user_field = 'Price__c'\n"
+    )
+
+    failed = doctor_failures("overage-upsell", config, tmp_path)
+
+    assert (
+        "Account fields: plays.overage-upsell.price_per_user_field = Price__c: no such field on"
+        " Account; did you mean Price_Per_User__c?" in failed
+    )
+    assert (
+        "Opportunity.Type = 'Expansion': not an active picklist value; set"
+        " plays.overage-upsell.upsell_type to one of: New Business, Overage, Renewal, Upsell"
+    ) in failed
+
+
+def test_leadership_digest_waits_while_every_write_fails_and_goes_out_once_written(
+    demo_org: Path, tmp_path: Path
+):
+    local = LocalOrg(demo_org, today=lambda: TODAY)
+    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    settings = Settings()
+
+    def run(notifier: Notifier) -> RunResult:
+        return run_play(
+            load_plays(settings)["overage-upsell"],
+            settings,
+            as_of=TODAY,
+            dry_run=False,
+            store=store,
+            org=org,
+            renderer=AlertRenderer("https://x"),
+            notifier=notifier,
+        )
+
+    local.faults = FaultProfile(
+        record_failure_rate=1.0, record_error="FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    )
+    failing = RecordingNotifier()
+    failed = run(failing)
+
+    [digest] = [a.alert for a in failed.alerts if a.alert.template == "overage_upsell_digest.j2"]
+    assert failed.plan.creates and set(failed.failures) >= {
+        c.parent_id for c in failed.plan.creates
+    }
+    # It would say "Overage opportunity created" of accounts none of whose writes went through.
+    assert (digest.record_id, digest.stage) not in {a.key for a in failing.sent}
+    assert not any(a.alert.template == "overage_upsell_digest.j2" for a in failing.sent)
+
+    local.faults = None
+    told = RecordingNotifier()
+    rerun = run(told)
+    later = RecordingNotifier()
+    last = run(later)
+
+    assert rerun.status == "succeeded" and rerun.counts["created"] == len(rerun.plan.creates) > 3
+    sent = {a.key: a.text for a in told.sent}
+    assert [a.key for a in told.sent].count((digest.record_id, digest.stage)) == 1
+    assert sent[digest.record_id, digest.stage].count("Overage opportunity created") >= 3
+    assert last.plan.alerts == () and last.plan.creates == () and later.sent == []

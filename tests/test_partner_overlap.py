@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from harness import doctor_failures
 from revsched.jobs.partner_overlap import PartnerOverlapConfig, play, queries
 
 from revsched.alerts import AlertRenderer
@@ -194,7 +195,7 @@ def test_every_partner_told_plans_nothing_even_with_a_fresh_state_store():
     assert plan.is_empty
 
 
-def test_sharing_revoked_retracts_and_sends_nothing():
+def test_sharing_revoked_retracts_nothing_and_sends_nothing():
     plan = decide([opportunity(tasks=(key(QUILLON),))], [])
 
     assert plan.decisions == () and plan.is_empty
@@ -221,9 +222,18 @@ def test_inactive_owner_gets_nothing():
 # --- Closed won -------------------------------------------------------------------------------
 
 
-def test_won_deal_tells_the_ps_consultant_the_partner_technologies():
+def line_items(*products: str) -> dict[str, Any]:
+    return {"records": [{"Product2": {"Name": name}} for name in products]}
+
+
+def test_won_deal_tells_the_ps_consultant_the_products_and_partner_technologies():
+    won = opportunity(
+        closed=True,
+        consultant=True,
+        OpportunityLineItems=line_items("Lead Routing", "Lead Routing", "Scheduler"),
+    )
     plan = decide(
-        [opportunity(closed=True, consultant=True)],
+        [won],
         [overlap(QUILLON, "Customers"), overlap(None, "Prospects", name="Northbeam Cloud")],
     )
 
@@ -235,7 +245,15 @@ def test_won_deal_tells_the_ps_consultant_the_partner_technologies():
     assert plan.creates == ()
     [alert] = plan.alerts
     assert [(r.role, r.user_id) for r in alert.recipients] == [("PS consultant", LENA)]
+    assert alert.context["products"] == ["Lead Routing", "Scheduler"]
     assert render(alert) == golden("partner_overlap_won.txt")
+
+
+def test_won_deal_without_products_says_nothing_of_them():
+    plan = decide([opportunity(closed=True, consultant=True)], [overlap(QUILLON, "Customers")])
+
+    assert plan.alerts[0].context["products"] == []
+    assert "Products" not in render(plan.alerts[0])
 
 
 def test_won_without_a_consultant_goes_to_the_ps_users():
@@ -248,13 +266,13 @@ def test_won_without_a_consultant_goes_to_the_ps_users():
     ]
 
 
-def test_won_with_nobody_in_ps_is_listed():
+def test_won_with_nobody_in_ps_goes_to_the_ps_channel():
     plan = decide([opportunity(closed=True)], [overlap(QUILLON, "Customers")])
 
-    assert outcome(plan)[2] == (
-        "won, but the account has no active PS consultant and plays.partner-overlap.ps_users"
-        " names nobody active"
-    )
+    assert outcome(plan)[0] == "selected"
+    assert [(r.role, r.user_id, r.name) for r in plan.alerts[0].recipients] == [
+        ("PS channel", None, "Professional Services")
+    ]
 
 
 def test_opened_and_won_between_runs_gets_only_the_won_alert():
@@ -324,6 +342,8 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     assert ("selected", "open Northbeam Cloud") in by_account["Verdant Bay Foods"]
     assert ("selected", "won") in by_account["Westbrook Audio"]
     assert len(plan["creates"]) >= 4
+    [won] = [a for a in plan["alerts"] if a["stage"] == "won"]
+    assert won["context"]["products"] == ["Lead Routing", "Scheduler"]
 
     applied = run_json("partner-overlap", "--as-of", "2026-11-23")
     assert applied["status"] == "succeeded"
@@ -336,3 +356,18 @@ def test_dry_run_apply_rerun_and_a_fresh_state_store_on_the_demo_org(
     # A new machine: the org remembers (Task keys, Revsched_Firing__c).
     fresh = run_json("partner-overlap", "--as-of", "2026-11-23")["plan"]
     assert (fresh["creates"], fresh["alerts"]) == ([], [])
+
+
+def test_doctor_names_a_missing_population_and_task_priority(demo_org: Path, tmp_path: Path):
+    config = (
+        "[plays.partner-overlap]\nactionable_populations = ['Customers', 'Open Opps']\n"
+        "task_priority = 'Urgent'\n"
+    )
+
+    failed = doctor_failures("partner-overlap", config, tmp_path)
+
+    assert [line.split(";")[0] for line in failed] == [
+        "Crossbeam_Ecosystem_Overlap__c.Partner_Population__c = 'Open Opps': not an active"
+        " picklist value",
+        "Task.Priority = 'Urgent': not an active picklist value",
+    ]

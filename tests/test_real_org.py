@@ -60,6 +60,16 @@ def test_no_play_is_enabled_by_default_on_a_real_org(tmp_path: Path) -> None:
     assert all(p.configure(Settings()).enabled for p in load_plays(Settings()).values())
 
 
+def test_doctor_warns_that_no_play_is_enabled(tmp_path: Path) -> None:
+    (tmp_path / "revsched.toml").write_text(REAL_ORG)
+
+    result = CliRunner().invoke(app, ["doctor"])
+
+    assert result.stdout.splitlines()[0] == (
+        "warn config: revsched.toml; no play is enabled: set enabled = true in its [plays.<name>]"
+    )
+
+
 def test_an_enabled_play_with_a_demo_default_is_a_config_error(tmp_path: Path) -> None:
     settings = _settings(REAL_ORG + "[plays.churn-intake]\nenabled = true\n", tmp_path)
 

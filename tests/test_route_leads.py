@@ -29,6 +29,7 @@ from revsched.config import PoolSettings, Settings
 from revsched.errors import ConfigError, LockedError
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
+from revsched.localorg.merge_convert import convert_lead
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, load_plays
@@ -939,7 +940,7 @@ def test_lead_converted_before_apply_is_not_written_nor_alerted(org: LocalOrg, t
     [olivia] = sf.query("SELECT Id FROM Lead WHERE Name = 'Olivia Grant'")["records"]
 
     def convert(plan: Plan) -> None:
-        org.storage.convert_lead(olivia["Id"], "Qualified", None, None, None)
+        convert_lead(org.storage, olivia["Id"], "Qualified", None, None, None)
 
     notifier = RecordingNotifier()
     result = run(org, store, notifier=notifier, on_plan=convert)

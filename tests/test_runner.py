@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from harness import TODAY, RecordingNotifier, run_win_back
+from harness import TODAY, NoAlerts, RecordingNotifier, run_win_back
 from rich.console import Console
 
+from revsched.alerts import AlertRenderer
+from revsched.config import ApiSettings, Settings
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
-from revsched.play import Record
+from revsched.plan import Plan, diff_changes
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.runner import run_play
 from revsched.state import StateStore
 
 
@@ -127,4 +131,75 @@ def test_a_second_run_while_one_holds_the_lease_is_refused(org: LocalOrg, tmp_pa
     # Released once the holder finishes.
     assert (
         run_win_back(OrgGateway(org.salesforce), store, RecordingNotifier()).status == "succeeded"
+    )
+
+
+def _two_passes(records: Records, ctx: DecideContext[PlayConfig]) -> Plan:
+    """Scores every account, then sets every account's industry: a record's changes apart."""
+    accounts = records["accounts"]
+    score = {"Health_Score__c": (50.0, "every account scores 50")}
+    industry = {"Industry": ("Retail", "every account is retail")}
+    changes = [c for a in accounts for c in diff_changes("Account", a, score)]
+    changes += [c for a in accounts for c in diff_changes("Account", a, industry)]
+    return Plan(play="two-passes", as_of=ctx.as_of, changes=tuple(changes))
+
+
+class WritesSeen(OrgGateway):
+    """The org, keeping every record each write call (REST or Bulk) was given."""
+
+    def __init__(self, org: LocalOrg):
+        super().__init__(org.salesforce)
+        self.written: list[list[Record]] = []
+
+    def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+        self.written.append(list(records))
+        return super().update(sobject, records)
+
+    def bulk_update(
+        self, sobject: str, records: Sequence[Record], *args: object, **kwargs: object
+    ) -> dict[str, str | None]:
+        self.written.append(list(records))
+        return super().bulk_update(sobject, records, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bulk_write_threshold", [10**6, 0], ids=["rest", "bulk"])
+def test_a_record_changed_in_two_passes_is_written_once_with_all_its_fields(
+    tmp_path: Path, bulk_write_threshold: int
+):
+    local = LocalOrg(tmp_path / "org.sqlite")
+    rows = [
+        {"Name": f"Account {n}", "Health_Score__c": 1.0, "Industry": "Finance"} for n in range(3)
+    ]
+    ids = local.insert("Account", rows)
+    org = WritesSeen(local)
+    settings = Settings(api=ApiSettings(bulk_write_threshold=bulk_write_threshold))
+    org.api = settings.api
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    soql = "SELECT Id, Name, Health_Score__c, Industry FROM Account ORDER BY Name"
+    play = Play(
+        "two-passes",
+        "Score and file every account",
+        PlayConfig,
+        lambda ctx: {"accounts": soql},
+        _two_passes,
+    )
+
+    result = run_play(
+        play,
+        settings,
+        as_of=TODAY,
+        dry_run=False,
+        store=store,
+        org=org,
+        renderer=AlertRenderer(org.instance_url),
+        notifier=NoAlerts(),
+    )
+
+    expected = [{"Id": i, "Health_Score__c": 50.0, "Industry": "Retail"} for i in ids]
+    assert org.written == [expected]
+    assert result.status == "succeeded" and result.counts["applied"] == 6
+    audit = store.run(result.run_id)
+    assert audit is not None
+    assert sorted((c.record_id, c.field, c.status) for c in audit.changes) == sorted(
+        (i, field, "applied") for i in ids for field in ("Health_Score__c", "Industry")
     )

@@ -5,7 +5,9 @@ plays rely on, and the permission set grants exactly what the plays write."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,17 @@ from conftest import DEMO_TODAY
 
 from revsched.config import Settings
 from revsched.localorg import LocalOrg, metadata
-from revsched.play import Play, Requirements, config_strings, load_plays
+from revsched.play import DecideContext, Play, Requirements, config_strings, load_plays
 
 PLAYS = load_plays(Settings())
 
 
 def _requirements(play: Play[Any]) -> Requirements:
-    return play.requirements(play.configure(Settings()))
+    """What doctor checks with the default config: the declared needs and the fields read."""
+    settings = Settings()
+    config = play.configure(settings)
+    ctx = DecideContext(as_of=DEMO_TODAY, config=config, pools=settings.pools)
+    return play.needs(config, play.all_queries(ctx).values())
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +35,8 @@ def described(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, d
     sf = LocalOrg(tmp_path_factory.mktemp("org") / "org.sqlite").salesforce()
     objects = (
         *("Account", "Contact", "Lead", "Opportunity", "Task", "Event", "Revsched_Firing__c"),
-        "Campaign",
-        "Crossbeam_Ecosystem_Overlap__c",
+        *("Campaign", "CampaignMember", "Crossbeam_Ecosystem_Overlap__c"),
+        *("User", "Group", "OpportunityStage"),
     )
     return {
         name: {f["name"]: f for f in getattr(sf, name).describe()["fields"]} for name in objects
@@ -52,15 +58,23 @@ def test_every_custom_field_a_default_config_names_is_in_the_metadata() -> None:
         assert named <= declared, f"{name}: {sorted(named - declared)} not in salesforce/"
 
 
+def _exists(described: dict[str, dict[str, dict[str, Any]]], sobject: str, path: str) -> bool:
+    """A field of the object, or a relationship path (`Account.PS_Consultant__c`) whose
+    every lookup leads to an object with the next name."""
+    relationship, _, rest = path.partition(".")
+    if not rest:
+        return path in described[sobject]
+    lookups = [f for f in described[sobject].values() if f["relationshipName"] == relationship]
+    return any(_exists(described, target, rest) for f in lookups for target in f["referenceTo"])
+
+
 def test_the_local_org_describes_every_field_the_plays_read_write_and_create(
     described: dict[str, dict[str, dict[str, Any]]],
 ) -> None:
     for name, play in PLAYS.items():
         needs = _requirements(play)
         for sobject, field in (*needs.fields, *needs.writes, *needs.creates):
-            assert field.split(".")[0] in described[sobject] or field.endswith(".Name"), (
-                f"{name}: {sobject}.{field}"
-            )
+            assert _exists(described, sobject, field), f"{name}: {sobject}.{field}"
         for sobject, field, value in needs.values:
             picklist = described[sobject][field]
             assert value in [v["value"] for v in picklist["picklistValues"]], (name, field, value)
@@ -103,7 +117,50 @@ EXPECTED_TYPES = {
     ("Task", "Revsched_Key__c"): "string",
     ("Revsched_Firing__c", "Revsched_Key__c"): "string",
     ("Revsched_Firing__c", "Fired_On__c"): "date",
+    ("Account", "ARR__c"): "currency",
+    ("Account", "Account_Assigned_Reason__c"): "string",
+    ("Account", "BDR_Assigned__c"): "reference to User",
+    ("Account", "BDR_Prospecting_Status__c"): "picklist",
+    ("Account", "Is_US_PubSec__c"): "boolean",
+    ("Account", "Overage_Start_Date__c"): "date",
+    ("Account", "Price_Per_User__c"): "currency",
+    ("Account", "Users_In_Contract__c"): "double",
+    ("Account", "Users_Routed__c"): "double",
+    ("Campaign", "Is_a_Channel_Partner_Involved__c"): "picklist",
+    ("Campaign", "Will_there_be_MDF_funding__c"): "picklist",
+    ("Contact", "Actively_Being_Sequenced__c"): "boolean",
+    ("Contact", "Champion__c"): "boolean",
+    ("Contact", "Partner_Account__c"): "reference to Account",
+    ("Contact", "Prospect_Share_Status__c"): "picklist",
+    ("Contact", "Sequence_To_Enroll__c"): "string",
+    ("Crossbeam_Ecosystem_Overlap__c", "Account__c"): "reference to Account",
+    ("Crossbeam_Ecosystem_Overlap__c", "Partner_Account__c"): "reference to Account",
+    ("Crossbeam_Ecosystem_Overlap__c", "Partner_Name__c"): "string",
+    ("Crossbeam_Ecosystem_Overlap__c", "Partner_Population__c"): "picklist",
+    ("Lead", "Do_Not_Route__c"): "boolean",
+    ("Lead", "Last_Interesting_Moment__c"): "string",
+    ("Lead", "Last_Routed_Date__c"): "datetime",
+    ("Lead", "MQL_Date__c"): "datetime",
+    ("Lead", "Matched_Account__c"): "reference to Account",
+    ("Lead", "Partner_Account__c"): "reference to Account",
+    ("Lead", "Partner_Prospect_Status__c"): "picklist",
+    ("Lead", "Person_Score__c"): "double",
+    ("Lead", "Prospect_Share_Status__c"): "picklist",
+    ("Lead", "Routing_Reason__c"): "string",
+    ("Lead", "Sequence_To_Enroll__c"): "string",
 }
+
+
+def test_every_custom_field_a_play_uses_has_its_expected_type_here() -> None:
+    """A new play's fields get their type pinned above, not just their names."""
+    used = set()
+    for play in PLAYS.values():
+        needs = _requirements(play)
+        for sobject, path in (*needs.fields, *needs.writes, *needs.creates):
+            field = path.split(".")[0].replace("__r", "__c")
+            if field.endswith("__c") and not _packaged(field):
+                used.add((sobject, field))
+    assert used - set(EXPECTED_TYPES) == set()
 
 
 @pytest.mark.parametrize(("sobject", "field"), sorted(EXPECTED_TYPES))
@@ -155,19 +212,96 @@ def test_the_permission_set_grants_exactly_what_the_plays_write() -> None:
                 assert "EditTask" in grants["user"], f"{name} creates Tasks"
             else:  # an upsert creates or updates
                 assert {"create", "edit"} <= grants["objects"][sobject], f"{name} creates {sobject}"
-    firing_fields = {f for f in editable if f.startswith("Revsched_Firing__c.")}
-    assert editable - firing_fields == written_custom, "edit granted on fields no play writes"
-    assert grants["objects"]["Revsched_Firing__c"] == {"read", "create", "edit"}
+        if needs.converts_leads:
+            # convertLead: "Edit" on leads, "Create" and "Edit" on Account, Contact and
+            # Opportunity (SOAP API Developer Guide, convertLead()), and Convert Leads.
+            for sobject in ("Account", "Contact", "Opportunity"):
+                assert {"create", "edit"} <= grants["objects"][sobject], f"{name}: {sobject}"
+            assert "edit" in grants["objects"]["Lead"] and "ConvertLeads" in grants["user"]
+    # Task and Event share their custom fields' security: Event's entry is Task's mirror.
+    memory_and_mirror = {f for f in editable if f.startswith(("Revsched_Firing__c.", "Event."))}
+    assert editable - memory_and_mirror == written_custom, "edit granted on fields no play writes"
+    # Delete: `revsched revert` forgets the firings of what it reverts.
+    assert grants["objects"]["Revsched_Firing__c"] == {"read", "create", "edit", "delete"}
     assert "ApiEnabled" in grants["user"]
 
 
-def test_the_permission_set_lets_the_integration_user_read_every_shipped_field() -> None:
+def test_the_integration_user_sees_every_record_of_what_the_plays_read() -> None:
+    """A play judges the whole org (an account nobody works, the next rep in a rotation):
+    under a Private sharing model, without View All it would see only its own records."""
+    grants = metadata.permission_set()["objects"]
+    for name, play in PLAYS.items():
+        for sobject in {s for s, _ in _requirements(play).fields} & set(grants):
+            assert "view all" in grants[sobject], f"{name} reads {sobject}"
+
+
+def _deployed() -> dict[str, Any]:
+    """The objects and fields `sf project deploy start --source-dir salesforce` deploys:
+    the source, less what .forceignore keeps out (an object a package installs)."""
+    root = Path(__file__).parent.parent
+    patterns = [
+        line.strip()
+        for line in (root / ".forceignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(path: Path) -> bool:
+        relative = path.relative_to(root).as_posix()
+        return any(fnmatch(relative, p) or relative.startswith(f"{p}/") for p in patterns)
+
+    kept = {f.name for f in metadata.source_dir().glob("objects/*") if not ignored(f)}
+    if "Activity" in kept:  # Task's and Event's custom fields
+        kept |= {"Task", "Event"}
+    return {name: body for name, body in metadata.read_source().items() if name in kept}
+
+
+def test_the_permission_set_names_only_what_the_folder_deploys() -> None:
+    """A grant on an object or field the deployment does not create fails the deployment
+    (an org without Crossbeam's package has no overlap object)."""
     grants = metadata.permission_set()
-    for sobject, body in metadata.read_source().items():
-        if sobject == "Event":
-            continue  # activity fields are granted on Task; Salesforce mirrors them to Event
+    deployed = _deployed()
+    for sobject in grants["objects"]:
+        assert not sobject.endswith("__c") or sobject in deployed, sobject
+    for name in grants["fields"]:
+        sobject, field = name.split(".")
+        assert field in deployed[sobject]["fields"], name
+
+
+def test_the_permission_set_lets_the_integration_user_read_every_deployed_field() -> None:
+    grants = metadata.permission_set()
+    for sobject, body in _deployed().items():
         for field in body["fields"]:
             assert "read" in grants["fields"][f"{sobject}.{field}"], f"{sobject}.{field}"
+
+
+def test_activity_fields_are_granted_alike_on_task_and_event() -> None:
+    """Task and Event share field-level security, and a deployment treats a missing entry
+    as no access: granting Task alone may take the field away from both."""
+    grants = metadata.permission_set()["fields"]
+    for field in metadata.read_source()["Task"]["fields"]:
+        assert grants[f"Task.{field}"] == grants[f"Event.{field}"], field
+
+
+def _xml_texts(pattern: str, tag: str) -> list[tuple[str, str]]:
+    found = []
+    for path in metadata.source_dir().glob(pattern):
+        element = ET.parse(path).getroot().find(f"md:{tag}", metadata.NS)
+        if element is not None and element.text:
+            found.append((path.name, element.text))
+    return found
+
+
+def test_the_metadata_keeps_within_the_metadata_apis_limits() -> None:
+    """What the Metadata API refuses at deploy time: a permission set description over 255
+    characters, a label over 40, a field description over 1,000, an API name over 40."""
+    for name, text in _xml_texts("permissionsets/*.xml", "description"):
+        assert len(text) <= 255, name
+    for name, text in _xml_texts("objects/**/*.xml", "label"):
+        assert len(text) <= 40, (name, text)
+    for name, text in _xml_texts("objects/**/*.xml", "description"):
+        assert len(text) <= 1000, name
+    for name, text in _xml_texts("objects/*/fields/*.xml", "fullName"):
+        assert len(text.removesuffix("__c")) <= 40, name
 
 
 @pytest.mark.parametrize("name", sorted(PLAYS))

@@ -75,6 +75,7 @@ def test_group_by_having_play_runs_on_the_local_org(tmp_path: Path, demo_org: Pa
         ((-n, owner) for owner, n in counts.items() if n >= 3),
     )
     assert expected, "the demo org should have owners with 3+ typed accounts"
+    assert any(n < 3 for n in counts.values()), "HAVING should leave an owner out"
     assert [(r["owner_id"], int(r["accounts"])) for r in reported] == [
         (owner, -n) for n, owner in expected
     ]

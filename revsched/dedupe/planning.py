@@ -11,24 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
-from revsched.dedupe.cluster import Cluster
+from revsched.dedupe.cluster import Cluster, Link
 from revsched.dedupe.match import Matching, MatchRules, PersonFields, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
-from revsched.plan import (
-    Decision,
-    FieldChange,
-    Merge,
-    MergedRecord,
-    Plan,
-    Scalar,
-    diff_changes,
-)
+from revsched.plan import Merge, MergedRecord, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import PlayConfig, Record, Records, Requirements, children
 from revsched.soql import FieldName, format_soql
 
@@ -164,24 +156,12 @@ def facts(record: Record, spec: ObjectSpec, config: DedupeConfig) -> Facts:
 
 @dataclass
 class Outcome:
-    decisions: list[Decision]
-    changes: list[FieldChange]
-    merges: list[Merge]
+    """What planning the clusters leaves besides the plan's decisions, changes and merges."""
+
     # Masters and the records merged into them: their normalized values are planned here.
     planned: set[str]
     # The review report: every member of each cluster with a flagged record, master first.
     review: list[dict[str, Scalar]]
-
-    def plan(self, play: str, as_of: date, changes: Sequence[FieldChange] | None = None) -> Plan:
-        """The play's plan: the outcome, with `changes` (default: its own) and its review."""
-        return Plan(
-            play=play,
-            as_of=as_of,
-            decisions=tuple(self.decisions),
-            changes=tuple(self.changes if changes is None else changes),
-            merges=tuple(self.merges),
-            reports={"review": self.review},
-        )
 
 
 def field_values(record: Record, spec: ObjectSpec) -> dict[str, Scalar]:
@@ -255,6 +235,7 @@ def _review_rows(
 
 
 def plan_clusters(
+    plan: PlanBuilder,
     spec: ObjectSpec,
     records: Sequence[Record],
     matching: Matching,
@@ -262,8 +243,9 @@ def plan_clusters(
     integration_ids: set[str],
     normalized: Mapping[str, Mapping[str, tuple[Scalar, str]]] | None = None,
 ) -> Outcome:
-    """Decisions and field changes (survivorship on masters, flags on the rest) per cluster;
-    a flag a past run set on a record no cluster holds any more is cleared.
+    """Decisions, field changes (survivorship on masters, flags on the rest) and merges per
+    cluster, on the plan; a flag a past run set on a record no cluster holds any more is
+    cleared.
 
     `normalized` holds, by record Id, the values a play writes anyway (field -> value,
     why): survivorship sees them, and a master's are written with its survivors.
@@ -275,7 +257,7 @@ def plan_clusters(
 
     by_id = {r["Id"]: r for r in records}
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
-    outcome = Outcome([], [], [], set(), [])
+    outcome = Outcome(set(), [])
     flagged_ids: set[str] = set()
     for number, cluster in enumerate(matching.clusters, start=1):
         core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
@@ -303,102 +285,70 @@ def plan_clusters(
         if not config.merge:
             merged, flagged = [], [*merged, *flagged]
         label = f"cluster {number}"
-        outcome.decisions.append(
-            Decision.of(
-                spec.sobject,
-                master.record,
-                "selected",
-                f"master of {len(members)} records ({why}); merges {len(merged)},"
-                f" flags {len(flagged)}",
-                stage=f"{label}: master",
-            )
+        plan.select(
+            master.record,
+            f"master of {len(members)} records ({why}); merges {len(merged)}, flags {len(flagged)}",
+            f"{label}: master",
         )
         for duplicate in merged:
-            outcome.decisions.append(
-                Decision.of(
-                    spec.sobject,
-                    duplicate.record,
-                    "selected",
-                    f"merge into {names[master.id]}: {_link_reasons(cluster, duplicate.id, names)}",
-                    stage=f"{label}: merge",
-                )
-            )
+            links = _link_reasons(cluster, duplicate.id, names)
+            why_merge = f"merge into {names[master.id]}: {links}"
+            plan.select(duplicate.record, why_merge, f"{label}: merge")
         for duplicate in flagged:
             reasons = _link_reasons(cluster, duplicate.id, names)
-            outcome.decisions.append(
-                Decision.of(
-                    spec.sobject,
-                    duplicate.record,
-                    "skipped",
-                    f"possible duplicate of {names[master.id]}, not merged"
-                    f" ({group.flagged.get(duplicate.id, 'merge = false')}): {reasons}",
-                    stage=f"{label}: flag",
-                )
+            plan.skip(
+                duplicate.record,
+                f"possible duplicate of {names[master.id]}, not merged"
+                f" ({group.flagged.get(duplicate.id, 'merge = false')}): {reasons}",
+                f"{label}: flag",
             )
             why_flag = f"possible duplicate of {names[master.id]} ({reasons})"
-            outcome.changes += diff_changes(
-                spec.sobject, duplicate.record, {config.flag_field: (master.id, why_flag)}
-            )
+            plan.change(duplicate.record, {config.flag_field: (master.id, why_flag)})
             flagged_ids.add(duplicate.id)
         for other, why_apart in group.apart.items():
-            outcome.decisions.append(
-                Decision.of(
-                    spec.sobject,
-                    by_id[other],
-                    "skipped",
-                    f"not a duplicate of {names[master.id]} ({why_apart}), though linked"
-                    f" to its cluster: {_link_reasons(cluster, other, names)}",
-                    stage=f"{label}: apart",
-                )
+            plan.skip(
+                by_id[other],
+                f"not a duplicate of {names[master.id]} ({why_apart}), though linked"
+                f" to its cluster: {_link_reasons(cluster, other, names)}",
+                f"{label}: apart",
             )
         targets = dict(normalized.get(master.id, {}))
         targets |= survivors(master, merged, config.survivorship, value)
         if master.record.get(config.flag_field):
             targets[config.flag_field] = (None, "master of its cluster, not a duplicate")
-        outcome.changes += diff_changes(spec.sobject, master.record, targets)
+        plan.change(master.record, targets)
         after = {field: new for field, (new, _why) in targets.items()}
         merge_why = f"{label}: master {names[master.id]} ({why})"
-        outcome.merges += _merges(spec, master.record, [f.record for f in merged], after, merge_why)
+        plan.merge(_merges(spec, master.record, [f.record for f in merged], after, merge_why))
         if flagged:
             apart = [f for f in members if f.id in group.apart]
             roles = {"master": [master], "merge": merged, "flag": flagged, "apart": apart}
             outcome.review += _review_rows(spec, number, cluster, roles, names)
         outcome.planned |= {master.id, *(f.id for f in merged)}
-    outcome.decisions += _blocked_decisions(spec, matching, config, by_id, names)
+    for link, why_blocked in _blocked(matching, config, names):
+        plan.skip(by_id[link.a], why_blocked, "merge blocked by a safety rule")
     for record in records:
         held = record["Id"] in flagged_ids or record["Id"] in outcome.planned
         if record.get(config.flag_field) and not held:
             why_clear = "no longer a possible duplicate: its cluster no longer holds"
-            outcome.changes += diff_changes(
-                spec.sobject, record, {config.flag_field: (None, why_clear)}
-            )
+            plan.change(record, {config.flag_field: (None, why_clear)})
     return outcome
 
 
-def _blocked_decisions(
-    spec: ObjectSpec,
-    matching: Matching,
-    config: DedupeConfig,
-    by_id: Mapping[str, Record],
-    names: Mapping[str, str],
-) -> list[Decision]:
-    """One decision for each pair a safety rule kept from merging that would merge without
-    it: the dry run says which rule blocked which merge."""
-    decisions = []
-    for link in matching.blocked:
-        if link.score < config.merge_threshold or len(link.evidence) < config.match.min_evidence:
-            continue
-        decisions.append(
-            Decision.of(
-                spec.sobject,
-                by_id[link.a],
-                "skipped",
-                f"not merged with {names[link.b]}: blocked by {'; '.join(link.blocked)}"
-                f" (score {link.score:.2f}: {link.detail})",
-                stage="merge blocked by a safety rule",
-            )
+def _blocked(
+    matching: Matching, config: DedupeConfig, names: Mapping[str, str]
+) -> list[tuple[Link, str]]:
+    """Each pair a safety rule kept from merging that would merge without it, and why: the
+    dry run says which rule blocked which merge."""
+    return [
+        (
+            link,
+            f"not merged with {names[link.b]}: blocked by {'; '.join(link.blocked)}"
+            f" (score {link.score:.2f}: {link.detail})",
         )
-    return decisions
+        for link in matching.blocked
+        if link.score >= config.merge_threshold and len(link.evidence) >= config.match.min_evidence
+    ]
 
 
 def flag_fields(config: DedupeConfig) -> list[str]:
@@ -407,6 +357,7 @@ def flag_fields(config: DedupeConfig) -> list[str]:
 
 
 def people_outcome(
+    plan: PlanBuilder,
     spec: ObjectSpec,
     records: Sequence[Record],
     orgs: Sequence[str | None],
@@ -417,7 +368,7 @@ def people_outcome(
     fields = config.person_fields()
     people = [person(r, org, config.match, fields) for r, org in zip(records, orgs, strict=True)]
     matching = match_people(people, config.match, config.flag_threshold)
-    return plan_clusters(spec, records, matching, config, integration_ids)
+    return plan_clusters(plan, spec, records, matching, config, integration_ids)
 
 
 def people_fields(config: PeopleConfig) -> list[str]:

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from revsched.localorg import schema
-from revsched.localorg.storage import q
+from revsched.localorg.sql import q
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Output:
     subquery: CompiledQuery | None = None  # a parent-to-child subquery
     # TYPEOF: the outputs for each sObject type the lookup may name ("" for ELSE).
     branches: dict[str, list[Output]] | None = None
+    formatted: bool = False  # FORMAT(): the value as the user reads it (values.display)
 
 
 @dataclass
@@ -48,6 +49,11 @@ class CompiledQuery:
     @property
     def root(self) -> str:
         return f"{self.prefix}t0"
+
+    def column(self, expr: str) -> int:
+        """Reads `expr` in each row: its index in the row."""
+        self.columns.append(expr)
+        return len(self.columns) - 1
 
     def from_sql(self) -> str:
         return " ".join([f"{q(self.sobject.name)} {self.root}", *self.joins])

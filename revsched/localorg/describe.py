@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from revsched.localorg import schema
 from revsched.localorg.transport import API_VERSION
-from revsched.localorg.values import label
+from revsched.localorg.values import UNGROUPABLE_TYPES, label, scale
 
 # The versions list starts at 20.0 (Winter '11).
 OLDEST_VERSION = 20
@@ -104,7 +104,7 @@ def field_describe(sobj: schema.SObject, f: schema.Field) -> dict[str, object]:
         "length": f.length if f.length and f.type not in (schema.ID, schema.REFERENCE) else 0,
         "byteLength": (f.length or 0) * 3,
         "precision": 18 if numeric else 0,
-        "scale": 2 if f.type == schema.CURRENCY else 0,
+        "scale": scale(f),
         "digits": 9 if f.type == schema.INT else 0,
         "custom": f.name.endswith("__c"),
         "calculated": False,
@@ -119,7 +119,7 @@ def field_describe(sobj: schema.SObject, f: schema.Field) -> dict[str, object]:
         "updateable": f.writable,
         "filterable": True,
         "sortable": f.type != schema.TEXTAREA,
-        "groupable": f.type not in (schema.TEXTAREA, schema.DOUBLE),
+        "groupable": f.type not in UNGROUPABLE_TYPES,
         "externalId": f.external_id,
         "idLookup": f.name == "Id" or f.external_id,
         "unique": f.unique,

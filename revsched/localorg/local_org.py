@@ -16,7 +16,12 @@ from revsched.localorg.schema import load_schema_file
 from revsched.localorg.sessions import Credentials, Sessions
 from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.storage import Storage
-from revsched.localorg.transport import API_VERSION, in_process_client, in_process_session
+from revsched.localorg.transport import (
+    API_VERSION,
+    PLAIN_DICTS,
+    in_process_client,
+    in_process_session,
+)
 
 LOCAL_HOST = "localorg.invalid"
 
@@ -79,7 +84,12 @@ class LocalOrg:
         runs against the org's SOAP login or OAuth token endpoint."""
         if not login:
             return in_process_client(self.wsgi_app, LOCAL_HOST)
-        return Salesforce(session=self.session(), version=API_VERSION, **login)  # type: ignore[arg-type]
+        return Salesforce(
+            session=self.session(),
+            version=API_VERSION,
+            object_pairs_hook=PLAIN_DICTS,
+            **login,  # type: ignore[arg-type]
+        )
 
     def session(self) -> requests.Session:
         """A requests Session sending every https:// URL (login.salesforce.com included)

@@ -107,14 +107,15 @@ def read_source(root: Path | None = None) -> dict[str, Any]:
 
 
 def permission_set(name: str = "Revsched_Integration", root: Path | None = None) -> dict[str, Any]:
-    """A permission set's grants: {"objects": {sObject: {"read", "create", "edit", "delete"}},
-    "fields": {"Object.Field__c": {"read"} or {"read", "edit"}}, "user": {"ApiEnabled", ...}}."""
+    """A permission set's grants: {"objects": {sObject: rights of "read", "create", "edit",
+    "delete", "view all"}, "fields": {"Object.Field__c": {"read"} or {"read", "edit"}},
+    "user": {"ApiEnabled", ...}}."""
     root = root or source_dir()
     tree = ET.parse(root / "permissionsets" / f"{name}.permissionset-meta.xml").getroot()
     objects: dict[str, set[str]] = {}
     for grant in tree.findall("md:objectPermissions", NS):
         rights = {"allowRead": "read", "allowCreate": "create", "allowEdit": "edit"}
-        rights |= {"allowDelete": "delete"}
+        rights |= {"allowDelete": "delete", "viewAllRecords": "view all"}
         objects[_text(grant, "object") or ""] = {v for k, v in rights.items() if _flag(grant, k)}
     fields: dict[str, set[str]] = {}
     for grant in tree.findall("md:fieldPermissions", NS):

@@ -20,8 +20,9 @@ from revsched.localorg import ids, schema
 from revsched.localorg.compiled_query import CompiledQuery, Output
 from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.soql_compiler import MAX_AGGREGATE_ROWS, compile_soql
-from revsched.localorg.storage import Storage, q
-from revsched.localorg.values import from_db
+from revsched.localorg.sql import q
+from revsched.localorg.storage import Storage
+from revsched.localorg.values import display, from_db
 
 DEFAULT_BATCH = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000
@@ -186,13 +187,16 @@ class QueryEngine:
                 "Aggregate query does not support queryMore(), use LIMIT to restrict the "
                 "results to a single batch",
             )
-        outputs = [(out.key, out.index, out.field) for out in compiled.outputs]
+        outputs = [
+            (out.key, out.index, out.field, display if out.formatted else from_db)
+            for out in compiled.outputs
+        ]
         return [
             {
                 "attributes": {"type": "AggregateResult"},
                 **{
-                    key: row[index] if fld is None else from_db(fld, row[index])
-                    for key, index, fld in outputs
+                    key: row[index] if fld is None else convert(fld, row[index])
+                    for key, index, fld, convert in outputs
                 },
             }
             for row in rows
@@ -259,6 +263,7 @@ def _shaper(sobject: str, outputs: list[Output], api: str, org_schema: schema.Sc
         return f"{api}/sobjects/{actual.name if actual else 'Name'}/{record_id}"
 
     typeofs: list[Callable[[tuple[object, ...]], dict[str, object] | None]] = []
+    fields: list[schema.Field | None] = []  # of FORMAT() values, by position
 
     def typeof(out: Output) -> str:
         """A TYPEOF record: its branch is chosen per row, by the type its Id names."""
@@ -300,6 +305,9 @@ def _shaper(sobject: str, outputs: list[Output], api: str, org_schema: schema.Sc
                 expr = (
                     f"(None if {value} is None else {record(out.type_name, value, out.children)})"
                 )
+            elif out.formatted:
+                fields.append(out.field)
+                expr = f"_display(_fields[{len(fields) - 1}], {value})"
             elif out.field is not None and out.field.type == schema.BOOLEAN:
                 expr = f"(None if {value} is None else {value} == 1)"
             else:
@@ -308,4 +316,5 @@ def _shaper(sobject: str, outputs: list[Output], api: str, org_schema: schema.Sc
         return "{" + ", ".join(items) + "}"
 
     source = f"lambda row, children: {record(sobject, 'row[0]', outputs)}"
-    return eval(source, {"_polymorphic_url": polymorphic_url, "_typeof": typeofs})
+    scope = {"_polymorphic_url": polymorphic_url, "_typeof": typeofs}
+    return eval(source, {**scope, "_display": display, "_fields": fields})

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from revsched.localorg import schema
 from revsched.localorg.salesforce_errors import SalesforceError
-from revsched.localorg.storage import Storage, q
+from revsched.localorg.sql import q
+from revsched.localorg.storage import Storage
 from revsched.localorg.values import format_datetime, parse_datetime
 
 # Results go back no more than 30 days before the day of the call; at most 600,000 Ids.

@@ -1,10 +1,10 @@
-"""The local org's schema: the standard objects revsched's plays use and their
-standard fields, plus the custom objects and fields declared as Salesforce metadata
-in the repository's `salesforce/` folder (read by `revsched.localorg.metadata`).
+"""The local org's schema: field types, fields, objects and their child relationships,
+and `Schema`, one org's set of them, extended with custom objects and fields from a
+mapping (a schema file, or the salesforce/ metadata). The objects every org starts with
+are declared in `standard_objects`.
 
-Everything else in the local org (storage, SOQL, describe, REST) is derived
-from these declarations, so adding an object or a field here is enough to make
-it queryable and writable.
+Everything else in the local org (storage, SOQL, describe, REST) is derived from a
+`Schema`, so declaring an object or a field is enough to make it queryable and writable.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-from revsched.localorg import metadata
 
 # Field types as Salesforce's describe names them.
 ID = "id"
@@ -72,6 +70,10 @@ class SObject:
         """Case-insensitive lookup, as SOQL and the REST API treat field names."""
         return self._by_lower.get(name.lower())
 
+    def lookup(self, relationship_name: str) -> Field | None:
+        """The lookup field a relationship name follows (Owner, SDR__r), case-insensitive."""
+        return self._lookups.get(relationship_name.lower())
+
     @cached_property
     def index_of_is_deleted(self) -> int:
         return list(self.fields).index("IsDeleted")
@@ -85,21 +87,33 @@ class SObject:
     def _by_lower(self) -> dict[str, Field]:
         return {f.lower(): fld for f, fld in self.fields.items()}
 
+    @cached_property
+    def _lookups(self) -> dict[str, Field]:
+        return {
+            fld.relationship_name.lower(): fld
+            for fld in self.fields.values()
+            if fld.type == REFERENCE and fld.relationship_name
+        }
 
-def _fields(*items: Field) -> dict[str, Field]:
+
+def field_map(*items: Field) -> dict[str, Field]:
+    """Fields by name, in the order given (the table's column order)."""
     return {f.name: f for f in items}
 
 
-def _ref(
+def reference(
     name: str, to: str | tuple[str, ...], relationship: str | None = None, **kw: object
 ) -> Field:
+    """A lookup to `to` (one object, or several: polymorphic), its relationship named as
+    Salesforce names it (Owner for OwnerId, SDR__r for SDR__c) unless given."""
     targets = (to,) if isinstance(to, str) else to
     if relationship is None:
         relationship = name[:-3] + "__r" if name.endswith("__c") else name.removesuffix("Id")
     return Field(name, REFERENCE, 18, targets, relationship, **kw)  # type: ignore[arg-type]
 
 
-def _audit_fields() -> tuple[Field, ...]:
+def audit_fields() -> tuple[Field, ...]:
+    """The fields every object has: Id, the audit dates and IsDeleted."""
     return (
         Field("Id", ID, 18, nillable=False, writable=False),
         Field("CreatedDate", DATETIME, writable=False),
@@ -109,357 +123,9 @@ def _audit_fields() -> tuple[Field, ...]:
     )
 
 
-def _picklist(name: str, *values: str, **kw: object) -> Field:
+def picklist(name: str, *values: str, **kw: object) -> Field:
+    """A picklist field with its values."""
     return Field(name, PICKLIST, 255, picklist_values=values, **kw)  # type: ignore[arg-type]
-
-
-LEAD_SOURCES = (
-    "Web",
-    "Event",
-    "Partner",
-    "Outbound",
-    "UserGems",
-    # UserGems' new-hire and promotion signals (people-signals).
-    "UserGems - New Hire",
-    "UserGems - Promotion",
-)
-
-# UserGems' past relationship types (seed 000's four, and others UserGems reports).
-PAST_RELATIONSHIPS = (
-    "Past Champion",
-    "Closed Won Opp Contact",
-    "Open Opp Contact",
-    "Closed Lost Opp Contact",
-    "Past User",
-)
-
-
-def _usergems_fields() -> tuple[Field, ...]:
-    """What the UserGems managed package adds to Leads and Contacts (the org installs the
-    package; revsched's salesforce/ metadata does not deploy them)."""
-    return (
-        Field("UserGems__Created_By_UG__c", BOOLEAN, nillable=False, default=False),
-        _picklist("UserGems__Past_Relationship_Type__c", *PAST_RELATIONSHIPS),
-        Field("UserGems__Job_Start_Date__c", DATE),
-        Field("UserGems__Past_Account__c", STRING, 255),
-        Field("UserGems__Past_Account_Type__c", STRING, 255),
-        Field("UserGems__Past_Title__c", STRING, 255),
-        Field("UserGems__Persona__c", STRING, 255),
-    )
-
-
-LEAD_STATUSES = (
-    "Open",
-    "Working",
-    "Nurture",
-    "Remarket",
-    "Recycle",
-    "Bad Data",
-    "Ineligible",
-    "Inquiry",
-    "Disqualified",
-    "Qualified",
-)
-
-# Seed 001's statuses of a lead Sales Dev works (route-leads leaves those alone).
-SALES_DEV_STATUSES = ("Accepted", "Qualifying")
-
-# Seed 003's PLG + SLG statuses (Remarket and Nurture are in LEAD_STATUSES already).
-PLG_SLG_STATUSES = ("Open PLG", "Open SLG", "Working P", "Working S")
-
-OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool], ...] = (
-    # (name, default probability, is closed, is won) in sort order
-    ("Prospecting", 10, False, False),
-    ("Qualification", 20, False, False),
-    ("Needs Analysis", 30, False, False),
-    ("Proposal", 50, False, False),
-    ("Negotiation", 75, False, False),
-    ("Closed Won", 100, True, True),
-    ("Closed Lost", 0, True, False),
-)
-
-_STANDARD_OBJECTS: dict[str, SObject] = {
-    s.name: s
-    for s in (
-        SObject(
-            "UserRole",
-            "00E",
-            _fields(
-                *_audit_fields(),
-                Field("Name", STRING, 80, nillable=False),
-                Field("DeveloperName", STRING, 80, nillable=False),
-            ),
-        ),
-        SObject(
-            "User",
-            "005",
-            _fields(
-                *_audit_fields(),
-                Field("Username", STRING, 80, nillable=False, unique=True),
-                Field("FirstName", STRING, 40),
-                Field("LastName", STRING, 80, nillable=False),
-                Field("Name", STRING, 121, writable=False),
-                Field("Email", EMAIL, 128, nillable=False),
-                Field("Title", STRING, 80),
-                Field("Department", STRING, 80),
-                Field("IsActive", BOOLEAN, nillable=False, default=True),
-                Field("TimeZoneSidKey", STRING, 40, default="America/Los_Angeles"),
-                _ref("UserRoleId", "UserRole"),
-                _ref("ManagerId", "User"),
-            ),
-        ),
-        SObject(
-            "Group",
-            "00G",
-            _fields(
-                *_audit_fields(),
-                Field("Name", STRING, 40, nillable=False),
-                Field("DeveloperName", STRING, 80, nillable=False, unique=True),
-                _picklist("Type", "Queue", "Regular", nillable=False),
-            ),
-        ),
-        # The running user's effective system permissions: one row, read-only.
-        SObject(
-            "UserPermissionAccess",
-            "0UP",
-            _fields(
-                *_audit_fields(),
-                Field("PermissionsConvertLeads", BOOLEAN, writable=False, default=True),
-                Field("PermissionsApiEnabled", BOOLEAN, writable=False, default=True),
-            ),
-        ),
-        SObject(
-            "Account",
-            "001",
-            _fields(
-                *_audit_fields(),
-                _ref("MasterRecordId", "Account", writable=False),
-                Field("Name", STRING, 255, nillable=False),
-                _picklist("Type", "Prospect", "Customer", "Former Customer", "Partner"),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-                _ref("ParentId", "Account", "Parent"),
-                Field("Website", URL, 255),
-                Field("Phone", PHONE, 40),
-                _picklist(
-                    "Industry", "Software", "Manufacturing", "Healthcare", "Finance", "Retail"
-                ),
-                Field("NumberOfEmployees", INT),
-                Field("AnnualRevenue", CURRENCY),
-                Field("BillingCity", STRING, 40),
-                Field("BillingState", STRING, 80),
-                Field("BillingCountry", STRING, 80),
-                Field("LastActivityDate", DATE, writable=False),
-            ),
-        ),
-        SObject(
-            "Contact",
-            "003",
-            _fields(
-                *_audit_fields(),
-                _ref("MasterRecordId", "Contact", writable=False),
-                _ref("AccountId", "Account"),
-                Field("FirstName", STRING, 40),
-                Field("LastName", STRING, 80, nillable=False),
-                Field("Name", STRING, 121, writable=False),
-                Field("Title", STRING, 128),
-                Field("Email", EMAIL, 80),
-                Field("Phone", PHONE, 40),
-                Field("MobilePhone", PHONE, 40),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-                _picklist("LeadSource", *LEAD_SOURCES),
-                Field("MailingCountry", STRING, 80),
-                Field("LastActivityDate", DATE, writable=False),
-                Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
-                *_usergems_fields(),
-                Field("UserGems__No_Longer_at_Company__c", DATE),
-            ),
-        ),
-        SObject(
-            "Lead",
-            "00Q",
-            _fields(
-                *_audit_fields(),
-                Field("FirstName", STRING, 40),
-                Field("LastName", STRING, 80, nillable=False),
-                Field("Name", STRING, 121, writable=False),
-                _ref("MasterRecordId", "Lead", writable=False),
-                Field("Company", STRING, 255, nillable=False),
-                Field("Title", STRING, 128),
-                Field("Email", EMAIL, 80),
-                Field("Phone", PHONE, 40),
-                Field("Website", URL, 255),
-                Field("Country", STRING, 80),
-                Field("State", STRING, 80),
-                _picklist(
-                    "Status",
-                    *LEAD_STATUSES,
-                    *PLG_SLG_STATUSES,
-                    *SALES_DEV_STATUSES,
-                    nillable=False,
-                    default="Open",
-                ),
-                _picklist("LeadSource", *LEAD_SOURCES),
-                _ref("OwnerId", ("User", "Group"), "Owner", nillable=False),
-                Field("IsConverted", BOOLEAN, nillable=False, default=False),
-                Field("LastActivityDate", DATE, writable=False),
-                Field("HasOptedOutOfEmail", BOOLEAN, nillable=False, default=False),
-                # Set by convertLead(), never by a write.
-                _ref("ConvertedAccountId", "Account", writable=False),
-                _ref("ConvertedContactId", "Contact", writable=False),
-                _ref("ConvertedOpportunityId", "Opportunity", writable=False),
-                Field("ConvertedDate", DATE, writable=False),
-                _ref("CreatedById", "User", "CreatedBy", writable=False),
-                *_usergems_fields(),
-            ),
-        ),
-        SObject(
-            "Campaign",
-            "701",
-            _fields(
-                *_audit_fields(),
-                Field("Name", STRING, 80, nillable=False),
-                _picklist("Type", "Conference", "Webinar", "Partners", "Email", "Other"),
-                Field("IsActive", BOOLEAN, nillable=False, default=True),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-            ),
-        ),
-        SObject(
-            "CampaignMember",
-            "00v",
-            _fields(
-                *_audit_fields(),
-                _ref("CampaignId", "Campaign", nillable=False),
-                _ref("LeadId", "Lead"),
-                _ref("ContactId", "Contact"),
-                _picklist("Status", "Sent", "Responded", "Registered", "Attended"),
-            ),
-        ),
-        SObject(
-            "OpportunityStage",
-            "01J",
-            _fields(
-                *_audit_fields(),
-                Field("MasterLabel", STRING, 255, nillable=False),
-                Field("ApiName", STRING, 255, nillable=False),
-                Field("SortOrder", INT),
-                Field("DefaultProbability", PERCENT),
-                Field("IsActive", BOOLEAN, nillable=False, default=True),
-                Field("IsClosed", BOOLEAN, nillable=False, default=False),
-                Field("IsWon", BOOLEAN, nillable=False, default=False),
-            ),
-        ),
-        SObject(
-            "Opportunity",
-            "006",
-            _fields(
-                *_audit_fields(),
-                _ref("AccountId", "Account"),
-                Field("Name", STRING, 120, nillable=False),
-                _picklist("StageName", *(s[0] for s in OPPORTUNITY_STAGES), nillable=False),
-                Field("CloseDate", DATE, nillable=False),
-                Field("Amount", CURRENCY),
-                Field("Probability", PERCENT),
-                _picklist("Type", "New Business", "Renewal", "Upsell", "Overage"),
-                # Derived from StageName through OpportunityStage.
-                Field("IsClosed", BOOLEAN, nillable=False, writable=False, default=False),
-                Field("IsWon", BOOLEAN, nillable=False, writable=False, default=False),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-            ),
-        ),
-        SObject(
-            "OpportunityContactRole",
-            "00K",
-            _fields(
-                *_audit_fields(),
-                _ref("OpportunityId", "Opportunity", nillable=False),
-                _ref("ContactId", "Contact", nillable=False),
-                _picklist(
-                    "Role",
-                    "Decision Maker",
-                    "Economic Buyer",
-                    "Technical Buyer",
-                    "Champion",
-                    "Influencer",
-                    "Other",
-                ),
-                Field("IsPrimary", BOOLEAN, nillable=False, default=False),
-            ),
-        ),
-        SObject(
-            "Task",
-            "00T",
-            _fields(
-                *_audit_fields(),
-                Field("Subject", STRING, 255),
-                _picklist(
-                    "Status",
-                    "Not Started",
-                    "In Progress",
-                    "Completed",
-                    nillable=False,
-                    default="Not Started",
-                ),
-                _picklist("Priority", "High", "Normal", "Low", default="Normal"),
-                Field("ActivityDate", DATE),
-                # Derived from Status (Completed = closed).
-                Field("IsClosed", BOOLEAN, nillable=False, writable=False, default=False),
-                _ref("WhatId", ("Account", "Opportunity"), "What"),
-                _ref("WhoId", ("Contact", "Lead"), "Who"),
-                # Derived from WhatId / WhoId, as Salesforce does.
-                _ref("AccountId", "Account", writable=False),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-                _picklist("Type", "Call", "Email", "Meeting", "Other"),
-                Field("Description", TEXTAREA, 32000),
-            ),
-        ),
-        SObject(
-            "Event",
-            "00U",
-            _fields(
-                *_audit_fields(),
-                Field("Subject", STRING, 255),
-                Field("ActivityDate", DATE),
-                Field("StartDateTime", DATETIME),
-                Field("EndDateTime", DATETIME),
-                Field("DurationInMinutes", INT),
-                _ref("WhatId", ("Account", "Opportunity"), "What"),
-                _ref("WhoId", ("Contact", "Lead"), "Who"),
-                _ref("AccountId", "Account", writable=False),
-                _ref("OwnerId", "User", "Owner", nillable=False),
-                Field("Description", TEXTAREA, 32000),
-            ),
-        ),
-    )
-}
-
-# Child relationship names as Salesforce defines them for the standard objects
-# (parent object -> relationship name -> child object and its lookup field).
-_STANDARD_CHILDREN: dict[str, tuple[ChildRelationship, ...]] = {
-    "Account": (
-        ChildRelationship("Contacts", "Contact", "AccountId"),
-        ChildRelationship("Opportunities", "Opportunity", "AccountId"),
-        ChildRelationship("ChildAccounts", "Account", "ParentId"),
-        ChildRelationship("Tasks", "Task", "WhatId"),
-        ChildRelationship("Events", "Event", "WhatId"),
-    ),
-    "Opportunity": (
-        ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
-        ChildRelationship("Tasks", "Task", "WhatId"),
-        ChildRelationship("Events", "Event", "WhatId"),
-    ),
-    "Contact": (
-        ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
-        ChildRelationship("Tasks", "Task", "WhoId"),
-        ChildRelationship("Events", "Event", "WhoId"),
-    ),
-    "Lead": (
-        ChildRelationship("Tasks", "Task", "WhoId"),
-        ChildRelationship("Events", "Event", "WhoId"),
-        ChildRelationship("CampaignMembers", "CampaignMember", "LeadId"),
-    ),
-    "Campaign": (ChildRelationship("CampaignMembers", "CampaignMember", "CampaignId"),),
-    "User": (ChildRelationship("ManagedUsers", "User", "ManagerId"),),
-}
 
 
 # -- custom objects and fields ---------------------------------------------------------
@@ -527,7 +193,7 @@ def _custom_field(
         targets = (targets,) if isinstance(targets, str) else tuple(targets or ())
         if not targets or any(t not in known for t in targets):
             raise ValueError(f"{sobject}.{name}: reference needs `to` naming known objects")
-        return _ref(name, targets, spec.get("relationship_name"), **common)
+        return reference(name, targets, spec.get("relationship_name"), **common)
     if kind in (PICKLIST, MULTIPICKLIST):
         values = tuple(spec.get("values") or ())
         length = _DEFAULT_LENGTHS[kind]
@@ -604,10 +270,10 @@ class Schema:
             if existing is None:
                 if not object_name.endswith("__c"):
                     raise ValueError(f"{object_name}: custom object names end in __c")
-                base = _fields(
-                    *_audit_fields(),
+                base = field_map(
+                    *audit_fields(),
                     Field("Name", STRING, 80, nillable=False),
-                    _ref("OwnerId", "User", "Owner", nillable=False),
+                    reference("OwnerId", "User", "Owner", nillable=False),
                 )
                 prefix = body.get("key_prefix") or self._next_custom_prefix()
                 existing = SObject(object_name, prefix, base, body.get("label", object_name))
@@ -645,14 +311,3 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = path.read_text()
     return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-
-
-# The schema every org starts from: the standard objects, and the custom objects and
-# fields of the shipped plays (the repository's salesforce/ folder, the metadata an admin
-# deploys, is their one source of truth).
-SHIPPED = Schema(_STANDARD_OBJECTS, _STANDARD_CHILDREN)
-SHIPPED.extend(metadata.read_source())
-SOBJECTS = SHIPPED.sobjects
-
-# The demo org's loss reasons: every value the metadata declares.
-LOSS_REASONS = SOBJECTS["Opportunity"].fields["Loss_Reason__c"].picklist_values

@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request
 from revsched.localorg import ids, schema
 from revsched.localorg.gate import CallGate
 from revsched.localorg.http import Raw
+from revsched.localorg.merge_convert import convert_lead, merge
 from revsched.localorg.salesforce_errors import SalesforceError
 from revsched.localorg.sessions import ORG_ID, Sessions
 from revsched.localorg.storage import Storage
@@ -186,8 +187,8 @@ class SoapApi:
                 )
             values = _field_values(sobj, master)
             self.gate.check_record(self.storage.locate(master_id, sobj))
-            master_canonical, merged, updated = self.storage.merge(
-                sobj, master_id, merge_ids, values
+            master_canonical, merged, updated = merge(
+                self.storage, sobj, master_id, merge_ids, values
             )
         except SalesforceError as exc:
             return (
@@ -235,7 +236,8 @@ class SoapApi:
             self.gate.check_record(
                 self.storage.locate(lead_id, self.storage.schema.sobjects["Lead"])
             )
-            account, contact = self.storage.convert_lead(
+            account, contact = convert_lead(
+                self.storage,
                 lead_id,
                 _text(_child(convert, "convertedStatus")),
                 _text(_child(convert, "accountId")) or None,

@@ -1,6 +1,8 @@
-"""SOQL -> SQLite: parse with the lark grammar in soql.lark, resolve names against the
+"""SOQL -> SQLite: parse with the lark grammar in revsched/soql.lark, resolve names against the
 schema, and build a `CompiledQuery` of parameterised SQL plus the shape of the records to
-return.
+return. The compiler walks a query's clauses; field paths (`soql_paths`), function calls
+(`soql_functions`), the SELECT list (`soql_select`) and comparisons (`soql_filters`) are
+compiled by modules of their own.
 
 Names resolve case-insensitively and come back in the schema's canonical case. Anything
 the grammar or the resolver does not understand is an error, as in Salesforce."""
@@ -14,56 +16,20 @@ from lark import Token, Tree
 from revsched.localorg import schema
 from revsched.localorg.compiled_query import CompiledQuery, Output
 from revsched.localorg.salesforce_errors import SalesforceError
-from revsched.localorg.soql_dates import (
-    DATE_FUNCTIONS,
-    DATETIME_ONLY,
-    FiscalYear,
-    date_function_sql,
-)
+from revsched.localorg.soql_dates import FiscalYear
 from revsched.localorg.soql_filters import Filters, Resolved
+from revsched.localorg.soql_functions import Calls, is_aggregate
+from revsched.localorg.soql_paths import CUSTOM_REL_HINT, FieldPaths
+from revsched.localorg.soql_select import SelectList
 from revsched.localorg.soql_text import error_token, located_error, parse, unknown_type
-from revsched.localorg.storage import q
-from revsched.localorg.values import TEXT_TYPES
+from revsched.localorg.sql import q
+from revsched.localorg.storage import RUNNING_USER
+from revsched.localorg.values import TEXT_TYPES, UNGROUPABLE_TYPES
 
 MAX_OFFSET = 2000
-# Through a polymorphic lookup (Lead.Owner, Task.What) SOQL sees Salesforce's "Name"
-# entity, which has only these fields.
-NAME_ENTITY_FIELDS = {
-    "id",
-    "name",
-    "firstname",
-    "lastname",
-    "email",
-    "title",
-    "username",
-    "isactive",
-    "phone",
-    "type",
-    "alias",
-}
-_CUSTOM_FIELD_HINT = (
-    "If you are attempting to use a custom field, be sure to append the '__c' after the "
-    "custom field name. Please reference your WSDL or the describe call for the appropriate "
-    "names."
-)
-_CUSTOM_REL_HINT = (
-    "If you are attempting to use a custom relationship, be sure to append the '__r' after "
-    "the custom relationship name. Please reference your WSDL or the describe call for the "
-    "appropriate names."
-)
-
-
-AGGREGATES = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
-NUMERIC = (schema.INT, schema.DOUBLE, schema.CURRENCY, schema.PERCENT)
-# FIELDS(ALL) and FIELDS(CUSTOM) need a LIMIT of at most 200 (SOQL: "FIELDS()").
-MAX_FIELDS_LIMIT = 200
 # Aggregate results cannot be paged: more rows than one batch is an error (SOQL:
 # "Considerations for GROUP BY").
 MAX_AGGREGATE_ROWS = 2000
-
-
-def _is_aggregate_call(node: Tree) -> bool:
-    return node.data == "call" and str(node.children[0]).upper() in AGGREGATES
 
 
 class Compiler:
@@ -82,111 +48,19 @@ class Compiler:
         self.today = today
         self.prefix = prefix
         self.fiscal = fiscal or FiscalYear()
-        self._aliases = 0
         self._subqueries = 0
-        self._joins: dict[tuple[str, ...], tuple[list[str], list[schema.SObject]]] = {}
         self._clause = "select"
         self.compiled: CompiledQuery
+        self.calls: Calls
+        self.select: SelectList
         self.filters: Filters
 
     def _error(self, node: Tree | Token | None, detail: str, code: str = "MALFORMED_QUERY"):
         return located_error(self.soql, None if node is None else error_token(node), code, detail)
 
-    # names
-
-    def _new_alias(self) -> str:
-        self._aliases += 1
-        return f"{self.prefix}t{self._aliases}"
-
-    def _field_error(self, token: Token, sobj_name: str) -> SalesforceError:
-        return located_error(
-            self.soql,
-            token,
-            "INVALID_FIELD",
-            f"No such column '{token}' on entity '{sobj_name}'. {_CUSTOM_FIELD_HINT}",
-        )
-
-    def resolve(self, path: Tree) -> Resolved:
-        """A (possibly dotted) field path -> SQL expression, joining parents as needed."""
-        tokens: list[Token] = list(path.children)  # type: ignore[arg-type]
-        sobj = self.compiled.sobject
-        if len(tokens) > 1 and tokens[0].lower() == sobj.name.lower():
-            is_rel = any(
-                (f.relationship_name or "").lower() == tokens[0].lower()
-                for f in sobj.fields.values()
-            )
-            if not is_rel:
-                tokens = tokens[1:]
-        aliases, targets = [self.compiled.root], [sobj]
-        rel_path: tuple[str, ...] = ()
-        for token in tokens[:-1]:
-            if len(targets) > 1:
-                raise self._relationship_error(token)
-            ref = next(
-                (
-                    f
-                    for f in targets[0].fields.values()
-                    if f.type == schema.REFERENCE
-                    and (f.relationship_name or "").lower() == token.lower()
-                ),
-                None,
-            )
-            if ref is None:
-                raise self._relationship_error(token)
-            parent_col = f"{aliases[0]}.{q(ref.name)}"
-            rel_path = (*rel_path, ref.relationship_name or "")
-            key = tuple(p.lower() for p in rel_path)
-            if key not in self._joins:
-                new_targets = [self.schema.sobjects[name] for name in ref.reference_to]
-                new_aliases = []
-                for target in new_targets:
-                    alias = self._new_alias()
-                    new_aliases.append(alias)
-                    self.compiled.joins.append(
-                        f"LEFT JOIN {q(target.name)} {alias} ON {alias}.Id = {parent_col}"
-                    )
-                self._joins[key] = (new_aliases, new_targets)
-            aliases, targets = self._joins[key]
-        last = tokens[-1]
-        if len(targets) > 1 and last.lower() == "type":
-            # The Name entity's Type is the record's sObject type (a queue is "Queue").
-            cases = " ".join(
-                f"WHEN {a}.Id IS NOT NULL THEN '{'Queue' if t.name == 'Group' else t.name}'"
-                for a, t in zip(aliases, targets, strict=True)
-            )
-            return Resolved(
-                f"(CASE {cases} END COLLATE NOCASE)", schema.Field("Type", schema.STRING), rel_path
-            )
-        if len(targets) > 1 and last.lower() not in NAME_ENTITY_FIELDS:
-            raise self._field_error(last, "Name")
-        found = [(a, t.field(last)) for a, t in zip(aliases, targets, strict=True)]
-        found = [(a, f) for a, f in found if f is not None]
-        if not found:
-            raise self._field_error(last, targets[0].name if len(targets) == 1 else "Name")
-        fld = found[0][1]
-        assert fld is not None
-        exprs = [f"{a}.{q(f.name)}" for a, f in found if f is not None]
-        expr = exprs[0]
-        if len(exprs) > 1:
-            # A function result loses the columns' NOCASE collation; SOQL text compares
-            # case-insensitively whatever the path.
-            collate = " COLLATE NOCASE" if fld.type in TEXT_TYPES else ""
-            expr = f"(COALESCE({', '.join(exprs)}){collate})"
-        return Resolved(expr, fld, rel_path)
-
-    def _relationship_error(self, token: Token) -> SalesforceError:
-        return located_error(
-            self.soql,
-            token,
-            "INVALID_FIELD",
-            f"Didn't understand relationship '{token}' in field path. {_CUSTOM_REL_HINT}",
-        )
-
-    # expressions: fields and function calls
-
     def operand(self, node: Tree) -> Resolved:
         """A field path or a function call, checked against the clause it appears in."""
-        resolved = self._operand(node)
+        resolved = self.calls.resolve(node, self._clause)
         after_grouping = self._clause in ("having", "order") and self.compiled.aggregate
         if (
             after_grouping
@@ -196,88 +70,18 @@ class Compiler:
             raise self._error(node, f"Field must be grouped or aggregated: {error_token(node)}")
         return resolved
 
-    def _operand(self, node: Tree) -> Resolved:
-        if node.data == "path":
-            return self.resolve(node)
-        name = str(node.children[0]).upper()
-        arg: Tree | None = node.children[1]  # type: ignore[assignment]
-        if name in AGGREGATES:
-            return self._aggregate(node, name, arg)
-        if arg is None or name in ("FIELDS", "CONVERTTIMEZONE", "GROUPING"):
-            raise self._error(node, f"{node.children[0]}() is not allowed here")
-        if name in DATE_FUNCTIONS:
-            return self._date_function(node, name, arg)
-        inner = self.operand(arg)
-        if name == "CONVERTCURRENCY" and inner.field.type != schema.CURRENCY:
-            raise self._error(arg, "convertCurrency() takes a currency field", "INVALID_FIELD")
-        # toLabel(): picklist labels are their values here; convertCurrency(): the org has
-        # one currency, the user's.
-        return inner
-
-    def _aggregate(self, node: Tree, name: str, arg: Tree | None) -> Resolved:
-        if self._clause not in ("select", "having", "order"):
-            clause = "GROUP BY" if self._clause == "group" else self._clause.upper()
-            raise self._error(node, f"Aggregate functions are not allowed in {clause}")
-        if arg is None or arg.data != "path":
-            raise self._error(node, f"{node.children[0]}() takes one field")
-        outer, self._clause = self._clause, "aggregate"
-        try:
-            inner = self.resolve(arg)
-        finally:
-            self._clause = outer
-        ftype = inner.field.type
-        allowed = {
-            "SUM": ftype in NUMERIC,
-            "AVG": ftype in NUMERIC,
-            "MIN": ftype not in (schema.BOOLEAN, schema.TEXTAREA),
-            "MAX": ftype not in (schema.BOOLEAN, schema.TEXTAREA),
-        }.get(name, ftype != schema.TEXTAREA)
-        if not allowed:
-            raise self._error(
-                arg,
-                f"field {inner.field.name} does not support aggregate operator {name}",
-                "INVALID_FIELD",
-            )
-        x = inner.expr
-        sql, result = {
-            "COUNT": (f"COUNT({x})", schema.INT),
-            "COUNT_DISTINCT": (f"COUNT(DISTINCT {x})", schema.INT),
-            "SUM": (f"SUM({x})", ftype),
-            "AVG": (f"AVG({x})", schema.DOUBLE),
-            "MIN": (f"MIN({x})", ftype),
-            "MAX": (f"MAX({x})", ftype),
-        }[name]
-        field = inner.field if result == ftype else schema.Field(inner.field.name, result)
-        return Resolved(sql, field, (), aggregate=True, named=False)
-
-    def _date_function(self, node: Tree, name: str, arg: Tree) -> Resolved:
-        if arg.data == "call" and str(arg.children[0]).upper() == "CONVERTTIMEZONE":
-            # The local org's user is on UTC: converting to the user's zone changes nothing.
-            arg = arg.children[1]  # type: ignore[assignment]
-            if arg is None:
-                raise self._error(node, "convertTimezone() takes one field")
-        if arg.data != "path":
-            raise self._error(arg, f"{node.children[0]}() takes one field")
-        inner = self.resolve(arg)
-        types = (schema.DATETIME,) if name in DATETIME_ONLY else (schema.DATE, schema.DATETIME)
-        if inner.field.type not in types:
-            raise self._error(
-                arg,
-                f"field {inner.field.name} does not support date function {name}",
-                "INVALID_FIELD",
-            )
-        sql, result = date_function_sql(name, inner.expr, self.fiscal)
-        return Resolved(sql, schema.Field(name, result), (), named=False)
-
     # query
 
     def compile(self, query: Tree, sobj: schema.SObject, *, child: bool = False) -> CompiledQuery:
         self.compiled = CompiledQuery(sobj, self.prefix)
+        paths = FieldPaths(self.soql, self.schema, self.compiled, self.prefix)
+        self.calls = Calls(self.soql, paths, self.fiscal)
+        self.select = SelectList(self.soql, self.schema, self.compiled, paths, self.operand)
         self.filters = Filters(self.soql, self.today, self.fiscal, self.compiled.params)
         (
             fields_tree,
             _name,
-            _scope,  # USING SCOPE: every scope sees every record here
+            scope,
             where,
             _with,  # WITH SECURITY_ENFORCED: the API user sees every field here
             group_by,
@@ -289,7 +93,7 @@ class Compiler:
         ) = query.children
         items: list[Tree] = fields_tree.children  # type: ignore[union-attr, assignment]
         self.compiled.aggregate = group_by is not None or any(
-            item.data == "selected" and _is_aggregate_call(item.children[0])  # type: ignore[arg-type]
+            item.data == "selected" and is_aggregate(item.children[0])  # type: ignore[arg-type]
             for item in items
         )
         if limit is not None:
@@ -298,7 +102,7 @@ class Compiler:
             self._group_by(group_by)  # type: ignore[arg-type]
         if child and self.compiled.aggregate:
             raise self._error(items[0].children[0], "Aggregate queries are not allowed here")  # type: ignore[arg-type]
-        if self._count_only(items):
+        if self.select.count_only(items):
             self.compiled.aggregate = group_by is not None
         elif self.compiled.aggregate:
             if self.compiled.limit is not None and group_by is None:
@@ -306,14 +110,20 @@ class Compiler:
                     limit.children[0],  # type: ignore[union-attr]
                     "A query with an aggregate function and a LIMIT needs a GROUP BY",
                 )
-            self._select_aggregates(items)
+            self.select.aggregates(items)
         else:
-            self._column(f"{self.compiled.root}.Id")
-            self._column(f"{self.compiled.root}.rowid")
-            self._select(items, child)
+            self.compiled.column(f"{self.compiled.root}.Id")
+            self.compiled.column(f"{self.compiled.root}.rowid")
+            for item in items:
+                if item.data == "subquery":
+                    self.compiled.outputs.append(self._child(item, nested=child))
+                else:
+                    self.select.add(item)
+        conditions = [] if scope is None else [self._using_scope(scope.children[0])]  # type: ignore[union-attr, arg-type]
         if where is not None:
             self._clause = "where"
-            self.compiled.where = self._condition(where.children[0])  # type: ignore[union-attr]
+            conditions.append(self._condition(where.children[0]))  # type: ignore[union-attr, arg-type]
+        self.compiled.where = " AND ".join(conditions)
         if having is not None:
             if not self.compiled.aggregate:
                 raise self._error(having.children[0], "HAVING needs a GROUP BY")  # type: ignore[union-attr]
@@ -331,6 +141,20 @@ class Compiler:
                     f"Maximum SOQL offset allowed is {MAX_OFFSET}",
                 )
         return self.compiled
+
+    def _using_scope(self, scope: Token) -> str:
+        """USING SCOPE (SOQL: "USING SCOPE"): `everything` is every record, `mine` the ones
+        the running user owns. The local org models no teams, territories, delegation or
+        queue membership, so it refuses the other scopes rather than answer them wrongly."""
+        sobj = self.compiled.sobject
+        if scope.lower() == "everything":
+            return "1"
+        if scope.lower() != "mine" or sobj.field("OwnerId") is None:
+            raise self._error(
+                scope, f"USING SCOPE {scope} is not supported by the local org for {sobj.name}"
+            )
+        self.compiled.params.append(RUNNING_USER["Username"])
+        return f'({self.compiled.root}.OwnerId = (SELECT Id FROM "User" WHERE Username = ?))'
 
     @staticmethod
     def _is_count(item: Tree) -> bool:
@@ -360,7 +184,7 @@ class Compiler:
         self._clause = "group"
         for expr in node.children:
             resolved = self.operand(expr)  # type: ignore[arg-type]
-            if resolved.field.type in (schema.TEXTAREA, schema.DOUBLE):
+            if resolved.field.type in UNGROUPABLE_TYPES:
                 raise self._error(
                     expr,
                     f"field '{resolved.field.name}' can not be grouped in a query call",
@@ -369,175 +193,13 @@ class Compiler:
             self.compiled.group_by.append(resolved.expr)
         self._clause = "select"
 
-    def _select_aggregates(self, items: list[Tree]) -> None:
-        """The fields of an AggregateResult: grouped fields under their names (or aliases),
-        aggregate and date functions as their alias or expr0, expr1, ..."""
-        unnamed = 0
-        keys: set[str] = set()
-        for item in items:
-            if item.data != "selected":
-                first = item.children[0]
-                raise self._error(
-                    first if item.data == "typeof" else first.children[1],  # type: ignore[union-attr, arg-type]
-                    "Child relationships and TYPEOF are not allowed in an aggregate query",
-                )
-            expr, alias = item.children
-            if isinstance(expr, Tree) and expr.data == "call" and self._is_count(item):
-                raise self._error(expr, "COUNT() must be the only element")
-            resolved = self.operand(expr)  # type: ignore[arg-type]
-            if not resolved.aggregate and resolved.expr not in self.compiled.group_by:
-                raise self._error(expr, f"Field must be grouped or aggregated: {error_token(expr)}")  # type: ignore[arg-type]
-            if alias is not None:
-                key = str(alias)
-            elif resolved.named:
-                key = resolved.field.name
-            else:
-                key = f"expr{unnamed}"
-                unnamed += 1
-            if key.lower() in keys:
-                raise self._error(alias or expr, f"duplicate alias: {key}")  # type: ignore[arg-type]
-            keys.add(key.lower())
-            self.compiled.outputs.append(Output(key, self._column(resolved.expr), resolved.field))
-
-    def _parent_output(self, outputs: list[Output], rel_path: tuple[str, ...]) -> list[Output]:
-        """The output list a field with this relationship path belongs in (creating parents)."""
-        for depth in range(len(rel_path)):
-            key = rel_path[depth]
-            node = next((o for o in outputs if o.key == key and o.type_name), None)
-            if node is None:
-                lowered = tuple(p.lower() for p in rel_path[: depth + 1])
-                aliases, targets = self._joins[lowered]
-                ids_expr = [f"{a}.Id" for a in aliases]
-                expr = ids_expr[0] if len(ids_expr) == 1 else f"COALESCE({', '.join(ids_expr)})"
-                type_name = targets[0].name if len(targets) == 1 else "Name"
-                node = Output(key, self._column(expr), type_name=type_name)
-                outputs.append(node)
-            outputs = node.children
-        return outputs
-
-    def _column(self, expr: str) -> int:
-        self.compiled.columns.append(expr)
-        return len(self.compiled.columns) - 1
-
-    def _select(self, items: list[Tree], child: bool) -> None:
-        seen: set[tuple[str, ...]] = set()
-        for item in items:
-            if item.data == "typeof":
-                self.compiled.outputs.append(self._typeof(item))
-                continue
-            if item.data == "subquery":
-                if child:
-                    first: Token = item.children[0].children[1]  # type: ignore[union-attr, assignment]
-                    raise located_error(
-                        self.soql, first, "MALFORMED_QUERY", "nested child subqueries"
-                    )
-                self.compiled.outputs.append(self._child(item.children[0]))  # type: ignore[arg-type]
-                continue
-            expr, alias = item.children
-            if alias is not None:
-                raise self._error(alias, "Only aggregate expressions use field aliasing")
-            for resolved, token in self._selected_fields(expr):  # type: ignore[arg-type]
-                key = (*resolved.rel_path, resolved.field.name)
-                if key in seen:
-                    raise located_error(
-                        self.soql,
-                        token,
-                        "MALFORMED_QUERY",
-                        f"duplicate field selected: {'.'.join(key)}",
-                    )
-                seen.add(key)
-                target = self._parent_output(self.compiled.outputs, resolved.rel_path)
-                target.append(
-                    Output(resolved.field.name, self._column(resolved.expr), resolved.field)
-                )
-
-    def _typeof(self, node: Tree) -> Output:
-        """TYPEOF rel WHEN Type THEN fields ... [ELSE fields] END (SOQL: "TYPEOF"): each row
-        gets the fields of the branch for its record's type, ELSE's (Name entity fields)
-        otherwise."""
-        name: Token = node.children[0]  # type: ignore[assignment]
-        ref = next(
-            (
-                f
-                for f in self.compiled.sobject.fields.values()
-                if f.type == schema.REFERENCE
-                and (f.relationship_name or "").lower() == name.lower()
-            ),
-            None,
-        )
-        if ref is None or len(ref.reference_to) < 2:
-            raise self._error(name, f"TYPEOF needs a polymorphic relationship, not '{name}'")
-        link = f"{self.compiled.root}.{q(ref.name)}"
-        branches: dict[str, list[Output]] = {}
-        for branch in node.children[1:]:
-            if branch is None:
-                continue
-            assert isinstance(branch, Tree)
-            if branch.data == "typeof_when":
-                type_token, *paths = branch.children
-                target = next(
-                    (t for t in ref.reference_to if t.lower() == str(type_token).lower()), None
-                )
-                if target is None:
-                    raise self._error(
-                        type_token,  # type: ignore[arg-type]
-                        f"'{type_token}' is not a type {ref.relationship_name} can refer to",
-                        "INVALID_TYPE",
-                    )
-                alias = self._new_alias()
-                self.compiled.joins.append(f"LEFT JOIN {q(target)} {alias} ON {alias}.Id = {link}")
-                fields = [self._typeof_field(self.schema.sobjects[target], p) for p in paths]  # type: ignore[arg-type]
-                branches[target] = [
-                    Output(f.name, self._column(f"{alias}.{q(f.name)}"), f) for f in fields
-                ]
-            else:
-                branches[""] = []
-                for path in branch.children:
-                    tokens = [name, *path.children]  # type: ignore[union-attr]
-                    resolved = self.resolve(Tree("path", tokens))
-                    branches[""].append(
-                        Output(resolved.field.name, self._column(resolved.expr), resolved.field)
-                    )
-        return Output(ref.relationship_name or "", self._column(link), branches=branches)
-
-    def _typeof_field(self, sobj: schema.SObject, path: Tree) -> schema.Field:
-        token: Token = path.children[-1]  # type: ignore[assignment]
-        fld = sobj.field(token) if len(path.children) == 1 else None
-        if fld is None:
-            raise self._field_error(token, sobj.name)
-        return fld
-
-    def _selected_fields(self, expr: Tree) -> list[tuple[Resolved, Token]]:
-        """The fields one SELECT item stands for: itself, or all FIELDS(...) names."""
-        if expr.data == "call" and str(expr.children[0]).upper() == "FIELDS":
-            return self._fields_macro(expr)
-        resolved = self.operand(expr)
-        if not resolved.named:
-            raise self._error(expr, f"{error_token(expr)}() needs a GROUP BY")
-        return [(resolved, error_token(expr))]
-
-    def _fields_macro(self, expr: Tree) -> list[tuple[Resolved, Token]]:
-        """FIELDS(STANDARD | CUSTOM | ALL) (SOQL: "FIELDS()"): CUSTOM and ALL need a LIMIT
-        of at most 200."""
-        arg: Tree | None = expr.children[1]  # type: ignore[assignment]
-        kind = str(arg.children[0]).upper() if arg is not None and len(arg.children) == 1 else ""
-        if kind not in ("STANDARD", "CUSTOM", "ALL"):
-            raise self._error(expr, "FIELDS() takes STANDARD, CUSTOM or ALL")
-        if kind != "STANDARD" and (
-            self.compiled.limit is None or self.compiled.limit > MAX_FIELDS_LIMIT
-        ):
-            raise self._error(
-                expr, f"The SOQL FIELDS function must have a LIMIT of at most {MAX_FIELDS_LIMIT}"
-            )
-        token = error_token(expr)
-        return [
-            (Resolved(f"{self.compiled.root}.{q(f.name)}", f, ()), token)
-            for f in self.compiled.sobject.fields.values()
-            if kind == "ALL" or (kind == "CUSTOM") == f.name.endswith("__c")
-        ]
-
-    def _child(self, query: Tree) -> Output:
+    def _child(self, item: Tree, nested: bool) -> Output:
+        """A parent-to-child subquery: compiled as a query of its own, over the child
+        relationship it names."""
+        query: Tree = item.children[0]  # type: ignore[assignment]
         name: Token = query.children[1]  # type: ignore[assignment]
+        if nested:
+            raise located_error(self.soql, name, "MALFORMED_QUERY", "nested child subqueries")
         rel = next(
             (
                 r
@@ -552,7 +214,7 @@ class Compiler:
                 name,
                 "INVALID_TYPE",
                 f"Didn't understand relationship '{name}' in FROM part of query call. "
-                f"{_CUSTOM_REL_HINT}",
+                f"{CUSTOM_REL_HINT}",
             )
         self._subqueries += 1
         sub = Compiler(
@@ -561,7 +223,9 @@ class Compiler:
         subquery = sub.compile(query, self.schema.sobjects[rel.child_sobject], child=True)
         subquery.link = f"{subquery.root}.{q(rel.field)}"
         return Output(
-            rel.relationship_name, self._column(f"{self.compiled.root}.Id"), subquery=subquery
+            rel.relationship_name,
+            self.compiled.column(f"{self.compiled.root}.Id"),
+            subquery=subquery,
         )
 
     def _order_item(self, item: Tree) -> str:

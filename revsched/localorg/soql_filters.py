@@ -24,6 +24,7 @@ class Resolved:
     rel_path: tuple[str, ...]  # canonical relationship names leading to the field
     aggregate: bool = False
     named: bool = True  # a field (keyed by its name) rather than an expression (exprN)
+    formatted: bool = False  # FORMAT(): returned as the user reads it (values.display)
 
 
 class Filters:

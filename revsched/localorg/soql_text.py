@@ -3,25 +3,17 @@ the query as Salesforce's do (the query line, a caret, Row and Column)."""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-from lark import Lark, Token, Tree
+from lark import Token, Tree
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from revsched.localorg.salesforce_errors import SalesforceError
-
-
-@cache
-def _parser() -> Lark:
-    grammar = (Path(__file__).parent / "soql.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True)
+from revsched.soql_syntax import parse as parse_syntax
 
 
 def parse(soql: str) -> Tree:
     """The query's syntax tree; MALFORMED_QUERY at the first token the grammar cannot take."""
     try:
-        return _parser().parse(soql)
+        return parse_syntax(soql)
     except UnexpectedInput as exc:
         raise _syntax_error(soql, exc) from None
 

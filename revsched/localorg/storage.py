@@ -1,6 +1,6 @@
-"""SQLite storage of the local org: one table per SObject, validated writes and the
-fields Salesforce derives on every write (Name, IsClosed/IsWon, activity AccountId,
-LastActivityDate, audit dates)."""
+"""SQLite storage of the local org: one table per SObject, its records read, located and
+written as the REST API does (each write checked and its derived fields set by
+`write_rules`, the records it moves along kept in step by `activities`)."""
 
 from __future__ import annotations
 
@@ -8,69 +8,37 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
 
-from revsched.localorg import ids, schema
+from revsched.localorg import ids, schema, standard_objects, tables
+from revsched.localorg.activities import ACTIVITY_OBJECTS, after_write
 from revsched.localorg.salesforce_errors import SalesforceError, not_found
 from revsched.localorg.soql_dates import FiscalYear
-from revsched.localorg.values import (
-    column_type,
-    converter,
-    format_datetime,
-    from_db,
-    label,
-    to_db,
+from revsched.localorg.sql import cols, q
+from revsched.localorg.values import converter, format_datetime, from_db, to_db
+from revsched.localorg.write_rules import (
+    DERIVED_BY_OBJECT,
+    DERIVED_FIELDS,
+    check_references,
+    check_required,
+    check_unique,
+    column_values,
+    derive,
+    opportunity_stages,
 )
 from revsched.private import private_file
 
 AUDIT_FIELDS = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
-PERSON_OBJECTS = ("User", "Contact", "Lead")
-# Writable fields that _derive may fill in (the non-writable ones are always bound).
-DERIVED_FIELDS = {"Probability"}
-ACTIVITY_OBJECTS = ("Task", "Event")
-# Lead field -> Contact field, as Salesforce's standard lead mapping carries them over.
-LEAD_TO_CONTACT = {
-    "FirstName": "FirstName",
-    "LastName": "LastName",
-    "Title": "Title",
-    "Email": "Email",
-    "Phone": "Phone",
-    "LeadSource": "LeadSource",
-    "Country": "MailingCountry",
-    "HasOptedOutOfEmail": "HasOptedOutOfEmail",
-}
-# The columns _derive may change, per object.
-DERIVED_BY_OBJECT = {
-    **{name: ("Name",) for name in PERSON_OBJECTS},
-    "Opportunity": ("IsClosed", "IsWon", "Probability"),
-    "Task": ("IsClosed",),
-}
 RUNNING_USER = {
     "Username": "admin@revsched.localorg",
     "FirstName": "Local",
     "LastName": "Admin",
     "Email": "admin@revsched.localorg",
 }
-
-
-def q(name: str) -> str:
-    """A quoted SQLite identifier (Group is an SQL keyword)."""
-    return f'"{name}"'
-
-
-def cols(sobj: schema.SObject) -> str:
-    """Every column of an object's table, in the schema's field order (a table extended
-    later has its new columns last, so SELECT * would not match)."""
-    return sobj.select_list
-
-
-def json_ids(values: Iterable[str | None]) -> str:
-    """A set of Ids as one bound parameter, expanded in SQL with json_each."""
-    return json.dumps(sorted({v for v in values if v}))
 
 
 class MultipleMatches(SalesforceError):
@@ -101,7 +69,7 @@ class Storage:
         # The org's fiscal year, for FISCAL_* date functions and literals.
         self.fiscal_year = FiscalYear()
         # This org's objects: the shipped schema and the custom ones the file remembers.
-        self.schema = schema.SHIPPED.copy()
+        self.schema = standard_objects.SHIPPED.copy()
         with self.lock:
             created = self._create_schema()
             self.conn.execute("CREATE TABLE IF NOT EXISTS _schema_extension (spec TEXT)")
@@ -121,32 +89,13 @@ class Storage:
     # -- schema -------------------------------------------------------------
 
     def _create_schema(self) -> bool:
+        """The org's own bookkeeping (Id sequences, API usage); True for a new file."""
         exists = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = '_sequence'"
         ).fetchone()
         if exists:
             return False
         with self.transaction():
-            for sobj in self.schema.sobjects.values():
-                cols = ", ".join(
-                    f"{q(f.name)} {column_type(f)}" + (" PRIMARY KEY" if f.name == "Id" else "")
-                    for f in sobj.fields.values()
-                )
-                self.conn.execute(f"CREATE TABLE {q(sobj.name)} ({cols})")
-                for f in sobj.fields.values():
-                    if f.name == "Id":
-                        continue
-                    if f.unique:
-                        self.conn.execute(
-                            f"CREATE UNIQUE INDEX {q(f'ux_{sobj.name}_{f.name}')} "
-                            f"ON {q(sobj.name)} ({q(f.name)})"
-                        )
-                    elif f.type == schema.REFERENCE:
-                        # Partial: most lookups are sparse, and `col = ?` implies NOT NULL.
-                        self.conn.execute(
-                            f"CREATE INDEX {q(f'ix_{sobj.name}_{f.name}')} "
-                            f"ON {q(sobj.name)} ({q(f.name)}) WHERE {q(f.name)} IS NOT NULL"
-                        )
             self.conn.execute("CREATE TABLE _sequence (sobject TEXT PRIMARY KEY, next INTEGER)")
             self.conn.execute("CREATE TABLE _api_usage (day TEXT PRIMARY KEY, used INTEGER)")
         return True
@@ -166,7 +115,7 @@ class Storage:
                     "IsWon": won,
                 }
                 for order, (name, probability, closed, won) in enumerate(
-                    schema.OPPORTUNITY_STAGES, start=1
+                    standard_objects.OPPORTUNITY_STAGES, start=1
                 )
             ],
         )
@@ -175,37 +124,9 @@ class Storage:
 
     def ensure_tables(self) -> None:
         """Create the tables and columns of objects and fields added to the schema since
-        this database was made (custom objects and fields, newer standard fields)."""
+        this database was made (all of them in a new file)."""
         with self.transaction():
-            for sobj in self.schema.sobjects.values():
-                existing = {
-                    row[1] for row in self.conn.execute(f"PRAGMA table_info({q(sobj.name)})")
-                }
-                if not existing:
-                    columns = ", ".join(
-                        f"{q(f.name)} {column_type(f)}" + (" PRIMARY KEY" if f.name == "Id" else "")
-                        for f in sobj.fields.values()
-                    )
-                    self.conn.execute(f"CREATE TABLE {q(sobj.name)} ({columns})")
-                    missing = [f for f in sobj.fields.values() if f.name != "Id"]
-                else:
-                    missing = [f for f in sobj.fields.values() if f.name not in existing]
-                    for f in missing:
-                        self.conn.execute(
-                            f"ALTER TABLE {q(sobj.name)} ADD COLUMN {q(f.name)} {column_type(f)}"
-                            + (" DEFAULT 0" if f.type == schema.BOOLEAN else "")
-                        )
-                for f in missing:
-                    if f.unique:
-                        self.conn.execute(
-                            f"CREATE UNIQUE INDEX IF NOT EXISTS {q(f'ux_{sobj.name}_{f.name}')} "
-                            f"ON {q(sobj.name)} ({q(f.name)})"
-                        )
-                    elif f.type == schema.REFERENCE or f.external_id:
-                        self.conn.execute(
-                            f"CREATE INDEX IF NOT EXISTS {q(f'ix_{sobj.name}_{f.name}')} "
-                            f"ON {q(sobj.name)} ({q(f.name)}) WHERE {q(f.name)} IS NOT NULL"
-                        )
+            tables.ensure(self.conn, self.schema)
 
     def add_schema(self, spec: dict[str, object]) -> list[str]:
         """Add custom objects and fields (see schema.Schema.extend) to this org, remembered in the
@@ -287,115 +208,6 @@ class Storage:
         )
         return [ids.make_id(sobj.key_prefix, n) for n in range(first, first + count)]
 
-    def _stages(self) -> dict[str, tuple[float | None, bool, bool]]:
-        rows = self.conn.execute(
-            "SELECT ApiName, DefaultProbability, IsClosed, IsWon FROM OpportunityStage "
-            "WHERE IsDeleted = 0"
-        )
-        return {name.lower(): (prob, bool(closed), bool(won)) for name, prob, closed, won in rows}
-
-    def _derive(
-        self,
-        sobj: schema.SObject,
-        row: dict[str, object],
-        changed: dict[str, object],
-        stages: dict[str, tuple[float | None, bool, bool]],
-    ) -> None:
-        """Fields Salesforce computes from the others on the same record."""
-        if sobj.name in PERSON_OBJECTS:
-            parts = [row.get("FirstName"), row.get("LastName")]
-            row["Name"] = " ".join(str(p) for p in parts if p) or None
-        elif sobj.name == "Opportunity":
-            stage = stages.get(str(row.get("StageName") or "").lower())
-            row["IsClosed"] = int(bool(stage and stage[1]))
-            row["IsWon"] = int(bool(stage and stage[2]))
-            if stage and "StageName" in changed and "Probability" not in changed:
-                row["Probability"] = stage[0]
-        elif sobj.name == "Task":
-            row["IsClosed"] = int(str(row.get("Status") or "").lower() == "completed")
-
-    def _convert(self, sobj: schema.SObject, values: dict[str, object]) -> dict[str, object]:
-        """Canonical field names -> column values; rejects unknown and read-only fields."""
-        out: dict[str, object] = {}
-        unwritable: list[str] = []
-        for key, value in values.items():
-            field = sobj.field(key)
-            if field is None:
-                raise SalesforceError(
-                    400,
-                    "INVALID_FIELD",
-                    f"No such column '{key}' on sobject of type {sobj.name}",
-                    [key],
-                )
-            if not field.writable:
-                unwritable.append(field.name)
-                continue
-            out[field.name] = to_db(field, value)
-        if unwritable:
-            raise SalesforceError(
-                400,
-                "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"Unable to create/update fields: {', '.join(unwritable)}. Please check the "
-                "security settings of this field and verify that it is read/write for your "
-                "profile or permission set.",
-                unwritable,
-            )
-        return out
-
-    def _check_required(
-        self, sobj: schema.SObject, row: dict[str, object], only: Iterable[str] | None = None
-    ) -> None:
-        """REQUIRED_FIELD_MISSING for required fields left empty (of `only`, if given: an
-        update can only empty the fields it sets)."""
-        fields = sobj.fields.values() if only is None else [sobj.fields[n] for n in only]
-        missing = [
-            f.name for f in fields if not f.nillable and f.writable and row.get(f.name) is None
-        ]
-        if missing:
-            raise SalesforceError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                missing,
-            )
-
-    def _check_references(self, sobj: schema.SObject, changed: dict[str, object]) -> None:
-        for name, value in changed.items():
-            field = sobj.fields[name]
-            if field.type != schema.REFERENCE or value is None:
-                continue
-            canonical = ids.normalize(str(value))
-            target = self.schema.key_prefix_owner(canonical) if canonical else None
-            if canonical is None or target is None or target.name not in field.reference_to:
-                code = "MALFORMED_ID" if canonical is None else "FIELD_INTEGRITY_EXCEPTION"
-                raise SalesforceError(
-                    400, code, f"{label(field)}: id value of incorrect type: {value}", [name]
-                )
-            found = self.conn.execute(
-                f"SELECT 1 FROM {q(target.name)} WHERE Id = ? AND IsDeleted = 0", (canonical,)
-            ).fetchone()
-            if not found:
-                raise SalesforceError(
-                    400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]
-                )
-            changed[name] = canonical
-
-    def _check_unique(self, sobj: schema.SObject, changed: dict[str, object], own_id: str) -> None:
-        for name, value in changed.items():
-            if not sobj.fields[name].unique or value is None:
-                continue
-            row = self.conn.execute(
-                f"SELECT Id FROM {q(sobj.name)} WHERE {q(name)} = ? AND Id != ?",
-                (value, own_id),
-            ).fetchone()
-            if row:
-                raise SalesforceError(
-                    400,
-                    "DUPLICATE_VALUE",
-                    f"duplicate value found: {name} duplicates value on record with id: {row[0]}",
-                    [name],
-                )
-
     def _defaults(self, sobj: schema.SObject) -> dict[str, object]:
         row: dict[str, object] = {f: None for f in sobj.fields}
         for f in sobj.fields.values():
@@ -410,7 +222,7 @@ class Storage:
         sobj = self.schema.sobject(sobject)
         if sobj is None:
             raise ValueError(f"sObject type '{sobject}' is not supported")
-        stages = self._stages() if sobj.name == "Opportunity" else {}
+        stages = opportunity_stages(self.conn) if sobj.name == "Opportunity" else {}
         now = self.now()
         base = self._defaults(sobj)
         required = [f.name for f in sobj.fields.values() if not f.nillable and f.writable]
@@ -436,7 +248,7 @@ class Storage:
                 row["LastModifiedDate"] = row["LastModifiedDate"] or created
                 row["SystemModstamp"] = row["SystemModstamp"] or row["LastModifiedDate"]
                 if derives:
-                    self._derive(sobj, row, record, stages)
+                    derive(sobj, row, record, stages)
                 if None in required_values(row):
                     missing = [name for name in required if row[name] is None]
                     raise ValueError(
@@ -463,7 +275,7 @@ class Storage:
                 )
             except sqlite3.IntegrityError as exc:
                 raise ValueError(f"{sobj.name}: {exc}") from None
-            self._after_write(sobj, new_ids, [])
+            after_write(self.conn, self.schema, sobj, new_ids, [])
         return new_ids
 
     @staticmethod
@@ -481,21 +293,21 @@ class Storage:
         """One validated create, as the REST API performs it."""
         sobj = self.sobject(sobject)
         with self.transaction():
-            changed = self._convert(sobj, values)
-            self._check_references(sobj, changed)
+            changed = column_values(sobj, values)
+            check_references(self.conn, self.schema, sobj, changed)
             record_id = self._allocate(sobj, 1)[0]
             now = self.now()
             row = {**self._defaults(sobj), **changed, "Id": record_id}
             row.update(dict.fromkeys(AUDIT_FIELDS, now))
-            self._check_required(sobj, row)
-            self._check_unique(sobj, changed, record_id)
-            self._derive(sobj, row, changed, self._stages())
+            check_required(sobj, row)
+            check_unique(self.conn, sobj, changed, record_id)
+            derive(sobj, row, changed, opportunity_stages(self.conn))
             marks = ", ".join("?" * len(row))
             names = ", ".join(q(c) for c in row)
             self.conn.execute(
                 f"INSERT INTO {q(sobj.name)} ({names}) VALUES ({marks})", list(row.values())
             )
-            self._after_write(sobj, [record_id], [])
+            after_write(self.conn, self.schema, sobj, [record_id], [])
         return record_id
 
     def update(
@@ -518,13 +330,13 @@ class Storage:
                 raise SalesforceError(
                     400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
                 )
-            changed = self._convert(sobj, values)
-            self._check_references(sobj, changed)
+            changed = column_values(sobj, values)
+            check_references(self.conn, self.schema, sobj, changed)
             row = {**old, **changed}
-            self._check_required(sobj, row, changed)
-            self._check_unique(sobj, changed, str(old["Id"]))
-            stages = self._stages() if sobj.name == "Opportunity" else {}
-            self._derive(sobj, row, changed, stages)
+            check_required(sobj, row, changed)
+            check_unique(self.conn, sobj, changed, str(old["Id"]))
+            stages = opportunity_stages(self.conn) if sobj.name == "Opportunity" else {}
+            derive(sobj, row, changed, stages)
             now = self.now()
             row["LastModifiedDate"] = row["SystemModstamp"] = now
             # Write only what changed (given, derived, audit): far less to bind and index.
@@ -534,7 +346,7 @@ class Storage:
             self.conn.execute(
                 f"UPDATE {q(sobj.name)} SET {sets} WHERE Id = ?", [*diff.values(), old["Id"]]
             )
-            self._after_write(sobj, [str(old["Id"])], [old])
+            after_write(self.conn, self.schema, sobj, [str(old["Id"])], [old])
 
     def delete(self, sobj: schema.SObject, record_id: str) -> None:
         """Soft delete of a located record: queryAll still sees it, with IsDeleted = true."""
@@ -544,7 +356,7 @@ class Storage:
                 f"UPDATE {q(sobj.name)} SET IsDeleted = 1, SystemModstamp = ? WHERE Id = ?",
                 (self.now(), record_id),
             )
-            self._after_write(sobj, [record_id], [before])
+            after_write(self.conn, self.schema, sobj, [record_id], [before])
 
     def upsert(
         self, sobject: str, key_field: str, key: object, values: dict[str, object]
@@ -590,171 +402,6 @@ class Storage:
                 (to_db(field, key),),
             )
         ]
-
-    def merge(
-        self,
-        sobj: schema.SObject,
-        master_id: str,
-        merge_ids: list[str],
-        values: dict[str, object],
-    ) -> tuple[str, list[str], list[str]]:
-        """SOAP merge() of one MergeRequest, in its own transaction: apply `values` to the
-        master, re-parent every record that looks up to a merged record, then delete the
-        merged records (IsDeleted, MasterRecordId = master). Returns (master Id, merged
-        Ids, Ids of the re-parented related records)."""
-        with self.transaction():
-            master = self.locate(master_id, sobj)
-            merged = [self.locate(record_id, sobj) for record_id in merge_ids]
-            if master in merged or len(set(merged)) != len(merged):
-                raise SalesforceError(
-                    400,
-                    "INVALID_ID_FIELD",
-                    "Cannot merge a record with itself or name a record twice",
-                    ["recordToMergeIds"],
-                )
-            if values:
-                self.update(sobj.name, master, values)
-            now = self.now()
-            param = json_ids(merged)
-            updated: list[str] = []
-            for child in self.schema.sobjects.values():
-                before: list[dict[str, object]] = []
-                for field in child.fields.values():
-                    if field.type != schema.REFERENCE or sobj.name not in field.reference_to:
-                        continue
-                    if not field.writable or field.name == "MasterRecordId":
-                        continue
-                    where = (
-                        f"{q(field.name)} IN (SELECT value FROM json_each(?)) "
-                        "AND IsDeleted = 0 AND Id != ?"
-                    )
-                    rows = self.conn.execute(
-                        f"SELECT {cols(child)} FROM {q(child.name)} WHERE {where}", (param, master)
-                    ).fetchall()
-                    if not rows:
-                        continue
-                    before += [dict(zip(child.fields, row, strict=True)) for row in rows]
-                    self.conn.execute(
-                        f"UPDATE {q(child.name)} SET {q(field.name)} = ?, LastModifiedDate = ?, "
-                        f"SystemModstamp = ? WHERE {where}",
-                        (master, now, now, param, master),
-                    )
-                    updated += [str(row[0]) for row in rows if str(row[0]) not in updated]
-                if child.name in ACTIVITY_OBJECTS:
-                    # Activities linked through a contact or opportunity moved with it.
-                    moved = self.conn.execute(
-                        f"SELECT {cols(child)} FROM {q(child.name)} WHERE AccountId IN "
-                        "(SELECT value FROM json_each(?))",
-                        (param,),
-                    ).fetchall()
-                    before += [dict(zip(child.fields, row, strict=True)) for row in moved]
-                    if before:
-                        self._refresh_activities(child.name, [str(r["Id"]) for r in before], before)
-            self.conn.execute(
-                f"UPDATE {q(sobj.name)} SET IsDeleted = 1, MasterRecordId = ?, "
-                "SystemModstamp = ? WHERE Id IN (SELECT value FROM json_each(?))",
-                (master, now, param),
-            )
-            link = "AccountId" if sobj.name == "Account" else "WhoId"
-            self._roll_up(sobj.name, link, {master})
-        return master, merged, updated
-
-    def convert_lead(
-        self,
-        lead_id: str,
-        converted_status: str,
-        account_id: str | None,
-        contact_id: str | None,
-        owner_id: str | None,
-    ) -> tuple[str, str]:
-        """SOAP convertLead() of one LeadConvert without an opportunity, in its own
-        transaction: the lead joins the given account (or a new one from its Company) as the
-        given contact (or a new one from its fields and the same-named custom fields), its
-        activities move to that contact, and it is marked converted. Returns (account Id,
-        contact Id)."""
-        lead_obj, contact_obj = self.schema.sobjects["Lead"], self.schema.sobjects["Contact"]
-        with self.transaction():
-            lead = self.locate_row(lead_id, lead_obj)
-            if lead["IsConverted"]:
-                raise SalesforceError(
-                    400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", []
-                )
-            owner = owner_id or str(lead["OwnerId"])
-            if not owner.startswith(self.schema.sobjects["User"].key_prefix):
-                raise SalesforceError(
-                    400,
-                    "INVALID_CROSS_REFERENCE_KEY",
-                    "Converted objects can only be owned by users. If the lead is not owned by"
-                    " a user, you must specify a user for the Owner field.",
-                    ["ownerId"],
-                )
-            lead_values = {n: from_db(f, lead[n]) for n, f in lead_obj.fields.items()}
-            if account_id:
-                account = self.locate(account_id, self.schema.sobjects["Account"])
-            else:
-                account = self.create(
-                    "Account",
-                    {
-                        "Name": lead_values["Company"],
-                        "Website": lead_values["Website"],
-                        "BillingCountry": lead_values["Country"],
-                        "BillingState": lead_values["State"],
-                        "OwnerId": owner,
-                    },
-                )
-            if contact_id:
-                contact = self.locate(contact_id, contact_obj)
-                if self.row(contact_obj, contact)["AccountId"] != account:
-                    raise SalesforceError(
-                        400,
-                        "INVALID_CROSS_REFERENCE_KEY",
-                        "contactId must belong to the account given by accountId",
-                        ["contactId"],
-                    )
-            else:
-                contact = self.create(
-                    "Contact",
-                    {
-                        **_contact_from_lead(lead_values, self.schema),
-                        "AccountId": account,
-                        "OwnerId": owner,
-                    },
-                )
-            now = self.now()
-            converted = {
-                "IsConverted": True,
-                "ConvertedAccountId": account,
-                "ConvertedContactId": contact,
-                "ConvertedDate": self.today().isoformat(),
-                "Status": converted_status,
-            }
-            sets = ", ".join(f"{q(n)} = ?" for n in converted)
-            self.conn.execute(
-                f"UPDATE Lead SET {sets}, LastModifiedDate = ?, SystemModstamp = ? WHERE Id = ?",
-                [
-                    *(to_db(lead_obj.fields[n], v) for n, v in converted.items()),
-                    now,
-                    now,
-                    lead["Id"],
-                ],
-            )
-            for table in ACTIVITY_OBJECTS:
-                moved = [
-                    str(row[0])
-                    for row in self.conn.execute(
-                        f"SELECT Id FROM {q(table)} WHERE WhoId = ?", (lead["Id"],)
-                    )
-                ]
-                if moved:
-                    self.conn.execute(
-                        f"UPDATE {q(table)} SET WhoId = ?, WhatId = COALESCE(WhatId, ?),"
-                        " LastModifiedDate = ?, SystemModstamp = ? WHERE WhoId = ?",
-                        (contact, account, now, now, lead["Id"]),
-                    )
-                    self._refresh_activities(
-                        table, moved, [{"AccountId": None, "WhoId": lead["Id"]}]
-                    )
-        return account, contact
 
     def rows_by_id(self, record_ids: list[str]) -> dict[str, dict[str, object]]:
         """The rows (deleted ones too) of canonical Ids of any objects, in one query each."""
@@ -838,86 +485,3 @@ class Storage:
         for name, field in sobj.fields.items():
             out[name] = from_db(field, row[name])
         return out
-
-    # -- dependent records ------------------------------------------------------
-
-    def _after_write(
-        self, sobj: schema.SObject, written: list[str], before: list[dict[str, object]]
-    ) -> None:
-        """Keep activity AccountIds and LastActivityDate rollups in step with a write. An
-        updated Opportunity or Contact may have moved its activities to another account."""
-        if sobj.name in ACTIVITY_OBJECTS:
-            self._refresh_activities(sobj.name, written, before)
-        elif sobj.name in ("Opportunity", "Contact") and before:
-            link = "WhatId" if sobj.name == "Opportunity" else "WhoId"
-            for activity in ACTIVITY_OBJECTS:
-                fields = list(self.schema.sobjects[activity].fields)
-                linked = [
-                    dict(zip(fields, row, strict=True))
-                    for row in self.conn.execute(
-                        f"SELECT {cols(self.schema.sobjects[activity])} FROM {q(activity)} "
-                        f"WHERE {link} IN "
-                        "(SELECT value FROM json_each(?))",
-                        (json_ids(written),),
-                    )
-                ]
-                if linked:
-                    self._refresh_activities(activity, [str(r["Id"]) for r in linked], linked)
-
-    def _refresh_activities(
-        self, table: str, written: list[str], before: list[dict[str, object]]
-    ) -> None:
-        """Task/Event.AccountId: the account of WhatId (an Account, or an Opportunity's
-        account), else the account of WhoId's Contact; then the LastActivityDate rollups."""
-        param = json_ids(written)
-        self.conn.execute(
-            f"UPDATE {q(table)} SET AccountId = COALESCE("
-            "CASE substr(WhatId, 1, 3) WHEN '001' THEN WhatId "
-            f"WHEN '006' THEN (SELECT AccountId FROM Opportunity o WHERE o.Id = {q(table)}.WhatId)"
-            " END, CASE substr(WhoId, 1, 3) "
-            f"WHEN '003' THEN (SELECT AccountId FROM Contact c WHERE c.Id = {q(table)}.WhoId) END)"
-            " WHERE Id IN (SELECT value FROM json_each(?))",
-            (param,),
-        )
-        after = self.conn.execute(
-            f"SELECT AccountId, WhoId FROM {q(table)} WHERE Id IN (SELECT value FROM json_each(?))",
-            (param,),
-        ).fetchall()
-        accounts = {r[0] for r in after} | {str(o["AccountId"]) for o in before if o["AccountId"]}
-        whos = {r[1] for r in after} | {str(o["WhoId"]) for o in before if o["WhoId"]}
-        self._roll_up("Account", "AccountId", accounts)
-        self._roll_up("Contact", "WhoId", {w for w in whos if w and w.startswith("003")})
-        self._roll_up("Lead", "WhoId", {w for w in whos if w and w.startswith("00Q")})
-
-    def _roll_up(self, table: str, link: str, record_ids: set[str | None]) -> None:
-        """LastActivityDate, as Salesforce defines it: the most recent of the due dates of
-        closed tasks and the dates of events associated with the record."""
-        if not record_ids:
-            return
-        self.conn.execute(
-            f"UPDATE {q(table)} SET LastActivityDate = (SELECT MAX(d) FROM ("
-            f"SELECT ActivityDate AS d FROM Task t WHERE t.{link} = {q(table)}.Id "
-            "AND t.IsClosed = 1 AND t.IsDeleted = 0 "
-            "UNION ALL SELECT COALESCE(ActivityDate, substr(StartDateTime, 1, 10)) FROM Event e "
-            f"WHERE e.{link} = {q(table)}.Id AND e.IsDeleted = 0)) "
-            "WHERE Id IN (SELECT value FROM json_each(?))",
-            (json_ids(record_ids),),
-        )
-
-
-def _contact_from_lead(lead: dict[str, object], org_schema: schema.Schema) -> dict[str, object]:
-    """A converted lead's values for its new contact: the standard mapping, and custom
-    fields of the same API name and type on both objects (the mapping an admin sets up in
-    Lead Settings, here taken as given)."""
-    contact_fields = org_schema.sobjects["Contact"].fields
-    values = {target: lead[source] for source, target in LEAD_TO_CONTACT.items()}
-    for name, field in org_schema.sobjects["Lead"].fields.items():
-        target = contact_fields.get(name)
-        if (
-            name.endswith("__c")
-            and target is not None
-            and target.writable
-            and target.type == field.type != schema.REFERENCE
-        ):
-            values[name] = lead[name]
-    return values

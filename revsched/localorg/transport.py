@@ -14,6 +14,8 @@ from simple_salesforce import Salesforce
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 API_VERSION = "62.0"
+# Responses decoded into plain dicts, as revsched.auth's clients do (not OrderedDicts).
+PLAIN_DICTS = None
 
 
 class WSGIAdapter(BaseAdapter):
@@ -105,7 +107,11 @@ def connect(instance_url: str, session_id: str = "local") -> Salesforce:
     session = requests.Session()
     session.mount(f"https://{netloc}", _PlainHttpAdapter())
     return Salesforce(
-        instance_url=instance_url, session_id=session_id, session=session, version=API_VERSION
+        instance_url=instance_url,
+        session_id=session_id,
+        session=session,
+        version=API_VERSION,
+        object_pairs_hook=PLAIN_DICTS,
     )
 
 
@@ -114,5 +120,9 @@ def in_process_client(app: Any, host: str) -> Salesforce:
     session = requests.Session()
     session.mount(f"https://{host}", WSGIAdapter(app))
     return Salesforce(
-        instance_url=f"https://{host}", session_id="local", session=session, version=API_VERSION
+        instance_url=f"https://{host}",
+        session_id="local",
+        session=session,
+        version=API_VERSION,
+        object_pairs_hook=PLAIN_DICTS,
     )

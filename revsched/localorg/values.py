@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
 from revsched.localorg import schema
@@ -23,6 +24,15 @@ TEXT_TYPES = {
     schema.MULTIPICKLIST,
 }
 NUMBER_TYPES = {schema.DOUBLE, schema.CURRENCY, schema.PERCENT, schema.INT}
+# Fields of these types cannot be grouped (describe's `groupable`; Object Reference: Amount,
+# a currency, has no Group property while int NumberOfEmployees has).
+UNGROUPABLE_TYPES = {
+    schema.TEXTAREA,
+    schema.MULTIPICKLIST,
+    schema.DOUBLE,
+    schema.CURRENCY,
+    schema.PERCENT,
+}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
@@ -172,3 +182,35 @@ def from_db(field: schema.Field, value: object) -> object:
     if field.type == schema.BOOLEAN and value is not None:
         return bool(value)
     return value
+
+
+# FORMAT() formats these; the rest have no localized form.
+FORMATTED_TYPES = NUMBER_TYPES | {schema.DATE, schema.DATETIME}
+
+
+def scale(field: schema.Field) -> int:
+    """Digits after the decimal point, as describe reports them: 2 for currency."""
+    return 2 if field.type == schema.CURRENCY else 0
+
+
+def display(field: schema.Field, value: object) -> str | None:
+    """A value as SOQL's FORMAT() returns it to the local org's user, who reads en_US on
+    UTC in one currency (US dollars): 1,500 / $44,000.00 / 10% / 12/28/2015 /
+    4/10/2025, 3:31 PM (SOQL and SOSL Reference, "FORMAT()")."""
+    if value is None:
+        return None
+    if field.type == schema.DATE:
+        day = date.fromisoformat(str(value))
+        return f"{day.month}/{day.day}/{day.year}"
+    if field.type == schema.DATETIME:
+        at = parse_datetime(str(value))
+        assert at is not None
+        half = "AM" if at.hour < 12 else "PM"
+        return f"{at.month}/{at.day}/{at.year}, {at.hour % 12 or 12}:{at.minute:02d} {half}"
+    places = scale(field)
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    sign = "-" if rounded < 0 else ""
+    digits = f"{abs(rounded):,.{places}f}"
+    if field.type == schema.CURRENCY:
+        return f"{sign}${digits}"
+    return f"{sign}{digits}%" if field.type == schema.PERCENT else sign + digits

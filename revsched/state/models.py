@@ -7,7 +7,7 @@ writes through these models.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -94,16 +94,49 @@ class Run(Base):
     )
 
 
-class ChangeRow(Base):
+class RunStep:
+    """A row of a run's audit: one step the run planned, and its status once carried out.
+    `on_run` names the run's list of these rows (`Run.changes`)."""
+
+    on_run: ClassVar[str]
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # planned, then what carrying it out came to (each table lists its own)
+    status: Mapped[str] = mapped_column(String(20))
+
+    @declared_attr
+    def run_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("runs.id"))
+
+    @declared_attr
+    def run(cls) -> Mapped[Run]:
+        return relationship(back_populates=cls.on_run)
+
+
+class AuditRow(RunStep):
+    """A step that writes to the org or sends: why it failed, when it did."""
+
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Reconciled:
+    """A write whose run was interrupted mid-write can be read back from the org afterwards
+    (a field holding the planned value, a record found by its key)."""
+
+    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ChangeRow(Reconciled, AuditRow, Base):
     """One field of one record: the before/after audit that `revert` works from."""
 
     __tablename__ = "changes"
     # Outcomes are saved by (run, record): an index on run_id alone makes each save scan
     # the run's rows (quadratic in a run's size on SQLite).
     __table_args__ = (Index("ix_changes_run_id_record_id", "run_id", "record_id"),)
+    on_run = "changes"
+    # status: planned (dry run or not yet written), applied, failed, stale (value moved;
+    # left alone)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     sobject: Mapped[str] = mapped_column(String(100))
     record_id: Mapped[str] = mapped_column(String(18), index=True)
     record_name: Mapped[str] = mapped_column(String(255))
@@ -116,64 +149,46 @@ class ChangeRow(Base):
     old_name: Mapped[str | None] = mapped_column(String(255))
     new_name: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
-    # planned (dry run or not yet written), applied, failed, stale (value moved; left alone)
-    status: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str | None] = mapped_column(Text)
-    # Its run was interrupted mid-write: the status was read back from the org afterwards.
-    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-    run: Mapped[Run] = relationship(back_populates="changes")
 
 
-class CreateRow(Base):
+class CreateRow(Reconciled, AuditRow, Base):
     """A record a run created (or found already there by its key), for audit and revert."""
 
     __tablename__ = "creates"
     __table_args__ = (Index("ix_creates_run_id_key", "run_id", "key"),)
+    on_run = "creates"
+    # status: planned, created, updated (the key existed: nothing duplicated), failed, stale
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     sobject: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(255))
     fields: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     parent_id: Mapped[str | None] = mapped_column(String(18))
     record_id: Mapped[str | None] = mapped_column(String(18))
-    # planned, created, updated (the key existed: nothing duplicated), failed, stale
-    status: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str | None] = mapped_column(Text)
-    # Its run was interrupted mid-write: found (or not) by its key in the org afterwards.
-    reconciled: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-    run: Mapped[Run] = relationship(back_populates="creates")
 
 
-class DeleteRow(Base):
+class DeleteRow(AuditRow, Base):
     """A record a run deleted (a revert removing what its run created)."""
 
     __tablename__ = "deletes"
     __table_args__ = (Index("ix_deletes_run_id_record_id", "run_id", "record_id"),)
+    on_run = "deletes"
+    # status: planned, deleted, failed
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     sobject: Mapped[str] = mapped_column(String(100))
     record_id: Mapped[str] = mapped_column(String(18))
     reason: Mapped[str] = mapped_column(Text)
-    # planned, deleted, failed
-    status: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str | None] = mapped_column(Text)
-
-    run: Mapped[Run] = relationship(back_populates="deletes")
 
 
-class MergeRow(Base):
+class MergeRow(AuditRow, Base):
     """One record a run merged into a master. Salesforce cannot undo a merge, so this row
     keeps the merged record's full values and the master's before and after."""
 
     __tablename__ = "merges"
+    __table_args__ = (Index("ix_merges_run_id", "run_id"),)
+    on_run = "merges"
+    # status: planned, merged, failed, stale (left alone)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     sobject: Mapped[str] = mapped_column(String(100))
     master_id: Mapped[str] = mapped_column(String(18), index=True)
     master_name: Mapped[str] = mapped_column(String(255))
@@ -184,21 +199,17 @@ class MergeRow(Base):
     master_before: Mapped[str] = mapped_column(Text)
     master_after: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
-    # planned, merged, failed, stale (left alone)
-    status: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str | None] = mapped_column(Text)
-
-    run: Mapped[Run] = relationship(back_populates="merges")
 
 
-class ConversionRow(Base):
+class ConversionRow(AuditRow, Base):
     """A lead a run converted onto an account. Salesforce cannot undo a conversion, so
     revert leaves it; the row names the contact the lead became."""
 
     __tablename__ = "lead_conversions"
+    __table_args__ = (Index("ix_lead_conversions_run_id", "run_id"),)
+    on_run = "conversions"
+    # status: planned, converted, failed, stale (left alone)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     lead_id: Mapped[str] = mapped_column(String(18), index=True)
     lead_name: Mapped[str] = mapped_column(String(255))
     account_id: Mapped[str] = mapped_column(String(18))
@@ -207,14 +218,9 @@ class ConversionRow(Base):
     converted_status: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
     contact_id: Mapped[str | None] = mapped_column(String(18))
-    # planned, converted, failed, stale (left alone)
-    status: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str | None] = mapped_column(Text)
-
-    run: Mapped[Run] = relationship(back_populates="conversions")
 
 
-class EnrollmentRow(Base):
+class EnrollmentRow(RunStep, Base):
     """A sequence enrollment a run planned, and what the channel answered.
 
     Saved planned before the channel is asked and settled after it answers: a run
@@ -223,9 +229,10 @@ class EnrollmentRow(Base):
 
     __tablename__ = "enrollments"
     __table_args__ = (Index("ix_enrollments_run_id_key", "run_id", "key"),)
+    on_run = "enrollments"
+    # status: planned, enrolled, already, skipped, failed
+    # The channel that answered, and its one-line account (a sequence state Id, why not).
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     key: Mapped[str] = mapped_column(String(400))
     sobject: Mapped[str] = mapped_column(String(100))
     record_id: Mapped[str] = mapped_column(String(18), index=True)
@@ -235,17 +242,12 @@ class EnrollmentRow(Base):
     sender: Mapped[str] = mapped_column(Text)  # JSON of the plan's Recipient
     field: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
-    # planned, enrolled, already, skipped, failed
-    status: Mapped[str] = mapped_column(String(20))
-    # The channel that answered, and its one-line account (a sequence state Id, why not).
     channel: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(100))
 
-    run: Mapped[Run] = relationship(back_populates="enrollments")
 
-
-class AlertRow(Base):
+class AlertRow(AuditRow, Base):
     """The outbox: an alert a run owes, saved with its plan before the first write.
 
     It is owed once every write the run planned for its record succeeded; whoever
@@ -253,25 +255,21 @@ class AlertRow(Base):
     """
 
     __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_run_id", "run_id"),)
+    on_run = "alerts"
+    # status: planned (owed once its record is written), sent, failed (retried by the next
+    # run), skipped (the record was not written: nothing owed)
+    # Delivering it marks (play, record, stage) fired.
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(18))
     # The name of the record it is about; None in rows kept before names were.
     record_name: Mapped[str | None] = mapped_column(String(255))
     stage: Mapped[str] = mapped_column(String(100))
     recipients: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    # planned (owed once its record is written), sent, failed (retried by the next
-    # run), skipped (the record was not written: nothing owed)
-    status: Mapped[str] = mapped_column(String(20))
-    error: Mapped[str | None] = mapped_column(Text)
-    # Delivering it marks (play, record, stage) fired.
     fires: Mapped[bool] = mapped_column(default=False, server_default=false())
     # JSON [[record, stage], ...]: what a digest lists, marked fired with its delivery.
     covers: Mapped[str | None] = mapped_column(Text)
-
-    run: Mapped[Run] = relationship(back_populates="alerts")
 
 
 class FiringRow(Base):

@@ -361,6 +361,34 @@ CASES = [
             ),
             ("owner-type", "Polymorphic Fields", "SELECT Owner.Type FROM Lead"),
             ("to-label", "toLabel()", "SELECT toLabel(StageName) FROM Opportunity"),
+            (
+                "to-label-alias",
+                "toLabel()",
+                "SELECT StageName, toLabel(StageName) stage FROM Opportunity",
+            ),
+            (
+                "convert-currency",
+                "convertCurrency()",
+                "SELECT Id, convertCurrency(Amount) converted FROM Opportunity",
+            ),
+            (
+                "format",
+                "FORMAT()",
+                "SELECT Amount, FORMAT(Amount) Amt, FORMAT(CloseDate) FROM Opportunity",
+            ),
+            ("format-aggregate", "FORMAT()", "SELECT FORMAT(MIN(CloseDate)) d FROM Opportunity"),
+            (
+                "fields-custom",
+                "FIELDS()",
+                "SELECT Name, FIELDS(CUSTOM) FROM Account LIMIT 200",
+            ),
+            (
+                "date-function-select",
+                "Date Functions",
+                "SELECT CALENDAR_MONTH(CloseDate) m, COUNT(Id) FROM Opportunity "
+                "GROUP BY CALENDAR_MONTH(CloseDate)",
+            ),
+            ("for-reference", "FOR REFERENCE", "SELECT Id FROM Account FOR REFERENCE"),
         ]
     ],
     # -- SOQL: unsupported constructs give Salesforce's error ---------------------------
@@ -380,8 +408,17 @@ CASES = [
                 "mixed-and-or",
                 "SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
             ),
-            ("unknown-function", "SELECT FORMAT(Name) FROM Account"),
+            ("unknown-function", "SELECT UPPER(Name) FROM Account"),
             ("fields-all-no-limit", "SELECT FIELDS(ALL) FROM Account"),
+            ("fields-custom-over-200", "SELECT FIELDS(CUSTOM) FROM Account LIMIT 201"),
+            ("fields-duplicate", "SELECT Id, FIELDS(ALL) FROM Account LIMIT 200"),
+            ("cube", "SELECT Industry, COUNT(Id) FROM Account GROUP BY CUBE(Industry)"),
+            (
+                "convert-currency-where",
+                "SELECT Id FROM Opportunity WHERE convertCurrency(Amount) > 1",
+            ),
+            ("to-label-order-by", "SELECT Id FROM Opportunity ORDER BY toLabel(StageName)"),
+            ("scope-team", "SELECT Id FROM Account USING SCOPE team"),
             ("aggregate-limit-no-group", "SELECT MAX(NumberOfEmployees) FROM Account LIMIT 1"),
         ]
     ],

@@ -15,7 +15,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from simple_salesforce import Salesforce
 
-from revsched.localorg import schema
+from revsched.localorg import standard_objects
 from revsched.localorg.demo import (
     ALIGNMENT_FIXTURES,
     DEMO_DOMAIN,
@@ -212,7 +212,7 @@ def test_review_and_renewal_fixtures_sit_on_their_boundaries(today: date) -> Non
         assert plan.account["Renewal_Date__c"] == renewal["Renewal_Date__c"]
 
 
-OPEN = {name for name, _p, closed, _w in schema.OPPORTUNITY_STAGES if not closed}
+OPEN = {name for name, _p, closed, _w in standard_objects.OPPORTUNITY_STAGES if not closed}
 
 
 # --- Realism and proportions (N=300) -------------------------------------------------
@@ -267,7 +267,7 @@ def test_churned_former_customers_are_held_by_revops_with_a_lost_renewal() -> No
         assert 1 <= len(lost_plan.roles) <= 3
         assert sum(primary for *_r, primary in lost_plan.roles) == 1
     reasons = {lost_renewals(p)[0]["Loss_Reason__c"] for p in churned}
-    assert reasons == set(schema.LOSS_REASONS)
+    assert reasons == set(standard_objects.LOSS_REASONS)
 
 
 def test_some_former_customers_await_churn_intake() -> None:
@@ -281,7 +281,7 @@ def test_some_former_customers_await_churn_intake() -> None:
 
 def test_customers_have_open_renewals_around_the_sla_checkpoints() -> None:
     customers = generated_accounts("Customer")
-    open_stages = [s for s, _p, closed, _w in schema.OPPORTUNITY_STAGES if not closed]
+    open_stages = [s for s, _p, closed, _w in standard_objects.OPPORTUNITY_STAGES if not closed]
     renewals = []
     for plan in customers:
         account = plan.account
@@ -358,7 +358,7 @@ def test_activities_span_past_and_future() -> None:
 def test_leads_cover_every_status_and_owner_kind() -> None:
     leads = [p.lead for p in generate()[1]]
     assert 1.2 <= len(leads) / 300 <= 1.8
-    assert {lead["Status"] for lead in leads} == set(schema.LEAD_STATUSES)
+    assert {lead["Status"] for lead in leads} == set(standard_objects.LEAD_STATUSES)
     owners = [lead["OwnerId"] for lead in leads]
     assert sum(o in SDRS for o in owners) > len(leads) / 2
     assert any(o in QUEUE_IDS for o in owners)
@@ -367,7 +367,7 @@ def test_leads_cover_every_status_and_owner_kind() -> None:
 
 def test_tiny_org_still_has_every_lead_status() -> None:
     leads = [p.lead for p in generate(10)[1]]
-    assert {lead["Status"] for lead in leads} == set(schema.LEAD_STATUSES)
+    assert {lead["Status"] for lead in leads} == set(standard_objects.LEAD_STATUSES)
 
 
 # --- End to end, through the local org's simple_salesforce client --------------------
@@ -381,7 +381,7 @@ def dump(path: Path, seed: int) -> dict[str, list[dict[str, object]]]:
     stages)."""
     sf = build_demo_org(path, accounts=40, seed=seed, today=TODAY).salesforce()
     records = {}
-    for name, sobj in schema.SOBJECTS.items():
+    for name, sobj in standard_objects.SOBJECTS.items():
         fields = ", ".join(f for f in sobj.fields if f not in COMPUTED)
         rows = sf.query_all(f"SELECT {fields} FROM {name} ORDER BY Id")["records"]
         records[name] = [{k: v for k, v in r.items() if k != "attributes"} for r in rows]
@@ -469,7 +469,11 @@ def test_org_counts_and_statuses(demo_sf: Salesforce) -> None:
     statuses = {r["Status"] for r in demo_sf.query_all("SELECT Status FROM Lead")["records"]}
     # The lead-status-hygiene fixtures add seed 003's PLG + SLG statuses, route-leads'
     # a lead Sales Dev qualifies.
-    assert statuses == {*schema.LEAD_STATUSES, *schema.PLG_SLG_STATUSES, "Qualifying"}
+    assert statuses == {
+        *standard_objects.LEAD_STATUSES,
+        *standard_objects.PLG_SLG_STATUSES,
+        "Qualifying",
+    }
     closed = demo_sf.query_all(
         "SELECT StageName, IsClosed, IsWon FROM Opportunity WHERE StageName = 'Closed Won'"
     )["records"]

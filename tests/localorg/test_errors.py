@@ -21,22 +21,39 @@ def error_of(call) -> tuple[int, dict]:
 
 
 @pytest.mark.parametrize(
-    "soql",
+    ("soql", "row", "column"),
     [
-        "SELECT Name, COUNT(Id) FROM Account GROUP BY Industry",
-        "SELECT MAX(NumberOfEmployees) FROM Account LIMIT 1",
-        "SELECT Name FROM Account FOR DELETE",
-        "SELECT TYPEOF Owner WHEN User THEN Name FROM Lead",
-        "SELECT Name FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'",
-        "SELECT Name FROM Account WHERE CreatedDate = THIS_DECADE",
-        "SELECT Name, COUNT() FROM Account",
-        "SELECT Name FROM Account WHERE",
+        ("SELECT Name, COUNT(Id) FROM Account GROUP BY Industry", 1, 8),
+        ("SELECT MAX(NumberOfEmployees) FROM Account LIMIT 1", 1, 50),
+        ("SELECT Name FROM Account FOR DELETE", 1, 30),
+        ("SELECT TYPEOF Owner WHEN User THEN Name FROM Lead", 1, 41),
+        ("SELECT Name FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'", 1, 58),
+        ("SELECT Name FROM Account WHERE CreatedDate = THIS_DECADE", 1, 46),
+        ("SELECT Name, COUNT() FROM Account", 1, 14),
+        ("SELECT Name FROM Account WHERE", 1, 31),
+        # Outside the local org's subset: refused where they start, never ignored.
+        ("SELECT Industry, COUNT(Id) FROM Account GROUP BY ROLLUP(Industry)", 1, 50),
+        ("SELECT Industry, COUNT(Id) FROM Account GROUP BY CUBE(Industry)", 1, 50),
+        ("SELECT Industry, GROUPING(Industry) FROM Account GROUP BY Industry", 1, 18),
+        ("SELECT Id FROM Account WHERE Id IN :ids", 1, 36),
+        ("SELECT Id FROM Account WITH DATA CATEGORY Geography__c AT usa__c", 1, 29),
+        ("SELECT Id FROM Account ORDER BY DISTANCE(Loc__c, GEOLOCATION(1,2), 'mi')", 1, 41),
+        ("SELECT Id FROM Account UPDATE TRACKING", 1, 24),
+        ('SELECT Id FROM Account WHERE Name = "a"', 1, 37),
+        ("SELECT Id\nFROM Account\nWHERE Name = 'a' ORDER", 3, 23),
+        ("SELECT Id FROM Account ORDER BY toLabel(Industry)", 1, 33),
+        ("SELECT Id FROM Account WHERE convertCurrency(AnnualRevenue) > 5", 1, 30),
+        ("SELECT Id FROM Account WHERE FORMAT(CreatedDate) = '1/1/2026'", 1, 30),
     ],
 )
-def test_unsupported_or_invalid_soql_is_malformed_query(sf, soql):
+def test_unsupported_or_invalid_soql_is_malformed_query_at_its_position(sf, soql, row, column):
     status, error = error_of(lambda: sf.query(soql))
     assert status == 400
     assert error["errorCode"] == "MALFORMED_QUERY"
+    assert f"ERROR at Row:{row}:Column:{column}\n" in error["message"]
+    # The query line and a caret under the position, as Salesforce prints them.
+    line = soql.splitlines()[row - 1]
+    assert f"\n{line}\n{' ' * (column - 1)}^\n" in error["message"]
 
 
 def test_unknown_field_uses_salesforce_wording(sf):

@@ -64,8 +64,17 @@ def test_jsforce_calls_answer_as_salesforce_documents(tmp_path: Path):
     assert out["updated"] == 10
     assert out["upserted"] == [[True, True], [True, True]]
     assert out["groups"] == [["Energy", 10], ["Retail", 120], ["Software", 120]]
+    assert out["aggregate"] == [249, sum(range(250))]
+    assert out["fieldsStandard"] == ["JS000", 0, True]
+    assert out["since2000"] == 250
     assert out["retrieved"] == ["JS000", "JS001", "JS002"]
+    assert out["retrievedGet"] == ["JS001", "JS000"]
+    assert {"sobjects", "query", "queryAll", "limits", "composite"} <= set(out["resources"])
     assert out["deleted"] == 10
+    gone = sorted(out["getDeleted"])
+    assert len(gone) == 10
+    assert out["getUpdated"] == 240
+    assert out["queryAll"] == {"firstPage": [250, False, 200], "size": 250, "deleted": gone}
     assert out["describe"] == {"name": "Account", "hasName": True}
     assert out["bulkIngest"] == {"ok": 2100, "failed": 0}
     assert out["firstPage"] == {"totalSize": 2100, "done": False, "size": 2000}

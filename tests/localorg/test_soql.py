@@ -371,3 +371,21 @@ def test_polymorphic_what_sees_only_the_name_entity(sf, org):
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.query("SELECT What.StageName FROM Task")
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_using_scope_mine_is_what_the_running_user_owns(sf, org, accounts):
+    org.insert("Account", [{"Name": "Own"}])  # owned by the running user, the default
+    mine = "SELECT Name FROM Account USING SCOPE mine WHERE Name != 'x' ORDER BY Name"
+    assert names(sf.query(mine)) == ["Own"]
+    everything = sf.query("SELECT Name FROM Account USING SCOPE everything ORDER BY Name")
+    assert names(everything) == ["Acme", "beta", "Del_ta%", "Gamma", "Own"]
+    # Teams, territories and delegation are not modelled: refused, never answered wrongly.
+    for soql in (
+        "SELECT Name FROM Account USING SCOPE team",
+        "SELECT Subject FROM Task USING SCOPE delegated",
+        "SELECT Name FROM User USING SCOPE mine",
+    ):
+        with pytest.raises(SalesforceMalformedRequest) as err:
+            sf.query(soql)
+        assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+        assert "is not supported by the local org" in err.value.content[0]["message"]

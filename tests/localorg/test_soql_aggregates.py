@@ -178,6 +178,12 @@ def test_more_than_2000_groups_is_an_error_not_a_page(sf, org):
             "INVALID_FIELD",
             "can not be grouped",
         ),
+        # Currency fields are not groupable (Object Reference: Opportunity.Amount).
+        (
+            "SELECT Amount, COUNT(Id) FROM Opportunity GROUP BY Amount",
+            "INVALID_FIELD",
+            "can not be grouped",
+        ),
     ],
 )
 def test_invalid_aggregate_queries_fail_with_a_position(sf, accounts, soql, code, detail):
@@ -198,3 +204,12 @@ def test_bulk_query_refuses_aggregates(sf):
     )
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "API_ERROR"
+
+
+def test_group_by_takes_exactly_the_fields_describe_calls_groupable(sf):
+    for field in sf.Opportunity.describe()["fields"]:
+        soql = f"SELECT {field['name']}, COUNT(Id) FROM Opportunity GROUP BY {field['name']}"
+        if field["groupable"]:
+            assert sf.query(soql)["done"] is True
+        else:
+            assert error(sf, soql)["errorCode"] == "INVALID_FIELD", field["name"]

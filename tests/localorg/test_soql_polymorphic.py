@@ -1,6 +1,6 @@
 """TYPEOF and the Name entity's Type on polymorphic lookups (SOQL: "TYPEOF", "Understanding
 Relationship Fields and Polymorphic Fields"), INCLUDES/EXCLUDES on multi-select picklists
-(SOQL: "Querying Multi-Select Picklists"), toLabel() and convertCurrency()."""
+(SOQL: "Querying Multi-Select Picklists")."""
 
 from __future__ import annotations
 
@@ -137,19 +137,6 @@ def test_multi_select_picklist_is_described(sf, regions):
     fields = {f["name"]: f for f in sf.Account.describe()["fields"]}
     assert fields["Regions__c"]["type"] == "multipicklist"
     assert [v["value"] for v in fields["Regions__c"]["picklistValues"]] == ["EMEA", "APAC", "AMER"]
-
-
-def test_to_label_and_convert_currency_return_the_value(sf, org):
-    org.insert(
-        "Opportunity",
-        [{"Name": "D", "StageName": "Prospecting", "CloseDate": "2026-12-01", "Amount": 7.5}],
-    )
-    record = sf.query("SELECT toLabel(StageName), convertCurrency(Amount) FROM Opportunity")[
-        "records"
-    ][0]
-    assert (record["StageName"], record["Amount"]) == ("Prospecting", 7.5)
-    with pytest.raises(SalesforceMalformedRequest):
-        sf.query("SELECT convertCurrency(Name) FROM Opportunity")
 
 
 def test_multi_select_picklist_metadata_is_read(tmp_path):

@@ -236,6 +236,6 @@ def test_describe_reflects_the_schema(sf):
     stages = [v["value"] for v in fields["StageName"]["picklistValues"]]
     assert stages[0] == "Prospecting" and stages[-1] == "Closed Lost"
     children = {c["relationshipName"] for c in describe["childRelationships"]}
-    assert children == {"OpportunityContactRoles", "Tasks", "Events"}
+    assert children == {"OpportunityContactRoles", "OpportunityLineItems", "Tasks", "Events"}
     names = {s["name"] for s in sf.describe()["sobjects"]}
     assert {"Account", "Lead", "Task", "Group"} <= names

@@ -11,7 +11,7 @@ from revsched.localorg.demo.directory import HOLDING_QUEUE, STATUS_QUEUES, Direc
 from revsched.localorg.demo.drafts import AccountDraft, Company, LeadDraft, Record
 from revsched.localorg.demo.factory import EARLY_BUYING_STAGES, RENEWAL_CHECKPOINTS, RecordFactory
 from revsched.localorg.demo.vocabulary import LEAD_SOURCES, TITLES
-from revsched.localorg.schema import LEAD_STATUSES, LOSS_REASONS
+from revsched.localorg.standard_objects import LEAD_STATUSES, LOSS_REASONS
 
 ACCOUNT_MIX = (("Prospect", 45), ("Customer", 35), ("Former Customer", 15), ("Partner", 5))
 PROSPECT_SCENARIOS = (

@@ -57,6 +57,7 @@ def load_account_drafts(
         for c, role, primary in o.roles
     ]
     org.insert("OpportunityContactRole", roles)
+    _insert_products(org, drafts, opp_ids)
     for sobject in ("Task", "Event"):
         records = [
             {
@@ -119,6 +120,36 @@ def load_overage_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
     org.insert("Opportunity", opportunities)
 
 
+def _insert_products(
+    org: LocalOrg, drafts: Sequence[AccountDraft], opp_ids: list[list[str]]
+) -> None:
+    """A Product2 per product the batch's opportunities name, and a line item per product."""
+    created: dict[str, object] = {}
+    for draft in drafts:
+        for opportunity in draft.opportunities:
+            for name in opportunity.products:
+                created.setdefault(name, opportunity.fields["CreatedDate"])
+    if not created:
+        return
+    names = sorted(created)
+    products = [{"Name": n, "CreatedDate": created[n]} for n in names]
+    product_ids = dict(zip(names, org.insert("Product2", products), strict=True))
+    org.insert(
+        "OpportunityLineItem",
+        [
+            {
+                "OpportunityId": opps[i],
+                "Product2Id": product_ids[name],
+                "Quantity": 1,
+                "CreatedDate": o.fields["CreatedDate"],
+            }
+            for p, opps in zip(drafts, opp_ids, strict=True)
+            for i, o in enumerate(p.opportunities)
+            for name in o.products
+        ],
+    )
+
+
 def load_overlap_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
     """The partner-overlap fixtures: partner accounts, customers with open renewals (one
     also with a fresh win) and the Crossbeam overlap records between them."""
@@ -135,7 +166,9 @@ def load_overlap_fixtures(org: LocalOrg, generator: DemoGenerator) -> None:
         )
         if fixture.won_days is not None:
             draft.account["PS_Consultant__c"] = generator.csms[0]
-            draft.opportunities.append(generator.won_deal(draft, fixture.won_days))
+            won = generator.won_deal(draft, fixture.won_days)
+            won.products = list(fixture.won_products)
+            draft.opportunities.append(won)
     account_ids, _contacts = load_account_drafts(org, customers)
     org.insert(
         "Crossbeam_Ecosystem_Overlap__c",

@@ -19,6 +19,12 @@ SDR = "Sales Development"
 AM = "Account Manager"
 CSM = "Customer Success"
 ROLES = (AE, SDR, AM, CSM, "Sales Manager", "SDR Manager", "AM Director", "RevOps", "Integration")
+# Each role's profile: sales (AEs, SDRs, their managers), the admins, everyone else.
+PROFILES = {
+    **dict.fromkeys((AE, SDR, "Sales Manager", "SDR Manager"), "Sales User"),
+    **dict.fromkeys(("RevOps", "Integration"), "System Administrator"),
+}
+DEFAULT_PROFILE = "Standard User"
 
 
 @dataclass(frozen=True)
@@ -88,14 +94,24 @@ class Directory:
 
 
 def load_directory(org: LocalOrg, today: date) -> Directory:
-    """Insert roles, users (managers first, so ManagerId resolves) and queues, all created
-    three years before `today` so that the whole org is a function of the inputs."""
+    """Insert roles, profiles, users (managers first, so ManagerId resolves) and queues, all
+    created three years before `today` so that the whole org is a function of the inputs."""
     created = {"CreatedDate": datetime.combine(today - relativedelta(years=3), time(9), UTC)}
     roles = [{"Name": r, "DeveloperName": r.replace(" ", "_"), **created} for r in ROLES]
     role_ids = dict(zip(ROLES, org.insert("UserRole", roles), strict=True))
+    names = sorted({*PROFILES.values(), DEFAULT_PROFILE})
+    profiles = org.insert("Profile", [{"Name": n, **created} for n in names])
+    profile_ids = dict(zip(names, profiles, strict=True))
     users: dict[str, str] = {}
     for wave in ([u for u in USERS if u.manager is None], [u for u in USERS if u.manager]):
-        records = [{**_user_record(u, role_ids[u.role], users), **created} for u in wave]
+        records = [
+            {
+                **_user_record(u, role_ids[u.role], users),
+                "ProfileId": profile_ids[PROFILES.get(u.role, DEFAULT_PROFILE)],
+                **created,
+            }
+            for u in wave
+        ]
         users.update(zip([u.local for u in wave], org.insert("User", records), strict=True))
     groups = [
         {"Name": queue_name(q), "DeveloperName": q, "Type": "Queue", **created} for q in QUEUES

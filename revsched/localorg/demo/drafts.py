@@ -29,6 +29,8 @@ class OpportunityDraft:
     fields: Record
     # (index into AccountDraft.contacts, Role, IsPrimary)
     roles: list[tuple[int, str, bool]] = field(default_factory=list)
+    # Product names: a line item each (a Product2 per name is made with the batch).
+    products: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from revsched.localorg.demo.vocabulary import (
     SUFFIXES,
     TITLES,
 )
-from revsched.localorg.schema import OPPORTUNITY_STAGES
+from revsched.localorg.standard_objects import OPPORTUNITY_STAGES
 
 T = TypeVar("T")
 

@@ -263,8 +263,9 @@ class OverlapFixture:
     overlaps: tuple[tuple[str, str], ...]
     # The partner already recorded on its open renewal.
     recorded_partner: str | None = None
-    # A New Business deal won this many days ago (None: none).
+    # A New Business deal won this many days ago (None: none), and its products.
     won_days: int | None = None
+    won_products: tuple[str, ...] = ()
 
 
 # Partner accounts and their tiers.
@@ -279,7 +280,12 @@ OVERLAP_FIXTURES = (
         "Umberfield Labs", (("Rookwood Data", "Customers"),), recorded_partner="Rookwood Data"
     ),
     OverlapFixture("Verdant Bay Foods", (("Northbeam Cloud", "Customers"),)),  # unmapped
-    OverlapFixture("Westbrook Audio", (("Quillon Systems", "Customers"),), won_days=3),
+    OverlapFixture(
+        "Westbrook Audio",
+        (("Quillon Systems", "Customers"),),
+        won_days=3,
+        won_products=("Lead Routing", "Scheduler"),
+    ),
 )
 
 

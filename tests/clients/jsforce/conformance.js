@@ -11,7 +11,11 @@ async function main() {
   const account = conn.sobject("Account");
 
   const created = await account.create(
-    Array.from({ length: 250 }, (_, i) => ({ Name: `JS${String(i).padStart(3, "0")}`, Industry: i % 2 ? "Retail" : "Software" })),
+    Array.from({ length: 250 }, (_, i) => ({
+      Name: `JS${String(i).padStart(3, "0")}`,
+      Industry: i % 2 ? "Retail" : "Software",
+      NumberOfEmployees: i,
+    })),
     { allowRecursive: true },
   );
   out.created = created.filter((r) => r.success).length;
@@ -29,11 +33,42 @@ async function main() {
   const groups = await conn.query("SELECT Industry, COUNT(Id) n FROM Account GROUP BY Industry ORDER BY Industry");
   out.groups = groups.records.map((r) => [r.Industry, r.n]);
 
+  // The calls the issue found failing: aggregates, FIELDS(), date functions, the GET form
+  // of sObject Collections retrieve, the versions and resources lists.
+  const [sizes] = (await conn.query("SELECT MAX(NumberOfEmployees) m, SUM(NumberOfEmployees) s FROM Account")).records;
+  out.aggregate = [sizes.m, sizes.s];
+  const [standard] = (await conn.query(`SELECT FIELDS(STANDARD) FROM Account WHERE Id = '${ids[0]}'`)).records;
+  out.fieldsStandard = [standard.Name, standard.NumberOfEmployees, "CreatedDate" in standard];
+  out.since2000 = (await conn.query("SELECT COUNT() FROM Account WHERE CALENDAR_YEAR(CreatedDate) >= 2000")).totalSize;
+
   const retrieved = await account.retrieve(ids.slice(0, 3), { fields: ["Name"] });
   out.retrieved = retrieved.map((r) => r && r.Name);
+  const fetched = await conn.request(`/services/data/v62.0/composite/sobjects/Account?ids=${ids[1]},${ids[0]}&fields=Id,Name`);
+  out.retrievedGet = fetched.map((r) => r && r.Name);
+  out.resources = Object.keys(await conn.request("/services/data/v62.0/")).sort();
 
   const deleted = await account.destroy(ids.slice(240));
   out.deleted = deleted.filter((r) => r.success).length;
+
+  // How incremental syncs read changes: getUpdated / getDeleted, and queryAll paging
+  // through deleted rows (200-row pages).
+  const [start, end] = [new Date(Date.now() - 3600e3), new Date(Date.now() + 3600e3)];
+  out.getUpdated = (await account.updated(start, end)).ids.length;
+  out.getDeleted = (await account.deleted(start, end)).deletedRecords.map((r) => r.id).sort();
+  const scanned = await conn.query("SELECT Id, IsDeleted FROM Account ORDER BY Name", {
+    scanAll: true,
+    autoFetch: false,
+    headers: { "Sforce-Query-Options": "batchSize=200" },
+  });
+  const everything = await conn
+    .query("SELECT Id, IsDeleted FROM Account ORDER BY Name", { headers: { "Sforce-Query-Options": "batchSize=200" } })
+    .scanAll(true)
+    .run({ autoFetch: true, maxFetch: 10000 });
+  out.queryAll = {
+    firstPage: [scanned.totalSize, scanned.done, scanned.records.length],
+    size: everything.records.length,
+    deleted: everything.records.filter((r) => r.IsDeleted).map((r) => r.Id).sort(),
+  };
 
   const describe = await account.describe();
   out.describe = { name: describe.name, hasName: describe.fields.some((f) => f.name === "Name") };

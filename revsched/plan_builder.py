@@ -1,0 +1,186 @@
+"""Building a play's plan one record at a time, in the words of its rule: select or skip
+the record with the reason, change its fields, create a record on a key, alert someone
+with a template and its context, mark the stage fired.
+
+`decide` makes one `PlanBuilder` from its context, says what it does with each record,
+and returns `build()`: the plan, named after the play in the context. Each part of the
+plan keeps the order the play said it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from revsched.plan import (
+    Alert,
+    Decision,
+    Enrollment,
+    FieldChange,
+    Firing,
+    LeadConversion,
+    Merge,
+    Plan,
+    Recipient,
+    RecordCreate,
+    Scalar,
+    diff_changes,
+    group_digest,
+)
+from revsched.play import DecideContext, Record, iso_week
+
+
+class PlanBuilder:
+    """The parts of one play's plan, collected as `decide` goes through the records."""
+
+    def __init__(self, ctx: DecideContext[Any], sobject: str) -> None:
+        """`sobject`: what the play's records are, unless a call says otherwise."""
+        self.ctx = ctx
+        self.sobject = sobject
+        self.decisions: list[Decision] = []
+        self.changes: list[FieldChange] = []
+        self.creates: list[RecordCreate] = []
+        self.merges: list[Merge] = []
+        self.conversions: list[LeadConversion] = []
+        self.enrollments: list[Enrollment] = []
+        self.alerts: list[Alert] = []
+        self.firings: list[Firing] = []
+
+    def select(
+        self, record: Record, reason: str, stage: str | None = None, *, sobject: str = ""
+    ) -> None:
+        """The record is acted on, and why."""
+        self.decisions.append(
+            Decision.of(sobject or self.sobject, record, "selected", reason, stage)
+        )
+
+    def skip(
+        self, record: Record, reason: str, stage: str | None = None, *, sobject: str = ""
+    ) -> None:
+        """The record is left alone, and why: the near misses a dry run lists."""
+        self.decisions.append(
+            Decision.of(sobject or self.sobject, record, "skipped", reason, stage)
+        )
+
+    def change(
+        self,
+        record: Record,
+        targets: Mapping[str, tuple[Scalar, str]],
+        reason_prefix: str = "",
+        *,
+        sobject: str = "",
+    ) -> None:
+        """Set each field to its (new value, why); one already holding its value is left."""
+        self.changes += diff_changes(sobject or self.sobject, record, targets, reason_prefix)
+
+    def create(
+        self,
+        sobject: str,
+        key: str,
+        fields: dict[str, Scalar],
+        reason: str,
+        parent_id: str | None = None,
+    ) -> RecordCreate:
+        """A record upserted on `key`, so it is never created twice; `parent_id` is the
+        record it is for, whose alerts and stages wait if it fails."""
+        create = RecordCreate(
+            sobject=sobject, key=key, fields=fields, reason=reason, parent_id=parent_id
+        )
+        self.creates.append(create)
+        return create
+
+    def convert(self, conversion: LeadConversion) -> None:
+        """A lead converted onto an existing account."""
+        self.conversions.append(conversion)
+
+    def enroll(self, enrollment: Enrollment) -> None:
+        """A person put in a sequence."""
+        self.enrollments.append(enrollment)
+
+    def merge(self, merges: list[Merge]) -> None:
+        """Records merged into their master, a request at a time."""
+        self.merges += merges
+
+    def alert(
+        self,
+        template: str,
+        record_id: str,
+        stage: str,
+        to: tuple[Recipient, ...],
+        reason: str,
+        context: dict[str, Any],
+        covers: tuple[Firing, ...] = (),
+    ) -> None:
+        """An alert about a record at a stage, rendered from `template` with `context`;
+        a digest `covers` the stages of the records it lists, fired once it is delivered."""
+        self.alerts.append(
+            Alert(
+                template=template,
+                record_id=record_id,
+                stage=stage,
+                recipients=to,
+                reason=reason,
+                context=context,
+                covers=covers,
+            )
+        )
+
+    def digest(
+        self,
+        template: str,
+        to: tuple[Recipient, ...],
+        stage: str,
+        reason: str,
+        context: dict[str, Any],
+        covers: tuple[Firing, ...] = (),
+    ) -> None:
+        """One alert to a group at a stage, fired on its first member (with `covers`, the
+        records it lists); nothing when nobody in the group is active or it has fired."""
+        found = group_digest(template, to, stage, reason, context, self.ctx.fired, covers)
+        if found is not None:
+            self.alerts.append(found[0])
+            self.firings.append(found[1])
+
+    def listed_this_week(self, record_id: str) -> bool:
+        """Whether a weekly digest delivered this week already listed the record."""
+        return (record_id, iso_week(self.ctx.as_of)) in self.ctx.fired
+
+    def weekly_digest(
+        self,
+        template: str,
+        to: tuple[Recipient, ...],
+        reason: str,
+        listed: list[str],
+        context: dict[str, Any],
+    ) -> None:
+        """The week's digest to a group, fired on its first member, listing the records
+        `listed` (none: nothing is sent). A second run in the week that lists more sends
+        its own, staged on the day."""
+        if not listed:
+            return
+        week = iso_week(self.ctx.as_of)
+        first = str(to[0].user_id)
+        stage = f"{week} {self.ctx.as_of.isoformat()}" if (first, week) in self.ctx.fired else week
+        covers = tuple(Firing(record_id=record_id, stage=week) for record_id in listed)
+        self.alert(template, first, stage, to, f"{reason}, {week}", context, covers)
+        self.mark_fired(first, stage)
+
+    def mark_fired(self, record_id: str, stage: str) -> None:
+        """The (record, stage) is handled: recorded once the plan applies, never again."""
+        self.firings.append(Firing(record_id=record_id, stage=stage))
+
+    def build(self, **extra: Any) -> Plan:
+        """The plan, with `extra` plan fields (cursors, reports, confirmation, ...)."""
+        return Plan(
+            play=self.ctx.play,
+            as_of=self.ctx.as_of,
+            decisions=tuple(self.decisions),
+            changes=tuple(self.changes),
+            creates=tuple(self.creates),
+            merges=tuple(self.merges),
+            conversions=tuple(self.conversions),
+            enrollments=tuple(self.enrollments),
+            alerts=tuple(self.alerts),
+            firings=tuple(self.firings),
+            **extra,
+        )
