@@ -6,10 +6,11 @@ channels themselves (revsched.enroll, revsched.outreach) know nothing of setting
 
 from __future__ import annotations
 
-from revsched.config import Settings, secret
+from revsched.config import OutreachSettings, Settings, secret
 from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient
+from revsched.outreach_auth import AccessToken, FixedToken, RefreshingToken
 
 
 def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
@@ -22,7 +23,15 @@ def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel
     if kind == "salesforce-field":
         return field_channel
     outreach = settings.enrollment.outreach
-    return OutreachChannel(
-        lambda: OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token)),
-        field_channel,
-    )
+    return OutreachChannel(lambda: outreach_client(outreach), field_channel)
+
+
+def outreach_client(outreach: OutreachSettings) -> OutreachClient:
+    """A client with the token config names: refreshed by revsched with [oauth], else fixed."""
+    token: AccessToken
+    if outreach.oauth is not None:
+        token = RefreshingToken(outreach.oauth, outreach.timeout_seconds)
+    else:
+        fixed = secret("enrollment.outreach.token", outreach.token)
+        token = FixedToken(fixed, outreach.token.describe())
+    return OutreachClient(outreach, token)

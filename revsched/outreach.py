@@ -27,6 +27,7 @@ from revsched.config import OutreachSettings
 from revsched.enroll import EnrollmentChannel
 from revsched.errors import ConfigError
 from revsched.logs import logger
+from revsched.outreach_auth import AccessToken, FixedToken, RefreshFailed
 from revsched.plan import Enrollment
 from revsched.state import EnrollmentOutcome
 
@@ -93,20 +94,22 @@ def _why(response: requests.Response) -> str:
 
 
 class OutreachClient:
-    """Outreach's API over one HTTP session; 429s wait for Retry-After, reads retry 5xx."""
+    """Outreach's API over one HTTP session; 429s wait for Retry-After, reads retry 5xx,
+    and a call refused with 401 is made once more with a refreshed token."""
 
     def __init__(
         self,
         settings: OutreachSettings,
-        token: str,
+        token: str | AccessToken,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.settings = settings
-        self._session = session or requests.Session()
-        self._session.headers.update(
-            {"Authorization": f"Bearer {token}", "Content-Type": JSON_API, "Accept": JSON_API}
+        self._token = (
+            FixedToken(token, settings.token.describe()) if isinstance(token, str) else token
         )
+        self._session = session or requests.Session()
+        self._session.headers.update({"Content-Type": JSON_API, "Accept": JSON_API})
         self._sleep = sleep
 
     def retrying(self, server_errors: bool) -> Retrying:
@@ -182,20 +185,20 @@ class OutreachClient:
     ) -> dict[str, Any]:
         what = f"{method} {resource}"
         try:
-            response = self._session.request(
-                method,
-                self.settings.base_url + resource,
-                params=params,
-                data=json.dumps(body) if body is not None else None,
-                timeout=self.settings.timeout_seconds,
-            )
+            token = self._token.current()
+            response = self._send(method, resource, token, params, body)
+            newer = self._token.refreshed(token) if response.status_code == 401 else None
+            if newer is not None:
+                response = self._send(method, resource, newer, params, body)
         except requests.RequestException as error:
             raise Transient(f"{what}: {type(error).__name__}") from None
+        except RefreshFailed as error:
+            raise Transient(str(error)) from None
         status = response.status_code
         if status == 401 or (status == 403 and "Scope" in _why(response)):
             raise ConfigError(
                 f"outreach: {what} refused the access token in "
-                f"{self.settings.token.describe()} ({_why(response)}); renew the token or"
+                f"{self._token.describe()} ({_why(response)}); renew the token or"
                 " grant it the prospects.read, sequences.read, mailboxes.read and"
                 " sequenceStates.all scopes"
             )
@@ -210,6 +213,23 @@ class OutreachClient:
         if status >= 400:
             raise Refused(status, f"{what}: {_why(response)}")
         return response.json() if response.content else {}
+
+    def _send(
+        self,
+        method: str,
+        resource: str,
+        token: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+    ) -> requests.Response:
+        return self._session.request(
+            method,
+            self.settings.base_url + resource,
+            params=params,
+            data=json.dumps(body) if body is not None else None,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=self.settings.timeout_seconds,
+        )
 
 
 class OutreachChannel:
