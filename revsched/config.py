@@ -389,6 +389,7 @@ class AlertSettings(StrictModel):
 
 
 EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
+ENROLLMENT_TRIES = 3
 
 
 class OutreachOAuthSettings(StrictModel):
@@ -440,6 +441,10 @@ class EnrollmentSettings(StrictModel):
     (tests)."""
 
     kind: EnrollmentKind = "salesforce-field"
+    # Runs that ask about an enrollment failing for a reason that may pass (a 5xx, a 429
+    # after its retries, a dropped connection, a locked row), the first included; then it
+    # stays failed, reported. A refusal (an unknown sequence, no prospect) is never retried.
+    tries: int = Field(ENROLLMENT_TRIES, ge=1)
     outreach: OutreachSettings = Field(default_factory=OutreachSettings)
 
 

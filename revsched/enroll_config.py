@@ -16,14 +16,14 @@ from revsched.outreach_auth import AccessToken, FixedToken, RefreshingToken
 def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
     """The channel `[enrollment]` names; Outreach's token is read when a run first enrolls
     someone through it (a run that enrolls nobody needs none)."""
-    kind = settings.enrollment.kind
+    kind, tries = settings.enrollment.kind, settings.enrollment.tries
     if kind == "fake":
-        return FakeChannel()
-    field_channel = SalesforceFieldChannel(org)
+        return FakeChannel(tries=tries)
+    field_channel = SalesforceFieldChannel(org, tries)
     if kind == "salesforce-field":
         return field_channel
     outreach = settings.enrollment.outreach
-    return OutreachChannel(lambda: outreach_client(outreach), field_channel)
+    return OutreachChannel(lambda: outreach_client(outreach), field_channel, tries)
 
 
 def outreach_client(outreach: OutreachSettings) -> OutreachClient:

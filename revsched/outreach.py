@@ -23,7 +23,7 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
 
-from revsched.config import OutreachSettings
+from revsched.config import ENROLLMENT_TRIES, OutreachSettings
 from revsched.enroll import EnrollmentChannel
 from revsched.errors import ConfigError
 from revsched.logs import logger
@@ -239,10 +239,16 @@ class OutreachChannel:
 
     name = "outreach"
 
-    def __init__(self, connect: Callable[[], OutreachClient], fallback: EnrollmentChannel):
+    def __init__(
+        self,
+        connect: Callable[[], OutreachClient],
+        fallback: EnrollmentChannel,
+        tries: int = ENROLLMENT_TRIES,
+    ):
         # Connected (the token read) on first use: a run that enrolls nobody needs no token.
         self._connect = connect
         self._fallback = fallback
+        self.tries = tries
         self._sequences: dict[str, str | None] = {}
         self._mailboxes: dict[str, str | None] = {}
 
@@ -282,19 +288,26 @@ class OutreachChannel:
 
     def enroll(self, enrollment: Enrollment) -> EnrollmentOutcome:
         """Enroll through Outreach, else write the field. A token refused here (it expired
-        during the run; `prepare` refused a bad one before any write) is such a failure."""
+        during the run; `prepare` refused a bad one before any write) is such a failure.
+        When the field cannot be written either, Outreach being unavailable (or the token
+        refused, or the record locked) may pass: the next run asks again."""
         try:
             outcome = self._enroll(enrollment)
+        except Transient as error:
+            outcome = EnrollmentOutcome("failed", self.name, f"outreach: {error}", retry=True)
         except OutreachCallError as error:
             outcome = EnrollmentOutcome("failed", self.name, f"outreach: {error}")
         except ConfigError as error:
-            outcome = EnrollmentOutcome("failed", self.name, str(error))
+            outcome = EnrollmentOutcome("failed", self.name, str(error), retry=True)
         if outcome.status != "failed":
             return outcome
         written = self._fallback.enroll(enrollment)
         logger.warning("%s: %s", enrollment.person.name, outcome.detail)
         if written.status == "failed":
-            return EnrollmentOutcome("failed", self.name, f"{outcome.detail}; {written.detail}")
+            detail = f"{outcome.detail}; {written.detail}"
+            return EnrollmentOutcome(
+                "failed", self.name, detail, retry=outcome.retry or written.retry
+            )
         detail = f"{outcome.detail}; {written.detail} instead"
         return EnrollmentOutcome("enrolled", written.channel, detail, written.reference)
 
