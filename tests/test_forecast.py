@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import own_records, with_own_records
 from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.config import Settings
+from revsched.localorg import LocalOrg
+from revsched.org import OrgGateway
 from revsched.play import DecideContext, load_plays
 from revsched.reports.forecast import Snapshot
-from revsched.reports.forecast import forecast as run_forecast
+from revsched.reports.forecast import forecast as forecast_days
 from revsched.reports.windows import Window
 from revsched.session import Session
+from revsched.state import StateStore
 
 START = date(2026, 11, 23)
 DAYS = 10
@@ -192,7 +196,7 @@ def test_a_play_that_reads_no_date_is_decided_again_only_when_its_records_change
 
     play = replace(shipped, decide=counted, reads_the_date=reads_the_date)
     days = list(
-        run_forecast(play, session.settings, START, DAYS, session.store, Snapshot(session.org))
+        forecast_days(play, session.settings, START, DAYS, session.store, Snapshot(session.org))
     )
 
     # Day 1 merges and flags; day 2 sees the result; every later day sees day 2's records.
@@ -225,3 +229,14 @@ def test_a_row_a_bound_under_an_or_drops_is_kept_when_the_other_branch_admits_it
     assert window.day(rows, 0, {}, passing) == rows[1:]
     assert window.day(rows, 1, {}, passing) == rows
     assert set(asked) == {frozenset({0})}
+
+
+def test_a_plays_queries_read_its_records_by_its_name_each_day(tmp_path: Path):
+    local = LocalOrg(tmp_path / "org.sqlite")
+    accounts, _contacts = with_own_records(local)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    snapshot = Snapshot(OrgGateway(local.salesforce))
+
+    plans = forecast_days(own_records, Settings(), START, 2, store, snapshot)
+
+    assert [[d.record_id for d in plan.decisions] for plan in plans] == [accounts, accounts]
