@@ -1,7 +1,7 @@
 """The decisions a run made and the tables its play reported, for its report later.
 
 Revision ID: 0026
-Revises: 0013
+Revises: 0025
 Create Date: 2026-11-26
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0013"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
