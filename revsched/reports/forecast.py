@@ -4,7 +4,8 @@ Nothing is written, and the org is read as little as can be: a play's queries de
 on the date only, so a query the same every day is read once, and one whose date bounds
 move is read once over all the days and narrowed to each day in memory
 (`revsched.reports.windows`); only a query that cannot be widened safely is read on
-each day it changes. Then the play decides day
+each day it changes, and so is a follow-up query (the accounts of the day's leads,
+found through the play's lookup index as a run finds them). Then the play decides day
 after day as if each day had been applied: the stages it fired (and those its delivered
 alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
 the new values, the records it created appear under their parents and the records it
@@ -27,13 +28,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from revsched import org_memory
+from revsched import org_memory, record_index
 from revsched.config import Settings
 from revsched.errors import ConfigError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Record
+from revsched.record_index import Lookup
 from revsched.reports.windows import DayReader
+from revsched.runner import play_lease
 from revsched.state import StateStore
 
 COUNTS = ("selected", "changed", "created", "merged", "alerts")
@@ -182,6 +185,7 @@ def forecast(
     clock = (now or datetime.now(settings.zone)).time()
     hint = f"check the field names and values in [plays.{play.name}]"
     dates = [start + timedelta(days=n) for n in range(days)]
+    lookup = _lookup(play, config, store, snapshot.org, now or datetime.now(settings.zone))
     contexts = [
         DecideContext(
             as_of=day,
@@ -190,6 +194,8 @@ def forecast(
             assigned_today=store.assigned_on(day),
             now=datetime.combine(day, clock, tzinfo=settings.zone),
             play=play.name,
+            lookup=lookup,
+            watermark=store.watermark(play.name),
         )
         for day in dates
     ]
@@ -207,13 +213,17 @@ def forecast(
     last: tuple[Any, Plan] | None = None
     for number, (ctx, day_queries) in enumerate(zip(contexts, queries, strict=True)):
         records = reader.day(number)
+        seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
+        if play.follow_ups is not None:  # what the day's records lead to (their accounts)
+            for name, soql in play.follow_ups(seen, ctx).items():
+                records[name] = reader.read(name, soql)
+                seen[name] = applied.seen(soql, records[name])
         new = {name: [r for r in rows if id(r) not in scoped] for name, rows in records.items()}
         scoped.update((id(row), row) for rows in new.values() for row in rows)
         # What fired on another machine counts too: the org's memory of the new records.
         in_scope = org_memory.records_in_scope(new) - recalled
         applied.fired |= org_memory.recall(snapshot.org, play.name, in_scope)
         recalled |= in_scope
-        seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
         ctx = replace(ctx, fired=frozenset(applied.fired), cursors=dict(applied.cursors))
         inputs = (seen, ctx.fired, ctx.cursors)
         if not play.reads_the_date and last is not None and last[0] == inputs:
@@ -239,6 +249,19 @@ def approximation(play: Play[Any], settings: Settings, start: date) -> str | Non
         f"{play.name} runs several times a day ({schedule}); the forecast counts one run a"
         " day, as if the day's later runs found nothing new"
     )
+
+
+def _lookup(
+    play: Play[Any], config: Any, store: StateStore, org: OrgGateway, now: datetime
+) -> Lookup | None:
+    """The play's lookup index brought up to date, as a run does first (route-leads'
+    accounts by domain): its follow-ups find the records to read in it."""
+    if play.index is None:
+        return None
+    index = play.index(config)
+    with play_lease(store, index.name):
+        record_index.refresh(index, store, org, now)
+    return record_index.lookup(index, store)
 
 
 def _value(text: str) -> Any:

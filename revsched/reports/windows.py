@@ -246,10 +246,7 @@ class DayReader:
             if name in self._same:
                 rows[name] = self._same[name]
             elif name not in self._widened:
-                last = self._last.get(name)
-                if last is None or last[0] != text:
-                    self._last[name] = last = (text, self._query(text))
-                rows[name] = last[1]
+                rows[name] = self.read(name, text)
         for name, window, parents in self._windows:
             ids = {
                 s: {r["Id"] for r in rows[parent]}
@@ -258,6 +255,14 @@ class DayReader:
             passing = partial(self._ids, window)
             rows[name] = window.day(self._widened[name], number, ids, passing, self._values[name])
         return rows
+
+    def read(self, name: str, text: str) -> list[Record]:
+        """A query read when its day comes (a follow-up too): again only if its text
+        differs from the last day's."""
+        last = self._last.get(name)
+        if last is None or last[0] != text:
+            self._last[name] = last = (text, self._query(text))
+        return last[1]
 
     def _ids(self, window: Window, bounds: frozenset[int]) -> set[str]:
         """The Ids the window's query returns with these bounds false, read once."""
