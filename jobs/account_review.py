@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -139,8 +139,9 @@ def queries(ctx: DecideContext[AccountReviewConfig]) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class _Activity:
+class _Activity(NamedTuple):
+    """A named tuple: a forecast builds hundreds of thousands a day."""
+
     kind: str  # "Task" or "Event"
     subject: str
     day: date
@@ -171,10 +172,15 @@ def _last_activity(
     account: Record, activities: list[_Activity], ctx: DecideContext[AccountReviewConfig]
 ) -> date | None:
     """The most recent activity up to today: the account's rollup, a completed Task, an Event."""
-    days = [a.day for a in activities if a.done]
-    if account[ctx.config.last_activity_field]:
-        days.append(date.fromisoformat(account[ctx.config.last_activity_field]))
-    return max((day for day in days if day <= ctx.as_of), default=None)
+    rollup = account[ctx.config.last_activity_field]
+    last = date.fromisoformat(rollup) if rollup else None
+    if last is not None and last > ctx.as_of:
+        last = None
+    # Oldest first: the latest done by today is the first such from the end.
+    done = next((a.day for a in reversed(activities) if a.done and a.day <= ctx.as_of), None)
+    if done is not None and (last is None or done > last):
+        return done
+    return last
 
 
 def _engaged(

@@ -195,10 +195,15 @@ class Window:
         rows the query admits with those bounds false (what `without` reads); `values`:
         what `bounded` gives for the rows."""
         checks = [(_COMPARE[op], days[number]) for _f, op, days in self.bounds]
+        pairs = zip(rows, values or self.bounded(rows), strict=True)
+        if self.semi_joins:
+            joins = [(s.field, parents[s]) for s in self.semi_joins]
+            pairs = (p for p in pairs if all(p[0].get(f) in ids for f, ids in joins))
+        if len(checks) == 1 and not self.disjunctive:  # the usual window, made quick
+            [(compare, bound)] = checks
+            return [row for row, (value,) in pairs if value is not None and compare(value, bound)]
         kept = []
-        for row, held in zip(rows, values or self.bounded(rows), strict=True):
-            if self.semi_joins and not all(row.get(s.field) in parents[s] for s in self.semi_joins):
-                continue
+        for row, held in pairs:
             failed = [
                 n
                 for n, (value, (compare, bound)) in enumerate(zip(held, checks, strict=True))
