@@ -51,8 +51,11 @@ def records_in_scope(records: Mapping[str, list[dict[str, Any]]]) -> set[str]:
 
 def _collect_ids(record: Mapping[str, Any], found: set[str]) -> None:
     for name, value in record.items():
-        if isinstance(value, str) and value and (name == "Id" or name.endswith("Id")):
-            found.add(value)
+        if value is None:  # most values: the type checks below cost a 400k-row read seconds
+            continue
+        if isinstance(value, str):
+            if value and (name == "Id" or name.endswith("Id")):
+                found.add(value)
         elif isinstance(value, Mapping):  # a parent, or a subquery's {"records": [...]}
             _collect_ids(value, found)
         elif isinstance(value, list):
