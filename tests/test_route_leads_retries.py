@@ -5,27 +5,23 @@ Record-level failures come from the local org's FaultProfile. SQLite and Postgre
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
-from harness import RecordingNotifier
+from harness import TODAY, run_named
 from revsched.jobs.route_leads import RETRIED, RouteLeadsConfig, queries
 
-from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.plan import Retry
-from revsched.play import DecideContext, load_plays
-from revsched.runner import RunResult, run_play
+from revsched.play import DecideContext
+from revsched.runner import RunResult
 from revsched.state import StateStore
 
 PLAY = "route-leads"
-# The demo org's clock: its writes are stamped on this day, at the time of day.
-TODAY = date(2026, 11, 23)
 REFUSED = "FIELD_CUSTOM_VALIDATION_EXCEPTION"
 
 
@@ -39,17 +35,7 @@ def run(org: LocalOrg, store: StateStore, retry_runs: int = 5) -> RunResult:
     settings = Settings(
         plays={PLAY: {"digest_time": "00:00", "overlap_minutes": 0, "retry_runs": retry_runs}}
     )
-    gateway = OrgGateway(org.salesforce)
-    return run_play(
-        load_plays(settings)[PLAY],
-        settings,
-        as_of=TODAY,
-        dry_run=False,
-        store=store,
-        org=gateway,
-        renderer=AlertRenderer(gateway.instance_url),
-        notifier=RecordingNotifier(),
-    )
+    return run_named(PLAY, OrgGateway(org.salesforce), store, settings=settings)
 
 
 def lead_id(org: LocalOrg, name: str) -> str:
