@@ -83,7 +83,7 @@ def run_checks(
     for play in plays.values():
         config = play.configure(settings)
         if config.enabled:
-            ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+            ctx = DecideContext(as_of=today, config=config, pools=settings.pools, play=play.name)
             yield from _play_checks(play, ctx, settings, org, describes)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 

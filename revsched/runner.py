@@ -105,6 +105,7 @@ def plan_play(
     ctx = DecideContext(
         as_of=as_of,
         config=play.configure(settings),
+        play=play.name,
         pools=settings.pools,
         fired=store.fired(play.name),
         cursors=store.cursors(),
