@@ -222,6 +222,15 @@ class Alert(PlanItem):
     covers: tuple[Firing, ...] = ()
 
 
+@dataclass(frozen=True)
+class Retry:
+    """A record whose write failed in the play's earlier runs (a watermarked play reads it
+    again by Id): in how many runs, and the last error."""
+
+    attempts: int
+    error: str
+
+
 class Plan(PlanItem):
     play: str
     as_of: date

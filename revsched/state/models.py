@@ -341,6 +341,19 @@ class WatermarkRow(Base):
     updated_at: Mapped[datetime]
 
 
+class RetryRow(Base):
+    """A record whose write failed in a watermarked play's run: the watermark moves past it,
+    so the play's next runs read it again by Id, `attempts` runs in all so far."""
+
+    __tablename__ = "retries"
+
+    play: Mapped[str] = mapped_column(String(100), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    attempts: Mapped[int]
+    error: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
 class IndexRow(Base):
     """One key a record is found by in a play's lookup index (see revsched.record_index)."""
 

@@ -25,7 +25,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from revsched import migrate
 from revsched.errors import ConfigError
-from revsched.plan import Plan
+from revsched.plan import Plan, Retry
 from revsched.private import private_file
 from revsched.state.models import (
     AlertRow,
@@ -43,6 +43,7 @@ from revsched.state.models import (
     LeaseRow,
     MergeRow,
     OccurrenceRow,
+    RetryRow,
     Run,
     SlackUserRow,
     WatermarkRow,
@@ -439,6 +440,32 @@ class StateStore:
     def save_watermark(self, play: str, moment: datetime) -> None:
         with self.session() as session:
             session.merge(WatermarkRow(play=play, moment=moment, updated_at=now()))
+
+    def retries(self, play: str) -> dict[str, Retry]:
+        """The records whose writes failed in the play's last watermarked runs, by Id."""
+        with self.session() as session:
+            rows = session.scalars(select(RetryRow).where(RetryRow.play == play))
+            return {row.record_id: Retry(row.attempts, row.error) for row in rows}
+
+    def replace_retries(self, play: str, failed: Mapping[str, str]) -> None:
+        """The play's retry set after a run that read all of it: this run's failures (Id ->
+        error), each counting one more run if it failed in the last one too."""
+        with self.session() as session:
+            earlier = {
+                row.record_id: row.attempts
+                for row in session.scalars(select(RetryRow).where(RetryRow.play == play))
+            }
+            session.execute(delete(RetryRow).where(RetryRow.play == play))
+            session.add_all(
+                RetryRow(
+                    play=play,
+                    record_id=record_id,
+                    attempts=earlier.get(record_id, 0) + 1,
+                    error=error,
+                    updated_at=now(),
+                )
+                for record_id, error in failed.items()
+            )
 
     def index_records(
         self, index: str, entries: Iterable[tuple[str, set[str]]], *, rebuild: bool
