@@ -177,8 +177,10 @@ def task_key(opportunity_id: str, partner: str) -> str:
     return f"{play.name}:open:{opportunity_id}:{partner}"
 
 
-def _skip(opportunity: Record, reason: str, stage: str | None = None) -> Decision:
-    return Decision.of("Opportunity", opportunity, "skipped", reason, stage)
+def _skip(
+    opportunity: Record, reason: str, stage: str | None = None, kind: str | None = None
+) -> Decision:
+    return Decision.of("Opportunity", opportunity, "skipped", reason, stage, kind)
 
 
 def _owner(opportunity: Record) -> Recipient:
@@ -222,13 +224,19 @@ def _open(
     ]
     if not new:
         why = "; ".join(notes) or "every partner overlap already told"
-        return _skip(opportunity, why), [], [], []
+        kind = "partner already recorded on the opportunity" if notes else None
+        return _skip(opportunity, why, kind=kind), [], [], []
     stage = alert_stage(new)
     if (opportunity["Id"], stage) in ctx.fired:
         return _skip(opportunity, "these partners were already told", stage), [], [], []
     if not opportunity["Owner"]["IsActive"]:
         return (
-            _skip(opportunity, f"owner {opportunity['Owner']['Name']} is inactive", stage),
+            _skip(
+                opportunity,
+                f"owner {opportunity['Owner']['Name']} is inactive",
+                stage,
+                "owner inactive",
+            ),
             [],
             [],
             [],
@@ -240,6 +248,7 @@ def _open(
         "selected",
         f"account overlaps with {names}" + "".join(f"; {n}" for n in notes),
         stage,
+        kind="open",
     )
     due = (ctx.as_of + timedelta(days=config.task_due_days)).isoformat()
     tasks = [

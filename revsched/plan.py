@@ -30,6 +30,10 @@ class Decision(PlanItem):
     outcome: Literal["selected", "skipped"]
     reason: str
     stage: str | None = None
+    # What a summary counts the decision under when its reason (skipped) or stage
+    # (selected) carries details, names, dates or numbers, that would make every
+    # record its own group: "account unassigned" for "account Acme is unassigned: ...".
+    kind: str | None = None
 
     @classmethod
     def of(
@@ -39,6 +43,7 @@ class Decision(PlanItem):
         outcome: Literal["selected", "skipped"],
         reason: str,
         stage: str | None = None,
+        kind: str | None = None,
     ) -> Decision:
         """The decision about a queried record (its Id and Name)."""
         return cls(
@@ -48,6 +53,7 @@ class Decision(PlanItem):
             outcome=outcome,
             reason=reason,
             stage=stage,
+            kind=kind,
         )
 
 

@@ -124,6 +124,50 @@ def test_a_bad_set_is_one_line_naming_it(given: str, message: str):
 
 
 @pytest.mark.usefixtures("demo_org")
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        (
+            "plays.win-back.stages_months=abc",
+            "error: --set: plays.win-back.stages_months = 'abc': expected a valid list",
+        ),
+        (
+            "plays.win-back.no_such_key=1",
+            "error: --set: plays.win-back.no_such_key: unknown key"
+            " (check the spelling against config.example.toml)",
+        ),
+        (
+            "plays.account-review.catch_up_days=3",
+            "error: --set 'plays.account-review.catch_up_days=3': the forecast is of win-back;"
+            " set plays.win-back.KEY=VALUE",
+        ),
+    ],
+)
+def test_a_bad_set_is_blamed_on_set_not_on_the_config_file(tmp_path: Path, given: str, line: str):
+    config = tmp_path / "revsched.toml"
+    config.write_text("[plays.win-back]\ncatch_up_days = 20\n")
+
+    result = CliRunner().invoke(app, ["forecast", "win-back", "-c", str(config), "--set", given])
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == line
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_a_bad_config_file_is_still_blamed_on_the_file_when_set_is_given(tmp_path: Path):
+    config = tmp_path / "revsched.toml"
+    config.write_text("[plays.win-back]\ncatch_up_days = -1\n")
+    given = "plays.win-back.stages_months=[12]"
+
+    result = CliRunner().invoke(app, ["forecast", "win-back", "-c", str(config), "--set", given])
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {config}: plays.win-back.catch_up_days = -1: expected greater than or equal to 0"
+    )
+
+
+@pytest.mark.usefixtures("demo_org")
 def test_the_forecast_report_charts_the_days(tmp_path: Path):
     args = ["forecast", "win-back", "--days", "7", "--from", START.isoformat()]
     result = CliRunner().invoke(app, [*args, "--report-dir", str(tmp_path)])

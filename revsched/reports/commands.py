@@ -104,7 +104,7 @@ def forecast(
     session = Session.open(config, as_json)
     play = play_named(session.settings, play_name)
     first = _start(start, local_today(session.settings))
-    changed_settings, changed = with_changes(session.settings, changes or [])
+    changed_settings, changed = with_changes(session.settings, play.name, changes or [])
     play.configure(changed_settings, to_run=True)  # a bad --set stops it before reading
     snapshot = Snapshot(session.org)
     planned = [
