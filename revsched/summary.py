@@ -180,7 +180,12 @@ def print_rows(console: Console, rows: list[tuple[str, str]], limit: int | None)
     grid = Table.grid(padding=(0, 1))
     width = max((Text.from_markup(label).cell_len for label, _ in rows), default=0)
     grid.add_column(no_wrap=True, min_width=width)
-    grid.add_column(ratio=1, no_wrap=limit is not None, overflow="ellipsis" if limit else "fold")
+    # The text's room said outright: rich cannot shrink a min_width column, so a cut row
+    # would otherwise be cropped at the line's end with no sign it was cut (the … shows it).
+    room = max(console.width - width - 1, 1)
+    grid.add_column(
+        no_wrap=limit is not None, overflow="ellipsis" if limit else "fold", max_width=room
+    )
     for label, text in rows:
         grid.add_row(label, text)
     console.print(grid, highlight=False)

@@ -350,3 +350,17 @@ def test_revert_quiet_still_says_what_it_cannot_undo(demo_org: Path):
     *cannot, line = reverted.stdout.splitlines()
     assert cannot[0].startswith("Run 1 converted ") and "a conversion cannot be undone" in cannot[0]
     assert line.startswith("Run 2 of ")
+
+
+def test_a_piped_preview_shows_where_it_cut_a_row(demo_org: Path):
+    result = CliRunner().invoke(
+        app, ["run", "account-review", "--dry-run", *AS_OF], env={"COLUMNS": "80"}
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index("Decisions (first 5 of 61)")
+    assert lines[start + 1 : start + 3] == [
+        "  selected Aquaton Health 0018L000000000UQAQ needs-review: assigned 143 days, n…",
+        "  selected Bellhaven Optics 0018L000000001HQAQ needs-review: assigned 90 days, …",
+    ]

@@ -124,6 +124,20 @@ def test_a_bad_set_is_one_line_naming_it(given: str, message: str):
 
 
 @pytest.mark.usefixtures("demo_org")
+def test_the_forecast_table_names_the_assignees_and_json_keeps_their_usernames():
+    args = ["forecast", "win-back", "--days", "3", "--from", START.isoformat()]
+    text = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+
+    assert text.exit_code == 0, text.output
+    first_day = next(line for line in text.stdout.splitlines() if line.startswith("2026-11-23"))
+    assert first_day.split("   ")[-1].strip() == (
+        "Ava Patel 1, Ben Okafor 1, Carla Mendez 1, Dev Sharma 1, Fay Nguyen 1, Gus Romero 1,"
+        " Hana Kim 1, Ivan Petrov 1"
+    )
+    assert "ava.patel@demo.revsched.dev" in forecast(*args[1:])["days"][0]["by_assignee"]
+
+
+@pytest.mark.usefixtures("demo_org")
 @pytest.mark.parametrize(
     ("given", "line"),
     [
