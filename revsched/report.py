@@ -92,20 +92,28 @@ def print_history(console: Console, runs: Sequence[Run]) -> None:
     table.add_column("as of", no_wrap=True)
     table.add_column("started", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for name in ("selected", "written", "failed", "alerts sent"):
-        # A header may wrap ("alerts / sent"), numbers never.
-        table.add_column(name, justify="right", min_width=6)
-    for run, status in zip(runs, statuses, strict=True):
+    counts = [
+        (
+            f"{run.counts.get('selected', 0):,}",
+            _applied(run, "applied"),
+            _applied(run, "failed_records"),
+            _applied(run, "alerts_sent"),
+        )
+        for run in runs
+    ]
+    for n, name in enumerate(("selected", "written", "failed", "alerts sent")):
+        # A header may wrap ("alerts / sent") or be cut ("sele…") in a narrow terminal,
+        # numbers never: as wide as the widest, the rest of the line fits without cropping.
+        widest = max(len(row[n]) for row in counts)
+        table.add_column(name, justify="right", min_width=widest)
+    for run, status, row in zip(runs, statuses, counts, strict=True):
         table.add_row(
             str(run.id),
             run.play,
             run.as_of.isoformat(),
             run.started_at.strftime("%m-%d %H:%MZ"),
             status,
-            f"{run.counts.get('selected', 0):,}",
-            _applied(run, "applied"),
-            _applied(run, "failed_records"),
-            _applied(run, "alerts_sent"),
+            *row,
         )
     console.print(table)
 

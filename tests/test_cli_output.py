@@ -364,3 +364,18 @@ def test_a_piped_preview_shows_where_it_cut_a_row(demo_org: Path):
         "  selected Aquaton Health 0018L000000000UQAQ needs-review: assigned 143 days, n…",
         "  selected Bellhaven Optics 0018L000000001HQAQ needs-review: assigned 90 days, …",
     ]
+
+
+def test_history_in_80_columns_cuts_headers_visibly_never_a_run(demo_org: Path):
+    dry_run = invoke("run", "lead-status-hygiene", "--dry-run", *AS_OF, "--quiet")
+    assert dry_run.exit_code == 0, dry_run.output
+
+    result = CliRunner().invoke(app, ["history"], env={"COLUMNS": "80"})
+
+    lines = normalized(result.stdout, demo_org.parent).splitlines()
+    assert lines[:2] == [
+        f"{'aler…':>80}",
+        "run play                as of      started      status  sele… writ… failed  sent",
+    ]
+    assert lines[3].split() == ["1", "lead-status-hygiene", "2026-11-23", "<time>", "dry-run", "31"]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
