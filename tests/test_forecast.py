@@ -4,7 +4,6 @@ each of those days then does; and the same under a changed config, side by side.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,8 +14,10 @@ from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.config import Settings
+from revsched.plan import Decision
 from revsched.play import DecideContext, load_plays
 from revsched.reports.windows import Window
+from revsched.summary import decision_kind
 
 START = date(2026, 11, 23)
 DAYS = 10
@@ -35,10 +36,8 @@ def forecast(*args: str) -> dict[str, Any]:
 
 
 def stages(selected: list[dict[str, Any]]) -> dict[str, int]:
-    """Selected by stage; one stage per dedupe cluster is counted as "cluster N: ..."."""
-    counts = Counter(d["stage"] or "" for d in selected)
-    if len(counts) > 10:
-        counts = Counter(re.sub(r"\d+", "N", d["stage"] or "") for d in selected)
+    """Selected by stage as the run's summary counts them (by kind, without dates)."""
+    counts = Counter(decision_kind(Decision(**d)) if d["stage"] else "" for d in selected)
     return dict(sorted(counts.items()))
 
 
@@ -212,3 +211,17 @@ def test_only_queries_a_wider_bound_makes_a_superset_of_are_widened():
         "SELECT Id, (SELECT Id FROM Tasks WHERE ActivityDate > {}) FROM Account WHERE Type = 'X'",
     ):
         assert Window.of([unsafe.format(d) for d in days]) is None, unsafe
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_a_forecast_counts_stages_by_kind_not_one_per_date():
+    first = forecast("lead-status-hygiene", "--days", "1", "--from", START.isoformat())["days"][0]
+
+    assert first["by_stage"] == {
+        "opportunity_names": 4,
+        "plg_taken": 9,
+        "remarket_reason": 9,
+        "remarket_reason manager": 7,
+        "working_next_step": 1,
+        "working_next_step stale": 1,
+    }

@@ -30,6 +30,7 @@ from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Record
 from revsched.reports.windows import DayReader
 from revsched.state import StateStore
+from revsched.summary import decision_kind
 
 COUNTS = ("selected", "changed", "created", "merged", "alerts")
 
@@ -73,15 +74,17 @@ class Day:
         }
 
 
-# More distinct stages than this (one per dedupe cluster) are counted with their
+# More distinct stages than this (a play's own, one per record) are counted with their
 # numbers elided: "cluster N: master".
 MAX_STAGES = 10
 
 
 def _stages(plan: Plan) -> dict[str, int]:
-    stages = Counter(d.stage or "" for d in plan.selected)
+    """Selected by stage as the dry run's summary counts them: "overage", not one
+    "overage 2026-11-23" a day; blank for a play without stages."""
+    stages = Counter(decision_kind(d) if d.stage else "" for d in plan.selected)
     if len(stages) > MAX_STAGES:
-        stages = Counter(re.sub(r"\d+", "N", d.stage or "") for d in plan.selected)
+        stages = Counter(re.sub(r"\d+", "N", stage) for stage in stages.elements())
     return dict(sorted(stages.items()))
 
 
