@@ -314,26 +314,44 @@ def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
             )
 
 
+# A Salesforce Id's length (18 characters).
+ID_WIDTH = 18
+
+
 def print_merges(console: Console, run: Run, limit: int | None = None) -> None:
     """Each merged record beside its master, with the values it held (a merge cannot be
     undone: this is what is left of the record); the first `limit` (None: all)."""
     table = Table(
-        "merged record",
-        "into master",
-        "status",
-        "values it held",
         title=titled("Merged records (cannot be undone)", len(run.merges), limit),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
+    preview = limit is not None
+    rows = []
     for m in itertools.islice(run.merges, limit):
         status = m.status if not m.error else f"{m.status}: {m.error}"
         held = json.loads(m.merged_fields)
-        values = "\n".join(f"{name}: {value_text(v)}" for name, v in held.items() if v is not None)
+        values = ("; " if preview else "\n").join(
+            f"{name}: {value_text(v)}" for name, v in held.items() if v is not None and name != "Id"
+        )
+        rows.append((m.merged_name, m.merged_id, m.master_name, m.master_id, status, values))
+    # A record's name wraps above its Id, never cut: its column is at least an Id wide.
+    merged = max((len(row[0]) for row in rows), default=0)
+    master = max((len(row[2]) for row in rows), default=0)
+    status_width = max((len(row[4]) for row in rows), default=0)
+    table.add_column("merged record", min_width=ID_WIDTH)
+    table.add_column("into master", min_width=ID_WIDTH)
+    table.add_column("status")
+    # A preview holds a row to its records' lines, the values on one line cut with …
+    # where the names leave room; every value, one a line, is in --all and in csv/json.
+    shown = max(merged, ID_WIDTH) + max(master, ID_WIDTH) + status_width + 14  # + borders
+    room = max(console.width - shown, 20) if preview else None
+    table.add_column("values it held", no_wrap=preview, overflow="ellipsis", max_width=room)
+    for merged_name, merged_id, master_name, master_id, status, values in rows:
         table.add_row(
-            f"{escape(m.merged_name)}\n{m.merged_id}",
-            f"{escape(m.master_name)}\n{m.master_id}",
+            f"{escape(merged_name)}\n{merged_id}",
+            f"{escape(master_name)}\n{master_id}",
             escape(status),
             escape(values),
         )

@@ -379,3 +379,20 @@ def test_history_in_80_columns_cuts_headers_visibly_never_a_run(demo_org: Path):
     ]
     assert lines[3].split() == ["1", "lead-status-hygiene", "2026-11-23", "<time>", "dry-run", "31"]
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_show_holds_a_merged_record_to_two_lines_its_values_cut_visibly(demo_org: Path):
+    dry_run = invoke("run", "dedupe-accounts", "--dry-run", *AS_OF, "--quiet")
+    assert dry_run.exit_code == 0, dry_run.output
+
+    shown = CliRunner().invoke(app, ["show", "1"], env={"COLUMNS": "120"})
+
+    lines = [line.rstrip() for line in shown.stdout.splitlines()]
+    start = lines.index("Merged records (cannot be undone) (9)")
+    assert lines[start + 4 : start + 7] == [
+        " I.B.M.                          International Business Machines Corp.   planned"
+        "   Name: I.B.M.; CreatedDate: 2026-…",
+        " 0018L0000000009QAA              0018L0000000008QAA",
+        " IBM                             International Business Machines Corp.   planned"
+        "   Name: IBM; CreatedDate: 2026-08-…",
+    ]
