@@ -64,7 +64,8 @@ def reason_kind(reason: str) -> str:
     """
     head = re.split(r"[:;(]", reason, maxsplit=1)[0]
     head = _NUMBER.sub("N", _QUOTED.sub("…", head)).strip()
-    return head or reason
+    # "open opportunity 'Acme - Renewal'" counts as "open opportunity", not "... …".
+    return head.removesuffix(" …") or reason
 
 
 # An ISO date in a stage ("overage 2026-11-23"): the day it fired, not a kind of stage.
