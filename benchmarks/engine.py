@@ -11,7 +11,9 @@ with the same latency:
 
 Runs are interleaved (revsched, peer, revsched, peer...) so the machine's load falls on
 both alike, and the medians of `--repeats` are printed with the revsched/peer ratios of
-wall time, API calls and peak memory, and the client's CPU time per record.
+wall time, API calls and peak memory, and the client's CPU time per record; beside the
+wall ratio, the lowest and highest ratio of a run to the peer's run beside it (the spread
+the machine's load gives).
 
     python benchmarks/engine.py                       # N = 10k, 100k, 300k; 50 ms per call
     python benchmarks/engine.py --million             # and 1M (takes a while)
@@ -291,11 +293,14 @@ def _report(size: int, results: dict[str, list[dict[str, Any]]]) -> None:
             continue
         ours, theirs = results[mode], results[peer]
         wall, peer_wall = _median(ours, "seconds"), _median(theirs, "seconds")
+        # Each run against the peer's run beside it: how far the load moved the ratio.
+        paired = [a["seconds"] / b["seconds"] for a, b in zip(ours, theirs, strict=True)]
         calls, peer_calls = _median(ours, "calls"), _median(theirs, "calls")
         mb, peer_mb = _median(ours, "peak_mb"), _median(theirs, "peak_mb")
         cpu, peer_cpu = _median(ours, "cpu_us"), _median(theirs, "cpu_us")
         print(
             f"{size:>9,} {mode:>5} {wall:>8.1f} {peer_wall:>8.1f} {wall / peer_wall:>6.2f}"
+            f" {min(paired):>5.2f}-{max(paired):<5.2f}"
             f" {calls:>7.0f} {peer_calls:>7.0f} {calls / peer_calls:>6.2f}"
             f" {mb:>7.0f} {peer_mb:>7.0f} {mb / peer_mb:>6.2f} {cpu:>7.0f} {peer_cpu:>7.0f}",
             flush=True,
@@ -338,8 +343,8 @@ def main() -> None:
     print(f"latency {args.latency * 1000:.0f} ms per call; medians of {args.repeats} interleaved")
     print(f"targets: {TARGETS}")
     print(
-        f"{'N':>9} {'path':>5} {'wall s':>8} {'peer s':>8} {'ratio':>6} {'calls':>7} "
-        f"{'peer':>7} {'ratio':>6} {'peak MB':>7} {'peer':>7} {'ratio':>6} "
+        f"{'N':>9} {'path':>5} {'wall s':>8} {'peer s':>8} {'ratio':>6} {'paired':>11} "
+        f"{'calls':>7} {'peer':>7} {'ratio':>6} {'peak MB':>7} {'peer':>7} {'ratio':>6} "
         f"{'CPU us/rec':>7} {'peer':>7}"
     )
     for size in sizes:

@@ -8,13 +8,14 @@ that carry Salesforce's own error code.
 from __future__ import annotations
 
 import functools
+import math
 import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -52,6 +53,8 @@ from revsched.salesforce_soap import (
 )
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's maximum
+# Longer than a run, shorter than the life of a scheduler's session.
+DESCRIBE_MAX_AGE = timedelta(minutes=10)
 
 # Standard objects a lookup points at, by their Ids' key prefix (the same in every org).
 NAMED_KEY_PREFIXES = {
@@ -146,8 +149,8 @@ class OrgGateway:
         self.key_field = key_field
         # Whether firings are also kept in the org (revsched.org_memory).
         self.org_memory = org_memory
-        # Each object's describe, fetched once for the session.
-        self._describes: dict[str, dict[str, Any]] = {}
+        # Each object's describe and when it was fetched (time.monotonic()).
+        self._describes: dict[str, tuple[float, dict[str, Any]]] = {}
         self.sf = self._login()
 
     def _login(self) -> Salesforce:
@@ -197,13 +200,15 @@ class OrgGateway:
             return self._retrying()(once)
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """The object's describe (its fields and their types), fetched once for the
-        session: every Bulk read of the object is typed with it."""
-        if sobject not in self._describes:
-            self._describes[sobject] = self.call(
-                f"describe {sobject}", lambda sf: getattr(sf, sobject).describe()
-            )
-        return self._describes[sobject]
+        """The object's describe (its fields and their types), fetched once for a run: every
+        Bulk read of the object is typed with it. A scheduler's gateway lives for weeks, so
+        a describe older than DESCRIBE_MAX_AGE is fetched again (an admin may change a
+        field's type)."""
+        fetched, described = self._describes.get(sobject, (-math.inf, {}))
+        if time.monotonic() - fetched > DESCRIBE_MAX_AGE.total_seconds():
+            described = self.call(f"describe {sobject}", lambda sf: getattr(sf, sobject).describe())
+            self._describes[sobject] = (time.monotonic(), described)
+        return described
 
     def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
         """Stream a query's rows: by REST pages, each retried on its own, or for large

@@ -301,6 +301,25 @@ def test_an_object_is_described_once_however_many_bulk_reads_type_it(tmp_path, m
     assert actions.count("start a Bulk API 2.0 query") == 2
 
 
+def test_a_describe_older_than_its_max_age_is_fetched_again(tmp_path, monkeypatch):
+    """A scheduler's gateway lives for weeks: a field's type changed by an admin is seen."""
+    import revsched.org
+
+    _, gateway = _demo_gateway(tmp_path, bulk_read_threshold=0)
+    actions = _noting_actions(gateway, monkeypatch)
+    clock = FakeClock()
+    monkeypatch.setattr(revsched.org, "time", clock)
+
+    gateway.query("SELECT Id, Name FROM Account")
+    clock.now += revsched.org.DESCRIBE_MAX_AGE.total_seconds() - 1
+    gateway.query("SELECT Id, Name FROM Account")
+    assert actions.count("describe Account") == 1
+
+    clock.now += 2
+    gateway.query("SELECT Id, Name FROM Account")
+    assert actions.count("describe Account") == 2
+
+
 def test_each_step_of_a_bulk_write_is_one_api_call(tmp_path, monkeypatch):
     """Create, upload, close, then polls: the close does not look at the job first."""
     org, gateway = _demo_gateway(tmp_path, bulk_write_threshold=0)

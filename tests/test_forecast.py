@@ -10,13 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import own_records, with_own_records
 from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.config import Settings
+from revsched.localorg import LocalOrg
+from revsched.org import OrgGateway
 from revsched.plan import Decision
 from revsched.play import DecideContext, load_plays
+from revsched.reports.forecast import Snapshot
+from revsched.reports.forecast import forecast as forecast_days
 from revsched.reports.windows import Window
+from revsched.state import StateStore
 from revsched.summary import decision_kind
 
 START = date(2026, 11, 23)
@@ -225,3 +231,14 @@ def test_a_forecast_counts_stages_by_kind_not_one_per_date():
         "working_next_step": 1,
         "working_next_step stale": 1,
     }
+
+
+def test_a_plays_queries_read_its_records_by_its_name_each_day(tmp_path: Path):
+    local = LocalOrg(tmp_path / "org.sqlite")
+    accounts, _contacts = with_own_records(local)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    snapshot = Snapshot(OrgGateway(local.salesforce))
+
+    plans = forecast_days(own_records, Settings(), START, 2, store, snapshot)
+
+    assert [[d.record_id for d in plan.decisions] for plan in plans] == [accounts, accounts]
