@@ -81,16 +81,32 @@ def _applied(run: Run, key: str) -> str:
 
 
 def print_history(console: Console, runs: Sequence[Run]) -> None:
-    """One row a run: what it selected, and what it wrote, failed and sent."""
+    """One row a run: what it selected, and what it wrote, failed and sent. A terminal
+    too narrow for every column (80 columns, a long play name, six-figure counts) goes
+    without the start time rather than crop the counts at its edge."""
     if not runs:
         console.print("No runs yet.")
         return
+    table = _history_table(runs, started=True)
+    if not _fits(table, console.width):
+        table = _history_table(runs, started=False)
+    console.print(table)
+
+
+def _fits(table: Table, width: int) -> bool:
+    """Whether the table's lines fit `width` columns: rich crops a line it cannot narrow."""
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(table, crop=False)
+    return all(Text(line).cell_len <= width for line in out.getvalue().splitlines())
+
+
+def _history_table(runs: Sequence[Run], started: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)
     table.add_column("run", justify="right", no_wrap=True)
-    statuses = [_status(run) for run in runs]
     table.add_column("play", no_wrap=True)
     table.add_column("as of", no_wrap=True)
-    table.add_column("started", no_wrap=True)
+    if started:
+        table.add_column("started", no_wrap=True)
     table.add_column("status", no_wrap=True)
     counts = [
         (
@@ -102,20 +118,13 @@ def print_history(console: Console, runs: Sequence[Run]) -> None:
         for run in runs
     ]
     for n, name in enumerate(("selected", "written", "failed", "alerts sent")):
-        # A header may wrap ("alerts / sent") or be cut ("sele…") in a narrow terminal,
-        # numbers never: as wide as the widest, the rest of the line fits without cropping.
+        # A header may wrap ("alerts / sent") or be cut ("sele…"), numbers never.
         widest = max(len(row[n]) for row in counts)
         table.add_column(name, justify="right", min_width=widest)
-    for run, status, row in zip(runs, statuses, counts, strict=True):
-        table.add_row(
-            str(run.id),
-            run.play,
-            run.as_of.isoformat(),
-            run.started_at.strftime("%m-%d %H:%MZ"),
-            status,
-            *row,
-        )
-    console.print(table)
+    for run, row in zip(runs, counts, strict=True):
+        when = [run.started_at.strftime("%m-%d %H:%MZ")] if started else []
+        table.add_row(str(run.id), run.play, run.as_of.isoformat(), *when, _status(run), *row)
+    return table
 
 
 def show_json(run: Run) -> dict[str, Any]:

@@ -396,3 +396,19 @@ def test_show_holds_a_merged_record_to_two_lines_its_values_cut_visibly(demo_org
         " IBM                             International Business Machines Corp.   planned"
         "   Name: IBM; CreatedDate: 2026-08-…",
     ]
+
+
+def test_history_too_wide_for_80_columns_leaves_out_the_start_not_the_counts(demo_org: Path):
+    assert invoke("run", "lead-status-hygiene", "--quiet", *AS_OF).exit_code == 0
+    engine = open_engine(f"sqlite:///{demo_org.parent / 'state.sqlite'}")
+    big = '{"selected": 100081, "applied": 100081, "failed_records": 12, "alerts_sent": 3}'
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE runs SET counts = :counts"), {"counts": big})
+
+    result = CliRunner().invoke(app, ["history"], env={"COLUMNS": "80"})
+
+    assert result.stdout.splitlines() == [
+        "run play                as of      status    selected written failed alerts sent",
+        "─" * 80,
+        "  1 lead-status-hygiene 2026-11-23 succeeded  100,081 100,081     12           3",
+    ]
