@@ -156,7 +156,8 @@ def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
         verb = verbs[request]
         if approval not in (config.approved_value, config.rejected_value):
             state = f"= {approval!r}" if approval else "is empty"
-            plan.skip(account, f"{request!r} awaiting a manager ({config.approval_field} {state})")
+            why = f"{request!r} awaiting a manager ({config.approval_field} {state})"
+            plan.skip(account, why, kind=f"{verb} awaiting a manager")
             continue
         approved = approval == config.approved_value
         stage = f"{verb}-{'approved' if approved else 'rejected'}"

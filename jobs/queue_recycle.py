@@ -154,6 +154,7 @@ def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
                 lead,
                 f"{status} lead of {rep['Name']} is in an active sequence"
                 f" ({config.sequenced_field} = true)",
+                kind=f"{status} lead in an active sequence",
             )
             continue
         queue = queues[status]
