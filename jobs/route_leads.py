@@ -51,6 +51,7 @@ from revsched.roundrobin import (
     round_robin,
     user_fields,
 )
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 # A query goes in the URL, and Salesforce refuses a request line and headers over
@@ -61,7 +62,7 @@ ACCOUNTS = "accounts_"
 
 
 class RouteLeadsConfig(PlayConfig):
-    schedule: str = "every 15 minutes"
+    schedule: ScheduleField = Field("every 15 minutes", validate_default=True)
     # Leads modified since the last fully applied run minus this are read again.
     overlap_minutes: int = Field(5, ge=0)
     # First run, or a new state store: leads modified in these days are read.
