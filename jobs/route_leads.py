@@ -26,8 +26,8 @@ from urllib.parse import quote_plus
 
 from pydantic import Field, field_validator
 
+from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.dedupe.normalize import country_code
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.matching import AccountMatcher, Match, OnTie, account_keys, person_keys

@@ -28,7 +28,7 @@ from revsched.config import StrictModel
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import Cluster, Conflict, Link, build_clusters
 from revsched.dedupe.frequency import TermFrequencies, TermFrequencyRules
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, ROLE_MAILBOXES, SHARED_HOSTS
+from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, ROLE_MAILBOXES, SHARED_HOSTS
 
 Record = dict[str, Any]
 T = TypeVar("T")
