@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from revsched.dedupe import normalize
-from revsched.dedupe.match import company, match_companies, own_site
+from revsched.dedupe.companies import company, match_companies, own_site
 from revsched.dedupe.planning import (
     DedupeConfig,
     ObjectSpec,

@@ -12,7 +12,7 @@ from functools import partial
 
 from pydantic import Field
 
-from revsched.dedupe.match import lead_company
+from revsched.dedupe.people import lead_company
 from revsched.dedupe.planning import (
     ObjectSpec,
     PeopleConfig,
