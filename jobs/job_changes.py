@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.dedupe.normalize import company_words
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
 from revsched.matching import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.ownership import Ownership
 from revsched.plan import Enrollment, LeadConversion, Person, Plan, Recipient, Scalar

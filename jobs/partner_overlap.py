@@ -32,11 +32,12 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import active_recipients
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 
 class PartnerOverlapConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     # The overlap records as the Crossbeam package writes them.
     overlap_object: FieldName = "Crossbeam_Ecosystem_Overlap__c"
     account_field: FieldName = "Account__c"

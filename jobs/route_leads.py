@@ -25,11 +25,11 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from pydantic import Field, field_validator
-from revsched.jobs.queue_recycle import HOLDING_QUEUES
 
+from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.dedupe.normalize import country_code
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
+from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.matching import AccountMatcher, Match, OnTie, account_keys, person_keys
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
@@ -51,6 +51,7 @@ from revsched.roundrobin import (
     round_robin,
     user_fields,
 )
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 # A query goes in the URL, and Salesforce refuses a request line and headers over
@@ -63,7 +64,7 @@ RETRIED = "retried_"
 
 
 class RouteLeadsConfig(PlayConfig):
-    schedule: str = "every 15 minutes"
+    schedule: ScheduleField = Field("every 15 minutes", validate_default=True)
     # Leads modified since the last fully applied run minus this are read again.
     overlap_minutes: int = Field(5, ge=0)
     # First run, or a new state store: leads modified in these days are read.

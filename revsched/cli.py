@@ -564,12 +564,10 @@ def render(
     plan = plan_play(play, session.settings, day, session.store, session.org)
     alerts = [a for a in plan.alerts if record is None or a.record_id == record]
     if record is not None and not alerts:
-        typer.echo(
-            f"error: {play.name} has no alert for record {record} on {day}; "
-            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped",
-            err=True,
+        raise RevschedError(
+            f"{play.name} has no alert for record {record} on {day}; "
+            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped"
         )
-        raise typer.Exit(EXIT_USAGE)
     markup = markup_for(session.settings, play.name)
     renderer = renderer_for(session.settings, play.name, session.org.instance_url, markup)
     messages = previews(
@@ -726,8 +724,7 @@ def show(
     settings = load_settings(config)
     found = StateStore(settings.state.database_url()).run(run_id)
     if found is None:
-        typer.echo(f"error: no run {run_id}; `revsched history` lists the runs", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise RevschedError(f"no run {run_id}; `revsched history` lists the runs")
     if as_json or output_format == "json":
         typer.echo(json.dumps(report.show_json(found), indent=2))
     elif output_format == "csv":
@@ -754,8 +751,7 @@ def demo(
     settings = load_settings(config)
     path = settings.org.local_path()
     if path.exists() and not force:
-        typer.echo(f"error: {path} exists; pass --force to replace it", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise RevschedError(f"{path} exists; pass --force to replace it")
     path.unlink(missing_ok=True)
     build_demo_org(
         path,

@@ -53,7 +53,8 @@ class PlayConfig(StrictModel):
     @field_validator("schedule", mode="plain")
     @classmethod
     def _typed_schedule(cls, value: Any) -> Schedule:
-        """Also parsed when a play redeclares the field as `schedule: str = "..."`."""
+        """Every shipped play declares `schedule: ScheduleField = Field(...)`, as the README's
+        example does; a user's play written with `schedule: str = "..."` still gets a Schedule."""
         return validate_schedule(value)
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from fakeoutreach import TOKEN, FakeOutreach
 from harness import everything_written, run_named
-from revsched.jobs.job_changes import play
 
 from revsched.config import ApiSettings, OutreachSettings, SecretRef, Settings
 from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
 from revsched.enroll_config import enrollment_channel
 from revsched.errors import ConfigError
+from revsched.jobs.job_changes import play
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient, retry_after_seconds

@@ -10,6 +10,12 @@ from urllib.parse import quote_plus
 
 import pytest
 from harness import RecordingNotifier
+from typer.testing import CliRunner
+
+from revsched.alerts import AlertRenderer
+from revsched.cli import app
+from revsched.config import PoolSettings, Settings
+from revsched.errors import ConfigError, LockedError
 from revsched.jobs.route_leads import (
     MAX_QUERY_URI,
     RouteLeadsConfig,
@@ -21,12 +27,6 @@ from revsched.jobs.route_leads import (
     routing_event,
     since,
 )
-from typer.testing import CliRunner
-
-from revsched.alerts import AlertRenderer
-from revsched.cli import app
-from revsched.config import PoolSettings, Settings
-from revsched.errors import ConfigError, LockedError
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.localorg.merge_convert import convert_lead

@@ -18,7 +18,8 @@ from typing import Any, ClassVar, get_args
 from pydantic import Field, model_validator
 
 from revsched.dedupe.cluster import Cluster, Link, MergeGroup
-from revsched.dedupe.match import Matching, MatchRules, PersonFields, match_people, person
+from revsched.dedupe.match import Matching, MatchRules
+from revsched.dedupe.people import PersonFields, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import Merge, MergedRecord, Scalar
