@@ -10,9 +10,9 @@ from urllib.parse import unquote_plus
 
 import pytest
 from harness import TODAY, run_named
-from revsched.jobs.route_leads import RETRIED, RouteLeadsConfig, queries
 
 from revsched.config import Settings
+from revsched.jobs.route_leads import RETRIED, RouteLeadsConfig, queries
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
