@@ -30,17 +30,8 @@ from revsched.config import StrictModel
 from revsched.dedupe.normalize import registrable_domain
 from revsched.errors import ConfigError
 from revsched.naming import with_suffix
-from revsched.plan import (
-    Alert,
-    Decision,
-    FieldChange,
-    Firing,
-    Plan,
-    Recipient,
-    RecordCreate,
-    diff_changes,
-    group_digest,
-)
+from revsched.plan import Firing, Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -239,9 +230,9 @@ class Finding:
         }
 
 
-def finding_key(rule: str, record_id: str, began: date) -> str:
+def finding_key(play: str, rule: str, record_id: str, began: date) -> str:
     """A finding's key: its rule, the record and the date the state it is about began."""
-    return f"{play.name}:{rule}:{record_id}:{began.isoformat()}"
+    return f"{play}:{rule}:{record_id}:{began.isoformat()}"
 
 
 def next_business_day(day: date) -> date:
@@ -254,13 +245,13 @@ def next_business_day(day: date) -> date:
 class _People:
     """The org's users by Id, who sells, and who manages whom."""
 
-    def __init__(self, records: Records, config: LeadStatusHygieneConfig) -> None:
-        self.config = config
+    def __init__(self, records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> None:
+        config = self.config = ctx.config
         self.by_id = {u["Id"]: u for u in records["users"]}
         rule = config.plg_taken
         sellers = {u.lower() for u in rule.seller_users}
         members_from_users(
-            f"plays.{play.name}.plg_taken.seller_users", rule.seller_users, records["users"]
+            f"plays.{ctx.play}.plg_taken.seller_users", rule.seller_users, records["users"]
         )
         self.sellers = {
             u["Id"]
@@ -323,12 +314,13 @@ def _remarket(
 
 
 def _next_step(
-    lead: Record, people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
-) -> tuple[list[Finding], list[RecordCreate], str | None]:
+    lead: Record, people: _People, plan: PlanBuilder, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> list[Finding]:
     """Findings and the Task for a Working S lead without an open Task dated today or later;
-    the third value says why nothing is due."""
+    none due: the skip says why."""
     config = ctx.config
     rule = config.working_next_step
+    status = config.statuses.working_s
     tasks = children(lead, "Tasks")
     planned = [
         t
@@ -336,32 +328,27 @@ def _next_step(
         if not t["IsClosed"] and t["ActivityDate"] and t["ActivityDate"] >= ctx.as_of.isoformat()
     ]
     if planned:
-        return [], [], f"next step planned on {min(t['ActivityDate'] for t in planned)}"
+        plan.skip(lead, f"{status}: next step planned on {min(t['ActivityDate'] for t in planned)}")
+        return []
     began = _began(lead, config)
     owner = people.user(lead["OwnerId"])
     if owner is None:
-        return [], [], "owned by a queue or an inactive user: nobody to give the Task to"
-    key = finding_key("working_next_step", lead["Id"], began)
+        why = "owned by a queue or an inactive user: nobody to give the Task to"
+        plan.skip(lead, f"{status}: {why}")
+        return []
+    key = finding_key(ctx.play, "working_next_step", lead["Id"], began)
     found: list[Finding] = []
-    creates: list[RecordCreate] = []
     if key not in {t[config.key_field] for t in tasks}:
         due = next_business_day(ctx.as_of)
-        creates.append(
-            RecordCreate(
-                sobject="Task",
-                key=key,
-                parent_id=lead["Id"],
-                reason=f"{config.statuses.working_s} without a next step",
-                fields={
-                    "Subject": rule.task_subject,
-                    "ActivityDate": due.isoformat(),
-                    "OwnerId": owner["Id"],
-                    "WhoId": lead["Id"],
-                    "Status": rule.task_status,
-                    "Priority": rule.task_priority,
-                },
-            )
-        )
+        fields: dict[str, Scalar] = {
+            "Subject": rule.task_subject,
+            "ActivityDate": due.isoformat(),
+            "OwnerId": owner["Id"],
+            "WhoId": lead["Id"],
+            "Status": rule.task_status,
+            "Priority": rule.task_priority,
+        }
+        plan.create("Task", key, fields, f"{status} without a next step", parent_id=lead["Id"])
         found.append(
             Finding(
                 "working_next_step",
@@ -384,15 +371,20 @@ def _next_step(
                 (owner["Id"],),
             )
         )
-    return found, creates, None if found else "its follow-up Task exists"
+    if not found:
+        plan.skip(lead, f"{status}: its follow-up Task exists")
+    return found
 
 
 def _plg_taken(
     lead: Record,
     people: _People,
     hand_back: Record | None,
+    plan: PlanBuilder,
     ctx: DecideContext[LeadStatusHygieneConfig],
-) -> tuple[list[Finding], list[FieldChange]]:
+) -> list[Finding]:
+    """R3: a PLG or Nurture lead a seller owns, works or sequences; with `enforce`, a PLG
+    one goes back to the PLG owner (`hand_back`: the queue or user)."""
     config = ctx.config
     status = lead[config.status_field]
     signs = []
@@ -411,7 +403,7 @@ def _plg_taken(
     if lead[config.sequenced_field]:
         signs.append("in a sales sequence")
     if not signs:
-        return [], []
+        return []
     began = _began(lead, config)
     seller_name = people.by_id[seller]["Name"] if seller else None
     owner_of = "marketing" if status == config.statuses.nurture else "the product"
@@ -430,12 +422,10 @@ def _plg_taken(
             "manager",
         )
     ]
-    changes: list[FieldChange] = []
     if hand_back is not None and status != config.statuses.nurture:
-        changes = diff_changes(
-            "Lead", lead, {"OwnerId": (hand_back["Id"], f"{status}: back to {hand_back['Name']}")}
-        )
-    return found, changes
+        why = f"{status}: back to {hand_back['Name']}"
+        plan.change(lead, {"OwnerId": (hand_back["Id"], why)})
+    return found
 
 
 def opportunity_domain(website: str | None, keep_tld: bool) -> str | None:
@@ -452,12 +442,14 @@ def renamed(name: str, domain: str) -> str:
 
 
 def _names(
-    opportunities: list[Record], people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
-) -> tuple[list[Finding], list[FieldChange]]:
+    opportunities: list[Record],
+    people: _People,
+    plan: PlanBuilder,
+    ctx: DecideContext[LeadStatusHygieneConfig],
+) -> list[Finding]:
     """R4: renames and flags, then open same-type opportunities of several accounts per domain."""
     rule = ctx.config.opportunity_names
     findings: list[Finding] = []
-    changes: list[FieldChange] = []
     by_domain: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for opportunity in opportunities:
         website = field_value(opportunity, f"Account.{rule.website_field}")
@@ -481,7 +473,7 @@ def _names(
         else:
             new = renamed(name, domain)
             why = "seed 003: the domain in every opportunity name"
-            changes += diff_changes("Opportunity", opportunity, {"Name": (new, why)})
+            plan.change(opportunity, {"Name": (new, why)}, sobject="Opportunity")
             what = f"renamed to {new}"
         findings.append(
             Finding(
@@ -517,14 +509,14 @@ def _names(
                     (owner["Id"],) if owner else (),
                 )
             )
-    return findings, changes
+    return findings
 
 
-def _plg_owner(records: Records, config: LeadStatusHygieneConfig) -> Record | None:
+def _plg_owner(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Record | None:
     """With `enforce`, the queue or active user PLG leads go back to (Id and Name)."""
-    rule = config.plg_taken
+    rule = ctx.config.plg_taken
     if rule.plg_owner and rule.enabled and rule.enforce:
-        key = f"plays.{play.name}.plg_taken.plg_owner"
+        key = f"plays.{ctx.play}.plg_taken.plg_owner"
         [owner] = members_from_users(key, [rule.plg_owner], records["users"])
         if not owner.active:
             raise ConfigError(f"{key}: {rule.plg_owner} is inactive; name an active user")
@@ -533,79 +525,60 @@ def _plg_owner(records: Records, config: LeadStatusHygieneConfig) -> Record | No
         return None
     if not records["queues"]:
         raise ConfigError(
-            f"plays.{play.name}.plg_taken.plg_queue: no queue with DeveloperName"
+            f"plays.{ctx.play}.plg_taken.plg_queue: no queue with DeveloperName"
             f" {rule.plg_queue!r} in the org"
         )
     return records["queues"][0]
 
 
 def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Lead")
     statuses = config.statuses
-    people = _People(records, config)
-    hand_back = _plg_owner(records, config)
+    people = _People(records, ctx)
+    hand_back = _plg_owner(records, ctx)
     revops = tuple(
         Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
         for m in members_from_users(
-            f"plays.{play.name}.revops_users", config.revops_users, records["users"]
+            f"plays.{ctx.play}.revops_users", config.revops_users, records["users"]
         )
         if m.active
     )
-    decisions: list[Decision] = []
     findings: list[Finding] = []
-    changes: list[FieldChange] = []
-    creates: list[RecordCreate] = []
     for lead in records.get("leads", []):
         status = lead[config.status_field]
         if status == statuses.remarket:
-            found = _remarket(lead, people, ctx)
+            findings += _remarket(lead, people, ctx)
         elif status == statuses.working_s:
-            found, tasks, why = _next_step(lead, people, ctx)
-            creates += tasks
-            if why:
-                decisions.append(Decision.of("Lead", lead, "skipped", f"{status}: {why}"))
+            findings += _next_step(lead, people, plan, ctx)
         else:
-            found, moved = _plg_taken(lead, people, hand_back, ctx)
-            changes += moved
-        findings += found
+            findings += _plg_taken(lead, people, hand_back, plan, ctx)
     if "opportunities" in records:
-        found, renames = _names(records["opportunities"], people, ctx)
-        findings += found
-        changes += renames
-    # Each finding is owed to its person (owner or manager) and to RevOps, apart.
+        findings += _names(records["opportunities"], people, plan, ctx)
+    # Each finding is owed to its person (owner or manager) and to RevOps, apart; it fires
+    # for each with their message, once delivered: one held back is listed again.
     to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
     to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
     for finding in findings:
-        owed = finding.owed_to_person(ctx.fired) or bool(
-            revops and finding.owed_to_revops(ctx.fired)
-        )
-        unheard = "" if owed else " (already reported)"
-        if not finding.to and not revops:
-            unheard = (
-                f" (nobody to tell: no owner, and plays.{play.name}.revops_users names nobody"
-                " active)"
-            )
-        decisions.append(
-            Decision.of(
-                finding.sobject,
-                finding.record,
-                "selected" if owed else "skipped",
-                f"{RULES[finding.rule]}: {finding.what}{unheard}",
-                finding.stage,
-            )
-        )
-    summaries = _summaries(to_revops, revops, ctx)
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        creates=tuple(creates),
-        # A finding fires for its person with their digest and for RevOps with the summary,
-        # each once delivered: one whose delivery failed or was held back is listed again.
-        alerts=(*_digests(to_people, people, ctx), *(alert for alert, _ in summaries)),
-        firings=tuple(firing for _, firing in summaries),
-    )
+        _decision(finding, bool(revops), plan, ctx)
+    _digests(to_people, people, plan, ctx)
+    _summaries(to_revops, revops, plan, ctx)
+    return plan.build()
+
+
+def _decision(
+    finding: Finding, revops: bool, plan: PlanBuilder, ctx: DecideContext[LeadStatusHygieneConfig]
+) -> None:
+    """A finding owed to its person or RevOps is selected; one told already, or one nobody
+    can be told of (no owner, no active RevOps user), is skipped, saying which."""
+    what = f"{RULES[finding.rule]}: {finding.what}"
+    if finding.owed_to_person(ctx.fired) or (revops and finding.owed_to_revops(ctx.fired)):
+        plan.select(finding.record, what, finding.stage, sobject=finding.sobject)
+        return
+    if not finding.to and not revops:
+        why = f"nobody to tell: no owner, and plays.{ctx.play}.revops_users names nobody active"
+    else:
+        why = "already reported"
+    plan.skip(finding.record, f"{what} ({why})", finding.stage, sobject=finding.sobject)
 
 
 def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]:
@@ -615,73 +588,75 @@ def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...
     )
 
 
+def _digest_context(
+    user: Record, items: list[Finding], ctx: DecideContext[LeadStatusHygieneConfig]
+) -> dict[str, Any]:
+    """What a person reads: their findings of the day, by rule."""
+    return {
+        "person": user["Name"],
+        "as_of": ctx.as_of.isoformat(),
+        "rules": [
+            {"rule": RULES[rule], "findings": [f.row() for f in items if f.rule == rule]}
+            for rule in RULES
+            if any(f.rule == rule for f in items)
+        ],
+    }
+
+
 def _digests(
-    findings: list[Finding], people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
-) -> list[Alert]:
+    findings: list[Finding],
+    people: _People,
+    plan: PlanBuilder,
+    ctx: DecideContext[LeadStatusHygieneConfig],
+) -> None:
     """One message a day per person, listing every finding addressed to them."""
     by_person: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         for user_id in finding.to:
             by_person[user_id].append(finding)
-    alerts = []
     for user_id, items in by_person.items():
         user = people.by_id[user_id]
-        alerts.append(
-            Alert(
-                template=ctx.config.template,
-                record_id=user_id,
-                stage=f"digest {ctx.as_of.isoformat()}",
-                recipients=(
-                    Recipient(
-                        role="owner" if any(f.role == "owner" for f in items) else "manager",
-                        user_id=user_id,
-                        name=user["Name"],
-                        email=user["Email"],
-                    ),
-                ),
-                reason=f"{len(items)} lead status and opportunity name findings",
-                context={
-                    "person": user["Name"],
-                    "as_of": ctx.as_of.isoformat(),
-                    "rules": [
-                        {
-                            "rule": RULES[rule],
-                            "findings": [f.row() for f in items if f.rule == rule],
-                        }
-                        for rule in RULES
-                        if any(f.rule == rule for f in items)
-                    ],
-                },
-                covers=_covers(items),
-            )
+        recipient = Recipient(
+            role="owner" if any(f.role == "owner" for f in items) else "manager",
+            user_id=user_id,
+            name=user["Name"],
+            email=user["Email"],
         )
-    return alerts
+        plan.alert(
+            ctx.config.template,
+            user_id,
+            f"digest {ctx.as_of.isoformat()}",
+            to=(recipient,),
+            reason=f"{len(items)} lead status and opportunity name findings",
+            context=_digest_context(user, items, ctx),
+            covers=_covers(items),
+        )
 
 
 def _summaries(
     findings: list[Finding],
     revops: tuple[Recipient, ...],
+    plan: PlanBuilder,
     ctx: DecideContext[LeadStatusHygieneConfig],
-) -> list[tuple[Alert, Firing]]:
+) -> None:
     """RevOps: one summary per rule with findings, the unaddressed ones marked."""
-    summaries = [
-        group_digest(
+    for rule, title in RULES.items():
+        items = [f for f in findings if f.rule == rule]
+        if not items:
+            continue
+        context = {
+            "rule": title,
+            "as_of": ctx.as_of.isoformat(),
+            "items": [f.row() | {"unaddressed": not f.to} for f in items],
+        }
+        plan.digest(
             ctx.config.summary_template,
             revops,
             f"summary {rule} {ctx.as_of.isoformat()}",
             f"{title}: {len(items)} findings",
-            {
-                "rule": title,
-                "as_of": ctx.as_of.isoformat(),
-                "items": [f.row() | {"unaddressed": not f.to} for f in items],
-            },
-            ctx.fired,
+            context,
             _covers(items, summary=True),
         )
-        for rule, title in RULES.items()
-        if (items := [f for f in findings if f.rule == rule])
-    ]
-    return [summary for summary in summaries if summary is not None]
 
 
 # The fields of the Task R2 creates (besides [org] key_field).

@@ -20,23 +20,14 @@ import re
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import Field
 
 from revsched.dedupe.normalize import registrable_domain
 from revsched.naming import with_suffix
-from revsched.plan import (
-    Alert,
-    Decision,
-    FieldChange,
-    Firing,
-    Plan,
-    Recipient,
-    RecordCreate,
-    Scalar,
-    diff_changes,
-    group_digest,
-)
+from revsched.plan import Firing, Plan, Recipient, RecordCreate, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -125,9 +116,9 @@ def queries(ctx: DecideContext[OverageUpsellConfig]) -> dict[str, str]:
     return found
 
 
-def opportunity_key(step: str, account_id: str, start: date) -> str:
+def opportunity_key(play: str, step: str, account_id: str, start: date) -> str:
     """An episode's opportunity External ID: one Overage and one Upsell per account and start."""
-    return f"{play.name}:{step}:{account_id}:{start.isoformat()}"
+    return f"{play}:{step}:{account_id}:{start.isoformat()}"
 
 
 def opportunity_name(account: str, kind: str, domain: str | None) -> str:
@@ -233,12 +224,6 @@ class _Episode:
         dip = self.dip or self.ctx.as_of
         return (self.ctx.as_of - dip).days < self.ctx.config.grace_days
 
-    def dip_ended(self) -> list[Firing]:
-        """Over contract again: the dip it was in, if any, is over."""
-        if self.start is None or self.dip is None:
-            return []
-        return [Firing(record_id=self.account["Id"], stage=dip_ended_stage(self.start, self.dip))]
-
     @property
     def usage(self) -> str:
         return f"{self.routed} users routed for {self.contract} in contract"
@@ -259,7 +244,7 @@ class _Episode:
 
     def hand_made(self, kind: str) -> Record | None:
         """An open opportunity of the type that revsched did not create."""
-        prefix = f"{play.name}:"
+        prefix = f"{self.ctx.play}:"
         key_field = self.ctx.config.key_field
         for opp in self.open_of_type(kind):
             if not (opp[key_field] or "").startswith(prefix):
@@ -267,17 +252,13 @@ class _Episode:
         return None
 
 
-def _skip(account: Record, reason: str, stage: str | None = None) -> Decision:
-    return Decision.of("Account", account, "skipped", reason, stage)
-
-
 # The fields of the opportunities it creates, besides the type (config) and [org] key_field.
 OPPORTUNITY_FIELDS = ("Name", "AccountId", "OwnerId", "StageName", "CloseDate", "Amount")
 
 
-def _opportunity(
-    episode: _Episode, step: str, kind: str, owner: Recipient, start: date
-) -> RecordCreate:
+def _opportunity_fields(episode: _Episode, kind: str, owner: Recipient) -> dict[str, Scalar]:
+    """The Overage or Upsell opportunity for the AM: named after the account, priced on the
+    users over contract when the account has a price per user."""
     config = episode.ctx.config
     account = episode.account
     fields: dict[str, Scalar] = {
@@ -293,26 +274,20 @@ def _opportunity(
     price = account[config.price_per_user_field]
     if price:
         fields["Amount"] = round((episode.routed - episode.contract) * float(price), 2)
-    return RecordCreate(
-        sobject="Opportunity",
-        key=opportunity_key(step, account["Id"], start),
-        parent_id=account["Id"],
-        fields=fields,
-        reason=f"{kind} opportunity for the overage that began {start.isoformat()}",
-    )
+    return fields
 
 
-def _alert(
+def _alert_context(
     episode: _Episode,
     step: str,
-    stage: str,
     owner: Recipient,
-    reason: str,
+    start: date,
     *,
     created: RecordCreate | None = None,
     existing: Record | None = None,
-    start: date,
-) -> Alert:
+) -> dict[str, Any]:
+    """What the AM reads: the usage against contract since when, the opportunity created or
+    the one already open, and those to close."""
     config = episode.ctx.config
     account = episode.account
     to_close = [
@@ -320,41 +295,40 @@ def _alert(
         for kind in (config.overage_type, config.upsell_type)
         for o in episode.open_of_type(kind)
     ]
-    return Alert(
-        template=config.template,
-        record_id=account["Id"],
-        stage=stage,
-        recipients=(owner,),
-        reason=reason,
-        context={
-            "step": step,
-            "account": {"id": account["Id"], "name": account["Name"]},
-            "owner": owner.name,
-            "users_routed": episode.routed,
-            "users_in_contract": episode.contract,
-            "pct_over": episode.pct_over,
-            "overage_pct": config.overage_pct,
-            "upsell_after_days": config.upsell_after_days,
-            "since": start.isoformat(),
-            "days": (episode.ctx.as_of - start).days,
-            "created": None
-            if created is None
-            else {
-                "key": created.key,
-                "name": created.fields["Name"],
-                "amount": created.fields.get("Amount"),
-                "close_date": created.fields["CloseDate"],
-            },
-            "existing": None
-            if existing is None
-            else {"id": existing["Id"], "name": existing["Name"], "stage": existing["StageName"]},
-            "to_close": to_close,
-            "call_to_action": config.call_to_action,
+    return {
+        "step": step,
+        "account": {"id": account["Id"], "name": account["Name"]},
+        "owner": owner.name,
+        "users_routed": episode.routed,
+        "users_in_contract": episode.contract,
+        "pct_over": episode.pct_over,
+        "overage_pct": config.overage_pct,
+        "upsell_after_days": config.upsell_after_days,
+        "since": start.isoformat(),
+        "days": (episode.ctx.as_of - start).days,
+        "created": None
+        if created is None
+        else {
+            "key": created.key,
+            "name": created.fields["Name"],
+            "amount": created.fields.get("Amount"),
+            "close_date": created.fields["CloseDate"],
         },
-    )
+        "existing": None
+        if existing is None
+        else {"id": existing["Id"], "name": existing["Name"], "stage": existing["StageName"]},
+        "to_close": to_close,
+        "call_to_action": config.call_to_action,
+    }
 
 
-def _dip(episode: _Episode, start: date) -> tuple[Decision, list[Firing]]:
+def _end_dip(episode: _Episode, plan: PlanBuilder) -> None:
+    """Over contract again: the dip it was in, if any, is over."""
+    if episode.start is not None and episode.dip is not None:
+        plan.mark_fired(episode.account["Id"], dip_ended_stage(episode.start, episode.dip))
+
+
+def _dip(episode: _Episode, start: date, plan: PlanBuilder) -> None:
     """At or under contract within the grace days: nothing changes; the dip's first day is
     remembered (fired) so the next runs count from it."""
     dip = episode.dip or episode.ctx.as_of
@@ -365,47 +339,53 @@ def _dip(episode: _Episode, start: date) -> tuple[Decision, list[Firing]]:
         f" (the {days_text(grace)} of grace end the episode on {dip + timedelta(days=grace)});"
         f" the overage since {start} goes on"
     )
-    fired = [] if episode.dip else [Firing(record_id=episode.account["Id"], stage=stage)]
-    return _skip(episode.account, why, stage), fired
+    plan.skip(episode.account, why, stage)
+    if not episode.dip:
+        plan.mark_fired(episode.account["Id"], stage)
 
 
-def _recover(
-    episode: _Episode, start: date
-) -> tuple[Decision, list[FieldChange], list[Alert], list[Firing]]:
+def _recover(episode: _Episode, start: date, plan: PlanBuilder) -> None:
     """Back at or under contract, or no longer a customer: the episode ends, the clock resets."""
     config = episode.ctx.config
     account = episode.account
     stage = f"recovered {start.isoformat()}"
     if not episode.customer:
         why = f"no longer a customer ({account[config.account_type_field]}): overage episode ended"
-        changes = diff_changes("Account", account, {config.start_date_field: (None, why)})
-        return _skip(account, why, stage), changes, [], []
+        plan.change(account, {config.start_date_field: (None, why)})
+        plan.skip(account, why, stage)
+        return
     why = f"back in compliance: {episode.usage}; the overage clock resets"
-    changes = diff_changes("Account", account, {config.start_date_field: (None, why)})
+    plan.change(account, {config.start_date_field: (None, why)})
+    plan.select(account, why, stage)
     owner = _owner(account, config)
-    decision = Decision.of("Account", account, "selected", why, stage)
-    if owner is None or (account["Id"], stage) in episode.ctx.fired:
-        return decision, changes, [], []
-    alert = _alert(episode, "recovered", stage, owner, "back in compliance", start=start)
-    return decision, changes, [alert], [Firing(record_id=account["Id"], stage=stage)]
+    if owner is not None and (account["Id"], stage) not in episode.ctx.fired:
+        plan.alert(
+            config.template,
+            account["Id"],
+            stage,
+            to=(owner,),
+            reason="back in compliance",
+            context=_alert_context(episode, "recovered", owner, start),
+        )
+        plan.mark_fired(account["Id"], stage)
 
 
-def _close_overage(episode: _Episode, start: date) -> tuple[list[FieldChange], list[Firing]]:
+def _close_overage(episode: _Episode, start: date, plan: PlanBuilder) -> None:
     """With `overage_close_stage`: the episode's Overage opportunity (the one revsched made)
     moves to it once the Upsell is due; once, so a person reopening it is not overruled."""
     config = episode.ctx.config
     if not config.overage_close_stage:
-        return [], []
-    key = opportunity_key("overage", episode.account["Id"], start)
+        return
+    key = opportunity_key(episode.ctx.play, "overage", episode.account["Id"], start)
     stage = f"overage closed {start.isoformat()}"
     for opp in episode.open_of_type(config.overage_type):
         if opp[config.key_field] == key and (opp["Id"], stage) not in episode.ctx.fired:
             why = f"the Upsell opportunity takes over the overage since {start}"
-            changes = diff_changes(
-                "Opportunity", opp, {"StageName": (config.overage_close_stage, why)}
+            plan.change(
+                opp, {"StageName": (config.overage_close_stage, why)}, sobject="Opportunity"
             )
-            return changes, [Firing(record_id=opp["Id"], stage=stage)]
-    return [], []
+            plan.mark_fired(opp["Id"], stage)
+            return
 
 
 def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar]:
@@ -424,169 +404,123 @@ def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar
     }
 
 
-def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
+def _not_over(episode: _Episode, plan: PlanBuilder) -> None:
+    """Not over the allowance: a near miss, an episode going on (over contract, or in a dip
+    within the grace days), or an episode ending."""
+    config, account, start = episode.ctx.config, episode.account, episode.start
+    if start is None:
+        plan.skip(account, _near_miss(episode))
+    elif episode.customer and episode.routed > episode.contract:
+        plan.skip(
+            account,
+            f"over contract within the {config.overage_pct:g}% allowance:"
+            f" {episode.usage}; the overage since {episode.since} goes on",
+        )
+        _end_dip(episode, plan)
+    elif episode.customer and episode.in_grace():
+        _dip(episode, start, plan)
+    else:
+        _recover(episode, start, plan)
+
+
+def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tuple[Firing, ...]]:
+    """Over the allowance: the episode starts, and its step (Overage, then Upsell after
+    upsell_after_days) gets its opportunity and the AM's alert, once. Its report row, and
+    the account's stage when the run acts on it: the leadership digest covers it, so is held
+    back while none of the writes it reports succeeded."""
+    ctx, account = episode.ctx, episode.account
     config = ctx.config
-    first_stage = config.open_stage or records["stages"][0]["ApiName"]
-    leaders = active_recipients(
-        "AM leadership",
-        f"plays.{play.name}.leadership_users",
-        config.leadership_users,
-        records["users"],
+    start = episode.start or ctx.as_of
+    _end_dip(episode, plan)
+    if episode.start is None:
+        why = f"{episode.usage}: over by more than {config.overage_pct:g}%"
+        plan.change(account, {config.start_date_field: (start.isoformat(), why)})
+    days = (ctx.as_of - start).days
+    step = "upsell" if days >= config.upsell_after_days else "overage"
+    kind = config.upsell_type if step == "upsell" else config.overage_type
+    stage = f"{step} {start.isoformat()}"
+    key = opportunity_key(ctx.play, step, account["Id"], start)
+    owner = _owner(account, config)
+    if step == "upsell":
+        _close_overage(episode, start, plan)
+    since = episode.since or start
+    if key in episode.keys or (account["Id"], stage) in ctx.fired:
+        why = f"{step} already handled: in overage since {since}, {days_text(days)}"
+        plan.skip(account, why, stage)
+        status = f"{kind} opportunity open" if key in episode.keys else step
+        return _report_row(episode, start, status), ()
+    if owner is None:
+        plan.skip(
+            account,
+            f"nobody to give the {kind} opportunity to: neither its AM nor its owner"
+            f" is active ({episode.usage})",
+            stage,
+        )
+        return _report_row(episode, start, "no active AM or owner"), ()
+    reason = f"{episode.usage} ({episode.pct_over:g}% over) since {since}" + (
+        f", {days_text(days)}: still over" if step == "upsell" else ""
     )
-    decisions: list[Decision] = []
-    changes: list[FieldChange] = []
-    creates: list[RecordCreate] = []
-    alerts: list[Alert] = []
-    firings: list[Firing] = []
-    rows: list[dict[str, Scalar]] = []
-    # The accounts the run acts on that the digest lists (its covers).
-    listed: list[Firing] = []
+    hand_made = episode.hand_made(kind)
+    if hand_made is not None:
+        plan.select(
+            account,
+            f"{reason}; open {kind} opportunity {hand_made['Name']!r} exists: alert only",
+            stage,
+        )
+        context = _alert_context(episode, step, owner, start, existing=hand_made)
+        plan.alert(config.template, account["Id"], stage, (owner,), f"{step}, alert only", context)
+        status = f"{step} (alert only)"
+    else:
+        plan.select(account, reason, stage)
+        created = plan.create(
+            "Opportunity",
+            key,
+            _opportunity_fields(episode, kind, owner),
+            reason=f"{kind} opportunity for the overage that began {start.isoformat()}",
+            parent_id=account["Id"],
+        )
+        context = _alert_context(episode, step, owner, start, created=created)
+        plan.alert(config.template, account["Id"], stage, (owner,), step, context)
+        status = f"{kind} opportunity created"
+    plan.mark_fired(account["Id"], stage)
+    return _report_row(episode, start, status), (Firing(record_id=account["Id"], stage=stage),)
+
+
+def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
+    config, plan = ctx.config, PlanBuilder(ctx, "Account")
+    first_stage = config.open_stage or records["stages"][0]["ApiName"]
+    key = f"plays.{ctx.play}.leadership_users"
+    leaders = active_recipients("AM leadership", key, config.leadership_users, records["users"])
     dips = open_dips(ctx.fired) if config.grace_days else {}
+    rows: list[dict[str, Scalar]] = []
+    acted_on: list[Firing] = []
     for account in records["accounts"]:
         episode = _Episode(account, ctx, first_stage, dips)
         if episode.contract <= 0:
-            decisions.append(_skip(account, "no users in contract to measure usage against"))
-            continue
-        if not episode.over:
-            if episode.start is None:
-                decisions.append(_near_miss(episode))
-                continue
-            if episode.customer and episode.routed > episode.contract:
-                decisions.append(
-                    _skip(
-                        account,
-                        f"over contract within the {config.overage_pct:g}% allowance:"
-                        f" {episode.usage}; the overage since {episode.since} goes on",
-                    )
-                )
-                firings += episode.dip_ended()
-                continue
-            if episode.customer and episode.in_grace():
-                decision, dip = _dip(episode, episode.start)
-                decisions.append(decision)
-                firings += dip
-                continue
-            decision, recovered, told, fired = _recover(episode, episode.start)
-            decisions.append(decision)
-            changes += recovered
-            alerts += told
-            firings += fired
-            continue
-        start = episode.start or ctx.as_of
-        firings += episode.dip_ended()
-        if episode.start is None:
-            why = f"{episode.usage}: over by more than {config.overage_pct:g}%"
-            changes += diff_changes(
-                "Account", account, {config.start_date_field: (start.isoformat(), why)}
-            )
-        days = (ctx.as_of - start).days
-        step = "upsell" if days >= config.upsell_after_days else "overage"
-        kind = config.upsell_type if step == "upsell" else config.overage_type
-        stage = f"{step} {start.isoformat()}"
-        key = opportunity_key(step, account["Id"], start)
-        owner = _owner(account, config)
-        status = f"{kind} opportunity open" if key in episode.keys else step
-        if step == "upsell":
-            closed, fired = _close_overage(episode, start)
-            changes += closed
-            firings += fired
-        if key in episode.keys or (account["Id"], stage) in ctx.fired:
-            decisions.append(
-                _skip(
-                    account,
-                    f"{step} already handled: in overage since {episode.since or start},"
-                    f" {days_text(days)}",
-                    stage,
-                )
-            )
-            rows.append(_report_row(episode, start, status))
-            continue
-        if owner is None:
-            decisions.append(
-                _skip(
-                    account,
-                    f"nobody to give the {kind} opportunity to: neither its AM nor its owner"
-                    f" is active ({episode.usage})",
-                    stage,
-                )
-            )
-            rows.append(_report_row(episode, start, "no active AM or owner"))
-            continue
-        hand_made = episode.hand_made(kind)
-        reason = f"{episode.usage} ({episode.pct_over:g}% over) since {episode.since or start}" + (
-            f", {days_text(days)}: still over" if step == "upsell" else ""
-        )
-        if hand_made is not None:
-            decisions.append(
-                Decision.of(
-                    "Account",
-                    account,
-                    "selected",
-                    f"{reason}; open {kind} opportunity {hand_made['Name']!r} exists: alert only",
-                    stage,
-                )
-            )
-            alerts.append(
-                _alert(
-                    episode,
-                    step,
-                    stage,
-                    owner,
-                    f"{step}, alert only",
-                    existing=hand_made,
-                    start=start,
-                )
-            )
-            rows.append(_report_row(episode, start, f"{step} (alert only)"))
+            plan.skip(account, "no users in contract to measure usage against")
+        elif not episode.over:
+            _not_over(episode, plan)
         else:
-            decisions.append(Decision.of("Account", account, "selected", reason, stage))
-            create = _opportunity(episode, step, kind, owner, start)
-            creates.append(create)
-            alerts.append(_alert(episode, step, stage, owner, step, created=create, start=start))
-            rows.append(_report_row(episode, start, f"{kind} opportunity created"))
-        firings.append(Firing(record_id=account["Id"], stage=stage))
-        listed.append(Firing(record_id=account["Id"], stage=stage))
-    digest = (
-        group_digest(
-            config.digest_template,
-            leaders,
-            f"overage {ctx.as_of.isoformat()}",
-            f"{len(rows)} accounts in overage",
-            {"as_of": ctx.as_of.isoformat(), "rows": rows},
-            ctx.fired,
-            # What it says this run did: held back when none of those writes succeeded.
-            tuple(listed),
-        )
-        if rows
-        else None
-    )
-    if digest is not None:
-        alerts.append(digest[0])
-        firings.append(digest[1])
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        changes=tuple(changes),
-        creates=tuple(creates),
-        alerts=tuple(alerts),
-        firings=tuple(firings),
-        reports={"overage": rows},
-    )
+            row, covers = _over(episode, plan)
+            rows.append(row)
+            acted_on += covers
+    if rows:
+        stage, reason = f"overage {ctx.as_of.isoformat()}", f"{len(rows)} accounts in overage"
+        context = {"as_of": ctx.as_of.isoformat(), "rows": rows}
+        plan.digest(config.digest_template, leaders, stage, reason, context, tuple(acted_on))
+    return plan.build(reports={"overage": rows})
 
 
-def _near_miss(episode: _Episode) -> Decision:
+def _near_miss(episode: _Episode) -> str:
+    """Why an account with no overage episode is not in one."""
     config = episode.ctx.config
     account = episode.account
     if not episode.customer:
-        return _skip(account, f"not a customer ({account[config.account_type_field]})")
+        return f"not a customer ({account[config.account_type_field]})"
     if episode.routed <= episode.contract:
-        return _skip(account, f"within contract: {episode.usage}")
+        return f"within contract: {episode.usage}"
     limit = _threshold(episode.contract, config)
-    return _skip(
-        account,
-        f"within the {config.overage_pct:g}% allowance: {episode.usage} (over above {limit:g})",
-    )
+    return f"within the {config.overage_pct:g}% allowance: {episode.usage} (over above {limit:g})"
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from revsched.plan import Alert, Decision, Firing, Plan, Recipient, RecordCreate
+from revsched.plan import Plan, Recipient, Scalar
+from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
@@ -172,13 +173,9 @@ def alert_stage(partners: list[_Partner]) -> str:
     return f"open #{hashlib.sha256(keys.encode()).hexdigest()[:16]}"
 
 
-def task_key(opportunity_id: str, partner: str) -> str:
+def task_key(play: str, opportunity_id: str, partner: str) -> str:
     """The Task's External ID: one per opportunity and partner, ever."""
-    return f"{play.name}:open:{opportunity_id}:{partner}"
-
-
-def _skip(opportunity: Record, reason: str, stage: str | None = None) -> Decision:
-    return Decision.of("Opportunity", opportunity, "skipped", reason, stage)
+    return f"{play}:open:{opportunity_id}:{partner}"
 
 
 def _owner(opportunity: Record) -> Recipient:
@@ -191,9 +188,30 @@ def _owner(opportunity: Record) -> Recipient:
     )
 
 
+def _task_fields(
+    opportunity: Record, partner: _Partner, due: str, config: PartnerOverlapConfig
+) -> dict[str, Scalar]:
+    """The owner's Task for one partner: ask its manager for an introduction."""
+    subject = config.task_subject.format(
+        partner=partner.name, populations=", ".join(partner.populations)
+    )
+    return {
+        "Subject": subject[:255],
+        "Description": "\n".join(f"- {step}" for step in config.next_steps),
+        "ActivityDate": due,
+        "OwnerId": opportunity["OwnerId"],
+        "WhatId": opportunity["Id"],
+        "Status": config.task_status,
+        "Priority": config.task_priority,
+    }
+
+
 def _open(
-    opportunity: Record, partners: list[_Partner], ctx: DecideContext[PartnerOverlapConfig]
-) -> tuple[Decision, list[RecordCreate], list[Alert], list[Firing]]:
+    opportunity: Record,
+    partners: list[_Partner],
+    plan: PlanBuilder,
+    ctx: DecideContext[PartnerOverlapConfig],
+) -> None:
     """Tasks for the partners new to an open opportunity, and one message naming them."""
     config = ctx.config
     actionable = [
@@ -201,19 +219,15 @@ def _open(
     ]
     if not actionable:
         populations = sorted({pop for p in partners for pop in p.populations})
-        return (
-            _skip(opportunity, f"overlaps only in {', '.join(populations)}: not actionable"),
-            [],
-            [],
-            [],
-        )
+        plan.skip(opportunity, f"overlaps only in {', '.join(populations)}: not actionable")
+        return
     recorded = opportunity[config.opportunity_partner_field]
     told = {t[config.key_field] for t in children(opportunity, "Tasks")}
     new = [
         p
         for p in actionable
         if p.account_id != recorded or recorded is None
-        if task_key(opportunity["Id"], p.key) not in told
+        if task_key(ctx.play, opportunity["Id"], p.key) not in told
     ]
     notes = [
         f"{p.name} is recorded on the opportunity"
@@ -221,62 +235,49 @@ def _open(
         if recorded and p.account_id == recorded
     ]
     if not new:
-        why = "; ".join(notes) or "every partner overlap already told"
-        return _skip(opportunity, why), [], [], []
+        plan.skip(opportunity, "; ".join(notes) or "every partner overlap already told")
+        return
     stage = alert_stage(new)
     if (opportunity["Id"], stage) in ctx.fired:
-        return _skip(opportunity, "these partners were already told", stage), [], [], []
+        plan.skip(opportunity, "these partners were already told", stage)
+        return
     if not opportunity["Owner"]["IsActive"]:
-        return (
-            _skip(opportunity, f"owner {opportunity['Owner']['Name']} is inactive", stage),
-            [],
-            [],
-            [],
-        )
+        plan.skip(opportunity, f"owner {opportunity['Owner']['Name']} is inactive", stage)
+        return
     names = ", ".join(f"{p.name} ({', '.join(p.populations)})" for p in new)
-    decision = Decision.of(
-        "Opportunity",
-        opportunity,
-        "selected",
-        f"account overlaps with {names}" + "".join(f"; {n}" for n in notes),
-        stage,
-    )
+    recorded_notes = "".join(f"; {n}" for n in notes)
+    plan.select(opportunity, f"account overlaps with {names}{recorded_notes}", stage)
     due = (ctx.as_of + timedelta(days=config.task_due_days)).isoformat()
-    tasks = [
-        RecordCreate(
-            sobject="Task",
-            key=task_key(opportunity["Id"], p.key),
+    for partner in new:
+        plan.create(
+            "Task",
+            task_key(ctx.play, opportunity["Id"], partner.key),
+            _task_fields(opportunity, partner, due, config),
+            reason=f"partner overlap with {partner.name}",
             parent_id=opportunity["Id"],
-            reason=f"partner overlap with {p.name}",
-            fields={
-                "Subject": config.task_subject.format(
-                    partner=p.name, populations=", ".join(p.populations)
-                )[:255],
-                "Description": "\n".join(f"- {step}" for step in config.next_steps),
-                "ActivityDate": due,
-                "OwnerId": opportunity["OwnerId"],
-                "WhatId": opportunity["Id"],
-                "Status": config.task_status,
-                "Priority": config.task_priority,
-            },
         )
-        for p in new
-    ]
-    alert = Alert(
-        template=config.template,
-        record_id=opportunity["Id"],
-        stage=stage,
-        recipients=(_owner(opportunity),),
+    plan.alert(
+        config.template,
+        opportunity["Id"],
+        stage,
+        to=(_owner(opportunity),),
         reason=f"{len(new)} partner overlaps new to the opportunity",
-        context={
-            "opportunity": _opportunity_context(opportunity),
-            "owner": opportunity["Owner"]["Name"],
-            "partners": [p.context() for p in new],
-            "task_due": due,
-            "next_steps": config.next_steps,
-        },
+        context=_open_context(opportunity, new, due, config),
     )
-    return decision, tasks, [alert], [Firing(record_id=opportunity["Id"], stage=stage)]
+    plan.mark_fired(opportunity["Id"], stage)
+
+
+def _open_context(
+    opportunity: Record, new: list[_Partner], due: str, config: PartnerOverlapConfig
+) -> dict[str, Any]:
+    """What the owner reads: the opportunity, the partners new to it, the Tasks' next steps."""
+    return {
+        "opportunity": _opportunity_context(opportunity),
+        "owner": opportunity["Owner"]["Name"],
+        "partners": [p.context() for p in new],
+        "task_due": due,
+        "next_steps": config.next_steps,
+    }
 
 
 def _opportunity_context(opportunity: Record) -> dict[str, object]:
@@ -309,80 +310,58 @@ def _ps_recipients(
     return ps_team or (Recipient(role="PS channel", user_id=None, name=config.ps_channel_name),)
 
 
+def _won_context(opportunity: Record, partners: list[_Partner]) -> dict[str, Any]:
+    """What PS reads: the deal won, its products, and the partner technologies it uses."""
+    products = (
+        field_value(item, "Product2.Name") for item in children(opportunity, "OpportunityLineItems")
+    )
+    return {
+        "opportunity": _opportunity_context(opportunity),
+        "products": list(dict.fromkeys(p for p in products if p)),
+        "partners": [p.context() for p in partners],
+    }
+
+
 def _won(
     opportunity: Record,
     partners: list[_Partner],
     ps_team: tuple[Recipient, ...],
+    plan: PlanBuilder,
     ctx: DecideContext[PartnerOverlapConfig],
-) -> tuple[Decision, list[Alert], list[Firing]]:
+) -> None:
     """A deal won at an account with overlaps: PS hears which partner technologies it uses."""
     config = ctx.config
     stage = "won"
     if (opportunity["Id"], stage) in ctx.fired:
-        return _skip(opportunity, "won: PS already told", stage), [], []
-    recipients = _ps_recipients(opportunity, ps_team, config)
+        plan.skip(opportunity, "won: PS already told", stage)
+        return
     names = ", ".join(p.name for p in partners)
-    decision = Decision.of(
-        "Opportunity",
-        opportunity,
-        "selected",
-        f"won on {opportunity['CloseDate']}; partners: {names}",
+    plan.select(opportunity, f"won on {opportunity['CloseDate']}; partners: {names}", stage)
+    plan.alert(
+        config.won_template,
+        opportunity["Id"],
         stage,
-    )
-    alert = Alert(
-        template=config.won_template,
-        record_id=opportunity["Id"],
-        stage=stage,
-        recipients=recipients,
+        to=_ps_recipients(opportunity, ps_team, config),
         reason="closed-won deal with partner overlaps",
-        context={
-            "opportunity": _opportunity_context(opportunity),
-            "products": list(
-                dict.fromkeys(
-                    field_value(item, "Product2.Name")
-                    for item in children(opportunity, "OpportunityLineItems")
-                    if field_value(item, "Product2.Name")
-                )
-            ),
-            "partners": [p.context() for p in partners],
-        },
+        context=_won_context(opportunity, partners),
     )
-    return decision, [alert], [Firing(record_id=opportunity["Id"], stage=stage)]
+    plan.mark_fired(opportunity["Id"], stage)
 
 
 def decide(records: Records, ctx: DecideContext[PartnerOverlapConfig]) -> Plan:
-    config = ctx.config
+    config, plan = ctx.config, PlanBuilder(ctx, "Opportunity")
+    key = f"plays.{ctx.play}.ps_users"
     ps_team = active_recipients(
-        "Professional Services",
-        f"plays.{play.name}.ps_users",
-        config.ps_users,
-        records.get("users", []),
+        "Professional Services", key, config.ps_users, records.get("users", [])
     )
     partners = _partners(records, config)
-    decisions: list[Decision] = []
-    creates: list[RecordCreate] = []
-    alerts: list[Alert] = []
-    firings: list[Firing] = []
     for opportunity in records["opportunities"]:
         found = partners.get(opportunity["AccountId"], [])
-        if not found:
-            continue
-        if opportunity["IsClosed"]:
-            decision, sent, fired = _won(opportunity, found, ps_team, ctx)
-        else:
-            decision, tasks, sent, fired = _open(opportunity, found, ctx)
-            creates += tasks
-        decisions.append(decision)
-        alerts += sent
-        firings += fired
-    return Plan(
-        play=play.name,
-        as_of=ctx.as_of,
-        decisions=tuple(decisions),
-        creates=tuple(creates),
-        alerts=tuple(alerts),
-        firings=tuple(firings),
-    )
+        if found and opportunity["IsClosed"]:
+            _won(opportunity, found, ps_team, plan, ctx)
+        elif found:
+            _open(opportunity, found, plan, ctx)
+    return plan.build()
 
 
 def requirements(config: PartnerOverlapConfig) -> Requirements:

@@ -358,6 +358,40 @@ def _at_risk_row(
     }
 
 
+def _missed(
+    opportunity: Record,
+    renewal: date,
+    checkpoint: Checkpoint,
+    plan: PlanBuilder,
+    ctx: DecideContext[RenewalSlaConfig],
+) -> None:
+    """A checkpoint missed: the AM gets a Task with the action items and an alert, once."""
+    label = f"{checkpoint.days}-day"
+    days = (renewal - ctx.as_of).days
+    plan.select(
+        opportunity,
+        f"{opportunity['StageName']} at {days_text(days)} to renewal ({renewal}), behind"
+        f" {checkpoint.expected_stage} expected by the {label} checkpoint",
+        label,
+    )
+    task = plan.create(
+        "Task",
+        task_key(ctx.play, opportunity["Id"], checkpoint.days),
+        _task_fields(opportunity, checkpoint, ctx),
+        reason=f"{checkpoint.days}-day renewal SLA missed: the AM's action items",
+        parent_id=opportunity["Id"],
+    )
+    plan.alert(
+        ctx.config.template,
+        opportunity["Id"],
+        label,
+        to=(_am(opportunity),),
+        reason=f"{label} renewal SLA missed",
+        context=_alert_context(opportunity, renewal, checkpoint, task.fields, ctx),
+    )
+    plan.mark_fired(opportunity["Id"], label)
+
+
 def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Opportunity")
     order = _stage_order(records, ctx)
@@ -372,31 +406,8 @@ def decide(records: Records, ctx: DecideContext[RenewalSlaConfig]) -> Plan:
         if risks and days <= config.horizon:
             at_risk.append(_at_risk_row(opportunity, renewal, days, risks, config.amount_field))
         checkpoint = _checkpoint(opportunity, days, order, plan, ctx)
-        if checkpoint is None:
-            continue
-        label = f"{checkpoint.days}-day"
-        plan.select(
-            opportunity,
-            f"{opportunity['StageName']} at {days_text(days)} to renewal ({renewal}), behind"
-            f" {checkpoint.expected_stage} expected by the {label} checkpoint",
-            label,
-        )
-        task = plan.create(
-            "Task",
-            task_key(ctx.play, opportunity["Id"], checkpoint.days),
-            _task_fields(opportunity, checkpoint, ctx),
-            reason=f"{checkpoint.days}-day renewal SLA missed: the AM's action items",
-            parent_id=opportunity["Id"],
-        )
-        plan.alert(
-            config.template,
-            opportunity["Id"],
-            label,
-            to=(_am(opportunity),),
-            reason=f"{label} renewal SLA missed",
-            context=_alert_context(opportunity, renewal, checkpoint, task.fields, ctx),
-        )
-        plan.mark_fired(opportunity["Id"], label)
+        if checkpoint is not None:
+            _missed(opportunity, renewal, checkpoint, plan, ctx)
     if at_risk:
         context = {"as_of": ctx.as_of.isoformat(), "horizon": config.horizon, "rows": at_risk}
         stage, reason = f"at-risk {ctx.as_of.isoformat()}", f"{len(at_risk)} renewals at risk"

@@ -560,7 +560,7 @@ def _targets(
         targets[config.matched_account_field] = (match.account["Id"], match.reason)
     targets[config.last_routed_field] = (_salesforce_datetime(moment), "routed now")
     if _placeholder(lead, config):
-        # diff_changes drops it when the standard value is there already.
+        # plan.change drops it when the standard value is there already.
         targets["Company"] = (config.standard_company, "blank or placeholder company")
     return targets
 
@@ -659,19 +659,7 @@ def _unrouted_row(lead: Record, why: str) -> dict[str, Scalar]:
 
 def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Lead")
-    users = records["users"]
-    integration = members_from_users(
-        f"plays.{ctx.play}.integration_users", config.integration_users, users
-    )
-    org = _Org(
-        config=config,
-        queues=_queues(records, ctx),
-        integration_ids=frozenset(m.user_id for m in integration),
-        robin=round_robin(
-            config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
-        ),
-        matcher=_matcher(records, config),
-    )
+    org = _org(records, ctx)
     unrouted: list[tuple[Record, str]] = []
     seen: set[str] = set()
     for name in ("leads", "campaign_leads", "unrouted"):
@@ -683,23 +671,50 @@ def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
             if event is not None:
                 _route_lead(lead, event, plan, unrouted, org)
     if "unrouted" in records:
-        # RevOps' daily digest; nothing to say: only the day's firing, so its query stops.
-        revops = active_recipients(
-            "revops", f"plays.{ctx.play}.revops_users", config.revops_users, users
-        )
-        stage, reason = digest_stage(ctx), f"daily digest of {len(unrouted)} unrouted leads"
-        if unrouted:
-            plan.digest(
-                config.digest_template, revops, stage, reason, _digest_context(unrouted, ctx)
-            )
-        else:
-            plan.mark_fired(str(revops[0].user_id if revops else ctx.play), stage)
+        _revops_digest(unrouted, records["users"], plan, ctx)
     return plan.build(
         cursors=org.robin.cursors,
         assignments=org.robin.assignments,
         reports={"unrouted": [_unrouted_row(lead, why) for lead, why in unrouted]},
         watermark=ctx.moment,
     )
+
+
+def _org(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> _Org:
+    """What decide looks up once for all leads: the queues (a missing one is an error),
+    the integration users, the pools' round robin, the candidate accounts."""
+    config, users = ctx.config, records["users"]
+    integration = members_from_users(
+        f"plays.{ctx.play}.integration_users", config.integration_users, users
+    )
+    return _Org(
+        config=config,
+        queues=_queues(records, ctx),
+        integration_ids=frozenset(m.user_id for m in integration),
+        robin=round_robin(
+            config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
+        ),
+        matcher=_matcher(records, config),
+    )
+
+
+def _revops_digest(
+    unrouted: list[tuple[Record, str]],
+    users: list[Record],
+    plan: PlanBuilder,
+    ctx: DecideContext[RouteLeadsConfig],
+) -> None:
+    """RevOps' daily digest of the leads left unrouted; nothing to say: only the day's
+    firing, so its query stops."""
+    config = ctx.config
+    revops = active_recipients(
+        "revops", f"plays.{ctx.play}.revops_users", config.revops_users, users
+    )
+    stage, reason = digest_stage(ctx), f"daily digest of {len(unrouted)} unrouted leads"
+    if unrouted:
+        plan.digest(config.digest_template, revops, stage, reason, _digest_context(unrouted, ctx))
+    else:
+        plan.mark_fired(str(revops[0].user_id if revops else ctx.play), stage)
 
 
 def _matcher(records: Records, config: RouteLeadsConfig) -> AccountMatcher:

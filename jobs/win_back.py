@@ -9,6 +9,7 @@ accounts, and alert both with the context they need for outreach.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -372,6 +373,22 @@ def _alert_context(
     }
 
 
+def _by_account(lost_renewals: list[Record]) -> dict[str, list[Record]]:
+    """Each account's lost renewals, the most recent first (as the query reads them)."""
+    found: dict[str, list[Record]] = defaultdict(list)
+    for opportunity in lost_renewals:
+        found[opportunity["AccountId"]].append(opportunity)
+    return found
+
+
+def _why_due(churn: date, stage: _Stage, route_why: str, as_of: date) -> str:
+    """Why the account is selected: its churn, the stage due (how late, when caught up),
+    the route taken."""
+    overdue = (as_of - stage.due).days
+    late = f" (caught up {days_text(overdue)} late)" if overdue else ""
+    return f"churned {churn}; {stage.label} stage due {stage.due}{late}; {route_why}"
+
+
 def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Account")
     users = records["users"]
@@ -380,10 +397,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
     robin = round_robin(
         config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
     )
-    lost_by_account: dict[str, list[Record]] = {}
-    for opportunity in records["lost_renewals"]:
-        lost_by_account.setdefault(opportunity["AccountId"], []).append(opportunity)
-
+    lost_by_account = _by_account(records["lost_renewals"])
     for account in records["accounts"]:
         churn = date.fromisoformat(account[config.churn_date_field])
         stage = _due_stage(account, churn, plan, ctx)
@@ -399,13 +413,7 @@ def decide(records: Records, ctx: DecideContext[WinBackConfig]) -> Plan:
             continue
         targets = {config.campaign_field: (route.campaign, route_why), **team.changes}
         plan.change(account, targets, f"{stage.label} win-back: ")
-        overdue = (ctx.as_of - stage.due).days
-        late = f" (caught up {days_text(overdue)} late)" if overdue else ""
-        plan.select(
-            account,
-            f"churned {churn}; {stage.label} stage due {stage.due}{late}; {route_why}",
-            stage.label,
-        )
+        plan.select(account, _why_due(churn, stage, route_why, ctx.as_of), stage.label)
         plan.alert(
             config.template,
             account["Id"],

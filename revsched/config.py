@@ -389,13 +389,35 @@ class AlertSettings(StrictModel):
 
 
 EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
+ENROLLMENT_TRIES = 3
+
+
+class OutreachOAuthSettings(StrictModel):
+    """Refreshing Outreach's access tokens, which live two hours, so a scheduler running for
+    days keeps enrolling. Outreach rotates the refresh token at each refresh (the old one
+    stops working), so the current pair is kept in `token_file`: 0600, replaced atomically,
+    refreshed under a lock (one refresh for all the processes on this host). The
+    environment cannot be written back, and the state store is read by everyone who reads
+    the audit: neither can hold a token that changes every two hours."""
+
+    client_id: str
+    client_secret: SecretRef = _secret("OUTREACH_CLIENT_SECRET")
+    redirect_uri: str
+    # Where the current access and refresh tokens are kept (created 0600 on first refresh).
+    token_file: Path
+    # The refresh token of the first authorization, read only while token_file is missing.
+    refresh_token: SecretRef = _secret("OUTREACH_REFRESH_TOKEN")
+    token_url: str = "https://api.outreach.io/oauth/token"
+    # Refresh this long before the access token expires, rather than after a 401.
+    refresh_margin_seconds: int = Field(300, ge=0)
 
 
 class OutreachSettings(StrictModel):
     """Outreach's REST API (v2, JSON:API), with an OAuth access token read from the
-    environment or a file (a file lets whatever refreshes the token keep it current)."""
+    environment or a file, or (with [enrollment.outreach.oauth]) refreshed by revsched."""
 
     token: SecretRef = _secret("OUTREACH_ACCESS_TOKEN")
+    oauth: OutreachOAuthSettings | None = None
     # A proxy, or a fake in tests.
     base_url: str = "https://api.outreach.io/api/v2/"
     timeout_seconds: int = Field(30, ge=1)
@@ -419,6 +441,10 @@ class EnrollmentSettings(StrictModel):
     (tests)."""
 
     kind: EnrollmentKind = "salesforce-field"
+    # Runs that ask about an enrollment failing for a reason that may pass (a 5xx, a 429
+    # after its retries, a dropped connection, a locked row), the first included; then it
+    # stays failed, reported. A refusal (an unknown sequence, no prospect) is never retried.
+    tries: int = Field(ENROLLMENT_TRIES, ge=1)
     outreach: OutreachSettings = Field(default_factory=OutreachSettings)
 
 

@@ -83,7 +83,7 @@ def run_checks(
     for play in plays.values():
         config = play.configure(settings)
         if config.enabled:
-            ctx = DecideContext(as_of=today, config=config, pools=settings.pools)
+            ctx = DecideContext(as_of=today, config=config, pools=settings.pools, play=play.name)
             yield from _play_checks(play, ctx, settings, org, describes)
     yield _slack_check(settings, [n for n, p in plays.items() if p.configure(settings).enabled])
 
@@ -298,12 +298,13 @@ def _sequence_checks(
     if not needs.sequences or settings.enrollment.kind != "outreach":
         return
     from revsched.enroll import SalesforceFieldChannel
-    from revsched.outreach import OutreachCallError, OutreachChannel, OutreachClient
+    from revsched.enroll_config import outreach_client
+    from revsched.outreach import OutreachCallError, OutreachChannel
 
     play = naming.play
     outreach = settings.enrollment.outreach
     try:
-        client = OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token))
+        client = outreach_client(outreach)
         channel = OutreachChannel(lambda: client, SalesforceFieldChannel(org))
         for sequence in needs.sequences:
             found = channel.sequence_exists(sequence)

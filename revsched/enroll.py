@@ -14,13 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from revsched.org import OrgGateway
+from revsched.config import ENROLLMENT_TRIES
+from revsched.org import RETRYABLE_RECORD_ERRORS, OrgGateway
 from revsched.plan import Enrollment, Person, Recipient
 from revsched.state import EnrollmentOutcome, EnrollmentRow
 
 
 class EnrollmentChannel(Protocol):
     name: str
+    # Runs that ask about an enrollment failing for a reason that may pass ([enrollment] tries).
+    tries: int
 
     def prepare(self, enrollments: Sequence[Enrollment]) -> None:
         """Before the run writes anything: resolve what the enrollments name, and fail with
@@ -35,8 +38,9 @@ class SalesforceFieldChannel:
 
     name = "salesforce-field"
 
-    def __init__(self, org: OrgGateway):
+    def __init__(self, org: OrgGateway, tries: int = ENROLLMENT_TRIES):
         self._org = org
+        self.tries = tries
 
     def prepare(self, enrollments: Sequence[Enrollment]) -> None:
         return None
@@ -47,7 +51,10 @@ class SalesforceFieldChannel:
         error = self._org.update(person.sobject, [record]).get(person.record_id)
         if error is not None:
             return EnrollmentOutcome(
-                "failed", self.name, f"{enrollment.field} not written: {error}"
+                "failed",
+                self.name,
+                f"{enrollment.field} not written: {error}",
+                retry=error.startswith(RETRYABLE_RECORD_ERRORS),
             )
         return EnrollmentOutcome(
             "enrolled",
@@ -66,6 +73,9 @@ class FakeChannel:
     calls: list[Enrollment] = field(default_factory=list)
     enrolled: set[tuple[str, str]] = field(default_factory=set)
     name: str = "fake"
+    tries: int = ENROLLMENT_TRIES
+    # Each scripted answer given once, then the person is enrolled as usual.
+    once: bool = False
 
     def prepare(self, enrollments: Sequence[Enrollment]) -> None:
         return None
@@ -74,7 +84,7 @@ class FakeChannel:
         self.calls.append(enrollment)
         email = enrollment.person.email.lower()
         if email in self.scripted:
-            return self.scripted[email]
+            return self.scripted.pop(email) if self.once else self.scripted[email]
         if (email, enrollment.sequence) in self.enrolled:
             return EnrollmentOutcome("already", self.name, f"already in {enrollment.sequence}")
         self.enrolled.add((email, enrollment.sequence))

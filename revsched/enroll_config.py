@@ -6,23 +6,32 @@ channels themselves (revsched.enroll, revsched.outreach) know nothing of setting
 
 from __future__ import annotations
 
-from revsched.config import Settings, secret
+from revsched.config import OutreachSettings, Settings, secret
 from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient
+from revsched.outreach_auth import AccessToken, FixedToken, RefreshingToken
 
 
 def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
     """The channel `[enrollment]` names; Outreach's token is read when a run first enrolls
     someone through it (a run that enrolls nobody needs none)."""
-    kind = settings.enrollment.kind
+    kind, tries = settings.enrollment.kind, settings.enrollment.tries
     if kind == "fake":
-        return FakeChannel()
-    field_channel = SalesforceFieldChannel(org)
+        return FakeChannel(tries=tries)
+    field_channel = SalesforceFieldChannel(org, tries)
     if kind == "salesforce-field":
         return field_channel
     outreach = settings.enrollment.outreach
-    return OutreachChannel(
-        lambda: OutreachClient(outreach, secret("enrollment.outreach.token", outreach.token)),
-        field_channel,
-    )
+    return OutreachChannel(lambda: outreach_client(outreach), field_channel, tries)
+
+
+def outreach_client(outreach: OutreachSettings) -> OutreachClient:
+    """A client with the token config names: refreshed by revsched with [oauth], else fixed."""
+    token: AccessToken
+    if outreach.oauth is not None:
+        token = RefreshingToken(outreach.oauth, outreach.timeout_seconds)
+    else:
+        fixed = secret("enrollment.outreach.token", outreach.token)
+        token = FixedToken(fixed, outreach.token.describe())
+    return OutreachClient(outreach, token)

@@ -23,10 +23,11 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
 
-from revsched.config import OutreachSettings
+from revsched.config import ENROLLMENT_TRIES, OutreachSettings
 from revsched.enroll import EnrollmentChannel
 from revsched.errors import ConfigError
 from revsched.logs import logger
+from revsched.outreach_auth import AccessToken, FixedToken, RefreshFailed
 from revsched.plan import Enrollment
 from revsched.state import EnrollmentOutcome
 
@@ -93,20 +94,22 @@ def _why(response: requests.Response) -> str:
 
 
 class OutreachClient:
-    """Outreach's API over one HTTP session; 429s wait for Retry-After, reads retry 5xx."""
+    """Outreach's API over one HTTP session; 429s wait for Retry-After, reads retry 5xx,
+    and a call refused with 401 is made once more with a refreshed token."""
 
     def __init__(
         self,
         settings: OutreachSettings,
-        token: str,
+        token: str | AccessToken,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.settings = settings
-        self._session = session or requests.Session()
-        self._session.headers.update(
-            {"Authorization": f"Bearer {token}", "Content-Type": JSON_API, "Accept": JSON_API}
+        self._token = (
+            FixedToken(token, settings.token.describe()) if isinstance(token, str) else token
         )
+        self._session = session or requests.Session()
+        self._session.headers.update({"Content-Type": JSON_API, "Accept": JSON_API})
         self._sleep = sleep
 
     def retrying(self, server_errors: bool) -> Retrying:
@@ -182,20 +185,20 @@ class OutreachClient:
     ) -> dict[str, Any]:
         what = f"{method} {resource}"
         try:
-            response = self._session.request(
-                method,
-                self.settings.base_url + resource,
-                params=params,
-                data=json.dumps(body) if body is not None else None,
-                timeout=self.settings.timeout_seconds,
-            )
+            token = self._token.current()
+            response = self._send(method, resource, token, params, body)
+            newer = self._token.refreshed(token) if response.status_code == 401 else None
+            if newer is not None:
+                response = self._send(method, resource, newer, params, body)
         except requests.RequestException as error:
             raise Transient(f"{what}: {type(error).__name__}") from None
+        except RefreshFailed as error:
+            raise Transient(str(error)) from None
         status = response.status_code
         if status == 401 or (status == 403 and "Scope" in _why(response)):
             raise ConfigError(
                 f"outreach: {what} refused the access token in "
-                f"{self.settings.token.describe()} ({_why(response)}); renew the token or"
+                f"{self._token.describe()} ({_why(response)}); renew the token or"
                 " grant it the prospects.read, sequences.read, mailboxes.read and"
                 " sequenceStates.all scopes"
             )
@@ -211,6 +214,23 @@ class OutreachClient:
             raise Refused(status, f"{what}: {_why(response)}")
         return response.json() if response.content else {}
 
+    def _send(
+        self,
+        method: str,
+        resource: str,
+        token: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+    ) -> requests.Response:
+        return self._session.request(
+            method,
+            self.settings.base_url + resource,
+            params=params,
+            data=json.dumps(body) if body is not None else None,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=self.settings.timeout_seconds,
+        )
+
 
 class OutreachChannel:
     """Enrolls through Outreach: the prospect found by email, the sequence by name, the
@@ -219,10 +239,16 @@ class OutreachChannel:
 
     name = "outreach"
 
-    def __init__(self, connect: Callable[[], OutreachClient], fallback: EnrollmentChannel):
+    def __init__(
+        self,
+        connect: Callable[[], OutreachClient],
+        fallback: EnrollmentChannel,
+        tries: int = ENROLLMENT_TRIES,
+    ):
         # Connected (the token read) on first use: a run that enrolls nobody needs no token.
         self._connect = connect
         self._fallback = fallback
+        self.tries = tries
         self._sequences: dict[str, str | None] = {}
         self._mailboxes: dict[str, str | None] = {}
 
@@ -262,19 +288,26 @@ class OutreachChannel:
 
     def enroll(self, enrollment: Enrollment) -> EnrollmentOutcome:
         """Enroll through Outreach, else write the field. A token refused here (it expired
-        during the run; `prepare` refused a bad one before any write) is such a failure."""
+        during the run; `prepare` refused a bad one before any write) is such a failure.
+        When the field cannot be written either, Outreach being unavailable (or the token
+        refused, or the record locked) may pass: the next run asks again."""
         try:
             outcome = self._enroll(enrollment)
+        except Transient as error:
+            outcome = EnrollmentOutcome("failed", self.name, f"outreach: {error}", retry=True)
         except OutreachCallError as error:
             outcome = EnrollmentOutcome("failed", self.name, f"outreach: {error}")
         except ConfigError as error:
-            outcome = EnrollmentOutcome("failed", self.name, str(error))
+            outcome = EnrollmentOutcome("failed", self.name, str(error), retry=True)
         if outcome.status != "failed":
             return outcome
         written = self._fallback.enroll(enrollment)
         logger.warning("%s: %s", enrollment.person.name, outcome.detail)
         if written.status == "failed":
-            return EnrollmentOutcome("failed", self.name, f"{outcome.detail}; {written.detail}")
+            detail = f"{outcome.detail}; {written.detail}"
+            return EnrollmentOutcome(
+                "failed", self.name, detail, retry=outcome.retry or written.retry
+            )
         detail = f"{outcome.detail}; {written.detail} instead"
         return EnrollmentOutcome("enrolled", written.channel, detail, written.reference)
 

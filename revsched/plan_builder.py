@@ -25,7 +25,6 @@ from revsched.plan import (
     RecordCreate,
     Scalar,
     diff_changes,
-    group_digest,
 )
 from revsched.play import DecideContext, Record, iso_week
 
@@ -134,12 +133,13 @@ class PlanBuilder:
         context: dict[str, Any],
         covers: tuple[Firing, ...] = (),
     ) -> None:
-        """One alert to a group at a stage, fired on its first member (with `covers`, the
-        records it lists); nothing when nobody in the group is active or it has fired."""
-        found = group_digest(template, to, stage, reason, context, self.ctx.fired, covers)
-        if found is not None:
-            self.alerts.append(found[0])
-            self.firings.append(found[1])
+        """One alert to a group (AM leadership, RevOps) at a stage, fired on its first member
+        (with `covers`, the records it lists); nothing when nobody in the group is active or
+        the stage has fired."""
+        if not to or (to[0].user_id, stage) in self.ctx.fired:
+            return
+        self.alert(template, str(to[0].user_id), stage, to, reason, context, covers)
+        self.mark_fired(str(to[0].user_id), stage)
 
     def listed_this_week(self, record_id: str) -> bool:
         """Whether a weekly digest delivered this week already listed the record."""

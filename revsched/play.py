@@ -80,7 +80,9 @@ class DecideContext(Generic[C]):
     watermark: datetime | None = None
     # Key -> record Ids in the play's lookup index (see `Play.index`), for its follow-ups.
     lookup: Callable[[Collection[str]], dict[str, set[str]]] | None = None
-    # The play deciding: `Play.decide` sets it, for the plan's name and config keys in errors.
+    # The play the context is for, which its queries, follow-ups and decide name keys and
+    # config keys in errors after: the runner, forecast and doctor set it, and so does
+    # `Play.decide` (for a decision a test asks for).
     play: str = ""
 
     @property

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast
 
-from rich.console import Console
-from rich.progress import Progress, TaskID
+if TYPE_CHECKING:  # rich.progress is loaded when a bar is first shown, not by every command
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 _progress: Progress | None = None
 
@@ -59,6 +61,8 @@ def shown(console: Console | None) -> Iterator[None]:
     if console is None:
         yield
         return
+    from rich.progress import Progress
+
     with Progress(console=console, transient=True) as progress:
         _progress = progress
         try:
@@ -72,7 +76,7 @@ def task(description: str, total: int | None) -> Iterator[Tracker]:
     """A bar for one pull or write; yields its Tracker, a no-op when nothing is shown."""
     progress = _progress
     if progress is None:
-        yield Tracker(None, TaskID(0), description)
+        yield Tracker(None, cast("TaskID", 0), description)
         return
     task_id = progress.add_task(description, total=total)
     # Drawn now, not at the next tick: a short step is seen as it happens.

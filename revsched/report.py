@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
@@ -508,7 +508,9 @@ def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
             name, summary = (
                 (f"{name} (disabled)", summary) if wide else (name, f"(disabled) {summary}")
             )
-        table.add_row(name, schedule, f"{when} {play['time_zone']}", *([summary] if wide else []))
+        # Text, not markup: a purpose may hold brackets.
+        cells = [name, schedule, f"{when} {play['time_zone']}", *([summary] if wide else [])]
+        table.add_row(*map(Text, cells))
         summaries.append(summary)
     if wide:
         console.print(table, highlight=False)
@@ -516,8 +518,7 @@ def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
     # One line a play (no column wraps): the header and its rule, then each play's line
     # followed by its purpose.
     lines = ["".join(s.text for s in line).rstrip() for line in console.render_lines(table)]
-    for line in lines[:2]:
-        console.print(Text(line))
+    shown: list[RenderableType] = [Text(line) for line in lines[:2]]
     for line, summary in zip(lines[2:], summaries, strict=True):
-        console.print(Text(line))
-        console.print(Padding(Text(summary), (0, 0, 0, 2)))
+        shown += [Text(line), Padding(Text(summary), (0, 0, 0, 2))]
+    console.print(Group(*shown))

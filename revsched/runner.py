@@ -105,6 +105,7 @@ def plan_play(
     ctx = DecideContext(
         as_of=as_of,
         config=play.configure(settings),
+        play=play.name,
         pools=settings.pools,
         fired=store.fired(play.name),
         cursors=store.cursors(),
@@ -212,14 +213,15 @@ def settle(
 
 
 def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel) -> int:
-    """Ask the channel again about the enrollments a stopped run never saved an answer for.
-    The channel looks before it enrolls: someone it did enroll is `already`, never twice."""
-    rows = store.planned_enrollments(play=play)
+    """Ask the channel again about the enrollments a stopped run never saved an answer for,
+    and those that failed for a reason that may pass. The channel looks before it enrolls:
+    someone it did enroll is `already`, never twice."""
+    rows = store.owed_enrollments(play)
     enrollments = [planned_enrollment(row) for row in rows]
     if enrollments:
         enroller.prepare(enrollments)
     for row, enrollment in zip(rows, enrollments, strict=True):
-        store.record_enrollment(row.id, enroller.enroll(enrollment))
+        store.record_enrollment(row.id, enroller.enroll(enrollment), enroller.tries)
     return len(rows)
 
 
@@ -725,7 +727,7 @@ def _write_enrollments(
             else:
                 why = f"not enrolled: the record was not written ({blocker})"
                 outcome = EnrollmentOutcome("skipped", enroller.name, why)
-            store.record_enrollment(row.id, outcome)
+            store.record_enrollment(row.id, outcome, enroller.tries)
             outcomes[enrollment.person.record_id] = outcome
             advance(1)
     return outcomes

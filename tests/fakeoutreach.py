@@ -8,6 +8,8 @@ request, and can be told how to answer the next calls of "METHOD resource": "pas
 "429:<seconds>", a status such as "503", "maintenance:<ISO time>" (503 with
 Retry-After), "drop" (close the connection), or
 "lost:<status>" (carry the call out, then answer the status: the response was lost).
+Its OAuth endpoint (POST /oauth/token, grant_type=refresh_token) issues a new access
+token and a new refresh token, and forgets the one it was given (Outreach rotates them).
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from localserver import serve, stop
 
 TOKEN = "outreach-fake-access-token-5b1e"
+CLIENT_ID = "revsched-fake-client"
+CLIENT_SECRET = "outreach-fake-client-secret-77c2"
+REDIRECT_URI = "https://revsched.example/oauth/outreach"
+REFRESH_TOKEN = "outreach-fake-refresh-token-0001"
 JSON_API = "application/vnd.api+json"
 
 
@@ -48,6 +54,10 @@ class FakeOutreach:
     failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     # The one access token accepted (change it to expire the one a client holds).
     token: str = TOKEN
+    # The one refresh token accepted; each refresh replaces both tokens.
+    refresh_token: str = REFRESH_TOKEN
+    # Every token either endpoint ever issued or accepted (tests grep output for them).
+    issued: list[str] = field(default_factory=lambda: [TOKEN, REFRESH_TOKEN, CLIENT_SECRET])
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -56,6 +66,10 @@ class FakeOutreach:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}/api/v2/"
+
+    @property
+    def token_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/oauth/token"
 
     def close(self) -> None:
         stop(self._server)
@@ -75,6 +89,9 @@ class FakeOutreach:
 
     def fail(self, call: str, *answers: str) -> None:
         self.failures[call].extend(answers)
+
+    def refreshes(self) -> list[Request]:
+        return self.calls("POST", "oauth/token")
 
     def calls(self, method: str, resource: str) -> list[Request]:
         return [r for r in self.requests if (r.method, r.resource) == (method, resource)]
@@ -108,6 +125,8 @@ class FakeOutreach:
         headers: dict[str, str],
         scripted: str,
     ) -> tuple[int, dict[str, str], Any]:
+        if resource == "oauth/token":
+            return self._refresh(body, scripted)
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {}, _error("unauthorized", "Unauthorized", "Invalid or expired token.")
         if scripted == "drop":
@@ -182,6 +201,33 @@ class FakeOutreach:
         self.states[state_id] = (prospect, sequence, mailbox, "active")
         return 201, {"data": _item("sequenceState", state_id, {"state": "active"})}
 
+    def _refresh(self, form: Any, scripted: str) -> tuple[int, dict[str, str], Any]:
+        """Outreach's token endpoint: a form post; errors as OAuth's {"error": ...}."""
+        if scripted.isdigit():
+            return int(scripted), {}, {"error": "server_error"}
+        form = form if isinstance(form, dict) else {}
+        client = (form.get("client_id"), form.get("client_secret"), form.get("redirect_uri"))
+        if client != (CLIENT_ID, CLIENT_SECRET, REDIRECT_URI):
+            return 401, {}, {"error": "invalid_client", "error_description": "Unknown client."}
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != (
+            self.refresh_token
+        ):
+            detail = "The provided authorization grant is invalid, expired or revoked."
+            return 400, {}, {"error": "invalid_grant", "error_description": detail}
+        count = len(self.issued)
+        self.token = f"outreach-fake-access-token-r{count:03d}"
+        self.refresh_token = f"outreach-fake-refresh-token-r{count:03d}"
+        self.issued += [self.token, self.refresh_token]
+        answer = {
+            "access_token": self.token,
+            "token_type": "bearer",
+            "expires_in": 7200,
+            "refresh_token": self.refresh_token,
+            "scope": "prospects.read sequences.read mailboxes.read sequenceStates.all",
+            "created_at": 1795000000,
+        }
+        return 200, {}, answer
+
 
 def _error(error_id: str, title: str, detail: str) -> dict[str, Any]:
     return {"errors": [{"id": error_id, "title": title, "detail": detail}]}
@@ -209,11 +255,14 @@ def _handler(fake: FakeOutreach) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, method: str) -> None:
             url = urlsplit(self.path)
-            resource = url.path.removeprefix("/api/v2/")
+            resource = url.path.removeprefix("/api/v2/").removeprefix("/")
             params = dict(parse_qsl(url.query))
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            body = json.loads(raw) if raw else None
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form"):
+                body: Any = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            else:
+                body = json.loads(raw) if raw else None
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra, answer = fake.answer(method, resource, params, body, headers)
             if status == 0:

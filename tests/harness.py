@@ -1,4 +1,5 @@
-"""What engine tests share: a channel that confirms every alert, and one win-back run."""
+"""What engine tests share: a channel that confirms every alert, one win-back run, and a
+play that finds its own records by its name."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from simple_salesforce import Salesforce
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.config import Settings
 from revsched.enroll import EnrollmentChannel
+from revsched.errors import ConfigError
 from revsched.localorg import LocalOrg
 from revsched.org import OrgGateway
-from revsched.play import load_plays
+from revsched.plan import Plan
+from revsched.plan_builder import PlanBuilder
+from revsched.play import DecideContext, Play, PlayConfig, Records, load_plays
 from revsched.runner import RunResult, run_play
+from revsched.soql import format_soql
 from revsched.state import StateStore
 
 TODAY = date(2026, 11, 23)
@@ -104,3 +109,51 @@ def doctor_failures(play: str, config: str, tmp_path: Path) -> list[str]:
     return [
         line.removeprefix(prefix) for line in result.stdout.splitlines() if line.startswith(prefix)
     ]
+
+
+class OwnRecordsConfig(PlayConfig):
+    # Its records' names begin "<prefix>: "; blank: the play's name.
+    prefix: str = ""
+
+
+def _own(ctx: DecideContext[OwnRecordsConfig]) -> str:
+    """The LIKE pattern of the play's records' names."""
+    prefix = ctx.config.prefix or ctx.play
+    if ":" in prefix:
+        raise ConfigError(f"plays.{ctx.play}.prefix: {prefix!r} holds the colon that ends it")
+    return f"{prefix}: %"
+
+
+def _select_own(records: Records, ctx: DecideContext[OwnRecordsConfig]) -> Plan:
+    plan = PlanBuilder(ctx, "Account")
+    for account in records["accounts"]:
+        plan.select(account, "named after the play")
+    for contact in records.get("contacts", []):
+        plan.select(contact, "named after the play", sobject="Contact")
+    return plan.build()
+
+
+# A play that finds its own records by its name, in its queries (Accounts) and follow-ups
+# (Contacts), as plays read back the records they keyed: what it selects shows the name
+# its queries saw.
+own_records = Play(
+    "own-records",
+    "Select the accounts and contacts named after the play",
+    OwnRecordsConfig,
+    lambda ctx: {
+        "accounts": format_soql("SELECT Id, Name FROM Account WHERE Name LIKE {}", _own(ctx))
+    },
+    _select_own,
+    follow_ups=lambda records, ctx: {
+        "contacts": format_soql("SELECT Id, Name FROM Contact WHERE LastName LIKE {}", _own(ctx))
+    },
+)
+
+
+def with_own_records(org: LocalOrg) -> tuple[list[str], list[str]]:
+    """`own_records`' accounts and contacts in `org`, beside others': its records' Ids."""
+    org.insert("Account", [{"Name": "Acme"}, {"Name": "other-play: Acme"}])
+    org.insert("Contact", [{"LastName": "Smith"}])
+    accounts = org.insert("Account", [{"Name": "own-records: Acme"}])
+    contacts = org.insert("Contact", [{"LastName": "own-records: Smith"}])
+    return accounts, contacts

@@ -178,3 +178,106 @@ def test_a_saved_plan_leaves_alone_the_merges_of_records_edited_since(
     statuses = {m["merged_id"]: m["status"] for m in shown["merges"]}
     assert statuses[edited] == "stale"
     assert "merged" in statuses.values()
+
+
+# Per play, a cluster added to the demo org: two records of one person or company (sure:
+# they merge) and a third linked to them by one piece of evidence (flagged), which has more
+# fields filled than the survivor even once the merge has filled its empty ones. A shared
+# website alone scores below the default flag floor: the test lowers it.
+PHONE = "+1 416 610 3109"
+LARSENS = [
+    {"FirstName": "Laurie", "LastName": "Larsen", "Phone": PHONE},
+    {"FirstName": "Laurie", "LastName": "Larsen", "Phone": PHONE, "Title": "CRO"},
+    {
+        "FirstName": "Laura",
+        "LastName": "Larsen",
+        "Phone": PHONE,
+        "Title": "CFO",
+        "Email": "laura@larsenfreight.example",
+        "LeadSource": "Web",
+    },
+]
+QUILLFEATHER = [
+    {"Name": "Quillfeather Analytics", "Website": "quillfeather.io", "Phone": "2065550100"},
+    {"Name": "Quillfeather Analytics Inc.", "Website": "https://www.quillfeather.io/about"},
+    {
+        "Name": "Inkwell Data",
+        "Website": "quillfeather.io",
+        "Industry": "Software",
+        "NumberOfEmployees": 200,
+        "BillingCity": "Seattle",
+        "Type": "Customer",
+        "AnnualRevenue": 5000000,
+    },
+]
+
+
+def add_cluster(org: LocalOrg, sobject: str) -> list[str]:
+    if sobject == "Account":
+        return org.insert("Account", QUILLFEATHER)
+    company = "Larsen Freight"
+    where = {"Contact": {"AccountId": org.insert("Account", [{"Name": company}])[0]}}
+    where["Lead"] = {"Company": company}
+    return org.insert(sobject, [person | where[sobject] for person in LARSENS])
+
+
+def planned(plan: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    return [(c["record_id"], c["field"], c["new"]) for c in plan["changes"]] + [
+        (m["master_id"], "merge", r["record_id"]) for m in plan["merges"] for r in m["merged"]
+    ]
+
+
+@pytest.mark.parametrize("sobject", PLAYS)
+def test_a_rerun_after_an_applied_run_plans_nothing(
+    sobject: str, demo_org: Path, tmp_path: Path, run_json: Callable[..., dict[str, Any]]
+):
+    *pair, flagged = add_cluster(LocalOrg(demo_org), sobject)
+    play = PLAYS[sobject]
+    config = tmp_path / "revsched.toml"
+    config.write_text(f"[plays.{play}]\nflag_threshold = 0.5\n", encoding="utf-8")
+
+    applied = run_json(play, "--as-of", "2026-11-23", "--config", str(config))
+
+    assert applied["status"] == "succeeded"
+    [(survivor, merged)] = [
+        (a, b) for a, what, b in planned(applied["plan"]) if a in pair and what == "merge"
+    ]
+    assert {survivor, merged} == set(pair)
+    assert (flagged, "Possible_Duplicate_Of__c", survivor) in planned(applied["plan"])
+    rerun = run_json(play, "--dry-run", "--as-of", "2026-11-23", "--config", str(config))["plan"]
+    assert planned(rerun) == []
+    assert clusters(rerun)  # the flagged clusters are still shown, their masters unchanged
+    assert {rid: role for roles in clusters(rerun).values() for rid, role in roles.items()}[
+        survivor
+    ] == "master"
+
+
+def flagged_pairs(plan: dict[str, Any]) -> set[frozenset[str]]:
+    """Each record flagged and the record it is flagged to, as an unordered pair."""
+    return {
+        frozenset((c["record_id"], c["new"]))
+        for c in plan["changes"]
+        if c["field"] == "Possible_Duplicate_Of__c" and c["new"]
+    }
+
+
+def test_a_reverted_dedupe_run_clears_its_flags_and_a_rerun_flags_them_again(
+    demo_org: Path, run_json: Callable[..., dict[str, Any]]
+):
+    """Merges cannot be undone; the flags and the values filled on survivors are. The rerun
+    decides afresh on what is left: it flags the same records, though where a survivor was
+    the master only by its merge, a record flagged to it may now be the master (nothing
+    left in the org says it was); applied, the next rerun plans nothing."""
+    add_cluster(LocalOrg(demo_org), "Contact")
+    applied = run_json("dedupe-contacts", "--as-of", "2026-11-23")
+
+    reverted = CliRunner().invoke(app, ["revert", str(applied["run_id"]), "--json"])
+
+    assert reverted.exit_code == 0, reverted.output
+    sf = LocalOrg(demo_org).salesforce()
+    soql = "SELECT Id FROM Contact WHERE Possible_Duplicate_Of__c != null"
+    assert sf.query_all(soql)["records"] == []
+    again = run_json("dedupe-contacts", "--as-of", "2026-11-23")["plan"]
+    assert again["merges"] == []
+    assert set().union(*flagged_pairs(again)) == set().union(*flagged_pairs(applied["plan"]))
+    assert planned(run_json("dedupe-contacts", "--dry-run", "--as-of", "2026-11-23")["plan"]) == []

@@ -685,3 +685,122 @@ def test_a_shared_domain_alone_only_flags():
         " merge threshold 0.92): website 0.80 with Fabrikam (001000000000000001) (same website"
         " domain fabrikam.com +7.0, prior -5.0)",
     )
+
+
+# Laurie Larsen twice (one person: phone and name) and Laura Larsen on the same phone (a
+# household's, maybe: only flagged), the one with an opportunity.
+LARSENS = [
+    contact(1, "Laurie", "Larsen", Phone="+1 416 610 3109", Title="CRO"),
+    contact(2, "Laurie", "Larsen", Phone="+1 416 610 3109", MobilePhone="+1 416 610 3110"),
+    contact(3, "Laura", "Larsen", Phone="+1 416 610 3109", OpportunityContactRoles=rows(1)),
+]
+
+
+def test_the_survivor_of_a_merge_stays_the_master_of_the_records_flagged_to_it():
+    """The Laurie pair merges into the oldest Laurie and Laura (with an opportunity, but
+    linked to them only weakly: never what they merge into) is flagged to it. Once applied,
+    the survivor has lost the duplicate that made it the master: the flag keeps it so."""
+    plan = decide_contacts(LARSENS)
+    assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "flag"}
+    assert {(c.record_id, c.field, c.new) for c in plan.changes} == {
+        (cid(1), "MobilePhone", "+1 416 610 3110"),
+        (cid(3), "Possible_Duplicate_Of__c", cid(1)),
+    }
+
+    survivor = LARSENS[0] | {"MobilePhone": "+1 416 610 3110"}
+    flagged = LARSENS[2] | {"Possible_Duplicate_Of__c": cid(1)}
+    rerun = decide_contacts([survivor, flagged])
+
+    assert rerun.changes == () and rerun.merges == ()
+    assert roles(rerun) == {cid(1): "master", cid(3): "flag"}
+    master = next(d for d in rerun.decisions if d.record_id == cid(1))
+    assert master.reason == (
+        "master of 2 records (already its master (1 flagged as its possible duplicates));"
+        " merges 0, flags 1"
+    )
+
+
+def test_a_flagged_record_that_gains_opportunities_does_not_take_the_master_over():
+    """Reps work the records between runs: the master a run chose stays while it is in the
+    cluster, so the flags reps see do not move from run to run."""
+    olivia = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(
+            2,
+            "Olivia",
+            "Jonson",
+            Email="oj@gmail.com",
+            Title="VP Sales",
+            OpportunityContactRoles=rows(2),
+            Possible_Duplicate_Of__c=cid(1),
+        ),
+    ]
+
+    plan = decide_contacts(olivia)
+
+    assert plan.changes == () and roles(plan) == {cid(1): "master", cid(2): "flag"}
+    # Without the flag, the rules choose alone: the record with the opportunities.
+    fresh = decide_contacts([olivia[0], olivia[1] | {"Possible_Duplicate_Of__c": None}])
+    assert roles(fresh) == {cid(1): "flag", cid(2): "master"}
+
+
+def test_a_rule_ranked_before_current_master_can_move_the_master():
+    survivor = LARSENS[0] | {"MobilePhone": "+1 416 610 3110"}
+    flagged = LARSENS[2] | {"Possible_Duplicate_Of__c": cid(1)}
+    rules = ["most_opportunities", "current_master", "oldest"]
+
+    plan = decide_contacts([survivor, flagged], master_rules=rules)
+
+    assert roles(plan) == {cid(1): "flag", cid(3): "master"}
+    assert {(c.record_id, c.old, c.new) for c in plan.changes} == {
+        (cid(1), None, cid(3)),
+        (cid(3), cid(1), None),
+    }
+
+
+def test_the_master_most_flags_point_at_stays_when_two_flagged_clusters_join():
+    """A new record links two clusters flagged apart: the master more records were flagged
+    to stays, so the fewest flags move."""
+    contacts = [
+        contact(1, "Olivia", "Johnson", Email="olivia@acme.com"),
+        contact(2, "Olivia", "Jonson", Email="oj@gmail.com", Possible_Duplicate_Of__c=cid(4)),
+        contact(3, "Olivia", "Johnsen", Email="o.j@gmail.com", Possible_Duplicate_Of__c=cid(4)),
+        contact(4, "Olivia", "Jonsson", Email="olj@gmail.com"),
+    ]
+
+    plan = decide_contacts(contacts)
+
+    masters = [d.record_id for d in plan.decisions if d.stage.endswith("master")]
+    assert masters == [cid(4)]
+    assert [(c.record_id, c.new) for c in plan.changes] == [(cid(1), cid(4))]
+
+
+def test_each_sure_set_of_a_cluster_merges_in_the_same_run():
+    """Laurie Larsen twice and Laura Larsen twice on one phone: each pair is one person, the
+    pairs maybe a household. Both pairs merge now (a rerun would merge the second once the
+    first is one record), and Laura's survivor is flagged to Laurie's."""
+    laura = {"Phone": "+1 416 610 3109", "Email": "laura@larsen.example"}
+    contacts = [
+        *LARSENS[:2],
+        contact(3, "Laura", "Larsen", **laura, Title="CFO"),
+        contact(4, "Laura", "Larsen", **laura, MailingCountry="Canada"),
+    ]
+
+    plan = decide_contacts(contacts)
+
+    assert [(m.master_id, [r.record_id for r in m.merged]) for m in plan.merges] == [
+        (cid(1), [cid(2)]),
+        (cid(3), [cid(4)]),
+    ]
+    assert {(c.record_id, c.field, c.new) for c in plan.changes} == {
+        (cid(1), "MobilePhone", "+1 416 610 3110"),
+        (cid(3), "MailingCountry", "Canada"),
+        (cid(3), "Possible_Duplicate_Of__c", cid(1)),
+    }
+    [side] = [m for m in plan.merges if m.master_id == cid(3)]
+    assert side.master_after["Possible_Duplicate_Of__c"] == cid(1)
+    assert roles(plan) == {cid(1): "master", cid(2): "merge", cid(3): "flag", cid(4): "merge"}
+    merged = next(d for d in plan.decisions if d.record_id == cid(4))
+    assert merged.reason.startswith(
+        "merge into Laura Larsen (003000000000000003), itself flagged: email+phone+name 1.00"
+    )

@@ -7,12 +7,17 @@ from typing import Any
 
 import pytest
 from fakeslack import TOKEN, FakeSlack
+from harness import TODAY, own_records
 from typer.testing import CliRunner
 
 from revsched import migrate
 from revsched.cli import app
+from revsched.config import Settings
 from revsched.config_fields import Describes
+from revsched.doctor import run_checks
+from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
+from revsched.org import OrgGateway
 from revsched.state import open_engine
 
 
@@ -306,3 +311,14 @@ def test_a_typo_in_an_object_name_gets_the_key_and_the_nearest_object(
     )
     assert run.exit_code == 2
     assert run.output.splitlines()[-1] == f"error: {expected}"
+
+
+def test_a_bad_setting_a_plays_queries_refuse_is_named_by_its_key(tmp_path: Path):
+    org = OrgGateway(LocalOrg(tmp_path / "org.sqlite").salesforce)
+    settings = Settings(plays={"own-records": {"prefix": "own:records"}})
+
+    checks = run_checks(settings, {"own-records": own_records}, TODAY, lambda *_: org)
+
+    [failed] = [c for c in checks if c.name.startswith("own-records") and not c.ok]
+    assert failed.name == "own-records: queries"
+    assert failed.detail == "plays.own-records.prefix: 'own:records' holds the colon that ends it"

@@ -11,12 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import own_records, with_own_records
 from typer.testing import CliRunner
 
 from revsched.cli import app
 from revsched.config import Settings
+from revsched.localorg import LocalOrg
+from revsched.org import OrgGateway
 from revsched.play import DecideContext, load_plays
+from revsched.reports.forecast import Snapshot
+from revsched.reports.forecast import forecast as forecast_days
 from revsched.reports.windows import Window
+from revsched.state import StateStore
 
 START = date(2026, 11, 23)
 DAYS = 10
@@ -154,3 +160,14 @@ def test_only_queries_a_wider_bound_makes_a_superset_of_are_widened():
         "SELECT Id, (SELECT Id FROM Tasks WHERE ActivityDate > {}) FROM Account WHERE Type = 'X'",
     ):
         assert Window.of([unsafe.format(d) for d in days]) is None, unsafe
+
+
+def test_a_plays_queries_read_its_records_by_its_name_each_day(tmp_path: Path):
+    local = LocalOrg(tmp_path / "org.sqlite")
+    accounts, _contacts = with_own_records(local)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    snapshot = Snapshot(OrgGateway(local.salesforce))
+
+    plans = forecast_days(own_records, Settings(), START, 2, store, snapshot)
+
+    assert [[d.record_id for d in plan.decisions] for plan in plans] == [accounts, accounts]

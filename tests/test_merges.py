@@ -7,8 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from harness import NoAlerts, token_client
+from harness import NoAlerts, run_named, token_client
 
+from revsched.config import Settings
 from revsched.errors import ApiLimitError
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.org import OrgGateway
@@ -152,3 +153,38 @@ def test_the_request_limit_stops_merging(org: LocalOrg):
 
     with pytest.raises(ApiLimitError, match="REQUEST_LIMIT_EXCEEDED"):
         gateway.merge("Account", [MergeRequest(master, [dup])])
+
+
+def test_an_applied_dedupe_run_leaves_its_rerun_nothing_to_do(org: LocalOrg, tmp_path: Path):
+    """Two Laurie Larsens merge (the one with a title survives, and keeps it); Laura Larsen,
+    on their phone but another first name, is flagged to the survivor. She has more fields
+    filled than it even after the merge, and is the master the rules would pick between the
+    two, but the rerun keeps the master its flag points at: it plans nothing."""
+    [account] = accounts(org, "Larsen Freight")
+    phone = "+1 416 610 3109"
+    laurie = {"FirstName": "Laurie", "LastName": "Larsen", "AccountId": account, "Phone": phone}
+    laura = laurie | {"FirstName": "Laura", "Email": "laura@larsen.example", "LeadSource": "Web"}
+    _plain, titled, flagged = org.insert(
+        "Contact", [laurie, laurie | {"Title": "CRO"}, laura | {"Title": "CFO"}]
+    )
+    settings = Settings(plays={"dedupe-contacts": {"integration_users": []}})
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    gateway = OrgGateway(org.salesforce)
+
+    applied = run_named("dedupe-contacts", gateway, store, NoAlerts(), settings=settings)
+
+    assert applied.status == "succeeded" and applied.counts["merged"] == 1
+    sf = org.salesforce()
+    rows = sf.query_all("SELECT Id, Title, Possible_Duplicate_Of__c FROM Contact")["records"]
+    assert {r["Id"]: (r["Title"], r["Possible_Duplicate_Of__c"]) for r in rows} == {
+        titled: ("CRO", None),
+        flagged: ("CFO", titled),
+    }
+    rerun = run_named(
+        "dedupe-contacts", gateway, store, NoAlerts(), settings=settings, dry_run=True
+    )
+    assert rerun.plan.changes == () and rerun.plan.merges == ()
+    assert {d.record_id: d.stage for d in rerun.plan.decisions} == {
+        titled: "cluster 1: master",
+        flagged: "cluster 1: flag",
+    }

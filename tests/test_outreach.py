@@ -371,11 +371,11 @@ def test_a_crash_between_enrollment_and_audit_enrolls_nobody_twice(
     audited = store.record_enrollment
     answers: list[EnrollmentOutcome] = []
 
-    def killed_after_the_second(row_id: int, outcome: EnrollmentOutcome) -> None:
+    def killed_after_the_second(row_id: int, outcome: EnrollmentOutcome, tries: int) -> None:
         answers.append(outcome)
         if len(answers) == 2:
             raise KeyboardInterrupt("killed between the enrollment and its audit")
-        audited(row_id, outcome)
+        audited(row_id, outcome, tries)
 
     monkeypatch.setattr(store, "record_enrollment", killed_after_the_second)
     with pytest.raises(KeyboardInterrupt):
@@ -392,7 +392,7 @@ def test_a_crash_between_enrollment_and_audit_enrolls_nobody_twice(
     assert first_run is not None and first_run.status == "interrupted"
     statuses = sorted(r.status for r in first_run.enrollments)
     assert statuses == sorted(["enrolled"] * (len(emails) - 1) + ["already"])
-    assert store.planned_enrollments(play=play.name) == []
+    assert store.owed_enrollments(play.name) == []
 
 
 def test_a_record_not_written_is_not_enrolled(tmp_path: Path):

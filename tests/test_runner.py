@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from harness import TODAY, NoAlerts, RecordingNotifier, run_win_back
+from harness import (
+    TODAY,
+    NoAlerts,
+    RecordingNotifier,
+    own_records,
+    run_win_back,
+    with_own_records,
+)
 from rich.console import Console
 
 from revsched.alerts import AlertRenderer
@@ -203,3 +210,24 @@ def test_a_record_changed_in_two_passes_is_written_once_with_all_its_fields(
     assert sorted((c.record_id, c.field, c.status) for c in audit.changes) == sorted(
         (i, field, "applied") for i in ids for field in ("Health_Score__c", "Industry")
     )
+
+
+def test_a_plays_queries_and_follow_ups_read_its_records_by_its_name(tmp_path: Path):
+    local = LocalOrg(tmp_path / "org.sqlite")
+    accounts, contacts = with_own_records(local)
+    org = OrgGateway(local.salesforce)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+
+    result = run_play(
+        own_records,
+        Settings(),
+        as_of=TODAY,
+        dry_run=True,
+        store=store,
+        org=org,
+        renderer=AlertRenderer(org.instance_url),
+        notifier=NoAlerts(),
+    )
+
+    selected = [(d.sobject, d.record_id) for d in result.plan.decisions]
+    assert selected == [("Account", accounts[0]), ("Contact", contacts[0])]

@@ -67,21 +67,23 @@ class Cluster:
     def links_of(self, record_id: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if record_id in (link.a, link.b))
 
-    def core(self, threshold: float, min_evidence: int) -> tuple[str, ...]:
-        """The largest set of members joined by mergeable links: where the master comes from,
-        so a record linked to the rest only weakly is never the one they merge into. All
-        members when no link is mergeable."""
+    def merge_sets(self, threshold: float, min_evidence: int) -> list[tuple[str, ...]]:
+        """The sets of two or more members joined by mergeable links, largest first (then by
+        lowest Id): the first is where the cluster's master comes from, so a record linked
+        to the rest only weakly is never the one they merge into; each other one merges
+        into a master of its own in the same run, since after the first has merged into
+        one record, it would be the largest."""
         forest = _UnionFind()
         for member in self.members:
             forest.find(member)
         for link in self.links:
             if link.mergeable(threshold, min_evidence):
                 forest.union(link.a, link.b)
-        groups: dict[str, list[str]] = {}
+        sets: dict[str, list[str]] = {}
         for member in self.members:
-            groups.setdefault(forest.find(member), []).append(member)
-        largest = max(groups.values(), key=len)  # the first of the largest: lowest Id
-        return tuple(largest) if len(largest) > 1 else self.members
+            sets.setdefault(forest.find(member), []).append(member)
+        joined = [tuple(s) for s in sets.values() if len(s) > 1]
+        return sorted(joined, key=lambda s: (-len(s), s[0]))
 
     def merge_group(
         self,

@@ -1,21 +1,23 @@
 """What the three dedupe plays share: their config, their queries, and turning clusters
 into decisions and field changes.
 
-For each cluster the master is chosen by the configured rules; the records joined
-to it by links at or above the merge threshold are its duplicates (merged into it,
-their values filling its empty fields), and the rest of the cluster is flagged on
-the record for review, pointing at the master.
+For each cluster the master is chosen by the configured rules (by default, first,
+the master its flags already point at, so an applied run's rerun plans nothing); the
+records joined to it by links at or above the merge threshold are its duplicates
+(merged into it, their values filling its empty fields), and the rest of the cluster
+is flagged on the record for review, pointing at the master.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
-from revsched.dedupe.cluster import Cluster, Link
+from revsched.dedupe.cluster import Cluster, Link, MergeGroup
 from revsched.dedupe.match import Matching, MatchRules, PersonFields, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
@@ -259,8 +261,21 @@ def plan_clusters(
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
     outcome = Outcome(set(), [])
     flagged_ids: set[str] = set()
+
+    def merge_into(
+        master: Facts, merged: Sequence[Facts], why: str, extra: Mapping[str, tuple[Scalar, str]]
+    ) -> None:
+        """The master's surviving values (and `extra` changes), then the merges into it."""
+        targets = dict(normalized.get(master.id, {}))
+        targets |= survivors(master, merged, config.survivorship, value) | extra
+        plan.change(master.record, targets)
+        after = {field: new for field, (new, _why) in targets.items()}
+        plan.merge(_merges(spec, master.record, [f.record for f in merged], after, why))
+        outcome.planned.update([master.id, *(f.id for f in merged)])
+
     for number, cluster in enumerate(matching.clusters, start=1):
-        core = set(cluster.core(config.merge_threshold, config.match.min_evidence))
+        merge_sets = cluster.merge_sets(config.merge_threshold, config.match.min_evidence)
+        core = merge_sets[0] if merge_sets else cluster.members
         groups = {
             member: cluster.merge_group(
                 member,
@@ -269,19 +284,30 @@ def plan_clusters(
                 matching.conflict,
                 matching.distinct,
             )
-            for member in core
+            for member in {*core, *(m for merge_set in merge_sets for m in merge_set)}
         }
+        # The flags a past run set point at the master it chose.
+        flagged_to = Counter(by_id[i].get(config.flag_field) for i in cluster.members)
         members = [
-            replace(facts(by_id[i], spec, config), duplicates=len(groups[i].merged))
-            if i in core
-            else facts(by_id[i], spec, config)
+            replace(
+                facts(by_id[i], spec, config),
+                duplicates=len(groups[i].merged) if i in groups else 0,
+                flagged_to_it=flagged_to[i],
+            )
             for i in cluster.members
         ]
-        candidates = [f for f in members if f.id in core]
-        master, why = choose_master(candidates, config.master_rules, integration_ids)
+        master, merged, why = _merging(core, members, groups, config, integration_ids)
         group = groups[master.id]
-        merged = sorted((f for f in members if f.id in group.merged), key=lambda f: f.id)
-        flagged = [f for f in members if f.id in group.flagged]
+        # The other merge sets merge into masters of their own, flagged to the cluster's.
+        sides = [
+            _merging(merge_set, members, groups, config, integration_ids)
+            for merge_set in merge_sets[1:]
+        ]
+        sides = [side for side in sides if side[1] and config.merge]
+        side_masters = {side.id for side, _into, _why in sides}
+        side_merged = {f.id for _side, into, _why in sides for f in into}
+        flags: dict[str, dict[str, tuple[Scalar, str]]] = {}
+        flagged = [f for f in members if f.id in group.flagged and f.id not in side_merged]
         if not config.merge:
             merged, flagged = [], [*merged, *flagged]
         label = f"cluster {number}"
@@ -303,7 +329,9 @@ def plan_clusters(
                 f"{label}: flag",
             )
             why_flag = f"possible duplicate of {names[master.id]} ({reasons})"
-            plan.change(duplicate.record, {config.flag_field: (master.id, why_flag)})
+            flags[duplicate.id] = {config.flag_field: (master.id, why_flag)}
+            if duplicate.id not in side_masters:  # theirs go with their merges
+                plan.change(duplicate.record, flags[duplicate.id])
             flagged_ids.add(duplicate.id)
         for other, why_apart in group.apart.items():
             plan.skip(
@@ -312,19 +340,23 @@ def plan_clusters(
                 f" to its cluster: {_link_reasons(cluster, other, names)}",
                 f"{label}: apart",
             )
-        targets = dict(normalized.get(master.id, {}))
-        targets |= survivors(master, merged, config.survivorship, value)
-        if master.record.get(config.flag_field):
-            targets[config.flag_field] = (None, "master of its cluster, not a duplicate")
-        plan.change(master.record, targets)
-        after = {field: new for field, (new, _why) in targets.items()}
-        merge_why = f"{label}: master {names[master.id]} ({why})"
-        plan.merge(_merges(spec, master.record, [f.record for f in merged], after, merge_why))
+        unflag = {config.flag_field: (None, "master of its cluster, not a duplicate")}
+        extra = unflag if master.record.get(config.flag_field) else {}
+        merge_into(master, merged, f"{label}: master {names[master.id]} ({why})", extra)
+        for side, into, side_why in sides:
+            # Flagged to the cluster's master, or kept apart from it: a master only.
+            role = "itself flagged" if side.id in flags else "kept apart from the master"
+            for duplicate in into:
+                links = _link_reasons(cluster, duplicate.id, names)
+                why_merge = f"merge into {names[side.id]}, {role}: {links}"
+                plan.select(duplicate.record, why_merge, f"{label}: merge")
+            extra = flags.get(side.id) or (unflag if side.record.get(config.flag_field) else {})
+            merge_into(side, into, f"{label}: {names[side.id]} ({side_why}), {role}", extra)
         if flagged:
             apart = [f for f in members if f.id in group.apart]
-            roles = {"master": [master], "merge": merged, "flag": flagged, "apart": apart}
+            merging_too = [*merged, *(f for _side, into, _why in sides for f in into)]
+            roles = {"master": [master], "merge": merging_too, "flag": flagged, "apart": apart}
             outcome.review += _review_rows(spec, number, cluster, roles, names)
-        outcome.planned |= {master.id, *(f.id for f in merged)}
     for link, why_blocked in _blocked(matching, config, names):
         plan.skip(by_id[link.a], why_blocked, "merge blocked by a safety rule")
     for record in records:
@@ -333,6 +365,20 @@ def plan_clusters(
             why_clear = "no longer a possible duplicate: its cluster no longer holds"
             plan.change(record, {config.flag_field: (None, why_clear)})
     return outcome
+
+
+def _merging(
+    merge_set: Sequence[str],
+    members: Sequence[Facts],
+    groups: Mapping[str, MergeGroup],
+    config: DedupeConfig,
+    integration_ids: set[str],
+) -> tuple[Facts, list[Facts], str]:
+    """The master of `merge_set`, the members merging into it, and why it is the master."""
+    candidates = [f for f in members if f.id in merge_set]
+    master, why = choose_master(candidates, config.master_rules, integration_ids)
+    merged = [f for f in members if f.id in groups[master.id].merged]
+    return master, sorted(merged, key=lambda f: f.id), why
 
 
 def _blocked(

@@ -4,6 +4,11 @@ Salesforce keeps the master's values and deletes the rest, so the master is
 chosen by ordered, configurable rules (the first rule that prefers some records
 over others decides), and each empty master field can take the best value a
 duplicate holds, by a per-field strategy.
+
+The first rule by default keeps the master a past run chose (the record its cluster's
+flags point at): a merge takes from the survivor what made it the master (its
+duplicates, and they were its only rivals), and reps edit records between runs, so
+without it a rerun after an applied run could pick another member and move every flag.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from revsched.plan import Scalar
 
 Record = dict[str, Any]
 MasterRule = Literal[
+    "current_master",
     "not_integration_user",
     "most_opportunities",
     "most_activity",
@@ -39,6 +45,8 @@ class Facts:
     # Records of its cluster it would merge as the master (nothing merges through another
     # record, so the best connected makes the largest merge group).
     duplicates: int = 0
+    # Records of its cluster a past run flagged as its possible duplicates.
+    flagged_to_it: int = 0
 
     @property
     def id(self) -> str:
@@ -47,6 +55,10 @@ class Facts:
 
 # rule -> (sort key: lower is preferred, how the winner is described)
 _RULES: dict[str, tuple[Callable[[Facts, Collection[str]], Any], Callable[[Facts], str]]] = {
+    "current_master": (
+        lambda f, _i: -f.flagged_to_it,
+        lambda f: f"already its master ({f.flagged_to_it} flagged as its possible duplicates)",
+    ),
     "not_integration_user": (
         lambda f, integration: f.owner_id in integration,
         lambda f: "not owned by an integration user",

@@ -184,6 +184,7 @@ def forecast(
             pools=settings.pools,
             assigned_today=store.assigned_on(day),
             now=datetime.combine(day, clock, tzinfo=settings.zone),
+            play=play.name,
         )
         for day in dates
     ]

@@ -228,10 +228,15 @@ class EnrollmentRow(RunStep, Base):
     which looks for the person's sequence state before creating one (never twice)."""
 
     __tablename__ = "enrollments"
-    __table_args__ = (Index("ix_enrollments_run_id_key", "run_id", "key"),)
+    __table_args__ = (
+        Index("ix_enrollments_run_id_key", "run_id", "key"),
+        Index("ix_enrollments_retry", "retry"),
+    )
     on_run = "enrollments"
     # status: planned, enrolled, already, skipped, failed
     # The channel that answered, and its one-line account (a sequence state Id, why not).
+    # A failure that may pass (`retry`) is asked again by the play's next runs, until it
+    # is answered or has been asked in `[enrollment] tries` runs (`attempts`).
 
     key: Mapped[str] = mapped_column(String(400))
     sobject: Mapped[str] = mapped_column(String(100))
@@ -245,6 +250,8 @@ class EnrollmentRow(RunStep, Base):
     channel: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    retry: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class AlertRow(AuditRow, Base):

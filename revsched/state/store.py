@@ -79,6 +79,9 @@ class EnrollmentOutcome(NamedTuple):
     detail: str
     # The channel's record of it: a sequence state Id, the field written.
     reference: str | None = None
+    # A failure that may pass (Outreach or Salesforce unavailable, a locked row): the
+    # play's next runs ask again.
+    retry: bool = False
 
 
 class PlannedWrite(NamedTuple):
@@ -734,34 +737,39 @@ class StateStore:
         with self.session() as session:
             _rewrite_alerts(session, run_id, texts)
 
-    def record_enrollment(self, row_id: int, outcome: EnrollmentOutcome) -> None:
-        """What the channel answered for one planned enrollment (its audit row)."""
+    def record_enrollment(self, row_id: int, outcome: EnrollmentOutcome, tries: int = 1) -> None:
+        """What the channel answered for one planned enrollment (its audit row); a failure
+        that may pass is asked again by later runs until `tries` runs have asked."""
         with self.session() as session:
-            session.execute(
-                update(EnrollmentRow)
-                .where(EnrollmentRow.id == row_id)
-                .values(
-                    status=outcome.status,
-                    channel=outcome.channel,
-                    detail=outcome.detail,
-                    reference=outcome.reference,
-                )
+            row = session.get_one(EnrollmentRow, row_id)
+            row.attempts += 1
+            row.retry = outcome.retry and row.attempts < tries
+            row.status, row.channel, row.reference = (
+                outcome.status,
+                outcome.channel,
+                outcome.reference,
             )
+            row.detail = outcome.detail
+            if outcome.retry and not row.retry:
+                row.detail += f"; not retried: tried in {row.attempts} runs"
 
-    def planned_enrollments(
-        self, run_id: int | None = None, play: str | None = None
-    ) -> list[EnrollmentRow]:
-        """The enrollments still planned: this run's, or (with `play`) those of the play's
-        runs that stopped before the channel's answer was saved."""
+    def planned_enrollments(self, run_id: int) -> list[EnrollmentRow]:
+        """The run's enrollments the channel has not been asked about yet."""
         with self.session() as session:
-            query = select(EnrollmentRow).where(EnrollmentRow.status == "planned")
-            if run_id is not None:
-                query = query.where(EnrollmentRow.run_id == run_id)
-            if play is not None:
-                ended = select(Run.id).where(
-                    Run.play == play, Run.dry_run.is_(False), Run.status != "running"
-                )
-                query = query.where(EnrollmentRow.run_id.in_(ended))
+            query = select(EnrollmentRow).where(
+                EnrollmentRow.run_id == run_id, EnrollmentRow.status == "planned"
+            )
+            return list(session.scalars(query.order_by(EnrollmentRow.id)))
+
+    def owed_enrollments(self, play: str) -> list[EnrollmentRow]:
+        """The enrollments the play's ended runs still owe: planned but never answered (the
+        run stopped), or failed for a reason that may pass (`retry`)."""
+        with self.session() as session:
+            ended = select(Run.id).where(
+                Run.play == play, Run.dry_run.is_(False), Run.status != "running"
+            )
+            owed = or_(EnrollmentRow.status == "planned", EnrollmentRow.retry.is_(True))
+            query = select(EnrollmentRow).where(owed, EnrollmentRow.run_id.in_(ended))
             return list(session.scalars(query.order_by(EnrollmentRow.id)))
 
     def forget_firings(self, run_id: int, record_ids: Iterable[str]) -> list[tuple[str, str]]:
