@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from revsched.account_matcher import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.dedupe.normalize import company_words
-from revsched.matching import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.ownership import Ownership
 from revsched.plan import Enrollment, LeadConversion, Person, Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
-from revsched.matching import AccountMatcher
+from revsched.account_matcher import AccountMatcher
 from revsched.ownership import QUEUE_ID_PREFIX
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder

@@ -26,11 +26,11 @@ from urllib.parse import quote_plus
 
 from pydantic import Field, field_validator
 
+from revsched.account_matcher import AccountMatcher, Match, OnTie, account_keys, person_keys
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.dedupe.normalize import country_code
 from revsched.errors import ConfigError
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
-from revsched.matching import AccountMatcher, Match, OnTie, account_keys, person_keys
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (

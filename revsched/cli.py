@@ -683,12 +683,11 @@ def history(
 ) -> None:
     """List recent runs, newest first."""
     from revsched import report
-    from revsched.state import StateStore
 
-    settings = load_settings(config)
+    session = Session.open(config, as_json)
     if play is not None:
-        get_play(load_plays(settings), play)
-    runs = StateStore(settings.state.database_url()).runs(play, limit)
+        get_play(load_plays(session.settings), play)
+    runs = session.store.runs(play, limit)
     if as_json:
         typer.echo(json.dumps(report.history_json(runs), indent=2))
     else:
@@ -719,10 +718,8 @@ def show(
     """Show one run: its field changes (old -> new, status), records created, merges,
     conversions and alerts; text shows the first rows of each, csv and json every row."""
     from revsched import report
-    from revsched.state import StateStore
 
-    settings = load_settings(config)
-    found = StateStore(settings.state.database_url()).run(run_id)
+    found = Session.open(config, as_json).store.run(run_id)
     if found is None:
         raise RevschedError(f"no run {run_id}; `revsched history` lists the runs")
     if as_json or output_format == "json":
@@ -877,11 +874,8 @@ def state_prune(
     config: ConfigOption = None,
 ) -> None:
     """Delete run audit detail and occurrence claims older than AGE (fired stages are kept)."""
-    from revsched.state import StateStore
-
     cutoff = datetime.now(UTC) - _age(older_than)
-    store = StateStore(load_settings(config).state.database_url())
-    counts = store.prune(cutoff)
+    counts = Session.open(config, as_json=False).store.prune(cutoff)
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     typer.echo(f"Pruned before {cutoff:%Y-%m-%d %H:%M} UTC: {summary}.")
 

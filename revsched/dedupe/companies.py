@@ -28,7 +28,7 @@ Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Company:
+class NormalizedCompany:
     """An account reduced to what identifies it."""
 
     id: str
@@ -68,7 +68,7 @@ def company(
     website_field: str = "Website",
     country_field: str = "BillingCountry",
     phone_field: str = "Phone",
-) -> Company:
+) -> NormalizedCompany:
     rules = rules or MatchRules()
     label = record.get("Name") or ""
     words, places = normalize.company_name(label)
@@ -77,7 +77,7 @@ def company(
     country = record_country(record.get(country_field))
     region = country if country and len(country) == 2 else rules.phone_region
     phone = normalize.phone_parts(record.get(phone_field), region)
-    return Company(
+    return NormalizedCompany(
         id=record["Id"],
         label=label,
         name=" ".join(words),
@@ -102,7 +102,9 @@ _NOT_PLACES = frozenset(
 )
 
 
-def _company_name_agreement(a: Company, b: Company, rules: MatchRules) -> tuple[str, float] | None:
+def _company_name_agreement(
+    a: NormalizedCompany, b: NormalizedCompany, rules: MatchRules
+) -> tuple[str, float] | None:
     from rapidfuzz.fuzz import token_sort_ratio
 
     w = rules.weights
@@ -121,7 +123,7 @@ def _company_name_agreement(a: Company, b: Company, rules: MatchRules) -> tuple[
     return None
 
 
-def _trailing_words_differ(a: Company, b: Company) -> tuple[str, str] | None:
+def _trailing_words_differ(a: NormalizedCompany, b: NormalizedCompany) -> tuple[str, str] | None:
     """The words after a shared brand when both names have different ones ("re max
     northshore" / "re max downtown"), unless they are one typo apart."""
     left, right = a.name.split(), b.name.split()
@@ -134,7 +136,9 @@ def _trailing_words_differ(a: Company, b: Company) -> tuple[str, str] | None:
     return None
 
 
-def _company_conflicts(a: Company, b: Company, safety: SafetyRules) -> list[str]:
+def _company_conflicts(
+    a: NormalizedCompany, b: NormalizedCompany, safety: SafetyRules
+) -> list[str]:
     """The safety rules a pair of accounts breaks."""
     broken = []
     subsidiaries = safety.country_subsidiaries and not safety.subsidiaries_are_same_account
@@ -170,8 +174,8 @@ def _company_conflicts(a: Company, b: Company, safety: SafetyRules) -> list[str]
 
 
 def compare_companies(
-    a: Company,
-    b: Company,
+    a: NormalizedCompany,
+    b: NormalizedCompany,
     rules: MatchRules,
     words: TermFrequencies | None = None,
     domains: TermFrequencies | None = None,
@@ -205,7 +209,7 @@ def compare_companies(
     return scorer.link(a.id, b.id, _company_conflicts(a, b, rules.safety))
 
 
-def _company_blocks(c: Company) -> Iterator[tuple[Hashable, str]]:
+def _company_blocks(c: NormalizedCompany) -> Iterator[tuple[Hashable, str]]:
     if c.site:
         yield ("domain", c.site.domain), c.compact
     for number, _extension in c.phones:
@@ -225,7 +229,9 @@ def _company_blocks(c: Company) -> Iterator[tuple[Hashable, str]]:
         yield ("name", c.initials), c.compact
 
 
-def match_companies(companies: Iterable[Company], rules: MatchRules, floor: float) -> Matching:
+def match_companies(
+    companies: Iterable[NormalizedCompany], rules: MatchRules, floor: float
+) -> Matching:
     """Clusters of accounts linked at `floor` or above, and the blocked links."""
     companies = list(companies)
     by_id = {c.id: c for c in companies}
@@ -235,7 +241,7 @@ def match_companies(companies: Iterable[Company], rules: MatchRules, floor: floa
     )
     domains = TermFrequencies.of((c.domain or "" for c in companies), tf)
 
-    def compare(a: Company, b: Company) -> Link | None:
+    def compare(a: NormalizedCompany, b: NormalizedCompany) -> Link | None:
         return compare_companies(a, b, rules, words, domains)
 
     def conflict(a: str, b: str) -> str | None:

@@ -36,7 +36,7 @@ def _short_form(x: str, y: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Person:
+class NormalizedPerson:
     """A contact or lead reduced to what identifies it."""
 
     id: str
@@ -70,7 +70,9 @@ class PersonFields:
     city: str | None = None
 
 
-def person(record: Record, org: str | None, rules: MatchRules, fields: PersonFields) -> Person:
+def person(
+    record: Record, org: str | None, rules: MatchRules, fields: PersonFields
+) -> NormalizedPerson:
     country = record_country(record.get(fields.country)) if fields.country else None
     region = country if country and len(country) == 2 else rules.phone_region
     phones = {normalize.phone_parts(record.get(f), region) for f in fields.phones}
@@ -79,7 +81,7 @@ def person(record: Record, org: str | None, rules: MatchRules, fields: PersonFie
     first = normalize.first_name(record.get("FirstName"))
     last, suffix = normalize.last_name(record.get("LastName"))
     birthdate = str(record.get(fields.birthdate) or "")[:10] if fields.birthdate else ""
-    return Person(
+    return NormalizedPerson(
         id=record["Id"],
         email=address,
         role_mailbox=local in rules.safety.role_mailboxes,
@@ -123,7 +125,9 @@ def _alike(x: str, y: str, rules: MatchRules) -> bool:
     return x == y or typo(x, y) or JaroWinkler.similarity(x, y) >= rules.person_name
 
 
-def _name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement | None:
+def _name_agreement(
+    a: NormalizedPerson, b: NormalizedPerson, rules: MatchRules
+) -> Agreement | None:
     """How two people's names agree, if they do: (what, weight, kind), kind one of
     "written", "nickname", "alike", "part"."""
     w = rules.weights
@@ -149,7 +153,9 @@ def _name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement | None
     return None
 
 
-def _part_name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement | None:
+def _part_name_agreement(
+    a: NormalizedPerson, b: NormalizedPerson, rules: MatchRules
+) -> Agreement | None:
     """One record has only a first name or only a surname, alike the other's."""
     if a.last and b.last and not (a.first and b.first) and _alike(a.last, b.last, rules):
         return (
@@ -166,7 +172,7 @@ def _part_name_agreement(a: Person, b: Person, rules: MatchRules) -> Agreement |
     return None
 
 
-def _first_names_differ(a: Person, b: Person, rules: MatchRules) -> str | None:
+def _first_names_differ(a: NormalizedPerson, b: NormalizedPerson, rules: MatchRules) -> str | None:
     """Why two people are surely two, by their first names (Jane / John), if they are:
     not one name with a typo in each record ("willaim" / "wiloiam"), a nickname, an
     initial, or swapped with the surname."""
@@ -200,7 +206,7 @@ def _birthdate_slip(x: str, y: str) -> str | None:
     return None
 
 
-def _home(p: Person) -> Hashable | None:
+def _home(p: NormalizedPerson) -> Hashable | None:
     """A person's street address in its place (postal code, else city), if it has both."""
     place = p.postal_code or p.city
     if p.street and p.street.number and place:
@@ -208,7 +214,9 @@ def _home(p: Person) -> Hashable | None:
     return None
 
 
-def _address_agreement(a: Person, b: Person, rules: MatchRules) -> tuple[str, float, bool] | None:
+def _address_agreement(
+    a: NormalizedPerson, b: NormalizedPerson, rules: MatchRules
+) -> tuple[str, float, bool] | None:
     """How two people's streets agree, if they do: (what, weight, whether the house number
     and the place (postal code or city) agree too)."""
     x, y = a.street, b.street
@@ -222,7 +230,7 @@ def _address_agreement(a: Person, b: Person, rules: MatchRules) -> tuple[str, fl
     return None
 
 
-def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
+def _person_conflicts(a: NormalizedPerson, b: NormalizedPerson, safety: SafetyRules) -> list[str]:
     """The safety rules a pair of people breaks."""
     broken = []
     if safety.name_suffixes and a.suffix and b.suffix and a.suffix != b.suffix:
@@ -255,8 +263,8 @@ def _person_conflicts(a: Person, b: Person, safety: SafetyRules) -> list[str]:
 
 
 def compare_people(
-    a: Person,
-    b: Person,
+    a: NormalizedPerson,
+    b: NormalizedPerson,
     rules: MatchRules,
     switchboards: frozenset[Hashable] = frozenset(),
     offices: frozenset[Hashable] = frozenset(),
@@ -331,7 +339,7 @@ def compare_people(
     return scorer.link(a.id, b.id, _person_conflicts(a, b, rules.safety))
 
 
-def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
+def _person_blocks(p: NormalizedPerson) -> Iterator[tuple[Hashable, str]]:
     if p.email and not p.role_mailbox:
         yield ("email", p.email), p.name
     for number, _extension in p.phones:
@@ -351,7 +359,9 @@ def _person_blocks(p: Person) -> Iterator[tuple[Hashable, str]]:
 
 
 def _crowded(
-    people: Sequence[Person], values: Callable[[Person], Iterable[Hashable]], limit: int
+    people: Sequence[NormalizedPerson],
+    values: Callable[[NormalizedPerson], Iterable[Hashable]],
+    limit: int,
 ) -> frozenset[Hashable]:
     """Values (phone numbers, street addresses) on more distinct names than `limit`: a
     switchboard or an office, which says nothing of who one is."""
@@ -362,7 +372,7 @@ def _crowded(
     return frozenset(v for v, on in names.items() if len(on) > limit)
 
 
-def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> Matching:
+def match_people(people: Iterable[NormalizedPerson], rules: MatchRules, floor: float) -> Matching:
     """Clusters of people linked at `floor` or above, and the blocked links."""
     people = list(people)
     switchboards = _crowded(people, lambda p: (n for n, _x in p.phones), rules.phone_names)
@@ -370,7 +380,7 @@ def match_people(people: Iterable[Person], rules: MatchRules, floor: float) -> M
     by_id = {p.id: p for p in people}
     surnames = TermFrequencies.of((p.last for p in people), rules.term_frequency)
 
-    def compare(a: Person, b: Person) -> Link | None:
+    def compare(a: NormalizedPerson, b: NormalizedPerson) -> Link | None:
         return compare_people(a, b, rules, switchboards, offices, surnames)
 
     def conflict(a: str, b: str) -> str | None:
