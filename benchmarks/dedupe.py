@@ -38,7 +38,6 @@ from revsched.jobs.dedupe_accounts import DedupeAccountsConfig
 from revsched.jobs.dedupe_accounts import play as accounts_play
 from revsched.jobs.dedupe_contacts import DedupeContactsConfig
 from revsched.jobs.dedupe_contacts import play as contacts_play
-
 from revsched.localorg.demo import (
     BATCH_ACCOUNTS,
     MAX_ACCOUNTS,

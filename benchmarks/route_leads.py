@@ -30,11 +30,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from revsched.jobs.route_leads import account_index
-
 from revsched import record_index
 from revsched.alerts import AlertRenderer
 from revsched.config import Settings
+from revsched.jobs.route_leads import account_index
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway

@@ -32,11 +32,12 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import Member, members_from_users
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, users_filter
 
 
 class AccountReviewConfig(PlayConfig):
-    schedule: str = "0 2 * * *"
+    schedule: ScheduleField = Field("0 2 * * *", validate_default=True)
     # Named accounts: owned by a user with one of these roles (UserRole.Name) or Usernames.
     ae_roles: list[str] = ["Account Executive"]
     ae_users: list[str] = []

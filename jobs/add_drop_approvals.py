@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.plan import Plan, Recipient
@@ -28,13 +28,14 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import Member
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 Verb = Literal["add", "keep", "drop"]
 
 
 class AddDropConfig(PlayConfig):
-    schedule: str = "*/15 * * * *"
+    schedule: ScheduleField = Field("*/15 * * * *", validate_default=True)
     request_field: FieldName = "Add_Drop_Request__c"
     add_value: str = "Add as Named"
     keep_value: str = "Keep Account"
@@ -156,7 +157,8 @@ def decide(records: Records, ctx: DecideContext[AddDropConfig]) -> Plan:
         verb = verbs[request]
         if approval not in (config.approved_value, config.rejected_value):
             state = f"= {approval!r}" if approval else "is empty"
-            plan.skip(account, f"{request!r} awaiting a manager ({config.approval_field} {state})")
+            why = f"{request!r} awaiting a manager ({config.approval_field} {state})"
+            plan.skip(account, why, kind=f"{verb} awaiting a manager")
             continue
         approved = approval == config.approved_value
         stage = f"{verb}-{'approved' if approved else 'rejected'}"

@@ -27,11 +27,12 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import Member
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 
 class ChurnIntakeConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     account_type_field: FieldName = "Type"
     former_customer_value: str = "Former Customer"
     churn_date_field: FieldName = "Churn_Date__c"

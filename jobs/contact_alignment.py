@@ -170,7 +170,7 @@ def decide(records: Records, ctx: DecideContext[ContactAlignmentConfig]) -> Plan
         alone = _left_alone(contact, ownership, protected, config)
         if alone is not None:
             skipped[alone[0]] += 1
-            plan.skip(contact, alone[1])
+            plan.skip(contact, alone[1], kind=alone[0])
             continue
         new_owner = (account.get("Owner") or {}).get("Name") or account["OwnerId"]
         why = f"account {account['Name']} is owned by {new_owner}"

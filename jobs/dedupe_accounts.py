@@ -10,8 +10,10 @@ and countries and states their codes, as ordinary (revertible) field changes.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from revsched.dedupe import normalize
-from revsched.dedupe.match import company, match_companies, own_site
+from revsched.dedupe.companies import company, match_companies, own_site
 from revsched.dedupe.planning import (
     DedupeConfig,
     ObjectSpec,
@@ -26,13 +28,14 @@ from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Record, Records, Requirements
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
 
 SPEC = ObjectSpec("Account", opportunities="Opportunities")
 
 
 class DedupeAccountsConfig(DedupeConfig):
-    schedule: str = "monthly"
+    schedule: ScheduleField = Field("monthly", validate_default=True)
     website_field: FieldName = "Website"
     country_field: FieldName = "BillingCountry"
     state_field: FieldName = "BillingState"

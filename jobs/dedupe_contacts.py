@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from pydantic import Field
+
 from revsched.dedupe.planning import (
     ObjectSpec,
     PeopleConfig,
@@ -23,13 +25,14 @@ from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
 
 SPEC = ObjectSpec("Contact", opportunities="OpportunityContactRoles")
 
 
 class DedupeContactsConfig(PeopleConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     phone_fields: list[FieldName] = ["Phone", "MobilePhone"]
     country_field: FieldName = "MailingCountry"
     # Contacts are compared by name and phone only within the same value of this field.

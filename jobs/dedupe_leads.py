@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from revsched.dedupe.match import lead_company
+from pydantic import Field
+
+from revsched.dedupe.people import lead_company
 from revsched.dedupe.planning import (
     ObjectSpec,
     PeopleConfig,
@@ -25,13 +27,14 @@ from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
 
 SPEC = ObjectSpec("Lead")
 
 
 class DedupeLeadsConfig(PeopleConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     company_field: FieldName = "Company"
     website_field: FieldName = "Website"
     audit_fields: list[FieldName] = [

@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from revsched.account_matcher import AccountMatcher, OnTie, account_keys, person_keys
+from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.dedupe.normalize import company_words
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS
-from revsched.matching import AccountMatcher, OnTie, account_keys, person_keys
 from revsched.ownership import Ownership
 from revsched.plan import Enrollment, LeadConversion, Person, Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
@@ -400,9 +400,15 @@ def _sequence(
     return sequence, f"This Contact has been added to the {sequence} sequence"
 
 
-def _skip(plan: PlanBuilder, person: _Person, reason: str, stage: str | None = None) -> None:
+def _skip(
+    plan: PlanBuilder,
+    person: _Person,
+    reason: str,
+    stage: str | None = None,
+    kind: str | None = None,
+) -> None:
     """The person is left alone, and why (None, for `return _skip(...)`)."""
-    plan.skip(person.record, reason, stage, sobject=person.sobject)
+    plan.skip(person.record, reason, stage, sobject=person.sobject, kind=kind)
 
 
 def _details(person: _Person, relationship: str, config: JobChangesConfig) -> dict[str, Any]:
@@ -635,24 +641,28 @@ def _screen(
         return _skip(plan, person, f"already handled: Task {key} exists", stage)
     if key in planned:
         why = f"same person as {planned[key]} (same email): handled once"
-        return _skip(plan, person, why, stage)
+        return _skip(plan, person, why, stage, "same person, handled once")
     planned[key] = str(person.record["Name"])
     return str(relationship), start
 
 
 def _left_to_others(
     person: _Person, account: Record | None, relationship: str, config: JobChangesConfig
-) -> str | None:
-    """Why the job change is not this play's: back at the past account, or a customer's
-    person people-signals tells about."""
+) -> tuple[str, str] | None:
+    """(kind, reason) when the job change is not this play's: back at the past account,
+    or a customer's person people-signals tells about."""
     if account is None:
         return None
     past = person.record.get(config.past_account_field)
     if past and company_words(past) == company_words(account["Name"]):
-        return f"back at the past account {account['Name']}: no new company"
+        return (
+            "back at the past account",
+            f"back at the past account {account['Name']}: no new company",
+        )
     customer = account.get(config.account_type_field) in config.customer_types
     if customer and relationship in config.people_signals_relationships:
-        return f"{relationship} at customer {account['Name']}: left to people-signals"
+        why = f"{relationship} at customer {account['Name']}: left to people-signals"
+        return "left to people-signals", why
     return None
 
 
@@ -683,8 +693,8 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
             continue
         relationship, start = screened
         account, how = _match(person, accounts, matcher)
-        if why_not := _left_to_others(person, account, relationship, config):
-            _skip(plan, person, why_not, start.isoformat())
+        if left := _left_to_others(person, account, relationship, config):
+            _skip(plan, person, left[1], start.isoformat(), left[0])
             continue
         if account is not None and account["Id"] in assigned:
             team = replace(assigned[account["Id"]], changes={})

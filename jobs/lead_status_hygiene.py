@@ -44,6 +44,7 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import members_from_users
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 # `@acme.co.uk` or `@acme` in an opportunity name.
@@ -121,7 +122,7 @@ class NameRule(StrictModel):
 
 
 class LeadStatusHygieneConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     status_field: FieldName = "Status"
     statuses: Statuses = Field(default_factory=Statuses)
     remarket_reason_field: FieldName = "Remarket_Reason__c"

@@ -40,11 +40,12 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import active_recipients
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 
 class OverageUpsellConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     account_type_field: FieldName = "Type"
     customer_types: list[str] = Field(["Customer"], min_length=1)
     users_in_contract_field: FieldName = "Users_In_Contract__c"

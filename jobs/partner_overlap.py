@@ -32,11 +32,12 @@ from revsched.play import (
     object_fields,
 )
 from revsched.roundrobin import active_recipients
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 
 class PartnerOverlapConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     # The overlap records as the Crossbeam package writes them.
     overlap_object: FieldName = "Crossbeam_Ecosystem_Overlap__c"
     account_field: FieldName = "Account__c"
@@ -235,18 +236,20 @@ def _open(
         if recorded and p.account_id == recorded
     ]
     if not new:
-        plan.skip(opportunity, "; ".join(notes) or "every partner overlap already told")
+        kind = "partner already recorded on the opportunity" if notes else None
+        plan.skip(opportunity, "; ".join(notes) or "every partner overlap already told", kind=kind)
         return
     stage = alert_stage(new)
     if (opportunity["Id"], stage) in ctx.fired:
         plan.skip(opportunity, "these partners were already told", stage)
         return
     if not opportunity["Owner"]["IsActive"]:
-        plan.skip(opportunity, f"owner {opportunity['Owner']['Name']} is inactive", stage)
+        why = f"owner {opportunity['Owner']['Name']} is inactive"
+        plan.skip(opportunity, why, stage, kind="owner inactive")
         return
     names = ", ".join(f"{p.name} ({', '.join(p.populations)})" for p in new)
     recorded_notes = "".join(f"; {n}" for n in notes)
-    plan.select(opportunity, f"account overlaps with {names}{recorded_notes}", stage)
+    plan.select(opportunity, f"account overlaps with {names}{recorded_notes}", stage, kind="open")
     due = (ctx.as_of + timedelta(days=config.task_due_days)).isoformat()
     for partner in new:
         plan.create(

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
-from revsched.matching import AccountMatcher
+from revsched.account_matcher import AccountMatcher
 from revsched.ownership import QUEUE_ID_PREFIX
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
@@ -239,7 +239,8 @@ def _person_signal(
     if person.get(config.relationship_field) in config.champion_relationships:
         day = started or delivered
         if day > ctx.as_of:
-            plan.skip(person, f"joins {account['Name']} on {day}", sobject=sobject)
+            why = f"joins {account['Name']} on {day}"
+            plan.skip(person, why, sobject=sobject, kind="joins later")
             return None
         if delivered < earliest:
             return None
@@ -260,6 +261,7 @@ def _person_signal(
                 f"{person.get('LeadSource')} at {account['Name']}, but persona {persona!r}"
                 " is not tracked",
                 sobject=sobject,
+                kind="persona not tracked",
             )
             return None
         meaning, why = _new_hire_meaning(account, ctx)
@@ -285,7 +287,8 @@ def _leave_signal(
         return None
     champion = _is_champion(contact, ctx)
     if champion is None:
-        plan.skip(contact, f"left {account['Name']} on {left}, but was no champion")
+        why = f"left {account['Name']} on {left}, but was no champion"
+        plan.skip(contact, why, kind="left, but was no champion")
         return None
     return _Found(
         "champion_leaves",
@@ -389,7 +392,7 @@ def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
         person, stage, sobject = found.person, found.stage, found.sobject
         if found.key in planned:
             why = f"same person as {planned[found.key]} (same email): one signal"
-            plan.skip(person, why, stage, sobject=sobject)
+            plan.skip(person, why, stage, sobject=sobject, kind="same person, one signal")
         elif found.key in handled or (person["Id"], stage) in ctx.fired:
             plan.skip(person, f"already told: Task {found.key} exists", stage, sobject=sobject)
         else:

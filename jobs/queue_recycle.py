@@ -29,6 +29,7 @@ from revsched.play import (
     iso_week,
 )
 from revsched.roundrobin import members_from_users
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name, users_filter
 
 # Lead status -> DeveloperName of the queue (Group of Type Queue) such leads wait in
@@ -43,7 +44,7 @@ HOLDING_QUEUES = {
 
 
 class QueueRecycleConfig(PlayConfig):
-    schedule: str = "weekly"
+    schedule: ScheduleField = Field("weekly", validate_default=True)
     status_field: FieldName = "Status"
     status_queues: dict[str, str] = Field(HOLDING_QUEUES, min_length=1)
     # Leads with this checkbox set are in an active sequence and stay with their rep.
@@ -154,6 +155,7 @@ def decide(records: Records, ctx: DecideContext[QueueRecycleConfig]) -> Plan:
                 lead,
                 f"{status} lead of {rep['Name']} is in an active sequence"
                 f" ({config.sequenced_field} = true)",
+                kind=f"{status} lead in an active sequence",
             )
             continue
         queue = queues[status]

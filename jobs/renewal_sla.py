@@ -34,6 +34,7 @@ from revsched.play import (
     field_value,
 )
 from revsched.roundrobin import active_recipients
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
@@ -96,7 +97,7 @@ class AtRiskRule(StrictModel):
 
 
 class RenewalSlaConfig(PlayConfig):
-    schedule: str = "daily"
+    schedule: ScheduleField = Field("daily", validate_default=True)
     opportunity_type_field: FieldName = "Type"
     renewal_type_value: str = "Renewal"
     # Days to renewal count to this date: an Opportunity field, or a path (Account.Renewal_Date__c).

@@ -25,12 +25,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from pydantic import Field, field_validator
-from revsched.jobs.queue_recycle import HOLDING_QUEUES
 
+from revsched.account_matcher import AccountMatcher, Match, OnTie, account_keys, person_keys
+from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.dedupe.normalize import country_code
-from revsched.dedupe.tables import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.errors import ConfigError
-from revsched.matching import AccountMatcher, Match, OnTie, account_keys, person_keys
+from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -51,6 +51,7 @@ from revsched.roundrobin import (
     round_robin,
     user_fields,
 )
+from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
 # A query goes in the URL, and Salesforce refuses a request line and headers over
@@ -58,14 +59,20 @@ from revsched.soql import FieldName, format_soql, relationship_name
 MAX_QUERY_URI = 12_000
 # Accounts read per candidate query are named accounts_0, accounts_1, ...
 ACCOUNTS = "accounts_"
+# Leads whose writes failed in earlier runs, read again by Id: retried_0, retried_1, ...
+RETRIED = "retried_"
 
 
 class RouteLeadsConfig(PlayConfig):
-    schedule: str = "every 15 minutes"
+    schedule: ScheduleField = Field("every 15 minutes", validate_default=True)
     # Leads modified since the last fully applied run minus this are read again.
     overlap_minutes: int = Field(5, ge=0)
     # First run, or a new state store: leads modified in these days are read.
     catch_up_days: int = Field(30, ge=1)
+    # A lead whose write fails is read again by Id in the next runs (the watermark moves
+    # on), this many runs in all; then it is listed unrouted with the error, and routes
+    # again when it next changes.
+    retry_runs: int = Field(5, ge=1)
     # Adopting the play on an org with history: leads created before this moment count as
     # routed then (LeanData, or people, owned them), so only later MQLs route them.
     live_since: datetime | None = None
@@ -260,6 +267,10 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
             config.queues_used(),
         ),
     }
+    for n, chunk in enumerate(_chunks(select, ctx.retries)):
+        found[f"{RETRIED}{n}"] = format_soql(
+            "{:literal} WHERE IsConverted = false AND Id IN {} ORDER BY Id", select, chunk
+        )
     if digest_due(ctx):
         # The day's leads still waiting for routing, once a day, for the digest (and a
         # second chance for those no pool member could take earlier).
@@ -321,9 +332,8 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
     queries as fit in a URL), read fresh for their BDR, PubSec flag and type."""
     config = ctx.config
     keys: set[str] = set()
-    for name in ("leads", "campaign_leads", "unrouted"):
-        for lead in records.get(name, []):
-            keys |= lead_keys(lead, config)
+    for lead in _leads_read(records):
+        keys |= lead_keys(lead, config)
     found = ctx.lookup(keys) if ctx.lookup is not None and keys else {}
     ids = {record_id for hits in found.values() for record_id in hits}
     select = _account_select(config)
@@ -336,6 +346,23 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
 
 
 # --- Decide -----------------------------------------------------------------------------
+
+
+def _leads_read(records: Records) -> Iterator[Record]:
+    """The leads every query read: those that changed first, then those read again by Id."""
+    retried = sorted(name for name in records if name.startswith(RETRIED))
+    for name in ("leads", "campaign_leads", "unrouted", *retried):
+        yield from records.get(name, [])
+
+
+def _given_up(lead: Record, ctx: DecideContext[RouteLeadsConfig]) -> str | None:
+    """Why a lead read only to retry its write is left alone: it failed in retry_runs runs."""
+    retry = ctx.retries.get(lead["Id"])
+    if retry is None or retry.attempts < ctx.config.retry_runs:
+        return None
+    return (
+        f"not written in {retry.attempts} runs ({retry.error}); routed again when it next changes"
+    )
 
 
 def _moment(value: Any) -> datetime | None:
@@ -662,14 +689,18 @@ def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
     org = _org(records, ctx)
     unrouted: list[tuple[Record, str]] = []
     seen: set[str] = set()
-    for name in ("leads", "campaign_leads", "unrouted"):
-        for lead in records.get(name, []):
-            if lead["Id"] in seen:
-                continue
-            seen.add(lead["Id"])
-            event = routing_event(lead, config)
-            if event is not None:
-                _route_lead(lead, event, plan, unrouted, org)
+    changed = {lead["Id"] for name in ("leads", "campaign_leads") for lead in records[name]}
+    for lead in _leads_read(records):
+        if lead["Id"] in seen:
+            continue
+        seen.add(lead["Id"])
+        event = routing_event(lead, config)
+        given_up = None if lead["Id"] in changed else _given_up(lead, ctx)
+        if event is not None and given_up is not None:
+            plan.skip(lead, given_up)
+            unrouted.append((lead, given_up))
+        elif event is not None:
+            _route_lead(lead, event, plan, unrouted, org)
     if "unrouted" in records:
         _revops_digest(unrouted, records["users"], plan, ctx)
     return plan.build(

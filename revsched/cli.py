@@ -564,12 +564,10 @@ def render(
     plan = plan_play(play, session.settings, day, session.store, session.org)
     alerts = [a for a in plan.alerts if record is None or a.record_id == record]
     if record is not None and not alerts:
-        typer.echo(
-            f"error: {play.name} has no alert for record {record} on {day}; "
-            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped",
-            err=True,
+        raise RevschedError(
+            f"{play.name} has no alert for record {record} on {day}; "
+            f"`revsched run {play.name} --dry-run` says why each record was selected or skipped"
         )
-        raise typer.Exit(EXIT_USAGE)
     markup = markup_for(session.settings, play.name)
     renderer = renderer_for(session.settings, play.name, session.org.instance_url, markup)
     messages = previews(
@@ -685,12 +683,11 @@ def history(
 ) -> None:
     """List recent runs, newest first."""
     from revsched import report
-    from revsched.state import StateStore
 
-    settings = load_settings(config)
+    session = Session.open(config, as_json)
     if play is not None:
-        get_play(load_plays(settings), play)
-    runs = StateStore(settings.state.database_url()).runs(play, limit)
+        get_play(load_plays(session.settings), play)
+    runs = session.store.runs(play, limit)
     if as_json:
         typer.echo(json.dumps(report.history_json(runs), indent=2))
     else:
@@ -721,13 +718,10 @@ def show(
     """Show one run: its field changes (old -> new, status), records created, merges,
     conversions and alerts; text shows the first rows of each, csv and json every row."""
     from revsched import report
-    from revsched.state import StateStore
 
-    settings = load_settings(config)
-    found = StateStore(settings.state.database_url()).run(run_id)
+    found = Session.open(config, as_json).store.run(run_id)
     if found is None:
-        typer.echo(f"error: no run {run_id}; `revsched history` lists the runs", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise RevschedError(f"no run {run_id}; `revsched history` lists the runs")
     if as_json or output_format == "json":
         typer.echo(json.dumps(report.show_json(found), indent=2))
     elif output_format == "csv":
@@ -754,8 +748,7 @@ def demo(
     settings = load_settings(config)
     path = settings.org.local_path()
     if path.exists() and not force:
-        typer.echo(f"error: {path} exists; pass --force to replace it", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise RevschedError(f"{path} exists; pass --force to replace it")
     path.unlink(missing_ok=True)
     build_demo_org(
         path,
@@ -881,11 +874,8 @@ def state_prune(
     config: ConfigOption = None,
 ) -> None:
     """Delete run audit detail and occurrence claims older than AGE (fired stages are kept)."""
-    from revsched.state import StateStore
-
     cutoff = datetime.now(UTC) - _age(older_than)
-    store = StateStore(load_settings(config).state.database_url())
-    counts = store.prune(cutoff)
+    counts = Session.open(config, as_json=False).store.prune(cutoff)
     summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     typer.echo(f"Pruned before {cutoff:%Y-%m-%d %H:%M} UTC: {summary}.")
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from revsched.alerts import AlertKey
-from revsched.delivery import Outgoing, Part
+from revsched.alerts import AlertKey, escape_mrkdwn
+from revsched.delivery import Outgoing, Part, count_alerts
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -80,6 +80,11 @@ def _outgoing(blocks: list[Block], completes: list[AlertKey]) -> Outgoing:
     if len(text) > MAX_FALLBACK_CHARS:
         text = text[: MAX_FALLBACK_CHARS - 1] + "…"
     return Outgoing(tuple(completes), SlackMessage(text, tuple(blocks)))
+
+
+def digest_title(play: str, parts: Sequence[Part]) -> str:
+    """The bold line a digest opens with: the play and how many alerts it holds."""
+    return f"*{escape_mrkdwn(play)}*: {count_alerts(len(parts))}"
 
 
 def slack_messages(parts: Sequence[Part], title: str | None = None) -> list[Outgoing]:

@@ -24,12 +24,9 @@ from revsched.alerts import (
 )
 from revsched.config import Settings, secret
 from revsched.delivery import Channel, Dispatcher, Part
-from revsched.mail import EmailChannel
-from revsched.messages import slack_messages
+from revsched.messages import digest_title, slack_messages
 from revsched.plan import Recipient
-from revsched.slack import SlackChannel, SlackDirectory, digest_title, web_client
 from revsched.state import StateStore
-from revsched.webhook import WebhookChannel
 
 
 @dataclass(frozen=True)
@@ -59,14 +56,21 @@ def alert_delivery(
     channel: Channel
     if alerts.kind == "terminal":
         return AlertDelivery(renderer, TerminalNotifier(console))
+    # Each channel's client (slack_sdk, smtplib) loads only for a run that sends through it.
     if alerts.kind == "email":
+        from revsched.mail import EmailChannel
+
         smtp = settings.alerts.smtp
         password = secret("alerts.smtp.password", smtp.password) if smtp.username else None
         channel = EmailChannel(smtp, password, play)
     elif alerts.kind == "webhook":
+        from revsched.webhook import WebhookChannel
+
         url = secret("alerts.webhook_url", settings.alerts.webhook_url)
         channel = WebhookChannel(url, play, settings.alerts.slack)
     else:
+        from revsched.slack import SlackChannel, SlackDirectory, web_client
+
         slack = settings.alerts.slack
         client = web_client(slack, secret("alerts.slack.token", slack.token))
         directory = SlackDirectory(client, store, timedelta(hours=slack.lookup_ttl_hours))

@@ -35,6 +35,10 @@ class Decision:
     outcome: Literal["selected", "skipped"]
     reason: str
     stage: str | None = None
+    # What a summary counts the decision under when its reason (skipped) or stage
+    # (selected) carries details, names, dates or numbers, that would make every
+    # record its own group: "account unassigned" for "account Acme is unassigned: ...".
+    kind: str | None = None
 
     @classmethod
     def of(
@@ -44,6 +48,7 @@ class Decision:
         outcome: Literal["selected", "skipped"],
         reason: str,
         stage: str | None = None,
+        kind: str | None = None,
     ) -> Decision:
         """The decision about a queried record (its Id and Name)."""
         return cls(
@@ -53,6 +58,7 @@ class Decision:
             outcome=outcome,
             reason=reason,
             stage=stage,
+            kind=kind,
         )
 
 
@@ -220,6 +226,15 @@ class Alert(PlanItem):
     # The records a digest lists, as the stages its delivery fires for them: once it is
     # delivered (by its run or, after a kill, the next), a rerun does not list them again.
     covers: tuple[Firing, ...] = ()
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A record whose write failed in the play's earlier runs (a watermarked play reads it
+    again by Id): in how many runs, and the last error."""
+
+    attempts: int
+    error: str
 
 
 class Plan(PlanItem):

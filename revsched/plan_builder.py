@@ -46,19 +46,33 @@ class PlanBuilder:
         self.firings: list[Firing] = []
 
     def select(
-        self, record: Record, reason: str, stage: str | None = None, *, sobject: str = ""
+        self,
+        record: Record,
+        reason: str,
+        stage: str | None = None,
+        *,
+        sobject: str = "",
+        kind: str | None = None,
     ) -> None:
-        """The record is acted on, and why."""
+        """The record is acted on, and why; `kind` is what a summary counts it under
+        when `stage` names records, dates or numbers."""
         self.decisions.append(
-            Decision.of(sobject or self.sobject, record, "selected", reason, stage)
+            Decision.of(sobject or self.sobject, record, "selected", reason, stage, kind)
         )
 
     def skip(
-        self, record: Record, reason: str, stage: str | None = None, *, sobject: str = ""
+        self,
+        record: Record,
+        reason: str,
+        stage: str | None = None,
+        *,
+        sobject: str = "",
+        kind: str | None = None,
     ) -> None:
-        """The record is left alone, and why: the near misses a dry run lists."""
+        """The record is left alone, and why: the near misses a dry run lists; `kind`
+        is what a summary counts it under when `reason` names records, dates or numbers."""
         self.decisions.append(
-            Decision.of(sobject or self.sobject, record, "skipped", reason, stage)
+            Decision.of(sobject or self.sobject, record, "skipped", reason, stage, kind)
         )
 
     def change(

@@ -31,7 +31,7 @@ from revsched.config import (
     describe_validation_error,
 )
 from revsched.errors import ConfigError, PlayError
-from revsched.plan import Plan
+from revsched.plan import Plan, Retry
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
 
 Record = dict[str, Any]
@@ -53,7 +53,8 @@ class PlayConfig(StrictModel):
     @field_validator("schedule", mode="plain")
     @classmethod
     def _typed_schedule(cls, value: Any) -> Schedule:
-        """Also parsed when a play redeclares the field as `schedule: str = "..."`."""
+        """Every shipped play declares `schedule: ScheduleField = Field(...)`, as the README's
+        example does; a user's play written with `schedule: str = "..."` still gets a Schedule."""
         return validate_schedule(value)
 
 
@@ -78,6 +79,9 @@ class DecideContext(Generic[C]):
     # Where the play's last fully applied run began reading the org (plays that read only
     # what changed since); None on a first run or a new state store.
     watermark: datetime | None = None
+    # Records whose writes failed in the play's earlier runs (the watermark moved past
+    # them), by Id: a watermarked play reads them again, and gives up after some runs.
+    retries: Mapping[str, Retry] = field(default_factory=dict)
     # Key -> record Ids in the play's lookup index (see `Play.index`), for its follow-ups.
     lookup: Callable[[Collection[str]], dict[str, set[str]]] | None = None
     # The play the context is for, which its queries, follow-ups and decide name keys and

@@ -81,33 +81,50 @@ def _applied(run: Run, key: str) -> str:
 
 
 def print_history(console: Console, runs: Sequence[Run]) -> None:
-    """One row a run: what it selected, and what it wrote, failed and sent."""
+    """One row a run: what it selected, and what it wrote, failed and sent. A terminal
+    too narrow for every column (80 columns, a long play name, six-figure counts) goes
+    without the start time rather than crop the counts at its edge."""
     if not runs:
         console.print("No runs yet.")
         return
+    table = _history_table(runs, started=True)
+    if not _fits(table, console.width):
+        table = _history_table(runs, started=False)
+    console.print(table)
+
+
+def _fits(table: Table, width: int) -> bool:
+    """Whether the table's lines fit `width` columns: rich crops a line it cannot narrow."""
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(table, crop=False)
+    return all(Text(line).cell_len <= width for line in out.getvalue().splitlines())
+
+
+def _history_table(runs: Sequence[Run], started: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)
     table.add_column("run", justify="right", no_wrap=True)
-    statuses = [_status(run) for run in runs]
     table.add_column("play", no_wrap=True)
     table.add_column("as of", no_wrap=True)
-    table.add_column("started", no_wrap=True)
+    if started:
+        table.add_column("started", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for name in ("selected", "written", "failed", "alerts sent"):
-        # A header may wrap ("alerts / sent"), numbers never.
-        table.add_column(name, justify="right", min_width=6)
-    for run, status in zip(runs, statuses, strict=True):
-        table.add_row(
-            str(run.id),
-            run.play,
-            run.as_of.isoformat(),
-            run.started_at.strftime("%m-%d %H:%MZ"),
-            status,
+    counts = [
+        (
             f"{run.counts.get('selected', 0):,}",
             _applied(run, "applied"),
             _applied(run, "failed_records"),
             _applied(run, "alerts_sent"),
         )
-    console.print(table)
+        for run in runs
+    ]
+    for n, name in enumerate(("selected", "written", "failed", "alerts sent")):
+        # A header may wrap ("alerts / sent") or be cut ("sele…"), numbers never.
+        widest = max(len(row[n]) for row in counts)
+        table.add_column(name, justify="right", min_width=widest)
+    for run, row in zip(runs, counts, strict=True):
+        when = [run.started_at.strftime("%m-%d %H:%MZ")] if started else []
+        table.add_row(str(run.id), run.play, run.as_of.isoformat(), *when, _status(run), *row)
+    return table
 
 
 def show_json(run: Run) -> dict[str, Any]:
@@ -306,26 +323,44 @@ def print_previews(console: Console, previews: list[dict[str, Any]]) -> None:
             )
 
 
+# A Salesforce Id's length (18 characters).
+ID_WIDTH = 18
+
+
 def print_merges(console: Console, run: Run, limit: int | None = None) -> None:
     """Each merged record beside its master, with the values it held (a merge cannot be
     undone: this is what is left of the record); the first `limit` (None: all)."""
     table = Table(
-        "merged record",
-        "into master",
-        "status",
-        "values it held",
         title=titled("Merged records (cannot be undone)", len(run.merges), limit),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
+    preview = limit is not None
+    rows = []
     for m in itertools.islice(run.merges, limit):
         status = m.status if not m.error else f"{m.status}: {m.error}"
         held = json.loads(m.merged_fields)
-        values = "\n".join(f"{name}: {value_text(v)}" for name, v in held.items() if v is not None)
+        values = ("; " if preview else "\n").join(
+            f"{name}: {value_text(v)}" for name, v in held.items() if v is not None and name != "Id"
+        )
+        rows.append((m.merged_name, m.merged_id, m.master_name, m.master_id, status, values))
+    # A record's name wraps above its Id, never cut: its column is at least an Id wide.
+    merged = max((len(row[0]) for row in rows), default=0)
+    master = max((len(row[2]) for row in rows), default=0)
+    status_width = max((len(row[4]) for row in rows), default=0)
+    table.add_column("merged record", min_width=ID_WIDTH)
+    table.add_column("into master", min_width=ID_WIDTH)
+    table.add_column("status")
+    # A preview holds a row to its records' lines, the values on one line cut with …
+    # where the names leave room; every value, one a line, is in --all and in csv/json.
+    shown = max(merged, ID_WIDTH) + max(master, ID_WIDTH) + status_width + 14  # + borders
+    room = max(console.width - shown, 20) if preview else None
+    table.add_column("values it held", no_wrap=preview, overflow="ellipsis", max_width=room)
+    for merged_name, merged_id, master_name, master_id, status, values in rows:
         table.add_row(
-            f"{escape(m.merged_name)}\n{m.merged_id}",
-            f"{escape(m.master_name)}\n{m.master_id}",
+            f"{escape(merged_name)}\n{merged_id}",
+            f"{escape(master_name)}\n{master_id}",
             escape(status),
             escape(values),
         )

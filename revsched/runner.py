@@ -113,6 +113,7 @@ def plan_play(
         # An --as-of run happens at this time of day on that date.
         now=datetime.combine(as_of, now.time(), tzinfo=settings.zone),
         watermark=store.watermark(play.name),
+        retries=store.retries(play.name),
     )
     hint = f"check the field names and values in [plays.{play.name}]"
     records = {}
@@ -468,9 +469,11 @@ def apply_plan(
     enrollments_failed = _count(enrolled, "failed")
     clean = not failures and not alerts_failed and not unrecorded and not enrollments_failed
     status = "succeeded" if clean else "partial"
-    if status == "succeeded" and plan.watermark is not None:
+    if plan.watermark is not None and not unrecorded:
         # Never ahead of the clock: an --as-of run in the future must not skip changes.
+        # Past the records whose writes failed too: the play reads those again by Id.
         store.save_watermark(plan.play, min(plan.watermark, datetime.now(UTC)))
+        store.replace_retries(plan.play, not_written)
     store.finish_run(run_id, status, counts)
     return RunResult(
         run_id,

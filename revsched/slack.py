@@ -21,9 +21,9 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from revsched.alerts import RenderedAlert, escape_mrkdwn
 from revsched.config import PlayAlerts, SlackSettings
-from revsched.delivery import Outgoing, Part, Route, count_alerts
+from revsched.delivery import Outgoing, Part, Route
 from revsched.errors import NotifierError
-from revsched.messages import SlackMessage, slack_messages
+from revsched.messages import SlackMessage, digest_title, slack_messages
 from revsched.plan import Recipient
 from revsched.state import StateStore
 
@@ -108,10 +108,6 @@ class SlackDirectory:
             return self.find(email)
         except NotifierError:
             return None
-
-
-def digest_title(play: str, parts: Sequence[Part]) -> str:
-    return f"*{escape_mrkdwn(play)}*: {count_alerts(len(parts))}"
 
 
 class SlackChannel:

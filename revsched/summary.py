@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # `revsched --help` reads DEFAULT_LIMIT without loading the runner
-    from revsched.plan import Plan
+    from revsched.plan import Decision, Plan
     from revsched.runner import RunResult
 
 T = TypeVar("T")
@@ -64,7 +64,23 @@ def reason_kind(reason: str) -> str:
     """
     head = re.split(r"[:;(]", reason, maxsplit=1)[0]
     head = _NUMBER.sub("N", _QUOTED.sub("…", head)).strip()
-    return head or reason
+    # "open opportunity 'Acme - Renewal'" counts as "open opportunity", not "... …".
+    return head.removesuffix(" …") or reason
+
+
+# An ISO date in a stage ("overage 2026-11-23"): the day it fired, not a kind of stage.
+_DATE = re.compile(r"\s*\b\d{4}-\d{2}-\d{2}\b")
+
+
+def decision_kind(decision: Decision) -> str:
+    """What a summary counts a decision under: the kind its play gave it, else a skip's
+    reason_kind, else a selection's stage without its dates ("overage 2026-11-23" and
+    "overage 2026-11-16" count as "overage")."""
+    if decision.kind:
+        return decision.kind
+    if decision.outcome == "skipped":
+        return reason_kind(decision.reason)
+    return _DATE.sub("", decision.stage or "").strip() or "selected"
 
 
 def _counts_table(groups: Counter[str]) -> Table:
@@ -111,11 +127,11 @@ def print_summary(console: Console, plan: Plan) -> None:
     sections: list[tuple[str, Counter[str]]] = [
         (
             f"Selected ({len(plan.selected):,}), by stage",
-            Counter(d.stage or "selected" for d in plan.selected),
+            Counter(decision_kind(d) for d in plan.selected),
         ),
         (
             f"Skipped ({len(plan.skipped):,}), by reason",
-            Counter(reason_kind(d.reason) for d in plan.skipped),
+            Counter(decision_kind(d) for d in plan.skipped),
         ),
         (
             f"Field changes ({len(plan.changes):,}), by field",
@@ -165,7 +181,12 @@ def print_rows(console: Console, rows: list[tuple[str, str]], limit: int | None)
     grid = Table.grid(padding=(0, 1))
     width = max((Text.from_markup(label).cell_len for label, _ in rows), default=0)
     grid.add_column(no_wrap=True, min_width=width)
-    grid.add_column(ratio=1, no_wrap=limit is not None, overflow="ellipsis" if limit else "fold")
+    # The text's room said outright: rich cannot shrink a min_width column, so a cut row
+    # would otherwise be cropped at the line's end with no sign it was cut (the … shows it).
+    room = max(console.width - width - 1, 1)
+    grid.add_column(
+        no_wrap=limit is not None, overflow="ellipsis" if limit else "fold", max_width=room
+    )
     for label, text in rows:
         grid.add_row(label, text)
     console.print(grid, highlight=False)

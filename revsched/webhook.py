@@ -17,8 +17,8 @@ from revsched.alerts import RenderedAlert
 from revsched.config import SlackSettings
 from revsched.delivery import Outgoing, Part, Route
 from revsched.errors import NotifierError
-from revsched.messages import SlackMessage, slack_messages
-from revsched.slack import TRANSPORT_ERRORS, describe, digest_title, retry_handlers
+from revsched.messages import SlackMessage, digest_title, slack_messages
+from revsched.slack import TRANSPORT_ERRORS, describe, retry_handlers
 
 
 class RedactFilter(logging.Filter):

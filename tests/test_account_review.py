@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revsched.jobs.account_review import AccountReviewConfig, play, queries
 from simple_salesforce.format import format_soql
 
 from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
+from revsched.jobs.account_review import AccountReviewConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import REVIEW_FIXTURES
 from revsched.play import DecideContext

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revsched.jobs.add_drop_approvals import AddDropConfig, play, queries
 
 from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
+from revsched.jobs.add_drop_approvals import AddDropConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.play import DecideContext
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revsched.jobs.churn_intake import ChurnIntakeConfig, play, queries
 from simple_salesforce.format import format_soql
 
 from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
+from revsched.jobs.churn_intake import ChurnIntakeConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.play import DecideContext
 

@@ -350,3 +350,65 @@ def test_revert_quiet_still_says_what_it_cannot_undo(demo_org: Path):
     *cannot, line = reverted.stdout.splitlines()
     assert cannot[0].startswith("Run 1 converted ") and "a conversion cannot be undone" in cannot[0]
     assert line.startswith("Run 2 of ")
+
+
+def test_a_piped_preview_shows_where_it_cut_a_row(demo_org: Path):
+    result = CliRunner().invoke(
+        app, ["run", "account-review", "--dry-run", *AS_OF], env={"COLUMNS": "80"}
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = lines.index("Decisions (first 5 of 61)")
+    assert lines[start + 1 : start + 3] == [
+        "  selected Aquaton Health 0018L000000000UQAQ needs-review: assigned 143 days, n…",
+        "  selected Bellhaven Optics 0018L000000001HQAQ needs-review: assigned 90 days, …",
+    ]
+
+
+def test_history_in_80_columns_cuts_headers_visibly_never_a_run(demo_org: Path):
+    dry_run = invoke("run", "lead-status-hygiene", "--dry-run", *AS_OF, "--quiet")
+    assert dry_run.exit_code == 0, dry_run.output
+
+    result = CliRunner().invoke(app, ["history"], env={"COLUMNS": "80"})
+
+    lines = normalized(result.stdout, demo_org.parent).splitlines()
+    assert lines[:2] == [
+        f"{'aler…':>80}",
+        "run play                as of      started      status  sele… writ… failed  sent",
+    ]
+    assert lines[3].split() == ["1", "lead-status-hygiene", "2026-11-23", "<time>", "dry-run", "31"]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_show_holds_a_merged_record_to_two_lines_its_values_cut_visibly(demo_org: Path):
+    dry_run = invoke("run", "dedupe-accounts", "--dry-run", *AS_OF, "--quiet")
+    assert dry_run.exit_code == 0, dry_run.output
+
+    shown = CliRunner().invoke(app, ["show", "1"], env={"COLUMNS": "120"})
+
+    lines = [line.rstrip() for line in shown.stdout.splitlines()]
+    start = lines.index("Merged records (cannot be undone) (9)")
+    assert lines[start + 4 : start + 7] == [
+        " I.B.M.                          International Business Machines Corp.   planned"
+        "   Name: I.B.M.; CreatedDate: 2026-…",
+        " 0018L0000000009QAA              0018L0000000008QAA",
+        " IBM                             International Business Machines Corp.   planned"
+        "   Name: IBM; CreatedDate: 2026-08-…",
+    ]
+
+
+def test_history_too_wide_for_80_columns_leaves_out_the_start_not_the_counts(demo_org: Path):
+    assert invoke("run", "lead-status-hygiene", "--quiet", *AS_OF).exit_code == 0
+    engine = open_engine(f"sqlite:///{demo_org.parent / 'state.sqlite'}")
+    big = '{"selected": 100081, "applied": 100081, "failed_records": 12, "alerts_sent": 3}'
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE runs SET counts = :counts"), {"counts": big})
+
+    result = CliRunner().invoke(app, ["history"], env={"COLUMNS": "80"})
+
+    assert result.stdout.splitlines() == [
+        "run play                as of      status    selected written failed alerts sent",
+        "─" * 80,
+        "  1 lead-status-hygiene 2026-11-23 succeeded  100,081 100,081     12           3",
+    ]

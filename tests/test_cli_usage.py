@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,20 @@ def test_a_field_the_org_does_not_know_names_the_key_and_the_nearest_field(
     assert dry_run.stderr.splitlines() == applied.stderr.splitlines() == [f"error: {line}"]
     assert doctor.exit_code == 1
     assert f"FAIL win-back: Account fields: {line}" in doctor.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "999"], "no run 999; `revsched history` lists the runs"),
+        (["run", "win-bak"], "unknown play 'win-bak'; known plays:"),
+    ],
+)
+def test_with_json_logs_every_error_is_one_json_line(args: list[str], message: str):
+    result = invoke("--log-format", "json", *args)
+
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.splitlines()
+    logged = json.loads(line)
+    assert logged["level"] == "error"
+    assert logged["message"].startswith(message)

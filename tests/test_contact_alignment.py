@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revsched.jobs.contact_alignment import ContactAlignmentConfig, play, queries
 from simple_salesforce.format import format_soql
 from typer.testing import CliRunner
 
@@ -19,6 +18,7 @@ from revsched.alerts import AlertRenderer
 from revsched.cli import app
 from revsched.config import Settings
 from revsched.errors import ConfigError
+from revsched.jobs.contact_alignment import ContactAlignmentConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.play import DecideContext
 

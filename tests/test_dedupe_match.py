@@ -10,16 +10,9 @@ from typing import Any
 import pytest
 
 from revsched.dedupe import normalize
-from revsched.dedupe.match import (
-    Matching,
-    MatchRules,
-    PersonFields,
-    company,
-    lead_company,
-    match_companies,
-    match_people,
-    person,
-)
+from revsched.dedupe.companies import company, match_companies
+from revsched.dedupe.match import Matching, MatchRules
+from revsched.dedupe.people import PersonFields, lead_company, match_people, person
 from revsched.localorg.demo import SUFFIXES
 
 RULES = MatchRules()

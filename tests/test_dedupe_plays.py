@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
+from revsched.errors import ConfigError
 from revsched.jobs.dedupe_accounts import DedupeAccountsConfig
 from revsched.jobs.dedupe_accounts import play as accounts_play
 from revsched.jobs.dedupe_contacts import DedupeContactsConfig
@@ -14,8 +16,6 @@ from revsched.jobs.dedupe_contacts import play as contacts_play
 from revsched.jobs.dedupe_contacts import queries as contacts_queries
 from revsched.jobs.dedupe_leads import DedupeLeadsConfig
 from revsched.jobs.dedupe_leads import play as leads_play
-
-from revsched.errors import ConfigError
 from revsched.play import DecideContext
 
 TODAY = date(2026, 11, 23)

@@ -4,7 +4,6 @@ each of those days then does; and the same under a changed config, side by side.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
@@ -19,12 +18,14 @@ from revsched.cli import app
 from revsched.config import Settings
 from revsched.localorg import LocalOrg
 from revsched.org import OrgGateway
+from revsched.plan import Decision
 from revsched.play import DecideContext, load_plays
 from revsched.reports.forecast import Snapshot
 from revsched.reports.forecast import forecast as forecast_days
 from revsched.reports.windows import Window
 from revsched.session import Session
 from revsched.state import StateStore
+from revsched.summary import decision_kind
 
 START = date(2026, 11, 23)
 DAYS = 10
@@ -43,10 +44,8 @@ def forecast(*args: str) -> dict[str, Any]:
 
 
 def stages(selected: list[dict[str, Any]]) -> dict[str, int]:
-    """Selected by stage; one stage per dedupe cluster is counted as "cluster N: ..."."""
-    counts = Counter(d["stage"] or "" for d in selected)
-    if len(counts) > 10:
-        counts = Counter(re.sub(r"\d+", "N", d["stage"] or "") for d in selected)
+    """Selected by stage as the run's summary counts them (by kind, without dates)."""
+    counts = Counter(decision_kind(Decision(**d)) if d["stage"] else "" for d in selected)
     return dict(sorted(counts.items()))
 
 
@@ -136,6 +135,64 @@ def test_a_bad_set_is_one_line_naming_it(given: str, message: str):
     assert result.exit_code != 0
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_the_forecast_table_names_the_assignees_and_json_keeps_their_usernames():
+    args = ["forecast", "win-back", "--days", "3", "--from", START.isoformat()]
+    text = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+
+    assert text.exit_code == 0, text.output
+    first_day = next(line for line in text.stdout.splitlines() if line.startswith("2026-11-23"))
+    assert first_day.split("   ")[-1].strip() == (
+        "Ava Patel 1, Ben Okafor 1, Carla Mendez 1, Dev Sharma 1, Fay Nguyen 1, Gus Romero 1,"
+        " Hana Kim 1, Ivan Petrov 1"
+    )
+    assert "ava.patel@demo.revsched.dev" in forecast(*args[1:])["days"][0]["by_assignee"]
+
+
+@pytest.mark.usefixtures("demo_org")
+@pytest.mark.parametrize(
+    ("given", "line"),
+    [
+        (
+            "plays.win-back.stages_months=abc",
+            "error: --set: plays.win-back.stages_months = 'abc': expected a valid list",
+        ),
+        (
+            "plays.win-back.no_such_key=1",
+            "error: --set: plays.win-back.no_such_key: unknown key"
+            " (check the spelling against config.example.toml)",
+        ),
+        (
+            "plays.account-review.catch_up_days=3",
+            "error: --set 'plays.account-review.catch_up_days=3': the forecast is of win-back;"
+            " set plays.win-back.KEY=VALUE",
+        ),
+    ],
+)
+def test_a_bad_set_is_blamed_on_set_not_on_the_config_file(tmp_path: Path, given: str, line: str):
+    config = tmp_path / "revsched.toml"
+    config.write_text("[plays.win-back]\ncatch_up_days = 20\n")
+
+    result = CliRunner().invoke(app, ["forecast", "win-back", "-c", str(config), "--set", given])
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == line
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_a_bad_config_file_is_still_blamed_on_the_file_when_set_is_given(tmp_path: Path):
+    config = tmp_path / "revsched.toml"
+    config.write_text("[plays.win-back]\ncatch_up_days = -1\n")
+    given = "plays.win-back.stages_months=[12]"
+
+    result = CliRunner().invoke(app, ["forecast", "win-back", "-c", str(config), "--set", given])
+
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {config}: plays.win-back.catch_up_days = -1: expected greater than or equal to 0"
+    )
 
 
 @pytest.mark.usefixtures("demo_org")
@@ -235,6 +292,20 @@ def test_a_row_a_bound_under_an_or_drops_is_kept_when_the_other_branch_admits_it
     assert window.day(rows, 0, {}, passing) == rows[1:]
     assert window.day(rows, 1, {}, passing) == rows
     assert set(asked) == {frozenset({0})}
+
+
+@pytest.mark.usefixtures("demo_org")
+def test_a_forecast_counts_stages_by_kind_not_one_per_date():
+    first = forecast("lead-status-hygiene", "--days", "1", "--from", START.isoformat())["days"][0]
+
+    assert first["by_stage"] == {
+        "opportunity_names": 4,
+        "plg_taken": 9,
+        "remarket_reason": 9,
+        "remarket_reason manager": 7,
+        "working_next_step": 1,
+        "working_next_step stale": 1,
+    }
 
 
 def test_a_plays_queries_read_its_records_by_its_name_each_day(tmp_path: Path):

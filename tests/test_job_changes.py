@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 from harness import RecordingNotifier, run_named
+
+from revsched.alerts import AlertRenderer
+from revsched.config import ApiSettings, Settings
 from revsched.jobs.job_changes import (
     JobChangesConfig,
     account_index,
@@ -16,9 +19,6 @@ from revsched.jobs.job_changes import (
     play,
     queries,
 )
-
-from revsched.alerts import AlertRenderer
-from revsched.config import ApiSettings, Settings
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway

@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 from harness import RecordingNotifier, doctor_failures
+
+from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.config import ApiSettings, Settings
+from revsched.errors import ConfigError
 from revsched.jobs.lead_status_hygiene import (
     LeadStatusHygieneConfig,
     next_business_day,
@@ -16,10 +20,6 @@ from revsched.jobs.lead_status_hygiene import (
     queries,
     renamed,
 )
-
-from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
-from revsched.config import ApiSettings, Settings
-from revsched.errors import ConfigError
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import LEAD_STATUS_FIXTURES
 from revsched.org import OrgGateway

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from fakeoutreach import TOKEN, FakeOutreach
 from harness import everything_written, run_named
-from revsched.jobs.job_changes import play
 
 from revsched.config import ApiSettings, OutreachSettings, SecretRef, Settings
 from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
 from revsched.enroll_config import enrollment_channel
 from revsched.errors import ConfigError
+from revsched.jobs.job_changes import play
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient, retry_after_seconds
@@ -429,6 +429,16 @@ def test_the_salesforce_field_channel_writes_the_sequence(tmp_path: Path):
 # --- As a user runs it --------------------------------------------------------------------
 
 
+def outreach_knowing_the_dry_run(fake: FakeOutreach, run_json, as_of: list[str]) -> None:
+    """Give the fake every person, sequence and sender `revsched run --dry-run` enrolls."""
+    for item in run_json("job-changes", "--dry-run", *as_of)["plan"]["enrollments"]:
+        fake.add_prospect(item["person"]["email"])
+        if item["sender"]["email"] not in fake.mailboxes.values():
+            fake.add_mailbox(item["sender"]["email"])
+        if item["sequence"] not in fake.sequences.values():
+            fake.add_sequence(item["sequence"])
+
+
 def test_run_with_the_outreach_channel_and_a_refused_token_writes_nothing(
     demo_org: Path,
     revsched_home: Path,
@@ -466,12 +476,7 @@ def test_run_with_the_outreach_channel_and_a_refused_token_writes_nothing(
     assert after == before
 
     monkeypatch.setenv("TEST_OUTREACH_TOKEN", TOKEN)
-    for item in run_json("job-changes", "--dry-run", *as_of)["plan"]["enrollments"]:
-        outreach.add_prospect(item["person"]["email"])
-        if item["sender"]["email"] not in outreach.mailboxes.values():
-            outreach.add_mailbox(item["sender"]["email"])
-        if item["sequence"] not in outreach.sequences.values():
-            outreach.add_sequence(item["sequence"])
+    outreach_knowing_the_dry_run(outreach, run_json, as_of)
 
     outreach.fail("POST sequenceStates", "429:0", "503")
     applied = run_json("job-changes", *as_of)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fakeoutreach import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, REFRESH_TOKEN, FakeOutreach
 from harness import everything_written
-from test_outreach import SDR, SEQUENCE, enrollment
+from test_outreach import SDR, SEQUENCE, enrollment, outreach_knowing_the_dry_run
 
 from revsched.config import OutreachOAuthSettings, OutreachSettings, SecretRef
 from revsched.enroll import FakeChannel
@@ -249,12 +249,7 @@ def test_a_run_refreshing_tokens_writes_no_secret_anywhere(
     )
     monkeypatch.setenv("REVSCHED_CONFIG", str(config))
     as_of = ["--as-of", "2026-11-23"]
-    for item in run_json("job-changes", "--dry-run", *as_of)["plan"]["enrollments"]:
-        outreach.add_prospect(item["person"]["email"])
-        if item["sender"]["email"] not in outreach.mailboxes.values():
-            outreach.add_mailbox(item["sender"]["email"])
-        if item["sequence"] not in outreach.sequences.values():
-            outreach.add_sequence(item["sequence"])
+    outreach_knowing_the_dry_run(outreach, run_json, as_of)
 
     applied = run_json("job-changes", *as_of)
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from harness import RecordingNotifier, doctor_failures
-from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
 
 from revsched.alerts import AlertRenderer, Notifier
 from revsched.config import ApiSettings, Settings
+from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import OVERAGE_FIXTURES
 from revsched.org import OrgGateway

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import doctor_failures
-from revsched.jobs.partner_overlap import PartnerOverlapConfig, play, queries
 
 from revsched.alerts import AlertRenderer
+from revsched.jobs.partner_overlap import PartnerOverlapConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import OVERLAP_FIXTURES
 from revsched.play import DecideContext

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revsched.jobs.people_signals import PeopleSignalsConfig, play, queries
 
 from revsched.alerts import AlertRenderer
+from revsched.jobs.people_signals import PeopleSignalsConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.play import DecideContext
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from harness import RecordingNotifier, run_named
-from revsched.jobs.queue_recycle import QueueRecycleConfig, play, queries
 from typer.testing import CliRunner
 
 from revsched.alerts import AlertRenderer
 from revsched.cli import app
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ConfigError
+from revsched.jobs.queue_recycle import QueueRecycleConfig, play, queries
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway

@@ -16,6 +16,8 @@ from revsched.summary import reason_kind
         ("missed: 6-month stage was due 2026-09-26, 60 days ago", "missed"),
         ("in review since 2026-10-01", "in review since N"),
         ("62 users routed for 50 in contract", "N users routed for N in contract"),
+        ("open opportunity 'Acme - Renewal'; activity 3 days ago", "open opportunity"),
+        ("Event 'QBR' scheduled for 2026-12-01", "Event … scheduled for N"),
     ],
 )
 def test_reason_kind_folds_numbers_not_the_words_after_them(reason: str, kind: str):

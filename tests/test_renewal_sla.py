@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from revsched.jobs.renewal_sla import AtRiskRule, RenewalSlaConfig, play, queries
 from simple_salesforce.format import format_soql
 
 from revsched.alerts import AlertRenderer
 from revsched.config import Settings
 from revsched.errors import ConfigError
+from revsched.jobs.renewal_sla import AtRiskRule, RenewalSlaConfig, play, queries
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import RENEWAL_FIXTURES, build_demo_org, company_domain
 from revsched.play import DecideContext

@@ -10,6 +10,12 @@ from urllib.parse import quote_plus
 
 import pytest
 from harness import RecordingNotifier
+from typer.testing import CliRunner
+
+from revsched.alerts import AlertRenderer
+from revsched.cli import app
+from revsched.config import PoolSettings, Settings
+from revsched.errors import ConfigError, LockedError
 from revsched.jobs.route_leads import (
     MAX_QUERY_URI,
     RouteLeadsConfig,
@@ -21,12 +27,6 @@ from revsched.jobs.route_leads import (
     routing_event,
     since,
 )
-from typer.testing import CliRunner
-
-from revsched.alerts import AlertRenderer
-from revsched.cli import app
-from revsched.config import PoolSettings, Settings
-from revsched.errors import ConfigError, LockedError
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.localorg.merge_convert import convert_lead
@@ -948,8 +948,11 @@ def test_lead_converted_before_apply_is_not_written_nor_alerted(org: LocalOrg, t
     assert result.status == "partial"
     assert "CANNOT_UPDATE_CONVERTED_LEAD" in result.failures[olivia["Id"]]
     assert olivia["Id"] not in {a.alert.record_id for a in notifier.sent}
-    assert store.watermark("route-leads") is None  # the next run reads the window again
-    assert run(org, store).plan.changes == ()  # converted: no longer read
+    # The watermark moves on; the lead is read again by Id, and converted it is not found.
+    assert store.watermark("route-leads") == result.plan.watermark
+    assert set(store.retries("route-leads")) == {olivia["Id"]}
+    assert run(org, store).plan.changes == ()
+    assert store.retries("route-leads") == {}
 
 
 def test_campaign_member_added_since_the_watermark_is_read_though_its_lead_is_not(

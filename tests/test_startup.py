@@ -112,3 +112,14 @@ def test_plays_builds_no_model_for_a_play_the_config_leaves_out():
     )
     assert "win-back" in done.stdout
     assert "BUILT" not in done.stdout
+
+
+def test_a_run_loads_the_alert_channel_it_sends_through_only():
+    """The runner and the alert delivery load no Slack or SMTP client until a play's alerts
+    go that way (the default prints them in the terminal)."""
+    code = (
+        "import sys, revsched.runner, revsched.notify, revsched.session\n"
+        "print([m for m in ('slack_sdk', 'smtplib') if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

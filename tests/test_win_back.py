@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from revsched.jobs.win_back import WinBackConfig, latest_start, play, queries
 
 from revsched.config import PoolSettings, Settings
 from revsched.errors import ConfigError
+from revsched.jobs.win_back import WinBackConfig, latest_start, play, queries
 from revsched.plan import FieldChange
 from revsched.play import DecideContext
 

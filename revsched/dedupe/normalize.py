@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from revsched.dedupe.tables import (
+from revsched.dedupe.lexicon import (
     ABBREVIATIONS,
     COUNTRY_CODES,
     FREE_EMAIL_DOMAINS,

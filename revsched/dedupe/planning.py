@@ -18,7 +18,8 @@ from typing import Any, ClassVar, get_args
 from pydantic import Field, model_validator
 
 from revsched.dedupe.cluster import Cluster, Link, MergeGroup
-from revsched.dedupe.match import Matching, MatchRules, PersonFields, match_people, person
+from revsched.dedupe.match import Matching, MatchRules
+from revsched.dedupe.people import PersonFields, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import Merge, MergedRecord, Scalar
@@ -315,11 +316,12 @@ def plan_clusters(
             master.record,
             f"master of {len(members)} records ({why}); merges {len(merged)}, flags {len(flagged)}",
             f"{label}: master",
+            kind="master",
         )
         for duplicate in merged:
             links = _link_reasons(cluster, duplicate.id, names)
             why_merge = f"merge into {names[master.id]}: {links}"
-            plan.select(duplicate.record, why_merge, f"{label}: merge")
+            plan.select(duplicate.record, why_merge, f"{label}: merge", kind="merge")
         for duplicate in flagged:
             reasons = _link_reasons(cluster, duplicate.id, names)
             plan.skip(
@@ -327,6 +329,7 @@ def plan_clusters(
                 f"possible duplicate of {names[master.id]}, not merged"
                 f" ({group.flagged.get(duplicate.id, 'merge = false')}): {reasons}",
                 f"{label}: flag",
+                kind="possible duplicate, not merged",
             )
             why_flag = f"possible duplicate of {names[master.id]} ({reasons})"
             flags[duplicate.id] = {config.flag_field: (master.id, why_flag)}
@@ -339,6 +342,7 @@ def plan_clusters(
                 f"not a duplicate of {names[master.id]} ({why_apart}), though linked"
                 f" to its cluster: {_link_reasons(cluster, other, names)}",
                 f"{label}: apart",
+                kind="not a duplicate, though linked",
             )
         unflag = {config.flag_field: (None, "master of its cluster, not a duplicate")}
         extra = unflag if master.record.get(config.flag_field) else {}
@@ -358,7 +362,8 @@ def plan_clusters(
             roles = {"master": [master], "merge": merging_too, "flag": flagged, "apart": apart}
             outcome.review += _review_rows(spec, number, cluster, roles, names)
     for link, why_blocked in _blocked(matching, config, names):
-        plan.skip(by_id[link.a], why_blocked, "merge blocked by a safety rule")
+        blocked = "merge blocked by a safety rule"
+        plan.skip(by_id[link.a], why_blocked, blocked, kind=blocked)
     for record in records:
         held = record["Id"] in flagged_ids or record["Id"] in outcome.planned
         if record.get(config.flag_field) and not held:

@@ -25,7 +25,7 @@ from revsched.localorg.replication import get_deleted, get_updated
 from revsched.localorg.salesforce_errors import RollBack, SalesforceError, not_found
 from revsched.localorg.sessions import OAuthError, Sessions
 from revsched.localorg.soap import SoapApi
-from revsched.localorg.storage import MultipleMatches, Storage
+from revsched.localorg.storage import MultipleMatches, Storage, external_id_field
 
 _log = logging.getLogger(__name__)
 MAX_COLLECTION = 200
@@ -393,13 +393,7 @@ class RestApi:
         if sobj is None:
             raise not_found()
         key_field = rest[3]
-        field_def = sobj.field(key_field)
-        if field_def is None or not field_def.external_id:
-            raise SalesforceError(
-                404,
-                "NOT_FOUND",
-                f"Provided external ID field does not exist or is not accessible: {key_field}",
-            )
+        field_def = external_id_field(sobj, key_field)
         body = json_body(request)
         records = body.get("records") if isinstance(body, dict) else None
 

@@ -156,26 +156,6 @@ class Compiler:
         self.compiled.params.append(RUNNING_USER["Username"])
         return f'({self.compiled.root}.OwnerId = (SELECT Id FROM "User" WHERE Username = ?))'
 
-    @staticmethod
-    def _is_count(item: Tree) -> bool:
-        expr = item.children[0] if item.data == "selected" else None
-        return (
-            isinstance(expr, Tree)
-            and expr.data == "call"
-            and str(expr.children[0]).upper() == "COUNT"
-            and expr.children[1] is None
-        )
-
-    def _count_only(self, items: list[Tree]) -> bool:
-        """SELECT COUNT(): the answer is totalSize alone (counting groups under GROUP BY)."""
-        counts = [item for item in items if self._is_count(item)]
-        if not counts:
-            return False
-        if len(items) > 1 or counts[0].children[1] is not None:
-            raise self._error(counts[0], "COUNT() must be the only element")
-        self.compiled.count = True
-        return True
-
     def _group_by(self, node: Tree) -> None:
         if node.data != "group_by":
             raise self._error(

@@ -49,6 +49,18 @@ class MultipleMatches(SalesforceError):
         self.record_ids = record_ids
 
 
+def external_id_field(sobj: schema.SObject, name: str) -> schema.Field:
+    """The external ID field an upsert names; Salesforce's 404 when it is not one."""
+    field = sobj.field(name)
+    if field is None or not field.external_id:
+        raise SalesforceError(
+            404,
+            "NOT_FOUND",
+            f"Provided external ID field does not exist or is not accessible: {name}",
+        )
+    return field
+
+
 class Storage:
     """The org's SQLite database. One connection, serialised by `lock`, because SQLite
     allows a single writer and the HTTP server may be threaded."""
@@ -364,13 +376,7 @@ class Storage:
         """Update the record whose external Id field holds `key`, else create it with that
         key; returns (Id, created)."""
         sobj = self.sobject(sobject)
-        field = sobj.field(key_field)
-        if field is None or not field.external_id:
-            raise SalesforceError(
-                404,
-                "NOT_FOUND",
-                f"Provided external ID field does not exist or is not accessible: {key_field}",
-            )
+        field = external_id_field(sobj, key_field)
         values = {k: v for k, v in values.items() if k.lower() != field.name.lower()}
         found = self.match_external_id(sobj, field.name, key)
         if len(found) > 1:

@@ -3,6 +3,7 @@
 objects, not strings typer evaluates at each start)."""
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +17,7 @@ from revsched.cli_params import ConfigOption, JsonOption, PlayArgument, fails_cl
 from revsched.session import Session, local_today
 
 if TYPE_CHECKING:
+    from revsched.org import OrgGateway
     from revsched.reports.forecast import Day
 
 
@@ -31,8 +33,33 @@ def _start(value: str | None, today: date) -> date:
 
 
 def _counted(counts: dict[str, int]) -> str:
-    """`6-month 2, 12-month 1`; a Username by its part before the @ (ava.patel 2)."""
-    return ", ".join(f"{(name or '-').split('@')[0]} {n}" for name, n in counts.items())
+    """`6-month 2, 12-month 1`; `Ava Patel 2, Ben Okafor 1`."""
+    return ", ".join(f"{name or '-'} {n}" for name, n in counts.items())
+
+
+def _people(org: "OrgGateway", days: "list[Day]") -> dict[str, str]:
+    """Each assignee's name by Username (one query): people read names, not logins."""
+    from revsched.soql import format_soql
+
+    usernames = sorted({username for day in days for username in day.by_assignee})
+    if not usernames:
+        return {}
+    soql = format_soql("SELECT Username, Name FROM User WHERE Username IN {}", usernames)
+    return {str(user["Username"]): str(user["Name"]) for user in org.query(soql)}
+
+
+def _named(days: "list[Day]", names: dict[str, str]) -> "list[Day]":
+    """The days with each assignee by name (a Username nobody has, by its part before @)."""
+    return [
+        replace(
+            day,
+            by_assignee={
+                names.get(username) or username.split("@")[0]: count
+                for username, count in day.by_assignee.items()
+            },
+        )
+        for day in days
+    ]
 
 
 def _both(now: int, then: int | None) -> str:
@@ -66,8 +93,8 @@ def print_forecast(
             day.by_stage,
             day.by_assignee,
         ):
-            stages += f" -> {_counted(other.by_stage)}"
-            assignees += f" -> {_counted(other.by_assignee)}"
+            stages += f" -> {_counted(other.by_stage) or 'none'}"
+            assignees += f" -> {_counted(other.by_assignee) or 'none'}"
         counts = [_both(getattr(day, c), getattr(other, c) if other else None) for c in shown]
         table.add_row(day.day.isoformat(), *counts, stages, assignees)
     console.print(table, highlight=False)
@@ -104,7 +131,7 @@ def forecast(
     session = Session.open(config, as_json)
     play = play_named(session.settings, play_name)
     first = _start(start, local_today(session.settings))
-    changed_settings, changed = with_changes(session.settings, changes or [])
+    changed_settings, changed = with_changes(session.settings, play.name, changes or [])
     play.configure(changed_settings, to_run=True)  # a bad --set stops it before reading
     note = approximation(play, session.settings, first)
     snapshot = Snapshot(session.org)
@@ -124,7 +151,10 @@ def forecast(
                 indent=2,
             )
         )
-    else:
+    if not as_json or report_dir is not None:  # for people: assignees by name
+        names = _people(session.org, [*planned, *(other or [])])
+        planned, other = _named(planned, names), other and _named(other, names)
+    if not as_json:
         session.console.print(
             f"{play.name} forecast, {days} days from {first}, on {session.org_name}"
             " (nothing is written)",

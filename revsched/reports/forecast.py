@@ -38,6 +38,7 @@ from revsched.record_index import Lookup
 from revsched.reports.windows import DayReader
 from revsched.runner import play_lease
 from revsched.state import StateStore
+from revsched.summary import decision_kind
 
 COUNTS = ("selected", "changed", "created", "merged", "alerts")
 
@@ -81,15 +82,17 @@ class Day:
         }
 
 
-# More distinct stages than this (one per dedupe cluster) are counted with their
+# More distinct stages than this (a play's own, one per record) are counted with their
 # numbers elided: "cluster N: master".
 MAX_STAGES = 10
 
 
 def _stages(plan: Plan) -> dict[str, int]:
-    stages = Counter(d.stage or "" for d in plan.selected)
+    """Selected by stage as the dry run's summary counts them: "overage", not one
+    "overage 2026-11-23" a day; blank for a play without stages."""
+    stages = Counter(decision_kind(d) if d.stage else "" for d in plan.selected)
     if len(stages) > MAX_STAGES:
-        stages = Counter(re.sub(r"\d+", "N", d.stage or "") for d in plan.selected)
+        stages = Counter(re.sub(r"\d+", "N", stage) for stage in stages.elements())
     return dict(sorted(stages.items()))
 
 
@@ -272,9 +275,12 @@ def _value(text: str) -> Any:
         return text
 
 
-def with_changes(settings: Settings, assignments: Sequence[str]) -> tuple[Settings, dict[str, Any]]:
-    """Settings with each `plays.NAME.KEY=VALUE` set (KEY may go deeper: a.b); returns
-    them and the changes as given, for the side-by-side forecast."""
+def with_changes(
+    settings: Settings, play: str, assignments: Sequence[str]
+) -> tuple[Settings, dict[str, Any]]:
+    """Settings with each `plays.PLAY.KEY=VALUE` set (KEY may go deeper: a.b); returns
+    them and the changes as given, for the side-by-side forecast. A value the play's
+    config refuses is blamed on --set, not on the config file."""
     plays: dict[str, dict[str, Any]] = {name: dict(s) for name, s in settings.plays.items()}
     changes: dict[str, Any] = {}
     for item in assignments:
@@ -282,11 +288,17 @@ def with_changes(settings: Settings, assignments: Sequence[str]) -> tuple[Settin
         parts = key.strip().split(".")
         if not equals or len(parts) < 3 or parts[0] != "plays" or not all(parts):
             raise ConfigError(f"--set {item!r}: expected plays.PLAY.KEY=VALUE")
+        if parts[1] != play:
+            raise ConfigError(
+                f"--set {item!r}: the forecast is of {play}; set plays.{play}.KEY=VALUE"
+            )
         section: dict[str, Any] = plays.setdefault(parts[1], {})
         for part in parts[2:-1]:
             section = section.setdefault(part, {})
         section[parts[-1]] = changes[key.strip()] = _value(text.strip())
-    return settings.model_copy(update={"plays": plays}), changes
+    # Where a bad value came from, as for a REVSCHED__ variable: "--set: plays.x.y = ...".
+    environment = {**settings.environment, **dict.fromkeys(changes, "--set")}
+    return settings.model_copy(update={"plays": plays, "environment": environment}), changes
 
 
 def totals(days: Sequence[Day]) -> dict[str, int]:

@@ -16,7 +16,7 @@ from revsched.plan import Decision, Plan, Scalar
 from revsched.reports import charts, play_tables
 from revsched.reports.charts import Chart
 from revsched.reports.model import Header, Link, Report, Row, Table, label
-from revsched.summary import reason_kind, value_text
+from revsched.summary import decision_kind, value_text
 
 # A field whose new values are at most this many distinct ones is charted per value
 # (accounts per campaign, per new owner): more is a list, not a picture.
@@ -38,11 +38,11 @@ def _cell(value: Scalar, names: Mapping[str, str]) -> Scalar:
 
 
 def _by_kind(decisions: tuple[Decision, ...]) -> dict[str, list[Decision]]:
-    """Decisions grouped by their reason's kind, the largest group first (decide's order
-    within a group)."""
+    """Decisions grouped by their kind (as summaries count them), the largest group
+    first (decide's order within a group)."""
     groups: dict[str, list[Decision]] = {}
     for decision in decisions:
-        groups.setdefault(reason_kind(decision.reason), []).append(decision)
+        groups.setdefault(decision_kind(decision), []).append(decision)
     return dict(sorted(groups.items(), key=lambda group: -len(group[1])))
 
 
@@ -183,7 +183,7 @@ def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     """Charts where they beat the tables: per stage, per new value of a field, per
     round-robin member and per alert recipient."""
     drawn: list[Chart] = []
-    stages = Counter(d.stage or "(no stage)" for d in plan.selected)
+    stages = Counter(decision_kind(d) for d in plan.selected)
     if _chartable(stages):
         drawn.append(charts.bars("Selected by stage", {"records": stages}))
     per_field: dict[str, Counter[str]] = {}
@@ -200,7 +200,7 @@ def _plan_charts(plan: Plan, names: Mapping[str, str]) -> list[Chart]:
     recipients = Counter(r.name for a in plan.alerts for r in a.recipients)
     if recipients:
         drawn.append(charts.bars("Alerts per recipient", {"alerts": recipients}))
-    skipped = Counter(reason_kind(d.reason) for d in plan.skipped)
+    skipped = Counter(decision_kind(d) for d in plan.skipped)
     if _chartable(skipped):
         drawn.append(charts.bars("Skipped by reason", {"records": skipped}))
     return drawn

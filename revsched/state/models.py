@@ -55,6 +55,11 @@ class Base(DeclarativeBase):
     )
 
 
+def _run_rows(model: str) -> Any:
+    """A run's rows of one kind, in the order they were written, deleted with the run."""
+    return relationship(back_populates="run", order_by=f"{model}.id", cascade="all, delete-orphan")
+
+
 class Run(Base):
     __tablename__ = "runs"
 
@@ -71,27 +76,13 @@ class Run(Base):
     # Set on a run that undid another run.
     reverts_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
 
-    changes: Mapped[list[ChangeRow]] = relationship(
-        back_populates="run", order_by="ChangeRow.id", cascade="all, delete-orphan"
-    )
-    alerts: Mapped[list[AlertRow]] = relationship(
-        back_populates="run", order_by="AlertRow.id", cascade="all, delete-orphan"
-    )
-    creates: Mapped[list[CreateRow]] = relationship(
-        back_populates="run", order_by="CreateRow.id", cascade="all, delete-orphan"
-    )
-    deletes: Mapped[list[DeleteRow]] = relationship(
-        back_populates="run", order_by="DeleteRow.id", cascade="all, delete-orphan"
-    )
-    merges: Mapped[list[MergeRow]] = relationship(
-        back_populates="run", order_by="MergeRow.id", cascade="all, delete-orphan"
-    )
-    conversions: Mapped[list[ConversionRow]] = relationship(
-        back_populates="run", order_by="ConversionRow.id", cascade="all, delete-orphan"
-    )
-    enrollments: Mapped[list[EnrollmentRow]] = relationship(
-        back_populates="run", order_by="EnrollmentRow.id", cascade="all, delete-orphan"
-    )
+    changes: Mapped[list[ChangeRow]] = _run_rows("ChangeRow")
+    alerts: Mapped[list[AlertRow]] = _run_rows("AlertRow")
+    creates: Mapped[list[CreateRow]] = _run_rows("CreateRow")
+    deletes: Mapped[list[DeleteRow]] = _run_rows("DeleteRow")
+    merges: Mapped[list[MergeRow]] = _run_rows("MergeRow")
+    conversions: Mapped[list[ConversionRow]] = _run_rows("ConversionRow")
+    enrollments: Mapped[list[EnrollmentRow]] = _run_rows("EnrollmentRow")
 
 
 class RunStep:
@@ -294,6 +285,8 @@ class DecisionRow(Base):
     outcome: Mapped[str] = mapped_column(String(20))  # selected or skipped
     reason: Mapped[str] = mapped_column(Text)
     stage: Mapped[str | None] = mapped_column(String(255))
+    # What summaries count it under (Decision.kind)
+    kind: Mapped[str | None] = mapped_column(String(255))
 
 
 class ReportRow(Base):
@@ -368,6 +361,19 @@ class WatermarkRow(Base):
 
     play: Mapped[str] = mapped_column(String(100), primary_key=True)
     moment: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RetryRow(Base):
+    """A record whose write failed in a watermarked play's run: the watermark moves past it,
+    so the play's next runs read it again by Id, `attempts` runs in all so far."""
+
+    __tablename__ = "retries"
+
+    play: Mapped[str] = mapped_column(String(100), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    attempts: Mapped[int]
+    error: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
 
 

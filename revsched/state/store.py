@@ -25,7 +25,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random
 
 from revsched import migrate
 from revsched.errors import ConfigError
-from revsched.plan import Decision, Plan
+from revsched.plan import Decision, Plan, Retry
 from revsched.private import private_file
 from revsched.state.models import (
     AlertRow,
@@ -45,6 +45,7 @@ from revsched.state.models import (
     MergeRow,
     OccurrenceRow,
     ReportRow,
+    RetryRow,
     Run,
     SlackUserRow,
     WatermarkRow,
@@ -188,7 +189,8 @@ def _shown(url: str) -> str:
 # A planned change's row, in the order start_run gives its values.
 CHANGE_COLUMNS = ("run_id", "status", "sobject", "record_id", "record_name", "field")
 CHANGE_COLUMNS += ("old", "new", "old_name", "new_name", "reason")
-DECISION_COLUMNS = ("run_id", "sobject", "record_id", "record_name", "outcome", "reason", "stage")
+DECISION_COLUMNS = ("run_id", "sobject", "record_id", "record_name", "outcome", "reason")
+DECISION_COLUMNS += ("stage", "kind")
 # Rows per executemany call.
 CHUNK = 1000
 # Values in one IN (...): under SQLite's oldest limit of bound parameters (999).
@@ -443,6 +445,32 @@ class StateStore:
         with self.session() as session:
             session.merge(WatermarkRow(play=play, moment=moment, updated_at=now()))
 
+    def retries(self, play: str) -> dict[str, Retry]:
+        """The records whose writes failed in the play's last watermarked runs, by Id."""
+        with self.session() as session:
+            rows = session.scalars(select(RetryRow).where(RetryRow.play == play))
+            return {row.record_id: Retry(row.attempts, row.error) for row in rows}
+
+    def replace_retries(self, play: str, failed: Mapping[str, str]) -> None:
+        """The play's retry set after a run that read all of it: this run's failures (Id ->
+        error), each counting one more run if it failed in the last one too."""
+        with self.session() as session:
+            earlier = {
+                row.record_id: row.attempts
+                for row in session.scalars(select(RetryRow).where(RetryRow.play == play))
+            }
+            session.execute(delete(RetryRow).where(RetryRow.play == play))
+            session.add_all(
+                RetryRow(
+                    play=play,
+                    record_id=record_id,
+                    attempts=earlier.get(record_id, 0) + 1,
+                    error=error,
+                    updated_at=now(),
+                )
+                for record_id, error in failed.items()
+            )
+
     def index_records(
         self, index: str, entries: Iterable[tuple[str, set[str]]], *, rebuild: bool
     ) -> int:
@@ -636,7 +664,16 @@ class StateStore:
                 DecisionRow,
                 DECISION_COLUMNS,
                 (
-                    (run_id, d.sobject, d.record_id, d.record_name, d.outcome, d.reason, d.stage)
+                    (
+                        run_id,
+                        d.sobject,
+                        d.record_id,
+                        d.record_name,
+                        d.outcome,
+                        d.reason,
+                        d.stage,
+                        d.kind,
+                    )
                     for d in plan.decisions
                 ),
             )

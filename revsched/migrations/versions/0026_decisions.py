@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("stage", sa.String(length=255), nullable=True),
+        sa.Column("kind", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("decisions_run_id_fkey")),
         sa.PrimaryKeyConstraint("id", name=op.f("decisions_pkey")),
     )

@@ -1,6 +1,7 @@
-"""Enrollments that failed for a reason that may pass (a 5xx, a 429 after its retries, a
-dropped connection, a locked row) are asked again by the play's next runs: how many runs
-asked, and whether another may.
+"""Retries. Enrollments that failed for a reason that may pass (a 5xx, a 429 after its
+retries, a dropped connection, a locked row) are asked again by the play's next runs: how
+many runs asked, and whether another may. Records whose write failed in a watermarked
+play's run (route-leads) are kept to be read again by Id while the watermark moves on.
 
 Revision ID: 0025
 Revises: 0013
@@ -25,9 +26,19 @@ def upgrade() -> None:
             sa.Column("retry", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.create_index("ix_enrollments_retry", ["retry"], unique=False)
+    op.create_table(
+        "retries",
+        sa.Column("play", sa.String(length=100), nullable=False),
+        sa.Column("record_id", sa.String(length=18), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("play", "record_id", name=op.f("retries_pkey")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("retries")
     with op.batch_alter_table("enrollments", schema=None) as batch_op:
         batch_op.drop_index("ix_enrollments_retry")
         batch_op.drop_column("retry")
