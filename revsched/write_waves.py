@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from revsched import progress
-from revsched.org import COLLECTION_LIMIT, OrgGateway
+from revsched.org import OrgGateway
+from revsched.org_calls import COLLECTION_LIMIT
 from revsched.plan import Plan
 from revsched.state import StateStore
 from revsched.writes import RecordChanges, RecordWrites
