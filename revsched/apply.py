@@ -17,10 +17,7 @@ from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.audit_names import audit_names
 from revsched.bulk_upload import bulk_jobs_uploaded
 from revsched.enroll import EnrollmentChannel, SalesforceFieldChannel
-from revsched.errors import (
-    ApiLimitError,
-    OrgError,
-)
+from revsched.errors import ApiLimitError, OrgError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.settlement import Settled, deliver_owed, outbox_entries, remember_fired

@@ -10,9 +10,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
-from revsched.errors import (
-    RevschedError,
-)
+from revsched.errors import RevschedError
 from revsched.logs import logger
 from revsched.org import OrgGateway
 from revsched.plan import Plan

@@ -14,9 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from revsched.errors import (
-    LockedError,
-)
+from revsched.errors import LockedError
 from revsched.state import StateStore
 
 # Renewed every third of this while a run holds it; a killed run's lease lapses after it.

@@ -17,9 +17,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from revsched.config import ApiSettings
 from revsched.errors import ApiLimitError, ConfigError, OrgError
-from revsched.salesforce_soap import (
-    SoapFault,
-)
+from revsched.salesforce_soap import SoapFault
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call, Salesforce's maximum
 

@@ -14,11 +14,7 @@ from simple_salesforce.bulk2 import JobState
 from simple_salesforce.format import format_soql
 
 from revsched import progress
-from revsched.bulk import (
-    bulk_query,
-    count_query,
-    top_level_clauses,
-)
+from revsched.bulk import bulk_query, count_query, top_level_clauses
 from revsched.org_calls import COLLECTION_LIMIT, OrgSession
 from revsched.play import Record
 

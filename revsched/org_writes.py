@@ -10,12 +10,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from revsched.bulk import (
-    StateHook,
-    abort,
-    open_update,
-    run_update,
-)
+from revsched.bulk import StateHook, abort, open_update, run_update
 from revsched.org_calls import COLLECTION_LIMIT, OrgSession
 from revsched.play import Record
 from revsched.salesforce_soap import (

@@ -13,11 +13,7 @@ from typing import Any
 from revsched import org_memory, progress, record_index
 from revsched.config import Settings
 from revsched.config_fields import ConfigNaming, Describes, unknown_field
-from revsched.errors import (
-    ConfigError,
-    OrgError,
-    RevschedError,
-)
+from revsched.errors import ConfigError, OrgError, RevschedError
 from revsched.lease import play_lease
 from revsched.org import OrgGateway
 from revsched.plan import Plan

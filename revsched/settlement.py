@@ -15,10 +15,7 @@ from datetime import date
 from revsched import org_memory
 from revsched.alerts import Notifier, RenderedAlert
 from revsched.enroll import EnrollmentChannel, planned_enrollment
-from revsched.errors import (
-    LockedError,
-    RevschedError,
-)
+from revsched.errors import LockedError, RevschedError
 from revsched.lease import play_lease
 from revsched.logs import logger
 from revsched.org import OrgGateway
