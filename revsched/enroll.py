@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from revsched.config import ENROLLMENT_TRIES
-from revsched.org import RETRYABLE_RECORD_ERRORS, OrgGateway
+from revsched.org import OrgGateway
+from revsched.org_writes import RETRYABLE_RECORD_ERRORS
 from revsched.plan import Enrollment, Person, Recipient
 from revsched.state import EnrollmentOutcome, EnrollmentRow
 

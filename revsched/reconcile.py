@@ -18,7 +18,8 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
-from revsched.org import COLLECTION_LIMIT, OrgGateway, same_value
+from revsched.org import OrgGateway, same_value
+from revsched.org_calls import COLLECTION_LIMIT
 from revsched.state import PlannedWrite, StateStore
 
 NOT_CONVERTED = "not converted: the run stopped before this conversion reached the org"

@@ -1,0 +1,157 @@
+"""Settling earlier runs: their unrecorded writes, unanswered enrollments and the
+alerts their outbox still owes, and the firings recorded in the org.
+
+Apart from the apply path because every run settles before it plans, and a run of
+one play settles the interrupted runs of the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from revsched import org_memory
+from revsched.alerts import Notifier, RenderedAlert
+from revsched.enroll import EnrollmentChannel, planned_enrollment
+from revsched.errors import LockedError, RevschedError
+from revsched.lease import play_lease
+from revsched.logs import logger
+from revsched.org import OrgGateway
+from revsched.plan import Alert, Plan, Recipient
+from revsched.reconcile import reconcile_writes
+from revsched.state import AlertRow, OutboxEntry, StateStore, fired_by
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a run finished for the earlier runs of its play before planning its own."""
+
+    # Runs that never finished (killed, crashed), now marked interrupted.
+    interrupted: tuple[int, ...] = ()
+    # Their writes found in the org that the audit had not recorded.
+    reconciled: int = 0
+    # Alerts they owed, delivered now.
+    alerts_sent: int = 0
+    # Enrollments they asked for and never heard back on, asked again.
+    enrollments: int = 0
+
+
+def outbox_entries(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
+    firings = {(f.record_id, f.stage) for f in plan.firings}
+    return [
+        OutboxEntry(
+            *alert.key,
+            json.dumps([r.model_dump() for r in alert.recipients]),
+            alert.text,
+            alert.key in firings,
+            json.dumps([[f.record_id, f.stage] for f in alert.alert.covers])
+            if alert.alert.covers
+            else None,
+        )
+        for alert in rendered
+    ]
+
+
+def _from_outbox(row: AlertRow) -> RenderedAlert:
+    """An owed alert as the notifier takes it: its recipients and its rendered text."""
+    alert = Alert(
+        template="",
+        record_id=row.record_id,
+        stage=row.stage,
+        recipients=tuple(Recipient.model_validate(r) for r in json.loads(row.recipients)),
+        context={},
+        reason=f"owed by run {row.run_id}",
+    )
+    return RenderedAlert(alert, row.text)
+
+
+def deliver_owed(
+    play: str, store: StateStore, notifier: Notifier
+) -> list[tuple[AlertRow, str | None]]:
+    """Drain the play's outbox: every alert owed (its record written), once per key.
+
+    Returns each outbox row delivered and its error (None when sent).
+    """
+    owed = store.owed_alerts(play)
+    first: dict[tuple[str, str], RenderedAlert] = {}
+    for row in owed:
+        first.setdefault((row.record_id, row.stage), _from_outbox(row))
+    outcomes = notifier.deliver(list(first.values())) if first else {}
+    results = [(row, outcomes[(row.record_id, row.stage)]) for row in owed]
+    store.settle_alerts(play, {row.id: error for row, error in results})
+    return results
+
+
+def settle(
+    play: str,
+    store: StateStore,
+    org: OrgGateway,
+    notifier: Notifier,
+    enroller: EnrollmentChannel | None = None,
+) -> Settled:
+    """Finish what earlier runs of the play left (call it holding the play's lease): mark
+    the unfinished ones interrupted, read their unrecorded writes back from the org, ask
+    `enroller` again about their unanswered enrollments (without one, they wait for the
+    play's own run), and deliver the alerts they still owe."""
+    interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
+    reconciled = reconcile_writes(play, store, org)
+    enrollments = settle_enrollments(play, store, enroller) if enroller else 0
+    delivered = deliver_owed(play, store, notifier)
+    remember_fired(org, store, play, [], delivered, date.today(), "settled")
+    sent = sum(1 for _, error in delivered if error is None)
+    return Settled(interrupted, reconciled, sent, enrollments)
+
+
+def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel) -> int:
+    """Ask the channel again about the enrollments a stopped run never saved an answer for,
+    and those that failed for a reason that may pass. The channel looks before it enrolls:
+    someone it did enroll is `already`, never twice."""
+    rows = store.owed_enrollments(play)
+    enrollments = [planned_enrollment(row) for row in rows]
+    if enrollments:
+        enroller.prepare(enrollments)
+    for row, enrollment in zip(rows, enrollments, strict=True):
+        store.record_enrollment(row.id, enroller.enroll(enrollment), enroller.tries)
+    return len(rows)
+
+
+def remember_fired(
+    org: OrgGateway,
+    store: StateStore,
+    play: str,
+    fired: list[tuple[str, str]],
+    delivered: list[tuple[AlertRow, str | None]],
+    as_of: date,
+    run: str,
+) -> int:
+    """Record in the org the stages that fired: `fired` (no alert), those whose alert was
+    just delivered and what those alerts list; returns how many could not be recorded
+    (logged, the run is partial)."""
+    sent = [row for row, error in delivered if error is None]
+    unwritten = store.unwritten({row.run_id for row in sent}) if sent else set()
+    fired = fired + [pair for row in sent for pair in fired_by(row, unwritten)]
+    errors = org_memory.remember(org, play, fired, as_of, run)
+    for key, error in errors.items():
+        logger.warning("firing %s not recorded in the org: %s", key, error)
+    return len(errors)
+
+
+def settle_other_plays(
+    play: str, store: StateStore, org: OrgGateway, notifier_of: Callable[[str], Notifier]
+) -> dict[str, Settled]:
+    """Before a run of `play`: finish what interrupted runs of the other plays left (their
+    unrecorded writes, the alerts they owe), so a play that is never run again still
+    delivers. A play whose lease is held is left to the run holding it."""
+    settled: dict[str, Settled] = {}
+    for other in sorted(store.plays_owing() - {play}):
+        try:
+            with play_lease(store, other):
+                settled[other] = settle(other, store, org, notifier_of(other))
+        except LockedError:
+            continue
+        except RevschedError as error:
+            # Its own next run settles it; this play's run goes ahead.
+            logger.warning("%s: its interrupted runs wait for its next run: %s", other, error)
+    return settled
