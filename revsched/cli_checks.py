@@ -39,7 +39,7 @@ def render(
     config: ConfigOption = None,
 ) -> None:
     """Preview the messages a play would send now (text, Slack Block Kit); sends nothing."""
-    from revsched import report
+    from revsched import report_text
     from revsched.notify import markup_for, previews, renderer_for
     from revsched.runner import plan_play
 
@@ -64,7 +64,7 @@ def render(
     if as_json:
         typer.echo(json.dumps(messages, indent=2))
     else:
-        report.print_previews(session.console, messages)
+        report_text.print_previews(session.console, messages)
 
 
 @fails_cleanly
@@ -96,7 +96,7 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 @fails_cleanly
 def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List the plays with their schedules (time and time zone), next run and purpose."""
-    from revsched import report
+    from revsched import report_text
 
     settings = load_settings(config)
     now = datetime.now(settings.zone)
@@ -118,4 +118,4 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     if as_json:
         typer.echo(json.dumps(listed, indent=2))
     else:
-        report.print_plays(make_console(), listed)
+        report_text.print_plays(make_console(), listed)

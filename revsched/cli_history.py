@@ -35,7 +35,7 @@ def history(
     config: ConfigOption = None,
 ) -> None:
     """List recent runs, newest first."""
-    from revsched import report
+    from revsched import report, report_text
 
     session = Session.open(config, as_json)
     if play is not None:
@@ -44,7 +44,7 @@ def history(
     if as_json:
         typer.echo(json.dumps(report.history_json(runs), indent=2))
     else:
-        report.print_history(make_console(), runs)
+        report_text.print_history(make_console(), runs)
 
 
 @fails_cleanly
@@ -69,7 +69,7 @@ def show(
 ) -> None:
     """Show one run: its field changes (old -> new, status), records created, merges,
     conversions and alerts; text shows the first rows of each, csv and json every row."""
-    from revsched import report
+    from revsched import report, report_text
 
     found = Session.open(config, as_json).store.run(run_id)
     if found is None:
@@ -80,4 +80,4 @@ def show(
         typer.echo(report.show_csv(found), nl=False)
     else:
         shown = None if show_all else summary.SHOW_LIMIT if limit is None else limit
-        report.print_show(make_console(), found, shown)
+        report_text.print_show(make_console(), found, shown)
