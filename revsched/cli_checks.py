@@ -1,8 +1,7 @@
 """`revsched doctor`, `plays` and `render`: look before running (check the setup, list the
 plays, preview a play's messages); they write nothing to the org.
 
-Registered on the command line by `revsched.cli`; as there, annotations are objects, not
-strings typer evaluates at each start."""
+Registered by `revsched.cli` (no string annotations, as there)."""
 
 import json
 from datetime import datetime

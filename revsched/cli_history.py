@@ -1,7 +1,6 @@
 """`revsched history` and `revsched show`: reading past runs from the audit.
 
-Registered on the command line by `revsched.cli`; as there, annotations are objects, not
-strings typer evaluates at each start."""
+Registered by `revsched.cli` (no string annotations, as there)."""
 
 import json
 from typing import Annotated, Literal

@@ -1,8 +1,7 @@
 """`revsched scheduler` and `revsched schedule export`: running the plays on their
 schedules, in-process or from cron and systemd.
 
-Registered on the command line by `revsched.cli`; as there, annotations are objects, not
-strings typer evaluates at each start."""
+Registered by `revsched.cli` (no string annotations, as there)."""
 
 import functools
 import shutil

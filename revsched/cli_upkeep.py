@@ -1,8 +1,7 @@
 """`revsched demo`, `org serve`, `state upgrade` and `state prune`: keeping the local org
 and the state store, apart from running plays.
 
-Registered on the command line by `revsched.cli`; as there, annotations are objects, not
-strings typer evaluates at each start."""
+Registered by `revsched.cli` (no string annotations, as there)."""
 
 import tomllib
 from datetime import UTC, datetime, timedelta
