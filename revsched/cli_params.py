@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from revsched import logs
+from revsched import logs, summary
 from revsched.config import Settings, load_settings
-from revsched.errors import EXIT_USAGE, RevschedError
+from revsched.errors import EXIT_USAGE, ConfigError, RevschedError
 from revsched.play import Play, get_play, load_plays
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,3 +71,55 @@ PlayArgument = Annotated[
         metavar="PLAY", show_default=False, autocompletion=complete_play, help="The play."
     ),
 ]
+
+
+def limit_option(help_text: str) -> Any:
+    """--limit N: rows of each table; not given, the command's default."""
+    return typer.Option("--limit", min=0, metavar="N", show_default=False, help=help_text)
+
+
+LimitOption = Annotated[
+    int | None,
+    limit_option(
+        f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {summary.SCREEN_LINES} lines)."
+    ),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="One summary line (and failures) only; alerts still print in full when no"
+        " alert channel is configured (printing them is their delivery).",
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Apply to a Salesforce org without asking for confirmation."),
+]
+ConfirmOption = Annotated[
+    bool,
+    typer.Option(
+        "--confirm", help="Apply a plan the play holds for confirmation (e.g. over a change cap)."
+    ),
+]
+
+
+# --as-of dates a play can count calendar months and years from without leaving the calendar.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD", param_hint="'--as-of'"
+        ) from None
+    if not EARLIEST <= day <= LATEST:
+        raise ConfigError(f"--as-of: {value!r} is outside {EARLIEST} to {LATEST}")
+    return day
