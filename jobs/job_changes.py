@@ -18,12 +18,25 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import Field
 
-from revsched.account_matcher import AccountMatcher, OnTie, account_keys, person_keys
+from revsched.account_matcher import (
+    OnTie,
+    account_keys,
+    open_deal_matcher,
+    person_keys,
+)
 from revsched.account_team import Team, account_team, nobody_free, team_recipients
-from revsched.changed_person import KEY_PREFIX, ChangedPerson, enrollment, persona_of, sequence_for
+from revsched.changed_person import (
+    KEY_PREFIX,
+    ChangedPerson,
+    enrollment,
+    left_to_others,
+    match_account,
+    persona_of,
+    sequence_for,
+)
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
-from revsched.dedupe.normalize import company_words
 from revsched.job_change_alert import (
+    TASK_FIELDS,
     alert_context,
     alert_variant,
     conversion,
@@ -47,17 +60,6 @@ from revsched.play import (
 from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
-
-TASK_FIELDS = (
-    "Subject",
-    "OwnerId",
-    "ActivityDate",
-    "Status",
-    "Priority",
-    "WhoId",
-    "WhatId",
-    "Description",
-)
 
 
 class JobChangesConfig(PlayConfig):
@@ -343,16 +345,6 @@ def _handle(
     plan.select(person.record, reason, stage, sobject=person.sobject)
 
 
-def _match(
-    person: ChangedPerson, accounts: dict[str, Record], matcher: AccountMatcher
-) -> tuple[Record | None, str]:
-    account_id = person.record.get("AccountId")
-    if person.sobject == "Contact" and account_id in accounts:
-        return accounts[account_id], f"a contact of {accounts[account_id]['Name']}"
-    found = matcher.match(person.record.get("Email"), person.record.get("Company"))
-    return found.account, found.reason
-
-
 def _screen(
     person: ChangedPerson,
     contact_emails: set[str],
@@ -392,26 +384,6 @@ def _screen(
     return str(relationship), start
 
 
-def _left_to_others(
-    person: ChangedPerson, account: Record | None, relationship: str, config: JobChangesConfig
-) -> tuple[str, str] | None:
-    """(kind, reason) when the job change is not this play's: back at the past account,
-    or a customer's person people-signals tells about."""
-    if account is None:
-        return None
-    past = person.record.get(config.past_account_field)
-    if past and company_words(past) == company_words(account["Name"]):
-        return (
-            "back at the past account",
-            f"back at the past account {account['Name']}: no new company",
-        )
-    customer = account.get(config.account_type_field) in config.customer_types
-    if customer and relationship in config.people_signals_relationships:
-        why = f"{relationship} at customer {account['Name']}: left to people-signals"
-        return "left to people-signals", why
-    return None
-
-
 def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Contact")
     users = records["users"]
@@ -425,7 +397,8 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     accounts = {
         str(a["Id"]): a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows
     }
-    matcher = _matcher(accounts, config)
+    # By Id: an account found by two of the accounts queries' terms is one candidate.
+    matcher = open_deal_matcher(accounts.values(), config)
     handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
     contacts = [ChangedPerson("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
@@ -438,8 +411,8 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
         if screened is None:
             continue
         relationship, start = screened
-        account, how = _match(person, accounts, matcher)
-        if left := _left_to_others(person, account, relationship, config):
+        account, how = match_account(person, accounts, matcher)
+        if left := left_to_others(person, account, relationship, config):
             _skip(plan, person, left[1], start.isoformat(), left[0])
             continue
         if account is not None and account["Id"] in assigned:
@@ -453,19 +426,6 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
             assigned[account["Id"]] = team
         _handle(person, account, how, relationship, start, team, plan, ctx)
     return plan.build(cursors=robin.cursors, assignments=robin.assignments)
-
-
-def _matcher(accounts: dict[str, Record], config: JobChangesConfig) -> AccountMatcher:
-    """The candidate accounts by domain and name; by Id, so an account found by two of
-    the accounts queries' terms is one candidate."""
-    return AccountMatcher(
-        accounts.values(),
-        free_mail_domains=config.free_mail_domains,
-        customer_types=config.customer_types,
-        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
-        on_tie=config.on_tie,
-        type_field=config.account_type_field,
-    )
 
 
 def requirements(config: JobChangesConfig) -> Requirements:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from pydantic import Field, field_validator
 
-from revsched.account_matcher import OnTie, account_keys
+from revsched.account_matcher import OnTie, account_keys, open_deal_matcher
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.lead_routing import (
@@ -36,7 +36,6 @@ from revsched.lead_routing import (
     route_by_rules,
     route_targets,
     routing_event,
-    routing_matcher,
 )
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
@@ -412,9 +411,10 @@ def _org(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Router:
             config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
         ),
         # The candidate accounts the follow-ups read.
-        matcher=routing_matcher(
+        matcher=open_deal_matcher(
             [a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows],
             config,
+            config.shared_hosts,
         ),
     )
 

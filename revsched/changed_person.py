@@ -1,5 +1,6 @@
 """A person UserGems says changed jobs, as job-changes handles them: the key their job
-change fires once under, their persona and the sequence it enrolls them in.
+change fires once under, the account they work at now (and whether the change is another
+play's), their persona and the sequence it enrolls them in.
 
 Apart from the play so its module reads as its PLAYS.md paragraph; the settings read are
 listed in `PersonSettings`, which the play's config provides.
@@ -7,11 +8,13 @@ listed in `PersonSettings`, which the play's config provides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
 
+from revsched.account_matcher import AccountMatcher
+from revsched.dedupe.normalize import company_words
 from revsched.plan import Enrollment, Person, Recipient
 from revsched.play import Record
 
@@ -19,7 +22,7 @@ KEY_PREFIX = "job-changes"
 
 
 class PersonSettings(Protocol):
-    """The settings of job-changes' config the person's sequence is chosen by."""
+    """The settings of job-changes' config a person's sequence and account are read by."""
 
     persona_field: str
     title_personas: Mapping[str, str]
@@ -28,6 +31,10 @@ class PersonSettings(Protocol):
     opted_out_field: str
     sequenced_field: str
     sequence_field: str
+    past_account_field: str
+    account_type_field: str
+    customer_types: Sequence[str]
+    people_signals_relationships: Sequence[str]
 
 
 Variant = Literal["open_deal", "in_sequence", "new_assignment", "standard"]
@@ -106,3 +113,34 @@ def enrollment(
         field=config.sequence_field,
         reason=why,
     )
+
+
+def match_account(
+    person: ChangedPerson, accounts: dict[str, Record], matcher: AccountMatcher
+) -> tuple[Record | None, str]:
+    """The account a person works at now: a contact's own, else the matcher's find."""
+    account_id = person.record.get("AccountId")
+    if person.sobject == "Contact" and account_id in accounts:
+        return accounts[account_id], f"a contact of {accounts[account_id]['Name']}"
+    found = matcher.match(person.record.get("Email"), person.record.get("Company"))
+    return found.account, found.reason
+
+
+def left_to_others(
+    person: ChangedPerson, account: Record | None, relationship: str, config: PersonSettings
+) -> tuple[str, str] | None:
+    """(kind, reason) when the job change is not this play's: back at the past account,
+    or a customer's person people-signals tells about."""
+    if account is None:
+        return None
+    past = person.record.get(config.past_account_field)
+    if past and company_words(past) == company_words(account["Name"]):
+        return (
+            "back at the past account",
+            f"back at the past account {account['Name']}: no new company",
+        )
+    customer = account.get(config.account_type_field) in config.customer_types
+    if customer and relationship in config.people_signals_relationships:
+        why = f"{relationship} at customer {account['Name']}: left to people-signals"
+        return "left to people-signals", why
+    return None

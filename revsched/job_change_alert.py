@@ -16,6 +16,18 @@ from revsched.changed_person import ChangedPerson, PersonSettings, Variant
 from revsched.plan import LeadConversion, Recipient, Scalar
 from revsched.play import DecideContext, Record, days_text
 
+# The fields of the SDR's follow-up Task (`follow_up_task`).
+TASK_FIELDS = (
+    "Subject",
+    "OwnerId",
+    "ActivityDate",
+    "Status",
+    "Priority",
+    "WhoId",
+    "WhatId",
+    "Description",
+)
+
 
 class AlertSettings(Protocol):
     """The settings of job-changes' config its alert, Task and conversion read."""

@@ -9,12 +9,12 @@ play reads as its paragraph in PLAYS.md; the rules read only the settings listed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from revsched.account_matcher import AccountMatcher, Match, OnTie, person_keys
+from revsched.account_matcher import AccountMatcher, Match, person_keys
 from revsched.dedupe.normalize import country_code
 from revsched.errors import ConfigError
 from revsched.plan import Scalar
@@ -63,9 +63,6 @@ class RoutingSettings(Protocol):
     default_pool: str
     free_mail_domains: Sequence[str]
     shared_hosts: Sequence[str]
-    customer_types: Sequence[str]
-    on_tie: OnTie
-    account_type_field: str
 
 
 def iso_country_pools(pools: Mapping[str, str]) -> dict[str, str]:
@@ -294,19 +291,6 @@ def lead_keys(lead: Record, config: RoutingSettings) -> set[str]:
     ignored = {d.lower() for d in (*config.free_mail_domains, *config.shared_hosts)}
     company = None if placeholder_company(lead, config) else lead.get("Company")
     return person_keys(lead.get("Email"), company, ignored)
-
-
-def routing_matcher(accounts: Iterable[Record], config: RoutingSettings) -> AccountMatcher:
-    """The candidate accounts, by domain and name (shared hosts never match)."""
-    return AccountMatcher(
-        accounts,
-        free_mail_domains=config.free_mail_domains,
-        customer_types=config.customer_types,
-        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
-        on_tie=config.on_tie,
-        type_field=config.account_type_field,
-        shared_hosts=config.shared_hosts,
-    )
 
 
 def _salesforce_datetime(moment: datetime) -> str:
