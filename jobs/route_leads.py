@@ -6,8 +6,9 @@ the ones with a routing event (never routed, or an MQL date or partner campaign 
 later than `Last_Routed_Date__c`, which lives in Salesforce, so a lost local state cannot
 route a lead twice), and leaves the rest alone. Validation first (each failure a listed
 reason), then the first matching rule: partner, US PubSec, holding queue for non-MQLs,
-the account's working BDR, country pool, default pool. The SDR gets a DM on each MQL
-assigned; RevOps a daily digest of the leads left unrouted and why.
+the account's working BDR, country pool, default pool (both in revsched.lead_routing).
+The SDR gets a DM on each MQL assigned; RevOps a daily digest of the leads left unrouted
+and why (revsched.routing_digest).
 
 Accounts are matched through an index of account domains and names kept between runs in
 the state store (revsched.record_index: built once, then refreshed from the accounts

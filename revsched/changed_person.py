@@ -42,6 +42,8 @@ Variant = Literal["open_deal", "in_sequence", "new_assignment", "standard"]
 
 @dataclass(frozen=True)
 class ChangedPerson:
+    """A Contact or Lead UserGems created or enriched, with what the play asks of it."""
+
     sobject: Literal["Contact", "Lead"]
     record: Record
 
