@@ -29,6 +29,7 @@ class TeamSettings(Protocol):
 
 
 def recipient(role: str, user_id: str, user: Record | None) -> Recipient:
+    """An alert recipient from a user Id and its User row (Name, Email), if read."""
     user = user or {}
     return Recipient(
         role=role, user_id=user_id, name=user.get("Name") or user_id, email=user.get("Email")
@@ -36,6 +37,7 @@ def recipient(role: str, user_id: str, user: Record | None) -> Recipient:
 
 
 def member_recipient(role: str, member: Member) -> Recipient:
+    """An alert recipient from a round robin's member."""
     return Recipient(role=role, user_id=member.user_id, name=member.name, email=member.email)
 
 

@@ -66,7 +66,7 @@ class RoutingSettings(Protocol):
 
 
 def iso_country_pools(pools: Mapping[str, str]) -> dict[str, str]:
-    """Country pools keyed in any spelling we know ("USA", "Germany") keyed by ISO code."""
+    """The pools by ISO country code, from keys in any spelling we know ("USA", "Germany")."""
     known = {}
     for country, pool in pools.items():
         code = country if len(country) == 2 and country.isupper() else country_code(country)
