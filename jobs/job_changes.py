@@ -13,17 +13,37 @@ lead's conversion and is the Task's external key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
 
 from pydantic import Field
 
-from revsched.account_matcher import AccountMatcher, OnTie, account_keys, person_keys
+from revsched.account_matcher import (
+    OnTie,
+    account_keys,
+    open_deal_matcher,
+    person_keys,
+)
+from revsched.account_team import Team, account_team, nobody_free, team_recipients
+from revsched.changed_person import (
+    KEY_PREFIX,
+    ChangedPerson,
+    enrollment,
+    left_to_others,
+    match_account,
+    persona_of,
+    sequence_for,
+)
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
-from revsched.dedupe.normalize import company_words
+from revsched.job_change_alert import (
+    TASK_FIELDS,
+    alert_context,
+    alert_variant,
+    conversion,
+    follow_up_task,
+)
 from revsched.ownership import Ownership
-from revsched.plan import Enrollment, LeadConversion, Person, Plan, Recipient, Scalar
+from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
@@ -37,22 +57,9 @@ from revsched.play import (
     days_text,
     object_fields,
 )
-from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
+from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
-
-Variant = Literal["open_deal", "in_sequence", "new_assignment", "standard"]
-KEY_PREFIX = "job-changes"
-TASK_FIELDS = (
-    "Subject",
-    "OwnerId",
-    "ActivityDate",
-    "Status",
-    "Priority",
-    "WhoId",
-    "WhatId",
-    "Description",
-)
 
 
 class JobChangesConfig(PlayConfig):
@@ -272,137 +279,9 @@ def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
 # --- Decide -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Person:
-    sobject: Literal["Contact", "Lead"]
-    record: Record
-
-    @property
-    def id(self) -> str:
-        return str(self.record["Id"])
-
-    @property
-    def email(self) -> str | None:
-        address = self.record.get("Email")
-        return str(address).strip().lower() if address else None
-
-    def key(self, start: date) -> str:
-        """`job-changes:<email or id>:<start>`: the email survives the lead's conversion."""
-        return f"{KEY_PREFIX}:{self.email or self.id}:{start.isoformat()}"
-
-    def delivered(self) -> date:
-        """When UserGems last created or enriched the record."""
-        return date.fromisoformat(str(self.record["LastModifiedDate"])[:10])
-
-
-def _recipient(role: str, user_id: str, user: Record | None) -> Recipient:
-    user = user or {}
-    return Recipient(
-        role=role, user_id=user_id, name=user.get("Name") or user_id, email=user.get("Email")
-    )
-
-
-def _member(role: str, member: Member) -> Recipient:
-    return Recipient(role=role, user_id=member.user_id, name=member.name, email=member.email)
-
-
-@dataclass(frozen=True)
-class _Team:
-    """Who works the person's account after this run, and the account changes for it."""
-
-    ae: Recipient | None
-    sdr: Recipient | None
-    changes: dict[str, tuple[str, str]]
-    assigned_reason: str | None
-    # Round-robined by this run (its changes are planned with the first person only).
-    newly_assigned: bool = False
-
-
-def _team(
-    account: Record | None,
-    person: _Person,
-    ownership: Ownership,
-    robin: RoundRobin,
-    config: JobChangesConfig,
-) -> _Team | None:
-    """The account's AE and SDR (round-robined when unassigned); for an unmatched lead, its
-    SDR (its owner, or one from the SDR pool). None: the pool has nobody to take it."""
-    if account is None:
-        owner_id = str(person.record["OwnerId"])
-        if ownership.unassigned(owner_id, person.record.get("Owner")) is None:
-            return _Team(
-                None, _recipient("Lead Owner", owner_id, person.record.get("Owner")), {}, None
-            )
-        pick = robin.next(config.sdr_pool)
-        if pick is None:
-            return None
-        return _Team(
-            None,
-            _member("Lead Owner", pick.member),
-            {"OwnerId": (pick.member.user_id, pick.explain())},
-            None,
-        )
-    sdr_id = account.get(config.sdr_field)
-    sdr_user = account.get(relationship_name(config.sdr_field))
-    sdr = (
-        _recipient("Acct SDR", sdr_id, sdr_user)
-        if sdr_id and (sdr_user or {}).get("IsActive", True)
-        else None
-    )
-    if ownership.unassigned(str(account["OwnerId"]), account.get("Owner")) is None:
-        return _Team(
-            _recipient("Acct Owner", str(account["OwnerId"]), account.get("Owner")),
-            sdr,
-            {},
-            account.get(config.assigned_reason_field),
-        )
-    ae = robin.next(config.ae_pool)
-    if ae is None:
-        return None
-    changes = {
-        "OwnerId": (ae.member.user_id, ae.explain()),
-        config.assigned_reason_field: (config.assigned_reason_value, "assigned by round robin"),
-    }
-    if sdr is None:
-        pick = robin.next(config.sdr_pool)
-        if pick is not None:
-            sdr = _member("Acct SDR", pick.member)
-            changes[config.sdr_field] = (pick.member.user_id, pick.explain())
-    return _Team(_member("Acct Owner", ae.member), sdr, changes, config.assigned_reason_value, True)
-
-
-def _persona(person: _Person, config: JobChangesConfig) -> tuple[str | None, str]:
-    """The person's persona and where it came from (UserGems, or a title keyword)."""
-    persona = person.record.get(config.persona_field)
-    if persona:
-        return str(persona), f"persona {persona}"
-    title = str(person.record.get("Title") or "").lower()
-    for keyword, found in config.title_personas.items():
-        if keyword in title:
-            return found, f"persona {found} (title contains {keyword!r})"
-    return None, "no persona"
-
-
-def _sequence(
-    person: _Person, variant: Variant, config: JobChangesConfig
-) -> tuple[str | None, str]:
-    """The sequence to enroll the person in, or None; and the sentence the alert shows."""
-    if variant == "open_deal":
-        return None, "Not enrolled in a sequence: an open opportunity is in progress"
-    if variant == "in_sequence":
-        return None, "Not enrolled: the contact is already in an active sequence"
-    if not person.email:
-        return None, "Not enrolled in a sequence: the contact has no email address"
-    if person.record.get(config.opted_out_field):
-        return None, "Not enrolled in a sequence: the contact has opted out of email"
-    persona, _how = _persona(person, config)
-    sequence = config.persona_sequences.get(persona or "", config.default_sequence)
-    return sequence, f"This Contact has been added to the {sequence} sequence"
-
-
 def _skip(
     plan: PlanBuilder,
-    person: _Person,
+    person: ChangedPerson,
     reason: str,
     stage: str | None = None,
     kind: str | None = None,
@@ -411,144 +290,13 @@ def _skip(
     plan.skip(person.record, reason, stage, sobject=person.sobject, kind=kind)
 
 
-def _details(person: _Person, relationship: str, config: JobChangesConfig) -> dict[str, Any]:
-    """The seed's Contact Details, blanks kept."""
-    record = person.record
-    return {
-        "title": record.get("Title"),
-        "email": record.get("Email"),
-        "job_started": record.get(config.job_start_field),
-        "past_account": record.get(config.past_account_field),
-        "past_account_type": record.get(config.past_account_type_field),
-        "relationship": relationship,
-        "past_title": record.get(config.past_title_field),
-    }
-
-
-def _task_fields(
-    person: _Person, account: Record | None, owner: Recipient, ctx: DecideContext[JobChangesConfig]
-) -> dict[str, Scalar]:
-    """The follow-up Task of the SDR (else the AE), due in task_due_days."""
-    config = ctx.config
-    name = str(person.record["Name"])
-    due = ctx.as_of + timedelta(days=config.task_due_days)
-    return {
-        "Subject": config.task_subject.format(name=name),
-        "OwnerId": owner.user_id,
-        "ActivityDate": due.isoformat(),
-        "Status": "Not Started",
-        "Priority": "High",
-        "WhoId": person.id,
-        "WhatId": account["Id"] if account else None,
-        "Description": f"{name} changed jobs (UserGems). Follow up within"
-        f" {days_text(config.task_due_days)}.",
-    }
-
-
-def _variant(
-    person: _Person, deals: list[Record], team: _Team, config: JobChangesConfig
-) -> Variant:
-    """Which of the seed's alert variants applies."""
-    if deals:
-        return "open_deal"
-    if person.record.get(config.sequenced_field):
-        return "in_sequence"
-    return "new_assignment" if team.newly_assigned else "standard"
-
-
-def _conversion(
-    person: _Person, account: Record, owner: Recipient, how: str, config: JobChangesConfig
-) -> LeadConversion:
-    """The lead converted onto the account it matched, owned by the account's AE."""
-    return LeadConversion(
-        lead_id=person.id,
-        lead_name=str(person.record["Name"]),
-        account_id=str(account["Id"]),
-        account_name=str(account["Name"]),
-        owner_id=str(owner.user_id),
-        converted_status=config.converted_status,
-        reason=f"{how}: the lead joins {account['Name']} as a contact",
-    )
-
-
-def _enrollment(
-    person: _Person,
-    email: str,
-    sequence: str,
-    sender: Recipient,
-    why: str,
-    config: JobChangesConfig,
-) -> Enrollment:
-    return Enrollment(
-        key=f"{KEY_PREFIX}:{email}:{sequence}",
-        person=Person(
-            sobject=person.sobject,
-            record_id=person.id,
-            name=str(person.record["Name"]),
-            email=email,
-        ),
-        sequence=sequence,
-        sender=sender,
-        field=config.sequence_field,
-        reason=why,
-    )
-
-
-def _recipients(team: _Team, deal: Record | None) -> tuple[Recipient, ...]:
-    """The AE and SDR, and the owner of the open deal if someone else."""
-    recipients = [r for r in (team.ae, team.sdr) if r is not None]
-    if deal is not None and deal["OwnerId"] not in {r.user_id for r in recipients}:
-        recipients.append(_recipient("Deal Owner", str(deal["OwnerId"]), deal.get("Owner")))
-    return tuple(recipients)
-
-
-def _alert_context(
-    person: _Person,
-    account: Record | None,
-    relationship: str,
-    team: _Team,
-    variant: Variant,
-    deal: Record | None,
-    sequence_line: str,
-    config: JobChangesConfig,
-) -> dict[str, Any]:
-    """The seed's Slack alert: who moved where, the account and its team, the deal, the
-    sequence, and what to do."""
-    return {
-        "person": {"sobject": person.sobject, "id": person.id, "name": person.record["Name"]},
-        "ae": team.ae.model_dump() if team.ae else None,
-        "sdr": team.sdr.model_dump() if team.sdr else None,
-        "company": person.record.get("Company"),
-        "account": (
-            {
-                "id": account["Id"],
-                "name": account["Name"],
-                "type": account.get(config.account_type_field),
-                "assigned_reason": team.assigned_reason,
-            }
-            if account is not None
-            else None
-        ),
-        "details": _details(person, relationship, config),
-        "definition": config.relationships[relationship],
-        "variant": variant,
-        "deal": (
-            {"id": deal["Id"], "name": deal["Name"], "owner": (deal.get("Owner") or {}).get("Name")}
-            if deal is not None
-            else None
-        ),
-        "sequence": sequence_line,
-        "follow_up": config.follow_up,
-    }
-
-
 def _handle(
-    person: _Person,
+    person: ChangedPerson,
     account: Record | None,
     how: str,
     relationship: str,
     start: date,
-    team: _Team,
+    team: Team,
     plan: PlanBuilder,
     ctx: DecideContext[JobChangesConfig],
 ) -> None:
@@ -557,28 +305,28 @@ def _handle(
     stage = start.isoformat()
     deals = children(account, "Opportunities") if account else []
     deal = deals[0] if deals else None
-    variant = _variant(person, deals, team, config)
+    variant = alert_variant(person, deals, team, config)
     prefix = f"job change of {person.record['Name']}: "
     if account is not None:
         plan.change(account, team.changes, prefix, sobject="Account")
     else:
         plan.change(person.record, team.changes, prefix, sobject=person.sobject)
     if account is not None and team.ae is not None and person.sobject == "Lead":
-        plan.convert(_conversion(person, account, team.ae, how, config))
+        plan.convert(conversion(person, account, team.ae, how, config))
     elif account is not None and team.ae is not None:
         why = f"contact owner = account owner {team.ae.name}"
         plan.change(person.record, {"OwnerId": (team.ae.user_id, why)}, sobject="Contact")
     follower = team.sdr or team.ae
     assert follower is not None  # a team always has an SDR or an AE
-    sequence, sequence_line = _sequence(person, variant, config)
+    sequence, sequence_line = sequence_for(person, variant, config)
     # A sequence already asked for (the field holds it) is not asked for again.
     if sequence is not None and person.email and person.record[config.sequence_field] != sequence:
-        why = f"{prefix}{_persona(person, config)[1]}, sent by {follower.name}"
-        plan.enroll(_enrollment(person, person.email, sequence, follower, why, config))
+        why = f"{prefix}{persona_of(person, config)[1]}, sent by {follower.name}"
+        plan.enroll(enrollment(person, person.email, sequence, follower, why, config))
     plan.create(
         "Task",
         person.key(start),
-        _task_fields(person, account, follower, ctx),
+        follow_up_task(person, account, follower, ctx),
         reason=f"{follower.name} follows up within {days_text(config.task_due_days)}",
         parent_id=person.id,
     )
@@ -586,9 +334,9 @@ def _handle(
         config.template,
         person.id,
         stage,
-        to=_recipients(team, deal),
+        to=team_recipients(team, deal),
         reason=f"{relationship} started at a new company on {stage}",
-        context=_alert_context(
+        context=alert_context(
             person, account, relationship, team, variant, deal, sequence_line, config
         ),
     )
@@ -597,18 +345,8 @@ def _handle(
     plan.select(person.record, reason, stage, sobject=person.sobject)
 
 
-def _match(
-    person: _Person, accounts: dict[str, Record], matcher: AccountMatcher
-) -> tuple[Record | None, str]:
-    account_id = person.record.get("AccountId")
-    if person.sobject == "Contact" and account_id in accounts:
-        return accounts[account_id], f"a contact of {accounts[account_id]['Name']}"
-    found = matcher.match(person.record.get("Email"), person.record.get("Company"))
-    return found.account, found.reason
-
-
 def _screen(
-    person: _Person,
+    person: ChangedPerson,
     contact_emails: set[str],
     handled: set[str],
     planned: dict[str, str],
@@ -646,26 +384,6 @@ def _screen(
     return str(relationship), start
 
 
-def _left_to_others(
-    person: _Person, account: Record | None, relationship: str, config: JobChangesConfig
-) -> tuple[str, str] | None:
-    """(kind, reason) when the job change is not this play's: back at the past account,
-    or a customer's person people-signals tells about."""
-    if account is None:
-        return None
-    past = person.record.get(config.past_account_field)
-    if past and company_words(past) == company_words(account["Name"]):
-        return (
-            "back at the past account",
-            f"back at the past account {account['Name']}: no new company",
-        )
-    customer = account.get(config.account_type_field) in config.customer_types
-    if customer and relationship in config.people_signals_relationships:
-        why = f"{relationship} at customer {account['Name']}: left to people-signals"
-        return "left to people-signals", why
-    return None
-
-
 def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Contact")
     users = records["users"]
@@ -679,55 +397,35 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     accounts = {
         str(a["Id"]): a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows
     }
-    matcher = _matcher(accounts, config)
+    # By Id: an account found by two of the accounts queries' terms is one candidate.
+    matcher = open_deal_matcher(accounts.values(), config)
     handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
-    contacts = [_Person("Contact", r) for r in records["contacts"]]
+    contacts = [ChangedPerson("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
     # Task key -> whose it is: duplicate records of one person are handled once.
     planned: dict[str, str] = {}
     # Accounts round-robined in this run: a second person there joins the same team.
-    assigned: dict[str, _Team] = {}
-    for person in [*contacts, *(_Person("Lead", r) for r in records["leads"])]:
+    assigned: dict[str, Team] = {}
+    for person in [*contacts, *(ChangedPerson("Lead", r) for r in records["leads"])]:
         screened = _screen(person, contact_emails, handled, planned, plan, ctx)
         if screened is None:
             continue
         relationship, start = screened
-        account, how = _match(person, accounts, matcher)
-        if left := _left_to_others(person, account, relationship, config):
+        account, how = match_account(person, accounts, matcher)
+        if left := left_to_others(person, account, relationship, config):
             _skip(plan, person, left[1], start.isoformat(), left[0])
             continue
         if account is not None and account["Id"] in assigned:
             team = replace(assigned[account["Id"]], changes={})
         else:
-            team = _team(account, person, ownership, robin, config)
+            team = account_team(account, person, ownership, robin, config)
         if team is None:
-            _skip(plan, person, _nobody_free(account, robin, config), start.isoformat())
+            _skip(plan, person, nobody_free(account, robin, config), start.isoformat())
             continue
         if account is not None and team.newly_assigned:
             assigned[account["Id"]] = team
         _handle(person, account, how, relationship, start, team, plan, ctx)
     return plan.build(cursors=robin.cursors, assignments=robin.assignments)
-
-
-def _nobody_free(account: Record | None, robin: RoundRobin, config: JobChangesConfig) -> str:
-    """Why no team was found: nobody in the pool the person's account needed could take it."""
-    pool, what = (
-        (config.ae_pool, "account unassigned") if account else (config.sdr_pool, "unmatched")
-    )
-    return f"{what} and nobody in pool {pool!r} can take it ({'; '.join(robin.unavailable(pool))})"
-
-
-def _matcher(accounts: dict[str, Record], config: JobChangesConfig) -> AccountMatcher:
-    """The candidate accounts by domain and name; by Id, so an account found by two of
-    the accounts queries' terms is one candidate."""
-    return AccountMatcher(
-        accounts.values(),
-        free_mail_domains=config.free_mail_domains,
-        customer_types=config.customer_types,
-        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
-        on_tie=config.on_tie,
-        type_field=config.account_type_field,
-    )
 
 
 def requirements(config: JobChangesConfig) -> Requirements:

@@ -6,8 +6,9 @@ the ones with a routing event (never routed, or an MQL date or partner campaign 
 later than `Last_Routed_Date__c`, which lives in Salesforce, so a lost local state cannot
 route a lead twice), and leaves the rest alone. Validation first (each failure a listed
 reason), then the first matching rule: partner, US PubSec, holding queue for non-MQLs,
-the account's working BDR, country pool, default pool. The SDR gets a DM on each MQL
-assigned; RevOps a daily digest of the leads left unrouted and why.
+the account's working BDR, country pool, default pool (both in revsched.lead_routing).
+The SDR gets a DM on each MQL assigned; RevOps a daily digest of the leads left unrouted
+and why (revsched.routing_digest).
 
 Accounts are matched through an index of account domains and names kept between runs in
 the state store (revsched.record_index: built once, then refreshed from the accounts
@@ -17,21 +18,27 @@ and the shared account matcher decides among them, so a run never reads the whol
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
-from urllib.parse import quote_plus
 
 from pydantic import Field, field_validator
 
-from revsched.account_matcher import AccountMatcher, Match, OnTie, account_keys, person_keys
+from revsched.account_matcher import OnTie, account_keys, open_deal_matcher
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
-from revsched.dedupe.normalize import country_code
-from revsched.errors import ConfigError
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
-from revsched.plan import Plan, Recipient, Scalar
+from revsched.lead_routing import (
+    Router,
+    checked_queues,
+    invalid_reason,
+    iso_country_pools,
+    lead_keys,
+    mql_alert_context,
+    placeholder_company,
+    route_by_rules,
+    route_targets,
+    routing_event,
+)
+from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
@@ -41,22 +48,14 @@ from revsched.play import (
     RecordIndex,
     Records,
     Requirements,
-    children,
     object_fields,
 )
-from revsched.roundrobin import (
-    RoundRobin,
-    active_recipients,
-    members_from_users,
-    round_robin,
-    user_fields,
-)
+from revsched.roundrobin import members_from_users, round_robin, user_fields
+from revsched.routing_digest import digest_due, revops_digest, unrouted_row
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import MAX_QUERY_URI as MAX_QUERY_URI  # tests check queries against it
+from revsched.soql import FieldName, format_soql, id_chunks, relationship_name
 
-# A query goes in the URL, and Salesforce refuses a request line and headers over
-# 16,384 bytes (431/414): each candidate query stays under this many encoded characters.
-MAX_QUERY_URI = 12_000
 # Accounts read per candidate query are named accounts_0, accounts_1, ...
 ACCOUNTS = "accounts_"
 # Leads whose writes failed in earlier runs, read again by Id: retried_0, retried_1, ...
@@ -155,13 +154,7 @@ class RouteLeadsConfig(PlayConfig):
     @classmethod
     def _iso_countries(cls, pools: dict[str, str]) -> dict[str, str]:
         """Keys in any spelling we know ("USA", "Germany") become ISO codes."""
-        known = {}
-        for country, pool in pools.items():
-            code = country if len(country) == 2 and country.isupper() else country_code(country)
-            if code is None:
-                raise ValueError(f"{country!r} is not a country we know: use its ISO code")
-            known[code] = pool
-        return known
+        return iso_country_pools(pools)
 
     def pools_used(self) -> set[str]:
         return {self.pubsec_pool, self.default_pool, *self.country_pools.values()}
@@ -196,17 +189,6 @@ def since(ctx: DecideContext[RouteLeadsConfig]) -> datetime:
     if ctx.watermark is not None:
         return ctx.watermark.astimezone(UTC) - timedelta(minutes=config.overlap_minutes)
     return datetime.combine(ctx.as_of - timedelta(days=config.catch_up_days), time(), UTC)
-
-
-def digest_stage(ctx: DecideContext[RouteLeadsConfig]) -> str:
-    return f"digest:{ctx.as_of.isoformat()}"
-
-
-def digest_due(ctx: DecideContext[RouteLeadsConfig]) -> bool:
-    """From digest_time on, until today's digest has gone (known here or, with a new
-    state store, recalled from the org's memory before deciding)."""
-    stage = digest_stage(ctx)
-    return ctx.moment.time() >= ctx.config.digest_time and all(s != stage for _, s in ctx.fired)
 
 
 def _partner_filter(config: RouteLeadsConfig) -> str:
@@ -267,7 +249,7 @@ def queries(ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
             config.queues_used(),
         ),
     }
-    for n, chunk in enumerate(_chunks(select, ctx.retries)):
+    for n, chunk in enumerate(id_chunks(select, ctx.retries)):
         found[f"{RETRIED}{n}"] = format_soql(
             "{:literal} WHERE IsConverted = false AND Id IN {} ORDER BY Id", select, chunk
         )
@@ -294,13 +276,6 @@ def _account_select(config: RouteLeadsConfig) -> str:
     return f"SELECT {', '.join(fields)}, {opportunities} FROM Account"
 
 
-def lead_keys(lead: Record, config: RouteLeadsConfig) -> set[str]:
-    """The index keys a lead's account is found by (a placeholder company finds none)."""
-    ignored = {d.lower() for d in (*config.free_mail_domains, *config.shared_hosts)}
-    company = None if _placeholder(lead, config) else lead.get("Company")
-    return person_keys(lead.get("Email"), company, ignored)
-
-
 def account_index(config: RouteLeadsConfig) -> RecordIndex:
     shared = frozenset(h.lower() for h in config.shared_hosts)
     return RecordIndex(
@@ -309,22 +284,6 @@ def account_index(config: RouteLeadsConfig) -> RecordIndex:
         fields=("Name", "Website"),
         keys=lambda account: account_keys(account, shared),
     )
-
-
-def _chunks(select: str, values: Collection[str]) -> Iterator[list[str]]:
-    """The values in lists whose query, URL-encoded, fits in MAX_QUERY_URI."""
-    budget = MAX_QUERY_URI - len(quote_plus(f"{select} WHERE Id IN () ORDER BY Id"))
-    chunk: list[str] = []
-    used = 0
-    for value in sorted(values):
-        cost = len(quote_plus(format_soql("{},", value)))
-        if chunk and used + cost > budget:
-            yield chunk
-            chunk, used = [], 0
-        chunk.append(value)
-        used += cost
-    if chunk:
-        yield chunk
 
 
 def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[str, str]:
@@ -339,7 +298,7 @@ def follow_ups(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[s
     select = _account_select(config)
     queries = {
         f"{ACCOUNTS}{n}": format_soql("{:literal} WHERE Id IN {} ORDER BY Id", select, chunk)
-        for n, chunk in enumerate(_chunks(select, ids))
+        for n, chunk in enumerate(id_chunks(select, ids))
     }
     # No candidates: the query still runs (and doctor checks its fields), reading nothing.
     return queries or {f"{ACCOUNTS}0": f"{select} WHERE Id = null"}
@@ -365,258 +324,12 @@ def _given_up(lead: Record, ctx: DecideContext[RouteLeadsConfig]) -> str | None:
     )
 
 
-def _moment(value: Any) -> datetime | None:
-    """A Salesforce datetime (or date) field as an aware datetime."""
-    from dateutil.parser import isoparse  # with dateutil.tz: not loaded to list the plays
-
-    if not value:
-        return None
-    parsed = isoparse(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _salesforce_datetime(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def routing_event(lead: Record, config: RouteLeadsConfig) -> datetime | None:
-    """Why the lead routes now: never routed (its latest MQL, membership or creation), or
-    an MQL or partner campaign membership later than its last routing; None: nothing new."""
-    members = children(lead, "CampaignMembers")
-    joined = max((_moment(m["CreatedDate"]) for m in members), default=None)
-    events = [e for e in (_moment(lead[config.mql_date_field]), joined) if e is not None]
-    last = _moment(lead[config.last_routed_field])
-    created = _moment(lead["CreatedDate"])
-    if last is None and config.live_since is not None and created and created < config.live_since:
-        last = config.live_since
-    if last is None:
-        return max(events, default=created)
-    later = [e for e in events if e > last]
-    return max(later) if later else None
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a lead goes: an owner (user or queue), why, and the other fields to write."""
-
-    owner_id: str | None  # None: the owner stays (a partner lead with its partner set)
-    owner_name: str
-    reason: str
-    detail: str
-    user: bool = False
-    fields: dict[str, tuple[Scalar, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Org:
-    """What decide looked up once for all leads."""
-
-    config: RouteLeadsConfig
-    queues: dict[str, Record]
-    integration_ids: frozenset[str]
-    robin: RoundRobin
-    matcher: AccountMatcher
-
-
-def _queues(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> dict[str, Record]:
-    """Every queue the rules name; a missing one is a config error, before any write."""
-    config = ctx.config
-    by_name = {q["DeveloperName"]: q for q in records["queues"]}
-    keys = {config.partner_queue: "partner_queue"}
-    keys |= {q: f"status_queues.{s}" for s, q in config.status_queues.items()}
-    keys |= {q: f"moment_rules.{m}" for m, q in config.moment_rules.items() if q != "suppress"}
-    for developer_name, key in sorted(keys.items()):
-        if developer_name not in by_name:
-            raise ConfigError(
-                f"plays.{ctx.play}.{key}: no queue with DeveloperName {developer_name!r} in the org"
-            )
-    return by_name
-
-
-def _invalid(lead: Record, new: bool, org: _Org) -> str | None:
-    """Why validation keeps the lead as it is; None when it may route."""
-    config = org.config
-    if new:
-        if lead[config.do_not_route_field]:
-            return f"{config.do_not_route_field} is checked"
-        score = lead[config.person_score_field]
-        if score is None or score < config.min_person_score:
-            shown = "blank" if score is None else f"{score:g}"
-            return (
-                f"{config.person_score_field} is {shown} (needs {config.min_person_score:g} or"
-                " more): stays with the integration user"
-            )
-    else:
-        status = lead[config.status_field]
-        if status in config.working_statuses:
-            return f"Sales Dev is working it (Status {status})"
-        if lead[config.sequenced_field]:
-            return f"in an active sequence ({config.sequenced_field} = true)"
-    moment = lead[config.moment_field]
-    if config.moment_rules.get(moment) == "suppress":
-        return f"last interesting moment {moment!r} is suppressed"
-    return None
-
-
-def _queue_route(queue: Record, reason: str, detail: str) -> Route:
-    return Route(queue["Id"], queue["Name"], reason, detail)
-
-
-def _partner(lead: Record, org: _Org) -> tuple[Route | None, str]:
-    """Rule 1: a partner campaign's lead goes to the partner (Vartopia). Without a route, a
-    note on the joint-event lead Sales Dev works, for the SDR path's explanation."""
-    config = org.config
-    if lead[config.moment_field] in config.inbound_moments:
-        return None, ""
-    members = children(lead, "CampaignMembers")
-    funded = [
-        m
-        for m in members
-        if m["Campaign"][config.mdf_field] == config.partner_yes
-        or m["Campaign"]["Name"] in config.partner_trial_campaigns
-    ]
-    joint = [m for m in members if m["Campaign"][config.joint_event_field] == config.partner_yes]
-    partner_fields = {
-        config.share_status_field: (config.share_status_value, "partner lead: shared"),
-        config.partner_status_field: (config.partner_status_value, "partner lead: qualifying"),
-    }
-    queue = org.queues[config.partner_queue]
-    if funded:
-        name = funded[0]["Campaign"]["Name"]
-        kind = (
-            "MDF campaign"
-            if funded[0]["Campaign"][config.mdf_field] == config.partner_yes
-            else "trial"
-        )
-        reason = f"Partner: {kind} {name}"
-        if lead[config.partner_account_field]:
-            detail = f"member of {name}; its partner account is set: the owner stays"
-            return Route(None, "", reason, detail, fields=partner_fields), ""
-        detail = f"member of {name} and no partner account"
-        return Route(queue["Id"], queue["Name"], reason, detail, fields=partner_fields), ""
-    if joint:
-        name = joint[0]["Campaign"]["Name"]
-        worked = (
-            lead[config.status_field] in config.working_statuses or lead[config.sequenced_field]
-        )
-        if worked:
-            return None, f"joint event {name}, but Sales Dev works the lead"
-        reason = f"Partner: joint event {name}"
-        route = Route(
-            queue["Id"], queue["Name"], reason, "not worked by Sales Dev", fields=partner_fields
-        )
-        return route, ""
-    return None, ""
-
-
-def _pool(pool: str, reason: str, detail: str, org: _Org) -> tuple[Route | None, str]:
-    """The pool's next member, else (None) why nobody."""
-    pick = org.robin.next(pool)
-    if pick is None:
-        unavailable = "; ".join(org.robin.unavailable(pool))
-        return None, f"nobody in pool {pool!r} can take leads now ({unavailable})"
-    member = pick.member
-    route = Route(member.user_id, member.name, reason, f"{detail}; {pick.explain()}", user=True)
-    return route, ""
-
-
-def _rules(lead: Record, account: Record | None, org: _Org) -> tuple[Route | None, str]:
-    """Rules 1-5, first match wins; no route: why the lead could not be routed."""
-    config = org.config
-    notes: list[str] = []
-    moment = lead[config.moment_field]
-    special = config.moment_rules.get(moment)
-    if special and special != "suppress":
-        queue = org.queues[special]
-        why = f"{moment!r} -> {queue['Name']}"
-        return _queue_route(queue, f"Last interesting moment: {moment}", why), ""
-    partner, note = _partner(lead, org)
-    if partner is not None:
-        return partner, ""
-    if note:
-        notes.append(note)
-    if account is not None and account[config.pubsec_field]:
-        return _pool(config.pubsec_pool, "US PubSec pool", f"{account['Name']} is US PubSec", org)
-    status = lead[config.status_field]
-    if not lead[config.mql_date_field]:
-        developer_name = config.status_queues.get(status)
-        if developer_name is None:
-            return None, f"not an MQL and no holding queue for Status {status!r} (status_queues)"
-        queue = org.queues[developer_name]
-        return _queue_route(queue, f"Holding queue: {status}", f"not an MQL ({status})"), ""
-    bdr_name = relationship_name(config.bdr_field)
-    if account is not None and account[config.bdr_field]:
-        bdr = account[bdr_name]
-        if account[config.bdr_status_field] != config.bdr_working_value:
-            notes.append(f"BDR {bdr['Name']} is not actively working {account['Name']}")
-        elif not bdr["IsActive"]:
-            notes.append(f"BDR {bdr['Name']} of {account['Name']} is inactive")
-        else:
-            detail = f"{bdr['Name']} actively works {account['Name']}"
-            return Route(
-                account[config.bdr_field], bdr["Name"], "Account BDR", detail, user=True
-            ), ""
-    written = lead[config.country_field]
-    code = country_code(written) if written else None
-    pool = config.country_pools.get(code or "")
-    after = "; ".join(notes) + "; " if notes else ""
-    if pool is not None:
-        return _pool(pool, f"Country pool: {code}", f"{after}country {written!r} is {code}", org)
-    why = (
-        f"country {written!r}" + (f" ({code}) has no pool" if code else " unknown")
-        if written
-        else "no country"
-    )
-    return _pool(config.default_pool, "Default pool", f"{after}{why}", org)
-
-
-def _placeholder(lead: Record, config: RouteLeadsConfig) -> bool:
-    company = str(lead["Company"] or "").strip().lower()
-    return company in {"", *(p.lower() for p in config.placeholder_companies)}
-
-
-def _targets(
-    lead: Record, route: Route, match: Match, moment: datetime, org: _Org
-) -> dict[str, tuple[Scalar, str]]:
-    config = org.config
-    targets = dict(route.fields)
-    if route.owner_id is not None:
-        targets["OwnerId"] = (route.owner_id, f"{route.reason}: {route.owner_name}")
-    targets[config.routing_reason_field] = (route.reason, "the rule that routed it")
-    if match.account is not None:
-        targets[config.matched_account_field] = (match.account["Id"], match.reason)
-    targets[config.last_routed_field] = (_salesforce_datetime(moment), "routed now")
-    if _placeholder(lead, config):
-        # plan.change drops it when the standard value is there already.
-        targets["Company"] = (config.standard_company, "blank or placeholder company")
-    return targets
-
-
-def _dm_context(
-    lead: Record, route: Route, match: Match, config: RouteLeadsConfig
-) -> dict[str, Any]:
-    """The SDR's DM on an MQL assigned to them: the lead, its score and moment, its account."""
-    account = match.account
-    return {
-        "sdr": route.owner_name,
-        "lead": lead["Name"],
-        "lead_id": lead["Id"],
-        "company": config.standard_company if _placeholder(lead, config) else lead["Company"],
-        "title": lead["Title"],
-        "score": lead[config.person_score_field],
-        "moment": lead[config.moment_field],
-        "account": account["Name"] if account else None,
-        "account_id": account["Id"] if account else None,
-        "reason": route.reason,
-    }
-
-
 def _route_lead(
     lead: Record,
     event: datetime,
     plan: PlanBuilder,
     unrouted: list[tuple[Record, str]],
-    org: _Org,
+    org: Router,
 ) -> None:
     """Route one lead by the rules, or list why not (and, unless a user entered it by hand,
     keep it for RevOps' digest)."""
@@ -628,10 +341,10 @@ def _route_lead(
         who = (lead["CreatedBy"] or {}).get("Name") or "a user"
         plan.skip(lead, f"new lead not created by an integration user (created by {who})", stage)
         return
-    invalid = _invalid(lead, new, org)
-    company = None if _placeholder(lead, config) else lead["Company"]
+    invalid = invalid_reason(lead, new, org)
+    company = None if placeholder_company(lead, config) else lead["Company"]
     match = org.matcher.match(lead["Email"], company)
-    route, why_not = (None, invalid) if invalid else _rules(lead, match.account, org)
+    route, why_not = (None, invalid) if invalid else route_by_rules(lead, match.account, org)
     if route is None:
         plan.skip(lead, why_not, stage)
         unrouted.append((lead, why_not))
@@ -645,7 +358,7 @@ def _route_lead(
     )
     # Never before the event it routes (an --as-of run in the past): it must not route again.
     routed = max(ctx.moment, event)
-    plan.change(lead, _targets(lead, route, match, routed, org))
+    plan.change(lead, route_targets(lead, route, match, routed, org))
     if route.user and lead[config.mql_date_field]:
         plan.alert(
             config.template,
@@ -653,35 +366,8 @@ def _route_lead(
             f"{lead['Id']}:{stage}",
             to=(Recipient(role="sdr", user_id=route.owner_id, name=route.owner_name),),
             reason=f"MQL assigned to {route.owner_name} ({route.reason})",
-            context=_dm_context(lead, route, match, config),
+            context=mql_alert_context(lead, route, match, config),
         )
-
-
-def _digest_context(
-    unrouted: list[tuple[Record, str]], ctx: DecideContext[RouteLeadsConfig]
-) -> dict[str, Any]:
-    """What RevOps reads: the leads left unrouted, counted by reason, the first rows listed."""
-    config = ctx.config
-    reasons = Counter(reason for _, reason in unrouted)
-    return {
-        "as_of": ctx.as_of.isoformat(),
-        "total": len(unrouted),
-        "reasons": [{"reason": r, "count": n} for r, n in reasons.most_common()],
-        "rows": [
-            {
-                "lead": lead["Name"],
-                "lead_id": lead["Id"],
-                "company": lead["Company"],
-                "reason": reason,
-            }
-            for lead, reason in unrouted[: config.digest_rows]
-        ],
-        "more": max(0, len(unrouted) - config.digest_rows),
-    }
-
-
-def _unrouted_row(lead: Record, why: str) -> dict[str, Scalar]:
-    return {"lead_id": lead["Id"], "lead": lead["Name"], "company": lead["Company"], "reason": why}
 
 
 def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
@@ -702,63 +388,35 @@ def decide(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Plan:
         elif event is not None:
             _route_lead(lead, event, plan, unrouted, org)
     if "unrouted" in records:
-        _revops_digest(unrouted, records["users"], plan, ctx)
+        revops_digest(unrouted, records["users"], plan, ctx)
     return plan.build(
         cursors=org.robin.cursors,
         assignments=org.robin.assignments,
-        reports={"unrouted": [_unrouted_row(lead, why) for lead, why in unrouted]},
+        reports={"unrouted": [unrouted_row(lead, why) for lead, why in unrouted]},
         watermark=ctx.moment,
     )
 
 
-def _org(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> _Org:
+def _org(records: Records, ctx: DecideContext[RouteLeadsConfig]) -> Router:
     """What decide looks up once for all leads: the queues (a missing one is an error),
     the integration users, the pools' round robin, the candidate accounts."""
     config, users = ctx.config, records["users"]
     integration = members_from_users(
         f"plays.{ctx.play}.integration_users", config.integration_users, users
     )
-    return _Org(
+    return Router(
         config=config,
-        queues=_queues(records, ctx),
+        queues=checked_queues(records, ctx),
         integration_ids=frozenset(m.user_id for m in integration),
         robin=round_robin(
             config.pools_used(), ctx.pools, users, ctx.cursors, ctx.assigned_today, ctx.moment
         ),
-        matcher=_matcher(records, config),
-    )
-
-
-def _revops_digest(
-    unrouted: list[tuple[Record, str]],
-    users: list[Record],
-    plan: PlanBuilder,
-    ctx: DecideContext[RouteLeadsConfig],
-) -> None:
-    """RevOps' daily digest of the leads left unrouted; nothing to say: only the day's
-    firing, so its query stops."""
-    config = ctx.config
-    revops = active_recipients(
-        "revops", f"plays.{ctx.play}.revops_users", config.revops_users, users
-    )
-    stage, reason = digest_stage(ctx), f"daily digest of {len(unrouted)} unrouted leads"
-    if unrouted:
-        plan.digest(config.digest_template, revops, stage, reason, _digest_context(unrouted, ctx))
-    else:
-        plan.mark_fired(str(revops[0].user_id if revops else ctx.play), stage)
-
-
-def _matcher(records: Records, config: RouteLeadsConfig) -> AccountMatcher:
-    """The candidate accounts the follow-ups read, by domain and name."""
-    accounts = [a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows]
-    return AccountMatcher(
-        accounts,
-        free_mail_domains=config.free_mail_domains,
-        customer_types=config.customer_types,
-        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
-        on_tie=config.on_tie,
-        type_field=config.account_type_field,
-        shared_hosts=config.shared_hosts,
+        # The candidate accounts the follow-ups read.
+        matcher=open_deal_matcher(
+            [a for name, rows in records.items() if name.startswith(ACCOUNTS) for a in rows],
+            config,
+            config.shared_hosts,
+        ),
     )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from revsched.dedupe.normalize import company_words, email, registrable_domain, website
-from revsched.play import Record
+from revsched.play import Record, children
 
 OnTie = Literal["ambiguous", "oldest"]
 
@@ -149,3 +149,28 @@ class AccountMatcher:
             f"ambiguous: the {how} matches {len(candidates)} accounts ({names})"
             " and nothing breaks the tie",
         )
+
+
+class MatcherSettings(Protocol):
+    """The matcher settings a people play's config holds."""
+
+    free_mail_domains: Collection[str]
+    customer_types: Collection[str]
+    on_tie: OnTie
+    account_type_field: str
+
+
+def open_deal_matcher(
+    accounts: Iterable[Record], config: MatcherSettings, shared_hosts: Collection[str] = ()
+) -> AccountMatcher:
+    """The matcher over accounts read with their open Opportunities (a subquery): an open
+    deal breaks a tie after a customer."""
+    return AccountMatcher(
+        accounts,
+        free_mail_domains=config.free_mail_domains,
+        customer_types=config.customer_types,
+        has_open_opportunity=lambda account: bool(children(account, "Opportunities")),
+        on_tie=config.on_tie,
+        type_field=config.account_type_field,
+        shared_hosts=shared_hosts,
+    )

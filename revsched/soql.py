@@ -7,17 +7,31 @@ quoted in SOQL, so config validates them against `FIELD_PATH` instead.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from typing import Annotated, Any
+from urllib.parse import quote_plus
 
 from pydantic import StringConstraints
 
-__all__ = ["FieldName", "FieldPath", "format_soql", "relationship_name", "users_filter"]
+__all__ = [
+    "MAX_QUERY_URI",
+    "FieldName",
+    "FieldPath",
+    "format_soql",
+    "id_chunks",
+    "relationship_name",
+    "users_filter",
+]
 
 # An API name (`Churn_Date__c`) or a relationship path (`Owner.Email`).
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 FieldPath = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 ]
+
+# A query goes in the URL, and Salesforce refuses a request line and headers over
+# 16,384 bytes (431/414): each query of `id_chunks` stays under this many encoded characters.
+MAX_QUERY_URI = 12_000
 
 
 def format_soql(query: str, *args: Any, **kwargs: Any) -> str:
@@ -49,3 +63,19 @@ def users_filter(roles: list[str], usernames: list[str], user: str = "") -> str:
     if usernames:
         parts.append(format_soql(f"{user}Username IN {{}}", usernames))
     return " OR ".join(parts)
+
+
+def id_chunks(select: str, values: Collection[str]) -> Iterator[list[str]]:
+    """The values in lists whose query, URL-encoded, fits in MAX_QUERY_URI."""
+    budget = MAX_QUERY_URI - len(quote_plus(f"{select} WHERE Id IN () ORDER BY Id"))
+    chunk: list[str] = []
+    used = 0
+    for value in sorted(values):
+        cost = len(quote_plus(format_soql("{},", value)))
+        if chunk and used + cost > budget:
+            yield chunk
+            chunk, used = [], 0
+        chunk.append(value)
+        used += cost
+    if chunk:
+        yield chunk
