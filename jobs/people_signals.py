@@ -36,7 +36,7 @@ from revsched.play import (
     days_text,
     object_fields,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -375,13 +375,8 @@ def _active(rows: list[dict[str, Scalar]], ctx: DecideContext[PeopleSignalsConfi
 
 def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Contact")
-    leaders = tuple(
-        Recipient(role="CS leadership", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{ctx.play}.leadership_users", config.leadership_users, records["users"]
-        )
-        if m.active
-    )
+    key = f"plays.{ctx.play}.leadership_users"
+    leaders = active_recipients("CS leadership", key, config.leadership_users, records["users"])
     by_account: dict[str, list[Record]] = {}
     for contact in records["contacts"]:
         by_account.setdefault(contact["AccountId"], []).append(contact)
