@@ -23,6 +23,7 @@ from pydantic import Field
 
 from revsched.dedupe.normalize import registrable_domain
 from revsched.naming import opportunity_name
+from revsched.ownership import lookup_recipient
 from revsched.plan import Firing, Plan, Recipient, RecordCreate, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -126,23 +127,8 @@ def _threshold(contract: int, config: OverageUpsellConfig) -> float:
 
 def _owner(account: Record, config: OverageUpsellConfig) -> Recipient | None:
     """The AM, else the account owner; None when neither is active."""
-    am = account[relationship_name(config.account_manager_field)]
-    if account[config.account_manager_field] and am["IsActive"]:
-        return Recipient(
-            role="AM",
-            user_id=account[config.account_manager_field],
-            name=am["Name"],
-            email=am["Email"],
-        )
-    owner = account["Owner"]
-    if owner["IsActive"]:
-        return Recipient(
-            role="account owner",
-            user_id=account["OwnerId"],
-            name=owner["Name"],
-            email=owner["Email"],
-        )
-    return None
+    am = lookup_recipient(account, config.account_manager_field, "AM")
+    return am or lookup_recipient(account, "OwnerId", "account owner")
 
 
 class _Episode:
