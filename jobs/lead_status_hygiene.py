@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from revsched.config import StrictModel
 from revsched.errors import ConfigError
-from revsched.findings import Finding, digests, finding_key, next_business_day, summaries
+from revsched.findings import Finding, Reporting, finding_key, next_business_day
 from revsched.naming import named_domains, opportunity_domain, renamed, shared_domains
 from revsched.plan import Plan, Scalar
 from revsched.plan_builder import PlanBuilder
@@ -474,32 +474,17 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
             findings += _plg_taken(lead, people, hand_back, plan, ctx)
     if "opportunities" in records:
         findings += _names(records["opportunities"], people, plan, ctx)
-    # Each finding is owed to its person (owner or manager) and to RevOps, apart; it fires
-    # for each with their message, once delivered: one held back is listed again.
-    to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
-    to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
-    for finding in findings:
-        _decision(finding, bool(revops), plan, ctx)
-    what = "lead status and opportunity name findings"
-    digests(to_people, RULES, people.by_id, config.template, what, plan)
-    summaries(to_revops, RULES, revops, config.summary_template, plan)
+    reporting = Reporting(
+        rules=RULES,
+        users=people.by_id,
+        revops=revops,
+        revops_key=key,
+        digest_template=config.template,
+        summary_template=config.summary_template,
+        about="lead status and opportunity name findings",
+    )
+    reporting.tell(findings, plan)
     return plan.build()
-
-
-def _decision(
-    finding: Finding, revops: bool, plan: PlanBuilder, ctx: DecideContext[LeadStatusHygieneConfig]
-) -> None:
-    """A finding owed to its person or RevOps is selected; one told already, or one nobody
-    can be told of (no owner, no active RevOps user), is skipped, saying which."""
-    what = f"{RULES[finding.rule]}: {finding.what}"
-    if finding.owed_to_person(ctx.fired) or (revops and finding.owed_to_revops(ctx.fired)):
-        plan.select(finding.record, what, finding.stage, sobject=finding.sobject)
-        return
-    if not finding.to and not revops:
-        why = f"nobody to tell: no owner, and plays.{ctx.play}.revops_users names nobody active"
-    else:
-        why = "already reported"
-    plan.skip(finding.record, f"{what} ({why})", finding.stage, sobject=finding.sobject)
 
 
 # The fields of the Task R2 creates (besides [org] key_field).

@@ -75,78 +75,99 @@ def covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]
     )
 
 
-def _digest_context(
-    user: Record, items: list[Finding], rules: Mapping[str, str], as_of: date
-) -> dict[str, Any]:
-    """What a person reads: their findings of the day, by rule."""
-    return {
-        "person": user["Name"],
-        "as_of": as_of.isoformat(),
-        "rules": [
-            {"rule": rules[rule], "findings": [f.row() for f in items if f.rule == rule]}
-            for rule in rules
-            if any(f.rule == rule for f in items)
-        ],
-    }
+@dataclass(frozen=True)
+class Reporting:
+    """How a play tells its findings: each rule's title (in the order messages list them),
+    User rows by Id for the people findings name, RevOps and the config key naming them,
+    the digest's and the summary's templates, and what the digest's findings are about."""
 
+    rules: Mapping[str, str]
+    users: Mapping[str, Record]
+    revops: tuple[Recipient, ...]
+    revops_key: str
+    digest_template: str
+    summary_template: str
+    about: str
 
-def digests(
-    findings: list[Finding],
-    rules: Mapping[str, str],
-    users: Mapping[str, Record],
-    template: str,
-    what: str,
-    plan: PlanBuilder,
-) -> None:
-    """One message a day per person, listing every finding addressed to them (`rules`:
-    each rule's title, in the order the message lists them; `users`: User rows by Id)."""
-    as_of = plan.ctx.as_of
-    by_person: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        for user_id in finding.to:
-            by_person[user_id].append(finding)
-    for user_id, items in by_person.items():
-        user = users[user_id]
-        recipient = Recipient(
-            role="owner" if any(f.role == "owner" for f in items) else "manager",
-            user_id=user_id,
-            name=user["Name"],
-            email=user["Email"],
-        )
-        plan.alert(
-            template,
-            user_id,
-            f"digest {as_of.isoformat()}",
-            to=(recipient,),
-            reason=f"{len(items)} {what}",
-            context=_digest_context(user, items, rules, as_of),
-            covers=covers(items),
-        )
+    def tell(self, findings: list[Finding], plan: PlanBuilder) -> None:
+        """Each finding is owed to its person (owner or manager) and to RevOps, apart; it
+        fires for each with their message, once delivered: one held back is listed again."""
+        fired = plan.ctx.fired
+        to_people = [f for f in findings if f.owed_to_person(fired)]
+        to_revops = [f for f in findings if self.revops and f.owed_to_revops(fired)]
+        for finding in findings:
+            self._decision(finding, plan)
+        self._digests(to_people, plan)
+        self._summaries(to_revops, plan)
 
+    def _decision(self, finding: Finding, plan: PlanBuilder) -> None:
+        """A finding owed to its person or RevOps is selected; one told already, or one nobody
+        can be told of (no owner, no active RevOps user), is skipped, saying which."""
+        fired, revops = plan.ctx.fired, bool(self.revops)
+        what = f"{self.rules[finding.rule]}: {finding.what}"
+        if finding.owed_to_person(fired) or (revops and finding.owed_to_revops(fired)):
+            plan.select(finding.record, what, finding.stage, sobject=finding.sobject)
+            return
+        if not finding.to and not revops:
+            why = f"nobody to tell: no owner, and {self.revops_key} names nobody active"
+        else:
+            why = "already reported"
+        plan.skip(finding.record, f"{what} ({why})", finding.stage, sobject=finding.sobject)
 
-def summaries(
-    findings: list[Finding],
-    rules: Mapping[str, str],
-    revops: tuple[Recipient, ...],
-    template: str,
-    plan: PlanBuilder,
-) -> None:
-    """RevOps: one summary per rule with findings, the unaddressed ones marked."""
-    as_of = plan.ctx.as_of
-    for rule, title in rules.items():
-        items = [f for f in findings if f.rule == rule]
-        if not items:
-            continue
-        context = {
-            "rule": title,
+    def _digest_context(self, user: Record, items: list[Finding], as_of: date) -> dict[str, Any]:
+        """What a person reads: their findings of the day, by rule."""
+        return {
+            "person": user["Name"],
             "as_of": as_of.isoformat(),
-            "items": [f.row() | {"unaddressed": not f.to} for f in items],
+            "rules": [
+                {"rule": self.rules[rule], "findings": [f.row() for f in items if f.rule == rule]}
+                for rule in self.rules
+                if any(f.rule == rule for f in items)
+            ],
         }
-        plan.digest(
-            template,
-            revops,
-            f"summary {rule} {as_of.isoformat()}",
-            f"{title}: {len(items)} findings",
-            context,
-            covers(items, summary=True),
-        )
+
+    def _digests(self, findings: list[Finding], plan: PlanBuilder) -> None:
+        """One message a day per person, listing every finding addressed to them."""
+        as_of = plan.ctx.as_of
+        by_person: dict[str, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            for user_id in finding.to:
+                by_person[user_id].append(finding)
+        for user_id, items in by_person.items():
+            user = self.users[user_id]
+            recipient = Recipient(
+                role="owner" if any(f.role == "owner" for f in items) else "manager",
+                user_id=user_id,
+                name=user["Name"],
+                email=user["Email"],
+            )
+            plan.alert(
+                self.digest_template,
+                user_id,
+                f"digest {as_of.isoformat()}",
+                to=(recipient,),
+                reason=f"{len(items)} {self.about}",
+                context=self._digest_context(user, items, as_of),
+                covers=covers(items),
+            )
+
+    def _summaries(self, findings: list[Finding], plan: PlanBuilder) -> None:
+        """RevOps: one summary per rule with findings, the unaddressed ones marked."""
+        as_of = plan.ctx.as_of
+        for rule, title in self.rules.items():
+            items = [f for f in findings if f.rule == rule]
+            if not items:
+                continue
+            context = {
+                "rule": title,
+                "as_of": as_of.isoformat(),
+                "items": [f.row() | {"unaddressed": not f.to} for f in items],
+            }
+            plan.digest(
+                self.summary_template,
+                self.revops,
+                f"summary {rule} {as_of.isoformat()}",
+                f"{title}: {len(items)} findings",
+                context,
+                covers(items, summary=True),
+            )
