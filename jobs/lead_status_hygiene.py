@@ -17,20 +17,15 @@ its state began, so it is reported once to its person and once to RevOps.
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
-from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 from pydantic import Field, model_validator
 
 from revsched.config import StrictModel
-from revsched.dedupe.normalize import registrable_domain
 from revsched.errors import ConfigError
-from revsched.naming import with_suffix
-from revsched.plan import Firing, Plan, Recipient, Scalar
+from revsched.findings import Finding, Reporting, finding_key, next_business_day
+from revsched.naming import named_domains, opportunity_domain, renamed, shared_domains
+from revsched.plan import Plan, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
@@ -43,12 +38,9 @@ from revsched.play import (
     field_value,
     object_fields,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients, members_from_users
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
-
-# `@acme.co.uk` or `@acme` in an opportunity name.
-DOMAIN_TOKEN = re.compile(r"@([A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9])")
 
 RULES = {
     "remarket_reason": "R1 Remarket without a reason",
@@ -193,54 +185,6 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
             " FROM Opportunity WHERE IsClosed = false ORDER BY Name, Id"
         )
     return found
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One rule's finding about one record, for a person's digest and RevOps' summary."""
-
-    rule: str
-    sobject: str
-    record: Record
-    stage: str
-    what: str
-    # User Ids of whose digest it goes in; empty: RevOps' summary only.
-    to: tuple[str, ...]
-    # What they are to the record: "owner" or "manager".
-    role: str = "owner"
-
-    @property
-    def summary_stage(self) -> str:
-        """The stage RevOps' summary fires: apart from the person's, so neither message's
-        delivery counts as the other's (a digest held back lists its findings again)."""
-        return f"{self.stage} to RevOps"
-
-    def owed_to_person(self, fired: Collection[tuple[str, str]]) -> bool:
-        return bool(self.to) and (self.record["Id"], self.stage) not in fired
-
-    def owed_to_revops(self, fired: Collection[tuple[str, str]]) -> bool:
-        return (self.record["Id"], self.summary_stage) not in fired
-
-    def row(self) -> dict[str, Any]:
-        company = self.record.get("Company")
-        return {
-            "sobject": self.sobject,
-            "id": self.record["Id"],
-            "name": self.record["Name"] + (f" ({company})" if company else ""),
-            "what": self.what,
-        }
-
-
-def finding_key(play: str, rule: str, record_id: str, began: date) -> str:
-    """A finding's key: its rule, the record and the date the state it is about began."""
-    return f"{play}:{rule}:{record_id}:{began.isoformat()}"
-
-
-def next_business_day(day: date) -> date:
-    following = day + timedelta(days=1)
-    while following.weekday() >= 5:
-        following += timedelta(days=1)
-    return following
 
 
 class _People:
@@ -429,19 +373,6 @@ def _plg_taken(
     return found
 
 
-def opportunity_domain(website: str | None, keep_tld: bool) -> str | None:
-    """The `@domain` an opportunity name carries: the website's registrable domain."""
-    domain = registrable_domain(website)
-    if domain is None or keep_tld:
-        return domain
-    return domain.split(".", 1)[0]
-
-
-def renamed(name: str, domain: str) -> str:
-    """`<name> - @<domain>`, the name cut so the whole fits Salesforce's 120 characters."""
-    return with_suffix(name, f" - @{domain}")
-
-
 def _names(
     opportunities: list[Record],
     people: _People,
@@ -451,7 +382,6 @@ def _names(
     """R4: renames and flags, then open same-type opportunities of several accounts per domain."""
     rule = ctx.config.opportunity_names
     findings: list[Finding] = []
-    by_domain: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for opportunity in opportunities:
         website = field_value(opportunity, f"Account.{rule.website_field}")
         domain = opportunity_domain(website, rule.keep_tld)
@@ -459,9 +389,7 @@ def _names(
         to = (owner["Id"],) if owner else ()
         created = date.fromisoformat(str(opportunity["CreatedDate"])[:10])
         name = opportunity["Name"]
-        if domain and opportunity[rule.opportunity_type_field] in rule.duplicate_types:
-            by_domain[domain, opportunity[rule.opportunity_type_field]].append(opportunity)
-        tokens = {t.lower() for t in DOMAIN_TOKEN.findall(name)}
+        tokens = named_domains(name)
         if domain and tokens & {domain, domain.split(".", 1)[0]}:
             continue
         if tokens or domain is None or not rule.rename:
@@ -486,30 +414,26 @@ def _names(
                 to,
             )
         )
-    for (domain, kind), group in sorted(by_domain.items()):
-        accounts = {o["AccountId"] for o in group}
-        if len(accounts) < 2:
-            continue
-        for opportunity in group:
-            owner = people.user(opportunity["OwnerId"])
-            others = sorted(
-                {
-                    field_value(o, "Account.Name")
-                    for o in group
-                    if o["AccountId"] != opportunity["AccountId"]
-                }
+    shared = shared_domains(
+        opportunities,
+        rule.website_field,
+        rule.keep_tld,
+        rule.opportunity_type_field,
+        rule.duplicate_types,
+    )
+    for domain, kind, opportunity, others in shared:
+        owner = people.user(opportunity["OwnerId"])
+        findings.append(
+            Finding(
+                "opportunity_names",
+                "Opportunity",
+                opportunity,
+                f"duplicate domain {domain}",
+                f"possible duplicate: open {kind} opportunities of other accounts"
+                f" share @{domain} ({', '.join(others)})",
+                (owner["Id"],) if owner else (),
             )
-            findings.append(
-                Finding(
-                    "opportunity_names",
-                    "Opportunity",
-                    opportunity,
-                    f"duplicate domain {domain}",
-                    f"possible duplicate: open {kind} opportunities of other accounts"
-                    f" share @{domain} ({', '.join(others)})",
-                    (owner["Id"],) if owner else (),
-                )
-            )
+        )
     return findings
 
 
@@ -537,13 +461,8 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     statuses = config.statuses
     people = _People(records, ctx)
     hand_back = _plg_owner(records, ctx)
-    revops = tuple(
-        Recipient(role="RevOps", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{ctx.play}.revops_users", config.revops_users, records["users"]
-        )
-        if m.active
-    )
+    key = f"plays.{ctx.play}.revops_users"
+    revops = active_recipients("RevOps", key, config.revops_users, records["users"])
     findings: list[Finding] = []
     for lead in records.get("leads", []):
         status = lead[config.status_field]
@@ -555,109 +474,17 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
             findings += _plg_taken(lead, people, hand_back, plan, ctx)
     if "opportunities" in records:
         findings += _names(records["opportunities"], people, plan, ctx)
-    # Each finding is owed to its person (owner or manager) and to RevOps, apart; it fires
-    # for each with their message, once delivered: one held back is listed again.
-    to_people = [f for f in findings if f.owed_to_person(ctx.fired)]
-    to_revops = [f for f in findings if revops and f.owed_to_revops(ctx.fired)]
-    for finding in findings:
-        _decision(finding, bool(revops), plan, ctx)
-    _digests(to_people, people, plan, ctx)
-    _summaries(to_revops, revops, plan, ctx)
-    return plan.build()
-
-
-def _decision(
-    finding: Finding, revops: bool, plan: PlanBuilder, ctx: DecideContext[LeadStatusHygieneConfig]
-) -> None:
-    """A finding owed to its person or RevOps is selected; one told already, or one nobody
-    can be told of (no owner, no active RevOps user), is skipped, saying which."""
-    what = f"{RULES[finding.rule]}: {finding.what}"
-    if finding.owed_to_person(ctx.fired) or (revops and finding.owed_to_revops(ctx.fired)):
-        plan.select(finding.record, what, finding.stage, sobject=finding.sobject)
-        return
-    if not finding.to and not revops:
-        why = f"nobody to tell: no owner, and plays.{ctx.play}.revops_users names nobody active"
-    else:
-        why = "already reported"
-    plan.skip(finding.record, f"{what} ({why})", finding.stage, sobject=finding.sobject)
-
-
-def _covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]:
-    return tuple(
-        Firing(record_id=f.record["Id"], stage=f.summary_stage if summary else f.stage)
-        for f in findings
+    reporting = Reporting(
+        rules=RULES,
+        users=people.by_id,
+        revops=revops,
+        revops_key=key,
+        digest_template=config.template,
+        summary_template=config.summary_template,
+        about="lead status and opportunity name findings",
     )
-
-
-def _digest_context(
-    user: Record, items: list[Finding], ctx: DecideContext[LeadStatusHygieneConfig]
-) -> dict[str, Any]:
-    """What a person reads: their findings of the day, by rule."""
-    return {
-        "person": user["Name"],
-        "as_of": ctx.as_of.isoformat(),
-        "rules": [
-            {"rule": RULES[rule], "findings": [f.row() for f in items if f.rule == rule]}
-            for rule in RULES
-            if any(f.rule == rule for f in items)
-        ],
-    }
-
-
-def _digests(
-    findings: list[Finding],
-    people: _People,
-    plan: PlanBuilder,
-    ctx: DecideContext[LeadStatusHygieneConfig],
-) -> None:
-    """One message a day per person, listing every finding addressed to them."""
-    by_person: dict[str, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        for user_id in finding.to:
-            by_person[user_id].append(finding)
-    for user_id, items in by_person.items():
-        user = people.by_id[user_id]
-        recipient = Recipient(
-            role="owner" if any(f.role == "owner" for f in items) else "manager",
-            user_id=user_id,
-            name=user["Name"],
-            email=user["Email"],
-        )
-        plan.alert(
-            ctx.config.template,
-            user_id,
-            f"digest {ctx.as_of.isoformat()}",
-            to=(recipient,),
-            reason=f"{len(items)} lead status and opportunity name findings",
-            context=_digest_context(user, items, ctx),
-            covers=_covers(items),
-        )
-
-
-def _summaries(
-    findings: list[Finding],
-    revops: tuple[Recipient, ...],
-    plan: PlanBuilder,
-    ctx: DecideContext[LeadStatusHygieneConfig],
-) -> None:
-    """RevOps: one summary per rule with findings, the unaddressed ones marked."""
-    for rule, title in RULES.items():
-        items = [f for f in findings if f.rule == rule]
-        if not items:
-            continue
-        context = {
-            "rule": title,
-            "as_of": ctx.as_of.isoformat(),
-            "items": [f.row() | {"unaddressed": not f.to} for f in items],
-        }
-        plan.digest(
-            ctx.config.summary_template,
-            revops,
-            f"summary {rule} {ctx.as_of.isoformat()}",
-            f"{title}: {len(items)} findings",
-            context,
-            _covers(items, summary=True),
-        )
+    reporting.tell(findings, plan)
+    return plan.build()
 
 
 # The fields of the Task R2 creates (besides [org] key_field).

@@ -16,16 +16,14 @@ leadership gets the accounts in overage as one digest and a report a day.
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
-from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
 from pydantic import Field
 
 from revsched.dedupe.normalize import registrable_domain
-from revsched.naming import with_suffix
+from revsched.naming import opportunity_name
+from revsched.ownership import lookup_recipient
 from revsched.plan import Firing, Plan, Recipient, RecordCreate, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -42,6 +40,7 @@ from revsched.play import (
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.usage_dips import dip_ended_stage, dip_stage, open_dips
 
 
 class OverageUpsellConfig(PlayConfig):
@@ -122,69 +121,14 @@ def opportunity_key(play: str, step: str, account_id: str, start: date) -> str:
     return f"{play}:{step}:{account_id}:{start.isoformat()}"
 
 
-def opportunity_name(account: str, kind: str, domain: str | None) -> str:
-    """`<Account> - <Type> - @<domain>`, the account cut so the whole fits Salesforce's 120."""
-    return with_suffix(account, f" - {kind}" + (f" - @{domain}" if domain else ""))
-
-
-def dip_stage(start: date, dip: date) -> str:
-    """The stage fired on the first day a run sees an episode at or under contract."""
-    return f"dip {dip.isoformat()} of overage {start.isoformat()}"
-
-
-def dip_ended_stage(start: date, dip: date) -> str:
-    """The stage fired when the account is over contract again within the grace days."""
-    return f"{dip_stage(start, dip)} ended"
-
-
-DIP = re.compile(r"dip (\d{4}-\d{2}-\d{2}) of overage (\d{4}-\d{2}-\d{2})( ended)?")
-
-
-def open_dips(fired: Collection[tuple[str, str]]) -> dict[tuple[str, date], date]:
-    """(account, episode start) -> the first day of its dip still going on, from the fired
-    stages: a dip whose `ended` stage has not fired."""
-    began: dict[tuple[str, date], set[date]] = defaultdict(set)
-    ended: set[tuple[str, date, date]] = set()
-    for record_id, stage in fired:
-        match = DIP.fullmatch(stage)
-        if match is None:
-            continue
-        dip, start = date.fromisoformat(match[1]), date.fromisoformat(match[2])
-        if match[3]:
-            ended.add((record_id, start, dip))
-        else:
-            began[record_id, start].add(dip)
-    found = {}
-    for (record_id, start), dips in began.items():
-        going_on = [d for d in dips if (record_id, start, d) not in ended]
-        if going_on:
-            found[record_id, start] = max(going_on)
-    return found
-
-
 def _threshold(contract: int, config: OverageUpsellConfig) -> float:
     return contract * (1 + config.overage_pct / 100)
 
 
 def _owner(account: Record, config: OverageUpsellConfig) -> Recipient | None:
     """The AM, else the account owner; None when neither is active."""
-    am = account[relationship_name(config.account_manager_field)]
-    if account[config.account_manager_field] and am["IsActive"]:
-        return Recipient(
-            role="AM",
-            user_id=account[config.account_manager_field],
-            name=am["Name"],
-            email=am["Email"],
-        )
-    owner = account["Owner"]
-    if owner["IsActive"]:
-        return Recipient(
-            role="account owner",
-            user_id=account["OwnerId"],
-            name=owner["Name"],
-            email=owner["Email"],
-        )
-    return None
+    am = lookup_recipient(account, config.account_manager_field, "AM")
+    return am or lookup_recipient(account, "OwnerId", "account owner")
 
 
 class _Episode:

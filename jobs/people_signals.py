@@ -22,7 +22,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
 from revsched.account_matcher import AccountMatcher
-from revsched.ownership import QUEUE_ID_PREFIX
+from revsched.ownership import QUEUE_ID_PREFIX, lookup_recipient
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -36,7 +36,7 @@ from revsched.play import (
     days_text,
     object_fields,
 )
-from revsched.roundrobin import members_from_users
+from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 
@@ -329,19 +329,11 @@ def _signals(
 
 def _csm(account: Record, config: PeopleSignalsConfig) -> Recipient:
     """The account's CSM, else its owner, else the CS channel (someone with no user)."""
-    csm_id = account.get(config.csm_field)
-    csm = account.get(relationship_name(config.csm_field)) or {}
-    if csm_id and csm.get("IsActive"):
-        return Recipient(role="CSM", user_id=csm_id, name=csm["Name"], email=csm.get("Email"))
-    owner = account.get("Owner") or {}
-    if owner.get("IsActive") and not str(account["OwnerId"]).startswith(QUEUE_ID_PREFIX):
-        return Recipient(
-            role="Account Owner",
-            user_id=account["OwnerId"],
-            name=owner["Name"],
-            email=owner.get("Email"),
-        )
-    return Recipient(role="CS channel", user_id=None, name=config.cs_channel_name)
+    csm = lookup_recipient(account, config.csm_field, "CSM")
+    owner = lookup_recipient(account, "OwnerId", "Account Owner")
+    if csm is None and owner is not None and not owner.user_id.startswith(QUEUE_ID_PREFIX):
+        return owner
+    return csm or Recipient(role="CS channel", user_id=None, name=config.cs_channel_name)
 
 
 def _others(
@@ -375,13 +367,8 @@ def _active(rows: list[dict[str, Scalar]], ctx: DecideContext[PeopleSignalsConfi
 
 def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Contact")
-    leaders = tuple(
-        Recipient(role="CS leadership", user_id=m.user_id, name=m.name, email=m.email)
-        for m in members_from_users(
-            f"plays.{ctx.play}.leadership_users", config.leadership_users, records["users"]
-        )
-        if m.active
-    )
+    key = f"plays.{ctx.play}.leadership_users"
+    leaders = active_recipients("CS leadership", key, config.leadership_users, records["users"])
     by_account: dict[str, list[Record]] = {}
     for contact in records["contacts"]:
         by_account.setdefault(contact["AccountId"], []).append(contact)

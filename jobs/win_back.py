@@ -43,8 +43,9 @@ from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql, relationship_name
 
 
-class Route(StrictModel):
-    """Where a loss reason sends the account: its campaign and the pools to draw from."""
+class WinBackCampaign(StrictModel):
+    """Where a loss reason sends the account: its campaign and the pools to draw from (one
+    of `routes`)."""
 
     campaign: str
     ae_pool: str = "win-back-ae"
@@ -75,15 +76,17 @@ class WinBackConfig(PlayConfig):
     opportunity_type_field: FieldName = "Type"
     renewal_type_value: str = "Renewal"
     loss_reason_field: FieldName = "Loss_Reason__c"
-    routes: dict[str, Route] = Field(
+    routes: dict[str, WinBackCampaign] = Field(
         default_factory=lambda: {
-            "Price": Route(campaign="Win Back - Pricing"),
-            "No Budget": Route(campaign="Win Back - Pricing"),
-            "Product Gaps": Route(campaign="Win Back - Product"),
-            "Competitor": Route(campaign="Win Back - Competitive"),
+            "Price": WinBackCampaign(campaign="Win Back - Pricing"),
+            "No Budget": WinBackCampaign(campaign="Win Back - Pricing"),
+            "Product Gaps": WinBackCampaign(campaign="Win Back - Product"),
+            "Competitor": WinBackCampaign(campaign="Win Back - Competitive"),
         }
     )
-    default_route: Route = Field(default_factory=lambda: Route(campaign="Win Back - General"))
+    default_route: WinBackCampaign = Field(
+        default_factory=lambda: WinBackCampaign(campaign="Win Back - General")
+    )
     call_to_action: list[str] = [
         "Review the loss reason and what has shipped since the churn date",
         "Reach out to the primary contact within 48 hours",
@@ -199,7 +202,7 @@ def _stages(churn: date, config: WinBackConfig) -> list[_Stage]:
     return [_Stage(months=m, due=churn + relativedelta(months=m)) for m in config.stages_months]
 
 
-def _route(lost: Record | None, config: WinBackConfig) -> tuple[Route, str]:
+def _route(lost: Record | None, config: WinBackConfig) -> tuple[WinBackCampaign, str]:
     """The route the most recent lost renewal's loss reason takes, and why."""
     if lost is None:
         return config.default_route, "no lost renewal opportunity: default route"
@@ -276,7 +279,7 @@ def _assigned_since(account: Record, due: date, config: WinBackConfig) -> bool:
 
 def _assign(
     account: Record,
-    route: Route,
+    route: WinBackCampaign,
     due: date,
     holding_ids: set[str],
     robin: RoundRobin,
@@ -342,7 +345,7 @@ def _alert_context(
     churn: date,
     stage: _Stage,
     lost: list[Record],
-    route: Route,
+    route: WinBackCampaign,
     team: _Assignment,
     ctx: DecideContext[WinBackConfig],
 ) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from revsched.state import StateStore
 
 
 @dataclass(frozen=True)
-class Route:
+class AlertRoute:
     """One destination of an alert, and what its message there should say about why."""
 
     destination: str
@@ -50,7 +50,7 @@ def count_alerts(count: int) -> str:
 
 
 class Channel(Protocol):
-    def routes(self, alert: RenderedAlert) -> list[Route]:
+    def routes(self, alert: RenderedAlert) -> list[AlertRoute]:
         """Where the alert goes; raises NotifierError when it cannot go anywhere."""
         ...
 

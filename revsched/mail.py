@@ -15,7 +15,7 @@ from typing import Any
 
 from revsched.alerts import RenderedAlert
 from revsched.config import SmtpSettings
-from revsched.delivery import Outgoing, Part, Route, count_alerts
+from revsched.delivery import AlertRoute, Outgoing, Part, count_alerts
 from revsched.errors import NotifierError
 
 SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
@@ -31,13 +31,13 @@ class EmailChannel:
         self._password = password
         self._play = play
 
-    def routes(self, alert: RenderedAlert) -> list[Route]:
+    def routes(self, alert: RenderedAlert) -> list[AlertRoute]:
         missing = [r for r in alert.recipients if not r.email]
         if missing:
             raise NotifierError(
                 f"{missing[0].name} ({missing[0].role}) has no email address in Salesforce"
             )
-        return [Route(f"email:{r.email.lower()}") for r in alert.recipients if r.email]
+        return [AlertRoute(f"email:{r.email.lower()}") for r in alert.recipients if r.email]
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
         subject = f"{self._play}: {count_alerts(len(parts))}" if digest else _subject(parts[0].text)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from revsched.plan import Recipient
 from revsched.play import Record
 from revsched.roundrobin import members_from_users
+from revsched.soql import relationship_name
 
 QUEUE_ID_PREFIX = "00G"
 
@@ -51,3 +53,14 @@ class Ownership:
         if owner is not None and owner.get("IsActive") is False:
             return f"owner {name} is inactive"
         return None
+
+
+def lookup_recipient(record: Record, field: str, role: str) -> Recipient | None:
+    """The active user a user lookup of the record names (`OwnerId`, an AM or CSM field,
+    queried with its relationship's Name, Email, IsActive), as an alert recipient; None
+    when the lookup is blank or the user inactive, so the play falls back to the next."""
+    user_id = record.get(field)
+    user = record.get(relationship_name(field)) or {}
+    if user_id and user.get("IsActive"):
+        return Recipient(role=role, user_id=user_id, name=user["Name"], email=user.get("Email"))
+    return None

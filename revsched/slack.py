@@ -21,7 +21,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from revsched.alerts import RenderedAlert, escape_mrkdwn
 from revsched.config import PlayAlerts, SlackSettings
-from revsched.delivery import Outgoing, Part, Route
+from revsched.delivery import AlertRoute, Outgoing, Part
 from revsched.errors import NotifierError
 from revsched.messages import SlackMessage, digest_title, slack_messages
 from revsched.plan import Recipient
@@ -120,23 +120,23 @@ class SlackChannel:
         self._play = play
         self._dm_channels: dict[str, str] = {}
 
-    def routes(self, alert: RenderedAlert) -> list[Route]:
-        routes: dict[str, Route] = {}
+    def routes(self, alert: RenderedAlert) -> list[AlertRoute]:
+        routes: dict[str, AlertRoute] = {}
 
-        def add(route: Route) -> None:
+        def add(route: AlertRoute) -> None:
             known = routes.get(route.destination)
             notes = [n for n in (known and known.note, route.note) if n]
-            routes[route.destination] = Route(route.destination, " ".join(notes) or None)
+            routes[route.destination] = AlertRoute(route.destination, " ".join(notes) or None)
 
         if self._alerts.deliver != "channel":
             for recipient in alert.recipients:
                 user_id = self._directory.find(recipient.email) if recipient.email else None
-                add(Route(f"slack:dm:{user_id}") if user_id else self._fallback(recipient))
+                add(AlertRoute(f"slack:dm:{user_id}") if user_id else self._fallback(recipient))
         if self._alerts.deliver != "dm":
-            add(Route(f"slack:channel:{self._alerts.channel}"))
+            add(AlertRoute(f"slack:channel:{self._alerts.channel}"))
         return list(routes.values())
 
-    def _fallback(self, recipient: Recipient) -> Route:
+    def _fallback(self, recipient: Recipient) -> AlertRoute:
         channel = self._alerts.fallback_channel or self._alerts.channel
         why = (
             f"has no Slack account for {recipient.email}"
@@ -150,7 +150,7 @@ class SlackChannel:
                 f"(set alerts.fallback_channel or alerts.plays.{self._play}.channel)"
             )
         note = f"For {who}, who {why}: posted here instead of a direct message."
-        return Route(f"slack:channel:{channel}", escape_mrkdwn(note))
+        return AlertRoute(f"slack:channel:{channel}", escape_mrkdwn(note))
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
         return slack_messages(parts, digest_title(self._play, parts) if digest else None)

@@ -15,7 +15,7 @@ from slack_sdk.webhook import WebhookClient
 
 from revsched.alerts import RenderedAlert
 from revsched.config import SlackSettings
-from revsched.delivery import Outgoing, Part, Route
+from revsched.delivery import AlertRoute, Outgoing, Part
 from revsched.errors import NotifierError
 from revsched.messages import SlackMessage, digest_title, slack_messages
 from revsched.slack import TRANSPORT_ERRORS, describe, retry_handlers
@@ -53,8 +53,8 @@ class WebhookChannel:
             retry_handlers=retry_handlers(settings.rate_limit_retries),
         )
 
-    def routes(self, alert: RenderedAlert) -> list[Route]:
-        return [Route("webhook")]
+    def routes(self, alert: RenderedAlert) -> list[AlertRoute]:
+        return [AlertRoute("webhook")]
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
         return slack_messages(parts, digest_title(self._play, parts) if digest else None)

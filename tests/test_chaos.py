@@ -39,7 +39,7 @@ from typer.testing import CliRunner
 from revsched.alerts import AlertRenderer, RenderedAlert
 from revsched.cli import app
 from revsched.config import ApiSettings, Settings
-from revsched.delivery import Dispatcher, Outgoing, Part, Route
+from revsched.delivery import AlertRoute, Dispatcher, Outgoing, Part
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
@@ -122,8 +122,8 @@ class CountingChannel:
     killer: Killer
     sent: list[tuple[str, tuple[str, str]]] = field(default_factory=list)
 
-    def routes(self, alert: RenderedAlert) -> list[Route]:
-        return [Route(f"to:{r.name}") for r in alert.recipients] or [Route("channel")]
+    def routes(self, alert: RenderedAlert) -> list[AlertRoute]:
+        return [AlertRoute(f"to:{r.name}") for r in alert.recipients] or [AlertRoute("channel")]
 
     def compose(self, parts: Sequence[Part], digest: bool) -> list[Outgoing]:
         return [Outgoing((part.key,), part.text) for part in parts]
