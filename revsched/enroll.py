@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from revsched.config import ENROLLMENT_TRIES
+from revsched.config_channels import ENROLLMENT_TRIES
 from revsched.org import RETRYABLE_RECORD_ERRORS, OrgGateway
 from revsched.plan import Enrollment, Person, Recipient
 from revsched.state import EnrollmentOutcome, EnrollmentRow
