@@ -40,19 +40,10 @@ from revsched.play import (
 from revsched.roundrobin import Member, RoundRobin, round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.task_fields import PersonTask
 
 Variant = Literal["open_deal", "in_sequence", "new_assignment", "standard"]
 KEY_PREFIX = "job-changes"
-TASK_FIELDS = (
-    "Subject",
-    "OwnerId",
-    "ActivityDate",
-    "Status",
-    "Priority",
-    "WhoId",
-    "WhatId",
-    "Description",
-)
 
 
 class JobChangesConfig(PlayConfig):
@@ -432,17 +423,17 @@ def _task_fields(
     config = ctx.config
     name = str(person.record["Name"])
     due = ctx.as_of + timedelta(days=config.task_due_days)
-    return {
-        "Subject": config.task_subject.format(name=name),
-        "OwnerId": owner.user_id,
-        "ActivityDate": due.isoformat(),
-        "Status": "Not Started",
-        "Priority": "High",
-        "WhoId": person.id,
-        "WhatId": account["Id"] if account else None,
-        "Description": f"{name} changed jobs (UserGems). Follow up within"
+    return PersonTask(
+        Subject=config.task_subject.format(name=name),
+        OwnerId=owner.user_id,
+        ActivityDate=due.isoformat(),
+        Status="Not Started",
+        Priority="High",
+        WhoId=person.id,
+        WhatId=account["Id"] if account else None,
+        Description=f"{name} changed jobs (UserGems). Follow up within"
         f" {days_text(config.task_due_days)}.",
-    }
+    ).values()
 
 
 def _variant(
@@ -747,7 +738,7 @@ def requirements(config: JobChangesConfig) -> Requirements:
             *object_fields("Contact", "OwnerId", config.sequence_field),
             *object_fields("Lead", "OwnerId", config.sequence_field),
         ),
-        creates=object_fields("Task", *TASK_FIELDS),
+        creates=PersonTask.creates(),
         converts_leads=True,
         sequences=tuple(
             dict.fromkeys([*config.persona_sequences.values(), config.default_sequence])
