@@ -36,7 +36,6 @@ from revsched.changed_person import (
 )
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.job_change_alert import (
-    TASK_FIELDS,
     alert_context,
     alert_variant,
     conversion,
@@ -60,6 +59,7 @@ from revsched.play import (
 from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.task_fields import PersonTask
 
 
 class JobChangesConfig(PlayConfig):
@@ -445,7 +445,7 @@ def requirements(config: JobChangesConfig) -> Requirements:
             *object_fields("Contact", "OwnerId", config.sequence_field),
             *object_fields("Lead", "OwnerId", config.sequence_field),
         ),
-        creates=object_fields("Task", *TASK_FIELDS),
+        creates=PersonTask.creates(),
         converts_leads=True,
         sequences=tuple(
             dict.fromkeys([*config.persona_sequences.values(), config.default_sequence])

@@ -25,7 +25,7 @@ from revsched.config import StrictModel
 from revsched.errors import ConfigError
 from revsched.findings import Finding, Reporting, finding_key, next_business_day
 from revsched.naming import named_domains, opportunity_domain, renamed, shared_domains
-from revsched.plan import Plan, Scalar
+from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
@@ -36,11 +36,11 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
-    object_fields,
 )
 from revsched.roundrobin import active_recipients, members_from_users
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.task_fields import LeadTask
 
 RULES = {
     "remarket_reason": "R1 Remarket without a reason",
@@ -285,14 +285,14 @@ def _next_step(
     found: list[Finding] = []
     if key not in {t[config.key_field] for t in tasks}:
         due = next_business_day(ctx.as_of)
-        fields: dict[str, Scalar] = {
-            "Subject": rule.task_subject,
-            "ActivityDate": due.isoformat(),
-            "OwnerId": owner["Id"],
-            "WhoId": lead["Id"],
-            "Status": rule.task_status,
-            "Priority": rule.task_priority,
-        }
+        fields = LeadTask(
+            Subject=rule.task_subject,
+            ActivityDate=due.isoformat(),
+            OwnerId=owner["Id"],
+            WhoId=lead["Id"],
+            Status=rule.task_status,
+            Priority=rule.task_priority,
+        ).values()
         plan.create("Task", key, fields, f"{status} without a next step", parent_id=lead["Id"])
         found.append(
             Finding(
@@ -487,10 +487,6 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
     return plan.build()
 
 
-# The fields of the Task R2 creates (besides [org] key_field).
-TASK_FIELDS = ("Subject", "ActivityDate", "OwnerId", "WhoId", "Status", "Priority")
-
-
 def requirements(config: LeadStatusHygieneConfig) -> Requirements:
     """For `revsched doctor`: the statuses and reasons the rules act on, the key its Tasks'
     subquery reads, what it writes and creates, RevOps."""
@@ -525,7 +521,7 @@ def requirements(config: LeadStatusHygieneConfig) -> Requirements:
             *((("Opportunity", "Name"),) if names.enabled and names.rename else ()),
             *((("Lead", "OwnerId"),) if plg.enabled and plg.enforce else ()),
         ),
-        creates=object_fields("Task", *TASK_FIELDS) if next_step.enabled else (),
+        creates=LeadTask.creates() if next_step.enabled else (),
     )
 
 

@@ -29,11 +29,11 @@ from revsched.play import (
     Requirements,
     children,
     field_value,
-    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.task_fields import OpportunityTask
 
 
 class PartnerOverlapConfig(PlayConfig):
@@ -157,10 +157,6 @@ def _partners(records: Records, config: PartnerOverlapConfig) -> dict[str, list[
     return {account: list(partners.values()) for account, partners in by_account.items()}
 
 
-# The fields of the Task it creates (besides [org] key_field).
-TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
-
-
 # The longest stage the state store and the org's firing records keep.
 STAGE_LENGTH = 100
 
@@ -196,15 +192,15 @@ def _task_fields(
     subject = config.task_subject.format(
         partner=partner.name, populations=", ".join(partner.populations)
     )
-    return {
-        "Subject": subject[:255],
-        "Description": "\n".join(f"- {step}" for step in config.next_steps),
-        "ActivityDate": due,
-        "OwnerId": opportunity["OwnerId"],
-        "WhatId": opportunity["Id"],
-        "Status": config.task_status,
-        "Priority": config.task_priority,
-    }
+    return OpportunityTask(
+        Subject=subject[:255],
+        Description="\n".join(f"- {step}" for step in config.next_steps),
+        ActivityDate=due,
+        OwnerId=opportunity["OwnerId"],
+        WhatId=opportunity["Id"],
+        Status=config.task_status,
+        Priority=config.task_priority,
+    ).values()
 
 
 def _open(
@@ -381,7 +377,7 @@ def requirements(config: PartnerOverlapConfig) -> Requirements:
             ("Task", "Priority", config.task_priority),
         ),
         users=tuple(config.ps_users),
-        creates=object_fields("Task", *TASK_FIELDS),
+        creates=OpportunityTask.creates(),
     )
 
 

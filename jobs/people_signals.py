@@ -34,24 +34,14 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
-    object_fields,
 )
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.task_fields import PersonTask
 
 Signal = Literal["champion_joins", "champion_leaves", "new_hire_or_promotion"]
 KEY_PREFIX = "people-signals"
-TASK_FIELDS = (
-    "Subject",
-    "OwnerId",
-    "ActivityDate",
-    "Status",
-    "Priority",
-    "WhoId",
-    "WhatId",
-    "Description",
-)
 EXPANSION = "Expansion opportunity"
 CHURN_RISK = "Churn risk"
 TITLES: dict[Signal, str] = {
@@ -437,16 +427,16 @@ def _task_fields(
     found: _Found, owner_id: str, ctx: DecideContext[PeopleSignalsConfig]
 ) -> dict[str, Scalar]:
     """The CSM's Task: the signal, on the person and the account, due in task_due_days."""
-    return {
-        "Subject": f"{TITLES[found.signal]}: {found.person['Name']}",
-        "OwnerId": owner_id,
-        "ActivityDate": (ctx.as_of + timedelta(days=ctx.config.task_due_days)).isoformat(),
-        "Status": "Not Started",
-        "Priority": "High" if found.meaning == CHURN_RISK else "Normal",
-        "WhoId": found.person["Id"],
-        "WhatId": found.account["Id"],
-        "Description": f"{found.meaning}: {found.why}.",
-    }
+    return PersonTask(
+        Subject=f"{TITLES[found.signal]}: {found.person['Name']}",
+        OwnerId=owner_id,
+        ActivityDate=(ctx.as_of + timedelta(days=ctx.config.task_due_days)).isoformat(),
+        Status="Not Started",
+        Priority="High" if found.meaning == CHURN_RISK else "Normal",
+        WhoId=found.person["Id"],
+        WhatId=found.account["Id"],
+        Description=f"{found.meaning}: {found.why}.",
+    ).values()
 
 
 def _alert_context(
@@ -501,7 +491,7 @@ def requirements(config: PeopleSignalsConfig) -> Requirements:
             *(("Contact", config.relationship_field, r) for r in config.champion_relationships),
         ),
         users=tuple(config.leadership_users),
-        creates=object_fields("Task", *TASK_FIELDS),
+        creates=PersonTask.creates(),
     )
 
 

@@ -36,6 +36,7 @@ from revsched.play import (
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql
+from revsched.task_fields import OpportunityTask
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -288,10 +289,6 @@ def _checkpoint(
     return None
 
 
-# The fields of the Task it creates (besides [org] key_field).
-TASK_FIELDS = ("Subject", "Description", "ActivityDate", "OwnerId", "WhatId", "Status", "Priority")
-
-
 def _task_fields(
     opportunity: Record, checkpoint: Checkpoint, ctx: DecideContext[RenewalSlaConfig]
 ) -> dict[str, Scalar]:
@@ -303,15 +300,15 @@ def _task_fields(
         stage=opportunity["StageName"],
         opportunity=opportunity["Name"],
     )
-    return {
-        "Subject": subject,
-        "Description": "\n".join(f"- {item}" for item in config.action_items),
-        "ActivityDate": (ctx.as_of + timedelta(days=config.task_due_days)).isoformat(),
-        "OwnerId": opportunity["OwnerId"],
-        "WhatId": opportunity["Id"],
-        "Status": config.task_status,
-        "Priority": config.task_priority,
-    }
+    return OpportunityTask(
+        Subject=subject,
+        Description="\n".join(f"- {item}" for item in config.action_items),
+        ActivityDate=(ctx.as_of + timedelta(days=config.task_due_days)).isoformat(),
+        OwnerId=opportunity["OwnerId"],
+        WhatId=opportunity["Id"],
+        Status=config.task_status,
+        Priority=config.task_priority,
+    ).values()
 
 
 def _am(opportunity: Record) -> Recipient:
@@ -422,7 +419,7 @@ def requirements(config: RenewalSlaConfig) -> Requirements:
     return Requirements(
         values=(("Opportunity", config.opportunity_type_field, config.renewal_type_value),),
         users=tuple(config.leadership_users),
-        creates=tuple(("Task", field) for field in TASK_FIELDS),
+        creates=OpportunityTask.creates(),
     )
 
 

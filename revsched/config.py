@@ -3,43 +3,40 @@
 Engine settings are validated here; each play's own section is validated
 against the config model the play declares (see `revsched.play`), so a typo in
 any key is an error that names the key, never a silently ignored setting.
+Secret references live in `revsched.config_secrets`, the alert and enrollment
+channels' settings in `revsched.config_channels`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
-from collections import Counter
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from revsched.config_channels import AlertSettings, EnrollmentSettings
+
+# Re-exported: the settings of the alert and enrollment channels, as callers import them.
+from revsched.config_channels import OutreachOAuthSettings as OutreachOAuthSettings
+from revsched.config_channels import OutreachSettings as OutreachSettings
+from revsched.config_channels import PlayAlerts as PlayAlerts
+from revsched.config_channels import SlackSettings as SlackSettings
+from revsched.config_channels import SmtpSettings as SmtpSettings
 from revsched.config_env import env_settings, with_env_settings
+from revsched.config_secrets import SECRET_KEYS, SecretRef, StrictModel, secret_from_env
+from revsched.config_secrets import looks_like_a_secret as looks_like_a_secret
+from revsched.config_secrets import secret as secret
 from revsched.errors import ConfigError
 from revsched.soql import FieldName
 
 CONFIG_ENV = "REVSCHED_CONFIG"
 HOME_ENV = "REVSCHED_HOME"
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors: a misspelt setting must not be ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def revsched_home() -> Path:
@@ -48,99 +45,6 @@ def revsched_home() -> Path:
         return Path(os.environ[HOME_ENV]).expanduser()
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(data_home) / "revsched"
-
-
-# Keys whose values are secret references: a config error about them never echoes the input.
-SECRET_KEYS = frozenset(
-    {
-        "consumer_key",
-        "private_key",
-        "consumer_secret",
-        "password",
-        "security_token",
-        "token",
-        "webhook_url",
-    }
-)
-
-
-# Longer than any name people give a variable or a file, shorter than many tokens.
-_LONGEST_NAME = 64
-
-
-def looks_like_a_secret(text: str) -> bool:
-    """A token pasted where its name belongs: very long, or random-looking (mixed case with
-    digits, or a high entropy); UPPER_SNAKE names, as variables are named, never are."""
-    if len(text) > _LONGEST_NAME:
-        return True
-    if re.fullmatch(r"[A-Z0-9_]*", text) or len(text) < 16:
-        return False
-    counts = Counter(text).values()
-    entropy = -sum(n / len(text) * math.log2(n / len(text)) for n in counts)
-    mixed = all(re.search(chars, text) for chars in ("[a-z]", "[A-Z]", "[0-9]"))
-    return entropy > 4.0 or (mixed and len(text) >= 20)
-
-
-NOT_THE_SECRET = "the secret itself never goes in the config file"
-
-
-def _env_name(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value) or looks_like_a_secret(value):
-        raise ValueError(
-            f"must be the name of an environment variable (letters, digits, _); {NOT_THE_SECRET}"
-        )
-    return value
-
-
-def _file_path(value: Path) -> Path:
-    text = str(value)
-    url = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", text)  # a Path keeps one slash of "://"
-    if url or ("/" not in text and "." not in text and looks_like_a_secret(text)):
-        raise ValueError(f"must be the path of the file holding the secret; {NOT_THE_SECRET}")
-    return value
-
-
-# The name of the environment variable holding a secret, so the secret stays out of the file.
-EnvName = Annotated[str, AfterValidator(_env_name)]
-# The path of the file holding a secret.
-SecretPath = Annotated[Path, AfterValidator(_file_path)]
-
-
-class SecretRef(StrictModel):
-    """Where a secret is read from: an environment variable or a file, never the config text."""
-
-    env: EnvName | None = None
-    file: SecretPath | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _a_reference(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise ValueError(
-                'secrets never go in the config file: use { env = "NAME" } or { file = "PATH" }'
-            )
-        if len([k for k in ("env", "file") if value.get(k)]) != 1:
-            raise ValueError('give exactly one of { env = "NAME" } or { file = "PATH" }')
-        return value
-
-    def describe(self) -> str:
-        return f"environment variable {self.env}" if self.env else f"file {self.file}"
-
-    def read(self) -> str | None:
-        """The secret, or None when the variable is unset or the file is missing or empty."""
-        if self.env:
-            return os.environ.get(self.env) or None
-        assert self.file is not None
-        try:
-            return self.file.expanduser().read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
-            return None
-
-
-def _secret(env: str) -> Any:
-    """A secret read from the environment variable `env` unless configured. Made when a
-    config is read, not at import: `--help` builds no model."""
-    return Field(default_factory=lambda: SecretRef(env=env))
 
 
 class OrgSettings(StrictModel):
@@ -160,11 +64,11 @@ class OrgSettings(StrictModel):
     username: str | None = None
     # "login", "test" (sandboxes) or a My Domain such as "acme.my" (client_credentials needs it).
     domain: str = "login"
-    consumer_key: SecretRef = _secret("SALESFORCE_CONSUMER_KEY")
-    private_key: SecretRef = _secret("SALESFORCE_PRIVATE_KEY")
-    consumer_secret: SecretRef = _secret("SALESFORCE_CONSUMER_SECRET")
-    password: SecretRef = _secret("SALESFORCE_PASSWORD")
-    security_token: SecretRef = _secret("SALESFORCE_SECURITY_TOKEN")
+    consumer_key: SecretRef = secret_from_env("SALESFORCE_CONSUMER_KEY")
+    private_key: SecretRef = secret_from_env("SALESFORCE_PRIVATE_KEY")
+    consumer_secret: SecretRef = secret_from_env("SALESFORCE_CONSUMER_SECRET")
+    password: SecretRef = secret_from_env("SALESFORCE_PASSWORD")
+    security_token: SecretRef = secret_from_env("SALESFORCE_SECURITY_TOKEN")
     api_version: str = "62.0"
     # External ID field, on every object revsched creates records of, holding the
     # deterministic key it upserts on: Salesforce itself refuses a duplicate.
@@ -286,177 +190,6 @@ class TemplateSettings(StrictModel):
     """Directories searched for alert templates before the shipped ones."""
 
     paths: list[Path] = []
-
-
-AlertKind = Literal["terminal", "slack", "webhook", "email"]
-Delivery = Literal["dm", "channel", "both"]
-
-
-def base_url(value: str, example: str) -> str:
-    """An API's base URL, ending with / so paths are appended to it."""
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"must be an http(s) URL such as {example!r}")
-    return value if value.endswith("/") else value + "/"
-
-
-class SlackSettings(StrictModel):
-    """The Slack Web API, with a bot token read from the environment."""
-
-    token: SecretRef = _secret("SLACK_BOT_TOKEN")
-    # Enterprise Grid, a proxy, or a fake in tests; must end with /api/.
-    base_url: str = "https://slack.com/api/"
-    # How long an email -> Slack user lookup (found or not) is trusted.
-    lookup_ttl_hours: float = Field(24, gt=0)
-    timeout_seconds: int = Field(30, ge=1)
-    # Retries of a rate-limited (429) call, each after its Retry-After.
-    rate_limit_retries: int = Field(3, ge=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return base_url(value, "https://slack.com/api/")
-
-
-class SmtpSettings(StrictModel):
-    """The mail server alerts go through when a play's alerts are `email`."""
-
-    host: str = "localhost"
-    port: int = Field(25, ge=1, le=65535)
-    from_address: str = Field("revsched@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
-    starttls: bool = False
-    # "" sends without logging in; otherwise the password is read from `password`.
-    username: str = ""
-    password: SecretRef = _secret("SMTP_PASSWORD")
-    timeout_seconds: int = Field(30, ge=1)
-
-
-class PlayAlertSettings(StrictModel):
-    """One play's alert delivery; every key left out is taken from [alerts]."""
-
-    kind: AlertKind | None = None
-    deliver: Delivery | None = None
-    channel: str | None = None
-    fallback_channel: str | None = None
-    digest: bool | None = None
-
-
-class PlayAlerts(StrictModel):
-    """How one play's alerts are delivered, [alerts] merged with [alerts.plays.<name>]."""
-
-    kind: AlertKind
-    deliver: Delivery
-    channel: str
-    fallback_channel: str
-    digest: bool
-
-
-class AlertSettings(StrictModel):
-    """Where alerts go: the terminal, Slack (bot or incoming webhook) or email."""
-
-    kind: AlertKind = "terminal"
-    # Slack: a direct message to each recipient, the play's channel, or both.
-    deliver: Delivery = "dm"
-    # Channel ID or #name; "" for none.
-    channel: str = ""
-    # Where an alert for someone with no Slack account goes ("" = the play's channel).
-    fallback_channel: str = ""
-    # One message per recipient per run listing the records, instead of one per record.
-    digest: bool = False
-    webhook_url: SecretRef = _secret("SLACK_WEBHOOK_URL")
-    slack: SlackSettings = Field(default_factory=SlackSettings)
-    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
-    plays: dict[str, PlayAlertSettings] = {}
-
-    @model_validator(mode="after")
-    def _channels_where_needed(self) -> AlertSettings:
-        for name in ["", *self.plays]:
-            play = self.for_play(name)
-            key = f"alerts.plays.{name}" if name else "alerts"
-            if play.kind == "slack" and play.deliver != "dm" and not play.channel:
-                raise ValueError(
-                    f"{key}: deliver = {play.deliver!r} needs a channel "
-                    f"(set {key}.channel, or alerts.channel)"
-                )
-        return self
-
-    def for_play(self, play: str) -> PlayAlerts:
-        own = self.plays.get(play, PlayAlertSettings())
-        merged = {
-            key: getattr(self, key) if value is None else value
-            for key, value in own.model_dump().items()
-        }
-        return PlayAlerts(**merged)
-
-
-EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
-ENROLLMENT_TRIES = 3
-
-
-class OutreachOAuthSettings(StrictModel):
-    """Refreshing Outreach's access tokens, which live two hours, so a scheduler running for
-    days keeps enrolling. Outreach rotates the refresh token at each refresh (the old one
-    stops working), so the current pair is kept in `token_file`: 0600, replaced atomically,
-    refreshed under a lock (one refresh for all the processes on this host). The
-    environment cannot be written back, and the state store is read by everyone who reads
-    the audit: neither can hold a token that changes every two hours."""
-
-    client_id: str
-    client_secret: SecretRef = _secret("OUTREACH_CLIENT_SECRET")
-    redirect_uri: str
-    # Where the current access and refresh tokens are kept (created 0600 on first refresh).
-    token_file: Path
-    # The refresh token of the first authorization, read only while token_file is missing.
-    refresh_token: SecretRef = _secret("OUTREACH_REFRESH_TOKEN")
-    token_url: str = "https://api.outreach.io/oauth/token"
-    # Refresh this long before the access token expires, rather than after a 401.
-    refresh_margin_seconds: int = Field(300, ge=0)
-
-
-class OutreachSettings(StrictModel):
-    """Outreach's REST API (v2, JSON:API), with an OAuth access token read from the
-    environment or a file, or (with [enrollment.outreach.oauth]) refreshed by revsched."""
-
-    token: SecretRef = _secret("OUTREACH_ACCESS_TOKEN")
-    oauth: OutreachOAuthSettings | None = None
-    # A proxy, or a fake in tests.
-    base_url: str = "https://api.outreach.io/api/v2/"
-    timeout_seconds: int = Field(30, ge=1)
-    # A 5xx or a dropped connection: tries in all, with exponential backoff between them.
-    max_attempts: int = Field(4, ge=1)
-    retry_base_seconds: float = Field(1, ge=0)
-    # Retries of a rate-limited (429) call, each after Outreach's Retry-After (at most this).
-    rate_limit_retries: int = Field(3, ge=0)
-    max_retry_after_seconds: float = Field(300, ge=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        return base_url(value, "https://api.outreach.io/api/v2/")
-
-
-class EnrollmentSettings(StrictModel):
-    """How plays enroll people in sequences: `salesforce-field` writes the sequence into
-    the play's field for an Outreach trigger; `outreach` creates the sequence state through
-    Outreach's API (writing the field when Outreach refuses); `fake` enrolls nobody
-    (tests)."""
-
-    kind: EnrollmentKind = "salesforce-field"
-    # Runs that ask about an enrollment failing for a reason that may pass (a 5xx, a 429
-    # after its retries, a dropped connection, a locked row), the first included; then it
-    # stays failed, reported. A refusal (an unknown sequence, no prospect) is never retried.
-    tries: int = Field(ENROLLMENT_TRIES, ge=1)
-    outreach: OutreachSettings = Field(default_factory=OutreachSettings)
-
-
-def secret(key: str, ref: SecretRef) -> str:
-    """The secret a config key refers to; never logged or echoed."""
-    value = ref.read()
-    if value is None:
-        raise ConfigError(
-            f"{key}: {ref.describe()} is unset or empty (it holds the secret, "
-            "which never goes in the config file)"
-        )
-    return value
 
 
 # The demo org's users' Usernames end with this; none may reach a real org as a default.

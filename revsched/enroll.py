@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from revsched.config import ENROLLMENT_TRIES
+from revsched.config_channels import ENROLLMENT_TRIES
 from revsched.org import OrgGateway
 from revsched.org_writes import RETRYABLE_RECORD_ERRORS
 from revsched.plan import Enrollment, Person, Recipient

@@ -15,18 +15,7 @@ from revsched.account_team import Team
 from revsched.changed_person import ChangedPerson, PersonSettings, Variant
 from revsched.plan import LeadConversion, Recipient, Scalar
 from revsched.play import DecideContext, Record, days_text
-
-# The fields of the SDR's follow-up Task (`follow_up_task`).
-TASK_FIELDS = (
-    "Subject",
-    "OwnerId",
-    "ActivityDate",
-    "Status",
-    "Priority",
-    "WhoId",
-    "WhatId",
-    "Description",
-)
+from revsched.task_fields import PersonTask
 
 
 class AlertSettings(Protocol):
@@ -76,17 +65,17 @@ def follow_up_task(
     config = ctx.config
     name = str(person.record["Name"])
     due = ctx.as_of + timedelta(days=config.task_due_days)
-    return {
-        "Subject": config.task_subject.format(name=name),
-        "OwnerId": owner.user_id,
-        "ActivityDate": due.isoformat(),
-        "Status": "Not Started",
-        "Priority": "High",
-        "WhoId": person.id,
-        "WhatId": account["Id"] if account else None,
-        "Description": f"{name} changed jobs (UserGems). Follow up within"
+    return PersonTask(
+        Subject=config.task_subject.format(name=name),
+        OwnerId=owner.user_id,
+        ActivityDate=due.isoformat(),
+        Status="Not Started",
+        Priority="High",
+        WhoId=person.id,
+        WhatId=account["Id"] if account else None,
+        Description=f"{name} changed jobs (UserGems). Follow up within"
         f" {days_text(config.task_due_days)}.",
-    }
+    ).values()
 
 
 def conversion(

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential
 
-from revsched.config import ENROLLMENT_TRIES, OutreachSettings
+from revsched.config_channels import ENROLLMENT_TRIES, OutreachSettings
 from revsched.enroll import EnrollmentChannel
 from revsched.errors import ConfigError
 from revsched.logs import logger

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from revsched.org import OrgGateway, same_value
 from revsched.plan import Decision, FieldChange, Plan, RecordDelete
 from revsched.private import write_private
 from revsched.state import Run
+from revsched.state.models import ChangeRow
 
 PLAN_FORMAT = 1
 
@@ -134,6 +136,19 @@ def stale_records(plan: Plan, org: OrgGateway, fired: frozenset[tuple[str, str]]
     return stale
 
 
+def audited_change(row: ChangeRow) -> FieldChange:
+    """A field change as the run's audit holds it."""
+    return FieldChange(
+        sobject=row.sobject,
+        record_id=row.record_id,
+        record_name=row.record_name,
+        field=row.field,
+        old=json.loads(row.old),
+        new=json.loads(row.new),
+        reason=row.reason,
+    )
+
+
 def revert_plan(run: Run) -> Plan:
     """The plan that writes back the old values of every field the run changed, and
     deletes the records it created (not those its upserts found already there).
@@ -142,17 +157,8 @@ def revert_plan(run: Run) -> Plan:
     edited again since, whose revert would lose someone's work.
     """
     changes = tuple(
-        FieldChange(
-            sobject=row.sobject,
-            record_id=row.record_id,
-            record_name=row.record_name,
-            field=row.field,
-            old=json.loads(row.new),
-            new=json.loads(row.old),
-            reason=f"revert of run {run.id}",
-        )
-        for row in run.changes
-        if row.status == "applied"
+        replace(change, old=change.new, new=change.old, reason=f"revert of run {run.id}")
+        for change in (audited_change(row) for row in run.changes if row.status == "applied")
     )
     deletes = tuple(
         RecordDelete(

@@ -24,7 +24,16 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # `revsched --help` reads DEFAULT_LIMIT without loading the runner
-    from revsched.plan import Decision, Plan
+    from revsched.plan import (
+        Alert,
+        Decision,
+        Enrollment,
+        LeadConversion,
+        Merge,
+        Plan,
+        RecordCreate,
+        RecordDelete,
+    )
     from revsched.runner import RunResult
 
 T = TypeVar("T")
@@ -242,86 +251,62 @@ def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str
     print_rows(console, rows, limit)
 
 
-def _creates(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(titled("Records to create", len(plan.creates), limit), style="bold")
-    rows: list[tuple[str, str]] = []
-    for create in _first(plan.creates, limit):
-        fields = ", ".join(f"{name}={value_text(v)}" for name, v in create.fields.items())
-        rows.append(
-            (
-                f"  {create.sobject}",
-                f"{escape(create.key)}: {escape(fields)} [dim]({escape(create.reason)})[/]",
-            )
-        )
-    print_rows(console, rows, limit)
+def _table(
+    console: Console,
+    title: str,
+    items: Sequence[T],
+    limit: int | None,
+    row: Callable[[T], tuple[str, str]],
+) -> None:
+    """One of the plan's tables: its title and size, then a row of each item shown."""
+    console.print(titled(title, len(items), limit), style="bold")
+    print_rows(console, [row(item) for item in _first(items, limit)], limit)
 
 
-def _deletes(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(titled("Records to delete", len(plan.deletes), limit), style="bold")
-    rows: list[tuple[str, str]] = []
-    for delete in _first(plan.deletes, limit):
-        rows.append((f"  {delete.sobject}", f"{delete.record_id}: {escape(delete.reason)}"))
-    print_rows(console, rows, limit)
+def _create_row(create: RecordCreate) -> tuple[str, str]:
+    fields = ", ".join(f"{name}={value_text(v)}" for name, v in create.fields.items())
+    return (
+        f"  {create.sobject}",
+        f"{escape(create.key)}: {escape(fields)} [dim]({escape(create.reason)})[/]",
+    )
 
 
-def _merges(console: Console, plan: Plan, limit: int | None) -> None:
-    title = titled("Merges (cannot be undone)", len(plan.merges), limit)
-    console.print(title, style="bold")
-    rows: list[tuple[str, str]] = []
-    for merge in _first(plan.merges, limit):
-        merged = ", ".join(_record(r.record_name, r.record_id) for r in merge.merged)
-        changed = ", ".join(
-            f"{name}={value_text(value)}"
-            for name, value in merge.master_after.items()
-            if value != merge.master_before.get(name)
-        )
-        filled = f"; master gets {escape(changed)}" if changed else ""
-        rows.append(
-            (
-                f"  {merge.sobject}",
-                f"{merged} into {_record(merge.master_name, merge.master_id)}{filled}"
-                f" [dim]({escape(merge.reason)})[/]",
-            )
-        )
-    print_rows(console, rows, limit)
+def _delete_row(delete: RecordDelete) -> tuple[str, str]:
+    return (f"  {delete.sobject}", f"{delete.record_id}: {escape(delete.reason)}")
 
 
-def _conversions(console: Console, plan: Plan, limit: int | None) -> None:
-    title = titled("Lead conversions (cannot be undone)", len(plan.conversions), limit)
-    console.print(title, style="bold")
-    rows: list[tuple[str, str]] = []
-    for conversion in _first(plan.conversions, limit):
-        lead = _record(conversion.lead_name, conversion.lead_id)
-        account = _record(conversion.account_name, conversion.account_id)
-        rows.append(("  Lead", f"{lead} onto {account} [dim]({escape(conversion.reason)})[/]"))
-    print_rows(console, rows, limit)
+def _merge_row(merge: Merge) -> tuple[str, str]:
+    merged = ", ".join(_record(r.record_name, r.record_id) for r in merge.merged)
+    changed = ", ".join(
+        f"{name}={value_text(value)}"
+        for name, value in merge.master_after.items()
+        if value != merge.master_before.get(name)
+    )
+    filled = f"; master gets {escape(changed)}" if changed else ""
+    return (
+        f"  {merge.sobject}",
+        f"{merged} into {_record(merge.master_name, merge.master_id)}{filled}"
+        f" [dim]({escape(merge.reason)})[/]",
+    )
 
 
-def _enrollments(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(titled("Sequence enrollments", len(plan.enrollments), limit), style="bold")
-    rows: list[tuple[str, str]] = []
-    for item in _first(plan.enrollments, limit):
-        person = _record(item.person.name, item.person.record_id)
-        sender = escape(f"{item.sender.name} ({item.sender.email or 'no email'})")
-        rows.append(
-            (
-                f"  {escape(item.sequence)}",
-                f"{person} from {sender} [dim]({escape(item.reason)})[/]",
-            )
-        )
-    print_rows(console, rows, limit)
+def _conversion_row(conversion: LeadConversion) -> tuple[str, str]:
+    lead = _record(conversion.lead_name, conversion.lead_id)
+    account = _record(conversion.account_name, conversion.account_id)
+    return ("  Lead", f"{lead} onto {account} [dim]({escape(conversion.reason)})[/]")
 
 
-def _alerts(console: Console, plan: Plan, limit: int | None) -> None:
-    console.print(titled("Alerts", len(plan.alerts), limit), style="bold")
-    names = {d.record_id: d.record_name for d in plan.decisions}
-    rows: list[tuple[str, str]] = []
-    for alert in _first(plan.alerts, limit):
-        to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) or "nobody"
-        name = names.get(alert.record_id)
-        record = _record(name, alert.record_id) if name else alert.record_id
-        rows.append((f"  {escape(to)}", f"{record} {escape(alert.stage)}: {escape(alert.reason)}"))
-    print_rows(console, rows, limit)
+def _enrollment_row(item: Enrollment) -> tuple[str, str]:
+    person = _record(item.person.name, item.person.record_id)
+    sender = escape(f"{item.sender.name} ({item.sender.email or 'no email'})")
+    return (f"  {escape(item.sequence)}", f"{person} from {sender} [dim]({escape(item.reason)})[/]")
+
+
+def _alert_row(names: Mapping[str, str], alert: Alert) -> tuple[str, str]:
+    to = ", ".join(f"{r.name} ({r.role})" for r in alert.recipients) or "nobody"
+    name = names.get(alert.record_id)
+    record = _record(name, alert.record_id) if name else alert.record_id
+    return (f"  {escape(to)}", f"{record} {escape(alert.stage)}: {escape(alert.reason)}")
 
 
 def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
@@ -331,16 +316,18 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         _decisions(console, plan, limit)
     if plan.changes:
         _changes(console, plan, limit, names)
-    for rows, show in [
-        (plan.creates, _creates),
-        (plan.deletes, _deletes),
-        (plan.merges, _merges),
-        (plan.conversions, _conversions),
-        (plan.enrollments, _enrollments),
-        (plan.alerts, _alerts),
+    for title, items, row in [
+        ("Records to create", plan.creates, _create_row),
+        ("Records to delete", plan.deletes, _delete_row),
+        ("Merges (cannot be undone)", plan.merges, _merge_row),
+        ("Lead conversions (cannot be undone)", plan.conversions, _conversion_row),
+        ("Sequence enrollments", plan.enrollments, _enrollment_row),
     ]:
-        if rows:
-            show(console, plan, limit)
+        if items:
+            _table(console, title, items, limit, row)
+    if plan.alerts:
+        names = {d.record_id: d.record_name for d in plan.decisions}
+        _table(console, "Alerts", plan.alerts, limit, functools.partial(_alert_row, names))
     tables = (
         plan.decisions,
         plan.changes,

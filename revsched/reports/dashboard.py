@@ -19,9 +19,10 @@ from typing import Any
 from revsched.config import Settings
 from revsched.errors import RevschedError
 from revsched.org import OrgGateway
-from revsched.plan import Alert, FieldChange, Merge, MergedRecord, Plan, Recipient, RecordCreate
+from revsched.plan import Alert, Merge, MergedRecord, Plan, Recipient, RecordCreate
 from revsched.play import Play
 from revsched.private import private_folder, write_private
+from revsched.replay import audited_change
 from revsched.reports import charts
 from revsched.reports.charts import Chart
 from revsched.reports.forecast import Day, Snapshot, approximation, forecast, totals
@@ -59,18 +60,7 @@ def audited_plan(run: Run, store: StateStore) -> Plan:
         as_of=run.as_of,
         decisions=tuple(store.decisions(run.id)),
         reports=store.reports(run.id),
-        changes=tuple(
-            FieldChange(
-                sobject=c.sobject,
-                record_id=c.record_id,
-                record_name=c.record_name,
-                field=c.field,
-                old=json.loads(c.old),
-                new=json.loads(c.new),
-                reason=c.reason,
-            )
-            for c in run.changes
-        ),
+        changes=tuple(audited_change(c) for c in run.changes),
         creates=tuple(
             RecordCreate(
                 sobject=c.sobject,
