@@ -2,9 +2,9 @@
 and cursors.
 
 models.py holds the tables (what Alembic migrates); store.py the StateStore that reads
-and writes them, composed of one class per responsibility (runs.py, recovery.py,
-outbox.py, progress.py, leases.py) over database.py. The names the rest of revsched
-uses are re-exported here.
+and writes them, composed of one class per responsibility (runs.py, history.py,
+recovery.py, outbox.py, progress.py, leases.py) over database.py. The names the rest
+of revsched uses are re-exported here.
 """
 
 from revsched.state.database import open_engine

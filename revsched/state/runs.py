@@ -394,26 +394,3 @@ class RunLog(Database):
                 delete(OccurrenceRow).where(OccurrenceRow.claimed_at < before)
             ).rowcount
             return counts
-
-    # History
-
-    def runs(self, play: str | None = None, limit: int = 20) -> list[Run]:
-        with self.session() as session:
-            query = select(Run).order_by(Run.id.desc()).limit(limit)
-            if play:
-                query = query.where(Run.play == play)
-            return list(session.scalars(query))
-
-    def reverted_by(self, run_id: int) -> int | None:
-        """The run that reverted this one, if any."""
-        with self.session() as session:
-            return session.scalar(select(Run.id).where(Run.reverts_run_id == run_id))
-
-    def run(self, run_id: int) -> Run | None:
-        with self.session() as session:
-            run = session.get(Run, run_id)
-            if run is not None:
-                # Loaded now, for reading once the session is closed.
-                _ = run.changes, run.alerts, run.creates, run.deletes, run.merges
-                _ = run.conversions, run.enrollments
-            return run

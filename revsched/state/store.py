@@ -5,6 +5,7 @@ round robin stands. StateStore composes one class per responsibility, each in it
 own module over the shared database (database.py).
 """
 
+from revsched.state.history import RunHistory
 from revsched.state.leases import Leases
 from revsched.state.outbox import Outbox
 from revsched.state.progress import PlayProgress
@@ -12,5 +13,5 @@ from revsched.state.recovery import Recovery
 from revsched.state.runs import RunLog
 
 
-class StateStore(Leases, PlayProgress, RunLog, Recovery, Outbox):
+class StateStore(Leases, PlayProgress, RunLog, RunHistory, Recovery, Outbox):
     """The state store the runner, CLI and reports open on `state.url`."""
