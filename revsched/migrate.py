@@ -40,7 +40,7 @@ def _config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", "revsched:migrations")
+    config.set_main_option("script_location", "revsched.state:migrations")
     config.attributes["connection"] = connection
     return config
 
@@ -134,7 +134,7 @@ def _stated_head() -> str | None:
     levels plainly and they form one line (then Alembic decides)."""
     levels: set[str] = set()
     parents: set[str] = set()
-    versions = resources.files("revsched.migrations").joinpath("versions")
+    versions = resources.files("revsched.state.migrations").joinpath("versions")
     for script in versions.iterdir():
         if not script.name.endswith(".py") or script.name.startswith("_"):
             continue

@@ -2,9 +2,12 @@
 and cursors.
 
 models.py holds the tables (what Alembic migrates); store.py the StateStore that reads
-and writes them. The names the rest of revsched uses are re-exported here.
+and writes them, composed of one class per responsibility (runs.py, history.py,
+recovery.py, outbox.py, progress.py, leases.py) over database.py. The names the rest
+of revsched uses are re-exported here.
 """
 
+from revsched.state.database import open_engine
 from revsched.state.models import (
     AlertRow,
     Base,
@@ -14,14 +17,10 @@ from revsched.state.models import (
     Run,
     UTCDateTime,
 )
-from revsched.state.store import (
-    EnrollmentOutcome,
-    OutboxEntry,
-    PlannedWrite,
-    StateStore,
-    fired_by,
-    open_engine,
-)
+from revsched.state.outbox import OutboxEntry, fired_by
+from revsched.state.progress import EnrollmentOutcome
+from revsched.state.recovery import PlannedWrite
+from revsched.state.store import StateStore
 
 __all__ = [
     "AlertRow",
