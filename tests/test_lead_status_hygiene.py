@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier, doctor_failures
+from harness import RecordingNotifier, doctor_failures, run_named
 
-from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
+from revsched.alerts import AlertRenderer, RenderedAlert
 from revsched.config import ApiSettings, Settings
 from revsched.errors import ConfigError
 from revsched.jobs.lead_status_hygiene import (
@@ -23,8 +24,7 @@ from revsched.jobs.lead_status_hygiene import (
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import LEAD_STATUS_FIXTURES
 from revsched.org import OrgGateway
-from revsched.play import DecideContext, load_plays
-from revsched.runner import RunResult, run_play
+from revsched.play import DecideContext
 from revsched.state import StateStore
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -553,17 +553,14 @@ def test_a_digest_that_failed_is_sent_by_the_next_run_and_never_again(
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     settings = Settings()
 
-    def run(notifier: Notifier) -> RunResult:
-        return run_play(
-            load_plays(settings)["lead-status-hygiene"],
-            settings,
-            as_of=TODAY,
-            dry_run=False,
-            store=store,
-            org=org,
-            renderer=AlertRenderer("https://x"),
-            notifier=notifier,
-        )
+    run = partial(
+        run_named,
+        "lead-status-hygiene",
+        org,
+        store,
+        settings=settings,
+        renderer=AlertRenderer("https://x"),
+    )
 
     failed = run(ChannelDown())
     assert failed.status == "partial" and failed.alerts
@@ -591,17 +588,14 @@ def test_a_summary_whose_tasks_all_failed_is_held_back_and_every_finding_reaches
     # R2's Tasks are then the run's only writes (R4 would rename opportunities).
     settings = Settings(plays={"lead-status-hygiene": {"opportunity_names": {"enabled": False}}})
 
-    def run(notifier: Notifier) -> RunResult:
-        return run_play(
-            load_plays(settings)["lead-status-hygiene"],
-            settings,
-            as_of=TODAY,
-            dry_run=False,
-            store=store,
-            org=org,
-            renderer=AlertRenderer("https://x"),
-            notifier=notifier,
-        )
+    run = partial(
+        run_named,
+        "lead-status-hygiene",
+        org,
+        store,
+        settings=settings,
+        renderer=AlertRenderer("https://x"),
+    )
 
     local.faults = FaultProfile(
         record_failure_rate=1.0, record_error="FIELD_CUSTOM_VALIDATION_EXCEPTION"

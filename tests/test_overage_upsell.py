@@ -5,20 +5,20 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier, doctor_failures
+from harness import RecordingNotifier, doctor_failures, run_named
 
-from revsched.alerts import AlertRenderer, Notifier
+from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
 from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import OVERAGE_FIXTURES
 from revsched.org import OrgGateway
-from revsched.play import DecideContext, load_plays
-from revsched.runner import RunResult, run_play
+from revsched.play import DecideContext
 from revsched.state import StateStore
 from revsched.summary import reason_kind
 
@@ -685,17 +685,14 @@ def test_leadership_digest_waits_while_every_write_fails_and_goes_out_once_writt
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     settings = Settings()
 
-    def run(notifier: Notifier) -> RunResult:
-        return run_play(
-            load_plays(settings)["overage-upsell"],
-            settings,
-            as_of=TODAY,
-            dry_run=False,
-            store=store,
-            org=org,
-            renderer=AlertRenderer("https://x"),
-            notifier=notifier,
-        )
+    run = partial(
+        run_named,
+        "overage-upsell",
+        org,
+        store,
+        settings=settings,
+        renderer=AlertRenderer("https://x"),
+    )
 
     local.faults = FaultProfile(
         record_failure_rate=1.0, record_error="FIELD_CUSTOM_VALIDATION_EXCEPTION"
