@@ -60,10 +60,6 @@ class Cluster:
     members: tuple[str, ...]
     links: tuple[Link, ...]
 
-    @property
-    def weakest(self) -> float:
-        return min(link.score for link in self.links)
-
     def links_of(self, record_id: str) -> tuple[Link, ...]:
         return tuple(link for link in self.links if record_id in (link.a, link.b))
 
