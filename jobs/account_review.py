@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import Field, model_validator
 
 from revsched.assignments import Targets, holding_user, unassign
+from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -29,7 +30,6 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
-    object_fields,
 )
 from revsched.roundrobin import Member, members_from_users
 from revsched.schedule import ScheduleField
@@ -51,18 +51,18 @@ class AccountReviewConfig(PlayConfig):
     last_activity_field: FieldName = "LastActivityDate"
     # Activity (a completed Task, an Event) this many days ago or less keeps the account.
     quiet_days: int = Field(28, ge=1)
-    request_field: FieldName = "Add_Drop_Request__c"
+    request_field: Annotated[FieldName, Writes("Account")] = "Add_Drop_Request__c"
     needs_review_value: str = "Needs Review"
     # Shown in the alerts as what the AE can ask for instead.
     add_value: str = "Add as Named"
     keep_value: str = "Keep Account"
     drop_value: str = "Drop Account"
-    needs_review_date_field: FieldName = "Needs_Review_Date__c"
+    needs_review_date_field: Annotated[FieldName, Writes("Account")] = "Needs_Review_Date__c"
     review_days: int = Field(30, ge=1)
     # The user (by Username) that owns unassigned accounts: the owner after a drop.
     holding_user: str = "revops@demo.revsched.dev"
     # User lookups naming the account's AE: cleared by a drop.
-    ae_fields: list[FieldName] = ["AE__c"]
+    ae_fields: Annotated[list[FieldName], Writes("Account")] = ["AE__c"]
     # Accounts this many days short of the assigned_days are listed as near misses.
     near_miss_days: int = Field(7, ge=0)
     template: str = "account_review.j2"
@@ -386,13 +386,7 @@ def requirements(config: AccountReviewConfig) -> Requirements:
             *(("Account", config.request_field, value) for value in request_values),
         ),
         users=(config.holding_user, *config.ae_users),
-        writes=object_fields(
-            "Account",
-            "OwnerId",
-            config.request_field,
-            config.needs_review_date_field,
-            *config.ae_fields,
-        ),
+        writes=(("Account", "OwnerId"),),
     )
 
 

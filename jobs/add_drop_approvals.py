@@ -11,11 +11,12 @@ out once, and the requester hears the outcome in the seed's words.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
+from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -25,7 +26,6 @@ from revsched.play import (
     Record,
     Records,
     Requirements,
-    object_fields,
 )
 from revsched.roundrobin import Member
 from revsched.schedule import ScheduleField
@@ -36,23 +36,23 @@ Verb = Literal["add", "keep", "drop"]
 
 class AddDropConfig(PlayConfig):
     schedule: ScheduleField = Field("*/15 * * * *", validate_default=True)
-    request_field: FieldName = "Add_Drop_Request__c"
+    request_field: Annotated[FieldName, Writes("Account")] = "Add_Drop_Request__c"
     add_value: str = "Add as Named"
     keep_value: str = "Keep Account"
     drop_value: str = "Drop Account"
-    approval_field: FieldName = "Add_Drop_Approval__c"
+    approval_field: Annotated[FieldName, Writes("Account")] = "Add_Drop_Approval__c"
     approved_value: str = "Approved"
     rejected_value: str = "Rejected"
     # The user lookup naming the AE who asked; the owner after an approved add.
     requested_by_field: FieldName = "Add_Drop_Requested_By__c"
     # Cleared when an approved keep or drop ends the review.
-    needs_review_date_field: FieldName = "Needs_Review_Date__c"
+    needs_review_date_field: Annotated[FieldName, Writes("Account")] = "Needs_Review_Date__c"
     # Set to the run date by an approved add or keep: the 90-day clock restarts.
-    owner_assigned_date_field: FieldName = "Owner_Assigned_Date__c"
+    owner_assigned_date_field: Annotated[FieldName, Writes("Account")] = "Owner_Assigned_Date__c"
     # The user (by Username) that owns unassigned accounts: the owner after an approved drop.
     holding_user: str = "revops@demo.revsched.dev"
     # User lookups naming the account's AE: cleared by a drop, set to the requester by an add.
-    ae_fields: list[FieldName] = ["AE__c"]
+    ae_fields: Annotated[list[FieldName], Writes("Account")] = ["AE__c"]
     template: str = "add_drop_approvals.j2"
 
     @model_validator(mode="after")
@@ -202,15 +202,7 @@ def requirements(config: AddDropConfig) -> Requirements:
             *(("Account", config.approval_field, value) for value in approvals),
         ),
         users=(config.holding_user,),
-        writes=object_fields(
-            "Account",
-            "OwnerId",
-            config.owner_assigned_date_field,
-            config.needs_review_date_field,
-            config.request_field,
-            config.approval_field,
-            *config.ae_fields,
-        ),
+        writes=(("Account", "OwnerId"),),
     )
 
 

@@ -10,11 +10,12 @@ sets, so an account missed here is never won back.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
 from revsched.assignments import holding_user, holding_user_query, unassign
+from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -24,7 +25,6 @@ from revsched.play import (
     Record,
     Records,
     Requirements,
-    object_fields,
 )
 from revsched.roundrobin import Member
 from revsched.schedule import ScheduleField
@@ -35,11 +35,11 @@ class ChurnIntakeConfig(PlayConfig):
     schedule: ScheduleField = Field("daily", validate_default=True)
     account_type_field: FieldName = "Type"
     former_customer_value: str = "Former Customer"
-    churn_date_field: FieldName = "Churn_Date__c"
+    churn_date_field: Annotated[FieldName, Writes("Account")] = "Churn_Date__c"
     # The user (by Username) that owns unassigned accounts.
     holding_user: str = "revops@demo.revsched.dev"
     # Role shown in the alert -> user lookup cleared at intake; no other field is touched.
-    assignment_fields: dict[str, FieldName] = {
+    assignment_fields: Annotated[dict[str, FieldName], Writes("Account")] = {
         "SDR": "SDR__c",
         "AE": "AE__c",
         "AM": "AM__c",
@@ -176,9 +176,7 @@ def requirements(config: ChurnIntakeConfig) -> Requirements:
     return Requirements(
         values=(("Account", config.account_type_field, config.former_customer_value),),
         users=(config.holding_user,),
-        writes=object_fields(
-            "Account", "OwnerId", config.churn_date_field, *config.assignment_fields.values()
-        ),
+        writes=(("Account", "OwnerId"),),
     )
 
 

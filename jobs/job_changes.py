@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
 
 from pydantic import Field
 
@@ -34,6 +35,7 @@ from revsched.changed_person import (
     persona_of,
     sequence_for,
 )
+from revsched.declared_writes import Writes
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.job_change_alert import (
     alert_context,
@@ -54,7 +56,6 @@ from revsched.play import (
     Requirements,
     children,
     days_text,
-    object_fields,
 )
 from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
@@ -104,15 +105,15 @@ class JobChangesConfig(PlayConfig):
     integration_users: list[str] = ["integration@demo.revsched.dev"]
     ae_pool: str = "job-changes-ae"
     sdr_pool: str = "job-changes-sdr"
-    sdr_field: FieldName = "SDR__c"
-    assigned_reason_field: FieldName = "Account_Assigned_Reason__c"
+    sdr_field: Annotated[FieldName, Writes("Account")] = "SDR__c"
+    assigned_reason_field: Annotated[FieldName, Writes("Account")] = "Account_Assigned_Reason__c"
     assigned_reason_value: str = "UserGems Round Robin"
     # A matched Lead becomes a Contact of the account with this Lead Status.
     converted_status: str = "Qualified"
     # Enrollment through the [enrollment] channel, sent by the SDR (else the AE); never for
     # people opted out, without email, or in a sequence. The salesforce-field channel
     # writes the sequence name into `sequence_field` for an Outreach trigger.
-    sequence_field: FieldName = "Sequence_To_Enroll__c"
+    sequence_field: Annotated[FieldName, Writes("Contact", "Lead")] = "Sequence_To_Enroll__c"
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
     opted_out_field: FieldName = "HasOptedOutOfEmail"
     # Persona -> sequence; a blank persona is read from the title (keyword -> persona).
@@ -440,11 +441,7 @@ def requirements(config: JobChangesConfig) -> Requirements:
         ),
         users=(*config.holding_users, *config.integration_users),
         pools=tuple(sorted(config.pools_used())),
-        writes=(
-            *object_fields("Account", "OwnerId", config.sdr_field, config.assigned_reason_field),
-            *object_fields("Contact", "OwnerId", config.sequence_field),
-            *object_fields("Lead", "OwnerId", config.sequence_field),
-        ),
+        writes=tuple((sobject, "OwnerId") for sobject in ("Account", "Contact", "Lead")),
         creates=PersonTask.creates(),
         converts_leads=True,
         sequences=tuple(

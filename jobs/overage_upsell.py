@@ -17,10 +17,11 @@ leadership gets the accounts in overage as one digest and a report a day.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
+from revsched.declared_writes import Creates, Writes
 from revsched.dedupe.normalize import registrable_domain
 from revsched.naming import opportunity_name
 from revsched.ownership import lookup_recipient
@@ -52,7 +53,7 @@ class OverageUpsellConfig(PlayConfig):
     # In overage: users routed > users in contract * (1 + overage_pct / 100).
     overage_pct: float = Field(10, ge=0)
     # Set by the play when an episode starts (or by hand); keys the episode.
-    start_date_field: FieldName = "Overage_Start_Date__c"
+    start_date_field: Annotated[FieldName, Writes("Account")] = "Overage_Start_Date__c"
     # Owner of the opportunities and the alerts' recipient; blank: the account owner.
     account_manager_field: FieldName = "AM__c"
     # Amount = users over contract * this field, when it is set.
@@ -65,7 +66,7 @@ class OverageUpsellConfig(PlayConfig):
     # The stage the episode's Overage opportunity moves to when its Upsell is due (e.g.
     # "Closed Lost"); empty: it stays open.
     overage_close_stage: str = ""
-    opportunity_type_field: FieldName = "Type"
+    opportunity_type_field: Annotated[FieldName, Creates("Opportunity")] = "Type"
     overage_type: str = "Overage"
     upsell_type: str = "Upsell"
     # The stage new opportunities open in; empty: the org's first open OpportunityStage.
@@ -484,11 +485,8 @@ def requirements(config: OverageUpsellConfig) -> Requirements:
             ),
         ),
         users=tuple(config.leadership_users),
-        writes=(
-            ("Account", config.start_date_field),
-            *((("Opportunity", "StageName"),) if config.overage_close_stage else ()),
-        ),
-        creates=object_fields("Opportunity", *OPPORTUNITY_FIELDS, config.opportunity_type_field),
+        writes=(("Opportunity", "StageName"),) if config.overage_close_stage else (),
+        creates=object_fields("Opportunity", *OPPORTUNITY_FIELDS),
     )
 
 

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
 from revsched.account_matcher import OnTie, account_keys, open_deal_matcher
+from revsched.declared_writes import Writes
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS, SHARED_HOSTS
 from revsched.jobs.queue_recycle import HOLDING_QUEUES
 from revsched.lead_routing import (
@@ -48,7 +50,6 @@ from revsched.play import (
     RecordIndex,
     Records,
     Requirements,
-    object_fields,
 )
 from revsched.roundrobin import members_from_users, round_robin, user_fields
 from revsched.routing_digest import digest_due, revops_digest, unrouted_row
@@ -79,9 +80,9 @@ class RouteLeadsConfig(PlayConfig):
     status_field: FieldName = "Status"
     country_field: FieldName = "Country"
     mql_date_field: FieldName = "MQL_Date__c"
-    last_routed_field: FieldName = "Last_Routed_Date__c"
-    routing_reason_field: FieldName = "Routing_Reason__c"
-    matched_account_field: FieldName = "Matched_Account__c"
+    last_routed_field: Annotated[FieldName, Writes("Lead")] = "Last_Routed_Date__c"
+    routing_reason_field: Annotated[FieldName, Writes("Lead")] = "Routing_Reason__c"
+    matched_account_field: Annotated[FieldName, Writes("Lead")] = "Matched_Account__c"
     do_not_route_field: FieldName = "Do_Not_Route__c"
     person_score_field: FieldName = "Person_Score__c"
     sequenced_field: FieldName = "Actively_Being_Sequenced__c"
@@ -108,9 +109,9 @@ class RouteLeadsConfig(PlayConfig):
     partner_yes: str = "Yes"
     partner_trial_campaigns: list[str] = ["Partner - Trial - Self-managed"]
     partner_account_field: FieldName = "Partner_Account__c"
-    share_status_field: FieldName = "Prospect_Share_Status__c"
+    share_status_field: Annotated[FieldName, Writes("Lead")] = "Prospect_Share_Status__c"
     share_status_value: str = "Sending to Partner"
-    partner_status_field: FieldName = "Partner_Prospect_Status__c"
+    partner_status_field: Annotated[FieldName, Writes("Lead")] = "Partner_Prospect_Status__c"
     partner_status_value: str = "Qualifying"
     partner_queue: str = "Partner_Queue"
     # Rule 2: accounts flagged US PubSec -> this pool, whatever the status.
@@ -439,16 +440,7 @@ def requirements(config: RouteLeadsConfig) -> Requirements:
         pools=tuple(sorted(config.pools_used())),
         queues=tuple(config.queues_used()),
         records=tuple(("Campaign", "Name", name) for name in config.partner_trial_campaigns),
-        writes=object_fields(
-            "Lead",
-            "OwnerId",
-            "Company",
-            config.routing_reason_field,
-            config.matched_account_field,
-            config.last_routed_field,
-            config.share_status_field,
-            config.partner_status_field,
-        ),
+        writes=(("Lead", "OwnerId"), ("Lead", "Company")),
     )
 
 

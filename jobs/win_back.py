@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from revsched.config import StrictModel
+from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -29,7 +30,6 @@ from revsched.play import (
     children,
     days_text,
     field_value,
-    object_fields,
 )
 from revsched.roundrobin import (
     Member,
@@ -62,10 +62,12 @@ class WinBackConfig(PlayConfig):
     account_type_field: FieldName = "Type"
     former_customer_value: str = "Former Customer"
     churn_date_field: FieldName = "Churn_Date__c"
-    campaign_field: FieldName = "Win_Back_Campaign__c"
-    sdr_field: FieldName = "SDR__c"
+    campaign_field: Annotated[FieldName, Writes("Account")] = "Win_Back_Campaign__c"
+    sdr_field: Annotated[FieldName, Writes("Account")] = "SDR__c"
     # "" leaves the field alone.
-    owner_assigned_date_field: FieldName | Literal[""] = "Owner_Assigned_Date__c"
+    owner_assigned_date_field: Annotated[FieldName | Literal[""], Writes("Account")] = (
+        "Owner_Assigned_Date__c"
+    )
     holding_users: list[str] = Field(["revops@demo.revsched.dev"], min_length=1)
     # Label shown in the alert -> account field or path (Owner.Name).
     status_fields: dict[str, FieldPath] = {
@@ -439,13 +441,7 @@ def requirements(config: WinBackConfig) -> Requirements:
         ),
         users=tuple(config.holding_users),
         pools=tuple(sorted(config.pools_used())),
-        writes=object_fields(
-            "Account",
-            "OwnerId",
-            config.campaign_field,
-            config.sdr_field,
-            config.owner_assigned_date_field,
-        ),
+        writes=(("Account", "OwnerId"),),
     )
 
 

@@ -4,14 +4,17 @@ with a template and its context, mark the stage fired.
 
 `decide` makes one `PlanBuilder` from its context, says what it does with each record,
 and returns `build()`: the plan, named after the play in the context. Each part of the
-plan keeps the order the play said it in.
+plan keeps the order the play said it in. A change, create or merge the play has not
+declared (`ctx.declared`) is refused, so what doctor and the permission set check is
+what a run writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from revsched.errors import PlayError
 from revsched.plan import (
     Alert,
     Decision,
@@ -44,6 +47,13 @@ class PlanBuilder:
         self.enrollments: list[Enrollment] = []
         self.alerts: list[Alert] = []
         self.firings: list[Firing] = []
+        # What the play declares it writes and creates; none: nothing is checked.
+        declared = ctx.declared
+        self._declared = (
+            {"writes": frozenset(declared.writes), "creates": frozenset(declared.creates)}
+            if declared is not None
+            else {}
+        )
 
     def select(
         self,
@@ -84,7 +94,9 @@ class PlanBuilder:
         sobject: str = "",
     ) -> None:
         """Set each field to its (new value, why); one already holding its value is left."""
-        self.changes += diff_changes(sobject or self.sobject, record, targets, reason_prefix)
+        sobject = sobject or self.sobject
+        self._refuse_undeclared("writes", sobject, targets)
+        self.changes += diff_changes(sobject, record, targets, reason_prefix)
 
     def create(
         self,
@@ -96,6 +108,7 @@ class PlanBuilder:
     ) -> RecordCreate:
         """A record upserted on `key`, so it is never created twice; `parent_id` is the
         record it is for, whose alerts and stages wait if it fails."""
+        self._refuse_undeclared("creates", sobject, fields)
         create = RecordCreate(
             sobject=sobject, key=key, fields=fields, reason=reason, parent_id=parent_id
         )
@@ -112,6 +125,13 @@ class PlanBuilder:
 
     def merge(self, merges: list[Merge]) -> None:
         """Records merged into their master, a request at a time."""
+        declared = self.ctx.declared
+        for merge in merges:
+            if declared is not None and merge.sobject not in declared.merges:
+                raise PlayError(
+                    f"{self.ctx.play} merges {merge.sobject} records, which it does not"
+                    f" declare: add {merge.sobject!r} to its requirements' merges"
+                )
         self.merges += merges
 
     def alert(
@@ -182,6 +202,21 @@ class PlanBuilder:
     def mark_fired(self, record_id: str, stage: str) -> None:
         """The (record, stage) is handled: recorded once the plan applies, never again."""
         self.firings.append(Firing(record_id=record_id, stage=stage))
+
+    def _refuse_undeclared(self, part: str, sobject: str, fields: Iterable[str]) -> None:
+        """A field the play has not declared in its requirements' `part` (writes, creates)
+        is a mistake in the play: doctor and the permission set would not have checked it."""
+        declared = self._declared.get(part)
+        if declared is None:
+            return
+        for field in fields:
+            if (sobject, field) not in declared:
+                verb = "changes" if part == "writes" else "creates"
+                raise PlayError(
+                    f"{self.ctx.play} {verb} {sobject}.{field}, which it does not declare: mark"
+                    f' the config key naming it {part.capitalize()}("{sobject}"), or add'
+                    f' ("{sobject}", "{field}") to its requirements\' {part}'
+                )
 
     def build(self, **extra: Any) -> Plan:
         """The plan, with `extra` plan fields (cursors, reports, confirmation, ...)."""

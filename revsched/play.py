@@ -30,6 +30,7 @@ from revsched.config import (
     StrictModel,
     describe_validation_error,
 )
+from revsched.declared_writes import Creates, Writes, marked_fields
 from revsched.errors import ConfigError, PlayError
 from revsched.plan import Plan, Retry
 from revsched.schedule import Schedule, ScheduleField, validate_schedule
@@ -88,6 +89,10 @@ class DecideContext(Generic[C]):
     # config keys in errors after: the runner, forecast and doctor set it, and so does
     # `Play.decide` (for a decision a test asks for).
     play: str = ""
+    # What the play declares it writes, creates and merges, set by `Play.decide`:
+    # `PlanBuilder` refuses anything else. None (a decide function called on its own):
+    # nothing is checked.
+    declared: Requirements | None = None
 
     @property
     def moment(self) -> datetime:
@@ -98,8 +103,9 @@ class DecideContext(Generic[C]):
 class Requirements:
     """What a play needs the org (and config) to have, for `revsched doctor` to check.
 
-    A play declares what its queries do not show; the fields they read are added
-    (`Play.needs`)."""
+    A play declares what its queries and config do not show: the fields the queries read
+    are added (`Play.needs`), and so are those the config keys marked `Writes` and
+    `Creates` name (`Play.declared`)."""
 
     # (sObject, field API name or relationship path such as Owner.Name) besides those the
     # queries read: a field only its decide or a child subquery reads.
@@ -114,7 +120,8 @@ class Requirements:
     queues: tuple[str, ...] = ()
     # (sObject, field, value) of records that must exist: a campaign by its Name
     records: tuple[tuple[str, str, str], ...] = ()
-    # (sObject, field) it updates on existing records: the integration user must be able to edit
+    # (sObject, field) it updates on existing records: the integration user must be able to
+    # edit them. A play lists the fields no config key names (OwnerId).
     writes: tuple[tuple[str, str], ...] = ()
     # (sObject, field) it sets on the records it creates (upserted on [org] key_field)
     creates: tuple[tuple[str, str], ...] = ()
@@ -130,6 +137,16 @@ class Requirements:
     def reading(self, fields: Iterable[tuple[str, str]]) -> Requirements:
         """These requirements with `fields` read too, each (sObject, field) once."""
         return replace(self, fields=tuple(dict.fromkeys([*self.fields, *fields])))
+
+    def writing(
+        self, writes: Iterable[tuple[str, str]], creates: Iterable[tuple[str, str]]
+    ) -> Requirements:
+        """These requirements with `writes` updated and `creates` set too, each once."""
+        return replace(
+            self,
+            writes=tuple(dict.fromkeys([*self.writes, *writes])),
+            creates=tuple(dict.fromkeys([*self.creates, *creates])),
+        )
 
 
 def object_fields(sobject: str, *names: str) -> tuple[tuple[str, str], ...]:
@@ -195,15 +212,23 @@ class Play(Generic[C]):
             if path.lower() not in ("id", "name")
             and ("." not in path or path in named or path.rpartition(".")[2] in named)
         ]
-        return self.requirements(config).reading(read)
+        return self.declared(config).reading(read)
+
+    def declared(self, config: C) -> Requirements:
+        """The play's requirements with the fields its config keys marked `Writes` and
+        `Creates` hold: everything it may write, which `PlanBuilder` holds it to."""
+        writes, creates = marked_fields(config, Writes), marked_fields(config, Creates)
+        return self.requirements(config).writing(writes, creates)
 
     def __post_init__(self) -> None:
-        """`decide` sees the play's name in its context (`ctx.play`), however it is called:
-        by the runner, a forecast or a test."""
+        """`decide` sees the play's name and what it declares it writes in its context
+        (`ctx.play`, `ctx.declared`), however it is called: by the runner, a forecast or a
+        test."""
         rule = self.decide
 
         def decide(records: Records, ctx: DecideContext[C]) -> Plan:
-            return rule(records, replace(ctx, play=self.name))
+            declared = self.declared(ctx.config)
+            return rule(records, replace(ctx, play=self.name, declared=declared))
 
         object.__setattr__(self, "decide", decide)
 

@@ -7,7 +7,7 @@ from datetime import date
 
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import DecideContext, Play, PlayConfig, Records
+from revsched.play import DecideContext, Play, PlayConfig, Records, Requirements
 
 TODAY = date(2026, 11, 23)
 ACME = {"Id": "001A", "Name": "Acme", "Industry": "Retail", "Rating": "Hot"}
@@ -24,7 +24,16 @@ def rate_retail(records: Records, ctx: DecideContext[PlayConfig]) -> Plan:
     return plan.build(reports={"rated": [{"account": "Acme"}]})
 
 
-PLAY = Play("rate-retail", "Rate retail accounts", PlayConfig, lambda ctx: {}, rate_retail)
+PLAY = Play(
+    "rate-retail",
+    "Rate retail accounts",
+    PlayConfig,
+    lambda ctx: {},
+    rate_retail,
+    requirements=lambda config: Requirements(
+        writes=(("Account", "Industry"), ("Account", "Rating"))
+    ),
+)
 
 
 def test_the_plan_is_named_after_the_play_whoever_calls_decide():
