@@ -10,8 +10,11 @@ and countries and states their codes, as ordinary (revertible) field changes.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
+from revsched.declared_writes import Writes
 from revsched.dedupe import normalize
 from revsched.dedupe.companies import company, match_companies, own_site
 from revsched.dedupe.planning import (
@@ -36,9 +39,10 @@ SPEC = ObjectSpec("Account", opportunities="Opportunities")
 
 class DedupeAccountsConfig(DedupeConfig):
     schedule: ScheduleField = Field("monthly", validate_default=True)
-    website_field: FieldName = "Website"
-    country_field: FieldName = "BillingCountry"
-    state_field: FieldName = "BillingState"
+    # Normalization writes the website, country and state (and the name).
+    website_field: Annotated[FieldName, Writes("Account")] = "Website"
+    country_field: Annotated[FieldName, Writes("Account")] = "BillingCountry"
+    state_field: Annotated[FieldName, Writes("Account")] = "BillingState"
     phone_field: FieldName = "Phone"
     # Normalizations written to every account (each a revertible field change).
     website_to_domain: bool = True
@@ -148,9 +152,8 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
 
 
 def requirements(config: DedupeAccountsConfig) -> Requirements:
-    """Normalization writes the name, website, country and state besides the dedupe fields."""
-    written = ["Name", config.website_field, config.country_field, config.state_field]
-    return dedupe_requirements(SPEC, config, written)
+    """Normalization writes the name besides the dedupe fields (and those its config names)."""
+    return dedupe_requirements(SPEC, config, ["Name"])
 
 
 play = Play(
