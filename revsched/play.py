@@ -141,7 +141,8 @@ class Requirements:
     def writing(
         self, writes: Iterable[tuple[str, str]], creates: Iterable[tuple[str, str]]
     ) -> Requirements:
-        """These requirements with `writes` updated and `creates` set too, each once."""
+        """These requirements with the fields `writes` updates and `creates` sets added,
+        each (sObject, field) once."""
         return replace(
             self,
             writes=tuple(dict.fromkeys([*self.writes, *writes])),
@@ -150,9 +151,8 @@ class Requirements:
 
 
 def object_fields(sobject: str, *names: str) -> tuple[tuple[str, str], ...]:
-    """(sObject, field) for each name, once, in order; an empty name (a field left unset in
-    config) is none: what `writes` and `creates` list."""
-    return tuple((sobject, name) for name in dict.fromkeys(names) if name)
+    """(sObject, field) for each name, once, in order: what `writes` and `creates` list."""
+    return tuple((sobject, name) for name in dict.fromkeys(names))
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,8 @@ class Play(Generic[C]):
     queries: Callable[[DecideContext[C]], dict[str, str]]
     decide: Callable[[Records, DecideContext[C]], Plan]
     # What `revsched doctor` checks against the org before the first run, besides the
-    # fields the queries read (see `needs`).
+    # fields the queries read and those the config keys marked `Writes`/`Creates` hold
+    # (see `needs`).
     requirements: Callable[[C], Requirements] = field(default=lambda config: Requirements())
     # Named SOQL queries built from what `queries` returned (the accounts of the leads
     # read), run after them; their records join the others for `decide`.

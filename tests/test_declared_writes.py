@@ -11,7 +11,7 @@ import pytest
 
 from revsched.declared_writes import Creates, Writes
 from revsched.errors import PlayError
-from revsched.plan import Plan
+from revsched.plan import Merge, MergedRecord, Plan
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, PlayConfig, Records, Requirements
 from revsched.soql import FieldName
@@ -97,3 +97,26 @@ def test_a_created_field_the_play_does_not_declare_is_refused():
 
     with pytest.raises(PlayError, match=r"^rate creates Task\.Subject, which it does not"):
         undeclared.decide({"accounts": [ACME]}, ctx)
+
+
+def test_a_merge_the_play_does_not_declare_is_refused():
+    """dedupe with `merge = false` declares no merges: a plan merging anyway is a mistake."""
+    acme_inc = MergedRecord(record_id="001B", record_name="Acme Inc", fields={"Name": "Acme Inc"})
+    merge = Merge(
+        sobject="Account",
+        master_id="001A",
+        master_name="Acme",
+        merged=(acme_inc,),
+        master_before={},
+        master_after={},
+        reason="same domain",
+    )
+    ctx = DecideContext(as_of=TODAY, config=PlayConfig(), play="rate", declared=Requirements())
+
+    with pytest.raises(PlayError) as refused:
+        PlanBuilder(ctx, "Account").merge([merge])
+
+    assert str(refused.value) == (
+        "rate merges Account records, which it does not declare: add 'Account' to its"
+        " requirements' merges"
+    )
