@@ -73,15 +73,8 @@ def _user_paths(lookup: str) -> list[str]:
 def queries(ctx: DecideContext[ChurnIntakeConfig]) -> dict[str, str]:
     config = ctx.config
     churn = config.churn_date_field
-    fields = dict.fromkeys(
-        [
-            "Id",
-            "Name",
-            churn,
-            *_user_paths("OwnerId"),
-            *(p for f in config.assignment_fields.values() for p in _user_paths(f)),
-        ]
-    )
+    users = [p for f in ["OwnerId", *config.assignment_fields.values()] for p in _user_paths(f)]
+    fields = dict.fromkeys(["Id", "Name", churn, *users])
     return {
         "accounts": format_soql(
             f"SELECT {', '.join(fields)} FROM Account"

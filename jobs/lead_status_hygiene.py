@@ -22,23 +22,14 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from revsched.config import StrictModel
-from revsched.errors import ConfigError
 from revsched.findings import Finding, Reporting, finding_key, next_business_day
-from revsched.naming import named_domains, opportunity_domain, renamed, shared_domains
+from revsched.name_findings import name_findings
 from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    field_value,
-)
-from revsched.roundrobin import active_recipients, members_from_users
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, children
+from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
+from revsched.sellers import SalesPeople, hand_back_owner
 from revsched.soql import FieldName, format_soql, relationship_name
 from revsched.task_fields import LeadTask
 
@@ -187,42 +178,13 @@ def queries(ctx: DecideContext[LeadStatusHygieneConfig]) -> dict[str, str]:
     return found
 
 
-class _People:
-    """The org's users by Id, who sells, and who manages whom."""
-
-    def __init__(self, records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> None:
-        config = self.config = ctx.config
-        self.by_id = {u["Id"]: u for u in records["users"]}
-        rule = config.plg_taken
-        sellers = {u.lower() for u in rule.seller_users}
-        members_from_users(
-            f"plays.{ctx.play}.plg_taken.seller_users", rule.seller_users, records["users"]
-        )
-        self.sellers = {
-            u["Id"]
-            for u in records["users"]
-            if field_value(u, "UserRole.Name") in rule.seller_roles
-            or field_value(u, "Profile.Name") in rule.seller_profiles
-            or str(u["Username"]).lower() in sellers
-        }
-
-    def user(self, user_id: str | None) -> Record | None:
-        """The active user with this Id; None for a queue or an inactive user."""
-        user = self.by_id.get(user_id or "")
-        return user if user and user["IsActive"] else None
-
-    def manager(self, user_id: str | None) -> Record | None:
-        user = self.by_id.get(user_id or "")
-        return self.user(user[self.config.manager_field]) if user else None
-
-
 def _began(lead: Record, config: LeadStatusHygieneConfig) -> date:
     value = lead[config.status_date_field] or lead["CreatedDate"]
     return date.fromisoformat(str(value)[:10])
 
 
 def _remarket(
-    lead: Record, people: _People, ctx: DecideContext[LeadStatusHygieneConfig]
+    lead: Record, people: SalesPeople, ctx: DecideContext[LeadStatusHygieneConfig]
 ) -> list[Finding]:
     config = ctx.config
     if lead[config.remarket_reason_field]:
@@ -230,7 +192,6 @@ def _remarket(
     began = _began(lead, config)
     days = (ctx.as_of - began).days
     owner = people.user(lead["OwnerId"])
-    to = (owner["Id"],) if owner else ()
     found = [
         Finding(
             "remarket_reason",
@@ -238,7 +199,7 @@ def _remarket(
             lead,
             f"remarket_reason {began}",
             f"in Remarket since {began} without a reason: set {config.remarket_reason_field}",
-            to,
+            people.told(lead["OwnerId"]),
         )
     ]
     manager = people.manager(lead["OwnerId"])
@@ -259,7 +220,10 @@ def _remarket(
 
 
 def _next_step(
-    lead: Record, people: _People, plan: PlanBuilder, ctx: DecideContext[LeadStatusHygieneConfig]
+    lead: Record,
+    people: SalesPeople,
+    plan: PlanBuilder,
+    ctx: DecideContext[LeadStatusHygieneConfig],
 ) -> list[Finding]:
     """Findings and the Task for a Working S lead without an open Task dated today or later;
     none due: the skip says why."""
@@ -323,7 +287,7 @@ def _next_step(
 
 def _plg_taken(
     lead: Record,
-    people: _People,
+    people: SalesPeople,
     hand_back: Record | None,
     plan: PlanBuilder,
     ctx: DecideContext[LeadStatusHygieneConfig],
@@ -373,94 +337,12 @@ def _plg_taken(
     return found
 
 
-def _names(
-    opportunities: list[Record],
-    people: _People,
-    plan: PlanBuilder,
-    ctx: DecideContext[LeadStatusHygieneConfig],
-) -> list[Finding]:
-    """R4: renames and flags, then open same-type opportunities of several accounts per domain."""
-    rule = ctx.config.opportunity_names
-    findings: list[Finding] = []
-    for opportunity in opportunities:
-        website = field_value(opportunity, f"Account.{rule.website_field}")
-        domain = opportunity_domain(website, rule.keep_tld)
-        owner = people.user(opportunity["OwnerId"])
-        to = (owner["Id"],) if owner else ()
-        created = date.fromisoformat(str(opportunity["CreatedDate"])[:10])
-        name = opportunity["Name"]
-        tokens = named_domains(name)
-        if domain and tokens & {domain, domain.split(".", 1)[0]}:
-            continue
-        if tokens or domain is None or not rule.rename:
-            what = (
-                "its account has no website to take the domain from"
-                if domain is None
-                else f"the name lacks @{domain}"
-                + (f" and names @{', @'.join(sorted(tokens))}" if tokens else "")
-            )
-        else:
-            new = renamed(name, domain)
-            why = "seed 003: the domain in every opportunity name"
-            plan.change(opportunity, {"Name": (new, why)}, sobject="Opportunity")
-            what = f"renamed to {new}"
-        findings.append(
-            Finding(
-                "opportunity_names",
-                "Opportunity",
-                opportunity,
-                f"opportunity_names {created}",
-                what,
-                to,
-            )
-        )
-    shared = shared_domains(
-        opportunities,
-        rule.website_field,
-        rule.keep_tld,
-        rule.opportunity_type_field,
-        rule.duplicate_types,
-    )
-    for domain, kind, opportunity, others in shared:
-        owner = people.user(opportunity["OwnerId"])
-        findings.append(
-            Finding(
-                "opportunity_names",
-                "Opportunity",
-                opportunity,
-                f"duplicate domain {domain}",
-                f"possible duplicate: open {kind} opportunities of other accounts"
-                f" share @{domain} ({', '.join(others)})",
-                (owner["Id"],) if owner else (),
-            )
-        )
-    return findings
-
-
-def _plg_owner(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Record | None:
-    """With `enforce`, the queue or active user PLG leads go back to (Id and Name)."""
-    rule = ctx.config.plg_taken
-    if rule.plg_owner and rule.enabled and rule.enforce:
-        key = f"plays.{ctx.play}.plg_taken.plg_owner"
-        [owner] = members_from_users(key, [rule.plg_owner], records["users"])
-        if not owner.active:
-            raise ConfigError(f"{key}: {rule.plg_owner} is inactive; name an active user")
-        return {"Id": owner.user_id, "Name": owner.name}
-    if "queues" not in records:
-        return None
-    if not records["queues"]:
-        raise ConfigError(
-            f"plays.{ctx.play}.plg_taken.plg_queue: no queue with DeveloperName"
-            f" {rule.plg_queue!r} in the org"
-        )
-    return records["queues"][0]
-
-
 def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Lead")
     statuses = config.statuses
-    people = _People(records, ctx)
-    hand_back = _plg_owner(records, ctx)
+    rule = f"plays.{ctx.play}.plg_taken"
+    people = SalesPeople(records["users"], config.manager_field, config.plg_taken, rule)
+    hand_back = hand_back_owner(records, config.plg_taken, rule)
     key = f"plays.{ctx.play}.revops_users"
     revops = active_recipients("RevOps", key, config.revops_users, records["users"])
     findings: list[Finding] = []
@@ -473,7 +355,7 @@ def decide(records: Records, ctx: DecideContext[LeadStatusHygieneConfig]) -> Pla
         else:
             findings += _plg_taken(lead, people, hand_back, plan, ctx)
     if "opportunities" in records:
-        findings += _names(records["opportunities"], people, plan, ctx)
+        findings += name_findings(records["opportunities"], config.opportunity_names, people, plan)
     reporting = Reporting(
         rules=RULES,
         users=people.by_id,

@@ -17,24 +17,27 @@ leadership gets the accounts in overage as one digest and a report a day.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
 from revsched.declared_writes import Creates, Writes
-from revsched.dedupe.normalize import registrable_domain
-from revsched.naming import opportunity_name
-from revsched.ownership import lookup_recipient
-from revsched.plan import Firing, Plan, Recipient, RecordCreate, Scalar
+from revsched.overage_episode import (
+    OPPORTUNITY_FIELDS,
+    Episode,
+    alert_context,
+    opportunity_fields,
+    opportunity_key,
+    report_row,
+)
+from revsched.plan import Firing, Plan, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
     PlayConfig,
-    Record,
     Records,
     Requirements,
-    children,
     days_text,
     object_fields,
 )
@@ -117,164 +120,13 @@ def queries(ctx: DecideContext[OverageUpsellConfig]) -> dict[str, str]:
     return found
 
 
-def opportunity_key(play: str, step: str, account_id: str, start: date) -> str:
-    """An episode's opportunity External ID: one Overage and one Upsell per account and start."""
-    return f"{play}:{step}:{account_id}:{start.isoformat()}"
-
-
-def _threshold(contract: int, config: OverageUpsellConfig) -> float:
-    return contract * (1 + config.overage_pct / 100)
-
-
-def _owner(account: Record, config: OverageUpsellConfig) -> Recipient | None:
-    """The AM, else the account owner; None when neither is active."""
-    am = lookup_recipient(account, config.account_manager_field, "AM")
-    return am or lookup_recipient(account, "OwnerId", "account owner")
-
-
-class _Episode:
-    """One account's overage as the decision sees it."""
-
-    def __init__(
-        self,
-        account: Record,
-        ctx: DecideContext[OverageUpsellConfig],
-        first_stage: str,
-        dips: dict[tuple[str, date], date],
-    ) -> None:
-        config = ctx.config
-        self.account = account
-        self.ctx = ctx
-        self.first_stage = first_stage
-        self.contract = int(account[config.users_in_contract_field] or 0)
-        self.routed = int(account[config.users_routed_field] or 0)
-        start = account[config.start_date_field]
-        self.start = date.fromisoformat(start) if start else None
-        self.customer = account[config.account_type_field] in config.customer_types
-        self.over = self.customer and self.routed > _threshold(self.contract, config)
-        self.opportunities = children(account, "Opportunities")
-        # The first day of a dip at or under contract this episode is in, if any.
-        self.dip = dips.get((account["Id"], self.start)) if self.start else None
-
-    @property
-    def since(self) -> str | None:
-        """The episode's start, and the dip it came back from when there was one."""
-        if self.start is None:
-            return None
-        back = f" (over contract again after a dip on {self.dip})" if self.dip else ""
-        return f"{self.start}{back}"
-
-    def in_grace(self) -> bool:
-        """At or under contract for fewer than `grace_days` days (counted from the first run
-        that saw the dip): the episode and its clock go on."""
-        dip = self.dip or self.ctx.as_of
-        return (self.ctx.as_of - dip).days < self.ctx.config.grace_days
-
-    @property
-    def usage(self) -> str:
-        return f"{self.routed} users routed for {self.contract} in contract"
-
-    @property
-    def pct_over(self) -> float:
-        return round((self.routed - self.contract) * 100 / self.contract, 1) if self.contract else 0
-
-    @property
-    def keys(self) -> set[str]:
-        return {
-            o[self.ctx.config.key_field] for o in self.opportunities if o[self.ctx.config.key_field]
-        }
-
-    def open_of_type(self, kind: str) -> list[Record]:
-        field = self.ctx.config.opportunity_type_field
-        return [o for o in self.opportunities if o[field] == kind and not o["IsClosed"]]
-
-    def hand_made(self, kind: str) -> Record | None:
-        """An open opportunity of the type that revsched did not create."""
-        prefix = f"{self.ctx.play}:"
-        key_field = self.ctx.config.key_field
-        for opp in self.open_of_type(kind):
-            if not (opp[key_field] or "").startswith(prefix):
-                return opp
-        return None
-
-
-# The fields of the opportunities it creates, besides the type (config) and [org] key_field.
-OPPORTUNITY_FIELDS = ("Name", "AccountId", "OwnerId", "StageName", "CloseDate", "Amount")
-
-
-def _opportunity_fields(episode: _Episode, kind: str, owner: Recipient) -> dict[str, Scalar]:
-    """The Overage or Upsell opportunity for the AM: named after the account, priced on the
-    users over contract when the account has a price per user."""
-    config = episode.ctx.config
-    account = episode.account
-    fields: dict[str, Scalar] = {
-        "Name": opportunity_name(
-            account["Name"], kind, registrable_domain(account[config.website_field])
-        ),
-        "AccountId": account["Id"],
-        "OwnerId": owner.user_id,
-        config.opportunity_type_field: kind,
-        "StageName": episode.first_stage,
-        "CloseDate": (episode.ctx.as_of + timedelta(days=config.close_days)).isoformat(),
-    }
-    price = account[config.price_per_user_field]
-    if price:
-        fields["Amount"] = round((episode.routed - episode.contract) * float(price), 2)
-    return fields
-
-
-def _alert_context(
-    episode: _Episode,
-    step: str,
-    owner: Recipient,
-    start: date,
-    *,
-    created: RecordCreate | None = None,
-    existing: Record | None = None,
-) -> dict[str, Any]:
-    """What the AM reads: the usage against contract since when, the opportunity created or
-    the one already open, and those to close."""
-    config = episode.ctx.config
-    account = episode.account
-    to_close = [
-        {"id": o["Id"], "name": o["Name"], "type": o[config.opportunity_type_field]}
-        for kind in (config.overage_type, config.upsell_type)
-        for o in episode.open_of_type(kind)
-    ]
-    return {
-        "step": step,
-        "account": {"id": account["Id"], "name": account["Name"]},
-        "owner": owner.name,
-        "users_routed": episode.routed,
-        "users_in_contract": episode.contract,
-        "pct_over": episode.pct_over,
-        "overage_pct": config.overage_pct,
-        "upsell_after_days": config.upsell_after_days,
-        "since": start.isoformat(),
-        "days": (episode.ctx.as_of - start).days,
-        "created": None
-        if created is None
-        else {
-            "key": created.key,
-            "name": created.fields["Name"],
-            "amount": created.fields.get("Amount"),
-            "close_date": created.fields["CloseDate"],
-        },
-        "existing": None
-        if existing is None
-        else {"id": existing["Id"], "name": existing["Name"], "stage": existing["StageName"]},
-        "to_close": to_close,
-        "call_to_action": config.call_to_action,
-    }
-
-
-def _end_dip(episode: _Episode, plan: PlanBuilder) -> None:
+def _end_dip(episode: Episode, plan: PlanBuilder) -> None:
     """Over contract again: the dip it was in, if any, is over."""
     if episode.start is not None and episode.dip is not None:
         plan.mark_fired(episode.account["Id"], dip_ended_stage(episode.start, episode.dip))
 
 
-def _dip(episode: _Episode, start: date, plan: PlanBuilder) -> None:
+def _dip(episode: Episode, start: date, plan: PlanBuilder) -> None:
     """At or under contract within the grace days: nothing changes; the dip's first day is
     remembered (fired) so the next runs count from it."""
     dip = episode.dip or episode.ctx.as_of
@@ -290,7 +142,7 @@ def _dip(episode: _Episode, start: date, plan: PlanBuilder) -> None:
         plan.mark_fired(episode.account["Id"], stage)
 
 
-def _recover(episode: _Episode, start: date, plan: PlanBuilder) -> None:
+def _recover(episode: Episode, start: date, plan: PlanBuilder) -> None:
     """Back at or under contract, or no longer a customer: the episode ends, the clock resets."""
     config = episode.ctx.config
     account = episode.account
@@ -303,7 +155,7 @@ def _recover(episode: _Episode, start: date, plan: PlanBuilder) -> None:
     why = f"back in compliance: {episode.usage}; the overage clock resets"
     plan.change(account, {config.start_date_field: (None, why)})
     plan.select(account, why, stage)
-    owner = _owner(account, config)
+    owner = episode.owner
     if owner is not None and (account["Id"], stage) not in episode.ctx.fired:
         plan.alert(
             config.template,
@@ -311,12 +163,12 @@ def _recover(episode: _Episode, start: date, plan: PlanBuilder) -> None:
             stage,
             to=(owner,),
             reason="back in compliance",
-            context=_alert_context(episode, "recovered", owner, start),
+            context=alert_context(episode, "recovered", owner, start),
         )
         plan.mark_fired(account["Id"], stage)
 
 
-def _close_overage(episode: _Episode, start: date, plan: PlanBuilder) -> None:
+def _close_overage(episode: Episode, start: date, plan: PlanBuilder) -> None:
     """With `overage_close_stage`: the episode's Overage opportunity (the one revsched made)
     moves to it once the Upsell is due; once, so a person reopening it is not overruled."""
     config = episode.ctx.config
@@ -334,28 +186,12 @@ def _close_overage(episode: _Episode, start: date, plan: PlanBuilder) -> None:
             return
 
 
-def _report_row(episode: _Episode, start: date, status: str) -> dict[str, Scalar]:
-    account = episode.account
-    owner = _owner(account, episode.ctx.config)
-    return {
-        "account": account["Name"],
-        "account_id": account["Id"],
-        "owner": owner.name if owner else None,
-        "users_in_contract": episode.contract,
-        "users_routed": episode.routed,
-        "pct_over": episode.pct_over,
-        "since": start.isoformat(),
-        "days_in_overage": (episode.ctx.as_of - start).days,
-        "status": status,
-    }
-
-
-def _not_over(episode: _Episode, plan: PlanBuilder) -> None:
+def _not_over(episode: Episode, plan: PlanBuilder) -> None:
     """Not over the allowance: a near miss, an episode going on (over contract, or in a dip
     within the grace days), or an episode ending."""
     config, account, start = episode.ctx.config, episode.account, episode.start
     if start is None:
-        plan.skip(account, _near_miss(episode))
+        plan.skip(account, episode.near_miss())
     elif episode.customer and episode.routed > episode.contract:
         plan.skip(
             account,
@@ -369,7 +205,7 @@ def _not_over(episode: _Episode, plan: PlanBuilder) -> None:
         _recover(episode, start, plan)
 
 
-def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tuple[Firing, ...]]:
+def _over(episode: Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tuple[Firing, ...]]:
     """Over the allowance: the episode starts, and its step (Overage, then Upsell after
     upsell_after_days) gets its opportunity and the AM's alert, once. Its report row, and
     the account's stage when the run acts on it: the leadership digest covers it, so is held
@@ -386,7 +222,7 @@ def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tupl
     kind = config.upsell_type if step == "upsell" else config.overage_type
     stage = f"{step} {start.isoformat()}"
     key = opportunity_key(ctx.play, step, account["Id"], start)
-    owner = _owner(account, config)
+    owner = episode.owner
     if step == "upsell":
         _close_overage(episode, start, plan)
     since = episode.since or start
@@ -394,7 +230,7 @@ def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tupl
         why = f"{step} already handled: in overage since {since}, {days_text(days)}"
         plan.skip(account, why, stage)
         status = f"{kind} opportunity open" if key in episode.keys else step
-        return _report_row(episode, start, status), ()
+        return report_row(episode, start, status), ()
     if owner is None:
         plan.skip(
             account,
@@ -402,7 +238,7 @@ def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tupl
             f" is active ({episode.usage})",
             stage,
         )
-        return _report_row(episode, start, "no active AM or owner"), ()
+        return report_row(episode, start, "no active AM or owner"), ()
     reason = f"{episode.usage} ({episode.pct_over:g}% over) since {since}" + (
         f", {days_text(days)}: still over" if step == "upsell" else ""
     )
@@ -413,7 +249,7 @@ def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tupl
             f"{reason}; open {kind} opportunity {hand_made['Name']!r} exists: alert only",
             stage,
         )
-        context = _alert_context(episode, step, owner, start, existing=hand_made)
+        context = alert_context(episode, step, owner, start, existing=hand_made)
         plan.alert(config.template, account["Id"], stage, (owner,), f"{step}, alert only", context)
         status = f"{step} (alert only)"
     else:
@@ -421,15 +257,15 @@ def _over(episode: _Episode, plan: PlanBuilder) -> tuple[dict[str, Scalar], tupl
         created = plan.create(
             "Opportunity",
             key,
-            _opportunity_fields(episode, kind, owner),
+            opportunity_fields(episode, kind, owner),
             reason=f"{kind} opportunity for the overage that began {start.isoformat()}",
             parent_id=account["Id"],
         )
-        context = _alert_context(episode, step, owner, start, created=created)
+        context = alert_context(episode, step, owner, start, created=created)
         plan.alert(config.template, account["Id"], stage, (owner,), step, context)
         status = f"{kind} opportunity created"
     plan.mark_fired(account["Id"], stage)
-    return _report_row(episode, start, status), (Firing(record_id=account["Id"], stage=stage),)
+    return report_row(episode, start, status), (Firing(record_id=account["Id"], stage=stage),)
 
 
 def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
@@ -441,7 +277,7 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
     rows: list[dict[str, Scalar]] = []
     acted_on: list[Firing] = []
     for account in records["accounts"]:
-        episode = _Episode(account, ctx, first_stage, dips)
+        episode = Episode(account, ctx, first_stage, dips)
         if episode.contract <= 0:
             plan.skip(account, "no users in contract to measure usage against")
         elif not episode.over:
@@ -455,18 +291,6 @@ def decide(records: Records, ctx: DecideContext[OverageUpsellConfig]) -> Plan:
         context = {"as_of": ctx.as_of.isoformat(), "rows": rows}
         plan.digest(config.digest_template, leaders, stage, reason, context, tuple(acted_on))
     return plan.build(reports={"overage": rows})
-
-
-def _near_miss(episode: _Episode) -> str:
-    """Why an account with no overage episode is not in one."""
-    config = episode.ctx.config
-    account = episode.account
-    if not episode.customer:
-        return f"not a customer ({account[config.account_type_field]})"
-    if episode.routed <= episode.contract:
-        return f"within contract: {episode.usage}"
-    limit = _threshold(episode.contract, config)
-    return f"within the {config.overage_pct:g}% allowance: {episode.usage} (over above {limit:g})"
 
 
 def requirements(config: OverageUpsellConfig) -> Requirements:

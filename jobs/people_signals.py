@@ -14,15 +14,26 @@ key `people-signals:<signal>:<email or id>:<date>` is its Task's external key.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from datetime import UTC, datetime, time, timedelta
+from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
 from revsched.account_matcher import AccountMatcher
-from revsched.ownership import QUEUE_ID_PREFIX, lookup_recipient
+from revsched.people_signal_alert import (
+    CHURN_RISK,
+    EXPANSION,
+    KEY_PREFIX,
+    FoundSignal,
+    Signal,
+    alert_context,
+    csm_recipient,
+    few_others_active,
+    other_contacts,
+    record_day,
+    task_fields,
+)
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import (
@@ -39,16 +50,6 @@ from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 from revsched.task_fields import PersonTask
-
-Signal = Literal["champion_joins", "champion_leaves", "new_hire_or_promotion"]
-KEY_PREFIX = "people-signals"
-EXPANSION = "Expansion opportunity"
-CHURN_RISK = "Churn risk"
-TITLES: dict[Signal, str] = {
-    "champion_joins": "Past champion joins",
-    "champion_leaves": "Champion leaves",
-    "new_hire_or_promotion": "New hire or promotion",
-}
 
 
 class PeopleSignalsConfig(PlayConfig):
@@ -159,33 +160,6 @@ def queries(ctx: DecideContext[PeopleSignalsConfig]) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class _Found:
-    """A signal found on a person: its date, what it means and why."""
-
-    signal: Signal
-    person: Record
-    sobject: Literal["Contact", "Lead"]
-    account: Record
-    day: date
-    meaning: str
-    why: str
-
-    @property
-    def key(self) -> str:
-        email = self.person.get("Email")
-        who = str(email).strip().lower() if email else self.person["Id"]
-        return f"{KEY_PREFIX}:{self.signal}:{who}:{self.day.isoformat()}"
-
-    @property
-    def stage(self) -> str:
-        return f"{self.signal} {self.day.isoformat()}"
-
-
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(str(value)[:10]) if value else None
-
-
 def _is_champion(contact: Record, ctx: DecideContext[PeopleSignalsConfig]) -> str | None:
     """Why the contact counts as a champion, or None."""
     config = ctx.config
@@ -194,7 +168,7 @@ def _is_champion(contact: Record, ctx: DecideContext[PeopleSignalsConfig]) -> st
     since = ctx.as_of - relativedelta(months=config.champion_role_months)
     for role in children(contact, "OpportunityContactRoles"):
         opportunity = role.get("Opportunity") or {}
-        closed = _day(opportunity.get("CloseDate"))
+        closed = record_day(opportunity.get("CloseDate"))
         if opportunity.get("IsWon") and closed and closed >= since:
             return f"{role.get('Role') or 'contact role'} on an opportunity won {closed}"
     return None
@@ -204,7 +178,7 @@ def _new_hire_meaning(account: Record, ctx: DecideContext[PeopleSignalsConfig]) 
     """Seed 002 reads a new leader both ways: churn risk near the renewal or on a weak
     health score, else expansion. Returns (meaning, why)."""
     config = ctx.config
-    renewal = _day(account.get(config.renewal_field))
+    renewal = record_day(account.get(config.renewal_field))
     if renewal is not None and 0 <= (renewal - ctx.as_of).days <= config.renewal_risk_days:
         return CHURN_RISK, f"renewal on {renewal}, within {config.renewal_risk_days} days"
     health = account.get(config.health_field)
@@ -219,13 +193,13 @@ def _person_signal(
     account: Record,
     plan: PlanBuilder,
     ctx: DecideContext[PeopleSignalsConfig],
-) -> _Found | None:
+) -> FoundSignal | None:
     """The join or new-hire signal on a person of a customer account; None when there is
     none, a near miss listed as skipped."""
     config = ctx.config
     earliest = ctx.as_of - timedelta(days=config.catch_up_days)
-    delivered = _day(person.get("LastModifiedDate")) or ctx.as_of
-    started = _day(person.get(config.job_start_field))
+    delivered = record_day(person.get("LastModifiedDate")) or ctx.as_of
+    started = record_day(person.get(config.job_start_field))
     if person.get(config.relationship_field) in config.champion_relationships:
         day = started or delivered
         if day > ctx.as_of:
@@ -234,7 +208,7 @@ def _person_signal(
             return None
         if delivered < earliest:
             return None
-        return _Found(
+        return FoundSignal(
             "champion_joins",
             person,
             sobject,
@@ -255,7 +229,7 @@ def _person_signal(
             )
             return None
         meaning, why = _new_hire_meaning(account, ctx)
-        return _Found(
+        return FoundSignal(
             "new_hire_or_promotion",
             person,
             sobject,
@@ -269,10 +243,10 @@ def _person_signal(
 
 def _leave_signal(
     contact: Record, account: Record, plan: PlanBuilder, ctx: DecideContext[PeopleSignalsConfig]
-) -> _Found | None:
+) -> FoundSignal | None:
     """A champion leaving the account; None when nobody left, a non-champion listed."""
     config = ctx.config
-    left = _day(contact.get(config.no_longer_field))
+    left = record_day(contact.get(config.no_longer_field))
     if left is None or left > ctx.as_of or left < ctx.as_of - timedelta(days=config.catch_up_days):
         return None
     champion = _is_champion(contact, ctx)
@@ -280,7 +254,7 @@ def _leave_signal(
         why = f"left {account['Name']} on {left}, but was no champion"
         plan.skip(contact, why, kind="left, but was no champion")
         return None
-    return _Found(
+    return FoundSignal(
         "champion_leaves",
         contact,
         "Contact",
@@ -293,7 +267,7 @@ def _leave_signal(
 
 def _signals(
     records: Records, plan: PlanBuilder, ctx: DecideContext[PeopleSignalsConfig]
-) -> Iterator[_Found]:
+) -> Iterator[FoundSignal]:
     """Every signal on the people of customer accounts, contacts first. A generator: the
     near misses are listed on the plan as they are met, in order with the rest."""
     config = ctx.config
@@ -317,44 +291,6 @@ def _signals(
             yield found
 
 
-def _csm(account: Record, config: PeopleSignalsConfig) -> Recipient:
-    """The account's CSM, else its owner, else the CS channel (someone with no user)."""
-    csm = lookup_recipient(account, config.csm_field, "CSM")
-    owner = lookup_recipient(account, "OwnerId", "Account Owner")
-    if csm is None and owner is not None and not owner.user_id.startswith(QUEUE_ID_PREFIX):
-        return owner
-    return csm or Recipient(role="CS channel", user_id=None, name=config.cs_channel_name)
-
-
-def _others(
-    found: _Found, contacts: list[Record], ctx: DecideContext[PeopleSignalsConfig]
-) -> list[dict[str, Scalar]]:
-    """The account's other contacts still there, most recently active first."""
-    config = ctx.config
-    rows = []
-    for contact in contacts:
-        if contact["Id"] == found.person["Id"] or _day(contact.get(config.no_longer_field)):
-            continue
-        roles = sorted(
-            {r["Role"] for r in children(contact, "OpportunityContactRoles") if r.get("Role")}
-        )
-        rows.append(
-            {
-                "id": contact["Id"],
-                "name": contact["Name"],
-                "title": contact.get("Title"),
-                "last_activity": contact.get("LastActivityDate"),
-                "roles": ", ".join(roles),
-            }
-        )
-    return sorted(rows, key=lambda r: (str(r["last_activity"] or ""), str(r["name"])), reverse=True)
-
-
-def _active(rows: list[dict[str, Scalar]], ctx: DecideContext[PeopleSignalsConfig]) -> int:
-    since = ctx.as_of - timedelta(days=ctx.config.active_days)
-    return sum(1 for r in rows if (d := _day(r["last_activity"])) is not None and d >= since)
-
-
 def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Contact")
     key = f"plays.{ctx.play}.leadership_users"
@@ -374,13 +310,13 @@ def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
             plan.skip(person, f"already told: Task {found.key} exists", stage, sobject=sobject)
         else:
             planned[found.key] = str(person["Name"])
-            others = _others(found, by_account.get(found.account["Id"], []), ctx)
+            others = other_contacts(found, by_account.get(found.account["Id"], []), config)
             _tell(found, others, leaders, plan, ctx)
     return plan.build()
 
 
 def _tell(
-    found: _Found,
+    found: FoundSignal,
     others: list[dict[str, Scalar]],
     leaders: tuple[Recipient, ...],
     plan: PlanBuilder,
@@ -389,8 +325,8 @@ def _tell(
     """The CSM's alert and Task for a signal; CS leadership's too when a champion leaves an
     account with few other active contacts."""
     config = ctx.config
-    csm = _csm(found.account, config)
-    thin = found.signal == "champion_leaves" and _active(others, ctx) < config.min_active_contacts
+    csm = csm_recipient(found.account, config)
+    thin = few_others_active(found, others, ctx.as_of, config)
     recipients = [csm, *(r for r in leaders if r.user_id != csm.user_id)] if thin else [csm]
     told = (
         f"; fewer than {config.min_active_contacts} other contacts active in"
@@ -408,7 +344,7 @@ def _tell(
         plan.create(
             "Task",
             found.key,
-            _task_fields(found, csm.user_id, ctx),
+            task_fields(found, csm.user_id, ctx.as_of, config),
             reason=f"{csm.name} acts on it within {days_text(config.task_due_days)}",
             parent_id=found.person["Id"],
         )
@@ -418,68 +354,9 @@ def _tell(
         found.stage,
         to=tuple(recipients),
         reason=f"{found.signal} on {found.day}",
-        context=_alert_context(found, csm, others, thin, ctx),
+        context=alert_context(found, csm, others, thin, config),
     )
     plan.mark_fired(found.person["Id"], found.stage)
-
-
-def _task_fields(
-    found: _Found, owner_id: str, ctx: DecideContext[PeopleSignalsConfig]
-) -> dict[str, Scalar]:
-    """The CSM's Task: the signal, on the person and the account, due in task_due_days."""
-    return PersonTask(
-        Subject=f"{TITLES[found.signal]}: {found.person['Name']}",
-        OwnerId=owner_id,
-        ActivityDate=(ctx.as_of + timedelta(days=ctx.config.task_due_days)).isoformat(),
-        Status="Not Started",
-        Priority="High" if found.meaning == CHURN_RISK else "Normal",
-        WhoId=found.person["Id"],
-        WhatId=found.account["Id"],
-        Description=f"{found.meaning}: {found.why}.",
-    ).values()
-
-
-def _alert_context(
-    item: _Found,
-    csm: Recipient,
-    others: list[dict[str, Scalar]],
-    thin: bool,
-    ctx: DecideContext[PeopleSignalsConfig],
-) -> dict[str, Any]:
-    """What the CSM reads: the signal and what it means, the account, the person, the
-    seed's recommended actions, and (a champion leaving) who else is there."""
-    config = ctx.config
-    account, person = item.account, item.person
-    return {
-        "signal": item.signal,
-        "title": TITLES[item.signal],
-        "meaning": item.meaning,
-        "why": item.why,
-        "account": {
-            "id": account["Id"],
-            "name": account["Name"],
-            "arr": account.get(config.arr_field),
-            "renewal_date": account.get(config.renewal_field),
-        },
-        "person": {
-            "sobject": item.sobject,
-            "id": person["Id"],
-            "name": person["Name"],
-            "title": person.get("Title"),
-            "past_title": person.get(config.past_title_field),
-            "past_account": person.get(config.past_account_field),
-            "date": item.day.isoformat(),
-        },
-        "csm": csm.name,
-        "actions": config.actions[item.signal],
-        "others": others if item.signal == "champion_leaves" else None,
-        "leadership": (
-            f"CS leadership: fewer than {config.min_active_contacts} other contacts"
-            f" were active here in the last {config.active_days} days."
-            if thin
-            else None
-        ),
-    }
 
 
 def requirements(config: PeopleSignalsConfig) -> Requirements:

@@ -19,10 +19,10 @@ from revsched.jobs.lead_status_hygiene import (
     next_business_day,
     play,
     queries,
-    renamed,
 )
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import LEAD_STATUS_FIXTURES
+from revsched.naming import renamed
 from revsched.org import OrgGateway
 from revsched.play import DecideContext
 from revsched.state import StateStore

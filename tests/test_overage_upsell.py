@@ -14,9 +14,10 @@ from harness import RecordingNotifier, doctor_failures, run_named
 
 from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
-from revsched.jobs.overage_upsell import OverageUpsellConfig, opportunity_name, play, queries
+from revsched.jobs.overage_upsell import OverageUpsellConfig, play, queries
 from revsched.localorg import FaultProfile, LocalOrg
 from revsched.localorg.demo import OVERAGE_FIXTURES
+from revsched.naming import opportunity_name
 from revsched.org import OrgGateway
 from revsched.play import DecideContext
 from revsched.state import StateStore
