@@ -105,7 +105,7 @@ def queries(ctx: DecideContext[PartnerOverlapConfig]) -> dict[str, str]:
             f" FROM Opportunity WHERE {in_scope} AND AccountId IN"
             f" (SELECT {config.account_field} FROM {config.overlap_object})"
             " ORDER BY CloseDate, Id",
-            prefix=f"{play.name}:%",
+            prefix=f"{ctx.play}:%",
         ),
     }
     if config.ps_users:

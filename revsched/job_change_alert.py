@@ -2,7 +2,7 @@
 variant), the SDR's follow-up Task and the lead's conversion.
 
 Apart from the play so its module reads as its PLAYS.md paragraph; the settings read
-are listed in `AlertSettings`, which the play's config provides.
+are listed in `JobChangeAlertSettings`, which the play's config provides.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from revsched.play import DecideContext, Record, days_text
 from revsched.task_fields import PersonTask
 
 
-class AlertSettings(Protocol):
+class JobChangeAlertSettings(Protocol):
     """The settings of job-changes' config its alert, Task and conversion read."""
 
     account_type_field: str
@@ -44,7 +44,9 @@ def alert_variant(
     return "new_assignment" if team.newly_assigned else "standard"
 
 
-def _details(person: ChangedPerson, relationship: str, config: AlertSettings) -> dict[str, Any]:
+def _details(
+    person: ChangedPerson, relationship: str, config: JobChangeAlertSettings
+) -> dict[str, Any]:
     """The seed's Contact Details, blanks kept."""
     record = person.record
     return {
@@ -79,7 +81,11 @@ def follow_up_task(
 
 
 def conversion(
-    person: ChangedPerson, account: Record, owner: Recipient, how: str, config: AlertSettings
+    person: ChangedPerson,
+    account: Record,
+    owner: Recipient,
+    how: str,
+    config: JobChangeAlertSettings,
 ) -> LeadConversion:
     """The lead converted onto the account it matched, owned by the account's AE."""
     return LeadConversion(
@@ -101,7 +107,7 @@ def alert_context(
     variant: Variant,
     deal: Record | None,
     sequence_line: str,
-    config: AlertSettings,
+    config: JobChangeAlertSettings,
 ) -> dict[str, Any]:
     """The seed's Slack alert: who moved where, the account and its team, the deal, the
     sequence, and what to do."""

@@ -54,7 +54,7 @@ def slack_error(error: SlackApiError) -> str:
     return str(error.response.get("error") or f"HTTP {error.response.status_code}")
 
 
-def describe(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
     """Slack's error code, or what kept the call from reaching Slack; one line, no token."""
     if isinstance(error, SlackApiError):
         return slack_error(error)
@@ -66,7 +66,7 @@ def call(what: str, request: Callable[[], T]) -> T:
     try:
         return request()
     except (SlackApiError, *TRANSPORT_ERRORS) as error:
-        raise NotifierError(f"slack {what}: {describe(error)}") from None
+        raise NotifierError(f"slack {what}: {describe_error(error)}") from None
 
 
 class SlackDirectory:
@@ -92,10 +92,10 @@ class SlackDirectory:
             user = self._client.users_lookupByEmail(email=email)["user"]
         except SlackApiError as error:
             if slack_error(error) != "users_not_found":
-                raise NotifierError(f"slack users.lookupByEmail: {describe(error)}") from None
+                raise NotifierError(f"slack users.lookupByEmail: {describe_error(error)}") from None
             user_id = None
         except TRANSPORT_ERRORS as error:
-            self._unreachable = NotifierError(f"slack users.lookupByEmail: {describe(error)}")
+            self._unreachable = NotifierError(f"slack users.lookupByEmail: {describe_error(error)}")
             raise self._unreachable from None
         else:
             user_id = None if user.get("deleted") else user["id"]

@@ -18,7 +18,7 @@ from revsched.config import SlackSettings
 from revsched.delivery import AlertRoute, Outgoing, Part
 from revsched.errors import NotifierError
 from revsched.messages import SlackMessage, digest_title, slack_messages
-from revsched.slack import TRANSPORT_ERRORS, describe, retry_handlers
+from revsched.slack import TRANSPORT_ERRORS, describe_error, retry_handlers
 
 
 class RedactFilter(logging.Filter):
@@ -65,7 +65,7 @@ class WebhookChannel:
             response = self._client.send(text=message.text, blocks=list(message.blocks))
         except TRANSPORT_ERRORS as error:
             # The URL is the webhook's secret: it never reaches a message.
-            detail = describe(error).replace(self._url, "<webhook URL>")
+            detail = describe_error(error).replace(self._url, "<webhook URL>")
             raise NotifierError(f"slack webhook: {detail}") from None
         if response.status_code != 200 or response.body != "ok":
             raise NotifierError(

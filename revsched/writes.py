@@ -9,11 +9,11 @@ call takes it (a 200-record chunk, a Bulk job's CSV row) and dropped once sent.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import overload
 
 from revsched.plan import FieldChange
+from revsched.play import Record
 
-Record = dict[str, Any]
 # One record's changes: the change itself when it is the only one (most records).
 RecordChanges = FieldChange | list[FieldChange]
 

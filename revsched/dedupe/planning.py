@@ -17,7 +17,7 @@ from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
-from revsched.dedupe.cluster import Cluster, Link, MergeGroup
+from revsched.dedupe.cluster import Cluster, MergeGroup, PairLink
 from revsched.dedupe.match import Matching, MatchRules
 from revsched.dedupe.people import PersonFields, match_people, person
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
@@ -388,7 +388,7 @@ def _merging(
 
 def _blocked(
     matching: Matching, config: DedupeConfig, names: Mapping[str, str]
-) -> list[tuple[Link, str]]:
+) -> list[tuple[PairLink, str]]:
     """Each pair a safety rule kept from merging that would merge without it, and why: the
     dry run says which rule blocked which merge."""
     return [

@@ -46,7 +46,10 @@ _ENVELOPE = (
 )
 
 
-class SoapFault(Exception):
+class FaultReply(Exception):
+    """The soapenv:Fault the local org answers a refused call with: `code` is the
+    exceptionCode, `kind` the fault's type (e.g. INVALID_SESSION_ID in UnexpectedErrorFault)."""
+
     def __init__(self, code: str, message: str, kind: str = "UnexpectedErrorFault") -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -70,7 +73,7 @@ def _text(element: ET.Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def fault_xml(fault: SoapFault) -> bytes:
+def fault_xml(fault: FaultReply) -> bytes:
     body = (
         f"<soapenv:Fault><faultcode>sf:{fault.code}</faultcode>"
         f"<faultstring>{escape(fault.code)}: {escape(fault.message)}</faultstring>"
@@ -94,15 +97,15 @@ class SoapApi:
         drop = False
         try:
             if request.method != "POST":
-                raise SoapFault("INVALID_OPERATION", "SOAP calls are HTTP POSTs")
+                raise FaultReply("INVALID_OPERATION", "SOAP calls are HTTP POSTs")
             try:
                 envelope = ET.fromstring(request.get_data())
             except ET.ParseError as exc:
-                raise SoapFault("INVALID_XML", f"Unable to parse the request: {exc}") from None
+                raise FaultReply("INVALID_XML", f"Unable to parse the request: {exc}") from None
             body = _child(envelope, "Body")
             call = body[0] if body is not None and len(body) else None
             if call is None:
-                raise SoapFault("INVALID_OPERATION", "No operation in the SOAP body")
+                raise FaultReply("INVALID_OPERATION", "No operation in the SOAP body")
             operation = _local(call.tag)
             if operation == "login":
                 xml = self._login(call, request, version)
@@ -111,7 +114,7 @@ class SoapApi:
                 session = _child(header, "SessionHeader") if header is not None else None
                 token = _text(_child(session, "sessionId") if session is not None else None)
                 if not self.sessions.accepts(token):
-                    raise SoapFault(
+                    raise FaultReply(
                         "INVALID_SESSION_ID",
                         "Invalid Session ID found in SessionHeader: Illegal Session",
                     )
@@ -123,8 +126,8 @@ class SoapApi:
                     raise _fault(exc) from None
                 xml = self._merge(call) if operation == "merge" else self._convert_leads(call)
             else:
-                raise SoapFault("INVALID_OPERATION", f"Operation not supported: {operation}")
-        except SoapFault as fault:
+                raise FaultReply("INVALID_OPERATION", f"Operation not supported: {operation}")
+        except FaultReply as fault:
             return 500, Raw(500, fault_xml(fault), _XML), False
         return 200, Raw(200, _ENVELOPE.format(body=xml).encode(), _XML), drop
 
@@ -134,7 +137,7 @@ class SoapApi:
         username = _text(_child(call, "username"))
         password = _text(_child(call, "password"))
         if not self.sessions.check_password(username, password):
-            raise SoapFault(
+            raise FaultReply(
                 "INVALID_LOGIN",
                 "Invalid username, password, security token; or user locked out.",
                 "LoginFault",
@@ -159,7 +162,7 @@ class SoapApi:
     def _merge(self, call: ET.Element) -> str:
         requests = _children(call, "request")
         if len(requests) > MAX_MERGE_REQUESTS:
-            raise SoapFault(
+            raise FaultReply(
                 "LIMIT_EXCEEDED",
                 f"Cannot merge more than {MAX_MERGE_REQUESTS} requests in one call",
             )
@@ -208,7 +211,7 @@ class SoapApi:
     def _convert_leads(self, call: ET.Element) -> str:
         converts = _children(call, "leadConverts")
         if len(converts) > MAX_MERGE_REQUESTS:
-            raise SoapFault(
+            raise FaultReply(
                 "LIMIT_EXCEEDED", f"Cannot convert more than {MAX_MERGE_REQUESTS} leads in one call"
             )
         results = "".join(self._convert_one(c) for c in converts)
@@ -268,8 +271,8 @@ def _errors(exc: SalesforceError) -> str:
     )
 
 
-def _fault(exc: SalesforceError) -> SoapFault:
-    return SoapFault(exc.code, exc.message)
+def _fault(exc: SalesforceError) -> FaultReply:
+    return FaultReply(exc.code, exc.message)
 
 
 def _master_type(master: ET.Element, master_id: str, org_schema: schema.Schema) -> schema.SObject:

@@ -36,7 +36,7 @@ def label(column: str) -> str:
 
 
 @dataclass(frozen=True)
-class Link:
+class RecordLink:
     """A column whose value links to a record: the column holding its Id, and its object
     (a literal name, or None to link by Id alone)."""
 
@@ -50,7 +50,7 @@ class Table:
     title: str
     rows: Sequence[Row]
     columns: Sequence[str] = ()
-    links: Mapping[str, Link] = field(default_factory=dict)
+    links: Mapping[str, RecordLink] = field(default_factory=dict)
 
     def all_columns(self) -> list[str]:
         """The columns given, else every column any row has, in the order they appear."""

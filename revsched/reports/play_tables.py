@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from revsched.plan import Scalar
 from revsched.reports import charts
 from revsched.reports.charts import Chart
-from revsched.reports.model import Link, Row, Table, label
+from revsched.reports.model import RecordLink, Row, Table, label
 
 # Days to renewal, bucketed for the chart of renewals by bucket and stage.
 DAY_BUCKETS = ((30, "0-30"), (60, "31-60"), (90, "61-90"), (120, "91-120"))
@@ -30,17 +30,17 @@ class PlayTables:
     totals: list[tuple[str, Scalar]] = field(default_factory=list)
 
 
-def guessed_links(rows: Sequence[Row]) -> dict[str, Link]:
+def guessed_links(rows: Sequence[Row]) -> dict[str, RecordLink]:
     """`account` links with `account_id`, `record_name` with `record_id`: a name column
     beside its Id column links to the record."""
     columns = {c for row in rows for c in row}
-    links: dict[str, Link] = {}
+    links: dict[str, RecordLink] = {}
     for column in columns:
         if column.endswith("_id"):
             stem = column.removesuffix("_id")
             for name in (stem, f"{stem}_name"):
                 if name in columns:
-                    links[name] = Link(column)
+                    links[name] = RecordLink(column)
     return links
 
 
@@ -132,7 +132,7 @@ def review(name: str, rows: Sequence[Row]) -> PlayTables:
     bands = Counter(_score_band(r.get("score")) for r in rows if r.get("role") != "master")
     if bands and any(r.get("score") is not None for r in rows):
         drawn.append(charts.bars("Possible duplicates by score band", {"records": bands}))
-    links = {"record_name": Link("record_id"), **guessed_links(rows)}
+    links = {"record_name": RecordLink("record_id"), **guessed_links(rows)}
     table = Table(name, f"Review: {len(clusters)} clusters", rows, links=links)
     return PlayTables(table, charts=drawn, totals=[("clusters to review", len(clusters))])
 

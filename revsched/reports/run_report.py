@@ -15,14 +15,14 @@ from typing import Any
 from revsched.plan import Decision, Plan, Scalar
 from revsched.reports import charts, play_tables
 from revsched.reports.charts import Chart
-from revsched.reports.model import Header, Link, Report, Row, Table, label
+from revsched.reports.model import Header, RecordLink, Report, Row, Table, label
 from revsched.summary import decision_kind, value_text
 
 # A field whose new values are at most this many distinct ones is charted per value
 # (accounts per campaign, per new owner): more is a list, not a picture.
 MAX_CHARTED_VALUES = 15
 
-RECORD = {"record": Link("record_id")}
+RECORD = {"record": RecordLink("record_id")}
 # Ids named per report: 10 calls per object at most (200 a call); the rest show as Ids.
 MAX_NAMED = 2_000
 RECORD_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
@@ -102,7 +102,7 @@ def _creates(plan: Plan, names: Mapping[str, str]) -> Table:
         }
         for c in plan.creates
     ]
-    return Table("creates", "Records to create", rows, links={"for": Link("for_id")})
+    return Table("creates", "Records to create", rows, links={"for": RecordLink("for_id")})
 
 
 def _merges(plan: Plan) -> Table:
@@ -118,7 +118,7 @@ def _merges(plan: Plan) -> Table:
         for m in plan.merges
         for r in m.merged
     ]
-    links = {"master": Link("master_id"), "merged": Link("merged_id")}
+    links = {"master": RecordLink("master_id"), "merged": RecordLink("merged_id")}
     return Table("merges", "Merges (cannot be undone)", rows, links=links)
 
 
@@ -134,7 +134,7 @@ def _conversions(plan: Plan, names: Mapping[str, str]) -> Table:
         }
         for c in plan.conversions
     ]
-    links = {"lead": Link("lead_id", "Lead"), "account": Link("account_id", "Account")}
+    links = {"lead": RecordLink("lead_id", "Lead"), "account": RecordLink("account_id", "Account")}
     return Table("conversions", "Leads converted", rows, links=links)
 
 
@@ -148,7 +148,7 @@ def _alerts(plan: Plan) -> Table:
         }
         for a in plan.alerts
     ]
-    return Table("alerts", "Alerts", rows, links={"record_id": Link("record_id")})
+    return Table("alerts", "Alerts", rows, links={"record_id": RecordLink("record_id")})
 
 
 def totals(plan: Plan, counts: Mapping[str, int] | None, applied: bool) -> list[tuple[str, Scalar]]:

@@ -8,7 +8,7 @@ import math
 from datetime import date, timedelta
 
 from revsched.localorg.demo.directory import HOLDING_QUEUE, STATUS_QUEUES, Directory
-from revsched.localorg.demo.drafts import AccountDraft, Company, LeadDraft, Record
+from revsched.localorg.demo.drafts import AccountDraft, Company, DraftRecord, LeadDraft
 from revsched.localorg.demo.factory import EARLY_BUYING_STAGES, RENEWAL_CHECKPOINTS, RecordFactory
 from revsched.localorg.demo.vocabulary import LEAD_SOURCES, TITLES
 from revsched.localorg.standard_objects import LEAD_STATUSES, LOSS_REASONS
@@ -98,7 +98,7 @@ class AccountGenerator(RecordFactory):
             self._request_add_drop(draft.account, "Add as Named", self._pick(self.aes))
         return draft
 
-    def _request_add_drop(self, account: Record, request: str, requester: str) -> None:
+    def _request_add_drop(self, account: DraftRecord, request: str, requester: str) -> None:
         account.update(
             Add_Drop_Request__c=request,
             Add_Drop_Approval__c=self._weighted(

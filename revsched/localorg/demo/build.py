@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from revsched.localorg.demo.directory import load_directory
-from revsched.localorg.demo.drafts import AccountDraft, LeadDraft, Record, company_domain
+from revsched.localorg.demo.drafts import AccountDraft, DraftRecord, LeadDraft, company_domain
 from revsched.localorg.demo.duplicates import DuplicateSeeder, GroundTruth, ground_truth_path
 from revsched.localorg.demo.fixtures import (
     LEAD_STATUS_FIXTURES,
@@ -86,7 +86,7 @@ def load_lead_drafts(org: LocalOrg, drafts: Sequence[LeadDraft]) -> list[str]:
 
 
 def _insert_grouped(
-    org: LocalOrg, sobject: str, groups: Sequence[Sequence[Record]]
+    org: LocalOrg, sobject: str, groups: Sequence[Sequence[DraftRecord]]
 ) -> list[list[str]]:
     """Insert per-account record lists in one call and split the Ids back per account."""
     ids = iter(org.insert(sobject, [r for group in groups for r in group]))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 
 from dateutil.relativedelta import relativedelta
 
-from revsched.localorg.demo.drafts import Record
+from revsched.localorg.demo.drafts import DraftRecord
 from revsched.localorg.local_org import LocalOrg
 
 DEMO_DOMAIN = "demo.revsched.dev"
@@ -119,7 +119,7 @@ def load_directory(org: LocalOrg, today: date) -> Directory:
     return Directory(users, dict(zip(QUEUES, org.insert("Group", groups), strict=True)))
 
 
-def _user_record(user: DemoUser, role_id: str, loaded: Mapping[str, str]) -> Record:
+def _user_record(user: DemoUser, role_id: str, loaded: Mapping[str, str]) -> DraftRecord:
     first, last = user.names()
     return {
         "Username": user.username,

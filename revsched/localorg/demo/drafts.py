@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Record = dict[str, object]
+# A record not yet in the org: its fields by API name.
+DraftRecord = dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ def company_domain(name: str) -> str:
 class OpportunityDraft:
     """An Opportunity without AccountId; its contact roles point into the account's contacts."""
 
-    fields: Record
+    fields: DraftRecord
     # (index into AccountDraft.contacts, Role, IsPrimary)
     roles: list[tuple[int, str, bool]] = field(default_factory=list)
     # Product names: a line item each (a Product2 per name is made with the batch).
@@ -38,7 +39,7 @@ class ActivityDraft:
     """A Task or Event whose WhatId/WhoId are filled in once the parents have Ids."""
 
     sobject: str  # "Task" or "Event"
-    fields: Record
+    fields: DraftRecord
     opportunity: int | None = None  # index into AccountDraft.opportunities; None: the account
     contact: int | None = None  # index into AccountDraft.contacts
 
@@ -47,8 +48,8 @@ class ActivityDraft:
 class AccountDraft:
     """One account and everything hanging off it, ready to insert as a unit."""
 
-    account: Record
-    contacts: list[Record] = field(default_factory=list)
+    account: DraftRecord
+    contacts: list[DraftRecord] = field(default_factory=list)
     opportunities: list[OpportunityDraft] = field(default_factory=list)
     activities: list[ActivityDraft] = field(default_factory=list)
 
@@ -57,5 +58,5 @@ class AccountDraft:
 class LeadDraft:
     """A lead and its open follow-up tasks (WhoId filled in at insert)."""
 
-    lead: Record
-    tasks: list[Record] = field(default_factory=list)
+    lead: DraftRecord
+    tasks: list[DraftRecord] = field(default_factory=list)

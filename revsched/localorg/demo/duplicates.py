@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from revsched.localorg.demo.drafts import AccountDraft, LeadDraft, Record
+from revsched.localorg.demo.drafts import AccountDraft, DraftRecord, LeadDraft
 from revsched.private import write_private
 
 # Share of contacts, leads and accounts that get a duplicate (a few get two).
@@ -149,7 +149,9 @@ def ground_truth_path(org_path: str | Path) -> Path:
     return path.with_name(path.stem + ".duplicates.json")
 
 
-def _renamed_flag_only(original: Record, duplicates: Sequence[Record], expect: Expect) -> Expect:
+def _renamed_flag_only(
+    original: DraftRecord, duplicates: Sequence[DraftRecord], expect: Expect
+) -> Expect:
     """A duplicate that goes by another first name is owed a flag, not a merge: a familiar
     form may be missing from the matcher's nickname data, and a shared phone with two
     first names may be a household's. Merging it is right too, as it is the same person."""
@@ -193,7 +195,7 @@ class DuplicateSeeder:
     # People -------------------------------------------------------------------------
 
     def _person_set(
-        self, sobject: str, records: list[Record], index: int, account: int
+        self, sobject: str, records: list[DraftRecord], index: int, account: int
     ) -> DuplicateSet:
         kind, expect = self._person_kind()
         copies = 2 if self.rng.random() < SECOND_DUPLICATE_SHARE and expect == "merge" else 1
@@ -222,7 +224,7 @@ class DuplicateSeeder:
             return "nickname, personal email, same phone", "merge"
         return "misspelt name, personal email, no phone", "flag"
 
-    def _person(self, original: Record, kind: str) -> Record:
+    def _person(self, original: DraftRecord, kind: str) -> DraftRecord:
         """A later record of the same person, differing as `kind` says."""
         self._serial += 1
         first, last = str(original["FirstName"]), str(original["LastName"])
@@ -250,7 +252,7 @@ class DuplicateSeeder:
                 duplicate["MobilePhone"] = None
         return duplicate
 
-    def _namesake(self, colleague: Record) -> Record:
+    def _namesake(self, colleague: DraftRecord) -> DraftRecord:
         """Another person: "Daniel Smith" has a colleague "Daniella Smith" on his line."""
         first = str(colleague["FirstName"]) + self.rng.choice(("a", "e", "o"))
         local, _at, domain = str(colleague["Email"]).partition("@")
@@ -297,7 +299,7 @@ class DuplicateSeeder:
             "Account", kind, expect, (("Account", index), ("Account", len(accounts) - 1))
         )
 
-    def _account(self, original: AccountDraft, fields: Record) -> AccountDraft:
+    def _account(self, original: AccountDraft, fields: DraftRecord) -> AccountDraft:
         """A later, thinner prospect record of the same company, with contacts of its own."""
         account = {
             key: original.account[key]
@@ -320,7 +322,7 @@ class DuplicateSeeder:
         contacts = [self._new_contact(domain, original.contacts[0]) for _ in range(2)]
         return AccountDraft(account, contacts)
 
-    def _new_contact(self, domain: str, template: Record) -> Record:
+    def _new_contact(self, domain: str, template: DraftRecord) -> DraftRecord:
         """Someone not yet in the org, at the company's domain (consecutive names differ)."""
         self._serial += 1
         first, last = NEW_PEOPLE[self._serial % len(NEW_PEOPLE)]

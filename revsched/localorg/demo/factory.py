@@ -15,8 +15,8 @@ from revsched.localorg.demo.directory import AE, AM, CSM, SDR, Directory
 from revsched.localorg.demo.drafts import (
     ActivityDraft,
     Company,
+    DraftRecord,
     OpportunityDraft,
-    Record,
     company_domain,
 )
 from revsched.localorg.demo.vocabulary import (
@@ -95,10 +95,10 @@ class RecordFactory:
         exchange, line = divmod(self._int(0, 800 * 9000 - 1), 9000)
         return f"{company.city[3]} {200 + exchange}-{1000 + line}"
 
-    def _contacts(self, company: Company, owner: str, count: int) -> list[Record]:
+    def _contacts(self, company: Company, owner: str, count: int) -> list[DraftRecord]:
         return [self._contact(company, owner, first, last) for first, last in self._people(count)]
 
-    def _contact(self, company: Company, owner: str, first: str, last: str) -> Record:
+    def _contact(self, company: Company, owner: str, first: str, last: str) -> DraftRecord:
         # One contact in ten is owned by someone else, for the contact-alignment play.
         if self.rng.random() < 0.1:
             owner = self._pick((*self.aes, self.users["integration"]))
@@ -131,7 +131,7 @@ class RecordFactory:
 
     # Accounts ------------------------------------------------------------------------
 
-    def _base_account(self, company: Company, kind: str, owner: str, assigned: int) -> Record:
+    def _base_account(self, company: Company, kind: str, owner: str, assigned: int) -> DraftRecord:
         """Fields every account has; `assigned` is how many days ago the owner got it."""
         city, state, country, _prefix = company.city
         return {
@@ -180,7 +180,7 @@ class RecordFactory:
         company: Company,
         ae: str,
         am: str,
-        contacts: Sequence[Record],
+        contacts: Sequence[DraftRecord],
         last_close: int,
         years: int,
     ) -> list[OpportunityDraft]:
@@ -198,7 +198,7 @@ class RecordFactory:
         self,
         company: Company,
         am: str,
-        contacts: Sequence[Record],
+        contacts: Sequence[DraftRecord],
         days_to_renewal: int,
         health: float,
     ) -> OpportunityDraft:
@@ -225,14 +225,16 @@ class RecordFactory:
         return OPEN_STAGES[max(on_track, 0)]
 
     def _new_business(
-        self, company: Company, owner: str, contacts: Sequence[Record]
+        self, company: Company, owner: str, contacts: Sequence[DraftRecord]
     ) -> OpportunityDraft:
         stage = self._pick(OPEN_STAGES)
         deal = self._opportunity(company, "New Business", stage, owner, self._int(10, 150))
         deal.roles = self._roles(contacts, primary=True)
         return deal
 
-    def _roles(self, contacts: Sequence[Record], *, primary: bool) -> list[tuple[int, str, bool]]:
+    def _roles(
+        self, contacts: Sequence[DraftRecord], *, primary: bool
+    ) -> list[tuple[int, str, bool]]:
         """1-3 contact roles on distinct contacts; the first is primary if `primary`."""
         count = self._int(1, min(3, len(contacts)))
         picked = self._distinct(range(len(contacts)), count)
@@ -254,7 +256,7 @@ class RecordFactory:
     ) -> ActivityDraft:
         kind = self._pick(("Call", "Email", "Meeting"))
         subject = self._pick(("Check in", "Follow up", "Discovery", "Send recap", "Intro"))
-        fields: Record = {
+        fields: DraftRecord = {
             "Subject": f"{kind}: {subject}",
             "Type": kind,
             "Status": "Completed" if done else "Not Started",
@@ -267,7 +269,7 @@ class RecordFactory:
 
     def _event(self, owner: str, offset: int, *, opportunity: int | None = None) -> ActivityDraft:
         start = self._midnight + timedelta(days=offset, hours=self._int(9, 16))
-        fields: Record = {
+        fields: DraftRecord = {
             "Subject": self._pick(("Demo", "QBR", "Discovery call", "Pricing review")),
             "ActivityDate": self._day(offset),
             "StartDateTime": start,

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from revsched.localorg.demo.drafts import Record
+from revsched.localorg.demo.drafts import DraftRecord
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class AlignmentFixture:
     name: str
     owner: str
     # (contact owner, extra contact fields)
-    contacts: tuple[tuple[str, Record], ...]
+    contacts: tuple[tuple[str, DraftRecord], ...]
 
 
 ALIGNMENT_FIXTURES = (

@@ -11,9 +11,9 @@ from revsched.localorg.demo.directory import HOLDING_QUEUE, Directory
 from revsched.localorg.demo.drafts import (
     AccountDraft,
     Company,
+    DraftRecord,
     LeadDraft,
     OpportunityDraft,
-    Record,
     company_domain,
 )
 from revsched.localorg.demo.fixtures import (
@@ -206,7 +206,7 @@ class DemoGenerator(AccountGenerator):
         return list(drafts.values()), leads
 
     @staticmethod
-    def _usergems_company(person: UserGemsPerson) -> Record:
+    def _usergems_company(person: UserGemsPerson) -> DraftRecord:
         """A lead's company as UserGems fills it in: the account's name and website for a
         work address, the given company name for a personal one."""
         names = {company_domain(a.name): a.name for a in USERGEMS_ACCOUNTS}
@@ -215,7 +215,7 @@ class DemoGenerator(AccountGenerator):
         company = names.get(person.domain, person.domain.split(".")[0].title())
         return {"Company": company, "Website": f"www.{person.domain}", "Status": "Open"}
 
-    def _usergems_person(self, person: UserGemsPerson) -> Record:
+    def _usergems_person(self, person: UserGemsPerson) -> DraftRecord:
         delivered = self.created_at(person.delivered)
         company = Company(person.domain, person.domain, "Software", CITIES[4])
         return {
