@@ -24,6 +24,7 @@ from revsched.settlement import Settled, deliver_owed, outbox_entries, remember_
 from revsched.state import EnrollmentOutcome, StateStore
 from revsched.structural_writes import merged_ids, write_conversions, write_creates, write_merges
 from revsched.write_waves import write_changes, write_deletes
+from revsched.written_digests import told_written
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def apply_plan(
             stale=held_back,
             names=audit_names(plan, org),
         )
+        store.record_retried_enrollments(run_id, settled.retried)
         # Saved first: a run killed mid-write still moves the rotation on.
         store.save_cursors(plan.cursors)
         store.add_assignments(plan.as_of, plan.assignments)
@@ -116,13 +118,14 @@ def apply_plan(
                     rendered = render_alerts(plan, renderer)
             writes = uploaded.result() if uploaded else None
             failures |= write_changes(plan, run_id, store, org, held_back | failures, writes)
-            # A record created for a parent whose own write failed waits with it for the next run.
-            failures |= write_creates(plan, run_id, store, org, skip=held_back | failures)
+            failures |= write_creates(plan, run_id, store, org, held_back, failures)
             failures |= write_deletes(plan, run_id, store, org)
             failures |= write_merges(plan, run_id, store, org, held_back, failures)
             enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
             if renderer is not None:
                 rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
+                not_written = held_back | failures
+                rendered = told_written(plan, run_id, store, rendered, not_written, renderer)
         except (ApiLimitError, OrgError) as error:
             status = "stopped" if isinstance(error, ApiLimitError) else "failed"
             store.finish_run(run_id, status, plan_counts(plan), str(error))

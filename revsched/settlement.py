@@ -36,6 +36,8 @@ class Settled:
     alerts_sent: int = 0
     # Enrollments they asked for and never heard back on, asked again.
     enrollments: int = 0
+    # Their audit rows, as answered now: the run that asked again audits them too.
+    retried: tuple[int, ...] = ()
 
 
 def outbox_entries(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
@@ -97,24 +99,26 @@ def settle(
     play's own run), and deliver the alerts they still owe."""
     interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
     reconciled = reconcile_writes(play, store, org)
-    enrollments = settle_enrollments(play, store, enroller) if enroller else 0
+    retried = settle_enrollments(play, store, enroller) if enroller else ()
     delivered = deliver_owed(play, store, notifier)
     remember_fired(org, store, play, [], delivered, date.today(), "settled")
     sent = sum(1 for _, error in delivered if error is None)
-    return Settled(interrupted, reconciled, sent, enrollments)
+    return Settled(interrupted, reconciled, sent, len(retried), retried)
 
 
-def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel) -> int:
+def settle_enrollments(
+    play: str, store: StateStore, enroller: EnrollmentChannel
+) -> tuple[int, ...]:
     """Ask the channel again about the enrollments a stopped run never saved an answer for,
-    and those that failed for a reason that may pass. The channel looks before it enrolls:
-    someone it did enroll is `already`, never twice."""
+    and those that failed for a reason that may pass; returns their audit rows. The channel
+    looks before it enrolls: someone it did enroll is `already`, never twice."""
     rows = store.owed_enrollments(play)
     enrollments = [planned_enrollment(row) for row in rows]
     if enrollments:
         enroller.prepare(enrollments)
     for row, enrollment in zip(rows, enrollments, strict=True):
         store.record_enrollment(row.id, enroller.enroll(enrollment), enroller.tries)
-    return len(rows)
+    return tuple(row.id for row in rows)
 
 
 def remember_fired(

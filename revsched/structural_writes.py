@@ -60,13 +60,28 @@ def write_conversions(
 
 
 def write_creates(
-    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    org: OrgGateway,
+    held_back: Mapping[str, str],
+    failed: Mapping[str, str],
 ) -> dict[str, str]:
-    """Upsert every planned record on its key; returns errors by the record each was for."""
+    """Upsert every planned record on its key; returns errors by the record each was for.
+
+    A record created for a parent held back (audited as stale) or whose own write failed
+    waits with it: the latter is audited skipped, saying why, so its run's alerts are not
+    held for it, and the next run plans it again with its parent (retried by Id)."""
     by_object: dict[str, list[RecordCreate]] = defaultdict(list)
+    waiting: dict[str, str] = {}
     for create in plan.creates:
-        if create.parent_id not in skip:
+        parent = create.parent_id
+        if parent in failed:
+            waiting[create.key] = f"not created: the write of {parent} failed ({failed[parent]})"
+        elif parent not in held_back:
             by_object[create.sobject].append(create)
+    if waiting:
+        store.skip_creates(run_id, waiting)
     failures: dict[str, str] = {}
     for sobject, creates in by_object.items():
         parents = {c.key: c.parent_id or c.key for c in creates}

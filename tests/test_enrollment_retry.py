@@ -193,3 +193,31 @@ def test_retries_stop_after_the_configured_runs_and_say_so(
     asked = [r for r in outreach.calls("GET", "prospects") if r.params["filter[emails]"] == failed]
     assert len(asked) == 8  # four tries in each of two runs, none in the third
     assert (failed, SEQUENCE) not in outreach.enrolled()
+
+
+def test_the_run_that_asks_again_tells_the_answer_in_its_own_audit(
+    tmp_path: Path, state_url: str, outreach: FakeOutreach
+):
+    gateway, store = demo(tmp_path, state_url)
+    emails = outreach_knowing(outreach, gateway, store)
+    fallback = FakeChannel(name="salesforce-field", scripted=dict.fromkeys(emails, LOCKED))
+    channel = channel_for(outreach, fallback, tries=3)
+    outreach.fail("GET prospects", *["503"] * 4)
+    first = run(gateway, store, channel)
+    failed = first_prospect_email(outreach)
+
+    outreach.fail("GET prospects", *["503"] * 4)
+    second = run(gateway, store, channel)
+    third = run(gateway, store, channel)
+
+    assert answers(store, second.run_id) == {failed: ("failed", 2, False)}
+    assert answers(store, third.run_id) == {failed: ("enrolled", 3, False)}
+    told = (store.run(second.run_id) or store.run(first.run_id)).enrollments  # type: ignore[union-attr]
+    [again] = told
+    assert again.detail == (
+        f"asked again for run {first.run_id}: outreach: GET prospects: serverError: Try again"
+        f" later.; {LOCKED.detail}"
+    )
+    # The first run's row is the one retried: the third run asked once more, and only once.
+    assert answers(store, first.run_id)[failed] == ("enrolled", 3, False)
+    assert [e for e, _ in outreach.enrolled()].count(failed) == 1

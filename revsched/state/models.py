@@ -148,7 +148,8 @@ class CreateRow(Reconciled, AuditRow, Base):
     __tablename__ = "creates"
     __table_args__ = (Index("ix_creates_run_id_key", "run_id", "key"),)
     on_run = "creates"
-    # status: planned, created, updated (the key existed: nothing duplicated), failed, stale
+    # status: planned, created, updated (the key existed: nothing duplicated), failed, stale,
+    # skipped (its parent's write failed: planned again with it)
 
     sobject: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(255))

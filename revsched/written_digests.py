@@ -1,0 +1,92 @@
+"""A digest told once its run's writes are known: it lists only the records written.
+
+A digest (an alert that `covers` the records it lists) is rendered before anything is
+written. When some of the records it lists were written and others were not (their write
+failed, or they were left alone), it is rendered again without the rows about the latter,
+saying how many were left out: nobody reads "opportunity created" of one that was not.
+A digest none of whose listed writes succeeded is held back whole by the outbox instead.
+Apart from the apply path because it knows how a digest's context lists records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from revsched.alerts import AlertRenderer, RenderedAlert
+from revsched.plan import Alert, Plan
+from revsched.state import StateStore
+
+
+def written_ids(plan: Plan) -> set[str]:
+    """The records the plan writes: changed, given a record, merged or converted."""
+    return (
+        {c.record_id for c in plan.changes}
+        | {c.parent_id or c.key for c in plan.creates}
+        | {r for m in plan.merges for r in (m.master_id, *(x.record_id for x in m.merged))}
+        | {c.lead_id for c in plan.conversions}
+    )
+
+
+def told_written(
+    plan: Plan,
+    run_id: int,
+    store: StateStore,
+    rendered: tuple[RenderedAlert, ...],
+    not_written: Mapping[str, str],
+    renderer: AlertRenderer,
+) -> tuple[RenderedAlert, ...]:
+    """The run's digests listing both written records and some not written (`not_written`:
+    Id -> why), rendered again listing only the written ones; the outbox owes the new texts."""
+    writes = written_ids(plan)
+    texts: dict[tuple[str, str], str] = {}
+    for alert in plan.alerts:
+        listed = {f.record_id for f in alert.covers}
+        left_out = listed & set(not_written)
+        if left_out and (listed & writes) - left_out:
+            texts[(alert.record_id, alert.stage)] = _told(alert, left_out, run_id, renderer)
+    if not texts:
+        return rendered
+    store.rewrite_alerts(run_id, texts)
+    return tuple(RenderedAlert(r.alert, texts.get(r.key, r.text)) for r in rendered)
+
+
+def _told(alert: Alert, left_out: set[str], run_id: int, renderer: AlertRenderer) -> str:
+    context = _without(alert.context, left_out)
+    text = renderer.render(alert.model_copy(update={"context": context})).text
+    count = len(left_out)
+    whose = "record whose write" if count == 1 else "records whose writes"
+    return (
+        f"{text.rstrip()}\n\nNot listed: {count} {whose} did not go through"
+        f" (`revsched show {run_id}` says why); a later run tries again."
+    )
+
+
+def _without(value: Any, left_out: set[str]) -> Any:
+    """The context without its rows (dicts in lists) naming a record left out, nor the
+    groups those rows were all of."""
+    if isinstance(value, dict):
+        return {key: _without(item, left_out) for key, item in value.items()}
+    if not isinstance(value, list | tuple):
+        return value
+    kept = []
+    for item in value:
+        if isinstance(item, dict) and _names(item, left_out):
+            continue
+        pruned = _without(item, left_out)
+        if isinstance(item, dict) and _emptied(item, pruned):
+            continue
+        kept.append(pruned)
+    return kept
+
+
+def _names(row: dict[str, Any], left_out: set[str]) -> bool:
+    return any(isinstance(v, str) and v in left_out for v in row.values())
+
+
+def _emptied(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a group listed rows and has none left."""
+    return any(
+        isinstance(items, list | tuple) and items and not after[key]
+        for key, items in before.items()
+    )
