@@ -365,6 +365,20 @@ class WatermarkRow(Base):
     updated_at: Mapped[datetime]
 
 
+class OAuthTokenRow(Base):
+    """An OAuth client's current token pair (Outreach's rotates at each refresh), sealed with
+    a key only the servers hold: every server on the store uses and refreshes the same one."""
+
+    __tablename__ = "oauth_tokens"
+
+    client: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The pair, encrypted (outreach_auth.py): readers of the audit cannot use it.
+    sealed: Mapped[str] = mapped_column(Text)
+    # A digest of the refresh token the pair started from: a new one configured re-seeds.
+    seed: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
 class RetryRow(Base):
     """A record whose write failed in a watermarked play's run: the watermark moves past it,
     so the play's next runs read it again by Id, `attempts` runs in all so far."""
