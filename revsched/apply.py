@@ -164,6 +164,7 @@ def apply_plan(
         "enrollments_skipped": _count(enrolled, "skipped"),
         "enrollments_failed": _count(enrolled, "failed"),
         "earlier_enrollments": settled.enrollments,
+        "earlier_enrollments_failed": settled.enrollments_failed,
     }
     alerts_held = store.skipped_alerts(run_id)
     counts["alerts_held_back"] = len(alerts_held)

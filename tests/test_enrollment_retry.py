@@ -211,6 +211,8 @@ def test_the_run_that_asks_again_tells_the_answer_in_its_own_audit(
     third = run(gateway, store, channel)
 
     assert answers(store, second.run_id) == {failed: ("failed", 2, False)}
+    assert (second.settled.enrollments_failed, third.settled.enrollments_failed) == (1, 0)
+    assert second.counts["earlier_enrollments_failed"] == 1
     assert answers(store, third.run_id) == {failed: ("enrolled", 3, False)}
     told = (store.run(second.run_id) or store.run(first.run_id)).enrollments  # type: ignore[union-attr]
     [again] = told
