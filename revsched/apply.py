@@ -118,14 +118,15 @@ def apply_plan(
                     rendered = render_alerts(plan, renderer)
             writes = uploaded.result() if uploaded else None
             failures |= write_changes(plan, run_id, store, org, held_back | failures, writes)
-            failures |= write_creates(plan, run_id, store, org, held_back, failures)
+            # A record created for a parent whose own write failed waits with it for the next run.
+            failures |= write_creates(plan, run_id, store, org, skip=held_back | failures)
             failures |= write_deletes(plan, run_id, store, org)
             failures |= write_merges(plan, run_id, store, org, held_back, failures)
             enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
             if renderer is not None:
                 rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
-                not_written = held_back | failures
-                rendered = told_written(plan, run_id, store, rendered, not_written, renderer)
+                unwritten = held_back | failures
+                rendered = told_written(plan, rendered, unwritten, renderer, store, run_id)
         except (ApiLimitError, OrgError) as error:
             status = "stopped" if isinstance(error, ApiLimitError) else "failed"
             store.finish_run(run_id, status, plan_counts(plan), str(error))

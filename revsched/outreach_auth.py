@@ -251,7 +251,7 @@ class RefreshingToken:
     def _leased(self) -> Iterator[None]:
         """Held while the pair is read, refreshed and saved: one refresh at a time among all
         the processes sharing the store. A holder killed mid-refresh lapses after the TTL."""
-        name = f"oauth:{self.settings.client_id}"
+        name = f"oauth:{self.settings.client_id}"[:100]
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         ttl = timedelta(seconds=2 * self._timeout + 5)
         deadline = time.monotonic() + 2 * ttl.total_seconds()

@@ -60,25 +60,21 @@ def write_conversions(
 
 
 def write_creates(
-    plan: Plan,
-    run_id: int,
-    store: StateStore,
-    org: OrgGateway,
-    held_back: Mapping[str, str],
-    failed: Mapping[str, str],
+    plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
 ) -> dict[str, str]:
     """Upsert every planned record on its key; returns errors by the record each was for.
 
-    A record created for a parent held back (audited as stale) or whose own write failed
-    waits with it: the latter is audited skipped, saying why, so its run's alerts are not
-    held for it, and the next run plans it again with its parent (retried by Id)."""
+    A record created for a parent in `skip` (Id -> why its write did not happen) waits
+    with it. One whose parent was left alone is audited stale already; one whose parent's
+    write failed is audited skipped here, saying why, so its run's alerts do not wait for
+    it, and the next run plans it again with its parent (read again by Id)."""
     by_object: dict[str, list[RecordCreate]] = defaultdict(list)
     waiting: dict[str, str] = {}
     for create in plan.creates:
         parent = create.parent_id
-        if parent in failed:
-            waiting[create.key] = f"not created: the write of {parent} failed ({failed[parent]})"
-        elif parent not in held_back:
+        if parent in skip:
+            waiting[create.key] = f"not created: the write of {parent} failed ({skip[parent]})"
+        else:
             by_object[create.sobject].append(create)
     if waiting:
         store.skip_creates(run_id, waiting)

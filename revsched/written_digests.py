@@ -30,11 +30,11 @@ def written_ids(plan: Plan) -> set[str]:
 
 def told_written(
     plan: Plan,
-    run_id: int,
-    store: StateStore,
     rendered: tuple[RenderedAlert, ...],
     not_written: Mapping[str, str],
     renderer: AlertRenderer,
+    store: StateStore,
+    run_id: int,
 ) -> tuple[RenderedAlert, ...]:
     """The run's digests listing both written records and some not written (`not_written`:
     Id -> why), rendered again listing only the written ones; the outbox owes the new texts."""

@@ -27,6 +27,7 @@ from revsched.localorg import FaultProfile
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient
+from revsched.runner import RunResult
 from revsched.state import EnrollmentOutcome, StateStore
 
 LOCKED = EnrollmentOutcome(
@@ -171,20 +172,28 @@ def test_a_refusal_is_reported_and_never_asked_again(
     assert len(asked) == 1
 
 
-def test_retries_stop_after_the_configured_runs_and_say_so(
-    tmp_path: Path, state_url: str, outreach: FakeOutreach
-):
+def three_runs_failing_twice(
+    tmp_path: Path, state_url: str, outreach: FakeOutreach, tries: int
+) -> tuple[StateStore, list[RunResult], str]:
+    """Three runs of job-changes, Outreach down in the first two (its field locked): the
+    store, the runs and the email of the person whose enrollment failed."""
     gateway, store = demo(tmp_path, state_url)
     emails = outreach_knowing(outreach, gateway, store)
     fallback = FakeChannel(name="salesforce-field", scripted=dict.fromkeys(emails, LOCKED))
-    channel = channel_for(outreach, fallback, tries=2)
+    channel = channel_for(outreach, fallback, tries=tries)
     outreach.fail("GET prospects", *["503"] * 4)
     first = run(gateway, store, channel)
     failed = first_prospect_email(outreach)
-
     outreach.fail("GET prospects", *["503"] * 4)
-    second = run(gateway, store, channel)
-    third = run(gateway, store, channel)
+    return store, [first, run(gateway, store, channel), run(gateway, store, channel)], failed
+
+
+def test_retries_stop_after_the_configured_runs_and_say_so(
+    tmp_path: Path, state_url: str, outreach: FakeOutreach
+):
+    store, (first, second, third), failed = three_runs_failing_twice(
+        tmp_path, state_url, outreach, tries=2
+    )
 
     assert (second.settled.enrollments, third.settled.enrollments) == (1, 0)
     assert answers(store, first.run_id)[failed] == ("failed", 2, False)
@@ -198,17 +207,9 @@ def test_retries_stop_after_the_configured_runs_and_say_so(
 def test_the_run_that_asks_again_tells_the_answer_in_its_own_audit(
     tmp_path: Path, state_url: str, outreach: FakeOutreach
 ):
-    gateway, store = demo(tmp_path, state_url)
-    emails = outreach_knowing(outreach, gateway, store)
-    fallback = FakeChannel(name="salesforce-field", scripted=dict.fromkeys(emails, LOCKED))
-    channel = channel_for(outreach, fallback, tries=3)
-    outreach.fail("GET prospects", *["503"] * 4)
-    first = run(gateway, store, channel)
-    failed = first_prospect_email(outreach)
-
-    outreach.fail("GET prospects", *["503"] * 4)
-    second = run(gateway, store, channel)
-    third = run(gateway, store, channel)
+    store, (first, second, third), failed = three_runs_failing_twice(
+        tmp_path, state_url, outreach, tries=3
+    )
 
     assert answers(store, second.run_id) == {failed: ("failed", 2, False)}
     assert (second.settled.enrollments_failed, third.settled.enrollments_failed) == (1, 0)

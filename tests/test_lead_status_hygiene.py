@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier, doctor_failures, run_named
+from harness import RecordingNotifier, demo_runs, doctor_failures, run_named
 
 from revsched.alerts import AlertRenderer, RenderedAlert
 from revsched.config import ApiSettings, Settings
@@ -662,10 +662,7 @@ def test_doctor_names_each_missing_status_reason_and_type(demo_org: Path, tmp_pa
 def test_a_digest_lists_only_the_renames_written_and_a_later_run_tells_the_failed_one(
     demo_org: Path, tmp_path: Path
 ):
-    local = LocalOrg(demo_org, today=lambda: TODAY)
-    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
-    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    run = partial(run_named, "lead-status-hygiene", org, store, renderer=AlertRenderer("https://x"))
+    local, store, run = demo_runs("lead-status-hygiene", demo_org, tmp_path)
     dry = run(dry_run=True)
     owner_of = {c.record_id: c for c in dry.plan.changes if c.field == "Name"}
     digests = {a.alert.record_id: a.alert for a in dry.alerts if a.alert.stage.startswith("digest")}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier, doctor_failures, run_named
+from harness import RecordingNotifier, demo_runs, doctor_failures, run_named
 
 from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
@@ -724,10 +724,7 @@ def test_leadership_digest_waits_while_every_write_fails_and_goes_out_once_writt
 def test_an_account_whose_write_failed_is_left_out_of_the_digest_and_its_opportunity_waits(
     demo_org: Path, tmp_path: Path
 ):
-    local = LocalOrg(demo_org, today=lambda: TODAY)
-    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
-    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    run = partial(run_named, "overage-upsell", org, store, renderer=AlertRenderer("https://x"))
+    local, store, run = demo_runs("overage-upsell", demo_org, tmp_path)
     [bluedale] = local.salesforce().query("SELECT Id FROM Account WHERE Name = 'Bluedale Credit'")[
         "records"
     ]

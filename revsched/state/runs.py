@@ -317,7 +317,8 @@ class RunLog(Database):
                 row.status = "failed" if row.error else "created" if created else "updated"
 
     def skip_creates(self, run_id: int, reasons: Mapping[str, str]) -> None:
-        """The planned creates (by key) not tried, with why: they are not written."""
+        """The creates (by key) not tried, with why; those audited already (left alone with
+        their parent) stay as they are."""
         with self.session() as session:
             for key, reason in reasons.items():
                 session.execute(
