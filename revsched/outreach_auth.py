@@ -110,7 +110,7 @@ class RefreshingToken:
         self._pair: TokenPair | None = None
 
     def describe(self) -> str:
-        return f"the Outreach tokens of client {self.settings.client_id} in the state store"
+        return f"the state store (oauth_tokens, client {self.settings.client_id})"
 
     def current(self) -> str:
         pair = self._pair or self._kept()
@@ -136,7 +136,7 @@ class RefreshingToken:
                 try:
                     return self._save(self._exchange(kept.refresh, self.describe()), row.seed)
                 except RefreshTokenRefused:
-                    if row.seed == self._seed_digest():
+                    if self._seed_digest() in (None, row.seed):
                         raise
             refresh_token, where = self._seed()
             return self._save(self._exchange(refresh_token, where), _digest(refresh_token))

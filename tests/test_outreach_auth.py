@@ -230,6 +230,29 @@ def test_a_new_authorization_configured_replaces_a_pair_refused_for_good(
     assert [r.status for r in outreach.refreshes()] == [200, 400, 200]
 
 
+def test_a_kept_pair_revoked_in_outreach_says_how_to_authorize_again(
+    outreach: FakeOutreach, store: StateStore
+):
+    clock = Clock()
+    channel, _ = channel_for(outreach, store, clock)
+    channel.enroll(enrollment())
+    outreach.refresh_token = "revoked-in-outreach"
+    clock.now = NOW + timedelta(hours=3)
+    next_run, _ = channel_for(outreach, store, clock)
+
+    with pytest.raises(ConfigError) as error:
+        next_run.prepare([enrollment()])
+
+    assert str(error.value) == (
+        "outreach: the token endpoint refused the refresh token in the state store"
+        f" (oauth_tokens, client {CLIENT_ID}) (invalid_grant); authorize revsched in Outreach"
+        " again and put the new refresh token in environment variable"
+        " TEST_OUTREACH_REFRESH_TOKEN"
+    )
+    # The configured one is the seed it began from, spent: not tried again.
+    assert [r.status for r in outreach.refreshes()] == [200, 400]
+
+
 def test_a_refused_refresh_token_is_one_line_saying_how_to_authorize_again(
     outreach: FakeOutreach, store: StateStore, monkeypatch: pytest.MonkeyPatch
 ):
