@@ -18,7 +18,7 @@ from revsched.plan import Alert, Plan
 from revsched.state import StateStore
 
 
-def written_ids(plan: Plan) -> set[str]:
+def _written_ids(plan: Plan) -> set[str]:
     """The records the plan writes: changed, given a record, merged or converted."""
     return (
         {c.record_id for c in plan.changes}
@@ -38,7 +38,7 @@ def told_written(
 ) -> tuple[RenderedAlert, ...]:
     """The run's digests listing both written records and some not written (`not_written`:
     Id -> why), rendered again listing only the written ones; the outbox owes the new texts."""
-    writes = written_ids(plan)
+    writes = _written_ids(plan)
     texts: dict[tuple[str, str], str] = {}
     for alert in plan.alerts:
         listed = {f.record_id for f in alert.covers}
@@ -52,14 +52,27 @@ def told_written(
 
 
 def _told(alert: Alert, left_out: set[str], run_id: int, renderer: AlertRenderer) -> str:
+    """The digest without the rows of the records left out; one that only counts them (no
+    row of theirs to leave out) says how many of those it counts were not done."""
     context = _without(alert.context, left_out)
-    text = renderer.render(alert.model_copy(update={"context": context})).text
-    count = len(left_out)
-    whose = "record whose write" if count == 1 else "records whose writes"
-    return (
-        f"{text.rstrip()}\n\nNot listed: {count} {whose} did not go through"
-        f" (`revsched show {run_id}` says why); a later run tries again."
-    )
+    text = renderer.render(alert.model_copy(update={"context": context})).text.rstrip()
+    listed = left_out & _strings(alert.context)
+    for count, what in (
+        (len(listed), "Not listed"),
+        (len(left_out - listed), "Counted above but not done"),
+    ):
+        if count:
+            whose = "record whose write" if count == 1 else "records whose writes"
+            text += f"\n\n{what}: {count} {whose} did not go through"
+    return f"{text} (`revsched show {run_id}` says why); a later run tries again."
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return {found for item in value for found in _strings(item)}
+    return {value} if isinstance(value, str) else set()
 
 
 def _without(value: Any, left_out: set[str]) -> Any:
