@@ -18,16 +18,6 @@ from revsched.plan import Alert, Plan
 from revsched.state import StateStore
 
 
-def _written_ids(plan: Plan) -> set[str]:
-    """The records the plan writes: changed, given a record, merged or converted."""
-    return (
-        {c.record_id for c in plan.changes}
-        | {c.parent_id or c.key for c in plan.creates}
-        | {r for m in plan.merges for r in (m.master_id, *(x.record_id for x in m.merged))}
-        | {c.lead_id for c in plan.conversions}
-    )
-
-
 def told_written(
     plan: Plan,
     rendered: tuple[RenderedAlert, ...],
@@ -37,13 +27,15 @@ def told_written(
     run_id: int,
 ) -> tuple[RenderedAlert, ...]:
     """The run's digests listing both written records and some not written (`not_written`:
-    Id -> why), rendered again listing only the written ones; the outbox owes the new texts."""
-    writes = _written_ids(plan)
+    Id -> why), rendered again listing only the written ones; the outbox owes the new texts.
+    What was written is read from the run's audit: a streamed plan's changes are there."""
+    digests = [a for a in plan.alerts if {f.record_id for f in a.covers} & set(not_written)]
+    written = store.written(run_id) if digests else set()
     texts: dict[tuple[str, str], str] = {}
-    for alert in plan.alerts:
+    for alert in digests:
         listed = {f.record_id for f in alert.covers}
-        left_out = listed & set(not_written)
-        if left_out and (listed & writes) - left_out:
+        if listed & written:
+            left_out = listed & set(not_written)
             texts[(alert.record_id, alert.stage)] = _told(alert, left_out, run_id, renderer)
     if not texts:
         return rendered
