@@ -24,6 +24,7 @@ from revsched.settlement import Settled, deliver_owed, outbox_entries, remember_
 from revsched.state import EnrollmentOutcome, StateStore
 from revsched.structural_writes import merged_ids, write_conversions, write_creates, write_merges
 from revsched.write_waves import write_changes, write_deletes
+from revsched.written_digests import told_written
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def apply_plan(
             stale=held_back,
             names=audit_names(plan, org),
         )
+        store.record_retried_enrollments(run_id, settled.retried)
         # Saved first: a run killed mid-write still moves the rotation on.
         store.save_cursors(plan.cursors)
         store.add_assignments(plan.as_of, plan.assignments)
@@ -123,6 +125,8 @@ def apply_plan(
             enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
             if renderer is not None:
                 rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
+                unwritten = held_back | failures
+                rendered = told_written(plan, rendered, unwritten, renderer, store, run_id)
         except (ApiLimitError, OrgError) as error:
             status = "stopped" if isinstance(error, ApiLimitError) else "failed"
             store.finish_run(run_id, status, plan_counts(plan), str(error))
@@ -161,6 +165,7 @@ def apply_plan(
         "enrollments_skipped": _count(enrolled, "skipped"),
         "enrollments_failed": _count(enrolled, "failed"),
         "earlier_enrollments": settled.enrollments,
+        "earlier_enrollments_failed": settled.enrollments_failed,
     }
     alerts_held = store.skipped_alerts(run_id)
     counts["alerts_held_back"] = len(alerts_held)

@@ -122,17 +122,17 @@ ENROLLMENT_TRIES = 3
 class OutreachOAuthSettings(StrictModel):
     """Refreshing Outreach's access tokens, which live two hours, so a scheduler running for
     days keeps enrolling. Outreach rotates the refresh token at each refresh (the old one
-    stops working), so the current pair is kept in `token_file`: 0600, replaced atomically,
-    refreshed under a lock (one refresh for all the processes on this host). The
-    environment cannot be written back, and the state store is read by everyone who reads
-    the audit: neither can hold a token that changes every two hours."""
+    stops working), and the environment cannot be written back, so the current pair is kept
+    in the state store every server shares, sealed with a key derived from client_secret,
+    refreshed under the store's lease (one refresh at a time for all of them)."""
 
     client_id: str
     client_secret: SecretRef = secret_from_env("OUTREACH_CLIENT_SECRET")
     redirect_uri: str
-    # Where the current access and refresh tokens are kept (created 0600 on first refresh).
-    token_file: Path
-    # The refresh token of the first authorization, read only while token_file is missing.
+    # The pair an earlier revsched kept in a file: the seed of the store's, when it exists.
+    token_file: Path | None = None
+    # The refresh token of the first authorization: the seed of the pair in the state store
+    # (a different one configured later starts the pair again from it).
     refresh_token: SecretRef = secret_from_env("OUTREACH_REFRESH_TOKEN")
     token_url: str = "https://api.outreach.io/oauth/token"
     # Refresh this long before the access token expires, rather than after a 401.

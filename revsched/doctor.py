@@ -33,7 +33,7 @@ from revsched.play import DecideContext, Play, Requirements, load_plays
 from revsched.session import local_today
 from revsched.slack import call, web_client
 from revsched.soql import format_soql
-from revsched.state import open_engine
+from revsched.state import StateStore, open_engine
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def _sequence_checks(
     play = naming.play
     outreach = settings.enrollment.outreach
     try:
-        client = outreach_client(outreach)
+        client = outreach_client(outreach, lambda: StateStore(settings.state.database_url()))
         channel = OutreachChannel(lambda: client, SalesforceFieldChannel(org))
         for sequence in needs.sequences:
             found = channel.sequence_exists(sequence)

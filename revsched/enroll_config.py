@@ -6,16 +6,22 @@ channels themselves (revsched.enroll, revsched.outreach) know nothing of setting
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from revsched.config import OutreachSettings, Settings, secret
 from revsched.enroll import EnrollmentChannel, FakeChannel, SalesforceFieldChannel
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient
 from revsched.outreach_auth import AccessToken, FixedToken, RefreshingToken
+from revsched.state import StateStore
 
 
-def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel:
+def enrollment_channel(
+    settings: Settings, org: OrgGateway, store: Callable[[], StateStore]
+) -> EnrollmentChannel:
     """The channel `[enrollment]` names; Outreach's token is read when a run first enrolls
-    someone through it (a run that enrolls nobody needs none)."""
+    someone through it (a run that enrolls nobody needs none), a refreshed one from
+    `store`."""
     kind, tries = settings.enrollment.kind, settings.enrollment.tries
     if kind == "fake":
         return FakeChannel(tries=tries)
@@ -23,14 +29,15 @@ def enrollment_channel(settings: Settings, org: OrgGateway) -> EnrollmentChannel
     if kind == "salesforce-field":
         return field_channel
     outreach = settings.enrollment.outreach
-    return OutreachChannel(lambda: outreach_client(outreach), field_channel, tries)
+    return OutreachChannel(lambda: outreach_client(outreach, store), field_channel, tries)
 
 
-def outreach_client(outreach: OutreachSettings) -> OutreachClient:
-    """A client with the token config names: refreshed by revsched with [oauth], else fixed."""
+def outreach_client(outreach: OutreachSettings, store: Callable[[], StateStore]) -> OutreachClient:
+    """A client with the token config names: refreshed by revsched with [oauth] (the pair
+    kept in `store`), else fixed."""
     token: AccessToken
     if outreach.oauth is not None:
-        token = RefreshingToken(outreach.oauth, outreach.timeout_seconds)
+        token = RefreshingToken(outreach.oauth, outreach.timeout_seconds, store())
     else:
         fixed = secret("enrollment.outreach.token", outreach.token)
         token = FixedToken(fixed, outreach.token.describe())

@@ -75,6 +75,15 @@ def covers(findings: list[Finding], summary: bool = False) -> tuple[Firing, ...]
     )
 
 
+def _unfired(record_id: str, stage: str, fired: Collection[tuple[str, str]]) -> str:
+    """The stage, or its first numbered sequel (`stage (2)`) the record has not fired."""
+    count, candidate = 1, stage
+    while (record_id, candidate) in fired:
+        count += 1
+        candidate = f"{stage} ({count})"
+    return candidate
+
+
 @dataclass(frozen=True)
 class Reporting:
     """How a play tells its findings: each rule's title (in the order messages list them),
@@ -127,7 +136,10 @@ class Reporting:
         }
 
     def _digests(self, findings: list[Finding], plan: PlanBuilder) -> None:
-        """One message a day per person, listing every finding addressed to them."""
+        """One message a day per person, listing every finding addressed to them; a run later
+        that day with findings still owed (found since, or left out of the first for want of
+        their writes) sends another, staged apart, so the first's delivery does not stand for
+        it."""
         as_of = plan.ctx.as_of
         by_person: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
@@ -141,15 +153,17 @@ class Reporting:
                 name=user["Name"],
                 email=user["Email"],
             )
+            stage = _unfired(user_id, f"digest {as_of.isoformat()}", plan.ctx.fired)
             plan.alert(
                 self.digest_template,
                 user_id,
-                f"digest {as_of.isoformat()}",
+                stage,
                 to=(recipient,),
                 reason=f"{len(items)} {self.about}",
                 context=self._digest_context(user, items, as_of),
                 covers=covers(items),
             )
+            plan.mark_fired(user_id, stage)
 
     def _summaries(self, findings: list[Finding], plan: PlanBuilder) -> None:
         """RevOps: one summary per rule with findings, the unaddressed ones marked."""

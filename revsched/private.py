@@ -37,17 +37,3 @@ def write_private(path: Path, *texts: str) -> None:
     os.chmod(descriptor, FILE_MODE)
     with open(descriptor, "w", encoding="utf-8", newline="") as stream:
         stream.writelines(texts)
-
-
-def replace_private(path: Path, text: str) -> None:
-    """Replace a text file 0600 atomically (written beside it, synced, renamed over it):
-    a crash leaves the old file or the new one, never half of either."""
-    private_folder(path.parent)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, FILE_MODE)
-    os.chmod(descriptor, FILE_MODE)
-    with open(descriptor, "w", encoding="utf-8", newline="") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(partial, path)

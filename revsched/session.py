@@ -90,7 +90,7 @@ class Session:
         """The [enrollment] channel; Outreach's token is read only for a run that writes."""
         from revsched.enroll_config import enrollment_channel
 
-        return enrollment_channel(self.settings, self.org)
+        return enrollment_channel(self.settings, self.org, lambda: self.store)
 
     @property
     def org_name(self) -> str:

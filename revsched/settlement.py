@@ -21,7 +21,7 @@ from revsched.logs import logger
 from revsched.org import OrgGateway
 from revsched.plan import Alert, Plan, Recipient
 from revsched.reconcile import reconcile_writes
-from revsched.state import AlertRow, OutboxEntry, StateStore, fired_by
+from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore, fired_by
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class Settled:
     alerts_sent: int = 0
     # Enrollments they asked for and never heard back on, asked again.
     enrollments: int = 0
+    # Their audit rows, as answered now: the run that asked again audits them too.
+    retried: tuple[int, ...] = ()
+    # Of those, how many failed again.
+    enrollments_failed: int = 0
 
 
 def outbox_entries(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[OutboxEntry]:
@@ -97,24 +101,29 @@ def settle(
     play's own run), and deliver the alerts they still owe."""
     interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
     reconciled = reconcile_writes(play, store, org)
-    enrollments = settle_enrollments(play, store, enroller) if enroller else 0
+    retried = settle_enrollments(play, store, enroller) if enroller else {}
     delivered = deliver_owed(play, store, notifier)
     remember_fired(org, store, play, [], delivered, date.today(), "settled")
     sent = sum(1 for _, error in delivered if error is None)
-    return Settled(interrupted, reconciled, sent, enrollments)
+    failed = sum(1 for outcome in retried.values() if outcome.status == "failed")
+    return Settled(interrupted, reconciled, sent, len(retried), tuple(retried), failed)
 
 
-def settle_enrollments(play: str, store: StateStore, enroller: EnrollmentChannel) -> int:
+def settle_enrollments(
+    play: str, store: StateStore, enroller: EnrollmentChannel
+) -> dict[int, EnrollmentOutcome]:
     """Ask the channel again about the enrollments a stopped run never saved an answer for,
-    and those that failed for a reason that may pass. The channel looks before it enrolls:
-    someone it did enroll is `already`, never twice."""
+    and those that failed for a reason that may pass; returns the answers by audit row. The
+    channel looks before it enrolls: someone it did enroll is `already`, never twice."""
     rows = store.owed_enrollments(play)
     enrollments = [planned_enrollment(row) for row in rows]
     if enrollments:
         enroller.prepare(enrollments)
+    answers: dict[int, EnrollmentOutcome] = {}
     for row, enrollment in zip(rows, enrollments, strict=True):
-        store.record_enrollment(row.id, enroller.enroll(enrollment), enroller.tries)
-    return len(rows)
+        answers[row.id] = enroller.enroll(enrollment)
+        store.record_enrollment(row.id, answers[row.id], enroller.tries)
+    return answers
 
 
 def remember_fired(

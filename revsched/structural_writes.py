@@ -62,11 +62,22 @@ def write_conversions(
 def write_creates(
     plan: Plan, run_id: int, store: StateStore, org: OrgGateway, skip: Mapping[str, str]
 ) -> dict[str, str]:
-    """Upsert every planned record on its key; returns errors by the record each was for."""
+    """Upsert every planned record on its key; returns errors by the record each was for.
+
+    A record created for a parent in `skip` (Id -> why its write did not happen) waits
+    with it. One whose parent was left alone is audited stale already; one whose parent's
+    write failed is audited skipped here, saying why, so its run's alerts do not wait for
+    it, and the next run plans it again with its parent (read again by Id)."""
     by_object: dict[str, list[RecordCreate]] = defaultdict(list)
+    waiting: dict[str, str] = {}
     for create in plan.creates:
-        if create.parent_id not in skip:
+        parent = create.parent_id
+        if parent in skip:
+            waiting[create.key] = f"not created: the write of {parent} failed ({skip[parent]})"
+        else:
             by_object[create.sobject].append(create)
+    if waiting:
+        store.skip_creates(run_id, waiting)
     failures: dict[str, str] = {}
     for sobject, creates in by_object.items():
         parents = {c.key: c.parent_id or c.key for c in creates}

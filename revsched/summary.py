@@ -441,8 +441,10 @@ def print_result(
         )
     settled = result.settled
     if settled.reconciled or settled.alerts_sent or settled.enrollments:
+        failed = settled.enrollments_failed
+        again = f" ({failed} failed again)" if failed else ""
         asked = (
-            f", {settled.enrollments} unanswered enrollments asked again"
+            f", {settled.enrollments} unanswered enrollments asked again{again}"
             if settled.enrollments
             else ""
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 from simple_salesforce import Salesforce
 
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
-from revsched.config import Settings
+from revsched.config import ApiSettings, Settings
 from revsched.enroll import EnrollmentChannel
 from revsched.errors import ConfigError
 from revsched.localorg import LocalOrg
@@ -41,6 +41,17 @@ class NoAlerts:
     def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
         assert not alerts, "no alert expected"
         return {}
+
+
+def demo_runs(
+    name: str, demo_org: Path, tmp_path: Path
+) -> tuple[LocalOrg, StateStore, Callable[..., RunResult]]:
+    """The demo org on TODAY (faults settable), a fresh state store, and the play `name`
+    run on them with alerts rendered, as `revsched run NAME` does it (no waits on retries)."""
+    local = LocalOrg(demo_org, today=lambda: TODAY)
+    org = OrgGateway(local.salesforce, ApiSettings(retry_base_seconds=0, retry_max_seconds=0))
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    return local, store, partial(run_named, name, org, store, renderer=AlertRenderer("https://x"))
 
 
 def token_client(org: LocalOrg, logins: list[int]) -> Callable[[], Salesforce]:

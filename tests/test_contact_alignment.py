@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import RecordingNotifier, demo_runs
 from simple_salesforce.format import format_soql
 from typer.testing import CliRunner
 
@@ -19,7 +20,7 @@ from revsched.cli import app
 from revsched.config import Settings
 from revsched.errors import ConfigError
 from revsched.jobs.contact_alignment import ContactAlignmentConfig, play, queries
-from revsched.localorg import LocalOrg
+from revsched.localorg import FaultProfile, LocalOrg
 from revsched.play import DecideContext
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -493,4 +494,22 @@ def test_the_refusal_names_the_config_the_run_used_in_its_commands(demo_org: Pat
     )
     assert applied.stderr.strip().endswith(
         "apply it with `revsched apply p.json -c capped.toml --confirm`"
+    )
+
+
+def test_a_digest_that_counts_a_contact_whose_write_failed_says_so(demo_org: Path, tmp_path: Path):
+    local, _, run = demo_runs("contact-alignment", demo_org, tmp_path)
+    moved = [c.record_id for c in run(dry_run=True).plan.changes]
+    local.faults = FaultProfile(fail_records={moved[0]: "UNABLE_TO_LOCK_ROW"})
+
+    told = RecordingNotifier()
+    failed = run(told)
+
+    assert set(failed.failures) == {moved[0]}
+    [digest] = [a.text for a in told.sent]
+    # It counts what it moves and has no row per contact to leave out: it says it.
+    assert f"{len(moved)} contacts now follow their account owner" in digest
+    assert digest.endswith(
+        "\n\nCounted above but not done: 1 record whose write did not go through"
+        f" (`revsched show {failed.run_id}` says why); a later run tries again."
     )

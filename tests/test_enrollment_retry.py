@@ -27,6 +27,7 @@ from revsched.localorg import FaultProfile
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.outreach import OutreachChannel, OutreachClient
+from revsched.runner import RunResult
 from revsched.state import EnrollmentOutcome, StateStore
 
 LOCKED = EnrollmentOutcome(
@@ -171,20 +172,28 @@ def test_a_refusal_is_reported_and_never_asked_again(
     assert len(asked) == 1
 
 
-def test_retries_stop_after_the_configured_runs_and_say_so(
-    tmp_path: Path, state_url: str, outreach: FakeOutreach
-):
+def three_runs_failing_twice(
+    tmp_path: Path, state_url: str, outreach: FakeOutreach, tries: int
+) -> tuple[StateStore, list[RunResult], str]:
+    """Three runs of job-changes, Outreach down in the first two (its field locked): the
+    store, the runs and the email of the person whose enrollment failed."""
     gateway, store = demo(tmp_path, state_url)
     emails = outreach_knowing(outreach, gateway, store)
     fallback = FakeChannel(name="salesforce-field", scripted=dict.fromkeys(emails, LOCKED))
-    channel = channel_for(outreach, fallback, tries=2)
+    channel = channel_for(outreach, fallback, tries=tries)
     outreach.fail("GET prospects", *["503"] * 4)
     first = run(gateway, store, channel)
     failed = first_prospect_email(outreach)
-
     outreach.fail("GET prospects", *["503"] * 4)
-    second = run(gateway, store, channel)
-    third = run(gateway, store, channel)
+    return store, [first, run(gateway, store, channel), run(gateway, store, channel)], failed
+
+
+def test_retries_stop_after_the_configured_runs_and_say_so(
+    tmp_path: Path, state_url: str, outreach: FakeOutreach
+):
+    store, (first, second, third), failed = three_runs_failing_twice(
+        tmp_path, state_url, outreach, tries=2
+    )
 
     assert (second.settled.enrollments, third.settled.enrollments) == (1, 0)
     assert answers(store, first.run_id)[failed] == ("failed", 2, False)
@@ -193,3 +202,25 @@ def test_retries_stop_after_the_configured_runs_and_say_so(
     asked = [r for r in outreach.calls("GET", "prospects") if r.params["filter[emails]"] == failed]
     assert len(asked) == 8  # four tries in each of two runs, none in the third
     assert (failed, SEQUENCE) not in outreach.enrolled()
+
+
+def test_the_run_that_asks_again_tells_the_answer_in_its_own_audit(
+    tmp_path: Path, state_url: str, outreach: FakeOutreach
+):
+    store, (first, second, third), failed = three_runs_failing_twice(
+        tmp_path, state_url, outreach, tries=3
+    )
+
+    assert answers(store, second.run_id) == {failed: ("failed", 2, False)}
+    assert (second.settled.enrollments_failed, third.settled.enrollments_failed) == (1, 0)
+    assert second.counts["earlier_enrollments_failed"] == 1
+    assert answers(store, third.run_id) == {failed: ("enrolled", 3, False)}
+    told = (store.run(second.run_id) or store.run(first.run_id)).enrollments  # type: ignore[union-attr]
+    [again] = told
+    assert again.detail == (
+        f"asked again for run {first.run_id}: outreach: GET prospects: serverError: Try again"
+        f" later.; {LOCKED.detail}"
+    )
+    # The first run's row is the one retried: the third run asked once more, and only once.
+    assert answers(store, first.run_id)[failed] == ("enrolled", 3, False)
+    assert [e for e, _ in outreach.enrolled()].count(failed) == 1

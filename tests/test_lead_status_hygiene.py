@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier, doctor_failures, run_named
+from harness import RecordingNotifier, demo_runs, doctor_failures, run_named
 
 from revsched.alerts import AlertRenderer, RenderedAlert
 from revsched.config import ApiSettings, Settings
@@ -657,3 +657,50 @@ def test_doctor_names_each_missing_status_reason_and_type(demo_org: Path, tmp_pa
         "Task.Status = 'Open': not an active picklist value",
         "Profile Sales Usr: no Profile with Name 'Sales Usr'",
     ]
+
+
+def test_a_digest_lists_only_the_renames_written_and_a_later_run_tells_the_failed_one(
+    demo_org: Path, tmp_path: Path
+):
+    local, store, run = demo_runs("lead-status-hygiene", demo_org, tmp_path)
+    dry = run(dry_run=True)
+    owner_of = {c.record_id: c for c in dry.plan.changes if c.field == "Name"}
+    digests = {a.alert.record_id: a.alert for a in dry.alerts if a.alert.stage.startswith("digest")}
+    # An owner told of two renames: the first one fails.
+    [(owner, listed)] = [
+        (user_id, [f.record_id for f in alert.covers])
+        for user_id, alert in digests.items()
+        if len(alert.covers) == 2 and all(f.record_id in owner_of for f in alert.covers)
+    ]
+    failing, written = owner_of[listed[0]], owner_of[listed[1]]
+    local.faults = FaultProfile(fail_records={failing.record_id: "UNABLE_TO_LOCK_ROW"})
+
+    told = RecordingNotifier()
+    failed = run(told)
+
+    assert set(failed.failures) == {failing.record_id}
+    sent = {a.key: a.text for a in told.sent}
+    digest = sent[owner, "digest 2026-11-23"]
+    assert str(written.old) in digest and str(failing.old) not in digest
+    note = (
+        f"\n\nNot listed: 1 record whose write did not go through (`revsched show"
+        f" {failed.run_id}` says why); a later run tries again."
+    )
+    assert digest.endswith(note)
+    [summary] = [t for (_, stage), t in sent.items() if stage.startswith("summary opportunity")]
+    assert summary.startswith("*R4 Opportunity names and shared domains, 2026-11-23*: 3 ")
+    assert str(failing.old) not in summary and summary.endswith(note)
+    assert not any(record == failing.record_id for record, _ in store.fired("lead-status-hygiene"))
+
+    local.faults = None
+    again = RecordingNotifier()
+    retried = run(again)
+
+    # Renamed now, and told in a second digest of the day (the first's delivery stands
+    # for what it listed only); RevOps' summary of the day went out: tomorrow's lists it.
+    assert retried.status == "succeeded" and retried.counts["applied"] == 1
+    [(key, text)] = [(a.key, a.text) for a in again.sent]
+    assert key == (owner, "digest 2026-11-23 (2)")
+    assert str(failing.old) in text and str(written.old) not in text
+    told_revops = [s for r, s in store.fired("lead-status-hygiene") if r == failing.record_id]
+    assert told_revops and not any(s.endswith(" to RevOps") for s in told_revops)

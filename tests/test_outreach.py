@@ -285,7 +285,7 @@ def test_the_outreach_channel_needs_its_token_set(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("OUTREACH_ACCESS_TOKEN", raising=False)
     settings = Settings.model_validate({"enrollment": {"kind": "outreach"}})
 
-    channel = enrollment_channel(settings, None)  # type: ignore[arg-type]
+    channel = enrollment_channel(settings, None, None)  # type: ignore[arg-type]
     channel.prepare([])  # a run that enrolls nobody needs no token
 
     with pytest.raises(ConfigError, match=r"enrollment\.outreach\.token: environment variable"):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import RecordingNotifier, doctor_failures, run_named
+from harness import RecordingNotifier, demo_runs, doctor_failures, run_named
 
 from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
@@ -720,3 +720,48 @@ def test_leadership_digest_waits_while_every_write_fails_and_goes_out_once_writt
     assert [a.key for a in told.sent].count((digest.record_id, digest.stage)) == 1
     assert sent[digest.record_id, digest.stage].count("Overage opportunity created") >= 3
     assert last.plan.alerts == () and last.plan.creates == () and later.sent == []
+
+
+def test_an_account_whose_write_failed_is_left_out_of_the_digest_and_its_opportunity_waits(
+    demo_org: Path, tmp_path: Path
+):
+    local, store, run = demo_runs("overage-upsell", demo_org, tmp_path)
+    [bluedale] = local.salesforce().query("SELECT Id FROM Account WHERE Name = 'Bluedale Credit'")[
+        "records"
+    ]
+    local.faults = FaultProfile(fail_records={bluedale["Id"]: "FIELD_CUSTOM_VALIDATION_EXCEPTION"})
+
+    told = RecordingNotifier()
+    failed = run(told)
+
+    assert set(failed.failures) == {bluedale["Id"]}
+    audit = store.run(failed.run_id)
+    assert audit is not None
+    [waiting] = [c for c in audit.creates if c.parent_id == bluedale["Id"]]
+    assert (waiting.status, waiting.error) == (
+        "skipped",
+        f"not created: the write of {bluedale['Id']} failed (FIELD_CUSTOM_VALIDATION_EXCEPTION:"
+        " Record rejected by a validation rule)",
+    )
+    assert {c.status for c in audit.creates} - {"skipped"} == {"created"}
+    # Its own alert is held with why; the digest goes out now, without it.
+    assert failed.alerts_held[bluedale["Id"], "overage 2026-11-23"].startswith(
+        "not sent: the record was not written (FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    )
+    [digest] = [a.text for a in told.sent if a.alert.record_id.startswith("005")]
+    assert "Bluedale Credit" not in digest and "Clearwave Holdings" in digest
+    assert digest.startswith("*Accounts in overage, 2026-11-23*\n7 customers are over")
+    assert digest.endswith(
+        f"\n\nNot listed: 1 record whose write did not go through (`revsched show"
+        f" {failed.run_id}` says why); a later run tries again."
+    )
+    assert store.plays_owing() == set()
+
+    local.faults = None
+    again = RecordingNotifier()
+    retried = run(again)
+
+    [create] = retried.plan.creates
+    assert create.parent_id == bluedale["Id"] and retried.status == "succeeded"
+    assert [c.status for c in (store.run(retried.run_id) or audit).creates] == ["created"]
+    assert [a.key for a in again.sent] == [(bluedale["Id"], "overage 2026-11-23")]

@@ -148,7 +148,8 @@ class CreateRow(Reconciled, AuditRow, Base):
     __tablename__ = "creates"
     __table_args__ = (Index("ix_creates_run_id_key", "run_id", "key"),)
     on_run = "creates"
-    # status: planned, created, updated (the key existed: nothing duplicated), failed, stale
+    # status: planned, created, updated (the key existed: nothing duplicated), failed, stale,
+    # skipped (its parent's write failed: planned again with it)
 
     sobject: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(255))
@@ -361,6 +362,20 @@ class WatermarkRow(Base):
 
     play: Mapped[str] = mapped_column(String(100), primary_key=True)
     moment: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OAuthTokenRow(Base):
+    """An OAuth client's current token pair (Outreach's rotates at each refresh), sealed with
+    a key only the servers hold: every server on the store uses and refreshes the same one."""
+
+    __tablename__ = "oauth_tokens"
+
+    client: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The pair, encrypted (outreach_auth.py): readers of the audit cannot use it.
+    sealed: Mapped[str] = mapped_column(Text)
+    # A digest of the refresh token the pair started from: a new one configured re-seeds.
+    seed: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
 
 

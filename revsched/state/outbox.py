@@ -203,6 +203,12 @@ class Outbox(Database):
                     alert.error = f"not sent: {blocker[1]}"
             return owed
 
+    def written(self, run_id: int) -> set[str]:
+        """The records every write of the run succeeded for (of those it writes)."""
+        with self.session() as session:
+            outcomes = self._write_outcomes(session, {run_id})
+        return {record for (_, record), (status, _) in outcomes.items() if status in _WRITTEN}
+
     def unwritten(self, run_ids: Iterable[int]) -> set[tuple[int, str]]:
         """(run, record) of the writes those runs planned that did not succeed."""
         with self.session() as session:

@@ -29,6 +29,10 @@ from revsched.state.models import (
     WatermarkRow,
 )
 
+# What a retried enrollment's row in the retrying run keeps of the earlier run's row.
+_ENROLLMENT_COPIED = ("status", "key", "sobject", "record_id", "record_name", "email")
+_ENROLLMENT_COPIED += ("sequence", "sender", "field", "reason", "channel", "reference", "attempts")
+
 
 class EnrollmentOutcome(NamedTuple):
     """What an enrollment channel answered for one person."""
@@ -178,6 +182,21 @@ class PlayProgress(Database):
             row.detail = outcome.detail
             if outcome.retry and not row.retry:
                 row.detail += f"; not retried: tried in {row.attempts} runs"
+
+    def record_retried_enrollments(self, run_id: int, row_ids: Collection[int]) -> None:
+        """The earlier runs' enrollments this run asked again (as answered), copied into its
+        own audit so that it tells them too; the earlier run's row stays the one retried."""
+        with self.session() as session:
+            rows = session.scalars(select(EnrollmentRow).where(EnrollmentRow.id.in_(row_ids)))
+            session.add_all(
+                EnrollmentRow(
+                    **{column: getattr(row, column) for column in _ENROLLMENT_COPIED},
+                    run_id=run_id,
+                    detail=f"asked again for run {row.run_id}: {row.detail}",
+                    retry=False,
+                )
+                for row in rows.all()
+            )
 
     def planned_enrollments(self, run_id: int) -> list[EnrollmentRow]:
         """The run's enrollments the channel has not been asked about yet."""

@@ -316,6 +316,21 @@ class RunLog(Database):
                 row.record_id, created, row.error = outcomes[row.key]
                 row.status = "failed" if row.error else "created" if created else "updated"
 
+    def skip_creates(self, run_id: int, reasons: Mapping[str, str]) -> None:
+        """The creates (by key) not tried, with why; those audited already (left alone with
+        their parent) stay as they are."""
+        with self.session() as session:
+            for key, reason in reasons.items():
+                session.execute(
+                    update(CreateRow)
+                    .where(
+                        CreateRow.run_id == run_id,
+                        CreateRow.key == key,
+                        CreateRow.status == "planned",
+                    )
+                    .values(status="skipped", error=reason)
+                )
+
     def record_deletes(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         with self.session() as session:
             for record_id, error in outcomes.items():

@@ -11,7 +11,8 @@ from revsched.state.outbox import Outbox
 from revsched.state.progress import PlayProgress
 from revsched.state.recovery import Recovery
 from revsched.state.runs import RunLog
+from revsched.state.tokens import OAuthTokens
 
 
-class StateStore(Leases, PlayProgress, RunLog, RunHistory, Recovery, Outbox):
+class StateStore(Leases, PlayProgress, RunLog, RunHistory, Recovery, Outbox, OAuthTokens):
     """The state store the runner, CLI and reports open on `state.url`."""
