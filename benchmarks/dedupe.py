@@ -241,7 +241,7 @@ def predicted(plan: Plan, flag_field: str) -> tuple[set[Pair], set[Pair]]:
     return pairs(merged_into.values()), pairs(review.values())
 
 
-def run_play(data: EvalSet) -> tuple[Plan, float]:
+def run_play(data: EvalSet, fired: frozenset[tuple[str, str]] = frozenset()) -> tuple[Plan, float]:
     play: Play
     if data.sobject == "Account":
         play, config = accounts_play, DedupeAccountsConfig(**data.settings)
@@ -252,7 +252,7 @@ def run_play(data: EvalSet) -> tuple[Plan, float]:
     for record in data.records:  # in place: a copy of a million records costs gigabytes
         for name in config.audit_fields:
             record.setdefault(name, None)
-    ctx = DecideContext(as_of=TODAY, config=config)
+    ctx = DecideContext(as_of=TODAY, config=config, fired=fired)
     started = time.perf_counter()
     plan = play.decide({key: data.records, "integration_users": INTEGRATION}, ctx)
     return plan, time.perf_counter() - started
@@ -271,6 +271,12 @@ def applied(records: list[dict[str, Any]], plan: Plan, flag_field: str) -> list[
     return [r for i, r in by_id.items() if i not in into]
 
 
+def remembered(plan: Plan) -> frozenset[tuple[str, str]]:
+    """What the runner records once `plan` is applied (the stages it fired), in the state
+    store and the org, for the play's next run."""
+    return frozenset((f.record_id, f.stage) for f in plan.firings)
+
+
 def ratio(part: int, whole: int) -> str:
     return f"{part / whole:.3f}" if whole else "  -  "
 
@@ -285,7 +291,7 @@ def report(data: EvalSet, rerun: bool = True) -> float:
     if rerun:
         records = data.records
         data.records = applied(records, plan, FLAG)
-        replanned, _seconds = run_play(data)
+        replanned, _seconds = run_play(data, remembered(plan))
         data.records = records
         again = f" {len(replanned.changes) + sum(len(m.merged) for m in replanned.merges):>6,}"
     print(

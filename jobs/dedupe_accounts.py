@@ -139,7 +139,8 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     ]
     matching = match_companies(companies, config.match, config.flag_threshold)
     integration = integration_ids(ctx.play, config, records)
-    outcome = plan_clusters(plan, SPEC, accounts, matching, config, integration, targets)
+    compared = ["Name", config.website_field, config.country_field, config.phone_field]
+    outcome = plan_clusters(plan, SPEC, accounts, matching, config, integration, compared, targets)
     # Accounts in no merge are normalized all the same.
     for account in accounts:
         if account["Id"] not in outcome.planned:

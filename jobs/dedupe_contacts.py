@@ -71,9 +71,12 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
     plan = PlanBuilder(ctx, "Contact")
     contacts = records["contacts"]
-    accounts = [c[ctx.config.account_field] for c in contacts]
-    integration = integration_ids(ctx.play, ctx.config, records)
-    outcome = people_outcome(plan, SPEC, contacts, accounts, ctx.config, integration)
+    config = ctx.config
+    accounts = [c[config.account_field] for c in contacts]
+    integration = integration_ids(ctx.play, config, records)
+    outcome = people_outcome(
+        plan, SPEC, contacts, accounts, [config.account_field], config, integration
+    )
     return plan.build(reports={"review": outcome.review})
 
 

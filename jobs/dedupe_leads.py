@@ -83,7 +83,8 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
         for lead in leads
     ]
     integration = integration_ids(ctx.play, config, records)
-    outcome = people_outcome(plan, SPEC, leads, companies, config, integration)
+    org_fields = [config.company_field, config.website_field]
+    outcome = people_outcome(plan, SPEC, leads, companies, org_fields, config, integration)
     return plan.build(reports={"review": outcome.review})
 
 
