@@ -10,10 +10,12 @@ and countries and states their codes, as ordinary (revertible) field changes.
 
 from __future__ import annotations
 
+from functools import partial
+
 from pydantic import Field
 
 from revsched.dedupe import normalize
-from revsched.dedupe.companies import company, match_companies, own_site
+from revsched.dedupe.companies import company, count_companies, match_companies, own_site
 from revsched.dedupe.planning import (
     DedupeConfig,
     ObjectSpec,
@@ -21,9 +23,9 @@ from revsched.dedupe.planning import (
     flag_fields,
     integration_ids,
     integration_queries,
-    plan_clusters,
     records_query,
 )
+from revsched.dedupe.settling import Matcher, plan_settled
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan, Scalar
 from revsched.plan_builder import PlanBuilder
@@ -133,14 +135,17 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     config, plan = ctx.config, PlanBuilder(ctx, "Account")
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}
-    companies = [
-        company(a, config.match, config.website_field, config.country_field, config.phone_field)
-        for a in accounts
-    ]
-    matching = match_companies(companies, config.match, config.flag_threshold)
+    fields = (config.website_field, config.country_field, config.phone_field)
+    matcher = Matcher(
+        normalize=lambda account: company(account, config.match, *fields),
+        count=partial(count_companies, rules=config.match),
+        match=lambda companies, counts: match_companies(
+            companies, config.match, config.flag_threshold, counts
+        ),
+    )
     integration = integration_ids(ctx.play, config, records)
-    compared = ["Name", config.website_field, config.country_field, config.phone_field]
-    outcome = plan_clusters(plan, SPEC, accounts, matching, config, integration, compared, targets)
+    compared = ["Name", *fields]
+    outcome = plan_settled(plan, SPEC, accounts, matcher, config, integration, compared, targets)
     # Accounts in no merge are normalized all the same.
     for account in accounts:
         if account["Id"] not in outcome.planned:

@@ -18,9 +18,9 @@ from revsched.dedupe.planning import (
     integration_ids,
     integration_queries,
     people_fields,
-    people_outcome,
     records_query,
 )
+from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder

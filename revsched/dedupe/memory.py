@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from revsched.dedupe.cluster import REMEMBERED, Cluster, Link
+from revsched.dedupe.survivorship import Record
 from revsched.plan import Scalar
 
 _STAGE = "flagged to "
@@ -56,3 +58,34 @@ class FlagMemory:
     def holds(self, record_id: str, master_id: str, values_digest: str) -> bool:
         """Whether a past run flagged the record to the master when both held these values."""
         return (record_id, master_id, values_digest) in self.flags
+
+
+def remembered_links(
+    records: Sequence[Record],
+    clusters: Sequence[Cluster],
+    flag_field: str,
+    floor: float,
+    memory: FlagMemory,
+    values_digest: Callable[[Record, Record], str],
+    names: Mapping[str, str],
+) -> list[Link]:
+    """A link for each flag a past run set that nothing links any more while neither
+    record has changed since (the records that linked them were merged into the master):
+    it keeps the flagged record in its master's cluster, where the past run left it."""
+    if not memory.flags:
+        return []
+    by_id = {r["Id"]: r for r in records}
+    linked = {tuple(sorted((link.a, link.b))) for cluster in clusters for link in cluster.links}
+    links = []
+    for record in records:
+        master = by_id.get(record.get(flag_field))
+        if master is None or master is record:
+            continue
+        a, b = sorted((record["Id"], master["Id"]))
+        if (a, b) in linked or not memory.holds(
+            record["Id"], master["Id"], values_digest(record, master)
+        ):
+            continue
+        detail = f"flagged to {names[master['Id']]} by an earlier run; neither changed since"
+        links.append(Link(a, b, floor, REMEMBERED, detail))
+    return links

@@ -11,16 +11,20 @@ is flagged on the record for review, pointing at the master.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
-from revsched.dedupe.cluster import REMEMBERED, Cluster, Link, MergeGroup, build_clusters
+from revsched.dedupe.cluster import Link, MergeGroup, build_clusters
 from revsched.dedupe.match import Matching, MatchRules
-from revsched.dedupe.memory import FlagMemory, digest, flag_stage
-from revsched.dedupe.people import PersonFields, match_people, person
+from revsched.dedupe.memory import FlagMemory, digest, flag_stage, remembered_links
+from revsched.dedupe.people import (
+    PersonFields,
+)
+from revsched.dedupe.review import link_reasons, review_rows
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import Merge, MergedRecord, Scalar
@@ -198,46 +202,6 @@ def _merges(
     ]
 
 
-def _link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) -> str:
-    return "; ".join(
-        f"{link.rule} {link.score:.2f} with {names[link.b if link.a == record_id else link.a]}"
-        f" ({link.detail})"
-        for link in cluster.links_of(record_id)
-    )
-
-
-def _review_rows(
-    spec: ObjectSpec,
-    number: int,
-    cluster: Cluster,
-    roles: Mapping[str, Sequence[Facts]],
-    names: Mapping[str, str],
-) -> list[dict[str, Scalar]]:
-    """A flagged cluster for the review report: each member, its role, its links (their
-    rules and best score) and its values, so a reviewer compares the members side by side."""
-    [master] = roles["master"]
-    rows: list[dict[str, Scalar]] = []
-    for role, members in roles.items():
-        for f in members:
-            links = cluster.links_of(f.id)
-            compared = field_values(f.record, spec)
-            rows.append(
-                {
-                    "cluster": number,
-                    "role": role,
-                    "sobject": spec.sobject,
-                    "record_id": f.id,
-                    "record_name": f.record["Name"],
-                    "master_id": master.id,
-                    "rules": ", ".join(sorted({link.rule for link in links})),
-                    "score": max((round(link.score, 2) for link in links), default=None),
-                    "links": _link_reasons(cluster, f.id, names),
-                    **{k: v for k, v in compared.items() if k not in ("Id", "Name")},
-                }
-            )
-    return rows
-
-
 def plan_clusters(
     plan: PlanBuilder,
     spec: ObjectSpec,
@@ -297,7 +261,9 @@ def plan_clusters(
         outcome.planned.update([master.id, *(f.id for f in merged)])
 
     clusters = matching.clusters
-    remembered = _remembered_links(records, clusters, config, memory, values_digest, names)
+    remembered = remembered_links(
+        records, clusters, config.flag_field, config.flag_threshold, memory, values_digest, names
+    )
     if remembered:
         links = [link for cluster in clusters for link in cluster.links]
         clusters = build_clusters([*links, *remembered], config.flag_threshold)
@@ -362,7 +328,7 @@ def plan_clusters(
             kind="master",
         )
         for duplicate in merged:
-            links = _link_reasons(cluster, duplicate.id, names)
+            links = link_reasons(cluster, duplicate.id, names)
             why_merge = f"merge into {names[master.id]}: {links}"
             plan.select(duplicate.record, why_merge, f"{label}: merge", kind="merge")
         for duplicate in cleared:
@@ -370,12 +336,12 @@ def plan_clusters(
                 duplicate.record,
                 f"possible duplicate of {names[master.id]}, not flagged again: its flag, set"
                 " by an earlier run, was cleared since, and neither record has changed:"
-                f" {_link_reasons(cluster, duplicate.id, names)}",
+                f" {link_reasons(cluster, duplicate.id, names)}",
                 f"{label}: flag cleared",
                 kind="possible duplicate, flag cleared by a reviewer",
             )
         for duplicate in flagged:
-            reasons = _link_reasons(cluster, duplicate.id, names)
+            reasons = link_reasons(cluster, duplicate.id, names)
             plan.skip(
                 duplicate.record,
                 f"possible duplicate of {names[master.id]}, not merged"
@@ -395,7 +361,7 @@ def plan_clusters(
             plan.skip(
                 by_id[other],
                 f"not a duplicate of {names[master.id]} ({why_apart}), though linked"
-                f" to its cluster: {_link_reasons(cluster, other, names)}",
+                f" to its cluster: {link_reasons(cluster, other, names)}",
                 f"{label}: apart",
                 kind="not a duplicate, though linked",
             )
@@ -406,7 +372,7 @@ def plan_clusters(
             # Flagged to the cluster's master, or kept apart from it: a master only.
             role = "itself flagged" if side.id in flags else "kept apart from the master"
             for duplicate in into:
-                links = _link_reasons(cluster, duplicate.id, names)
+                links = link_reasons(cluster, duplicate.id, names)
                 why_merge = f"merge into {names[side.id]}, {role}: {links}"
                 plan.select(duplicate.record, why_merge, f"{label}: merge")
             extra = flags.get(side.id) or (unflag if side.record.get(config.flag_field) else {})
@@ -416,7 +382,9 @@ def plan_clusters(
             apart = [f for f in members if f.id in group.apart]
             merging_too = [*merged, *(f for _side, into, _why in sides for f in into)]
             roles = {"master": [master], "merge": merging_too, "flag": flagged, "apart": apart}
-            outcome.review += _review_rows(spec, number, cluster, roles, names)
+            outcome.review += review_rows(
+                spec.sobject, number, cluster, roles, names, partial(field_values, spec=spec)
+            )
     for link, why_blocked in _blocked(matching, config, names):
         blocked = "merge blocked by a safety rule"
         plan.skip(by_id[link.a], why_blocked, blocked, kind=blocked)
@@ -426,36 +394,6 @@ def plan_clusters(
             why_clear = "no longer a possible duplicate: its cluster no longer holds"
             plan.change(record, {config.flag_field: (None, why_clear)})
     return outcome
-
-
-def _remembered_links(
-    records: Sequence[Record],
-    clusters: Sequence[Cluster],
-    config: DedupeConfig,
-    memory: FlagMemory,
-    values_digest: Callable[[Record, Record], str],
-    names: Mapping[str, str],
-) -> list[Link]:
-    """A link for each flag a past run set that nothing links any more while neither
-    record has changed since (the records that linked them were merged into the master):
-    it keeps the flagged record in its master's cluster, where the past run left it."""
-    if not memory.flags:
-        return []
-    by_id = {r["Id"]: r for r in records}
-    linked = {tuple(sorted((link.a, link.b))) for cluster in clusters for link in cluster.links}
-    links = []
-    for record in records:
-        master = by_id.get(record.get(config.flag_field))
-        if master is None or master is record:
-            continue
-        a, b = sorted((record["Id"], master["Id"]))
-        if (a, b) in linked or not memory.holds(
-            record["Id"], master["Id"], values_digest(record, master)
-        ):
-            continue
-        detail = f"flagged to {names[master['Id']]} by an earlier run; neither changed since"
-        links.append(Link(a, b, config.flag_threshold, REMEMBERED, detail))
-    return links
 
 
 def _merging(
@@ -491,24 +429,6 @@ def _blocked(
 def flag_fields(config: DedupeConfig) -> list[str]:
     """The fields every dedupe query reads besides what matching needs."""
     return [config.flag_field, *config.survivorship, *config.audit_fields]
-
-
-def people_outcome(
-    plan: PlanBuilder,
-    spec: ObjectSpec,
-    records: Sequence[Record],
-    orgs: Sequence[str | None],
-    org_fields: Sequence[str],
-    config: PeopleConfig,
-    integration_ids: set[str],
-) -> Outcome:
-    """Cluster contacts or leads (`orgs`: each one's account or company, read from
-    `org_fields`) and plan them."""
-    fields = config.person_fields()
-    people = [person(r, org, config.match, fields) for r, org in zip(records, orgs, strict=True)]
-    matching = match_people(people, config.match, config.flag_threshold)
-    compared = [*people_compared(config), *org_fields]
-    return plan_clusters(plan, spec, records, matching, config, integration_ids, compared)
 
 
 def people_compared(config: PeopleConfig) -> list[str]:
