@@ -49,14 +49,13 @@ def applied(
     """The contacts once the plan's changes and its first `merges` merge requests (all by
     default) are applied as Salesforce does it: merged records deleted, lookups to them
     moved to their master."""
-    by_id = {c["Id"]: dict(c) for c in contacts}
-    for change in plan.changes:
-        by_id[change.record_id][change.field] = change.new
-    done = plan.merges[:merges]
-    into = {r.record_id: merge.master_id for merge in done for r in merge.merged}
-    for record in by_id.values():
-        record[FLAG] = into.get(record[FLAG], record[FLAG])
-    return [c for i, c in by_id.items() if i not in into]
+    into = {r.record_id: m.master_id for m in plan.merges[:merges] for r in m.merged}
+    changed = {(c.record_id, c.field): c.new for c in plan.changes}
+    left = []
+    for row in (c for c in contacts if c["Id"] not in into):
+        record = {k: changed.get((row["Id"], k), v) for k, v in row.items()}
+        left.append(record | {FLAG: into.get(record[FLAG], record[FLAG])})
+    return left
 
 
 def merged(plan: Plan) -> list[tuple[str, list[str]]]:

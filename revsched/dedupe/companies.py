@@ -229,6 +229,9 @@ def _company_blocks(c: NormalizedCompany) -> Iterator[tuple[Hashable, str]]:
         yield ("name", c.initials), c.compact
 
 
+Companies = Iterable[NormalizedCompany]
+
+
 @dataclass(frozen=True)
 class CompanyCounts:
     """What matching counts across the run's accounts: how common each name word and each
@@ -238,7 +241,7 @@ class CompanyCounts:
     domains: TermFrequencies
 
 
-def count_companies(companies: Iterable[NormalizedCompany], rules: MatchRules) -> CompanyCounts:
+def count_companies(companies: Companies, rules: MatchRules) -> CompanyCounts:
     companies = list(companies)
     tf = rules.term_frequency
     return CompanyCounts(
@@ -248,10 +251,7 @@ def count_companies(companies: Iterable[NormalizedCompany], rules: MatchRules) -
 
 
 def match_companies(
-    companies: Iterable[NormalizedCompany],
-    rules: MatchRules,
-    floor: float,
-    counts: CompanyCounts | None = None,
+    companies: Companies, rules: MatchRules, floor: float, counts: CompanyCounts | None = None
 ) -> Matching:
     """Clusters of accounts linked at `floor` or above, and the blocked links; `counts` are
     taken over `companies` unless given (over the records a run leaves once it merges)."""
