@@ -74,18 +74,18 @@ def plan_settled(
             builder, spec, records, matching, config, integration_ids, compared, normalized
         )
 
-    counts = count(records)
-    for _round in range(ROUNDS - 1):
+    def settled(counts: Counts, rounds: int) -> Outcome:
         matching = matcher.match(items.values(), counts)
-        trial = PlanBuilder(plan.ctx, plan.sobject)
-        plan_on(trial, matching)
-        left = count(_left_by(records, trial))
-        if left == counts:
-            break
-        counts = left
-    else:
-        matching = matcher.match(items.values(), counts)
-    return plan_on(plan, matching)
+        if rounds > 1:
+            trial = PlanBuilder(plan.ctx, plan.sobject)
+            plan_on(trial, matching)
+            left = count(_left_by(records, trial))
+            if left != counts:
+                del trial, matching  # a million records' links: not two rounds' at once
+                return settled(left, rounds - 1)
+        return plan_on(plan, matching)
+
+    return settled(count(records), ROUNDS)
 
 
 def _left_by(records: Sequence[Record], plan: PlanBuilder) -> list[Record]:
