@@ -28,7 +28,6 @@ from revsched.dedupe.planning import (
 from revsched.dedupe.settling import Matcher, plan_settled
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan, Scalar
-from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Record, Records, Requirements
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
@@ -132,7 +131,7 @@ def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple
 
 
 def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
-    config, plan = ctx.config, PlanBuilder(ctx, "Account")
+    config = ctx.config
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}
     fields = (config.website_field, config.country_field, config.phone_field)
@@ -145,7 +144,9 @@ def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
     )
     integration = integration_ids(ctx.play, config, records)
     compared = ["Name", *fields]
-    outcome = plan_settled(plan, SPEC, accounts, matcher, config, integration, compared, targets)
+    plan, outcome = plan_settled(
+        ctx, SPEC, accounts, matcher, config, integration, compared, targets
+    )
     # Accounts in no merge are normalized all the same.
     for account in accounts:
         if account["Id"] not in outcome.planned:

@@ -23,7 +23,6 @@ from revsched.dedupe.planning import (
 from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
-from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
@@ -69,13 +68,12 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
-    plan = PlanBuilder(ctx, "Contact")
     contacts = records["contacts"]
     config = ctx.config
     accounts = [c[config.account_field] for c in contacts]
     integration = integration_ids(ctx.play, config, records)
-    outcome = people_outcome(
-        plan, SPEC, contacts, accounts, [config.account_field], config, integration
+    plan, outcome = people_outcome(
+        ctx, SPEC, contacts, accounts, [config.account_field], config, integration
     )
     return plan.build(reports={"review": outcome.review})
 

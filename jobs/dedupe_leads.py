@@ -25,7 +25,6 @@ from revsched.dedupe.planning import (
 from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
-from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
@@ -74,7 +73,7 @@ def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
-    config, plan = ctx.config, PlanBuilder(ctx, "Lead")
+    config = ctx.config
     leads = records["leads"]
     companies = [
         lead_company(
@@ -84,7 +83,7 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
     ]
     integration = integration_ids(ctx.play, config, records)
     org_fields = [config.company_field, config.website_field]
-    outcome = people_outcome(plan, SPEC, leads, companies, org_fields, config, integration)
+    plan, outcome = people_outcome(ctx, SPEC, leads, companies, org_fields, config, integration)
     return plan.build(reports={"review": outcome.review})
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from revsched.dedupe.match import Matching
 from revsched.dedupe.people import count_people, match_people, person
@@ -28,7 +28,7 @@ from revsched.dedupe.planning import (
 )
 from revsched.plan import Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import Record
+from revsched.play import DecideContext, Record
 
 # At most this many rounds of matching: the counts settle in two or three on sets dense
 # with duplicates (FEBRL), and in one where nothing merges.
@@ -49,7 +49,7 @@ class Matcher(Generic[Item, Counts]):
 
 
 def plan_settled(
-    plan: PlanBuilder,
+    ctx: DecideContext[Any],
     spec: ObjectSpec,
     records: Sequence[Record],
     matcher: Matcher[Item, Counts],
@@ -57,9 +57,10 @@ def plan_settled(
     integration_ids: set[str],
     compared: Sequence[str],
     normalized: Mapping[str, Mapping[str, tuple[Scalar, str]]] | None = None,
-) -> Outcome:
-    """`plan_clusters` on matching whose counts are taken over the records the run leaves
-    (counted again over what each round leaves until they hold, `ROUNDS` at most)."""
+) -> tuple[PlanBuilder, Outcome]:
+    """The plan `plan_clusters` makes on matching whose counts are taken over the records
+    the plan leaves: each round plans with the counts over what the last one left, until
+    they hold (`ROUNDS` at most)."""
     read = {r["Id"]: r for r in records}
     items = {r["Id"]: matcher.normalize(r) for r in records}
 
@@ -69,21 +70,18 @@ def plan_settled(
             items[r["Id"]] if r is read[r["Id"]] else matcher.normalize(r) for r in left
         )
 
-    def plan_on(builder: PlanBuilder, matching: Matching) -> Outcome:
-        return plan_clusters(
-            builder, spec, records, matching, config, integration_ids, compared, normalized
-        )
-
-    def settled(counts: Counts, rounds: int) -> Outcome:
+    def settled(counts: Counts, rounds: int) -> tuple[PlanBuilder, Outcome]:
         matching = matcher.match(items.values(), counts)
+        plan = PlanBuilder(ctx, spec.sobject)
+        outcome = plan_clusters(
+            plan, spec, records, matching, config, integration_ids, compared, normalized
+        )
         if rounds > 1:
-            trial = PlanBuilder(plan.ctx, plan.sobject)
-            plan_on(trial, matching)
-            left = count(_left_by(records, trial))
+            left = count(_left_by(records, plan))
             if left != counts:
-                del trial, matching  # a million records' links: not two rounds' at once
+                del plan, outcome, matching  # a million records': not two rounds' at once
                 return settled(left, rounds - 1)
-        return plan_on(plan, matching)
+        return plan, outcome
 
     return settled(count(records), ROUNDS)
 
@@ -100,14 +98,14 @@ def _left_by(records: Sequence[Record], plan: PlanBuilder) -> list[Record]:
 
 
 def people_outcome(
-    plan: PlanBuilder,
+    ctx: DecideContext[Any],
     spec: ObjectSpec,
     records: Sequence[Record],
     orgs: Sequence[str | None],
     org_fields: Sequence[str],
     config: PeopleConfig,
     integration_ids: set[str],
-) -> Outcome:
+) -> tuple[PlanBuilder, Outcome]:
     """Cluster contacts or leads (`orgs`: each one's account or company, read from
     `org_fields`) and plan them."""
     fields = config.person_fields()
@@ -120,4 +118,4 @@ def people_outcome(
         ),
     )
     compared = [*people_compared(config), *org_fields]
-    return plan_settled(plan, spec, records, matcher, config, integration_ids, compared)
+    return plan_settled(ctx, spec, records, matcher, config, integration_ids, compared)
