@@ -76,7 +76,8 @@ def plan_settled(
         outcome = plan_clusters(
             plan, spec, records, matching, config, integration_ids, compared, normalized
         )
-        if rounds > 1:
+        # Without merges it leaves every record, its values unchanged where matching reads.
+        if rounds > 1 and plan.merges:
             left = count(_left_by(records, plan))
             if left != counts:
                 del plan, outcome, matching  # a million records': not two rounds' at once
