@@ -21,9 +21,7 @@ from pydantic import Field, model_validator
 from revsched.dedupe.cluster import Link, MergeGroup, build_clusters
 from revsched.dedupe.match import Matching, MatchRules
 from revsched.dedupe.memory import FlagMemory, digest, flag_stage, remembered_links
-from revsched.dedupe.people import (
-    PersonFields,
-)
+from revsched.dedupe.people import PersonFields
 from revsched.dedupe.review import link_reasons, review_rows
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
@@ -214,7 +212,7 @@ def plan_clusters(
 ) -> Outcome:
     """Decisions, field changes (survivorship on masters, flags on the rest) and merges per
     cluster, on the plan; a flag a past run set on a record no cluster holds any more is
-    cleared, unless the flag is remembered and neither record changed (`memory`).
+    cleared, unless it is remembered and neither record changed (revsched.dedupe.memory).
 
     `compared` names the fields matching reads: a flag is remembered with their values.
     `normalized` holds, by record Id, the values a play writes anyway (field -> value,
@@ -369,8 +367,13 @@ def plan_clusters(
         extra = unflag if master.record.get(config.flag_field) else {}
         merge_into(master, merged, f"{label}: master {names[master.id]} ({why})", kept | extra)
         for side, into, side_why in sides:
-            # Flagged to the cluster's master, or kept apart from it: a master only.
-            role = "itself flagged" if side.id in flags else "kept apart from the master"
+            # Flagged to the cluster's master (or was), or kept apart from it: a master only.
+            if side.id in flags:
+                role = "itself flagged"
+            elif side in cleared:
+                role = "its flag cleared by a reviewer"
+            else:
+                role = "kept apart from the master"
             for duplicate in into:
                 links = link_reasons(cluster, duplicate.id, names)
                 why_merge = f"merge into {names[side.id]}, {role}: {links}"
