@@ -19,7 +19,7 @@ REMEMBERED = "remembered flag"
 
 
 @dataclass(frozen=True)
-class Link:
+class PairLink:
     """Why two records are thought to be one: the score (0..1), the independent pieces of
     evidence, every comparison with its weight (`detail`), and the safety rules the pair
     breaks (`blocked`, each "rule: why"), which no score overrides."""
@@ -64,9 +64,9 @@ class Cluster:
     """Records linked, directly or through each other, by links at or above the floor."""
 
     members: tuple[str, ...]
-    links: tuple[Link, ...]
+    links: tuple[PairLink, ...]
 
-    def links_of(self, record_id: str) -> tuple[Link, ...]:
+    def links_of(self, record_id: str) -> tuple[PairLink, ...]:
         return tuple(link for link in self.links if record_id in (link.a, link.b))
 
     def merge_sets(self, threshold: float, min_evidence: int) -> list[tuple[str, ...]]:
@@ -176,14 +176,14 @@ class _UnionFind:
         return True
 
 
-def build_clusters(links: Iterable[Link], floor: float) -> list[Cluster]:
+def build_clusters(links: Iterable[PairLink], floor: float) -> list[Cluster]:
     """Clusters of two or more records joined by unblocked links scoring at least `floor`,
     each with all such links between its members."""
     forest = _UnionFind()
     kept = [link for link in links if link.score >= floor and not link.blocked]
     for link in kept:
         forest.union(link.a, link.b)
-    by_root: dict[str, list[Link]] = {}
+    by_root: dict[str, list[PairLink]] = {}
     for link in kept:
         by_root.setdefault(forest.find(link.a), []).append(link)
     clusters = []

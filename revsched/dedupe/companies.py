@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from revsched.dedupe import normalize
-from revsched.dedupe.cluster import Link
+from revsched.dedupe.cluster import PairLink
 from revsched.dedupe.frequency import TermFrequencies
 from revsched.dedupe.match import (
     Matching,
@@ -23,8 +23,7 @@ from revsched.dedupe.match import (
     record_country,
     typo,
 )
-
-Record = dict[str, Any]
+from revsched.play import Record
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ def compare_companies(
     rules: MatchRules,
     words: TermFrequencies | None = None,
     domains: TermFrequencies | None = None,
-) -> Link | None:
+) -> PairLink | None:
     """The weighed comparisons of a and b, if their website, phone or name agree."""
     w = rules.weights
     scorer = Scorer(w)
@@ -259,7 +258,7 @@ def match_companies(
     counts = counts or count_companies(companies, rules)
     by_id = {c.id: c for c in companies}
 
-    def compare(a: NormalizedCompany, b: NormalizedCompany) -> Link | None:
+    def compare(a: NormalizedCompany, b: NormalizedCompany) -> PairLink | None:
         return compare_companies(a, b, rules, counts.words, counts.domains)
 
     def conflict(a: str, b: str) -> str | None:

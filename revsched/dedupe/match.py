@@ -23,7 +23,7 @@ from pydantic import Field
 
 from revsched.config import StrictModel
 from revsched.dedupe import normalize
-from revsched.dedupe.cluster import Cluster, Conflict, Link, build_clusters
+from revsched.dedupe.cluster import Cluster, Conflict, PairLink, build_clusters
 from revsched.dedupe.frequency import TermFrequencyRules
 from revsched.dedupe.lexicon import ROLE_MAILBOXES, SHARED_HOSTS
 
@@ -140,7 +140,7 @@ class Matching:
     (for records that meet only inside a cluster)."""
 
     clusters: list[Cluster]
-    blocked: list[Link]
+    blocked: list[PairLink]
     conflict: Conflict
     # Two records surely of two entities though no safety rule keeps them apart (people's
     # first names that differ): they never merge into one master together.
@@ -161,14 +161,14 @@ class Scorer:
         if piece:
             self.evidence.append(piece)
 
-    def link(self, a: str, b: str, blocked: Sequence[str]) -> Link:
+    def link(self, a: str, b: str, blocked: Sequence[str]) -> PairLink:
         total = self.weights.prior + sum(w for _, w in self.terms)
         score = 1 / (1 + 2**-total)
         parts = [f"{what} {weight:+.1f}" for what, weight in self.terms]
         parts.append(f"prior {self.weights.prior:+.1f}")
         detail = ", ".join(parts + self.notes)
         rule = "+".join(self.evidence) or "weak"
-        return Link(a, b, round(score, 4), rule, detail, tuple(self.evidence), tuple(blocked))
+        return PairLink(a, b, round(score, 4), rule, detail, tuple(self.evidence), tuple(blocked))
 
 
 def typo(x: str, y: str) -> bool:
@@ -193,7 +193,7 @@ def record_country(value: Any) -> str | None:
 
 
 def matching(
-    links: Iterable[Link], floor: float, conflict: Conflict, distinct: Conflict | None = None
+    links: Iterable[PairLink], floor: float, conflict: Conflict, distinct: Conflict | None = None
 ) -> Matching:
     """The links at `floor` or above, clustered, and those a safety rule blocked."""
     kept = [link for link in links if link.score >= floor]
@@ -204,9 +204,9 @@ def matching(
 def linked_pairs(
     items: list[T],
     blocks: Callable[[T], Iterable[tuple[Hashable, str]]],
-    compare: Callable[[T, T], Link | None],
+    compare: Callable[[T, T], PairLink | None],
     rules: MatchRules,
-) -> Iterator[Link]:
+) -> Iterator[PairLink]:
     """Compare each item with its `window` neighbours (by the block's sort key) in every
     block it is in, once a pair."""
     # Most blocks hold one item: it is kept bare, not in a list of its own (a million

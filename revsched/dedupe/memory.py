@@ -21,9 +21,9 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from revsched.dedupe.cluster import REMEMBERED, Cluster, Link
-from revsched.dedupe.survivorship import Record
+from revsched.dedupe.cluster import REMEMBERED, Cluster, PairLink
 from revsched.plan import Scalar
+from revsched.play import Record
 
 _STAGE = "flagged to "
 
@@ -68,7 +68,7 @@ def remembered_links(
     memory: FlagMemory,
     values_digest: Callable[[Record, Record], str],
     names: Mapping[str, str],
-) -> list[Link]:
+) -> list[PairLink]:
     """A link for each flag a past run set that nothing links any more while neither
     record has changed since (the records that linked them were merged into the master):
     it keeps the flagged record in its master's cluster, where the past run left it."""
@@ -87,5 +87,5 @@ def remembered_links(
         ):
             continue
         detail = f"flagged to {names[master['Id']]} by an earlier run; neither changed since"
-        links.append(Link(a, b, floor, REMEMBERED, detail))
+        links.append(PairLink(a, b, floor, REMEMBERED, detail))
     return links

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from revsched.dedupe import normalize
-from revsched.dedupe.cluster import Link
+from revsched.dedupe.cluster import PairLink
 from revsched.dedupe.frequency import TermFrequencies
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.dedupe.match import (
@@ -25,8 +25,7 @@ from revsched.dedupe.match import (
     record_country,
     typo,
 )
-
-Record = dict[str, Any]
+from revsched.play import Record
 
 
 def _short_form(x: str, y: str) -> bool:
@@ -269,7 +268,7 @@ def compare_people(
     switchboards: frozenset[Hashable] = frozenset(),
     offices: frozenset[Hashable] = frozenset(),
     surnames: TermFrequencies | None = None,
-) -> Link | None:
+) -> PairLink | None:
     """The weighed comparisons of a and b, if anything but a name at another account agrees."""
     w = rules.weights
     scorer = Scorer(w)
@@ -403,7 +402,7 @@ def match_people(
     counts = counts or count_people(people, rules)
     by_id = {p.id: p for p in people}
 
-    def compare(a: NormalizedPerson, b: NormalizedPerson) -> Link | None:
+    def compare(a: NormalizedPerson, b: NormalizedPerson) -> PairLink | None:
         return compare_people(a, b, rules, counts.switchboards, counts.offices, counts.surnames)
 
     def conflict(a: str, b: str) -> str | None:

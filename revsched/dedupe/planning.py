@@ -18,7 +18,7 @@ from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
-from revsched.dedupe.cluster import Link, MergeGroup, build_clusters
+from revsched.dedupe.cluster import MergeGroup, PairLink, build_clusters
 from revsched.dedupe.match import Matching, MatchRules
 from revsched.dedupe.memory import FlagMemory, digest, flag_stage, remembered_links
 from revsched.dedupe.people import PersonFields
@@ -415,7 +415,7 @@ def _merging(
 
 def _blocked(
     matching: Matching, config: DedupeConfig, names: Mapping[str, str]
-) -> list[tuple[Link, str]]:
+) -> list[tuple[PairLink, str]]:
     """Each pair a safety rule kept from merging that would merge without it, and why: the
     dry run says which rule blocked which merge."""
     return [

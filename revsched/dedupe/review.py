@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from revsched.dedupe.cluster import Cluster
-from revsched.dedupe.survivorship import Facts, Record
+from revsched.dedupe.survivorship import Facts
 from revsched.plan import Scalar
+from revsched.play import Record
 
 
 def link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) -> str:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from revsched.plan import Scalar
+from revsched.play import Record
 
-Record = dict[str, Any]
 MasterRule = Literal[
     "current_master",
     "not_integration_user",
