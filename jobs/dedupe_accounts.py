@@ -10,13 +10,14 @@ and countries and states their codes, as ordinary (revertible) field changes.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from pydantic import Field
 
 from revsched.declared_writes import Writes
 from revsched.dedupe import normalize
-from revsched.dedupe.companies import company, match_companies, own_site
+from revsched.dedupe.companies import company, count_companies, match_companies, own_site
 from revsched.dedupe.planning import (
     DedupeConfig,
     ObjectSpec,
@@ -24,12 +25,11 @@ from revsched.dedupe.planning import (
     flag_fields,
     integration_ids,
     integration_queries,
-    plan_clusters,
     records_query,
 )
+from revsched.dedupe.settling import Matcher, plan_settled
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan, Scalar
-from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Record, Records, Requirements
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
@@ -134,16 +134,22 @@ def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple
 
 
 def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
-    config, plan = ctx.config, PlanBuilder(ctx, "Account")
+    config = ctx.config
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}
-    companies = [
-        company(a, config.match, config.website_field, config.country_field, config.phone_field)
-        for a in accounts
-    ]
-    matching = match_companies(companies, config.match, config.flag_threshold)
+    fields = (config.website_field, config.country_field, config.phone_field)
+    matcher = Matcher(
+        normalize=lambda account: company(account, config.match, *fields),
+        count=partial(count_companies, rules=config.match),
+        match=lambda companies, counts: match_companies(
+            companies, config.match, config.flag_threshold, counts
+        ),
+    )
     integration = integration_ids(ctx.play, config, records)
-    outcome = plan_clusters(plan, SPEC, accounts, matching, config, integration, targets)
+    compared = ["Name", *fields]
+    plan, outcome = plan_settled(
+        ctx, SPEC, accounts, matcher, config, integration, compared, targets
+    )
     # Accounts in no merge are normalized all the same.
     for account in accounts:
         if account["Id"] not in outcome.planned:

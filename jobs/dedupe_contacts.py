@@ -18,12 +18,11 @@ from revsched.dedupe.planning import (
     integration_ids,
     integration_queries,
     people_fields,
-    people_outcome,
     records_query,
 )
+from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
-from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
@@ -69,11 +68,13 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
-    plan = PlanBuilder(ctx, "Contact")
     contacts = records["contacts"]
-    accounts = [c[ctx.config.account_field] for c in contacts]
-    integration = integration_ids(ctx.play, ctx.config, records)
-    outcome = people_outcome(plan, SPEC, contacts, accounts, ctx.config, integration)
+    config = ctx.config
+    accounts = [c[config.account_field] for c in contacts]
+    integration = integration_ids(ctx.play, config, records)
+    plan, outcome = people_outcome(
+        ctx, SPEC, contacts, accounts, [config.account_field], config, integration
+    )
     return plan.build(reports={"review": outcome.review})
 
 

@@ -20,12 +20,11 @@ from revsched.dedupe.planning import (
     integration_ids,
     integration_queries,
     people_fields,
-    people_outcome,
     records_query,
 )
+from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
-from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, Records
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName
@@ -74,7 +73,7 @@ def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
-    config, plan = ctx.config, PlanBuilder(ctx, "Lead")
+    config = ctx.config
     leads = records["leads"]
     companies = [
         lead_company(
@@ -83,7 +82,8 @@ def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
         for lead in leads
     ]
     integration = integration_ids(ctx.play, config, records)
-    outcome = people_outcome(plan, SPEC, leads, companies, config, integration)
+    org_fields = [config.company_field, config.website_field]
+    plan, outcome = people_outcome(ctx, SPEC, leads, companies, org_fields, config, integration)
     return plan.build(reports={"review": outcome.review})
 
 

@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+# The rule of a link a past run's flag keeps (revsched.dedupe.memory): no evidence of its
+# own, so it only keeps the flagged record in its master's cluster.
+REMEMBERED = "remembered flag"
+
 
 @dataclass(frozen=True)
 class PairLink:
@@ -36,6 +40,8 @@ class PairLink:
 
     def why_not_merged(self, threshold: float, min_evidence: int) -> str:
         """Why this link alone does not merge its two records ("" when it does)."""
+        if self.rule == REMEMBERED:
+            return "not linked now; flagged by an earlier run, and neither changed since"
         if self.blocked:
             return "blocked by " + "; ".join(self.blocked)
         if self.score < threshold:

@@ -228,20 +228,38 @@ def _company_blocks(c: NormalizedCompany) -> Iterator[tuple[Hashable, str]]:
         yield ("name", c.initials), c.compact
 
 
-def match_companies(
-    companies: Iterable[NormalizedCompany], rules: MatchRules, floor: float
-) -> Matching:
-    """Clusters of accounts linked at `floor` or above, and the blocked links."""
+Companies = Iterable[NormalizedCompany]
+
+
+@dataclass(frozen=True)
+class CompanyCounts:
+    """What matching counts across the run's accounts: how common each name word and each
+    website domain is."""
+
+    words: TermFrequencies
+    domains: TermFrequencies
+
+
+def count_companies(companies: Companies, rules: MatchRules) -> CompanyCounts:
     companies = list(companies)
-    by_id = {c.id: c for c in companies}
     tf = rules.term_frequency
-    words = TermFrequencies.of(
-        (w for c in companies for w in set(c.name.split())), tf, "name words"
+    return CompanyCounts(
+        TermFrequencies.of((w for c in companies for w in set(c.name.split())), tf, "name words"),
+        TermFrequencies.of((c.domain or "" for c in companies), tf),
     )
-    domains = TermFrequencies.of((c.domain or "" for c in companies), tf)
+
+
+def match_companies(
+    companies: Companies, rules: MatchRules, floor: float, counts: CompanyCounts | None = None
+) -> Matching:
+    """Clusters of accounts linked at `floor` or above, and the blocked links; `counts` are
+    taken over `companies` unless given (over the records a run leaves once it merges)."""
+    companies = list(companies)
+    counts = counts or count_companies(companies, rules)
+    by_id = {c.id: c for c in companies}
 
     def compare(a: NormalizedCompany, b: NormalizedCompany) -> PairLink | None:
-        return compare_companies(a, b, rules, words, domains)
+        return compare_companies(a, b, rules, counts.words, counts.domains)
 
     def conflict(a: str, b: str) -> str | None:
         broken = _company_conflicts(by_id[a], by_id[b], rules.safety)

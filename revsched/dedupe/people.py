@@ -371,16 +371,39 @@ def _crowded(
     return frozenset(v for v, on in names.items() if len(on) > limit)
 
 
-def match_people(people: Iterable[NormalizedPerson], rules: MatchRules, floor: float) -> Matching:
-    """Clusters of people linked at `floor` or above, and the blocked links."""
+@dataclass(frozen=True)
+class PeopleCounts:
+    """What matching counts across the run's people: the phones and street addresses on
+    too many names to be evidence (switchboards, offices), and how common each surname is."""
+
+    switchboards: frozenset[Hashable]
+    offices: frozenset[Hashable]
+    surnames: TermFrequencies
+
+
+def count_people(people: Iterable[NormalizedPerson], rules: MatchRules) -> PeopleCounts:
     people = list(people)
-    switchboards = _crowded(people, lambda p: (n for n, _x in p.phones), rules.phone_names)
-    offices = _crowded(people, lambda p: filter(None, [_home(p)]), rules.address_names)
+    return PeopleCounts(
+        _crowded(people, lambda p: (n for n, _x in p.phones), rules.phone_names),
+        _crowded(people, lambda p: filter(None, [_home(p)]), rules.address_names),
+        TermFrequencies.of((p.last for p in people), rules.term_frequency),
+    )
+
+
+def match_people(
+    people: Iterable[NormalizedPerson],
+    rules: MatchRules,
+    floor: float,
+    counts: PeopleCounts | None = None,
+) -> Matching:
+    """Clusters of people linked at `floor` or above, and the blocked links; `counts` are
+    taken over `people` unless given (over the records a run leaves once it merges)."""
+    people = list(people)
+    counts = counts or count_people(people, rules)
     by_id = {p.id: p for p in people}
-    surnames = TermFrequencies.of((p.last for p in people), rules.term_frequency)
 
     def compare(a: NormalizedPerson, b: NormalizedPerson) -> PairLink | None:
-        return compare_people(a, b, rules, switchboards, offices, surnames)
+        return compare_people(a, b, rules, counts.switchboards, counts.offices, counts.surnames)
 
     def conflict(a: str, b: str) -> str | None:
         broken = _person_conflicts(by_id[a], by_id[b], rules.safety)

@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, ClassVar, get_args
 
 from pydantic import Field, model_validator
 
-from revsched.dedupe.cluster import Cluster, MergeGroup, PairLink
+from revsched.dedupe.cluster import MergeGroup, PairLink, build_clusters
 from revsched.dedupe.match import Matching, MatchRules
-from revsched.dedupe.people import PersonFields, match_people, person
+from revsched.dedupe.memory import FlagMemory, digest, flag_stage, remembered_links
+from revsched.dedupe.people import PersonFields
+from revsched.dedupe.review import link_reasons, review_rows
 from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import Merge, MergedRecord, Scalar
@@ -197,46 +200,6 @@ def _merges(
     ]
 
 
-def _link_reasons(cluster: Cluster, record_id: str, names: Mapping[str, str]) -> str:
-    return "; ".join(
-        f"{link.rule} {link.score:.2f} with {names[link.b if link.a == record_id else link.a]}"
-        f" ({link.detail})"
-        for link in cluster.links_of(record_id)
-    )
-
-
-def _review_rows(
-    spec: ObjectSpec,
-    number: int,
-    cluster: Cluster,
-    roles: Mapping[str, Sequence[Facts]],
-    names: Mapping[str, str],
-) -> list[dict[str, Scalar]]:
-    """A flagged cluster for the review report: each member, its role, its links (their
-    rules and best score) and its values, so a reviewer compares the members side by side."""
-    [master] = roles["master"]
-    rows: list[dict[str, Scalar]] = []
-    for role, members in roles.items():
-        for f in members:
-            links = cluster.links_of(f.id)
-            compared = field_values(f.record, spec)
-            rows.append(
-                {
-                    "cluster": number,
-                    "role": role,
-                    "sobject": spec.sobject,
-                    "record_id": f.id,
-                    "record_name": f.record["Name"],
-                    "master_id": master.id,
-                    "rules": ", ".join(sorted({link.rule for link in links})),
-                    "score": max((round(link.score, 2) for link in links), default=None),
-                    "links": _link_reasons(cluster, f.id, names),
-                    **{k: v for k, v in compared.items() if k not in ("Id", "Name")},
-                }
-            )
-    return rows
-
-
 def plan_clusters(
     plan: PlanBuilder,
     spec: ObjectSpec,
@@ -244,12 +207,14 @@ def plan_clusters(
     matching: Matching,
     config: DedupeConfig,
     integration_ids: set[str],
+    compared: Sequence[str],
     normalized: Mapping[str, Mapping[str, tuple[Scalar, str]]] | None = None,
 ) -> Outcome:
     """Decisions, field changes (survivorship on masters, flags on the rest) and merges per
     cluster, on the plan; a flag a past run set on a record no cluster holds any more is
-    cleared.
+    cleared, unless it is remembered and neither record changed (revsched.dedupe.memory).
 
+    `compared` names the fields matching reads: a flag is remembered with their values.
     `normalized` holds, by record Id, the values a play writes anyway (field -> value,
     why): survivorship sees them, and a master's are written with its survivors.
     """
@@ -262,21 +227,54 @@ def plan_clusters(
     names = {r["Id"]: f"{r['Name']} ({r['Id']})" for r in records}
     outcome = Outcome(set(), [])
     flagged_ids: set[str] = set()
+    memory = FlagMemory.of(plan.ctx.fired)
+    # Masters' values once this run's changes and merges are applied.
+    after: dict[str, dict[str, Scalar]] = {}
+
+    def values_digest(flagged: Record, master: Record) -> str:
+        def compared_values(record: Record) -> list[Scalar]:
+            own = normalized.get(record["Id"], {})
+            settled = after.get(record["Id"], {})
+            return [settled.get(f, own.get(f, (record.get(f), ""))[0]) for f in compared]
+
+        return digest(compared_values(flagged), compared_values(master))
+
+    def surviving(master: Facts, merged: Sequence[Facts]) -> dict[str, tuple[Scalar, str]]:
+        """The master's normalized values, and the duplicates' filling its empty fields."""
+        targets = dict(normalized.get(master.id, {}))
+        targets |= survivors(master, merged, config.survivorship, value)
+        after[master.id] = {field: new for field, (new, _why) in targets.items()}
+        return targets
 
     def merge_into(
-        master: Facts, merged: Sequence[Facts], why: str, extra: Mapping[str, tuple[Scalar, str]]
+        master: Facts,
+        merged: Sequence[Facts],
+        why: str,
+        targets: Mapping[str, tuple[Scalar, str]],
     ) -> None:
-        """The master's surviving values (and `extra` changes), then the merges into it."""
-        targets = dict(normalized.get(master.id, {}))
-        targets |= survivors(master, merged, config.survivorship, value) | extra
+        """The master's changes (`targets`), then the merges into it."""
         plan.change(master.record, targets)
-        after = {field: new for field, (new, _why) in targets.items()}
-        plan.merge(_merges(spec, master.record, [f.record for f in merged], after, why))
+        values = {field: new for field, (new, _why) in targets.items()}
+        plan.merge(_merges(spec, master.record, [f.record for f in merged], values, why))
         outcome.planned.update([master.id, *(f.id for f in merged)])
 
-    for number, cluster in enumerate(matching.clusters, start=1):
+    clusters = matching.clusters
+    remembered = remembered_links(
+        records, clusters, config.flag_field, config.flag_threshold, memory, values_digest, names
+    )
+    if remembered:
+        links = [link for cluster in clusters for link in cluster.links]
+        clusters = build_clusters([*links, *remembered], config.flag_threshold)
+    for number, cluster in enumerate(clusters, start=1):
         merge_sets = cluster.merge_sets(config.merge_threshold, config.match.min_evidence)
+        # The flags a past run set point at the master it chose.
+        flagged_to = Counter(by_id[i].get(config.flag_field) for i in cluster.members)
         core = merge_sets[0] if merge_sets else cluster.members
+        # That master stays a candidate where it now stands: its merges took from it the
+        # duplicates that put it in the cluster's largest merge set.
+        current = [i for i in cluster.members if flagged_to[i]]
+        if "current_master" in config.master_rules:
+            core = tuple(dict.fromkeys([*core, *current]))
         groups = {
             member: cluster.merge_group(
                 member,
@@ -287,8 +285,6 @@ def plan_clusters(
             )
             for member in {*core, *(m for merge_set in merge_sets for m in merge_set)}
         }
-        # The flags a past run set point at the master it chose.
-        flagged_to = Counter(by_id[i].get(config.flag_field) for i in cluster.members)
         members = [
             replace(
                 facts(by_id[i], spec, config),
@@ -302,7 +298,8 @@ def plan_clusters(
         # The other merge sets merge into masters of their own, flagged to the cluster's.
         sides = [
             _merging(merge_set, members, groups, config, integration_ids)
-            for merge_set in merge_sets[1:]
+            for merge_set in merge_sets
+            if master.id not in merge_set
         ]
         sides = [side for side in sides if side[1] and config.merge]
         side_masters = {side.id for side, _into, _why in sides}
@@ -311,6 +308,16 @@ def plan_clusters(
         flagged = [f for f in members if f.id in group.flagged and f.id not in side_merged]
         if not config.merge:
             merged, flagged = [], [*merged, *flagged]
+        kept = surviving(master, merged)
+        side_kept = {side.id: surviving(side, into) for side, into, _why in sides}
+        digests = {f.id: values_digest(f.record, master.record) for f in flagged}
+        # A flag a reviewer cleared is not set again while neither record has changed.
+        cleared = [
+            f
+            for f in flagged
+            if not f.record.get(config.flag_field) and memory.holds(f.id, master.id, digests[f.id])
+        ]
+        flagged = [f for f in flagged if f not in cleared]
         label = f"cluster {number}"
         plan.select(
             master.record,
@@ -319,11 +326,20 @@ def plan_clusters(
             kind="master",
         )
         for duplicate in merged:
-            links = _link_reasons(cluster, duplicate.id, names)
+            links = link_reasons(cluster, duplicate.id, names)
             why_merge = f"merge into {names[master.id]}: {links}"
             plan.select(duplicate.record, why_merge, f"{label}: merge", kind="merge")
+        for duplicate in cleared:
+            plan.skip(
+                duplicate.record,
+                f"possible duplicate of {names[master.id]}, not flagged again: its flag, set"
+                " by an earlier run, was cleared since, and neither record has changed:"
+                f" {link_reasons(cluster, duplicate.id, names)}",
+                f"{label}: flag cleared",
+                kind="possible duplicate, flag cleared by a reviewer",
+            )
         for duplicate in flagged:
-            reasons = _link_reasons(cluster, duplicate.id, names)
+            reasons = link_reasons(cluster, duplicate.id, names)
             plan.skip(
                 duplicate.record,
                 f"possible duplicate of {names[master.id]}, not merged"
@@ -335,32 +351,43 @@ def plan_clusters(
             flags[duplicate.id] = {config.flag_field: (master.id, why_flag)}
             if duplicate.id not in side_masters:  # theirs go with their merges
                 plan.change(duplicate.record, flags[duplicate.id])
+            stage = flag_stage(master.id, digests[duplicate.id])
+            if (duplicate.id, stage) not in plan.ctx.fired:
+                plan.mark_fired(duplicate.id, stage)
             flagged_ids.add(duplicate.id)
         for other, why_apart in group.apart.items():
             plan.skip(
                 by_id[other],
                 f"not a duplicate of {names[master.id]} ({why_apart}), though linked"
-                f" to its cluster: {_link_reasons(cluster, other, names)}",
+                f" to its cluster: {link_reasons(cluster, other, names)}",
                 f"{label}: apart",
                 kind="not a duplicate, though linked",
             )
         unflag = {config.flag_field: (None, "master of its cluster, not a duplicate")}
         extra = unflag if master.record.get(config.flag_field) else {}
-        merge_into(master, merged, f"{label}: master {names[master.id]} ({why})", extra)
+        merge_into(master, merged, f"{label}: master {names[master.id]} ({why})", kept | extra)
         for side, into, side_why in sides:
-            # Flagged to the cluster's master, or kept apart from it: a master only.
-            role = "itself flagged" if side.id in flags else "kept apart from the master"
+            # Flagged to the cluster's master (or was), or kept apart from it: a master only.
+            if side.id in flags:
+                role = "itself flagged"
+            elif side in cleared:
+                role = "its flag cleared by a reviewer"
+            else:
+                role = "kept apart from the master"
             for duplicate in into:
-                links = _link_reasons(cluster, duplicate.id, names)
+                links = link_reasons(cluster, duplicate.id, names)
                 why_merge = f"merge into {names[side.id]}, {role}: {links}"
                 plan.select(duplicate.record, why_merge, f"{label}: merge")
             extra = flags.get(side.id) or (unflag if side.record.get(config.flag_field) else {})
-            merge_into(side, into, f"{label}: {names[side.id]} ({side_why}), {role}", extra)
+            why_side = f"{label}: {names[side.id]} ({side_why}), {role}"
+            merge_into(side, into, why_side, side_kept[side.id] | extra)
         if flagged:
             apart = [f for f in members if f.id in group.apart]
             merging_too = [*merged, *(f for _side, into, _why in sides for f in into)]
             roles = {"master": [master], "merge": merging_too, "flag": flagged, "apart": apart}
-            outcome.review += _review_rows(spec, number, cluster, roles, names)
+            outcome.review += review_rows(
+                spec.sobject, number, cluster, roles, names, partial(field_values, spec=spec)
+            )
     for link, why_blocked in _blocked(matching, config, names):
         blocked = "merge blocked by a safety rule"
         plan.skip(by_id[link.a], why_blocked, blocked, kind=blocked)
@@ -407,23 +434,8 @@ def flag_fields(config: DedupeConfig) -> list[str]:
     return [config.flag_field, *config.survivorship, *config.audit_fields]
 
 
-def people_outcome(
-    plan: PlanBuilder,
-    spec: ObjectSpec,
-    records: Sequence[Record],
-    orgs: Sequence[str | None],
-    config: PeopleConfig,
-    integration_ids: set[str],
-) -> Outcome:
-    """Cluster contacts or leads (`orgs`: each one's account or company) and plan them."""
-    fields = config.person_fields()
-    people = [person(r, org, config.match, fields) for r, org in zip(records, orgs, strict=True)]
-    matching = match_people(people, config.match, config.flag_threshold)
-    return plan_clusters(plan, spec, records, matching, config, integration_ids)
-
-
-def people_fields(config: PeopleConfig) -> list[str]:
-    """The fields matching contacts or leads reads, and those flagging and survivorship write."""
+def people_compared(config: PeopleConfig) -> list[str]:
+    """The fields matching contacts or leads reads (besides their account or company)."""
     fields = config.person_fields()
     optional = (fields.birthdate, fields.postal_code, fields.street, fields.city)
     return [
@@ -433,5 +445,9 @@ def people_fields(config: PeopleConfig) -> list[str]:
         *config.phone_fields,
         config.country_field,
         *[f for f in optional if f],
-        *flag_fields(config),
     ]
+
+
+def people_fields(config: PeopleConfig) -> list[str]:
+    """The fields matching contacts or leads reads, and those flagging and survivorship write."""
+    return [*people_compared(config), *flag_fields(config)]

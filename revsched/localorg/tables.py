@@ -33,7 +33,7 @@ def ensure(conn: sqlite3.Connection, org_schema: schema.Schema) -> None:
             if f.unique:
                 conn.execute(
                     f"CREATE UNIQUE INDEX IF NOT EXISTS {q(f'ux_{sobj.name}_{f.name}')} "
-                    f"ON {q(sobj.name)} ({q(f.name)})"
+                    f"ON {q(sobj.name)} ({q(f.name)}) WHERE IsDeleted = 0"
                 )
             elif f.type == schema.REFERENCE or f.external_id:
                 # Partial: most lookups are sparse, and `col = ?` implies NOT NULL.

@@ -128,12 +128,13 @@ def check_references(
 def check_unique(
     conn: sqlite3.Connection, sobj: schema.SObject, changed: dict[str, object], own_id: str
 ) -> None:
-    """DUPLICATE_VALUE when a unique field takes a value another record holds."""
+    """DUPLICATE_VALUE when a unique field takes a value another record holds (a deleted
+    record holds none, as in Salesforce: an upsert does not find it either)."""
     for name, value in changed.items():
         if not sobj.fields[name].unique or value is None:
             continue
         row = conn.execute(
-            f"SELECT Id FROM {q(sobj.name)} WHERE {q(name)} = ? AND Id != ?",
+            f"SELECT Id FROM {q(sobj.name)} WHERE {q(name)} = ? AND Id != ? AND IsDeleted = 0",
             (value, own_id),
         ).fetchone()
         if row:
