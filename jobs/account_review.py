@@ -21,16 +21,8 @@ from revsched.assignments import Targets, holding_user, unassign
 from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
+from revsched.records import children
 from revsched.roundrobin import Member, members_from_users
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, users_filter

@@ -18,14 +18,7 @@ from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
 from revsched.roundrobin import Member
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name

@@ -23,15 +23,7 @@ from pydantic import Field
 from revsched.ownership import Ownership
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    iso_week,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, iso_week
 from revsched.roundrobin import members_from_users
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql

@@ -54,9 +54,9 @@ from revsched.play import (
     RecordIndex,
     Records,
     Requirements,
-    children,
     days_text,
 )
+from revsched.records import children
 from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name

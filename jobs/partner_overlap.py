@@ -20,16 +20,8 @@ from pydantic import Field
 
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    field_value,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.records import children, field_value
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name

@@ -36,16 +36,8 @@ from revsched.people_signal_alert import (
 )
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
+from revsched.records import children
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name

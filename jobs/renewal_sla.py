@@ -22,17 +22,8 @@ from revsched.config import StrictModel
 from revsched.errors import ConfigError
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-    field_value,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
+from revsched.records import children, field_value
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, FieldPath, format_soql
