@@ -59,7 +59,7 @@ from revsched.play import (
 from revsched.records import children
 from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import FieldName, format_soql, user_lookup_fields
 from revsched.task_fields import PersonTask
 
 
@@ -164,15 +164,11 @@ class JobChangesConfig(PlayConfig):
 
 
 def _person_fields(config: JobChangesConfig) -> list[str]:
-    # The owner's activity and email: an inactive owner is unassigned; the email finds them
-    # in Slack.
-    owner = ["OwnerId", "Owner.Name", "Owner.Email", "Owner.IsActive"]
-    standard = ["Id", "Name", "Email", "Title", *owner, "LeadSource"]
+    standard = ["Id", "Name", "Email", "Title", *user_lookup_fields("OwnerId"), "LeadSource"]
     return [*standard, "CreatedDate", "LastModifiedDate", *config.person_fields()]
 
 
 def _account_fields(config: JobChangesConfig, prefix: str = "") -> list[str]:
-    sdr = relationship_name(config.sdr_field)
     return [
         f"{prefix}{name}"
         for name in (
@@ -180,14 +176,8 @@ def _account_fields(config: JobChangesConfig, prefix: str = "") -> list[str]:
             "Name",
             "Website",
             config.account_type_field,
-            "OwnerId",
-            "Owner.Name",
-            "Owner.Email",
-            "Owner.IsActive",
-            config.sdr_field,
-            f"{sdr}.Name",
-            f"{sdr}.Email",
-            f"{sdr}.IsActive",
+            *user_lookup_fields("OwnerId"),
+            *user_lookup_fields(config.sdr_field),
             config.assigned_reason_field,
             "LastActivityDate",
             "CreatedDate",

@@ -41,7 +41,7 @@ from revsched.play import (
     days_text,
     object_fields,
 )
-from revsched.roundrobin import active_recipients
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 from revsched.usage_dips import dip_ended_stage, dip_stage, open_dips
@@ -107,10 +107,7 @@ def queries(ctx: DecideContext[OverageUpsellConfig]) -> dict[str, str]:
             types=[config.overage_type, config.upsell_type],
             customers=config.customer_types,
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            config.leadership_users,
-        ),
+        "users": users_query(config.leadership_users),
     }
     if not config.open_stage:
         found["stages"] = (

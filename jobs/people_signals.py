@@ -38,7 +38,7 @@ from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
 from revsched.records import children
-from revsched.roundrobin import active_recipients
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 from revsched.task_fields import PersonTask
@@ -145,10 +145,7 @@ def queries(ctx: DecideContext[PeopleSignalsConfig]) -> dict[str, str]:
         "tasks": format_soql(
             "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            sorted({u.lower() for u in config.leadership_users}),
-        ),
+        "users": users_query(sorted({u.lower() for u in config.leadership_users})),
     }
 
 

@@ -24,9 +24,9 @@ from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
 from revsched.records import children, field_value
-from revsched.roundrobin import active_recipients
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, FieldPath, format_soql
+from revsched.soql import FieldName, FieldPath, format_soql, user_lookup_fields
 from revsched.task_fields import OpportunityTask
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
@@ -178,10 +178,7 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
             "Id",
             "Name",
             "StageName",
-            "OwnerId",
-            "Owner.Name",
-            "Owner.Email",
-            "Owner.IsActive",
+            *user_lookup_fields("OwnerId"),
             "AccountId",
             "Account.Name",
             renewal,
@@ -199,10 +196,7 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
             ctx.as_of,
             ctx.as_of + timedelta(days=config.horizon + config.near_miss_days),
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            config.leadership_users,
-        ),
+        "users": users_query(config.leadership_users),
     }
     if not config.stage_order:
         found["stages"] = (

@@ -51,6 +51,13 @@ def relationship_name(field: str) -> str:
     raise ValueError(f"{field} is not a lookup field name (expected ...Id or ...__c)")
 
 
+def user_lookup_fields(field: str) -> list[str]:
+    """A user lookup and what plays read of the user behind it: the name, the email (how
+    Slack finds them) and whether they are active (an inactive owner works nothing)."""
+    user = relationship_name(field)
+    return [field, f"{user}.Name", f"{user}.Email", f"{user}.IsActive"]
+
+
 def users_filter(roles: list[str], usernames: list[str], user: str = "") -> str:
     """A condition matching a team: users whose role (UserRole.Name) is listed, or these Usernames.
 
