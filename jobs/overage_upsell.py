@@ -43,7 +43,7 @@ from revsched.play import (
 )
 from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import OPEN_STAGES, FieldName, format_soql, relationship_name
 from revsched.usage_dips import dip_ended_stage, dip_stage, open_dips
 
 
@@ -110,10 +110,7 @@ def queries(ctx: DecideContext[OverageUpsellConfig]) -> dict[str, str]:
         "users": users_query(config.leadership_users),
     }
     if not config.open_stage:
-        found["stages"] = (
-            "SELECT ApiName, SortOrder FROM OpportunityStage"
-            " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder LIMIT 1"
-        )
+        found["stages"] = f"{OPEN_STAGES} LIMIT 1"
     return found
 
 

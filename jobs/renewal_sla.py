@@ -26,7 +26,7 @@ from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requ
 from revsched.records import children, field_value
 from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, FieldPath, format_soql, user_lookup_fields
+from revsched.soql import OPEN_STAGES, FieldName, FieldPath, format_soql, user_lookup_fields
 from revsched.task_fields import OpportunityTask
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
@@ -199,10 +199,7 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
         "users": users_query(config.leadership_users),
     }
     if not config.stage_order:
-        found["stages"] = (
-            "SELECT ApiName, SortOrder FROM OpportunityStage"
-            " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder"
-        )
+        found["stages"] = OPEN_STAGES
     return found
 
 

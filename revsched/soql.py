@@ -42,6 +42,14 @@ def format_soql(query: str, *args: Any, **kwargs: Any) -> str:
     return quote(query, *args, **kwargs)
 
 
+# The org's open opportunity stages, earliest first: the order a play falls back on when
+# its config names none.
+OPEN_STAGES = (
+    "SELECT ApiName, SortOrder FROM OpportunityStage"
+    " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder"
+)
+
+
 def relationship_name(field: str) -> str:
     """The relationship a lookup field is traversed by: SDR__c -> SDR__r, OwnerId -> Owner."""
     if field.endswith("__c"):
