@@ -49,7 +49,6 @@ from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
-    PlayConfig,
     Record,
     RecordIndex,
     Records,
@@ -61,23 +60,19 @@ from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, user_lookup_fields
 from revsched.task_fields import PersonTask
+from revsched.usergems import UserGemsFields
 
 
-class JobChangesConfig(PlayConfig):
+class JobChangesConfig(UserGemsFields):
     schedule: ScheduleField = Field("daily 07:00", validate_default=True)
     # People delivered (created or enriched) this many days back are handled ...
     catch_up_days: int = Field(30, ge=0)
     # ... and those delivered up to this many days earlier are listed, not handled.
     report_missed_days: int = Field(30, ge=0)
-    # UserGems' fields (package namespace UserGems__).
+    # UserGems' fields besides those of UserGemsFields.
     created_by_field: FieldName = "UserGems__Created_By_UG__c"
     lead_source_value: str = "UserGems"
-    relationship_field: FieldName = "UserGems__Past_Relationship_Type__c"
-    job_start_field: FieldName = "UserGems__Job_Start_Date__c"
-    past_account_field: FieldName = "UserGems__Past_Account__c"
     past_account_type_field: FieldName = "UserGems__Past_Account_Type__c"
-    past_title_field: FieldName = "UserGems__Past_Title__c"
-    persona_field: FieldName = "UserGems__Persona__c"
     # The past relationships handled, each with the definition the alert quotes (seed 000).
     relationships: dict[str, str] = Field(
         {
