@@ -21,19 +21,11 @@ from revsched.assignments import Targets, holding_user, unassign
 from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-)
-from revsched.roundrobin import Member, members_from_users
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
+from revsched.records import children
+from revsched.roundrobin import Member, members_from_users, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, users_filter
+from revsched.soql import FieldName, format_soql, user_lookup_fields, users_filter
 
 
 class AccountReviewConfig(PlayConfig):
@@ -100,10 +92,7 @@ def queries(ctx: DecideContext[AccountReviewConfig]) -> dict[str, str]:
         [
             "Id",
             "Name",
-            "OwnerId",
-            "Owner.Name",
-            "Owner.Email",
-            "Owner.IsActive",
+            *user_lookup_fields("OwnerId"),
             config.owner_assigned_date_field,
             config.buying_stage_field,
             config.last_activity_field,
@@ -133,10 +122,7 @@ def queries(ctx: DecideContext[AccountReviewConfig]) -> dict[str, str]:
             accounts,
             since,
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            sorted({config.holding_user, *config.ae_users}),
-        ),
+        "users": users_query(sorted({config.holding_user, *config.ae_users})),
     }
 
 

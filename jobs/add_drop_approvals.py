@@ -19,17 +19,10 @@ from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
 from revsched.roundrobin import Member
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import FieldName, format_soql, relationship_name, user_lookup_fields
 
 Verb = Literal["add", "keep", "drop"]
 
@@ -70,21 +63,14 @@ class AddDropConfig(PlayConfig):
 
 def queries(ctx: DecideContext[AddDropConfig]) -> dict[str, str]:
     config = ctx.config
-    requester = relationship_name(config.requested_by_field)
     fields = dict.fromkeys(
         [
             "Id",
             "Name",
-            "OwnerId",
-            "Owner.Name",
-            "Owner.Email",
-            "Owner.IsActive",
+            *user_lookup_fields("OwnerId"),
             config.request_field,
             config.approval_field,
-            config.requested_by_field,
-            f"{requester}.Name",
-            f"{requester}.Email",
-            f"{requester}.IsActive",
+            *user_lookup_fields(config.requested_by_field),
             config.needs_review_date_field,
             config.owner_assigned_date_field,
             *config.ae_fields,

@@ -18,17 +18,10 @@ from revsched.assignments import holding_user, holding_user_query, unassign
 from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
 from revsched.roundrobin import Member
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import FieldName, format_soql, relationship_name, user_lookup_fields
 
 
 class ChurnIntakeConfig(PlayConfig):
@@ -65,15 +58,11 @@ class ChurnIntakeConfig(PlayConfig):
         return fields
 
 
-def _user_paths(lookup: str) -> list[str]:
-    relationship = relationship_name(lookup)
-    return [lookup, *(f"{relationship}.{f}" for f in ("Name", "Email", "IsActive"))]
-
-
 def queries(ctx: DecideContext[ChurnIntakeConfig]) -> dict[str, str]:
     config = ctx.config
     churn = config.churn_date_field
-    users = [p for f in ["OwnerId", *config.assignment_fields.values()] for p in _user_paths(f)]
+    lookups = ["OwnerId", *config.assignment_fields.values()]
+    users = [path for lookup in lookups for path in user_lookup_fields(lookup)]
     fields = dict.fromkeys(["Id", "Name", churn, *users])
     return {
         "accounts": format_soql(

@@ -23,18 +23,10 @@ from pydantic import Field
 from revsched.ownership import Ownership
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    iso_week,
-)
-from revsched.roundrobin import members_from_users
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, iso_week
+from revsched.roundrobin import members_from_users, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql
+from revsched.soql import FieldName
 
 REPORT = "contact-alignment"
 
@@ -89,10 +81,7 @@ def queries(ctx: DecideContext[ContactAlignmentConfig]) -> dict[str, str]:
     return {
         "contacts": f"SELECT {', '.join(dict.fromkeys(fields))} FROM Contact"
         " WHERE AccountId != null ORDER BY AccountId, Name, Id",
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            sorted({name.lower() for name in config.named_users()}),
-        ),
+        "users": users_query(sorted({name.lower() for name in config.named_users()})),
     }
 
 

@@ -49,35 +49,30 @@ from revsched.plan_builder import PlanBuilder
 from revsched.play import (
     DecideContext,
     Play,
-    PlayConfig,
     Record,
     RecordIndex,
     Records,
     Requirements,
-    children,
     days_text,
 )
+from revsched.records import children
 from revsched.roundrobin import round_robin, user_fields
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import FieldName, format_soql, user_lookup_fields
 from revsched.task_fields import PersonTask
+from revsched.usergems import UserGemsFields
 
 
-class JobChangesConfig(PlayConfig):
+class JobChangesConfig(UserGemsFields):
     schedule: ScheduleField = Field("daily 07:00", validate_default=True)
     # People delivered (created or enriched) this many days back are handled ...
     catch_up_days: int = Field(30, ge=0)
     # ... and those delivered up to this many days earlier are listed, not handled.
     report_missed_days: int = Field(30, ge=0)
-    # UserGems' fields (package namespace UserGems__).
+    # UserGems' fields besides those of UserGemsFields.
     created_by_field: FieldName = "UserGems__Created_By_UG__c"
     lead_source_value: str = "UserGems"
-    relationship_field: FieldName = "UserGems__Past_Relationship_Type__c"
-    job_start_field: FieldName = "UserGems__Job_Start_Date__c"
-    past_account_field: FieldName = "UserGems__Past_Account__c"
     past_account_type_field: FieldName = "UserGems__Past_Account_Type__c"
-    past_title_field: FieldName = "UserGems__Past_Title__c"
-    persona_field: FieldName = "UserGems__Persona__c"
     # The past relationships handled, each with the definition the alert quotes (seed 000).
     relationships: dict[str, str] = Field(
         {
@@ -164,15 +159,11 @@ class JobChangesConfig(PlayConfig):
 
 
 def _person_fields(config: JobChangesConfig) -> list[str]:
-    # The owner's activity and email: an inactive owner is unassigned; the email finds them
-    # in Slack.
-    owner = ["OwnerId", "Owner.Name", "Owner.Email", "Owner.IsActive"]
-    standard = ["Id", "Name", "Email", "Title", *owner, "LeadSource"]
+    standard = ["Id", "Name", "Email", "Title", *user_lookup_fields("OwnerId"), "LeadSource"]
     return [*standard, "CreatedDate", "LastModifiedDate", *config.person_fields()]
 
 
 def _account_fields(config: JobChangesConfig, prefix: str = "") -> list[str]:
-    sdr = relationship_name(config.sdr_field)
     return [
         f"{prefix}{name}"
         for name in (
@@ -180,14 +171,8 @@ def _account_fields(config: JobChangesConfig, prefix: str = "") -> list[str]:
             "Name",
             "Website",
             config.account_type_field,
-            "OwnerId",
-            "Owner.Name",
-            "Owner.Email",
-            "Owner.IsActive",
-            config.sdr_field,
-            f"{sdr}.Name",
-            f"{sdr}.Email",
-            f"{sdr}.IsActive",
+            *user_lookup_fields("OwnerId"),
+            *user_lookup_fields(config.sdr_field),
             config.assigned_reason_field,
             "LastActivityDate",
             "CreatedDate",

@@ -26,7 +26,8 @@ from revsched.findings import Finding, Reporting, finding_key, next_business_day
 from revsched.name_findings import name_findings
 from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, children
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.records import children
 from revsched.roundrobin import active_recipients
 from revsched.schedule import ScheduleField
 from revsched.sellers import SalesPeople, hand_back_owner

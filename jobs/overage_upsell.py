@@ -41,9 +41,9 @@ from revsched.play import (
     days_text,
     object_fields,
 )
-from revsched.roundrobin import active_recipients
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, format_soql, relationship_name
+from revsched.soql import OPEN_STAGES, FieldName, format_soql, relationship_name
 from revsched.usage_dips import dip_ended_stage, dip_stage, open_dips
 
 
@@ -107,16 +107,10 @@ def queries(ctx: DecideContext[OverageUpsellConfig]) -> dict[str, str]:
             types=[config.overage_type, config.upsell_type],
             customers=config.customer_types,
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            config.leadership_users,
-        ),
+        "users": users_query(config.leadership_users),
     }
     if not config.open_stage:
-        found["stages"] = (
-            "SELECT ApiName, SortOrder FROM OpportunityStage"
-            " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder LIMIT 1"
-        )
+        found["stages"] = f"{OPEN_STAGES} LIMIT 1"
     return found
 
 

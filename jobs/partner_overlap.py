@@ -20,17 +20,9 @@ from pydantic import Field
 
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    field_value,
-)
-from revsched.roundrobin import active_recipients
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements
+from revsched.records import children, field_value
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 from revsched.task_fields import OpportunityTask
@@ -109,10 +101,7 @@ def queries(ctx: DecideContext[PartnerOverlapConfig]) -> dict[str, str]:
         ),
     }
     if config.ps_users:
-        found["users"] = format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            config.ps_users,
-        )
+        found["users"] = users_query(config.ps_users)
     return found
 
 

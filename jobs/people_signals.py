@@ -36,34 +36,22 @@ from revsched.people_signal_alert import (
 )
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-)
-from revsched.roundrobin import active_recipients
+from revsched.play import DecideContext, Play, Record, Records, Requirements, days_text
+from revsched.records import children
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name
 from revsched.task_fields import PersonTask
+from revsched.usergems import UserGemsFields
 
 
-class PeopleSignalsConfig(PlayConfig):
+class PeopleSignalsConfig(UserGemsFields):
     schedule: ScheduleField = Field("daily 07:30", validate_default=True)
     # Signals dated (joined, left, delivered) this many days back are handled.
     catch_up_days: int = Field(30, ge=0)
     account_type_field: FieldName = "Type"
     customer_types: list[str] = Field(["Customer"], min_length=1)
-    # UserGems' fields, as job-changes reads them.
-    relationship_field: FieldName = "UserGems__Past_Relationship_Type__c"
-    job_start_field: FieldName = "UserGems__Job_Start_Date__c"
-    past_account_field: FieldName = "UserGems__Past_Account__c"
-    past_title_field: FieldName = "UserGems__Past_Title__c"
-    persona_field: FieldName = "UserGems__Persona__c"
+    # UserGems' fields besides those of UserGemsFields.
     no_longer_field: FieldName = "UserGems__No_Longer_at_Company__c"
     # champion_joins: these past relationships.
     champion_relationships: list[str] = ["Past Champion"]
@@ -153,10 +141,7 @@ def queries(ctx: DecideContext[PeopleSignalsConfig]) -> dict[str, str]:
         "tasks": format_soql(
             "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            sorted({u.lower() for u in config.leadership_users}),
-        ),
+        "users": users_query(sorted({u.lower() for u in config.leadership_users})),
     }
 
 

@@ -19,15 +19,7 @@ from pydantic import Field, model_validator
 from revsched.errors import ConfigError
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    iso_week,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, iso_week
 from revsched.roundrobin import members_from_users
 from revsched.schedule import ScheduleField
 from revsched.soql import FieldName, format_soql, relationship_name, users_filter

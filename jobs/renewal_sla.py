@@ -22,20 +22,11 @@ from revsched.config import StrictModel
 from revsched.errors import ConfigError
 from revsched.plan import Plan, Recipient, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-    field_value,
-)
-from revsched.roundrobin import active_recipients
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
+from revsched.records import children, field_value
+from revsched.roundrobin import active_recipients, users_query
 from revsched.schedule import ScheduleField
-from revsched.soql import FieldName, FieldPath, format_soql
+from revsched.soql import OPEN_STAGES, FieldName, FieldPath, format_soql, user_lookup_fields
 from revsched.task_fields import OpportunityTask
 
 Operator = Literal["<", "<=", ">", ">=", "=", "!=", "is_null", "not_null", "contains"]
@@ -187,10 +178,7 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
             "Id",
             "Name",
             "StageName",
-            "OwnerId",
-            "Owner.Name",
-            "Owner.Email",
-            "Owner.IsActive",
+            *user_lookup_fields("OwnerId"),
             "AccountId",
             "Account.Name",
             renewal,
@@ -208,16 +196,10 @@ def queries(ctx: DecideContext[RenewalSlaConfig]) -> dict[str, str]:
             ctx.as_of,
             ctx.as_of + timedelta(days=config.horizon + config.near_miss_days),
         ),
-        "users": format_soql(
-            "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}",
-            config.leadership_users,
-        ),
+        "users": users_query(config.leadership_users),
     }
     if not config.stage_order:
-        found["stages"] = (
-            "SELECT ApiName, SortOrder FROM OpportunityStage"
-            " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder"
-        )
+        found["stages"] = OPEN_STAGES
     return found
 
 

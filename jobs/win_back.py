@@ -20,17 +20,8 @@ from revsched.config import StrictModel
 from revsched.declared_writes import Writes
 from revsched.plan import Plan, Recipient
 from revsched.plan_builder import PlanBuilder
-from revsched.play import (
-    DecideContext,
-    Play,
-    PlayConfig,
-    Record,
-    Records,
-    Requirements,
-    children,
-    days_text,
-    field_value,
-)
+from revsched.play import DecideContext, Play, PlayConfig, Record, Records, Requirements, days_text
+from revsched.records import children, field_value
 from revsched.roundrobin import (
     Member,
     Pick,

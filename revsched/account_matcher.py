@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from revsched.dedupe.normalize import company_words, email, registrable_domain, website
-from revsched.play import Record, children
+from revsched.play import Record
+from revsched.records import children
 
 OnTie = Literal["ambiguous", "oldest"]
 

@@ -18,7 +18,8 @@ from revsched.account_matcher import AccountMatcher, Match, person_keys
 from revsched.dedupe.normalize import country_code
 from revsched.errors import ConfigError
 from revsched.plan import Scalar
-from revsched.play import DecideContext, Record, Records, children
+from revsched.play import DecideContext, Record, Records
+from revsched.records import children
 from revsched.roundrobin import RoundRobin
 from revsched.soql import relationship_name
 

@@ -16,7 +16,8 @@ from typing import Protocol
 from revsched.findings import Finding
 from revsched.naming import named_domains, opportunity_domain, renamed, shared_domains
 from revsched.plan_builder import PlanBuilder
-from revsched.play import Record, field_value
+from revsched.play import Record
+from revsched.records import field_value
 from revsched.sellers import SalesPeople
 
 RULE = "opportunity_names"

@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 
 from revsched.dedupe.normalize import registrable_domain
-from revsched.play import Record, field_value
+from revsched.play import Record
+from revsched.records import field_value
 
 # Salesforce's limit on Opportunity.Name.
 OPPORTUNITY_NAME_LENGTH = 120

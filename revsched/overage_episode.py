@@ -16,7 +16,8 @@ from revsched.dedupe.normalize import registrable_domain
 from revsched.naming import opportunity_name
 from revsched.ownership import lookup_recipient
 from revsched.plan import Recipient, RecordCreate, Scalar
-from revsched.play import DecideContext, Record, children
+from revsched.play import DecideContext, Record
+from revsched.records import children
 
 # The fields of the opportunities it creates, besides the type (config) and [org] key_field.
 OPPORTUNITY_FIELDS = ("Name", "AccountId", "OwnerId", "StageName", "CloseDate", "Amount")

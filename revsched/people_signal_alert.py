@@ -15,7 +15,8 @@ from typing import Any, Literal, Protocol
 
 from revsched.ownership import QUEUE_ID_PREFIX, lookup_recipient
 from revsched.plan import Recipient, Scalar
-from revsched.play import Record, children
+from revsched.play import Record
+from revsched.records import children
 from revsched.task_fields import PersonTask
 
 Signal = Literal["champion_joins", "champion_leaves", "new_hire_or_promotion"]

@@ -303,22 +303,6 @@ def config_strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
             yield from config_strings(item, key)
 
 
-def children(record: Record, relationship: str) -> list[Record]:
-    """The rows of a child subquery on a record (Salesforce sends null when there are none)."""
-    nested = record.get(relationship)
-    return list(nested["records"]) if nested else []
-
-
-def field_value(record: Record, path: str) -> Any:
-    """A value by API name or relationship path (`Owner.Name`); None along a null parent."""
-    value: Any = record
-    for part in path.split("."):
-        if value is None:
-            return None
-        value = value[part]
-    return value
-
-
 def days_text(count: int) -> str:
     """ "1 day", "3 days": how a count of days reads in a decision's reason."""
     return f"{count} day" if count == 1 else f"{count} days"

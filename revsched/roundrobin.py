@@ -18,6 +18,7 @@ from revsched.config import DateRange, PoolSettings, WorkingHours
 from revsched.errors import ConfigError
 from revsched.plan import Recipient
 from revsched.play import Record
+from revsched.soql import format_soql
 
 # What round robin needs to know about each user.
 USER_FIELDS = ("Id", "Name", "Username", "Email", "IsActive", "TimeZoneSidKey")
@@ -52,6 +53,13 @@ class Pick:
     def explain(self) -> str:
         why = f" (skipped {'; '.join(self.skipped)})" if self.skipped else ""
         return f"round robin pool {self.pool!r} picked {self.member.name}{why}"
+
+
+def users_query(usernames: Sequence[str]) -> str:
+    """SOQL for the User rows of configured Usernames: what `members_from_users` reads."""
+    return format_soql(
+        "SELECT Id, Name, Username, Email, IsActive FROM User WHERE Username IN {}", usernames
+    )
 
 
 def members_from_users(

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from revsched.errors import ConfigError
-from revsched.play import Record, Records, field_value
+from revsched.play import Record, Records
+from revsched.records import field_value
 from revsched.roundrobin import members_from_users
 
 

@@ -42,6 +42,14 @@ def format_soql(query: str, *args: Any, **kwargs: Any) -> str:
     return quote(query, *args, **kwargs)
 
 
+# The org's open opportunity stages, earliest first: the order a play falls back on when
+# its config names none.
+OPEN_STAGES = (
+    "SELECT ApiName, SortOrder FROM OpportunityStage"
+    " WHERE IsActive = true AND IsClosed = false ORDER BY SortOrder"
+)
+
+
 def relationship_name(field: str) -> str:
     """The relationship a lookup field is traversed by: SDR__c -> SDR__r, OwnerId -> Owner."""
     if field.endswith("__c"):
@@ -49,6 +57,13 @@ def relationship_name(field: str) -> str:
     if field.endswith("Id"):
         return field[:-2]
     raise ValueError(f"{field} is not a lookup field name (expected ...Id or ...__c)")
+
+
+def user_lookup_fields(field: str) -> list[str]:
+    """A user lookup and what plays read of the user behind it: the name, the email (how
+    Slack finds them) and whether they are active (an inactive owner works nothing)."""
+    user = relationship_name(field)
+    return [field, f"{user}.Name", f"{user}.Email", f"{user}.IsActive"]
 
 
 def users_filter(roles: list[str], usernames: list[str], user: str = "") -> str:

@@ -27,7 +27,8 @@ from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_mas
 from revsched.errors import ConfigError
 from revsched.plan import Merge, MergedRecord, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import PlayConfig, Record, Records, Requirements, children
+from revsched.play import PlayConfig, Record, Records, Requirements
+from revsched.records import children
 from revsched.soql import FieldName, format_soql
 
 # Every rule, in the order MasterRule lists them.

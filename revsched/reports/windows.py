@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from revsched.play import Record, field_value
+from revsched.play import Record
+from revsched.records import field_value
 
 _ANY_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BOUND = re.compile(r"([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*(\d{4}-\d{2}-\d{2})(?![\dT])")
