@@ -61,7 +61,12 @@ class Printing:
 
         def shown(plan: "Plan") -> None:
             if self.shows_plan:
+                from revsched.apply import whole_plan
                 from revsched.audit_names import org_names
+                from revsched.streaming import PREVIEW
+
+                if self.limit is None or self.limit > PREVIEW:
+                    plan = whole_plan(plan, session.store)  # more rows than a preview holds
 
                 names = org_names(session.org, summary.shown_values(plan, self.limit))
                 limit = self.limit
