@@ -38,7 +38,7 @@ from revsched.play import Play
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.settlement import Settled, outbox_entries, settle, settle_other_plays
 from revsched.state import StateStore
-from revsched.streaming import StreamedPlan, abandoned_on_error, stream_plan
+from revsched.streaming import StreamedPlan, abandoned_on_error, planned
 
 # The names callers import from the runner, wherever they are defined.
 __all__ = [
@@ -76,14 +76,14 @@ def run_play(
     (to show it, or to ask for confirmation by raising). People are enrolled through
     `enroller` (default: the salesforce-field channel); a dry run enrolls nobody."""
     if dry_run:
-        plan, saved = _planned(play, settings, as_of, store, org, dry_run=True)
+        plan, saved = planned(play, settings, as_of, store, org, dry_run=True)
         with _abandoned_unless_done(store, saved):
             rendered = render_alerts(plan, renderer)
             if on_plan is not None:
                 on_plan(plan)
             return _record_dry_run(plan, rendered, store, org, saved)
     with _settled(play.name, store, org, notifier, enroller) as (settled, enroller):
-        plan, saved = _planned(play, settings, as_of, store, org, dry_run=False)
+        plan, saved = planned(play, settings, as_of, store, org, dry_run=False)
         with _abandoned_unless_done(store, saved):
             rendered = render_alerts(plan, renderer)
             if on_plan is not None:
@@ -100,22 +100,6 @@ def run_play(
             enroller=enroller,
             saved=saved,
         )
-
-
-def _planned(
-    play: Play[Any],
-    settings: Settings,
-    as_of: date,
-    store: StateStore,
-    org: OrgGateway,
-    dry_run: bool,
-) -> tuple[Plan, StreamedPlan | None]:
-    """The play's plan; for a play that streams, saved in a new run as it was decided, and
-    given as its first rows with its counts."""
-    if play.streams is None:
-        return plan_play(play, settings, as_of, store, org), None
-    saved = stream_plan(play, settings, as_of, store, org, dry_run)
-    return saved.preview(store), saved
 
 
 @contextmanager

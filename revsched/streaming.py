@@ -31,10 +31,11 @@ from revsched.planning import (
     config_hint,
     decide_context,
     explained_errors,
+    plan_play,
     read_queries,
     with_index,
 )
-from revsched.play import Play
+from revsched.play import DecideContext, Play
 from revsched.state import StateStore
 from revsched.writes import StoredWrites
 
@@ -122,19 +123,29 @@ class StreamedPlan:
         }
 
 
-def stream_plan(
+def planned(
     play: Play[Any],
     settings: Settings,
     as_of: date,
     store: StateStore,
     org: OrgGateway,
     dry_run: bool,
+) -> tuple[Plan, StreamedPlan | None]:
+    """The play's plan, decided whole; for a play that streams, decided and saved in a new
+    run a page at a time (nothing written to the org), and given as its first rows with
+    its counts, beside the saved run."""
+    if play.streams is None:
+        return plan_play(play, settings, as_of, store, org), None
+    saved = _streamed(play, decide_context(play, settings, as_of, store), store, org, dry_run)
+    return saved.preview(store), saved
+
+
+def _streamed(
+    play: Play[Any], ctx: DecideContext[Any], store: StateStore, org: OrgGateway, dry_run: bool
 ) -> StreamedPlan:
-    """Read and decide the play a page at a time, saving each page's plan in a new run;
-    nothing is written to the org. A run stopped on the way is marked so (it wrote
-    nothing)."""
+    """Read and decide the play a page at a time, saving each page's plan in a new run; a
+    run stopped on the way is marked so (it wrote nothing)."""
     assert play.streams is not None
-    ctx = decide_context(play, settings, as_of, store)
     queries = play.queries(ctx)
     soql = queries.pop(play.streams, None)
     if soql is None:
@@ -145,7 +156,7 @@ def stream_plan(
     # hold is not known beforehand (above 300 records in scope a whole play's firings are
     # read anyway).
     ctx = replace(ctx, fired=ctx.fired | org_memory.recall(org, play.name, None))
-    run_id = store.open_run(play.name, as_of, dry_run)
+    run_id = store.open_run(play.name, ctx.as_of, dry_run)
     tally, rest = PlanTally(), _Rest()
     alert_names: dict[str, str] = {}
     looked_up: dict[str, str] = {}
@@ -158,14 +169,16 @@ def stream_plan(
             part = play.decide({**whole, play.streams: page}, ctx)
             _check_part(play, part)
             names = audit_names(part, org, looked_up)
-            rows = Plan(play=play.name, as_of=as_of, decisions=part.decisions, changes=part.changes)
+            rows = Plan(
+                play=play.name, as_of=ctx.as_of, decisions=part.decisions, changes=part.changes
+            )
             store.save_plan(run_id, rows, names=names)
             tally.add(part)
             alert_names |= {
                 a.record_id: names[a.record_id] for a in part.alerts if a.record_id in names
             }
             rest.add(part)
-    return StreamedPlan(run_id, rest.plan(play.name, as_of), tally, alert_names)
+    return StreamedPlan(run_id, rest.plan(play.name, ctx.as_of), tally, alert_names)
 
 
 def _pages(records: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -102,18 +102,14 @@ class CountingOrg(OrgGateway):
         return super().bulk_update(sobject, records, *args, **kwargs)
 
 
-def run(play: Play[Any], gateway: OrgGateway, store: StateStore, **options: Any) -> RunResult:
+def run(
+    play: Play[Any], gateway: OrgGateway, store: StateStore, dry_run: bool = False, **options: Any
+) -> RunResult:
+    """The play on TODAY, with the gateway's API settings and no alert channel."""
+    options = {"notifier": NoAlerts(), "renderer": AlertRenderer(gateway.instance_url), **options}
     settings = Settings(api=gateway.api)
     return run_play(
-        play,
-        settings,
-        as_of=TODAY,
-        dry_run=options.pop("dry_run", False),
-        store=store,
-        org=gateway,
-        renderer=AlertRenderer(gateway.instance_url),
-        notifier=options.pop("notifier", NoAlerts()),
-        **options,
+        play, settings, as_of=TODAY, dry_run=dry_run, store=store, org=gateway, **options
     )
 
 
