@@ -76,8 +76,8 @@ def org(tmp_path: Path) -> LocalOrg:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+def store(state_url: str) -> StateStore:
+    return StateStore(state_url)
 
 
 class CountingOrg(OrgGateway):

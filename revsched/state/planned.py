@@ -53,14 +53,14 @@ def mark_unplanned(session: Session, run_id: int) -> None:
 
 def _records(rows: list[Any]) -> Iterator[dict[str, Any]]:
     """Rows of (record Id, field, new), a record's together, as the records they write."""
-    record: dict[str, Any] = {}
+    current, record = None, {}
     for record_id, field, new in rows:
-        if record.get("Id") != record_id:
-            if record:
+        if record_id != current:
+            if current is not None:
                 yield record
-            record = {"Id": record_id}
+            current, record = record_id, {"Id": record_id}
         record[field] = _scalar(new)
-    if record:
+    if current is not None:
         yield record
 
 
