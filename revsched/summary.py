@@ -405,17 +405,20 @@ def print_result(
     limit: int | None = DEFAULT_LIMIT,
     quiet: bool = False,
     alerts_printed: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """How a run ended: what was written, what failed and why, what was left alone;
     `quiet` leaves out what was left alone. `alerts_printed`: the alerts went to the
-    terminal (no channel is configured), so the line says they were printed, not sent."""
+    terminal (no channel is configured), so the line says they were printed, not sent.
+    `names`: of the records listed, besides those the plan's rows name (a streamed plan
+    holds none)."""
     listed = result.failures.keys() | result.stale.keys()
     names = {
         item.record_id: item.record_name
         for items in (result.plan.decisions, result.plan.changes)
         for item in items
         if item.record_id in listed
-    }
+    } | dict(names or {})
 
     def describe(record_id: str) -> str:
         name = names.get(record_id)

@@ -29,7 +29,7 @@ from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, PlayConfig, Record, Records
 from revsched.runner import RunResult, revert_run, run_play
 from revsched.state import StateStore
-from revsched.summary import print_plan
+from revsched.summary import print_plan, print_result
 
 ACCOUNTS = 45
 # Records decided at a time in these tests: five pages of 10 (the last one of 5).
@@ -292,3 +292,31 @@ def test_churn_intake_streams_the_plan_it_decides_whole(
     assert applied.status == "succeeded"
     assert applied.counts["applied"] == len(whole.plan.changes)
     assert len(notifier.sent) == len(whole.alerts)
+
+
+class LockedOrg(CountingOrg):
+    """The local org, with one record locked by another process whenever it is written."""
+
+    def __init__(self, org: LocalOrg, locked: str):
+        super().__init__(org)
+        self.locked = locked
+
+    def update(self, sobject: str, records: Sequence[Record]) -> dict[str, str | None]:
+        outcomes = super().update(sobject, [r for r in records if r["Id"] != self.locked])
+        if any(r["Id"] == self.locked for r in records):
+            outcomes[self.locked] = "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"
+        return outcomes
+
+
+def test_a_streamed_run_names_the_record_whose_write_failed(org: LocalOrg, store: StateStore):
+    locked = next(rid for rid, number in numbers(org).items() if number == 5)
+
+    result = run(STREAMED, LockedOrg(org, locked), store)
+
+    assert result.status == "partial"
+    assert result.failures == {locked: "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access"}
+    assert result.counts["applied"] == 42  # its two field changes are not written
+    out = io.StringIO()
+    names = store.changed_names(result.run_id, list(result.failures))
+    print_result(Console(file=out, width=200, color_system=None), result, names=names)
+    assert f"failed Account 05 ({locked}): UNABLE_TO_LOCK_ROW" in out.getvalue()

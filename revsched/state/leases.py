@@ -83,14 +83,15 @@ class Leases(Database):
     def interrupt_unfinished(self, play: str) -> list[Run]:
         """Mark runs that never finished (killed, crashed) as interrupted; hold the lease.
         One stopped while it was still planning (a streamed plan) wrote nothing: its planned
-        changes are marked not written at once, without asking the org."""
+        changes are marked not written at once, without asking the org. Dry runs are left
+        alone: they hold no lease, so one may be planning in another process right now."""
         with self.session() as session:
             runs = list(
                 session.scalars(
                     select(Run).where(
                         Run.play == play,
-                        ((Run.status == "running") & Run.dry_run.is_(False))
-                        | (Run.status == "planning"),
+                        Run.status.in_(("running", "planning")),
+                        Run.dry_run.is_(False),
                     )
                 )
             )

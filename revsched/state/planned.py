@@ -8,14 +8,22 @@ rows, and the outcome of a Bulk job is saved as "all written but these".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from revsched.plan import FieldChange
-from revsched.state.database import CHUNK, Database, driver_sql, executemany, now
+from revsched.state.database import (
+    CHUNK,
+    IN_CHUNK,
+    Database,
+    chunks,
+    driver_sql,
+    executemany,
+    now,
+)
 from revsched.state.models import ChangeRow, Run
 
 NOT_WRITTEN = "not written: the run stopped while it was planning, before any write"
@@ -133,6 +141,19 @@ class PlannedChanges(Database):
                 FieldChange(sobject, record_id, name, field, _scalar(old), _scalar(new), reason)
                 for sobject, record_id, name, field, old, new, reason in rows
             ]
+
+    def changed_names(self, run_id: int, record_ids: Sequence[str]) -> dict[str, str]:
+        """The names of these records, as the run's planned changes hold them."""
+        with self.session() as session:
+            return {
+                record_id: name
+                for chunk in chunks(record_ids, IN_CHUNK)
+                for record_id, name in session.execute(
+                    select(ChangeRow.record_id, ChangeRow.record_name).where(
+                        ChangeRow.run_id == run_id, ChangeRow.record_id.in_(chunk)
+                    )
+                )
+            }
 
     def count_changes(self, run_id: int, status: str) -> int:
         """How many of the run's field changes have this status."""
