@@ -69,10 +69,12 @@ def pages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def org(tmp_path: Path) -> LocalOrg:
-    org = LocalOrg(tmp_path / "org.sqlite")
-    rows = [{"Name": f"Account {n:02d}", "Health_Score__c": 1.0} for n in range(ACCOUNTS)]
-    org.insert("Account", rows)
-    return org
+    """ACCOUNTS accounts named by their number ("Account 07"), each scored 1."""
+    named = LocalOrg(tmp_path / "org.sqlite")
+    named.insert(
+        "Account", [{"Name": f"Account {n:02d}", "Health_Score__c": 1.0} for n in range(ACCOUNTS)]
+    )
+    return named
 
 
 @pytest.fixture
