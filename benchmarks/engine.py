@@ -48,7 +48,7 @@ from typing import Any
 
 TARGETS = (
     "wall revsched/peer <= 1.15 at 100k and 300k; calls <= the peer's; "
-    "peak RSS <= 1.2x the Bulk peer's at 300k; CPU per record flat within 15%"
+    "peak RSS <= 1.2x the Bulk peer's at 300k and 1M; CPU per record flat within 15%"
 )
 NEVER = 10**9
 SOQL = "SELECT Id, Name, Health_Score__c FROM Account"
@@ -164,7 +164,15 @@ def _revsched(url: str, tmp: Path, mode: str) -> Callable[[], int]:
         org=OrgSettings(url=url),
         api=ApiSettings(bulk_read_threshold=threshold, bulk_write_threshold=threshold),
     )
-    touch = Play("benchmark-touch", "Set one field on every account", PlayConfig, queries, decide)
+    # Decided an account at a time, so it streams: a page's plan is that page's part.
+    touch = Play(
+        "benchmark-touch",
+        "Set one field on every account",
+        PlayConfig,
+        queries,
+        decide,
+        streams="accounts",
+    )
     state_url = f"sqlite:///{tmp / 'state.sqlite'}"
     # Created beforehand by another process, as an installation's store outlives its runs:
     # this one opens a store at the newest level (creating one loads the migrations).

@@ -169,4 +169,6 @@ play = Play(
     queries=queries,
     decide=decide,
     requirements=requirements,
+    # Each account is decided on its own: a large intake is read and saved a page at a time.
+    streams="accounts",
 )

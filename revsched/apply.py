@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from revsched import progress
 from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
@@ -23,8 +24,11 @@ from revsched.plan import Plan
 from revsched.settlement import Settled, deliver_owed, outbox_entries, remember_fired
 from revsched.state import EnrollmentOutcome, StateStore
 from revsched.structural_writes import merged_ids, write_conversions, write_creates, write_merges
-from revsched.write_waves import write_changes, write_deletes
+from revsched.write_waves import Payloads, write_changes, write_deletes, writes_by_object
 from revsched.written_digests import told_written
+
+if TYPE_CHECKING:
+    from revsched.streaming import StreamedPlan
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,22 @@ class RunResult:
     def interrupted(self) -> tuple[int, ...]:
         """Earlier runs of the play that never finished; this run converged over them."""
         return self.settled.interrupted
+
+    def whole(self, store: StateStore) -> RunResult:
+        """This result with its plan whole, for what lists every row (JSON, plan and report
+        files): a streamed plan's decisions and field changes read back from the store."""
+        return replace(self, plan=whole_plan(self.plan, store))
+
+
+def whole_plan(plan: Plan, store: StateStore) -> Plan:
+    """The plan with every row: one holding only its first rows (a streamed plan) read
+    back whole from its run in the store."""
+    totals = plan.totals
+    if totals is None or totals.run_id is None:
+        return plan
+    decisions = tuple(store.decisions(totals.run_id))
+    changes = tuple(store.planned_changes(totals.run_id))
+    return plan.with_totals(None, decisions=decisions, changes=changes)
 
 
 def plan_counts(plan: Plan) -> dict[str, int]:
@@ -80,9 +100,12 @@ def apply_plan(
     reverts: int | None = None,
     renderer: AlertRenderer | None = None,
     enroller: EnrollmentChannel | None = None,
+    saved: StreamedPlan | None = None,
 ) -> RunResult:
     """Save the plan and its outbox, write it, then alert and mark fired only the records
-    that saved.
+    that saved. A streamed plan (`saved`, whose `plan` it is) is in the store already but
+    for what its pages planned besides decisions and field changes, saved here with the
+    outbox.
 
     `held_back` maps records not to touch (their values moved since the plan was
     made) to why; they are audited as stale, neither written nor alerted. Leads are
@@ -97,15 +120,16 @@ def apply_plan(
     enroller = enroller or SalesforceFieldChannel(org)
     if plan.enrollments:
         enroller.prepare(plan.enrollments)
-    with bulk_jobs_uploaded(plan, org, held_back) as uploaded:
-        run_id = store.start_run(
-            plan,
-            dry_run=False,
-            reverts=reverts,
-            alerts=outbox_entries(plan, rendered),
-            stale=held_back,
-            names=audit_names(plan, org),
-        )
+    planned = saved.counts() if saved else plan_counts(plan)
+
+    def payloads(skip: Mapping[str, str]) -> Payloads:
+        # Read when sent: `plan` is the one redirected to contacts, if leads were converted.
+        return saved.writes(store) if saved else writes_by_object(plan, skip)
+
+    # Not uploaded beforehand when leads are converted first: their changes go to contacts.
+    upload = 0 if plan.conversions else planned["changes"]
+    with bulk_jobs_uploaded(lambda: payloads(held_back), upload, org) as uploaded:
+        run_id = _saved_run(plan, rendered, store, org, held_back, reverts, saved)
         store.record_retried_enrollments(run_id, settled.retried)
         # Saved first: a run killed mid-write still moves the rotation on.
         store.save_cursors(plan.cursors)
@@ -116,8 +140,11 @@ def apply_plan(
                 plan = plan.redirected(contacts)
                 if renderer is not None:
                     rendered = render_alerts(plan, renderer)
-            writes = uploaded.result() if uploaded else None
-            failures |= write_changes(plan, run_id, store, org, held_back | failures, writes)
+            if uploaded:
+                writes, jobs = uploaded.result().payloads, uploaded.result().jobs
+            else:
+                writes, jobs = payloads(held_back | failures), {}
+            failures |= write_changes(writes, run_id, store, org, jobs)
             # A record created for a parent whose own write failed waits with it for the next run.
             failures |= write_creates(plan, run_id, store, org, skip=held_back | failures)
             failures |= write_deletes(plan, run_id, store, org)
@@ -129,7 +156,7 @@ def apply_plan(
                 rendered = told_written(plan, rendered, unwritten, renderer, store, run_id)
         except (ApiLimitError, OrgError) as error:
             status = "stopped" if isinstance(error, ApiLimitError) else "failed"
-            store.finish_run(run_id, status, plan_counts(plan), str(error))
+            store.finish_run(run_id, status, planned, str(error))
             raise type(error)(
                 f"{error} (run {run_id} {status}; `revsched show {run_id}` lists what was "
                 "written; a rerun finishes the rest)"
@@ -148,14 +175,19 @@ def apply_plan(
     unrecorded = remember_fired(
         org, store, plan.play, fired, delivered, plan.as_of, f"{socket.gethostname()}:{run_id}"
     )
-    counts = plan_counts(plan) | {
+    applied = (
+        store.count_changes(run_id, "applied")
+        if saved
+        else sum(1 for c in plan.changes if c.record_id not in not_written)
+    )
+    counts = planned | {
         "failed_records": len(failures),
         "stale_records": len(held_back),
         "alerts_sent": len(sent),
         "earlier_alerts_sent": settled.alerts_sent
         + sum(1 for row, error in delivered if row.run_id != run_id and error is None),
         "reconciled": settled.reconciled,
-        "applied": sum(1 for c in plan.changes if c.record_id not in not_written),
+        "applied": applied,
         "created": sum(1 for c in plan.creates if (c.parent_id or c.key) not in not_written),
         "merged": sum(1 for m in plan.merges for i in merged_ids(m) if i not in not_written),
         "converted": sum(1 for c in plan.conversions if c.lead_id not in not_written),
@@ -191,6 +223,25 @@ def apply_plan(
         settled,
         alerts_held,
     )
+
+
+def _saved_run(
+    plan: Plan,
+    rendered: tuple[RenderedAlert, ...],
+    store: StateStore,
+    org: OrgGateway,
+    held_back: Mapping[str, str],
+    reverts: int | None,
+    saved: StreamedPlan | None,
+) -> int:
+    """The run, with its whole plan and outbox saved before anything is written."""
+    alerts = outbox_entries(plan, rendered)
+    if saved is None:
+        names = audit_names(plan, org)
+        return store.start_run(plan, False, reverts, alerts, held_back, names)
+    store.save_plan(saved.run_id, saved.rest, alerts, saved.alert_names)
+    store.start_writing(saved.run_id)
+    return saved.run_id
 
 
 def _write_enrollments(

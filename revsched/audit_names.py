@@ -32,17 +32,23 @@ def plan_names(plan: Plan) -> Iterator[tuple[str, str]]:
     yield from ((d.record_id, d.record_name) for d in plan.decisions)
 
 
-def audit_names(plan: Plan, org: OrgGateway) -> dict[str, str]:
+def audit_names(
+    plan: Plan, org: OrgGateway, looked_up: dict[str, str] | None = None
+) -> dict[str, str]:
     """The names of the records the plan's changed values and alerts refer to, and only
-    those (not every record it changes: a large run would hold them twice).
+    those (not every record it changes: a large run would hold them twice). `looked_up`
+    keeps the org's answers across the pages of a streamed plan, so each Id is asked once.
 
     Names are for people: when the org cannot be asked (refused, out of API calls), the
     run goes on with the names the plan knows and the audit shows the others' bare Ids."""
     values = {v for c in plan.changes for v in (c.old, c.new) if isinstance(v, str)}
     wanted = values | {a.record_id for a in plan.alerts}
     known = {record_id: name for record_id, name in plan_names(plan) if record_id in wanted}
-    unknown = values - known.keys()
-    return known | org_names(org, unknown) if unknown else known
+    looked_up = {} if looked_up is None else looked_up
+    unknown = values - known.keys() - looked_up.keys()
+    if unknown:
+        looked_up |= dict.fromkeys(unknown, "") | org_names(org, unknown)
+    return known | {v: looked_up[v] for v in values - known.keys() if looked_up.get(v)}
 
 
 def org_names(org: OrgGateway, values: Iterable[Any]) -> dict[str, str]:

@@ -17,17 +17,22 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import re
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from http import HTTPStatus
+from typing import IO, Any, Protocol, TypeVar
 
 from simple_salesforce import Salesforce
-from simple_salesforce.bulk2 import JobState, Operation, ResultsType
+from simple_salesforce.bulk2 import MAX_INGEST_JOB_FILE_SIZE, JobState, Operation, ResultsType
+from simple_salesforce.util import call_salesforce
 
 from revsched.errors import OrgError
 from revsched.play import Record
+from revsched.writes import fields_written
 
 T = TypeVar("T")
 
@@ -275,34 +280,55 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def _csv_text(records: Sequence[Record]) -> str:
-    """The job's CSV; a field a record does not change stays blank, which Bulk reads as
-    "leave it alone"."""
-    fields = list(dict.fromkeys(itertools.chain.from_iterable(records)))
-    text = io.StringIO()
+def _write_csv(file: IO[bytes], records: Iterable[Record], fields: Sequence[str]) -> None:
+    """The job's CSV, into a temporary file (a million records' text is not held twice more
+    in memory to upload it); a field a record does not change stays blank, which Bulk reads
+    as "leave it alone"."""
+    text = io.TextIOWrapper(file, encoding="utf-8", newline="")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(fields)
     writer.writerows(
         [_csv_cell(record[field]) if field in record else "" for field in fields]
         for record in records
     )
-    return text.getvalue()
+    text.flush()
+    text.detach()
 
 
-def open_update(call: Call, sobject: str, records: Sequence[Record]) -> str:
+def _upload(sobject: str, job_id: str, data: IO[bytes]) -> Callable[[Salesforce], None]:
+    """PUT the job's data from its file, streamed (simple-salesforce's upload_job_data takes
+    the text and copies it twice); from its start again on a retry."""
+
+    def upload(sf: Salesforce) -> None:
+        jobs = _jobs(sf, sobject)
+        data.seek(0)
+        url = jobs._construct_request_url(job_id, False) + "/batches"
+        headers = jobs._get_headers(jobs.CSV_CONTENT_TYPE, jobs.JSON_CONTENT_TYPE)
+        answer = call_salesforce(url, "PUT", jobs.session, headers, data=data)
+        if answer.status_code != HTTPStatus.CREATED:
+            raise OrgError(f"Bulk API 2.0 refused job {job_id}'s data: {answer.text[:200]}")
+
+    return upload
+
+
+def open_update(call: Call, sobject: str, records: Iterable[Record]) -> str:
     """Create an update job and upload its data; returns its Id. Nothing is written until
     `run_update` closes it: an open job is only data waiting (`abort` drops it)."""
-    data = _csv_text(records)
-    job_id = str(
-        call(
-            f"start a Bulk API 2.0 update of {sobject}",
-            lambda sf: _jobs(sf, sobject).create_job(Operation.update),
-        )["id"]
-    )
-    call(
-        f"upload Bulk API 2.0 job {job_id}",
-        lambda sf: _jobs(sf, sobject).upload_job_data(job_id, data),
-    )
+    with tempfile.TemporaryFile() as data:
+        _write_csv(data, records, fields_written(records))
+        size = os.fstat(data.fileno()).st_size
+        if size > MAX_INGEST_JOB_FILE_SIZE:
+            raise OrgError(
+                f"a Bulk API 2.0 update of {sobject} would upload {size:,} bytes, over the"
+                f" {MAX_INGEST_JOB_FILE_SIZE:,} a job takes: narrow the play's query"
+            )
+        job_id = str(
+            call(
+                f"start a Bulk API 2.0 update of {sobject}",
+                lambda sf: _jobs(sf, sobject).create_job(Operation.update),
+            )["id"]
+        )
+        call(f"upload Bulk API 2.0 job {job_id}", _upload(sobject, job_id, data))
     return job_id
 
 
@@ -310,22 +336,21 @@ def run_update(
     call: Call,
     sobject: str,
     job_id: str,
-    records: Sequence[Record],
+    total: int,
     wait: float = 1.0,
     on_state: StateHook | None = None,
-) -> dict[str, str | None]:
-    """Close an uploaded update job, so it runs, and wait for it; returns each record's
-    error, None when it saved. `on_state` hears each state the job goes through, with its
-    processed count."""
+) -> dict[str, str]:
+    """Close an uploaded update job of `total` records, so it runs, and wait for it; returns
+    the error of each record that did not save (the others did). `on_state` hears each
+    state the job goes through, with its processed count."""
     on_state = on_state or _ignored
     on_state(JobState.open.value, 0)
     call(f"close Bulk API 2.0 job {job_id}", _closing(sobject, job_id))
     on_state(JobState.upload_complete.value, 0)
-    # Built while the job runs, not before it starts.
-    outcomes: dict[str, str | None] = {str(r["Id"]): None for r in records}
-    info = _wait_for(call, sobject, job_id, False, wait, on_state, total=len(records))
-    if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == len(records):
-        return outcomes
+    info = _wait_for(call, sobject, job_id, False, wait, on_state, total=total)
+    failures: dict[str, str] = {}
+    if not info["numberRecordsFailed"] and info["numberRecordsProcessed"] == total:
+        return failures
     unprocessed = "UNPROCESSED: the job ended before this record was processed"
     # "unprocessedrecords" as documented; simple-salesforce's ResultsType has another case.
     for kind, column, error in (
@@ -337,8 +362,8 @@ def run_update(
             lambda sf, kind=kind: _jobs(sf, sobject).get_ingest_results(job_id, kind),
         )
         for row in csv.DictReader(io.StringIO(text)):
-            outcomes[row["Id"]] = row[column] if column else error
-    return outcomes
+            failures[row["Id"]] = row[column] if column else error
+    return failures
 
 
 def abort(call: Call, sobject: str, job_id: str) -> None:

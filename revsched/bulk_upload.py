@@ -6,30 +6,29 @@ Apart from the waves because a job's life (open, close or abort) spans the whole
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from revsched.errors import RevschedError
 from revsched.logs import logger
 from revsched.org import OrgGateway
-from revsched.plan import Plan
-from revsched.write_waves import Uploaded, writes_by_object
+from revsched.write_waves import Payloads, Uploaded
 
 
 @contextmanager
 def bulk_jobs_uploaded(
-    plan: Plan, org: OrgGateway, skip: Mapping[str, str]
+    payloads: Callable[[], Payloads], changes: int, org: OrgGateway
 ) -> Iterator[Future[Uploaded] | None]:
     """While the plan is saved, create the update job of each object written by Bulk and
-    upload its records, in the background. A job is closed, and so runs, only by
-    `write_changes`, once the plan is saved; one still open when the run stops is aborted.
-    Not when leads are converted first: what they planned then goes to their contacts."""
-    if plan.conversions or len(plan.changes) <= org.api.bulk_write_threshold:
+    upload its records (`payloads` gives them by object), in the background. A job is
+    closed, and so runs, only by `write_changes`, once the plan is saved; one still open
+    when the run stops is aborted. None when the plan's `changes` are too few for Bulk."""
+    if changes <= org.api.bulk_write_threshold:
         yield None
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="revsched-upload") as pool:
-        uploading = pool.submit(_upload, plan, org, skip)
+        uploading = pool.submit(_upload, payloads, org)
         try:
             yield uploading
         finally:
@@ -37,17 +36,17 @@ def bulk_jobs_uploaded(
                 _abort(org, uploading.result().jobs)
 
 
-def _upload(plan: Plan, org: OrgGateway, skip: Mapping[str, str]) -> Uploaded:
-    payloads = writes_by_object(plan, skip)
+def _upload(payloads: Callable[[], Payloads], org: OrgGateway) -> Uploaded:
+    writes = payloads()
     jobs: dict[str, str] = {}
     try:
-        for sobject, records in payloads.items():
+        for sobject, records in writes.items():
             if len(records) > org.api.bulk_write_threshold:
                 jobs[sobject] = org.open_bulk_update(sobject, records)
     except BaseException:
         _abort(org, jobs)
         raise
-    return Uploaded(payloads, jobs)
+    return Uploaded(writes, jobs)
 
 
 def _abort(org: OrgGateway, jobs: Mapping[str, str]) -> None:

@@ -203,6 +203,8 @@ def run(
                 raise error.advising(
                     f"Review it with `{review} --dry-run`, then apply it with --confirm"
                 ) from None
+    if out is not None or report_dir is not None or as_json:
+        result = result.whole(session.store)  # every row, also of a plan saved as decided
     if out is not None:
         save_plan(result.plan, out)
     if report_dir is not None:

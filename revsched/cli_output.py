@@ -61,7 +61,12 @@ class Printing:
 
         def shown(plan: "Plan") -> None:
             if self.shows_plan:
+                from revsched.apply import whole_plan
                 from revsched.audit_names import org_names
+                from revsched.streaming import PREVIEW
+
+                if self.limit is None or self.limit > PREVIEW:
+                    plan = whole_plan(plan, session.store)  # more rows than a preview holds
 
                 names = org_names(session.org, summary.shown_values(plan, self.limit))
                 limit = self.limit
@@ -81,16 +86,26 @@ class Printing:
         from revsched import report
 
         printed = session.settings.alerts.for_play(result.plan.play).kind == "terminal"
+        names = _failed_names(session, result, self.limit)
         if self.as_json:
             typer.echo(json.dumps(report.run_json(result), indent=2))
         elif self.quiet:
-            summary.print_result(session.console, result, self.limit, True, printed)
+            summary.print_result(session.console, result, self.limit, True, printed, names)
         else:
             if result.dry_run and self.limit is None:
                 summary.print_alerts(session.console, result)
-            summary.print_result(session.console, result, self.limit, alerts_printed=printed)
+            summary.print_result(session.console, result, self.limit, False, printed, names)
         if result.status == "partial":
             raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+def _failed_names(session: Session, result: "RunResult", limit: int | None) -> dict[str, str]:
+    """The names of the failed records a result lists, read back from the run's audit when
+    its plan was streamed (it holds none of its rows)."""
+    if result.plan.totals is None:
+        return {}
+    listed = list(result.failures)[:limit]
+    return session.store.changed_names(result.run_id, listed) if listed else {}
 
 
 def _confirmed(session: Session) -> bool:

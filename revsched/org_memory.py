@@ -64,13 +64,14 @@ def _collect_ids(record: Mapping[str, Any], found: set[str]) -> None:
                     _collect_ids(child, found)
 
 
-def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[Fired]:
-    """The (record, stage) pairs the org remembers the play firing for these records."""
-    wanted = set(record_ids)
-    if not org.org_memory or not wanted:
+def recall(org: OrgGateway, play: str, record_ids: Iterable[str] | None) -> frozenset[Fired]:
+    """The (record, stage) pairs the org remembers the play firing for these records
+    (None: for every record, as a play that decides a page at a time needs them)."""
+    wanted = None if record_ids is None else set(record_ids)
+    if not org.org_memory or (wanted is not None and not wanted):
         return frozenset()
     select = f"SELECT Record_Id__c, Stage__c FROM {FIRING_OBJECT} WHERE Play__c = {{}}"
-    if len(wanted) > IDS_PER_QUERY:
+    if wanted is None or len(wanted) > IDS_PER_QUERY:
         soql = format_soql(select, play)
     else:
         soql = format_soql(select + " AND Record_Id__c IN {}", play, sorted(wanted))
@@ -78,7 +79,9 @@ def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[F
     action = "read the org's memory of firings"
     rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
     return frozenset(
-        (row["Record_Id__c"], row["Stage__c"]) for row in rows if row["Record_Id__c"] in wanted
+        (row["Record_Id__c"], row["Stage__c"])
+        for row in rows
+        if wanted is None or row["Record_Id__c"] in wanted
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -42,7 +42,7 @@ class OrgWrites(OrgSession):
         outcomes = self._save_collections("composite/sobjects", sobject, records)
         return {record["Id"]: _record_errors(outcomes[i]) for i, record in enumerate(records)}
 
-    def open_bulk_update(self, sobject: str, records: Sequence[Record]) -> str:
+    def open_bulk_update(self, sobject: str, records: Iterable[Record]) -> str:
         """Create a Bulk API 2.0 update job and upload the records; returns the job's Id.
         Nothing is written until `bulk_update(..., job_id=)` closes it or
         `abort_bulk_job` drops it: the runner uploads while it saves the plan."""
@@ -55,24 +55,25 @@ class OrgWrites(OrgSession):
     def bulk_update(
         self,
         sobject: str,
-        records: Sequence[Record],
+        records: Collection[Record],
         on_state: StateHook | None = None,
         job_id: str | None = None,
-    ) -> dict[str, str | None]:
+    ) -> BulkOutcomes:
         """Write many records with one Bulk API 2.0 ingest job (`job_id`: the one
         `open_bulk_update` made for them, else a new one), each of its calls retried;
         records it could not lock are written again on their own, as on the REST path.
         `on_state` hears the job's states and processed counts."""
         job_id = job_id or open_update(self.call, sobject, records)
-        outcomes = run_update(self.call, sobject, job_id, records, on_state=on_state)
+        failures = run_update(self.call, sobject, job_id, len(records), on_state=on_state)
         locked = {
             record_id
-            for record_id, error in outcomes.items()
-            if error is not None and error.startswith(RETRYABLE_RECORD_ERRORS)
+            for record_id, error in failures.items()
+            if error.startswith(RETRYABLE_RECORD_ERRORS)
         }
-        if not locked:
-            return outcomes
-        return outcomes | self.update(sobject, [r for r in records if r["Id"] in locked])
+        if locked:
+            again = self.update(sobject, [r for r in records if r["Id"] in locked])
+            failures = {rid: error for rid, error in (failures | again).items() if error}
+        return BulkOutcomes(records, failures)
 
     def upsert(
         self, sobject: str, key_field: str, records: Sequence[Record]
@@ -175,6 +176,28 @@ class OrgWrites(OrgSession):
             f"save {len(chunk)} {sobject} records",
             lambda sf: sf.restful(path, method="PATCH", json=body),
         )
+
+
+class BulkOutcomes(Mapping[str, str | None]):
+    """Each record's error, None when it saved, kept as the errors alone: a job of a
+    million records does not become a million entries (the records are iterated again
+    when every outcome is asked for)."""
+
+    def __init__(self, records: Collection[Record], failures: dict[str, str]) -> None:
+        self.records, self.failures = records, failures
+
+    def __getitem__(self, record_id: str) -> str | None:
+        if record_id in self.failures:
+            return self.failures[record_id]
+        if any(record["Id"] == record_id for record in self.records):
+            return None
+        raise KeyError(record_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(record["Id"]) for record in self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
 
 
 def _locked(result: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 Scalar = str | int | float | bool | None
 
@@ -237,6 +237,21 @@ class Retry:
     error: str
 
 
+@dataclass(frozen=True)
+class PlanTotals:
+    """What a plan holds in whole when only its first rows are in hand (a streamed plan,
+    read back from run `run_id` in the state store): a summary's counts."""
+
+    # The run whose store holds the rest (None: counted from a whole plan).
+    run_id: int | None
+    # Decisions by kind (summary.decision_kind), field changes by "sObject.field".
+    selected: Mapping[str, int]
+    skipped: Mapping[str, int]
+    changes: Mapping[str, int]
+    # Records changed.
+    records: int
+
+
 class Plan(PlanItem):
     play: str
     as_of: date
@@ -263,6 +278,21 @@ class Plan(PlanItem):
     # exceeded); None: it applies without.
     confirmation: str | None = None
 
+    # Set on a plan holding only the first of its decisions and field changes (a streamed
+    # plan, shown or reported): what it holds in whole. None: the plan is whole.
+    _totals: PlanTotals | None = PrivateAttr(default=None)
+
+    @property
+    def totals(self) -> PlanTotals | None:
+        return self._totals
+
+    def with_totals(self, totals: PlanTotals | None, **rows: Any) -> Plan:
+        """This plan with `rows` (decisions, changes) as the first rows of one whose sizes
+        are `totals`; None: the rows are the whole."""
+        part = self.model_copy(update=rows)
+        part._totals = totals
+        return part
+
     @property
     def selected(self) -> tuple[Decision, ...]:
         return tuple(d for d in self.decisions if d.outcome == "selected")
@@ -273,6 +303,8 @@ class Plan(PlanItem):
 
     @property
     def is_empty(self) -> bool:
+        if self._totals is not None and self._totals.changes:
+            return False
         parts = (self.changes, self.creates, self.deletes, self.merges, self.conversions)
         return not any((*parts, self.enrollments, self.alerts, self.firings))
 

@@ -6,6 +6,8 @@ nothing of the apply path.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +19,7 @@ from revsched.errors import ConfigError, OrgError, RevschedError
 from revsched.lease import play_lease
 from revsched.org import OrgGateway
 from revsched.plan import Plan
-from revsched.play import DecideContext, Play
+from revsched.play import DecideContext, Play, Record
 from revsched.state import StateStore
 
 
@@ -25,8 +27,24 @@ def plan_play(
     play: Play[Any], settings: Settings, as_of: date, store: StateStore, org: OrgGateway
 ) -> Plan:
     """Read what the play declares and let it decide; nothing is written."""
+    ctx = decide_context(play, settings, as_of, store)
+    records = read_queries(play, ctx, org, play.queries(ctx))
+    ctx = with_index(play, ctx, store, org)
+    if play.follow_ups is not None:
+        records |= read_queries(play, ctx, org, play.follow_ups(records, ctx))
+    # What fired on another machine (or before the state store was lost) counts too.
+    remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
+    ctx = replace(ctx, fired=ctx.fired | remembered)
+    with progress.status(f"deciding {play.name}"):
+        return play.decide(records, ctx)
+
+
+def decide_context(
+    play: Play[Any], settings: Settings, as_of: date, store: StateStore
+) -> DecideContext[Any]:
+    """What the play decides with besides its records, from the config and the state store."""
     now = datetime.now(settings.zone)
-    ctx = DecideContext(
+    return DecideContext(
         as_of=as_of,
         config=play.configure(settings),
         play=play.name,
@@ -39,27 +57,47 @@ def plan_play(
         watermark=store.watermark(play.name),
         retries=store.retries(play.name),
     )
-    hint = f"check the field names and values in [plays.{play.name}]"
+
+
+def read_queries(
+    play: Play[Any], ctx: DecideContext[Any], org: OrgGateway, queries: dict[str, str]
+) -> dict[str, list[Record]]:
+    """Each named query's records; a query refused for a field the org does not know is
+    a config error naming the key to fix."""
     records = {}
-    for name, soql in play.queries(ctx).items():
-        try:
-            records[name] = org.query(soql, hint)
-        except (ConfigError, OrgError) as error:
-            raise _explained(error, soql, play.name, ctx.config, org) from None
-    if play.index is not None:
-        index = play.index(ctx.config)
-        # Dry runs refresh it too: one process at a time (a second waits for the next cycle).
-        with play_lease(store, index.name):
-            record_index.refresh(index, store, org, ctx.moment)
-        ctx = replace(ctx, lookup=record_index.lookup(index, store))
-    if play.follow_ups is not None:
-        more = play.follow_ups(records, ctx).items()
-        records |= {name: org.query(soql, hint) for name, soql in more}
-    # What fired on another machine (or before the state store was lost) counts too.
-    remembered = org_memory.recall(org, play.name, org_memory.records_in_scope(records))
-    ctx = replace(ctx, fired=ctx.fired | remembered)
-    with progress.status(f"deciding {play.name}"):
-        return play.decide(records, ctx)
+    for name, soql in queries.items():
+        with explained_errors(play, ctx, org, soql):
+            records[name] = org.query(soql, config_hint(play))
+    return records
+
+
+def config_hint(play: Play[Any]) -> str:
+    return f"check the field names and values in [plays.{play.name}]"
+
+
+def with_index(
+    play: Play[Any], ctx: DecideContext[Any], store: StateStore, org: OrgGateway
+) -> DecideContext[Any]:
+    """The context with the play's record index refreshed and looked up, if it has one."""
+    if play.index is None:
+        return ctx
+    index = play.index(ctx.config)
+    # Dry runs refresh it too: one process at a time (a second waits for the next cycle).
+    with play_lease(store, index.name):
+        record_index.refresh(index, store, org, ctx.moment)
+    return replace(ctx, lookup=record_index.lookup(index, store))
+
+
+@contextmanager
+def explained_errors(
+    play: Play[Any], ctx: DecideContext[Any], org: OrgGateway, soql: str
+) -> Iterator[None]:
+    """A query refused for a field the org does not know, as the config key to fix and the
+    nearest field (one line, a config error); any other refusal as it was."""
+    try:
+        yield
+    except (ConfigError, OrgError) as error:
+        raise _explained(error, soql, play.name, ctx.config, org) from None
 
 
 def _explained(

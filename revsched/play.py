@@ -188,6 +188,11 @@ class Play(Generic[C]):
     # plan: the same records then give the same plan any day, and a forecast decides
     # again only on a day they changed (a dedupe play's matching is its costly part).
     reads_the_date: bool = True
+    # The query whose records the play can decide a page at a time (its decide on a page
+    # gives exactly that page's part of the plan: a per-record rule, no count or digest
+    # over them all): the runner then saves each page's plan as it is decided and holds
+    # none of its records or changes (a run of a million records). None: all at once.
+    streams: str | None = None
 
     def all_queries(self, ctx: DecideContext[C]) -> dict[str, str]:
         """Every query the play runs, its follow-ups built as for no records: what doctor
@@ -225,6 +230,8 @@ class Play(Generic[C]):
         """`decide` sees the play's name and what it declares it writes in its context
         (`ctx.play`, `ctx.declared`), however it is called: by the runner, a forecast or a
         test."""
+        if self.streams is not None and self.follow_ups is not None:
+            raise PlayError(f"play {self.name}: a play that streams its records has no follow-ups")
         rule = self.decide
 
         def decide(records: Records, ctx: DecideContext[C]) -> Plan:

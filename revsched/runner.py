@@ -38,6 +38,7 @@ from revsched.play import Play
 from revsched.replay import moved_records, revert_plan, stale_records
 from revsched.settlement import Settled, outbox_entries, settle, settle_other_plays
 from revsched.state import StateStore
+from revsched.streaming import StreamedPlan, abandoned_on_error, planned
 
 # The names callers import from the runner, wherever they are defined.
 __all__ = [
@@ -75,20 +76,41 @@ def run_play(
     (to show it, or to ask for confirmation by raising). People are enrolled through
     `enroller` (default: the salesforce-field channel); a dry run enrolls nobody."""
     if dry_run:
-        plan = plan_play(play, settings, as_of, store, org)
-        rendered = render_alerts(plan, renderer)
-        if on_plan is not None:
-            on_plan(plan)
-        return _record_dry_run(plan, rendered, store, org)
+        plan, saved = planned(play, settings, as_of, store, org, dry_run=True)
+        with _abandoned_unless_done(store, saved):
+            rendered = render_alerts(plan, renderer)
+            if on_plan is not None:
+                on_plan(plan)
+            return _record_dry_run(plan, rendered, store, org, saved)
     with _settled(play.name, store, org, notifier, enroller) as (settled, enroller):
-        plan = plan_play(play, settings, as_of, store, org)
-        rendered = render_alerts(plan, renderer)
-        if on_plan is not None:
-            on_plan(plan)
-        check_confirmed(plan, confirmed)
+        plan, saved = planned(play, settings, as_of, store, org, dry_run=False)
+        with _abandoned_unless_done(store, saved):
+            rendered = render_alerts(plan, renderer)
+            if on_plan is not None:
+                on_plan(plan)
+            check_confirmed(plan, confirmed)
         return apply_plan(
-            plan, rendered, store, org, notifier, settled, renderer=renderer, enroller=enroller
+            plan if saved is None else saved.plan,
+            rendered,
+            store,
+            org,
+            notifier,
+            settled,
+            renderer=renderer,
+            enroller=enroller,
+            saved=saved,
         )
+
+
+@contextmanager
+def _abandoned_unless_done(store: StateStore, saved: StreamedPlan | None) -> Iterator[None]:
+    """A streamed plan's run stopped before its writes (a template error, a plan not
+    confirmed) ends failed: nothing was written."""
+    if saved is None:
+        yield
+        return
+    with abandoned_on_error(store, saved.run_id):
+        yield
 
 
 def check_confirmed(plan: Plan, confirmed: bool) -> None:
@@ -98,12 +120,20 @@ def check_confirmed(plan: Plan, confirmed: bool) -> None:
 
 
 def _record_dry_run(
-    plan: Plan, rendered: tuple[RenderedAlert, ...], store: StateStore, org: OrgGateway
+    plan: Plan,
+    rendered: tuple[RenderedAlert, ...],
+    store: StateStore,
+    org: OrgGateway,
+    saved: StreamedPlan | None = None,
 ) -> RunResult:
-    run_id = store.start_run(
-        plan, dry_run=True, alerts=outbox_entries(plan, rendered), names=audit_names(plan, org)
-    )
-    counts = plan_counts(plan)
+    alerts = outbox_entries(plan, rendered)
+    if saved is None:
+        run_id = store.start_run(plan, dry_run=True, alerts=alerts, names=audit_names(plan, org))
+        counts = plan_counts(plan)
+    else:
+        run_id, plan = saved.run_id, saved.plan
+        store.save_plan(run_id, saved.rest, alerts, saved.alert_names)
+        counts = saved.counts()
     store.finish_run(run_id, "dry-run", counts)
     return RunResult(run_id, plan, rendered, True, "dry-run", counts, {})
 

@@ -13,7 +13,6 @@ import functools
 import io
 import itertools
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,14 +22,18 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+# Re-exported: reports and plays' tests count decisions as the summary does.
+from revsched.decision_kinds import decision_kind as decision_kind
+from revsched.decision_kinds import reason_kind as reason_kind
+
 if TYPE_CHECKING:  # `revsched --help` reads DEFAULT_LIMIT without loading the runner
     from revsched.plan import (
         Alert,
-        Decision,
         Enrollment,
         LeadConversion,
         Merge,
         Plan,
+        PlanTotals,
         RecordCreate,
         RecordDelete,
     )
@@ -60,38 +63,6 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-# A number, date or time, ending on a digit: "6-month" keeps its "-month".
-_NUMBER = re.compile(r"\d(?:[\d,.:/-]*\d)?")
-
-
-def reason_kind(reason: str) -> str:
-    """The kind of a reason, for counting: its head, with quoted values and numbers elided.
-
-    "missed: 6-month stage was due 2026-09-26, 60 days ago" and the same for
-    another date count as one reason, "missed".
-    """
-    head = re.split(r"[:;(]", reason, maxsplit=1)[0]
-    head = _NUMBER.sub("N", _QUOTED.sub("…", head)).strip()
-    # "open opportunity 'Acme - Renewal'" counts as "open opportunity", not "... …".
-    return head.removesuffix(" …") or reason
-
-
-# An ISO date in a stage ("overage 2026-11-23"): the day it fired, not a kind of stage.
-_DATE = re.compile(r"\s*\b\d{4}-\d{2}-\d{2}\b")
-
-
-def decision_kind(decision: Decision) -> str:
-    """What a summary counts a decision under: the kind its play gave it, else a skip's
-    reason_kind, else a selection's stage without its dates ("overage 2026-11-23" and
-    "overage 2026-11-16" count as "overage")."""
-    if decision.kind:
-        return decision.kind
-    if decision.outcome == "skipped":
-        return reason_kind(decision.reason)
-    return _DATE.sub("", decision.stage or "").strip() or "selected"
-
-
 def _counts_table(groups: Counter[str]) -> Table:
     """Counts per group, largest first; beyond TOP_GROUPS the rest sum into one row."""
     table = Table.grid(padding=(0, 2))
@@ -111,12 +82,33 @@ def _first(items: Iterable[T], limit: int | None) -> list[T]:
     return list(items if limit is None else itertools.islice(items, limit))
 
 
-def plan_headline(plan: Plan) -> str:
-    records = len({c.record_id for c in plan.changes})
+def plan_totals(plan: Plan) -> PlanTotals:
+    """How many decisions and field changes the plan holds, by kind and field: counted from
+    its rows, or given beside the first of them (a streamed plan)."""
+    if plan.totals is not None:
+        return plan.totals
+    from revsched.plan import PlanTotals
+
+    return PlanTotals(
+        run_id=None,
+        selected=Counter(decision_kind(d) for d in plan.selected),
+        skipped=Counter(decision_kind(d) for d in plan.skipped),
+        changes=Counter(f"{c.sobject}.{c.field}" for c in plan.changes),
+        records=len({c.record_id for c in plan.changes}),
+    )
+
+
+def _total(groups: Mapping[str, int]) -> int:
+    return sum(groups.values())
+
+
+def plan_headline(plan: Plan, totals: PlanTotals | None = None) -> str:
+    totals = totals or plan_totals(plan)
+    changes, records = _total(totals.changes), totals.records
     parts = [
-        f"{len(plan.selected):,} selected",
-        f"{len(plan.skipped):,} skipped",
-        f"{plural(len(plan.changes), 'field change')} on {plural(records, 'record')}",
+        f"{_total(totals.selected):,} selected",
+        f"{_total(totals.skipped):,} skipped",
+        f"{plural(changes, 'field change')} on {plural(records, 'record')}",
         f"{plural(len(plan.creates), 'record')} to create",
     ]
     if plan.deletes:
@@ -132,20 +124,12 @@ def plan_headline(plan: Plan) -> str:
 
 def print_summary(console: Console, plan: Plan) -> None:
     """What the plan amounts to, in counts: readable in ten seconds whatever its size."""
-    console.print(f"[bold]{escape(plan_headline(plan))}[/]")
+    totals = plan_totals(plan)
+    console.print(f"[bold]{escape(plan_headline(plan, totals))}[/]")
     sections: list[tuple[str, Counter[str]]] = [
-        (
-            f"Selected ({len(plan.selected):,}), by stage",
-            Counter(decision_kind(d) for d in plan.selected),
-        ),
-        (
-            f"Skipped ({len(plan.skipped):,}), by reason",
-            Counter(decision_kind(d) for d in plan.skipped),
-        ),
-        (
-            f"Field changes ({len(plan.changes):,}), by field",
-            Counter(f"{c.sobject}.{c.field}" for c in plan.changes),
-        ),
+        (f"Selected ({_total(totals.selected):,}), by stage", Counter(totals.selected)),
+        (f"Skipped ({_total(totals.skipped):,}), by reason", Counter(totals.skipped)),
+        (f"Field changes ({_total(totals.changes):,}), by field", Counter(totals.changes)),
         (
             f"Records to create ({len(plan.creates):,})",
             Counter(c.sobject for c in plan.creates),
@@ -201,13 +185,13 @@ def print_rows(console: Console, rows: list[tuple[str, str]], limit: int | None)
     console.print(grid, highlight=False)
 
 
-def _decisions(console: Console, plan: Plan, limit: int | None) -> None:
+def _decisions(console: Console, plan: Plan, limit: int | None, total: int) -> None:
     # Selected first, read lazily: a preview costs its rows, not a sort of every decision.
     decisions = itertools.chain(
         (d for d in plan.decisions if d.outcome == "selected"),
         (d for d in plan.decisions if d.outcome != "selected"),
     )
-    console.print(titled("Decisions", len(plan.decisions), limit), style="bold")
+    console.print(titled("Decisions", total, limit), style="bold")
     rows: list[tuple[str, str]] = []
     for d in _first(decisions, limit):
         mark = "[green]selected[/]" if d.outcome == "selected" else "[yellow]skipped[/] "
@@ -233,9 +217,11 @@ def shown_values(plan: Plan, limit: int | None) -> list[Any]:
     return [value for c in _first(plan.changes, limit) for value in (c.old, c.new)]
 
 
-def _changes(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
+def _changes(
+    console: Console, plan: Plan, limit: int | None, names: Mapping[str, str], total: int
+) -> None:
     """Each record once, then its fields old -> new and why."""
-    console.print(titled("Field changes", len(plan.changes), limit), style="bold")
+    console.print(titled("Field changes", total, limit), style="bold")
     rows: list[tuple[str, str]] = []
     record = None
     for c in _first(plan.changes, limit):
@@ -312,10 +298,13 @@ def _alert_row(names: Mapping[str, str], alert: Alert) -> tuple[str, str]:
 def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping[str, str]) -> None:
     """The first `limit` rows of each of the plan's tables (None: every row); `names`
     puts a record's name beside its Id in lookup fields' old and new values."""
+    totals = plan_totals(plan)
+    decisions = _total(totals.selected) + _total(totals.skipped)
+    changes = _total(totals.changes)
     if plan.decisions:
-        _decisions(console, plan, limit)
+        _decisions(console, plan, limit, decisions)
     if plan.changes:
-        _changes(console, plan, limit, names)
+        _changes(console, plan, limit, names, changes)
     for title, items, row in [
         ("Records to create", plan.creates, _create_row),
         ("Records to delete", plan.deletes, _delete_row),
@@ -329,8 +318,6 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         names = {d.record_id: d.record_name for d in plan.decisions}
         _table(console, "Alerts", plan.alerts, limit, functools.partial(_alert_row, names))
     tables = (
-        plan.decisions,
-        plan.changes,
         plan.creates,
         plan.deletes,
         plan.merges,
@@ -338,7 +325,8 @@ def print_tables(console: Console, plan: Plan, limit: int | None, names: Mapping
         plan.enrollments,
         plan.alerts,
     )
-    if limit is not None and any(len(rows) > limit for rows in tables):
+    sizes = (decisions, changes, *(len(rows) for rows in tables))
+    if limit is not None and any(size > limit for size in sizes):
         console.print(
             "[dim]--all prints every row; revsched show RUN --format csv|json exports them all[/]"
         )
@@ -417,17 +405,20 @@ def print_result(
     limit: int | None = DEFAULT_LIMIT,
     quiet: bool = False,
     alerts_printed: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """How a run ended: what was written, what failed and why, what was left alone;
     `quiet` leaves out what was left alone. `alerts_printed`: the alerts went to the
-    terminal (no channel is configured), so the line says they were printed, not sent."""
+    terminal (no channel is configured), so the line says they were printed, not sent.
+    `names`: of the records listed, besides those the plan's rows name (a streamed plan
+    holds none)."""
     listed = result.failures.keys() | result.stale.keys()
     names = {
         item.record_id: item.record_name
         for items in (result.plan.decisions, result.plan.changes)
         for item in items
         if item.record_id in listed
-    }
+    } | dict(names or {})
 
     def describe(record_id: str) -> str:
         name = names.get(record_id)

@@ -8,8 +8,9 @@ live apart from what decides the order of those writes.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -17,11 +18,17 @@ from typing import TypeVar
 from revsched import progress
 from revsched.org import OrgGateway
 from revsched.org_calls import COLLECTION_LIMIT
+from revsched.org_writes import BulkOutcomes
 from revsched.plan import Plan
 from revsched.state import StateStore
-from revsched.writes import RecordChanges, RecordWrites
+from revsched.writes import RecordChanges, RecordWrites, StoredWrites
 
 T = TypeVar("T")
+
+
+# The records each object's changes write, by object: built from a plan's changes as they
+# are sent, or read back from the store (a streamed plan).
+Payloads = Mapping[str, RecordWrites | StoredWrites]
 
 
 @dataclass(frozen=True)
@@ -29,36 +36,39 @@ class Uploaded:
     """The records each object's changes write, and the objects' Bulk update jobs already
     holding theirs (created and uploaded, not closed), by object."""
 
-    payloads: dict[str, RecordWrites]
+    payloads: Payloads
     jobs: dict[str, str]
 
 
 def write_changes(
-    plan: Plan,
+    payloads: Payloads,
     run_id: int,
     store: StateStore,
     org: OrgGateway,
-    skip: Mapping[str, str],
-    uploaded: Uploaded | None = None,
+    jobs: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Write every changed record, one call per 200 or by Bulk (with the job `uploaded`
-    holds for the object, if any); returns the failed records' errors."""
+    """Write every changed record, one call per 200 or by Bulk (with the job `jobs` holds
+    for the object, if any: created and uploaded); returns the failed records' errors."""
     failures: dict[str, str] = {}
+    jobs = jobs or {}
 
     def save(outcomes: dict[str, str | None]) -> None:
         store.record_batch(run_id, outcomes)
         failures.update((rid, error) for rid, error in outcomes.items() if error is not None)
 
-    payloads, jobs = (
-        (uploaded.payloads, uploaded.jobs) if uploaded else (writes_by_object(plan, skip), {})
-    )
     for sobject, records in payloads.items():
         with progress.task(f"writing {sobject}", len(records)) as tracker:
             # Many records: one Bulk API 2.0 job, the bar following its states and processed
             # count; otherwise collection calls, several in flight, counted as they land.
             if len(records) > org.api.bulk_write_threshold:
                 job_id = jobs.pop(sobject, None)
-                save(org.bulk_update(sobject, records, on_state=tracker.state, job_id=job_id))
+                outcomes = org.bulk_update(sobject, records, on_state=tracker.state, job_id=job_id)
+                if not isinstance(outcomes, BulkOutcomes):
+                    save(outcomes)
+                    continue
+                # All the object's planned changes were in the job: saved as "all but these".
+                store.record_bulk_job(run_id, sobject, outcomes.failures)
+                failures.update(outcomes.failures)
                 continue
             calls = (functools.partial(org.update, sobject, c) for c in collection_chunks(records))
             for batch in pipelined(calls, org.api.max_in_flight):
@@ -86,10 +96,11 @@ def writes_by_object(plan: Plan, skip: Mapping[str, str]) -> dict[str, RecordWri
     return {sobject: RecordWrites(list(records.values())) for sobject, records in by_object.items()}
 
 
-def collection_chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    """One sObject Collections call's worth at a time."""
-    for start in range(0, len(items), COLLECTION_LIMIT):
-        yield items[start : start + COLLECTION_LIMIT]
+def collection_chunks(items: Iterable[T]) -> Iterator[list[T]]:
+    """One sObject Collections call's worth at a time, taken as the calls are made."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, COLLECTION_LIMIT)):
+        yield chunk
 
 
 def pipelined(calls: Iterable[Callable[[], T]], in_flight: int) -> Iterator[list[T]]:

@@ -8,11 +8,15 @@ call takes it (a 200-record chunk, a Bulk job's CSV row) and dropped once sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import overload
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, overload
 
 from revsched.plan import FieldChange
 from revsched.play import Record
+
+if TYPE_CHECKING:
+    from revsched.state import StateStore
 
 # One record's changes: the change itself when it is the only one (most records).
 RecordChanges = FieldChange | list[FieldChange]
@@ -53,3 +57,39 @@ class RecordWrites(Sequence[Record]):
 
     def __iter__(self) -> Iterator[Record]:
         return map(written_record, self._changes)
+
+    def fields(self) -> list[str]:
+        """Id and the fields the records set, in the order first set."""
+        changes = itertools.chain.from_iterable(
+            held if isinstance(held, list) else (held,) for held in self._changes
+        )
+        return ["Id", *dict.fromkeys(change.field for change in changes)]
+
+
+class StoredWrites:
+    """One sObject's records to write, read back from a run's saved plan a chunk at a time
+    as they are sent (a play that streams holds none of its changes)."""
+
+    def __init__(
+        self, store: StateStore, run_id: int, sobject: str, count: int, fields: Iterable[str]
+    ) -> None:
+        self._store, self._run_id, self._sobject = store, run_id, sobject
+        self._count, self._fields = count, ["Id", *fields]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Record]:
+        return self._store.planned_records(self._run_id, self._sobject)
+
+    def fields(self) -> list[str]:
+        """Id and the fields the records set."""
+        return self._fields
+
+
+def fields_written(records: Iterable[Record]) -> list[str]:
+    """The columns of the records' CSV: asked of the writes when they know them, else
+    every key of every record, in the order first seen."""
+    if isinstance(records, RecordWrites | StoredWrites):
+        return records.fields()
+    return list(dict.fromkeys(itertools.chain.from_iterable(records)))

@@ -31,13 +31,17 @@ class RunHistory(Database):
         with self.session() as session:
             return session.scalar(select(Run.id).where(Run.reverts_run_id == run_id))
 
-    def decisions(self, run_id: int) -> list[Decision]:
-        """Why the run selected and skipped each record, in the order it decided."""
+    def decisions(
+        self, run_id: int, outcome: str | None = None, limit: int | None = None
+    ) -> list[Decision]:
+        """Why the run selected and skipped each record, in the order it decided (only the
+        first `limit` with this `outcome`, if given)."""
         columns = [getattr(DecisionRow, name) for name in DECISION_COLUMNS[1:]]
+        query = select(*columns).where(DecisionRow.run_id == run_id)
+        if outcome is not None:
+            query = query.where(DecisionRow.outcome == outcome)
         with self.session() as session:
-            rows = session.execute(
-                select(*columns).where(DecisionRow.run_id == run_id).order_by(DecisionRow.id)
-            )
+            rows = session.execute(query.order_by(DecisionRow.id).limit(limit))
             return [Decision(**row._asdict()) for row in rows]
 
     def reports(self, run_id: int) -> dict[str, list[dict[str, Any]]]:

@@ -18,6 +18,7 @@ from revsched.state.models import (
     OccurrenceRow,
     Run,
 )
+from revsched.state.planned import mark_unplanned
 
 
 class Leases(Database):
@@ -80,16 +81,23 @@ class Leases(Database):
                 ).one()
 
     def interrupt_unfinished(self, play: str) -> list[Run]:
-        """Mark runs that never finished (killed, crashed) as interrupted; hold the lease."""
+        """Mark runs that never finished (killed, crashed) as interrupted; hold the lease.
+        One stopped while it was still planning (a streamed plan) wrote nothing: its planned
+        changes are marked not written at once, without asking the org. Dry runs are left
+        alone: they hold no lease, so one may be planning in another process right now."""
         with self.session() as session:
             runs = list(
                 session.scalars(
                     select(Run).where(
-                        Run.play == play, Run.status == "running", Run.dry_run.is_(False)
+                        Run.play == play,
+                        Run.status.in_(("running", "planning")),
+                        Run.dry_run.is_(False),
                     )
                 )
             )
             for run in runs:
+                if run.status == "planning":
+                    mark_unplanned(session, run.id)
                 run.status = "interrupted"
                 run.error = "the run stopped before it finished; a later run converged"
             return runs

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -100,6 +100,170 @@ def _mark_stale(session: Session, run_id: int, reasons: Mapping[str, str]) -> No
             )
 
 
+def _new_run(
+    session: Session, play: str, as_of: date, dry_run: bool, reverts: int | None, status: str
+) -> int:
+    run = Run(
+        play=play,
+        dry_run=dry_run,
+        as_of=as_of,
+        started_at=now(),
+        status=status,
+        reverts_run_id=reverts,
+        counts={},
+    )
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def _save_rows(
+    session: Session,
+    run_id: int,
+    plan: Plan,
+    alerts: Iterable[OutboxEntry],
+    stale: Mapping[str, str] | None,
+    names: Mapping[str, str] | None,
+) -> None:
+    """The plan's rows and the outbox's, as plain tuples in bulk inserts."""
+    planned = {"run_id": run_id, "status": "planned"}
+    # Tuples, not dicts: one row per changed field.
+    insert_values(
+        session,
+        ChangeRow,
+        CHANGE_COLUMNS,
+        (
+            (
+                run_id,
+                "planned",
+                c.sobject,
+                c.record_id,
+                c.record_name,
+                c.field,
+                _json_scalar(c.old),
+                _json_scalar(c.new),
+                _name_of(c.old, names),
+                _name_of(c.new, names),
+                c.reason,
+            )
+            for c in plan.changes
+        ),
+    )
+    insert(
+        session,
+        CreateRow,
+        (
+            {
+                **planned,
+                "sobject": c.sobject,
+                "key": c.key,
+                "fields": json.dumps(c.fields),
+                "reason": c.reason,
+                "parent_id": c.parent_id,
+            }
+            for c in plan.creates
+        ),
+    )
+    insert(
+        session,
+        DeleteRow,
+        (
+            {**planned, "sobject": d.sobject, "record_id": d.record_id, "reason": d.reason}
+            for d in plan.deletes
+        ),
+    )
+    insert(
+        session,
+        MergeRow,
+        (
+            {
+                **planned,
+                "sobject": m.sobject,
+                "master_id": m.master_id,
+                "master_name": m.master_name,
+                "merged_id": r.record_id,
+                "merged_name": r.record_name,
+                "merged_fields": json.dumps(r.fields),
+                "master_before": json.dumps(m.master_before),
+                "master_after": json.dumps(m.master_after),
+                "reason": m.reason,
+            }
+            for m in plan.merges
+            for r in m.merged
+        ),
+    )
+    insert(
+        session,
+        ConversionRow,
+        (
+            {
+                **planned,
+                **c.model_dump(
+                    include={
+                        "lead_id",
+                        "lead_name",
+                        "account_id",
+                        "account_name",
+                        "owner_id",
+                        "converted_status",
+                        "reason",
+                    }
+                ),
+            }
+            for c in plan.conversions
+        ),
+    )
+    insert(
+        session,
+        EnrollmentRow,
+        (
+            {
+                **planned,
+                "key": e.key,
+                "sobject": e.person.sobject,
+                "record_id": e.person.record_id,
+                "record_name": e.person.name,
+                "email": e.person.email,
+                "sequence": e.sequence,
+                "sender": e.sender.model_dump_json(),
+                "field": e.field,
+                "reason": e.reason,
+            }
+            for e in plan.enrollments
+        ),
+    )
+    insert(
+        session,
+        AlertRow,
+        ({**planned, **a._asdict(), "record_name": _name_of(a.record_id, names)} for a in alerts),
+    )
+    insert_values(
+        session,
+        DecisionRow,
+        DECISION_COLUMNS,
+        (
+            (
+                run_id,
+                d.sobject,
+                d.record_id,
+                d.record_name,
+                d.outcome,
+                d.reason,
+                d.stage,
+                d.kind,
+            )
+            for d in plan.decisions
+        ),
+    )
+    insert_values(
+        session,
+        ReportRow,
+        ("run_id", "report", "row"),
+        ((run_id, name, json.dumps(row)) for name, rows in plan.reports.items() for row in rows),
+    )
+    _mark_stale(session, run_id, stale or {})
+
+
 class RunLog(Database):
     # A run's lifecycle
 
@@ -121,162 +285,32 @@ class RunLog(Database):
         100k ORM objects in memory.
         """
         with self.session() as session:
-            run = Run(
-                play=plan.play,
-                dry_run=dry_run,
-                as_of=plan.as_of,
-                started_at=now(),
-                status="running",
-                reverts_run_id=reverts,
-                counts={},
-            )
-            session.add(run)
-            session.flush()
-            run_id = run.id  # read once: an ORM attribute costs a lookup per row
-            planned = {"run_id": run_id, "status": "planned"}
-            # Tuples, not dicts: one row per changed field.
-            insert_values(
-                session,
-                ChangeRow,
-                CHANGE_COLUMNS,
-                (
-                    (
-                        run_id,
-                        "planned",
-                        c.sobject,
-                        c.record_id,
-                        c.record_name,
-                        c.field,
-                        _json_scalar(c.old),
-                        _json_scalar(c.new),
-                        _name_of(c.old, names),
-                        _name_of(c.new, names),
-                        c.reason,
-                    )
-                    for c in plan.changes
-                ),
-            )
-            insert(
-                session,
-                CreateRow,
-                (
-                    {
-                        **planned,
-                        "sobject": c.sobject,
-                        "key": c.key,
-                        "fields": json.dumps(c.fields),
-                        "reason": c.reason,
-                        "parent_id": c.parent_id,
-                    }
-                    for c in plan.creates
-                ),
-            )
-            insert(
-                session,
-                DeleteRow,
-                (
-                    {**planned, "sobject": d.sobject, "record_id": d.record_id, "reason": d.reason}
-                    for d in plan.deletes
-                ),
-            )
-            insert(
-                session,
-                MergeRow,
-                (
-                    {
-                        **planned,
-                        "sobject": m.sobject,
-                        "master_id": m.master_id,
-                        "master_name": m.master_name,
-                        "merged_id": r.record_id,
-                        "merged_name": r.record_name,
-                        "merged_fields": json.dumps(r.fields),
-                        "master_before": json.dumps(m.master_before),
-                        "master_after": json.dumps(m.master_after),
-                        "reason": m.reason,
-                    }
-                    for m in plan.merges
-                    for r in m.merged
-                ),
-            )
-            insert(
-                session,
-                ConversionRow,
-                (
-                    {
-                        **planned,
-                        **c.model_dump(
-                            include={
-                                "lead_id",
-                                "lead_name",
-                                "account_id",
-                                "account_name",
-                                "owner_id",
-                                "converted_status",
-                                "reason",
-                            }
-                        ),
-                    }
-                    for c in plan.conversions
-                ),
-            )
-            insert(
-                session,
-                EnrollmentRow,
-                (
-                    {
-                        **planned,
-                        "key": e.key,
-                        "sobject": e.person.sobject,
-                        "record_id": e.person.record_id,
-                        "record_name": e.person.name,
-                        "email": e.person.email,
-                        "sequence": e.sequence,
-                        "sender": e.sender.model_dump_json(),
-                        "field": e.field,
-                        "reason": e.reason,
-                    }
-                    for e in plan.enrollments
-                ),
-            )
-            insert(
-                session,
-                AlertRow,
-                (
-                    {**planned, **a._asdict(), "record_name": _name_of(a.record_id, names)}
-                    for a in alerts
-                ),
-            )
-            insert_values(
-                session,
-                DecisionRow,
-                DECISION_COLUMNS,
-                (
-                    (
-                        run_id,
-                        d.sobject,
-                        d.record_id,
-                        d.record_name,
-                        d.outcome,
-                        d.reason,
-                        d.stage,
-                        d.kind,
-                    )
-                    for d in plan.decisions
-                ),
-            )
-            insert_values(
-                session,
-                ReportRow,
-                ("run_id", "report", "row"),
-                (
-                    (run_id, name, json.dumps(row))
-                    for name, rows in plan.reports.items()
-                    for row in rows
-                ),
-            )
-            _mark_stale(session, run_id, stale or {})
+            run_id = _new_run(session, plan.play, plan.as_of, dry_run, reverts, "running")
+            _save_rows(session, run_id, plan, alerts, stale, names)
             return run_id
+
+    def open_run(self, play: str, as_of: date, dry_run: bool) -> int:
+        """A run whose plan is saved in parts as it is decided (`save_plan`): it is
+        `planning` until `start_writing`, so a run stopped before then wrote nothing."""
+        with self.session() as session:
+            return _new_run(session, play, as_of, dry_run, None, "planning")
+
+    def save_plan(
+        self,
+        run_id: int,
+        plan: Plan,
+        alerts: Iterable[OutboxEntry] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add a part of an open run's plan (and the alerts it will owe), as start_run saves
+        a whole one."""
+        with self.session() as session:
+            _save_rows(session, run_id, plan, alerts, None, names)
+
+    def start_writing(self, run_id: int) -> None:
+        """An open run's plan is whole: from here on it writes, as a started run does."""
+        with self.session() as session:
+            session.get_one(Run, run_id).status = "running"
 
     def record_batch(self, run_id: int, outcomes: Mapping[str, str | None]) -> None:
         """The outcome of one write call: record Id -> None when saved, else its error."""
