@@ -26,7 +26,15 @@ from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.plan_builder import PlanBuilder
-from revsched.play import DecideContext, Play, PlayConfig, Record, Records
+from revsched.play import (
+    DecideContext,
+    Play,
+    PlayConfig,
+    Record,
+    Records,
+    Requirements,
+    object_fields,
+)
 from revsched.runner import RunResult, revert_run, run_play
 from revsched.state import StateStore
 from revsched.summary import print_plan, print_result
@@ -57,7 +65,15 @@ def _decide(records: Records, ctx: DecideContext[PlayConfig]) -> Plan:
 
 
 STREAMED = Play(
-    "rescore", "Score accounts by number", PlayConfig, _queries, _decide, streams="accounts"
+    "rescore",
+    "Score accounts by number",
+    PlayConfig,
+    _queries,
+    _decide,
+    requirements=lambda config: Requirements(
+        writes=object_fields("Account", "Health_Score__c", "Industry")
+    ),
+    streams="accounts",
 )
 WHOLE = replace(STREAMED, streams=None)
 
