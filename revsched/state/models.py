@@ -323,10 +323,9 @@ class PlannedFiringRow(Base):
     writes that landed) or drop, so a kill loses no fired stage."""
 
     __tablename__ = "planned_firings"
-    __table_args__ = (Index("ix_planned_firings_run_id", "run_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     record_id: Mapped[str] = mapped_column(String(18))
     stage: Mapped[str] = mapped_column(String(100))
 
