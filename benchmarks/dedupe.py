@@ -284,15 +284,27 @@ def remembered(plan: Plan) -> frozenset[tuple[str, str]]:
     return frozenset((f.record_id, f.stage) for f in plan.firings)
 
 
+def landed_firings(plan: Plan, merges: int) -> frozenset[tuple[str, str]]:
+    """What the rerun's settle fires for a run killed after its changes and its first
+    `merges` merge requests: the stages of records none of whose writes is left undone
+    (a master or record of a merge not made is not written)."""
+    undone = {
+        i for m in plan.merges[merges:] for i in (m.master_id, *(r.record_id for r in m.merged))
+    }
+    return frozenset((f.record_id, f.stage) for f in plan.firings if f.record_id not in undone)
+
+
 def killed_rerun(data: EvalSet, plan: Plan) -> int:
     """Records a run killed halfway through its merges (its changes written, nothing
     recorded) leaves otherwise than the uninterrupted run, once rerun and applied: the
     bar is 0. The rerun reads what the org holds, so it merges nothing twice and nothing
-    into a deleted record."""
+    into a deleted record, and its settle fires the killed run's stages of the records
+    it wrote, so the flags it set hold."""
     records = data.records
-    interrupted = applied(records, plan, FLAG, merges=len(plan.merges) // 2)
+    done = len(plan.merges) // 2
+    interrupted = applied(records, plan, FLAG, merges=done)
     data.records = interrupted
-    finished, _seconds = run_play(data)  # the killed run recorded no firings
+    finished, _seconds = run_play(data, landed_firings(plan, done))
     data.records = records
     after = {r["Id"]: r for r in applied(interrupted, finished, FLAG)}
     clean = {r["Id"]: r for r in applied(records, plan, FLAG)}

@@ -73,6 +73,8 @@ class JobChangesConfig(UserGemsFields):
     created_by_field: FieldName = "UserGems__Created_By_UG__c"
     lead_source_value: str = "UserGems"
     past_account_type_field: FieldName = "UserGems__Past_Account_Type__c"
+    # The External ID field revsched upserts created records on: [org] key_field.
+    key_field: FieldName = "Revsched_Key__c"
     # The past relationships handled, each with the definition the alert quotes (seed 000).
     relationships: dict[str, str] = Field(
         {
@@ -253,7 +255,8 @@ def queries(ctx: DecideContext[JobChangesConfig]) -> dict[str, str]:
         "leads": f"SELECT {', '.join([*person, 'Company'])} FROM Lead"
         f" WHERE IsConverted = false AND {usergems} ORDER BY LastModifiedDate, Id",
         "tasks": format_soql(
-            "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
+            f"SELECT {config.key_field} FROM Task WHERE {config.key_field} LIKE {{}}",
+            f"{KEY_PREFIX}:%",
         ),
         "users": format_soql(
             f"SELECT {', '.join(user_fields(pools))} FROM User WHERE Username IN {{}}",
@@ -385,7 +388,7 @@ def decide(records: Records, ctx: DecideContext[JobChangesConfig]) -> Plan:
     }
     # By Id: an account found by two of the accounts queries' terms is one candidate.
     matcher = open_deal_matcher(accounts.values(), config)
-    handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
+    handled = {str(t[config.key_field]) for t in records["tasks"]}
     contacts = [ChangedPerson("Contact", r) for r in records["contacts"]]
     contact_emails = {p.email for p in contacts if p.email}
     # Task key -> whose it is: duplicate records of one person are handled once.

@@ -58,6 +58,8 @@ class PeopleSignalsConfig(UserGemsFields):
     # champion_leaves: a champion is flagged so, or a contact role on a won opportunity
     # of the account that closed within this many months.
     champion_field: FieldName = "Champion__c"
+    # The External ID field revsched upserts created records on: [org] key_field.
+    key_field: FieldName = "Revsched_Key__c"
     champion_role_months: int = Field(24, ge=1)
     # new_hire_or_promotion: LeadSource in these values, persona in the tracked list.
     new_hire_sources: list[str] = ["UserGems - New Hire", "UserGems - Promotion"]
@@ -139,7 +141,8 @@ def queries(ctx: DecideContext[PeopleSignalsConfig]) -> dict[str, str]:
             since,
         ),
         "tasks": format_soql(
-            "SELECT Revsched_Key__c FROM Task WHERE Revsched_Key__c LIKE {}", f"{KEY_PREFIX}:%"
+            f"SELECT {config.key_field} FROM Task WHERE {config.key_field} LIKE {{}}",
+            f"{KEY_PREFIX}:%",
         ),
         "users": users_query(sorted({u.lower() for u in config.leadership_users})),
     }
@@ -283,7 +286,7 @@ def decide(records: Records, ctx: DecideContext[PeopleSignalsConfig]) -> Plan:
     by_account: dict[str, list[Record]] = {}
     for contact in records["contacts"]:
         by_account.setdefault(contact["AccountId"], []).append(contact)
-    handled = {str(t["Revsched_Key__c"]) for t in records["tasks"]}
+    handled = {str(t[config.key_field]) for t in records["tasks"]}
     # Signal key -> whose it is: duplicate records of one person make one signal.
     planned: dict[str, str] = {}
     for found in _signals(records, plan, ctx):

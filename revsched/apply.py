@@ -21,7 +21,13 @@ from revsched.enroll import EnrollmentChannel, SalesforceFieldChannel
 from revsched.errors import ApiLimitError, OrgError
 from revsched.org import OrgGateway
 from revsched.plan import Plan
-from revsched.settlement import Settled, deliver_owed, outbox_entries, remember_fired
+from revsched.settlement import (
+    Settled,
+    deliver_owed,
+    outbox_entries,
+    remember_fired,
+    silent_firings,
+)
 from revsched.state import EnrollmentOutcome, StateStore
 from revsched.structural_writes import merged_ids, write_conversions, write_creates, write_merges
 from revsched.write_waves import Payloads, write_changes, write_deletes, writes_by_object
@@ -131,6 +137,7 @@ def apply_plan(
     with bulk_jobs_uploaded(lambda: payloads(held_back), upload, org) as uploaded:
         run_id = _saved_run(plan, rendered, store, org, held_back, reverts, saved)
         store.record_retried_enrollments(run_id, settled.retried)
+        store.plan_firings(run_id, silent_firings(plan, rendered))
         # Saved first: a run killed mid-write still moves the rotation on.
         store.save_cursors(plan.cursors)
         store.add_assignments(plan.as_of, plan.assignments)

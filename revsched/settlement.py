@@ -58,6 +58,13 @@ def outbox_entries(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[Outb
     ]
 
 
+def silent_firings(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[tuple[str, str]]:
+    """The plan's stages that fire without an alert (an alerted one fires with its delivery):
+    saved before the first write, so `fire_landed` fires them after a kill."""
+    alerted = {alert.key for alert in rendered}
+    return [(f.record_id, f.stage) for f in plan.firings if (f.record_id, f.stage) not in alerted]
+
+
 def _from_outbox(row: AlertRow) -> RenderedAlert:
     """An owed alert as the notifier takes it: its recipients and its rendered text."""
     alert = Alert(
@@ -96,17 +103,36 @@ def settle(
     enroller: EnrollmentChannel | None = None,
 ) -> Settled:
     """Finish what earlier runs of the play left (call it holding the play's lease): mark
-    the unfinished ones interrupted, read their unrecorded writes back from the org, ask
+    the unfinished ones interrupted, read their unrecorded writes back from the org, fire
+    the stages they planned for the records written (state store and org), ask
     `enroller` again about their unanswered enrollments (without one, they wait for the
     play's own run), and deliver the alerts they still owe."""
     interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
     reconciled = reconcile_writes(play, store, org)
+    fired = fire_landed(play, store)
     retried = settle_enrollments(play, store, enroller) if enroller else {}
     delivered = deliver_owed(play, store, notifier)
-    remember_fired(org, store, play, [], delivered, date.today(), "settled")
+    remember_fired(org, store, play, fired, delivered, date.today(), "settled")
     sent = sum(1 for _, error in delivered if error is None)
     failed = sum(1 for outcome in retried.values() if outcome.status == "failed")
     return Settled(interrupted, reconciled, sent, len(retried), tuple(retried), failed)
+
+
+def fire_landed(play: str, store: StateStore) -> list[tuple[str, str]]:
+    """Fire the stages (no alert) the play's stopped runs planned for records whose writes
+    landed (the audit, reconciled, says which), as the run would have had it finished;
+    returns those newly fired. The rest wait for the play's next run to decide again."""
+    planned = store.planned_firings(play)
+    unwritten = store.unwritten(planned) if planned else set()
+    fired = [
+        pair
+        for run_id, stages in planned.items()
+        for pair in store.fire(
+            run_id, play, [(r, s) for r, s in stages if (run_id, r) not in unwritten]
+        )
+    ]
+    store.drop_planned_firings(play)
+    return fired
 
 
 def settle_enrollments(

@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from harness import NoAlerts, run_named
+from sqlalchemy import select
 from test_dedupe_plays import TODAY, USERS, cid, contact, rows
 
 from revsched.config import Settings
@@ -22,6 +24,7 @@ from revsched.org import OrgGateway
 from revsched.plan import Plan
 from revsched.play import DecideContext
 from revsched.state import StateStore
+from revsched.state.models import FiringRow
 
 FLAG = "Possible_Duplicate_Of__c"
 HOME = {
@@ -271,3 +274,59 @@ def test_a_run_killed_mid_merges_reruns_the_rest_and_nothing_twice():
     assert merged(rerun) == [(cid(1), [cid(4), cid(5)]), (cid(1), [cid(6)])]
     assert applied(killed, rerun) == applied(HOPES, plan)
     assert decide(applied(killed, rerun), remembered(rerun), **HOME).merges == ()
+
+
+class Killed(BaseException):
+    """The process dies (as SIGKILL leaves it: nothing after it runs)."""
+
+
+def test_a_flag_whose_link_a_killed_run_merged_away_is_kept_by_the_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Killed right after Salesforce merged Robert's duplicate (the link that flagged Bob),
+    before anything was recorded: the rerun fires the killed run's flag stage for Bob, whose
+    flag was written, in the state store and the org, so it keeps the flag, plans nothing,
+    and its own rerun plans nothing either."""
+    org = LocalOrg(tmp_path / "org.sqlite", today=lambda: TODAY)
+    [acme, globex] = org.insert("Account", [{"Name": "Acme"}, {"Name": "Globex"}])
+    fields = ("FirstName", "LastName", "Email", "MobilePhone")
+    accounts = {"001000000000000GLX": globex}
+    _robert, _duplicate, bob, _junior = org.insert(
+        "Contact",
+        [
+            {k: c[k] for k in fields if c.get(k)}
+            | {"AccountId": accounts.get(c["AccountId"], acme)}
+            for c in SMITHS
+        ],
+    )
+    settings = Settings(plays={"dedupe-contacts": {"integration_users": [], **NO_SURVIVORS}})
+    gateway, store = OrgGateway(org.salesforce), StateStore(f"sqlite:///{tmp_path / 's.sqlite'}")
+    merge = OrgGateway.merge
+
+    def merge_then_die(*args: Any, **kwargs: Any) -> Any:
+        merge(*args, **kwargs)
+        raise Killed
+
+    monkeypatch.setattr(OrgGateway, "merge", merge_then_die)
+    with pytest.raises(Killed):
+        run_named("dedupe-contacts", gateway, store, NoAlerts(), settings=settings)
+    monkeypatch.undo()
+    [killed] = store.runs("dedupe-contacts")
+
+    rerun = run_named("dedupe-contacts", gateway, store, NoAlerts(), settings=settings)
+
+    audit = store.run(killed.id)
+    assert audit is not None and [m.status for m in audit.merges] == ["merged"]
+    master, duplicate = audit.merges[0].master_id, audit.merges[0].merged_id
+    stage = next(stage for record, stage in store.fired("dedupe-contacts") if record == bob)
+    assert stage.startswith(f"flagged to {master} ")
+    with store.session() as session:
+        assert list(session.scalars(select(FiringRow.run_id))) == [killed.id]
+    assert rerun.settled.interrupted == (killed.id,)
+    assert rerun.plan.changes == () and rerun.plan.merges == ()
+    assert org.salesforce().Contact.get(bob)[FLAG] == master
+    assert not org.salesforce().query(f"SELECT Id FROM Contact WHERE Id = '{duplicate}'")["records"]
+    memory = org.salesforce().query("SELECT Record_Id__c, Stage__c FROM Revsched_Firing__c")
+    assert [(r["Record_Id__c"], r["Stage__c"]) for r in memory["records"]] == [(bob, stage)]
+    again = run_named("dedupe-contacts", gateway, store, NoAlerts(), settings=settings)
+    assert again.plan.changes == () and again.plan.merges == ()

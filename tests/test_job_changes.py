@@ -19,7 +19,7 @@ from revsched.jobs.job_changes import (
     play,
     queries,
 )
-from revsched.localorg import FaultProfile, LocalOrg
+from revsched.localorg import FaultProfile, LocalOrg, add_custom_fields
 from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.play import DecideContext
@@ -900,3 +900,32 @@ def test_doctor_checks_the_convert_leads_permission(demo_org: Path):
         " permission, so every matched lead would fail to convert; assign the permission set"
         " Revsched_Integration (it grants ConvertLeads)" in refused.stdout.splitlines()
     )
+
+
+@pytest.mark.parametrize("play_name", ["job-changes", "people-signals"])
+def test_tasks_are_found_again_on_the_configured_key_field(
+    demo_org: Path, tmp_path: Path, play_name: str
+):
+    """With [org] key_field (and the play's key_field) set to another External ID field, the
+    Tasks are upserted on it and found again by it: a rerun with an empty state store (and
+    no firings kept in the org) creates none of them twice."""
+    local = LocalOrg(demo_org, today=lambda: TODAY)
+    key = {"type": "string", "length": 255, "external_id": True}
+    add_custom_fields(local, {"Task": {"fields": {"Ops_Key__c": key}}})
+    org = OrgGateway(local.salesforce, key_field="Ops_Key__c", org_memory=False)
+    settings = Settings(plays={play_name: {"key_field": "Ops_Key__c"}})
+
+    def run(state: str, dry_run: bool = False) -> RunResult:
+        store = StateStore(f"sqlite:///{tmp_path / state}")
+        return run_named(play_name, org, store, settings=settings, dry_run=dry_run)
+
+    first = run("a.sqlite")
+    assert first.status == "succeeded" and first.plan.creates
+    keys = {c.key for c in first.plan.creates}
+    tasks = local.salesforce().query("SELECT Ops_Key__c, Revsched_Key__c FROM Task")["records"]
+    assert keys <= {t["Ops_Key__c"] for t in tasks}
+    assert not any(t["Revsched_Key__c"] for t in tasks if t["Ops_Key__c"] in keys)
+
+    rerun = run("b.sqlite", dry_run=True)
+
+    assert rerun.plan.creates == ()

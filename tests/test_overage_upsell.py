@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from harness import RecordingNotifier, demo_runs, doctor_failures, run_named
+from sqlalchemy import select
 
 from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings, Settings
@@ -21,6 +22,7 @@ from revsched.naming import opportunity_name
 from revsched.org import OrgGateway
 from revsched.play import DecideContext
 from revsched.state import StateStore
+from revsched.state.models import FiringRow
 from revsched.summary import reason_kind
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -765,3 +767,67 @@ def test_an_account_whose_write_failed_is_left_out_of_the_digest_and_its_opportu
     assert create.parent_id == bluedale["Id"] and retried.status == "succeeded"
     assert [c.status for c in (store.run(retried.run_id) or audit).creates] == ["created"]
     assert [a.key for a in again.sent] == [(bluedale["Id"], "overage 2026-11-23")]
+
+
+class Killed(BaseException):
+    """The process dies (as SIGKILL leaves it: nothing after it runs)."""
+
+
+def test_a_killed_runs_written_close_is_fired_on_settle_and_its_upsell_alerted_once(
+    demo_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Killed right after Salesforce closed the Overage opportunity, before anything was
+    recorded (no upsell, no alert yet): the rerun's settle fires the close (a stage with no
+    alert) for the opportunity the killed run wrote, before the rerun decides; the rerun
+    creates the upsell and its alert goes out once."""
+    local, store, run = demo_runs("overage-upsell", demo_org, tmp_path)
+    settings = Settings(plays={"overage-upsell": {"overage_close_stage": "Closed Lost"}})
+    run(RecordingNotifier(), settings=settings)
+    sf = local.salesforce()
+    started = sf.query("SELECT Id, Overage_Start_Date__c FROM Account")["records"]
+    keys = {f"overage-upsell:overage:{a['Id']}:{a['Overage_Start_Date__c']}" for a in started}
+    opened = sf.query(
+        "SELECT Id, AccountId, Revsched_Key__c FROM Opportunity WHERE Type = 'Overage'"
+        " AND IsClosed = false ORDER BY Id"
+    )["records"]
+    overage = next(o for o in opened if o["Revsched_Key__c"] in keys)  # an episode now
+    start = (TODAY - timedelta(days=30)).isoformat()  # 30 days in: the upsell is due
+    sf.Account.update(overage["AccountId"], {"Overage_Start_Date__c": start})
+    episode = f"overage-upsell:overage:{overage['AccountId']}:{start}"
+    sf.Opportunity.update(overage["Id"], {"Revsched_Key__c": episode})
+    update = OrgGateway.update
+
+    def update_then_die(gateway: OrgGateway, sobject: str, records: Any) -> Any:
+        outcomes = update(gateway, sobject, records)
+        if sobject == "Opportunity":
+            raise Killed
+        return outcomes
+
+    monkeypatch.setattr(OrgGateway, "update", update_then_die)
+    with pytest.raises(Killed):
+        run(RecordingNotifier(), settings=settings)
+    monkeypatch.undo()
+    killed = store.runs("overage-upsell")[0]
+    assert sf.Opportunity.get(overage["Id"])["StageName"] == "Closed Lost"
+
+    told = RecordingNotifier()
+    rerun = run(told, settings=settings)
+
+    closed = (overage["Id"], f"overage closed {start}")
+    assert rerun.settled.interrupted == (killed.id,)
+    assert closed in store.fired("overage-upsell")
+    with store.session() as session:
+        fired_by = select(FiringRow.run_id).where(
+            FiringRow.record_id == closed[0], FiringRow.stage == closed[1]
+        )
+        assert session.scalars(fired_by).all() == [killed.id]
+    assert closed not in {(f.record_id, f.stage) for f in rerun.plan.firings}
+    assert overage["Id"] not in {c.record_id for c in rerun.plan.changes}
+    upsell = (overage["AccountId"], f"upsell {start}")
+    assert [c.key for c in rerun.plan.creates if c.parent_id == overage["AccountId"]] == [
+        f"overage-upsell:upsell:{overage['AccountId']}:{start}"
+    ]
+    assert [a.key for a in told.sent].count(upsell) == 1
+    later = RecordingNotifier()
+    run(later, settings=settings)
+    assert upsell not in {a.key for a in later.sent}

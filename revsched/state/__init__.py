@@ -3,10 +3,11 @@ and cursors.
 
 models.py holds the tables (what Alembic migrates); store.py the StateStore that reads
 and writes them, composed of one class per responsibility (runs.py, history.py,
-recovery.py, outbox.py, progress.py, leases.py) over database.py. The names the rest
+recovery.py, outbox.py, carryover.py, leases.py) over database.py. The names the rest
 of revsched uses are re-exported here.
 """
 
+from revsched.state.carryover import EnrollmentOutcome
 from revsched.state.database import open_engine
 from revsched.state.models import (
     AlertRow,
@@ -18,7 +19,6 @@ from revsched.state.models import (
     UTCDateTime,
 )
 from revsched.state.outbox import OutboxEntry, fired_by
-from revsched.state.progress import EnrollmentOutcome
 from revsched.state.recovery import PlannedWrite
 from revsched.state.store import StateStore
 

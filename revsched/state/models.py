@@ -317,6 +317,19 @@ class FiringRow(Base):
     fired_at: Mapped[datetime]
 
 
+class PlannedFiringRow(Base):
+    """A stage a run will fire without an alert once its record's writes land, saved before
+    the first write: a run that stops early leaves these for the next settle to fire (the
+    writes that landed) or drop, so a kill loses no fired stage."""
+
+    __tablename__ = "planned_firings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(18))
+    stage: Mapped[str] = mapped_column(String(100))
+
+
 class DeliveryRow(Base):
     """One message confirmed by the channel for an alert at one destination.
 

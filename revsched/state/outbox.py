@@ -272,10 +272,19 @@ class Outbox(Database):
                     alert.error = f"sent on a later try; it had failed: {alert.error}"
                 self._fire(session, alert.run_id, play, fired_by(alert, unwritten))
 
+    def fire(
+        self, run_id: int, play: str, stages: Iterable[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """Mark each (record, stage) of the play fired by the run unless it already is;
+        returns those newly fired."""
+        with self.session() as session:
+            return self._fire(session, run_id, play, stages)
+
     def _fire(
         self, session: Session, run_id: int, play: str, stages: Iterable[tuple[str, str]]
-    ) -> None:
-        """Mark each (record, stage) of the play fired unless it already is."""
+    ) -> list[tuple[str, str]]:
+        """Mark each (record, stage) of the play fired unless it already is; returns those
+        newly fired."""
         todo = set(stages)
         for chunk in chunks(sorted(todo)):
             found = session.execute(
@@ -291,6 +300,7 @@ class Outbox(Database):
             FiringRow(play=play, record_id=record, stage=stage, run_id=run_id, fired_at=at)
             for record, stage in sorted(todo)
         )
+        return sorted(todo)
 
     def record_firing(self, run_id: int, play: str, record_id: str, stage: str) -> None:
         with self.session() as session:

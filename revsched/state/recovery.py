@@ -6,10 +6,10 @@ step (reconcile.py) is its one caller.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from revsched.state.database import (
     Database,
@@ -19,8 +19,12 @@ from revsched.state.models import (
     ConversionRow,
     CreateRow,
     MergeRow,
+    PlannedFiringRow,
     Run,
 )
+
+# Runs that ended before recording their fired stages; a finished run recorded its own.
+_STOPPED = ("interrupted", "stopped", "failed")
 
 
 class PlannedWrite(NamedTuple):
@@ -138,3 +142,35 @@ class Recovery(Database):
                         reconciled=True,
                     )
                 )
+
+    # Stages fired without an alert, saved before the writes they wait on
+
+    def plan_firings(self, run_id: int, stages: Iterable[tuple[str, str]]) -> None:
+        """The (record, stage) pairs the run fires without an alert once its record's
+        writes land, saved before the first write so a kill does not lose them."""
+        with self.session() as session:
+            session.add_all(
+                PlannedFiringRow(run_id=run_id, record_id=record_id, stage=stage)
+                for record_id, stage in dict.fromkeys(stages)
+            )
+
+    def planned_firings(self, play: str) -> dict[int, list[tuple[str, str]]]:
+        """The stages the play's runs that stopped early planned and never recorded, by run."""
+        with self.session() as session:
+            rows = session.execute(
+                select(PlannedFiringRow.run_id, PlannedFiringRow.record_id, PlannedFiringRow.stage)
+                .join(Run)
+                .where(Run.play == play, Run.dry_run.is_(False), Run.status.in_(_STOPPED))
+                .order_by(PlannedFiringRow.id)
+            )
+            planned: dict[int, list[tuple[str, str]]] = {}
+            for run_id, record_id, stage in rows:
+                planned.setdefault(run_id, []).append((record_id, stage))
+            return planned
+
+    def drop_planned_firings(self, play: str) -> None:
+        """Forget the saved stages of the play's ended runs: settled, or recorded by the run
+        itself when it finished."""
+        with self.session() as session:
+            ended = select(Run.id).where(Run.play == play, Run.status != "running")
+            session.execute(delete(PlannedFiringRow).where(PlannedFiringRow.run_id.in_(ended)))

@@ -36,6 +36,7 @@ from revsched.state.models import (
     FiringRow,
     MergeRow,
     OccurrenceRow,
+    PlannedFiringRow,
     ReportRow,
     Run,
 )
@@ -465,6 +466,7 @@ class RunLog(Database):
                     EnrollmentRow,
                     DecisionRow,
                     ReportRow,
+                    PlannedFiringRow,
                 )
             }
             kept = select(FiringRow.run_id).union(

@@ -49,7 +49,7 @@ class EnrollmentOutcome(NamedTuple):
     retry: bool = False
 
 
-class PlayProgress(Database):
+class Carryover(Database):
     # Reads the plays depend on
 
     def fired(self, play: str) -> frozenset[tuple[str, str]]:
