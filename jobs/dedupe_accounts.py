@@ -12,16 +12,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from revsched.dedupe import normalize
-from revsched.dedupe.companies import company, match_companies, own_site
-from revsched.dedupe.planning import (
+from revsched.dedupe.config import (
     DedupeConfig,
     ObjectSpec,
     dedupe_requirements,
     flag_fields,
-    integration_ids,
     integration_queries,
-    plan_clusters,
     records_query,
 )
 from revsched.dedupe.survivorship import Strategy
@@ -109,6 +105,10 @@ def queries(ctx: DecideContext[DedupeAccountsConfig]) -> dict[str, str]:
 
 def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple[Scalar, str]]:
     """The values account normalization writes (field -> value, why), where they differ."""
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe import normalize
+    from revsched.dedupe.companies import own_site
+
     targets: dict[str, tuple[Scalar, str]] = {}
     name = account["Name"]
     if config.trim_names and name and " ".join(name.split()) != name:
@@ -130,6 +130,9 @@ def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple
 
 
 def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
+    from revsched.dedupe.companies import company, match_companies
+    from revsched.dedupe.planning import integration_ids, plan_clusters
+
     config, plan = ctx.config, PlanBuilder(ctx, "Account")
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}

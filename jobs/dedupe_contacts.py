@@ -11,14 +11,12 @@ from functools import partial
 
 from pydantic import Field
 
-from revsched.dedupe.planning import (
+from revsched.dedupe.config import (
     ObjectSpec,
     PeopleConfig,
     dedupe_requirements,
-    integration_ids,
     integration_queries,
     people_fields,
-    people_outcome,
     records_query,
 )
 from revsched.dedupe.survivorship import Strategy
@@ -69,6 +67,9 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe.planning import integration_ids, people_outcome
+
     plan = PlanBuilder(ctx, "Contact")
     contacts = records["contacts"]
     accounts = [c[ctx.config.account_field] for c in contacts]

@@ -12,15 +12,12 @@ from functools import partial
 
 from pydantic import Field
 
-from revsched.dedupe.people import lead_company
-from revsched.dedupe.planning import (
+from revsched.dedupe.config import (
     ObjectSpec,
     PeopleConfig,
     dedupe_requirements,
-    integration_ids,
     integration_queries,
     people_fields,
-    people_outcome,
     records_query,
 )
 from revsched.dedupe.survivorship import Strategy
@@ -74,6 +71,10 @@ def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe.people import lead_company
+    from revsched.dedupe.planning import integration_ids, people_outcome
+
     config, plan = ctx.config, PlanBuilder(ctx, "Lead")
     leads = records["leads"]
     companies = [
