@@ -132,6 +132,7 @@ def measure(template: Path, size: int, mode: str, latency: float, naive: int) ->
         "calls": round(calls * scale),
         "seconds": seconds * scale,
         "cpu_us": cpu / done * 1e6 if done else 0.0,
+        "cpu_s": cpu,
         "sampled": done if done < size else None,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -295,7 +296,18 @@ def _median(rows: list[dict[str, Any]], key: str) -> float:
     return statistics.median(row[key] for row in rows)
 
 
-def _report(size: int, results: dict[str, list[dict[str, Any]]]) -> None:
+def _fixed_cpu(paths: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """Each path's median CPU seconds for a run of the same play on an org with no accounts:
+    what a run costs whatever its N (the state store's lease, settlement and audit rows,
+    the first SQL statements and validators the process builds, the query's calls)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty.sqlite"
+        subprocess.run([sys.executable, __file__, "--build", str(empty), "0"], check=True)
+        runs = {path: [_one(empty, 0, path, args) for _ in range(args.repeats)] for path in paths}
+    return {path: _median(rows, "cpu_s") for path, rows in runs.items()}
+
+
+def _report(size: int, results: dict[str, list[dict[str, Any]]], fixed: dict[str, float]) -> None:
     for mode, peer in PAIRS.items():
         if mode not in results:
             continue
@@ -306,11 +318,13 @@ def _report(size: int, results: dict[str, list[dict[str, Any]]]) -> None:
         calls, peer_calls = _median(ours, "calls"), _median(theirs, "calls")
         mb, peer_mb = _median(ours, "peak_mb"), _median(theirs, "peak_mb")
         cpu, peer_cpu = _median(ours, "cpu_us"), _median(theirs, "cpu_us")
+        net = (_median(ours, "cpu_s") - fixed[mode]) / size * 1e6
         print(
             f"{size:>9,} {mode:>5} {wall:>8.1f} {peer_wall:>8.1f} {wall / peer_wall:>6.2f}"
             f" {min(paired):>5.2f}-{max(paired):<5.2f}"
             f" {calls:>7.0f} {peer_calls:>7.0f} {calls / peer_calls:>6.2f}"
-            f" {mb:>7.0f} {peer_mb:>7.0f} {mb / peer_mb:>6.2f} {cpu:>7.0f} {peer_cpu:>7.0f}",
+            f" {mb:>7.0f} {peer_mb:>7.0f} {mb / peer_mb:>6.2f}"
+            f" {cpu:>7.0f} {peer_cpu:>7.0f} {net:>7.0f}",
             flush=True,
         )
     if "naive" in results:
@@ -350,10 +364,16 @@ def main() -> None:
     paths = [p for p in args.paths.split(",") if p in PAIRS]
     print(f"latency {args.latency * 1000:.0f} ms per call; medians of {args.repeats} interleaved")
     print(f"targets: {TARGETS}")
+    fixed = _fixed_cpu(paths, args)
+    shown = ", ".join(f"{path} {seconds * 1000:.0f} ms" for path, seconds in fixed.items())
+    print(
+        f"net: revsched's CPU us/record less a run's fixed CPU, that of the same play's run"
+        f" on an org with no accounts ({shown}; medians of {args.repeats})"
+    )
     print(
         f"{'N':>9} {'path':>5} {'wall s':>8} {'peer s':>8} {'ratio':>6} {'paired':>11} "
         f"{'calls':>7} {'peer':>7} {'ratio':>6} {'peak MB':>7} {'peer':>7} {'ratio':>6} "
-        f"{'CPU us/rec':>7} {'peer':>7}"
+        f"{'CPU us/rec':>7} {'peer':>7} {'net':>7}"
     )
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -369,7 +389,7 @@ def main() -> None:
                         results.setdefault(mode, []).append(_one(template, size, mode, args))
             if args.naive:
                 results["naive"] = [_one(template, size, "naive", args)]
-            _report(size, results)
+            _report(size, results, fixed)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,14 @@ from typing import Annotated
 from pydantic import Field
 
 from revsched.declared_writes import Writes
-from revsched.dedupe import normalize
-from revsched.dedupe.companies import company, count_companies, match_companies, own_site
-from revsched.dedupe.planning import (
+from revsched.dedupe.config import (
     DedupeConfig,
     ObjectSpec,
     dedupe_requirements,
     flag_fields,
-    integration_ids,
     integration_queries,
     records_query,
 )
-from revsched.dedupe.settling import Matcher, plan_settled
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan, Scalar
 from revsched.play import DecideContext, Play, Record, Records, Requirements
@@ -113,6 +109,10 @@ def queries(ctx: DecideContext[DedupeAccountsConfig]) -> dict[str, str]:
 
 def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple[Scalar, str]]:
     """The values account normalization writes (field -> value, why), where they differ."""
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe import normalize
+    from revsched.dedupe.companies import own_site
+
     targets: dict[str, tuple[Scalar, str]] = {}
     name = account["Name"]
     if config.trim_names and name and " ".join(name.split()) != name:
@@ -134,6 +134,11 @@ def normalized(account: Record, config: DedupeAccountsConfig) -> dict[str, tuple
 
 
 def decide(records: Records, ctx: DecideContext[DedupeAccountsConfig]) -> Plan:
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe.companies import company, count_companies, match_companies
+    from revsched.dedupe.planning import integration_ids
+    from revsched.dedupe.settling import Matcher, plan_settled
+
     config = ctx.config
     accounts = records["accounts"]
     targets = {a["Id"]: normalized(a, config) for a in accounts}

@@ -11,16 +11,14 @@ from functools import partial
 
 from pydantic import Field
 
-from revsched.dedupe.planning import (
+from revsched.dedupe.config import (
     ObjectSpec,
     PeopleConfig,
     dedupe_requirements,
-    integration_ids,
     integration_queries,
     people_fields,
     records_query,
 )
-from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Records
@@ -68,6 +66,10 @@ def queries(ctx: DecideContext[DedupeContactsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeContactsConfig]) -> Plan:
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe.planning import integration_ids
+    from revsched.dedupe.settling import people_outcome
+
     contacts = records["contacts"]
     config = ctx.config
     accounts = [c[config.account_field] for c in contacts]

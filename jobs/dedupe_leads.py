@@ -12,17 +12,14 @@ from functools import partial
 
 from pydantic import Field
 
-from revsched.dedupe.people import lead_company
-from revsched.dedupe.planning import (
+from revsched.dedupe.config import (
     ObjectSpec,
     PeopleConfig,
     dedupe_requirements,
-    integration_ids,
     integration_queries,
     people_fields,
     records_query,
 )
-from revsched.dedupe.settling import people_outcome
 from revsched.dedupe.survivorship import Strategy
 from revsched.plan import Plan
 from revsched.play import DecideContext, Play, Records
@@ -73,6 +70,11 @@ def queries(ctx: DecideContext[DedupeLeadsConfig]) -> dict[str, str]:
 
 
 def decide(records: Records, ctx: DecideContext[DedupeLeadsConfig]) -> Plan:
+    # The matcher loads when the play decides, not whenever the plays are listed.
+    from revsched.dedupe.people import lead_company
+    from revsched.dedupe.planning import integration_ids
+    from revsched.dedupe.settling import people_outcome
+
     config = ctx.config
     leads = records["leads"]
     companies = [

@@ -8,6 +8,7 @@ No `from __future__ import annotations` here: typer reads every command's annota
 each start, and strings it must evaluate first cost each command (`--help` included) 5 ms.
 """
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -43,6 +44,10 @@ from revsched.session import Session, local_today
 if TYPE_CHECKING:
     from revsched.plan import Plan
 
+# pydantic looks for its plugins (entry points of every installed distribution) when it
+# builds its first validator; revsched uses none. Its documented switch turns the search
+# off unless set already (set it empty to have pydantic load installed plugins).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # Help in the plain style: flags show no `<bool>` placeholder, errors no boxed panel.
 CLI_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}

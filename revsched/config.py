@@ -29,7 +29,13 @@ from revsched.config_channels import PlayAlerts as PlayAlerts
 from revsched.config_channels import SlackSettings as SlackSettings
 from revsched.config_channels import SmtpSettings as SmtpSettings
 from revsched.config_env import env_settings, with_env_settings
-from revsched.config_secrets import SECRET_KEYS, SecretRef, StrictModel, secret_from_env
+from revsched.config_secrets import (
+    SECRET_KEYS,
+    SecretRef,
+    StrictModel,
+    secret_from_env,
+    section_defaults,
+)
 from revsched.config_secrets import looks_like_a_secret as looks_like_a_secret
 from revsched.config_secrets import secret as secret
 from revsched.errors import ConfigError
@@ -218,13 +224,13 @@ def demo_pools() -> dict[str, PoolSettings]:
 
 class Settings(StrictModel):
     time_zone: str = "UTC"
-    org: OrgSettings = Field(default_factory=OrgSettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    state: StateSettings = Field(default_factory=StateSettings)
-    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
-    templates: TemplateSettings = Field(default_factory=TemplateSettings)
-    alerts: AlertSettings = Field(default_factory=AlertSettings)
-    enrollment: EnrollmentSettings = Field(default_factory=EnrollmentSettings)
+    org: OrgSettings = section_defaults()
+    api: ApiSettings = section_defaults()
+    state: StateSettings = section_defaults()
+    scheduler: SchedulerSettings = section_defaults()
+    templates: TemplateSettings = section_defaults()
+    alerts: AlertSettings = section_defaults()
+    enrollment: EnrollmentSettings = section_defaults()
     # Extra directories of play modules, loaded beside the shipped `jobs/`.
     play_paths: list[Path] = []
     pools: dict[str, PoolSettings] = Field(default_factory=demo_pools)

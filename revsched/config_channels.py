@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from revsched.config_secrets import SecretRef, StrictModel, secret_from_env
+from revsched.config_secrets import SecretRef, StrictModel, secret_from_env, section_defaults
 
 AlertKind = Literal["terminal", "slack", "webhook", "email"]
 Delivery = Literal["dm", "channel", "both"]
@@ -90,8 +90,8 @@ class AlertSettings(StrictModel):
     # One message per recipient per run listing the records, instead of one per record.
     digest: bool = False
     webhook_url: SecretRef = secret_from_env("SLACK_WEBHOOK_URL")
-    slack: SlackSettings = Field(default_factory=SlackSettings)
-    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    slack: SlackSettings = section_defaults()
+    smtp: SmtpSettings = section_defaults()
     plays: dict[str, PlayAlertSettings] = {}
 
     @model_validator(mode="after")
@@ -107,12 +107,14 @@ class AlertSettings(StrictModel):
         return self
 
     def for_play(self, play: str) -> PlayAlerts:
-        own = self.plays.get(play, PlayAlertSettings())
-        merged = {
-            key: getattr(self, key) if value is None else value
-            for key, value in own.model_dump().items()
-        }
-        return PlayAlerts(**merged)
+        """Made of values both models validated already, so without validating them again
+        (which would build PlayAlerts' validator at every start that reads a config)."""
+        own = self.plays.get(play)
+        merged: dict[str, object] = {}
+        for key in PlayAlerts.model_fields:
+            value = None if own is None else getattr(own, key)
+            merged[key] = getattr(self, key) if value is None else value
+        return PlayAlerts.model_construct(**merged)
 
 
 EnrollmentKind = Literal["salesforce-field", "outreach", "fake"]
@@ -169,4 +171,4 @@ class EnrollmentSettings(StrictModel):
     # after its retries, a dropped connection, a locked row), the first included; then it
     # stays failed, reported. A refusal (an unknown sequence, no prospect) is never retried.
     tries: int = Field(ENROLLMENT_TRIES, ge=1)
-    outreach: OutreachSettings = Field(default_factory=OutreachSettings)
+    outreach: OutreachSettings = section_defaults()

@@ -112,10 +112,17 @@ class SecretRef(StrictModel):
             return None
 
 
+def section_defaults(**values: Any) -> Any:
+    """The default of a field holding a model: `values` (none: the model's own defaults),
+    validated by the validator of the model holding the field when a config is read, not
+    at import (`--help` builds no model). A default_factory calling the model would build
+    that model's own validator too, at every start that reads a config."""
+    return Field(values, validate_default=True)
+
+
 def secret_from_env(env: str) -> Any:
-    """A secret read from the environment variable `env` unless configured. Made when a
-    config is read, not at import: `--help` builds no model."""
-    return Field(default_factory=lambda: SecretRef(env=env))
+    """A secret read from the environment variable `env` unless configured."""
+    return section_defaults(env=env)
 
 
 def secret(key: str, ref: SecretRef) -> str:

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 
 def make_console(stderr: bool = False) -> Console:
-    """Output as wide as the terminal, or $COLUMNS (80 by default) when piped."""
-    return Console(stderr=stderr)
+    """Output as wide as the terminal, or $COLUMNS (80 by default) when piped. No emoji
+    codes: what it prints is data (a record named "Acme :x:" keeps its name), and rich
+    loads its table of emoji codes for the first string it renders with them on."""
+    return Console(stderr=stderr, emoji=False)
 
 
 def local_today(settings: Settings) -> date:

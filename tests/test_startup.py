@@ -85,6 +85,24 @@ def test_plays_lists_the_plays_without_the_heavy_libraries():
     assert "dedupe-accounts" in output
 
 
+# What listing the plays leaves for a run: the dedupe matcher (its plays' config models
+# live apart from it), and rich's table of emoji codes (the CLI prints data, not emoji).
+NOT_FOR_LISTING = (
+    "revsched.dedupe.match",
+    "revsched.dedupe.people",
+    "revsched.dedupe.companies",
+    "revsched.dedupe.planning",
+    "rich._emoji_codes",
+)
+
+
+def test_plays_lists_the_dedupe_plays_without_their_matcher():
+    loaded, output = loaded_by("plays", watched=NOT_FOR_LISTING)
+    assert loaded == []
+    assert "dedupe-contacts" in output
+    assert "Merge duplicate contacts" in output
+
+
 def test_a_run_still_loads_what_it_uses():
     loaded, _ = loaded_by("history")
     assert {"sqlalchemy", "alembic"} <= set(loaded)

@@ -12,11 +12,10 @@ from typing import Any
 
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import PairLink
+from revsched.dedupe.config import MatchRules, SafetyRules
 from revsched.dedupe.frequency import TermFrequencies
 from revsched.dedupe.match import (
     Matching,
-    MatchRules,
-    SafetyRules,
     Scorer,
     linked_pairs,
     matching,

@@ -16,19 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pydantic import Field
-
-from revsched.config import StrictModel
-
-
-class TermFrequencyRules(StrictModel):
-    """How much a value's frequency in the run may move an agreement's weight (log2)."""
-
-    enabled: bool = True
-    # At most this many bits added for an agreement on a rare value...
-    max_bonus: float = Field(1.0, ge=0, le=10)
-    # ...and at most this many taken away for one on a common value ("smith", "consulting").
-    max_penalty: float = Field(3.0, ge=0, le=10)
+from revsched.dedupe.config import TermFrequencyRules
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from typing import Any
 
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import PairLink
+from revsched.dedupe.config import MatchRules, PersonFields, SafetyRules
 from revsched.dedupe.frequency import TermFrequencies
 from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.dedupe.match import (
     Matching,
-    MatchRules,
-    SafetyRules,
     Scorer,
     linked_pairs,
     matching,
@@ -54,19 +53,6 @@ class NormalizedPerson:
     postal_code: str | None = None  # "SW1A1AA"
     street: normalize.Street | None = None  # 16 "dumas street"
     city: str | None = None  # "mount immaney"
-
-
-@dataclass(frozen=True)
-class PersonFields:
-    """Where a contact's or lead's identifying values are; None: not read."""
-
-    phones: Sequence[str] = ("Phone",)
-    email: str = "Email"
-    country: str | None = None
-    birthdate: str | None = None
-    postal_code: str | None = None
-    street: str | None = None
-    city: str | None = None
 
 
 def person(

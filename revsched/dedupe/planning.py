@@ -14,128 +14,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, ClassVar, get_args
-
-from pydantic import Field, model_validator
 
 from revsched.dedupe.cluster import MergeGroup, PairLink, build_clusters
-from revsched.dedupe.match import Matching, MatchRules
+from revsched.dedupe.config import DedupeConfig, ObjectSpec
+from revsched.dedupe.match import Matching
 from revsched.dedupe.memory import FlagMemory, digest, flag_stage, remembered_links
-from revsched.dedupe.people import PersonFields
 from revsched.dedupe.review import link_reasons, review_rows
-from revsched.dedupe.survivorship import Facts, MasterRule, Strategy, choose_master, survivors
+from revsched.dedupe.survivorship import Facts, choose_master, survivors
 from revsched.errors import ConfigError
 from revsched.plan import Merge, MergedRecord, Scalar
 from revsched.plan_builder import PlanBuilder
-from revsched.play import PlayConfig, Record, Records, Requirements
+from revsched.play import Record, Records
 from revsched.records import children
-from revsched.soql import FieldName, format_soql
-
-# Every rule, in the order MasterRule lists them.
-DEFAULT_MASTER_RULES: list[MasterRule] = list(get_args(MasterRule))
-
-
-class DedupeConfig(PlayConfig):
-    """Settings every dedupe play has; each play adds its fields and survivorship."""
-
-    # Off on a real org until set: a merge deletes records and cannot be undone.
-    REAL_ORG_DEFAULTS: ClassVar[dict[str, Any]] = {**PlayConfig.REAL_ORG_DEFAULTS, "merge": False}
-
-    # Merge the sure duplicates (false: flag them like the rest, for review).
-    merge: bool = True
-    # Records linked to their master directly by links scoring at least this, with enough
-    # independent evidence (match.min_evidence) and breaking no safety rule (match.safety)
-    # with each other, are merged into it; the rest of the cluster is flagged.
-    merge_threshold: float = Field(0.92, ge=0, le=1)
-    # Links scoring below this are ignored.
-    flag_threshold: float = Field(0.8, ge=0, le=1)
-    match: MatchRules = Field(default_factory=MatchRules)
-    # Ordered: the first rule that prefers some records of a cluster picks the master.
-    master_rules: list[MasterRule] = Field(DEFAULT_MASTER_RULES, min_length=1)
-    # Usernames of integration users, whose records make poor masters.
-    integration_users: list[str] = ["integration@demo.revsched.dev"]
-    # Lookup (to the same object) set on flagged records, pointing at the master.
-    flag_field: FieldName = "Possible_Duplicate_Of__c"
-    # Field -> newest | oldest | longest: empty master fields take that duplicate value.
-    survivorship: dict[FieldName, Strategy] = {}
-    # Fields read and kept in the plan and the audit for every merged record: a merge
-    # deletes it and cannot be undone, so these are all that remains of it.
-    audit_fields: list[FieldName] = []
-
-    @model_validator(mode="after")
-    def _thresholds_ordered(self) -> DedupeConfig:
-        if self.flag_threshold > self.merge_threshold:
-            raise ValueError("flag_threshold must not be above merge_threshold")
-        return self
-
-
-class PeopleConfig(DedupeConfig):
-    """Contacts and leads: where their email and phones are."""
-
-    email_field: FieldName = "Email"
-    phone_fields: list[FieldName] = ["Phone"]
-    # Phones are read in this country's format; two different countries never merge.
-    country_field: FieldName = "Country"
-    # Optional (None: not read): a birthdate agreeing is a piece of evidence, one a slip
-    # apart adds a little, one differing counts against; a postal code agreeing lets names
-    # meet and adds weight; a street address (house number and street) agreeing beside a
-    # name agreeing as written is a piece of evidence; a city agreeing adds a little.
-    birthdate_field: FieldName | None = None
-    postal_code_field: FieldName | None = None
-    street_field: FieldName | None = None
-    city_field: FieldName | None = None
-
-    def person_fields(self) -> PersonFields:
-        return PersonFields(
-            phones=tuple(self.phone_fields),
-            email=self.email_field,
-            country=self.country_field,
-            birthdate=self.birthdate_field,
-            postal_code=self.postal_code_field,
-            street=self.street_field,
-            city=self.city_field,
-        )
-
-
-@dataclass(frozen=True)
-class ObjectSpec:
-    """How one object's records are read and compared for master selection."""
-
-    sobject: str
-    # Child relationships counted as activity, and the one counted as opportunities.
-    activities: tuple[str, ...] = ("Tasks", "Events")
-    opportunities: str | None = None
-
-
-def records_query(spec: ObjectSpec, fields: Sequence[str], where: str = "") -> str:
-    """SOQL for the records of `spec` with `fields` and the children the master rules count."""
-    relationships = [*spec.activities, *([spec.opportunities] if spec.opportunities else [])]
-    subqueries = [f"(SELECT Id FROM {name})" for name in relationships]
-    wanted = ["Id", "Name", "CreatedDate", "OwnerId", *fields]
-    unique = list(dict.fromkeys(wanted))
-    clause = f" WHERE {where}" if where else ""
-    return f"SELECT {', '.join(unique + subqueries)} FROM {spec.sobject}{clause} ORDER BY Id"
-
-
-def dedupe_requirements(
-    spec: ObjectSpec, config: DedupeConfig, written: Sequence[str] = ()
-) -> Requirements:
-    """For `revsched doctor`: the integration users, the fields flagging, survivorship and
-    `written` update, and Delete on the object for its merges."""
-    fields = dict.fromkeys([*written, config.flag_field, *config.survivorship])
-    return Requirements(
-        users=tuple(config.integration_users),
-        writes=tuple((spec.sobject, field) for field in fields),
-        merges=(spec.sobject,) if config.merge else (),
-    )
-
-
-def integration_queries(config: DedupeConfig) -> dict[str, str]:
-    """The query for the integration users, if any are configured."""
-    if not config.integration_users:
-        return {}
-    soql = "SELECT Id, Username FROM User WHERE Username IN {}"
-    return {"integration_users": format_soql(soql, config.integration_users)}
 
 
 def integration_ids(play: str, config: DedupeConfig, records: Records) -> set[str]:
@@ -428,27 +318,3 @@ def _blocked(
         for link in matching.blocked
         if link.score >= config.merge_threshold and len(link.evidence) >= config.match.min_evidence
     ]
-
-
-def flag_fields(config: DedupeConfig) -> list[str]:
-    """The fields every dedupe query reads besides what matching needs."""
-    return [config.flag_field, *config.survivorship, *config.audit_fields]
-
-
-def people_compared(config: PeopleConfig) -> list[str]:
-    """The fields matching contacts or leads reads (besides their account or company)."""
-    fields = config.person_fields()
-    optional = (fields.birthdate, fields.postal_code, fields.street, fields.city)
-    return [
-        "FirstName",
-        "LastName",
-        config.email_field,
-        *config.phone_fields,
-        config.country_field,
-        *[f for f in optional if f],
-    ]
-
-
-def people_fields(config: PeopleConfig) -> list[str]:
-    """The fields matching contacts or leads reads, and those flagging and survivorship write."""
-    return [*people_compared(config), *flag_fields(config)]

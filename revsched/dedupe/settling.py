@@ -16,16 +16,10 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from revsched.dedupe.config import DedupeConfig, ObjectSpec, PeopleConfig, people_compared
 from revsched.dedupe.match import Matching
 from revsched.dedupe.people import count_people, match_people, person
-from revsched.dedupe.planning import (
-    DedupeConfig,
-    ObjectSpec,
-    Outcome,
-    PeopleConfig,
-    people_compared,
-    plan_clusters,
-)
+from revsched.dedupe.planning import Outcome, plan_clusters
 from revsched.plan import Scalar
 from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Record
