@@ -21,6 +21,7 @@ from dateutil.parser import isoparse
 from revsched.auth import salesforce_login
 from revsched.config import Settings
 from revsched.logs import logger
+from revsched.org_composite import SideQuery, describe_read
 from revsched.org_reads import OrgReads
 from revsched.org_writes import OrgWrites
 
@@ -36,15 +37,19 @@ class OrgGateway(OrgReads, OrgWrites):
     the org's daily API usage has reached our budget share.
     """
 
-    def describe(self, sobject: str) -> dict[str, Any]:
+    def describe(self, sobject: str, side: SideQuery | None = None) -> dict[str, Any]:
         """The object's describe (its fields and their types), fetched once for a run: every
         Bulk read of the object is typed with it. A scheduler's gateway lives for weeks, so
         a describe older than DESCRIBE_MAX_AGE is fetched again (an admin may change a
-        field's type)."""
+        field's type). A `side` query not yet read is read in the describe's call (one
+        composite call), or alone when the describe is not fetched."""
         fetched, described = self._describes.get(sobject, (-math.inf, {}))
         if time.monotonic() - fetched > DESCRIBE_MAX_AGE.total_seconds():
-            described = self.call(f"describe {sobject}", lambda sf: getattr(sf, sobject).describe())
+            alone = lambda sf: getattr(sf, sobject).describe()  # noqa: E731
+            described = self.carrying(describe_read(sobject), alone, side)
             self._describes[sobject] = (time.monotonic(), described)
+        if side is not None and not side.settled:
+            self.read_side(side)
         return described
 
 

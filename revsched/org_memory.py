@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from revsched.org import OrgGateway
+from revsched.org_composite import SideQuery
 from revsched.soql import format_soql
 
 FIRING_OBJECT = "Revsched_Firing__c"
@@ -64,23 +65,41 @@ def _collect_ids(record: Mapping[str, Any], found: set[str]) -> None:
                     _collect_ids(child, found)
 
 
-def recall(org: OrgGateway, play: str, record_ids: Iterable[str] | None) -> frozenset[Fired]:
-    """The (record, stage) pairs the org remembers the play firing for these records
-    (None: for every record, as a play that decides a page at a time needs them)."""
-    wanted = None if record_ids is None else set(record_ids)
+def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[Fired]:
+    """The (record, stage) pairs the org remembers the play firing for these records, read
+    with calls of their own (one per 2,000 firings)."""
+    wanted = set(record_ids)
+    query = firings_query(org, play, wanted)
+    if query is not None:
+        org.read_side(query)
+    return recalled(query, wanted)
+
+
+def firings_query(
+    org: OrgGateway, play: str, wanted: set[str] | None = None
+) -> SideQuery | None:
+    """The query of the play's firings the org remembers, for these records (None: for every
+    record, as a play that decides a page at a time needs them), to read alone or beside
+    another read (`OrgGateway.iter_query`'s side query); None when there is none to read."""
     if not org.org_memory or (wanted is not None and not wanted):
-        return frozenset()
+        return None
     select = f"SELECT Record_Id__c, Stage__c FROM {FIRING_OBJECT} WHERE Play__c = {{}}"
     if wanted is None or len(wanted) > IDS_PER_QUERY:
         soql = format_soql(select, play)
     else:
         soql = format_soql(select + " AND Record_Id__c IN {}", play, sorted(wanted))
     # Small rows, no COUNT() to pick a path: one call per 2,000 firings.
-    action = "read the org's memory of firings"
-    rows = org.call(action, lambda sf: sf.query_all(soql), HINT)["records"]
+    return SideQuery(soql, "read the org's memory of firings", HINT)
+
+
+def recalled(query: SideQuery | None, wanted: set[str] | None = None) -> frozenset[Fired]:
+    """The (record, stage) pairs a firings query read, of the wanted records (None: all);
+    its refusal raised here, as one line with HINT."""
+    if query is None:
+        return frozenset()
     return frozenset(
         (row["Record_Id__c"], row["Stage__c"])
-        for row in rows
+        for row in query.rows()
         if wanted is None or row["Record_Id__c"] in wanted
     )
 

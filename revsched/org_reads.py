@@ -16,6 +16,7 @@ from simple_salesforce.format import format_soql
 from revsched import progress
 from revsched.bulk import bulk_query, count_query, top_level_clauses
 from revsched.org_calls import COLLECTION_LIMIT, OrgSession
+from revsched.org_composite import Read, SideQuery, answer, query_read, together
 from revsched.play import Record
 
 # Standard objects a lookup points at, by their Ids' key prefix (the same in every org).
@@ -36,13 +37,18 @@ T = TypeVar("T")
 class OrgReads(OrgSession):
     """The gateway's reads."""
 
-    # The object's describe, cached by the gateway (OrgGateway.describe).
-    describe: Callable[[str], dict[str, Any]]
+    # The object's describe, cached by the gateway (OrgGateway.describe), carrying a side
+    # query when it is fetched.
+    describe: Callable[[str, SideQuery | None], dict[str, Any]]
 
-    def iter_query(self, soql: str, config_hint: str | None = None) -> Iterator[Record]:
+    def iter_query(
+        self, soql: str, config_hint: str | None = None, side: SideQuery | None = None
+    ) -> Iterator[Record]:
         """Stream a query's rows: by REST pages, each retried on its own, or for large
         results with one Bulk API 2.0 query job. The first page's totalSize tells which (no
-        COUNT() call of its own); with bulk_read_threshold 0, Bulk reads every query it can."""
+        COUNT() call of its own); with bulk_read_threshold 0, Bulk reads every query it can.
+        A `side` query is read in the first page's call, or the Bulk read's describe, before
+        the first row is given (alone if neither call is made)."""
         clauses = top_level_clauses(soql)
         # The outer FROM names what is read (a subquery's FROM is only part of each row).
         sobject = clauses[1].split()[1] if clauses else "records"
@@ -50,7 +56,8 @@ class OrgReads(OrgSession):
         bulkable = count_query(soql) is not None
         page = None
         if not bulkable or self.api.bulk_read_threshold:
-            page = self.call(action, lambda sf: sf.query(soql), config_hint)
+            first = query_read(soql, action, config_hint, self.api.query_batch_size)
+            page = self.carrying(first, lambda sf: sf.query(soql), side)
         if bulkable and (page is None or page["totalSize"] > self.api.bulk_read_threshold):
             total = page["totalSize"] if page else None
             with progress.task(f"reading {sobject} by Bulk API", total) as tracker:
@@ -63,11 +70,14 @@ class OrgReads(OrgSession):
                     done = state == JobState.job_complete
                     tracker.state(state, 0 if done else processed, "read" if done else "processed")
 
+                def describe(name: str) -> dict[str, Any]:
+                    return self.describe(name, side)
+
                 yield from bulk_query(
                     call,
                     soql,
                     self.api.bulk_page_size,
-                    self.describe,
+                    describe,
                     on_state=on_state,
                     on_read=tracker,
                 )
@@ -81,6 +91,41 @@ class OrgReads(OrgSession):
                     return
                 locator = page["nextRecordsUrl"]
                 page = self.call(action, functools.partial(_next_page, locator=locator))
+
+    def carrying(
+        self, read: Read, alone: Callable[[Salesforce], T], side: SideQuery | None
+    ) -> Any:
+        """What `read` answers (made as `alone` when there is nothing to carry), with a side
+        query not yet read carried in the same composite call."""
+        if side is None or side.settled:
+            return self.call(read.action, alone, read.hint)
+        beside = query_read(side.soql, side.action, side.hint, self.api.query_batch_size)
+        answered, carried = self.call(read.action, together((read, beside)), read.hint)
+        self.read_side(side, lambda: answer(beside, carried))
+        return answer(read, answered)
+
+    def read_side(
+        self, side: SideQuery, first_page: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
+        """Read a side query: from its first page (answered in a call that carried it) or
+        with a call of its own, then the pages after it (each a call of its own, as
+        query_all's are)."""
+
+        def rows() -> list[Record]:
+            if first_page is not None:
+                page = first_page()
+            else:
+                page = self.call(side.action, lambda sf: sf.query(side.soql), side.hint)
+            records = page["records"]
+            while not page["done"]:
+                locator = page["nextRecordsUrl"]
+                page = self.call(
+                    side.action, functools.partial(_next_page, locator=locator), side.hint
+                )
+                records += page["records"]
+            return [_plain(record) for record in records]
+
+        side.settle(rows)
 
     def query(self, soql: str, config_hint: str | None = None) -> list[Record]:
         """All rows of a query; `config_hint` says what to fix if Salesforce refuses it."""

@@ -152,10 +152,14 @@ def _streamed(
         raise PlayError(f"play {play.name} streams {play.streams!r}, which it does not query")
     whole = read_queries(play, ctx, org, queries)
     ctx = with_index(play, ctx, store, org)
-    # Every firing the org remembers for the play, read once: which records the pages
-    # hold is not known beforehand (above 300 records in scope a whole play's firings are
-    # read anyway).
-    ctx = replace(ctx, fired=ctx.fired | org_memory.recall(org, play.name, None))
+    # Every firing the org remembers for the play: which records the pages hold is not
+    # known beforehand (above 300 records in scope a whole play's firings are read anyway).
+    # Read in the first page's call (or the Bulk read's describe), not in one of its own.
+    firings = org_memory.firings_query(org, play.name)
+    pages = _pages(org.iter_query(soql, config_hint(play), firings))
+    with explained_errors(play, ctx, org, soql):
+        first = next(pages)
+    ctx = replace(ctx, fired=ctx.fired | org_memory.recalled(firings))
     run_id = store.open_run(play.name, ctx.as_of, dry_run)
     tally, rest = PlanTally(), _Rest()
     alert_names: dict[str, str] = {}
@@ -165,7 +169,7 @@ def _streamed(
         explained_errors(play, ctx, org, soql),
         progress.status(f"deciding {play.name}"),
     ):
-        for page in _pages(org.iter_query(soql, config_hint(play))):
+        for page in itertools.chain([first], pages):
             part = play.decide({**whole, play.streams: page}, ctx)
             _check_part(play, part)
             names = audit_names(part, org, looked_up)

@@ -144,11 +144,15 @@ def _subrequest(
         }
     split = urlsplit(url)
     sub_parts = [p for p in unquote(split.path).split("/") if p]
+    # "Composite Subrequest": httpHeaders, any header the resource takes (Sforce-Query-Options
+    # on a query); the session is the composite call's.
+    own = sub.get("httpHeaders")
+    sent = {str(k): str(v) for k, v in own.items()} if isinstance(own, dict) else {}
     environ = EnvironBuilder(
         path=split.path,
         query_string=split.query,
         method=str(sub.get("method", "GET")).upper(),
-        headers={"Authorization": parent.headers.get("Authorization", "")},
+        headers={**sent, "Authorization": parent.headers.get("Authorization", "")},
         data=b"" if body is None else json.dumps(body).encode(),
         content_type="application/json",
     ).get_environ()
