@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -86,6 +88,46 @@ def test_composite_request_validation(sf):
 def test_composite_counts_as_one_call(sf, org):
     composite(sf, [create(f"a{i}", "Account", {"Name": f"A{i}"}) for i in range(5)])
     assert org.api_usage()[0] == 1
+
+
+def test_query_and_describe_subrequests_answer_as_their_resources_do(sf, org):
+    """What a run carries together: a query (its page size in the subrequest's own
+    Sforce-Query-Options, continued by query-more like any page) and an sObject Describe,
+    each with the body the resource alone gives, and one call for both."""
+    org.insert("Account", [{"Name": f"Account {n}"} for n in range(250)])
+    soql = "SELECT Id, Name FROM Account ORDER BY Name"
+    page_of_200 = {"Sforce-Query-Options": "batchSize=200"}
+    query = {"method": "GET", "url": f"{API}/query/?{urlencode({'q': soql})}", "referenceId": "a"}
+    describe = {"method": "GET", "url": f"{API}/sobjects/Account/describe", "referenceId": "d"}
+
+    first, described = composite(sf, [{**query, "httpHeaders": page_of_200}, describe])
+
+    assert org.api_usage()[0] == 1
+    assert [first["httpStatusCode"], described["httpStatusCode"]] == [200, 200]
+    page = first["body"]
+    assert (page["totalSize"], len(page["records"]), page["done"]) == (250, 200, False)
+    rest = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True)
+    assert len(rest["records"]) == 50 and rest["done"]
+    assert described["body"] == sf.Account.describe()
+
+
+def test_a_refused_query_subrequest_answers_its_error_and_the_others_run(sf):
+    missing = "SELECT Id FROM Revsched_Missing__c"
+    results = composite(
+        sf,
+        [
+            {
+                "method": "GET",
+                "url": f"{API}/query/?{urlencode({'q': missing})}",
+                "referenceId": "m",
+            },
+            {"method": "GET", "url": f"{API}/sobjects/Account/describe", "referenceId": "d"},
+        ],
+    )
+    assert [r["httpStatusCode"] for r in results] == [400, 200]
+    [error] = results[0]["body"]
+    assert error["errorCode"] == "INVALID_TYPE"
+    assert "sObject type 'Revsched_Missing__c' is not supported" in error["message"]
 
 
 def upsert_tasks(sf, records: list[dict]) -> list[dict]:
