@@ -75,9 +75,7 @@ def recall(org: OrgGateway, play: str, record_ids: Iterable[str]) -> frozenset[F
     return recalled(query, wanted)
 
 
-def firings_query(
-    org: OrgGateway, play: str, wanted: set[str] | None = None
-) -> SideQuery | None:
+def firings_query(org: OrgGateway, play: str, wanted: set[str] | None = None) -> SideQuery | None:
     """The query of the play's firings the org remembers, for these records (None: for every
     record, as a play that decides a page at a time needs them), to read alone or beside
     another read (`OrgGateway.iter_query`'s side query); None when there is none to read."""

@@ -92,9 +92,7 @@ class OrgReads(OrgSession):
                 locator = page["nextRecordsUrl"]
                 page = self.call(action, functools.partial(_next_page, locator=locator))
 
-    def carrying(
-        self, read: Read, alone: Callable[[Salesforce], T], side: SideQuery | None
-    ) -> Any:
+    def carrying(self, read: Read, alone: Callable[[Salesforce], T], side: SideQuery | None) -> Any:
         """What `read` answers (made as `alone` when there is nothing to carry), with a side
         query not yet read carried in the same composite call."""
         if side is None or side.settled:

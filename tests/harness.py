@@ -1,5 +1,5 @@
-"""What engine tests share: a channel that confirms every alert, one win-back run, and a
-play that finds its own records by its name."""
+"""What engine tests share: a channel that confirms every alert, one win-back run, a play's
+run on a gateway, and a play that finds its own records by its name."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from simple_salesforce import Salesforce
 
@@ -41,6 +42,17 @@ class NoAlerts:
     def deliver(self, alerts: Sequence[RenderedAlert]) -> dict[tuple[str, str], str | None]:
         assert not alerts, "no alert expected"
         return {}
+
+
+def run_on(
+    play: Play[Any], gateway: OrgGateway, store: StateStore, dry_run: bool = False, **options: Any
+) -> RunResult:
+    """The play on TODAY, with the gateway's API settings and no alert channel."""
+    options = {"notifier": NoAlerts(), "renderer": AlertRenderer(gateway.instance_url), **options}
+    settings = Settings(api=gateway.api)
+    return run_play(
+        play, settings, as_of=TODAY, dry_run=dry_run, store=store, org=gateway, **options
+    )
 
 
 def demo_runs(

@@ -14,12 +14,11 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
-from harness import TODAY, NoAlerts, RecordingNotifier
+from harness import TODAY, RecordingNotifier, run_on
 from simple_salesforce import Salesforce
 
 from revsched import org_memory
-from revsched.alerts import AlertRenderer
-from revsched.config import ApiSettings, Settings
+from revsched.config import ApiSettings
 from revsched.errors import ConfigError
 from revsched.jobs.churn_intake import play as churn_intake
 from revsched.localorg import LocalOrg
@@ -27,7 +26,6 @@ from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
 from revsched.plan import Plan, diff_changes
 from revsched.play import DecideContext, Play, PlayConfig, Records
-from revsched.runner import RunResult, run_play
 from revsched.state import StateStore
 
 # benchmarks/engine.py's play: one query, one field set on every account.
@@ -62,16 +60,6 @@ def _api(bulk: bool) -> ApiSettings:
     threshold = 0 if bulk else 10**6
     return ApiSettings(
         query_batch_size=BATCH, bulk_read_threshold=threshold, bulk_write_threshold=threshold
-    )
-
-
-def _run(
-    play: Play[Any], gateway: OrgGateway, store: StateStore, dry_run: bool = False, **options: Any
-) -> RunResult:
-    options = {"notifier": NoAlerts(), "renderer": AlertRenderer(gateway.instance_url), **options}
-    settings = Settings(api=gateway.api)
-    return run_play(
-        play, settings, as_of=TODAY, dry_run=dry_run, store=store, org=gateway, **options
     )
 
 
@@ -157,7 +145,7 @@ def test_a_rest_run_makes_the_rest_scripts_calls(
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sent = _requests(gateway, monkeypatch)
 
-    ours = _calls(org, lambda: _run(TOUCH, gateway, store))
+    ours = _calls(org, lambda: run_on(TOUCH, gateway, store))
     theirs = _calls(script_org, lambda: _rest_script(script))
 
     assert ours == theirs == 6
@@ -177,7 +165,7 @@ def test_a_bulk_run_makes_the_bulk_scripts_calls(
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sent = _requests(gateway, monkeypatch)
 
-    ours = _calls(org, lambda: _run(TOUCH, gateway, store))
+    ours = _calls(org, lambda: run_on(TOUCH, gateway, store))
     theirs = _calls(script_org, lambda: _bulk_script(script_org.salesforce(), tmp_path / "u.csv"))
 
     assert ours == theirs == 8
@@ -194,12 +182,12 @@ def test_a_new_machine_repeats_no_alert_of_a_streamed_play(tmp_path: Path, bulk:
     demo = build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=7, today=TODAY)
     gateway = OrgGateway(demo.salesforce, _api(bulk))
     notifier = RecordingNotifier()
-    first = _run(
+    first = run_on(
         churn_intake, gateway, StateStore(f"sqlite:///{tmp_path / 'a.sqlite'}"), notifier=notifier
     )
     assert first.status == "succeeded" and notifier.sent
 
-    again = _run(
+    again = run_on(
         churn_intake, gateway, StateStore(f"sqlite:///{tmp_path / 'b.sqlite'}"), dry_run=True
     )
 
@@ -216,7 +204,7 @@ def test_an_org_without_the_firing_object_is_told_what_to_deploy(
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
 
     with pytest.raises(ConfigError) as refused:
-        _run(TOUCH, OrgGateway(org.salesforce, _api(bulk)), store)
+        run_on(TOUCH, OrgGateway(org.salesforce, _api(bulk)), store)
 
     assert str(refused.value) == (
         "Salesforce refused to read the org's memory of firings (INVALID_TYPE: ERROR at"
@@ -237,7 +225,7 @@ def test_org_memory_off_reads_no_firings(
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sent = _requests(gateway, monkeypatch)
 
-    ours = _calls(org, lambda: _run(TOUCH, gateway, store))
+    ours = _calls(org, lambda: run_on(TOUCH, gateway, store))
 
     assert ours == (8 if bulk else 6)
     assert not [line for line in sent if "/composite " in line]

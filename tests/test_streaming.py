@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from harness import TODAY, NoAlerts, RecordingNotifier
+from harness import run_on as run
 from rich.console import Console
 
 from revsched import streaming
-from revsched.alerts import AlertRenderer
 from revsched.apply import whole_plan
-from revsched.config import ApiSettings, Settings
+from revsched.config import ApiSettings
 from revsched.errors import OrgError
 from revsched.jobs.churn_intake import play as churn_intake
 from revsched.localorg import LocalOrg
@@ -35,7 +35,7 @@ from revsched.play import (
     Requirements,
     object_fields,
 )
-from revsched.runner import RunResult, revert_run, run_play
+from revsched.runner import revert_run
 from revsched.state import StateStore
 from revsched.summary import print_plan, print_result
 
@@ -118,17 +118,6 @@ class CountingOrg(OrgGateway):
     def bulk_update(self, sobject: str, records: Any, *args: Any, **kwargs: Any) -> Any:
         self.writes.update(r["Id"] for r in records)
         return super().bulk_update(sobject, records, *args, **kwargs)
-
-
-def run(
-    play: Play[Any], gateway: OrgGateway, store: StateStore, dry_run: bool = False, **options: Any
-) -> RunResult:
-    """The play on TODAY, with the gateway's API settings and no alert channel."""
-    options = {"notifier": NoAlerts(), "renderer": AlertRenderer(gateway.instance_url), **options}
-    settings = Settings(api=gateway.api)
-    return run_play(
-        play, settings, as_of=TODAY, dry_run=dry_run, store=store, org=gateway, **options
-    )
 
 
 def scores(org: LocalOrg) -> dict[str, tuple[Any, Any]]:
