@@ -14,18 +14,19 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
-from harness import TODAY, RecordingNotifier, run_on
+from harness import RecordingNotifier, run_on
 from simple_salesforce import Salesforce
 
 from revsched import org_memory
+from revsched.alerts import AlertRenderer
 from revsched.config import ApiSettings
 from revsched.errors import ConfigError
-from revsched.jobs.churn_intake import play as churn_intake
 from revsched.localorg import LocalOrg
-from revsched.localorg.demo import build_demo_org
 from revsched.org import OrgGateway
-from revsched.plan import Plan, diff_changes
+from revsched.plan import Plan, Recipient, diff_changes
+from revsched.plan_builder import PlanBuilder
 from revsched.play import DecideContext, Play, PlayConfig, Records
+from revsched.runner import RunResult
 from revsched.state import StateStore
 
 # benchmarks/engine.py's play: one query, one field set on every account.
@@ -158,9 +159,10 @@ def test_a_rest_run_makes_the_rest_scripts_calls(
 def test_a_bulk_run_makes_the_bulk_scripts_calls(
     org: LocalOrg, script_org: LocalOrg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each side creates, polls and reads a query job, then creates, uploads, closes and
-    polls an update job; revsched's describe of Account carries the firings read, as the
-    script's last read of the finished job is a call revsched does not make."""
+    """8 calls each: a query job created, polled and read (one page), an update job
+    created, uploaded, closed and polled. Besides those, revsched describes Account (the
+    types of the CSV cells), with the firings read in the same call, and the script reads
+    the finished job once more."""
     gateway = OrgGateway(org.salesforce, _api(bulk=True))
     store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
     sent = _requests(gateway, monkeypatch)
@@ -175,23 +177,56 @@ def test_a_bulk_run_makes_the_bulk_scripts_calls(
     assert "/sobjects/Account/describe'" in carrying
 
 
+def _welcome_queries(ctx: DecideContext[PlayConfig]) -> dict[str, str]:
+    return {"accounts": "SELECT Id, Name FROM Account WHERE Name LIKE 'Account 00%'"}
+
+
+def _welcome(records: Records, ctx: DecideContext[PlayConfig]) -> Plan:
+    """Each account is welcomed once: an alert at stage "welcome", unless it fired."""
+    plan = PlanBuilder(ctx, "Account")
+    revops = (Recipient(role="revops", user_id=None, name="RevOps"),)
+    for account in records["accounts"]:
+        if (account["Id"], "welcome") in ctx.fired:
+            plan.skip(account, "welcomed before", kind="welcomed")
+            continue
+        plan.select(account, "not welcomed yet")
+        context = {"name": account["Name"]}
+        plan.alert("welcome.j2", account["Id"], "welcome", revops, "new account", context)
+        plan.mark_fired(account["Id"], "welcome")
+    return plan.build()
+
+
+WELCOME = Play(
+    "welcome",
+    "Welcome each account once",
+    PlayConfig,
+    _welcome_queries,
+    _welcome,
+    streams="accounts",
+)
+
+
 @pytest.mark.parametrize("bulk", [False, True], ids=["rest", "bulk"])
-def test_a_new_machine_repeats_no_alert_of_a_streamed_play(tmp_path: Path, bulk: bool) -> None:
-    """churn-intake streams its accounts: what it alerted about on one machine, a machine
-    with an empty state store does not alert about again, on either read path."""
-    demo = build_demo_org(tmp_path / "org.sqlite", accounts=60, seed=7, today=TODAY)
-    gateway = OrgGateway(demo.salesforce, _api(bulk))
-    notifier = RecordingNotifier()
-    first = run_on(
-        churn_intake, gateway, StateStore(f"sqlite:///{tmp_path / 'a.sqlite'}"), notifier=notifier
-    )
-    assert first.status == "succeeded" and notifier.sent
+def test_a_new_machine_repeats_no_alert_of_a_streamed_play(
+    org: LocalOrg, tmp_path: Path, bulk: bool
+) -> None:
+    """What a streamed play alerted about on one machine, a machine with an empty state
+    store does not alert about again, on either read path: the org remembers the firings
+    (without them, it would)."""
+    (tmp_path / "welcome.j2").write_text("Welcome {{ name }}")
+    renderer = AlertRenderer(org.salesforce().base_url, [tmp_path])
+    sent = RecordingNotifier()
 
-    again = run_on(
-        churn_intake, gateway, StateStore(f"sqlite:///{tmp_path / 'b.sqlite'}"), dry_run=True
-    )
+    def machine(name: str, memory: bool = True, dry_run: bool = True) -> RunResult:
+        gateway = OrgGateway(org.salesforce, _api(bulk), org_memory=memory)
+        store = StateStore(f"sqlite:///{tmp_path / name}.sqlite")
+        return run_on(WELCOME, gateway, store, dry_run, renderer=renderer, notifier=sent)
 
-    assert again.plan.alerts == ()
+    first = machine("first", dry_run=False)
+    assert first.status == "succeeded" and len(sent.sent) == 10
+
+    assert machine("rebuilt").plan.alerts == ()
+    assert len(machine("forgetful", memory=False).plan.alerts) == 10
 
 
 @pytest.mark.parametrize("bulk", [False, True], ids=["rest", "bulk"])
@@ -234,12 +269,15 @@ def test_org_memory_off_reads_no_firings(
 
 def test_a_side_query_not_carried_is_read_alone(org: LocalOrg) -> None:
     """A Bulk read whose describe is still fresh has no call to carry the firings in."""
+    [account] = org.insert("Account", [{"Name": "Fired"}])
+    key = org_memory.firing_key(TOUCH.name, account, "welcome")
+    firing = {"Name": key, "Play__c": TOUCH.name, "Record_Id__c": account, "Stage__c": "welcome"}
+    org.insert(org_memory.FIRING_OBJECT, [{**firing, org_memory.KEY_FIELD: key}])
     gateway = OrgGateway(org.salesforce, _api(bulk=True))
     gateway.describe("Account")
     firings = org_memory.firings_query(gateway, TOUCH.name)
-    assert firings is not None
 
-    rows = _calls(org, lambda: list(gateway.iter_query(SOQL, None, firings)))
+    calls = _calls(org, lambda: list(gateway.iter_query(SOQL, None, firings)))
 
-    assert rows == 1 + 3  # the firings alone; the query job: create, poll, one page
-    assert org_memory.recalled(firings) == frozenset()
+    assert calls == 1 + 3  # the firings alone; the query job: create, poll, one page
+    assert org_memory.recalled(firings) == {(account, "welcome")}
