@@ -45,8 +45,9 @@ class OrgGateway(OrgReads, OrgWrites):
         composite call), or alone when the describe is not fetched."""
         fetched, described = self._describes.get(sobject, (-math.inf, {}))
         if time.monotonic() - fetched > DESCRIBE_MAX_AGE.total_seconds():
-            alone = lambda sf: getattr(sf, sobject).describe()  # noqa: E731
-            described = self.carrying(describe_read(sobject), alone, side)
+            described = self.carrying(
+                describe_read(sobject), lambda sf: getattr(sf, sobject).describe(), side
+            )
             self._describes[sobject] = (time.monotonic(), described)
         if side is not None and not side.settled:
             self.read_side(side)

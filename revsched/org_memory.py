@@ -4,8 +4,9 @@ The local state store alone forgets everything on a new machine (a rebuilt serve
 laptop, a CI job), and a play would then send its alerts again. So every stage that
 fires is also upserted as a `Revsched_Firing__c` record keyed play:record:stage (the
 object ships in salesforce/), and before deciding, the runner reads the firings of the
-records in scope with one query. `[state] org_memory = false` turns this off for orgs
-that cannot deploy the object.
+records in scope with one query (a play that decides a page at a time reads all of its
+firings in the call of its first page, `firings_query`). `[state] org_memory = false`
+turns this off for orgs that cannot deploy the object.
 
 One window remains: an alert delivered, then the process dies before its firing is
 upserted. The local state store has it (the same machine does not repeat it); a new
