@@ -42,6 +42,7 @@ from revsched.config import ApiSettings, Settings
 from revsched.delivery import AlertRoute, Dispatcher, Outgoing, Part
 from revsched.localorg import LocalOrg
 from revsched.localorg.demo import build_demo_org
+from revsched.notify import AlertDelivery
 from revsched.org import OrgGateway
 from revsched.play import load_plays
 from revsched.runner import RunResult, revert_run, run_play, settle_other_plays
@@ -410,7 +411,10 @@ def test_a_run_of_another_play_finishes_what_a_killed_run_owes(
     assert store.plays_owing() == {"churn-intake"}
 
     settled = settle_other_plays(
-        "win-back", store, OrgGateway(org.salesforce), lambda p: Dispatcher(p, channel, store)
+        "win-back",
+        store,
+        OrgGateway(org.salesforce),
+        lambda p: AlertDelivery(AlertRenderer("https://x"), Dispatcher(p, channel, store)),
     )
 
     audit = store.run(killed.id)
