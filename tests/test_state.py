@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from revsched.plan import FieldChange, Plan
+from revsched.plan import FieldChange, Firing, LeadConversion, Plan
+from revsched.settlement import fire_landed
 from revsched.state import StateStore
 
 
@@ -149,3 +150,34 @@ def test_reverting_a_firing_forgets_its_deliveries_so_the_alert_can_go_again(sta
 
     assert store.fired("win-back") == {("001B", "6-month")}
     assert store.delivered("win-back", ["001A", "001B"]) == {("001B", "6-month", "slack:dm:U1")}
+
+
+def test_a_killed_runs_stages_on_a_lead_it_converted_fire_on_the_contact(state_url: str):
+    """A run converts a lead and fires a stage on it without an alert; it is killed after the
+    conversion. Its settle fires the stage where the finished run would have (Plan.redirected):
+    on the contact the lead became, which is what the rerun reads and checks."""
+    lead, contact = "00QA00000000001AAA", "003A00000000001AAA"
+    plan = Plan(
+        play="job-changes",
+        as_of=date(2026, 11, 23),
+        conversions=(
+            LeadConversion(
+                lead_id=lead,
+                lead_name="Rhea Quill",
+                account_id="001A",
+                account_name="Acme",
+                owner_id="005A",
+                converted_status="Qualified",
+                reason="test",
+            ),
+        ),
+        firings=(Firing(record_id=lead, stage="2026-11-20"),),
+    )
+    store = StateStore(state_url)
+    killed = store.start_run(plan, dry_run=False)
+    store.plan_firings(killed, [(lead, "2026-11-20")])
+    store.record_conversions(killed, {lead: (contact, None)}, {})
+    store.interrupt_unfinished("job-changes")
+
+    assert fire_landed("job-changes", store) == [(contact, "2026-11-20")]
+    assert store.fired("job-changes") == {(contact, "2026-11-20")}

@@ -393,9 +393,10 @@ class RunLog(Database):
     ) -> None:
         """The outcome of convertLead, by lead Id: (contact Id, None) or (None, error).
 
-        What the run planned for a converted lead (writes, alerts) is audited and owed
-        against its contact from here on, the alerts with `texts` ((contact, stage) ->
-        the text naming the contact); for a lead not converted, it is left alone."""
+        What the run planned for a converted lead (writes, alerts, stages it fires) is
+        audited and owed against its contact from here on, the alerts with `texts`
+        ((contact, stage) -> the text naming the contact); for a lead not converted, it
+        is left alone."""
         with self.session() as session:
             for lead_id, (contact_id, error) in outcomes.items():
                 session.execute(
@@ -418,6 +419,8 @@ class RunLog(Database):
                     ),
                     (CreateRow, CreateRow.parent_id, {"parent_id": contact_id}),
                     (AlertRow, AlertRow.record_id, {"record_id": contact_id}),
+                    # Its stages fired with no alert go to the contact too (Plan.redirected).
+                    (PlannedFiringRow, PlannedFiringRow.record_id, {"record_id": contact_id}),
                     (
                         EnrollmentRow,
                         EnrollmentRow.record_id,
