@@ -4,6 +4,7 @@ have, exactly once."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -47,7 +48,7 @@ def _sent_over_two_runs(
     play: str,
     org_path: Path,
     workdir: Path,
-    failing: Callable[[LocalOrg], dict[str, str]],
+    failing: Callable[[LocalOrg, Callable[..., RunResult]], dict[str, str]],
     monkeypatch: pytest.MonkeyPatch | None,
 ) -> tuple[Counter[tuple[tuple[str, str], str]], RunResult, StateStore]:
     """A run of `play` on a copy of the org with the writes of `failing` records refused,
@@ -56,7 +57,7 @@ def _sent_over_two_runs(
     workdir.mkdir()
     shutil.copy(org_path, workdir / "org.sqlite")
     local, store, run = demo_runs(play, workdir / "org.sqlite", workdir)
-    local.faults = FaultProfile(fail_records=failing(local))
+    local.faults = FaultProfile(fail_records=failing(local, run))
     told = RecordingNotifier()
     if monkeypatch is None:
         run(told)
@@ -71,7 +72,7 @@ def _sent_over_two_runs(
     return Counter((a.key, a.text) for a in told.sent), rerun, store
 
 
-def _bluedale(local: LocalOrg) -> dict[str, str]:
+def _bluedale(local: LocalOrg, _run: Callable[..., RunResult]) -> dict[str, str]:
     [account] = local.salesforce().query("SELECT Id FROM Account WHERE Name = 'Bluedale Credit'")[
         "records"
     ]
@@ -102,3 +103,30 @@ def test_a_digest_of_a_run_killed_after_its_writes_goes_out_once_as_the_finished
     # Run 1 in both stores: the very messages of the runs that were not killed.
     assert killed == finished
     assert store.plays_owing() == set()
+
+
+def _a_recycled_lead(_local: LocalOrg, run: Callable[..., RunResult]) -> dict[str, str]:
+    """The first lead queue-recycle moves (as its dry run plans it): its write is refused."""
+    return {run(dry_run=True).plan.changes[0].record_id: "UNABLE_TO_LOCK_ROW"}
+
+
+def test_a_counting_digest_of_a_killed_run_counts_only_the_leads_moved_and_the_next_the_rest(
+    demo_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """queue-recycle's manager digest counts the leads moved by status and rep; one lead's
+    write fails and the run is killed before telling it. The settle tells it counting the
+    leads moved, one left out; the rerun moves that lead and counts it in a digest of its
+    own: every lead counted once, as the runs that were not killed count them."""
+    finished, _, _ = _sent_over_two_runs(
+        "queue-recycle", demo_org, tmp_path / "finished", _a_recycled_lead, None
+    )
+    killed, _, store = _sent_over_two_runs(
+        "queue-recycle", demo_org, tmp_path / "killed", _a_recycled_lead, monkeypatch
+    )
+
+    assert killed == finished and max(killed.values()) == 1
+    counts = [int(n) for _, text in killed for n in re.findall(r", (\d+) leads? your team", text)]
+    runs = [store.run(r.id) for r in store.runs("queue-recycle")]
+    moved = [c.record_id for r in runs if r for c in r.changes if c.status == "applied"]
+    assert sum(counts) == len(moved) == len(set(moved)) > len(counts)
+    assert sum("\n\nLeft out: 1 record whose write" in text for _, text in killed) == 1
