@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from revsched.plan import FieldChange, Firing, LeadConversion, Plan
 from revsched.settlement import fire_landed
-from revsched.state import StateStore
+from revsched.state import OutboxEntry, StateStore
 
 
 def plan_with_changes() -> Plan:
@@ -181,3 +181,34 @@ def test_a_killed_runs_stages_on_a_lead_it_converted_fire_on_the_contact(state_u
 
     assert fire_landed("job-changes", store) == [(contact, "2026-11-20")]
     assert store.fired("job-changes") == {(contact, "2026-11-20")}
+
+
+def test_what_a_digest_lists_of_a_lead_the_run_converted_fires_on_the_contact(state_url: str):
+    """A digest listing a lead the run converts: delivered, it fires the stage where
+    Plan.redirected has it, on the contact, which is what the next run reads and checks."""
+    lead, contact, manager = "00QA00000000001AAA", "003A00000000001AAA", "005A00000000001AAA"
+    plan = Plan(
+        play="job-changes",
+        as_of=date(2026, 11, 23),
+        conversions=(
+            LeadConversion(
+                lead_id=lead,
+                lead_name="Rhea Quill",
+                account_id="001A",
+                account_name="Acme",
+                owner_id="005A",
+                converted_status="Qualified",
+                reason="test",
+            ),
+        ),
+    )
+    covers = json.dumps([[lead, "2026-W48"]])
+    digest = OutboxEntry(manager, "2026-W48", "[]", "1 lead converted", True, covers)
+    store = StateStore(state_url)
+    run_id = store.start_run(plan, dry_run=False, alerts=[digest])
+    store.record_conversions(run_id, {lead: (contact, None)}, {})
+
+    [owed] = store.owed_alerts("job-changes")
+    store.settle_alerts("job-changes", {owed.id: None})
+
+    assert store.fired("job-changes") == {(manager, "2026-W48"), (contact, "2026-W48")}

@@ -72,6 +72,20 @@ def fired_by(alert: AlertRow, unwritten: Collection[tuple[int, str]]) -> list[tu
     ]
 
 
+def readdress_digests(session: Session, run_id: int, contacts: Mapping[str, str]) -> None:
+    """The run's digests listing converted leads (lead Id -> contact Id) list their
+    contacts instead, as Plan.redirected has it: delivering one fires the contact's stage,
+    which the next run reads and checks."""
+    digests = session.scalars(
+        select(AlertRow).where(AlertRow.run_id == run_id, AlertRow.covers.is_not(None))
+    )
+    for digest in digests:
+        listed = json.loads(digest.covers or "[]")
+        readdressed = [[contacts.get(record, record), stage] for record, stage in listed]
+        if readdressed != listed:
+            digest.covers = json.dumps(readdressed)
+
+
 def _listed_unwritten(
     alert: AlertRow, outcomes: Mapping[tuple[int, str], tuple[str, str]]
 ) -> tuple[str, str] | None:
