@@ -31,15 +31,18 @@ def tell_written(
     untold = store.untold_digests(play, run_id)
     if not untold:
         return {}
-    runs = {row.run_id for row in untold}
-    unwritten = store.unwritten(runs)
-    written = {run: store.written(run) for run in runs}
+    unwritten = store.unwritten({row.run_id for row in untold})
+    written: dict[int, set[str]] = {}
     texts: dict[int, str | None] = {}
     for row in untold:
         listed = {record for record, _ in json.loads(row.covers or "[]")}
         left_out = {record for record in listed if (row.run_id, record) in unwritten}
         texts[row.id] = None
-        if left_out and listed & written[row.run_id]:
+        if not left_out:
+            continue  # told as it was rendered: the common case reads the audit once
+        if row.run_id not in written:
+            written[row.run_id] = store.written(row.run_id)
+        if listed & written[row.run_id]:
             alert = Alert.model_validate_json(row.source or "")
             texts[row.id] = _told(alert, left_out, row.run_id, renderer)
     store.tell(texts)
