@@ -5,11 +5,12 @@ A digest (an alert that `covers` the records it lists) is rendered before anythi
 written, and its outbox row keeps what it was rendered from. Once the run's writes are
 known, by the run itself or, after a kill, by the settle that reads them back, it is told:
 when some of the records it lists were written and others were not (their write failed,
-or they were left alone), it is rendered again without the rows about the latter, saying
-how many were left out: nobody reads "opportunity created" of one that was not, nor counts
-a contact that did not move. A digest none of whose listed writes succeeded is held back
-whole by the outbox instead. Apart from the apply path because it knows how a digest's
-context lists records, and settling earlier runs tells theirs the same way.
+they were left alone, or the run was killed before writing them), it is rendered again
+without the rows about the latter, saying how many were left out: nobody reads
+"opportunity created" of one that was not, nor counts a contact that did not move. A
+digest none of whose listed writes succeeded is held back whole by the outbox instead.
+Apart from the apply path because it knows how a digest's context lists records, and
+settling earlier runs tells theirs the same way.
 """
 
 from __future__ import annotations
