@@ -128,12 +128,14 @@ def _report_row(contact: Record) -> dict[str, Scalar]:
 def _digest_context(
     rows: list[dict[str, Scalar]], skipped: Counter[str], as_of: date
 ) -> dict[str, Any]:
-    """What RevOps reads: how many contacts went to which owner, and what was left, by why."""
-    by_owner = Counter(str(row["new_owner"]) for row in rows)
+    """What RevOps reads: the contacts moved, a row each that the template counts by new
+    owner (so a digest told without the contacts whose write failed counts only those
+    moved), and what was left, by why."""
     return {
         "week": iso_week(as_of),
-        "total": len(rows),
-        "owners": [{"name": n, "count": c} for n, c in sorted(by_owner.items())],
+        "moved": [
+            {"contact_id": row["contact_id"], "owner": str(row["new_owner"])} for row in rows
+        ],
         "skipped": [{"reason": r, "count": c} for r, c in sorted(skipped.items())],
         "report": REPORT,
     }

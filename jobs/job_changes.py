@@ -204,7 +204,7 @@ def account_index(config: JobChangesConfig) -> RecordIndex:
     """Every account by website domain and normalized name, kept in the state store: a
     run reads only the candidates of the people it handles, never every account."""
     return RecordIndex(
-        name=f"{KEY_PREFIX}:accounts",
+        name="accounts",
         sobject="Account",
         fields=("Name", "Website"),
         keys=account_keys,

@@ -11,7 +11,6 @@ already listed; a second run in the week that moves more sends its own.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -112,21 +111,20 @@ def _digest_context(
     queues: dict[str, Record],
     ctx: DecideContext[QueueRecycleConfig],
 ) -> dict[str, Any]:
-    """What the manager reads: how many of the team's leads went to which queue, by status,
-    and by rep."""
+    """What the manager reads: the team's leads moved, a row each that the template counts
+    by status (with its queue) and by rep, so a digest told without the leads whose write
+    failed counts only those moved."""
     config = ctx.config
-    by_status = Counter(lead[config.status_field] for lead, _rep in leads)
-    by_rep = Counter(rep["Name"] for _lead, rep in leads)
     return {
         "manager": manager.name,
         "week": iso_week(ctx.as_of),
-        "total": len(leads),
-        "statuses": [
-            {"status": status, "count": by_status[status], "queue": queues[status]["Name"]}
-            for status in config.status_queues
-            if by_status[status]
+        "moved": [
+            {"lead_id": lead["Id"], "status": lead[config.status_field], "rep": rep["Name"]}
+            for lead, rep in leads
         ],
-        "reps": [{"name": name, "count": count} for name, count in sorted(by_rep.items())],
+        "queues": [
+            {"status": status, "queue": queues[status]["Name"]} for status in config.status_queues
+        ],
     }
 
 

@@ -280,7 +280,7 @@ def _account_select(config: RouteLeadsConfig) -> str:
 def account_index(config: RouteLeadsConfig) -> RecordIndex:
     shared = frozenset(h.lower() for h in config.shared_hosts)
     return RecordIndex(
-        name=f"{play.name}:accounts",
+        name="accounts",
         sobject="Account",
         fields=("Name", "Website"),
         keys=lambda account: account_keys(account, shared),

@@ -31,7 +31,7 @@ from revsched.settlement import (
 from revsched.state import EnrollmentOutcome, StateStore
 from revsched.structural_writes import merged_ids, write_conversions, write_creates, write_merges
 from revsched.write_waves import Payloads, write_changes, write_deletes, writes_by_object
-from revsched.written_digests import told_written
+from revsched.written_digests import tell_written
 
 if TYPE_CHECKING:
     from revsched.streaming import StreamedPlan
@@ -159,8 +159,8 @@ def apply_plan(
             enrolled = _write_enrollments(plan, run_id, store, enroller, held_back | failures)
             if renderer is not None:
                 rendered = _told_enrollments(plan, run_id, store, rendered, enrolled, renderer)
-                unwritten = held_back | failures
-                rendered = told_written(plan, rendered, unwritten, renderer, store, run_id)
+                told = tell_written(plan.play, store, renderer, run_id)
+                rendered = tuple(RenderedAlert(r.alert, told.get(r.key, r.text)) for r in rendered)
         except (ApiLimitError, OrgError) as error:
             status = "stopped" if isinstance(error, ApiLimitError) else "failed"
             store.finish_run(run_id, status, planned, str(error))

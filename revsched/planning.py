@@ -79,9 +79,9 @@ def with_index(
     play: Play[Any], ctx: DecideContext[Any], store: StateStore, org: OrgGateway
 ) -> DecideContext[Any]:
     """The context with the play's record index refreshed and looked up, if it has one."""
-    if play.index is None:
+    index = play.record_index(ctx.config)
+    if index is None:
         return ctx
-    index = play.index(ctx.config)
     # Dry runs refresh it too: one process at a time (a second waits for the next cycle).
     with play_lease(store, index.name):
         record_index.refresh(index, store, org, ctx.moment)

@@ -160,6 +160,7 @@ class RecordIndex:
     """An index of org records a play looks keys up in, kept between runs by the runner
     (revsched.record_index): each record of `sobject` under the keys `keys` gives it."""
 
+    # Its name among the play's (the runner keeps it under `<play>:<name>`).
     name: str
     sobject: str
     # The fields `keys` reads (Id comes with every record).
@@ -193,6 +194,14 @@ class Play(Generic[C]):
     # over them all): the runner then saves each page's plan as it is decided and holds
     # none of its records or changes (a run of a million records). None: all at once.
     streams: str | None = None
+
+    def record_index(self, config: C) -> RecordIndex | None:
+        """The play's index as the state store keeps it: named for the play, so two plays
+        (or one play's copy under another name) never share one."""
+        if self.index is None:
+            return None
+        index = self.index(config)
+        return replace(index, name=f"{self.name}:{index.name}")
 
     def all_queries(self, ctx: DecideContext[C]) -> dict[str, str]:
         """Every query the play runs, its follow-ups built as for no records: what doctor

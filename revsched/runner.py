@@ -82,7 +82,7 @@ def run_play(
             if on_plan is not None:
                 on_plan(plan)
             return _record_dry_run(plan, rendered, store, org, saved)
-    with _settled(play.name, store, org, notifier, enroller) as (settled, enroller):
+    with _settled(play.name, store, org, notifier, enroller, renderer) as (settled, enroller):
         plan, saved = planned(play, settings, as_of, store, org, dry_run=False)
         with _abandoned_unless_done(store, saved):
             rendered = render_alerts(plan, renderer)
@@ -153,7 +153,7 @@ def apply_saved_plan(
     """Apply a reviewed plan, leaving alone the records whose values moved since."""
     check_confirmed(plan, confirmed)
     rendered = render_alerts(plan, renderer)
-    with _settled(plan.play, store, org, notifier, enroller) as (settled, enroller):
+    with _settled(plan.play, store, org, notifier, enroller, renderer) as (settled, enroller):
         in_plan = {f.record_id for f in plan.firings}
         fired = store.fired(plan.play) | org_memory.recall(org, plan.play, in_plan)
         stale = stale_records(plan, org, fired)
@@ -225,10 +225,11 @@ def _settled(
     org: OrgGateway,
     notifier: Notifier,
     enroller: EnrollmentChannel | None,
+    renderer: AlertRenderer,
 ) -> Iterator[tuple[Settled, EnrollmentChannel]]:
     """Hold the play's lease and finish what its earlier runs left, before a plan is
     applied; yields what was settled and the enrollment channel (default: the
     salesforce-field channel)."""
     enroller = enroller or SalesforceFieldChannel(org)
     with play_lease(store, play):
-        yield settle(play, store, org, notifier, enroller), enroller
+        yield settle(play, store, org, notifier, enroller, renderer), enroller

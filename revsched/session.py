@@ -17,7 +17,6 @@ from revsched.logs import logger
 from revsched.play import Play
 
 if TYPE_CHECKING:
-    from revsched.alerts import Notifier
     from revsched.enroll import EnrollmentChannel
     from revsched.notify import AlertDelivery
     from revsched.org import OrgGateway
@@ -84,9 +83,6 @@ class Session:
             self.settings, play, self.store, self.org.instance_url, self.alert_console
         )
 
-    def _notifier(self, play: str) -> Notifier:
-        return self.delivery(play).notifier
-
     @cached_property
     def enroller(self) -> EnrollmentChannel:
         """The [enrollment] channel; Outreach's token is read only for a run that writes."""
@@ -112,7 +108,7 @@ class Session:
 
         delivery = self.delivery(play.name, dry_run)
         if not dry_run:
-            settle_other_plays(play.name, self.store, self.org, self._notifier)
+            settle_other_plays(play.name, self.store, self.org, self.delivery)
         result = run_play(
             play,
             self.settings,

@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from revsched import org_memory
-from revsched.alerts import Notifier, RenderedAlert
+from revsched.alerts import AlertRenderer, Notifier, RenderedAlert
 from revsched.enroll import EnrollmentChannel, planned_enrollment
 from revsched.errors import LockedError, RevschedError
 from revsched.lease import play_lease
@@ -22,6 +23,10 @@ from revsched.org import OrgGateway
 from revsched.plan import Alert, Plan, Recipient
 from revsched.reconcile import reconcile_writes
 from revsched.state import AlertRow, EnrollmentOutcome, OutboxEntry, StateStore, fired_by
+from revsched.written_digests import tell_written
+
+if TYPE_CHECKING:
+    from revsched.notify import AlertDelivery
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ def outbox_entries(plan: Plan, rendered: tuple[RenderedAlert, ...]) -> list[Outb
             json.dumps([[f.record_id, f.stage] for f in alert.alert.covers])
             if alert.alert.covers
             else None,
+            alert.alert.model_dump_json() if alert.alert.covers else None,
         )
         for alert in rendered
     ]
@@ -101,16 +107,20 @@ def settle(
     org: OrgGateway,
     notifier: Notifier,
     enroller: EnrollmentChannel | None = None,
+    renderer: AlertRenderer | None = None,
 ) -> Settled:
     """Finish what earlier runs of the play left (call it holding the play's lease): mark
     the unfinished ones interrupted, read their unrecorded writes back from the org, fire
     the stages they planned for the records written (state store and org), ask
-    `enroller` again about their unanswered enrollments (without one, they wait for the
-    play's own run), and deliver the alerts they still owe."""
+    `enroller` again about their unanswered enrollments, tell their digests as their
+    writes came out (with `renderer`), and deliver the alerts they still owe. Without an
+    enroller or a renderer, what needs it waits for the play's own run."""
     interrupted = tuple(run.id for run in store.interrupt_unfinished(play))
     reconciled = reconcile_writes(play, store, org)
     fired = fire_landed(play, store)
     retried = settle_enrollments(play, store, enroller) if enroller else {}
+    if renderer is not None:
+        tell_written(play, store, renderer)
     delivered = deliver_owed(play, store, notifier)
     remember_fired(org, store, play, fired, delivered, date.today(), "settled")
     sent = sum(1 for _, error in delivered if error is None)
@@ -174,16 +184,20 @@ def remember_fired(
 
 
 def settle_other_plays(
-    play: str, store: StateStore, org: OrgGateway, notifier_of: Callable[[str], Notifier]
+    play: str, store: StateStore, org: OrgGateway, delivery_of: Callable[[str], AlertDelivery]
 ) -> dict[str, Settled]:
     """Before a run of `play`: finish what interrupted runs of the other plays left (their
-    unrecorded writes, the alerts they owe), so a play that is never run again still
-    delivers. A play whose lease is held is left to the run holding it."""
+    unrecorded writes, the alerts they owe, told and sent through each play's
+    `delivery_of`), so a play that is never run again still delivers. A play whose lease
+    is held is left to the run holding it."""
     settled: dict[str, Settled] = {}
     for other in sorted(store.plays_owing() - {play}):
         try:
             with play_lease(store, other):
-                settled[other] = settle(other, store, org, notifier_of(other))
+                delivery = delivery_of(other)
+                settled[other] = settle(
+                    other, store, org, delivery.notifier, renderer=delivery.renderer
+                )
         except LockedError:
             continue
         except RevschedError as error:

@@ -1,46 +1,55 @@
-"""A digest told once its run's writes are known: it lists only the records written.
+"""A digest told once its run's writes are known: it lists and counts only the records
+written.
 
 A digest (an alert that `covers` the records it lists) is rendered before anything is
-written. When some of the records it lists were written and others were not (their write
-failed, or they were left alone), it is rendered again without the rows about the latter,
-saying how many were left out: nobody reads "opportunity created" of one that was not.
-A digest none of whose listed writes succeeded is held back whole by the outbox instead.
-Apart from the apply path because it knows how a digest's context lists records.
+written, and its outbox row keeps what it was rendered from. Once the run's writes are
+known, by the run itself or, after a kill, by the settle that reads them back, it is told:
+when some of the records it lists were written and others were not (their write failed,
+they were left alone, or the run was killed before writing them), it is rendered again
+without the rows about the latter, saying how many were left out: nobody reads
+"opportunity created" of one that was not, nor counts a contact that did not move. A
+digest none of whose listed writes succeeded is held back whole by the outbox instead.
+Apart from the apply path because it knows how a digest's context lists records, and
+settling earlier runs tells theirs the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
 from typing import Any
 
-from revsched.alerts import AlertRenderer, RenderedAlert
-from revsched.plan import Alert, Plan
+from revsched.alerts import AlertKey, AlertRenderer
+from revsched.plan import Alert
 from revsched.state import StateStore
 
 
-def told_written(
-    plan: Plan,
-    rendered: tuple[RenderedAlert, ...],
-    not_written: Mapping[str, str],
-    renderer: AlertRenderer,
-    store: StateStore,
-    run_id: int,
-) -> tuple[RenderedAlert, ...]:
-    """The run's digests listing both written records and some not written (`not_written`:
-    Id -> why), rendered again listing only the written ones; the outbox owes the new texts.
-    What was written is read from the run's audit: a streamed plan's changes are there."""
-    digests = [a for a in plan.alerts if {f.record_id for f in a.covers} & set(not_written)]
-    written = store.written(run_id) if digests else set()
-    texts: dict[tuple[str, str], str] = {}
-    for alert in digests:
-        listed = {f.record_id for f in alert.covers}
-        if listed & written:
-            left_out = listed & set(not_written)
-            texts[(alert.record_id, alert.stage)] = _told(alert, left_out, run_id, renderer)
-    if not texts:
-        return rendered
-    store.rewrite_alerts(run_id, texts)
-    return tuple(RenderedAlert(r.alert, texts.get(r.key, r.text)) for r in rendered)
+def tell_written(
+    play: str, store: StateStore, renderer: AlertRenderer, run_id: int | None = None
+) -> dict[AlertKey, str]:
+    """Tell the play's untold digests, those of run `run_id` (None: of its ended runs), as
+    their run's writes came out (from the audit: a streamed plan's changes are there).
+    Returns the texts rendered again, by alert key."""
+    untold = store.untold_digests(play, run_id)
+    if not untold:
+        return {}
+    unwritten = store.unwritten({row.run_id for row in untold})
+    written: dict[int, set[str]] = {}
+    texts: dict[int, str | None] = {}
+    for row in untold:
+        listed = {record for record, _ in json.loads(row.covers or "[]")}
+        left_out = {record for record in listed if (row.run_id, record) in unwritten}
+        texts[row.id] = None
+        if not left_out:
+            continue  # told as it was rendered: the common case reads the audit once
+        if row.run_id not in written:
+            written[row.run_id] = store.written(row.run_id)
+        if listed & written[row.run_id]:
+            alert = Alert.model_validate_json(row.source or "")
+            texts[row.id] = _told(alert, left_out, row.run_id, renderer)
+    store.tell(texts)
+    return {
+        (row.record_id, row.stage): text for row in untold if (text := texts[row.id]) is not None
+    }
 
 
 def _told(alert: Alert, left_out: set[str], run_id: int, renderer: AlertRenderer) -> str:
@@ -50,7 +59,7 @@ def _told(alert: Alert, left_out: set[str], run_id: int, renderer: AlertRenderer
     text = renderer.render(alert.model_copy(update={"context": context})).text.rstrip()
     listed = left_out & _strings(alert.context)
     for count, what in (
-        (len(listed), "Not listed"),
+        (len(listed), "Left out"),
         (len(left_out - listed), "Counted above but not done"),
     ):
         if count:

@@ -164,14 +164,9 @@ def test_one_digest_counted_by_new_owner_and_skip_reason():
     [digest] = plan.alerts
     assert (digest.record_id, digest.stage) == (REVOPS, "2026-W48")
     assert [(r.role, r.name) for r in digest.recipients] == [("RevOps", "RevOps Team")]
-    assert digest.context["owners"] == [
-        {"name": "Ava Patel", "count": 2},
-        {"name": "Carla Mendez", "count": 1},
-    ]
-    assert digest.context["skipped"] == [
-        {"reason": "account unassigned", "count": 2},
-        {"reason": "actively sequenced", "count": 1},
-    ]
+    text = AlertRenderer("https://x").render(digest).text
+    assert "\n*New owner*\n- Ava Patel: 2\n- Carla Mendez: 1\n" in text
+    assert text.endswith("*Left alone*\n- account unassigned: 2\n- actively sequenced: 1")
     assert [(f.record_id, f.stage) for f in plan.firings] == [(REVOPS, "2026-W48")]
 
 
@@ -207,7 +202,8 @@ def test_contacts_a_digest_of_the_week_listed_are_moved_but_not_listed_again():
     assert [c.new for c in rerun.changes] == [AVA, AVA]
     assert rerun.alerts == () and rerun.firings == ()
     [digest] = more.alerts
-    assert (digest.stage, digest.context["total"]) == ("2026-W48 2026-11-23", 1)
+    assert digest.stage == "2026-W48 2026-11-23"
+    assert "\n1 contact now follows its account owner." in AlertRenderer("x").render(digest).text
     assert [f.record_id for f in digest.covers] == [f"003{3:015d}"]
 
 
@@ -497,9 +493,13 @@ def test_the_refusal_names_the_config_the_run_used_in_its_commands(demo_org: Pat
     )
 
 
-def test_a_digest_that_counts_a_contact_whose_write_failed_says_so(demo_org: Path, tmp_path: Path):
-    local, _, run = demo_runs("contact-alignment", demo_org, tmp_path)
-    moved = [c.record_id for c in run(dry_run=True).plan.changes]
+def test_a_digest_counts_only_the_contacts_moved_and_says_how_many_were_not(
+    demo_org: Path, tmp_path: Path
+):
+    local, store, run = demo_runs("contact-alignment", demo_org, tmp_path)
+    planned = run(dry_run=True).plan
+    moved = [c.record_id for c in planned.changes]
+    owner_of = {c.record_id: c.new for c in planned.changes}
     local.faults = FaultProfile(fail_records={moved[0]: "UNABLE_TO_LOCK_ROW"})
 
     told = RecordingNotifier()
@@ -507,9 +507,27 @@ def test_a_digest_that_counts_a_contact_whose_write_failed_says_so(demo_org: Pat
 
     assert set(failed.failures) == {moved[0]}
     [digest] = [a.text for a in told.sent]
-    # It counts what it moves and has no row per contact to leave out: it says it.
-    assert f"{len(moved)} contacts now follow their account owner" in digest
+    # It counts the contacts the audit shows moved, by new owner, and says the other apart.
+    audit = store.run(failed.run_id)
+    assert audit is not None
+    applied = [c.record_id for c in audit.changes if c.status == "applied"]
+    assert len(applied) == len(moved) - 1
+    assert f"\n{len(applied)} contacts now follow their account owner." in digest
+    names = {
+        u["Id"]: u["Name"] for u in local.salesforce().query("SELECT Id, Name FROM User")["records"]
+    }
+    for owner in {owner_of[c] for c in applied}:
+        count = sum(owner_of[c] == owner for c in applied)
+        assert f"\n- {names[owner]}: {count}\n" in f"{digest}\n"
     assert digest.endswith(
-        "\n\nCounted above but not done: 1 record whose write did not go through"
+        "\n\nLeft out: 1 record whose write did not go through"
         f" (`revsched show {failed.run_id}` says why); a later run tries again."
     )
+
+    local.faults = None
+    again = RecordingNotifier()
+    run(again)
+
+    # The next run moves it and counts it in a digest of its own: each contact counted once.
+    [second] = [a.text for a in again.sent]
+    assert "\n1 contact now follows its account owner." in second

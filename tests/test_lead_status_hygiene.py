@@ -683,7 +683,7 @@ def test_a_digest_lists_only_the_renames_written_and_a_later_run_tells_the_faile
     digest = sent[owner, "digest 2026-11-23"]
     assert str(written.old) in digest and str(failing.old) not in digest
     note = (
-        f"\n\nNot listed: 1 record whose write did not go through (`revsched show"
+        f"\n\nLeft out: 1 record whose write did not go through (`revsched show"
         f" {failed.run_id}` says why); a later run tries again."
     )
     assert digest.endswith(note)

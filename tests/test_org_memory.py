@@ -78,7 +78,7 @@ def test_a_new_machine_later_in_the_week_digests_only_the_leads_no_digest_listed
     [second] = again["alerts"]
     assert (second["record_id"], second["stage"]) == (digest["record_id"], "2026-W48 2026-11-24")
     assert [c["record_id"] for c in again["changes"]] == [fresh["Id"]]
-    assert second["context"]["total"] == 1
+    assert [row["lead_id"] for row in second["context"]["moved"]] == [fresh["Id"]]
 
 
 def test_each_firing_is_a_record_keyed_play_record_stage(

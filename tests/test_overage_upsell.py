@@ -754,7 +754,7 @@ def test_an_account_whose_write_failed_is_left_out_of_the_digest_and_its_opportu
     assert "Bluedale Credit" not in digest and "Clearwave Holdings" in digest
     assert digest.startswith("*Accounts in overage, 2026-11-23*\n7 customers are over")
     assert digest.endswith(
-        f"\n\nNot listed: 1 record whose write did not go through (`revsched show"
+        f"\n\nLeft out: 1 record whose write did not go through (`revsched show"
         f" {failed.run_id}` says why); a later run tries again."
     )
     assert store.plays_owing() == set()

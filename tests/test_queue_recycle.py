@@ -128,18 +128,13 @@ def test_one_digest_per_manager_counted_by_status():
     assert [(r.role, r.user_id, r.name) for r in omar.recipients] == [
         ("manager", OMAR, "Omar Haddad")
     ]
-    assert omar.context["total"] == 4
-    assert omar.context["statuses"] == [
-        {"status": "Recycle", "count": 3, "queue": "Recycle Queue"},
-        {"status": "Bad Data", "count": 1, "queue": "Bad Data Queue"},
-    ]
-    assert omar.context["reps"] == [
-        {"name": "Fay Nguyen", "count": 3},
-        {"name": "Gus Romero", "count": 1},
-    ]
-    assert paula.context["statuses"] == [
-        {"status": "Inquiry", "count": 1, "queue": "Inquiry Queue"}
-    ]
+    render = AlertRenderer("https://x").render
+    assert render(omar).text.split("\n", 1)[1] == (
+        "Omar Haddad, 4 leads your team no longer works have moved to the holding queues"
+        " until they re-MQL.\n\n*By status*\n- Recycle: 3 -> Recycle Queue"
+        "\n- Bad Data: 1 -> Bad Data Queue\n\n*By rep*\n- Fay Nguyen: 3\n- Gus Romero: 1"
+    )
+    assert "\n*By status*\n- Inquiry: 1 -> Inquiry Queue\n\n" in render(paula).text
 
 
 def test_leads_a_digest_of_the_week_listed_are_moved_but_not_listed_again():
@@ -151,7 +146,8 @@ def test_leads_a_digest_of_the_week_listed_are_moved_but_not_listed_again():
     assert [c.new for c in again.changes] == [QUEUE_ID["Recycle"]]
     assert (again.alerts, again.firings) == ((), ())
     [digest] = more.alerts
-    assert (digest.stage, digest.context["total"]) == ("2026-W48 2026-11-23", 1)
+    assert digest.stage == "2026-W48 2026-11-23"
+    assert ", 1 lead your team no longer works has moved" in AlertRenderer("x").render(digest).text
     assert [f.record_id for f in digest.covers] == [f"00Q{2:015d}"]
 
 

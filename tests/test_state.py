@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from revsched.plan import FieldChange, Plan
-from revsched.state import StateStore
+from revsched.plan import FieldChange, Firing, LeadConversion, Plan
+from revsched.settlement import fire_landed
+from revsched.state import OutboxEntry, StateStore
 
 
 def plan_with_changes() -> Plan:
@@ -149,3 +150,52 @@ def test_reverting_a_firing_forgets_its_deliveries_so_the_alert_can_go_again(sta
 
     assert store.fired("win-back") == {("001B", "6-month")}
     assert store.delivered("win-back", ["001A", "001B"]) == {("001B", "6-month", "slack:dm:U1")}
+
+
+LEAD, CONTACT = "00QA00000000001AAA", "003A00000000001AAA"
+
+
+def converting_rhea(*firings: Firing) -> Plan:
+    """A job-changes plan converting lead LEAD (which becomes CONTACT)."""
+    conversion = LeadConversion(
+        lead_id=LEAD,
+        lead_name="Rhea Quill",
+        account_id="001A",
+        account_name="Acme",
+        owner_id="005A",
+        converted_status="Qualified",
+        reason="test",
+    )
+    return Plan(
+        play="job-changes", as_of=date(2026, 11, 23), conversions=(conversion,), firings=firings
+    )
+
+
+def test_a_killed_runs_stages_on_a_lead_it_converted_fire_on_the_contact(state_url: str):
+    """A run converts a lead and fires a stage on it without an alert; it is killed after the
+    conversion. Its settle fires the stage where the finished run would have (Plan.redirected):
+    on the contact the lead became, which is what the rerun reads and checks."""
+    store = StateStore(state_url)
+    killed = store.start_run(converting_rhea(Firing(record_id=LEAD, stage="2026-11-20")), False)
+    store.plan_firings(killed, [(LEAD, "2026-11-20")])
+    store.record_conversions(killed, {LEAD: (CONTACT, None)}, {})
+    store.interrupt_unfinished("job-changes")
+
+    assert fire_landed("job-changes", store) == [(CONTACT, "2026-11-20")]
+    assert store.fired("job-changes") == {(CONTACT, "2026-11-20")}
+
+
+def test_what_a_digest_lists_of_a_lead_the_run_converted_fires_on_the_contact(state_url: str):
+    """A digest listing a lead the run converts: delivered, it fires the stage where
+    Plan.redirected has it, on the contact, which is what the next run reads and checks."""
+    manager = "005A00000000001AAA"
+    covers = json.dumps([[LEAD, "2026-W48"]])
+    digest = OutboxEntry(manager, "2026-W48", "[]", "1 lead converted", True, covers)
+    store = StateStore(state_url)
+    run_id = store.start_run(converting_rhea(), dry_run=False, alerts=[digest])
+    store.record_conversions(run_id, {LEAD: (CONTACT, None)}, {})
+
+    [owed] = store.owed_alerts("job-changes")
+    store.settle_alerts("job-changes", {owed.id: None})
+
+    assert store.fired("job-changes") == {(manager, "2026-W48"), (CONTACT, "2026-W48")}

@@ -17,8 +17,7 @@ from revsched.dedupe.frequency import TermFrequencies
 from revsched.dedupe.match import (
     Matching,
     Scorer,
-    linked_pairs,
-    matching,
+    match_records,
     record_country,
     typo,
 )
@@ -255,13 +254,11 @@ def match_companies(
     taken over `companies` unless given (over the records a run leaves once it merges)."""
     companies = list(companies)
     counts = counts or count_companies(companies, rules)
-    by_id = {c.id: c for c in companies}
-
-    def compare(a: NormalizedCompany, b: NormalizedCompany) -> PairLink | None:
-        return compare_companies(a, b, rules, counts.words, counts.domains)
-
-    def conflict(a: str, b: str) -> str | None:
-        broken = _company_conflicts(by_id[a], by_id[b], rules.safety)
-        return "; ".join(broken) or None
-
-    return matching(linked_pairs(companies, _company_blocks, compare, rules), floor, conflict)
+    return match_records(
+        companies,
+        _company_blocks,
+        lambda a, b: compare_companies(a, b, rules, counts.words, counts.domains),
+        lambda a, b: _company_conflicts(a, b, rules.safety),
+        rules,
+        floor,
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from revsched.dedupe import normalize
 from revsched.dedupe.cluster import Cluster, Conflict, PairLink, build_clusters
@@ -84,13 +84,43 @@ def record_country(value: Any) -> str | None:
     return normalize.country_code(text) or (text.upper() if len(text) == 2 else text.lower())
 
 
-def matching(
-    links: Iterable[PairLink], floor: float, conflict: Conflict, distinct: Conflict | None = None
+class Identified(Protocol):
+    """A normalized record, known by its Salesforce Id."""
+
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Identified)
+
+
+def match_records(
+    records: list[R],
+    blocks: Callable[[R], Iterable[tuple[Hashable, str]]],
+    compare: Callable[[R, R], PairLink | None],
+    conflicts: Callable[[R, R], list[str]],
+    rules: MatchRules,
+    floor: float,
+    distinct: Callable[[R, R], str | None] | None = None,
 ) -> Matching:
-    """The links at `floor` or above, clustered, and those a safety rule blocked."""
+    """Clusters of the records linked at `floor` or above (each compared with its
+    neighbours in every block it is in), and the links a safety rule (`conflicts`)
+    blocked; `distinct` says what keeps two records apart though no rule does. What
+    people and companies share: only their blocks, comparison and rules differ."""
+    by_id = {record.id: record for record in records}
+
+    def conflict(a: str, b: str) -> str | None:
+        return "; ".join(conflicts(by_id[a], by_id[b])) or None
+
+    def apart(a: str, b: str) -> str | None:
+        assert distinct is not None
+        return distinct(by_id[a], by_id[b])
+
+    links = linked_pairs(records, blocks, compare, rules)
     kept = [link for link in links if link.score >= floor]
     blocked = sorted((link for link in kept if link.blocked), key=lambda k: (k.a, k.b))
-    return Matching(build_clusters(kept, floor), blocked, conflict, distinct)
+    clusters = build_clusters(kept, floor)
+    return Matching(clusters, blocked, conflict, None if distinct is None else apart)
 
 
 def linked_pairs(

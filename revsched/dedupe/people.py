@@ -19,8 +19,7 @@ from revsched.dedupe.lexicon import FREE_EMAIL_DOMAINS
 from revsched.dedupe.match import (
     Matching,
     Scorer,
-    linked_pairs,
-    matching,
+    match_records,
     record_country,
     typo,
 )
@@ -386,19 +385,16 @@ def match_people(
     taken over `people` unless given (over the records a run leaves once it merges)."""
     people = list(people)
     counts = counts or count_people(people, rules)
-    by_id = {p.id: p for p in people}
-
-    def compare(a: NormalizedPerson, b: NormalizedPerson) -> PairLink | None:
-        return compare_people(a, b, rules, counts.switchboards, counts.offices, counts.surnames)
-
-    def conflict(a: str, b: str) -> str | None:
-        broken = _person_conflicts(by_id[a], by_id[b], rules.safety)
-        return "; ".join(broken) or None
-
-    def distinct(a: str, b: str) -> str | None:
-        return _first_names_differ(by_id[a], by_id[b], rules)
-
-    links = linked_pairs(people, _person_blocks, compare, rules)
-    return matching(
-        links, floor, conflict, distinct if rules.safety.different_first_names else None
+    return match_records(
+        people,
+        _person_blocks,
+        lambda a, b: compare_people(
+            a, b, rules, counts.switchboards, counts.offices, counts.surnames
+        ),
+        lambda a, b: _person_conflicts(a, b, rules.safety),
+        rules,
+        floor,
+        (lambda a, b: _first_names_differ(a, b, rules))
+        if rules.safety.different_first_names
+        else None,
     )

@@ -259,9 +259,9 @@ def _lookup(
 ) -> Lookup | None:
     """The play's lookup index brought up to date, as a run does first (route-leads'
     accounts by domain): its follow-ups find the records to read in it."""
-    if play.index is None:
+    index = play.record_index(config)
+    if index is None:
         return None
-    index = play.index(config)
     with play_lease(store, index.name):
         record_index.refresh(index, store, org, now)
     return record_index.lookup(index, store)

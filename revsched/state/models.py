@@ -269,6 +269,10 @@ class AlertRow(AuditRow, Base):
     fires: Mapped[bool] = mapped_column(default=False, server_default=false())
     # JSON [[record, stage], ...]: what a digest lists, marked fired with its delivery.
     covers: Mapped[str | None] = mapped_column(Text)
+    # JSON of a digest's Alert (template, context) until it is told as its run's writes
+    # came out (revsched.written_digests), by the run or the settle after a kill; None
+    # once told, and for other alerts. An untold digest is not owed yet.
+    source: Mapped[str | None] = mapped_column(Text)
 
 
 class DecisionRow(Base):

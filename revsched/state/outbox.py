@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from revsched.state.database import (
@@ -44,6 +44,8 @@ class OutboxEntry(NamedTuple):
     fires: bool = False
     # JSON [[record, stage], ...] also marked fired by delivering it (what a digest lists).
     covers: str | None = None
+    # JSON of a digest's Alert, to tell it as its run's writes came out (None: no digest).
+    source: str | None = None
 
 
 # Outcome statuses of the writes an alert waits on; planned means not known yet.
@@ -68,6 +70,20 @@ def fired_by(alert: AlertRow, unwritten: Collection[tuple[int, str]]) -> list[tu
         for record, stage in json.loads(alert.covers or "[]")
         if (alert.run_id, record) not in unwritten
     ]
+
+
+def readdress_digests(session: Session, run_id: int, contacts: Mapping[str, str]) -> None:
+    """The run's digests listing converted leads (lead Id -> contact Id) list their
+    contacts instead, as Plan.redirected has it: delivering one fires the contact's stage,
+    which the next run reads and checks."""
+    digests = session.scalars(
+        select(AlertRow).where(AlertRow.run_id == run_id, AlertRow.covers.is_not(None))
+    )
+    for digest in digests:
+        listed = json.loads(digest.covers or "[]")
+        readdressed = [[contacts.get(record, record), stage] for record, stage in listed]
+        if readdressed != listed:
+            digest.covers = json.dumps(readdressed)
 
 
 def _listed_unwritten(
@@ -191,6 +207,8 @@ class Outbox(Database):
             outcomes = self._write_outcomes(session, {a.run_id for a in pending})
             owed: list[AlertRow] = []
             for alert in pending:
+                if alert.source is not None:
+                    continue  # a digest waits until it is told (written_digests)
                 blocker = outcomes.get((alert.run_id, alert.record_id))
                 if blocker is not None and blocker[0] not in _WRITTEN:
                     blocker = (blocker[0], f"the record was not written ({blocker[1]})")
@@ -202,6 +220,25 @@ class Outbox(Database):
                     alert.status = "skipped"
                     alert.error = f"not sent: {blocker[1]}"
             return owed
+
+    def untold_digests(self, play: str, run_id: int | None = None) -> list[AlertRow]:
+        """The play's digests not yet told as their run's writes came out: run `run_id`'s,
+        or (None) those of its runs that ended (a run killed before telling them)."""
+        query = select(AlertRow).join(Run).where(Run.play == play, AlertRow.source.is_not(None))
+        if run_id is None:
+            query = query.where(Run.dry_run.is_(False), Run.status != "running")
+        else:
+            query = query.where(AlertRow.run_id == run_id)
+        with self.session() as session:
+            return list(session.scalars(query.order_by(AlertRow.id)))
+
+    def tell(self, texts: Mapping[int, str | None]) -> None:
+        """Each digest (outbox row Id) told: its text as it is to be sent (None: as it was
+        rendered); owed from now on."""
+        with self.session() as session:
+            for alert_id, text in texts.items():
+                values = {"source": None} if text is None else {"source": None, "text": text}
+                session.execute(update(AlertRow).where(AlertRow.id == alert_id).values(values))
 
     def written(self, run_id: int) -> set[str]:
         """The records every write of the run succeeded for (of those it writes)."""

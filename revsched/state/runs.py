@@ -40,7 +40,7 @@ from revsched.state.models import (
     ReportRow,
     Run,
 )
-from revsched.state.outbox import OutboxEntry
+from revsched.state.outbox import OutboxEntry, readdress_digests
 
 # A planned change's row, in the order start_run gives its values.
 CHANGE_COLUMNS = ("run_id", "status", "sobject", "record_id", "record_name", "field")
@@ -393,9 +393,10 @@ class RunLog(Database):
     ) -> None:
         """The outcome of convertLead, by lead Id: (contact Id, None) or (None, error).
 
-        What the run planned for a converted lead (writes, alerts) is audited and owed
-        against its contact from here on, the alerts with `texts` ((contact, stage) ->
-        the text naming the contact); for a lead not converted, it is left alone."""
+        What the run planned for a converted lead (writes, alerts, stages it fires, what
+        its digests list) is audited and owed against its contact from here on, the
+        alerts with `texts` ((contact, stage) -> the text naming the contact); for a lead
+        not converted, it is left alone."""
         with self.session() as session:
             for lead_id, (contact_id, error) in outcomes.items():
                 session.execute(
@@ -418,6 +419,8 @@ class RunLog(Database):
                     ),
                     (CreateRow, CreateRow.parent_id, {"parent_id": contact_id}),
                     (AlertRow, AlertRow.record_id, {"record_id": contact_id}),
+                    # Its stages fired with no alert go to the contact too (Plan.redirected).
+                    (PlannedFiringRow, PlannedFiringRow.record_id, {"record_id": contact_id}),
                     (
                         EnrollmentRow,
                         EnrollmentRow.record_id,
@@ -427,6 +430,8 @@ class RunLog(Database):
                     session.execute(
                         update(model).where(model.run_id == run_id, about == lead_id).values(values)
                     )
+            converted = {lead: contact for lead, (contact, _) in outcomes.items() if contact}
+            readdress_digests(session, run_id, converted)
             _rewrite_alerts(session, run_id, texts)
 
     def rewrite_alerts(self, run_id: int, texts: Mapping[tuple[str, str], str]) -> None:
