@@ -21,10 +21,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic_core import core_schema
-
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
+    from pydantic_core import core_schema
 
 Period = Literal["day", "week", "month", "minute"]
 
@@ -75,6 +74,8 @@ class Schedule:
     ) -> core_schema.CoreSchema:
         """Validated from config text, written back as it. Declared here so pydantic never
         builds a dataclass schema for Schedule (16 ms of every command's start)."""
+        from pydantic_core import core_schema
+
         return core_schema.no_info_plain_validator_function(
             validate_schedule,
             json_schema_input_schema=core_schema.str_schema(),
