@@ -3,7 +3,6 @@ and the state store, apart from running plays.
 
 Registered by `revsched.cli` (no string annotations, as there)."""
 
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -68,6 +67,8 @@ def org_serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
+    import tomllib
+
     from revsched.config import load_settings
     from revsched.localorg import FiscalYear, load_faults, serve
 

@@ -32,6 +32,11 @@ def _cells(play: dict[str, Any], wide: bool) -> tuple[list[str], str]:
     return [name, schedule, f"{when} {play['time_zone']}"], purpose
 
 
+def _wrapped(text: str, width: int) -> list[str]:
+    """Lines of at most `width`, broken between words only ("auto-merge" stays whole)."""
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
+
+
 def plays_lines(plays: Sequence[dict[str, Any]], width: int) -> list[str]:
     """The header, its rule and each play: with its purpose in a last column wrapped to
     `width` when at least PLAYS_WIDE, else on the lines under it, indented."""
@@ -48,14 +53,14 @@ def plays_lines(plays: Sequence[dict[str, Any]], width: int) -> list[str]:
     firsts, body = [header.rstrip()], []
     for cells, purpose in rows:
         if wide:
-            first, *more = textwrap.wrap(purpose, max(width - indent, 20)) or [""]
+            first, *more = _wrapped(purpose, max(width - indent, 20))
             firsts.append(f"{line(cells)}{GAP}{first}")
             body += [firsts[-1], *(" " * indent + text for text in more)]
         else:
             firsts.append(line(cells).rstrip())
             body += [
                 firsts[-1],
-                *textwrap.wrap(purpose, width, initial_indent=GAP, subsequent_indent=GAP),
+                *(GAP + text for text in _wrapped(purpose, width - len(GAP))),
             ]
     rule = "─" * min(width, max(map(len, firsts)))
     return [firsts[0], rule, *body]
