@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer.core import TyperGroup
 
-# Only what `--help` and `plays` need is imported here; each command imports the rest
-# (SQLAlchemy, the Salesforce client, the local org server, Slack) when it runs.
-from revsched import cli_checks, cli_history, cli_schedule, cli_upkeep, logs, progress, summary
+# Only what `--help` needs is imported here: typer and the commands' modules. Each command
+# imports the rest (the config and its pydantic models, rich, SQLAlchemy, the Salesforce
+# client, the local org server, Slack) when it runs.
+from revsched import cli_checks, cli_history, cli_schedule, cli_upkeep, logs, progress
 from revsched.cli_group import RevschedGroup
-from revsched.cli_output import Printing, progress_console
 from revsched.cli_params import (
     AllOption,
     ConfigOption,
@@ -38,10 +36,11 @@ from revsched.cli_params import (
     play_named,
 )
 from revsched.errors import ConfirmationError, RevschedError
-from revsched.play import get_play, load_plays
 from revsched.session import Session, local_today
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from revsched.plan import Plan
 
 # pydantic looks for its plugins (entry points of every installed distribution) when it
@@ -179,6 +178,9 @@ def run(
     config: ConfigOption = None,
 ) -> None:
     """Run a play: read, decide, show the plan, and (unless --dry-run) apply it."""
+    from rich.markup import escape
+
+    from revsched.cli_output import Printing, progress_console
     from revsched.replay import save_plan
 
     if out is not None and not dry_run:
@@ -252,6 +254,8 @@ def apply(
     config: ConfigOption = None,
 ) -> None:
     """Apply a reviewed plan; records whose values changed since are left alone and listed."""
+    from revsched.cli_output import Printing, progress_console
+    from revsched.play import get_play, load_plays
     from revsched.replay import load_plan
     from revsched.runner import apply_saved_plan
 
@@ -279,8 +283,10 @@ def apply(
     printing.result(session, result)
 
 
-def _print_irreversible(console: Console, run: Any) -> None:
+def _print_irreversible(console: "Console", run: Any) -> None:
     """What of a run a revert leaves as it is: Salesforce cannot undo merges or conversions."""
+    from revsched import summary
+
     merged = sum(m.status == "merged" for m in run.merges)
     converted = sum(c.status == "converted" for c in run.conversions)
     if merged:
@@ -316,6 +322,7 @@ def revert(
     """Undo a run: restore the old values it replaced, where nobody has changed them since,
     and delete the records it created. Merges cannot be undone."""
     from revsched.alerts import TerminalNotifier
+    from revsched.cli_output import Printing, progress_console
     from revsched.runner import revert_run
 
     session = Session.open(config, as_json)

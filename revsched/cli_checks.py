@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from revsched.cli_params import (
     ConfigOption,
@@ -18,9 +17,7 @@ from revsched.cli_params import (
     parse_date,
     play_named,
 )
-from revsched.config import load_settings
 from revsched.errors import EXIT_CHECKS_FAILED, RevschedError
-from revsched.play import load_plays
 from revsched.session import Session, local_today, make_console
 
 
@@ -69,6 +66,8 @@ def render(
 @fails_cleanly
 def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Check config, state store, login, and every field, value, user and pool the plays use."""
+    from rich.markup import escape
+
     from revsched.doctor import checklist
 
     checks = list(checklist(config))
@@ -95,7 +94,9 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 @fails_cleanly
 def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List the plays with their schedules (time and time zone), next run and purpose."""
-    from revsched import report_text
+    from revsched.config import load_settings
+    from revsched.play import load_plays
+    from revsched.plays_text import print_plays
 
     settings = load_settings(config)
     now = datetime.now(settings.zone)
@@ -117,4 +118,4 @@ def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     if as_json:
         typer.echo(json.dumps(listed, indent=2))
     else:
-        report_text.print_plays(make_console(), listed)
+        print_plays(listed)

@@ -9,8 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from revsched import logs
-from revsched.config import plain_message
-from revsched.errors import EXIT_INTERRUPTED, EXIT_RECORDS_FAILED, EXIT_USAGE
+from revsched.errors import EXIT_INTERRUPTED, EXIT_RECORDS_FAILED, EXIT_USAGE, plain_message
 
 
 class RevschedGroup(TyperGroup):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from revsched import summary
+from revsched import row_limits
 from revsched.cli_params import (
     AllOption,
     ConfigOption,
@@ -17,7 +17,6 @@ from revsched.cli_params import (
     limit_option,
 )
 from revsched.errors import RevschedError
-from revsched.play import get_play, load_plays
 from revsched.session import Session, make_console
 
 ShowFormat = Literal["text", "csv", "json"]
@@ -35,6 +34,7 @@ def history(
 ) -> None:
     """List recent runs, newest first."""
     from revsched import report, report_text
+    from revsched.play import get_play, load_plays
 
     session = Session.open(config, as_json)
     if play is not None:
@@ -59,7 +59,7 @@ def show(
     limit: Annotated[
         int | None,
         limit_option(
-            f"text: rows of each table (default: {summary.SHOW_LIMIT}); csv and json hold"
+            f"text: rows of each table (default: {row_limits.SHOW_LIMIT}); csv and json hold"
             " every row."
         ),
     ] = None,
@@ -78,5 +78,5 @@ def show(
     elif output_format == "csv":
         typer.echo(report.show_csv(found), nl=False)
     else:
-        shown = None if show_all else summary.SHOW_LIMIT if limit is None else limit
+        shown = None if show_all else row_limits.SHOW_LIMIT if limit is None else limit
         report_text.print_show(make_console(), found, shown)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from revsched import progress, summary
+from revsched import progress, row_limits, summary
 from revsched.errors import EXIT_DECLINED, EXIT_RECORDS_FAILED
 from revsched.session import Session, make_console
 
@@ -34,7 +34,7 @@ class Printing:
     as_json: bool = False
     quiet: bool = False
     # Rows per table after the summary; None prints every row.
-    limit: int | None = summary.DEFAULT_LIMIT
+    limit: int | None = row_limits.DEFAULT_LIMIT
     # The default limit: fewer rows when the summary would not fit a screen.
     fit: bool = False
 
@@ -45,7 +45,7 @@ class Printing:
             return cls(as_json, quiet, None)
         if limit is not None:
             return cls(as_json, quiet, limit)
-        return cls(as_json, quiet, summary.DEFAULT_LIMIT, fit=True)
+        return cls(as_json, quiet, row_limits.DEFAULT_LIMIT, fit=True)
 
     @property
     def shows_plan(self) -> bool:
@@ -72,7 +72,7 @@ class Printing:
                 limit = self.limit
                 if self.fit:
                     # The header above and the result line below take one line each.
-                    room = summary.SCREEN_LINES - 2
+                    room = row_limits.SCREEN_LINES - 2
                     limit = summary.fitted_limit(plan, names, session.console.width, room)
                 summary.print_plan(session.console, plan, limit, names)
             if confirm and not plan.is_empty and not _confirmed(session):

@@ -1,5 +1,8 @@
 """The options and arguments the commands share, and the one way an error leaves a
-command: a line on stderr and the error's exit code."""
+command: a line on stderr and the error's exit code.
+
+Every command's module imports this one, and `revsched --help` imports every command's
+module: the config and the plays are loaded when a command uses them, not here."""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ import functools
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from revsched import logs, summary
-from revsched.config import Settings, load_settings
+from revsched import logs, row_limits
 from revsched.errors import EXIT_USAGE, ConfigError, RevschedError
-from revsched.play import Play, get_play, load_plays
+
+if TYPE_CHECKING:
+    from revsched.config import Settings
+    from revsched.play import Play
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +55,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 def complete_play(incomplete: str) -> list[str]:
     """Shell completion of play names (the configured ones; nothing when config is broken)."""
+    from revsched.config import load_settings
+    from revsched.play import load_plays
+
     try:
         names = load_plays(load_settings())
     except RevschedError:
@@ -59,6 +67,8 @@ def complete_play(incomplete: str) -> list[str]:
 
 def play_named(settings: Settings, name: str | None) -> Play[Any]:
     """The play a command names; none named is a usage error listing them."""
+    from revsched.play import get_play, load_plays
+
     plays = load_plays(settings)
     if name is None:
         raise typer.BadParameter(f"name a play: {', '.join(plays)}", param_hint="PLAY")
@@ -81,8 +91,8 @@ def limit_option(help_text: str) -> Any:
 LimitOption = Annotated[
     int | None,
     limit_option(
-        f"Rows of each table after the summary (default: {summary.DEFAULT_LIMIT}, fewer"
-        f" when the whole would not fit {summary.SCREEN_LINES} lines)."
+        f"Rows of each table after the summary (default: {row_limits.DEFAULT_LIMIT}, fewer"
+        f" when the whole would not fit {row_limits.SCREEN_LINES} lines)."
     ),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every row of every table.")]

@@ -8,20 +8,21 @@ import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from revsched import export
 from revsched.cli_params import ConfigOption, fails_cleanly
-from revsched.config import load_settings
 from revsched.errors import RevschedError
 from revsched.logs import logger
-from revsched.play import Play, load_plays
 from revsched.session import Session
 
+if TYPE_CHECKING:
+    from revsched.play import Play
 
-def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
+
+def _fire(session: Session, plays: "dict[str, Play[Any]]", name: str) -> None:
     """One scheduler fire: claim the occurrence and run, as `run --scheduled` does; never raise."""
     try:
         result = session.run_scheduled(plays[name])
@@ -37,6 +38,8 @@ def _fire(session: Session, plays: dict[str, Play[Any]], name: str) -> None:
 @fails_cleanly
 def scheduler(config: ConfigOption = None) -> None:
     """Run every enabled play on its schedule until SIGTERM (one per server, or several)."""
+    from revsched.config import load_settings
+    from revsched.play import load_plays
     from revsched.scheduler import build_scheduler, run_until_stopped
 
     settings = load_settings(config)
@@ -79,6 +82,9 @@ def schedule_export(
     config: ConfigOption = None,
 ) -> None:
     """Print crontab lines, or systemd .service + .timer units, for every enabled play."""
+    from revsched.config import load_settings
+    from revsched.play import load_plays
+
     settings = load_settings(config)
     plays = load_plays(settings)
     command = executable or _this_revsched()

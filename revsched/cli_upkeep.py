@@ -3,7 +3,6 @@ and the state store, apart from running plays.
 
 Registered by `revsched.cli` (no string annotations, as there)."""
 
-import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,6 @@ from typing import Annotated
 import typer
 
 from revsched.cli_params import ConfigOption, fails_cleanly, parse_date
-from revsched.config import load_settings
 from revsched.errors import ConfigError, RevschedError
 from revsched.session import Session, local_today
 
@@ -27,6 +25,7 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Build the embedded demo org (the default org when none is configured)."""
+    from revsched.config import load_settings
     from revsched.localorg.demo import build_demo_org
 
     settings = load_settings(config)
@@ -68,6 +67,9 @@ def org_serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve a local org over HTTP on 127.0.0.1 for other processes and tools."""
+    import tomllib
+
+    from revsched.config import load_settings
     from revsched.localorg import FiscalYear, load_faults, serve
 
     if not 1 <= port <= 65535:
@@ -118,6 +120,7 @@ def _check_serve_target(path: Path, port: int) -> None:
 def state_upgrade(config: ConfigOption = None) -> None:
     """Migrate the state store to the schema this revsched needs (safe to repeat)."""
     from revsched import migrate
+    from revsched.config import load_settings
     from revsched.state import open_engine
 
     engine = open_engine(load_settings(config).state.database_url())

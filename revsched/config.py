@@ -10,7 +10,6 @@ channels' settings in `revsched.config_channels`.
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
@@ -38,7 +37,7 @@ from revsched.config_secrets import (
 )
 from revsched.config_secrets import looks_like_a_secret as looks_like_a_secret
 from revsched.config_secrets import secret as secret
-from revsched.errors import ConfigError
+from revsched.errors import ConfigError, plain_message
 from revsched.soql import FieldName
 
 CONFIG_ENV = "REVSCHED_CONFIG"
@@ -287,28 +286,6 @@ def _echo_input(error: Any) -> bool:
         and not isinstance(error["input"], dict)
         and not SECRET_KEYS & set(error["loc"])
     )
-
-
-# pydantic's phrasing -> what a person is expected to write.
-_PLAIN = (
-    (re.compile(r"Value error, "), ""),
-    (re.compile(r"Input should be a valid integer[^.;]*"), "expected a whole number"),
-    (re.compile(r"Input should be a valid number[^.;]*"), "expected a number"),
-    (re.compile(r"Input should be a valid boolean[^.;]*"), "expected true or false"),
-    (re.compile(r"Input should be a valid string"), "expected text in quotes"),
-    (re.compile(r"Input should be a valid date[^.;]*"), "expected a date, YYYY-MM-DD"),
-    (re.compile(r"Input should be "), "expected "),
-    (re.compile(r"(List|Dictionary|Tuple|Set|String) should have "), "expected "),
-    (re.compile(r"String should match pattern "), "expected text matching "),
-)
-
-
-def plain_message(message: str) -> str:
-    """A validation message in plain words: "Input should be a valid integer, unable to
-    parse string as an integer" reads "expected a whole number"."""
-    for pattern, replacement in _PLAIN:
-        message = pattern.sub(replacement, message)
-    return message
 
 
 def describe_validation_error(

@@ -1,6 +1,9 @@
-"""Errors a user can act on, each mapped to the exit code cron and CI see."""
+"""Errors a user can act on, each mapped to the exit code cron and CI see, and the
+plain words their messages are put in (no pydantic needed: usage errors use them too)."""
 
 from __future__ import annotations
+
+import re
 
 EXIT_RECORDS_FAILED = 1
 EXIT_CHECKS_FAILED = 1  # revsched doctor: some check failed
@@ -74,3 +77,27 @@ class ApiLimitError(RevschedError):
 
 class StateSchemaError(RevschedError):
     """The state store's schema is not at the level this revsched needs."""
+
+
+# pydantic's phrasing -> what a person is expected to write. Patterns, not compiled ones:
+# `re` compiles (and caches) them when a message is first put in plain words, not at the
+# start of every command.
+_PLAIN = (
+    (r"Value error, ", ""),
+    (r"Input should be a valid integer[^.;]*", "expected a whole number"),
+    (r"Input should be a valid number[^.;]*", "expected a number"),
+    (r"Input should be a valid boolean[^.;]*", "expected true or false"),
+    (r"Input should be a valid string", "expected text in quotes"),
+    (r"Input should be a valid date[^.;]*", "expected a date, YYYY-MM-DD"),
+    (r"Input should be ", "expected "),
+    (r"(List|Dictionary|Tuple|Set|String) should have ", "expected "),
+    (r"String should match pattern ", "expected text matching "),
+)
+
+
+def plain_message(message: str) -> str:
+    """A validation message in plain words: "Input should be a valid integer, unable to
+    parse string as an integer" reads "expected a whole number"."""
+    for pattern, replacement in _PLAIN:
+        message = re.sub(pattern, replacement, message)
+    return message

@@ -10,11 +10,14 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from revsched.config import Settings
-from revsched.play import Play
-from revsched.schedule import Schedule, expand_weekdays
+from revsched.schedule import expand_weekdays
+
+if TYPE_CHECKING:
+    from revsched.config import Settings
+    from revsched.play import Play
+    from revsched.schedule import Schedule
 
 ExportFormat = Literal["cron", "systemd"]
 SYSTEMD_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")

@@ -1,5 +1,6 @@
-"""How runs, history, message previews and the plays read in a terminal: tables fitted
-to its width, the first rows of each (JSON and CSV, every row, are `report.py`)."""
+"""How runs, history and message previews read in a terminal: tables fitted to its width,
+the first rows of each (JSON and CSV, every row, are `report.py`; the plays,
+`plays_text.py`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console
 from rich.markup import escape
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from revsched.summary import SHOW_LIMIT, named_value, print_rows, titled, value_text
+from revsched.row_limits import SHOW_LIMIT
+from revsched.summary import named_value, print_rows, titled, value_text
 
 if TYPE_CHECKING:
     from revsched.state import Run
@@ -238,47 +239,3 @@ def print_conversions(console: Console, run: Run, limit: int | None = None) -> N
             )
         )
     print_rows(console, rows, None)
-
-
-# Columns from which `revsched plays` has room for each purpose beside its schedule.
-PLAYS_WIDE = 110
-
-
-def print_plays(console: Console, plays: Sequence[dict[str, Any]]) -> None:
-    """Each play: its schedule as written and as cron, in which time zone, when it next runs.
-
-    Narrower than PLAYS_WIDE (80 columns: cron mail, a pipe), a play's purpose goes on
-    its own line under it, since beside the other columns it would be a word wide."""
-    wide = console.width >= PLAYS_WIDE
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
-    for header in ("play", "schedule", "next run"):
-        table.add_column(header, no_wrap=True)
-    if wide:
-        table.add_column("what it does", ratio=1)
-    summaries = []
-    for play in plays:
-        upcoming = play["next_run"]
-        when = f"{upcoming[:10]} {upcoming[11:16]}" if upcoming else "never"
-        schedule = f"{play['schedule']} ({play['cron']})"
-        if play["schedule"] == play["cron"]:
-            schedule = play["schedule"]
-        name, summary = play["name"], play["summary"]
-        if not play["enabled"]:
-            # Narrow, on the purpose's line, so the play's line keeps to the width.
-            name, summary = (
-                (f"{name} (disabled)", summary) if wide else (name, f"(disabled) {summary}")
-            )
-        # Text, not markup: a purpose may hold brackets.
-        cells = [name, schedule, f"{when} {play['time_zone']}", *([summary] if wide else [])]
-        table.add_row(*map(Text, cells))
-        summaries.append(summary)
-    if wide:
-        console.print(table, highlight=False)
-        return
-    # One line a play (no column wraps): the header and its rule, then each play's line
-    # followed by its purpose.
-    lines = ["".join(s.text for s in line).rstrip() for line in console.render_lines(table)]
-    shown: list[RenderableType] = [Text(line) for line in lines[:2]]
-    for line, summary in zip(lines[2:], summaries, strict=True):
-        shown += [Text(line), Padding(Text(summary), (0, 0, 0, 2))]
-    console.print(Group(*shown))

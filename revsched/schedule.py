@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo
-
-from pydantic_core import core_schema
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from pydantic import GetCoreSchemaHandler
+    from pydantic_core import core_schema
 
 Period = Literal["day", "week", "month", "minute"]
 
@@ -75,6 +75,8 @@ class Schedule:
     ) -> core_schema.CoreSchema:
         """Validated from config text, written back as it. Declared here so pydantic never
         builds a dataclass schema for Schedule (16 ms of every command's start)."""
+        from pydantic_core import core_schema
+
         return core_schema.no_info_plain_validator_function(
             validate_schedule,
             json_schema_input_schema=core_schema.str_schema(),

@@ -1,6 +1,9 @@
 """What every run-like command opens: settings, the state store, the org and alert
 delivery, each on first use. The composition lives here, not in the CLI, so other front
-ends (the scheduler, the report commands, a notebook) open a run the same way."""
+ends (the scheduler, the report commands, a notebook) open a run the same way.
+
+The command line imports this module to build its commands (`revsched --help` too): the
+settings and the console's library are loaded when a session opens or a console is made."""
 
 from __future__ import annotations
 
@@ -10,16 +13,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from revsched.config import Settings, load_settings
 from revsched.logs import logger
-from revsched.play import Play
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from revsched.config import Settings
     from revsched.enroll import EnrollmentChannel
     from revsched.notify import AlertDelivery
     from revsched.org import OrgGateway
+    from revsched.play import Play
     from revsched.runner import PlanHook, RunResult
     from revsched.state import StateStore
 
@@ -28,6 +31,8 @@ def make_console(stderr: bool = False) -> Console:
     """Output as wide as the terminal, or $COLUMNS (80 by default) when piped. No emoji
     codes: what it prints is data (a record named "Acme :x:" keeps its name), and rich
     loads its table of emoji codes for the first string it renders with them on."""
+    from rich.console import Console
+
     return Console(stderr=stderr, emoji=False)
 
 
@@ -46,6 +51,8 @@ class Session:
 
     @classmethod
     def open(cls, config: Path | None, as_json: bool) -> Session:
+        from revsched.config import load_settings
+
         return cls.of(load_settings(config), as_json)
 
     @classmethod

@@ -25,8 +25,9 @@ from rich.text import Text
 # Re-exported: reports and plays' tests count decisions as the summary does.
 from revsched.decision_kinds import decision_kind as decision_kind
 from revsched.decision_kinds import reason_kind as reason_kind
+from revsched.row_limits import DEFAULT_LIMIT, MIN_ROWS
 
-if TYPE_CHECKING:  # `revsched --help` reads DEFAULT_LIMIT without loading the runner
+if TYPE_CHECKING:
     from revsched.plan import (
         Alert,
         Enrollment,
@@ -43,13 +44,6 @@ T = TypeVar("T")
 
 # Groups listed per count (reasons, recipients); the rest are summed into one line.
 TOP_GROUPS = 5
-# Rows of each table after the summary, unless --limit or --all says otherwise; fewer (down
-# to MIN_ROWS) when the whole would not fit SCREEN_LINES, header and result line included.
-DEFAULT_LIMIT = 5
-MIN_ROWS = 2
-SCREEN_LINES = 60
-# Rows of each table `revsched show` prints of a run's audit unless --limit or --all.
-SHOW_LIMIT = 50
 
 
 def value_text(value: Any) -> str:

@@ -67,3 +67,20 @@ def test_plays_still_names_a_bad_key_in_a_configured_play(tmp_path: Path):
 
     assert result.exit_code == 2
     assert "plays.win-back.schedul" in result.output
+
+
+def test_plays_wide_give_each_purpose_its_column_within_the_width(monkeypatch):
+    """From 110 columns a purpose is a last column, wrapped between words down its lines."""
+    monkeypatch.setenv("COLUMNS", "120")
+
+    result = CliRunner().invoke(app, ["plays"])
+
+    assert result.exit_code == 0, result.output
+    header, rule, *lines = result.stdout.splitlines()
+    assert header.split() == ["play", "schedule", "next", "run", "what", "it", "does"]
+    assert set(rule) == {"─"}
+    assert all(len(line) <= 120 for line in result.stdout.splitlines())
+    column = header.index("what it does")
+    purposes = " ".join(" ".join(line[column:] for line in lines).split())
+    for play in load_plays(Settings()).values():
+        assert play.summary in purposes, play.name

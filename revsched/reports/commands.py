@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from revsched.cli_params import ConfigOption, JsonOption, PlayArgument, fails_cleanly, play_named
 from revsched.session import Session, local_today
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from revsched.org import OrgGateway
     from revsched.reports.forecast import Day
 
@@ -67,9 +66,12 @@ def _both(now: int, then: int | None) -> str:
 
 
 def print_forecast(
-    console: Console, days: "list[Day]", changed: "list[Day] | None", changes: dict[str, Any]
+    console: "Console", days: "list[Day]", changed: "list[Day] | None", changes: dict[str, Any]
 ) -> None:
     """A row a day; with --set, each count as `now -> with the change` where they differ."""
+    from rich import box
+    from rich.table import Table
+
     from revsched.reports.forecast import COUNTS, totals
 
     if changes:
