@@ -224,8 +224,8 @@ def _wait_for(
         processed, now = info.get("numberRecordsProcessed") or 0, time.monotonic()
         if total and before < processed < total:
             rate = (processed - before) / max(now - polled, 1e-3)
-            delay = (total - processed) / rate / (1 if before else 2)
-            delay = max(delay, wait / 4)
+            remaining = (total - processed) / rate
+            delay = max(remaining if before else remaining / 2, wait / 4)
         polled, before = now, processed
         time.sleep(min(delay, MAX_POLL_SECONDS))
         delay = min(delay * 2, MAX_POLL_SECONDS)

@@ -3,9 +3,9 @@
 A streamed run saves each page's field changes in the state store, and once an object's
 changed records pass the Bulk threshold it writes them with one update job, whose CSV
 holds a row per record. Writing a page's rows while its changes are in hand costs a
-fraction of reading the whole plan back from the store afterwards to write them; the rows
-of the pages decided before the object passed the threshold are read back once, then (at
-most the threshold and a page of them).
+third of reading the whole plan back from the store afterwards to write them; only the
+pages decided before the object passed the threshold are read back, once, when it does
+(at most the threshold and a page of records).
 
 A file is kept only while it holds one row per record with a column for each field set:
 a page that changes a record it does not hold (which another page may change too) or a
@@ -46,11 +46,10 @@ class BulkSpool:
     ) -> None:
         """A page's changes, once saved: `page` holds the records decided, `records` counts
         each object's changed records so far and `fields` the fields they set."""
-        held: set[str] | None = None
+        held = {record.get("Id") for record in page}
         for sobject, changed in _by_object(changes).items():
             if sobject in self._dropped:
                 continue
-            held = {record.get("Id") for record in page} if held is None else held
             update = self._files.get(sobject)
             if not held.issuperset(map(_RECORD_ID, changed)) or (
                 update and not update.holds(map(_FIELD, changed))
