@@ -43,6 +43,8 @@ def audit_names(
     run goes on with the names the plan knows and the audit shows the others' bare Ids."""
     values = {v for c in plan.changes for v in (c.old, c.new) if isinstance(v, str)}
     wanted = values | {a.record_id for a in plan.alerts}
+    if not wanted:  # a plan setting numbers, dates and flags, alerting nobody
+        return {}
     known = {record_id: name for record_id, name in plan_names(plan) if record_id in wanted}
     looked_up = {} if looked_up is None else looked_up
     unknown = values - known.keys() - looked_up.keys()

@@ -19,9 +19,8 @@ import io
 import itertools
 import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import IO, Any, Protocol, TypeVar
@@ -30,9 +29,10 @@ from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import MAX_INGEST_JOB_FILE_SIZE, JobState, Operation, ResultsType
 from simple_salesforce.util import call_salesforce
 
+from revsched.bulk_csv import written_csv
 from revsched.errors import OrgError
 from revsched.play import Record
-from revsched.writes import fields_written
+from revsched.writes import StoredWrites, fields_written
 
 T = TypeVar("T")
 
@@ -52,7 +52,6 @@ def _ignored(state: str, processed: int | None) -> None:
     """No one is watching the job's states."""
 
 
-NULL = "#N/A"
 # Longest wait between two polls of a job.
 MAX_POLL_SECONDS = 10.0
 NUMBER_TYPES = {"double", "currency", "percent"}
@@ -205,7 +204,9 @@ def _wait_for(
     An ingest job (`total` records) is first polled `wait` seconds after its upload, then
     each wait lasts until it should be done at the rate it processed records since the
     poll before (the org's load changes it): few polls (each is an API call), and little
-    time lost between its end and a poll."""
+    time lost between its end and a poll. The first rate also counts the time the job
+    took to start (queued, its data parsed), so it is too slow: the poll after it comes
+    halfway to the end it gives, and measures the rate alone."""
     delay, polled, before = wait, time.monotonic(), 0
     if total:
         time.sleep(wait)
@@ -223,7 +224,8 @@ def _wait_for(
         processed, now = info.get("numberRecordsProcessed") or 0, time.monotonic()
         if total and before < processed < total:
             rate = (processed - before) / max(now - polled, 1e-3)
-            delay = max((total - processed) / rate, wait / 4)
+            remaining = (total - processed) / rate
+            delay = max(remaining if before else remaining / 2, wait / 4)
         polled, before = now, processed
         time.sleep(min(delay, MAX_POLL_SECONDS))
         delay = min(delay * 2, MAX_POLL_SECONDS)
@@ -272,29 +274,6 @@ def bulk_query(
                 on_read(page["number_of_records"])
 
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return NULL
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
-def _write_csv(file: IO[bytes], records: Iterable[Record], fields: Sequence[str]) -> None:
-    """The job's CSV, into a temporary file (a million records' text is not held twice more
-    in memory to upload it); a field a record does not change stays blank, which Bulk reads
-    as "leave it alone"."""
-    text = io.TextIOWrapper(file, encoding="utf-8", newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(fields)
-    writer.writerows(
-        [_csv_cell(record[field]) if field in record else "" for field in fields]
-        for record in records
-    )
-    text.flush()
-    text.detach()
-
-
 def _upload(sobject: str, job_id: str, data: IO[bytes]) -> Callable[[Salesforce], None]:
     """PUT the job's data from its file, streamed (simple-salesforce's upload_job_data takes
     the text and copies it twice); from its start again on a retry."""
@@ -312,10 +291,12 @@ def _upload(sobject: str, job_id: str, data: IO[bytes]) -> Callable[[Salesforce]
 
 
 def open_update(call: Call, sobject: str, records: Iterable[Record]) -> str:
-    """Create an update job and upload its data; returns its Id. Nothing is written until
+    """Create an update job and upload its data (a streamed plan's CSV, written as it was
+    planned, else the records' written now); returns its Id. Nothing is written until
     `run_update` closes it: an open job is only data waiting (`abort` drops it)."""
-    with tempfile.TemporaryFile() as data:
-        _write_csv(data, records, fields_written(records))
+    spooled = records.take_csv() if isinstance(records, StoredWrites) else None
+    update = spooled or written_csv(records, fields_written(records))
+    with update.data() as data:
         size = os.fstat(data.fileno()).st_size
         if size > MAX_INGEST_JOB_FILE_SIZE:
             raise OrgError(

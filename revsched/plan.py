@@ -91,14 +91,9 @@ def diff_changes(
     `targets` maps each field to (new value, why); the record must hold every field.
     """
     return [
+        # By position: keywords cost a third more of a run's 100k changes.
         FieldChange(
-            sobject=sobject,
-            record_id=record["Id"],
-            record_name=record["Name"],
-            field=field,
-            old=record[field],
-            new=new,
-            reason=reason_prefix + why,
+            sobject, record["Id"], record["Name"], field, record[field], new, reason_prefix + why
         )
         for field, (new, why) in targets.items()
         if record[field] != new

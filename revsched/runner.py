@@ -109,7 +109,7 @@ def _abandoned_unless_done(store: StateStore, saved: StreamedPlan | None) -> Ite
     if saved is None:
         yield
         return
-    with abandoned_on_error(store, saved.run_id):
+    with abandoned_on_error(store, saved.run_id, saved.spool):
         yield
 
 

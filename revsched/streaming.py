@@ -22,6 +22,7 @@ from typing import Any
 
 from revsched import org_memory, progress
 from revsched.audit_names import audit_names
+from revsched.bulk_spool import BulkSpool
 from revsched.config import Settings
 from revsched.decision_kinds import decision_kind
 from revsched.errors import PlayError
@@ -81,11 +82,21 @@ class StreamedPlan:
     tally: PlanTally
     # The names of the records the plan's alerts are about, from the pages' decisions.
     alert_names: dict[str, str]
+    # The Bulk CSVs written as the pages were decided (none for a dry run).
+    spool: BulkSpool | None = None
 
     def writes(self, store: StateStore) -> dict[str, StoredWrites]:
-        """Each object's records to write, read back from the store as they are sent."""
+        """Each object's records to write, read back from the store as they are sent (a
+        Bulk job's from the CSV written as they were planned, when there is one)."""
         return {
-            sobject: StoredWrites(store, self.run_id, sobject, count, self.tally.fields[sobject])
+            sobject: StoredWrites(
+                store,
+                self.run_id,
+                sobject,
+                count,
+                self.tally.fields[sobject],
+                self.spool.take(sobject) if self.spool else None,
+            )
             for sobject, count in self.tally.records.items()
         }
 
@@ -162,10 +173,11 @@ def _streamed(
     ctx = replace(ctx, fired=ctx.fired | org_memory.recalled(firings))
     run_id = store.open_run(play.name, ctx.as_of, dry_run)
     tally, rest = PlanTally(), _Rest()
+    spool = None if dry_run else BulkSpool(store, run_id, org.api.bulk_write_threshold)
     alert_names: dict[str, str] = {}
     looked_up: dict[str, str] = {}
     with (
-        abandoned_on_error(store, run_id),
+        abandoned_on_error(store, run_id, spool),
         explained_errors(play, ctx, org, soql),
         progress.status(f"deciding {play.name}"),
     ):
@@ -178,11 +190,13 @@ def _streamed(
             )
             store.save_plan(run_id, rows, names=names)
             tally.add(part)
+            if spool is not None:
+                spool.add(part.changes, page, tally.records, tally.fields)
             alert_names |= {
                 a.record_id: names[a.record_id] for a in part.alerts if a.record_id in names
             }
             rest.add(part)
-    return StreamedPlan(run_id, rest.plan(play.name, ctx.as_of), tally, alert_names)
+    return StreamedPlan(run_id, rest.plan(play.name, ctx.as_of), tally, alert_names, spool)
 
 
 def _pages(records: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -234,11 +248,15 @@ class _Rest:
 
 
 @contextmanager
-def abandoned_on_error(store: StateStore, run_id: int) -> Iterator[None]:
+def abandoned_on_error(
+    store: StateStore, run_id: int, spool: BulkSpool | None = None
+) -> Iterator[None]:
     """A run still planning that stops (an error, a refused confirmation) ends as failed,
-    its planned changes marked not written: none was."""
+    its planned changes marked not written (none was) and its Bulk CSVs dropped."""
     try:
         yield
     except BaseException as error:
+        if spool is not None:
+            spool.close()
         store.abandon_plan(run_id, str(error) or type(error).__name__)
         raise

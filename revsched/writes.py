@@ -16,6 +16,7 @@ from revsched.plan import FieldChange
 from revsched.play import Record
 
 if TYPE_CHECKING:
+    from revsched.bulk_csv import UpdateCsv
     from revsched.state import StateStore
 
 # One record's changes: the change itself when it is the only one (most records).
@@ -71,10 +72,17 @@ class StoredWrites:
     as they are sent (a play that streams holds none of its changes)."""
 
     def __init__(
-        self, store: StateStore, run_id: int, sobject: str, count: int, fields: Iterable[str]
+        self,
+        store: StateStore,
+        run_id: int,
+        sobject: str,
+        count: int,
+        fields: Iterable[str],
+        csv: UpdateCsv | None = None,
     ) -> None:
         self._store, self._run_id, self._sobject = store, run_id, sobject
         self._count, self._fields = count, ["Id", *fields]
+        self._csv = csv
 
     def __len__(self) -> int:
         return self._count
@@ -85,6 +93,12 @@ class StoredWrites:
     def fields(self) -> list[str]:
         """Id and the fields the records set."""
         return self._fields
+
+    def take_csv(self) -> UpdateCsv | None:
+        """The records' Bulk CSV when it was written as they were planned (once: whoever
+        takes it uploads and closes it)."""
+        csv, self._csv = self._csv, None
+        return csv
 
 
 def fields_written(records: Iterable[Record]) -> list[str]:

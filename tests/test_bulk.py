@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from revsched.bulk import _csv_cell, count_query, read_csv_pages, top_level_clauses
+from revsched.bulk import count_query, read_csv_pages, top_level_clauses
+from revsched.bulk_csv import csv_cell
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_csv_rows_come_back_typed_and_nested_like_rest_records():
 
 
 def test_null_and_booleans_are_written_as_bulk_csv_expects():
-    assert [_csv_cell(v) for v in (None, True, False, "x", 2)] == ["#N/A", "true", "false", "x", 2]
+    assert [csv_cell(v) for v in (None, True, False, "x", 2)] == ["#N/A", "true", "false", "x", 2]
 
 
 # A third of calls failing with 5xx, records locked, sessions expiring every 7 calls.
@@ -218,27 +219,30 @@ class FakeClock:
 
 
 def test_a_job_is_polled_again_when_its_rate_says_it_will_be_done(monkeypatch):
-    """Each poll is an API call: none right after the upload, and after the first
-    processed records the next one when the job should have finished at its rate so far."""
+    """Each poll is an API call: none right after the upload; after the first processed
+    records, the next one halfway to the end their rate gives (that rate counts the job's
+    start too), then one when the job should have finished at its rate between the two."""
     import revsched.bulk as bulk
 
     clock = FakeClock()
     monkeypatch.setattr(bulk, "time", clock)
-    # (seconds after the upload completed, state, records processed of 1,000)
-    timeline = [(0, "UploadComplete", 0), (1, "InProgress", 250), (4, "JobComplete", 1000)]
+    # 2,000 records: the job starts 0.2 s after the upload, then does 250 a second (done at 8.2).
     polls: list[float] = []
 
     def call(action, request):
         polls.append(clock.now)
-        _, state, processed = [step for step in timeline if step[0] <= clock.now][-1]
-        return {"state": state, "numberRecordsProcessed": processed}
+        processed = min(2000, round((clock.now - 0.2) * 250))
+        return {
+            "state": "JobComplete" if processed == 2000 else "InProgress",
+            "numberRecordsProcessed": processed,
+        }
 
-    info = bulk._wait_for(call, "Account", "750x", False, 1.0, lambda *_: None, total=1000)
+    info = bulk._wait_for(call, "Account", "750x", False, 1.0, lambda *_: None, total=2000)
 
     assert info["state"] == "JobComplete"
-    # First polled a second after the upload: 250 of 1,000, the other 750 take 3 s more.
-    assert clock.slept == [1.0, 3.0]
-    assert polls == [1.0, 4.0]
+    # At 1 s: 200 done, so 9 s more at that rate: polled again 4.5 s later (1,325 done),
+    # which gives 250 a second, and the remaining 675 take 2.7 s.
+    assert polls == pytest.approx([1.0, 5.5, 8.2])
 
 
 def test_a_slow_job_is_polled_at_least_every_max_poll_seconds(monkeypatch):

@@ -4,6 +4,7 @@ and writes as deciding them all at once."""
 
 from __future__ import annotations
 
+import csv
 import io
 from collections import Counter
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from harness import TODAY, NoAlerts, RecordingNotifier
 from harness import run_on as run
 from rich.console import Console
 
-from revsched import streaming
+from revsched import bulk, streaming
 from revsched.apply import whole_plan
 from revsched.config import ApiSettings
 from revsched.errors import OrgError
@@ -195,8 +196,48 @@ def test_a_streamed_run_writes_each_record_once_audits_it_and_reverts(
     assert scores(org) == before
 
 
+def test_a_streamed_bulk_job_uploads_the_rows_written_as_its_pages_were_decided(
+    org: LocalOrg, store: StateStore, monkeypatch: pytest.MonkeyPatch
+):
+    """The job's CSV is the plan saved in the store, a row per changed record, written as
+    each page was decided: only the first page (past the Bulk threshold of 0) is read back."""
+    uploaded: list[str] = []
+    upload = bulk._upload
+
+    def kept(sobject: str, job_id: str, data: Any) -> Any:
+        data.seek(0)
+        uploaded.append(data.read().decode())
+        return upload(sobject, job_id, data)
+
+    read_back: list[str] = []
+    planned_records = store.planned_records
+
+    def reading(run_id: int, sobject: str, *args: Any) -> Any:
+        for record in planned_records(run_id, sobject, *args):
+            read_back.append(record["Id"])
+            yield record
+
+    monkeypatch.setattr(bulk, "_upload", kept)
+    monkeypatch.setattr(store, "planned_records", reading)
+
+    result = run(STREAMED, OrgGateway(org.salesforce, ApiSettings(bulk_write_threshold=0)), store)
+
+    assert result.status == "succeeded" and result.counts["applied"] == 44
+    written: dict[str, dict[str, str]] = {}
+    for change in store.planned_changes(result.run_id):
+        written.setdefault(change.record_id, {"Health_Score__c": "", "Industry": ""})
+        written[change.record_id][change.field] = str(change.new)
+    [text] = uploaded
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(written) == 30
+    assert {row.pop("Id"): row for row in rows} == written
+    first_page = [n for n in range(PAGE) if n % 3]
+    assert sorted(read_back) == sorted(rid for rid, n in numbers(org).items() if n in first_page)
+
+
+@pytest.mark.parametrize("bulk_writes", [False, True], ids=["rest", "bulk"])
 def test_a_run_stopped_while_planning_wrote_nothing_and_its_rerun_writes_each_record_once(
-    org: LocalOrg, store: StateStore
+    org: LocalOrg, store: StateStore, bulk_writes: bool
 ):
     before = scores(org)
     pages_decided = 0
@@ -208,7 +249,7 @@ def test_a_run_stopped_while_planning_wrote_nothing_and_its_rerun_writes_each_re
             raise RuntimeError("the play failed on its third page")
         return _decide(records, ctx)
 
-    gateway = CountingOrg(org)
+    gateway = CountingOrg(org, bulk=bulk_writes)
     with pytest.raises(RuntimeError, match="third page"):
         run(replace(STREAMED, decide=failing), gateway, store)
 

@@ -42,9 +42,11 @@ from revsched.state.models import (
 )
 from revsched.state.outbox import OutboxEntry, readdress_digests
 
-# A planned change's row, in the order start_run gives its values.
+# A planned change's row, in the order start_run gives its values; the names of its old
+# and new values (Ids of owners, accounts) after them, when the plan knows any.
 CHANGE_COLUMNS = ("run_id", "status", "sobject", "record_id", "record_name", "field")
-CHANGE_COLUMNS += ("old", "new", "old_name", "new_name", "reason")
+CHANGE_COLUMNS += ("old", "new", "reason")
+NAME_COLUMNS = ("old_name", "new_name")
 DECISION_COLUMNS = ("run_id", "sobject", "record_id", "record_name", "outcome", "reason")
 DECISION_COLUMNS += ("stage", "kind")
 
@@ -129,27 +131,28 @@ def _save_rows(
     """The plan's rows and the outbox's, as plain tuples in bulk inserts."""
     planned = {"run_id": run_id, "status": "planned"}
     # Tuples, not dicts: one row per changed field.
-    insert_values(
-        session,
-        ChangeRow,
-        CHANGE_COLUMNS,
+    rows: Iterable[tuple[Any, ...]] = (
         (
-            (
-                run_id,
-                "planned",
-                c.sobject,
-                c.record_id,
-                c.record_name,
-                c.field,
-                _json_scalar(c.old),
-                _json_scalar(c.new),
-                _name_of(c.old, names),
-                _name_of(c.new, names),
-                c.reason,
-            )
-            for c in plan.changes
-        ),
+            run_id,
+            "planned",
+            c.sobject,
+            c.record_id,
+            c.record_name,
+            c.field,
+            _json_scalar(c.old),
+            _json_scalar(c.new),
+            c.reason,
+        )
+        for c in plan.changes
     )
+    columns = CHANGE_COLUMNS
+    if names:  # else the name columns stay null, bound by no row (most plans set no Id)
+        columns += NAME_COLUMNS
+        rows = (
+            (*row, _name_of(c.old, names), _name_of(c.new, names))
+            for row, c in zip(rows, plan.changes, strict=True)
+        )
+    insert_values(session, ChangeRow, columns, rows)
     insert(
         session,
         CreateRow,
