@@ -7,8 +7,8 @@ zone and the clock each time) are saved with a digest of what they depend on, an
 later `plays` with the same digest loads neither the plays nor the config's models:
 
 - revsched's version and every .py file of its package (path, size, mtime), so an
-  editable install's edit counts; the play modules loaded from elsewhere (play_paths,
-  entry points) and every .py file and the folder beside them; the play_paths folders;
+  editable install's edit counts; every .py file in the play_paths folders and in the
+  folder of each play module installed by another package (a play added, a helper edited);
 - the folders of sys.path (a distribution installed or removed changes its folder,
   and with it the entry points), and the working directory's name (relative
   play_paths; a distribution installed there is not noticed);
@@ -65,9 +65,9 @@ def listed_plays(config: Path | None) -> list[dict[str, Any]]:
     key = _key(config)
     cached = _cached(key) if key is not None else None
     if cached is None:
-        time_zone, rows, sources = _listing(config)
+        time_zone, rows, play_folders = _listing(config)
         if key is not None:
-            _save(key, time_zone, rows, sources)
+            _save(key, time_zone, rows, play_folders)
     else:
         time_zone, rows = cached
     zone = ZoneInfo(time_zone)
@@ -91,7 +91,7 @@ def listed_plays(config: Path | None) -> list[dict[str, Any]]:
 
 def _listing(config: Path | None) -> tuple[str, list[Row], list[str]]:
     """The time zone and rows from the config and the play modules themselves, and the
-    files and folders outside revsched the plays were loaded from."""
+    folders outside revsched the plays were loaded from."""
     from revsched.config import load_settings
     from revsched.play import load_plays, play_modules
 
@@ -101,22 +101,25 @@ def _listing(config: Path | None) -> tuple[str, list[Row], list[str]]:
         Row(play.name, *play.enabled_schedule(settings), play.summary)
         for play in load_plays(settings, modules).values()
     ]
-    return settings.time_zone, rows, sorted(_play_sources(settings, modules))
+    return settings.time_zone, rows, _play_folders(settings, modules)
 
 
-def _play_sources(settings: Settings, modules: Iterable[ModuleType]) -> set[str]:
-    """The play_paths folders, and the play modules from outside revsched with the folder
-    and the .py files beside each (a helper module they import, a play file added)."""
+def _play_folders(settings: Settings, modules: Iterable[ModuleType]) -> list[str]:
+    """The play_paths folders, and the folder of each play module from outside revsched
+    (installed by another package)."""
     folders = {str(directory.expanduser()) for directory in settings.play_paths}
     own = tuple(f"{folder}{os.sep}" for folder in _own_folders())
     for module in modules:
         file = getattr(module, "__file__", None)
         if file and not file.startswith(own):
             folders.add(os.path.dirname(file))
-    sources = set(folders)
-    for folder in folders:
-        sources.update(_python_files(folder, recurse=False))
-    return sources
+    return sorted(folders)
+
+
+def _files_in(folders: Iterable[str]) -> list[list[Any]]:
+    """The stamps of the .py files in the folders: a file added, removed or edited (a play
+    or a helper module it imports) changes them."""
+    return [_stamp(path) for folder in folders for path in sorted(_python_files(folder, False))]
 
 
 def _own_folders() -> list[str]:
@@ -193,7 +196,7 @@ def _cached(key: str) -> tuple[str, list[Row]] | None:
     unchanged; None for any other file (missing, unreadable, corrupt, stale)."""
     try:
         saved = json.loads(_cache_path().read_text(encoding="utf-8"))
-        if saved["key"] != key or any(_stamp(s[0]) != s for s in saved["sources"]):
+        if saved["key"] != key or _files_in(saved["play_folders"]) != saved["play_files"]:
             return None
         rows = [
             Row(row["name"], row["enabled"], Schedule(*row["schedule"]), row["summary"])
@@ -208,11 +211,12 @@ def _cached(key: str) -> tuple[str, list[Row]] | None:
         return None
 
 
-def _save(key: str, time_zone: str, rows: list[Row], sources: list[str]) -> None:
+def _save(key: str, time_zone: str, rows: list[Row], play_folders: list[str]) -> None:
     """Write the listing for the next `plays` (replaced whole: a reader never sees half)."""
     saved = {
         "key": key,
-        "sources": [_stamp(path) for path in sources],
+        "play_folders": play_folders,
+        "play_files": _files_in(play_folders),
         "time_zone": time_zone,
         "plays": [row._replace(schedule=astuple(row.schedule))._asdict() for row in rows],
     }
