@@ -10,6 +10,10 @@ also counts the instructions each start executes under valgrind's callgrind: the
 on a busy machine as on a quiet one, so a change in them is the change of a commit.
 Python writes bytecode caches as an installed package has them (PYTHONDONTWRITEBYTECODE
 is dropped for these runs); the state store is a fresh one in a temporary directory.
+`revsched plays` keeps the rows it lists there between runs (revsched.plays_listing):
+its figure is warm (the run before the timed ones saved them), as every `plays` after
+the first is until the code, the config or a REVSCHED variable changes; `plays (cold)`
+deletes them before each run, as after such a change.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 TARGET_SECONDS = 0.25
@@ -40,11 +45,16 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(command: list[str], env: dict[str, str], runs: int) -> tuple[list[float], float]:
-    """Each run's wall seconds, and the median CPU seconds, after a run that warms caches."""
+def timed(
+    command: list[str], env: dict[str, str], runs: int, before: Callable[[], None]
+) -> tuple[list[float], float]:
+    """Each run's wall seconds, and the median CPU seconds, after a run that warms caches;
+    `before` is called before each run."""
+    before()
     subprocess.run(command, env=env, capture_output=True, check=True)
     walls, cpus = [], []
     for _ in range(runs):
+        before()
         cpu, started = _children_cpu(), time.perf_counter()
         subprocess.run(command, env=env, capture_output=True, check=True)
         walls.append(time.perf_counter() - started)
@@ -78,24 +88,29 @@ def main() -> None:
         "python -c pass": [sys.executable, "-c", "pass"],
         "revsched --help": [*revsched, "--help"],
         "revsched plays": [*revsched, "plays"],
+        "revsched plays (cold)": [*revsched, "plays"],
         "revsched doctor --help": [*revsched, "doctor", "--help"],
         "revsched schedule export": [*revsched, "schedule", "export", "--format", "cron"],
         "revsched history": [*revsched, "history"],
     }
     home = tempfile.mkdtemp(prefix="revsched-startup-")
+    listing = Path(home) / "plays-listing.json"
+    before = {"revsched plays (cold)": lambda: listing.unlink(missing_ok=True)}
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env |= {"REVSCHED_HOME": home, "COLUMNS": "80"}
     env.pop("REVSCHED_CONFIG", None)
     print(f"median of {args.runs} runs (fastest-slowest); target <= {TARGET_SECONDS} s")
     try:
         for name, command in commands.items():
-            walls, cpu = timed(command, env, args.runs)
+            prepare = before.get(name, lambda: None)
+            walls, cpu = timed(command, env, args.runs, prepare)
             seconds = statistics.median(walls)
             line = (
                 f"{name:<25} {seconds:6.3f} s wall ({min(walls):.3f}-{max(walls):.3f})"
                 f" {cpu:6.3f} s CPU"
             )
             if args.instructions:
+                prepare()
                 line += f" {instructions(command, env) / 1e6:7,.0f}M instructions"
             if name in TARGETED:
                 line += "  ok" if seconds <= TARGET_SECONDS else "  over target"

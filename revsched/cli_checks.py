@@ -4,7 +4,6 @@ plays, preview a play's messages); they write nothing to the org.
 Registered by `revsched.cli` (no string annotations, as there)."""
 
 import json
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -94,27 +93,10 @@ def doctor(as_json: JsonOption = False, config: ConfigOption = None) -> None:
 @fails_cleanly
 def plays(as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """List the plays with their schedules (time and time zone), next run and purpose."""
-    from revsched.config import load_settings
-    from revsched.play import load_plays
+    from revsched.plays_listing import listed_plays
     from revsched.plays_text import print_plays
 
-    settings = load_settings(config)
-    now = datetime.now(settings.zone)
-    listed = []
-    for play in load_plays(settings).values():
-        enabled, schedule = play.enabled_schedule(settings)
-        upcoming = schedule.next_fire(now, settings.zone)
-        listed.append(
-            {
-                "name": play.name,
-                "enabled": enabled,
-                "schedule": schedule.text,
-                "cron": schedule.cron,
-                "time_zone": settings.time_zone,
-                "next_run": upcoming.isoformat() if upcoming else None,
-                "summary": play.summary,
-            }
-        )
+    listed = listed_plays(config)
     if as_json:
         typer.echo(json.dumps(listed, indent=2))
     else:

@@ -38,18 +38,8 @@ from revsched.config_secrets import (
 from revsched.config_secrets import looks_like_a_secret as looks_like_a_secret
 from revsched.config_secrets import secret as secret
 from revsched.errors import ConfigError, plain_message
+from revsched.locations import find_config_file, revsched_home
 from revsched.soql import FieldName
-
-CONFIG_ENV = "REVSCHED_CONFIG"
-HOME_ENV = "REVSCHED_HOME"
-
-
-def revsched_home() -> Path:
-    """Where revsched keeps its state and the embedded demo org by default."""
-    if os.environ.get(HOME_ENV):
-        return Path(os.environ[HOME_ENV]).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "revsched"
 
 
 class OrgSettings(StrictModel):
@@ -314,16 +304,6 @@ def describe_validation_error(
     if _echo_input(first):
         return f"{where}{key} = {first['input']!r}: {message}"
     return f"{where}{key}: {message}"
-
-
-def find_config_file(explicit: Path | None) -> Path | None:
-    """--config, then $REVSCHED_CONFIG, then ./revsched.toml; None means all defaults."""
-    if explicit is not None:
-        return explicit
-    if os.environ.get(CONFIG_ENV):
-        return Path(os.environ[CONFIG_ENV])
-    local = Path("revsched.toml")
-    return local if local.exists() else None
 
 
 def read_user_file(path: Path, what: str) -> str:

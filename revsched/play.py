@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -375,14 +375,21 @@ def _installed_modules() -> Iterator[ModuleType]:
         yield module
 
 
-def load_plays(settings: Settings) -> dict[str, Play[Any]]:
-    """All plays: the shipped ones, those installed packages declare under the
-    `revsched.plays` entry point group, then those in `play_paths`, by name."""
+def play_modules(settings: Settings) -> list[ModuleType]:
+    """The modules plays come from: the shipped ones, those installed packages declare
+    under the `revsched.plays` entry point group, then those in `play_paths`."""
     modules = [*_shipped_modules(), *_installed_modules()]
     for directory in settings.play_paths:
         modules.extend(_user_modules(directory.expanduser()))
+    return modules
+
+
+def load_plays(
+    settings: Settings, modules: Sequence[ModuleType] | None = None
+) -> dict[str, Play[Any]]:
+    """All plays by name, from `modules` (by default `play_modules`: each loaded anew)."""
     plays: dict[str, Play[Any]] = {}
-    for module in modules:
+    for module in play_modules(settings) if modules is None else modules:
         play = getattr(module, "play", None)
         if not isinstance(play, Play):
             raise PlayError(f"{module.__name__}: a play module must define `play = Play(...)`")
