@@ -115,6 +115,8 @@ class _Applied:
     fired: set[tuple[str, str]]
     cursors: dict[str, int]
     key_field: str
+    # Where the next day's run reads from, as a run saves it (a play that polls).
+    watermark: datetime | None = None
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     # Parent Id -> (child relationship, the record created under it)
@@ -125,6 +127,7 @@ class _Applied:
         # What an alert covers fires when it is delivered: every alert is, in a forecast.
         self.fired |= {(f.record_id, f.stage) for a in plan.alerts for f in a.covers}
         self.cursors.update(plan.cursors)
+        self.watermark = plan.watermark or self.watermark
         for change in plan.changes:
             self.values.setdefault(change.record_id, {})[change.field] = change.new
         for create in plan.creates:
@@ -208,14 +211,18 @@ def forecast(
         fired=set(store.fired(play.name)),
         cursors=store.cursors(),
         key_field=settings.org.key_field,
+        watermark=store.watermark(play.name),
     )
     recalled: set[str] = set()
     # Rows looked through for the Ids in scope (most come back every day), by identity;
     # held, so that no other row takes an identity on.
     scoped: dict[int, Record] = {}
     last: tuple[Any, Plan] | None = None
-    for number, (ctx, day_queries) in enumerate(zip(contexts, queries, strict=True)):
-        records = reader.day(number)
+    for number, ctx in enumerate(contexts):
+        # A play that polls reads from where the day before began (its watermark).
+        ctx = replace(ctx, watermark=applied.watermark)
+        day_queries = play.queries(ctx) if number else queries[0]
+        records = reader.day(number, day_queries)
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
         if play.follow_ups is not None:  # what the day's records lead to (their accounts)
             for name, soql in play.follow_ups(seen, ctx).items():
