@@ -8,9 +8,11 @@ each day it changes, and so is a follow-up query (the accounts of the day's lead
 found through the play's lookup index as a run finds them). Then the play decides day
 after day as if each day had been applied: the stages it fired (and those its delivered
 alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
-the new values, the records it created appear under their parents and the records it
-merged are gone. So day N of a forecast is what `revsched run PLAY --as-of` on day N
-would plan, had the days before it been applied. A play whose decide reads no date
+the new values, the records it created appear under their parents, the records it
+merged are gone, and a play that polls reads from the watermark the day before saved
+(route-leads: only what changed since, not its catch-up window again). So day N of a
+forecast is what `revsched run PLAY --as-of` on day N would plan, had the days before it
+been applied. A play whose decide reads no date
 (`Play.reads_the_date`) is decided again only on a day its records changed: the plan of
 the same records is the same any day.
 
