@@ -7,12 +7,13 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import time_machine
 from fakeslack import FakeSlack
 from simple_salesforce.format import format_soql
 from sqlalchemy import create_engine, text
@@ -101,6 +102,15 @@ def org_values(demo_org: Path) -> Callable[[list[dict[str, Any]]], dict[tuple[st
         return {(c["record_id"], c["field"]): found[c["record_id"], c["field"]] for c in changes}
 
     return values
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The wall clock set to the test's parameter (an aware datetime), ticking on from
+    there: a run --as-of a day happens at the clock's time of day, which plays read
+    (route-leads' digest from 08:00, working hours); the machine's must not decide."""
+    with time_machine.travel(request.param, tick=True):
+        yield request.param
 
 
 @pytest.fixture

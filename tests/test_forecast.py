@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ from revsched.summary import decision_kind
 
 START = date(2026, 11, 23)
 DAYS = 10
+# The wall clock, after the forecast's days: a run --as-of one of them is in the past.
+AFTER_DIGEST_TIME = datetime(2026, 12, 15, 9, 30, tzinfo=UTC)
+BEFORE_DIGEST_TIME = datetime(2026, 12, 15, 7, 30, tzinfo=UTC)
 
 
 def context(play: str) -> DecideContext:
@@ -69,23 +72,29 @@ def day_of(plan: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.usefixtures("demo_org")
 @pytest.mark.parametrize(
-    ("play", "busy_days"),
+    ("play", "busy_days", "clock"),
     # win-back and renewal-sla act on several days; queue-recycle, dedupe-contacts and
     # lead-status-hygiene clear their backlog on the first, and the days after must know
     # it was applied (values changed, records merged, Tasks created under the leads).
+    # A run --as-of a day happens at the clock's time of day: each play is run after
+    # route-leads' digest_time (08:00), when its digest is due, and route-leads before too.
     [
-        ("win-back", 2),
-        ("renewal-sla", 2),
-        ("queue-recycle", 1),
-        ("dedupe-contacts", 1),
-        ("lead-status-hygiene", 1),
-        ("account-review", 1),
+        ("win-back", 2, AFTER_DIGEST_TIME),
+        ("renewal-sla", 2, AFTER_DIGEST_TIME),
+        ("queue-recycle", 1, AFTER_DIGEST_TIME),
+        ("dedupe-contacts", 1, AFTER_DIGEST_TIME),
+        ("lead-status-hygiene", 1, AFTER_DIGEST_TIME),
+        ("account-review", 1, AFTER_DIGEST_TIME),
         # They read what their records lead to (accounts) with follow-up queries.
-        ("route-leads", 1),
-        ("job-changes", 1),
+        ("route-leads", 1, AFTER_DIGEST_TIME),
+        ("route-leads", 1, BEFORE_DIGEST_TIME),
+        ("job-changes", 1, AFTER_DIGEST_TIME),
     ],
+    indirect=["clock"],
 )
-def test_the_forecast_is_what_applying_the_play_each_day_does(play: str, busy_days: int, run_json):
+def test_the_forecast_is_what_applying_the_play_each_day_does(
+    play: str, busy_days: int, clock: datetime, run_json
+):
     document = forecast(play, "--days", str(DAYS), "--from", START.isoformat())
     predicted = document["days"]
     # One read a query: date windows are read once over all the days (a follow-up query

@@ -8,9 +8,11 @@ each day it changes, and so is a follow-up query (the accounts of the day's lead
 found through the play's lookup index as a run finds them). Then the play decides day
 after day as if each day had been applied: the stages it fired (and those its delivered
 alerts cover) stay fired, round-robin cursors move on, the field values it changed hold
-the new values, the records it created appear under their parents and the records it
-merged are gone. So day N of a forecast is what `revsched run PLAY --as-of` on day N
-would plan, had the days before it been applied. A play whose decide reads no date
+the new values, the records it created appear under their parents, the records it
+merged are gone, and a play that polls reads from the watermark the day before saved
+(route-leads: only what changed since, not its catch-up window again). So day N of a
+forecast is what `revsched run PLAY --as-of` on day N would plan, had the days before it
+been applied. A play whose decide reads no date
 (`Play.reads_the_date`) is decided again only on a day its records changed: the plan of
 the same records is the same any day.
 
@@ -115,6 +117,8 @@ class _Applied:
     fired: set[tuple[str, str]]
     cursors: dict[str, int]
     key_field: str
+    # Where the next day's run reads from, as a run saves it (a play that polls).
+    watermark: datetime | None = None
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     # Parent Id -> (child relationship, the record created under it)
@@ -125,6 +129,7 @@ class _Applied:
         # What an alert covers fires when it is delivered: every alert is, in a forecast.
         self.fired |= {(f.record_id, f.stage) for a in plan.alerts for f in a.covers}
         self.cursors.update(plan.cursors)
+        self.watermark = plan.watermark or self.watermark
         for change in plan.changes:
             self.values.setdefault(change.record_id, {})[change.field] = change.new
         for create in plan.creates:
@@ -208,14 +213,18 @@ def forecast(
         fired=set(store.fired(play.name)),
         cursors=store.cursors(),
         key_field=settings.org.key_field,
+        watermark=store.watermark(play.name),
     )
     recalled: set[str] = set()
     # Rows looked through for the Ids in scope (most come back every day), by identity;
     # held, so that no other row takes an identity on.
     scoped: dict[int, Record] = {}
     last: tuple[Any, Plan] | None = None
-    for number, (ctx, day_queries) in enumerate(zip(contexts, queries, strict=True)):
-        records = reader.day(number)
+    for number, ctx in enumerate(contexts):
+        # A play that polls reads from where the day before began (its watermark).
+        ctx = replace(ctx, watermark=applied.watermark)
+        day_queries = play.queries(ctx) if number else queries[0]
+        records = reader.day(number, day_queries)
         seen = {name: applied.seen(soql, records[name]) for name, soql in day_queries.items()}
         if play.follow_ups is not None:  # what the day's records lead to (their accounts)
             for name, soql in play.follow_ups(seen, ctx).items():

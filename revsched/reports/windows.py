@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -246,14 +246,20 @@ class DayReader:
         self._last: dict[str, tuple[str, list[Record]]] = {}
         self._passing: dict[str, set[str]] = {}
 
-    def day(self, number: int) -> dict[str, list[Record]]:
+    def day(self, number: int, texts: Mapping[str, str]) -> dict[str, list[Record]]:
+        """Day `number`'s rows of each of `texts`, the queries the play built that day: one
+        that differs from the text foreseen (a watermark moved on by the days before) is
+        read as it is."""
+        foreseen = self._queries[number]
         rows: dict[str, list[Record]] = {}
-        for name, text in self._queries[number].items():
-            if name in self._same:
+        for name, text in texts.items():
+            if name in self._same and text == foreseen[name]:
                 rows[name] = self._same[name]
-            elif name not in self._widened:
+            elif name not in self._widened or text != foreseen[name]:
                 rows[name] = self.read(name, text)
         for name, window, parents in self._windows:
+            if name in rows or name not in texts:
+                continue
             ids = {
                 s: {r["Id"] for r in rows[parent]}
                 for s, parent in zip(window.semi_joins, parents, strict=True)
